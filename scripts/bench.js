@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// `npm run bench -- <name> [args...]` runs the benchmark `bench/<name>.ts` (or `bench/<name>/main.ts`) through tsx.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+
+const [name, ...args] = process.argv.slice(2);
+const candidates = name ? [`bench/${name}.ts`, `bench/${name}/main.ts`] : [];
+const file = candidates.find((f) => existsSync(f));
+if (!file) {
+  const known = readdirSync("bench")
+    .filter((f) => f !== "harness.ts" && !f.endsWith(".test.ts"))
+    .map((f) => f.replace(/\.ts$/, ""));
+  console.error(`usage: npm run bench -- <name>\nbenchmarks: ${known.join(", ") || "(none yet)"}`);
+  process.exit(2);
+}
+const result = spawnSync(process.execPath, ["--import", "tsx", "--expose-gc", file, ...args], { stdio: "inherit" });
+process.exit(result.status ?? 1);

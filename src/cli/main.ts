@@ -1,0 +1,19 @@
+// The `contrail` command line: one commander program; each command group lives in its own file and is registered
+// here. This is the only layer that wires roles together.
+
+import { Command, CommanderError } from "commander";
+
+/** Runs the CLI with `argv` (without node and script); resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command("contrail")
+    .description("Contrail: the metrics platform for apps at the edge")
+    .exitOverride()
+    .showHelpAfterError();
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+}
