@@ -1,0 +1,116 @@
+// The storage contracts. The PromQL engine, the API and the scraper depend on these interfaces only, never on the
+// TSDB. Every time is an inclusive Unix timestamp in milliseconds. Storage calls are synchronous: the embedded TSDB
+// reads memory and page-cached files, and the engine keeps its own deadline and cancellation checks.
+
+import type { Labels } from "../model/labels.ts";
+import type { Matcher } from "../model/matcher.ts";
+
+/** Opaque handle of a series inside one appendable store; valid for the lifetime of that store. */
+export type SeriesRef = number & { readonly __brand: "SeriesRef" };
+
+/** The kind of the sample an iterator is positioned on; "none" once it is exhausted. Histograms come later. */
+export type ValueKind = "none" | "float";
+
+/**
+ * Iterates one series' samples in increasing time order. Starts before the first sample: call `next()` or `seek()`
+ * first. Accessors read the current sample without allocating; an iterator may reuse its buffers between calls.
+ */
+export interface SampleIterator {
+  /** Moves to the next sample and returns its kind ("none" at the end). */
+  next(): ValueKind;
+  /**
+   * Moves to the first sample with timestamp >= `t` (ms). If the current sample already satisfies it, stays.
+   * Returns the kind of the sample it stops on, "none" if there is none.
+   */
+  seek(t: number): ValueKind;
+  /** Timestamp of the current sample, ms. */
+  atT(): number;
+  /** Float value of the current sample (StaleNaN marks a stale series). */
+  atV(): number;
+}
+
+/** A series selected by a query: its labels and a way to read its samples in the selected time range. */
+export interface Series {
+  readonly labels: Labels;
+  /** A fresh iterator (or `reuse`, reset, when the implementation can recycle it). */
+  iterator(reuse?: SampleIterator): SampleIterator;
+}
+
+/** The result of `Querier.select`: series in `Labels.compare` order when `sorted` was asked, plus warnings. */
+export interface SeriesSet extends Iterable<Series> {
+  /** Non-fatal problems met while selecting (e.g. a partial result); shown to the user as query warnings. */
+  readonly warnings: readonly string[];
+}
+
+/** Hints that let a store do less work; a store may ignore every field but `start`/`end`. */
+export interface SelectHints {
+  /** Inclusive time range of samples the caller will read, ms. */
+  readonly start: number;
+  readonly end: number;
+  /** Query step in ms (0 for instant queries). */
+  readonly step?: number;
+  /** Name of the surrounding function or aggregation, e.g. "rate", "series" for metadata-only calls. */
+  readonly func?: string;
+  /** Range of the range selector in ms, 0 for instant selectors. */
+  readonly range?: number;
+  /** Grouping labels of the surrounding aggregation and whether they are `by` (true) or `without`. */
+  readonly grouping?: readonly string[];
+  readonly by?: boolean;
+  /** Maximum number of series to return; 0 or absent for no limit. */
+  readonly limit?: number;
+  /** Return series sorted by labels. */
+  readonly sorted?: boolean;
+}
+
+/** Hints for label name/value lookups. */
+export interface LabelHints {
+  /** Maximum number of results; 0 or absent for no limit. */
+  readonly limit?: number;
+}
+
+/** Reads one time range of one store. Strings it returns stay valid after `close()` (JS strings are immutable). */
+export interface Querier {
+  /** Series matching all `matchers` (AND) that have samples in the querier's range. */
+  select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet;
+  /** Sorted label names of series matching `matchers` (all series when empty). */
+  labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[];
+  /** Sorted distinct values of label `name` among series matching `matchers`. */
+  labelValues(name: string, matchers: readonly Matcher[], hints?: LabelHints): string[];
+  /** Releases what the querier holds; idempotent. */
+  close(): void;
+}
+
+/** Something that can be queried over a time range, ms inclusive. */
+export interface Queryable {
+  querier(mint: number, maxt: number): Querier;
+}
+
+/**
+ * Collects samples for one atomic batch. Samples become visible and durable together at `commit()`; `rollback()`
+ * discards them. An appender is used by one caller at a time and is spent after commit or rollback.
+ */
+export interface Appender {
+  /** Adds a sample for the series `labels` (ms, float). Returns the series' ref for `appendRef`. */
+  append(labels: Labels, t: number, v: number): SeriesRef;
+  /** Adds a sample for a series known by ref from an earlier `append` to the same store. */
+  appendRef(ref: SeriesRef, t: number, v: number): SeriesRef;
+  /** Makes the batch visible and durable; throws a ContrailError naming the samples it rejected. */
+  commit(): void;
+  /** Drops the batch. */
+  rollback(): void;
+}
+
+/** Something samples can be appended to. */
+export interface Appendable {
+  appender(): Appender;
+}
+
+/** Per-organization access to storage: each org is its own database, so no query can reach another org's data. */
+export interface TenantStore {
+  /** An appender writing into `org`'s database. */
+  appender(org: string): Appender;
+  /** A querier over `org`'s database for [mint, maxt] ms. */
+  querier(org: string, mint: number, maxt: number): Querier;
+  /** A Queryable bound to one org, handed to the PromQL engine. */
+  queryable(org: string): Queryable;
+}
