@@ -1,0 +1,97 @@
+// XOR chunk codec throughput: encode and decode samples/s for scrape-like series (15 s interval with a little
+// jitter), counters and gauges, cut into 120-sample chunks as the head does. Median of 5 runs.
+// Run: npm run bench -- xor
+
+import { XorAppender, XorIterator } from "../src/tsdb/chunkenc/xor.ts";
+import { type Figure, printFigures, timeRuns } from "./harness.ts";
+
+const SERIES = 2000;
+const SAMPLES = 720; // three hours at 15 s
+const CHUNK = 120;
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 0x1_0000_0000;
+  };
+}
+
+interface Series {
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+}
+
+function makeSeries(kind: "counter" | "gauge", n: number): Series[] {
+  const rnd = lcg(kind === "counter" ? 1 : 2);
+  const out: Series[] = [];
+  const start = 1_700_000_000_000;
+  for (let s = 0; s < n; s++) {
+    const t = new Float64Array(SAMPLES);
+    const v = new Float64Array(SAMPLES);
+    let c = Math.floor(rnd() * 1e6);
+    let g = rnd() * 100;
+    for (let i = 0; i < SAMPLES; i++) {
+      // Most scrapes land on the millisecond; some drift by a few ms.
+      t[i] = start + i * 15_000 + (rnd() < 0.2 ? Math.floor(rnd() * 10) - 5 : 0);
+      if (kind === "counter") {
+        c += rnd() < 0.3 ? 0 : Math.floor(rnd() * 50);
+        v[i] = c;
+      } else {
+        g = Math.max(0, g + (rnd() - 0.5) * 2);
+        v[i] = Math.round(g * 1000) / 1000;
+      }
+    }
+    out.push({ t, v });
+  }
+  return out;
+}
+
+function encodeAll(series: readonly Series[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (const s of series) {
+    for (let from = 0; from < SAMPLES; from += CHUNK) {
+      const a = new XorAppender();
+      for (let i = from; i < from + CHUNK; i++) a.append(s.t[i], s.v[i]);
+      chunks.push(a.bytes());
+    }
+  }
+  return chunks;
+}
+
+function decodeAll(chunks: readonly Uint8Array[]): number {
+  const it = new XorIterator();
+  let sum = 0;
+  for (const c of chunks) {
+    it.reset(c);
+    while (it.next() !== "none") sum += it.atV();
+  }
+  return sum;
+}
+
+const figures: Figure[] = [];
+const total = SERIES * SAMPLES;
+for (const kind of ["counter", "gauge"] as const) {
+  const series = makeSeries(kind, SERIES);
+  let chunks: Uint8Array[] = [];
+  const enc = await timeRuns(() => {
+    chunks = encodeAll(series);
+  });
+  const bytes = chunks.reduce((s, c) => s + c.length, 0);
+  const dec = await timeRuns(() => decodeAll(chunks));
+  figures.push({
+    name: `${kind} encode`,
+    unit: "samples/s",
+    runs: enc.map((ms) => total / (ms / 1000)),
+    higherIsBetter: true,
+  });
+  figures.push({
+    name: `${kind} decode`,
+    unit: "samples/s",
+    runs: dec.map((ms) => total / (ms / 1000)),
+    higherIsBetter: true,
+  });
+  figures.push({ name: `${kind} size`, unit: "bytes/sample", runs: [bytes / total], higherIsBetter: false });
+}
+printFigures(`XOR chunks: ${SERIES} series x ${SAMPLES} samples, ${CHUNK} per chunk`, figures);

@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { isContrailError } from "../../model/errors.ts";
+import { type Chunk, Encoding } from "../chunkenc/chunk.ts";
+import { XorAppender } from "../chunkenc/xor.ts";
+import {
+  HeadChunkFiles,
+  type HeadChunkMeta,
+  type HeadChunkRef,
+  headChunkRef,
+  headChunkRefOffset,
+  headChunkRefSeq,
+} from "./head-chunks.ts";
+
+const root = mkdtempSync(join(tmpdir(), "head-chunks-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirNo = 0;
+const newDir = () => join(root, `h${dirNo++}`);
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+function xorChunk(n: number, t0: number): Chunk {
+  const a = new XorAppender();
+  for (let i = 0; i < n; i++) a.append(t0 + i * 15_000, i * 1.5);
+  return { encoding: Encoding.xor, data: a.bytes().slice() };
+}
+
+function collect(h: HeadChunkFiles): HeadChunkMeta[] {
+  const out: HeadChunkMeta[] = [];
+  const res = h.iterate((m) => {
+    out.push(m);
+  });
+  assert.deepEqual(res, { ok: true });
+  return out;
+}
+
+test("a head chunk file is byte-identical to Prometheus's layout", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir });
+  const a = new XorAppender();
+  a.append(1000, 1);
+  a.append(16000, 1);
+  const ref = h.write({ seriesRef: 7, mint: 1000, maxt: 16000, chunk: { encoding: Encoding.xor, data: a.bytes() } });
+  h.close();
+  assert.equal(ref, headChunkRef(1, 8));
+  assert.deepEqual(readdirSync(dir), ["000001"]);
+  assert.equal(
+    hex(readFileSync(join(dir, "000001"))),
+    "0130bc9101000000" + // magic, version, padding
+      "0000000000000007" + // series ref
+      "00000000000003e8" + // mint
+      "0000000000003e80" + // maxt
+      "01" + // encoding XOR
+      "0f" + // data length
+      "0002d00f3ff0000000000000987500" + // data
+      "7c0afee4", // crc32c of everything above from the series ref on
+  );
+});
+
+test("out-of-order bit, large series refs and negative times", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir });
+  const a = new XorAppender();
+  a.append(1000, 1);
+  a.append(16000, 1);
+  const chunk: Chunk = { encoding: Encoding.xor, data: a.bytes().slice() };
+  h.write({ seriesRef: 2 ** 40 + 3, mint: -5, maxt: -1, chunk, outOfOrder: true });
+  h.close();
+  const file = readFileSync(join(dir, "000001"));
+  assert.equal(
+    hex(file.subarray(8)),
+    "0000010000000003fffffffffffffffbffffffffffffffff810f0002d00f3ff0000000000000987500a095a1ba",
+  );
+  const r = HeadChunkFiles.open({ dir });
+  assert.deepEqual(collect(r), [
+    {
+      ref: headChunkRef(1, 8),
+      seriesRef: 2 ** 40 + 3,
+      mint: -5,
+      maxt: -1,
+      numSamples: 2,
+      encoding: Encoding.xor,
+      outOfOrder: true,
+    },
+  ]);
+  assert.deepEqual(r.chunk(headChunkRef(1, 8)), chunk);
+  r.close();
+});
+
+test("write, read back (buffered and flushed), replay after reopen", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir, writeBufferSize: 4096 });
+  const written: { ref: HeadChunkRef; series: number; chunk: Chunk; mint: number; maxt: number }[] = [];
+  for (let i = 0; i < 200; i++) {
+    const n = 1 + (i % 120);
+    const chunk = xorChunk(n, i * 1_000_000);
+    const mint = i * 1_000_000;
+    const maxt = mint + (n - 1) * 15_000;
+    const ref = h.write({ seriesRef: (i % 17) + 1, mint, maxt, chunk });
+    written.push({ ref, series: (i % 17) + 1, chunk, mint, maxt });
+    // Every chunk is readable right away, whether still buffered or already written out.
+    assert.deepEqual(h.chunk(ref), chunk);
+  }
+  for (const w of written) assert.deepEqual(h.chunk(w.ref), w.chunk);
+  h.flush();
+  for (const w of written) assert.deepEqual(h.chunk(w.ref), w.chunk);
+  const replay = collect(h);
+  assert.equal(replay.length, 200);
+  h.close();
+
+  const r = HeadChunkFiles.open({ dir });
+  const metas = collect(r);
+  assert.deepEqual(
+    metas.map((m) => [m.ref, m.seriesRef, m.mint, m.maxt, m.numSamples]),
+    written.map((w) => [w.ref, w.series, w.mint, w.maxt, 1 + (written.indexOf(w) % 120)]),
+  );
+  for (const w of written) assert.deepEqual(r.chunk(w.ref), w.chunk);
+  // A reopened directory never appends to an old file.
+  const ref = r.write({ seriesRef: 1, mint: 0, maxt: 0, chunk: xorChunk(1, 0) });
+  assert.equal(headChunkRefSeq(ref), 2);
+  assert.equal(headChunkRefOffset(ref), 8);
+  r.close();
+});
+
+test("files are cut at the size limit and on request; truncate removes old files", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir, maxFileSize: 500 });
+  const chunk = xorChunk(40, 0);
+  const refs: HeadChunkRef[] = [];
+  for (let i = 0; i < 20; i++) refs.push(h.write({ seriesRef: i + 1, mint: 0, maxt: 1, chunk }));
+  const seqs = h.fileSeqs();
+  assert.ok(seqs.length > 3, `files: ${seqs}`);
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => i + 1),
+  );
+  h.cutNewFile();
+  const next = h.write({ seriesRef: 99, mint: 0, maxt: 1, chunk });
+  assert.equal(headChunkRefSeq(next), seqs[seqs.length - 1] + 1);
+  assert.equal(h.currentSeq, headChunkRefSeq(next));
+
+  h.truncate(3);
+  assert.deepEqual(h.fileSeqs().slice(0, 1), [3]);
+  assert.throws(
+    () => h.chunk(refs[0]),
+    (e) => isContrailError(e, "corruption"),
+  );
+  for (const ref of refs.filter((r) => headChunkRefSeq(r) >= 3)) assert.deepEqual(h.chunk(ref), chunk);
+  // Truncating past the open file keeps it but starts a new one at the next write.
+  h.truncate(1000);
+  assert.deepEqual(h.fileSeqs(), [headChunkRefSeq(next)]);
+  const after = h.write({ seriesRef: 100, mint: 0, maxt: 1, chunk });
+  assert.equal(headChunkRefSeq(after), headChunkRefSeq(next) + 1);
+  assert.equal(collect(h).length, 2);
+  h.close();
+});
+
+test("replay stops at zero padding and reports corruption with the file number", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir });
+  h.write({ seriesRef: 1, mint: 0, maxt: 10, chunk: xorChunk(5, 0) });
+  h.write({ seriesRef: 2, mint: 0, maxt: 10, chunk: xorChunk(5, 0) });
+  h.cutNewFile();
+  h.write({ seriesRef: 3, mint: 0, maxt: 10, chunk: xorChunk(5, 0) });
+  h.close();
+
+  // Preallocated tail of zeros, as Prometheus leaves it.
+  const p1 = join(dir, "000001");
+  const good1 = readFileSync(p1);
+  writeFileSync(p1, Buffer.concat([good1, Buffer.alloc(100)]));
+  let r = HeadChunkFiles.open({ dir });
+  assert.deepEqual(
+    collect(r).map((m) => m.seriesRef),
+    [1, 2, 3],
+  );
+  r.close();
+
+  const bad = Buffer.from(good1);
+  bad[good1.length - 10] ^= 0xff;
+  writeFileSync(p1, bad);
+  r = HeadChunkFiles.open({ dir });
+  const seen: number[] = [];
+  const res = r.iterate((m) => {
+    seen.push(m.seriesRef);
+  });
+  assert.equal(res.ok, false);
+  assert.equal(res.ok ? 0 : res.fileSeq, 1);
+  assert.deepEqual(seen, [1]);
+  r.deleteFrom(1);
+  assert.deepEqual(r.fileSeqs(), []);
+  assert.deepEqual(readdirSync(dir), []);
+  const ref = r.write({ seriesRef: 1, mint: 0, maxt: 0, chunk: xorChunk(1, 0) });
+  assert.equal(headChunkRefSeq(ref), 1);
+  r.close();
+});
+
+test("opening repairs a last file without magic and rejects gaps and bad headers", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir });
+  h.write({ seriesRef: 1, mint: 0, maxt: 10, chunk: xorChunk(5, 0) });
+  h.close();
+  writeFileSync(join(dir, "000002"), Buffer.alloc(16));
+  const r = HeadChunkFiles.open({ dir });
+  assert.deepEqual(r.fileSeqs(), [1]);
+  assert.deepEqual(readdirSync(dir), ["000001"]);
+  r.close();
+
+  writeFileSync(join(dir, "000003"), readFileSync(join(dir, "000001")));
+  assert.throws(
+    () => HeadChunkFiles.open({ dir }),
+    (e) => isContrailError(e, "corruption") && /sequential/.test(e.message),
+  );
+  rmSync(join(dir, "000003"));
+  const bad = readFileSync(join(dir, "000001"));
+  bad[4] = 9;
+  writeFileSync(join(dir, "000001"), bad);
+  assert.throws(
+    () => HeadChunkFiles.open({ dir }),
+    (e) => isContrailError(e, "corruption") && /version/.test(e.message),
+  );
+});
