@@ -1,7 +1,9 @@
 // Label matchers `= != =~ !~` with Prometheus semantics: a missing label equals the empty string, and regexes are
-// RE2 syntax, fully anchored, with `.` matching newlines (see regex.ts for the translation).
+// RE2 syntax, fully anchored, with `.` matching newlines (see regex.ts).
 
 import { ContrailError } from "./errors.ts";
+import { isValidLegacyLabelName } from "./labels.ts";
+import { quoteGo } from "./quote.ts";
 import { type CompiledRegex, compileRegex } from "./regex.ts";
 
 /** The four match operators. */
@@ -41,9 +43,17 @@ export function matchesEmpty(m: Matcher): boolean {
   return m.matches("");
 }
 
-/** Prometheus's text form of a matcher: `name="value"` with the value quoted as a Go string. */
+/** Prometheus's text form of a matcher: `name="value"`, the value quoted as a Go string; a name that is not a
+ * legacy label name is quoted too (`"my.label"="x"`). */
 export function matcherString(m: Matcher): string {
-  return `${m.name}${m.type}${JSON.stringify(m.value)}`;
+  const name = isValidLegacyLabelName(m.name) ? m.name : quoteGo(m.name);
+  return `${name}${m.type}${quoteGo(m.value)}`;
+}
+
+/** The matcher selecting the opposite (`=` and `!=`, `=~` and `!~` swapped). */
+export function inverseMatcher(m: Matcher): Matcher {
+  const inverse: Record<MatchType, MatchType> = { "=": "!=", "!=": "=", "=~": "!~", "!~": "=~" };
+  return newMatcher(inverse[m.type], m.name, m.value);
 }
 
 /** Asserts `type` is one of the four operators; throws `bad_data` naming it otherwise. */

@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { float64Bits, isStaleNaN, millis, STALE_NAN } from "./sample.ts";
+
+test("STALE_NAN has Prometheus's bit pattern", () => {
+  assert.deepEqual(float64Bits(STALE_NAN), [0x7ff00000, 0x00000002]);
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, STALE_NAN);
+  assert.equal(view.getBigUint64(0), 0x7ff0000000000002n);
+});
+
+test("isStaleNaN distinguishes the marker from other values", () => {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, 0x7ff0000000000002n);
+  const fromBits = view.getFloat64(0);
+  const cases: [number, boolean][] = [
+    [STALE_NAN, true],
+    [fromBits, true],
+    [Number.NaN, false],
+    [0 / 0, false],
+    [Math.sqrt(-1), false],
+    [0, false],
+    [-0, false],
+    [1, false],
+    [Number.POSITIVE_INFINITY, false],
+  ];
+  for (const [v, want] of cases) assert.equal(isStaleNaN(v), want, String(v));
+  assert.ok(Number.isNaN(STALE_NAN));
+});
+
+test("millis brands without changing the value", () => {
+  const t = millis(1_700_000_000_000);
+  assert.equal(t + 1, 1_700_000_000_001);
+});

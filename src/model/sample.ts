@@ -1,0 +1,52 @@
+// Sample and series types shared by every layer, and the staleness marker.
+// Times are milliseconds since the Unix epoch (UTC), as in Prometheus; values are float64.
+
+import type { Labels } from "./labels.ts";
+
+/** Milliseconds since the Unix epoch. Branded so a duration or a seconds value is not passed by mistake;
+ * make one with `millis(n)`. */
+export type Millis = number & { readonly __brand: "Millis" };
+
+/** Brands a number of milliseconds since the epoch. */
+export function millis(ms: number): Millis {
+  return ms as Millis;
+}
+
+/** One float sample: `t` in milliseconds since the epoch, `v` the value. */
+export interface Sample {
+  readonly t: number;
+  readonly v: number;
+}
+
+/** A series with its samples in ascending time order. Owned by whoever built it; treat as immutable. */
+export interface Series {
+  readonly labels: Labels;
+  readonly samples: readonly Sample[];
+}
+
+// Shared 8-byte view to read a float64's bits without allocating.
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+// Index of the high and low 32-bit words in the view on this machine's byte order.
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LO = 1 - HI;
+
+/** The staleness marker: a NaN with bit pattern 0x7ff0000000000002, written when a series disappears. */
+export const STALE_NAN: number = (() => {
+  u32[HI] = 0x7ff00000;
+  u32[LO] = 0x00000002;
+  return f64[0];
+})();
+
+/** True when `v` is the staleness marker (not just any NaN). Allocation-free. */
+export function isStaleNaN(v: number): boolean {
+  if (!Number.isNaN(v)) return false;
+  f64[0] = v;
+  return u32[HI] === 0x7ff00000 && u32[LO] === 0x00000002;
+}
+
+/** The raw bits of a float64 as [high, low] unsigned 32-bit words (for encoders and tests). */
+export function float64Bits(v: number): [number, number] {
+  f64[0] = v;
+  return [u32[HI], u32[LO]];
+}
