@@ -2,6 +2,7 @@
 // here. This is the only layer that wires roles together.
 
 import { Command, CommanderError } from "commander";
+import { registerPromqlCommands } from "./promql.ts";
 
 /** Runs the CLI with `argv` (without node and script); resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -9,6 +10,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("Contrail: the metrics platform for apps at the edge")
     .exitOverride()
     .showHelpAfterError();
+  registerPromqlCommands(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

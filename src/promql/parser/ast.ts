@@ -38,8 +38,10 @@ export type ArithmeticOp = "+" | "-" | "*" | "/" | "%" | "^" | "atan2";
 export type ComparisonOp = "==" | "!=" | ">" | "<" | ">=" | "<=";
 /** Set operators; only between instant vectors, always many-to-many. */
 export type SetOp = "and" | "or" | "unless";
+/** Native-histogram bucket trimming (`h </ 0.5` keeps buckets below 0.5, `>/` above); same precedence as comparisons. */
+export type TrimOp = "</" | ">/";
 /** Every binary operator. */
-export type BinaryOp = ArithmeticOp | ComparisonOp | SetOp;
+export type BinaryOp = ArithmeticOp | ComparisonOp | SetOp | TrimOp;
 
 /** How the two sides of a vector/vector operation match. */
 export type MatchCardinality = "one-to-one" | "many-to-one" | "one-to-many" | "many-to-many";
