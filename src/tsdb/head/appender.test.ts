@@ -1,0 +1,263 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, test } from "node:test";
+import { type ErrorCode, isContrailError } from "../../model/errors.ts";
+import { Labels } from "../../model/labels.ts";
+import { newMatcher } from "../../model/matcher.ts";
+import type { SeriesRef } from "../../storage/interface.ts";
+import { STALE_NAN } from "../encoding/float-bits.ts";
+import { blockQuerier } from "../querier.ts";
+import { Head, type HeadOptions } from "./head.ts";
+
+const HOUR = 3_600_000;
+const open: { head: Head; dir: string }[] = [];
+afterEach(() => {
+  for (const { head, dir } of open.splice(0)) {
+    head.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function newHead(opts: Partial<HeadOptions> = {}): Head {
+  const dir = mkdtempSync(join(tmpdir(), "head-app-"));
+  const head = Head.open({ ...opts, dir });
+  open.push({ head, dir });
+  return head;
+}
+
+const up = (instance: string) => Labels.fromStrings("__name__", "up", "instance", instance);
+
+/** Every sample of the head as `labels: t=v, ...` lines, sorted. */
+function dump(head: Head): string[] {
+  const q = blockQuerier(head, -1e15, 1e15);
+  const out: string[] = [];
+  for (const s of q.select([newMatcher("=~", "__name__", ".+")], { start: -1e15, end: 1e15, sorted: true })) {
+    const it = s.iterator();
+    const parts: string[] = [];
+    while (it.next() !== "none") parts.push(`${it.atT()}=${it.atV()}`);
+    out.push(`${s.labels.toString()}: ${parts.join(" ")}`);
+  }
+  return out;
+}
+
+function commitError(fn: () => void): { code: ErrorCode; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    if (isContrailError(e)) return { code: e.code, message: e.message };
+    throw e;
+  }
+  assert.fail("commit should have thrown");
+}
+
+test("samples become visible at commit, never before", () => {
+  const head = newHead();
+  const app = head.appender();
+  const ref = app.append(up("a"), 1000, 1);
+  app.appendRef(ref, 2000, 2);
+  assert.deepEqual(dump(head), []);
+  app.commit();
+  assert.deepEqual(dump(head), ['{__name__="up", instance="a"}: 1000=1 2000=2']);
+  assert.equal(head.minTime, 1000);
+  assert.equal(head.maxTime, 2001);
+  assert.equal(head.stats().samplesAppended, 2);
+});
+
+test("rollback drops the batch; a spent appender refuses more work", () => {
+  const head = newHead();
+  const app = head.appender();
+  app.append(up("a"), 1000, 1);
+  app.rollback();
+  assert.deepEqual(dump(head), []);
+  assert.throws(
+    () => app.append(up("a"), 2000, 1),
+    (e) => isContrailError(e, "internal"),
+  );
+  assert.throws(
+    () => app.commit(),
+    (e) => isContrailError(e, "internal"),
+  );
+  // The series created by the rolled-back append is reused, and logged once a batch commits.
+  const app2 = head.appender();
+  app2.append(up("a"), 3000, 3);
+  app2.commit();
+  assert.deepEqual(dump(head), ['{__name__="up", instance="a"}: 3000=3']);
+  assert.equal(head.stats().numSeries, 1);
+});
+
+test("series refs are stable and handed out incrementally", () => {
+  const head = newHead();
+  const app = head.appender();
+  const a = app.append(up("a"), 1, 1);
+  const b = app.append(up("b"), 1, 1);
+  assert.equal(app.append(up("a"), 2, 1), a);
+  assert.equal(b, a + 1);
+  app.commit();
+});
+
+test("bad input is refused at append", () => {
+  const head = newHead();
+  const app = head.appender();
+  assert.throws(
+    () => app.appendRef(999 as SeriesRef, 1, 1),
+    (e) => isContrailError(e, "not_found"),
+  );
+  assert.throws(
+    () => app.append(up("a"), 1.5, 1),
+    (e) => isContrailError(e, "bad_data"),
+  );
+  assert.throws(
+    () => app.append(Labels.EMPTY, 1, 1),
+    (e) => isContrailError(e, "bad_data"),
+  );
+});
+
+test("rejections: counted, named, and the rest of the batch committed", () => {
+  const head = newHead();
+  const first = head.appender();
+  first.append(up("a"), 10_000, 1);
+  first.commit();
+
+  type Case = {
+    name: string;
+    samples: [string, number, number][];
+    code: ErrorCode | null;
+    stored: string[];
+    counts: [number, number];
+  };
+  const cases: Case[] = [
+    {
+      name: "older than the newest stored sample",
+      samples: [
+        ["a", 9_000, 5],
+        ["b", 9_000, 5],
+      ],
+      code: "out_of_order_sample",
+      stored: ["a: 10000=1", "b: 9000=5"],
+      counts: [1, 0],
+    },
+    {
+      name: "same time, other value",
+      samples: [
+        ["a", 10_000, 2],
+        ["a", 11_000, 3],
+      ],
+      code: "duplicate_sample_for_timestamp",
+      stored: ["a: 10000=1 11000=3", "b: 9000=5"],
+      counts: [1, 1],
+    },
+    {
+      name: "same time and value is accepted silently",
+      samples: [
+        ["a", 11_000, 3],
+        ["b", 9_000, 5],
+      ],
+      code: null,
+      stored: ["a: 10000=1 11000=3", "b: 9000=5"],
+      counts: [1, 1],
+    },
+    {
+      name: "out of order within the batch",
+      samples: [
+        ["a", 13_000, 1],
+        ["a", 12_000, 1],
+        ["a", 12_500, 1],
+        ["a", 14_000, 1],
+      ],
+      code: "out_of_order_sample",
+      stored: ["a: 10000=1 11000=3 13000=1 14000=1", "b: 9000=5"],
+      counts: [3, 1],
+    },
+    {
+      name: "duplicate within the batch",
+      samples: [
+        ["b", 20_000, 1],
+        ["b", 20_000, 2],
+        ["b", 20_000, 1],
+      ],
+      code: "duplicate_sample_for_timestamp",
+      stored: ["a: 10000=1 11000=3 13000=1 14000=1", "b: 9000=5 20000=1"],
+      counts: [3, 2],
+    },
+  ];
+  for (const c of cases) {
+    const app = head.appender();
+    for (const [inst, t, v] of c.samples) app.append(up(inst), t, v);
+    if (c.code === null) app.commit();
+    else {
+      const err = commitError(() => app.commit());
+      assert.equal(err.code, c.code, c.name);
+      assert.match(err.message, /^\d+ of \d+ samples rejected/, c.name);
+      assert.match(err.message, /first: sample at \d+ for \{__name__="up", instance="[ab]"\}/, c.name);
+    }
+    assert.deepEqual(
+      dump(head).map((l) => l.replace(/^\{__name__="up", instance="(\w)"\}/, "$1")),
+      c.stored,
+      c.name,
+    );
+    const st = head.stats();
+    assert.deepEqual([st.outOfOrderSamples, st.duplicateSamples], c.counts, c.name);
+  }
+});
+
+test("the error message counts every rejection of the batch", () => {
+  const head = newHead();
+  const a = head.appender();
+  a.append(up("a"), 5_000, 1);
+  a.commit();
+  const app = head.appender();
+  app.append(up("a"), 4_000, 1);
+  app.append(up("a"), 5_000, 9);
+  app.append(up("a"), 3_000, 1);
+  app.append(up("a"), 6_000, 1);
+  const err = commitError(() => app.commit());
+  assert.equal(err.code, "out_of_order_sample");
+  assert.match(
+    err.message,
+    /^3 of 4 samples rejected \(2 out of order, 1 duplicate, 0 out of bounds\); first: sample at 4000/,
+  );
+  assert.deepEqual(app.rejections, { outOfOrder: 2, duplicate: 1, outOfBounds: 0 });
+});
+
+test("a repeated staleness marker is the same value; a marker after a value is a duplicate", () => {
+  const head = newHead();
+  const app = head.appender();
+  app.append(up("a"), 1000, STALE_NAN);
+  app.append(up("b"), 1000, 1);
+  app.commit();
+  const again = head.appender();
+  // Through a plain array the marker's quiet bit is set; it still counts as the same value.
+  const values = [STALE_NAN];
+  again.append(up("a"), 1000, values[0]);
+  again.commit();
+  const dup = head.appender();
+  dup.append(up("b"), 1000, STALE_NAN);
+  assert.equal(commitError(() => dup.commit()).code, "duplicate_sample_for_timestamp");
+  const nan = head.appender();
+  nan.append(up("a"), 1000, Number.NaN);
+  assert.equal(commitError(() => nan.commit()).code, "duplicate_sample_for_timestamp");
+});
+
+test("out of bounds: before the minimum valid time, or half a chunk range behind the newest sample", () => {
+  const head = newHead({ minValidTime: 10 * HOUR });
+  const app = head.appender();
+  app.append(up("a"), 10 * HOUR - 1, 1);
+  app.append(up("a"), 10 * HOUR, 1);
+  const err = commitError(() => app.commit());
+  assert.equal(err.code, "out_of_bounds");
+  assert.match(err.message, /^1 of 2 samples rejected/);
+  const later = head.appender();
+  later.append(up("b"), 13 * HOUR, 1);
+  later.commit();
+  const old = head.appender();
+  old.append(up("c"), 12 * HOUR - 1, 1);
+  old.append(up("c"), 12 * HOUR, 1);
+  assert.equal(commitError(() => old.commit()).code, "out_of_bounds");
+  assert.equal(head.stats().outOfBoundsSamples, 2);
+  assert.deepEqual(
+    dump(head).map((l) => l.slice(-20)),
+    ['instance="a"}: 36000000=1', 'instance="b"}: 46800000=1', 'instance="c"}: 43200000=1'].map((l) => l.slice(-20)),
+  );
+});

@@ -1,0 +1,235 @@
+// Appending to the head. A batch is validated and logged at commit: first a Series record for series the WAL does
+// not know yet and a Samples record for the accepted samples (the WAL hands them to the OS before `log` returns),
+// then the samples go into memory. Nothing is visible before commit.
+//
+// Rejected samples: a sample older than its series' newest (out of order), one at the same time with a different
+// value (duplicate), or one older than the head's valid range (out of bounds) is not stored. Like Prometheus's scrape
+// path, the rest of the batch is still committed; then `commit()` throws a ContrailError whose code is the first
+// offender's and whose message counts every rejection and names the first one. Rejections are also counted in the
+// head's stats. A sample repeating the newest one exactly (same time, same value bits) is accepted and ignored, as
+// Prometheus does for federation and re-sent data.
+
+import { ContrailError, type ErrorCode } from "../../model/errors.ts";
+import type { Labels } from "../../model/labels.ts";
+import type { Appender, SeriesRef } from "../../storage/interface.ts";
+import { XorIterator } from "../chunkenc/xor.ts";
+import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
+import { encodeSamples } from "../record/samples.ts";
+import { encodeSeries } from "../record/series.ts";
+import type { Head } from "./head.ts";
+import type { MemSeries } from "./series.ts";
+
+/** How many samples of the last commit were rejected, by reason. */
+export interface Rejections {
+  readonly outOfOrder: number;
+  readonly duplicate: number;
+  readonly outOfBounds: number;
+}
+
+const NONE: Rejections = { outOfOrder: 0, duplicate: 0, outOfBounds: 0 };
+
+/** Collects one batch for the head. Used by one caller; spent after commit or rollback. */
+export class HeadAppender implements Appender {
+  private readonly head: Head;
+  private series: MemSeries[] = [];
+  private ts = new Float64Array(64);
+  // Values in a typed array so that NaN payloads (the staleness marker) keep their exact bits.
+  private vs = new Float64Array(64);
+  private n = 0;
+  private done = false;
+  private rejected: Rejections = NONE;
+
+  /** An appender for `head`; use `Head.appender()`. */
+  constructor(head: Head) {
+    this.head = head;
+  }
+
+  /** Queues a sample for the series `labels` (created now if new; it is logged at commit). */
+  append(labels: Labels, t: number, v: number): SeriesRef {
+    this.check(t);
+    const s = this.head.getOrCreate(labels);
+    this.push(s, t, v);
+    return s.ref as SeriesRef;
+  }
+
+  /** Queues a sample for the series `ref` handed out by this head; throws `not_found` for an unknown ref. */
+  appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
+    this.check(t);
+    const s = this.head.series.getByRef(ref);
+    if (s === undefined) throw new ContrailError("not_found", `unknown head series ref ${ref}`);
+    this.push(s, t, v);
+    return ref;
+  }
+
+  /** Samples rejected by the last `commit()`, by reason. */
+  get rejections(): Rejections {
+    return this.rejected;
+  }
+
+  /**
+   * Validates the batch in order against the series and the samples before it, logs the accepted samples (and new
+   * series) to the WAL, then makes them visible. Throws a ContrailError (`out_of_order_sample`,
+   * `duplicate_sample_for_timestamp` or `out_of_bounds`) after committing the rest when samples were rejected.
+   */
+  commit(): void {
+    this.finish();
+    const head = this.head;
+    const epoch = ++head.commitEpoch;
+    const minValid = head.appendableMinValidTime();
+    const { samples: accepted, series: newSeries, keep, buf } = head.commitScratch;
+    accepted.clear();
+    newSeries.clear();
+    keep.length = 0;
+    const unlogged = new Set<MemSeries>();
+    let ooo = 0;
+    let dup = 0;
+    let oob = 0;
+    let first: { code: ErrorCode; detail: string } | null = null;
+    const reject = (code: ErrorCode, detail: string) => {
+      if (first === null) first = { code, detail };
+    };
+
+    for (let i = 0; i < this.n; i++) {
+      const s = this.series[i];
+      const t = this.ts[i];
+      const v = this.vs[i];
+      if (!s.logged && !unlogged.has(s)) {
+        unlogged.add(s);
+        newSeries.push(s.ref, s.labels);
+      }
+      if (t < minValid) {
+        oob++;
+        reject(
+          "out_of_bounds",
+          `sample at ${t} for ${s.labels.toString()} is older than the head's minimum ${minValid}`,
+        );
+        continue;
+      }
+      const inBatch = s.batchEpoch === epoch;
+      const prevT = inBatch ? s.batchT : s.lastT;
+      if (t < prevT) {
+        ooo++;
+        reject("out_of_order_sample", `sample at ${t} for ${s.labels.toString()} is older than its newest at ${prevT}`);
+        continue;
+      }
+      if (t === prevT) {
+        const prevV = inBatch ? s.batchV : this.lastValue(s);
+        if (sameBits(v, prevV)) continue;
+        dup++;
+        reject(
+          "duplicate_sample_for_timestamp",
+          `sample at ${t} for ${s.labels.toString()} has value ${v}, a different one (${prevV}) is stored`,
+        );
+        continue;
+      }
+      s.batchEpoch = epoch;
+      s.batchT = t;
+      s.batchV = v;
+      accepted.push(s.ref, t, v);
+      keep.push(s);
+    }
+
+    try {
+      // Both records in one buffer; the WAL copies them before `logRecords` returns.
+      buf.reset();
+      if (newSeries.length > 0) encodeSeries(buf, newSeries);
+      const split = buf.length;
+      if (accepted.length > 0) encodeSamples(buf, accepted);
+      if (buf.length > 0) {
+        const all = buf.get();
+        const records: Uint8Array[] = [];
+        if (split > 0) records.push(all.subarray(0, split));
+        if (all.length > split) records.push(all.subarray(split));
+        head.logRecords(records);
+      }
+      for (const u of unlogged) u.logged = true;
+      let mint = Number.POSITIVE_INFINITY;
+      let maxt = Number.NEGATIVE_INFINITY;
+      const opts = head.chunkOptions;
+      for (let i = 0; i < accepted.length; i++) {
+        const t = accepted.ts[i];
+        keep[i].append(t, accepted.vs[i], opts);
+        if (t < mint) mint = t;
+        if (t > maxt) maxt = t;
+      }
+      if (accepted.length > 0) head.noteTimes(mint, maxt);
+      head.counters.samplesAppended += accepted.length;
+      head.counters.outOfOrderSamples += ooo;
+      head.counters.duplicateSamples += dup;
+      head.counters.outOfBoundsSamples += oob;
+    } finally {
+      this.release();
+      keep.length = 0;
+      newSeries.clear();
+    }
+    this.rejected = { outOfOrder: ooo, duplicate: dup, outOfBounds: oob };
+    const f = first as { code: ErrorCode; detail: string } | null;
+    if (f !== null) {
+      const total = ooo + dup + oob;
+      throw new ContrailError(
+        f.code,
+        `${total} of ${this.n} samples rejected (${ooo} out of order, ${dup} duplicate, ${oob} out of bounds); ` +
+          `first: ${f.detail}`,
+      );
+    }
+  }
+
+  /** Drops the batch. Series created by `append` stay (empty) until the head's next truncation. */
+  rollback(): void {
+    this.finish();
+    this.release();
+  }
+
+  private check(t: number): void {
+    if (this.done) throw new ContrailError("internal", "appender already committed or rolled back");
+    if (!Number.isSafeInteger(t)) throw new ContrailError("bad_data", `sample timestamp ${t} is not an integer (ms)`);
+  }
+
+  private push(s: MemSeries, t: number, v: number): void {
+    if (this.n === this.ts.length) {
+      const ts = new Float64Array(this.n * 2);
+      const vs = new Float64Array(this.n * 2);
+      ts.set(this.ts);
+      vs.set(this.vs);
+      this.ts = ts;
+      this.vs = vs;
+    }
+    this.series[this.n] = s;
+    this.ts[this.n] = t;
+    this.vs[this.n] = v;
+    this.n++;
+    s.pending++;
+  }
+
+  private finish(): void {
+    if (this.done) throw new ContrailError("internal", "appender already committed or rolled back");
+    this.done = true;
+  }
+
+  private release(): void {
+    for (let i = 0; i < this.n; i++) this.series[i].pending--;
+    this.series = [];
+  }
+
+  // The value of the newest stored sample; after a restart it may only be in the last stored chunk.
+  private lastValue(s: MemSeries): number {
+    const last = s.mmapped[s.mmapped.length - 1];
+    if (!s.lastVUnknown || last === undefined || last.maxt !== s.lastT) return s.lastV;
+    const it = new XorIterator(this.head.files.chunk(last.ref).data);
+    let v = Number.NaN;
+    while (it.next() !== "none") v = it.atV();
+    s.lastV = v;
+    s.lastVUnknown = false;
+    return v;
+  }
+}
+
+// Bit-exact equality of two values; the quieted form of the staleness marker equals the marker.
+function sameBits(a: number, b: number): boolean {
+  return hiNorm(a) === hiNorm(b) && floatLo(a) === floatLo(b);
+}
+
+function hiNorm(v: number): number {
+  const hi = floatHi(v);
+  return hi === 0x7ff80000 && floatLo(v) === STALE_NAN_LO ? STALE_NAN_HI : hi;
+}

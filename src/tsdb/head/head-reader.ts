@@ -1,0 +1,185 @@
+// The head seen as a block: an index over its series and postings, a chunk reader that serves full chunks from the
+// head chunk files and the open chunk from memory, optionally restricted to a time range (what compaction reads).
+
+import { ContrailError } from "../../model/errors.ts";
+import type { Matcher } from "../../model/matcher.ts";
+import {
+  type BlockChunkReader,
+  type BlockIndexReader,
+  type BlockReader,
+  type BlockSeries,
+  type ChunkMeta,
+  labelNamesForMatchers,
+  labelValuesForMatchers,
+  type TombstoneReader,
+} from "../block-reader.ts";
+import { type Chunk, Encoding } from "../chunkenc/chunk.ts";
+import { XorAppender, XorIterator } from "../chunkenc/xor.ts";
+import type { PostingsList } from "../index/postings.ts";
+import type { Head } from "./head.ts";
+import { CHUNK_ID_SPACE, type MemSeries, packHeadChunkId, unpackHeadChunkId } from "./series.ts";
+
+/**
+ * The head's index, showing the chunks that overlap [mint, maxt] (ms, inclusive) with their ranges narrowed to it.
+ * Postings and label values cover every series of the head, like Prometheus's head index.
+ */
+export class HeadIndexReader implements BlockIndexReader {
+  private readonly head: Head;
+  private readonly mint: number;
+  private readonly maxt: number;
+
+  /** An index over `head` restricted to [mint, maxt] ms (unbounded by default). */
+  constructor(head: Head, mint = Number.NEGATIVE_INFINITY, maxt = Number.POSITIVE_INFINITY) {
+    this.head = head;
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  /** Sorted values of `name` (shared array, do not modify), narrowed by `matchers` when given. */
+  labelValues(name: string, matchers?: readonly Matcher[]): readonly string[] {
+    if (matchers === undefined || matchers.length === 0) return this.head.postings.labelValues(name);
+    return labelValuesForMatchers(this, name, matchers);
+  }
+
+  /** Sorted label names, of the series matching `matchers` when given. */
+  labelNames(matchers?: readonly Matcher[]): string[] {
+    if (matchers === undefined || matchers.length === 0) return this.head.postings.labelNames().slice();
+    return labelNamesForMatchers(this, matchers);
+  }
+
+  /** Union of the postings of `name=v` over `values` (possibly a live list: copy before keeping). */
+  postings(name: string, values: readonly string[]): PostingsList {
+    return this.head.postings.postings(name, values);
+  }
+
+  /** Every series ref (live list: copy before keeping). */
+  allPostings(): PostingsList {
+    return this.head.postings.allPostings();
+  }
+
+  /** The series' labels and the metadata of its chunks overlapping the range; null for an unknown ref. */
+  series(ref: number): BlockSeries | null {
+    const s = this.head.series.getByRef(ref);
+    if (s === undefined) return null;
+    return { labels: s.labels, chunks: chunkMetas(s, this.mint, this.maxt) };
+  }
+
+  /** `refs` ordered by their series' labels; refs of series no longer in the head are dropped. */
+  sortedPostings(refs: PostingsList): number[] {
+    const found: MemSeries[] = [];
+    for (let i = 0; i < refs.length; i++) {
+      const s = this.head.series.getByRef(refs[i]);
+      if (s !== undefined) found.push(s);
+    }
+    found.sort((a, b) => a.labels.compare(b.labels));
+    return found.map((s) => s.ref);
+  }
+}
+
+// Metadata of the chunks of `s` overlapping [mint, maxt], narrowed to it; refs pack the series ref and chunk id.
+function chunkMetas(s: MemSeries, mint: number, maxt: number): ChunkMeta[] {
+  const out: ChunkMeta[] = [];
+  const mm = s.mmapped;
+  for (let i = 0; i < mm.length; i++) {
+    const c = mm[i];
+    if (c.maxt < mint || c.mint > maxt) continue;
+    out.push({
+      ref: packHeadChunkId(s.ref, s.firstChunkId + i),
+      mint: Math.max(c.mint, mint),
+      maxt: Math.min(c.maxt, maxt),
+    });
+  }
+  const o = s.open;
+  if (o !== null && o.app.numSamples > 0 && o.maxt >= mint && o.mint <= maxt) {
+    out.push({
+      ref: packHeadChunkId(s.ref, s.openChunkId),
+      mint: Math.max(o.mint, mint),
+      maxt: Math.min(o.maxt, maxt),
+    });
+  }
+  return out;
+}
+
+/**
+ * Reads head chunks by the refs the head index handed out. A chunk keeps its id when it moves from memory to the
+ * head chunk files, so metadata taken before a cut still finds it. Samples outside [meta.mint, meta.maxt] (appended
+ * after the metadata was taken, or outside a range reader's range) are cut off by re-encoding the chunk.
+ */
+export class HeadChunkReader implements BlockChunkReader {
+  private readonly head: Head;
+
+  /** A chunk reader over `head`. */
+  constructor(head: Head) {
+    this.head = head;
+  }
+
+  /** The chunk `meta` names (data owned by the caller); `not_found` once it has been truncated away. */
+  chunk(meta: ChunkMeta): Chunk {
+    const { seriesRef, chunkId } = unpackHeadChunkId(meta.ref);
+    const s = this.head.series.getByRef(seriesRef);
+    if (s === undefined) throw new ContrailError("not_found", `head series ${seriesRef} no longer exists`);
+    const idx = (((chunkId - s.firstChunkId) % CHUNK_ID_SPACE) + CHUNK_ID_SPACE) % CHUNK_ID_SPACE;
+    if (idx < s.mmapped.length) {
+      const c = s.mmapped[idx];
+      const chunk = this.head.files.chunk(c.ref);
+      if (meta.mint <= c.mint && meta.maxt >= c.maxt) return chunk;
+      return trimXor(chunk.data, meta.mint, meta.maxt);
+    }
+    const o = s.open;
+    if (idx === s.mmapped.length && o !== null && o.app.numSamples > 0) {
+      if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: Encoding.xor, data: o.app.bytes().slice() };
+      return trimXor(o.app.bytes(), meta.mint, meta.maxt);
+    }
+    throw new ContrailError("not_found", `chunk ${chunkId} of head series ${seriesRef} no longer exists`);
+  }
+}
+
+/** A new XOR chunk holding the samples of `data` within [mint, maxt] ms. */
+function trimXor(data: Uint8Array, mint: number, maxt: number): Chunk {
+  const it = new XorIterator(data);
+  const app = new XorAppender({ capacity: data.length });
+  if (it.seek(mint) !== "none") {
+    do {
+      if (it.atT() > maxt) break;
+      app.append(it.atT(), it.atV());
+    } while (it.next() !== "none");
+  }
+  const e = it.err();
+  if (e !== null) throw new ContrailError("corruption", `head chunk: ${e}`);
+  return { encoding: Encoding.xor, data: app.bytes().slice() };
+}
+
+/** The head restricted to [mint, maxt] (ms, inclusive): what compaction turns into a block. */
+export class RangeHead implements BlockReader {
+  /** Start of the range, ms inclusive. */
+  readonly minTime: number;
+  /** End of the range, ms exclusive (maxt + 1). */
+  readonly maxTime: number;
+  private readonly head: Head;
+  private readonly idx: HeadIndexReader;
+  private readonly chunkReader: HeadChunkReader;
+
+  /** A view of `head` over [mint, maxt] ms. */
+  constructor(head: Head, mint: number, maxt: number) {
+    this.head = head;
+    this.minTime = mint;
+    this.maxTime = maxt + 1;
+    this.idx = new HeadIndexReader(head, mint, maxt);
+    this.chunkReader = new HeadChunkReader(head);
+  }
+
+  /** The range's index. */
+  index(): BlockIndexReader {
+    return this.idx;
+  }
+
+  /** The head's chunk reader (chunks come back narrowed to the range). */
+  chunks(): BlockChunkReader {
+    return this.chunkReader;
+  }
+
+  /** The head's tombstones. */
+  tombstones(): TombstoneReader {
+    return this.head.tombstoneSet;
+  }
+}

@@ -1,0 +1,414 @@
+// The head: the in-memory part of one tenant's database. Recent samples live in compressed chunks per series; full
+// chunks go to `chunks_head/` and only their references stay in memory; every committed batch is first logged to the
+// WAL (`wal/`), which rebuilds the head after a restart. The head implements BlockReader, so it is queried and
+// compacted like an on-disk block. Layouts: docs/format/wal.md, docs/format/records.md, docs/format/head_chunks.md.
+
+import { join } from "node:path";
+import { ContrailError } from "../../model/errors.ts";
+import { StringInterner } from "../../model/intern.ts";
+import { Labels } from "../../model/labels.ts";
+import type { Matcher } from "../../model/matcher.ts";
+import type { BlockChunkReader, BlockIndexReader, BlockReader, TombstoneReader } from "../block-reader.ts";
+import { HeadChunkFiles, headChunkRefSeq } from "../chunks/head-chunks.ts";
+import { Encbuf } from "../encoding/encbuf.ts";
+import { postingsForMatchers } from "../index/postings.ts";
+import { SampleBatch } from "../record/samples.ts";
+import { SeriesBatch } from "../record/series.ts";
+import { encodeTombstones, TombstoneBatch } from "../record/tombstones.ts";
+import { MemTombstones } from "../tombstones/tombstones.ts";
+import { checkpoint } from "../wal/checkpoint.ts";
+import { type FsyncPolicy, Wal } from "../wal/wal.ts";
+import { HeadAppender } from "./appender.ts";
+import { HeadChunkReader, HeadIndexReader, RangeHead } from "./head-reader.ts";
+import { MemPostings } from "./mem-postings.ts";
+import { type OpenReport, replay } from "./replay.ts";
+import { type ChunkOptions, MAX_SERIES_REF, MemSeries } from "./series.ts";
+import { SeriesMap } from "./series-map.ts";
+
+export type { OpenReport } from "./replay.ts";
+
+/** Default block and chunk range: 2 h in ms. */
+export const DEFAULT_CHUNK_RANGE = 2 * 60 * 60 * 1000;
+
+/** Where the head reports what it did on open and truncation (never the console). */
+export interface HeadLogger {
+  info(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+  warn(msg: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
+const NOOP_LOGGER: HeadLogger = { info() {}, warn() {} };
+
+/** Options of `Head.open`. */
+export interface HeadOptions {
+  /** The tenant's database directory; the head uses `<dir>/wal` and `<dir>/chunks_head`. */
+  readonly dir: string;
+  /** Chunk and block range in ms; chunks never cross a multiple of it. Default 2 h. */
+  readonly chunkRange?: number;
+  /** Target samples per chunk; default 120. */
+  readonly samplesPerChunk?: number;
+  /**
+   * Samples before this time (ms) are already in blocks: appends older than it fail with `out_of_bounds`, and replay
+   * discards older samples and stored chunks. Pass the newest block's maxTime when reopening a database whose head
+   * was truncated, or compacted data comes back. Default: no bound.
+   */
+  readonly minValidTime?: number;
+  /** WAL segment size (bytes, a multiple of 32 KiB) and fsync policy; defaults as in wal/wal.ts. */
+  readonly walSegmentSize?: number;
+  readonly walFsync?: FsyncPolicy;
+  /** Largest head chunk file in bytes (default 128 MiB) and how much the chunk writer buffers (default 4 MiB). */
+  readonly headChunkFileSize?: number;
+  readonly headChunkWriteBufferSize?: number;
+  readonly logger?: HeadLogger;
+}
+
+/** Counters and sizes of a head. Sample counters count since open (replay excluded). */
+export interface HeadStats {
+  readonly numSeries: number;
+  /** Chunks held: full chunks in the head chunk files plus open chunks. */
+  readonly numChunks: number;
+  /** Smallest sample time held (ms), +Infinity when empty. */
+  readonly minTime: number;
+  /** Newest sample time appended (ms, inclusive), -Infinity before the first. */
+  readonly maxTime: number;
+  readonly samplesAppended: number;
+  readonly outOfOrderSamples: number;
+  readonly duplicateSamples: number;
+  readonly outOfBoundsSamples: number;
+  readonly seriesCreated: number;
+  readonly seriesRemoved: number;
+}
+
+/** What `truncate` removed. */
+export interface TruncateReport {
+  readonly chunksRemoved: number;
+  readonly seriesRemoved: number;
+  /** The checkpoint written (last WAL segment folded in), or null when the WAL was too short to bother. */
+  readonly checkpoint: number | null;
+}
+
+/** The in-memory head of one database. Single-threaded; see the module comment. */
+export class Head implements BlockReader {
+  /** Series by ref and by labels (internal to the head modules). */
+  readonly series = new SeriesMap();
+  /** Inverted index (internal to the head modules). */
+  readonly postings = new MemPostings();
+  /** Deleted intervals of head series. */
+  readonly tombstoneSet = new MemTombstones();
+  /** The head chunk files (internal to the head modules). */
+  readonly files: HeadChunkFiles;
+  /** Chunk cutting parameters shared by every series (internal). */
+  readonly chunkOptions: ChunkOptions;
+  readonly logger: HeadLogger;
+  /** Mutable counters behind `stats()` (internal). */
+  readonly counters = {
+    samplesAppended: 0,
+    outOfOrderSamples: 0,
+    duplicateSamples: 0,
+    outOfBoundsSamples: 0,
+    seriesCreated: 0,
+    seriesRemoved: 0,
+  };
+  /** Epoch of the commit in progress, for the per-series batch scratch (internal to the appender). */
+  commitEpoch = 0;
+  /** Buffers reused by every commit (commits are synchronous, so one set serves them all). Internal. */
+  readonly commitScratch = {
+    samples: new SampleBatch(),
+    series: new SeriesBatch(),
+    keep: [] as MemSeries[],
+    buf: new Encbuf(64 * 1024),
+  };
+  /** WAL series refs that replay mapped onto another series with the same labels (kept for checkpoints). */
+  readonly aliasRefs = new Map<number, number>();
+
+  private readonly dir: string;
+  private wal: Wal | null = null;
+  private interner = new StringInterner();
+  private lastRef = 0;
+  private minT = Number.POSITIVE_INFINITY;
+  private maxT = Number.NEGATIVE_INFINITY;
+  private minValid: number;
+  private readonly indexReader: HeadIndexReader;
+  private readonly chunkReader: HeadChunkReader;
+  private closed = false;
+  private report: OpenReport = EMPTY_REPORT;
+
+  private constructor(opts: HeadOptions, files: HeadChunkFiles) {
+    this.dir = opts.dir;
+    this.files = files;
+    const chunkRange = opts.chunkRange ?? DEFAULT_CHUNK_RANGE;
+    const samplesPerChunk = opts.samplesPerChunk ?? 120;
+    if (!(chunkRange > 0) || !(samplesPerChunk > 0)) {
+      throw new ContrailError("bad_data", "chunk range and samples per chunk must be positive");
+    }
+    this.chunkOptions = { chunkRange, samplesPerChunk, files };
+    this.minValid = opts.minValidTime ?? Number.NEGATIVE_INFINITY;
+    this.logger = opts.logger ?? NOOP_LOGGER;
+    this.indexReader = new HeadIndexReader(this);
+    this.chunkReader = new HeadChunkReader(this);
+  }
+
+  /**
+   * Opens the head of the database in `opts.dir`: loads the chunks of `chunks_head/`, then replays the WAL (last
+   * checkpoint, then segments) for the newer samples. A damaged WAL tail is cut off (only the torn records are lost)
+   * and reported in `openReport` and through the logger; a damaged checkpoint throws `corruption`.
+   */
+  static open(opts: HeadOptions): Head {
+    const files = HeadChunkFiles.open({
+      dir: join(opts.dir, "chunks_head"),
+      maxFileSize: opts.headChunkFileSize,
+      writeBufferSize: opts.headChunkWriteBufferSize,
+    });
+    let head: Head;
+    try {
+      head = new Head(opts, files);
+      const walDir = join(opts.dir, "wal");
+      head.report = replay(head, { walDir, minValidTime: head.minValid });
+      head.wal = Wal.open(walDir, { segmentSize: opts.walSegmentSize, fsync: opts.walFsync });
+    } catch (e) {
+      files.close();
+      throw e;
+    }
+    return head;
+  }
+
+  /** What opening found, replayed and repaired. */
+  get openReport(): OpenReport {
+    return this.report;
+  }
+
+  /** Smallest sample time held (ms, inclusive); +Infinity while the head is empty. */
+  get minTime(): number {
+    return this.minT;
+  }
+
+  /** One past the newest sample time (ms, exclusive like a block's maxTime); -Infinity while empty. */
+  get maxTime(): number {
+    return this.maxT + 1;
+  }
+
+  /** Samples before this time (ms) are rejected as out of bounds. */
+  get minValidTime(): number {
+    return this.minValid;
+  }
+
+  /**
+   * The oldest time an append may have (ms): the compaction boundary, and at most half a chunk range behind the
+   * newest sample (older samples would land in a range that may already be compacted), as in Prometheus.
+   */
+  appendableMinValidTime(): number {
+    if (this.maxT === Number.NEGATIVE_INFINITY) return this.minValid;
+    return Math.max(this.minValid, this.maxT - this.chunkOptions.chunkRange / 2);
+  }
+
+  /** A new appender; see HeadAppender for the batch semantics. */
+  appender(): HeadAppender {
+    this.checkOpen();
+    return new HeadAppender(this);
+  }
+
+  /** The head's index over all its data. */
+  index(): BlockIndexReader {
+    return this.indexReader;
+  }
+
+  /** The head's chunk reader. */
+  chunks(): BlockChunkReader {
+    return this.chunkReader;
+  }
+
+  /** The head's deleted intervals. */
+  tombstones(): TombstoneReader {
+    return this.tombstoneSet;
+  }
+
+  /** The head restricted to [mint, maxt] ms inclusive, chunks narrowed to it (for compaction into a block). */
+  rangeReader(mint: number, maxt: number): BlockReader {
+    return new RangeHead(this, mint, maxt);
+  }
+
+  /** Current counters and sizes. */
+  stats(): HeadStats {
+    let numChunks = 0;
+    for (const s of this.series.values()) numChunks += s.mmapped.length + (s.open?.app.numSamples ? 1 : 0);
+    return { numSeries: this.series.size, numChunks, minTime: this.minT, maxTime: this.maxT, ...this.counters };
+  }
+
+  /** The series with `labels`, created (with the next ref, labels interned) when new. Internal to the appender. */
+  getOrCreate(labels: Labels): MemSeries {
+    const s = this.series.getByLabels(labels);
+    if (s !== undefined) return s;
+    if (labels.isEmpty()) throw new ContrailError("bad_data", "cannot append a sample with an empty label set");
+    if (this.lastRef >= MAX_SERIES_REF) throw new ContrailError("limit_exceeded", "head series refs exhausted");
+    return this.createSeries(++this.lastRef, labels);
+  }
+
+  /**
+   * Replay: the series logged as `ref` with `labels`. When another ref already has these labels, that series is
+   * returned and `ref` becomes its alias. Internal to replay.
+   */
+  getOrCreateWithRef(ref: number, labels: Labels): { series: MemSeries; created: boolean } {
+    if (ref > MAX_SERIES_REF) {
+      throw new ContrailError("limit_exceeded", `WAL series ref ${ref} is above the head's limit ${MAX_SERIES_REF}`);
+    }
+    if (ref > this.lastRef) this.lastRef = ref;
+    const existing = this.series.getByLabels(labels);
+    if (existing !== undefined) {
+      if (existing.ref !== ref) this.aliasRefs.set(ref, existing.ref);
+      return { series: existing, created: false };
+    }
+    const old = this.series.getByRef(ref);
+    if (old !== undefined) this.removeSeries([old]);
+    const s = this.createSeries(ref, labels);
+    s.logged = true;
+    return { series: s, created: true };
+  }
+
+  /** Raises the last handed-out ref (replay met `ref` in a record). Internal. */
+  noteRef(ref: number): void {
+    if (ref > this.lastRef && ref <= MAX_SERIES_REF) this.lastRef = ref;
+  }
+
+  private createSeries(ref: number, labels: Labels): MemSeries {
+    // Names and values recur across series (job, instance, le, ...): the series keep one shared copy of each.
+    const flat: string[] = [];
+    labels.forEach((n, v) => {
+      flat.push(this.interner.intern(n), this.interner.intern(v));
+    });
+    const s = new MemSeries(ref, Labels.fromSortedUnchecked(flat));
+    this.series.add(s);
+    this.postings.add(ref, s.labels);
+    this.counters.seriesCreated++;
+    return s;
+  }
+
+  /** Widens the head's time range to include [mint, maxt] ms. Internal. */
+  noteTimes(mint: number, maxt: number): void {
+    if (mint < this.minT) this.minT = mint;
+    if (maxt > this.maxT) this.maxT = maxt;
+  }
+
+  /** Logs records to the WAL (returns once the OS has them). Internal to the appender and delete. */
+  logRecords(records: Uint8Array[]): void {
+    this.checkOpen();
+    (this.wal as Wal).log(...records);
+  }
+
+  /**
+   * Marks the samples of series matching `matchers` within [mint, maxt] ms as deleted: logs a Tombstones record and
+   * records the intervals (clamped to each series' data). Queries stop returning them at once.
+   */
+  delete(mint: number, maxt: number, matchers: readonly Matcher[]): void {
+    this.checkOpen();
+    const batch = new TombstoneBatch();
+    for (const ref of postingsForMatchers(this.indexReader, matchers)) {
+      const s = this.series.getByRef(ref);
+      if (s === undefined || s.isEmpty()) continue;
+      const lo = Math.max(mint, s.minTime());
+      const hi = Math.min(maxt, s.maxTime());
+      if (lo <= hi) batch.push(ref, lo, hi);
+    }
+    if (batch.length === 0) return;
+    const buf = new Encbuf(16 + batch.length * 24);
+    encodeTombstones(buf, batch);
+    this.logRecords([buf.get()]);
+    for (let i = 0; i < batch.length; i++) {
+      this.tombstoneSet.addInterval(batch.refs[i], { mint: batch.mints[i], maxt: batch.maxts[i] });
+    }
+  }
+
+  /**
+   * Drops what is older than `mint` (ms) after it was compacted into a block: chunks ending before it, series left
+   * empty (unless an appender holds samples for them), head chunk files no longer referenced; then checkpoints the
+   * older two thirds of the WAL and deletes those segments. Appends before `mint` fail with `out_of_bounds` after.
+   */
+  truncate(mint: number): TruncateReport {
+    this.checkOpen();
+    if (mint > this.minValid) this.minValid = mint;
+    let chunksRemoved = 0;
+    const gone: MemSeries[] = [];
+    let minT = Number.POSITIVE_INFINITY;
+    for (const s of this.series.values()) {
+      chunksRemoved += s.truncateBefore(mint);
+      if (s.isEmpty() && s.pending === 0) gone.push(s);
+      else if (s.minTime() < minT) minT = s.minTime();
+    }
+    this.removeSeries(gone);
+    for (const [alias, target] of this.aliasRefs) {
+      if (this.series.getByRef(target) === undefined) this.aliasRefs.delete(alias);
+    }
+    this.minT = minT;
+    this.tombstoneSet.truncateBefore(mint);
+    // Series created from now on intern into a fresh table; the old one goes with the series that used it.
+    this.interner = new StringInterner();
+
+    let oldestFile = Number.POSITIVE_INFINITY;
+    for (const s of this.series.values()) {
+      if (s.mmapped.length > 0) oldestFile = Math.min(oldestFile, headChunkRefSeq(s.mmapped[0].ref));
+    }
+    this.files.truncate(oldestFile);
+    const cp = this.truncateWal(mint);
+    this.logger.info("head truncated", { mint, chunksRemoved, seriesRemoved: gone.length, checkpoint: cp });
+    return { chunksRemoved, seriesRemoved: gone.length, checkpoint: cp };
+  }
+
+  /** Removes series from every structure (replay deletions and truncation). Internal. */
+  removeSeries(list: readonly MemSeries[]): void {
+    if (list.length === 0) return;
+    const deleted = new Map<number, Labels>();
+    for (const s of list) {
+      this.series.delete(s);
+      deleted.set(s.ref, s.labels);
+    }
+    this.postings.delete(deleted);
+    this.tombstoneSet.deleteTombstones(deleted.keys());
+    this.counters.seriesRemoved += list.length;
+  }
+
+  // Checkpoints the older two thirds of the finished segments, keeping live series and samples from `mint` on.
+  private truncateWal(mint: number): number | null {
+    const wal = this.wal as Wal;
+    const segs = wal.segments();
+    if (segs.length === 0) return null;
+    const first = segs[0];
+    // A fresh segment, so that a quiet tenant does not keep more WAL than needed; the active one is never folded in.
+    const last = wal.nextSegment() - 1;
+    const to = first + Math.floor(((last - first) * 2) / 3);
+    if (to <= first) return null;
+    checkpoint(wal.dir, {
+      from: first,
+      to,
+      mint,
+      keepSeries: (ref) => this.series.getByRef(ref) !== undefined || this.aliasRefs.has(ref),
+    });
+    wal.truncate(to + 1);
+    return to;
+  }
+
+  /** Flushes the head chunk files and closes the WAL; idempotent. The data stays on disk for the next open. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.wal?.close();
+    } finally {
+      this.files.close();
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ContrailError("internal", `the head in ${this.dir} is closed`);
+  }
+}
+
+const EMPTY_REPORT: OpenReport = {
+  headChunks: 0,
+  headChunkFilesDeleted: null,
+  skippedHeadChunks: 0,
+  walRecords: 0,
+  seriesRecords: 0,
+  samplesReplayed: 0,
+  samplesSkipped: 0,
+  unknownRefs: 0,
+  walRepair: null,
+  durationMs: 0,
+};

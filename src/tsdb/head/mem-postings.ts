@@ -1,0 +1,135 @@
+// The head's inverted index: label name → value → sorted series refs, plus the list of every ref. Series refs are
+// handed out in increasing order, so adding a series is an append to each of its lists in the common case.
+
+import { compareStrings, type Labels } from "../../model/labels.ts";
+import { merge, type PostingsList, seek } from "../index/postings.ts";
+
+const EMPTY: readonly number[] = Object.freeze([]);
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
+interface ValueMap {
+  readonly byValue: Map<string, number[]>;
+  /** The values in UTF-8 byte order, rebuilt lazily after a value appears or disappears. */
+  sorted: string[] | null;
+}
+
+/**
+ * In-memory postings. Lists handed out are the live arrays: callers must not modify them and must copy what they
+ * keep across appends (the matcher helpers in index/postings.ts always return new arrays).
+ */
+export class MemPostings {
+  private readonly names = new Map<string, ValueMap>();
+  private readonly all: number[] = [];
+  private sortedNames: string[] | null = null;
+
+  /** Adds series `ref` under each of its labels. */
+  add(ref: number, labels: Labels): void {
+    insertSorted(this.all, ref);
+    labels.forEach((name, value) => {
+      let vm = this.names.get(name);
+      if (vm === undefined) {
+        vm = { byValue: new Map(), sorted: null };
+        this.names.set(name, vm);
+        this.sortedNames = null;
+      }
+      let list = vm.byValue.get(value);
+      if (list === undefined) {
+        list = [];
+        vm.byValue.set(value, list);
+        vm.sorted = null;
+      }
+      insertSorted(list, ref);
+    });
+  }
+
+  /**
+   * Removes the given series (ref → its labels) from every list in one pass per affected list; empty lists, values
+   * and names disappear.
+   */
+  delete(deleted: ReadonlyMap<number, Labels>): void {
+    if (deleted.size === 0) return;
+    const keep = (ref: number) => !deleted.has(ref);
+    filterInPlace(this.all, keep);
+    const touched = new Map<string, Set<string>>();
+    for (const labels of deleted.values()) {
+      labels.forEach((name, value) => {
+        let vs = touched.get(name);
+        if (vs === undefined) {
+          vs = new Set();
+          touched.set(name, vs);
+        }
+        vs.add(value);
+      });
+    }
+    for (const [name, values] of touched) {
+      const vm = this.names.get(name);
+      if (vm === undefined) continue;
+      for (const value of values) {
+        const list = vm.byValue.get(value);
+        if (list === undefined) continue;
+        filterInPlace(list, keep);
+        if (list.length > 0) continue;
+        vm.byValue.delete(value);
+        vm.sorted = null;
+      }
+      if (vm.byValue.size === 0) {
+        this.names.delete(name);
+        this.sortedNames = null;
+      }
+    }
+  }
+
+  /** Sorted label names present in any series. The array is shared: do not modify it. */
+  labelNames(): readonly string[] {
+    if (this.sortedNames === null) this.sortedNames = [...this.names.keys()].sort(compareStrings);
+    return this.sortedNames;
+  }
+
+  /** Sorted values of `name`; empty when no series has it. The array is shared: do not modify it. */
+  labelValues(name: string): readonly string[] {
+    const vm = this.names.get(name);
+    if (vm === undefined) return NO_VALUES;
+    if (vm.sorted === null) vm.sorted = [...vm.byValue.keys()].sort(compareStrings);
+    return vm.sorted;
+  }
+
+  /** Union of the lists of `name=v` over `values`; a live list when only one value matches. */
+  postings(name: string, values: readonly string[]): PostingsList {
+    const vm = this.names.get(name);
+    if (vm === undefined) return EMPTY;
+    if (values.length === 1) return vm.byValue.get(values[0]) ?? EMPTY;
+    const lists: PostingsList[] = [];
+    for (const v of values) {
+      const l = vm.byValue.get(v);
+      if (l !== undefined) lists.push(l);
+    }
+    return merge(lists);
+  }
+
+  /** Every series ref, ascending (live list). */
+  allPostings(): PostingsList {
+    return this.all;
+  }
+
+  /** Number of series indexed. */
+  get numSeries(): number {
+    return this.all.length;
+  }
+}
+
+// Appends when `ref` is the largest (the usual case); otherwise inserts at its place. Ignores a ref already present.
+function insertSorted(list: number[], ref: number): void {
+  const n = list.length;
+  if (n === 0 || list[n - 1] < ref) {
+    list.push(ref);
+    return;
+  }
+  const i = seek(list, ref);
+  if (list[i] !== ref) list.splice(i, 0, ref);
+}
+
+function filterInPlace(list: number[], keep: (ref: number) => boolean): void {
+  let n = 0;
+  for (let i = 0; i < list.length; i++) if (keep(list[i])) list[n++] = list[i];
+  list.length = n;
+}

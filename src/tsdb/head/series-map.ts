@@ -1,0 +1,58 @@
+// The head's series by ref and by label hash. Label hashes (XXH64) can collide, so a hash maps to one series or,
+// rarely, to a list of series with different labels; lookups confirm with `Labels.equals`.
+
+import type { Labels } from "../../model/labels.ts";
+import type { MemSeries } from "./series.ts";
+
+/** Series of one head, found by ref or by labels. Single-threaded; no striping needed. */
+export class SeriesMap {
+  private readonly byRef = new Map<number, MemSeries>();
+  private readonly byHash = new Map<string, MemSeries | MemSeries[]>();
+
+  /** Number of series. */
+  get size(): number {
+    return this.byRef.size;
+  }
+
+  /** The series with `ref`, or undefined. */
+  getByRef(ref: number): MemSeries | undefined {
+    return this.byRef.get(ref);
+  }
+
+  /** The series with exactly `labels`, or undefined. */
+  getByLabels(labels: Labels): MemSeries | undefined {
+    const e = this.byHash.get(labels.hash());
+    if (e === undefined) return undefined;
+    if (!Array.isArray(e)) return e.labels.equals(labels) ? e : undefined;
+    for (const s of e) if (s.labels.equals(labels)) return s;
+    return undefined;
+  }
+
+  /** Adds `s`; the caller has checked that neither its ref nor its labels are present. */
+  add(s: MemSeries): void {
+    this.byRef.set(s.ref, s);
+    const h = s.labels.hash();
+    const e = this.byHash.get(h);
+    if (e === undefined) this.byHash.set(h, s);
+    else if (Array.isArray(e)) e.push(s);
+    else this.byHash.set(h, [e, s]);
+  }
+
+  /** Removes `s` (no-op when absent). */
+  delete(s: MemSeries): void {
+    if (this.byRef.get(s.ref) !== s) return;
+    this.byRef.delete(s.ref);
+    const h = s.labels.hash();
+    const e = this.byHash.get(h);
+    if (e === s) this.byHash.delete(h);
+    else if (Array.isArray(e)) {
+      const rest = e.filter((x) => x !== s);
+      this.byHash.set(h, rest.length === 1 ? rest[0] : rest);
+    }
+  }
+
+  /** Every series, in no particular order. */
+  values(): IterableIterator<MemSeries> {
+    return this.byRef.values();
+  }
+}

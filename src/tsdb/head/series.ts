@@ -1,0 +1,215 @@
+// One series of the head: its labels, the metadata of its full chunks (written to `chunks_head/`) and the open
+// chunk samples are appended to. Chunks are cut as Prometheus cuts them, so head chunk files and the blocks compacted
+// from them have Prometheus's chunk boundaries.
+
+import type { Labels } from "../../model/labels.ts";
+import { Encoding, MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND } from "../chunkenc/chunk.ts";
+import { XorAppender } from "../chunkenc/xor.ts";
+import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
+
+/** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
+export const CHUNK_ID_SPACE = 2 ** 21;
+/** Largest head series ref: series ref and chunk id must pack into one safe integer. */
+export const MAX_SERIES_REF = 2 ** 32 - 1;
+
+/** A full chunk of the series, stored in the head chunk files. Times inclusive, ms. */
+export interface MmappedChunk {
+  readonly ref: HeadChunkRef;
+  readonly mint: number;
+  readonly maxt: number;
+}
+
+/** The chunk being appended to. `maxt` is -Infinity while it is empty. */
+export interface OpenChunk {
+  readonly app: XorAppender;
+  mint: number;
+  maxt: number;
+}
+
+/** What chunk cutting needs to know; shared by every series of a head. */
+export interface ChunkOptions {
+  /** Chunks never cross a multiple of this many ms (the block range, 2 h by default). */
+  readonly chunkRange: number;
+  /** Target samples per chunk (120). */
+  readonly samplesPerChunk: number;
+  /** Where full chunks go. */
+  readonly files: HeadChunkFiles;
+}
+
+/** Packs a head series ref and a chunk id into the `ref` of a ChunkMeta handed out by the head. */
+export function packHeadChunkId(seriesRef: number, chunkId: number): number {
+  return seriesRef * CHUNK_ID_SPACE + (((chunkId % CHUNK_ID_SPACE) + CHUNK_ID_SPACE) % CHUNK_ID_SPACE);
+}
+
+/** The series ref and chunk id packed by `packHeadChunkId`. */
+export function unpackHeadChunkId(ref: number): { seriesRef: number; chunkId: number } {
+  return { seriesRef: Math.floor(ref / CHUNK_ID_SPACE), chunkId: ref % CHUNK_ID_SPACE };
+}
+
+/** End of the chunk range holding `t`: the next multiple of `width` above it (Go's truncating division). */
+export function rangeForTimestamp(t: number, width: number): number {
+  return Math.trunc(t / width) * width + width;
+}
+
+/**
+ * Prometheus's prediction of where to end a chunk once it holds a quarter of its target: the end time that splits
+ * the rest of the range into chunks of about equal sample counts, never later than `maxT`.
+ */
+export function computeChunkEndTime(start: number, cur: number, maxT: number, ratioToFull: number): number {
+  const n = (maxT - start) / ((cur - start + 1) * ratioToFull);
+  if (n <= 1) return maxT;
+  return Math.trunc(start + (maxT - start) / Math.floor(n));
+}
+
+/** A series held by the head. Mutated only by the head (appends, replay, truncation). */
+export class MemSeries {
+  /** Head series ref, stable across restarts (it is logged in the WAL). */
+  readonly ref: number;
+  readonly labels: Labels;
+  /** Full chunks in time order. */
+  mmapped: MmappedChunk[] = [];
+  /** Id of `mmapped[0]` (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
+  firstChunkId = 0;
+  open: OpenChunk | null = null;
+  /** Time at which the open chunk is cut (ms). */
+  private nextAt = Number.NEGATIVE_INFINITY;
+  /** Newest sample (ms, value); -Infinity before the first. Survives truncation for ordering checks. */
+  lastT = Number.NEGATIVE_INFINITY;
+  lastV = 0;
+  /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
+  lastVUnknown = false;
+  /** Whether a Series record for this series is in the WAL. */
+  logged = false;
+  /** Appenders holding uncommitted samples of this series; truncation does not collect it meanwhile. */
+  pending = 0;
+  /** Scratch of the commit in progress (see HeadAppender): newest accepted sample of the batch. */
+  batchEpoch = 0;
+  batchT = 0;
+  batchV = 0;
+
+  constructor(ref: number, labels: Labels) {
+    this.ref = ref;
+    this.labels = labels;
+  }
+
+  /** Id of the open chunk (one past the last full chunk). */
+  get openChunkId(): number {
+    return this.firstChunkId + this.mmapped.length;
+  }
+
+  /** Oldest sample time held, ms; +Infinity when the series holds no chunk. */
+  minTime(): number {
+    if (this.mmapped.length > 0) return this.mmapped[0].mint;
+    if (this.open !== null && this.open.app.numSamples > 0) return this.open.mint;
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** Newest sample time held in chunks, ms; -Infinity when none. */
+  maxTime(): number {
+    if (this.open !== null && this.open.app.numSamples > 0) return this.open.maxt;
+    if (this.mmapped.length > 0) return this.mmapped[this.mmapped.length - 1].maxt;
+    return Number.NEGATIVE_INFINITY;
+  }
+
+  /** Newest time in the full chunks (what replay skips WAL samples up to), -Infinity when none. */
+  mmappedMaxTime(): number {
+    return this.mmapped.length > 0 ? this.mmapped[this.mmapped.length - 1].maxt : Number.NEGATIVE_INFINITY;
+  }
+
+  /** True when the series holds no samples in chunks. */
+  isEmpty(): boolean {
+    return this.mmapped.length === 0 && (this.open === null || this.open.app.numSamples === 0);
+  }
+
+  /**
+   * Appends a sample that callers have checked is newer than `lastT`. Returns false (and stores nothing) when it is
+   * not newer than the chunks (only replay can meet that). Cuts a new chunk first when Prometheus would: the chunk
+   * is about full (size), the predicted end time or the chunk range boundary is reached, or it holds twice the
+   * target count. Returns true when stored.
+   */
+  append(t: number, v: number, o: ChunkOptions): boolean {
+    let c = this.open;
+    let created = false;
+    if (c === null) {
+      if (this.mmappedMaxTime() >= t) return false;
+      c = this.cut(t, o);
+      created = true;
+    }
+    if (c.maxt >= t) return false;
+    if (!created && c.app.size > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
+      c = this.cut(t, o);
+      created = true;
+    }
+    const n = c.app.numSamples;
+    if (n === 0) {
+      c.mint = t;
+      this.nextAt = rangeForTimestamp(t, o.chunkRange);
+    }
+    // At a quarter of the target, predict an end time that spreads the rest of the range evenly over chunks.
+    if (n === Math.floor(o.samplesPerChunk / 4)) {
+      this.nextAt = computeChunkEndTime(c.mint, c.maxt, this.nextAt, 4);
+    }
+    // Twice the target means the prediction was wrong (the rate went up): cut anyway.
+    if (t >= this.nextAt || n >= o.samplesPerChunk * 2) c = this.cut(t, o);
+    c.app.append(t, v);
+    c.maxt = t;
+    this.lastT = t;
+    this.lastV = v;
+    this.lastVUnknown = false;
+    return true;
+  }
+
+  /** Writes the open chunk (if it holds samples) to the head chunk files and opens a new one starting at `t`. */
+  private cut(t: number, o: ChunkOptions): OpenChunk {
+    this.flushOpen(o.files);
+    const c: OpenChunk = { app: new XorAppender(), mint: t, maxt: Number.NEGATIVE_INFINITY };
+    this.open = c;
+    this.nextAt = rangeForTimestamp(t, o.chunkRange);
+    return c;
+  }
+
+  /** Moves the open chunk, if it holds samples, to the head chunk files. */
+  private flushOpen(files: HeadChunkFiles): void {
+    const c = this.open;
+    if (c === null || c.app.numSamples === 0) return;
+    const ref = files.write({
+      seriesRef: this.ref,
+      mint: c.mint,
+      maxt: c.maxt,
+      chunk: { encoding: Encoding.xor, data: c.app.bytes() },
+    });
+    this.mmapped.push({ ref, mint: c.mint, maxt: c.maxt });
+    this.open = null;
+  }
+
+  /**
+   * Drops the chunks that end before `mint` (ms), the open one included; returns how many were dropped. Chunk ids
+   * of the remaining chunks do not change.
+   */
+  truncateBefore(mint: number): number {
+    let k = 0;
+    while (k < this.mmapped.length && this.mmapped[k].maxt < mint) k++;
+    let dropped = k;
+    if (k > 0) this.mmapped = this.mmapped.slice(k);
+    if (this.mmapped.length === 0 && this.open !== null && this.open.app.numSamples > 0 && this.open.maxt < mint) {
+      this.open = null;
+      dropped++;
+    }
+    this.firstChunkId = (this.firstChunkId + dropped) % CHUNK_ID_SPACE;
+    return dropped;
+  }
+
+  /**
+   * Installs the full chunks found in the head chunk files at replay (time order, non-overlapping) and resets the
+   * ordering state to their end.
+   */
+  setMmapped(chunks: MmappedChunk[]): void {
+    this.mmapped = chunks;
+    this.open = null;
+    const last = chunks[chunks.length - 1];
+    if (last !== undefined && last.maxt > this.lastT) {
+      this.lastT = last.maxt;
+      this.lastVUnknown = true;
+    }
+  }
+}

@@ -1,0 +1,424 @@
+// Queriers over block readers (the head or on-disk blocks) and the merge of several of them into one.
+// A block querier selects series through the index's postings, reads their chunks lazily, trims samples to the
+// requested range and skips deleted ones; the merge querier joins sorted series sets from several blocks, merging
+// series with identical labels into one sample stream without duplicate timestamps.
+
+import { ContrailError } from "../model/errors.ts";
+import { compareStrings, type Labels } from "../model/labels.ts";
+import type { Matcher } from "../model/matcher.ts";
+import type {
+  LabelHints,
+  Querier,
+  SampleIterator,
+  SelectHints,
+  Series,
+  SeriesSet,
+  ValueKind,
+} from "../storage/interface.ts";
+import type { BlockChunkReader, BlockReader, ChunkMeta } from "./block-reader.ts";
+import { Encoding } from "./chunkenc/chunk.ts";
+import { XorIterator } from "./chunkenc/xor.ts";
+import { postingsForMatchers } from "./index/postings.ts";
+import { type Interval, isSubrange } from "./tombstones/tombstones.ts";
+
+/** A series set produced on demand; iterating it again starts over. */
+class LazySeriesSet implements SeriesSet {
+  readonly warnings: readonly string[];
+  private readonly gen: () => Iterator<Series>;
+
+  constructor(gen: () => Iterator<Series>, warnings: readonly string[] = []) {
+    this.gen = gen;
+    this.warnings = warnings;
+  }
+
+  [Symbol.iterator](): Iterator<Series> {
+    return this.gen();
+  }
+}
+
+const EMPTY_SET: SeriesSet = new LazySeriesSet(() => [][Symbol.iterator]());
+
+/**
+ * A querier over `block` for [mint, maxt] ms inclusive. `select` uses the hints' start/end as the sample range (as
+ * Prometheus does). Series come in postings order, or in label order when `hints.sorted`; a series is returned only
+ * when some chunk overlaps the range and is not entirely deleted. Label lookups read the index only.
+ */
+export function blockQuerier(block: BlockReader, mint: number, maxt: number): Querier {
+  return new BlockQuerier(block, mint, maxt);
+}
+
+class BlockQuerier implements Querier {
+  private readonly block: BlockReader;
+  private readonly mint: number;
+  private readonly maxt: number;
+
+  constructor(block: BlockReader, mint: number, maxt: number) {
+    this.block = block;
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
+    const ix = this.block.index();
+    let refs = postingsForMatchers(ix, matchers);
+    if (hints.sorted) refs = ix.sortedPostings(refs);
+    const mint = hints.start ?? this.mint;
+    const maxt = hints.end ?? this.maxt;
+    const limit = hints.limit !== undefined && hints.limit > 0 ? hints.limit : Number.POSITIVE_INFINITY;
+    const chunks = this.block.chunks();
+    const stones = this.block.tombstones();
+    const labelsOnly = hints.func === "series";
+    return new LazySeriesSet(function* () {
+      let n = 0;
+      for (const ref of refs) {
+        if (n >= limit) return;
+        const s = ix.series(ref);
+        if (s === null) continue;
+        const deleted = stones.get(ref);
+        const picked: ChunkMeta[] = [];
+        for (const c of s.chunks) {
+          if (c.maxt < mint || c.mint > maxt) continue;
+          if (deleted.length > 0 && isSubrange({ mint: c.mint, maxt: c.maxt }, deleted)) continue;
+          picked.push(c);
+        }
+        if (picked.length === 0) continue;
+        n++;
+        yield labelsOnly
+          ? new LabelsOnlySeries(s.labels)
+          : new BlockSeriesView(s.labels, { chunks: picked, reader: chunks, mint, maxt, deleted });
+      }
+    });
+  }
+
+  labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {
+    return limitList(this.block.index().labelNames(matchers), hints);
+  }
+
+  labelValues(name: string, matchers: readonly Matcher[], hints?: LabelHints): string[] {
+    return limitList(this.block.index().labelValues(name, matchers), hints);
+  }
+
+  close(): void {}
+}
+
+function limitList(list: readonly string[], hints?: LabelHints): string[] {
+  const limit = hints?.limit;
+  return limit !== undefined && limit > 0 && list.length > limit ? list.slice(0, limit) : list.slice();
+}
+
+/** What a block series' samples come from. */
+interface ChunkSource {
+  readonly chunks: readonly ChunkMeta[];
+  readonly reader: BlockChunkReader;
+  /** Sample range, ms inclusive. */
+  readonly mint: number;
+  readonly maxt: number;
+  /** Deleted intervals, sorted and disjoint. */
+  readonly deleted: readonly Interval[];
+}
+
+class BlockSeriesView implements Series {
+  readonly labels: Labels;
+  private readonly src: ChunkSource;
+
+  constructor(labels: Labels, src: ChunkSource) {
+    this.labels = labels;
+    this.src = src;
+  }
+
+  iterator(reuse?: SampleIterator): SampleIterator {
+    if (reuse instanceof ChunkChainIterator) {
+      reuse.reset(this.src);
+      return reuse;
+    }
+    return new ChunkChainIterator(this.src);
+  }
+}
+
+class LabelsOnlySeries implements Series {
+  readonly labels: Labels;
+
+  constructor(labels: Labels) {
+    this.labels = labels;
+  }
+
+  iterator(): SampleIterator {
+    return new ChunkChainIterator({ chunks: [], reader: NO_CHUNKS, mint: 0, maxt: -1, deleted: [] });
+  }
+}
+
+const NO_CHUNKS: BlockChunkReader = {
+  chunk() {
+    throw new ContrailError("internal", "no chunks to read");
+  },
+};
+
+/**
+ * Iterates the samples of a series' chunks in order, within the range and each chunk's own [mint, maxt], skipping
+ * deleted intervals and any timestamp not above the previous one. Chunks are read only when reached. Histogram
+ * chunks are skipped (float samples only for now). A chunk that does not decode throws `corruption`.
+ */
+class ChunkChainIterator implements SampleIterator {
+  private src!: ChunkSource;
+  private readonly xor = new XorIterator();
+  private ci = -1;
+  private inChunk = false;
+  private started = false;
+  private ended = false;
+  private di = 0;
+  private t = 0;
+  private v = 0;
+
+  constructor(src: ChunkSource) {
+    this.reset(src);
+  }
+
+  reset(src: ChunkSource): void {
+    this.src = src;
+    this.ci = -1;
+    this.inChunk = false;
+    this.started = false;
+    this.ended = false;
+    this.di = 0;
+  }
+
+  atT(): number {
+    return this.t;
+  }
+
+  atV(): number {
+    return this.v;
+  }
+
+  next(): ValueKind {
+    if (this.ended) return "none";
+    for (;;) {
+      if (!this.inChunk && !this.openNextChunk(Number.NEGATIVE_INFINITY)) return this.end();
+      if (this.xor.next() === "none") {
+        this.chunkDone();
+        continue;
+      }
+      const k = this.accept();
+      if (k === 1) return "float";
+      if (k === -1) return this.end();
+    }
+  }
+
+  seek(t: number): ValueKind {
+    if (this.ended) return "none";
+    if (this.started && this.t >= t) return "float";
+    const target = Math.max(t, this.src.mint);
+    if (this.inChunk && this.src.chunks[this.ci].maxt < target) this.chunkDone();
+    for (;;) {
+      if (!this.inChunk && !this.openNextChunk(target)) return this.end();
+      if (this.xor.seek(target) === "none") {
+        this.chunkDone();
+        continue;
+      }
+      // Judge the sample the XOR iterator stands on, then the following ones of the same chunk.
+      for (;;) {
+        const k = this.accept();
+        if (k === 1) return "float";
+        if (k === -1) return this.end();
+        if (!this.inChunk) break;
+        if (this.xor.next() === "none") {
+          this.chunkDone();
+          break;
+        }
+      }
+    }
+  }
+
+  // Judges the XOR iterator's current sample: 1 to return it, 0 to skip it, -1 when the series is done.
+  private accept(): number {
+    const src = this.src;
+    const t = this.xor.atT();
+    const meta = src.chunks[this.ci];
+    if (t > src.maxt) return -1;
+    if (t > meta.maxt) {
+      this.chunkDone();
+      return 0;
+    }
+    if (t < src.mint || t < meta.mint || (this.started && t <= this.t)) return 0;
+    const d = src.deleted;
+    while (this.di < d.length && d[this.di].maxt < t) this.di++;
+    if (this.di < d.length && d[this.di].mint <= t) return 0;
+    this.t = t;
+    this.v = this.xor.atV();
+    this.started = true;
+    return 1;
+  }
+
+  // Opens the next chunk that may hold samples at or after `from`; false when there is none.
+  private openNextChunk(from: number): boolean {
+    const src = this.src;
+    while (++this.ci < src.chunks.length) {
+      const meta = src.chunks[this.ci];
+      if (meta.mint > src.maxt) return false;
+      if (meta.maxt < from || meta.maxt < src.mint) continue;
+      const chunk = src.reader.chunk(meta);
+      if (chunk.encoding !== Encoding.xor) continue;
+      this.xor.reset(chunk.data);
+      this.inChunk = true;
+      return true;
+    }
+    return false;
+  }
+
+  private chunkDone(): void {
+    if (!this.inChunk) return;
+    this.inChunk = false;
+    const e = this.xor.err();
+    if (e !== null) {
+      throw new ContrailError("corruption", `chunk ${this.src.chunks[this.ci].ref}: ${e}`);
+    }
+  }
+
+  private end(): ValueKind {
+    this.chunkDone();
+    this.ended = true;
+    return "none";
+  }
+}
+
+/**
+ * A querier over several queriers (blocks and the head) as one: series with identical labels become one series
+ * whose samples are merged by time; at equal timestamps the sample of the earlier querier in `queriers` wins.
+ * Children are asked for sorted series; the result is sorted. Closing it closes them all.
+ */
+export function mergeQuerier(queriers: readonly Querier[]): Querier {
+  if (queriers.length === 1) return queriers[0];
+  return new MergeQuerier(queriers);
+}
+
+class MergeQuerier implements Querier {
+  private readonly queriers: readonly Querier[];
+
+  constructor(queriers: readonly Querier[]) {
+    this.queriers = queriers;
+  }
+
+  select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
+    if (this.queriers.length === 0) return EMPTY_SET;
+    const sets = this.queriers.map((q) => q.select(matchers, { ...hints, sorted: true }));
+    const warnings = [...new Set(sets.flatMap((s) => s.warnings))];
+    const limit = hints.limit !== undefined && hints.limit > 0 ? hints.limit : Number.POSITIVE_INFINITY;
+    return new LazySeriesSet(() => mergeSeriesSets(sets, limit), warnings);
+  }
+
+  labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {
+    return limitList(mergeSorted(this.queriers.map((q) => q.labelNames(matchers, hints))), hints);
+  }
+
+  labelValues(name: string, matchers: readonly Matcher[], hints?: LabelHints): string[] {
+    return limitList(mergeSorted(this.queriers.map((q) => q.labelValues(name, matchers, hints))), hints);
+  }
+
+  close(): void {
+    for (const q of this.queriers) q.close();
+  }
+}
+
+// Union of sorted string lists, sorted, without duplicates.
+function mergeSorted(lists: readonly string[][]): string[] {
+  const all = new Set<string>();
+  for (const l of lists) for (const s of l) all.add(s);
+  return [...all].sort(compareStrings);
+}
+
+function* mergeSeriesSets(sets: readonly SeriesSet[], limit: number): Generator<Series> {
+  const its = sets.map((s) => s[Symbol.iterator]());
+  const cur: (Series | undefined)[] = its.map((it) => pull(it));
+  let n = 0;
+  while (n < limit) {
+    let min: Labels | undefined;
+    for (const s of cur) if (s !== undefined && (min === undefined || s.labels.compare(min) < 0)) min = s.labels;
+    if (min === undefined) return;
+    const group: Series[] = [];
+    for (let i = 0; i < cur.length; i++) {
+      const s = cur[i];
+      if (s !== undefined && s.labels.compare(min) === 0) {
+        group.push(s);
+        cur[i] = pull(its[i]);
+      }
+    }
+    n++;
+    yield group.length === 1 ? group[0] : new MergedSeries(group);
+  }
+}
+
+function pull(it: Iterator<Series>): Series | undefined {
+  const r = it.next();
+  return r.done ? undefined : r.value;
+}
+
+class MergedSeries implements Series {
+  readonly labels: Labels;
+  private readonly parts: readonly Series[];
+
+  constructor(parts: readonly Series[]) {
+    this.labels = parts[0].labels;
+    this.parts = parts;
+  }
+
+  iterator(): SampleIterator {
+    return new MergeIterator(this.parts.map((p) => p.iterator()));
+  }
+}
+
+/** Merges sample iterators by time; equal timestamps yield one sample, the first iterator's. */
+class MergeIterator implements SampleIterator {
+  private readonly its: readonly SampleIterator[];
+  /** Current timestamp per iterator; +Infinity once exhausted, NaN before the first move. */
+  private readonly ts: Float64Array;
+  private cur = -1;
+
+  constructor(its: readonly SampleIterator[]) {
+    this.its = its;
+    this.ts = new Float64Array(its.length).fill(Number.NaN);
+  }
+
+  atT(): number {
+    return this.ts[this.cur];
+  }
+
+  atV(): number {
+    return this.its[this.cur].atV();
+  }
+
+  next(): ValueKind {
+    const ts = this.ts;
+    const last = this.cur < 0 ? Number.NaN : ts[this.cur];
+    for (let i = 0; i < this.its.length; i++) {
+      // Move the iterators that have not started and those standing on the sample just returned.
+      if (Number.isNaN(ts[i]) || ts[i] === last) ts[i] = this.move(i, this.its[i].next());
+    }
+    return this.pick();
+  }
+
+  seek(t: number): ValueKind {
+    if (this.cur >= 0 && this.ts[this.cur] >= t) return "float";
+    for (let i = 0; i < this.its.length; i++) {
+      if (Number.isNaN(this.ts[i]) || this.ts[i] < t) this.ts[i] = this.move(i, this.its[i].seek(t));
+    }
+    return this.pick();
+  }
+
+  private move(i: number, k: ValueKind): number {
+    return k === "none" ? Number.POSITIVE_INFINITY : this.its[i].atT();
+  }
+
+  private pick(): ValueKind {
+    let best = -1;
+    for (let i = 0; i < this.ts.length; i++) {
+      if (this.ts[i] !== Number.POSITIVE_INFINITY && (best < 0 || this.ts[i] < this.ts[best])) best = i;
+    }
+    if (best < 0) {
+      this.cur = -1;
+      this.ts.fill(Number.POSITIVE_INFINITY);
+      return "none";
+    }
+    this.cur = best;
+    return "float";
+  }
+}
