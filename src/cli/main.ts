@@ -2,6 +2,7 @@
 // here. This is the only layer that wires roles together.
 
 import { Command, CommanderError } from "commander";
+import { registerControlCommands } from "./control.ts";
 import { registerPromqlCommands } from "./promql.ts";
 
 /** Runs the CLI with `argv` (without node and script); resolves to the process exit code. */
@@ -11,6 +12,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError();
   registerPromqlCommands(program);
+  registerControlCommands(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

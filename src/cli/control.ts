@@ -1,0 +1,163 @@
+// `contrail orgs …` and `contrail tokens …`: the control plane from the command line, on `<data>/control.db`.
+// Results go to stdout (`tokens create` prints only the token, for `TOKEN=$(contrail tokens create)`), errors to
+// stderr with exit code 1.
+
+import { type Command, Option } from "commander";
+import {
+  type ControlDb,
+  createOrg,
+  createToken,
+  listOrgs,
+  listTokens,
+  localUser,
+  openControlDb,
+  PERSONAL_ORG,
+  parseScopes,
+  parseTokenTtl,
+  requireOrg,
+  revokeToken,
+} from "../control/index.ts";
+import { isContrailError } from "../model/errors.ts";
+
+/** The `--data DIR` option every control command takes; `CONTRAIL_DATA` overrides the default `./data`. */
+function dataOption(): Option {
+  return new Option("--data <dir>", "data directory").env("CONTRAIL_DATA").default("./data");
+}
+
+/** Opens the control database of `dir`, runs `fn`, closes it; a ContrailError becomes a message and exit code 1. */
+function withDb(dir: string, fn: (db: ControlDb) => void): void {
+  let db: ControlDb | undefined;
+  try {
+    db = openControlDb({ dataDir: dir });
+    fn(db);
+  } catch (err) {
+    if (!isContrailError(err)) throw err;
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+  } finally {
+    db?.close();
+  }
+}
+
+/** A time in milliseconds as ISO 8601 to the second, or "-" for none. */
+function when(ms: number | null): string {
+  return ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Prints rows as left-aligned columns separated by two spaces; the first row is the header. */
+function printTable(rows: readonly (readonly string[])[]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows)
+    console.log(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  "));
+}
+
+function registerOrgs(program: Command): void {
+  const orgs = program.command("orgs").description("organizations: the tenants whose metrics are kept apart");
+  orgs
+    .command("create")
+    .description("create an org administered by the local user; prints its slug")
+    .argument("<slug>", "lower-case letters, digits and -, at most 63 characters")
+    .option("--name <name>", "display name (default: the slug)")
+    .addOption(dataOption())
+    .action((slug: string, opts: { name?: string; data: string }) =>
+      withDb(opts.data, (db) => {
+        const org = createOrg(db, { slug, name: opts.name, admin: localUser(db)!.id });
+        console.log(org.id);
+      }),
+    );
+  orgs
+    .command("list")
+    .description("list orgs")
+    .option("--json", "print a JSON array")
+    .addOption(dataOption())
+    .action((opts: { json?: boolean; data: string }) =>
+      withDb(opts.data, (db) => {
+        const all = listOrgs(db);
+        if (opts.json === true) {
+          console.log(JSON.stringify(all));
+          return;
+        }
+        printTable([
+          ["SLUG", "CREATED", "PERSONAL", "NAME"],
+          ...all.map((o) => [o.id, when(o.createdAt), o.personalUserId === null ? "no" : "yes", o.name]),
+        ]);
+      }),
+    );
+}
+
+function registerTokens(program: Command): void {
+  const tokens = program.command("tokens").description("API tokens of an org (Authorization: Bearer <token>)");
+  tokens
+    .command("create")
+    .description("create a token and print it; it is stored only as a hash and cannot be shown again")
+    .option("--org <slug>", "the org the token acts for", PERSONAL_ORG)
+    .option(
+      "--scope <scopes>",
+      "read (queries), write (remote write, deploys; does not include read), or read,write",
+      "read",
+    )
+    .option("--expires <ttl>", "time to live, like 90m, 12h, 30d, 2w, 1y (default: never)")
+    .option("--note <text>", "what the token is for, at most 200 characters")
+    .addOption(dataOption())
+    .action((opts: { org: string; scope: string; expires?: string; note?: string; data: string }) =>
+      withDb(opts.data, (db) => {
+        const { token, info } = createToken(db, {
+          org: opts.org,
+          scopes: parseScopes(opts.scope),
+          ttlMs: opts.expires === undefined ? undefined : parseTokenTtl(opts.expires),
+          note: opts.note,
+        });
+        process.stdout.write(`${token}\n`);
+        if (process.stderr.isTTY) {
+          console.error(`token ${info.id} (${info.scopes.join(",")}) for org "${info.orgId}"; it is shown only once`);
+        }
+      }),
+    );
+  tokens
+    .command("list")
+    .description("list tokens (never their secrets)")
+    .option("--org <slug>", "only this org's tokens")
+    .option("--json", "print a JSON array; times in milliseconds since the epoch")
+    .addOption(dataOption())
+    .action((opts: { org?: string; json?: boolean; data: string }) =>
+      withDb(opts.data, (db) => {
+        if (opts.org !== undefined) requireOrg(db, opts.org);
+        const all = listTokens(db, { org: opts.org });
+        if (opts.json === true) {
+          console.log(JSON.stringify(all));
+          return;
+        }
+        printTable([
+          ["ID", "ORG", "SCOPE", "CREATED", "EXPIRES", "LAST USED", "REVOKED", "NOTE"],
+          ...all.map((t) => [
+            t.id,
+            t.orgId,
+            t.scopes.join(","),
+            when(t.createdAt),
+            when(t.expiresAt),
+            when(t.lastUsedAt),
+            when(t.revokedAt),
+            t.note ?? "",
+          ]),
+        ]);
+      }),
+    );
+  tokens
+    .command("revoke")
+    .description("revoke a token at once; it is refused from then on")
+    .argument("<id>", "the token's ID from `contrail tokens list`, or the token itself")
+    .option("--org <slug>", "only revoke if the token belongs to this org")
+    .addOption(dataOption())
+    .action((id: string, opts: { org?: string; data: string }) =>
+      withDb(opts.data, (db) => {
+        const info = revokeToken(db, id, { org: opts.org });
+        console.log(`revoked ${info.id}`);
+      }),
+    );
+}
+
+/** Registers `contrail orgs create|list` and `contrail tokens create|list|revoke`. */
+export function registerControlCommands(program: Command): void {
+  registerOrgs(program);
+  registerTokens(program);
+}

@@ -1,0 +1,115 @@
+// The control database, `<data>/control.db`: one SQLite file in WAL mode holding orgs, users, memberships, apps,
+// instances and token hashes. Several Contrail processes (edge, scrape, api) may open it at once: WAL lets readers
+// run beside the single writer, and the busy timeout makes a writer wait for the lock instead of failing at once.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { ContrailError } from "../model/errors.ts";
+import { migrate } from "./migrations.ts";
+import { ensureLocalUser } from "./users.ts";
+
+/** File name of the control database inside the data directory. */
+export const CONTROL_DB_FILE = "control.db";
+
+/** How long a statement waits for another process's write lock before failing with SQLITE_BUSY, in milliseconds. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Options of {@link openControlDb}. */
+export interface OpenControlDbOptions {
+  /** The data directory; created when missing. */
+  readonly dataDir: string;
+  /** The clock, in milliseconds since the epoch; tests pass a fake one. Defaults to `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * An open control database. Owns the SQLite connection until {@link ControlDb.close}; statements from
+ * {@link ControlDb.stmt} are cached per connection and die with it. Not safe to share across worker threads.
+ */
+export class ControlDb {
+  /** Path of the database file. */
+  readonly path: string;
+  /** The connection; modules of `control/` use it, callers outside go through their functions. */
+  readonly sql: Database.Database;
+  /** The clock in milliseconds since the epoch. */
+  readonly now: () => number;
+  readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
+
+  /** Wraps an already configured and migrated connection; use {@link openControlDb}. */
+  constructor(path: string, sql: Database.Database, now: () => number) {
+    this.path = path;
+    this.sql = sql;
+    this.now = now;
+  }
+
+  /**
+   * A prepared statement for `source`, compiled once per connection and reused. Modes set on it (`pluck`, `raw`)
+   * stay with the cached statement: use each SQL text in one mode only.
+   */
+  stmt<P extends unknown[] = unknown[], R = unknown>(source: string): Database.Statement<P, R> {
+    let s = this.#statements.get(source);
+    if (s === undefined) {
+      s = this.sql.prepare<unknown[], unknown>(source);
+      this.#statements.set(source, s);
+    }
+    return s as unknown as Database.Statement<P, R>;
+  }
+
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE; a savepoint when nested); rolls back if it throws. */
+  transaction<T>(fn: () => T): T {
+    return this.sql.transaction(fn).immediate();
+  }
+
+  /** Closes the connection; the object is unusable afterwards. */
+  close(): void {
+    this.#statements.clear();
+    if (this.sql.open) this.sql.close();
+  }
+}
+
+/**
+ * Opens (creating if needed) `<dataDir>/control.db`: WAL journal, foreign keys on, busy timeout, migrations
+ * applied, and the local user with its `personal` org present. Throws `conflict` when the file's schema is newer
+ * than this code, `corruption` when it is not SQLite, `unavailable` when it cannot be opened.
+ */
+export function openControlDb(options: OpenControlDbOptions): ControlDb {
+  mkdirSync(options.dataDir, { recursive: true });
+  const path = join(options.dataDir, CONTROL_DB_FILE);
+  let sql: Database.Database;
+  try {
+    sql = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw new ContrailError("unavailable", `cannot open ${CONTROL_DB_FILE}: ${(err as Error).message}`, { cause: err });
+  }
+  const now = options.now ?? Date.now;
+  try {
+    const mode = sql.pragma("journal_mode = WAL", { simple: true });
+    if (mode !== "wal") throw new ContrailError("unavailable", `${CONTROL_DB_FILE}: cannot use WAL mode (got ${mode})`);
+    sql.pragma("foreign_keys = ON");
+    sql.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // NORMAL is durable in WAL mode except for the last transactions before a power loss, never corrupting.
+    sql.pragma("synchronous = NORMAL");
+    migrate(sql, { now: now(), label: CONTROL_DB_FILE });
+    const db = new ControlDb(path, sql, now);
+    ensureLocalUser(db);
+    return db;
+  } catch (err) {
+    sql.close();
+    if ((err as { code?: unknown }).code === "SQLITE_NOTADB") {
+      throw new ContrailError("corruption", `${path} is not an SQLite database`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** True when `err` is SQLite's error for a violated UNIQUE or PRIMARY KEY constraint. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+/** True when `err` is SQLite's error for a violated FOREIGN KEY constraint. */
+export function isForeignKeyViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "SQLITE_CONSTRAINT_FOREIGNKEY";
+}

@@ -1,0 +1,377 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { isContrailError } from "../model/errors.ts";
+import { type FlyConfig, metricsFor, parseFlyToml, processGroups, validateFlyToml } from "./flytoml.ts";
+import { parseGoDuration } from "./flytoml-reader.ts";
+
+/** Parses `text`, failing the test with the errors when it is invalid. */
+function ok(text: string): FlyConfig {
+  const r = validateFlyToml(text);
+  assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
+  return r.config;
+}
+
+/** The errors of invalid `text`. */
+function errors(text: string): readonly string[] {
+  const r = validateFlyToml(text);
+  assert.ok(!r.ok, "expected errors");
+  return r.errors;
+}
+
+const EMPTY: FlyConfig = {
+  app: null,
+  primaryRegion: null,
+  regions: [],
+  env: {},
+  processes: {},
+  build: null,
+  httpService: null,
+  services: [],
+  metrics: [],
+  vms: [],
+  ignoredKeys: [],
+};
+
+describe("fly.toml: metrics", () => {
+  const cases: { name: string; text: string; metrics: FlyConfig["metrics"] }[] = [
+    {
+      name: "the seed's example",
+      text: '[metrics]\nport = 8080\npath = "/metrics"\n',
+      metrics: [{ port: 8080, path: "/metrics", processes: [] }],
+    },
+    {
+      name: "path defaults to /metrics",
+      text: "[metrics]\nport = 9091\n",
+      metrics: [{ port: 9091, path: "/metrics", processes: [] }],
+    },
+    {
+      name: "an inline table",
+      text: 'metrics = { port = 9091, path = "/m" }\n',
+      metrics: [{ port: 9091, path: "/m", processes: [] }],
+    },
+    {
+      name: "[[metrics]] entries per process group",
+      text:
+        '[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n' +
+        '[[metrics]]\nport = 9091\npath = "/metrics"\nprocesses = ["web"]\n\n' +
+        '[[metrics]]\nport = 9092\npath = "/stats/prom"\nprocesses = ["worker"]\n\n' +
+        "[[metrics]]\nport = 9100\n",
+      metrics: [
+        { port: 9091, path: "/metrics", processes: ["web"] },
+        { port: 9092, path: "/stats/prom", processes: ["worker"] },
+        { port: 9100, path: "/metrics", processes: [] },
+      ],
+    },
+    { name: "no metrics", text: 'app = "quiet"\n', metrics: [] },
+  ];
+  for (const c of cases) test(c.name, () => assert.deepEqual(ok(c.text).metrics, c.metrics));
+
+  test("metricsFor picks the endpoints of one process group", () => {
+    const config = ok(cases[3].text);
+    assert.deepEqual(processGroups(config), ["web", "worker"]);
+    assert.deepEqual(
+      metricsFor(config, "web").map((m) => m.port),
+      [9091, 9100],
+    );
+    assert.deepEqual(
+      metricsFor(config, "worker").map((m) => m.port),
+      [9092, 9100],
+    );
+    assert.deepEqual(processGroups(ok("")), ["app"]);
+  });
+});
+
+describe("fly.toml: bad values name the key and the problem", () => {
+  const cases: [string, string, string[]][] = [
+    ["string port", '[metrics]\nport = "abc"\n', ['metrics.port: expected an integer 1-65535, got "abc"']],
+    ["port zero", "[metrics]\nport = 0\n", ["metrics.port: expected an integer 1-65535, got 0"]],
+    ["port too big", "[metrics]\nport = 70000\n", ["metrics.port: expected an integer 1-65535, got 70000"]],
+    ["fractional port", "[metrics]\nport = 80.5\n", ["metrics.port: expected an integer 1-65535, got 80.5"]],
+    ["missing port", '[metrics]\npath = "/m"\n', ["metrics.port: missing (an integer 1-65535)"]],
+    [
+      "relative path",
+      '[metrics]\nport = 1\npath = "metrics"\n',
+      ['metrics.path: expected a path starting with "/", got "metrics"'],
+    ],
+    [
+      "array entry",
+      "[[metrics]]\nport = 1\n[[metrics]]\nport = true\n",
+      ["metrics[1].port: expected an integer 1-65535, got true"],
+    ],
+    [
+      "unknown process group",
+      '[[metrics]]\nport = 1\nprocesses = ["worker"]\n',
+      ['metrics[0].processes[0]: unknown process group "worker" (groups: app)'],
+    ],
+    ["metrics as a string", 'metrics = "yes"\n', ['metrics: expected an array of tables ([[metrics]]), got "yes"']],
+    [
+      "bad app name",
+      'app = "My App"\n',
+      ['app: expected an app name (2-63 lower-case letters, digits and "-"), got "My App"'],
+    ],
+    [
+      "bad primary region",
+      'primary_region = "Chicago"\n',
+      ['primary_region: expected a region code (three lower-case letters), got "Chicago"'],
+    ],
+    ["env table value", "[env]\nA = { b = 1 }\n", ["env.A: expected a string, got a table"]],
+    [
+      "http_service port and concurrency",
+      '[http_service]\nforce_https = "yes"\n[http_service.concurrency]\ntype = "bytes"\nsoft_limit = 50\nhard_limit = 10\n',
+      [
+        "http_service.internal_port: missing (an integer 1-65535)",
+        'http_service.force_https: expected true or false, got "yes"',
+        "http_service.concurrency.soft_limit: must not exceed hard_limit (10), got 50",
+        'http_service.concurrency.type: expected one of "connections", "requests", got "bytes"',
+      ],
+    ],
+    [
+      "check durations",
+      '[http_service]\ninternal_port = 8080\n[[http_service.checks]]\ninterval = "soon"\npath = "health"\n',
+      [
+        'http_service.checks[0].interval: expected a duration like "10s" or "1m30s" (at most 3600s), got "soon"',
+        'http_service.checks[0].path: expected a path starting with "/", got "health"',
+      ],
+    ],
+    [
+      "services ports",
+      '[[services]]\ninternal_port = 8080\nprotocol = "sctp"\n[[services.ports]]\nhandlers = ["http"]\n',
+      [
+        'services[0].protocol: expected one of "tcp", "udp", got "sctp"',
+        "services[0].ports[0]: missing port (or start_port and end_port)",
+      ],
+    ],
+    [
+      "services as a table",
+      "[[services.ports]]\nport = 1\n",
+      ["services: expected an array of tables ([[services]]), got a table"],
+    ],
+    [
+      "vm memory",
+      '[[vm]]\nmemory = "lots"\n',
+      ['vm[0].memory: expected megabytes or a size like "512mb" or "1gb", got "lots"'],
+    ],
+    [
+      "process name",
+      '[processes]\nWeb = "x"\n',
+      ['processes.Web: invalid process group name: use lower-case letters, digits, "-" and "_"'],
+    ],
+  ];
+  for (const [name, text, expected] of cases) test(name, () => assert.deepEqual(errors(text), expected));
+
+  test("syntax errors carry the position; curly quotes from the seed's page get a hint", () => {
+    assert.deepEqual(errors("[metrics]\nport = 8080\npath = \u201c/metrics\u201d\n"), [
+      `fly.toml:3:8: invalid TOML: invalid value (curly quotes are not TOML quotes: use " or ')`,
+    ]);
+    assert.deepEqual(errors("a = 1\na = 2\n"), [
+      "fly.toml:2:1: invalid TOML: trying to redefine an already defined table or value",
+    ]);
+  });
+
+  test("more than 64 KiB is refused before parsing, counting UTF-8 bytes", () => {
+    assert.deepEqual(ok(`# ${"\u00e9".repeat(32767)}`), EMPTY, "exactly 65536 bytes is allowed");
+    assert.deepEqual(errors(`# ${"\u00e9".repeat(32768)}`), ["fly.toml: at most 65536 bytes, got 65538"]);
+  });
+
+  test("parseFlyToml throws bad_data listing every error", () => {
+    assert.throws(
+      () => parseFlyToml('[metrics]\nport = "abc"\npath = "x"\n'),
+      (err: unknown) =>
+        isContrailError(err, "bad_data") &&
+        err.message ===
+          'metrics.port: expected an integer 1-65535, got "abc"\nmetrics.path: expected a path starting with "/", got "x"',
+    );
+  });
+});
+
+describe("fly.toml: a full file", () => {
+  const text = `# fly.toml app configuration file
+app = "shop"
+primary_region = "ord"
+kill_signal = "SIGINT"
+kill_timeout = "5s"
+swap_size_mb = 512
+regions = ["ord", "ams"]
+
+[build]
+dockerfile = "Dockerfile"
+command = "node server.js"
+[build.args]
+NODE_VERSION = "20"
+
+[env]
+PORT = 8080
+LOG_LEVEL = "info"
+DEBUG = false
+
+[processes]
+app = "node server.js"
+worker = "node worker.js"
+
+[experimental]
+auto_rollback = true
+
+[[mounts]]
+source = "data"
+destination = "/data"
+
+[http_service]
+internal_port = 8080
+force_https = true
+auto_stop_machines = "stop"
+min_machines_running = 1
+processes = ["app"]
+[http_service.concurrency]
+type = "requests"
+soft_limit = 200
+hard_limit = 250
+[[http_service.checks]]
+grace_period = "10s"
+interval = "30s"
+method = "get"
+timeout = 5000
+path = "/health"
+headers = { X-Probe = "fly" }
+
+[[services]]
+internal_port = 5432
+protocol = "tcp"
+processes = ["worker"]
+script_checks = []
+[[services.ports]]
+port = 5432
+handlers = ["pg_tls"]
+[[services.ports]]
+start_port = 10000
+end_port = 10100
+[services.concurrency]
+hard_limit = 100
+
+[[vm]]
+memory = "1gb"
+cpu_kind = "shared"
+cpus = 1
+processes = ["app"]
+[[vm]]
+size = "performance-2x"
+memory_mb = 4096
+processes = ["worker"]
+
+[metrics]
+port = 9091
+path = "/metrics"
+processes = ["app", "worker"]
+`;
+
+  test("every modelled section is read; the rest is listed as ignored", () => {
+    assert.deepEqual(ok(text), {
+      ...EMPTY,
+      app: "shop",
+      primaryRegion: "ord",
+      regions: ["ord", "ams"],
+      env: { PORT: "8080", LOG_LEVEL: "info", DEBUG: "false" },
+      processes: { app: "node server.js", worker: "node worker.js" },
+      build: {
+        image: null,
+        dockerfile: "Dockerfile",
+        builder: null,
+        buildpacks: [],
+        args: { NODE_VERSION: "20" },
+        command: "node server.js",
+      },
+      httpService: {
+        internalPort: 8080,
+        forceHttps: true,
+        processes: ["app"],
+        concurrency: { type: "requests", softLimit: 200, hardLimit: 250 },
+        checks: [
+          {
+            intervalMs: 30_000,
+            timeoutMs: 5_000,
+            gracePeriodMs: 10_000,
+            method: "GET",
+            path: "/health",
+            protocol: "http",
+            tlsSkipVerify: false,
+            headers: { "X-Probe": "fly" },
+          },
+        ],
+      },
+      services: [
+        {
+          internalPort: 5432,
+          protocol: "tcp",
+          processes: ["worker"],
+          ports: [
+            { port: 5432, startPort: null, endPort: null, handlers: ["pg_tls"], forceHttps: false },
+            { port: null, startPort: 10000, endPort: 10100, handlers: [], forceHttps: false },
+          ],
+          concurrency: { type: "connections", softLimit: 20, hardLimit: 100 },
+        },
+      ],
+      vms: [
+        { size: null, memoryMb: 1024, cpus: 1, cpuKind: "shared", processes: ["app"] },
+        { size: "performance-2x", memoryMb: 4096, cpus: null, cpuKind: null, processes: ["worker"] },
+      ],
+      metrics: [{ port: 9091, path: "/metrics", processes: ["app", "worker"] }],
+      ignoredKeys: [
+        "experimental",
+        "http_service.auto_stop_machines",
+        "http_service.min_machines_running",
+        "kill_signal",
+        "kill_timeout",
+        "mounts",
+        "services[0].script_checks",
+        "swap_size_mb",
+      ],
+    });
+  });
+
+  test("the config survives a JSON round trip (it is stored as JSON)", () => {
+    const config = ok(text);
+    assert.deepEqual(JSON.parse(JSON.stringify(config)), config);
+  });
+
+  test("an empty file and old-style `processes = []` are fine", () => {
+    assert.deepEqual(ok(""), EMPTY);
+    assert.deepEqual(ok('app = ""\nprocesses = []\n'), EMPTY);
+  });
+
+  test("defaults of http_service", () => {
+    const s = ok("[http_service]\ninternal_port = 3000\n[[http_service.checks]]\n").httpService;
+    assert.deepEqual(s, {
+      internalPort: 3000,
+      forceHttps: false,
+      processes: [],
+      concurrency: { type: "connections", softLimit: 20, hardLimit: 25 },
+      checks: [
+        {
+          intervalMs: 15_000,
+          timeoutMs: 2_000,
+          gracePeriodMs: 1_000,
+          method: "GET",
+          path: "/",
+          protocol: "http",
+          tlsSkipVerify: false,
+          headers: {},
+        },
+      ],
+    });
+  });
+});
+
+describe("Go-style durations", () => {
+  const cases: [string, number | undefined][] = [
+    ["10s", 10_000],
+    ["1m30s", 90_000],
+    ["500ms", 500],
+    ["1.5s", 1_500],
+    ["2h", 7_200_000],
+    ["", undefined],
+    ["10", undefined],
+    ["s", undefined],
+    ["10s5", undefined],
+    ["1d", undefined],
+  ];
+  for (const [text, ms] of cases) test(JSON.stringify(text), () => assert.equal(parseGoDuration(text), ms));
+});

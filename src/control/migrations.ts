@@ -1,0 +1,157 @@
+// Versioned schema of control.db. Each migration is one SQL step applied in its own transaction together with its
+// row in `schema_migrations`, so a database is always at exactly one known version. Migrations are append-only:
+// a released step is never edited, a change is a new step. All times are INTEGER milliseconds since the epoch.
+
+import type Database from "better-sqlite3";
+import { ContrailError } from "../model/errors.ts";
+
+/** One schema step: `version` is 1, 2, 3… in order; `sql` may hold several statements. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Every migration this code knows, oldest first. The last version is the schema the code expects. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema: users, organizations, memberships, apps, instances, tokens",
+    sql: `
+      CREATE TABLE users (
+        id         INTEGER PRIMARY KEY,
+        email      TEXT    NOT NULL UNIQUE,
+        name       TEXT    NOT NULL,
+        local      INTEGER NOT NULL DEFAULT 0 CHECK (local IN (0, 1)),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE UNIQUE INDEX users_single_local ON users (local) WHERE local = 1;
+
+      CREATE TABLE organizations (
+        id               TEXT    PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 63),
+        name             TEXT    NOT NULL,
+        personal_user_id INTEGER UNIQUE REFERENCES users (id) ON DELETE CASCADE,
+        created_at       INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE memberships (
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        org_id     TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        role       TEXT    NOT NULL CHECK (role IN ('admin', 'member')),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, org_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX memberships_by_org ON memberships (org_id);
+
+      CREATE TABLE apps (
+        name       TEXT    PRIMARY KEY CHECK (length(name) BETWEEN 2 AND 63),
+        org_id     TEXT    NOT NULL REFERENCES organizations (id) ON DELETE RESTRICT,
+        fly_toml   TEXT,
+        config     TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX apps_by_org ON apps (org_id);
+
+      CREATE TABLE instances (
+        id            TEXT    PRIMARY KEY CHECK (length(id) = 14),
+        app           TEXT    NOT NULL REFERENCES apps (name) ON DELETE CASCADE,
+        kind          TEXT    NOT NULL CHECK (kind IN ('local', 'external')),
+        region        TEXT    NOT NULL,
+        host          TEXT    NOT NULL,
+        address       TEXT    NOT NULL,
+        process_group TEXT    NOT NULL,
+        state         TEXT    NOT NULL
+          CHECK (state IN ('created', 'starting', 'started', 'stopping', 'stopped', 'failed')),
+        registered_at INTEGER NOT NULL,
+        started_at    INTEGER,
+        updated_at    INTEGER NOT NULL,
+        UNIQUE (app, address)
+      ) STRICT;
+
+      CREATE TABLE tokens (
+        id           TEXT    PRIMARY KEY,
+        org_id       TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        hash         BLOB    NOT NULL UNIQUE CHECK (length(hash) = 32),
+        scopes       TEXT    NOT NULL,
+        note         TEXT,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+      ) STRICT;
+      CREATE INDEX tokens_by_org ON tokens (org_id);
+    `,
+  },
+];
+
+/** The schema version of `db`: the highest applied migration, 0 for a database without any. */
+export function schemaVersion(db: Database.Database): number {
+  const hasTable = db
+    .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'")
+    .pluck()
+    .get();
+  if (hasTable === undefined) return 0;
+  const v = db.prepare("SELECT max(version) FROM schema_migrations").pluck().get();
+  return typeof v === "number" ? v : 0;
+}
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  /** The steps to apply, oldest first; defaults to {@link MIGRATIONS}. */
+  readonly migrations?: readonly Migration[];
+  /** Milliseconds since the epoch, recorded as each step's `applied_at`. */
+  readonly now: number;
+  /** Shown in the "newer version" error, e.g. the database file's path. */
+  readonly label?: string;
+}
+
+/**
+ * Brings `db` up to the last version of `migrations`, one transaction per step; returns the versions before and
+ * after. Each step takes the write lock first (BEGIN IMMEDIATE) and rereads the version under it, so two processes
+ * opening the same new database do not apply a step twice. Throws `conflict` when the database is newer than the
+ * code, and rethrows a failing step's error after rolling that step back (earlier steps stay applied).
+ */
+export function migrate(db: Database.Database, options: MigrateOptions): { from: number; to: number } {
+  const migrations = options.migrations ?? MIGRATIONS;
+  checkOrder(migrations);
+  const known = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
+  const label = options.label ?? "control database";
+  const tooNew = (v: number): ContrailError =>
+    new ContrailError(
+      "conflict",
+      `${label} has schema version ${v}, newer than the ${known} this version of contrail knows; ` +
+        "run a newer contrail (a database is never migrated down)",
+    );
+
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  const from = schemaVersion(db);
+  if (from > known) throw tooNew(from);
+
+  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  for (const m of migrations) {
+    if (m.version <= from) continue;
+    const apply = db.transaction(() => {
+      const current = schemaVersion(db);
+      if (current > known) throw tooNew(current);
+      if (current >= m.version) return;
+      db.exec(m.sql);
+      record.run(m.version, m.name, options.now);
+    });
+    apply.immediate();
+  }
+  return { from, to: schemaVersion(db) };
+}
+
+/** Throws `internal` unless the versions run 1, 2, 3… without gaps: a programming error in the list. */
+function checkOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new ContrailError("internal", `migration #${i} has version ${m.version}, expected ${i + 1}`);
+    }
+  });
+}

@@ -1,0 +1,256 @@
+// API tokens of an org. A token is 32 random bytes shown once as `ct_<base64url>`; the database keeps only its
+// SHA-256 hash, so a copy of control.db (a backup, a leaked file) grants no access.
+//
+// Scopes: `read` (PromQL queries, series and label lookups, federation: what a Grafana data source needs) and
+// `write` (remote write, deploys). `write` does NOT imply `read`: a write token sits on every pushing agent and
+// CI runner, and one that leaks must not open the org's metrics to whoever found it. A token may carry both.
+
+// The default import (not named imports) so `crypto.timingSafeEqual` is looked up at call time and tests can
+// observe that authentication goes through the constant-time comparison.
+import crypto from "node:crypto";
+import { ContrailError } from "../model/errors.ts";
+import { type ControlDb, isUniqueViolation } from "./db.ts";
+import { requireOrg } from "./orgs.ts";
+import { checkTokenNote } from "./validate.ts";
+
+/** What a token may do: `read` queries, `write` samples and deploys. Neither implies the other. */
+export type Scope = "read" | "write";
+
+/** Every scope, in canonical order. */
+export const SCOPES: readonly Scope[] = ["read", "write"];
+
+/** The recognisable prefix of every token, so secret scanners and people can tell a Contrail token apart. */
+export const TOKEN_PREFIX = "ct_";
+
+const SECRET_BYTES = 32;
+const TOKEN_SYNTAX = /^ct_[A-Za-z0-9_-]{43}$/;
+const TOKEN_ID = /^[0-9a-f]{12}$/;
+/** `lastUsedAt` is refreshed at most this often per token, so authenticating is not a write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+/** The longest time-to-live a token may have: ten years, in milliseconds. */
+const MAX_TTL_MS = 10 * 365 * 86_400_000;
+
+/** A token as listed: never the secret. Times in milliseconds since the epoch; null when not set. */
+export interface TokenInfo {
+  /** 12 hex digits: the first 6 bytes of the token's SHA-256 hash. Non-secret, shown in listings. */
+  readonly id: string;
+  readonly orgId: string;
+  readonly scopes: readonly Scope[];
+  readonly note: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly lastUsedAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+/** A successfully authenticated token: the org it belongs to and what it may do there. */
+export interface Authenticated {
+  readonly tokenId: string;
+  readonly orgId: string;
+  readonly scopes: readonly Scope[];
+}
+
+interface TokenRow {
+  id: string;
+  org_id: string;
+  hash: Buffer;
+  scopes: string;
+  note: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+const COLUMNS = "id, org_id, hash, scopes, note, created_at, expires_at, last_used_at, revoked_at";
+
+function toInfo(r: TokenRow): TokenInfo {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    scopes: r.scopes.split(",") as Scope[],
+    note: r.note,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+function hashToken(token: string): Buffer {
+  return crypto.createHash("sha256").update(token, "utf8").digest();
+}
+
+/** The listing id of `token` (12 hex digits), computable by whoever holds the token. */
+export function tokenIdOf(token: string): string {
+  return hashToken(token).subarray(0, 6).toString("hex");
+}
+
+/** Parses scopes written as `read`, `write` or `read,write`; throws `bad_data`. Returns them in canonical order. */
+export function parseScopes(text: string): Scope[] {
+  const names = text.split(",").map((s) => s.trim());
+  for (const n of names) {
+    if (n !== "read" && n !== "write") {
+      throw new ContrailError("bad_data", `scope: expected "read", "write" or "read,write", got ${JSON.stringify(n)}`);
+    }
+  }
+  return SCOPES.filter((s) => names.includes(s));
+}
+
+const TTL_UNIT_MS: Readonly<Record<string, number>> = {
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  y: 365 * 86_400_000,
+};
+
+/** Parses a time-to-live like `30d`, `12h`, `90m`, `2w`, `1y` into milliseconds; throws `bad_data`. */
+export function parseTokenTtl(text: string): number {
+  const m = /^([0-9]{1,6})([mhdwy])$/.exec(text);
+  const ms = m === null ? 0 : Number(m[1]) * TTL_UNIT_MS[m[2]];
+  if (ms <= 0 || ms > MAX_TTL_MS) {
+    throw new ContrailError(
+      "bad_data",
+      `expires: expected a duration like 90m, 12h, 30d, 2w or 1y (at most 10y), got ${JSON.stringify(text)}`,
+    );
+  }
+  return ms;
+}
+
+/** Options of {@link createToken}. */
+export interface CreateTokenOptions {
+  /** Slug of the org the token acts for. */
+  readonly org: string;
+  /** Defaults to `["read"]`. */
+  readonly scopes?: readonly Scope[];
+  /** Time to live in milliseconds; no expiry when absent. */
+  readonly ttlMs?: number;
+  /** A reminder of what the token is for, at most 200 characters. */
+  readonly note?: string;
+}
+
+/**
+ * Creates a token for an org. The returned `token` is the only copy of the secret: it is not stored and cannot be
+ * shown again. Throws `not_found` (org) or `bad_data`.
+ */
+export function createToken(db: ControlDb, options: CreateTokenOptions): { token: string; info: TokenInfo } {
+  const scopes = SCOPES.filter((s) => (options.scopes ?? ["read"]).includes(s));
+  if (scopes.length === 0 || (options.scopes ?? []).some((s) => !SCOPES.includes(s))) {
+    throw new ContrailError(
+      "bad_data",
+      `scope: expected "read", "write" or both, got ${JSON.stringify(options.scopes)}`,
+    );
+  }
+  if (
+    options.ttlMs !== undefined &&
+    !(Number.isInteger(options.ttlMs) && options.ttlMs > 0 && options.ttlMs <= MAX_TTL_MS)
+  ) {
+    throw new ContrailError("bad_data", `expires: time to live must be 1 ms to 10 years, got ${options.ttlMs}`);
+  }
+  const note = options.note === undefined || options.note === "" ? null : checkTokenNote(options.note);
+  return db.transaction(() => {
+    requireOrg(db, options.org);
+    const now = db.now();
+    // Ids are 48 bits: among 16 million tokens two share one with even odds. On a clash, draw a new secret.
+    for (let attempt = 0; ; attempt++) {
+      const token = TOKEN_PREFIX + crypto.randomBytes(SECRET_BYTES).toString("base64url");
+      const hash = hashToken(token);
+      try {
+        const row = db
+          .stmt<[string, string, Buffer, string, string | null, number, number | null], TokenRow>(
+            `INSERT INTO tokens (id, org_id, hash, scopes, note, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             RETURNING ${COLUMNS}`,
+          )
+          .get(
+            hash.subarray(0, 6).toString("hex"),
+            options.org,
+            hash,
+            scopes.join(","),
+            note,
+            now,
+            options.ttlMs === undefined ? null : now + options.ttlMs,
+          );
+        return { token, info: toInfo(row!) };
+      } catch (err) {
+        if (!isUniqueViolation(err) || attempt >= 3) throw err;
+      }
+    }
+  });
+}
+
+/**
+ * Checks a bearer token: returns its org and scopes, or null when it is malformed, unknown, revoked or expired
+ * (the API answers 401 to null, and 403 when the org or scope does not fit the request).
+ *
+ * Why a lookup by hash plus a constant-time comparison is safe: the secret itself never meets a data-dependent
+ * comparison, only its SHA-256 does. SQLite's index search compares bytes and stops early, so its timing may tell
+ * how many leading bytes of SHA-256(guess) agree with some stored hash. That does not help an attacker: it reveals
+ * bytes of a hash, not of a token, and making a guess whose hash agrees on k more bytes costs about 2^(8k) tries,
+ * so a full match stays a 2^256 preimage search. `timingSafeEqual` over the two 32-byte hashes then makes the
+ * accept decision itself constant-time, and keeps it so should the lookup ever narrow by the id prefix instead.
+ */
+export function authenticate(db: ControlDb, token: string): Authenticated | null {
+  if (!TOKEN_SYNTAX.test(token)) return null;
+  const hash = hashToken(token);
+  const row = db.stmt<[Buffer], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE hash = ?`).get(hash);
+  if (row === undefined || row.hash.length !== hash.length) return null;
+  if (!crypto.timingSafeEqual(row.hash, hash)) return null;
+  const now = db.now();
+  if (row.revoked_at !== null) return null;
+  if (row.expires_at !== null && now >= row.expires_at) return null;
+  if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) touch(db, row.id, now);
+  return { tokenId: row.id, orgId: row.org_id, scopes: row.scopes.split(",") as Scope[] };
+}
+
+/** Records a use of the token; best effort: a busy or read-only database must not fail the request. */
+function touch(db: ControlDb, id: string, now: number): void {
+  try {
+    db.stmt("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)").run(
+      now,
+      id,
+      now - LAST_USED_RESOLUTION_MS + 1,
+    );
+  } catch (err) {
+    const code = String((err as { code?: unknown }).code ?? "");
+    if (!code.startsWith("SQLITE_BUSY") && !code.startsWith("SQLITE_READONLY")) throw err;
+  }
+}
+
+/** Whether `auth` may act on org `org` with `scope`: the API's 403 check after {@link authenticate}. */
+export function allows(auth: Authenticated, options: { readonly org: string; readonly scope: Scope }): boolean {
+  return auth.orgId === options.org && auth.scopes.includes(options.scope);
+}
+
+/** Tokens of every org, or only of `org`, newest first. */
+export function listTokens(db: ControlDb, options: { readonly org?: string } = {}): TokenInfo[] {
+  const rows =
+    options.org === undefined
+      ? db.stmt<[], TokenRow>(`SELECT ${COLUMNS} FROM tokens ORDER BY created_at DESC, id`).all()
+      : db
+          .stmt<[string], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE org_id = ? ORDER BY created_at DESC, id`)
+          .all(options.org);
+  return rows.map(toInfo);
+}
+
+/**
+ * Revokes a token given by id (12 hex digits) or as the full `ct_` token; revoking twice keeps the first time.
+ * With `org`, a token of another org counts as not found. Throws `bad_data` or `not_found`.
+ */
+export function revokeToken(db: ControlDb, idOrToken: string, options: { readonly org?: string } = {}): TokenInfo {
+  const id = TOKEN_SYNTAX.test(idOrToken) ? tokenIdOf(idOrToken) : idOrToken;
+  if (!TOKEN_ID.test(id)) {
+    throw new ContrailError(
+      "bad_data",
+      `token id: expected 12 hex digits (as listed by "contrail tokens list") or a full ${TOKEN_PREFIX} token`,
+    );
+  }
+  const row = db
+    .stmt<[number, string, string | null], TokenRow>(
+      `UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND org_id = coalesce(?, org_id)
+       RETURNING ${COLUMNS}`,
+    )
+    .get(db.now(), id, options.org ?? null);
+  if (row === undefined) throw new ContrailError("not_found", `no token ${id}`);
+  return toInfo(row);
+}
