@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { registerControlCommands } from "./control.ts";
 import { registerPromqlCommands } from "./promql.ts";
+import { registerPromqltestCommand } from "./promqltest.ts";
 
 /** Runs the CLI with `argv` (without node and script); resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -13,6 +14,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError();
   registerPromqlCommands(program);
   registerControlCommands(program);
+  registerPromqltestCommand(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -1,0 +1,185 @@
+// The engine's public surface: instant and range queries against a Queryable, with per-query limits (samples,
+// timeout, cancellation), annotations and statistics. Evaluation itself is synchronous.
+
+import { ContrailError, isContrailError } from "../../model/errors.ts";
+import type { Labels } from "../../model/labels.ts";
+import type { Queryable } from "../../storage/interface.ts";
+import type { Expr } from "../parser/ast.ts";
+import { exprType } from "../parser/ast.ts";
+import { type ParseOptions, parseExpr } from "../parser/index.ts";
+import { QueryContext } from "./context.ts";
+import { Evaluator } from "./evaluator.ts";
+import { dropMetadata, mergeSameLabelset } from "./labelsets.ts";
+import { checkRangeQueryType, type PlanNode, prepare } from "./plan.ts";
+import type { Matrix } from "./value.ts";
+
+/** Engine-wide settings; all durations in ms. */
+export interface EngineOptions {
+  /** How far back an instant selector looks for a sample; default 300_000 (5m). */
+  lookbackDelta: number;
+  /** Max samples held in memory at once by one query; default 50_000_000. */
+  maxSamples: number;
+  /** Default 120_000. */
+  timeout: number;
+  /** Step of `[r:]` subqueries; default 60_000. */
+  noStepSubqueryInterval: number;
+  /** Drop `__name__` only at the end of evaluation (Prometheus 3); default true. */
+  enableDelayedNameRemoval: boolean;
+  /** Parser features; by default every experimental feature of Prometheus 3 is on. */
+  parserOptions?: ParseOptions;
+}
+
+/** Per-query overrides. */
+export interface QueryOptions {
+  lookbackDelta?: number;
+  timeout?: number;
+  maxSamples?: number;
+  signal?: AbortSignal;
+}
+
+/** A result value: what the expression evaluated to. */
+export type QueryValue =
+  | { type: "scalar"; t: number; v: number }
+  | { type: "string"; t: number; v: string }
+  | { type: "vector"; samples: readonly VectorSample[] }
+  | { type: "matrix"; series: readonly MatrixSeries[] };
+
+/** One sample of an instant vector (t in ms). */
+export interface VectorSample {
+  labels: Labels;
+  t: number;
+  v: number;
+}
+
+/** One series of a matrix: parallel arrays of timestamps (ms) and values, same length. */
+export interface MatrixSeries {
+  labels: Labels;
+  t: Float64Array;
+  v: Float64Array;
+}
+
+/** A query's value, its annotations rendered as Prometheus renders them, and sample statistics. */
+export interface QueryResult {
+  value: QueryValue;
+  warnings: string[];
+  infos: string[];
+  stats: { samplesLoaded: number; peakSamples: number };
+}
+
+const DEFAULTS: EngineOptions = {
+  lookbackDelta: 300_000,
+  maxSamples: 50_000_000,
+  timeout: 120_000,
+  noStepSubqueryInterval: 60_000,
+  enableDelayedNameRemoval: true,
+  parserOptions: {
+    experimentalFunctions: true,
+    durationExpressions: true,
+    extendedRangeSelectors: true,
+    binopFillModifiers: true,
+  },
+};
+
+interface Grid {
+  start: number;
+  end: number;
+  step: number;
+}
+
+/** Evaluates PromQL queries. Stateless between queries; one engine serves any number of callers. */
+export class Engine {
+  private readonly opts: EngineOptions;
+
+  constructor(opts: Partial<EngineOptions> = {}) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  /** Evaluates `query` at `time` (ms). Rejects with ContrailError: parse_error, bad_data, execution,
+   *  query_timeout, query_canceled, too_many_samples. */
+  async instantQuery(queryable: Queryable, query: string, time: number, opts: QueryOptions = {}): Promise<QueryResult> {
+    const expr = parseExpr(query, this.opts.parserOptions);
+    return this.run(queryable, query, expr, { start: time, end: time, step: 0 }, opts);
+  }
+
+  /** Evaluates `query` at start, start+step, ... <= end (ms); the result is always a matrix sorted by labels. */
+  async rangeQuery(
+    queryable: Queryable,
+    query: string,
+    range: { start: number; end: number; step: number },
+    opts: QueryOptions = {},
+  ): Promise<QueryResult> {
+    const expr = parseExpr(query, this.opts.parserOptions);
+    if (range.step <= 0) {
+      throw new ContrailError("bad_data", "zero or negative query resolution step widths are not accepted");
+    }
+    if (range.end < range.start) throw new ContrailError("bad_data", "end timestamp must not be before start time");
+    checkRangeQueryType(exprType(expr));
+    return this.run(queryable, query, expr, range, opts);
+  }
+
+  private run(queryable: Queryable, query: string, expr: Expr, grid: Grid, opts: QueryOptions): QueryResult {
+    const lookback =
+      opts.lookbackDelta !== undefined && opts.lookbackDelta > 0 ? opts.lookbackDelta : this.opts.lookbackDelta;
+    const timeout = opts.timeout ?? this.opts.timeout;
+    const settings = {
+      lookbackDelta: lookback,
+      maxSamples: opts.maxSamples ?? this.opts.maxSamples,
+      deadline: Date.now() + timeout,
+      signal: opts.signal,
+      noStepSubqueryInterval: this.opts.noStepSubqueryInterval,
+      enableDelayedNameRemoval: this.opts.enableDelayedNameRemoval,
+    };
+    if (opts.signal?.aborted) throw new ContrailError("query_canceled", "query was canceled in query execution");
+    const prepared = prepare(expr, { start: grid.start, end: grid.end, step: grid.step, lookback });
+    const querier = queryable.querier(prepared.mint, prepared.maxt);
+    try {
+      const q = new QueryContext(querier, settings);
+      const value = evaluate(q, prepared.root, grid, exprType(expr));
+      const { warnings, infos } = q.annotations.render(query);
+      return { value, warnings, infos, stats: { samplesLoaded: q.loaded, peakSamples: q.peak } };
+    } catch (err) {
+      if (isContrailError(err)) throw err;
+      if (err instanceof RangeError && /allocation|array length/i.test(err.message)) {
+        throw new ContrailError(
+          "too_many_samples",
+          "query processing would load too many samples into memory in query execution",
+          { cause: err },
+        );
+      }
+      throw new ContrailError("internal", `unexpected error: ${(err as Error).message}`, { cause: err });
+    } finally {
+      querier.close();
+    }
+  }
+}
+
+// The string a string-typed expression stands for.
+function stringValue(n: PlanNode): string {
+  if (n.kind === "string") return n.value;
+  if (n.kind === "stepInvariant") return stringValue(n.expr);
+  throw new ContrailError("internal", "string expression expected");
+}
+
+function cleanup(q: QueryContext, m: Matrix): Matrix {
+  if (!q.settings.enableDelayedNameRemoval) return m;
+  for (const s of m) if (s.dropName) s.labels = dropMetadata(s.labels);
+  return mergeSameLabelset(m);
+}
+
+function evaluate(q: QueryContext, root: PlanNode, grid: Grid, type: string): QueryValue {
+  if (type === "string") return { type: "string", t: grid.start, v: stringValue(root) };
+  const instant = grid.step === 0;
+  const ev = new Evaluator(q, grid.start, grid.end, instant ? 1 : grid.step);
+  const m = cleanup(q, ev.eval(root));
+  if (instant) {
+    if (type === "scalar")
+      return { type: "scalar", t: grid.start, v: m.length > 0 && m[0].n > 0 ? m[0].v[0] : Number.NaN };
+    if (type === "vector") {
+      return { type: "vector", samples: m.map((s) => ({ labels: s.labels, t: grid.start, v: s.v[0] })) };
+    }
+  }
+  q.check();
+  const series = m.map((s) => ({ labels: s.labels, t: s.t.subarray(0, s.n), v: s.v.subarray(0, s.n) }));
+  series.sort((a, b) => a.labels.compare(b.labels));
+  return { type: "matrix", series };
+}

@@ -1,0 +1,181 @@
+// Functions on label sets: label_replace and label_join (which rewrite series once, not per step),
+// sort_by_label(_desc) with natural ordering, and absent(), whose output labels come from the selector.
+
+import { compareStrings, isValidUtf8LabelName, type Labels, LabelsBuilder } from "../../../model/labels.ts";
+import { compileRegex } from "../../../model/regex.ts";
+import { evalError } from "../context.ts";
+import type { Evaluator } from "../evaluator.ts";
+import { goSortFunc } from "../gosort.ts";
+import { emptyLabels, mergeSameLabelset } from "../labelsets.ts";
+import type { CallNode, PlanNode } from "../plan.ts";
+import type { Matrix } from "../value.ts";
+import { reorder } from "./math.ts";
+import type { VectorFn } from "./types.ts";
+
+function stringArg(n: PlanNode): string {
+  return n.kind === "string" ? n.value : "";
+}
+
+// A RegExp with capture groups for an RE2 pattern, anchored at both ends with `.` matching newlines. The pattern
+// is first validated by the RE2 parser, so only RE2 syntax is accepted.
+function captureRegex(pattern: string): RegExp | null {
+  try {
+    compileRegex(pattern);
+    return new RegExp(`^(?:${pattern.replaceAll("(?P<", "(?<")})$`, "s");
+  } catch {
+    return null;
+  }
+}
+
+// Go's regexp template expansion: $1, ${1}, $name, ${name}; $$ is a literal $.
+function expand(template: string, m: RegExpExecArray): string {
+  let out = "";
+  let i = 0;
+  while (i < template.length) {
+    const d = template.indexOf("$", i);
+    if (d < 0) break;
+    out += template.slice(i, d);
+    i = d + 1;
+    if (template[i] === "$") {
+      out += "$";
+      i++;
+      continue;
+    }
+    const brace = template[i] === "{";
+    let j = brace ? i + 1 : i;
+    const nameStart = j;
+    while (j < template.length && /[\p{L}\p{N}_]/u.test(template[j])) j++;
+    const name = template.slice(nameStart, j);
+    if (name === "" || (brace && template[j] !== "}")) {
+      out += "$";
+      continue;
+    }
+    i = brace ? j + 1 : j;
+    let num = -1;
+    if (/^[0-9]+$/.test(name) && !(name.length > 1 && name[0] === "0") && name.length <= 8) num = Number(name);
+    if (num >= 0) out += m[num] ?? "";
+    else out += m.groups?.[name] ?? "";
+  }
+  return out + template.slice(i);
+}
+
+/** label_replace(v, dst, replacement, src, regex): sets `dst` from a match of `regex` against `src`. */
+export function evalLabelReplace(ev: Evaluator, n: CallNode): Matrix {
+  const [, dstN, replN, srcN, reN] = n.args;
+  const dst = stringArg(dstN);
+  const repl = stringArg(replN);
+  const src = stringArg(srcN);
+  const pattern = stringArg(reN);
+  const re = captureRegex(pattern);
+  if (re === null) evalError(`invalid regular expression in label_replace(): ${pattern}`);
+  if (!isValidUtf8LabelName(dst)) evalError(`invalid destination label name in label_replace(): ${dst}`);
+  const m = ev.eval(n.args[0]);
+  for (const s of m) {
+    const match = re.exec(s.labels.get(src));
+    if (match === null) continue;
+    s.labels = new LabelsBuilder(s.labels).set(dst, expand(repl, match)).labels();
+    if (dst === "__name__") s.dropName = false;
+  }
+  return mergeSameLabelset(m);
+}
+
+/** label_join(v, dst, separator, src...): sets `dst` to the source labels' values joined. */
+export function evalLabelJoin(ev: Evaluator, n: CallNode): Matrix {
+  const dst = stringArg(n.args[1]);
+  const sep = stringArg(n.args[2]);
+  const srcs = n.args.slice(3).map(stringArg);
+  for (const src of srcs) {
+    if (!isValidUtf8LabelName(src)) evalError(`invalid source label name in label_join(): ${src}`);
+  }
+  if (!isValidUtf8LabelName(dst)) evalError(`invalid destination label name in label_join(): ${dst}`);
+  const m = ev.eval(n.args[0]);
+  for (const s of m) {
+    const value = srcs.map((l) => s.labels.get(l)).join(sep);
+    s.labels = new LabelsBuilder(s.labels).set(dst, value).labels();
+    if (dst === "__name__") s.dropName = false;
+  }
+  return mergeSameLabelset(m);
+}
+
+const CHUNK = /\d+|\D+/g;
+
+// facette/natsort's Compare: true when a sorts before b, comparing digit runs as integers.
+function natLess(a: string, b: string): boolean {
+  const ca = a.match(CHUNK) ?? [];
+  const cb = b.match(CHUNK) ?? [];
+  for (let i = 0; i < ca.length; i++) {
+    if (i >= cb.length) return false;
+    const ia = /^[0-9]+$/.test(ca[i]) && ca[i].length < 19 ? Number(ca[i]) : Number.NaN;
+    const ib = /^[0-9]+$/.test(cb[i]) && cb[i].length < 19 ? Number(cb[i]) : Number.NaN;
+    if (!Number.isNaN(ia) && !Number.isNaN(ib)) {
+      if (ia === ib) {
+        if (i === ca.length - 1) return true;
+        if (i === cb.length - 1) return false;
+        continue;
+      }
+      return ia < ib;
+    }
+    if (ca[i] === cb[i]) {
+      if (i === ca.length - 1) return true;
+      if (i === cb.length - 1) return false;
+      continue;
+    }
+    return compareStrings(ca[i], cb[i]) < 0;
+  }
+  return false;
+}
+
+function byLabels(desc: boolean): VectorFn {
+  return (setup) => {
+    const names = setup.node.args.slice(1).map(stringArg);
+    return reorder((order, vec, args) => {
+      const m = args[0]!;
+      const cmp = (x: number, y: number): number => {
+        const a = m[vec.ids[x]].labels;
+        const b = m[vec.ids[y]].labels;
+        for (const name of names) {
+          const va = a.get(name);
+          const vb = b.get(name);
+          if (va === vb) continue;
+          const less = natLess(va, vb);
+          return desc ? (less ? 1 : -1) : less ? -1 : 1;
+        }
+        return desc ? -a.compare(b) : a.compare(b);
+      };
+      goSortFunc(order, cmp);
+    })(setup);
+  };
+}
+
+/** sort_by_label(v, label...): natural order of the given labels, then of the whole label set. */
+export const sortByLabel: VectorFn = byLabels(false);
+/** sort_by_label_desc(v, label...). */
+export const sortByLabelDesc: VectorFn = byLabels(true);
+
+/** The labels absent()/absent_over_time() report: the equality matchers of the selector (names given twice are
+ * dropped), never the metric name. */
+export function absentLabels(arg: PlanNode): Labels {
+  const sel = arg.kind === "selector" ? arg : arg.kind === "matrix" ? arg.selector : null;
+  if (sel === null) return emptyLabels();
+  const b = new LabelsBuilder();
+  const seen = new Set<string>();
+  for (const m of sel.matchers) {
+    if (m.name === "__name__") continue;
+    if (m.type === "=" && !seen.has(m.name)) {
+      b.set(m.name, m.value);
+      seen.add(m.name);
+    } else b.del(m.name);
+  }
+  return b.labels();
+}
+
+/** absent(v): one sample with the selector's labels when `v` is empty at the step. */
+export const absent: VectorFn = ({ node }) => {
+  const labels = absentLabels(node.args[0]);
+  let slot = -1;
+  return (ts, inputs, out) => {
+    if (inputs[0]!.n > 0) return;
+    if (slot < 0) slot = out.slot(labels, false);
+    out.add(slot, ts, 1);
+  };
+};

@@ -1,0 +1,82 @@
+// The calling conventions of PromQL function implementations.
+//
+// A range function sees one series' window at one step through a reused RangeCall (no allocation per call) and
+// reports whether it produced a value. A vector function is set up once per call node with the evaluated argument
+// matrices and then runs at every step on the arguments' points, adding its output to a collector.
+
+import type { Labels } from "../../../model/labels.ts";
+import type { Annotation } from "../annotations.ts";
+import type { QueryContext } from "../context.ts";
+import type { Evaluator, StepBody } from "../evaluator.ts";
+import type { CallNode } from "../plan.ts";
+import type { Matrix } from "../value.ts";
+
+/** One call of a range function: the window `[lo, hi)` of `t`/`v` and the step it belongs to. Reused. */
+export class RangeCall {
+  t: Float64Array = new Float64Array(0);
+  v: Float64Array = new Float64Array(0);
+  lo = 0;
+  hi = 0;
+  /** Number of decreasing value pairs in the window, or -1 when not known. */
+  drops = -1;
+  /** Evaluation time of the step, ms. */
+  ts = 0;
+  /** The selected range (rangeStart, rangeEnd], ms: `ts - offset - range` and `ts - offset`. */
+  rangeStart = 0;
+  rangeEnd = 0;
+  /** Range of the selector, ms. */
+  range = 0;
+  anchored = false;
+  smoothed = false;
+  /** Values of the call's scalar arguments at this step, in argument order (the range argument left out). */
+  scalars: number[] = [];
+  /** Labels of the series being processed. */
+  labels!: Labels;
+  /** Output value, valid when the function returned true. */
+  result = 0;
+  readonly node: CallNode;
+  readonly q: QueryContext;
+
+  constructor(node: CallNode, q: QueryContext) {
+    this.node = node;
+    this.q = q;
+  }
+
+  /** Records an annotation of the query. */
+  annotate(a: Annotation): void {
+    this.q.annotations.add(a);
+  }
+}
+
+/** A function over a range vector: true when it produced `call.result`. */
+export type RangeFn = (call: RangeCall) => boolean;
+
+/** What a vector function's setup gets: the evaluator, the call and the argument values (null for strings). */
+export interface VectorSetup {
+  readonly ev: Evaluator;
+  readonly node: CallNode;
+  readonly args: readonly (Matrix | null)[];
+}
+
+/** Sets up a vector function for one call; the returned body runs at every step. */
+export type VectorFn = (setup: VectorSetup) => StepBody;
+
+/**
+ * A function mapping each sample of argument 0 to one value, given the other (scalar) arguments' values at the
+ * sample's step (`params[i]` is argument i + 1) and the step time. The output keeps the labels, drops the name.
+ */
+export type MapFn = (v: number, params: readonly number[], ts: number) => number;
+
+/** A function implementation. `special` ones (label_replace, label_join, info) have their own evaluation. */
+export type FunctionImpl =
+  | { readonly kind: "range"; readonly fn: RangeFn }
+  | { readonly kind: "vector"; readonly fn: VectorFn }
+  | {
+      readonly kind: "map";
+      readonly fn: MapFn;
+      /** True for parameters at which the step has no output at all (clamp with max < min). */
+      readonly skip?: (params: readonly number[]) => boolean;
+      /** The implementation when called without arguments (the calendar functions use the evaluation time). */
+      readonly noArgs?: VectorFn;
+    }
+  | { readonly kind: "special" };

@@ -1,0 +1,11 @@
+// The PromQL engine's public surface. Everything else in this folder is internal.
+
+export {
+  Engine,
+  type EngineOptions,
+  type MatrixSeries,
+  type QueryOptions,
+  type QueryResult,
+  type QueryValue,
+  type VectorSample,
+} from "./engine.ts";

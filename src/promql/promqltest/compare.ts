@@ -1,0 +1,252 @@
+// The reference runner's comparison rules: floats within a relative epsilon (NaN equals NaN, StaleNaN equals only
+// StaleNaN), results matched by label hash (in order for ordered evals), range results point by point, annotations
+// against `expect warn|info|no_warn|no_info`, errors against `expect fail` / `expected_fail_*`.
+// Each check returns null when it passes, else the reason as one line of text.
+
+import { Labels } from "../../model/labels.ts";
+import { formatG } from "../engine/format.ts";
+import type { QueryValue, VectorSample } from "../engine/index.ts";
+import type { SeriesValue } from "../parser/index.ts";
+import type { EvalCommand, MessageMatcher, TimeRange } from "./dsl.ts";
+import { expectsOrder } from "./dsl.ts";
+
+/** Relative error allowed between an expected and an actual float. */
+export const EPSILON = 1e-6;
+
+// Smallest positive normal float64 (2^-1022).
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+const bitsF = new Float64Array(1);
+const bitsU = new Uint32Array(bitsF.buffer);
+// Index of the high and low 32-bit halves of a float64 on this machine.
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LO = 1 - HI;
+
+/** True when `v` has exactly the bits of Prometheus's staleness marker (0x7ff0000000000002). */
+export function isStaleNaN(v: number): boolean {
+  bitsF[0] = v;
+  return bitsU[HI] === 0x7ff00000 && bitsU[LO] === 0x00000002;
+}
+
+/** Prometheus's almost.Equal: StaleNaN only equals StaleNaN, NaN equals NaN, otherwise a relative difference below
+ * `epsilon`; when either side is 0 (or both are tiny) the difference must be below epsilon × the smallest normal. */
+export function almostEqual(a: number, b: number, epsilon = EPSILON): boolean {
+  const sa = isStaleNaN(a);
+  const sb = isStaleNaN(b);
+  if (sa || sb) return sa && sb;
+  if (Number.isNaN(a) && Number.isNaN(b)) return true;
+  if (a === b) return true;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < epsilon * MIN_NORMAL;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
+}
+
+/** A float as Go's `%v` prints it. */
+export function fmtFloat(v: number): string {
+  return formatG(v);
+}
+
+/** A value sequence item as the reference runner prints it. */
+export function fmtSeriesValue(v: SeriesValue): string {
+  switch (v.kind) {
+    case "omitted":
+      return "_";
+    case "float":
+      return isStaleNaN(v.value) ? "stale" : fmtFloat(v.value);
+    case "histogram":
+      return v.text;
+  }
+}
+
+function fmtValues(vals: readonly SeriesValue[]): string {
+  return `[${vals.map(fmtSeriesValue).join(" ")}]`;
+}
+
+/** Float points `[v@t ...]` of a matrix series, like Go's `%v` of FPoints. */
+export function fmtPoints(t: ArrayLike<number>, v: ArrayLike<number>): string {
+  const parts: string[] = [];
+  for (let i = 0; i < t.length; i++) parts.push(`${fmtFloat(v[i])} @[${t[i]}]`);
+  return `[${parts.join(" ")}]`;
+}
+
+function fmtSeriesResult(t: ArrayLike<number>, v: ArrayLike<number>): string {
+  return `${t.length} float point${t.length === 1 ? "" : "s"} ${fmtPoints(t, v)} and 0 histogram points []`;
+}
+
+/** The part of an eval's expectations a matrix is laid out against: start + i × step, up to end (ms).
+ * Null when the eval gives no range (an instant eval without `expect range vector`): no point can be expected. */
+export function matrixWindow(ev: EvalCommand): TimeRange | null {
+  return ev.range ?? ev.rangeVector;
+}
+
+/** Checks that a matrix is sorted by labels (`Labels.compare`); null when it is. */
+export function checkMatrixSorted(series: readonly { labels: Labels }[]): string | null {
+  for (let i = 0; i + 1 < series.length; i++) {
+    if (Labels.compare(series[i].labels, series[i + 1].labels) > 0) {
+      return `matrix results should always be sorted by labels, but matrix is not sorted: series at index ${i + 1} with labels ${series[i + 1].labels} sorts before series at index ${i} with labels ${series[i].labels}`;
+    }
+  }
+  return null;
+}
+
+/** Compares a query result with the eval's expectations; null when equal, else the first difference. */
+export function compareResult(ev: EvalCommand, value: QueryValue): string | null {
+  const exp = ev.expected;
+  switch (value.type) {
+    case "matrix": {
+      if (expectsOrder(ev)) return "expected ordered result, but query returned a matrix";
+      if (exp.kind === "scalar") return `expected scalar result, but got matrix of ${value.series.length} series`;
+      const unsorted = checkMatrixSorted(value.series);
+      if (unsorted !== null) return unsorted;
+      const window = matrixWindow(ev);
+      const seen = new Set<string>();
+      for (const s of value.series) {
+        const hash = s.labels.hash();
+        const e = exp.series.get(hash);
+        if (e === undefined) return `unexpected metric ${s.labels} in result, has ${fmtSeriesResult(s.t, s.v)}`;
+        seen.add(hash);
+        const expT: number[] = [];
+        const expV: number[] = [];
+        let expHistograms = 0;
+        for (let i = 0; i < e.values.length; i++) {
+          const ts = window === null ? Number.NaN : window.start + i * window.step;
+          if (window === null || ts > window.end) {
+            return `expected ${e.values.length} points for ${e.labels}, but query time range cannot return this many points`;
+          }
+          const item = e.values[i];
+          if (item.kind === "histogram") expHistograms++;
+          else if (item.kind === "float") {
+            expT.push(ts);
+            expV.push(item.value);
+          }
+        }
+        if (expT.length !== s.t.length || expHistograms !== 0) {
+          return `expected ${expT.length} float points and ${expHistograms} histogram points for ${e.labels}, but got ${fmtSeriesResult(s.t, s.v)}`;
+        }
+        for (let i = 0; i < expT.length; i++) {
+          if (expT[i] !== s.t[i]) {
+            return `expected float value at index ${i} for ${e.labels} to have timestamp ${expT[i]}, but it had timestamp ${s.t[i]} (result has ${fmtSeriesResult(s.t, s.v)})`;
+          }
+          if (!almostEqual(s.v[i], expV[i])) {
+            return `expected float value at index ${i} (t=${s.t[i]}) for ${e.labels} to be ${fmtFloat(expV[i])}, but got ${fmtFloat(s.v[i])} (result has ${fmtSeriesResult(s.t, s.v)})`;
+          }
+        }
+      }
+      for (const [hash, e] of exp.series) {
+        if (!seen.has(hash)) return `expected metric ${e.labels} not found`;
+      }
+      return null;
+    }
+    case "vector":
+      return compareVector(ev, value.samples);
+    case "scalar": {
+      if (exp.kind !== "scalar") return `expected vector or matrix result, but got scalar: ${fmtFloat(value.v)}`;
+      if (!almostEqual(exp.value, value.v))
+        return `expected scalar ${fmtFloat(exp.value)} but got ${fmtFloat(value.v)}`;
+      return null;
+    }
+    case "string": {
+      const want = ev.expectedString ?? "";
+      if (want !== value.v) return `expected string "${want}" but got "${value.v}"`;
+      return null;
+    }
+  }
+}
+
+/** Compares an instant vector with the eval's expectations (also used for the range-mode re-run). */
+export function compareVector(ev: EvalCommand, samples: readonly VectorSample[]): string | null {
+  const exp = ev.expected;
+  if (exp.kind === "scalar") return `expected scalar result, but got vector of ${samples.length} samples`;
+  const ordered = expectsOrder(ev);
+  const seen = new Set<string>();
+  for (let pos = 0; pos < samples.length; pos++) {
+    const s = samples[pos];
+    const hash = s.labels.hash();
+    const e = exp.series.get(hash);
+    if (e === undefined) return `unexpected metric ${s.labels} in result, has value ${fmtFloat(s.v)}`;
+    if (ordered && e.pos !== pos + 1) {
+      return `expected metric ${s.labels} with ${fmtValues(e.values)} at position ${e.pos} but was at ${pos + 1}`;
+    }
+    const first = e.values[0];
+    if (first === undefined) return `expected metric ${e.labels} has no value`;
+    if (first.kind === "histogram") {
+      return `expected histogram ${first.text} for ${s.labels} but got float value ${fmtFloat(s.v)}`;
+    }
+    const want = first.kind === "float" ? first.value : 0;
+    if (!almostEqual(want, s.v)) return `expected ${fmtFloat(want)} for ${s.labels} but got ${fmtFloat(s.v)}`;
+    seen.add(hash);
+  }
+  for (const [hash, e] of exp.series) {
+    if (!seen.has(hash)) return `expected metric ${e.labels} with ${fmtValues(e.values)} not found`;
+  }
+  return null;
+}
+
+/** True when `text` satisfies an `expect` line's matcher. */
+export function messageMatches(m: MessageMatcher, text: string): boolean {
+  switch (m.kind) {
+    case "any":
+      return true;
+    case "msg":
+      return m.text === text;
+    case "regex":
+      return m.re.test(text);
+  }
+}
+
+function describeMatcher(m: MessageMatcher): string {
+  switch (m.kind) {
+    case "any":
+      return 'pattern "^.*$"';
+    case "msg":
+      return `message ${JSON.stringify(m.text)}`;
+    case "regex":
+      return `pattern ${JSON.stringify(m.source)}`;
+  }
+}
+
+function checkLevel(level: string, expected: readonly MessageMatcher[], actual: readonly string[]): string | null {
+  if (expected.length === 0) return null;
+  if (actual.length === 0) return `expected ${level} annotations but none were found`;
+  for (const m of expected) {
+    if (!actual.some((a) => messageMatches(m, a))) {
+      return `expected ${level} annotation matching ${describeMatcher(m)} but no matching annotation was found, found: [${actual.join(", ")}]`;
+    }
+  }
+  for (const a of actual) {
+    if (!expected.some((m) => messageMatches(m, a))) return `unexpected ${level} annotation ${JSON.stringify(a)} found`;
+  }
+  return null;
+}
+
+/** Checks the annotations of a successful query against the eval's expect lines (and `eval_warn`/`eval_info`). */
+export function checkAnnotations(
+  ev: EvalCommand,
+  annotations: { readonly warnings: readonly string[]; readonly infos: readonly string[] },
+): string | null {
+  const { warnings, infos } = annotations;
+  if (ev.legacy === "warn" && warnings.length === 0) return "expected warnings but got none";
+  if (ev.legacy === "info" && infos.length === 0) return "expected info annotations but got none";
+  const warn = checkLevel("warn", ev.warn, warnings);
+  if (warn !== null) return warn;
+  const info = checkLevel("info", ev.info, infos);
+  if (info !== null) return info;
+  if (ev.noWarn && warnings.length > 0) return `unexpected warning annotations: [${warnings.join(", ")}]`;
+  if (ev.noInfo && infos.length > 0) return `unexpected info annotations: [${infos.join(", ")}]`;
+  return null;
+}
+
+/** Checks a query error against `expected_fail_message`, `expected_fail_regexp` and `expect fail`. */
+export function checkExpectedFailure(ev: EvalCommand, message: string): string | null {
+  if (ev.failMessage) {
+    if (ev.failMessage !== message) return `expected error ${JSON.stringify(ev.failMessage)}, but got: ${message}`;
+  }
+  if (ev.failRegexp !== null && !ev.failRegexp.test(message)) {
+    return `expected error matching pattern ${JSON.stringify(ev.failRegexp.source)}, but got: ${message}`;
+  }
+  if (ev.expectFail !== null && !messageMatches(ev.expectFail, message)) {
+    return `expected error matching ${describeMatcher(ev.expectFail)}, but got: ${message}`;
+  }
+  return null;
+}

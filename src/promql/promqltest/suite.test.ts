@@ -1,0 +1,48 @@
+// Runs Prometheus's shared PromQL test suite (the `*.test` files kept beside the repository, in
+// ../shared/promqltest) against the engine. Fails on any failure not listed in known-failures.txt, and checks that
+// every eval of the suite was counted as passed, failed or skipped.
+
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parseKnownFailures } from "./known-failures.ts";
+import { runSuite } from "./run-suite.ts";
+
+const SUITE_DIR = fileURLToPath(new URL("../../../../shared/promqltest/", import.meta.url));
+const KNOWN_FAILURES = fileURLToPath(new URL("./known-failures.txt", import.meta.url));
+// Eval statements in the suite at Prometheus d15adb9 (see FORMAT.md in the suite's folder).
+const EXPECTED_EVALS = 2214;
+const EXPECTED_FILES = 21;
+
+const present = existsSync(SUITE_DIR);
+
+test("shared PromQL test suite", { skip: present ? false : `suite not found at ${SUITE_DIR}` }, async (t) => {
+  const files = readdirSync(SUITE_DIR)
+    .filter((f) => f.endsWith(".test"))
+    .sort();
+  assert.equal(files.length, EXPECTED_FILES, "number of suite files");
+  const { entries, invalid } = parseKnownFailures(readFileSync(KNOWN_FAILURES, "utf8"));
+  assert.deepEqual(invalid, [], "malformed lines in known-failures.txt");
+
+  const log: string[] = [];
+  const run = await runSuite(
+    files.map((f) => `${SUITE_DIR}${f}`),
+    { known: entries, log: (l) => log.push(l) },
+  );
+  for (const l of log) if (/^\S+\.test: |^note: |^\d+ passed/.test(l)) t.diagnostic(l);
+
+  let seen = 0;
+  for (const r of run.results) seen += r.evals.length;
+  assert.equal(seen, EXPECTED_EVALS, "every eval is counted as passed, failed or skipped");
+  for (const r of run.results) {
+    for (const e of r.evals) {
+      if (e.status === "skipped") assert.ok(e.detail.length > 0, `${r.file}:${e.line} skipped without a reason`);
+    }
+  }
+  assert.deepEqual(
+    run.regressions.map((f) => `${f.file}:${f.line}  ${f.query} — ${f.reason}`),
+    [],
+    "failures not listed in known-failures.txt",
+  );
+});

@@ -1,0 +1,363 @@
+// An in-memory store: every series keeps its samples in two growable Float64Arrays (timestamps, values). It serves
+// tests, benchmarks and the promqltest runner; it has no WAL and no retention. Appends are validated as the TSDB
+// head validates them: a sample older than the series' newest is out of order, one at the same time with a
+// different value is a duplicate; the same value again is accepted and ignored.
+
+import { ContrailError } from "../model/errors.ts";
+import { compareStrings, type Labels } from "../model/labels.ts";
+import type { Matcher } from "../model/matcher.ts";
+import type {
+  Appendable,
+  Appender,
+  LabelHints,
+  Querier,
+  Queryable,
+  SampleIterator,
+  SelectHints,
+  Series,
+  SeriesRef,
+  SeriesSet,
+  ValueKind,
+} from "./interface.ts";
+
+const INITIAL_CAPACITY = 16;
+
+// Bit-level equality, so a StaleNaN repeated at the same timestamp counts as the same value.
+const cmpF = new Float64Array(2);
+const cmpU = new Uint32Array(cmpF.buffer);
+function sameBits(a: number, b: number): boolean {
+  cmpF[0] = a;
+  cmpF[1] = b;
+  return cmpU[0] === cmpU[2] && cmpU[1] === cmpU[3];
+}
+
+/** One stored series. Arrays grow by doubling; readers keep the arrays they saw, so appends never disturb them. */
+class StoredSeries {
+  readonly labels: Labels;
+  readonly ref: SeriesRef;
+  t: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  v: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  n = 0;
+
+  constructor(labels: Labels, ref: SeriesRef) {
+    this.labels = labels;
+    this.ref = ref;
+  }
+
+  push(t: number, v: number): void {
+    if (this.n === this.t.length) {
+      const t2 = new Float64Array(this.n * 2);
+      const v2 = new Float64Array(this.n * 2);
+      t2.set(this.t);
+      v2.set(this.v);
+      this.t = t2;
+      this.v = v2;
+    }
+    this.t[this.n] = t;
+    this.v[this.n] = v;
+    this.n++;
+  }
+}
+
+/** Iterates a snapshot `[lo, hi)` of one series' arrays. */
+class MemoryIterator implements SampleIterator {
+  private t: Float64Array;
+  private v: Float64Array;
+  private i: number;
+  private lo: number;
+  private hi: number;
+
+  constructor(t: Float64Array, v: Float64Array, lo: number, hi: number) {
+    this.t = t;
+    this.v = v;
+    this.lo = lo;
+    this.hi = hi;
+    this.i = lo - 1;
+  }
+
+  reset(t: Float64Array, v: Float64Array, lo: number, hi: number): void {
+    this.t = t;
+    this.v = v;
+    this.lo = lo;
+    this.hi = hi;
+    this.i = lo - 1;
+  }
+
+  next(): ValueKind {
+    if (this.i < this.hi) this.i++;
+    return this.i < this.hi ? "float" : "none";
+  }
+
+  seek(t: number): ValueKind {
+    if (this.i < this.lo) this.i = this.lo;
+    if (this.i >= this.hi) return "none";
+    if (this.t[this.i] >= t) return "float";
+    // Binary search in (i, hi) for the first timestamp >= t.
+    let lo = this.i + 1;
+    let hi = this.hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.t[mid] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    this.i = lo;
+    return lo < this.hi ? "float" : "none";
+  }
+
+  atT(): number {
+    return this.t[this.i];
+  }
+
+  atV(): number {
+    return this.v[this.i];
+  }
+}
+
+// First index in t[0, n) with t[i] >= x.
+function lowerBound(t: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A stored series as the querier hands it out: a frozen view of [lo, hi). */
+class SeriesView implements Series {
+  readonly labels: Labels;
+  private readonly t: Float64Array;
+  private readonly v: Float64Array;
+  private readonly lo: number;
+  private readonly hi: number;
+
+  constructor(s: StoredSeries, lo: number, hi: number) {
+    this.labels = s.labels;
+    this.t = s.t;
+    this.v = s.v;
+    this.lo = lo;
+    this.hi = hi;
+  }
+
+  iterator(reuse?: SampleIterator): SampleIterator {
+    if (reuse instanceof MemoryIterator) {
+      reuse.reset(this.t, this.v, this.lo, this.hi);
+      return reuse;
+    }
+    return new MemoryIterator(this.t, this.v, this.lo, this.hi);
+  }
+}
+
+/** A Queryable and Appendable store held entirely in memory. */
+export class MemoryStore implements Queryable, Appendable {
+  private series: StoredSeries[] = [];
+  private byHash = new Map<string, StoredSeries[]>();
+  // Postings: label name -> value -> series indices (ascending).
+  private postings = new Map<string, Map<string, number[]>>();
+
+  /** Drops every series and sample; refs handed out before become invalid. */
+  clear(): void {
+    this.series = [];
+    this.byHash = new Map();
+    this.postings = new Map();
+  }
+
+  /** Number of series held. */
+  get numSeries(): number {
+    return this.series.length;
+  }
+
+  /** A new appender; samples become visible at its `commit()`. */
+  appender(): Appender {
+    return new MemoryAppender(this);
+  }
+
+  /** A querier over [mint, maxt] ms, inclusive. */
+  querier(mint: number, maxt: number): Querier {
+    return new MemoryQuerier(this, mint, maxt);
+  }
+
+  /** The ref of the series `labels`, creating it when new. */
+  getOrCreate(labels: Labels): SeriesRef {
+    const h = labels.hash();
+    let bucket = this.byHash.get(h);
+    if (bucket) {
+      for (const s of bucket) if (s.labels.equals(labels)) return s.ref;
+    } else {
+      bucket = [];
+      this.byHash.set(h, bucket);
+    }
+    const ref = this.series.length;
+    const s = new StoredSeries(labels, ref as SeriesRef);
+    this.series.push(s);
+    bucket.push(s);
+    labels.forEach((name, value) => {
+      let byValue = this.postings.get(name);
+      if (!byValue) {
+        byValue = new Map();
+        this.postings.set(name, byValue);
+      }
+      let list = byValue.get(value);
+      if (!list) {
+        list = [];
+        byValue.set(value, list);
+      }
+      list.push(ref);
+    });
+    return ref as SeriesRef;
+  }
+
+  /** The stored series of `ref`; throws `not_found` for an unknown ref. */
+  seriesByRef(ref: SeriesRef): StoredSeries {
+    const s = this.series[ref];
+    if (s === undefined) throw new ContrailError("not_found", `unknown series ref ${ref}`);
+    return s;
+  }
+
+  /** Indices of series matching every matcher, ascending. */
+  matching(matchers: readonly Matcher[]): number[] {
+    let candidates: number[] | null = null;
+    for (const m of matchers) {
+      if (m.type !== "=" || m.value === "") continue;
+      const list = this.postings.get(m.name)?.get(m.value) ?? [];
+      if (candidates === null || list.length < candidates.length) candidates = list;
+    }
+    const out: number[] = [];
+    const test = (i: number) => {
+      const l = this.series[i].labels;
+      for (const m of matchers) if (!m.matches(l.get(m.name))) return;
+      out.push(i);
+    };
+    if (candidates !== null) for (const i of candidates) test(i);
+    else for (let i = 0; i < this.series.length; i++) test(i);
+    return out;
+  }
+
+  /** Every stored series in ref order (read-only use). */
+  allSeries(): readonly StoredSeries[] {
+    return this.series;
+  }
+}
+
+interface Pending {
+  ref: SeriesRef;
+  t: number;
+  v: number;
+}
+
+class MemoryAppender implements Appender {
+  private readonly store: MemoryStore;
+  private pending: Pending[] = [];
+  // Newest timestamp and value per series in this batch, for ordering checks before commit.
+  private readonly lastT = new Map<number, number>();
+  private readonly lastV = new Map<number, number>();
+  private done = false;
+
+  constructor(store: MemoryStore) {
+    this.store = store;
+  }
+
+  append(labels: Labels, t: number, v: number): SeriesRef {
+    return this.appendRef(this.store.getOrCreate(labels), t, v);
+  }
+
+  appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
+    if (this.done) throw new ContrailError("internal", "appender already committed or rolled back");
+    const s = this.store.seriesByRef(ref);
+    let prevT = s.n > 0 ? s.t[s.n - 1] : Number.NEGATIVE_INFINITY;
+    let prevV = s.n > 0 ? s.v[s.n - 1] : 0;
+    const bt = this.lastT.get(ref);
+    if (bt !== undefined) {
+      prevT = bt;
+      prevV = this.lastV.get(ref)!;
+    }
+    if (t < prevT) {
+      throw new ContrailError("out_of_order_sample", `out of order sample for series ${s.labels.toString()} at ${t}`);
+    }
+    if (t === prevT) {
+      if (sameBits(v, prevV)) return ref;
+      throw new ContrailError(
+        "duplicate_sample_for_timestamp",
+        `duplicate sample for timestamp ${t} with a different value for series ${s.labels.toString()}`,
+      );
+    }
+    this.pending.push({ ref, t, v });
+    this.lastT.set(ref, t);
+    this.lastV.set(ref, v);
+    return ref;
+  }
+
+  commit(): void {
+    if (this.done) throw new ContrailError("internal", "appender already committed or rolled back");
+    this.done = true;
+    for (const p of this.pending) this.store.seriesByRef(p.ref).push(p.t, p.v);
+    this.pending = [];
+  }
+
+  rollback(): void {
+    this.done = true;
+    this.pending = [];
+  }
+}
+
+class MemoryQuerier implements Querier {
+  private readonly store: MemoryStore;
+  private readonly mint: number;
+  private readonly maxt: number;
+
+  constructor(store: MemoryStore, mint: number, maxt: number) {
+    this.store = store;
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
+    const all = this.store.allSeries();
+    const out: SeriesView[] = [];
+    for (const i of this.store.matching(matchers)) {
+      const s = all[i];
+      const lo = lowerBound(s.t, s.n, this.mint);
+      const hi = lowerBound(s.t, s.n, this.maxt + 1);
+      if (lo < hi) out.push(new SeriesView(s, lo, hi));
+    }
+    out.sort((a, b) => a.labels.compare(b.labels));
+    const limited = hints.limit && hints.limit > 0 && out.length > hints.limit ? out.slice(0, hints.limit) : out;
+    return Object.assign(limited, { warnings: [] as readonly string[] });
+  }
+
+  labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {
+    const names = new Set<string>();
+    for (const s of this.inRange(matchers)) {
+      s.labels.forEach((n) => {
+        names.add(n);
+      });
+    }
+    return limit([...names].sort(compareStrings), hints);
+  }
+
+  labelValues(name: string, matchers: readonly Matcher[], hints?: LabelHints): string[] {
+    const values = new Set<string>();
+    for (const s of this.inRange(matchers)) {
+      const v = s.labels.get(name);
+      if (v !== "") values.add(v);
+    }
+    return limit([...values].sort(compareStrings), hints);
+  }
+
+  close(): void {}
+
+  private *inRange(matchers: readonly Matcher[]): Generator<StoredSeries> {
+    const all = this.store.allSeries();
+    const idx = matchers.length > 0 ? this.store.matching(matchers) : all.map((_, i) => i);
+    for (const i of idx) {
+      const s = all[i];
+      if (lowerBound(s.t, s.n, this.mint) < lowerBound(s.t, s.n, this.maxt + 1)) yield s;
+    }
+  }
+}
+
+function limit(values: string[], hints?: LabelHints): string[] {
+  return hints?.limit && hints.limit > 0 && values.length > hints.limit ? values.slice(0, hints.limit) : values;
+}
