@@ -1,0 +1,509 @@
+// Writing blocks (layout: docs/format/block.md). `writeBlock` turns one or more BlockReaders (the head's range, or
+// on-disk blocks) into a new block: series merged in label order, chunks copied when they can be or re-encoded when
+// they must be trimmed to the block's range, cleaned of deleted samples or merged with overlapping chunks. Files are
+// written into `<ulid>.tmp-for-creation`, fsync'd, and the directory is renamed into place, so a block directory
+// named by a bare ULID is always complete. `planCompaction` chooses which blocks to merge next (leveled, as
+// Prometheus's planner does) and `compactBlockDirs` merges them.
+
+import { mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { ContrailError } from "../model/errors.ts";
+import { compareStrings, type Labels } from "../model/labels.ts";
+import { Block, CHUNKS_DIRNAME, INDEX_FILENAME, TMP_FOR_CREATION_SUFFIX } from "./block.ts";
+import {
+  type BlockCompaction,
+  type BlockMeta,
+  type BlockStats,
+  newUlid,
+  readBlockMeta,
+  type Ulid,
+  writeBlockMeta,
+} from "./block-meta.ts";
+import type { BlockChunkReader, BlockIndexReader, BlockReader, BlockSeries, ChunkMeta } from "./block-reader.ts";
+import { type Chunk, Encoding, SAMPLES_PER_CHUNK } from "./chunkenc/chunk.ts";
+import { numSamples, XorAppender, XorIterator } from "./chunkenc/xor.ts";
+import { ChunkWriter } from "./chunks/block-chunks.ts";
+import { syncDir } from "./chunks/segment-files.ts";
+import { IndexWriter } from "./index/writer.ts";
+import { type Interval, MemTombstones, writeTombstonesFile } from "./tombstones/tombstones.ts";
+
+/** Options of `writeBlock`. */
+export interface WriteBlockOptions {
+  /** The database directory the block is created in. */
+  readonly dest: string;
+  /** The data, sorted by `minTime`; samples outside [minTime, maxTime) are left out. */
+  readonly readers: readonly BlockReader[];
+  /** The new block's identity and range (ms, maxTime exclusive) and its compaction history; stats are computed. */
+  readonly meta: Omit<BlockMeta, "stats" | "version">;
+  /** Largest chunk segment file in bytes (default 512 MiB). */
+  readonly segmentSize?: number;
+}
+
+/**
+ * Writes a block from `readers` and returns its meta data, or null when no sample fell in the range (then nothing
+ * is left on disk). On failure the temporary directory is removed and the error rethrown.
+ */
+export function writeBlock(opts: WriteBlockOptions): BlockMeta | null {
+  if (opts.readers.length === 0) throw new ContrailError("bad_data", "cannot write a block from no readers");
+  const dir = join(opts.dest, opts.meta.ulid);
+  const tmp = dir + TMP_FOR_CREATION_SUFFIX;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const cw = new ChunkWriter({ dir: join(tmp, CHUNKS_DIRNAME), segmentSize: opts.segmentSize });
+    const iw = new IndexWriter(join(tmp, INDEX_FILENAME));
+    let stats: BlockStats;
+    try {
+      stats = populate(opts.readers, opts.meta.minTime, opts.meta.maxTime, iw, cw);
+    } catch (err) {
+      iw.abort();
+      cw.close();
+      throw err;
+    }
+    cw.close();
+    iw.close();
+    if (!stats.numSamples) {
+      rmSync(tmp, { recursive: true, force: true });
+      return null;
+    }
+    const meta: BlockMeta = { ...opts.meta, stats, version: 1 };
+    writeBlockMeta(tmp, meta);
+    writeTombstonesFile(tmp, new MemTombstones());
+    syncDir(tmp);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+    syncDir(opts.dest);
+    return meta;
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Meta data of a block merged from `metas`: their union range, sources and parents, one level up. */
+export function compactBlockMetas(ulid: Ulid, metas: readonly BlockMeta[]): Omit<BlockMeta, "stats" | "version"> {
+  let minTime = metas[0].minTime;
+  let maxTime = metas[0].maxTime;
+  let level = 0;
+  const sources = new Set<Ulid>();
+  let allOutOfOrder = true;
+  for (const m of metas) {
+    minTime = Math.min(minTime, m.minTime);
+    maxTime = Math.max(maxTime, m.maxTime);
+    level = Math.max(level, m.compaction.level);
+    for (const s of m.compaction.sources ?? []) sources.add(s);
+    if (!(m.compaction.hints ?? []).includes(HINT_OUT_OF_ORDER)) allOutOfOrder = false;
+  }
+  const compaction: BlockCompaction = {
+    level: level + 1,
+    sources: [...sources].sort(compareStrings),
+    parents: metas.map((m) => ({ ulid: m.ulid, minTime: m.minTime, maxTime: m.maxTime })),
+    ...(allOutOfOrder ? { hints: [HINT_OUT_OF_ORDER] } : {}),
+  };
+  return { ulid, minTime, maxTime, compaction };
+}
+
+const HINT_OUT_OF_ORDER = "from-out-of-order";
+
+/** The meta data (without stats) of a level-1 block cut from the head over [minTime, maxTime) ms. */
+export function headBlockMeta(
+  minTime: number,
+  maxTime: number,
+  ulid: Ulid = newUlid(),
+): Omit<BlockMeta, "stats" | "version"> {
+  return { ulid, minTime, maxTime, compaction: { level: 1, sources: [ulid] } };
+}
+
+/** Options of `compactBlockDirs`. */
+export interface CompactDirsOptions {
+  /** The database directory holding the blocks; the new block is created there. */
+  readonly dest: string;
+  /** The block directories to merge (as returned by the planner). */
+  readonly dirs: readonly string[];
+  /** Blocks already open, used instead of opening their directories again. */
+  readonly open?: readonly Block[];
+  readonly segmentSize?: number;
+}
+
+/**
+ * Merges the blocks in `dirs` into one new block and returns its meta, or null when nothing was left in them (the
+ * parents are then marked deletable). The parents are not deleted here: the database deletes every block that is
+ * a parent of a loaded block, which also finishes the job after a crash. When writing fails the parents are marked
+ * as failed, so the planner does not pick them again, and the error is rethrown.
+ */
+export function compactBlockDirs(opts: CompactDirsOptions): BlockMeta | null {
+  const blocks: Block[] = [];
+  const opened: Block[] = [];
+  try {
+    for (const d of opts.dirs) {
+      const meta = readBlockMeta(d);
+      let b = opts.open?.find((o) => o.meta.ulid === meta.ulid);
+      if (b === undefined) {
+        b = Block.open(d);
+        opened.push(b);
+      }
+      blocks.push(b);
+    }
+    blocks.sort((a, b) => a.minTime - b.minTime);
+    const meta = compactBlockMetas(
+      newUlid(),
+      blocks.map((b) => b.meta),
+    );
+    let written: BlockMeta | null;
+    try {
+      written = writeBlock({ dest: opts.dest, readers: blocks, meta, segmentSize: opts.segmentSize });
+    } catch (err) {
+      for (const b of blocks) {
+        try {
+          b.setCompactionFailed();
+        } catch {
+          // The original error matters more; the planner simply may pick the block again.
+        }
+      }
+      throw err;
+    }
+    if (written === null) for (const b of blocks) b.setDeletable();
+    return written;
+  } finally {
+    for (const b of opened) b.close();
+  }
+}
+
+// ---- planning ----
+
+/** Prometheus's default (and smallest) block range: 2 h in ms. */
+export const DEFAULT_BLOCK_DURATION = 2 * 60 * 60 * 1000;
+
+/** `steps` ranges starting at `minSize` ms, each `stepSize` times the previous (2 h, 6 h, 18 h, 54 h, ...). */
+export function exponentialBlockRanges(minSize: number, steps: number, stepSize: number): number[] {
+  const out: number[] = [];
+  let cur = minSize;
+  for (let i = 0; i < steps; i++) {
+    out.push(cur);
+    cur *= stepSize;
+  }
+  return out;
+}
+
+/**
+ * The compaction ranges of a database: 2 h × 3^i, as Prometheus configures them, keeping those not longer than the
+ * largest block duration (10% of the time retention, at most 31 days, never below the smallest range).
+ */
+export function compactionRanges(opts: { retentionMs?: number; minBlockDuration?: number } = {}): number[] {
+  const min = opts.minBlockDuration ?? DEFAULT_BLOCK_DURATION;
+  let max = 31 * 24 * 60 * 60 * 1000;
+  if (opts.retentionMs !== undefined && opts.retentionMs > 0 && opts.retentionMs / 10 < max) {
+    max = opts.retentionMs / 10;
+  }
+  if (max < min) max = min;
+  const ranges = exponentialBlockRanges(min, 10, 3);
+  const cut = ranges.findIndex((r) => r > max);
+  return cut < 0 ? ranges : ranges.slice(0, cut);
+}
+
+/** A block directory with its meta data, as the planner sees it. */
+export interface DirMeta {
+  readonly dir: string;
+  readonly meta: BlockMeta;
+}
+
+/**
+ * The block directories to compact next, in time order, or an empty list. Like Prometheus's leveled planner:
+ * overlapping blocks first (all of the first overlapping group); otherwise, leaving out the newest block, the first
+ * group of at least two blocks that fills a whole range of `ranges[1..]` (or ends before the newest block starts);
+ * otherwise a single large block whose tombstones cover more than 5% of its series.
+ */
+export function planCompaction(blocks: readonly DirMeta[], ranges: readonly number[]): string[] {
+  if (blocks.length === 0) return [];
+  const dms = blocks.slice().sort((a, b) => a.meta.minTime - b.meta.minTime);
+  const overlapping = selectOverlapping(dms);
+  if (overlapping.length > 0) return overlapping;
+  const older = dms.slice(0, -1); // The newest block stays out: a backup window of a full block range.
+  const chosen = selectDirs(older, ranges);
+  if (chosen.length > 0) return chosen.map((d) => d.dir);
+  for (let i = older.length - 1; i >= 0; i--) {
+    const m = older[i].meta;
+    const numTombstones = m.stats.numTombstones ?? 0;
+    const numSeries = m.stats.numSeries ?? 0;
+    if (m.maxTime - m.minTime < ranges[Math.floor(ranges.length / 2)]) {
+      // A small block is rewritten only when it is deleted entirely.
+      if (numTombstones > 0 && numTombstones >= numSeries) return [older[i].dir];
+      break;
+    }
+    if (numTombstones / (numSeries + 1) > 0.05) return [older[i].dir];
+  }
+  return [];
+}
+
+function selectDirs(ds: readonly DirMeta[], ranges: readonly number[]): DirMeta[] {
+  if (ranges.length < 2 || ds.length < 1) return [];
+  const highTime = ds[ds.length - 1].meta.minTime;
+  for (const iv of ranges.slice(1)) {
+    for (const p of splitByRange(ds, iv)) {
+      if (p.some((d) => d.meta.compaction.failed === true)) continue;
+      const mint = p[0].meta.minTime;
+      const maxt = p[p.length - 1].meta.maxTime;
+      if ((maxt - mint === iv || maxt <= highTime) && p.length > 1) return p;
+    }
+  }
+  return [];
+}
+
+function selectOverlapping(ds: readonly DirMeta[]): string[] {
+  if (ds.length < 2) return [];
+  const out: string[] = [];
+  let globalMaxt = ds[0].meta.maxTime;
+  for (let i = 1; i < ds.length; i++) {
+    const d = ds[i];
+    if (d.meta.minTime < globalMaxt) {
+      if (out.length === 0) out.push(ds[i - 1].dir);
+      out.push(d.dir);
+    } else if (out.length > 0) {
+      break;
+    }
+    if (d.meta.maxTime > globalMaxt) globalMaxt = d.meta.maxTime;
+  }
+  return out;
+}
+
+/**
+ * Groups time-sorted blocks by the aligned ranges of width `tr` ms (starting at 0) that wholly contain them; a
+ * block that fits no such range is left out. [0-10, 10-20, 50-60, 90-100] with tr 30 gives [0-10, 10-20], [50-60],
+ * [90-100].
+ */
+export function splitByRange<T extends DirMeta>(ds: readonly T[], tr: number): T[][] {
+  const out: T[][] = [];
+  let i = 0;
+  while (i < ds.length) {
+    const m = ds[i].meta;
+    const t0 = tr * Math.floor(m.minTime / tr);
+    if (m.maxTime > t0 + tr) {
+      i++;
+      continue;
+    }
+    const group: T[] = [];
+    for (; i < ds.length; i++) {
+      if (ds[i].meta.maxTime > t0 + tr) break;
+      group.push(ds[i]);
+    }
+    if (group.length > 0) out.push(group);
+  }
+  return out;
+}
+
+// ---- population ----
+
+/** One input series during the merge: where it comes from and its chunks inside the output range. */
+interface SourceChunk {
+  readonly reader: number;
+  readonly meta: ChunkMeta;
+  readonly deleted: readonly Interval[];
+}
+
+interface Input {
+  readonly ix: BlockIndexReader;
+  readonly cr: BlockChunkReader;
+  readonly reader: BlockReader;
+  readonly refs: number[];
+  pos: number;
+  cur: { series: BlockSeries; ref: number } | null;
+}
+
+function advance(inp: Input): void {
+  inp.cur = null;
+  while (inp.pos < inp.refs.length) {
+    const ref = inp.refs[inp.pos++];
+    const s = inp.ix.series(ref);
+    if (s !== null) {
+      inp.cur = { series: s, ref };
+      return;
+    }
+  }
+}
+
+/** Fills the writers with the union of `readers` over [mint, maxt) and returns the block's stats. */
+function populate(
+  readers: readonly BlockReader[],
+  mint: number,
+  maxt: number,
+  iw: IndexWriter,
+  cw: ChunkWriter,
+): BlockStats {
+  const last = maxt - 1; // Chunk ranges are inclusive, the block's end is not.
+  const inputs: Input[] = readers.map((r) => {
+    const ix = r.index();
+    return { ix, cr: r.chunks(), reader: r, refs: ix.sortedPostings(ix.allPostings()), pos: 0, cur: null };
+  });
+
+  // Every label string of every input: a superset of what the written series use, which the format allows.
+  const symbols = new Set<string>();
+  for (const { ix } of inputs) {
+    for (const name of ix.labelNames()) {
+      symbols.add(name);
+      for (const v of ix.labelValues(name)) symbols.add(v);
+    }
+  }
+  for (const s of [...symbols].sort(compareStrings)) iw.addSymbol(s);
+
+  let numSeries = 0;
+  let numChunks = 0;
+  let samples = 0;
+  for (const inp of inputs) advance(inp);
+  const group: SourceChunk[] = [];
+  for (;;) {
+    let labels: Labels | null = null;
+    for (const inp of inputs) {
+      const l = inp.cur?.series.labels;
+      if (l !== undefined && (labels === null || l.compare(labels) < 0)) labels = l;
+    }
+    if (labels === null) break;
+    group.length = 0;
+    for (let i = 0; i < inputs.length; i++) {
+      const inp = inputs[i];
+      if (inp.cur === null || !inp.cur.series.labels.equals(labels)) continue;
+      const deleted = inp.reader.tombstones().get(inp.cur.ref);
+      for (const meta of inp.cur.series.chunks) {
+        if (meta.maxt < mint || meta.mint > last) continue;
+        group.push({ reader: i, meta, deleted });
+      }
+      advance(inp);
+    }
+    if (group.length === 0) continue;
+    const out = mergeChunks(group, inputs, mint, last);
+    if (out.length === 0) continue;
+    const refs = cw.writeChunks(out.map((c) => c.chunk));
+    iw.addSeries(
+      labels,
+      out.map((c, i) => ({ mint: c.mint, maxt: c.maxt, ref: refs[i] })),
+    );
+    numSeries++;
+    numChunks += out.length;
+    for (const c of out) samples += numSamples(c.chunk.data);
+  }
+  return { numSamples: samples, numFloatSamples: samples, numSeries, numChunks };
+}
+
+interface OutChunk {
+  readonly chunk: Chunk;
+  readonly mint: number;
+  readonly maxt: number;
+}
+
+/**
+ * The chunks of one series from every input, in time order without overlap. A chunk inside [mint, last] with no
+ * deleted interval touching it is copied as is; otherwise it and every chunk overlapping it are decoded, trimmed,
+ * cleaned of deleted samples, merged (the earlier input wins on equal timestamps) and re-encoded.
+ */
+function mergeChunks(group: SourceChunk[], inputs: readonly Input[], mint: number, last: number): OutChunk[] {
+  // Stable sort by start time: on ties the earlier input (older block) comes first.
+  group.sort((a, b) => a.meta.mint - b.meta.mint || a.reader - b.reader);
+  const out: OutChunk[] = [];
+  let i = 0;
+  while (i < group.length) {
+    let j = i + 1;
+    let end = group[i].meta.maxt;
+    while (j < group.length && group[j].meta.mint <= end) {
+      end = Math.max(end, group[j].meta.maxt);
+      j++;
+    }
+    const first = group[i];
+    if (j === i + 1 && first.meta.mint >= mint && first.meta.maxt <= last && !touches(first.deleted, first.meta)) {
+      const chunk = inputs[first.reader].cr.chunk(first.meta);
+      if (chunk.data.length > 2 && numSamples(chunk.data) > 0) {
+        out.push({ chunk, mint: first.meta.mint, maxt: first.meta.maxt });
+      }
+    } else {
+      reencode(group.slice(i, j), inputs, mint, last, out);
+    }
+    i = j;
+  }
+  return out;
+}
+
+function touches(deleted: readonly Interval[], meta: ChunkMeta): boolean {
+  for (const iv of deleted) if (iv.mint <= meta.maxt && iv.maxt >= meta.mint) return true;
+  return false;
+}
+
+function isDeleted(deleted: readonly Interval[], t: number): boolean {
+  for (const iv of deleted) if (t >= iv.mint && t <= iv.maxt) return true;
+  return false;
+}
+
+// Scratch buffers for re-encoding, grown as needed and reused across series.
+let scratchT = new Float64Array(1024);
+let scratchV = new Float64Array(1024);
+let scratchR = new Uint32Array(1024);
+let scratchOrder = new Uint32Array(1024);
+const iter = new XorIterator();
+
+/** Decodes the overlapping chunks `part`, merges their kept samples and appends new chunks of up to 120 samples. */
+function reencode(
+  part: readonly SourceChunk[],
+  inputs: readonly Input[],
+  mint: number,
+  last: number,
+  out: OutChunk[],
+): void {
+  let n = 0;
+  for (const sc of part) {
+    const chunk = inputs[sc.reader].cr.chunk(sc.meta);
+    if (chunk.encoding !== Encoding.xor) {
+      throw new ContrailError(
+        "bad_data",
+        `cannot trim or merge a chunk with encoding ${chunk.encoding}: only float (XOR) chunks can be re-encoded`,
+      );
+    }
+    iter.reset(chunk.data);
+    const lo = Math.max(mint, sc.meta.mint);
+    const hi = Math.min(last, sc.meta.maxt);
+    for (let k = iter.seek(lo); k !== "none"; k = iter.next()) {
+      const t = iter.atT();
+      if (t > hi) break;
+      if (sc.deleted.length > 0 && isDeleted(sc.deleted, t)) continue;
+      if (n === scratchT.length) grow();
+      scratchT[n] = t;
+      scratchV[n] = iter.atV();
+      scratchR[n] = sc.reader;
+      n++;
+    }
+    const e = iter.err();
+    if (e !== null) throw new ContrailError("corruption", `chunk ${sc.meta.ref}: ${e}`);
+  }
+  if (n === 0) return;
+  // Equal timestamps: the earlier input (older block) sorts first and wins.
+  const order = scratchOrder.subarray(0, n);
+  for (let k = 0; k < n; k++) order[k] = k;
+  if (part.length > 1) order.sort((a, b) => scratchT[a] - scratchT[b] || scratchR[a] - scratchR[b] || a - b);
+  let app = new XorAppender();
+  let cmint = 0;
+  let prevT = Number.NaN;
+  const flush = () => {
+    if (app.numSamples === 0) return;
+    out.push({ chunk: { encoding: Encoding.xor, data: app.bytes().slice() }, mint: cmint, maxt: prevT });
+    app = new XorAppender();
+  };
+  for (let k = 0; k < n; k++) {
+    const idx = order[k];
+    const t = scratchT[idx];
+    if (t === prevT) continue;
+    if (app.numSamples >= SAMPLES_PER_CHUNK && part.length > 1) flush();
+    if (app.numSamples === 0) cmint = t;
+    app.append(t, scratchV[idx]);
+    prevT = t;
+  }
+  flush();
+}
+
+function grow(): void {
+  const t = new Float64Array(scratchT.length * 2);
+  t.set(scratchT);
+  scratchT = t;
+  const v = new Float64Array(scratchV.length * 2);
+  v.set(scratchV);
+  scratchV = v;
+  const r = new Uint32Array(scratchR.length * 2);
+  r.set(scratchR);
+  scratchR = r;
+  scratchOrder = new Uint32Array(scratchT.length);
+}
