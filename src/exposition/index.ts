@@ -1,0 +1,32 @@
+// Public surface of the exposition module: Prometheus text 0.0.4 and OpenMetrics 1.0 parsers behind one
+// interface, the Content-Type choice, body decompression, and the writer.
+
+export { DEFAULT_MAX_BODY_BYTES, type DecodeBodyOptions, decodeBody } from "./body.ts";
+export {
+  formatForContentType,
+  OPENMETRICS_CONTENT_TYPE,
+  type ParserFactory,
+  PROMETHEUS_TEXT_CONTENT_TYPE,
+  parserForContentType,
+  parserForFormat,
+  SCRAPE_ACCEPT_HEADER,
+} from "./content-type.ts";
+export { formatGoFloat, formatOpenMetricsFloat } from "./float.ts";
+export { OpenMetricsParser } from "./om-parser.ts";
+export { PromTextParser } from "./prom-parser.ts";
+export type {
+  EntryKind,
+  Exemplar,
+  ExpositionFormat,
+  ExpositionParser,
+  MetricMetadata,
+  MetricType,
+} from "./types.ts";
+export {
+  escapeLabelValue,
+  type FamilySample,
+  type MetricFamily,
+  writeExposition,
+  writeOpenMetrics,
+  writePrometheusText,
+} from "./writer.ts";
