@@ -1,6 +1,8 @@
 // Go's strconv.Quote for JS strings, so label values, matchers and PromQL strings print exactly as Prometheus
 // prints them: printable characters stay as they are, everything else becomes an escape.
 
+import { isEscapedByte } from "./utf8.ts";
+
 // Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 // Strings made only of these need no escaping at all (the common case).
@@ -34,8 +36,11 @@ export function quoteGo(s: string): string {
       out += short;
     } else if (c < 0x20 || c === 0x7f) {
       out += `\\x${hex(c, 2)}`;
+    } else if (isEscapedByte(c)) {
+      // A stray byte carried as a surrogate escape (utf8.ts): Go prints the byte itself.
+      out += `\\x${hex(c - 0xdc00, 2)}`;
     } else if (c >= 0xd800 && c < 0xe000) {
-      // A lone surrogate: invalid UTF-8 in Go, escaped byte by byte.
+      // Any other lone surrogate: invalid UTF-8 in Go, escaped byte by byte.
       out += `\\x${hex(0xe0 | (c >>> 12), 2)}\\x${hex(0x80 | ((c >>> 6) & 0x3f), 2)}\\x${hex(0x80 | (c & 0x3f), 2)}`;
     } else if (c < 0x80 || PRINTABLE.test(String.fromCodePoint(c))) {
       out += String.fromCodePoint(c);

@@ -121,3 +121,52 @@ export function compileRegex(pattern: string): CompiledRegex {
   cache.set(pattern, compiled);
   return compiled;
 }
+
+/** A regex that reports submatches, for label_replace. `names[i]` names group i (index 0 is the whole match). */
+export interface CaptureRegex {
+  readonly names: readonly (string | null)[];
+  /** The submatches of a whole-value match (undefined for groups that did not take part), or null. */
+  exec(value: string): readonly (string | undefined)[] | null;
+}
+
+function collectNames(n: Node, out: (string | null)[]): void {
+  switch (n.kind) {
+    case "capture":
+      out.push(n.name);
+      collectNames(n.sub, out);
+      return;
+    case "repeat":
+      collectNames(n.sub, out);
+      return;
+    case "concat":
+    case "alternate":
+      for (const k of n.subs) collectNames(k, out);
+      return;
+    case "empty":
+    case "literal":
+    case "class":
+    case "assert":
+      return;
+  }
+}
+
+/**
+ * Compiles an RE2 pattern, anchored at both ends, for submatch extraction; throws `invalid_regex` with Go's message.
+ * Runs on V8 with the same translation as `compileRegex` (no `u`/`i` flags, so V8 falls back to its linear-time
+ * engine when backtracking grows).
+ */
+export function compileCaptureRegex(pattern: string): CaptureRegex {
+  let node: Node;
+  try {
+    node = parseRegex(pattern);
+  } catch (err) {
+    if (err instanceof ContrailError) throw err;
+    throw new ContrailError("invalid_regex", `error parsing regexp: ${(err as Error).message}: \`${pattern}\``, {
+      cause: err,
+    });
+  }
+  const names: (string | null)[] = [null];
+  collectNames(node, names);
+  const re = new RegExp(emitAnchored(node, { captures: true }));
+  return { names, exec: (v) => re.exec(v) };
+}

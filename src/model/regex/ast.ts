@@ -1,5 +1,6 @@
 // The parsed form of an RE2 pattern. Case folding is already expanded (a folded letter is a class of its orbit),
-// `.` is a class, and counted repetitions keep their bounds; captures only group (label matchers never extract).
+// `.` is a class, and counted repetitions keep their bounds. Captures group, and keep their name for the one
+// consumer that extracts submatches (label_replace).
 
 import type { Ranges } from "./charclass.ts";
 
@@ -15,7 +16,7 @@ export type Node =
   | { readonly kind: "literal"; readonly text: string }
   | { readonly kind: "class"; readonly ranges: Ranges }
   | { readonly kind: "assert"; readonly at: AssertKind }
-  | { readonly kind: "capture"; readonly sub: Node }
+  | { readonly kind: "capture"; readonly sub: Node; readonly name: string | null }
   | { readonly kind: "repeat"; readonly op: RepeatOp; readonly sub: Node; readonly min: number; readonly max: number }
   | { readonly kind: "concat"; readonly subs: readonly Node[] }
   | { readonly kind: "alternate"; readonly subs: readonly Node[] };

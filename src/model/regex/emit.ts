@@ -16,12 +16,15 @@ interface Piece {
   readonly prec: Prec;
 }
 
-/** The JS source (no flags needed) of a regex matching exactly the strings the RE2 node matches in full. */
-export function emitAnchored(node: Node): string {
-  return `^(?:${emit(node).src})$`;
+/**
+ * The JS source (no flags needed) of a regex matching exactly the strings the RE2 node matches in full. With
+ * `captures`, RE2 capture groups become numbered JS groups in the same order (names are kept by the caller).
+ */
+export function emitAnchored(node: Node, opts: { captures?: boolean } = {}): string {
+  return `^(?:${emit(node, opts.captures === true).src})$`;
 }
 
-function emit(n: Node): Piece {
+function emit(n: Node, captures: boolean): Piece {
   switch (n.kind) {
     case "empty":
       return { src: "(?:)", prec: "atom" };
@@ -49,9 +52,9 @@ function emit(n: Node): Piece {
       }
       break;
     case "capture":
-      return emit(n.sub);
+      return captures ? { src: `(${emit(n.sub, true).src})`, prec: "atom" } : emit(n.sub, false);
     case "repeat": {
-      const sub = emit(n.sub);
+      const sub = emit(n.sub, captures);
       const body = sub.prec === "atom" ? sub.src : `(?:${sub.src})`;
       let q: string;
       if (n.op === "star") q = "*";
@@ -66,14 +69,14 @@ function emit(n: Node): Piece {
       return {
         src: n.subs
           .map((k) => {
-            const p = emit(k);
+            const p = emit(k, captures);
             return p.prec === "alternate" ? `(?:${p.src})` : p.src;
           })
           .join(""),
         prec: "concat",
       };
     case "alternate":
-      return { src: n.subs.map((k) => emit(k).src).join("|"), prec: "alternate" };
+      return { src: n.subs.map((k) => emit(k, captures).src).join("|"), prec: "alternate" };
   }
 }
 

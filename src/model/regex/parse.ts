@@ -32,6 +32,8 @@ interface Frame {
   cur: Node[];
   readonly outerFlags: number;
   readonly capture: boolean;
+  /** Name of a named capture (`(?P<name>...)`), else null. */
+  readonly name: string | null;
 }
 
 /** Parses an RE2 pattern; throws ContrailError `invalid_regex` with Go's message when it is not valid. */
@@ -43,7 +45,7 @@ class Parser {
   private readonly s: string;
   private i = 0;
   private flags = DOT_NL | ONE_LINE;
-  private readonly frames: Frame[] = [{ alts: [], cur: [], outerFlags: 0, capture: false }];
+  private readonly frames: Frame[] = [{ alts: [], cur: [], outerFlags: 0, capture: false, name: null }];
   private readonly limits: Limits;
   private runes = 0;
 
@@ -169,8 +171,8 @@ class Parser {
     this.push({ kind: "assert", at });
   }
 
-  private open(capture: boolean): void {
-    this.frames.push({ alts: [], cur: [], outerFlags: this.flags, capture });
+  private open(capture: boolean, name: string | null = null): void {
+    this.frames.push({ alts: [], cur: [], outerFlags: this.flags, capture, name });
   }
 
   private close(): void {
@@ -179,7 +181,7 @@ class Parser {
     f.alts.push(this.concat(f.cur));
     const body = this.alternate(f.alts);
     this.flags = f.outerFlags;
-    this.push(f.capture ? { kind: "capture", sub: body } : body);
+    this.push(f.capture ? { kind: "capture", sub: body, name: f.name } : body);
   }
 
   // Applies a repetition to the last atom. `start` is where the operator began; the optional lazy `?` follows.
@@ -244,7 +246,7 @@ class Parser {
       if (name === "" || ![...name].every((ch) => ch === "_" || isAlnum(ch.codePointAt(0)!))) {
         fail("invalid named capture", t.slice(0, end + 1));
       }
-      this.open(true);
+      this.open(true, name);
       this.i += end + 1;
       return;
     }

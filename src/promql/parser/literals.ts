@@ -3,6 +3,7 @@
 // float and rune formats Prometheus uses in its printed forms and error messages (%q, %#U, 'f' -1, %g, %f).
 
 import { quoteGo } from "../../model/quote.ts";
+import { decodeUtf8Escaped } from "../../model/utf8.ts";
 
 /** A number literal that does not parse; `message` is Go's strconv error text. */
 export interface NumberSyntaxError {
@@ -163,7 +164,6 @@ export function parseNumberLiteral(s: string): number | NumberSyntaxError {
 // ---- strings -------------------------------------------------------------------------------------------------
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** Prometheus's strutil.Unquote: `"…"` and `'…'` with Go escapes, `` `…` `` raw. Throws an Error on bad syntax. */
 export function unquote(s: string): string {
@@ -257,7 +257,7 @@ export function unquote(s: string): string {
       }
     }
   }
-  return decoder.decode(new Uint8Array(bytes));
+  return decodeUtf8Escaped(bytes);
 }
 
 // ---- float formatting ------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // sort_by_label(_desc) with natural ordering, and absent(), whose output labels come from the selector.
 
 import { compareStrings, isValidUtf8LabelName, type Labels, LabelsBuilder } from "../../../model/labels.ts";
-import { compileRegex } from "../../../model/regex.ts";
+import { type CaptureRegex, compileCaptureRegex } from "../../../model/regex.ts";
 import { evalError } from "../context.ts";
 import type { Evaluator } from "../evaluator.ts";
 import { goSortFunc } from "../gosort.ts";
@@ -16,19 +16,18 @@ function stringArg(n: PlanNode): string {
   return n.kind === "string" ? n.value : "";
 }
 
-// A RegExp with capture groups for an RE2 pattern, anchored at both ends with `.` matching newlines. The pattern
-// is first validated by the RE2 parser, so only RE2 syntax is accepted.
-function captureRegex(pattern: string): RegExp | null {
+// The RE2 pattern compiled for submatches, or null when it is not valid RE2.
+function captureRegex(pattern: string): CaptureRegex | null {
   try {
-    compileRegex(pattern);
-    return new RegExp(`^(?:${pattern.replaceAll("(?P<", "(?<")})$`, "s");
+    return compileCaptureRegex(pattern);
   } catch {
     return null;
   }
 }
 
-// Go's regexp template expansion: $1, ${1}, $name, ${name}; $$ is a literal $.
-function expand(template: string, m: RegExpExecArray): string {
+// Go's regexp template expansion (Regexp.ExpandString): $1, ${1}, $name, ${name}; $$ is a literal $. A name
+// is the longest run of letters, digits and underscores; an unknown group expands to "".
+function expand(template: string, re: CaptureRegex, m: readonly (string | undefined)[]): string {
   let out = "";
   let i = 0;
   while (i < template.length) {
@@ -53,8 +52,8 @@ function expand(template: string, m: RegExpExecArray): string {
     i = brace ? j + 1 : j;
     let num = -1;
     if (/^[0-9]+$/.test(name) && !(name.length > 1 && name[0] === "0") && name.length <= 8) num = Number(name);
+    if (num < 0) num = re.names.indexOf(name);
     if (num >= 0) out += m[num] ?? "";
-    else out += m.groups?.[name] ?? "";
   }
   return out + template.slice(i);
 }
@@ -73,7 +72,7 @@ export function evalLabelReplace(ev: Evaluator, n: CallNode): Matrix {
   for (const s of m) {
     const match = re.exec(s.labels.get(src));
     if (match === null) continue;
-    s.labels = new LabelsBuilder(s.labels).set(dst, expand(repl, match)).labels();
+    s.labels = new LabelsBuilder(s.labels).set(dst, expand(repl, re, match)).labels();
     if (dst === "__name__") s.dropName = false;
   }
   return mergeSameLabelset(m);
