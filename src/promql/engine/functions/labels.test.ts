@@ -16,9 +16,11 @@ function store(): MemoryStore {
 // template expansion, where `$1x` names a group "1x" (unknown, so empty) and `${1}x` is group 1 then "x".
 test("label_replace uses RE2 syntax and Go's template expansion", async () => {
   const cases: [string, string, string][] = [
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's template syntax is what is under test
     ["(?i)ü(N)", "${1}", ""],
     ["(?i)ÜNÏ(.*)", "$1", "code-42"],
     ["(\\pL+)-(?P<num>\\d+)", "$num:$1", "42:Ünïcode"],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's template syntax is what is under test
     ["(\\pL+)-(\\d+)", "$1x|${1}x|$$", "|Ünïcodex|$"],
     ["(?P<a>\\pL+)-(?P<a>\\d+)", "$a", "Ünïcode"],
   ];
