@@ -6,6 +6,7 @@ import { registerControlCommands } from "./control.ts";
 import { registerPromqlCommands } from "./promql.ts";
 import { registerPromqltestCommand } from "./promqltest.ts";
 import { registerTsdbCommands } from "./tsdb.ts";
+import { registerUpCommand } from "./up.ts";
 
 /** Runs the CLI with `argv` (without node and script); resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -17,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerPromqltestCommand(program);
   registerTsdbCommands(program);
   registerControlCommands(program);
+  registerUpCommand(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -1,0 +1,373 @@
+// Query API latency against Prometheus and VictoriaMetrics: one data set of 10,000 series × 1 h at a 15 s scrape
+// interval (the seed's fly_* metrics for 20 apps in 10 regions, plus `x{job, instance}` counters) is loaded into
+// Contrail (`contrail tsdb import`, served by `contrail up`), Prometheus (`promtool tsdb create-blocks-from
+// openmetrics`) and VictoriaMetrics (`/api/v1/import/prometheus`), each in its own process on loopback with a
+// temporary data directory. Then the seed dashboard's queries and `sum by (job) (rate(x[5m]))` run over HTTP as 1 h
+// range queries at a 15 s step: median of 5 after 3 warm-up runs, answers compared (relative tolerance 1e-6).
+// Samples sit a few whole seconds off the 15 s step grid, as real scrapes do, so no sample lies on a window
+// boundary (where Prometheus 2's closed and Prometheus 3's open range windows would differ).
+// Run: npm run bench -- query
+
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createOrg, createToken, localUser, openControlDb } from "../src/control/index.ts";
+import { type Figure, median, printFigures, timeRuns } from "./harness.ts";
+
+// The peers' binaries, from PATH unless named by environment variables (the figures were taken with
+// Prometheus 2.42 and VictoriaMetrics 1.79).
+const PROMETHEUS = process.env.PROMETHEUS ?? "prometheus";
+const PROMTOOL = process.env.PROMTOOL ?? "promtool";
+const VICTORIA = process.env.VICTORIA_METRICS ?? "victoria-metrics";
+const CONTRAIL = join(import.meta.dirname, "..", "bin", "contrail.js");
+const ORG = "bench";
+const APP = "app-07";
+
+const STEP_S = 15;
+const SERIES = 10_000;
+const APPS = Array.from({ length: 20 }, (_, i) => `app-${String(i).padStart(2, "0")}`);
+const REGIONS = ["ams", "cdg", "dfw", "ewr", "fra", "iad", "lhr", "nrt", "ord", "sin"];
+const STATUSES = ["200", "302", "404", "500", "503"];
+const BUCKETS = ["0.005", "0.025", "0.05", "0.1", "0.2", "0.5", "1", "5", "15", "30", "60", "120", "+Inf"];
+// The data's hour ends on the step grid, 20 minutes before now: clear of VictoriaMetrics' latency offset.
+const END_S = Math.floor(Date.now() / 1000 / STEP_S) * STEP_S - 1200;
+const START_S = END_S - 3600;
+
+const QUERIES: readonly { name: string; query: string }[] = [
+  {
+    name: "edge responses by region",
+    query: `sum(rate(fly_edge_http_responses_count{app=~"^${APP}$"}[1m])) by (region)`,
+  },
+  {
+    name: "response time heatmap",
+    query: `sum(increase(fly_edge_http_response_time_seconds_bucket{app=~"^${APP}$"}[1m])) by (le)`,
+  },
+  { name: "net sent bits", query: `sum(irate(fly_instance_net_sent_bytes{app="${APP}"}[5m])) * 8` },
+  { name: "net recv bits", query: `sum(irate(fly_instance_net_recv_bytes{app="${APP}"}[5m])) * 8` },
+  { name: "tcp connects", query: `sum(increase(fly_app_tcp_connects_count{app="${APP}"}[1m]))` },
+  { name: "sum by (job) (rate(x[5m]))", query: "sum by (job) (rate(x[5m]))" },
+];
+
+/** Deterministic pseudo-random integers in [0, n). */
+function lcg(seed: number): (n: number) => number {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return Math.floor((s / 0x1_0000_0000) * n);
+  };
+}
+
+interface SeriesDef {
+  readonly text: string; // name{labels}
+  readonly increment: number; // per scrape; 0 makes a constant gauge
+  readonly start: number;
+  readonly offsetS: number; // whole seconds off the step grid, 1..14
+}
+
+function seriesDefs(): SeriesDef[] {
+  const rnd = lcg(42);
+  const defs: SeriesDef[] = [];
+  const add = (name: string, labels: string, increment: number, start = 1000 + rnd(100_000)) =>
+    defs.push({ text: `${name}{${labels}}`, increment, start, offsetS: 1 + rnd(14) });
+  for (const app of APPS) {
+    for (const region of REGIONS) {
+      for (const status of STATUSES)
+        add("fly_edge_http_responses_count", `app="${app}",region="${region}",status="${status}"`, 1 + rnd(50));
+      let cumulative = 0;
+      for (const le of BUCKETS) {
+        cumulative += 1 + rnd(20);
+        add("fly_edge_http_response_time_seconds_bucket", `app="${app}",region="${region}",le="${le}"`, cumulative, 0);
+      }
+      for (const i of [1, 2]) {
+        const inst = `app="${app}",region="${region}",host="h${i}",instance="${app}-${region}-${i}"`;
+        add("fly_instance_net_recv_bytes", inst, 1000 + rnd(100_000));
+        add("fly_instance_net_sent_bytes", inst, 1000 + rnd(100_000));
+        add("fly_app_tcp_connects_count", inst, 1 + rnd(30));
+        add("fly_app_concurrency", inst, 0, rnd(40));
+      }
+    }
+  }
+  for (let i = defs.length; i < SERIES; i++) add("x", `job="job-${i % 10}",instance="host-${i}:9100"`, rnd(100));
+  return defs;
+}
+
+/** Writes the data set as OpenMetrics (seconds) and as Prometheus text for VictoriaMetrics (milliseconds). */
+async function writeDataSet(dir: string): Promise<{ om: string; vm: string; samples: number }> {
+  const om = join(dir, "data.om");
+  const vm = join(dir, "data.prom");
+  const omOut = createWriteStream(om);
+  const vmOut = createWriteStream(vm);
+  const write = (stream: NodeJS.WritableStream, text: string) =>
+    stream.write(text) ? Promise.resolve() : new Promise<void>((resolve) => stream.once("drain", () => resolve()));
+  let samples = 0;
+  for (const d of seriesDefs()) {
+    let a = "";
+    let b = "";
+    for (let k = 0; k <= 3600 / STEP_S; k++) {
+      const s = START_S + k * STEP_S + d.offsetS;
+      const v = d.start + k * d.increment;
+      a += `${d.text} ${v} ${s}\n`;
+      b += `${d.text} ${v} ${s}000\n`;
+      samples++;
+    }
+    await write(omOut, a);
+    await write(vmOut, b);
+  }
+  await write(omOut, "# EOF\n");
+  await Promise.all([new Promise((r) => omOut.end(r)), new Promise((r) => vmOut.end(r))]);
+  return { om, vm, samples };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = addr !== null && typeof addr === "object" ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+function run(cmd: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err !== null) reject(new Error(`${cmd} ${args.join(" ")} failed: ${stderr || err.message}`));
+      else resolve(stdout + stderr);
+    });
+  });
+}
+
+const children: ChildProcess[] = [];
+
+function start(cmd: string, args: readonly string[]): ChildProcess {
+  const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  p.stderr?.on("data", (c: Buffer) => {
+    err = (err + c.toString()).slice(-4000);
+  });
+  p.on("exit", (code, sig) => {
+    if (code !== 0 && code !== null && sig === null) console.error(`${cmd} exited with ${code}: ${err}`);
+  });
+  children.push(p);
+  return p;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    children.map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+          const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
+          p.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          p.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+process.on("exit", () => {
+  for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+});
+
+async function waitFor(url: string, what: string, headers: Record<string, string> = {}): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const r = await fetch(url, { headers });
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready at ${url}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A server under test: the base URL of its Prometheus API and the headers it needs. */
+interface Peer {
+  readonly name: string;
+  readonly api: string;
+  readonly headers: Record<string, string>;
+}
+
+async function startContrail(dir: string, om: string): Promise<Peer> {
+  const data = join(dir, "contrail");
+  const db = openControlDb({ dataDir: data });
+  let token: string;
+  try {
+    createOrg(db, { slug: ORG, admin: localUser(db)!.id });
+    token = createToken(db, { org: ORG }).token;
+  } finally {
+    db.close();
+  }
+  const t0 = Date.now();
+  await run(process.execPath, [CONTRAIL, "tsdb", "import", "--data", data, "--org", ORG, om]);
+  console.log(`contrail: imported in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const port = await freePort();
+  start(process.execPath, [CONTRAIL, "up", "--data", data, "--api", `127.0.0.1:${port}`]);
+  await waitFor(`http://127.0.0.1:${port}/healthz`, "contrail");
+  return {
+    name: "contrail",
+    api: `http://127.0.0.1:${port}/prometheus/${ORG}`,
+    headers: { authorization: `Bearer ${token}` },
+  };
+}
+
+async function startPrometheus(dir: string, om: string): Promise<Peer> {
+  const data = join(dir, "prometheus");
+  mkdirSync(data, { recursive: true });
+  const t0 = Date.now();
+  await run(PROMTOOL, ["tsdb", "create-blocks-from", "openmetrics", om, data]);
+  console.log(`prometheus: blocks created in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const config = join(dir, "prometheus.yml");
+  writeFileSync(config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
+  const port = await freePort();
+  start(PROMETHEUS, [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${data}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    "--storage.tsdb.retention.time=10y",
+  ]);
+  await waitFor(`http://127.0.0.1:${port}/-/ready`, "prometheus");
+  return { name: "prometheus", api: `http://127.0.0.1:${port}`, headers: {} };
+}
+
+function postFile(url: string, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", headers: { "content-type": "text/plain" } }, (res) => {
+      res.resume();
+      res.on("end", () =>
+        res.statusCode === 204 || res.statusCode === 200 ? resolve() : reject(new Error(`import: ${res.statusCode}`)),
+      );
+    });
+    req.on("error", reject);
+    createReadStream(file).pipe(req);
+  });
+}
+
+async function startVictoria(dir: string, vmFile: string): Promise<Peer> {
+  const port = await freePort();
+  start(VICTORIA, [
+    `-storageDataPath=${join(dir, "victoria")}`,
+    `-httpListenAddr=127.0.0.1:${port}`,
+    "-search.disableCache",
+    "-retentionPeriod=100y",
+  ]);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/health`, "victoria-metrics");
+  const t0 = Date.now();
+  await postFile(`${base}/api/v1/import/prometheus`, vmFile);
+  await fetch(`${base}/internal/force_flush`);
+  const match = encodeURIComponent('{__name__!=""}');
+  for (;;) {
+    const r = (await (await fetch(`${base}/api/v1/series?match[]=${match}&start=${START_S}&end=${END_S}`)).json()) as {
+      data: unknown[];
+    };
+    if (r.data.length >= SERIES) break;
+    if (Date.now() - t0 > 120_000) throw new Error(`victoria-metrics holds ${r.data.length} of ${SERIES} series`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  console.log(`victoria-metrics: imported in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { name: "victoriametrics", api: base, headers: {} };
+}
+
+type Matrix = Map<string, Map<number, number>>;
+
+async function rangeQuery(peer: Peer, query: string): Promise<Matrix> {
+  const body = new URLSearchParams({ query, start: String(START_S), end: String(END_S), step: String(STEP_S) });
+  const r = await fetch(`${peer.api}/api/v1/query_range`, {
+    method: "POST",
+    headers: { ...peer.headers, "content-type": "application/x-www-form-urlencoded", "accept-encoding": "gzip" },
+    body,
+  });
+  const json = (await r.json()) as {
+    status: string;
+    error?: string;
+    data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
+  };
+  if (json.status !== "success") throw new Error(`${peer.name}: ${query}: ${json.error}`);
+  const out: Matrix = new Map();
+  for (const s of json.data.result) {
+    const key = JSON.stringify(Object.entries(s.metric).sort());
+    out.set(key, new Map(s.values.map(([t, v]) => [t, Number(v)])));
+  }
+  return out;
+}
+
+/** "" when `b` equals `a` within a relative 1e-6, else what differs first. */
+function difference(a: Matrix, b: Matrix): string {
+  let points = 0;
+  let worst = 0;
+  let where = "";
+  for (const key of new Set([...a.keys(), ...b.keys()])) {
+    const x = a.get(key);
+    const y = b.get(key);
+    if (x === undefined || y === undefined) return `series ${key} only in ${x === undefined ? "the peer" : "contrail"}`;
+    for (const t of new Set([...x.keys(), ...y.keys()])) {
+      const u = x.get(t);
+      const v = y.get(t);
+      if (u === undefined || v === undefined) {
+        points++;
+        if (where === "") where = `point ${t} of ${key} only in ${u === undefined ? "the peer" : "contrail"}`;
+        continue;
+      }
+      const rel = Math.abs(u - v) / Math.max(1, Math.abs(u), Math.abs(v));
+      if (rel > 1e-6) {
+        points++;
+        if (rel > worst) {
+          worst = rel;
+          where = `at ${t} of ${key}: ${u} vs ${v}`;
+        }
+      }
+    }
+  }
+  return points === 0 ? "" : `${points} points differ (largest relative difference ${worst.toExponential(2)} ${where})`;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-query-"));
+  try {
+    const t0 = Date.now();
+    const { om, vm, samples } = await writeDataSet(dir);
+    console.log(
+      `data set: ${SERIES} series, ${samples} samples, [${START_S}, ${END_S}] s, written in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    const peers = [await startContrail(dir, om), await startPrometheus(dir, om), await startVictoria(dir, vm)];
+    const figures: Record<string, Figure[]> = { contrail: [], prometheus: [], victoriametrics: [] };
+    for (const { name, query } of QUERIES) {
+      const answers = new Map<string, Matrix>();
+      for (const peer of peers) {
+        answers.set(peer.name, await rangeQuery(peer, query));
+        const runs = await timeRuns(() => rangeQuery(peer, query), { runs: 5, warmup: 3 });
+        figures[peer.name].push({ name, unit: "ms", runs, higherIsBetter: false });
+      }
+      const ours = answers.get("contrail")!;
+      const seriesCount = ours.size;
+      for (const peer of peers.slice(1)) {
+        const diff = difference(ours, answers.get(peer.name)!);
+        console.log(`${name}: ${seriesCount} series; vs ${peer.name}: ${diff === "" ? "equal" : diff}`);
+      }
+      const m = (p: string) => median(figures[p][figures[p].length - 1].runs).toFixed(1);
+      console.log(
+        `  ${query}\n  median ms: contrail ${m("contrail")}, prometheus ${m("prometheus")}, victoriametrics ${m("victoriametrics")}`,
+      );
+    }
+    printFigures("1 h range queries at 15 s step over 10,000 series (HTTP, median of 5)", figures.contrail, {
+      prometheus: figures.prometheus,
+      victoriametrics: figures.victoriametrics,
+    });
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,49 @@
+// What an org endpoint's handler receives once the request is authorized, and what it returns. Handlers are plain
+// async functions of this context: no fastify types, so they are easy to read and to test.
+
+import type { Engine } from "../promql/engine/index.ts";
+import type { TenantStore } from "../storage/interface.ts";
+import type { OrgLimits } from "./limits.ts";
+import type { Form } from "./params.ts";
+
+/** An authorized request to one org's API. */
+export interface OrgRequest {
+  /** The org of the URL, which the token was checked against. */
+  readonly org: string;
+  /** Body and URL parameters. */
+  readonly form: Form;
+  /** Route parameters other than the org (e.g. `name` of label values), decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly limits: OrgLimits;
+  readonly store: TenantStore;
+  readonly engine: Engine;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+  /** The request's arrival time, ms since the epoch: the default `time` of instant queries. */
+  readonly now: number;
+}
+
+/** A handler's result: a success envelope around `data`, or a text body (federation). */
+export type Answer =
+  | {
+      readonly kind: "data";
+      /** The JSON text of `data`, in pieces. */
+      readonly data: Iterable<string>;
+      readonly warnings?: readonly string[];
+      readonly infos?: readonly string[];
+    }
+  | { readonly kind: "text"; readonly body: string; readonly contentType: string };
+
+/** An org endpoint. */
+export type OrgHandler = (req: OrgRequest) => Promise<Answer> | Answer;
+
+/** A data answer holding one JSON text. */
+export function dataAnswer(json: string, warnings?: readonly string[]): Answer {
+  return { kind: "data", data: [json], warnings };
+}
+
+/** Caps annotations as Prometheus does: 10 of each kind, then one line counting the rest. */
+export function capNotes(list: readonly string[], kind: "warning" | "info"): string[] {
+  if (list.length <= 10) return [...list];
+  return [...list.slice(0, 10), `${list.length - 10} more ${kind} annotations omitted`];
+}

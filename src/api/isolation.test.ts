@@ -1,0 +1,168 @@
+// Org isolation over the embedded store: two orgs hold the same metric names; a token of one org is refused on the
+// other's paths for every endpoint, and no query, regex matcher, lookup, federation or status call made with it
+// returns anything of the other org.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { EmbeddedTenantStore } from "../storage/tenants.ts";
+import {
+  load,
+  startTestServer,
+  type TestControl,
+  type TestSample,
+  type TestServer,
+  testControl,
+} from "./test-support.ts";
+
+const NOW = Date.now();
+let control: TestControl;
+let store: EmbeddedTenantStore;
+let server: TestServer;
+let alphaToken: string;
+let betaToken: string;
+
+// The same names and label sets in both orgs; only `secret` and the values tell them apart.
+function samples(secret: string, value: number): TestSample[] {
+  const out: TestSample[] = [];
+  for (let t = NOW - 600_000; t <= NOW; t += 15_000) {
+    for (const app of ["web", "api"]) {
+      out.push({
+        labels: { __name__: "fly_edge_http_responses_count", app, region: "ams", status: "200", secret },
+        t,
+        v: value,
+      });
+      out.push({ labels: { __name__: "fly_app_concurrency", app, region: "ams", secret }, t, v: value });
+    }
+  }
+  return out;
+}
+
+before(async () => {
+  control = testControl();
+  alphaToken = control.org("alpha");
+  betaToken = control.org("beta");
+  store = new EmbeddedTenantStore({ dataDir: control.dir, db: { autoCompact: false } });
+  load(store, "alpha", samples("alpha-only", 111));
+  load(store, "beta", samples("beta-only", 424242));
+  server = await startTestServer(control, store);
+});
+
+after(async () => {
+  await server.close();
+  store.close();
+  control.cleanup();
+});
+
+const ENDPOINTS = [
+  "/api/v1/query?query=up",
+  "/api/v1/query_range?query=up&start=0&end=10&step=1",
+  "/api/v1/query_exemplars?query=up",
+  "/api/v1/format_query?query=up",
+  "/api/v1/parse_query?query=up",
+  "/api/v1/series?match[]=up",
+  "/api/v1/labels",
+  "/api/v1/label/app/values",
+  "/api/v1/metadata",
+  "/api/v1/status/buildinfo",
+  "/api/v1/status/tsdb",
+  "/api/v1/targets",
+  "/api/v1/rules",
+  "/api/v1/alerts",
+  "/federate?match[]=up",
+  "/api/v1/no_such_endpoint",
+];
+
+async function get(org: string, path: string, token: string | null): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
+  const r = await fetch(`${server.url}/prometheus/${org}${path}`, { headers });
+  return { status: r.status, text: await r.text() };
+}
+
+test("every endpoint refuses alpha's token on beta's path, and on unknown orgs, identically", async () => {
+  for (const path of ENDPOINTS) {
+    const forbidden = await get("beta", path, alphaToken);
+    assert.equal(forbidden.status, 403, path);
+    const unknown = await get("no-such-org", path, alphaToken);
+    assert.equal(unknown.status, 403, path);
+    assert.equal(unknown.text, forbidden.text, path);
+    const anonymous = await get("beta", path, null);
+    assert.equal(anonymous.status, 401, path);
+    assert.equal(anonymous.text.length, forbidden.text.length, path);
+    for (const form of [true, false]) {
+      // POST forms and Basic auth are refused the same way.
+      const r = await fetch(`${server.url}/prometheus/beta${path.split("?")[0]}`, {
+        method: form ? "POST" : "GET",
+        headers: {
+          authorization: `Basic ${Buffer.from(`grafana:${alphaToken}`).toString("base64")}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: form ? "query=up" : undefined,
+      });
+      assert.equal(r.status, 403, path);
+    }
+  }
+});
+
+test("alpha's token on alpha's path never returns beta's data", async () => {
+  const everything = encodeURIComponent('{__name__=~".+"}');
+  const betaRegex = encodeURIComponent('{secret=~"beta.*"}');
+  const s = NOW / 1000;
+  const calls = [
+    `/api/v1/query?query=${everything}&time=${s}`,
+    `/api/v1/query?query=${betaRegex}&time=${s}`,
+    `/api/v1/query?query=${encodeURIComponent('count by (secret) ({__name__=~".*_count|.*concurrency"})')}&time=${s}`,
+    `/api/v1/query?query=${encodeURIComponent("max(fly_app_concurrency)")}&time=${s}`,
+    `/api/v1/query_range?query=${encodeURIComponent('sum by (secret) (rate(fly_edge_http_responses_count{app=~".+"}[1m]))')}&start=${s - 600}&end=${s}&step=15`,
+    `/api/v1/query_range?query=${everything}&start=${s - 600}&end=${s}&step=60`,
+    `/api/v1/series?match[]=${everything}`,
+    `/api/v1/series?match[]=${betaRegex}`,
+    "/api/v1/labels",
+    `/api/v1/labels?match[]=${betaRegex}`,
+    "/api/v1/label/secret/values",
+    `/api/v1/label/secret/values?match[]=${everything}`,
+    "/api/v1/label/__name__/values",
+    `/federate?match[]=${everything}`,
+    "/api/v1/status/tsdb?limit=10000",
+  ];
+  let sawAlpha = 0;
+  for (const path of calls) {
+    const r = await get("alpha", path, alphaToken);
+    assert.equal(r.status, 200, `${path}: ${r.text}`);
+    assert.doesNotMatch(r.text, /beta|424242/, path);
+    if (r.text.includes("alpha-only") || r.text.includes("111")) sawAlpha++;
+  }
+  assert.ok(sawAlpha >= 8, `alpha's own data should show up (${sawAlpha} calls)`);
+  // And the other way round: beta sees its own value and nothing of alpha.
+  const beta = await get("beta", `/api/v1/query?query=${everything}&time=${s}`, betaToken);
+  assert.match(beta.text, /424242/);
+  assert.doesNotMatch(beta.text, /alpha/);
+});
+
+test("paths that try to step from alpha's prefix into beta's are refused", async () => {
+  const { get: rawGet } = await import("node:http");
+  const paths = [
+    "/prometheus/alpha/../beta/api/v1/query?query=fly_app_concurrency",
+    "/prometheus/alpha/%2e%2e/beta/api/v1/query?query=fly_app_concurrency",
+    "/prometheus/alpha%2F..%2Fbeta/api/v1/query?query=fly_app_concurrency",
+    "/prometheus/alpha//beta/api/v1/query?query=fly_app_concurrency",
+    "/prometheus/beta%00/api/v1/query?query=fly_app_concurrency",
+    "/prometheus/BETA/api/v1/query?query=fly_app_concurrency",
+  ];
+  for (const path of paths) {
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = rawGet(
+        { host: "127.0.0.1", port: server.port, path, headers: { authorization: `Bearer ${alphaToken}` } },
+        (res) => {
+          let body = "";
+          res.on("data", (c) => {
+            body += c;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+    });
+    assert.ok(status === 403 || status === 404 || status === 400, `${path}: ${status}`);
+    assert.doesNotMatch(body, /beta-only|424242/, path);
+  }
+});

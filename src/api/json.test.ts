@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Labels } from "../model/labels.ts";
+import type { QueryValue } from "../promql/engine/index.ts";
+import { errorJson, formatFloatF, formatTimestamp, labelsJson, queryDataJson, successJson } from "./json.ts";
+
+test("formatFloatF prints Go's strconv.FormatFloat(v, 'f', -1, 64)", () => {
+  const cases: [number, string][] = [
+    [0, "0"],
+    [-0, "-0"],
+    [1, "1"],
+    [2, "2"],
+    [0.1, "0.1"],
+    [1 / 3, "0.3333333333333333"],
+    [0.06666666666666665, "0.06666666666666665"],
+    [1e-7, "0.0000001"],
+    [1.5e-10, "0.00000000015"],
+    [-2.5e-8, "-0.000000025"],
+    [1e21, "1000000000000000000000"],
+    [1.2345e22, "12345000000000000000000"],
+    [123456789.125, "123456789.125"],
+    [Number.MAX_VALUE, `17976931348623157${"0".repeat(292)}`],
+    [Number.NaN, "NaN"],
+    [Number.POSITIVE_INFINITY, "+Inf"],
+    [Number.NEGATIVE_INFINITY, "-Inf"],
+  ];
+  for (const [v, s] of cases) assert.equal(formatFloatF(v), s, String(v));
+});
+
+test("formatTimestamp writes seconds with up to three fraction digits, never an exponent", () => {
+  const cases: [number, string][] = [
+    [4000, "4"],
+    [0, "0"],
+    [1712345678123, "1712345678.123"],
+    [1712345678100, "1712345678.100"],
+    [1712345678001, "1712345678.001"],
+    [1712345678010, "1712345678.010"],
+    [-1500, "-1.500"],
+    [-1000, "-1"],
+    [9_223_309_901_258_000, "9223309901258"],
+  ];
+  for (const [t, s] of cases) assert.equal(formatTimestamp(t), s, String(t));
+});
+
+test("labelsJson keeps label order and escapes", () => {
+  assert.equal(
+    labelsJson(Labels.fromStrings("b", "2", "__name__", "up", "a", 'x"y')),
+    '{"__name__":"up","a":"x\\"y","b":"2"}',
+  );
+  assert.equal(labelsJson(Labels.EMPTY), "{}");
+});
+
+function text(value: QueryValue, stats = null): unknown {
+  return JSON.parse([...queryDataJson(value, stats)].join(""));
+}
+
+test("queryDataJson writes each result type in Prometheus's shape", () => {
+  assert.deepEqual(text({ type: "scalar", t: 4000, v: 2 }), { resultType: "scalar", result: [4, "2"] });
+  assert.deepEqual(text({ type: "string", t: 1500, v: "hi" }), { resultType: "string", result: [1.5, "hi"] });
+  assert.deepEqual(
+    text({ type: "vector", samples: [{ labels: Labels.fromStrings("__name__", "up"), t: 1000, v: Number.NaN }] }),
+    { resultType: "vector", result: [{ metric: { __name__: "up" }, value: [1, "NaN"] }] },
+  );
+  assert.deepEqual(
+    text({
+      type: "matrix",
+      series: [
+        { labels: Labels.fromStrings("job", "a"), t: Float64Array.of(0, 15000), v: Float64Array.of(1, Infinity) },
+        { labels: Labels.fromStrings("job", "b"), t: Float64Array.of(15000), v: Float64Array.of(-0.5) },
+      ],
+    }),
+    {
+      resultType: "matrix",
+      result: [
+        {
+          metric: { job: "a" },
+          values: [
+            [0, "1"],
+            [15, "+Inf"],
+          ],
+        },
+        { metric: { job: "b" }, values: [[15, "-0.5"]] },
+      ],
+    },
+  );
+  assert.deepEqual(text({ type: "vector", samples: [] }), { resultType: "vector", result: [] });
+});
+
+test("a large matrix is yielded in pieces that join to valid JSON", () => {
+  const series = Array.from({ length: 200 }, (_, i) => ({
+    labels: Labels.fromStrings("__name__", "x", "i", String(i)),
+    t: Float64Array.from({ length: 241 }, (_, j) => 1_700_000_000_000 + j * 15_000),
+    v: Float64Array.from({ length: 241 }, (_, j) => j / 7),
+  }));
+  const pieces = [...queryDataJson({ type: "matrix", series }, null)];
+  assert.ok(pieces.length > 2, `expected several pieces, got ${pieces.length}`);
+  const parsed = JSON.parse(pieces.join("")) as { result: { values: [number, string][] }[] };
+  assert.equal(parsed.result.length, 200);
+  assert.deepEqual(parsed.result[3].values[7], [1_700_000_105, String(7 / 7)]);
+});
+
+test("envelopes: success with optional warnings and infos, and error", () => {
+  assert.equal([...successJson(["[]"])].join(""), '{"status":"success","data":[]}');
+  assert.equal(
+    [...successJson(["1"], { warnings: ["w"], infos: [] })].join(""),
+    '{"status":"success","data":1,"warnings":["w"]}',
+  );
+  assert.equal(
+    [...successJson(["1"], { warnings: [], infos: ["i"] })].join(""),
+    '{"status":"success","data":1,"infos":["i"]}',
+  );
+  assert.equal(errorJson("bad_data", 'x "y"'), '{"status":"error","errorType":"bad_data","error":"x \\"y\\""}');
+});

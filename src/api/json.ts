@@ -1,0 +1,141 @@
+// JSON text of Prometheus API responses, written by hand for speed and exactness: sample values as quoted strings
+// in Go's shortest 'f' form ("NaN", "+Inf", "-Inf"), sample timestamps as plain decimal seconds with at most three
+// fraction digits (never an exponent, which promtool cannot read), label sets as objects in label order.
+// Encoders yield the text in pieces of about 64 KiB so a large matrix never becomes one giant string.
+
+import type { Labels } from "../model/labels.ts";
+import type { QueryValue } from "../promql/engine/index.ts";
+
+const PIECE = 64 * 1024;
+
+/** Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent. */
+export function formatFloatF(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Number.POSITIVE_INFINITY) return "+Inf";
+  if (v === Number.NEGATIVE_INFINITY) return "-Inf";
+  if (v === 0) return Object.is(v, -0) ? "-0" : "0";
+  const s = String(v);
+  if (!s.includes("e")) return s;
+  // Exponent form (|v| < 1e-6 or >= 1e21): lay the same digits out without it.
+  const neg = v < 0;
+  const [mant, expText] = (neg ? s.slice(1) : s).split("e");
+  const exp = Number(expText);
+  const digits = mant.replace(".", "");
+  const point = (mant.indexOf(".") === -1 ? mant.length : mant.indexOf(".")) + exp;
+  let out: string;
+  if (point <= 0) out = `0.${"0".repeat(-point)}${digits}`;
+  else if (point >= digits.length) out = digits + "0".repeat(point - digits.length);
+  else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return neg ? `-${out}` : out;
+}
+
+/** A sample timestamp (ms) as JSON seconds the way Prometheus writes it: `1712345678.123`, `4`, `-1.5`. */
+export function formatTimestamp(t: number): string {
+  const neg = t < 0;
+  const abs = neg ? -t : t;
+  const secs = Math.floor(abs / 1000);
+  const frac = abs - secs * 1000;
+  let s = neg ? `-${secs}` : String(secs);
+  if (frac !== 0) s += frac < 10 ? `.00${frac}` : frac < 100 ? `.0${frac}` : `.${frac}`;
+  return s;
+}
+
+/** A label set as a JSON object: `{"__name__":"up","job":"x"}`. */
+export function labelsJson(labels: Labels): string {
+  let s = "{";
+  let first = true;
+  labels.forEach((name, value) => {
+    if (!first) s += ",";
+    first = false;
+    s += `${JSON.stringify(name)}:${JSON.stringify(value)}`;
+  });
+  return `${s}}`;
+}
+
+/** A list of strings as a JSON array. */
+export function stringsJson(values: readonly string[]): string {
+  return JSON.stringify(values);
+}
+
+/** Prometheus's `stats` object for a query: timings in seconds and sample counts. */
+export interface QueryStatsJson {
+  readonly timings: {
+    readonly evalTotalTime: number;
+    readonly resultSortTime: number;
+    readonly queryPreparationTime: number;
+    readonly innerEvalTime: number;
+    readonly execQueueTime: number;
+    readonly execTotalTime: number;
+  };
+  readonly samples: { readonly totalQueryableSamples: number; readonly peakSamples: number };
+}
+
+/** The `data` of a query response, `{"resultType":...,"result":...}`, yielded in pieces. */
+export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null): Generator<string> {
+  const tail = stats === null ? "}" : `,"stats":${JSON.stringify(stats)}}`;
+  switch (value.type) {
+    case "scalar":
+      yield `{"resultType":"scalar","result":[${JSON.stringify(value.t / 1000)},"${formatFloatF(value.v)}"]${tail}`;
+      return;
+    case "string":
+      yield `{"resultType":"string","result":[${JSON.stringify(value.t / 1000)},${JSON.stringify(value.v)}]${tail}`;
+      return;
+    case "vector": {
+      let buf = `{"resultType":"vector","result":[`;
+      for (let i = 0; i < value.samples.length; i++) {
+        const s = value.samples[i];
+        buf += `${i > 0 ? "," : ""}{"metric":${labelsJson(s.labels)},"value":[${formatTimestamp(s.t)},"${formatFloatF(s.v)}"]}`;
+        if (buf.length >= PIECE) {
+          yield buf;
+          buf = "";
+        }
+      }
+      yield `${buf}]${tail}`;
+      return;
+    }
+    case "matrix": {
+      let buf = `{"resultType":"matrix","result":[`;
+      // Range results share one step grid: format each distinct timestamp once.
+      const stamps = new Map<number, string>();
+      for (let i = 0; i < value.series.length; i++) {
+        const s = value.series[i];
+        if (i > 0) buf += ",";
+        buf += `{"metric":${labelsJson(s.labels)},"values":[`;
+        for (let j = 0; j < s.t.length; j++) {
+          const t = s.t[j];
+          let ts = stamps.get(t);
+          if (ts === undefined) {
+            ts = formatTimestamp(t);
+            stamps.set(t, ts);
+          }
+          buf += `${j > 0 ? ",[" : "["}${ts},"${formatFloatF(s.v[j])}"]`;
+          if (buf.length >= PIECE) {
+            yield buf;
+            buf = "";
+          }
+        }
+        buf += "]}";
+      }
+      yield `${buf}]${tail}`;
+      return;
+    }
+  }
+}
+
+/** The envelope around `data`: `{"status":"success","data":<data>[,"warnings":[...]][,"infos":[...]]}`. */
+export function* successJson(
+  data: Iterable<string>,
+  notes: { readonly warnings?: readonly string[]; readonly infos?: readonly string[] } = {},
+): Generator<string> {
+  yield `{"status":"success","data":`;
+  yield* data;
+  let tail = "";
+  if (notes.warnings !== undefined && notes.warnings.length > 0) tail += `,"warnings":${stringsJson(notes.warnings)}`;
+  if (notes.infos !== undefined && notes.infos.length > 0) tail += `,"infos":${stringsJson(notes.infos)}`;
+  yield `${tail}}`;
+}
+
+/** The error envelope: `{"status":"error","errorType":...,"error":...}`. */
+export function errorJson(errorType: string, message: string): string {
+  return `{"status":"error","errorType":${JSON.stringify(errorType)},"error":${JSON.stringify(message)}}`;
+}

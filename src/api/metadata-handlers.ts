@@ -1,0 +1,174 @@
+// Series and label lookups: `series`, `labels`, `label/<name>/values`, `metadata`. Each reads one org's querier
+// over [start, end] (the whole database when absent), merges the answers of several `match[]` selectors, and
+// applies the `limit` parameter (truncating with a warning) and the org's series limit (an error).
+
+import { ContrailError } from "../model/errors.ts";
+import { compareStrings, isValidUtf8LabelName, type Labels } from "../model/labels.ts";
+import type { Matcher } from "../model/matcher.ts";
+import { quoteGo } from "../model/quote.ts";
+import type { Querier } from "../storage/interface.ts";
+import { type Answer, dataAnswer, type OrgRequest } from "./context.ts";
+import { labelsJson, stringsJson } from "./json.ts";
+import { checkMatcherCount, checkSeriesCount } from "./limits.ts";
+import { invalidParam, limitParam, MAX_TIME_MS, MIN_TIME_MS, parseMatcherSets, timeParam } from "./params.ts";
+
+const TRUNCATED = "results truncated due to limit";
+
+interface Lookup {
+  readonly limit: number;
+  readonly start: number;
+  readonly end: number;
+  readonly sets: Matcher[][];
+}
+
+// The parameters every lookup shares. `wrapMatchErrors` selects Prometheus's two wordings of a bad match[].
+function lookupParams(req: OrgRequest, wrapMatchErrors: boolean): Lookup {
+  const { form } = req;
+  const limit = limitParam(form);
+  const start = timeParam(form, "start", MIN_TIME_MS);
+  const end = timeParam(form, "end", MAX_TIME_MS);
+  const selectors = form.all("match[]");
+  checkMatcherCount(selectors.length, req.limits);
+  try {
+    return { limit, start, end, sets: parseMatcherSets(selectors) };
+  } catch (err) {
+    if (!wrapMatchErrors) throw new ContrailError("bad_data", (err as Error).message, { cause: err });
+    throw invalidParam("match[]", err);
+  }
+}
+
+function withQuerier<T>(req: OrgRequest, p: Lookup, fn: (q: Querier) => T): T {
+  const q = req.store.querier(req.org, p.start, p.end);
+  try {
+    return fn(q);
+  } finally {
+    q.close();
+  }
+}
+
+// The sorted union of string lists from several selector sets (one set: the list as the store returned it).
+function union(lists: readonly string[][]): string[] {
+  if (lists.length === 1) return lists[0];
+  const all = new Set<string>();
+  for (const l of lists) for (const v of l) all.add(v);
+  return [...all].sort(compareStrings);
+}
+
+function truncated(values: string[], limit: number): { values: string[]; warnings: string[] } {
+  if (limit > 0 && values.length > limit) return { values: values.slice(0, limit), warnings: [TRUNCATED] };
+  return { values, warnings: [] };
+}
+
+// The store is asked for one more than the API limit, so truncation can be detected and reported.
+function hintLimit(limit: number): number {
+  return limit > 0 ? limit + 1 : 0;
+}
+
+/** `GET|POST /api/v1/series`: the label sets of the series matching any `match[]`. */
+export function series(req: OrgRequest): Answer {
+  if (req.form.all("match[]").length === 0) throw new ContrailError("bad_data", "no match[] parameter provided");
+  const p = lookupParams(req, true);
+  const max = req.limits.maxSeries;
+  const storeLimit = p.limit > 0 ? Math.min(p.limit, max) + 1 : max + 1;
+  return withQuerier(req, p, (q) => {
+    const warnings: string[] = [];
+    let found: Labels[] = [];
+    const byHash = new Map<string, Labels[]>();
+    for (const set of p.sets) {
+      const ss = q.select(set, {
+        start: p.start,
+        end: p.end,
+        func: "series",
+        limit: storeLimit,
+        sorted: p.sets.length > 1,
+      });
+      warnings.push(...ss.warnings);
+      for (const s of ss) {
+        if (p.sets.length > 1) {
+          const h = s.labels.hash();
+          const same = byHash.get(h);
+          if (same?.some((l) => l.equals(s.labels))) continue;
+          if (same === undefined) byHash.set(h, [s.labels]);
+          else same.push(s.labels);
+        }
+        found.push(s.labels);
+        if (found.length > storeLimit) break;
+      }
+    }
+    if (p.sets.length > 1) found.sort((a, b) => a.compare(b));
+    if (p.limit > 0 && found.length > p.limit) {
+      found = found.slice(0, p.limit);
+      warnings.push(TRUNCATED);
+    }
+    checkSeriesCount(found.length, req.limits);
+    const parts: string[] = ["["];
+    found.forEach((l, i) => {
+      parts.push(i > 0 ? `,${labelsJson(l)}` : labelsJson(l));
+    });
+    parts.push("]");
+    return { kind: "data", data: parts, warnings };
+  });
+}
+
+/** `GET|POST /api/v1/labels`: label names of the series matching `match[]` (all series without it). */
+export function labelNames(req: OrgRequest): Answer {
+  const p = lookupParams(req, false);
+  return withQuerier(req, p, (q) => {
+    const hints = { limit: hintLimit(p.limit) };
+    const lists = p.sets.length === 0 ? [q.labelNames([], hints)] : p.sets.map((set) => q.labelNames(set, hints));
+    const { values, warnings } = truncated(union(lists), p.limit);
+    return dataAnswer(stringsJson(values), warnings);
+  });
+}
+
+/** Prometheus's `U__` escaping of label names that are not legacy names (model.UnescapeName, value encoding). */
+export function unescapeLabelName(name: string): string {
+  if (!name.startsWith("U__")) return name;
+  const s = name.slice(3);
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== "_") {
+      out += s[i];
+      continue;
+    }
+    if (i + 1 >= s.length) return name;
+    if (s[i + 1] === "_") {
+      out += "_";
+      i++;
+      continue;
+    }
+    const close = s.indexOf("_", i + 1);
+    if (close < 0 || !/^[0-9a-fA-F]+$/.test(s.slice(i + 1, close))) return name;
+    const code = Number.parseInt(s.slice(i + 1, close), 16);
+    if (code > 0x10ffff || (code >= 0xd800 && code < 0xe000)) return name;
+    out += String.fromCodePoint(code);
+    i = close;
+  }
+  return out;
+}
+
+/** `GET /api/v1/label/<name>/values`: the values of one label among the series matching `match[]`. */
+export function labelValues(req: OrgRequest): Answer {
+  const name = unescapeLabelName(req.params.name ?? "");
+  if (!isValidUtf8LabelName(name)) throw new ContrailError("bad_data", `invalid label name: ${quoteGo(name)}`);
+  const p = lookupParams(req, false);
+  return withQuerier(req, p, (q) => {
+    const hints = { limit: hintLimit(p.limit) };
+    const lists =
+      p.sets.length === 0 ? [q.labelValues(name, [], hints)] : p.sets.map((set) => q.labelValues(name, set, hints));
+    const { values, warnings } = truncated(union(lists), p.limit);
+    return dataAnswer(stringsJson(values), warnings);
+  });
+}
+
+function intParam(req: OrgRequest, name: string): void {
+  const s = req.form.get(name);
+  if (s !== "" && !/^[+-]?\d+$/.test(s)) throw new ContrailError("bad_data", `${name} must be a number`);
+}
+
+/** `GET /api/v1/metadata`: metric metadata comes from scrapes, which do not exist yet, so the map is empty. */
+export function metadata(req: OrgRequest): Answer {
+  intParam(req, "limit");
+  intParam(req, "limit_per_metric");
+  return dataAnswer("{}");
+}

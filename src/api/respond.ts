@@ -1,0 +1,84 @@
+// Sending answers: JSON (or text) produced in pieces is sent as one body when small and streamed when large, and
+// gzip-compressed when the client accepts it (Grafana's and promtool's Go clients always do). Errors become
+// Prometheus's error envelope with the status of error-status.ts.
+
+import { Readable } from "node:stream";
+import { promisify } from "node:util";
+import { constants, createGzip, gzip, gzipSync } from "node:zlib";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ContrailError } from "../model/errors.ts";
+import { httpErrorOf } from "./error-status.ts";
+import { errorJson } from "./json.ts";
+
+const gzipAsync = promisify(gzip);
+
+/** Bodies shorter than this go uncompressed: gzip would save little and cost a round through the thread pool. */
+const MIN_GZIP_BYTES = 1024;
+/** Bodies up to this size are compressed on the event loop (well under a millisecond); larger ones in the pool. */
+const SYNC_GZIP_BYTES = 64 * 1024;
+/** Bodies longer than this are streamed as they are produced instead of joined first. */
+const STREAM_THRESHOLD = 1024 * 1024;
+/** Compression level: fast, since a query answer is produced once and read once. */
+const GZIP_LEVEL = 3;
+
+/** The JSON content type of every API answer. */
+export const JSON_TYPE = "application/json";
+
+/** True when the Accept-Encoding header allows gzip (present and not `q=0`). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  if (header === undefined) return false;
+  const text = Array.isArray(header) ? header.join(",") : header;
+  for (const part of text.split(",")) {
+    const [coding, ...params] = part.trim().split(";");
+    if (coding.trim().toLowerCase() !== "gzip") continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+function* chain(first: string, rest: Iterator<string>): Generator<string> {
+  if (first !== "") yield first;
+  for (let r = rest.next(); !r.done; r = rest.next()) yield r.value;
+}
+
+/** Sends `pieces` as the body with `status` and `contentType`, compressed and streamed as fits. */
+export async function sendPieces(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  pieces: Iterable<string>,
+  opts: { readonly status?: number; readonly contentType?: string } = {},
+): Promise<FastifyReply> {
+  const it = pieces[Symbol.iterator]();
+  let head = "";
+  let streaming = false;
+  for (let r = it.next(); !r.done; r = it.next()) {
+    head += r.value;
+    if (head.length >= STREAM_THRESHOLD) {
+      streaming = true;
+      break;
+    }
+  }
+  reply.code(opts.status ?? 200).header("content-type", opts.contentType ?? JSON_TYPE);
+  const gz = acceptsGzip(request.headers["accept-encoding"]);
+  if (gz) reply.header("vary", "Accept-Encoding");
+  if (!streaming) {
+    if (!gz || head.length < MIN_GZIP_BYTES) return reply.send(head);
+    reply.header("content-encoding", "gzip");
+    const opts = { level: GZIP_LEVEL };
+    return reply.send(head.length <= SYNC_GZIP_BYTES ? gzipSync(head, opts) : await gzipAsync(head, opts));
+  }
+  const source = Readable.from(chain(head, it), { objectMode: false });
+  if (!gz) return reply.send(source);
+  reply.header("content-encoding", "gzip");
+  const zipped = createGzip({ level: GZIP_LEVEL, flush: constants.Z_NO_FLUSH });
+  source.on("error", (err) => zipped.destroy(err));
+  return reply.send(source.pipe(zipped));
+}
+
+/** Sends the Prometheus error envelope for `err` with its mapped status. */
+export function sendError(reply: FastifyReply, err: ContrailError): FastifyReply {
+  const { status, errorType } = httpErrorOf(err.code);
+  if (status === 503 && err.code === "unavailable") reply.header("retry-after", "1");
+  return reply.code(status).header("content-type", JSON_TYPE).send(errorJson(errorType, err.message));
+}

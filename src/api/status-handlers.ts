@@ -1,0 +1,70 @@
+// Status endpoints: build information (without `features`, so Grafana sees a plain Prometheus), the org's TSDB
+// cardinality, and the target, rule and alert lists, which stay empty until the scraper and rules exist.
+
+import { createRequire } from "node:module";
+import { ContrailError } from "../model/errors.ts";
+import { type Answer, dataAnswer, type OrgRequest } from "./context.ts";
+import { MAX_TIME_MS, MIN_TIME_MS, parseMatcherSets } from "./params.ts";
+import { hasStats, statusFromQuerier, statusFromStats, tsdbStatusText } from "./tsdb-status.ts";
+
+/** Contrail's version, from package.json. */
+export const VERSION: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+
+/** Prometheus's buildinfo fields, describing Contrail. */
+export const BUILD_INFO = {
+  version: VERSION,
+  revision: "",
+  branch: "",
+  buildUser: "",
+  buildDate: "",
+  goVersion: `node${process.versions.node}`,
+} as const;
+
+/** `GET /api/v1/status/buildinfo`. */
+export function buildInfo(): Answer {
+  return dataAnswer(JSON.stringify(BUILD_INFO));
+}
+
+const MAX_TSDB_LIMIT = 10_000;
+
+/** `GET /api/v1/status/tsdb`: head statistics and the top `limit` (default 10) entries of each cardinality list. */
+export function tsdbStatus(req: OrgRequest): Answer {
+  let limit = 10;
+  const s = req.form.get("limit");
+  if (s !== "") {
+    limit = /^[+-]?\d+$/.test(s) ? Number(s) : 0;
+    if (limit < 1) throw new ContrailError("bad_data", "limit must be a positive number");
+    if (limit > MAX_TSDB_LIMIT) throw new ContrailError("bad_data", `limit must not exceed ${MAX_TSDB_LIMIT}`);
+  }
+  const store = req.store;
+  if (hasStats(store)) return dataAnswer(tsdbStatusText(statusFromStats(store.stats(req.org, { limit }))));
+  const q = store.querier(req.org, MIN_TIME_MS, MAX_TIME_MS);
+  try {
+    return dataAnswer(tsdbStatusText(statusFromQuerier(q, limit)));
+  } finally {
+    q.close();
+  }
+}
+
+/** `GET /api/v1/targets`: no scrape targets yet. */
+export function targets(req: OrgRequest): Answer {
+  const state = req.form.get("state").toLowerCase();
+  const dropped = state === "" || state === "any" || state === "dropped";
+  const counts = dropped ? ',"droppedTargetCounts":{}' : "";
+  return dataAnswer(`{"activeTargets":[],"droppedTargets":[]${counts}}`);
+}
+
+/** `GET /api/v1/rules`: no rule groups yet; parameters are still checked as Prometheus checks them. */
+export function rules(req: OrgRequest): Answer {
+  const type = req.form.get("type").toLowerCase();
+  if (type !== "" && type !== "alert" && type !== "record") {
+    throw new ContrailError("bad_data", `invalid parameter "type": not supported value ${JSON.stringify(type)}`);
+  }
+  parseMatcherSets(req.form.all("match[]"));
+  return dataAnswer('{"groups":[]}');
+}
+
+/** `GET /api/v1/alerts`: no alerting rules yet. */
+export function alerts(): Answer {
+  return dataAnswer('{"alerts":[]}');
+}

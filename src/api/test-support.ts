@@ -1,0 +1,104 @@
+// Shared setup of the API tests: a control database with orgs and tokens in a temporary directory, tenant stores
+// (in memory, or the embedded TSDB), and a server listening on 127.0.0.1:0. Used by `*.test.ts` files only.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { authenticate, type ControlDb, createOrg, createToken, localUser, openControlDb } from "../control/index.ts";
+import { Labels } from "../model/labels.ts";
+import type { Appender, Querier, Queryable, TenantStore } from "../storage/interface.ts";
+import { MemoryStore } from "../storage/memory.ts";
+import { type ApiServerOptions, createApiServer } from "./server.ts";
+
+/** A TenantStore keeping each org in its own MemoryStore. */
+export class MemoryTenants implements TenantStore {
+  private readonly stores = new Map<string, MemoryStore>();
+
+  /** The MemoryStore of `org`, created on first use. */
+  of(org: string): MemoryStore {
+    let s = this.stores.get(org);
+    if (s === undefined) {
+      s = new MemoryStore();
+      this.stores.set(org, s);
+    }
+    return s;
+  }
+
+  appender(org: string): Appender {
+    return this.of(org).appender();
+  }
+
+  querier(org: string, mint: number, maxt: number): Querier {
+    return this.of(org).querier(mint, maxt);
+  }
+
+  queryable(org: string): Queryable {
+    return { querier: (mint, maxt) => this.querier(org, mint, maxt) };
+  }
+}
+
+/** One sample to load: labels as a record (with `__name__`), time in ms, value. */
+export interface TestSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly t: number;
+  readonly v: number;
+}
+
+/** Appends `samples` to `org` in one committed batch. */
+export function load(store: TenantStore, org: string, samples: readonly TestSample[]): void {
+  const app = store.appender(org);
+  for (const s of samples) app.append(Labels.fromRecord(s.labels), s.t, s.v);
+  app.commit();
+}
+
+/** A temporary data directory with a control database; `cleanup()` closes and removes both. */
+export interface TestControl {
+  readonly dir: string;
+  readonly db: ControlDb;
+  /** Creates an org administered by the local user and returns a token for it with `scopes`. */
+  org(slug: string, scopes?: readonly ("read" | "write")[]): string;
+  /** A further token for an existing org. */
+  token(slug: string, scopes?: readonly ("read" | "write")[]): string;
+  cleanup(): void;
+}
+
+/** Opens a control database in a new temporary directory. */
+export function testControl(): TestControl {
+  const dir = mkdtempSync(join(tmpdir(), "contrail-api-"));
+  const db = openControlDb({ dataDir: dir });
+  const token = (slug: string, scopes: readonly ("read" | "write")[] = ["read"]) =>
+    createToken(db, { org: slug, scopes }).token;
+  return {
+    dir,
+    db,
+    org(slug, scopes) {
+      createOrg(db, { slug, admin: localUser(db)!.id });
+      return token(slug, scopes);
+    },
+    token,
+    cleanup() {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A listening test server: its base URL (`http://127.0.0.1:PORT`) and a function to stop it. */
+export interface TestServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the API on 127.0.0.1:0 over `store`, authenticating against `control`. */
+export async function startTestServer(
+  control: TestControl,
+  store: TenantStore,
+  extra: Partial<ApiServerOptions> = {},
+): Promise<TestServer> {
+  const { app } = createApiServer({ store, authenticate: (t) => authenticate(control.db, t), ...extra });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("server has no TCP address");
+  return { url: `http://127.0.0.1:${address.port}`, port: address.port, close: () => app.close() };
+}
