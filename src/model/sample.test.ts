@@ -13,9 +13,12 @@ test("isStaleNaN distinguishes the marker from other values", () => {
   const view = new DataView(new ArrayBuffer(8));
   view.setBigUint64(0, 0x7ff0000000000002n);
   const fromBits = view.getFloat64(0);
+  view.setBigUint64(0, 0x7ff8000000000002n);
+  const quieted = view.getFloat64(0);
   const cases: [number, boolean][] = [
     [STALE_NAN, true],
     [fromBits, true],
+    [quieted, true], // what V8 makes of the marker in a plain JS array
     [Number.NaN, false],
     [0 / 0, false],
     [Math.sqrt(-1), false],

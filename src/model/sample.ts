@@ -38,15 +38,58 @@ export const STALE_NAN: number = (() => {
   return f64[0];
 })();
 
-/** True when `v` is the staleness marker (not just any NaN). Allocation-free. */
+/**
+ * True when `v` is the staleness marker (not just any NaN). Allocation-free. V8 sets the quiet bit of a NaN that
+ * passes through a plain JS array (giving 0x7ff80000_00000002), so that form counts as stale too; typed arrays and
+ * the chunk encoding keep the exact bits.
+ */
 export function isStaleNaN(v: number): boolean {
   if (!Number.isNaN(v)) return false;
   f64[0] = v;
-  return u32[HI] === 0x7ff00000 && u32[LO] === 0x00000002;
+  return (u32[HI] | 0x00080000) === 0x7ff80000 && u32[LO] === 0x00000002;
 }
 
 /** The raw bits of a float64 as [high, low] unsigned 32-bit words (for encoders and tests). */
 export function float64Bits(v: number): [number, number] {
   f64[0] = v;
   return [u32[HI], u32[LO]];
+}
+
+/**
+ * Samples of one series in two parallel growable arrays, timestamps (ms) and values; the first `n` are valid.
+ * Owned and reused by one reader (a query, a decoder); `t` and `v` are replaced when they grow, so re-read them
+ * after `reserve` or `push`.
+ */
+export class SampleBuffer {
+  t: Float64Array;
+  v: Float64Array;
+  n = 0;
+
+  /** A buffer with room for `capacity` samples. */
+  constructor(capacity = 256) {
+    const cap = Math.max(capacity, 1);
+    this.t = new Float64Array(cap);
+    this.v = new Float64Array(cap);
+  }
+
+  /** Makes room for `extra` more samples after the first `n`, keeping those. */
+  reserve(extra: number): void {
+    const need = this.n + extra;
+    if (need <= this.t.length) return;
+    const cap = Math.max(need, this.t.length * 2);
+    const t = new Float64Array(cap);
+    const v = new Float64Array(cap);
+    t.set(this.t.subarray(0, this.n));
+    v.set(this.v.subarray(0, this.n));
+    this.t = t;
+    this.v = v;
+  }
+
+  /** Appends one sample. */
+  push(t: number, v: number): void {
+    if (this.n === this.t.length) this.reserve(1);
+    this.t[this.n] = t;
+    this.v[this.n] = v;
+    this.n++;
+  }
 }

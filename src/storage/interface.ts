@@ -2,8 +2,10 @@
 // TSDB. Every time is an inclusive Unix timestamp in milliseconds. Storage calls are synchronous: the embedded TSDB
 // reads memory and page-cached files, and the engine keeps its own deadline and cancellation checks.
 
+import type { ContrailError } from "../model/errors.ts";
 import type { Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
+import type { SampleBuffer } from "../model/sample.ts";
 
 /** Opaque handle of a series inside one appendable store; valid for the lifetime of that store. */
 export type SeriesRef = number & { readonly __brand: "SeriesRef" };
@@ -27,6 +29,12 @@ export interface SampleIterator {
   atT(): number;
   /** Float value of the current sample (StaleNaN marks a stale series). */
   atV(): number;
+  /**
+   * Optional batch read on a fresh iterator (no `next`/`seek` yet): appends to `out` the samples that `seek(mint)`
+   * and then `next()` would give, up to the last one with timestamp <= `maxt` (ms), and leaves the iterator spent.
+   * Readers use it when present, as it skips the per-sample calls; the samples and errors are the same.
+   */
+  readInto?(mint: number, maxt: number, out: SampleBuffer): void;
 }
 
 /** A series selected by a query: its labels and a way to read its samples in the selected time range. */
@@ -86,16 +94,38 @@ export interface Queryable {
 }
 
 /**
+ * What `commit()` did with a batch: how many samples it stored and how many it rejected, by reason. A rejected
+ * sample is never stored and never silently dropped: it is counted here (and in the store's stats).
+ */
+export interface CommitReport {
+  /** Samples stored (a sample repeating the newest one exactly, same time and value, is accepted and not stored). */
+  readonly appended: number;
+  /** Older than the newest sample of its series. */
+  readonly outOfOrder: number;
+  /** Same timestamp as the newest sample of its series, different value. */
+  readonly duplicate: number;
+  /** Older than the oldest time the store still accepts (e.g. already compacted). */
+  readonly outOfBounds: number;
+  /** The first rejected sample as a coded error naming its series and time, or null when none was rejected. */
+  readonly firstRejection: ContrailError | null;
+}
+
+/**
  * Collects samples for one atomic batch. Samples become visible and durable together at `commit()`; `rollback()`
- * discards them. An appender is used by one caller at a time and is spent after commit or rollback.
+ * discards them. An appender is used by one caller at a time and is spent after commit or rollback: any further
+ * call throws `internal`. Rejections: samples that are out of order, duplicates or out of bounds are left out and reported by `commit()`;
+ * the rest of the batch is committed (as Prometheus's scrape path does).
  */
 export interface Appender {
   /** Adds a sample for the series `labels` (ms, float). Returns the series' ref for `appendRef`. */
   append(labels: Labels, t: number, v: number): SeriesRef;
   /** Adds a sample for a series known by ref from an earlier `append` to the same store. */
   appendRef(ref: SeriesRef, t: number, v: number): SeriesRef;
-  /** Makes the batch visible and durable; throws a ContrailError naming the samples it rejected. */
-  commit(): void;
+  /**
+   * Makes the accepted samples visible and durable (in the WAL) and reports what was rejected. Throws only when the
+   * batch could not be made durable, and then nothing of it is visible.
+   */
+  commit(): CommitReport;
   /** Drops the batch. */
   rollback(): void;
 }

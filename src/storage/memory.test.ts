@@ -1,18 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isContrailError } from "../model/errors.ts";
+import { type ErrorCode, isContrailError } from "../model/errors.ts";
 import { Labels } from "../model/labels.ts";
 import { newMatcher } from "../model/matcher.ts";
+import { isStaleNaN, STALE_NAN } from "../model/sample.ts";
+import { rejectedCount } from "./commit.ts";
 import type { Querier, SampleIterator } from "./interface.ts";
 import { MemoryStore } from "./memory.ts";
-
-const STALE = (() => {
-  const f = new Float64Array(1);
-  const u = new Uint32Array(f.buffer);
-  u[0] = 2;
-  u[1] = 0x7ff00000;
-  return f[0];
-})();
 
 function collect(it: SampleIterator): [number, number][] {
   const out: [number, number][] = [];
@@ -24,7 +18,7 @@ function seriesOf(q: Querier, ...m: [string, string][]) {
   return [
     ...q.select(
       m.map(([n, v]) => newMatcher("=", n, v)),
-      { start: 0, end: 0 },
+      { start: -1e15, end: 1e15 },
     ),
   ];
 }
@@ -91,7 +85,7 @@ describe("MemoryStore", () => {
     assert.deepEqual(seriesOf(q, ["__name__", "other"]), []);
   });
 
-  const rejections: { name: string; t: number; v: number; code: string }[] = [
+  const rejections: { name: string; t: number; v: number; code: ErrorCode }[] = [
     { name: "older sample", t: 90, v: 1, code: "out_of_order_sample" },
     { name: "same time, other value", t: 100, v: 11, code: "duplicate_sample_for_timestamp" },
   ];
@@ -99,10 +93,21 @@ describe("MemoryStore", () => {
     it(`rejects an ${c.name}`, () => {
       const store = loaded();
       const app = store.appender();
-      assert.throws(
-        () => app.append(Labels.fromStrings("__name__", "up", "job", "a"), c.t, c.v),
-        (e) => isContrailError(e) && e.code === c.code,
-      );
+      const a = Labels.fromStrings("__name__", "up", "job", "a");
+      app.append(a, c.t, c.v);
+      app.append(a, 110, 11);
+      const r = app.commit();
+      assert.equal(r.appended, 1, "the rest of the batch is committed");
+      assert.equal(rejectedCount(r), 1);
+      assert.equal(c.code === "out_of_order_sample" ? r.outOfOrder : r.duplicate, 1);
+      assert.ok(r.firstRejection);
+      assert.equal(r.firstRejection.code, c.code);
+      assert.match(r.firstRejection.message, new RegExp(`at ${c.t} for \\{__name__="up", job="a"\\}`));
+      const [s] = seriesOf(store.querier(0, 1000), ["__name__", "up"], ["job", "a"]);
+      assert.deepEqual(collect(s.iterator()).slice(-2), [
+        [100, 10],
+        [110, 11],
+      ]);
     });
   }
 
@@ -112,21 +117,22 @@ describe("MemoryStore", () => {
     const app = store.appender();
     const ref = app.append(l, 10, 1);
     app.appendRef(ref, 10, 1);
-    app.appendRef(ref, 20, STALE);
-    app.appendRef(ref, 20, STALE);
-    assert.throws(
-      () => app.appendRef(ref, 20, Number.NaN),
-      (e) => isContrailError(e, "duplicate_sample_for_timestamp"),
+    app.appendRef(ref, 20, STALE_NAN);
+    app.appendRef(ref, 20, STALE_NAN);
+    app.appendRef(ref, 20, Number.NaN);
+    app.appendRef(ref, 5, 1);
+    const r = app.commit();
+    assert.deepEqual(
+      { appended: r.appended, outOfOrder: r.outOfOrder, duplicate: r.duplicate, outOfBounds: r.outOfBounds },
+      { appended: 2, outOfOrder: 1, duplicate: 1, outOfBounds: 0 },
     );
-    assert.throws(
-      () => app.appendRef(ref, 5, 1),
-      (e) => isContrailError(e, "out_of_order_sample"),
-    );
-    app.commit();
+    assert.ok(isContrailError(r.firstRejection, "duplicate_sample_for_timestamp"));
     const [s] = seriesOf(store.querier(0, 100), ["__name__", "x"]);
-    const got = collect(s.iterator());
-    assert.equal(got.length, 2);
-    assert.ok(Number.isNaN(got[1][1]));
+    const it = s.iterator();
+    assert.equal(it.next(), "float");
+    assert.equal(it.next(), "float");
+    assert.ok(isStaleNaN(it.atV()), "the stored value keeps the StaleNaN bits");
+    assert.equal(it.next(), "none");
   });
 
   it("makes samples visible only at commit, drops them on rollback", () => {

@@ -1,14 +1,17 @@
 // An in-memory store: every series keeps its samples in two growable Float64Arrays (timestamps, values). It serves
 // tests, benchmarks and the promqltest runner; it has no WAL and no retention. Appends are validated as the TSDB
 // head validates them: a sample older than the series' newest is out of order, one at the same time with a
-// different value is a duplicate; the same value again is accepted and ignored.
+// different value is a duplicate; the same value again is accepted and ignored. Timestamps must be integers (ms) and
+// label sets non-empty, as in the head.
 
 import { ContrailError } from "../model/errors.ts";
 import { compareStrings, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
+import { floatHi, floatLo, isStaleNaN, STALE_NAN } from "../tsdb/encoding/float-bits.ts";
 import type {
   Appendable,
   Appender,
+  CommitReport,
   LabelHints,
   Querier,
   Queryable,
@@ -22,13 +25,16 @@ import type {
 
 const INITIAL_CAPACITY = 16;
 
-// Bit-level equality, so a StaleNaN repeated at the same timestamp counts as the same value.
-const cmpF = new Float64Array(2);
-const cmpU = new Uint32Array(cmpF.buffer);
+// Bit-level equality, so a StaleNaN repeated at the same timestamp counts as the same value. Both sides are
+// canonical (see `canonical`), so the quieted form of the marker never differs from the marker.
 function sameBits(a: number, b: number): boolean {
-  cmpF[0] = a;
-  cmpF[1] = b;
-  return cmpU[0] === cmpU[2] && cmpU[1] === cmpU[3];
+  return floatHi(a) === floatHi(b) && floatLo(a) === floatLo(b);
+}
+
+// The staleness marker in its exact bits: V8 sets the quiet bit of a NaN kept in a plain JS value or array, and the
+// TSDB's chunk encoding turns that form back into the marker; the in-memory store stores what the TSDB would.
+function canonical(v: number): number {
+  return isStaleNaN(v) ? STALE_NAN : v;
 }
 
 /** One stored series. Arrays grow by doubling; readers keep the arrays they saw, so appends never disturb them. */
@@ -250,9 +256,6 @@ interface Pending {
 class MemoryAppender implements Appender {
   private readonly store: MemoryStore;
   private pending: Pending[] = [];
-  // Newest timestamp and value per series in this batch, for ordering checks before commit.
-  private readonly lastT = new Map<number, number>();
-  private readonly lastV = new Map<number, number>();
   private done = false;
 
   constructor(store: MemoryStore) {
@@ -260,45 +263,63 @@ class MemoryAppender implements Appender {
   }
 
   append(labels: Labels, t: number, v: number): SeriesRef {
+    this.check(t);
+    if (labels.isEmpty()) throw new ContrailError("bad_data", "cannot append a sample with an empty label set");
     return this.appendRef(this.store.getOrCreate(labels), t, v);
   }
 
   appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
-    if (this.done) throw new ContrailError("internal", "appender already committed or rolled back");
-    const s = this.store.seriesByRef(ref);
-    let prevT = s.n > 0 ? s.t[s.n - 1] : Number.NEGATIVE_INFINITY;
-    let prevV = s.n > 0 ? s.v[s.n - 1] : 0;
-    const bt = this.lastT.get(ref);
-    if (bt !== undefined) {
-      prevT = bt;
-      prevV = this.lastV.get(ref)!;
-    }
-    if (t < prevT) {
-      throw new ContrailError("out_of_order_sample", `out of order sample for series ${s.labels.toString()} at ${t}`);
-    }
-    if (t === prevT) {
-      if (sameBits(v, prevV)) return ref;
-      throw new ContrailError(
-        "duplicate_sample_for_timestamp",
-        `duplicate sample for timestamp ${t} with a different value for series ${s.labels.toString()}`,
-      );
-    }
+    this.check(t);
+    this.store.seriesByRef(ref);
     this.pending.push({ ref, t, v });
-    this.lastT.set(ref, t);
-    this.lastV.set(ref, v);
     return ref;
   }
 
-  commit(): void {
+  // Same rules as the TSDB head: in batch order, against the stored series and earlier samples of the batch.
+  commit(): CommitReport {
     if (this.done) throw new ContrailError("internal", "appender already committed or rolled back");
     this.done = true;
-    for (const p of this.pending) this.store.seriesByRef(p.ref).push(p.t, p.v);
+    let appended = 0;
+    let outOfOrder = 0;
+    let duplicate = 0;
+    let firstRejection: ContrailError | null = null;
+    for (const p of this.pending) {
+      const s = this.store.seriesByRef(p.ref);
+      const v = canonical(p.v);
+      const prevT = s.n > 0 ? s.t[s.n - 1] : Number.NEGATIVE_INFINITY;
+      if (p.t < prevT) {
+        outOfOrder++;
+        firstRejection ??= new ContrailError(
+          "out_of_order_sample",
+          `sample at ${p.t} for ${s.labels.toString()} is older than its newest at ${prevT}`,
+        );
+        continue;
+      }
+      if (p.t === prevT) {
+        if (sameBits(v, s.v[s.n - 1])) continue;
+        duplicate++;
+        firstRejection ??= new ContrailError(
+          "duplicate_sample_for_timestamp",
+          `sample at ${p.t} for ${s.labels.toString()} has value ${v}, a different one (${s.v[s.n - 1]}) is stored`,
+        );
+        continue;
+      }
+      s.push(p.t, v);
+      appended++;
+    }
     this.pending = [];
+    return { appended, outOfOrder, duplicate, outOfBounds: 0, firstRejection };
   }
 
   rollback(): void {
+    if (this.done) throw new ContrailError("internal", "appender already committed or rolled back");
     this.done = true;
     this.pending = [];
+  }
+
+  private check(t: number): void {
+    if (this.done) throw new ContrailError("internal", "appender already committed or rolled back");
+    if (!Number.isSafeInteger(t)) throw new ContrailError("bad_data", `sample timestamp ${t} is not an integer (ms)`);
   }
 }
 
@@ -316,10 +337,13 @@ class MemoryQuerier implements Querier {
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     const all = this.store.allSeries();
     const out: SeriesView[] = [];
+    // The caller reads the hints' range; never more than the querier's.
+    const mint = Math.max(this.mint, hints.start);
+    const maxt = Math.min(this.maxt, hints.end);
     for (const i of this.store.matching(matchers)) {
       const s = all[i];
-      const lo = lowerBound(s.t, s.n, this.mint);
-      const hi = lowerBound(s.t, s.n, this.maxt + 1);
+      const lo = lowerBound(s.t, s.n, mint);
+      const hi = lowerBound(s.t, s.n, maxt + 1);
       if (lo < hi) out.push(new SeriesView(s, lo, hi));
     }
     out.sort((a, b) => a.labels.compare(b.labels));

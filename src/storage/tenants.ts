@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import type { Labels } from "../model/labels.ts";
 import { Db, type DbOptions, type DbStats } from "../tsdb/db.ts";
-import type { Appender, Querier, Queryable, SeriesRef, TenantStore } from "./interface.ts";
+import type { Appender, CommitReport, Querier, Queryable, SeriesRef, TenantStore } from "./interface.ts";
 
 /** What an org id must look like: lower-case letters, digits and dashes, 1 to 63 characters, no leading dash. */
 export const ORG_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -230,9 +230,9 @@ class TenantAppender implements Appender {
     return this.app.appendRef(ref, t, v);
   }
 
-  commit(): void {
+  commit(): CommitReport {
     try {
-      this.app.commit();
+      return this.app.commit();
     } finally {
       this.finish();
     }

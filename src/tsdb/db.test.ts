@@ -6,6 +6,7 @@ import { after, describe, test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
 import { Labels } from "../model/labels.ts";
 import { newMatcher } from "../model/matcher.ts";
+import { throwOnRejection } from "../storage/commit.ts";
 import type { Querier } from "../storage/interface.ts";
 import { listBlockDirs } from "./block.ts";
 import { newUlid, readBlockMeta } from "./block-meta.ts";
@@ -36,7 +37,7 @@ const seriesLabels = (i: number) =>
 function fill(db: Db, n: number, t0: number, t1: number): void {
   const app = db.appender();
   for (let t = t0; t < t1; t += STEP) for (let i = 0; i < n; i++) app.append(seriesLabels(i), t, i * 1e6 + t / 1000);
-  app.commit();
+  throwOnRejection(app.commit());
 }
 
 /** "labels t=v" for every sample of every series in [mint, maxt]. */
@@ -109,10 +110,11 @@ describe("Db", () => {
     // Appends older than the newest block are out of bounds.
     const app = again.appender();
     app.append(seriesLabels(0), HOUR, 1);
-    assert.throws(
-      () => app.commit(),
-      (e) => isContrailError(e, "out_of_bounds"),
-    );
+    app.append(seriesLabels(0), t1, 1);
+    const rep = app.commit();
+    assert.deepEqual([rep.appended, rep.outOfBounds], [1, 1], "the rest of the batch is committed");
+    assert.ok(isContrailError(rep.firstRejection, "out_of_bounds"));
+    assert.match(rep.firstRejection.message, new RegExp(`^sample at ${HOUR} for \\{__name__="up"`));
     again.close();
   });
 

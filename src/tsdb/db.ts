@@ -9,7 +9,7 @@ import { type Dirent, mkdirSync, readdirSync, renameSync, rmSync, statSync } fro
 import { join } from "node:path";
 import { ContrailError } from "../model/errors.ts";
 import { compareStrings, type Labels, METRIC_NAME } from "../model/labels.ts";
-import type { Appendable, Appender, Querier, Queryable, SeriesRef } from "../storage/interface.ts";
+import type { Appendable, Appender, CommitReport, Querier, Queryable, SeriesRef } from "../storage/interface.ts";
 import { Block, isBlockDirName, listBlockDirs, TMP_FOR_CREATION_SUFFIX, TMP_FOR_DELETION_SUFFIX } from "./block.ts";
 import { readBlockMeta, type Ulid } from "./block-meta.ts";
 import {
@@ -519,9 +519,9 @@ class DbAppender implements Appender {
     return this.app.appendRef(ref, t, v);
   }
 
-  commit(): void {
+  commit(): CommitReport {
     try {
-      this.app.commit();
+      return this.app.commit();
     } finally {
       this.db.afterCommit();
     }

@@ -125,6 +125,27 @@ test("deleted intervals are skipped; a series deleted in the whole range is left
   assert.equal(it.atT(), 6000);
 });
 
+test("a series whose chunk spans the range without a sample inside it is left out", () => {
+  const head = headWith([
+    [
+      ["__name__", "g", "k", "gap"],
+      [
+        [1000, 1],
+        [9000, 2],
+      ],
+    ],
+    [["__name__", "g", "k", "dense"], steps(9, 1000, 1000)],
+  ]);
+  head.delete(4000, 6000, [eq("k", "dense")]);
+  const q = blockQuerier(head, 0, 1e15);
+  const names = (hints: SelectHints) => [...q.select([eq("__name__", "g")], hints)].map((s) => s.labels.get("k"));
+  assert.deepEqual(names(all(2000, 8000)), ["dense"]);
+  assert.deepEqual(names(all(4000, 6000)), [], "the dense series' samples there are deleted");
+  assert.deepEqual(names(all(4000, 7000)), ["dense"]);
+  assert.deepEqual(names({ start: 2000, end: 8000, func: "series" }), ["dense"], "labels-only selects agree");
+  assert.deepEqual(names(all(1000, 1000)), ["dense", "gap"]);
+});
+
 test("series hints give labels without samples", () => {
   const head = headWith([[["__name__", "s"], steps(3, 0, 10)]]);
   const got = [...blockQuerier(head, 0, 100).select([eq("__name__", "s")], { start: 0, end: 100, func: "series" })];

@@ -41,7 +41,8 @@ const EMPTY_SET: SeriesSet = new LazySeriesSet(() => [][Symbol.iterator]());
 /**
  * A querier over `block` for [mint, maxt] ms inclusive. `select` uses the hints' start/end as the sample range (as
  * Prometheus does). Series come in postings order, or in label order when `hints.sorted`; a series is returned only
- * when some chunk overlaps the range and is not entirely deleted. Label lookups read the index only.
+ * when it has a sample in the range that is not deleted (Prometheus also returns a series whose chunk merely spans
+ * the range; the storage contract does not). Label lookups read the index only.
  */
 export function blockQuerier(block: BlockReader, mint: number, maxt: number): Querier {
   return new BlockQuerier(block, mint, maxt);
@@ -82,10 +83,10 @@ class BlockQuerier implements Querier {
           picked.push(c);
         }
         if (picked.length === 0) continue;
+        const src: ChunkSource = { chunks: picked, reader: chunks, mint, maxt, deleted };
+        if (!surelyHasSample(picked, mint, maxt, deleted) && new ChunkChainIterator(src).next() === "none") continue;
         n++;
-        yield labelsOnly
-          ? new LabelsOnlySeries(s.labels)
-          : new BlockSeriesView(s.labels, { chunks: picked, reader: chunks, mint, maxt, deleted });
+        yield labelsOnly ? new LabelsOnlySeries(s.labels) : new BlockSeriesView(s.labels, src);
       }
     });
   }
@@ -99,6 +100,24 @@ class BlockQuerier implements Querier {
   }
 
   close(): void {}
+}
+
+/**
+ * True when the chunks' bounds alone prove a sample in [mint, maxt]: a chunk's mint and maxt are sample times, so a
+ * chunk starting or ending inside the range holds one (unless deletions may hide it). Otherwise the only chunk is
+ * one spanning the whole range, which may have no sample inside it; the caller then reads it.
+ */
+function surelyHasSample(
+  chunks: readonly ChunkMeta[],
+  mint: number,
+  maxt: number,
+  deleted: readonly Interval[],
+): boolean {
+  if (deleted.length > 0) return false;
+  for (const c of chunks) {
+    if ((c.mint >= mint && c.mint <= maxt) || (c.maxt >= mint && c.maxt <= maxt)) return true;
+  }
+  return false;
 }
 
 function limitList(list: readonly string[], hints?: LabelHints): string[] {

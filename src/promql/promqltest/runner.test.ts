@@ -197,3 +197,21 @@ test("the real engine and memory store pass a small float file", async () => {
   );
   assert.match(r.evals[3].detail[0], /^expected 999 for \{__name__="http_requests", job="api"\} but got 50$/);
 });
+
+test("a load whose samples the store rejects is a load problem at its line; the rest of it is loaded", async () => {
+  const r = await new TestRunner().runFile(
+    "x.test",
+    ["load 1m", "  foo 1 2", "", "load 1m", "  foo 5 6", "  bar 7", "", "eval instant at 1m bar", "  bar 7"].join("\n"),
+  );
+  assert.equal(r.problems.length, 1);
+  assert.equal(r.problems[0].line, 4);
+  assert.equal(r.problems[0].kind, "load");
+  assert.match(
+    r.problems[0].message,
+    /^load failed: 2 of 3 samples rejected \(1 out of order, 1 duplicate, 0 out of bounds\); first: sample at 0 for \{__name__="foo"\}/,
+  );
+  assert.deepEqual(
+    r.evals.map((e) => [e.line, e.status]),
+    [[8, "passed"]],
+  );
+});

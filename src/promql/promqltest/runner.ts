@@ -4,6 +4,7 @@
 // query around its time; each of those runs must give the expected result too.
 
 import { isContrailError } from "../../model/errors.ts";
+import { rejectionError } from "../../storage/commit.ts";
 import { MemoryStore } from "../../storage/memory.ts";
 import { Engine, type EngineOptions, type QueryResult, type VectorSample } from "../engine/index.ts";
 import type { Expr } from "../parser/ast.ts";
@@ -121,7 +122,8 @@ class FileRun {
     this.histograms.clear();
   }
 
-  // Appends the block's float samples (histogram points are dropped); returns the storage error, if any.
+  // Appends the block's float samples (histogram points are dropped); returns the storage error, if any. Rejected
+  // samples (out of order, duplicate) fail the load; the accepted rest of the block stays loaded.
   load(cmd: LoadCommand): string | null {
     this.histograms.load(cmd);
     const app = this.store.appender();
@@ -132,10 +134,13 @@ class FileRun {
           if (v.kind === "float") app.append(s.labels, i * cmd.interval, v.value);
         }
       }
-      app.commit();
-      return null;
     } catch (err) {
       app.rollback();
+      return errorMessage(err);
+    }
+    try {
+      return rejectionError(app.commit())?.message ?? null;
+    } catch (err) {
       return errorMessage(err);
     }
   }

@@ -35,11 +35,4 @@ export const STALE_NAN_LO = 0x00000002;
 /** Prometheus's staleness marker value (compare with `isStaleNaN`, never with ===). */
 export const STALE_NAN: number = floatFromBits(STALE_NAN_HI, STALE_NAN_LO);
 
-/**
- * True when `v` is the staleness marker. V8 sets the quiet bit of a NaN stored in a plain JS array (giving
- * 0x7ff80000_00000002), so that form counts as stale too; typed arrays keep the exact bits.
- */
-export function isStaleNaN(v: number): boolean {
-  f64[0] = v;
-  return (u32[HI] | 0x00080000) === 0x7ff80000 && u32[LO] === STALE_NAN_LO;
-}
+export { isStaleNaN } from "../../model/sample.ts";

@@ -6,7 +6,8 @@ import { afterEach, test } from "node:test";
 import { type ErrorCode, isContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import { newMatcher } from "../../model/matcher.ts";
-import type { SeriesRef } from "../../storage/interface.ts";
+import { rejectedCount, rejectionError } from "../../storage/commit.ts";
+import type { CommitReport, SeriesRef } from "../../storage/interface.ts";
 import { STALE_NAN } from "../encoding/float-bits.ts";
 import { blockQuerier } from "../querier.ts";
 import { Head, type HeadOptions } from "./head.ts";
@@ -42,14 +43,11 @@ function dump(head: Head): string[] {
   return out;
 }
 
-function commitError(fn: () => void): { code: ErrorCode; message: string } {
-  try {
-    fn();
-  } catch (e) {
-    if (isContrailError(e)) return { code: e.code, message: e.message };
-    throw e;
-  }
-  assert.fail("commit should have thrown");
+/** The summary error of a commit report that must have rejected samples. */
+function commitError(r: CommitReport): { code: ErrorCode; message: string } {
+  const err = rejectionError(r);
+  assert.ok(err, "commit should have rejected samples");
+  return { code: err.code, message: err.message };
 }
 
 test("samples become visible at commit, never before", () => {
@@ -185,9 +183,13 @@ test("rejections: counted, named, and the rest of the batch committed", () => {
   for (const c of cases) {
     const app = head.appender();
     for (const [inst, t, v] of c.samples) app.append(up(inst), t, v);
-    if (c.code === null) app.commit();
-    else {
-      const err = commitError(() => app.commit());
+    const r = app.commit();
+    if (c.code === null) {
+      assert.equal(r.firstRejection, null, c.name);
+      assert.equal(rejectedCount(r), 0, c.name);
+    } else {
+      assert.equal(r.firstRejection?.code, c.code, c.name);
+      const err = commitError(r);
       assert.equal(err.code, c.code, c.name);
       assert.match(err.message, /^\d+ of \d+ samples rejected/, c.name);
       assert.match(err.message, /first: sample at \d+ for \{__name__="up", instance="[ab]"\}/, c.name);
@@ -212,7 +214,14 @@ test("the error message counts every rejection of the batch", () => {
   app.append(up("a"), 5_000, 9);
   app.append(up("a"), 3_000, 1);
   app.append(up("a"), 6_000, 1);
-  const err = commitError(() => app.commit());
+  const r = app.commit();
+  assert.deepEqual(
+    { appended: r.appended, outOfOrder: r.outOfOrder, duplicate: r.duplicate, outOfBounds: r.outOfBounds },
+    { appended: 1, outOfOrder: 2, duplicate: 1, outOfBounds: 0 },
+  );
+  assert.equal(r.firstRejection?.code, "out_of_order_sample");
+  assert.match(r.firstRejection?.message ?? "", /^sample at 4000 for \{__name__="up", instance="a"\} is older/);
+  const err = commitError(r);
   assert.equal(err.code, "out_of_order_sample");
   assert.match(
     err.message,
@@ -231,13 +240,14 @@ test("a repeated staleness marker is the same value; a marker after a value is a
   // Through a plain array the marker's quiet bit is set; it still counts as the same value.
   const values = [STALE_NAN];
   again.append(up("a"), 1000, values[0]);
-  again.commit();
+  const r = again.commit();
+  assert.deepEqual([r.appended, rejectedCount(r), r.firstRejection], [0, 0, null], "accepted, not stored again");
   const dup = head.appender();
   dup.append(up("b"), 1000, STALE_NAN);
-  assert.equal(commitError(() => dup.commit()).code, "duplicate_sample_for_timestamp");
+  assert.equal(commitError(dup.commit()).code, "duplicate_sample_for_timestamp");
   const nan = head.appender();
   nan.append(up("a"), 1000, Number.NaN);
-  assert.equal(commitError(() => nan.commit()).code, "duplicate_sample_for_timestamp");
+  assert.equal(commitError(nan.commit()).code, "duplicate_sample_for_timestamp");
 });
 
 test("out of bounds: before the minimum valid time, or half a chunk range behind the newest sample", () => {
@@ -245,7 +255,10 @@ test("out of bounds: before the minimum valid time, or half a chunk range behind
   const app = head.appender();
   app.append(up("a"), 10 * HOUR - 1, 1);
   app.append(up("a"), 10 * HOUR, 1);
-  const err = commitError(() => app.commit());
+  const r = app.commit();
+  assert.equal(r.outOfBounds, 1);
+  assert.equal(r.appended, 1);
+  const err = commitError(r);
   assert.equal(err.code, "out_of_bounds");
   assert.match(err.message, /^1 of 2 samples rejected/);
   const later = head.appender();
@@ -254,7 +267,7 @@ test("out of bounds: before the minimum valid time, or half a chunk range behind
   const old = head.appender();
   old.append(up("c"), 12 * HOUR - 1, 1);
   old.append(up("c"), 12 * HOUR, 1);
-  assert.equal(commitError(() => old.commit()).code, "out_of_bounds");
+  assert.equal(commitError(old.commit()).code, "out_of_bounds");
   assert.equal(head.stats().outOfBoundsSamples, 2);
   assert.deepEqual(
     dump(head).map((l) => l.slice(-20)),

@@ -4,14 +4,14 @@
 //
 // Rejected samples: a sample older than its series' newest (out of order), one at the same time with a different
 // value (duplicate), or one older than the head's valid range (out of bounds) is not stored. Like Prometheus's scrape
-// path, the rest of the batch is still committed; then `commit()` throws a ContrailError whose code is the first
-// offender's and whose message counts every rejection and names the first one. Rejections are also counted in the
-// head's stats. A sample repeating the newest one exactly (same time, same value bits) is accepted and ignored, as
-// Prometheus does for federation and re-sent data.
+// path, the rest of the batch is still committed, and `commit()` reports the rejections by reason with the first
+// offender as a coded error (storage/interface.ts CommitReport). Rejections are also counted in the head's stats.
+// A sample repeating the newest one exactly (same time, same value bits) is accepted and ignored, as Prometheus does
+// for federation and re-sent data.
 
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { Labels } from "../../model/labels.ts";
-import type { Appender, SeriesRef } from "../../storage/interface.ts";
+import type { Appender, CommitReport, SeriesRef } from "../../storage/interface.ts";
 import { XorIterator } from "../chunkenc/xor.ts";
 import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 import { encodeSamples } from "../record/samples.ts";
@@ -68,10 +68,10 @@ export class HeadAppender implements Appender {
 
   /**
    * Validates the batch in order against the series and the samples before it, logs the accepted samples (and new
-   * series) to the WAL, then makes them visible. Throws a ContrailError (`out_of_order_sample`,
-   * `duplicate_sample_for_timestamp` or `out_of_bounds`) after committing the rest when samples were rejected.
+   * series) to the WAL, then makes them visible; reports the rejected ones (`out_of_order_sample`,
+   * `duplicate_sample_for_timestamp`, `out_of_bounds`). Throws only if the WAL write fails (nothing is applied).
    */
-  commit(): void {
+  commit(): CommitReport {
     this.finish();
     const head = this.head;
     const epoch = ++head.commitEpoch;
@@ -164,14 +164,13 @@ export class HeadAppender implements Appender {
     }
     this.rejected = { outOfOrder: ooo, duplicate: dup, outOfBounds: oob };
     const f = first as { code: ErrorCode; detail: string } | null;
-    if (f !== null) {
-      const total = ooo + dup + oob;
-      throw new ContrailError(
-        f.code,
-        `${total} of ${this.n} samples rejected (${ooo} out of order, ${dup} duplicate, ${oob} out of bounds); ` +
-          `first: ${f.detail}`,
-      );
-    }
+    return {
+      appended: accepted.length,
+      outOfOrder: ooo,
+      duplicate: dup,
+      outOfBounds: oob,
+      firstRejection: f === null ? null : new ContrailError(f.code, f.detail),
+    };
   }
 
   /** Drops the batch. Series created by `append` stay (empty) until the head's next truncation. */

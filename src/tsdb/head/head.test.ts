@@ -6,6 +6,7 @@ import { afterEach, test } from "node:test";
 import { isContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import { newMatcher } from "../../model/matcher.ts";
+import { throwOnRejection } from "../../storage/commit.ts";
 import { XorIterator } from "../chunkenc/xor.ts";
 import { blockQuerier } from "../querier.ts";
 import { listCheckpoints } from "../wal/checkpoint.ts";
@@ -41,7 +42,7 @@ function fill(head: Head, o: { k: number; n: number; t0?: number; step?: number 
     const app = head.appender();
     const t = (o.t0 ?? 0) + j * (o.step ?? 15_000);
     for (let i = 0; i < o.k; i++) app.append(series(i), t, t / 1000 + i);
-    app.commit();
+    throwOnRejection(app.commit());
   }
 }
 
@@ -158,10 +159,10 @@ test("close and reopen: chunks_head and the WAL rebuild the same head", () => {
   app.append(series(0), 299 * 15_000, 299 + 0);
   app.append(series(1), 299 * 15_000, 7);
   app.append(series(3), 1, 1);
-  assert.throws(
-    () => app.commit(),
-    (e) => isContrailError(e, "duplicate_sample_for_timestamp"),
-  );
+  const rep = app.commit();
+  assert.deepEqual([rep.appended, rep.duplicate, rep.outOfOrder, rep.outOfBounds], [0, 2, 0, 1], "t=1 is too old");
+  assert.ok(isContrailError(rep.firstRejection, "duplicate_sample_for_timestamp"));
+  assert.match(rep.firstRejection.message, /^sample at 4485000 for \{__name__="m", i="0"\}/);
   assert.equal(head.index().allPostings().length, 4);
   assert.equal(
     Math.max(...Array.from(head.index().allPostings())),
@@ -182,13 +183,14 @@ test("the last value of a series restored only from chunks_head is read back for
   assert.ok(s !== undefined && s.open === null && s.mmapped.length === 1);
   const same = head.appender();
   same.append(series(0), 119 * 15_000, 119 * 15);
-  same.commit();
+  const sameRep = same.commit();
+  assert.deepEqual([sameRep.appended, sameRep.firstRejection], [0, null], "an exact repeat is accepted");
   const other = head.appender();
   other.append(series(0), 119 * 15_000, -1);
-  assert.throws(
-    () => other.commit(),
-    (e) => isContrailError(e, "duplicate_sample_for_timestamp"),
-  );
+  const rep = other.commit();
+  assert.equal(rep.duplicate, 1);
+  assert.ok(isContrailError(rep.firstRejection, "duplicate_sample_for_timestamp"));
+  assert.match(rep.firstRejection.message, /a different one \(1785\) is stored/, "the value read from chunks_head");
 });
 
 test("a crash without close loses only the torn WAL tail, and the repair is reported", () => {
@@ -262,10 +264,10 @@ test("truncate drops old chunks and empty series, checkpoints the WAL, and survi
   assert.equal(head.minValidTime, mint);
   const late = head.appender();
   late.append(series(0), mint - 1, 1);
-  assert.throws(
-    () => late.commit(),
-    (e) => isContrailError(e, "out_of_bounds"),
-  );
+  const lateRep = late.commit();
+  assert.deepEqual([lateRep.appended, lateRep.outOfBounds], [0, 1]);
+  assert.ok(isContrailError(lateRep.firstRejection, "out_of_bounds"));
+  assert.match(lateRep.firstRejection.message, new RegExp(`^sample at ${mint - 1} for \\{__name__="m", i="0"\\}`));
   const want = dump(head, mint, 1e15);
   head.close();
 
