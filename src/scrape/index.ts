@@ -1,0 +1,42 @@
+// Public surface of the scraper: the manager the wiring layer runs, the target source it fills from the control
+// plane (with a helper that builds targets from apps and instances), the in-process registry collection, and the
+// status shapes the API serves.
+
+export {
+  type AppMetricsSpec,
+  endpointUrl,
+  type InstanceSpec,
+  type MetricsEndpointSpec,
+  targetsFromApps,
+} from "./app-targets.ts";
+export { SCRAPE_USER_AGENT } from "./http.ts";
+export {
+  type CollectOutcome,
+  type InProcessSource,
+  type InProcessStatus,
+  type OrgOfApp,
+  RegistryCollector,
+  type SampleSource,
+} from "./inprocess.ts";
+export { REPORT_SERIES, ScrapeLoop, type ScrapeOutcome, type TargetHealth, type TargetStatus } from "./loop.ts";
+export { type RefreshResult, ScrapeManager, type ScrapeManagerOptions } from "./manager.ts";
+export {
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_SCRAPE_OPTIONS,
+  formatDuration,
+  type LabelLimits,
+  resolveScrapeOptions,
+  type ScrapeOptions,
+  type ScrapeOptionsInput,
+} from "./options.ts";
+export { type ActiveTarget, activeTarget } from "./status.ts";
+export {
+  inShard,
+  PLATFORM_LABELS,
+  parseShard,
+  type ScrapeTarget,
+  type ShardSpec,
+  scrapeOffset,
+  type TargetSource,
+  targetHash,
+} from "./target.ts";

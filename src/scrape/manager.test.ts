@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Registry } from "../exposition/registry.ts";
+import { isStaleNaN } from "../model/sample.ts";
+import { ScrapeManager } from "./manager.ts";
+import type { ScrapeTarget } from "./target.ts";
+import { MemoryTenants, seriesSamples, serveText, startServer, type TestServer } from "./testkit.ts";
+
+const INTERVAL = 200;
+
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function t(id: string, org: string, app: string, url: string): ScrapeTarget {
+  return { id, org, app, region: "ord", host: "ab12", instance: id.padEnd(14, "0").slice(0, 14), url };
+}
+
+describe("scrape manager", () => {
+  let web: TestServer;
+  let shop: TestServer;
+
+  before(async () => {
+    web = await startServer(
+      serveText(
+        '# HELP events_by_type Events by type.\n# TYPE events_by_type counter\nevents_by_type{event_type="a"} 1\n',
+      ),
+    );
+    shop = await startServer(serveText("# TYPE orders gauge\norders 4\n"));
+  });
+  after(async () => {
+    await web.close();
+    await shop.close();
+  });
+
+  test("runs a loop per target, reports targets and metadata per org, retires removed targets with stale markers", async () => {
+    let targets = [
+      t("aaaaaaaaaaaaa1", "acme", "web", web.url()),
+      t("aaaaaaaaaaaaa2", "acme", "web", web.url("/metrics?second")),
+      t("bbbbbbbbbbbbb1", "globex", "shop", shop.url()),
+    ];
+    const store = new MemoryTenants();
+    const m = new ScrapeManager({
+      store,
+      source: { targets: () => targets },
+      scrape: { intervalMs: INTERVAL, timeoutMs: 150 },
+      refreshIntervalMs: 60_000,
+    });
+    try {
+      const r = await m.start();
+      assert.deepEqual(r, { started: 3, stopped: 0, active: 3 });
+      await until(() => m.activeLoops().every((l) => l.status().health === "up"), "every target up");
+
+      const acme = m.targetsFor("acme");
+      assert.equal(acme.length, 2);
+      assert.deepEqual(
+        acme.map((a) => a.scrapeUrl),
+        [web.url(), web.url("/metrics?second")],
+      );
+      const a0 = acme[0];
+      assert.deepEqual(a0.labels, { app: "web", host: "ab12", instance: "aaaaaaaaaaaaa1", region: "ord" });
+      assert.equal(a0.health, "up");
+      assert.equal(a0.lastError, "");
+      assert.equal(a0.scrapePool, "web");
+      assert.equal(a0.scrapeInterval, "200ms");
+      assert.equal(a0.scrapeTimeout, "150ms");
+      assert.match(a0.lastScrape, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(a0.lastScrapeDuration >= 0);
+      assert.equal(a0.discoveredLabels.__metrics_path__, "/metrics");
+      assert.deepEqual(
+        m.targetsFor("globex").map((g) => g.labels.app),
+        ["shop"],
+      );
+      assert.deepEqual(m.targetsFor("nobody"), []);
+
+      assert.deepEqual(
+        [...m.metadataFor("acme")],
+        [["events_by_type", [{ type: "counter", help: "Events by type.", unit: "" }]]],
+        "two targets with the same metadata give one entry",
+      );
+      assert.deepEqual([...m.metadataFor("globex")], [["orders", [{ type: "gauge", help: "", unit: "" }]]]);
+
+      // The second target goes away: its loop stops, and its series get a stale marker a little over two
+      // intervals later, stamped with the time its next scrape would have had.
+      targets = targets.filter((x) => x.id !== "aaaaaaaaaaaaa2");
+      assert.deepEqual(await m.refresh(), { started: 0, stopped: 1, active: 2 });
+      assert.equal(m.targetsFor("acme").length, 1);
+      const gone = { instance: "aaaaaaaaaaaaa2" };
+      await until(
+        () => isStaleNaN(seriesSamples(store.of("acme"), "events_by_type", gone).at(-1)?.v ?? 0),
+        "stale marker of the removed target",
+        INTERVAL * 10,
+      );
+      assert.ok(isStaleNaN(seriesSamples(store.of("acme"), "up", gone).at(-1)!.v));
+      const remaining = seriesSamples(store.of("acme"), "events_by_type", { instance: "aaaaaaaaaaaaa1" });
+      assert.ok(
+        remaining.every((s) => !isStaleNaN(s.v)),
+        "the other target is untouched",
+      );
+
+      // A changed URL replaces the target.
+      targets = [{ ...targets[0], url: web.url("/metrics?moved") }, targets[1]];
+      assert.deepEqual(await m.refresh(), { started: 1, stopped: 1, active: 2 });
+    } finally {
+      await m.stop();
+    }
+    const scrapes = web.requests;
+    await new Promise((r) => setTimeout(r, INTERVAL * 2));
+    assert.equal(web.requests, scrapes, "nothing is scraped after stop()");
+  });
+
+  test("shards split the targets between managers without overlap", async () => {
+    const targets = Array.from({ length: 40 }, (_, i) =>
+      t(`c${String(i).padStart(13, "0")}`, "acme", "web", web.url(`/metrics?${i}`)),
+    );
+    const store = new MemoryTenants();
+    const managers = [0, 1, 2].map(
+      (index) =>
+        new ScrapeManager({
+          store,
+          source: { targets: async () => targets },
+          scrape: { intervalMs: 60_000 },
+          shard: { index, count: 3 },
+        }),
+    );
+    try {
+      for (const m of managers) await m.refresh();
+      const owned = managers.map((m) => m.activeLoops().map((l) => l.target.id));
+      const all = owned.flat().sort();
+      assert.deepEqual(all, targets.map((x) => x.id).sort(), "every target in exactly one shard");
+      for (const o of owned) assert.ok(o.length > 0, "no shard is empty");
+    } finally {
+      for (const m of managers) await m.stop();
+    }
+  });
+
+  test("a failing source keeps the current targets and reports the error", async () => {
+    let fail = false;
+    const errors: Error[] = [];
+    const m = new ScrapeManager({
+      store: new MemoryTenants(),
+      source: {
+        targets: () => {
+          if (fail) throw new Error("control plane unreachable");
+          return [t("dddddddddddddd", "acme", "web", web.url())];
+        },
+      },
+      onSourceError: (e) => errors.push(e),
+    });
+    try {
+      await m.refresh();
+      fail = true;
+      assert.deepEqual(await m.refresh(), { started: 0, stopped: 0, active: 1 });
+      assert.equal(errors.length, 1);
+      assert.equal(m.lastSourceError?.message, "control plane unreachable");
+      fail = false;
+      await m.refresh();
+      assert.equal(m.lastSourceError, null);
+    } finally {
+      await m.stop();
+    }
+  });
+
+  test("in-process registries are collected on the interval, by the first shard only", async () => {
+    const registry = new Registry();
+    registry
+      .counter({ name: "fly_edge_tcp_connects_count", help: "Connections.", labelNames: ["app", "region", "host"] })
+      .labels("web", "ord", "ab12")
+      .inc(5);
+    const store = new MemoryTenants();
+    const common = {
+      store,
+      source: { targets: () => [] },
+      scrape: { intervalMs: INTERVAL },
+      inProcess: [{ name: "edge", registry }],
+      orgOfApp: (app: string) => (app === "web" ? "acme" : null),
+    };
+    assert.throws(
+      () => new ScrapeManager({ ...common, orgOfApp: undefined }),
+      /in-process sources need an orgOfApp lookup/,
+    );
+    const first = new ScrapeManager({ ...common, shard: { index: 0, count: 2 } });
+    const second = new ScrapeManager({ ...common, shard: { index: 1, count: 2 } });
+    try {
+      await first.start();
+      await second.start();
+      await until(() => seriesSamples(store.of("acme"), "fly_edge_tcp_connects_count").length >= 2, "two collections");
+      const samples = seriesSamples(store.of("acme"), "fly_edge_tcp_connects_count");
+      // One interval apart (exactly, unless a timer fired late on a busy machine).
+      assert.ok(Math.abs(samples[1].t - samples[0].t - INTERVAL) <= 100, `${samples[1].t - samples[0].t} ms apart`);
+      assert.equal(samples[0].v, 5);
+      assert.deepEqual(
+        first.inProcessStatus().map((s) => s.name),
+        ["edge"],
+      );
+      assert.deepEqual(second.inProcessStatus(), []);
+      assert.deepEqual([...first.metadataFor("acme").keys()], ["fly_edge_tcp_connects_count"]);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+  });
+});
