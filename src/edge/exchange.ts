@@ -1,0 +1,333 @@
+// One proxied HTTP request: choose an instance, wait in the app's queue if every instance is at its hard limit,
+// connect (retrying another instance when the connection fails before any byte was sent), stream the request body
+// up and the response body down with backpressure both ways, and count the outcome exactly once.
+//
+// Timing: `fly_edge_http_response_time_seconds` runs from the request head received to the response handed to the
+// client socket; `fly_app_http_response_time_seconds` from the request head written to the instance to the last
+// response byte read from it.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pickInstance } from "./balancer.ts";
+import { type AppState, type ClientMeter, type EdgeCore, Waiter } from "./core.ts";
+import type { EdgeAppMetrics } from "./metrics.ts";
+import { type BodyFraming, VIA } from "./request-head.ts";
+import { sendText } from "./respond.ts";
+import type { ResponseSink } from "./response-reader.ts";
+import type { AppRoute } from "./routes.ts";
+import type { ConnUser, InstanceState, UpstreamConn } from "./upstream.ts";
+
+// Phases of an exchange.
+const NEW = 0;
+const QUEUED = 1;
+const CONNECTING = 2;
+const SENDING = 3;
+const RECEIVING = 4;
+const DONE = 5;
+
+/** Status counted when the client went away before a response head was sent (nginx's convention). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** Everything an exchange needs at its start; built by the listener once the app is known. */
+export interface ExchangeStart {
+  readonly core: EdgeCore;
+  readonly region: string;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly meter: ClientMeter;
+  readonly edgeApp: EdgeAppMetrics;
+  readonly app: AppState;
+  readonly route: AppRoute;
+  /** The request head to send upstream (same for every attempt). */
+  readonly head: string;
+  /** How the request body goes upstream: none, as is (Content-Length), or re-chunked. */
+  readonly body: BodyFraming;
+  /** `performance.now()` when the request head was received. */
+  readonly t0: number;
+}
+
+/** A proxied request; see the file comment. Lives until the response is counted. */
+export class Exchange extends Waiter implements ConnUser, ResponseSink {
+  private phase = NEW;
+  private inst: InstanceState | null = null;
+  private conn: UpstreamConn | null = null;
+  private tried: Set<string> | null = null;
+  private attempts = 0;
+  private status = 0;
+  private tSent = 0;
+  private requestDone: boolean;
+  private route: AppRoute;
+  private readonly s: ExchangeStart;
+
+  constructor(start: ExchangeStart) {
+    super();
+    this.s = start;
+    this.route = start.route;
+    this.requestDone = start.body === "none";
+  }
+
+  /** Starts the exchange. */
+  run(): void {
+    this.s.res.on("close", this.onResClose);
+    this.choose();
+  }
+
+  private choose(): void {
+    const s = this.s;
+    const p = pickInstance({
+      instances: this.route.instances,
+      region: s.region,
+      limits: this.route.concurrency,
+      loadOf: s.core.httpLoadOf,
+      start: s.app.rr++,
+      exclude: this.tried,
+    });
+    switch (p.kind) {
+      case "none":
+        this.fail(this.tried === null ? 503 : 502, this.tried === null ? "no healthy instance" : "cannot reach app");
+        return;
+      case "full": {
+        s.core.instanceState(s.app, p.first).metrics.hardLimit.inc();
+        if (this.tried !== null || s.app.httpQueue.size >= s.core.tuning.queueLimit) {
+          this.fail(503, "every instance is at its concurrency limit");
+          return;
+        }
+        this.phase = QUEUED;
+        s.app.httpQueue.push(this, performance.now());
+        return;
+      }
+      case "instance":
+        if (p.softLimited !== null) s.core.instanceState(s.app, p.softLimited).metrics.softLimit.inc();
+        this.dispatch(s.core.instanceState(s.app, p.instance));
+    }
+  }
+
+  /** Called by the queue when an instance frees up. */
+  admit(): boolean {
+    const s = this.s;
+    const route = s.core.routes.get(s.app.name);
+    if (route === undefined) {
+      this.s.app.httpQueue.remove(this);
+      this.fail(503, "app is gone");
+      return true;
+    }
+    this.route = route;
+    const p = pickInstance({
+      instances: route.instances,
+      region: s.region,
+      limits: route.concurrency,
+      loadOf: s.core.httpLoadOf,
+      start: s.app.rr++,
+      exclude: null,
+    });
+    switch (p.kind) {
+      case "full":
+        return false;
+      case "none":
+        s.app.httpQueue.remove(this);
+        this.fail(503, "no healthy instance");
+        return true;
+      case "instance":
+        s.app.httpQueue.remove(this);
+        if (p.softLimited !== null) s.core.instanceState(s.app, p.softLimited).metrics.softLimit.inc();
+        this.dispatch(s.core.instanceState(s.app, p.instance));
+        return true;
+    }
+  }
+
+  /** The queue wait or the upstream response wait ran out. */
+  expired(): void {
+    if (this.phase === QUEUED) this.fail(503, "every instance is at its concurrency limit");
+    else this.fail(504, "the app did not respond in time");
+  }
+
+  private dispatch(inst: InstanceState): void {
+    this.inst = inst;
+    inst.addHttp();
+    this.attempts++;
+    const conn = inst.acquire(this);
+    this.conn = conn;
+    if (conn.connected) this.send(conn);
+    else this.phase = CONNECTING;
+  }
+
+  onConnect(conn: UpstreamConn): void {
+    this.send(conn);
+  }
+
+  private send(conn: UpstreamConn): void {
+    const s = this.s;
+    this.phase = SENDING;
+    this.tSent = performance.now();
+    conn.reader.reset(this, s.req.method !== "HEAD");
+    conn.socket.write(s.head, "latin1");
+    if (this.requestDone) {
+      s.core.upstreamTimeouts.push(this, this.tSent);
+      return;
+    }
+    // The body is read only now, so a failed connect never consumed any of it.
+    s.req.on("data", this.onReqData);
+    s.req.on("end", this.onReqEnd);
+  }
+
+  private readonly onReqData = (chunk: Buffer): void => {
+    const conn = this.conn;
+    if (conn === null) return; // the exchange ended early; Node discards the rest
+    let ok: boolean;
+    if (this.s.body === "chunked") {
+      conn.socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+      conn.socket.write(chunk);
+      ok = conn.socket.write("\r\n", "latin1");
+    } else ok = conn.socket.write(chunk);
+    if (!ok) this.s.req.pause();
+  };
+
+  private readonly onReqEnd = (): void => {
+    const conn = this.conn;
+    if (conn === null) return;
+    if (this.s.body === "chunked") conn.socket.write("0\r\n\r\n", "latin1");
+    this.requestDone = true;
+    if (this.phase === SENDING) this.s.core.upstreamTimeouts.push(this, performance.now());
+  };
+
+  onDrain(): void {
+    if (!this.requestDone && this.s.req.isPaused()) this.s.req.resume();
+  }
+
+  onEnd(): void {}
+
+  onData(chunk: Buffer): void {
+    this.conn!.reader.feed(chunk);
+  }
+
+  onResponseHead(status: number, headers: string[]): void {
+    const s = this.s;
+    s.core.upstreamTimeouts.remove(this);
+    this.status = status;
+    this.phase = RECEIVING;
+    if (status === 101) {
+      // Switching protocols without being asked to: nothing sensible can be passed on.
+      this.instanceResponded(performance.now());
+      this.fail(502, "the app switched protocols on a plain request");
+      return;
+    }
+    headers.push("Via", VIA);
+    try {
+      s.res.writeHead(status, headers);
+    } catch {
+      // A header value Node refuses to send (control characters): the app's response is unusable.
+      this.instanceResponded(performance.now());
+      this.fail(502, "the app sent an invalid response header");
+    }
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    const res = this.s.res;
+    if (!res.write(chunk)) {
+      this.conn!.socket.pause();
+      res.once("drain", this.onResDrain);
+    }
+  }
+
+  private readonly onResDrain = (): void => {
+    this.conn?.socket.resume();
+  };
+
+  onResponseEnd(reusable: boolean): void {
+    const now = performance.now();
+    this.instanceResponded(now);
+    const conn = this.conn;
+    this.conn = null;
+    this.phase = DONE;
+    // A close-delimited body ends with the connection (conn is then null already). When the app answered before
+    // the request body was all sent, the connection is out of step and is closed.
+    if (conn !== null) {
+      if (this.requestDone) this.inst!.release(conn, reusable, now);
+      else conn.abandon();
+    }
+    this.drainRequest();
+    this.releaseLoad();
+    this.s.res.end();
+    this.countEdge(this.status);
+  }
+
+  onResponseError(message: string): void {
+    if (this.status !== 0) this.instanceResponded(performance.now());
+    this.fail(502, message);
+  }
+
+  onClose(conn: UpstreamConn, error: Error | null): void {
+    if (!conn.connected) {
+      // Nothing was sent: try another instance.
+      this.conn = null;
+      this.tried ??= new Set();
+      this.tried.add(this.inst!.route.id);
+      this.releaseLoad();
+      if (this.attempts < this.s.core.tuning.maxConnectAttempts) this.choose();
+      else this.fail(502, "cannot connect to the app");
+      return;
+    }
+    this.conn = null;
+    conn.reader.eof(error === null);
+    if (this.phase !== DONE) this.fail(502, "the app closed the connection");
+  }
+
+  /** Lets the rest of an unsent request body flow (into the ignoring handler) so the connection can go on. */
+  private drainRequest(): void {
+    if (!this.requestDone && this.s.req.isPaused()) this.s.req.resume();
+  }
+
+  private instanceResponded(now: number): void {
+    const c = this.inst!.metrics.status(this.status);
+    c.responses.inc();
+    c.time.observe((now - this.tSent) / 1000);
+  }
+
+  private releaseLoad(): void {
+    const inst = this.inst;
+    if (inst === null) return;
+    this.inst = null;
+    inst.removeHttp();
+  }
+
+  /** Ends the exchange with an edge-made response (or a cut one, if the head already went out). */
+  private fail(status: number, message: string): void {
+    if (this.phase === DONE) return;
+    this.phase = DONE;
+    if (this.list !== null) this.list.remove(this);
+    const conn = this.conn;
+    this.conn = null;
+    conn?.abandon();
+    this.releaseLoad();
+    this.drainRequest();
+    const res = this.s.res;
+    if (res.headersSent) {
+      res.destroy();
+      this.countEdge(this.status);
+    } else {
+      sendText(res, status, message);
+      this.countEdge(status);
+    }
+  }
+
+  private countEdge(status: number): void {
+    const s = this.s;
+    const now = performance.now();
+    const c = s.edgeApp.status(status);
+    c.responses.inc();
+    c.time.observe((now - s.t0) / 1000);
+    s.meter.lastActivity = now;
+    s.meter.flush(s.edgeApp);
+  }
+
+  /** The client connection closed: before the response ended, this abandons the exchange. */
+  private readonly onResClose = (): void => {
+    if (this.phase === DONE) return;
+    this.phase = DONE;
+    if (this.list !== null) this.list.remove(this);
+    const conn = this.conn;
+    this.conn = null;
+    conn?.abandon();
+    this.releaseLoad();
+    this.countEdge(this.s.res.headersSent ? this.status : CLIENT_CLOSED_STATUS);
+  };
+}
