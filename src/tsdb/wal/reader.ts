@@ -5,6 +5,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { ContrailError } from "../../model/errors.ts";
 import { crc32c } from "../encoding/crc32c.ts";
+import { SnappyDecoder } from "../encoding/snappy.ts";
 import {
   FLAG_SNAPPY,
   FLAG_ZSTD,
@@ -19,7 +20,6 @@ import {
   PAGE_SIZE,
   segmentPath,
 } from "./segment.ts";
-import { SnappyDecoder } from "./snappy.ts";
 
 /** Where a WAL stopped being readable and why. Offsets are bytes from the start of the segment file. */
 export interface WalCorruption {

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SnappyDecoder } from "./snappy.ts";
+import { SnappyDecoder, SnappyEncoder, snappyDecodedLength, snappyMaxEncodedLength } from "./snappy.ts";
 
 /**
- * A small snappy block encoder for the tests: greedy matching on 4-byte hashes. It emits every element kind the
- * format has (short and long literals, copies with 1-, 2- and 4-byte offsets, overlapping copies).
+ * A naive snappy block encoder for the decoder tests: greedy matching on 4-byte hashes over the whole input. Unlike
+ * SnappyEncoder it emits every element kind the format has (literals with 1..3 length bytes, copies with 1-, 2- and
+ * 4-byte offsets, overlapping copies), so the decoder is tested on all of them.
  */
-function snappyEncode(src: Uint8Array): Uint8Array {
+function naiveEncode(src: Uint8Array): Uint8Array {
   const out: number[] = [];
   let n = src.length;
   while (n >= 0x80) {
@@ -145,7 +146,7 @@ describe("snappy block decoding", () => {
       }
       if (round % 10 === 9) for (let k = 0; k < size; k++) src[k] = (rand() * 256) | 0; // long literals
       if (size > 140_000) src.copyWithin(size - 1000, 10, 1010); // a match far back: 4-byte offsets
-      const enc = snappyEncode(src);
+      const enc = naiveEncode(src);
       countKinds(enc);
       assert.deepEqual(d.decode(enc), src, `round ${round}, ${size} bytes`);
       // Decoding from the middle of a larger buffer.
@@ -173,5 +174,93 @@ describe("snappy block decoding", () => {
     for (const [name, block, re] of table) {
       assert.throws(() => d.decode(new Uint8Array(block)), re, name);
     }
+  });
+});
+
+/** Inputs shaped like the data snappy meets here: protobuf write requests, WAL records, random and constant bytes. */
+function corpus(): [string, Uint8Array][] {
+  const rand = rng(11);
+  const out: [string, Uint8Array][] = [
+    ["empty", new Uint8Array(0)],
+    ["one byte", new Uint8Array([7])],
+    ["16 bytes", new Uint8Array(16).map((_, i) => i)],
+    ["17 zero bytes", new Uint8Array(17)],
+    ["1 MiB of zeros", new Uint8Array(1 << 20)],
+    ["random 100 KiB", new Uint8Array(100_000).map(() => (rand() * 256) | 0)],
+  ];
+  const parts: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    parts.push(`\n\x0b__name__\x13http_requests_total\x0finstance\x0chost-${i % 97}:9100\t${(rand() * 1e9) | 0}`);
+  }
+  const text = new TextEncoder().encode(parts.join(""));
+  out.push(["write-request-like text", text]);
+  // Exactly one fragment, one fragment and a byte, and a tail shorter than the compressible minimum.
+  for (const n of [1 << 16, (1 << 16) + 1, (1 << 16) + 16, 3 * (1 << 16) + 5]) {
+    out.push([`${n} bytes of text`, text.subarray(0, n)]);
+  }
+  return out;
+}
+
+describe("snappy block encoding", () => {
+  test("round trips through the decoder within the worst-case size", () => {
+    const enc = new SnappyEncoder();
+    const dec = new SnappyDecoder();
+    for (const [name, src] of corpus()) {
+      const block = enc.encode(src);
+      assert.ok(block.length <= snappyMaxEncodedLength(src.length), name);
+      assert.equal(snappyDecodedLength(block), src.length, name);
+      assert.deepEqual(dec.decode(block), src, name);
+    }
+  });
+
+  test("compresses repetitive input and keeps incompressible input near its size", () => {
+    const enc = new SnappyEncoder();
+    const [, text] = corpus().find(([n]) => n === "write-request-like text")!;
+    assert.ok(enc.encode(text).length < text.length / 2, "text halves at least");
+    assert.ok(enc.encode(new Uint8Array(1 << 20)).length < 50_000, "zeros collapse");
+    const random = new Uint8Array(100_000).map((_, i) => (Math.imul(i + 1, 2654435761) >>> 13) & 0xff);
+    assert.ok(enc.encode(random).length <= random.length + 100);
+  });
+
+  test("hand-checked encodings", () => {
+    const enc = new SnappyEncoder();
+    const table: [string, number[]][] = [
+      ["", [0x00]],
+      ["a", [0x01, 0x00, 0x61]],
+      // Under 17 bytes: a single literal.
+      ["abcabcabcabc", [0x0c, 0x2c, ...new TextEncoder().encode("abcabcabcabc")]],
+      // 20 x "a": literal "a", then a 1-byte-offset copy of 19 does not fit (4..11), so a 2-byte-offset copy.
+      ["aaaaaaaaaaaaaaaaaaaa", [0x14, 0x00, 0x61, 0x4a, 0x01, 0x00]],
+    ];
+    for (const [text, want] of table) {
+      assert.deepEqual([...enc.encode(new TextEncoder().encode(text))], want, JSON.stringify(text));
+    }
+  });
+
+  test("encodeCopy survives the next call; encode's view does not", () => {
+    const enc = new SnappyEncoder();
+    const a = enc.encodeCopy(new TextEncoder().encode("first input, long enough to matter"));
+    const before = [...a];
+    enc.encode(new TextEncoder().encode("second input that overwrites the shared buffer"));
+    assert.deepEqual([...a], before);
+  });
+
+  test("the decoder does not keep outputs above maxRetainedBytes", () => {
+    const dec = new SnappyDecoder({ maxRetainedBytes: 1024 });
+    const enc = new SnappyEncoder();
+    const big = dec.decode(enc.encode(new Uint8Array(10_000).fill(3)));
+    const small = dec.decode(enc.encode(new Uint8Array(10).fill(4)));
+    assert.equal(big.length, 10_000);
+    assert.ok(
+      big.every((b) => b === 3),
+      "a large output is not overwritten by the next call",
+    );
+    assert.deepEqual([...small], new Array(10).fill(4));
+  });
+
+  test("declared length is read without decoding", () => {
+    assert.equal(snappyDecodedLength(new Uint8Array([0xf0, 0xa2, 0x04, 0xff])), 70_000);
+    assert.equal(snappyDecodedLength(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f])), 0xffff_ffff);
+    assert.throws(() => snappyDecodedLength(new Uint8Array([0x80])), /truncated/);
   });
 });

@@ -1,0 +1,417 @@
+// Remote-write ingestion against Prometheus and VictoriaMetrics: 10,000 series × 240 samples (one hour at a 15 s
+// interval, timestamps jittered like real scrapes; half counters, half gauges) pushed with Remote-Write 1.0 into
+//   contrail        the remote-write route (src/api/remote-write.ts) over an EmbeddedTenantStore on a temporary
+//                   directory, in a child process of its own,
+//   prometheus      `prometheus --web.enable-remote-write-receiver` (temporary data directory),
+//   victoriametrics `victoria-metrics` (temporary data directory), endpoint /api/v1/write,
+// all on loopback. Requests are shaped like Prometheus's queue manager sends them: one TimeSeries per sample,
+// 2,000 samples per request (the default max_samples_per_send of Prometheus 2.50 and later), 4 shards, each shard
+// owning a quarter of the series and sending its requests one after the other in time order. Bodies are encoded
+// and snappy-compressed before the clock starts.
+//
+// The figure is samples per CPU-second of the receiving process: utime + stime from /proc/<pid>/stat for the peers,
+// process.cpuUsage() deltas (reported by the child) for Contrail, measured from before the first request to one
+// second after the last answer (so background flushing right after the writes is counted too). Each run writes new
+// series (label `run`); a first run warms every receiver up and is not counted.
+// Run: npm run bench -- ingest [--runs 3]
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Fastify from "fastify";
+import { registerRemoteWrite } from "../src/api/remote-write.ts";
+import { Labels } from "../src/model/labels.ts";
+import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
+import { MetadataStore } from "../src/storage/remote/metadata.ts";
+import type { WriteSeries } from "../src/storage/remote/types.ts";
+import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
+import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
+import { type Figure, printFigures } from "./harness.ts";
+
+// The peers' binaries, from PATH unless named by environment variables (the figures were taken with
+// Prometheus 2.42 and VictoriaMetrics 1.79).
+const PROMETHEUS = process.env.PROMETHEUS ?? "prometheus";
+const VICTORIA = process.env.VICTORIA_METRICS ?? "victoria-metrics";
+const ORG = "bench";
+
+const SERIES = 10_000;
+const STEPS = 240;
+const INTERVAL_MS = 15_000;
+const SAMPLES_PER_REQUEST = 2_000;
+const SHARDS = 4;
+const SAMPLES = SERIES * STEPS;
+const METRICS = [
+  "node_cpu_seconds_total",
+  "node_network_receive_bytes_total",
+  "node_network_transmit_bytes_total",
+  "node_disk_read_bytes_total",
+  "node_disk_written_bytes_total",
+  "http_requests_total",
+  "http_request_errors_total",
+  "process_cpu_seconds_total",
+  "node_context_switches_total",
+  "node_intr_total",
+  "node_memory_MemAvailable_bytes",
+  "node_memory_Cached_bytes",
+  "node_load1",
+  "node_load5",
+  "node_filesystem_avail_bytes",
+  "process_resident_memory_bytes",
+  "go_goroutines",
+  "http_requests_in_flight",
+  "node_sockstat_TCP_inuse",
+  "temperature_celsius",
+];
+const REGIONS = ["ams", "cdg", "fra", "iad", "lhr", "nrt", "ord", "sin", "syd", "yyz"];
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 0x1_0000_0000;
+  };
+}
+
+/**
+ * The request bodies of one run, per shard, in sending order. Series i is a counter when its metric name ends in
+ * `_total`, a gauge otherwise; it belongs to shard i % SHARDS.
+ */
+function bodies(run: number, base: number): Uint8Array[][] {
+  const rnd = lcg(1000 + run);
+  const labels: Labels[] = [];
+  const offset: number[] = [];
+  const value: number[] = [];
+  for (let i = 0; i < SERIES; i++) {
+    const metric = METRICS[i % METRICS.length];
+    const host = Math.floor(i / METRICS.length);
+    labels.push(
+      Labels.fromStrings(
+        "__name__",
+        metric,
+        "instance",
+        `10.${(host >> 8) & 255}.${host & 255}.7:9100`,
+        "job",
+        "node",
+        "region",
+        REGIONS[host % REGIONS.length],
+        "run",
+        String(run),
+      ),
+    );
+    offset.push(Math.floor(rnd() * 1000));
+    value.push(metric.endsWith("_total") ? Math.floor(rnd() * 1e6) : rnd() * 100);
+  }
+  const encoder = new SnappyEncoder();
+  const out: Uint8Array[][] = [];
+  for (let shard = 0; shard < SHARDS; shard++) {
+    const list: Uint8Array[] = [];
+    let batch: WriteSeries[] = [];
+    for (let step = 0; step < STEPS; step++) {
+      for (let i = shard; i < SERIES; i += SHARDS) {
+        const counter = METRICS[i % METRICS.length].endsWith("_total");
+        value[i] = counter ? value[i] + Math.floor(rnd() * 500) : Math.round((value[i] + rnd() * 2 - 1) * 1000) / 1000;
+        // Scrapes start a few ms late, never early, so timestamps stay increasing.
+        const t = base + step * INTERVAL_MS + offset[i] + Math.floor(rnd() * 20);
+        batch.push({ labels: labels[i], samples: [{ t, v: value[i] }] });
+        if (batch.length === SAMPLES_PER_REQUEST) {
+          list.push(encoder.encodeCopy(encodeWriteRequestV1({ series: batch })));
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) list.push(encoder.encodeCopy(encodeWriteRequestV1({ series: batch })));
+    out.push(list);
+  }
+  return out;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      const port = typeof a === "object" && a !== null ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+const children: ChildProcess[] = [];
+
+function start(cmd: string, args: readonly string[], ipc = false): ChildProcess {
+  const stdio: ("ignore" | "pipe" | "ipc")[] = ipc ? ["ignore", "ignore", "pipe", "ipc"] : ["ignore", "ignore", "pipe"];
+  const p = spawn(cmd, args, { stdio });
+  let err = "";
+  p.stderr?.on("data", (c: Buffer) => {
+    err = (err + c.toString()).slice(-4000);
+  });
+  p.on("exit", (code, sig) => {
+    if (code !== 0 && code !== null && sig === null) console.error(`${cmd} exited with ${code}: ${err}`);
+  });
+  children.push(p);
+  return p;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    children.map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+          const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
+          p.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          p.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+process.on("exit", () => {
+  for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+});
+
+async function waitFor(url: string, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready at ${url}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start at the state, field 3; utime is 14, stime 15.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+}
+
+/** A receiver under test: where to send, how to read its CPU time, and how many samples it holds. */
+interface Target {
+  readonly name: string;
+  readonly url: string;
+  cpuSeconds(): Promise<number>;
+  stored(): Promise<number>;
+}
+
+/** The number of samples a Prometheus-compatible API at `base` holds for the bench's series. */
+async function storedSamples(base: string): Promise<number> {
+  let total = 0;
+  // One query per metric name: count_over_time drops the name, and series of several names would then collide.
+  for (const metric of METRICS) {
+    const q = encodeURIComponent(`sum(count_over_time(${metric}{job="node"}[3h]))`);
+    const r = (await (await fetch(`${base}/api/v1/query?query=${q}&time=${Date.now() / 1000}`)).json()) as {
+      status: string;
+      error?: string;
+      data?: { result: { value: [number, string] }[] };
+    };
+    if (r.data === undefined) throw new Error(`${base}: ${r.error ?? r.status}`);
+    total += Number(r.data.result[0]?.value[1] ?? 0);
+  }
+  return total;
+}
+
+// The Contrail receiver as a child process: this file with `--receiver <dir>`. It answers "cpu" messages with its
+// process.cpuUsage() in seconds.
+async function receiverMain(dir: string): Promise<void> {
+  const store = new EmbeddedTenantStore({ dataDir: dir, idleCloseMs: 0 });
+  const app = Fastify({ logger: false });
+  let written = 0;
+  await registerRemoteWrite(app, {
+    // The bench measures ingestion, not token checks: every request is authorized.
+    authorize: () => ({ ok: true, auth: { tokenId: "bench", orgId: ORG, scopes: ["write"] } }),
+    tenants: store,
+    metadata: new MetadataStore(),
+    onWrite: (_org, o) => {
+      written += o.stats.samplesWritten;
+    },
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  process.on("message", (m: string) => {
+    if (m === "cpu") {
+      const u = process.cpuUsage();
+      process.send?.({ cpu: (u.user + u.system) / 1e6, written });
+    }
+  });
+  process.on("SIGTERM", () => {
+    app.close().then(() => {
+      store.close();
+      process.exit(0);
+    });
+  });
+  process.send?.({ port });
+}
+
+async function startContrail(dir: string): Promise<Target> {
+  const child = start(process.execPath, ["--import", "tsx", import.meta.filename, "--receiver", dir], true);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("message", (m: { port: number }) => resolve(m.port));
+    child.once("exit", () => reject(new Error("the contrail receiver exited")));
+  });
+  const ask = () =>
+    new Promise<{ cpu: number; written: number }>((resolve) => {
+      child.once("message", (m: { cpu: number; written: number }) => resolve(m));
+      child.send("cpu");
+    });
+  return {
+    name: "contrail",
+    url: `http://127.0.0.1:${port}/prometheus/${ORG}/api/v1/write`,
+    cpuSeconds: async () => (await ask()).cpu,
+    stored: async () => (await ask()).written,
+  };
+}
+
+async function startPrometheus(dir: string): Promise<Target> {
+  const config = join(dir, "prometheus.yml");
+  writeFileSync(config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
+  const port = await freePort();
+  const p = start(PROMETHEUS, [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${join(dir, "prometheus")}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    "--web.enable-remote-write-receiver",
+  ]);
+  await waitFor(`http://127.0.0.1:${port}/-/ready`, "prometheus");
+  return {
+    name: "prometheus",
+    url: `http://127.0.0.1:${port}/api/v1/write`,
+    cpuSeconds: async () => procCpuSeconds(p.pid!),
+    stored: () => storedSamples(`http://127.0.0.1:${port}`),
+  };
+}
+
+async function startVictoria(dir: string): Promise<Target> {
+  const port = await freePort();
+  const p = start(VICTORIA, [`-storageDataPath=${join(dir, "victoria")}`, `-httpListenAddr=127.0.0.1:${port}`]);
+  await waitFor(`http://127.0.0.1:${port}/health`, "victoria-metrics");
+  return {
+    name: "victoriametrics",
+    url: `http://127.0.0.1:${port}/api/v1/write`,
+    cpuSeconds: async () => procCpuSeconds(p.pid!),
+    stored: async () => {
+      await fetch(`http://127.0.0.1:${port}/internal/force_flush`);
+      return storedSamples(`http://127.0.0.1:${port}`);
+    },
+  };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: SHARDS });
+const HEADERS = {
+  "content-type": "application/x-protobuf",
+  "content-encoding": "snappy",
+  "x-prometheus-remote-write-version": "0.1.0",
+  "user-agent": "contrail-bench",
+};
+
+function post(url: string, body: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: "POST", agent, headers: { ...HEADERS, "content-length": body.length } },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => {
+          const s = res.statusCode ?? 0;
+          if (s >= 200 && s < 300) resolve();
+          else reject(new Error(`${url}: HTTP ${s}: ${text.slice(0, 500)}`));
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Pushes one run's bodies (shards in parallel, each in order); returns CPU seconds and wall seconds. */
+async function push(target: Target, shards: readonly Uint8Array[][]): Promise<{ cpu: number; wall: number }> {
+  const cpu0 = await target.cpuSeconds();
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    shards.map(async (list) => {
+      for (const b of list) await post(target.url, b);
+    }),
+  );
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  await new Promise((r) => setTimeout(r, 1000));
+  return { cpu: (await target.cpuSeconds()) - cpu0, wall };
+}
+
+async function main(): Promise<void> {
+  const runs = arg("runs", 3);
+  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-ingest-"));
+  try {
+    const targets = [await startContrail(join(dir, "contrail")), await startPrometheus(dir), await startVictoria(dir)];
+    // One hour of data ending a minute ago: inside every receiver's accepted window.
+    const base = Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS - STEPS * INTERVAL_MS - 60_000;
+    const perCpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+    const perWall = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+    for (let run = 0; run <= runs; run++) {
+      const shards = bodies(run, base);
+      if (run === 0) {
+        const n = shards.reduce((a, l) => a + l.length, 0);
+        const bytes = shards.reduce((a, l) => a + l.reduce((b, x) => b + x.length, 0), 0);
+        console.log(
+          `${SAMPLES} samples per run in ${n} requests of ${SAMPLES_PER_REQUEST} samples, ` +
+            `${(bytes / n / 1024).toFixed(1)} KiB each compressed (${(bytes / SAMPLES).toFixed(2)} bytes/sample)`,
+        );
+      }
+      for (const t of targets) {
+        const { cpu, wall } = await push(t, shards);
+        const label = run === 0 ? "warm-up" : `run ${run}`;
+        console.log(
+          `${label.padEnd(8)} ${t.name.padEnd(16)} ${cpu.toFixed(2)} CPU-s  ${wall.toFixed(2)} s  ` +
+            `${Math.round(SAMPLES / cpu)} samples/CPU-s`,
+        );
+        if (run === 0) continue;
+        perCpu.get(t.name)!.push(SAMPLES / cpu);
+        perWall.get(t.name)!.push(SAMPLES / wall);
+      }
+    }
+    for (const t of targets) {
+      const n = await t.stored();
+      const want = (runs + 1) * SAMPLES;
+      if (n !== want) console.log(`WARNING: ${t.name} holds ${n} samples, ${want} were sent`);
+    }
+    const figures = (name: string): Figure[] => [
+      { name: "samples per CPU-second", unit: "samples/CPU-s", runs: perCpu.get(name)!, higherIsBetter: true },
+      { name: "samples per second (wall)", unit: "samples/s", runs: perWall.get(name)!, higherIsBetter: true },
+    ];
+    printFigures("remote-write 1.0 ingest, 10,000 series x 240 samples", figures("contrail"), {
+      prometheus: figures("prometheus"),
+      victoriametrics: figures("victoriametrics"),
+    });
+  } finally {
+    agent.destroy();
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const receiverAt = process.argv.indexOf("--receiver");
+if (receiverAt >= 0) await receiverMain(process.argv[receiverAt + 1]);
+else await main();

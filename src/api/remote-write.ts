@@ -1,0 +1,107 @@
+// `POST /prometheus/<org>/api/v1/write`: the Prometheus remote-write receiver (1.0 and 2.0 messages). The token
+// must grant `write` on the org (a read-only token is refused 403); authorization happens before the body is read.
+// The body is taken raw (whatever its Content-Type, so the receiver can answer 415 itself) up to the compressed size
+// limit, and handed to storage/remote's receiver, whose outcome becomes the status: 204, 400 (also for partial
+// writes), 413, 415, 500 or 503, errors in the API's JSON envelope, and on 2.0 requests the
+// X-Prometheus-Remote-Write-*-Written headers.
+//
+// Use: `await registerRemoteWrite(app, deps)` before `listen`. Its route lives in an encapsulated context, so the
+// content-type parser and error handler here touch no other route. The route's `config.scope` is "write", for a
+// server-wide authorization hook that must not demand `read` from it.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Scope } from "../control/index.ts";
+import type { TenantStore } from "../storage/interface.ts";
+import type { MetadataStore } from "../storage/remote/metadata.ts";
+import {
+  DEFAULT_RECEIVE_LIMITS,
+  outcomeHeaders,
+  type ReceiveLimits,
+  ReceiverState,
+  receiveWrite,
+  type WriteOutcome,
+} from "../storage/remote/receive.ts";
+import type { AccessResult } from "./auth.ts";
+import { httpErrorOf } from "./error-status.ts";
+import { errorJson } from "./json.ts";
+import { JSON_TYPE } from "./respond.ts";
+
+/** The route, relative to the server root. */
+export const REMOTE_WRITE_ROUTE = "/prometheus/:org/api/v1/write";
+
+/** What the remote-write route needs from the server. */
+export interface RemoteWriteDeps {
+  /** Decides whether the request may use `scope` on `org`, e.g. `checkAccess(authenticate, {header, org, scope})`. */
+  authorize(request: FastifyRequest, org: string, scope: Scope): AccessResult;
+  /** Where samples go: `tenants.appender(org)` per request. */
+  readonly tenants: TenantStore;
+  /** Where received metadata goes (served by /api/v1/metadata). */
+  readonly metadata: MetadataStore;
+  /** Receiver limits; defaults: DEFAULT_RECEIVE_LIMITS. */
+  readonly limits?: Partial<ReceiveLimits>;
+  /** The clock (ms since the epoch), for the future-timestamp limit. */
+  readonly now?: () => number;
+  /** Told of every answered write (for self-metrics and logs). */
+  readonly onWrite?: (org: string, outcome: WriteOutcome) => void;
+}
+
+function sendOutcome(reply: FastifyReply, outcome: WriteOutcome): FastifyReply {
+  reply.headers(outcomeHeaders(outcome));
+  switch (outcome.kind) {
+    case "written":
+      return reply.code(204).send();
+    case "partial":
+    case "refused": {
+      if (outcome.status === 503) reply.header("retry-after", "1");
+      const { errorType } = httpErrorOf(outcome.code);
+      return reply.code(outcome.status).header("content-type", JSON_TYPE).send(errorJson(errorType, outcome.message));
+    }
+  }
+}
+
+/** Adds the remote-write route to `app` in a context of its own. */
+export async function registerRemoteWrite(app: FastifyInstance, deps: RemoteWriteDeps): Promise<void> {
+  const limits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...deps.limits };
+  const state = new ReceiverState();
+  await app.register(async (scope) => {
+    // Every body raw, up to the compressed limit: the receiver judges Content-Type and Content-Encoding itself.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: limits.maxCompressedBytes }, (_req, body, done) =>
+      done(null, body),
+    );
+    // Fastify's own refusals (body over the limit, unreadable body) in the API's envelope.
+    scope.setErrorHandler(async (err, _request, reply) => {
+      const e = err as { statusCode?: unknown; message?: unknown };
+      const status = typeof e.statusCode === "number" && e.statusCode >= 400 ? e.statusCode : 500;
+      const message = typeof e.message === "string" ? e.message : String(err);
+      const errorType = status === 413 || status < 500 ? "bad_data" : "internal";
+      return reply.code(status).header("content-type", JSON_TYPE).send(errorJson(errorType, message));
+    });
+    scope.route({
+      method: "POST",
+      url: REMOTE_WRITE_ROUTE,
+      bodyLimit: limits.maxCompressedBytes,
+      config: { scope: "write" },
+      onRequest: async (request, reply) => {
+        const { org } = request.params as { org: string };
+        const access = deps.authorize(request, org, "write");
+        if (access.ok) return;
+        const r = access.refusal;
+        return reply.code(r.status).headers(r.headers).header("content-type", JSON_TYPE).send(r.body);
+      },
+      handler: async (request, reply) => {
+        const { org } = request.params as { org: string };
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const outcome = receiveWrite(body, request.headers, () => deps.tenants.appender(org), {
+          org,
+          state,
+          metadata: deps.metadata,
+          limits,
+          now: deps.now,
+        });
+        deps.onWrite?.(org, outcome);
+        return sendOutcome(reply, outcome);
+      },
+    });
+  });
+}

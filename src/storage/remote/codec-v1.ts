@@ -1,0 +1,372 @@
+// Remote-Write 1.0's `prometheus.WriteRequest` (prompb/remote.proto, prompb/types.proto):
+//
+//   WriteRequest   { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
+//   TimeSeries     { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
+//                    repeated Histogram histograms = 4; }
+//   Label          { string name = 1; string value = 2; }
+//   Sample         { double value = 1; int64 timestamp = 2; }
+//   MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
+//
+// The decoder reads a TimeSeries in two passes: the first notes where its labels and samples lie (fields may come in
+// any order), the second validates the labels (or finds them in the cache) and hands the samples to the sink.
+// Exemplars and histograms are counted, not decoded.
+
+import { Labels, METRIC_NAME } from "../../model/labels.ts";
+import { decodeUtf8Escaped } from "../../model/utf8.ts";
+import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
+import { METRIC_TYPES, metricTypeNumber, type SeriesCounts, type WriteRequestData, type WriteSink } from "./types.ts";
+import {
+  asBuffer,
+  compareBytes,
+  LabelProblem,
+  LabelsCache,
+  type LabelsCacheOptions,
+  rawLabelsText,
+  wireString,
+} from "./wire-strings.ts";
+
+// Field keys ((field << 3) | wire type) of the hot fields.
+const KEY_SAMPLE_VALUE = (1 << 3) | WIRE_FIXED64;
+const KEY_SAMPLE_TIMESTAMP = (2 << 3) | WIRE_VARINT;
+const KEY_LABEL_NAME = (1 << 3) | WIRE_LEN;
+const KEY_LABEL_VALUE = (2 << 3) | WIRE_LEN;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Grows `a` to hold at least `n` entries, keeping its contents. */
+function ensure(a: Int32Array, n: number): Int32Array {
+  if (n <= a.length) return a;
+  const b = new Int32Array(Math.max(n, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/**
+ * Decodes `prometheus.WriteRequest` bodies into a WriteSink. Keeps scratch arrays and a label-set cache between
+ * calls, so use one decoder per receiver; not re-entrant.
+ */
+export class WriteRequestV1Decoder {
+  private labelRanges: Int32Array = new Int32Array(64);
+  private sampleRanges: Int32Array = new Int32Array(256);
+  private readonly counts: SeriesCounts = { samples: 0, histograms: 0, exemplars: 0 };
+  private readonly cache: LabelsCache;
+  // A Buffer view of the body being decoded (for native string decoding), set per `decode` call.
+  private text: Buffer = EMPTY;
+
+  /** A decoder whose label-set cache has the limits `cache`. */
+  constructor(cache: LabelsCacheOptions = {}) {
+    this.cache = new LabelsCache(cache);
+  }
+
+  /**
+   * Decodes the whole message `body` into `sink`. A series with invalid labels goes to `sink.invalidSeries`; a
+   * message that is not valid protobuf throws ContrailError("bad_data"), possibly after some series were handed
+   * to the sink (the caller rolls them back).
+   */
+  decode(body: Uint8Array, sink: WriteSink): void {
+    const r = new ProtoReader(body);
+    this.text = asBuffer(body);
+    try {
+      while (!r.done()) {
+        const key = r.tag();
+        switch (key >>> 3) {
+          case 1: {
+            r.expect(key, WIRE_LEN, "WriteRequest.timeseries");
+            const end = r.lengthDelimited();
+            this.series(r, end, sink);
+            r.pos = end;
+            r.end = body.length;
+            break;
+          }
+          case 3: {
+            r.expect(key, WIRE_LEN, "WriteRequest.metadata");
+            const end = r.lengthDelimited();
+            r.end = end;
+            metadata(r, this.text, sink);
+            r.pos = end;
+            r.end = body.length;
+            break;
+          }
+          default:
+            r.skip(key & 7);
+        }
+      }
+    } finally {
+      this.text = EMPTY;
+    }
+  }
+
+  private series(r: ProtoReader, end: number, sink: WriteSink): void {
+    r.end = end;
+    let nLabels = 0;
+    let nSamples = 0;
+    let exemplars = 0;
+    let histograms = 0;
+    // The label fields' bytes, as a cache key when they are contiguous (they are with every known sender).
+    let labelsFrom = -1;
+    let labelsTo = -1;
+    let contiguous = true;
+    while (!r.done()) {
+      const fieldStart = r.pos;
+      const key = r.tag();
+      switch (key >>> 3) {
+        case 1: {
+          r.expect(key, WIRE_LEN, "TimeSeries.labels");
+          const e = r.lengthDelimited();
+          if (labelsFrom < 0) labelsFrom = fieldStart;
+          else if (labelsTo !== fieldStart) contiguous = false;
+          labelsTo = e;
+          this.labelRanges = ensure(this.labelRanges, 2 * nLabels + 2);
+          this.labelRanges[2 * nLabels] = r.pos;
+          this.labelRanges[2 * nLabels + 1] = e;
+          nLabels++;
+          r.pos = e;
+          break;
+        }
+        case 2: {
+          r.expect(key, WIRE_LEN, "TimeSeries.samples");
+          const e = r.lengthDelimited();
+          this.sampleRanges = ensure(this.sampleRanges, 2 * nSamples + 2);
+          this.sampleRanges[2 * nSamples] = r.pos;
+          this.sampleRanges[2 * nSamples + 1] = e;
+          nSamples++;
+          r.pos = e;
+          break;
+        }
+        case 3:
+          r.expect(key, WIRE_LEN, "TimeSeries.exemplars");
+          r.pos = r.lengthDelimited();
+          exemplars++;
+          break;
+        case 4:
+          r.expect(key, WIRE_LEN, "TimeSeries.histograms");
+          r.pos = r.lengthDelimited();
+          histograms++;
+          break;
+        default:
+          r.skip(key & 7);
+      }
+    }
+    const counts = this.counts;
+    counts.samples = nSamples;
+    counts.histograms = histograms;
+    counts.exemplars = exemplars;
+
+    const cacheKey =
+      contiguous && labelsFrom >= 0 && LabelsCache.cacheable(labelsTo - labelsFrom)
+        ? this.text.toString("latin1", labelsFrom, labelsTo)
+        : null;
+    let labels = cacheKey === null ? undefined : this.cache.get(cacheKey);
+    if (labels === undefined) {
+      const parsed = this.parseLabels(r, nLabels);
+      if (typeof parsed === "string") {
+        sink.invalidSeries(parsed, counts);
+        return;
+      }
+      labels = parsed;
+      if (cacheKey !== null) this.cache.set(cacheKey, labels);
+    }
+    if (!sink.series(labels, counts)) return;
+
+    const ranges = this.sampleRanges;
+    for (let i = 0; i < nSamples; i++) {
+      r.pos = ranges[2 * i];
+      r.end = ranges[2 * i + 1];
+      let t = 0;
+      let v = 0;
+      while (r.pos < r.end) {
+        const key = r.tag();
+        if (key === KEY_SAMPLE_VALUE) v = r.double();
+        else if (key === KEY_SAMPLE_TIMESTAMP) t = r.int64();
+        else if (key >>> 3 === 1 || key >>> 3 === 2) r.fail(`Sample field ${key >>> 3} has wire type ${key & 7}`);
+        else r.skip(key & 7);
+      }
+      sink.sample(t, v, 0);
+    }
+  }
+
+  // The series' labels, validated; a string saying what is wrong otherwise.
+  private parseLabels(r: ProtoReader, nLabels: number): Labels | string {
+    const b = this.text;
+    const ranges = this.labelRanges;
+    const flat: string[] = [];
+    const raw: string[] = [];
+    let problem: string | null = null;
+    let prevFrom = 0;
+    let prevTo = 0;
+    let prevName = "";
+    let hasName = false;
+    for (let i = 0; i < nLabels; i++) {
+      r.pos = ranges[2 * i];
+      r.end = ranges[2 * i + 1];
+      let nFrom = 0;
+      let nTo = 0;
+      let vFrom = 0;
+      let vTo = 0;
+      while (r.pos < r.end) {
+        const key = r.tag();
+        if (key === KEY_LABEL_NAME) {
+          nTo = r.lengthDelimited();
+          nFrom = r.pos;
+          r.pos = nTo;
+        } else if (key === KEY_LABEL_VALUE) {
+          vTo = r.lengthDelimited();
+          vFrom = r.pos;
+          r.pos = vTo;
+        } else if (key >>> 3 === 1 || key >>> 3 === 2) r.fail(`Label field ${key >>> 3} has wire type ${key & 7}`);
+        else r.skip(key & 7);
+      }
+      const name = wireString(b, nFrom, nTo);
+      const value = wireString(b, vFrom, vTo);
+      const nameText = name ?? decodeUtf8Escaped(b.subarray(nFrom, nTo));
+      raw.push(nameText, value ?? decodeUtf8Escaped(b.subarray(vFrom, vTo)));
+      if (problem === null) {
+        if (nTo === nFrom) problem = LabelProblem.emptyName();
+        else if (name === null) problem = LabelProblem.notUtf8("name", nameText);
+        else if (value === null) problem = LabelProblem.notUtf8("value", raw[raw.length - 1]);
+        else if (i > 0) {
+          const c = compareBytes(b, prevFrom, prevTo, nFrom, nTo);
+          if (c === 0) problem = LabelProblem.duplicate(name);
+          else if (c > 0) problem = LabelProblem.unsorted(prevName, name);
+        }
+      }
+      if (problem === null && name !== null && value !== null && value !== "") {
+        flat.push(name, value);
+        if (name === METRIC_NAME) hasName = true;
+      }
+      prevFrom = nFrom;
+      prevTo = nTo;
+      prevName = nameText;
+    }
+    if (problem === null && !hasName) problem = LabelProblem.noMetricName();
+    if (problem !== null) return `series ${rawLabelsText(raw)}: ${problem}`;
+    return Labels.fromSortedUnchecked(flat);
+  }
+}
+
+// One MetricMetadata message (the reader is narrowed to it). Entries without a name or with invalid UTF-8 are
+// skipped: metadata is advisory, and samples never depend on it.
+function metadata(r: ProtoReader, b: Buffer, sink: WriteSink): void {
+  let type = 0;
+  let name: string | null = "";
+  let help: string | null = "";
+  let unit: string | null = "";
+  while (!r.done()) {
+    const key = r.tag();
+    const field = key >>> 3;
+    if (field === 1) {
+      r.expect(key, WIRE_VARINT, "MetricMetadata.type");
+      type = r.uint32();
+    } else if (field === 2 || field === 4 || field === 5) {
+      r.expect(key, WIRE_LEN, "MetricMetadata string");
+      const end = r.lengthDelimited();
+      const s = wireString(b, r.pos, end);
+      r.pos = end;
+      if (field === 2) name = s;
+      else if (field === 4) help = s;
+      else unit = s;
+    } else r.skip(key & 7);
+  }
+  if (name === null || name === "" || help === null || unit === null) return;
+  sink.metadata(name, METRIC_TYPES[type] ?? "unknown", help, unit);
+}
+
+// True when `v` is +0, the one double proto3 leaves out (-0 is written, so its sign survives).
+function isPositiveZero(v: number): boolean {
+  return v === 0 && !Object.is(v, -0);
+}
+
+function writeLabels(w: ProtoWriter, field: number, labels: Labels): void {
+  labels.forEach((name, value) => {
+    const m = w.begin(field);
+    if (name !== "") {
+      w.tag(1, WIRE_LEN);
+      w.string(name);
+    }
+    if (value !== "") {
+      w.tag(2, WIRE_LEN);
+      w.string(value);
+    }
+    w.end(m);
+  });
+}
+
+/**
+ * Encodes `req` as a `prometheus.WriteRequest` the way Go's generated code does (fields in number order, zero
+ * scalars left out). `series[].metadata` is ignored (1.0 sends `req.metadata`). Returns a view into `w`, valid until
+ * `w` is used again; pass a writer to reuse its buffer.
+ */
+export function encodeWriteRequestV1(req: WriteRequestData, w: ProtoWriter = new ProtoWriter()): Uint8Array {
+  w.reset();
+  for (const s of req.series) {
+    const ts = w.begin(1);
+    writeLabels(w, 1, s.labels);
+    for (const x of s.samples) {
+      const m = w.begin(2);
+      if (!isPositiveZero(x.v)) {
+        w.tag(1, WIRE_FIXED64);
+        w.double(x.v);
+      }
+      if (x.t !== 0) {
+        w.tag(2, WIRE_VARINT);
+        w.int64(x.t);
+      }
+      w.end(m);
+    }
+    for (const e of s.exemplars ?? []) {
+      const m = w.begin(3);
+      writeLabels(w, 1, e.labels);
+      if (!isPositiveZero(e.v)) {
+        w.tag(2, WIRE_FIXED64);
+        w.double(e.v);
+      }
+      if (e.t !== 0) {
+        w.tag(3, WIRE_VARINT);
+        w.int64(e.t);
+      }
+      w.end(m);
+    }
+    for (const h of s.histograms ?? []) writeHistogram(w, 4, h.t, h.count, h.sum);
+    w.end(ts);
+  }
+  for (const m of req.metadata ?? []) {
+    const mark = w.begin(3);
+    const type = metricTypeNumber(m.type);
+    if (type > 0) {
+      w.tag(1, WIRE_VARINT);
+      w.uint32(type);
+    }
+    for (const [field, text] of [
+      [2, m.name],
+      [4, m.help],
+      [5, m.unit],
+    ] as const) {
+      if (text === "") continue;
+      w.tag(field, WIRE_LEN);
+      w.string(text);
+    }
+    w.end(mark);
+  }
+  return w.finish();
+}
+
+/**
+ * Writes a Histogram message (the same field numbers in both protocol versions) with an integer count, a sum, schema
+ * 0 and no buckets, plus its timestamp (field 15).
+ */
+export function writeHistogram(w: ProtoWriter, field: number, t: number, count: number, sum: number): void {
+  const m = w.begin(field);
+  if (count !== 0) {
+    w.tag(1, WIRE_VARINT);
+    w.int64(count);
+  }
+  if (!isPositiveZero(sum)) {
+    w.tag(3, WIRE_FIXED64);
+    w.double(sum);
+  }
+  if (t !== 0) {
+    w.tag(15, WIRE_VARINT);
+    w.int64(t);
+  }
+  w.end(m);
+}

@@ -1,0 +1,105 @@
+// The vocabulary of the remote-write codecs: the two protocol messages, the sink a decoder feeds, and write requests
+// as plain data for the encoders (tests, benchmarks, the remote-storage client).
+
+import type { MetricMetadata, MetricType } from "../../exposition/types.ts";
+import type { Labels } from "../../model/labels.ts";
+
+/** The two remote-write messages: 1.0's `prometheus.WriteRequest` and 2.0's `io.prometheus.write.v2.Request`. */
+export type WriteProto = "v1" | "v2";
+
+/** Fully qualified protobuf names of the messages, as the Content-Type's `proto=` parameter names them. */
+export const PROTO_NAMES: Readonly<Record<WriteProto, string>> = {
+  v1: "prometheus.WriteRequest",
+  v2: "io.prometheus.write.v2.Request",
+};
+
+/** Metric types by their enum number, the same in both messages (1.0's MetricType, 2.0's METRIC_TYPE_*). */
+export const METRIC_TYPES: readonly MetricType[] = [
+  "unknown",
+  "counter",
+  "gauge",
+  "histogram",
+  "gaugehistogram",
+  "summary",
+  "info",
+  "stateset",
+];
+
+/** The enum number of a metric type in both messages. */
+export function metricTypeNumber(t: MetricType): number {
+  return METRIC_TYPES.indexOf(t);
+}
+
+/** What one decoded TimeSeries carried besides its labels. The decoder reuses one object: read it during the call. */
+export interface SeriesCounts {
+  /** Float samples. */
+  samples: number;
+  /** Native histogram samples (not decoded). */
+  histograms: number;
+  /** Exemplars (not decoded). */
+  exemplars: number;
+}
+
+/**
+ * Receives a decoded write request, series by series, without per-sample objects. Calls for one series come
+ * together: `series` (or `invalidSeries`), then its samples, then (2.0) its metadata.
+ */
+export interface WriteSink {
+  /**
+   * A series whose labels are valid: names non-empty, unique, sorted, valid UTF-8, `__name__` present; labels with
+   * empty values are dropped. Returns true to be handed the series' float samples through `sample`.
+   */
+  series(labels: Labels, counts: Readonly<SeriesCounts>): boolean;
+  /** A float sample of the current series: time (ms), value, and start (created) time in ms, 0 when not sent. */
+  sample(t: number, v: number, startT: number): void;
+  /** A series the decoder refused, with the reason (for people) and what it carried; its samples are not read. */
+  invalidSeries(reason: string, counts: Readonly<SeriesCounts>): void;
+  /** Metadata of the metric family `name` (1.0: the request's metadata list; 2.0: each series' metadata). */
+  metadata(name: string, type: MetricType, help: string, unit: string): void;
+}
+
+/** A float sample: time in ms since the epoch, value; `startT` (2.0 only): the series' start time in ms. */
+export interface WriteSample {
+  readonly t: number;
+  readonly v: number;
+  readonly startT?: number;
+}
+
+/** An exemplar: its own labels, value, and time in ms. */
+export interface WriteExemplar {
+  readonly labels: Labels;
+  readonly v: number;
+  readonly t: number;
+}
+
+/**
+ * A native histogram sample reduced to what Contrail's encoders write: integer count, sum, time in ms, schema 0 and
+ * no buckets. Enough for a receiver to see (and refuse) a histogram; Contrail stores none yet.
+ */
+export interface WriteHistogram {
+  readonly t: number;
+  readonly count: number;
+  readonly sum: number;
+}
+
+/** One series of a write request as plain data. */
+export interface WriteSeries {
+  readonly labels: Labels;
+  readonly samples: readonly WriteSample[];
+  readonly exemplars?: readonly WriteExemplar[];
+  readonly histograms?: readonly WriteHistogram[];
+  /** 2.0 only: the series' metadata (1.0 carries metadata per family in `WriteRequestData.metadata`). */
+  readonly metadata?: MetricMetadata;
+}
+
+/** Metadata of one metric family, as 1.0 sends it. */
+export interface FamilyMetadata extends MetricMetadata {
+  readonly name: string;
+}
+
+/** A write request as plain data, encodable as either message. */
+export interface WriteRequestData {
+  readonly series: readonly WriteSeries[];
+  /** 1.0 only: metadata per metric family. */
+  readonly metadata?: readonly FamilyMetadata[];
+}

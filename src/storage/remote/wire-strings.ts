@@ -1,0 +1,105 @@
+// Strings and label sets read from protobuf bytes. Label sets of remote-write requests repeat from one request to
+// the next (a sender resends the same series every scrape interval), so the 1.0 decoder caches them by their raw
+// bytes: a repeated series costs one string key and one map lookup instead of decoding, validating and hashing
+// every label again.
+
+import { Buffer, isUtf8 } from "node:buffer";
+import type { Labels } from "../../model/labels.ts";
+import { quoteGo } from "../../model/quote.ts";
+
+/** A Buffer over the same memory as `u` (no copy), for its native string decoding. */
+export function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** Decodes `b[start, end)` as UTF-8; null when the bytes are not valid UTF-8. */
+export function wireString(b: Buffer, start: number, end: number): string | null {
+  for (let i = start; i < end; i++) {
+    if (b[i] >= 0x80) return isUtf8(b.subarray(start, end)) ? b.toString("utf8", start, end) : null;
+  }
+  return b.toString("latin1", start, end);
+}
+
+/** Compares `b[a0, a1)` with `b[b0, b1)` bytewise (UTF-8 order, as Go compares strings): -1, 0 or 1. */
+export function compareBytes(b: Uint8Array, a0: number, a1: number, b0: number, b1: number): number {
+  const n = Math.min(a1 - a0, b1 - b0);
+  for (let i = 0; i < n; i++) {
+    const x = b[a0 + i];
+    const y = b[b0 + i];
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  const la = a1 - a0;
+  const lb = b1 - b0;
+  return la === lb ? 0 : la < lb ? -1 : 1;
+}
+
+/** The label text of a refused series, from its raw name/value pairs (flat), values quoted. */
+export function rawLabelsText(pairs: readonly string[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < pairs.length; i += 2) parts.push(`${pairs[i]}=${JSON.stringify(pairs[i + 1])}`);
+  return `{${parts.join(", ")}}`;
+}
+
+/** Reasons a label set is refused, worded for the sender's log. */
+export const LabelProblem = {
+  emptyName: () => "empty label name",
+  notUtf8: (what: "name" | "value", text: string) => `label ${what} ${quoteGo(text)} is not valid UTF-8`,
+  duplicate: (name: string) => `duplicate label name ${quoteGo(name)}`,
+  unsorted: (prev: string, name: string) => `label names not sorted: ${quoteGo(prev)} before ${quoteGo(name)}`,
+  noMetricName: () => "no metric name: the __name__ label is missing or empty",
+} as const;
+
+/** Options of {@link LabelsCache}. */
+export interface LabelsCacheOptions {
+  /** Entries kept before the cache starts over; default 200,000. */
+  readonly maxEntries?: number;
+  /** Total key length (bytes of encoded labels) kept before the cache starts over; default 32 MiB. */
+  readonly maxKeyBytes?: number;
+}
+
+/** Keys longer than this (label sets of over 4 KiB encoded) are not cached: rare, and costly to keep. */
+const MAX_KEY = 4096;
+
+/**
+ * Label sets by the raw bytes that encoded them (as a latin1 string key). Bounded by entries and by key bytes: when
+ * full it is cleared and refilled by the next requests, which costs one round of decoding, never correctness.
+ * Holds only valid label sets.
+ */
+export class LabelsCache {
+  private readonly map = new Map<string, Labels>();
+  private readonly maxEntries: number;
+  private readonly maxKeyBytes: number;
+  private keyBytes = 0;
+
+  /** An empty cache; see {@link LabelsCacheOptions}. */
+  constructor(opts: LabelsCacheOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 200_000;
+    this.maxKeyBytes = opts.maxKeyBytes ?? 32 * 1024 * 1024;
+  }
+
+  /** True when a key of `length` bytes would be cached; callers skip building longer keys. */
+  static cacheable(length: number): boolean {
+    return length <= MAX_KEY;
+  }
+
+  /** The label set cached for `key`, or undefined. */
+  get(key: string): Labels | undefined {
+    return this.map.get(key);
+  }
+
+  /** Caches `labels` under `key` (ignored when the key is too long to cache). */
+  set(key: string, labels: Labels): void {
+    if (!LabelsCache.cacheable(key.length)) return;
+    if (this.map.size >= this.maxEntries || this.keyBytes + key.length > this.maxKeyBytes) {
+      this.map.clear();
+      this.keyBytes = 0;
+    }
+    this.map.set(key, labels);
+    this.keyBytes += key.length;
+  }
+
+  /** Number of cached label sets. */
+  get size(): number {
+    return this.map.size;
+  }
+}
