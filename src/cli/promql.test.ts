@@ -22,6 +22,17 @@ describe("contrail promql format", () => {
     assert.equal(r.stderr, '1:7: parse error: unexpected identifier "b" in label matching, expected string\n');
   });
 
+  test("--pretty prints Prometheus's prettified form", () => {
+    const query = `sum by(job)(rate(${"x".repeat(90)}[5m]))`;
+    const r = run(["--pretty", query]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `sum by (job) (\n  rate(${"x".repeat(90)}[5m])\n)\n`);
+    const short = run(["--pretty", "sum by(job)(rate(x[300s]))"]);
+    assert.equal(short.stdout, "sum by (job) (rate(x[5m]))\n");
+    const lines = run(["--lines", "--pretty"], `a + ${"b".repeat(100)}\n`);
+    assert.deepEqual(JSON.parse(lines.stdout), { ok: true, canonical: `  a\n+\n  ${"b".repeat(100)}` });
+  });
+
   test("--lines formats one expression per line as JSON", () => {
     const r = run(["--lines"], "a @ 10\n1 +\nfoo offset 90s\n");
     assert.equal(r.status, 0, r.stderr);

@@ -1,14 +1,22 @@
-// `contrail promql format`: prints queries in Prometheus's canonical form, or the parse error.
+// `contrail promql format`: prints queries in Prometheus's canonical single-line form (or, with `--pretty`, its
+// prettified multi-line form), or the parse error.
 
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { isContrailError } from "../model/errors.ts";
-import { exprToString, parseExpr } from "../promql/parser/index.ts";
+import { exprToString, parseExpr, prettyPrint } from "../promql/parser/index.ts";
 
-/** The canonical text of `query`, or the parse error's message. */
-function format(query: string): { ok: true; canonical: string } | { ok: false; error: string } {
+/** Options of the `format` command. */
+interface FormatOptions {
+  readonly lines?: boolean;
+  readonly pretty?: boolean;
+}
+
+/** The canonical text of `query` (prettified with `pretty`), or the parse error's message. */
+function format(query: string, pretty: boolean): { ok: true; canonical: string } | { ok: false; error: string } {
   try {
-    return { ok: true, canonical: exprToString(parseExpr(query)) };
+    const expr = parseExpr(query);
+    return { ok: true, canonical: pretty ? prettyPrint(expr) : exprToString(expr) };
   } catch (err) {
     if (isContrailError(err, "parse_error")) return { ok: false, error: err.message };
     throw err;
@@ -16,12 +24,12 @@ function format(query: string): { ok: true; canonical: string } | { ok: false; e
 }
 
 /** Formats one query per line of stdin, writing one JSON object per line to stdout. */
-async function formatLines(): Promise<void> {
+async function formatLines(pretty: boolean): Promise<void> {
   const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of lines) process.stdout.write(`${JSON.stringify(format(line))}\n`);
+  for await (const line of lines) process.stdout.write(`${JSON.stringify(format(line, pretty))}\n`);
 }
 
-/** Registers `contrail promql format [--lines] [expr]`. */
+/** Registers `contrail promql format [--lines] [--pretty] [expr]`. */
 export function registerPromqlCommands(program: Command): void {
   const promql = program.command("promql").description("PromQL tools");
   promql
@@ -32,9 +40,11 @@ export function registerPromqlCommands(program: Command): void {
       "--lines",
       'read one expression per line from stdin; print {"ok":true,"canonical":...} or {"ok":false,"error":...} per line',
     )
-    .action(async (expr: string | undefined, opts: { lines?: boolean }) => {
+    .option("--pretty", "print Prometheus's prettified form: nodes longer than 100 characters split over lines")
+    .action(async (expr: string | undefined, opts: FormatOptions) => {
+      const pretty = opts.pretty === true;
       if (opts.lines === true) {
-        await formatLines();
+        await formatLines(pretty);
         return;
       }
       if (expr === undefined) {
@@ -42,7 +52,7 @@ export function registerPromqlCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      const r = format(expr);
+      const r = format(expr, pretty);
       if (r.ok) {
         console.log(r.canonical);
       } else {

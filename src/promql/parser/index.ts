@@ -1,5 +1,5 @@
-// The public surface of the PromQL parser: parse, print, durations, the series notation of the test DSL, the
-// function table and the lexer. Everything else in this folder is internal.
+// The public surface of the PromQL parser: parse, print (single-line and prettified), durations, the series notation
+// of the test DSL, the function table and the lexer. Everything else in this folder is internal.
 
 import { ContrailError } from "../../model/errors.ts";
 import type { Expr } from "./ast.ts";
@@ -10,6 +10,7 @@ export { formatDuration, parseDuration } from "./duration.ts";
 export { FUNCTIONS, getFunction } from "./functions.ts";
 export { describeToken, lex, type Token, type TokenType } from "./lexer.ts";
 export type { ParseError, ParseOptions } from "./parser.ts";
+export { PRETTY_MAX_LINE_LENGTH, type PrettyOptions, prettyPrint } from "./prettier.ts";
 export { exprToString } from "./printer.ts";
 export { parseSeriesDesc, type SeriesDesc, type SeriesValue, STALE_NAN } from "./series.ts";
 

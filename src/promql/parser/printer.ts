@@ -5,6 +5,7 @@ import { compareStrings, isValidLegacyLabelName, METRIC_NAME } from "../../model
 import type { Matcher } from "../../model/matcher.ts";
 import { quoteGo } from "../../model/quote.ts";
 import type {
+  AggregateExpr,
   BinaryExpr,
   DurationExpr,
   Expr,
@@ -27,14 +28,11 @@ function quote(s: string): string {
 export function exprToString(expr: Expr): string {
   switch (expr.kind) {
     case "AggregateExpr": {
-      let s = expr.op;
-      if (expr.without) s += ` without (${labelList(expr.grouping)}) `;
-      else if (expr.grouping.length > 0) s += ` by (${labelList(expr.grouping)}) `;
       const param = expr.param !== null ? `${exprToString(expr.param)}, ` : "";
-      return `${s}(${param}${exprToString(expr.expr)})`;
+      return `${aggregateHead(expr)}(${param}${exprToString(expr.expr)})`;
     }
     case "BinaryExpr":
-      return `${binaryLhs(expr)} ${expr.op}${expr.returnBool ? " bool" : ""}${matchingString(expr)} ${exprToString(expr.rhs)}`;
+      return `${binaryLhs(expr)} ${binaryOperator(expr)} ${exprToString(expr.rhs)}`;
     case "Call":
       return `${expr.func.name}(${expr.args.map(exprToString).join(", ")})`;
     case "MatrixSelector":
@@ -59,9 +57,23 @@ export function exprToString(expr: Expr): string {
   }
 }
 
-// Go prints +Inf with its sign, which before `^` would read back as a unary plus over the whole power (`+Inf ^ 2`
-// is `+(Inf ^ 2)`); there the literal prints unsigned so the text parses to the same tree.
-function binaryLhs(b: BinaryExpr): string {
+/** An aggregation's text before its opening parenthesis: `sum`, `sum by (job) `, `topk without (a) `. */
+export function aggregateHead(a: AggregateExpr): string {
+  if (a.without) return `${a.op} without (${labelList(a.grouping)}) `;
+  if (a.grouping.length > 0) return `${a.op} by (${labelList(a.grouping)}) `;
+  return a.op;
+}
+
+/** A binary expression's operator with its `bool` and matching modifiers: `+ on (job) group_left (a)`. */
+export function binaryOperator(b: BinaryExpr): string {
+  return `${b.op}${b.returnBool ? " bool" : ""}${matchingString(b)}`;
+}
+
+/**
+ * The text of `b.lhs` in front of the operator. Go prints +Inf with its sign, which before `^` would read back as a
+ * unary plus over the whole power (`+Inf ^ 2` is `+(Inf ^ 2)`); there the literal prints unsigned (`Inf`).
+ */
+export function binaryLhs(b: BinaryExpr): string {
   const l = b.lhs;
   if (b.op === "^" && l.kind === "NumberLiteral" && !l.duration && l.value === Infinity) return "Inf";
   return exprToString(l);
@@ -141,11 +153,16 @@ function matrixString(m: MatrixSelector): string {
 }
 
 function subqueryString(s: SubqueryExpr): string {
+  return `${exprToString(s.expr)}${subquerySuffix(s)}`;
+}
+
+/** A subquery's text after its inner expression: `[range:step]`, then ` @ t` and ` offset d` when given. */
+export function subquerySuffix(s: SubqueryExpr): string {
   const range = s.rangeExpr !== null ? durationString(s.rangeExpr) : formatDuration(s.range);
   let step = "";
   if (s.step !== 0) step = formatDuration(s.step);
   else if (s.stepExpr !== null) step = durationString(s.stepExpr);
-  return `${exprToString(s.expr)}[${range}:${step}]${atString(s.timestamp, s.startOrEnd)}${offsetString(s.originalOffset, s.originalOffsetExpr)}`;
+  return `[${range}:${step}]${atString(s.timestamp, s.startOrEnd)}${offsetString(s.originalOffset, s.originalOffsetExpr)}`;
 }
 
 // After `offset`, a literal, step(), range(), min_of/max_of or one sign before one of those is the whole offset;
