@@ -1,67 +1,64 @@
-// An Express app that exports Prometheus metrics: Node.js process metrics, request counts and latencies per route,
-// and a custom counter of events by type. The platform scrapes GET /metrics (see fly.toml [metrics]).
+// The Node.js example of "Hooking Up Fly Metrics": Express with express-prometheus-middleware, which serves
+// GET /metrics with Node.js process metrics (collectDefaultMetrics) and per-route request counts and durations,
+// plus a custom counter of events by type, as in the article's Flask example. The platform scrapes /metrics
+// (fly.toml [metrics]); the edge in front of it counts every request on its own (fly_edge_*).
 
 import express from "express";
+import prom from "express-prometheus-middleware";
 import client from "prom-client";
 
-const register = new client.Registry();
-client.collectDefaultMetrics({ register });
+const app = express();
+const port = Number(process.env.PORT || 3000);
 
-const requestDuration = new client.Histogram({
-  name: "http_request_duration_seconds",
-  help: "Duration of HTTP requests in seconds.",
-  labelNames: ["method", "route", "status"],
-  buckets: [0.005, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 5],
-  registers: [register],
-});
+app.use(
+  prom({
+    metricsPath: "/metrics",
+    collectDefaultMetrics: true,
+  }),
+);
 
-const requestsTotal = new client.Counter({
-  name: "http_requests_total",
-  help: "Number of HTTP requests served.",
-  labelNames: ["method", "route", "status"],
-  registers: [register],
-});
-
+// Registered in prom-client's default registry, which the middleware serves.
 const eventsByType = new client.Counter({
   name: "events_by_type",
   help: "Number of events by type",
   labelNames: ["event_type"],
-  registers: [register],
 });
 
-const app = express();
-
-// Times every request and labels it by route pattern (not the raw URL, which would explode the series count).
-app.use((req, res, next) => {
-  const end = requestDuration.startTimer();
-  res.on("finish", () => {
-    const route = req.route ? `${req.baseUrl}${req.route.path}` : "unmatched";
-    const labels = { method: req.method, route, status: String(res.statusCode) };
-    end(labels);
-    requestsTotal.inc(labels);
-  });
-  next();
-});
+/** Longest delay GET /slow accepts, in milliseconds. */
+const MAX_DELAY_MS = 30_000;
 
 app.get("/", (_req, res) => {
-  res.send("Hello World!\n");
+  res.send("Hello World!");
 });
 
 app.get("/event/:type", (req, res) => {
   eventsByType.inc({ event_type: req.params.type });
-  res.send("You have been recorded.\n");
+  res.send("You have been recorded.");
 });
 
-app.get("/metrics", async (_req, res) => {
-  res.set("Content-Type", register.contentType);
-  res.send(await register.metrics());
+// Answers after `?ms=` milliseconds (at most 30 s); without it, after 200 to 1200 ms.
+app.get("/slow", (req, res) => {
+  const asked = Number(req.query.ms);
+  const ms = Number.isFinite(asked) && asked >= 0 ? Math.min(asked, MAX_DELAY_MS) : 200 + Math.random() * 1000;
+  const timer = setTimeout(() => res.send(`Slept ${Math.round(ms)} ms.`), ms);
+  res.on("close", () => clearTimeout(timer));
 });
 
-const port = Number(process.env.PORT || 3000);
+app.get("/error", (_req, res) => {
+  res.status(500).send("Something broke.");
+});
+
+app.get("/notfound", (_req, res) => {
+  res.status(404).send("Nothing here.");
+});
+
 const server = app.listen(port, "0.0.0.0", () => {
-  console.log(`node-express-demo listening on port ${port}`);
+  console.log(`Example app listening at http://localhost:${port}`);
 });
 
 for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => server.close(() => process.exit(0)));
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  });
 }

@@ -3,8 +3,10 @@
 
 import { Command, CommanderError } from "commander";
 import { registerControlCommands } from "./control.ts";
+import { registerDashboardCommand } from "./dashboard.ts";
 import { registerPromqlCommands } from "./promql.ts";
 import { registerPromqltestCommand } from "./promqltest.ts";
+import { registerQueryCommand } from "./query.ts";
 import { registerTsdbCommands } from "./tsdb.ts";
 import { registerUpCommand } from "./up.ts";
 
@@ -19,6 +21,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerTsdbCommands(program);
   registerControlCommands(program);
   registerUpCommand(program);
+  registerQueryCommand(program);
+  registerDashboardCommand(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -1,0 +1,281 @@
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { isContrailError } from "../model/errors.ts";
+import { pathOf, pickKind, REQUEST_MIX, regionShare, startTraffic, type TrafficOptions } from "./traffic.ts";
+
+/** A seeded uniform generator (mulberry32), so runs are repeatable. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A loopback stand-in for the demo app behind an edge: answers like it, and records what it saw. */
+interface AppServer {
+  readonly url: string;
+  readonly hosts: Set<string>;
+  readonly paths: string[];
+  connections: number;
+  open: number;
+  maxOpen: number;
+  close(): Promise<void>;
+}
+
+/** Starts a server; `holdLong` keeps `/slow?ms=` requests unanswered, `holdAll` every request. */
+async function appServer(opts: { holdAll?: boolean } = {}): Promise<AppServer> {
+  const sockets = new Set<Socket>();
+  const s: AppServer = {
+    url: "",
+    hosts: new Set(),
+    paths: [],
+    connections: 0,
+    open: 0,
+    maxOpen: 0,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const sock of sockets) sock.destroy();
+      }),
+  };
+  const server = http.createServer((req, res) => {
+    s.hosts.add(req.headers.host ?? "");
+    s.paths.push(req.url ?? "");
+    s.open++;
+    s.maxOpen = Math.max(s.maxOpen, s.open);
+    res.on("close", () => s.open--);
+    const path = req.url ?? "/";
+    if (opts.holdAll === true || path.startsWith("/slow?ms=")) return;
+    if (path === "/" || path.startsWith("/event/")) res.end("ok");
+    else if (path === "/slow") setTimeout(() => res.end("slept"), 20);
+    else if (path === "/error") {
+      res.statusCode = 500;
+      res.end("broke");
+    } else {
+      res.statusCode = 404;
+      res.end("nothing");
+    }
+  });
+  server.on("connection", (sock: Socket) => {
+    s.connections++;
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return Object.assign(s, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Collects unhandled rejections and process warnings (such as listener leaks) while a test runs. */
+const trouble: string[] = [];
+const onRejection = (reason: unknown) => trouble.push(`unhandled rejection: ${String(reason)}`);
+const onWarning = (w: Error) => trouble.push(`warning: ${w.name}: ${w.message}`);
+before(() => {
+  process.on("unhandledRejection", onRejection);
+  process.on("warning", onWarning);
+});
+after(() => {
+  process.off("unhandledRejection", onRejection);
+  process.off("warning", onWarning);
+});
+
+describe("the request mix", () => {
+  test("pickKind follows the weights", () => {
+    const n = 10_000;
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const k = pickKind(() => (i + 0.5) / n);
+      seen[k] = (seen[k] ?? 0) + 1;
+    }
+    for (const m of REQUEST_MIX) assert.equal(seen[m.kind], m.weight * 100, m.kind);
+    assert.equal(
+      REQUEST_MIX.reduce((sum, m) => sum + m.weight, 0),
+      100,
+    );
+  });
+
+  const paths: [Parameters<typeof pathOf>[0], RegExp][] = [
+    ["home", /^\/$/],
+    ["event", /^\/event\/(signup|login|checkout|search|share)$/],
+    ["slow", /^\/slow$/],
+    ["long", /^\/slow\?ms=\d{4,5}$/],
+    ["missing", /^\/(notfound|favicon\.ico)$/],
+    ["error", /^\/error$/],
+  ];
+  for (const [kind, re] of paths) {
+    test(`pathOf(${kind})`, () => {
+      const random = seeded(7);
+      for (let i = 0; i < 50; i++) assert.match(pathOf(kind, random), re);
+    });
+  }
+
+  test("long requests wait 5 to 20 s", () => {
+    assert.equal(
+      pathOf("long", () => 0),
+      "/slow?ms=5000",
+    );
+    assert.equal(
+      pathOf("long", () => 0.999999),
+      "/slow?ms=20000",
+    );
+  });
+
+  test("regionShare: decreasing shares that sum to 1", () => {
+    for (const n of [1, 2, 3, 7]) {
+      const shares = Array.from({ length: n }, (_, i) => regionShare(i, n));
+      assert.ok(Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-12, String(n));
+      for (let i = 1; i < n; i++) assert.ok(shares[i] < shares[i - 1]);
+    }
+  });
+});
+
+describe("startTraffic", () => {
+  test("rejects bad options", () => {
+    const signal = new AbortController().signal;
+    const ok = { targets: [{ region: "ord", url: "http://127.0.0.1:1" }], app: "demo", signal };
+    const bad: [string, TrafficOptions][] = [
+      ["no targets", { ...ok, targets: [] }],
+      ["rate 0", { ...ok, ratePerSecond: 0 }],
+      ["rate NaN", { ...ok, ratePerSecond: Number.NaN }],
+      ["concurrency 0", { ...ok, concurrency: 0 }],
+      ["https", { ...ok, targets: [{ region: "ord", url: "https://127.0.0.1:1" }] }],
+      ["not a URL", { ...ok, targets: [{ region: "ord", url: "127.0.0.1:1" }] }],
+    ];
+    for (const [name, options] of bad) {
+      assert.throws(
+        () => startTraffic(options),
+        (e) => isContrailError(e, "bad_data"),
+        name,
+      );
+    }
+  });
+
+  test("mixed statuses through every region, busiest first, on kept-alive connections", async () => {
+    trouble.length = 0;
+    const servers = [await appServer(), await appServer(), await appServer()];
+    const ac = new AbortController();
+    const traffic = startTraffic({
+      targets: servers.map((s, i) => ({ region: ["ord", "ams", "syd"][i], url: s.url })),
+      app: "demo",
+      ratePerSecond: 400,
+      concurrency: 64,
+      signal: ac.signal,
+      random: seeded(42),
+      now: () => 0,
+    });
+    await sleep(2000);
+    const running = traffic.stats();
+    ac.abort();
+    await traffic.done;
+    const st = traffic.stats();
+    try {
+      assert.ok(st.sent > 500, `sent ${st.sent}`);
+      assert.equal(st.failed, 0);
+      assert.equal(st.inFlight, 0);
+      assert.equal(st.skipped, 0);
+      const answered = Object.values(st.byStatus).reduce((a, b) => a + b, 0);
+      // Only long requests (held by the server) and requests cut by the abort go unanswered.
+      assert.ok(st.sent - answered <= running.inFlight + 20, `${st.sent} sent, ${answered} answered`);
+      assert.deepEqual(Object.keys(st.byStatus).sort(), ["200", "404", "500"]);
+      const share = (code: number) => st.byStatus[code] / answered;
+      assert.ok(share(200) > 0.8 && share(200) < 0.95, `200: ${share(200)}`);
+      assert.ok(share(404) > 0.03 && share(404) < 0.12, `404: ${share(404)}`);
+      assert.ok(share(500) > 0.015 && share(500) < 0.08, `500: ${share(500)}`);
+      assert.ok(st.byKind.slow > 0 && st.byKind.long > 0 && st.byKind.event > 0);
+      // With the clock held at 0 the drift factors are 1, 1.43 and 0.57: shares 0.55, 0.39 and 0.10.
+      assert.ok(st.byRegion.ord > st.byRegion.ams && st.byRegion.ams > st.byRegion.syd, JSON.stringify(st.byRegion));
+      for (const s of servers) {
+        assert.deepEqual([...s.hosts], ["demo.localhost"]);
+        assert.ok(s.connections <= 64 && s.connections * 4 < s.paths.length, `${s.connections} connections`);
+      }
+      assert.equal(
+        servers.reduce((n, s) => n + s.paths.length, 0),
+        st.sent,
+      );
+      assert.deepEqual(trouble, []);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
+
+  test("bounded concurrency; abort cancels held requests and stops arrivals", async () => {
+    trouble.length = 0;
+    const server = await appServer({ holdAll: true });
+    const ac = new AbortController();
+    const traffic = startTraffic({
+      targets: [
+        { region: "ord", url: server.url },
+        { region: "fra", url: server.url },
+      ],
+      app: "demo",
+      ratePerSecond: 200,
+      concurrency: 5,
+      signal: ac.signal,
+      random: seeded(1),
+    });
+    try {
+      await sleep(400);
+      const held = traffic.stats();
+      assert.equal(held.inFlight, 5);
+      assert.equal(held.sent, 5);
+      assert.ok(held.skipped > 20, `skipped ${held.skipped}`);
+      assert.equal(server.maxOpen, 5);
+      const t0 = performance.now();
+      ac.abort();
+      await traffic.done;
+      assert.ok(performance.now() - t0 < 1000);
+      const st = traffic.stats();
+      assert.equal(st.inFlight, 0);
+      assert.equal(st.failed, 0, "cancelled requests are not failures");
+      const seen = server.paths.length;
+      await sleep(300);
+      assert.equal(server.paths.length, seen, "no request after done");
+      assert.equal(traffic.stats().sent, st.sent);
+      assert.deepEqual(trouble, []);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("an unreachable edge counts failures without unhandled rejections", async () => {
+    trouble.length = 0;
+    const server = await appServer();
+    const url = server.url;
+    await server.close();
+    const ac = new AbortController();
+    const traffic = startTraffic({
+      targets: [{ region: "ord", url }],
+      app: "demo",
+      ratePerSecond: 100,
+      signal: ac.signal,
+    });
+    await sleep(300);
+    ac.abort();
+    await traffic.done;
+    const st = traffic.stats();
+    assert.ok(st.failed > 5, `failed ${st.failed}`);
+    assert.deepEqual(st.byStatus, {});
+    await sleep(50);
+    assert.deepEqual(trouble, []);
+  });
+
+  test("an already aborted signal sends nothing and is done at once", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const traffic = startTraffic({
+      targets: [{ region: "ord", url: "http://127.0.0.1:1" }],
+      app: "a",
+      signal: ac.signal,
+    });
+    await traffic.done;
+    await sleep(50);
+    assert.equal(traffic.stats().sent, 0);
+  });
+});
