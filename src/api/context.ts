@@ -1,10 +1,29 @@
 // What an org endpoint's handler receives once the request is authorized, and what it returns. Handlers are plain
 // async functions of this context: no fastify types, so they are easy to read and to test.
 
+import type { MetricMetadata } from "../exposition/index.ts";
 import type { Engine } from "../promql/engine/index.ts";
+import type { ActiveTarget } from "../scrape/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import type { OrgLimits } from "./limits.ts";
 import type { Form } from "./params.ts";
+
+/**
+ * What the API reads of the platform's scraping and ingestion, per org: the wiring layer backs it with the scrape
+ * manager and the remote-write receiver's metadata. Both answers are small and built on demand.
+ */
+export interface TargetsAndMetadata {
+  /** The org's active scrape targets, as `/api/v1/targets` lists them. */
+  targetsFor(org: string): readonly ActiveTarget[];
+  /** Metric family name to its distinct (type, help, unit) entries, names sorted, for `/api/v1/metadata`. */
+  metadataFor(org: string): ReadonlyMap<string, readonly MetricMetadata[]>;
+}
+
+/** The answer of a server that neither scrapes nor receives writes: no targets, no metadata. */
+export const NO_TARGETS_OR_METADATA: TargetsAndMetadata = {
+  targetsFor: () => [],
+  metadataFor: () => new Map(),
+};
 
 /** An authorized request to one org's API. */
 export interface OrgRequest {
@@ -17,6 +36,8 @@ export interface OrgRequest {
   readonly limits: OrgLimits;
   readonly store: TenantStore;
   readonly engine: Engine;
+  /** Targets and metadata of the org's scrapes and writes. */
+  readonly status: TargetsAndMetadata;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** The request's arrival time, ms since the epoch: the default `time` of instant queries. */

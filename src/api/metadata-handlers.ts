@@ -161,14 +161,33 @@ export function labelValues(req: OrgRequest): Answer {
   });
 }
 
-function intParam(req: OrgRequest, name: string): void {
+/** An integer parameter, or -1 when absent; throws Prometheus's "must be a number" otherwise. */
+function intParam(req: OrgRequest, name: string): number {
   const s = req.form.get(name);
-  if (s !== "" && !/^[+-]?\d+$/.test(s)) throw new ContrailError("bad_data", `${name} must be a number`);
+  if (s === "") return -1;
+  if (!/^[+-]?\d+$/.test(s)) throw new ContrailError("bad_data", `${name} must be a number`);
+  return Number(s);
 }
 
-/** `GET /api/v1/metadata`: metric metadata comes from scrapes, which do not exist yet, so the map is empty. */
+/**
+ * `GET /api/v1/metadata`: metric metadata of the org's scrapes and remote writes, by family name. `metric` keeps
+ * one family; `limit` caps the families and `limit_per_metric` the entries per family (positive values only, as
+ * Prometheus applies them).
+ */
 export function metadata(req: OrgRequest): Answer {
-  intParam(req, "limit");
-  intParam(req, "limit_per_metric");
-  return dataAnswer("{}");
+  const limit = intParam(req, "limit");
+  const perMetric = intParam(req, "limit_per_metric");
+  const metric = req.form.get("metric");
+  const parts: string[] = ["{"];
+  let families = 0;
+  for (const [name, entries] of req.status.metadataFor(req.org)) {
+    if (metric !== "" && name !== metric) continue;
+    if (limit >= 0 && families >= limit) break;
+    const kept = perMetric > 0 ? entries.slice(0, perMetric) : entries;
+    const list = kept.map((m) => JSON.stringify({ type: m.type, help: m.help, unit: m.unit })).join(",");
+    parts.push(`${families > 0 ? "," : ""}${JSON.stringify(name)}:[${list}]`);
+    families++;
+  }
+  parts.push("}");
+  return { kind: "data", data: parts };
 }

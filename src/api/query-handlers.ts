@@ -3,7 +3,7 @@
 
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import type { QueryOptions, QueryResult, QueryValue } from "../promql/engine/index.ts";
-import { exprToString, parseExpr } from "../promql/parser/index.ts";
+import { parseExpr, prettyPrint } from "../promql/parser/index.ts";
 import { type Answer, capNotes, dataAnswer, type OrgRequest } from "./context.ts";
 import { type QueryStatsJson, queryDataJson } from "./json.ts";
 import { checkQueryLength, checkSeriesCount, type OrgLimits } from "./limits.ts";
@@ -209,9 +209,12 @@ function parsedQuery(req: OrgRequest) {
   }
 }
 
-/** `GET|POST /api/v1/format_query`: the query in canonical form. */
+/** Longest `format_query` answer in characters: deep nesting indents quadratically, so the output is bounded. */
+const MAX_FORMATTED_LENGTH = 8 * 1024 * 1024;
+
+/** `GET|POST /api/v1/format_query`: the query prettified over lines, as Prometheus's `Pretty(0)`. */
 export function formatQuery(req: OrgRequest): Answer {
-  return dataAnswer(JSON.stringify(exprToString(parsedQuery(req))));
+  return dataAnswer(JSON.stringify(prettyPrint(parsedQuery(req), { maxOutputLength: MAX_FORMATTED_LENGTH })));
 }
 
 /** `GET|POST /api/v1/parse_query`: the query's syntax tree as JSON. */

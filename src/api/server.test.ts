@@ -232,6 +232,25 @@ describe("query", () => {
   test("format_query and parse_query", async () => {
     const f = await call(`/api/v1/format_query?${q({ query: "sum(rate(x{a='b'}[5m]))by(job)" })}`);
     assert.deepEqual(f.json, { status: "success", data: 'sum by (job) (rate(x{a="b"}[5m]))' });
+    // Past 100 characters the answer is Prometheus's prettified, multi-line form.
+    const long = await call("/api/v1/format_query", {
+      form: {
+        query:
+          'sum by (job) (rate(http_requests_total{job="api-server"}[5m])) / sum by (job) (rate(x_total{a="b"}[5m]))',
+      },
+    });
+    assert.deepEqual(long.json, {
+      status: "success",
+      data: [
+        '  sum by (job) (rate(http_requests_total{job="api-server"}[5m]))',
+        "/",
+        '  sum by (job) (rate(x_total{a="b"}[5m]))',
+      ].join("\n"),
+    });
+    // Deep nesting indents quadratically: an answer of more than 8 MiB is refused.
+    const deep = `${"(".repeat(900)}label_join(up, "d", ",", ${Array(20_000).fill('"a"').join(", ")})${")".repeat(900)}`;
+    const huge = await call("/api/v1/format_query", { form: { query: deep } });
+    assert.equal(huge.status, 413, huge.text.slice(0, 200));
     const p = await call("/api/v1/parse_query", { form: { query: "up offset 5m" } });
     assert.equal(p.json.data.type, "vectorSelector");
     assert.equal(p.json.data.offset, 300_000);

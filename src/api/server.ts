@@ -7,7 +7,7 @@ import { ContrailError } from "../model/errors.ts";
 import { Engine } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import { type Authenticator, checkAccess, REFUSALS, type Refusal } from "./auth.ts";
-import type { Answer, OrgHandler } from "./context.ts";
+import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
 import { METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
 import { federate } from "./federate.ts";
 import { errorJson, successJson } from "./json.ts";
@@ -33,6 +33,8 @@ export interface ApiServerOptions {
   readonly limitsFor?: (org: string) => Partial<OrgLimits> | undefined;
   /** Largest accepted request body in bytes; default 1 MiB. */
   readonly bodyLimit?: number;
+  /** Scrape targets and metric metadata per org (`/api/v1/targets`, `/api/v1/metadata`); none when absent. */
+  readonly status?: TargetsAndMetadata;
   /** The clock (ms since the epoch), for tests. */
   readonly now?: () => number;
   /** Told of every internal error (a bug or a storage failure answered 500), with the request's method and URL. */
@@ -102,6 +104,7 @@ function rawQuery(request: FastifyRequest): string {
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const engine = opts.engine ?? new Engine();
   const now = opts.now ?? Date.now;
+  const status = opts.status ?? NO_TARGETS_OR_METADATA;
   const limitsOf = limitsResolver(opts.limits, opts.limitsFor);
   const gate = new ConcurrencyGate();
   const metrics = new SelfMetrics({ version: VERSION });
@@ -119,7 +122,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   // Authorization of everything under /prometheus/, before the body is read: refusals cost no parsing, and
   // unknown paths are refused exactly like known ones. The org granted here is remembered, and a handler serves
-  // only that org, whatever the router made of the path.
+  // only that org, whatever the router made of the path. A route that declares the scope it needs in its config
+  // (remote write: `config.scope = "write"`) authorizes itself in its own onRequest hook.
   const granted = new WeakMap<FastifyRequest, string>();
   const refuse = async (reply: FastifyReply, r: Refusal) => {
     metrics.observeAuthFailure(r.status === 401 ? "unauthorized" : "forbidden");
@@ -128,6 +132,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   app.addHook("onRequest", async (request, reply) => {
     const org = orgOfUrl(request.url);
     if (org === null) return;
+    const declared = (request.routeOptions.config as { scope?: unknown } | undefined)?.scope;
+    if (typeof declared === "string") return;
     const access = checkAccess(opts.authenticate, { header: request.headers.authorization, org, scope: "read" });
     if (access.ok) granted.set(request, org);
     else await refuse(reply, access.refusal);
@@ -188,6 +194,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             limits,
             store: opts.store,
             engine,
+            status,
             signal: controller.signal,
             now: now(),
           });

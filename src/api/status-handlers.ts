@@ -1,5 +1,5 @@
 // Status endpoints: build information (without `features`, so Grafana sees a plain Prometheus), the org's TSDB
-// cardinality, and the target, rule and alert lists, which stay empty until the scraper and rules exist.
+// cardinality, the org's scrape targets, and the rule and alert lists, which stay empty until rules exist.
 
 import { createRequire } from "node:module";
 import { ContrailError } from "../model/errors.ts";
@@ -46,12 +46,18 @@ export function tsdbStatus(req: OrgRequest): Answer {
   }
 }
 
-/** `GET /api/v1/targets`: no scrape targets yet. */
+/**
+ * `GET /api/v1/targets`: the org's active scrape targets, optionally of one `scrapePool` (an app), and `state`
+ * active|dropped|any as Prometheus reads it. Targets are never dropped by relabelling here, so that list is empty.
+ */
 export function targets(req: OrgRequest): Answer {
   const state = req.form.get("state").toLowerCase();
+  const pool = req.form.get("scrapePool");
+  const active = state === "" || state === "any" || state === "active";
   const dropped = state === "" || state === "any" || state === "dropped";
+  const list = active ? req.status.targetsFor(req.org).filter((t) => pool === "" || t.scrapePool === pool) : [];
   const counts = dropped ? ',"droppedTargetCounts":{}' : "";
-  return dataAnswer(`{"activeTargets":[],"droppedTargets":[]${counts}}`);
+  return dataAnswer(`{"activeTargets":${JSON.stringify(list)},"droppedTargets":[]${counts}}`);
 }
 
 /** `GET /api/v1/rules`: no rule groups yet; parameters are still checked as Prometheus checks them. */

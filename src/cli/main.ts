@@ -2,8 +2,10 @@
 // here. This is the only layer that wires roles together.
 
 import { Command, CommanderError } from "commander";
+import { registerAppCommands } from "./apps.ts";
 import { registerControlCommands } from "./control.ts";
 import { registerDashboardCommand } from "./dashboard.ts";
+import { registerDeployCommand } from "./deploy.ts";
 import { registerPromqlCommands } from "./promql.ts";
 import { registerPromqltestCommand } from "./promqltest.ts";
 import { registerQueryCommand } from "./query.ts";
@@ -21,6 +23,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerTsdbCommands(program);
   registerControlCommands(program);
   registerUpCommand(program);
+  registerDeployCommand(program);
+  registerAppCommands(program);
   registerQueryCommand(program);
   registerDashboardCommand(program);
   try {

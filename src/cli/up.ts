@@ -1,40 +1,35 @@
-// `contrail up`: runs Contrail on one machine over the embedded store: the Prometheus API of every org at
-// `http://<api>/prometheus/<org>/`, federation, `/metrics`, `/healthz` and `/meta/regions.json`. The default address
-// 127.0.0.1:9300 stays clear of Prometheus (9090), its exporters (9100…) and VictoriaMetrics (8428).
-// SIGINT or SIGTERM stops it cleanly: no new connections, in-flight requests finish, every tenant database closes.
+// `contrail up`: every role of Contrail in one process over the embedded store (see platform/platform.ts): the
+// Prometheus API of every org at `http://<api>/prometheus/<org>/`, remote write, the edge proxy (one listener per
+// region), the local instances of deployed apps, the instance agent and the scraper. `contrail deploy` on the same
+// data directory reaches it through the control database.
+// SIGINT or SIGTERM stops it cleanly: no new connections, scrapes stopped, instances stopped, every database closed.
 
 import { type Command, Option } from "commander";
-import { createApiServer } from "../api/server.ts";
-import { authenticate, openControlDb } from "../control/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
-import { EmbeddedTenantStore } from "../storage/tenants.ts";
+import { parseDuration } from "../promql/parser/index.ts";
+import { parseShard } from "../scrape/index.ts";
+import {
+  checkEdges,
+  DEFAULT_API_ADDRESS,
+  DEFAULT_EDGES,
+  DEFAULT_SCRAPE_INTERVAL_MS,
+  type EdgeSpec,
+  parseEdgeSpec,
+} from "./platform/options.ts";
+import { startPlatform } from "./platform/platform.ts";
 
-/** The API's default listen address. */
-export const DEFAULT_API_ADDRESS = "127.0.0.1:9300";
+export { DEFAULT_API_ADDRESS, type ListenAddress, parseListenAddress } from "./platform/options.ts";
 
-/** A parsed `HOST:PORT` (IPv6 hosts in brackets: `[::1]:9300`). */
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** Parses `HOST:PORT`; throws bad_data naming the expected form. */
-export function parseListenAddress(text: string): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  const port = m === null ? -1 : Number(m[3]);
-  if (m === null || port > 65535) {
-    throw new ContrailError(
-      "bad_data",
-      `--api: expected HOST:PORT such as ${DEFAULT_API_ADDRESS}, got ${JSON.stringify(text)}`,
-    );
-  }
-  return { host: m[1] ?? m[2], port };
-}
-
-/** Options of {@link up}. */
+/** Options of {@link up}, as the command line gives them. */
 export interface UpOptions {
   readonly data: string;
   readonly api: string;
+  /** `REGION=HOST:PORT` entries; none means the default edges. */
+  readonly edge?: readonly string[];
+  readonly domain: string;
+  readonly shard?: string;
+  /** A Prometheus duration such as `15s` or `1s`. */
+  readonly scrapeInterval: string;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */
@@ -54,53 +49,68 @@ function shutdownSignal(): Promise<string> {
   });
 }
 
-/** Serves until a signal arrives, then shuts down in order: HTTP server, tenant databases, control database. */
+/** Parses `--scrape-interval`; throws bad_data unless it is a duration of at least one second. */
+function scrapeIntervalMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms < 1000) throw new ContrailError("bad_data", `--scrape-interval: at least 1s, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** Runs the platform until a signal arrives, then shuts it down in order. */
 export async function up(opts: UpOptions): Promise<void> {
-  const address = parseListenAddress(opts.api);
+  const given: EdgeSpec[] = (opts.edge ?? []).map(parseEdgeSpec);
+  const edges = checkEdges(given.length > 0 ? given : DEFAULT_EDGES);
+  const intervalMs = scrapeIntervalMs(opts.scrapeInterval);
+  const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const signal = shutdownSignal();
-  const control = openControlDb({ dataDir: opts.data });
-  const store = new EmbeddedTenantStore({ dataDir: opts.data });
-  const { app } = createApiServer({
-    store,
-    authenticate: (token) => authenticate(control, token),
-    onInternalError: (err, request) => {
-      // The URL is logged without its query string: queries may name what an org monitors.
-      const path = request.url.split("?")[0];
-      process.stderr.write(`contrail: internal error on ${request.method} ${path}: ${(err as Error)?.stack ?? err}\n`);
-    },
+  const platform = await startPlatform({
+    dataDir: opts.data,
+    api: opts.api,
+    edges,
+    defaultEdges: given.length === 0,
+    domain: opts.domain.toLowerCase(),
+    scrapeIntervalMs: intervalMs,
+    shard,
+    log: (line) => process.stdout.write(`contrail: ${line}\n`),
+    warn: (line) => process.stderr.write(`contrail: ${line}\n`),
   });
   try {
-    await app.listen({ host: address.host, port: address.port });
-    const bound = app.server.address();
-    const port = bound !== null && typeof bound === "object" ? bound.port : address.port;
-    const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-    process.stdout.write(
-      `contrail: listening on http://${host}:${port} (Prometheus API at /prometheus/<org>/, data in ${opts.data})\n`,
-    );
+    const out = [
+      `listening on ${platform.apiUrl} (Prometheus API at /prometheus/<org>/, data in ${opts.data})`,
+      ...platform.edges.map((e) => `edge ${e.region} ${e.url} (${e.address}, host ${e.host})`),
+      `data source ${platform.apiUrl}/prometheus/<org> (Authorization: Bearer <token of contrail tokens create>)`,
+      `scraping every ${opts.scrapeInterval}${shard === undefined ? "" : ` (shard ${shard.index}/${shard.count})`}; ready`,
+    ];
+    process.stdout.write(out.map((l) => `contrail: ${l}\n`).join(""));
     const sig = await signal;
     process.stdout.write(`contrail: ${sig} received, shutting down\n`);
   } finally {
-    try {
-      await app.close();
-    } finally {
-      try {
-        store.close();
-      } finally {
-        control.close();
-      }
-    }
+    await platform.stop();
   }
   process.stdout.write("contrail: stopped\n");
 }
 
-/** Registers `contrail up [--data DIR] [--api HOST:PORT]`. */
+/** Registers `contrail up`. */
 export function registerUpCommand(program: Command): void {
   program
     .command("up")
-    .description("serve the Prometheus API of every org over the embedded store until SIGINT or SIGTERM")
+    .description("run every role (API, edge, instances, scraper, storage) in one process until SIGINT or SIGTERM")
     .addOption(new Option("--data <dir>", "data directory").env("CONTRAIL_DATA").default("./data"))
     .addOption(
       new Option("--api <host:port>", "address of the HTTP API").env("CONTRAIL_API").default(DEFAULT_API_ADDRESS),
+    )
+    .addOption(
+      new Option(
+        "--edge <region=host:port...>",
+        `an edge listener (repeat for several regions; default ${DEFAULT_EDGES.map((e) => `${e.region}=${e.address}`).join(" ")})`,
+      ),
+    )
+    .addOption(new Option("--domain <domain>", "apps are reached at <app>.<domain>").default("localhost"))
+    .addOption(new Option("--shard <i/n>", "scrape only shard i of n of the targets"))
+    .addOption(
+      new Option("--scrape-interval <duration>", "time between scrapes").default(
+        `${DEFAULT_SCRAPE_INTERVAL_MS / 1000}s`,
+      ),
     )
     .action(async (opts: UpOptions) => {
       try {

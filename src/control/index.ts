@@ -13,6 +13,16 @@ export {
 } from "./apps.ts";
 export { CONTROL_DB_FILE, ControlDb, type OpenControlDbOptions, openControlDb } from "./db.ts";
 export {
+  type Deployment,
+  type DeployOptions,
+  type DeployResult,
+  deployApp,
+  getDeployment,
+  listDeployments,
+  markDeploymentApplied,
+  resetAppliedDeployments,
+} from "./deployments.ts";
+export {
   type BuildConfig,
   type Concurrency,
   type ConcurrencyType,
@@ -31,6 +41,7 @@ export {
   type VmConfig,
   validateFlyToml,
 } from "./flytoml.ts";
+export { type BeatOptions, beat, clearHeartbeat, type Heartbeat, isFresh, readHeartbeat } from "./heartbeats.ts";
 export {
   checkInstanceState,
   findInstanceByAddress,
@@ -68,6 +79,17 @@ export {
   renameOrg,
   requireOrg,
 } from "./orgs.ts";
+export {
+  addressOf,
+  clearLocalInstances,
+  type InstanceHealth,
+  type InstanceReport,
+  type InstanceRuntime,
+  type InstanceWithRuntime,
+  type LocalInstanceIdentity,
+  listInstancesWithRuntime,
+  recordInstanceReport,
+} from "./runtime.ts";
 export {
   type Authenticated,
   allows,

@@ -83,6 +83,40 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_by_org ON tokens (org_id);
     `,
   },
+  {
+    version: 2,
+    name: "deployments, instance runtime facts, process heartbeats",
+    sql: `
+      CREATE TABLE deployments (
+        app             TEXT    PRIMARY KEY REFERENCES apps (name) ON DELETE CASCADE,
+        dir             TEXT    NOT NULL,
+        version         INTEGER NOT NULL CHECK (version >= 1),
+        deployed_at     INTEGER NOT NULL,
+        applied_version INTEGER NOT NULL DEFAULT 0,
+        applied_at      INTEGER,
+        error           TEXT
+      ) STRICT;
+
+      CREATE TABLE instance_runtime (
+        id             TEXT    PRIMARY KEY REFERENCES instances (id) ON DELETE CASCADE,
+        pid            INTEGER,
+        health         TEXT    NOT NULL DEFAULT 'starting' CHECK (health IN ('starting', 'healthy', 'unhealthy')),
+        restarts       INTEGER NOT NULL DEFAULT 0,
+        last_exit_code INTEGER,
+        last_exit_at   INTEGER,
+        updated_at     INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE heartbeats (
+        role       TEXT    PRIMARY KEY CHECK (length(role) BETWEEN 1 AND 63),
+        pid        INTEGER NOT NULL,
+        hostname   TEXT    NOT NULL,
+        info       TEXT    NOT NULL,
+        started_at INTEGER NOT NULL,
+        beat_at    INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The schema version of `db`: the highest applied migration, 0 for a database without any. */

@@ -1,0 +1,236 @@
+// `contrail apps list|status` and `contrail instances add|remove`: apps, their deployments and instances as the
+// control database holds them, which a running `contrail up` keeps current (state, address, pid, restarts, exits).
+
+import { type Command, Option } from "commander";
+import { instanceJson } from "../api/control-routes.ts";
+import {
+  addressOf,
+  type ControlDb,
+  type Deployment,
+  getDeployment,
+  getInstance,
+  type Heartbeat,
+  type InstanceWithRuntime,
+  isFresh,
+  listApps,
+  listDeployments,
+  listInstancesWithRuntime,
+  openControlDb,
+  readHeartbeat,
+  registerInstance,
+  removeInstance,
+  requireApp,
+  requireOrg,
+} from "../control/index.ts";
+import { ContrailError, isContrailError } from "../model/errors.ts";
+import { HEARTBEAT_STALE_MS } from "./platform/reconcile.ts";
+
+/** The `--data DIR` option; `CONTRAIL_DATA` overrides the default `./data`. */
+export function dataOption(): Option {
+  return new Option("--data <dir>", "data directory").env("CONTRAIL_DATA").default("./data");
+}
+
+/** Opens the control database of `dir`, runs `fn`, closes it; a ContrailError becomes a message and exit code 1. */
+export async function withControl(dir: string, fn: (db: ControlDb) => void | Promise<void>): Promise<void> {
+  let db: ControlDb | undefined;
+  try {
+    db = openControlDb({ dataDir: dir });
+    await fn(db);
+  } catch (err) {
+    if (!isContrailError(err)) throw err;
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+  } finally {
+    db?.close();
+  }
+}
+
+/** A time in milliseconds as ISO 8601 to the second, or "-" for none. */
+function when(ms: number | null): string {
+  return ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Prints rows as left-aligned columns separated by two spaces; the first row is the header. */
+export function printTable(rows: readonly (readonly string[])[]): void {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) {
+    console.log(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  "));
+  }
+}
+
+/** The heartbeat of a live `up` on this database, or undefined when none beats. */
+export function runningUp(db: ControlDb): Heartbeat | undefined {
+  const hb = readHeartbeat(db, "up");
+  return isFresh(hb, db.now(), HEARTBEAT_STALE_MS) ? hb : undefined;
+}
+
+/** The deployment state in a few words: `running v3`, `starting v4`, `failed v4`, `not deployed`. */
+function deploymentState(d: Deployment | undefined): string {
+  if (d === undefined) return "not deployed";
+  if (d.appliedVersion < d.version) return `pending v${d.version}`;
+  return d.error === null ? `running v${d.version}` : `failed v${d.version}`;
+}
+
+/** Prints the instances table of `app`. */
+export function printInstances(instances: readonly InstanceWithRuntime[]): void {
+  if (instances.length === 0) {
+    console.log("no instances");
+    return;
+  }
+  printTable([
+    ["ID", "GROUP", "REGION", "HOST", "KIND", "STATE", "ADDRESS", "PID", "RESTARTS", "LAST EXIT"],
+    ...instances.map((i) => [
+      i.id,
+      i.processGroup,
+      i.region,
+      i.host,
+      i.kind,
+      i.state,
+      addressOf(i) ?? "-",
+      i.runtime?.pid === null || i.runtime === null ? "-" : String(i.runtime.pid),
+      String(i.runtime?.restarts ?? 0),
+      i.runtime?.lastExitCode === null || i.runtime === null ? "-" : String(i.runtime.lastExitCode),
+    ]),
+  ]);
+}
+
+/** The status of one app as JSON (for `apps status --json` and `deploy --wait --json`). */
+export function appStatusJson(db: ControlDb, name: string): Record<string, unknown> {
+  const app = requireApp(db, name);
+  const d = getDeployment(db, name);
+  const up = runningUp(db);
+  return {
+    app: app.name,
+    org: app.orgId,
+    deployment:
+      d === undefined
+        ? null
+        : {
+            version: d.version,
+            dir: d.dir,
+            deployedAt: d.deployedAt,
+            appliedVersion: d.appliedVersion,
+            appliedAt: d.appliedAt,
+            error: d.error,
+          },
+    up: up === undefined ? null : { pid: up.pid, ...up.info },
+    instances: listInstancesWithRuntime(db, { app: name }).map(instanceJson),
+  };
+}
+
+/** Prints the status of one app: deployment, whether `up` runs, instances. */
+export function printAppStatus(db: ControlDb, name: string): void {
+  const app = requireApp(db, name);
+  const d = getDeployment(db, name);
+  console.log(`app ${app.name} (org ${app.orgId}): ${deploymentState(d)}`);
+  if (d !== undefined) {
+    console.log(`  deployed ${when(d.deployedAt)} from ${d.dir}`);
+    if (d.error !== null) console.log(`  error: ${d.error}`);
+  }
+  const up = runningUp(db);
+  console.log(up === undefined ? "  contrail up: not running on this data directory" : `  contrail up: pid ${up.pid}`);
+  const edges = (up?.info.edges ?? []) as { region: string; url: string }[];
+  for (const e of edges) console.log(`  ${e.region}: ${e.url.replace("<app>", app.name)}`);
+  printInstances(listInstancesWithRuntime(db, { app: name }));
+}
+
+function registerApps(program: Command): void {
+  const apps = program.command("apps").description("apps, their deployments and instances");
+  apps
+    .command("list")
+    .description("list apps with their deployment state and instance counts")
+    .option("--org <slug>", "only this org's apps")
+    .option("--json", "print a JSON array")
+    .addOption(dataOption())
+    .action((opts: { org?: string; json?: boolean; data: string }) =>
+      withControl(opts.data, (db) => {
+        if (opts.org !== undefined) requireOrg(db, opts.org);
+        const deployments = new Map(listDeployments(db).map((d) => [d.app, d]));
+        const instances = listInstancesWithRuntime(db);
+        const rows = listApps(db, { org: opts.org }).map((a) => {
+          const mine = instances.filter((i) => i.app === a.name);
+          return {
+            name: a.name,
+            org: a.orgId,
+            state: deploymentState(deployments.get(a.name)),
+            started: mine.filter((i) => i.state === "started").length,
+            instances: mine.length,
+            dir: deployments.get(a.name)?.dir ?? null,
+          };
+        });
+        if (opts.json === true) {
+          console.log(JSON.stringify(rows));
+          return;
+        }
+        printTable([
+          ["NAME", "ORG", "STATE", "INSTANCES", "DIR"],
+          ...rows.map((r) => [r.name, r.org, r.state, `${r.started}/${r.instances} started`, r.dir ?? "-"]),
+        ]);
+      }),
+    );
+  apps
+    .command("status")
+    .description("show an app's deployment and instances (id, region, host, state, address, pid, restarts, last exit)")
+    .argument("<app>", "the app's name")
+    .option("--json", "print JSON")
+    .addOption(dataOption())
+    .action((name: string, opts: { json?: boolean; data: string }) =>
+      withControl(opts.data, (db) => {
+        if (opts.json === true) console.log(JSON.stringify(appStatusJson(db, name)));
+        else printAppStatus(db, name);
+      }),
+    );
+}
+
+function registerInstances(program: Command): void {
+  const instances = program.command("instances").description("instances that run elsewhere, routed and scraped");
+  instances
+    .command("add")
+    .description("register an external instance; a running contrail up health checks, routes and scrapes it")
+    .requiredOption("--app <app>", "the app")
+    .requiredOption("--region <region>", "three-letter region code, e.g. ord")
+    .requiredOption("--address <host:port>", "where the instance serves the app's internal port")
+    .option("--host <hex>", "4-hex-digit id of its server (default: derived from the address's host)")
+    .option("--process-group <group>", "its process group (default: app)")
+    .addOption(dataOption())
+    .action(
+      (opts: { app: string; region: string; address: string; host?: string; processGroup?: string; data: string }) =>
+        withControl(opts.data, (db) => {
+          const i = registerInstance(db, {
+            app: opts.app,
+            kind: "external",
+            region: opts.region,
+            address: opts.address,
+            host: opts.host,
+            processGroup: opts.processGroup,
+            state: "starting",
+          });
+          console.log(i.id);
+          if (runningUp(db) === undefined) {
+            console.error("note: no contrail up runs on this data directory; the instance is checked once one does");
+          }
+        }),
+    );
+  instances
+    .command("remove")
+    .description("remove an external instance")
+    .argument("<id>", "the instance id")
+    .addOption(dataOption())
+    .action((id: string, opts: { data: string }) =>
+      withControl(opts.data, (db) => {
+        const i = getInstance(db, id);
+        if (i === undefined) throw new ContrailError("not_found", `no instance ${id}`);
+        if (i.kind !== "external") {
+          throw new ContrailError("conflict", `instance ${id} is run by contrail up: redeploy the app to change it`);
+        }
+        removeInstance(db, id);
+        console.log(`removed ${id}`);
+      }),
+    );
+}
+
+/** Registers `contrail apps list|status` and `contrail instances add|remove`. */
+export function registerAppCommands(program: Command): void {
+  registerApps(program);
+  registerInstances(program);
+}

@@ -1,0 +1,120 @@
+// `contrail deploy`: registers or updates an app from its fly.toml and has the `contrail up` running on the same
+// data directory (re)start its instances. The control database is the channel: deploy stores the fly.toml and the
+// app's directory and bumps the deployment version; `up` notices within a second, restarts the app's instances
+// and records the version it applied. With `--wait`, deploy follows until the instances are healthy (bounded).
+// Without a running `up` (no fresh heartbeat) deploy says so and still saves: the next `up` starts the app.
+
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Command } from "commander";
+import { type ControlDb, deployApp, getDeployment, listInstancesWithRuntime, PERSONAL_ORG } from "../control/index.ts";
+import { ContrailError } from "../model/errors.ts";
+import { parseDuration } from "../promql/parser/index.ts";
+import { appStatusJson, dataOption, printAppStatus, runningUp, withControl } from "./apps.ts";
+import { appSpecOf } from "./platform/app-spec.ts";
+
+/** Options of the deploy command. */
+interface DeployCommandOptions {
+  readonly config: string;
+  readonly app?: string;
+  readonly org: string;
+  readonly data: string;
+  readonly wait?: boolean;
+  readonly waitTimeout: string;
+  readonly json?: boolean;
+}
+
+/** How often `--wait` rereads the control database, ms. */
+const WAIT_POLL_MS = 250;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** What `--wait` saw last: done (healthy or failed to start) or still going. */
+type WaitState =
+  | { readonly kind: "healthy" }
+  | { readonly kind: "failed"; readonly reason: string }
+  | { readonly kind: "pending"; readonly reason: string };
+
+/** Where deployment `version` of `app` stands, judged from the rows `up` writes. */
+function waitState(db: ControlDb, app: string, version: number, expected: number): WaitState {
+  const d = getDeployment(db, app);
+  if (d === undefined) return { kind: "failed", reason: "the app was deleted" };
+  if (d.version > version) return { kind: "failed", reason: `a newer deploy (v${d.version}) replaced v${version}` };
+  if (d.appliedVersion < version) return { kind: "pending", reason: "contrail up has not picked the deploy up" };
+  if (d.error !== null) return { kind: "failed", reason: d.error };
+  const local = listInstancesWithRuntime(db, { app }).filter((i) => i.kind === "local");
+  const healthy = local.filter((i) => i.state === "started").length;
+  if (local.length >= expected && healthy === local.length) return { kind: "healthy" };
+  return { kind: "pending", reason: `${healthy} of ${Math.max(expected, local.length)} instances healthy` };
+}
+
+async function deploy(db: ControlDb, opts: DeployCommandOptions): Promise<void> {
+  const path = resolve(opts.config);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ContrailError("not_found", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  const timeoutMs = parseDuration(opts.waitTimeout);
+  const result = deployApp(db, { name: opts.app, org: opts.org, flyToml: text, dir: dirname(path) });
+  const app = result.app.name;
+  console.log(
+    `${result.created ? "created and deployed" : "deployed"} app ${app} v${result.version} (org ${result.app.orgId}, dir ${dirname(path)})`,
+  );
+  const up = runningUp(db);
+  if (up === undefined) {
+    console.error(
+      `contrail deploy: no contrail up is running on ${opts.data} (no recent heartbeat); the deploy is saved and ` +
+        `its instances start with the next \`contrail up --data ${opts.data}\``,
+    );
+    if (opts.wait === true) process.exitCode = 1;
+    return;
+  }
+  console.log(`contrail up (pid ${up.pid}) starts its instances within a second`);
+  if (opts.wait !== true) return;
+
+  const regions = ((up.info.edges ?? []) as { region: string }[]).map((e) => e.region);
+  const planned = appSpecOf({ app, dir: dirname(path), config: result.app.config!, defaultRegions: regions });
+  const expected = planned.spec.groups.reduce((n, g) => n + new Set(g.regions).size * g.instancesPerRegion, 0);
+  const deadline = Date.now() + timeoutMs;
+  let state = waitState(db, app, result.version, expected);
+  while (state.kind === "pending" && Date.now() < deadline) {
+    await sleep(WAIT_POLL_MS);
+    state = waitState(db, app, result.version, expected);
+  }
+  if (opts.json === true) console.log(JSON.stringify(appStatusJson(db, app)));
+  else printAppStatus(db, app);
+  switch (state.kind) {
+    case "healthy":
+      console.log(`app ${app} v${result.version} is healthy`);
+      return;
+    case "failed":
+      console.error(`contrail deploy: app ${app} v${result.version} failed: ${state.reason}`);
+      process.exitCode = 1;
+      return;
+    case "pending":
+      console.error(
+        `contrail deploy: app ${app} v${result.version} not healthy after ${opts.waitTimeout}: ${state.reason}`,
+      );
+      process.exitCode = 1;
+      return;
+  }
+}
+
+/** Registers `contrail deploy`. */
+export function registerDeployCommand(program: Command): void {
+  program
+    .command("deploy")
+    .description("register or update an app from its fly.toml; a running contrail up (re)starts its instances")
+    .option("-c, --config <path>", "the app's fly.toml; its directory is where local instances run", "fly.toml")
+    .option("--app <name>", "the app's name (default: the fly.toml's app key)")
+    .option("--org <slug>", "the org that owns the app", PERSONAL_ORG)
+    .option("--wait", "wait until the instances are healthy, then print their status")
+    .option("--wait-timeout <duration>", "how long --wait waits", "60s")
+    .option("--json", "with --wait, print the status as JSON")
+    .addOption(dataOption())
+    .action((opts: DeployCommandOptions) => withControl(opts.data, (db) => deploy(db, opts)));
+}

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { isContrailError } from "../../model/errors.ts";
+import { checkEdges, hostIdFor, parseEdgeSpec, tcpPortOffsets } from "./options.ts";
+
+test("parseEdgeSpec reads REGION=HOST:PORT and rejects anything else", () => {
+  assert.deepEqual(parseEdgeSpec("ord=127.0.0.1:8080"), { region: "ord", address: "127.0.0.1:8080" });
+  assert.deepEqual(parseEdgeSpec("ams=[::1]:0"), { region: "ams", address: "[::1]:0" });
+  assert.deepEqual(parseEdgeSpec("syd=localhost:80"), { region: "syd", address: "localhost:80" });
+  for (const bad of [
+    "ord",
+    "ord=",
+    "ORD=127.0.0.1:1",
+    "ordx=127.0.0.1:1",
+    "ord=127.0.0.1",
+    "ord=1.2.3.4:70000",
+    "=1:1",
+  ]) {
+    assert.throws(
+      () => parseEdgeSpec(bad),
+      (e) => isContrailError(e, "bad_data") && /REGION=HOST:PORT/.test(e.message),
+      bad,
+    );
+  }
+});
+
+test("checkEdges refuses a region given twice", () => {
+  const ord = { region: "ord", address: "127.0.0.1:1" };
+  assert.equal(checkEdges([ord]).length, 1);
+  assert.throws(() => checkEdges([ord, { ...ord, address: "127.0.0.1:2" }]), /region ord given twice/);
+});
+
+test("host ids are 4 hex digits, stable per machine and role", () => {
+  const a = hostIdFor("edge/ord", "box");
+  assert.match(a, /^[0-9a-f]{4}$/);
+  assert.equal(hostIdFor("edge/ord", "box"), a);
+  assert.notEqual(hostIdFor("edge/ams", "box"), a);
+  assert.notEqual(hostIdFor("edge/ord", "other"), a);
+});
+
+test("TCP service offsets: 1000 apart for listeners sharing an IP", () => {
+  const edges = [
+    { region: "ord", address: "127.0.0.1:8080" },
+    { region: "ams", address: "127.0.0.1:8081" },
+    { region: "fra", address: "127.0.0.2:8080" },
+    { region: "syd", address: "127.0.0.1:8082" },
+  ];
+  assert.deepEqual(tcpPortOffsets(edges), [0, 1000, 0, 2000]);
+});

@@ -1,0 +1,124 @@
+// Settings of the one-process platform (`contrail up`): where the API and each edge listen, how often to scrape,
+// which shard to scrape, and the host ids the platform labels carry. Parsing of the command-line forms lives here
+// so the command file stays a list of flags.
+
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import { ContrailError } from "../../model/errors.ts";
+import type { ShardSpec } from "../../scrape/index.ts";
+
+/** The API's default listen address, clear of Prometheus (9090), its exporters (9100…) and VictoriaMetrics (8428). */
+export const DEFAULT_API_ADDRESS = "127.0.0.1:9300";
+
+/** A parsed `HOST:PORT` (IPv6 hosts in brackets: `[::1]:9300`). */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `HOST:PORT`; throws bad_data naming the expected form. */
+export function parseListenAddress(text: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = m === null ? -1 : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new ContrailError(
+      "bad_data",
+      `--api: expected HOST:PORT such as ${DEFAULT_API_ADDRESS}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return { host: m[1] ?? m[2], port };
+}
+
+/** One edge listener to start: its region code and `HOST:PORT` (port 0 picks a free port). */
+export interface EdgeSpec {
+  readonly region: string;
+  readonly address: string;
+}
+
+/**
+ * The edges started when no `--edge` is given: three regions on loopback, on consecutive ports next to the common
+ * development port 8080. A default port that is taken falls back to a free one (the printed URLs say which).
+ */
+export const DEFAULT_EDGES: readonly EdgeSpec[] = [
+  { region: "ord", address: "127.0.0.1:8080" },
+  { region: "ams", address: "127.0.0.1:8081" },
+  { region: "syd", address: "127.0.0.1:8082" },
+];
+
+/** The default scrape interval, as on the seed's platform: 15 s. */
+export const DEFAULT_SCRAPE_INTERVAL_MS = 15_000;
+
+/** Settings of a platform process. */
+export interface PlatformOptions {
+  /** The data directory (control.db, tenants/). */
+  readonly dataDir: string;
+  /** `HOST:PORT` of the HTTP API. */
+  readonly api: string;
+  /** Edge listeners; empty means {@link DEFAULT_EDGES}. */
+  readonly edges: readonly EdgeSpec[];
+  /** True when `edges` are the defaults, which may move to a free port when theirs is taken. */
+  readonly defaultEdges: boolean;
+  /** App host names are `<app>.<domain>`. */
+  readonly domain: string;
+  /** Time between two scrapes of every target and in-process collection, ms. */
+  readonly scrapeIntervalMs: number;
+  /** This process's share of the scrape targets. */
+  readonly shard?: ShardSpec;
+  /** How often the control database is polled for deploys and instance changes, ms (default 1000). */
+  readonly pollIntervalMs?: number;
+  /** Receives progress lines (stdout of `up`). */
+  readonly log: (line: string) => void;
+  /** Receives warnings and errors (stderr of `up`). */
+  readonly warn: (line: string) => void;
+}
+
+const REGION = /^[a-z]{3}$/;
+const LISTEN = /^(?:\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/;
+
+/** Parses one `--edge REGION=HOST:PORT`; throws `bad_data` naming the expected form. */
+export function parseEdgeSpec(text: string): EdgeSpec {
+  const eq = text.indexOf("=");
+  const region = eq < 0 ? "" : text.slice(0, eq);
+  const address = eq < 0 ? "" : text.slice(eq + 1);
+  const port = Number(address.slice(address.lastIndexOf(":") + 1));
+  if (!REGION.test(region) || !LISTEN.test(address) || port > 65535) {
+    throw new ContrailError(
+      "bad_data",
+      `--edge: expected REGION=HOST:PORT such as ord=127.0.0.1:8080 (region: three lower-case letters), got ${JSON.stringify(text)}`,
+    );
+  }
+  return { region, address };
+}
+
+/** Checks a list of edges: regions must differ (each listener stands for one region). */
+export function checkEdges(edges: readonly EdgeSpec[]): readonly EdgeSpec[] {
+  const seen = new Set<string>();
+  for (const e of edges) {
+    if (seen.has(e.region)) throw new ContrailError("bad_data", `--edge: region ${e.region} given twice`);
+    seen.add(e.region);
+  }
+  return edges;
+}
+
+/**
+ * A 4-hex-digit host id derived from this machine's name and `role` (e.g. an edge region), stable across runs, so
+ * each edge listener looks like a server of its own and the instances' host stays the same after a restart.
+ */
+export function hostIdFor(role: string, machine: string = hostname()): string {
+  return createHash("sha256").update(`${machine}\0${role}`).digest("hex").slice(0, 4);
+}
+
+/**
+ * Offset of each edge's TCP service ports: listeners sharing an IP address bind a service's public port P at
+ * P + 1000 × (how many listeners on that IP came before), so three loopback edges serve port 5432 at 5432, 6432
+ * and 7432.
+ */
+export function tcpPortOffsets(edges: readonly EdgeSpec[]): number[] {
+  const perIp = new Map<string, number>();
+  return edges.map((e) => {
+    const ip = e.address.slice(0, e.address.lastIndexOf(":"));
+    const n = perIp.get(ip) ?? 0;
+    perIp.set(ip, n + 1);
+    return n * 1000;
+  });
+}

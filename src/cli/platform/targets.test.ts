@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { createApp, openControlDb, recordInstanceReport, registerInstance } from "../../control/index.ts";
+import { controlTargetSource } from "./targets.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "contrail-targets-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("targets: started instances of apps with [metrics], at their address or the metrics port", async () => {
+  const db = openControlDb({ dataDir: dir });
+  try {
+    const source = controlTargetSource(db);
+    assert.deepEqual(await source.targets(), []);
+    createApp(db, {
+      name: "web",
+      org: "personal",
+      flyToml:
+        '[http_service]\ninternal_port = 8080\n[[metrics]]\nport = 8080\n[[metrics]]\nport = 9091\npath = "/m"\n',
+    });
+    createApp(db, { name: "quiet", org: "personal", flyToml: "[http_service]\ninternal_port = 8080\n" });
+    const ext = registerInstance(db, { app: "web", kind: "external", region: "fra", address: "10.0.0.9:80" });
+    registerInstance(db, { app: "quiet", kind: "external", region: "fra", address: "10.0.0.9:80" });
+    registerInstance(db, { app: "web", kind: "external", region: "ams", address: "10.0.0.8:80", state: "failed" });
+    const local = "0123456789abcd";
+    recordInstanceReport(
+      db,
+      { id: local, state: "started", health: "healthy", pid: 1, restarts: 0, address: "127.0.0.1:4100" },
+      { id: local, app: "web", region: "ord", host: "ab12", processGroup: "app" },
+    );
+    const targets = (await source.targets()).map((t) => [t.id, t.org, t.app, t.region, t.instance, t.url]);
+    targets.sort((a, b) => a[3].localeCompare(b[3]) || a[5].localeCompare(b[5]));
+    assert.deepEqual(targets, [
+      [`${ext.id}:8080/metrics`, "personal", "web", "fra", ext.id, "http://10.0.0.9:80/metrics"],
+      [`${ext.id}:9091/m`, "personal", "web", "fra", ext.id, "http://10.0.0.9:9091/m"],
+      [`${local}:8080/metrics`, "personal", "web", "ord", local, "http://127.0.0.1:4100/metrics"],
+      [`${local}:9091/m`, "personal", "web", "ord", local, "http://127.0.0.1:9091/m"],
+    ]);
+  } finally {
+    db.close();
+  }
+});

@@ -1,0 +1,71 @@
+// Heartbeats: a long-running role (`up`) writes a row every few seconds, so commands on the same data directory
+// (`deploy`, `apps status`) can tell whether it runs, where it serves, and since when. A row older than a few beats
+// means the process is gone (or hung); a process that stops cleanly deletes its row.
+
+import type { ControlDb } from "./db.ts";
+
+/** A role's last heartbeat. `info` is role-defined JSON (addresses, regions). Times in ms since the epoch. */
+export interface Heartbeat {
+  readonly role: string;
+  readonly pid: number;
+  readonly hostname: string;
+  readonly info: Readonly<Record<string, unknown>>;
+  readonly startedAt: number;
+  readonly beatAt: number;
+}
+
+interface HeartbeatRow {
+  role: string;
+  pid: number;
+  hostname: string;
+  info: string;
+  started_at: number;
+  beat_at: number;
+}
+
+/** Options of {@link beat}. */
+export interface BeatOptions {
+  readonly role: string;
+  readonly pid: number;
+  readonly hostname: string;
+  readonly info: Readonly<Record<string, unknown>>;
+  /** When the process started, ms since the epoch. */
+  readonly startedAt: number;
+}
+
+/** Writes (replaces) the heartbeat of `options.role`, stamped with the database clock. */
+export function beat(db: ControlDb, options: BeatOptions): void {
+  db.stmt<[string, number, string, string, number, number]>(
+    `INSERT INTO heartbeats (role, pid, hostname, info, started_at, beat_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (role) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname, info = excluded.info,
+       started_at = excluded.started_at, beat_at = excluded.beat_at`,
+  ).run(options.role, options.pid, options.hostname, JSON.stringify(options.info), options.startedAt, db.now());
+}
+
+/** The last heartbeat of `role`, however old, or undefined. */
+export function readHeartbeat(db: ControlDb, role: string): Heartbeat | undefined {
+  const r = db
+    .stmt<[string], HeartbeatRow>(
+      "SELECT role, pid, hostname, info, started_at, beat_at FROM heartbeats WHERE role = ?",
+    )
+    .get(role);
+  if (r === undefined) return undefined;
+  return {
+    role: r.role,
+    pid: r.pid,
+    hostname: r.hostname,
+    info: JSON.parse(r.info) as Record<string, unknown>,
+    startedAt: r.started_at,
+    beatAt: r.beat_at,
+  };
+}
+
+/** Deletes the heartbeat of `role` if it is still the one `pid` wrote (a clean stop). */
+export function clearHeartbeat(db: ControlDb, role: string, pid: number): void {
+  db.stmt<[string, number]>("DELETE FROM heartbeats WHERE role = ? AND pid = ?").run(role, pid);
+}
+
+/** True when `hb` was written within `maxAgeMs` of `now` (ms). */
+export function isFresh(hb: Heartbeat | undefined, now: number, maxAgeMs: number): hb is Heartbeat {
+  return hb !== undefined && now - hb.beatAt <= maxAgeMs;
+}
