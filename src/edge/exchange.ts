@@ -2,6 +2,13 @@
 // connect (retrying another instance when the connection fails before any byte was sent), stream the request body
 // up and the response body down with backpressure both ways, and count the outcome exactly once.
 //
+// A reused keep-alive connection may turn out dead only once the request is on it (the instance closed it idle, or
+// died, while the request was on the way). Like browsers, nginx and Go's http.Transport, the edge then sends the
+// request once more on a fresh connection, when that is safe: the connection came from the pool, not one response
+// byte arrived, the request has no body and its method is idempotent (or it carries an idempotency key). The retry
+// goes to the same instance while it is still routable, else to another one, and happens at most once per request.
+// Upgrades never come here (see tunnel.ts).
+//
 // Timing: `fly_edge_http_response_time_seconds` runs from the request head received to the response handed to the
 // client socket; `fly_app_http_response_time_seconds` from the request head written to the instance to the last
 // response byte read from it.
@@ -51,7 +58,14 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
   private inst: InstanceState | null = null;
   private conn: UpstreamConn | null = null;
   private tried: Set<string> | null = null;
+  /** New connections opened for this request (reused pooled ones do not count). */
   private attempts = 0;
+  /** The current connection came from the idle pool. */
+  private reused = false;
+  /** Bytes arrived on the current connection. */
+  private gotBytes = false;
+  /** The request was already sent a second time; it never is a third. */
+  private retried = false;
   private status = 0;
   private tSent = 0;
   private requestDone: boolean;
@@ -143,11 +157,19 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
   private dispatch(inst: InstanceState): void {
     this.inst = inst;
     inst.addHttp();
-    this.attempts++;
-    const conn = inst.acquire(this);
+    // After a retry, only fresh connections: another pooled one may be as dead as the first.
+    this.attach(this.retried ? inst.openPooled(this) : inst.acquire(this));
+  }
+
+  private attach(conn: UpstreamConn): void {
     this.conn = conn;
+    this.gotBytes = false;
+    this.reused = conn.connected;
     if (conn.connected) this.send(conn);
-    else this.phase = CONNECTING;
+    else {
+      this.attempts++;
+      this.phase = CONNECTING;
+    }
   }
 
   onConnect(conn: UpstreamConn): void {
@@ -196,6 +218,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
   onEnd(): void {}
 
   onData(chunk: Buffer): void {
+    this.gotBytes = true;
     this.conn!.reader.feed(chunk);
   }
 
@@ -267,8 +290,55 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
       return;
     }
     this.conn = null;
+    if (this.mayResend()) {
+      conn.reader.reset(null, false);
+      this.resend();
+      return;
+    }
     conn.reader.eof(error === null);
     if (this.phase !== DONE) this.fail(502, "the app closed the connection");
+  }
+
+  /** Whether the request, just lost with its connection, may be sent again; see the file comment. */
+  private mayResend(): boolean {
+    return (
+      this.phase === SENDING &&
+      this.reused &&
+      !this.gotBytes &&
+      !this.retried &&
+      this.s.body === "none" &&
+      replayable(this.s.req.method ?? "", this.s.req.rawHeaders)
+    );
+  }
+
+  /** Sends the request again: on a fresh connection to the same instance while it is routable, else elsewhere. */
+  private resend(): void {
+    const s = this.s;
+    this.retried = true;
+    if (this.list !== null) this.list.remove(this); // the response wait starts again with the new send
+    const inst = this.inst!;
+    const route = s.core.routes.get(s.app.name);
+    if (route === undefined) {
+      this.fail(502, "the app closed the connection");
+      return;
+    }
+    this.route = route;
+    const current = route.instances.find((r) => r.id === inst.route.id);
+    if (current?.healthy) {
+      const next = s.core.instanceState(s.app, current);
+      if (next === inst) {
+        // The load unit stays held, so no queued request can take this instance's place meanwhile.
+        this.attach(inst.openPooled(this));
+        return;
+      }
+      this.releaseLoad();
+      this.dispatch(next);
+      return;
+    }
+    this.tried ??= new Set();
+    this.tried.add(inst.route.id);
+    this.releaseLoad();
+    this.choose();
   }
 
   /** Lets the rest of an unsent request body flow (into the ignoring handler) so the connection can go on. */
@@ -330,4 +400,22 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     this.releaseLoad();
     this.countEdge(this.s.res.headersSent ? this.status : CLIENT_CLOSED_STATUS);
   };
+}
+
+/** Whether a request without a body may be sent twice: an idempotent method (RFC 9110) or an idempotency key. */
+function replayable(method: string, rawHeaders: readonly string[]): boolean {
+  switch (method) {
+    case "GET":
+    case "HEAD":
+    case "OPTIONS":
+    case "TRACE":
+    case "PUT":
+    case "DELETE":
+      return true;
+  }
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    if (name === "idempotency-key" || name === "x-idempotency-key") return true;
+  }
+  return false;
 }

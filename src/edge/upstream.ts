@@ -52,6 +52,11 @@ export class UpstreamConn {
   }
 }
 
+/** Whether an idle socket can still carry a request: open both ways, nothing from the instance pending. */
+function usable(socket: Socket): boolean {
+  return !socket.destroyed && socket.writable && !socket.readableEnded;
+}
+
 class ConnectTimeoutError extends Error {
   readonly code = "ETIMEDOUT";
   readonly syscall = "connect";
@@ -109,22 +114,35 @@ export class InstanceState {
   acquire(user: ConnUser): UpstreamConn {
     while (this.idle.length > 0) {
       const conn = this.idle.pop()!;
-      if (conn.socket.destroyed || !conn.socket.writable) continue;
+      if (!usable(conn.socket)) {
+        conn.socket.destroy();
+        continue;
+      }
       conn.user = user;
       return conn;
     }
+    return this.openPooled(user);
+  }
+
+  /** A new poolable HTTP connection for `user`, bypassing the idle pool (wait for `onConnect`). */
+  openPooled(user: ConnUser): UpstreamConn {
     return this.connect(user, this.target.port, { pooled: true, halfOpen: false });
   }
 
   /** Returns a pooled connection after a response; it is kept only when `reusable` and the pool has room. */
   release(conn: UpstreamConn, reusable: boolean, now: number): void {
     conn.user = null;
-    if (reusable && conn.pooled && this.idle.length < this.settings.maxIdle && conn.socket.writable) {
+    if (reusable && conn.pooled && this.idle.length < this.settings.maxIdle && usable(conn.socket)) {
       conn.idleSince = now;
       this.idle.push(conn);
     } else {
       conn.socket.destroy();
     }
+  }
+
+  /** Idle pooled connections right now. */
+  get idleCount(): number {
+    return this.idle.length;
   }
 
   /** Opens a connection to `port` on the instance's host (HTTP pool, tunnel or TCP service). */
@@ -150,7 +168,12 @@ export class InstanceState {
       else socket.destroy(); // bytes on an idle connection: the instance is out of step
     });
     socket.on("drain", () => conn.user?.onDrain());
-    if (opts.halfOpen) socket.on("end", () => conn.user?.onEnd());
+    socket.on("end", () => {
+      // The instance closed an idle connection (its keep-alive timeout, or it is going away): drop it from the pool
+      // at once, so no request is written to it. A busy pooled connection closes next, and its user hears of it.
+      if (conn.user === null) socket.destroy();
+      else if (opts.halfOpen) conn.user.onEnd();
+    });
     socket.on("error", (err) => {
       conn.error = err;
     });
