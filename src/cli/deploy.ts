@@ -7,7 +7,14 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { type ControlDb, deployApp, getDeployment, listInstancesWithRuntime, PERSONAL_ORG } from "../control/index.ts";
+import {
+  type ControlDb,
+  deployApp,
+  type FlyConfig,
+  getDeployment,
+  listInstancesWithRuntime,
+  PERSONAL_ORG,
+} from "../control/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { parseDuration } from "../promql/parser/index.ts";
 import { appStatusJson, dataOption, printAppStatus, runningUp, withControl } from "./apps.ts";
@@ -32,13 +39,13 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** What `--wait` saw last: done (healthy or failed to start) or still going. */
-type WaitState =
+export type WaitState =
   | { readonly kind: "healthy" }
   | { readonly kind: "failed"; readonly reason: string }
   | { readonly kind: "pending"; readonly reason: string };
 
-/** Where deployment `version` of `app` stands, judged from the rows `up` writes. */
-function waitState(db: ControlDb, app: string, version: number, expected: number): WaitState {
+/** Where deployment `version` of `app` stands, judged from the rows `up` writes; `expected` local instances. */
+export function waitState(db: ControlDb, app: string, version: number, expected: number): WaitState {
   const d = getDeployment(db, app);
   if (d === undefined) return { kind: "failed", reason: "the app was deleted" };
   if (d.version > version) return { kind: "failed", reason: `a newer deploy (v${d.version}) replaced v${version}` };
@@ -48,6 +55,17 @@ function waitState(db: ControlDb, app: string, version: number, expected: number
   const healthy = local.filter((i) => i.state === "started").length;
   if (local.length >= expected && healthy === local.length) return { kind: "healthy" };
   return { kind: "pending", reason: `${healthy} of ${Math.max(expected, local.length)} instances healthy` };
+}
+
+/** How many local instances a deploy of `config` starts when the edges run in `regions`. */
+export function expectedInstances(opts: {
+  readonly app: string;
+  readonly dir: string;
+  readonly config: FlyConfig;
+  readonly regions: readonly string[];
+}): number {
+  const planned = appSpecOf({ app: opts.app, dir: opts.dir, config: opts.config, defaultRegions: opts.regions });
+  return planned.spec.groups.reduce((n, g) => n + new Set(g.regions).size * g.instancesPerRegion, 0);
 }
 
 async function deploy(db: ControlDb, opts: DeployCommandOptions): Promise<void> {
@@ -77,8 +95,7 @@ async function deploy(db: ControlDb, opts: DeployCommandOptions): Promise<void> 
   if (opts.wait !== true) return;
 
   const regions = ((up.info.edges ?? []) as { region: string }[]).map((e) => e.region);
-  const planned = appSpecOf({ app, dir: dirname(path), config: result.app.config!, defaultRegions: regions });
-  const expected = planned.spec.groups.reduce((n, g) => n + new Set(g.regions).size * g.instancesPerRegion, 0);
+  const expected = expectedInstances({ app, dir: dirname(path), config: result.app.config!, regions });
   const deadline = Date.now() + timeoutMs;
   let state = waitState(db, app, result.version, expected);
   while (state.kind === "pending" && Date.now() < deadline) {

@@ -2,12 +2,15 @@
 // Prometheus API of every org at `http://<api>/prometheus/<org>/`, remote write, the edge proxy (one listener per
 // region), the local instances of deployed apps, the instance agent and the scraper. `contrail deploy` on the same
 // data directory reaches it through the control database.
-// SIGINT or SIGTERM stops it cleanly: no new connections, scrapes stopped, instances stopped, every database closed.
+// With `--demo` it also deploys the example app and sends it traffic (see demo.ts).
+// SIGINT or SIGTERM stops it cleanly: traffic stopped, no new connections, scrapes stopped, instances stopped,
+// every database closed.
 
 import { type Command, Option } from "commander";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { parseDuration } from "../promql/parser/index.ts";
 import { parseShard } from "../scrape/index.ts";
+import { checkDemoDependencies, type Demo, startDemo } from "./demo.ts";
 import {
   checkEdges,
   DEFAULT_API_ADDRESS,
@@ -30,6 +33,10 @@ export interface UpOptions {
   readonly shard?: string;
   /** A Prometheus duration such as `15s` or `1s`. */
   readonly scrapeInterval: string;
+  /** Deploy the example app and print how to look at its metrics. */
+  readonly demo?: boolean;
+  /** `on` (the default with `--demo`) or `off`: the demo traffic. */
+  readonly traffic?: "on" | "off";
 }
 
 /** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */
@@ -62,7 +69,13 @@ export async function up(opts: UpOptions): Promise<void> {
   const edges = checkEdges(given.length > 0 ? given : DEFAULT_EDGES);
   const intervalMs = scrapeIntervalMs(opts.scrapeInterval);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+  const demo = opts.demo === true;
+  if (!demo && opts.traffic !== undefined) throw new ContrailError("bad_data", "--traffic needs --demo");
+  if (demo) checkDemoDependencies();
   const signal = shutdownSignal();
+  const stopRequested = new AbortController();
+  void signal.then(() => stopRequested.abort());
+  const print = (lines: readonly string[]) => process.stdout.write(lines.map((l) => `contrail: ${l}\n`).join(""));
   const platform = await startPlatform({
     dataDir: opts.data,
     api: opts.api,
@@ -74,17 +87,35 @@ export async function up(opts: UpOptions): Promise<void> {
     log: (line) => process.stdout.write(`contrail: ${line}\n`),
     warn: (line) => process.stderr.write(`contrail: ${line}\n`),
   });
+  let running: Demo | null = null;
   try {
-    const out = [
+    print([
       `listening on ${platform.apiUrl} (Prometheus API at /prometheus/<org>/, data in ${opts.data})`,
       ...platform.edges.map((e) => `edge ${e.region} ${e.url} (${e.address}, host ${e.host})`),
-      `data source ${platform.apiUrl}/prometheus/<org> (Authorization: Bearer <token of contrail tokens create>)`,
+    ]);
+    if (!demo) {
+      print([
+        `data source ${platform.apiUrl}/prometheus/<org> (Authorization: Bearer <token of contrail tokens create>)`,
+      ]);
+    }
+    print([
       `scraping every ${opts.scrapeInterval}${shard === undefined ? "" : ` (shard ${shard.index}/${shard.count})`}; ready`,
-    ];
-    process.stdout.write(out.map((l) => `contrail: ${l}\n`).join(""));
+    ]);
+    if (demo) {
+      running = await startDemo({
+        platform,
+        dataDir: opts.data,
+        domain: opts.domain.toLowerCase(),
+        traffic: opts.traffic !== "off",
+        signal: stopRequested.signal,
+        log: (line) => print([line]),
+      });
+      if (running !== null) process.stdout.write(`${running.summary.join("\n")}\n`);
+    }
     const sig = await signal;
     process.stdout.write(`contrail: ${sig} received, shutting down\n`);
   } finally {
+    await running?.stop();
     await platform.stop();
   }
   process.stdout.write("contrail: stopped\n");
@@ -107,6 +138,18 @@ export function registerUpCommand(program: Command): void {
     )
     .addOption(new Option("--domain <domain>", "apps are reached at <app>.<domain>").default("localhost"))
     .addOption(new Option("--shard <i/n>", "scrape only shard i of n of the targets"))
+    .addOption(
+      new Option(
+        "--demo",
+        "also deploy the example app of examples/node-express and send it traffic; print how to look",
+      ),
+    )
+    .addOption(
+      new Option("--traffic <on|off>", "with --demo: send demo traffic through every edge (default on)").choices([
+        "on",
+        "off",
+      ]),
+    )
     .addOption(
       new Option("--scrape-interval <duration>", "time between scrapes").default(
         `${DEFAULT_SCRAPE_INTERVAL_MS / 1000}s`,
