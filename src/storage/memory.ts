@@ -7,6 +7,7 @@
 import { ContrailError } from "../model/errors.ts";
 import { compareStrings, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
+import type { SampleBuffer } from "../model/sample.ts";
 import { floatHi, floatLo, isStaleNaN, STALE_NAN } from "../tsdb/encoding/float-bits.ts";
 import type {
   Appendable,
@@ -116,6 +117,24 @@ class MemoryIterator implements SampleIterator {
 
   atV(): number {
     return this.v[this.i];
+  }
+
+  readInto(mint: number, maxt: number, out: SampleBuffer): void {
+    if (this.seek(mint) === "none") return;
+    const a = this.i;
+    // Binary search in [a, hi) for the first timestamp > maxt.
+    let b = a;
+    let e = this.hi;
+    while (b < e) {
+      const mid = (b + e) >>> 1;
+      if (this.t[mid] <= maxt) b = mid + 1;
+      else e = mid;
+    }
+    out.reserve(b - a);
+    out.t.set(this.t.subarray(a, b), out.n);
+    out.v.set(this.v.subarray(a, b), out.n);
+    out.n += b - a;
+    this.i = this.hi;
   }
 }
 

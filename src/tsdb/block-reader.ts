@@ -36,7 +36,7 @@ export interface BlockIndexReader extends IndexReaderLike {
 export interface BlockChunkReader {
   /**
    * The chunk `meta` names, holding the samples of that chunk within [meta.mint, meta.maxt] (ms, inclusive).
-   * The data is owned by the caller. Throws `not_found` when the chunk is gone (e.g. truncated from the head),
+   * The data must not be modified (it may be shared with the reader's cache) and stays valid while referenced. Throws `not_found` when the chunk is gone (e.g. truncated from the head),
    * `corruption` when it cannot be read.
    */
   chunk(meta: ChunkMeta): Chunk;

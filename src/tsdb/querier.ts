@@ -6,6 +6,7 @@
 import { ContrailError } from "../model/errors.ts";
 import { compareStrings, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
+import { SampleBuffer } from "../model/sample.ts";
 import type {
   LabelHints,
   Querier,
@@ -18,6 +19,7 @@ import type {
 import type { BlockChunkReader, BlockReader, ChunkMeta } from "./block-reader.ts";
 import { Encoding } from "./chunkenc/chunk.ts";
 import { XorIterator } from "./chunkenc/xor.ts";
+import { XorBatchDecoder } from "./chunkenc/xor-batch.ts";
 import { postingsForMatchers } from "./index/postings.ts";
 import { type Interval, isSubrange } from "./tombstones/tombstones.ts";
 
@@ -180,6 +182,8 @@ const NO_CHUNKS: BlockChunkReader = {
 class ChunkChainIterator implements SampleIterator {
   private src!: ChunkSource;
   private readonly xor = new XorIterator();
+  private readonly batch = new XorBatchDecoder();
+  private readonly decoded = new SampleBuffer(128);
   private ci = -1;
   private inChunk = false;
   private started = false;
@@ -298,6 +302,57 @@ class ChunkChainIterator implements SampleIterator {
     this.ended = true;
     return "none";
   }
+
+  // The same samples as seek(mint) and next() up to maxt, a chunk at a time: each chunk is batch-decoded, then its
+  // samples are judged as accept() judges them (a chunk's leading samples before the seek target are skipped while
+  // no sample has been taken yet, as the XOR iterator's seek skips them).
+  readInto(mint: number, maxt: number, out: SampleBuffer): void {
+    const src = this.src;
+    const chunks = src.chunks;
+    const deleted = src.deleted;
+    const target = Math.max(mint, src.mint);
+    const dec = this.batch;
+    const buf = this.decoded;
+    let seeking = true;
+    let lastT = Number.NEGATIVE_INFINITY;
+    let di = 0;
+    this.ended = true;
+    for (let ci = 0; ci < chunks.length; ci++) {
+      const meta = chunks[ci];
+      if (meta.mint > src.maxt) return;
+      if ((seeking && meta.maxt < target) || meta.maxt < src.mint) continue;
+      const chunk = src.reader.chunk(meta);
+      if (chunk.encoding !== Encoding.xor) continue;
+      buf.n = 0;
+      dec.decode(chunk.data, buf, Math.min(src.maxt, meta.maxt));
+      const t = buf.t;
+      const v = buf.v;
+      const n = buf.n;
+      let i = 0;
+      if (seeking) while (i < n && t[i] < target) i++;
+      out.reserve(n - i);
+      const outT = out.t;
+      const outV = out.v;
+      let m = out.n;
+      for (; i < n; i++) {
+        const st = t[i];
+        if (st < src.mint || st < meta.mint || st <= lastT) continue;
+        while (di < deleted.length && deleted[di].maxt < st) di++;
+        if (di < deleted.length && deleted[di].mint <= st) continue;
+        if (st > maxt) break;
+        outT[m] = st;
+        outV[m++] = v[i];
+        lastT = st;
+        seeking = false;
+      }
+      out.n = m;
+      if (i < n) return;
+      // Stopped before a sample past the range (the series ends) or past the chunk (the next chunk follows).
+      if (dec.stoppedAt > src.maxt) return;
+      if (!Number.isNaN(dec.stoppedAt)) continue;
+      if (dec.error !== null) throw new ContrailError("corruption", `chunk ${meta.ref}: ${dec.error}`);
+    }
+  }
 }
 
 /**
@@ -380,21 +435,40 @@ class MergedSeries implements Series {
     this.parts = parts;
   }
 
-  iterator(): SampleIterator {
+  iterator(reuse?: SampleIterator): SampleIterator {
+    if (reuse instanceof MergeIterator && reuse.width === this.parts.length) {
+      reuse.reset(this.parts);
+      return reuse;
+    }
     return new MergeIterator(this.parts.map((p) => p.iterator()));
   }
 }
 
 /** Merges sample iterators by time; equal timestamps yield one sample, the first iterator's. */
 class MergeIterator implements SampleIterator {
-  private readonly its: readonly SampleIterator[];
+  private its: SampleIterator[];
   /** Current timestamp per iterator; +Infinity once exhausted, NaN before the first move. */
   private readonly ts: Float64Array;
   private cur = -1;
+  /** Per-part buffers and errors of `readInto`, reused from series to series. */
+  private readonly parts: SampleBuffer[] = [];
+  private readonly errors: unknown[] = [];
 
-  constructor(its: readonly SampleIterator[]) {
+  constructor(its: SampleIterator[]) {
     this.its = its;
     this.ts = new Float64Array(its.length).fill(Number.NaN);
+  }
+
+  /** Number of iterators merged. */
+  get width(): number {
+    return this.its.length;
+  }
+
+  /** Starts over on the series `parts` (as many as this iterator merges), reusing the part iterators. */
+  reset(parts: readonly Series[]): void {
+    this.its = parts.map((p, i) => p.iterator(this.its[i]));
+    this.ts.fill(Number.NaN);
+    this.cur = -1;
   }
 
   atT(): number {
@@ -421,6 +495,76 @@ class MergeIterator implements SampleIterator {
       if (Number.isNaN(this.ts[i]) || this.ts[i] < t) this.ts[i] = this.move(i, this.its[i].seek(t));
     }
     return this.pick();
+  }
+
+  // Reads every part's samples in the range, then merges them by time; at equal timestamps the earliest part wins.
+  // A part that fails throws where the merge would have met the failure: at the seek when it gave no sample,
+  // otherwise when the merge moves that part past its last good sample.
+  readInto(mint: number, maxt: number, out: SampleBuffer): void {
+    const k = this.its.length;
+    const parts = this.parts;
+    const errors = this.errors;
+    while (parts.length < k) parts.push(new SampleBuffer(64));
+    for (let i = 0; i < k; i++) {
+      const it = this.its[i];
+      const b = parts[i];
+      b.n = 0;
+      errors[i] = undefined;
+      try {
+        if (it.readInto !== undefined) it.readInto(mint, maxt, b);
+        else {
+          for (let kind = it.seek(mint); kind !== "none"; kind = it.next()) {
+            const t = it.atT();
+            if (t > maxt) break;
+            b.push(t, it.atV());
+          }
+        }
+      } catch (err) {
+        errors[i] = err ?? new ContrailError("internal", "merge: a part failed");
+      }
+    }
+    this.cur = -1;
+    this.ts.fill(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < k; i++) if (errors[i] !== undefined && parts[i].n === 0) throw errors[i];
+    // Fast path: parts that follow each other in time (blocks of consecutive ranges) are simply concatenated.
+    let last = Number.NEGATIVE_INFINITY;
+    let ordered = true;
+    for (let i = 0; i < k && ordered; i++) {
+      const b = parts[i];
+      if (b.n === 0) continue;
+      if (b.t[0] <= last) ordered = false;
+      last = b.t[b.n - 1];
+    }
+    if (ordered) {
+      for (let i = 0; i < k; i++) {
+        const b = parts[i];
+        out.reserve(b.n);
+        out.t.set(b.t.subarray(0, b.n), out.n);
+        out.v.set(b.v.subarray(0, b.n), out.n);
+        out.n += b.n;
+        if (errors[i] !== undefined) throw errors[i];
+      }
+      return;
+    }
+    const pos = new Int32Array(k);
+    for (;;) {
+      let best = -1;
+      let bestT = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < k; i++) {
+        if (pos[i] < parts[i].n && parts[i].t[pos[i]] < bestT) {
+          best = i;
+          bestT = parts[i].t[pos[i]];
+        }
+      }
+      if (best < 0) return;
+      out.push(bestT, parts[best].v[pos[best]]);
+      for (let i = 0; i < k; i++) {
+        if (pos[i] < parts[i].n && parts[i].t[pos[i]] === bestT) {
+          pos[i]++;
+          if (pos[i] === parts[i].n && errors[i] !== undefined) throw errors[i];
+        }
+      }
+    }
   }
 
   private move(i: number, k: ValueKind): number {

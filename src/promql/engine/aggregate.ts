@@ -4,16 +4,18 @@
 
 import { isValidUtf8LabelName, type Labels, LabelsBuilder } from "../../model/labels.ts";
 import { quoteGo } from "../../model/quote.ts";
+import { AggState, foldsBySeries, SeriesFold } from "./agg-state.ts";
 import { invalidQuantileWarning, invalidRatioWarning } from "./annotations.ts";
 import { Collector } from "./collector.ts";
 import { evalError } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { formatF, formatG } from "./format.ts";
+import { lookupFunction } from "./functions/index.ts";
 import { goSort, heapFix, heapUp, reversed, type Sortable } from "./gosort.ts";
 import { emptyLabels } from "./labelsets.ts";
 import type { AggregateNode, PlanNode } from "./plan.ts";
-import { kahanInc, quantile } from "./quantile.ts";
-import { type Matrix, MatrixCursor, Series, totalPoints } from "./value.ts";
+import { PreparedRangeCall } from "./range-call.ts";
+import { type Matrix, MatrixCursor, totalPoints } from "./value.ts";
 
 // Largest float that converts to int64 without overflow, and the smallest.
 const MAX_INT64 = 2 ** 63 - 1024;
@@ -45,11 +47,20 @@ function evalParams(ev: Evaluator, param: PlanNode | null): Params {
   return { at: (step) => (step < s.n ? s.v[step] : 0), min, max, hasNaN };
 }
 
-/** The group key of `labels`: a hash over the `by` labels, or over all but the `without` labels and the name. */
+/**
+ * The group key of `labels`: the values of the `by` labels (exact: each value after its length, where Prometheus
+ * hashes them), or a hash over all but the `without` labels and the name.
+ */
 function groupingKey(labels: Labels, grouping: readonly string[], without: boolean): string {
   if (without) return labels.hashWithoutLabels(grouping);
   if (grouping.length === 0) return "";
-  return labels.hashForLabels(grouping);
+  if (grouping.length === 1) return labels.get(grouping[0]);
+  let key = "";
+  for (const name of grouping) {
+    const v = labels.get(name);
+    key += `${v.length}:${v}`;
+  }
+  return key;
 }
 
 /** The output labels of a group. */
@@ -65,11 +76,62 @@ export function evalAggregate(ev: Evaluator, n: AggregateNode): Matrix {
   const q = ev.q;
   const original = q.current;
   const params = evalParams(ev, n.param);
+  const fused = aggregateRangeCall(ev, n, params);
+  if (fused !== null) {
+    q.set(original + totalPoints(fused));
+    return fused;
+  }
   const input = ev.eval(n.expr);
   const isK = n.op === "topk" || n.op === "bottomk" || n.op === "limitk" || n.op === "limit_ratio";
   const result = isK ? aggregateK(ev, n, input, params) : aggregate(ev, n, input, params);
   q.set(original + totalPoints(result));
   return result;
+}
+
+/**
+ * Aggregates a range-function call (`sum(rate(x[5m]))`) without materialising the call's output: each series'
+ * points go straight from the function into the group's cells. Null when the aggregation or the call does not
+ * qualify; then nothing has been evaluated. Groups, sample accounting and results are those of evaluating the call
+ * and then aggregating its output.
+ */
+function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Matrix | null {
+  const call = n.expr;
+  if (!foldsBySeries(n.op) || call.kind !== "call" || !ev.q.settings.enableDelayedNameRemoval) return null;
+  const name = call.func.name;
+  const impl = lookupFunction(name);
+  if (impl?.kind !== "range" || name === "absent_over_time") return null;
+  const mi = call.args.findIndex((a) => a.kind === "matrix" || a.kind === "subquery");
+  if (mi < 0) return null;
+  ev.q.check();
+  const prepared = new PreparedRangeCall(ev, call, mi, impl.fn);
+  // Groups are numbered in order of their first series with output, as aggregating the materialised output would.
+  const sources = prepared.sources;
+  const keyOf = new Int32Array(sources.length);
+  const keys = new Map<string, number>();
+  for (let i = 0; i < sources.length; i++) {
+    const key = groupingKey(sources[i].labels, n.grouping, n.without);
+    let k = keys.get(key);
+    if (k === undefined) {
+      k = keys.size;
+      keys.set(key, k);
+    }
+    keyOf[i] = k;
+  }
+  const steps = ev.numSteps();
+  if (keys.size * steps > MAX_CELLS) return aggregate(ev, n, prepared.collect(), params);
+  const fold = new SeriesFold(n.op, keys.size, steps);
+  const groupOfKey = new Int32Array(keys.size).fill(-1);
+  const labels: Labels[] = [];
+  prepared.run((index, seriesLabels, dropName, pts) => {
+    let g = groupOfKey[keyOf[index]];
+    if (g < 0) {
+      g = labels.length;
+      groupOfKey[keyOf[index]] = g;
+      labels.push(groupingLabels(seriesLabels, n.grouping, n.without));
+    }
+    fold.add(g, pts.k, pts.v, pts.n, dropName);
+  });
+  return fold.finish(ev, labels);
 }
 
 // Maps every input series to its group: indices into the returned label list, in order of first appearance.
@@ -88,128 +150,6 @@ function assignGroups(n: AggregateNode, input: Matrix): { groupOf: Int32Array; f
     groupOf[i] = g;
   }
   return { groupOf, first };
-}
-
-// Per-cell state of sum, avg, count, min, max, group, stddev, stdvar and quantile. A cell is one group at one step.
-class AggState {
-  readonly value: Float64Array;
-  readonly mean: Float64Array;
-  readonly comp: Float64Array;
-  readonly count: Float64Array;
-  readonly incremental: Uint8Array;
-  readonly dropName: Uint8Array;
-  readonly lists: number[][];
-  private readonly kb = new Float64Array(2);
-  private readonly op: AggregateNode["op"];
-
-  constructor(op: AggregateNode["op"], cells: number) {
-    this.op = op;
-    this.value = new Float64Array(cells);
-    this.mean = new Float64Array(cells);
-    this.comp = new Float64Array(cells);
-    this.count = new Float64Array(cells);
-    this.incremental = new Uint8Array(cells);
-    this.dropName = new Uint8Array(cells);
-    this.lists = op === "quantile" ? Array.from({ length: cells }, () => []) : [];
-  }
-
-  init(c: number, f: number, dropName: boolean): void {
-    this.value[c] = f;
-    this.mean[c] = f;
-    this.comp[c] = 0;
-    this.count[c] = 1;
-    this.incremental[c] = 0;
-    this.dropName[c] = dropName ? 1 : 0;
-    switch (this.op) {
-      case "stddev":
-      case "stdvar":
-        this.value[c] = Number.isNaN(f) || !Number.isFinite(f) ? Number.NaN : 0;
-        break;
-      case "quantile":
-        this.lists[c].length = 0;
-        this.lists[c].push(f);
-        break;
-      case "group":
-        this.value[c] = 1;
-        break;
-      default:
-        break;
-    }
-  }
-
-  update(c: number, f: number, dropName: boolean): void {
-    const { value, comp, count, mean, kb } = this;
-    if (dropName) this.dropName[c] = 1;
-    switch (this.op) {
-      case "sum":
-        kahanInc(f, value[c], comp[c], kb);
-        value[c] = kb[0];
-        comp[c] = kb[1];
-        break;
-      case "avg": {
-        count[c]++;
-        if (!this.incremental[c]) {
-          kahanInc(f, value[c], comp[c], kb);
-          if (kb[0] !== Number.POSITIVE_INFINITY && kb[0] !== Number.NEGATIVE_INFINITY) {
-            value[c] = kb[0];
-            comp[c] = kb[1];
-            break;
-          }
-          // The running sum would overflow: continue with an incremental mean.
-          this.incremental[c] = 1;
-          mean[c] = value[c] / (count[c] - 1);
-          comp[c] /= count[c] - 1;
-        }
-        const r = (count[c] - 1) / count[c];
-        kahanInc(f / count[c], r * mean[c], r * comp[c], kb);
-        mean[c] = kb[0];
-        comp[c] = kb[1];
-        break;
-      }
-      case "max":
-        if (value[c] < f || Number.isNaN(value[c])) value[c] = f;
-        break;
-      case "min":
-        if (value[c] > f || Number.isNaN(value[c])) value[c] = f;
-        break;
-      case "count":
-        count[c]++;
-        break;
-      case "stddev":
-      case "stdvar": {
-        count[c]++;
-        const delta = f - mean[c];
-        mean[c] += delta / count[c];
-        value[c] += delta * (f - mean[c]);
-        break;
-      }
-      case "quantile":
-        this.lists[c].push(f);
-        break;
-      default:
-        break;
-    }
-  }
-
-  result(c: number, q: number): number {
-    const { value, comp, count } = this;
-    switch (this.op) {
-      case "avg":
-        return this.incremental[c] ? this.mean[c] + comp[c] : value[c] / count[c] + comp[c] / count[c];
-      case "count":
-        return count[c];
-      case "stdvar":
-        return value[c] / count[c];
-      case "stddev":
-        return Math.sqrt(value[c] / count[c]);
-      case "quantile":
-        return quantile(q, this.lists[c]);
-      case "sum":
-        return value[c] + comp[c];
-      default:
-        return value[c];
-    }
-  }
 }
 
 // Above this many cells (groups × steps) the step-major loop, whose state is one cell per group, is used.
@@ -260,8 +200,7 @@ function aggregate(ev: Evaluator, n: AggregateNode, input: Matrix, params: Param
   return out.result();
 }
 
-// The same aggregation run series by series: every input point updates the cell of its group and step, so each
-// series is read once, in order. Cells see their inputs in the same order as the step-major loop.
+// The same aggregation run series by series (see SeriesFold).
 function aggregateBySeries(
   ev: Evaluator,
   op: AggregateNode["op"],
@@ -270,40 +209,16 @@ function aggregateBySeries(
   labels: Labels[],
 ): Matrix {
   const q = ev.q;
-  const steps = ev.numSteps();
-  const ng = labels.length;
-  const state = new AggState(op, ng * steps);
-  const seen = new Uint8Array(ng * steps);
+  const fold = new SeriesFold(op, labels.length, ev.numSteps());
+  let ks = new Int32Array(64);
   for (let si = 0; si < input.length; si++) {
     q.check();
     const s = input[si];
-    const base = groupOf[si] * steps;
-    const drop = s.dropName;
-    for (let p = 0; p < s.n; p++) {
-      const c = base + ev.stepIndex(s.t[p]);
-      if (seen[c] === 0) {
-        seen[c] = 1;
-        state.init(c, s.v[p], drop);
-      } else state.update(c, s.v[p], drop);
-    }
+    if (ks.length < s.n) ks = new Int32Array(Math.max(s.n, ks.length * 2));
+    for (let p = 0; p < s.n; p++) ks[p] = ev.stepIndex(s.t[p]);
+    fold.add(groupOf[si], ks, s.v, s.n, s.dropName);
   }
-  const out: Matrix = [];
-  for (let g = 0; g < ng; g++) {
-    const base = g * steps;
-    let count = 0;
-    for (let k = 0; k < steps; k++) count += seen[base + k];
-    if (count === 0) continue;
-    q.add(count);
-    const series = new Series(labels[g], false, count);
-    for (let k = 0; k < steps; k++) {
-      if (seen[base + k] === 0) continue;
-      series.t[series.n] = ev.start + k * ev.interval;
-      series.v[series.n++] = state.result(base + k, 0);
-      series.dropName = state.dropName[base + k] === 1;
-    }
-    out.push(series);
-  }
-  return out;
+  return fold.finish(ev, labels);
 }
 
 // A heap of (input series, value) pairs, ordered like Prometheus's vectorByValueHeap or its reverse.

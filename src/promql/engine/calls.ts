@@ -1,33 +1,22 @@
-// Function calls. A function over a range vector runs series by series: one sliding window per series moves
-// along the steps, and the function sees each step's window in place (typed arrays, no copies). Functions over
+// Function calls. Functions over a range vector run series by series (range-call.ts). Functions over
 // instant vectors run step by step through the evaluator's rangeEval. label_replace, label_join and info have
 // their own evaluation, and timestamp() of a selector reads the samples' own timestamps.
 
 import { ContrailError } from "../../model/errors.ts";
-import { Labels } from "../../model/labels.ts";
-import { possibleNonCounterInfo, sortInRangeQueryWarning } from "./annotations.ts";
-import { evalError } from "./context.ts";
+import { sortInRangeQueryWarning } from "./annotations.ts";
 import type { Evaluator } from "./evaluator.ts";
-import { ANCHORED_SAFE, lookupFunction, SMOOTHED_SAFE } from "./functions/index.ts";
+import { lookupFunction } from "./functions/index.ts";
 import { evalInfo } from "./functions/info.ts";
 import { absentLabels, evalLabelJoin, evalLabelReplace } from "./functions/labels.ts";
 import { droppedName } from "./functions/math.ts";
-import { type MapFn, RangeCall, type RangeFn } from "./functions/types.ts";
-import { dropMetadata, mergeSameLabelset } from "./labelsets.ts";
+import type { MapFn, RangeFn } from "./functions/types.ts";
+import { mergeSameLabelset } from "./labelsets.ts";
 import type { CallNode, SelectorNode } from "./plan.ts";
-import {
-  evalVectorSelector,
-  matrixSources,
-  type SourceSeries,
-  selectSeries,
-  storageSources,
-  Window,
-} from "./selectors.ts";
-import { runSubquery, subqueryWindow } from "./subquery.ts";
-import { type Matrix, Series, totalPoints } from "./value.ts";
+import { PreparedRangeCall } from "./range-call.ts";
+import { evalVectorSelector, selectSeries, storageSources } from "./selectors.ts";
+import { type Matrix, Series } from "./value.ts";
 
 const SORTS = new Set(["sort", "sort_desc", "sort_by_label", "sort_by_label_desc"]);
-const COUNTER_SUFFIXES = ["_total", "_sum", "_count", "_bucket"];
 
 /** Evaluates a function call. */
 export function evalCall(ev: Evaluator, n: CallNode): Matrix {
@@ -113,155 +102,10 @@ function timestampOfSelector(ev: Evaluator, vs: SelectorNode): Matrix {
   return m;
 }
 
-interface RangeSource {
-  sources: SourceSeries[];
-  offset: number;
-  range: number;
-  timestamp: number | null;
-  anchored: boolean;
-  smoothed: boolean;
-  /** Points held by an evaluated subquery, released when the call is done. */
-  held: number;
-}
-
-function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
-  const arg = n.args[mi];
-  if (arg.kind === "subquery") {
-    const m = runSubquery(ev, arg);
-    const { offset, range } = subqueryWindow(ev, arg);
-    return {
-      sources: matrixSources(m),
-      offset,
-      range,
-      timestamp: arg.timestamp,
-      anchored: false,
-      smoothed: false,
-      held: totalPoints(m),
-    };
-  }
-  if (arg.kind !== "matrix") throw new ContrailError("internal", "range argument expected");
-  const vs = arg.selector;
-  return {
-    sources: storageSources(selectSeries(ev.q, vs)),
-    offset: vs.offset,
-    range: arg.range,
-    timestamp: vs.timestamp,
-    anchored: vs.anchored,
-    smoothed: vs.smoothed,
-    held: 0,
-  };
-}
-
-// What every series of one range-function call shares.
-interface RangeRun {
-  readonly ev: Evaluator;
-  readonly src: RangeSource;
-  readonly fn: RangeFn;
-  readonly call: RangeCall;
-  readonly w: Window;
-  readonly scalarArgs: Matrix[];
-}
-
 function evalRangeFunction(ev: Evaluator, n: CallNode, mi: number, fn: RangeFn): Matrix {
-  const q = ev.q;
-  const name = n.func.name;
-  const src = rangeSource(ev, n, mi);
-  const others = n.args.map((a, i) => (i === mi || a.kind === "string" ? null : ev.eval(a)));
-  if (src.anchored && !ANCHORED_SAFE.includes(name)) {
-    evalError(`anchored modifier can only be used with: ${ANCHORED_SAFE.join(", ")} - not with ${name}`);
-  }
-  if (src.smoothed && !SMOOTHED_SAFE.includes(name)) {
-    evalError(`smoothed modifier can only be used with: ${SMOOTHED_SAFE.join(", ")} - not with ${name}`);
-  }
-  const delayed = q.settings.enableDelayedNameRemoval;
-  const dropFn = name !== "last_over_time" && name !== "first_over_time";
-  const call = new RangeCall(n, q);
-  call.range = src.range;
-  call.anchored = src.anchored;
-  call.smoothed = src.smoothed;
-  const scalarArgs = others.filter((m) => m !== null) as Matrix[];
-  call.scalars = new Array(scalarArgs.length).fill(0);
-  const run: RangeRun = { ev, src, fn, call, w: new Window(), scalarArgs };
-  const out: Matrix = [];
-  let it: ReturnType<SourceSeries["iterator"]> | undefined;
-  const counterCheck = name === "rate" || name === "increase";
-  for (const s of src.sources) {
-    q.check();
-    it = s.iterator(it);
-    run.w.reset(it);
-    call.labels = s.labels;
-    const res = seriesWindows(run);
-    if (res === null) continue;
-    const dropName = dropFn || s.dropName;
-    res.labels = dropName && !delayed ? dropMetadata(s.labels) : s.labels;
-    res.dropName = dropName;
-    q.add(res.n);
-    out.push(res);
-    if (counterCheck) {
-      const metric = s.labels.metricName();
-      if (metric !== "" && !COUNTER_SUFFIXES.some((sfx) => metric.endsWith(sfx))) {
-        q.annotations.add(possibleNonCounterInfo(metric, n.args[0].pos));
-      }
-    }
-  }
-  q.set(q.current - src.held);
-  if (name === "absent_over_time") return absentOverTime(ev, n, out);
-  return delayed ? out : mergeSameLabelset(out);
-}
-
-// Slides the window of the current series along the steps and applies the function at each; null when it never
-// produced a value. Kept small and free of calls taking doubles, so V8 keeps every timestamp unboxed.
-function seriesWindows(run: RangeRun): Series | null {
-  const { ev, src, fn, call, w, scalarArgs } = run;
-  const q = ev.q;
-  const lookback = q.settings.lookbackDelta;
-  const start = ev.start;
-  const end = ev.end;
-  const interval = ev.interval;
-  const offset = src.offset;
-  const range = src.range;
-  let res: Series | null = null;
-  let held = 0;
-  let step = -1;
-  for (let ts = start; ts <= end; ts += interval) {
-    step++;
-    for (let k = 0; k < scalarArgs.length; k++) {
-      const sc = scalarArgs[k][0];
-      call.scalars[k] = sc !== undefined && step < sc.n ? sc.v[step] : Number.NaN;
-    }
-    if (ts === start || src.timestamp === null) {
-      let maxt = ts - offset;
-      let mint = maxt - range;
-      if (src.anchored) mint -= lookback;
-      else if (src.smoothed) {
-        mint -= lookback;
-        maxt += lookback;
-      }
-      w.mint = mint;
-      w.maxt = maxt;
-      w.fillBounds();
-      q.add(w.hi - w.lo - held);
-      held = w.hi - w.lo;
-    }
-    if (w.hi === w.lo) continue;
-    q.loaded += w.hi - w.lo;
-    call.t = w.t;
-    call.v = w.v;
-    call.lo = w.lo;
-    call.hi = w.hi;
-    call.drops = w.drops;
-    call.ts = ts;
-    call.rangeStart = ts - range - offset;
-    call.rangeEnd = ts - offset;
-    if (!fn(call)) continue;
-    if (res === null) res = new Series(Labels.EMPTY, false, Math.min(ev.numSteps(), 5000));
-    // Written out rather than push(): a non-inlined call would box both doubles.
-    if (res.n === res.t.length) res.grow(res.n * 2);
-    res.t[res.n] = ts;
-    res.v[res.n++] = call.result;
-  }
-  q.set(q.current - held);
-  return res;
+  const out = new PreparedRangeCall(ev, n, mi, fn).collect();
+  if (n.func.name === "absent_over_time") return absentOverTime(ev, n, out);
+  return ev.q.settings.enableDelayedNameRemoval ? out : mergeSameLabelset(out);
 }
 
 // absent_over_time: one series without the selector's name, valued 1 at the steps where no input had samples.

@@ -38,6 +38,20 @@ describe("Engine", () => {
   ]);
   const engine = new Engine();
 
+  it("evaluates a repeated query text afresh each time and reports a parse error every time", async () => {
+    const cached = new Engine();
+    const q = 'sum by (job) (rate(http_requests_total{job=~"a.*"}[5m]))';
+    for (const t of [5 * M, 10 * M, 5 * M]) {
+      assert.deepEqual(
+        vectorLines(await cached.instantQuery(store, q, t)),
+        vectorLines(await engine.instantQuery(store, q, t)),
+      );
+    }
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(cached.instantQuery(store, "sum(", 0), (e) => isContrailError(e, "parse_error"));
+    }
+  });
+
   it("returns the type of the expression for instant queries", async () => {
     const scalar = await engine.instantQuery(store, "1 + 2", 0);
     assert.deepEqual(scalar.value, { type: "scalar", t: 0, v: 3 });

@@ -86,18 +86,37 @@ interface Grid {
   step: number;
 }
 
-/** Evaluates PromQL queries. Stateless between queries; one engine serves any number of callers. */
+/** Parsed queries kept by an engine: dashboards send the same texts again and again. */
+const PARSE_CACHE_SIZE = 512;
+
+/** Evaluates PromQL queries. Keeps no state between queries but a cache of parsed query texts (syntax trees are
+ * immutable); one engine serves any number of callers. */
 export class Engine {
   private readonly opts: EngineOptions;
+  /** Query text to its syntax tree, least recently used first. */
+  private readonly parsed = new Map<string, Expr>();
 
   constructor(opts: Partial<EngineOptions> = {}) {
     this.opts = { ...DEFAULTS, ...opts };
   }
 
+  // The syntax tree of `query`, parsed once while it stays in the cache. Errors are not cached.
+  private parse(query: string): Expr {
+    let expr = this.parsed.get(query);
+    if (expr !== undefined) {
+      this.parsed.delete(query);
+    } else {
+      expr = parseExpr(query, this.opts.parserOptions);
+      if (this.parsed.size >= PARSE_CACHE_SIZE) this.parsed.delete(this.parsed.keys().next().value as string);
+    }
+    this.parsed.set(query, expr);
+    return expr;
+  }
+
   /** Evaluates `query` at `time` (ms). Rejects with ContrailError: parse_error, bad_data, execution,
    *  query_timeout, query_canceled, too_many_samples. */
   async instantQuery(queryable: Queryable, query: string, time: number, opts: QueryOptions = {}): Promise<QueryResult> {
-    const expr = parseExpr(query, this.opts.parserOptions);
+    const expr = this.parse(query);
     return this.run(queryable, query, expr, { start: time, end: time, step: 0 }, opts);
   }
 
@@ -108,7 +127,7 @@ export class Engine {
     range: { start: number; end: number; step: number },
     opts: QueryOptions = {},
   ): Promise<QueryResult> {
-    const expr = parseExpr(query, this.opts.parserOptions);
+    const expr = this.parse(query);
     if (range.step <= 0) {
       throw new ContrailError("bad_data", "zero or negative query resolution step widths are not accepted");
     }

@@ -27,11 +27,13 @@ export type StepBody = (ts: number, inputs: readonly (StepVector | null)[], out:
 /** Evaluates plan nodes over one grid of steps. Cheap to create: subqueries and step-invariant parts make their own. */
 export class Evaluator {
   readonly q: QueryContext;
+  // The numeric fields start out as numbers, not undefined, so V8 stores them as doubles: loops stepping from
+  // `start` by `interval` then keep their timestamps unboxed instead of allocating one HeapNumber per step.
   /** First and last step, ms. */
-  readonly start: number;
-  readonly end: number;
+  readonly start: number = 0;
+  readonly end: number = 0;
   /** Step, ms (1 for an instant evaluation). */
-  readonly interval: number;
+  readonly interval: number = 0;
 
   constructor(q: QueryContext, start: number, end: number, interval: number) {
     this.q = q;

@@ -18,6 +18,86 @@ function byValue(a: number, b: number): number {
   return a - b;
 }
 
+// Signs of the zeros of the values being sorted, in input order (1 for -0).
+let zeroSigns = new Uint8Array(64);
+
+/**
+ * Sorts `a[0, n)` in place as a stable sort by `byValue` would: NaN first, then ascending, zeros of either sign in
+ * their input order. Hand-written (quicksort, insertion sort for short runs) because a comparator passed to a
+ * built-in sort gets every value boxed, and sorting a prefix through `subarray` allocates a view per call.
+ */
+function sortPrefix(a: Float64Array, n: number): void {
+  let zeros = 0;
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== 0) continue;
+    if (zeros === zeroSigns.length) {
+      const grown = new Uint8Array(zeros * 2);
+      grown.set(zeroSigns);
+      zeroSigns = grown;
+    }
+    zeroSigns[zeros++] = Object.is(a[i], -0) ? 1 : 0;
+  }
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    if (Number.isNaN(x)) {
+      a[i] = a[k];
+      a[k++] = x;
+    }
+  }
+  sortRange(a, k, n - 1);
+  if (zeros === 0) return;
+  let z = k;
+  while (a[z] !== 0) z++;
+  for (let i = 0; i < zeros; i++) a[z + i] = zeroSigns[i] === 1 ? -0 : 0;
+}
+
+// Ascending sort of the NaN-free a[lo, hi] (inclusive).
+function sortRange(a: Float64Array, lo: number, hi: number): void {
+  while (hi - lo > 16) {
+    // Median of three as the pivot.
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < a[lo]) swap(a, mid, lo);
+    if (a[hi] < a[lo]) swap(a, hi, lo);
+    if (a[hi] < a[mid]) swap(a, hi, mid);
+    const pivot = a[mid];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    // Recurse into the smaller part, loop on the larger one.
+    if (j - lo < hi - i) {
+      sortRange(a, lo, j);
+      lo = i;
+    } else {
+      sortRange(a, i, hi);
+      hi = j;
+    }
+  }
+  for (let i = lo + 1; i <= hi; i++) {
+    const x = a[i];
+    let j = i - 1;
+    while (j >= lo && a[j] > x) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const x = a[i];
+  a[i] = a[j];
+  a[j] = x;
+}
+
 /**
  * The φ-quantile of `values` (sorted in place) with linear interpolation between closest ranks; NaN for no
  * values or φ NaN, -Inf for φ < 0, +Inf for φ > 1.
@@ -26,7 +106,11 @@ export function quantile(q: number, values: number[] | Float64Array, n = values.
   if (n === 0 || Number.isNaN(q)) return Number.NaN;
   if (q < 0) return Number.NEGATIVE_INFINITY;
   if (q > 1) return Number.POSITIVE_INFINITY;
-  const sorted = values instanceof Float64Array ? values.subarray(0, n).sort(byValue) : values.sort(byValue);
+  let sorted: number[] | Float64Array;
+  if (values instanceof Float64Array) {
+    sortPrefix(values, n);
+    sorted = values;
+  } else sorted = values.sort(byValue);
   const rank = q * (n - 1);
   const lower = Math.max(0, Math.floor(rank));
   const upper = Math.min(n - 1, lower + 1);

@@ -3,7 +3,7 @@
 // Samples stream from the storage iterator into reused typed-array windows; nothing is allocated per sample.
 
 import type { Labels } from "../../model/labels.ts";
-import { isStaleNaN as isStale } from "../../model/sample.ts";
+import { isStaleNaN as isStale, SampleBuffer } from "../../model/sample.ts";
 import type { SampleIterator, Series as StorageSeries } from "../../storage/interface.ts";
 import type { Annotation } from "./annotations.ts";
 import type { QueryContext } from "./context.ts";
@@ -11,10 +11,11 @@ import type { Evaluator } from "./evaluator.ts";
 import type { MatrixNode, SelectorNode } from "./plan.ts";
 import { type Matrix, Series } from "./value.ts";
 
-/** A series to read: its labels, whether its name is already marked for removal, and its samples. */
+/** A series to read: its labels, whether its name is already marked for removal (absent: no), and its samples.
+ * A storage series is one as it is. */
 export interface SourceSeries {
   readonly labels: Labels;
-  readonly dropName: boolean;
+  readonly dropName?: boolean;
   iterator(reuse?: SampleIterator): SampleIterator;
 }
 
@@ -34,8 +35,8 @@ export function selectSeries(q: QueryContext, node: SelectorNode): StorageSeries
 }
 
 /** Storage series as sources (their names are not marked for removal). */
-export function storageSources(series: readonly StorageSeries[]): SourceSeries[] {
-  return series.map((s) => ({ labels: s.labels, dropName: false, iterator: (r?: SampleIterator) => s.iterator(r) }));
+export function storageSources(series: readonly StorageSeries[]): readonly SourceSeries[] {
+  return series;
 }
 
 /** Iterates the points of an evaluated series, so a subquery result can be read like stored data. */
@@ -70,6 +71,65 @@ class PointsIterator implements SampleIterator {
   atV(): number {
     return this.s.v[this.i];
   }
+
+  readInto(mint: number, maxt: number, out: SampleBuffer): void {
+    const s = this.s;
+    const a = lowerBound(s.t, 0, s.n, mint);
+    const b = lowerBound(s.t, a, s.n, maxt + 1);
+    out.reserve(b - a);
+    out.t.set(s.t.subarray(a, b), out.n);
+    out.v.set(s.v.subarray(a, b), out.n);
+    out.n += b - a;
+    this.i = s.n;
+  }
+}
+
+// First index in [lo, hi) with t[i] >= x.
+function lowerBound(t: Float64Array, lo: number, hi: number, x: number): number {
+  let a = lo;
+  let b = hi;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (t[mid] < x) a = mid + 1;
+    else b = mid;
+  }
+  return a;
+}
+
+/**
+ * Replaces the content of `out` with the samples of the fresh iterator `it` with `mint <= t <= maxt` (ms), in one
+ * batch when the iterator can, else sample by sample.
+ */
+export function loadSamples(it: SampleIterator, mint: number, maxt: number, out: SampleBuffer): void {
+  out.n = 0;
+  if (it.readInto !== undefined) {
+    it.readInto(mint, maxt, out);
+    return;
+  }
+  for (let k = it.seek(mint); k !== "none"; k = it.next()) {
+    const t = it.atT();
+    if (t > maxt) break;
+    out.push(t, it.atV());
+  }
+}
+
+/** Removes the staleness markers from `out`, keeping the order of the other samples. */
+export function dropStale(out: SampleBuffer): void {
+  const t = out.t;
+  const v = out.v;
+  const n = out.n;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
+    if (!Number.isNaN(x) || !isStale(x)) {
+      if (k !== i) {
+        t[k] = t[i];
+        v[k] = x;
+      }
+      k++;
+    }
+  }
+  out.n = k;
 }
 
 /** Evaluated series as sources, keeping their delayed-name-removal mark. */
@@ -101,68 +161,79 @@ export function evalVectorSelector(
   const q = ev.q;
   const lookback = q.settings.lookbackDelta;
   const at = opts.at ?? null;
+  const recordOrigT = opts.recordOrigT === true;
   const steps = ev.numSteps();
   const out: Matrix = [];
+  const buf = new SampleBuffer(Math.min(steps + 64, 4096));
+  const loadMint = (at ?? ev.start) - offset - lookback + 1;
+  const loadMaxt = (at ?? ev.end) - offset;
   let it: SampleIterator | undefined;
   for (const src of sources) {
     q.check();
     it = src.iterator(it);
+    loadSamples(it, loadMint, loadMaxt, buf);
+    const t = buf.t;
+    const v = buf.v;
+    const n = buf.n;
+    if (n === 0) continue;
     let out1: Series | null = null;
-    const firstRef = (at ?? ev.start) - offset;
-    let has = it.seek(firstRef - lookback + 1) !== "none";
+    let p = 0;
     let lastT = Number.NEGATIVE_INFINITY;
     let lastV = 0;
+    let points = 0;
     for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
       const ref = (at ?? ts) - offset;
-      if (has && it.atT() <= ref) {
-        if (it.atT() <= ref - lookback) {
-          has = it.seek(ref - lookback + 1) !== "none";
-          lastT = Number.NEGATIVE_INFINITY;
-        }
-        while (has && it.atT() <= ref) {
-          lastT = it.atT();
-          lastV = it.atV();
-          has = it.next() !== "none";
-        }
+      // lastT/lastV: the newest sample at or before `ref`; a staleness marker there hides the older ones.
+      while (p < n && t[p] <= ref) {
+        lastT = t[p];
+        lastV = v[p];
+        p++;
       }
       if (lastT > ref - lookback && lastT <= ref && (!Number.isNaN(lastV) || !isStale(lastV))) {
-        q.add(1);
-        q.loaded++;
         if (out1 === null) out1 = new Series(src.labels, false, Math.min(steps, 5000));
         if (out1.n === out1.t.length) out1.grow(out1.n * 2);
         out1.t[out1.n] = ts;
-        out1.v[out1.n++] = opts.recordOrigT ? lastT : lastV;
+        out1.v[out1.n++] = recordOrigT ? lastT : lastV;
+        points++;
       }
     }
-    if (out1 !== null) out.push(out1);
+    if (out1 !== null) {
+      q.add(points);
+      q.loaded += points;
+      out.push(out1);
+    }
   }
   return out;
 }
 
 /**
- * A sliding window over one series: the non-stale samples with `mint < t <= maxt`. Successive `fill` calls with
- * non-decreasing bounds keep the samples still inside and read only the new ones.
+ * A sliding window over one series: `load` reads the non-stale samples a whole run of steps needs, then successive
+ * `fill` calls with non-decreasing bounds move the window `[lo, hi)` over them to the samples with
+ * `mint < t <= maxt`.
  */
 export class Window {
-  t = new Float64Array(64);
-  v = new Float64Array(64);
-  /** The window is `[lo, hi)` of `t`/`v`. */
+  private readonly buf = new SampleBuffer(256);
+  /** The loaded samples; the window is `[lo, hi)` of them. */
+  t: Float64Array = this.buf.t;
+  v: Float64Array = this.buf.v;
+  /** Number of loaded samples. */
+  n = 0;
   lo = 0;
   hi = 0;
   /** Number of decreasing value pairs (counter resets) inside the window. */
   drops = 0;
-  private it: SampleIterator | null = null;
-  private has = false;
-  private started = false;
 
-  /** Starts over on another series. */
-  reset(it: SampleIterator): void {
-    this.it = it;
+  /** Starts over on another series: reads the samples of the fresh iterator `it` with `mint < t <= maxt`. */
+  load(it: SampleIterator, mint: number, maxt: number): void {
+    const buf = this.buf;
+    loadSamples(it, mint + 1, maxt, buf);
+    dropStale(buf);
+    this.t = buf.t;
+    this.v = buf.v;
+    this.n = buf.n;
     this.lo = 0;
     this.hi = 0;
     this.drops = 0;
-    this.has = false;
-    this.started = false;
   }
 
   /** Number of samples in the window. */
@@ -185,55 +256,23 @@ export class Window {
   fillBounds(): void {
     const mint = this.mint;
     const maxt = this.maxt;
-    const it = this.it!;
     const t = this.t;
     const v = this.v;
-    while (this.lo < this.hi && t[this.lo] <= mint) {
-      if (this.lo + 1 < this.hi && v[this.lo + 1] < v[this.lo]) this.drops--;
-      this.lo++;
+    const n = this.n;
+    let lo = this.lo;
+    let hi = this.hi;
+    let drops = this.drops;
+    while (hi < n && t[hi] <= maxt) {
+      if (hi > lo && v[hi] < v[hi - 1]) drops++;
+      hi++;
     }
-    if (this.lo === this.hi) {
-      this.lo = 0;
-      this.hi = 0;
-      this.drops = 0;
+    while (lo < hi && t[lo] <= mint) {
+      if (lo + 1 < hi && v[lo + 1] < v[lo]) drops--;
+      lo++;
     }
-    if (!this.started) {
-      this.started = true;
-      this.has = it.seek(mint + 1) !== "none";
-    } else if (this.lo === this.hi && this.has && it.atT() <= mint) {
-      this.has = it.seek(mint + 1) !== "none";
-    }
-    while (this.has) {
-      const st = it.atT();
-      if (st > maxt) break;
-      const sv = it.atV();
-      if (st > mint && (!Number.isNaN(sv) || !isStale(sv))) {
-        if (this.hi === this.t.length) this.makeRoom();
-        if (this.hi > this.lo && sv < this.v[this.hi - 1]) this.drops++;
-        this.t[this.hi] = st;
-        this.v[this.hi] = sv;
-        this.hi++;
-      }
-      this.has = it.next() !== "none";
-    }
-  }
-
-  // Compacts the window to the front of its arrays, or grows them when it fills more than half.
-  private makeRoom(): void {
-    const n = this.hi - this.lo;
-    if (this.lo > 0 && n < this.t.length / 2) {
-      this.t.copyWithin(0, this.lo, this.hi);
-      this.v.copyWithin(0, this.lo, this.hi);
-    } else {
-      const t2 = new Float64Array(this.t.length * 2);
-      const v2 = new Float64Array(this.t.length * 2);
-      t2.set(this.t.subarray(this.lo, this.hi));
-      v2.set(this.v.subarray(this.lo, this.hi));
-      this.t = t2;
-      this.v = v2;
-    }
-    this.lo = 0;
-    this.hi = n;
+    this.lo = lo;
+    this.hi = hi;
+    this.drops = drops;
   }
 }
 
@@ -314,7 +353,7 @@ export function evalMatrixSelector(ev: Evaluator, node: MatrixNode): Matrix {
   for (const src of storageSources(selectSeries(q, vs))) {
     q.check();
     it = src.iterator(it);
-    w.reset(it);
+    w.load(it, mint, maxt);
     w.fill(mint, maxt);
     if (w.size === 0) continue;
     let s: Series;
@@ -347,7 +386,7 @@ export function evalSmoothedSelector(ev: Evaluator, node: SelectorNode): Matrix 
   for (const src of storageSources(selectSeries(q, node))) {
     q.check();
     it = src.iterator(it);
-    w.reset(it);
+    w.load(it, ev.start - node.offset - lb, ev.end - node.offset + lb);
     let s: Series | null = null;
     for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
       const dataTS = ts - node.offset;

@@ -148,3 +148,47 @@ test("damage is reported as corruption", () => {
     (e) => isContrailError(e, "corruption"),
   );
 });
+
+test("chunks read through the page cache: across page boundaries, in any order, more pages than are kept", () => {
+  const dir = newDir();
+  const w = new ChunkWriter({ dir });
+  const written: { ref: number; chunk: Chunk }[] = [];
+  // 3,500 chunks of 30 to 5,000 bytes: some 10 MiB over 40 pages of 256 KiB, so chunks straddle page ends.
+  for (let s = 0; s < 3500; s++) {
+    const chunk = xorChunk(5 + ((s * 37) % 600), s);
+    written.push({ ref: w.writeChunks([chunk])[0], chunk });
+  }
+  w.close();
+  const r = ChunkReader.open(dir);
+  assert.ok(r.size > 8 * 1024 * 1024, `segment of ${r.size} bytes`);
+  const order = written.map((_, i) => i);
+  const passes = [order, [...order].reverse(), order.map((i) => (i * 7919) % order.length)];
+  for (const pass of passes) {
+    for (const i of pass) {
+      const got = r.chunk(written[i].ref as ReturnType<typeof chunkRef>);
+      assert.equal(got.encoding, Encoding.xor);
+      assert.deepEqual(got.data, written[i].chunk.data, `chunk ${i}`);
+    }
+  }
+  r.close();
+});
+
+test("a damaged chunk inside a cached page fails its checksum", () => {
+  const dir = newDir();
+  const w = new ChunkWriter({ dir });
+  const refs = w.writeChunks([xorChunk(50, 1), xorChunk(50, 2), xorChunk(50, 3)]);
+  w.close();
+  const path = join(dir, "000001");
+  const bytes = readFileSync(path);
+  // Flip a data byte of the second chunk (past its length and encoding bytes).
+  bytes[refOffset(refs[1]) + 4] ^= 0x10;
+  writeFileSync(path, bytes);
+  const r = ChunkReader.open(dir);
+  assert.equal(r.chunk(refs[0]).data.length > 0, true);
+  assert.throws(
+    () => r.chunk(refs[1]),
+    (err) => isContrailError(err, "corruption") && /checksum mismatch in chunk at/.test(err.message),
+  );
+  assert.equal(r.chunk(refs[2]).data.length > 0, true);
+  r.close();
+});

@@ -157,13 +157,29 @@ interface Segment {
   readonly size: number;
 }
 
+/** A cached piece of a segment file and the chunks already read (and verified) from it, by offset in the page. */
+interface Page {
+  readonly bytes: Uint8Array;
+  readonly chunks: Map<number, Chunk>;
+}
+
+/** Size of the pieces of segment files the chunk reader reads and caches, bytes. */
+const PAGE_SIZE = 256 * 1024;
+/** Pages a chunk reader keeps (least recently used ones go first): 8 MiB. */
+const MAX_PAGES = 32;
+
 /**
- * Reads chunks of a block by reference, with positional reads on open file descriptors. Chunk data it returns is a
- * fresh copy owned by the caller. `close()` releases the files.
+ * Reads chunks of a block by reference. Segment files are read in pages of 256 KiB kept in a small LRU cache, so
+ * reading the chunks of many series (which lie next to each other, in series order) costs a few reads instead of
+ * one system call per chunk, and a chunk read again (by the next query) is neither parsed nor checksummed again.
+ * Chunk data it returns is a view into a page, possibly handed out before: it must not be modified and stays valid
+ * as long as it is referenced (pages are never reused). `close()` releases the files.
  */
 export class ChunkReader {
   private readonly segments: Segment[];
   private scratch = new Uint8Array(512);
+  /** Cached pages by `segment index * 65536 + page number`, least recently used first. */
+  private readonly pages = new Map<number, Page>();
   /** Total size of all segment files, bytes. */
   readonly size: number;
 
@@ -210,6 +226,8 @@ export class ChunkReader {
     if (start + MAX_CHUNK_LENGTH_FIELD_SIZE > seg.size) {
       throw new ContrailError("corruption", `${seg.path}: chunk length field at ${start} past the end of the segment`);
     }
+    const fromPage = this.chunkFromPage(segIdx, seg, start);
+    if (fromPage !== null) return fromPage;
     let got = readSync(seg.fd, this.scratch, 0, Math.min(this.scratch.length, seg.size - start), start);
     // Chunk length: a uvarint of at most 5 bytes.
     let len = 0;
@@ -242,9 +260,60 @@ export class ChunkReader {
     return { encoding, data: s.slice(n + 1, dataEnd) };
   }
 
-  /** Closes the segment files. Idempotent. */
+  // The chunk at `start` read from its cached page, or null when it does not lie within one page (then it is read
+  // on its own). Errors are those of the direct read.
+  private chunkFromPage(segIdx: number, seg: Segment, start: number): Chunk | null {
+    const pageNo = Math.floor(start / PAGE_SIZE);
+    const key = segIdx * 65536 + pageNo;
+    let cached = this.pages.get(key);
+    if (cached === undefined) {
+      const pageStart = pageNo * PAGE_SIZE;
+      const bytes = new Uint8Array(Math.min(PAGE_SIZE, seg.size - pageStart));
+      let got = 0;
+      while (got < bytes.length) {
+        const n = readSync(seg.fd, bytes, got, bytes.length - got, pageStart + got);
+        if (n <= 0) throw new ContrailError("corruption", `${seg.path}: short read at ${pageStart + got}`);
+        got += n;
+      }
+      if (this.pages.size >= MAX_PAGES) this.pages.delete(this.pages.keys().next().value as number);
+      cached = { bytes, chunks: new Map() };
+    } else this.pages.delete(key);
+    this.pages.set(key, cached);
+    const off = start - pageNo * PAGE_SIZE;
+    // A chunk read before from this page was verified then; the page's bytes never change.
+    const known = cached.chunks.get(off);
+    if (known !== undefined) return known;
+    const page = cached.bytes;
+    if (off + MAX_CHUNK_LENGTH_FIELD_SIZE > page.length) return null;
+    // Chunk length: a uvarint of at most 5 bytes.
+    let len = 0;
+    let n = 0;
+    for (let mul = 1; n < MAX_CHUNK_LENGTH_FIELD_SIZE; mul *= 128) {
+      const b = page[off + n++];
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      if (n === MAX_CHUNK_LENGTH_FIELD_SIZE) throw new ContrailError("corruption", `${seg.path}: bad chunk length`);
+    }
+    const dataEnd = off + n + 1 + len;
+    if (dataEnd + CRC_SIZE > page.length) return null;
+    const want =
+      ((page[dataEnd] << 24) | (page[dataEnd + 1] << 16) | (page[dataEnd + 2] << 8) | page[dataEnd + 3]) >>> 0;
+    if (crc32c(page, off + n, dataEnd) !== want) {
+      throw new ContrailError("corruption", `${seg.path}: checksum mismatch in chunk at ${start}`);
+    }
+    const encoding = page[off + n];
+    if (!isValidEncoding(encoding)) {
+      throw new ContrailError("corruption", `${seg.path}: unknown chunk encoding ${encoding} at ${start}`);
+    }
+    const chunk = { encoding, data: page.subarray(off + n + 1, dataEnd) };
+    cached.chunks.set(off, chunk);
+    return chunk;
+  }
+
+  /** Closes the segment files and drops the cached pages. Idempotent. */
   close(): void {
     for (const s of this.segments) closeSync(s.fd);
     this.segments.length = 0;
+    this.pages.clear();
   }
 }

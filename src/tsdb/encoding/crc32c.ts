@@ -3,9 +3,11 @@
 
 const POLY = 0x82f63b78; // Castagnoli, bit-reversed
 
-const TABLES: Uint32Array[] = (() => {
-  const t: Uint32Array[] = [];
-  for (let k = 0; k < 8; k++) t.push(new Uint32Array(256));
+// Int32Array, not Uint32Array: every value the loops handle is then a signed 32-bit integer, whereas unsigned loads
+// above 2^31 made V8 deoptimize this function over and over ("lost precision").
+const TABLES: Int32Array[] = (() => {
+  const t: Int32Array[] = [];
+  for (let k = 0; k < 8; k++) t.push(new Int32Array(256));
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let j = 0; j < 8; j++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
@@ -50,3 +52,8 @@ export function crc32c(buf: Uint8Array, start = 0, end: number = buf.length, see
   }
   return ~crc >>> 0;
 }
+
+// Run every path once at load, with checksums beyond the small-integer range. Otherwise the first call may be a long
+// one that V8 compiles mid-loop (on-stack replacement) before the tail loop and the final steps have type feedback,
+// and that code then deoptimized on every later entry.
+for (const n of [0, 5, 8, 21]) crc32c(new Uint8Array(n).fill(0xa5), 0, n, 0x9abcdef0);

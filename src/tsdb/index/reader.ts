@@ -41,7 +41,9 @@ export class IndexReader implements IndexReaderLike {
   private readonly symbolOffsets: number[] = [];
   private readonly numSymbols: number;
   private readonly names = new Map<string, NameEntries>();
-  private readonly nameSymbols = new Map<number, string>();
+  /** Symbols decoded so far, by ref (sized to the symbol table when it has been read). */
+  private symbolCache: (string | undefined)[] = [];
+  private seriesSectionEnd = -1;
 
   /** Reads and checks the index file at `path`. */
   static open(path: string): IndexReader {
@@ -70,6 +72,7 @@ export class IndexReader implements IndexReaderLike {
       sym.uvarintBytes();
     }
     if (sym.err() !== null) fail(`symbol table: ${sym.err()}`);
+    this.symbolCache = new Array(this.numSymbols);
 
     // Postings offset table: keep every SAMPLE-th value of each name, plus each name's entry count.
     const po = this.section(this.toc.postingsTable, "postings offset table", fail);
@@ -107,17 +110,22 @@ export class IndexReader implements IndexReaderLike {
     return this.numSymbols;
   }
 
-  /** The symbol with index `ref`; throws `corruption` for an unknown ref. */
+  /**
+   * The symbol with index `ref`; throws `corruption` for an unknown ref. Decoded symbols are kept (at most one
+   * string per symbol of the index, which is in memory anyway), so the series of every query share their strings
+   * instead of decoding them again.
+   */
   symbol(ref: number): string {
-    const cached = this.nameSymbols.get(ref);
+    const cached = this.symbolCache[ref];
     if (cached !== undefined) return cached;
     if (!(ref >= 0 && ref < this.numSymbols)) {
       throw new ContrailError("corruption", `index: unknown symbol ref ${ref} (${this.numSymbols} symbols)`);
     }
     const d = new Decbuf(this.b, this.symbolOffsets[Math.floor(ref / SAMPLE)]);
-    for (let i = ref % SAMPLE; i > 0; i--) d.uvarintBytes();
+    for (let i = ref % SAMPLE; i > 0; i--) d.skip(d.uvarint());
     const s = d.uvarintStr();
     if (d.err() !== null) throw new ContrailError("corruption", `index: symbol ${ref}: ${d.err()}`);
+    this.symbolCache[ref] = s;
     return s;
   }
 
@@ -307,9 +315,11 @@ export class IndexReader implements IndexReaderLike {
 
   // End of the series section: where the next section starts (the series section itself when it is empty).
   private seriesEnd(): number {
+    if (this.seriesSectionEnd >= 0) return this.seriesSectionEnd;
     const t = this.toc;
     const candidates = [t.labelIndices, t.postings, t.labelIndicesTable, t.postingsTable].filter((x) => x >= t.series);
-    return candidates.length === 0 ? this.b.length - TOC_LEN : Math.min(...candidates);
+    this.seriesSectionEnd = candidates.length === 0 ? this.b.length - TOC_LEN : Math.min(...candidates);
+    return this.seriesSectionEnd;
   }
 
   private decodeSeries(ref: number, start: number, end: number): SeriesEntry {
@@ -320,12 +330,7 @@ export class IndexReader implements IndexReaderLike {
       const nameRef = d.uvarint();
       const valueRef = d.uvarint();
       if (d.err() !== null) break;
-      let name = this.nameSymbols.get(nameRef);
-      if (name === undefined) {
-        name = this.symbol(nameRef);
-        this.nameSymbols.set(nameRef, name);
-      }
-      flat[2 * i] = name;
+      flat[2 * i] = this.symbol(nameRef);
       flat[2 * i + 1] = this.symbol(valueRef);
     }
     const n = d.uvarint();

@@ -9,11 +9,13 @@ import type { RangeCall, RangeFn } from "./types.ts";
 const kb = new Float64Array(2);
 let scratch = new Float64Array(64);
 
-// The window's values copied into a reused buffer.
+// The window's values copied into a reused buffer (by a loop: a subarray view would be an allocation per step).
 function copyValues(c: RangeCall): Float64Array {
   const n = c.hi - c.lo;
   if (scratch.length < n) scratch = new Float64Array(Math.max(n, scratch.length * 2));
-  scratch.set(c.v.subarray(c.lo, c.hi));
+  const v = c.v;
+  const lo = c.lo;
+  for (let i = 0; i < n; i++) scratch[i] = v[lo + i];
   return scratch;
 }
 
@@ -66,14 +68,37 @@ export const countOverTime: RangeFn = (c) => {
   return true;
 };
 
-// Scans for the extreme value by `better(candidate, current)`; writes the value or its timestamp (s).
-function extreme(c: RangeCall, better: (cur: number, best: number) => boolean, timestamp: boolean): boolean {
+// Which sample `extreme` keeps: the first maximum, the first minimum, the last maximum or the last minimum.
+const MAX = 0;
+const MIN = 1;
+const LAST_MAX = 2;
+const LAST_MIN = 3;
+
+// Scans for the extreme value (a NaN best is replaced by anything); writes the value or, with `timestamp`, its
+// time (s). The comparison is chosen by `mode` inside the loop rather than passed as a function, which V8 would
+// call with boxed doubles.
+function extreme(c: RangeCall, mode: number, timestamp: boolean): boolean {
   const { t, v, lo, hi } = c;
   let best = v[lo];
   let bestT = t[lo];
   for (let i = lo; i < hi; i++) {
-    if (better(v[i], best)) {
-      best = v[i];
+    const cur = v[i];
+    let better: boolean;
+    switch (mode) {
+      case MAX:
+        better = cur > best;
+        break;
+      case MIN:
+        better = cur < best;
+        break;
+      case LAST_MAX:
+        better = cur >= best;
+        break;
+      default:
+        better = cur <= best;
+    }
+    if (better || Number.isNaN(best)) {
+      best = cur;
       bestT = t[i];
     }
   }
@@ -82,13 +107,13 @@ function extreme(c: RangeCall, better: (cur: number, best: number) => boolean, t
 }
 
 /** max_over_time (NaN only when every value is NaN). */
-export const maxOverTime: RangeFn = (c) => extreme(c, (cur, m) => cur > m || Number.isNaN(m), false);
+export const maxOverTime: RangeFn = (c) => extreme(c, MAX, false);
 /** min_over_time. */
-export const minOverTime: RangeFn = (c) => extreme(c, (cur, m) => cur < m || Number.isNaN(m), false);
+export const minOverTime: RangeFn = (c) => extreme(c, MIN, false);
 /** ts_of_max_over_time: timestamp (s) of the last occurrence of the maximum. */
-export const tsOfMaxOverTime: RangeFn = (c) => extreme(c, (cur, m) => cur >= m || Number.isNaN(m), true);
+export const tsOfMaxOverTime: RangeFn = (c) => extreme(c, LAST_MAX, true);
 /** ts_of_min_over_time: timestamp (s) of the last occurrence of the minimum. */
-export const tsOfMinOverTime: RangeFn = (c) => extreme(c, (cur, m) => cur <= m || Number.isNaN(m), true);
+export const tsOfMinOverTime: RangeFn = (c) => extreme(c, LAST_MIN, true);
 
 /** first_over_time: the oldest value in the range. */
 export const firstOverTime: RangeFn = (c) => {

@@ -57,7 +57,7 @@ function run(c: Case): number | null {
   call.rangeEnd = call.ts;
   call.anchored = c.anchored ?? false;
   call.smoothed = c.smoothed ?? false;
-  call.scalars = c.scalars ?? [];
+  call.scalars = Float64Array.from(c.scalars ?? []);
   return c.fn(call) ? call.result : null;
 }
 

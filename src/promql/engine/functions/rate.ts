@@ -147,10 +147,12 @@ export const changes: RangeFn = (c) => {
 
 const kb = new Float64Array(2);
 
-// Least-squares fit of the window's samples; x in seconds relative to `interceptTime`. Writes slope and
-// intercept into `out`.
-function linearRegression(c: RangeCall, interceptTime: number, out: Float64Array): void {
+// Least-squares fit of the window's samples; x in seconds relative to the step time (`atStep`) or else to the
+// first sample's time. Writes slope and intercept into `out`. The intercept time is chosen here rather than passed
+// in, as a double argument of a call that is not inlined costs an allocation.
+function linearRegression(c: RangeCall, atStep: boolean, out: Float64Array): void {
   const { t, v, lo, hi } = c;
+  const interceptTime = atStep ? c.ts : t[lo];
   let n = 0;
   let sumX = 0;
   let cX = 0;
@@ -205,7 +207,7 @@ const fit = new Float64Array(2);
 /** deriv(v range): per-second derivative by linear regression. */
 export const deriv: RangeFn = (c) => {
   if (c.hi - c.lo < 2) return false;
-  linearRegression(c, c.t[c.lo], fit);
+  linearRegression(c, false, fit);
   c.result = fit[0];
   return true;
 };
@@ -213,7 +215,7 @@ export const deriv: RangeFn = (c) => {
 /** predict_linear(v range, t scalar): the value `t` seconds after the step, by linear regression. */
 export const predictLinear: RangeFn = (c) => {
   if (c.scalars.length === 0 || c.hi - c.lo < 2) return false;
-  linearRegression(c, c.ts, fit);
+  linearRegression(c, true, fit);
   c.result = fit[0] * c.scalars[0] + fit[1];
   return true;
 };

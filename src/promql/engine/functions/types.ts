@@ -11,7 +11,11 @@ import type { Evaluator, StepBody } from "../evaluator.ts";
 import type { CallNode } from "../plan.ts";
 import type { Matrix } from "../value.ts";
 
-/** One call of a range function: the window `[lo, hi)` of `t`/`v` and the step it belongs to. Reused. */
+/**
+ * One call of a range function: the window `[lo, hi)` of `t`/`v` and the step it belongs to. Reused. The
+ * per-step times and the result live in a Float64Array behind accessors: V8 may keep a double object field boxed,
+ * and writing one then allocates a HeapNumber per step, while a typed-array slot never does.
+ */
 export class RangeCall {
   t: Float64Array = new Float64Array(0);
   v: Float64Array = new Float64Array(0);
@@ -19,27 +23,58 @@ export class RangeCall {
   hi = 0;
   /** Number of decreasing value pairs in the window, or -1 when not known. */
   drops = -1;
-  /** Evaluation time of the step, ms. */
-  ts = 0;
-  /** The selected range (rangeStart, rangeEnd], ms: `ts - offset - range` and `ts - offset`. */
-  rangeStart = 0;
-  rangeEnd = 0;
   /** Range of the selector, ms. */
   range = 0;
   anchored = false;
   smoothed = false;
   /** Values of the call's scalar arguments at this step, in argument order (the range argument left out). */
-  scalars: number[] = [];
+  scalars: Float64Array = new Float64Array(0);
   /** Labels of the series being processed. */
   labels!: Labels;
-  /** Output value, valid when the function returned true. */
-  result = 0;
   readonly node: CallNode;
   readonly q: QueryContext;
+  /** Backing store of `ts`, `rangeStart`, `rangeEnd` and `result` (in that order), for drivers that must not
+   * pass doubles through calls. */
+  readonly f = new Float64Array(4);
 
   constructor(node: CallNode, q: QueryContext) {
     this.node = node;
     this.q = q;
+  }
+
+  /** Evaluation time of the step, ms. */
+  get ts(): number {
+    return this.f[0];
+  }
+
+  set ts(x: number) {
+    this.f[0] = x;
+  }
+
+  /** The selected range (rangeStart, rangeEnd], ms: `ts - offset - range` and `ts - offset`. */
+  get rangeStart(): number {
+    return this.f[1];
+  }
+
+  set rangeStart(x: number) {
+    this.f[1] = x;
+  }
+
+  get rangeEnd(): number {
+    return this.f[2];
+  }
+
+  set rangeEnd(x: number) {
+    this.f[2] = x;
+  }
+
+  /** Output value, valid when the function returned true. */
+  get result(): number {
+    return this.f[3];
+  }
+
+  set result(x: number) {
+    this.f[3] = x;
   }
 
   /** Records an annotation of the query. */

@@ -1,0 +1,240 @@
+// The state of the aggregations that fold values into cells (sum, avg, count, min, max, group, stddev, stdvar,
+// quantile), and SeriesFold, which runs such an aggregation series by series: every input series is read once, in
+// order, and each of its points updates the cell of its group and step. Cells see their inputs in the same order as
+// a step-major loop would feed them, so both give the same floats.
+
+import type { Labels } from "../../model/labels.ts";
+import type { Evaluator } from "./evaluator.ts";
+import type { AggregateNode } from "./plan.ts";
+import { kahanInc, quantile } from "./quantile.ts";
+import { type Matrix, Series } from "./value.ts";
+
+/** Per-cell state of sum, avg, count, min, max, group, stddev, stdvar and quantile. A cell is one group at one
+ * step (or one group, in the step-major loop). */
+export class AggState {
+  readonly value: Float64Array;
+  readonly mean: Float64Array;
+  readonly comp: Float64Array;
+  readonly count: Float64Array;
+  readonly incremental: Uint8Array;
+  readonly dropName: Uint8Array;
+  readonly lists: number[][];
+  private readonly kb = new Float64Array(2);
+  private readonly op: AggregateNode["op"];
+
+  /** State for `cells` cells of aggregation `op`. */
+  constructor(op: AggregateNode["op"], cells: number) {
+    this.op = op;
+    this.value = new Float64Array(cells);
+    this.mean = new Float64Array(cells);
+    this.comp = new Float64Array(cells);
+    this.count = new Float64Array(cells);
+    this.incremental = new Uint8Array(cells);
+    this.dropName = new Uint8Array(cells);
+    this.lists = op === "quantile" ? Array.from({ length: cells }, () => []) : [];
+  }
+
+  /** Starts cell `c` with its first value `f`. */
+  init(c: number, f: number, dropName: boolean): void {
+    this.value[c] = f;
+    this.mean[c] = f;
+    this.comp[c] = 0;
+    this.count[c] = 1;
+    this.incremental[c] = 0;
+    this.dropName[c] = dropName ? 1 : 0;
+    switch (this.op) {
+      case "stddev":
+      case "stdvar":
+        this.value[c] = Number.isNaN(f) || !Number.isFinite(f) ? Number.NaN : 0;
+        break;
+      case "quantile":
+        this.lists[c].length = 0;
+        this.lists[c].push(f);
+        break;
+      case "group":
+        this.value[c] = 1;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Folds a further value `f` into cell `c`. */
+  update(c: number, f: number, dropName: boolean): void {
+    const { value, comp, count, mean, kb } = this;
+    if (dropName) this.dropName[c] = 1;
+    switch (this.op) {
+      case "sum":
+        kahanInc(f, value[c], comp[c], kb);
+        value[c] = kb[0];
+        comp[c] = kb[1];
+        break;
+      case "avg": {
+        count[c]++;
+        if (!this.incremental[c]) {
+          kahanInc(f, value[c], comp[c], kb);
+          if (kb[0] !== Number.POSITIVE_INFINITY && kb[0] !== Number.NEGATIVE_INFINITY) {
+            value[c] = kb[0];
+            comp[c] = kb[1];
+            break;
+          }
+          // The running sum would overflow: continue with an incremental mean.
+          this.incremental[c] = 1;
+          mean[c] = value[c] / (count[c] - 1);
+          comp[c] /= count[c] - 1;
+        }
+        const r = (count[c] - 1) / count[c];
+        kahanInc(f / count[c], r * mean[c], r * comp[c], kb);
+        mean[c] = kb[0];
+        comp[c] = kb[1];
+        break;
+      }
+      case "max":
+        if (value[c] < f || Number.isNaN(value[c])) value[c] = f;
+        break;
+      case "min":
+        if (value[c] > f || Number.isNaN(value[c])) value[c] = f;
+        break;
+      case "count":
+        count[c]++;
+        break;
+      case "stddev":
+      case "stdvar": {
+        count[c]++;
+        const delta = f - mean[c];
+        mean[c] += delta / count[c];
+        value[c] += delta * (f - mean[c]);
+        break;
+      }
+      case "quantile":
+        this.lists[c].push(f);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The aggregate of cell `c`; `q` is the quantile's parameter. */
+  result(c: number, q: number): number {
+    const { value, comp, count } = this;
+    switch (this.op) {
+      case "avg":
+        return this.incremental[c] ? this.mean[c] + comp[c] : value[c] / count[c] + comp[c] / count[c];
+      case "count":
+        return count[c];
+      case "stdvar":
+        return value[c] / count[c];
+      case "stddev":
+        return Math.sqrt(value[c] / count[c]);
+      case "quantile":
+        return quantile(q, this.lists[c]);
+      case "sum":
+        return value[c] + comp[c];
+      default:
+        return value[c];
+    }
+  }
+}
+
+/** Aggregations SeriesFold can run (every one with a single value per cell except quantile's list). */
+export function foldsBySeries(op: AggregateNode["op"]): boolean {
+  switch (op) {
+    case "sum":
+    case "avg":
+    case "count":
+    case "min":
+    case "max":
+    case "group":
+    case "stddev":
+    case "stdvar":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Runs aggregation `op` series by series over `groups × steps` cells. Feed every series with `add` (points as step
+ * indices and values), then take the result with `finish`.
+ */
+export class SeriesFold {
+  private readonly op: AggregateNode["op"];
+  private readonly steps: number;
+  private readonly state: AggState;
+  private readonly seen: Uint8Array;
+
+  /** A fold of `op` for at most `groups` groups over `steps` steps. */
+  constructor(op: AggregateNode["op"], groups: number, steps: number) {
+    this.op = op;
+    this.steps = steps;
+    this.state = new AggState(op, groups * steps);
+    this.seen = new Uint8Array(groups * steps);
+  }
+
+  /** Folds `n` points of one series (step indices `ks`, values `vs`) into group `group`. */
+  add(group: number, ks: Int32Array, vs: Float64Array, n: number, dropName: boolean): void {
+    const base = group * this.steps;
+    const seen = this.seen;
+    const state = this.state;
+    if (this.op === "sum") {
+      // Fast path: the Kahan step of AggState.update written out over the state arrays.
+      const value = state.value;
+      const comp = state.comp;
+      const drop = state.dropName;
+      for (let p = 0; p < n; p++) {
+        const c = base + ks[p];
+        const f = vs[p];
+        if (seen[c] === 0) {
+          seen[c] = 1;
+          state.init(c, f, dropName);
+          continue;
+        }
+        if (dropName) drop[c] = 1;
+        const sum = value[c];
+        const t = sum + f;
+        let cc = comp[c];
+        if (t === Number.POSITIVE_INFINITY || t === Number.NEGATIVE_INFINITY) cc = 0;
+        else if (Math.abs(sum) >= Math.abs(f)) cc += sum - t + f;
+        else cc += f - t + sum;
+        value[c] = t;
+        comp[c] = cc;
+      }
+      return;
+    }
+    for (let p = 0; p < n; p++) {
+      const c = base + ks[p];
+      if (seen[c] === 0) {
+        seen[c] = 1;
+        state.init(c, vs[p], dropName);
+      } else state.update(c, vs[p], dropName);
+    }
+  }
+
+  /**
+   * The output series, one per group with points (in group order, labelled `labels[group]`), counted as samples
+   * held by the query.
+   */
+  finish(ev: Evaluator, labels: readonly Labels[]): Matrix {
+    const q = ev.q;
+    const steps = this.steps;
+    const seen = this.seen;
+    const state = this.state;
+    const out: Matrix = [];
+    for (let g = 0; g < labels.length; g++) {
+      const base = g * steps;
+      let count = 0;
+      for (let k = 0; k < steps; k++) count += seen[base + k];
+      if (count === 0) continue;
+      q.add(count);
+      const series = new Series(labels[g], false, count);
+      for (let k = 0; k < steps; k++) {
+        if (seen[base + k] === 0) continue;
+        series.t[series.n] = ev.start + k * ev.interval;
+        series.v[series.n++] = state.result(base + k, 0);
+        series.dropName = state.dropName[base + k] === 1;
+      }
+      out.push(series);
+    }
+    return out;
+  }
+}

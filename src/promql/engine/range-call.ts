@@ -1,0 +1,272 @@
+// Calls of functions over a range vector (rate, increase, *_over_time, ...). They run series by series: each
+// series' samples are loaded once, one window slides along the steps over them, and the function sees each step's
+// window in place (typed arrays, no copies). A series' output lands in a reused StepPoints buffer that the caller
+// either turns into a result series or folds straight into an aggregation, so `sum(rate(...))` never materialises
+// the inner vector.
+
+import { ContrailError } from "../../model/errors.ts";
+import type { Labels } from "../../model/labels.ts";
+import type { SampleIterator } from "../../storage/interface.ts";
+import { possibleNonCounterInfo } from "./annotations.ts";
+import { evalError, tooManySamples } from "./context.ts";
+import type { Evaluator } from "./evaluator.ts";
+import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
+import { RangeCall, type RangeFn } from "./functions/types.ts";
+import { dropMetadata } from "./labelsets.ts";
+import type { CallNode } from "./plan.ts";
+import { matrixSources, type SourceSeries, selectSeries, storageSources, Window } from "./selectors.ts";
+import { runSubquery, subqueryWindow } from "./subquery.ts";
+import { type Matrix, Series, totalPoints } from "./value.ts";
+
+const COUNTER_SUFFIXES = ["_total", "_sum", "_count", "_bucket"];
+
+/** The points one series produced at the steps of a range-function call. Reused from series to series. */
+export class StepPoints {
+  /** Step times (ms), step indices and values of the first `n` points, in step order. */
+  readonly t: Float64Array;
+  readonly k: Int32Array;
+  readonly v: Float64Array;
+  n = 0;
+
+  /** Room for `steps` points. */
+  constructor(steps: number) {
+    const cap = Math.max(steps, 1);
+    this.t = new Float64Array(cap);
+    this.k = new Int32Array(cap);
+    this.v = new Float64Array(cap);
+  }
+}
+
+/** Receives each series a range-function call produced: the index of its input series, the input's labels, the
+ * name-removal mark and its points (valid only during the call). */
+export type RangeSink = (index: number, labels: Labels, dropName: boolean, points: StepPoints) => void;
+
+interface RangeSource {
+  sources: readonly SourceSeries[];
+  offset: number;
+  range: number;
+  timestamp: number | null;
+  anchored: boolean;
+  smoothed: boolean;
+  /** Points held by an evaluated subquery, released when the call is done. */
+  held: number;
+}
+
+function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
+  const arg = n.args[mi];
+  if (arg.kind === "subquery") {
+    const m = runSubquery(ev, arg);
+    const { offset, range } = subqueryWindow(ev, arg);
+    return {
+      sources: matrixSources(m),
+      offset,
+      range,
+      timestamp: arg.timestamp,
+      anchored: false,
+      smoothed: false,
+      held: totalPoints(m),
+    };
+  }
+  if (arg.kind !== "matrix") throw new ContrailError("internal", "range argument expected");
+  const vs = arg.selector;
+  return {
+    sources: storageSources(selectSeries(ev.q, vs)),
+    offset: vs.offset,
+    range: arg.range,
+    timestamp: vs.timestamp,
+    anchored: vs.anchored,
+    smoothed: vs.smoothed,
+    held: 0,
+  };
+}
+
+/**
+ * A range-function call with its input selected (or its subquery evaluated) and its scalar arguments evaluated,
+ * ready to run over the input series. Preparing does the work, checks and errors of the call that come before
+ * the first series, in Prometheus's order.
+ */
+export class PreparedRangeCall {
+  /** The input series, in order. */
+  readonly sources: readonly SourceSeries[];
+  private readonly ev: Evaluator;
+  private readonly node: CallNode;
+  private readonly src: RangeSource;
+  private readonly fn: RangeFn;
+  private readonly call: RangeCall;
+  private readonly scalarArgs: Matrix[];
+  private readonly w = new Window();
+  private readonly points: StepPoints;
+
+  /** Prepares call `n` of range function `fn`, whose range argument is argument `mi`. */
+  constructor(ev: Evaluator, n: CallNode, mi: number, fn: RangeFn) {
+    const q = ev.q;
+    const name = n.func.name;
+    const src = rangeSource(ev, n, mi);
+    const others = n.args.map((a, i) => (i === mi || a.kind === "string" ? null : ev.eval(a)));
+    if (src.anchored && !ANCHORED_SAFE.includes(name)) {
+      evalError(`anchored modifier can only be used with: ${ANCHORED_SAFE.join(", ")} - not with ${name}`);
+    }
+    if (src.smoothed && !SMOOTHED_SAFE.includes(name)) {
+      evalError(`smoothed modifier can only be used with: ${SMOOTHED_SAFE.join(", ")} - not with ${name}`);
+    }
+    const call = new RangeCall(n, q);
+    call.range = src.range;
+    call.anchored = src.anchored;
+    call.smoothed = src.smoothed;
+    this.scalarArgs = others.filter((m) => m !== null) as Matrix[];
+    call.scalars = new Float64Array(this.scalarArgs.length);
+    this.ev = ev;
+    this.node = n;
+    this.src = src;
+    this.fn = fn;
+    this.call = call;
+    this.sources = src.sources;
+    this.points = new StepPoints(ev.numSteps());
+  }
+
+  /**
+   * Runs the function over every input series and hands each series that produced points to `sink`, with sample
+   * accounting (held windows, produced points) as Prometheus's evaluator does it.
+   */
+  run(sink: RangeSink): void {
+    const { ev, node, src } = this;
+    const q = ev.q;
+    const name = node.func.name;
+    const dropFn = name !== "last_over_time" && name !== "first_over_time";
+    const counterCheck = name === "rate" || name === "increase";
+    const lookback = q.settings.lookbackDelta;
+    // The samples every step of a series may need: from the first step's window start to the last step's end.
+    const lastTs = src.timestamp === null ? ev.start + (ev.numSteps() - 1) * ev.interval : ev.start;
+    let loadMint = ev.start - src.offset - src.range;
+    let loadMaxt = lastTs - src.offset;
+    if (src.anchored) loadMint -= lookback;
+    else if (src.smoothed) {
+      loadMint -= lookback;
+      loadMaxt += lookback;
+    }
+    let lastMetric: string | null = null;
+    let it: SampleIterator | undefined;
+    const sources = src.sources;
+    for (let index = 0; index < sources.length; index++) {
+      const s = sources[index];
+      q.check();
+      it = s.iterator(it);
+      this.w.load(it, loadMint, loadMaxt);
+      this.call.labels = s.labels;
+      this.seriesWindows();
+      const pts = this.points;
+      if (pts.n === 0) continue;
+      q.add(pts.n);
+      sink(index, s.labels, dropFn || s.dropName === true, pts);
+      if (counterCheck) {
+        const metric = s.labels.metricName();
+        // Input series come sorted, so one name's series are adjacent; the info is the same for all of them.
+        if (metric !== lastMetric) {
+          lastMetric = metric;
+          if (metric !== "" && !COUNTER_SUFFIXES.some((sfx) => metric.endsWith(sfx))) {
+            q.annotations.add(possibleNonCounterInfo(metric, node.args[0].pos));
+          }
+        }
+      }
+    }
+    q.set(q.current - src.held);
+  }
+
+  /**
+   * Runs the call and returns its output series: the input's labels (without the name and metadata labels when
+   * delayed name removal is off), marked for name removal except for last_over_time and first_over_time.
+   */
+  collect(): Matrix {
+    const delayed = this.ev.q.settings.enableDelayedNameRemoval;
+    const out: Matrix = [];
+    this.run((_, labels, dropName, pts) => {
+      const res = new Series(dropName && !delayed ? dropMetadata(labels) : labels, dropName, pts.n);
+      res.t.set(pts.t.subarray(0, pts.n));
+      res.v.set(pts.v.subarray(0, pts.n));
+      res.n = pts.n;
+      out.push(res);
+    });
+    return out;
+  }
+
+  // Slides the window of the loaded series along the steps and applies the function at each, writing the points
+  // into `this.points`. Kept free of calls taking doubles, so V8 keeps every timestamp unboxed. Samples held by the
+  // window count towards the query's limit while it slides.
+  private seriesWindows(): void {
+    const { ev, src, fn, call, w, scalarArgs } = this;
+    const q = ev.q;
+    const pts = this.points;
+    // ts, rangeStart, rangeEnd and the result, written and read as typed-array slots (see RangeCall).
+    const f = call.f;
+    const lookback = q.settings.lookbackDelta;
+    const maxSamples = q.settings.maxSamples;
+    const start = ev.start;
+    const end = ev.end;
+    const interval = ev.interval;
+    const offset = src.offset;
+    const range = src.range;
+    const anchored = src.anchored;
+    const smoothed = src.smoothed;
+    const fixed = src.timestamp !== null;
+    const base = q.current;
+    let peak = q.peak;
+    let loaded = 0;
+    let size = 0;
+    let step = -1;
+    let np = 0;
+    const t = w.t;
+    const v = w.v;
+    const n = w.n;
+    let lo = 0;
+    let hi = 0;
+    let drops = 0;
+    call.t = t;
+    call.v = v;
+    for (let ts = start; ts <= end; ts += interval) {
+      step++;
+      for (let k = 0; k < scalarArgs.length; k++) {
+        const sc = scalarArgs[k][0];
+        call.scalars[k] = sc !== undefined && step < sc.n ? sc.v[step] : Number.NaN;
+      }
+      if (ts === start || !fixed) {
+        let maxt = ts - offset;
+        let mint = maxt - range;
+        if (anchored) mint -= lookback;
+        else if (smoothed) {
+          mint -= lookback;
+          maxt += lookback;
+        }
+        // The window moves forward over the loaded samples (see Window.fillBounds), kept in locals here.
+        while (hi < n && t[hi] <= maxt) {
+          if (hi > lo && v[hi] < v[hi - 1]) drops++;
+          hi++;
+        }
+        while (lo < hi && t[lo] <= mint) {
+          if (lo + 1 < hi && v[lo + 1] < v[lo]) drops--;
+          lo++;
+        }
+        size = hi - lo;
+        if (base + size > peak) peak = base + size;
+        if (base + size > maxSamples) {
+          q.set(base + size);
+          tooManySamples();
+        }
+      }
+      if (size === 0) continue;
+      loaded += size;
+      call.lo = lo;
+      call.hi = hi;
+      call.drops = drops;
+      f[0] = ts;
+      f[1] = ts - range - offset;
+      f[2] = ts - offset;
+      if (!fn(call)) continue;
+      pts.t[np] = ts;
+      pts.k[np] = step;
+      pts.v[np++] = f[3];
+    }
+    pts.n = np;
+    q.loaded += loaded;
+    if (peak > q.peak) q.peak = peak;
+  }
+}

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SampleBuffer } from "../../model/sample.ts";
+import { floatFromBits, floatHi, floatLo } from "../encoding/float-bits.ts";
+import { XorAppender, XorIterator } from "./xor.ts";
+import { XorBatchDecoder } from "./xor-batch.ts";
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 0x1_0000_0000;
+  };
+}
+
+interface Decoded {
+  samples: string[];
+  error: string | null;
+  stoppedAt: number;
+}
+
+// A sample as text with its value's bit pattern, so NaN payloads and -0 compare exactly.
+const text = (t: number, v: number) => `${t}:${floatHi(v).toString(16)}:${floatLo(v).toString(16)}`;
+
+function byIterator(bytes: Uint8Array, stopT: number): Decoded {
+  const it = new XorIterator(bytes);
+  const samples: string[] = [];
+  while (it.next() === "float") {
+    if (it.atT() > stopT) return { samples, error: null, stoppedAt: it.atT() };
+    samples.push(text(it.atT(), it.atV()));
+  }
+  return { samples, error: it.err(), stoppedAt: Number.NaN };
+}
+
+function byBatch(bytes: Uint8Array, stopT: number, dec = new XorBatchDecoder()): Decoded {
+  const out = new SampleBuffer(1);
+  out.push(-1, -1); // decoding appends after what the buffer holds
+  dec.decode(bytes, out, stopT);
+  assert.equal(out.t[0], -1);
+  const samples: string[] = [];
+  for (let i = 1; i < out.n; i++) samples.push(text(out.t[i], out.v[i]));
+  return { samples, error: dec.error, stoppedAt: dec.stoppedAt };
+}
+
+// Values that exercise every XOR case: repeats, window reuse, new windows, specials (the staleness marker, NaN
+// payloads, infinities, -0, denormals), and timestamps with every delta-of-delta bucket, negative ones included.
+function randomChunk(rnd: () => number, n: number): Uint8Array {
+  const a = new XorAppender();
+  let t = Math.floor(rnd() * 2e12) - 1e12;
+  let v = 0;
+  const specials = [
+    floatFromBits(0x7ff00000, 2),
+    floatFromBits(0x7ff80000, 1),
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    -0,
+    5e-324,
+    floatFromBits(0xffffffff, 0xffffffff),
+  ];
+  const steps = [0, 0, 0, 15_000, 15_001, 14_000, 8192, -8191, 60_000, 600_000, 9_000_000_000, -5];
+  let step = 15_000;
+  for (let i = 0; i < n; i++) {
+    const r = rnd();
+    if (r < 0.3) v += 1;
+    else if (r < 0.45) v = Math.floor(rnd() * 1000) / 8;
+    else if (r < 0.55) v = specials[Math.floor(rnd() * specials.length)];
+    else if (r < 0.7) v = rnd() * 1e6;
+    step += steps[Math.floor(rnd() * steps.length)] * (rnd() < 0.8 ? 0 : 1);
+    t += step;
+    a.append(t, v);
+  }
+  return a.bytes().slice();
+}
+
+test("batch decoding gives XorIterator's samples, bits and stop point", () => {
+  const rnd = lcg(11);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 400; trial++) {
+    const bytes = randomChunk(rnd, 1 + Math.floor(rnd() * 150));
+    const whole = byIterator(bytes, Number.POSITIVE_INFINITY);
+    assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), whole);
+    // Stop somewhere inside the chunk.
+    const some = whole.samples[Math.floor(rnd() * whole.samples.length)];
+    const stopT = Number(some.split(":")[0]) + (rnd() < 0.5 ? 0 : -1);
+    assert.deepEqual(byBatch(bytes, stopT, dec), byIterator(bytes, stopT));
+  }
+});
+
+test("truncated and damaged chunks end at the same sample with the same error", () => {
+  const rnd = lcg(5);
+  const dec = new XorBatchDecoder();
+  let errors = 0;
+  for (let trial = 0; trial < 600; trial++) {
+    const good = randomChunk(rnd, 2 + Math.floor(rnd() * 60));
+    const bytes = good.slice(0, Math.floor(rnd() * (good.length + 1)));
+    // Flip a few bits past the header now and then.
+    if (rnd() < 0.5 && bytes.length > 3) {
+      for (let k = 0; k < 3; k++) {
+        const i = 2 + Math.floor(rnd() * (bytes.length - 2));
+        bytes[i] ^= 1 << Math.floor(rnd() * 8);
+      }
+    }
+    const want = byIterator(bytes, Number.POSITIVE_INFINITY);
+    if (want.error !== null) errors++;
+    assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), want);
+  }
+  assert.ok(errors > 100, `only ${errors} damaged chunks decoded with an error`);
+});
+
+test("empty and header-only chunks", () => {
+  const cases: { name: string; bytes: number[]; error: string | null }[] = [
+    { name: "no bytes", bytes: [], error: "XOR chunk shorter than its header" },
+    { name: "one byte", bytes: [0], error: "XOR chunk shorter than its header" },
+    { name: "zero samples", bytes: [0, 0], error: null },
+    { name: "a sample announced, none present", bytes: [0, 1], error: "XOR chunk truncated after 0 of 1 samples" },
+  ];
+  for (const c of cases) {
+    const got = byBatch(new Uint8Array(c.bytes), Number.POSITIVE_INFINITY);
+    assert.deepEqual(got, { samples: [], error: c.error, stoppedAt: Number.NaN }, c.name);
+  }
+});
