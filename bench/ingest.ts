@@ -15,10 +15,9 @@
 // series (label `run`); a first run warms every receiver up and is not counted.
 // Run: npm run bench -- ingest [--runs 3]
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
@@ -28,6 +27,13 @@ import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
 import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
+import {
+  IDLE_PROMETHEUS_CONFIG,
+  startPrometheus as launchPrometheus,
+  type PeerProcess,
+  startProcess,
+  startVictoriaMetrics,
+} from "../src/testkit/peers.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { type Figure, printFigures } from "./harness.ts";
 
@@ -134,66 +140,12 @@ function bodies(run: number, base: number): Uint8Array[][] {
   return out;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
-const children: ChildProcess[] = [];
+const children: PeerProcess[] = [];
 
 function start(cmd: string, args: readonly string[], ipc = false): ChildProcess {
-  const stdio: ("ignore" | "pipe" | "ipc")[] = ipc ? ["ignore", "ignore", "pipe", "ipc"] : ["ignore", "ignore", "pipe"];
-  const p = spawn(cmd, args, { stdio });
-  let err = "";
-  p.stderr?.on("data", (c: Buffer) => {
-    err = (err + c.toString()).slice(-4000);
-  });
-  p.on("exit", (code, sig) => {
-    if (code !== 0 && code !== null && sig === null) console.error(`${cmd} exited with ${code}: ${err}`);
-  });
+  const p = startProcess(cmd, args, { ipc, onFailure: console.error });
   children.push(p);
-  return p;
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(
-    children.map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exitCode !== null || p.signalCode !== null) return resolve();
-          const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
-          p.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          p.kill("SIGTERM");
-        }),
-    ),
-  );
-}
-process.on("exit", () => {
-  for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-});
-
-async function waitFor(url: string, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not become ready at ${url}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return p.proc;
 }
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
@@ -284,35 +236,33 @@ async function startContrail(dir: string): Promise<Target> {
 }
 
 async function startPrometheus(dir: string): Promise<Target> {
-  const config = join(dir, "prometheus.yml");
-  writeFileSync(config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
-  const port = await freePort();
-  const p = start(PROMETHEUS, [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${join(dir, "prometheus")}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    "--web.enable-remote-write-receiver",
-  ]);
-  await waitFor(`http://127.0.0.1:${port}/-/ready`, "prometheus");
+  const p = await launchPrometheus({
+    bin: PROMETHEUS,
+    dir,
+    dataDir: join(dir, "prometheus"),
+    config: () => IDLE_PROMETHEUS_CONFIG,
+    flags: ["--web.enable-remote-write-receiver"],
+    onFailure: console.error,
+  });
+  children.push(p);
   return {
     name: "prometheus",
-    url: `http://127.0.0.1:${port}/api/v1/write`,
-    cpuSeconds: async () => procCpuSeconds(p.pid!),
-    stored: () => storedSamples(`http://127.0.0.1:${port}`),
+    url: `${p.url}/api/v1/write`,
+    cpuSeconds: async () => procCpuSeconds(p.proc.pid!),
+    stored: () => storedSamples(p.url),
   };
 }
 
 async function startVictoria(dir: string): Promise<Target> {
-  const port = await freePort();
-  const p = start(VICTORIA, [`-storageDataPath=${join(dir, "victoria")}`, `-httpListenAddr=127.0.0.1:${port}`]);
-  await waitFor(`http://127.0.0.1:${port}/health`, "victoria-metrics");
+  const p = await startVictoriaMetrics({ bin: VICTORIA, dataDir: join(dir, "victoria"), onFailure: console.error });
+  children.push(p);
   return {
     name: "victoriametrics",
-    url: `http://127.0.0.1:${port}/api/v1/write`,
-    cpuSeconds: async () => procCpuSeconds(p.pid!),
+    url: `${p.url}/api/v1/write`,
+    cpuSeconds: async () => procCpuSeconds(p.proc.pid!),
     stored: async () => {
-      await fetch(`http://127.0.0.1:${port}/internal/force_flush`);
-      return storedSamples(`http://127.0.0.1:${port}`);
+      await fetch(`${p.url}/internal/force_flush`);
+      return storedSamples(p.url);
     },
   };
 }
@@ -407,7 +357,7 @@ async function main(): Promise<void> {
     });
   } finally {
     agent.destroy();
-    await stopAll();
+    await Promise.all(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -3,18 +3,27 @@
 // Contrail (`contrail tsdb import`, served by `contrail up`), Prometheus (`promtool tsdb create-blocks-from
 // openmetrics`) and VictoriaMetrics (`/api/v1/import/prometheus`), each in its own process on loopback with a
 // temporary data directory. Then the seed dashboard's queries and `sum by (job) (rate(x[5m]))` run over HTTP as 1 h
-// range queries at a 15 s step: median of 5 after 3 warm-up runs, answers compared (relative tolerance 1e-6).
+// range queries at a 15 s step: median of 5 after a warm-up pass over every query and 2 warm-up runs of each,
+// answers compared (relative tolerance 1e-6).
 // Samples sit a few whole seconds off the 15 s step grid, as real scrapes do, so no sample lies on a window
 // boundary (where Prometheus 2's closed and Prometheus 3's open range windows would differ).
 // Run: npm run bench -- query
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOrg, createToken, localUser, openControlDb } from "../src/control/index.ts";
+import {
+  freePort,
+  IDLE_PROMETHEUS_CONFIG,
+  startPrometheus as launchPrometheus,
+  type PeerProcess,
+  startProcess,
+  startVictoriaMetrics,
+  waitReady,
+} from "../src/testkit/peers.ts";
 import { type Figure, median, printFigures, timeRuns } from "./harness.ts";
 
 // The peers' binaries, from PATH unless named by environment variables (the figures were taken with
@@ -121,18 +130,6 @@ async function writeDataSet(dir: string): Promise<{ om: string; vm: string; samp
   return { om, vm, samples };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = addr !== null && typeof addr === "object" ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
 function run(cmd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -142,54 +139,9 @@ function run(cmd: string, args: readonly string[]): Promise<string> {
   });
 }
 
-const children: ChildProcess[] = [];
-
-function start(cmd: string, args: readonly string[]): ChildProcess {
-  const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  p.stderr?.on("data", (c: Buffer) => {
-    err = (err + c.toString()).slice(-4000);
-  });
-  p.on("exit", (code, sig) => {
-    if (code !== 0 && code !== null && sig === null) console.error(`${cmd} exited with ${code}: ${err}`);
-  });
-  children.push(p);
-  return p;
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(
-    children.map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exitCode !== null || p.signalCode !== null) return resolve();
-          const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
-          p.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          p.kill("SIGTERM");
-        }),
-    ),
-  );
-}
-process.on("exit", () => {
-  for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-});
-
-async function waitFor(url: string, what: string, headers: Record<string, string> = {}): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      const r = await fetch(url, { headers });
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not become ready at ${url}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** How long a started server may take to answer its readiness check. */
+const READY_TIMEOUT_MS = 120_000;
+const children: PeerProcess[] = [];
 
 /** A server under test: the base URL of its Prometheus API and the headers it needs. */
 interface Peer {
@@ -212,8 +164,12 @@ async function startContrail(dir: string, om: string): Promise<Peer> {
   await run(process.execPath, [CONTRAIL, "tsdb", "import", "--data", data, "--org", ORG, om]);
   console.log(`contrail: imported in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const port = await freePort();
-  start(process.execPath, [CONTRAIL, "up", "--data", data, "--api", `127.0.0.1:${port}`]);
-  await waitFor(`http://127.0.0.1:${port}/healthz`, "contrail");
+  children.push(
+    startProcess(process.execPath, [CONTRAIL, "up", "--data", data, "--api", `127.0.0.1:${port}`], {
+      onFailure: console.error,
+    }),
+  );
+  await waitReady(`http://127.0.0.1:${port}/healthz`, { what: "contrail", timeoutMs: READY_TIMEOUT_MS });
   return {
     name: "contrail",
     api: `http://127.0.0.1:${port}/prometheus/${ORG}`,
@@ -227,17 +183,17 @@ async function startPrometheus(dir: string, om: string): Promise<Peer> {
   const t0 = Date.now();
   await run(PROMTOOL, ["tsdb", "create-blocks-from", "openmetrics", om, data]);
   console.log(`prometheus: blocks created in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const config = join(dir, "prometheus.yml");
-  writeFileSync(config, "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
-  const port = await freePort();
-  start(PROMETHEUS, [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${data}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    "--storage.tsdb.retention.time=10y",
-  ]);
-  await waitFor(`http://127.0.0.1:${port}/-/ready`, "prometheus");
-  return { name: "prometheus", api: `http://127.0.0.1:${port}`, headers: {} };
+  const p = await launchPrometheus({
+    bin: PROMETHEUS,
+    dir,
+    dataDir: data,
+    config: () => IDLE_PROMETHEUS_CONFIG,
+    flags: ["--storage.tsdb.retention.time=10y"],
+    onFailure: console.error,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
+  children.push(p);
+  return { name: "prometheus", api: p.url, headers: {} };
 }
 
 function postFile(url: string, file: string): Promise<void> {
@@ -254,15 +210,15 @@ function postFile(url: string, file: string): Promise<void> {
 }
 
 async function startVictoria(dir: string, vmFile: string): Promise<Peer> {
-  const port = await freePort();
-  start(VICTORIA, [
-    `-storageDataPath=${join(dir, "victoria")}`,
-    `-httpListenAddr=127.0.0.1:${port}`,
-    "-search.disableCache",
-    "-retentionPeriod=100y",
-  ]);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/health`, "victoria-metrics");
+  const vm = await startVictoriaMetrics({
+    bin: VICTORIA,
+    dataDir: join(dir, "victoria"),
+    flags: ["-search.disableCache", "-retentionPeriod=100y"],
+    onFailure: console.error,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
+  children.push(vm);
+  const base = vm.url;
   const t0 = Date.now();
   await postFile(`${base}/api/v1/import/prometheus`, vmFile);
   await fetch(`${base}/internal/force_flush`);
@@ -342,11 +298,16 @@ async function main(): Promise<void> {
     );
     const peers = [await startContrail(dir, om), await startPrometheus(dir, om), await startVictoria(dir, vm)];
     const figures: Record<string, Figure[]> = { contrail: [], prometheus: [], victoriametrics: [] };
+    // Every server answers every query a few times first, so the figures are of warm, long-running servers
+    // (JIT-compiled code paths, filled caches) rather than of whichever query happened to run first.
+    for (let round = 0; round < 3; round++) {
+      for (const { query } of QUERIES) for (const peer of peers) await rangeQuery(peer, query);
+    }
     for (const { name, query } of QUERIES) {
       const answers = new Map<string, Matrix>();
       for (const peer of peers) {
         answers.set(peer.name, await rangeQuery(peer, query));
-        const runs = await timeRuns(() => rangeQuery(peer, query), { runs: 5, warmup: 3 });
+        const runs = await timeRuns(() => rangeQuery(peer, query), { runs: 5, warmup: 2 });
         figures[peer.name].push({ name, unit: "ms", runs, higherIsBetter: false });
       }
       const ours = answers.get("contrail")!;
@@ -365,7 +326,7 @@ async function main(): Promise<void> {
       victoriametrics: figures.victoriametrics,
     });
   } finally {
-    await stopAll();
+    await Promise.all(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -4,9 +4,8 @@
 // with what Contrail stored: same series, same timestamps, same values. Skipped when prometheus is not installed.
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -14,6 +13,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { authenticate } from "../control/index.ts";
 import { newMatcher } from "../model/matcher.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
+import { type Peer, remoteWritingConfig, startPrometheus } from "../testkit/peers.ts";
 import { checkAccess } from "./auth.ts";
 import { registerRemoteWrite } from "./remote-write.ts";
 import { MemoryTenants, type TestControl, testControl } from "./test-support.ts";
@@ -29,18 +29,6 @@ const ARRIVAL_TIMEOUT_MS = 60_000;
 /** Series compared between the two; all are produced by Prometheus scraping itself. */
 const COMPARED = ["up", "prometheus_build_info", "scrape_samples_scraped", "prometheus_tsdb_head_series"];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -50,24 +38,9 @@ let tenants: MemoryTenants;
 let metadata: MetadataStore;
 let app: FastifyInstance;
 let dir: string;
-let prom: ChildProcess | null = null;
-let promBase = "";
-let promLog = "";
+let prom: Peer | null = null;
 let writes = 0;
 let refusedWrites = 0;
-
-function stopPrometheus(): Promise<void> {
-  const p = prom;
-  if (p === null || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => p.kill("SIGKILL"), 15_000);
-    p.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    p.kill("SIGTERM");
-  });
-}
 
 before(async () => {
   if (!HAVE_PROMETHEUS) return;
@@ -90,47 +63,21 @@ before(async () => {
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("no TCP address");
   dir = mkdtempSync(join(tmpdir(), "contrail-rw-interop-"));
-  const promPort = await freePort();
-  writeFileSync(
-    join(dir, "prometheus.yml"),
-    [
-      "global:",
-      "  scrape_interval: 1s",
-      "  evaluation_interval: 1s",
-      "scrape_configs:",
-      "  - job_name: prometheus",
-      "    static_configs:",
-      `      - targets: ["127.0.0.1:${promPort}"]`,
-      "remote_write:",
-      `  - url: http://127.0.0.1:${address.port}/prometheus/${ORG}/api/v1/write`,
-      "    authorization:",
-      `      credentials: ${token}`,
-      "    queue_config:",
-      "      batch_send_deadline: 500ms",
-      "      min_backoff: 100ms",
-      "    metadata_config:",
-      "      send_interval: 1s",
-      "",
-    ].join("\n"),
-  );
-  prom = spawn(
-    "prometheus",
-    [
-      `--config.file=${join(dir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(dir, "data")}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  prom.stderr?.on("data", (c: Buffer) => {
-    promLog = (promLog + c.toString()).slice(-8000);
+  prom = await startPrometheus({
+    dir,
+    config: (port) =>
+      remoteWritingConfig({
+        job: "prometheus",
+        target: `127.0.0.1:${port}`,
+        writeUrl: `http://127.0.0.1:${address.port}/prometheus/${ORG}/api/v1/write`,
+        token,
+      }),
   });
-  promBase = `http://127.0.0.1:${promPort}`;
 });
 
 after(async () => {
   if (!HAVE_PROMETHEUS) return;
-  await stopPrometheus();
+  await prom?.stop(15_000);
   await app.close();
   control.cleanup();
   rmSync(dir, { recursive: true, force: true });
@@ -188,8 +135,10 @@ test("Prometheus 2.x remote-writes its own series into Contrail, sample for samp
     const upT = newest("up");
     if (upT > 0 && firstUp === 0) firstUp = upT;
     if (firstUp > 0 && newest("prometheus_build_info") > 0 && upT - firstUp >= 8000) break;
-    if (Date.now() > deadline || prom?.exitCode != null) {
-      assert.fail(`no samples from Prometheus within ${ARRIVAL_TIMEOUT_MS} ms (writes: ${writes}); log: ${promLog}`);
+    if (Date.now() > deadline || prom?.proc.exitCode != null) {
+      assert.fail(
+        `no samples from Prometheus within ${ARRIVAL_TIMEOUT_MS} ms (writes: ${writes}); log: ${prom?.log()}`,
+      );
     }
     await sleep(250);
   }
@@ -199,8 +148,8 @@ test("Prometheus 2.x remote-writes its own series into Contrail, sample for samp
   const to = newest("up") - 3000;
   const rangeS = Math.floor((to - firstUp) / 1000);
   const want = new Map<string, Map<string, [number, number][]>>();
-  for (const name of COMPARED) want.set(name, await prometheusSamples(promBase, name, to, rangeS));
-  await stopPrometheus();
+  for (const name of COMPARED) want.set(name, await prometheusSamples(prom!.url, name, to, rangeS));
+  await prom?.stop(15_000);
 
   for (const name of COMPARED) {
     const theirs = want.get(name)!;

@@ -1,7 +1,7 @@
 // `contrail apps list|status` and `contrail instances add|remove`: apps, their deployments and instances as the
 // control database holds them, which a running `contrail up` keeps current (state, address, pid, restarts, exits).
 
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { instanceJson } from "../api/control-routes.ts";
 import {
   addressOf,
@@ -15,48 +15,15 @@ import {
   listApps,
   listDeployments,
   listInstancesWithRuntime,
-  openControlDb,
   readHeartbeat,
   registerInstance,
   removeInstance,
   requireApp,
   requireOrg,
 } from "../control/index.ts";
-import { ContrailError, isContrailError } from "../model/errors.ts";
+import { ContrailError } from "../model/errors.ts";
+import { dataOption, printTable, when, withControl } from "./common.ts";
 import { HEARTBEAT_STALE_MS } from "./platform/reconcile.ts";
-
-/** The `--data DIR` option; `CONTRAIL_DATA` overrides the default `./data`. */
-export function dataOption(): Option {
-  return new Option("--data <dir>", "data directory").env("CONTRAIL_DATA").default("./data");
-}
-
-/** Opens the control database of `dir`, runs `fn`, closes it; a ContrailError becomes a message and exit code 1. */
-export async function withControl(dir: string, fn: (db: ControlDb) => void | Promise<void>): Promise<void> {
-  let db: ControlDb | undefined;
-  try {
-    db = openControlDb({ dataDir: dir });
-    await fn(db);
-  } catch (err) {
-    if (!isContrailError(err)) throw err;
-    console.error(`error: ${err.message}`);
-    process.exitCode = 1;
-  } finally {
-    db?.close();
-  }
-}
-
-/** A time in milliseconds as ISO 8601 to the second, or "-" for none. */
-function when(ms: number | null): string {
-  return ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/** Prints rows as left-aligned columns separated by two spaces; the first row is the header. */
-export function printTable(rows: readonly (readonly string[])[]): void {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows) {
-    console.log(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  "));
-  }
-}
 
 /** The heartbeat of a live `up` on this database, or undefined when none beats. */
 export function runningUp(db: ControlDb): Heartbeat | undefined {

@@ -2,54 +2,20 @@
 // Results go to stdout (`tokens create` prints only the token, for `TOKEN=$(contrail tokens create)`), errors to
 // stderr with exit code 1.
 
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import {
-  type ControlDb,
   createOrg,
   createToken,
   listOrgs,
   listTokens,
   localUser,
-  openControlDb,
   PERSONAL_ORG,
   parseScopes,
   parseTokenTtl,
   requireOrg,
   revokeToken,
 } from "../control/index.ts";
-import { isContrailError } from "../model/errors.ts";
-
-/** The `--data DIR` option every control command takes; `CONTRAIL_DATA` overrides the default `./data`. */
-function dataOption(): Option {
-  return new Option("--data <dir>", "data directory").env("CONTRAIL_DATA").default("./data");
-}
-
-/** Opens the control database of `dir`, runs `fn`, closes it; a ContrailError becomes a message and exit code 1. */
-function withDb(dir: string, fn: (db: ControlDb) => void): void {
-  let db: ControlDb | undefined;
-  try {
-    db = openControlDb({ dataDir: dir });
-    fn(db);
-  } catch (err) {
-    if (!isContrailError(err)) throw err;
-    console.error(`error: ${err.message}`);
-    process.exitCode = 1;
-  } finally {
-    db?.close();
-  }
-}
-
-/** A time in milliseconds as ISO 8601 to the second, or "-" for none. */
-function when(ms: number | null): string {
-  return ms === null ? "-" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/** Prints rows as left-aligned columns separated by two spaces; the first row is the header. */
-function printTable(rows: readonly (readonly string[])[]): void {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  for (const r of rows)
-    console.log(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  "));
-}
+import { dataOption, printTable, when, withControl } from "./common.ts";
 
 function registerOrgs(program: Command): void {
   const orgs = program.command("orgs").description("organizations: the tenants whose metrics are kept apart");
@@ -60,7 +26,7 @@ function registerOrgs(program: Command): void {
     .option("--name <name>", "display name (default: the slug)")
     .addOption(dataOption())
     .action((slug: string, opts: { name?: string; data: string }) =>
-      withDb(opts.data, (db) => {
+      withControl(opts.data, (db) => {
         const org = createOrg(db, { slug, name: opts.name, admin: localUser(db)!.id });
         console.log(org.id);
       }),
@@ -71,7 +37,7 @@ function registerOrgs(program: Command): void {
     .option("--json", "print a JSON array")
     .addOption(dataOption())
     .action((opts: { json?: boolean; data: string }) =>
-      withDb(opts.data, (db) => {
+      withControl(opts.data, (db) => {
         const all = listOrgs(db);
         if (opts.json === true) {
           console.log(JSON.stringify(all));
@@ -100,7 +66,7 @@ function registerTokens(program: Command): void {
     .option("--note <text>", "what the token is for, at most 200 characters")
     .addOption(dataOption())
     .action((opts: { org: string; scope: string; expires?: string; note?: string; data: string }) =>
-      withDb(opts.data, (db) => {
+      withControl(opts.data, (db) => {
         const { token, info } = createToken(db, {
           org: opts.org,
           scopes: parseScopes(opts.scope),
@@ -120,7 +86,7 @@ function registerTokens(program: Command): void {
     .option("--json", "print a JSON array; times in milliseconds since the epoch")
     .addOption(dataOption())
     .action((opts: { org?: string; json?: boolean; data: string }) =>
-      withDb(opts.data, (db) => {
+      withControl(opts.data, (db) => {
         if (opts.org !== undefined) requireOrg(db, opts.org);
         const all = listTokens(db, { org: opts.org });
         if (opts.json === true) {
@@ -149,7 +115,7 @@ function registerTokens(program: Command): void {
     .option("--org <slug>", "only revoke if the token belongs to this org")
     .addOption(dataOption())
     .action((id: string, opts: { org?: string; data: string }) =>
-      withDb(opts.data, (db) => {
+      withControl(opts.data, (db) => {
         const info = revokeToken(db, id, { org: opts.org });
         console.log(`revoked ${info.id}`);
       }),

@@ -17,7 +17,8 @@ import {
 } from "../control/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { parseDuration } from "../promql/parser/index.ts";
-import { appStatusJson, dataOption, printAppStatus, runningUp, withControl } from "./apps.ts";
+import { appStatusJson, printAppStatus, runningUp } from "./apps.ts";
+import { dataOption, withControl } from "./common.ts";
 import { appSpecOf } from "./platform/app-spec.ts";
 
 /** Options of the deploy command. */

@@ -10,6 +10,7 @@ import { type Command, Option } from "commander";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { parseDuration } from "../promql/parser/index.ts";
 import { parseShard } from "../scrape/index.ts";
+import { dataOption } from "./common.ts";
 import { checkDemoDependencies, type Demo, startDemo } from "./demo.ts";
 import {
   checkEdges,
@@ -126,7 +127,7 @@ export function registerUpCommand(program: Command): void {
   program
     .command("up")
     .description("run every role (API, edge, instances, scraper, storage) in one process until SIGINT or SIGTERM")
-    .addOption(new Option("--data <dir>", "data directory").env("CONTRAIL_DATA").default("./data"))
+    .addOption(dataOption())
     .addOption(
       new Option("--api <host:port>", "address of the HTTP API").env("CONTRAIL_API").default(DEFAULT_API_ADDRESS),
     )

@@ -89,25 +89,11 @@ export class OpenMetricsParser extends TextParser {
   private readMeta(entryStart: number, j: number, kind: "help" | "type" | "unit"): EntryKind {
     const s = this.s;
     const keyword = kind.toUpperCase();
-    const c = s.charCodeAt(j);
-    let k: number;
-    let name: string;
-    if (c === QUOTE) {
-      k = scanQuoted(s, j, true, false);
-      if (k < 0 || hasInvalid(this.invalid, j, k)) {
-        throw this.unexpected(entryStart, `expected metric name after ${keyword}`, "meta", j);
-      }
-      name = unescapeText(s.slice(j + 1, k - 1), true);
-    } else if (isNameStart(c)) {
-      k = metricNameEnd(s, j);
-      name = s.slice(j, k);
-    } else {
-      throw this.unexpected(entryStart, `expected metric name after ${keyword}`, "meta", j);
-    }
+    const k = this.metaNameAt(entryStart, j, keyword);
+    const name = this.metaName;
     const eol = s.indexOf("\n", k);
     if (s.charCodeAt(k) !== SP || eol < 0) throw syntaxError(s, entryStart, `expected text in ${keyword}`);
     const raw = s.slice(k + 1, eol);
-    this.metaName = name;
     switch (kind) {
       case "type": {
         const type = OM_TYPES.get(raw);
@@ -248,39 +234,16 @@ export class OpenMetricsParser extends TextParser {
     for (;;) {
       const c = s.charCodeAt(j);
       if (c === RBRACE) return j + 1;
-      let end: number;
-      let ns: number;
-      let ne: number;
       const quoted = c === QUOTE;
-      if (quoted) {
-        end = scanQuoted(s, j, !exemplar, false);
-        if (end < 0) throw this.unexpected(entryStart, "expected label name", state, j);
-        ns = j + 1;
-        ne = end - 1;
-        if (hasInvalid(this.invalid, ns, ne)) {
-          throw syntaxError(s, entryStart, `invalid UTF-8 label name: ${quoteGo(s.slice(j, end))}`);
-        }
-      } else if (isLabelStart(c)) {
-        end = labelNameEnd(s, j);
-        ns = j;
-        ne = end;
-      } else {
-        throw this.unexpected(entryStart, "expected label name", state, j);
-      }
+      // Bare names, the common case, without the call.
+      const end = isLabelStart(c) ? labelNameEnd(s, j) : this.labelNameAt(entryStart, j, state, !exemplar);
+      const ns = quoted ? j + 1 : j;
+      const ne = quoted ? end - 1 : end;
       const c2 = s.charCodeAt(end);
       if (quoted && (c2 === COMMA || c2 === RBRACE)) {
         // A lone quoted string is the metric name: {"my.metric",a="b"}.
         if (exemplar) throw this.unexpected(entryStart, "expected label name", state, end);
-        if (this.nameStart >= 0) {
-          throw syntaxError(
-            s,
-            entryStart,
-            `metric name already set while parsing: ${quoteGo(s.slice(entryStart, end + 1))}`,
-          );
-        }
-        this.nameStart = ns;
-        this.nameEnd = ne;
-        this.nameQuoted = true;
+        this.setQuotedName(entryStart, ns, ne, end);
         if (c2 === RBRACE) return end + 1;
         j = end + 1;
         continue;
@@ -292,9 +255,7 @@ export class OpenMetricsParser extends TextParser {
         const vstate = exemplar ? "evalue" : "lvalue";
         throw this.unexpected(entryStart, "expected label value", vstate, k);
       }
-      if (hasInvalid(this.invalid, k, vend)) {
-        throw syntaxError(s, entryStart, `invalid UTF-8 label value: ${quoteGo(s.slice(k, vend))}`);
-      }
+      this.checkLabelValue(entryStart, k, vend);
       into.push(ns, ne, k + 1, vend - 1);
       const c3 = s.charCodeAt(vend);
       if (c3 === RBRACE) return vend + 1;

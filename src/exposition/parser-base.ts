@@ -3,11 +3,23 @@
 // path (next, series, value, timestamp) builds no label set and no substrings beyond the series key.
 
 import { Labels, type LabelsBuilder, METRIC_NAME } from "../model/labels.ts";
+import { quoteGo } from "../model/quote.ts";
 import { Families } from "./families.ts";
 import { formatOpenMetricsFloat, scanFloat } from "./float.ts";
 import { LabelRanges, labelNameProblem } from "./ranges.ts";
-import { type LexState, syntaxError, unescapeText, unexpectedToken } from "./syntax.ts";
-import { bodyText, detachString } from "./text.ts";
+import {
+  isLabelStart,
+  isNameStart,
+  type LexState,
+  labelNameEnd,
+  metricNameEnd,
+  QUOTE,
+  scanQuoted,
+  syntaxError,
+  unescapeText,
+  unexpectedToken,
+} from "./syntax.ts";
+import { bodyText, detachString, hasInvalid } from "./text.ts";
 import type { EntryKind, Exemplar, ExpositionFormat, ExpositionParser, MetricMetadata, MetricType } from "./types.ts";
 
 const CREATED = "_created";
@@ -80,6 +92,73 @@ export abstract class TextParser implements ExpositionParser {
     this.lbls.reset();
     this.hasTs = false;
     this.hasExemplar = false;
+  }
+
+  /**
+   * Reads the metric name of a `# HELP`/`# TYPE`/`# UNIT` line at `j` (bare, or quoted with escapes) into `metaName`;
+   * returns the offset just past it. `keyword` names the line in the error.
+   */
+  protected metaNameAt(entryStart: number, j: number, keyword: string): number {
+    const s = this.s;
+    const c = s.charCodeAt(j);
+    if (c === QUOTE) {
+      const k = scanQuoted(s, j, true, false);
+      if (k < 0 || hasInvalid(this.invalid, j, k)) {
+        throw this.unexpected(entryStart, `expected metric name after ${keyword}`, "meta", j);
+      }
+      this.metaName = unescapeText(s.slice(j + 1, k - 1), true);
+      return k;
+    }
+    if (isNameStart(c)) {
+      const k = metricNameEnd(s, j);
+      this.metaName = s.slice(j, k);
+      return k;
+    }
+    throw this.unexpected(entryStart, `expected metric name after ${keyword}`, "meta", j);
+  }
+
+  /**
+   * Reads a label name at `j` inside braces: bare, or quoted (`allowNewline` lets a quoted one hold a raw newline).
+   * Returns the offset just past it; the name itself is [j, end) when bare and [j + 1, end - 1) when quoted.
+   */
+  protected labelNameAt(entryStart: number, j: number, state: LexState, allowNewline: boolean): number {
+    const s = this.s;
+    const c = s.charCodeAt(j);
+    if (isLabelStart(c)) return labelNameEnd(s, j);
+    if (c === QUOTE) {
+      const end = scanQuoted(s, j, allowNewline, false);
+      if (end < 0) throw this.unexpected(entryStart, "expected label name", state, j);
+      if (hasInvalid(this.invalid, j + 1, end - 1)) {
+        throw syntaxError(s, entryStart, `invalid UTF-8 label name: ${quoteGo(s.slice(j, end))}`);
+      }
+      return end;
+    }
+    throw this.unexpected(entryStart, "expected label name", state, j);
+  }
+
+  /**
+   * Takes the quoted string [ns, ne) inside braces as the metric name (`{"my.metric", a="b"}`); fails when the line
+   * already has one. `through` is the offset of the `,` or `}` after it, the end of the text the error quotes.
+   */
+  protected setQuotedName(entryStart: number, ns: number, ne: number, through: number): void {
+    if (this.nameStart >= 0) {
+      const s = this.s;
+      throw syntaxError(
+        s,
+        entryStart,
+        `metric name already set while parsing: ${quoteGo(s.slice(entryStart, through + 1))}`,
+      );
+    }
+    this.nameStart = ns;
+    this.nameEnd = ne;
+    this.nameQuoted = true;
+  }
+
+  /** Fails when the label value [start, end) (with its quotes) holds invalid UTF-8. */
+  protected checkLabelValue(entryStart: number, start: number, end: number): void {
+    if (hasInvalid(this.invalid, start, end)) {
+      throw syntaxError(this.s, entryStart, `invalid UTF-8 label value: ${quoteGo(this.s.slice(start, end))}`);
+    }
   }
 
   series(): string {

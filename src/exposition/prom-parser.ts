@@ -111,26 +111,12 @@ export class PromTextParser extends TextParser {
     const s = this.s;
     const keyword = kind === "help" ? "HELP" : "TYPE";
     j = skipBlanks(s, j);
-    const c = s.charCodeAt(j);
-    let k: number;
-    let name: string;
-    if (c === QUOTE) {
-      k = scanQuoted(s, j, true, false);
-      if (k < 0 || hasInvalid(this.invalid, j, k)) {
-        throw this.unexpected(entryStart, `expected metric name after ${keyword}`, "meta", j);
-      }
-      name = unescapeText(s.slice(j + 1, k - 1), true);
-    } else if (isNameStart(c)) {
-      k = metricNameEnd(s, j);
-      name = s.slice(j, k);
-    } else {
-      throw this.unexpected(entryStart, `expected metric name after ${keyword}`, "meta", j);
-    }
+    const k = this.metaNameAt(entryStart, j, keyword);
+    const name = this.metaName;
     const eol = s.indexOf("\n", k);
     // Prometheus drops exactly one character after the name (the separating blank); only blanks mean no text.
     const textStart = skipBlanks(s, k) >= eol ? eol : k + 1;
     const raw = s.slice(textStart, eol);
-    this.metaName = name;
     if (kind === "type") {
       const type = PROM_TYPES.get(raw);
       if (type === undefined) {
@@ -225,41 +211,16 @@ export class PromTextParser extends TextParser {
       j = skipBlanks(s, j);
       const c = s.charCodeAt(j);
       if (c === RBRACE) return j + 1;
-      let end: number;
-      let ns: number;
-      let ne: number;
       const quoted = c === QUOTE;
-      if (quoted) {
-        end = scanQuoted(s, j, true, false);
-        if (end < 0) {
-          throw this.unexpected(entryStart, "expected label name", "labels", j);
-        }
-        ns = j + 1;
-        ne = end - 1;
-        if (hasInvalid(this.invalid, ns, ne)) {
-          throw syntaxError(s, entryStart, `invalid UTF-8 label name: ${quoteGo(s.slice(j, end))}`);
-        }
-      } else if (isLabelStart(c)) {
-        end = labelNameEnd(s, j);
-        ns = j;
-        ne = end;
-      } else {
-        throw this.unexpected(entryStart, "expected label name", "labels", j);
-      }
+      // Bare names, the common case, without the call.
+      const end = isLabelStart(c) ? labelNameEnd(s, j) : this.labelNameAt(entryStart, j, "labels", true);
+      const ns = quoted ? j + 1 : j;
+      const ne = quoted ? end - 1 : end;
       let k = skipBlanks(s, end);
       const c2 = s.charCodeAt(k);
       if (quoted && (c2 === COMMA || c2 === RBRACE)) {
         // A lone quoted string is the metric name: {"my.metric", a="b"}.
-        if (this.nameStart >= 0) {
-          throw syntaxError(
-            s,
-            entryStart,
-            `metric name already set while parsing: ${quoteGo(s.slice(entryStart, k + 1))}`,
-          );
-        }
-        this.nameStart = ns;
-        this.nameEnd = ne;
-        this.nameQuoted = true;
+        this.setQuotedName(entryStart, ns, ne, k);
         if (c2 === RBRACE) return k + 1;
         j = k + 1;
         continue;
@@ -272,9 +233,7 @@ export class PromTextParser extends TextParser {
       if (vend < 0) {
         throw this.unexpected(entryStart, "expected label value", "lvalue", k);
       }
-      if (hasInvalid(this.invalid, k, vend)) {
-        throw syntaxError(s, entryStart, `invalid UTF-8 label value: ${quoteGo(s.slice(k, vend))}`);
-      }
+      this.checkLabelValue(entryStart, k, vend);
       this.lbls.push(ns, ne, k + 1, vend - 1);
       // Like Prometheus, a comma between pairs is optional and one may trail.
       j = skipBlanks(s, vend);

@@ -4,15 +4,16 @@
 // metadata shows in `/api/v1/metadata`. Skipped when prometheus or promtool is not installed.
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Labels } from "../../model/labels.ts";
 import { encodeWriteRequestV1 } from "../../storage/remote/codec-v1.ts";
+import { type Peer, remoteWritingConfig, startPrometheus } from "../../testkit/peers.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
-import { byLabel, contrailOk, freePort, query, startUp, type UpProcess, waitFor } from "./testkit.ts";
+import { byLabel, contrailOk, query, startUp, type UpProcess, waitFor } from "./testkit.ts";
 
 function installed(cmd: string): boolean {
   const r = spawnSync(cmd, ["--version"], { stdio: "ignore" });
@@ -26,18 +27,7 @@ let data: string;
 let up: UpProcess;
 let readToken: string;
 let writeToken: string;
-let prom: ChildProcess | null = null;
-let promUrl = "";
-let promLog = "";
-
-function stopPrometheus(): Promise<void> {
-  const p = prom;
-  if (p === null || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    p.once("exit", () => resolve());
-    p.kill("SIGKILL");
-  });
-}
+let prom: Peer | null = null;
 
 before(async () => {
   if (SKIP !== false) return;
@@ -47,47 +37,22 @@ before(async () => {
   readToken = (await contrailOk(["tokens", "create", "--data", data])).trim();
   writeToken = (await contrailOk(["tokens", "create", "--scope", "write", "--data", data])).trim();
   const api = new URL(up.apiUrl);
-  const promPort = await freePort();
-  writeFileSync(
-    join(root, "prometheus.yml"),
-    [
-      "global:",
-      "  scrape_interval: 1s",
-      "  evaluation_interval: 1s",
-      "scrape_configs:",
-      "  - job_name: contrail",
-      "    static_configs:",
-      `      - targets: ["${api.host}"]`,
-      "remote_write:",
-      `  - url: ${up.apiUrl}/prometheus/personal/api/v1/write`,
-      "    authorization:",
-      `      credentials: ${writeToken}`,
-      "    queue_config:",
-      "      batch_send_deadline: 500ms",
-      "      min_backoff: 100ms",
-      "    metadata_config:",
-      "      send_interval: 1s",
-      "",
-    ].join("\n"),
-  );
-  prom = spawn(
-    "prometheus",
-    [
-      `--config.file=${join(root, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(root, "prometheus")}`,
-      `--web.listen-address=127.0.0.1:${promPort}`,
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  prom.stderr?.on("data", (c: Buffer) => {
-    promLog = (promLog + c.toString()).slice(-8000);
+  prom = await startPrometheus({
+    dir: root,
+    dataDir: join(root, "prometheus"),
+    config: () =>
+      remoteWritingConfig({
+        job: "contrail",
+        target: api.host,
+        writeUrl: `${up.apiUrl}/prometheus/personal/api/v1/write`,
+        token: writeToken,
+      }),
   });
-  promUrl = `http://127.0.0.1:${promPort}`;
 });
 
 after(async () => {
   if (SKIP !== false) return;
-  await stopPrometheus();
+  await prom?.stop(0);
   if (up !== undefined && up.proc.exitCode === null) await up.stop();
   rmSync(root, { recursive: true, force: true });
 });
@@ -96,14 +61,14 @@ describe("a real Prometheus beside contrail up", { skip: SKIP }, () => {
   test("it scrapes Contrail's /metrics with up == 1", async () => {
     const upValue = await waitFor(
       async () => {
-        const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('up{job="contrail"}')}`);
+        const r = await fetch(`${prom?.url}/api/v1/query?query=${encodeURIComponent('up{job="contrail"}')}`);
         const body = (await r.json()) as { data: { result: { value: [number, string] }[] } };
         return body.data.result[0]?.value[1];
       },
       (v) => v === "1",
       30_000,
     );
-    assert.equal(upValue, "1", promLog);
+    assert.equal(upValue, "1", prom?.log());
   });
 
   test("promtool check metrics accepts the /metrics body", async () => {
@@ -119,7 +84,7 @@ describe("a real Prometheus beside contrail up", { skip: SKIP }, () => {
       (v) => v.contrail === 1,
       30_000,
     );
-    assert.deepEqual(got, { contrail: 1 }, promLog);
+    assert.deepEqual(got, { contrail: 1 }, prom?.log());
     const md = await waitFor(
       async () => {
         const r = await fetch(`${up.apiUrl}/prometheus/personal/api/v1/metadata?metric=contrail_build_info`, {
@@ -130,7 +95,7 @@ describe("a real Prometheus beside contrail up", { skip: SKIP }, () => {
       (d) => d.contrail_build_info !== undefined,
       20_000,
     );
-    assert.equal(md.contrail_build_info?.[0]?.type, "gauge", promLog);
+    assert.equal(md.contrail_build_info?.[0]?.type, "gauge", prom?.log());
   });
 
   test("a push of its own: 204 with the write token, 403 with the read token, then queryable", async () => {

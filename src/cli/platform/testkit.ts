@@ -5,8 +5,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { join } from "node:path";
+
+/** A TCP port that was free a moment ago on 127.0.0.1 (shared with the other peer-starting tests). */
+export { freePort } from "../../testkit/peers.ts";
 
 /** The `contrail` entry point. */
 export const BIN = join(import.meta.dirname, "..", "..", "..", "bin", "contrail.js");
@@ -189,19 +191,6 @@ export async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, 
     }
     await sleep(200);
   }
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
 }
 
 /** The instances of `app` as `apps status --json` prints them. */

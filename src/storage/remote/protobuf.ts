@@ -5,6 +5,7 @@
 // Wire format reference: https://protobuf.dev/programming-guides/encoding/
 
 import { ContrailError } from "../../model/errors.ts";
+import { utf8ByteLength } from "../../tsdb/encoding/encbuf.ts";
 
 /** Protobuf wire types. */
 export const WIRE_VARINT = 0;
@@ -182,24 +183,6 @@ export class ProtoReader {
 
 const utf8 = new TextEncoder();
 
-/** Bytes of `s` in UTF-8 (lone surrogates count as the 3 bytes of U+FFFD, as TextEncoder writes them). */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) {
-        n += 2; // 4 bytes for 2 units
-        i++;
-      } else n += 2;
-    } else n += 2;
-  }
-  return n;
-}
-
 /**
  * A growable protobuf writer: one backing Uint8Array with a cached DataView, doubled when full. Sub-messages are
  * written in place: `begin` reserves one length byte, `end` writes the real length, moving the contents when it
@@ -310,7 +293,7 @@ export class ProtoWriter {
 
   /** Writes a string's UTF-8 bytes with their length prefix (the value of a string field). */
   string(s: string): void {
-    const n = utf8Length(s);
+    const n = utf8ByteLength(s);
     this.uint32(n);
     this.grow(n);
     if (n === s.length) {
