@@ -14,12 +14,19 @@ const gzipAsync = promisify(gzip);
 
 /** Bodies shorter than this go uncompressed: gzip would save little and cost a round through the thread pool. */
 const MIN_GZIP_BYTES = 1024;
-/** Bodies up to this size are compressed on the event loop (well under a millisecond); larger ones in the pool. */
-const SYNC_GZIP_BYTES = 64 * 1024;
+/**
+ * Bodies up to this size are compressed on the event loop (about 0.3 ms at GZIP_LEVEL, less than the round
+ * through the thread pool costs a small range answer); larger ones in the pool.
+ */
+const SYNC_GZIP_BYTES = 256 * 1024;
 /** Bodies longer than this are streamed as they are produced instead of joined first. */
 const STREAM_THRESHOLD = 1024 * 1024;
-/** Compression level: fast, since a query answer is produced once and read once. */
-const GZIP_LEVEL = 3;
+/**
+ * Compression level: fast, since a query answer is produced once and read once. Level 2 is zlib's fast match
+ * search with a slightly longer chain than level 1: on query answers it compresses as well as level 3 (within a
+ * few percent, sometimes better) in half the time.
+ */
+const GZIP_LEVEL = 2;
 
 /** The JSON content type of every API answer. */
 export const JSON_TYPE = "application/json";
