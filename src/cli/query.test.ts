@@ -1,5 +1,5 @@
 // `contrail query` as a separate process against a real API server: tables, plain scalars and strings, sparklines
-// for ranges, errors with exit code 1, and the temporary token it makes (and revokes) when given none.
+// for ranges, errors with exit code 1, and the temporary token it makes (and deletes) when given none.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -157,16 +157,14 @@ describe("contrail query: answers", () => {
 });
 
 describe("contrail query: without a token", () => {
-  test("makes a temporary read token in the control database of --data, and revokes it", async () => {
-    const before = listTokens(control.db, { org: "personal" }).length;
+  test("makes a temporary read token in the control database of --data, and deletes it after use", async () => {
+    const before = listTokens(control.db, { org: "personal" }).map((t) => t.id);
+    // The server checks tokens against this control database, so a good answer means the token was made and valid.
     const r = await query(["up", "--api", server.url, "--data", control.dir, "--time", String(END_S)]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^SERIES\s+VALUE\nup\{job="demo"\}\s+1\n$/);
-    const made = listTokens(control.db, { org: "personal" });
-    assert.equal(made.length, before + 1);
-    assert.deepEqual(made[0].scopes, ["read"]);
-    assert.notEqual(made[0].revokedAt, null, "revoked after use");
-    assert.ok(made[0].expiresAt !== null && made[0].expiresAt - made[0].createdAt <= 10 * 60_000);
+    const after = listTokens(control.db, { org: "personal" }).map((t) => t.id);
+    assert.deepEqual(after, before, "no token row left behind");
   });
 
   test("without a control database it says how to give one", async () => {

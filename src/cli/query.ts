@@ -1,20 +1,20 @@
 // `contrail query '<expr>'`: a terminal client of the Prometheus API of one org. An instant query prints an aligned
 // table (or a scalar or string plainly); `--range` runs a range query ending now and prints one sparkline per
 // series. Without a token (`--token` or CONTRAIL_TOKEN) it makes a short-lived read token in the control database
-// of `--data`, so `contrail query 'up'` works on a default install, and revokes it when done. API and PromQL
+// of `--data`, so `contrail query 'up'` works on a default install, and deletes it when done. API and PromQL
 // errors are printed with their message and exit code 1.
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, Option } from "commander";
-import { CONTROL_DB_FILE, createToken, openControlDb, PERSONAL_ORG, revokeToken } from "../control/index.ts";
+import { CONTROL_DB_FILE, createToken, deleteToken, openControlDb, PERSONAL_ORG } from "../control/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { parseDuration } from "../promql/parser/index.ts";
 import { type QueryData, type RangeGrid, renderQueryData } from "./query-format.ts";
 
 /** Where `contrail up` serves the API by default. */
 const DEFAULT_API = "127.0.0.1:9300";
-/** Lifetime of a token made for one query, in milliseconds; it is revoked as soon as the query ends. */
+/** Lifetime of a token made for one query, in milliseconds; it is deleted as soon as the query ends. */
 const TEMP_TOKEN_TTL_MS = 10 * 60_000;
 /** Give up on the API after this long (the API's own query timeout is 2 min), in milliseconds. */
 const REQUEST_TIMEOUT_MS = 150_000;
@@ -97,7 +97,7 @@ function buildRequest(expr: string, opts: QueryOptions): { path: string; form: U
   return { path: "query_range", form, grid };
 }
 
-/** A read token for `org` made in the control database of `dataDir`, and the function that revokes it. */
+/** A read token for `org` made in the control database of `dataDir`, and the function that deletes it again. */
 function temporaryToken(dataDir: string, org: string): { token: string; revoke: () => void } {
   if (!existsSync(join(dataDir, CONTROL_DB_FILE))) {
     throw new ContrailError(
@@ -118,7 +118,7 @@ function temporaryToken(dataDir: string, org: string): { token: string; revoke: 
       revoke: () => {
         const again = openControlDb({ dataDir });
         try {
-          revokeToken(again, info.id);
+          deleteToken(again, info.id);
         } finally {
           again.close();
         }

@@ -96,6 +96,7 @@ export {
   authenticate,
   type CreateTokenOptions,
   createToken,
+  deleteToken,
   listTokens,
   parseScopes,
   parseTokenTtl,

@@ -12,6 +12,7 @@ import {
   allows,
   authenticate,
   createToken,
+  deleteToken,
   listTokens,
   parseScopes,
   parseTokenTtl,
@@ -143,6 +144,21 @@ describe("tokens", () => {
       "bad_data",
       'token id: expected 12 hex digits (as listed by "contrail tokens list") or a full ct_ token',
     );
+    db.close();
+  });
+
+  test("deleteToken removes a token row for good; the token stops working", () => {
+    const { db } = fresh();
+    const a = createToken(db, { org: "acme" });
+    const b = createToken(db, { org: "acme" });
+    assert.equal(deleteToken(db, a.info.id), true);
+    assert.equal(authenticate(db, a.token), null);
+    assert.deepEqual(
+      listTokens(db, { org: "acme" }).map((t) => t.id),
+      [b.info.id],
+    );
+    assert.equal(deleteToken(db, a.info.id), false, "a second delete finds nothing");
+    rejects(() => deleteToken(db, "nope"), "bad_data", "token id: expected 12 hex digits");
     db.close();
   });
 

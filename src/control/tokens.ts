@@ -254,3 +254,13 @@ export function revokeToken(db: ControlDb, idOrToken: string, options: { readonl
   if (row === undefined) throw new ContrailError("not_found", `no token ${id}`);
   return toInfo(row);
 }
+
+/**
+ * Deletes a token row for good (by id). Meant for tokens a command made for its own short use, such as
+ * `contrail query`'s temporary read token, so they do not pile up in `tokens list`; user tokens are revoked instead,
+ * which keeps their history. Returns false when no such token exists.
+ */
+export function deleteToken(db: ControlDb, id: string): boolean {
+  if (!TOKEN_ID.test(id)) throw new ContrailError("bad_data", "token id: expected 12 hex digits");
+  return db.stmt<[string], unknown>("DELETE FROM tokens WHERE id = ?").run(id).changes > 0;
+}
