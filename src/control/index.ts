@@ -11,7 +11,8 @@ export {
   requireApp,
   setAppConfig,
 } from "./apps.ts";
-export { CONTROL_DB_FILE, ControlDb, type OpenControlDbOptions, openControlDb } from "./db.ts";
+export { ControlDb } from "./connection.ts";
+export { CONTROL_DB_FILE, type OpenControlDbOptions, openControlDb } from "./db.ts";
 export {
   type Deployment,
   type DeployOptions,

@@ -9,7 +9,7 @@
 // observe that authentication goes through the constant-time comparison.
 import crypto from "node:crypto";
 import { ContrailError } from "../model/errors.ts";
-import { type ControlDb, isUniqueViolation } from "./db.ts";
+import { type ControlDb, isUniqueViolation } from "./connection.ts";
 import { requireOrg } from "./orgs.ts";
 import { checkTokenNote } from "./validate.ts";
 
