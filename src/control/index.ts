@@ -92,6 +92,13 @@ export {
   recordInstanceReport,
 } from "./runtime.ts";
 export {
+  DEFAULT_MAX_REFUSED_ENTRIES,
+  DEFAULT_MAX_VALID_ENTRIES,
+  TokenCache,
+  type TokenCacheOptions,
+  type TokenCacheStats,
+} from "./token-cache.ts";
+export {
   type Authenticated,
   allows,
   authenticate,
