@@ -46,27 +46,49 @@ const REGEX_AFTER_WORD = new Set([
 /** Punctuation after which a `/` starts a regular expression (`)` and `]` end operands, so they are absent). */
 const REGEX_AFTER_PUNCT = new Set([..."(,=:[!&|?{};+-*%<>~^"]);
 
-const CH_NEWLINE = 10;
-const CH_BACKSLASH = 92;
-const CH_SLASH = 47;
-const CH_STAR = 42;
-const CH_BACKTICK = 96;
-const CH_DOLLAR = 36;
-const CH_OPEN_BRACE = 123;
-const CH_CLOSE_BRACE = 125;
-const CH_OPEN_BRACKET = 91;
-const CH_CLOSE_BRACKET = 93;
+/** The character code of `ch`, for the lexer's comparisons. */
+const code = (ch: string): number => ch.charCodeAt(0);
+const CH_NEWLINE = code("\n");
+const CH_BACKSLASH = code("\\");
+const CH_SLASH = code("/");
+const CH_STAR = code("*");
+const CH_BACKTICK = code("`");
+const CH_DOLLAR = code("$");
+const CH_DOT = code(".");
+const CH_UNDERSCORE = code("_");
+const CH_DOUBLE_QUOTE = code('"');
+const CH_SINGLE_QUOTE = code("'");
+const CH_OPEN_BRACE = code("{");
+const CH_CLOSE_BRACE = code("}");
+const CH_OPEN_BRACKET = code("[");
+const CH_CLOSE_BRACKET = code("]");
+const CH_0 = code("0");
+const CH_9 = code("9");
+const CH_LOWER_A = code("a");
+const CH_LOWER_Z = code("z");
+const CH_UPPER_A = code("A");
+const CH_UPPER_Z = code("Z");
+/** Codes above ASCII: taken as identifier characters, which is all the matcher needs of Unicode names. */
+const LAST_ASCII = 127;
+/** Whitespace besides the newline: space, tab, CR, vertical tab, form feed, and the byte order mark. */
+const SPACES = new Set([..." \t\r\v\f\ufeff"].map(code));
+
+function isDigit(c: number): boolean {
+  return c >= CH_0 && c <= CH_9;
+}
 
 function isNameStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === CH_DOLLAR || c > 127;
+  return (
+    (c >= CH_LOWER_A && c <= CH_LOWER_Z) ||
+    (c >= CH_UPPER_A && c <= CH_UPPER_Z) ||
+    c === CH_UNDERSCORE ||
+    c === CH_DOLLAR ||
+    c > LAST_ASCII
+  );
 }
 
 function isNamePart(c: number): boolean {
-  return isNameStart(c) || (c >= 48 && c <= 57);
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9 || c === 13 || c === CH_NEWLINE || c === 11 || c === 12 || c === 0xfeff;
+  return isNameStart(c) || isDigit(c);
 }
 
 /** Splits `src` into the tokens the import matcher needs; numbers, templates and regexes leave no token. */
@@ -110,7 +132,7 @@ function tokenize(src: string): Token[] {
       i++;
       continue;
     }
-    if (isSpace(c)) {
+    if (SPACES.has(c)) {
       i++;
       continue;
     }
@@ -134,27 +156,30 @@ function tokenize(src: string): Token[] {
       regexAllowed = REGEX_AFTER_WORD.has(value);
       continue;
     }
-    if (c >= 48 && c <= 57) {
-      while (i < n && (isNamePart(src.charCodeAt(i)) || src.charCodeAt(i) === 46)) i++;
+    if (isDigit(c)) {
+      while (i < n && (isNamePart(src.charCodeAt(i)) || src.charCodeAt(i) === CH_DOT)) i++;
       regexAllowed = false;
       continue;
     }
-    if (c === 34 || c === 39) {
+    if (c === CH_DOUBLE_QUOTE || c === CH_SINGLE_QUOTE) {
       const startLine = line;
-      let value = "";
-      i++;
+      const start = ++i;
+      let escaped = false;
       while (i < n && src.charCodeAt(i) !== c) {
-        if (src.charCodeAt(i) === CH_BACKSLASH) {
+        const s = src.charCodeAt(i);
+        if (s === CH_BACKSLASH) {
           if (src.charCodeAt(i + 1) === CH_NEWLINE) line++;
-          value += src[i + 1];
+          escaped = true;
           i += 2;
           continue;
         }
-        if (src.charCodeAt(i) === CH_NEWLINE) break;
-        value += src[i];
+        if (s === CH_NEWLINE) break;
         i++;
       }
+      const raw = src.slice(start, i);
       i++;
+      // Specifiers hold no escapes in practice; an escaped character stands for itself, enough to compare paths.
+      const value = escaped ? raw.replace(/\\([\s\S])/g, "$1") : raw;
       tokens.push({ kind: "string", value, line: startLine });
       regexAllowed = false;
       continue;
