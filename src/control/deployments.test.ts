@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
 import { deleteApp, getApp } from "./apps.ts";
-import { type ControlDb, openControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
+import { openControlDb } from "./db.ts";
 import {
   deployApp,
   getDeployment,

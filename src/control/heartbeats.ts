@@ -2,7 +2,7 @@
 // (`deploy`, `apps status`) can tell whether it runs, where it serves, and since when. A row older than a few beats
 // means the process is gone (or hung); a process that stops cleanly deletes its row.
 
-import type { ControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
 
 /** A role's last heartbeat. `info` is role-defined JSON (addresses, regions). Times in ms since the epoch. */
 export interface Heartbeat {

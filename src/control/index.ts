@@ -11,7 +11,8 @@ export {
   requireApp,
   setAppConfig,
 } from "./apps.ts";
-export { CONTROL_DB_FILE, ControlDb, type OpenControlDbOptions, openControlDb } from "./db.ts";
+export { ControlDb } from "./connection.ts";
+export { CONTROL_DB_FILE, type OpenControlDbOptions, openControlDb } from "./db.ts";
 export {
   type Deployment,
   type DeployOptions,
@@ -90,6 +91,13 @@ export {
   listInstancesWithRuntime,
   recordInstanceReport,
 } from "./runtime.ts";
+export {
+  DEFAULT_MAX_REFUSED_ENTRIES,
+  DEFAULT_MAX_VALID_ENTRIES,
+  TokenCache,
+  type TokenCacheOptions,
+  type TokenCacheStats,
+} from "./token-cache.ts";
 export {
   type Authenticated,
   allows,

@@ -13,7 +13,6 @@ import { registerControlRoutes } from "../../api/control-routes.ts";
 import { registerRemoteWrite } from "../../api/remote-write.ts";
 import { createApiServer } from "../../api/server.ts";
 import {
-  authenticate,
   type ControlDb,
   clearHeartbeat,
   clearLocalInstances,
@@ -21,6 +20,7 @@ import {
   openControlDb,
   readHeartbeat,
   resetAppliedDeployments,
+  TokenCache,
 } from "../../control/index.ts";
 import { type Edge, startEdge } from "../../edge/index.ts";
 import type { MetricMetadata } from "../../exposition/index.ts";
@@ -194,7 +194,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     );
 
     const metadata = new MetadataStore();
-    const auth = (token: string) => authenticate(control, token);
+    // Every API request checks its token: from memory, dropped whenever any process changes a token.
+    const tokens = new TokenCache(control);
+    const auth = (token: string) => tokens.authenticate(token);
     const { app } = createApiServer({
       store,
       authenticate: auth,

@@ -1,6 +1,7 @@
 // The evaluator: evaluates plan nodes over a fixed grid of steps (start, start+interval, ... <= end; an instant
 // query is one step) into matrices, as Prometheus's evaluator does. Node kinds with their own machinery live in
-// binary.ts, aggregate.ts, calls.ts and subquery.ts; this file holds the dispatch and the step loop they share.
+// binary.ts, aggregate.ts and calls.ts (subquery.ts computes a subquery's grid); this file holds the dispatch, the
+// step loop they share, and the child evaluators of subqueries and step-invariant parts.
 
 import { ContrailError } from "../../model/errors.ts";
 import { evalAggregate } from "./aggregate.ts";
@@ -10,7 +11,7 @@ import { Collector } from "./collector.ts";
 import type { QueryContext } from "./context.ts";
 import { evalError } from "./context.ts";
 import { dropMetadata, emptyLabels, mergeSameLabelset } from "./labelsets.ts";
-import type { PlanNode } from "./plan.ts";
+import { type PlanNode, type SubqueryNode, setOffsetsForAt } from "./plan.ts";
 import {
   evalMatrixSelector,
   evalSmoothedSelector,
@@ -18,7 +19,7 @@ import {
   selectSeries,
   storageSources,
 } from "./selectors.ts";
-import { runSubquery } from "./subquery.ts";
+import { subqueryTimeRange } from "./subquery.ts";
 import { type Matrix, MatrixCursor, Series, StepVector, totalPoints } from "./value.ts";
 
 /** Called at each step with the inputs' points at that step; adds its output to `out`. */
@@ -97,10 +98,18 @@ export class Evaluator {
         if (!this.instant) evalError("cannot do range evaluation of matrix selector");
         return evalMatrixSelector(this, n);
       case "subquery":
-        return runSubquery(this, n);
+        return this.evalSubquery(n);
       case "stepInvariant":
         return this.evalStepInvariant(n.expr);
     }
+  }
+
+  /** Evaluates the inner expression of subquery `n` by a child evaluator on the subquery's own grid. */
+  evalSubquery(n: SubqueryNode): Matrix {
+    const { start, end, interval } = subqueryTimeRange(this, n);
+    const child = new Evaluator(this.q, start, end, interval);
+    if (start !== this.start) setOffsetsForAt(start, n.expr);
+    return child.eval(n.expr);
   }
 
   private evalStepInvariant(expr: PlanNode): Matrix {

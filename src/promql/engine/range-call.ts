@@ -15,7 +15,7 @@ import { RangeCall, type RangeFn } from "./functions/types.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode } from "./plan.ts";
 import { matrixSources, type SourceSeries, selectSeries, storageSources, Window } from "./selectors.ts";
-import { runSubquery, subqueryWindow } from "./subquery.ts";
+import { subqueryWindow } from "./subquery.ts";
 import { type Matrix, Series, totalPoints } from "./value.ts";
 
 const COUNTER_SUFFIXES = ["_total", "_sum", "_count", "_bucket"];
@@ -55,7 +55,7 @@ interface RangeSource {
 function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
   const arg = n.args[mi];
   if (arg.kind === "subquery") {
-    const m = runSubquery(ev, arg);
+    const m = ev.evalSubquery(arg);
     const { offset, range } = subqueryWindow(ev, arg);
     return {
       sources: matrixSources(m),
