@@ -1,6 +1,7 @@
 // Regression tests of the engine's bounds: evaluation times and `@` within the evaluable range, grids of at most
-// as many steps as the sample limit, points counted before they are computed, and deadlines inside step loops.
-// Each case here once spun, allocated without bound or gave a wrong answer.
+// as many steps as the sample limit, points counted before they are computed, deadlines inside step loops, and
+// label values built by label_replace/label_join. Each case here once spun, allocated without bound or gave a
+// wrong answer.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -165,5 +166,35 @@ describe("deadlines", () => {
       code("query_timeout"),
     );
     assert.ok(Date.now() - started < 5_000, "the deadline is noticed inside the loop");
+  });
+});
+
+describe("label values built by label_replace and label_join", () => {
+  it("are bounded, so nesting cannot double them without end", async () => {
+    const engine = new Engine();
+    const s = store();
+    let q = 'label_replace(x, "a", "0123456789abcdef", "", "")';
+    for (let i = 0; i < 40; i++) q = `label_join(${q}, "a", "", "a", "a")`;
+    await assert.rejects(engine.instantQuery(s, q, HOUR), code("execution", /label_join\(\).*limit of 65536/));
+    // A template repeating a 1,000-character capture 100 times.
+    const long = `label_replace(x, "a", "${"y".repeat(1000)}", "", "")`;
+    await assert.rejects(
+      engine.instantQuery(s, `label_replace(${long}, "b", "${"$1".repeat(100)}", "a", "(.*)")`, HOUR),
+      code("execution", /label_replace\(\).*limit of 65536/),
+    );
+    const ok = await engine.instantQuery(s, 'label_join(x, "a", "-", "i", "i")', HOUR);
+    assert.deepEqual(ok.value.type === "vector" && ok.value.samples.map((x) => x.labels.get("a")), [
+      "a-a",
+      "b-b",
+      "c-c",
+    ]);
+  });
+
+  it("count against the sample limit", async () => {
+    const s = store();
+    const q = `label_join(x, "a", "${"-".repeat(60_000)}", "i", "i")`;
+    await assert.rejects(new Engine({ maxSamples: 10_000 }).instantQuery(s, q, HOUR), code("too_many_samples"));
+    const r = await new Engine({ maxSamples: 30_000 }).instantQuery(s, q, HOUR);
+    assert.equal(r.value.type === "vector" && r.value.samples.length, 3);
   });
 });
