@@ -6,6 +6,7 @@
 import { ContrailError } from "../../model/errors.ts";
 import { evalAggregate } from "./aggregate.ts";
 import { evalBinary } from "./binary.ts";
+import { gridSteps } from "./bounds.ts";
 import { evalCall } from "./calls.ts";
 import { Collector } from "./collector.ts";
 import type { QueryContext } from "./context.ts";
@@ -35,12 +36,17 @@ export class Evaluator {
   readonly end: number = 0;
   /** Step, ms (1 for an instant evaluation). */
   readonly interval: number = 0;
+  /** Number of steps: 0 when end < start, never more than the query's sample limit. */
+  readonly steps: number = 0;
 
+  /** An evaluator over start, start+interval, ... <= end (ms). Throws bad_data for times the engine cannot
+   * evaluate at and too_many_samples for a grid of more steps than the sample limit (see gridSteps). */
   constructor(q: QueryContext, start: number, end: number, interval: number) {
     this.q = q;
     this.start = start;
     this.end = end;
     this.interval = interval;
+    this.steps = gridSteps(start, end, interval, q.settings.maxSamples);
   }
 
   /** True when there is a single step, which keeps result order (Prometheus's instant-query shortcut). */
@@ -50,7 +56,7 @@ export class Evaluator {
 
   /** Number of steps. */
   numSteps(): number {
-    return this.interval <= 0 ? 1 : Math.floor((this.end - this.start) / this.interval) + 1;
+    return this.steps;
   }
 
   /** Index of step `ts`. */
@@ -84,9 +90,12 @@ export class Evaluator {
         return m;
       }
       case "number": {
-        const s = new Series(emptyLabels(), false, this.numSteps());
-        for (let ts = this.start; ts <= this.end; ts += this.interval) s.push(ts, n.value);
-        this.q.add(s.n);
+        this.q.add(this.steps);
+        const s = new Series(emptyLabels(), false, this.steps);
+        for (let ts = this.start; ts <= this.end; ts += this.interval) {
+          this.q.tick();
+          s.push(ts, n.value);
+        }
         return [s];
       }
       case "string":
@@ -116,13 +125,15 @@ export class Evaluator {
     const child = new Evaluator(this.q, this.start, this.start, this.interval);
     const m = child.eval(expr);
     if (expr.kind === "matrix" || expr.kind === "subquery") return m;
+    // Every series gets a point at every further step: account for them before allocating.
+    this.q.add(m.length * (this.steps - 1));
     for (const s of m) {
       if (s.n !== 1) throw new ContrailError("internal", "unexpected number of samples");
       const v = s.v[0];
-      s.grow(this.numSteps());
+      s.grow(this.steps);
       for (let ts = this.start + this.interval; ts <= this.end; ts += this.interval) {
+        this.q.tick();
         s.push(ts, v);
-        this.q.add(1);
       }
     }
     return m;
@@ -150,8 +161,11 @@ export class Evaluator {
     const body = setup(mats);
     const out = new Collector(this.instant, this.numSteps());
     let held = q.current;
+    // A step visits every input series.
+    let width = 1;
+    for (const m of mats) width += m === null ? 0 : m.length;
     for (let ts = this.start; ts <= this.end; ts += this.interval) {
-      q.check();
+      q.tick(width);
       q.set(held);
       for (let i = 0; i < cursors.length; i++) {
         const c = cursors[i];

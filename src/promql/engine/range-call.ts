@@ -8,7 +8,7 @@ import { ContrailError } from "../../model/errors.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { SampleIterator } from "../../storage/interface.ts";
 import { possibleNonCounterInfo } from "./annotations.ts";
-import { evalError, tooManySamples } from "./context.ts";
+import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
@@ -121,7 +121,8 @@ export class PreparedRangeCall {
     this.fn = fn;
     this.call = call;
     this.sources = src.sources;
-    this.points = new StepPoints(ev.numSteps());
+    // Room for a point at every step, needed only when some series may produce one.
+    this.points = new StepPoints(src.sources.length === 0 ? 0 : ev.numSteps());
   }
 
   /**
@@ -214,6 +215,7 @@ export class PreparedRangeCall {
     let size = 0;
     let step = -1;
     let np = 0;
+    let work = 0;
     const t = w.t;
     const v = w.v;
     const n = w.n;
@@ -251,6 +253,13 @@ export class PreparedRangeCall {
           q.set(base + size);
           tooManySamples();
         }
+      }
+      // The deadline check, counting a step and the samples of its window as work (counted here: a call would
+      // box this loop's doubles).
+      work += size + 1;
+      if (work >= WORK_PER_CHECK) {
+        work = 0;
+        q.check();
       }
       if (size === 0) continue;
       loaded += size;
