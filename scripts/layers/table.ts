@@ -75,6 +75,7 @@ export const LAYER_TABLE: LayerTable = {
       holds: "PromQL lexer, parser, syntax tree, printer, function table",
       folders: ["src/promql/parser"],
       imports: ["model"],
+      testKits: ["src/promql/parser/query-gen.ts"],
     },
     {
       name: "tsdb/encoding",
@@ -132,6 +133,7 @@ export const LAYER_TABLE: LayerTable = {
       holds: "PromQL evaluation over storage/interface",
       folders: ["src/promql/engine", "src/promql/engine/functions"],
       imports: ["model", "promql/parser", "storage/interface"],
+      testKits: ["src/promql/engine/fuzz-worker.ts"],
       testDepartures: { storage: "tests evaluate queries over the in-memory store, storage/memory.ts" },
     },
     {

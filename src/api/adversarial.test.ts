@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { FUNCTIONS } from "../promql/parser/index.ts";
+import { PromqlGenerator } from "../promql/parser/query-gen.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
-import { PromqlGenerator } from "../testkit/promql-gen.ts";
 import { fuzzSeeds, Random } from "../testkit/random.ts";
 import {
   load,

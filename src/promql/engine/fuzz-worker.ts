@@ -7,9 +7,9 @@ import { isContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import { STALE_NAN } from "../../model/sample.ts";
 import { MemoryStore } from "../../storage/memory.ts";
-import { type GenMetric, PromqlGenerator } from "../../testkit/promql-gen.ts";
 import { Random } from "../../testkit/random.ts";
 import { FUNCTIONS } from "../parser/index.ts";
+import { type GenMetric, PromqlGenerator } from "../parser/query-gen.ts";
 import { lookupFunction } from "./functions/index.ts";
 import { Engine, type QueryValue } from "./index.ts";
 

@@ -4,8 +4,8 @@
 // times out of range, negative offsets), so most queries parse and many stress a limit. Not imported by
 // production code.
 
-import type { FunctionSignature, ValueType } from "../promql/parser/index.ts";
-import type { Random } from "./random.ts";
+import type { Random } from "../../testkit/random.ts";
+import type { FunctionSignature, ValueType } from "./index.ts";
 
 /** A metric the generated selectors may name, with the labels its series carry. */
 export interface GenMetric {
