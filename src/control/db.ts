@@ -21,6 +21,11 @@ export interface OpenControlDbOptions {
   readonly dataDir: string;
   /** The clock, in milliseconds since the epoch; tests pass a fake one. Defaults to `Date.now`. */
   readonly now?: () => number;
+  /**
+   * How long later statements wait for another process's write lock, ms (default 5000). Opening and migrating
+   * always use the default; a process that must not stall (the edge) sets a short wait and retries later.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 /**
@@ -54,6 +59,14 @@ export class ControlDb {
       this.#statements.set(source, s);
     }
     return s as unknown as Database.Statement<P, R>;
+  }
+
+  /**
+   * SQLite's `data_version`: a number that changes when another connection commits to the database (this
+   * connection's own commits leave it unchanged). Cheap: compares without reading any table.
+   */
+  dataVersion(): number {
+    return this.sql.pragma("data_version", { simple: true }) as number;
   }
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE; a savepoint when nested); rolls back if it throws. */
@@ -93,6 +106,8 @@ export function openControlDb(options: OpenControlDbOptions): ControlDb {
     migrate(sql, { now: now(), label: CONTROL_DB_FILE });
     const db = new ControlDb(path, sql, now);
     ensureLocalUser(db);
+    if (options.busyTimeoutMs !== undefined)
+      sql.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs))}`);
     return db;
   } catch (err) {
     sql.close();
