@@ -8,10 +8,10 @@ import http from "node:http";
 import { join } from "node:path";
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (shared with the other peer-starting tests). */
-export { freePort } from "../../testkit/peers.ts";
+export { freePort } from "../testkit/peers.ts";
 
 /** The `contrail` entry point. */
-export const BIN = join(import.meta.dirname, "..", "..", "..", "bin", "contrail.js");
+export const BIN = join(import.meta.dirname, "..", "..", "bin", "contrail.js");
 
 /** Runs `contrail ARGS`; resolves with its exit code and output. */
 export function contrail(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
