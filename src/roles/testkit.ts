@@ -1,6 +1,7 @@
 // Helpers of the end-to-end tests of `contrail up` (used by `*.test.ts` files only): the CLI as a child process,
-// a running `up` with its printed addresses, a tiny app written into a temporary directory, requests through an
-// edge with a Host header, PromQL queries against the API, and polling until a condition holds.
+// a running `up` with its printed addresses and the pids of its role processes, a tiny app written into a
+// temporary directory, requests through an edge with a Host header, PromQL queries against the API, and polling
+// until a condition holds.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -36,6 +37,8 @@ export interface UpProcess {
   readonly apiUrl: string;
   /** Edge region → bound port. */
   readonly edges: ReadonlyMap<string, number>;
+  /** Role (`serve`, `edge`, `agent`) → pid of its current process, as `up` printed them (restarts included). */
+  pids(): Map<string, number>;
   /** Everything it printed so far (stdout and stderr). */
   output(): string;
   /** Sends SIGTERM and resolves with the exit code. */
@@ -62,6 +65,7 @@ export function startUp(dataDir: string, args: readonly string[]): Promise<UpPro
         proc,
         apiUrl: api,
         edges,
+        pids: () => rolePids(out),
         output: () => out,
         stop: () => {
           proc.kill("SIGTERM");
@@ -73,6 +77,15 @@ export function startUp(dataDir: string, args: readonly string[]): Promise<UpPro
     proc.stderr.on("data", onData);
     void exited.then((code) => reject(new Error(`contrail up exited with ${code}: ${out}`)));
   });
+}
+
+/** The pids of the role processes in `up`'s output: the `processes:` line, then each `<role> is back (pid N)`. */
+function rolePids(out: string): Map<string, number> {
+  const pids = new Map<string, number>();
+  const first = /processes: (.*) \(each restarted/.exec(out)?.[1] ?? "";
+  for (const m of first.matchAll(/(\w+) pid (\d+)/g)) pids.set(m[1], Number(m[2]));
+  for (const m of out.matchAll(/contrail: (\w+) is back \(pid (\d+)\)/g)) pids.set(m[1], Number(m[2]));
+  return pids;
 }
 
 /**
