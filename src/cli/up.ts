@@ -67,6 +67,13 @@ function shutdownSignal(again: (sig: string) => void): Promise<string> {
   });
 }
 
+/** A bound `ip:port` as a listen address: an IPv6 address in brackets (`[::1]:8080`). */
+function listenForm(address: string): string {
+  const colon = address.lastIndexOf(":");
+  const ip = address.slice(0, colon);
+  return ip.includes(":") && !ip.startsWith("[") ? `[${ip}]${address.slice(colon)}` : address;
+}
+
 /** The command lines of the three roles; restarts reuse the addresses each bound the first time. */
 function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: readonly string[]): ChildSpec[] {
   const data = ["--data", opts.data];
@@ -87,7 +94,7 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
       role: "edge",
       argv: (last) => {
         const bound = (last?.edges ?? null) as BoundEdge[] | null;
-        const edges = bound !== null ? bound.map((e) => ({ region: e.region, address: e.address })) : given;
+        const edges = bound !== null ? bound.map((e) => ({ region: e.region, address: listenForm(e.address) })) : given;
         return [
           "edge",
           ...data,

@@ -79,7 +79,12 @@ async function startEdges(
 
 /** The JSON of `/routes/<app>`: the instances this edge knows for the app, or 404 for an unknown app. */
 function routesAnswer(routes: PlatformRoutes, path: string): RoleHttpAnswer | undefined {
-  const app = decodeURIComponent(path.slice("/routes/".length));
+  let app: string;
+  try {
+    app = decodeURIComponent(path.slice("/routes/".length));
+  } catch {
+    return undefined;
+  }
   const route = routes.get(app);
   if (route === undefined) return undefined;
   return jsonAnswer({ app, instances: route.instances.map((i) => ({ id: i.id, healthy: i.healthy })) });

@@ -1,6 +1,6 @@
 // The supervisor of `contrail up`: runs each role as a child process of the same Node.js and the same code, prefixes
 // its output lines with its role, restarts it with backoff when it dies (first restart fast, then doubling to a cap,
-// reset after a stable run) and logs each death with its cause and each restart; it stops them in order with a
+// reset after a run of 10 s) and logs each death with its cause and each restart; it stops them in order with a
 // deadline and SIGKILLs what is left.
 //
 // Children run in process groups of their own, so a Ctrl-C in the terminal reaches the supervisor only and the
@@ -38,8 +38,11 @@ export interface SupervisorOptions {
   readonly onReady?: (role: string, info: ReadyInfo, restarts: number) => void;
 }
 
-/** Restart backoff of the roles: the first restart after 0.1 s, doubling to 30 s, reset after a minute of running. */
-export const ROLE_RESTART: RestartOptions = { initialDelayMs: 100, maxDelayMs: 30_000, resetAfterMs: 60_000 };
+/**
+ * Restart backoff of the roles: the first restart after 0.1 s, doubling to 30 s while a role keeps dying, back to
+ * 0.1 s once a run lasted 10 s (long enough to have started and served: not a crash loop).
+ */
+export const ROLE_RESTART: RestartOptions = { initialDelayMs: 100, maxDelayMs: 30_000, resetAfterMs: 10_000 };
 /** Default time the children get to stop before SIGKILL, ms. */
 export const ROLE_STOP_TIMEOUT_MS = 10_000;
 

@@ -1,4 +1,4 @@
-// Helpers of the end-to-end tests of `contrail up` (used by `*.test.ts` files only): the CLI as a child process,
+// Helpers of the end-to-end tests of `contrail up` (used by `*.test.ts` files and `bench/roles.ts` only): the CLI as a child process,
 // a running `up` with its printed addresses and the pids of its role processes, a tiny app written into a
 // temporary directory, requests through an edge with a Host header, PromQL queries against the API, and polling
 // until a condition holds.
@@ -14,18 +14,21 @@ export { freePort } from "../testkit/peers.ts";
 /** The `contrail` entry point. */
 export const BIN = join(import.meta.dirname, "..", "..", "bin", "contrail.js");
 
-/** Runs `contrail ARGS`; resolves with its exit code and output. */
-export function contrail(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `contrail ARGS` (of `bin`, default this tree's); resolves with its exit code and output. */
+export function contrail(
+  args: readonly string[],
+  bin: string = BIN,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
     });
   });
 }
 
 /** Runs `contrail ARGS` and returns its stdout; throws with its output when it fails. */
-export async function contrailOk(args: readonly string[]): Promise<string> {
-  const r = await contrail(args);
+export async function contrailOk(args: readonly string[], bin: string = BIN): Promise<string> {
+  const r = await contrail(args, bin);
   if (r.code !== 0) throw new Error(`contrail ${args.join(" ")} exited ${r.code}: ${r.stdout}${r.stderr}`);
   return r.stdout;
 }
@@ -45,9 +48,9 @@ export interface UpProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `contrail up --data DIR --api 127.0.0.1:0 ARGS` and resolves once it printed that it is ready. */
-export function startUp(dataDir: string, args: readonly string[]): Promise<UpProcess> {
-  const proc = spawn(process.execPath, [BIN, "up", "--data", dataDir, "--api", "127.0.0.1:0", ...args], {
+/** Starts `contrail up --data DIR --api 127.0.0.1:0 ARGS` (of `bin`) and resolves once it printed that it is ready. */
+export function startUp(dataDir: string, args: readonly string[], bin: string = BIN): Promise<UpProcess> {
+  const proc = spawn(process.execPath, [bin, "up", "--data", dataDir, "--api", "127.0.0.1:0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

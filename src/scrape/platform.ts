@@ -85,6 +85,7 @@ export class ScrapedSamples implements SampleSource {
     this.familyOf = [];
   }
 
+  /** Visits every sample of the last body, in body order. */
   forEachSample(fn: (labels: Labels, value: number) => void): void {
     for (let i = 0; i < this.labels.length; i++) fn(this.labels[i], this.values[i]);
   }
