@@ -51,7 +51,10 @@ test("routes follow the apps and instance rows another process writes, read only
     assert.equal(sync.load(), true);
     assert.equal(routes.get("web")?.org, PERSONAL_ORG);
     assert.deepEqual(
-      routes.get("web")?.instances.map((i) => [i.id, i.region, i.address, i.healthy]),
+      routes
+        .get("web")
+        ?.instances.map((i) => [i.id, i.region, i.address, i.healthy])
+        .sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
       [
         [ext.id, "fra", "10.0.0.1:80", true],
         ["0000000000000a", "ord", "127.0.0.1:5000", false],
