@@ -53,7 +53,7 @@ const UP_DB_BUSY_MS = 250;
 /** The module the role processes run: `run.ts` beside this file (`run.js` in a compiled build). */
 const ROLE_ENTRY = new URL(`./run${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url).href;
 
-/** Resolves on the first SIGINT or SIGTERM; a second one calls `again` (which should exit). */
+/** Resolves on the first SIGINT, SIGTERM or SIGHUP (the terminal closed); a second one calls `again` (which should exit). */
 function shutdownSignal(again: (sig: string) => void): Promise<string> {
   return new Promise((resolve) => {
     let seen = false;
@@ -64,6 +64,7 @@ function shutdownSignal(again: (sig: string) => void): Promise<string> {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    process.on("SIGHUP", onSignal);
   });
 }
 

@@ -1,8 +1,9 @@
 // How a role process runs (`contrail serve|edge|agent`), alone or under the supervisor of `contrail up`: start the
 // role, say that it serves, and stop it in order on SIGINT or SIGTERM (a second signal exits at once). Under the
 // supervisor (an IPC channel is open) it sends a `ready` message with its addresses instead of printing them, its
-// lines go out unprefixed (the supervisor prefixes them with the role), and it also stops when the channel closes:
-// a supervisor that dies without a word leaves no role running.
+// lines go out unprefixed (the supervisor prefixes them with the role), it leaves the terminal's SIGINT and SIGHUP
+// to the supervisor (which stops the roles in order with SIGTERM), and it also stops when the channel closes: a
+// supervisor that dies without a word leaves no role running.
 
 import { isContrailError } from "../model/errors.ts";
 
@@ -76,9 +77,15 @@ export async function runRole(name: string, start: (out: RoleOutput) => Promise<
     signalled = true;
     requested(sig);
   };
-  process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  if (supervised()) process.on("disconnect", () => requested("disconnect"));
+  if (supervised()) {
+    // The terminal's signals reach the whole process group; the supervisor turns them into an ordered stop.
+    process.on("SIGINT", () => {});
+    process.on("SIGHUP", () => {});
+    process.on("disconnect", () => requested("disconnect"));
+  } else {
+    process.on("SIGINT", onSignal);
+  }
 
   let role: StartedRole;
   try {
