@@ -4,7 +4,7 @@
 // until a condition holds.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 
@@ -207,6 +207,31 @@ export async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, 
     }
     await sleep(200);
   }
+}
+
+/** The pids of every live process below `pid` (children, their children, …), read from /proc. */
+export function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "latin1");
+      // Fields after the command name (which may hold spaces): state, ppid, …
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parentOf.set(Number(name), ppid);
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  const out: number[] = [];
+  let level = [pid];
+  while (level.length > 0) {
+    const next: number[] = [];
+    for (const [child, parent] of parentOf) if (level.includes(parent)) next.push(child);
+    out.push(...next);
+    level = next;
+  }
+  return out;
 }
 
 /** The instances of `app` as `apps status --json` prints them. */
