@@ -16,6 +16,7 @@ import {
   BIN,
   contrail,
   contrailOk,
+  descendants,
   edgeGet,
   startUp,
   type UpProcess,
@@ -170,11 +171,15 @@ async function main(): Promise<void> {
     console.log(
       `metrics node SIGKILL under traffic: ${s.failed} of ${s.sent} requests failed; restarted after ${s.backMs.toFixed(0)} ms`,
     );
-    const pids = [up.proc.pid!, ...up.pids().values(), ...(await appInstances(data, APP)).map((i) => i.pid!)];
+    const instances = (await appInstances(data, APP)).length;
+    const pids = [up.proc.pid!, ...descendants(up.proc.pid!)];
     const t0 = performance.now();
     up.proc.kill("SIGINT");
     while (pids.some((p) => running(p))) await sleep(5);
-    console.log(`SIGINT → all ${pids.length} processes gone: ${(performance.now() - t0).toFixed(0)} ms`);
+    console.log(
+      `SIGINT → all ${pids.length} processes gone (up, its roles and spare, ${instances} instances): ` +
+        `${(performance.now() - t0).toFixed(0)} ms`,
+    );
   } finally {
     if (up.proc.exitCode === null) up.proc.kill("SIGKILL");
     rmSync(root, { recursive: true, force: true });
