@@ -94,12 +94,14 @@ function eachLine(stream: NodeJS.ReadableStream, fn: (line: string) => void): vo
 
 /** One supervised role: its current process, its restarts, and its state. */
 class Supervised {
+  /** The current (or last) process. */
   proc: ChildProcess | null = null;
-  last: ReadyInfo | null = null;
-  restarts = 0;
-  failures = 0;
-  stopping = false;
+  /** True when the stop deadline had to SIGKILL it. */
   killed = false;
+  private last: ReadyInfo | null = null;
+  private restarts = 0;
+  private failures = 0;
+  private stopping = false;
   private startedAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
