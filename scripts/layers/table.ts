@@ -203,15 +203,14 @@ export const LAYER_TABLE: LayerTable = {
       folders: ["src/roles"],
       imports: { upToLayer: 5 },
       unlisted: "the process map of ARCHITECTURE.md: it wires roles into processes, beside cli/, which runs it",
-      planned: "the split of `contrail up` into processes",
+      testKits: ["src/roles/testkit.ts"],
     },
     {
       name: "cli",
       layer: 6,
-      holds: "the contrail command; platform/ wires every role into `contrail up`",
-      folders: ["src/cli", "src/cli/platform"],
+      holds: "the contrail command: every role, `contrail up` and the commands that talk to them",
+      folders: ["src/cli"],
       imports: { upToLayer: 6 },
-      testKits: ["src/cli/platform/testkit.ts"],
     },
     {
       name: "bench",
@@ -219,8 +218,9 @@ export const LAYER_TABLE: LayerTable = {
       holds: "benchmarks",
       unlisted: "outside src/, above every module it measures",
       folders: ["bench"],
-      // Up to api/: nothing but bin/ imports cli/, and nothing but cli/ the process map.
+      // Up to api/: nothing but bin/ imports cli/.
       imports: { upToLayer: 5 },
+      departures: { roles: "the roles bench runs `contrail up` as processes and reads the supervisor's descendants" },
       testSide: true,
     },
     {

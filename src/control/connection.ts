@@ -37,6 +37,14 @@ export class ControlDb {
     return s as unknown as Database.Statement<P, R>;
   }
 
+  /**
+   * SQLite's `data_version`: a number that changes when another connection commits to the database (this
+   * connection's own commits leave it unchanged). Cheap: compares without reading any table.
+   */
+  dataVersion(): number {
+    return this.sql.pragma("data_version", { simple: true }) as number;
+  }
+
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE; a savepoint when nested); rolls back if it throws. */
   transaction<T>(fn: () => T): T {
     return this.sql.transaction(fn).immediate();

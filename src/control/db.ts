@@ -24,6 +24,11 @@ export interface OpenControlDbOptions {
   readonly dataDir: string;
   /** The clock, in milliseconds since the epoch; tests pass a fake one. Defaults to `Date.now`. */
   readonly now?: () => number;
+  /**
+   * How long later statements wait for another process's write lock, ms (default 5000). Opening and migrating
+   * always use the default; a process that must not stall (the edge) sets a short wait and retries later.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 /**
@@ -51,6 +56,8 @@ export function openControlDb(options: OpenControlDbOptions): ControlDb {
     migrate(sql, { now: now(), label: CONTROL_DB_FILE });
     const db = new ControlDb(path, sql, now);
     ensureLocalUser(db);
+    if (options.busyTimeoutMs !== undefined)
+      sql.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs))}`);
     return db;
   } catch (err) {
     sql.close();

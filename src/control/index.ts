@@ -42,7 +42,15 @@ export {
   type VmConfig,
   validateFlyToml,
 } from "./flytoml.ts";
-export { type BeatOptions, beat, clearHeartbeat, type Heartbeat, isFresh, readHeartbeat } from "./heartbeats.ts";
+export {
+  type BeatOptions,
+  beat,
+  clearHeartbeat,
+  type Heartbeat,
+  isFresh,
+  listHeartbeats,
+  readHeartbeat,
+} from "./heartbeats.ts";
 export {
   checkInstanceState,
   findInstanceByAddress,
