@@ -118,6 +118,7 @@ export class WriteRequestV1Decoder {
 
   private series(r: ProtoReader, end: number, sink: WriteSink): void {
     const limits = this.limits!;
+    const kept = Math.max(limits.maxLabelNamesPerSeries, PREVIEW_LABELS);
     r.end = end;
     let nLabels = 0;
     let nSamples = 0;
@@ -137,8 +138,9 @@ export class WriteRequestV1Decoder {
           if (labelsFrom < 0) labelsFrom = fieldStart;
           else if (labelsTo !== fieldStart) contiguous = false;
           labelsTo = e;
-          // Past the limit only the count goes on: the series is refused, its labels are never decoded.
-          if (nLabels < limits.maxLabelNamesPerSeries) {
+          // Past the limit only the count goes on (and the places of the few an error message quotes): the series
+          // is refused, its labels are never decoded.
+          if (nLabels < kept) {
             this.labelRanges = ensure(this.labelRanges, 2 * nLabels + 2);
             this.labelRanges[2 * nLabels] = r.pos;
             this.labelRanges[2 * nLabels + 1] = e;
@@ -178,7 +180,7 @@ export class WriteRequestV1Decoder {
     counts.exemplars = exemplars;
 
     if (nLabels > limits.maxLabelNamesPerSeries) {
-      const preview = this.previewLabels(r, PREVIEW_LABELS);
+      const preview = this.previewLabels(r, Math.min(nLabels, PREVIEW_LABELS));
       sink.invalidSeries(
         `series ${rawLabelsText(preview, nLabels)}: ${LabelProblem.tooMany(nLabels, limits.maxLabelNamesPerSeries)}`,
         counts,

@@ -169,8 +169,9 @@ export class RequestV2Decoder {
 
   private series(r: ProtoReader, end: number, sink: WriteSink): void {
     const limits = this.limits!;
-    // Refs past the label limit are counted, not kept: the series is refused without looking at them.
-    const maxRefs = 2 * limits.maxLabelNamesPerSeries;
+    // Refs past the label limit are counted, not kept (but for the few an error message quotes): the series is
+    // refused without looking at them.
+    const maxRefs = 2 * Math.max(limits.maxLabelNamesPerSeries, PREVIEW_LABELS);
     r.end = end;
     let nRefs = 0;
     let nSamples = 0;
