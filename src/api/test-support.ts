@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
 import { type ControlDb, createOrg, createToken, localUser, openControlDb, TokenCache } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { Appender, Querier, Queryable, TenantStore } from "../storage/interface.ts";
@@ -90,14 +91,19 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the API on 127.0.0.1:0 over `store`, authenticating against `control` through a token cache, as `contrail up`. */
+/**
+ * Starts the API on 127.0.0.1:0 over `store`, authenticating against `control` through a token cache, as `contrail
+ * up`; `setup` may add routes (e.g. remote write) before it listens.
+ */
 export async function startTestServer(
   control: TestControl,
   store: TenantStore,
   extra: Partial<ApiServerOptions> = {},
+  setup?: (app: FastifyInstance) => Promise<void>,
 ): Promise<TestServer> {
   const tokens = new TokenCache(control.db);
   const { app } = createApiServer({ store, authenticate: (t) => tokens.authenticate(t), ...extra });
+  await setup?.(app);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("server has no TCP address");
