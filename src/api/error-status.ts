@@ -30,6 +30,8 @@ export function httpErrorOf(code: ErrorCode): HttpError {
       return { status: 499, errorType: "canceled" };
     case "unavailable":
       return { status: 503, errorType: "unavailable" };
+    case "rate_limited":
+      return { status: 429, errorType: "unavailable" };
     case "too_large":
       return { status: 413, errorType: "bad_data" };
     case "uri_too_long":

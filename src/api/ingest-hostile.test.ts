@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { authenticate, OrgLimitsCache, updateOrgLimits } from "../control/index.ts";
+import { OrgLimitsCache, updateOrgLimits } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
 import { encodeRequestV2 } from "../storage/remote/codec-v2.ts";
@@ -16,10 +16,7 @@ import { DEFAULT_RECEIVE_LIMITS, maxCompressedBytes } from "../storage/remote/re
 import type { WriteRequestData } from "../storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
-import { checkAccess } from "./auth.ts";
-import { registerRemoteWrite } from "./remote-write.ts";
-import { createApiServer } from "./server.ts";
-import { type TestControl, testControl } from "./test-support.ts";
+import { startTestServer, type TestControl, type TestServer, testControl, withRemoteWrite } from "./test-support.ts";
 
 /** A liveness bound, not a speed assertion: a refusal that takes longer means the request was not bounded. */
 const LIVENESS_MS = 5000;
@@ -42,7 +39,7 @@ const CANARY: WriteRequestData = {
 
 let control: TestControl;
 let store: EmbeddedTenantStore;
-let close: () => Promise<void>;
+let server: TestServer;
 let base: string;
 let token: string;
 let otherToken: string;
@@ -52,26 +49,16 @@ before(async () => {
   token = control.org("acme", ["read", "write"]);
   otherToken = control.org("other", ["read", "write"]);
   store = new EmbeddedTenantStore({ dataDir: control.dir, db: { autoCompact: false } });
-  const auth = (t: string) => authenticate(control.db, t);
   const limits = new OrgLimitsCache(control.db);
   const limitsFor = (org: string) => limits.limitsOf(org);
-  const { app } = createApiServer({ store, authenticate: auth, limitsFor });
-  await registerRemoteWrite(app, {
-    authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
-    tenants: store,
-    metadata: new MetadataStore(),
-    limitsFor,
-  });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const address = app.server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  base = `http://127.0.0.1:${address.port}/prometheus`;
-  close = () => app.close();
+  const setup = withRemoteWrite(control, { tenants: store, metadata: new MetadataStore(), limitsFor });
+  server = await startTestServer(control, store, { limitsFor }, setup);
+  base = `${server.url}/prometheus`;
   assert.equal((await write(snappy.encodeCopy(encodeWriteRequestV1(CANARY)), V1)).status, 204);
 });
 
 after(async () => {
-  await close();
+  await server.close();
   store.close();
   control.cleanup();
 });
@@ -455,6 +442,40 @@ describe("per-org limits", () => {
     assert.match(r.text, /more than 1 series, the limit \(max_series_per_write\)/);
     updateOrgLimits(control.db, "other", { unset: ["max_series_per_write", "max_label_names_per_series"] });
     assert.equal((await write(body(), V1, "other")).status, 400);
+    await assertAlive();
+  });
+
+  test("over the org's ingestion rate: 429 with Retry-After, nothing written, other orgs unaffected", async () => {
+    updateOrgLimits(control.db, "other", { set: { ingestion_rate: 1, ingestion_burst_size: 2 } });
+    try {
+      const three = v1({
+        series: [
+          {
+            labels: Labels.fromStrings("__name__", "rated"),
+            samples: [3000, 2000, 1000].map((ago, i) => ({ t: NOW - ago, v: i })),
+          },
+        ],
+      });
+      assert.equal((await write(three, V1, "other")).status, 204, "a full bucket admits a request over the burst");
+      const r = await fetch(`${base}/other/api/v1/write`, {
+        method: "POST",
+        headers: { ...V1, authorization: `Bearer ${otherToken}` },
+        body: v1({ series: [{ labels: Labels.fromStrings("__name__", "rated"), samples: [{ t: NOW, v: 9 }] }] }),
+      });
+      assert.equal(r.status, 429);
+      assert.ok(Number(r.headers.get("retry-after")) >= 1);
+      const env = (await r.json()) as { errorType: string; error: string };
+      assert.equal(env.errorType, "unavailable");
+      assert.match(
+        env.error,
+        /ingestion rate limit exceeded: the org may send 1 samples per second \(ingestion_rate\)/,
+      );
+      const rated = (await query("count_over_time(rated[1m])", "other")) as { value: [number, string] }[];
+      assert.equal(rated[0]?.value[1], "3", "the refused sample was not written");
+      assert.equal((await write(three, V1)).status, 204, "acme keeps its own bucket");
+    } finally {
+      updateOrgLimits(control.db, "other", { unset: ["ingestion_rate", "ingestion_burst_size"] });
+    }
     await assertAlive();
   });
 

@@ -24,6 +24,7 @@ import {
 import type { AccessResult } from "./auth.ts";
 import { readBody } from "./body.ts";
 import { httpErrorOf, toContrailError } from "./error-status.ts";
+import { IngestRateLimiter } from "./ingest-rate.ts";
 import { errorJson } from "./json.ts";
 import { limitsResolver, type OrgLimits } from "./limits.ts";
 import { JSON_TYPE, sendError } from "./respond.ts";
@@ -57,6 +58,9 @@ function sendOutcome(reply: FastifyReply, outcome: WriteOutcome): FastifyReply {
     case "partial":
     case "refused": {
       if (outcome.status === 503) reply.header("retry-after", "1");
+      if (outcome.kind === "refused" && outcome.retryAfterMs !== undefined) {
+        reply.header("retry-after", String(Math.ceil(outcome.retryAfterMs / 1000)));
+      }
       const { errorType } = httpErrorOf(outcome.code);
       return reply.code(outcome.status).header("content-type", JSON_TYPE).send(errorJson(errorType, outcome.message));
     }
@@ -69,6 +73,7 @@ export async function registerRemoteWrite(app: FastifyInstance, deps: RemoteWrit
   // The org's limits as looked up for the request, so one request sees one set of limits from start to end.
   const requestLimits = new WeakMap<FastifyRequest, OrgLimits>();
   const state = new ReceiverState();
+  const rate = new IngestRateLimiter(deps.now);
   await app.register(async (scope) => {
     // Every body raw, up to the compressed limit of the org: the receiver judges Content-Type and Content-Encoding.
     scope.removeAllContentTypeParsers();
@@ -98,12 +103,14 @@ export async function registerRemoteWrite(app: FastifyInstance, deps: RemoteWrit
       handler: async (request, reply) => {
         const { org } = request.params as { org: string };
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const limits = requestLimits.get(request)!;
         const outcome = receiveWrite(body, request.headers, () => deps.tenants.appender(org), {
           org,
           state,
           metadata: deps.metadata,
-          limits: requestLimits.get(request),
+          limits,
           now: deps.now,
+          admit: (samples) => rate.take(org, samples, limits.ingestionRate, limits.ingestionBurstSize),
         });
         deps.onWrite?.(org, outcome);
         return sendOutcome(reply, outcome);

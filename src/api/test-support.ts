@@ -9,6 +9,8 @@ import { type ControlDb, createOrg, createToken, localUser, openControlDb, Token
 import { Labels } from "../model/labels.ts";
 import type { Appender, Querier, Queryable, TenantStore } from "../storage/interface.ts";
 import { MemoryStore } from "../storage/memory.ts";
+import { checkAccess } from "./auth.ts";
+import { type RemoteWriteDeps, registerRemoteWrite } from "./remote-write.ts";
 import { type ApiServerOptions, createApiServer } from "./server.ts";
 
 /** A TenantStore keeping each org in its own MemoryStore. */
@@ -108,4 +110,18 @@ export async function startTestServer(
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("server has no TCP address");
   return { url: `http://127.0.0.1:${address.port}`, port: address.port, close: () => app.close() };
+}
+
+/** A `setup` of {@link startTestServer} that adds the remote-write route, its tokens checked against `control`. */
+export function withRemoteWrite(
+  control: TestControl,
+  deps: Omit<RemoteWriteDeps, "authorize">,
+): (app: FastifyInstance) => Promise<void> {
+  const tokens = new TokenCache(control.db);
+  const auth = (t: string) => tokens.authenticate(t);
+  return (app) =>
+    registerRemoteWrite(app, {
+      authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
+      ...deps,
+    });
 }

@@ -23,6 +23,7 @@ export type ErrorCode =
   | "conflict"
   | "corruption"
   | "unavailable"
+  | "rate_limited"
   | "internal";
 
 /** A Contrail error: `code` is stable, `message` is for people, `cause` keeps the underlying error. */

@@ -152,6 +152,25 @@ export const LIMIT_SPECS = {
     area: "ingest",
     help: "metric families whose metadata is kept per org; metadata of further families is dropped",
   },
+  // Mimir's ingestion_rate: 10,000 samples/s per tenant, about 2% of a core at the receiver's 460k samples per
+  // CPU-second: no org can take the thread that accepts writes from the others. Raise it for big senders.
+  ingestionRate: {
+    default: 10_000,
+    min: 1,
+    max: 100_000_000,
+    unit: "per_second",
+    area: "ingest",
+    help: "remote-write samples per second an org may send on average; more answer 429 with Retry-After",
+  },
+  // Mimir's ingestion_burst_size: 200,000 samples.
+  ingestionBurstSize: {
+    default: 200_000,
+    min: 1,
+    max: 1_000_000_000,
+    unit: "count",
+    area: "ingest",
+    help: "remote-write samples an org may send at once above its rate after a quiet time",
+  },
   // Mimir's creation_grace_period: 10 minutes.
   creationGracePeriodMs: {
     default: 600_000,

@@ -13,6 +13,7 @@
 //        what was refused and why. Senders do not retry a 4xx, so nothing is written twice.
 //   413  body (compressed, or as declared by its snappy header) or its series or sample count over the limits;
 //   415  not `snappy`, or an unknown `proto=`. Nothing written.
+//   429  the org's ingestion rate is exceeded (`admit` refused): nothing written, retry after `retryAfterMs`.
 //   503  storage unavailable, 500  storage failure: nothing written (the batch is rolled back or failed to commit as
 //        a whole), and the sender retries.
 // 2.0 answers carry X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written with the counts written.
@@ -31,7 +32,10 @@ import { type DecodeLimits, PROTO_NAMES, type SeriesCounts, type WriteProto, typ
 
 /** The limits the receiver enforces (model/limits.ts): the decoder's, the body size, future samples, metadata. */
 export type ReceiveLimits = DecodeLimits &
-  Pick<OrgLimits, "maxWriteBytes" | "creationGracePeriodMs" | "maxMetadataFamilies">;
+  Pick<
+    OrgLimits,
+    "maxWriteBytes" | "creationGracePeriodMs" | "maxMetadataFamilies" | "ingestionRate" | "ingestionBurstSize"
+  >;
 
 /** The default limits. */
 export const DEFAULT_RECEIVE_LIMITS: ReceiveLimits = DEFAULT_ORG_LIMITS;
@@ -77,11 +81,13 @@ export type WriteOutcome =
     }
   | {
       readonly kind: "refused";
-      readonly status: 400 | 413 | 415 | 500 | 503;
+      readonly status: 400 | 413 | 415 | 429 | 500 | 503;
       readonly proto: WriteProto | null;
       readonly stats: WriteStats;
       readonly code: ErrorCode;
       readonly message: string;
+      /** 429: how long the sender should wait before retrying, ms. */
+      readonly retryAfterMs?: number;
     };
 
 /** The response headers an outcome calls for: the 2.0 written counts (only when the request was 2.0). */
@@ -117,6 +123,11 @@ export interface ReceiveOptions {
   readonly limits?: Partial<ReceiveLimits>;
   /** The clock (ms since the epoch), for the future-timestamp limit. */
   readonly now?: () => number;
+  /**
+   * Admission of a decoded request's `samples` (the valid ones, about to be committed): 0 admits them, a positive
+   * number refuses the request with 429 and is the wait in ms (an ingestion rate limit). Admits all when absent.
+   */
+  readonly admit?: (samples: number) => number;
 }
 
 function header(h: WriteHeaders, name: string): string | undefined {
@@ -148,7 +159,7 @@ export function protoOfContentType(contentType: string | undefined): WriteProto 
 }
 
 function refused(
-  status: 400 | 413 | 415 | 500 | 503,
+  status: 400 | 413 | 415 | 429 | 500 | 503,
   proto: WriteProto | null,
   code: ErrorCode,
   message: string,
@@ -229,6 +240,16 @@ export function receiveWrite(
     if (isContrailError(err, "too_large")) return refused(413, proto, "too_large", err.message);
     return storageRefusal(proto, err);
   }
+  const wait = sink.pending > 0 && opts.admit !== undefined ? opts.admit(sink.pending) : 0;
+  if (wait > 0) {
+    sink.rollback();
+    const message =
+      `ingestion rate limit exceeded: the org may send ${limits.ingestionRate} samples per second ` +
+      `(${limitName("ingestionRate")}) in bursts of up to ${limits.ingestionBurstSize} ` +
+      `(${limitName("ingestionBurstSize")}); none of the request's ${sink.pending} samples were written, ` +
+      `retry in ${Math.ceil(wait / 1000)} s`;
+    return { kind: "refused", status: 429, proto, stats: NO_STATS, code: "rate_limited", message, retryAfterMs: wait };
+  }
   let report: CommitReport;
   try {
     report = sink.commit();
@@ -270,6 +291,11 @@ class AppendSink implements WriteSink {
   constructor(open: () => Appender, maxT: number) {
     this.open = open;
     this.maxT = maxT;
+  }
+
+  /** Samples appended and not yet committed. */
+  get pending(): number {
+    return this.appended;
   }
 
   /** Rolls back what was appended, if anything. */
