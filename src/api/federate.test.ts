@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { authenticate } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import { STALE_NAN } from "../model/sample.ts";
 import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
@@ -18,11 +17,8 @@ import type { WriteSeries } from "../storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { type Peer, startPrometheus } from "../testkit/peers.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
-import { checkAccess } from "./auth.ts";
 import { FEDERATE_LOOKBACK_MS } from "./federate.ts";
-import { registerRemoteWrite } from "./remote-write.ts";
-import { createApiServer } from "./server.ts";
-import { type TestControl, testControl } from "./test-support.ts";
+import { startTestServer, type TestControl, type TestServer, testControl, withRemoteWrite } from "./test-support.ts";
 
 const HAVE_PROMETHEUS = spawnSync("prometheus", ["--version"], { stdio: "ignore" }).status === 0;
 /** How long Prometheus may take to start and scrape the federated series. */
@@ -30,7 +26,7 @@ const ARRIVAL_TIMEOUT_MS = 60_000;
 
 let control: TestControl;
 let store: EmbeddedTenantStore;
-let close: () => Promise<void>;
+let server: TestServer;
 let base: string;
 let address: string;
 let token: string;
@@ -44,28 +40,15 @@ before(async () => {
   tokens.acme = token;
   tokens.small = control.org("small", ["read", "write"]);
   store = new EmbeddedTenantStore({ dataDir: control.dir, db: { autoCompact: false } });
-  const auth = (t: string) => authenticate(control.db, t);
-  const { app } = createApiServer({
-    store,
-    authenticate: auth,
-    now: () => now,
-    limitsFor: (org) => (org === "small" ? { maxSeries: 2 } : undefined),
-  });
-  await registerRemoteWrite(app, {
-    authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
-    tenants: store,
-    metadata: new MetadataStore(),
-  });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const a = app.server.address();
-  if (a === null || typeof a === "string") throw new Error("no TCP address");
-  address = `127.0.0.1:${a.port}`;
+  const limitsFor = (org: string) => (org === "small" ? { maxSeries: 2 } : undefined);
+  const setup = withRemoteWrite(control, { tenants: store, metadata: new MetadataStore() });
+  server = await startTestServer(control, store, { now: () => now, limitsFor }, setup);
+  address = `127.0.0.1:${server.port}`;
   base = `http://${address}/prometheus`;
-  close = () => app.close();
 });
 
 after(async () => {
-  await close();
+  await server.close();
   store.close();
   control.cleanup();
 });

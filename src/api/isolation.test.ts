@@ -4,15 +4,13 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { authenticate, OrgLimitsCache, updateOrgLimits } from "../control/index.ts";
+import { OrgLimitsCache, updateOrgLimits } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import type { WriteRequestData } from "../storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
-import { checkAccess } from "./auth.ts";
-import { registerRemoteWrite } from "./remote-write.ts";
 import {
   load,
   startTestServer,
@@ -20,6 +18,7 @@ import {
   type TestSample,
   type TestServer,
   testControl,
+  withRemoteWrite,
 } from "./test-support.ts";
 
 const NOW = Date.now();
@@ -63,15 +62,8 @@ before(async () => {
     targetsFor: () => [],
     metadataFor: (org: string) => new Map(metadata.list(org).map(([name, m]) => [name, [m]])),
   };
-  server = await startTestServer(control, store, { limitsFor, status }, async (app) => {
-    const auth = (t: string) => authenticate(control.db, t);
-    await registerRemoteWrite(app, {
-      authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
-      tenants: store,
-      metadata,
-      limitsFor,
-    });
-  });
+  const setup = withRemoteWrite(control, { tenants: store, metadata, limitsFor });
+  server = await startTestServer(control, store, { limitsFor, status }, setup);
 });
 
 after(async () => {
