@@ -2,7 +2,9 @@
 // A server (API + remote write over the embedded store, limits from the control database, as `contrail up` wires
 // them) runs in a child process of its own; this process builds every hostile body first, then sends each one
 // several times over loopback HTTP and times it from the first byte sent to the last byte of the answer, then
-// times `1+1` right after. Memory is the child's resident set (VmRSS) after each case and its peak (VmHWM).
+// times `1+1` right after. It also reports the server's CPU time per refusal (process.cpuUsage, which the machine's
+// other load inflates far less than wall time). Memory is the child's resident set (VmRSS) after each case and its
+// peak (VmHWM).
 // Cases: a series with 1,000,000 labels, a 16 MB label value, 100,000 series in one request, an 8 MB snappy body
 // that expands to 160 MB, a 1.0 body under the 2.0 Content-Type, a label name with bad percent-encoding, a
 // 2,000-character label name, a multipart body.
@@ -59,6 +61,11 @@ async function serverMain(dir: string): Promise<void> {
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   process.send?.({ port: typeof address === "object" && address !== null ? address.port : 0, token });
+  process.on("message", (m: string) => {
+    if (m !== "cpu") return;
+    const u = process.cpuUsage();
+    process.send?.({ cpuMs: (u.user + u.system) / 1000 });
+  });
   process.on("SIGTERM", () => {
     app.close().then(() => {
       store.close();
@@ -168,6 +175,11 @@ async function main(): Promise<void> {
     });
     const base = `http://127.0.0.1:${port}/prometheus/${ORG}`;
     const auth = { authorization: `Bearer ${token}` };
+    const cpuMs = () =>
+      new Promise<number>((resolve) => {
+        child.once("message", (m: { cpuMs: number }) => resolve(m.cpuMs));
+        child.send("cpu");
+      });
     const onePlusOne = async () => {
       const t0 = performance.now();
       const r = await fetch(`${base}/api/v1/query?query=1%2B1`, { headers: auth });
@@ -180,12 +192,15 @@ async function main(): Promise<void> {
     console.log(`server RSS at start: ${start.rss.toFixed(0)} MB`);
     const figures: Figure[] = [];
     const after: Figure[] = [];
+    const cpu: Figure[] = [];
     const rows: string[] = [];
     for (const c of all) {
       const times: number[] = [];
       const checks: number[] = [];
+      const cpuRuns: number[] = [];
       let status = 0;
       for (let i = 0; i <= runs; i++) {
+        const c0 = await cpuMs();
         const t0 = performance.now();
         const r = await fetch(base + c.path, {
           method: c.method,
@@ -194,20 +209,24 @@ async function main(): Promise<void> {
         });
         await r.text();
         const ms = performance.now() - t0;
+        const c1 = await cpuMs();
         status = r.status;
         const check = await onePlusOne();
         // The first round warms the code paths up and is not counted.
         if (i === 0) continue;
         times.push(ms);
         checks.push(check);
+        cpuRuns.push(c1 - c0);
       }
       const mem = memory(child.pid!);
       figures.push({ name: c.name, unit: "ms", runs: times, higherIsBetter: false });
       after.push({ name: c.name, unit: "ms", runs: checks, higherIsBetter: false });
+      cpu.push({ name: c.name, unit: "ms", runs: cpuRuns, higherIsBetter: false });
       const size = c.body === undefined ? "-" : `${(c.body.length / 1e6).toFixed(1)} MB`;
       rows.push(`${c.name.padEnd(24)} ${String(status).padEnd(6)} ${size.padEnd(9)} ${mem.rss.toFixed(0)} MB`);
     }
     printFigures("hostile request, sent to answered (loopback HTTP)", figures);
+    printFigures("server CPU time per refusal", cpu);
     printFigures("1+1 right after it", after);
     console.log("\ncase                     status body      server RSS after");
     for (const r of rows) console.log(r);

@@ -323,11 +323,7 @@ function metadata(r: ProtoReader, b: Buffer, sink: WriteSink, maxLength: number)
   let name: string | null = "";
   let help: string | null = "";
   let unit: string | null = "";
-  let refused = false;
-  const refuse = (reason: string) => {
-    if (!refused) sink.invalidMetadata(reason);
-    refused = true;
-  };
+  let refusal: string | null = null;
   while (!r.done()) {
     const key = r.tag();
     const field = key >>> 3;
@@ -337,16 +333,19 @@ function metadata(r: ProtoReader, b: Buffer, sink: WriteSink, maxLength: number)
     } else if (field === 2 || field === 4 || field === 5) {
       r.expect(key, WIRE_LEN, "MetricMetadata string");
       const end = r.lengthDelimited();
-      const what = field === 2 ? "name" : field === 4 ? "help" : "unit";
-      const s = metadataText(b, r.pos, end, what, maxLength, refuse);
+      const t = metadataText(b, r.pos, end, field === 2 ? "name" : field === 4 ? "help" : "unit", maxLength);
       r.pos = end;
+      const s = t === null || typeof t === "string" ? t : null;
+      if (t !== null && typeof t !== "string") refusal ??= t.refused;
       if (field === 2) name = s;
       else if (field === 4) help = s;
       else unit = s;
     } else r.skip(key & 7);
   }
-  if (refused || name === null || name === "" || help === null || unit === null) return;
-  sink.metadata(name, METRIC_TYPES[type] ?? "unknown", help, unit);
+  if (refusal !== null) sink.invalidMetadata(refusal);
+  else if (name !== null && name !== "" && help !== null && unit !== null) {
+    sink.metadata(name, METRIC_TYPES[type] ?? "unknown", help, unit);
+  }
 }
 
 // True when `v` is +0, the one double proto3 leaves out (-0 is written, so its sign survives).

@@ -18,7 +18,13 @@ import { compareStrings, Labels, METRIC_NAME } from "../../model/labels.ts";
 import { quoteGo } from "../../model/quote.ts";
 import { writeHistogram } from "./codec-v1.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
-import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
+import {
+  checkSampleCount,
+  checkSeriesCount,
+  type MetadataRefusal,
+  metadataText,
+  otherVersion,
+} from "./request-checks.ts";
 import {
   type DecodeLimits,
   METRIC_TYPES,
@@ -43,6 +49,9 @@ const EXTRA_SYMBOLS_PER_SERIES = 16;
 export function maxSymbols(limits: DecodeLimits): number {
   return 1 + limits.maxSeriesPerWrite * (2 * limits.maxLabelNamesPerSeries + EXTRA_SYMBOLS_PER_SERIES);
 }
+
+const newRefs = (n: number) => new Uint32Array(n);
+const newRanges = (n: number) => new Int32Array(n);
 
 function ensure<T extends Int32Array | Uint32Array>(a: T, n: number, make: (size: number) => T): T {
   if (n <= a.length) return a;
@@ -129,7 +138,7 @@ export class RequestV2Decoder {
               `${limits.maxLabelNamesPerSeries} labels each can use (max_series_per_write, max_label_names_per_series)`,
           );
         }
-        this.symbolRanges = ensure(this.symbolRanges, 2 * n + 2, (k) => new Int32Array(k));
+        this.symbolRanges = ensure(this.symbolRanges, 2 * n + 2, newRanges);
         this.symbolRanges[2 * n] = r.pos;
         this.symbolRanges[2 * n + 1] = end;
         n++;
@@ -167,6 +176,15 @@ export class RequestV2Decoder {
     return previewText(this.text, this.symbolRanges[2 * ref], this.symbolRanges[2 * ref + 1]);
   }
 
+  // Keeps `ref` as ref number `n` when under `max`; returns the new count.
+  private addRef(n: number, max: number, ref: number): number {
+    if (n < max) {
+      if (n >= this.refs.length) this.refs = ensure(this.refs, n + 1, newRefs);
+      this.refs[n] = ref;
+    }
+    return n + 1;
+  }
+
   private series(r: ProtoReader, end: number, sink: WriteSink): void {
     const limits = this.limits!;
     // Refs past the label limit are counted, not kept (but for the few an error message quotes): the series is
@@ -181,13 +199,6 @@ export class RequestV2Decoder {
     let helpRef = 0;
     let unitRef = 0;
     let createdT = 0;
-    const addRef = (ref: number) => {
-      if (nRefs < maxRefs) {
-        this.refs = ensure(this.refs, nRefs + 1, (n) => new Uint32Array(n));
-        this.refs[nRefs] = ref;
-      }
-      nRefs++;
-    };
     while (!r.done()) {
       const key = r.tag();
       switch (key >>> 3) {
@@ -195,18 +206,18 @@ export class RequestV2Decoder {
           if ((key & 7) === WIRE_LEN) {
             // Packed (what every sender writes).
             const e = r.lengthDelimited();
-            while (r.pos < e) addRef(r.uint32());
+            while (r.pos < e) nRefs = this.addRef(nRefs, maxRefs, r.uint32());
             if (r.pos !== e) r.fail("packed labels_refs overrun");
           } else {
             r.expect(key, WIRE_VARINT, "TimeSeries.labels_refs");
-            addRef(r.uint32());
+            nRefs = this.addRef(nRefs, maxRefs, r.uint32());
           }
           break;
         case 2: {
           r.expect(key, WIRE_LEN, "TimeSeries.samples");
           checkSampleCount(++this.samplesSeen, limits.maxSamplesPerWrite);
           const e = r.lengthDelimited();
-          this.sampleRanges = ensure(this.sampleRanges, 2 * nSamples + 2, (n) => new Int32Array(n));
+          this.sampleRanges = ensure(this.sampleRanges, 2 * nSamples + 2, newRanges);
           this.sampleRanges[2 * nSamples] = r.pos;
           this.sampleRanges[2 * nSamples + 1] = e;
           nSamples++;
@@ -294,61 +305,83 @@ export class RequestV2Decoder {
 
   // Hands a series' metadata to the sink: help cut to the length limit, a unit over it refused, invalid UTF-8 skipped.
   private metadata(labels: Labels, type: number, helpRef: number, unitRef: number, sink: WriteSink): void {
-    const max = this.limits!.maxMetadataLength;
-    const b = this.text;
-    const sr = this.symbolRanges;
-    const problem = (reason: string) => sink.invalidMetadata(`series ${labels.toString()}: ${reason}`);
-    const help = metadataText(b, sr[2 * helpRef], sr[2 * helpRef + 1], "help", max, problem);
-    const unit = metadataText(b, sr[2 * unitRef], sr[2 * unitRef + 1], "unit", max, problem);
+    const help = this.metadataText(helpRef, "help");
+    const unit = this.metadataText(unitRef, "unit");
     if (help === null || unit === null) return;
+    if (typeof help !== "string" || typeof unit !== "string") {
+      const refused = typeof help !== "string" ? help.refused : (unit as MetadataRefusal).refused;
+      sink.invalidMetadata(`series ${labels.toString()}: ${refused}`);
+      return;
+    }
     sink.metadata(labels.metricName(), METRIC_TYPES[type] ?? "unknown", help, unit);
+  }
+
+  // A help or unit symbol under the metadata length limit. Within it (always, from real senders) the symbol is
+  // decoded once per request and shared.
+  private metadataText(ref: number, what: "help" | "unit"): string | null | MetadataRefusal {
+    const max = this.limits!.maxMetadataLength;
+    if (this.symbolBytes(ref) <= max) return this.symbol(ref);
+    return metadataText(this.text, this.symbolRanges[2 * ref], this.symbolRanges[2 * ref + 1], what, max);
+  }
+
+  // The refused series' text and `problem`: at most PREVIEW_LABELS labels of its `n` refs, as previews.
+  private labelsProblem(n: number, problem: string): string {
+    const raw: string[] = [];
+    for (let i = 0; i < Math.min(n, 2 * PREVIEW_LABELS); i++) raw.push(this.preview(this.refs[i]));
+    if (raw.length % 2 !== 0) raw.push("");
+    return `series ${rawLabelsText(raw, Math.ceil(n / 2))}: ${problem}`;
   }
 
   // The series' labels from `refs[0, n)`, validated; a string saying what is wrong otherwise.
   private labels(n: number): Labels | string {
     const limits = this.limits!;
     const refs = this.refs;
-    const fail = (problem: string) => {
-      const raw: string[] = [];
-      for (let i = 0; i < Math.min(n, 2 * PREVIEW_LABELS); i++) raw.push(this.preview(refs[i]));
-      if (raw.length % 2 !== 0) raw.push("");
-      return `series ${rawLabelsText(raw, Math.ceil(n / 2))}: ${problem}`;
-    };
-    if (n > 2 * limits.maxLabelNamesPerSeries)
-      return fail(LabelProblem.tooMany(Math.ceil(n / 2), limits.maxLabelNamesPerSeries));
-    if (n % 2 !== 0) return fail(`odd number of label refs (${n})`);
+    if (n > 2 * limits.maxLabelNamesPerSeries) {
+      return this.labelsProblem(n, LabelProblem.tooMany(Math.ceil(n / 2), limits.maxLabelNamesPerSeries));
+    }
+    if (n % 2 !== 0) return this.labelsProblem(n, `odd number of label refs (${n})`);
     for (let i = 0; i < n; i++) {
-      if (refs[i] >= this.nSymbols) return fail(`label ref ${refs[i]} out of range (${this.nSymbols} symbols)`);
+      if (refs[i] >= this.nSymbols) {
+        return this.labelsProblem(n, `label ref ${refs[i]} out of range (${this.nSymbols} symbols)`);
+      }
     }
     const flat: string[] = [];
     let hasName = false;
     let prev = "";
     for (let i = 0; i < n; i += 2) {
-      const nameBytes = this.symbolBytes(refs[i]);
-      const valueBytes = this.symbolBytes(refs[i + 1]);
-      if (nameBytes === 0) return fail(LabelProblem.emptyName());
-      if (nameBytes > limits.maxLabelNameLength) {
-        return fail(LabelProblem.nameTooLong(this.preview(refs[i]), nameBytes, limits.maxLabelNameLength));
-      }
-      if (valueBytes > limits.maxLabelValueLength) {
-        return fail(LabelProblem.valueTooLong(this.preview(refs[i]), valueBytes, limits.maxLabelValueLength));
-      }
-      const name = this.symbol(refs[i]);
-      const value = this.symbol(refs[i + 1]);
-      if (name === null) return fail(LabelProblem.notUtf8("name", this.preview(refs[i])));
-      if (value === null) return fail(LabelProblem.notUtf8("value", this.preview(refs[i + 1])));
-      if (i > 0) {
-        const c = compareStrings(prev, name);
-        if (c === 0) return fail(LabelProblem.duplicate(name));
-        if (c > 0) return fail(LabelProblem.unsorted(prev, name));
-      }
+      const problem = this.labelProblem(refs[i], refs[i + 1], i > 0 ? prev : null);
+      if (problem !== null) return this.labelsProblem(n, problem);
+      const name = this.symbol(refs[i])!;
+      const value = this.symbol(refs[i + 1])!;
       prev = name;
       if (value === "") continue;
       flat.push(name, value);
       if (name === METRIC_NAME) hasName = true;
     }
-    if (!hasName) return fail(LabelProblem.noMetricName());
+    if (!hasName) return this.labelsProblem(n, LabelProblem.noMetricName());
     return Labels.fromSortedUnchecked(flat);
+  }
+
+  // What is wrong with the label of symbols `nameRef` and `valueRef` following the name `prev` (null for the
+  // first), lengths checked before anything is decoded; null when nothing is.
+  private labelProblem(nameRef: number, valueRef: number, prev: string | null): string | null {
+    const limits = this.limits!;
+    const nameBytes = this.symbolBytes(nameRef);
+    const valueBytes = this.symbolBytes(valueRef);
+    if (nameBytes === 0) return LabelProblem.emptyName();
+    if (nameBytes > limits.maxLabelNameLength) {
+      return LabelProblem.nameTooLong(this.preview(nameRef), nameBytes, limits.maxLabelNameLength);
+    }
+    if (valueBytes > limits.maxLabelValueLength) {
+      return LabelProblem.valueTooLong(this.preview(nameRef), valueBytes, limits.maxLabelValueLength);
+    }
+    const name = this.symbol(nameRef);
+    if (name === null) return LabelProblem.notUtf8("name", this.preview(nameRef));
+    if (this.symbol(valueRef) === null) return LabelProblem.notUtf8("value", this.preview(valueRef));
+    if (prev === null) return null;
+    const c = compareStrings(prev, name);
+    if (c === 0) return LabelProblem.duplicate(name);
+    return c > 0 ? LabelProblem.unsorted(prev, name) : null;
   }
 }
 

@@ -52,9 +52,14 @@ export function otherVersion(other: WriteProto, field: number): ContrailError {
   );
 }
 
+/** A metadata text refused for its length, with the reason for people. */
+export interface MetadataRefusal {
+  readonly refused: string;
+}
+
 /**
  * Reads the metadata text `b[start, end)` (`what`: name, help or unit) under `limit` bytes: a help text is cut to
- * it (at a UTF-8 boundary), a longer name or unit gives null with the reason in `problem`. Invalid UTF-8: null.
+ * it (at a UTF-8 boundary), a longer name or unit is refused. Null for invalid UTF-8.
  */
 export function metadataText(
   b: Buffer,
@@ -62,15 +67,12 @@ export function metadataText(
   end: number,
   what: "name" | "help" | "unit",
   limit: number,
-  problem: (reason: string) => void,
-): string | null {
-  if (end - start > limit) {
-    if (what === "help") return wireString(b, start, utf8PrefixEnd(b, start, end, limit));
-    problem(
+): string | null | MetadataRefusal {
+  if (end - start <= limit) return wireString(b, start, end);
+  if (what === "help") return wireString(b, start, utf8PrefixEnd(b, start, end, limit));
+  return {
+    refused:
       `metadata ${what} ${JSON.stringify(previewText(b, start, end))} is ${end - start} bytes long, more than ` +
-        `the limit of ${limit} (${limitName("maxMetadataLength")})`,
-    );
-    return null;
-  }
-  return wireString(b, start, end);
+      `the limit of ${limit} (${limitName("maxMetadataLength")})`,
+  };
 }
