@@ -2,6 +2,8 @@
 // gzip-compressed when the client accepts it (Grafana's and promtool's Go clients always do). Errors become
 // Prometheus's error envelope with the status of error-status.ts.
 
+import { maxHeaderSize } from "node:http";
+import type { Duplex } from "node:stream";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { constants, createGzip, gzip, gzipSync } from "node:zlib";
@@ -88,4 +90,39 @@ export function sendError(reply: FastifyReply, err: ContrailError): FastifyReply
   const { status, errorType } = httpErrorOf(err.code);
   if (status === 503 && err.code === "unavailable") reply.header("retry-after", "1");
   return reply.code(status).header("content-type", JSON_TYPE).send(errorJson(errorType, err.message));
+}
+
+/** How a request Node's HTTP parser refused is answered: status, reason phrase, message. */
+function clientErrorAnswer(code: string | undefined): [number, string, string] {
+  switch (code) {
+    case "HPE_HEADER_OVERFLOW":
+      return [
+        431,
+        "Request Header Fields Too Large",
+        `the request line and headers are longer than ${maxHeaderSize} bytes; send long queries as a POST form`,
+      ];
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return [408, "Request Timeout", "the request was not received in time"];
+    default:
+      return [400, "Bad Request", `malformed HTTP request${code === undefined ? "" : ` (${code})`}`];
+  }
+}
+
+/**
+ * Answers a request that Node's HTTP parser refused before any route saw it (malformed, headers too large, too
+ * slow) with the API's error envelope, then ends the connection: the server's `clientError` handler.
+ */
+export function answerClientError(err: Error & { readonly code?: string }, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, reason, message] = clientErrorAnswer(err.code);
+  const body = errorJson("bad_data", message);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
 }

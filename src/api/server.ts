@@ -8,7 +8,7 @@ import { Engine } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import { type Authenticator, checkAccess, REFUSALS, type Refusal } from "./auth.ts";
 import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
-import { METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
+import { MAX_PARAM_LENGTH, METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
 import { federate } from "./federate.ts";
 import { errorJson, successJson } from "./json.ts";
 import { ConcurrencyGate, limitsResolver, type OrgLimits } from "./limits.ts";
@@ -16,7 +16,7 @@ import { labelNames, labelValues, metadata, series } from "./metadata-handlers.t
 import { Form } from "./params.ts";
 import { formatQuery, instantQuery, parseQuery, queryExemplars, rangeQuery } from "./query-handlers.ts";
 import { regionsJson } from "./regions.ts";
-import { JSON_TYPE, sendError, sendPieces } from "./respond.ts";
+import { answerClientError, JSON_TYPE, sendError, sendPieces } from "./respond.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { alerts, buildInfo, rules, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
 
@@ -94,6 +94,16 @@ function orgOfUrl(url: string): string | null {
   }
 }
 
+// True when the request says it carries a body (a length above 0, or chunks).
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers["content-length"];
+  return request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+function isFormRequest(request: FastifyRequest): boolean {
+  return /^application\/x-www-form-urlencoded\b/i.test(request.headers["content-type"] ?? "");
+}
+
 function rawQuery(request: FastifyRequest): string {
   const url = request.raw.url ?? "";
   const i = url.indexOf("?");
@@ -112,8 +122,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const app = Fastify({
     logger: false,
     bodyLimit,
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     return503OnClosing: true,
+    // The router's refusals (bad percent-encoding, a path segment over the length limit) and the HTTP parser's
+    // (malformed request, headers too large) in the API's envelope, like every other error.
+    frameworkErrors: (err, _request, reply) => sendError(reply, toContrailError(err)),
+    clientErrorHandler: answerClientError,
   });
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit }, (_req, body, done) =>
@@ -144,7 +158,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   });
 
   app.setErrorHandler(async (err, request, reply) => {
-    const ce = toContrailError(err);
+    const ce = toContrailError(err, { bodyLimit });
     if (ce.code === "internal") opts.onInternalError?.(err, { method: request.method, url: request.url });
     return sendError(reply, ce);
   });
@@ -166,6 +180,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     app.route({
       method: [...ALL_METHODS],
       url: `${ORG_PREFIX}:org${e.path}`,
+      // Parameters come as a form or in the URL; any other body is refused before it is read or parsed.
+      preParsing: async (request, _reply, payload) => {
+        if (hasBody(request) && !isFormRequest(request)) {
+          throw new ContrailError(
+            "unsupported_media_type",
+            `unsupported Content-Type ${JSON.stringify(request.headers["content-type"] ?? "")}: ` +
+              "send parameters in the URL or as an application/x-www-form-urlencoded body",
+          );
+        }
+        return payload;
+      },
       handler: async (request, reply) => {
         const method = request.method === "HEAD" ? "GET" : request.method;
         if (!(e.methods as readonly string[]).includes(method)) {
@@ -179,8 +204,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const { org, ...params } = request.params as Record<string, string>;
         if (granted.get(request) !== org) return refuse(reply, REFUSALS.forbidden);
         const limits = limitsOf(org);
-        const isForm = /^application\/x-www-form-urlencoded\b/i.test(request.headers["content-type"] ?? "");
-        const form = new Form(isForm && typeof request.body === "string" ? request.body : "", rawQuery(request));
+        const form = new Form(
+          isFormRequest(request) && typeof request.body === "string" ? request.body : "",
+          rawQuery(request),
+        );
         const controller = new AbortController();
         reply.raw.once("close", () => {
           if (!reply.raw.writableFinished) controller.abort();
