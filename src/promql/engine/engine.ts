@@ -35,6 +35,9 @@ export interface QueryOptions {
   timeout?: number;
   maxSamples?: number;
   signal?: AbortSignal;
+  /** Polled wherever the engine checks its deadline; returning true cancels the query (for callers that cannot
+   * use an AbortSignal, such as a worker thread blocked in evaluation). */
+  cancelled?: () => boolean;
 }
 
 /** A result value: what the expression evaluated to. */
@@ -113,6 +116,13 @@ export class Engine {
     return expr;
   }
 
+  /** Throws what `instantQuery` (`range` false) or `rangeQuery` would throw before reading any data: parse_error,
+   *  bad_data for a range query of the wrong type. Lets a caller refuse a bad query before queuing it. */
+  validate(query: string, opts: { readonly range: boolean }): void {
+    const expr = this.parse(query);
+    if (opts.range) checkRangeQueryType(exprType(expr));
+  }
+
   /** Evaluates `query` at `time` (ms). Rejects with ContrailError: parse_error, bad_data, execution,
    *  query_timeout, query_canceled, too_many_samples. */
   async instantQuery(queryable: Queryable, query: string, time: number, opts: QueryOptions = {}): Promise<QueryResult> {
@@ -145,10 +155,13 @@ export class Engine {
       maxSamples: opts.maxSamples ?? this.opts.maxSamples,
       deadline: Date.now() + timeout,
       signal: opts.signal,
+      cancelled: opts.cancelled,
       noStepSubqueryInterval: this.opts.noStepSubqueryInterval,
       enableDelayedNameRemoval: this.opts.enableDelayedNameRemoval,
     };
-    if (opts.signal?.aborted) throw new ContrailError("query_canceled", "query was canceled in query execution");
+    if (opts.signal?.aborted || opts.cancelled?.()) {
+      throw new ContrailError("query_canceled", "query was canceled in query execution");
+    }
     const prepared = prepare(expr, { start: grid.start, end: grid.end, step: grid.step, lookback });
     const querier = queryable.querier(prepared.mint, prepared.maxt);
     try {
