@@ -5,8 +5,11 @@ import { ContrailError } from "../model/errors.ts";
 
 /** What one org may ask of the API. Durations in ms, sizes in bytes. */
 export interface OrgLimits {
-  /** Queries (and series/label/federate lookups) of the org evaluated at once; more answer 503 unavailable. */
+  /** PromQL queries of the org evaluated at once (more wait in the org's queue), and series/label/federate lookups
+   * served at once (more answer 503 unavailable). */
   readonly maxConcurrentQueries: number;
+  /** PromQL queries of the org waiting for an evaluator; more answer 503 unavailable. */
+  readonly maxQueuedQueries: number;
   /** Upper bound of a query's run time; a smaller `timeout` parameter wins. */
   readonly queryTimeoutMs: number;
   /** Samples one query may hold in memory at once (the engine's max samples). */
@@ -22,6 +25,7 @@ export interface OrgLimits {
 /** Defaults: generous for dashboards, small enough that one org cannot exhaust the process's memory. */
 export const DEFAULT_LIMITS: OrgLimits = {
   maxConcurrentQueries: 8,
+  maxQueuedQueries: 32,
   queryTimeoutMs: 120_000,
   maxSamples: 20_000_000,
   maxQueryLength: 128 * 1024,
@@ -105,7 +109,7 @@ export function checkMatcherCount(count: number, limits: OrgLimits): void {
 }
 
 /** Throws limit_exceeded when a response would carry more series than the org's limit. */
-export function checkSeriesCount(count: number, limits: OrgLimits): void {
+export function checkSeriesCount(count: number, limits: Pick<OrgLimits, "maxSeries">): void {
   if (count > limits.maxSeries) {
     throw new ContrailError(
       "limit_exceeded",

@@ -90,13 +90,21 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** Query workers of a test server unless the test asks for more: each worker costs a start-up under tsx. */
+const TEST_QUERY_WORKERS = 2;
+
 /** Starts the API on 127.0.0.1:0 over `store`, authenticating against `control`. */
 export async function startTestServer(
   control: TestControl,
   store: TenantStore,
   extra: Partial<ApiServerOptions> = {},
 ): Promise<TestServer> {
-  const { app } = createApiServer({ store, authenticate: (t) => authenticate(control.db, t), ...extra });
+  const { app } = createApiServer({
+    store,
+    authenticate: (t) => authenticate(control.db, t),
+    queryWorkers: TEST_QUERY_WORKERS,
+    ...extra,
+  });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("server has no TCP address");
