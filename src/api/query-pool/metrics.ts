@@ -2,7 +2,7 @@
 
 import type { MetricFamily } from "../../exposition/index.ts";
 import { Labels } from "../../model/labels.ts";
-import type { PoolFigures, RestartReason } from "./pool.ts";
+import { type PoolFigures, type RestartReason, SERVE_BUCKETS } from "./pool.ts";
 
 const RESTART_REASONS: readonly RestartReason[] = ["timeout", "canceled", "out_of_memory", "crashed"];
 
@@ -10,8 +10,11 @@ function gauge(name: string, help: string, value: number): MetricFamily {
   return { name, type: "gauge", help, samples: [{ labels: Labels.EMPTY, value }] };
 }
 
-/** The pool's gauges and counters. */
+const SERVE = "contrail_query_data_request_duration_seconds";
+
+/** The pool's gauges, counters and the histogram of main-thread time per worker data request. */
 export function poolFamilies(f: PoolFigures): MetricFamily[] {
+  const serve = f.serve;
   return [
     gauge("contrail_query_workers", "Query worker threads of the pool.", f.workers),
     gauge("contrail_query_workers_ready", "Query workers started and able to take a query.", f.ready),
@@ -40,6 +43,21 @@ export function poolFamilies(f: PoolFigures): MetricFamily[] {
         labels: Labels.fromStrings("reason", reason),
         value: f.restarts[reason],
       })),
+    },
+    {
+      name: SERVE,
+      type: "histogram",
+      help: "Time the main thread spent answering one data request of a query worker (one page of series).",
+      samples: [
+        ...SERVE_BUCKETS.map((le, i) => ({
+          name: `${SERVE}_bucket`,
+          labels: Labels.fromStrings("le", String(le)),
+          value: serve.buckets[i],
+        })),
+        { name: `${SERVE}_bucket`, labels: Labels.fromStrings("le", "+Inf"), value: serve.count },
+        { name: `${SERVE}_sum`, labels: Labels.EMPTY, value: serve.seconds },
+        { name: `${SERVE}_count`, labels: Labels.EMPTY, value: serve.count },
+      ],
     },
   ];
 }

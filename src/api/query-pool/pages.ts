@@ -41,6 +41,8 @@ export class SelectionCursor {
   private from = 0;
   /** Width of the next read window, ms: sized from the last non-empty read, doubled after an empty one. */
   private span: number;
+  /** Samples of the page being built, reused from page to page; each page gets an exact-size copy. */
+  private readonly scratch = new SampleBuffer(1024);
   private finished = false;
 
   /** A cursor over `set`, read over [mint, maxt] ms inclusive. */
@@ -62,7 +64,8 @@ export class SelectionCursor {
   nextPage(cursor: number): SeriesPage {
     const started = performance.now();
     const b = this.bounds;
-    const samples = new SampleBuffer(1024);
+    const samples = this.scratch;
+    samples.n = 0;
     const pairs: number[] = [];
     const lengths: number[] = [];
     const offsets: number[] = [0];
@@ -103,8 +106,8 @@ export class SelectionCursor {
       lengths: Uint32Array.from(lengths),
       text,
       offsets: Uint32Array.from(offsets),
-      t: samples.t,
-      v: samples.v,
+      t: samples.t.slice(0, samples.n),
+      v: samples.v.slice(0, samples.n),
       warnings: this.finished ? [...this.set.warnings] : [],
     };
   }

@@ -33,6 +33,8 @@ const EXTRA_WORKERS = 2;
 export const DEFAULT_WORKER_HEAP_MB = 1024;
 /** Default time a worker has to give up after a cancel or its deadline before it is terminated, ms. */
 export const DEFAULT_GRACE_MS = 1000;
+/** Upper bounds (seconds) of the histogram of main-thread time spent answering one data request of a worker. */
+export const SERVE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
 /** First pause before a worker that failed to start is started again, ms; doubled per failure up to the maximum. */
 const RESTART_BACKOFF_MS = 250;
 const MAX_RESTART_BACKOFF_MS = 30_000;
@@ -83,6 +85,14 @@ export interface PoolFigures {
   /** Jobs refused because their org's queue was full. */
   readonly rejected: number;
   readonly restarts: Readonly<Record<RestartReason, number>>;
+  /** Main-thread time answering workers' data requests: cumulative counts per {@link SERVE_BUCKETS} bound, the
+   * number of requests, their total and the longest, in seconds. */
+  readonly serve: {
+    readonly buckets: readonly number[];
+    readonly count: number;
+    readonly seconds: number;
+    readonly maxSeconds: number;
+  };
 }
 
 type Outcome = { readonly body: Uint8Array[] } | { readonly error: ContrailError };
@@ -136,6 +146,7 @@ export class QueryPool {
   private closed = false;
   private lastStartError: string | null = null;
   private counts = { canceled: 0, timedOut: 0, rejected: 0 };
+  private readonly serveStats = { buckets: SERVE_BUCKETS.map(() => 0), count: 0, seconds: 0, maxSeconds: 0 };
   private readonly restarts: Record<RestartReason, number> = {
     timeout: 0,
     canceled: 0,
@@ -237,6 +248,7 @@ export class QueryPool {
       timedOut: this.counts.timedOut,
       rejected: this.counts.rejected,
       restarts: { ...this.restarts },
+      serve: { ...this.serveStats, buckets: [...this.serveStats.buckets] },
     };
   }
 
@@ -310,6 +322,7 @@ export class QueryPool {
 
   // Answers a data request of the slot's worker, and wakes the worker.
   private serve(slot: Slot, req: DataRequest): void {
+    const started = performance.now();
     const job = slot.job;
     let answer: ReturnType<JobData["answer"]>;
     if (job === null || job.id !== req.job || job.data === null) {
@@ -323,6 +336,15 @@ export class QueryPool {
     slot.port.postMessage(answer.response, answer.transfer);
     Atomics.store(slot.flags, FLAG_REPLY, 1);
     Atomics.notify(slot.flags, FLAG_REPLY);
+    this.observeServe((performance.now() - started) / 1000);
+  }
+
+  private observeServe(seconds: number): void {
+    const s = this.serveStats;
+    for (let i = 0; i < SERVE_BUCKETS.length; i++) if (seconds <= SERVE_BUCKETS[i]) s.buckets[i]++;
+    s.count++;
+    s.seconds += seconds;
+    if (seconds > s.maxSeconds) s.maxSeconds = seconds;
   }
 
   private onExit(slot: Slot, worker: Worker): void {

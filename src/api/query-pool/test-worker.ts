@@ -1,6 +1,7 @@
-// Entry module of a query worker for tests only: the real worker, plus two queries that misbehave on purpose.
-// `test_hook{action="spin"}` loops forever without a single cancellation check; `test_hook{action="exhaust"}`
-// allocates until the worker's heap limit stops it. Every other query is evaluated as usual.
+// Entry module of a query worker for tests only: the real worker, plus queries that behave in known ways.
+// `test_hook{action="wait"}` works until it is canceled, checking the cancel flag all along, then goes on to the
+// engine (which finds the flag raised); `test_hook{action="spin"}` loops forever without a single check;
+// `test_hook{action="exhaust"}` allocates until the worker's heap limit stops it. Other queries run as usual.
 
 import { serveQueries } from "./worker.ts";
 
@@ -8,7 +9,12 @@ import { serveQueries } from "./worker.ts";
 const hoard: unknown[] = [];
 
 serveQueries({
-  beforeEvaluate(query) {
+  beforeEvaluate(query, cancelled) {
+    if (query === 'test_hook{action="wait"}') {
+      while (!cancelled()) {
+        // Busy until canceled, as a long evaluation that checks at every step.
+      }
+    }
     if (query === 'test_hook{action="spin"}') {
       for (;;) {
         // Never checks the cancel flag or the deadline: only terminating the thread stops it.

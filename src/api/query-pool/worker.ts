@@ -22,8 +22,8 @@ export interface WorkerInit {
 
 /** Ways into a worker's evaluation, for tests of what the pool does with misbehaving queries. */
 export interface WorkerHooks {
-  /** Called with the query text before it is evaluated. */
-  readonly beforeEvaluate?: (query: string) => void;
+  /** Called with the query text, and the job's cancel flag as a function, before the query is evaluated. */
+  readonly beforeEvaluate?: (query: string, cancelled: () => boolean) => void;
 }
 
 /** Answer bodies are cut into chunks of about this many UTF-16 units before they are encoded and posted. */
@@ -61,7 +61,7 @@ async function runJob(
   const { spec } = job;
   channel.begin(job.id);
   const started = performance.now();
-  ctx.hooks.beforeEvaluate?.(spec.query);
+  ctx.hooks.beforeEvaluate?.(spec.query, () => channel.cancelled());
   const queryable = new RemoteQueryable(channel);
   const opts = {
     timeout: job.remainingMs,
