@@ -6,7 +6,8 @@
 // - How long a query runs on after its client goes away (abort to worker free), and after its timeout.
 // - The main thread's longest event-loop delay while a worker reads a large selection (20,000 series × 360
 //   samples from the TSDB head, served in pages), the longest single page served, and the same query evaluated on
-//   the main thread; an idle second gives the machine's own noise.
+//   the main thread; an idle second gives the machine's own noise. Also what the endpoints that stay on the main
+//   thread (series, labels, label values, federate, TSDB status) cost over that tenant.
 // Each case runs with the default pool (cores + 2 workers) and with one worker per core.
 // Run: npm run bench -- query-pool
 
@@ -15,6 +16,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Worker } from "node:worker_threads";
 import { QueryPool } from "../src/api/query-pool/pool.ts";
 import { createApiServer } from "../src/api/server.ts";
 import { authenticate, createOrg, createToken, localUser, openControlDb } from "../src/control/index.ts";
@@ -33,6 +35,15 @@ const START = 1_700_000_000_000;
 const END = START + (SAMPLES - 1) * STEP;
 const LARGE = "sum(rate(x[5m]))";
 const CHEAP_ALONE = 200;
+const RANGE = `start=${START / 1000}&end=${END / 1000}`;
+// The org endpoints that stay on the main thread, each over every series of the large tenant.
+const MAIN_THREAD_ENDPOINTS: readonly [string, string][] = [
+  ["series", `api/v1/series?match[]=x&${RANGE}`],
+  ["label names", `api/v1/labels?${RANGE}`],
+  ["label values", `api/v1/label/instance/values?${RANGE}`],
+  ["federate", "federate?match[]=x"],
+  ["tsdb status", "api/v1/status/tsdb"],
+];
 
 function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -62,7 +73,12 @@ async function start(dir: string, workers: number): Promise<Bench> {
   }
   const store = new EmbeddedTenantStore({ dataDir: dir, db: { autoCompact: false } });
   const pool = new QueryPool({ workers });
-  const { app } = createApiServer({ store, authenticate: (t) => authenticate(control, t), queryPool: pool });
+  const { app } = createApiServer({
+    store,
+    authenticate: (t) => authenticate(control, t),
+    queryPool: pool,
+    now: () => END, // federation reads the 5 minutes before "now"
+  });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("no TCP address");
@@ -138,6 +154,30 @@ async function stopLatency(b: Bench, how: "abort" | "timeout"): Promise<number> 
   return ms;
 }
 
+/** Iterations of the CPU probe's loop: about half a second. */
+const PROBE_LOOPS = 2e8;
+
+// Wall time of two threads running the same CPU loop at once over one thread alone: what this machine gives this
+// process right now (1.0 on two idle cores; shared machines and per-session CPU shares give more).
+async function parallelCapacity(): Promise<number> {
+  const code = `const { parentPort } = require("node:worker_threads");
+parentPort.on("message", () => { let x = 0; for (let i = 0; i < ${PROBE_LOOPS}; i++) x = (x + i * 7) % 1000003; parentPort.postMessage(x); });`;
+  const threads = [new Worker(code, { eval: true }), new Worker(code, { eval: true })];
+  const run = (w: Worker) =>
+    new Promise((resolve) => {
+      w.once("message", resolve);
+      w.postMessage(0);
+    });
+  let t0 = performance.now();
+  await run(threads[0]);
+  const one = performance.now() - t0;
+  t0 = performance.now();
+  await Promise.all(threads.map(run));
+  const two = performance.now() - t0;
+  await Promise.all(threads.map((w) => w.terminate()));
+  return two / one;
+}
+
 function loadLarge(store: EmbeddedTenantStore): void {
   const app = store.appender("acme");
   const refs = [];
@@ -190,7 +230,10 @@ for (const workers of [cores + 2, cores]) {
     }
     figures.push({ name: `${tag}: one heavy query`, unit: "ms", runs: one, higherIsBetter: false });
     figures.push({ name: `${tag}: two heavy queries at once`, unit: "ms", runs: two, higherIsBetter: false });
-    lines.push(`${tag}: two heavy at once / one alone = ${(median(two) / median(one)).toFixed(2)}`);
+    const capacity = await parallelCapacity();
+    lines.push(
+      `${tag}: two heavy at once / one alone = ${(median(two) / median(one)).toFixed(2)} (a pure CPU loop on two threads / one, just after: ${capacity.toFixed(2)})`,
+    );
     const aborts: number[] = [];
     const timeouts: number[] = [];
     for (let i = 0; i < 5; i++) aborts.push(await stopLatency(b, "abort"));
@@ -221,6 +264,19 @@ for (const workers of [cores + 2, cores]) {
         lines.push(
           `${LARGE}: ${after.count - before.count} data requests, ${((after.seconds - before.seconds) * 1000).toFixed(0)} ms of main thread in all, ${after.buckets[3] - before.buckets[3]} of them within 5 ms`,
         );
+      }
+      for (const [name, path] of MAIN_THREAD_ENDPOINTS) {
+        const runs: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const started = performance.now();
+          const r = await fetch(`${b.url}/prometheus/acme/${path}`, {
+            headers: { authorization: `Bearer ${b.token.acme}` },
+          });
+          await r.arrayBuffer();
+          if (r.status !== 200) throw new Error(`${path}: HTTP ${r.status}`);
+          runs.push(performance.now() - started);
+        }
+        figures.push({ name: `main thread: ${name}`, unit: "ms", runs, higherIsBetter: false });
       }
       const engine = new Engine();
       const inThread: number[] = [];

@@ -117,7 +117,6 @@ interface Job {
 }
 
 interface Slot {
-  readonly index: number;
   readonly flags: Int32Array;
   worker: Worker | null;
   port: MessagePort | null;
@@ -165,7 +164,6 @@ export class QueryPool {
     for (let i = 0; i < this.size; i++) {
       const flags = new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT));
       const slot: Slot = {
-        index: i,
         flags,
         worker: null,
         port: null,

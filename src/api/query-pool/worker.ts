@@ -14,7 +14,7 @@ import { DataChannel, RemoteQueryable } from "./remote-querier.ts";
 export interface WorkerInit {
   /** The data port (requests to the main thread); transferred. */
   readonly port: MessagePort;
-  /** The shared flags, {@link FLAG_SLOTS} Int32 slots. */
+  /** The shared flags: FLAG_SLOTS Int32 slots (protocol.ts). */
   readonly flags: SharedArrayBuffer;
   /** Settings of the worker's engine. */
   readonly engine: Partial<EngineOptions>;
