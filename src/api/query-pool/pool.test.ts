@@ -181,6 +181,24 @@ describe("query pool", () => {
     await settled();
   });
 
+  test("an answer of several megabytes arrives whole, compressed or not", async () => {
+    // One series per step, each with a 200-character label: about 3 MB of JSON in 4 chunks from the worker.
+    const q = `label_replace(count_values("t", vector(time())), "long", "${"x".repeat(200)}", "", "")`;
+    const params = new URLSearchParams({ query: q, start: "0", end: String(3 * 3600), step: "1" });
+    for (const encoding of ["gzip", "identity"]) {
+      const r = await fetch(`${server.url}/prometheus/acme/api/v1/query_range?${params}`, {
+        headers: { authorization: `Bearer ${tokens.acme}`, "accept-encoding": encoding },
+      });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("content-encoding"), encoding === "gzip" ? "gzip" : null);
+      const json: Reply["json"] = await r.json();
+      assert.equal(json.data.result.length, 3 * 3600 + 1);
+      // Series come sorted by labels ("9999" after "10800"); each holds its own step.
+      const steps = json.data.result.map((x: Reply["json"]) => x.values[0][0]).sort((a: number, b: number) => a - b);
+      assert.deepEqual([steps[0], steps.at(-1)], [0, 3 * 3600]);
+    }
+  });
+
   test("/metrics shows the pool", async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(text, /^contrail_query_workers 4$/m);
