@@ -27,7 +27,7 @@ import { alerts, buildInfo, rules, targets, tsdbStatus, VERSION } from "./status
 export interface ApiServerOptions {
   /** Per-org storage; the server never closes it. */
   readonly store: TenantStore;
-  /** Token check, usually `(t) => authenticate(controlDb, t)`. */
+  /** Token check, usually `(t) => tokenCache.authenticate(t)` over the control database (control/token-cache.ts). */
   readonly authenticate: Authenticator;
   /** Settings of the PromQL engine (of every query worker, and of the checks made before queuing); defaults when
    * absent. Plain data: it is copied to the workers. */

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { authenticate, type ControlDb, createOrg, createToken, localUser, openControlDb } from "../control/index.ts";
+import { type ControlDb, createOrg, createToken, localUser, openControlDb, TokenCache } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { Appender, Querier, Queryable, TenantStore } from "../storage/interface.ts";
 import { MemoryStore } from "../storage/memory.ts";
@@ -93,15 +93,16 @@ export interface TestServer {
 /** Query workers of a test server unless the test asks for more: each worker costs a start-up under tsx. */
 const TEST_QUERY_WORKERS = 2;
 
-/** Starts the API on 127.0.0.1:0 over `store`, authenticating against `control`. */
+/** Starts the API on 127.0.0.1:0 over `store`, authenticating against `control` through a token cache, as `contrail up`. */
 export async function startTestServer(
   control: TestControl,
   store: TenantStore,
   extra: Partial<ApiServerOptions> = {},
 ): Promise<TestServer> {
+  const tokens = new TokenCache(control.db);
   const { app } = createApiServer({
     store,
-    authenticate: (t) => authenticate(control.db, t),
+    authenticate: (t) => tokens.authenticate(t),
     queryWorkers: TEST_QUERY_WORKERS,
     ...extra,
   });
