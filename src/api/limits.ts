@@ -88,7 +88,7 @@ export function checkMatcherCount(count: number, limits: OrgLimits): void {
 }
 
 /** Throws limit_exceeded when a response would carry more series than the org's limit. */
-export function checkSeriesCount(count: number, limits: OrgLimits): void {
+export function checkSeriesCount(count: number, limits: Pick<OrgLimits, "maxSeries">): void {
   if (count > limits.maxSeries) {
     throw new ContrailError(
       "limit_exceeded",

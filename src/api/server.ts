@@ -4,7 +4,7 @@
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ContrailError } from "../model/errors.ts";
-import { Engine } from "../promql/engine/index.ts";
+import { Engine, type EngineOptions } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import { type Authenticator, checkAccess, REFUSALS, type Refusal } from "./auth.ts";
 import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
@@ -15,8 +15,11 @@ import { ConcurrencyGate, limitsResolver, type OrgLimits } from "./limits.ts";
 import { labelNames, labelValues, metadata, series } from "./metadata-handlers.ts";
 import { Form } from "./params.ts";
 import { formatQuery, instantQuery, parseQuery, queryExemplars, rangeQuery } from "./query-handlers.ts";
+import { poolFamilies } from "./query-pool/metrics.ts";
+import { QueryPool } from "./query-pool/pool.ts";
+import type { QuerySpec } from "./query-pool/protocol.ts";
 import { regionsJson } from "./regions.ts";
-import { answerClientError, JSON_TYPE, sendError, sendPieces } from "./respond.ts";
+import { answerClientError, JSON_TYPE, sendBytes, sendError, sendPieces } from "./respond.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { alerts, buildInfo, rules, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
 
@@ -26,8 +29,14 @@ export interface ApiServerOptions {
   readonly store: TenantStore;
   /** Token check, usually `(t) => tokenCache.authenticate(t)` over the control database (control/token-cache.ts). */
   readonly authenticate: Authenticator;
-  /** The PromQL engine; a default one when absent. */
-  readonly engine?: Engine;
+  /** Settings of the PromQL engine (of every query worker, and of the checks made before queuing); defaults when
+   * absent. Plain data: it is copied to the workers. */
+  readonly engine?: Partial<EngineOptions>;
+  /** The pool that evaluates queries, owned by the caller (shared by several servers, as tests do); when absent
+   * the server starts its own with `queryWorkers` workers and stops it when it closes. */
+  readonly queryPool?: QueryPool;
+  /** Workers of the server's own query pool; default: available cores + 2. */
+  readonly queryWorkers?: number;
   /** Limits of every org (defaults: DEFAULT_LIMITS), and per-org overrides. */
   readonly limits?: Partial<OrgLimits>;
   readonly limitsFor?: (org: string) => Partial<OrgLimits> | undefined;
@@ -44,8 +53,10 @@ export interface ApiServerOptions {
 /** A configured, not yet listening server and the parts its owner may need. */
 export interface ApiServer {
   readonly app: FastifyInstance;
-  /** Queries in flight per org. */
+  /** Series, label and federation lookups in flight per org. */
   readonly gate: ConcurrencyGate;
+  /** The pool evaluating queries. */
+  readonly pool: QueryPool;
 }
 
 const GET = ["GET"] as const;
@@ -56,14 +67,15 @@ interface Endpoint {
   readonly path: string;
   readonly methods: readonly ("GET" | "POST")[];
   readonly handler: OrgHandler;
-  /** Counted against the org's concurrent query limit. */
+  /** Counted against the org's concurrent query limit on the main thread (PromQL queries are limited by the
+   * query pool instead, which queues them). */
   readonly gated: boolean;
 }
 
 /** The org endpoints, relative to `/prometheus/<org>`. */
 const ENDPOINTS: readonly Endpoint[] = [
-  { path: "/api/v1/query", methods: GET_POST, handler: instantQuery, gated: true },
-  { path: "/api/v1/query_range", methods: GET_POST, handler: rangeQuery, gated: true },
+  { path: "/api/v1/query", methods: GET_POST, handler: instantQuery, gated: false },
+  { path: "/api/v1/query_range", methods: GET_POST, handler: rangeQuery, gated: false },
   { path: "/api/v1/query_exemplars", methods: GET_POST, handler: queryExemplars, gated: false },
   { path: "/api/v1/format_query", methods: GET_POST, handler: formatQuery, gated: false },
   { path: "/api/v1/parse_query", methods: GET_POST, handler: parseQuery, gated: false },
@@ -112,7 +124,9 @@ function rawQuery(request: FastifyRequest): string {
 
 /** Builds the server: routes, hooks and error handling. Call `app.listen` to serve and `app.close` to stop. */
 export function createApiServer(opts: ApiServerOptions): ApiServer {
-  const engine = opts.engine ?? new Engine();
+  const engine = new Engine(opts.engine);
+  const ownPool = opts.queryPool === undefined;
+  const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: opts.engine });
   const now = opts.now ?? Date.now;
   const status = opts.status ?? NO_TARGETS_OR_METADATA;
   const limitsOf = limitsResolver(opts.limits, opts.limitsFor);
@@ -173,6 +187,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return sendPieces(request, reply, successJson(answer.data, answer));
       case "text":
         return sendPieces(request, reply, [answer.body], { contentType: answer.contentType });
+      case "json":
+        return sendBytes(request, reply, answer.body);
     }
   };
 
@@ -213,6 +229,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           if (!reply.raw.writableFinished) controller.abort();
         });
         const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
+        const queries = async (spec: QuerySpec): Promise<Answer> => {
+          const body = await pool.run(spec, {
+            org,
+            maxConcurrent: limits.maxConcurrentQueries,
+            maxQueued: limits.maxQueuedQueries,
+            queryable: opts.store.queryable(org),
+            signal: controller.signal,
+          });
+          return { kind: "json", body };
+        };
         try {
           const answer = await e.handler({
             org,
@@ -221,6 +247,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             limits,
             store: opts.store,
             engine,
+            queries,
             status,
             signal: controller.signal,
             now: now(),
@@ -238,7 +265,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   );
 
   app.get("/metrics", async (_request, reply) =>
-    reply.header("content-type", "text/plain; version=0.0.4; charset=utf-8").send(metrics.render(gate.total())),
+    reply
+      .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+      .send(metrics.render(gate.total() + pool.figures().busy, poolFamilies(pool.figures()))),
   );
 
   const regions = regionsJson();
@@ -250,6 +279,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     reply.code(204).headers(cors).header("access-control-max-age", "86400").send(),
   );
 
-  app.addHook("onClose", async () => metrics.close());
-  return { app, gate };
+  app.addHook("onClose", async () => {
+    metrics.close();
+    if (ownPool) await pool.close();
+  });
+  return { app, gate, pool };
 }

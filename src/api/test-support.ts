@@ -93,6 +93,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** Query workers of a test server unless the test asks for more: each worker costs a start-up under tsx. */
+const TEST_QUERY_WORKERS = 2;
+
 /**
  * Starts the API on 127.0.0.1:0 over `store`, authenticating against `control` through a token cache, as `contrail
  * up`; `setup` may add routes (e.g. remote write) before it listens.
@@ -104,7 +107,12 @@ export async function startTestServer(
   setup?: (app: FastifyInstance) => Promise<void>,
 ): Promise<TestServer> {
   const tokens = new TokenCache(control.db);
-  const { app } = createApiServer({ store, authenticate: (t) => tokens.authenticate(t), ...extra });
+  const { app } = createApiServer({
+    store,
+    authenticate: (t) => tokens.authenticate(t),
+    queryWorkers: TEST_QUERY_WORKERS,
+    ...extra,
+  });
   await setup?.(app);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();

@@ -34,6 +34,16 @@ export const LIMIT_SPECS = {
     area: "query",
     help: "queries, series, label and federation lookups of the org evaluated at once; more answer 503",
   },
+  // Mimir's querier.max_outstanding_requests_per_tenant is 100 for a whole tenant; 32 waiting PromQL queries cover a
+  // dashboard refreshing all its panels at once, and a client that floods gets 503 instead of unbounded waiting.
+  maxQueuedQueries: {
+    default: 32,
+    min: 0,
+    max: 10_000,
+    unit: "count",
+    area: "query",
+    help: "PromQL queries of the org waiting for an evaluator; more answer 503",
+  },
   // Prometheus's --query.timeout and Mimir's querier.timeout: 2 minutes.
   queryTimeoutMs: {
     default: 120_000,
