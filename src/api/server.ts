@@ -35,7 +35,7 @@ export interface ApiServerOptions {
   /** The pool that evaluates queries, owned by the caller (shared by several servers, as tests do); when absent
    * the server starts its own with `queryWorkers` workers and stops it when it closes. */
   readonly queryPool?: QueryPool;
-  /** Workers of the server's own query pool; default: available cores + 2. */
+  /** Base workers of the server's own query pool (it adds spares when all are busy); default: the cores. */
   readonly queryWorkers?: number;
   /** Limits of every org (defaults: DEFAULT_LIMITS), and per-org overrides. */
   readonly limits?: Partial<OrgLimits>;

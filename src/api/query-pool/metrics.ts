@@ -16,7 +16,8 @@ const SERVE = "contrail_query_data_request_duration_seconds";
 export function poolFamilies(f: PoolFigures): MetricFamily[] {
   const serve = f.serve;
   return [
-    gauge("contrail_query_workers", "Query worker threads of the pool.", f.workers),
+    gauge("contrail_query_workers", "Query worker threads of the pool, started or starting.", f.workers),
+    gauge("contrail_query_workers_max", "Most query worker threads the pool may run.", f.maxWorkers),
     gauge("contrail_query_workers_ready", "Query workers started and able to take a query.", f.ready),
     gauge("contrail_query_workers_busy", "Query workers evaluating a query now.", f.busy),
     gauge("contrail_query_queue_length", "Queries waiting for a query worker, over all orgs.", f.queued),

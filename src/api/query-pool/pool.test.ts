@@ -21,6 +21,8 @@ const HOOKS = new URL("./test-worker.ts", import.meta.url);
 const LIVENESS_MS = 2000;
 /** How long to wait for the pool to reach a state. */
 const SETTLE_MS = 10_000;
+/** Idle time after which the test pool retires a spare worker. */
+const SPARE_IDLE_MS = 1000;
 const SPIN = 'test_hook{action="spin"}';
 const WAIT = 'test_hook{action="wait"}';
 const EXHAUST = 'test_hook{action="exhaust"}';
@@ -37,7 +39,7 @@ before(async () => {
   for (const org of ["acme", "other", "small"]) tokens[org] = control.org(org);
   const store = new MemoryTenants();
   load(store, "acme", [{ labels: { __name__: "up", job: "a" }, t: 0, v: 1 }]);
-  pool = new QueryPool({ workers: 4, workerScript: HOOKS, graceMs: 300 });
+  pool = new QueryPool({ workers: 2, maxWorkers: 4, workerScript: HOOKS, graceMs: 300, spareIdleMs: SPARE_IDLE_MS });
   server = await startTestServer(control, store, {
     queryPool: pool,
     limitsFor: (org) => (org === "small" ? { maxConcurrentQueries: 1, maxQueuedQueries: 1 } : undefined),
@@ -109,6 +111,19 @@ describe("query pool", () => {
     stop.abort();
     await Promise.all(heavy);
     await settled();
+  });
+
+  test("a cheap query of the same org runs on a spare beside the org's heavy ones; idle spares retire", async () => {
+    await settled();
+    const stop = new AbortController();
+    const waits = [1, 2].map(() => query("acme", WAIT, { timeout: "60s" }, stop.signal).catch(() => null));
+    await until("every base worker busy, a spare started", (f) => f.busy === 2 && f.workers === 3);
+    const r = await query("acme", "1+1");
+    assert.equal(r.status, 200);
+    assert.ok(r.ms < LIVENESS_MS, `1+1 waited ${r.ms.toFixed(0)} ms beside the org's two running queries`);
+    stop.abort();
+    await Promise.all(waits);
+    await until("the spare retired after idling", (f) => f.workers === 2 && f.busy === 0);
   });
 
   test("a client that goes away raises its query's cancel flag: the worker gives up by itself", async () => {
@@ -201,7 +216,8 @@ describe("query pool", () => {
 
   test("/metrics shows the pool", async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    assert.match(text, /^contrail_query_workers 4$/m);
+    assert.match(text, /^contrail_query_workers [234]$/m);
+    assert.match(text, /^contrail_query_workers_max 4$/m);
     assert.match(text, /^contrail_query_workers_busy 0$/m);
     assert.match(text, /^contrail_query_queue_length 0$/m);
     assert.match(text, /^contrail_queries_stopped_total\{reason="canceled"\} [1-9]/m);

@@ -3,7 +3,9 @@
 // (answered from the Queryable the job was submitted with, in pages) and sends back the rendered JSON answer.
 // A client that goes away or a deadline that passes raises the worker's cancel flag; a worker that has not given up
 // a grace period later is terminated and replaced, as is one that runs out of memory. Workers start with the pool
-// and are reused.
+// and are reused. The pool grows past its base size by one warm spare whenever every worker is busy, up to its
+// maximum, so a cheap query never waits for a heavy one to finish (the operating system shares the cores between
+// them); spares idle for a while are retired.
 
 import { availableParallelism } from "node:os";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
@@ -27,8 +29,10 @@ import {
 import { siblingModule, spawnWorker } from "./spawn.ts";
 import type { WorkerInit } from "./worker.ts";
 
-/** Workers beyond the cores: cheap queries get a thread while as many heavy ones as there are cores run. */
-const EXTRA_WORKERS = 2;
+/** Maximum workers per core: queries beyond the cores share them, so a cheap one runs beside heavy ones. */
+const MAX_WORKERS_PER_CORE = 4;
+/** A worker started beyond the base size is retired after idling this long, ms. */
+export const SPARE_IDLE_MS = 30_000;
 /** Default heap limit of a worker (V8 old generation), MiB. */
 export const DEFAULT_WORKER_HEAP_MB = 1024;
 /** Default time a worker has to give up after a cancel or its deadline before it is terminated, ms. */
@@ -41,14 +45,18 @@ const MAX_RESTART_BACKOFF_MS = 30_000;
 
 /** Options of a {@link QueryPool}. */
 export interface QueryPoolOptions {
-  /** Worker threads; default: available cores + 2. */
+  /** Worker threads always running; default: the available cores. */
   readonly workers?: number;
+  /** Most worker threads, spares included; default: four per core, and at least one more than `workers`. */
+  readonly maxWorkers?: number;
   /** Heap limit of each worker, MiB; default {@link DEFAULT_WORKER_HEAP_MB}. */
   readonly workerHeapMb?: number;
   /** Settings of every worker's engine (plain data: it is copied to each worker). */
   readonly engine?: Partial<EngineOptions>;
   /** Time a worker has to give up after a cancel or its deadline, ms; default {@link DEFAULT_GRACE_MS}. */
   readonly graceMs?: number;
+  /** Idle time after which a worker beyond `workers` is retired, ms; default {@link SPARE_IDLE_MS}. */
+  readonly spareIdleMs?: number;
   /** The workers' entry module; default `worker-main`. Tests pass one with hooks. */
   readonly workerScript?: URL;
   /** Bounds of the pages of series sent to workers. */
@@ -73,7 +81,10 @@ export type RestartReason = "timeout" | "canceled" | "out_of_memory" | "crashed"
 
 /** The pool's state and counters, for `/metrics` and tests. */
 export interface PoolFigures {
+  /** Worker threads now, started or starting. */
   readonly workers: number;
+  /** Most worker threads the pool may run. */
+  readonly maxWorkers: number;
   /** Workers started and waiting for or running jobs. */
   readonly ready: number;
   readonly busy: number;
@@ -128,14 +139,21 @@ interface Slot {
   outOfMemory: boolean;
   failures: number;
   killTimer: NodeJS.Timeout | null;
+  /** Retires the slot's worker once it has idled long enough (spares beyond the base size only). */
+  idleTimer: NodeJS.Timeout | null;
+  /** Set when the slot left the pool: its worker's exit starts no replacement. */
+  retired: boolean;
 }
 
 /** A pool of query workers. Create once per process (or server) and `close()` it when done. */
 export class QueryPool {
-  /** Worker threads of the pool. */
+  /** Worker threads always running. */
   readonly size: number;
+  /** Most worker threads, spares included. */
+  readonly maxWorkers: number;
   private readonly heapMb: number;
   private readonly graceMs: number;
+  private readonly spareIdleMs: number;
   private readonly engine: Partial<EngineOptions>;
   private readonly script: URL;
   private readonly bounds: PageBounds | undefined;
@@ -155,36 +173,26 @@ export class QueryPool {
 
   /** Starts the workers now, so the first query does not wait for them longer than their start-up. */
   constructor(opts: QueryPoolOptions = {}) {
-    this.size = Math.max(1, Math.floor(opts.workers ?? availableParallelism() + EXTRA_WORKERS));
+    this.size = Math.max(1, Math.floor(opts.workers ?? availableParallelism()));
+    this.maxWorkers = Math.max(
+      this.size + 1,
+      Math.floor(opts.maxWorkers ?? MAX_WORKERS_PER_CORE * availableParallelism()),
+    );
     this.heapMb = opts.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
     this.graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+    this.spareIdleMs = opts.spareIdleMs ?? SPARE_IDLE_MS;
     this.engine = opts.engine ?? {};
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "worker-main");
     this.bounds = opts.pageBounds;
-    for (let i = 0; i < this.size; i++) {
-      const flags = new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT));
-      const slot: Slot = {
-        flags,
-        worker: null,
-        port: null,
-        ready: false,
-        job: null,
-        killed: null,
-        outOfMemory: false,
-        failures: 0,
-        killTimer: null,
-      };
-      this.slots.push(slot);
-      this.spawn(slot);
-    }
+    for (let i = 0; i < this.size; i++) this.addSlot();
   }
 
   /**
-   * Most jobs of one org running at once, whatever its own limit: one worker always stays for the other orgs
-   * (with more than one worker), while one org can still keep every core busy.
+   * Most jobs of one org running at once, whatever its own limit: one worker always stays for the other orgs, while
+   * one org can still keep every core busy.
    */
   get perOrgCap(): number {
-    return this.size > 1 ? this.size - 1 : 1;
+    return this.maxWorkers - 1;
   }
 
   /**
@@ -238,7 +246,8 @@ export class QueryPool {
   /** The pool's state and counters. */
   figures(): PoolFigures {
     return {
-      workers: this.size,
+      workers: this.slots.length,
+      maxWorkers: this.maxWorkers,
       ready: this.readyCount(),
       busy: this.slots.filter((s) => s.job !== null).length,
       queued: this.queue.waiting(),
@@ -259,6 +268,7 @@ export class QueryPool {
     const exits: Promise<unknown>[] = [];
     for (const slot of this.slots) {
       if (slot.killTimer !== null) clearTimeout(slot.killTimer);
+      if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
       if (slot.job !== null) this.finish(slot.job, { error: down });
       slot.port?.close();
       if (slot.worker !== null) exits.push(slot.worker.terminate());
@@ -270,6 +280,46 @@ export class QueryPool {
     return this.slots.filter((s) => s.ready).length;
   }
 
+  // A new slot with its flags, and its worker starting.
+  private addSlot(): void {
+    const slot: Slot = {
+      flags: new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT)),
+      worker: null,
+      port: null,
+      ready: false,
+      job: null,
+      killed: null,
+      outOfMemory: false,
+      failures: 0,
+      killTimer: null,
+      idleTimer: null,
+      retired: false,
+    };
+    this.slots.push(slot);
+    this.spawn(slot);
+  }
+
+  // Keeps one worker free for the next query: when every worker is busy and none is starting, one more starts,
+  // up to the maximum.
+  private ensureSpare(): void {
+    if (this.closed || this.slots.length >= this.maxWorkers) return;
+    if (this.slots.some((s) => s.job === null && s.worker !== null)) return;
+    this.addSlot();
+  }
+
+  // A spare beyond the base size that idles `spareIdleMs` leaves the pool.
+  private scheduleRetire(slot: Slot): void {
+    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = null;
+      if (slot.job !== null || this.closed || this.slots.length <= this.size) return;
+      slot.retired = true;
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      slot.port?.close();
+      void slot.worker?.terminate();
+    }, this.spareIdleMs);
+    slot.idleTimer.unref();
+  }
   // Starts a worker in `slot`; its messages, data requests and exit are wired to the slot.
   private spawn(slot: Slot): void {
     const { port1, port2 } = new MessageChannel();
@@ -346,7 +396,7 @@ export class QueryPool {
   }
 
   private onExit(slot: Slot, worker: Worker): void {
-    if (slot.worker !== worker) return;
+    if (slot.worker !== worker || slot.retired) return;
     const wasReady = slot.ready;
     const reason: RestartReason = slot.killed ?? (slot.outOfMemory ? "out_of_memory" : "crashed");
     slot.worker = null;
@@ -397,14 +447,15 @@ export class QueryPool {
     }
   }
 
-  // Starts waiting jobs on idle workers while the queue allows.
+  // Starts waiting jobs on idle workers while the queue allows, then makes sure a worker stays free.
   private dispatch(): void {
     for (const slot of this.slots) {
       if (!slot.ready || slot.job !== null) continue;
       const job = this.queue.next();
-      if (job === null) return;
+      if (job === null) break;
       this.start(job, slot);
     }
+    this.ensureSpare();
   }
 
   private start(job: Job, slot: Slot): void {
@@ -413,6 +464,8 @@ export class QueryPool {
     job.slot = slot;
     job.data = new JobData(job.sub.queryable, { maxSamples: job.spec.maxSamples, bounds: this.bounds });
     slot.job = job;
+    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
     Atomics.store(slot.flags, FLAG_CANCEL, 0);
     slot.worker?.ref();
     const msg: JobMessage = {
@@ -433,6 +486,7 @@ export class QueryPool {
     slot.killTimer = null;
     slot.worker?.unref();
     if (job !== null) this.queue.finished(job.org);
+    if (this.slots.length > this.size) this.scheduleRetire(slot);
   }
 
   // The client went away.

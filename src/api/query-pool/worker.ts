@@ -2,6 +2,7 @@
 // data the main thread serves page by page, renders the whole JSON answer, and posts it back as UTF-8 chunks.
 // Cancellation arrives as a shared flag, read by the engine at each check, between pages and between answer pieces.
 
+import { setPriority } from "node:os";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Engine, type EngineOptions, type QueryResult } from "../../promql/engine/index.ts";
@@ -26,6 +27,12 @@ export interface WorkerHooks {
   readonly beforeEvaluate?: (query: string, cancelled: () => boolean) => void;
 }
 
+/**
+ * Nice value of a query worker's thread (Linux keeps one per thread): queries yield the cores to the threads that
+ * accept writes, run scrapes and proxy requests, and share what is left among themselves.
+ */
+const QUERY_WORKER_NICE = 10;
+
 /** Answer bodies are cut into chunks of about this many UTF-16 units before they are encoded and posted. */
 const BODY_CHUNK = 1024 * 1024;
 
@@ -34,6 +41,8 @@ export function serveQueries(hooks: WorkerHooks = {}): void {
   const parent = parentPort;
   if (parent === null) throw new Error("serveQueries runs in a worker thread only");
   const init = workerData as WorkerInit;
+  // Only where the nice value belongs to the thread: elsewhere it would lower the whole process.
+  if (process.platform === "linux") setPriority(QUERY_WORKER_NICE);
   const channel = new DataChannel(init.port, new Int32Array(init.flags));
   const engine = new Engine(init.engine);
   const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parent.postMessage(m, transfer);
