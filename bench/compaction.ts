@@ -8,7 +8,9 @@
 //   - `perf_hooks.monitorEventLoopDelay` (resolution 1 ms): the longest event-loop delay and its p99,
 //   - a 1 ms timer that measures its own lateness: the longest lateness, and how long the slowest commit tick took
 //     from when it was due to when its commit returned (what a remote-write request would have waited).
-// Also printed: the total compaction time (until `compact()` finished) and the report of what it did.
+// Also printed: the total compaction time (until `compact()` finished) and the report of what it did, and, as a
+// baseline, the event-loop delay over a few seconds of the same appends before maintenance starts (what garbage
+// collection of a large head costs anyway).
 // Run: npm run bench -- compaction [--series 100000] [--head-hours 3.5] [--runs 1]
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -33,6 +35,8 @@ const TICKS_PER_INTERVAL = 150;
 const TICK_MS = 10;
 /** How long the appends keep going after compaction ends (ms), so the tail of the work is measured too. */
 const COOL_DOWN_MS = 500;
+/** A window of appends without maintenance (ms), measured first: the stalls the main thread has anyway (GC). */
+const BASELINE_MS = 3_000;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -89,6 +93,8 @@ function fillHead(db: Db, labels: readonly Labels[], t0: number, t1: number): nu
 }
 
 interface RunResult {
+  readonly baselineMaxMs: number;
+  readonly baselineP99Ms: number;
   readonly compactMs: number;
   readonly loopMaxMs: number;
   readonly loopP99Ms: number;
@@ -149,6 +155,12 @@ async function runOnce(): Promise<RunResult> {
       };
       setTimeout(tick, TICK_MS);
     });
+    const baseline = monitorEventLoopDelay({ resolution: 1 });
+    baseline.enable();
+    await new Promise((r) => setTimeout(r, BASELINE_MS));
+    baseline.disable();
+    lateMax = 0;
+    tickMax = 0;
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
     await new Promise((r) => setTimeout(r, 200));
@@ -161,6 +173,8 @@ async function runOnce(): Promise<RunResult> {
     await ticker;
     db.close();
     return {
+      baselineMaxMs: baseline.max / 1e6,
+      baselineP99Ms: baseline.percentile(99) / 1e6,
       compactMs,
       loopMaxMs: loop.max / 1e6,
       loopP99Ms: loop.percentile(99) / 1e6,
@@ -200,6 +214,8 @@ async function main(): Promise<void> {
   });
   printFigures("TSDB maintenance vs. the main thread", [
     fig("compaction total", "ms", (r) => r.compactMs),
+    fig("event-loop delay max, no maintenance", "ms", (r) => r.baselineMaxMs),
+    fig("event-loop delay p99, no maintenance", "ms", (r) => r.baselineP99Ms),
     fig("event-loop delay max", "ms", (r) => r.loopMaxMs),
     fig("event-loop delay p99", "ms", (r) => r.loopP99Ms),
     fig("1 ms timer lateness max", "ms", (r) => r.lateMaxMs),

@@ -114,7 +114,7 @@ describe("EmbeddedTenantStore", () => {
     s.close();
   });
 
-  test("a tenant whose database cannot open fails alone, with an error naming the org", () => {
+  test("a tenant whose database cannot open fails alone, with an error naming the org", async () => {
     const data = tempDir();
     let now = 1_000_000;
     const s = new EmbeddedTenantStore({
@@ -125,7 +125,7 @@ describe("EmbeddedTenantStore", () => {
       now: () => now,
     });
     write(s, "good", "m", 0, 4 * HOUR);
-    s.withDb("good", (db) => db.compact());
+    await s.withDb("good", (db) => db.compact());
     s.close();
     // Make a damaged copy: the block's index is garbage.
     const goodDir = tenantDir(data, "good");

@@ -2,7 +2,7 @@
 // fragments where it crosses a page and never letting it cross a segment. Byte-compatible with Prometheus's WAL;
 // layout and placement rules: docs/format/wal.md.
 
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { ContrailError } from "../../model/errors.ts";
 import { crc32c } from "../encoding/crc32c.ts";
@@ -17,6 +17,7 @@ import {
   HEADER_SIZE,
   listSegments,
   PAGE_SIZE,
+  removeSegmentsBelow,
   segmentName,
   segmentPath,
 } from "./segment.ts";
@@ -110,6 +111,21 @@ export class Wal {
     return this.segIndex;
   }
 
+  /**
+   * Like `nextSegment`, but the finished segment is closed without an fsync: returns the new index and the path the
+   * caller must fsync (null under the "never" policy), so that a thread that must not wait for the disk can leave
+   * the sync to another (as Prometheus syncs finished segments in the background).
+   */
+  cutSegment(): { readonly next: number; readonly toSync: string | null } {
+    this.checkOpen();
+    if (this.alloc > 0) this.flushPage(true);
+    const finished = segmentPath(this.dir, this.segIndex);
+    closeSync(this.fd);
+    this.fd = -1;
+    this.startSegment(this.segIndex + 1);
+    return { next: this.segIndex, toSync: this.fsyncPolicy === "never" ? null : finished };
+  }
+
   /** Deletes every segment with an index below `firstKeep` (after a checkpoint has absorbed them). */
   truncate(firstKeep: number): void {
     this.checkOpen();
@@ -119,10 +135,7 @@ export class Wal {
         `cannot truncate the WAL up to segment ${segmentName(firstKeep)}: segment ${segmentName(this.segIndex)} is being written`,
       );
     }
-    for (const index of listSegments(this.dir)) {
-      if (index >= firstKeep) break;
-      rmSync(segmentPath(this.dir, index));
-    }
+    removeSegmentsBelow(this.dir, firstKeep);
   }
 
   /**
