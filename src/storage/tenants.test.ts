@@ -182,4 +182,25 @@ describe("EmbeddedTenantStore", () => {
       (e) => isContrailError(e, "unavailable"),
     );
   });
+
+  test("a database is not closed for idleness while its compaction runs; withDb waits for a promise", async () => {
+    let now = 0;
+    const s = store({ idleCloseMs: 60_000, now: () => now });
+    write(s, "a", "m", 0, 5 * HOUR);
+    let running: Promise<unknown> = Promise.resolve();
+    s.withDb("a", (db) => {
+      running = db.compact();
+    });
+    now += 120_000;
+    assert.deepEqual(s.closeIdle(), [], "the compaction still runs");
+    await running;
+    const idle = s.withDb("a", (db) => db.whenIdle());
+    now += 120_000;
+    assert.deepEqual(s.closeIdle(), [], "in use until withDb's promise settles");
+    await idle;
+    now += 120_000;
+    assert.deepEqual(s.closeIdle(), ["a"]);
+    assert.equal(seriesOf(s.querier("a", 0, 5 * HOUR)).length, 1);
+    s.close();
+  });
 });

@@ -303,8 +303,14 @@ export class Db implements Appendable, Queryable {
     return this.status;
   }
 
+  // A closed database whose last job has ended may be opened again.
+  private settle(): void {
+    if (this.closed && !this.maintenanceRunning) settling.delete(resolve(this.dir));
+  }
+
   private endRun(err: Error | null): void {
     this.runsInFlight--;
+    this.settle();
     const failed = err !== null && !this.closed;
     this.status = {
       runs: this.status.runs + 1,
@@ -447,9 +453,11 @@ export class Db implements Appendable, Queryable {
     const p: Promise<void> = this.queue.run({ kind: "remove", paths }).then(
       () => {
         this.removals.delete(p);
+        this.settle();
       },
       (err: Error) => {
         this.removals.delete(p);
+        this.settle();
         this.logger.warn("deleting files failed", { paths, err: err.message });
       },
     );
@@ -489,11 +497,7 @@ export class Db implements Appendable, Queryable {
     this.timer = null;
     this.pending = null;
     this.wakeTruncations();
-    if (this.runsInFlight > 0 || this.removals.size > 0) {
-      const key = resolve(this.dir);
-      settling.add(key);
-      void this.whenIdle().finally(() => settling.delete(key));
-    }
+    if (this.maintenanceRunning) settling.add(resolve(this.dir));
     try {
       this.headRef?.close();
     } finally {
