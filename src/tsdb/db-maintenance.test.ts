@@ -170,6 +170,22 @@ describe("Db maintenance on the worker", () => {
     db.close();
   });
 
+  test("finished WAL segments are synced by the worker, not by the commit that filled them", async () => {
+    const dir = tempDir();
+    const q = newQueue();
+    const db = open(dir, { maintenance: q, walSegmentSize: 32 * 1024 });
+    fill(db, 100, 0, 3 * HOUR);
+    const segments = readdirSync(join(dir, "wal")).length;
+    assert.ok(segments > 3, `several segments filled (${segments})`);
+    assert.ok(db.maintenanceRunning, "syncs were handed to the worker");
+    await db.whenIdle();
+    assert.equal(q.stats().completed, segments - 1, "one sync per finished segment");
+    db.close();
+    const again = open(dir, { maintenance: q });
+    assert.deepEqual(dump(again, 0, 3 * HOUR), expected(100, 0, 3 * HOUR));
+    again.close();
+  });
+
   test("several databases compacting at once take turns on one worker", async () => {
     const q = newQueue();
     const dbs = Array.from({ length: 4 }, () => open(tempDir(), { maintenance: q, ranges: [2 * HOUR, 6 * HOUR] }));

@@ -7,16 +7,17 @@
 //
 // Threading. The database lives on the thread that appends and queries (the main thread); everything slow in its
 // maintenance runs on a worker thread shared through a MaintenanceQueue (maintenance/): writing a block from the
-// head, merging blocks, writing a WAL checkpoint and deleting the segments, head chunk files and directories that
-// are no longer needed. The main thread keeps the decisions and the short steps, in this order per head block:
+// head, merging blocks, writing a WAL checkpoint, deleting the segments, head chunk files and directories that are
+// no longer needed, and fsyncing finished WAL segments (the WAL hands them over instead of syncing on the thread
+// that appends). The main thread keeps the decisions and the short steps, in this order per head block:
 //   1. snapshot the head's range [mint, maxt) in slices of at most MAIN_THREAD_SLICE_MS each (head/snapshot.ts);
 //   2. the worker writes `<ulid>.tmp-for-creation/`, renames it to `<ulid>/` and reads the new index back;
 //   3. reload: open the new block with that index (no file read or scan here), swap it into the loaded set, rename
 //      blocks to delete to `.tmp-for-deletion` (the worker deletes them); new queriers now read [mint, maxt) from
 //      the block and the head only from maxt;
 //   4. once no querier opened before step 3 reads the head below maxt, truncate the head in memory, again in slices
-//      of at most MAIN_THREAD_SLICE_MS, and start a new WAL segment without syncing the finished one; the worker
-//      syncs it, writes the checkpoint, then deletes the absorbed segments and the released head chunk files.
+//      of at most MAIN_THREAD_SLICE_MS, and start a new WAL segment; the worker writes the checkpoint, then deletes
+//      the absorbed segments and the released head chunk files.
 // Merges are one worker job followed by step 3. Appends go on throughout: the range being compacted lies before
 // the head's appendable window, so nothing written meanwhile belongs to it. Every step leaves a directory that
 // opens cleanly after a crash (tmp directories are written, then renamed; leftovers are deleted at open; the WAL
@@ -132,8 +133,8 @@ export class Db implements Appendable, Queryable {
   /** The end of the latest compaction run (runs are chained, never concurrent). */
   private tail: Promise<unknown> = Promise.resolve();
   private runsInFlight = 0;
-  /** Deletions handed to the worker and not finished yet. */
-  private readonly removals = new Set<Promise<void>>();
+  /** Deletions and syncs handed to the worker and not finished yet. */
+  private readonly chores = new Set<Promise<void>>();
   private status: MaintenanceStatus = { runs: 0, failures: 0, lastError: null };
   private closed = false;
 
@@ -181,6 +182,7 @@ export class Db implements Appendable, Queryable {
         minValidTime: db.set.maxTime() ?? undefined,
         walSegmentSize: opts.walSegmentSize,
         walFsync: opts.walFsync,
+        walSyncLater: (path) => db.syncLater(path),
         logger: opts.logger,
       });
     } catch (err) {
@@ -288,14 +290,14 @@ export class Db implements Appendable, Queryable {
 
   /** Resolves once no compaction run or deletion of this database is queued or running (also after `close()`). */
   async whenIdle(): Promise<void> {
-    while (this.runsInFlight > 0 || this.removals.size > 0) {
-      await Promise.all([this.tail, ...this.removals]);
+    while (this.runsInFlight > 0 || this.chores.size > 0) {
+      await Promise.all([this.tail, ...this.chores]);
     }
   }
 
   /** True while a compaction run or a deletion of this database is queued or running. */
   get maintenanceRunning(): boolean {
-    return this.runsInFlight > 0 || this.removals.size > 0;
+    return this.runsInFlight > 0 || this.chores.size > 0;
   }
 
   /** How the maintenance runs have fared so far. */
@@ -342,7 +344,7 @@ export class Db implements Appendable, Queryable {
       if (meta !== null) mergedBlocks.push(meta.ulid);
     }
     if (!this.closed && headBlocks.length === 0 && mergedBlocks.length === 0) this.reloadBlocks();
-    await Promise.all(this.removals);
+    await Promise.all(this.chores);
     return { headBlocks, mergedBlocks, deletedBlocks: this.set.deleted - deletedBefore };
   }
 
@@ -447,21 +449,28 @@ export class Db implements Appendable, Queryable {
     }
   }
 
-  // Hands `paths` to the worker for deletion; `compact()` and `whenIdle()` wait for it. Failures are only logged: a
-  // leftover is deleted at the next open.
+  // Hands `paths` to the worker for deletion. A failure is only logged: a leftover is deleted at the next open.
   private remove(paths: readonly string[]): void {
-    const p: Promise<void> = this.queue.run({ kind: "remove", paths }).then(
-      () => {
-        this.removals.delete(p);
-        this.settle();
-      },
-      (err: Error) => {
-        this.removals.delete(p);
-        this.settle();
-        this.logger.warn("deleting files failed", { paths, err: err.message });
-      },
-    );
-    this.removals.add(p);
+    this.chore({ kind: "remove", paths }, "deleting files failed");
+  }
+
+  // Hands a finished WAL segment to the worker to fsync. A failure is only logged: the data is written, only a
+  // machine crash before the OS writes it back could lose it.
+  private syncLater(path: string): void {
+    this.chore({ kind: "sync", paths: [path] }, "syncing a WAL segment failed");
+  }
+
+  // Runs a small job whose end `compact()` and `whenIdle()` wait for, and which runs even after `close()`.
+  private chore(job: MaintenanceJob, failure: string): void {
+    const done = () => {
+      this.chores.delete(p);
+      this.settle();
+    };
+    const p: Promise<void> = this.queue.run(job).then(done, (err: Error) => {
+      done();
+      this.logger.warn(failure, { dir: this.dir, err: err.message });
+    });
+    this.chores.add(p);
   }
 
   /**
@@ -552,7 +561,7 @@ function flooredQuerier(q: Querier, floor: number): Querier {
 
 // The buffer of the series list in `wal`, moved to the worker with the job.
 function transferable(wal: WalTruncation): ArrayBuffer[] {
-  return wal.checkpoint === null ? [] : [wal.checkpoint.keep.buffer as ArrayBuffer];
+  return [wal.keep.buffer as ArrayBuffer];
 }
 
 // Marks `b` as failed to compact; a failure to do so only means the planner may pick it again.

@@ -56,6 +56,8 @@ export interface HeadOptions {
   /** WAL segment size (bytes, a multiple of 32 KiB) and fsync policy; defaults as in wal/wal.ts. */
   readonly walSegmentSize?: number;
   readonly walFsync?: FsyncPolicy;
+  /** Hands the sync of finished WAL segments to the caller (see WalOptions.syncLater). */
+  readonly walSyncLater?: (segmentPath: string) => void;
   /** Largest head chunk file in bytes (default 128 MiB) and how much the chunk writer buffers (default 4 MiB). */
   readonly headChunkFileSize?: number;
   readonly headChunkWriteBufferSize?: number;
@@ -91,7 +93,7 @@ export interface TruncateReport {
 export interface TruncatePlan {
   readonly chunksRemoved: number;
   readonly seriesRemoved: number;
-  /** The WAL work left (segment syncs, checkpoint), null when the WAL has no segment. */
+  /** The WAL checkpoint to write, or null when the WAL was too short to bother. */
   readonly wal: WalTruncation | null;
   /** Head chunk files no longer referenced (already closed), to delete. */
   readonly chunkFiles: readonly string[];
@@ -183,7 +185,11 @@ export class Head implements BlockReader {
       head = new Head(opts, files);
       const walDir = join(opts.dir, "wal");
       head.report = replay(head, { walDir, minValidTime: head.minValid });
-      head.wal = Wal.open(walDir, { segmentSize: opts.walSegmentSize, fsync: opts.walFsync });
+      head.wal = Wal.open(walDir, {
+        segmentSize: opts.walSegmentSize,
+        fsync: opts.walFsync,
+        syncLater: opts.walSyncLater,
+      });
     } catch (e) {
       files.close();
       throw e;
@@ -349,14 +355,14 @@ export class Head implements BlockReader {
     return {
       chunksRemoved: plan.chunksRemoved,
       seriesRemoved: plan.seriesRemoved,
-      checkpoint: plan.wal?.checkpoint?.to ?? null,
+      checkpoint: plan.wal?.to ?? null,
     };
   }
 
   /**
    * The in-memory part of `truncate(mint)`: drops the chunks and series, releases (closes) the head chunk files no
    * longer referenced and starts a new WAL segment. Returns the disk work left, for any thread to do later: deleting
-   * the released files, syncing the finished segment and writing the checkpoint. Until then the WAL still holds the
+   * the released files and writing the checkpoint. Until then the WAL still holds the
    * dropped samples and series, which a restart skips (they are older than the blocks) or drops at the next
    * checkpoint. `beginTruncation` does the same in slices.
    */
@@ -411,7 +417,7 @@ export class Head implements BlockReader {
         mint,
         chunksRemoved,
         seriesRemoved: gone.length,
-        checkpoint: wal?.checkpoint?.to ?? null,
+        checkpoint: wal?.to ?? null,
       });
       return { chunksRemoved, seriesRemoved: gone.length, wal, chunkFiles };
     };
@@ -444,19 +450,17 @@ export class Head implements BlockReader {
   }
 
   // The checkpoint of the older two thirds of the finished segments, keeping the series `keep` (refs, any order) and
-  // samples from `mint` on. The segment finished here is left for the WAL work to sync.
+  // samples from `mint` on; null when the WAL is too short to bother.
   private planWalTruncation(mint: number, keep: readonly number[]): WalTruncation | null {
     const wal = this.wal as Wal;
     const segs = wal.segments();
     if (segs.length === 0) return null;
     const first = segs[0];
     // A fresh segment, so that a quiet tenant does not keep more WAL than needed; the active one is never folded in.
-    const cut = wal.cutSegment();
-    const sync = cut.toSync === null ? [] : [cut.toSync];
-    const last = cut.next - 1;
+    const last = wal.nextSegment() - 1;
     const to = first + Math.floor(((last - first) * 2) / 3);
-    if (to <= first) return { walDir: wal.dir, sync, checkpoint: null };
-    return { walDir: wal.dir, sync, checkpoint: { from: first, to, mint, keep: Uint32Array.from(keep) } };
+    if (to <= first) return null;
+    return { walDir: wal.dir, from: first, to, mint, keep: Uint32Array.from(keep) };
   }
 
   /** Flushes the head chunk files and closes the WAL; idempotent. The data stays on disk for the next open. */

@@ -1,5 +1,5 @@
 // The jobs the maintenance worker runs for the databases: writing a head range as a block, merging blocks, writing
-// a WAL checkpoint (and deleting the segments it absorbed) and deleting files or directories. A job is plain data
+// a WAL checkpoint (and deleting the segments it absorbed), deleting files or directories and syncing files. A job is plain data
 // (paths, numbers and transferable buffers) and so is its result, so that it can cross to the worker thread; the
 // database keeps every decision (what to compact, when to swap blocks in, what to delete) on its own thread.
 
@@ -10,7 +10,7 @@ import type { BlockMeta, Ulid } from "../block-meta.ts";
 import { mergeBlockDirs, writeBlock } from "../compact.ts";
 import { openHeadSnapshot } from "../head/snapshot.ts";
 import { IndexReader, type PreparedIndex } from "../index/reader.ts";
-import { type CheckpointStats, truncateWal, type WalTruncation } from "../wal/checkpoint.ts";
+import { type CheckpointStats, fsyncPath, truncateWal, type WalTruncation } from "../wal/checkpoint.ts";
 
 /** Writes the head range encoded in `parts` (a HeadRangeSnapshot over [mint, maxt] ms inclusive) as block `meta`. */
 export interface HeadBlockJob {
@@ -48,8 +48,14 @@ export interface RemoveJob {
   readonly paths: readonly string[];
 }
 
+/** Fsyncs files (finished WAL segments the appending thread did not wait for). */
+export interface SyncJob {
+  readonly kind: "sync";
+  readonly paths: readonly string[];
+}
+
 /** Any maintenance job. */
-export type MaintenanceJob = HeadBlockJob | MergeBlocksJob | TruncateWalJob | RemoveJob;
+export type MaintenanceJob = HeadBlockJob | MergeBlocksJob | TruncateWalJob | RemoveJob | SyncJob;
 
 /** A block a job wrote: its meta and its index, read back and prepared for `Block.open` on the main thread. */
 export interface WrittenBlock {
@@ -63,8 +69,9 @@ export interface JobResults {
   "head-block": WrittenBlock | null;
   /** The merged block, or null when nothing was left in the parents. */
   "merge-blocks": WrittenBlock | null;
-  "truncate-wal": CheckpointStats | null;
+  "truncate-wal": CheckpointStats;
   remove: null;
+  sync: null;
 }
 
 /** The result of `job`. */
@@ -103,6 +110,9 @@ function dispatch(job: MaintenanceJob): JobResults[MaintenanceJob["kind"]] {
       return truncateWal(job.wal);
     case "remove":
       for (const p of job.paths) rmSync(p, { recursive: true, force: true });
+      return null;
+    case "sync":
+      for (const p of job.paths) fsyncPath(p);
       return null;
   }
 }

@@ -162,39 +162,31 @@ export function checkpoint(walDir: string, opts: CheckpointOptions): CheckpointS
 }
 
 /**
- * The WAL work a head truncation leaves (plain data, so it can be carried out on another thread): sync the segments
- * the head finished without syncing them, then, when `checkpoint` is set, fold segments `from..to` into
- * `checkpoint.<to>`, keeping the series in `keep` and samples from `mint` (ms) on, and delete those segments.
+ * A WAL truncation the head decided on (plain data, so it can be carried out on another thread): fold segments
+ * `from..to` into `checkpoint.<to>`, keeping the series in `keep` and samples from `mint` (ms) on, then delete them.
  */
 export interface WalTruncation {
   readonly walDir: string;
-  /** Segment files to fsync first. */
-  readonly sync: readonly string[];
-  readonly checkpoint: {
-    readonly from: number;
-    readonly to: number;
-    readonly mint: number;
-    /** Refs of the series still in the head (or aliases of one), in any order (sorted in place here). */
-    readonly keep: Uint32Array;
-  } | null;
+  readonly from: number;
+  readonly to: number;
+  readonly mint: number;
+  /** Refs of the series still in the head (or aliases of one), in any order (sorted in place here). */
+  readonly keep: Uint32Array;
 }
 
-/** Carries out `t`; returns the checkpoint's stats, null when there was none to write. */
-export function truncateWal(t: WalTruncation): CheckpointStats | null {
-  for (const path of t.sync) fsyncPath(path);
-  const cp = t.checkpoint;
-  if (cp === null) return null;
-  cp.keep.sort();
+/** Writes the checkpoint of `t`, then deletes the segments it absorbed, oldest first. Returns the checkpoint stats. */
+export function truncateWal(t: WalTruncation): CheckpointStats {
+  t.keep.sort();
   const stats = checkpoint(t.walDir, {
-    from: cp.from,
-    to: cp.to,
-    mint: cp.mint,
+    from: t.from,
+    to: t.to,
+    mint: t.mint,
     keepSeries: (ref) => {
-      const i = seek(cp.keep, ref);
-      return i < cp.keep.length && cp.keep[i] === ref;
+      const i = seek(t.keep, ref);
+      return i < t.keep.length && t.keep[i] === ref;
     },
   });
-  removeSegmentsBelow(t.walDir, cp.to + 1);
+  removeSegmentsBelow(t.walDir, t.to + 1);
   return stats;
 }
 

@@ -34,6 +34,12 @@ export interface WalOptions {
   readonly segmentSize?: number;
   /** Default "segment". */
   readonly fsync?: FsyncPolicy;
+  /**
+   * Under the "segment" policy, called with a finished segment's path instead of fsyncing it on this thread (the
+   * caller syncs it soon, on another thread, as Prometheus syncs finished segments in the background). Closing the
+   * WAL still syncs its last segment here.
+   */
+  readonly syncLater?: (segmentPath: string) => void;
 }
 
 /**
@@ -47,6 +53,7 @@ export class Wal {
   readonly dir: string;
   private readonly segmentSize: number;
   private readonly fsyncPolicy: FsyncPolicy;
+  private readonly syncLater: ((segmentPath: string) => void) | undefined;
   private fd = -1;
   private segIndex = -1;
   /** Pages of the active segment already written in full. */
@@ -58,10 +65,11 @@ export class Wal {
   private flushed = 0;
   private closed = false;
 
-  private constructor(dir: string, segmentSize: number, fsyncPolicy: FsyncPolicy) {
+  private constructor(dir: string, segmentSize: number, fsyncPolicy: FsyncPolicy, syncLater?: (p: string) => void) {
     this.dir = dir;
     this.segmentSize = segmentSize;
     this.fsyncPolicy = fsyncPolicy;
+    this.syncLater = syncLater;
   }
 
   /** Opens (creating if needed) the WAL in `dir` and starts a new segment after the last existing one. */
@@ -71,7 +79,7 @@ export class Wal {
       throw new ContrailError("bad_data", `WAL segment size ${size} is not a positive multiple of ${PAGE_SIZE}`);
     }
     mkdirSync(dir, { recursive: true });
-    const w = new Wal(dir, size, opts.fsync ?? "segment");
+    const w = new Wal(dir, size, opts.fsync ?? "segment", opts.syncLater);
     const segs = listSegments(dir);
     w.startSegment(segs.length === 0 ? 0 : segs[segs.length - 1] + 1);
     return w;
@@ -106,24 +114,9 @@ export class Wal {
   nextSegment(): number {
     this.checkOpen();
     if (this.alloc > 0) this.flushPage(true);
-    this.finishSegment();
+    this.finishSegment(false);
     this.startSegment(this.segIndex + 1);
     return this.segIndex;
-  }
-
-  /**
-   * Like `nextSegment`, but the finished segment is closed without an fsync: returns the new index and the path the
-   * caller must fsync (null under the "never" policy), so that a thread that must not wait for the disk can leave
-   * the sync to another (as Prometheus syncs finished segments in the background).
-   */
-  cutSegment(): { readonly next: number; readonly toSync: string | null } {
-    this.checkOpen();
-    if (this.alloc > 0) this.flushPage(true);
-    const finished = segmentPath(this.dir, this.segIndex);
-    closeSync(this.fd);
-    this.fd = -1;
-    this.startSegment(this.segIndex + 1);
-    return { next: this.segIndex, toSync: this.fsyncPolicy === "never" ? null : finished };
   }
 
   /** Deletes every segment with an index below `firstKeep` (after a checkpoint has absorbed them). */
@@ -160,7 +153,7 @@ export class Wal {
   close(): void {
     if (this.closed) return;
     if (this.alloc > 0) this.flushPage(true);
-    this.finishSegment();
+    this.finishSegment(true);
     this.closed = true;
   }
 
@@ -176,11 +169,14 @@ export class Wal {
     this.resetPage();
   }
 
-  private finishSegment(): void {
+  // Closes the active segment, synced here unless `syncLater` takes that over (never for the WAL's last segment).
+  private finishSegment(closing: boolean): void {
     if (this.fd < 0) return;
-    if (this.fsyncPolicy !== "never") fsyncSync(this.fd);
+    const later = this.syncLater !== undefined && this.fsyncPolicy === "segment" && !closing;
+    if (this.fsyncPolicy !== "never" && !later) fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = -1;
+    if (later) this.syncLater?.(segmentPath(this.dir, this.segIndex));
   }
 
   private resetPage(): void {
