@@ -144,6 +144,29 @@ describe("Db maintenance on the worker", () => {
     again.close();
   });
 
+  test("close() while a job waits in the queue: the job is dropped and the run resolves", async () => {
+    const q = newQueue();
+    const first = open(tempDir(), { maintenance: q });
+    const dir = tempDir();
+    const second = open(dir, { maintenance: q });
+    fill(first, 5, 0, 4 * HOUR);
+    fill(second, 5, 0, 4 * HOUR);
+    const runFirst = first.compact();
+    await running(q, "head-block");
+    const runSecond = second.compact();
+    while (q.stats().queued === 0) await new Promise((r) => setImmediate(r));
+    second.close();
+    assert.deepEqual(await runSecond, { headBlocks: [], mergedBlocks: [], deletedBlocks: 0 });
+    assert.equal((await runFirst).headBlocks.length, 1);
+    await second.whenIdle();
+    assert.equal(second.maintenanceStatus().failures, 0, "a run stopped by close() is no failure");
+    const again = open(dir, { maintenance: q });
+    assert.deepEqual(dump(again, 0, 4 * HOUR), expected(5, 0, 4 * HOUR));
+    assert.equal(again.blocks().length, 0);
+    again.close();
+    first.close();
+  });
+
   test("a worker lost mid-compaction fails the run without losing data; the next run does the work", async () => {
     const dir = tempDir();
     const q = newQueue();

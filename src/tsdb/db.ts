@@ -29,11 +29,11 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { ContrailError } from "../model/errors.ts";
-import type { Labels } from "../model/labels.ts";
-import type { Appendable, Appender, CommitReport, Querier, Queryable, SeriesRef } from "../storage/interface.ts";
+import type { Appendable, Appender, Querier, Queryable } from "../storage/interface.ts";
 import { type Block, TMP_FOR_CREATION_SUFFIX } from "./block.ts";
 import { type BlockMeta, newUlid, type Ulid } from "./block-meta.ts";
 import { compactionRanges, DEFAULT_BLOCK_DURATION, headBlockMeta, planCompaction } from "./compact.ts";
+import { DbAppender } from "./db-appender.ts";
 import { BlockSet } from "./db-blocks.ts";
 import { dirSize, leftoverTmpDirs } from "./db-files.ts";
 import { type DbStats, dbStats } from "./db-stats.ts";
@@ -326,24 +326,29 @@ export class Db implements Appendable, Queryable {
     const deletedBefore = this.set.deleted;
     const headBlocks: Ulid[] = [];
     const mergedBlocks: Ulid[] = [];
-    while (!this.closed && this.headCompactable()) {
-      const mint = this.head.minTime;
-      const maxt = Math.trunc(mint / this.chunkRange) * this.chunkRange + this.chunkRange;
-      const meta = await this.compactHeadRange(mint, maxt);
-      if (meta !== null) headBlocks.push(meta.ulid);
-      if (this.closed || this.head.minTime < maxt) break; // Samples of an open appender pin the range.
+    try {
+      while (!this.closed && this.headCompactable()) {
+        const mint = this.head.minTime;
+        const maxt = Math.trunc(mint / this.chunkRange) * this.chunkRange + this.chunkRange;
+        const meta = await this.compactHeadRange(mint, maxt);
+        if (meta !== null) headBlocks.push(meta.ulid);
+        if (this.closed || this.head.minTime < maxt) break; // Samples of an open appender pin the range.
+      }
+      // The head comes first: when it became compactable again meanwhile, the next run continues with the blocks.
+      while (!this.closed && !this.headCompactable()) {
+        const plan = planCompaction(
+          this.set.blocks.map((b) => ({ dir: b.dir, meta: b.meta })),
+          this.ranges,
+        );
+        if (plan.length === 0) break;
+        const meta = await this.mergeBlocks(plan);
+        if (meta !== null) mergedBlocks.push(meta.ulid);
+      }
+      if (!this.closed && headBlocks.length === 0 && mergedBlocks.length === 0) this.reloadBlocks();
+    } catch (err) {
+      // A job dropped or failed because the database closed meanwhile: the run just stops there.
+      if (!this.closed) throw err;
     }
-    // The head comes first: when it became compactable again meanwhile, the next run continues with the blocks.
-    while (!this.closed && !this.headCompactable()) {
-      const plan = planCompaction(
-        this.set.blocks.map((b) => ({ dir: b.dir, meta: b.meta })),
-        this.ranges,
-      );
-      if (plan.length === 0) break;
-      const meta = await this.mergeBlocks(plan);
-      if (meta !== null) mergedBlocks.push(meta.ulid);
-    }
-    if (!this.closed && headBlocks.length === 0 && mergedBlocks.length === 0) this.reloadBlocks();
     await Promise.all(this.chores);
     return { headBlocks, mergedBlocks, deletedBlocks: this.set.deleted - deletedBefore };
   }
@@ -570,36 +575,5 @@ function markFailed(b: Block): void {
     b.setCompactionFailed();
   } catch {
     // The merge's own error is what gets reported.
-  }
-}
-
-/** The database's appender: the head's, plus a compaction check after each commit. */
-class DbAppender implements Appender {
-  private readonly db: Db;
-  private readonly app: Appender;
-
-  constructor(db: Db, app: Appender) {
-    this.db = db;
-    this.app = app;
-  }
-
-  append(labels: Labels, t: number, v: number): SeriesRef {
-    return this.app.append(labels, t, v);
-  }
-
-  appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
-    return this.app.appendRef(ref, t, v);
-  }
-
-  commit(): CommitReport {
-    try {
-      return this.app.commit();
-    } finally {
-      this.db.afterCommit();
-    }
-  }
-
-  rollback(): void {
-    this.app.rollback();
   }
 }
