@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs every `*.test.ts` beside the code with Node's test runner (through tsx). Extra arguments narrow the run
-// to files whose path contains one of them: `npm run test:unit -- promql/parser`.
+// Runs every `*.test.ts` beside the code (in `src/`, and `scripts/` for the layer check) with Node's test runner
+// (through tsx). Extra arguments narrow the run to files whose path contains one of them:
+// `npm run test:unit -- promql/parser`.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +19,9 @@ function findTests(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = findTests("src").filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)));
+const files = [...findTests("src"), ...findTests("scripts")].filter(
+  (f) => filters.length === 0 || filters.some((p) => f.includes(p)),
+);
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(" ")}`);
   process.exit(1);

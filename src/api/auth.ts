@@ -8,7 +8,7 @@ import { type Authenticated, allows, type Scope } from "../control/index.ts";
 import { httpErrorOf } from "./error-status.ts";
 import { errorJson } from "./json.ts";
 
-/** Checks a token: its org and scopes, or null when it is not valid. Backed by control/tokens `authenticate`. */
+/** Checks a token: its org and scopes, or null when it is not valid. Backed by control's `TokenCache`. */
 export type Authenticator = (token: string) => Authenticated | null;
 
 /** The outcome of an access check: the caller's identity, or the refusal to send. */

@@ -57,6 +57,21 @@ test("parseTime rejects what Prometheus rejects, with its message", () => {
   }
 });
 
+test("parseTime refuses seconds beyond int64 milliseconds, which Prometheus turns into garbage", () => {
+  assert.equal(parseTime("9223372036854"), 9_223_372_036_854_000);
+  assert.equal(parseTime("-9000000000000000"), -9e18);
+  for (const text of ["1e20", "-1e20", "9.3e15", "1e308"]) {
+    assert.throws(
+      () => parseTime(text),
+      (err) =>
+        isContrailError(err, "bad_data") &&
+        err.message ===
+          `cannot parse ${JSON.stringify(text)} to a valid timestamp: it lies beyond the range of int64 milliseconds (±9.2e15 s)`,
+      text,
+    );
+  }
+});
+
 test("parseDurationParam reads float seconds and Prometheus durations", () => {
   const cases: [string, number][] = [
     ["15", 15_000],
@@ -74,6 +89,8 @@ test("parseDurationParam reads float seconds and Prometheus durations", () => {
   assert.throws(() => parseDurationParam("1x"), /cannot parse "1x" to a valid duration/);
   assert.throws(() => parseDurationParam(""), /cannot parse "" to a valid duration/);
   assert.throws(() => parseDurationParam("1e19"), /It overflows int64/);
+  assert.throws(() => parseDurationParam("-Inf"), /It overflows int64/);
+  assert.throws(() => parseDurationParam("NaN"), { message: `cannot parse "NaN" to a valid duration` });
 });
 
 test("Form takes body values before URL values, and keeps every match[]", () => {
@@ -101,6 +118,16 @@ test("limitParam accepts non-negative integers only", () => {
   assert.equal(limitParam(new Form("", "limit=40000")), 40000);
   assert.throws(() => limitParam(new Form("", "limit=-1")), /limit must be non-negative/);
   assert.throws(() => limitParam(new Form("", "limit=abc")), /invalid parameter "limit"/);
+  assert.equal(limitParam(new Form("", "limit=9223372036854775807")), 2 ** 63);
+  for (const big of ["9223372036854775808", "-9223372036854775809", "99999999999999999999999"]) {
+    assert.throws(
+      () => limitParam(new Form("", `limit=${big}`)),
+      (err) =>
+        isContrailError(err, "bad_data") &&
+        err.message === `invalid parameter "limit": strconv.Atoi: parsing "${big}": value out of range`,
+      big,
+    );
+  }
 });
 
 test("parseMatcherSets parses selectors and refuses empty-matching or non-selector ones", () => {

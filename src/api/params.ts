@@ -59,12 +59,24 @@ function goRound(x: number): number {
   return x < 0 ? -Math.round(-x) : Math.round(x);
 }
 
-/** Parses a time (float seconds since the epoch or RFC 3339) to ms, as Prometheus's parseTime; throws bad_data. */
+/** Float seconds a time may be: beyond them Prometheus's conversion to int64 milliseconds overflows. */
+const MAX_TIME_SECONDS = 2 ** 63 / 1000;
+
+/**
+ * Parses a time (float seconds since the epoch or RFC 3339) to ms, as Prometheus's parseTime; throws bad_data.
+ * Seconds beyond ±MAX_TIME_SECONDS, which Prometheus turns into garbage, are refused.
+ */
 export function parseTime(s: string): number {
   const f = parseGoFloat(s);
   if (f !== null) {
     if (!Number.isFinite(f))
       throw new ContrailError("bad_data", `cannot parse ${JSON.stringify(s)} to a valid timestamp`);
+    if (Math.abs(f) > MAX_TIME_SECONDS) {
+      throw new ContrailError(
+        "bad_data",
+        `cannot parse ${JSON.stringify(s)} to a valid timestamp: it lies beyond the range of int64 milliseconds (±9.2e15 s)`,
+      );
+    }
     const whole = Math.trunc(f);
     return whole * 1000 + goRound((f - whole) * 1000);
   }
@@ -87,21 +99,24 @@ export function parseTime(s: string): number {
   throw new ContrailError("bad_data", `cannot parse ${JSON.stringify(s)} to a valid timestamp`);
 }
 
-/** Parses a duration (float seconds or a Prometheus duration such as `1m15s`) to ms; throws bad_data. */
+/** Parses a duration (float seconds or a Prometheus duration such as `1m15s`) to ms; throws bad_data. NaN, which
+ * Prometheus turns into garbage, is refused. */
 export function parseDurationParam(s: string): number {
+  const invalid = () => new ContrailError("bad_data", `cannot parse ${JSON.stringify(s)} to a valid duration`);
   const f = parseGoFloat(s);
-  if (f !== null) {
-    const ns = f * 1e9;
-    if (!(Math.abs(ns) <= 9.223372036854775e18)) {
-      throw new ContrailError("bad_data", `cannot parse ${JSON.stringify(s)} to a valid duration. It overflows int64`);
+  if (f === null) {
+    try {
+      return parsePromDuration(s);
+    } catch {
+      throw invalid();
     }
-    return Math.trunc(Math.trunc(ns) / 1e6);
   }
-  try {
-    return parsePromDuration(s);
-  } catch {
-    throw new ContrailError("bad_data", `cannot parse ${JSON.stringify(s)} to a valid duration`);
+  if (Number.isNaN(f)) throw invalid();
+  const ns = f * 1e9;
+  if (!(Math.abs(ns) <= 9.223372036854775e18)) {
+    throw new ContrailError("bad_data", `cannot parse ${JSON.stringify(s)} to a valid duration. It overflows int64`);
   }
+  return Math.trunc(Math.trunc(ns) / 1e6);
 }
 
 /** `invalid parameter "name": <reason>`, Prometheus's wrapping of a bad parameter (bad_data). */
@@ -121,11 +136,19 @@ export function timeParam(form: Form, name: string, fallback: number): number {
   }
 }
 
-/** The `limit` parameter: 0 when absent (no limit); throws bad_data for a negative or non-integer value. */
+/** Largest integer Go's strconv.Atoi reads on a 64-bit machine. */
+const MAX_INT64 = (1n << 63n) - 1n;
+
+/** The `limit` parameter: 0 when absent (no limit); throws bad_data for a negative or non-integer value, or one
+ * beyond int64 (Prometheus's strconv.Atoi errors). */
 export function limitParam(form: Form): number {
   const s = form.get("limit");
   if (s === "") return 0;
   if (!/^[+-]?\d+$/.test(s)) throw invalidParam("limit", `strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  const big = BigInt(s);
+  if (big > MAX_INT64 || big < -MAX_INT64 - 1n) {
+    throw invalidParam("limit", `strconv.Atoi: parsing ${JSON.stringify(s)}: value out of range`);
+  }
   const n = Number(s);
   if (n < 0) throw invalidParam("limit", "limit must be non-negative");
   return n;

@@ -2,7 +2,7 @@
 // error texts follow Prometheus's API; the org's limits bound the query's time, samples, length and series.
 
 import { ContrailError, isContrailError } from "../model/errors.ts";
-import type { QueryOptions, QueryResult, QueryValue } from "../promql/engine/index.ts";
+import { evalTimeProblem, type QueryOptions, type QueryResult, type QueryValue } from "../promql/engine/index.ts";
 import { parseExpr, prettyPrint } from "../promql/parser/index.ts";
 import { type Answer, capNotes, dataAnswer, type OrgRequest } from "./context.ts";
 import { type QueryStatsJson, queryDataJson } from "./json.ts";
@@ -123,11 +123,18 @@ function queryAnswer(
   return { kind: "data", data: queryDataJson(value, stats), warnings, infos: capNotes(result.infos, "info") };
 }
 
+// Throws bad_data naming parameter `name` when `t` (ms) is a time the engine cannot evaluate at.
+function checkEvalParam(name: string, t: number): void {
+  const problem = evalTimeProblem(t);
+  if (problem !== null) throw invalidParam(name, problem);
+}
+
 /** `GET|POST /api/v1/query`: an instant query at `time` (default: now). */
 export async function instantQuery(req: OrgRequest): Promise<Answer> {
   const { form, limits } = req;
   const limit = limitParam(form);
   const time = timeParam(form, "time", req.now);
+  checkEvalParam("time", time);
   const opts = queryOptions(req);
   const query = form.get("query");
   checkQueryLength(query, limits);
@@ -156,6 +163,8 @@ export async function rangeQuery(req: OrgRequest): Promise<Answer> {
   const start = rangeTime(form, "start");
   const end = rangeTime(form, "end");
   if (end < start) throw invalidParam("end", "end timestamp must not be before start time");
+  checkEvalParam("start", start);
+  checkEvalParam("end", end);
   let step: number;
   try {
     step = parseDurationParam(form.get("step"));

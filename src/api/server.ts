@@ -24,7 +24,7 @@ import { alerts, buildInfo, rules, targets, tsdbStatus, VERSION } from "./status
 export interface ApiServerOptions {
   /** Per-org storage; the server never closes it. */
   readonly store: TenantStore;
-  /** Token check, usually `(t) => authenticate(controlDb, t)`. */
+  /** Token check, usually `(t) => tokenCache.authenticate(t)` over the control database (control/token-cache.ts). */
   readonly authenticate: Authenticator;
   /** The PromQL engine; a default one when absent. */
   readonly engine?: Engine;

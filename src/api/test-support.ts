@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { authenticate, type ControlDb, createOrg, createToken, localUser, openControlDb } from "../control/index.ts";
+import { type ControlDb, createOrg, createToken, localUser, openControlDb, TokenCache } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { Appender, Querier, Queryable, TenantStore } from "../storage/interface.ts";
 import { MemoryStore } from "../storage/memory.ts";
@@ -90,13 +90,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the API on 127.0.0.1:0 over `store`, authenticating against `control`. */
+/** Starts the API on 127.0.0.1:0 over `store`, authenticating against `control` through a token cache, as `contrail up`. */
 export async function startTestServer(
   control: TestControl,
   store: TenantStore,
   extra: Partial<ApiServerOptions> = {},
 ): Promise<TestServer> {
-  const { app } = createApiServer({ store, authenticate: (t) => authenticate(control.db, t), ...extra });
+  const tokens = new TokenCache(control.db);
+  const { app } = createApiServer({ store, authenticate: (t) => tokens.authenticate(t), ...extra });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("server has no TCP address");

@@ -1,5 +1,6 @@
 // `contrail apps list|status` and `contrail instances add|remove`: apps, their deployments and instances as the
-// control database holds them, which a running `contrail up` keeps current (state, address, pid, restarts, exits).
+// control database holds them, which the agent of a running `contrail up` keeps current (state, address, pid,
+// restarts, exits).
 
 import type { Command } from "commander";
 import { instanceJson } from "../api/control-routes.ts";
@@ -11,24 +12,21 @@ import {
   getInstance,
   type Heartbeat,
   type InstanceWithRuntime,
-  isFresh,
   listApps,
   listDeployments,
   listInstancesWithRuntime,
-  readHeartbeat,
   registerInstance,
   removeInstance,
   requireApp,
   requireOrg,
 } from "../control/index.ts";
 import { ContrailError } from "../model/errors.ts";
+import { AGENT_ROLE, liveEdges, liveHeartbeat } from "../roles/heartbeat.ts";
 import { dataOption, printTable, when, withControl } from "./common.ts";
-import { HEARTBEAT_STALE_MS } from "./platform/reconcile.ts";
 
-/** The heartbeat of a live `up` on this database, or undefined when none beats. */
-export function runningUp(db: ControlDb): Heartbeat | undefined {
-  const hb = readHeartbeat(db, "up");
-  return isFresh(hb, db.now(), HEARTBEAT_STALE_MS) ? hb : undefined;
+/** The heartbeat of a live agent on this database (it applies deploys), or undefined when none beats. */
+export function runningAgent(db: ControlDb): Heartbeat | undefined {
+  return liveHeartbeat(db, AGENT_ROLE);
 }
 
 /** The deployment state in a few words: `running v3`, `starting v4`, `failed v4`, `not deployed`. */
@@ -65,7 +63,7 @@ export function printInstances(instances: readonly InstanceWithRuntime[]): void 
 export function appStatusJson(db: ControlDb, name: string): Record<string, unknown> {
   const app = requireApp(db, name);
   const d = getDeployment(db, name);
-  const up = runningUp(db);
+  const agent = runningAgent(db);
   return {
     app: app.name,
     org: app.orgId,
@@ -80,12 +78,13 @@ export function appStatusJson(db: ControlDb, name: string): Record<string, unkno
             appliedAt: d.appliedAt,
             error: d.error,
           },
-    up: up === undefined ? null : { pid: up.pid, ...up.info },
+    agent: agent === undefined ? null : { pid: agent.pid, ...agent.info },
+    edges: liveEdges(db).flatMap((e) => e.edges),
     instances: listInstancesWithRuntime(db, { app: name }).map(instanceJson),
   };
 }
 
-/** Prints the status of one app: deployment, whether `up` runs, instances. */
+/** Prints the status of one app: deployment, whether an agent runs, the edges' URLs, instances. */
 export function printAppStatus(db: ControlDb, name: string): void {
   const app = requireApp(db, name);
   const d = getDeployment(db, name);
@@ -94,10 +93,15 @@ export function printAppStatus(db: ControlDb, name: string): void {
     console.log(`  deployed ${when(d.deployedAt)} from ${d.dir}`);
     if (d.error !== null) console.log(`  error: ${d.error}`);
   }
-  const up = runningUp(db);
-  console.log(up === undefined ? "  contrail up: not running on this data directory" : `  contrail up: pid ${up.pid}`);
-  const edges = (up?.info.edges ?? []) as { region: string; url: string }[];
-  for (const e of edges) console.log(`  ${e.region}: ${e.url.replace("<app>", app.name)}`);
+  const agent = runningAgent(db);
+  console.log(
+    agent === undefined
+      ? "  agent: not running on this data directory (contrail up starts one)"
+      : `  agent: pid ${agent.pid}`,
+  );
+  for (const e of liveEdges(db).flatMap((b) => b.edges)) {
+    console.log(`  ${e.region}: ${e.url.replace("<app>", app.name)}`);
+  }
   printInstances(listInstancesWithRuntime(db, { app: name }));
 }
 
@@ -173,7 +177,7 @@ function registerInstances(program: Command): void {
             state: "starting",
           });
           console.log(i.id);
-          if (runningUp(db) === undefined) {
+          if (runningAgent(db) === undefined) {
             console.error("note: no contrail up runs on this data directory; the instance is checked once one does");
           }
         }),

@@ -1,6 +1,7 @@
 // `contrail up --demo` end to end: the platform started as its own process on free ports with a 1 s scrape interval,
 // the printed token and data source used to run every query of the seed's dashboard through the API and through
-// `contrail query`, the demo app's own `events_by_type` series found, then SIGINT: exit 0 and no instance left.
+// `contrail query`, the demo app's own `events_by_type` series found, then SIGINT: exit 0 and no process left (the
+// metrics node, the edge, the agent, the spare, the app's instances: every descendant, checked by pid).
 
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
@@ -8,7 +9,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { running } from "../machines/index.ts";
 import { isContrailError } from "../model/errors.ts";
+import { descendants } from "../roles/testkit.ts";
 import { checkDemoDependencies, DEMO_APP } from "./demo.ts";
 
 const BIN = join(import.meta.dirname, "..", "..", "bin", "contrail.js");
@@ -135,13 +138,14 @@ test("contrail up --demo serves the seed's dashboard queries and stops cleanly",
       .map((i) => i.pid)
       .filter((p): p is number => p !== null);
     assert.equal(pids.length, 3, status.stdout);
+    const roles = /processes: serve pid (\d+), edge pid (\d+), agent pid (\d+)/.exec(out);
+    assert.ok(roles !== null, out);
+    pids.push(...roles.slice(1).map(Number), ...descendants(proc.pid!));
 
     proc.kill("SIGINT");
     assert.equal(await exited, 0, out);
     assert.match(out, /SIGINT received, shutting down\ncontrail: stopped\n/);
-    for (const pid of pids) {
-      assert.throws(() => process.kill(pid, 0), { code: "ESRCH" }, `instance process ${pid} still runs`);
-    }
+    for (const pid of pids) assert.equal(running(pid), false, `process ${pid} still runs`);
   } finally {
     if (proc.exitCode === null) proc.kill("SIGKILL");
   }

@@ -10,10 +10,10 @@ import { fileURLToPath } from "node:url";
 import { createToken, deployApp, openControlDb, PERSONAL_ORG } from "../control/index.ts";
 import { startTraffic, type Traffic } from "../demo/traffic.ts";
 import { ContrailError } from "../model/errors.ts";
+import type { BoundEdge } from "../roles/heartbeat.ts";
+import { DEFAULT_API_ADDRESS } from "../roles/options.ts";
 import { DASHBOARD_PATH } from "./dashboard.ts";
-import { expectedInstances, type WaitState, waitState } from "./deploy.ts";
-import { DEFAULT_API_ADDRESS } from "./platform/options.ts";
-import type { BoundEdge, Platform } from "./platform/platform.ts";
+import { expectedInstances, waitForDeploy } from "./deploy.ts";
 
 /** The demo app's name, as its fly.toml says. */
 export const DEMO_APP = "node-express-demo";
@@ -26,8 +26,6 @@ export const DEMO_TRAFFIC_RATE = 20;
 
 /** How long the demo app's instances may take to become healthy, ms. */
 const HEALTHY_TIMEOUT_MS = 60_000;
-/** How often the control database is read while waiting for the instances, ms. */
-const POLL_MS = 250;
 /** How long stopping waits for the traffic's requests in flight to end, ms. */
 const TRAFFIC_STOP_MS = 2_000;
 
@@ -55,9 +53,16 @@ export function checkDemoDependencies(dir: string = DEMO_APP_DIR): void {
   );
 }
 
+/** Where the running platform answers: the API and the edge listeners. */
+export interface PlatformAddresses {
+  /** Base URL of the API, e.g. `http://127.0.0.1:9300`. */
+  readonly apiUrl: string;
+  readonly edges: readonly BoundEdge[];
+}
+
 /** Options of {@link startDemo}. */
 export interface DemoOptions {
-  readonly platform: Platform;
+  readonly platform: PlatformAddresses;
   readonly dataDir: string;
   /** Host suffix of app addresses, as the edge is configured. */
   readonly domain: string;
@@ -74,18 +79,6 @@ export interface Demo {
   readonly summary: readonly string[];
   /** Stops the traffic and waits (bounded) for its requests in flight. Idempotent. */
   stop(): Promise<void>;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** `http://HOST:PORT` of an edge listener's bound `ip:port` (IPv6 in brackets). */
@@ -120,12 +113,13 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
       config: result.app.config!,
       regions: platform.edges.map((e) => e.region),
     });
-    const deadline = Date.now() + HEALTHY_TIMEOUT_MS;
-    let state: WaitState = waitState(db, app, result.version, expected);
-    while (state.kind === "pending" && Date.now() < deadline && !opts.signal.aborted) {
-      await sleep(POLL_MS, opts.signal);
-      state = waitState(db, app, result.version, expected);
-    }
+    const state = await waitForDeploy(db, {
+      app,
+      version: result.version,
+      expected,
+      deadline: Date.now() + HEALTHY_TIMEOUT_MS,
+      signal: opts.signal,
+    });
     if (opts.signal.aborted) return null;
     switch (state.kind) {
       case "healthy":
@@ -172,7 +166,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
 
 /** The lines `up --demo` prints once the demo runs. */
 function demoSummary(opts: {
-  readonly platform: Platform;
+  readonly platform: PlatformAddresses;
   readonly dataDir: string;
   readonly domain: string;
   readonly token: string;

@@ -1,8 +1,9 @@
-// `contrail deploy`: registers or updates an app from its fly.toml and has the `contrail up` running on the same
-// data directory (re)start its instances. The control database is the channel: deploy stores the fly.toml and the
-// app's directory and bumps the deployment version; `up` notices within a second, restarts the app's instances
-// and records the version it applied. With `--wait`, deploy follows until the instances are healthy (bounded).
-// Without a running `up` (no fresh heartbeat) deploy says so and still saves: the next `up` starts the app.
+// `contrail deploy`: registers or updates an app from its fly.toml and has the agent running on the same data
+// directory (the one `contrail up` starts) (re)start its instances. The control database is the channel: deploy
+// stores the fly.toml and the app's directory and bumps the deployment version; the agent notices within a second,
+// restarts the app's instances and records the version it applied. With `--wait`, deploy follows until the
+// instances are healthy and every edge routes them (bounded). Without a running agent (no fresh heartbeat) deploy
+// says so and still saves: the next `contrail up` starts the app.
 
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -17,9 +18,10 @@ import {
 } from "../control/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { parseDuration } from "../promql/parser/index.ts";
-import { appStatusJson, printAppStatus, runningUp } from "./apps.ts";
+import { appSpecOf } from "../roles/app-spec.ts";
+import { routedByEdges } from "../roles/routed.ts";
+import { appStatusJson, printAppStatus, runningAgent } from "./apps.ts";
 import { dataOption, withControl } from "./common.ts";
-import { appSpecOf } from "./platform/app-spec.ts";
 
 /** Options of the deploy command. */
 interface DeployCommandOptions {
@@ -45,17 +47,45 @@ export type WaitState =
   | { readonly kind: "failed"; readonly reason: string }
   | { readonly kind: "pending"; readonly reason: string };
 
-/** Where deployment `version` of `app` stands, judged from the rows `up` writes; `expected` local instances. */
+/** Where deployment `version` of `app` stands, judged from the rows the agent writes; `expected` local instances. */
 export function waitState(db: ControlDb, app: string, version: number, expected: number): WaitState {
   const d = getDeployment(db, app);
   if (d === undefined) return { kind: "failed", reason: "the app was deleted" };
   if (d.version > version) return { kind: "failed", reason: `a newer deploy (v${d.version}) replaced v${version}` };
-  if (d.appliedVersion < version) return { kind: "pending", reason: "contrail up has not picked the deploy up" };
+  if (d.appliedVersion < version) return { kind: "pending", reason: "the agent has not picked the deploy up" };
   if (d.error !== null) return { kind: "failed", reason: d.error };
   const local = listInstancesWithRuntime(db, { app }).filter((i) => i.kind === "local");
   const healthy = local.filter((i) => i.state === "started").length;
   if (local.length >= expected && healthy === local.length) return { kind: "healthy" };
   return { kind: "pending", reason: `${healthy} of ${Math.max(expected, local.length)} instances healthy` };
+}
+
+/**
+ * Polls until deployment `version` of `app` is healthy and routed by every live edge, failed, or `deadline` (ms since
+ * the epoch) passed, or `signal` aborted; resolves with the last state seen.
+ */
+export async function waitForDeploy(
+  db: ControlDb,
+  opts: {
+    readonly app: string;
+    readonly version: number;
+    readonly expected: number;
+    readonly deadline: number;
+    readonly signal?: AbortSignal;
+  },
+): Promise<WaitState> {
+  for (;;) {
+    let state = waitState(db, opts.app, opts.version, opts.expected);
+    if (state.kind === "healthy") {
+      const ids = listInstancesWithRuntime(db, { app: opts.app })
+        .filter((i) => i.kind === "local")
+        .map((i) => i.id);
+      if (await routedByEdges(db, opts.app, ids)) return state;
+      state = { kind: "pending", reason: "the edges do not route every new instance yet" };
+    }
+    if (state.kind !== "pending" || Date.now() >= opts.deadline || opts.signal?.aborted === true) return state;
+    await sleep(WAIT_POLL_MS);
+  }
 }
 
 /** How many local instances a deploy of `config` starts when the edges run in `regions`. */
@@ -83,26 +113,21 @@ async function deploy(db: ControlDb, opts: DeployCommandOptions): Promise<void> 
   console.log(
     `${result.created ? "created and deployed" : "deployed"} app ${app} v${result.version} (org ${result.app.orgId}, dir ${dirname(path)})`,
   );
-  const up = runningUp(db);
-  if (up === undefined) {
+  const agent = runningAgent(db);
+  if (agent === undefined) {
     console.error(
-      `contrail deploy: no contrail up is running on ${opts.data} (no recent heartbeat); the deploy is saved and ` +
+      `contrail deploy: no contrail up is running on ${opts.data} (no agent heartbeat); the deploy is saved and ` +
         `its instances start with the next \`contrail up --data ${opts.data}\``,
     );
     if (opts.wait === true) process.exitCode = 1;
     return;
   }
-  console.log(`contrail up (pid ${up.pid}) starts its instances within a second`);
+  console.log(`the agent (pid ${agent.pid}) starts its instances within a second`);
   if (opts.wait !== true) return;
 
-  const regions = ((up.info.edges ?? []) as { region: string }[]).map((e) => e.region);
+  const regions = (agent.info.regions ?? []) as string[];
   const expected = expectedInstances({ app, dir: dirname(path), config: result.app.config!, regions });
-  const deadline = Date.now() + timeoutMs;
-  let state = waitState(db, app, result.version, expected);
-  while (state.kind === "pending" && Date.now() < deadline) {
-    await sleep(WAIT_POLL_MS);
-    state = waitState(db, app, result.version, expected);
-  }
+  const state = await waitForDeploy(db, { app, version: result.version, expected, deadline: Date.now() + timeoutMs });
   if (opts.json === true) console.log(JSON.stringify(appStatusJson(db, app)));
   else printAppStatus(db, app);
   switch (state.kind) {

@@ -9,6 +9,7 @@ import { registerDeployCommand } from "./deploy.ts";
 import { registerPromqlCommands } from "./promql.ts";
 import { registerPromqltestCommand } from "./promqltest.ts";
 import { registerQueryCommand } from "./query.ts";
+import { registerRoleCommands } from "./roles.ts";
 import { registerTsdbCommands } from "./tsdb.ts";
 import { registerUpCommand } from "./up.ts";
 
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerTsdbCommands(program);
   registerControlCommands(program);
   registerUpCommand(program);
+  registerRoleCommands(program);
   registerDeployCommand(program);
   registerAppCommands(program);
   registerQueryCommand(program);

@@ -1,28 +1,35 @@
-// `contrail up`: every role of Contrail in one process over the embedded store (see platform/platform.ts): the
-// Prometheus API of every org at `http://<api>/prometheus/<org>/`, remote write, the edge proxy (one listener per
-// region), the local instances of deployed apps, the instance agent and the scraper. `contrail deploy` on the same
-// data directory reaches it through the control database.
-// With `--demo` it also deploys the example app and sends it traffic (see demo.ts).
-// SIGINT or SIGTERM stops it cleanly: traffic stopped, no new connections, scrapes stopped, instances stopped,
-// every database closed.
+// `contrail up`: the whole platform on one machine over the embedded store, as supervised processes: the metrics
+// node (`contrail serve`: storage, scraper, the Prometheus API of every org at `http://<api>/prometheus/<org>/`,
+// remote write, control API), the edge proxy (`contrail edge`: one listener per region) and the machines agent
+// (`contrail agent`: the local instances of deployed apps and `fly_instance_*`). `up` starts them, prints where
+// they answer, restarts any that dies (with backoff, the cause logged) and stops them all on SIGINT or SIGTERM:
+// the edge first (no new requests), then the metrics node (scrapes stopped, databases flushed) and the agent
+// (instances stopped), whatever is left after the deadline killed. `contrail deploy` on the same data directory
+// reaches the agent through the control database. With `--demo` it also deploys the example app and sends it
+// traffic (see demo.ts).
 
 import { type Command, Option } from "commander";
+import { openControlDb } from "../control/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
-import { parseDuration } from "../promql/parser/index.ts";
-import { parseShard } from "../scrape/index.ts";
-import { dataOption } from "./common.ts";
-import { checkDemoDependencies, type Demo, startDemo } from "./demo.ts";
+import { reapLeftInstances } from "../roles/agent-role.ts";
+import type { ReadyInfo } from "../roles/child.ts";
+import { type BoundEdge, RoleHeartbeat, refuseSecond, UP_ROLE } from "../roles/heartbeat.ts";
 import {
   checkEdges,
   DEFAULT_API_ADDRESS,
   DEFAULT_EDGES,
+  DEFAULT_METRICS_ADDRESS,
   DEFAULT_SCRAPE_INTERVAL_MS,
   type EdgeSpec,
   parseEdgeSpec,
-} from "./platform/options.ts";
-import { startPlatform } from "./platform/platform.ts";
+  parseScrapeInterval,
+} from "../roles/options.ts";
+import { type ChildSpec, Supervisor } from "../roles/supervisor.ts";
+import { parseShard } from "../scrape/target.ts";
+import { dataOption } from "./common.ts";
+import { checkDemoDependencies, type Demo, startDemo } from "./demo.ts";
 
-export { DEFAULT_API_ADDRESS, type ListenAddress, parseListenAddress } from "./platform/options.ts";
+export { DEFAULT_API_ADDRESS, type ListenAddress, parseListenAddress } from "../roles/options.ts";
 
 /** Options of {@link up}, as the command line gives them. */
 export interface UpOptions {
@@ -40,84 +47,159 @@ export interface UpOptions {
   readonly traffic?: "on" | "off";
 }
 
-/** Resolves on the first SIGINT or SIGTERM; a second one ends the process at once. */
-function shutdownSignal(): Promise<string> {
+/** How long the supervisor waits for another process's write lock on its heartbeat, ms (it never stalls long). */
+const UP_DB_BUSY_MS = 250;
+
+/** The module the role processes run: `run.ts` beside this file (`run.js` in a compiled build). */
+const ROLE_ENTRY = new URL(`./run${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`, import.meta.url).href;
+
+/** Resolves on the first SIGINT, SIGTERM or SIGHUP (the terminal closed); a second one calls `again` (which should exit). */
+function shutdownSignal(again: (sig: string) => void): Promise<string> {
   return new Promise((resolve) => {
     let seen = false;
     const onSignal = (sig: string) => {
-      if (seen) {
-        process.stderr.write(`contrail: ${sig} again, exiting without waiting\n`);
-        process.exit(1);
-      }
+      if (seen) again(sig);
       seen = true;
       resolve(sig);
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    process.on("SIGHUP", onSignal);
   });
 }
 
-/** Parses `--scrape-interval`; throws bad_data unless it is a duration of at least one second. */
-function scrapeIntervalMs(text: string): number {
-  const ms = parseDuration(text);
-  if (ms < 1000) throw new ContrailError("bad_data", `--scrape-interval: at least 1s, got ${JSON.stringify(text)}`);
-  return ms;
+/** A bound `ip:port` as a listen address: an IPv6 address in brackets (`[::1]:8080`). */
+function listenForm(address: string): string {
+  const colon = address.lastIndexOf(":");
+  const ip = address.slice(0, colon);
+  return ip.includes(":") && !ip.startsWith("[") ? `[${ip}]${address.slice(colon)}` : address;
 }
 
-/** Runs the platform until a signal arrives, then shuts it down in order. */
+/** The command lines of the three roles; restarts reuse the addresses each bound the first time. */
+function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: readonly string[]): ChildSpec[] {
+  const data = ["--data", opts.data];
+  return [
+    {
+      role: "serve",
+      argv: (last) => [
+        "serve",
+        ...data,
+        "--api",
+        last === null ? opts.api : new URL(String(last.api)).host,
+        "--scrape-interval",
+        opts.scrapeInterval,
+        ...(opts.shard === undefined ? [] : ["--shard", opts.shard]),
+      ],
+    },
+    {
+      role: "edge",
+      argv: (last) => {
+        const bound = (last?.edges ?? null) as BoundEdge[] | null;
+        const edges = bound !== null ? bound.map((e) => ({ region: e.region, address: listenForm(e.address) })) : given;
+        return [
+          "edge",
+          ...data,
+          ...edges.flatMap((e) => ["--edge", `${e.region}=${e.address}`]),
+          "--domain",
+          opts.domain,
+          "--metrics",
+          DEFAULT_METRICS_ADDRESS,
+        ];
+      },
+    },
+    {
+      role: "agent",
+      argv: () => ["agent", ...data, ...regions.flatMap((r) => ["--region", r]), "--metrics", DEFAULT_METRICS_ADDRESS],
+    },
+  ];
+}
+
+/** Runs the platform's processes until a signal arrives, then stops them in order. */
 export async function up(opts: UpOptions): Promise<void> {
   const given: EdgeSpec[] = (opts.edge ?? []).map(parseEdgeSpec);
-  const edges = checkEdges(given.length > 0 ? given : DEFAULT_EDGES);
-  const intervalMs = scrapeIntervalMs(opts.scrapeInterval);
+  const regions = checkEdges(given.length > 0 ? given : DEFAULT_EDGES).map((e) => e.region);
+  parseScrapeInterval(opts.scrapeInterval);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const demo = opts.demo === true;
   if (!demo && opts.traffic !== undefined) throw new ContrailError("bad_data", "--traffic needs --demo");
   if (demo) checkDemoDependencies();
-  const signal = shutdownSignal();
-  const stopRequested = new AbortController();
-  void signal.then(() => stopRequested.abort());
+  const domain = opts.domain.toLowerCase();
   const print = (lines: readonly string[]) => process.stdout.write(lines.map((l) => `contrail: ${l}\n`).join(""));
-  const platform = await startPlatform({
-    dataDir: opts.data,
-    api: opts.api,
-    edges,
-    defaultEdges: given.length === 0,
-    domain: opts.domain.toLowerCase(),
-    scrapeIntervalMs: intervalMs,
-    shard,
-    log: (line) => process.stdout.write(`contrail: ${line}\n`),
-    warn: (line) => process.stderr.write(`contrail: ${line}\n`),
-  });
-  let running: Demo | null = null;
+  const warn = (line: string) => process.stderr.write(`contrail: ${line}\n`);
+
+  // The control database is created and migrated here, once, before the roles open it side by side.
+  const db = openControlDb({ dataDir: opts.data, busyTimeoutMs: UP_DB_BUSY_MS });
+  const beat = new RoleHeartbeat({ db, role: UP_ROLE, warn });
+  let supervisor: Supervisor | null = null;
+  const reap = async (killed: readonly string[]) => {
+    if (!killed.includes("agent")) return;
+    const n = await reapLeftInstances(db);
+    if (n > 0) warn(`ended ${n} instance process(es) the killed agent left running`);
+  };
   try {
-    print([
-      `listening on ${platform.apiUrl} (Prometheus API at /prometheus/<org>/, data in ${opts.data})`,
-      ...platform.edges.map((e) => `edge ${e.region} ${e.url} (${e.address}, host ${e.host})`),
-    ]);
-    if (!demo) {
+    refuseSecond(db, UP_ROLE, "contrail up");
+    beat.start({ data: opts.data });
+    const signal = shutdownSignal((sig) => {
+      warn(`${sig} again, exiting without waiting`);
+      supervisor?.kill();
+      void reap(["agent"]).finally(() => process.exit(1));
+    });
+    const stopRequested = new AbortController();
+    void signal.then(() => stopRequested.abort());
+    const children = roleChildren({ ...opts, domain }, given, regions);
+    const s = new Supervisor({
+      entry: ROLE_ENTRY,
+      children,
+      stopOrder: [["edge"], ["serve", "agent"]],
+      spare: true,
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+      onReady: () => beat.update({ data: opts.data, pids: Object.fromEntries(s.pids()) }),
+    });
+    supervisor = s;
+    let ready: Map<string, ReadyInfo>;
+    try {
+      ready = await s.start();
+    } catch (err) {
+      throw new ContrailError("unavailable", `cannot start: ${(err as Error).message}`, { cause: err });
+    }
+    const apiUrl = String(ready.get("serve")?.api);
+    const edges = (ready.get("edge")?.edges ?? []) as BoundEdge[];
+    const pids = s.pids();
+    let running: Demo | null = null;
+    try {
       print([
-        `data source ${platform.apiUrl}/prometheus/<org> (Authorization: Bearer <token of contrail tokens create>)`,
+        `listening on ${apiUrl} (Prometheus API at /prometheus/<org>/, data in ${opts.data})`,
+        ...edges.map((e) => `edge ${e.region} ${e.url} (${e.address}, host ${e.host})`),
       ]);
+      if (!demo) {
+        print([`data source ${apiUrl}/prometheus/<org> (Authorization: Bearer <token of contrail tokens create>)`]);
+      }
+      print([
+        `processes: serve pid ${pids.get("serve")}, edge pid ${pids.get("edge")}, agent pid ${pids.get("agent")} ` +
+          "(each restarted when it dies)",
+        `scraping every ${opts.scrapeInterval}${shard === undefined ? "" : ` (shard ${shard.index}/${shard.count})`}; ready`,
+      ]);
+      if (demo) {
+        running = await startDemo({
+          platform: { apiUrl, edges },
+          dataDir: opts.data,
+          domain,
+          traffic: opts.traffic !== "off",
+          signal: stopRequested.signal,
+          log: (line) => print([line]),
+        });
+        if (running !== null) process.stdout.write(`${running.summary.join("\n")}\n`);
+      }
+      const sig = await signal;
+      process.stdout.write(`contrail: ${sig} received, shutting down\n`);
+    } finally {
+      await running?.stop();
+      await reap(await s.stop());
     }
-    print([
-      `scraping every ${opts.scrapeInterval}${shard === undefined ? "" : ` (shard ${shard.index}/${shard.count})`}; ready`,
-    ]);
-    if (demo) {
-      running = await startDemo({
-        platform,
-        dataDir: opts.data,
-        domain: opts.domain.toLowerCase(),
-        traffic: opts.traffic !== "off",
-        signal: stopRequested.signal,
-        log: (line) => print([line]),
-      });
-      if (running !== null) process.stdout.write(`${running.summary.join("\n")}\n`);
-    }
-    const sig = await signal;
-    process.stdout.write(`contrail: ${sig} received, shutting down\n`);
   } finally {
-    await running?.stop();
-    await platform.stop();
+    beat.stop();
+    db.close();
   }
   process.stdout.write("contrail: stopped\n");
 }
@@ -126,7 +208,9 @@ export async function up(opts: UpOptions): Promise<void> {
 export function registerUpCommand(program: Command): void {
   program
     .command("up")
-    .description("run every role (API, edge, instances, scraper, storage) in one process until SIGINT or SIGTERM")
+    .description(
+      "run the platform (metrics node, edge, agent) as supervised processes until SIGINT or SIGTERM; --demo adds an app",
+    )
     .addOption(dataOption())
     .addOption(
       new Option("--api <host:port>", "address of the HTTP API").env("CONTRAIL_API").default(DEFAULT_API_ADDRESS),

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type ErrorCode, isContrailError } from "../model/errors.ts";
 import { createApp, deleteApp, getApp, listApps, requireApp, setAppConfig } from "./apps.ts";
-import { type ControlDb, openControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
+import { openControlDb } from "./db.ts";
 import { createOrg } from "./orgs.ts";
 import { localUser } from "./users.ts";
 

@@ -3,7 +3,7 @@
 // JSON, so readers in other processes need not parse TOML.
 
 import { ContrailError } from "../model/errors.ts";
-import { type ControlDb, isForeignKeyViolation, isUniqueViolation } from "./db.ts";
+import { type ControlDb, isForeignKeyViolation, isUniqueViolation } from "./connection.ts";
 import { type FlyConfig, parseFlyToml } from "./flytoml.ts";
 import { checkAppName } from "./validate.ts";
 

@@ -1,11 +1,14 @@
-// The control database, `<data>/control.db`: one SQLite file in WAL mode holding orgs, users, memberships, apps,
-// instances and token hashes. Several Contrail processes (edge, scrape, api) may open it at once: WAL lets readers
-// run beside the single writer, and the busy timeout makes a writer wait for the lock instead of failing at once.
+// Opening the control database, `<data>/control.db`: one SQLite file in WAL mode holding orgs, users, memberships,
+// apps, instances and token hashes. Several Contrail processes (edge, scrape, api) may open it at once: WAL lets
+// readers run beside the single writer, and the busy timeout makes a writer wait for the lock instead of failing at
+// once. Opening also seeds the local user, so this file builds on users.ts; the connection itself (connection.ts)
+// is below every table module.
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { ContrailError } from "../model/errors.ts";
+import { ControlDb } from "./connection.ts";
 import { migrate } from "./migrations.ts";
 import { ensureLocalUser } from "./users.ts";
 
@@ -21,51 +24,11 @@ export interface OpenControlDbOptions {
   readonly dataDir: string;
   /** The clock, in milliseconds since the epoch; tests pass a fake one. Defaults to `Date.now`. */
   readonly now?: () => number;
-}
-
-/**
- * An open control database. Owns the SQLite connection until {@link ControlDb.close}; statements from
- * {@link ControlDb.stmt} are cached per connection and die with it. Not safe to share across worker threads.
- */
-export class ControlDb {
-  /** Path of the database file. */
-  readonly path: string;
-  /** The connection; modules of `control/` use it, callers outside go through their functions. */
-  readonly sql: Database.Database;
-  /** The clock in milliseconds since the epoch. */
-  readonly now: () => number;
-  readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
-
-  /** Wraps an already configured and migrated connection; use {@link openControlDb}. */
-  constructor(path: string, sql: Database.Database, now: () => number) {
-    this.path = path;
-    this.sql = sql;
-    this.now = now;
-  }
-
   /**
-   * A prepared statement for `source`, compiled once per connection and reused. Modes set on it (`pluck`, `raw`)
-   * stay with the cached statement: use each SQL text in one mode only.
+   * How long later statements wait for another process's write lock, ms (default 5000). Opening and migrating
+   * always use the default; a process that must not stall (the edge) sets a short wait and retries later.
    */
-  stmt<P extends unknown[] = unknown[], R = unknown>(source: string): Database.Statement<P, R> {
-    let s = this.#statements.get(source);
-    if (s === undefined) {
-      s = this.sql.prepare<unknown[], unknown>(source);
-      this.#statements.set(source, s);
-    }
-    return s as unknown as Database.Statement<P, R>;
-  }
-
-  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE; a savepoint when nested); rolls back if it throws. */
-  transaction<T>(fn: () => T): T {
-    return this.sql.transaction(fn).immediate();
-  }
-
-  /** Closes the connection; the object is unusable afterwards. */
-  close(): void {
-    this.#statements.clear();
-    if (this.sql.open) this.sql.close();
-  }
+  readonly busyTimeoutMs?: number;
 }
 
 /**
@@ -93,6 +56,8 @@ export function openControlDb(options: OpenControlDbOptions): ControlDb {
     migrate(sql, { now: now(), label: CONTROL_DB_FILE });
     const db = new ControlDb(path, sql, now);
     ensureLocalUser(db);
+    if (options.busyTimeoutMs !== undefined)
+      sql.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs))}`);
     return db;
   } catch (err) {
     sql.close();
@@ -101,15 +66,4 @@ export function openControlDb(options: OpenControlDbOptions): ControlDb {
     }
     throw err;
   }
-}
-
-/** True when `err` is SQLite's error for a violated UNIQUE or PRIMARY KEY constraint. */
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-}
-
-/** True when `err` is SQLite's error for a violated FOREIGN KEY constraint. */
-export function isForeignKeyViolation(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "SQLITE_CONSTRAINT_FOREIGNKEY";
 }

@@ -4,11 +4,12 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
 import { deleteApp, getApp } from "./apps.ts";
-import { type ControlDb, openControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
+import { openControlDb } from "./db.ts";
 import {
   deployApp,
   getDeployment,
@@ -16,7 +17,7 @@ import {
   markDeploymentApplied,
   resetAppliedDeployments,
 } from "./deployments.ts";
-import { beat, clearHeartbeat, isFresh, readHeartbeat } from "./heartbeats.ts";
+import { beat, clearHeartbeat, isFresh, listHeartbeats, readHeartbeat } from "./heartbeats.ts";
 import { getInstance, registerInstance } from "./instances.ts";
 import { createOrg } from "./orgs.ts";
 import { addressOf, clearLocalInstances, listInstancesWithRuntime, recordInstanceReport } from "./runtime.ts";
@@ -119,6 +120,33 @@ describe("heartbeats", () => {
     assert.notEqual(readHeartbeat(db, "up"), undefined);
     clearHeartbeat(db, "up", 42);
     assert.equal(readHeartbeat(db, "up"), undefined);
+  });
+
+  test("listHeartbeats gives the roles with a prefix, in order", () => {
+    const { db } = fresh();
+    for (const role of ["edge/syd", "agent", "edge/ord", "edgeless"]) {
+      beat(db, { role, pid: 1, hostname: "h", info: {}, startedAt: 1 });
+    }
+    assert.deepEqual(
+      listHeartbeats(db, "edge/").map((h) => h.role),
+      ["edge/ord", "edge/syd"],
+    );
+    assert.equal(listHeartbeats(db).length, 4);
+    assert.deepEqual(listHeartbeats(db, "%"), []);
+  });
+
+  test("dataVersion moves when another connection commits, not for this one's own writes", () => {
+    const { db } = fresh();
+    const other = openControlDb({ dataDir: dirname(db.path) });
+    try {
+      const v0 = db.dataVersion();
+      beat(db, { role: "up", pid: 1, hostname: "h", info: {}, startedAt: 1 });
+      assert.equal(db.dataVersion(), v0);
+      beat(other, { role: "agent", pid: 2, hostname: "h", info: {}, startedAt: 1 });
+      assert.notEqual(db.dataVersion(), v0);
+    } finally {
+      other.close();
+    }
   });
 });
 

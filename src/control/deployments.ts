@@ -5,7 +5,7 @@
 
 import { ContrailError } from "../model/errors.ts";
 import { type App, createApp, getApp, setAppConfig } from "./apps.ts";
-import type { ControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
 import { type FlyConfig, parseFlyToml } from "./flytoml.ts";
 
 /** The deployment of an app. Times in milliseconds since the epoch. */

@@ -1,8 +1,10 @@
-// Heartbeats: a long-running role (`up`) writes a row every few seconds, so commands on the same data directory
-// (`deploy`, `apps status`) can tell whether it runs, where it serves, and since when. A row older than a few beats
-// means the process is gone (or hung); a process that stops cleanly deletes its row.
+// Heartbeats: a long-running process (`up`, `serve`, each `edge`, `agent`) writes a row every few seconds, so the
+// other processes and the commands on the same data directory (`deploy`, `apps status`) can tell whether it runs,
+// where it serves, and since when. A row older than a few beats means the process is gone (or hung); a process
+// that stops cleanly deletes its row. The row's key is the role, with a suffix where a role may run several
+// times (`edge/ord`).
 
-import type { ControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
 
 /** A role's last heartbeat. `info` is role-defined JSON (addresses, regions). Times in ms since the epoch. */
 export interface Heartbeat {
@@ -49,7 +51,10 @@ export function readHeartbeat(db: ControlDb, role: string): Heartbeat | undefine
       "SELECT role, pid, hostname, info, started_at, beat_at FROM heartbeats WHERE role = ?",
     )
     .get(role);
-  if (r === undefined) return undefined;
+  return r === undefined ? undefined : toHeartbeat(r);
+}
+
+function toHeartbeat(r: HeartbeatRow): Heartbeat {
   return {
     role: r.role,
     pid: r.pid,
@@ -58,6 +63,17 @@ export function readHeartbeat(db: ControlDb, role: string): Heartbeat | undefine
     startedAt: r.started_at,
     beatAt: r.beat_at,
   };
+}
+
+/** Every heartbeat whose role starts with `prefix` (all with ""), however old, by role. */
+export function listHeartbeats(db: ControlDb, prefix = ""): Heartbeat[] {
+  const rows = db
+    .stmt<[{ prefix: string }], HeartbeatRow>(
+      `SELECT role, pid, hostname, info, started_at, beat_at FROM heartbeats
+       WHERE substr(role, 1, length(@prefix)) = @prefix ORDER BY role`,
+    )
+    .all({ prefix });
+  return rows.map(toHeartbeat);
 }
 
 /** Deletes the heartbeat of `role` if it is still the one `pid` wrote (a clean stop). */

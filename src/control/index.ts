@@ -11,7 +11,8 @@ export {
   requireApp,
   setAppConfig,
 } from "./apps.ts";
-export { CONTROL_DB_FILE, ControlDb, type OpenControlDbOptions, openControlDb } from "./db.ts";
+export { ControlDb } from "./connection.ts";
+export { CONTROL_DB_FILE, type OpenControlDbOptions, openControlDb } from "./db.ts";
 export {
   type Deployment,
   type DeployOptions,
@@ -41,7 +42,15 @@ export {
   type VmConfig,
   validateFlyToml,
 } from "./flytoml.ts";
-export { type BeatOptions, beat, clearHeartbeat, type Heartbeat, isFresh, readHeartbeat } from "./heartbeats.ts";
+export {
+  type BeatOptions,
+  beat,
+  clearHeartbeat,
+  type Heartbeat,
+  isFresh,
+  listHeartbeats,
+  readHeartbeat,
+} from "./heartbeats.ts";
 export {
   checkInstanceState,
   findInstanceByAddress,
@@ -90,6 +99,13 @@ export {
   listInstancesWithRuntime,
   recordInstanceReport,
 } from "./runtime.ts";
+export {
+  DEFAULT_MAX_REFUSED_ENTRIES,
+  DEFAULT_MAX_VALID_ENTRIES,
+  TokenCache,
+  type TokenCacheOptions,
+  type TokenCacheStats,
+} from "./token-cache.ts";
 export {
   type Authenticated,
   allows,

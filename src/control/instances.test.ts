@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { type ErrorCode, isContrailError } from "../model/errors.ts";
 import { createApp, deleteApp } from "./apps.ts";
-import { type ControlDb, openControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
+import { openControlDb } from "./db.ts";
 import {
   findInstanceByAddress,
   getInstance,

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { ContrailError } from "../model/errors.ts";
 import { requireApp } from "./apps.ts";
-import { type ControlDb, isUniqueViolation } from "./db.ts";
+import { type ControlDb, isUniqueViolation } from "./connection.ts";
 import { DEFAULT_PROCESS_GROUP, processGroups } from "./flytoml.ts";
 import { checkHostId, checkProcessGroup, checkRegion, parseAddress } from "./validate.ts";
 

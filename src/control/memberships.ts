@@ -2,7 +2,7 @@
 // Invariant kept here: an org never loses its last admin, and a personal org always keeps its owner.
 
 import { ContrailError } from "../model/errors.ts";
-import { type ControlDb, isForeignKeyViolation, isUniqueViolation } from "./db.ts";
+import { type ControlDb, isForeignKeyViolation, isUniqueViolation } from "./connection.ts";
 
 /** A user's role in an org. */
 export type Role = "admin" | "member";

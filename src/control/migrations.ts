@@ -117,6 +117,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: "token change counter, bumped by triggers in the transaction of every token change",
+    // Triggers, not application code, bump the counter: a change by any process, any code path and any cascade
+    // (an org or user deleted with its tokens) is counted in its own transaction. Uses (last_used_at) and notes
+    // do not change what a token grants, so they leave the counter alone.
+    sql: `
+      CREATE TABLE token_changes (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO token_changes (id, generation) VALUES (1, 0);
+
+      CREATE TRIGGER tokens_inserted AFTER INSERT ON tokens
+      BEGIN UPDATE token_changes SET generation = generation + 1 WHERE id = 1; END;
+      CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens
+      BEGIN UPDATE token_changes SET generation = generation + 1 WHERE id = 1; END;
+      CREATE TRIGGER tokens_updated AFTER UPDATE OF id, org_id, hash, scopes, expires_at, revoked_at ON tokens
+      BEGIN UPDATE token_changes SET generation = generation + 1 WHERE id = 1; END;
+    `,
+  },
 ];
 
 /** The schema version of `db`: the highest applied migration, 0 for a database without any. */

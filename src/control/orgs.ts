@@ -2,7 +2,7 @@
 // URLs (`/prometheus/<slug>/…`) and names the org's TSDB directory, so it never changes once created.
 
 import { ContrailError } from "../model/errors.ts";
-import { type ControlDb, isForeignKeyViolation, isUniqueViolation } from "./db.ts";
+import { type ControlDb, isForeignKeyViolation, isUniqueViolation } from "./connection.ts";
 import { addMember } from "./memberships.ts";
 import { checkDisplayName, checkOrgSlug, LIMITS } from "./validate.ts";
 

@@ -8,7 +8,7 @@
 // placeholder `none:<id>`, which no reader can parse as an address and which only that row can hold;
 // {@link addressOf} turns it back into null.
 
-import type { ControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
 import { getInstance, type Instance, type InstanceState, listInstances } from "./instances.ts";
 import { checkHostId, checkProcessGroup, checkRegion, parseAddress } from "./validate.ts";
 

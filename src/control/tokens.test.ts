@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { after, describe, mock, test } from "node:test";
 import Database from "better-sqlite3";
 import { type ErrorCode, isContrailError } from "../model/errors.ts";
-import { type ControlDb, openControlDb } from "./db.ts";
+import type { ControlDb } from "./connection.ts";
+import { openControlDb } from "./db.ts";
 import { createOrg } from "./orgs.ts";
 import {
   allows,

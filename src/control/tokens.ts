@@ -9,7 +9,7 @@
 // observe that authentication goes through the constant-time comparison.
 import crypto from "node:crypto";
 import { ContrailError } from "../model/errors.ts";
-import { type ControlDb, isUniqueViolation } from "./db.ts";
+import { type ControlDb, isUniqueViolation } from "./connection.ts";
 import { requireOrg } from "./orgs.ts";
 import { checkTokenNote } from "./validate.ts";
 
@@ -77,8 +77,14 @@ function toInfo(r: TokenRow): TokenInfo {
   };
 }
 
-function hashToken(token: string): Buffer {
+/** The SHA-256 hash of `token` (32 bytes): what the database stores and what lookups and caches are keyed by. */
+export function hashToken(token: string): Buffer {
   return crypto.createHash("sha256").update(token, "utf8").digest();
+}
+
+/** Whether `token` has the shape of a token (`ct_` and 43 base64url characters); anything else is refused unread. */
+export function isWellFormedToken(token: string): boolean {
+  return TOKEN_SYNTAX.test(token);
 }
 
 /** The listing id of `token` (12 hex digits), computable by whoever holds the token. */
@@ -180,27 +186,75 @@ export function createToken(db: ControlDb, options: CreateTokenOptions): { token
 }
 
 /**
- * Checks a bearer token: returns its org and scopes, or null when it is malformed, unknown, revoked or expired
- * (the API answers 401 to null, and 403 when the org or scope does not fit the request).
+ * What deciding on a presented token needs of its stored row. Owned by whoever looked it up; a cache may keep it
+ * until the token changes, so only `lastUsedAt` changes in place (see {@link verifyCredential}).
+ */
+export interface TokenCredential {
+  /** The stored SHA-256 hash, 32 bytes. */
+  readonly hash: Buffer;
+  /** What the token grants when it is neither revoked nor expired. */
+  readonly grant: Authenticated;
+  /** Expiry in milliseconds since the epoch (refused from this instant on), or null for none. */
+  readonly expiresAt: number | null;
+  /** When it was revoked (ms since the epoch), or null. */
+  readonly revokedAt: number | null;
+  /** The last recorded use (ms since the epoch), or null. */
+  lastUsedAt: number | null;
+}
+
+/** The stored credential whose hash is `hash` (from {@link hashToken}), or null when no token has it. */
+export function findCredential(db: ControlDb, hash: Buffer): TokenCredential | null {
+  const row = db.stmt<[Buffer], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE hash = ?`).get(hash);
+  if (row === undefined) return null;
+  return {
+    hash: row.hash,
+    grant: { tokenId: row.id, orgId: row.org_id, scopes: row.scopes.split(",") as Scope[] },
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+/**
+ * The accept decision for a presented token whose hash is `hash`, against the credential stored under that hash:
+ * its grant, or null when there is none or it is revoked or expired at `db.now()`. Records the use in the database
+ * (and in `credential.lastUsedAt`) at most once per {@link LAST_USED_RESOLUTION_MS}.
  *
  * Why a lookup by hash plus a constant-time comparison is safe: the secret itself never meets a data-dependent
- * comparison, only its SHA-256 does. SQLite's index search compares bytes and stops early, so its timing may tell
- * how many leading bytes of SHA-256(guess) agree with some stored hash. That does not help an attacker: it reveals
- * bytes of a hash, not of a token, and making a guess whose hash agrees on k more bytes costs about 2^(8k) tries,
- * so a full match stays a 2^256 preimage search. `timingSafeEqual` over the two 32-byte hashes then makes the
- * accept decision itself constant-time, and keeps it so should the lookup ever narrow by the id prefix instead.
+ * comparison, only its SHA-256 does. SQLite's index search (or a cache's map) compares bytes and stops early, so its
+ * timing may tell how many leading bytes of SHA-256(guess) agree with some stored hash. That does not help an
+ * attacker: it reveals bytes of a hash, not of a token, and making a guess whose hash agrees on k more bytes costs
+ * about 2^(8k) tries, so a full match stays a 2^256 preimage search. `timingSafeEqual` over the two 32-byte hashes
+ * then makes the accept decision itself constant-time, and keeps it so should the lookup ever narrow by the id
+ * prefix instead.
+ */
+export function verifyCredential(
+  db: ControlDb,
+  credential: TokenCredential | null,
+  hash: Buffer,
+): Authenticated | null {
+  if (credential === null || credential.hash.length !== hash.length) return null;
+  if (!crypto.timingSafeEqual(credential.hash, hash)) return null;
+  const now = db.now();
+  if (credential.revokedAt !== null) return null;
+  if (credential.expiresAt !== null && now >= credential.expiresAt) return null;
+  const last = credential.lastUsedAt;
+  if (last === null || now - last >= LAST_USED_RESOLUTION_MS) {
+    touch(db, credential.grant.tokenId, now);
+    credential.lastUsedAt = now;
+  }
+  return credential.grant;
+}
+
+/**
+ * Checks a bearer token against the database: returns its org and scopes, or null when it is malformed, unknown,
+ * revoked or expired (the API answers 401 to null, and 403 when the org or scope does not fit the request). One
+ * hash and one read per call; `TokenCache` (token-cache.ts) answers repeated calls from memory.
  */
 export function authenticate(db: ControlDb, token: string): Authenticated | null {
-  if (!TOKEN_SYNTAX.test(token)) return null;
+  if (!isWellFormedToken(token)) return null;
   const hash = hashToken(token);
-  const row = db.stmt<[Buffer], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE hash = ?`).get(hash);
-  if (row === undefined || row.hash.length !== hash.length) return null;
-  if (!crypto.timingSafeEqual(row.hash, hash)) return null;
-  const now = db.now();
-  if (row.revoked_at !== null) return null;
-  if (row.expires_at !== null && now >= row.expires_at) return null;
-  if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) touch(db, row.id, now);
-  return { tokenId: row.id, orgId: row.org_id, scopes: row.scopes.split(",") as Scope[] };
+  return verifyCredential(db, findCredential(db, hash), hash);
 }
 
 /** Records a use of the token; best effort: a busy or read-only database must not fail the request. */

@@ -3,7 +3,7 @@
 // the slug `personal`: the org of the seed's URL `/prometheus/personal`.
 
 import { ContrailError } from "../model/errors.ts";
-import { type ControlDb, isUniqueViolation } from "./db.ts";
+import { type ControlDb, isUniqueViolation } from "./connection.ts";
 import { addMember } from "./memberships.ts";
 import { getOrg, insertOrg } from "./orgs.ts";
 import { checkDisplayName, checkEmail, checkOrgSlug, LIMITS } from "./validate.ts";

@@ -46,6 +46,8 @@ export interface Edge {
   readonly listeners: readonly EdgeAddress[];
   /** Bytes sent to / received from the instance so far (0 for an instance never used). */
   proxiedBytes(instanceId: string): ProxiedBytes;
+  /** Bytes exchanged with every instance the edge keeps state for (those it proxied to and has not forgotten). */
+  allProxiedBytes(): Map<string, ProxiedBytes>;
   /**
    * Opens and closes TCP service listeners to match the route table's `tcpServices`, at every edge listener.
    * Call after the table changed. A port claimed by two apps goes to the first in `keys()` order.
@@ -131,6 +133,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   return {
     listeners: http.map((l) => ({ region: l.region, host: l.host, address: `${l.ip}:${l.port}` })),
     proxiedBytes: (id) => core.instances.get(id)?.bytes() ?? { sent: 0, recv: 0 },
+    allProxiedBytes: () => new Map([...core.instances].map(([id, s]) => [id, s.bytes()])),
     syncTcpServices,
     forgetInstance: (id) => core.forget(id),
     close: async () => {

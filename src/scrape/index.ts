@@ -1,6 +1,6 @@
 // Public surface of the scraper: the manager the wiring layer runs, the target source it fills from the control
-// plane (with a helper that builds targets from apps and instances), the in-process registry collection, and the
-// status shapes the API serves.
+// plane (with a helper that builds targets from apps and instances), the platform processes' targets and their
+// collection by app, and the status shapes the API serves.
 
 export {
   type AppMetricsSpec,
@@ -19,7 +19,7 @@ export {
   type SampleSource,
 } from "./inprocess.ts";
 export { REPORT_SERIES, ScrapeLoop, type ScrapeOutcome, type TargetHealth, type TargetStatus } from "./loop.ts";
-export { type RefreshResult, ScrapeManager, type ScrapeManagerOptions } from "./manager.ts";
+export { type PlatformTargetStatus, type RefreshResult, ScrapeManager, type ScrapeManagerOptions } from "./manager.ts";
 export {
   DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_SCRAPE_OPTIONS,
@@ -29,6 +29,7 @@ export {
   type ScrapeOptions,
   type ScrapeOptionsInput,
 } from "./options.ts";
+export { type PlatformTarget, type PlatformTargetSource, ScrapedSamples } from "./platform.ts";
 export { type ActiveTarget, activeTarget } from "./status.ts";
 export {
   inShard,

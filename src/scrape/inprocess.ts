@@ -1,8 +1,9 @@
-// Collection of the platform's in-process registries (edge proxy, instance agent) without HTTP: every interval the
-// registry's samples are read with `forEachSample` and appended to the org that owns each sample's `app`, found
-// with an injected lookup. The labels already carry the platform labels, so nothing is relabelled. Series refs
-// are cached per Labels object (a WeakMap: the registries hand out the same object for the same child), with a
-// hash index behind it for collectors that build fresh objects each time. Samples of apps no org owns are dropped
+// Collection of the platform's registries (edge proxy, instance agent), read in process or as scraped from their
+// processes' `/metrics` (platform.ts): every interval the samples are read with `forEachSample` and appended to the
+// org that owns each sample's `app`, found with an injected lookup. The labels already carry the platform labels,
+// so nothing is relabelled. Series refs are cached per Labels object (a WeakMap: the registries, and the scraped
+// samples while a series stays, hand out the same object for the same series), with a hash index behind it for
+// collectors that build fresh objects each time. Samples of apps no org owns are dropped
 // and counted; series that stop appearing (a removed child) get stale markers, like scraped ones.
 
 import type { MetricFamily, MetricMetadata } from "../exposition/index.ts";

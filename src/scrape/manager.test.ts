@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { writePrometheusText } from "../exposition/index.ts";
 import { Registry } from "../exposition/registry.ts";
 import { isStaleNaN } from "../model/sample.ts";
 import { ScrapeManager } from "./manager.ts";
@@ -165,43 +166,67 @@ describe("scrape manager", () => {
     }
   });
 
-  test("in-process registries are collected on the interval, by the first shard only", async () => {
+  test("platform targets are scraped on the interval by the first shard only, samples routed by app", async () => {
     const registry = new Registry();
-    registry
-      .counter({ name: "fly_edge_tcp_connects_count", help: "Connections.", labelNames: ["app", "region", "host"] })
-      .labels("web", "ord", "ab12")
-      .inc(5);
+    const connects = registry.counter({
+      name: "fly_edge_tcp_connects_count",
+      help: "Connections.",
+      labelNames: ["app", "region", "host"],
+    });
+    connects.labels("web", "ord", "ab12").inc(5);
+    connects.labels("nobody", "ord", "ab12").inc(2);
+    const edge = await startServer(serveText(() => writePrometheusText(registry.collect())));
+    let listed = [{ name: "edge/ord", url: edge.url() }];
     const store = new MemoryTenants();
     const common = {
       store,
       source: { targets: () => [] },
       scrape: { intervalMs: INTERVAL },
-      inProcess: [{ name: "edge", registry }],
+      platform: { targets: () => listed },
       orgOfApp: (app: string) => (app === "web" ? "acme" : null),
     };
     assert.throws(
       () => new ScrapeManager({ ...common, orgOfApp: undefined }),
-      /in-process sources need an orgOfApp lookup/,
+      /platform targets need an orgOfApp lookup/,
     );
     const first = new ScrapeManager({ ...common, shard: { index: 0, count: 2 } });
     const second = new ScrapeManager({ ...common, shard: { index: 1, count: 2 } });
+    const samples = () => seriesSamples(store.of("acme"), "fly_edge_tcp_connects_count");
     try {
       await first.start();
       await second.start();
-      await until(() => seriesSamples(store.of("acme"), "fly_edge_tcp_connects_count").length >= 2, "two collections");
-      const samples = seriesSamples(store.of("acme"), "fly_edge_tcp_connects_count");
+      await until(() => samples().length >= 2, "two scrapes");
       // One interval apart (exactly, unless a timer fired late on a busy machine).
-      assert.ok(Math.abs(samples[1].t - samples[0].t - INTERVAL) <= 100, `${samples[1].t - samples[0].t} ms apart`);
-      assert.equal(samples[0].v, 5);
+      assert.ok(Math.abs(samples()[1].t - samples()[0].t - INTERVAL) <= 100, `${samples()[1].t - samples()[0].t} ms`);
+      assert.equal(samples()[0].v, 5);
       assert.deepEqual(
-        first.inProcessStatus().map((s) => s.name),
-        ["edge"],
+        first.platformStatus().map((st) => [st.name, st.url, st.lastBodySamples, st.droppedUnknownApp > 0]),
+        [["edge/ord", edge.url(), 2, true]],
       );
-      assert.deepEqual(second.inProcessStatus(), []);
+      assert.deepEqual(second.platformStatus(), []);
       assert.deepEqual([...first.metadataFor("acme").keys()], ["fly_edge_tcp_connects_count"]);
+
+      // Counts go on; a failed scrape marks the series stale; the next good one continues them.
+      connects.labels("web", "ord", "ab12").inc(3);
+      await until(() => samples().at(-1)?.v === 8, "the new count");
+      edge.handle((_req, res) => {
+        res.writeHead(503);
+        res.end();
+      });
+      await until(() => isStaleNaN(samples().at(-1)?.v ?? 0), "a stale marker after a failed scrape");
+      assert.match(first.platformStatus()[0].lastError, /HTTP status 503/);
+      edge.handle(serveText(() => writePrometheusText(registry.collect())));
+      await until(() => samples().at(-1)?.v === 8, "the count after the target is back");
+
+      // A target that goes away gets its stale markers at once.
+      listed = [];
+      await first.refresh();
+      await until(() => isStaleNaN(samples().at(-1)?.v ?? 0), "a stale marker after the target left");
+      assert.deepEqual(first.platformStatus(), []);
     } finally {
       await first.stop();
       await second.stop();
+      await edge.close();
     }
   });
 });

@@ -1,15 +1,17 @@
 // The scrape manager: keeps one scrape loop per target of its shard, refreshing the target list from the source
 // periodically (and on demand), starting loops for new targets and retiring those that went away (with end-of-run
-// stale markers), and collects the platform's in-process registries on the same interval. It answers the status
-// questions of the API per org: active targets and metric metadata.
+// stale markers), and scrapes the platform's own processes (edges, agents; see platform.ts) on the same interval.
+// It answers the status questions of the API per org: active targets and metric metadata.
 
 import type { MetricMetadata } from "../exposition/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { compareStrings } from "../model/labels.ts";
 import type { TenantStore } from "../storage/interface.ts";
-import { type InProcessSource, type InProcessStatus, type OrgOfApp, RegistryCollector } from "./inprocess.ts";
+import { fetchScrape } from "./http.ts";
+import { type InProcessStatus, type OrgOfApp, RegistryCollector } from "./inprocess.ts";
 import { ALIGN_TOLERANCE_MS, ScrapeLoop, type ScrapeOutcome } from "./loop.ts";
 import { resolveScrapeOptions, type ScrapeOptions, type ScrapeOptionsInput } from "./options.ts";
+import { type PlatformTargetSource, ScrapedSamples } from "./platform.ts";
 import { type ActiveTarget, activeTarget } from "./status.ts";
 import {
   inShard,
@@ -32,11 +34,11 @@ export interface ScrapeManagerOptions {
   readonly scrape?: ScrapeOptionsInput;
   /** How often the target list is read from the source (default 10 s). */
   readonly refreshIntervalMs?: number;
-  /** Scrape only this shard of the targets (`--shard i/n`). In-process registries are collected by shard 0 only. */
+  /** Scrape only this shard of the targets (`--shard i/n`). Platform targets are scraped by shard 0 only. */
   readonly shard?: ShardSpec;
-  /** The platform's in-process registries, collected without HTTP. */
-  readonly inProcess?: readonly InProcessSource[];
-  /** The org owning an app, for in-process samples; required with `inProcess`. */
+  /** The platform's own processes (edges, agents), read on every refresh; their samples are routed by `app`. */
+  readonly platform?: PlatformTargetSource;
+  /** The org owning an app, for the samples of platform targets; required with `platform`. */
   readonly orgOfApp?: OrgOfApp;
   /** Called when the source fails to list targets (the previous list stays in force). */
   readonly onSourceError?: (err: Error) => void;
@@ -51,11 +53,25 @@ export interface RefreshResult {
   readonly active: number;
 }
 
+/** Status of a platform target after its last scrape. */
+export interface PlatformTargetStatus extends InProcessStatus {
+  readonly url: string;
+  /** Samples in the last body. */
+  readonly lastBodySamples: number;
+}
+
+/** One platform target: its fetched samples and the collector routing them to the orgs' databases. */
 interface Collection {
+  readonly name: string;
+  url: string;
+  readonly samples: ScrapedSamples;
   readonly collector: RegistryCollector;
   readonly offsetMs: number;
+  readonly abort: AbortController;
   timer: NodeJS.Timeout | null;
+  running: Promise<void> | null;
   lastScheduled: number;
+  lastError: string;
 }
 
 /** Runs the scrape loops of one scraper process. */
@@ -69,7 +85,9 @@ export class ScrapeManager {
   private readonly onSourceError: ((err: Error) => void) | undefined;
   private readonly onScrape: ((target: ScrapeTarget, outcome: ScrapeOutcome) => void) | undefined;
   private readonly loops = new Map<string, ScrapeLoop>();
-  private readonly collections: Collection[] = [];
+  private readonly platform: PlatformTargetSource | undefined;
+  private readonly orgOfApp: OrgOfApp | undefined;
+  private readonly collections = new Map<string, Collection>();
   private readonly pendingStale = new Set<NodeJS.Timeout>();
   private refreshChain: Promise<RefreshResult> = Promise.resolve({ started: 0, stopped: 0, active: 0 });
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -87,18 +105,12 @@ export class ScrapeManager {
     if (!(this.refreshIntervalMs > 0)) throw new ContrailError("bad_data", "refreshIntervalMs must be > 0");
     this.onSourceError = opts.onSourceError;
     this.onScrape = opts.onScrape;
-    const inProcess = opts.inProcess ?? [];
-    if (inProcess.length > 0 && opts.orgOfApp === undefined) {
-      throw new ContrailError("bad_data", "in-process sources need an orgOfApp lookup");
+    if (opts.platform !== undefined && opts.orgOfApp === undefined) {
+      throw new ContrailError("bad_data", "platform targets need an orgOfApp lookup");
     }
-    // Platform registries are one per process, not per target: only the first shard collects them.
-    if (this.shard === undefined || this.shard.index === 0) {
-      for (const src of inProcess) {
-        const collector = new RegistryCollector({ source: src, store: this.store, orgOfApp: opts.orgOfApp! });
-        const offsetMs = scrapeOffset(targetHash({ id: `inprocess:${src.name}`, url: "" }), this.options.intervalMs);
-        this.collections.push({ collector, offsetMs, timer: null, lastScheduled: Number.NEGATIVE_INFINITY });
-      }
-    }
+    // Platform targets are few and serve every app: only the first shard scrapes them.
+    this.platform = this.shard === undefined || this.shard.index === 0 ? opts.platform : undefined;
+    this.orgOfApp = opts.orgOfApp;
   }
 
   /** Reads the targets, starts their loops and the periodic refresh and collection. */
@@ -106,7 +118,7 @@ export class ScrapeManager {
     if (this.closed) throw new ContrailError("unavailable", "the scrape manager is stopped");
     this.running = true;
     for (const loop of this.loops.values()) loop.start();
-    for (const c of this.collections) this.scheduleCollection(c);
+    for (const c of this.collections.values()) this.scheduleCollection(c);
     const result = await this.refresh();
     this.scheduleRefresh();
     return result;
@@ -129,13 +141,17 @@ export class ScrapeManager {
     this.running = false;
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
-    for (const c of this.collections) {
+    const running: Promise<void>[] = [];
+    for (const c of this.collections.values()) {
       if (c.timer !== null) clearTimeout(c.timer);
       c.timer = null;
+      c.abort.abort();
+      if (c.running !== null) running.push(c.running);
     }
     for (const t of this.pendingStale) clearTimeout(t);
     this.pendingStale.clear();
     await this.refreshChain.catch(() => undefined);
+    await Promise.all(running);
     const loops = [...this.loops.values()];
     this.loops.clear();
     await Promise.all(loops.map((l) => l.stop()));
@@ -162,7 +178,7 @@ export class ScrapeManager {
 
   /**
    * Metric metadata of `org` for `/api/v1/metadata`: for each metric family its distinct (type, help, unit), from
-   * the org's targets and the in-process registries' families that carry the org's apps. Keys sorted.
+   * the org's targets and the platform targets' families that carry the org's apps. Keys sorted.
    */
   metadataFor(org: string): Map<string, MetricMetadata[]> {
     const byName = new Map<string, Map<string, MetricMetadata>>();
@@ -178,7 +194,7 @@ export class ScrapeManager {
     for (const loop of this.loops.values()) {
       if (loop.target.org === org) loop.forEachMetadata(add);
     }
-    for (const c of this.collections) {
+    for (const c of this.collections.values()) {
       for (const [family, md] of c.collector.metadataFor(org)) add(family, md);
     }
     const out = new Map<string, MetricMetadata[]>();
@@ -186,18 +202,29 @@ export class ScrapeManager {
     return out;
   }
 
-  /** Status of each in-process registry. */
-  inProcessStatus(): InProcessStatus[] {
-    return this.collections.map((c) => c.collector.status());
+  /** Status of each platform target, by name. */
+  platformStatus(): PlatformTargetStatus[] {
+    return [...this.collections.values()]
+      .map((c) => {
+        const s = c.collector.status();
+        return {
+          ...s,
+          url: c.url,
+          lastBodySamples: c.samples.size,
+          lastError: [c.lastError, s.lastError].filter((e) => e !== "").join("; "),
+        };
+      })
+      .sort((a, b) => compareStrings(a.name, b.name));
   }
 
-  /** Collects every in-process registry now at `t` (ms); for tests and tools. */
-  collectInProcessNow(t: number = Date.now()): void {
-    for (const c of this.collections) c.collector.collectOnce(t);
+  /** Scrapes every platform target now, stamping its samples with `t` (ms); for tests and tools. */
+  async scrapePlatformNow(t: number = Date.now()): Promise<void> {
+    await Promise.all([...this.collections.values()].map((c) => this.scrapePlatform(c, t)));
   }
 
   private async doRefresh(): Promise<RefreshResult> {
     if (this.closed) return { started: 0, stopped: 0, active: this.loops.size };
+    await this.refreshPlatform();
     let listed: readonly ScrapeTarget[];
     try {
       listed = await this.source.targets();
@@ -270,17 +297,90 @@ export class ScrapeManager {
     }, this.refreshIntervalMs);
   }
 
-  private scheduleCollection(c: Collection): void {
+  // Reads the platform targets: new ones are scheduled, gone ones get their stale markers now, moved ones (a
+  // restarted process on a new port) keep their series and collector. A failing source keeps the current set.
+  private async refreshPlatform(): Promise<void> {
+    if (this.platform === undefined) return;
+    let listed: readonly { readonly name: string; readonly url: string }[];
+    try {
+      listed = await this.platform.targets();
+    } catch (err) {
+      this.onSourceError?.(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     if (this.closed) return;
+    const wanted = new Map(listed.map((t) => [t.name, t.url]));
+    for (const [name, c] of this.collections) {
+      if (wanted.has(name)) continue;
+      this.collections.delete(name);
+      if (c.timer !== null) clearTimeout(c.timer);
+      c.timer = null;
+      c.abort.abort();
+      void (c.running ?? Promise.resolve()).then(() => {
+        c.samples.clear();
+        c.collector.collectOnce();
+      });
+    }
+    for (const [name, url] of wanted) {
+      const known = this.collections.get(name);
+      if (known !== undefined) {
+        known.url = url;
+        continue;
+      }
+      const samples = new ScrapedSamples();
+      const c: Collection = {
+        name,
+        url,
+        samples,
+        collector: new RegistryCollector({
+          source: { name, registry: samples },
+          store: this.store,
+          orgOfApp: this.orgOfApp!,
+        }),
+        offsetMs: scrapeOffset(targetHash({ id: `platform:${name}`, url: "" }), this.options.intervalMs),
+        abort: new AbortController(),
+        timer: null,
+        running: null,
+        lastScheduled: Number.NEGATIVE_INFINITY,
+        lastError: "",
+      };
+      this.collections.set(name, c);
+      if (this.running) this.scheduleCollection(c);
+    }
+  }
+
+  /** Fetches one platform target and appends its samples at `t`; a failed fetch appends an empty scrape. */
+  private async scrapePlatform(c: Collection, t: number): Promise<void> {
+    try {
+      const res = await fetchScrape({
+        url: c.url,
+        timeoutMs: this.options.timeoutMs,
+        maxBytes: this.options.bodyLimitBytes,
+        signal: c.abort.signal,
+      });
+      c.samples.load(res.body, res.contentType);
+      c.lastError = "";
+    } catch (err) {
+      c.samples.clear();
+      c.lastError = (err as Error).message;
+    }
+    if (c.abort.signal.aborted) return;
+    c.collector.collectOnce(t);
+  }
+
+  private scheduleCollection(c: Collection): void {
+    if (this.closed || c.timer !== null || c.running !== null) return;
     const now = Date.now();
     const next = nextScrapeTime(Math.max(now, c.lastScheduled), this.options.intervalMs, c.offsetMs);
     c.timer = setTimeout(() => {
       c.timer = null;
       c.lastScheduled = next;
-      if (this.closed) return;
+      if (this.closed || c.abort.signal.aborted) return;
       const at = Date.now();
-      c.collector.collectOnce(at - next <= ALIGN_TOLERANCE_MS ? next : at);
-      this.scheduleCollection(c);
+      c.running = this.scrapePlatform(c, at - next <= ALIGN_TOLERANCE_MS ? next : at).finally(() => {
+        c.running = null;
+        this.scheduleCollection(c);
+      });
     }, next - now);
   }
 }

@@ -178,7 +178,7 @@ function aggregate(ev: Evaluator, n: AggregateNode, input: Matrix, params: Param
   let step = -1;
   for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
     step++;
-    q.check();
+    q.tick(1 + input.length);
     touched.length = 0;
     for (let si = 0; si < input.length; si++) {
       if (!cursor.next(si, ts)) continue;
@@ -290,7 +290,7 @@ function aggregateK(ev: Evaluator, n: AggregateNode, input: Matrix, params: Para
   let step = -1;
   for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
     step++;
-    q.check();
+    q.tick(1 + input.length);
     const fParam = params.at(step);
     let k = 0;
     r = 0;

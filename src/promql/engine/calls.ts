@@ -115,8 +115,11 @@ function absentOverTime(ev: Evaluator, n: CallNode, present: Matrix): Matrix {
   const found = new Set<number>();
   for (const s of present) for (let i = 0; i < s.n; i++) found.add(s.t[i]);
   if (found.size === steps) return [];
+  ev.q.add(steps - found.size);
   const out = new Series(absentLabels(n.args[0]), true, steps - found.size);
-  for (let ts = ev.start; ts <= ev.end; ts += ev.interval) if (!found.has(ts)) out.push(ts, 1);
-  ev.q.add(out.n);
+  for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
+    ev.q.tick();
+    if (!found.has(ts)) out.push(ts, 1);
+  }
   return [out];
 }

@@ -6,7 +6,7 @@
 
 import type { Labels } from "../../model/labels.ts";
 import { evalError } from "./context.ts";
-import { type Matrix, Series } from "./value.ts";
+import { INITIAL_POINTS, type Matrix, Series } from "./value.ts";
 
 /** Output series of one node, addressed by slot number. */
 export class Collector {
@@ -19,7 +19,7 @@ export class Collector {
   /** `instant` is true when the evaluator has a single step; `steps` sizes new series. */
   constructor(instant: boolean, steps: number) {
     this.byHash = instant ? null : new Map();
-    this.capacity = Math.min(steps, 5000);
+    this.capacity = Math.min(steps, INITIAL_POINTS);
   }
 
   /** The slot for output labels `labels`; `dropName` is kept from the first sample of the series. */

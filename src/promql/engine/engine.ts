@@ -7,6 +7,7 @@ import type { Queryable } from "../../storage/interface.ts";
 import type { Expr } from "../parser/ast.ts";
 import { exprType } from "../parser/ast.ts";
 import { type ParseOptions, parseExpr } from "../parser/index.ts";
+import { gridSteps } from "./bounds.ts";
 import { QueryContext } from "./context.ts";
 import { Evaluator } from "./evaluator.ts";
 import { dropMetadata, mergeSameLabelset } from "./labelsets.ts";
@@ -149,6 +150,8 @@ export class Engine {
       enableDelayedNameRemoval: this.opts.enableDelayedNameRemoval,
     };
     if (opts.signal?.aborted) throw new ContrailError("query_canceled", "query was canceled in query execution");
+    // Times out of range and grids of more steps than samples are refused before anything is prepared.
+    gridSteps(grid.start, grid.end, grid.step === 0 ? 1 : grid.step, settings.maxSamples);
     const prepared = prepare(expr, { start: grid.start, end: grid.end, step: grid.step, lookback });
     const querier = queryable.querier(prepared.mint, prepared.maxt);
     try {

@@ -1,16 +1,18 @@
 // The evaluator: evaluates plan nodes over a fixed grid of steps (start, start+interval, ... <= end; an instant
 // query is one step) into matrices, as Prometheus's evaluator does. Node kinds with their own machinery live in
-// binary.ts, aggregate.ts, calls.ts and subquery.ts; this file holds the dispatch and the step loop they share.
+// binary.ts, aggregate.ts and calls.ts (subquery.ts computes a subquery's grid); this file holds the dispatch, the
+// step loop they share, and the child evaluators of subqueries and step-invariant parts.
 
 import { ContrailError } from "../../model/errors.ts";
 import { evalAggregate } from "./aggregate.ts";
 import { evalBinary } from "./binary.ts";
+import { gridSteps } from "./bounds.ts";
 import { evalCall } from "./calls.ts";
 import { Collector } from "./collector.ts";
 import type { QueryContext } from "./context.ts";
 import { evalError } from "./context.ts";
 import { dropMetadata, emptyLabels, mergeSameLabelset } from "./labelsets.ts";
-import type { PlanNode } from "./plan.ts";
+import { type PlanNode, type SubqueryNode, setOffsetsForAt } from "./plan.ts";
 import {
   evalMatrixSelector,
   evalSmoothedSelector,
@@ -18,7 +20,7 @@ import {
   selectSeries,
   storageSources,
 } from "./selectors.ts";
-import { runSubquery } from "./subquery.ts";
+import { subqueryTimeRange } from "./subquery.ts";
 import { type Matrix, MatrixCursor, Series, StepVector, totalPoints } from "./value.ts";
 
 /** Called at each step with the inputs' points at that step; adds its output to `out`. */
@@ -34,12 +36,17 @@ export class Evaluator {
   readonly end: number = 0;
   /** Step, ms (1 for an instant evaluation). */
   readonly interval: number = 0;
+  /** Number of steps: 0 when end < start, never more than the query's sample limit. */
+  readonly steps: number = 0;
 
+  /** An evaluator over start, start+interval, ... <= end (ms). Throws bad_data for times the engine cannot
+   * evaluate at and too_many_samples for a grid of more steps than the sample limit (see gridSteps). */
   constructor(q: QueryContext, start: number, end: number, interval: number) {
     this.q = q;
     this.start = start;
     this.end = end;
     this.interval = interval;
+    this.steps = gridSteps(start, end, interval, q.settings.maxSamples);
   }
 
   /** True when there is a single step, which keeps result order (Prometheus's instant-query shortcut). */
@@ -49,7 +56,7 @@ export class Evaluator {
 
   /** Number of steps. */
   numSteps(): number {
-    return this.interval <= 0 ? 1 : Math.floor((this.end - this.start) / this.interval) + 1;
+    return this.steps;
   }
 
   /** Index of step `ts`. */
@@ -83,9 +90,12 @@ export class Evaluator {
         return m;
       }
       case "number": {
-        const s = new Series(emptyLabels(), false, this.numSteps());
-        for (let ts = this.start; ts <= this.end; ts += this.interval) s.push(ts, n.value);
-        this.q.add(s.n);
+        this.q.add(this.steps);
+        const s = new Series(emptyLabels(), false, this.steps);
+        for (let ts = this.start; ts <= this.end; ts += this.interval) {
+          this.q.tick();
+          s.push(ts, n.value);
+        }
         return [s];
       }
       case "string":
@@ -97,23 +107,33 @@ export class Evaluator {
         if (!this.instant) evalError("cannot do range evaluation of matrix selector");
         return evalMatrixSelector(this, n);
       case "subquery":
-        return runSubquery(this, n);
+        return this.evalSubquery(n);
       case "stepInvariant":
         return this.evalStepInvariant(n.expr);
     }
+  }
+
+  /** Evaluates the inner expression of subquery `n` by a child evaluator on the subquery's own grid. */
+  evalSubquery(n: SubqueryNode): Matrix {
+    const { start, end, interval } = subqueryTimeRange(this, n);
+    const child = new Evaluator(this.q, start, end, interval);
+    if (start !== this.start) setOffsetsForAt(start, n.expr);
+    return child.eval(n.expr);
   }
 
   private evalStepInvariant(expr: PlanNode): Matrix {
     const child = new Evaluator(this.q, this.start, this.start, this.interval);
     const m = child.eval(expr);
     if (expr.kind === "matrix" || expr.kind === "subquery") return m;
+    // Every series gets a point at every further step: account for them before allocating.
+    this.q.add(m.length * (this.steps - 1));
     for (const s of m) {
       if (s.n !== 1) throw new ContrailError("internal", "unexpected number of samples");
       const v = s.v[0];
-      s.grow(this.numSteps());
+      s.grow(this.steps);
       for (let ts = this.start + this.interval; ts <= this.end; ts += this.interval) {
+        this.q.tick();
         s.push(ts, v);
-        this.q.add(1);
       }
     }
     return m;
@@ -141,8 +161,11 @@ export class Evaluator {
     const body = setup(mats);
     const out = new Collector(this.instant, this.numSteps());
     let held = q.current;
+    // A step visits every input series.
+    let width = 1;
+    for (const m of mats) width += m === null ? 0 : m.length;
     for (let ts = this.start; ts <= this.end; ts += this.interval) {
-      q.check();
+      q.tick(width);
       q.set(held);
       for (let i = 0; i < cursors.length; i++) {
         const c = cursors[i];

@@ -1,5 +1,6 @@
 // The PromQL engine's public surface. Everything else in this folder is internal.
 
+export { evalTimeProblem } from "./bounds.ts";
 export {
   Engine,
   type EngineOptions,

@@ -17,6 +17,7 @@ import type {
   VectorMatching,
   VectorSelector,
 } from "../parser/ast.ts";
+import { evalTimeProblem, MAX_EVAL_TIME_MS } from "./bounds.ts";
 import { evalDuration } from "./durations.ts";
 
 /** An instant vector selector. `offset` is the effective offset (ms) after `@` adjustment. */
@@ -247,7 +248,7 @@ function build(e: Expr, ctx: PlanContext): PlanNode {
         step: e.stepExpr ? evalDuration(e.stepExpr, dctx, false) : e.step,
         originalOffset,
         offset: originalOffset,
-        timestamp: atTime(e.timestamp, e.startOrEnd, ctx),
+        timestamp: atTime(e.timestamp, e.startOrEnd, ctx, e.pos),
         pos: e.pos,
       };
     }
@@ -292,9 +293,17 @@ function build(e: Expr, ctx: PlanContext): PlanNode {
   }
 }
 
-function atTime(ts: number | null, startOrEnd: "start" | "end" | null, ctx: PlanContext): number | null {
+// The `@` time of a selector or subquery at `pos`, ms. Throws bad_data, with the parser's text for such times,
+// for a time the engine cannot evaluate at: the parser takes any that fits int64 nanoseconds.
+function atTime(ts: number | null, startOrEnd: "start" | "end" | null, ctx: PlanContext, pos: PosRange): number | null {
   if (startOrEnd === "start") return ctx.start;
   if (startOrEnd === "end") return ctx.end;
+  if (ts !== null && evalTimeProblem(ts) !== null) {
+    throw new ContrailError(
+      "bad_data",
+      `${pos.start}:${pos.end}: timestamp out of bounds for @ modifier: ${(ts / 1000).toFixed(6)} (the limit is ±${MAX_EVAL_TIME_MS / 1000})`,
+    );
+  }
   return ts;
 }
 
@@ -308,7 +317,7 @@ function buildSelector(e: VectorSelector, ctx: PlanContext): SelectorNode {
     matchers: e.matchers,
     originalOffset,
     offset: originalOffset,
-    timestamp: atTime(e.timestamp, e.startOrEnd, ctx),
+    timestamp: atTime(e.timestamp, e.startOrEnd, ctx, e.pos),
     anchored: e.anchored,
     smoothed: e.smoothed,
     pos: e.pos,

@@ -8,14 +8,14 @@ import { ContrailError } from "../../model/errors.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { SampleIterator } from "../../storage/interface.ts";
 import { possibleNonCounterInfo } from "./annotations.ts";
-import { evalError, tooManySamples } from "./context.ts";
+import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode } from "./plan.ts";
 import { matrixSources, type SourceSeries, selectSeries, storageSources, Window } from "./selectors.ts";
-import { runSubquery, subqueryWindow } from "./subquery.ts";
+import { subqueryWindow } from "./subquery.ts";
 import { type Matrix, Series, totalPoints } from "./value.ts";
 
 const COUNTER_SUFFIXES = ["_total", "_sum", "_count", "_bucket"];
@@ -55,7 +55,7 @@ interface RangeSource {
 function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
   const arg = n.args[mi];
   if (arg.kind === "subquery") {
-    const m = runSubquery(ev, arg);
+    const m = ev.evalSubquery(arg);
     const { offset, range } = subqueryWindow(ev, arg);
     return {
       sources: matrixSources(m),
@@ -121,7 +121,8 @@ export class PreparedRangeCall {
     this.fn = fn;
     this.call = call;
     this.sources = src.sources;
-    this.points = new StepPoints(ev.numSteps());
+    // Room for a point at every step, needed only when some series may produce one.
+    this.points = new StepPoints(src.sources.length === 0 ? 0 : ev.numSteps());
   }
 
   /**
@@ -214,6 +215,7 @@ export class PreparedRangeCall {
     let size = 0;
     let step = -1;
     let np = 0;
+    let work = 0;
     const t = w.t;
     const v = w.v;
     const n = w.n;
@@ -251,6 +253,13 @@ export class PreparedRangeCall {
           q.set(base + size);
           tooManySamples();
         }
+      }
+      // The deadline check, counting a step and the samples of its window as work (counted here: a call would
+      // box this loop's doubles).
+      work += size + 1;
+      if (work >= WORK_PER_CHECK) {
+        work = 0;
+        q.check();
       }
       if (size === 0) continue;
       loaded += size;

@@ -6,10 +6,10 @@ import type { Labels } from "../../model/labels.ts";
 import { isStaleNaN as isStale, SampleBuffer } from "../../model/sample.ts";
 import type { SampleIterator, Series as StorageSeries } from "../../storage/interface.ts";
 import type { Annotation } from "./annotations.ts";
-import type { QueryContext } from "./context.ts";
+import { type QueryContext, tooManySamples } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import type { MatrixNode, SelectorNode } from "./plan.ts";
-import { type Matrix, Series } from "./value.ts";
+import { INITIAL_POINTS, type Matrix, Series } from "./value.ts";
 
 /** A series to read: its labels, whether its name is already marked for removal (absent: no), and its samples.
  * A storage series is one as it is. */
@@ -147,10 +147,52 @@ export function matrixSources(m: Matrix): SourceSeries[] {
   }));
 }
 
+/** Steps of a grid beyond which an instant selector counts every series' points before evaluating any (a second
+ * read of the samples), so a grid too long for the sample limit fails at once instead of after whole series. */
+const PRECOUNT_STEPS = 1 << 16;
+
+/**
+ * The number of steps of `ev`'s grid at which an instant selector over the loaded samples `t`/`v` (first `n`,
+ * ascending) has a point: step `ts` has one when the newest sample at or before `ref = (at ?? ts) - offset` is
+ * younger than the lookback delta and not a staleness marker. O(n): each sample covers a run of steps.
+ */
+export function countSelectorPoints(
+  ev: Evaluator,
+  t: Float64Array,
+  v: Float64Array,
+  n: number,
+  offset: number,
+  at: number | null,
+): number {
+  const lookback = ev.q.settings.lookbackDelta;
+  const steps = ev.numSteps();
+  // Steps before time x: those with ts < x.
+  const stepsBefore = (x: number) => Math.min(steps, Math.max(0, Math.ceil((x - ev.start) / ev.interval)));
+  if (at !== null) {
+    const ref = at - offset;
+    let i = n - 1;
+    while (i >= 0 && t[i] > ref) i--;
+    return i >= 0 && t[i] > ref - lookback && !isStaleValue(v[i]) ? steps : 0;
+  }
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (isStaleValue(v[i])) continue;
+    // Sample i is the newest one for refs in [t[i], t[i+1]) and young enough for refs before t[i] + lookback.
+    const until = i + 1 < n ? Math.min(t[i + 1], t[i] + lookback) : t[i] + lookback;
+    count += Math.max(0, stepsBefore(until + offset) - stepsBefore(t[i] + offset));
+  }
+  return count;
+}
+
+function isStaleValue(x: number): boolean {
+  return Number.isNaN(x) && isStale(x);
+}
+
 /**
  * Evaluates an instant vector selector: for each step the newest sample at or before `ts - offset` that is not
  * older than the lookback delta and not a staleness marker. `at` pins the lookup time (info series); with
- * `recordOrigT` the value becomes the sample's own timestamp.
+ * `recordOrigT` the value becomes the sample's own timestamp. On long grids that might exceed the sample limit,
+ * every series' points are counted before any is computed.
  */
 export function evalVectorSelector(
   ev: Evaluator,
@@ -168,6 +210,16 @@ export function evalVectorSelector(
   const loadMint = (at ?? ev.start) - offset - lookback + 1;
   const loadMaxt = (at ?? ev.end) - offset;
   let it: SampleIterator | undefined;
+  if (steps > PRECOUNT_STEPS && steps * sources.length > q.settings.maxSamples - q.current) {
+    let total = 0;
+    for (const src of sources) {
+      q.check();
+      it = src.iterator(it);
+      loadSamples(it, loadMint, loadMaxt, buf);
+      total += countSelectorPoints(ev, buf.t, buf.v, buf.n, offset, at);
+      if (q.current + total > q.settings.maxSamples) tooManySamples();
+    }
+  }
   for (const src of sources) {
     q.check();
     it = src.iterator(it);
@@ -176,12 +228,15 @@ export function evalVectorSelector(
     const v = buf.v;
     const n = buf.n;
     if (n === 0) continue;
+    // An upper bound of the points: with `at` every step or none; else each sample is the newest one for at most
+    // lookback / interval + 1 steps. Points are counted against the limit once the series is done.
+    const room = at !== null ? steps : Math.min(steps, n * (Math.floor(lookback / ev.interval) + 1));
     let out1: Series | null = null;
     let p = 0;
     let lastT = Number.NEGATIVE_INFINITY;
     let lastV = 0;
-    let points = 0;
     for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
+      q.tick();
       const ref = (at ?? ts) - offset;
       // lastT/lastV: the newest sample at or before `ref`; a staleness marker there hides the older ones.
       while (p < n && t[p] <= ref) {
@@ -190,16 +245,15 @@ export function evalVectorSelector(
         p++;
       }
       if (lastT > ref - lookback && lastT <= ref && (!Number.isNaN(lastV) || !isStale(lastV))) {
-        if (out1 === null) out1 = new Series(src.labels, false, Math.min(steps, 5000));
-        if (out1.n === out1.t.length) out1.grow(out1.n * 2);
+        if (out1 === null) out1 = new Series(src.labels, false, room);
+        else if (out1.n === out1.t.length) out1.grow(Math.min(out1.n * 2, steps));
         out1.t[out1.n] = ts;
         out1.v[out1.n++] = recordOrigT ? lastT : lastV;
-        points++;
       }
     }
     if (out1 !== null) {
-      q.add(points);
-      q.loaded += points;
+      q.add(out1.n);
+      q.loaded += out1.n;
       out.push(out1);
     }
   }
@@ -360,13 +414,14 @@ export function evalMatrixSelector(ev: Evaluator, node: MatrixNode): Matrix {
     if (vs.anchored || vs.smoothed) {
       const ext = extendWindow(w.t, w.v, w.lo, w.hi, mint0, maxt0, vs.smoothed);
       if (ext === null) continue;
+      q.add(ext.t.length);
       s = new Series(src.labels, false, ext.t.length);
       for (let i = 0; i < ext.t.length; i++) s.push(ext.t[i], ext.v[i]);
     } else {
+      q.add(w.size);
       s = new Series(src.labels, false, w.size);
       for (let i = w.lo; i < w.hi; i++) s.push(w.t[i], w.v[i]);
     }
-    q.add(s.n);
     q.loaded += s.n;
     out.push(s);
   }
@@ -389,6 +444,7 @@ export function evalSmoothedSelector(ev: Evaluator, node: SelectorNode): Matrix 
     w.load(it, ev.start - node.offset - lb, ev.end - node.offset + lb);
     let s: Series | null = null;
     for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
+      q.tick();
       const dataTS = ts - node.offset;
       w.fill(dataTS - lb, dataTS + lb);
       if (w.size === 0) continue;
@@ -398,7 +454,7 @@ export function evalSmoothedSelector(ev: Evaluator, node: SelectorNode): Matrix 
       else if (i > w.lo && i < w.hi) val = interpolate(w.t[i - 1], w.v[i - 1], w.t[i], w.v[i], dataTS, false);
       else if (i > w.lo) val = w.v[i - 1];
       else continue;
-      if (s === null) s = new Series(src.labels, false, Math.min(ev.numSteps(), 5000));
+      if (s === null) s = new Series(src.labels, false, Math.min(ev.numSteps(), INITIAL_POINTS));
       s.push(ts, val);
       q.add(1);
     }

@@ -1,9 +1,9 @@
-// Subqueries: the inner expression is evaluated by a child evaluator on its own step grid, aligned to multiples
-// of the subquery step as Prometheus aligns it, and the result is read like stored series.
+// The step grid of a subquery: its inner expression is evaluated (by a child of the evaluator, evaluator.ts) on
+// multiples of the subquery step, as Prometheus aligns them, and the result is read like stored series. This file
+// holds only that arithmetic, so it needs the evaluator's type and never the evaluator itself.
 
-import { Evaluator } from "./evaluator.ts";
-import { type SubqueryNode, setOffsetsForAt } from "./plan.ts";
-import type { Matrix } from "./value.ts";
+import type { Evaluator } from "./evaluator.ts";
+import type { SubqueryNode } from "./plan.ts";
 
 /** The child grid of subquery `n` inside `ev`: start, end and step in ms. */
 export function subqueryTimeRange(ev: Evaluator, n: SubqueryNode): { start: number; end: number; interval: number } {
@@ -19,14 +19,6 @@ export function subqueryTimeRange(ev: Evaluator, n: SubqueryNode): { start: numb
   let start = interval * Math.trunc(lower / interval);
   if (start <= lower) start += interval;
   return { start, end, interval };
-}
-
-/** Evaluates the inner expression of `n` over the subquery's own grid. */
-export function runSubquery(ev: Evaluator, n: SubqueryNode): Matrix {
-  const { start, end, interval } = subqueryTimeRange(ev, n);
-  const child = new Evaluator(ev.q, start, end, interval);
-  if (start !== ev.start) setOffsetsForAt(start, n.expr);
-  return child.eval(n.expr);
 }
 
 /** The window parameters of a subquery used as a range argument: offset (ms, adjusted for `@`) and range. */

@@ -25,6 +25,11 @@ export function allocFloats(n: number): Float64Array {
   return a;
 }
 
+/** Initial room (points) of an output series whose length is not known in advance. Small, because a query may
+ * produce many short series (sparse data over a long range) and room is memory the sample limit does not see;
+ * a series that needs more doubles its room as points come. */
+export const INITIAL_POINTS = 64;
+
 /** One evaluated series: labels, the delayed `__name__` removal mark, and its float points in time order. */
 export class Series {
   labels: Labels;

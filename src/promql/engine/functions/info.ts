@@ -119,7 +119,7 @@ function combine(
   const out = new Collector(ev.instant, ev.numSteps());
   const best = new Map<string, number>();
   for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
-    ev.q.check();
+    ev.q.tick(1 + mat.length + infoMat.length);
     baseCursor.gather(ts, baseVec);
     infoCursor.gather(ts, infoVec);
     if (baseVec.n === 0) continue;

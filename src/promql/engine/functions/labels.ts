@@ -2,6 +2,7 @@
 // sort_by_label(_desc) with natural ordering, and absent(), whose output labels come from the selector.
 
 import { compareStrings, isValidUtf8LabelName, type Labels, LabelsBuilder } from "../../../model/labels.ts";
+import { quoteGo } from "../../../model/quote.ts";
 import { type CaptureRegex, compileCaptureRegex } from "../../../model/regex.ts";
 import { evalError } from "../context.ts";
 import type { Evaluator } from "../evaluator.ts";
@@ -11,6 +12,24 @@ import type { CallNode, PlanNode } from "../plan.ts";
 import type { Matrix } from "../value.ts";
 import { reorder } from "./math.ts";
 import type { VectorFn } from "./types.ts";
+
+/** Longest label value label_replace and label_join may build, in UTF-16 code units: far beyond real label values,
+ * and a cap on what one template or join can multiply (nested joins double a value at every level). */
+const MAX_BUILT_VALUE = 65_536;
+/** UTF-16 code units of built label values counted as one sample against the query's sample limit (a sample
+ * takes 16 bytes), so many long values cannot hold more memory than the samples the query may hold. */
+const CHARS_PER_SAMPLE = 8;
+
+function tooLong(fn: string, dst: string): never {
+  evalError(
+    `${fn}(): the value of label ${quoteGo(dst)} would be longer than the limit of ${MAX_BUILT_VALUE} characters`,
+  );
+}
+
+// Counts a built label value of `length` code units against the query's sample limit.
+function charge(ev: Evaluator, length: number): void {
+  ev.q.add(Math.ceil(length / CHARS_PER_SAMPLE));
+}
 
 function stringArg(n: PlanNode): string {
   return n.kind === "string" ? n.value : "";
@@ -26,11 +45,13 @@ function captureRegex(pattern: string): CaptureRegex | null {
 }
 
 // Go's regexp template expansion (Regexp.ExpandString): $1, ${1}, $name, ${name}; $$ is a literal $. A name
-// is the longest run of letters, digits and underscores; an unknown group expands to "".
-function expand(template: string, re: CaptureRegex, m: readonly (string | undefined)[]): string {
+// is the longest run of letters, digits and underscores; an unknown group expands to "". Returns null once the
+// value grows past MAX_BUILT_VALUE.
+function expand(template: string, re: CaptureRegex, m: readonly (string | undefined)[]): string | null {
   let out = "";
   let i = 0;
   while (i < template.length) {
+    if (out.length > MAX_BUILT_VALUE) return null;
     const d = template.indexOf("$", i);
     if (d < 0) break;
     out += template.slice(i, d);
@@ -55,7 +76,8 @@ function expand(template: string, re: CaptureRegex, m: readonly (string | undefi
     if (num < 0) num = re.names.indexOf(name);
     if (num >= 0) out += m[num] ?? "";
   }
-  return out + template.slice(i);
+  out += template.slice(i);
+  return out.length > MAX_BUILT_VALUE ? null : out;
 }
 
 /** label_replace(v, dst, replacement, src, regex): sets `dst` from a match of `regex` against `src`. */
@@ -70,9 +92,13 @@ export function evalLabelReplace(ev: Evaluator, n: CallNode): Matrix {
   if (!isValidUtf8LabelName(dst)) evalError(`invalid destination label name in label_replace(): ${dst}`);
   const m = ev.eval(n.args[0]);
   for (const s of m) {
+    ev.q.tick();
     const match = re.exec(s.labels.get(src));
     if (match === null) continue;
-    s.labels = new LabelsBuilder(s.labels).set(dst, expand(repl, re, match)).labels();
+    const value = expand(repl, re, match);
+    if (value === null) tooLong("label_replace", dst);
+    charge(ev, value.length);
+    s.labels = new LabelsBuilder(s.labels).set(dst, value).labels();
     if (dst === "__name__") s.dropName = false;
   }
   return mergeSameLabelset(m);
@@ -89,7 +115,12 @@ export function evalLabelJoin(ev: Evaluator, n: CallNode): Matrix {
   if (!isValidUtf8LabelName(dst)) evalError(`invalid destination label name in label_join(): ${dst}`);
   const m = ev.eval(n.args[0]);
   for (const s of m) {
-    const value = srcs.map((l) => s.labels.get(l)).join(sep);
+    ev.q.tick();
+    const parts = srcs.map((l) => s.labels.get(l));
+    const length = parts.reduce((sum, p) => sum + p.length, Math.max(0, parts.length - 1) * sep.length);
+    if (length > MAX_BUILT_VALUE) tooLong("label_join", dst);
+    charge(ev, length);
+    const value = parts.join(sep);
     s.labels = new LabelsBuilder(s.labels).set(dst, value).labels();
     if (dst === "__name__") s.dropName = false;
   }

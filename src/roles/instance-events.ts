@@ -1,6 +1,6 @@
-// The runner's lifecycle events, mirrored to the two places that must follow them: the edge's route table (traffic
-// goes to an instance from its `healthy` event until its next `unhealthy` or `exited`) and the control plane's
-// instance rows (state, address, pid, restarts, last exit), which `apps status` and the scrape targets read.
+// The runner's lifecycle events, mirrored to the control plane's instance rows (state, address, pid, restarts,
+// last exit), which the edges route by (traffic goes to an instance while its row says `started`: from its
+// `healthy` event until its next `unhealthy` or `exited`), and which the scrape targets and `apps status` read.
 //
 // Row states: started (spawned) → `starting`; healthy → `started`; unhealthy → `failed`; exited → `stopped` when it
 // was asked to stop or exited cleanly, else `failed`; restarting → `starting`.
@@ -11,23 +11,19 @@ import {
   type InstanceState,
   type LocalInstanceIdentity,
   recordInstanceReport,
-} from "../../control/index.ts";
-import { exitStatus, type InstanceEvent, type InstanceListener, type Runner } from "../../machines/index.ts";
-import type { PlatformRoutes } from "./routes.ts";
+} from "../control/index.ts";
+import { exitStatus, type InstanceEvent, type InstanceListener, type Runner } from "../machines/index.ts";
 
 /** What the mirror writes to and reads from. */
 export interface InstanceMirrorDeps {
   readonly db: ControlDb;
   readonly runner: Runner;
-  readonly routes: PlatformRoutes;
-  /** Called after an event that changes what is scraped (an instance became healthy, unhealthy or exited). */
-  readonly onTargetsChanged: () => void;
   readonly warn: (line: string) => void;
 }
 
 /** The listener to add with `runner.on`. It never throws: a failed write is reported through `warn`. */
 export function instanceMirror(deps: InstanceMirrorDeps): InstanceListener {
-  const { db, runner, routes } = deps;
+  const { db, runner } = deps;
   return (e: InstanceEvent) => {
     const info = e.instance;
     const status = runner.status(info.id);
@@ -50,37 +46,21 @@ export function instanceMirror(deps: InstanceMirrorDeps): InstanceListener {
     };
     switch (e.kind) {
       case "started":
-        if (info.address !== null) {
-          routes.upsert({
-            app: info.app,
-            id: info.id,
-            region: info.region,
-            host: info.host,
-            address: info.address,
-            healthy: false,
-          });
-        }
         report("starting", "starting", { pid: e.pid });
         return;
       case "healthy":
-        routes.setHealthy(info.id, true, info.address);
         report("started", "healthy", { pid: status?.pid ?? null });
-        deps.onTargetsChanged();
         return;
       case "unhealthy":
-        routes.setHealthy(info.id, false);
         report("failed", "unhealthy", { pid: status?.pid ?? null });
-        deps.onTargetsChanged();
         return;
       case "exited": {
-        routes.setHealthy(info.id, false);
         const clean = e.exit.code === 0 && e.exit.signal === null;
         const asked = status?.state === "stopping" || status?.state === "stopped";
         report(asked || clean ? "stopped" : "failed", "unhealthy", {
           pid: null,
           exit: { status: exitStatus(e.exit), atMs: e.exit.atMs },
         });
-        deps.onTargetsChanged();
         return;
       }
       case "restarting":

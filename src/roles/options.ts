@@ -1,11 +1,11 @@
-// Settings of the one-process platform (`contrail up`): where the API and each edge listen, how often to scrape,
-// which shard to scrape, and the host ids the platform labels carry. Parsing of the command-line forms lives here
-// so the command file stays a list of flags.
+// Settings of the platform's processes (`contrail up`, `serve`, `edge`, `agent`): where the API, each edge and the
+// metrics listeners bind, how often to scrape, and the host ids the platform labels carry. Parsing of the
+// command-line forms lives here so the command files stay lists of flags.
 
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import { ContrailError } from "../../model/errors.ts";
-import type { ShardSpec } from "../../scrape/index.ts";
+import { ContrailError } from "../model/errors.ts";
+import { parseDuration } from "../promql/parser/duration.ts";
 
 /** The API's default listen address, clear of Prometheus (9090), its exporters (9100…) and VictoriaMetrics (8428). */
 export const DEFAULT_API_ADDRESS = "127.0.0.1:9300";
@@ -16,14 +16,14 @@ export interface ListenAddress {
   readonly port: number;
 }
 
-/** Parses `HOST:PORT`; throws bad_data naming the expected form. */
-export function parseListenAddress(text: string): ListenAddress {
+/** Parses `HOST:PORT`; throws bad_data naming the flag (default `--api`) and the expected form. */
+export function parseListenAddress(text: string, flag = "--api"): ListenAddress {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const port = m === null ? -1 : Number(m[3]);
   if (m === null || port > 65535) {
     throw new ContrailError(
       "bad_data",
-      `--api: expected HOST:PORT such as ${DEFAULT_API_ADDRESS}, got ${JSON.stringify(text)}`,
+      `${flag}: expected HOST:PORT such as ${DEFAULT_API_ADDRESS}, got ${JSON.stringify(text)}`,
     );
   }
   return { host: m[1] ?? m[2], port };
@@ -48,28 +48,19 @@ export const DEFAULT_EDGES: readonly EdgeSpec[] = [
 /** The default scrape interval, as on the seed's platform: 15 s. */
 export const DEFAULT_SCRAPE_INTERVAL_MS = 15_000;
 
-/** Settings of a platform process. */
-export interface PlatformOptions {
-  /** The data directory (control.db, tenants/). */
-  readonly dataDir: string;
-  /** `HOST:PORT` of the HTTP API. */
-  readonly api: string;
-  /** Edge listeners; empty means {@link DEFAULT_EDGES}. */
-  readonly edges: readonly EdgeSpec[];
-  /** True when `edges` are the defaults, which may move to a free port when theirs is taken. */
-  readonly defaultEdges: boolean;
-  /** App host names are `<app>.<domain>`. */
-  readonly domain: string;
-  /** Time between two scrapes of every target and in-process collection, ms. */
-  readonly scrapeIntervalMs: number;
-  /** This process's share of the scrape targets. */
-  readonly shard?: ShardSpec;
-  /** How often the control database is polled for deploys and instance changes, ms (default 1000). */
-  readonly pollIntervalMs?: number;
-  /** Receives progress lines (stdout of `up`). */
-  readonly log: (line: string) => void;
-  /** Receives warnings and errors (stderr of `up`). */
-  readonly warn: (line: string) => void;
+/** Where the edge and agent processes serve `/metrics` by default: a free loopback port. */
+export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:0";
+
+/** The shortest scrape interval accepted, ms. */
+const MIN_SCRAPE_INTERVAL_MS = 1_000;
+
+/** Parses `--scrape-interval`; throws bad_data unless it is a duration of at least one second. */
+export function parseScrapeInterval(text: string): number {
+  const ms = parseDuration(text);
+  if (ms < MIN_SCRAPE_INTERVAL_MS) {
+    throw new ContrailError("bad_data", `--scrape-interval: at least 1s, got ${JSON.stringify(text)}`);
+  }
+  return ms;
 }
 
 const REGION = /^[a-z]{3}$/;

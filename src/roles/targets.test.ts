@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { createApp, openControlDb, recordInstanceReport, registerInstance } from "../../control/index.ts";
+import { createApp, openControlDb, recordInstanceReport, registerInstance } from "../control/index.ts";
 import { controlTargetSource } from "./targets.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "contrail-targets-"));

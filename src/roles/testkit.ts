@@ -1,30 +1,34 @@
-// Helpers of the end-to-end tests of `contrail up` (used by `*.test.ts` files only): the CLI as a child process,
-// a running `up` with its printed addresses, a tiny app written into a temporary directory, requests through an
-// edge with a Host header, PromQL queries against the API, and polling until a condition holds.
+// Helpers of the end-to-end tests of `contrail up` (used by `*.test.ts` files and `bench/roles.ts` only): the CLI as a child process,
+// a running `up` with its printed addresses and the pids of its role processes, a tiny app written into a
+// temporary directory, requests through an edge with a Host header, PromQL queries against the API, and polling
+// until a condition holds.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (shared with the other peer-starting tests). */
-export { freePort } from "../../testkit/peers.ts";
+export { freePort } from "../testkit/peers.ts";
 
 /** The `contrail` entry point. */
-export const BIN = join(import.meta.dirname, "..", "..", "..", "bin", "contrail.js");
+export const BIN = join(import.meta.dirname, "..", "..", "bin", "contrail.js");
 
-/** Runs `contrail ARGS`; resolves with its exit code and output. */
-export function contrail(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `contrail ARGS` (of `bin`, default this tree's); resolves with its exit code and output. */
+export function contrail(
+  args: readonly string[],
+  bin: string = BIN,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
     });
   });
 }
 
 /** Runs `contrail ARGS` and returns its stdout; throws with its output when it fails. */
-export async function contrailOk(args: readonly string[]): Promise<string> {
-  const r = await contrail(args);
+export async function contrailOk(args: readonly string[], bin: string = BIN): Promise<string> {
+  const r = await contrail(args, bin);
   if (r.code !== 0) throw new Error(`contrail ${args.join(" ")} exited ${r.code}: ${r.stdout}${r.stderr}`);
   return r.stdout;
 }
@@ -36,15 +40,17 @@ export interface UpProcess {
   readonly apiUrl: string;
   /** Edge region → bound port. */
   readonly edges: ReadonlyMap<string, number>;
+  /** Role (`serve`, `edge`, `agent`) → pid of its current process, as `up` printed them (restarts included). */
+  pids(): Map<string, number>;
   /** Everything it printed so far (stdout and stderr). */
   output(): string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
 
-/** Starts `contrail up --data DIR --api 127.0.0.1:0 ARGS` and resolves once it printed that it is ready. */
-export function startUp(dataDir: string, args: readonly string[]): Promise<UpProcess> {
-  const proc = spawn(process.execPath, [BIN, "up", "--data", dataDir, "--api", "127.0.0.1:0", ...args], {
+/** Starts `contrail up --data DIR --api 127.0.0.1:0 ARGS` (of `bin`) and resolves once it printed that it is ready. */
+export function startUp(dataDir: string, args: readonly string[], bin: string = BIN): Promise<UpProcess> {
+  const proc = spawn(process.execPath, [bin, "up", "--data", dataDir, "--api", "127.0.0.1:0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -62,6 +68,7 @@ export function startUp(dataDir: string, args: readonly string[]): Promise<UpPro
         proc,
         apiUrl: api,
         edges,
+        pids: () => rolePids(out),
         output: () => out,
         stop: () => {
           proc.kill("SIGTERM");
@@ -73,6 +80,15 @@ export function startUp(dataDir: string, args: readonly string[]): Promise<UpPro
     proc.stderr.on("data", onData);
     void exited.then((code) => reject(new Error(`contrail up exited with ${code}: ${out}`)));
   });
+}
+
+/** The pids of the role processes in `up`'s output: the `processes:` line, then each `<role> is back (pid N)`. */
+function rolePids(out: string): Map<string, number> {
+  const pids = new Map<string, number>();
+  const first = /processes: (.*) \(each restarted/.exec(out)?.[1] ?? "";
+  for (const m of first.matchAll(/(\w+) pid (\d+)/g)) pids.set(m[1], Number(m[2]));
+  for (const m of out.matchAll(/contrail: (\w+) is back \(pid (\d+)\)/g)) pids.set(m[1], Number(m[2]));
+  return pids;
 }
 
 /**
@@ -191,6 +207,31 @@ export async function waitFor<T>(read: () => Promise<T>, ok: (v: T) => boolean, 
     }
     await sleep(200);
   }
+}
+
+/** The pids of every live process below `pid` (children, their children, …), read from /proc. */
+export function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "latin1");
+      // Fields after the command name (which may hold spaces): state, ppid, …
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parentOf.set(Number(name), ppid);
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  const out: number[] = [];
+  let level = [pid];
+  while (level.length > 0) {
+    const next: number[] = [];
+    for (const [child, parent] of parentOf) if (level.includes(parent)) next.push(child);
+    out.push(...next);
+    level = next;
+  }
+  return out;
 }
 
 /** The instances of `app` as `apps status --json` prints them. */

@@ -2,7 +2,7 @@
 // joined with the instances the runner reports (healthy, unhealthy, gone). The edge reads `get` on every request,
 // so each change rebuilds the app's AppRoute once and lookups stay a plain map read.
 
-import type { AppRoute, InstanceRoute, RouteTable } from "../../edge/index.ts";
+import type { AppRoute, InstanceRoute, RouteTable } from "../edge/index.ts";
 import type { AppRouteSettings } from "./app-spec.ts";
 
 /** An instance as the route table keeps it: its route and the app it belongs to. */

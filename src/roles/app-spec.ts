@@ -1,11 +1,11 @@
 // From an app's checked fly.toml to what each role needs: the runner's AppSpec (which processes to start where),
 // the edge's per-app route settings (HTTP limits, TCP services), and the scraper's view of its metrics endpoints.
 
-import type { FlyConfig, HttpService, Service } from "../../control/index.ts";
-import { DEFAULT_PROCESS_GROUP, processGroups } from "../../control/index.ts";
-import { type ConcurrencyLimits, DEFAULT_CONCURRENCY, type TcpServiceRoute } from "../../edge/index.ts";
-import type { AppSpec, HealthCheck, ProcessGroupSpec } from "../../machines/index.ts";
-import type { AppMetricsSpec } from "../../scrape/index.ts";
+import type { FlyConfig, HttpService, Service } from "../control/index.ts";
+import { DEFAULT_PROCESS_GROUP, processGroups } from "../control/index.ts";
+import { type ConcurrencyLimits, DEFAULT_CONCURRENCY, type TcpServiceRoute } from "../edge/index.ts";
+import type { AppSpec, HealthCheck, ProcessGroupSpec } from "../machines/index.ts";
+import type { AppMetricsSpec } from "../scrape/index.ts";
 
 /** Most public ports one `[[services.ports]]` range opens. */
 const MAX_RANGE_PORTS = 256;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseFlyToml } from "../../control/index.ts";
-import { DEFAULT_CONCURRENCY } from "../../edge/index.ts";
+import { parseFlyToml } from "../control/index.ts";
+import { DEFAULT_CONCURRENCY } from "../edge/index.ts";
 import { appSpecOf, externalChecksOf, metricsSpecOf, routeSettingsOf } from "./app-spec.ts";
 
 const SIMPLE = `

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_CONCURRENCY } from "../../edge/index.ts";
+import { DEFAULT_CONCURRENCY } from "../edge/index.ts";
 import type { AppRouteSettings } from "./app-spec.ts";
 import { PlatformRoutes } from "./routes.ts";
 

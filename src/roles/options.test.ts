@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isContrailError } from "../../model/errors.ts";
+import { isContrailError } from "../model/errors.ts";
 import { checkEdges, hostIdFor, parseEdgeSpec, tcpPortOffsets } from "./options.ts";
 
 test("parseEdgeSpec reads REGION=HOST:PORT and rejects anything else", () => {

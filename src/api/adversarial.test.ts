@@ -1,0 +1,585 @@
+// The query API under hostile input, over HTTP against the embedded store: the requests of the hardening issue,
+// tables of extreme parameter values for every query-side endpoint, invalid UTF-8 and percent-encodings, long
+// strings and deep nesting, and a seeded property-based generator of whole requests. Every request must be
+// answered within a liveness bound, with a 4xx or, where the input is valid, a 200; the server must answer `1+1`
+// right after each; and no sample stored before is lost. More seeds: `CONTRAIL_FUZZ_SEEDS=1..20`.
+
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { FUNCTIONS } from "../promql/parser/index.ts";
+import { PromqlGenerator } from "../promql/parser/query-gen.ts";
+import { EmbeddedTenantStore } from "../storage/tenants.ts";
+import { fuzzSeeds, Random } from "../testkit/random.ts";
+import {
+  load,
+  startTestServer,
+  type TestControl,
+  type TestSample,
+  type TestServer,
+  testControl,
+} from "./test-support.ts";
+
+const NOW = 1_700_000_000_000;
+const STEP = 15_000;
+const LOADED_FROM = NOW - 2 * 3_600_000;
+/** Samples of each stored series. */
+const PER_SERIES = (NOW - LOADED_FROM) / STEP + 1;
+/** Every request must be answered within this (a liveness bound, not a speed figure: see bench/hostile.ts). */
+const LIVENESS_MS = 5_000;
+const PROPERTY_CASES_PER_SEED = 250;
+
+let control: TestControl;
+let store: EmbeddedTenantStore;
+let server: TestServer;
+let token: string;
+let otherToken: string;
+/** Hostile requests sent so far (the `1+1` checks after them not counted). */
+let hostileRequests = 0;
+
+function samples(job: string): TestSample[] {
+  const out: TestSample[] = [];
+  for (let t = LOADED_FROM; t <= NOW; t += STEP) {
+    for (const instance of ["a", "b", "c"]) out.push({ labels: { __name__: "up", job, instance }, t, v: 1 });
+    out.push({ labels: { __name__: "requests_total", job }, t, v: (t - LOADED_FROM) / 1000 });
+  }
+  return out;
+}
+
+before(async () => {
+  control = testControl();
+  token = control.org("acme");
+  otherToken = control.org("other");
+  store = new EmbeddedTenantStore({ dataDir: control.dir, db: { autoCompact: false } });
+  load(store, "acme", samples("api"));
+  load(store, "other", samples("web"));
+  server = await startTestServer(control, store, { now: () => NOW });
+});
+
+after(async () => {
+  await server.close();
+  store.close();
+  control.cleanup();
+});
+
+interface Reply {
+  readonly status: number;
+  readonly text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test helper over arbitrary JSON
+  readonly json: any;
+}
+
+/** A request to one org's API: `path` relative to `/prometheus/<org>` with its query string as written (so it may
+ * hold invalid percent-encodings), and an optional url-encoded form body, sent as is. */
+interface HostileRequest {
+  readonly path: string;
+  readonly body?: string;
+  readonly org?: "acme" | "other";
+}
+
+/** Sends `req`; `hostile` (default) counts it among the hostile requests. */
+async function send(req: HostileRequest, hostile = true): Promise<Reply> {
+  if (hostile) hostileRequests++;
+  const org = req.org ?? "acme";
+  const headers: Record<string, string> = { authorization: `Bearer ${org === "acme" ? token : otherToken}` };
+  if (req.body !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
+  const r = await fetch(`${server.url}/prometheus/${org}${req.path}`, {
+    method: req.body === undefined ? "GET" : "POST",
+    headers,
+    body: req.body,
+    signal: AbortSignal.timeout(LIVENESS_MS),
+  });
+  const text = await r.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { status: r.status, text, json };
+}
+
+/** Sends raw bytes as one HTTP/1.1 request (what fetch would escape) and returns the status of the answer. */
+function sendRaw(head: Buffer, body: Buffer = Buffer.alloc(0)): Promise<number> {
+  hostileRequests++;
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.setTimeout(LIVENESS_MS, () => socket.destroy(new Error("no answer within the liveness bound")));
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString("latin1"));
+      if (m === null) reject(new Error("no HTTP status in the answer"));
+      else resolve(Number(m[1]));
+    });
+    socket.end(Buffer.concat([head, body]));
+  });
+}
+
+function rawHead(method: string, target: Buffer, extra: string[] = []): Buffer {
+  const lines = [`Host: 127.0.0.1`, `Authorization: Bearer ${token}`, "Connection: close", ...extra];
+  return Buffer.concat([Buffer.from(`${method} `), target, Buffer.from(` HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n`)]);
+}
+
+/** The server answers `1+1` (as Grafana's health check asks it). */
+async function assertAlive(after: string): Promise<void> {
+  const r = await send({ path: "/api/v1/query?query=1%2B1&time=4" }, false);
+  assert.deepEqual(r.json, { status: "success", data: { resultType: "scalar", result: [4, "2"] } }, after);
+}
+
+function enc(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString();
+}
+
+/** Refused with `status` (any 4xx when absent) and an error text matching `error`; then the server is alive. */
+async function expectRefused(req: HostileRequest, expected: { status?: number; error?: RegExp } = {}): Promise<void> {
+  const r = await send(req);
+  const what = `${req.path} ${req.body ?? ""}`.slice(0, 300);
+  if (expected.status !== undefined) assert.equal(r.status, expected.status, `${what}: ${r.text.slice(0, 300)}`);
+  else assert.ok(r.status >= 400 && r.status < 500, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
+  if (expected.error !== undefined) assert.match(r.json?.error ?? r.text, expected.error, what);
+  await assertAlive(what);
+}
+
+describe("the requests of the hardening issue", () => {
+  const cases: [string, Record<string, string>, number, RegExp][] = [
+    ["a time past 2^53 ms", { query: "1", time: "1e20" }, 400, /invalid parameter "time".*int64 milliseconds/],
+    ["a time past the evaluable range", { query: "1", time: "1e14" }, 400, /invalid parameter "time".*out of range/],
+    ["@ 1e300", { query: "up @ 1e300" }, 400, /timestamp out of bounds for @ modifier/],
+    ["@ past the evaluable range", { query: "rate(up[5m:1ms] @ 1e15)" }, 400, /timestamp out of bounds for @/],
+    ["offset -1e18s", { query: "up offset -1000000000000000000s" }, 400, /duration out of range/],
+    ["[1e12y]", { query: "rate(up[1000000000000y])" }, 400, /duration out of range/],
+    ["[1h * 1e20]", { query: "rate(up[1h * 1e20])" }, 400, /duration out of range/],
+    ["[(1h + step()) * 9e9]", { query: "rate(up[(1h + step()) * 9000000000])" }, 400, /duration is out of range/],
+    ["nested 1 ms subqueries", { query: "max_over_time(max_over_time(up[1d:1ms])[5m:1ms])" }, 422, /too many samples/],
+    ["a subquery of 7.2M steps per series", { query: "count_over_time(up[2h:1ms])" }, 422, /too many samples/],
+    ["NaN time", { query: "1", time: "NaN" }, 400, /cannot parse "NaN" to a valid timestamp/],
+    ["+Inf time", { query: "1", time: "+Inf" }, 400, /cannot parse "\+Inf" to a valid timestamp/],
+  ];
+  for (const [name, params, status, error] of cases) {
+    test(`${name} is refused with ${status}`, () =>
+      expectRefused({ path: `/api/v1/query?${enc(params)}` }, { status, error }));
+  }
+
+  test("range queries with times past 2^53 ms, zero steps or NaN steps are refused", async () => {
+    const range = (p: Record<string, string>) => ({ path: `/api/v1/query_range?${enc({ query: "up", ...p })}` });
+    await expectRefused(range({ start: "1e20", end: "1e20", step: "1" }), { status: 400, error: /"start"/ });
+    await expectRefused(range({ start: "0", end: "1e14", step: "1e10" }), {
+      status: 400,
+      error: /"end".*out of range/,
+    });
+    await expectRefused(range({ start: "0", end: "1", step: "0.0001" }), { status: 400, error: /zero or negative/ });
+    await expectRefused(range({ start: "0", end: "1", step: "NaN" }), { status: 400, error: /"step"/ });
+    await expectRefused(range({ start: "0", end: "1e12", step: "1" }), { status: 400, error: /11,000 points/ });
+  });
+
+  test("nested [5m:1ms] subqueries, within the sample limit but 9e10 window reads, end at the query timeout", async () => {
+    const query = "max_over_time(max_over_time(up[5m:1ms])[5m:1ms])";
+    const r = await send({ path: `/api/v1/query?${enc({ query, timeout: "0.2" })}` });
+    assert.equal(r.status, 503, r.text);
+    assert.deepEqual(r.json, {
+      status: "error",
+      errorType: "timeout",
+      error: "query timed out in expression evaluation",
+    });
+    await assertAlive(query);
+  });
+
+  test("hostile requests of one org do not stall another org's requests", async () => {
+    const hostile = cases.map(([, params]) => send({ path: `/api/v1/query?${enc(params)}` }));
+    const others = Array.from({ length: 5 }, () =>
+      send({ org: "other", path: "/api/v1/query?query=count(up)" }, false),
+    );
+    for (const r of await Promise.all(hostile)) assert.ok(r.status >= 400 && r.status < 500, r.text);
+    for (const r of await Promise.all(others)) assert.equal(r.json?.data?.result?.[0]?.value?.[1], "3", r.text);
+  });
+});
+
+// Values of each kind of parameter, from ordinary to hostile. Strings are parameter values (URL-encoded when sent).
+const TIMES = [
+  "0",
+  "1700000000",
+  "1700000000.123456789",
+  "-1",
+  "-0",
+  "1e20",
+  "-1e20",
+  "1e308",
+  "1e309",
+  "NaN",
+  "nan",
+  "Inf",
+  "+Inf",
+  "-Inf",
+  "infinity",
+  "5e-324",
+  "8640000000000",
+  "8640000000000.001",
+  "-8640000000001",
+  "9007199254740993",
+  "9223372036854775807",
+  "9.3e15",
+  "2023-11-14T22:13:20Z",
+  "2023-11-14T22:13:20.123456789+02:00",
+  "2023-13-45T99:99:99Z",
+  "-292273086-05-16T16:47:06Z",
+  "292277026596-12-04T15:30:07.999999999Z",
+  "0x10",
+  "1_000",
+  "\uff11\uff12",
+  "1".repeat(400),
+  " 1",
+  "",
+];
+const DURATIONS = [
+  "15",
+  "1m15s",
+  "0",
+  "-1",
+  "0.001",
+  "0.0001",
+  "1e-9",
+  "1ms",
+  "292y",
+  "300y",
+  "1y1y",
+  "5m1h",
+  "9223372036",
+  "9223372037",
+  "1e19",
+  "-1e19",
+  "NaN",
+  "Inf",
+  "-Inf",
+  "18446744073709551616ms",
+  "99999999999999999999y",
+  "1.5m",
+  "",
+];
+const LIMITS = [
+  "0",
+  "1",
+  "5",
+  "-1",
+  "1e3",
+  "1.5",
+  "9223372036854775807",
+  "9223372036854775808",
+  "-9223372036854775809",
+  "99999999999999999999999",
+  "0x10",
+  " 1",
+  "",
+];
+const SELECTORS = [
+  "up",
+  '{job="api"}',
+  '{__name__=~".+"}',
+  '{job=~".*"}',
+  "up[5m]",
+  "",
+  "{",
+  '{job="\\xff"}',
+  'up{job=~"(a+)+$"}',
+  `up{job="${"x".repeat(20_000)}"}`,
+  "rate(up[5m])",
+];
+/** Query texts built to hurt: deep nesting at and past the parser's limit, long strings, invalid UTF-8. */
+const HOSTILE_QUERIES = [
+  `${"(".repeat(999)}1${")".repeat(999)}`,
+  `${"(".repeat(1001)}1${")".repeat(1001)}`,
+  `${"-".repeat(999)}1`,
+  `${"abs(".repeat(300)}up${")".repeat(300)}`,
+  `${"max_over_time(".repeat(200)}up${"[1m:1m])".repeat(200)}`,
+  `${"sum(".repeat(400)}up${")".repeat(400)}`,
+  Array(900).fill("up").join(" + on(job) group_left "),
+  `"${"x".repeat(120_000)}"`,
+  `up{job="${"\\xff".repeat(1000)}"}`,
+  'label_replace(up, "a", "$1$1$1$1$1$1$1$1", "job", "(.*)")',
+  "\u0000",
+  "up @ 1e17",
+  "up offset -9000000000s",
+  "count_over_time(up[292y:1ms])",
+  "",
+];
+/** Raw (already URL-encoded, possibly invalid) values to splice into a query string as written. */
+const RAW_VALUES = ["%ff%fe", "%", "%zz", "%00", "%E0%A4%A", "%C3%28", "%ED%A0%80", "%F4%90%80%80", "%2", "%%%"];
+
+type Params = [string, string][];
+
+interface Endpoint {
+  readonly path: string;
+  /** Random parameters for this endpoint. */
+  readonly params: (g: RequestGen) => Params;
+  /** Whether the endpoint takes POST forms. */
+  readonly post: boolean;
+}
+
+/** Builds random requests for the property-based cases. */
+class RequestGen {
+  readonly rnd: Random;
+  private readonly queries: PromqlGenerator;
+
+  constructor(seed: number) {
+    this.rnd = new Random(seed);
+    const functions = [...FUNCTIONS.values()];
+    const metrics = [
+      { name: "up", labels: ["job", "instance"] },
+      { name: "requests_total", labels: ["job"] },
+    ];
+    this.queries = new PromqlGenerator(this.rnd, { functions, metrics, maxDepth: 3, hostile: 0.2 });
+  }
+
+  /** Usually an ordinary value of `pool`'s kind, sometimes a hostile one or nothing. */
+  maybe(name: string, pool: readonly string[], out: Params): void {
+    if (this.rnd.chance(0.6)) out.push([name, this.rnd.pick(pool)]);
+  }
+
+  query(): string {
+    const r = this.rnd.next();
+    if (r < 0.6) return this.queries.query();
+    if (r < 0.8) return this.rnd.pick(["1+1", "up", "sum by (job) (rate(requests_total[5m]))", "up[5m]", "time()"]);
+    return this.rnd.pick(HOSTILE_QUERIES);
+  }
+
+  selectors(min: number, out: Params): void {
+    for (let i = this.rnd.int(min, 3); i > 0; i--) out.push(["match[]", this.rnd.pick(SELECTORS)]);
+  }
+}
+
+const ENDPOINTS: readonly Endpoint[] = [
+  {
+    path: "/api/v1/query",
+    post: true,
+    params: (g) => {
+      const p: Params = [["query", g.query()]];
+      g.maybe("time", TIMES, p);
+      g.maybe("timeout", DURATIONS, p);
+      g.maybe("lookback_delta", DURATIONS, p);
+      g.maybe("limit", LIMITS, p);
+      g.maybe("stats", ["true", "all", "x"], p);
+      return p;
+    },
+  },
+  {
+    path: "/api/v1/query_range",
+    post: true,
+    params: (g) => {
+      const p: Params = [["query", g.query()]];
+      const start = g.rnd.chance(0.5) ? String((NOW - 3_600_000) / 1000) : g.rnd.pick(TIMES);
+      p.push(["start", start]);
+      p.push(["end", g.rnd.chance(0.5) ? String(NOW / 1000) : g.rnd.pick(TIMES)]);
+      p.push(["step", g.rnd.chance(0.5) ? "60" : g.rnd.pick(DURATIONS)]);
+      g.maybe("timeout", DURATIONS, p);
+      g.maybe("lookback_delta", DURATIONS, p);
+      g.maybe("limit", LIMITS, p);
+      return p;
+    },
+  },
+  ...["/api/v1/series", "/api/v1/labels", "/api/v1/label/job/values", "/api/v1/label/U__j_6f_b/values"].map(
+    (path): Endpoint => ({
+      path,
+      post: !path.includes("/label/"),
+      params: (g) => {
+        const p: Params = [];
+        g.selectors(path.endsWith("series") ? 1 : 0, p);
+        g.maybe("start", TIMES, p);
+        g.maybe("end", TIMES, p);
+        g.maybe("limit", LIMITS, p);
+        return p;
+      },
+    }),
+  ),
+  {
+    path: "/api/v1/query_exemplars",
+    post: true,
+    params: (g) => {
+      const p: Params = [["query", g.query()]];
+      g.maybe("start", TIMES, p);
+      g.maybe("end", TIMES, p);
+      return p;
+    },
+  },
+  ...["/api/v1/format_query", "/api/v1/parse_query"].map(
+    (path): Endpoint => ({ path, post: true, params: (g) => [["query", g.query()]] }),
+  ),
+  {
+    path: "/api/v1/status/tsdb",
+    post: false,
+    params: (g) => {
+      const p: Params = [];
+      g.maybe("limit", LIMITS, p);
+      return p;
+    },
+  },
+  {
+    path: "/api/v1/metadata",
+    post: false,
+    params: (g) => {
+      const p: Params = [];
+      g.maybe("limit", LIMITS, p);
+      g.maybe("limit_per_metric", LIMITS, p);
+      g.maybe("metric", ["up", "", "\u00ff"], p);
+      return p;
+    },
+  },
+];
+
+/** A random request: an endpoint, its parameters, GET or POST, sometimes with a raw invalid percent-encoding. */
+function randomRequest(g: RequestGen): { req: HostileRequest; timeoutGiven: boolean } {
+  const e = g.rnd.pick(ENDPOINTS);
+  const params = e.params(g);
+  let text = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+  if (g.rnd.chance(0.15)) {
+    const [k] = g.rnd.pick(params.length > 0 ? params : [["query", ""]]);
+    text += `&${encodeURIComponent(k)}=${g.rnd.pick(RAW_VALUES)}`;
+  }
+  const timeoutGiven = params.some(([k]) => k === "timeout");
+  // Long queries do not fit a URL: they go in a form body, as clients send them.
+  if (e.post && (text.length > 8_000 || g.rnd.chance(0.3))) return { req: { path: e.path, body: text }, timeoutGiven };
+  return { req: { path: `${e.path}?${text}` }, timeoutGiven };
+}
+
+describe("property-based requests", () => {
+  test("every generated request is answered within the bound with a 4xx or a 200", async (t) => {
+    const seeds = fuzzSeeds([1]);
+    const statuses = new Map<number, number>();
+    for (const seed of seeds) {
+      const g = new RequestGen(seed);
+      for (let i = 0; i < PROPERTY_CASES_PER_SEED; i++) {
+        const { req, timeoutGiven } = randomRequest(g);
+        const what =
+          `seed ${seed} case ${i}: ${req.body === undefined ? "GET" : "POST"} ${req.path} ${req.body ?? ""}`.slice(
+            0,
+            400,
+          );
+        const status = await checkAnswer(req, timeoutGiven, what);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    }
+    t.diagnostic(
+      `${seeds.length * PROPERTY_CASES_PER_SEED} requests; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    );
+    assert.ok((statuses.get(200) ?? 0) > 0 && [...statuses.keys()].some((s) => s >= 400), "both answers occur");
+  });
+});
+
+describe("parameter tables", () => {
+  test("every hostile time on every endpoint that takes one", async () => {
+    for (const time of TIMES) {
+      await checkAnswer({ path: `/api/v1/query?${enc({ query: "1+1", time })}` });
+      await checkAnswer({ path: `/api/v1/query_range?${enc({ query: "up", start: time, end: time, step: "15" })}` });
+      for (const path of ["/api/v1/series", "/api/v1/labels", "/api/v1/label/job/values", "/api/v1/query_exemplars"]) {
+        await checkAnswer({ path: `${path}?${enc({ "match[]": "up", query: "up", start: time, end: time })}` });
+      }
+    }
+  });
+
+  test("every hostile duration as step, timeout and lookback_delta", async () => {
+    const range = { query: "sum(up)", start: String((NOW - 600_000) / 1000), end: String(NOW / 1000) };
+    for (const d of DURATIONS) {
+      await checkAnswer({ path: `/api/v1/query_range?${enc({ ...range, step: d })}` });
+      for (const name of ["timeout", "lookback_delta"]) {
+        await checkAnswer({ path: `/api/v1/query?${enc({ query: "up", [name]: d })}` }, name === "timeout");
+        await checkAnswer(
+          { path: `/api/v1/query_range?${enc({ ...range, step: "60", [name]: d })}` },
+          name === "timeout",
+        );
+      }
+    }
+  });
+
+  test("every hostile limit on every endpoint that takes one", async () => {
+    for (const limit of LIMITS) {
+      for (const path of [
+        "/api/v1/query?query=up",
+        "/api/v1/series?match[]=up",
+        "/api/v1/labels?",
+        "/api/v1/status/tsdb?",
+      ]) {
+        await checkAnswer({ path: `${path}&${enc({ limit })}` });
+      }
+      await checkAnswer({ path: `/api/v1/metadata?${enc({ limit, limit_per_metric: limit })}` });
+    }
+    await expectRefused(
+      { path: "/api/v1/query?query=up&limit=9223372036854775808" },
+      { status: 400, error: /out of range/ },
+    );
+  });
+
+  test("hostile query texts, as GET and as POST forms", async () => {
+    for (const query of HOSTILE_QUERIES) {
+      for (const path of ["/api/v1/query", "/api/v1/format_query", "/api/v1/parse_query"]) {
+        await checkAnswer({ path, body: enc({ query }) });
+        if (query.length < 4_000) await checkAnswer({ path: `${path}?${enc({ query })}` });
+      }
+    }
+    await expectRefused({ path: "/api/v1/query", body: enc({ query: `"${"x".repeat(200_000)}"` }) }, { status: 400 });
+  });
+
+  test("invalid percent-encodings and raw invalid UTF-8 bytes", async () => {
+    for (const raw of RAW_VALUES) {
+      for (const path of [
+        "/api/v1/query?query=",
+        "/api/v1/series?match[]=",
+        "/api/v1/labels?match[]=",
+        "/api/v1/query?query=up&time=",
+      ]) {
+        await checkAnswer({ path: `${path}${raw}` });
+      }
+      await checkAnswer({ path: `/api/v1/label/${raw}/values` });
+      await checkAnswer({ path: "/api/v1/query", body: `query=${raw}` });
+    }
+    const bad = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]);
+    for (const target of [
+      Buffer.concat([Buffer.from("/prometheus/acme/api/v1/query?query="), bad]),
+      Buffer.concat([Buffer.from("/prometheus/acme/api/v1/label/"), bad, Buffer.from("/values")]),
+    ]) {
+      const status = await sendRaw(rawHead("GET", target));
+      assert.ok(status >= 400 && status < 500, `raw bytes in the URL: ${status}`);
+      await assertAlive("raw bytes in the URL");
+    }
+    const body = Buffer.concat([Buffer.from("query=up%7Bjob%3D%22"), bad, Buffer.from("%22%7D")]);
+    const target = Buffer.from("/prometheus/acme/api/v1/query");
+    const head = rawHead("POST", target, [
+      "Content-Type: application/x-www-form-urlencoded",
+      `Content-Length: ${body.length}`,
+    ]);
+    const status = await sendRaw(head, body);
+    assert.ok(status === 200 || (status >= 400 && status < 500), `raw bytes in a form: ${status}`);
+    await assertAlive("raw bytes in a form");
+  });
+});
+
+/** Answered within the bound with a 4xx or a successful 200 (or, when the client set a timeout, 503 timeout: a
+ * valid query it ended, as Prometheus answers); then the server is alive. Returns the status. */
+async function checkAnswer(
+  req: HostileRequest,
+  timeoutGiven = false,
+  what = `${req.path} ${req.body ?? ""}`,
+): Promise<number> {
+  what = what.slice(0, 400);
+  const r = await send(req);
+  const timedOut = timeoutGiven && r.status === 503 && r.json?.errorType === "timeout";
+  assert.ok(
+    r.status === 200 || (r.status >= 400 && r.status < 500) || timedOut,
+    `${what}: ${r.status} ${r.text.slice(0, 300)}`,
+  );
+  if (r.status === 200) assert.equal(r.json?.status, "success", what);
+  await assertAlive(what);
+  return r.status;
+}
+
+describe("after every hostile request", () => {
+  test("no sample stored before is lost, in either org", async (t) => {
+    t.diagnostic(`${hostileRequests} hostile requests sent`);
+    for (const org of ["acme", "other"] as const) {
+      const query = 'count_over_time({__name__=~"up|requests_total"}[3h])';
+      const r = await send({ org, path: `/api/v1/query?${enc({ query })}` }, false);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.data.result.length, 4);
+      for (const s of r.json.data.result) assert.equal(s.value[1], String(PER_SERIES), JSON.stringify(s.metric));
+    }
+  });
+});

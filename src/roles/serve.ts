@@ -1,0 +1,172 @@
+// The metrics node (`contrail serve`): the control database, the TSDB tenants, the scraper and the HTTP API
+// (Prometheus API per org, remote write, control routes). The scraper scrapes every app's `[metrics]` endpoints
+// (targets from the control database) and the `/metrics` of every live edge and agent (found through their
+// heartbeats), routing each of those samples to the org that owns its `app`. It talks to no other process to do
+// its job: the edges and agents only meet it in the control database and through the scrapes.
+//
+// Start order: control database (refusing a data directory another live metrics node serves), store, scraper, API,
+// heartbeat. Stop order: stop accepting (API requests in flight finish), stop scraping, heartbeat row, then close
+// the tenant databases (WAL flushed) and the control database.
+
+import { checkAccess } from "../api/auth.ts";
+import { registerControlRoutes } from "../api/control-routes.ts";
+import { registerRemoteWrite } from "../api/remote-write.ts";
+import { createApiServer } from "../api/server.ts";
+import { openControlDb, TokenCache } from "../control/index.ts";
+import type { MetricMetadata } from "../exposition/index.ts";
+import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
+import { MetadataStore } from "../storage/remote/metadata.ts";
+import { EmbeddedTenantStore } from "../storage/tenants.ts";
+import { RoleHeartbeat, refuseSecond, SERVE_ROLE } from "./heartbeat.ts";
+import { parseListenAddress } from "./options.ts";
+import { controlTargetSource, heartbeatTargetSource, orgOfAppIn } from "./targets.ts";
+
+/** Options of {@link startServe}. */
+export interface ServeOptions {
+  /** The data directory (control.db, tenants/). */
+  readonly dataDir: string;
+  /** `HOST:PORT` of the HTTP API (port 0: a free one). */
+  readonly api: string;
+  /** Time between two scrapes of every target, ms. */
+  readonly scrapeIntervalMs: number;
+  /** This process's share of the app targets; shard 0 also scrapes the edges and agents. */
+  readonly shard?: ShardSpec;
+  /** How often the control database is checked for changed targets, ms (default 1000). */
+  readonly pollIntervalMs?: number;
+  /** Receives warnings and errors. */
+  readonly warn: (line: string) => void;
+}
+
+/** A running metrics node. */
+export interface Serve {
+  /** Base URL of the API, e.g. `http://127.0.0.1:9300`. */
+  readonly apiUrl: string;
+  /** Stops in order; resolves when the databases are closed. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Default time between two checks of the control database for changed targets, ms. */
+const TARGET_POLL_MS = 1_000;
+/** The scraper rereads its targets at least this often, and at most once a second, ms. */
+const MAX_REFRESH_MS = 10_000;
+
+/** Merges metadata lists of several sources, keeping each distinct (type, help, unit) once, names sorted. */
+function mergeMetadata(
+  scraped: ReadonlyMap<string, readonly MetricMetadata[]>,
+  written: readonly [string, MetricMetadata][],
+): Map<string, MetricMetadata[]> {
+  const out = new Map<string, MetricMetadata[]>();
+  for (const [name, list] of scraped) out.set(name, [...list]);
+  for (const [name, md] of written) {
+    const list = out.get(name) ?? [];
+    if (!list.some((m) => m.type === md.type && m.help === md.help && m.unit === md.unit)) list.push(md);
+    out.set(name, list);
+  }
+  return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+}
+
+/** Starts the metrics node; rejects (with everything started so far stopped again) when it cannot start. */
+export async function startServe(options: ServeOptions): Promise<Serve> {
+  const address = parseListenAddress(options.api);
+  const control = openControlDb({ dataDir: options.dataDir });
+  const cleanups: (() => Promise<void> | void)[] = [() => control.close()];
+  const unwind = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        options.warn(`shutdown: ${(err as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    refuseSecond(control, SERVE_ROLE, "contrail serve");
+    const store = new EmbeddedTenantStore({ dataDir: options.dataDir });
+    cleanups.push(() => store.close());
+
+    const scraper = new ScrapeManager({
+      store,
+      source: controlTargetSource(control),
+      scrape: { intervalMs: options.scrapeIntervalMs },
+      refreshIntervalMs: Math.max(1000, Math.min(MAX_REFRESH_MS, options.scrapeIntervalMs)),
+      shard: options.shard,
+      platform: heartbeatTargetSource(control),
+      orgOfApp: orgOfAppIn(control),
+      onSourceError: (err) => options.warn(`scrape targets: ${err.message}`),
+    });
+    cleanups.push(() => scraper.stop());
+
+    const metadata = new MetadataStore();
+    // Every API request checks its token: from memory, dropped whenever any process changes a token.
+    const tokens = new TokenCache(control);
+    const auth = (token: string) => tokens.authenticate(token);
+    const { app } = createApiServer({
+      store,
+      authenticate: auth,
+      status: {
+        targetsFor: (org) => scraper.targetsFor(org),
+        metadataFor: (org) => mergeMetadata(scraper.metadataFor(org), metadata.list(org)),
+      },
+      onInternalError: (err, request) => {
+        // The URL is logged without its query string: queries may name what an org monitors.
+        options.warn(
+          `internal error on ${request.method} ${request.url.split("?")[0]}: ${(err as Error)?.stack ?? err}`,
+        );
+      },
+    });
+    await registerRemoteWrite(app, {
+      authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
+      tenants: store,
+      metadata,
+    });
+    registerControlRoutes(app, { control, authenticate: auth });
+    await app.listen({ host: address.host, port: address.port });
+    cleanups.push(() => app.close());
+    const bound = app.server.address();
+    const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+    const apiUrl = `http://${host}:${bound !== null && typeof bound === "object" ? bound.port : address.port}`;
+
+    await scraper.start();
+    // New instances and processes become targets at once, not at the next periodic refresh.
+    let version = control.dataVersion();
+    const poll = setInterval(() => {
+      try {
+        const v = control.dataVersion();
+        if (v === version) return;
+        version = v;
+        void scraper.refresh();
+      } catch (err) {
+        options.warn(`scrape targets: ${(err as Error).message}`);
+      }
+    }, options.pollIntervalMs ?? TARGET_POLL_MS);
+    cleanups.push(() => clearInterval(poll));
+    const beat = new RoleHeartbeat({ db: control, role: SERVE_ROLE, warn: options.warn });
+    beat.start({ api: apiUrl });
+    cleanups.push(() => beat.stop());
+
+    let stopping: Promise<void> | null = null;
+    return {
+      apiUrl,
+      stop: () => {
+        stopping ??= (async () => {
+          // Stop accepting first; queries in flight finish. Then the scrapes, then the databases.
+          clearInterval(poll);
+          await app.close();
+          await scraper.stop();
+          beat.stop();
+          cleanups.length = 0;
+          try {
+            store.close();
+          } finally {
+            control.close();
+          }
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
