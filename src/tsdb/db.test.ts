@@ -230,22 +230,35 @@ describe("Db", () => {
     const db = open(dir);
     fill(db, 2, 0, 5 * HOUR);
     const q = db.querier(0, 5 * HOUR);
-    let done = false;
-    const run = db.compact().then((r) => {
-      done = true;
-      return r;
-    });
-    while (db.blocks().length === 0) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(done, false, "the truncation waits for the querier");
-    assert.equal(db.head.minTime, 0, "the head still holds the block's range");
+    const first = await db.compact();
+    assert.equal(first.headBlocks.length, 1, "the block is written and swapped in");
+    assert.equal(db.head.minTime, 0, "the truncation is put off while the querier reads the head");
     // A querier opened now reads [0, 2 h) from the block and the rest from the head: no sample twice.
     assert.deepEqual(dump(db.querier(0, 5 * HOUR), 0, 5 * HOUR), expected(2, 0, 5 * HOUR));
+    assert.deepEqual((await db.compact()).headBlocks, [], "no block is cut while the truncation is owed");
     assert.deepEqual(dump(q, 0, 5 * HOUR), expected(2, 0, 5 * HOUR));
-    const report = await run;
-    assert.equal(report.headBlocks.length, 1, "closing the querier lets the head be cut");
+    assert.deepEqual((await db.compact()).headBlocks, [], "closing the querier lets the next run truncate");
     assert.equal(db.head.minTime, 2 * HOUR);
     assert.deepEqual(dump(db.querier(0, 5 * HOUR), 0, 5 * HOUR), expected(2, 0, 5 * HOUR));
+    db.close();
+    const again = open(dir);
+    assert.deepEqual(dump(again.querier(0, 5 * HOUR), 0, 5 * HOUR), expected(2, 0, 5 * HOUR));
+    again.close();
+  });
+
+  test("with background compaction, closing the last querier that held a truncation back truncates", async () => {
+    const dir = tempDir();
+    const db = Db.open({ dir, autoCompact: true, maintenanceIntervalMs: 3_600_000 });
+    fill(db, 2, 0, 5 * HOUR);
+    const q = db.querier(0, 5 * HOUR); // Before the compaction the commit scheduled starts.
+    const deadline = Date.now() + 10_000;
+    while (db.blocks().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await db.whenIdle();
+    assert.equal(db.head.minTime, 0);
+    q.close();
+    while (db.head.minTime === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(db.head.minTime, 2 * HOUR);
+    await db.whenIdle();
     db.close();
   });
 

@@ -17,7 +17,9 @@
 //      the block and the head only from maxt;
 //   4. once no querier opened before step 3 reads the head below maxt, truncate the head in memory, again in slices
 //      of at most MAIN_THREAD_SLICE_MS, and start a new WAL segment; the worker writes the checkpoint, then deletes
-//      the absorbed segments and the released head chunk files.
+//      the absorbed segments and the released head chunk files. While such queriers remain, the truncation is owed:
+//      the run goes on with the merges, and the truncation happens at the first run after they closed (a querier's
+//      close schedules one); no head block is cut meanwhile.
 // Merges are one worker job followed by step 3. Appends go on throughout: the range being compacted lies before
 // the head's appendable window, so nothing written meanwhile belongs to it. Every step leaves a directory that
 // opens cleanly after a crash (tmp directories are written, then renamed; leftovers are deleted at open; the WAL
@@ -126,8 +128,8 @@ export class Db implements Appendable, Queryable {
   private pending: NodeJS.Immediate | null = null;
   /** Queriers reading the head: truncating it below their start would hide samples, so truncation waits. */
   private readonly headReads = new Set<HeadRead>();
-  /** Truncations waiting for the queriers that read the head below `before` (ms) to close. */
-  private readonly readerWaits: { readonly before: number; readonly wake: () => void }[] = [];
+  /** The head truncation owed since a block was swapped in while queriers still read the head below it (ms). */
+  private owedTruncation: number | null = null;
   /** New queriers read the head from here on (ms): what is older is in a block already swapped in. */
   private headFloor = Number.NEGATIVE_INFINITY;
   /** The end of the latest compaction run (runs are chained, never concurrent). */
@@ -223,7 +225,7 @@ export class Db implements Appendable, Queryable {
   /**
    * A querier over [mint, maxt] ms (inclusive) merging the overlapping blocks (oldest first) and the head. The
    * blocks it reads stay readable until it is closed, even if compaction or retention deletes them meanwhile; the
-   * head is not truncated below what it reads until it is closed (that part of a compaction waits), so close
+   * head is not truncated below what it reads until it is closed (that part of a compaction is put off), so close
    * queriers promptly. It reads the head only from the end of the newest block cut from it.
    */
   querier(mint: number, maxt: number): Querier {
@@ -257,7 +259,9 @@ export class Db implements Appendable, Queryable {
         for (const b of held) b.release();
         if (read !== null) {
           this.headReads.delete(read);
-          this.wakeTruncations();
+          // The last reader holding back an owed truncation is gone: truncate now rather than at the next tick.
+          const owed = this.owedTruncation;
+          if (this.autoCompact && owed !== null && !this.readsHeadBelow(owed)) this.scheduleCompaction();
         }
       },
     };
@@ -273,9 +277,9 @@ export class Db implements Appendable, Queryable {
   /**
    * Compacts: cuts the head into blocks while it is compactable (truncating it and checkpointing the WAL after
    * each), then merges blocks as the planner says, reloading (and so applying retention) after each step; resolves
-   * when done, deletions included. Runs after the run in progress, if any. A head truncation waits for the
-   * queriers opened before its block was swapped in that read the head below the block's end. After `close()` the
-   * run stops at its next step and resolves with what it did.
+   * when done, deletions included. Runs after the run in progress, if any. A head truncation is left owed to a
+   * later run while queriers opened before its block was swapped in still read the head below the block's end.
+   * After `close()` the run stops at its next step and resolves with what it did.
    */
   compact(): Promise<CompactReport> {
     if (this.closed) return Promise.reject(this.closedError());
@@ -327,15 +331,18 @@ export class Db implements Appendable, Queryable {
     const headBlocks: Ulid[] = [];
     const mergedBlocks: Ulid[] = [];
     try {
-      while (!this.closed && this.headCompactable()) {
+      await this.truncateHead();
+      while (!this.closed && this.owedTruncation === null && this.headCompactable()) {
         const mint = this.head.minTime;
         const maxt = Math.trunc(mint / this.chunkRange) * this.chunkRange + this.chunkRange;
         const meta = await this.compactHeadRange(mint, maxt);
         if (meta !== null) headBlocks.push(meta.ulid);
-        if (this.closed || this.head.minTime < maxt) break; // Samples of an open appender pin the range.
+        // The range stays in the head while readers hold it (the truncation is owed) or an appender's samples pin it.
+        if (this.closed || this.owedTruncation !== null || this.head.minTime < maxt) break;
       }
-      // The head comes first: when it became compactable again meanwhile, the next run continues with the blocks.
-      while (!this.closed && !this.headCompactable()) {
+      // The head comes first: when it became compactable again meanwhile, the next run continues with the blocks
+      // (unless its truncation waits for readers: then the blocks need not wait too).
+      while (!this.closed && (this.owedTruncation !== null || !this.headCompactable())) {
         const plan = planCompaction(
           this.set.blocks.map((b) => ({ dir: b.dir, meta: b.meta })),
           this.ranges,
@@ -377,21 +384,33 @@ export class Db implements Appendable, Queryable {
     if (this.closed) return written?.meta ?? null;
     if (written !== null) this.set.reloadOrDrop(written.meta.ulid, written.index);
     if (maxt > this.headFloor) this.headFloor = maxt;
-    await this.headReadersGone(maxt);
-    if (this.closed) return written?.meta ?? null;
+    this.owedTruncation = maxt;
+    await this.truncateHead();
+    this.logger.info("head compacted", { mint, maxt, block: written?.meta.ulid ?? null });
+    return written?.meta ?? null;
+  }
+
+  // Step 4 of the module comment for the owed truncation, unless a querier opened before the block was swapped in
+  // still reads the head below it: then it waits for a later run (the querier's close schedules one).
+  private async truncateHead(): Promise<void> {
+    const maxt = this.owedTruncation;
+    if (maxt === null || this.closed) return;
+    if (this.readsHeadBelow(maxt)) {
+      this.logger.info("head truncation deferred: queriers still read the head", { readers: this.headReads.size });
+      return;
+    }
     const truncation = this.head.beginTruncation(maxt);
     let plan = truncation.step(performance.now() + MAIN_THREAD_SLICE_MS);
     while (plan === null) {
       await yieldToLoop();
       // Closing the head ends the truncation: its disk part was not started, and the WAL still has everything.
-      if (this.closed) return written?.meta ?? null;
+      if (this.closed) return;
       plan = truncation.step(performance.now() + MAIN_THREAD_SLICE_MS);
     }
-    this.logger.info("head compacted", { mint, maxt, block: written?.meta.ulid ?? null });
+    this.owedTruncation = null;
     if (plan.chunkFiles.length > 0) this.remove(plan.chunkFiles);
     const wal = plan.wal;
     if (wal !== null) await this.runJob({ kind: "truncate-wal", wal }, transferable(wal));
-    return written?.meta ?? null;
   }
 
   // A merge of the blocks in `dirs` by the worker, then step 3 of the module comment.
@@ -432,26 +451,9 @@ export class Db implements Appendable, Queryable {
     }
   }
 
-  // Resolves once no querier reads the head below `before` (ms), or the database closed.
-  private headReadersGone(before: number): Promise<void> {
-    if (!this.readsHeadBelow(before)) return Promise.resolve();
-    this.logger.info("head truncation waits for queriers still reading the head", { readers: this.headReads.size });
-    return new Promise((wake) => this.readerWaits.push({ before, wake }));
-  }
-
   private readsHeadBelow(t: number): boolean {
     for (const r of this.headReads) if (r.mint < t) return true;
     return false;
-  }
-
-  private wakeTruncations(): void {
-    for (let i = this.readerWaits.length - 1; i >= 0; i--) {
-      const w = this.readerWaits[i];
-      if (this.closed || !this.readsHeadBelow(w.before)) {
-        this.readerWaits.splice(i, 1);
-        w.wake();
-      }
-    }
   }
 
   // Hands `paths` to the worker for deletion. A failure is only logged: a leftover is deleted at the next open.
@@ -510,7 +512,6 @@ export class Db implements Appendable, Queryable {
     if (this.pending !== null) clearImmediate(this.pending);
     this.timer = null;
     this.pending = null;
-    this.wakeTruncations();
     if (this.maintenanceRunning) settling.add(resolve(this.dir));
     try {
       this.headRef?.close();
@@ -526,7 +527,8 @@ export class Db implements Appendable, Queryable {
 
   /** After a commit: schedules a compaction when the head has become compactable. Internal to the appender. */
   afterCommit(): void {
-    if (this.autoCompact && this.pending === null && this.headCompactable()) this.scheduleCompaction();
+    const ready = this.owedTruncation === null && this.headCompactable();
+    if (this.autoCompact && this.pending === null && ready) this.scheduleCompaction();
   }
 
   private scheduleCompaction(): void {
