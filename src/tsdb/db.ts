@@ -126,7 +126,7 @@ export class Db implements Appendable, Queryable {
   private readonly queue: MaintenanceQueue;
   private timer: NodeJS.Timeout | null = null;
   private pending: NodeJS.Immediate | null = null;
-  /** Queriers reading the head: truncating it below their start would hide samples, so truncation waits. */
+  /** Queriers reading the head: truncating it below their start would hide samples, so truncation is put off. */
   private readonly headReads = new Set<HeadRead>();
   /** The head truncation owed since a block was swapped in while queriers still read the head below it (ms). */
   private owedTruncation: number | null = null;
