@@ -23,6 +23,7 @@ import { join } from "node:path";
 import Fastify from "fastify";
 import { registerRemoteWrite } from "../src/api/remote-write.ts";
 import { Labels } from "../src/model/labels.ts";
+import { LIMIT_SPECS } from "../src/model/limits.ts";
 import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
 import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
@@ -194,6 +195,8 @@ async function receiverMain(dir: string): Promise<void> {
     authorize: () => ({ ok: true, auth: { tokenId: "bench", orgId: ORG, scopes: ["write"] } }),
     tenants: store,
     metadata: new MetadataStore(),
+    // The bench measures throughput, not the per-org ingestion rate limit.
+    limits: { ingestionRate: LIMIT_SPECS.ingestionRate.max, ingestionBurstSize: LIMIT_SPECS.ingestionBurstSize.max },
     onWrite: (_org, o) => {
       written += o.stats.samplesWritten;
     },

@@ -7,6 +7,7 @@ import type { ActiveTarget } from "../scrape/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import type { OrgLimits } from "./limits.ts";
 import type { Form } from "./params.ts";
+import type { QuerySpec } from "./query-pool/protocol.ts";
 
 /**
  * What the API reads of the platform's scraping and ingestion, per org: the wiring layer backs it with the scrape
@@ -35,7 +36,10 @@ export interface OrgRequest {
   readonly params: Readonly<Record<string, string>>;
   readonly limits: OrgLimits;
   readonly store: TenantStore;
+  /** Checks query texts before they are queued (evaluation happens on the query pool). */
   readonly engine: Engine;
+  /** Evaluates a PromQL query of this org off the event loop; resolves with the whole answer. */
+  readonly queries: (spec: QuerySpec) => Promise<Answer>;
   /** Targets and metadata of the org's scrapes and writes. */
   readonly status: TargetsAndMetadata;
   /** Aborted when the client goes away. */
@@ -44,7 +48,7 @@ export interface OrgRequest {
   readonly now: number;
 }
 
-/** A handler's result: a success envelope around `data`, or a text body (federation). */
+/** A handler's result: a success envelope around `data`, a text body (federation), or a rendered JSON body. */
 export type Answer =
   | {
       readonly kind: "data";
@@ -53,7 +57,9 @@ export type Answer =
       readonly warnings?: readonly string[];
       readonly infos?: readonly string[];
     }
-  | { readonly kind: "text"; readonly body: string; readonly contentType: string };
+  | { readonly kind: "text"; readonly body: string; readonly contentType: string }
+  /** A whole JSON response body, UTF-8, in chunks (as a query worker renders it). */
+  | { readonly kind: "json"; readonly body: readonly Uint8Array[] };
 
 /** An org endpoint. */
 export type OrgHandler = (req: OrgRequest) => Promise<Answer> | Answer;

@@ -1,10 +1,15 @@
-// `GET /prometheus/<org>/federate?match[]=…`: the newest sample (within the lookback delta) of every series of the
-// org matching any selector, as Prometheus text with timestamps, so another Prometheus can scrape the org.
+// `GET /prometheus/<org>/federate?match[]=…`: the org's series for another Prometheus to scrape, answered as
+// Prometheus's own /federate answers (web/federate.go): every series matching any selector that has a sample
+// within the lookback delta before now, with its newest such sample and that sample's timestamp; a series whose
+// newest sample is a staleness marker is left out (the text format cannot carry markers). Prometheus text 0.0.4,
+// one `# TYPE <name> untyped` family per metric name, families sorted by name and series by labels. A series'
+// labels are written as they are stored (`job`, `instance`, … for `honor_labels: true`), and `instance=""` is added
+// to those without one, as Prometheus adds it, so the scraper does not attach its own. Nameless series are skipped.
 
-import type { FamilySample, MetricFamily } from "../exposition/index.ts";
-import { writePrometheusText } from "../exposition/index.ts";
+import { formatGoFloat, headerName, seriesText } from "../exposition/index.ts";
 import { compareStrings, type Labels } from "../model/labels.ts";
 import { isStaleNaN } from "../model/sample.ts";
+import type { Series } from "../storage/interface.ts";
 import type { Answer, OrgRequest } from "./context.ts";
 import { checkMatcherCount, checkSeriesCount } from "./limits.ts";
 import { invalidParam, parseMatcherSets } from "./params.ts";
@@ -15,10 +20,28 @@ export const FEDERATE_LOOKBACK_MS = 300_000;
 /** The Content-Type of federation answers: Prometheus text 0.0.4. */
 export const FEDERATE_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+/** The label Prometheus adds, empty, to federated series without it. */
+const INSTANCE = "instance";
+const EMPTY_INSTANCE: readonly (readonly [string, string])[] = [[INSTANCE, ""]];
+
 interface Newest {
+  readonly name: string;
   readonly labels: Labels;
   readonly t: number;
   readonly v: number;
+}
+
+// The newest sample of `s` at or before `maxt` (ms), or null when it has none in the queried range.
+function newestSample(s: Series, maxt: number): { t: number; v: number } | null {
+  const it = s.iterator();
+  let t = Number.NaN;
+  let v = Number.NaN;
+  while (it.next() !== "none") {
+    if (it.atT() > maxt) break;
+    t = it.atT();
+    v = it.atV();
+  }
+  return Number.isNaN(t) ? null : { t, v };
 }
 
 /** The federation answer for `req`. */
@@ -33,49 +56,43 @@ export function federate(req: OrgRequest): Answer {
   }
   const maxt = req.now;
   const mint = maxt - FEDERATE_LOOKBACK_MS;
-  const newest = new Map<string, Newest[]>();
-  let count = 0;
+  // With several selectors, the series seen so far by label hash, so one matched by several is written once.
+  const seen = sets.length > 1 ? new Map<string, Labels[]>() : null;
+  let matched = 0;
+  const found: Newest[] = [];
   const q = req.store.querier(req.org, mint, maxt);
   try {
     for (const set of sets) {
-      for (const s of q.select(set, { start: mint, end: maxt, func: "series", sorted: false })) {
-        const h = s.labels.hash();
-        const same = newest.get(h);
-        if (same?.some((n) => n.labels.equals(s.labels))) continue;
-        const it = s.iterator();
-        let t = Number.NaN;
-        let v = Number.NaN;
-        while (it.next() !== "none") {
-          if (it.atT() > maxt) break;
-          t = it.atT();
-          v = it.atV();
+      // No `func` hint: federation needs the samples, not only the labels.
+      for (const s of q.select(set, { start: mint, end: maxt })) {
+        if (seen !== null) {
+          const h = s.labels.hash();
+          const same = seen.get(h);
+          if (same?.some((l) => l.equals(s.labels))) continue;
+          if (same === undefined) seen.set(h, [s.labels]);
+          else same.push(s.labels);
         }
-        if (Number.isNaN(t) || t < mint || isStaleNaN(v)) continue;
-        if (same === undefined) newest.set(h, [{ labels: s.labels, t, v }]);
-        else same.push({ labels: s.labels, t, v });
-        count++;
-        if (count > req.limits.maxSeries) checkSeriesCount(count, req.limits);
+        // Every matched series costs work and (with several selectors) memory, fresh or not: all count.
+        if (++matched > req.limits.maxSeries) checkSeriesCount(matched, req.limits);
+        const name = s.labels.metricName();
+        const newest = newestSample(s, maxt);
+        if (name === "" || newest === null || newest.t < mint || isStaleNaN(newest.v)) continue;
+        found.push({ name, labels: s.labels, t: newest.t, v: newest.v });
       }
     }
   } finally {
     q.close();
   }
-  const families = new Map<string, FamilySample[]>();
-  for (const list of newest.values()) {
-    for (const n of list) {
-      const name = n.labels.metricName();
-      // A series without a name cannot be written in the text format; Prometheus skips it too.
-      if (name === "") continue;
-      let samples = families.get(name);
-      if (samples === undefined) {
-        samples = [];
-        families.set(name, samples);
-      }
-      samples.push({ labels: n.labels, value: n.v, timestampMs: n.t });
+  found.sort((a, b) => compareStrings(a.name, b.name) || a.labels.compare(b.labels));
+  let body = "";
+  let family = "";
+  for (const n of found) {
+    if (n.name !== family || body === "") {
+      family = n.name;
+      body += `# TYPE ${headerName(n.name)} untyped\n`;
     }
+    const extra = n.labels.has(INSTANCE) ? [] : EMPTY_INSTANCE;
+    body += `${seriesText(n.name, n.labels, extra)} ${formatGoFloat(n.v)} ${Math.trunc(n.t)}\n`;
   }
-  const out: MetricFamily[] = [...families.keys()]
-    .sort(compareStrings)
-    .map((name) => ({ name, type: "unknown", samples: families.get(name)! }));
-  return { kind: "text", body: writePrometheusText(out), contentType: FEDERATE_CONTENT_TYPE };
+  return { kind: "text", body, contentType: FEDERATE_CONTENT_TYPE };
 }

@@ -1,10 +1,16 @@
 // Org isolation over the embedded store: two orgs hold the same metric names; a token of one org is refused on the
-// other's paths for every endpoint, and no query, regex matcher, lookup, federation or status call made with it
-// returns anything of the other org.
+// other's paths for every endpoint, remote write included, and no query, regex matcher, lookup, federation or
+// status call made with it returns anything of the other org. Per-org limits and metadata stay in their org too.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { OrgLimitsCache, updateOrgLimits } from "../control/index.ts";
+import { Labels } from "../model/labels.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { MetadataStore } from "../storage/remote/metadata.ts";
+import type { WriteRequestData } from "../storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
+import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import {
   load,
   startTestServer,
@@ -12,6 +18,7 @@ import {
   type TestSample,
   type TestServer,
   testControl,
+  withRemoteWrite,
 } from "./test-support.ts";
 
 const NOW = Date.now();
@@ -20,6 +27,9 @@ let store: EmbeddedTenantStore;
 let server: TestServer;
 let alphaToken: string;
 let betaToken: string;
+let alphaWriter: string;
+let betaWriter: string;
+const metadata = new MetadataStore();
 
 // The same names and label sets in both orgs; only `secret` and the values tell them apart.
 function samples(secret: string, value: number): TestSample[] {
@@ -41,10 +51,19 @@ before(async () => {
   control = testControl();
   alphaToken = control.org("alpha");
   betaToken = control.org("beta");
+  alphaWriter = control.token("alpha", ["read", "write"]);
+  betaWriter = control.token("beta", ["read", "write"]);
   store = new EmbeddedTenantStore({ dataDir: control.dir, db: { autoCompact: false } });
   load(store, "alpha", samples("alpha-only", 111));
   load(store, "beta", samples("beta-only", 424242));
-  server = await startTestServer(control, store);
+  const limits = new OrgLimitsCache(control.db);
+  const limitsFor = (org: string) => limits.limitsOf(org);
+  const status = {
+    targetsFor: () => [],
+    metadataFor: (org: string) => new Map(metadata.list(org).map(([name, m]) => [name, [m]])),
+  };
+  const setup = withRemoteWrite(control, { tenants: store, metadata, limitsFor });
+  server = await startTestServer(control, store, { limitsFor, status }, setup);
 });
 
 after(async () => {
@@ -69,6 +88,7 @@ const ENDPOINTS = [
   "/api/v1/rules",
   "/api/v1/alerts",
   "/federate?match[]=up",
+  "/api/v1/write",
   "/api/v1/no_such_endpoint",
 ];
 
@@ -164,5 +184,62 @@ test("paths that try to step from alpha's prefix into beta's are refused", async
     });
     assert.ok(status === 403 || status === 404 || status === 400, `${path}: ${status}`);
     assert.doesNotMatch(body, /beta-only|424242/, path);
+  }
+});
+
+const snappy = new SnappyEncoder();
+
+async function write(org: string, token: string, req: WriteRequestData): Promise<{ status: number; text: string }> {
+  const r = await fetch(`${server.url}/prometheus/${org}/api/v1/write`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/x-protobuf",
+      "content-encoding": "snappy",
+    },
+    body: snappy.encodeCopy(encodeWriteRequestV1(req)),
+  });
+  return { status: r.status, text: await r.text() };
+}
+
+function planted(value: number, extra: string[] = []): WriteRequestData {
+  return {
+    series: [{ labels: Labels.fromStrings("__name__", "planted", ...extra), samples: [{ t: NOW - 1000, v: value }] }],
+    metadata: [{ name: "planted", type: "gauge", help: `planted by value ${value}`, unit: "" }],
+  };
+}
+
+test("remote write: alpha's write token is refused on beta's path and unknown orgs alike; nothing reaches beta", async () => {
+  const forbidden = await write("beta", alphaWriter, planted(777));
+  assert.equal(forbidden.status, 403);
+  const unknown = await write("no-such-org", alphaWriter, planted(777));
+  assert.equal(unknown.status, 403);
+  assert.equal(unknown.text, forbidden.text);
+  assert.equal((await write("beta", alphaToken, planted(777))).status, 403, "a read token of alpha");
+  assert.equal((await write("alpha", alphaWriter, planted(777))).status, 204);
+  const beta = await get("beta", `/api/v1/query?query=planted&time=${NOW / 1000}`, betaToken);
+  assert.equal(beta.status, 200);
+  assert.doesNotMatch(beta.text, /777/);
+  assert.doesNotMatch((await get("beta", "/api/v1/metadata", betaToken)).text, /planted/);
+  assert.match((await get("alpha", "/api/v1/metadata", alphaToken)).text, /planted by value 777/);
+});
+
+test("per-org limits and metadata tables stay in their org", async () => {
+  updateOrgLimits(control.db, "alpha", { set: { max_label_names_per_series: 2, max_metadata_families: 1 } });
+  try {
+    const wide = planted(5, ["a", "1", "b", "2"]);
+    const refused = await write("alpha", alphaWriter, wide);
+    assert.equal(refused.status, 400);
+    assert.match(refused.text, /3 labels, more than the limit of 2 \(max_label_names_per_series\)/);
+    assert.doesNotMatch(refused.text, /beta/);
+    assert.equal((await write("beta", betaWriter, wide)).status, 204, "beta keeps the defaults");
+    // Alpha's metadata table is full (it holds "planted"); beta's is not.
+    const more = { series: [], metadata: [{ name: "other_family", type: "counter" as const, help: "x", unit: "" }] };
+    assert.equal((await write("alpha", alphaWriter, more)).status, 204);
+    assert.equal((await write("beta", betaWriter, more)).status, 204);
+    assert.doesNotMatch((await get("alpha", "/api/v1/metadata", alphaToken)).text, /other_family/);
+    assert.match((await get("beta", "/api/v1/metadata", betaToken)).text, /other_family/);
+  } finally {
+    updateOrgLimits(control.db, "alpha", { unset: ["max_label_names_per_series", "max_metadata_families"] });
   }
 });

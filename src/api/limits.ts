@@ -1,33 +1,15 @@
-// Per-org limits of the query API and the gate that counts each org's queries in flight. Exceeding a limit is a
-// ContrailError with a message naming the limit and its value, never an unbounded allocation.
+// Per-org limits as the API applies them, and the gate that counts each org's queries in flight. The limits
+// themselves (defaults, units, ranges) are defined once in model/limits.ts; here they are resolved per org and
+// checked. Exceeding a limit is a ContrailError with a message naming the limit and its value, never an unbounded
+// allocation.
 
 import { ContrailError } from "../model/errors.ts";
+import { DEFAULT_ORG_LIMITS, type OrgLimits } from "../model/limits.ts";
 
-/** What one org may ask of the API. Durations in ms, sizes in bytes. */
-export interface OrgLimits {
-  /** Queries (and series/label/federate lookups) of the org evaluated at once; more answer 503 unavailable. */
-  readonly maxConcurrentQueries: number;
-  /** Upper bound of a query's run time; a smaller `timeout` parameter wins. */
-  readonly queryTimeoutMs: number;
-  /** Samples one query may hold in memory at once (the engine's max samples). */
-  readonly maxSamples: number;
-  /** Longest query text, in UTF-8 bytes. */
-  readonly maxQueryLength: number;
-  /** Most `match[]` selectors in one request. */
-  readonly maxMatchers: number;
-  /** Most series one response may carry (query results, series, federate). */
-  readonly maxSeries: number;
-}
+export type { OrgLimits } from "../model/limits.ts";
 
-/** Defaults: generous for dashboards, small enough that one org cannot exhaust the process's memory. */
-export const DEFAULT_LIMITS: OrgLimits = {
-  maxConcurrentQueries: 8,
-  queryTimeoutMs: 120_000,
-  maxSamples: 20_000_000,
-  maxQueryLength: 128 * 1024,
-  maxMatchers: 256,
-  maxSeries: 200_000,
-};
+/** The defaults of every limit (model/limits.ts). */
+export const DEFAULT_LIMITS: OrgLimits = DEFAULT_ORG_LIMITS;
 
 /** The limits of `org`: the defaults overridden by `overrides(org)`. */
 export type LimitsResolver = (org: string) => OrgLimits;
@@ -66,7 +48,8 @@ export class ConcurrencyGate {
     if (n >= limit) {
       throw new ContrailError(
         "unavailable",
-        `too many concurrent queries for this org (limit ${limit}); retry when earlier queries have finished`,
+        `too many concurrent queries for this org (limit ${limit}, max_concurrent_queries); ` +
+          "retry when earlier queries have finished",
       );
     }
     this.inFlight.set(org, n + 1);
@@ -89,7 +72,7 @@ export function checkQueryLength(query: string, limits: OrgLimits): void {
   if (bytes > limits.maxQueryLength) {
     throw new ContrailError(
       "bad_data",
-      `query is ${bytes} bytes long, more than the limit of ${limits.maxQueryLength}`,
+      `query is ${bytes} bytes long, more than the limit of ${limits.maxQueryLength} (max_query_length)`,
     );
   }
 }
@@ -99,17 +82,18 @@ export function checkMatcherCount(count: number, limits: OrgLimits): void {
   if (count > limits.maxMatchers) {
     throw new ContrailError(
       "bad_data",
-      `${count} match[] selectors given, more than the limit of ${limits.maxMatchers}`,
+      `${count} match[] selectors given, more than the limit of ${limits.maxMatchers} (max_matchers)`,
     );
   }
 }
 
 /** Throws limit_exceeded when a response would carry more series than the org's limit. */
-export function checkSeriesCount(count: number, limits: OrgLimits): void {
+export function checkSeriesCount(count: number, limits: Pick<OrgLimits, "maxSeries">): void {
   if (count > limits.maxSeries) {
     throw new ContrailError(
       "limit_exceeded",
-      `the result has more than ${limits.maxSeries} series, the limit of this org; narrow the selectors or use limit`,
+      `the result has more than ${limits.maxSeries} series, the limit of this org (max_series); ` +
+        "narrow the selectors or use limit",
     );
   }
 }

@@ -2,11 +2,10 @@
 // error texts follow Prometheus's API; the org's limits bound the query's time, samples, length and series.
 
 import { ContrailError, isContrailError } from "../model/errors.ts";
-import { evalTimeProblem, type QueryOptions, type QueryResult, type QueryValue } from "../promql/engine/index.ts";
+import { evalTimeProblem } from "../promql/engine/index.ts";
 import { parseExpr, prettyPrint } from "../promql/parser/index.ts";
-import { type Answer, capNotes, dataAnswer, type OrgRequest } from "./context.ts";
-import { type QueryStatsJson, queryDataJson } from "./json.ts";
-import { checkQueryLength, checkSeriesCount, type OrgLimits } from "./limits.ts";
+import { type Answer, dataAnswer, type OrgRequest } from "./context.ts";
+import { checkQueryLength } from "./limits.ts";
 import {
   type Form,
   invalidParam,
@@ -18,12 +17,16 @@ import {
   timeParam,
 } from "./params.ts";
 import { astJson } from "./parse-query.ts";
+import type { QueryAt, QuerySpec } from "./query-pool/protocol.ts";
 
 /** Most points a range query may return per series, as in Prometheus. */
 const MAX_POINTS = 11_000;
 
+/** The engine settings of one query. */
+type EngineLimits = Pick<QuerySpec, "timeoutMs" | "lookbackDelta" | "maxSamples">;
+
 // The engine options of one query: the org's limits, narrowed by the `timeout` and `lookback_delta` parameters.
-function queryOptions(req: OrgRequest): QueryOptions {
+function queryOptions(req: OrgRequest): EngineLimits {
   const { form, limits } = req;
   let timeout = limits.queryTimeoutMs;
   const t = form.get("timeout");
@@ -45,7 +48,7 @@ function queryOptions(req: OrgRequest): QueryOptions {
       throw new ContrailError("bad_data", `error parsing lookback delta duration: ${(err as Error).message}`);
     }
   }
-  return { timeout, lookbackDelta, maxSamples: limits.maxSamples, signal: req.signal };
+  return { timeoutMs: timeout, lookbackDelta, maxSamples: limits.maxSamples };
 }
 
 // Errors found before evaluation (syntax, types, bad steps) are the query parameter's fault: 400 with Prometheus's
@@ -61,66 +64,18 @@ function queryError(err: unknown): unknown {
   return err;
 }
 
-function resultSeries(v: QueryValue): number {
-  switch (v.type) {
-    case "vector":
-      return v.samples.length;
-    case "matrix":
-      return v.series.length;
-    case "scalar":
-    case "string":
-      return 0;
+// Checks the query text, then evaluates it on the query pool; errors of the text are the parameter's fault.
+async function evaluate(req: OrgRequest, at: QueryAt, opts: EngineLimits & { limit: number }): Promise<Answer> {
+  const query = req.form.get("query");
+  checkQueryLength(query, req.limits);
+  try {
+    req.engine.validate(query, { range: at.kind === "range" });
+    const { limit, ...engine } = opts;
+    const render = { limit, maxSeries: req.limits.maxSeries, stats: req.form.get("stats") };
+    return await req.queries({ query, at, ...engine, render });
+  } catch (err) {
+    throw queryError(err);
   }
-}
-
-function truncate(v: QueryValue, limit: number): QueryValue {
-  switch (v.type) {
-    case "vector":
-      return { type: "vector", samples: v.samples.slice(0, limit) };
-    case "matrix":
-      return { type: "matrix", series: v.series.slice(0, limit) };
-    case "scalar":
-    case "string":
-      return v;
-  }
-}
-
-function statsParamWarning(stats: string): string | null {
-  if (stats === "" || stats === "true" || stats === "all") return null;
-  return `value ${JSON.stringify(stats)} for parameter "stats" is deprecated and will be rejected in the next major release, use "true" or "all"`;
-}
-
-// The answer of a finished query: truncated to `limit`, checked against the series limit, with stats if asked.
-function queryAnswer(
-  result: QueryResult,
-  opts: { form: Form; limits: OrgLimits; limit: number; startedAt: number },
-): Answer {
-  const warnings = capNotes(result.warnings, "warning");
-  let value = result.value;
-  if (opts.limit > 0 && resultSeries(value) > opts.limit) {
-    value = truncate(value, opts.limit);
-    warnings.push("results truncated due to limit");
-  }
-  checkSeriesCount(resultSeries(value), opts.limits);
-  const statsParam = opts.form.get("stats");
-  const warn = statsParamWarning(statsParam);
-  if (warn !== null) warnings.push(warn);
-  let stats: QueryStatsJson | null = null;
-  if (statsParam !== "") {
-    const seconds = (performance.now() - opts.startedAt) / 1000;
-    stats = {
-      timings: {
-        evalTotalTime: seconds,
-        resultSortTime: 0,
-        queryPreparationTime: 0,
-        innerEvalTime: seconds,
-        execQueueTime: 0,
-        execTotalTime: seconds,
-      },
-      samples: { totalQueryableSamples: result.stats.samplesLoaded, peakSamples: result.stats.peakSamples },
-    };
-  }
-  return { kind: "data", data: queryDataJson(value, stats), warnings, infos: capNotes(result.infos, "info") };
 }
 
 // Throws bad_data naming parameter `name` when `t` (ms) is a time the engine cannot evaluate at.
@@ -131,21 +86,11 @@ function checkEvalParam(name: string, t: number): void {
 
 /** `GET|POST /api/v1/query`: an instant query at `time` (default: now). */
 export async function instantQuery(req: OrgRequest): Promise<Answer> {
-  const { form, limits } = req;
+  const { form } = req;
   const limit = limitParam(form);
   const time = timeParam(form, "time", req.now);
   checkEvalParam("time", time);
-  const opts = queryOptions(req);
-  const query = form.get("query");
-  checkQueryLength(query, limits);
-  const startedAt = performance.now();
-  let result: QueryResult;
-  try {
-    result = await req.engine.instantQuery(req.store.queryable(req.org), query, time, opts);
-  } catch (err) {
-    throw queryError(err);
-  }
-  return queryAnswer(result, { form, limits, limit, startedAt });
+  return evaluate(req, { kind: "instant", time }, { ...queryOptions(req), limit });
 }
 
 function rangeTime(form: Form, name: string): number {
@@ -158,7 +103,7 @@ function rangeTime(form: Form, name: string): number {
 
 /** `GET|POST /api/v1/query_range`: a range query over [start, end] at `step`. */
 export async function rangeQuery(req: OrgRequest): Promise<Answer> {
-  const { form, limits } = req;
+  const { form } = req;
   const limit = limitParam(form);
   const start = rangeTime(form, "start");
   const end = rangeTime(form, "end");
@@ -183,17 +128,7 @@ export async function rangeQuery(req: OrgRequest): Promise<Answer> {
       "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
     );
   }
-  const opts = queryOptions(req);
-  const query = form.get("query");
-  checkQueryLength(query, limits);
-  const startedAt = performance.now();
-  let result: QueryResult;
-  try {
-    result = await req.engine.rangeQuery(req.store.queryable(req.org), query, { start, end, step }, opts);
-  } catch (err) {
-    throw queryError(err);
-  }
-  return queryAnswer(result, { form, limits, limit, startedAt });
+  return evaluate(req, { kind: "range", start, end, step }, { ...queryOptions(req), limit });
 }
 
 /** `GET|POST /api/v1/query_exemplars`: exemplars are not stored yet, so a valid query finds none. */

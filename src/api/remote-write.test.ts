@@ -57,7 +57,7 @@ before(async () => {
       checkAccess((t) => authenticate(control.db, t), { header: request.headers.authorization, org, scope }),
     tenants,
     metadata,
-    limits: { maxCompressedBytes: 64 * 1024 },
+    limits: { maxWriteBytes: 64 * 1024 },
     now: () => NOW,
     onWrite: (_org, o) => outcomes.push(o),
   });
@@ -185,7 +185,13 @@ describe("writes", () => {
       /Content-Type/,
     ],
     ["not snappy", () => new Uint8Array([9, 9, 9]), {}, 400, /invalid snappy block/],
-    ["over the size limit", () => new Uint8Array(65 * 1024), {}, 413, /body/i],
+    [
+      "over the compressed size limit",
+      () => new Uint8Array(80 * 1024),
+      {},
+      413,
+      /request body of 81920 bytes exceeds 76490 bytes, the compressed size allowed by the limit of 65536 decompressed bytes \(max_write_bytes\)/,
+    ],
   ];
   for (const [name, body, headers, status, re] of refusals) {
     test(`${status}: ${name}`, async () => {

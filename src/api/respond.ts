@@ -2,6 +2,8 @@
 // gzip-compressed when the client accepts it (Grafana's and promtool's Go clients always do). Errors become
 // Prometheus's error envelope with the status of error-status.ts.
 
+import { maxHeaderSize } from "node:http";
+import type { Duplex } from "node:stream";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { constants, createGzip, gzip, gzipSync } from "node:zlib";
@@ -58,29 +60,49 @@ export async function sendPieces(
 ): Promise<FastifyReply> {
   const it = pieces[Symbol.iterator]();
   let head = "";
-  let streaming = false;
   for (let r = it.next(); !r.done; r = it.next()) {
     head += r.value;
     if (head.length >= STREAM_THRESHOLD) {
-      streaming = true;
-      break;
+      return sendBody(request, reply, Readable.from(chain(head, it), { objectMode: false }), opts);
     }
   }
+  return sendBody(request, reply, head, opts);
+}
+
+/** Sends a body already encoded (UTF-8 chunks, e.g. from a query worker) as JSON, compressed and streamed as fits. */
+export async function sendBytes(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  chunks: readonly Uint8Array[],
+): Promise<FastifyReply> {
+  let length = 0;
+  for (const c of chunks) length += c.byteLength;
+  const buffers = chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+  if (length >= STREAM_THRESHOLD) return sendBody(request, reply, Readable.from(buffers, { objectMode: false }), {});
+  return sendBody(request, reply, buffers.length === 1 ? buffers[0] : Buffer.concat(buffers, length), {});
+}
+
+// Sends a whole body (string or bytes) or a stream, gzip-compressed when the client accepts it and it is worth it.
+async function sendBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: string | Buffer | Readable,
+  opts: { readonly status?: number; readonly contentType?: string },
+): Promise<FastifyReply> {
   reply.code(opts.status ?? 200).header("content-type", opts.contentType ?? JSON_TYPE);
   const gz = acceptsGzip(request.headers["accept-encoding"]);
   if (gz) reply.header("vary", "Accept-Encoding");
-  if (!streaming) {
-    if (!gz || head.length < MIN_GZIP_BYTES) return reply.send(head);
+  if (!(body instanceof Readable)) {
+    if (!gz || body.length < MIN_GZIP_BYTES) return reply.send(body);
     reply.header("content-encoding", "gzip");
-    const opts = { level: GZIP_LEVEL };
-    return reply.send(head.length <= SYNC_GZIP_BYTES ? gzipSync(head, opts) : await gzipAsync(head, opts));
+    const level = { level: GZIP_LEVEL };
+    return reply.send(body.length <= SYNC_GZIP_BYTES ? gzipSync(body, level) : await gzipAsync(body, level));
   }
-  const source = Readable.from(chain(head, it), { objectMode: false });
-  if (!gz) return reply.send(source);
+  if (!gz) return reply.send(body);
   reply.header("content-encoding", "gzip");
   const zipped = createGzip({ level: GZIP_LEVEL, flush: constants.Z_NO_FLUSH });
-  source.on("error", (err) => zipped.destroy(err));
-  return reply.send(source.pipe(zipped));
+  body.on("error", (err) => zipped.destroy(err));
+  return reply.send(body.pipe(zipped));
 }
 
 /** Sends the Prometheus error envelope for `err` with its mapped status. */
@@ -88,4 +110,39 @@ export function sendError(reply: FastifyReply, err: ContrailError): FastifyReply
   const { status, errorType } = httpErrorOf(err.code);
   if (status === 503 && err.code === "unavailable") reply.header("retry-after", "1");
   return reply.code(status).header("content-type", JSON_TYPE).send(errorJson(errorType, err.message));
+}
+
+/** How a request Node's HTTP parser refused is answered: status, reason phrase, message. */
+function clientErrorAnswer(code: string | undefined): [number, string, string] {
+  switch (code) {
+    case "HPE_HEADER_OVERFLOW":
+      return [
+        431,
+        "Request Header Fields Too Large",
+        `the request line and headers are longer than ${maxHeaderSize} bytes; send long queries as a POST form`,
+      ];
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return [408, "Request Timeout", "the request was not received in time"];
+    default:
+      return [400, "Bad Request", `malformed HTTP request${code === undefined ? "" : ` (${code})`}`];
+  }
+}
+
+/**
+ * Answers a request that Node's HTTP parser refused before any route saw it (malformed, headers too large, too
+ * slow) with the API's error envelope, then ends the connection: the server's `clientError` handler.
+ */
+export function answerClientError(err: Error & { readonly code?: string }, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, reason, message] = clientErrorAnswer(err.code);
+  const body = errorJson("bad_data", message);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
 }

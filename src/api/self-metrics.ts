@@ -50,9 +50,9 @@ export class SelfMetrics {
     this.authFailures.set(reason, (this.authFailures.get(reason) ?? 0) + 1);
   }
 
-  /** The exposition text; `queriesInFlight` is read by the caller from its concurrency gate. */
-  render(queriesInFlight: number): string {
-    const families: MetricFamily[] = [...this.processFamilies(), ...this.apiFamilies(queriesInFlight)];
+  /** The exposition text; `queriesInFlight` and the `extra` families (the query pool's) come from the caller. */
+  render(queriesInFlight: number, extra: readonly MetricFamily[] = []): string {
+    const families: MetricFamily[] = [...this.processFamilies(), ...this.apiFamilies(queriesInFlight), ...extra];
     return writePrometheusText(families);
   }
 

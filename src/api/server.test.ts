@@ -365,7 +365,8 @@ describe("status and federation", () => {
     assert.match(r.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
     assert.equal(
       r.text,
-      `# TYPE stopped untyped\nstopped{job="x"} 7 ${T0 - 120_000}\n# TYPE up untyped\nup{instance="a",job="api"} 1 ${T0}\n`,
+      `# TYPE stopped untyped\nstopped{job="x",instance=""} 7 ${T0 - 120_000}\n` +
+        `# TYPE up untyped\nup{instance="a",job="api"} 1 ${T0}\n`,
     );
   });
 });

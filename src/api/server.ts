@@ -4,19 +4,22 @@
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ContrailError } from "../model/errors.ts";
-import { Engine } from "../promql/engine/index.ts";
+import { Engine, type EngineOptions } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import { type Authenticator, checkAccess, REFUSALS, type Refusal } from "./auth.ts";
 import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
-import { METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
+import { MAX_PARAM_LENGTH, METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
 import { federate } from "./federate.ts";
 import { errorJson, successJson } from "./json.ts";
 import { ConcurrencyGate, limitsResolver, type OrgLimits } from "./limits.ts";
 import { labelNames, labelValues, metadata, series } from "./metadata-handlers.ts";
 import { Form } from "./params.ts";
 import { formatQuery, instantQuery, parseQuery, queryExemplars, rangeQuery } from "./query-handlers.ts";
+import { poolFamilies } from "./query-pool/metrics.ts";
+import { QueryPool } from "./query-pool/pool.ts";
+import type { QuerySpec } from "./query-pool/protocol.ts";
 import { regionsJson } from "./regions.ts";
-import { JSON_TYPE, sendError, sendPieces } from "./respond.ts";
+import { answerClientError, JSON_TYPE, sendBytes, sendError, sendPieces } from "./respond.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { alerts, buildInfo, rules, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
 
@@ -26,8 +29,14 @@ export interface ApiServerOptions {
   readonly store: TenantStore;
   /** Token check, usually `(t) => tokenCache.authenticate(t)` over the control database (control/token-cache.ts). */
   readonly authenticate: Authenticator;
-  /** The PromQL engine; a default one when absent. */
-  readonly engine?: Engine;
+  /** Settings of the PromQL engine (of every query worker, and of the checks made before queuing); defaults when
+   * absent. Plain data: it is copied to the workers. */
+  readonly engine?: Partial<EngineOptions>;
+  /** The pool that evaluates queries, owned by the caller (shared by several servers, as tests do); when absent
+   * the server starts its own with `queryWorkers` workers and stops it when it closes. */
+  readonly queryPool?: QueryPool;
+  /** Workers of the server's own query pool; default: available cores + 2. */
+  readonly queryWorkers?: number;
   /** Limits of every org (defaults: DEFAULT_LIMITS), and per-org overrides. */
   readonly limits?: Partial<OrgLimits>;
   readonly limitsFor?: (org: string) => Partial<OrgLimits> | undefined;
@@ -44,8 +53,10 @@ export interface ApiServerOptions {
 /** A configured, not yet listening server and the parts its owner may need. */
 export interface ApiServer {
   readonly app: FastifyInstance;
-  /** Queries in flight per org. */
+  /** Series, label and federation lookups in flight per org. */
   readonly gate: ConcurrencyGate;
+  /** The pool evaluating queries. */
+  readonly pool: QueryPool;
 }
 
 const GET = ["GET"] as const;
@@ -56,14 +67,15 @@ interface Endpoint {
   readonly path: string;
   readonly methods: readonly ("GET" | "POST")[];
   readonly handler: OrgHandler;
-  /** Counted against the org's concurrent query limit. */
+  /** Counted against the org's concurrent query limit on the main thread (PromQL queries are limited by the
+   * query pool instead, which queues them). */
   readonly gated: boolean;
 }
 
 /** The org endpoints, relative to `/prometheus/<org>`. */
 const ENDPOINTS: readonly Endpoint[] = [
-  { path: "/api/v1/query", methods: GET_POST, handler: instantQuery, gated: true },
-  { path: "/api/v1/query_range", methods: GET_POST, handler: rangeQuery, gated: true },
+  { path: "/api/v1/query", methods: GET_POST, handler: instantQuery, gated: false },
+  { path: "/api/v1/query_range", methods: GET_POST, handler: rangeQuery, gated: false },
   { path: "/api/v1/query_exemplars", methods: GET_POST, handler: queryExemplars, gated: false },
   { path: "/api/v1/format_query", methods: GET_POST, handler: formatQuery, gated: false },
   { path: "/api/v1/parse_query", methods: GET_POST, handler: parseQuery, gated: false },
@@ -94,6 +106,16 @@ function orgOfUrl(url: string): string | null {
   }
 }
 
+// True when the request says it carries a body (a length above 0, or chunks).
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers["content-length"];
+  return request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+function isFormRequest(request: FastifyRequest): boolean {
+  return /^application\/x-www-form-urlencoded\b/i.test(request.headers["content-type"] ?? "");
+}
+
 function rawQuery(request: FastifyRequest): string {
   const url = request.raw.url ?? "";
   const i = url.indexOf("?");
@@ -102,7 +124,9 @@ function rawQuery(request: FastifyRequest): string {
 
 /** Builds the server: routes, hooks and error handling. Call `app.listen` to serve and `app.close` to stop. */
 export function createApiServer(opts: ApiServerOptions): ApiServer {
-  const engine = opts.engine ?? new Engine();
+  const engine = new Engine(opts.engine);
+  const ownPool = opts.queryPool === undefined;
+  const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: opts.engine });
   const now = opts.now ?? Date.now;
   const status = opts.status ?? NO_TARGETS_OR_METADATA;
   const limitsOf = limitsResolver(opts.limits, opts.limitsFor);
@@ -112,8 +136,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const app = Fastify({
     logger: false,
     bodyLimit,
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     return503OnClosing: true,
+    // The router's refusals (bad percent-encoding, a path segment over the length limit) and the HTTP parser's
+    // (malformed request, headers too large) in the API's envelope, like every other error.
+    frameworkErrors: (err, _request, reply) => sendError(reply, toContrailError(err)),
+    clientErrorHandler: answerClientError,
   });
 
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit }, (_req, body, done) =>
@@ -144,7 +172,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   });
 
   app.setErrorHandler(async (err, request, reply) => {
-    const ce = toContrailError(err);
+    const ce = toContrailError(err, { bodyLimit });
     if (ce.code === "internal") opts.onInternalError?.(err, { method: request.method, url: request.url });
     return sendError(reply, ce);
   });
@@ -159,6 +187,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return sendPieces(request, reply, successJson(answer.data, answer));
       case "text":
         return sendPieces(request, reply, [answer.body], { contentType: answer.contentType });
+      case "json":
+        return sendBytes(request, reply, answer.body);
     }
   };
 
@@ -166,6 +196,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     app.route({
       method: [...ALL_METHODS],
       url: `${ORG_PREFIX}:org${e.path}`,
+      // Parameters come as a form or in the URL; any other body is refused before it is read or parsed.
+      preParsing: async (request, _reply, payload) => {
+        if (hasBody(request) && !isFormRequest(request)) {
+          throw new ContrailError(
+            "unsupported_media_type",
+            `unsupported Content-Type ${JSON.stringify(request.headers["content-type"] ?? "")}: ` +
+              "send parameters in the URL or as an application/x-www-form-urlencoded body",
+          );
+        }
+        return payload;
+      },
       handler: async (request, reply) => {
         const method = request.method === "HEAD" ? "GET" : request.method;
         if (!(e.methods as readonly string[]).includes(method)) {
@@ -179,13 +220,25 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const { org, ...params } = request.params as Record<string, string>;
         if (granted.get(request) !== org) return refuse(reply, REFUSALS.forbidden);
         const limits = limitsOf(org);
-        const isForm = /^application\/x-www-form-urlencoded\b/i.test(request.headers["content-type"] ?? "");
-        const form = new Form(isForm && typeof request.body === "string" ? request.body : "", rawQuery(request));
+        const form = new Form(
+          isFormRequest(request) && typeof request.body === "string" ? request.body : "",
+          rawQuery(request),
+        );
         const controller = new AbortController();
         reply.raw.once("close", () => {
           if (!reply.raw.writableFinished) controller.abort();
         });
         const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
+        const queries = async (spec: QuerySpec): Promise<Answer> => {
+          const body = await pool.run(spec, {
+            org,
+            maxConcurrent: limits.maxConcurrentQueries,
+            maxQueued: limits.maxQueuedQueries,
+            queryable: opts.store.queryable(org),
+            signal: controller.signal,
+          });
+          return { kind: "json", body };
+        };
         try {
           const answer = await e.handler({
             org,
@@ -194,6 +247,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             limits,
             store: opts.store,
             engine,
+            queries,
             status,
             signal: controller.signal,
             now: now(),
@@ -211,7 +265,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   );
 
   app.get("/metrics", async (_request, reply) =>
-    reply.header("content-type", "text/plain; version=0.0.4; charset=utf-8").send(metrics.render(gate.total())),
+    reply
+      .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+      .send(metrics.render(gate.total() + pool.figures().busy, poolFamilies(pool.figures()))),
   );
 
   const regions = regionsJson();
@@ -223,6 +279,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     reply.code(204).headers(cors).header("access-control-max-age", "86400").send(),
   );
 
-  app.addHook("onClose", async () => metrics.close());
-  return { app, gate };
+  app.addHook("onClose", async () => {
+    metrics.close();
+    if (ownPool) await pool.close();
+  });
+  return { app, gate, pool };
 }

@@ -4,10 +4,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
 import { type ControlDb, createOrg, createToken, localUser, openControlDb, TokenCache } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { Appender, Querier, Queryable, TenantStore } from "../storage/interface.ts";
 import { MemoryStore } from "../storage/memory.ts";
+import { checkAccess } from "./auth.ts";
+import { type RemoteWriteDeps, registerRemoteWrite } from "./remote-write.ts";
 import { type ApiServerOptions, createApiServer } from "./server.ts";
 
 /** A TenantStore keeping each org in its own MemoryStore. */
@@ -90,16 +93,43 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the API on 127.0.0.1:0 over `store`, authenticating against `control` through a token cache, as `contrail up`. */
+/** Query workers of a test server unless the test asks for more: each worker costs a start-up under tsx. */
+const TEST_QUERY_WORKERS = 2;
+
+/**
+ * Starts the API on 127.0.0.1:0 over `store`, authenticating against `control` through a token cache, as `contrail
+ * up`; `setup` may add routes (e.g. remote write) before it listens.
+ */
 export async function startTestServer(
   control: TestControl,
   store: TenantStore,
   extra: Partial<ApiServerOptions> = {},
+  setup?: (app: FastifyInstance) => Promise<void>,
 ): Promise<TestServer> {
   const tokens = new TokenCache(control.db);
-  const { app } = createApiServer({ store, authenticate: (t) => tokens.authenticate(t), ...extra });
+  const { app } = createApiServer({
+    store,
+    authenticate: (t) => tokens.authenticate(t),
+    queryWorkers: TEST_QUERY_WORKERS,
+    ...extra,
+  });
+  await setup?.(app);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("server has no TCP address");
   return { url: `http://127.0.0.1:${address.port}`, port: address.port, close: () => app.close() };
+}
+
+/** A `setup` of {@link startTestServer} that adds the remote-write route, its tokens checked against `control`. */
+export function withRemoteWrite(
+  control: TestControl,
+  deps: Omit<RemoteWriteDeps, "authorize">,
+): (app: FastifyInstance) => Promise<void> {
+  const tokens = new TokenCache(control.db);
+  const auth = (t: string) => tokens.authenticate(t);
+  return (app) =>
+    registerRemoteWrite(app, {
+      authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
+      ...deps,
+    });
 }

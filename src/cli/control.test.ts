@@ -83,6 +83,83 @@ describe("contrail orgs", () => {
   });
 });
 
+describe("contrail orgs limits", () => {
+  test("shows every limit with its default; --set and --unset change the org's and print the result", () => {
+    const dir = freshDir();
+    runOk(["orgs", "create", "acme", "--data", dir]);
+    const shown = runOk(["orgs", "limits", "acme", "--data", dir]).trimEnd().split("\n");
+    assert.match(shown[0], /^LIMIT\s+VALUE\s+DEFAULT\s+RANGE\s+HELP$/);
+    assert.match(
+      shown.find((l) => l.startsWith("max_write_bytes "))!,
+      /^max_write_bytes\s+32MiB\s+32MiB\s+64KiB\.\.256MiB\s/,
+    );
+    const set = runOk([
+      "orgs",
+      "limits",
+      "acme",
+      "--set",
+      "max_write_bytes=64MiB",
+      "--set",
+      "max_label_names_per_series=40",
+      "--data",
+      dir,
+    ]);
+    assert.match(set, /^max_write_bytes\s+64MiB \(set\)\s+32MiB\s/m);
+    assert.match(set, /^max_label_names_per_series\s+40 \(set\)\s+30\s/m);
+    runOk(["orgs", "limits", "acme", "--unset", "max_write_bytes", "--data", dir]);
+    const json = JSON.parse(runOk(["orgs", "limits", "acme", "--json", "--data", dir])) as {
+      name: string;
+      value: number;
+      overridden: boolean;
+    }[];
+    const byName = new Map(json.map((l) => [l.name, l]));
+    assert.deepEqual(byName.get("max_write_bytes"), {
+      ...byName.get("max_write_bytes"),
+      value: 33554432,
+      overridden: false,
+    });
+    assert.deepEqual(byName.get("max_label_names_per_series")?.value, 40);
+    const other = JSON.parse(runOk(["orgs", "limits", "personal", "--json", "--data", dir])) as { value: number }[];
+    assert.ok(other.every((l, i) => l.value === json[i].value || json[i].name === "max_label_names_per_series"));
+  });
+
+  const failures: [string, string[], RegExp][] = [
+    [
+      "an unknown limit",
+      ["--set", "max_labels=3"],
+      /^error: unknown limit "max_labels"; the limits are max_concurrent_queries, /,
+    ],
+    [
+      "a value out of range",
+      ["--set", "max_label_names_per_series=0"],
+      /^error: max_label_names_per_series must be an integer from 1 to 1000, got 0\n$/,
+    ],
+    [
+      "a value with a foreign unit",
+      ["--set", "max_series=3MiB"],
+      /^error: max_series: expected a whole number, got "3MiB"\n$/,
+    ],
+    ["a setting without =", ["--set", "max_series"], /^error: --set "max_series": expected name=value\n$/],
+    ["an unknown limit to unset", ["--unset", "nope"], /^error: unknown limit "nope"/],
+  ];
+  for (const [name, args, stderr] of failures) {
+    test(`${name} fails with exit code 1 and changes nothing`, () => {
+      const dir = freshDir();
+      runOk(["orgs", "create", "acme", "--data", dir]);
+      const r = run(["orgs", "limits", "acme", "--set", "max_matchers=9", ...args, "--data", dir]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, stderr);
+      assert.doesNotMatch(runOk(["orgs", "limits", "acme", "--data", dir]), /\(set\)/);
+    });
+  }
+
+  test("an unknown org fails", () => {
+    const r = run(["orgs", "limits", "nope", "--data", freshDir()]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'error: no org "nope"\n');
+  });
+});
+
 describe("contrail tokens", () => {
   test("create prints only the token, which then authenticates for its org and scope", () => {
     const dir = freshDir();

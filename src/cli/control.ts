@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import {
   createOrg,
   createToken,
+  getOrgLimitOverrides,
   listOrgs,
   listTokens,
   localUser,
@@ -14,8 +15,84 @@ import {
   parseTokenTtl,
   requireOrg,
   revokeToken,
+  updateOrgLimits,
 } from "../control/index.ts";
+import { ContrailError } from "../model/errors.ts";
+import {
+  DEFAULT_ORG_LIMITS,
+  formatLimit,
+  LIMIT_KEYS,
+  LIMIT_SPECS,
+  limitName,
+  parseLimitValue,
+  requireLimitKey,
+} from "../model/limits.ts";
 import { dataOption, printTable, when, withControl } from "./common.ts";
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+// `name=value` pairs of --set, parsed and checked against each limit's unit and range.
+function parseSettings(pairs: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new ContrailError("bad_data", `--set ${JSON.stringify(pair)}: expected name=value`);
+    const key = requireLimitKey(pair.slice(0, eq).trim());
+    out[limitName(key)] = parseLimitValue(key, pair.slice(eq + 1));
+  }
+  return out;
+}
+
+function registerOrgLimits(orgs: Command): void {
+  orgs
+    .command("limits")
+    .description("show an org's limits, or change them (a running server applies a change at its next request)")
+    .argument("<slug>", "the org")
+    .option("--set <name=value>", "set a limit, e.g. max_series_per_write=20000 or max_write_bytes=64MiB", collect, [])
+    .option("--unset <name>", "return a limit to its default", collect, [])
+    .option("--json", "print a JSON array")
+    .addOption(dataOption())
+    .action((slug: string, opts: { set: string[]; unset: string[]; json?: boolean; data: string }) =>
+      withControl(opts.data, (db) => {
+        requireOrg(db, slug);
+        const overrides =
+          opts.set.length + opts.unset.length === 0
+            ? getOrgLimitOverrides(db, slug)
+            : updateOrgLimits(db, slug, { set: parseSettings(opts.set), unset: opts.unset });
+        const rows = LIMIT_KEYS.map((key) => {
+          const spec = LIMIT_SPECS[key];
+          const value = overrides[key] ?? DEFAULT_ORG_LIMITS[key];
+          return { key, spec, value, overridden: overrides[key] !== undefined };
+        });
+        if (opts.json === true) {
+          const list = rows.map(({ key, spec, value, overridden }) => ({
+            name: limitName(key),
+            value,
+            default: spec.default,
+            unit: spec.unit,
+            min: spec.min,
+            max: spec.max,
+            overridden,
+            help: spec.help,
+          }));
+          console.log(JSON.stringify(list));
+          return;
+        }
+        printTable([
+          ["LIMIT", "VALUE", "DEFAULT", "RANGE", "HELP"],
+          ...rows.map(({ key, spec, value, overridden }) => [
+            limitName(key),
+            `${formatLimit(key, value)}${overridden ? " (set)" : ""}`,
+            formatLimit(key, spec.default),
+            `${formatLimit(key, spec.min)}..${formatLimit(key, spec.max)}`,
+            spec.help,
+          ]),
+        ]);
+      }),
+    );
+}
 
 function registerOrgs(program: Command): void {
   const orgs = program.command("orgs").description("organizations: the tenants whose metrics are kept apart");
@@ -49,6 +126,7 @@ function registerOrgs(program: Command): void {
         ]);
       }),
     );
+  registerOrgLimits(orgs);
 }
 
 function registerTokens(program: Command): void {
@@ -122,7 +200,7 @@ function registerTokens(program: Command): void {
     );
 }
 
-/** Registers `contrail orgs create|list` and `contrail tokens create|list|revoke`. */
+/** Registers `contrail orgs create|list|limits` and `contrail tokens create|list|revoke`. */
 export function registerControlCommands(program: Command): void {
   registerOrgs(program);
   registerTokens(program);

@@ -79,6 +79,13 @@ export {
   setRole,
 } from "./memberships.ts";
 export {
+  getOrgLimitOverrides,
+  type LimitChanges,
+  type LimitOverrides,
+  OrgLimitsCache,
+  updateOrgLimits,
+} from "./org-limits.ts";
+export {
   type CreateOrgOptions,
   createOrg,
   deleteOrg,

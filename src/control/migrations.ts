@@ -138,6 +138,34 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN UPDATE token_changes SET generation = generation + 1 WHERE id = 1; END;
     `,
   },
+  {
+    version: 4,
+    name: "per-org limit overrides with a change counter",
+    sql: `
+      CREATE TABLE org_limits (
+        org_id     TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        name       TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 63),
+        value      INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (org_id, name)
+      ) STRICT, WITHOUT ROWID;
+
+      -- One row counting every change of org_limits, whoever made it (as token_changes counts token changes):
+      -- readers in other processes compare it with the count they loaded at, instead of rereading the table.
+      CREATE TABLE org_limits_changes (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO org_limits_changes (id, generation) VALUES (1, 0);
+
+      CREATE TRIGGER org_limits_inserted AFTER INSERT ON org_limits
+      BEGIN UPDATE org_limits_changes SET generation = generation + 1 WHERE id = 1; END;
+      CREATE TRIGGER org_limits_updated AFTER UPDATE ON org_limits
+      BEGIN UPDATE org_limits_changes SET generation = generation + 1 WHERE id = 1; END;
+      CREATE TRIGGER org_limits_deleted AFTER DELETE ON org_limits
+      BEGIN UPDATE org_limits_changes SET generation = generation + 1 WHERE id = 1; END;
+    `,
+  },
 ];
 
 /** The schema version of `db`: the highest applied migration, 0 for a database without any. */

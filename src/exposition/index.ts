@@ -25,7 +25,9 @@ export type {
 export {
   escapeLabelValue,
   type FamilySample,
+  headerName,
   type MetricFamily,
+  seriesText,
   writeExposition,
   writeOpenMetrics,
   writePrometheusText,

@@ -24,6 +24,9 @@ import type { EntryKind, Exemplar, ExpositionFormat, ExpositionParser, MetricMet
 
 const CREATED = "_created";
 
+/** Lines with more labels than this build their label set by sorting once instead of through the builder. */
+const MANY_LABELS = 64;
+
 /** Shared base of the Prometheus text and OpenMetrics parsers; see ExpositionParser for the contract. */
 export abstract class TextParser implements ExpositionParser {
   abstract readonly format: ExpositionFormat;
@@ -196,17 +199,29 @@ export abstract class TextParser implements ExpositionParser {
     // Prometheus 3 stores bucket bounds and quantiles in OpenMetrics float form (`le="1.0"`).
     const type = this.families.typeOf(s, this.nameStart, this.nameEnd);
     const normalize = type === "histogram" ? "le" : type === "summary" ? "quantile" : "";
+    // The builder searches its pairs on each set: fine for real lines, quadratic for a hostile one with thousands
+    // of labels, which goes through one sort instead (the names are known to be unique by now).
+    if (r.count > MANY_LABELS) {
+      const pairs: [string, string][] = [[METRIC_NAME, name]];
+      for (let i = 0; i < r.count; i++) pairs.push([names[i], this.labelValue(i, normalize)]);
+      return Labels.fromPairs(pairs);
+    }
     builder.reset(Labels.EMPTY);
     builder.set(METRIC_NAME, name);
-    for (let i = 0; i < r.count; i++) {
-      let v = r.value(s, i);
-      if (names[i] === normalize) {
-        const f = scanFloat(v, 0, v.length);
-        if (f !== undefined) v = formatOpenMetricsFloat(f);
-      }
-      builder.set(names[i], v);
-    }
+    for (let i = 0; i < r.count; i++) builder.set(names[i], this.labelValue(i, normalize));
     return builder.labels();
+  }
+
+  // The value of label `i`, in OpenMetrics float form when the label is `normalize` (`le` or `quantile`).
+  private labelValue(i: number, normalize: string): string {
+    const v = this.lbls.value(this.s, i);
+    if (this.names[i] !== normalize) return v;
+    const f = scanFloat(v, 0, v.length);
+    return f === undefined ? v : formatOpenMetricsFloat(f);
+  }
+
+  labelCount(): number {
+    return this.kind === "series" ? this.lbls.count : 0;
   }
 
   exemplar(): Exemplar | undefined {

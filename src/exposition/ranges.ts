@@ -46,13 +46,23 @@ export class LabelRanges {
 /** Checks decoded label names: none empty, none repeated, none equal to `reserved` (when given). Returns a
  * problem description, or undefined when all is well. */
 export function labelNameProblem(names: readonly string[], reserved?: string): string | undefined {
+  // Few names (every real line): pairwise, allocating nothing. Many: a set, so a hostile line stays linear.
+  const seen = names.length > SMALL_LABEL_COUNT ? new Set<string>() : null;
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
     if (n === "") return "empty label name";
     if (n === reserved) return `duplicate label name ${quoteGo(n)}`;
+    if (seen !== null) {
+      if (seen.has(n)) return `duplicate label name ${quoteGo(n)}`;
+      seen.add(n);
+      continue;
+    }
     for (let j = 0; j < i; j++) {
       if (names[j] === n) return `duplicate label name ${quoteGo(n)}`;
     }
   }
   return undefined;
 }
+
+/** Up to this many labels a pairwise check is cheaper than a set. */
+const SMALL_LABEL_COUNT = 16;

@@ -70,6 +70,12 @@ export interface ExpositionParser {
    * Throws bad_data on a duplicate or empty label name. */
   labels(builder: LabelsBuilder): Labels;
 
+  /**
+   * Series entry: how many labels the line holds besides its metric name, known without building anything (the
+   * scraper's label limit is checked on it first); 0 for other entries.
+   */
+  labelCount(): number;
+
   /** Series entry: the exemplar of the line (OpenMetrics only), built on demand; undefined when there is none. */
   exemplar(): Exemplar | undefined;
 

@@ -55,20 +55,27 @@ function escapePromHelp(v: string): string {
   return /[\\\n]/.test(v) ? v.replace(/[\\\n]/g, (c) => (c === "\n" ? "\\n" : "\\\\")) : v;
 }
 
-function headerName(name: string): string {
+/** A family name as `# HELP` and `# TYPE` lines write it: quoted when it is not a legacy metric name. */
+export function headerName(name: string): string {
   return isValidLegacyMetricName(name) ? name : `"${escapeLabelValue(name)}"`;
 }
 
-/** The `name{labels}` text of a sample; a name that is not a legacy metric name goes quoted inside the braces. */
-function seriesText(name: string, labels: Labels): string {
+/**
+ * The `name{labels}` text of a sample; a name that is not a legacy metric name goes quoted inside the braces.
+ * `extra` pairs are written after the labels as given, empty values included (federation's `instance=""`).
+ */
+export function seriesText(name: string, labels: Labels, extra: readonly (readonly [string, string])[] = []): string {
   const legacy = isValidLegacyMetricName(name);
   let inner = legacy ? "" : `"${escapeLabelValue(name)}"`;
-  labels.forEach((n, v) => {
-    if (n === METRIC_NAME) return;
+  const add = (n: string, v: string) => {
     if (inner !== "") inner += ",";
     const ln = isValidLegacyLabelName(n) ? n : `"${escapeLabelValue(n)}"`;
     inner += `${ln}="${escapeLabelValue(v)}"`;
+  };
+  labels.forEach((n, v) => {
+    if (n !== METRIC_NAME) add(n, v);
   });
+  for (const [n, v] of extra) add(n, v);
   if (legacy) return inner === "" ? name : `${name}{${inner}}`;
   return `{${inner}}`;
 }

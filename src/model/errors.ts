@@ -14,6 +14,8 @@ export type ErrorCode =
   | "duplicate_sample_for_timestamp"
   | "out_of_bounds"
   | "too_large"
+  | "uri_too_long"
+  | "unsupported_media_type"
   | "limit_exceeded"
   | "not_found"
   | "unauthorized"
@@ -21,6 +23,7 @@ export type ErrorCode =
   | "conflict"
   | "corruption"
   | "unavailable"
+  | "rate_limited"
   | "internal";
 
 /** A Contrail error: `code` is stable, `message` is for people, `cause` keeps the underlying error. */

@@ -12,7 +12,7 @@ import { checkAccess } from "../api/auth.ts";
 import { registerControlRoutes } from "../api/control-routes.ts";
 import { registerRemoteWrite } from "../api/remote-write.ts";
 import { createApiServer } from "../api/server.ts";
-import { openControlDb, TokenCache } from "../control/index.ts";
+import { OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
 import type { MetricMetadata } from "../exposition/index.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
@@ -101,9 +101,13 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Every API request checks its token: from memory, dropped whenever any process changes a token.
     const tokens = new TokenCache(control);
     const auth = (token: string) => tokens.authenticate(token);
+    // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
+    const orgLimits = new OrgLimitsCache(control);
+    const limitsFor = (org: string) => orgLimits.limitsOf(org);
     const { app } = createApiServer({
       store,
       authenticate: auth,
+      limitsFor,
       status: {
         targetsFor: (org) => scraper.targetsFor(org),
         metadataFor: (org) => mergeMetadata(scraper.metadataFor(org), metadata.list(org)),
@@ -119,6 +123,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
       tenants: store,
       metadata,
+      limitsFor,
     });
     registerControlRoutes(app, { control, authenticate: auth });
     await app.listen({ host: address.host, port: address.port });

@@ -71,6 +71,16 @@ function shorten(s: string): string {
   return s.length <= SERIES_IN_ERROR_MAX ? s : `${s.slice(0, SERIES_IN_ERROR_MAX)}…`;
 }
 
+/** Throws `limit_exceeded` naming the series when it has `count` labels (its name included), over the limit. */
+export function checkLabelCount(count: number, limits: LabelLimits, series: string): void {
+  if (limits.maxLabels > 0 && count > limits.maxLabels) {
+    throw new ContrailError(
+      "limit_exceeded",
+      `label limit exceeded: series ${shorten(series)} has ${count} labels, the limit is ${limits.maxLabels}`,
+    );
+  }
+}
+
 /** Throws `limit_exceeded` naming the series when `labels` breaks a limit. */
 export function checkLabelLimits(labels: Labels, limits: LabelLimits, series: string): void {
   if (limits.maxLabels > 0 && labels.size > limits.maxLabels) {
@@ -145,6 +155,8 @@ export function appendBody(input: AppendBodyInput): BodyResult {
       let e = cache.get(parser.series());
       let isNew = false;
       if (e === undefined) {
+        // Counted before anything is built: a line of a million labels is refused at the cost of reading it.
+        checkLabelCount(parser.labelCount() + 1, labelLimits, parser.series());
         const key = parser.ownedSeries();
         const labels = parser.labels(builder);
         r.labelsBuilt++;

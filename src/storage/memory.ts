@@ -150,18 +150,20 @@ function lowerBound(t: Float64Array, n: number, x: number): number {
   return lo;
 }
 
-/** A stored series as the querier hands it out: a frozen view of [lo, hi). */
-class SeriesView implements Series {
+/** A series whose samples are `[lo, hi)` of the arrays `t` (ms) and `v`, which it never modifies: how the memory
+ * querier hands out stored series, and how other in-memory copies of selected series can be read. */
+export class SeriesView implements Series {
   readonly labels: Labels;
   private readonly t: Float64Array;
   private readonly v: Float64Array;
   private readonly lo: number;
   private readonly hi: number;
 
-  constructor(s: StoredSeries, lo: number, hi: number) {
-    this.labels = s.labels;
-    this.t = s.t;
-    this.v = s.v;
+  /** A view of `[lo, hi)` of `t` and `v`; the arrays must not change while the view is read. */
+  constructor(labels: Labels, t: Float64Array, v: Float64Array, lo: number, hi: number) {
+    this.labels = labels;
+    this.t = t;
+    this.v = v;
     this.lo = lo;
     this.hi = hi;
   }
@@ -363,7 +365,7 @@ class MemoryQuerier implements Querier {
       const s = all[i];
       const lo = lowerBound(s.t, s.n, mint);
       const hi = lowerBound(s.t, s.n, maxt + 1);
-      if (lo < hi) out.push(new SeriesView(s, lo, hi));
+      if (lo < hi) out.push(new SeriesView(s.labels, s.t, s.v, lo, hi));
     }
     out.sort((a, b) => a.labels.compare(b.labels));
     const limited = hints.limit && hints.limit > 0 && out.length > hints.limit ? out.slice(0, hints.limit) : out;

@@ -12,6 +12,8 @@ export interface QuerySettings {
   /** Absolute deadline, ms since the epoch (Date.now() clock). */
   readonly deadline: number;
   readonly signal: AbortSignal | undefined;
+  /** Asked at every check; true stops the query as canceled (a flag another thread sets). */
+  readonly cancelled?: () => boolean;
   readonly noStepSubqueryInterval: number;
   readonly enableDelayedNameRemoval: boolean;
 }
@@ -45,7 +47,7 @@ export class QueryContext {
   /** Throws query_canceled or query_timeout when the query must stop. Cheap enough to call per step. */
   check(): void {
     const s = this.settings;
-    if (s.signal?.aborted) {
+    if (s.signal?.aborted || s.cancelled?.()) {
       throw new ContrailError("query_canceled", "query was canceled in expression evaluation");
     }
     if (Date.now() > s.deadline) {

@@ -157,4 +157,30 @@ describe("Engine limits", () => {
       isContrailError(e, "query_canceled"),
     );
   });
+
+  it("fails with query_canceled once the cancelled hook says so, polled during evaluation", async () => {
+    let polls = 0;
+    const cancelled = () => ++polls > 3;
+    await assert.rejects(
+      new Engine().rangeQuery(big, "sum(rate(m[5m]))", range, { cancelled }),
+      (e) => isContrailError(e, "query_canceled") && e.message === "query was canceled in expression evaluation",
+    );
+    assert.ok(polls > 3);
+    const never = await new Engine().instantQuery(big, "sum(m)", 3_600_000, { cancelled: () => false });
+    assert.deepEqual(vectorLines(never), ["{} 1800000"]);
+  });
+
+  it("validate throws the errors of parsing and of the range query type, and nothing for good queries", () => {
+    const engine = new Engine();
+    engine.validate("sum(rate(m[5m]))", { range: true });
+    engine.validate("m[5m]", { range: false });
+    assert.throws(
+      () => engine.validate("sum(", { range: false }),
+      (e) => isContrailError(e, "parse_error"),
+    );
+    assert.throws(
+      () => engine.validate("m[5m]", { range: true }),
+      (e) => isContrailError(e, "bad_data") && /invalid expression type "range vector" for range query/.test(e.message),
+    );
+  });
 });

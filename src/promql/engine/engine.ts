@@ -36,6 +36,9 @@ export interface QueryOptions {
   timeout?: number;
   maxSamples?: number;
   signal?: AbortSignal;
+  /** Polled wherever the engine checks its deadline; returning true cancels the query (for callers that cannot
+   * use an AbortSignal, such as a worker thread blocked in evaluation). */
+  cancelled?: () => boolean;
 }
 
 /** A result value: what the expression evaluated to. */
@@ -114,6 +117,13 @@ export class Engine {
     return expr;
   }
 
+  /** Throws what `instantQuery` (`range` false) or `rangeQuery` would throw before reading any data: parse_error,
+   *  bad_data for a range query of the wrong type. Lets a caller refuse a bad query before queuing it. */
+  validate(query: string, opts: { readonly range: boolean }): void {
+    const expr = this.parse(query);
+    if (opts.range) checkRangeQueryType(exprType(expr));
+  }
+
   /** Evaluates `query` at `time` (ms). Rejects with ContrailError: parse_error, bad_data, execution,
    *  query_timeout, query_canceled, too_many_samples. */
   async instantQuery(queryable: Queryable, query: string, time: number, opts: QueryOptions = {}): Promise<QueryResult> {
@@ -146,10 +156,13 @@ export class Engine {
       maxSamples: opts.maxSamples ?? this.opts.maxSamples,
       deadline: Date.now() + timeout,
       signal: opts.signal,
+      cancelled: opts.cancelled,
       noStepSubqueryInterval: this.opts.noStepSubqueryInterval,
       enableDelayedNameRemoval: this.opts.enableDelayedNameRemoval,
     };
-    if (opts.signal?.aborted) throw new ContrailError("query_canceled", "query was canceled in query execution");
+    if (opts.signal?.aborted || opts.cancelled?.()) {
+      throw new ContrailError("query_canceled", "query was canceled in query execution");
+    }
     // Times out of range and grids of more steps than samples are refused before anything is prepared.
     gridSteps(grid.start, grid.end, grid.step === 0 ? 1 : grid.step, settings.maxSamples);
     const prepared = prepare(expr, { start: grid.start, end: grid.end, step: grid.step, lookback });

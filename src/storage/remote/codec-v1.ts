@@ -7,20 +7,32 @@
 //   Sample         { double value = 1; int64 timestamp = 2; }
 //   MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
 //
-// The decoder reads a TimeSeries in two passes: the first notes where its labels and samples lie (fields may come in
-// any order), the second validates the labels (or finds them in the cache) and hands the samples to the sink.
+// The decoder first walks the message's top level: it counts series and metadata entries against the request
+// limits and refuses a 2.0 body (fields 4 and 5) before anything is decoded. It then reads each TimeSeries in two
+// passes: the first notes where its labels and samples lie (fields may come in any order) and counts them against
+// the limits, the second validates the labels (or finds them in the cache) and hands the samples to the sink.
+// Nothing is decoded for a series over a limit: its label count and string lengths are known from the first pass.
 // Exemplars and histograms are counted, not decoded.
 
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
-import { decodeUtf8Escaped } from "../../model/utf8.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
-import { METRIC_TYPES, metricTypeNumber, type SeriesCounts, type WriteRequestData, type WriteSink } from "./types.ts";
+import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
+import {
+  type DecodeLimits,
+  METRIC_TYPES,
+  metricTypeNumber,
+  type SeriesCounts,
+  type WriteRequestData,
+  type WriteSink,
+} from "./types.ts";
 import {
   asBuffer,
   compareBytes,
   LabelProblem,
   LabelsCache,
   type LabelsCacheOptions,
+  PREVIEW_LABELS,
+  previewText,
   rawLabelsText,
   wireString,
 } from "./wire-strings.ts";
@@ -50,8 +62,12 @@ export class WriteRequestV1Decoder {
   private sampleRanges: Int32Array = new Int32Array(256);
   private readonly counts: SeriesCounts = { samples: 0, histograms: 0, exemplars: 0 };
   private readonly cache: LabelsCache;
-  // A Buffer view of the body being decoded (for native string decoding), set per `decode` call.
+  // One label's [name start, name end, value start, value end], as `labelAt` reads it.
+  private readonly at = new Int32Array(4);
+  // Per `decode` call: a Buffer view of the body (for native string decoding), its limits, samples seen so far.
   private text: Buffer = EMPTY;
+  private limits: DecodeLimits | null = null;
+  private samplesSeen = 0;
 
   /** A decoder whose label-set cache has the limits `cache`. */
   constructor(cache: LabelsCacheOptions = {}) {
@@ -59,19 +75,23 @@ export class WriteRequestV1Decoder {
   }
 
   /**
-   * Decodes the whole message `body` into `sink`. A series with invalid labels goes to `sink.invalidSeries`; a
-   * message that is not valid protobuf throws ContrailError("bad_data"), possibly after some series were handed
-   * to the sink (the caller rolls them back).
+   * Decodes the whole message `body` into `sink` under `limits`. A series with invalid labels, or over a label
+   * limit, goes to `sink.invalidSeries`. Throws ContrailError "too_large" for a request over a count limit and
+   * "bad_data" for a message that is not valid protobuf or is a 2.0 Request; the count and version checks come
+   * before any series reaches the sink, a protobuf error possibly after some did (the caller rolls them back).
    */
-  decode(body: Uint8Array, sink: WriteSink): void {
+  decode(body: Uint8Array, sink: WriteSink, limits: DecodeLimits): void {
     const r = new ProtoReader(body);
     this.text = asBuffer(body);
+    this.limits = limits;
+    this.samplesSeen = 0;
     try {
+      scanTopLevel(r, limits);
+      r.pos = 0;
       while (!r.done()) {
         const key = r.tag();
         switch (key >>> 3) {
           case 1: {
-            r.expect(key, WIRE_LEN, "WriteRequest.timeseries");
             const end = r.lengthDelimited();
             this.series(r, end, sink);
             r.pos = end;
@@ -79,10 +99,9 @@ export class WriteRequestV1Decoder {
             break;
           }
           case 3: {
-            r.expect(key, WIRE_LEN, "WriteRequest.metadata");
             const end = r.lengthDelimited();
             r.end = end;
-            metadata(r, this.text, sink);
+            metadata(r, this.text, sink, limits.maxMetadataLength);
             r.pos = end;
             r.end = body.length;
             break;
@@ -93,10 +112,13 @@ export class WriteRequestV1Decoder {
       }
     } finally {
       this.text = EMPTY;
+      this.limits = null;
     }
   }
 
   private series(r: ProtoReader, end: number, sink: WriteSink): void {
+    const limits = this.limits!;
+    const kept = Math.max(limits.maxLabelNamesPerSeries, PREVIEW_LABELS);
     r.end = end;
     let nLabels = 0;
     let nSamples = 0;
@@ -116,15 +138,20 @@ export class WriteRequestV1Decoder {
           if (labelsFrom < 0) labelsFrom = fieldStart;
           else if (labelsTo !== fieldStart) contiguous = false;
           labelsTo = e;
-          this.labelRanges = ensure(this.labelRanges, 2 * nLabels + 2);
-          this.labelRanges[2 * nLabels] = r.pos;
-          this.labelRanges[2 * nLabels + 1] = e;
+          // Past the limit only the count goes on (and the places of the few an error message quotes): the series
+          // is refused, its labels are never decoded.
+          if (nLabels < kept) {
+            this.labelRanges = ensure(this.labelRanges, 2 * nLabels + 2);
+            this.labelRanges[2 * nLabels] = r.pos;
+            this.labelRanges[2 * nLabels + 1] = e;
+          }
           nLabels++;
           r.pos = e;
           break;
         }
         case 2: {
           r.expect(key, WIRE_LEN, "TimeSeries.samples");
+          checkSampleCount(++this.samplesSeen, limits.maxSamplesPerWrite);
           const e = r.lengthDelimited();
           this.sampleRanges = ensure(this.sampleRanges, 2 * nSamples + 2);
           this.sampleRanges[2 * nSamples] = r.pos;
@@ -152,6 +179,14 @@ export class WriteRequestV1Decoder {
     counts.histograms = histograms;
     counts.exemplars = exemplars;
 
+    if (nLabels > limits.maxLabelNamesPerSeries) {
+      const preview = this.previewLabels(r, Math.min(nLabels, PREVIEW_LABELS));
+      sink.invalidSeries(
+        `series ${rawLabelsText(preview, nLabels)}: ${LabelProblem.tooMany(nLabels, limits.maxLabelNamesPerSeries)}`,
+        counts,
+      );
+      return;
+    }
     const cacheKey =
       contiguous && labelsFrom >= 0 && LabelsCache.cacheable(labelsTo - labelsFrom)
         ? this.text.toString("latin1", labelsFrom, labelsTo)
@@ -185,72 +220,110 @@ export class WriteRequestV1Decoder {
     }
   }
 
-  // The series' labels, validated; a string saying what is wrong otherwise.
-  private parseLabels(r: ProtoReader, nLabels: number): Labels | string {
+  // Reads label `i`'s name and value ranges into `into` [nFrom, nTo, vFrom, vTo].
+  private labelAt(r: ProtoReader, i: number, into: Int32Array): void {
+    r.pos = this.labelRanges[2 * i];
+    r.end = this.labelRanges[2 * i + 1];
+    into.fill(0);
+    while (r.pos < r.end) {
+      const key = r.tag();
+      if (key === KEY_LABEL_NAME) {
+        into[1] = r.lengthDelimited();
+        into[0] = r.pos;
+        r.pos = into[1];
+      } else if (key === KEY_LABEL_VALUE) {
+        into[3] = r.lengthDelimited();
+        into[2] = r.pos;
+        r.pos = into[3];
+      } else if (key >>> 3 === 1 || key >>> 3 === 2) r.fail(`Label field ${key >>> 3} has wire type ${key & 7}`);
+      else r.skip(key & 7);
+    }
+  }
+
+  // The first `n` labels as previews (name, value, ...) for an error message.
+  private previewLabels(r: ProtoReader, n: number): string[] {
     const b = this.text;
-    const ranges = this.labelRanges;
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      this.labelAt(r, i, this.at);
+      out.push(previewText(b, this.at[0], this.at[1]), previewText(b, this.at[2], this.at[3]));
+    }
+    return out;
+  }
+
+  // The series' labels, validated; a string saying what is wrong otherwise. Lengths are checked before decoding.
+  private parseLabels(r: ProtoReader, nLabels: number): Labels | string {
+    const limits = this.limits!;
+    const b = this.text;
+    const at = this.at;
     const flat: string[] = [];
-    const raw: string[] = [];
     let problem: string | null = null;
     let prevFrom = 0;
     let prevTo = 0;
-    let prevName = "";
     let hasName = false;
-    for (let i = 0; i < nLabels; i++) {
-      r.pos = ranges[2 * i];
-      r.end = ranges[2 * i + 1];
-      let nFrom = 0;
-      let nTo = 0;
-      let vFrom = 0;
-      let vTo = 0;
-      while (r.pos < r.end) {
-        const key = r.tag();
-        if (key === KEY_LABEL_NAME) {
-          nTo = r.lengthDelimited();
-          nFrom = r.pos;
-          r.pos = nTo;
-        } else if (key === KEY_LABEL_VALUE) {
-          vTo = r.lengthDelimited();
-          vFrom = r.pos;
-          r.pos = vTo;
-        } else if (key >>> 3 === 1 || key >>> 3 === 2) r.fail(`Label field ${key >>> 3} has wire type ${key & 7}`);
-        else r.skip(key & 7);
-      }
-      const name = wireString(b, nFrom, nTo);
-      const value = wireString(b, vFrom, vTo);
-      const nameText = name ?? decodeUtf8Escaped(b.subarray(nFrom, nTo));
-      raw.push(nameText, value ?? decodeUtf8Escaped(b.subarray(vFrom, vTo)));
-      if (problem === null) {
-        if (nTo === nFrom) problem = LabelProblem.emptyName();
-        else if (name === null) problem = LabelProblem.notUtf8("name", nameText);
-        else if (value === null) problem = LabelProblem.notUtf8("value", raw[raw.length - 1]);
-        else if (i > 0) {
-          const c = compareBytes(b, prevFrom, prevTo, nFrom, nTo);
-          if (c === 0) problem = LabelProblem.duplicate(name);
-          else if (c > 0) problem = LabelProblem.unsorted(prevName, name);
+    for (let i = 0; i < nLabels && problem === null; i++) {
+      this.labelAt(r, i, at);
+      const [nFrom, nTo, vFrom, vTo] = at;
+      if (nTo === nFrom) problem = LabelProblem.emptyName();
+      else if (nTo - nFrom > limits.maxLabelNameLength) {
+        problem = LabelProblem.nameTooLong(previewText(b, nFrom, nTo), nTo - nFrom, limits.maxLabelNameLength);
+      } else if (vTo - vFrom > limits.maxLabelValueLength) {
+        problem = LabelProblem.valueTooLong(previewText(b, nFrom, nTo), vTo - vFrom, limits.maxLabelValueLength);
+      } else if (i > 0 && compareBytes(b, prevFrom, prevTo, nFrom, nTo) >= 0) {
+        const name = previewText(b, nFrom, nTo);
+        problem =
+          compareBytes(b, prevFrom, prevTo, nFrom, nTo) === 0
+            ? LabelProblem.duplicate(name)
+            : LabelProblem.unsorted(previewText(b, prevFrom, prevTo), name);
+      } else {
+        const name = wireString(b, nFrom, nTo);
+        const value = wireString(b, vFrom, vTo);
+        if (name === null) problem = LabelProblem.notUtf8("name", previewText(b, nFrom, nTo));
+        else if (value === null) problem = LabelProblem.notUtf8("value", previewText(b, vFrom, vTo));
+        else if (value !== "") {
+          flat.push(name, value);
+          if (name === METRIC_NAME) hasName = true;
         }
-      }
-      if (problem === null && name !== null && value !== null && value !== "") {
-        flat.push(name, value);
-        if (name === METRIC_NAME) hasName = true;
       }
       prevFrom = nFrom;
       prevTo = nTo;
-      prevName = nameText;
     }
     if (problem === null && !hasName) problem = LabelProblem.noMetricName();
-    if (problem !== null) return `series ${rawLabelsText(raw)}: ${problem}`;
+    if (problem !== null) {
+      return `series ${rawLabelsText(this.previewLabels(r, Math.min(nLabels, PREVIEW_LABELS)), nLabels)}: ${problem}`;
+    }
     return Labels.fromSortedUnchecked(flat);
   }
 }
 
+// The top level of a request, before anything is decoded: series and metadata entries within the request limit,
+// and none of 2.0's fields (4 symbols, 5 timeseries, both length-delimited), which 1.0 does not have.
+function scanTopLevel(r: ProtoReader, limits: DecodeLimits): void {
+  let series = 0;
+  let metadata = 0;
+  while (!r.done()) {
+    const key = r.tag();
+    const field = key >>> 3;
+    if (field === 1) {
+      r.expect(key, WIRE_LEN, "WriteRequest.timeseries");
+      checkSeriesCount(++series, limits.maxSeriesPerWrite);
+    } else if (field === 3) {
+      r.expect(key, WIRE_LEN, "WriteRequest.metadata");
+      checkSeriesCount(++metadata, limits.maxSeriesPerWrite);
+    } else if ((field === 4 || field === 5) && (key & 7) === WIRE_LEN) throw otherVersion("v2", field);
+    r.skip(key & 7);
+  }
+}
+
 // One MetricMetadata message (the reader is narrowed to it). Entries without a name or with invalid UTF-8 are
-// skipped: metadata is advisory, and samples never depend on it.
-function metadata(r: ProtoReader, b: Buffer, sink: WriteSink): void {
+// skipped: metadata is advisory, and samples never depend on it. A help text over `maxLength` is cut to it; a name
+// or unit over it is refused (told to the sink).
+function metadata(r: ProtoReader, b: Buffer, sink: WriteSink, maxLength: number): void {
   let type = 0;
   let name: string | null = "";
   let help: string | null = "";
   let unit: string | null = "";
+  let refusal: string | null = null;
   while (!r.done()) {
     const key = r.tag();
     const field = key >>> 3;
@@ -260,15 +333,19 @@ function metadata(r: ProtoReader, b: Buffer, sink: WriteSink): void {
     } else if (field === 2 || field === 4 || field === 5) {
       r.expect(key, WIRE_LEN, "MetricMetadata string");
       const end = r.lengthDelimited();
-      const s = wireString(b, r.pos, end);
+      const t = metadataText(b, r.pos, end, field === 2 ? "name" : field === 4 ? "help" : "unit", maxLength);
       r.pos = end;
+      const s = t === null || typeof t === "string" ? t : null;
+      if (t !== null && typeof t !== "string") refusal ??= t.refused;
       if (field === 2) name = s;
       else if (field === 4) help = s;
       else unit = s;
     } else r.skip(key & 7);
   }
-  if (name === null || name === "" || help === null || unit === null) return;
-  sink.metadata(name, METRIC_TYPES[type] ?? "unknown", help, unit);
+  if (refusal !== null) sink.invalidMetadata(refusal);
+  else if (name !== null && name !== "" && help !== null && unit !== null) {
+    sink.metadata(name, METRIC_TYPES[type] ?? "unknown", help, unit);
+  }
 }
 
 // True when `v` is +0, the one double proto3 leaves out (-0 is written, so its sign survives).

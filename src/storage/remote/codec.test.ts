@@ -2,21 +2,23 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { MetricType } from "../../exposition/types.ts";
 import { Labels } from "../../model/labels.ts";
+import { DEFAULT_ORG_LIMITS } from "../../model/limits.ts";
 import { float64Bits, STALE_NAN } from "../../model/sample.ts";
 import { encodeWriteRequestV1, WriteRequestV1Decoder } from "./codec-v1.ts";
 import { encodeRequestV2, RequestV2Decoder } from "./codec-v2.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
-import type { SeriesCounts, WriteProto, WriteRequestData, WriteSink } from "./types.ts";
+import type { DecodeLimits, SeriesCounts, WriteProto, WriteRequestData, WriteSink } from "./types.ts";
 
 /** What a decoder handed to its sink, as plain data. */
 interface Collected {
   series: { labels: string; counts: SeriesCounts; samples: [number, number[], number][] }[];
   invalid: { reason: string; counts: SeriesCounts }[];
   metadata: [string, MetricType, string, string][];
+  invalidMetadata: string[];
 }
 
 function collector(): { sink: WriteSink; got: Collected; labels: Labels[] } {
-  const got: Collected = { series: [], invalid: [], metadata: [] };
+  const got: Collected = { series: [], invalid: [], metadata: [], invalidMetadata: [] };
   const labels: Labels[] = [];
   const sink: WriteSink = {
     series(l, counts) {
@@ -33,14 +35,19 @@ function collector(): { sink: WriteSink; got: Collected; labels: Labels[] } {
     metadata(name, type, help, unit) {
       got.metadata.push([name, type, help, unit]);
     },
+    invalidMetadata(reason) {
+      got.invalidMetadata.push(reason);
+    },
   };
   return { sink, got, labels };
 }
 
-function decode(proto: WriteProto, body: Uint8Array): Collected {
+const LIMITS: DecodeLimits = DEFAULT_ORG_LIMITS;
+
+function decode(proto: WriteProto, body: Uint8Array, limits: Partial<DecodeLimits> = {}): Collected {
   const { sink, got } = collector();
-  if (proto === "v1") new WriteRequestV1Decoder().decode(body, sink);
-  else new RequestV2Decoder().decode(body, sink);
+  if (proto === "v1") new WriteRequestV1Decoder().decode(body, sink, { ...LIMITS, ...limits });
+  else new RequestV2Decoder().decode(body, sink, { ...LIMITS, ...limits });
   return got;
 }
 
@@ -96,11 +103,15 @@ describe("golden bytes", () => {
     assert.deepEqual(got.metadata, [["up", "gauge", "", ""]]);
   });
 
-  test("each message reads as empty under the other's schema (the reserved fields)", () => {
-    const v1 = decode("v2", Buffer.from(v1Golden, "hex"));
-    const v2 = decode("v1", Buffer.from(v2Golden, "hex"));
-    assert.equal(v1.series.length + v1.invalid.length, 0);
-    assert.equal(v2.series.length + v2.invalid.length, 0);
+  test("each message is refused under the other's Content-Type, naming the mix-up", () => {
+    assert.throws(
+      () => decode("v2", Buffer.from(v1Golden, "hex")),
+      /the body looks like a Remote-Write 1.0 prometheus.WriteRequest \(its top-level field 1 is 1.0's timeseries\), but the Content-Type declares io.prometheus.write.v2.Request; send it with Content-Type application\/x-protobuf/,
+    );
+    assert.throws(
+      () => decode("v1", Buffer.from(v2Golden, "hex")),
+      /the body looks like a Remote-Write 2.0 io.prometheus.write.v2.Request \(its top-level field 4 is 2.0's symbols\), but the Content-Type declares prometheus.WriteRequest; send it with Content-Type application\/x-protobuf;proto=io.prometheus.write.v2.Request/,
+    );
   });
 });
 
@@ -367,8 +378,8 @@ describe("1.0 decoding", () => {
     const body = encodeWriteRequestV1({ series: [{ labels: up, samples: [{ t: 1, v: 1 }] }] });
     const a = collector();
     const b = collector();
-    dec.decode(body, a.sink);
-    dec.decode(encodeWriteRequestV1({ series: [{ labels: up, samples: [{ t: 2, v: 2 }] }] }), b.sink);
+    dec.decode(body, a.sink, LIMITS);
+    dec.decode(encodeWriteRequestV1({ series: [{ labels: up, samples: [{ t: 2, v: 2 }] }] }), b.sink, LIMITS);
     assert.equal(a.labels[0], b.labels[0]);
   });
 
@@ -395,8 +406,9 @@ describe("1.0 decoding", () => {
     const long = Labels.fromStrings("__name__", "m", "blob", "x".repeat(5000));
     const a = collector();
     const b = collector();
-    dec.decode(encodeWriteRequestV1({ series: [{ labels: long, samples: [{ t: 1, v: 1 }] }] }), a.sink);
-    dec.decode(encodeWriteRequestV1({ series: [{ labels: long, samples: [{ t: 2, v: 1 }] }] }), b.sink);
+    const limits = { ...LIMITS, maxLabelValueLength: 8192 };
+    dec.decode(encodeWriteRequestV1({ series: [{ labels: long, samples: [{ t: 1, v: 1 }] }] }), a.sink, limits);
+    dec.decode(encodeWriteRequestV1({ series: [{ labels: long, samples: [{ t: 2, v: 1 }] }] }), b.sink, limits);
     assert.notEqual(a.labels[0], b.labels[0]);
     assert.ok(a.labels[0].equals(b.labels[0]));
   });

@@ -4,10 +4,14 @@
 
 import type { MetricMetadata, MetricType } from "../../exposition/types.ts";
 import { compareStrings } from "../../model/labels.ts";
+import { DEFAULT_ORG_LIMITS } from "../../model/limits.ts";
 
 /** Options of {@link MetadataStore}. */
 export interface MetadataStoreOptions {
-  /** Metric families kept per org; entries for new names beyond it are dropped (and counted). Default 100,000. */
+  /**
+   * Metric families kept per org unless `set` is given the org's own limit; entries for new names beyond it are
+   * dropped (and counted). Default: the `max_metadata_families` default of model/limits.ts.
+   */
   readonly maxPerOrg?: number;
 }
 
@@ -23,11 +27,21 @@ export class MetadataStore {
 
   /** An empty store; see {@link MetadataStoreOptions}. */
   constructor(opts: MetadataStoreOptions = {}) {
-    this.maxPerOrg = opts.maxPerOrg ?? 100_000;
+    this.maxPerOrg = opts.maxPerOrg ?? DEFAULT_ORG_LIMITS.maxMetadataFamilies;
   }
 
-  /** Records the metadata of metric family `name` in `org`, replacing what was there. */
-  set(org: string, name: string, type: MetricType, help: string, unit: string): void {
+  /**
+   * Records the metadata of metric family `name` in `org`, replacing what was there; a new family is dropped when
+   * the org already has `maxFamilies` (default: the store's `maxPerOrg`).
+   */
+  set(
+    org: string,
+    name: string,
+    type: MetricType,
+    help: string,
+    unit: string,
+    maxFamilies: number = this.maxPerOrg,
+  ): void {
     let o = this.orgs.get(org);
     if (o === undefined) {
       o = { byName: new Map(), dropped: 0 };
@@ -36,7 +50,7 @@ export class MetadataStore {
     const old = o.byName.get(name);
     if (old !== undefined) {
       if (old.type === type && old.help === help && old.unit === unit) return;
-    } else if (o.byName.size >= this.maxPerOrg) {
+    } else if (o.byName.size >= maxFamilies) {
       o.dropped++;
       return;
     }

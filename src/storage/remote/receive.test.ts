@@ -240,10 +240,11 @@ describe("receiveWrite: refusals (nothing written)", () => {
     });
   }
 
-  test("413: compressed size over the limit", () => {
+  test("413: compressed size over what snappy can make of the decompressed limit", () => {
     const h = harness();
-    const out = h.send(good, HEADERS.v1, { maxCompressedBytes: good.length - 1 });
+    const out = h.send(new Uint8Array(32 + 600 + 100 + 1), HEADERS.v1, { maxWriteBytes: 600 });
     assert.equal(out.status, 413);
+    if (out.kind === "refused") assert.match(out.message, /body of 733 bytes exceeds 732, the most a snappy body/);
     assert.equal(h.tenants.opened, 0);
   });
 
@@ -253,7 +254,10 @@ describe("receiveWrite: refusals (nothing written)", () => {
     const out = h.send(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]), HEADERS.v1);
     assert.equal(out.status, 413);
     if (out.kind === "refused")
-      assert.match(out.message, /decompressed body of 4294967295 bytes would exceed 268435456/);
+      assert.match(
+        out.message,
+        /decompressed body of 4294967295 bytes \(as its snappy header declares\) would exceed the limit of 33554432 \(max_write_bytes\)/,
+      );
   });
 
   test("a protobuf error after valid series rolls the whole batch back", () => {
@@ -268,7 +272,7 @@ describe("receiveWrite: refusals (nothing written)", () => {
 
   test("503 when the org's storage cannot be opened, 500 when the commit fails; the sender retries both", () => {
     const unavailable = receiveWrite(
-      good,
+      body("v2", { series: [series("up", [[NOW, 1]])] }),
       HEADERS.v2,
       () => {
         throw new ContrailError("unavailable", "storage of org acme is unavailable");

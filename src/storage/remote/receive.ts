@@ -1,14 +1,19 @@
 // The remote-write receiver: checks a request's headers and size, decompresses it, decodes it straight into one
-// appender batch, commits, and says what happened as a status for the sender.
+// appender batch, commits, and says what happened as a status for the sender. Every limit (model/limits.ts, per
+// org) is checked before the work it bounds: the compressed size before anything, the size the snappy header
+// declares before decompressing, series counts before decoding, label counts and lengths before any string is
+// built.
 //
 // Status contract (Remote-Write 1.0 and 2.0 specs):
 //   204  every sample written.
-//   400  the request cannot succeed as sent: not protobuf, not snappy (nothing written); or a partial write:
-//        invalid series (labels), native histograms (not supported yet), out-of-order, duplicate or out-of-bounds
-//        samples were refused while the rest WAS committed. The message counts what was refused and why. Senders do
-//        not retry a 4xx, so nothing is written twice.
-//   413  body (compressed or as declared by its snappy header) over the limits; 415  not `snappy`, or an unknown
-//        `proto=`. Nothing written.
+//   400  the request cannot succeed as sent: not protobuf, not snappy, a body of the other protocol version than
+//        its Content-Type declares, a 2.0 symbol table not starting with "" (nothing written); or a partial write:
+//        invalid series (labels, or over a label limit), native histograms (not supported yet), out-of-order,
+//        duplicate or out-of-bounds samples, refused metadata, while the rest WAS committed. The message counts
+//        what was refused and why. Senders do not retry a 4xx, so nothing is written twice.
+//   413  body (compressed, or as declared by its snappy header) or its series or sample count over the limits;
+//   415  not `snappy`, or an unknown `proto=`. Nothing written.
+//   429  the org's ingestion rate is exceeded (`admit` refused): nothing written, retry after `retryAfterMs`.
 //   503  storage unavailable, 500  storage failure: nothing written (the batch is rolled back or failed to commit as
 //        a whole), and the sender retries.
 // 2.0 answers carry X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written with the counts written.
@@ -16,30 +21,38 @@
 import type { MetricType } from "../../exposition/types.ts";
 import { type ErrorCode, isContrailError } from "../../model/errors.ts";
 import type { Labels } from "../../model/labels.ts";
-import { SnappyDecoder, snappyDecodedLength } from "../../tsdb/encoding/snappy.ts";
+import { DEFAULT_ORG_LIMITS, limitName, type OrgLimits } from "../../model/limits.ts";
+import { SnappyDecoder, snappyDecodedLength, snappyMaxEncodedLength } from "../../tsdb/encoding/snappy.ts";
 import { rejectedCount } from "../commit.ts";
 import type { Appender, CommitReport, SeriesRef } from "../interface.ts";
 import { WriteRequestV1Decoder } from "./codec-v1.ts";
 import { RequestV2Decoder } from "./codec-v2.ts";
 import type { MetadataStore } from "./metadata.ts";
-import { PROTO_NAMES, type SeriesCounts, type WriteProto, type WriteSink } from "./types.ts";
+import { type DecodeLimits, PROTO_NAMES, type SeriesCounts, type WriteProto, type WriteSink } from "./types.ts";
 
-/** Size and time limits of the receiver. */
-export interface ReceiveLimits {
-  /** Largest compressed body, bytes. Default 32 MiB. */
-  readonly maxCompressedBytes: number;
-  /** Largest decompressed body (as the snappy header declares it, checked before allocating), bytes. 256 MiB. */
-  readonly maxDecompressedBytes: number;
-  /** Samples more than this far ahead of the receiver's clock are refused as out of bounds, ms. 10 min. */
-  readonly maxFutureMs: number;
-}
+/** The limits the receiver enforces (model/limits.ts): the decoder's, the body size, future samples, metadata. */
+export type ReceiveLimits = DecodeLimits &
+  Pick<
+    OrgLimits,
+    "maxWriteBytes" | "creationGracePeriodMs" | "maxMetadataFamilies" | "ingestionRate" | "ingestionBurstSize"
+  >;
 
 /** The default limits. */
-export const DEFAULT_RECEIVE_LIMITS: ReceiveLimits = {
-  maxCompressedBytes: 32 * 1024 * 1024,
-  maxDecompressedBytes: 256 * 1024 * 1024,
-  maxFutureMs: 10 * 60_000,
-};
+export const DEFAULT_RECEIVE_LIMITS: ReceiveLimits = DEFAULT_ORG_LIMITS;
+
+/**
+ * The largest compressed body accepted under `limits`, bytes: what snappy can make of the largest decompressed
+ * body at worst (incompressible input grows by a sixth).
+ */
+export function maxCompressedBytes(limits: Pick<ReceiveLimits, "maxWriteBytes">): number {
+  return snappyMaxEncodedLength(limits.maxWriteBytes);
+}
+
+/**
+ * The most a snappy block can expand: its densest element is a 3-byte copy of 64 bytes. A header declaring more
+ * than this times the body's size is a lie, refused before its buffer is allocated.
+ */
+const SNAPPY_MAX_RATIO = 64 / 3;
 
 /** Counts of one request: what was written and what was refused. */
 export interface WriteStats {
@@ -68,11 +81,13 @@ export type WriteOutcome =
     }
   | {
       readonly kind: "refused";
-      readonly status: 400 | 413 | 415 | 500 | 503;
+      readonly status: 400 | 413 | 415 | 429 | 500 | 503;
       readonly proto: WriteProto | null;
       readonly stats: WriteStats;
       readonly code: ErrorCode;
       readonly message: string;
+      /** 429: how long the sender should wait before retrying, ms. */
+      readonly retryAfterMs?: number;
     };
 
 /** The response headers an outcome calls for: the 2.0 written counts (only when the request was 2.0). */
@@ -104,9 +119,15 @@ export interface ReceiveOptions {
   readonly state?: ReceiverState;
   /** Where metadata goes; dropped when absent. */
   readonly metadata?: MetadataStore;
+  /** The org's limits; DEFAULT_RECEIVE_LIMITS for those absent. */
   readonly limits?: Partial<ReceiveLimits>;
   /** The clock (ms since the epoch), for the future-timestamp limit. */
   readonly now?: () => number;
+  /**
+   * Admission of a decoded request's `samples` (the valid ones, about to be committed): 0 admits them, a positive
+   * number refuses the request with 429 and is the wait in ms (an ingestion rate limit). Admits all when absent.
+   */
+  readonly admit?: (samples: number) => number;
 }
 
 function header(h: WriteHeaders, name: string): string | undefined {
@@ -138,7 +159,7 @@ export function protoOfContentType(contentType: string | undefined): WriteProto 
 }
 
 function refused(
-  status: 400 | 413 | 415 | 500 | 503,
+  status: 400 | 413 | 415 | 429 | 500 | 503,
   proto: WriteProto | null,
   code: ErrorCode,
   message: string,
@@ -155,9 +176,9 @@ function storageRefusal(proto: WriteProto, err: unknown): WriteOutcome {
 }
 
 /**
- * Handles one remote-write request: `body` as received (compressed), its headers, and `appender`, called once when
- * the request is acceptable so far (a refused request never opens the org's storage). Never throws for anything the
- * sender or the storage did; the outcome says what to answer.
+ * Handles one remote-write request: `body` as received (compressed), its headers, and `appender`, called at most
+ * once, when the first valid series is to be written (a refused request never opens the org's storage). Never
+ * throws for anything the sender or the storage did; the outcome says what to answer.
  */
 export function receiveWrite(
   body: Uint8Array,
@@ -165,7 +186,7 @@ export function receiveWrite(
   appender: () => Appender,
   opts: ReceiveOptions,
 ): WriteOutcome {
-  const limits = { ...DEFAULT_RECEIVE_LIMITS, ...opts.limits };
+  const limits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...opts.limits };
   const state = opts.state ?? new ReceiverState();
   const proto = protoOfContentType(header(headers, "content-type"));
   if (typeof proto !== "string") return refused(415, null, "bad_data", proto.unsupported);
@@ -174,18 +195,34 @@ export function receiveWrite(
     const got = encoding === undefined || encoding === "" ? "no Content-Encoding" : `Content-Encoding ${encoding}`;
     return refused(415, proto, "bad_data", `unsupported ${got}: remote write bodies must be snappy-compressed`);
   }
-  if (body.length > limits.maxCompressedBytes) {
-    return refused(413, proto, "too_large", `body of ${body.length} bytes exceeds ${limits.maxCompressedBytes}`);
+  const maxBody = maxCompressedBytes(limits);
+  if (body.length > maxBody) {
+    return refused(
+      413,
+      proto,
+      "too_large",
+      `body of ${body.length} bytes exceeds ${maxBody}, the most a snappy body within the limit of ` +
+        `${limits.maxWriteBytes} decompressed bytes can take (${limitName("maxWriteBytes")})`,
+    );
   }
   let message: Uint8Array;
   try {
     const size = snappyDecodedLength(body);
-    if (size > limits.maxDecompressedBytes) {
+    if (size > limits.maxWriteBytes) {
       return refused(
         413,
         proto,
         "too_large",
-        `decompressed body of ${size} bytes would exceed ${limits.maxDecompressedBytes}`,
+        `decompressed body of ${size} bytes (as its snappy header declares) would exceed the limit of ` +
+          `${limits.maxWriteBytes} (${limitName("maxWriteBytes")})`,
+      );
+    }
+    if (size > Math.ceil(body.length * SNAPPY_MAX_RATIO)) {
+      return refused(
+        400,
+        proto,
+        "bad_data",
+        `invalid snappy block: a body of ${body.length} bytes cannot hold ${size}`,
       );
     }
     message = state.snappy.decode(body);
@@ -193,34 +230,49 @@ export function receiveWrite(
     return refused(400, proto, "bad_data", `invalid snappy block: ${(err as Error).message}`);
   }
 
-  let app: Appender;
+  const sink = new AppendSink(appender, (opts.now ?? Date.now)() + limits.creationGracePeriodMs);
   try {
-    app = appender();
+    if (proto === "v1") state.v1.decode(message, sink, limits);
+    else state.v2.decode(message, sink, limits);
   } catch (err) {
+    sink.rollback();
+    if (isContrailError(err, "bad_data")) return refused(400, proto, "bad_data", err.message);
+    if (isContrailError(err, "too_large")) return refused(413, proto, "too_large", err.message);
     return storageRefusal(proto, err);
   }
-  const sink = new AppendSink(app, (opts.now ?? Date.now)() + limits.maxFutureMs);
-  try {
-    if (proto === "v1") state.v1.decode(message, sink);
-    else state.v2.decode(message, sink);
-  } catch (err) {
-    app.rollback();
-    if (isContrailError(err, "bad_data")) return refused(400, proto, "bad_data", err.message);
-    return storageRefusal(proto, err);
+  const wait = sink.pending > 0 && opts.admit !== undefined ? opts.admit(sink.pending) : 0;
+  if (wait > 0) {
+    sink.rollback();
+    const message =
+      `ingestion rate limit exceeded: the org may send ${limits.ingestionRate} samples per second ` +
+      `(${limitName("ingestionRate")}) in bursts of up to ${limits.ingestionBurstSize} ` +
+      `(${limitName("ingestionBurstSize")}); none of the request's ${sink.pending} samples were written, ` +
+      `retry in ${Math.ceil(wait / 1000)} s`;
+    return { kind: "refused", status: 429, proto, stats: NO_STATS, code: "rate_limited", message, retryAfterMs: wait };
   }
   let report: CommitReport;
   try {
-    report = app.commit();
+    report = sink.commit();
   } catch (err) {
     return storageRefusal(proto, err);
   }
-  if (opts.metadata !== undefined) sink.applyMetadata(opts.metadata, opts.org);
+  if (opts.metadata !== undefined) sink.applyMetadata(opts.metadata, opts.org, limits.maxMetadataFamilies);
   return sink.outcome(proto, report);
 }
 
-/** A WriteSink appending to one appender, counting everything it refuses. */
+/** The commit report of a request that appended nothing. */
+const NOTHING_COMMITTED: CommitReport = {
+  appended: 0,
+  outOfOrder: 0,
+  duplicate: 0,
+  outOfBounds: 0,
+  firstRejection: null,
+};
+
+/** A WriteSink appending to one appender (opened at the first valid series), counting everything it refuses. */
 class AppendSink implements WriteSink {
-  private readonly app: Appender;
+  private readonly open: () => Appender;
+  private app: Appender | null = null;
   private readonly maxT: number;
   private labels: Labels | null = null;
   private ref: SeriesRef | -1 = -1;
@@ -231,13 +283,29 @@ class AppendSink implements WriteSink {
   private histogramSamples = 0;
   private tooNew = 0;
   private exemplars = 0;
+  private metadataRefused = 0;
   private firstProblem: string | null = null;
   // Metadata as flat (name, type, help, unit) quadruples, applied only once the batch is committed.
   private readonly meta: string[] = [];
 
-  constructor(app: Appender, maxT: number) {
-    this.app = app;
+  constructor(open: () => Appender, maxT: number) {
+    this.open = open;
     this.maxT = maxT;
+  }
+
+  /** Samples appended and not yet committed. */
+  get pending(): number {
+    return this.appended;
+  }
+
+  /** Rolls back what was appended, if anything. */
+  rollback(): void {
+    this.app?.rollback();
+  }
+
+  /** Commits what was appended; a report of nothing when no series was valid. */
+  commit(): CommitReport {
+    return this.app === null ? NOTHING_COMMITTED : this.app.commit();
   }
 
   series(labels: Labels, counts: Readonly<SeriesCounts>): boolean {
@@ -263,6 +331,7 @@ class AppendSink implements WriteSink {
       this.firstProblem ??= `series ${this.labels!.toString()}: sample at ${t} is too far in the future`;
       return;
     }
+    this.app ??= this.open();
     if (this.ref === -1) this.ref = this.app.append(this.labels!, t, v);
     else this.app.appendRef(this.ref, t, v);
     this.appended++;
@@ -280,9 +349,17 @@ class AppendSink implements WriteSink {
     this.meta.push(name, type, help, unit);
   }
 
-  applyMetadata(store: MetadataStore, org: string): void {
+  invalidMetadata(reason: string): void {
+    this.metadataRefused++;
+    this.firstProblem ??= reason;
+  }
+
+  /** Stores the received metadata in `org`, keeping at most `maxFamilies` families there. */
+  applyMetadata(store: MetadataStore, org: string, maxFamilies: number): void {
     const m = this.meta;
-    for (let i = 0; i < m.length; i += 4) store.set(org, m[i], m[i + 1] as MetricType, m[i + 2], m[i + 3]);
+    for (let i = 0; i < m.length; i += 4) {
+      store.set(org, m[i], m[i + 1] as MetricType, m[i + 2], m[i + 3], maxFamilies);
+    }
   }
 
   outcome(proto: WriteProto, report: CommitReport): WriteOutcome {
@@ -293,10 +370,11 @@ class AppendSink implements WriteSink {
       histogramsRejected: this.histogramSamples,
       exemplarsDropped: this.exemplars,
     };
-    if (stats.samplesRejected === 0 && stats.histogramsRejected === 0) {
+    if (stats.samplesRejected === 0 && stats.histogramsRejected === 0 && this.metadataRefused === 0) {
       return { kind: "written", status: 204, proto, stats };
     }
     const parts: string[] = [];
+    if (this.metadataRefused > 0) parts.push(`${this.metadataRefused} metadata entries refused`);
     if (this.invalidSeries_ > 0) parts.push(`${this.invalidSeries_} series with invalid labels`);
     if (this.histogramSeries > 0) parts.push(`${this.histogramSeries} series with native histograms (not supported)`);
     if (this.tooNew > 0) parts.push(`${this.tooNew} too far in the future`);

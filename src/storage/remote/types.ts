@@ -3,9 +3,24 @@
 
 import type { MetricMetadata, MetricType } from "../../exposition/types.ts";
 import type { Labels } from "../../model/labels.ts";
+import type { OrgLimits } from "../../model/limits.ts";
 
 /** The two remote-write messages: 1.0's `prometheus.WriteRequest` and 2.0's `io.prometheus.write.v2.Request`. */
 export type WriteProto = "v1" | "v2";
+
+/**
+ * The limits a decoder enforces while it reads (model/limits.ts). Counts over a request's limit stop the decoding
+ * with ContrailError("too_large"); a series over a label limit is refused on its own (`WriteSink.invalidSeries`).
+ */
+export type DecodeLimits = Pick<
+  OrgLimits,
+  | "maxSeriesPerWrite"
+  | "maxSamplesPerWrite"
+  | "maxLabelNamesPerSeries"
+  | "maxLabelNameLength"
+  | "maxLabelValueLength"
+  | "maxMetadataLength"
+>;
 
 /** Fully qualified protobuf names of the messages, as the Content-Type's `proto=` parameter names them. */
 export const PROTO_NAMES: Readonly<Record<WriteProto, string>> = {
@@ -54,8 +69,13 @@ export interface WriteSink {
   sample(t: number, v: number, startT: number): void;
   /** A series the decoder refused, with the reason (for people) and what it carried; its samples are not read. */
   invalidSeries(reason: string, counts: Readonly<SeriesCounts>): void;
-  /** Metadata of the metric family `name` (1.0: the request's metadata list; 2.0: each series' metadata). */
+  /**
+   * Metadata of the metric family `name` (1.0: the request's metadata list; 2.0: each series' metadata). The help
+   * text is already cut to the metadata length limit.
+   */
   metadata(name: string, type: MetricType, help: string, unit: string): void;
+  /** Metadata the decoder refused (a name or unit over the length limit), with the reason for people. */
+  invalidMetadata(reason: string): void;
 }
 
 /** A float sample: time in ms since the epoch, value; `startT` (2.0 only): the series' start time in ms. */

@@ -5,7 +5,14 @@
 
 import { Buffer, isUtf8 } from "node:buffer";
 import type { Labels } from "../../model/labels.ts";
+import { limitName } from "../../model/limits.ts";
 import { quoteGo } from "../../model/quote.ts";
+import { decodeUtf8Escaped } from "../../model/utf8.ts";
+
+/** Label names and values in error messages are cut to this many bytes, so no message grows with its input. */
+export const PREVIEW_BYTES = 64;
+/** Error messages name at most this many labels of a refused series. */
+export const PREVIEW_LABELS = 8;
 
 /** A Buffer over the same memory as `u` (no copy), for its native string decoding. */
 export function asBuffer(u: Uint8Array): Buffer {
@@ -33,10 +40,35 @@ export function compareBytes(b: Uint8Array, a0: number, a1: number, b0: number, 
   return la === lb ? 0 : la < lb ? -1 : 1;
 }
 
-/** The label text of a refused series, from its raw name/value pairs (flat), values quoted. */
-export function rawLabelsText(pairs: readonly string[]): string {
+/** The end of the longest prefix of `b[start, end)` that is at most `max` bytes and cuts no UTF-8 sequence. */
+export function utf8PrefixEnd(b: Uint8Array, start: number, end: number, max: number): number {
+  if (end - start <= max) return end;
+  let stop = start + max;
+  // A continuation byte (10xxxxxx) at the cut belongs to the sequence before it: cut before that sequence.
+  while (stop > start && (b[stop] & 0xc0) === 0x80) stop--;
+  return stop;
+}
+
+/**
+ * `b[start, end)` as text for an error message: at most PREVIEW_BYTES bytes, invalid UTF-8 escaped, and a cut
+ * marked with the full length. Costs the same however long the input is.
+ */
+export function previewText(b: Buffer, start: number, end: number): string {
+  const stop = utf8PrefixEnd(b, start, end, PREVIEW_BYTES);
+  const s = wireString(b, start, stop) ?? decodeUtf8Escaped(b.subarray(start, stop));
+  return stop === end ? s : `${s}…(${end - start} bytes)`;
+}
+
+/**
+ * The label text of a refused series from its raw name/value pairs (flat, as previews), values quoted: at most
+ * PREVIEW_LABELS of them, then how many the series has in all (`total`, default: as many as given).
+ */
+export function rawLabelsText(pairs: readonly string[], total: number = pairs.length / 2): string {
   const parts: string[] = [];
-  for (let i = 0; i < pairs.length; i += 2) parts.push(`${pairs[i]}=${JSON.stringify(pairs[i + 1])}`);
+  for (let i = 0; i < pairs.length && i < 2 * PREVIEW_LABELS; i += 2) {
+    parts.push(`${pairs[i]}=${JSON.stringify(pairs[i + 1])}`);
+  }
+  if (total > parts.length) parts.push(`…${total} labels in all`);
   return `{${parts.join(", ")}}`;
 }
 
@@ -47,6 +79,14 @@ export const LabelProblem = {
   duplicate: (name: string) => `duplicate label name ${quoteGo(name)}`,
   unsorted: (prev: string, name: string) => `label names not sorted: ${quoteGo(prev)} before ${quoteGo(name)}`,
   noMetricName: () => "no metric name: the __name__ label is missing or empty",
+  tooMany: (n: number, limit: number) =>
+    `${n} labels, more than the limit of ${limit} (${limitName("maxLabelNamesPerSeries")})`,
+  nameTooLong: (name: string, bytes: number, limit: number) =>
+    `label name ${quoteGo(name)} is ${bytes} bytes long, more than the limit of ${limit} ` +
+    `(${limitName("maxLabelNameLength")})`,
+  valueTooLong: (name: string, bytes: number, limit: number) =>
+    `the value of label ${quoteGo(name)} is ${bytes} bytes long, more than the limit of ${limit} ` +
+    `(${limitName("maxLabelValueLength")})`,
 } as const;
 
 /** Options of {@link LabelsCache}. */

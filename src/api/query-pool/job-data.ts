@@ -1,0 +1,123 @@
+// The main thread's side of one job's data: the worker's data requests answered from the Queryable the job was
+// submitted with (bound to the job's org by the caller), and everything they opened, closed when the job ends.
+
+import { ContrailError, isContrailError } from "../../model/errors.ts";
+import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts";
+import type { LabelHints, Querier, Queryable, SelectHints } from "../../storage/interface.ts";
+import { type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
+import type { DataRequest, DataResponse, QuerierRef, WireMatcher } from "./protocol.ts";
+
+/** An answer and the buffers to transfer with it. */
+export interface DataAnswer {
+  readonly response: DataResponse;
+  readonly transfer: ArrayBuffer[];
+}
+
+/** The data side of one job. Single-threaded; `close()` it when the job ends, however it ends. */
+export class JobData {
+  private readonly queryable: Queryable;
+  private readonly maxSamples: number;
+  private readonly bounds: PageBounds | undefined;
+  private readonly queriers = new Map<number, Querier>();
+  private readonly cursors = new Map<number, SelectionCursor>();
+  private nextCursor = 1;
+  private sent = 0;
+  private stopped: ContrailError | null = null;
+
+  /** Serves data of `queryable`; stops with too_many_samples once more than `maxSamples` samples were sent. */
+  constructor(queryable: Queryable, opts: { readonly maxSamples: number; readonly bounds?: PageBounds }) {
+    this.queryable = queryable;
+    this.maxSamples = opts.maxSamples;
+    this.bounds = opts.bounds;
+  }
+
+  /** Samples sent to the worker so far. */
+  get samplesSent(): number {
+    return this.sent;
+  }
+
+  /** Makes every further request fail with `err` (the job was canceled or timed out). */
+  stop(err: ContrailError): void {
+    this.stopped ??= err;
+  }
+
+  /** Answers one request; a failure becomes an error answer, never an exception. Null for one-way requests. */
+  answer(req: DataRequest): DataAnswer | null {
+    if (req.op === "close") {
+      this.closeQuerier(req.querier);
+      return null;
+    }
+    try {
+      if (this.stopped !== null) throw this.stopped;
+      switch (req.op) {
+        case "select": {
+          const set = this.querier(req).select(matchers(req.matchers), req.hints as SelectHints);
+          const hints = req.hints as SelectHints;
+          const id = this.nextCursor++;
+          const cursor = new SelectionCursor(set, { mint: hints.start, maxt: hints.end }, this.bounds);
+          this.cursors.set(id, cursor);
+          return this.page(req.seq, id, cursor);
+        }
+        case "page": {
+          const cursor = this.cursors.get(req.cursor);
+          if (cursor === undefined) throw new ContrailError("internal", `no selection ${req.cursor} in this job`);
+          return this.page(req.seq, req.cursor, cursor);
+        }
+        case "labelNames": {
+          const strings = this.querier(req).labelNames(matchers(req.matchers), req.hints as LabelHints | undefined);
+          return { response: { seq: req.seq, ok: true, strings }, transfer: [] };
+        }
+        case "labelValues": {
+          const q = this.querier(req);
+          const strings = q.labelValues(req.name, matchers(req.matchers), req.hints as LabelHints | undefined);
+          return { response: { seq: req.seq, ok: true, strings }, transfer: [] };
+        }
+      }
+    } catch (err) {
+      const e = isContrailError(err) ? err : new ContrailError("internal", (err as Error)?.message ?? String(err));
+      return { response: { seq: req.seq, ok: false, code: e.code, message: e.message }, transfer: [] };
+    }
+  }
+
+  /** Closes every querier the job opened; idempotent. */
+  close(): void {
+    this.cursors.clear();
+    for (const id of [...this.queriers.keys()]) this.closeQuerier(id);
+  }
+
+  private page(seq: number, id: number, cursor: SelectionCursor): DataAnswer {
+    if (this.sent > this.maxSamples) throw tooManySamples();
+    const page = cursor.nextPage(id);
+    this.sent += page.offsets[page.offsets.length - 1];
+    if (this.sent > this.maxSamples) throw tooManySamples();
+    if (cursor.done) this.cursors.delete(id);
+    return { response: { seq, ok: true, page }, transfer: pageTransfer(page) };
+  }
+
+  private querier(ref: QuerierRef): Querier {
+    let q = this.queriers.get(ref.querier);
+    if (q === undefined) {
+      q = this.queryable.querier(ref.mint, ref.maxt);
+      this.queriers.set(ref.querier, q);
+    }
+    return q;
+  }
+
+  private closeQuerier(id: number): void {
+    const q = this.queriers.get(id);
+    if (q === undefined) return;
+    this.queriers.delete(id);
+    q.close();
+  }
+}
+
+function matchers(wire: readonly WireMatcher[]): Matcher[] {
+  return wire.map(([type, name, value]) => newMatcher(parseMatchType(type), name, value));
+}
+
+function tooManySamples(): ContrailError {
+  return new ContrailError(
+    "too_many_samples",
+    "query processing would load too many samples into memory in query execution",
+  );
+}

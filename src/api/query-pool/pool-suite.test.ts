@@ -1,0 +1,117 @@
+// Prometheus's shared PromQL test suite, evaluated through the query pool: every query runs on a worker, its data
+// served in pages from the main thread, its answer rendered as the API's JSON and read back. The pool must pass
+// exactly what the in-thread engine passes (the same known-failures list, no regression).
+
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ContrailError } from "../../model/errors.ts";
+import { Labels } from "../../model/labels.ts";
+import type { QueryResult, QueryValue } from "../../promql/engine/index.ts";
+import { parseKnownFailures } from "../../promql/promqltest/known-failures.ts";
+import { runSuite } from "../../promql/promqltest/run-suite.ts";
+import { type QueryEngine, TEST_ENGINE_OPTIONS, TestRunner } from "../../promql/promqltest/runner.ts";
+import type { Queryable } from "../../storage/interface.ts";
+import { QueryPool } from "./pool.ts";
+import type { QueryAt } from "./protocol.ts";
+
+const SUITE_DIR = fileURLToPath(new URL("../../../../shared/promqltest/", import.meta.url));
+const KNOWN_FAILURES = fileURLToPath(new URL("../../promql/promqltest/known-failures.txt", import.meta.url));
+// Pages far smaller than the defaults, so series split over pages and windows on most selections.
+const SMALL_PAGES = { series: 3, samples: 40, ms: 4, readSamples: 16 };
+
+const pool = new QueryPool({ workers: 2, engine: TEST_ENGINE_OPTIONS, pageBounds: SMALL_PAGES });
+after(() => pool.close());
+
+// biome-ignore lint/suspicious/noExplicitAny: decoding arbitrary answer JSON
+type Json = any;
+
+function num(s: string): number {
+  if (s === "+Inf") return Number.POSITIVE_INFINITY;
+  if (s === "-Inf") return Number.NEGATIVE_INFINITY;
+  return Number(s);
+}
+
+function ms(seconds: number): number {
+  return Math.round(seconds * 1000);
+}
+
+// The API's `data` back into the engine's value.
+function decodeValue(data: Json): QueryValue {
+  const r = data.result;
+  switch (data.resultType) {
+    case "scalar":
+      return { type: "scalar", t: ms(r[0]), v: num(r[1]) };
+    case "string":
+      return { type: "string", t: ms(r[0]), v: r[1] };
+    case "vector":
+      return {
+        type: "vector",
+        samples: r.map((s: Json) => ({ labels: Labels.fromRecord(s.metric), t: ms(s.value[0]), v: num(s.value[1]) })),
+      };
+    default:
+      return {
+        type: "matrix",
+        series: r.map((s: Json) => ({
+          labels: Labels.fromRecord(s.metric),
+          t: Float64Array.from(s.values, (p: Json) => ms(p[0])),
+          v: Float64Array.from(s.values, (p: Json) => num(p[1])),
+        })),
+      };
+  }
+}
+
+// The engine's interface, answered by the pool: what the runner sees is what an API client would get.
+async function viaPool(queryable: Queryable, query: string, at: QueryAt): Promise<QueryResult> {
+  let body: Uint8Array[];
+  try {
+    body = await pool.run(
+      {
+        query,
+        at,
+        timeoutMs: TEST_ENGINE_OPTIONS.timeout,
+        maxSamples: TEST_ENGINE_OPTIONS.maxSamples,
+        render: { limit: 0, maxSeries: Number.MAX_SAFE_INTEGER, stats: "" },
+      },
+      { org: "suite", maxConcurrent: 1, maxQueued: 1, queryable },
+    );
+  } catch (err) {
+    if (err instanceof ContrailError) throw err;
+    throw new Error(`the pool failed: ${String(err)}`, { cause: err });
+  }
+  const json = JSON.parse(Buffer.concat(body).toString("utf8"));
+  return {
+    value: decodeValue(json.data),
+    warnings: json.warnings ?? [],
+    infos: json.infos ?? [],
+    stats: { samplesLoaded: 0, peakSamples: 0 },
+  };
+}
+
+const engine: QueryEngine = {
+  instantQuery: (queryable, query, time) => viaPool(queryable, query, { kind: "instant", time }),
+  rangeQuery: (queryable, query, range) => viaPool(queryable, query, { kind: "range", ...range }),
+};
+
+test("the shared PromQL suite through the query pool passes what the engine passes", async () => {
+  const files = readdirSync(SUITE_DIR)
+    .filter((f) => f.endsWith(".test"))
+    .sort();
+  assert.ok(files.length > 0, "the shared suite is missing");
+  const { entries } = parseKnownFailures(readFileSync(KNOWN_FAILURES, "utf8"));
+  const run = await runSuite(
+    files.map((f) => `${SUITE_DIR}${f}`),
+    { known: entries, log: () => {}, runner: new TestRunner({ engine }) },
+  );
+  assert.deepEqual(
+    run.regressions.map((f) => `${f.file}:${f.line}  ${f.query} — ${f.reason}`),
+    [],
+    "failures through the pool that the engine does not have",
+  );
+  assert.deepEqual(
+    run.nowPassing.map((f) => `${f.file}:${f.line}`),
+    [],
+    "known engine failures that pass through the pool (the results differ)",
+  );
+});

@@ -1,0 +1,509 @@
+// The query pool: PromQL evaluation in worker threads, off the event loop that accepts writes and runs scrapes.
+// Jobs wait in per-org queues served round robin; each runs on one worker, which asks the main thread for data
+// (answered from the Queryable the job was submitted with, in pages) and sends back the rendered JSON answer.
+// A client that goes away or a deadline that passes raises the worker's cancel flag; a worker that has not given up
+// a grace period later is terminated and replaced, as is one that runs out of memory. Workers start with the pool
+// and are reused.
+
+import { availableParallelism } from "node:os";
+import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import { ContrailError, type ErrorCode } from "../../model/errors.ts";
+import type { EngineOptions } from "../../promql/engine/index.ts";
+import type { Queryable } from "../../storage/interface.ts";
+import { FairQueue } from "./fair-queue.ts";
+import { JobData } from "./job-data.ts";
+import type { PageBounds } from "./pages.ts";
+import {
+  CANCEL_CLIENT,
+  CANCEL_DEADLINE,
+  type DataRequest,
+  FLAG_CANCEL,
+  FLAG_REPLY,
+  FLAG_SLOTS,
+  type JobMessage,
+  type QuerySpec,
+  type WorkerMessage,
+} from "./protocol.ts";
+import { siblingModule, spawnWorker } from "./spawn.ts";
+import type { WorkerInit } from "./worker.ts";
+
+/** Workers beyond the cores: cheap queries get a thread while as many heavy ones as there are cores run. */
+const EXTRA_WORKERS = 2;
+/** Default heap limit of a worker (V8 old generation), MiB. */
+export const DEFAULT_WORKER_HEAP_MB = 1024;
+/** Default time a worker has to give up after a cancel or its deadline before it is terminated, ms. */
+export const DEFAULT_GRACE_MS = 1000;
+/** Upper bounds (seconds) of the histogram of main-thread time spent answering one data request of a worker. */
+export const SERVE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+/** First pause before a worker that failed to start is started again, ms; doubled per failure up to the maximum. */
+const RESTART_BACKOFF_MS = 250;
+const MAX_RESTART_BACKOFF_MS = 30_000;
+
+/** Options of a {@link QueryPool}. */
+export interface QueryPoolOptions {
+  /** Worker threads; default: available cores + 2. */
+  readonly workers?: number;
+  /** Heap limit of each worker, MiB; default {@link DEFAULT_WORKER_HEAP_MB}. */
+  readonly workerHeapMb?: number;
+  /** Settings of every worker's engine (plain data: it is copied to each worker). */
+  readonly engine?: Partial<EngineOptions>;
+  /** Time a worker has to give up after a cancel or its deadline, ms; default {@link DEFAULT_GRACE_MS}. */
+  readonly graceMs?: number;
+  /** The workers' entry module; default `worker-main`. Tests pass one with hooks. */
+  readonly workerScript?: URL;
+  /** Bounds of the pages of series sent to workers. */
+  readonly pageBounds?: PageBounds;
+}
+
+/** Who submits a query and with what: its org (for scheduling), the org's limits, its data, the client's signal. */
+export interface Submission {
+  readonly org: string;
+  /** The org's limit on queries evaluated at once. */
+  readonly maxConcurrent: number;
+  /** The org's limit on queries waiting for a worker; past it the query is refused with 503. */
+  readonly maxQueued: number;
+  /** The org's data; the only data the job's worker can reach. */
+  readonly queryable: Queryable;
+  /** Aborted when the client goes away. */
+  readonly signal?: AbortSignal;
+}
+
+/** Why a worker was terminated and replaced. */
+export type RestartReason = "timeout" | "canceled" | "out_of_memory" | "crashed";
+
+/** The pool's state and counters, for `/metrics` and tests. */
+export interface PoolFigures {
+  readonly workers: number;
+  /** Workers started and waiting for or running jobs. */
+  readonly ready: number;
+  readonly busy: number;
+  readonly queued: number;
+  /** Jobs stopped because the client went away (queued or running). */
+  readonly canceled: number;
+  /** Jobs stopped by their deadline (queued or running). */
+  readonly timedOut: number;
+  /** Jobs refused because their org's queue was full. */
+  readonly rejected: number;
+  readonly restarts: Readonly<Record<RestartReason, number>>;
+  /** Main-thread time answering workers' data requests: cumulative counts per {@link SERVE_BUCKETS} bound, the
+   * number of requests, their total and the longest, in seconds. */
+  readonly serve: {
+    readonly buckets: readonly number[];
+    readonly count: number;
+    readonly seconds: number;
+    readonly maxSeconds: number;
+  };
+}
+
+type Outcome = { readonly body: Uint8Array[] } | { readonly error: ContrailError };
+
+interface Job {
+  readonly id: number;
+  readonly org: string;
+  readonly maxRunning: number;
+  readonly spec: QuerySpec;
+  readonly sub: Submission;
+  readonly submitted: number;
+  /** performance.now() time past which the job must stop. */
+  readonly deadline: number;
+  readonly settle: (o: Outcome) => void;
+  state: "queued" | "running" | "done";
+  slot: Slot | null;
+  data: JobData | null;
+  /** Why the main thread asked the job to stop, if it did. */
+  stop: "client" | "deadline" | null;
+  timer: NodeJS.Timeout | null;
+  unlisten: () => void;
+}
+
+interface Slot {
+  readonly flags: Int32Array;
+  worker: Worker | null;
+  port: MessagePort | null;
+  ready: boolean;
+  job: Job | null;
+  /** Why the worker is being terminated by the pool; set before `terminate()`. */
+  killed: RestartReason | null;
+  /** Set when the worker reported running out of memory. */
+  outOfMemory: boolean;
+  failures: number;
+  killTimer: NodeJS.Timeout | null;
+}
+
+/** A pool of query workers. Create once per process (or server) and `close()` it when done. */
+export class QueryPool {
+  /** Worker threads of the pool. */
+  readonly size: number;
+  private readonly heapMb: number;
+  private readonly graceMs: number;
+  private readonly engine: Partial<EngineOptions>;
+  private readonly script: URL;
+  private readonly bounds: PageBounds | undefined;
+  private readonly slots: Slot[] = [];
+  private readonly queue = new FairQueue<Job>();
+  private nextJob = 1;
+  private closed = false;
+  private lastStartError: string | null = null;
+  private counts = { canceled: 0, timedOut: 0, rejected: 0 };
+  private readonly serveStats = { buckets: SERVE_BUCKETS.map(() => 0), count: 0, seconds: 0, maxSeconds: 0 };
+  private readonly restarts: Record<RestartReason, number> = {
+    timeout: 0,
+    canceled: 0,
+    out_of_memory: 0,
+    crashed: 0,
+  };
+
+  /** Starts the workers now, so the first query does not wait for them longer than their start-up. */
+  constructor(opts: QueryPoolOptions = {}) {
+    this.size = Math.max(1, Math.floor(opts.workers ?? availableParallelism() + EXTRA_WORKERS));
+    this.heapMb = opts.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
+    this.graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+    this.engine = opts.engine ?? {};
+    this.script = opts.workerScript ?? siblingModule(import.meta.url, "worker-main");
+    this.bounds = opts.pageBounds;
+    for (let i = 0; i < this.size; i++) {
+      const flags = new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT));
+      const slot: Slot = {
+        flags,
+        worker: null,
+        port: null,
+        ready: false,
+        job: null,
+        killed: null,
+        outOfMemory: false,
+        failures: 0,
+        killTimer: null,
+      };
+      this.slots.push(slot);
+      this.spawn(slot);
+    }
+  }
+
+  /**
+   * Most jobs of one org running at once, whatever its own limit: one worker always stays for the other orgs
+   * (with more than one worker), while one org can still keep every core busy.
+   */
+  get perOrgCap(): number {
+    return this.size > 1 ? this.size - 1 : 1;
+  }
+
+  /**
+   * Evaluates `spec` for `sub.org` on a worker and resolves with the whole JSON answer (UTF-8 chunks). Rejects with
+   * a ContrailError: `unavailable` when the org's queue is full or the pool is closed, `query_timeout` when the
+   * deadline passes (waiting included), `query_canceled` when the client goes away, and the query's own errors.
+   */
+  run(spec: QuerySpec, sub: Submission): Promise<Uint8Array[]> {
+    if (this.closed) return Promise.reject(new ContrailError("unavailable", "the query pool is shut down"));
+    if (sub.signal?.aborted) return Promise.reject(canceledError("query queue"));
+    return new Promise<Uint8Array[]>((resolve, reject) => {
+      const now = performance.now();
+      const job: Job = {
+        id: this.nextJob++,
+        org: sub.org,
+        maxRunning: Math.min(Math.max(1, sub.maxConcurrent), this.perOrgCap),
+        spec,
+        sub,
+        submitted: now,
+        deadline: now + spec.timeoutMs,
+        settle: (o) => ("error" in o ? reject(o.error) : resolve(o.body)),
+        state: "queued",
+        slot: null,
+        data: null,
+        stop: null,
+        timer: null,
+        unlisten: () => {},
+      };
+      const onAbort = () => this.cancel(job);
+      sub.signal?.addEventListener("abort", onAbort, { once: true });
+      job.unlisten = () => sub.signal?.removeEventListener("abort", onAbort);
+      job.timer = setTimeout(() => this.expire(job), Math.max(0, spec.timeoutMs));
+      this.queue.enqueue(job);
+      this.dispatch();
+      if (job.state === "queued" && this.queue.waiting(job.org) > sub.maxQueued) {
+        this.queue.remove(job);
+        this.counts.rejected++;
+        this.finish(job, {
+          error: new ContrailError(
+            "unavailable",
+            `too many queries waiting for this org (limit ${sub.maxQueued} queued, ${job.maxRunning} running at once); retry when earlier queries have finished`,
+          ),
+        });
+      } else if (job.state === "queued" && this.lastStartError !== null && this.readyCount() === 0) {
+        this.queue.remove(job);
+        this.finish(job, { error: startError(this.lastStartError) });
+      }
+    });
+  }
+
+  /** The pool's state and counters. */
+  figures(): PoolFigures {
+    return {
+      workers: this.size,
+      ready: this.readyCount(),
+      busy: this.slots.filter((s) => s.job !== null).length,
+      queued: this.queue.waiting(),
+      canceled: this.counts.canceled,
+      timedOut: this.counts.timedOut,
+      rejected: this.counts.rejected,
+      restarts: { ...this.restarts },
+      serve: { ...this.serveStats, buckets: [...this.serveStats.buckets] },
+    };
+  }
+
+  /** Refuses new jobs, fails waiting and running ones with `unavailable`, and terminates the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const down = new ContrailError("unavailable", "the server is shutting down");
+    for (const job of this.queue.drain()) this.finish(job, { error: down });
+    const exits: Promise<unknown>[] = [];
+    for (const slot of this.slots) {
+      if (slot.killTimer !== null) clearTimeout(slot.killTimer);
+      if (slot.job !== null) this.finish(slot.job, { error: down });
+      slot.port?.close();
+      if (slot.worker !== null) exits.push(slot.worker.terminate());
+    }
+    await Promise.all(exits);
+  }
+
+  private readyCount(): number {
+    return this.slots.filter((s) => s.ready).length;
+  }
+
+  // Starts a worker in `slot`; its messages, data requests and exit are wired to the slot.
+  private spawn(slot: Slot): void {
+    const { port1, port2 } = new MessageChannel();
+    const init: WorkerInit = { port: port2, flags: slot.flags.buffer as SharedArrayBuffer, engine: this.engine };
+    const worker = spawnWorker(this.script, {
+      workerData: init,
+      transferList: [port2],
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
+    });
+    slot.worker = worker;
+    slot.port = port1;
+    slot.ready = false;
+    slot.killed = null;
+    slot.outOfMemory = false;
+    worker.unref();
+    port1.unref();
+    port1.on("message", (req: DataRequest) => this.serve(slot, req));
+    worker.on("message", (m: WorkerMessage) => this.onMessage(slot, m));
+    worker.on("error", (err: Error & { code?: string }) => {
+      if (err.code === "ERR_WORKER_OUT_OF_MEMORY") slot.outOfMemory = true;
+      else if (!slot.ready) this.lastStartError = err.message;
+    });
+    worker.on("exit", () => this.onExit(slot, worker));
+  }
+
+  private onMessage(slot: Slot, m: WorkerMessage): void {
+    switch (m.kind) {
+      case "ready":
+        slot.ready = true;
+        slot.failures = 0;
+        this.lastStartError = null;
+        this.dispatch();
+        return;
+      case "done":
+      case "failed": {
+        const job = slot.job;
+        if (job === null || job.id !== m.id) return;
+        this.release(slot);
+        this.finish(
+          job,
+          m.kind === "done" ? { body: [...m.body] } : { error: new ContrailError(m.code as ErrorCode, m.message) },
+        );
+        this.dispatch();
+        return;
+      }
+    }
+  }
+
+  // Answers a data request of the slot's worker, and wakes the worker.
+  private serve(slot: Slot, req: DataRequest): void {
+    const started = performance.now();
+    const job = slot.job;
+    let answer: ReturnType<JobData["answer"]>;
+    if (job === null || job.id !== req.job || job.data === null) {
+      if (req.op === "close") return;
+      const error = canceledError("expression evaluation");
+      answer = { response: { seq: req.seq, ok: false, code: error.code, message: error.message }, transfer: [] };
+    } else {
+      answer = job.data.answer(req);
+    }
+    if (answer === null || slot.port === null) return;
+    slot.port.postMessage(answer.response, answer.transfer);
+    Atomics.store(slot.flags, FLAG_REPLY, 1);
+    Atomics.notify(slot.flags, FLAG_REPLY);
+    this.observeServe((performance.now() - started) / 1000);
+  }
+
+  private observeServe(seconds: number): void {
+    const s = this.serveStats;
+    for (let i = 0; i < SERVE_BUCKETS.length; i++) if (seconds <= SERVE_BUCKETS[i]) s.buckets[i]++;
+    s.count++;
+    s.seconds += seconds;
+    if (seconds > s.maxSeconds) s.maxSeconds = seconds;
+  }
+
+  private onExit(slot: Slot, worker: Worker): void {
+    if (slot.worker !== worker) return;
+    const wasReady = slot.ready;
+    const reason: RestartReason = slot.killed ?? (slot.outOfMemory ? "out_of_memory" : "crashed");
+    slot.worker = null;
+    slot.port?.close();
+    slot.port = null;
+    slot.ready = false;
+    if (slot.killTimer !== null) clearTimeout(slot.killTimer);
+    slot.killTimer = null;
+    const job = slot.job;
+    slot.job = null;
+    if (job !== null) {
+      this.queue.finished(job.org);
+      this.finish(job, { error: this.exitError(job, reason) });
+    }
+    if (this.closed) return;
+    if (wasReady || job !== null) this.restarts[reason]++;
+    if (!wasReady && job === null) {
+      // It never started: try again later, and tell the waiting queries why when no worker is up.
+      slot.failures++;
+      this.lastStartError ??= "the worker exited while starting";
+      if (this.readyCount() === 0) {
+        for (const j of this.queue.drain()) this.finish(j, { error: startError(this.lastStartError) });
+      }
+      const pause = Math.min(MAX_RESTART_BACKOFF_MS, RESTART_BACKOFF_MS * 2 ** (slot.failures - 1));
+      setTimeout(() => {
+        if (!this.closed) this.spawn(slot);
+      }, pause).unref();
+      return;
+    }
+    this.spawn(slot);
+  }
+
+  private exitError(job: Job, reason: RestartReason): ContrailError {
+    switch (reason) {
+      case "timeout":
+        return timeoutError("expression evaluation");
+      case "canceled":
+        return canceledError("expression evaluation");
+      case "out_of_memory":
+        return new ContrailError(
+          "limit_exceeded",
+          `query ran out of memory: it needed more than a query worker's limit of ${this.heapMb} MiB; select fewer series or a shorter range`,
+        );
+      case "crashed":
+        return job.stop === "client"
+          ? canceledError("expression evaluation")
+          : new ContrailError("unavailable", "the query worker stopped unexpectedly; retry the query");
+    }
+  }
+
+  // Starts waiting jobs on idle workers while the queue allows.
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.job !== null) continue;
+      const job = this.queue.next();
+      if (job === null) return;
+      this.start(job, slot);
+    }
+  }
+
+  private start(job: Job, slot: Slot): void {
+    const now = performance.now();
+    job.state = "running";
+    job.slot = slot;
+    job.data = new JobData(job.sub.queryable, { maxSamples: job.spec.maxSamples, bounds: this.bounds });
+    slot.job = job;
+    Atomics.store(slot.flags, FLAG_CANCEL, 0);
+    slot.worker?.ref();
+    const msg: JobMessage = {
+      kind: "job",
+      id: job.id,
+      spec: job.spec,
+      remainingMs: Math.max(1, job.deadline - now),
+      queueSeconds: (now - job.submitted) / 1000,
+    };
+    slot.worker?.postMessage(msg);
+  }
+
+  // The slot's worker finished its job: free it.
+  private release(slot: Slot): void {
+    const job = slot.job;
+    slot.job = null;
+    if (slot.killTimer !== null) clearTimeout(slot.killTimer);
+    slot.killTimer = null;
+    slot.worker?.unref();
+    if (job !== null) this.queue.finished(job.org);
+  }
+
+  // The client went away.
+  private cancel(job: Job): void {
+    if (job.state === "done") return;
+    this.counts.canceled++;
+    if (job.state === "queued") {
+      this.queue.remove(job);
+      this.finish(job, { error: canceledError("query queue") });
+      return;
+    }
+    this.stopRunning(job, "client");
+  }
+
+  // The deadline passed.
+  private expire(job: Job): void {
+    job.timer = null;
+    if (job.state === "done") return;
+    this.counts.timedOut++;
+    if (job.state === "queued") {
+      this.queue.remove(job);
+      this.finish(job, { error: timeoutError("query queue") });
+      return;
+    }
+    this.stopRunning(job, "deadline");
+  }
+
+  // Raises the worker's cancel flag and terminates it if it has not stopped a grace period later.
+  private stopRunning(job: Job, why: "client" | "deadline"): void {
+    const slot = job.slot;
+    if (slot === null || job.stop !== null) return;
+    job.stop = why;
+    Atomics.store(slot.flags, FLAG_CANCEL, why === "client" ? CANCEL_CLIENT : CANCEL_DEADLINE);
+    job.data?.stop(why === "client" ? canceledError("expression evaluation") : timeoutError("expression evaluation"));
+    slot.killTimer = setTimeout(() => {
+      slot.killTimer = null;
+      if (slot.job !== job || slot.worker === null) return;
+      slot.killed = why === "client" ? "canceled" : "timeout";
+      void slot.worker.terminate();
+    }, this.graceMs);
+  }
+
+  private finish(job: Job, outcome: Outcome): void {
+    if (job.state === "done") return;
+    job.state = "done";
+    if (job.timer !== null) clearTimeout(job.timer);
+    job.timer = null;
+    job.unlisten();
+    job.data?.close();
+    let o = outcome;
+    // A job asked to stop reports why it was stopped, whichever check noticed first.
+    if ("error" in o && job.stop !== null) {
+      const c = o.error.code;
+      if (c === "query_canceled" || c === "query_timeout") {
+        o = {
+          error: job.stop === "client" ? canceledError("expression evaluation") : timeoutError("expression evaluation"),
+        };
+      }
+    }
+    job.settle(o);
+  }
+}
+
+function canceledError(where: string): ContrailError {
+  return new ContrailError("query_canceled", `query was canceled in ${where}`);
+}
+
+function timeoutError(where: string): ContrailError {
+  return new ContrailError("query_timeout", `query timed out in ${where}`);
+}
+
+function startError(message: string): ContrailError {
+  return new ContrailError("unavailable", `no query worker could start: ${message}`);
+}

@@ -1,0 +1,109 @@
+// The messages between the API's main thread and its query workers. A job names no org: the worker evaluates text
+// against whatever data the main thread chooses to answer with, so isolation stays where the org is known.
+// Data requests travel on a dedicated MessagePort and are answered synchronously for the worker (it blocks on a
+// shared flag until the answer is there); jobs and their results travel on the worker's own parent port.
+
+import type { QueryAnswerOptions } from "../query-answer.ts";
+
+/** Where an instant (`time`) or a range query (`start`..`end` by `step`) is evaluated; all in ms. */
+export type QueryAt =
+  | { readonly kind: "instant"; readonly time: number }
+  | { readonly kind: "range"; readonly start: number; readonly end: number; readonly step: number };
+
+/** How a finished query becomes its answer: the request's `limit` and `stats`, and the org's series limit. */
+export type RenderOptions = Pick<QueryAnswerOptions, "limit" | "maxSeries" | "stats">;
+
+/** A query as the API hands it to the pool: the text, where to evaluate it, its limits and its rendering. */
+export interface QuerySpec {
+  readonly query: string;
+  readonly at: QueryAt;
+  /** Budget from the moment the query is submitted, waiting in the queue included, ms. */
+  readonly timeoutMs: number;
+  /** `lookback_delta` parameter in ms, absent for the engine's default. */
+  readonly lookbackDelta?: number;
+  /** Samples the query may hold at once; the main thread also stops serving data once this many were sent. */
+  readonly maxSamples: number;
+  readonly render: RenderOptions;
+}
+
+/** A job as a worker receives it. */
+export interface JobMessage {
+  readonly kind: "job";
+  readonly id: number;
+  readonly spec: QuerySpec;
+  /** What is left of the timeout when the job starts, ms. */
+  readonly remainingMs: number;
+  /** Time the job waited in the queue, seconds (reported as `execQueueTime`). */
+  readonly queueSeconds: number;
+}
+
+/** What a worker posts on its parent port. */
+export type WorkerMessage =
+  | { readonly kind: "ready" }
+  /** The whole JSON body of the answer, UTF-8, in chunks (their buffers are transferred). */
+  | { readonly kind: "done"; readonly id: number; readonly body: readonly Uint8Array[] }
+  | { readonly kind: "failed"; readonly id: number; readonly code: string; readonly message: string };
+
+/** A label matcher on the wire: type, name, value. */
+export type WireMatcher = readonly [type: string, name: string, value: string];
+
+/** The time range and identity of one querier of a job; the main thread opens it on first use. */
+export interface QuerierRef {
+  /** Unique within the job. */
+  readonly querier: number;
+  readonly mint: number;
+  readonly maxt: number;
+}
+
+/** A data request of a worker; `seq` pairs it with its answer, `job` ties it to the job it serves. */
+export type DataRequest = { readonly seq: number; readonly job: number } & (
+  | (QuerierRef & { readonly op: "select"; readonly matchers: readonly WireMatcher[]; readonly hints: object })
+  | { readonly op: "page"; readonly cursor: number }
+  | (QuerierRef & { readonly op: "labelNames"; readonly matchers: readonly WireMatcher[]; readonly hints?: object })
+  | (QuerierRef & {
+      readonly op: "labelValues";
+      readonly name: string;
+      readonly matchers: readonly WireMatcher[];
+      readonly hints?: object;
+    })
+  /** One-way: the worker is done with this querier (no answer is sent). */
+  | { readonly op: "close"; readonly querier: number }
+);
+
+/**
+ * A page of selected series. Entry `i` has `pairs[i]` label pairs, whose names and values are consecutive slices of
+ * `text` with UTF-16 lengths taken in order from `lengths`, and the samples `[offsets[i], offsets[i+1])` of `t` (ms)
+ * and `v`. When `continued`, entry 0 has no labels: its samples continue the last series of the previous page.
+ */
+export interface SeriesPage {
+  /** Ask for the next page with this cursor, unless `done`. */
+  readonly cursor: number;
+  readonly done: boolean;
+  readonly continued: boolean;
+  readonly pairs: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly text: string;
+  readonly offsets: Uint32Array;
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+  /** The selection's warnings, on the last page. */
+  readonly warnings: readonly string[];
+}
+
+/** The answer to a data request. */
+export type DataResponse = { readonly seq: number } & (
+  | { readonly ok: true; readonly page: SeriesPage }
+  | { readonly ok: true; readonly strings: readonly string[] }
+  | { readonly ok: false; readonly code: string; readonly message: string }
+);
+
+/** Slots of a worker's shared Int32Array. */
+export const FLAG_REPLY = 0;
+/** 0 while the job runs; set by the main thread to stop it (see {@link CANCEL_CLIENT}, {@link CANCEL_DEADLINE}). */
+export const FLAG_CANCEL = 1;
+/** Number of Int32 slots. */
+export const FLAG_SLOTS = 2;
+/** FLAG_CANCEL value: the client went away. */
+export const CANCEL_CLIENT = 1;
+/** FLAG_CANCEL value: the query's deadline passed. */
+export const CANCEL_DEADLINE = 2;

@@ -1,0 +1,153 @@
+// The worker's side of data access: a Queryable whose queriers ask the main thread, synchronously, because the
+// engine's storage contract is synchronous. A request is posted on the data port, then the worker blocks on a
+// shared flag until the main thread has posted the answer, and takes it with receiveMessageOnPort.
+
+import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
+import { ContrailError, type ErrorCode } from "../../model/errors.ts";
+import type { Matcher } from "../../model/matcher.ts";
+import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
+import { PageReader } from "./pages.ts";
+import {
+  CANCEL_CLIENT,
+  type DataRequest,
+  type DataResponse,
+  FLAG_CANCEL,
+  FLAG_REPLY,
+  type SeriesPage,
+  type WireMatcher,
+} from "./protocol.ts";
+
+/** How long one wait for an answer lasts before the cancel flag is looked at again, ms. */
+const WAIT_SLICE_MS = 20;
+
+// A request without the fields the channel fills in.
+type Request = DataRequest extends infer R ? (R extends unknown ? Omit<R, "seq" | "job"> : never) : never;
+
+/** Synchronous calls to the main thread for the job being run. One per worker; `begin` it for every job. */
+export class DataChannel {
+  private readonly port: MessagePort;
+  private readonly flags: Int32Array;
+  private seq = 0;
+  private job = 0;
+
+  /** A channel over `port` and the worker's shared flags. */
+  constructor(port: MessagePort, flags: Int32Array) {
+    this.port = port;
+    this.flags = flags;
+  }
+
+  /** Starts serving job `id`: answers left over from an earlier job are dropped. */
+  begin(id: number): void {
+    this.job = id;
+    while (receiveMessageOnPort(this.port) !== undefined) {
+      // Drain: stale answers of a job that stopped waiting for them.
+    }
+  }
+
+  /** True once the main thread asked the running job to stop. */
+  cancelled(): boolean {
+    return Atomics.load(this.flags, FLAG_CANCEL) !== 0;
+  }
+
+  /** Throws the error of a stop the main thread asked for. */
+  throwCancelled(): never {
+    if (Atomics.load(this.flags, FLAG_CANCEL) === CANCEL_CLIENT) {
+      throw new ContrailError("query_canceled", "query was canceled in expression evaluation");
+    }
+    throw new ContrailError("query_timeout", "query timed out in expression evaluation");
+  }
+
+  /** Sends `req` and blocks until its answer; an error answer is thrown as a ContrailError. */
+  call(req: Request): DataResponse {
+    if (this.cancelled()) this.throwCancelled();
+    const seq = ++this.seq;
+    Atomics.store(this.flags, FLAG_REPLY, 0);
+    this.port.postMessage({ ...req, seq, job: this.job });
+    for (;;) {
+      Atomics.wait(this.flags, FLAG_REPLY, 0, WAIT_SLICE_MS);
+      // Cleared before the port is read: an answer posted after the read sets the flag again, so no wake-up is lost.
+      Atomics.store(this.flags, FLAG_REPLY, 0);
+      for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+        const res = m.message as DataResponse;
+        if (res.seq !== seq) continue;
+        if (!res.ok) throw new ContrailError(res.code as ErrorCode, res.message);
+        return res;
+      }
+      if (this.cancelled()) this.throwCancelled();
+    }
+  }
+
+  /** Sends a one-way request. */
+  post(req: Request): void {
+    this.port.postMessage({ ...req, seq: 0, job: this.job });
+  }
+}
+
+/** A Queryable served by the main thread through `channel`. */
+export class RemoteQueryable implements Queryable {
+  private readonly channel: DataChannel;
+  private next = 1;
+
+  constructor(channel: DataChannel) {
+    this.channel = channel;
+  }
+
+  querier(mint: number, maxt: number): Querier {
+    return new RemoteQuerier(this.channel, { querier: this.next++, mint, maxt });
+  }
+}
+
+function wire(ms: readonly Matcher[]): WireMatcher[] {
+  return ms.map((m) => [m.type, m.name, m.value]);
+}
+
+/** A querier whose main-thread twin is opened by its first request and closed by `close()` or the job's end. */
+class RemoteQuerier implements Querier {
+  private readonly channel: DataChannel;
+  private readonly ref: { readonly querier: number; readonly mint: number; readonly maxt: number };
+  private used = false;
+  private closed = false;
+
+  constructor(channel: DataChannel, ref: { querier: number; mint: number; maxt: number }) {
+    this.channel = channel;
+    this.ref = ref;
+  }
+
+  select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
+    this.used = true;
+    const reader = new PageReader();
+    let page = pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wire(matchers), hints }));
+    reader.add(page);
+    while (!page.done) {
+      page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
+      reader.add(page);
+    }
+    return reader.result();
+  }
+
+  labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {
+    this.used = true;
+    return stringsOf(this.channel.call({ ...this.ref, op: "labelNames", matchers: wire(matchers), hints }));
+  }
+
+  labelValues(name: string, matchers: readonly Matcher[], hints?: LabelHints): string[] {
+    this.used = true;
+    return stringsOf(this.channel.call({ ...this.ref, op: "labelValues", name, matchers: wire(matchers), hints }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.used) this.channel.post({ op: "close", querier: this.ref.querier });
+  }
+}
+
+function pageOf(res: DataResponse): SeriesPage {
+  if (res.ok && "page" in res) return res.page;
+  throw new ContrailError("internal", "a page of series was expected from the main thread");
+}
+
+function stringsOf(res: DataResponse): string[] {
+  if (res.ok && "strings" in res) return [...res.strings];
+  throw new ContrailError("internal", "a list of strings was expected from the main thread");
+}
