@@ -95,6 +95,7 @@ export const LAYER_TABLE: LayerTable = {
         "src/tsdb/head",
         "src/tsdb/import",
         "src/tsdb/index",
+        "src/tsdb/maintenance",
         "src/tsdb/record",
         "src/tsdb/tombstones",
         "src/tsdb/wal",

@@ -92,7 +92,7 @@ describe("tenant directories interoperate with Prometheus 2.x tools", () => {
     return c;
   };
 
-  before(() => {
+  before(async () => {
     data = mkdtempSync(join(tmpdir(), "contrail-interop-"));
     const store = new EmbeddedTenantStore({ dataDir: data, idleCloseMs: 0, db: { autoCompact: false } });
     // Two hours per commit, as a scraper would have committed them over time.
@@ -103,7 +103,7 @@ describe("tenant directories interoperate with Prometheus 2.x tools", () => {
       }
       app.commit();
     }
-    const report = store.withDb(ORG, (db) => db.compact());
+    const report = await store.withDb(ORG, (db) => db.compact());
     assert.equal(report.headBlocks.length, 5);
     assert.equal(report.mergedBlocks.length, 1);
     store.close();

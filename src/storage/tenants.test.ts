@@ -114,7 +114,7 @@ describe("EmbeddedTenantStore", () => {
     s.close();
   });
 
-  test("a tenant whose database cannot open fails alone, with an error naming the org", () => {
+  test("a tenant whose database cannot open fails alone, with an error naming the org", async () => {
     const data = tempDir();
     let now = 1_000_000;
     const s = new EmbeddedTenantStore({
@@ -125,7 +125,7 @@ describe("EmbeddedTenantStore", () => {
       now: () => now,
     });
     write(s, "good", "m", 0, 4 * HOUR);
-    s.withDb("good", (db) => db.compact());
+    await s.withDb("good", (db) => db.compact());
     s.close();
     // Make a damaged copy: the block's index is garbage.
     const goodDir = tenantDir(data, "good");
@@ -181,5 +181,26 @@ describe("EmbeddedTenantStore", () => {
       () => s.querier("a", 0, 1),
       (e) => isContrailError(e, "unavailable"),
     );
+  });
+
+  test("a database is not closed for idleness while its compaction runs; withDb waits for a promise", async () => {
+    let now = 0;
+    const s = store({ idleCloseMs: 60_000, now: () => now });
+    write(s, "a", "m", 0, 5 * HOUR);
+    let running: Promise<unknown> = Promise.resolve();
+    s.withDb("a", (db) => {
+      running = db.compact();
+    });
+    now += 120_000;
+    assert.deepEqual(s.closeIdle(), [], "the compaction still runs");
+    await running;
+    const idle = s.withDb("a", (db) => db.whenIdle());
+    now += 120_000;
+    assert.deepEqual(s.closeIdle(), [], "in use until withDb's promise settles");
+    await idle;
+    now += 120_000;
+    assert.deepEqual(s.closeIdle(), ["a"]);
+    assert.equal(seriesOf(s.querier("a", 0, 5 * HOUR)).length, 1);
+    s.close();
   });
 });

@@ -121,14 +121,22 @@ export class EmbeddedTenantStore implements TenantStore {
     }
   }
 
-  /** Runs `fn` on `org`'s open database (compaction, tools, tests); the database stays open meanwhile. */
+  /**
+   * Runs `fn` on `org`'s open database (compaction, tools, tests); the database stays open meanwhile, and when `fn`
+   * returns a promise, until it settles.
+   */
   withDb<T>(org: string, fn: (db: Db) => T): T {
     const t = this.use(org);
+    let result: T;
     try {
-      return fn(t.db);
-    } finally {
+      result = fn(t.db);
+    } catch (err) {
       this.done(t);
+      throw err;
     }
+    if (result instanceof Promise) return result.finally(() => this.done(t)) as T;
+    this.done(t);
+    return result;
   }
 
   /** Orgs whose database is open now, sorted. */
@@ -146,6 +154,8 @@ export class EmbeddedTenantStore implements TenantStore {
     const out: string[] = [];
     for (const [org, t] of this.tenants) {
       if (t.kind !== "open" || t.inUse > 0 || now - t.lastUsed < this.idleCloseMs) continue;
+      // Closing during maintenance would keep the org from reopening until the worker finishes; wait for it.
+      if (t.db.maintenanceRunning) continue;
       this.tenants.delete(org);
       t.db.close();
       out.push(org);

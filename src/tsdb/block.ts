@@ -21,7 +21,7 @@ import {
 import type { Chunk } from "./chunkenc/chunk.ts";
 import { ChunkReader, type ChunkRef } from "./chunks/block-chunks.ts";
 import type { PostingsList } from "./index/postings.ts";
-import { IndexReader } from "./index/reader.ts";
+import { IndexReader, type PreparedIndex } from "./index/reader.ts";
 import { type MemTombstones, readTombstonesFile } from "./tombstones/tombstones.ts";
 
 /** Name of the index file inside a block directory. */
@@ -147,13 +147,14 @@ export class Block implements BlockReader {
   /**
    * Opens the block in `dir`: reads and checks `meta.json`, the index (header, TOC, symbol and postings tables),
    * the chunk segment headers and the tombstones. Throws `not_found` without a meta file, `corruption` when a
-   * file is damaged.
+   * file is damaged. With `opts.index` (the block's index prepared by another thread) the index is not read again.
    */
-  static open(dir: string): Block {
+  static open(dir: string, opts: { index?: PreparedIndex } = {}): Block {
     const meta = readBlockMeta(dir);
     let ir: IndexReader;
     try {
-      ir = IndexReader.open(join(dir, INDEX_FILENAME));
+      const path = join(dir, INDEX_FILENAME);
+      ir = opts.index !== undefined ? IndexReader.fromPrepared(opts.index, path) : IndexReader.open(path);
     } catch (err) {
       if (isContrailError(err)) throw err;
       throw new ContrailError("corruption", `block ${dir}: cannot read index: ${(err as Error).message}`, {

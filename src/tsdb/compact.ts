@@ -132,6 +132,36 @@ export interface CompactDirsOptions {
  * as failed, so the planner does not pick them again, and the error is rethrown.
  */
 export function compactBlockDirs(opts: CompactDirsOptions): BlockMeta | null {
+  return withBlocks(opts, (blocks) => {
+    let written: BlockMeta | null;
+    try {
+      written = writeMerged(blocks, opts);
+    } catch (err) {
+      for (const b of blocks) {
+        try {
+          b.setCompactionFailed();
+        } catch {
+          // The original error matters more; the planner simply may pick the block again.
+        }
+      }
+      throw err;
+    }
+    if (written === null) for (const b of blocks) b.setDeletable();
+    return written;
+  });
+}
+
+/**
+ * Writes the merge of the blocks in `dirs` as a new block (ULID `ulid`, or a new one) and returns its meta, or null
+ * when nothing was left in them. Unlike `compactBlockDirs` it changes nothing in the parents: marking them deletable
+ * or failed is left to the caller (the database, when the maintenance worker did the merge).
+ */
+export function mergeBlockDirs(opts: CompactDirsOptions & { readonly ulid?: Ulid }): BlockMeta | null {
+  return withBlocks(opts, (blocks) => writeMerged(blocks, opts, opts.ulid));
+}
+
+// Opens the blocks of `opts.dirs` (reusing `opts.open`), sorted by minTime, and closes the ones it opened after `fn`.
+function withBlocks<T>(opts: CompactDirsOptions, fn: (blocks: Block[]) => T): T {
   const blocks: Block[] = [];
   const opened: Block[] = [];
   try {
@@ -145,28 +175,18 @@ export function compactBlockDirs(opts: CompactDirsOptions): BlockMeta | null {
       blocks.push(b);
     }
     blocks.sort((a, b) => a.minTime - b.minTime);
-    const meta = compactBlockMetas(
-      newUlid(),
-      blocks.map((b) => b.meta),
-    );
-    let written: BlockMeta | null;
-    try {
-      written = writeBlock({ dest: opts.dest, readers: blocks, meta, segmentSize: opts.segmentSize });
-    } catch (err) {
-      for (const b of blocks) {
-        try {
-          b.setCompactionFailed();
-        } catch {
-          // The original error matters more; the planner simply may pick the block again.
-        }
-      }
-      throw err;
-    }
-    if (written === null) for (const b of blocks) b.setDeletable();
-    return written;
+    return fn(blocks);
   } finally {
     for (const b of opened) b.close();
   }
+}
+
+function writeMerged(blocks: readonly Block[], opts: CompactDirsOptions, ulid: Ulid = newUlid()): BlockMeta | null {
+  const meta = compactBlockMetas(
+    ulid,
+    blocks.map((b) => b.meta),
+  );
+  return writeBlock({ dest: opts.dest, readers: blocks, meta, segmentSize: opts.segmentSize });
 }
 
 // ---- planning ----

@@ -63,7 +63,7 @@ function expected(n: number, t0: number, t1: number, mint = t0, maxt = t1 - 1): 
 }
 
 describe("Db", () => {
-  test("a new database lays out wal/ and chunks_head/ and reopens with its samples", () => {
+  test("a new database lays out wal/ and chunks_head/ and reopens with its samples", async () => {
     const dir = tempDir();
     const db = open(dir);
     fill(db, 4, 0, HOUR);
@@ -74,15 +74,15 @@ describe("Db", () => {
     again.close();
   });
 
-  test("the head is cut into a 2 h block once it spans more than 3 h; queries see blocks and head", () => {
+  test("the head is cut into a 2 h block once it spans more than 3 h; queries see blocks and head", async () => {
     const dir = tempDir();
     const db = open(dir);
     fill(db, 6, 0, 3 * HOUR);
     assert.equal(db.headCompactable(), false, "3 h minus one step is not more than 1.5 ranges");
-    assert.deepEqual(db.compact().headBlocks, []);
+    assert.deepEqual((await db.compact()).headBlocks, []);
     fill(db, 6, 3 * HOUR, 3 * HOUR + 2 * STEP);
     assert.equal(db.headCompactable(), true);
-    const report = db.compact();
+    const report = await db.compact();
     assert.equal(report.headBlocks.length, 1);
     const [b] = db.blocks();
     assert.equal(b.minTime, 0);
@@ -118,13 +118,13 @@ describe("Db", () => {
     again.close();
   });
 
-  test("head blocks are merged by the leveled planner and their parents deleted", () => {
+  test("head blocks are merged by the leveled planner and their parents deleted", async () => {
     const dir = tempDir();
     const db = open(dir, { retentionMs: 30 * 24 * HOUR });
     assert.deepEqual(db.compactionRanges, [2 * HOUR, 6 * HOUR, 18 * HOUR, 54 * HOUR]);
     const t1 = 13 * HOUR;
     for (let t = 0; t < t1; t += HOUR) fill(db, 3, t, t + HOUR);
-    const report = db.compact();
+    const report = await db.compact();
     // Blocks [0,2) … [8,10) come from the head; [0,6) is merged from the first three.
     assert.equal(report.headBlocks.length, 5);
     assert.equal(report.mergedBlocks.length, 1);
@@ -142,12 +142,12 @@ describe("Db", () => {
     db.close();
   });
 
-  test("time retention deletes blocks ending too far behind the newest block", () => {
+  test("time retention deletes blocks ending too far behind the newest block", async () => {
     const dir = tempDir();
     const db = open(dir, { retentionMs: 6 * HOUR });
     assert.deepEqual(db.compactionRanges, [2 * HOUR]);
     fill(db, 2, 0, 12 * HOUR);
-    const report = db.compact();
+    const report = await db.compact();
     assert.equal(report.headBlocks.length, 5);
     assert.equal(report.deletedBlocks, 2);
     assert.deepEqual(
@@ -158,7 +158,7 @@ describe("Db", () => {
     db.close();
   });
 
-  test("size retention deletes the oldest blocks until blocks, WAL and head chunks fit", () => {
+  test("size retention deletes the oldest blocks until blocks, WAL and head chunks fit", async () => {
     const dir = tempDir();
     const probe = open(dir, { retentionMs: 0, ranges: [2 * HOUR] });
     // Random values compress badly, so the blocks outweigh the WAL's growth on each open.
@@ -166,7 +166,7 @@ describe("Db", () => {
     for (let t = 0; t < 12 * HOUR; t += STEP)
       for (let i = 0; i < 100; i++) app.append(seriesLabels(i), t, Math.random());
     app.commit();
-    probe.compact();
+    await probe.compact();
     assert.equal(probe.blocks().length, 5);
     const sizes = probe.blocks().map((b) => b.size);
     probe.close();
@@ -183,11 +183,11 @@ describe("Db", () => {
     db.close();
   });
 
-  test("open removes unfinished block writes and finishes deleting compacted parents", () => {
+  test("open removes unfinished block writes and finishes deleting compacted parents", async () => {
     const dir = tempDir();
     const db = open(dir, { ranges: [2 * HOUR] });
     fill(db, 3, 0, 7 * HOUR);
-    db.compact();
+    await db.compact();
     const dirs = db.blocks().map((b) => b.dir);
     assert.equal(dirs.length, 2);
     db.close();
@@ -198,6 +198,7 @@ describe("Db", () => {
     const partial = join(dir, `${newUlid()}.tmp-for-creation`);
     mkdirSync(join(partial, "chunks"), { recursive: true });
     const again = open(dir);
+    await again.whenIdle();
     assert.equal(existsSync(partial), false);
     assert.deepEqual(
       again.blocks().map((b) => b.meta.ulid),
@@ -208,14 +209,14 @@ describe("Db", () => {
     again.close();
   });
 
-  test("a querier keeps reading blocks deleted by a compaction after it was opened", () => {
+  test("a querier keeps reading blocks deleted by a compaction after it was opened", async () => {
     const dir = tempDir();
     const db = open(dir, { ranges: [2 * HOUR, 6 * HOUR] });
     fill(db, 2, 0, 7 * HOUR);
-    db.compact();
+    await db.compact();
     fill(db, 2, 7 * HOUR, 11 * HOUR);
     const q = db.querier(0, 3 * HOUR); // blocks [0,2) and [2,4) only
-    const report = db.compact();
+    const report = await db.compact();
     assert.equal(report.headBlocks.length, 2);
     assert.equal(report.mergedBlocks.length, 1, "[0,2), [2,4), [4,6) merged");
     assert.equal(report.deletedBlocks, 3);
@@ -224,22 +225,48 @@ describe("Db", () => {
     db.close();
   });
 
-  test("head compaction waits for queriers reading the head", () => {
+  test("a querier reading the head holds back its truncation, not the block; later queriers read the block", async () => {
     const dir = tempDir();
     const db = open(dir);
     fill(db, 2, 0, 5 * HOUR);
     const q = db.querier(0, 5 * HOUR);
-    assert.deepEqual(db.compact().headBlocks, []);
+    const first = await db.compact();
+    assert.equal(first.headBlocks.length, 1, "the block is written and swapped in");
+    assert.equal(db.head.minTime, 0, "the truncation is put off while the querier reads the head");
+    // A querier opened now reads [0, 2 h) from the block and the rest from the head: no sample twice.
+    assert.deepEqual(dump(db.querier(0, 5 * HOUR), 0, 5 * HOUR), expected(2, 0, 5 * HOUR));
+    assert.deepEqual((await db.compact()).headBlocks, [], "no block is cut while the truncation is owed");
     assert.deepEqual(dump(q, 0, 5 * HOUR), expected(2, 0, 5 * HOUR));
-    assert.equal(db.compact().headBlocks.length, 1, "closing the querier lets the head be cut");
+    assert.deepEqual((await db.compact()).headBlocks, [], "closing the querier lets the next run truncate");
+    assert.equal(db.head.minTime, 2 * HOUR);
+    assert.deepEqual(dump(db.querier(0, 5 * HOUR), 0, 5 * HOUR), expected(2, 0, 5 * HOUR));
+    db.close();
+    const again = open(dir);
+    assert.deepEqual(dump(again.querier(0, 5 * HOUR), 0, 5 * HOUR), expected(2, 0, 5 * HOUR));
+    again.close();
+  });
+
+  test("with background compaction, closing the last querier that held a truncation back truncates", async () => {
+    const dir = tempDir();
+    const db = Db.open({ dir, autoCompact: true, maintenanceIntervalMs: 3_600_000 });
+    fill(db, 2, 0, 5 * HOUR);
+    const q = db.querier(0, 5 * HOUR); // Before the compaction the commit scheduled starts.
+    const deadline = Date.now() + 10_000;
+    while (db.blocks().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await db.whenIdle();
+    assert.equal(db.head.minTime, 0);
+    q.close();
+    while (db.head.minTime === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(db.head.minTime, 2 * HOUR);
+    await db.whenIdle();
     db.close();
   });
 
-  test("a corrupt block fails the open with an error naming it", () => {
+  test("a corrupt block fails the open with an error naming it", async () => {
     const dir = tempDir();
     const db = open(dir);
     fill(db, 2, 0, 4 * HOUR);
-    db.compact();
+    await db.compact();
     const [b] = db.blocks();
     db.close();
     rmSync(join(b.dir, "index"));
@@ -250,12 +277,12 @@ describe("Db", () => {
     assert.equal(readBlockMeta(b.dir).ulid, b.meta.ulid, "nothing is deleted");
   });
 
-  test("stats count head series, chunks, times and top cardinalities", () => {
+  test("stats count head series, chunks, times and top cardinalities", async () => {
     const dir = tempDir();
     const db = open(dir);
     assert.equal(db.stats().minTime, null);
     fill(db, 5, 0, 4 * HOUR);
-    db.compact();
+    await db.compact();
     const s = db.stats({ limit: 2 });
     assert.equal(s.head.numSeries, 5);
     assert.equal(s.head.minTime, 2 * HOUR);
@@ -285,8 +312,11 @@ describe("Db", () => {
     const dir = tempDir();
     const db = Db.open({ dir, autoCompact: true, maintenanceIntervalMs: 3_600_000 });
     fill(db, 2, 0, 4 * HOUR);
-    await new Promise((resolve) => setImmediate(resolve));
+    const deadline = Date.now() + 10_000;
+    while (db.blocks().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     assert.equal(db.blocks().length, 1);
+    await db.whenIdle();
+    assert.deepEqual(db.maintenanceStatus(), { runs: 1, failures: 0, lastError: null });
     db.close();
     assert.throws(
       () => db.querier(0, 1),

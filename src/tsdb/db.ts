@@ -3,26 +3,54 @@
 // Compaction follows Prometheus: once the head spans more than 1.5 block ranges, its oldest range becomes a 2 h
 // block and the head (memory, head chunk files, WAL) is truncated; then the leveled planner merges blocks into
 // longer ones. After every change the blocks are reloaded, which deletes the parents of compacted blocks and the
-// blocks beyond the time or size retention. Everything is synchronous and single-threaded.
+// blocks beyond the time or size retention.
+//
+// Threading. The database lives on the thread that appends and queries (the main thread); everything slow in its
+// maintenance runs on a worker thread shared through a MaintenanceQueue (maintenance/): writing a block from the
+// head, merging blocks, writing a WAL checkpoint, deleting the segments, head chunk files and directories that are
+// no longer needed, and fsyncing finished WAL segments (the WAL hands them over instead of syncing on the thread
+// that appends). The main thread keeps the decisions and the short steps, in this order per head block:
+//   1. snapshot the head's range [mint, maxt) in slices of at most MAIN_THREAD_SLICE_MS each (head/snapshot.ts);
+//   2. the worker writes `<ulid>.tmp-for-creation/`, renames it to `<ulid>/` and reads the new index back;
+//   3. reload: open the new block with that index (no file read or scan here), swap it into the loaded set, rename
+//      blocks to delete to `.tmp-for-deletion` (the worker deletes them); new queriers now read [mint, maxt) from
+//      the block and the head only from maxt;
+//   4. once no querier opened before step 3 reads the head below maxt, truncate the head in memory, again in slices
+//      of at most MAIN_THREAD_SLICE_MS, and start a new WAL segment; the worker writes the checkpoint, then deletes
+//      the absorbed segments and the released head chunk files. While such queriers remain, the truncation is owed:
+//      the run goes on with the merges, and the truncation happens at the first run after they closed (a querier's
+//      close schedules one); no head block is cut meanwhile.
+// Merges are one worker job followed by step 3. Appends go on throughout: the range being compacted lies before
+// the head's appendable window, so nothing written meanwhile belongs to it. Every step leaves a directory that
+// opens cleanly after a crash (tmp directories are written, then renamed; leftovers are deleted at open; the WAL
+// keeps every sample that is not yet in a block). A worker that dies or times out fails the run (logged, counted
+// in `maintenanceStatus`); nothing was truncated, so the next run simply does the work again. Runs of one database
+// never overlap; `compact()` queues behind a running one.
 
-import { type Dirent, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { ContrailError } from "../model/errors.ts";
-import { compareStrings, type Labels, METRIC_NAME } from "../model/labels.ts";
-import type { Appendable, Appender, CommitReport, Querier, Queryable, SeriesRef } from "../storage/interface.ts";
-import { Block, isBlockDirName, listBlockDirs, TMP_FOR_CREATION_SUFFIX, TMP_FOR_DELETION_SUFFIX } from "./block.ts";
-import { readBlockMeta, type Ulid } from "./block-meta.ts";
-import {
-  compactBlockDirs,
-  compactionRanges,
-  DEFAULT_BLOCK_DURATION,
-  headBlockMeta,
-  planCompaction,
-  writeBlock,
-} from "./compact.ts";
+import type { Appendable, Appender, Querier, Queryable } from "../storage/interface.ts";
+import { type Block, TMP_FOR_CREATION_SUFFIX } from "./block.ts";
+import { type BlockMeta, newUlid, type Ulid } from "./block-meta.ts";
+import { compactionRanges, DEFAULT_BLOCK_DURATION, headBlockMeta, planCompaction } from "./compact.ts";
+import { DbAppender } from "./db-appender.ts";
+import { BlockSet } from "./db-blocks.ts";
+import { dirSize, leftoverTmpDirs } from "./db-files.ts";
+import { type DbStats, dbStats } from "./db-stats.ts";
 import { Head, type HeadLogger } from "./head/head.ts";
+import { HeadRangeSnapshot } from "./head/snapshot.ts";
+import type { MaintenanceJob, WrittenBlock } from "./maintenance/jobs.ts";
+import { isWorkerFailure, type MaintenanceQueue, processMaintenanceQueue } from "./maintenance/queue.ts";
 import { blockQuerier, mergeQuerier } from "./querier.ts";
+import type { WalTruncation } from "./wal/checkpoint.ts";
 import type { FsyncPolicy } from "./wal/wal.ts";
+
+export type { DbStats, NameCount } from "./db-stats.ts";
+
+/** Longest main-thread slice of a head snapshot or truncation (ms); the event loop runs between slices. */
+export const MAIN_THREAD_SLICE_MS = 4;
 
 /** Default time retention: 15 days in ms. */
 export const DEFAULT_RETENTION_MS = 15 * 24 * 60 * 60 * 1000;
@@ -50,41 +78,18 @@ export interface DbOptions {
   /** Largest block chunk segment file (default 512 MiB). */
   readonly chunkSegmentSize?: number;
   readonly logger?: HeadLogger;
+  /** Where the slow maintenance work runs; default the process's shared queue (one worker thread). */
+  readonly maintenance?: MaintenanceQueue;
 }
 
-/** One name (metric, label, label pair) and a count, for the cardinality lists of `DbStats`. */
-export interface NameCount {
-  readonly name: string;
-  readonly value: number;
-}
-
-/** What `/api/v1/status/tsdb` shows of a database (the cardinality lists cover the head, as in Prometheus). */
-export interface DbStats {
-  readonly head: {
-    readonly numSeries: number;
-    readonly numLabelPairs: number;
-    readonly chunkCount: number;
-    /** Oldest and newest sample time in the head (ms), null while it is empty. */
-    readonly minTime: number | null;
-    readonly maxTime: number | null;
-  };
-  readonly blocks: {
-    readonly count: number;
-    readonly bytes: number;
-    /** Series summed over the blocks (a series in several blocks counts in each). */
-    readonly numSeries: number;
-    readonly numSamples: number;
-    /** Range covered by the blocks (ms, maxTime exclusive), null without blocks. */
-    readonly minTime: number | null;
-    readonly maxTime: number | null;
-  };
-  /** Oldest and newest sample time over blocks and head (ms), null when the database is empty. */
-  readonly minTime: number | null;
-  readonly maxTime: number | null;
-  readonly seriesCountByMetricName: readonly NameCount[];
-  readonly labelValueCountByLabelName: readonly NameCount[];
-  readonly memoryInBytesByLabelName: readonly NameCount[];
-  readonly seriesCountByLabelValuePair: readonly NameCount[];
+/** How background maintenance has fared since the database was opened. */
+export interface MaintenanceStatus {
+  /** Compaction runs finished, successfully or not. */
+  readonly runs: number;
+  /** Runs that failed (their error was also logged). */
+  readonly failures: number;
+  /** The message of the latest failure, null when none failed. */
+  readonly lastError: string | null;
 }
 
 /** What one `compact()` call did. */
@@ -99,60 +104,91 @@ export interface CompactReport {
 
 const NOOP_LOGGER: HeadLogger = { info() {}, warn() {} };
 
-/** A tenant database. Open with `Db.open`; close with `close()`. */
+/** Directories of closed databases whose maintenance is still running: not to be opened again until it ends. */
+const settling = new Set<string>();
+
+/** A querier's hold on the head: it may read head samples from `mint` (ms) on. */
+interface HeadRead {
+  readonly mint: number;
+}
+
+/** A tenant database. Open with `Db.open`; close with `close()`. Use from one thread (see the module comment). */
 export class Db implements Appendable, Queryable {
   /** The database directory. */
   readonly dir: string;
   private headRef: Head | null = null;
-  private loaded: Block[] = [];
-  private readonly retentionMs: number;
-  private readonly maxBytes: number;
+  private readonly set: BlockSet;
   private readonly chunkRange: number;
   private readonly ranges: readonly number[];
   private readonly chunkSegmentSize: number | undefined;
   private readonly logger: HeadLogger;
   private readonly autoCompact: boolean;
+  private readonly queue: MaintenanceQueue;
   private timer: NodeJS.Timeout | null = null;
   private pending: NodeJS.Immediate | null = null;
-  private deleted = 0;
-  /** Open queriers that read the head: truncating it under them would hide samples, so compaction waits. */
-  private headReaders = 0;
+  /** Queriers reading the head: truncating it below their start would hide samples, so truncation is put off. */
+  private readonly headReads = new Set<HeadRead>();
+  /** The head truncation owed since a block was swapped in while queriers still read the head below it (ms). */
+  private owedTruncation: number | null = null;
+  /** New queriers read the head from here on (ms): what is older is in a block already swapped in. */
+  private headFloor = Number.NEGATIVE_INFINITY;
+  /** The end of the latest compaction run (runs are chained, never concurrent). */
+  private tail: Promise<unknown> = Promise.resolve();
+  private runsInFlight = 0;
+  /** Deletions and syncs handed to the worker and not finished yet. */
+  private readonly chores = new Set<Promise<void>>();
+  private status: MaintenanceStatus = { runs: 0, failures: 0, lastError: null };
   private closed = false;
-  private compacting = false;
 
   private constructor(opts: DbOptions) {
     this.dir = opts.dir;
-    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
-    this.maxBytes = opts.maxBytes ?? 0;
+    const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
     this.chunkRange = opts.blockRange ?? DEFAULT_BLOCK_DURATION;
-    this.ranges = opts.ranges ?? compactionRanges({ retentionMs: this.retentionMs, minBlockDuration: this.chunkRange });
+    this.ranges = opts.ranges ?? compactionRanges({ retentionMs, minBlockDuration: this.chunkRange });
     this.chunkSegmentSize = opts.chunkSegmentSize;
     this.logger = opts.logger ?? NOOP_LOGGER;
     this.autoCompact = opts.autoCompact ?? true;
+    this.queue = opts.maintenance ?? processMaintenanceQueue();
+    this.set = new BlockSet({
+      dir: this.dir,
+      retentionMs,
+      maxBytes: opts.maxBytes ?? 0,
+      headBytes: () => this.headBytes(),
+      remove: (paths) => this.remove(paths),
+      logger: this.logger,
+    });
   }
 
   /**
-   * Opens (creating if needed) the database in `opts.dir`: removes leftovers of interrupted block writes and
-   * deletions, loads the blocks (deleting those replaced by compaction or beyond retention), then opens the head,
-   * whose WAL replay skips samples already in blocks. Throws `corruption` naming the block or file that cannot be
-   * read.
+   * Opens (creating if needed) the database in `opts.dir`: hands leftovers of interrupted block writes and deletions
+   * to the worker for deletion, loads the blocks (deleting those replaced by compaction or beyond retention), then
+   * opens the head, whose WAL replay skips samples already in blocks. Throws `corruption` naming the block or file
+   * that cannot be read, and `unavailable` while a closed database of the same directory still finishes maintenance.
    */
   static open(opts: DbOptions): Db {
+    if (settling.has(resolve(opts.dir))) {
+      throw new ContrailError(
+        "unavailable",
+        `the database in ${opts.dir} was closed while its maintenance ran and is still finishing it; try again shortly`,
+      );
+    }
     mkdirSync(opts.dir, { recursive: true });
-    removeTmpDirs(opts.dir);
     const db = new Db(opts);
+    const leftovers = leftoverTmpDirs(opts.dir);
+    if (leftovers.length > 0) db.remove(leftovers);
     db.reloadBlocks();
     try {
       db.headRef = Head.open({
         dir: opts.dir,
         chunkRange: db.chunkRange,
-        minValidTime: db.blocksMaxTime() ?? undefined,
+        minValidTime: db.set.maxTime() ?? undefined,
         walSegmentSize: opts.walSegmentSize,
         walFsync: opts.walFsync,
+        walSyncLater: (path) => db.syncLater(path),
         logger: opts.logger,
       });
     } catch (err) {
-      for (const b of db.loaded) b.close();
+      db.set.close();
       throw err;
     }
     if (db.autoCompact) {
@@ -172,7 +208,7 @@ export class Db implements Appendable, Queryable {
 
   /** The loaded blocks, sorted by minTime. */
   blocks(): readonly Block[] {
-    return this.loaded;
+    return this.set.blocks;
   }
 
   /** The compaction ranges in use (ms), smallest first. */
@@ -188,24 +224,27 @@ export class Db implements Appendable, Queryable {
 
   /**
    * A querier over [mint, maxt] ms (inclusive) merging the overlapping blocks (oldest first) and the head. The
-   * blocks it reads stay readable until it is closed, even if compaction or retention deletes them meanwhile; while
-   * it reads the head, the head is not truncated (head compaction waits), so close queriers promptly.
+   * blocks it reads stay readable until it is closed, even if compaction or retention deletes them meanwhile; the
+   * head is not truncated below what it reads until it is closed (that part of a compaction is put off), so close
+   * queriers promptly. It reads the head only from the end of the newest block cut from it.
    */
   querier(mint: number, maxt: number): Querier {
     this.checkOpen();
     const held: Block[] = [];
     const qs: Querier[] = [];
-    for (const b of this.loaded) {
+    for (const b of this.set.blocks) {
       if (b.minTime <= maxt && mint < b.maxTime) {
         b.acquire();
         held.push(b);
         qs.push(blockQuerier(b, mint, maxt));
       }
     }
-    const readsHead = this.head.minTime <= maxt && mint < this.head.maxTime;
-    if (readsHead) {
-      qs.push(blockQuerier(this.head, mint, maxt));
-      this.headReaders++;
+    const headMint = Math.max(mint, this.headFloor);
+    let read: HeadRead | null = null;
+    if (this.head.minTime <= maxt && headMint < this.head.maxTime && headMint <= maxt) {
+      qs.push(flooredQuerier(blockQuerier(this.head, headMint, maxt), headMint));
+      read = { mint: headMint };
+      this.headReads.add(read);
     }
     const inner = mergeQuerier(qs);
     let released = false;
@@ -216,9 +255,14 @@ export class Db implements Appendable, Queryable {
       close: () => {
         if (released) return;
         released = true;
-        if (readsHead) this.headReaders--;
         inner.close();
         for (const b of held) b.release();
+        if (read !== null) {
+          this.headReads.delete(read);
+          // The last reader holding back an owed truncation is gone: truncate now rather than at the next tick.
+          const owed = this.owedTruncation;
+          if (this.autoCompact && owed !== null && !this.readsHeadBelow(owed)) this.scheduleCompaction();
+        }
       },
     };
   }
@@ -231,158 +275,218 @@ export class Db implements Appendable, Queryable {
   }
 
   /**
-   * Compacts now: cuts the head into blocks while it is compactable (truncating it and checkpointing the WAL after
-   * each), then merges blocks as the planner says, reloading (and so applying retention) after each step. While a
-   * querier reads the head, the head part waits for a later call (the maintenance timer or the next commit).
+   * Compacts: cuts the head into blocks while it is compactable (truncating it and checkpointing the WAL after
+   * each), then merges blocks as the planner says, reloading (and so applying retention) after each step; resolves
+   * when done, deletions included. Runs after the run in progress, if any. A head truncation is left owed to a
+   * later run while queriers opened before its block was swapped in still read the head below the block's end.
+   * After `close()` the run stops at its next step and resolves with what it did.
    */
-  compact(): CompactReport {
-    this.checkOpen();
-    if (this.compacting) return { headBlocks: [], mergedBlocks: [], deletedBlocks: 0 };
-    this.compacting = true;
-    const deletedBefore = this.deleted;
+  compact(): Promise<CompactReport> {
+    if (this.closed) return Promise.reject(this.closedError());
+    this.runsInFlight++;
+    const run = this.tail.then(() => this.compactNow());
+    this.tail = run.then(
+      () => this.endRun(null),
+      (err) => this.endRun(err as Error),
+    );
+    return run;
+  }
+
+  /** Resolves once no compaction run or deletion of this database is queued or running (also after `close()`). */
+  async whenIdle(): Promise<void> {
+    while (this.runsInFlight > 0 || this.chores.size > 0) {
+      await Promise.all([this.tail, ...this.chores]);
+    }
+  }
+
+  /** True while a compaction run or a deletion of this database is queued or running. */
+  get maintenanceRunning(): boolean {
+    return this.runsInFlight > 0 || this.chores.size > 0;
+  }
+
+  /** How the maintenance runs have fared so far. */
+  maintenanceStatus(): MaintenanceStatus {
+    return this.status;
+  }
+
+  // A closed database whose last job has ended may be opened again.
+  private settle(): void {
+    if (this.closed && !this.maintenanceRunning) settling.delete(resolve(this.dir));
+  }
+
+  private endRun(err: Error | null): void {
+    this.runsInFlight--;
+    this.settle();
+    const failed = err !== null && !this.closed;
+    this.status = {
+      runs: this.status.runs + 1,
+      failures: this.status.failures + (failed ? 1 : 0),
+      lastError: failed ? err.message : this.status.lastError,
+    };
+    if (failed) this.logger.warn("compaction failed", { dir: this.dir, err: err.message });
+  }
+
+  private async compactNow(): Promise<CompactReport> {
+    const deletedBefore = this.set.deleted;
     const headBlocks: Ulid[] = [];
     const mergedBlocks: Ulid[] = [];
     try {
-      if (this.headCompactable() && this.headReaders > 0) {
-        this.logger.info("head compaction deferred: queriers still read the head", { readers: this.headReaders });
-      }
-      while (this.headCompactable() && this.headReaders === 0) {
+      await this.truncateHead();
+      while (!this.closed && this.owedTruncation === null && this.headCompactable()) {
         const mint = this.head.minTime;
         const maxt = Math.trunc(mint / this.chunkRange) * this.chunkRange + this.chunkRange;
-        const meta = writeBlock({
-          dest: this.dir,
-          readers: [this.head.rangeReader(mint, maxt - 1)],
-          meta: headBlockMeta(mint, maxt),
-          segmentSize: this.chunkSegmentSize,
-        });
-        if (meta !== null) {
-          this.reloadOrDrop(meta.ulid);
-          headBlocks.push(meta.ulid);
-        }
-        this.head.truncate(maxt);
-        this.logger.info("head compacted", { mint, maxt, block: meta?.ulid ?? null });
-        if (this.head.minTime < maxt) break; // Samples of an open appender pin the range; try again later.
+        const meta = await this.compactHeadRange(mint, maxt);
+        if (meta !== null) headBlocks.push(meta.ulid);
+        // The range stays in the head while readers hold it (the truncation is owed) or an appender's samples pin it.
+        if (this.closed || this.owedTruncation !== null || this.head.minTime < maxt) break;
       }
-      for (;;) {
-        // The head comes first; the next call continues with the blocks.
-        if (this.headCompactable() && this.headReaders === 0) break;
+      // The head comes first: when it became compactable again meanwhile, the next run continues with the blocks
+      // (unless its truncation waits for readers: then the blocks need not wait too).
+      while (!this.closed && (this.owedTruncation !== null || !this.headCompactable())) {
         const plan = planCompaction(
-          this.loaded.map((b) => ({ dir: b.dir, meta: b.meta })),
+          this.set.blocks.map((b) => ({ dir: b.dir, meta: b.meta })),
           this.ranges,
         );
         if (plan.length === 0) break;
-        const meta = compactBlockDirs({
-          dest: this.dir,
-          dirs: plan,
-          open: this.loaded,
-          segmentSize: this.chunkSegmentSize,
-        });
+        const meta = await this.mergeBlocks(plan);
         if (meta !== null) mergedBlocks.push(meta.ulid);
-        this.reloadOrDrop(meta?.ulid ?? null);
-        this.logger.info("blocks compacted", { from: plan.length, block: meta?.ulid ?? null });
       }
-      if (headBlocks.length === 0 && mergedBlocks.length === 0) this.reloadBlocks();
-    } finally {
-      this.compacting = false;
+      if (!this.closed && headBlocks.length === 0 && mergedBlocks.length === 0) this.reloadBlocks();
+    } catch (err) {
+      // A job dropped or failed because the database closed meanwhile: the run just stops there.
+      if (!this.closed) throw err;
     }
-    return { headBlocks, mergedBlocks, deletedBlocks: this.deleted - deletedBefore };
+    await Promise.all(this.chores);
+    return { headBlocks, mergedBlocks, deletedBlocks: this.set.deleted - deletedBefore };
   }
 
-  // Reloads after a new block was written; if the reload fails the new block is removed again.
-  private reloadOrDrop(ulid: Ulid | null): void {
+  // Steps 1 to 4 of the module comment for the head range [mint, maxt) ms; returns the new block's meta.
+  private async compactHeadRange(mint: number, maxt: number): Promise<BlockMeta | null> {
+    const snapshot = new HeadRangeSnapshot(this.head, mint, maxt - 1);
+    while (!snapshot.step(performance.now() + MAIN_THREAD_SLICE_MS)) {
+      await yieldToLoop();
+      if (this.closed) return null;
+    }
+    const parts = snapshot.finish();
+    const written = await this.runJob(
+      {
+        kind: "head-block",
+        dest: this.dir,
+        chunksHeadDir: join(this.dir, "chunks_head"),
+        mint,
+        maxt: maxt - 1,
+        parts,
+        meta: headBlockMeta(mint, maxt),
+        segmentSize: this.chunkSegmentSize,
+      },
+      parts,
+    );
+    if (this.closed) return written?.meta ?? null;
+    if (written !== null) this.set.reloadOrDrop(written.meta.ulid, written.index);
+    if (maxt > this.headFloor) this.headFloor = maxt;
+    this.owedTruncation = maxt;
+    await this.truncateHead();
+    this.logger.info("head compacted", { mint, maxt, block: written?.meta.ulid ?? null });
+    return written?.meta ?? null;
+  }
+
+  // Step 4 of the module comment for the owed truncation, unless a querier opened before the block was swapped in
+  // still reads the head below it: then it waits for a later run (the querier's close schedules one).
+  private async truncateHead(): Promise<void> {
+    const maxt = this.owedTruncation;
+    if (maxt === null || this.closed) return;
+    if (this.readsHeadBelow(maxt)) {
+      this.logger.info("head truncation deferred: queriers still read the head", { readers: this.headReads.size });
+      return;
+    }
+    const truncation = this.head.beginTruncation(maxt);
+    let plan = truncation.step(performance.now() + MAIN_THREAD_SLICE_MS);
+    while (plan === null) {
+      await yieldToLoop();
+      // Closing the head ends the truncation: its disk part was not started, and the WAL still has everything.
+      if (this.closed) return;
+      plan = truncation.step(performance.now() + MAIN_THREAD_SLICE_MS);
+    }
+    this.owedTruncation = null;
+    if (plan.chunkFiles.length > 0) this.remove(plan.chunkFiles);
+    const wal = plan.wal;
+    if (wal !== null) await this.runJob({ kind: "truncate-wal", wal }, transferable(wal));
+  }
+
+  // A merge of the blocks in `dirs` by the worker, then step 3 of the module comment.
+  private async mergeBlocks(dirs: readonly string[]): Promise<BlockMeta | null> {
+    const parents = this.set.blocks.filter((b) => dirs.includes(b.dir));
+    let written: WrittenBlock | null;
     try {
-      this.reloadBlocks();
+      written = await this.runJob({
+        kind: "merge-blocks",
+        dest: this.dir,
+        dirs,
+        ulid: newUlid(),
+        segmentSize: this.chunkSegmentSize,
+      });
     } catch (err) {
-      if (ulid !== null) rmSync(join(this.dir, ulid), { recursive: true, force: true });
+      // The blocks could not be merged (not merely the worker lost): keep the planner from picking them again.
+      if (!isWorkerFailure(err) && !this.closed) for (const b of parents) markFailed(b);
+      throw err;
+    }
+    if (this.closed) return written?.meta ?? null;
+    if (written === null) for (const b of parents) b.setDeletable();
+    this.set.reloadOrDrop(written?.meta.ulid ?? null, written?.index);
+    this.logger.info("blocks compacted", { from: dirs.length, block: written?.meta.ulid ?? null });
+    return written?.meta ?? null;
+  }
+
+  // Runs `job` on the maintenance worker; when the worker is lost while writing a block, its temporary directory is
+  // handed to the next worker for deletion.
+  private async runJob<J extends MaintenanceJob>(job: J, transfer: ArrayBuffer[] = []) {
+    try {
+      return await this.queue.run(job, { transfer, cancelled: () => this.closed });
+    } catch (err) {
+      if (isWorkerFailure(err)) {
+        const ulid = job.kind === "head-block" ? job.meta.ulid : job.kind === "merge-blocks" ? job.ulid : null;
+        if (ulid !== null) this.remove([join(this.dir, ulid + TMP_FOR_CREATION_SUFFIX)]);
+      }
       throw err;
     }
   }
 
-  /**
-   * Re-reads the block directories: opens new blocks, then deletes the blocks that are parents of a loaded block,
-   * marked deletable, or beyond retention. Throws `corruption` when a block cannot be opened and no loaded block
-   * replaces it (the loaded set is then unchanged).
-   */
-  reloadBlocks(): void {
-    const loadable: Block[] = [];
-    const corrupted = new Map<string, Error>();
-    const opened: Block[] = [];
-    for (const dir of listBlockDirs(this.dir)) {
-      let ulid: string;
-      try {
-        ulid = readBlockMeta(dir).ulid;
-      } catch (err) {
-        this.logger.warn("skipping a block without a readable meta.json", { dir, err: (err as Error).message });
-        continue;
-      }
-      const have = this.loaded.find((b) => b.meta.ulid === ulid);
-      if (have !== undefined) {
-        loadable.push(have);
-        continue;
-      }
-      try {
-        const b = Block.open(dir);
-        opened.push(b);
-        loadable.push(b);
-      } catch (err) {
-        corrupted.set(ulid, err as Error);
-      }
-    }
-    const deletable = this.blocksToDelete(loadable);
-    for (const b of loadable) {
-      for (const p of b.meta.compaction.parents ?? []) {
-        deletable.add(p.ulid);
-        corrupted.delete(p.ulid);
-      }
-    }
-    if (corrupted.size > 0) {
-      for (const b of opened) b.close();
-      const detail = [...corrupted].map(([u, e]) => `block ${u}: ${e.message}`).join("; ");
-      throw new ContrailError("corruption", `${this.dir}: ${detail}`, { cause: [...corrupted.values()][0] });
-    }
-    const keep = loadable.filter((b) => !deletable.has(b.meta.ulid)).sort((a, b) => a.minTime - b.minTime);
-    const old = this.loaded;
-    this.loaded = keep;
-    const toClose = new Set([...old, ...loadable].filter((b) => deletable.has(b.meta.ulid)));
-    for (const b of toClose) b.close();
-    for (const ulid of deletable) {
-      const dir = join(this.dir, ulid);
-      if (!exists(dir)) continue;
-      // Renamed first, so a crash during the removal leaves no half block under its real name.
-      const tmp = dir + TMP_FOR_DELETION_SUFFIX;
-      rmSync(tmp, { recursive: true, force: true });
-      renameSync(dir, tmp);
-      rmSync(tmp, { recursive: true, force: true });
-      this.deleted++;
-      this.logger.info("deleted block", { block: ulid });
-    }
+  private readsHeadBelow(t: number): boolean {
+    for (const r of this.headReads) if (r.mint < t) return true;
+    return false;
   }
 
-  // The blocks deletable by their meta flag or by time or size retention, judged newest first.
-  private blocksToDelete(blocks: readonly Block[]): Set<string> {
-    const out = new Set<string>();
-    const byEnd = blocks.slice().sort((a, b) => b.maxTime - a.maxTime);
-    for (const b of byEnd) if (b.meta.compaction.deletable === true) out.add(b.meta.ulid);
-    if (byEnd.length === 0) return out;
-    if (this.retentionMs > 0) {
-      for (let i = 1; i < byEnd.length; i++) {
-        if (byEnd[0].maxTime - byEnd[i].maxTime >= this.retentionMs) {
-          for (const b of byEnd.slice(i)) out.add(b.meta.ulid);
-          break;
-        }
-      }
-    }
-    if (this.maxBytes > 0) {
-      let total = this.headBytes();
-      for (let i = 0; i < byEnd.length; i++) {
-        total += byEnd[i].size;
-        if (total > this.maxBytes) {
-          for (const b of byEnd.slice(i)) out.add(b.meta.ulid);
-          break;
-        }
-      }
-    }
-    return out;
+  // Hands `paths` to the worker for deletion. A failure is only logged: a leftover is deleted at the next open.
+  private remove(paths: readonly string[]): void {
+    this.chore({ kind: "remove", paths }, "deleting files failed");
+  }
+
+  // Hands a finished WAL segment to the worker to fsync. A failure is only logged: the data is written, only a
+  // machine crash before the OS writes it back could lose it.
+  private syncLater(path: string): void {
+    this.chore({ kind: "sync", paths: [path] }, "syncing a WAL segment failed");
+  }
+
+  // Runs a small job whose end `compact()` and `whenIdle()` wait for, and which runs even after `close()`.
+  private chore(job: MaintenanceJob, failure: string): void {
+    const done = () => {
+      this.chores.delete(p);
+      this.settle();
+    };
+    const p: Promise<void> = this.queue.run(job).then(done, (err: Error) => {
+      done();
+      this.logger.warn(failure, { dir: this.dir, err: err.message });
+    });
+    this.chores.add(p);
+  }
+
+  /**
+   * Re-reads the block directories: opens new blocks, then deletes the blocks that are parents of a loaded block,
+   * marked deletable, or beyond retention (renamed to `<ulid>.tmp-for-deletion` now, deleted by the worker). Throws
+   * `corruption` when a block cannot be opened and no loaded block replaces it (the loaded set is then unchanged).
+   */
+  reloadBlocks(): void {
+    this.set.reload();
   }
 
   /** Bytes of the WAL and the head chunk files on disk. */
@@ -390,70 +494,17 @@ export class Db implements Appendable, Queryable {
     return dirSize(join(this.dir, "wal")) + dirSize(join(this.dir, "chunks_head"));
   }
 
-  // The end of the newest block (ms, exclusive), null without blocks: the head accepts nothing older.
-  private blocksMaxTime(): number | null {
-    let max: number | null = null;
-    for (const b of this.loaded) {
-      if ((b.meta.compaction.hints ?? []).includes("from-out-of-order")) continue;
-      if (max === null || b.maxTime > max) max = b.maxTime;
-    }
-    return max;
-  }
-
   /** Counts for the status API; each cardinality list holds the top `limit` (default 10) entries. */
   stats(opts: { limit?: number } = {}): DbStats {
     this.checkOpen();
-    const limit = opts.limit ?? 10;
-    const hs = this.head.stats();
-    const ix = this.head.index();
-    const byMetric: NameCount[] = [];
-    const valueCounts: NameCount[] = [];
-    const memory: NameCount[] = [];
-    const pairs: NameCount[] = [];
-    let numLabelPairs = 0;
-    for (const name of ix.labelNames()) {
-      const values = ix.labelValues(name);
-      numLabelPairs += values.length;
-      valueCounts.push({ name, value: values.length });
-      let bytes = 0;
-      for (const v of values) {
-        const n = ix.postings(name, [v]).length;
-        bytes += Buffer.byteLength(v) * n;
-        pairs.push({ name: `${name}=${v}`, value: n });
-        if (name === METRIC_NAME) byMetric.push({ name: v, value: n });
-      }
-      memory.push({ name, value: bytes });
-    }
-    const headEmpty = hs.numSeries === 0 || hs.minTime === Number.POSITIVE_INFINITY;
-    let bMin: number | null = null;
-    let bMax: number | null = null;
-    let bytes = 0;
-    let numSeries = 0;
-    let numSamples = 0;
-    for (const b of this.loaded) {
-      bMin = bMin === null ? b.minTime : Math.min(bMin, b.minTime);
-      bMax = bMax === null ? b.maxTime : Math.max(bMax, b.maxTime);
-      bytes += b.size;
-      numSeries += b.meta.stats.numSeries ?? 0;
-      numSamples += b.meta.stats.numSamples ?? 0;
-    }
-    const headMin = headEmpty ? null : hs.minTime;
-    const headMax = headEmpty ? null : hs.maxTime;
-    const mins = [bMin, headMin].filter((x): x is number => x !== null);
-    const maxs = [bMax === null ? null : bMax - 1, headMax].filter((x): x is number => x !== null);
-    return {
-      head: { numSeries: hs.numSeries, numLabelPairs, chunkCount: hs.numChunks, minTime: headMin, maxTime: headMax },
-      blocks: { count: this.loaded.length, bytes, numSeries, numSamples, minTime: bMin, maxTime: bMax },
-      minTime: mins.length > 0 ? Math.min(...mins) : null,
-      maxTime: maxs.length > 0 ? Math.max(...maxs) : null,
-      seriesCountByMetricName: top(byMetric, limit),
-      labelValueCountByLabelName: top(valueCounts, limit),
-      memoryInBytesByLabelName: top(memory, limit),
-      seriesCountByLabelValuePair: top(pairs, limit),
-    };
+    return dbStats(this.head, this.set.blocks, opts.limit ?? 10);
   }
 
-  /** Stops background compaction, closes the head (its data stays on disk) and the blocks. Idempotent. */
+  /**
+   * Stops background compaction, closes the head (its data stays on disk) and the blocks. Idempotent. A compaction
+   * run in progress stops at its next step (a worker job already running finishes; what it wrote is complete and
+   * is picked up at the next open); `whenIdle()` resolves when it has.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -461,10 +512,11 @@ export class Db implements Appendable, Queryable {
     if (this.pending !== null) clearImmediate(this.pending);
     this.timer = null;
     this.pending = null;
+    if (this.maintenanceRunning) settling.add(resolve(this.dir));
     try {
       this.headRef?.close();
     } finally {
-      for (const b of this.loaded) b.close();
+      this.set.close();
     }
   }
 
@@ -475,7 +527,8 @@ export class Db implements Appendable, Queryable {
 
   /** After a commit: schedules a compaction when the head has become compactable. Internal to the appender. */
   afterCommit(): void {
-    if (this.autoCompact && this.pending === null && this.headCompactable()) this.scheduleCompaction();
+    const ready = this.owedTruncation === null && this.headCompactable();
+    if (this.autoCompact && this.pending === null && ready) this.scheduleCompaction();
   }
 
   private scheduleCompaction(): void {
@@ -487,95 +540,42 @@ export class Db implements Appendable, Queryable {
     this.pending.unref();
   }
 
+  // A run unless one is in progress; its failure is logged and counted by `endRun`.
   private backgroundCompact(): void {
-    if (this.closed) return;
-    try {
-      this.compact();
-    } catch (err) {
-      this.logger.warn("compaction failed", { dir: this.dir, err: (err as Error).message });
-    }
+    if (this.closed || this.runsInFlight > 0) return;
+    this.compact().catch(() => {});
+  }
+
+  private closedError(): ContrailError {
+    return new ContrailError("unavailable", `the database in ${this.dir} is closed`);
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new ContrailError("unavailable", `the database in ${this.dir} is closed`);
+    if (this.closed) throw this.closedError();
   }
 }
 
-/** The database's appender: the head's, plus a compaction check after each commit. */
-class DbAppender implements Appender {
-  private readonly db: Db;
-  private readonly app: Appender;
-
-  constructor(db: Db, app: Appender) {
-    this.db = db;
-    this.app = app;
-  }
-
-  append(labels: Labels, t: number, v: number): SeriesRef {
-    return this.app.append(labels, t, v);
-  }
-
-  appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
-    return this.app.appendRef(ref, t, v);
-  }
-
-  commit(): CommitReport {
-    try {
-      return this.app.commit();
-    } finally {
-      this.db.afterCommit();
-    }
-  }
-
-  rollback(): void {
-    this.app.rollback();
-  }
+/** `q` with every select starting no earlier than `floor` (ms): the head part of a database querier. */
+function flooredQuerier(q: Querier, floor: number): Querier {
+  return {
+    select: (ms, hints) =>
+      q.select(ms, hints.start !== undefined && hints.start < floor ? { ...hints, start: floor } : hints),
+    labelNames: (ms, hints) => q.labelNames(ms, hints),
+    labelValues: (name, ms, hints) => q.labelValues(name, ms, hints),
+    close: () => q.close(),
+  };
 }
 
-function top(list: NameCount[], limit: number): NameCount[] {
-  list.sort((a, b) => b.value - a.value || compareStrings(a.name, b.name));
-  return limit > 0 ? list.slice(0, limit) : list;
+// The buffer of the series list in `wal`, moved to the worker with the job.
+function transferable(wal: WalTruncation): ArrayBuffer[] {
+  return [wal.keep.buffer as ArrayBuffer];
 }
 
-/** Removes `<ulid>.tmp-for-creation` / `.tmp-for-deletion` block dirs and temporary WAL checkpoints in `dir`. */
-function removeTmpDirs(dir: string): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (!e.isDirectory()) continue;
-    for (const suffix of [TMP_FOR_CREATION_SUFFIX, TMP_FOR_DELETION_SUFFIX, ".tmp"]) {
-      if (e.name.endsWith(suffix) && isBlockDirName(e.name.slice(0, -suffix.length))) {
-        rmSync(join(dir, e.name), { recursive: true, force: true });
-      }
-    }
-  }
-  const wal = join(dir, "wal");
-  if (!exists(wal)) return;
-  for (const e of readdirSync(wal, { withFileTypes: true })) {
-    if (e.isDirectory() && /^checkpoint\.\d+\.tmp$/.test(e.name)) rmSync(join(wal, e.name), { recursive: true });
-  }
-}
-
-function exists(path: string): boolean {
+// Marks `b` as failed to compact; a failure to do so only means the planner may pick it again.
+function markFailed(b: Block): void {
   try {
-    statSync(path);
-    return true;
+    b.setCompactionFailed();
   } catch {
-    return false;
+    // The merge's own error is what gets reported.
   }
-}
-
-/** Total size of the regular files under `dir` (recursively), 0 when it does not exist. */
-function dirSize(dir: string): number {
-  let total = 0;
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) total += dirSize(p);
-    else if (e.isFile()) total += statSync(p).size;
-  }
-  return total;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -7,6 +7,7 @@ import { isContrailError } from "../../model/errors.ts";
 import { type Chunk, Encoding } from "../chunkenc/chunk.ts";
 import { XorAppender } from "../chunkenc/xor.ts";
 import {
+  HeadChunkFileReader,
   HeadChunkFiles,
   type HeadChunkMeta,
   type HeadChunkRef,
@@ -154,6 +155,38 @@ test("files are cut at the size limit and on request; truncate removes old files
   const after = h.write({ seriesRef: 100, mint: 0, maxt: 1, chunk });
   assert.equal(headChunkRefSeq(after), headChunkRefSeq(next) + 1);
   assert.equal(collect(h).length, 2);
+  h.close();
+});
+
+test("a read-only reader serves flushed chunks while the writer goes on; release closes without deleting", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir, maxFileSize: 500 });
+  const chunks = Array.from({ length: 12 }, (_, i) => xorChunk(10 + i, i * 1000));
+  const refs = chunks.map((chunk, i) => h.write({ seriesRef: i + 1, mint: 0, maxt: 1, chunk }));
+  h.flush();
+  const reader = new HeadChunkFileReader(dir);
+  // The writer appends to the newest file meanwhile; what was flushed stays readable.
+  const more = h.write({ seriesRef: 50, mint: 0, maxt: 1, chunk: xorChunk(30, 0) });
+  refs.forEach((ref, i) => {
+    assert.deepEqual(reader.chunk(ref), chunks[i]);
+  });
+  h.flush();
+  assert.deepEqual(reader.chunk(more), xorChunk(30, 0));
+  assert.throws(
+    () => reader.chunk(headChunkRef(999, 8)),
+    (e) => isContrailError(e, "corruption") && e.message.includes("000999"),
+  );
+
+  const released = h.release(headChunkRefSeq(refs[refs.length - 1]));
+  assert.ok(released.length > 0);
+  for (const p of released) assert.ok(existsSync(p), `${p} is left for the caller to delete`);
+  assert.throws(
+    () => h.chunk(refs[0]),
+    (e) => isContrailError(e, "corruption"),
+    "the writer no longer serves them",
+  );
+  assert.deepEqual(reader.chunk(refs[0]), chunks[0], "an open reader still does");
+  reader.close();
   h.close();
 });
 

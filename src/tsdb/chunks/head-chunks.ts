@@ -107,7 +107,7 @@ export class HeadChunkFiles {
   private curOffset = 0;
   private cutRequested = false;
   private readonly buf = new Encbuf(64 * 1024);
-  private scratch = new Uint8Array(512);
+  private readonly scratch: Scratch = { bytes: new Uint8Array(512) };
   private closed = false;
 
   private constructor(dir: string, maxFileSize: number, writeBufferSize: number) {
@@ -239,32 +239,14 @@ export class HeadChunkFiles {
     const start = refOffset(ref);
     const f = this.files.get(seq);
     if (f === undefined) throw new ContrailError("corruption", `head chunk file ${segmentName(seq)} does not exist`);
-    let bytes: Uint8Array;
-    let at: number;
-    let end: number;
     if (f === this.cur && start >= f.size) {
       // Still in the write buffer.
-      bytes = this.buf.get();
-      at = start - f.size;
-      end = bytes.length;
-    } else {
-      end = Math.min(f.size - start, this.scratch.length);
-      if (end < 0) end = 0;
-      bytes = this.scratch;
-      at = 0;
-      end = readSync(f.fd, bytes, 0, end, start);
-      if (end >= META_FIXED_SIZE + 1) {
-        const need = chunkRecordSize(bytes, 0, end);
-        if (need > end && start + need <= f.size) {
-          if (need > this.scratch.length) this.scratch = new Uint8Array(Math.max(need, this.scratch.length * 2));
-          bytes = this.scratch;
-          end = readSync(f.fd, bytes, 0, need, start);
-        }
-      }
+      const bytes = this.buf.get();
+      const r = parseRecord(bytes, start - f.size, bytes.length);
+      if (typeof r === "string") throw new ContrailError("corruption", `${f.path}: chunk at ${start}: ${r}`);
+      return { encoding: r.encoding, data: bytes.slice(r.dataStart, r.dataEnd) };
     }
-    const r = parseRecord(bytes, at, end);
-    if (typeof r === "string") throw new ContrailError("corruption", `${f.path}: chunk at ${start}: ${r}`);
-    return { encoding: r.encoding, data: bytes.slice(r.dataStart, r.dataEnd) };
+    return readChunkAt(f, start, this.scratch);
   }
 
   /**
@@ -308,12 +290,26 @@ export class HeadChunkFiles {
 
   /** Deletes the files numbered below `fileSeq`, never the one being written. */
   truncate(fileSeq: number): void {
-    if (this.cur !== null && this.curOffset > SEGMENT_HEADER_SIZE) this.cutRequested = true;
-    for (const seq of this.fileSeqs()) {
-      if (seq >= fileSeq || this.files.get(seq) === this.cur) break;
-      this.remove(seq);
-    }
+    for (const path of this.release(fileSeq)) rmSync(path, { force: true });
     syncDir(this.dir);
+  }
+
+  /**
+   * Forgets the files numbered below `fileSeq` (never the one being written) and closes them, leaving their deletion
+   * to the caller: returns their paths. Nothing references their chunks any more, and a restart before they are
+   * deleted only replays chunks that the blocks already hold (replay skips them).
+   */
+  release(fileSeq: number): string[] {
+    if (this.cur !== null && this.curOffset > SEGMENT_HEADER_SIZE) this.cutRequested = true;
+    const out: string[] = [];
+    for (const seq of this.fileSeqs()) {
+      const f = this.files.get(seq) as HeadFile;
+      if (seq >= fileSeq || f === this.cur) break;
+      closeSync(f.fd);
+      this.files.delete(seq);
+      out.push(f.path);
+    }
+    return out;
   }
 
   /** Deletes file `fileSeq` and every later one (after `iterate` reported corruption there). */
@@ -349,6 +345,72 @@ export class HeadChunkFiles {
     for (const f of this.files.values()) closeSync(f.fd);
     this.files.clear();
   }
+}
+
+/**
+ * Reads chunks from the head chunk files of a directory by reference, without writing or repairing anything: what
+ * the maintenance worker uses while the head keeps appending to the newest file. The chunks it reads must have been
+ * flushed (`HeadChunkFiles.flush`) before. Files are opened on first use and closed by `close()`.
+ */
+export class HeadChunkFileReader {
+  private readonly dir: string;
+  private readonly files = new Map<number, { fd: number; size: number; path: string }>();
+  private readonly scratch: Scratch = { bytes: new Uint8Array(512) };
+
+  /** A reader of the head chunk files in `dir`. */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** The chunk at `ref` (data owned by the caller); throws `corruption` when missing or damaged. */
+  chunk(ref: HeadChunkRef): Chunk {
+    const seq = refSegment(ref);
+    let f = this.files.get(seq);
+    if (f === undefined) {
+      const path = join(this.dir, segmentName(seq));
+      let fd: number;
+      try {
+        fd = openSync(path, "r");
+      } catch (err) {
+        throw new ContrailError("corruption", `head chunk file ${path} cannot be opened: ${(err as Error).message}`);
+      }
+      f = { fd, size: fstatSync(fd).size, path };
+      this.files.set(seq, f);
+    }
+    const start = refOffset(ref);
+    // The newest file grows while the head appends: look again when a chunk seems to lie past its end.
+    if (start + MAX_META_SIZE > f.size) f.size = fstatSync(f.fd).size;
+    return readChunkAt(f, start, this.scratch);
+  }
+
+  /** Closes the files opened so far. */
+  close(): void {
+    for (const f of this.files.values()) closeSync(f.fd);
+    this.files.clear();
+  }
+}
+
+/** A read buffer that grows as needed, shared by the reads of one reader. */
+interface Scratch {
+  bytes: Uint8Array;
+}
+
+/** Reads and checks the chunk record at byte `start` of the open file `f` (of `f.size` bytes). */
+function readChunkAt(f: { fd: number; size: number; path: string }, start: number, scratch: Scratch): Chunk {
+  let bytes = scratch.bytes;
+  let end = Math.max(0, Math.min(f.size - start, bytes.length));
+  end = readSync(f.fd, bytes, 0, end, start);
+  if (end >= META_FIXED_SIZE + 1) {
+    const need = chunkRecordSize(bytes, 0, end);
+    if (need > end && start + need <= f.size) {
+      if (need > bytes.length) scratch.bytes = new Uint8Array(Math.max(need, bytes.length * 2));
+      bytes = scratch.bytes;
+      end = readSync(f.fd, bytes, 0, need, start);
+    }
+  }
+  const r = parseRecord(bytes, 0, end);
+  if (typeof r === "string") throw new ContrailError("corruption", `${f.path}: chunk at ${start}: ${r}`);
+  return { encoding: r.encoding, data: bytes.slice(r.dataStart, r.dataEnd) };
 }
 
 interface ParsedRecord {

@@ -76,8 +76,8 @@ export class HeadIndexReader implements BlockIndexReader {
   }
 }
 
-// Metadata of the chunks of `s` overlapping [mint, maxt], narrowed to it; refs pack the series ref and chunk id.
-function chunkMetas(s: MemSeries, mint: number, maxt: number): ChunkMeta[] {
+/** Metadata of the chunks of `s` overlapping [mint, maxt] ms, narrowed to it; refs pack series ref and chunk id. */
+export function chunkMetas(s: MemSeries, mint: number, maxt: number): ChunkMeta[] {
   const out: ChunkMeta[] = [];
   const mm = s.mmapped;
   for (let i = 0; i < mm.length; i++) {

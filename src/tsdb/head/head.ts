@@ -3,6 +3,7 @@
 // WAL (`wal/`), which rebuilds the head after a restart. The head implements BlockReader, so it is queried and
 // compacted like an on-disk block. Layouts: docs/format/wal.md, docs/format/records.md, docs/format/head_chunks.md.
 
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ContrailError } from "../../model/errors.ts";
 import { StringInterner } from "../../model/intern.ts";
@@ -16,7 +17,7 @@ import { SampleBatch } from "../record/samples.ts";
 import { SeriesBatch } from "../record/series.ts";
 import { encodeTombstones, TombstoneBatch } from "../record/tombstones.ts";
 import { MemTombstones } from "../tombstones/tombstones.ts";
-import { checkpoint } from "../wal/checkpoint.ts";
+import { truncateWal, type WalTruncation } from "../wal/checkpoint.ts";
 import { type FsyncPolicy, Wal } from "../wal/wal.ts";
 import { HeadAppender } from "./appender.ts";
 import { HeadChunkReader, HeadIndexReader, RangeHead } from "./head-reader.ts";
@@ -55,6 +56,8 @@ export interface HeadOptions {
   /** WAL segment size (bytes, a multiple of 32 KiB) and fsync policy; defaults as in wal/wal.ts. */
   readonly walSegmentSize?: number;
   readonly walFsync?: FsyncPolicy;
+  /** Hands the sync of finished WAL segments to the caller (see WalOptions.syncLater). */
+  readonly walSyncLater?: (segmentPath: string) => void;
   /** Largest head chunk file in bytes (default 128 MiB) and how much the chunk writer buffers (default 4 MiB). */
   readonly headChunkFileSize?: number;
   readonly headChunkWriteBufferSize?: number;
@@ -85,6 +88,25 @@ export interface TruncateReport {
   /** The checkpoint written (last WAL segment folded in), or null when the WAL was too short to bother. */
   readonly checkpoint: number | null;
 }
+
+/** What `truncateMemory` removed, and the disk work it leaves to its caller. */
+export interface TruncatePlan {
+  readonly chunksRemoved: number;
+  readonly seriesRemoved: number;
+  /** The WAL checkpoint to write, or null when the WAL was too short to bother. */
+  readonly wal: WalTruncation | null;
+  /** Head chunk files no longer referenced (already closed), to delete. */
+  readonly chunkFiles: readonly string[];
+}
+
+/** A head truncation in slices; see `Head.beginTruncation`. */
+export interface HeadTruncation {
+  /** Truncates until `deadline` (`performance.now()` ms); null while unfinished, then the plan of the disk work. */
+  step(deadline: number): TruncatePlan | null;
+}
+
+/** Series truncated between two looks at the clock. */
+const SERIES_PER_CLOCK_CHECK = 64;
 
 /** The in-memory head of one database. Single-threaded; see the module comment. */
 export class Head implements BlockReader {
@@ -163,7 +185,11 @@ export class Head implements BlockReader {
       head = new Head(opts, files);
       const walDir = join(opts.dir, "wal");
       head.report = replay(head, { walDir, minValidTime: head.minValid });
-      head.wal = Wal.open(walDir, { segmentSize: opts.walSegmentSize, fsync: opts.walFsync });
+      head.wal = Wal.open(walDir, {
+        segmentSize: opts.walSegmentSize,
+        fsync: opts.walFsync,
+        syncLater: opts.walSyncLater,
+      });
     } catch (e) {
       files.close();
       throw e;
@@ -320,35 +346,94 @@ export class Head implements BlockReader {
    * Drops what is older than `mint` (ms) after it was compacted into a block: chunks ending before it, series left
    * empty (unless an appender holds samples for them), head chunk files no longer referenced; then checkpoints the
    * older two thirds of the WAL and deletes those segments. Appends before `mint` fail with `out_of_bounds` after.
+   * This is `truncateMemory` followed, on this thread, by the disk work it returns.
    */
   truncate(mint: number): TruncateReport {
+    const plan = this.truncateMemory(mint);
+    for (const path of plan.chunkFiles) rmSync(path, { force: true });
+    if (plan.wal !== null) truncateWal(plan.wal);
+    return {
+      chunksRemoved: plan.chunksRemoved,
+      seriesRemoved: plan.seriesRemoved,
+      checkpoint: plan.wal?.to ?? null,
+    };
+  }
+
+  /**
+   * The in-memory part of `truncate(mint)`: drops the chunks and series, releases (closes) the head chunk files no
+   * longer referenced and starts a new WAL segment. Returns the disk work left, for any thread to do later: deleting
+   * the released files and writing the checkpoint. Until then the WAL still holds the
+   * dropped samples and series, which a restart skips (they are older than the blocks) or drops at the next
+   * checkpoint. `beginTruncation` does the same in slices.
+   */
+  truncateMemory(mint: number): TruncatePlan {
+    return this.beginTruncation(mint).step(Number.POSITIVE_INFINITY) as TruncatePlan;
+  }
+
+  /**
+   * `truncateMemory(mint)` in slices: each `step(deadline)` truncates series until `deadline` (a
+   * `performance.now()` time, ms) has passed and returns null, or finishes and returns the plan. Appends and reads
+   * may run between steps: appends are newer than `mint` (it must be at most the appendable minimum), and a series
+   * found empty is removed only if it still is at the last step. Nothing else may truncate the head meanwhile.
+   */
+  beginTruncation(mint: number): HeadTruncation {
     this.checkOpen();
     if (mint > this.minValid) this.minValid = mint;
+    const it = this.series.values();
+    const candidates: MemSeries[] = [];
+    const keep: number[] = [];
     let chunksRemoved = 0;
-    const gone: MemSeries[] = [];
     let minT = Number.POSITIVE_INFINITY;
-    for (const s of this.series.values()) {
-      chunksRemoved += s.truncateBefore(mint);
-      if (s.isEmpty() && s.pending === 0) gone.push(s);
-      else if (s.minTime() < minT) minT = s.minTime();
-    }
-    this.removeSeries(gone);
-    for (const [alias, target] of this.aliasRefs) {
-      if (this.series.getByRef(target) === undefined) this.aliasRefs.delete(alias);
-    }
-    this.minT = minT;
-    this.tombstoneSet.truncateBefore(mint);
-    // Series created from now on intern into a fresh table; the old one goes with the series that used it.
-    this.interner = new StringInterner();
-
     let oldestFile = Number.POSITIVE_INFINITY;
-    for (const s of this.series.values()) {
+    const visit = (s: MemSeries) => {
+      chunksRemoved += s.truncateBefore(mint);
+      if (s.isEmpty() && s.pending === 0) {
+        candidates.push(s);
+        return;
+      }
+      keep.push(s.ref);
+      if (s.minTime() < minT) minT = s.minTime();
       if (s.mmapped.length > 0) oldestFile = Math.min(oldestFile, headChunkRefSeq(s.mmapped[0].ref));
-    }
-    this.files.truncate(oldestFile);
-    const cp = this.truncateWal(mint);
-    this.logger.info("head truncated", { mint, chunksRemoved, seriesRemoved: gone.length, checkpoint: cp });
-    return { chunksRemoved, seriesRemoved: gone.length, checkpoint: cp };
+    };
+    const finish = (): TruncatePlan => {
+      const gone: MemSeries[] = [];
+      for (const s of candidates) {
+        // An appender may have taken the series up since it was found empty: then it stays.
+        if (s.isEmpty() && s.pending === 0) gone.push(s);
+        else visit(s);
+      }
+      this.removeSeries(gone);
+      for (const [alias, target] of this.aliasRefs) {
+        if (this.series.getByRef(target) === undefined) this.aliasRefs.delete(alias);
+      }
+      this.minT = minT;
+      this.tombstoneSet.truncateBefore(mint);
+      // Series created from now on intern into a fresh table; the old one goes with the series that used it.
+      this.interner = new StringInterner();
+      const chunkFiles = this.files.release(oldestFile);
+      for (const alias of this.aliasRefs.keys()) keep.push(alias);
+      const wal = this.planWalTruncation(mint, keep);
+      this.logger.info("head truncated", {
+        mint,
+        chunksRemoved,
+        seriesRemoved: gone.length,
+        checkpoint: wal?.to ?? null,
+      });
+      return { chunksRemoved, seriesRemoved: gone.length, wal, chunkFiles };
+    };
+    return {
+      step: (deadline) => {
+        this.checkOpen();
+        for (;;) {
+          for (let i = 0; i < SERIES_PER_CLOCK_CHECK; i++) {
+            const r = it.next();
+            if (r.done === true) return finish();
+            visit(r.value);
+          }
+          if (performance.now() >= deadline) return null;
+        }
+      },
+    };
   }
 
   /** Removes series from every structure (replay deletions and truncation). Internal. */
@@ -364,8 +449,9 @@ export class Head implements BlockReader {
     this.counters.seriesRemoved += list.length;
   }
 
-  // Checkpoints the older two thirds of the finished segments, keeping live series and samples from `mint` on.
-  private truncateWal(mint: number): number | null {
+  // The checkpoint of the older two thirds of the finished segments, keeping the series `keep` (refs, any order) and
+  // samples from `mint` on; null when the WAL is too short to bother.
+  private planWalTruncation(mint: number, keep: readonly number[]): WalTruncation | null {
     const wal = this.wal as Wal;
     const segs = wal.segments();
     if (segs.length === 0) return null;
@@ -374,14 +460,7 @@ export class Head implements BlockReader {
     const last = wal.nextSegment() - 1;
     const to = first + Math.floor(((last - first) * 2) / 3);
     if (to <= first) return null;
-    checkpoint(wal.dir, {
-      from: first,
-      to,
-      mint,
-      keepSeries: (ref) => this.series.getByRef(ref) !== undefined || this.aliasRefs.has(ref),
-    });
-    wal.truncate(to + 1);
-    return to;
+    return { walDir: wal.dir, from: first, to, mint, keep: Uint32Array.from(keep) };
   }
 
   /** Flushes the head chunk files and closes the WAL; idempotent. The data stays on disk for the next open. */

@@ -4,23 +4,13 @@
 // one. Series refs are assigned in label order when the block is sealed.
 
 import { ContrailError } from "../../model/errors.ts";
-import { compareStrings, type Labels } from "../../model/labels.ts";
-import type { Matcher } from "../../model/matcher.ts";
-import {
-  type BlockChunkReader,
-  type BlockIndexReader,
-  type BlockReader,
-  type BlockSeries,
-  type ChunkMeta,
-  labelNamesForMatchers,
-  labelValuesForMatchers,
-  type TombstoneReader,
-} from "../block-reader.ts";
+import type { Labels } from "../../model/labels.ts";
+import type { BlockChunkReader, BlockIndexReader, BlockReader, ChunkMeta, TombstoneReader } from "../block-reader.ts";
 import { type Chunk, Encoding, MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND, SAMPLES_PER_CHUNK } from "../chunkenc/chunk.ts";
 import { XorAppender } from "../chunkenc/xor.ts";
 import { floatHi, floatLo } from "../encoding/float-bits.ts";
 import { computeChunkEndTime, rangeForTimestamp } from "../head/series.ts";
-import { merge, type PostingsList } from "../index/postings.ts";
+import { MemIndex } from "../mem-index.ts";
 
 /** Chunks per series a ChunkMeta ref can address (ref = series index × this + chunk index). */
 const CHUNKS_PER_SERIES = 2 ** 20;
@@ -127,7 +117,10 @@ class MemBlock implements BlockReader {
   constructor(series: MemSeries[], minTime: number, maxTime: number) {
     this.minTime = minTime;
     this.maxTime = maxTime;
-    this.idx = new MemIndex(series);
+    this.idx = new MemIndex(
+      series.map((s) => s.labels),
+      (ref) => series[ref].chunks.map((c, i) => ({ ref: ref * CHUNKS_PER_SERIES + i, mint: c.mint, maxt: c.maxt })),
+    );
     this.chunkReader = {
       chunk(meta: ChunkMeta): Chunk {
         const s = series[Math.floor(meta.ref / CHUNKS_PER_SERIES)];
@@ -148,67 +141,5 @@ class MemBlock implements BlockReader {
 
   tombstones(): TombstoneReader {
     return NO_TOMBSTONES;
-  }
-}
-
-/** The index of a sealed in-memory block: ref i is the i-th series in label order. */
-class MemIndex implements BlockIndexReader {
-  private readonly list: readonly MemSeries[];
-  private readonly postingsByName = new Map<string, Map<string, number[]>>();
-  private readonly all: number[];
-
-  constructor(series: readonly MemSeries[]) {
-    this.list = series;
-    this.all = series.map((_, i) => i);
-    series.forEach((s, i) => {
-      s.labels.forEach((name, value) => {
-        let values = this.postingsByName.get(name);
-        if (values === undefined) {
-          values = new Map();
-          this.postingsByName.set(name, values);
-        }
-        const list = values.get(value);
-        if (list === undefined) values.set(value, [i]);
-        else list.push(i);
-      });
-    });
-  }
-
-  labelValues(name: string, matchers?: readonly Matcher[]): readonly string[] {
-    if (matchers !== undefined && matchers.length > 0) return labelValuesForMatchers(this, name, matchers);
-    return [...(this.postingsByName.get(name)?.keys() ?? [])].sort(compareStrings);
-  }
-
-  labelNames(matchers?: readonly Matcher[]): string[] {
-    if (matchers !== undefined && matchers.length > 0) return labelNamesForMatchers(this, matchers);
-    return [...this.postingsByName.keys()].sort(compareStrings);
-  }
-
-  postings(name: string, values: readonly string[]): PostingsList {
-    const byValue = this.postingsByName.get(name);
-    if (byValue === undefined) return [];
-    const lists: number[][] = [];
-    for (const v of new Set(values)) {
-      const l = byValue.get(v);
-      if (l !== undefined) lists.push(l);
-    }
-    return lists.length === 1 ? lists[0] : merge(lists);
-  }
-
-  allPostings(): PostingsList {
-    return this.all;
-  }
-
-  series(ref: number): BlockSeries | null {
-    const s = this.list[ref];
-    if (s === undefined) return null;
-    return {
-      labels: s.labels,
-      chunks: s.chunks.map((c, i) => ({ ref: ref * CHUNKS_PER_SERIES + i, mint: c.mint, maxt: c.maxt })),
-    };
-  }
-
-  sortedPostings(refs: PostingsList): number[] {
-    return Array.from(refs);
   }
 }

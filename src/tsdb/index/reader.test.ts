@@ -169,6 +169,26 @@ describe("IndexReader round trip", () => {
     assert.equal(Buffer.compare(a, b), 0);
   });
 
+  it("reads the same from a prepared index, after a structured clone as between threads", () => {
+    const { path } = files.get(variants[0].name)!;
+    const direct = IndexReader.open(path);
+    const prepared = IndexReader.prepare(path);
+    const moved = structuredClone(prepared, { transfer: [prepared.bytes.buffer as ArrayBuffer] });
+    assert.equal(prepared.bytes.byteLength, 0, "the bytes were moved, not copied");
+    const r = IndexReader.fromPrepared(moved, path);
+    r.verify();
+    assert.deepEqual(r.toc, direct.toc);
+    assert.deepEqual([...r.symbols()], [...direct.symbols()]);
+    assert.deepEqual(r.labelNames(), direct.labelNames());
+    for (const name of direct.labelNames()) {
+      const values = direct.labelValues(name);
+      assert.deepEqual(r.labelValues(name), values);
+      for (const v of values)
+        assert.deepEqual(Array.from(r.postings(name, [v])), Array.from(direct.postings(name, [v])));
+    }
+    assert.deepEqual([...r.sortedSeries()], [...direct.sortedSeries()]);
+  });
+
   it("reads an index without series", () => {
     const path = nextPath();
     new IndexWriter(path).close();

@@ -22,13 +22,24 @@ export interface SeriesEntry {
 // at most SAMPLE - 1 entries from the nearest sample.
 const SAMPLE = 32;
 
-// Where one label name's entries sit in the postings offset table.
-interface NameEntries {
+/** Where one label name's entries sit in the postings offset table. */
+export interface NameEntries {
   readonly count: number;
   /** Values of entries 0, SAMPLE, 2*SAMPLE, ... */
   readonly sampleValues: string[];
   /** File offsets of those entries. */
   readonly sampleOffsets: number[];
+}
+
+/** An index file's bytes and the tables an IndexReader builds at open, as plain (transferable) data. */
+export interface PreparedIndex {
+  /** The whole file, in an ArrayBuffer of its own. */
+  readonly bytes: Uint8Array;
+  /** Offsets of every SAMPLE-th symbol. */
+  readonly symbolOffsets: readonly number[];
+  readonly numSymbols: number;
+  /** Per label name, its entries in the postings offset table. */
+  readonly names: readonly (readonly [string, NameEntries])[];
 }
 
 /** A read-only view of one index file. Everything it returns is a fresh copy owned by the caller. */
@@ -40,7 +51,7 @@ export class IndexReader implements IndexReaderLike {
   private readonly b: Uint8Array;
   private readonly symbolOffsets: number[] = [];
   private readonly numSymbols: number;
-  private readonly names = new Map<string, NameEntries>();
+  private readonly names: Map<string, NameEntries> = new Map();
   /** Symbols decoded so far, by ref (sized to the symbol table when it has been read). */
   private symbolCache: (string | undefined)[] = [];
   private seriesSectionEnd = -1;
@@ -50,8 +61,29 @@ export class IndexReader implements IndexReaderLike {
     return new IndexReader(readFileSync(path), path);
   }
 
-  /** Checks and wraps index bytes; `b` must not change while the reader is used. `what` names it in errors. */
-  constructor(b: Uint8Array, what = "index") {
+  /**
+   * Reads and checks the index file at `path` and returns what a reader needs as plain data: the file's bytes (in
+   * an ArrayBuffer of their own, so they can be transferred) and the sampled tables. For a thread that prepares
+   * an index another thread then opens with `fromPrepared` without reading or scanning anything.
+   */
+  static prepare(path: string): PreparedIndex {
+    const file = readFileSync(path);
+    const bytes = new Uint8Array(file.length);
+    bytes.set(file);
+    const r = new IndexReader(bytes, path);
+    return { bytes, symbolOffsets: r.symbolOffsets, numSymbols: r.numSymbols, names: [...r.names] };
+  }
+
+  /** A reader over a prepared index (checked when it was prepared); takes ownership of `p.bytes`. */
+  static fromPrepared(p: PreparedIndex, what = "index"): IndexReader {
+    return new IndexReader(p.bytes, what, p);
+  }
+
+  /**
+   * Checks and wraps index bytes; `b` must not change while the reader is used. `what` names it in errors. With
+   * `tables` (from `prepare`, over the same bytes) only the header and TOC are checked again.
+   */
+  constructor(b: Uint8Array, what = "index", tables?: PreparedIndex) {
     this.b = b;
     const fail = (msg: string): never => {
       throw new ContrailError("corruption", `${what}: ${msg}`);
@@ -63,6 +95,13 @@ export class IndexReader implements IndexReaderLike {
     this.version = d.byte();
     if (this.version !== 2 && this.version !== 3) fail(`unsupported index format version ${this.version}`);
     this.toc = readToc(b, fail);
+    if (tables !== undefined) {
+      this.symbolOffsets = tables.symbolOffsets.slice();
+      this.numSymbols = tables.numSymbols;
+      this.symbolCache = new Array(this.numSymbols);
+      this.names = new Map(tables.names);
+      return;
+    }
 
     // Symbol table.
     const sym = this.section(this.toc.symbols, "symbol table", fail);

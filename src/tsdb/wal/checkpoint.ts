@@ -7,13 +7,14 @@ import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSy
 import { join } from "node:path";
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
+import { seek } from "../index/postings.ts";
 import { decodeMetadata, encodeMetadata, MetadataBatch } from "../record/metadata.ts";
 import { recordKind } from "../record/record.ts";
 import { decodeSamples, encodeSamples, SampleBatch } from "../record/samples.ts";
 import { decodeSeries, encodeSeries, SeriesBatch } from "../record/series.ts";
 import { decodeTombstones, encodeTombstones, TombstoneBatch } from "../record/tombstones.ts";
 import { describeCorruption, type SegmentRange, WalReader } from "./reader.ts";
-import { segmentName } from "./segment.ts";
+import { removeSegmentsBelow, segmentName } from "./segment.ts";
 import { Wal } from "./wal.ts";
 
 const PREFIX = "checkpoint.";
@@ -144,10 +145,10 @@ export function checkpoint(walDir: string, opts: CheckpointOptions): CheckpointS
     if (c !== null) throw new ContrailError("corruption", `checkpoint: ${describeCorruption(c)}`);
     filter.finish();
     out.close();
-    fsyncDir(tmpDir);
+    fsyncPath(tmpDir);
     rmSync(finalDir, { recursive: true, force: true });
     renameSync(tmpDir, finalDir);
-    fsyncDir(walDir);
+    fsyncPath(walDir);
     done = true;
   } finally {
     reader.close();
@@ -157,6 +158,35 @@ export function checkpoint(walDir: string, opts: CheckpointOptions): CheckpointS
     }
   }
   deleteCheckpoints(walDir, opts.to);
+  return stats;
+}
+
+/**
+ * A WAL truncation the head decided on (plain data, so it can be carried out on another thread): fold segments
+ * `from..to` into `checkpoint.<to>`, keeping the series in `keep` and samples from `mint` (ms) on, then delete them.
+ */
+export interface WalTruncation {
+  readonly walDir: string;
+  readonly from: number;
+  readonly to: number;
+  readonly mint: number;
+  /** Refs of the series still in the head (or aliases of one), in any order (sorted in place here). */
+  readonly keep: Uint32Array;
+}
+
+/** Writes the checkpoint of `t`, then deletes the segments it absorbed, oldest first. Returns the checkpoint stats. */
+export function truncateWal(t: WalTruncation): CheckpointStats {
+  t.keep.sort();
+  const stats = checkpoint(t.walDir, {
+    from: t.from,
+    to: t.to,
+    mint: t.mint,
+    keepSeries: (ref) => {
+      const i = seek(t.keep, ref);
+      return i < t.keep.length && t.keep[i] === ref;
+    },
+  });
+  removeSegmentsBelow(t.walDir, t.to + 1);
   return stats;
 }
 
@@ -281,8 +311,9 @@ class Filter {
   }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
+/** Fsyncs the file or directory at `path` (any handle's fsync flushes the file's data, whoever wrote it). */
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, "r");
   try {
     fsyncSync(fd);
   } finally {

@@ -1,6 +1,6 @@
 // Constants of the WAL segment format and the naming of segment files. Layout: docs/format/wal.md.
 
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ContrailError } from "../../model/errors.ts";
 
@@ -68,4 +68,12 @@ export function listSegments(dir: string): number[] {
     }
   }
   return out;
+}
+
+/** Deletes the segment files of `dir` numbered below `firstKeep`, oldest first, so a crash leaves them consecutive. */
+export function removeSegmentsBelow(dir: string, firstKeep: number): void {
+  for (const index of listSegments(dir)) {
+    if (index >= firstKeep) break;
+    rmSync(segmentPath(dir, index));
+  }
 }

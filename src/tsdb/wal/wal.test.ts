@@ -232,6 +232,25 @@ describe("WAL write and read", () => {
     assert.deepEqual(outputs[2], outputs[0]);
   });
 
+  test("syncLater takes over syncing finished segments, but not the last one at close", () => {
+    const syncs = (fsync: FsyncPolicy) => {
+      const dir = tempDir();
+      const handed: string[] = [];
+      const w = Wal.open(dir, { fsync, segmentSize: SEG, syncLater: (p) => handed.push(p) });
+      const rand = rng(7);
+      for (let i = 0; i < 50; i++) w.log(makeRecord(i, (rand() * 20_000) | 0, rand));
+      w.nextSegment();
+      w.close();
+      const segs = listSegments(dir);
+      return { handed, expected: segs.slice(0, -1).map((s) => segmentPath(dir, s)) };
+    };
+    const segment = syncs("segment");
+    assert.ok(segment.expected.length >= 2);
+    assert.deepEqual(segment.handed, segment.expected, "every finished segment, in order, none at close");
+    assert.deepEqual(syncs("always").handed, [], "synced after every log anyway");
+    assert.deepEqual(syncs("never").handed, []);
+  });
+
   test("bad segment sizes and gaps between segments are rejected", () => {
     assert.throws(
       () => Wal.open(tempDir(), { segmentSize: 1000 }),

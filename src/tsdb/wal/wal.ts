@@ -2,7 +2,7 @@
 // fragments where it crosses a page and never letting it cross a segment. Byte-compatible with Prometheus's WAL;
 // layout and placement rules: docs/format/wal.md.
 
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { ContrailError } from "../../model/errors.ts";
 import { crc32c } from "../encoding/crc32c.ts";
@@ -17,6 +17,7 @@ import {
   HEADER_SIZE,
   listSegments,
   PAGE_SIZE,
+  removeSegmentsBelow,
   segmentName,
   segmentPath,
 } from "./segment.ts";
@@ -33,6 +34,12 @@ export interface WalOptions {
   readonly segmentSize?: number;
   /** Default "segment". */
   readonly fsync?: FsyncPolicy;
+  /**
+   * Under the "segment" policy, called with a finished segment's path instead of fsyncing it on this thread (the
+   * caller syncs it soon, on another thread, as Prometheus syncs finished segments in the background). Closing the
+   * WAL still syncs its last segment here.
+   */
+  readonly syncLater?: (segmentPath: string) => void;
 }
 
 /**
@@ -46,6 +53,7 @@ export class Wal {
   readonly dir: string;
   private readonly segmentSize: number;
   private readonly fsyncPolicy: FsyncPolicy;
+  private readonly syncLater: ((segmentPath: string) => void) | undefined;
   private fd = -1;
   private segIndex = -1;
   /** Pages of the active segment already written in full. */
@@ -57,10 +65,11 @@ export class Wal {
   private flushed = 0;
   private closed = false;
 
-  private constructor(dir: string, segmentSize: number, fsyncPolicy: FsyncPolicy) {
+  private constructor(dir: string, segmentSize: number, fsyncPolicy: FsyncPolicy, syncLater?: (p: string) => void) {
     this.dir = dir;
     this.segmentSize = segmentSize;
     this.fsyncPolicy = fsyncPolicy;
+    this.syncLater = syncLater;
   }
 
   /** Opens (creating if needed) the WAL in `dir` and starts a new segment after the last existing one. */
@@ -70,7 +79,7 @@ export class Wal {
       throw new ContrailError("bad_data", `WAL segment size ${size} is not a positive multiple of ${PAGE_SIZE}`);
     }
     mkdirSync(dir, { recursive: true });
-    const w = new Wal(dir, size, opts.fsync ?? "segment");
+    const w = new Wal(dir, size, opts.fsync ?? "segment", opts.syncLater);
     const segs = listSegments(dir);
     w.startSegment(segs.length === 0 ? 0 : segs[segs.length - 1] + 1);
     return w;
@@ -105,7 +114,7 @@ export class Wal {
   nextSegment(): number {
     this.checkOpen();
     if (this.alloc > 0) this.flushPage(true);
-    this.finishSegment();
+    this.finishSegment(false);
     this.startSegment(this.segIndex + 1);
     return this.segIndex;
   }
@@ -119,10 +128,7 @@ export class Wal {
         `cannot truncate the WAL up to segment ${segmentName(firstKeep)}: segment ${segmentName(this.segIndex)} is being written`,
       );
     }
-    for (const index of listSegments(this.dir)) {
-      if (index >= firstKeep) break;
-      rmSync(segmentPath(this.dir, index));
-    }
+    removeSegmentsBelow(this.dir, firstKeep);
   }
 
   /**
@@ -147,7 +153,7 @@ export class Wal {
   close(): void {
     if (this.closed) return;
     if (this.alloc > 0) this.flushPage(true);
-    this.finishSegment();
+    this.finishSegment(true);
     this.closed = true;
   }
 
@@ -163,11 +169,14 @@ export class Wal {
     this.resetPage();
   }
 
-  private finishSegment(): void {
+  // Closes the active segment, synced here unless `syncLater` takes that over (never for the WAL's last segment).
+  private finishSegment(closing: boolean): void {
     if (this.fd < 0) return;
-    if (this.fsyncPolicy !== "never") fsyncSync(this.fd);
+    const later = this.syncLater !== undefined && this.fsyncPolicy === "segment" && !closing;
+    if (this.fsyncPolicy !== "never" && !later) fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = -1;
+    if (later) this.syncLater?.(segmentPath(this.dir, this.segIndex));
   }
 
   private resetPage(): void {
