@@ -53,6 +53,14 @@ export const LAYER_TABLE: LayerTable = {
       imports: [],
     },
     {
+      name: "runtime",
+      layer: 0,
+      holds: "starting this code base's own worker threads, compiled or from the TypeScript sources",
+      folders: ["src/runtime"],
+      imports: [],
+      unlisted: "process plumbing that the TSDB's maintenance and the API's query pool both need, below both",
+    },
+    {
       name: "testkit",
       layer: 0,
       holds: "Prometheus and VictoriaMetrics peers on loopback, for tests and benchmarks",
@@ -135,7 +143,10 @@ export const LAYER_TABLE: LayerTable = {
       folders: ["src/promql/engine", "src/promql/engine/functions"],
       imports: ["model", "promql/parser", "storage/interface"],
       testKits: ["src/promql/engine/fuzz-worker.ts"],
-      testDepartures: { storage: "tests evaluate queries over the in-memory store, storage/memory.ts" },
+      testDepartures: {
+        storage: "tests evaluate queries over the in-memory store, storage/memory.ts",
+        runtime: "the engine fuzz runs its cases in a worker thread, started as the code base starts its own",
+      },
     },
     {
       name: "promql/promqltest",

@@ -11,6 +11,7 @@ import { availableParallelism } from "node:os";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { EngineOptions } from "../../promql/engine/index.ts";
+import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import type { Queryable } from "../../storage/interface.ts";
 import { FairQueue } from "./fair-queue.ts";
 import { JobData } from "./job-data.ts";
@@ -26,7 +27,6 @@ import {
   type QuerySpec,
   type WorkerMessage,
 } from "./protocol.ts";
-import { siblingModule, spawnWorker } from "./spawn.ts";
 import type { WorkerInit } from "./worker.ts";
 
 /** Maximum workers per core: queries beyond the cores share them, so a cheap one runs beside heavy ones. */

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Worker } from "node:worker_threads";
+import { spawnWorker } from "../../runtime/worker-thread.ts";
 import { fuzzSeeds } from "../../testkit/random.ts";
 import type { FuzzJob, FuzzMessage } from "./fuzz-worker.ts";
 
@@ -16,10 +16,7 @@ const CASES_PER_SEED = 3000;
 const WATCHDOG_MS = 20_000;
 const JOB = { cases: CASES_PER_SEED, maxSamples: 20_000, timeoutMs: 250, slackMs: 2_000 };
 
-// A worker does not inherit the test's TypeScript loader: it registers tsx before importing the worker module.
-const WORKER_BOOT = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(
-  new URL("./fuzz-worker.ts", import.meta.url).href,
-)}); });`;
+const WORKER = new URL("./fuzz-worker.ts", import.meta.url);
 
 interface SeedReport {
   readonly values: number;
@@ -30,7 +27,7 @@ interface SeedReport {
 /** Runs one seed's cases in a worker; a case silent for WATCHDOG_MS stops the worker and is a failure. */
 function runSeed(seed: number): Promise<SeedReport> {
   const job: FuzzJob = { seed, ...JOB };
-  const worker = new Worker(WORKER_BOOT, { eval: true, workerData: job });
+  const worker = spawnWorker(WORKER, { workerData: job });
   let values = 0;
   let errors = 0;
   let current = "";

@@ -5,10 +5,9 @@
 // `unavailable` error (`isWorkerFailure` tells it from an error of the job itself) and the next job gets a new worker.
 // An idle worker does not keep the process alive.
 
-import { extname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
+import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import type { JobReply, JobRequest, JobResult, MaintenanceJob } from "./jobs.ts";
 
 /** Default longest run of one job before its worker is terminated: 1 h in ms. */
@@ -194,18 +193,9 @@ export class MaintenanceQueue {
   }
 }
 
-/**
- * Starts the worker module, which has this module's extension: `.js` when compiled, `.ts` when running from the
- * sources through tsx. A worker does not inherit tsx's loader (neither from `--import tsx` nor from `register()` on
- * the main thread, as of Node 20), so from sources a small bootstrap registers tsx in the worker first.
- */
+/** Starts the worker module beside this one (compiled or from the sources, see runtime/worker-thread.ts). */
 function startWorker(): Worker {
-  const ext = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./worker${ext}`, import.meta.url);
-  if (ext !== ".ts") return new Worker(entry);
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(boot, { eval: true });
+  return spawnWorker(siblingModule(import.meta.url, "worker"));
 }
 
 let processQueue: MaintenanceQueue | null = null;
