@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run bench -- <name> [args...]` runs the benchmark `bench/<name>.ts` (or `bench/<name>/main.ts`) through tsx.
+// `npm run bench -- <name> [args...]` runs the benchmark `bench/<name>.ts` (or `bench/<name>/main.ts`) through tsx;
+// benchmarks that start the `contrail` command run the compiled dist/, which `npm run bench` builds first.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every `*.test.ts` beside the code (in `src/`, and `scripts/` for the layer check) with Node's test runner
 // (through tsx). Extra arguments narrow the run to files whose path contains one of them:
-// `npm run test:unit -- promql/parser`.
+// `npm run test:unit -- promql/parser`. Tests that start the `contrail` command run bin/contrail.js, that is the
+// compiled dist/: `npm run test:unit` builds it before calling this script.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";

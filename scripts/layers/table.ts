@@ -220,8 +220,9 @@ export const LAYER_TABLE: LayerTable = {
     {
       name: "cli",
       layer: 6,
-      holds: "the contrail command: every role, `contrail up` and the commands that talk to them",
-      folders: ["src/cli"],
+      holds:
+        "the contrail command: every role, `contrail up` and the commands that talk to them; commands/ their options",
+      folders: ["src/cli", "src/cli/commands"],
       imports: { upToLayer: 6 },
     },
     {

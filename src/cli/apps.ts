@@ -1,8 +1,7 @@
-// `contrail apps list|status` and `contrail instances add|remove`: apps, their deployments and instances as the
-// control database holds them, which the agent of a running `contrail up` keeps current (state, address, pid,
-// restarts, exits).
+// The actions of `contrail apps list|status` and `contrail instances add|remove` (options in commands/apps.ts): apps,
+// their deployments and instances as the control database holds them, which the agent of a running `contrail up`
+// keeps current (state, address, pid, restarts, exits).
 
-import type { Command } from "commander";
 import { instanceJson } from "../api/control-routes.ts";
 import {
   addressOf,
@@ -22,7 +21,7 @@ import {
 } from "../control/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { AGENT_ROLE, liveEdges, liveHeartbeat } from "../roles/heartbeat.ts";
-import { dataOption, printTable, when, withControl } from "./common.ts";
+import { printTable, when, withControl } from "./common.ts";
 
 /** The heartbeat of a live agent on this database (it applies deploys), or undefined when none beats. */
 export function runningAgent(db: ControlDb): Heartbeat | undefined {
@@ -105,103 +104,80 @@ export function printAppStatus(db: ControlDb, name: string): void {
   printInstances(listInstancesWithRuntime(db, { app: name }));
 }
 
-function registerApps(program: Command): void {
-  const apps = program.command("apps").description("apps, their deployments and instances");
-  apps
-    .command("list")
-    .description("list apps with their deployment state and instance counts")
-    .option("--org <slug>", "only this org's apps")
-    .option("--json", "print a JSON array")
-    .addOption(dataOption())
-    .action((opts: { org?: string; json?: boolean; data: string }) =>
-      withControl(opts.data, (db) => {
-        if (opts.org !== undefined) requireOrg(db, opts.org);
-        const deployments = new Map(listDeployments(db).map((d) => [d.app, d]));
-        const instances = listInstancesWithRuntime(db);
-        const rows = listApps(db, { org: opts.org }).map((a) => {
-          const mine = instances.filter((i) => i.app === a.name);
-          return {
-            name: a.name,
-            org: a.orgId,
-            state: deploymentState(deployments.get(a.name)),
-            started: mine.filter((i) => i.state === "started").length,
-            instances: mine.length,
-            dir: deployments.get(a.name)?.dir ?? null,
-          };
-        });
-        if (opts.json === true) {
-          console.log(JSON.stringify(rows));
-          return;
-        }
-        printTable([
-          ["NAME", "ORG", "STATE", "INSTANCES", "DIR"],
-          ...rows.map((r) => [r.name, r.org, r.state, `${r.started}/${r.instances} started`, r.dir ?? "-"]),
-        ]);
-      }),
-    );
-  apps
-    .command("status")
-    .description("show an app's deployment and instances (id, region, host, state, address, pid, restarts, last exit)")
-    .argument("<app>", "the app's name")
-    .option("--json", "print JSON")
-    .addOption(dataOption())
-    .action((name: string, opts: { json?: boolean; data: string }) =>
-      withControl(opts.data, (db) => {
-        if (opts.json === true) console.log(JSON.stringify(appStatusJson(db, name)));
-        else printAppStatus(db, name);
-      }),
-    );
+/** The action of `contrail apps list`: apps with their deployment state and instance counts (JSON with `--json`). */
+export function appsListCommand(opts: { org?: string; json?: boolean; data: string }): Promise<void> {
+  return withControl(opts.data, (db) => {
+    if (opts.org !== undefined) requireOrg(db, opts.org);
+    const deployments = new Map(listDeployments(db).map((d) => [d.app, d]));
+    const instances = listInstancesWithRuntime(db);
+    const rows = listApps(db, { org: opts.org }).map((a) => {
+      const mine = instances.filter((i) => i.app === a.name);
+      return {
+        name: a.name,
+        org: a.orgId,
+        state: deploymentState(deployments.get(a.name)),
+        started: mine.filter((i) => i.state === "started").length,
+        instances: mine.length,
+        dir: deployments.get(a.name)?.dir ?? null,
+      };
+    });
+    if (opts.json === true) {
+      console.log(JSON.stringify(rows));
+      return;
+    }
+    printTable([
+      ["NAME", "ORG", "STATE", "INSTANCES", "DIR"],
+      ...rows.map((r) => [r.name, r.org, r.state, `${r.started}/${r.instances} started`, r.dir ?? "-"]),
+    ]);
+  });
 }
 
-function registerInstances(program: Command): void {
-  const instances = program.command("instances").description("instances that run elsewhere, routed and scraped");
-  instances
-    .command("add")
-    .description("register an external instance; a running contrail up health checks, routes and scrapes it")
-    .requiredOption("--app <app>", "the app")
-    .requiredOption("--region <region>", "three-letter region code, e.g. ord")
-    .requiredOption("--address <host:port>", "where the instance serves the app's internal port")
-    .option("--host <hex>", "4-hex-digit id of its server (default: derived from the address's host)")
-    .option("--process-group <group>", "its process group (default: app)")
-    .addOption(dataOption())
-    .action(
-      (opts: { app: string; region: string; address: string; host?: string; processGroup?: string; data: string }) =>
-        withControl(opts.data, (db) => {
-          const i = registerInstance(db, {
-            app: opts.app,
-            kind: "external",
-            region: opts.region,
-            address: opts.address,
-            host: opts.host,
-            processGroup: opts.processGroup,
-            state: "starting",
-          });
-          console.log(i.id);
-          if (runningAgent(db) === undefined) {
-            console.error("note: no contrail up runs on this data directory; the instance is checked once one does");
-          }
-        }),
-    );
-  instances
-    .command("remove")
-    .description("remove an external instance")
-    .argument("<id>", "the instance id")
-    .addOption(dataOption())
-    .action((id: string, opts: { data: string }) =>
-      withControl(opts.data, (db) => {
-        const i = getInstance(db, id);
-        if (i === undefined) throw new ContrailError("not_found", `no instance ${id}`);
-        if (i.kind !== "external") {
-          throw new ContrailError("conflict", `instance ${id} is run by contrail up: redeploy the app to change it`);
-        }
-        removeInstance(db, id);
-        console.log(`removed ${id}`);
-      }),
-    );
+/** The action of `contrail apps status`: one app's deployment and instances (JSON with `--json`). */
+export function appsStatusCommand(name: string, opts: { json?: boolean; data: string }): Promise<void> {
+  return withControl(opts.data, (db) => {
+    if (opts.json === true) console.log(JSON.stringify(appStatusJson(db, name)));
+    else printAppStatus(db, name);
+  });
 }
 
-/** Registers `contrail apps list|status` and `contrail instances add|remove`. */
-export function registerAppCommands(program: Command): void {
-  registerApps(program);
-  registerInstances(program);
+/** Options of `contrail instances add`, as the command line gives them. */
+export interface InstancesAddOptions {
+  readonly app: string;
+  readonly region: string;
+  readonly address: string;
+  readonly host?: string;
+  readonly processGroup?: string;
+  readonly data: string;
+}
+
+/** The action of `contrail instances add`: registers an external instance and prints its id. */
+export function instancesAddCommand(opts: InstancesAddOptions): Promise<void> {
+  return withControl(opts.data, (db) => {
+    const i = registerInstance(db, {
+      app: opts.app,
+      kind: "external",
+      region: opts.region,
+      address: opts.address,
+      host: opts.host,
+      processGroup: opts.processGroup,
+      state: "starting",
+    });
+    console.log(i.id);
+    if (runningAgent(db) === undefined) {
+      console.error("note: no contrail up runs on this data directory; the instance is checked once one does");
+    }
+  });
+}
+
+/** The action of `contrail instances remove`: removes an external instance (not one that `up` runs). */
+export function instancesRemoveCommand(id: string, opts: { data: string }): Promise<void> {
+  return withControl(opts.data, (db) => {
+    const i = getInstance(db, id);
+    if (i === undefined) throw new ContrailError("not_found", `no instance ${id}`);
+    if (i.kind !== "external") {
+      throw new ContrailError("conflict", `instance ${id} is run by contrail up: redeploy the app to change it`);
+    }
+    removeInstance(db, id);
+    console.log(`removed ${id}`);
+  });
 }

@@ -1,14 +1,8 @@
-// Plumbing the control-plane commands share: the `--data` option, a session on the control database that turns a
-// ContrailError into a message and exit code 1, and plain-text table output.
+// Plumbing the control-plane commands share: a session on the control database that turns a ContrailError into a
+// message and exit code 1, and plain-text table output.
 
-import { Option } from "commander";
 import { type ControlDb, openControlDb } from "../control/index.ts";
 import { isContrailError } from "../model/errors.ts";
-
-/** The `--data DIR` option; `CONTRAIL_DATA` overrides the default `./data`. */
-export function dataOption(): Option {
-  return new Option("--data <dir>", "data directory").env("CONTRAIL_DATA").default("./data");
-}
 
 /** Opens the control database of `dir`, runs `fn`, closes it; a ContrailError becomes a message and exit code 1. */
 export async function withControl(dir: string, fn: (db: ControlDb) => void | Promise<void>): Promise<void> {

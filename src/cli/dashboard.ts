@@ -5,7 +5,6 @@
 // browser must be able to reach.
 
 import { readFileSync } from "node:fs";
-import type { Command } from "commander";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 
 /** Where the dashboard's JSON lives in the source tree. */
@@ -95,24 +94,13 @@ export function exportDashboard(opts: DashboardExportOptions = {}): DashboardJso
   return d;
 }
 
-/** Registers `contrail dashboard export [--ds-uid UID] [--regions-url URL]`. */
-export function registerDashboardCommand(program: Command): void {
-  const dashboard = program.command("dashboard").description("the Grafana dashboard of the built-in metrics");
-  dashboard
-    .command("export")
-    .description("print the dashboard JSON (for Grafana's import, or bound to a data source for provisioning)")
-    .option(
-      "--ds-uid <uid>",
-      `bind every panel to this Prometheus data source uid instead of the ${DS_PLACEHOLDER} input`,
-    )
-    .option("--regions-url <url>", "URL of /meta/regions.json as the viewer's browser reaches it")
-    .action((opts: DashboardExportOptions) => {
-      try {
-        process.stdout.write(`${JSON.stringify(exportDashboard(opts), null, 2)}\n`);
-      } catch (err) {
-        if (!isContrailError(err)) throw err;
-        process.stderr.write(`error: ${err.message}\n`);
-        process.exitCode = 1;
-      }
-    });
+/** The action of `contrail dashboard export`: prints the dashboard; a bad option becomes a message and exit code 1. */
+export function dashboardExportCommand(opts: DashboardExportOptions): void {
+  try {
+    process.stdout.write(`${JSON.stringify(exportDashboard(opts), null, 2)}\n`);
+  } catch (err) {
+    if (!isContrailError(err)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exitCode = 1;
+  }
 }

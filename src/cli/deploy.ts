@@ -7,24 +7,22 @@
 
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { Command } from "commander";
 import {
   type ControlDb,
   deployApp,
   type FlyConfig,
   getDeployment,
   listInstancesWithRuntime,
-  PERSONAL_ORG,
 } from "../control/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { parseDuration } from "../promql/parser/index.ts";
 import { appSpecOf } from "../roles/app-spec.ts";
 import { routedByEdges } from "../roles/routed.ts";
 import { appStatusJson, printAppStatus, runningAgent } from "./apps.ts";
-import { dataOption, withControl } from "./common.ts";
+import { withControl } from "./common.ts";
 
-/** Options of the deploy command. */
-interface DeployCommandOptions {
+/** Options of the deploy command, as the command line gives them. */
+export interface DeployCommandOptions {
   readonly config: string;
   readonly app?: string;
   readonly org: string;
@@ -147,17 +145,7 @@ async function deploy(db: ControlDb, opts: DeployCommandOptions): Promise<void> 
   }
 }
 
-/** Registers `contrail deploy`. */
-export function registerDeployCommand(program: Command): void {
-  program
-    .command("deploy")
-    .description("register or update an app from its fly.toml; a running contrail up (re)starts its instances")
-    .option("-c, --config <path>", "the app's fly.toml; its directory is where local instances run", "fly.toml")
-    .option("--app <name>", "the app's name (default: the fly.toml's app key)")
-    .option("--org <slug>", "the org that owns the app", PERSONAL_ORG)
-    .option("--wait", "wait until the instances are healthy, then print their status")
-    .option("--wait-timeout <duration>", "how long --wait waits", "60s")
-    .option("--json", "with --wait, print the status as JSON")
-    .addOption(dataOption())
-    .action((opts: DeployCommandOptions) => withControl(opts.data, (db) => deploy(db, opts)));
+/** The action of `contrail deploy`: deploys on the control database of `--data`; errors become exit code 1. */
+export function deployCommand(opts: DeployCommandOptions): Promise<void> {
+  return withControl(opts.data, (db) => deploy(db, opts));
 }

@@ -1,17 +1,19 @@
-// The `contrail` command line: one commander program; each command group lives in its own file and is registered
-// here. This is the only layer that wires roles together.
+// The `contrail` command line: one commander program; each command group's arguments, options and help live in
+// commands/ (the role commands in roles.ts) and are registered here. A command's implementation is imported only
+// when it runs, so that `--help` and light commands do not load the server, the engine or the TSDB. This is the
+// only layer that wires roles together.
 
 import { Command, CommanderError } from "commander";
-import { registerAppCommands } from "./apps.ts";
-import { registerControlCommands } from "./control.ts";
-import { registerDashboardCommand } from "./dashboard.ts";
-import { registerDeployCommand } from "./deploy.ts";
-import { registerPromqlCommands } from "./promql.ts";
-import { registerPromqltestCommand } from "./promqltest.ts";
-import { registerQueryCommand } from "./query.ts";
+import { registerAppCommands } from "./commands/apps.ts";
+import { registerControlCommands } from "./commands/control.ts";
+import { registerDashboardCommand } from "./commands/dashboard.ts";
+import { registerDeployCommand } from "./commands/deploy.ts";
+import { registerPromqlCommands } from "./commands/promql.ts";
+import { registerPromqltestCommand } from "./commands/promqltest.ts";
+import { registerQueryCommand } from "./commands/query.ts";
+import { registerTsdbCommands } from "./commands/tsdb.ts";
+import { registerUpCommand } from "./commands/up.ts";
 import { registerRoleCommands } from "./roles.ts";
-import { registerTsdbCommands } from "./tsdb.ts";
-import { registerUpCommand } from "./up.ts";
 
 /** Runs the CLI with `argv` (without node and script); resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {

@@ -2,12 +2,11 @@
 // prettified multi-line form), or the parse error.
 
 import { createInterface } from "node:readline";
-import type { Command } from "commander";
 import { isContrailError } from "../model/errors.ts";
 import { exprToString, parseExpr, prettyPrint } from "../promql/parser/index.ts";
 
-/** Options of the `format` command. */
-interface FormatOptions {
+/** Options of the `format` command, as the command line gives them. */
+export interface FormatOptions {
   readonly lines?: boolean;
   readonly pretty?: boolean;
 }
@@ -29,35 +28,23 @@ async function formatLines(pretty: boolean): Promise<void> {
   for await (const line of lines) process.stdout.write(`${JSON.stringify(format(line, pretty))}\n`);
 }
 
-/** Registers `contrail promql format [--lines] [--pretty] [expr]`. */
-export function registerPromqlCommands(program: Command): void {
-  const promql = program.command("promql").description("PromQL tools");
-  promql
-    .command("format")
-    .description("print a PromQL expression in canonical form (exit 1 on a parse error)")
-    .argument("[expr]", "the expression")
-    .option(
-      "--lines",
-      'read one expression per line from stdin; print {"ok":true,"canonical":...} or {"ok":false,"error":...} per line',
-    )
-    .option("--pretty", "print Prometheus's prettified form: nodes longer than 100 characters split over lines")
-    .action(async (expr: string | undefined, opts: FormatOptions) => {
-      const pretty = opts.pretty === true;
-      if (opts.lines === true) {
-        await formatLines(pretty);
-        return;
-      }
-      if (expr === undefined) {
-        console.error("error: missing expression (or use --lines)");
-        process.exitCode = 1;
-        return;
-      }
-      const r = format(expr, pretty);
-      if (r.ok) {
-        console.log(r.canonical);
-      } else {
-        console.error(r.error);
-        process.exitCode = 1;
-      }
-    });
+/** The action of `contrail promql format`: prints the canonical form, or the parse error with exit code 1. */
+export async function formatCommand(expr: string | undefined, opts: FormatOptions): Promise<void> {
+  const pretty = opts.pretty === true;
+  if (opts.lines === true) {
+    await formatLines(pretty);
+    return;
+  }
+  if (expr === undefined) {
+    console.error("error: missing expression (or use --lines)");
+    process.exitCode = 1;
+    return;
+  }
+  const r = format(expr, pretty);
+  if (r.ok) {
+    console.log(r.canonical);
+  } else {
+    console.error(r.error);
+    process.exitCode = 1;
+  }
 }

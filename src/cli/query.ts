@@ -6,14 +6,11 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Command, Option } from "commander";
-import { CONTROL_DB_FILE, createToken, deleteToken, openControlDb, PERSONAL_ORG } from "../control/index.ts";
+import { CONTROL_DB_FILE, createToken, deleteToken, openControlDb } from "../control/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { parseDuration } from "../promql/parser/index.ts";
 import { type QueryData, type RangeGrid, renderQueryData } from "./query-format.ts";
 
-/** Where `contrail up` serves the API by default. */
-const DEFAULT_API = "127.0.0.1:9300";
 /** Lifetime of a token made for one query, in milliseconds; it is deleted as soon as the query ends. */
 const TEMP_TOKEN_TTL_MS = 10 * 60_000;
 /** Give up on the API after this long (the API's own query timeout is 2 min), in milliseconds. */
@@ -182,39 +179,20 @@ export async function runQuery(
   }
 }
 
-/** Registers `contrail query <expr> [--org] [--range] [--step] [--time] [--api] [--token] [--data]`. */
-export function registerQueryCommand(program: Command): void {
-  program
-    .command("query")
-    .description("run a PromQL query against the API and print the answer (a table, or sparklines with --range)")
-    .argument("<expr>", "the PromQL expression")
-    .option("--org <slug>", "the org whose metrics are queried", PERSONAL_ORG)
-    .option("--range <duration>", "run a range query over this span, ending now (e.g. 15m, 1h)")
-    .option("--step <duration>", "step of a range query (default 15s, more for long ranges)")
-    .option("--time <time>", "evaluation time (instant) or end (range): RFC 3339 or unix seconds; default now")
-    .addOption(new Option("--api <url>", "the API's URL or HOST:PORT").env("CONTRAIL_API").default(DEFAULT_API))
-    .addOption(
-      new Option("--token <token>", "a read token of the org (default: a temporary one)").env("CONTRAIL_TOKEN"),
-    )
-    .addOption(
-      new Option("--data <dir>", "data directory, to make a temporary token when none is given")
-        .env("CONTRAIL_DATA")
-        .default("./data"),
-    )
-    .action(async (expr: string, opts: QueryOptions) => {
-      try {
-        const { lines, notes, failure } = await runQuery(expr, opts);
-        for (const n of notes) process.stderr.write(`${n}\n`);
-        if (failure !== undefined) {
-          process.stderr.write(`error: ${failure}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        if (lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
-      } catch (err) {
-        if (!isContrailError(err)) throw err;
-        process.stderr.write(`error: ${err.message}\n`);
-        process.exitCode = 1;
-      }
-    });
+/** The action of `contrail query`: prints the answer; API, PromQL and usage errors become a message and exit code 1. */
+export async function queryCommand(expr: string, opts: QueryOptions): Promise<void> {
+  try {
+    const { lines, notes, failure } = await runQuery(expr, opts);
+    for (const n of notes) process.stderr.write(`${n}\n`);
+    if (failure !== undefined) {
+      process.stderr.write(`error: ${failure}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
+  } catch (err) {
+    if (!isContrailError(err)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exitCode = 1;
+  }
 }

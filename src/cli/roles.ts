@@ -16,7 +16,7 @@ import {
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
-import { dataOption } from "./common.ts";
+import { dataOption } from "./commands/options.ts";
 
 /** Options of `contrail serve`. */
 interface ServeCommandOptions {

@@ -17,7 +17,7 @@ after(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
-const TSDB_CLI = new URL("./tsdb.ts", import.meta.url).href;
+const TSDB_CLI = new URL("./commands/tsdb.ts", import.meta.url).href;
 
 // The tsdb command group alone in a child process (stdout and stderr are the command's own, and the test does not
 // depend on the other command groups loading).

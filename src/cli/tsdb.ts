@@ -1,41 +1,14 @@
-// `contrail tsdb import` (backfill an org's database from OpenMetrics text with timestamps, like `promtool tsdb
-// create-blocks-from openmetrics`) and `contrail tsdb analyze` (series, label and chunk statistics of one block, like
-// `promtool tsdb analyze`).
+// The actions of `contrail tsdb import` (backfill an org's database from OpenMetrics text with timestamps, like
+// `promtool tsdb create-blocks-from openmetrics`) and `contrail tsdb analyze` (series, label and chunk statistics of
+// one block, like `promtool tsdb analyze`). Their options are in commands/tsdb.ts.
 
 import { existsSync, mkdirSync } from "node:fs";
-import type { Command } from "commander";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { compareStrings, METRIC_NAME } from "../model/labels.ts";
 import { tenantDir, validateOrgId } from "../storage/tenants.ts";
 import { Block, listBlockDirs } from "../tsdb/block.ts";
 import { numSamples } from "../tsdb/chunkenc/xor.ts";
 import { type BackfillProgress, backfillOpenMetrics } from "../tsdb/import/backfill.ts";
-
-/** Registers the `tsdb` command group. */
-export function registerTsdbCommands(program: Command): void {
-  const tsdb = program.command("tsdb").description("tools for an organization's time series database");
-  tsdb
-    .command("import")
-    .description(
-      "backfill blocks from an OpenMetrics file whose samples carry timestamps (in seconds), ending in # EOF",
-    )
-    .requiredOption("--data <dir>", "the data directory")
-    .requiredOption("--org <slug>", "the organization whose database receives the blocks")
-    .argument("<file>", "the OpenMetrics file")
-    .action(async (file: string, opts: { data: string; org: string }) => {
-      await run(() => importFile(file, opts));
-    });
-  tsdb
-    .command("analyze")
-    .description("show series, label and chunk statistics of a block (the newest by default)")
-    .requiredOption("--data <dir>", "the data directory")
-    .requiredOption("--org <slug>", "the organization whose database is analyzed")
-    .option("--block <ulid>", "the block to analyze")
-    .option("--limit <n>", "how many items to show in each list", "20")
-    .action(async (opts: { data: string; org: string; block?: string; limit: string }) => {
-      await run(() => analyze(opts));
-    });
-}
 
 async function run(fn: () => Promise<void> | void): Promise<void> {
   try {
@@ -47,6 +20,25 @@ async function run(fn: () => Promise<void> | void): Promise<void> {
     process.stderr.write(`error: ${(err as Error).message}\n`);
     process.exitCode = 1;
   }
+}
+
+/** The action of `contrail tsdb import`: backfills blocks from `file`; bad input becomes a message and exit code 1. */
+export function tsdbImportCommand(file: string, opts: { data: string; org: string }): Promise<void> {
+  return run(() => importFile(file, opts));
+}
+
+/** Options of `contrail tsdb analyze`, as the command line gives them. */
+export interface AnalyzeOptions {
+  readonly data: string;
+  readonly org: string;
+  readonly block?: string;
+  /** How many items each list shows: a non-negative integer, as text. */
+  readonly limit: string;
+}
+
+/** The action of `contrail tsdb analyze`: prints the report of one block; a missing one is exit code 1. */
+export function tsdbAnalyzeCommand(opts: AnalyzeOptions): Promise<void> {
+  return run(() => analyze(opts));
 }
 
 async function importFile(file: string, opts: { data: string; org: string }): Promise<void> {
@@ -103,7 +95,7 @@ class ProgressBar {
   }
 }
 
-function analyze(opts: { data: string; org: string; block?: string; limit: string }): void {
+function analyze(opts: AnalyzeOptions): void {
   const limit = Number(opts.limit);
   if (!Number.isSafeInteger(limit) || limit < 0) {
     throw new ContrailError("bad_data", "--limit must be a non-negative integer");

@@ -8,7 +8,6 @@
 // reaches the agent through the control database. With `--demo` it also deploys the example app and sends it
 // traffic (see demo.ts).
 
-import { type Command, Option } from "commander";
 import { openControlDb } from "../control/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { reapLeftInstances } from "../roles/agent-role.ts";
@@ -16,17 +15,14 @@ import type { ReadyInfo } from "../roles/child.ts";
 import { type BoundEdge, RoleHeartbeat, refuseSecond, UP_ROLE } from "../roles/heartbeat.ts";
 import {
   checkEdges,
-  DEFAULT_API_ADDRESS,
   DEFAULT_EDGES,
   DEFAULT_METRICS_ADDRESS,
-  DEFAULT_SCRAPE_INTERVAL_MS,
   type EdgeSpec,
   parseEdgeSpec,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { type ChildSpec, Supervisor } from "../roles/supervisor.ts";
 import { parseShard } from "../scrape/target.ts";
-import { dataOption } from "./common.ts";
 import { checkDemoDependencies, type Demo, startDemo } from "./demo.ts";
 
 export { DEFAULT_API_ADDRESS, type ListenAddress, parseListenAddress } from "../roles/options.ts";
@@ -204,50 +200,14 @@ export async function up(opts: UpOptions): Promise<void> {
   process.stdout.write("contrail: stopped\n");
 }
 
-/** Registers `contrail up`. */
-export function registerUpCommand(program: Command): void {
-  program
-    .command("up")
-    .description(
-      "run the platform (metrics node, edge, agent) as supervised processes until SIGINT or SIGTERM; --demo adds an app",
-    )
-    .addOption(dataOption())
-    .addOption(
-      new Option("--api <host:port>", "address of the HTTP API").env("CONTRAIL_API").default(DEFAULT_API_ADDRESS),
-    )
-    .addOption(
-      new Option(
-        "--edge <region=host:port...>",
-        `an edge listener (repeat for several regions; default ${DEFAULT_EDGES.map((e) => `${e.region}=${e.address}`).join(" ")})`,
-      ),
-    )
-    .addOption(new Option("--domain <domain>", "apps are reached at <app>.<domain>").default("localhost"))
-    .addOption(new Option("--shard <i/n>", "scrape only shard i of n of the targets"))
-    .addOption(
-      new Option(
-        "--demo",
-        "also deploy the example app of examples/node-express and send it traffic; print how to look",
-      ),
-    )
-    .addOption(
-      new Option("--traffic <on|off>", "with --demo: send demo traffic through every edge (default on)").choices([
-        "on",
-        "off",
-      ]),
-    )
-    .addOption(
-      new Option("--scrape-interval <duration>", "time between scrapes").default(
-        `${DEFAULT_SCRAPE_INTERVAL_MS / 1000}s`,
-      ),
-    )
-    .action(async (opts: UpOptions) => {
-      try {
-        await up(opts);
-      } catch (err) {
-        const known = isContrailError(err) || typeof (err as NodeJS.ErrnoException).code === "string";
-        if (!known) throw err;
-        process.stderr.write(`contrail: ${(err as Error).message}\n`);
-        process.exitCode = 1;
-      }
-    });
+/** The action of `contrail up`: a ContrailError or a system error (a port in use) becomes a message and exit code 1. */
+export async function upCommand(opts: UpOptions): Promise<void> {
+  try {
+    await up(opts);
+  } catch (err) {
+    const known = isContrailError(err) || typeof (err as NodeJS.ErrnoException).code === "string";
+    if (!known) throw err;
+    process.stderr.write(`contrail: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -98,10 +98,16 @@ describe("supervisor", () => {
     assert.deepEqual(nodeArgsFor("/x/run.js", ["--test", "--test-reporter=spec", "--enable-source-maps"]), [
       "--enable-source-maps",
     ]);
-    const ts = nodeArgsFor("/x/run.ts", []);
+    const ts = nodeArgsFor("/x/run.ts", [], false);
     assert.equal(ts[0], "--import");
     assert.match(ts[1], /^file:.*tsx/);
-    assert.deepEqual(nodeArgsFor("/x/run.ts", ["--import", "tsx"]), ["--import", "tsx"]);
+    assert.deepEqual(nodeArgsFor("/x/run.ts", ["--import", "tsx"], false), ["--import", "tsx"]);
+  });
+
+  test("node arguments: source maps turned on in code reach the children as the flag", () => {
+    assert.deepEqual(nodeArgsFor("/x/run.js", [], true), ["--enable-source-maps"]);
+    assert.deepEqual(nodeArgsFor("/x/run.js", ["--enable-source-maps"], true), ["--enable-source-maps"]);
+    assert.deepEqual(nodeArgsFor("/x/run.js", [], false), []);
   });
 
   test("starts every role, prefixes its lines, restarts one that dies and logs why", async () => {

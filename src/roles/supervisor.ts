@@ -66,14 +66,20 @@ function exitCause(code: number | null, signal: NodeJS.Signals | null): string {
 }
 
 /**
- * The Node.js arguments a child needs before `entry`: this process's own (a test runner's flags left out) and,
- * when `entry` is TypeScript and no loader is given, the tsx loader, resolved from this module so that it works
- * from any working directory.
+ * The Node.js arguments a child needs before `entry`: this process's own (a test runner's flags left out); when
+ * `entry` is TypeScript and no loader is given, the tsx loader, resolved from this module so that it works from any
+ * working directory; and `--enable-source-maps` when this process has source maps on (bin/contrail.js turns them
+ * on in code, which neither children nor their worker threads inherit, while they do inherit the flag).
  */
-export function nodeArgsFor(entry: string, execArgv: readonly string[] = process.execArgv): string[] {
+export function nodeArgsFor(
+  entry: string,
+  execArgv: readonly string[] = process.execArgv,
+  sourceMaps: boolean = process.sourceMapsEnabled,
+): string[] {
   const args = execArgv.filter((a) => !a.startsWith("--test"));
   const loaded = args.some((a) => a.includes("tsx"));
   if (/\.[cm]?ts$/.test(entry) && !loaded) args.unshift("--import", import.meta.resolve("tsx"));
+  if (sourceMaps && !args.includes("--enable-source-maps")) args.push("--enable-source-maps");
   return args;
 }
 

@@ -1,6 +1,7 @@
 // Prometheus's shared PromQL test suite, evaluated through the query pool: every query runs on a worker, its data
 // served in pages from the main thread, its answer rendered as the API's JSON and read back. The pool must pass
-// exactly what the in-thread engine passes (the same known-failures list, no regression).
+// exactly what the in-thread engine passes (the same known-failures list, no regression). A missing suite follows
+// the rule of testkit/shared-data.ts: skipped with one line, a failure under CI.
 
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -13,10 +14,11 @@ import { parseKnownFailures } from "../../promql/promqltest/known-failures.ts";
 import { runSuite } from "../../promql/promqltest/run-suite.ts";
 import { type QueryEngine, TEST_ENGINE_OPTIONS, TestRunner } from "../../promql/promqltest/runner.ts";
 import type { Queryable } from "../../storage/interface.ts";
+import { sharedData } from "../../testkit/shared-data.ts";
 import { QueryPool } from "./pool.ts";
 import type { QueryAt } from "./protocol.ts";
 
-const SUITE_DIR = fileURLToPath(new URL("../../../../shared/promqltest/", import.meta.url));
+const suite = sharedData("promqltest");
 const KNOWN_FAILURES = fileURLToPath(new URL("../../promql/promqltest/known-failures.txt", import.meta.url));
 // Pages far smaller than the defaults, so series split over pages and windows on most selections.
 const SMALL_PAGES = { series: 3, samples: 40, ms: 4, readSamples: 16 };
@@ -94,14 +96,14 @@ const engine: QueryEngine = {
   rangeQuery: (queryable, query, range) => viaPool(queryable, query, { kind: "range", ...range }),
 };
 
-test("the shared PromQL suite through the query pool passes what the engine passes", async () => {
-  const files = readdirSync(SUITE_DIR)
+test("the shared PromQL suite through the query pool passes what the engine passes", { skip: suite.skip }, async () => {
+  const files = readdirSync(suite.dir)
     .filter((f) => f.endsWith(".test"))
     .sort();
   assert.ok(files.length > 0, "the shared suite is missing");
   const { entries } = parseKnownFailures(readFileSync(KNOWN_FAILURES, "utf8"));
   const run = await runSuite(
-    files.map((f) => `${SUITE_DIR}${f}`),
+    files.map((f) => suite.path(f)),
     { known: entries, log: () => {}, runner: new TestRunner({ engine }) },
   );
   assert.deepEqual(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { sharedData } from "../../testkit/shared-data.ts";
 import { describeToken, lex, type Token } from "./lexer.ts";
 
 interface LexCase {
@@ -11,14 +11,14 @@ interface LexCase {
   readonly expected?: Token[];
 }
 
-const file = new URL("../../../../shared/promql-parser-cases/lex_test_cases.json", import.meta.url);
-const groups = (JSON.parse(readFileSync(file, "utf8")) as { groups: { name: string; tests: LexCase[] }[] }).groups;
+const tables = sharedData("promql-parser-cases");
 
 function inputOf(c: LexCase): string | Uint8Array {
   return c.input_hex !== undefined ? Buffer.from(c.input_hex, "hex") : c.input;
 }
 
-describe("lexer: Prometheus's lexer cases", () => {
+describe("lexer: Prometheus's lexer cases", { skip: tables.skip }, () => {
+  const groups = tables.json<{ groups: { name: string; tests: LexCase[] }[] }>("lex_test_cases.json").groups;
   let total = 0;
   for (const group of groups) {
     test(group.name, () => {
