@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     up.proc.kill("SIGINT");
     while (pids.some((p) => running(p))) await sleep(5);
     console.log(
-      `SIGINT → all ${pids.length} processes gone (up, its roles and spare, ${instances} instances): ` +
+      `SIGINT → all ${pids.length} processes gone (up, its roles, ${instances} instances): ` +
         `${(performance.now() - t0).toFixed(0)} ms`,
     );
   } finally {

@@ -1,7 +1,7 @@
 // `contrail up --demo` end to end: the platform started as its own process on free ports with a 1 s scrape interval,
 // the printed token and data source used to run every query of the seed's dashboard through the API and through
 // `contrail query`, the demo app's own `events_by_type` series found, then SIGINT: exit 0 and no process left (the
-// metrics node, the edge, the agent, the spare, the app's instances: every descendant, checked by pid).
+// metrics node, the edge, the agent, the app's instances: every descendant, checked by pid).
 
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";

@@ -147,7 +147,6 @@ export async function up(opts: UpOptions): Promise<void> {
       entry: ROLE_ENTRY,
       children,
       stopOrder: [["edge"], ["serve", "agent"]],
-      spare: true,
       out: (line) => process.stdout.write(`${line}\n`),
       err: (line) => process.stderr.write(`${line}\n`),
       onReady: () => beat.update({ data: opts.data, pids: Object.fromEntries(s.pids()) }),

@@ -21,53 +21,6 @@ export function isReadyMessage(m: unknown): m is ReadyMessage {
   return typeof m === "object" && m !== null && (m as ReadyMessage).type === "ready";
 }
 
-/** The argument that starts a spare: a process that loads the roles' modules and waits to be told which to run. */
-export const SPARE_ARG = "--spare";
-
-/** The message that turns a spare into a role process: the command line it would have been started with. */
-export interface RunMessage {
-  readonly type: "run";
-  readonly argv: readonly string[];
-}
-
-/** True when `m` is a {@link RunMessage}. */
-export function isRunMessage(m: unknown): m is RunMessage {
-  return (
-    typeof m === "object" && m !== null && (m as RunMessage).type === "run" && Array.isArray((m as RunMessage).argv)
-  );
-}
-
-/**
- * Waits as a spare of the supervisor: `preload` imports the modules a role needs (so that a role restarted in this
- * process skips Node's and the loader's start-up), then the process waits for a {@link RunMessage} and resolves with
- * its command line. Until then SIGTERM or the end of the IPC channel exits the process (code 0).
- */
-export function waitAsSpare(preload: () => Promise<unknown>): Promise<readonly string[]> {
-  const ignore = () => {};
-  const exit = () => process.exit(0);
-  process.on("SIGINT", ignore);
-  process.on("SIGHUP", ignore);
-  process.on("SIGTERM", exit);
-  process.on("disconnect", exit);
-  return new Promise((resolve) => {
-    const onMessage = (m: unknown) => {
-      if (!isRunMessage(m)) return;
-      process.off("message", onMessage);
-      for (const [sig, fn] of [
-        ["SIGINT", ignore],
-        ["SIGHUP", ignore],
-        ["SIGTERM", exit],
-        ["disconnect", exit],
-      ] as const) {
-        process.off(sig, fn);
-      }
-      resolve(m.argv);
-    };
-    process.on("message", onMessage);
-    void preload();
-  });
-}
-
 /** A started role, as {@link runRole} needs it. */
 export interface StartedRole {
   readonly info: ReadyInfo;

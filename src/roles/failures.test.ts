@@ -146,7 +146,7 @@ describe("contrail up when its processes die", () => {
     const instances = (await appInstances(data, APP)).map((i) => i.pid!);
     const pids = [up.proc.pid!, ...descendants(up.proc.pid!)];
     for (const pid of [...roles, ...instances]) assert.ok(pids.includes(pid), `${pid} is a descendant of up`);
-    // Besides: the spare kept for restarts, and whatever else a role started (all of them must go).
+    // Besides: whatever else a role started (all of them must go).
     assert.ok(pids.length >= 6, JSON.stringify(pids));
     const exited = new Promise<number | null>((resolve) => up.proc.once("exit", (code) => resolve(code)));
     up.proc.kill("SIGINT");

@@ -8,20 +8,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { nodeArgsFor, Supervisor } from "./supervisor.ts";
 
-/**
- * argv: <role> <mode> <stop log>; mode is `ok`, `fail` (exit 3 before ready) or `stubborn` (ignores SIGTERM). With
- * `--spare` it waits for the supervisor's run message and then runs that command line; its ready info says so.
- */
+/** argv: <role> <mode> <stop log>; mode is `ok`, `fail` (exit 3 before ready) or `stubborn` (ignores SIGTERM). */
 const ROLE = `
-const spare = process.argv[2] === "--spare";
-if (spare) {
-  process.on("message", (m) => { if (m.type === "run") main(m.argv, true); });
-  process.on("disconnect", () => process.exit(0));
-  process.on("SIGTERM", () => process.exit(0));
-} else main(process.argv.slice(2), false);
-function main([role, mode, log], fromSpare) {
-process.removeAllListeners("SIGTERM");
-process.removeAllListeners("disconnect");
+const [role, mode, log] = process.argv.slice(2);
 const fs = require("node:fs");
 console.log("hello from " + role);
 console.error("a warning from " + role);
@@ -34,8 +23,7 @@ const stop = () => {
 process.on("SIGTERM", stop);
 process.on("disconnect", stop);
 setInterval(() => {}, 1000);
-process.send({ type: "ready", info: { role, pid: process.pid, fromSpare } });
-}
+process.send({ type: "ready", info: { role, pid: process.pid } });
 `;
 
 let dir: string;
@@ -72,25 +60,22 @@ function gone(pid: number): boolean {
   }
 }
 
-function supervisor(modes: Record<string, string>, options: { stopTimeoutMs?: number; spare?: boolean } = {}) {
+function supervisor(modes: Record<string, string>, options: { stopTimeoutMs?: number } = {}) {
   const lines: string[] = [];
   const ready: string[] = [];
-  const infos: Record<string, unknown>[] = [];
   const s = new Supervisor({
     entry,
     children: Object.entries(modes).map(([role, mode]) => ({ role, argv: () => [role, mode, stopLog] })),
     stopOrder: [["edge"], ["serve", "agent"]],
     restart: { initialDelayMs: 50, maxDelayMs: 400, resetAfterMs: 60_000 },
     stopTimeoutMs: options.stopTimeoutMs,
-    spare: options.spare,
     out: (l) => lines.push(l),
     err: (l) => lines.push(l),
-    onReady: (role, info, restarts) => {
+    onReady: (role, _info, restarts) => {
       ready.push(`${role}#${restarts}`);
-      infos.push(info);
     },
   });
-  return { s, lines, ready, infos };
+  return { s, lines, ready };
 }
 
 describe("supervisor", () => {
@@ -136,28 +121,6 @@ describe("supervisor", () => {
     for (const pid of pids) assert.ok(gone(pid), `role process ${pid} is gone`);
     // The edge stops first, the others after it.
     assert.equal(readFileSync(stopLog, "utf8").split("\n")[0], "edge");
-  });
-
-  test("with a spare, a role that dies comes back in the spare's process, and a new spare follows", async () => {
-    const { s, ready, infos, lines } = supervisor({ edge: "ok" }, { spare: true });
-    await s.start();
-    // The spare starts a moment after the roles; give it time to start and wait.
-    await sleep(3000);
-    const first = s.pids().get("edge")!;
-    process.kill(first, "SIGKILL");
-    await until(() => ready.includes("edge#1"), "the edge restarted");
-    assert.equal(infos.at(-1)?.fromSpare, true, lines.join("\n"));
-    assert.ok(lines.includes("contrail edge: hello from edge"));
-    await sleep(3000);
-    process.kill(s.pids().get("edge")!, "SIGKILL");
-    await until(() => ready.includes("edge#2"), "the edge restarted again");
-    assert.equal(infos.at(-1)?.fromSpare, true, "the next spare was ready too");
-    const pid = s.pids().get("edge")!;
-    await until(() => s.sparePid() !== undefined, "a third spare");
-    const spare = s.sparePid()!;
-    assert.deepEqual(await s.stop(), []);
-    assert.ok(gone(pid));
-    assert.ok(gone(spare), "the spare is stopped too");
   });
 
   test("a role that exits before it is ready fails the start, and the others are stopped", async () => {

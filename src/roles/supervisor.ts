@@ -1,9 +1,7 @@
 // The supervisor of `contrail up`: runs each role as a child process of the same Node.js and the same code, prefixes
 // its output lines with its role, restarts it with backoff when it dies (first restart fast, then doubling to a cap,
 // reset after a run of 10 s) and logs each death with its cause and each restart; it stops them in order with a
-// deadline and SIGKILLs what is left. With `spare`, it keeps one idle process that has already started and loaded
-// the roles' modules: a restart hands it the dead role's command line, so the role is back without waiting for a
-// process (and, from sources, the TypeScript loader) to start; a new spare is started a little later.
+// deadline and SIGKILLs what is left.
 //
 // Children stay in the supervisor's session and process group: a session of their own (setsid) would also put each
 // in a CPU scheduling group of its own under Linux's autogroup, which on a busy machine multiplied the edge's p50
@@ -14,7 +12,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { backoffDelay, type RestartOptions } from "../machines/index.ts";
-import { isReadyMessage, type ReadyInfo, type RunMessage, SPARE_ARG } from "./child.ts";
+import { isReadyMessage, type ReadyInfo } from "./child.ts";
 
 /** One role to run. */
 export interface ChildSpec {
@@ -40,16 +38,9 @@ export interface SupervisorOptions {
   readonly err: (line: string) => void;
   /** Called each time a child reports ready; `restarts` is 0 for its first run. */
   readonly onReady?: (role: string, info: ReadyInfo, restarts: number) => void;
-  /** Keep a spare process for restarts (the entry module must handle `--spare`, see child.ts). */
-  readonly spare?: boolean;
 }
 
-/** How long after the start, or after a spare was used, the next spare is started, ms (the roles start first). */
-const SPARE_DELAY_MS = 2_000;
-/** How long after a spare died on its own another is started, ms. */
-const SPARE_RETRY_MS = 10_000;
-
-/** Starts a child process for `argv` (a spare handed the command line, or a new process). */
+/** Starts a child process for `argv`. */
 type Launch = (argv: readonly string[]) => ChildProcess;
 
 /**
@@ -219,14 +210,11 @@ export class Supervisor {
   private readonly children: Supervised[];
   private readonly entry: string;
   private readonly nodeArgs: readonly string[];
-  private spare: ChildProcess | null = null;
-  private spareTimer: NodeJS.Timeout | null = null;
-  private stopping = false;
 
   constructor(private readonly o: SupervisorOptions) {
     this.entry = o.entry.startsWith("file:") ? fileURLToPath(o.entry) : o.entry;
     this.nodeArgs = nodeArgsFor(this.entry);
-    this.children = o.children.map((c) => new Supervised(c, o, (argv) => this.launch(argv)));
+    this.children = o.children.map((c) => new Supervised(c, o, (argv) => this.spawn(argv)));
   }
 
   private spawn(argv: readonly string[]): ChildProcess {
@@ -234,56 +222,6 @@ export class Supervisor {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       env: process.env,
     });
-  }
-
-  /** The spare handed `argv` when one is up, else a new process. */
-  private launch(argv: readonly string[]): ChildProcess {
-    const p = this.spare;
-    if (p === null || p.exitCode !== null || p.signalCode !== null || !p.connected) return this.spawn(argv);
-    this.spare = null;
-    p.removeAllListeners("exit");
-    p.stderr?.removeAllListeners("data").removeAllListeners("end");
-    const run: RunMessage = { type: "run", argv };
-    p.send(run);
-    this.scheduleSpare(SPARE_DELAY_MS);
-    return p;
-  }
-
-  private scheduleSpare(delayMs: number): void {
-    if (this.o.spare !== true || this.stopping || this.spareTimer !== null) return;
-    this.spareTimer = setTimeout(() => {
-      this.spareTimer = null;
-      if (this.stopping || this.spare !== null) return;
-      const p = this.spawn([SPARE_ARG]);
-      // A spare says nothing unless it fails; it is adopted by a role or stopped with the others.
-      eachLine(p.stderr!, (l) => this.o.err(`contrail spare: ${l}`));
-      p.on("exit", () => {
-        if (this.spare !== p) return;
-        this.spare = null;
-        this.scheduleSpare(SPARE_RETRY_MS);
-      });
-      this.spare = p;
-    }, delayMs);
-  }
-
-  /** Stops starting spares and signals the current one; resolves when it has exited. */
-  private dropSpare(sig: NodeJS.Signals): Promise<void> {
-    if (this.spareTimer !== null) clearTimeout(this.spareTimer);
-    this.spareTimer = null;
-    const p = this.spare;
-    if (p === null || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-    const exited = new Promise<void>((resolve) => p.once("exit", () => resolve()));
-    try {
-      p.kill(sig);
-    } catch {
-      // Already gone: its exit event follows.
-    }
-    return exited;
-  }
-
-  /** The pid of the spare process, if one is up. */
-  sparePid(): number | undefined {
-    return this.spare?.pid;
   }
 
   /**
@@ -297,7 +235,6 @@ export class Supervisor {
       await this.stop();
       throw failed.reason;
     }
-    this.scheduleSpare(SPARE_DELAY_MS);
     return new Map(this.children.map((c, i) => [c.spec.role, (results[i] as PromiseFulfilledResult<ReadyInfo>).value]));
   }
 
@@ -311,8 +248,6 @@ export class Supervisor {
    * when the stop timeout passes. Resolves with the roles that had to be killed.
    */
   async stop(): Promise<string[]> {
-    this.stopping = true;
-    const spareGone = this.dropSpare("SIGTERM");
     const deadline = setTimeout(() => this.kill(), this.o.stopTimeoutMs ?? ROLE_STOP_TIMEOUT_MS);
     try {
       const order = this.o.stopOrder ?? [];
@@ -321,7 +256,6 @@ export class Supervisor {
       for (const group of groups) {
         await Promise.all(this.children.filter((c) => group.includes(c.spec.role)).map((c) => c.stop()));
       }
-      await spareGone;
     } finally {
       clearTimeout(deadline);
     }
@@ -330,8 +264,6 @@ export class Supervisor {
 
   /** SIGKILLs every child at once (a second Ctrl-C); restarts are off from now on. */
   kill(): void {
-    this.stopping = true;
-    void this.dropSpare("SIGKILL");
     for (const c of this.children) c.kill();
   }
 }
