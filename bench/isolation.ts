@@ -39,7 +39,7 @@ const APP = "isolation";
 /** A query that keeps a core busy for about two seconds and holds about 7 million samples (the limit is 20 million). */
 const HEAVY = arg(
   "heavy",
-  "count_over_time(rate(vector(time())[1m:1ms])[2h:1ms]) + count_over_time(stddev_over_time(vector(time())[1m:1ms])[2h:1ms])",
+  "count_over_time(rate(vector(time())[1m:1ms])[2h:1ms]) + count_over_time(rate(vector(time())[1m:1ms])[2h:1ms] offset 2h)",
 );
 const HEAVY_LOOPS = 4;
 /** Pause between two edge requests of the probe, ms: about 200 requests a second. */
@@ -47,6 +47,8 @@ const EDGE_PACE_MS = 5;
 /** Pause between two `1+1` queries of a probe, ms. */
 const QUERY_PACE_MS = 50;
 const SAMPLES_PER_WRITE = 1000;
+/** Probes run this long, unmeasured, before the first phase, ms. */
+const WARMUP_MS = 5000;
 /** How far an edge p99 under load may be from idle, and the other targets of the issue. */
 const TARGET_EDGE_P99_RATIO = 2;
 const TARGET_ONE_PLUS_ONE_MS = 100;
@@ -198,7 +200,7 @@ interface Phase {
   readonly heavyDone: number;
 }
 
-async function phase(s: Setup, heavy: number): Promise<Phase> {
+async function phase(s: Setup, heavy: number, ms: number = PHASE_MS): Promise<Phase> {
   const ac = new AbortController();
   const api = s.up.apiUrl;
   const heavyLoops = Array.from({ length: heavy }, () =>
@@ -210,7 +212,7 @@ async function phase(s: Setup, heavy: number): Promise<Phase> {
   const sameOrg = queryLoop(api, "personal", s.read.personal, "1+1", QUERY_PACE_MS, ac.signal);
   const otherOrg = queryLoop(api, "other", s.read.other, "1+1", QUERY_PACE_MS, ac.signal);
   const writes = writeLoop(api, s.write, ac.signal);
-  await sleep(PHASE_MS);
+  await sleep(ms);
   ac.abort();
   const seconds = (performance.now() - t0) / 1000;
   const result = {
@@ -260,7 +262,14 @@ function report(idle: Phase, loaded: Phase, one: number, two: number): void {
   const edgeP99 = [percentile(idle.edge.times, 99), percentile(loaded.edge.times, 99)];
   const rows: string[][] = [["figure", "idle", `${HEAVY_LOOPS} heavy queries`, "loaded/idle", "target", ""]];
   const add = (name: string, a: number, b: number, fmt: (v: number) => string, target: string, ok: boolean | null) =>
-    rows.push([name, fmt(a), fmt(b), `x${(b / a).toFixed(2)}`, target, ok === null ? "" : ok ? "ok" : "MISSED"]);
+    rows.push([
+      name,
+      fmt(a),
+      fmt(b),
+      a > 0 ? `x${(b / a).toFixed(2)}` : "-",
+      target,
+      ok === null ? "" : ok ? "ok" : "MISSED",
+    ]);
   add("edge p50", percentile(idle.edge.times, 50), percentile(loaded.edge.times, 50), ms, "", null);
   add(
     "edge p99",
@@ -316,8 +325,8 @@ const root = mkdtempSync(join(tmpdir(), "contrail-bench-isolation-"));
 let setup: Setup | null = null;
 try {
   setup = await start(root);
-  // Let a few scrapes land before the first phase reads its gaps.
-  await sleep(Math.min(PHASE_MS, 2 * SCRAPE_INTERVAL_MS));
+  // Warm up every path the probes take (and let a few scrapes land before the first phase reads its gaps).
+  await phase(setup, 0, Math.max(WARMUP_MS, 2 * SCRAPE_INTERVAL_MS));
   const idle = await phase(setup, 0);
   const loaded = await phase(setup, HEAVY_LOOPS);
   const ones: number[] = [];
