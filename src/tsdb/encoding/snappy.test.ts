@@ -118,6 +118,22 @@ describe("snappy block decoding", () => {
     }
   });
 
+  test("long overlapping copies repeat the last offset bytes", () => {
+    const d = new SnappyDecoder();
+    // Up to 60: the pattern fits a literal with its length in the tag.
+    for (let offset = 1; offset <= 60; offset++) {
+      const pattern = Array.from({ length: offset }, (_, i) => 97 + (i % 26));
+      const copies = 5;
+      const total = offset + copies * 64;
+      const want = Array.from({ length: total }, (_, i) => pattern[i % offset]);
+      // uvarint length, literal of the pattern, then 2-byte-offset copies of 64 bytes at `offset`.
+      const block = [(total & 0x7f) | (total > 0x7f ? 0x80 : 0), ...(total > 0x7f ? [total >> 7] : [])];
+      block.push((offset - 1) << 2, ...pattern);
+      for (let c = 0; c < copies; c++) block.push((63 << 2) | 2, offset & 0xff, offset >> 8);
+      assert.deepEqual([...d.decode(new Uint8Array(block))], want, `offset ${offset}`);
+    }
+  });
+
   test("literal lengths in three and four bytes", () => {
     const d = new SnappyDecoder();
     const big = new Uint8Array(70_000).map((_, i) => i % 251);

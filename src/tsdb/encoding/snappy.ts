@@ -115,13 +115,18 @@ export class SnappyDecoder {
       }
       if (offset === 0 || offset > d) throw new Error(`snappy: copy offset ${offset} out of range at ${d}`);
       if (len > dLen - d) throw new Error("snappy: copy overflows the decoded length");
-      // Overlapping copies (offset < len) repeat the pattern, so copy byte by byte in that case; short copies
-      // too, where a loop is cheaper than copyWithin's call.
-      if (offset >= len && len > 16) {
-        out.copyWithin(d, d - offset, d - offset + len);
-        d += len;
-      } else {
+      // Short copies byte by byte, where a loop is cheaper than copyWithin's call. An overlapping copy (offset <
+      // len) repeats the last `offset` bytes: each copyWithin takes everything written so far of the repetition,
+      // so the copied span doubles (a run of one byte, offset 1, takes log2(len) calls instead of len steps).
+      if (len <= 16) {
         for (let i = 0; i < len; i++, d++) out[d] = out[d - offset];
+      } else {
+        for (let done = 0; done < len; ) {
+          const n = Math.min(offset + done, len - done);
+          out.copyWithin(d + done, d - offset, d - offset + n);
+          done += n;
+        }
+        d += len;
       }
     }
     if (d !== dLen) throw new Error(`snappy: decoded ${d} bytes, header says ${dLen}`);
