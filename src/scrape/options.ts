@@ -1,5 +1,6 @@
 // Scrape settings: interval, timeout, body size, sample and label limits. One set applies to every target of a
-// manager; each violated limit fails the scrape with an error that names the limit and the offending series.
+// manager (a target's app may lower its body and sample limits: `ScrapeTarget.limits`); each violated limit fails
+// the scrape with an error that names the limit and the offending series.
 
 import { ContrailError } from "../model/errors.ts";
 import { SCRAPE_BODY_LIMIT_BYTES, SCRAPE_SAMPLE_LIMIT } from "../model/scrape-limits.ts";
