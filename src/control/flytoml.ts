@@ -1,10 +1,12 @@
 // fly.toml: an app's configuration, in the format of the seed's platform. We read the parts Contrail acts on
 // (processes, services, checks, and above all `[metrics]`, the app's own Prometheus endpoints) into a typed,
 // JSON-serializable config. Every other key is kept in the stored text, ignored, and listed in `ignoredKeys`:
-// fly.toml files in the wild carry many keys this platform has no use for.
+// fly.toml files in the wild carry many keys this platform has no use for. Every problem is reported, each with the
+// line of the key it is about (flytoml-lines.ts).
 //
 // Contrail additions, ignored by other platforms: `[build] command` (the command the local runner starts when
-// there is no `[processes]`) and a top-level `regions = ["ord", …]` (where the local runner places instances).
+// there is no `[processes]`), a top-level `regions = ["ord", …]` (where the local runner places instances), and a
+// metrics endpoint's `sample_limit` and `body_size_limit` (lower scrape limits than the platform's).
 
 import { parse, TomlError } from "smol-toml";
 import { ContrailError } from "../model/errors.ts";
