@@ -1,11 +1,11 @@
-// `contrail up --demo`: on top of the platform, the example app of examples/node-express/ deployed into the
-// `personal` org (one instance per edge region, through the same control-plane deploy as `contrail deploy`), a
-// read token made for this run, and demo traffic through every edge so the seed's dashboard has something to show.
-// It prints what a new user needs next: the app's URLs, the Grafana data source, the token, the dashboard and a
-// query to try.
+// `contrail up --demo`: on top of the platform, the example app of examples/node-express/ (or the examples that
+// `--examples` names) deployed into the `personal` org (one instance per edge region, through the same control-plane
+// deploy as `contrail deploy`), a read token made for this run, and demo traffic through every edge so the seed's
+// dashboard has something to show. It prints what a new user needs next: the apps' URLs, the Grafana data source,
+// the token, the dashboard and a query to try.
 
-import { existsSync, readFileSync } from "node:fs";
-import { isAbsolute, join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createToken, deployApp, openControlDb, PERSONAL_ORG } from "../control/index.ts";
 import { startTraffic, type Traffic } from "../demo/traffic.ts";
@@ -14,12 +14,10 @@ import type { BoundEdge } from "../roles/heartbeat.ts";
 import { DEFAULT_API_ADDRESS } from "../roles/options.ts";
 import { DASHBOARD_PATH } from "./dashboard.ts";
 import { expectedInstances, waitForDeploy } from "./deploy.ts";
+import { checkExamples, type Example, exampleNamed, missingNodeDependencies, shownPath } from "./examples.ts";
 
 /** The demo app's name, as its fly.toml says. */
 export const DEMO_APP = "node-express-demo";
-
-/** The demo app's directory in the source tree: its fly.toml, server.js and node_modules. */
-export const DEMO_APP_DIR = fileURLToPath(new URL("../../examples/node-express/", import.meta.url));
 
 /** Mean requests per second of the demo traffic, over all edges together. */
 export const DEMO_TRAFFIC_RATE = 20;
@@ -29,28 +27,18 @@ const HEALTHY_TIMEOUT_MS = 60_000;
 /** How long stopping waits for the traffic's requests in flight to end, ms. */
 const TRAFFIC_STOP_MS = 2_000;
 
-/** `path` relative to the working directory when it lies below it, else as given: as a user would type it. */
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? path : rel;
-}
+/** The examples `up --demo` deploys without `--examples`: the Node app. */
+export const DEFAULT_DEMO_EXAMPLES: readonly Example[] = [exampleNamed("node-express")];
+
+/** The demo app's directory in the source tree: its fly.toml, server.js and node_modules. */
+export const DEMO_APP_DIR = DEFAULT_DEMO_EXAMPLES[0].dir;
 
 /**
  * Throws `unavailable` naming the command that installs them when the demo app's dependencies (its package.json's
  * `dependencies`) are missing from `dir`/node_modules.
  */
 export function checkDemoDependencies(dir: string = DEMO_APP_DIR): void {
-  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
-  const missing = Object.keys(pkg.dependencies ?? {}).filter(
-    (d) => !existsSync(join(dir, "node_modules", d, "package.json")),
-  );
-  if (missing.length === 0) return;
-  throw new ContrailError(
-    "unavailable",
-    `the demo app's dependencies are not installed (missing: ${missing.join(", ")}); install them with:\n` +
-      `  npm ci --prefix ${shown(dir)}\n` +
-      "then run contrail up --demo again",
-  );
+  checkExamples([{ name: "node-express", dir, missing: () => missingNodeDependencies(dir) }]);
 }
 
 /** Where the running platform answers: the API and the edge listeners. */
@@ -68,6 +56,8 @@ export interface DemoOptions {
   readonly domain: string;
   /** Whether to send demo traffic. */
   readonly traffic: boolean;
+  /** The example apps to deploy (default {@link DEFAULT_DEMO_EXAMPLES}), each sent its own traffic. */
+  readonly examples?: readonly Example[];
   /** Aborts the wait for healthy instances (a shutdown signal arrived). */
   readonly signal: AbortSignal;
   readonly log: (line: string) => void;
@@ -94,69 +84,71 @@ function shellWord(s: string): string {
 }
 
 /**
- * Deploys the demo app, waits until its instances are healthy, makes a read token and starts the traffic.
- * Resolves to null when `signal` aborted the wait; throws when the app cannot be deployed or does not become
- * healthy within a minute.
+ * Deploys the demo's example apps, waits until their instances are healthy, makes a read token and starts the
+ * traffic. Resolves to null when `signal` aborted the wait; throws when an app cannot be deployed or does not
+ * become healthy within a minute.
  */
 export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
   const { platform } = opts;
-  const flyToml = join(DEMO_APP_DIR, "fly.toml");
   const db = openControlDb({ dataDir: opts.dataDir });
+  const apps: string[] = [];
   let token: string;
   try {
-    const result = deployApp(db, { org: PERSONAL_ORG, flyToml: readFileSync(flyToml, "utf8"), dir: DEMO_APP_DIR });
-    const app = result.app.name;
-    opts.log(`demo: deployed ${app} v${result.version} from ${shown(flyToml)} into org ${PERSONAL_ORG}`);
-    const expected = expectedInstances({
-      app,
-      dir: DEMO_APP_DIR,
-      config: result.app.config!,
-      regions: platform.edges.map((e) => e.region),
+    const deployed = (opts.examples ?? DEFAULT_DEMO_EXAMPLES).map((example) => {
+      const flyToml = join(example.dir, "fly.toml");
+      const result = deployApp(db, { org: PERSONAL_ORG, flyToml: readFileSync(flyToml, "utf8"), dir: example.dir });
+      const app = result.app.name;
+      apps.push(app);
+      opts.log(`demo: deployed ${app} v${result.version} from ${shownPath(flyToml)} into org ${PERSONAL_ORG}`);
+      const regions = platform.edges.map((e) => e.region);
+      const expected = expectedInstances({ app, dir: example.dir, config: result.app.config!, regions });
+      return { app, version: result.version, expected };
     });
-    const state = await waitForDeploy(db, {
-      app,
-      version: result.version,
-      expected,
-      deadline: Date.now() + HEALTHY_TIMEOUT_MS,
-      signal: opts.signal,
-    });
+    const deadline = Date.now() + HEALTHY_TIMEOUT_MS;
+    const states = await Promise.all(deployed.map((d) => waitForDeploy(db, { ...d, deadline, signal: opts.signal })));
     if (opts.signal.aborted) return null;
-    switch (state.kind) {
-      case "healthy":
-        break;
-      case "failed":
-        throw new ContrailError("unavailable", `demo app ${app} failed to start: ${state.reason}`);
-      case "pending":
-        throw new ContrailError(
-          "unavailable",
-          `demo app ${app} not healthy after ${HEALTHY_TIMEOUT_MS / 1000}s: ${state.reason} ` +
-            `(contrail apps status ${app} --data ${shellWord(opts.dataDir)} shows why)`,
-        );
-    }
+    states.forEach((state, i) => {
+      const { app } = deployed[i];
+      switch (state.kind) {
+        case "healthy":
+          return;
+        case "failed":
+          throw new ContrailError("unavailable", `demo app ${app} failed to start: ${state.reason}`);
+        case "pending":
+          throw new ContrailError(
+            "unavailable",
+            `demo app ${app} not healthy after ${HEALTHY_TIMEOUT_MS / 1000}s: ${state.reason} ` +
+              `(contrail apps status ${app} --data ${shellWord(opts.dataDir)} shows why)`,
+          );
+      }
+    });
     token = createToken(db, { org: PERSONAL_ORG, scopes: ["read"], note: "contrail up --demo" }).token;
   } finally {
     db.close();
   }
 
   const abort = new AbortController();
-  const traffic: Traffic | null = opts.traffic
-    ? startTraffic({
-        targets: platform.edges.map((e) => ({ region: e.region, url: edgeBaseUrl(e) })),
-        app: DEMO_APP,
-        domain: opts.domain,
-        ratePerSecond: DEMO_TRAFFIC_RATE,
-        signal: abort.signal,
-      })
-    : null;
+  const traffic: Traffic[] = opts.traffic
+    ? apps.map((app) =>
+        startTraffic({
+          targets: platform.edges.map((e) => ({ region: e.region, url: edgeBaseUrl(e) })),
+          app,
+          domain: opts.domain,
+          ratePerSecond: DEMO_TRAFFIC_RATE,
+          signal: abort.signal,
+        }),
+      )
+    : [];
   let stopping: Promise<void> | null = null;
   return {
-    summary: demoSummary({ platform, dataDir: opts.dataDir, domain: opts.domain, token, traffic: opts.traffic }),
+    summary: demoSummary({ platform, apps, dataDir: opts.dataDir, domain: opts.domain, token, traffic: opts.traffic }),
     stop: () => {
       stopping ??= (async () => {
         abort.abort();
-        if (traffic === null) return;
+        if (traffic.length === 0) return;
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([traffic.done, new Promise((r) => (timer = setTimeout(r, TRAFFIC_STOP_MS)))]);
+        const done = Promise.all(traffic.map((t) => t.done));
+        await Promise.race([done, new Promise((r) => (timer = setTimeout(r, TRAFFIC_STOP_MS)))]);
         clearTimeout(timer);
       })();
       return stopping;
@@ -167,6 +159,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
 /** The lines `up --demo` prints once the demo runs. */
 function demoSummary(opts: {
   readonly platform: PlatformAddresses;
+  /** The deployed apps' names, the first one's in the example query. */
+  readonly apps: readonly string[];
   readonly dataDir: string;
   readonly domain: string;
   readonly token: string;
@@ -176,21 +170,23 @@ function demoSummary(opts: {
   const flags: string[] = [];
   if (platform.apiUrl !== `http://${DEFAULT_API_ADDRESS}`) flags.push(` --api ${platform.apiUrl}`);
   if (opts.dataDir !== "./data" && opts.dataDir !== "data") flags.push(` --data ${shellWord(opts.dataDir)}`);
-  const query = `sum(rate(fly_edge_http_responses_count{app="${DEMO_APP}"}[1m])) by (region)`;
-  const appUrls = platform.edges.map((e) => `  ${e.region}  ${e.url.replace("<app>", DEMO_APP)}`);
+  const query = `sum(rate(fly_edge_http_responses_count{app="${opts.apps[0]}"}[1m])) by (region)`;
+  const each = opts.apps.length > 1 ? " to each app" : "";
   return [
     "",
-    `The demo app ${DEMO_APP} runs in every edge region; open it in a browser:`,
-    ...appUrls,
+    ...opts.apps.flatMap((app) => [
+      `The demo app ${app} runs in every edge region; open it in a browser:`,
+      ...platform.edges.map((e) => `  ${e.region}  ${e.url.replace("<app>", app)}`),
+    ]),
     opts.traffic
-      ? `Demo traffic: about ${DEMO_TRAFFIC_RATE} requests/s through every edge (--traffic off turns it off).`
+      ? `Demo traffic: about ${DEMO_TRAFFIC_RATE} requests/s${each} through every edge (--traffic off turns it off).`
       : "Demo traffic is off (--traffic off).",
     "",
     "Grafana: add a Prometheus data source with",
     `  URL            ${platform.apiUrl}/prometheus/${PERSONAL_ORG}`,
     `  custom header  Authorization: Bearer ${opts.token}`,
     "  (a read token made for this run; it is shown only once)",
-    `Dashboard to import: ${shown(fileURLToPath(DASHBOARD_PATH))} (or: npx contrail dashboard export)`,
+    `Dashboard to import: ${shownPath(fileURLToPath(DASHBOARD_PATH))} (or: npx contrail dashboard export)`,
     "",
     "Query from the terminal:",
     `  npx contrail query ${shellWord(query)}${flags.join("")}`,

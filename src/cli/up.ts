@@ -5,8 +5,8 @@
 // they answer, restarts any that dies (with backoff, the cause logged) and stops them all on SIGINT or SIGTERM:
 // the edge first (no new requests), then the metrics node (scrapes stopped, databases flushed) and the agent
 // (instances stopped), whatever is left after the deadline killed. `contrail deploy` on the same data directory
-// reaches the agent through the control database. With `--demo` it also deploys the example app and sends it
-// traffic (see demo.ts).
+// reaches the agent through the control database. With `--demo` it also deploys the example app (or those
+// `--examples` names) and sends it traffic (see demo.ts).
 
 import { openControlDb } from "../control/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
@@ -23,7 +23,8 @@ import {
 } from "../roles/options.ts";
 import { type ChildSpec, Supervisor } from "../roles/supervisor.ts";
 import { parseShard } from "../scrape/target.ts";
-import { checkDemoDependencies, type Demo, startDemo } from "./demo.ts";
+import { DEFAULT_DEMO_EXAMPLES, type Demo, startDemo } from "./demo.ts";
+import { checkExamples, parseExamples } from "./examples.ts";
 
 export { DEFAULT_API_ADDRESS, type ListenAddress, parseListenAddress } from "../roles/options.ts";
 
@@ -39,6 +40,8 @@ export interface UpOptions {
   readonly scrapeInterval: string;
   /** Deploy the example app and print how to look at its metrics. */
   readonly demo?: boolean;
+  /** With `demo`: the examples to deploy instead of the Node app, comma-separated names or `all`. */
+  readonly examples?: string;
   /** `on` (the default with `--demo`) or `off`: the demo traffic. */
   readonly traffic?: "on" | "off";
 }
@@ -118,7 +121,9 @@ export async function up(opts: UpOptions): Promise<void> {
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const demo = opts.demo === true;
   if (!demo && opts.traffic !== undefined) throw new ContrailError("bad_data", "--traffic needs --demo");
-  if (demo) checkDemoDependencies();
+  if (!demo && opts.examples !== undefined) throw new ContrailError("bad_data", "--examples needs --demo");
+  const examples = opts.examples === undefined ? DEFAULT_DEMO_EXAMPLES : parseExamples(opts.examples);
+  if (demo) checkExamples(examples);
   const domain = opts.domain.toLowerCase();
   const print = (lines: readonly string[]) => process.stdout.write(lines.map((l) => `contrail: ${l}\n`).join(""));
   const warn = (line: string) => process.stderr.write(`contrail: ${line}\n`);
@@ -181,6 +186,7 @@ export async function up(opts: UpOptions): Promise<void> {
           dataDir: opts.data,
           domain,
           traffic: opts.traffic !== "off",
+          examples,
           signal: stopRequested.signal,
           log: (line) => print([line]),
         });

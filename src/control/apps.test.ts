@@ -84,7 +84,7 @@ describe("apps", () => {
     rejects(
       () => setAppConfig(db, "web", `[metrics]\nport = "abc"\n`),
       "bad_data",
-      'metrics.port: expected an integer 1-65535, got "abc"',
+      'fly.toml:2: metrics.port: expected an integer 1-65535, got "abc"',
     );
     assert.equal(requireApp(db, "web").config?.metrics[0].port, 1234);
     db.close();

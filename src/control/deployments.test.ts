@@ -202,6 +202,25 @@ describe("instance runtime", () => {
     });
   });
 
+  test("an instance's stand-in ports are stored with its first report and replaced by later ones", () => {
+    const { db } = fresh();
+    deployApp(db, { org: "acme", flyToml: TOML, dir: "/srv" });
+    const id = "dddddddddddddd";
+    const r = { id, state: "starting", health: "starting", pid: 1, restarts: 0 } as const;
+    recordInstanceReport(db, { ...r, address: "127.0.0.1:4000", ports: { "9091": 4001 } }, identity(id));
+    assert.deepEqual(getInstance(db, id)?.ports, { "9091": 4001 });
+    recordInstanceReport(db, { ...r, state: "started", health: "healthy" });
+    assert.deepEqual(getInstance(db, id)?.ports, { "9091": 4001 }, "a report without ports keeps them");
+    recordInstanceReport(db, { ...r, ports: { "9091": 4002 } });
+    assert.deepEqual(getInstance(db, id)?.ports, { "9091": 4002 });
+    for (const ports of [{ "0": 1 }, { "9091": 70_000 }, JSON.parse(`{"__proto__": 1}`), { x: 1 }]) {
+      assert.throws(() => recordInstanceReport(db, { ...r, ports }), /ports: expected port numbers/);
+    }
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [String(9000 + i), 5000 + i]));
+    assert.throws(() => recordInstanceReport(db, { ...r, ports: many }), /ports: at most 16 entries, got 17/);
+    assert.deepEqual(getInstance(db, id)?.ports, { "9091": 4002 });
+  });
+
   test("an address taken over by another instance is released by the old holder", () => {
     const { db } = fresh();
     deployApp(db, { org: "acme", flyToml: TOML, dir: "/srv" });

@@ -4,9 +4,15 @@
 
 import type { TomlTable } from "smol-toml";
 
+/** One problem: the full key path it is about (the table's own for a problem of the table) and what is wrong. */
+export interface Issue {
+  readonly path: string;
+  readonly message: string;
+}
+
 /** Problems found while reading one document: `errors` reject it, `ignored` lists keys kept but not used. */
 export interface Issues {
-  readonly errors: string[];
+  readonly errors: Issue[];
   readonly ignored: string[];
 }
 
@@ -15,6 +21,19 @@ export interface IntRange {
   readonly min: number;
   readonly max: number;
 }
+
+const BYTE_SIZE = /^\s*([0-9]{1,16})\s*([A-Za-z]*)\s*$/;
+/** Byte units by lower-case name; decimal-looking names mean powers of 1024, as in Prometheus's configuration. */
+const BYTE_UNITS: ReadonlyMap<string, number> = new Map([
+  ["", 1],
+  ["b", 1],
+  ["kb", 1024],
+  ["kib", 1024],
+  ["mb", 1024 ** 2],
+  ["mib", 1024 ** 2],
+  ["gb", 1024 ** 3],
+  ["gib", 1024 ** 3],
+]);
 
 /** Describes a TOML value for an error message: strings quoted, tables and arrays by kind. */
 export function describe(v: unknown): string {
@@ -67,7 +86,7 @@ export class TableReader {
 
   /** Records an error about `key` (or about the table itself when `key` is empty). */
   error(key: string, message: string): void {
-    this.issues.errors.push(`${key === "" ? this.path : this.keyPath(key)}: ${message}`);
+    this.issues.errors.push({ path: key === "" ? this.path : this.keyPath(key), message });
   }
 
   /** The raw value of `key`, marking it used; undefined when absent. */
@@ -119,6 +138,22 @@ export class TableReader {
       return this.#expected(key, `an integer ${range.min}-${range.max}`, v);
     }
     return v;
+  }
+
+  /**
+   * A size in bytes, at least 1 and at most `max`: an integer, or a string of one with a unit, B, KB or KiB, MB or
+   * MiB, GB or GiB, powers of 1024 either way (as Prometheus reads its `body_size_limit`), e.g. `"512KiB"`.
+   */
+  bytes(key: string, max: number): number | undefined {
+    const v = this.raw(key);
+    if (v === undefined) return undefined;
+    const m = typeof v === "string" ? BYTE_SIZE.exec(v) : null;
+    const unit = m === null ? undefined : BYTE_UNITS.get(m[2].toLowerCase());
+    const n = typeof v === "number" ? v : m === null || unit === undefined ? Number.NaN : Number(m[1]) * unit;
+    if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+      return this.#expected(key, `a size from 1 byte to ${max} bytes, like 1048576 or "1MiB"`, v);
+    }
+    return n;
   }
 
   /** A boolean. */

@@ -81,80 +81,164 @@ describe("fly.toml: metrics", () => {
   });
 });
 
+describe("fly.toml: several [[metrics]] blocks", () => {
+  const text = `app = "multi"
+
+[processes]
+  web = "bin/web"
+  worker = "bin/worker"
+
+# The web processes' own endpoint.
+[[metrics]]
+  port = 9091
+  path = "/metrics"
+  processes = [
+    "web",
+  ]
+
+[[metrics]]
+  port = 99999
+  path = "stats"
+  processes = ["web", "queue"]
+
+[[metrics]]
+  port = 9100
+`;
+
+  test("bad port, relative path and unknown group are reported at their lines", () => {
+    assert.deepEqual(errors(text), [
+      "fly.toml:16: metrics[1].port: expected an integer 1-65535, got 99999",
+      'fly.toml:17: metrics[1].path: expected a path starting with "/", got "stats"',
+      'fly.toml:18: metrics[1].processes[1]: unknown process group "queue" (groups: web, worker)',
+    ]);
+  });
+
+  test("each block keeps its own port, path and processes", () => {
+    const fixed = text.replace("99999", "9092").replace('"stats"', '"/stats"').replace(', "queue"', "");
+    assert.deepEqual(ok(fixed).metrics, [
+      { port: 9091, path: "/metrics", processes: ["web"] },
+      { port: 9092, path: "/stats", processes: ["web"] },
+      { port: 9100, path: "/metrics", processes: [] },
+    ]);
+  });
+
+  test("a block may set its own sample and body limits, within the platform's", () => {
+    const limited = ok(
+      '[[metrics]]\nport = 1\nsample_limit = 500\nbody_size_limit = "1MiB"\n' +
+        "[[metrics]]\nport = 2\nbody_size_limit = 65536\n" +
+        '[[metrics]]\nport = 3\nbody_size_limit = "16MB"\n',
+    );
+    assert.deepEqual(limited.metrics, [
+      { port: 1, path: "/metrics", processes: [], sampleLimit: 500, bodyLimitBytes: 1024 * 1024 },
+      { port: 2, path: "/metrics", processes: [], bodyLimitBytes: 65536 },
+      { port: 3, path: "/metrics", processes: [], bodyLimitBytes: 16 * 1024 * 1024 },
+    ]);
+    assert.deepEqual(errors("[metrics]\nport = 1\nsample_limit = 0\n" + 'body_size_limit = "32MiB"\n'), [
+      "fly.toml:3: metrics.sample_limit: expected an integer 1-100000, got 0",
+      'fly.toml:4: metrics.body_size_limit: expected a size from 1 byte to 16777216 bytes, like 1048576 or "1MiB", got "32MiB"',
+    ]);
+    assert.deepEqual(errors('[metrics]\nport = 1\nbody_size_limit = "lots"\nsample_limit = 100001\n'), [
+      'fly.toml:3: metrics.body_size_limit: expected a size from 1 byte to 16777216 bytes, like 1048576 or "1MiB", got "lots"',
+      "fly.toml:4: metrics.sample_limit: expected an integer 1-100000, got 100001",
+    ]);
+  });
+
+  test("two blocks scraping the same port and path for the same group are refused", () => {
+    const twice =
+      '[processes]\nweb = "w"\nworker = "k"\n[[metrics]]\nport = 9091\n[[metrics]]\nport = 9091\nprocesses = ["worker"]\n';
+    assert.deepEqual(errors(twice), [
+      "fly.toml:6: metrics[1]: scrapes port 9091 path /metrics as metrics[0] does, for the same processes",
+    ]);
+    // Other groups, or another path on the same port, are distinct endpoints.
+    ok(
+      '[processes]\nweb = "w"\nworker = "k"\n[[metrics]]\nport = 9091\nprocesses = ["web"]\n[[metrics]]\nport = 9091\nprocesses = ["worker"]\n',
+    );
+    ok('[[metrics]]\nport = 9091\n[[metrics]]\nport = 9091\npath = "/other"\n');
+  });
+});
+
 describe("fly.toml: bad values name the key and the problem", () => {
   const cases: [string, string, string[]][] = [
-    ["string port", '[metrics]\nport = "abc"\n', ['metrics.port: expected an integer 1-65535, got "abc"']],
-    ["port zero", "[metrics]\nport = 0\n", ["metrics.port: expected an integer 1-65535, got 0"]],
-    ["port too big", "[metrics]\nport = 70000\n", ["metrics.port: expected an integer 1-65535, got 70000"]],
-    ["fractional port", "[metrics]\nport = 80.5\n", ["metrics.port: expected an integer 1-65535, got 80.5"]],
-    ["missing port", '[metrics]\npath = "/m"\n', ["metrics.port: missing (an integer 1-65535)"]],
+    ["string port", '[metrics]\nport = "abc"\n', ['fly.toml:2: metrics.port: expected an integer 1-65535, got "abc"']],
+    ["port zero", "[metrics]\nport = 0\n", ["fly.toml:2: metrics.port: expected an integer 1-65535, got 0"]],
+    ["port too big", "[metrics]\nport = 70000\n", ["fly.toml:2: metrics.port: expected an integer 1-65535, got 70000"]],
+    [
+      "fractional port",
+      "[metrics]\nport = 80.5\n",
+      ["fly.toml:2: metrics.port: expected an integer 1-65535, got 80.5"],
+    ],
+    ["missing port", '[metrics]\npath = "/m"\n', ["fly.toml:1: metrics.port: missing (an integer 1-65535)"]],
     [
       "relative path",
       '[metrics]\nport = 1\npath = "metrics"\n',
-      ['metrics.path: expected a path starting with "/", got "metrics"'],
+      ['fly.toml:3: metrics.path: expected a path starting with "/", got "metrics"'],
     ],
     [
       "array entry",
       "[[metrics]]\nport = 1\n[[metrics]]\nport = true\n",
-      ["metrics[1].port: expected an integer 1-65535, got true"],
+      ["fly.toml:4: metrics[1].port: expected an integer 1-65535, got true"],
     ],
     [
       "unknown process group",
       '[[metrics]]\nport = 1\nprocesses = ["worker"]\n',
-      ['metrics[0].processes[0]: unknown process group "worker" (groups: app)'],
+      ['fly.toml:3: metrics[0].processes[0]: unknown process group "worker" (groups: app)'],
     ],
-    ["metrics as a string", 'metrics = "yes"\n', ['metrics: expected an array of tables ([[metrics]]), got "yes"']],
+    [
+      "metrics as a string",
+      'metrics = "yes"\n',
+      ['fly.toml:1: metrics: expected an array of tables ([[metrics]]), got "yes"'],
+    ],
     [
       "bad app name",
       'app = "My App"\n',
-      ['app: expected an app name (2-63 lower-case letters, digits and "-"), got "My App"'],
+      ['fly.toml:1: app: expected an app name (2-63 lower-case letters, digits and "-"), got "My App"'],
     ],
     [
       "bad primary region",
       'primary_region = "Chicago"\n',
-      ['primary_region: expected a region code (three lower-case letters), got "Chicago"'],
+      ['fly.toml:1: primary_region: expected a region code (three lower-case letters), got "Chicago"'],
     ],
-    ["env table value", "[env]\nA = { b = 1 }\n", ["env.A: expected a string, got a table"]],
+    ["env table value", "[env]\nA = { b = 1 }\n", ["fly.toml:2: env.A: expected a string, got a table"]],
     [
       "http_service port and concurrency",
       '[http_service]\nforce_https = "yes"\n[http_service.concurrency]\ntype = "bytes"\nsoft_limit = 50\nhard_limit = 10\n',
       [
-        "http_service.internal_port: missing (an integer 1-65535)",
-        'http_service.force_https: expected true or false, got "yes"',
-        "http_service.concurrency.soft_limit: must not exceed hard_limit (10), got 50",
-        'http_service.concurrency.type: expected one of "connections", "requests", got "bytes"',
+        "fly.toml:1: http_service.internal_port: missing (an integer 1-65535)",
+        'fly.toml:2: http_service.force_https: expected true or false, got "yes"',
+        'fly.toml:4: http_service.concurrency.type: expected one of "connections", "requests", got "bytes"',
+        "fly.toml:5: http_service.concurrency.soft_limit: must not exceed hard_limit (10), got 50",
       ],
     ],
     [
       "check durations",
       '[http_service]\ninternal_port = 8080\n[[http_service.checks]]\ninterval = "soon"\npath = "health"\n',
       [
-        'http_service.checks[0].interval: expected a duration like "10s" or "1m30s" (at most 3600s), got "soon"',
-        'http_service.checks[0].path: expected a path starting with "/", got "health"',
+        'fly.toml:4: http_service.checks[0].interval: expected a duration like "10s" or "1m30s" (at most 3600s), got "soon"',
+        'fly.toml:5: http_service.checks[0].path: expected a path starting with "/", got "health"',
       ],
     ],
     [
       "services ports",
       '[[services]]\ninternal_port = 8080\nprotocol = "sctp"\n[[services.ports]]\nhandlers = ["http"]\n',
       [
-        'services[0].protocol: expected one of "tcp", "udp", got "sctp"',
-        "services[0].ports[0]: missing port (or start_port and end_port)",
+        'fly.toml:3: services[0].protocol: expected one of "tcp", "udp", got "sctp"',
+        "fly.toml:4: services[0].ports[0]: missing port (or start_port and end_port)",
       ],
     ],
     [
       "services as a table",
       "[[services.ports]]\nport = 1\n",
-      ["services: expected an array of tables ([[services]]), got a table"],
+      ["fly.toml:1: services: expected an array of tables ([[services]]), got a table"],
     ],
     [
       "vm memory",
       '[[vm]]\nmemory = "lots"\n',
-      ['vm[0].memory: expected megabytes or a size like "512mb" or "1gb", got "lots"'],
+      ['fly.toml:2: vm[0].memory: expected megabytes or a size like "512mb" or "1gb", got "lots"'],
     ],
     [
       "process name",
       '[processes]\nWeb = "x"\n',
-      ['processes.Web: invalid process group name: use lower-case letters, digits, "-" and "_"'],
+      ['fly.toml:2: processes.Web: invalid process group name: use lower-case letters, digits, "-" and "_"'],
     ],
   ];
   for (const [name, text, expected] of cases) test(name, () => assert.deepEqual(errors(text), expected));
@@ -179,7 +263,8 @@ describe("fly.toml: bad values name the key and the problem", () => {
       (err: unknown) =>
         isContrailError(err, "bad_data") &&
         err.message ===
-          'metrics.port: expected an integer 1-65535, got "abc"\nmetrics.path: expected a path starting with "/", got "x"',
+          'fly.toml:2: metrics.port: expected an integer 1-65535, got "abc"\n' +
+            'fly.toml:3: metrics.path: expected a path starting with "/", got "x"',
     );
   });
 });

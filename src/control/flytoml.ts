@@ -1,13 +1,17 @@
 // fly.toml: an app's configuration, in the format of the seed's platform. We read the parts Contrail acts on
 // (processes, services, checks, and above all `[metrics]`, the app's own Prometheus endpoints) into a typed,
 // JSON-serializable config. Every other key is kept in the stored text, ignored, and listed in `ignoredKeys`:
-// fly.toml files in the wild carry many keys this platform has no use for.
+// fly.toml files in the wild carry many keys this platform has no use for. Every problem is reported, each with the
+// line of the key it is about (flytoml-lines.ts).
 //
 // Contrail additions, ignored by other platforms: `[build] command` (the command the local runner starts when
-// there is no `[processes]`) and a top-level `regions = ["ord", …]` (where the local runner places instances).
+// there is no `[processes]`), a top-level `regions = ["ord", …]` (where the local runner places instances), and a
+// metrics endpoint's `sample_limit` and `body_size_limit` (lower scrape limits than the platform's).
 
 import { parse, TomlError } from "smol-toml";
 import { ContrailError } from "../model/errors.ts";
+import { SCRAPE_BODY_LIMIT_BYTES, SCRAPE_SAMPLE_LIMIT } from "../model/scrape-limits.ts";
+import { KeyLines } from "./flytoml-lines.ts";
 import { describe, type Issues, TableReader } from "./flytoml-reader.ts";
 import { LIMITS } from "./validate.ts";
 
@@ -60,11 +64,18 @@ export interface Service {
   readonly concurrency: Concurrency;
 }
 
-/** A Prometheus endpoint of the app (`[metrics]` or one `[[metrics]]`); `processes` empty means every group. */
+/**
+ * A Prometheus endpoint of the app (`[metrics]` or one `[[metrics]]`); `processes` empty means every group. The
+ * limits are Contrail additions, present when the file sets them: lower than the platform's, never higher.
+ */
 export interface MetricsEndpoint {
   readonly port: number;
   readonly path: string;
   readonly processes: readonly string[];
+  /** `sample_limit`: most samples one scrape of the endpoint may expose. */
+  readonly sampleLimit?: number;
+  /** `body_size_limit`: largest response body, in bytes. */
+  readonly bodyLimitBytes?: number;
 }
 
 /** A `[[vm]]` (or `[vm]`) entry: machine size for some or all process groups. */
@@ -139,7 +150,15 @@ export function validateFlyToml(text: string): FlyTomlResult {
   }
   const issues: Issues = { errors: [], ignored: [] };
   const config = readConfig(new TableReader("", doc, issues));
-  if (issues.errors.length > 0) return { ok: false, errors: issues.errors };
+  if (issues.errors.length > 0) {
+    // In the order of the file (a problem of no written key first), so they read top to bottom.
+    const lines = new KeyLines(text);
+    const errors = issues.errors
+      .map((e) => ({ ...e, line: lines.lineOf(e.path) ?? 0 }))
+      .sort((a, b) => a.line - b.line)
+      .map((e) => `fly.toml:${e.line === 0 ? "" : `${e.line}:`} ${e.path}: ${e.message}`);
+    return { ok: false, errors };
+  }
   return { ok: true, config };
 }
 
@@ -188,7 +207,7 @@ function readConfig(root: TableReader): FlyConfig {
     build: build === undefined ? null : readBuild(build),
     httpService: http === undefined ? null : readHttpService(http, groupList),
     services: root.tables("services").map((s) => readService(s, groupList)),
-    metrics: root.tables("metrics", { single: true }).map((m) => readMetrics(m, groupList)),
+    metrics: readMetricsTables(root, groupList, groups),
     vms: root.tables("vm", { single: true }).map((v) => readVm(v, groupList)),
   };
   root.finish();
@@ -318,13 +337,48 @@ function readService(t: TableReader, groupList: GroupList): Service {
 }
 
 function readMetrics(t: TableReader, groupList: GroupList): MetricsEndpoint {
-  const m: MetricsEndpoint = {
-    port: requiredPort(t, "port"),
-    path: t.string("path", { max: 1024, pattern: URL_PATH, rule: 'a path starting with "/"' }) ?? DEFAULT_METRICS_PATH,
-    processes: groupList(t),
-  };
+  const port = requiredPort(t, "port");
+  const path =
+    t.string("path", { max: 1024, pattern: URL_PATH, rule: 'a path starting with "/"' }) ?? DEFAULT_METRICS_PATH;
+  const processes = groupList(t);
+  const sampleLimit = t.int("sample_limit", { min: 1, max: SCRAPE_SAMPLE_LIMIT });
+  const bodyLimitBytes = t.bytes("body_size_limit", SCRAPE_BODY_LIMIT_BYTES);
   t.finish();
-  return m;
+  return {
+    port,
+    path,
+    processes,
+    ...(sampleLimit === undefined ? {} : { sampleLimit }),
+    ...(bodyLimitBytes === undefined ? {} : { bodyLimitBytes }),
+  };
+}
+
+/**
+ * `[metrics]` or every `[[metrics]]`. Two entries may not both apply to one process group with the same port and
+ * path: the group's instances would be scraped twice for the same series.
+ */
+function readMetricsTables(root: TableReader, groupList: GroupList, all: readonly string[]): MetricsEndpoint[] {
+  const tables = root.tables("metrics", { single: true });
+  const endpoints = tables.map((t) => readMetrics(t, groupList));
+  // An entry with a bad key may look like another one; its own error says what to fix first.
+  if (root.issues.errors.length > 0) return endpoints;
+  endpoints.forEach((m, i) => {
+    const groups = m.processes.length === 0 ? all : m.processes;
+    const earlier = endpoints.findIndex(
+      (e, j) =>
+        j < i &&
+        e.port === m.port &&
+        e.path === m.path &&
+        (e.processes.length === 0 ? all : e.processes).some((g) => groups.includes(g)),
+    );
+    if (earlier >= 0) {
+      tables[i].error(
+        "",
+        `scrapes port ${m.port} path ${m.path} as ${tables[earlier].path} does, for the same processes`,
+      );
+    }
+  });
+  return endpoints;
 }
 
 function readVm(t: TableReader, groupList: GroupList): VmConfig {

@@ -58,6 +58,7 @@ describe("instances", () => {
         address: "10.0.0.5:8080",
         processGroup: "app",
         state: "started",
+        ports: {},
         registeredAt: 50_000,
         startedAt: 50_000,
         updatedAt: 50_000,

@@ -28,6 +28,11 @@ export interface Instance {
   readonly address: string;
   readonly processGroup: string;
   readonly state: InstanceState;
+  /**
+   * Ports a local instance listens on in place of other ports its fly.toml declares (a metrics listener), by
+   * declared port; empty for most instances. Its `address` stands for the service's internal port.
+   */
+  readonly ports: Readonly<Record<string, number>>;
   readonly registeredAt: number;
   /** When it last entered `started`; null if never. */
   readonly startedAt: number | null;
@@ -43,12 +48,14 @@ interface InstanceRow {
   address: string;
   process_group: string;
   state: InstanceState;
+  ports: string | null;
   registered_at: number;
   started_at: number | null;
   updated_at: number;
 }
 
-const COLUMNS = "id, app, kind, region, host, address, process_group, state, registered_at, started_at, updated_at";
+const COLUMNS =
+  "id, app, kind, region, host, address, process_group, state, ports, registered_at, started_at, updated_at";
 const INSTANCE_ID = /^[0-9a-f]{14}$/;
 
 function toInstance(r: InstanceRow): Instance {
@@ -61,6 +68,7 @@ function toInstance(r: InstanceRow): Instance {
     address: r.address,
     processGroup: r.process_group,
     state: r.state,
+    ports: r.ports === null ? {} : (JSON.parse(r.ports) as Record<string, number>),
     registeredAt: r.registered_at,
     startedAt: r.started_at,
     updatedAt: r.updated_at,
@@ -140,7 +148,7 @@ export function registerInstance(db: ControlDb, options: RegisterInstanceOptions
     try {
       const row = db
         .stmt<unknown[], InstanceRow>(
-          `INSERT INTO instances (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+          `INSERT INTO instances (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?) RETURNING ${COLUMNS}`,
         )
         .get(
           id,

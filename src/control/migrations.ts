@@ -166,6 +166,13 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN UPDATE org_limits_changes SET generation = generation + 1 WHERE id = 1; END;
     `,
   },
+  {
+    version: 5,
+    name: "the ports a local instance listens on in place of the ports its fly.toml declares",
+    // A JSON object from declared port to the loopback port the runner gave the instance (`{"9091": 41234}`), for
+    // a metrics listener on its own port; NULL when the instance has none.
+    sql: "ALTER TABLE instances ADD COLUMN ports TEXT;",
+  },
 ];
 
 /** The schema version of `db`: the highest applied migration, 0 for a database without any. */

@@ -8,6 +8,7 @@
 // placeholder `none:<id>`, which no reader can parse as an address and which only that row can hold;
 // {@link addressOf} turns it back into null.
 
+import { ContrailError } from "../model/errors.ts";
 import type { ControlDb } from "./connection.ts";
 import { getInstance, type Instance, type InstanceState, listInstances } from "./instances.ts";
 import { checkHostId, checkProcessGroup, checkRegion, parseAddress } from "./validate.ts";
@@ -39,6 +40,8 @@ export interface InstanceReport {
   readonly health: InstanceHealth;
   /** Where it listens now, when known. */
   readonly address?: string;
+  /** The ports it listens on in place of declared ones, by declared port, when known (see `Instance.ports`). */
+  readonly ports?: Readonly<Record<string, number>>;
   readonly pid: number | null;
   readonly restarts: number;
   /** Set when this report is about an exit. */
@@ -56,6 +59,24 @@ export interface LocalInstanceIdentity {
 
 const NO_ADDRESS = "none:";
 
+/** Most stand-in ports one instance may report: one per declared metrics port is the only use. */
+const MAX_STAND_IN_PORTS = 16;
+
+/** `ports` as stored: JSON of a checked map of port numbers; throws `bad_data` naming the bad entry. */
+function portsJson(ports: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(ports);
+  if (entries.length > MAX_STAND_IN_PORTS) {
+    throw new ContrailError("bad_data", `ports: at most ${MAX_STAND_IN_PORTS} entries, got ${entries.length}`);
+  }
+  const port = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+  for (const [declared, actual] of entries) {
+    if (!/^[1-9][0-9]{0,4}$/.test(declared) || !port(Number(declared)) || !port(actual)) {
+      throw new ContrailError("bad_data", `ports: expected port numbers, got ${JSON.stringify(declared)}: ${actual}`);
+    }
+  }
+  return JSON.stringify(Object.fromEntries(entries));
+}
+
 /** The address of an instance row, or null when it holds the no-address placeholder (see the file comment). */
 export function addressOf(instance: { readonly address: string }): string | null {
   return instance.address.startsWith(NO_ADDRESS) ? null : instance.address;
@@ -67,6 +88,7 @@ export function addressOf(instance: { readonly address: string }): string | null
  */
 export function recordInstanceReport(db: ControlDb, report: InstanceReport, identity?: LocalInstanceIdentity): boolean {
   if (report.address !== undefined) parseAddress(report.address);
+  const ports = report.ports === undefined ? null : portsJson(report.ports);
   return db.transaction(() => {
     const now = db.now();
     const current = getInstance(db, report.id);
@@ -76,9 +98,9 @@ export function recordInstanceReport(db: ControlDb, report: InstanceReport, iden
       if (app === undefined) return false;
       if (report.address !== undefined) releaseAddress(db, identity.app, report.address, report.id);
       db.stmt(
-        `INSERT INTO instances (id, app, kind, region, host, address, process_group, state, registered_at,
+        `INSERT INTO instances (id, app, kind, region, host, address, process_group, state, ports, registered_at,
            started_at, updated_at)
-         VALUES (?, ?, 'local', ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, 'local', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         report.id,
         identity.app,
@@ -87,6 +109,7 @@ export function recordInstanceReport(db: ControlDb, report: InstanceReport, iden
         report.address ?? `${NO_ADDRESS}${report.id}`,
         checkProcessGroup("process group", identity.processGroup),
         report.state,
+        ports,
         now,
         report.state === "started" ? now : null,
         now,
@@ -95,12 +118,13 @@ export function recordInstanceReport(db: ControlDb, report: InstanceReport, iden
       if (report.address !== undefined && report.address !== current.address) {
         releaseAddress(db, current.app, report.address, report.id);
       }
-      db.stmt<[{ id: string; state: string; address: string | null; now: number }]>(
+      db.stmt<[{ id: string; state: string; address: string | null; ports: string | null; now: number }]>(
         `UPDATE instances
-         SET state = @state, address = coalesce(@address, address), updated_at = @now,
+         SET state = @state, address = coalesce(@address, address), ports = coalesce(@ports, ports),
+             updated_at = @now,
              started_at = CASE WHEN @state = 'started' AND state <> 'started' THEN @now ELSE started_at END
          WHERE id = @id`,
-      ).run({ id: report.id, state: report.state, address: report.address ?? null, now });
+      ).run({ id: report.id, state: report.state, address: report.address ?? null, ports, now });
     }
     db.stmt<
       [

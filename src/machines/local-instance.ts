@@ -22,6 +22,14 @@ import {
 
 /** How long an exit waits for the process's pipes to close, so its last output is captured first. */
 const OUTPUT_DRAIN_MS = 250;
+/** How often a private port is asked for again when the kernel repeats one already chosen for the instance. */
+const PORT_RETRIES = 8;
+
+/** True when both map the same ports to the same ports. */
+function samePorts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}
 
 /** Restart backoff: the n-th consecutive restart waits `initialDelayMs * 2^n`, at most `maxDelayMs`. */
 export interface RestartOptions {
@@ -49,6 +57,8 @@ export interface LocalInstanceOptions {
   readonly env: Readonly<Record<string, string>>;
   /** Whether the instance serves traffic: it then gets a `PORT` and an address, and is health checked there. */
   readonly service: boolean;
+  /** Declared ports it gets a loopback port of its own for, per start, in `PORT_<port>` (see `ProcessGroupSpec`). */
+  readonly privatePorts: readonly number[];
   readonly checks: readonly HealthCheck[];
   readonly policy: RestartPolicy;
   readonly restart: RestartOptions;
@@ -71,6 +81,8 @@ export class LocalInstance {
   /** The process group of the current (or just exited) leader, until its leftovers are killed. */
   private pgid: number | null = null;
   private port: number | null = null;
+  /** The loopback port of each private port, by private port, from the last start. */
+  private standIns: Readonly<Record<string, number>> = {};
   private startedAtMs: number | null = null;
   private lastExit: ExitRecord | null = null;
   private restarts = 0;
@@ -147,14 +159,14 @@ export class LocalInstance {
 
   private async spawnProcess(): Promise<void> {
     let port: number | null = null;
-    if (this.o.service) {
-      try {
-        port = await loopbackPort(this.port ?? undefined);
-      } catch (err) {
-        this.logs.note(`no loopback port: ${(err as Error).message}`);
-        this.afterExit({ code: 1, signal: null, oom: false, atMs: Date.now() });
-        return;
-      }
+    let standIns: Record<string, number>;
+    try {
+      if (this.o.service) port = await loopbackPort(this.port ?? undefined);
+      standIns = await this.pickStandIns(port);
+    } catch (err) {
+      this.logs.note(`no loopback port: ${(err as Error).message}`);
+      this.afterExit({ code: 1, signal: null, oom: false, atMs: Date.now() });
+      return;
     }
     if (this.state === "stopping" || this.state === "stopped") {
       this.state = "stopped";
@@ -164,7 +176,13 @@ export class LocalInstance {
       this.port = port;
       this.info = { ...this.info, address: `127.0.0.1:${port}` };
     }
-    const env = port === null ? { ...this.o.env } : { ...this.o.env, PORT: String(port) };
+    if (this.o.privatePorts.length > 0 && !samePorts(standIns, this.standIns)) {
+      this.standIns = standIns;
+      this.info = { ...this.info, ports: standIns };
+    }
+    const env: Record<string, string> = { ...this.o.env };
+    if (port !== null) env.PORT = String(port);
+    for (const [declared, local] of Object.entries(standIns)) env[`PORT_${declared}`] = String(local);
     let child: ChildProcess;
     try {
       child = spawn(this.o.argv[0], this.o.argv.slice(1), {
@@ -191,6 +209,21 @@ export class LocalInstance {
     this.track(child, child.pid);
   }
 
+  /** A loopback port for each private port, the last start's when still free, none equal to `port` or another. */
+  private async pickStandIns(port: number | null): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const taken = new Set<number>(port === null ? [] : [port]);
+    for (const declared of this.o.privatePorts) {
+      let local = await loopbackPort(this.standIns[declared]);
+      // The kernel may hand a port just released to the next request: ask again until it is a new one.
+      for (let tries = 0; taken.has(local) && tries < PORT_RETRIES; tries++) local = await loopbackPort();
+      if (taken.has(local)) throw new Error(`the kernel gave port ${local} twice`);
+      taken.add(local);
+      out[declared] = local;
+    }
+    return out;
+  }
+
   private track(child: ChildProcess, pid: number): void {
     this.child = child;
     this.pid = pid;
@@ -213,7 +246,8 @@ export class LocalInstance {
     child.on("error", () => {});
     const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
     child.once("exit", (code, signal) => this.onExit(code, signal, closed));
-    this.logs.note(`started pid ${pid}${this.port === null ? "" : ` on port ${this.port}`}`);
+    const standIns = Object.entries(this.standIns).map(([declared, local]) => `, ${declared} as ${local}`);
+    this.logs.note(`started pid ${pid}${this.port === null ? "" : ` on port ${this.port}`}${standIns.join("")}`);
     this.o.emit({ kind: "started", instance: this.info, pid });
     const monitor = new HealthMonitor({
       address: this.o.service ? { host: "127.0.0.1", port: this.port! } : null,

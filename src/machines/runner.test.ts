@@ -41,6 +41,12 @@ const APPS: Record<string, string> = {
     console.log("grandchild " + c.pid);
     setInterval(() => {}, 1000);`,
   "spam.js": `for (let i = 0; i < 5000; i++) console.log("line " + i); setInterval(() => {}, 1000);`,
+  "private.js": `
+    const http = require("node:http");
+    http.createServer((req, res) => res.end("app")).listen(Number(process.env.PORT), "127.0.0.1");
+    http.createServer((req, res) => res.end(process.env.FLY_REGION)).listen(Number(process.env.PORT_9091), "127.0.0.1");
+    console.log("env " + JSON.stringify({ PORT: process.env.PORT, PORT_9091: process.env.PORT_9091 }));
+    process.on("SIGTERM", () => process.exit(0));`,
 };
 for (const [name, text] of Object.entries(APPS)) writeFileSync(join(dir, name), text);
 
@@ -349,6 +355,30 @@ test("external instances are health checked but never started or stopped", async
   await new Promise<void>((r) => server.close(() => r()));
 });
 
+test("each instance gets its own loopback port for a private port, in PORT_<port>, kept across a restart", async () => {
+  const { runner, events } = newRunner();
+  const infos = await runner.start(
+    app("private", [
+      group({ command: `${NODE} private.js`, internalPort: 8080, privatePorts: [9091], regions: ["ord", "ams"] }),
+    ]),
+  );
+  await until(() => new Set(of(events, "healthy").map((e) => e.instance.id)).size === 2, "both healthy");
+  const ports = infos.map((i) => i.ports?.["9091"]);
+  assert.ok(ports.every((p) => p !== undefined && p > 0));
+  assert.equal(new Set([...ports, ...infos.map((i) => Number(i.address!.split(":")[1]))]).size, 4);
+  for (const i of infos) {
+    assert.deepEqual(envOf(runner, i.id), { PORT: i.address!.split(":")[1], PORT_9091: String(i.ports!["9091"]) });
+    const res = await fetch(`http://127.0.0.1:${i.ports!["9091"]}/`);
+    assert.equal(await res.text(), i.region);
+  }
+  const [first] = infos;
+  process.kill(runner.status(first.id)!.pid!, "SIGKILL");
+  await until(() => of(events, "healthy", first.id).length === 2, "healthy again");
+  assert.deepEqual(of(events, "started", first.id)[1].instance.ports, first.ports, "kept across the restart");
+  assert.ok(runner.logs(first.id).some((l) => l.text.includes(`, 9091 as ${first.ports!["9091"]}`)));
+  await runner.stop();
+});
+
 test("rejects invalid specs before starting anything", async () => {
   const { runner, events } = newRunner();
   const ok = group({ command: `${NODE} server.js`, internalPort: 8080 });
@@ -359,6 +389,8 @@ test("rejects invalid specs before starting anything", async () => {
     [app("region", [{ ...ok, regions: ["ORD"] }]), /invalid region/],
     [app("count", [{ ...ok, instancesPerRegion: 1.5 }]), /instancesPerRegion/],
     [app("dup", [ok, ok]), /given twice/],
+    [app("private", [{ ...ok, privatePorts: [8080] }]), /private port 8080 is not a port other than the internal/],
+    [app("private-twice", [{ ...ok, privatePorts: [9091, 9091] }]), /a private port twice/],
   ];
   for (const [spec, want] of cases) {
     await assert.rejects(runner.start(spec), (err) => isContrailError(err, "bad_data") && want.test(err.message));

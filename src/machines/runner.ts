@@ -46,6 +46,8 @@ const REGION = /^[a-z]{3}$/;
 const GROUP = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Instances of one group in one region, at most. */
 const MAX_PER_REGION = 64;
+/** Most private ports (`PORT_<port>`) one process group may ask for. */
+const MAX_PRIVATE_PORTS = 16;
 
 /** An instance that runs elsewhere: only health checked. */
 class ExternalInstance {
@@ -168,6 +170,7 @@ export class Runner {
         argv: p.argv,
         env,
         service: p.group.internalPort !== null,
+        privatePorts: p.group.privatePorts ?? [],
         checks: p.group.checks,
         policy: p.group.restart ?? "on-failure",
         restart: this.restart,
@@ -298,6 +301,16 @@ export class Runner {
       if (g.internalPort === null && g.checks.length > 0) {
         bad(`process group ${g.name} has checks but no internal port to check`);
       }
+      const privatePorts = g.privatePorts ?? [];
+      if (privatePorts.length > MAX_PRIVATE_PORTS) {
+        bad(`process group ${g.name}: at most ${MAX_PRIVATE_PORTS} private ports, got ${privatePorts.length}`);
+      }
+      for (const port of privatePorts) {
+        if (!Number.isInteger(port) || port < 1 || port > 65535 || port === g.internalPort) {
+          bad(`process group ${g.name}: private port ${port} is not a port other than the internal port`);
+        }
+      }
+      if (new Set(privatePorts).size !== privatePorts.length) bad(`process group ${g.name}: a private port twice`);
       if (
         !Number.isInteger(g.instancesPerRegion) ||
         g.instancesPerRegion < 0 ||

@@ -56,6 +56,12 @@ export interface ProcessGroupSpec {
    * instances share one host, so each listens on the loopback port the runner gives it in `PORT` instead.
    */
   readonly internalPort: number | null;
+  /**
+   * Other ports the group's processes listen on, e.g. a metrics listener of fly.toml `[metrics]`. Locally each
+   * instance gets a loopback port of its own for each, in `PORT_<port>` (`PORT_9091`), as `PORT` stands for
+   * `internalPort`. Default none.
+   */
+  readonly privatePorts?: readonly number[];
   /** Checks of the group; none with an internal port means {@link IMPLICIT_CHECK}. */
   readonly checks: readonly HealthCheck[];
   /** Region codes, e.g. `["ord", "ams"]`. */
@@ -105,6 +111,8 @@ export interface InstanceInfo {
   readonly kind: InstanceKind;
   /** `127.0.0.1:<PORT>` for a local instance; null before its first start. */
   readonly address: string | null;
+  /** A local instance's loopback port for each of its group's `privatePorts`, by that port; absent when none. */
+  readonly ports?: Readonly<Record<string, number>>;
 }
 
 /** Health as the checks see it: `starting` until a first check result after a (re)start. */

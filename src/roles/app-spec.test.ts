@@ -67,6 +67,7 @@ describe("app specs", () => {
           name: "app",
           command: "node server.js --port 1",
           internalPort: 8080,
+          privatePorts: [9091],
           checks: [
             {
               kind: "http",
@@ -85,6 +86,22 @@ describe("app specs", () => {
         },
       ],
     });
+  });
+
+  test("each group gets a private port for each of its metrics endpoints off its service port", () => {
+    const config = parseFlyToml(
+      GROUPS.slice(0, GROUPS.indexOf("[metrics]")) +
+        '[[metrics]]\nport = 3000\nprocesses = ["web"]\n' +
+        '[[metrics]]\nport = 9091\n[[metrics]]\nport = 9091\npath = "/more"\n[[metrics]]\nport = 9100\nprocesses = ["worker"]\n',
+    );
+    const { spec } = appSpecOf({ app: "jobs", dir: "/j", config, defaultRegions: ["ord"] });
+    assert.deepEqual(
+      spec.groups.map((g) => [g.name, g.privatePorts]),
+      [
+        ["web", [9091]],
+        ["worker", [9091, 9100]],
+      ],
+    );
   });
 
   test("process groups: fly.toml regions win, each group gets its own service port", () => {

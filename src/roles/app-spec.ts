@@ -2,7 +2,7 @@
 // the edge's per-app route settings (HTTP limits, TCP services), and the scraper's view of its metrics endpoints.
 
 import type { FlyConfig, HttpService, Service } from "../control/index.ts";
-import { DEFAULT_PROCESS_GROUP, processGroups } from "../control/index.ts";
+import { DEFAULT_PROCESS_GROUP, metricsFor, processGroups } from "../control/index.ts";
 import { type ConcurrencyLimits, DEFAULT_CONCURRENCY, type TcpServiceRoute } from "../edge/index.ts";
 import type { AppSpec, HealthCheck, ProcessGroupSpec } from "../machines/index.ts";
 import type { AppMetricsSpec } from "../scrape/index.ts";
@@ -65,10 +65,12 @@ export function appSpecOf(options: {
     }
     const http = httpServiceOf(config, name);
     const checks: HealthCheck[] = (http?.checks ?? []).map((c) => ({ kind: "http", ...c }));
+    const internalPort = internalPortOf(config, name);
     groups.push({
       name,
       command,
-      internalPort: internalPortOf(config, name),
+      internalPort,
+      privatePorts: [...new Set(metricsFor(config, name).map((m) => m.port))].filter((p) => p !== internalPort),
       checks,
       regions,
       instancesPerRegion: 1,

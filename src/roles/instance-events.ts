@@ -39,7 +39,8 @@ export function instanceMirror(deps: InstanceMirrorDeps): InstanceListener {
       extra: { pid: number | null; exit?: { status: number; atMs: number } },
     ) => {
       try {
-        recordInstanceReport(db, { id: info.id, state, health, address, restarts, ...extra }, identity);
+        const ports = info.ports;
+        recordInstanceReport(db, { id: info.id, state, health, address, ports, restarts, ...extra }, identity);
       } catch (err) {
         deps.warn(`instance ${info.id} of ${info.app}: cannot record ${e.kind}: ${(err as Error).message}`);
       }

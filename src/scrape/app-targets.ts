@@ -4,17 +4,20 @@
 //
 // Where an endpoint is reached: an instance's registered address is where its service's internal port is served
 // (a local instance gets its own loopback port for it). An endpoint on that same port is scraped at the address;
-// one on another port is scraped at that port on the address's host (an app that serves metrics on a separate
-// listener, e.g. external instances on their own machines).
+// one on another port (an app that serves metrics on a separate listener) at the port the instance stands it in
+// with when it has one (local instances sharing a host each get their own, `PORT_<port>`), else at that port on
+// the address's host (external instances on their own machines).
 
 import { ContrailError } from "../model/errors.ts";
-import type { ScrapeTarget } from "./target.ts";
+import type { ScrapeTarget, TargetLimits } from "./target.ts";
 
-/** A `[metrics]` / `[[metrics]]` entry: `processes` empty means every process group. */
+/** A `[metrics]` / `[[metrics]]` entry: `processes` empty means every process group; limits absent mean none. */
 export interface MetricsEndpointSpec {
   readonly port: number;
   readonly path: string;
   readonly processes: readonly string[];
+  readonly sampleLimit?: number;
+  readonly bodyLimitBytes?: number;
 }
 
 /** The scrape-relevant facts of an app. */
@@ -36,6 +39,8 @@ export interface InstanceSpec {
   readonly address: string;
   readonly processGroup: string;
   readonly state: string;
+  /** Ports the instance listens on in place of declared ones, by declared port (local instances only). */
+  readonly ports?: Readonly<Record<string, number>>;
 }
 
 /** Splits `host:port` / `[v6]:port`; throws `bad_data` when it is neither. The host keeps IPv6 brackets. */
@@ -63,7 +68,13 @@ export function endpointUrl(
   internalPort: number | undefined,
 ): string {
   const { host, port } = splitHostPort(instance.address);
-  const p = internalPort !== undefined && endpoint.port === internalPort ? port : endpoint.port;
+  const standIn = instance.ports !== undefined && Object.hasOwn(instance.ports, endpoint.port);
+  const p =
+    internalPort !== undefined && endpoint.port === internalPort
+      ? port
+      : standIn
+        ? instance.ports![endpoint.port]
+        : endpoint.port;
   const path = endpoint.path.startsWith("/") ? endpoint.path : `/${endpoint.path}`;
   return `http://${host}:${p}${path}`;
 }
@@ -96,8 +107,20 @@ export function targetsFromApps(apps: readonly AppMetricsSpec[], instances: read
         host: inst.host,
         instance: inst.id,
         url,
+        ...limitsOf(ep),
       });
     }
   }
   return out;
+}
+
+/** The target's `limits` field for an endpoint that sets any, else nothing (a target without limits has none). */
+function limitsOf(ep: MetricsEndpointSpec): { limits?: TargetLimits } {
+  if (ep.sampleLimit === undefined && ep.bodyLimitBytes === undefined) return {};
+  return {
+    limits: {
+      ...(ep.sampleLimit === undefined ? {} : { sampleLimit: ep.sampleLimit }),
+      ...(ep.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: ep.bodyLimitBytes }),
+    },
+  };
 }

@@ -62,6 +62,8 @@ export interface AppendBodyInput {
   /** Scrape time, ms: the timestamp of samples without one. */
   readonly t: number;
   readonly sampleLimit: number;
+  /** Where the sample limit comes from, for the error message: "" for the platform's own. */
+  readonly sampleLimitOrigin?: string;
   readonly labelLimits: LabelLimits;
 }
 
@@ -193,7 +195,8 @@ export function appendBody(input: AppendBodyInput): BodyResult {
   if (limited) {
     r.error = new ContrailError(
       "limit_exceeded",
-      `sample limit exceeded: the scrape exposed ${r.total} samples, the limit is ${sampleLimit}`,
+      `sample limit exceeded: the scrape exposed ${r.total} samples, the limit is ${sampleLimit}` +
+        (input.sampleLimitOrigin ? ` (${input.sampleLimitOrigin})` : ""),
     );
   }
   return r;

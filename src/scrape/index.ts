@@ -38,6 +38,7 @@ export {
   type ScrapeTarget,
   type ShardSpec,
   scrapeOffset,
+  type TargetLimits,
   type TargetSource,
   targetHash,
 } from "./target.ts";

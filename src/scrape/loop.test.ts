@@ -12,6 +12,7 @@ import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { TargetLabelsBuilder } from "./append.ts";
 import { REPORT_SERIES, ScrapeLoop } from "./loop.ts";
 import { resolveScrapeOptions, type ScrapeOptionsInput } from "./options.ts";
+import { activeTarget } from "./status.ts";
 import type { ScrapeTarget } from "./target.ts";
 import {
   closedPort,
@@ -334,6 +335,76 @@ describe("scrape loop over loopback HTTP", () => {
     // Exactly at the limit passes.
     const at = newLoop(store, server.url(), { sampleLimit: 5 });
     assert.equal((await at.scrapeOnce(2000)).up, true);
+  });
+
+  test("the extra report series: timeout, sample limit and body size of every scrape", async () => {
+    const body = "a 1\nb 2\n";
+    server.handle(serveText(body));
+    const store = new MemoryTenants();
+    await newLoop(store, server.url()).scrapeOnce(1000);
+    const s = store.of(ORG);
+    assert.deepEqual(seriesSamples(s, "scrape_timeout_seconds"), [{ t: 1000, v: 2 }]);
+    assert.deepEqual(seriesSamples(s, "scrape_sample_limit"), [{ t: 1000, v: 100_000 }]);
+    assert.deepEqual(seriesSamples(s, "scrape_body_size_bytes"), [{ t: 1000, v: body.length }]);
+    // Any other failure reports a body of 0 bytes.
+    const closed = new MemoryTenants();
+    await newLoop(closed, `http://127.0.0.1:${await closedPort()}/metrics`).scrapeOnce(1000);
+    assert.deepEqual(seriesSamples(closed.of(ORG), "scrape_body_size_bytes"), [{ t: 1000, v: 0 }]);
+  });
+
+  describe("an app's own limits on its target", () => {
+    const body = "a 1\nb 2\nc 3\nd 4\ne 5\n";
+    const limited = (store: MemoryTenants, limits: ScrapeTarget["limits"], opts: ScrapeOptionsInput = {}) =>
+      new ScrapeLoop({
+        target: { ...target(server.url()), limits },
+        store,
+        options: resolveScrapeOptions({ timeoutMs: 2000, ...opts }),
+      });
+
+    test("a lower sample_limit fails the scrape; up, scrape_* and the targets API say why", async () => {
+      server.handle(serveText(body));
+      const store = new MemoryTenants();
+      const loop = limited(store, { sampleLimit: 3 });
+      const o = await loop.scrapeOnce(1000);
+      const why =
+        "sample limit exceeded: the scrape exposed 5 samples, the limit is 3 (sample_limit of the app's [metrics])";
+      assert.equal(o.error?.message, why);
+      const s = store.of(ORG);
+      assert.deepEqual(seriesSamples(s, "up"), [{ t: 1000, v: 0 }]);
+      assert.deepEqual(seriesSamples(s, "scrape_samples_scraped"), [{ t: 1000, v: 5 }]);
+      assert.deepEqual(seriesSamples(s, "scrape_sample_limit"), [{ t: 1000, v: 3 }]);
+      assert.deepEqual(seriesSamples(s, "scrape_body_size_bytes"), [{ t: 1000, v: body.length }]);
+      assert.deepEqual(seriesSamples(s, "a"), []);
+      const api = activeTarget(loop.target, loop.status(), resolveScrapeOptions());
+      assert.equal(api.health, "down");
+      assert.equal(api.lastError, why);
+    });
+
+    test("a lower body_size_limit fails the scrape with scrape_body_size_bytes -1", async () => {
+      server.handle(serveText(body));
+      const store = new MemoryTenants();
+      const loop = limited(store, { bodyLimitBytes: 8 });
+      const o = await loop.scrapeOnce(1000);
+      assert.equal(o.error?.code, "too_large");
+      assert.match(
+        o.error?.message ?? "",
+        /body size limit exceeded: .*8 bytes \(body_size_limit of the app's \[metrics\]\)$/,
+      );
+      assert.equal(loop.status().lastError, o.error?.message);
+      const s = store.of(ORG);
+      assert.deepEqual(seriesSamples(s, "up"), [{ t: 1000, v: 0 }]);
+      assert.deepEqual(seriesSamples(s, "scrape_body_size_bytes"), [{ t: 1000, v: -1 }]);
+    });
+
+    test("the platform's limit wins when it is lower, and is named as the platform's", async () => {
+      server.handle(serveText(body));
+      const store = new MemoryTenants();
+      const o = await limited(store, { sampleLimit: 10, bodyLimitBytes: 1 << 20 }, { sampleLimit: 4 }).scrapeOnce(1000);
+      assert.equal(o.error?.message, "sample limit exceeded: the scrape exposed 5 samples, the limit is 4");
+      assert.deepEqual(seriesSamples(store.of(ORG), "scrape_sample_limit"), [{ t: 1000, v: 4 }]);
+      const none = await limited(new MemoryTenants(), { sampleLimit: 5 }, { sampleLimit: 0 }).scrapeOnce(1000);
+      assert.equal(none.up, true, "exactly at the app's limit, with no platform limit");
+    });
   });
 
   const labelCases: { name: string; body: string; limits: ScrapeOptionsInput["labelLimits"]; error: RegExp }[] = [

@@ -1,7 +1,8 @@
 // One target's scrape loop: every interval, at the target's own offset, fetch the body, append it to the org's
-// database in one batch with the five report series, and keep the target's status. A failed fetch, a malformed
-// body or a violated limit rolls the body's samples back; the scrape then counts as empty (every series of the last
-// successful scrape gets a stale marker) and `up` is 0. When the target goes away, the manager asks the stopped loop
+// database in one batch with the report series, and keep the target's status. A failed fetch, a malformed body or
+// a violated limit (the manager's, or a lower one the target's app set) rolls the body's samples back; the scrape
+// then counts as empty (every series of the last successful scrape gets a stale marker) and `up` is 0, and the
+// status's error names the limit. When the target goes away, the manager asks the stopped loop
 // for end-of-run stale markers a little over two intervals later, as Prometheus does, so a target that comes back
 // at once is not marked stale: its new samples are newer than the markers, which the store then rejects.
 
@@ -51,14 +52,40 @@ export interface ScrapeLoopOptions {
   readonly onScrape?: (outcome: ScrapeOutcome) => void;
 }
 
-/** The synthetic series appended with every scrape, in the order Prometheus appends them. */
+/**
+ * The synthetic series appended with every scrape, in the order Prometheus appends them; the last three are those
+ * of its `extra-scrape-metrics` feature, always on here: the timeout (seconds) and sample limit (0: none) in force,
+ * and the decompressed body size in bytes, -1 when the body limit failed the scrape, 0 on another failure.
+ */
 export const REPORT_SERIES = [
   "up",
   "scrape_duration_seconds",
   "scrape_samples_scraped",
   "scrape_samples_post_metric_relabeling",
   "scrape_series_added",
+  "scrape_timeout_seconds",
+  "scrape_sample_limit",
+  "scrape_body_size_bytes",
 ] as const;
+
+/** `scrape_body_size_bytes` of a scrape the body limit failed, as Prometheus reports it. */
+const BODY_LIMIT_EXCEEDED = -1;
+
+/** Where an app-set limit comes from, for error messages. */
+const OWN_SAMPLE_LIMIT = "sample_limit of the app's [metrics]";
+const OWN_BODY_LIMIT = "body_size_limit of the app's [metrics]";
+
+/** One limit in force for a target: its value and whether the app's own setting is the binding one. */
+interface TargetLimit {
+  readonly value: number;
+  readonly own: boolean;
+}
+
+/** The lower of the platform's limit (0: none) and the app's own (undefined: none). */
+function lowerLimit(platform: number, own: number | undefined): TargetLimit {
+  if (own === undefined || (platform > 0 && platform <= own)) return { value: platform, own: false };
+  return { value: own, own: true };
+}
 
 interface ReportEntry {
   readonly labels: Labels;
@@ -83,6 +110,8 @@ export class ScrapeLoop {
   private readonly cache = new ScrapeCache();
   private readonly builder: TargetLabelsBuilder;
   private readonly report: ReportEntry[];
+  private readonly sampleLimit: TargetLimit;
+  private readonly bodyLimit: TargetLimit;
   private readonly abort = new AbortController();
   private state: TargetStatus = {
     health: "unknown",
@@ -104,6 +133,8 @@ export class ScrapeLoop {
     this.onScrape = opts.onScrape;
     this.hash = targetHash(opts.target);
     this.offsetMs = scrapeOffset(this.hash, this.opts.intervalMs);
+    this.sampleLimit = lowerLimit(this.opts.sampleLimit, opts.target.limits?.sampleLimit);
+    this.bodyLimit = lowerLimit(this.opts.bodyLimitBytes, opts.target.limits?.bodyLimitBytes);
     const platform = targetLabelPairs(opts.target);
     this.builder = new TargetLabelsBuilder(platform);
     this.report = REPORT_SERIES.map((name) => ({
@@ -160,11 +191,14 @@ export class ScrapeLoop {
       fetched = await fetchScrape({
         url: this.target.url,
         timeoutMs: this.opts.timeoutMs,
-        maxBytes: this.opts.bodyLimitBytes,
+        maxBytes: this.bodyLimit.value,
         signal: this.abort.signal,
       });
     } catch (err) {
       error = asContrailError(err);
+      if (error.code === "too_large" && this.bodyLimit.own) {
+        error = new ContrailError("too_large", `${error.message} (${OWN_BODY_LIMIT})`, { cause: error });
+      }
     }
     if (this.stopped) {
       // The target went away while the scrape was in flight: nothing of it is written or recorded.
@@ -241,7 +275,8 @@ export class ScrapeLoop {
         cache: this.cache,
         builder: this.builder,
         t,
-        sampleLimit: this.opts.sampleLimit,
+        sampleLimit: this.sampleLimit.value,
+        sampleLimitOrigin: this.sampleLimit.own ? OWN_SAMPLE_LIMIT : "",
         labelLimits: this.opts.labelLimits,
       });
       error = body.error;
@@ -259,7 +294,18 @@ export class ScrapeLoop {
       }
       const seconds = (performance.now() - started) / 1000;
       // As Prometheus: the counts describe the body even when it failed (e.g. how far past the sample limit it was).
-      const values = [error === null ? 1 : 0, seconds, body?.total ?? 0, body?.added ?? 0, body?.seriesAdded ?? 0];
+      const bodyBytes =
+        fetched !== null ? fetched.body.length : fetchError?.code === "too_large" ? BODY_LIMIT_EXCEEDED : 0;
+      const values = [
+        error === null ? 1 : 0,
+        seconds,
+        body?.total ?? 0,
+        body?.added ?? 0,
+        body?.seriesAdded ?? 0,
+        this.opts.timeoutMs / 1000,
+        this.sampleLimit.value,
+        bodyBytes,
+      ];
       for (let i = 0; i < this.report.length; i++) appendEntry(app, this.report[i], t, values[i]);
       commit = app.commit();
     } catch (err) {

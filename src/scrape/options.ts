@@ -1,7 +1,9 @@
 // Scrape settings: interval, timeout, body size, sample and label limits. One set applies to every target of a
-// manager; each violated limit fails the scrape with an error that names the limit and the offending series.
+// manager (a target's app may lower its body and sample limits: `ScrapeTarget.limits`); each violated limit fails
+// the scrape with an error that names the limit and the offending series.
 
 import { ContrailError } from "../model/errors.ts";
+import { SCRAPE_BODY_LIMIT_BYTES, SCRAPE_SAMPLE_LIMIT } from "../model/scrape-limits.ts";
 
 /** Limits on every series a scrape exposes; 0 disables one. Lengths count UTF-16 code units ("characters"). */
 export interface LabelLimits {
@@ -28,14 +30,14 @@ export interface ScrapeOptions {
 }
 
 /** The body limit: 16 MiB. */
-export const DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_BODY_LIMIT_BYTES = SCRAPE_BODY_LIMIT_BYTES;
 
 /** Defaults of every setting. */
 export const DEFAULT_SCRAPE_OPTIONS: ScrapeOptions = {
   intervalMs: 15_000,
   timeoutMs: 10_000,
   bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
-  sampleLimit: 100_000,
+  sampleLimit: SCRAPE_SAMPLE_LIMIT,
   labelLimits: { maxLabels: 64, maxLabelNameLength: 256, maxLabelValueLength: 4096 },
 };
 

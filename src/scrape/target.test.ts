@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { endpointUrl, targetsFromApps } from "./app-targets.ts";
 import { formatDuration, resolveScrapeOptions } from "./options.ts";
-import { inShard, nextScrapeTime, parseShard, scrapeOffset, targetHash } from "./target.ts";
+import { inShard, nextScrapeTime, parseShard, sameTarget, scrapeOffset, targetHash } from "./target.ts";
 
 function targetAt(i: number) {
   return {
@@ -104,7 +104,10 @@ describe("targets from apps and instances", () => {
     metrics: [{ port: 3000, path: "/metrics", processes: [] }],
     internalPorts: { app: 3000 },
   };
-  const inst = (id: string, over: Partial<{ address: string; state: string; processGroup: string }> = {}) => ({
+  const inst = (
+    id: string,
+    over: Partial<{ address: string; state: string; processGroup: string; ports: Record<string, number> }> = {},
+  ) => ({
     id,
     app: "node-express-demo",
     region: "ord",
@@ -168,5 +171,43 @@ describe("targets from apps and instances", () => {
       [["aaaaaaaaaaaaaa:9091/stats", "http://10.0.0.5:9091/stats"]],
     );
     assert.equal(endpointUrl(inst("x"), { port: 3000, path: "/m", processes: [] }, 3000), "http://127.0.0.1:41234/m");
+  });
+
+  test("a private metrics port is scraped at the instance's stand-in port; an endpoint's limits ride along", () => {
+    const go = {
+      ...app,
+      metrics: [
+        { port: 9091, path: "/metrics", processes: [], sampleLimit: 500 },
+        { port: 3000, path: "/app", processes: [], bodyLimitBytes: 4096 },
+        { port: 9100, path: "/node", processes: [] },
+      ],
+    };
+    const got = targetsFromApps(
+      [go],
+      [
+        inst("aaaaaaaaaaaaaa", { address: "127.0.0.1:41000", ports: { "9091": 41001 } }),
+        inst("bbbbbbbbbbbbbb", { address: "127.0.0.1:42000", ports: { "9091": 42001 } }),
+      ],
+    );
+    assert.deepEqual(
+      got.map((t) => [t.url, t.limits]),
+      [
+        ["http://127.0.0.1:41001/metrics", { sampleLimit: 500 }],
+        ["http://127.0.0.1:41000/app", { bodyLimitBytes: 4096 }],
+        ["http://127.0.0.1:9100/node", undefined],
+        ["http://127.0.0.1:42001/metrics", { sampleLimit: 500 }],
+        ["http://127.0.0.1:42000/app", { bodyLimitBytes: 4096 }],
+        ["http://127.0.0.1:9100/node", undefined],
+      ],
+    );
+    assert.equal(Object.hasOwn(got[2], "limits"), false);
+  });
+
+  test("a change of limits is a change of target", () => {
+    const [t] = targetsFromApps([app], [inst("0123456789abcd")]);
+    assert.equal(sameTarget(t, { ...t }), true);
+    assert.equal(sameTarget(t, { ...t, limits: { sampleLimit: 10 } }), false);
+    assert.equal(sameTarget({ ...t, limits: { sampleLimit: 10 } }, { ...t, limits: { sampleLimit: 10 } }), true);
+    assert.equal(sameTarget({ ...t, limits: { bodyLimitBytes: 10 } }, { ...t, limits: { bodyLimitBytes: 11 } }), false);
   });
 });

@@ -23,6 +23,16 @@ export interface ScrapeTarget {
   readonly instance: string;
   /** Absolute http(s) URL of the metrics endpoint. */
   readonly url: string;
+  /** Limits the app set for this endpoint; the scraper's own apply too, and the lower one wins. */
+  readonly limits?: TargetLimits;
+}
+
+/** An app's own limits on one endpoint's scrapes (fly.toml `sample_limit`, `body_size_limit`); absent: none. */
+export interface TargetLimits {
+  /** Most samples one scrape may expose. */
+  readonly sampleLimit?: number;
+  /** Largest response body, compressed and decompressed, in bytes. */
+  readonly bodyLimitBytes?: number;
 }
 
 /** Where the scrape manager gets its targets from; the wiring layer fills it from the control plane. */
@@ -103,6 +113,8 @@ export function sameTarget(a: ScrapeTarget, b: ScrapeTarget): boolean {
     a.region === b.region &&
     a.host === b.host &&
     a.instance === b.instance &&
-    a.url === b.url
+    a.url === b.url &&
+    a.limits?.sampleLimit === b.limits?.sampleLimit &&
+    a.limits?.bodyLimitBytes === b.limits?.bodyLimitBytes
   );
 }

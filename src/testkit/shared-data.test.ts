@@ -3,12 +3,24 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { isCi, SHARED_DATA_ROOT, sharedData } from "./shared-data.ts";
+import { isCi, SHARED_DATA_ROOT, sharedData, skipUnlessCi } from "./shared-data.ts";
 
 const root = mkdtempSync(join(tmpdir(), "contrail-shared-data-"));
 mkdirSync(join(root, "tables"));
 writeFileSync(join(root, "tables", "cases.json"), '{"cases":[1,2,3]}');
 after(() => rmSync(root, { recursive: true, force: true }));
+
+describe("skipUnlessCi", () => {
+  test("a met requirement runs; a missing one skips with its line outside CI and fails under CI", () => {
+    assert.equal(skipUnlessCi(undefined, { CI: "true" }), false);
+    assert.equal(skipUnlessCi(undefined, {}), false);
+    assert.equal(skipUnlessCi("go is not on PATH", {}), "go is not on PATH; skipped (under CI=true this fails)");
+    assert.throws(
+      () => skipUnlessCi("go is not on PATH", { CI: "1" }),
+      /^Error: go is not on PATH; under CI it is required$/,
+    );
+  });
+});
 
 describe("sharedData", () => {
   test("the shared folder is ../shared beside the repository", () => {

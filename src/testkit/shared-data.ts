@@ -1,8 +1,8 @@
 // Test support: Prometheus's conformance data (`promqltest/`, `promql-parser-cases/`), kept in `../shared/` beside the
-// repository rather than in it, and the one rule for the suites that read it. A suite runs when its data set is
-// there; when it is missing, the suite is skipped with one line naming the data set and where it was looked for,
-// except under CI (CI=true), where a missing data set fails the run: there the suites must not pass by not running.
-// Not imported by production code.
+// repository rather than in it, and the one rule for suites that need something the repository does not hold (this
+// data, or a toolchain an example app is built with). A suite runs when what it needs is there; when it is missing,
+// the suite is skipped with one line naming what is missing and where it was looked for, except under CI (CI=true),
+// where it fails the run: there the suites must not pass by not running. Not imported by production code.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,18 +40,30 @@ export function isCi(env: Readonly<Record<string, string | undefined>>): boolean
 }
 
 /**
+ * The rule for a suite's requirement: false when `missing` is undefined (it is met), else the one-line reason to
+ * give node:test's `skip` option; under CI (`env`, default this process's) it throws that reason instead, so that
+ * the test file fails. `missing` says in one line what is missing and where it was looked for.
+ */
+export function skipUnlessCi(
+  missing: string | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | false {
+  if (missing === undefined) return false;
+  if (isCi(env)) throw new Error(`${missing}; under CI it is required`);
+  return `${missing}; skipped (under CI=true this fails)`;
+}
+
+/**
  * Locates the data set `name` of the shared folder. When it is missing, `skip` holds the reason to skip the suites
  * that read it, or, under CI, this throws that reason as an error so that the test file fails.
  */
 export function sharedData(name: string, opts: SharedDataOptions = {}): SharedData {
   const root = opts.root ?? SHARED_DATA_ROOT;
   const dir = join(root, name);
-  let skip: string | false = false;
-  if (!existsSync(dir)) {
-    const missing = `Prometheus's conformance data ../shared/${name}/ is missing (looked in ${dir})`;
-    if (isCi(opts.env ?? process.env)) throw new Error(`${missing}; under CI it is required`);
-    skip = `${missing}; skipped (under CI=true this fails)`;
-  }
+  const skip = skipUnlessCi(
+    existsSync(dir) ? undefined : `Prometheus's conformance data ../shared/${name}/ is missing (looked in ${dir})`,
+    opts.env ?? process.env,
+  );
   return {
     name,
     dir,

@@ -31,6 +31,13 @@ export function registerUpCommand(program: Command): void {
       ),
     )
     .addOption(
+      new Option(
+        "--examples <names>",
+        "with --demo: the example apps to deploy, comma-separated (node-express, go-http, python-flask) or all " +
+          "(default node-express)",
+      ),
+    )
+    .addOption(
       new Option("--traffic <on|off>", "with --demo: send demo traffic through every edge (default on)").choices([
         "on",
         "off",
