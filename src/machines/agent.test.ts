@@ -18,9 +18,11 @@ writeFileSync(
   http.createServer((req, res) => {
     const url = new URL(req.url, "http://x");
     if (url.pathname === "/busy") {
-      const end = Date.now() + Number(url.searchParams.get("ms"));
+      // Busy for ms of its own CPU time, however little of a core a loaded machine gives it.
+      const start = process.cpuUsage();
+      const want = Number(url.searchParams.get("ms")) * 1000;
       let x = 0;
-      while (Date.now() < end) x += Math.sqrt(x + 1);
+      while (process.cpuUsage(start).user < want) for (let i = 0; i < 10000; i++) x += Math.sqrt(x + 1);
       res.end(String(x));
       return;
     }
