@@ -103,7 +103,7 @@ describe("console sign-in links and sessions", () => {
     assert.notEqual(checkSession(db, b), null);
     tick(1);
     assert.equal(checkSession(db, b), null);
-    for (const bad of ["", "cs_x", "ct_" + "a".repeat(43)]) assert.equal(checkSession(db, bad), null);
+    for (const bad of ["", "cs_x", `ct_${"a".repeat(43)}`]) assert.equal(checkSession(db, bad), null);
     db.close();
   });
 
