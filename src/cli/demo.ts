@@ -1,17 +1,18 @@
 // `contrail up --demo`: on top of the platform, the example app of examples/node-express/ deployed into the
 // `personal` org (one instance per edge region, through the same control-plane deploy as `contrail deploy`), a
 // read token made for this run, and demo traffic through every edge so the seed's dashboard has something to show.
-// It prints what a new user needs next: the app's URLs, the Grafana data source, the token, the dashboard and a
-// query to try.
+// It prints what a new user needs next: the app's URLs, a one-time sign-in link of the web console that opens the
+// app's dashboard, the Grafana data source, the token, the dashboard and a query to try.
 
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createToken, deployApp, openControlDb, PERSONAL_ORG } from "../control/index.ts";
+import { createSignInLink, createToken, deployApp, openControlDb, PERSONAL_ORG } from "../control/index.ts";
 import { startTraffic, type Traffic } from "../demo/traffic.ts";
 import { ContrailError } from "../model/errors.ts";
 import type { BoundEdge } from "../roles/heartbeat.ts";
 import { DEFAULT_API_ADDRESS } from "../roles/options.ts";
+import { signInUrl } from "./console.ts";
 import { DASHBOARD_PATH } from "./dashboard.ts";
 import { expectedInstances, waitForDeploy } from "./deploy.ts";
 
@@ -103,6 +104,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
   const flyToml = join(DEMO_APP_DIR, "fly.toml");
   const db = openControlDb({ dataDir: opts.dataDir });
   let token: string;
+  let consoleUrl: string;
   try {
     const result = deployApp(db, { org: PERSONAL_ORG, flyToml: readFileSync(flyToml, "utf8"), dir: DEMO_APP_DIR });
     const app = result.app.name;
@@ -134,6 +136,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
         );
     }
     token = createToken(db, { org: PERSONAL_ORG, scopes: ["read"], note: "contrail up --demo" }).token;
+    // Read and write: the console's user may also make and revoke tokens, as this command's user can.
+    const { link } = createSignInLink(db, { org: PERSONAL_ORG, scopes: ["read", "write"] });
+    consoleUrl = signInUrl(platform.apiUrl, link, `/apps/${app}`);
   } finally {
     db.close();
   }
@@ -150,7 +155,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
     : null;
   let stopping: Promise<void> | null = null;
   return {
-    summary: demoSummary({ platform, dataDir: opts.dataDir, domain: opts.domain, token, traffic: opts.traffic }),
+    summary: demoSummary({ platform, dataDir: opts.dataDir, token, consoleUrl, traffic: opts.traffic }),
     stop: () => {
       stopping ??= (async () => {
         abort.abort();
@@ -168,8 +173,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
 function demoSummary(opts: {
   readonly platform: PlatformAddresses;
   readonly dataDir: string;
-  readonly domain: string;
   readonly token: string;
+  /** The one-time sign-in URL of the web console. */
+  readonly consoleUrl: string;
   readonly traffic: boolean;
 }): string[] {
   const { platform } = opts;
@@ -185,6 +191,9 @@ function demoSummary(opts: {
     opts.traffic
       ? `Demo traffic: about ${DEMO_TRAFFIC_RATE} requests/s through every edge (--traffic off turns it off).`
       : "Demo traffic is off (--traffic off).",
+    "",
+    `Console  ${opts.consoleUrl}`,
+    `  (the app's dashboard in your browser; the link signs in once: npx contrail console${flags.join("")} makes another)`,
     "",
     "Grafana: add a Prometheus data source with",
     `  URL            ${platform.apiUrl}/prometheus/${PERSONAL_ORG}`,
