@@ -17,13 +17,14 @@ import { acceptsGzip } from "./respond.ts";
 export const CONSOLE_PAGES: readonly string[] = ["/", "/sign-in", "/apps", "/apps/:app", "/explore", "/status"];
 
 /**
- * Content-Security-Policy of the console: no inline script or style, nothing from elsewhere. (Styles set from
- * scripts through the CSSOM, as the chart and editor libraries do, are not inline styles.)
+ * Content-Security-Policy of the console: scripts from this server only (no inline script, no eval), nothing
+ * fetched from elsewhere, no framing. Inline styles are allowed: the PromQL editor sets style attributes as it
+ * draws, and a style cannot run code.
  */
 export const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",

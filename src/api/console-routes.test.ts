@@ -105,7 +105,9 @@ describe("console sign-in", () => {
     const session = /=([^;]+);/.exec(set)![1];
     const who = await call("GET", "/console/v1/session", { cookie: session, origin: null });
     assert.equal(who.status, 200);
-    assert.equal(who.json?.org, "acme");
+    assert.deepEqual([who.json?.signedIn, who.json?.org], [true, "acme"]);
+    const nobody = await call("GET", "/console/v1/session", { origin: null });
+    assert.deepEqual(nobody.json, { signedIn: false });
   });
 
   test("a used, expired-looking or unknown link is refused and says why", async () => {
@@ -149,7 +151,7 @@ describe("console sign-in", () => {
     assert.equal(out.status, 204);
     assert.match(out.headers.get("set-cookie")!, /^contrail_session_\d+=; .*Max-Age=0$/);
     assert.equal((await call("GET", "/prometheus/acme/api/v1/labels", { cookie: session })).status, 401);
-    assert.equal((await call("GET", "/console/v1/session", { cookie: session })).status, 401);
+    assert.deepEqual((await call("GET", "/console/v1/session", { cookie: session })).json, { signedIn: false });
   });
 });
 

@@ -1,6 +1,6 @@
 // The web console's JSON routes, beside the Prometheus API it queries:
 //   POST   /console/v1/session  {"link":"cl_…"} or {"token":"ct_…"}   signs in: sets the session cookie
-//   GET    /console/v1/session                                        who the cookie's session is (org, scopes)
+//   GET    /console/v1/session                                        whether signed in, and as which org and scopes
 //   DELETE /console/v1/session                                        signs out: ends the session server-side
 //   GET    /control/v1/orgs/<org>/apps                  (read)         apps with deployment and instances
 //   GET    /control/v1/orgs/<org>/tokens                (read, write)  the org's tokens, never their secrets
@@ -121,9 +121,9 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   });
 
   app.get("/console/v1/session", async (request, reply) => {
+    // Not signed in is an answer, not an error: the page asks this on every load.
     const grant = sessionOf(check, request);
-    if (grant === null) throw new ContrailError("unauthorized", "not signed in, or the session has ended");
-    return sendJson(reply, 200, sessionJson(grant));
+    return sendJson(reply, 200, grant === null ? { signedIn: false } : { signedIn: true, ...sessionJson(grant) });
   });
 
   app.delete("/console/v1/session", async (request, reply) => {
