@@ -13,6 +13,9 @@ export class ApiError extends Error {
   }
 }
 
+/** The session route (sign-in, who am I, sign-out). */
+export const SESSION_PATH = "/console/v1/session";
+
 /** Fired on `window` when an answer says the session is not valid (401). */
 export const SIGNED_OUT_EVENT = "contrail:signed-out";
 
@@ -35,7 +38,8 @@ export async function call<T>(path: string, init: RequestInit = {}): Promise<T> 
   }
   if (!res.ok) {
     const e = (body ?? {}) as { errorType?: string; error?: string };
-    if (res.status === 401) window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
+    // A refused sign-in is the sign-in page's own answer, not the end of a session.
+    if (res.status === 401 && !path.startsWith(SESSION_PATH)) window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
     throw new ApiError(res.status, e.errorType ?? "unknown", e.error ?? `HTTP ${res.status}`);
   }
   return body as T;

@@ -36,7 +36,7 @@ export function axes(unit: Unit, yValues?: uPlot.Axis["values"]): uPlot.Axis[] {
       stroke,
       grid,
       ticks: grid,
-      size: 64,
+      size: 80,
       values: yValues ?? ((_u, splits) => splits.map((v) => formatValue(v, unit))),
     },
   ];

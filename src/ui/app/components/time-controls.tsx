@@ -4,6 +4,24 @@
 import { setParams } from "../router.ts";
 import { RANGES, REFRESHES, rangeOf, toLocalInput } from "../time.ts";
 
+/** A labelled local date-and-time input showing `seconds` (since the epoch). */
+function TimeField(props: {
+  readonly label: string;
+  readonly seconds: number;
+  readonly onChange: (v: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}{" "}
+      <input
+        type="datetime-local"
+        value={toLocalInput(props.seconds)}
+        onChange={(e) => props.onChange(e.currentTarget.value)}
+      />
+    </label>
+  );
+}
+
 /** The picker for the URL's range and refresh. */
 export function TimeControls(props: { readonly params: URLSearchParams; readonly refresh?: boolean }) {
   const range = rangeOf(props.params);
@@ -39,22 +57,8 @@ export function TimeControls(props: { readonly params: URLSearchParams; readonly
       </label>
       {custom && (
         <>
-          <label>
-            From{" "}
-            <input
-              type="datetime-local"
-              value={toLocalInput(range.start)}
-              onChange={(e) => onCustom("from", e.currentTarget.value)}
-            />
-          </label>
-          <label>
-            To{" "}
-            <input
-              type="datetime-local"
-              value={toLocalInput(range.end)}
-              onChange={(e) => onCustom("to", e.currentTarget.value)}
-            />
-          </label>
+          <TimeField label="From" seconds={range.start} onChange={(v) => onCustom("from", v)} />
+          <TimeField label="To" seconds={range.end} onChange={(v) => onCustom("to", v)} />
         </>
       )}
       {props.refresh !== false && (

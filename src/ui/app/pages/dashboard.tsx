@@ -9,7 +9,7 @@ import { promGet } from "../api.ts";
 import { Panel } from "../components/panel.tsx";
 import { TimeControls } from "../components/time-controls.tsx";
 import { statusColor } from "../palette.ts";
-import { setParams } from "../router.ts";
+import { onLinkClick, setParams } from "../router.ts";
 import type { Session } from "../session.ts";
 import { gridOf, rangeOf, rateWindow, refreshOf } from "../time.ts";
 import { useData, useTick } from "../use-data.ts";
@@ -136,7 +136,10 @@ export function Dashboard(props: {
     <main id="main" class="page">
       <div class="page-head">
         <h1>
-          <a href="/apps">Apps</a> / {app}
+          <a href="/apps" onClick={onLinkClick}>
+            Apps
+          </a>{" "}
+          / {app}
         </h1>
         <fieldset class="controls">
           <legend class="visually-hidden">filters</legend>
