@@ -1,5 +1,5 @@
 // The response-time heatmap: one column per step, one row per histogram bucket, each cell's colour the number of
-// responses in that bucket and step (from `increase` of the cumulative `_bucket` counters, de-cumulated here).
+// responses in that bucket and step (from the cumulative `_bucket` counters counted per step, de-cumulated here).
 // uPlot draws the axes and the cursor; the cells are painted in its draw hook. Colours follow viridis, which reads
 // in order for every kind of colour vision and in greyscale.
 

@@ -97,7 +97,9 @@ export function Dashboard(props: {
   const sel = `${appSel}${regionSel}${instance === "" ? "" : `, instance=${str(instance)}`}`;
   const http = instance === "" ? "fly_edge_http" : "fly_app_http";
   const w = rateWindow(grid.step);
-  const step = `${grid.step}s`;
+  // Counts per step, as the rate over the rate window times the step: `increase` over the step itself would find
+  // fewer than two samples when the step is shorter than two scrape intervals.
+  const perStep = (counter: string) => `rate(${counter}{${sel}}[${w}]) * ${grid.step}`;
 
   const filters = useData(
     async (signal) => {
@@ -158,7 +160,7 @@ export function Dashboard(props: {
         <HeatmapPanel
           {...common}
           title="Response times"
-          expr={`sum by (le) (increase(${http}_response_time_seconds_bucket{${sel}}[${step}]))`}
+          expr={`sum by (le) (${perStep(`${http}_response_time_seconds_bucket`)})`}
         />
         <RangePanel
           {...common}
@@ -191,8 +193,8 @@ export function Dashboard(props: {
           title="TCP connections"
           bars
           queries={[
-            q(`sum(increase(fly_app_tcp_connects_count{${sel}}[${step}]))`, "connects"),
-            q(`sum(increase(fly_app_tcp_disconnects_count{${sel}}[${step}]))`, "disconnects"),
+            q(`sum(${perStep("fly_app_tcp_connects_count")})`, "connects"),
+            q(`sum(${perStep("fly_app_tcp_disconnects_count")})`, "disconnects"),
           ]}
         />
         <RangePanel

@@ -61,7 +61,7 @@ export function RangePanel(props: RangePanelProps) {
   );
 }
 
-/** The heatmap panel of a `sum by (le) (increase(…_bucket[step]))` query. */
+/** The heatmap panel of a query of cumulative bucket counts per step by `le`. */
 export function HeatmapPanel(props: {
   readonly title: string;
   readonly org: string;
