@@ -35,10 +35,22 @@ function landPath() {
   const arcPoints = (i) => (i >= 0 ? arcs[i] : [...arcs[~i]].reverse());
   const round = (v) => Number(v.toFixed(MAP_DECIMALS));
   const parts = [];
+  const draw = (points, shift) =>
+    parts.push(`M${points.map(([lon, lat]) => `${round(lon + shift + 180)} ${round(90 - lat)}`).join("L")}Z`);
+  // A ring that crosses the antimeridian jumps by about 360° between two points: its longitudes are unwrapped so
+  // it stays one shape, and it is drawn once more shifted by a turn, so the part past ±180° shows on the other side
+  // (the map's view box cuts the rest).
   const ring = (indexes) => {
     const points = [];
     for (const i of indexes) points.push(...arcPoints(i).slice(points.length === 0 ? 0 : 1));
-    parts.push(`M${points.map(([lon, lat]) => `${round(lon + 180)} ${round(90 - lat)}`).join("L")}Z`);
+    for (let k = 1; k < points.length; k++) {
+      const jump = points[k][0] - points[k - 1][0];
+      if (Math.abs(jump) > 180) points[k] = [points[k][0] - 360 * Math.sign(jump), points[k][1]];
+    }
+    const lons = points.map(([lon]) => lon);
+    draw(points, 0);
+    if (Math.max(...lons) > 180) draw(points, -360);
+    if (Math.min(...lons) < -180) draw(points, 360);
   };
   for (const g of topo.objects.land.geometries) {
     const polygons = g.type === "Polygon" ? [g.arcs] : g.type === "MultiPolygon" ? g.arcs : [];

@@ -1,9 +1,9 @@
 // The web console in a real browser: `contrail up --demo` runs as its own process (free ports, 1 s scrapes), and
 // headless Chromium opens the printed one-time link, which lands on the demo app's dashboard with its panels
 // reaching `ok`; then an explorer query, a token created and revoked on the status page, sign-out, and the used
-// link refused. Screenshots at 1440×900 and 390×844 go to test-artifacts/console/ (git-ignored). Any page error or
-// console error fails the test that saw it. The time from navigation to a dashboard with every panel `ok` is
-// printed as a figure (not asserted: tests do not judge speed).
+// link refused. Screenshots at 1440×900 and 390×844 (and one in the dark theme) go to test-artifacts/console/
+// (git-ignored). Any page error or console error fails the test that saw it. The time from navigation to a
+// dashboard with every panel `ok` is printed as a figure (not asserted: tests do not judge speed).
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -163,6 +163,9 @@ describe("the web console in Chromium", { skip }, () => {
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-390x844.png") });
     await page.setViewportSize({ width: 1440, height: 900 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    await settled(page);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-dark-1440x900.png") });
     assert.deepEqual(errors, []);
     await page.close();
   });
