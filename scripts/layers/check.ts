@@ -22,7 +22,7 @@ export interface Problem {
 }
 
 /** Extensions of the files the check reads. */
-const SOURCE_EXTENSIONS = [".ts", ".js", ".mjs"];
+const SOURCE_EXTENSIONS = [".ts", ".tsx", ".js", ".mjs"];
 /** Suffix of test files: run by the test runner, imported by nothing. */
 const TEST_SUFFIX = ".test.ts";
 /** Where the table lives, for messages that ask to change it. */

@@ -226,6 +226,14 @@ export const LAYER_TABLE: LayerTable = {
       imports: { upToLayer: 6 },
     },
     {
+      name: "ui",
+      layer: 8,
+      holds: "the web console (its own build, scripts/build-ui.js), and its browser tests",
+      folders: ["src/ui", "src/ui/app", "src/ui/app/components", "src/ui/app/pages"],
+      // Nothing: it talks to the server over HTTP only, and sits above every layer, so nothing imports it.
+      imports: [],
+    },
+    {
       name: "bench",
       layer: 7,
       holds: "benchmarks",

@@ -2,7 +2,7 @@
 //   GET                      the app's instances with their runtime facts (read scope)
 //   POST   {region, address[, host][, processGroup]}   registers an external instance (write scope); 201
 //   DELETE …/instances/<id>  removes an external instance (write scope); 204
-// The token must belong to the app's org. An app that does not exist is refused exactly like another org's app
+// The token (or the web console's session) must belong to the app's org. An app that does not exist is refused exactly like another org's app
 // (403 for a valid token, 401 otherwise), so answers do not tell which app names are taken. A running `up` picks
 // the change up within a second: it health checks the instance, routes to it once healthy and scrapes it.
 
@@ -18,13 +18,16 @@ import {
   type Scope,
 } from "../control/index.ts";
 import { ContrailError } from "../model/errors.ts";
-import { type Authenticator, checkAccess } from "./auth.ts";
+import type { Authenticator } from "./auth.ts";
 import { JSON_TYPE } from "./respond.ts";
+import { checkRequestAccess, type SessionAuthenticator, sendRefusal } from "./session-auth.ts";
 
 /** What the control routes need. */
 export interface ControlRouteDeps {
   readonly control: ControlDb;
   readonly authenticate: Authenticator;
+  /** The web console's session check; without it only tokens authorize. */
+  readonly session?: SessionAuthenticator;
 }
 
 /** The JSON shape of an instance in control API answers. Times in ms since the epoch. */
@@ -56,10 +59,9 @@ async function authorize(
 ): Promise<string | null> {
   const { app } = request.params as { app: string };
   const org = getApp(deps.control, app)?.orgId ?? "";
-  const access = checkAccess(deps.authenticate, { header: request.headers.authorization, org, scope });
+  const access = checkRequestAccess(deps, request, { org, scopes: [scope] });
   if (access.ok) return app;
-  const r = access.refusal;
-  await reply.code(r.status).headers(r.headers).header("content-type", JSON_TYPE).send(r.body);
+  await sendRefusal(reply, access.refusal);
   return null;
 }
 

@@ -1,12 +1,14 @@
 // The HTTP server (fastify): the Prometheus API of each org under `/prometheus/<org>/`, federation, and the public
-// `/healthz`, `/metrics` and `/meta/regions.json`. Every request under `/prometheus/` is authorized before its body
-// is read; handlers then receive an OrgRequest bound to that org, so no handler can reach another org's data.
+// `/healthz`, `/metrics` and `/meta/regions.json`. Every request under `/prometheus/` is authorized (a token, or the
+// web console's session cookie: session-auth.ts) before its body is read; handlers then receive an OrgRequest
+// bound to that org, so no handler can reach another org's data. The web console's pages and its own routes are
+// added by console-routes.ts.
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ContrailError } from "../model/errors.ts";
 import { Engine, type EngineOptions } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
-import { type Authenticator, checkAccess, REFUSALS, type Refusal } from "./auth.ts";
+import { type Authenticator, REFUSALS, type Refusal } from "./auth.ts";
 import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
 import { MAX_PARAM_LENGTH, METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
 import { federate } from "./federate.ts";
@@ -21,6 +23,7 @@ import type { QuerySpec } from "./query-pool/protocol.ts";
 import { regionsJson } from "./regions.ts";
 import { answerClientError, JSON_TYPE, sendBytes, sendError, sendPieces } from "./respond.ts";
 import { SelfMetrics } from "./self-metrics.ts";
+import { checkRequestAccess, type SessionAuthenticator, sendRefusal } from "./session-auth.ts";
 import { alerts, buildInfo, rules, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
 
 /** Options of {@link createApiServer}. */
@@ -29,6 +32,9 @@ export interface ApiServerOptions {
   readonly store: TenantStore;
   /** Token check, usually `(t) => tokenCache.authenticate(t)` over the control database (control/token-cache.ts). */
   readonly authenticate: Authenticator;
+  /** Web console session check (the cookie's value), usually control's `checkSession`; without it only tokens
+   * authorize. */
+  readonly session?: SessionAuthenticator;
   /** Settings of the PromQL engine (of every query worker, and of the checks made before queuing); defaults when
    * absent. Plain data: it is copied to the workers. */
   readonly engine?: Partial<EngineOptions>;
@@ -155,14 +161,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const granted = new WeakMap<FastifyRequest, string>();
   const refuse = async (reply: FastifyReply, r: Refusal) => {
     metrics.observeAuthFailure(r.status === 401 ? "unauthorized" : "forbidden");
-    await reply.code(r.status).headers(r.headers).header("content-type", JSON_TYPE).send(r.body);
+    await sendRefusal(reply, r);
   };
+  const credentials = { authenticate: opts.authenticate, session: opts.session };
   app.addHook("onRequest", async (request, reply) => {
     const org = orgOfUrl(request.url);
     if (org === null) return;
     const declared = (request.routeOptions.config as { scope?: unknown } | undefined)?.scope;
     if (typeof declared === "string") return;
-    const access = checkAccess(opts.authenticate, { header: request.headers.authorization, org, scope: "read" });
+    const access = checkRequestAccess(credentials, request, { org, scopes: ["read"] });
     if (access.ok) granted.set(request, org);
     else await refuse(reply, access.refusal);
   });

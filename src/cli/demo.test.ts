@@ -103,6 +103,11 @@ test("contrail up --demo serves the seed's dashboard queries and stops cleanly",
     for (const region of ["ord", "ams", "syd"]) {
       assert.match(out, new RegExp(`${region}  http://${DEMO_APP}\\.localhost:\\d+\\n`));
     }
+    // The console's one-time link first (opening the app's dashboard), Grafana's settings second.
+    const consoleAt = out.search(
+      new RegExp(`^Console {2}http://127\\.0\\.0\\.1:\\d+/apps/${DEMO_APP}#link=cl_\\S{43}$`, "m"),
+    );
+    assert.ok(consoleAt >= 0 && consoleAt < out.indexOf("Grafana: add a Prometheus data source"), out);
     assert.match(out, /dashboards\/contrail-app\.json/);
     assert.match(out, /npx contrail query '.+'/);
 

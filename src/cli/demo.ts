@@ -1,17 +1,19 @@
 // `contrail up --demo`: on top of the platform, the example app of examples/node-express/ (or the examples that
 // `--examples` names) deployed into the `personal` org (one instance per edge region, through the same control-plane
 // deploy as `contrail deploy`), a read token made for this run, and demo traffic through every edge so the seed's
-// dashboard has something to show. It prints what a new user needs next: the apps' URLs, the Grafana data source,
-// the token, the dashboard and a query to try.
+// dashboard has something to show. It prints what a new user needs next: the apps' URLs, a one-time sign-in link of
+// the web console that opens the first app's dashboard, the Grafana data source, the token, the dashboard and a query
+// to try.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createToken, deployApp, openControlDb, PERSONAL_ORG } from "../control/index.ts";
+import { createSignInLink, createToken, deployApp, openControlDb, PERSONAL_ORG } from "../control/index.ts";
 import { startTraffic, type Traffic } from "../demo/traffic.ts";
 import { ContrailError } from "../model/errors.ts";
 import type { BoundEdge } from "../roles/heartbeat.ts";
 import { DEFAULT_API_ADDRESS } from "../roles/options.ts";
+import { signInUrl } from "./console.ts";
 import { DASHBOARD_PATH } from "./dashboard.ts";
 import { expectedInstances, waitForDeploy } from "./deploy.ts";
 import { checkExamples, type Example, exampleNamed, missingNodeDependencies, shownPath } from "./examples.ts";
@@ -93,6 +95,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
   const db = openControlDb({ dataDir: opts.dataDir });
   const apps: string[] = [];
   let token: string;
+  let consoleUrl: string;
   try {
     const deployed = (opts.examples ?? DEFAULT_DEMO_EXAMPLES).map((example) => {
       const flyToml = join(example.dir, "fly.toml");
@@ -123,6 +126,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
       }
     });
     token = createToken(db, { org: PERSONAL_ORG, scopes: ["read"], note: "contrail up --demo" }).token;
+    // Read and write: the console's user may also make and revoke tokens, as this command's user can.
+    const { link } = createSignInLink(db, { org: PERSONAL_ORG, scopes: ["read", "write"] });
+    consoleUrl = signInUrl(platform.apiUrl, link, `/apps/${apps[0]}`);
   } finally {
     db.close();
   }
@@ -141,7 +147,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
     : [];
   let stopping: Promise<void> | null = null;
   return {
-    summary: demoSummary({ platform, apps, dataDir: opts.dataDir, domain: opts.domain, token, traffic: opts.traffic }),
+    summary: demoSummary({ platform, apps, dataDir: opts.dataDir, token, consoleUrl, traffic: opts.traffic }),
     stop: () => {
       stopping ??= (async () => {
         abort.abort();
@@ -162,8 +168,9 @@ function demoSummary(opts: {
   /** The deployed apps' names, the first one's in the example query. */
   readonly apps: readonly string[];
   readonly dataDir: string;
-  readonly domain: string;
   readonly token: string;
+  /** The one-time sign-in URL of the web console. */
+  readonly consoleUrl: string;
   readonly traffic: boolean;
 }): string[] {
   const { platform } = opts;
@@ -181,6 +188,9 @@ function demoSummary(opts: {
     opts.traffic
       ? `Demo traffic: about ${DEMO_TRAFFIC_RATE} requests/s${each} through every edge (--traffic off turns it off).`
       : "Demo traffic is off (--traffic off).",
+    "",
+    `Console  ${opts.consoleUrl}`,
+    `  (the app's dashboard in your browser; the link signs in once: npx contrail console${flags.join("")} makes another)`,
     "",
     "Grafana: add a Prometheus data source with",
     `  URL            ${platform.apiUrl}/prometheus/${PERSONAL_ORG}`,

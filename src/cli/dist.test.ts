@@ -21,7 +21,8 @@ function filesUnder(dir: string, suffix: string): string[] {
 
 describe("the compiled CLI in dist/", () => {
   test("every module of src/ but the tests is compiled, with a source map that points at its source", () => {
-    const modules = filesUnder(SRC, ".ts").filter((f) => !f.endsWith(".test.ts"));
+    // The web console (src/ui/) is bundled for the browser into dist/ui/ instead (scripts/build-ui.js).
+    const modules = filesUnder(SRC, ".ts").filter((f) => !f.endsWith(".test.ts") && !f.startsWith("ui/"));
     assert.ok(modules.length > 100, `found ${modules.length} modules`);
     const missing: string[] = [];
     for (const m of modules) {

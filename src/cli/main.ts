@@ -5,6 +5,7 @@
 
 import { Command, CommanderError } from "commander";
 import { registerAppCommands } from "./commands/apps.ts";
+import { registerConsoleCommand } from "./commands/console.ts";
 import { registerControlCommands } from "./commands/control.ts";
 import { registerDashboardCommand } from "./commands/dashboard.ts";
 import { registerDeployCommand } from "./commands/deploy.ts";
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerAppCommands(program);
   registerQueryCommand(program);
   registerDashboardCommand(program);
+  registerConsoleCommand(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -1,6 +1,6 @@
 // `contrail up`: the whole platform on one machine over the embedded store, as supervised processes: the metrics
 // node (`contrail serve`: storage, scraper, the Prometheus API of every org at `http://<api>/prometheus/<org>/`,
-// remote write, control API), the edge proxy (`contrail edge`: one listener per region) and the machines agent
+// remote write, control API, the web console at `/`), the edge proxy (`contrail edge`: one listener per region) and the machines agent
 // (`contrail agent`: the local instances of deployed apps and `fly_instance_*`). `up` starts them, prints where
 // they answer, restarts any that dies (with backoff, the cause logged) and stops them all on SIGINT or SIGTERM:
 // the edge first (no new requests), then the metrics node (scrapes stopped, databases flushed) and the agent
@@ -8,7 +8,7 @@
 // reaches the agent through the control database. With `--demo` it also deploys the example app (or those
 // `--examples` names) and sends it traffic (see demo.ts).
 
-import { openControlDb } from "../control/index.ts";
+import { type ControlDb, createSignInLink, openControlDb, PERSONAL_ORG } from "../control/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { reapLeftInstances } from "../roles/agent-role.ts";
 import type { ReadyInfo } from "../roles/child.ts";
@@ -23,6 +23,7 @@ import {
 } from "../roles/options.ts";
 import { type ChildSpec, Supervisor } from "../roles/supervisor.ts";
 import { parseShard } from "../scrape/target.ts";
+import { signInUrl } from "./console.ts";
 import { DEFAULT_DEMO_EXAMPLES, type Demo, startDemo } from "./demo.ts";
 import { checkExamples, parseExamples } from "./examples.ts";
 
@@ -113,6 +114,16 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
   ];
 }
 
+/** The `console` line of a plain `up`: a one-time sign-in link, or how to get one when the link cannot be made. */
+function consoleLine(db: ControlDb, apiUrl: string): string {
+  try {
+    const { link } = createSignInLink(db, { org: PERSONAL_ORG, scopes: ["read", "write"] });
+    return `console ${signInUrl(apiUrl, link)} (a one-time sign-in link; npx contrail console makes another)`;
+  } catch (err) {
+    return `console ${apiUrl}/ (sign in with a link from npx contrail console; ${(err as Error).message})`;
+  }
+}
+
 /** Runs the platform's processes until a signal arrives, then stops them in order. */
 export async function up(opts: UpOptions): Promise<void> {
   const given: EdgeSpec[] = (opts.edge ?? []).map(parseEdgeSpec);
@@ -173,7 +184,10 @@ export async function up(opts: UpOptions): Promise<void> {
         ...edges.map((e) => `edge ${e.region} ${e.url} (${e.address}, host ${e.host})`),
       ]);
       if (!demo) {
-        print([`data source ${apiUrl}/prometheus/<org> (Authorization: Bearer <token of contrail tokens create>)`]);
+        print([
+          consoleLine(db, apiUrl),
+          `data source ${apiUrl}/prometheus/<org> (Authorization: Bearer <token of contrail tokens create>)`,
+        ]);
       }
       print([
         `processes: serve pid ${pids.get("serve")}, edge pid ${pids.get("edge")}, agent pid ${pids.get("agent")} ` +

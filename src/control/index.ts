@@ -1,5 +1,5 @@
-// The control plane's public surface: orgs, users, memberships, tokens, apps and instances in `<data>/control.db`,
-// and fly.toml parsing. Other layers import from here, not from the files behind it.
+// The control plane's public surface: orgs, users, memberships, tokens, console sessions, apps and instances in
+// `<data>/control.db`, and fly.toml parsing. Other layers import from here, not from the files behind it.
 
 export {
   type App,
@@ -106,6 +106,20 @@ export {
   listInstancesWithRuntime,
   recordInstanceReport,
 } from "./runtime.ts";
+export {
+  checkSession,
+  createSignInLink,
+  endSession,
+  LINK_PREFIX,
+  LINK_TTL_MS,
+  type LinkRefusal,
+  type RedeemResult,
+  redeemSignInLink,
+  SESSION_PREFIX,
+  SESSION_TTL_MS,
+  type SessionGrant,
+  startSessionWithToken,
+} from "./sessions.ts";
 export {
   DEFAULT_MAX_REFUSED_ENTRIES,
   DEFAULT_MAX_VALID_ENTRIES,

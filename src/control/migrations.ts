@@ -173,6 +173,33 @@ export const MIGRATIONS: readonly Migration[] = [
     // a metrics listener on its own port; NULL when the instance has none.
     sql: "ALTER TABLE instances ADD COLUMN ports TEXT;",
   },
+  {
+    version: 6,
+    name: "web console: one-time sign-in links and sessions, both stored as SHA-256 hashes",
+    // A link is kept after its use (used_at) until it expires, so a second use is told "already used". A session
+    // started with a token dies with it (cascade); its revocation or expiry is checked at each use.
+    sql: `
+      CREATE TABLE console_links (
+        hash       BLOB    PRIMARY KEY CHECK (length(hash) = 32),
+        org_id     TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        scopes     TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE console_sessions (
+        hash       BLOB    PRIMARY KEY CHECK (length(hash) = 32),
+        org_id     TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        scopes     TEXT    NOT NULL,
+        token_id   TEXT    REFERENCES tokens (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX console_sessions_by_org ON console_sessions (org_id, created_at);
+      CREATE INDEX console_sessions_by_token ON console_sessions (token_id);
+    `,
+  },
 ];
 
 /** The schema version of `db`: the highest applied migration, 0 for a database without any. */

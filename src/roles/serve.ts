@@ -1,5 +1,5 @@
 // The metrics node (`contrail serve`): the control database, the TSDB tenants, the scraper and the HTTP API
-// (Prometheus API per org, remote write, control routes). The scraper scrapes every app's `[metrics]` endpoints
+// (Prometheus API per org, remote write, control routes, the web console). The scraper scrapes every app's `[metrics]` endpoints
 // (targets from the control database) and the `/metrics` of every live edge and agent (found through their
 // heartbeats), routing each of those samples to the org that owns its `app`. It talks to no other process to do
 // its job: the edges and agents only meet it in the control database and through the scrapes.
@@ -9,10 +9,12 @@
 // the tenant databases (WAL flushed) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
+import { registerConsoleAssets } from "../api/console-assets.ts";
+import { registerConsoleRoutes } from "../api/console-routes.ts";
 import { registerControlRoutes } from "../api/control-routes.ts";
 import { registerRemoteWrite } from "../api/remote-write.ts";
 import { createApiServer } from "../api/server.ts";
-import { OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
+import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
 import type { MetricMetadata } from "../exposition/index.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
@@ -101,12 +103,15 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Every API request checks its token: from memory, dropped whenever any process changes a token.
     const tokens = new TokenCache(control);
     const auth = (token: string) => tokens.authenticate(token);
+    // The web console's sessions: one indexed read per request, so a sign-out anywhere counts at once.
+    const session = (secret: string) => checkSession(control, secret);
     // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
     const orgLimits = new OrgLimitsCache(control);
     const limitsFor = (org: string) => orgLimits.limitsOf(org);
     const { app } = createApiServer({
       store,
       authenticate: auth,
+      session,
       limitsFor,
       status: {
         targetsFor: (org) => scraper.targetsFor(org),
@@ -125,7 +130,9 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       metadata,
       limitsFor,
     });
-    registerControlRoutes(app, { control, authenticate: auth });
+    registerControlRoutes(app, { control, authenticate: auth, session });
+    registerConsoleRoutes(app, { control, authenticate: auth });
+    registerConsoleAssets(app);
     await app.listen({ host: address.host, port: address.port });
     cleanups.push(() => app.close());
     const bound = app.server.address();
