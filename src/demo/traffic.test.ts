@@ -195,10 +195,9 @@ describe("startTraffic", () => {
         assert.deepEqual([...s.hosts], ["demo.localhost"]);
         assert.ok(s.connections <= 64 && s.connections * 4 < s.paths.length, `${s.connections} connections`);
       }
-      assert.equal(
-        servers.reduce((n, s) => n + s.paths.length, 0),
-        st.sent,
-      );
+      // Every request the servers saw was sent; the abort may destroy a few before they arrive.
+      const seen = servers.reduce((n, s) => n + s.paths.length, 0);
+      assert.ok(seen <= st.sent && st.sent - seen <= running.inFlight + 20, `${st.sent} sent, ${seen} seen`);
       assert.deepEqual(trouble, []);
     } finally {
       await Promise.all(servers.map((s) => s.close()));
