@@ -4,6 +4,7 @@
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts";
 import type { LabelHints, Querier, Queryable, SelectHints } from "../../storage/interface.ts";
+import { tooManySamples } from "./page-reader.ts";
 import { type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
 import type { DataRequest, DataResponse, QuerierRef, WireMatcher } from "./protocol.ts";
 
@@ -87,8 +88,9 @@ export class JobData {
 
   private page(seq: number, id: number, cursor: SelectionCursor): DataAnswer {
     if (this.sent > this.maxSamples) throw tooManySamples();
+    const before = cursor.counted;
     const page = cursor.nextPage(id);
-    this.sent += page.offsets[page.offsets.length - 1];
+    this.sent += cursor.counted - before;
     if (this.sent > this.maxSamples) throw tooManySamples();
     if (cursor.done) this.cursors.delete(id);
     return { response: { seq, ok: true, page }, transfer: pageTransfer(page) };
@@ -113,11 +115,4 @@ export class JobData {
 
 function matchers(wire: readonly WireMatcher[]): Matcher[] {
   return wire.map(([type, name, value]) => newMatcher(parseMatchType(type), name, value));
-}
-
-function tooManySamples(): ContrailError {
-  return new ContrailError(
-    "too_many_samples",
-    "query processing would load too many samples into memory in query execution",
-  );
 }

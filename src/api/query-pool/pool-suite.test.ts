@@ -21,7 +21,7 @@ import type { QueryAt } from "./protocol.ts";
 const suite = sharedData("promqltest");
 const KNOWN_FAILURES = fileURLToPath(new URL("../../promql/promqltest/known-failures.txt", import.meta.url));
 // Pages far smaller than the defaults, so series split over pages and windows on most selections.
-const SMALL_PAGES = { series: 3, samples: 40, ms: 4, readSamples: 16 };
+const SMALL_PAGES = { series: 3, samples: 40, bytes: 64, ms: 4, readSamples: 16 };
 
 const pool = new QueryPool({ workers: 2, engine: TEST_ENGINE_OPTIONS, pageBounds: SMALL_PAGES });
 after(() => pool.close());

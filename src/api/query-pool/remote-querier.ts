@@ -6,7 +6,7 @@ import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { Matcher } from "../../model/matcher.ts";
 import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
-import { PageReader } from "./pages.ts";
+import { PageReader, type SampleBudget } from "./page-reader.ts";
 import {
   CANCEL_CLIENT,
   type DataRequest,
@@ -83,17 +83,19 @@ export class DataChannel {
   }
 }
 
-/** A Queryable served by the main thread through `channel`. */
+/** A Queryable served by the main thread through `channel`, for one job; its samples read count against `budget`. */
 export class RemoteQueryable implements Queryable {
   private readonly channel: DataChannel;
+  private readonly budget: SampleBudget;
   private next = 1;
 
-  constructor(channel: DataChannel) {
+  constructor(channel: DataChannel, budget: SampleBudget) {
     this.channel = channel;
+    this.budget = budget;
   }
 
   querier(mint: number, maxt: number): Querier {
-    return new RemoteQuerier(this.channel, { querier: this.next++, mint, maxt });
+    return new RemoteQuerier(this.channel, this.budget, { querier: this.next++, mint, maxt });
   }
 }
 
@@ -104,18 +106,20 @@ function wire(ms: readonly Matcher[]): WireMatcher[] {
 /** A querier whose main-thread twin is opened by its first request and closed by `close()` or the job's end. */
 class RemoteQuerier implements Querier {
   private readonly channel: DataChannel;
+  private readonly budget: SampleBudget;
   private readonly ref: { readonly querier: number; readonly mint: number; readonly maxt: number };
   private used = false;
   private closed = false;
 
-  constructor(channel: DataChannel, ref: { querier: number; mint: number; maxt: number }) {
+  constructor(channel: DataChannel, budget: SampleBudget, ref: { querier: number; mint: number; maxt: number }) {
     this.channel = channel;
+    this.budget = budget;
     this.ref = ref;
   }
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.used = true;
-    const reader = new PageReader();
+    const reader = new PageReader(this.budget);
     let page = pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wire(matchers), hints }));
     reader.add(page);
     while (!page.done) {

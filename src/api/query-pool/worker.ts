@@ -8,6 +8,7 @@ import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Engine, type EngineOptions, type QueryResult } from "../../promql/engine/index.ts";
 import { successJson } from "../json.ts";
 import { queryAnswer } from "../query-answer.ts";
+import { SampleBudget } from "./page-reader.ts";
 import type { JobMessage, WorkerMessage } from "./protocol.ts";
 import { DataChannel, RemoteQueryable } from "./remote-querier.ts";
 
@@ -71,7 +72,7 @@ async function runJob(
   channel.begin(job.id);
   const started = performance.now();
   ctx.hooks.beforeEvaluate?.(spec.query, () => channel.cancelled());
-  const queryable = new RemoteQueryable(channel);
+  const queryable = new RemoteQueryable(channel, new SampleBudget(spec.maxSamples));
   const opts = {
     timeout: job.remainingMs,
     lookbackDelta: spec.lookbackDelta,

@@ -1,0 +1,301 @@
+// The worker's side of a selection: pages turned back into Series. Samples stay in the transferred arrays (views,
+// no copies); chunks stay encoded until the engine reads their series, then are decoded by the TSDB's own chain
+// reader (tsdb/chunk-chain.ts), so a series reads exactly as it would have on the main thread.
+
+import { ContrailError } from "../../model/errors.ts";
+import { Labels } from "../../model/labels.ts";
+import { SampleBuffer } from "../../model/sample.ts";
+import type { SampleIterator, Series, SeriesSet, ValueKind } from "../../storage/interface.ts";
+import { SeriesView } from "../../storage/memory.ts";
+import { type Chain, ChainReader } from "../../tsdb/chunk-chain.ts";
+import type { Chunk } from "../../tsdb/chunkenc/chunk.ts";
+import type { SeriesPage } from "./protocol.ts";
+
+/** Prometheus's encoding byte of XOR chunks, the only ones pages carry. */
+const XOR_ENCODING = 1;
+
+/**
+ * The samples a job has read from storage, against its limit: every sample the main thread sent decoded, and
+ * every sample decoded here from chunks (each series counted once, over its whole selected range).
+ */
+export class SampleBudget {
+  private readonly max: number;
+  private used = 0;
+
+  /** A budget of `max` samples. */
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Samples read so far. */
+  get read(): number {
+    return this.used;
+  }
+
+  /** Counts `n` more samples; throws too_many_samples once past the limit. */
+  add(n: number): void {
+    this.used += n;
+    if (this.used > this.max) throw tooManySamples();
+  }
+}
+
+/** The error of a query that read more samples than its limit. */
+export function tooManySamples(): ContrailError {
+  return new ContrailError(
+    "too_many_samples",
+    "query processing would load too many samples into memory in query execution",
+  );
+}
+
+/** Collects pages back into series, in order. */
+export class PageReader {
+  private readonly out: Series[] = [];
+  /** Label names seen, so each distinct name is one string. */
+  private readonly names = new Map<string, string>();
+  private readonly budget: SampleBudget;
+  private warnings: readonly string[] = [];
+
+  /** A reader counting the samples it is given against `budget` (none by default). */
+  constructor(budget = new SampleBudget(Number.POSITIVE_INFINITY)) {
+    this.budget = budget;
+  }
+
+  /** Adds the series of one page. */
+  add(page: SeriesPage): void {
+    let pos = 0;
+    let li = 0;
+    let sj = 0;
+    this.budget.add(page.offsets[page.offsets.length - 1]);
+    for (let i = 0; i < page.pairs.length; i++) {
+      const continues = i === 0 && page.continued;
+      let labels: Labels | null = null;
+      if (!continues) {
+        const flat: string[] = new Array(page.pairs[i] * 2);
+        for (let k = 0; k < flat.length; k += 2) {
+          const nameLen = page.lengths[li++];
+          const valueLen = page.lengths[li++];
+          const name = page.text.slice(pos, pos + nameLen);
+          pos += nameLen;
+          let interned = this.names.get(name);
+          if (interned === undefined) {
+            interned = name;
+            this.names.set(name, name);
+          }
+          flat[k] = interned;
+          flat[k + 1] = page.text.slice(pos, pos + valueLen);
+          pos += valueLen;
+        }
+        labels = Labels.fromSortedUnchecked(flat);
+      }
+      if (page.chunked[i] === 1) {
+        let s: ChunkSeries;
+        if (labels === null) s = this.out[this.out.length - 1] as ChunkSeries;
+        else {
+          s = new ChunkSeries(labels, this.budget);
+          this.out.push(s);
+        }
+        sj = s.addChunks(page, page.chunkIndex[i], page.chunkIndex[i + 1], sj);
+        continue;
+      }
+      const from = page.offsets[i];
+      const to = page.offsets[i + 1];
+      if (labels === null) this.extendLast(page.t.subarray(from, to), page.v.subarray(from, to));
+      else this.out.push(new SeriesView(labels, page.t, page.v, from, to));
+    }
+    if (page.done) this.warnings = page.warnings;
+  }
+
+  /** The series read so far, with the selection's warnings. */
+  result(): SeriesSet {
+    return Object.assign(this.out, { warnings: this.warnings });
+  }
+
+  private extendLast(t: Float64Array, v: Float64Array): void {
+    const last = this.out.pop();
+    if (last === undefined) return;
+    const buf = new SampleBuffer(t.length + 1024);
+    const it = last.iterator();
+    for (let k = it.next(); k !== "none"; k = it.next()) buf.push(it.atT(), it.atV());
+    buf.reserve(t.length);
+    buf.t.set(t, buf.n);
+    buf.v.set(v, buf.n);
+    buf.n += t.length;
+    this.out.push(new SeriesView(last.labels, buf.t, buf.v, 0, buf.n));
+  }
+}
+
+/** One source of a series as received: its range and its chunks (views into the pages' bytes). */
+class WireChain implements Chain {
+  readonly mint: number;
+  readonly maxt: number;
+  readonly deleted = [];
+  private readonly mints: number[] = [];
+  private readonly maxts: number[] = [];
+  private readonly data: Chunk[] = [];
+
+  constructor(mint: number, maxt: number) {
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  push(mint: number, maxt: number, data: Uint8Array): void {
+    this.mints.push(mint);
+    this.maxts.push(maxt);
+    this.data.push({ encoding: XOR_ENCODING, data });
+  }
+
+  chunkMint(i: number): number {
+    return this.mints[i];
+  }
+
+  chunkMaxt(i: number): number {
+    return this.maxts[i];
+  }
+
+  chunkData(i: number): Chunk {
+    return this.data[i];
+  }
+
+  chunkName(i: number): string {
+    return `${i} of a series read in a query worker`;
+  }
+}
+
+/** A series received as chunks, decoded when read. Counts its samples against the budget on its first read. */
+class ChunkSeries implements Series {
+  readonly labels: Labels;
+  readonly sources: WireChain[] = [];
+  private readonly budget: SampleBudget;
+  private counted = false;
+
+  constructor(labels: Labels, budget: SampleBudget) {
+    this.labels = labels;
+    this.budget = budget;
+  }
+
+  /**
+   * Adds the chunks `[from, to)` of `page`; `sj` is the page's next source start. Chunks before a source start
+   * continue the last source. Returns the next source start after these chunks.
+   */
+  addChunks(page: SeriesPage, from: number, to: number, sj: number): number {
+    let chain = this.sources[this.sources.length - 1];
+    let next = sj;
+    for (let k = from; k < to; k++) {
+      if (next < page.sourceStarts.length && page.sourceStarts[next] === k) {
+        chain = new WireChain(page.sourceRanges[2 * next], page.sourceRanges[2 * next + 1]);
+        this.sources.push(chain);
+        next++;
+      }
+      if (chain === undefined) throw new ContrailError("internal", "a page's chunks came before their source");
+      const start = k === 0 ? 0 : page.chunkEnds[k - 1];
+      chain.push(
+        page.chunkRanges[2 * k],
+        page.chunkRanges[2 * k + 1],
+        page.chunkBytes.subarray(start, page.chunkEnds[k]),
+      );
+    }
+    return next;
+  }
+
+  iterator(reuse?: SampleIterator): SampleIterator {
+    if (reuse instanceof ChunkSeriesIterator) {
+      reuse.reset(this);
+      return reuse;
+    }
+    return new ChunkSeriesIterator(this);
+  }
+
+  /**
+   * Counts the series' samples on its first read: the `n` samples a read of [mint, maxt] ms gave when that covers
+   * every source, else those of the whole series, decoded with `reader` into `scratch` to count them.
+   */
+  count(mint: number, maxt: number, n: number, reader: ChainReader, scratch: SampleBuffer): void {
+    if (this.counted) return;
+    this.counted = true;
+    let all = n;
+    if (this.sources.some((s) => s.mint < mint || s.maxt > maxt)) {
+      scratch.n = 0;
+      reader.readMerged(this.sources, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, scratch);
+      all = scratch.n;
+    }
+    this.budget.add(all);
+  }
+}
+
+/** Iterates a ChunkSeries: `readInto` decodes straight into the caller's buffer; `next`/`seek` decode it first. */
+class ChunkSeriesIterator implements SampleIterator {
+  private series: ChunkSeries;
+  private readonly reader = new ChainReader();
+  private readonly buf = new SampleBuffer(128);
+  private decoded = false;
+  /** The error that cut decoding short, thrown once the samples before it have been read. */
+  private failure: unknown = undefined;
+  private i = -1;
+
+  constructor(series: ChunkSeries) {
+    this.series = series;
+  }
+
+  reset(series: ChunkSeries): void {
+    this.series = series;
+    this.decoded = false;
+    this.failure = undefined;
+    this.i = -1;
+  }
+
+  readInto(mint: number, maxt: number, out: SampleBuffer): void {
+    const before = out.n;
+    this.reader.readMerged(this.series.sources, mint, maxt, out);
+    this.series.count(mint, maxt, out.n - before, this.reader, this.buf);
+    this.decoded = true;
+    this.buf.n = 0;
+    this.i = 0;
+  }
+
+  next(): ValueKind {
+    this.decode();
+    if (this.i < this.buf.n) this.i++;
+    return this.at();
+  }
+
+  seek(t: number): ValueKind {
+    this.decode();
+    if (this.i < 0) this.i = 0;
+    const ts = this.buf.t;
+    while (this.i < this.buf.n && ts[this.i] < t) this.i++;
+    return this.at();
+  }
+
+  // The kind of the sample at `i`; past the last one, the decoding error if there was one.
+  private at(): ValueKind {
+    if (this.i < this.buf.n) return "float";
+    if (this.failure !== undefined) throw this.failure;
+    return "none";
+  }
+
+  atT(): number {
+    return this.buf.t[this.i];
+  }
+
+  atV(): number {
+    return this.buf.v[this.i];
+  }
+
+  private decode(): void {
+    if (this.decoded) return;
+    this.decoded = true;
+    const all = this.buf;
+    all.n = 0;
+    try {
+      this.reader.readMerged(this.series.sources, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, all);
+    } catch (err) {
+      this.failure = err;
+      return;
+    }
+    this.series.count(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, all.n, this.reader, all);
+  }
+}
