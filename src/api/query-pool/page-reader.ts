@@ -50,8 +50,6 @@ export function tooManySamples(): ContrailError {
 /** Collects pages back into series, in order. */
 export class PageReader {
   private readonly out: Series[] = [];
-  /** Label names seen, so each distinct name is one string. */
-  private readonly names = new Map<string, string>();
   private readonly budget: SampleBudget;
   private warnings: readonly string[] = [];
 
@@ -65,6 +63,7 @@ export class PageReader {
     let pos = 0;
     let li = 0;
     let sj = 0;
+    const names = page.names;
     this.budget.add(page.offsets[page.offsets.length - 1]);
     for (let i = 0; i < page.pairs.length; i++) {
       const continues = i === 0 && page.continued;
@@ -72,18 +71,10 @@ export class PageReader {
       if (!continues) {
         const flat: string[] = new Array(page.pairs[i] * 2);
         for (let k = 0; k < flat.length; k += 2) {
-          const nameLen = page.lengths[li++];
-          const valueLen = page.lengths[li++];
-          const name = page.text.slice(pos, pos + nameLen);
-          pos += nameLen;
-          let interned = this.names.get(name);
-          if (interned === undefined) {
-            interned = name;
-            this.names.set(name, name);
-          }
-          flat[k] = interned;
-          flat[k + 1] = page.text.slice(pos, pos + valueLen);
-          pos += valueLen;
+          const len = page.valueLengths[li];
+          flat[k] = names[page.nameRefs[li++]];
+          flat[k + 1] = page.values.slice(pos, pos + len);
+          pos += len;
         }
         labels = Labels.fromSortedUnchecked(flat);
       }

@@ -138,8 +138,7 @@ export class SelectionCursor {
         : null;
     let n = 0;
     s.labels.forEach((name, value) => {
-      p.label(name, value);
-      n++;
+      p.label(n++, name, value);
     });
     p.entry(n, this.chunkState !== null);
   }
@@ -200,8 +199,14 @@ class PageBuilder {
   private readonly bounds: PageBounds;
   private readonly started = performance.now();
   private readonly pairs: number[] = [];
-  private readonly lengths: number[] = [];
-  private text = "";
+  private readonly names: string[] = [];
+  private readonly nameIds = new Map<string, number>();
+  /** The name and its id at each label position of the series before: most series repeat their names in order. */
+  private readonly lastNames: string[] = [];
+  private readonly lastIds: number[] = [];
+  private readonly nameRefs: number[] = [];
+  private readonly valueLengths: number[] = [];
+  private values = "";
   private readonly chunked: number[] = [];
   private readonly offsets: number[] = [0];
   private readonly chunkIndex: number[] = [0];
@@ -238,9 +243,22 @@ class PageBuilder {
     return this.byteCount >= this.bounds.bytes;
   }
 
-  label(name: string, value: string): void {
-    this.lengths.push(name.length, value.length);
-    this.text += name + value;
+  /** Adds the label at position `k` of the series being started. */
+  label(k: number, name: string, value: string): void {
+    let id: number;
+    if (this.lastNames[k] === name) id = this.lastIds[k];
+    else {
+      id = this.nameIds.get(name) ?? this.names.length;
+      if (id === this.names.length) {
+        this.names.push(name);
+        this.nameIds.set(name, id);
+      }
+      this.lastNames[k] = name;
+      this.lastIds[k] = id;
+    }
+    this.nameRefs.push(id);
+    this.valueLengths.push(value.length);
+    this.values += value;
   }
 
   /** Starts an entry with `pairs` labels (given before it), sent as chunks or as samples. */
@@ -283,8 +301,10 @@ class PageBuilder {
       done,
       continued,
       pairs: Uint32Array.from(this.pairs),
-      lengths: Uint32Array.from(this.lengths),
-      text: this.text,
+      names: this.names,
+      nameRefs: Uint32Array.from(this.nameRefs),
+      valueLengths: Uint32Array.from(this.valueLengths),
+      values: this.values,
       chunked: Uint8Array.from(this.chunked),
       offsets: Uint32Array.from(this.offsets),
       t: this.samples.t.slice(0, n),
@@ -318,7 +338,8 @@ function readRange(s: Series, mint: number, maxt: number, out: SampleBuffer): vo
 export function pageTransfer(page: SeriesPage): ArrayBuffer[] {
   return [
     page.pairs,
-    page.lengths,
+    page.nameRefs,
+    page.valueLengths,
     page.chunked,
     page.offsets,
     page.t,

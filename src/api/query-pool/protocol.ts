@@ -71,8 +71,9 @@ export type DataRequest = { readonly seq: number; readonly job: number } & (
 );
 
 /**
- * A page of selected series. Entry `i` has `pairs[i]` label pairs, whose names and values are consecutive slices of
- * `text` with UTF-16 lengths taken in order from `lengths`. Its samples come one of two ways, as `chunked[i]` says:
+ * A page of selected series. Entry `i` has `pairs[i]` label pairs, taken in order: pair `k` of the page is named
+ * `names[nameRefs[k]]` and its value is the next `valueLengths[k]` UTF-16 units of `values` (label names repeat from
+ * series to series, values mostly do not). Its samples come one of two ways, as `chunked[i]` says:
  * decoded, the samples `[offsets[i], offsets[i+1])` of `t` (ms) and `v`; or encoded, the XOR chunks
  * `[chunkIndex[i], chunkIndex[i+1])`, for the worker to decode. When `continued`, entry 0 has no labels: its
  * samples or chunks continue the last series of the previous page.
@@ -83,8 +84,11 @@ export interface SeriesPage {
   readonly done: boolean;
   readonly continued: boolean;
   readonly pairs: Uint32Array;
-  readonly lengths: Uint32Array;
-  readonly text: string;
+  /** The page's distinct label names. */
+  readonly names: readonly string[];
+  readonly nameRefs: Uint32Array;
+  readonly valueLengths: Uint32Array;
+  readonly values: string;
   /** 1 for an entry given as chunks, 0 for one given as samples. */
   readonly chunked: Uint8Array;
   readonly offsets: Uint32Array;

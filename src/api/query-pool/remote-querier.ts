@@ -59,10 +59,20 @@ export class DataChannel {
 
   /** Sends `req` and blocks until its answer; an error answer is thrown as a ContrailError. */
   call(req: Request): DataResponse {
+    return this.wait(this.send(req));
+  }
+
+  /** Sends `req` without waiting; returns its number for `wait`. One request at a time may be outstanding. */
+  send(req: Request): number {
     if (this.cancelled()) this.throwCancelled();
     const seq = ++this.seq;
     Atomics.store(this.flags, FLAG_REPLY, 0);
     this.port.postMessage({ ...req, seq, job: this.job });
+    return seq;
+  }
+
+  /** Blocks until the answer to request `seq` is there; an error answer is thrown as a ContrailError. */
+  wait(seq: number): DataResponse {
     for (;;) {
       Atomics.wait(this.flags, FLAG_REPLY, 0, WAIT_SLICE_MS);
       // Cleared before the port is read: an answer posted after the read sets the flag again, so no wake-up is lost.
@@ -121,12 +131,13 @@ class RemoteQuerier implements Querier {
     this.used = true;
     const reader = new PageReader(this.budget);
     let page = pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wire(matchers), hints }));
-    reader.add(page);
-    while (!page.done) {
-      page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
+    for (;;) {
+      // The next page is asked for before this one is read, so the main thread builds it meanwhile.
+      const next = page.done ? 0 : this.channel.send({ op: "page", cursor: page.cursor });
       reader.add(page);
+      if (next === 0) return reader.result();
+      page = pageOf(this.channel.wait(next));
     }
-    return reader.result();
   }
 
   labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {

@@ -180,6 +180,9 @@ export class ChunkReader {
   private scratch = new Uint8Array(512);
   /** Cached pages by `segment index * 65536 + page number`, least recently used first. */
   private readonly pages = new Map<number, Page>();
+  /** The most recently used page and its key: reading on in it needs no reordering (the common case). */
+  private lastKey = -1;
+  private lastPage: Page | null = null;
   /** Total size of all segment files, bytes. */
   readonly size: number;
 
@@ -265,20 +268,28 @@ export class ChunkReader {
   private chunkFromPage(segIdx: number, seg: Segment, start: number): Chunk | null {
     const pageNo = Math.floor(start / PAGE_SIZE);
     const key = segIdx * 65536 + pageNo;
-    let cached = this.pages.get(key);
-    if (cached === undefined) {
-      const pageStart = pageNo * PAGE_SIZE;
-      const bytes = new Uint8Array(Math.min(PAGE_SIZE, seg.size - pageStart));
-      let got = 0;
-      while (got < bytes.length) {
-        const n = readSync(seg.fd, bytes, got, bytes.length - got, pageStart + got);
-        if (n <= 0) throw new ContrailError("corruption", `${seg.path}: short read at ${pageStart + got}`);
-        got += n;
-      }
-      if (this.pages.size >= MAX_PAGES) this.pages.delete(this.pages.keys().next().value as number);
-      cached = { bytes, chunks: new Map() };
-    } else this.pages.delete(key);
-    this.pages.set(key, cached);
+    let cached: Page | undefined;
+    if (key === this.lastKey && this.lastPage !== null) {
+      // Reading on in the most recently used page: nothing to reorder.
+      cached = this.lastPage;
+    } else {
+      cached = this.pages.get(key);
+      if (cached === undefined) {
+        const pageStart = pageNo * PAGE_SIZE;
+        const bytes = new Uint8Array(Math.min(PAGE_SIZE, seg.size - pageStart));
+        let got = 0;
+        while (got < bytes.length) {
+          const n = readSync(seg.fd, bytes, got, bytes.length - got, pageStart + got);
+          if (n <= 0) throw new ContrailError("corruption", `${seg.path}: short read at ${pageStart + got}`);
+          got += n;
+        }
+        if (this.pages.size >= MAX_PAGES) this.pages.delete(this.pages.keys().next().value as number);
+        cached = { bytes, chunks: new Map() };
+      } else this.pages.delete(key);
+      this.pages.set(key, cached);
+      this.lastKey = key;
+      this.lastPage = cached;
+    }
     const off = start - pageNo * PAGE_SIZE;
     // A chunk read before from this page was verified then; the page's bytes never change.
     const known = cached.chunks.get(off);
@@ -315,5 +326,7 @@ export class ChunkReader {
     for (const s of this.segments) closeSync(s.fd);
     this.segments.length = 0;
     this.pages.clear();
+    this.lastKey = -1;
+    this.lastPage = null;
   }
 }
