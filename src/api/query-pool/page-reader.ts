@@ -13,6 +13,8 @@ import type { SeriesPage } from "./protocol.ts";
 
 /** Prometheus's encoding byte of XOR chunks, the only ones pages carry. */
 const XOR_ENCODING = 1;
+/** Initial capacity of a buffer that may never be used (samples). */
+const EMPTY = 1;
 
 /**
  * The samples a job has read from storage, against its limit: every sample the main thread sent decoded, and
@@ -47,15 +49,25 @@ export function tooManySamples(): ContrailError {
   );
 }
 
+/**
+ * What the series of one selection share when read: the job's budget, and a chain reader with its scratch buffer
+ * (decoding is synchronous, one read at a time, so one of each serves every series).
+ */
+interface SharedReads {
+  readonly budget: SampleBudget;
+  readonly reader: ChainReader;
+  readonly scratch: SampleBuffer;
+}
+
 /** Collects pages back into series, in order. */
 export class PageReader {
   private readonly out: Series[] = [];
-  private readonly budget: SampleBudget;
+  private readonly shared: SharedReads;
   private warnings: readonly string[] = [];
 
   /** A reader counting the samples it is given against `budget` (none by default). */
   constructor(budget = new SampleBudget(Number.POSITIVE_INFINITY)) {
-    this.budget = budget;
+    this.shared = { budget, reader: new ChainReader(), scratch: new SampleBuffer(64) };
   }
 
   /** Adds the series of one page. */
@@ -64,7 +76,7 @@ export class PageReader {
     let li = 0;
     let sj = 0;
     const names = page.names;
-    this.budget.add(page.offsets[page.offsets.length - 1]);
+    this.shared.budget.add(page.offsets[page.offsets.length - 1]);
     for (let i = 0; i < page.pairs.length; i++) {
       const continues = i === 0 && page.continued;
       let labels: Labels | null = null;
@@ -82,7 +94,7 @@ export class PageReader {
         let s: ChunkSeries;
         if (labels === null) s = this.out[this.out.length - 1] as ChunkSeries;
         else {
-          s = new ChunkSeries(labels, this.budget);
+          s = new ChunkSeries(labels, this.shared);
           this.out.push(s);
         }
         sj = s.addChunks(page, page.chunkIndex[i], page.chunkIndex[i + 1], sj);
@@ -160,12 +172,12 @@ class WireChain implements Chain {
 class ChunkSeries implements Series {
   readonly labels: Labels;
   readonly sources: WireChain[] = [];
-  private readonly budget: SampleBudget;
+  readonly shared: SharedReads;
   private counted = false;
 
-  constructor(labels: Labels, budget: SampleBudget) {
+  constructor(labels: Labels, shared: SharedReads) {
     this.labels = labels;
-    this.budget = budget;
+    this.shared = shared;
   }
 
   /**
@@ -202,26 +214,27 @@ class ChunkSeries implements Series {
 
   /**
    * Counts the series' samples on its first read: the `n` samples a read of [mint, maxt] ms gave when that covers
-   * every source, else those of the whole series, decoded with `reader` into `scratch` to count them.
+   * every source, else those of the whole series, decoded once more to count them.
    */
-  count(mint: number, maxt: number, n: number, reader: ChainReader, scratch: SampleBuffer): void {
+  count(mint: number, maxt: number, n: number): void {
     if (this.counted) return;
     this.counted = true;
     let all = n;
     if (this.sources.some((s) => s.mint < mint || s.maxt > maxt)) {
+      const scratch = this.shared.scratch;
       scratch.n = 0;
-      reader.readMerged(this.sources, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, scratch);
+      this.shared.reader.readMerged(this.sources, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, scratch);
       all = scratch.n;
     }
-    this.budget.add(all);
+    this.shared.budget.add(all);
   }
 }
 
 /** Iterates a ChunkSeries: `readInto` decodes straight into the caller's buffer; `next`/`seek` decode it first. */
 class ChunkSeriesIterator implements SampleIterator {
   private series: ChunkSeries;
-  private readonly reader = new ChainReader();
-  private readonly buf = new SampleBuffer(128);
+  /** The series' samples for `next`/`seek`, decoded on the first of them. */
+  private readonly buf = new SampleBuffer(EMPTY);
   private decoded = false;
   /** The error that cut decoding short, thrown once the samples before it have been read. */
   private failure: unknown = undefined;
@@ -240,8 +253,8 @@ class ChunkSeriesIterator implements SampleIterator {
 
   readInto(mint: number, maxt: number, out: SampleBuffer): void {
     const before = out.n;
-    this.reader.readMerged(this.series.sources, mint, maxt, out);
-    this.series.count(mint, maxt, out.n - before, this.reader, this.buf);
+    this.series.shared.reader.readMerged(this.series.sources, mint, maxt, out);
+    this.series.count(mint, maxt, out.n - before);
     this.decoded = true;
     this.buf.n = 0;
     this.i = 0;
@@ -282,11 +295,16 @@ class ChunkSeriesIterator implements SampleIterator {
     const all = this.buf;
     all.n = 0;
     try {
-      this.reader.readMerged(this.series.sources, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, all);
+      this.series.shared.reader.readMerged(
+        this.series.sources,
+        Number.NEGATIVE_INFINITY,
+        Number.POSITIVE_INFINITY,
+        all,
+      );
     } catch (err) {
       this.failure = err;
       return;
     }
-    this.series.count(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, all.n, this.reader, all);
+    this.series.count(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, all.n);
   }
 }

@@ -35,6 +35,9 @@ export const DEFAULT_PAGE_BOUNDS: PageBounds = {
 
 /** The first window of a selection, as a fraction of its time range, before any sample density is known. */
 const FIRST_WINDOW_FRACTION = 1 / 64;
+/** Initial size of a cursor's sample scratch (samples) and chunk byte scratch (bytes). */
+const INITIAL_SAMPLES = 256;
+const INITIAL_BYTES = 4096;
 /** Chunks copied between two looks at the clock. */
 const CHUNKS_PER_CLOCK_CHECK = 16;
 /** Prometheus's encoding byte of XOR chunks, the only ones sent (the TSDB's readers skip the others too). */
@@ -71,10 +74,13 @@ export class SelectionCursor {
   private chunkState: ChunkState | null = null;
   /** Width of the next read window, ms: sized from the last non-empty read, doubled after an empty one. */
   private span: number;
-  /** Samples of the page being built, reused from page to page; each page gets an exact-size copy. */
-  private readonly scratch = new SampleBuffer(1024);
+  /**
+   * Samples of the page being built, reused from page to page; each page gets an exact-size copy. Both start small
+   * (most selections are a few series) and grow to what the pages need.
+   */
+  private readonly scratch = new SampleBuffer(INITIAL_SAMPLES);
   /** Chunk bytes of the page being built, likewise. */
-  private bytes: Uint8Array = new Uint8Array(64 * 1024);
+  private bytes: Uint8Array = new Uint8Array(INITIAL_BYTES);
   private finished = false;
   private countedSamples = 0;
 
