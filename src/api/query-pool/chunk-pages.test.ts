@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { isContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import { type Matcher, newMatcher } from "../../model/matcher.ts";
 import { SampleBuffer, STALE_NAN } from "../../model/sample.ts";
@@ -285,6 +286,34 @@ describe("queries through the pool over chunks", () => {
       return `${(err as { code?: string }).code}: ${(err as Error).message}`;
     }
   }
+
+  test("the sample limit counts the samples decoded from chunks, exactly", async () => {
+    const db = randomDb(21);
+    const sub = { org: "o", maxConcurrent: 1, maxQueued: 10, queryable: db };
+    // timestamp(m) holds one point per series but reads every sample of the lookback window [t - 5m + 1, t].
+    const t = END - 1;
+    const q = db.querier(t - 299_999, t);
+    let read = 0;
+    for (const s of q.select(MATCHERS[0], { start: t - 299_999, end: t })) {
+      const it = s.iterator();
+      while (it.next() !== "none") read++;
+    }
+    q.close();
+    assert.ok(read > 50, `${read} samples`);
+    const run = (maxSamples: number) =>
+      pool.run(
+        {
+          query: "timestamp(m)",
+          at: { kind: "instant", time: t },
+          timeoutMs: 30_000,
+          maxSamples,
+          render: { limit: 0, maxSeries: 1e9, stats: "" },
+        },
+        sub,
+      );
+    await run(read);
+    await assert.rejects(run(read - 1), (e) => isContrailError(e) && e.code === "too_many_samples");
+  });
 
   for (const seed of fuzzSeeds([5])) {
     test(`give the answers of in-thread evaluation (seed ${seed})`, async () => {

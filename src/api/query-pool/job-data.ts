@@ -32,7 +32,7 @@ export class JobData {
     this.bounds = opts.bounds;
   }
 
-  /** Samples sent to the worker so far. */
+  /** Samples counted as sent to the worker so far: decoded ones exactly, a lower bound for chunks (pages.ts). */
   get samplesSent(): number {
     return this.sent;
   }
