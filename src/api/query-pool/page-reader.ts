@@ -8,11 +8,9 @@ import { SampleBuffer } from "../../model/sample.ts";
 import type { SampleIterator, Series, SeriesSet, ValueKind } from "../../storage/interface.ts";
 import { SeriesView } from "../../storage/memory.ts";
 import { type Chain, ChainReader } from "../../tsdb/chunk-chain.ts";
-import type { Chunk } from "../../tsdb/chunkenc/chunk.ts";
+import { type Chunk, Encoding } from "../../tsdb/chunkenc/chunk.ts";
 import type { SeriesPage } from "./protocol.ts";
 
-/** Prometheus's encoding byte of XOR chunks, the only ones pages carry. */
-const XOR_ENCODING = 1;
 /** Initial capacity of a buffer that may never be used (samples). */
 const EMPTY = 1;
 
@@ -148,7 +146,7 @@ class WireChain implements Chain {
   push(mint: number, maxt: number, data: Uint8Array): void {
     this.mints.push(mint);
     this.maxts.push(maxt);
-    this.data.push({ encoding: XOR_ENCODING, data });
+    this.data.push({ encoding: Encoding.xor, data });
   }
 
   chunkMint(i: number): number {

@@ -5,6 +5,7 @@
 
 import { SampleBuffer } from "../../model/sample.ts";
 import type { ChunkSource, Series, SeriesSet } from "../../storage/interface.ts";
+import { Encoding } from "../../tsdb/chunkenc/chunk.ts";
 import type { SeriesPage } from "./protocol.ts";
 
 /** Bounds of one page. A page ends at the first bound reached (one read may pass the sample bound). */
@@ -40,8 +41,6 @@ const INITIAL_SAMPLES = 256;
 const INITIAL_BYTES = 4096;
 /** Chunks copied between two looks at the clock. */
 const CHUNKS_PER_CLOCK_CHECK = 16;
-/** Prometheus's encoding byte of XOR chunks, the only ones sent (the TSDB's readers skip the others too). */
-const XOR_ENCODING = 1;
 
 /** Where the chunks of the series being read stand. */
 interface ChunkState {
@@ -177,7 +176,8 @@ export class SelectionCursor {
           return false;
         }
         const c = src.chunk(st.ci++);
-        if (c.encoding !== XOR_ENCODING) continue;
+        // Only XOR chunks are sent: the TSDB's readers skip the others too (float samples only for now).
+        if (c.encoding !== Encoding.xor) continue;
         if (!st.started) {
           p.source(src.mint, src.maxt);
           st.started = true;
