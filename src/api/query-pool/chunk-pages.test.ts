@@ -22,10 +22,11 @@ import { MemBlockBuilder } from "../../tsdb/import/mem-block.ts";
 import { MemTombstones, writeTombstonesFile } from "../../tsdb/tombstones/tombstones.ts";
 import { successJson } from "../json.ts";
 import { queryAnswer } from "../query-answer.ts";
-import { PageReader, SampleBudget } from "./page-reader.ts";
+import { PageReader } from "./page-reader.ts";
 import { type PageBounds, SelectionCursor } from "./pages.ts";
 import { QueryPool } from "./pool.ts";
 import type { SeriesPage } from "./protocol.ts";
+import { SampleBudget } from "./sample-budget.ts";
 
 const MIN = 60_000;
 /** Each block covers this much time; the overlapping ones straddle two of them. */

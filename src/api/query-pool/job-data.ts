@@ -4,9 +4,9 @@
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts";
 import type { LabelHints, Querier, Queryable, SelectHints } from "../../storage/interface.ts";
-import { tooManySamples } from "./page-reader.ts";
 import { type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
 import type { DataRequest, DataResponse, QuerierRef, WireMatcher } from "./protocol.ts";
+import { tooManySamples } from "./sample-budget.ts";
 
 /** An answer and the buffers to transfer with it. */
 export interface DataAnswer {

@@ -10,42 +10,10 @@ import { SeriesView } from "../../storage/memory.ts";
 import { type Chain, ChainReader } from "../../tsdb/chunk-chain.ts";
 import { type Chunk, Encoding } from "../../tsdb/chunkenc/chunk.ts";
 import type { SeriesPage } from "./protocol.ts";
+import { SampleBudget } from "./sample-budget.ts";
 
 /** Initial capacity of a buffer that may never be used (samples). */
 const EMPTY = 1;
-
-/**
- * The samples a job has read from storage, against its limit: every sample the main thread sent decoded, and
- * every sample decoded here from chunks (each series counted once, over its whole selected range).
- */
-export class SampleBudget {
-  private readonly max: number;
-  private used = 0;
-
-  /** A budget of `max` samples. */
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  /** Samples read so far. */
-  get read(): number {
-    return this.used;
-  }
-
-  /** Counts `n` more samples; throws too_many_samples once past the limit. */
-  add(n: number): void {
-    this.used += n;
-    if (this.used > this.max) throw tooManySamples();
-  }
-}
-
-/** The error of a query that read more samples than its limit. */
-export function tooManySamples(): ContrailError {
-  return new ContrailError(
-    "too_many_samples",
-    "query processing would load too many samples into memory in query execution",
-  );
-}
 
 /**
  * What the series of one selection share when read: the job's budget, and a chain reader with its scratch buffer

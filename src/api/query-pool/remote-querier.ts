@@ -6,7 +6,7 @@ import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { Matcher } from "../../model/matcher.ts";
 import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
-import { PageReader, type SampleBudget } from "./page-reader.ts";
+import { PageReader } from "./page-reader.ts";
 import {
   CANCEL_CLIENT,
   type DataRequest,
@@ -16,6 +16,7 @@ import {
   type SeriesPage,
   type WireMatcher,
 } from "./protocol.ts";
+import type { SampleBudget } from "./sample-budget.ts";
 
 /** How long one wait for an answer lasts before the cancel flag is looked at again, ms. */
 const WAIT_SLICE_MS = 20;

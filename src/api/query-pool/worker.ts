@@ -8,9 +8,9 @@ import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Engine, type EngineOptions, type QueryResult } from "../../promql/engine/index.ts";
 import { successJson } from "../json.ts";
 import { queryAnswer } from "../query-answer.ts";
-import { SampleBudget } from "./page-reader.ts";
 import type { JobMessage, WorkerMessage } from "./protocol.ts";
 import { DataChannel, RemoteQueryable } from "./remote-querier.ts";
+import { SampleBudget } from "./sample-budget.ts";
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerInit {
