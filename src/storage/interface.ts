@@ -42,6 +42,48 @@ export interface Series {
   readonly labels: Labels;
   /** A fresh iterator (or `reuse`, reset, when the implementation can recycle it). */
   iterator(reuse?: SampleIterator): SampleIterator;
+  /**
+   * Optional: the series' samples in the selected range as the encoded chunks that hold them, for a reader that
+   * decodes elsewhere (a query worker thread); null when this series cannot be given so (for example, some of its
+   * samples are deleted): read it with `iterator()` then. The samples are those of the sources merged by time, at
+   * equal timestamps the earlier source's; see {@link ChunkSource} for the samples of one source. They are exactly
+   * the iterator's.
+   */
+  chunks?(): readonly ChunkSource[] | null;
+}
+
+/** One encoded chunk of a series, in Prometheus's chunk format. */
+export interface EncodedChunk {
+  /** Prometheus's encoding byte; XOR (1) is the float encoding, readers skip chunks of encodings they do not read. */
+  readonly encoding: number;
+  /** The chunk's range, ms inclusive: samples of `data` outside it are not part of the series. */
+  readonly mint: number;
+  readonly maxt: number;
+  /**
+   * How many samples `data` holds, all of them in [mint, maxt] with increasing timestamps; -1 when that is not
+   * known without decoding (the chunk may hold more, e.g. a chunk still being appended to).
+   */
+  readonly samples: number;
+  /**
+   * The chunk's bytes, header included. Must not be modified. May be a view of memory the store keeps writing
+   * (the chunk being appended to): copy it before the store can be written to again.
+   */
+  readonly data: Uint8Array;
+}
+
+/**
+ * The chunks of one source of a series (a block, or the head), in time order. The source's samples are those of
+ * its chunks in order, each within its chunk's range and the source's [mint, maxt], skipping a sample not newer
+ * than the last one taken; the source ends at its first sample past `maxt`.
+ */
+export interface ChunkSource {
+  /** The source's sample range, ms inclusive. */
+  readonly mint: number;
+  readonly maxt: number;
+  /** Number of chunks. */
+  readonly length: number;
+  /** Chunk `i` (0 <= i < length), read now; throws what reading the samples would (`not_found`, `corruption`). */
+  chunk(i: number): EncodedChunk;
 }
 
 /** The result of `Querier.select`: series in `Labels.compare` order when `sorted` was asked, plus warnings. */

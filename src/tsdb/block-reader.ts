@@ -40,6 +40,18 @@ export interface BlockChunkReader {
    * `corruption` when it cannot be read.
    */
   chunk(meta: ChunkMeta): Chunk;
+  /**
+   * Optional, for readers that drop samples outside [meta.mint, meta.maxt] themselves: the chunk `meta` names as
+   * stored, without the copy or re-encoding that trimming it may take. Its data may be a view of memory the
+   * reader keeps writing (the head's open chunk): valid until the store is next written to. Throws as `chunk`.
+   */
+  rawChunk?(meta: ChunkMeta): RawChunk;
+}
+
+/** A chunk as stored, possibly holding samples outside the range its metadata gives. */
+export interface RawChunk extends Chunk {
+  /** How many samples it holds when all lie in the metadata's range, else -1. */
+  readonly samples: number;
 }
 
 /** Deleted intervals per series. */

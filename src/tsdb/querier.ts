@@ -8,6 +8,8 @@ import { compareStrings, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import { SampleBuffer } from "../model/sample.ts";
 import type {
+  ChunkSource,
+  EncodedChunk,
   LabelHints,
   Querier,
   SampleIterator,
@@ -17,9 +19,9 @@ import type {
   ValueKind,
 } from "../storage/interface.ts";
 import type { BlockChunkReader, BlockReader, ChunkMeta } from "./block-reader.ts";
-import { Encoding } from "./chunkenc/chunk.ts";
-import { XorIterator } from "./chunkenc/xor.ts";
-import { XorBatchDecoder } from "./chunkenc/xor-batch.ts";
+import { type Chain, ChainReader, mergeParts } from "./chunk-chain.ts";
+import { type Chunk, Encoding } from "./chunkenc/chunk.ts";
+import { numSamples, XorIterator } from "./chunkenc/xor.ts";
 import { postingsForMatchers } from "./index/postings.ts";
 import { type Interval, isSubrange } from "./tombstones/tombstones.ts";
 
@@ -85,7 +87,7 @@ class BlockQuerier implements Querier {
           picked.push(c);
         }
         if (picked.length === 0) continue;
-        const src: ChunkSource = { chunks: picked, reader: chunks, mint, maxt, deleted };
+        const src = new BlockChain(picked, chunks, mint, maxt, deleted);
         if (!surelyHasSample(picked, mint, maxt, deleted) && new ChunkChainIterator(src).next() === "none") continue;
         n++;
         yield labelsOnly ? new LabelsOnlySeries(s.labels) : new BlockSeriesView(s.labels, src);
@@ -127,24 +129,89 @@ function limitList(list: readonly string[], hints?: LabelHints): string[] {
   return limit !== undefined && limit > 0 && list.length > limit ? list.slice(0, limit) : list.slice();
 }
 
-/** What a block series' samples come from. */
-interface ChunkSource {
+/**
+ * What a block series' samples come from: the chunks picked for the range, read on demand. Also the series' one
+ * chunk source when a reader asks for its chunks (storage/interface.ts `Series.chunks`).
+ */
+class BlockChain implements Chain, ChunkSource {
   readonly chunks: readonly ChunkMeta[];
   readonly reader: BlockChunkReader;
-  /** Sample range, ms inclusive. */
   readonly mint: number;
   readonly maxt: number;
-  /** Deleted intervals, sorted and disjoint. */
   readonly deleted: readonly Interval[];
+
+  /** Chunks of one series in time order, read through `reader`; samples in [mint, maxt] ms not in `deleted`. */
+  constructor(
+    chunks: readonly ChunkMeta[],
+    reader: BlockChunkReader,
+    mint: number,
+    maxt: number,
+    deleted: readonly Interval[],
+  ) {
+    this.chunks = chunks;
+    this.reader = reader;
+    this.mint = mint;
+    this.maxt = maxt;
+    this.deleted = deleted;
+  }
+
+  get length(): number {
+    return this.chunks.length;
+  }
+
+  chunkMint(i: number): number {
+    return this.chunks[i].mint;
+  }
+
+  chunkMaxt(i: number): number {
+    return this.chunks[i].maxt;
+  }
+
+  chunkData(i: number): Chunk {
+    return this.reader.chunk(this.chunks[i]);
+  }
+
+  chunkName(i: number): string {
+    return String(this.chunks[i].ref);
+  }
+
+  /** Chunk `i` as it is stored (not trimmed to its range when the reader can avoid it). */
+  chunk(i: number): EncodedChunk {
+    const meta = this.chunks[i];
+    const raw = this.reader.rawChunk?.(meta);
+    if (raw !== undefined)
+      return { encoding: raw.encoding, mint: meta.mint, maxt: meta.maxt, samples: raw.samples, data: raw.data };
+    const c = this.reader.chunk(meta);
+    const samples = c.data.length >= 2 ? numSamples(c.data) : -1;
+    return { encoding: c.encoding, mint: meta.mint, maxt: meta.maxt, samples, data: c.data };
+  }
 }
+
+/** The empty chain of a series selected for its labels only. */
+const NO_SAMPLES = new BlockChain(
+  [],
+  {
+    chunk() {
+      throw new ContrailError("internal", "no chunks to read");
+    },
+  },
+  0,
+  -1,
+  [],
+);
 
 class BlockSeriesView implements Series {
   readonly labels: Labels;
-  private readonly src: ChunkSource;
+  private readonly src: BlockChain;
 
-  constructor(labels: Labels, src: ChunkSource) {
+  constructor(labels: Labels, src: BlockChain) {
     this.labels = labels;
     this.src = src;
+  }
+
+  /** The series' chunks; null when it has deleted intervals (its iterator skips them; chunks cannot say so). */
+  chunks(): readonly ChunkSource[] | null {
+    return this.src.deleted.length > 0 ? null : [this.src];
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
@@ -164,15 +231,13 @@ class LabelsOnlySeries implements Series {
   }
 
   iterator(): SampleIterator {
-    return new ChunkChainIterator({ chunks: [], reader: NO_CHUNKS, mint: 0, maxt: -1, deleted: [] });
+    return new ChunkChainIterator(NO_SAMPLES);
+  }
+
+  chunks(): readonly ChunkSource[] {
+    return [];
   }
 }
-
-const NO_CHUNKS: BlockChunkReader = {
-  chunk() {
-    throw new ContrailError("internal", "no chunks to read");
-  },
-};
 
 /**
  * Iterates the samples of a series' chunks in order, within the range and each chunk's own [mint, maxt], skipping
@@ -180,10 +245,10 @@ const NO_CHUNKS: BlockChunkReader = {
  * chunks are skipped (float samples only for now). A chunk that does not decode throws `corruption`.
  */
 class ChunkChainIterator implements SampleIterator {
-  private src!: ChunkSource;
+  private src!: BlockChain;
   private readonly xor = new XorIterator();
-  private readonly batch = new XorBatchDecoder();
-  private readonly decoded = new SampleBuffer(128);
+  /** Batch reads' decoder, made on the first `readInto`. */
+  private batch: ChainReader | null = null;
   private ci = -1;
   private inChunk = false;
   private started = false;
@@ -192,11 +257,11 @@ class ChunkChainIterator implements SampleIterator {
   private t = 0;
   private v = 0;
 
-  constructor(src: ChunkSource) {
+  constructor(src: BlockChain) {
     this.reset(src);
   }
 
-  reset(src: ChunkSource): void {
+  reset(src: BlockChain): void {
     this.src = src;
     this.ci = -1;
     this.inChunk = false;
@@ -303,55 +368,11 @@ class ChunkChainIterator implements SampleIterator {
     return "none";
   }
 
-  // The same samples as seek(mint) and next() up to maxt, a chunk at a time: each chunk is batch-decoded, then its
-  // samples are judged as accept() judges them (a chunk's leading samples before the seek target are skipped while
-  // no sample has been taken yet, as the XOR iterator's seek skips them).
+  // The same samples as seek(mint) and next() up to maxt, a chunk at a time (chunk-chain.ts).
   readInto(mint: number, maxt: number, out: SampleBuffer): void {
-    const src = this.src;
-    const chunks = src.chunks;
-    const deleted = src.deleted;
-    const target = Math.max(mint, src.mint);
-    const dec = this.batch;
-    const buf = this.decoded;
-    let seeking = true;
-    let lastT = Number.NEGATIVE_INFINITY;
-    let di = 0;
     this.ended = true;
-    for (let ci = 0; ci < chunks.length; ci++) {
-      const meta = chunks[ci];
-      if (meta.mint > src.maxt) return;
-      if ((seeking && meta.maxt < target) || meta.maxt < src.mint) continue;
-      const chunk = src.reader.chunk(meta);
-      if (chunk.encoding !== Encoding.xor) continue;
-      buf.n = 0;
-      dec.decode(chunk.data, buf, Math.min(src.maxt, meta.maxt));
-      const t = buf.t;
-      const v = buf.v;
-      const n = buf.n;
-      let i = 0;
-      if (seeking) while (i < n && t[i] < target) i++;
-      out.reserve(n - i);
-      const outT = out.t;
-      const outV = out.v;
-      let m = out.n;
-      for (; i < n; i++) {
-        const st = t[i];
-        if (st < src.mint || st < meta.mint || st <= lastT) continue;
-        while (di < deleted.length && deleted[di].maxt < st) di++;
-        if (di < deleted.length && deleted[di].mint <= st) continue;
-        if (st > maxt) break;
-        outT[m] = st;
-        outV[m++] = v[i];
-        lastT = st;
-        seeking = false;
-      }
-      out.n = m;
-      if (i < n) return;
-      // Stopped before a sample past the range (the series ends) or past the chunk (the next chunk follows).
-      if (dec.stoppedAt > src.maxt) return;
-      if (!Number.isNaN(dec.stoppedAt)) continue;
-      if (dec.error !== null) throw new ContrailError("corruption", `chunk ${meta.ref}: ${dec.error}`);
-    }
+    this.batch ??= new ChainReader();
+    this.batch.read(this.src, mint, maxt, out);
   }
 }
 
@@ -442,6 +463,17 @@ class MergedSeries implements Series {
     }
     return new MergeIterator(this.parts.map((p) => p.iterator()));
   }
+
+  /** The parts' sources in the parts' order (which is the merge's order of precedence); null if a part has none. */
+  chunks(): readonly ChunkSource[] | null {
+    const out: ChunkSource[] = [];
+    for (const p of this.parts) {
+      const sources = p.chunks?.() ?? null;
+      if (sources === null) return null;
+      out.push(...sources);
+    }
+    return out;
+  }
 }
 
 /** Merges sample iterators by time; equal timestamps yield one sample, the first iterator's. */
@@ -525,46 +557,7 @@ class MergeIterator implements SampleIterator {
     }
     this.cur = -1;
     this.ts.fill(Number.POSITIVE_INFINITY);
-    for (let i = 0; i < k; i++) if (errors[i] !== undefined && parts[i].n === 0) throw errors[i];
-    // Fast path: parts that follow each other in time (blocks of consecutive ranges) are simply concatenated.
-    let last = Number.NEGATIVE_INFINITY;
-    let ordered = true;
-    for (let i = 0; i < k && ordered; i++) {
-      const b = parts[i];
-      if (b.n === 0) continue;
-      if (b.t[0] <= last) ordered = false;
-      last = b.t[b.n - 1];
-    }
-    if (ordered) {
-      for (let i = 0; i < k; i++) {
-        const b = parts[i];
-        out.reserve(b.n);
-        out.t.set(b.t.subarray(0, b.n), out.n);
-        out.v.set(b.v.subarray(0, b.n), out.n);
-        out.n += b.n;
-        if (errors[i] !== undefined) throw errors[i];
-      }
-      return;
-    }
-    const pos = new Int32Array(k);
-    for (;;) {
-      let best = -1;
-      let bestT = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < k; i++) {
-        if (pos[i] < parts[i].n && parts[i].t[pos[i]] < bestT) {
-          best = i;
-          bestT = parts[i].t[pos[i]];
-        }
-      }
-      if (best < 0) return;
-      out.push(bestT, parts[best].v[pos[best]]);
-      for (let i = 0; i < k; i++) {
-        if (pos[i] < parts[i].n && parts[i].t[pos[i]] === bestT) {
-          pos[i]++;
-          if (pos[i] === parts[i].n && errors[i] !== undefined) throw errors[i];
-        }
-      }
-    }
+    mergeParts(parts, errors, k, out);
   }
 
   private move(i: number, k: ValueKind): number {

@@ -4,7 +4,7 @@ import { ContrailError } from "../../model/errors.ts";
 import type { Querier, Queryable } from "../../storage/interface.ts";
 import { load, MemoryTenants } from "../test-support.ts";
 import { JobData } from "./job-data.ts";
-import { PageReader } from "./pages.ts";
+import { PageReader } from "./page-reader.ts";
 import type { DataRequest, DataResponse, SeriesPage } from "./protocol.ts";
 
 function tenants(): MemoryTenants {
@@ -84,7 +84,7 @@ test("queriers open on first use and all close with the job", () => {
   const c = counting(tenants().queryable("beta"));
   const data = new JobData(c.queryable, {
     maxSamples: 1_000_000,
-    bounds: { series: 2, samples: 50, ms: 4, readSamples: 16 },
+    bounds: { series: 2, samples: 50, bytes: 1024, ms: 4, readSamples: 16 },
   });
   assert.equal(c.open(), 0);
   ask(data, everything);
@@ -99,7 +99,7 @@ test("queriers open on first use and all close with the job", () => {
 test("past the sample limit, and after a stop, requests are refused with the reason", () => {
   const data = new JobData(tenants().queryable("alpha"), {
     maxSamples: 500,
-    bounds: { series: 2, samples: 100, ms: 4, readSamples: 50 },
+    bounds: { series: 2, samples: 100, bytes: 1024, ms: 4, readSamples: 50 },
   });
   let res = ask(data, everything);
   while (res.ok && "page" in res && !res.page.done) res = ask(data, { op: "page", cursor: res.page.cursor });

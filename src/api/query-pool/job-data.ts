@@ -6,6 +6,7 @@ import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts
 import type { LabelHints, Querier, Queryable, SelectHints } from "../../storage/interface.ts";
 import { type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
 import type { DataRequest, DataResponse, QuerierRef, WireMatcher } from "./protocol.ts";
+import { tooManySamples } from "./sample-budget.ts";
 
 /** An answer and the buffers to transfer with it. */
 export interface DataAnswer {
@@ -31,7 +32,7 @@ export class JobData {
     this.bounds = opts.bounds;
   }
 
-  /** Samples sent to the worker so far. */
+  /** Samples counted as sent to the worker so far: decoded ones exactly, a lower bound for chunks (pages.ts). */
   get samplesSent(): number {
     return this.sent;
   }
@@ -87,8 +88,9 @@ export class JobData {
 
   private page(seq: number, id: number, cursor: SelectionCursor): DataAnswer {
     if (this.sent > this.maxSamples) throw tooManySamples();
+    const before = cursor.counted;
     const page = cursor.nextPage(id);
-    this.sent += page.offsets[page.offsets.length - 1];
+    this.sent += cursor.counted - before;
     if (this.sent > this.maxSamples) throw tooManySamples();
     if (cursor.done) this.cursors.delete(id);
     return { response: { seq, ok: true, page }, transfer: pageTransfer(page) };
@@ -113,11 +115,4 @@ export class JobData {
 
 function matchers(wire: readonly WireMatcher[]): Matcher[] {
   return wire.map(([type, name, value]) => newMatcher(parseMatchType(type), name, value));
-}
-
-function tooManySamples(): ContrailError {
-  return new ContrailError(
-    "too_many_samples",
-    "query processing would load too many samples into memory in query execution",
-  );
 }

@@ -4,7 +4,8 @@ import { Labels } from "../../model/labels.ts";
 import { newMatcher } from "../../model/matcher.ts";
 import type { Series, SeriesSet } from "../../storage/interface.ts";
 import { MemoryStore } from "../../storage/memory.ts";
-import { type PageBounds, PageReader, SelectionCursor } from "./pages.ts";
+import { PageReader } from "./page-reader.ts";
+import { type PageBounds, SelectionCursor } from "./pages.ts";
 import type { SeriesPage } from "./protocol.ts";
 
 // Series of different lengths and densities, with label values that are not plain ASCII (one holds a lone
@@ -52,9 +53,9 @@ function pages(set: SeriesSet, range: { mint: number; maxt: number }, bounds?: P
 describe("pages of series", () => {
   const cases: [string, PageBounds | undefined][] = [
     ["default bounds", undefined],
-    ["tiny pages", { series: 2, samples: 30, ms: 4, readSamples: 8 }],
-    ["one series per page", { series: 1, samples: 1_000_000, ms: 1000, readSamples: 1_000_000 }],
-    ["windows larger than pages", { series: 100, samples: 100, ms: 1000, readSamples: 1000 }],
+    ["tiny pages", { series: 2, samples: 30, bytes: 64, ms: 4, readSamples: 8 }],
+    ["one series per page", { series: 1, samples: 1_000_000, bytes: 1 << 30, ms: 1000, readSamples: 1_000_000 }],
+    ["windows larger than pages", { series: 100, samples: 100, bytes: 1024, ms: 1000, readSamples: 1000 }],
   ];
   for (const [name, bounds] of cases) {
     test(`read back exactly as selected: ${name}`, () => {
@@ -72,7 +73,7 @@ describe("pages of series", () => {
   }
 
   test("pages keep to their bounds; a long series continues on the next page", () => {
-    const bounds = { series: 5, samples: 200, ms: 1000, readSamples: 50 };
+    const bounds = { series: 5, samples: 200, bytes: 1024, ms: 1000, readSamples: 50 };
     const ps = pages(selection(store(), 0, 10_000), { mint: 0, maxt: 10_000 }, bounds);
     assert.ok(ps.length > 25, `${ps.length} pages`);
     let continued = 0;

@@ -1,34 +1,64 @@
-// Selected series in pages, both ways. The main thread reads a SeriesSet into pages bounded by series, samples and
-// time, so serving a large selection never holds its event loop for long; the worker turns the pages back into
-// Series whose iterators read the transferred sample arrays.
+// The main thread's side of a selection: a SeriesSet read into pages bounded by series, samples, chunk bytes and
+// time, so serving a large selection never holds its event loop for long. A series whose store can give its
+// encoded chunks (storage/interface.ts `Series.chunks`) travels as chunk bytes, decoded by the worker
+// (page-reader.ts); any other series is decoded here and travels as samples.
 
-import { Labels } from "../../model/labels.ts";
 import { SampleBuffer } from "../../model/sample.ts";
-import type { Series, SeriesSet } from "../../storage/interface.ts";
-import { SeriesView } from "../../storage/memory.ts";
+import type { ChunkSource, Series, SeriesSet } from "../../storage/interface.ts";
+import { Encoding } from "../../tsdb/chunkenc/chunk.ts";
 import type { SeriesPage } from "./protocol.ts";
 
 /** Bounds of one page. A page ends at the first bound reached (one read may pass the sample bound). */
 export interface PageBounds {
   /** Most series (entries) in a page. */
   readonly series: number;
-  /** Samples in a page past which no further read starts. */
+  /** Decoded samples in a page past which no further read starts. */
   readonly samples: number;
+  /** Chunk bytes in a page past which no further chunk is read. */
+  readonly bytes: number;
   /** Time spent building a page past which no further read starts, ms. */
   readonly ms: number;
   /** Samples one read aims at: a long series is read in time windows of about this many samples. */
   readonly readSamples: number;
 }
 
-/** Pages of about a megabyte and a few milliseconds of the main thread's time (storage decodes ~100 ns/sample). */
-export const DEFAULT_PAGE_BOUNDS: PageBounds = { series: 4096, samples: 65_536, ms: 4, readSamples: 16_384 };
+/**
+ * Pages of about a megabyte and a few milliseconds of the main thread's time: decoding takes ~100 ns a sample,
+ * copying a chunk (~1.4 bytes a sample) about a hundredth of that.
+ */
+export const DEFAULT_PAGE_BOUNDS: PageBounds = {
+  series: 4096,
+  samples: 65_536,
+  bytes: 1 << 20,
+  ms: 4,
+  readSamples: 16_384,
+};
 
 /** The first window of a selection, as a fraction of its time range, before any sample density is known. */
 const FIRST_WINDOW_FRACTION = 1 / 64;
+/** Initial size of a cursor's sample scratch (samples) and chunk byte scratch (bytes). */
+const INITIAL_SAMPLES = 256;
+const INITIAL_BYTES = 4096;
+/** Chunks copied between two looks at the clock. */
+const CHUNKS_PER_CLOCK_CHECK = 16;
+
+/** Where the chunks of the series being read stand. */
+interface ChunkState {
+  readonly sources: readonly ChunkSource[];
+  /** Source and chunk to read next. */
+  si: number;
+  ci: number;
+  /** True once the current source's start has been sent (on this page or an earlier one). */
+  started: boolean;
+  /** Newest chunk end seen in the current source, and of the chunks counted for the series, ms (see `count`). */
+  sourceMaxt: number;
+  countedMaxt: number;
+}
 
 /**
- * Reads one selection page by page. Samples of each series are read over `[mint, maxt]` (the select hints' range,
- * which is what the storage's iterators hold), in time windows sized from the density seen so far.
+ * Reads one selection page by page. Decoded samples of a series are read over `[mint, maxt]` (the select hints'
+ * range, which is what the storage's iterators hold) in time windows sized from the density seen so far; chunks
+ * are copied as they are.
  */
 export class SelectionCursor {
   private readonly series: Iterator<Series>;
@@ -36,14 +66,22 @@ export class SelectionCursor {
   private readonly mint: number;
   private readonly maxt: number;
   private readonly bounds: PageBounds;
-  /** The series being read and the start of its next window (ms); null between series. */
+  /** The series being read and, for one read as samples, the start of its next window (ms); null between series. */
   private current: Series | null = null;
   private from = 0;
+  /** The series being read as chunks; null for one read as samples. */
+  private chunkState: ChunkState | null = null;
   /** Width of the next read window, ms: sized from the last non-empty read, doubled after an empty one. */
   private span: number;
-  /** Samples of the page being built, reused from page to page; each page gets an exact-size copy. */
-  private readonly scratch = new SampleBuffer(1024);
+  /**
+   * Samples of the page being built, reused from page to page; each page gets an exact-size copy. Both start small
+   * (most selections are a few series) and grow to what the pages need.
+   */
+  private readonly scratch = new SampleBuffer(INITIAL_SAMPLES);
+  /** Chunk bytes of the page being built, likewise. */
+  private bytes: Uint8Array = new Uint8Array(INITIAL_BYTES);
   private finished = false;
+  private countedSamples = 0;
 
   /** A cursor over `set`, read over [mint, maxt] ms inclusive. */
   constructor(set: SeriesSet, range: { readonly mint: number; readonly maxt: number }, bounds = DEFAULT_PAGE_BOUNDS) {
@@ -60,72 +98,231 @@ export class SelectionCursor {
     return this.finished;
   }
 
+  /**
+   * Samples sent so far, for the query's sample limit: decoded samples exactly, and for chunks a lower bound of
+   * what the worker will decode from them (the samples of chunks wholly inside their source's range, when their
+   * count is known and no chunk counted before overlaps them).
+   */
+  get counted(): number {
+    return this.countedSamples;
+  }
+
   /** Builds the next page; `cursor` is the id the worker will ask for the following one with. */
   nextPage(cursor: number): SeriesPage {
-    const started = performance.now();
-    const b = this.bounds;
-    const samples = this.scratch;
-    samples.n = 0;
-    const pairs: number[] = [];
-    const lengths: number[] = [];
-    const offsets: number[] = [0];
-    let text = "";
+    const p = new PageBuilder(this.scratch, this.bytes, this.bounds);
     const continued = this.current !== null;
-    if (continued) pairs.push(0);
-    const full = () => samples.n >= b.samples || performance.now() - started >= b.ms;
+    if (continued) p.entry(0, this.chunkState !== null);
     for (;;) {
       if (this.current === null) {
-        if (pairs.length >= b.series || (pairs.length > 0 && full())) break;
+        if (p.entries >= this.bounds.series || (p.entries > 0 && p.full())) break;
         const r = this.series.next();
         if (r.done === true) {
           this.finished = true;
           break;
         }
-        this.current = r.value;
-        this.from = this.mint;
-        let n = 0;
-        r.value.labels.forEach((name, value) => {
-          lengths.push(name.length, value.length);
-          text += name + value;
-          n++;
-        });
-        pairs.push(n);
+        this.start(r.value, p);
       }
-      if (!this.readWindows(samples, full)) {
-        offsets.push(samples.n);
-        break;
-      }
-      offsets.push(samples.n);
+      const spent = this.chunkState !== null ? this.readChunks(p, this.chunkState) : this.readWindows(p);
+      p.endEntry();
+      if (!spent) break;
       this.current = null;
+      this.chunkState = null;
     }
-    return {
-      cursor,
-      done: this.finished,
-      continued,
-      pairs: Uint32Array.from(pairs),
-      lengths: Uint32Array.from(lengths),
-      text,
-      offsets: Uint32Array.from(offsets),
-      t: samples.t.slice(0, samples.n),
-      v: samples.v.slice(0, samples.n),
-      warnings: this.finished ? [...this.set.warnings] : [],
-    };
+    this.bytes = p.bytes;
+    return p.page(cursor, this.finished, continued, this.finished ? [...this.set.warnings] : []);
   }
 
-  // Reads windows of the current series into `out` until it is spent (true) or the page is full first (false).
-  private readWindows(out: SampleBuffer, full: () => boolean): boolean {
+  // Starts the series `s` as a new entry of `p`: as chunks when its store gives them, else as samples.
+  private start(s: Series, p: PageBuilder): void {
+    this.current = s;
+    this.from = this.mint;
+    const sources = s.chunks?.() ?? null;
+    this.chunkState =
+      sources !== null && sources.length > 0
+        ? { sources, si: 0, ci: 0, started: false, sourceMaxt: -Infinity, countedMaxt: -Infinity }
+        : null;
+    let n = 0;
+    s.labels.forEach((name, value) => {
+      p.label(n++, name, value);
+    });
+    p.entry(n, this.chunkState !== null);
+  }
+
+  // Reads windows of the current series until it is spent (true) or the page is full first (false).
+  private readWindows(p: PageBuilder): boolean {
     const s = this.current as Series;
+    const out = p.samples;
     while (this.from <= this.maxt) {
       const to = Math.min(this.maxt, this.from + this.span - 1);
       const before = out.n;
       readRange(s, this.from, to, out);
       const got = out.n - before;
+      this.countedSamples += got;
       const width = to - this.from + 1;
       this.span = got > 0 ? Math.max(1, Math.floor((this.bounds.readSamples * width) / got)) : this.span * 2;
       this.from = to + 1;
-      if (this.from <= this.maxt && full()) return false;
+      if (this.from <= this.maxt && p.full()) return false;
     }
     return true;
+  }
+
+  // Copies chunks of the current series until it is spent (true) or the page is full first (false).
+  private readChunks(p: PageBuilder, st: ChunkState): boolean {
+    let sinceClock = 0;
+    for (; st.si < st.sources.length; st.si++, st.ci = 0, st.started = false, st.sourceMaxt = -Infinity) {
+      const src = st.sources[st.si];
+      while (st.ci < src.length) {
+        if (p.chunkCount > 0 && (p.bytesFull() || (++sinceClock % CHUNKS_PER_CLOCK_CHECK === 0 && p.full()))) {
+          return false;
+        }
+        const c = src.chunk(st.ci++);
+        // Only XOR chunks are sent: the TSDB's readers skip the others too (float samples only for now).
+        if (c.encoding !== Encoding.xor) continue;
+        if (!st.started) {
+          p.source(src.mint, src.maxt);
+          st.started = true;
+        }
+        p.chunk(c.mint, c.maxt, c.data);
+        // A lower bound of the samples the worker keeps: a chunk wholly inside the source's range whose count is
+        // known and which no chunk seen before in its source, nor any counted chunk, reaches.
+        if (c.samples >= 0 && c.mint >= src.mint && c.maxt <= src.maxt) {
+          if (c.mint > st.sourceMaxt && c.mint > st.countedMaxt) {
+            this.countedSamples += c.samples;
+            st.countedMaxt = c.maxt;
+          }
+        }
+        if (c.maxt > st.sourceMaxt) st.sourceMaxt = c.maxt;
+      }
+    }
+    return true;
+  }
+}
+
+/** One page being built: growable arrays of entries, labels, samples and chunks. */
+class PageBuilder {
+  readonly samples: SampleBuffer;
+  bytes: Uint8Array;
+  private readonly bounds: PageBounds;
+  private readonly started = performance.now();
+  private readonly pairs: number[] = [];
+  private readonly names: string[] = [];
+  private readonly nameIds = new Map<string, number>();
+  /** The name and its id at each label position of the series before: most series repeat their names in order. */
+  private readonly lastNames: string[] = [];
+  private readonly lastIds: number[] = [];
+  private readonly nameRefs: number[] = [];
+  private readonly valueLengths: number[] = [];
+  private values = "";
+  private readonly chunked: number[] = [];
+  private readonly offsets: number[] = [0];
+  private readonly chunkIndex: number[] = [0];
+  private readonly chunkRanges: number[] = [];
+  private readonly chunkEnds: number[] = [];
+  private readonly sourceStarts: number[] = [];
+  private readonly sourceRanges: number[] = [];
+  private byteCount = 0;
+
+  /** A page building on the reused buffers `samples` (emptied) and `bytes`. */
+  constructor(samples: SampleBuffer, bytes: Uint8Array, bounds: PageBounds) {
+    this.samples = samples;
+    this.samples.n = 0;
+    this.bytes = bytes;
+    this.bounds = bounds;
+  }
+
+  get entries(): number {
+    return this.pairs.length;
+  }
+
+  get chunkCount(): number {
+    return this.chunkEnds.length;
+  }
+
+  /** True once a bound on samples, bytes or time is reached. */
+  full(): boolean {
+    return (
+      this.samples.n >= this.bounds.samples || this.bytesFull() || performance.now() - this.started >= this.bounds.ms
+    );
+  }
+
+  bytesFull(): boolean {
+    return this.byteCount >= this.bounds.bytes;
+  }
+
+  /** Adds the label at position `k` of the series being started. */
+  label(k: number, name: string, value: string): void {
+    let id: number;
+    if (this.lastNames[k] === name) id = this.lastIds[k];
+    else {
+      id = this.nameIds.get(name) ?? this.names.length;
+      if (id === this.names.length) {
+        this.names.push(name);
+        this.nameIds.set(name, id);
+      }
+      this.lastNames[k] = name;
+      this.lastIds[k] = id;
+    }
+    this.nameRefs.push(id);
+    this.valueLengths.push(value.length);
+    this.values += value;
+  }
+
+  /** Starts an entry with `pairs` labels (given before it), sent as chunks or as samples. */
+  entry(pairs: number, chunked: boolean): void {
+    this.pairs.push(pairs);
+    this.chunked.push(chunked ? 1 : 0);
+  }
+
+  /** Ends the entry: what was added since it started is its samples or chunks. */
+  endEntry(): void {
+    this.offsets.push(this.samples.n);
+    this.chunkIndex.push(this.chunkEnds.length);
+  }
+
+  /** Starts a chunk source with the range [mint, maxt] ms at the next chunk. */
+  source(mint: number, maxt: number): void {
+    this.sourceStarts.push(this.chunkEnds.length);
+    this.sourceRanges.push(mint, maxt);
+  }
+
+  /** Copies a chunk with the range [mint, maxt] ms. */
+  chunk(mint: number, maxt: number, data: Uint8Array): void {
+    const end = this.byteCount + data.length;
+    if (end > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(end, this.bytes.length * 2));
+      grown.set(this.bytes.subarray(0, this.byteCount));
+      this.bytes = grown;
+    }
+    this.bytes.set(data, this.byteCount);
+    this.byteCount = end;
+    this.chunkEnds.push(end);
+    this.chunkRanges.push(mint, maxt);
+  }
+
+  /** The page, its arrays exact-size copies. */
+  page(cursor: number, done: boolean, continued: boolean, warnings: string[]): SeriesPage {
+    const n = this.samples.n;
+    return {
+      cursor,
+      done,
+      continued,
+      pairs: Uint32Array.from(this.pairs),
+      names: this.names,
+      nameRefs: Uint32Array.from(this.nameRefs),
+      valueLengths: Uint32Array.from(this.valueLengths),
+      values: this.values,
+      chunked: Uint8Array.from(this.chunked),
+      offsets: Uint32Array.from(this.offsets),
+      t: this.samples.t.slice(0, n),
+      v: this.samples.v.slice(0, n),
+      chunkIndex: Uint32Array.from(this.chunkIndex),
+      chunkRanges: Float64Array.from(this.chunkRanges),
+      chunkEnds: Uint32Array.from(this.chunkEnds),
+      chunkBytes: this.bytes.slice(0, this.byteCount),
+      sourceStarts: Uint32Array.from(this.sourceStarts),
+      sourceRanges: Float64Array.from(this.sourceRanges),
+      warnings,
+    };
   }
 }
 
@@ -145,65 +342,19 @@ function readRange(s: Series, mint: number, maxt: number, out: SampleBuffer): vo
 
 /** The buffers of `page` to transfer with it (no copies). */
 export function pageTransfer(page: SeriesPage): ArrayBuffer[] {
-  return [page.pairs, page.lengths, page.offsets, page.t, page.v].map((a) => a.buffer as ArrayBuffer);
-}
-
-/**
- * Collects pages back into series, in order. Samples stay in the transferred arrays (views, no copies) except
- * for a series split across pages, whose parts are joined once.
- */
-export class PageReader {
-  private readonly out: Series[] = [];
-  /** Label names seen, so each distinct name is one string. */
-  private readonly names = new Map<string, string>();
-  private warnings: readonly string[] = [];
-
-  /** Adds the series of one page. */
-  add(page: SeriesPage): void {
-    let pos = 0;
-    let li = 0;
-    for (let i = 0; i < page.pairs.length; i++) {
-      const from = page.offsets[i];
-      const to = page.offsets[i + 1];
-      if (i === 0 && page.continued) {
-        this.extendLast(page.t.subarray(from, to), page.v.subarray(from, to));
-        continue;
-      }
-      const flat: string[] = new Array(page.pairs[i] * 2);
-      for (let k = 0; k < flat.length; k += 2) {
-        const nameLen = page.lengths[li++];
-        const valueLen = page.lengths[li++];
-        const name = page.text.slice(pos, pos + nameLen);
-        pos += nameLen;
-        let interned = this.names.get(name);
-        if (interned === undefined) {
-          interned = name;
-          this.names.set(name, name);
-        }
-        flat[k] = interned;
-        flat[k + 1] = page.text.slice(pos, pos + valueLen);
-        pos += valueLen;
-      }
-      this.out.push(new SeriesView(Labels.fromSortedUnchecked(flat), page.t, page.v, from, to));
-    }
-    if (page.done) this.warnings = page.warnings;
-  }
-
-  /** The series read so far, with the selection's warnings. */
-  result(): SeriesSet {
-    return Object.assign(this.out, { warnings: this.warnings });
-  }
-
-  private extendLast(t: Float64Array, v: Float64Array): void {
-    const last = this.out.pop();
-    if (last === undefined) return;
-    const buf = new SampleBuffer(t.length + 1024);
-    const it = last.iterator();
-    for (let k = it.next(); k !== "none"; k = it.next()) buf.push(it.atT(), it.atV());
-    buf.reserve(t.length);
-    buf.t.set(t, buf.n);
-    buf.v.set(v, buf.n);
-    buf.n += t.length;
-    this.out.push(new SeriesView(last.labels, buf.t, buf.v, 0, buf.n));
-  }
+  return [
+    page.pairs,
+    page.nameRefs,
+    page.valueLengths,
+    page.chunked,
+    page.offsets,
+    page.t,
+    page.v,
+    page.chunkIndex,
+    page.chunkRanges,
+    page.chunkEnds,
+    page.chunkBytes,
+    page.sourceStarts,
+    page.sourceRanges,
+  ].map((a) => a.buffer as ArrayBuffer);
 }

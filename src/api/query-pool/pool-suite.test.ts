@@ -1,10 +1,13 @@
 // Prometheus's shared PromQL test suite, evaluated through the query pool: every query runs on a worker, its data
 // served in pages from the main thread, its answer rendered as the API's JSON and read back. The pool must pass
-// exactly what the in-thread engine passes (the same known-failures list, no regression). A missing suite follows
-// the rule of testkit/shared-data.ts: skipped with one line, a failure under CI.
+// exactly what the in-thread engine passes (the same known-failures list, no regression), with the data in the
+// in-memory store (series sent as samples) and in the TSDB (series sent as chunks). A missing suite follows the
+// rule of testkit/shared-data.ts: skipped with one line, a failure under CI.
 
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ContrailError } from "../../model/errors.ts";
@@ -12,16 +15,17 @@ import { Labels } from "../../model/labels.ts";
 import type { QueryResult, QueryValue } from "../../promql/engine/index.ts";
 import { parseKnownFailures } from "../../promql/promqltest/known-failures.ts";
 import { runSuite } from "../../promql/promqltest/run-suite.ts";
-import { type QueryEngine, TEST_ENGINE_OPTIONS, TestRunner } from "../../promql/promqltest/runner.ts";
+import { type QueryEngine, TEST_ENGINE_OPTIONS, TestRunner, type TestStore } from "../../promql/promqltest/runner.ts";
 import type { Queryable } from "../../storage/interface.ts";
 import { sharedData } from "../../testkit/shared-data.ts";
+import { Db } from "../../tsdb/db.ts";
 import { QueryPool } from "./pool.ts";
 import type { QueryAt } from "./protocol.ts";
 
 const suite = sharedData("promqltest");
 const KNOWN_FAILURES = fileURLToPath(new URL("../../promql/promqltest/known-failures.txt", import.meta.url));
 // Pages far smaller than the defaults, so series split over pages and windows on most selections.
-const SMALL_PAGES = { series: 3, samples: 40, ms: 4, readSamples: 16 };
+const SMALL_PAGES = { series: 3, samples: 40, bytes: 64, ms: 4, readSamples: 16 };
 
 const pool = new QueryPool({ workers: 2, engine: TEST_ENGINE_OPTIONS, pageBounds: SMALL_PAGES });
 after(() => pool.close());
@@ -96,24 +100,48 @@ const engine: QueryEngine = {
   rangeQuery: (queryable, query, range) => viaPool(queryable, query, { kind: "range", ...range }),
 };
 
-test("the shared PromQL suite through the query pool passes what the engine passes", { skip: suite.skip }, async () => {
-  const files = readdirSync(suite.dir)
-    .filter((f) => f.endsWith(".test"))
-    .sort();
-  assert.ok(files.length > 0, "the shared suite is missing");
-  const { entries } = parseKnownFailures(readFileSync(KNOWN_FAILURES, "utf8"));
-  const run = await runSuite(
-    files.map((f) => suite.path(f)),
-    { known: entries, log: () => {}, runner: new TestRunner({ engine }) },
-  );
-  assert.deepEqual(
-    run.regressions.map((f) => `${f.file}:${f.line}  ${f.query} — ${f.reason}`),
-    [],
-    "failures through the pool that the engine does not have",
-  );
-  assert.deepEqual(
-    run.nowPassing.map((f) => `${f.file}:${f.line}`),
-    [],
-    "known engine failures that pass through the pool (the results differ)",
-  );
-});
+/** A head range so wide that every load of a test file is appendable, whatever the order of its loads' times. */
+const WIDE_BLOCK_RANGE = 2 ** 50;
+
+// A database in a directory of its own, removed when closed.
+function tsdbStore(): TestStore {
+  const dir = mkdtempSync(join(tmpdir(), "pool-suite-"));
+  const db = Db.open({ dir, autoCompact: false, blockRange: WIDE_BLOCK_RANGE, walFsync: "never" });
+  return Object.assign(db, {
+    close: () => {
+      Db.prototype.close.call(db);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+const STORES: [string, (() => TestStore) | undefined][] = [
+  ["in memory", undefined],
+  ["in the TSDB", tsdbStore],
+];
+
+for (const [where, store] of STORES) {
+  test(`the shared PromQL suite through the query pool passes what the engine passes, data ${where}`, {
+    skip: suite.skip,
+  }, async () => {
+    const files = readdirSync(suite.dir)
+      .filter((f) => f.endsWith(".test"))
+      .sort();
+    assert.ok(files.length > 0, "the shared suite is missing");
+    const { entries } = parseKnownFailures(readFileSync(KNOWN_FAILURES, "utf8"));
+    const run = await runSuite(
+      files.map((f) => suite.path(f)),
+      { known: entries, log: () => {}, runner: new TestRunner({ engine, store }) },
+    );
+    assert.deepEqual(
+      run.regressions.map((f) => `${f.file}:${f.line}  ${f.query} — ${f.reason}`),
+      [],
+      "failures through the pool that the engine does not have",
+    );
+    assert.deepEqual(
+      run.nowPassing.map((f) => `${f.file}:${f.line}`),
+      [],
+      "known engine failures that pass through the pool (the results differ)",
+    );
+  });
+}

@@ -71,9 +71,12 @@ export type DataRequest = { readonly seq: number; readonly job: number } & (
 );
 
 /**
- * A page of selected series. Entry `i` has `pairs[i]` label pairs, whose names and values are consecutive slices of
- * `text` with UTF-16 lengths taken in order from `lengths`, and the samples `[offsets[i], offsets[i+1])` of `t` (ms)
- * and `v`. When `continued`, entry 0 has no labels: its samples continue the last series of the previous page.
+ * A page of selected series. Entry `i` has `pairs[i]` label pairs, taken in order: pair `k` of the page is named
+ * `names[nameRefs[k]]` and its value is the next `valueLengths[k]` UTF-16 units of `values` (label names repeat from
+ * series to series, values mostly do not). Its samples come one of two ways, as `chunked[i]` says:
+ * decoded, the samples `[offsets[i], offsets[i+1])` of `t` (ms) and `v`; or encoded, the XOR chunks
+ * `[chunkIndex[i], chunkIndex[i+1])`, for the worker to decode. When `continued`, entry 0 has no labels: its
+ * samples or chunks continue the last series of the previous page.
  */
 export interface SeriesPage {
   /** Ask for the next page with this cursor, unless `done`. */
@@ -81,11 +84,29 @@ export interface SeriesPage {
   readonly done: boolean;
   readonly continued: boolean;
   readonly pairs: Uint32Array;
-  readonly lengths: Uint32Array;
-  readonly text: string;
+  /** The page's distinct label names. */
+  readonly names: readonly string[];
+  readonly nameRefs: Uint32Array;
+  readonly valueLengths: Uint32Array;
+  readonly values: string;
+  /** 1 for an entry given as chunks, 0 for one given as samples. */
+  readonly chunked: Uint8Array;
   readonly offsets: Uint32Array;
   readonly t: Float64Array;
   readonly v: Float64Array;
+  readonly chunkIndex: Uint32Array;
+  /** Chunk `k`'s range, ms inclusive: `chunkRanges[2k]` to `chunkRanges[2k+1]`. */
+  readonly chunkRanges: Float64Array;
+  /** Chunk `k`'s bytes: `chunkBytes` from the end of chunk `k-1` (0 for the first) to `chunkEnds[k]`. */
+  readonly chunkEnds: Uint32Array;
+  readonly chunkBytes: Uint8Array;
+  /**
+   * The sources of the chunked series (storage/interface.ts `ChunkSource`): source `j` begins at chunk
+   * `sourceStarts[j]` with the range `sourceRanges[2j]` to `sourceRanges[2j+1]` (ms inclusive). The chunks of a
+   * continued entry before its first source begins continue the source the previous page ended in.
+   */
+  readonly sourceStarts: Uint32Array;
+  readonly sourceRanges: Float64Array;
   /** The selection's warnings, on the last page. */
   readonly warnings: readonly string[];
 }

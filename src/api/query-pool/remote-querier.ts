@@ -6,7 +6,7 @@ import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { Matcher } from "../../model/matcher.ts";
 import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
-import { PageReader } from "./pages.ts";
+import { PageReader } from "./page-reader.ts";
 import {
   CANCEL_CLIENT,
   type DataRequest,
@@ -16,6 +16,7 @@ import {
   type SeriesPage,
   type WireMatcher,
 } from "./protocol.ts";
+import type { SampleBudget } from "./sample-budget.ts";
 
 /** How long one wait for an answer lasts before the cancel flag is looked at again, ms. */
 const WAIT_SLICE_MS = 20;
@@ -59,10 +60,20 @@ export class DataChannel {
 
   /** Sends `req` and blocks until its answer; an error answer is thrown as a ContrailError. */
   call(req: Request): DataResponse {
+    return this.wait(this.send(req));
+  }
+
+  /** Sends `req` without waiting; returns its number for `wait`. One request at a time may be outstanding. */
+  send(req: Request): number {
     if (this.cancelled()) this.throwCancelled();
     const seq = ++this.seq;
     Atomics.store(this.flags, FLAG_REPLY, 0);
     this.port.postMessage({ ...req, seq, job: this.job });
+    return seq;
+  }
+
+  /** Blocks until the answer to request `seq` is there; an error answer is thrown as a ContrailError. */
+  wait(seq: number): DataResponse {
     for (;;) {
       Atomics.wait(this.flags, FLAG_REPLY, 0, WAIT_SLICE_MS);
       // Cleared before the port is read: an answer posted after the read sets the flag again, so no wake-up is lost.
@@ -83,17 +94,19 @@ export class DataChannel {
   }
 }
 
-/** A Queryable served by the main thread through `channel`. */
+/** A Queryable served by the main thread through `channel`, for one job; its samples read count against `budget`. */
 export class RemoteQueryable implements Queryable {
   private readonly channel: DataChannel;
+  private readonly budget: SampleBudget;
   private next = 1;
 
-  constructor(channel: DataChannel) {
+  constructor(channel: DataChannel, budget: SampleBudget) {
     this.channel = channel;
+    this.budget = budget;
   }
 
   querier(mint: number, maxt: number): Querier {
-    return new RemoteQuerier(this.channel, { querier: this.next++, mint, maxt });
+    return new RemoteQuerier(this.channel, this.budget, { querier: this.next++, mint, maxt });
   }
 }
 
@@ -104,25 +117,28 @@ function wire(ms: readonly Matcher[]): WireMatcher[] {
 /** A querier whose main-thread twin is opened by its first request and closed by `close()` or the job's end. */
 class RemoteQuerier implements Querier {
   private readonly channel: DataChannel;
+  private readonly budget: SampleBudget;
   private readonly ref: { readonly querier: number; readonly mint: number; readonly maxt: number };
   private used = false;
   private closed = false;
 
-  constructor(channel: DataChannel, ref: { querier: number; mint: number; maxt: number }) {
+  constructor(channel: DataChannel, budget: SampleBudget, ref: { querier: number; mint: number; maxt: number }) {
     this.channel = channel;
+    this.budget = budget;
     this.ref = ref;
   }
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.used = true;
-    const reader = new PageReader();
+    const reader = new PageReader(this.budget);
     let page = pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wire(matchers), hints }));
-    reader.add(page);
-    while (!page.done) {
-      page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
+    for (;;) {
+      // The next page is asked for before this one is read, so the main thread builds it meanwhile.
+      const next = page.done ? 0 : this.channel.send({ op: "page", cursor: page.cursor });
       reader.add(page);
+      if (next === 0) return reader.result();
+      page = pageOf(this.channel.wait(next));
     }
-    return reader.result();
   }
 
   labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {

@@ -10,6 +10,7 @@ import { successJson } from "../json.ts";
 import { queryAnswer } from "../query-answer.ts";
 import type { JobMessage, WorkerMessage } from "./protocol.ts";
 import { DataChannel, RemoteQueryable } from "./remote-querier.ts";
+import { SampleBudget } from "./sample-budget.ts";
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerInit {
@@ -71,7 +72,7 @@ async function runJob(
   channel.begin(job.id);
   const started = performance.now();
   ctx.hooks.beforeEvaluate?.(spec.query, () => channel.cancelled());
-  const queryable = new RemoteQueryable(channel);
+  const queryable = new RemoteQueryable(channel, new SampleBudget(spec.maxSamples));
   const opts = {
     timeout: job.remainingMs,
     lookbackDelta: spec.lookbackDelta,

@@ -1,10 +1,11 @@
-// Runs parsed test files against a fresh in-memory store and an engine set up like the reference runner's
+// Runs parsed test files against a fresh store (in memory unless the caller gives others) and an engine set up like the reference runner's
 // (lookback 5m, at most 10000 samples per query, 100 s timeout, 1m default subquery step, delayed name removal).
 // Every instant eval is also re-run with its selectors pinned by `@` at other evaluation times, and as a range
 // query around its time; each of those runs must give the expected result too.
 
 import { isContrailError } from "../../model/errors.ts";
 import { rejectionError } from "../../storage/commit.ts";
+import type { Appendable, Queryable } from "../../storage/interface.ts";
 import { MemoryStore } from "../../storage/memory.ts";
 import { Engine, type EngineOptions, type QueryResult, type VectorSample } from "../engine/index.ts";
 import type { Expr } from "../parser/ast.ts";
@@ -41,13 +42,21 @@ const MINUTE = 60_000;
 /** The part of the engine the runner uses. */
 export type QueryEngine = Pick<Engine, "instantQuery" | "rangeQuery">;
 
+/** A store a test file loads its data into and is queried over; `close` (if any) when the runner is done with it. */
+export type TestStore = Queryable & Appendable & { close?(): void };
+
 /** Runs test files; one runner may run many files (one after the other; each file gets its own store). */
 export class TestRunner {
   private readonly engine: QueryEngine;
+  private readonly newStore: () => TestStore;
 
-  /** Uses `engine` when given, else an engine with TEST_ENGINE_OPTIONS. */
-  constructor(opts: { engine?: QueryEngine } = {}) {
+  /**
+   * Uses `engine` when given, else an engine with TEST_ENGINE_OPTIONS; a new store from `store` for every file and
+   * every `clear`, else an in-memory one.
+   */
+  constructor(opts: { engine?: QueryEngine; store?: () => TestStore } = {}) {
     this.engine = opts.engine ?? new Engine(TEST_ENGINE_OPTIONS);
+    this.newStore = opts.store ?? (() => new MemoryStore());
   }
 
   /** Parses and runs one file; `file` is the name used in reports. Never throws for problems in the file. */
@@ -59,21 +68,25 @@ export class TestRunner {
       message: `syntax error: ${e.message}`,
     }));
     const evals: EvalOutcome[] = [];
-    const run = new FileRun(this.engine);
-    for (const cmd of parsed.commands) {
-      switch (cmd.kind) {
-        case "clear":
-          run.clear();
-          break;
-        case "load": {
-          const err = run.load(cmd);
-          if (err !== null) problems.push({ line: cmd.line, kind: "load", message: `load failed: ${err}` });
-          break;
+    const run = new FileRun(this.engine, this.newStore);
+    try {
+      for (const cmd of parsed.commands) {
+        switch (cmd.kind) {
+          case "clear":
+            run.clear();
+            break;
+          case "load": {
+            const err = run.load(cmd);
+            if (err !== null) problems.push({ line: cmd.line, kind: "load", message: `load failed: ${err}` });
+            break;
+          }
+          case "eval":
+            evals.push(await run.eval(cmd));
+            break;
         }
-        case "eval":
-          evals.push(await run.eval(cmd));
-          break;
       }
+    } finally {
+      run.close();
     }
     problems.sort((a, b) => a.line - b.line);
     return { file, evals, problems };
@@ -110,16 +123,24 @@ function errorMessage(err: unknown): string {
 // The state of one file's run: its store and the histogram series loaded since the last clear.
 class FileRun {
   private readonly engine: QueryEngine;
-  private readonly store = new MemoryStore();
+  private readonly newStore: () => TestStore;
+  private store: TestStore;
   private readonly histograms = new HistogramSeriesTracker();
 
-  constructor(engine: QueryEngine) {
+  constructor(engine: QueryEngine, newStore: () => TestStore) {
     this.engine = engine;
+    this.newStore = newStore;
+    this.store = newStore();
   }
 
   clear(): void {
-    this.store.clear();
+    this.store.close?.();
+    this.store = this.newStore();
     this.histograms.clear();
+  }
+
+  close(): void {
+    this.store.close?.();
   }
 
   // Appends the block's float samples (histogram points are dropped); returns the storage error, if any. Rejected

@@ -9,6 +9,7 @@ import { ContrailError } from "../../model/errors.ts";
 import { type Chunk, type Encoding, isValidEncoding } from "../chunkenc/chunk.ts";
 import { crc32c } from "../encoding/crc32c.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
+import { PAGE_SIZE, PageCache, readPage } from "./page-cache.ts";
 import {
   CHUNKS_FORMAT_V1,
   CRC_SIZE,
@@ -157,17 +158,6 @@ interface Segment {
   readonly size: number;
 }
 
-/** A cached piece of a segment file and the chunks already read (and verified) from it, by offset in the page. */
-interface Page {
-  readonly bytes: Uint8Array;
-  readonly chunks: Map<number, Chunk>;
-}
-
-/** Size of the pieces of segment files the chunk reader reads and caches, bytes. */
-const PAGE_SIZE = 256 * 1024;
-/** Pages a chunk reader keeps (least recently used ones go first): 8 MiB. */
-const MAX_PAGES = 32;
-
 /**
  * Reads chunks of a block by reference. Segment files are read in pages of 256 KiB kept in a small LRU cache, so
  * reading the chunks of many series (which lie next to each other, in series order) costs a few reads instead of
@@ -178,8 +168,7 @@ const MAX_PAGES = 32;
 export class ChunkReader {
   private readonly segments: Segment[];
   private scratch = new Uint8Array(512);
-  /** Cached pages by `segment index * 65536 + page number`, least recently used first. */
-  private readonly pages = new Map<number, Page>();
+  private readonly pages = new PageCache();
   /** Total size of all segment files, bytes. */
   readonly size: number;
 
@@ -264,21 +253,8 @@ export class ChunkReader {
   // on its own). Errors are those of the direct read.
   private chunkFromPage(segIdx: number, seg: Segment, start: number): Chunk | null {
     const pageNo = Math.floor(start / PAGE_SIZE);
-    const key = segIdx * 65536 + pageNo;
-    let cached = this.pages.get(key);
-    if (cached === undefined) {
-      const pageStart = pageNo * PAGE_SIZE;
-      const bytes = new Uint8Array(Math.min(PAGE_SIZE, seg.size - pageStart));
-      let got = 0;
-      while (got < bytes.length) {
-        const n = readSync(seg.fd, bytes, got, bytes.length - got, pageStart + got);
-        if (n <= 0) throw new ContrailError("corruption", `${seg.path}: short read at ${pageStart + got}`);
-        got += n;
-      }
-      if (this.pages.size >= MAX_PAGES) this.pages.delete(this.pages.keys().next().value as number);
-      cached = { bytes, chunks: new Map() };
-    } else this.pages.delete(key);
-    this.pages.set(key, cached);
+    const cached =
+      this.pages.get(segIdx, pageNo) ?? this.pages.put(segIdx, pageNo, readPage(seg.fd, seg.path, seg.size, pageNo));
     const off = start - pageNo * PAGE_SIZE;
     // A chunk read before from this page was verified then; the page's bytes never change.
     const known = cached.chunks.get(off);

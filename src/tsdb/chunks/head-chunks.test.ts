@@ -254,3 +254,33 @@ test("opening repairs a last file without magic and rejects gaps and bad headers
     (e) => isContrailError(e, "corruption") && /version/.test(e.message),
   );
 });
+
+test("reads from cached pages: a page of the file being written once it is complete, never a deleted file's", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir, writeBufferSize: 4096 });
+  // A bit over one page of 256 KiB in one file: the first page is complete, the tail page still grows.
+  const written: [HeadChunkRef, Chunk][] = [];
+  for (let i = 0; headChunkRefOffset(written[written.length - 1]?.[0] ?? (0 as HeadChunkRef)) < 300_000; i++) {
+    const c = xorChunk(120, i * 1_800_000);
+    written.push([h.write({ seriesRef: i + 1, mint: i * 1_800_000, maxt: i * 1_800_000 + 119 * 15_000, chunk: c }), c]);
+  }
+  h.flush();
+  for (let pass = 0; pass < 2; pass++) {
+    for (const [ref, c] of written) assert.equal(hex(h.chunk(ref).data), hex(c.data), `pass ${pass} ref ${ref}`);
+  }
+  // The tail page grows: chunks written after it was read are found too.
+  const more = xorChunk(10, 1e12);
+  const late = h.write({ seriesRef: 9999, mint: 1e12, maxt: 1e12 + 9 * 15_000, chunk: more });
+  h.flush();
+  assert.equal(hex(h.chunk(late).data), hex(more.data));
+  // A file deleted after corruption is replaced by one with the same number: its chunks are the new ones, also
+  // once it is finished (and its pages cacheable).
+  h.deleteFrom(1);
+  const fresh = xorChunk(50, 5);
+  const again = h.write({ seriesRef: 1, mint: 5, maxt: 5 + 49 * 15_000, chunk: fresh });
+  h.cutNewFile();
+  h.write({ seriesRef: 2, mint: 5, maxt: 5, chunk: xorChunk(1, 5) });
+  assert.deepEqual([headChunkRefSeq(again), headChunkRefOffset(again)], [1, headChunkRefOffset(written[0][0])]);
+  assert.equal(hex(h.chunk(again).data), hex(fresh.data));
+  h.close();
+});

@@ -22,6 +22,7 @@ import { type Chunk, type Encoding, isValidEncoding } from "../chunkenc/chunk.ts
 import { crc32c } from "../encoding/crc32c.ts";
 import { Decbuf } from "../encoding/decbuf.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
+import { PAGE_SIZE, PageCache, readPage } from "./page-cache.ts";
 import {
   CHUNKS_FORMAT_V1,
   CRC_SIZE,
@@ -108,6 +109,8 @@ export class HeadChunkFiles {
   private cutRequested = false;
   private readonly buf = new Encbuf(64 * 1024);
   private readonly scratch: Scratch = { bytes: new Uint8Array(512) };
+  /** Pages of the files read for queries; a page of the file being written is cached once it is complete. */
+  private readonly pages = new PageCache();
   private closed = false;
 
   private constructor(dir: string, maxFileSize: number, writeBufferSize: number) {
@@ -233,7 +236,10 @@ export class HeadChunkFiles {
     fsyncSync(this.cur.fd);
   }
 
-  /** The chunk at `ref` (data copied, owned by the caller); throws `corruption` if missing or damaged. */
+  /**
+   * The chunk at `ref`; throws `corruption` if missing or damaged. Its data may be a view into a cached page of the
+   * file, handed out again later: it must not be modified (it stays valid as long as it is referenced).
+   */
   chunk(ref: HeadChunkRef): Chunk {
     const seq = refSegment(ref);
     const start = refOffset(ref);
@@ -246,7 +252,25 @@ export class HeadChunkFiles {
       if (typeof r === "string") throw new ContrailError("corruption", `${f.path}: chunk at ${start}: ${r}`);
       return { encoding: r.encoding, data: bytes.slice(r.dataStart, r.dataEnd) };
     }
-    return readChunkAt(f, start, this.scratch);
+    return this.chunkFromPage(f, start) ?? readChunkAt(f, start, this.scratch);
+  }
+
+  // The chunk at `start` of `f` from its cached page, verified once. Null when that page is not complete yet (the
+  // tail of the file being written) or the record does not lie within it, or is damaged: then it is read on its
+  // own, which reports the damage.
+  private chunkFromPage(f: HeadFile, start: number): Chunk | null {
+    const pageNo = Math.floor(start / PAGE_SIZE);
+    if (f === this.cur && (pageNo + 1) * PAGE_SIZE > f.size) return null;
+    const cached =
+      this.pages.get(f.seq, pageNo) ?? this.pages.put(f.seq, pageNo, readPage(f.fd, f.path, f.size, pageNo));
+    const off = start - pageNo * PAGE_SIZE;
+    const known = cached.chunks.get(off);
+    if (known !== undefined) return known;
+    const r = parseRecord(cached.bytes, off, cached.bytes.length);
+    if (typeof r === "string") return null;
+    const chunk = { encoding: r.encoding, data: cached.bytes.subarray(r.dataStart, r.dataEnd) };
+    cached.chunks.set(off, chunk);
+    return chunk;
   }
 
   /**
@@ -307,6 +331,7 @@ export class HeadChunkFiles {
       if (seq >= fileSeq || f === this.cur) break;
       closeSync(f.fd);
       this.files.delete(seq);
+      this.pages.dropFile(seq);
       out.push(f.path);
     }
     return out;
@@ -329,6 +354,7 @@ export class HeadChunkFiles {
     const f = this.files.get(seq) as HeadFile;
     closeSync(f.fd);
     this.files.delete(seq);
+    this.pages.dropFile(seq);
     rmSync(f.path, { force: true });
   }
 
@@ -344,6 +370,7 @@ export class HeadChunkFiles {
   private closeFiles(): void {
     for (const f of this.files.values()) closeSync(f.fd);
     this.files.clear();
+    this.pages.clear();
   }
 }
 

@@ -15,14 +15,14 @@ export const UNSAFE_INTEGER = "integer exceeds 2^53";
 /** Decodes `buf[start, end)` front to back. Views it returns alias `buf`; they live as long as `buf` is unchanged. */
 export class Decbuf {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  /** Made on the first fixed-width read: most records (index series, varint fields) never need one. */
+  private dataView: DataView | null = null;
   private pos: number;
   private readonly end: number;
   private error: string | null = null;
 
   constructor(buf: Uint8Array, start = 0, end: number = buf.length) {
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     if (start < 0 || end > buf.length || start > end) {
       this.pos = 0;
       this.end = 0;
@@ -31,6 +31,11 @@ export class Decbuf {
       this.pos = start;
       this.end = end;
     }
+  }
+
+  private get view(): DataView {
+    this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.dataView;
   }
 
   /** Index in `buf` of the next byte to read. */

@@ -11,13 +11,14 @@ import {
   type ChunkMeta,
   labelNamesForMatchers,
   labelValuesForMatchers,
+  type RawChunk,
   type TombstoneReader,
 } from "../block-reader.ts";
 import { type Chunk, Encoding } from "../chunkenc/chunk.ts";
-import { XorAppender, XorIterator } from "../chunkenc/xor.ts";
+import { numSamples, XorAppender, XorIterator } from "../chunkenc/xor.ts";
 import type { PostingsList } from "../index/postings.ts";
 import type { Head } from "./head.ts";
-import { CHUNK_ID_SPACE, type MemSeries, packHeadChunkId, unpackHeadChunkId } from "./series.ts";
+import { CHUNK_ID_SPACE, type MemSeries, type OpenChunk, packHeadChunkId, unpackHeadChunkId } from "./series.ts";
 
 /**
  * The head's index, showing the chunks that overlap [mint, maxt] (ms, inclusive) with their ranges narrowed to it.
@@ -115,21 +116,43 @@ export class HeadChunkReader implements BlockChunkReader {
 
   /** The chunk `meta` names (data owned by the caller); `not_found` once it has been truncated away. */
   chunk(meta: ChunkMeta): Chunk {
-    const { seriesRef, chunkId } = unpackHeadChunkId(meta.ref);
-    const s = this.head.series.getByRef(seriesRef);
-    if (s === undefined) throw new ContrailError("not_found", `head series ${seriesRef} no longer exists`);
-    const idx = (((chunkId - s.firstChunkId) % CHUNK_ID_SPACE) + CHUNK_ID_SPACE) % CHUNK_ID_SPACE;
+    const { s, idx } = this.locate(meta);
     if (idx < s.mmapped.length) {
       const c = s.mmapped[idx];
       const chunk = this.head.files.chunk(c.ref);
       if (meta.mint <= c.mint && meta.maxt >= c.maxt) return chunk;
       return trimXor(chunk.data, meta.mint, meta.maxt);
     }
-    const o = s.open;
-    if (idx === s.mmapped.length && o !== null && o.app.numSamples > 0) {
-      if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: Encoding.xor, data: o.app.bytes().slice() };
-      return trimXor(o.app.bytes(), meta.mint, meta.maxt);
+    const o = s.open as OpenChunk;
+    if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: Encoding.xor, data: o.app.bytes().slice() };
+    return trimXor(o.app.bytes(), meta.mint, meta.maxt);
+  }
+
+  /**
+   * The chunk `meta` names, untrimmed: a chunk of the head chunk files as read (data owned by the caller), the open
+   * chunk as a view of its appender's buffer, valid until the next append (its sample count and bytes agree).
+   */
+  rawChunk(meta: ChunkMeta): RawChunk {
+    const { s, idx } = this.locate(meta);
+    if (idx < s.mmapped.length) {
+      const c = s.mmapped[idx];
+      const chunk = this.head.files.chunk(c.ref);
+      const whole = meta.mint <= c.mint && meta.maxt >= c.maxt;
+      return { encoding: chunk.encoding, data: chunk.data, samples: whole ? numSamples(chunk.data) : -1 };
     }
+    const o = s.open as OpenChunk;
+    const whole = meta.mint <= o.mint && meta.maxt >= o.maxt;
+    return { encoding: Encoding.xor, data: o.app.bytes(), samples: whole ? o.app.numSamples : -1 };
+  }
+
+  // The series of `meta` and the index of its chunk (its open chunk when equal to the number of full chunks).
+  private locate(meta: ChunkMeta): { s: MemSeries; idx: number } {
+    const { seriesRef, chunkId } = unpackHeadChunkId(meta.ref);
+    const s = this.head.series.getByRef(seriesRef);
+    if (s === undefined) throw new ContrailError("not_found", `head series ${seriesRef} no longer exists`);
+    const idx = (((chunkId - s.firstChunkId) % CHUNK_ID_SPACE) + CHUNK_ID_SPACE) % CHUNK_ID_SPACE;
+    const o = s.open;
+    if (idx < s.mmapped.length || (idx === s.mmapped.length && o !== null && o.app.numSamples > 0)) return { s, idx };
     throw new ContrailError("not_found", `chunk ${chunkId} of head series ${seriesRef} no longer exists`);
   }
 }

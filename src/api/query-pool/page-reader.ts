@@ -1,0 +1,276 @@
+// The worker's side of a selection: pages turned back into Series. Samples stay in the transferred arrays (views,
+// no copies); chunks stay encoded until the engine reads their series, then are decoded by the TSDB's own chain
+// reader (tsdb/chunk-chain.ts), so a series reads exactly as it would have on the main thread.
+
+import { ContrailError } from "../../model/errors.ts";
+import { Labels } from "../../model/labels.ts";
+import { SampleBuffer } from "../../model/sample.ts";
+import type { SampleIterator, Series, SeriesSet, ValueKind } from "../../storage/interface.ts";
+import { SeriesView } from "../../storage/memory.ts";
+import { type Chain, ChainReader } from "../../tsdb/chunk-chain.ts";
+import { type Chunk, Encoding } from "../../tsdb/chunkenc/chunk.ts";
+import type { SeriesPage } from "./protocol.ts";
+import { SampleBudget } from "./sample-budget.ts";
+
+/** Initial capacity of a buffer that may never be used (samples). */
+const EMPTY = 1;
+
+/**
+ * What the series of one selection share when read: the job's budget, and a chain reader with its scratch buffer
+ * (decoding is synchronous, one read at a time, so one of each serves every series).
+ */
+interface SharedReads {
+  readonly budget: SampleBudget;
+  readonly reader: ChainReader;
+  readonly scratch: SampleBuffer;
+}
+
+/** Collects pages back into series, in order. */
+export class PageReader {
+  private readonly out: Series[] = [];
+  private readonly shared: SharedReads;
+  private warnings: readonly string[] = [];
+
+  /** A reader counting the samples it is given against `budget` (none by default). */
+  constructor(budget = new SampleBudget(Number.POSITIVE_INFINITY)) {
+    this.shared = { budget, reader: new ChainReader(), scratch: new SampleBuffer(64) };
+  }
+
+  /** Adds the series of one page. */
+  add(page: SeriesPage): void {
+    let pos = 0;
+    let li = 0;
+    let sj = 0;
+    const names = page.names;
+    this.shared.budget.add(page.offsets[page.offsets.length - 1]);
+    for (let i = 0; i < page.pairs.length; i++) {
+      const continues = i === 0 && page.continued;
+      let labels: Labels | null = null;
+      if (!continues) {
+        const flat: string[] = new Array(page.pairs[i] * 2);
+        for (let k = 0; k < flat.length; k += 2) {
+          const len = page.valueLengths[li];
+          flat[k] = names[page.nameRefs[li++]];
+          flat[k + 1] = page.values.slice(pos, pos + len);
+          pos += len;
+        }
+        labels = Labels.fromSortedUnchecked(flat);
+      }
+      if (page.chunked[i] === 1) {
+        let s: ChunkSeries;
+        if (labels === null) s = this.out[this.out.length - 1] as ChunkSeries;
+        else {
+          s = new ChunkSeries(labels, this.shared);
+          this.out.push(s);
+        }
+        sj = s.addChunks(page, page.chunkIndex[i], page.chunkIndex[i + 1], sj);
+        continue;
+      }
+      const from = page.offsets[i];
+      const to = page.offsets[i + 1];
+      if (labels === null) this.extendLast(page.t.subarray(from, to), page.v.subarray(from, to));
+      else this.out.push(new SeriesView(labels, page.t, page.v, from, to));
+    }
+    if (page.done) this.warnings = page.warnings;
+  }
+
+  /** The series read so far, with the selection's warnings. */
+  result(): SeriesSet {
+    return Object.assign(this.out, { warnings: this.warnings });
+  }
+
+  private extendLast(t: Float64Array, v: Float64Array): void {
+    const last = this.out.pop();
+    if (last === undefined) return;
+    const buf = new SampleBuffer(t.length + 1024);
+    const it = last.iterator();
+    for (let k = it.next(); k !== "none"; k = it.next()) buf.push(it.atT(), it.atV());
+    buf.reserve(t.length);
+    buf.t.set(t, buf.n);
+    buf.v.set(v, buf.n);
+    buf.n += t.length;
+    this.out.push(new SeriesView(last.labels, buf.t, buf.v, 0, buf.n));
+  }
+}
+
+/** One source of a series as received: its range and its chunks (views into the pages' bytes). */
+class WireChain implements Chain {
+  readonly mint: number;
+  readonly maxt: number;
+  readonly deleted = [];
+  private readonly mints: number[] = [];
+  private readonly maxts: number[] = [];
+  private readonly data: Chunk[] = [];
+
+  constructor(mint: number, maxt: number) {
+    this.mint = mint;
+    this.maxt = maxt;
+  }
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  push(mint: number, maxt: number, data: Uint8Array): void {
+    this.mints.push(mint);
+    this.maxts.push(maxt);
+    this.data.push({ encoding: Encoding.xor, data });
+  }
+
+  chunkMint(i: number): number {
+    return this.mints[i];
+  }
+
+  chunkMaxt(i: number): number {
+    return this.maxts[i];
+  }
+
+  chunkData(i: number): Chunk {
+    return this.data[i];
+  }
+
+  chunkName(i: number): string {
+    return `${i} of a series read in a query worker`;
+  }
+}
+
+/** A series received as chunks, decoded when read. Counts its samples against the budget on its first read. */
+class ChunkSeries implements Series {
+  readonly labels: Labels;
+  readonly sources: WireChain[] = [];
+  readonly shared: SharedReads;
+  private counted = false;
+
+  constructor(labels: Labels, shared: SharedReads) {
+    this.labels = labels;
+    this.shared = shared;
+  }
+
+  /**
+   * Adds the chunks `[from, to)` of `page`; `sj` is the page's next source start. Chunks before a source start
+   * continue the last source. Returns the next source start after these chunks.
+   */
+  addChunks(page: SeriesPage, from: number, to: number, sj: number): number {
+    let chain = this.sources[this.sources.length - 1];
+    let next = sj;
+    for (let k = from; k < to; k++) {
+      if (next < page.sourceStarts.length && page.sourceStarts[next] === k) {
+        chain = new WireChain(page.sourceRanges[2 * next], page.sourceRanges[2 * next + 1]);
+        this.sources.push(chain);
+        next++;
+      }
+      if (chain === undefined) throw new ContrailError("internal", "a page's chunks came before their source");
+      const start = k === 0 ? 0 : page.chunkEnds[k - 1];
+      chain.push(
+        page.chunkRanges[2 * k],
+        page.chunkRanges[2 * k + 1],
+        page.chunkBytes.subarray(start, page.chunkEnds[k]),
+      );
+    }
+    return next;
+  }
+
+  iterator(reuse?: SampleIterator): SampleIterator {
+    if (reuse instanceof ChunkSeriesIterator) {
+      reuse.reset(this);
+      return reuse;
+    }
+    return new ChunkSeriesIterator(this);
+  }
+
+  /**
+   * Counts the series' samples on its first read: the `n` samples a read of [mint, maxt] ms gave when that covers
+   * every source, else those of the whole series, decoded once more to count them.
+   */
+  count(mint: number, maxt: number, n: number): void {
+    if (this.counted) return;
+    this.counted = true;
+    let all = n;
+    if (this.sources.some((s) => s.mint < mint || s.maxt > maxt)) {
+      const scratch = this.shared.scratch;
+      scratch.n = 0;
+      this.shared.reader.readMerged(this.sources, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, scratch);
+      all = scratch.n;
+    }
+    this.shared.budget.add(all);
+  }
+}
+
+/** Iterates a ChunkSeries: `readInto` decodes straight into the caller's buffer; `next`/`seek` decode it first. */
+class ChunkSeriesIterator implements SampleIterator {
+  private series: ChunkSeries;
+  /** The series' samples for `next`/`seek`, decoded on the first of them. */
+  private readonly buf = new SampleBuffer(EMPTY);
+  private decoded = false;
+  /** The error that cut decoding short, thrown once the samples before it have been read. */
+  private failure: unknown = undefined;
+  private i = -1;
+
+  constructor(series: ChunkSeries) {
+    this.series = series;
+  }
+
+  reset(series: ChunkSeries): void {
+    this.series = series;
+    this.decoded = false;
+    this.failure = undefined;
+    this.i = -1;
+  }
+
+  readInto(mint: number, maxt: number, out: SampleBuffer): void {
+    const before = out.n;
+    this.series.shared.reader.readMerged(this.series.sources, mint, maxt, out);
+    this.series.count(mint, maxt, out.n - before);
+    this.decoded = true;
+    this.buf.n = 0;
+    this.i = 0;
+  }
+
+  next(): ValueKind {
+    this.decode();
+    if (this.i < this.buf.n) this.i++;
+    return this.at();
+  }
+
+  seek(t: number): ValueKind {
+    this.decode();
+    if (this.i < 0) this.i = 0;
+    const ts = this.buf.t;
+    while (this.i < this.buf.n && ts[this.i] < t) this.i++;
+    return this.at();
+  }
+
+  // The kind of the sample at `i`; past the last one, the decoding error if there was one.
+  private at(): ValueKind {
+    if (this.i < this.buf.n) return "float";
+    if (this.failure !== undefined) throw this.failure;
+    return "none";
+  }
+
+  atT(): number {
+    return this.buf.t[this.i];
+  }
+
+  atV(): number {
+    return this.buf.v[this.i];
+  }
+
+  private decode(): void {
+    if (this.decoded) return;
+    this.decoded = true;
+    const all = this.buf;
+    all.n = 0;
+    try {
+      this.series.shared.reader.readMerged(
+        this.series.sources,
+        Number.NEGATIVE_INFINITY,
+        Number.POSITIVE_INFINITY,
+        all,
+      );
+    } catch (err) {
+      this.failure = err;
+      return;
+    }
+    this.series.count(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, all.n);
+  }
+}
