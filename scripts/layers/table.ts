@@ -190,6 +190,14 @@ export const LAYER_TABLE: LayerTable = {
       imports: ["model"],
     },
     {
+      name: "rules",
+      layer: 4,
+      holds: "recording and alerting rules: rule files, templates, evaluation, alert state, notifications",
+      folders: ["src/rules"],
+      imports: { upToLayer: 3 },
+      unlisted: "the ruler of ARCHITECTURE.md's api line; it reaches queries and stores through seams the roles fill",
+    },
+    {
       name: "demo",
       layer: 4,
       holds: "demo traffic for the example app",
