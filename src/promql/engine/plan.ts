@@ -19,6 +19,7 @@ import type {
 } from "../parser/ast.ts";
 import { evalTimeProblem, MAX_EVAL_TIME_MS } from "./bounds.ts";
 import { evalDuration } from "./durations.ts";
+import { INSTANT_QUERY_STEP_MS, implicitLoadSpan } from "./implicit-window.ts";
 
 /** An instant vector selector. `offset` is the effective offset (ms) after `@` adjustment. */
 export interface SelectorNode {
@@ -43,6 +44,8 @@ export interface MatrixNode {
   readonly kind: "matrix";
   readonly selector: SelectorNode;
   readonly range: number;
+  /** MetricsQL's `rate(x)`: no window written (`range` 0); it is sized per series (implicit-window.ts). */
+  readonly implicit: boolean;
   readonly pos: PosRange;
 }
 
@@ -237,7 +240,8 @@ function build(e: Expr, ctx: PlanContext): PlanNode {
       return buildSelector(e, ctx);
     case "MatrixSelector": {
       const range = e.rangeExpr ? evalDuration(e.rangeExpr, dctx, false) : e.range;
-      return { kind: "matrix", selector: buildSelector(e.vectorSelector, ctx), range, pos: e.pos };
+      const implicit = e.implicitWindow === true;
+      return { kind: "matrix", selector: buildSelector(e.vectorSelector, ctx), range, implicit, pos: e.pos };
     }
     case "SubqueryExpr": {
       const originalOffset = e.originalOffsetExpr ? evalDuration(e.originalOffsetExpr, dctx, true) : e.originalOffset;
@@ -449,7 +453,7 @@ export function prepare(expr: Expr, ctx: PlanContext): PreparedQuery {
   let lastSubqStep = 0;
   walkPlan(root, (n, path) => {
     if (n.kind === "matrix") {
-      evalRange = n.range;
+      evalRange = n.implicit ? implicitLoadSpan(Math.max(ctx.step, INSTANT_QUERY_STEP_MS)) : n.range;
       return;
     }
     if (n.kind !== "selector") return;

@@ -97,6 +97,8 @@ export interface MatrixSelector {
   readonly vectorSelector: VectorSelector;
   readonly range: number;
   readonly rangeExpr: DurationExpr | null;
+  /** MetricsQL's `rate(x)`: no window was written (`range` is 0); the engine sizes it per series and step. */
+  readonly implicitWindow?: boolean;
   readonly pos: PosRange;
 }
 

@@ -147,6 +147,7 @@ function selectorString(vs: VectorSelector, withModifiers: boolean): string {
 
 function matrixString(m: MatrixSelector): string {
   const vs = m.vectorSelector;
+  if (m.implicitWindow === true) return exprToString(vs);
   const range = m.rangeExpr !== null ? durationString(m.rangeExpr) : formatDuration(m.range);
   const ext = vs.anchored ? " anchored" : vs.smoothed ? " smoothed" : "";
   return `${selectorString(vs, false)}[${range}]${ext}${atString(vs.timestamp, vs.startOrEnd)}${offsetString(vs.originalOffset, vs.originalOffsetExpr)}`;

@@ -102,6 +102,9 @@ export type VectorFn = (setup: VectorSetup) => StepBody;
  */
 export type MapFn = (v: number, params: readonly number[], ts: number) => number;
 
+/** A function evaluated over all steps at once from its call (the MetricsQL functions). */
+export type WholeFn = (ev: Evaluator, node: CallNode) => Matrix;
+
 /** A function implementation. `special` ones (label_replace, label_join, info) have their own evaluation. */
 export type FunctionImpl =
   | { readonly kind: "range"; readonly fn: RangeFn }
@@ -114,4 +117,5 @@ export type FunctionImpl =
       /** The implementation when called without arguments (the calendar functions use the evaluation time). */
       readonly noArgs?: VectorFn;
     }
+  | { readonly kind: "whole"; readonly fn: WholeFn }
   | { readonly kind: "special" };

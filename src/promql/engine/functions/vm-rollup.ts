@@ -1,0 +1,155 @@
+// The change functions of MetricsQL's implicit-window calls (`rate(x)`, `increase(x)`, ...) with VictoriaMetrics'
+// semantics: the window's values are compared with the sample just before the window (its "previous sample", when
+// it lies within the previous-sample gap, see implicit-window.ts) instead of being extrapolated, so a window
+// shorter than the scrape interval still has a value. The caller loads the window reaching back that gap before
+// `rangeStart`; samples at or before `rangeStart` are only candidates for the previous sample.
+//
+// Counter resets are removed as VictoriaMetrics removes them: a drop to less than 7/8 of the previous value is a
+// reset (the counter restarted from zero), a smaller drop is jitter between replicas and reads as no change.
+
+import type { RangeCall, RangeFn } from "./types.ts";
+
+/** A drop by less than 1/JITTER_DROP of the previous value is jitter, not a counter reset. */
+const JITTER_DROP = 8;
+/** rollupDelta's stand-in for a zero first change when guessing whether a series' first sample counts from 0. */
+const FIRST_DELTA_DEFAULT = 10;
+
+// Index of the first sample inside the window (after rangeStart).
+function firstInside(c: RangeCall): number {
+  const { t } = c;
+  let i = c.lo;
+  while (i < c.hi && t[i] <= c.rangeStart) i++;
+  return i;
+}
+
+// v[to] - v[from] with counter resets between them removed (for `counter`), else the plain difference.
+function change(c: RangeCall, from: number, to: number, counter: boolean): number {
+  const { v } = c;
+  if (!counter) return v[to] - v[from];
+  let prev = v[from];
+  let total = 0;
+  for (let i = from + 1; i <= to; i++) {
+    let x = v[i];
+    const d = x - prev;
+    if (d < 0) {
+      if (-d * JITTER_DROP < prev) x = prev;
+      else total += prev;
+    }
+    total += x - prev;
+    prev = x;
+  }
+  return total;
+}
+
+// rate: change from the previous sample (else the first one inside) to the last, per second between them.
+const vmRate: RangeFn = (c) => {
+  const i0 = firstInside(c);
+  const last = c.hi - 1;
+  let base = i0 > c.lo ? i0 - 1 : -1;
+  if (base < 0) {
+    if (c.hi - i0 < 2) return false;
+    base = i0;
+  } else if (i0 > last) {
+    c.result = 0;
+    return true;
+  }
+  c.result = change(c, base, last, true) / ((c.t[last] - c.t[base]) / 1000);
+  return true;
+};
+
+// increase and delta: change from the previous sample to the last; without one, from the sample before the
+// window however old, else from 0 when the first value is small next to the first change (a counter that
+// started in the window), else from the first sample.
+function vmDelta(counter: boolean): RangeFn {
+  return (c) => {
+    const i0 = firstInside(c);
+    const last = c.hi - 1;
+    if (i0 > c.lo) {
+      c.result = i0 > last ? 0 : change(c, i0 - 1, last, counter);
+      return true;
+    }
+    if (i0 > last) return false;
+    if (i0 > 0) {
+      c.result = change(c, i0 - 1, last, counter);
+      return true;
+    }
+    const { v } = c;
+    let d = last > i0 ? v[i0 + 1] - v[i0] : 0;
+    if (d === 0) d = FIRST_DELTA_DEFAULT;
+    if (Math.abs(v[i0]) < FIRST_DELTA_DEFAULT * (Math.abs(d) + 1)) {
+      c.result = v[i0] + change(c, i0, last, counter);
+    } else {
+      c.result = i0 === last ? 0 : change(c, i0, last, counter);
+    }
+    return true;
+  };
+}
+
+// irate: per-second change between the last sample and the one before it (the previous sample if it is the
+// window's only one; 0 when all the window's samples share the last timestamp and there is no previous sample).
+const vmIrate: RangeFn = (c) => {
+  const i0 = firstInside(c);
+  const last = c.hi - 1;
+  if (i0 > last) return false;
+  const hasPrev = i0 > c.lo;
+  let before = last - 1;
+  while (before >= i0 && c.t[before] >= c.t[last]) before--;
+  if (before < i0) {
+    if (!hasPrev) {
+      if (last === i0) return false;
+      c.result = 0;
+      return true;
+    }
+    before = i0 - 1;
+  }
+  c.result = change(c, before, last, true) / ((c.t[last] - c.t[before]) / 1000);
+  return true;
+};
+
+// idelta: the last sample minus the one before it (or the previous sample; or 0 before a series' first sample).
+const vmIdelta: RangeFn = (c) => {
+  const i0 = firstInside(c);
+  const last = c.hi - 1;
+  const { v } = c;
+  if (i0 > last) {
+    if (i0 === c.lo) return false;
+    c.result = 0;
+    return true;
+  }
+  if (last > i0) c.result = v[last] - v[last - 1];
+  else c.result = i0 > c.lo ? v[last] - v[i0 - 1] : v[last];
+  return true;
+};
+
+// changes and resets: value changes (or drops) counted from the previous sample; without one, changes counts
+// the first sample as a change, as VictoriaMetrics does.
+function vmCount(drops: boolean): RangeFn {
+  return (c) => {
+    const i0 = firstInside(c);
+    const last = c.hi - 1;
+    const { v } = c;
+    let from = i0 - 1;
+    let n = 0;
+    if (i0 === c.lo) {
+      if (i0 > last) return false;
+      from = i0;
+      if (!drops) n++;
+    }
+    for (let i = from + 1; i <= last; i++) {
+      if (drops ? v[i] < v[i - 1] : v[i] !== v[i - 1]) n++;
+    }
+    c.result = n;
+    return true;
+  };
+}
+
+/** The functions whose implicit-window calls take VictoriaMetrics' previous-sample semantics, by name. */
+export const VM_ROLLUPS: ReadonlyMap<string, RangeFn> = new Map([
+  ["rate", vmRate],
+  ["increase", vmDelta(true)],
+  ["delta", vmDelta(false)],
+  ["irate", vmIrate],
+  ["idelta", vmIdelta],
+  ["changes", vmCount(false)],
+  ["resets", vmCount(true)],
+]);
