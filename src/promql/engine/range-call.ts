@@ -12,7 +12,7 @@ import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
-import { VM_ROLLUPS } from "./functions/vm-rollup.ts";
+import { USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
 import { implicitLoadSpan, implicitRange, implicitStep, maxPrevInterval, scrapeInterval } from "./implicit-window.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode } from "./plan.ts";
@@ -148,7 +148,7 @@ export class PreparedRangeCall {
     let loadMint = ev.start - src.offset - (src.implicit ? implicitLoadSpan(step) : src.range);
     let loadMaxt = lastTs - src.offset;
     // Implicit windows of the VictoriaMetrics rollups reach back to the previous sample too.
-    const prevSample = src.implicit && VM_ROLLUPS.has(name);
+    const prevSample = src.implicit && USES_PREV_SAMPLE.has(name);
     if (src.anchored) loadMint -= lookback;
     else if (src.smoothed) {
       loadMint -= lookback;
@@ -239,6 +239,7 @@ export class PreparedRangeCall {
     let drops = 0;
     call.t = t;
     call.v = v;
+    call.n = n;
     for (let ts = start; ts <= end; ts += interval) {
       step++;
       for (let k = 0; k < scalarArgs.length; k++) {

@@ -61,9 +61,8 @@ function boundedK(k: number, max: number): number {
 /**
  * topk_<stat>(k, q, "label=value") and bottomk_<stat>: the k series of q with the highest (lowest) statistic over
  * the whole range; k is read at each step, so a series keeps only the steps where it ranks within k. With the
- * optional third argument, the series left out are summed at each step into one more series: the labels of the
- * lowest-ranked series without its name, `label` set to `value` (the whole argument is the value when it has no
- * "=").
+ * optional third argument, the series left out are summed at each step into one more series labelled only
+ * `label="value"` (the whole argument is both name and value when it has no "=").
  */
 function rankFn(stat: Statistic, top: boolean): WholeFn {
   return (ev, n) => {
@@ -102,7 +101,7 @@ function remainingSum(ev: Evaluator, ranked: readonly Series[], ks: Float64Array
   const eq = spec.indexOf("=");
   const name = eq < 0 ? spec : spec.slice(0, eq);
   const value = eq < 0 ? spec : spec.slice(eq + 1);
-  const labels = new LabelsBuilder(ranked[0].labels).del("__name__").set(name, value).labels();
+  const labels = new LabelsBuilder().set(name, value).labels();
   const steps = ev.numSteps();
   const sums = new Float64Array(steps);
   const seen = new Uint8Array(steps);

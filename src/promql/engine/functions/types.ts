@@ -21,6 +21,8 @@ export class RangeCall {
   v: Float64Array = new Float64Array(0);
   lo = 0;
   hi = 0;
+  /** Number of samples loaded in `t`/`v` (the series' samples up to the last step, past the window too). */
+  n = 0;
   /** Number of decreasing value pairs in the window, or -1 when not known. */
   drops = -1;
   /** Range of the selector, ms. */

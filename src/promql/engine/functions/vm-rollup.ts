@@ -1,4 +1,4 @@
-// The change functions of MetricsQL's implicit-window calls (`rate(x)`, `increase(x)`, ...) with VictoriaMetrics'
+// The change functions (and deriv) of MetricsQL's implicit-window calls (`rate(x)`, `increase(x)`, ...) with VictoriaMetrics'
 // semantics: the window's values are compared with the sample just before the window (its "previous sample", when
 // it lies within the previous-sample gap, see implicit-window.ts) instead of being extrapolated, so a window
 // shorter than the scrape interval still has a value. The caller loads the window reaching back that gap before
@@ -7,6 +7,7 @@
 // Counter resets are removed as VictoriaMetrics removes them: a drop to less than 7/8 of the previous value is a
 // reset (the counter restarted from zero), a smaller drop is jitter between replicas and reads as no change.
 
+import { deriv } from "./rate.ts";
 import type { RangeCall, RangeFn } from "./types.ts";
 
 /** A drop by less than 1/JITTER_DROP of the previous value is jitter, not a counter reset. */
@@ -20,6 +21,12 @@ function firstInside(c: RangeCall): number {
   let i = c.lo;
   while (i < c.hi && t[i] <= c.rangeStart) i++;
   return i;
+}
+
+// Whether the window has a previous sample: one loaded before the window start (the window reaches back only the
+// previous-sample gap), while some sample follows the window start; after a series' last sample there is none.
+function hasPrev(c: RangeCall, i0: number): boolean {
+  return i0 > c.lo && i0 < c.n;
 }
 
 // v[to] - v[from] with counter resets between them removed (for `counter`), else the plain difference.
@@ -45,7 +52,7 @@ function change(c: RangeCall, from: number, to: number, counter: boolean): numbe
 const vmRate: RangeFn = (c) => {
   const i0 = firstInside(c);
   const last = c.hi - 1;
-  let base = i0 > c.lo ? i0 - 1 : -1;
+  let base = hasPrev(c, i0) ? i0 - 1 : -1;
   if (base < 0) {
     if (c.hi - i0 < 2) return false;
     base = i0;
@@ -64,7 +71,7 @@ function vmDelta(counter: boolean): RangeFn {
   return (c) => {
     const i0 = firstInside(c);
     const last = c.hi - 1;
-    if (i0 > c.lo) {
+    if (hasPrev(c, i0)) {
       c.result = i0 > last ? 0 : change(c, i0 - 1, last, counter);
       return true;
     }
@@ -91,11 +98,10 @@ const vmIrate: RangeFn = (c) => {
   const i0 = firstInside(c);
   const last = c.hi - 1;
   if (i0 > last) return false;
-  const hasPrev = i0 > c.lo;
   let before = last - 1;
   while (before >= i0 && c.t[before] >= c.t[last]) before--;
   if (before < i0) {
-    if (!hasPrev) {
+    if (!hasPrev(c, i0)) {
       if (last === i0) return false;
       c.result = 0;
       return true;
@@ -111,13 +117,14 @@ const vmIdelta: RangeFn = (c) => {
   const i0 = firstInside(c);
   const last = c.hi - 1;
   const { v } = c;
+  const prev = hasPrev(c, i0);
   if (i0 > last) {
-    if (i0 === c.lo) return false;
+    if (!prev) return false;
     c.result = 0;
     return true;
   }
   if (last > i0) c.result = v[last] - v[last - 1];
-  else c.result = i0 > c.lo ? v[last] - v[i0 - 1] : v[last];
+  else c.result = prev ? v[last] - v[i0 - 1] : v[last];
   return true;
 };
 
@@ -130,7 +137,7 @@ function vmCount(drops: boolean): RangeFn {
     const { v } = c;
     let from = i0 - 1;
     let n = 0;
-    if (i0 === c.lo) {
+    if (!hasPrev(c, i0)) {
       if (i0 > last) return false;
       from = i0;
       if (!drops) n++;
@@ -143,8 +150,16 @@ function vmCount(drops: boolean): RangeFn {
   };
 }
 
-/** The functions whose implicit-window calls take VictoriaMetrics' previous-sample semantics, by name. */
+// deriv: the regression slope as PromQL computes it, but 0 (not nothing) for a window of one sample.
+const vmDeriv: RangeFn = (c) => {
+  if (c.hi - c.lo !== 1) return deriv(c);
+  c.result = 0;
+  return true;
+};
+
+/** The functions whose implicit-window calls take VictoriaMetrics' semantics, by name. */
 export const VM_ROLLUPS: ReadonlyMap<string, RangeFn> = new Map([
+  ["deriv", vmDeriv],
   ["rate", vmRate],
   ["increase", vmDelta(true)],
   ["delta", vmDelta(false)],
@@ -152,4 +167,15 @@ export const VM_ROLLUPS: ReadonlyMap<string, RangeFn> = new Map([
   ["idelta", vmIdelta],
   ["changes", vmCount(false)],
   ["resets", vmCount(true)],
+]);
+
+/** Of VM_ROLLUPS, those that look at the sample before the window. */
+export const USES_PREV_SAMPLE: ReadonlySet<string> = new Set([
+  "rate",
+  "increase",
+  "delta",
+  "irate",
+  "idelta",
+  "changes",
+  "resets",
 ]);
