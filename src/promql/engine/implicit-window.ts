@@ -10,13 +10,16 @@ export const INSTANT_QUERY_STEP_MS = 300_000;
 /** How far before the first step samples are read for an implicit window (VictoriaMetrics' longest silence
  * between samples); also the scrape interval assumed for a series with fewer than two samples, ms. */
 export const MAX_SILENCE_MS = 300_000;
+/** MetricsQL's last value in a range, whose written window is widened like an implicit one. */
+export const DEFAULT_ROLLUP = "default_rollup";
 /** Intervals between samples, from the first loaded one, that the scrape-interval estimate looks at. */
 const SCRAPE_INTERVAL_SAMPLES = 20;
 /** The quantile of those intervals taken as the scrape interval. */
 const SCRAPE_INTERVAL_QUANTILE = 0.6;
 
-/** Functions whose implicit window is widened to the scrape interval (those that divide by time). */
-const WIDENED = new Set(["rate", "irate", "deriv"]);
+/** Functions whose implicit window is widened to the scrape interval (those that divide by time, and
+ * default_rollup, whose written window is widened too). */
+const WIDENED = new Set(["rate", "irate", "deriv", DEFAULT_ROLLUP]);
 
 /** The step implicit windows use on evaluator `ev`: its interval, or VictoriaMetrics' default for an instant query. */
 export function implicitStep(ev: Evaluator): number {

@@ -110,6 +110,11 @@ const QUERIES = [
   "min(5, load)",
   "sum(load, mem_total)",
   "union(load, mem_total)",
+  "sum(rate(reqs_total)[5m]) by (region)",
+  "max(rate(fast_total)[2m])",
+  "sum(load[3m]) by (app)",
+  "default_rollup(load)",
+  "default_rollup(slow_total[30s])",
 ];
 
 type Points = Map<number, number>;

@@ -19,7 +19,7 @@ import type {
 } from "../parser/ast.ts";
 import { evalTimeProblem, MAX_EVAL_TIME_MS } from "./bounds.ts";
 import { evalDuration } from "./durations.ts";
-import { INSTANT_QUERY_STEP_MS, implicitLoadSpan } from "./implicit-window.ts";
+import { INSTANT_QUERY_STEP_MS, implicitLoadSpan, MAX_SILENCE_MS } from "./implicit-window.ts";
 
 /** An instant vector selector. `offset` is the effective offset (ms) after `@` adjustment. */
 export interface SelectorNode {
@@ -55,6 +55,10 @@ export interface SubqueryNode {
   readonly expr: PlanNode;
   readonly range: number;
   readonly step: number;
+  /** MetricsQL's `q[d]`: `step` is 0 and the evaluating step applies, not the default subquery step. */
+  readonly implicitStep?: boolean;
+  /** How much further back than `range` the subquery is evaluated (ms; MetricsQL's `q[d]`, subquery.ts). */
+  readonly reach?: number;
   readonly originalOffset: number;
   offset: number;
   timestamp: number | null;
@@ -250,6 +254,8 @@ function build(e: Expr, ctx: PlanContext): PlanNode {
         expr: build(e.expr, ctx),
         range: e.rangeExpr ? evalDuration(e.rangeExpr, dctx, false) : e.range,
         step: e.stepExpr ? evalDuration(e.stepExpr, dctx, false) : e.step,
+        implicitStep: e.implicitStep === true,
+        reach: e.implicitStep === true ? MAX_SILENCE_MS + Math.max(ctx.step, INSTANT_QUERY_STEP_MS) : 0,
         originalOffset,
         offset: originalOffset,
         timestamp: atTime(e.timestamp, e.startOrEnd, ctx, e.pos),
@@ -397,10 +403,10 @@ function subqueryTimes(path: readonly PlanNode[]): { offset: number; range: numb
   for (const n of path) {
     if (n.kind !== "subquery") continue;
     offset += n.originalOffset;
-    range += n.range;
+    range += n.range + (n.reach ?? 0);
     if (n.timestamp !== null) {
       offset = n.originalOffset;
-      range = n.range;
+      range = n.range + (n.reach ?? 0);
       ts = n.timestamp;
     }
   }

@@ -13,7 +13,15 @@ import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import { USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
-import { implicitLoadSpan, implicitRange, implicitStep, maxPrevInterval, scrapeInterval } from "./implicit-window.ts";
+import {
+  DEFAULT_ROLLUP,
+  implicitLoadSpan,
+  implicitRange,
+  implicitStep,
+  MAX_SILENCE_MS,
+  maxPrevInterval,
+  scrapeInterval,
+} from "./implicit-window.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode } from "./plan.ts";
 import { matrixSources, type SourceSeries, selectSeries, storageSources, Window } from "./selectors.ts";
@@ -139,7 +147,7 @@ export class PreparedRangeCall {
     const { ev, node, src } = this;
     const q = ev.q;
     const name = node.func.name;
-    const dropFn = name !== "last_over_time" && name !== "first_over_time";
+    const dropFn = name !== "last_over_time" && name !== "first_over_time" && name !== "default_rollup";
     const counterCheck = name === "rate" || name === "increase";
     const lookback = q.settings.lookbackDelta;
     // The samples every step of a series may need: from the first step's window start to the last step's end.
@@ -149,6 +157,9 @@ export class PreparedRangeCall {
     let loadMaxt = lastTs - src.offset;
     // Implicit windows of the VictoriaMetrics rollups reach back to the previous sample too.
     const prevSample = src.implicit && USES_PREV_SAMPLE.has(name);
+    // default_rollup's written window is widened to the previous-sample gap, as for an implicit one.
+    const widened = !src.implicit && name === DEFAULT_ROLLUP;
+    if (widened) loadMint -= maxPrevInterval(MAX_SILENCE_MS);
     if (src.anchored) loadMint -= lookback;
     else if (src.smoothed) {
       loadMint -= lookback;
@@ -166,6 +177,8 @@ export class PreparedRangeCall {
       if (src.implicit) {
         const prevGap = maxPrevInterval(scrapeInterval(this.w.t, this.w.n));
         this.seriesWindows(implicitRange(name, step, prevGap), prevSample ? prevGap : 0);
+      } else if (widened) {
+        this.seriesWindows(Math.max(src.range, maxPrevInterval(scrapeInterval(this.w.t, this.w.n))), 0);
       } else {
         this.seriesWindows(src.range, 0);
       }

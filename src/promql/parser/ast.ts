@@ -119,6 +119,8 @@ export interface SubqueryExpr {
   readonly startOrEnd: StartOrEnd;
   readonly step: number;
   readonly stepExpr: DurationExpr | null;
+  /** MetricsQL's `q[d]` on a non-selector: no step written, the query's own step applies (not the default). */
+  readonly implicitStep?: boolean;
   readonly pos: PosRange;
 }
 

@@ -32,6 +32,9 @@ const FORMS: readonly [string, string][] = [
   ['label_lowercase(x, "region")', 'label_lowercase(x, "region")'],
   ["max(0, x - y)", "max(union(0, x - y))"],
   ["union(x, y)", "union(x, y)"],
+  ["sum(rate(x)[5m]) by (status)", "sum by (status) (default_rollup(rate(x)[5m]))"],
+  ["max(x[5m])", "max(default_rollup(x[5m]))"],
+  ["default_rollup(x)", "default_rollup(x)"],
 ];
 
 describe("MetricsQL parsing", () => {

@@ -8,6 +8,8 @@
 // - `histogram_quantiles("label", phi..., buckets)` (VictoriaMetrics' argument order) becomes PromQL's
 //   `histogram_quantiles(buckets, "label", phi...)`, which has the same meaning;
 // - an aggregation given several arguments, `max(0, x)`, aggregates their union;
+// - `q[d]` on an expression other than a selector is a subquery at the query's step (parse-duration.ts), and an
+//   aggregation of a range vector, `sum(rate(x)[5m])`, aggregates its last values (`default_rollup`);
 // - the functions of METRICSQL_FUNCTIONS below, which PromQL does not have.
 
 import type { Call, Expr, FunctionSignature, MatrixSelector, PosRange, ValueType } from "./ast.ts";
@@ -20,8 +22,9 @@ type ArgShape = (argc: number) => readonly ValueType[] | null;
 /** One MetricsQL function: its name, what it does (for docs and tests) and its argument shape. */
 export interface MetricsqlFunction {
   readonly name: string;
-  /** The family it belongs to: "rank" (the topk_ and bottomk_ variants), "aggregate", "label" or "union". */
-  readonly family: "rank" | "aggregate" | "label" | "union";
+  /** The family it belongs to: "rank" (the topk_ and bottomk_ variants), "aggregate", "label", "union" or
+   *  "rollup" (a function over a range). */
+  readonly family: "rank" | "aggregate" | "label" | "union" | "rollup";
   readonly shape: ArgShape;
 }
 
@@ -46,6 +49,7 @@ export const METRICSQL_FUNCTIONS: ReadonlyMap<string, MetricsqlFunction> = new M
         { name: `bottomk_${s}`, family: "rank", shape: RANK_SHAPE },
       ]),
       { name: "mode", family: "aggregate", shape: ONE_VECTOR },
+      { name: "default_rollup", family: "rollup", shape: (argc: number) => (argc === 1 ? ["matrix"] : null) },
       { name: "label_uppercase", family: "label", shape: LABEL_SHAPE },
       { name: "label_lowercase", family: "label", shape: LABEL_SHAPE },
       // Scalars are allowed too: each becomes one series without labels.
@@ -109,7 +113,14 @@ export function metricsqlCall(name: string, args: readonly Expr[], pos: PosRange
   let types = m.shape(args.length);
   if (types === null) return null;
   if (m.family === "union") types = args.map((a) => (exprType(a) === "scalar" ? "scalar" : "vector"));
-  return { kind: "Call", func: signature(name, types, "vector"), args, pos };
+  const want = types;
+  const wrapped = args.map((a, i) => (want[i] === "matrix" && a.kind === "VectorSelector" ? implicitWindow(a) : a));
+  return { kind: "Call", func: signature(name, types, "vector"), args: wrapped, pos };
+}
+
+/** `default_rollup(range)`: how MetricsQL reads a range vector where an instant vector is expected. */
+export function lastValueCall(range: Expr): Call {
+  return { kind: "Call", func: signature("default_rollup", ["matrix"], "vector"), args: [range], pos: range.pos };
 }
 
 /** `union(args)`: what an aggregation of several arguments (`max(0, x)`) aggregates in MetricsQL. */

@@ -1,11 +1,19 @@
 // Function calls (checked against the function table) and aggregations (`sum by (job) (x)`, `topk(3, x)`,
 // `sum(x) without (a)`), with Prometheus's arity errors and its handling of trailing commas.
 
-import type { AggregateExpr, AggregateOp, Call, Expr, FunctionSignature, PosRange } from "./ast.ts";
+import {
+  type AggregateExpr,
+  type AggregateOp,
+  type Call,
+  type Expr,
+  exprType,
+  type FunctionSignature,
+  type PosRange,
+} from "./ast.ts";
 import { getFunction } from "./functions.ts";
 import type { SpannedToken, TokenType } from "./lexer.ts";
 import { quoteString } from "./literals.ts";
-import { metricsqlCall, unionCall } from "./metricsql.ts";
+import { lastValueCall, metricsqlCall, unionCall } from "./metricsql.ts";
 import { parseGroupingLabels } from "./parse-selector.ts";
 import type { Parser } from "./parser.ts";
 import { METRIC_NAME_TOKENS } from "./tokens.ts";
@@ -152,6 +160,10 @@ export function parseAggregate(p: Parser, opTok: SpannedToken): Expr {
     } else {
       body = args[desired - 1];
     }
+  }
+  if (p.metricsql && body !== undefined && exprType(body) === "matrix") {
+    // MetricsQL: a range vector where an instant one is expected reads as its last value in the range.
+    body = p.node(lastValueCall(body), body);
   }
   const agg: AggregateExpr = {
     kind: "AggregateExpr",

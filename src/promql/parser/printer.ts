@@ -163,7 +163,8 @@ export function subquerySuffix(s: SubqueryExpr): string {
   let step = "";
   if (s.step !== 0) step = formatDuration(s.step);
   else if (s.stepExpr !== null) step = durationString(s.stepExpr);
-  return `[${range}:${step}]${atString(s.timestamp, s.startOrEnd)}${offsetString(s.originalOffset, s.originalOffsetExpr)}`;
+  const bracket = s.implicitStep === true ? `[${range}]` : `[${range}:${step}]`;
+  return `${bracket}${atString(s.timestamp, s.startOrEnd)}${offsetString(s.originalOffset, s.originalOffsetExpr)}`;
 }
 
 // After `offset`, a literal, step(), range(), min_of/max_of or one sign before one of those is the whole offset;

@@ -50,6 +50,8 @@ const TABLE = new Map<string, FunctionImpl>([
   ["max_over_time", range(maxOverTime)],
   ["first_over_time", range(firstOverTime)],
   ["last_over_time", range(lastOverTime)],
+  // MetricsQL's reading of a range where an instant vector is expected; range-call.ts widens its window.
+  ["default_rollup", range(lastOverTime)],
   ["ts_of_first_over_time", range(tsOfFirstOverTime)],
   ["ts_of_last_over_time", range(tsOfLastOverTime)],
   ["ts_of_max_over_time", range(tsOfMaxOverTime)],
