@@ -70,6 +70,8 @@ export interface CallNode {
   readonly kind: "call";
   readonly func: FunctionSignature;
   readonly args: PlanNode[];
+  /** A MetricsQL aggregation's `by`/`without` clause. */
+  readonly grouping?: { readonly labels: readonly string[]; readonly without: boolean };
   readonly pos: PosRange;
 }
 
@@ -273,7 +275,10 @@ function build(e: Expr, ctx: PlanContext): PlanNode {
         case "step":
           return { kind: "number", value: ctx.start === ctx.end ? 0 : ctx.step / 1000, pos: e.pos };
       }
-      return { kind: "call", func: e.func, args: e.args.map((a) => build(unwrap(a), ctx)), pos: e.pos };
+      const args = e.args.map((a) => build(unwrap(a), ctx));
+      return e.grouping
+        ? { kind: "call", func: e.func, args, grouping: e.grouping, pos: e.pos }
+        : { kind: "call", func: e.func, args, pos: e.pos };
     }
     case "AggregateExpr":
       return {

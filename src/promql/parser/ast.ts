@@ -88,6 +88,8 @@ export interface Call {
   readonly kind: "Call";
   readonly func: FunctionSignature;
   readonly args: readonly Expr[];
+  /** The `by (...)` / `without (...)` clause of a MetricsQL aggregation (`topk_avg(3, x) by (a)`), if written. */
+  readonly grouping?: { readonly labels: readonly string[]; readonly without: boolean };
   readonly pos: PosRange;
 }
 

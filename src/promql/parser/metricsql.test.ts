@@ -28,6 +28,8 @@ const FORMS: readonly [string, string][] = [
   ['topk_avg(5, sum(rate(x)) by (region), "region=other")', 'topk_avg(5, sum by (region) (rate(x)), "region=other")'],
   ["bottomk_last(2, x)", "bottomk_last(2, x)"],
   ["mode(x)", "mode(x)"],
+  ["mode(x) by (a, b)", "mode(x) by (a, b)"],
+  ['topk_avg(3, x, "l=o") without (c)', 'topk_avg(3, x, "l=o") without (c)'],
   ['label_uppercase(x, "region", "app")', 'label_uppercase(x, "region", "app")'],
   ['label_lowercase(x, "region")', 'label_lowercase(x, "region")'],
   ["max(0, x - y)", "max(union(0, x - y))"],

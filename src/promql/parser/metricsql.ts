@@ -58,6 +58,11 @@ export const METRICSQL_FUNCTIONS: ReadonlyMap<string, MetricsqlFunction> = new M
   ).map((f): [string, MetricsqlFunction] => [f.name, f]),
 );
 
+/** The MetricsQL functions that aggregate series and so take a `by`/`without` clause after their arguments. */
+export const METRICSQL_AGGREGATIONS: ReadonlySet<string> = new Set(
+  [...METRICSQL_FUNCTIONS.values()].filter((f) => f.family === "rank" || f.family === "aggregate").map((f) => f.name),
+);
+
 // The argument type a PromQL signature expects at position i, or null past its arity.
 function expectedAt(f: FunctionSignature, i: number): ValueType | null {
   const n = f.argTypes.length;

@@ -13,7 +13,7 @@ import {
 import { getFunction } from "./functions.ts";
 import type { SpannedToken, TokenType } from "./lexer.ts";
 import { quoteString } from "./literals.ts";
-import { lastValueCall, metricsqlCall, unionCall } from "./metricsql.ts";
+import { lastValueCall, METRICSQL_AGGREGATIONS, metricsqlCall, unionCall } from "./metricsql.ts";
 import { parseGroupingLabels } from "./parse-selector.ts";
 import type { Parser } from "./parser.ts";
 import { METRIC_NAME_TOKENS } from "./tokens.ts";
@@ -107,7 +107,20 @@ function parseMetricsqlCall(p: Parser, name: SpannedToken): Expr {
   const { args, end } = parseArgs(p);
   const pos = { start: name.pos, end };
   const call = metricsqlCall(name.val, args, pos, p.experimentalFunctions);
-  if (call !== null) return p.node(call, ...args);
+  if (call !== null) {
+    const m = p.peek().type;
+    if (METRICSQL_AGGREGATIONS.has(name.val) && (m === "BY" || m === "WITHOUT")) {
+      p.next();
+      const g = parseGroupingLabels(p);
+      const grouped: Call = {
+        ...call,
+        grouping: { labels: g.labels, without: m === "WITHOUT" },
+        pos: { ...pos, end: g.end },
+      };
+      return p.node(grouped, ...args);
+    }
+    return p.node(call, ...args);
+  }
   const func = getFunction(name.val);
   if (func === undefined)
     p.error({ start: name.pos, end: name.end }, `unknown function with name ${quoteString(name.val)}`);

@@ -33,8 +33,12 @@ export function exprToString(expr: Expr): string {
     }
     case "BinaryExpr":
       return `${binaryLhs(expr)} ${binaryOperator(expr)} ${exprToString(expr.rhs)}`;
-    case "Call":
-      return `${expr.func.name}(${expr.args.map(exprToString).join(", ")})`;
+    case "Call": {
+      const call = `${expr.func.name}(${expr.args.map(exprToString).join(", ")})`;
+      const g = expr.grouping;
+      if (g === undefined) return call;
+      return `${call} ${g.without ? "without" : "by"} (${labelList(g.labels)})`;
+    }
     case "MatrixSelector":
       return matrixString(expr);
     case "SubqueryExpr":

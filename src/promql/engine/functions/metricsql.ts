@@ -2,12 +2,12 @@
 // evaluates its argument over the whole step range at once, because topk_* and bottomk_* rank series by a
 // statistic of the whole range.
 
-import { LabelsBuilder } from "../../../model/labels.ts";
+import { type Labels, LabelsBuilder } from "../../../model/labels.ts";
 import { RANK_STATISTICS } from "../../parser/metricsql.ts";
 import { evalError } from "../context.ts";
 import type { Evaluator } from "../evaluator.ts";
 import { mergeSameLabelset } from "../labelsets.ts";
-import type { PlanNode } from "../plan.ts";
+import type { CallNode, PlanNode } from "../plan.ts";
 import { type Matrix, Series } from "../value.ts";
 import type { WholeFn } from "./types.ts";
 
@@ -22,6 +22,30 @@ function scalarSteps(ev: Evaluator, n: PlanNode): Float64Array {
   const s = ev.eval(n)[0];
   if (s !== undefined) for (let i = 0; i < s.n; i++) out[ev.stepIndex(s.t[i])] = s.v[i];
   return out;
+}
+
+/** One group of a MetricsQL aggregation: the labels its output carries and its input series. */
+interface Group {
+  readonly labels: Labels;
+  readonly series: Series[];
+}
+
+// The series of `m` grouped by the call's `by`/`without` clause (one group without a clause): a group's labels are
+// the `by` labels, or all but the `without` labels and the name.
+function groups(n: CallNode, m: Matrix): Group[] {
+  const g = n.grouping;
+  const out = new Map<string, Group>();
+  for (const s of m) {
+    let labels: Labels;
+    if (g === undefined) labels = new LabelsBuilder().labels();
+    else if (g.without) labels = new LabelsBuilder(s.labels).del("__name__", ...g.labels).labels();
+    else labels = new LabelsBuilder(s.labels).keep(...g.labels).labels();
+    const key = labels.hash();
+    const group = out.get(key);
+    if (group === undefined) out.set(key, { labels, series: [s] });
+    else group.series.push(s);
+  }
+  return [...out.values()];
 }
 
 // The median of sorted values by linear interpolation.
@@ -61,47 +85,48 @@ function boundedK(k: number, max: number): number {
 /**
  * topk_<stat>(k, q, "label=value") and bottomk_<stat>: the k series of q with the highest (lowest) statistic over
  * the whole range; k is read at each step, so a series keeps only the steps where it ranks within k. With the
- * optional third argument, the series left out are summed at each step into one more series labelled only
- * `label="value"` (the whole argument is both name and value when it has no "=").
+ * optional third argument, the series left out are summed at each step into one more series labelled
+ * `label="value"` (the whole argument is both name and value when it has no "=") besides the group's labels. With
+ * `by`/`without`, each group is ranked on its own.
  */
 function rankFn(stat: Statistic, top: boolean): WholeFn {
   return (ev, n) => {
     const ks = scalarSteps(ev, n.args[0]);
-    const input = ev.eval(n.args[1]);
-    const scored = input.map((s) => ({ s, score: statistic(s, stat) }));
-    // Ascending by rank: the series kept at a step are the last k. NaN ranks lowest either way.
-    scored.sort((a, b) => {
-      if (Number.isNaN(a.score) || Number.isNaN(b.score)) return Number.isNaN(a.score) ? -1 : 1;
-      return top ? a.score - b.score : b.score - a.score;
-    });
+    const spec = n.args.length > 2 ? stringArg(n.args[2]) : null;
     const out: Matrix = [];
-    const count = scored.length;
-    scored.forEach(({ s }, rank) => {
-      const kept = new Series(s.labels, s.dropName, s.n);
-      for (let i = 0; i < s.n; i++) {
-        if (rank >= count - boundedK(ks[ev.stepIndex(s.t[i])], count)) kept.push(s.t[i], s.v[i]);
+    for (const group of groups(n, ev.eval(n.args[1]))) {
+      const scored = group.series.map((s) => ({ s, score: statistic(s, stat) }));
+      // Ascending by rank: the series kept at a step are the last k. NaN ranks lowest either way.
+      scored.sort((a, b) => {
+        if (Number.isNaN(a.score) || Number.isNaN(b.score)) return Number.isNaN(a.score) ? -1 : 1;
+        return top ? a.score - b.score : b.score - a.score;
+      });
+      const count = scored.length;
+      scored.forEach(({ s }, rank) => {
+        const kept = new Series(s.labels, s.dropName, s.n);
+        for (let i = 0; i < s.n; i++) {
+          if (rank >= count - boundedK(ks[ev.stepIndex(s.t[i])], count)) kept.push(s.t[i], s.v[i]);
+        }
+        if (kept.n > 0) out.push(kept);
+      });
+      if (spec !== null) {
+        const ranked = scored.map((x) => x.s);
+        const other = remainingSum(ev, ranked, ks, new LabelsBuilder(group.labels).set(...labelOf(spec)).labels());
+        if (other.n > 0) out.push(other);
       }
-      if (kept.n > 0) out.push(kept);
-    });
-    if (n.args.length > 2 && count > 0) {
-      const other = remainingSum(
-        ev,
-        scored.map((x) => x.s),
-        ks,
-        stringArg(n.args[2]),
-      );
-      if (other.n > 0) out.push(other);
     }
     return out;
   };
 }
 
-// The per-step sum of the series ranked below k (ascending `ranked`), labelled as rankFn describes.
-function remainingSum(ev: Evaluator, ranked: readonly Series[], ks: Float64Array, spec: string): Series {
+// The label of a remaining-sum series: "name=value", or a text without "=" as both name and value.
+function labelOf(spec: string): [string, string] {
   const eq = spec.indexOf("=");
-  const name = eq < 0 ? spec : spec.slice(0, eq);
-  const value = eq < 0 ? spec : spec.slice(eq + 1);
-  const labels = new LabelsBuilder().set(name, value).labels();
+  return eq < 0 ? [spec, spec] : [spec.slice(0, eq), spec.slice(eq + 1)];
+}
+
+// The per-step sum of the series ranked below k (ascending `ranked`), under `labels`.
+function remainingSum(ev: Evaluator, ranked: readonly Series[], ks: Float64Array, labels: Labels): Series {
   const steps = ev.numSteps();
   const sums = new Float64Array(steps);
   const seen = new Uint8Array(steps);
@@ -118,36 +143,45 @@ function remainingSum(ev: Evaluator, ranked: readonly Series[], ks: Float64Array
   return out;
 }
 
-/** mode(q): at each step, the most frequent value among the series (the smallest of equally frequent ones). */
+/** mode(q): at each step, the most frequent value among the series of each group (the smallest of equally
+ *  frequent ones). */
 const mode: WholeFn = (ev, n) => {
-  const input = ev.eval(n.args[0]);
-  const byStep = new Map<number, number[]>();
-  for (const s of input) {
-    for (let i = 0; i < s.n; i++) {
-      const vs = byStep.get(s.t[i]);
-      if (vs === undefined) byStep.set(s.t[i], [s.v[i]]);
-      else vs.push(s.v[i]);
-    }
-  }
-  const out = new Series(new LabelsBuilder().labels(), false, byStep.size);
-  for (const t of [...byStep.keys()].sort((a, b) => a - b)) {
-    const vs = (byStep.get(t) as number[]).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-    if (vs.length === 0) continue;
-    let best = vs[0];
-    let bestRun = 0;
-    for (let i = 0; i < vs.length; ) {
-      let j = i;
-      while (j < vs.length && vs[j] === vs[i]) j++;
-      if (j - i > bestRun) {
-        best = vs[i];
-        bestRun = j - i;
+  const out: Matrix = [];
+  for (const group of groups(n, ev.eval(n.args[0]))) {
+    const byStep = new Map<number, number[]>();
+    for (const s of group.series) {
+      for (let i = 0; i < s.n; i++) {
+        const vs = byStep.get(s.t[i]);
+        if (vs === undefined) byStep.set(s.t[i], [s.v[i]]);
+        else vs.push(s.v[i]);
       }
-      i = j;
     }
-    out.push(t, best);
+    const res = new Series(group.labels, false, byStep.size);
+    for (const t of [...byStep.keys()].sort((a, b) => a - b)) {
+      const vs = (byStep.get(t) as number[]).filter((v) => !Number.isNaN(v));
+      if (vs.length > 0) res.push(t, mostFrequent(vs));
+    }
+    if (res.n > 0) out.push(res);
   }
-  return out.n > 0 ? [out] : [];
+  return out;
 };
+
+// The most frequent of `vs` (sorted in place), the smallest of equally frequent ones.
+function mostFrequent(vs: number[]): number {
+  vs.sort((a, b) => a - b);
+  let best = vs[0];
+  let bestRun = 0;
+  for (let i = 0; i < vs.length; ) {
+    let j = i;
+    while (j < vs.length && vs[j] === vs[i]) j++;
+    if (j - i > bestRun) {
+      best = vs[i];
+      bestRun = j - i;
+    }
+    i = j;
+  }
+  return best;
+}
 
 /** label_uppercase(q, label...) and label_lowercase: the series with those labels' values in upper (lower) case. */
 function labelCase(upper: boolean): WholeFn {
