@@ -61,6 +61,10 @@ function dataset(): Sample[] {
     });
   });
   every(10_000, (k, t) => out.push({ labels: { __name__: "fast_total", app: "web" }, t, v: k * 7 }));
+  // A counter whose every 7th sample dips a little (jitter between replicas, not a reset).
+  every(15_000, (k, t) =>
+    out.push({ labels: { __name__: "jitter_total", app: "web" }, t, v: 1000 + k * 10 - (k % 7 === 3 ? 15 : 0) }),
+  );
   every(60_000, (k, t) => out.push({ labels: { __name__: "slow_total", app: "web" }, t, v: k * 120 }));
   every(15_000, (k, t) => {
     if (t >= T0 + 50 * MINUTE) out.push({ labels: { __name__: "late_total", app: "web" }, t, v: 5 + k * 3 });
@@ -80,6 +84,8 @@ const QUERIES = [
   "changes(load)",
   "resets(reqs_total)",
   "rate(fast_total)",
+  "increase(jitter_total)",
+  "irate(jitter_total)",
   "rate(slow_total)",
   "increase(slow_total)",
   "increase(late_total)",

@@ -12,7 +12,7 @@ import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
-import { USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
+import { COUNTER_ROLLUPS, removeCounterResets, USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
 import {
   DEFAULT_ROLLUP,
   implicitLoadSpan,
@@ -157,6 +157,7 @@ export class PreparedRangeCall {
     let loadMaxt = lastTs - src.offset;
     // Implicit windows of the VictoriaMetrics rollups reach back to the previous sample too.
     const prevSample = src.implicit && USES_PREV_SAMPLE.has(name);
+    const resetsRemoved = src.implicit && COUNTER_ROLLUPS.has(name);
     // default_rollup's written window is widened to the previous-sample gap, as for an implicit one.
     const widened = !src.implicit && name === DEFAULT_ROLLUP;
     if (widened) loadMint -= maxPrevInterval(MAX_SILENCE_MS);
@@ -175,6 +176,7 @@ export class PreparedRangeCall {
       this.w.load(it, loadMint, loadMaxt);
       this.call.labels = s.labels;
       if (src.implicit) {
+        if (resetsRemoved) removeCounterResets(this.w.v, this.w.n);
         const prevGap = maxPrevInterval(scrapeInterval(this.w.t, this.w.n));
         this.seriesWindows(implicitRange(name, step, prevGap), prevSample ? prevGap : 0);
       } else if (widened) {

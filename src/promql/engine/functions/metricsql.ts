@@ -8,7 +8,7 @@ import { evalError } from "../context.ts";
 import type { Evaluator } from "../evaluator.ts";
 import { mergeSameLabelset } from "../labelsets.ts";
 import type { CallNode, PlanNode } from "../plan.ts";
-import { type Matrix, Series } from "../value.ts";
+import { type Matrix, Series, totalPoints } from "../value.ts";
 import type { WholeFn } from "./types.ts";
 
 function stringArg(n: PlanNode): string {
@@ -61,16 +61,16 @@ type Statistic = (typeof RANK_STATISTICS)[number];
 // A series' statistic over all its points (NaN without points).
 function statistic(s: Series, stat: Statistic): number {
   if (s.n === 0) return Number.NaN;
-  const v = Array.from(s.v.subarray(0, s.n));
+  const v = s.v.subarray(0, s.n);
   switch (stat) {
     case "min":
-      return Math.min(...v);
+      return v.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
     case "max":
-      return Math.max(...v);
+      return v.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
     case "avg":
       return v.reduce((a, b) => a + b, 0) / v.length;
     case "median":
-      return median(v.sort((a, b) => a - b));
+      return median(Array.from(v).sort((a, b) => a - b));
     case "last":
       return v[v.length - 1];
   }
@@ -93,8 +93,10 @@ function rankFn(stat: Statistic, top: boolean): WholeFn {
   return (ev, n) => {
     const ks = scalarSteps(ev, n.args[0]);
     const spec = n.args.length > 2 ? stringArg(n.args[2]) : null;
+    const original = ev.q.current;
     const out: Matrix = [];
     for (const group of groups(n, ev.eval(n.args[1]))) {
+      ev.q.tick(group.series.length);
       const scored = group.series.map((s) => ({ s, score: statistic(s, stat) }));
       // Ascending by rank: the series kept at a step are the last k. NaN ranks lowest either way.
       scored.sort((a, b) => {
@@ -115,8 +117,16 @@ function rankFn(stat: Statistic, top: boolean): WholeFn {
         if (other.n > 0) out.push(other);
       }
     }
-    return out;
+    return accounted(ev, original, out);
   };
+}
+
+// Counts the output points of a whole-range function against the query's sample limit, its input released.
+function accounted(ev: Evaluator, original: number, out: Matrix): Matrix {
+  const points = totalPoints(out);
+  ev.q.add(points);
+  ev.q.set(original + points);
+  return out;
 }
 
 // The label of a remaining-sum series: "name=value", or a text without "=" as both name and value.
@@ -146,8 +156,10 @@ function remainingSum(ev: Evaluator, ranked: readonly Series[], ks: Float64Array
 /** mode(q): at each step, the most frequent value among the series of each group (the smallest of equally
  *  frequent ones). */
 const mode: WholeFn = (ev, n) => {
+  const original = ev.q.current;
   const out: Matrix = [];
   for (const group of groups(n, ev.eval(n.args[0]))) {
+    ev.q.tick(group.series.length);
     const byStep = new Map<number, number[]>();
     for (const s of group.series) {
       for (let i = 0; i < s.n; i++) {
@@ -163,7 +175,7 @@ const mode: WholeFn = (ev, n) => {
     }
     if (res.n > 0) out.push(res);
   }
-  return out;
+  return accounted(ev, original, out);
 };
 
 // The most frequent of `vs` (sorted in place), the smallest of equally frequent ones.
@@ -208,7 +220,9 @@ const union: WholeFn = (ev, n) => {
   const out: Matrix = [];
   for (const a of n.args) {
     for (const s of ev.eval(a)) {
-      const h = s.labels.hash();
+      ev.q.tick();
+      // A series whose name is to be dropped is told apart by the labels it will end with.
+      const h = (s.dropName ? s.labels.withoutMetricName() : s.labels).hash();
       if (seen.has(h)) continue;
       seen.add(h);
       out.push(s);

@@ -4,8 +4,7 @@
 // shorter than the scrape interval still has a value. The caller loads the window reaching back that gap before
 // `rangeStart`; samples at or before `rangeStart` are only candidates for the previous sample.
 //
-// Counter resets are removed as VictoriaMetrics removes them: a drop to less than 7/8 of the previous value is a
-// reset (the counter restarted from zero), a smaller drop is jitter between replicas and reads as no change.
+// Counter resets are removed as VictoriaMetrics removes them (removeCounterResets), over the whole loaded series.
 
 import { deriv } from "./rate.ts";
 import type { RangeCall, RangeFn } from "./types.ts";
@@ -29,23 +28,27 @@ function hasPrev(c: RangeCall, i0: number): boolean {
   return i0 > c.lo && i0 < c.n;
 }
 
-// v[to] - v[from] with counter resets between them removed (for `counter`), else the plain difference.
-function change(c: RangeCall, from: number, to: number, counter: boolean): number {
-  const { v } = c;
-  if (!counter) return v[to] - v[from];
-  let prev = v[from];
-  let total = 0;
-  for (let i = from + 1; i <= to; i++) {
-    let x = v[i];
+/**
+ * Removes counter resets from the first `n` values in place, as VictoriaMetrics 1.79 does before rate, increase
+ * and irate: after a reset the values go on from where the counter stood; a drop of less than 1/JITTER_DROP of
+ * the previous value is jitter between replicas, and the values go on from where they stood before the drop.
+ * Runs over a series' loaded samples before its windows.
+ */
+export function removeCounterResets(v: Float64Array, n: number): void {
+  let correction = 0;
+  let prev = n > 0 ? v[0] : 0;
+  for (let i = 0; i < n; i++) {
+    const x = v[i];
     const d = x - prev;
-    if (d < 0) {
-      if (-d * JITTER_DROP < prev) x = prev;
-      else total += prev;
-    }
-    total += x - prev;
+    if (d < 0) correction += -d * JITTER_DROP < prev ? -d : prev;
     prev = x;
+    v[i] = x + correction;
   }
-  return total;
+}
+
+// v[to] - v[from]: the values of the counter functions already have resets removed.
+function change(c: RangeCall, from: number, to: number): number {
+  return c.v[to] - c.v[from];
 }
 
 // rate: change from the previous sample (else the first one inside) to the last, per second between them.
@@ -60,37 +63,35 @@ const vmRate: RangeFn = (c) => {
     c.result = 0;
     return true;
   }
-  c.result = change(c, base, last, true) / ((c.t[last] - c.t[base]) / 1000);
+  c.result = change(c, base, last) / ((c.t[last] - c.t[base]) / 1000);
   return true;
 };
 
 // increase and delta: change from the previous sample to the last; without one, from the sample before the
 // window however old, else from 0 when the first value is small next to the first change (a counter that
 // started in the window), else from the first sample.
-function vmDelta(counter: boolean): RangeFn {
-  return (c) => {
-    const i0 = firstInside(c);
-    const last = c.hi - 1;
-    if (hasPrev(c, i0)) {
-      c.result = i0 > last ? 0 : change(c, i0 - 1, last, counter);
-      return true;
-    }
-    if (i0 > last) return false;
-    if (i0 > 0) {
-      c.result = change(c, i0 - 1, last, counter);
-      return true;
-    }
-    const { v } = c;
-    let d = last > i0 ? v[i0 + 1] - v[i0] : 0;
-    if (d === 0) d = FIRST_DELTA_DEFAULT;
-    if (Math.abs(v[i0]) < FIRST_DELTA_DEFAULT * (Math.abs(d) + 1)) {
-      c.result = v[i0] + change(c, i0, last, counter);
-    } else {
-      c.result = i0 === last ? 0 : change(c, i0, last, counter);
-    }
+const vmDelta: RangeFn = (c) => {
+  const i0 = firstInside(c);
+  const last = c.hi - 1;
+  if (hasPrev(c, i0)) {
+    c.result = i0 > last ? 0 : change(c, i0 - 1, last);
     return true;
-  };
-}
+  }
+  if (i0 > last) return false;
+  if (i0 > 0) {
+    c.result = change(c, i0 - 1, last);
+    return true;
+  }
+  const { v } = c;
+  let d = last > i0 ? v[i0 + 1] - v[i0] : 0;
+  if (d === 0) d = FIRST_DELTA_DEFAULT;
+  if (Math.abs(v[i0]) < FIRST_DELTA_DEFAULT * (Math.abs(d) + 1)) {
+    c.result = v[last];
+  } else {
+    c.result = i0 === last ? 0 : change(c, i0, last);
+  }
+  return true;
+};
 
 // irate: per-second change between the last sample and the one before it (the previous sample if it is the
 // window's only one; 0 when all the window's samples share the last timestamp and there is no previous sample).
@@ -108,7 +109,7 @@ const vmIrate: RangeFn = (c) => {
     }
     before = i0 - 1;
   }
-  c.result = change(c, before, last, true) / ((c.t[last] - c.t[before]) / 1000);
+  c.result = change(c, before, last) / ((c.t[last] - c.t[before]) / 1000);
   return true;
 };
 
@@ -161,13 +162,16 @@ const vmDeriv: RangeFn = (c) => {
 export const VM_ROLLUPS: ReadonlyMap<string, RangeFn> = new Map([
   ["deriv", vmDeriv],
   ["rate", vmRate],
-  ["increase", vmDelta(true)],
-  ["delta", vmDelta(false)],
+  ["increase", vmDelta],
+  ["delta", vmDelta],
   ["irate", vmIrate],
   ["idelta", vmIdelta],
   ["changes", vmCount(false)],
   ["resets", vmCount(true)],
 ]);
+
+/** Of VM_ROLLUPS, those whose input has counter resets removed first. */
+export const COUNTER_ROLLUPS: ReadonlySet<string> = new Set(["rate", "increase", "irate"]);
 
 /** Of VM_ROLLUPS, those that look at the sample before the window. */
 export const USES_PREV_SAMPLE: ReadonlySet<string> = new Set([
