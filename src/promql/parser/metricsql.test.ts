@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sharedData } from "../../testkit/shared-data.ts";
-import { exprToString, parseExpr, parseExprDetailed, walk } from "./index.ts";
+import { exprToString, parseExpr, parseExprDetailed, prettyPrint, walk } from "./index.ts";
 import { METRICSQL_FUNCTIONS, RANK_STATISTICS } from "./metricsql.ts";
 
 const MQL = { metricsql: true } as const;
@@ -45,6 +45,14 @@ describe("MetricsQL parsing", () => {
       const out = exprToString(parseExpr(q, MQL));
       assert.equal(out, printed, q);
       assert.equal(exprToString(parseExpr(out, MQL)), printed, `reprint of ${q}`);
+    }
+  });
+
+  test("prettified over several lines, every form reads back to the same tree", () => {
+    for (const [q, printed] of FORMS) {
+      const long = q.replace(/\bx\b/g, "a_metric_with_a_name_long_enough_to_need_several_lines_when_prettified");
+      const pretty = prettyPrint(parseExpr(long, MQL), { maxLineLength: 40 });
+      assert.equal(exprToString(parseExpr(pretty, MQL)), exprToString(parseExpr(long, MQL)), printed);
     }
   });
 

@@ -7,6 +7,7 @@ import { quoteGo } from "../../model/quote.ts";
 import type {
   AggregateExpr,
   BinaryExpr,
+  Call,
   DurationExpr,
   Expr,
   MatrixSelector,
@@ -33,12 +34,8 @@ export function exprToString(expr: Expr): string {
     }
     case "BinaryExpr":
       return `${binaryLhs(expr)} ${binaryOperator(expr)} ${exprToString(expr.rhs)}`;
-    case "Call": {
-      const call = `${expr.func.name}(${expr.args.map(exprToString).join(", ")})`;
-      const g = expr.grouping;
-      if (g === undefined) return call;
-      return `${call} ${g.without ? "without" : "by"} (${labelList(g.labels)})`;
-    }
+    case "Call":
+      return `${expr.func.name}(${expr.args.map(exprToString).join(", ")})${callGrouping(expr)}`;
     case "MatrixSelector":
       return matrixString(expr);
     case "SubqueryExpr":
@@ -147,6 +144,13 @@ function selectorString(vs: VectorSelector, withModifiers: boolean): string {
   if (vs.anchored) s += " anchored";
   else if (vs.smoothed) s += " smoothed";
   return s + offsetString(vs.originalOffset, vs.originalOffsetExpr);
+}
+
+/** The ` by (...)` / ` without (...)` after a MetricsQL aggregation's arguments, or "". */
+export function callGrouping(c: Call): string {
+  const g = c.grouping;
+  if (g === undefined) return "";
+  return ` ${g.without ? "without" : "by"} (${labelList(g.labels)})`;
 }
 
 function matrixString(m: MatrixSelector): string {
