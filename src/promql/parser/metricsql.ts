@@ -115,11 +115,10 @@ export function metricsqlCall(name: string, args: readonly Expr[], pos: PosRange
   }
   const m = METRICSQL_FUNCTIONS.get(name);
   if (m === undefined) return null;
-  let types = m.shape(args.length);
+  const types = m.shape(args.length);
   if (types === null) return null;
-  if (m.family === "union") types = args.map((a) => (exprType(a) === "scalar" ? "scalar" : "vector"));
-  const want = types;
-  const wrapped = args.map((a, i) => (want[i] === "matrix" && a.kind === "VectorSelector" ? implicitWindow(a) : a));
+  if (m.family === "union") return unionCall(args, pos);
+  const wrapped = args.map((a, i) => (types[i] === "matrix" && a.kind === "VectorSelector" ? implicitWindow(a) : a));
   return { kind: "Call", func: signature(name, types, "vector"), args: wrapped, pos };
 }
 
