@@ -71,6 +71,7 @@ export function astJson(expr: Expr): AstJson {
           returnType: expr.func.returnType,
         },
         args: expr.args.map(astJson),
+        ...(expr.grouping ? { grouping: [...expr.grouping.labels], without: expr.grouping.without } : {}),
       };
     case "MatrixSelector": {
       const vs = expr.vectorSelector;
@@ -86,6 +87,7 @@ export function astJson(expr: Expr): AstJson {
         startOrEnd: startOrEndJson(vs.startOrEnd),
         anchored: vs.anchored,
         smoothed: vs.smoothed,
+        ...(expr.implicitWindow === true ? { implicitWindow: true } : {}),
       };
     }
     case "SubqueryExpr":
@@ -98,6 +100,7 @@ export function astJson(expr: Expr): AstJson {
         offsetExpr: durationJson(expr.originalOffsetExpr),
         step: expr.step,
         stepExpr: durationJson(expr.stepExpr),
+        ...(expr.implicitStep === true ? { implicitStep: true } : {}),
         timestamp: expr.timestamp,
         startOrEnd: startOrEndJson(expr.startOrEnd),
       };

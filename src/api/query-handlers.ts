@@ -139,15 +139,18 @@ export function queryExemplars(req: OrgRequest): Answer {
   if (end < start) throw new ContrailError("bad_data", "end timestamp must not be before start timestamp");
   const query = form.get("query");
   checkQueryLength(query, req.limits);
-  parseExpr(query);
+  parseExpr(query, API_PARSE_OPTIONS);
   return dataAnswer("[]");
 }
+
+/** The query API reads MetricsQL where PromQL has no meaning, as its engine does. */
+const API_PARSE_OPTIONS = { metricsql: true } as const;
 
 function parsedQuery(req: OrgRequest) {
   const query = req.form.get("query");
   checkQueryLength(query, req.limits);
   try {
-    return parseExpr(query);
+    return parseExpr(query, API_PARSE_OPTIONS);
   } catch (err) {
     throw invalidParam("query", err);
   }

@@ -130,9 +130,11 @@ function rawQuery(request: FastifyRequest): string {
 
 /** Builds the server: routes, hooks and error handling. Call `app.listen` to serve and `app.close` to stop. */
 export function createApiServer(opts: ApiServerOptions): ApiServer {
-  const engine = new Engine(opts.engine);
+  // The API reads MetricsQL where PromQL has no meaning, for dashboards written against VictoriaMetrics.
+  const engineOptions: Partial<EngineOptions> = { metricsql: true, ...opts.engine };
+  const engine = new Engine(engineOptions);
   const ownPool = opts.queryPool === undefined;
-  const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: opts.engine });
+  const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: engineOptions });
   const now = opts.now ?? Date.now;
   const status = opts.status ?? NO_TARGETS_OR_METADATA;
   const limitsOf = limitsResolver(opts.limits, opts.limitsFor);

@@ -24,6 +24,7 @@ export function evalCall(ev: Evaluator, n: CallNode): Matrix {
   if (name === "timestamp" && n.args[0]?.kind === "selector") return timestampOfSelector(ev, n.args[0]);
   const impl = lookupFunction(name);
   if (impl === undefined) throw new ContrailError("internal", `unknown function ${name}`);
+  if (impl.kind === "whole") return impl.fn(ev, n);
   if (impl.kind === "special") {
     if (name === "label_replace") return evalLabelReplace(ev, n);
     if (name === "label_join") return evalLabelJoin(ev, n);

@@ -28,6 +28,8 @@ export interface EngineOptions {
   enableDelayedNameRemoval: boolean;
   /** Parser features; by default every experimental feature of Prometheus 3 is on. */
   parserOptions?: ParseOptions;
+  /** Read queries PromQL rejects as MetricsQL (parser/metricsql.ts); default false. The query API turns it on. */
+  metricsql?: boolean;
 }
 
 /** Per-query overrides. */
@@ -76,6 +78,7 @@ const DEFAULTS: EngineOptions = {
   timeout: 120_000,
   noStepSubqueryInterval: 60_000,
   enableDelayedNameRemoval: true,
+  metricsql: false,
   parserOptions: {
     experimentalFunctions: true,
     durationExpressions: true,
@@ -110,7 +113,7 @@ export class Engine {
     if (expr !== undefined) {
       this.parsed.delete(query);
     } else {
-      expr = parseExpr(query, this.opts.parserOptions);
+      expr = parseExpr(query, { ...this.opts.parserOptions, metricsql: this.opts.metricsql === true });
       if (this.parsed.size >= PARSE_CACHE_SIZE) this.parsed.delete(this.parsed.keys().next().value as string);
     }
     this.parsed.set(query, expr);

@@ -19,6 +19,7 @@ import type {
 } from "../parser/ast.ts";
 import { evalTimeProblem, MAX_EVAL_TIME_MS } from "./bounds.ts";
 import { evalDuration } from "./durations.ts";
+import { INSTANT_QUERY_STEP_MS, implicitLoadSpan, MAX_SILENCE_MS } from "./implicit-window.ts";
 
 /** An instant vector selector. `offset` is the effective offset (ms) after `@` adjustment. */
 export interface SelectorNode {
@@ -43,6 +44,8 @@ export interface MatrixNode {
   readonly kind: "matrix";
   readonly selector: SelectorNode;
   readonly range: number;
+  /** MetricsQL's `rate(x)`: no window written (`range` 0); it is sized per series (implicit-window.ts). */
+  readonly implicit: boolean;
   readonly pos: PosRange;
 }
 
@@ -52,6 +55,10 @@ export interface SubqueryNode {
   readonly expr: PlanNode;
   readonly range: number;
   readonly step: number;
+  /** MetricsQL's `q[d]`: `step` is 0 and the evaluating step applies, not the default subquery step. */
+  readonly implicitStep?: boolean;
+  /** How much further back than `range` the subquery is evaluated (ms; MetricsQL's `q[d]`, subquery.ts). */
+  readonly reach?: number;
   readonly originalOffset: number;
   offset: number;
   timestamp: number | null;
@@ -63,6 +70,8 @@ export interface CallNode {
   readonly kind: "call";
   readonly func: FunctionSignature;
   readonly args: PlanNode[];
+  /** A MetricsQL aggregation's `by`/`without` clause. */
+  readonly grouping?: { readonly labels: readonly string[]; readonly without: boolean };
   readonly pos: PosRange;
 }
 
@@ -237,7 +246,8 @@ function build(e: Expr, ctx: PlanContext): PlanNode {
       return buildSelector(e, ctx);
     case "MatrixSelector": {
       const range = e.rangeExpr ? evalDuration(e.rangeExpr, dctx, false) : e.range;
-      return { kind: "matrix", selector: buildSelector(e.vectorSelector, ctx), range, pos: e.pos };
+      const implicit = e.implicitWindow === true;
+      return { kind: "matrix", selector: buildSelector(e.vectorSelector, ctx), range, implicit, pos: e.pos };
     }
     case "SubqueryExpr": {
       const originalOffset = e.originalOffsetExpr ? evalDuration(e.originalOffsetExpr, dctx, true) : e.originalOffset;
@@ -246,6 +256,8 @@ function build(e: Expr, ctx: PlanContext): PlanNode {
         expr: build(e.expr, ctx),
         range: e.rangeExpr ? evalDuration(e.rangeExpr, dctx, false) : e.range,
         step: e.stepExpr ? evalDuration(e.stepExpr, dctx, false) : e.step,
+        implicitStep: e.implicitStep === true,
+        reach: e.implicitStep === true ? MAX_SILENCE_MS + Math.max(ctx.step, INSTANT_QUERY_STEP_MS) : 0,
         originalOffset,
         offset: originalOffset,
         timestamp: atTime(e.timestamp, e.startOrEnd, ctx, e.pos),
@@ -263,7 +275,10 @@ function build(e: Expr, ctx: PlanContext): PlanNode {
         case "step":
           return { kind: "number", value: ctx.start === ctx.end ? 0 : ctx.step / 1000, pos: e.pos };
       }
-      return { kind: "call", func: e.func, args: e.args.map((a) => build(unwrap(a), ctx)), pos: e.pos };
+      const args = e.args.map((a) => build(unwrap(a), ctx));
+      return e.grouping
+        ? { kind: "call", func: e.func, args, grouping: e.grouping, pos: e.pos }
+        : { kind: "call", func: e.func, args, pos: e.pos };
     }
     case "AggregateExpr":
       return {
@@ -393,10 +408,10 @@ function subqueryTimes(path: readonly PlanNode[]): { offset: number; range: numb
   for (const n of path) {
     if (n.kind !== "subquery") continue;
     offset += n.originalOffset;
-    range += n.range;
+    range += n.range + (n.reach ?? 0);
     if (n.timestamp !== null) {
       offset = n.originalOffset;
-      range = n.range;
+      range = n.range + (n.reach ?? 0);
       ts = n.timestamp;
     }
   }
@@ -449,7 +464,7 @@ export function prepare(expr: Expr, ctx: PlanContext): PreparedQuery {
   let lastSubqStep = 0;
   walkPlan(root, (n, path) => {
     if (n.kind === "matrix") {
-      evalRange = n.range;
+      evalRange = n.implicit ? implicitLoadSpan(Math.max(ctx.step, INSTANT_QUERY_STEP_MS)) : n.range;
       return;
     }
     if (n.kind !== "selector") return;

@@ -12,6 +12,16 @@ import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
+import { COUNTER_ROLLUPS, removeCounterResets, USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
+import {
+  DEFAULT_ROLLUP,
+  implicitLoadSpan,
+  implicitRange,
+  implicitStep,
+  MAX_SILENCE_MS,
+  maxPrevInterval,
+  scrapeInterval,
+} from "./implicit-window.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode } from "./plan.ts";
 import { matrixSources, type SourceSeries, selectSeries, storageSources, Window } from "./selectors.ts";
@@ -48,6 +58,8 @@ interface RangeSource {
   timestamp: number | null;
   anchored: boolean;
   smoothed: boolean;
+  /** MetricsQL's `rate(x)`: the window is sized per series (implicit-window.ts); `range` is 0. */
+  implicit: boolean;
   /** Points held by an evaluated subquery, released when the call is done. */
   held: number;
 }
@@ -64,6 +76,7 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
       timestamp: arg.timestamp,
       anchored: false,
       smoothed: false,
+      implicit: false,
       held: totalPoints(m),
     };
   }
@@ -76,6 +89,7 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
     timestamp: vs.timestamp,
     anchored: vs.anchored,
     smoothed: vs.smoothed,
+    implicit: arg.implicit,
     held: 0,
   };
 }
@@ -118,7 +132,7 @@ export class PreparedRangeCall {
     this.ev = ev;
     this.node = n;
     this.src = src;
-    this.fn = fn;
+    this.fn = (src.implicit ? VM_ROLLUPS.get(name) : undefined) ?? fn;
     this.call = call;
     this.sources = src.sources;
     // Room for a point at every step, needed only when some series may produce one.
@@ -133,13 +147,20 @@ export class PreparedRangeCall {
     const { ev, node, src } = this;
     const q = ev.q;
     const name = node.func.name;
-    const dropFn = name !== "last_over_time" && name !== "first_over_time";
+    const dropFn = name !== "last_over_time" && name !== "first_over_time" && name !== "default_rollup";
     const counterCheck = name === "rate" || name === "increase";
     const lookback = q.settings.lookbackDelta;
     // The samples every step of a series may need: from the first step's window start to the last step's end.
     const lastTs = src.timestamp === null ? ev.start + (ev.numSteps() - 1) * ev.interval : ev.start;
-    let loadMint = ev.start - src.offset - src.range;
+    const step = src.implicit ? implicitStep(ev) : 0;
+    let loadMint = ev.start - src.offset - (src.implicit ? implicitLoadSpan(step) : src.range);
     let loadMaxt = lastTs - src.offset;
+    // Implicit windows of the VictoriaMetrics rollups reach back to the previous sample too.
+    const prevSample = src.implicit && USES_PREV_SAMPLE.has(name);
+    const resetsRemoved = src.implicit && COUNTER_ROLLUPS.has(name);
+    // default_rollup's written window is widened to the previous-sample gap, as for an implicit one.
+    const widened = !src.implicit && name === DEFAULT_ROLLUP;
+    if (widened) loadMint -= maxPrevInterval(MAX_SILENCE_MS);
     if (src.anchored) loadMint -= lookback;
     else if (src.smoothed) {
       loadMint -= lookback;
@@ -154,7 +175,15 @@ export class PreparedRangeCall {
       it = s.iterator(it);
       this.w.load(it, loadMint, loadMaxt);
       this.call.labels = s.labels;
-      this.seriesWindows();
+      if (src.implicit) {
+        if (resetsRemoved) removeCounterResets(this.w.v, this.w.n);
+        const prevGap = maxPrevInterval(scrapeInterval(this.w.t, this.w.n));
+        this.seriesWindows(implicitRange(name, step, prevGap), prevSample ? prevGap : 0);
+      } else if (widened) {
+        this.seriesWindows(Math.max(src.range, maxPrevInterval(scrapeInterval(this.w.t, this.w.n))), 0);
+      } else {
+        this.seriesWindows(src.range, 0);
+      }
       const pts = this.points;
       if (pts.n === 0) continue;
       q.add(pts.n);
@@ -192,8 +221,9 @@ export class PreparedRangeCall {
 
   // Slides the window of the loaded series along the steps and applies the function at each, writing the points
   // into `this.points`. Kept free of calls taking doubles, so V8 keeps every timestamp unboxed. Samples held by the
-  // window count towards the query's limit while it slides.
-  private seriesWindows(): void {
+  // window count towards the query's limit while it slides. The window is `range` long; `reach` more before it
+  // are loaded into it for functions that look at the sample before the range (the VictoriaMetrics rollups).
+  private seriesWindows(range: number, reach: number): void {
     const { ev, src, fn, call, w, scalarArgs } = this;
     const q = ev.q;
     const pts = this.points;
@@ -205,7 +235,7 @@ export class PreparedRangeCall {
     const end = ev.end;
     const interval = ev.interval;
     const offset = src.offset;
-    const range = src.range;
+    call.range = range;
     const anchored = src.anchored;
     const smoothed = src.smoothed;
     const fixed = src.timestamp !== null;
@@ -224,6 +254,7 @@ export class PreparedRangeCall {
     let drops = 0;
     call.t = t;
     call.v = v;
+    call.n = n;
     for (let ts = start; ts <= end; ts += interval) {
       step++;
       for (let k = 0; k < scalarArgs.length; k++) {
@@ -232,7 +263,7 @@ export class PreparedRangeCall {
       }
       if (ts === start || !fixed) {
         let maxt = ts - offset;
-        let mint = maxt - range;
+        let mint = maxt - range - reach;
         if (anchored) mint -= lookback;
         else if (smoothed) {
           mint -= lookback;

@@ -88,6 +88,8 @@ export interface Call {
   readonly kind: "Call";
   readonly func: FunctionSignature;
   readonly args: readonly Expr[];
+  /** The `by (...)` / `without (...)` clause of a MetricsQL aggregation (`topk_avg(3, x) by (a)`), if written. */
+  readonly grouping?: { readonly labels: readonly string[]; readonly without: boolean };
   readonly pos: PosRange;
 }
 
@@ -97,6 +99,8 @@ export interface MatrixSelector {
   readonly vectorSelector: VectorSelector;
   readonly range: number;
   readonly rangeExpr: DurationExpr | null;
+  /** MetricsQL's `rate(x)`: no window was written (`range` is 0); the engine sizes it per series and step. */
+  readonly implicitWindow?: boolean;
   readonly pos: PosRange;
 }
 
@@ -117,6 +121,8 @@ export interface SubqueryExpr {
   readonly startOrEnd: StartOrEnd;
   readonly step: number;
   readonly stepExpr: DurationExpr | null;
+  /** MetricsQL's `q[d]` on a non-selector: no step written, the query's own step applies (not the default). */
+  readonly implicitStep?: boolean;
   readonly pos: PosRange;
 }
 

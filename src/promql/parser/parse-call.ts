@@ -1,10 +1,19 @@
 // Function calls (checked against the function table) and aggregations (`sum by (job) (x)`, `topk(3, x)`,
 // `sum(x) without (a)`), with Prometheus's arity errors and its handling of trailing commas.
 
-import type { AggregateExpr, AggregateOp, Call, Expr, FunctionSignature, PosRange } from "./ast.ts";
+import {
+  type AggregateExpr,
+  type AggregateOp,
+  type Call,
+  type Expr,
+  exprType,
+  type FunctionSignature,
+  type PosRange,
+} from "./ast.ts";
 import { getFunction } from "./functions.ts";
 import type { SpannedToken, TokenType } from "./lexer.ts";
 import { quoteString } from "./literals.ts";
+import { lastValueCall, METRICSQL_AGGREGATIONS, metricsqlCall, unionCall } from "./metricsql.ts";
 import { parseGroupingLabels } from "./parse-selector.ts";
 import type { Parser } from "./parser.ts";
 import { METRIC_NAME_TOKENS } from "./tokens.ts";
@@ -79,6 +88,7 @@ function parseArgs(p: Parser): { args: Expr[]; end: number } {
 
 /** Parses the arguments of a call to the function named by `name` (the next token is "("). */
 export function parseCall(p: Parser, name: SpannedToken): Expr {
+  if (p.metricsql) return parseMetricsqlCall(p, name);
   let func = getFunction(name.val);
   const nameRange = { start: name.pos, end: name.end };
   if (func === undefined) {
@@ -90,6 +100,31 @@ export function parseCall(p: Parser, name: SpannedToken): Expr {
   const { args, end } = parseArgs(p);
   const call: Call = { kind: "Call", func, args, pos: { start: name.pos, end } };
   return p.node(call, ...args);
+}
+
+// A call on the MetricsQL reading: its MetricsQL form when it has one, else the PromQL call with PromQL's errors.
+function parseMetricsqlCall(p: Parser, name: SpannedToken): Expr {
+  const { args, end } = parseArgs(p);
+  const pos = { start: name.pos, end };
+  const call = metricsqlCall(name.val, args, pos, p.experimentalFunctions);
+  if (call !== null) {
+    const m = p.peek().type;
+    if (METRICSQL_AGGREGATIONS.has(name.val) && (m === "BY" || m === "WITHOUT")) {
+      p.next();
+      const g = parseGroupingLabels(p);
+      const grouped: Call = {
+        ...call,
+        grouping: { labels: g.labels, without: m === "WITHOUT" },
+        pos: { ...pos, end: g.end },
+      };
+      return p.node(grouped, ...args);
+    }
+    return p.node(call, ...args);
+  }
+  const func = getFunction(name.val);
+  if (func === undefined)
+    p.error({ start: name.pos, end: name.end }, `unknown function with name ${quoteString(name.val)}`);
+  return p.node({ kind: "Call", func: func ?? UNKNOWN_FUNCTION, args, pos }, ...args);
 }
 
 /** Parses an aggregation after its operator token: modifier and arguments in either order. */
@@ -127,7 +162,10 @@ export function parseAggregate(p: Parser, opTok: SpannedToken): Expr {
   } else {
     const desired = PARAM_AGGREGATORS.has(op) ? 2 : 1;
     if (desired === 2) param = args[0];
-    if (args.length !== desired) {
+    if (p.metricsql && desired === 1 && args.length > 1) {
+      // MetricsQL: `max(0, x)` aggregates the union of its arguments.
+      body = p.node(unionCall(args, { start: args[0].pos.start, end: args[args.length - 1].pos.end }), ...args);
+    } else if (args.length !== desired) {
       p.error(
         pos,
         `wrong number of arguments for aggregate expression provided, expected ${desired}, got ${args.length}`,
@@ -135,6 +173,10 @@ export function parseAggregate(p: Parser, opTok: SpannedToken): Expr {
     } else {
       body = args[desired - 1];
     }
+  }
+  if (p.metricsql && body !== undefined && exprType(body) === "matrix") {
+    // MetricsQL: a range vector where an instant one is expected reads as its last value in the range.
+    body = p.node(lastValueCall(body), body);
   }
   const agg: AggregateExpr = {
     kind: "AggregateExpr",
@@ -145,5 +187,5 @@ export function parseAggregate(p: Parser, opTok: SpannedToken): Expr {
     without,
     pos,
   };
-  return p.node(agg, ...args);
+  return p.node(agg, ...args, agg.expr);
 }

@@ -268,6 +268,10 @@ export function parseBracket(p: Parser, expr: Expr): Expr {
     else if (expr.originalOffset !== 0 || expr.originalOffsetExpr !== null) {
       problem = "no offset modifiers allowed before range";
     } else if (expr.timestamp !== null || expr.startOrEnd !== null) problem = "no @ modifiers allowed before range";
+    if (problem !== "" && p.metricsql && expr.kind !== "VectorSelector") {
+      // MetricsQL: `q[d]` on any other expression is a subquery at the query's own step.
+      return p.node(subquery(expr, range, null, close.end, true), expr);
+    }
     if (problem !== "") p.error({ start: open.pos, end: close.end }, problem);
     // With a non-selector the tree already has an error and is discarded; the node still records the range.
     const m: MatrixSelector = {
@@ -289,7 +293,18 @@ export function parseBracket(p: Parser, expr: Expr): Expr {
     );
   }
   const close = p.expect("RIGHT_BRACKET", { context: "subquery selector", expected: '"]"' });
-  const s: SubqueryExpr = {
+  return p.node(subquery(expr, range, step, close.pos + 1, false), expr);
+}
+
+// A subquery node over `expr` ending at byte `end`; `implicitStep` for MetricsQL's `q[d]`.
+function subquery(
+  expr: Expr,
+  range: DurationNode,
+  step: DurationNode | null,
+  end: number,
+  implicitStep: boolean,
+): SubqueryExpr {
+  return {
     kind: "SubqueryExpr",
     expr,
     range: millis(range),
@@ -300,7 +315,7 @@ export function parseBracket(p: Parser, expr: Expr): Expr {
     startOrEnd: null,
     step: step === null ? 0 : millis(step),
     stepExpr: step === null ? null : exprOf(step),
-    pos: { start: expr.pos.start, end: close.pos + 1 },
+    ...(implicitStep ? { implicitStep } : {}),
+    pos: { start: expr.pos.start, end },
   };
-  return p.node(s, expr);
 }

@@ -37,6 +37,9 @@ export interface ParseOptions {
   readonly extendedRangeSelectors?: boolean;
   /** `fill()`, `fill_left()`, `fill_right()` on binary operations. */
   readonly binopFillModifiers?: boolean;
+  /** MetricsQL forms where PromQL has a parse error (metricsql.ts); default false, so PromQL callers keep strict
+   *  errors. The query API turns it on. */
+  readonly metricsql?: boolean;
   /** Longest accepted query, in UTF-8 bytes (default 256 KiB). */
   readonly maxLength?: number;
   /** Deepest accepted nesting of the syntax tree (default 1000). */
@@ -107,6 +110,8 @@ export class Parser {
   readonly durationExpressions: boolean;
   readonly extendedRangeSelectors: boolean;
   readonly binopFillModifiers: boolean;
+  /** Set on the second reading of a query PromQL rejected: MetricsQL forms are accepted (metricsql.ts). */
+  readonly metricsql: boolean;
   readonly maxDepth: number;
   /** Parse steps taken (a work counter for tests). */
   steps = 0;
@@ -118,7 +123,7 @@ export class Parser {
   private readonly contexts: ErrorContext[] = [];
   private readonly depths = new WeakMap<object, number>();
 
-  constructor(src: Uint8Array, opts: ParseOptions, seriesDesc = false) {
+  constructor(src: Uint8Array, opts: ParseOptions, seriesDesc = false, metricsql = false) {
     this.src = src;
     this.lexer = new Lexer(src, { seriesDesc });
     this.experimentalFunctions = opts.experimentalFunctions ?? true;
@@ -126,6 +131,7 @@ export class Parser {
     this.extendedRangeSelectors = opts.extendedRangeSelectors ?? true;
     this.binopFillModifiers = opts.binopFillModifiers ?? true;
     this.maxDepth = opts.maxDepth ?? 1000;
+    this.metricsql = metricsql;
   }
 
   // ---- tokens ---------------------------------------------------------------------------------------------------
@@ -518,7 +524,16 @@ export function parseWithStats(input: string | Uint8Array, opts: ParseOptions = 
       work: 0,
     };
   }
-  const p = new Parser(src, opts);
+  const first = parseOnce(src, opts, false);
+  if (first.expr !== null || opts.metricsql !== true) return first;
+  // PromQL rejects the query: read it again as MetricsQL. If that fails too, PromQL's errors stand.
+  const second = parseOnce(src, opts, true);
+  const work = first.work + second.work;
+  return second.expr !== null ? { ...second, work } : { ...first, work };
+}
+
+function parseOnce(src: Uint8Array, opts: ParseOptions, metricsql: boolean): ParseOutcome {
+  const p = new Parser(src, opts, false, metricsql);
   const expr = p.guard(() => p.parseTop());
   return { expr: p.errors.length > 0 ? null : expr, errors: p.errors, work: p.lexer.tokens + p.steps };
 }

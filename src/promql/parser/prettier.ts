@@ -18,7 +18,7 @@
 
 import { ContrailError } from "../../model/errors.ts";
 import type { AggregateExpr, BinaryExpr, Call, Expr, ParenExpr } from "./ast.ts";
-import { aggregateHead, binaryLhs, binaryOperator, exprToString, subquerySuffix } from "./printer.ts";
+import { aggregateHead, binaryLhs, binaryOperator, callGrouping, exprToString, subquerySuffix } from "./printer.ts";
 
 /** Prometheus's longest single-line form of a node, in UTF-8 bytes, before the node is split over lines. */
 export const PRETTY_MAX_LINE_LENGTH = 100;
@@ -138,7 +138,7 @@ function split(st: State, expr: AggregateExpr | BinaryExpr | Call | ParenExpr, l
       render(st, expr.expr, level + 1, true);
       break;
   }
-  write(st, `\n${indent(level)})`);
+  write(st, `\n${indent(level)})${expr.kind === "Call" ? callGrouping(expr) : ""}`);
 }
 
 // A literal left operand prints as the single-line form does in front of this operator (see binaryLhs).
@@ -172,7 +172,7 @@ export function lineLength(expr: Expr, cache: Map<Expr, number> = new Map()): nu
         lineLength(expr.rhs, cache);
       break;
     case "Call":
-      n = bytes(expr.func.name) + 2 + Math.max(0, 2 * (expr.args.length - 1));
+      n = bytes(expr.func.name) + 2 + Math.max(0, 2 * (expr.args.length - 1)) + bytes(callGrouping(expr));
       for (const arg of expr.args) n += lineLength(arg, cache);
       break;
     case "ParenExpr":

@@ -7,6 +7,7 @@ import { quoteGo } from "../../model/quote.ts";
 import type {
   AggregateExpr,
   BinaryExpr,
+  Call,
   DurationExpr,
   Expr,
   MatrixSelector,
@@ -34,7 +35,7 @@ export function exprToString(expr: Expr): string {
     case "BinaryExpr":
       return `${binaryLhs(expr)} ${binaryOperator(expr)} ${exprToString(expr.rhs)}`;
     case "Call":
-      return `${expr.func.name}(${expr.args.map(exprToString).join(", ")})`;
+      return `${expr.func.name}(${expr.args.map(exprToString).join(", ")})${callGrouping(expr)}`;
     case "MatrixSelector":
       return matrixString(expr);
     case "SubqueryExpr":
@@ -145,8 +146,16 @@ function selectorString(vs: VectorSelector, withModifiers: boolean): string {
   return s + offsetString(vs.originalOffset, vs.originalOffsetExpr);
 }
 
+/** The ` by (...)` / ` without (...)` after a MetricsQL aggregation's arguments, or "". */
+export function callGrouping(c: Call): string {
+  const g = c.grouping;
+  if (g === undefined) return "";
+  return ` ${g.without ? "without" : "by"} (${labelList(g.labels)})`;
+}
+
 function matrixString(m: MatrixSelector): string {
   const vs = m.vectorSelector;
+  if (m.implicitWindow === true) return exprToString(vs);
   const range = m.rangeExpr !== null ? durationString(m.rangeExpr) : formatDuration(m.range);
   const ext = vs.anchored ? " anchored" : vs.smoothed ? " smoothed" : "";
   return `${selectorString(vs, false)}[${range}]${ext}${atString(vs.timestamp, vs.startOrEnd)}${offsetString(vs.originalOffset, vs.originalOffsetExpr)}`;
@@ -162,7 +171,8 @@ export function subquerySuffix(s: SubqueryExpr): string {
   let step = "";
   if (s.step !== 0) step = formatDuration(s.step);
   else if (s.stepExpr !== null) step = durationString(s.stepExpr);
-  return `[${range}:${step}]${atString(s.timestamp, s.startOrEnd)}${offsetString(s.originalOffset, s.originalOffsetExpr)}`;
+  const bracket = s.implicitStep === true ? `[${range}]` : `[${range}:${step}]`;
+  return `${bracket}${atString(s.timestamp, s.startOrEnd)}${offsetString(s.originalOffset, s.originalOffsetExpr)}`;
 }
 
 // After `offset`, a literal, step(), range(), min_of/max_of or one sign before one of those is the whole offset;

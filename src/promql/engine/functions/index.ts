@@ -4,6 +4,7 @@
 import { histogramFraction, histogramQuantile, histogramQuantiles, histogramsOnly } from "./histogram.ts";
 import { absent, sortByLabel, sortByLabelDesc } from "./labels.ts";
 import { MATH_FUNCTIONS, maxOf, minOf, pi, scalar, sort, sortDesc, vector } from "./math.ts";
+import { METRICSQL_IMPLS } from "./metricsql.ts";
 import {
   absentOverTime,
   avgOverTime,
@@ -49,6 +50,8 @@ const TABLE = new Map<string, FunctionImpl>([
   ["max_over_time", range(maxOverTime)],
   ["first_over_time", range(firstOverTime)],
   ["last_over_time", range(lastOverTime)],
+  // MetricsQL's reading of a range where an instant vector is expected; range-call.ts widens its window.
+  ["default_rollup", range(lastOverTime)],
   ["ts_of_first_over_time", range(tsOfFirstOverTime)],
   ["ts_of_last_over_time", range(tsOfLastOverTime)],
   ["ts_of_max_over_time", range(tsOfMaxOverTime)],
@@ -87,6 +90,7 @@ const TABLE = new Map<string, FunctionImpl>([
 ]);
 for (const [name, impl] of Object.entries(MATH_FUNCTIONS)) TABLE.set(name, impl);
 for (const [name, impl] of Object.entries(CALENDAR_FUNCTIONS)) TABLE.set(name, impl);
+for (const [name, fn] of METRICSQL_IMPLS) TABLE.set(name, { kind: "whole", fn });
 
 /** The implementation of function `name`, or undefined for an unknown name. */
 export function lookupFunction(name: string): FunctionImpl | undefined {

@@ -21,6 +21,8 @@ export class RangeCall {
   v: Float64Array = new Float64Array(0);
   lo = 0;
   hi = 0;
+  /** Number of samples loaded in `t`/`v` (the series' samples up to the last step, past the window too). */
+  n = 0;
   /** Number of decreasing value pairs in the window, or -1 when not known. */
   drops = -1;
   /** Range of the selector, ms. */
@@ -102,6 +104,9 @@ export type VectorFn = (setup: VectorSetup) => StepBody;
  */
 export type MapFn = (v: number, params: readonly number[], ts: number) => number;
 
+/** A function evaluated over all steps at once from its call (the MetricsQL functions). */
+export type WholeFn = (ev: Evaluator, node: CallNode) => Matrix;
+
 /** A function implementation. `special` ones (label_replace, label_join, info) have their own evaluation. */
 export type FunctionImpl =
   | { readonly kind: "range"; readonly fn: RangeFn }
@@ -114,4 +119,5 @@ export type FunctionImpl =
       /** The implementation when called without arguments (the calendar functions use the evaluation time). */
       readonly noArgs?: VectorFn;
     }
+  | { readonly kind: "whole"; readonly fn: WholeFn }
   | { readonly kind: "special" };
