@@ -15,7 +15,7 @@ import { ClientMeter, type EdgeCore } from "./core.ts";
 import { boundPort, type HttpListener, listenOn } from "./listener.ts";
 import { clientIpOf, listenerForwardLines } from "./request-head.ts";
 import { splitAddress } from "./routes.ts";
-import { HandshakeGate, RateLimiter } from "./tls-limits.ts";
+import { type GateEntry, HandshakeGate, RateLimiter } from "./tls-limits.ts";
 import { type HandshakeErrorKind, MAX_IP_SERIES, type TlsMetrics } from "./tls-metrics.ts";
 
 /** What a TLS listener shares with the other TLS listeners of its edge process. */
@@ -87,7 +87,7 @@ export class TlsListener {
   }
 
   /** @internal Enters a connection into the gate. */
-  enter(h: Handshake): ReturnType<HandshakeGate["enter"]> {
+  enter(h: Handshake): GateEntry {
     return this.gate.enter(
       () => h.start(),
       () => h.fail("queue_full"),
