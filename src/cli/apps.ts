@@ -99,7 +99,8 @@ export function printAppStatus(db: ControlDb, name: string): void {
       : `  agent: pid ${agent.pid}`,
   );
   for (const e of liveEdges(db).flatMap((b) => b.edges)) {
-    console.log(`  ${e.region}: ${e.url.replace("<app>", app.name)}`);
+    const tls = e.tlsUrl === undefined ? "" : ` ${e.tlsUrl.replace("<app>", app.name)}`;
+    console.log(`  ${e.region}: ${e.url.replace("<app>", app.name)}${tls}`);
   }
   printInstances(listInstancesWithRuntime(db, { app: name }));
 }

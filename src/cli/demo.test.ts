@@ -101,7 +101,10 @@ test("contrail up --demo serves the seed's dashboard queries and stops cleanly",
     const ds = /URL\s+(http:\/\/127\.0\.0\.1:\d+\/prometheus\/personal)\n/.exec(out)?.[1];
     assert.ok(token !== undefined && ds !== undefined, out);
     for (const region of ["ord", "ams", "syd"]) {
-      assert.match(out, new RegExp(`${region}  http://${DEMO_APP}\\.localhost:\\d+\\n`));
+      assert.match(
+        out,
+        new RegExp(`${region}  http://${DEMO_APP}\\.localhost:\\d+  https://${DEMO_APP}\\.localhost:\\d+\\n`),
+      );
     }
     // The console's one-time link first (opening the app's dashboard), Grafana's settings second.
     const consoleAt = out.search(

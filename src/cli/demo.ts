@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createSignInLink, createToken, deployApp, openControlDb, PERSONAL_ORG } from "../control/index.ts";
-import { startTraffic, type Traffic } from "../demo/traffic.ts";
+import { startTraffic, type Traffic, type TrafficTarget } from "../demo/traffic.ts";
 import { ContrailError } from "../model/errors.ts";
 import type { BoundEdge } from "../roles/heartbeat.ts";
 import { DEFAULT_API_ADDRESS } from "../roles/options.ts";
@@ -48,6 +48,8 @@ export interface PlatformAddresses {
   /** Base URL of the API, e.g. `http://127.0.0.1:9300`. */
   readonly apiUrl: string;
   readonly edges: readonly BoundEdge[];
+  /** Path of the edge CA's certificate (PEM); the demo's HTTPS traffic trusts it. */
+  readonly caCertPath?: string;
 }
 
 /** Options of {@link startDemo}. */
@@ -73,11 +75,19 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-/** `http://HOST:PORT` of an edge listener's bound `ip:port` (IPv6 in brackets). */
-function edgeBaseUrl(e: BoundEdge): string {
-  const colon = e.address.lastIndexOf(":");
-  const ip = e.address.slice(0, colon);
-  return `http://${ip.includes(":") ? `[${ip}]` : ip}:${e.address.slice(colon + 1)}`;
+/** `SCHEME://HOST:PORT` of a bound `ip:port` (IPv6 in brackets). */
+function baseUrl(scheme: "http" | "https", address: string): string {
+  const colon = address.lastIndexOf(":");
+  const ip = address.slice(0, colon);
+  return `${scheme}://${ip.includes(":") ? `[${ip}]` : ip}:${address.slice(colon + 1)}`;
+}
+
+/** The traffic target of an edge: its HTTP address, and its HTTPS one when it has one and the CA is known. */
+function trafficTarget(e: BoundEdge, ca: string | undefined): TrafficTarget {
+  const url = baseUrl("http", e.address);
+  return e.tlsAddress === undefined || ca === undefined
+    ? { region: e.region, url }
+    : { region: e.region, url, tlsUrl: baseUrl("https", e.tlsAddress) };
 }
 
 /** `s` quoted for a POSIX shell when it holds anything but safe characters. */
@@ -134,12 +144,14 @@ export async function startDemo(opts: DemoOptions): Promise<Demo | null> {
   }
 
   const abort = new AbortController();
+  const ca = platform.caCertPath === undefined ? undefined : readFileSync(platform.caCertPath, "utf8");
   const traffic: Traffic[] = opts.traffic
     ? apps.map((app) =>
         startTraffic({
-          targets: platform.edges.map((e) => ({ region: e.region, url: edgeBaseUrl(e) })),
+          targets: platform.edges.map((e) => trafficTarget(e, ca)),
           app,
           domain: opts.domain,
+          ca,
           ratePerSecond: DEMO_TRAFFIC_RATE,
           signal: abort.signal,
         }),
@@ -183,7 +195,10 @@ function demoSummary(opts: {
     "",
     ...opts.apps.flatMap((app) => [
       `The demo app ${app} runs in every edge region; open it in a browser:`,
-      ...platform.edges.map((e) => `  ${e.region}  ${e.url.replace("<app>", app)}`),
+      ...platform.edges.map(
+        (e) =>
+          `  ${e.region}  ${e.url.replace("<app>", app)}${e.tlsUrl === undefined ? "" : `  ${e.tlsUrl.replace("<app>", app)}`}`,
+      ),
     ]),
     opts.traffic
       ? `Demo traffic: about ${DEMO_TRAFFIC_RATE} requests/s${each} through every edge (--traffic off turns it off).`

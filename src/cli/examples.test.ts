@@ -287,7 +287,9 @@ test("contrail up --demo --examples deploys the Go and Flask apps beside each ot
     for (const app of ["go-http-demo", "python-flask-demo"]) {
       assert.match(
         printed,
-        new RegExp(`The demo app ${app} runs in every edge region;[^\\n]*\\n  ord  http://${app}\\.localhost:\\d+\\n`),
+        new RegExp(
+          `The demo app ${app} runs in every edge region;[^\\n]*\\n  ord  http://${app}\\.localhost:\\d+  https://${app}\\.localhost:\\d+\\n`,
+        ),
       );
     }
     assert.doesNotMatch(printed, /node-express-demo/);

@@ -65,7 +65,7 @@ test("serve and edge alone: they say where they serve, refuse a twin, and stop c
   try {
     assert.match(
       edge.output(),
-      /contrail edge: edge ord http:\/\/<app>\.localhost:\d+ \(127\.0\.0\.1:\d+, host [0-9a-f]{4}\)/,
+      /contrail edge: edge ord http:\/\/<app>\.localhost:\d+ https:\/\/<app>\.localhost:\d+ \(127\.0\.0\.1:\d+, host [0-9a-f]{4}\)\ncontrail edge: edge CA certificate \S+\/edge-ca\/ca\.pem /,
     );
     const metrics = /metrics on (\S+)\/metrics/.exec(edge.output())![1];
     assert.equal((await fetch(`${metrics}/healthz`)).status, 200);

@@ -12,6 +12,7 @@ import {
   DEFAULT_EDGES,
   DEFAULT_METRICS_ADDRESS,
   DEFAULT_SCRAPE_INTERVAL_MS,
+  formatEdgeSpec,
   parseEdgeSpec,
   parseScrapeInterval,
 } from "../roles/options.ts";
@@ -63,6 +64,7 @@ async function edge(opts: EdgeCommandOptions): Promise<number> {
   const edges = checkEdges((opts.edge ?? []).map(parseEdgeSpec));
   const { runRole } = await import("../roles/child.ts");
   const { startEdgeRole } = await import("../roles/edge-role.ts");
+  const { caLine, describeEdge } = await import("../roles/heartbeat.ts");
   return runRole("edge", async (out) => {
     const e = await startEdgeRole({
       dataDir: opts.data,
@@ -72,11 +74,8 @@ async function edge(opts: EdgeCommandOptions): Promise<number> {
       warn: out.warn,
     });
     return {
-      info: { edges: e.edges, metrics: e.metricsUrl },
-      lines: [
-        ...e.edges.map((b) => `edge ${b.region} ${b.url} (${b.address}, host ${b.host})`),
-        `metrics on ${e.metricsUrl}/metrics`,
-      ],
+      info: { edges: e.edges, metrics: e.metricsUrl, ca: e.caCertPath },
+      lines: [...e.edges.map(describeEdge), caLine(e.caCertPath), `metrics on ${e.metricsUrl}/metrics`],
       stop: e.stop,
     };
   });
@@ -136,8 +135,8 @@ export function registerRoleCommands(program: Command): void {
     .addOption(dataOption())
     .addOption(
       new Option(
-        "--edge <region=host:port...>",
-        `a listener (repeat for several regions; default ${DEFAULT_EDGES.map((e) => `${e.region}=${e.address}`).join(" ")})`,
+        "--edge <region=host:port,tls=host:port...>",
+        `a listener and optionally its HTTPS listener (without tls=, a free port on the same host; repeat for several regions; default ${DEFAULT_EDGES.map(formatEdgeSpec).join(" ")})`,
       ),
     )
     .addOption(new Option("--domain <domain>", "apps are reached at <app>.<domain>").default("localhost"))

@@ -12,12 +12,13 @@ import { type ControlDb, createSignInLink, openControlDb, PERSONAL_ORG } from ".
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { reapLeftInstances } from "../roles/agent-role.ts";
 import type { ReadyInfo } from "../roles/child.ts";
-import { type BoundEdge, RoleHeartbeat, refuseSecond, UP_ROLE } from "../roles/heartbeat.ts";
+import { type BoundEdge, caLine, describeEdge, RoleHeartbeat, refuseSecond, UP_ROLE } from "../roles/heartbeat.ts";
 import {
   checkEdges,
   DEFAULT_EDGES,
   DEFAULT_METRICS_ADDRESS,
   type EdgeSpec,
+  formatEdgeSpec,
   parseEdgeSpec,
   parseScrapeInterval,
 } from "../roles/options.ts";
@@ -95,11 +96,18 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
       role: "edge",
       argv: (last) => {
         const bound = (last?.edges ?? null) as BoundEdge[] | null;
-        const edges = bound !== null ? bound.map((e) => ({ region: e.region, address: listenForm(e.address) })) : given;
+        const edges: readonly EdgeSpec[] =
+          bound !== null
+            ? bound.map((e) => ({
+                region: e.region,
+                address: listenForm(e.address),
+                ...(e.tlsAddress === undefined ? {} : { tlsAddress: listenForm(e.tlsAddress) }),
+              }))
+            : given;
         return [
           "edge",
           ...data,
-          ...edges.flatMap((e) => ["--edge", `${e.region}=${e.address}`]),
+          ...edges.flatMap((e) => ["--edge", formatEdgeSpec(e)]),
           "--domain",
           opts.domain,
           "--metrics",
@@ -181,7 +189,8 @@ export async function up(opts: UpOptions): Promise<void> {
     try {
       print([
         `listening on ${apiUrl} (Prometheus API at /prometheus/<org>/, data in ${opts.data})`,
-        ...edges.map((e) => `edge ${e.region} ${e.url} (${e.address}, host ${e.host})`),
+        ...edges.map(describeEdge),
+        caLine(String(ready.get("edge")?.ca)),
       ]);
       if (!demo) {
         print([
@@ -196,7 +205,7 @@ export async function up(opts: UpOptions): Promise<void> {
       ]);
       if (demo) {
         running = await startDemo({
-          platform: { apiUrl, edges },
+          platform: { apiUrl, edges, caCertPath: String(ready.get("edge")?.ca) },
           dataDir: opts.data,
           domain,
           traffic: opts.traffic !== "off",

@@ -1,19 +1,24 @@
 // Demo traffic: realistic mixed requests to one app through the edge listeners of several regions, so the seed's
 // dashboard has something to show. Mostly 200s, some 404s and 500s, slow requests, a few long-held ones (plain HTTP,
 // no WebSocket), at rates that differ per region and drift over minutes. Arrivals are Poisson; at most
-// `concurrency` requests are in flight, arrivals beyond that are skipped rather than queued.
+// `concurrency` requests are in flight, arrivals beyond that are skipped rather than queued. Targets with an HTTPS
+// address get about half their requests over TLS (a keep-alive agent that trusts the edge's CA), and a few of those
+// from a client that does not trust it, as a browser would before the CA is installed: its handshakes fail.
 //
 // Requests go through node:http with a keep-alive agent rather than `fetch`: the edge routes by the `Host` header
 // (`<app>.<domain>`), which the Fetch standard forbids a client to set (undici replaces it with the URL's host), and
 // names like `demo.localhost` do not resolve with every system resolver.
 
 import http from "node:http";
+import https from "node:https";
 import { ContrailError } from "../model/errors.ts";
 
-/** One edge listener to send traffic to: its region code and base URL (`http://127.0.0.1:PORT`). */
+/** One edge listener to send traffic to: its region code and base URLs (`http://127.0.0.1:PORT`, `https://…`). */
 export interface TrafficTarget {
   readonly region: string;
   readonly url: string;
+  /** The HTTPS listener's base URL; none sends plain HTTP only. Needs `ca` in the options. */
+  readonly tlsUrl?: string;
 }
 
 /** Options of {@link startTraffic}. */
@@ -23,6 +28,8 @@ export interface TrafficOptions {
   readonly app: string;
   /** Host suffix of app addresses, as configured on the edge. Default "localhost". */
   readonly domain?: string;
+  /** The edge CA's certificate (PEM), trusted by the HTTPS requests. */
+  readonly ca?: string;
   /** Mean requests per second over all targets together. Default 20. */
   readonly ratePerSecond?: number;
   /** Most requests in flight at once, over all targets. Default 32. */
@@ -45,6 +52,10 @@ export interface TrafficStats {
   readonly byRegion: Readonly<Record<string, number>>;
   /** Requests sent, by kind of request. */
   readonly byKind: Readonly<Record<RequestKind, number>>;
+  /** Requests sent over HTTPS (the untrusting client's included). */
+  readonly tls: number;
+  /** HTTPS requests of the client that does not trust the edge's CA (each ends in a refused certificate). */
+  readonly untrusted: number;
   /** Requests that ended without a response (connection refused or reset, timeout), not counting aborts. */
   readonly failed: number;
   /** Arrivals not sent because `concurrency` requests were already in flight. */
@@ -89,6 +100,10 @@ const DRIFT_PERIOD_MS = 10 * 60_000;
 const DRIFT = 0.5;
 /** Arrivals more than this late (the event loop was blocked) are dropped instead of sent in one burst, in ms. */
 const MAX_BACKLOG_MS = 1_000;
+/** Share of a target's requests sent over HTTPS when it has an HTTPS address. */
+const TLS_SHARE = 0.5;
+/** Share of HTTPS requests sent by a client that does not trust the edge's CA. */
+const UNTRUSTED_SHARE = 0.02;
 
 /** The path of a request of `kind`. */
 export function pathOf(kind: RequestKind, random: () => number): string {
@@ -131,6 +146,8 @@ interface Counts {
   byStatus: Record<number, number>;
   byRegion: Record<string, number>;
   byKind: Record<RequestKind, number>;
+  tls: number;
+  untrusted: number;
   failed: number;
   skipped: number;
   inFlight: number;
@@ -139,6 +156,7 @@ interface Counts {
 /** The shared state of one generator. */
 interface Run {
   readonly host: string;
+  readonly ca: string | undefined;
   readonly concurrency: number;
   readonly signal: AbortSignal;
   readonly random: () => number;
@@ -151,6 +169,8 @@ interface Run {
 class TargetLoop {
   private readonly base: URL;
   private readonly agent: http.Agent;
+  /** The HTTPS base URL and its agents (trusting the CA; trusting nothing, without keep-alive), or null. */
+  private readonly secure: { base: URL; agent: https.Agent; untrusting: https.Agent } | null;
   private readonly meanRate: number;
   private readonly phase: number;
   private readonly inFlight = new Set<http.ClientRequest>();
@@ -164,6 +184,14 @@ class TargetLoop {
   ) {
     this.base = new URL(target.url);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: run.concurrency });
+    this.secure =
+      target.tlsUrl === undefined
+        ? null
+        : {
+            base: new URL(target.tlsUrl),
+            agent: new https.Agent({ keepAlive: true, maxSockets: run.concurrency, ca: run.ca }),
+            untrusting: new https.Agent({ keepAlive: false }),
+          };
     this.meanRate = options.rate;
     this.phase = options.phase;
   }
@@ -178,6 +206,8 @@ class TargetLoop {
     clearTimeout(this.timer);
     for (const req of this.inFlight) req.destroy();
     this.agent.destroy();
+    this.secure?.agent.destroy();
+    this.secure?.untrusting.destroy();
   }
 
   /** Requests per second now. */
@@ -214,15 +244,27 @@ class TargetLoop {
       return;
     }
     const kind = pickKind(this.run.random);
-    const url = new URL(pathOf(kind, this.run.random), this.base);
+    const path = pathOf(kind, this.run.random);
+    const secure = this.secure !== null && this.run.random() < TLS_SHARE ? this.secure : null;
+    const untrusted = secure !== null && this.run.random() < UNTRUSTED_SHARE;
     c.sent++;
     c.byKind[kind]++;
     c.inFlight++;
-    const req = http.request(url, {
-      agent: this.agent,
+    const options = {
       headers: { host: this.run.host, "user-agent": "contrail-demo-traffic" },
       timeout: REQUEST_TIMEOUT_MS,
-    });
+    };
+    let req: http.ClientRequest;
+    if (secure === null) req = http.request(new URL(path, this.base), { ...options, agent: this.agent });
+    else {
+      c.tls++;
+      if (untrusted) c.untrusted++;
+      req = https.request(new URL(path, secure.base), {
+        ...options,
+        agent: untrusted ? secure.untrusting : secure.agent,
+        servername: this.run.host,
+      });
+    }
     this.inFlight.add(req);
     let ended = false;
     const end = (status: number | null) => {
@@ -233,7 +275,7 @@ class TargetLoop {
       if (status !== null) {
         c.byStatus[status] = (c.byStatus[status] ?? 0) + 1;
         c.byRegion[this.target.region] = (c.byRegion[this.target.region] ?? 0) + 1;
-      } else if (!this.run.signal.aborted) {
+      } else if (!this.run.signal.aborted && !untrusted) {
         c.failed++;
       }
       if (c.inFlight === 0) this.run.idle();
@@ -266,12 +308,17 @@ export function startTraffic(options: TrafficOptions): Traffic {
     if (!/^http:\/\/[^/]+/.test(t.url)) {
       throw new ContrailError("bad_data", `demo traffic: target URL must be http://HOST:PORT, got ${t.url}`);
     }
+    if (t.tlsUrl !== undefined && !/^https:\/\/[^/]+/.test(t.tlsUrl)) {
+      throw new ContrailError("bad_data", `demo traffic: HTTPS target URL must be https://HOST:PORT, got ${t.tlsUrl}`);
+    }
   }
   const counts: Counts = {
     sent: 0,
     byStatus: {},
     byRegion: {},
     byKind: { home: 0, event: 0, slow: 0, long: 0, missing: 0, error: 0 },
+    tls: 0,
+    untrusted: 0,
     failed: 0,
     skipped: 0,
     inFlight: 0,
@@ -282,6 +329,7 @@ export function startTraffic(options: TrafficOptions): Traffic {
   });
   const run: Run = {
     host: `${options.app}.${options.domain ?? "localhost"}`,
+    ca: options.ca,
     concurrency,
     signal: options.signal,
     random: options.random ?? Math.random,

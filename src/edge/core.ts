@@ -32,6 +32,20 @@ export interface EdgeTuning {
   readonly upstreamIdleTimeoutMs?: number;
   /** Most idle pooled connections per instance. Default 256. */
   readonly maxIdlePerInstance?: number;
+  /** A TLS handshake must finish within this time after it started. Default 10 s. */
+  readonly tlsHandshakeTimeoutMs?: number;
+  /** Most TLS handshakes in progress at once per TLS listener; later connections wait. Default 64. */
+  readonly tlsMaxHandshakes?: number;
+  /** Most connections waiting for a handshake slot per TLS listener; more are refused. Default 256. */
+  readonly tlsHandshakeQueueLimit?: number;
+  /** Longest wait for a handshake slot; then the connection is refused. Default 2 s. */
+  readonly tlsHandshakeQueueTimeoutMs?: number;
+  /** TLS handshakes per second per server name (app host name) and TLS listener, bursts as large. Default 200. */
+  readonly tlsHandshakesPerSecondPerName?: number;
+  /** TLS handshakes per second per client IP and TLS listener, bursts as large. Default 50. */
+  readonly tlsHandshakesPerSecondPerIp?: number;
+  /** Most host names whose certificates an edge process keeps. Default 1024. */
+  readonly tlsMaxCachedCertificates?: number;
 }
 
 /** EdgeTuning with every default applied. */
@@ -51,6 +65,13 @@ export function resolveTuning(t: EdgeTuning): ResolvedTuning {
     queueLimit: t.queueLimit ?? 256,
     upstreamIdleTimeoutMs: t.upstreamIdleTimeoutMs ?? 4_000,
     maxIdlePerInstance: t.maxIdlePerInstance ?? 256,
+    tlsHandshakeTimeoutMs: t.tlsHandshakeTimeoutMs ?? 10_000,
+    tlsMaxHandshakes: t.tlsMaxHandshakes ?? 64,
+    tlsHandshakeQueueLimit: t.tlsHandshakeQueueLimit ?? 256,
+    tlsHandshakeQueueTimeoutMs: t.tlsHandshakeQueueTimeoutMs ?? 2_000,
+    tlsHandshakesPerSecondPerName: t.tlsHandshakesPerSecondPerName ?? 200,
+    tlsHandshakesPerSecondPerIp: t.tlsHandshakesPerSecondPerIp ?? 50,
+    tlsMaxCachedCertificates: t.tlsMaxCachedCertificates ?? 1024,
   };
 }
 

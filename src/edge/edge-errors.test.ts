@@ -9,6 +9,7 @@ import {
   appRoute,
   instanceRoute,
   rawExchange,
+  samplesOf,
   send,
   startUpstream,
   sumOf,
@@ -188,6 +189,27 @@ describe("edge: error statuses and retries", () => {
     assert.equal(r.status, 200);
     routes.delete("late");
     assert.equal((await send(port, "late.localhost")).status, 404);
+  });
+
+  test("the errors the edge answered itself are counted by kind, per app", async () => {
+    // After the cases above: one request each to down, garbage, unreachable and silent, the cut body, the retry.
+    const expected: [string, string][] = [
+      ["down", "no_instance"],
+      ["garbage", "bad_response"],
+      ["unreachable", "connect"],
+      ["silent", "timeout"],
+      ["cut", "closed"],
+    ];
+    const samples = samplesOf(registry, "fly_edge_error_count");
+    assert.deepEqual(
+      samples.map((x) => [x.labels.app, x.labels.kind]).sort(),
+      expected.sort(),
+      "one series per app and kind, none for unknown apps, the retried request or bad requests",
+    );
+    for (const x of samples) {
+      assert.equal(x.value, 1, `${x.labels.app} ${x.labels.kind}`);
+      assert.deepEqual(Object.keys(x.labels).sort(), ["app", "host", "kind", "region"]);
+    }
   });
 
   test("instance error responses are passed through and counted under their status", async () => {

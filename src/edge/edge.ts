@@ -1,27 +1,36 @@
 // The edge proxy of one process: several HTTP listeners (each a region and host of its own, so one machine can show
-// traffic from several regions), the TCP service listeners derived from the route table, and the shared state.
+// traffic from several regions), beside each an optional HTTPS listener, the TCP service listeners derived from the
+// route table, and the shared state.
 
 import type { Registry } from "../exposition/registry.ts";
 import { ContrailError } from "../model/errors.ts";
+import type { LocalCa } from "./cert-authority.ts";
+import { CertCache } from "./cert-cache.ts";
 import { EdgeCore, type EdgeTuning, resolveTuning } from "./core.ts";
 import { type EdgeListenerSpec, HttpListener } from "./listener.ts";
 import { EdgeMetrics } from "./metrics.ts";
 import type { RouteTable } from "./routes.ts";
 import { TcpServiceListener } from "./tcp-services.ts";
+import { TlsListener } from "./tls-listener.ts";
+import { TlsMetrics } from "./tls-metrics.ts";
 
 /** Options of `startEdge`. The registry receives the `fly_edge_*` and `fly_app_*` families. */
 export interface EdgeOptions extends EdgeTuning {
   readonly listeners: readonly EdgeListenerSpec[];
   readonly routes: RouteTable;
   readonly registry: Registry;
+  /** The CA that issues the HTTPS listeners' certificates; required when a listener has a `tlsAddress`. */
+  readonly ca?: LocalCa;
 }
 
-/** A bound HTTP listener. */
+/** A bound HTTP listener and its HTTPS listener, if any. */
 export interface EdgeAddress {
   readonly region: string;
   readonly host: string;
   /** The bound `ip:port`. */
   readonly address: string;
+  /** The bound `ip:port` of the HTTPS listener, or null without one. */
+  readonly tlsAddress: string | null;
 }
 
 /** A TCP service port as bound (or not) by `syncTcpServices`. */
@@ -69,12 +78,25 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     if (!REGION.test(l.region)) throw new ContrailError("bad_data", `edge region ${JSON.stringify(l.region)}`);
     if (!HOST.test(l.host)) throw new ContrailError("bad_data", `edge host id ${JSON.stringify(l.host)}`);
   }
+  const ca = options.ca;
+  if (ca === undefined && options.listeners.some((l) => l.tlsAddress !== undefined)) {
+    throw new ContrailError("bad_data", "an edge with HTTPS listeners needs a certificate authority");
+  }
   const core = new EdgeCore(resolveTuning(options), new EdgeMetrics(options.registry), options.routes);
   const http = options.listeners.map((spec) => new HttpListener(core, spec));
+  const shared =
+    ca === undefined
+      ? null
+      : { certs: new CertCache(ca, core.tuning.tlsMaxCachedCertificates), metrics: new TlsMetrics(options.registry) };
+  const secure = http.map((l) =>
+    l.spec.tlsAddress === undefined || shared === null ? null : new TlsListener(core, l, shared, l.spec.tlsAddress),
+  );
+  const closeListeners = () =>
+    Promise.all([...http.map((l) => l.close()), ...secure.map((l) => l?.close())]).then(() => undefined);
   try {
-    await Promise.all(http.map((l) => l.listen()));
+    await Promise.all([...http.map((l) => l.listen()), ...secure.map((l) => l?.listen())]);
   } catch (err) {
-    await Promise.all(http.map((l) => l.close()));
+    await closeListeners();
     throw new ContrailError("unavailable", `edge listener: ${(err as Error).message}`, { cause: err });
   }
   core.start();
@@ -131,13 +153,21 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
 
   await syncTcpServices();
   return {
-    listeners: http.map((l) => ({ region: l.region, host: l.host, address: `${l.ip}:${l.port}` })),
+    listeners: http.map((l, i) => {
+      const tls = secure[i];
+      return {
+        region: l.region,
+        host: l.host,
+        address: `${l.ip}:${l.port}`,
+        tlsAddress: tls === null ? null : `${tls.ip}:${tls.port}`,
+      };
+    }),
     proxiedBytes: (id) => core.instances.get(id)?.bytes() ?? { sent: 0, recv: 0 },
     allProxiedBytes: () => new Map([...core.instances].map(([id, s]) => [id, s.bytes()])),
     syncTcpServices,
     forgetInstance: (id) => core.forget(id),
     close: async () => {
-      await Promise.all([...http.map((l) => l.close()), ...[...tcp.values()].map((l) => l.close())]);
+      await Promise.all([closeListeners(), ...[...tcp.values()].map((l) => l.close())]);
       tcp.clear();
       core.stop();
     },

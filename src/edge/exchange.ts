@@ -16,7 +16,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pickInstance } from "./balancer.ts";
 import { type AppState, type ClientMeter, type EdgeCore, Waiter } from "./core.ts";
-import type { EdgeAppMetrics } from "./metrics.ts";
+import type { EdgeAppMetrics, EdgeErrorKind } from "./metrics.ts";
 import { type BodyFraming, VIA } from "./request-head.ts";
 import { sendText } from "./respond.ts";
 import type { ResponseSink } from "./response-reader.ts";
@@ -97,12 +97,13 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     });
     switch (p.kind) {
       case "none":
-        this.fail(this.tried === null ? 503 : 502, this.tried === null ? "no healthy instance" : "cannot reach app");
+        if (this.tried === null) this.fail("no_instance", 503, "no healthy instance");
+        else this.fail("connect", 502, "cannot reach app");
         return;
       case "full": {
         s.core.instanceState(s.app, p.first).metrics.hardLimit.inc();
         if (this.tried !== null || s.app.httpQueue.size >= s.core.tuning.queueLimit) {
-          this.fail(503, "every instance is at its concurrency limit");
+          this.fail("limit", 503, "every instance is at its concurrency limit");
           return;
         }
         this.phase = QUEUED;
@@ -121,7 +122,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     const route = s.core.routes.get(s.app.name);
     if (route === undefined) {
       this.s.app.httpQueue.remove(this);
-      this.fail(503, "app is gone");
+      this.fail("no_instance", 503, "app is gone");
       return true;
     }
     this.route = route;
@@ -138,7 +139,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
         return false;
       case "none":
         s.app.httpQueue.remove(this);
-        this.fail(503, "no healthy instance");
+        this.fail("no_instance", 503, "no healthy instance");
         return true;
       case "instance":
         s.app.httpQueue.remove(this);
@@ -150,8 +151,8 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
 
   /** The queue wait or the upstream response wait ran out. */
   expired(): void {
-    if (this.phase === QUEUED) this.fail(503, "every instance is at its concurrency limit");
-    else this.fail(504, "the app did not respond in time");
+    if (this.phase === QUEUED) this.fail("limit", 503, "every instance is at its concurrency limit");
+    else this.fail("timeout", 504, "the app did not respond in time");
   }
 
   private dispatch(inst: InstanceState): void {
@@ -230,7 +231,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     if (status === 101) {
       // Switching protocols without being asked to: nothing sensible can be passed on.
       this.instanceResponded(performance.now());
-      this.fail(502, "the app switched protocols on a plain request");
+      this.fail("bad_response", 502, "the app switched protocols on a plain request");
       return;
     }
     headers.push("Via", VIA);
@@ -239,7 +240,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     } catch {
       // A header value Node refuses to send (control characters): the app's response is unusable.
       this.instanceResponded(performance.now());
-      this.fail(502, "the app sent an invalid response header");
+      this.fail("bad_response", 502, "the app sent an invalid response header");
     }
   }
 
@@ -273,9 +274,9 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     this.countEdge(this.status);
   }
 
-  onResponseError(message: string): void {
+  onResponseError(message: string, kind: "bad_response" | "closed"): void {
     if (this.status !== 0) this.instanceResponded(performance.now());
-    this.fail(502, message);
+    this.fail(kind, 502, message);
   }
 
   onClose(conn: UpstreamConn, error: Error | null): void {
@@ -286,7 +287,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
       this.tried.add(this.inst!.route.id);
       this.releaseLoad();
       if (this.attempts < this.s.core.tuning.maxConnectAttempts) this.choose();
-      else this.fail(502, "cannot connect to the app");
+      else this.fail("connect", 502, "cannot connect to the app");
       return;
     }
     this.conn = null;
@@ -296,7 +297,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
       return;
     }
     conn.reader.eof(error === null);
-    if (this.phase !== DONE) this.fail(502, "the app closed the connection");
+    if (this.phase !== DONE) this.fail("closed", 502, "the app closed the connection");
   }
 
   /** Whether the request, just lost with its connection, may be sent again; see the file comment. */
@@ -319,7 +320,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     const inst = this.inst!;
     const route = s.core.routes.get(s.app.name);
     if (route === undefined) {
-      this.fail(502, "the app closed the connection");
+      this.fail("closed", 502, "the app closed the connection");
       return;
     }
     this.route = route;
@@ -359,10 +360,11 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     inst.removeHttp();
   }
 
-  /** Ends the exchange with an edge-made response (or a cut one, if the head already went out). */
-  private fail(status: number, message: string): void {
+  /** Ends the exchange with an edge-made response (or a cut one, if the head already went out), counted by kind. */
+  private fail(kind: EdgeErrorKind, status: number, message: string): void {
     if (this.phase === DONE) return;
     this.phase = DONE;
+    this.s.edgeApp.error(kind).inc();
     if (this.list !== null) this.list.remove(this);
     const conn = this.conn;
     this.conn = null;

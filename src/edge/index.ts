@@ -2,6 +2,7 @@
 // control plane, and the metric buckets.
 
 export { type Pick, type PickInput, pickInstance } from "./balancer.ts";
+export { CA_DIR, LocalCa } from "./cert-authority.ts";
 export type { EdgeTuning } from "./core.ts";
 export {
   type Edge,
@@ -23,3 +24,4 @@ export {
   splitAddress,
   type TcpServiceRoute,
 } from "./routes.ts";
+export { HANDSHAKE_TIME_BUCKETS } from "./tls-metrics.ts";

@@ -127,6 +127,7 @@ test("soft limit spills to other instances, hard limit queues, then 503", async 
   assert.equal(count("fly_app_concurrency", B), 0);
   assert.equal(count("fly_app_soft_limit_reached_count", B), 0);
   assert.equal(sumOf(registry, "fly_edge_http_responses_count", { app: "busy", status: "503" }), 2);
+  assert.equal(sumOf(registry, "fly_edge_error_count", { app: "busy", kind: "limit" }), 2);
   assert.equal(sumOf(registry, "fly_edge_http_responses_count", { app: "busy", status: "200" }), 5);
 });
 

@@ -1,5 +1,7 @@
 // One HTTP listener of the edge, with its own region code and host id: routes each request by `Host:
 // <app>.<domain>`, hands it to an Exchange (or a Tunnel for `Upgrade`), and answers what cannot be routed itself.
+// The region's TLS listener (tls-listener.ts) hands its connections here once their handshake is done, so HTTP and
+// HTTPS requests of one region share one HTTP server and one set of `fly_edge_*` children.
 //
 // Series of unroutable traffic: requests for a host that names no existing app (404), requests without Host (400),
 // malformed requests (400), oversized heads (431) and head timeouts (408) are counted under app="" — one series per
@@ -7,7 +9,8 @@
 // attributed to the app of their first routed request; connections that never carried one count under app="".
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { ClientMeter, type EdgeCore } from "./core.ts";
 import { Exchange } from "./exchange.ts";
 import { EdgeAppMetrics } from "./metrics.ts";
@@ -30,8 +33,28 @@ export interface EdgeListenerSpec {
   readonly host: string;
   /** `ip:port` to bind for HTTP; port 0 picks a free port. */
   readonly address: string;
+  /** `ip:port` to bind for HTTPS (port 0: a free port); none means no TLS listener. Needs the edge's `ca`. */
+  readonly tlsAddress?: string;
   /** TCP service ports bind at `publicPort + tcpPortOffset` on the same IP (default 0). */
   readonly tcpPortOffset?: number;
+}
+
+/** Binds `server` to `ip:port`; rejects with the listen error. */
+export function listenOn(server: NetServer, ip: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen(port, ip, () => {
+      server.removeListener("error", onError);
+      resolve();
+    });
+  });
+}
+
+/** The port `server` is bound to, or `requested` before it is. */
+export function boundPort(server: NetServer, requested: number): number {
+  const a = server.address();
+  return a !== null && typeof a !== "string" ? a.port : requested;
 }
 
 /** Longest Host value echoed back in a 404 body. */
@@ -44,6 +67,10 @@ export class HttpListener {
   readonly host: string;
   readonly ip: string;
   private tail = "";
+  /** The forwarding lines of requests that came over TLS (set by the region's TLS listener). */
+  secureTail = "";
+  /** The meter of the connection `adopt` is handing to the server (its `connection` event runs synchronously). */
+  private adopting: ClientMeter | null = null;
   private readonly apps = new Map<string, EdgeAppMetrics>();
   private unknownApp: EdgeAppMetrics | null = null;
   private readonly meters = new WeakMap<Socket, ClientMeter>();
@@ -79,22 +106,14 @@ export class HttpListener {
   }
 
   /** Binds the listener; rejects with the listen error. */
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once("error", onError);
-      this.server.listen(this.requestedPort, this.ip, () => {
-        this.server.removeListener("error", onError);
-        this.tail = listenerForwardLines(this.region, this.port);
-        resolve();
-      });
-    });
+  async listen(): Promise<void> {
+    await listenOn(this.server, this.ip, this.requestedPort);
+    this.tail = listenerForwardLines(this.region, this.port);
   }
 
   /** The bound port (after `listen`). */
   get port(): number {
-    const a = this.server.address();
-    return a !== null && typeof a !== "string" ? a.port : this.requestedPort;
+    return boundPort(this.server, this.requestedPort);
   }
 
   /** Stops listening and closes every connection. */
@@ -106,8 +125,18 @@ export class HttpListener {
     });
   }
 
+  /** Serves HTTP on a connection accepted elsewhere (a TLS socket after its handshake), metered by `meter`. */
+  adopt(socket: Socket, meter: ClientMeter): void {
+    this.adopting = meter;
+    try {
+      this.server.emit("connection", socket);
+    } finally {
+      this.adopting = null;
+    }
+  }
+
   /** The `fly_edge_*` children of app `name` at this listener, bound once. */
-  private appMetrics(name: string): EdgeAppMetrics {
+  appMetrics(name: string): EdgeAppMetrics {
     let m = this.apps.get(name);
     if (m === undefined) {
       m = new EdgeAppMetrics(this.core.metrics, name, this.region, this.host);
@@ -116,13 +145,14 @@ export class HttpListener {
     return m;
   }
 
-  private unknown(): EdgeAppMetrics {
+  /** The `fly_edge_*` children of traffic no app claims (app=""). */
+  unknown(): EdgeAppMetrics {
     this.unknownApp ??= new EdgeAppMetrics(this.core.metrics, "", this.region, this.host);
     return this.unknownApp;
   }
 
-  /** The app named by a Host value, or null when it is not `<app>.<domain>[:port]`. */
-  private appName(hostHeader: string): string | null {
+  /** The app named by a Host value (or a TLS server name), or null when it is not `<app>.<domain>[:port]`. */
+  appName(hostHeader: string): string | null {
     let h = hostHeader;
     if (h.startsWith("[")) return null;
     const colon = h.lastIndexOf(":");
@@ -135,7 +165,7 @@ export class HttpListener {
   }
 
   private readonly onConnection = (socket: Socket): void => {
-    const meter = new ClientMeter(socket);
+    const meter = this.adopting ?? new ClientMeter(socket);
     this.meters.set(socket, meter);
     this.sockets.add(socket);
     socket.on("close", () => {
@@ -209,7 +239,7 @@ export class HttpListener {
     const fwd = {
       clientIp: clientIpOf(req.socket.remoteAddress),
       requestId: this.core.nextRequestId(this.region),
-      listenerTail: this.tail,
+      listenerTail: (req.socket as TLSSocket).encrypted === true ? this.secureTail : this.tail,
     };
     return buildRequestHead(req.method!, req.url!, req.rawHeaders, info, fwd, upgrade);
   }

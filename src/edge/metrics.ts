@@ -57,6 +57,14 @@ class StatusCache {
   }
 }
 
+/**
+ * Why the edge ended a request or connection itself because the app could not take it: the `kind` label of
+ * `fly_edge_error_count`. `no_instance`: no healthy instance; `connect`: every connection attempt failed; `limit`:
+ * every instance at its hard limit and the queue full or its wait over; `timeout`: no response in time;
+ * `bad_response`: a response the edge could not pass on; `closed`: the app closed the connection mid-response.
+ */
+export type EdgeErrorKind = "no_instance" | "connect" | "limit" | "timeout" | "bad_response" | "closed";
+
 /** `fly_edge_*` children of one app at one edge listener. `app` is "" for traffic no known app can claim. */
 export class EdgeAppMetrics {
   readonly connects: Counter;
@@ -66,8 +74,17 @@ export class EdgeAppMetrics {
   /** Bytes sent to clients. */
   readonly dataOut: Counter;
   private readonly statuses: StatusCache;
+  /** `fly_edge_error_count` children, bound on the first error of each kind. */
+  private readonly errors = new Map<EdgeErrorKind, Counter>();
+  private readonly labels: readonly string[];
 
-  constructor(m: EdgeMetrics, app: string, region: string, host: string) {
+  constructor(
+    private readonly m: EdgeMetrics,
+    app: string,
+    region: string,
+    host: string,
+  ) {
+    this.labels = [app, region, host];
     this.connects = m.edgeConnects.labels(app, region, host);
     this.disconnects = m.edgeDisconnects.labels(app, region, host);
     this.dataIn = m.edgeDataIn.labels(app, region, host);
@@ -78,6 +95,16 @@ export class EdgeAppMetrics {
   /** The children for a response with this status code. */
   status(code: number): StatusChildren {
     return this.statuses.get(code);
+  }
+
+  /** The edge-error counter of this kind. */
+  error(kind: EdgeErrorKind): Counter {
+    let c = this.errors.get(kind);
+    if (c === undefined) {
+      c = this.m.edgeErrors.labels(...this.labels, kind);
+      this.errors.set(kind, c);
+    }
+    return c;
   }
 }
 
@@ -142,6 +169,7 @@ export class EdgeMetrics {
   readonly edgeDisconnects: CounterFamily;
   readonly edgeDataIn: CounterFamily;
   readonly edgeDataOut: CounterFamily;
+  readonly edgeErrors: CounterFamily;
   readonly appConcurrency: GaugeFamily;
   readonly appResponses: CounterFamily;
   readonly appResponseTime: HistogramFamily;
@@ -183,6 +211,11 @@ export class EdgeMetrics {
       name: "fly_edge_data_out",
       help: "Bytes sent to clients.",
       labelNames: EDGE,
+    });
+    this.edgeErrors = registry.counter({
+      name: "fly_edge_error_count",
+      help: "Requests and connections the edge ended itself because the app could not take them, by kind.",
+      labelNames: [...EDGE, "kind"],
     });
     this.appConcurrency = registry.gauge({
       name: "fly_app_concurrency",

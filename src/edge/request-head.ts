@@ -30,9 +30,9 @@ export interface ForwardValues {
 export const VIA = "1.1 contrail";
 
 /** Renders the fixed forwarding lines of a listener (region, scheme, port). */
-export function listenerForwardLines(region: string, port: number): string {
+export function listenerForwardLines(region: string, port: number, scheme: "http" | "https" = "http"): string {
   return (
-    `Fly-Region: ${region}\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ${port}\r\n` +
+    `Fly-Region: ${region}\r\nX-Forwarded-Proto: ${scheme}\r\nX-Forwarded-Port: ${port}\r\n` +
     `Fly-Forwarded-Port: ${port}\r\n`
   );
 }

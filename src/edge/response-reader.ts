@@ -12,7 +12,7 @@ export interface ResponseSink {
   /** The response is complete; `reusable` is false when the connection must not carry another request. */
   onResponseEnd(reusable: boolean): void;
   /** The response is malformed or truncated; the connection must be closed. */
-  onResponseError(message: string): void;
+  onResponseError(message: string, kind: "bad_response" | "closed"): void;
 }
 
 const HEAD = 0;
@@ -143,7 +143,7 @@ export class ResponseReader {
     switch (this.state) {
       case UNTIL_CLOSE:
         if (clean) this.finish(false);
-        else this.fail("upstream connection reset during the response");
+        else this.fail("upstream connection reset during the response", "closed");
         return;
       case HEAD:
         this.fail(
@@ -155,7 +155,7 @@ export class ResponseReader {
       case CHUNK_DATA:
       case CHUNK_DATA_END:
       case TRAILERS:
-        this.fail("upstream closed before the response body was complete");
+        this.fail("upstream closed before the response body was complete", "closed");
         return;
       case DONE:
       case TUNNEL:
@@ -171,11 +171,11 @@ export class ResponseReader {
     sink.onResponseEnd(reusable && this.keepAlive);
   }
 
-  private fail(message: string): void {
+  private fail(message: string, kind: "bad_response" | "closed" = "bad_response"): void {
     this.state = FAILED;
     const sink = this.sink!;
     this.sink = null;
-    sink.onResponseError(message);
+    sink.onResponseError(message, kind);
   }
 
   private readHead(chunk: Buffer, pos: number): number {

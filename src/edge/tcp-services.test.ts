@@ -119,6 +119,27 @@ test("connections count against the service's limits while open", async () => {
   await until(() => sumOf(registry, "fly_app_concurrency", { instance }) === 0);
 });
 
+test("with no healthy instance a connection is closed at once and counted as an edge error", async () => {
+  const route = routes.get("db")!;
+  routes.set("db", { ...route, instances: route.instances.map((i) => ({ ...i, healthy: false })) });
+  try {
+    const got = await new Promise<string>((resolve) => {
+      const s = connect(publicPort, "127.0.0.1");
+      let data = "";
+      s.on("data", (d: Buffer) => {
+        data += d;
+      });
+      s.on("error", () => {});
+      s.on("close", () => resolve(data));
+    });
+    assert.equal(got, "");
+    await until(() => sumOf(registry, "fly_edge_error_count", { app: "db", kind: "no_instance" }) === 1);
+  } finally {
+    routes.set("db", route);
+  }
+  assert.equal((await converse(publicPort, ["back"])).replies, "echo:back");
+});
+
 test("syncTcpServices follows the route table", async () => {
   const other = await freePort();
   const route = routes.get("db")!;

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { pickInstance } from "./balancer.ts";
 import { ClientMeter, type EdgeCore, Waiter } from "./core.ts";
-import { EdgeAppMetrics } from "./metrics.ts";
+import { EdgeAppMetrics, type EdgeErrorKind } from "./metrics.ts";
 import type { TcpServiceRoute } from "./routes.ts";
 import type { ConnUser, InstanceState, UpstreamConn } from "./upstream.ts";
 
@@ -79,10 +79,11 @@ export class TcpServiceListener {
     const route = core.routes.get(this.spec.app);
     const service = route?.tcpServices.find((s) => s.ports.includes(this.spec.publicPort));
     if (service === undefined) {
+      edgeApp.error("no_instance").inc();
       client.destroy();
       return;
     }
-    new TcpPipe(core, this.spec, client, service).run();
+    new TcpPipe(core, this.spec, client, service, edgeApp).run();
   }
 }
 
@@ -99,8 +100,15 @@ class TcpPipe extends Waiter implements ConnUser {
     private readonly spec: TcpBindingSpec,
     private readonly client: Socket,
     private service: TcpServiceRoute,
+    private readonly edgeApp: EdgeAppMetrics,
   ) {
     super();
+  }
+
+  /** Closes the client connection the app could not take, counted by kind. */
+  private refuse(kind: EdgeErrorKind): void {
+    this.edgeApp.error(kind).inc();
+    this.client.destroy();
   }
 
   run(): void {
@@ -121,11 +129,11 @@ class TcpPipe extends Waiter implements ConnUser {
     });
     switch (p.kind) {
       case "none":
-        this.client.destroy();
+        this.refuse(this.tried === null ? "no_instance" : "connect");
         return;
       case "full":
         this.core.instanceState(app, p.first).metrics.hardLimit.inc();
-        if (!mayQueue || app.tcpQueue.size >= this.core.tuning.queueLimit) this.client.destroy();
+        if (!mayQueue || app.tcpQueue.size >= this.core.tuning.queueLimit) this.refuse("limit");
         else app.tcpQueue.push(this, performance.now());
         return;
       case "instance":
@@ -140,7 +148,7 @@ class TcpPipe extends Waiter implements ConnUser {
     const service = route?.tcpServices.find((s) => s.ports.includes(this.spec.publicPort));
     if (route === undefined || service === undefined) {
       app.tcpQueue.remove(this);
-      this.client.destroy();
+      this.refuse("no_instance");
       return true;
     }
     this.service = service;
@@ -157,7 +165,7 @@ class TcpPipe extends Waiter implements ConnUser {
         return false;
       case "none":
         app.tcpQueue.remove(this);
-        this.client.destroy();
+        this.refuse("no_instance");
         return true;
       case "instance":
         app.tcpQueue.remove(this);
@@ -168,7 +176,7 @@ class TcpPipe extends Waiter implements ConnUser {
   }
 
   expired(): void {
-    this.client.destroy();
+    this.refuse("limit");
   }
 
   private dispatch(inst: InstanceState): void {
@@ -205,7 +213,7 @@ class TcpPipe extends Waiter implements ConnUser {
       this.tried.add(this.inst!.route.id);
       this.release();
       if (this.attempts < this.core.tuning.maxConnectAttempts) this.choose(false);
-      else this.client.destroy();
+      else this.refuse("connect");
       return;
     }
     if (error === null) this.client.end();

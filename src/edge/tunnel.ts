@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import { pickInstance } from "./balancer.ts";
 import type { AppState, ClientMeter, EdgeCore } from "./core.ts";
 import { CLIENT_CLOSED_STATUS } from "./exchange.ts";
-import type { EdgeAppMetrics } from "./metrics.ts";
+import type { EdgeAppMetrics, EdgeErrorKind } from "./metrics.ts";
 import { rawResponse } from "./respond.ts";
 import type { ResponseSink } from "./response-reader.ts";
 import type { AppRoute } from "./routes.ts";
@@ -69,11 +69,12 @@ export class Tunnel implements ConnUser, ResponseSink {
     });
     switch (p.kind) {
       case "none":
-        this.reject(this.tried === null ? 503 : 502, this.tried === null ? "no healthy instance" : "cannot reach app");
+        if (this.tried === null) this.reject("no_instance", 503, "no healthy instance");
+        else this.reject("connect", 502, "cannot reach app");
         return;
       case "full":
         s.core.instanceState(s.app, p.first).metrics.hardLimit.inc();
-        this.reject(503, "every instance is at its concurrency limit");
+        this.reject("limit", 503, "every instance is at its concurrency limit");
         return;
       case "instance": {
         if (p.softLimited !== null) s.core.instanceState(s.app, p.softLimited).metrics.softLimit.inc();
@@ -132,8 +133,8 @@ export class Tunnel implements ConnUser, ResponseSink {
     this.endClient = true;
   }
 
-  onResponseError(message: string): void {
-    if (!this.counted) this.reject(502, message);
+  onResponseError(message: string, kind: "bad_response" | "closed"): void {
+    if (!this.counted) this.reject(kind, 502, message);
     else this.destroy();
   }
 
@@ -144,11 +145,11 @@ export class Tunnel implements ConnUser, ResponseSink {
       this.tried.add(this.inst!.route.id);
       this.release();
       if (this.attempts < this.s.core.tuning.maxConnectAttempts) this.choose();
-      else this.reject(502, "cannot connect to the app");
+      else this.reject("connect", 502, "cannot connect to the app");
       return;
     }
     if (!this.counted) {
-      this.reject(502, "the app closed the connection");
+      this.reject("closed", 502, "the app closed the connection");
       return;
     }
     if (error === null) this.s.client.end();
@@ -177,8 +178,9 @@ export class Tunnel implements ConnUser, ResponseSink {
     this.finish();
   };
 
-  /** Answers the client with an edge-made response and closes. */
-  private reject(status: number, message: string): void {
+  /** Answers the client with an edge-made response, counted by kind, and closes. */
+  private reject(kind: EdgeErrorKind, status: number, message: string): void {
+    this.s.edgeApp.error(kind).inc();
     this.conn?.abandon();
     this.conn = null;
     if (!this.counted) this.count(status);

@@ -1,5 +1,6 @@
-// The edge process (`contrail edge`): the edge proxy's listeners of some regions, their route table kept from the
-// control database (route-sync.ts), and a local metrics listener: `/metrics` (the `fly_edge_*` and `fly_app_*`
+// The edge process (`contrail edge`): the edge proxy's HTTP and HTTPS listeners of some regions (certificates from
+// the data directory's local CA, made at the first start), their route table kept from the control database
+// (route-sync.ts), and a local metrics listener: `/metrics` (the `fly_edge_*` and `fly_app_*`
 // families, scraped by the metrics node), `/healthz`, `/proxied-bytes` (bytes per instance, read by the agent for
 // `fly_instance_net_*`) and `/routes/<app>` (what this edge routes, read by `deploy --wait`). It needs no other
 // process to do its job: with the metrics node or the agent gone it keeps routing on the routes it last read.
@@ -9,12 +10,12 @@
 // heartbeat row, database.
 
 import { type ControlDb, openControlDb } from "../control/index.ts";
-import { type Edge, startEdge } from "../edge/index.ts";
+import { type Edge, LocalCa, startEdge } from "../edge/index.ts";
 import { Registry } from "../exposition/registry.ts";
 import { ContrailError } from "../model/errors.ts";
 import { stopOnce } from "./child.ts";
 import { type BoundEdge, edgeRole, RoleHeartbeat, refuseEdgeOverlap } from "./heartbeat.ts";
-import { DEFAULT_EDGES, type EdgeSpec, hostIdFor, tcpPortOffsets } from "./options.ts";
+import { DEFAULT_EDGES, type EdgeSpec, hostIdFor, tcpPortOffsets, tlsAddressOf } from "./options.ts";
 import { jsonAnswer, metricsAnswer, type RoleHttp, type RoleHttpAnswer, startRoleHttp } from "./role-http.ts";
 import { RouteSync } from "./route-sync.ts";
 import { PlatformRoutes } from "./routes.ts";
@@ -41,6 +42,8 @@ export interface EdgeRole {
   readonly edges: readonly BoundEdge[];
   /** `http://HOST:PORT` of the metrics listener. */
   readonly metricsUrl: string;
+  /** Absolute path of the local CA's certificate, which clients of the HTTPS listeners must trust. */
+  readonly caCertPath: string;
   /** Stops in order; resolves when every listener is closed. Idempotent. */
   stop(): Promise<void>;
 }
@@ -51,6 +54,7 @@ async function startEdges(
   movable: boolean,
   routes: PlatformRoutes,
   o: EdgeRoleOptions,
+  ca: LocalCa,
 ): Promise<{ edge: Edge; registry: Registry }> {
   for (let attempt = 0; ; attempt++) {
     const offsets = tcpPortOffsets(specs);
@@ -62,17 +66,20 @@ async function startEdges(
           region: e.region,
           host: hostIdFor(`edge/${e.region}`),
           address: e.address,
+          tlsAddress: tlsAddressOf(e),
           tcpPortOffset: offsets[i],
         })),
         routes,
         registry,
+        ca,
         domain: o.domain,
       });
       return { edge, registry };
     } catch (err) {
       if (!movable || attempt > 0 || !/EADDRINUSE/.test((err as Error).message)) throw err;
       o.warn(`a default edge port is taken (${(err as Error).message}); the edges listen on free ports`);
-      specs = specs.map((e) => ({ region: e.region, address: `${e.address.slice(0, e.address.lastIndexOf(":"))}:0` }));
+      const free = (a: string) => `${a.slice(0, a.lastIndexOf(":"))}:0`;
+      specs = specs.map((e) => ({ region: e.region, address: free(e.address), tlsAddress: free(tlsAddressOf(e)) }));
     }
   }
 }
@@ -115,7 +122,8 @@ export async function startEdgeRole(o: EdgeRoleOptions): Promise<EdgeRole> {
     sync = s;
     // Routes before listening: the first request already finds every app.
     s.load();
-    const started = await startEdges(specs, movable, routes, o);
+    const ca = LocalCa.openOrCreate(o.dataDir);
+    const started = await startEdges(specs, movable, routes, o, ca);
     const e = started.edge;
     edge = e;
     s.attach(e);
@@ -125,19 +133,24 @@ export async function startEdgeRole(o: EdgeRoleOptions): Promise<EdgeRole> {
       if (path.startsWith("/routes/")) return routesAnswer(routes, path);
       return undefined;
     });
+    const portOf = (address: string) => address.slice(address.lastIndexOf(":") + 1);
     const edges: BoundEdge[] = e.listeners.map((l) => ({
       region: l.region,
       host: l.host,
       address: l.address,
-      url: `http://<app>.${o.domain}:${l.address.slice(l.address.lastIndexOf(":") + 1)}`,
+      url: `http://<app>.${o.domain}:${portOf(l.address)}`,
+      ...(l.tlsAddress === null
+        ? {}
+        : { tlsAddress: l.tlsAddress, tlsUrl: `https://<app>.${o.domain}:${portOf(l.tlsAddress)}` }),
     }));
     const b = new RoleHeartbeat({ db, role: edgeRole(regions), warn: o.warn });
     beat = b;
-    b.start({ edges, regions, metrics: http.url });
+    b.start({ edges, regions, metrics: http.url, ca: ca.certPath });
     s.start();
     return {
       edges,
       metricsUrl: http.url,
+      caCertPath: ca.certPath,
       stop: stopOnce(close),
     };
   } catch (err) {

@@ -69,6 +69,21 @@ export interface BoundEdge {
   readonly address: string;
   /** `http://<app>.<domain>:<port>` with a literal `<app>`. */
   readonly url: string;
+  /** `ip:port` of its HTTPS listener (absent in heartbeats of edges without one). */
+  readonly tlsAddress?: string;
+  /** `https://<app>.<domain>:<port>` with a literal `<app>`. */
+  readonly tlsUrl?: string;
+}
+
+/** One line for users about a bound edge: its region, URLs, address and host id. */
+export function describeEdge(e: BoundEdge): string {
+  const urls = e.tlsUrl === undefined ? e.url : `${e.url} ${e.tlsUrl}`;
+  return `edge ${e.region} ${urls} (${e.address}, host ${e.host})`;
+}
+
+/** The line telling users which certificate to trust for the edges' HTTPS addresses. */
+export function caLine(caCertPath: string): string {
+  return `edge CA certificate ${caCertPath} (trust it to use the https:// addresses without warnings)`;
 }
 
 /** What an edge's heartbeat says: its listeners and where its `/metrics` answers. */

@@ -1,13 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
-import { checkEdges, hostIdFor, parseEdgeSpec, tcpPortOffsets } from "./options.ts";
+import { checkEdges, formatEdgeSpec, hostIdFor, parseEdgeSpec, tcpPortOffsets, tlsAddressOf } from "./options.ts";
 
 test("parseEdgeSpec reads REGION=HOST:PORT and rejects anything else", () => {
   assert.deepEqual(parseEdgeSpec("ord=127.0.0.1:8080"), { region: "ord", address: "127.0.0.1:8080" });
   assert.deepEqual(parseEdgeSpec("ams=[::1]:0"), { region: "ams", address: "[::1]:0" });
   assert.deepEqual(parseEdgeSpec("syd=localhost:80"), { region: "syd", address: "localhost:80" });
+  const withTls = parseEdgeSpec("ord=127.0.0.1:8080,tls=127.0.0.1:8443");
+  assert.deepEqual(withTls, { region: "ord", address: "127.0.0.1:8080", tlsAddress: "127.0.0.1:8443" });
+  assert.equal(formatEdgeSpec(withTls), "ord=127.0.0.1:8080,tls=127.0.0.1:8443");
+  assert.equal(tlsAddressOf(parseEdgeSpec("ams=[::1]:8081")), "[::1]:0");
   for (const bad of [
+    "ord=127.0.0.1:1,tls=",
+    "ord=127.0.0.1:1,tls=8443",
+    "ord=127.0.0.1:1,tls=127.0.0.1:99999",
     "ord",
     "ord=",
     "ORD=127.0.0.1:1",

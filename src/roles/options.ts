@@ -33,6 +33,8 @@ export function parseListenAddress(text: string, flag = "--api"): ListenAddress 
 export interface EdgeSpec {
   readonly region: string;
   readonly address: string;
+  /** `HOST:PORT` of its HTTPS listener; none means the same host on a free port. */
+  readonly tlsAddress?: string;
 }
 
 /**
@@ -40,10 +42,20 @@ export interface EdgeSpec {
  * development port 8080. A default port that is taken falls back to a free one (the printed URLs say which).
  */
 export const DEFAULT_EDGES: readonly EdgeSpec[] = [
-  { region: "ord", address: "127.0.0.1:8080" },
-  { region: "ams", address: "127.0.0.1:8081" },
-  { region: "syd", address: "127.0.0.1:8082" },
+  { region: "ord", address: "127.0.0.1:8080", tlsAddress: "127.0.0.1:8443" },
+  { region: "ams", address: "127.0.0.1:8081", tlsAddress: "127.0.0.1:8444" },
+  { region: "syd", address: "127.0.0.1:8082", tlsAddress: "127.0.0.1:8445" },
 ];
+
+/** The HTTPS address of an edge: the given one, else the HTTP listener's host on a free port. */
+export function tlsAddressOf(e: EdgeSpec): string {
+  return e.tlsAddress ?? `${e.address.slice(0, e.address.lastIndexOf(":"))}:0`;
+}
+
+/** The `--edge` argument that starts `e` again: `REGION=HOST:PORT[,tls=HOST:PORT]`. */
+export function formatEdgeSpec(e: EdgeSpec): string {
+  return e.tlsAddress === undefined ? `${e.region}=${e.address}` : `${e.region}=${e.address},tls=${e.tlsAddress}`;
+}
 
 /** The default scrape interval, as on the seed's platform: 15 s. */
 export const DEFAULT_SCRAPE_INTERVAL_MS = 15_000;
@@ -66,19 +78,27 @@ export function parseScrapeInterval(text: string): number {
 const REGION = /^[a-z]{3}$/;
 const LISTEN = /^(?:\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/;
 
-/** Parses one `--edge REGION=HOST:PORT`; throws `bad_data` naming the expected form. */
+/** True for a listen address `HOST:PORT` with a port up to 65535. */
+function isListenAddress(address: string): boolean {
+  return LISTEN.test(address) && Number(address.slice(address.lastIndexOf(":") + 1)) <= 65535;
+}
+
+/** Parses one `--edge REGION=HOST:PORT[,tls=HOST:PORT]`; throws `bad_data` naming the expected form. */
 export function parseEdgeSpec(text: string): EdgeSpec {
   const eq = text.indexOf("=");
   const region = eq < 0 ? "" : text.slice(0, eq);
-  const address = eq < 0 ? "" : text.slice(eq + 1);
-  const port = Number(address.slice(address.lastIndexOf(":") + 1));
-  if (!REGION.test(region) || !LISTEN.test(address) || port > 65535) {
+  const rest = eq < 0 ? "" : text.slice(eq + 1);
+  const comma = rest.indexOf(",tls=");
+  const address = comma < 0 ? rest : rest.slice(0, comma);
+  const tlsAddress = comma < 0 ? undefined : rest.slice(comma + ",tls=".length);
+  if (!REGION.test(region) || !isListenAddress(address) || (tlsAddress !== undefined && !isListenAddress(tlsAddress))) {
     throw new ContrailError(
       "bad_data",
-      `--edge: expected REGION=HOST:PORT such as ord=127.0.0.1:8080 (region: three lower-case letters), got ${JSON.stringify(text)}`,
+      "--edge: expected REGION=HOST:PORT[,tls=HOST:PORT] such as ord=127.0.0.1:8080,tls=127.0.0.1:8443 " +
+        `(region: three lower-case letters), got ${JSON.stringify(text)}`,
     );
   }
-  return { region, address };
+  return tlsAddress === undefined ? { region, address } : { region, address, tlsAddress };
 }
 
 /** Checks a list of edges: regions must differ (each listener stands for one region). */

@@ -1,7 +1,7 @@
 // `contrail up`: its options and help. The supervisor of the platform (up.ts) is loaded only when the command runs.
 
 import { type Command, Option } from "commander";
-import { DEFAULT_API_ADDRESS, DEFAULT_EDGES, DEFAULT_SCRAPE_INTERVAL_MS } from "../../roles/options.ts";
+import { DEFAULT_API_ADDRESS, DEFAULT_EDGES, DEFAULT_SCRAPE_INTERVAL_MS, formatEdgeSpec } from "../../roles/options.ts";
 import type { UpOptions } from "../up.ts";
 import { dataOption } from "./options.ts";
 
@@ -18,8 +18,8 @@ export function registerUpCommand(program: Command): void {
     )
     .addOption(
       new Option(
-        "--edge <region=host:port...>",
-        `an edge listener (repeat for several regions; default ${DEFAULT_EDGES.map((e) => `${e.region}=${e.address}`).join(" ")})`,
+        "--edge <region=host:port,tls=host:port...>",
+        `an edge listener and optionally its HTTPS listener (without tls=, a free port on the same host; repeat for several regions; default ${DEFAULT_EDGES.map(formatEdgeSpec).join(" ")})`,
       ),
     )
     .addOption(new Option("--domain <domain>", "apps are reached at <app>.<domain>").default("localhost"))
