@@ -137,6 +137,12 @@ test("publishes fly_instance_* for local instances from their process trees, the
   assert.equal(sample(registry, "fly_instance_exit_code", id), undefined, "no exit yet");
   // The host's figures.
   assert.ok((sample(registry, "fly_instance_memory_mem_total", id) ?? 0) > 0);
+  for (const suffix of ["active", "inactive", "slab", "vmalloc_total"]) {
+    assert.ok((sample(registry, `fly_instance_memory_${suffix}`, id) ?? 0) > 0, suffix);
+  }
+  for (const suffix of ["writeback", "vmalloc_used", "vmalloc_chunk"]) {
+    assert.ok((sample(registry, `fly_instance_memory_${suffix}`, id) ?? -1) >= 0, suffix);
+  }
   for (const minutes of ["1", "5", "15"]) {
     assert.ok((sample(registry, "fly_instance_load_average", id, { minutes }) ?? -1) >= 0);
   }

@@ -49,6 +49,13 @@ const FAMILIES: Readonly<Record<string, readonly [Kind, string]>> = {
   fly_instance_memory_swap_free: ["gauge", "Host free swap, bytes (SwapFree)."],
   fly_instance_memory_shmem: ["gauge", "Host shared memory, bytes (Shmem)."],
   fly_instance_memory_dirty: ["gauge", "Host dirty pages, bytes (Dirty)."],
+  fly_instance_memory_writeback: ["gauge", "Host pages being written back, bytes (Writeback)."],
+  fly_instance_memory_active: ["gauge", "Host memory used recently, bytes (Active)."],
+  fly_instance_memory_inactive: ["gauge", "Host memory not used recently, bytes (Inactive)."],
+  fly_instance_memory_slab: ["gauge", "Host kernel slab memory, bytes (Slab)."],
+  fly_instance_memory_vmalloc_total: ["gauge", "Host vmalloc address space, bytes (VmallocTotal)."],
+  fly_instance_memory_vmalloc_used: ["gauge", "Host vmalloc space in use, bytes (VmallocUsed)."],
+  fly_instance_memory_vmalloc_chunk: ["gauge", "Largest free vmalloc block of the host, bytes (VmallocChunk)."],
   fly_instance_memory_rss: ["gauge", "Resident memory of the instance's process tree, bytes (sum of VmRSS)."],
   fly_instance_memory_rss_anon: ["gauge", "Anonymous resident memory of the process tree, bytes (sum of RssAnon)."],
   fly_instance_memory_rss_file: ["gauge", "File-backed resident memory of the process tree, bytes (sum of RssFile)."],
@@ -84,6 +91,13 @@ const HOST_MEMORY: readonly (readonly [string, string])[] = [
   ["SwapFree", "swap_free"],
   ["Shmem", "shmem"],
   ["Dirty", "dirty"],
+  ["Writeback", "writeback"],
+  ["Active", "active"],
+  ["Inactive", "inactive"],
+  ["Slab", "slab"],
+  ["VmallocTotal", "vmalloc_total"],
+  ["VmallocUsed", "vmalloc_used"],
+  ["VmallocChunk", "vmalloc_chunk"],
 ];
 
 const SECTOR_BYTES = 512;
