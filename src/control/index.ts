@@ -96,6 +96,24 @@ export {
   requireOrg,
 } from "./orgs.ts";
 export {
+  checkRuleGroupKey,
+  deleteRuleGroup,
+  deleteRuleNamespace,
+  getRuleGroup,
+  listRuleGroups,
+  MAX_RULE_GROUP_BYTES,
+  orgsWithRuleGroups,
+  putRuleGroup,
+  type RuleGroupChange,
+  type RuleGroupChangeKind,
+  type RuleGroupLimits,
+  type RuleGroupWrite,
+  ruleGroupsGeneration,
+  type StoredRuleGroup,
+  type SyncRuleGroupsOptions,
+  syncRuleGroups,
+} from "./rule-groups.ts";
+export {
   addressOf,
   clearLocalInstances,
   type InstanceHealth,
