@@ -6,6 +6,7 @@
 
 import { stringify } from "yaml";
 import { ContrailError } from "../model/errors.ts";
+import { formatDuration } from "../promql/parser/duration.ts";
 
 /** The namespace that holds ready-made groups, one group per app named after it. */
 export const READY_MADE_NAMESPACE = "contrail-builtin";
@@ -43,18 +44,6 @@ export const DEFAULT_THRESHOLDS: ReadyMadeThresholds = {
   forMs: 300_000,
 };
 
-/** A Prometheus duration for `ms`, in the largest unit that divides it (`5m`, `90s`, `1500ms`). */
-export function promDuration(ms: number): string {
-  for (const [unit, size] of [
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-  ] as const) {
-    if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
 interface RuleDoc {
   alert: ReadyMadeRule;
   expr: string;
@@ -71,8 +60,8 @@ function quoted(value: string): string {
 /** The rule named `name` for `app`, as it appears in the group's YAML. */
 function ruleDoc(name: ReadyMadeRule, app: string, t: ReadyMadeThresholds): RuleDoc {
   const sel = `app=${quoted(app)}`;
-  const w = promDuration(t.windowMs);
-  const wait = promDuration(t.forMs);
+  const w = formatDuration(t.windowMs);
+  const wait = formatDuration(t.forMs);
   const common = { labels: { severity: "warning" } };
   switch (name) {
     case "HighErrorRatio":
