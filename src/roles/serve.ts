@@ -4,23 +4,32 @@
 // heartbeats), routing each of those samples to the org that owns its `app`. It talks to no other process to do
 // its job: the edges and agents only meet it in the control database and through the scrapes.
 //
-// Start order: control database (refusing a data directory another live metrics node serves), store, scraper, API,
-// heartbeat. Stop order: stop accepting (API requests in flight finish), stop scraping, heartbeat row, then close
-// the tenant databases (WAL flushed) and the control database.
+// It also evaluates every org's recording and alerting rules (serve-rules.ts): their queries run on the API's query
+// pool, never on the event loop that accepts writes, and the ruler API under `/prometheus/<org>/config/v1/rules`
+// manages them. Alerts go to `alertSink`, the one place a notifier plugs in.
+//
+// Start order: control database (refusing a data directory another live metrics node serves), store, query pool,
+// rules (loaded, not yet running), scraper, API, rule evaluation, heartbeat. Stop order: stop accepting (API requests
+// in flight finish), stop the rules (rounds in flight finish), stop scraping, heartbeat row, the query pool, then
+// close the tenant databases (WAL flushed) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
 import { registerConsoleAssets } from "../api/console-assets.ts";
 import { registerConsoleRoutes } from "../api/console-routes.ts";
 import { registerControlRoutes } from "../api/control-routes.ts";
+import { QueryPool } from "../api/query-pool/pool.ts";
 import { registerRemoteWrite } from "../api/remote-write.ts";
+import { registerRulerRoutes } from "../api/ruler-routes.ts";
 import { createApiServer } from "../api/server.ts";
 import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
 import type { MetricMetadata } from "../exposition/index.ts";
+import type { AlertSink } from "../rules/index.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { RoleHeartbeat, refuseSecond, SERVE_ROLE } from "./heartbeat.ts";
 import { parseListenAddress } from "./options.ts";
+import { type RuleSettings, ServeRules } from "./serve-rules.ts";
 import { controlTargetSource, heartbeatTargetSource, orgOfAppIn } from "./targets.ts";
 
 /** Options of {@link startServe}. */
@@ -35,6 +44,10 @@ export interface ServeOptions {
   readonly shard?: ShardSpec;
   /** How often the control database is checked for changed targets, ms (default 1000). */
   readonly pollIntervalMs?: number;
+  /** Where the rules' alerts go (the node's notifiers); without it alerts are only listed by `/api/v1/alerts`. */
+  readonly alertSink?: AlertSink;
+  /** Settings of the rule evaluator (tests shorten the intervals). */
+  readonly rules?: RuleSettings;
   /** Receives warnings and errors. */
   readonly warn: (line: string) => void;
 }
@@ -51,6 +64,9 @@ export interface Serve {
 const TARGET_POLL_MS = 1_000;
 /** The scraper rereads its targets at least this often, and at most once a second, ms. */
 const MAX_REFRESH_MS = 10_000;
+
+/** The alert sink of a node without notifiers: alerts stay visible through `/api/v1/alerts` only. */
+const KEEP_ALERTS_LOCAL: AlertSink = () => {};
 
 /** Merges metadata lists of several sources, keeping each distinct (type, help, unit) once, names sorted. */
 function mergeMetadata(
@@ -108,8 +124,22 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
     const orgLimits = new OrgLimitsCache(control);
     const limitsFor = (org: string) => orgLimits.limitsOf(org);
+    // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue.
+    const pool = new QueryPool();
+    cleanups.push(() => pool.close());
+    const rules = new ServeRules({
+      control,
+      store,
+      pool,
+      limitsFor,
+      alertSink: options.alertSink ?? KEEP_ALERTS_LOCAL,
+      settings: options.rules,
+      warn: options.warn,
+    });
+    cleanups.push(() => rules.stop());
     const { app } = createApiServer({
       store,
+      queryPool: pool,
       authenticate: auth,
       session,
       limitsFor,
@@ -130,6 +160,14 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       metadata,
       limitsFor,
     });
+    await registerRulerRoutes(app, {
+      control,
+      authenticate: auth,
+      session,
+      limitsFor,
+      checkGroup: (org, namespace, group) => rules.manager.checkLimits(org, [{ namespace, groups: [group] }]),
+      onChange: (org) => rules.syncOrg(org),
+    });
     registerControlRoutes(app, { control, authenticate: auth, session });
     registerConsoleRoutes(app, { control, authenticate: auth });
     registerConsoleAssets(app);
@@ -140,7 +178,9 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const apiUrl = `http://${host}:${bound !== null && typeof bound === "object" ? bound.port : address.port}`;
 
     await scraper.start();
-    // New instances and processes become targets at once, not at the next periodic refresh.
+    await rules.start();
+    // New instances and processes become targets at once, not at the next periodic refresh; rule groups changed by
+    // another process (`contrail rules sync`) reach the evaluator the same way.
     let version = control.dataVersion();
     const poll = setInterval(() => {
       try {
@@ -148,6 +188,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
         if (v === version) return;
         version = v;
         void scraper.refresh();
+        void rules.poll();
       } catch (err) {
         options.warn(`scrape targets: ${(err as Error).message}`);
       }
@@ -162,11 +203,13 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       apiUrl,
       stop: () => {
         stopping ??= (async () => {
-          // Stop accepting first; queries in flight finish. Then the scrapes, then the databases.
+          // Stop accepting first; queries in flight finish. Then the rules and the scrapes, then the databases.
           clearInterval(poll);
           await app.close();
+          await rules.stop();
           await scraper.stop();
           beat.stop();
+          await pool.close();
           cleanups.length = 0;
           try {
             store.close();
