@@ -22,9 +22,10 @@ import { QueryPool } from "./query-pool/pool.ts";
 import type { QuerySpec } from "./query-pool/protocol.ts";
 import { regionsJson } from "./regions.ts";
 import { answerClientError, JSON_TYPE, sendBytes, sendError, sendPieces } from "./respond.ts";
+import { alerts, NO_RULES, type RulesSource, rules } from "./rules-handlers.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { checkRequestAccess, type SessionAuthenticator, sendRefusal } from "./session-auth.ts";
-import { alerts, buildInfo, rules, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
+import { buildInfo, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
 
 /** Options of {@link createApiServer}. */
 export interface ApiServerOptions {
@@ -50,6 +51,8 @@ export interface ApiServerOptions {
   readonly bodyLimit?: number;
   /** Scrape targets and metric metadata per org (`/api/v1/targets`, `/api/v1/metadata`); none when absent. */
   readonly status?: TargetsAndMetadata;
+  /** Rule groups and alerts per org, usually the node's RuleManager; no rules when absent. */
+  readonly rules?: RulesSource;
   /** The clock (ms since the epoch), for tests. */
   readonly now?: () => number;
   /** Told of every internal error (a bug or a storage failure answered 500), with the request's method and URL. */
@@ -135,6 +138,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: opts.engine });
   const now = opts.now ?? Date.now;
   const status = opts.status ?? NO_TARGETS_OR_METADATA;
+  const ruleSource = opts.rules ?? NO_RULES;
   const limitsOf = limitsResolver(opts.limits, opts.limitsFor);
   const gate = new ConcurrencyGate();
   const metrics = new SelfMetrics({ version: VERSION });
@@ -256,6 +260,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             engine,
             queries,
             status,
+            rules: ruleSource,
             signal: controller.signal,
             now: now(),
           });

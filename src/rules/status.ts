@@ -1,6 +1,7 @@
 // The rules and alerts of an org in the shapes of Prometheus's `GET /api/v1/rules` and `GET /api/v1/alerts`
 // (web/api/v1/api.go), with its filters: type, rule_name[], rule_group[], file[] and exclude_alerts.
 
+import type { Matcher } from "../model/matcher.ts";
 import type { Alert, AlertState } from "./alerting.ts";
 import type { RuleGroup, RuleHealth, RuleRuntime } from "./group.ts";
 
@@ -11,6 +12,8 @@ export interface RulesFilter {
   readonly ruleGroup?: readonly string[];
   readonly file?: readonly string[];
   readonly excludeAlerts?: boolean;
+  /** `match[]`: a rule is listed when its labels satisfy every matcher of at least one set. */
+  readonly matchers?: readonly (readonly Matcher[])[];
 }
 
 /** One alert as the API shows it; times RFC 3339, value in Go's `%e` form. */
@@ -123,19 +126,26 @@ function ruleStatus(r: RuleRuntime, excludeAlerts: boolean): AlertingRuleStatus 
   };
 }
 
+function labelsMatch(labels: Readonly<Record<string, string>>, sets: RulesFilter["matchers"]): boolean {
+  if (sets === undefined || sets.length === 0) return true;
+  return sets.some((set) => set.every((m) => m.matches(labels[m.name] ?? "")));
+}
+
 function allowed(list: readonly string[] | undefined, v: string): boolean {
   return list === undefined || list.length === 0 || list.includes(v);
 }
 
 /** The status of `groups` (one org's) after `filter`. */
 export function rulesStatusOf(groups: readonly RuleGroup[], filter: RulesFilter): RulesStatus {
-  const ruleFilters = filter.type !== undefined || (filter.ruleName?.length ?? 0) > 0;
+  const ruleFilters =
+    filter.type !== undefined || (filter.ruleName?.length ?? 0) > 0 || (filter.matchers?.length ?? 0) > 0;
   const out: RuleGroupStatus[] = [];
   for (const g of groups) {
     if (!allowed(filter.file, g.namespace) || !allowed(filter.ruleGroup, g.spec.name)) continue;
     const rules = g.rules
       .filter((r) => filter.type === undefined || (filter.type === "alert") === (r.spec.kind === "alerting"))
       .filter((r) => allowed(filter.ruleName, r.spec.kind === "alerting" ? r.spec.alert : r.spec.record))
+      .filter((r) => labelsMatch(r.spec.labels, filter.matchers))
       .map((r) => ruleStatus(r, filter.excludeAlerts === true));
     if (ruleFilters && rules.length === 0) continue;
     out.push({
