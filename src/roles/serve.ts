@@ -140,6 +140,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const { app } = createApiServer({
       store,
       queryPool: pool,
+      rules: rules.manager,
       authenticate: auth,
       session,
       limitsFor,
