@@ -31,27 +31,35 @@ export function alertForDelivery(
   return { ...alert, labels: labelsForDelivery(org, alert.labels, external) };
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK_64 = 0xffffffffffffffffn;
+/** 64-bit FNV-1a offset basis, as high and low 32-bit halves. */
+const FNV_OFFSET_HI = 0xcbf29ce4;
+const FNV_OFFSET_LO = 0x84222325;
+/** The 64-bit FNV prime is 2^40 + 0x1b3: the low part multiplies, the 2^40 part shifts the low half up by 8 bits. */
+const FNV_PRIME_LOW = 0x1b3;
+const TWO_32 = 0x1_0000_0000;
 /** Alertmanager separates names and values with this byte when it hashes a label set. */
 const SEPARATOR = 0xff;
 
 /**
  * Alertmanager's fingerprint of a label set: 64-bit FNV-1a over name, 0xff, value, 0xff of each label in name
- * order, as 16 lower-case hex digits. Not on a hot path (once per alert per notification), so BigInt is fine.
+ * order, as 16 lower-case hex digits. Computed in two 32-bit halves (every intermediate below 2^53, so exact).
  */
 export function fingerprint(labels: Readonly<Record<string, string>>): string {
-  let h = FNV_OFFSET;
-  const encoder = new TextEncoder();
-  const mix = (bytes: Uint8Array) => {
-    for (const b of bytes) h = ((h ^ BigInt(b)) * FNV_PRIME) & MASK_64;
+  let hi = FNV_OFFSET_HI;
+  let lo = FNV_OFFSET_LO;
+  const mix = (b: number) => {
+    lo = (lo ^ b) >>> 0;
+    const low = lo * FNV_PRIME_LOW;
+    const carry = Math.floor(low / TWO_32);
+    hi = (hi * FNV_PRIME_LOW + carry + ((lo << 8) >>> 0)) >>> 0;
+    lo = low >>> 0;
   };
+  const encoder = new TextEncoder();
   for (const name of Object.keys(labels).sort()) {
-    mix(encoder.encode(name));
-    mix(Uint8Array.of(SEPARATOR));
-    mix(encoder.encode(labels[name]));
-    mix(Uint8Array.of(SEPARATOR));
+    for (const b of encoder.encode(name)) mix(b);
+    mix(SEPARATOR);
+    for (const b of encoder.encode(labels[name])) mix(b);
+    mix(SEPARATOR);
   }
-  return h.toString(16).padStart(16, "0");
+  return hi.toString(16).padStart(8, "0") + lo.toString(16).padStart(8, "0");
 }

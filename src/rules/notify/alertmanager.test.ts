@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { alertmanagerSkip, freePort, type Peer, startAlertmanager } from "../../testkit/peers.ts";
 import type { OutgoingAlert } from "../types.ts";
+import { fingerprint } from "./alert-labels.ts";
 import { AlertmanagerNotifier, MAX_BATCH } from "./alertmanager.ts";
 
 const skip = alertmanagerSkip();
@@ -30,6 +31,7 @@ interface ReceivedAlert {
   annotations: Record<string, string>;
   status: { state: string };
   endsAt: string;
+  fingerprint: string;
 }
 
 async function amAlerts(filter: string): Promise<ReceivedAlert[]> {
@@ -67,6 +69,7 @@ test("alerts arrive at Alertmanager with org and external labels; the org label 
     assert.deepEqual(got[0].labels, { alertname: "HighLatency", cluster: "test", org: "acme", region: "ams" });
     assert.equal(got[0].annotations.summary, "HighLatency is firing");
     assert.equal(got[0].status.state, "active");
+    assert.equal(fingerprint(got[0].labels), got[0].fingerprint, "our fingerprint is Alertmanager's");
     const f = n.figures();
     assert.equal(f.alertmanagers[0].sent, 1);
     assert.equal(f.alertmanagers[0].errors, 0);

@@ -1,9 +1,11 @@
 // The notifiers' figures as metric families for the metrics node's `/metrics`. Alertmanager counters are labelled by
-// the Alertmanager's URL (operator configuration); no label ever names an org or a receiver.
+// the Alertmanager's URL (operator configuration), receiver counters by kind; no label names an org or a receiver.
 
 import type { FamilySample, MetricFamily } from "../../exposition/index.ts";
 import { Labels } from "../../model/labels.ts";
+import { RECEIVER_KINDS } from "../../model/receivers.ts";
 import type { NotifierFigures } from "./alertmanager.ts";
+import type { DispatcherFigures, KindFigures } from "./dispatcher.ts";
 
 function gauge(name: string, help: string, value: number): MetricFamily {
   return { name, type: "gauge", help, samples: [{ labels: Labels.EMPTY, value }] };
@@ -47,5 +49,39 @@ export function alertmanagerFamilies(f: NotifierFigures): MetricFamily[] {
       samples: perAlertmanager(f, (a) => a.errors),
     },
     { name: LATENCY, type: "summary", help: "Time one POST of alerts to an Alertmanager took.", samples: latency },
+  ];
+}
+
+/** The per-org receivers' counters by receiver kind, the groups held and the alerts refused by bounds. */
+export function dispatcherFamilies(f: DispatcherFigures): MetricFamily[] {
+  const kinds = RECEIVER_KINDS.map((kind) => ({ kind, c: f.byKind[kind] }));
+  const byKind = (pick: (c: KindFigures) => number) =>
+    kinds.map(({ kind, c }) => ({ labels: Labels.fromStrings("kind", kind), value: pick(c) }));
+  return [
+    {
+      name: "contrail_receiver_notifications_total",
+      type: "counter",
+      help: "Group notifications receivers accepted, by receiver kind.",
+      samples: byKind((c) => c.delivered),
+    },
+    {
+      name: "contrail_receiver_notifications_failed_total",
+      type: "counter",
+      help: "Group notifications given up on (refused with a 4xx, or attempts exhausted), by receiver kind.",
+      samples: byKind((c) => c.failed),
+    },
+    {
+      name: "contrail_receiver_notification_retries_total",
+      type: "counter",
+      help: "Delivery attempts after the first (5xx, 429, network errors, timeouts), by receiver kind.",
+      samples: byKind((c) => c.retries),
+    },
+    gauge("contrail_receiver_alert_groups", "Alert groups held for receivers, over all orgs.", f.groups),
+    {
+      name: "contrail_receiver_alerts_dropped_total",
+      type: "counter",
+      help: "Alerts not taken because a receiver's group or alert bound was reached.",
+      samples: [{ labels: Labels.EMPTY, value: f.dropped }],
+    },
   ];
 }
