@@ -5,21 +5,25 @@
 // its job: the edges and agents only meet it in the control database and through the scrapes.
 //
 // Start order: control database (refusing a data directory another live metrics node serves), store, scraper, API,
-// heartbeat. Stop order: stop accepting (API requests in flight finish), stop scraping, heartbeat row, then close
-// the tenant databases (WAL flushed) and the control database.
+// notifiers, heartbeat. Stop order: stop accepting (API requests in flight finish), stop scraping, stop notifying,
+// heartbeat row, then close the tenant databases (WAL flushed) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
 import { registerConsoleAssets } from "../api/console-assets.ts";
 import { registerConsoleRoutes } from "../api/console-routes.ts";
 import { registerControlRoutes } from "../api/control-routes.ts";
+import { registerReceiverRoutes } from "../api/receiver-routes.ts";
 import { registerRemoteWrite } from "../api/remote-write.ts";
 import { createApiServer } from "../api/server.ts";
 import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
 import type { MetricMetadata } from "../exposition/index.ts";
+import type { Notifiers } from "../rules/notify/notifiers.ts";
+import type { AlertSink } from "../rules/types.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { RoleHeartbeat, refuseSecond, SERVE_ROLE } from "./heartbeat.ts";
+import { notifiersFor } from "./notifiers.ts";
 import { parseListenAddress } from "./options.ts";
 import { controlTargetSource, heartbeatTargetSource, orgOfAppIn } from "./targets.ts";
 
@@ -35,6 +39,8 @@ export interface ServeOptions {
   readonly shard?: ShardSpec;
   /** How often the control database is checked for changed targets, ms (default 1000). */
   readonly pollIntervalMs?: number;
+  /** Base URLs of the Alertmanagers alerts are sent to (checked: options.ts's `parseAlertmanagerUrls`); default none. */
+  readonly alertmanagers?: readonly string[];
   /** Receives warnings and errors. */
   readonly warn: (line: string) => void;
 }
@@ -43,6 +49,8 @@ export interface ServeOptions {
 export interface Serve {
   /** Base URL of the API, e.g. `http://127.0.0.1:9300`. */
   readonly apiUrl: string;
+  /** Where the rule manager hands each org's alerts: the Alertmanagers and the org's receivers. */
+  readonly alertSink: AlertSink;
   /** Stops in order; resolves when the databases are closed. Idempotent. */
   stop(): Promise<void>;
 }
@@ -108,11 +116,14 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
     const orgLimits = new OrgLimitsCache(control);
     const limitsFor = (org: string) => orgLimits.limitsOf(org);
+    // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
+    let notifiers: Notifiers | null = null;
     const { app } = createApiServer({
       store,
       authenticate: auth,
       session,
       limitsFor,
+      extraMetrics: () => notifiers?.families() ?? [],
       status: {
         targetsFor: (org) => scraper.targetsFor(org),
         metadataFor: (org) => mergeMetadata(scraper.metadataFor(org), metadata.list(org)),
@@ -131,6 +142,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       limitsFor,
     });
     registerControlRoutes(app, { control, authenticate: auth, session });
+    registerReceiverRoutes(app, { control, authenticate: auth, session });
     registerConsoleRoutes(app, { control, authenticate: auth });
     registerConsoleAssets(app);
     await app.listen({ host: address.host, port: address.port });
@@ -138,6 +150,13 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const bound = app.server.address();
     const host = address.host.includes(":") ? `[${address.host}]` : address.host;
     const apiUrl = `http://${host}:${bound !== null && typeof bound === "object" ? bound.port : address.port}`;
+    const notify = notifiersFor(control, {
+      alertmanagers: options.alertmanagers ?? [],
+      externalUrl: apiUrl,
+      warn: options.warn,
+    });
+    notifiers = notify;
+    cleanups.push(() => notify.stop());
 
     await scraper.start();
     // New instances and processes become targets at once, not at the next periodic refresh.
@@ -160,12 +179,14 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     let stopping: Promise<void> | null = null;
     return {
       apiUrl,
+      alertSink: notify.sink,
       stop: () => {
         stopping ??= (async () => {
           // Stop accepting first; queries in flight finish. Then the scrapes, then the databases.
           clearInterval(poll);
           await app.close();
           await scraper.stop();
+          await notify.stop();
           beat.stop();
           cleanups.length = 0;
           try {
