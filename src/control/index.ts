@@ -101,8 +101,6 @@ export {
   listReceiverInfos,
   listReceivers,
   putReceiver,
-  type ReceiverInfo,
-  type ReceiverInput,
 } from "./receivers.ts";
 export {
   addressOf,

@@ -4,18 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
-import { RECEIVER_BOUNDS, RECEIVER_DEFAULTS } from "../model/receivers.ts";
+import { RECEIVER_BOUNDS, RECEIVER_DEFAULTS, type ReceiverInput } from "../model/receivers.ts";
 import type { ControlDb } from "./connection.ts";
 import { openControlDb } from "./db.ts";
 import { createOrg, deleteOrg } from "./orgs.ts";
-import {
-  deleteReceiver,
-  getReceiverInfo,
-  listReceiverInfos,
-  listReceivers,
-  putReceiver,
-  type ReceiverInput,
-} from "./receivers.ts";
+import { deleteReceiver, getReceiverInfo, listReceiverInfos, listReceivers, putReceiver } from "./receivers.ts";
 import { localUser } from "./users.ts";
 
 let dir: string;

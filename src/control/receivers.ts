@@ -3,22 +3,16 @@
 // stored (each delivery's HMAC needs them) but this module's list form never carries them, only whether one is set.
 
 import { ContrailError } from "../model/errors.ts";
-import { checkReceiver, checkReceiverName, RECEIVER_BOUNDS, type Receiver } from "../model/receivers.ts";
+import {
+  checkReceiver,
+  checkReceiverName,
+  RECEIVER_BOUNDS,
+  type Receiver,
+  type ReceiverInfo,
+  type ReceiverInput,
+} from "../model/receivers.ts";
 import type { ControlDb } from "./connection.ts";
 import { requireOrg } from "./orgs.ts";
-
-/** A receiver as shown to people: everything but the secret, and whether one is set. Times in ms since the epoch. */
-export interface ReceiverInfo extends Omit<Receiver, "secret"> {
-  readonly hasSecret: boolean;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-}
-
-/** What {@link putReceiver} writes: a receiver whose `secret` may be left out to keep the stored one. */
-export interface ReceiverInput extends Omit<Receiver, "secret"> {
-  /** The HMAC key: a string sets it, null removes it, undefined keeps what is stored (none for a new receiver). */
-  readonly secret?: string | null;
-}
 
 interface ReceiverRow {
   name: string;

@@ -32,6 +32,19 @@ export interface Receiver {
   readonly sendResolved: boolean;
 }
 
+/** A receiver as shown to people: everything but the secret, and whether one is set. Times in ms since the epoch. */
+export interface ReceiverInfo extends Omit<Receiver, "secret"> {
+  readonly hasSecret: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** What {@link putReceiver} writes: a receiver whose `secret` may be left out to keep the stored one. */
+export interface ReceiverInput extends Omit<Receiver, "secret"> {
+  /** The HMAC key: a string sets it, null removes it, undefined keeps what is stored (none for a new receiver). */
+  readonly secret?: string | null;
+}
+
 /** `group_by` value that groups by every label (each distinct label set is its own group). */
 export const GROUP_BY_ALL = "...";
 
