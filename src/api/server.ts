@@ -5,6 +5,7 @@
 // added by console-routes.ts.
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { MetricFamily } from "../exposition/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { Engine, type EngineOptions } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
@@ -55,6 +56,8 @@ export interface ApiServerOptions {
   readonly rules?: RulesSource;
   /** The clock (ms since the epoch), for tests. */
   readonly now?: () => number;
+  /** More families for `/metrics` (the notifiers'), asked for at each scrape; none when absent. */
+  readonly extraMetrics?: () => readonly MetricFamily[];
   /** Told of every internal error (a bug or a storage failure answered 500), with the request's method and URL. */
   readonly onInternalError?: (err: unknown, request: { readonly method: string; readonly url: string }) => void;
 }
@@ -279,7 +282,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   app.get("/metrics", async (_request, reply) =>
     reply
       .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-      .send(metrics.render(gate.total() + pool.figures().busy, poolFamilies(pool.figures()))),
+      .send(
+        metrics.render(gate.total() + pool.figures().busy, [
+          ...poolFamilies(pool.figures()),
+          ...(opts.extraMetrics?.() ?? []),
+        ]),
+      ),
   );
 
   const regions = regionsJson();

@@ -12,6 +12,7 @@ import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerPromqlCommands } from "./commands/promql.ts";
 import { registerPromqltestCommand } from "./commands/promqltest.ts";
 import { registerQueryCommand } from "./commands/query.ts";
+import { registerReceiverCommands } from "./commands/receivers.ts";
 import { registerRulesManageCommands } from "./commands/rules-manage.ts";
 import { registerTsdbCommands } from "./commands/tsdb.ts";
 import { registerUpCommand } from "./commands/up.ts";
@@ -27,6 +28,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerPromqltestCommand(program);
   registerTsdbCommands(program);
   registerControlCommands(program);
+  registerReceiverCommands(program);
   registerUpCommand(program);
   registerRoleCommands(program);
   registerDeployCommand(program);

@@ -12,11 +12,12 @@ import {
   DEFAULT_EDGES,
   DEFAULT_METRICS_ADDRESS,
   DEFAULT_SCRAPE_INTERVAL_MS,
+  parseAlertmanagerUrls,
   parseEdgeSpec,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
-import { dataOption } from "./commands/options.ts";
+import { alertmanagerOption, dataOption } from "./commands/options.ts";
 
 /** Options of `contrail serve`. */
 interface ServeCommandOptions {
@@ -24,6 +25,7 @@ interface ServeCommandOptions {
   readonly api: string;
   readonly scrapeInterval: string;
   readonly shard?: string;
+  readonly alertmanager?: readonly string[];
 }
 
 /** Options of `contrail edge`. */
@@ -46,10 +48,18 @@ const REGION_FLAG = /^[a-z]{3}$/;
 async function serve(opts: ServeCommandOptions): Promise<number> {
   const intervalMs = parseScrapeInterval(opts.scrapeInterval);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+  const alertmanagers = parseAlertmanagerUrls(opts.alertmanager ?? []);
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
   return runRole("serve", async (out) => {
-    const s = await startServe({ dataDir: opts.data, api: opts.api, scrapeIntervalMs: intervalMs, shard, ...out });
+    const s = await startServe({
+      dataDir: opts.data,
+      api: opts.api,
+      scrapeIntervalMs: intervalMs,
+      shard,
+      alertmanagers,
+      ...out,
+    });
     const info: ReadyInfo = { api: s.apiUrl };
     return {
       info,
@@ -129,6 +139,7 @@ export function registerRoleCommands(program: Command): void {
       ),
     )
     .addOption(new Option("--shard <i/n>", "scrape only shard i of n of the app targets"))
+    .addOption(alertmanagerOption())
     .action(action("serve", serve));
   program
     .command("edge")

@@ -18,6 +18,7 @@ import {
   DEFAULT_EDGES,
   DEFAULT_METRICS_ADDRESS,
   type EdgeSpec,
+  parseAlertmanagerUrls,
   parseEdgeSpec,
   parseScrapeInterval,
 } from "../roles/options.ts";
@@ -45,6 +46,8 @@ export interface UpOptions {
   readonly examples?: string;
   /** `on` (the default with `--demo`) or `off`: the demo traffic. */
   readonly traffic?: "on" | "off";
+  /** Alertmanager base URLs, passed on to the metrics node. */
+  readonly alertmanager?: readonly string[];
 }
 
 /** How long the supervisor waits for another process's write lock on its heartbeat, ms (it never stalls long). */
@@ -89,6 +92,7 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
         "--scrape-interval",
         opts.scrapeInterval,
         ...(opts.shard === undefined ? [] : ["--shard", opts.shard]),
+        ...(opts.alertmanager ?? []).flatMap((url) => ["--alertmanager", url]),
       ],
     },
     {
@@ -129,6 +133,7 @@ export async function up(opts: UpOptions): Promise<void> {
   const given: EdgeSpec[] = (opts.edge ?? []).map(parseEdgeSpec);
   const regions = checkEdges(given.length > 0 ? given : DEFAULT_EDGES).map((e) => e.region);
   parseScrapeInterval(opts.scrapeInterval);
+  parseAlertmanagerUrls(opts.alertmanager ?? []);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const demo = opts.demo === true;
   if (!demo && opts.traffic !== undefined) throw new ContrailError("bad_data", "--traffic needs --demo");

@@ -231,6 +231,29 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN UPDATE rule_groups_changes SET generation = generation + 1 WHERE id = 1; END;
     `,
   },
+  {
+    version: 8,
+    name: "notification receivers per org: webhook or Slack URL, HMAC secret, grouping and timing",
+    // The secret is stored as given: it keys each delivery's HMAC, so it must be readable. `group_by` is a JSON
+    // array of label names. Durations in ms; model/receivers.ts holds the bounds every write is checked against.
+    sql: `
+      CREATE TABLE receivers (
+        org_id             TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        name               TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+        kind               TEXT    NOT NULL CHECK (kind IN ('webhook', 'slack')),
+        url                TEXT    NOT NULL CHECK (length(url) BETWEEN 1 AND 2048),
+        secret             TEXT,
+        group_by           TEXT    NOT NULL,
+        group_wait_ms      INTEGER NOT NULL CHECK (group_wait_ms >= 0),
+        group_interval_ms  INTEGER NOT NULL CHECK (group_interval_ms > 0),
+        repeat_interval_ms INTEGER NOT NULL CHECK (repeat_interval_ms > 0),
+        send_resolved      INTEGER NOT NULL CHECK (send_resolved IN (0, 1)),
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL,
+        PRIMARY KEY (org_id, name)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version of `db`: the highest applied migration, 0 for a database without any. */

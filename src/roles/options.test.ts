@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
-import { checkEdges, hostIdFor, parseEdgeSpec, tcpPortOffsets } from "./options.ts";
+import {
+  checkEdges,
+  hostIdFor,
+  MAX_ALERTMANAGERS,
+  parseAlertmanagerUrls,
+  parseEdgeSpec,
+  tcpPortOffsets,
+} from "./options.ts";
 
 test("parseEdgeSpec reads REGION=HOST:PORT and rejects anything else", () => {
   assert.deepEqual(parseEdgeSpec("ord=127.0.0.1:8080"), { region: "ord", address: "127.0.0.1:8080" });
@@ -46,4 +53,25 @@ test("TCP service offsets: 1000 apart for listeners sharing an IP", () => {
     { region: "syd", address: "127.0.0.1:8082" },
   ];
   assert.deepEqual(tcpPortOffsets(edges), [0, 1000, 0, 2000]);
+});
+
+test("parseAlertmanagerUrls takes http and https base URLs and refuses anything else", () => {
+  assert.deepEqual(parseAlertmanagerUrls(["http://127.0.0.1:9093", "https://am.example.com/prefix/"]), [
+    "http://127.0.0.1:9093",
+    "https://am.example.com/prefix/",
+  ]);
+  assert.deepEqual(parseAlertmanagerUrls([]), []);
+  const refused: [string[], RegExp][] = [
+    [["127.0.0.1:9093"], /expected an http or https URL/],
+    [["ftp://am:21"], /expected an http or https URL/],
+    [[`http://a/${"x".repeat(2048)}`], /at most 2048 characters/],
+    [["http://a:1", "http://a:1"], /given twice/],
+    [Array.from({ length: MAX_ALERTMANAGERS + 1 }, (_, i) => `http://a:${i + 1}`), /11 given, the limit is 10/],
+  ];
+  for (const [urls, pattern] of refused) {
+    assert.throws(
+      () => parseAlertmanagerUrls(urls),
+      (e: unknown) => isContrailError(e, "bad_data") && pattern.test((e as Error).message),
+    );
+  }
 });

@@ -29,6 +29,38 @@ export function parseListenAddress(text: string, flag = "--api"): ListenAddress 
   return { host: m[1] ?? m[2], port };
 }
 
+/** Most `--alertmanager` URLs: every batch of alerts is POSTed to each, so a long list multiplies the work. */
+export const MAX_ALERTMANAGERS = 10;
+/** Longest `--alertmanager` URL, characters. */
+const MAX_ALERTMANAGER_URL_LENGTH = 2048;
+
+/**
+ * Checks `--alertmanager` URLs (base URLs such as `http://127.0.0.1:9093`, a path prefix allowed): absolute http or
+ * https, at most {@link MAX_ALERTMANAGERS}, none twice; throws bad_data naming the flag and the problem.
+ */
+export function parseAlertmanagerUrls(urls: readonly string[]): string[] {
+  if (urls.length > MAX_ALERTMANAGERS) {
+    throw new ContrailError("bad_data", `--alertmanager: ${urls.length} given, the limit is ${MAX_ALERTMANAGERS}`);
+  }
+  for (const text of urls) {
+    let url: URL | null = null;
+    try {
+      url = text.length <= MAX_ALERTMANAGER_URL_LENGTH ? new URL(text) : null;
+    } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new ContrailError(
+        "bad_data",
+        `--alertmanager: expected an http or https URL such as http://127.0.0.1:9093 (at most ` +
+          `${MAX_ALERTMANAGER_URL_LENGTH} characters), got ${JSON.stringify(text.slice(0, 200))}`,
+      );
+    }
+  }
+  if (new Set(urls).size !== urls.length) throw new ContrailError("bad_data", "--alertmanager: a URL is given twice");
+  return [...urls];
+}
+
 /** One edge listener to start: its region code and `HOST:PORT` (port 0 picks a free port). */
 export interface EdgeSpec {
   readonly region: string;

@@ -6,28 +6,31 @@
 //
 // It also evaluates every org's recording and alerting rules (serve-rules.ts): their queries run on the API's query
 // pool, never on the event loop that accepts writes, and the ruler API under `/prometheus/<org>/config/v1/rules`
-// manages them. Alerts go to `alertSink`, the one place a notifier plugs in.
+// manages them. Their alerts go to the notifiers (the Alertmanagers of `--alertmanager`, the org's receivers).
 //
 // Start order: control database (refusing a data directory another live metrics node serves), store, query pool,
-// rules (loaded, not yet running), scraper, API, rule evaluation, heartbeat. Stop order: stop accepting (API requests
-// in flight finish), stop the rules (rounds in flight finish), stop scraping, heartbeat row, the query pool, then
-// close the tenant databases (WAL flushed) and the control database.
+// rules (loaded, not yet running), scraper, API, notifiers, rule evaluation, heartbeat. Stop order: stop accepting
+// (API requests in flight finish), stop the rules (rounds in flight finish), stop scraping, stop notifying,
+// heartbeat row, the query pool, then close the tenant databases (WAL flushed) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
 import { registerConsoleAssets } from "../api/console-assets.ts";
 import { registerConsoleRoutes } from "../api/console-routes.ts";
 import { registerControlRoutes } from "../api/control-routes.ts";
 import { QueryPool } from "../api/query-pool/pool.ts";
+import { registerReceiverRoutes } from "../api/receiver-routes.ts";
 import { registerRemoteWrite } from "../api/remote-write.ts";
 import { registerRulerRoutes } from "../api/ruler-routes.ts";
 import { createApiServer } from "../api/server.ts";
 import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
 import type { MetricMetadata } from "../exposition/index.ts";
-import type { AlertSink } from "../rules/index.ts";
+import type { Notifiers } from "../rules/notify/notifiers.ts";
+import type { AlertSink } from "../rules/types.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { RoleHeartbeat, refuseSecond, SERVE_ROLE } from "./heartbeat.ts";
+import { notifiersFor } from "./notifiers.ts";
 import { parseListenAddress } from "./options.ts";
 import { type RuleSettings, ServeRules } from "./serve-rules.ts";
 import { controlTargetSource, heartbeatTargetSource, orgOfAppIn } from "./targets.ts";
@@ -44,8 +47,8 @@ export interface ServeOptions {
   readonly shard?: ShardSpec;
   /** How often the control database is checked for changed targets, ms (default 1000). */
   readonly pollIntervalMs?: number;
-  /** Where the rules' alerts go (the node's notifiers); without it alerts are only listed by `/api/v1/alerts`. */
-  readonly alertSink?: AlertSink;
+  /** Base URLs of the Alertmanagers alerts are sent to (checked: options.ts's `parseAlertmanagerUrls`); default none. */
+  readonly alertmanagers?: readonly string[];
   /** Settings of the rule evaluator (tests shorten the intervals). */
   readonly rules?: RuleSettings;
   /** Receives warnings and errors. */
@@ -56,6 +59,8 @@ export interface ServeOptions {
 export interface Serve {
   /** Base URL of the API, e.g. `http://127.0.0.1:9300`. */
   readonly apiUrl: string;
+  /** Where the rule manager hands each org's alerts: the Alertmanagers and the org's receivers. */
+  readonly alertSink: AlertSink;
   /** Stops in order; resolves when the databases are closed. Idempotent. */
   stop(): Promise<void>;
 }
@@ -64,9 +69,6 @@ export interface Serve {
 const TARGET_POLL_MS = 1_000;
 /** The scraper rereads its targets at least this often, and at most once a second, ms. */
 const MAX_REFRESH_MS = 10_000;
-
-/** The alert sink of a node without notifiers: alerts stay visible through `/api/v1/alerts` only. */
-const KEEP_ALERTS_LOCAL: AlertSink = () => {};
 
 /** Merges metadata lists of several sources, keeping each distinct (type, help, unit) once, names sorted. */
 function mergeMetadata(
@@ -124,6 +126,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
     const orgLimits = new OrgLimitsCache(control);
     const limitsFor = (org: string) => orgLimits.limitsOf(org);
+    // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
+    let notifiers: Notifiers | null = null;
     // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue.
     const pool = new QueryPool();
     cleanups.push(() => pool.close());
@@ -132,7 +136,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       store,
       pool,
       limitsFor,
-      alertSink: options.alertSink ?? KEEP_ALERTS_LOCAL,
+      // The notifiers exist before the first evaluation (rules.start() comes after them).
+      alertSink: (org, alerts) => notifiers?.sink(org, alerts),
       settings: options.rules,
       warn: options.warn,
     });
@@ -144,6 +149,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       authenticate: auth,
       session,
       limitsFor,
+      extraMetrics: () => notifiers?.families() ?? [],
       status: {
         targetsFor: (org) => scraper.targetsFor(org),
         metadataFor: (org) => mergeMetadata(scraper.metadataFor(org), metadata.list(org)),
@@ -170,6 +176,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       onChange: (org) => rules.syncOrg(org),
     });
     registerControlRoutes(app, { control, authenticate: auth, session });
+    registerReceiverRoutes(app, { control, authenticate: auth, session });
     registerConsoleRoutes(app, { control, authenticate: auth });
     registerConsoleAssets(app);
     await app.listen({ host: address.host, port: address.port });
@@ -177,6 +184,13 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const bound = app.server.address();
     const host = address.host.includes(":") ? `[${address.host}]` : address.host;
     const apiUrl = `http://${host}:${bound !== null && typeof bound === "object" ? bound.port : address.port}`;
+    const notify = notifiersFor(control, {
+      alertmanagers: options.alertmanagers ?? [],
+      externalUrl: apiUrl,
+      warn: options.warn,
+    });
+    notifiers = notify;
+    cleanups.push(() => notify.stop());
 
     await scraper.start();
     await rules.start();
@@ -202,6 +216,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     let stopping: Promise<void> | null = null;
     return {
       apiUrl,
+      alertSink: notify.sink,
       stop: () => {
         stopping ??= (async () => {
           // Stop accepting first; queries in flight finish. Then the rules and the scrapes, then the databases.
@@ -209,6 +224,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
           await app.close();
           await rules.stop();
           await scraper.stop();
+          await notify.stop();
           beat.stop();
           await pool.close();
           cleanups.length = 0;
