@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { OrgLimitsCache, TokenCache, updateOrgLimits } from "../control/index.ts";
+import { Engine } from "../promql/engine/index.ts";
+import { engineQueryFn, RuleManager } from "../rules/index.ts";
 import { registerRulerRoutes } from "./ruler-routes.ts";
 import { MemoryTenants, startTestServer, type TestControl, type TestServer, testControl } from "./test-support.ts";
 
@@ -49,11 +51,19 @@ before(async () => {
   otherWrite = control.org("other", ["read", "write"]);
   const tokens = new TokenCache(control.db);
   const limits = new OrgLimitsCache(control.db);
-  server = await startTestServer(control, new MemoryTenants(), {}, (app) =>
+  // A rule manager's own checks (its shortest interval is 10 s); it never runs here.
+  const store = new MemoryTenants();
+  const manager = new RuleManager({
+    query: engineQueryFn(new Engine(), (org) => store.queryable(org)),
+    append: async () => {},
+    alertSink: () => {},
+  });
+  server = await startTestServer(control, store, {}, (app) =>
     registerRulerRoutes(app, {
       control: control.db,
       authenticate: (t) => tokens.authenticate(t),
       limitsFor: (org) => limits.limitsOf(org),
+      checkGroup: (org, namespace, group) => manager.checkLimits(org, [{ namespace, groups: [group] }]),
       onChange: (org) => {
         changes.push(org);
       },
@@ -159,6 +169,14 @@ describe("ruler API", () => {
     const r2 = await call(otherWrite, "POST", `${base("other")}/second`, single);
     assert.equal(r2.status, 400);
     assert.match(r2.text, /would have 2 rule groups, more than its limit of 1 \(max_rule_groups\)/);
+  });
+
+  test("a group the evaluator would refuse (an interval under its minimum) is 400, not stored", async () => {
+    const fast = GROUP.replace("interval: 30s", "interval: 1s").replace("name: api", "name: fast");
+    const r = await call(acmeWrite, "POST", `${base("acme")}/app-ns`, fast);
+    assert.equal(r.status, 400);
+    assert.match(r.text, /interval 1000 ms, less than the minimum of 10000 ms/);
+    assert.equal((await call(acmeRead, "GET", `${base("acme")}/app-ns/fast`)).status, 404);
   });
 
   test("DELETE of a group and of a namespace answer 202, then 404 once gone", async () => {

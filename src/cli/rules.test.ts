@@ -105,6 +105,16 @@ describe("contrail rules", () => {
     assert.deepEqual(groupsOf("acme"), ["team-a/one:1"]);
   });
 
+  test("a group with an interval a metrics node would refuse is refused here too", async () => {
+    const fast = file(
+      "fast.yml",
+      "groups:\n  - name: f\n    interval: 1s\n    rules:\n      - record: a:b\n        expr: vector(1)\n",
+    );
+    const r = await run("rules", "sync", "--org", "acme", fast);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /fast\.yml: group "f": interval 1000 ms, less than the minimum of 10000 ms/);
+  });
+
   test("enable writes the ready-made group for the app; --only and thresholds shape it; sync keeps it", async () => {
     const r = await run("rules", "enable", "--org", "acme", "--app", "web");
     assert.equal(r.code, 0, r.err);

@@ -19,8 +19,8 @@ import {
 import { ContrailError } from "../model/errors.ts";
 import { DEFAULT_ORG_LIMITS, type OrgLimits } from "../model/limits.ts";
 import { parseDuration } from "../promql/parser/duration.ts";
+import { DEFAULT_RULE_LIMITS, MAX_RULE_FILE_BYTES, type RuleGroupSpec } from "../rules/index.ts";
 import { READY_MADE_NAMESPACE, type ReadyMadeThresholds, readyMadeGroup } from "../rules/ready-made.ts";
-import { MAX_RULE_FILE_BYTES } from "../rules/rule-file.ts";
 import { prepareRuleFile, prepareRuleGroup } from "../rules/stored-groups.ts";
 import { printTable, when, withControl } from "./common.ts";
 
@@ -34,6 +34,17 @@ function namespaceOf(file: string): string {
   const ext = extname(file);
   const base = basename(file);
   return ext === ".yml" || ext === ".yaml" ? base.slice(0, -ext.length) : base;
+}
+
+// Refuses a group whose interval a metrics node would refuse (it would then keep the org's previous rules).
+function checkInterval(file: string, g: RuleGroupSpec): void {
+  const min = DEFAULT_RULE_LIMITS.minIntervalMs;
+  if (g.intervalMs !== undefined && g.intervalMs < min) {
+    throw new ContrailError(
+      "bad_data",
+      `${file}: group "${g.name}": interval ${g.intervalMs} ms, less than the minimum of ${min} ms`,
+    );
+  }
 }
 
 // Reads a rule file, refusing one past the rule-file size limit before reading it.
@@ -74,6 +85,7 @@ export function rulesSyncCommand(files: readonly string[], opts: RulesSyncOption
       }
       namespaces.set(namespace, file);
       for (const g of prepareRuleFile(readRuleFile(file), file)) {
+        checkInterval(file, g.spec);
         groups.push({ namespace, name: g.spec.name, yaml: g.yaml, rules: g.rules });
       }
     }
