@@ -193,6 +193,17 @@ describe("ruler API", () => {
     assert.equal((await call(acmeRead, "GET", `${base("acme")}/app-ns/api`)).status, 404);
   });
 
+  test("mimirtool's path (its own prefix after the org's URL) serves the same groups", async () => {
+    const tool = `${server.url}/prometheus/acme/prometheus/config/v1/rules`;
+    assert.equal((await call(acmeWrite, "POST", `${tool}/via-tool`, GROUP)).status, 202);
+    const r = await call(acmeRead, "GET", tool);
+    assert.equal(r.status, 200);
+    assert.equal(r.text, (await call(acmeRead, "GET", base("acme"))).text);
+    assert.equal((await call(acmeRead, "GET", `${base("acme")}/via-tool/api`)).status, 200);
+    assert.equal((await call(otherWrite, "GET", tool)).status, 403);
+    assert.equal((await call(acmeWrite, "DELETE", `${tool}/via-tool`)).status, 202);
+  });
+
   test("namespaces and group names travel percent-encoded", async () => {
     const ns = "team a/prod";
     const path = `${base("acme")}/${encodeURIComponent(ns)}`;

@@ -8,6 +8,9 @@
 //   DELETE …/rules/<namespace>/<group>  (202; 404 when absent)
 //   DELETE …/rules/<namespace>          every group of the namespace (202; 404 when it has none)
 //
+// mimirtool reaches the same routes with `--address http://<host>/prometheus/<org>`: it adds its own
+// `/prometheus/config/v1/rules`, which is served too.
+//
 // Listings answer `application/yaml`; changes answer 202 `{"status":"success"}` as Cortex does; errors use the API's
 // JSON envelope (400 with the rule file's `namespace:line:` messages, 413 past the body limit). Reading takes a
 // token with `read`, changing one with `write`, checked before the body is read; every route serves only the org
@@ -37,6 +40,8 @@ import { checkRequestAccess, type SessionAuthenticator, sendRefusal } from "./se
 
 /** The routes' common prefix, relative to the server root. */
 export const RULER_ROUTE = "/prometheus/:org/config/v1/rules";
+/** The same routes as mimirtool asks for them when given the org's URL as its address. */
+const MIMIRTOOL_ROUTE = "/prometheus/:org/prometheus/config/v1/rules";
 
 /** The content type of listings, as Cortex and Mimir send it. */
 const YAML_TYPE = "application/yaml";
@@ -101,14 +106,17 @@ export async function registerRulerRoutes(app: FastifyInstance, deps: RulerDeps)
       path: string,
       need: Scope,
       handler: (p: Params, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>,
-    ) =>
-      scope.route({
-        method,
-        url: `${RULER_ROUTE}${path}`,
-        config: { scope: need },
-        onRequest: authorize(need),
-        handler: async (request, reply) => handler(paramsOf(request), request, reply),
-      });
+    ) => {
+      for (const prefix of [RULER_ROUTE, MIMIRTOOL_ROUTE]) {
+        scope.route({
+          method,
+          url: `${prefix}${path}`,
+          config: { scope: need },
+          onRequest: authorize(need),
+          handler: async (request, reply) => handler(paramsOf(request), request, reply),
+        });
+      }
+    };
 
     route("GET", "", "read", async ({ org }, _request, reply) => {
       const groups = listRuleGroups(deps.control, org);
