@@ -207,4 +207,13 @@ describe("rules end to end", { skip }, () => {
     assert.ok(Math.abs(Date.parse(again.activeAt) - Date.parse(slow.activeAt)) < 1000, "activeAt was restored");
     assert.ok(Date.parse(again.activeAt) < restarted, "the restored alert was active before the restart");
   });
+
+  test("deleting groups through the ruler API stops them at once", async () => {
+    for (const path of ["e2e", "cli"]) {
+      const r = await api(acme, `/prometheus/acme/config/v1/rules/${path}`, { method: "DELETE" });
+      assert.equal(r.status, 202, path);
+    }
+    assert.deepEqual(await data(acme, "/prometheus/acme/api/v1/rules"), { groups: [] });
+    assert.deepEqual(await alertsOf(acme), []);
+  });
 });
