@@ -12,6 +12,7 @@ import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerPromqlCommands } from "./commands/promql.ts";
 import { registerPromqltestCommand } from "./commands/promqltest.ts";
 import { registerQueryCommand } from "./commands/query.ts";
+import { registerRulesCommands } from "./commands/rules.ts";
 import { registerTsdbCommands } from "./commands/tsdb.ts";
 import { registerUpCommand } from "./commands/up.ts";
 import { registerRoleCommands } from "./roles.ts";
@@ -24,6 +25,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError();
   registerPromqlCommands(program);
   registerPromqltestCommand(program);
+  registerRulesCommands(program);
   registerTsdbCommands(program);
   registerControlCommands(program);
   registerUpCommand(program);

@@ -119,7 +119,7 @@ class Reader {
   }
 
   /** A mapping's fields by key; reports unknown keys, a non-mapping and aliases. */
-  map(node: Node, what: string, known: ReadonlySet<string>): Map<string, Node> {
+  map(node: Node, what: string, known: ReadonlySet<string>, where = ""): Map<string, Node> {
     const out = new Map<string, Node>();
     if (!isMap(node)) {
       this.error(node, `${what} must be a mapping`);
@@ -129,7 +129,7 @@ class Reader {
       const key = pair.key as Node;
       const name = isScalar(key) ? String(key.value) : "";
       if (!known.has(name)) {
-        this.error(key, `field ${name} not found in ${what}`);
+        this.error(key, `${where}field ${name} not found in ${what}`);
         continue;
       }
       const value = (pair.value ?? null) as Node | null;
@@ -149,14 +149,14 @@ class Reader {
     return typeof node.value === "string" ? node.value : (node.source ?? String(node.value));
   }
 
-  /** A duration field in ms; 0 when absent. */
-  duration(node: Node | undefined, field: string): number {
+  /** A duration field in ms; 0 when absent. `where` prefixes its error. */
+  duration(node: Node | undefined, field: string, where: string): number {
     const s = this.str(node, field);
     if (s === "" || node === undefined) return 0;
     try {
       return parseDuration(s);
     } catch (err) {
-      this.error(node, `'${field}': ${(err as Error).message}`);
+      this.error(node, `${where}'${field}': ${(err as Error).message}`);
       return 0;
     }
   }
@@ -192,13 +192,14 @@ class Reader {
     }
     const f = this.map(node, "rule group", GROUP_FIELDS);
     const name = this.str(f.get("name"), "name");
+    const where = `group "${name}": `;
     if (name === "") this.error(node, "Groupname must not be empty");
-    const intervalMs = this.duration(f.get("interval"), "interval");
+    const intervalMs = this.duration(f.get("interval"), "interval", where);
     const offsetNode = f.get("query_offset");
-    const queryOffsetMs = offsetNode === undefined ? undefined : this.duration(offsetNode, "query_offset");
-    const limit = this.limit(f.get("limit"));
+    const queryOffsetMs = offsetNode === undefined ? undefined : this.duration(offsetNode, "query_offset", where);
+    const limit = this.limit(f.get("limit"), where);
     const labels = this.strMap(f.get("labels"), "labels");
-    this.labels(f.get("labels"), labels, `group "${name}": `);
+    this.labels(f.get("labels"), labels, where);
     const rules: RuleSpec[] = [];
     const list = f.get("rules");
     if (list !== undefined && !this.isNull(list)) {
@@ -226,11 +227,11 @@ class Reader {
     };
   }
 
-  private limit(node: Node | undefined): number {
+  private limit(node: Node | undefined, where: string): number {
     if (node === undefined || this.isNull(node)) return 0;
     const v = isScalar(node) ? node.value : undefined;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-      this.error(node, "'limit' must be a non-negative integer");
+      this.error(node, `${where}'limit' must be a non-negative integer`);
       return 0;
     }
     return v;
@@ -242,7 +243,7 @@ class Reader {
       this.error(node, `group "${group}", rule ${index}: a rule must be a mapping`);
       return null;
     }
-    const f = this.map(node, "rule", RULE_FIELDS);
+    const f = this.map(node, "rule", RULE_FIELDS, `group "${group}", rule ${index}: `);
     const record = this.str(f.get("record"), "record");
     const alert = this.str(f.get("alert"), "alert");
     const where = `group "${group}", rule ${index}, "${alert || record}": `;
@@ -256,8 +257,8 @@ class Reader {
       const parsed = parseExprDetailed(expr, RULE_PARSER_OPTIONS);
       if (!parsed.ok) err("expr", `could not parse expression: ${formatParseError(expr, parsed.errors[0])}`);
     }
-    const forMs = this.duration(f.get("for"), "for");
-    const keepFiringForMs = this.duration(f.get("keep_firing_for"), "keep_firing_for");
+    const forMs = this.duration(f.get("for"), "for", where);
+    const keepFiringForMs = this.duration(f.get("keep_firing_for"), "keep_firing_for", where);
     const labels = this.strMap(f.get("labels"), "labels");
     const annotations = this.strMap(f.get("annotations"), "annotations");
     this.labels(at("labels"), labels, where);
