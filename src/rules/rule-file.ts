@@ -74,7 +74,8 @@ export function parseRuleGroup(text: string, source: string): RuleGroupSpec {
 /** Walks one YAML document, collecting errors with their lines. One per parse. */
 class Reader {
   private readonly lines = new LineCounter();
-  private readonly errors: string[] = [];
+  /** Problems found, with their lines (0: none), reported in line order. */
+  private readonly errors: { line: number; text: string }[] = [];
   private doc: Document | null = null;
 
   constructor(
@@ -93,7 +94,8 @@ class Reader {
     }
     this.doc = parseDocument(this.text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
     for (const e of this.doc.errors) {
-      this.errors.push(`${this.source}:${this.lineOf(e.pos[0])}: yaml: ${e.message.split("\n")[0]}`);
+      const line = this.lineOf(e.pos[0]);
+      this.errors.push({ line, text: `${this.source}:${line}: yaml: ${e.message.split("\n")[0]}` });
     }
     if (this.doc.errors.length > 0) return null;
     const root = this.doc.contents as Node | null;
@@ -102,15 +104,16 @@ class Reader {
 
   /** Records an error at `node`'s line (or without a line). */
   error(node: Node | null, msg: string): void {
-    const line = node?.range ? `:${this.lineOf(node.range[0])}` : "";
-    this.errors.push(`${this.source}${line}: ${msg}`);
+    const line = node?.range ? this.lineOf(node.range[0]) : 0;
+    this.errors.push({ line, text: `${this.source}${line > 0 ? `:${line}` : ""}: ${msg}` });
   }
 
   /** Throws the collected errors, if any. */
   finish(): void {
     if (this.errors.length === 0) return;
-    const shown = this.errors.slice(0, MAX_REPORTED_ERRORS);
-    if (this.errors.length > shown.length) shown.push(`(${this.errors.length - shown.length} more errors)`);
+    const sorted = [...this.errors].sort((a, b) => a.line - b.line).map((e) => e.text);
+    const shown = sorted.slice(0, MAX_REPORTED_ERRORS);
+    if (sorted.length > shown.length) shown.push(`(${sorted.length - shown.length} more errors)`);
     throw new ContrailError("bad_data", shown.join("\n"));
   }
 
