@@ -196,6 +196,7 @@ export const LAYER_TABLE: LayerTable = {
       folders: ["src/rules", "src/rules/notify", "src/rules/template"],
       imports: { upToLayer: 3 },
       unlisted: "the ruler of ARCHITECTURE.md's api line; it reaches queries and stores through seams the roles fill",
+      testKits: ["src/rules/testkit.ts"],
     },
     {
       name: "demo",

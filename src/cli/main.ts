@@ -13,6 +13,7 @@ import { registerPromqlCommands } from "./commands/promql.ts";
 import { registerPromqltestCommand } from "./commands/promqltest.ts";
 import { registerQueryCommand } from "./commands/query.ts";
 import { registerReceiverCommands } from "./commands/receivers.ts";
+import { registerRulesCommands } from "./commands/rules.ts";
 import { registerRulesManageCommands } from "./commands/rules-manage.ts";
 import { registerTsdbCommands } from "./commands/tsdb.ts";
 import { registerUpCommand } from "./commands/up.ts";
@@ -26,6 +27,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError();
   registerPromqlCommands(program);
   registerPromqltestCommand(program);
+  registerRulesCommands(program);
   registerTsdbCommands(program);
   registerControlCommands(program);
   registerReceiverCommands(program);

@@ -169,7 +169,11 @@ export class RuleGroup {
     try {
       if (this.pendingStale.length > 0) {
         const at = tMs - this.queryOffsetMs;
-        await this.write(this.pendingStale.map((labels) => ({ labels, tMs: at, value: STALE_NAN })));
+        try {
+          await this.write(this.pendingStale.map((labels) => ({ labels, tMs: at, value: STALE_NAN })));
+        } catch {
+          // Unwritten stale markers only delay the series' end by the lookback delta.
+        }
         this.pendingStale = [];
       }
       for (const rule of this.rules) await this.evaluateRule(rule, tMs, controller.signal, toSend);

@@ -74,7 +74,8 @@ export function parseRuleGroup(text: string, source: string): RuleGroupSpec {
 /** Walks one YAML document, collecting errors with their lines. One per parse. */
 class Reader {
   private readonly lines = new LineCounter();
-  private readonly errors: string[] = [];
+  /** Problems found, with their lines (0: none), reported in line order. */
+  private readonly errors: { line: number; text: string }[] = [];
   private doc: Document | null = null;
 
   constructor(
@@ -93,7 +94,8 @@ class Reader {
     }
     this.doc = parseDocument(this.text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
     for (const e of this.doc.errors) {
-      this.errors.push(`${this.source}:${this.lineOf(e.pos[0])}: yaml: ${e.message.split("\n")[0]}`);
+      const line = this.lineOf(e.pos[0]);
+      this.errors.push({ line, text: `${this.source}:${line}: yaml: ${e.message.split("\n")[0]}` });
     }
     if (this.doc.errors.length > 0) return null;
     const root = this.doc.contents as Node | null;
@@ -102,15 +104,16 @@ class Reader {
 
   /** Records an error at `node`'s line (or without a line). */
   error(node: Node | null, msg: string): void {
-    const line = node?.range ? `:${this.lineOf(node.range[0])}` : "";
-    this.errors.push(`${this.source}${line}: ${msg}`);
+    const line = node?.range ? this.lineOf(node.range[0]) : 0;
+    this.errors.push({ line, text: `${this.source}${line > 0 ? `:${line}` : ""}: ${msg}` });
   }
 
   /** Throws the collected errors, if any. */
   finish(): void {
     if (this.errors.length === 0) return;
-    const shown = this.errors.slice(0, MAX_REPORTED_ERRORS);
-    if (this.errors.length > shown.length) shown.push(`(${this.errors.length - shown.length} more errors)`);
+    const sorted = [...this.errors].sort((a, b) => a.line - b.line).map((e) => e.text);
+    const shown = sorted.slice(0, MAX_REPORTED_ERRORS);
+    if (sorted.length > shown.length) shown.push(`(${sorted.length - shown.length} more errors)`);
     throw new ContrailError("bad_data", shown.join("\n"));
   }
 
@@ -119,7 +122,7 @@ class Reader {
   }
 
   /** A mapping's fields by key; reports unknown keys, a non-mapping and aliases. */
-  map(node: Node, what: string, known: ReadonlySet<string>): Map<string, Node> {
+  map(node: Node, what: string, known: ReadonlySet<string>, where = ""): Map<string, Node> {
     const out = new Map<string, Node>();
     if (!isMap(node)) {
       this.error(node, `${what} must be a mapping`);
@@ -129,7 +132,7 @@ class Reader {
       const key = pair.key as Node;
       const name = isScalar(key) ? String(key.value) : "";
       if (!known.has(name)) {
-        this.error(key, `field ${name} not found in ${what}`);
+        this.error(key, `${where}field ${name} not found in ${what}`);
         continue;
       }
       const value = (pair.value ?? null) as Node | null;
@@ -149,14 +152,14 @@ class Reader {
     return typeof node.value === "string" ? node.value : (node.source ?? String(node.value));
   }
 
-  /** A duration field in ms; 0 when absent. */
-  duration(node: Node | undefined, field: string): number {
+  /** A duration field in ms; 0 when absent. `where` prefixes its error. */
+  duration(node: Node | undefined, field: string, where: string): number {
     const s = this.str(node, field);
     if (s === "" || node === undefined) return 0;
     try {
       return parseDuration(s);
     } catch (err) {
-      this.error(node, `'${field}': ${(err as Error).message}`);
+      this.error(node, `${where}'${field}': ${(err as Error).message}`);
       return 0;
     }
   }
@@ -192,13 +195,14 @@ class Reader {
     }
     const f = this.map(node, "rule group", GROUP_FIELDS);
     const name = this.str(f.get("name"), "name");
+    const where = `group "${name}": `;
     if (name === "") this.error(node, "Groupname must not be empty");
-    const intervalMs = this.duration(f.get("interval"), "interval");
+    const intervalMs = this.duration(f.get("interval"), "interval", where);
     const offsetNode = f.get("query_offset");
-    const queryOffsetMs = offsetNode === undefined ? undefined : this.duration(offsetNode, "query_offset");
-    const limit = this.limit(f.get("limit"));
+    const queryOffsetMs = offsetNode === undefined ? undefined : this.duration(offsetNode, "query_offset", where);
+    const limit = this.limit(f.get("limit"), where);
     const labels = this.strMap(f.get("labels"), "labels");
-    this.labels(f.get("labels"), labels, `group "${name}": `);
+    this.labels(f.get("labels"), labels, where);
     const rules: RuleSpec[] = [];
     const list = f.get("rules");
     if (list !== undefined && !this.isNull(list)) {
@@ -226,11 +230,11 @@ class Reader {
     };
   }
 
-  private limit(node: Node | undefined): number {
+  private limit(node: Node | undefined, where: string): number {
     if (node === undefined || this.isNull(node)) return 0;
     const v = isScalar(node) ? node.value : undefined;
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-      this.error(node, "'limit' must be a non-negative integer");
+      this.error(node, `${where}'limit' must be a non-negative integer`);
       return 0;
     }
     return v;
@@ -242,7 +246,7 @@ class Reader {
       this.error(node, `group "${group}", rule ${index}: a rule must be a mapping`);
       return null;
     }
-    const f = this.map(node, "rule", RULE_FIELDS);
+    const f = this.map(node, "rule", RULE_FIELDS, `group "${group}", rule ${index}: `);
     const record = this.str(f.get("record"), "record");
     const alert = this.str(f.get("alert"), "alert");
     const where = `group "${group}", rule ${index}, "${alert || record}": `;
@@ -256,8 +260,8 @@ class Reader {
       const parsed = parseExprDetailed(expr, RULE_PARSER_OPTIONS);
       if (!parsed.ok) err("expr", `could not parse expression: ${formatParseError(expr, parsed.errors[0])}`);
     }
-    const forMs = this.duration(f.get("for"), "for");
-    const keepFiringForMs = this.duration(f.get("keep_firing_for"), "keep_firing_for");
+    const forMs = this.duration(f.get("for"), "for", where);
+    const keepFiringForMs = this.duration(f.get("keep_firing_for"), "keep_firing_for", where);
     const labels = this.strMap(f.get("labels"), "labels");
     const annotations = this.strMap(f.get("annotations"), "annotations");
     this.labels(at("labels"), labels, where);

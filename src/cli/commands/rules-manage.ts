@@ -1,8 +1,8 @@
-// `contrail rules sync|list|enable`: their arguments, options and help. The actions (cli/rules.ts) are loaded only
+// `contrail rules sync|list|enable`: their arguments, options and help. The actions (cli/rules-manage.ts) are loaded only
 // when a command runs. The `rules` command is shared with other rule commands: whichever registers first creates it.
 
 import type { Command } from "commander";
-import type { RulesEnableOptions, RulesSyncOptions } from "../rules.ts";
+import type { RulesEnableOptions, RulesSyncOptions } from "../rules-manage.ts";
 import { dataOption } from "./options.ts";
 
 function collect(value: string, previous: string[]): string[] {
@@ -30,7 +30,7 @@ export function registerRulesManageCommands(program: Command): void {
     .option("--dry-run", "print what would change, change nothing")
     .addOption(dataOption())
     .action(async (files: string[], opts: RulesSyncOptions) =>
-      (await import("../rules.ts")).rulesSyncCommand(files, opts),
+      (await import("../rules-manage.ts")).rulesSyncCommand(files, opts),
     );
   rules
     .command("list")
@@ -39,7 +39,7 @@ export function registerRulesManageCommands(program: Command): void {
     .option("--json", "print a JSON array; times in milliseconds since the epoch")
     .addOption(dataOption())
     .action(async (opts: { org?: string; json?: boolean; data: string }) =>
-      (await import("../rules.ts")).rulesListCommand(opts),
+      (await import("../rules-manage.ts")).rulesListCommand(opts),
     );
   rules
     .command("enable")
@@ -52,5 +52,5 @@ export function registerRulesManageCommands(program: Command): void {
     .option("--window <duration>", "rate window of the rules (default 5m)")
     .option("--for <duration>", "how long a condition holds before it fires (default 5m)")
     .addOption(dataOption())
-    .action(async (opts: RulesEnableOptions) => (await import("../rules.ts")).rulesEnableCommand(opts));
+    .action(async (opts: RulesEnableOptions) => (await import("../rules-manage.ts")).rulesEnableCommand(opts));
 }

@@ -3,10 +3,41 @@
 
 import { formatFloat, pad2, printValue, type TValue, typeName } from "./values.ts";
 
+/** Most digits JavaScript's toExponential and toFixed print: enough to see whether a value is an exact tie. */
+const MAX_JS_DIGITS = 100;
+
+/** True when `digits` (a decimal expansion) past index `keep` is exactly 5 then zeros, with an even last kept digit. */
+function evenTie(digits: string, keep: number): boolean {
+  return digits[keep] === "5" && /^0*$/.test(digits.slice(keep + 1)) && Number(digits[keep - 1] ?? "0") % 2 === 0;
+}
+
+/** `x.toExponential(d)` with Go's rounding: JavaScript rounds exact ties up, Go to the even digit. */
+function toExponentialEven(x: number, d: number): string {
+  const s = x.toExponential(d);
+  if (d + 1 >= MAX_JS_DIGITS) return s;
+  const long = Math.abs(x).toExponential(MAX_JS_DIGITS);
+  const e = long.indexOf("e");
+  const digits = long.slice(0, e).replace(".", "");
+  if (!evenTie(digits, d + 1)) return s;
+  const kept = digits.slice(0, d + 1);
+  return `${x < 0 ? "-" : ""}${d > 0 ? `${kept[0]}.${kept.slice(1)}` : kept}${long.slice(e)}`;
+}
+
+/** `x.toFixed(d)` with Go's rounding of exact ties to the even digit. */
+function toFixedEven(x: number, d: number): string {
+  const s = x.toFixed(d);
+  if (d >= MAX_JS_DIGITS) return s;
+  const long = Math.abs(x).toFixed(MAX_JS_DIGITS);
+  const point = long.indexOf(".");
+  const digits = long.replace(".", "");
+  if (!evenTie(digits, point + d)) return s;
+  return `${x < 0 ? "-" : ""}${long.slice(0, d > 0 ? point + 1 + d : point)}`;
+}
+
 /** Go's `%.<prec>e` of a float. */
 export function formatE(x: number, prec: number, upper = false): string {
   if (!Number.isFinite(x)) return formatFloat(x);
-  const [mant, exp] = x.toExponential(prec).split("e");
+  const [mant, exp] = toExponentialEven(x, prec).split("e");
   const e = Number(exp);
   const s = `${mant}e${e < 0 ? "-" : "+"}${pad2(Math.abs(e))}`;
   return upper ? s.toUpperCase() : s;
@@ -15,24 +46,29 @@ export function formatE(x: number, prec: number, upper = false): string {
 /** Go's `%.<prec>f` of a float. */
 export function formatF(x: number, prec: number): string {
   if (!Number.isFinite(x)) return formatFloat(x);
-  if (Math.abs(x) < 1e21) return x.toFixed(prec);
+  if (Math.abs(x) < 1e21) return toFixedEven(x, prec);
   const int = BigInt(x).toString();
   return prec > 0 ? `${int}.${"0".repeat(prec)}` : int;
+}
+
+function trimZeros(s: string): string {
+  return s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
 }
 
 /** Go's `%.<prec>g` of a float (`prec` < 0: shortest, as `%v`): trailing zeros dropped, exponent from 10^prec. */
 export function formatG(x: number, prec: number, upper = false): string {
   if (prec < 0 || !Number.isFinite(x)) return formatFloat(x);
   const p = prec === 0 ? 1 : prec;
-  const [mant, expText] = x.toExponential(p - 1).split("e");
+  const [mant, expText] = toExponentialEven(x, p - 1).split("e");
   const exp = Number(expText);
   let out: string;
-  if (exp < -4 || exp >= p) {
-    const m = mant.includes(".") ? mant.replace(/0+$/, "").replace(/\.$/, "") : mant;
-    out = `${m}e${exp < 0 ? "-" : "+"}${pad2(Math.abs(exp))}`;
-  } else {
-    const f = x.toFixed(Math.max(p - 1 - exp, 0));
-    out = f.includes(".") ? f.replace(/0+$/, "").replace(/\.$/, "") : f;
+  if (exp < -4 || exp >= p) out = `${trimZeros(mant)}e${exp < 0 ? "-" : "+"}${pad2(Math.abs(exp))}`;
+  else {
+    const sign = mant.startsWith("-") ? "-" : "";
+    const digits = mant.replace(/^-/, "").replace(".", "");
+    const fixed =
+      exp < 0 ? `0.${"0".repeat(-exp - 1)}${digits}` : `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+    out = sign + trimZeros(fixed);
   }
   return upper ? out.toUpperCase() : out;
 }
