@@ -320,3 +320,31 @@ test("a deleted receiver is notified no more; another org's alerts never reach t
   assert.equal(srv.received.length, 1);
   assert.equal(d.figures().groups, 0);
 });
+
+test("receivers that cannot be read are warned about, and the groups wait for them unchanged", async () => {
+  const srv = await receiverServer();
+  const c = clock();
+  let broken = false;
+  const warnings: string[] = [];
+  const d = new Dispatcher({
+    receiversFor: () => {
+      if (broken) throw new Error("database is locked");
+      return [receiver(srv.url, { repeatIntervalMs: 1_000 })];
+    },
+    externalUrl: "",
+    retry: FAST_RETRY,
+    now: c.now,
+    warn: (l) => warnings.push(l),
+  });
+  after(() => d.stop());
+  d.ingest("acme", [firing(c.now(), {})]);
+  await eventually("first", () => srv.received.length === 1);
+  broken = true;
+  c.advance(5_000);
+  await intervals(3);
+  assert.equal(srv.received.length, 1);
+  assert.equal(d.figures().groups, 1, "the group is kept");
+  assert.ok(warnings.some((w) => w === "receivers of org acme: database is locked"));
+  broken = false;
+  await eventually("repeated once readable again", () => srv.received.length === 2);
+});

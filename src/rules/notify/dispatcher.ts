@@ -253,14 +253,16 @@ export class Dispatcher {
   private async flush(org: string, name: string, g: Group): Promise<void> {
     const s = this.orgs.get(org)?.get(name);
     if (s === undefined || s.groups.get(g.key) !== g || this.abort.signal.aborted) return;
-    // Reread the receiver: a change of URL, secret or timing counts from this notification on.
-    const current = this.receiversOf(org)?.find((r) => r.name === name);
-    if (current === undefined) {
-      this.sync(org, this.receiversOf(org) ?? []);
+    // Reread the receiver: a change of URL, secret or timing counts from this notification on. When the receivers
+    // cannot be read (a busy database), the group keeps its state and is looked at again an interval later.
+    const receivers = this.receiversOf(org);
+    if (receivers === null) {
+      this.schedule(org, name, g, s.config.groupIntervalMs);
       return;
     }
-    if (!sameGrouping(s.config, current)) {
-      this.sync(org, this.receiversOf(org) ?? []);
+    const current = receivers.find((r) => r.name === name);
+    if (current === undefined || !sameGrouping(s.config, current)) {
+      this.sync(org, receivers);
       return;
     }
     s.config = current;
@@ -313,6 +315,8 @@ export class Dispatcher {
       signal: this.abort.signal,
       now: this.now,
     });
+    // A delivery cut short by stop() is neither a success nor the receiver's failure.
+    if (this.abort.signal.aborted) return false;
     const c = this.counts[r.kind];
     c.retries += result.attempts - 1;
     if (result.ok) c.delivered++;
