@@ -162,7 +162,9 @@ test("publishes fly_instance_* for local instances from their process trees, the
   assert.ok(cpu(registry, id) >= cpuAfter);
 
   // Back up, then killed: 128 + 9, and not an OOM kill.
-  await until(() => events.filter((e) => e.kind === "healthy").length === 2, "healthy again");
+  // Healthy again after the restart (a loaded machine may also flap health before the crash, so count from it).
+  const restartAt = events.findIndex((e) => e.kind === "restarting");
+  await until(() => events.slice(restartAt).some((e) => e.kind === "healthy"), "healthy again");
   assert.equal(sample(registry, "fly_instance_up", id), 1);
   assert.ok(cpu(registry, id) >= cpuAfter, "the counter never goes back after a restart");
   process.kill(runner.status(id)!.pid!, "SIGKILL");
