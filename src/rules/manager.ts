@@ -128,13 +128,28 @@ export class RuleManager {
     if (problems.length > 0) throw new ContrailError("limit_exceeded", problems.join("; "));
   }
 
+  /** Throws ContrailError `bad_data` when a namespace holds two groups of one name. */
+  private checkUnique(namespaces: readonly RuleNamespace[]): void {
+    const keys = new Set<string>();
+    for (const ns of namespaces) {
+      for (const g of ns.groups) {
+        const key = groupKey(ns.namespace, g.name);
+        if (keys.has(key))
+          throw new ContrailError("bad_data", `namespace "${ns.namespace}": group "${g.name}" is repeated`);
+        keys.add(key);
+      }
+    }
+  }
+
   /**
    * Replaces an org's rule groups. Unchanged groups keep running as they are; a changed group keeps the alerts of
    * its alerting rules whose name, expression and labels did not change; series of removed rules are marked stale.
-   * Rejects with `limit_exceeded` (nothing changed) when the groups break the org's limits.
+   * Rejects, changing nothing, with `limit_exceeded` when the groups break the org's limits and with `bad_data` when
+   * a namespace holds two groups of one name.
    */
   async sync(org: string, namespaces: readonly RuleNamespace[]): Promise<void> {
     this.checkLimits(org, namespaces);
+    this.checkUnique(namespaces);
     const previous = this.syncing.get(org) ?? Promise.resolve();
     const next = previous.then(() => this.apply(org, namespaces));
     this.syncing.set(org, next);
@@ -155,9 +170,6 @@ export class RuleManager {
     for (const ns of namespaces) {
       for (const spec of ns.groups) {
         const key = groupKey(ns.namespace, spec.name);
-        if (fresh.has(key)) {
-          throw new ContrailError("bad_data", `namespace "${ns.namespace}": group "${spec.name}" is repeated`);
-        }
         const before = old.get(key);
         if (before !== undefined && JSON.stringify(before.spec) === JSON.stringify(spec)) {
           fresh.set(key, before);
