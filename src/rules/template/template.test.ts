@@ -192,6 +192,7 @@ describe("Go text/template semantics", () => {
       ["a {{/* note */}} b", "a  b"],
       ["{{ -1 }} {{ 3 - }}", '<error expanding template: template: __alert_Test:1: bad number syntax: "-">'],
       ["x\n  {{- if true }}\n  y\n  {{- end }}", "x\n  y"],
+      ["{{ if\n eq 1 1 }}newlines inside an action{{ end }}", "newlines inside an action"],
     ]);
   });
 
