@@ -283,7 +283,7 @@ describe("Go's number formatting", () => {
     assert.equal(formatG(1.5, 4), "1.5");
     assert.equal(formatG(0.00001234, 4), "1.234e-05");
     assert.equal(formatE(1234.5678, 2), "1.23e+03");
-    assert.equal(sprintf("%08.3f", [-2.71828]), "-002.718");
+    assert.equal(sprintf("%08.3f", [-1.23456]), "-001.235");
     // Exact ties round to the even digit, as Go does (JavaScript rounds them up).
     assert.equal(formatG(12345, 4), "1.234e+04");
     assert.equal(formatF(0.125, 2), "0.12");
