@@ -28,10 +28,13 @@ export const DEFAULT_RULE_LIMITS: RuleLimits = {
   minIntervalMs: 10_000,
 };
 
-/** Prometheus's defaults: evaluation interval 1m, resend delay 1m, outage tolerance 1h, grace period 10m. */
+/** The interval of groups that set none, ms: Prometheus's default evaluation interval. */
 export const DEFAULT_INTERVAL_MS = 60_000;
+/** Firing alerts are resent this often, ms (Prometheus's --rules.alert.resend-delay). */
 export const DEFAULT_RESEND_DELAY_MS = 60_000;
+/** `for` state is restored after outages up to this long, ms (--rules.alert.for-outage-tolerance). */
 export const DEFAULT_OUTAGE_TOLERANCE_MS = 3_600_000;
+/** A restored alert fires no sooner than this after the restore, ms (--rules.alert.for-grace-period). */
 export const DEFAULT_FOR_GRACE_PERIOD_MS = 600_000;
 
 /** The seams and settings of a RuleManager; durations in ms. */
