@@ -154,7 +154,8 @@ export class RuleManager {
     this.checkLimits(org, namespaces);
     this.checkUnique(namespaces);
     const previous = this.syncing.get(org) ?? Promise.resolve();
-    const next = previous.then(() => this.apply(org, namespaces));
+    // A failed earlier sync has already been reported to its caller; this one starts after it all the same.
+    const next = previous.catch(() => undefined).then(() => this.apply(org, namespaces));
     this.syncing.set(org, next);
     try {
       await next;
