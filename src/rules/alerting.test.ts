@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { MAX_TEMPLATE_QUERIES_PER_RULE } from "./group.ts";
 import { ORG, RuleHarness } from "./testkit.ts";
 
 const MIN = 60_000;
@@ -52,7 +53,7 @@ test("an alert goes pending, fires after `for`, is resent, resolves, and is drop
     annotations: { summary: "a down (0)" },
     startsAtMs: T0 + 2 * MIN,
     endsAtMs: T0 + 6 * MIN,
-    generatorURL: "https://console.example/graph?g0.expr=up%20%3D%3D%200&g0.tab=1",
+    generatorURL: "https://console.example/graph?g0.expr=up+%3D%3D+0&g0.tab=1",
   };
   assert.deepEqual(h.sent, [[firing]]);
   assert.deepEqual(await h.at("ALERTS", T0 + 2 * MIN), [
@@ -218,4 +219,28 @@ test("templates can query through the seam at the evaluation's time", async () =
 `);
   await h.evalAt(T0);
   assert.deepEqual(h.manager.alerts(ORG).alerts[0].annotations, { capacity: "42" });
+});
+
+test("template queries are bounded per rule and round, across its alerts", async () => {
+  let queries = 0;
+  const h: RuleHarness = new RuleHarness(T0, {
+    query: async (org, expr, t, signal) => {
+      queries++;
+      return h.engineQuery()(org, expr, t, signal);
+    },
+  });
+  for (let i = 0; i < 30; i++) downUntil(h, `i${i}`, T0 + 30 * MIN);
+  await h.rules(`groups:
+- name: g
+  rules:
+  - alert: Down
+    expr: up == 0
+    annotations:
+      q: '{{ query "up" | len }}{{ query "up" | len }}{{ query "up" | len }}{{ query "up" | len }}'
+`);
+  await h.evalAt(T0);
+  assert.equal(queries, 1 + MAX_TEMPLATE_QUERIES_PER_RULE);
+  const annotations = h.manager.alerts(ORG).alerts.map((a) => a.annotations.q);
+  assert.equal(annotations.filter((q) => q === "30303030").length, MAX_TEMPLATE_QUERIES_PER_RULE / 4);
+  assert.match(annotations.at(-1) ?? "", /more than 100 template queries in one evaluation of the rule/);
 });

@@ -7,7 +7,7 @@ import { type Labels, LabelsBuilder, METRIC_NAME } from "../model/labels.ts";
 import { STALE_NAN } from "../model/sample.ts";
 import { type AlertEvalContext, AlertingRuleState } from "./alerting.ts";
 import { restoreForState } from "./restore.ts";
-import type { TemplateSample } from "./template/index.ts";
+import { graphLink, type TemplateSample } from "./template/index.ts";
 import type {
   AlertSink,
   InstantVector,
@@ -227,7 +227,7 @@ export class RuleGroup {
       rule.health = "ok";
       rule.lastError = "";
       if (rule.alerting !== null) {
-        const link = `${this.env.externalUrl}/graph?g0.expr=${encodeURIComponent(rule.spec.expr)}&g0.tab=1`;
+        const link = this.env.externalUrl + graphLink(rule.spec.expr, 1);
         toSend.push(...rule.alerting.due(tMs, this.env.resendDelayMs, this.intervalMs, this.env.externalLabels, link));
       }
     } catch (err) {
@@ -241,17 +241,29 @@ export class RuleGroup {
 
   private alertContext(tMs: number, signal: AbortSignal): AlertEvalContext {
     const at = tMs - this.queryOffsetMs;
+    let queries = 0;
     return {
       tMs,
       queryOffsetMs: this.queryOffsetMs,
       limit: this.spec.limit,
       externalLabels: this.env.externalLabels,
       externalUrl: this.env.externalUrl,
-      query: async (expr): Promise<TemplateSample[]> =>
-        (await this.env.query(this.org, expr, at, signal)).map((s) => ({ labels: s.labels.toRecord(), value: s.v })),
+      query: async (expr): Promise<TemplateSample[]> => {
+        if (++queries > MAX_TEMPLATE_QUERIES_PER_RULE) {
+          throw new Error(`more than ${MAX_TEMPLATE_QUERIES_PER_RULE} template queries in one evaluation of the rule`);
+        }
+        return (await this.env.query(this.org, expr, at, signal)).map((s) => ({
+          labels: s.labels.toRecord(),
+          value: s.v,
+        }));
+      },
     };
   }
 }
+
+/** Most `query` calls the templates of one alerting rule make per round, across all its alerts: a rule with many
+ * alerts and querying templates must not flood the org's query workers. */
+export const MAX_TEMPLATE_QUERIES_PER_RULE = 100;
 
 /** Prometheus restores `for` state after the second round, once recording rules had a chance to write. */
 const ROUNDS_BEFORE_RESTORE = 2;

@@ -159,12 +159,14 @@ test("syncs beyond the org's limits are refused and change nothing", async () =>
     h.manager.rulesStatus(ORG).groups.map((g) => g.rules.map((r) => r.name)),
     [["r"]],
   );
+  const twice = [...parseRuleFile(ONE_GROUP, "n"), ...parseRuleFile(ONE_GROUP, "n")];
+  const roomy = new RuleHarness(T0);
+  await roomy.rules(ONE_GROUP);
   await assert.rejects(
-    h.manager.sync(ORG, [
-      { namespace: "n", groups: [...parseRuleFile(ONE_GROUP, "n"), ...parseRuleFile(ONE_GROUP, "n")] },
-    ]),
-    (err) => isContrailError(err, "limit_exceeded") || isContrailError(err, "bad_data"),
+    roomy.manager.sync(ORG, [{ namespace: "n", groups: twice }]),
+    (err) => isContrailError(err, "bad_data") && /namespace "n": group "g" is repeated/.test(err.message),
   );
+  assert.equal(roomy.manager.rulesStatus(ORG).groups[0].file, "rules.yml", "a refused sync changes nothing");
 });
 
 test("orgs are separate: one org's rules query and write only its own data", async () => {

@@ -28,10 +28,13 @@ export const DEFAULT_RULE_LIMITS: RuleLimits = {
   minIntervalMs: 10_000,
 };
 
-/** Prometheus's defaults: evaluation interval 1m, resend delay 1m, outage tolerance 1h, grace period 10m. */
+/** The interval of groups that set none, ms: Prometheus's default evaluation interval. */
 export const DEFAULT_INTERVAL_MS = 60_000;
+/** Firing alerts are resent this often, ms (Prometheus's --rules.alert.resend-delay). */
 export const DEFAULT_RESEND_DELAY_MS = 60_000;
+/** `for` state is restored after outages up to this long, ms (--rules.alert.for-outage-tolerance). */
 export const DEFAULT_OUTAGE_TOLERANCE_MS = 3_600_000;
+/** A restored alert fires no sooner than this after the restore, ms (--rules.alert.for-grace-period). */
 export const DEFAULT_FOR_GRACE_PERIOD_MS = 600_000;
 
 /** The seams and settings of a RuleManager; durations in ms. */
@@ -128,15 +131,31 @@ export class RuleManager {
     if (problems.length > 0) throw new ContrailError("limit_exceeded", problems.join("; "));
   }
 
+  /** Throws ContrailError `bad_data` when a namespace holds two groups of one name. */
+  private checkUnique(namespaces: readonly RuleNamespace[]): void {
+    const keys = new Set<string>();
+    for (const ns of namespaces) {
+      for (const g of ns.groups) {
+        const key = groupKey(ns.namespace, g.name);
+        if (keys.has(key))
+          throw new ContrailError("bad_data", `namespace "${ns.namespace}": group "${g.name}" is repeated`);
+        keys.add(key);
+      }
+    }
+  }
+
   /**
    * Replaces an org's rule groups. Unchanged groups keep running as they are; a changed group keeps the alerts of
    * its alerting rules whose name, expression and labels did not change; series of removed rules are marked stale.
-   * Rejects with `limit_exceeded` (nothing changed) when the groups break the org's limits.
+   * Rejects, changing nothing, with `limit_exceeded` when the groups break the org's limits and with `bad_data` when
+   * a namespace holds two groups of one name.
    */
   async sync(org: string, namespaces: readonly RuleNamespace[]): Promise<void> {
     this.checkLimits(org, namespaces);
+    this.checkUnique(namespaces);
     const previous = this.syncing.get(org) ?? Promise.resolve();
-    const next = previous.then(() => this.apply(org, namespaces));
+    // A failed earlier sync has already been reported to its caller; this one starts after it all the same.
+    const next = previous.catch(() => undefined).then(() => this.apply(org, namespaces));
     this.syncing.set(org, next);
     try {
       await next;
@@ -155,9 +174,6 @@ export class RuleManager {
     for (const ns of namespaces) {
       for (const spec of ns.groups) {
         const key = groupKey(ns.namespace, spec.name);
-        if (fresh.has(key)) {
-          throw new ContrailError("bad_data", `namespace "${ns.namespace}": group "${spec.name}" is repeated`);
-        }
         const before = old.get(key);
         if (before !== undefined && JSON.stringify(before.spec) === JSON.stringify(spec)) {
           fresh.set(key, before);

@@ -36,7 +36,9 @@ export async function restoreForState(group: RuleGroup, tMs: number, env: GroupE
         downAt.set(s.labels.withoutMetricName().hash(), s.v * MS_PER_SECOND);
       }
       // A series whose last sample was followed by a stale marker (written one interval later) was not active at
-      // shutdown: one query per distinct shutdown time tells which series were still present then.
+      // shutdown: one query per distinct shutdown time tells which series were still present then. With intervals
+      // longer than the lookback delta (5m) the sample is out of sight by then and the alert starts over: erring
+      // towards a later firing, never an earlier one.
       const stillActive = new Set<string>();
       for (const t of [...new Set(downAt.values())].slice(0, MAX_DOWN_TIMES)) {
         for (const s of await q(selector, Math.min(t + group.intervalMs, tMs))) {

@@ -151,7 +151,8 @@ function isIp(s: string): boolean {
   return /^(\d{1,3}\.){3}\d{1,3}$/.test(s) || (s.includes(":") && /^[0-9a-fA-F:.]+$/.test(s));
 }
 
-function graphLink(expr: string, tab: number): string {
+/** Prometheus's link to an expression in its UI: `/graph?g0.expr=...&g0.tab=` 0 (graph) or 1 (table). */
+export function graphLink(expr: string, tab: number): string {
   return `/graph?g0.expr=${encodeURIComponent(expr).replace(/%20/g, "+")}&g0.tab=${tab}`;
 }
 

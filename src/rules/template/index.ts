@@ -9,6 +9,7 @@ import { parseTemplate, TemplateSyntaxError } from "./parse.ts";
 import { stringMap, TStruct, type TValue } from "./values.ts";
 
 export { MAX_RANGE_ITERATIONS, MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_QUERIES } from "./exec.ts";
+export { graphLink } from "./funcs.ts";
 export { MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_LENGTH } from "./parse.ts";
 
 /** The variables Prometheus defines before every alert template. */

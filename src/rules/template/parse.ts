@@ -120,7 +120,6 @@ class TemplateParser {
     while (i < t.length) {
       const c = t[i];
       if (c === "}" && t[i + 1] === "}") return i;
-      if (c === "\n") this.fail("unclosed action");
       if (c === '"' || c === "`" || c === "'") {
         const q = c;
         i++;

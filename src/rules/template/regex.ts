@@ -9,7 +9,25 @@ import { parseRegex } from "../../model/regex/parse.ts";
 const ANCHOR_PREFIX = "^(?:".length;
 const ANCHOR_SUFFIX = ")$".length;
 
+/** Compiled patterns kept for reuse: the same templates run every round. */
+const CACHE_LIMIT = 256;
+const cache = new Map<string, RegExp>();
+
+/** The unanchored RegExp of an RE2 pattern (global for replacing); compiled once, then shared. */
 function compile(pattern: string, global: boolean): RegExp {
+  const key = `${global ? "g" : "-"}${pattern}`;
+  let re = cache.get(key);
+  if (re === undefined) {
+    re = translate(pattern, global);
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(key, re);
+  }
+  // A global RegExp keeps its position between uses; start every use from the beginning.
+  re.lastIndex = 0;
+  return re;
+}
+
+function translate(pattern: string, global: boolean): RegExp {
   try {
     const anchored = emitAnchored(parseRegex(pattern), { captures: true });
     return new RegExp(anchored.slice(ANCHOR_PREFIX, anchored.length - ANCHOR_SUFFIX), global ? "g" : "");

@@ -98,7 +98,8 @@ describe("Prometheus's functions", () => {
     await table([
       ['{{ "aa bb CC" | title }}:{{ "aa bb CC" | toUpper }}:{{ "aa bb CC" | toLower }}', "Aa Bb CC:AA BB CC:aa bb cc"],
       ['{{ match "a+" "aa" }} {{ match "a+" "b" }} {{ match "^a" "ba" }}', "true false false"],
-      ['{{ reReplaceAll "(a)b" "x$1" "ab" }}:{{ reReplaceAll "(a)b" "${1}x" "abab" }}', "xa:axax"],
+      // Go's `${1}` is a submatch reference here, not a JavaScript placeholder.
+      [`{{ reReplaceAll "(a)b" "x$1" "ab" }}:{{ reReplaceAll "(a)b" "$\{1}x" "abab" }}`, "xa:axax"],
       ['{{ reReplaceAll ":.*" "" $labels.instance }}', "host-1.example.com"],
       ['{{ "<b>" | safeHtml }}', "<b>"],
       [
@@ -192,6 +193,7 @@ describe("Go text/template semantics", () => {
       ["a {{/* note */}} b", "a  b"],
       ["{{ -1 }} {{ 3 - }}", '<error expanding template: template: __alert_Test:1: bad number syntax: "-">'],
       ["x\n  {{- if true }}\n  y\n  {{- end }}", "x\n  y"],
+      ["{{ if\n eq 1 1 }}newlines inside an action{{ end }}", "newlines inside an action"],
     ]);
   });
 
@@ -281,7 +283,7 @@ describe("Go's number formatting", () => {
     assert.equal(formatG(1.5, 4), "1.5");
     assert.equal(formatG(0.00001234, 4), "1.234e-05");
     assert.equal(formatE(1234.5678, 2), "1.23e+03");
-    assert.equal(sprintf("%08.3f", [-3.14159]), "-003.142");
+    assert.equal(sprintf("%08.3f", [-1.23456]), "-001.235");
     // Exact ties round to the even digit, as Go does (JavaScript rounds them up).
     assert.equal(formatG(12345, 4), "1.234e+04");
     assert.equal(formatF(0.125, 2), "0.12");
