@@ -41,6 +41,8 @@ export interface ServeOptions {
   readonly pollIntervalMs?: number;
   /** Base URLs of the Alertmanagers alerts are sent to (checked: options.ts's `parseAlertmanagerUrls`); default none. */
   readonly alertmanagers?: readonly string[];
+  /** Labels added to every alert sent out unless it has its own (options.ts's `parseExternalLabels`); default none. */
+  readonly externalLabels?: Readonly<Record<string, string>>;
   /** Receives warnings and errors. */
   readonly warn: (line: string) => void;
 }
@@ -153,6 +155,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const notify = notifiersFor(control, {
       alertmanagers: options.alertmanagers ?? [],
       externalUrl: apiUrl,
+      externalLabels: options.externalLabels,
       warn: options.warn,
     });
     notifiers = notify;
