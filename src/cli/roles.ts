@@ -14,10 +14,11 @@ import {
   DEFAULT_SCRAPE_INTERVAL_MS,
   parseAlertmanagerUrls,
   parseEdgeSpec,
+  parseExternalLabels,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
-import { alertmanagerOption, dataOption } from "./commands/options.ts";
+import { alertmanagerOption, dataOption, externalLabelOption } from "./commands/options.ts";
 
 /** Options of `contrail serve`. */
 interface ServeCommandOptions {
@@ -26,6 +27,7 @@ interface ServeCommandOptions {
   readonly scrapeInterval: string;
   readonly shard?: string;
   readonly alertmanager?: readonly string[];
+  readonly externalLabel?: readonly string[];
 }
 
 /** Options of `contrail edge`. */
@@ -49,6 +51,7 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
   const intervalMs = parseScrapeInterval(opts.scrapeInterval);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const alertmanagers = parseAlertmanagerUrls(opts.alertmanager ?? []);
+  const externalLabels = parseExternalLabels(opts.externalLabel ?? []);
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
   return runRole("serve", async (out) => {
@@ -58,6 +61,7 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       scrapeIntervalMs: intervalMs,
       shard,
       alertmanagers,
+      externalLabels,
       ...out,
     });
     const info: ReadyInfo = { api: s.apiUrl };
@@ -140,6 +144,7 @@ export function registerRoleCommands(program: Command): void {
     )
     .addOption(new Option("--shard <i/n>", "scrape only shard i of n of the app targets"))
     .addOption(alertmanagerOption())
+    .addOption(externalLabelOption())
     .action(action("serve", serve));
   program
     .command("edge")

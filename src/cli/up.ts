@@ -20,6 +20,7 @@ import {
   type EdgeSpec,
   parseAlertmanagerUrls,
   parseEdgeSpec,
+  parseExternalLabels,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { type ChildSpec, Supervisor } from "../roles/supervisor.ts";
@@ -48,6 +49,8 @@ export interface UpOptions {
   readonly traffic?: "on" | "off";
   /** Alertmanager base URLs, passed on to the metrics node. */
   readonly alertmanager?: readonly string[];
+  /** `NAME=VALUE` labels of every alert sent out, passed on to the metrics node. */
+  readonly externalLabel?: readonly string[];
 }
 
 /** How long the supervisor waits for another process's write lock on its heartbeat, ms (it never stalls long). */
@@ -93,6 +96,7 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
         opts.scrapeInterval,
         ...(opts.shard === undefined ? [] : ["--shard", opts.shard]),
         ...(opts.alertmanager ?? []).flatMap((url) => ["--alertmanager", url]),
+        ...(opts.externalLabel ?? []).flatMap((pair) => ["--external-label", pair]),
       ],
     },
     {
@@ -134,6 +138,7 @@ export async function up(opts: UpOptions): Promise<void> {
   const regions = checkEdges(given.length > 0 ? given : DEFAULT_EDGES).map((e) => e.region);
   parseScrapeInterval(opts.scrapeInterval);
   parseAlertmanagerUrls(opts.alertmanager ?? []);
+  parseExternalLabels(opts.externalLabel ?? []);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const demo = opts.demo === true;
   if (!demo && opts.traffic !== undefined) throw new ContrailError("bad_data", "--traffic needs --demo");

@@ -39,6 +39,7 @@ before(async () => {
     api: "127.0.0.1:0",
     scrapeIntervalMs: 60_000,
     alertmanagers: [`${peerUrl}/am`],
+    externalLabels: { cluster: "eu-1" },
     warn: () => {},
   });
 });
@@ -70,7 +71,7 @@ test("alerts reach the Alertmanager and the org's receiver; /metrics counts them
   ]);
   await until("both received", () => posts.length === 2);
   const am = posts.find((p) => p.path === "/am/api/v2/alerts");
-  assert.equal(JSON.parse(am!.body)[0].labels.org, "acme");
+  assert.deepEqual(JSON.parse(am!.body)[0].labels, { alertname: "Up", cluster: "eu-1", org: "acme" });
   const hook = posts.find((p) => p.path === "/hook");
   assert.equal(JSON.parse(hook!.body).externalURL, serve.apiUrl);
   await until("counted", async () => {

@@ -10,6 +10,8 @@ export interface NodeNotifierOptions {
   readonly alertmanagers: readonly string[];
   /** The API's URL, the `externalURL` of notifications. */
   readonly externalUrl: string;
+  /** `--external-label` labels (options.ts's `parseExternalLabels`); none when absent. */
+  readonly externalLabels?: Readonly<Record<string, string>>;
   readonly warn: (line: string) => void;
 }
 
@@ -19,6 +21,7 @@ export function notifiersFor(control: ControlDb, o: NodeNotifierOptions): Notifi
     alertmanagers: o.alertmanagers,
     receiversFor: (org) => listReceivers(control, org),
     externalUrl: o.externalUrl,
+    externalLabels: o.externalLabels,
     warn: (line) => o.warn(`notifications: ${line}`),
   });
 }

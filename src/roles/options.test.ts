@@ -7,6 +7,7 @@ import {
   MAX_ALERTMANAGERS,
   parseAlertmanagerUrls,
   parseEdgeSpec,
+  parseExternalLabels,
   tcpPortOffsets,
 } from "./options.ts";
 
@@ -71,6 +72,28 @@ test("parseAlertmanagerUrls takes http and https base URLs and refuses anything 
   for (const [urls, pattern] of refused) {
     assert.throws(
       () => parseAlertmanagerUrls(urls),
+      (e: unknown) => isContrailError(e, "bad_data") && pattern.test((e as Error).message),
+    );
+  }
+});
+
+test("parseExternalLabels reads NAME=VALUE pairs; org, bad names and repeats are refused", () => {
+  assert.deepEqual(parseExternalLabels(["cluster=eu-1", "replica=a=b", "empty="]), {
+    cluster: "eu-1",
+    replica: "a=b",
+    empty: "",
+  });
+  const refused: [string[], RegExp][] = [
+    [["cluster"], /expected NAME=VALUE/],
+    [["1bad=x"], /expected NAME=VALUE/],
+    [[`v=${"x".repeat(1025)}`], /at most 1024 characters/],
+    [["org=acme"], /org is set to each alert's org/],
+    [["a=1", "a=2"], /a given twice/],
+    [Array.from({ length: 21 }, (_, i) => `l${i}=x`), /21 given, the limit is 20/],
+  ];
+  for (const [pairs, pattern] of refused) {
+    assert.throws(
+      () => parseExternalLabels(pairs),
       (e: unknown) => isContrailError(e, "bad_data") && pattern.test((e as Error).message),
     );
   }

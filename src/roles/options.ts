@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { ContrailError } from "../model/errors.ts";
+import { isValidLegacyLabelName } from "../model/labels.ts";
 import { parseDuration } from "../promql/parser/duration.ts";
 
 /** The API's default listen address, clear of Prometheus (9090), its exporters (9100…) and VictoriaMetrics (8428). */
@@ -59,6 +60,38 @@ export function parseAlertmanagerUrls(urls: readonly string[]): string[] {
   }
   if (new Set(urls).size !== urls.length) throw new ContrailError("bad_data", "--alertmanager: a URL is given twice");
   return [...urls];
+}
+
+/** Most `--external-label` flags. */
+export const MAX_EXTERNAL_LABELS = 20;
+/** Longest `--external-label` value, characters. */
+const MAX_EXTERNAL_LABEL_VALUE = 1024;
+
+/**
+ * Parses `--external-label NAME=VALUE` flags into labels added to every alert sent out (unless the alert has its
+ * own label of that name). `org` is refused: it always names the alert's org. Throws bad_data naming the flag.
+ */
+export function parseExternalLabels(pairs: readonly string[]): Record<string, string> {
+  if (pairs.length > MAX_EXTERNAL_LABELS) {
+    throw new ContrailError("bad_data", `--external-label: ${pairs.length} given, the limit is ${MAX_EXTERNAL_LABELS}`);
+  }
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    const name = eq < 0 ? "" : pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    if (!isValidLegacyLabelName(name) || value.length > MAX_EXTERNAL_LABEL_VALUE) {
+      throw new ContrailError(
+        "bad_data",
+        `--external-label: expected NAME=VALUE with a label name and at most ${MAX_EXTERNAL_LABEL_VALUE} ` +
+          `characters of value, such as cluster=eu-1, got ${JSON.stringify(pair.slice(0, 200))}`,
+      );
+    }
+    if (name === "org") throw new ContrailError("bad_data", "--external-label: org is set to each alert's org");
+    if (name in out) throw new ContrailError("bad_data", `--external-label: ${name} given twice`);
+    out[name] = value;
+  }
+  return out;
 }
 
 /** One edge listener to start: its region code and `HOST:PORT` (port 0 picks a free port). */

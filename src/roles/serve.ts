@@ -51,6 +51,8 @@ export interface ServeOptions {
   readonly alertmanagers?: readonly string[];
   /** Settings of the rule evaluator (tests shorten the intervals). */
   readonly rules?: RuleSettings;
+  /** Labels added to every alert sent out unless it has its own (options.ts's `parseExternalLabels`); default none. */
+  readonly externalLabels?: Readonly<Record<string, string>>;
   /** Receives warnings and errors. */
   readonly warn: (line: string) => void;
 }
@@ -138,7 +140,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       limitsFor,
       // The notifiers exist before the first evaluation (rules.start() comes after them).
       alertSink: (org, alerts) => notifiers?.sink(org, alerts),
-      settings: options.rules,
+      // Templates see the external labels as `$externalLabels`; the notifiers add them to what they send.
+      settings: { externalLabels: options.externalLabels, ...options.rules },
       warn: options.warn,
     });
     cleanups.push(() => rules.stop());
@@ -187,6 +190,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const notify = notifiersFor(control, {
       alertmanagers: options.alertmanagers ?? [],
       externalUrl: apiUrl,
+      externalLabels: options.externalLabels,
       warn: options.warn,
     });
     notifiers = notify;

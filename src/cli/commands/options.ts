@@ -15,3 +15,11 @@ export function alertmanagerOption(): Option {
       "org=<org>; repeat for several",
   );
 }
+
+/** The repeatable `--external-label NAME=VALUE` option of `contrail up` and `contrail serve`. */
+export function externalLabelOption(): Option {
+  return new Option(
+    "--external-label <name=value...>",
+    "a label added to every alert sent to Alertmanagers and receivers (unless the alert has its own); repeat for several",
+  );
+}

@@ -3,7 +3,7 @@
 import { type Command, Option } from "commander";
 import { DEFAULT_API_ADDRESS, DEFAULT_EDGES, DEFAULT_SCRAPE_INTERVAL_MS } from "../../roles/options.ts";
 import type { UpOptions } from "../up.ts";
-import { alertmanagerOption, dataOption } from "./options.ts";
+import { alertmanagerOption, dataOption, externalLabelOption } from "./options.ts";
 
 /** Registers `contrail up`. */
 export function registerUpCommand(program: Command): void {
@@ -49,5 +49,6 @@ export function registerUpCommand(program: Command): void {
       ),
     )
     .addOption(alertmanagerOption())
+    .addOption(externalLabelOption())
     .action(async (opts: UpOptions) => (await import("../up.ts")).upCommand(opts));
 }
