@@ -193,9 +193,10 @@ export const LAYER_TABLE: LayerTable = {
       name: "rules",
       layer: 4,
       holds: "recording and alerting rules: rule files, templates, evaluation, alert state, notifications",
-      folders: ["src/rules"],
+      folders: ["src/rules", "src/rules/notify", "src/rules/template"],
       imports: { upToLayer: 3 },
       unlisted: "the ruler of ARCHITECTURE.md's api line; it reaches queries and stores through seams the roles fill",
+      testKits: ["src/rules/testkit.ts"],
     },
     {
       name: "demo",

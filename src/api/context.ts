@@ -8,6 +8,7 @@ import type { TenantStore } from "../storage/interface.ts";
 import type { OrgLimits } from "./limits.ts";
 import type { Form } from "./params.ts";
 import type { QuerySpec } from "./query-pool/protocol.ts";
+import type { RulesSource } from "./rules-handlers.ts";
 
 /**
  * What the API reads of the platform's scraping and ingestion, per org: the wiring layer backs it with the scrape
@@ -42,6 +43,8 @@ export interface OrgRequest {
   readonly queries: (spec: QuerySpec) => Promise<Answer>;
   /** Targets and metadata of the org's scrapes and writes. */
   readonly status: TargetsAndMetadata;
+  /** The org's rule groups and alerts (`/api/v1/rules`, `/api/v1/alerts`). */
+  readonly rules: RulesSource;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** The request's arrival time, ms since the epoch: the default `time` of instant queries. */

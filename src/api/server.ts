@@ -5,6 +5,7 @@
 // added by console-routes.ts.
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { MetricFamily } from "../exposition/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { Engine, type EngineOptions } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
@@ -22,9 +23,10 @@ import { QueryPool } from "./query-pool/pool.ts";
 import type { QuerySpec } from "./query-pool/protocol.ts";
 import { regionsJson } from "./regions.ts";
 import { answerClientError, JSON_TYPE, sendBytes, sendError, sendPieces } from "./respond.ts";
+import { alerts, NO_RULES, type RulesSource, rules } from "./rules-handlers.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { checkRequestAccess, type SessionAuthenticator, sendRefusal } from "./session-auth.ts";
-import { alerts, buildInfo, rules, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
+import { buildInfo, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
 
 /** Options of {@link createApiServer}. */
 export interface ApiServerOptions {
@@ -50,8 +52,12 @@ export interface ApiServerOptions {
   readonly bodyLimit?: number;
   /** Scrape targets and metric metadata per org (`/api/v1/targets`, `/api/v1/metadata`); none when absent. */
   readonly status?: TargetsAndMetadata;
+  /** Rule groups and alerts per org, usually the node's RuleManager; no rules when absent. */
+  readonly rules?: RulesSource;
   /** The clock (ms since the epoch), for tests. */
   readonly now?: () => number;
+  /** More families for `/metrics` (the notifiers'), asked for at each scrape; none when absent. */
+  readonly extraMetrics?: () => readonly MetricFamily[];
   /** Told of every internal error (a bug or a storage failure answered 500), with the request's method and URL. */
   readonly onInternalError?: (err: unknown, request: { readonly method: string; readonly url: string }) => void;
 }
@@ -137,6 +143,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: engineOptions });
   const now = opts.now ?? Date.now;
   const status = opts.status ?? NO_TARGETS_OR_METADATA;
+  const ruleSource = opts.rules ?? NO_RULES;
   const limitsOf = limitsResolver(opts.limits, opts.limitsFor);
   const gate = new ConcurrencyGate();
   const metrics = new SelfMetrics({ version: VERSION });
@@ -258,6 +265,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             engine,
             queries,
             status,
+            rules: ruleSource,
             signal: controller.signal,
             now: now(),
           });
@@ -276,7 +284,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   app.get("/metrics", async (_request, reply) =>
     reply
       .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
-      .send(metrics.render(gate.total() + pool.figures().busy, poolFamilies(pool.figures()))),
+      .send(
+        metrics.render(gate.total() + pool.figures().busy, [
+          ...poolFamilies(pool.figures()),
+          ...(opts.extraMetrics?.() ?? []),
+        ]),
+      ),
   );
 
   const regions = regionsJson();

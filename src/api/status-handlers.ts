@@ -1,10 +1,10 @@
 // Status endpoints: build information (without `features`, so Grafana sees a plain Prometheus), the org's TSDB
-// cardinality, the org's scrape targets, and the rule and alert lists, which stay empty until rules exist.
+// cardinality and the org's scrape targets. Rules and alerts are in rules-handlers.ts.
 
 import { createRequire } from "node:module";
 import { ContrailError } from "../model/errors.ts";
 import { type Answer, dataAnswer, type OrgRequest } from "./context.ts";
-import { MAX_TIME_MS, MIN_TIME_MS, parseMatcherSets } from "./params.ts";
+import { MAX_TIME_MS, MIN_TIME_MS } from "./params.ts";
 import { hasStats, statusFromQuerier, statusFromStats, tsdbStatusText } from "./tsdb-status.ts";
 
 /** Contrail's version, from package.json. */
@@ -58,19 +58,4 @@ export function targets(req: OrgRequest): Answer {
   const list = active ? req.status.targetsFor(req.org).filter((t) => pool === "" || t.scrapePool === pool) : [];
   const counts = dropped ? ',"droppedTargetCounts":{}' : "";
   return dataAnswer(`{"activeTargets":${JSON.stringify(list)},"droppedTargets":[]${counts}}`);
-}
-
-/** `GET /api/v1/rules`: no rule groups yet; parameters are still checked as Prometheus checks them. */
-export function rules(req: OrgRequest): Answer {
-  const type = req.form.get("type").toLowerCase();
-  if (type !== "" && type !== "alert" && type !== "record") {
-    throw new ContrailError("bad_data", `invalid parameter "type": not supported value ${JSON.stringify(type)}`);
-  }
-  parseMatcherSets(req.form.all("match[]"));
-  return dataAnswer('{"groups":[]}');
-}
-
-/** `GET /api/v1/alerts`: no alerting rules yet. */
-export function alerts(): Answer {
-  return dataAnswer('{"alerts":[]}');
 }

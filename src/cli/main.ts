@@ -12,6 +12,9 @@ import { registerDeployCommand } from "./commands/deploy.ts";
 import { registerPromqlCommands } from "./commands/promql.ts";
 import { registerPromqltestCommand } from "./commands/promqltest.ts";
 import { registerQueryCommand } from "./commands/query.ts";
+import { registerReceiverCommands } from "./commands/receivers.ts";
+import { registerRulesCommands } from "./commands/rules.ts";
+import { registerRulesManageCommands } from "./commands/rules-manage.ts";
 import { registerTsdbCommands } from "./commands/tsdb.ts";
 import { registerUpCommand } from "./commands/up.ts";
 import { registerRoleCommands } from "./roles.ts";
@@ -24,8 +27,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError();
   registerPromqlCommands(program);
   registerPromqltestCommand(program);
+  registerRulesCommands(program);
   registerTsdbCommands(program);
   registerControlCommands(program);
+  registerReceiverCommands(program);
   registerUpCommand(program);
   registerRoleCommands(program);
   registerDeployCommand(program);
@@ -33,6 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerQueryCommand(program);
   registerDashboardCommand(program);
   registerConsoleCommand(program);
+  registerRulesManageCommands(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -43,6 +43,8 @@ test("bad flags exit 1 with a message naming the flag", async () => {
     [["edge", "--edge", "ord"], /^contrail edge: --edge: expected REGION=HOST:PORT/],
     [["agent", "--region", "ORD"], /^contrail agent: --region: three lower-case letters, got "ORD"/],
     [["serve", "--scrape-interval", "10ms"], /^contrail serve: --scrape-interval: at least 1s/],
+    [["serve", "--alertmanager", "nowhere"], /^contrail serve: --alertmanager: expected an http or https URL/],
+    [["serve", "--external-label", "org=x"], /^contrail serve: --external-label: org is set to each alert's org/],
     [["edge", "--metrics", "nowhere"], /^contrail edge: --metrics: expected HOST:PORT/],
   ];
   for (const [args, message] of cases) {

@@ -13,11 +13,13 @@ import {
   DEFAULT_METRICS_ADDRESS,
   DEFAULT_SCRAPE_INTERVAL_MS,
   formatEdgeSpec,
+  parseAlertmanagerUrls,
   parseEdgeSpec,
+  parseExternalLabels,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
-import { dataOption } from "./commands/options.ts";
+import { alertmanagerOption, dataOption, externalLabelOption } from "./commands/options.ts";
 
 /** Options of `contrail serve`. */
 interface ServeCommandOptions {
@@ -25,6 +27,8 @@ interface ServeCommandOptions {
   readonly api: string;
   readonly scrapeInterval: string;
   readonly shard?: string;
+  readonly alertmanager?: readonly string[];
+  readonly externalLabel?: readonly string[];
 }
 
 /** Options of `contrail edge`. */
@@ -47,10 +51,20 @@ const REGION_FLAG = /^[a-z]{3}$/;
 async function serve(opts: ServeCommandOptions): Promise<number> {
   const intervalMs = parseScrapeInterval(opts.scrapeInterval);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+  const alertmanagers = parseAlertmanagerUrls(opts.alertmanager ?? []);
+  const externalLabels = parseExternalLabels(opts.externalLabel ?? []);
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
   return runRole("serve", async (out) => {
-    const s = await startServe({ dataDir: opts.data, api: opts.api, scrapeIntervalMs: intervalMs, shard, ...out });
+    const s = await startServe({
+      dataDir: opts.data,
+      api: opts.api,
+      scrapeIntervalMs: intervalMs,
+      shard,
+      alertmanagers,
+      externalLabels,
+      ...out,
+    });
     const info: ReadyInfo = { api: s.apiUrl };
     return {
       info,
@@ -128,6 +142,8 @@ export function registerRoleCommands(program: Command): void {
       ),
     )
     .addOption(new Option("--shard <i/n>", "scrape only shard i of n of the app targets"))
+    .addOption(alertmanagerOption())
+    .addOption(externalLabelOption())
     .action(action("serve", serve));
   program
     .command("edge")

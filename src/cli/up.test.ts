@@ -46,9 +46,13 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** An Alertmanager URL for `--alertmanager`: nothing is sent to it, as no rules are loaded. */
+const ALERTMANAGER = "http://127.0.0.1:9093";
+
 /** Starts `contrail up` and resolves with the process and its base URL once it listens. */
 function startUp(): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
-  const proc = spawn(process.execPath, [BIN, "up", "--data", dir, "--api", "127.0.0.1:0"], {
+  const args = ["up", "--data", dir, "--api", "127.0.0.1:0", "--alertmanager", ALERTMANAGER];
+  const proc = spawn(process.execPath, [BIN, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -87,6 +91,9 @@ test("contrail up serves imported data and shuts down cleanly on SIGTERM", async
   const auth = { authorization: `Bearer ${token}` };
   const health = await fetch(`${url}/healthz`);
   assert.equal(health.status, 200);
+  // --alertmanager reached the metrics node: its notifier reports the Alertmanager.
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  assert.match(metrics, /^contrail_notifications_alertmanagers 1$/m);
   const r = await fetch(
     `${url}/prometheus/acme/api/v1/query?query=${encodeURIComponent("sum(rate(http_requests_total[5m]))")}&time=${END_S}`,
     {

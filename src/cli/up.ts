@@ -19,7 +19,9 @@ import {
   DEFAULT_METRICS_ADDRESS,
   type EdgeSpec,
   formatEdgeSpec,
+  parseAlertmanagerUrls,
   parseEdgeSpec,
+  parseExternalLabels,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { type ChildSpec, Supervisor } from "../roles/supervisor.ts";
@@ -46,6 +48,10 @@ export interface UpOptions {
   readonly examples?: string;
   /** `on` (the default with `--demo`) or `off`: the demo traffic. */
   readonly traffic?: "on" | "off";
+  /** Alertmanager base URLs, passed on to the metrics node. */
+  readonly alertmanager?: readonly string[];
+  /** `NAME=VALUE` labels of every alert sent out, passed on to the metrics node. */
+  readonly externalLabel?: readonly string[];
 }
 
 /** How long the supervisor waits for another process's write lock on its heartbeat, ms (it never stalls long). */
@@ -90,6 +96,8 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
         "--scrape-interval",
         opts.scrapeInterval,
         ...(opts.shard === undefined ? [] : ["--shard", opts.shard]),
+        ...(opts.alertmanager ?? []).flatMap((url) => ["--alertmanager", url]),
+        ...(opts.externalLabel ?? []).flatMap((pair) => ["--external-label", pair]),
       ],
     },
     {
@@ -137,6 +145,8 @@ export async function up(opts: UpOptions): Promise<void> {
   const given: EdgeSpec[] = (opts.edge ?? []).map(parseEdgeSpec);
   const regions = checkEdges(given.length > 0 ? given : DEFAULT_EDGES).map((e) => e.region);
   parseScrapeInterval(opts.scrapeInterval);
+  parseAlertmanagerUrls(opts.alertmanager ?? []);
+  parseExternalLabels(opts.externalLabel ?? []);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const demo = opts.demo === true;
   if (!demo && opts.traffic !== undefined) throw new ContrailError("bad_data", "--traffic needs --demo");

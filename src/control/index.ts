@@ -1,5 +1,5 @@
-// The control plane's public surface: orgs, users, memberships, tokens, console sessions, apps and instances in
-// `<data>/control.db`, and fly.toml parsing. Other layers import from here, not from the files behind it.
+// The control plane's public surface: orgs, users, memberships, tokens, console sessions, apps, instances and
+// notification receivers in `<data>/control.db`, and fly.toml parsing. Other layers import from here, not from the files behind it.
 
 export {
   type App,
@@ -95,6 +95,31 @@ export {
   renameOrg,
   requireOrg,
 } from "./orgs.ts";
+export {
+  deleteReceiver,
+  getReceiverInfo,
+  listReceiverInfos,
+  listReceivers,
+  putReceiver,
+} from "./receivers.ts";
+export {
+  checkRuleGroupKey,
+  deleteRuleGroup,
+  deleteRuleNamespace,
+  getRuleGroup,
+  listRuleGroups,
+  MAX_RULE_GROUP_BYTES,
+  orgsWithRuleGroups,
+  putRuleGroup,
+  type RuleGroupChange,
+  type RuleGroupChangeKind,
+  type RuleGroupLimits,
+  type RuleGroupWrite,
+  ruleGroupsGeneration,
+  type StoredRuleGroup,
+  type SyncRuleGroupsOptions,
+  syncRuleGroups,
+} from "./rule-groups.ts";
 export {
   addressOf,
   clearLocalInstances,

@@ -200,6 +200,60 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX console_sessions_by_token ON console_sessions (token_id);
     `,
   },
+  {
+    version: 7,
+    name: "rule groups per org and namespace (ruler API, contrail rules), with a change counter",
+    // `yaml` is the group as the ruler API and the CLI accepted it, re-serialised (comments and layout dropped);
+    // `rules` counts its rules, so the per-group limit is checked without parsing. The counter row is bumped by
+    // triggers, so a metrics node notices changes made by any process (`contrail rules sync` while it runs).
+    sql: `
+      CREATE TABLE rule_groups (
+        org_id     TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        namespace  TEXT    NOT NULL CHECK (length(CAST(namespace AS BLOB)) BETWEEN 1 AND 255),
+        name       TEXT    NOT NULL CHECK (length(CAST(name AS BLOB)) BETWEEN 1 AND 255),
+        yaml       TEXT    NOT NULL CHECK (length(CAST(yaml AS BLOB)) <= 524288),
+        rules      INTEGER NOT NULL CHECK (rules >= 0),
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (org_id, namespace, name)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE rule_groups_changes (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO rule_groups_changes (id, generation) VALUES (1, 0);
+
+      CREATE TRIGGER rule_groups_inserted AFTER INSERT ON rule_groups
+      BEGIN UPDATE rule_groups_changes SET generation = generation + 1 WHERE id = 1; END;
+      CREATE TRIGGER rule_groups_updated AFTER UPDATE ON rule_groups
+      BEGIN UPDATE rule_groups_changes SET generation = generation + 1 WHERE id = 1; END;
+      CREATE TRIGGER rule_groups_deleted AFTER DELETE ON rule_groups
+      BEGIN UPDATE rule_groups_changes SET generation = generation + 1 WHERE id = 1; END;
+    `,
+  },
+  {
+    version: 8,
+    name: "notification receivers per org: webhook or Slack URL, HMAC secret, grouping and timing",
+    // The secret is stored as given: it keys each delivery's HMAC, so it must be readable. `group_by` is a JSON
+    // array of label names. Durations in ms; model/receivers.ts holds the bounds every write is checked against.
+    sql: `
+      CREATE TABLE receivers (
+        org_id             TEXT    NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        name               TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+        kind               TEXT    NOT NULL CHECK (kind IN ('webhook', 'slack')),
+        url                TEXT    NOT NULL CHECK (length(url) BETWEEN 1 AND 2048),
+        secret             TEXT,
+        group_by           TEXT    NOT NULL,
+        group_wait_ms      INTEGER NOT NULL CHECK (group_wait_ms >= 0),
+        group_interval_ms  INTEGER NOT NULL CHECK (group_interval_ms > 0),
+        repeat_interval_ms INTEGER NOT NULL CHECK (repeat_interval_ms > 0),
+        send_resolved      INTEGER NOT NULL CHECK (send_resolved IN (0, 1)),
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL,
+        PRIMARY KEY (org_id, name)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version of `db`: the highest applied migration, 0 for a database without any. */

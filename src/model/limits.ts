@@ -1,6 +1,6 @@
 // The per-org limits, each defined once: its default, unit, the range an override may take, and what it bounds.
 // Every layer reads its limits from here: the query API (concurrency, time, samples, sizes), the remote-write
-// receiver (labels, request sizes, metadata), the control database (per-org overrides, checked against the range),
+// receiver (labels, request sizes, metadata), the ruler (rule groups, rules, evaluation time), the control database (per-org overrides, checked against the range),
 // and the CLI (`contrail orgs limits`). The defaults follow Prometheus and Grafana Mimir where they have one; each
 // entry's comment gives the reference and the reason when ours differs.
 
@@ -16,7 +16,7 @@ export interface LimitSpec {
   readonly max: number;
   readonly unit: LimitUnit;
   /** Which part of Contrail enforces it. */
-  readonly area: "query" | "ingest";
+  readonly area: "query" | "ingest" | "rules";
   readonly help: string;
 }
 
@@ -189,6 +189,34 @@ export const LIMIT_SPECS = {
     unit: "ms",
     area: "ingest",
     help: "how far ahead of the receiver's clock a written sample may be; later ones are refused",
+  },
+  // Mimir's ruler_max_rule_groups_per_tenant: 70.
+  maxRuleGroups: {
+    default: 70,
+    min: 0,
+    max: 10_000,
+    unit: "count",
+    area: "rules",
+    help: "rule groups the org may keep (ruler API, contrail rules sync and enable); more answer 400",
+  },
+  // Mimir's ruler_max_rules_per_rule_group: 20.
+  maxRulesPerGroup: {
+    default: 20,
+    min: 1,
+    max: 2000,
+    unit: "count",
+    area: "rules",
+    help: "rules one rule group of the org may hold; more answer 400",
+  },
+  // Prometheus has no bound of its own beyond the group's interval; one minute is the query timeout of a dashboard
+  // panel and keeps a runaway group from holding query workers that the org's dashboards need.
+  maxRuleGroupEvaluationMs: {
+    default: 60_000,
+    min: 1000,
+    max: 600_000,
+    unit: "ms",
+    area: "rules",
+    help: "longest evaluation of one rule group of the org, all its rules together; a longer one is stopped",
   },
 } as const satisfies Record<string, LimitSpec>;
 

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
-import { checkEdges, formatEdgeSpec, hostIdFor, parseEdgeSpec, tcpPortOffsets, tlsAddressOf } from "./options.ts";
+import {
+  checkEdges,
+  formatEdgeSpec,
+  hostIdFor,
+  MAX_ALERTMANAGERS,
+  parseAlertmanagerUrls,
+  parseEdgeSpec,
+  parseExternalLabels,
+  tcpPortOffsets,
+  tlsAddressOf,
+} from "./options.ts";
 
 test("parseEdgeSpec reads REGION=HOST:PORT and rejects anything else", () => {
   assert.deepEqual(parseEdgeSpec("ord=127.0.0.1:8080"), { region: "ord", address: "127.0.0.1:8080" });
@@ -53,4 +63,47 @@ test("TCP service offsets: 1000 apart for listeners sharing an IP", () => {
     { region: "syd", address: "127.0.0.1:8082" },
   ];
   assert.deepEqual(tcpPortOffsets(edges), [0, 1000, 0, 2000]);
+});
+
+test("parseAlertmanagerUrls takes http and https base URLs and refuses anything else", () => {
+  assert.deepEqual(parseAlertmanagerUrls(["http://127.0.0.1:9093", "https://am.example.com/prefix/"]), [
+    "http://127.0.0.1:9093",
+    "https://am.example.com/prefix/",
+  ]);
+  assert.deepEqual(parseAlertmanagerUrls([]), []);
+  const refused: [string[], RegExp][] = [
+    [["127.0.0.1:9093"], /expected an http or https URL/],
+    [["ftp://am:21"], /expected an http or https URL/],
+    [[`http://a/${"x".repeat(2048)}`], /at most 2048 characters/],
+    [["http://a:1", "http://a:1"], /given twice/],
+    [Array.from({ length: MAX_ALERTMANAGERS + 1 }, (_, i) => `http://a:${i + 1}`), /11 given, the limit is 10/],
+  ];
+  for (const [urls, pattern] of refused) {
+    assert.throws(
+      () => parseAlertmanagerUrls(urls),
+      (e: unknown) => isContrailError(e, "bad_data") && pattern.test((e as Error).message),
+    );
+  }
+});
+
+test("parseExternalLabels reads NAME=VALUE pairs; org, bad names and repeats are refused", () => {
+  assert.deepEqual(parseExternalLabels(["cluster=eu-1", "replica=a=b", "empty="]), {
+    cluster: "eu-1",
+    replica: "a=b",
+    empty: "",
+  });
+  const refused: [string[], RegExp][] = [
+    [["cluster"], /expected NAME=VALUE/],
+    [["1bad=x"], /expected NAME=VALUE/],
+    [[`v=${"x".repeat(1025)}`], /at most 1024 characters/],
+    [["org=acme"], /org is set to each alert's org/],
+    [["a=1", "a=2"], /a given twice/],
+    [Array.from({ length: 21 }, (_, i) => `l${i}=x`), /21 given, the limit is 20/],
+  ];
+  for (const [pairs, pattern] of refused) {
+    assert.throws(
+      () => parseExternalLabels(pairs),
+      (e: unknown) => isContrailError(e, "bad_data") && pattern.test((e as Error).message),
+    );
+  }
 });

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { ContrailError } from "../model/errors.ts";
+import { isValidLegacyLabelName } from "../model/labels.ts";
 import { parseDuration } from "../promql/parser/duration.ts";
 
 /** The API's default listen address, clear of Prometheus (9090), its exporters (9100…) and VictoriaMetrics (8428). */
@@ -27,6 +28,70 @@ export function parseListenAddress(text: string, flag = "--api"): ListenAddress 
     );
   }
   return { host: m[1] ?? m[2], port };
+}
+
+/** Most `--alertmanager` URLs: every batch of alerts is POSTed to each, so a long list multiplies the work. */
+export const MAX_ALERTMANAGERS = 10;
+/** Longest `--alertmanager` URL, characters. */
+const MAX_ALERTMANAGER_URL_LENGTH = 2048;
+
+/**
+ * Checks `--alertmanager` URLs (base URLs such as `http://127.0.0.1:9093`, a path prefix allowed): absolute http or
+ * https, at most {@link MAX_ALERTMANAGERS}, none twice; throws bad_data naming the flag and the problem.
+ */
+export function parseAlertmanagerUrls(urls: readonly string[]): string[] {
+  if (urls.length > MAX_ALERTMANAGERS) {
+    throw new ContrailError("bad_data", `--alertmanager: ${urls.length} given, the limit is ${MAX_ALERTMANAGERS}`);
+  }
+  for (const text of urls) {
+    let url: URL | null = null;
+    try {
+      url = text.length <= MAX_ALERTMANAGER_URL_LENGTH ? new URL(text) : null;
+    } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new ContrailError(
+        "bad_data",
+        `--alertmanager: expected an http or https URL such as http://127.0.0.1:9093 (at most ` +
+          `${MAX_ALERTMANAGER_URL_LENGTH} characters), got ${JSON.stringify(text.slice(0, 200))}`,
+      );
+    }
+  }
+  if (new Set(urls).size !== urls.length) throw new ContrailError("bad_data", "--alertmanager: a URL is given twice");
+  return [...urls];
+}
+
+/** Most `--external-label` flags. */
+export const MAX_EXTERNAL_LABELS = 20;
+/** Longest `--external-label` value, characters. */
+const MAX_EXTERNAL_LABEL_VALUE = 1024;
+
+/**
+ * Parses `--external-label NAME=VALUE` flags into labels added to every alert sent out (unless the alert has its
+ * own label of that name). `org` is refused: it always names the alert's org. Throws bad_data naming the flag.
+ */
+export function parseExternalLabels(pairs: readonly string[]): Record<string, string> {
+  if (pairs.length > MAX_EXTERNAL_LABELS) {
+    throw new ContrailError("bad_data", `--external-label: ${pairs.length} given, the limit is ${MAX_EXTERNAL_LABELS}`);
+  }
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    const name = eq < 0 ? "" : pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    if (!isValidLegacyLabelName(name) || value.length > MAX_EXTERNAL_LABEL_VALUE) {
+      throw new ContrailError(
+        "bad_data",
+        `--external-label: expected NAME=VALUE with a label name and at most ${MAX_EXTERNAL_LABEL_VALUE} ` +
+          `characters of value, such as cluster=eu-1, got ${JSON.stringify(pair.slice(0, 200))}`,
+      );
+    }
+    if (name === "org") throw new ContrailError("bad_data", "--external-label: org is set to each alert's org");
+    if (name in out) throw new ContrailError("bad_data", `--external-label: ${name} given twice`);
+    out[name] = value;
+  }
+  return out;
 }
 
 /** One edge listener to start: its region code and `HOST:PORT` (port 0 picks a free port). */

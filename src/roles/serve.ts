@@ -4,23 +4,35 @@
 // heartbeats), routing each of those samples to the org that owns its `app`. It talks to no other process to do
 // its job: the edges and agents only meet it in the control database and through the scrapes.
 //
-// Start order: control database (refusing a data directory another live metrics node serves), store, scraper, API,
-// heartbeat. Stop order: stop accepting (API requests in flight finish), stop scraping, heartbeat row, then close
-// the tenant databases (WAL flushed) and the control database.
+// It also evaluates every org's recording and alerting rules (serve-rules.ts): their queries run on the API's query
+// pool, never on the event loop that accepts writes, and the ruler API under `/prometheus/<org>/config/v1/rules`
+// manages them. Their alerts go to the notifiers (the Alertmanagers of `--alertmanager`, the org's receivers).
+//
+// Start order: control database (refusing a data directory another live metrics node serves), store, query pool,
+// rules (loaded, not yet running), scraper, API, notifiers, rule evaluation, heartbeat. Stop order: stop accepting
+// (API requests in flight finish), stop the rules (rounds in flight finish), stop scraping, stop notifying,
+// heartbeat row, the query pool, then close the tenant databases (WAL flushed) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
 import { registerConsoleAssets } from "../api/console-assets.ts";
 import { registerConsoleRoutes } from "../api/console-routes.ts";
 import { registerControlRoutes } from "../api/control-routes.ts";
+import { QueryPool } from "../api/query-pool/pool.ts";
+import { registerReceiverRoutes } from "../api/receiver-routes.ts";
 import { registerRemoteWrite } from "../api/remote-write.ts";
+import { registerRulerRoutes } from "../api/ruler-routes.ts";
 import { createApiServer } from "../api/server.ts";
 import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
 import type { MetricMetadata } from "../exposition/index.ts";
+import type { Notifiers } from "../rules/notify/notifiers.ts";
+import type { AlertSink } from "../rules/types.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { RoleHeartbeat, refuseSecond, SERVE_ROLE } from "./heartbeat.ts";
+import { notifiersFor } from "./notifiers.ts";
 import { parseListenAddress } from "./options.ts";
+import { type RuleSettings, ServeRules } from "./serve-rules.ts";
 import { controlTargetSource, heartbeatTargetSource, orgOfAppIn } from "./targets.ts";
 
 /** Options of {@link startServe}. */
@@ -35,6 +47,12 @@ export interface ServeOptions {
   readonly shard?: ShardSpec;
   /** How often the control database is checked for changed targets, ms (default 1000). */
   readonly pollIntervalMs?: number;
+  /** Base URLs of the Alertmanagers alerts are sent to (checked: options.ts's `parseAlertmanagerUrls`); default none. */
+  readonly alertmanagers?: readonly string[];
+  /** Settings of the rule evaluator (tests shorten the intervals). */
+  readonly rules?: RuleSettings;
+  /** Labels added to every alert sent out unless it has its own (options.ts's `parseExternalLabels`); default none. */
+  readonly externalLabels?: Readonly<Record<string, string>>;
   /** Receives warnings and errors. */
   readonly warn: (line: string) => void;
 }
@@ -43,6 +61,8 @@ export interface ServeOptions {
 export interface Serve {
   /** Base URL of the API, e.g. `http://127.0.0.1:9300`. */
   readonly apiUrl: string;
+  /** Where the rule manager hands each org's alerts: the Alertmanagers and the org's receivers. */
+  readonly alertSink: AlertSink;
   /** Stops in order; resolves when the databases are closed. Idempotent. */
   stop(): Promise<void>;
 }
@@ -108,11 +128,31 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
     const orgLimits = new OrgLimitsCache(control);
     const limitsFor = (org: string) => orgLimits.limitsOf(org);
+    // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
+    let notifiers: Notifiers | null = null;
+    // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue.
+    const pool = new QueryPool();
+    cleanups.push(() => pool.close());
+    const rules = new ServeRules({
+      control,
+      store,
+      pool,
+      limitsFor,
+      // The notifiers exist before the first evaluation (rules.start() comes after them).
+      alertSink: (org, alerts) => notifiers?.sink(org, alerts),
+      // Templates see the external labels as `$externalLabels`; the notifiers add them to what they send.
+      settings: { externalLabels: options.externalLabels, ...options.rules },
+      warn: options.warn,
+    });
+    cleanups.push(() => rules.stop());
     const { app } = createApiServer({
       store,
+      queryPool: pool,
+      rules: rules.manager,
       authenticate: auth,
       session,
       limitsFor,
+      extraMetrics: () => notifiers?.families() ?? [],
       status: {
         targetsFor: (org) => scraper.targetsFor(org),
         metadataFor: (org) => mergeMetadata(scraper.metadataFor(org), metadata.list(org)),
@@ -130,7 +170,16 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       metadata,
       limitsFor,
     });
+    await registerRulerRoutes(app, {
+      control,
+      authenticate: auth,
+      session,
+      limitsFor,
+      checkGroup: (org, namespace, group) => rules.manager.checkLimits(org, [{ namespace, groups: [group] }]),
+      onChange: (org) => rules.syncOrg(org),
+    });
     registerControlRoutes(app, { control, authenticate: auth, session });
+    registerReceiverRoutes(app, { control, authenticate: auth, session });
     registerConsoleRoutes(app, { control, authenticate: auth });
     registerConsoleAssets(app);
     await app.listen({ host: address.host, port: address.port });
@@ -138,9 +187,19 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const bound = app.server.address();
     const host = address.host.includes(":") ? `[${address.host}]` : address.host;
     const apiUrl = `http://${host}:${bound !== null && typeof bound === "object" ? bound.port : address.port}`;
+    const notify = notifiersFor(control, {
+      alertmanagers: options.alertmanagers ?? [],
+      externalUrl: apiUrl,
+      externalLabels: options.externalLabels,
+      warn: options.warn,
+    });
+    notifiers = notify;
+    cleanups.push(() => notify.stop());
 
     await scraper.start();
-    // New instances and processes become targets at once, not at the next periodic refresh.
+    await rules.start();
+    // New instances and processes become targets at once, not at the next periodic refresh; rule groups changed by
+    // another process (`contrail rules sync`) reach the evaluator the same way.
     let version = control.dataVersion();
     const poll = setInterval(() => {
       try {
@@ -148,6 +207,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
         if (v === version) return;
         version = v;
         void scraper.refresh();
+        void rules.poll();
       } catch (err) {
         options.warn(`scrape targets: ${(err as Error).message}`);
       }
@@ -160,13 +220,17 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     let stopping: Promise<void> | null = null;
     return {
       apiUrl,
+      alertSink: notify.sink,
       stop: () => {
         stopping ??= (async () => {
-          // Stop accepting first; queries in flight finish. Then the scrapes, then the databases.
+          // Stop accepting first; queries in flight finish. Then the rules and the scrapes, then the databases.
           clearInterval(poll);
           await app.close();
+          await rules.stop();
           await scraper.stop();
+          await notify.stop();
           beat.stop();
+          await pool.close();
           cleanups.length = 0;
           try {
             store.close();

@@ -2,6 +2,8 @@
 // API's YAML bodies), the alerts handed to notifiers, and the seams through which the evaluator reaches a query
 // engine and an org's store without importing either.
 
+import type { Labels } from "../model/labels.ts";
+
 /** A recording rule as written in a rule file; `line` is 1-based in its source, 0 when it came from no file. */
 export interface RecordingRuleSpec {
   readonly kind: "recording";
@@ -72,3 +74,35 @@ export interface OutgoingAlert {
 
 /** Receives an org's alerts after each evaluation of a group that has alerting rules; must not throw or block. */
 export type AlertSink = (org: string, alerts: readonly OutgoingAlert[]) => void;
+
+/** One sample of an instant vector as the query seam returns it: its series, time (ms) and value. */
+export interface InstantSample {
+  readonly labels: Labels;
+  readonly t: number;
+  readonly v: number;
+}
+
+/** An instant query's result; a scalar result is one sample with no labels. */
+export type InstantVector = readonly InstantSample[];
+
+/**
+ * Runs an instant query for an org at `evalTimeMs` (ms); the metrics node routes it to its query workers, never the
+ * ingest path. Rejects with a ContrailError (`query_canceled` when `signal` aborts, `execution` for a string or
+ * matrix result); resolves with the vector otherwise.
+ */
+export type RuleQueryFn = (
+  org: string,
+  expr: string,
+  evalTimeMs: number,
+  signal: AbortSignal,
+) => Promise<InstantVector>;
+
+/** A sample a rule writes: a full series (with `__name__`), time in ms, value (a stale marker is STALE_NAN). */
+export interface RuleSample {
+  readonly labels: Labels;
+  readonly tMs: number;
+  readonly value: number;
+}
+
+/** Writes samples into an org's store as one batch; rejected samples (out of order...) are not an error. */
+export type RuleAppendFn = (org: string, samples: readonly RuleSample[]) => Promise<void>;

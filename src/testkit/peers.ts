@@ -1,10 +1,11 @@
-// Test and bench support: peer servers (Prometheus, VictoriaMetrics, any child process) started on loopback on a
-// free port, waited for until ready, and stopped again. Not imported by production code.
+// Test and bench support: peer servers (Prometheus, VictoriaMetrics, Alertmanager, any child process) started on
+// loopback on a free port, waited for until ready, and stopped again. Not imported by production code.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { skipUnlessCi } from "./shared-data.ts";
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -202,5 +203,55 @@ export async function startVictoriaMetrics(o: VictoriaMetricsOptions): Promise<P
   );
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/health`, { what: "victoria-metrics", timeoutMs: o.readyTimeoutMs });
+  return { ...peer, url };
+}
+
+/** Debian's Alertmanager executable (0.25 in bookworm). */
+export const ALERTMANAGER_BIN = "/usr/bin/prometheus-alertmanager";
+
+/** An alertmanager.yml with one receiver that notifies nobody: alerts are only stored and served by its API. */
+export const IDLE_ALERTMANAGER_CONFIG = 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n';
+
+/** Options of `startAlertmanager`. */
+export interface AlertmanagerOptions {
+  /** Executable; default {@link ALERTMANAGER_BIN}. */
+  readonly bin?: string;
+  /** Directory that receives alertmanager.yml and the storage directory `data/`. */
+  readonly dir: string;
+  /** alertmanager.yml text; default {@link IDLE_ALERTMANAGER_CONFIG}. */
+  readonly config?: string;
+  /** Flags besides the config, storage path, listen and cluster addresses. */
+  readonly flags?: readonly string[];
+  readonly onFailure?: (message: string) => void;
+  /** How long readiness may take; default 60 000 ms. */
+  readonly readyTimeoutMs?: number;
+}
+
+/** False when Alertmanager can run here; else the reason to skip (throws it instead under CI). */
+export function alertmanagerSkip(bin: string = ALERTMANAGER_BIN): string | false {
+  return skipUnlessCi(existsSync(bin) ? undefined : `Alertmanager is not installed (looked for ${bin})`);
+}
+
+/**
+ * Starts Alertmanager on a free loopback port, without clustering, and waits until `/-/ready` answers. Its API
+ * (`GET /api/v2/alerts`) shows the alerts it received.
+ */
+export async function startAlertmanager(o: AlertmanagerOptions): Promise<Peer> {
+  const port = await freePort();
+  const config = join(o.dir, "alertmanager.yml");
+  writeFileSync(config, o.config ?? IDLE_ALERTMANAGER_CONFIG);
+  const peer = startProcess(
+    o.bin ?? ALERTMANAGER_BIN,
+    [
+      `--config.file=${config}`,
+      `--storage.path=${join(o.dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--cluster.listen-address=",
+      ...(o.flags ?? []),
+    ],
+    { onFailure: o.onFailure },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/-/ready`, { what: "alertmanager", timeoutMs: o.readyTimeoutMs });
   return { ...peer, url };
 }

@@ -1,13 +1,13 @@
 // The web console in a real browser: `contrail up --demo` runs as its own process (free ports, 1 s scrapes), and
 // headless Chromium opens the printed one-time link, which lands on the demo app's dashboard with its panels
-// reaching `ok`; then an explorer query, a token created and revoked on the status page, sign-out, and the used
-// link refused. Screenshots at 1440×900 and 390×844 (and one in the dark theme) go to test-artifacts/console/
+// reaching `ok`; then an explorer query, a token created and revoked on the status page, rules synced from the
+// command line shown with their firing alert on the status page, sign-out, and the used link refused. Screenshots at 1440×900 and 390×844 (and one in the dark theme) go to test-artifacts/console/
 // (git-ignored). Any page error or console error fails the test that saw it. The time from navigation to a
 // dashboard with every panel `ok` is printed as a figure (not asserted: tests do not judge speed).
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -230,6 +230,38 @@ describe("the web console in Chromium", { skip }, () => {
     assert.equal((await labels()).status, 401, "the revoked token is refused");
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(ARTIFACTS, "status-390x844.png") });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("the status page lists the org's rules and its firing alert", async () => {
+    // Rules written as `contrail rules sync` writes them, while the server runs: it picks them up by itself.
+    const rules = join(dir, "console-rules.yml");
+    writeFileSync(
+      rules,
+      "groups:\n  - name: console\n    interval: 10s\n    rules:\n" +
+        "      - alert: ConsoleCheck\n        expr: vector(1)\n        annotations: { summary: shown in the console }\n" +
+        "      - record: console:one\n        expr: vector(1)\n",
+    );
+    const sync = spawnSync(
+      process.execPath,
+      [BIN, "rules", "sync", "--org", "personal", "--data", join(dir, "data"), rules],
+      { encoding: "utf8" },
+    );
+    assert.equal(sync.status, 0, sync.stderr);
+    const { page, errors } = await watchedPage();
+    const deadline = Date.now() + DATA_TIMEOUT_MS;
+    for (;;) {
+      await page.goto(`${origin}/status`);
+      const states = await settled(page);
+      if (states.Alerts === "ok" && states.Rules === "ok") break;
+      if (Date.now() > deadline) assert.fail(`no firing alert after ${DATA_TIMEOUT_MS} ms: ${JSON.stringify(states)}`);
+      await page.waitForTimeout(2000);
+    }
+    const alert = page.locator('[data-panel="Alerts"] tr[data-alert="ConsoleCheck"]');
+    assert.match((await alert.textContent()) ?? "", /firing.*shown in the console/);
+    assert.equal(await page.locator('[data-panel="Rules"] tr[data-rule]').count(), 2);
+    await page.locator('[data-panel="Alerts"]').screenshot({ path: join(ARTIFACTS, "alerts-1440x900.png") });
     assert.deepEqual(errors, []);
     await page.close();
   });

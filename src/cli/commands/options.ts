@@ -6,3 +6,20 @@ import { Option } from "commander";
 export function dataOption(): Option {
   return new Option("--data <dir>", "data directory").env("CONTRAIL_DATA").default("./data");
 }
+
+/** The repeatable `--alertmanager URL` option of `contrail up` and `contrail serve`. */
+export function alertmanagerOption(): Option {
+  return new Option(
+    "--alertmanager <url...>",
+    "an Alertmanager (base URL such as http://127.0.0.1:9093) that every org's alerts are sent to, labelled " +
+      "org=<org>; repeat for several",
+  );
+}
+
+/** The repeatable `--external-label NAME=VALUE` option of `contrail up` and `contrail serve`. */
+export function externalLabelOption(): Option {
+  return new Option(
+    "--external-label <name=value...>",
+    "a label added to every alert sent to Alertmanagers and receivers (unless the alert has its own); repeat for several",
+  );
+}

@@ -1,12 +1,13 @@
 // The status page: the org's scrape targets with their health, last scrape, duration and last error; the org's
 // TSDB status (series in the head, the metrics and labels with the most series), as Prometheus's TSDB status page
-// shows them; and the org's tokens.
+// shows them; the org's alerts and rules (rules.tsx); and the org's tokens.
 
 import { promGet } from "../api.ts";
 import { Panel } from "../components/panel.tsx";
 import { ago, formatValue } from "../format.ts";
 import type { Session } from "../session.ts";
 import { useData, useTick } from "../use-data.ts";
+import { RulesPanels } from "./rules.tsx";
 import { TokensPanel } from "./tokens.tsx";
 
 interface Target {
@@ -137,6 +138,7 @@ export function Status(props: { readonly session: Session }) {
             </>
           )}
         </Panel>
+        <RulesPanels session={props.session} />
         <TokensPanel session={props.session} />
       </div>
     </main>

@@ -1,0 +1,95 @@
+// Alert templates, as Prometheus expands the labels and annotations of alerting rules: `$labels`, `$value`,
+// `$externalLabels`, `$externalURL` (and `.Labels`, `.Value`...) over Go's text/template syntax with Prometheus's
+// functions. The public surface of this folder.
+
+import type { TemplateNode } from "./ast.ts";
+import { executeTemplate } from "./exec.ts";
+import { isTemplateFunc, sampleValue } from "./funcs.ts";
+import { parseTemplate, TemplateSyntaxError } from "./parse.ts";
+import { stringMap, TStruct, type TValue } from "./values.ts";
+
+export { MAX_RANGE_ITERATIONS, MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_QUERIES } from "./exec.ts";
+export { graphLink } from "./funcs.ts";
+export { MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_LENGTH } from "./parse.ts";
+
+/** The variables Prometheus defines before every alert template. */
+const ALERT_VARS = ["$labels", "$externalLabels", "$externalURL", "$value"];
+/** Parsed templates kept for reuse, by name and text; a rule's templates are expanded every evaluation. */
+const CACHE_LIMIT = 4096;
+const cache = new Map<string, TemplateNode[]>();
+
+function parseCached(text: string, name: string): TemplateNode[] {
+  const key = `${name}\u0000${text}`;
+  let nodes = cache.get(key);
+  if (nodes === undefined) {
+    nodes = parseTemplate(text, name, isTemplateFunc, ALERT_VARS);
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(key, nodes);
+  }
+  return nodes;
+}
+
+/** Null when `text` parses as an alert template named `name`; otherwise Go's error text. */
+export function checkTemplate(text: string, name: string): string | null {
+  if (!text.includes("{{")) return null;
+  try {
+    parseCached(text, name);
+    return null;
+  } catch (err) {
+    if (err instanceof TemplateSyntaxError) return err.message;
+    throw err;
+  }
+}
+
+/** A query result row for templates: a series' labels and value. */
+export interface TemplateSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** What an alert's templates see. */
+export interface AlertTemplateData {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly externalLabels: Readonly<Record<string, string>>;
+  readonly externalUrl: string;
+  /** The alert's value (the sample's value at the evaluation). */
+  readonly value: number;
+  /** Runs `query` at the evaluation's time; omitted: `query` fails with an error. */
+  readonly query?: (expr: string) => Promise<readonly TemplateSample[]>;
+}
+
+/**
+ * Expands an alert template; on an error returns `<error expanding template: ...>` as Prometheus does, so one bad
+ * template never stops an alert. Never rejects.
+ */
+export async function expandAlertTemplate(text: string, name: string, data: AlertTemplateData): Promise<string> {
+  if (!text.includes("{{")) return text;
+  try {
+    const nodes = parseCached(text, name);
+    const labels = stringMap(data.labels);
+    const external = stringMap(data.externalLabels);
+    const root = new TStruct(
+      "template.tmplData",
+      new Map<string, TValue>([
+        ["Labels", labels],
+        ["ExternalLabels", external],
+        ["ExternalURL", data.externalUrl],
+        ["Value", data.value],
+      ]),
+    );
+    const vars = new Map<string, TValue>([
+      ["$labels", labels],
+      ["$externalLabels", external],
+      ["$externalURL", data.externalUrl],
+      ["$value", data.value],
+    ]);
+    const query = data.query;
+    return await executeTemplate(nodes, name, root, vars, {
+      externalUrl: data.externalUrl,
+      query:
+        query === undefined ? null : async (expr) => (await query(expr)).map((s) => sampleValue(s.labels, s.value)),
+    });
+  } catch (err) {
+    return `<error expanding template: ${(err as Error).message}>`;
+  }
+}
