@@ -70,6 +70,11 @@ const TOKENS = [
   "{",
   "}",
   "\\",
+  "define",
+  "template",
+  "block",
+  '"n"',
+  "slice",
 ];
 const CASES = 3_000;
 const MAX_TOKENS = 24;
