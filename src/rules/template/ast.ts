@@ -4,7 +4,7 @@
 export type Operand =
   | { readonly kind: "dot"; readonly chain: readonly string[] }
   | { readonly kind: "var"; readonly name: string; readonly chain: readonly string[] }
-  | { readonly kind: "func"; readonly name: string }
+  | { readonly kind: "func"; readonly name: string; readonly chain: readonly string[] }
   | { readonly kind: "string"; readonly value: string }
   | { readonly kind: "int"; readonly value: bigint }
   | { readonly kind: "float"; readonly value: number }

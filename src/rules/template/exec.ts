@@ -192,7 +192,7 @@ class Executor {
 
   private async command(cmd: Command, dot: TValue, final: TValue | undefined): Promise<TValue> {
     const [head, ...rest] = cmd.args;
-    if (head.kind === "func") return await this.call(head.name, rest, dot, final);
+    if (head.kind === "func" && head.chain.length === 0) return await this.call(head.name, rest, dot, final);
     if (rest.length > 0 || final !== undefined) this.fail(`can't give argument to non-function ${describe(head)}`);
     return await this.operand(head, dot);
   }
@@ -235,7 +235,7 @@ class Executor {
       case "pipe":
         return this.fields(await this.pipeline(op.pipe, dot), op.chain);
       case "func":
-        return await this.call(op.name, [], dot, undefined);
+        return this.fields(await this.call(op.name, [], dot, undefined), op.chain);
       case "string":
       case "int":
       case "float":

@@ -143,6 +143,10 @@ class TemplateParser {
     const word = this.peekIdent();
     if (word !== null && KEYWORDS.has(word)) {
       this.ap += word.length;
+      const next = this.act[this.ap];
+      if (next !== undefined && !SPACE.test(next) && !".,|:()".includes(next)) {
+        this.fail(`bad character ${JSON.stringify(next)} after ${word}`);
+      }
       switch (word) {
         case "end":
           this.expectEnd("end");
@@ -268,6 +272,10 @@ class TemplateParser {
       const c = this.act[this.ap];
       if (c === "|") {
         this.ap++;
+        this.skipSpace();
+        // Go's parser accepts a pipe with nothing after it (`{{ x | }}`): the pipeline just ends there.
+        const next = this.act[this.ap];
+        if (next === undefined || (next === ")" && inParens)) break;
         continue;
       }
       if (c === ")" && !inParens) this.fail(`unexpected ")" in ${context}`);
@@ -326,7 +334,11 @@ class TemplateParser {
     const a = this.act;
     const c = a[this.ap];
     if (c === ".") {
-      if (IDENT_START.test(a[this.ap + 1] ?? "")) return { kind: "dot", chain: this.chain() };
+      if (IDENT_START.test(a[this.ap + 1] ?? "")) {
+        const chain = this.chain();
+        this.afterOperand();
+        return { kind: "dot", chain };
+      }
       if (!/[0-9]/.test(a[this.ap + 1] ?? "")) {
         this.ap++;
         this.afterOperand();
@@ -338,7 +350,9 @@ class TemplateParser {
       let name = "$";
       while (this.ap < a.length && IDENT.test(a[this.ap])) name += a[this.ap++];
       this.checkVar(name);
-      return { kind: "var", name, chain: this.chain() };
+      const chain = this.chain();
+      this.afterOperand();
+      return { kind: "var", name, chain };
     }
     if (c === "(") {
       if (++this.depth > MAX_TEMPLATE_DEPTH) this.fail(`nesting deeper than ${MAX_TEMPLATE_DEPTH}`);
@@ -347,7 +361,9 @@ class TemplateParser {
       if (a[this.ap] !== ")") this.fail("unclosed left paren");
       this.ap++;
       this.depth--;
-      return { kind: "pipe", pipe, chain: this.chain() };
+      const chain = this.chain();
+      this.afterOperand();
+      return { kind: "pipe", pipe, chain };
     }
     if (c === '"' || c === "`") return this.stringLiteral();
     if (c === "'") return this.charLiteral();
@@ -355,12 +371,16 @@ class TemplateParser {
     const id = this.peekIdent();
     if (id === null) this.fail(`unexpected ${JSON.stringify(c)} in operand`);
     this.ap += id.length;
-    if (id === "true" || id === "false") return { kind: "bool", value: id === "true" };
-    if (id === "nil") return { kind: "nil" };
+    if (id === "true" || id === "false" || id === "nil") {
+      this.afterOperand();
+      return id === "nil" ? { kind: "nil" } : { kind: "bool", value: id === "true" };
+    }
     if (KEYWORDS.has(id)) this.fail(`unexpected <${id}> in command`);
     if (!this.isFunc(id)) this.fail(`function "${id}" not defined`);
+    // Go accepts fields after a function name (`fn.Field`): the function runs without arguments, then the fields.
+    const chain = this.chain();
     this.afterOperand();
-    return { kind: "func", name: id };
+    return { kind: "func", name: id, chain };
   }
 
   /** An operand must be followed by a space, `|`, `)` or the end of the action. */

@@ -267,6 +267,15 @@ describe("parse errors as validation reports them", () => {
   for (const [text, want] of cases) {
     test(JSON.stringify(text), () => assert.equal(checkTemplate(text, "__alert_X"), want));
   }
+  test("operands must be apart; a trailing pipe is accepted, as Go's parser does", () => {
+    assert.equal(checkTemplate("{{ $labels.job$value }}", "__alert_X"), 'template: __alert_X:1: unexpected "$" in operand');
+    assert.equal(checkTemplate("{{ $value | }}", "__alert_X"), null);
+    assert.equal(checkTemplate("{{ true.Labels }}", "__alert_X"), 'template: __alert_X:1: unexpected "." in operand');
+    assert.equal(checkTemplate('{{ with"s" }}{{ end }}', "__alert_X"), 'template: __alert_X:1: bad character "\\"" after with');
+    assert.equal(checkTemplate("{{ if(true) }}x{{ end }}", "__alert_X"), null);
+    assert.equal(checkTemplate("{{ externalURL.Labels }}", "__alert_X"), null, "fields after a function name parse");
+  });
+
   test("valid templates pass", () => {
     assert.equal(checkTemplate("{{ $labels.job }} {{ $value | humanize }}", "__alert_X"), null);
     assert.equal(checkTemplate("plain text", "__alert_X"), null);
