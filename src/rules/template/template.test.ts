@@ -268,10 +268,16 @@ describe("parse errors as validation reports them", () => {
     test(JSON.stringify(text), () => assert.equal(checkTemplate(text, "__alert_X"), want));
   }
   test("operands must be apart; a trailing pipe is accepted, as Go's parser does", () => {
-    assert.equal(checkTemplate("{{ $labels.job$value }}", "__alert_X"), 'template: __alert_X:1: unexpected "$" in operand');
+    assert.equal(
+      checkTemplate("{{ $labels.job$value }}", "__alert_X"),
+      'template: __alert_X:1: unexpected "$" in operand',
+    );
     assert.equal(checkTemplate("{{ $value | }}", "__alert_X"), null);
     assert.equal(checkTemplate("{{ true.Labels }}", "__alert_X"), 'template: __alert_X:1: unexpected "." in operand');
-    assert.equal(checkTemplate('{{ with"s" }}{{ end }}', "__alert_X"), 'template: __alert_X:1: bad character "\\"" after with');
+    assert.equal(
+      checkTemplate('{{ with"s" }}{{ end }}', "__alert_X"),
+      'template: __alert_X:1: bad character "\\"" after with',
+    );
     assert.equal(checkTemplate("{{ if(true) }}x{{ end }}", "__alert_X"), null);
     assert.equal(checkTemplate("{{ externalURL.Labels }}", "__alert_X"), null, "fields after a function name parse");
   });
