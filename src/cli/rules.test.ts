@@ -3,9 +3,12 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { checkTemplate } from "../rules/index.ts";
+import { prng, randomTemplate } from "../rules/testkit.ts";
 import { checkRuleFile } from "./rules.ts";
 
 const bin = new URL("../../bin/contrail.js", import.meta.url).pathname;
@@ -57,3 +60,28 @@ test("a missing file fails with the system's message", async () => {
   assert.equal(r.ok, false);
   assert.match((r as { errors: string }).errors, /ENOENT/);
 });
+
+test("random templates get promtool's verdict", {
+  skip: existsSync(PROMTOOL) ? false : "promtool is not installed",
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "contrail-templates-"));
+  const rand = prng(2024);
+  try {
+    for (let i = 0; i < TEMPLATE_CASES; i++) {
+      const template = randomTemplate(rand, true);
+      const file = join(dir, `t${i}.yml`);
+      writeFileSync(
+        file,
+        `groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations:\n      t: |-\n        ${template}\n`,
+      );
+      const ours = checkTemplate(template, "__alert_A");
+      const theirs = spawnSync(PROMTOOL, ["check", "rules", file], { encoding: "utf8" });
+      assert.equal(ours === null, theirs.status === 0, `${template}\nours: ${ours}\npromtool: ${theirs.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Random templates compared with promtool: each costs one promtool run. */
+const TEMPLATE_CASES = 300;

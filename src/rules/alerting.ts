@@ -81,6 +81,7 @@ export class AlertingRuleState {
         externalLabels: ctx.externalLabels,
         externalUrl: ctx.externalUrl,
         value: s.v,
+        evalTimeMs: t,
         query: ctx.query,
       };
       const lb = new LabelsBuilder(s.labels).del(METRIC_NAME);

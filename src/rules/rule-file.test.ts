@@ -227,3 +227,46 @@ describe("bounds", () => {
     assert.equal(lines[100], "(50 more errors)");
   });
 });
+
+describe("hostile input", () => {
+  const VALID = `groups:
+- name: g
+  interval: 30s
+  rules:
+  - record: job:up:sum
+    expr: sum by (job) (rate(up[5m]))
+    labels: {env: prod}
+  - alert: Down
+    expr: up == 0
+    for: 5m
+    annotations: {summary: "{{ $labels.job }} {{ $value | humanize }}"}
+`;
+  const INSERTS = ["{", "}", "[", "]", ":", "-", " ", "\n", "'", '"', "&a", "*a", "!!map", "{{", "}}", "\t", "#"];
+
+  test("every mutation of a valid file parses or fails with bad_data", () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    let failed = 0;
+    for (let i = 0; i < 2_000; i++) {
+      let text = VALID;
+      for (let k = 0; k < 1 + rand(4); k++) {
+        const at = rand(text.length);
+        text =
+          rand(2) === 0
+            ? text.slice(0, at) + text.slice(at + 1)
+            : text.slice(0, at) + INSERTS[rand(INSERTS.length)] + text.slice(at);
+      }
+      try {
+        parseRuleFile(text, "m.yml");
+      } catch (err) {
+        assert.ok(isContrailError(err, "bad_data"), `${String(err)}\n${text}`);
+        assert.match(err.message, /^m\.yml/, text);
+        failed++;
+      }
+    }
+    assert.ok(failed > 0);
+  });
+});

@@ -108,3 +108,97 @@ export class RuleHarness {
     }
   }
 }
+
+/** Pieces of template syntax, valid and not, that random templates are made of (no newlines: YAML-safe in a block). */
+const TEMPLATE_TOKENS = [
+  "{{",
+  "}}",
+  "{{-",
+  "-}}",
+  " ",
+  "if",
+  "else",
+  "end",
+  "range",
+  "with",
+  "break",
+  "continue",
+  "$x",
+  "$",
+  ":=",
+  "=",
+  ",",
+  "|",
+  "(",
+  ")",
+  ".",
+  ".Labels",
+  ".Value",
+  "$labels",
+  "$value",
+  "$labels.job",
+  '"s"',
+  "`raw`",
+  "'c'",
+  "1",
+  "-1",
+  "1.5",
+  "1e3",
+  "0x1f",
+  "true",
+  "nil",
+  "eq",
+  "lt",
+  "and",
+  "or",
+  "not",
+  "len",
+  "index",
+  "printf",
+  '"%d %s %v"',
+  "humanize",
+  "humanizeDuration",
+  "query",
+  '"up"',
+  "first",
+  "value",
+  "label",
+  "reReplaceAll",
+  '"(a+)"',
+  '"$1"',
+  "match",
+  "title",
+  "/*",
+  "*/",
+  "text",
+  "{",
+  "}",
+  "\\",
+  "define",
+  "template",
+  "block",
+  '"n"',
+  "slice",
+];
+/** Most tokens in one random template. */
+const MAX_TEMPLATE_TOKENS = 24;
+
+/** A small deterministic PRNG (mulberry32) returning [0, 1), so a failing case reproduces from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A random soup of template tokens; `action` starts it inside an action, so most of it is template syntax. */
+export function randomTemplate(rand: () => number, action = false): string {
+  const n = 1 + Math.floor(rand() * (action ? MAX_TEMPLATE_TOKENS / 4 : MAX_TEMPLATE_TOKENS));
+  let text = action ? (rand() < 0.5 ? "{{ " : "{{ if ") : "";
+  for (let j = 0; j < n; j++) text += TEMPLATE_TOKENS[Math.floor(rand() * TEMPLATE_TOKENS.length)];
+  if (action) text += rand() < 0.5 ? " }}" : " }}{{ end }}";
+  return text;
+}

@@ -4,7 +4,7 @@
 export type Operand =
   | { readonly kind: "dot"; readonly chain: readonly string[] }
   | { readonly kind: "var"; readonly name: string; readonly chain: readonly string[] }
-  | { readonly kind: "func"; readonly name: string }
+  | { readonly kind: "func"; readonly name: string; readonly chain: readonly string[] }
   | { readonly kind: "string"; readonly value: string }
   | { readonly kind: "int"; readonly value: bigint }
   | { readonly kind: "float"; readonly value: number }
@@ -33,5 +33,12 @@ export type TemplateNode =
   | { readonly kind: "if"; readonly pipe: Pipeline; readonly body: TemplateNode[]; readonly else: TemplateNode[] }
   | { readonly kind: "with"; readonly pipe: Pipeline; readonly body: TemplateNode[]; readonly else: TemplateNode[] }
   | { readonly kind: "range"; readonly pipe: Pipeline; readonly body: TemplateNode[]; readonly else: TemplateNode[] }
+  | { readonly kind: "template"; readonly name: string; readonly pipe: Pipeline | null; readonly line: number }
   | { readonly kind: "break" }
   | { readonly kind: "continue" };
+
+/** A parsed template: its body and the templates it defines (`{{define}}`, `{{block}}`) by name. */
+export interface ParsedTemplate {
+  readonly main: readonly TemplateNode[];
+  readonly defines: ReadonlyMap<string, readonly TemplateNode[]>;
+}

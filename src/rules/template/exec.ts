@@ -2,7 +2,7 @@
 // pipelines pass their value as the last argument of the next command, `and`/`or` short-circuit, variables are
 // scoped to their control structure. Bounded: output length, range iterations and queries per execution.
 
-import type { Command, Operand, Pipeline, TemplateNode } from "./ast.ts";
+import type { Command, Operand, ParsedTemplate, Pipeline, TemplateNode } from "./ast.ts";
 import { FUNCS, type FuncContext } from "./funcs.ts";
 import { isTrue, printValue, TStruct, type TValue, typeName } from "./values.ts";
 
@@ -12,22 +12,24 @@ export const MAX_TEMPLATE_OUTPUT = 64 * 1024;
 export const MAX_RANGE_ITERATIONS = 10_000;
 /** Most `query` calls of one expansion. */
 export const MAX_TEMPLATE_QUERIES = 10;
+/** Deepest nesting of `{{template}}` calls (a template may call itself). */
+export const MAX_TEMPLATE_CALL_DEPTH = 50;
 
 /** An execution error; `message` is Go's `template: NAME:LINE: executing "NAME" ...` text. */
 export class TemplateExecError extends Error {}
 
 type Flow = "break" | "continue" | undefined;
 
-/** Runs `nodes` with `data` as dot and `$`; resolves with the output, rejects with TemplateExecError. */
+/** Runs `template` with `data` as dot and `$`; resolves with the output, rejects with TemplateExecError. */
 export async function executeTemplate(
-  nodes: readonly TemplateNode[],
+  template: ParsedTemplate,
   name: string,
   data: TValue,
   vars: ReadonlyMap<string, TValue>,
   ctx: FuncContext,
 ): Promise<string> {
-  const ex = new Executor(name, data, vars, ctx);
-  await ex.walk(nodes, data);
+  const ex = new Executor(name, data, vars, ctx, template.defines);
+  await ex.walk(template.main, data);
   return ex.out;
 }
 
@@ -36,7 +38,10 @@ class Executor {
   private iterations = 0;
   private queries = 0;
   private line = 1;
-  private readonly vars: { name: string; value: TValue }[] = [];
+  private vars: { name: string; value: TValue }[] = [];
+  private callDepth = 0;
+  /** Output held by the callers of the template being run, counted against the output bound. */
+  private heldLength = 0;
   private readonly ctx: FuncContext;
 
   constructor(
@@ -44,11 +49,13 @@ class Executor {
     data: TValue,
     vars: ReadonlyMap<string, TValue>,
     ctx: FuncContext,
+    private readonly defines: ReadonlyMap<string, readonly TemplateNode[]>,
   ) {
     this.vars.push({ name: "$", value: data });
     for (const [k, v] of vars) this.vars.push({ name: k, value: v });
     this.ctx = {
       externalUrl: ctx.externalUrl,
+      evalTimeMs: ctx.evalTimeMs,
       query:
         ctx.query === null
           ? null
@@ -66,7 +73,7 @@ class Executor {
   }
 
   private write(s: string): void {
-    if (this.out.length + s.length > MAX_TEMPLATE_OUTPUT)
+    if (this.heldLength + this.out.length + s.length > MAX_TEMPLATE_OUTPUT)
       this.fail(`output longer than ${MAX_TEMPLATE_OUTPUT} characters`);
     this.out += s;
   }
@@ -99,9 +106,37 @@ class Executor {
       }
       case "range":
         return await this.range(n, dot);
+      case "template": {
+        this.line = n.line;
+        const arg = n.pipe === null ? null : await this.pipeline(n.pipe, dot);
+        this.write(await this.callTemplate(n.name, arg));
+        return undefined;
+      }
       case "break":
       case "continue":
         return n.kind;
+    }
+  }
+
+  /** Runs the named template with `dot` as its data and `$`, in a variable scope of its own; returns its output. */
+  private async callTemplate(name: string, dot: TValue): Promise<string> {
+    const body = this.defines.get(name);
+    if (body === undefined) return this.fail(`template "${name}" not defined`);
+    if (++this.callDepth > MAX_TEMPLATE_CALL_DEPTH)
+      this.fail(`templates nested deeper than ${MAX_TEMPLATE_CALL_DEPTH}`);
+    const savedVars = this.vars;
+    const savedOut = this.out;
+    this.vars = [{ name: "$", value: dot }];
+    this.heldLength += savedOut.length;
+    this.out = "";
+    try {
+      await this.walk(body, dot);
+      return this.out;
+    } finally {
+      this.callDepth--;
+      this.vars = savedVars;
+      this.heldLength -= savedOut.length;
+      this.out = savedOut;
     }
   }
 
@@ -157,7 +192,7 @@ class Executor {
 
   private async command(cmd: Command, dot: TValue, final: TValue | undefined): Promise<TValue> {
     const [head, ...rest] = cmd.args;
-    if (head.kind === "func") return await this.call(head.name, rest, dot, final);
+    if (head.kind === "func" && head.chain.length === 0) return await this.call(head.name, rest, dot, final);
     if (rest.length > 0 || final !== undefined) this.fail(`can't give argument to non-function ${describe(head)}`);
     return await this.operand(head, dot);
   }
@@ -200,7 +235,7 @@ class Executor {
       case "pipe":
         return this.fields(await this.pipeline(op.pipe, dot), op.chain);
       case "func":
-        return await this.call(op.name, [], dot, undefined);
+        return this.fields(await this.call(op.name, [], dot, undefined), op.chain);
       case "string":
       case "int":
       case "float":

@@ -4,7 +4,14 @@
 
 import { parseDuration } from "../../promql/parser/index.ts";
 import { sprintf } from "./gofmt.ts";
-import { humanize, humanize1024, humanizeDuration, humanizePercentage, humanizeTimestamp } from "./humanize.ts";
+import {
+  humanize,
+  humanize1024,
+  humanizeDuration,
+  humanizePercentage,
+  humanizeTimestamp,
+  toFloat,
+} from "./humanize.ts";
 import { matchRegex, replaceAllRegex } from "./regex.ts";
 import { isTrue, printValue, TStruct, type TValue, typeName } from "./values.ts";
 
@@ -13,6 +20,8 @@ export interface FuncContext {
   /** Runs a PromQL instant query at the evaluation's time; results are `sample` structs. */
   readonly query: ((expr: string) => Promise<readonly TValue[]>) | null;
   readonly externalUrl: string;
+  /** The evaluation's time, ms since the epoch (`now`). */
+  readonly evalTimeMs: number;
 }
 
 /** A template function; throws Error with Go's message (the executor adds `error calling NAME:`). */
@@ -151,6 +160,88 @@ function isIp(s: string): boolean {
   return /^(\d{1,3}\.){3}\d{1,3}$/.test(s) || (s.includes(":") && /^[0-9a-fA-F:.]+$/.test(s));
 }
 
+/** Go's html/template escaping of text (`html`). */
+function escapeHtml(s: string): string {
+  return s.replace(/[&'<>"\u0000]/g, (c) => HTML_ESCAPES[c] ?? c);
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "'": "&#39;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&#34;",
+  "\u0000": "\uFFFD",
+};
+
+/** Go's template.JSEscapeString (`js`). */
+function escapeJs(s: string): string {
+  let out = "";
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    if (ch === "\\" || ch === "'" || ch === '"') out += `\\${ch}`;
+    else if (ch === "<" || ch === ">" || ch === "&" || ch === "=" || c < 0x20) {
+      out += `\\u${c.toString(16).toUpperCase().padStart(4, "0")}`;
+    } else out += ch;
+  }
+  return out;
+}
+
+const NS_PER_MS = 1_000_000n;
+const DURATION_UNITS: readonly [bigint, string][] = [
+  [3_600_000_000_000n, "h"],
+  [60_000_000_000n, "m"],
+];
+
+/** Go's time.Duration.String of a duration in nanoseconds (`1h2m3.5s`, `150ms`, `0s`). */
+function goDuration(ns: bigint): string {
+  if (ns === 0n) return "0s";
+  const sign = ns < 0n ? "-" : "";
+  let rest = ns < 0n ? -ns : ns;
+  if (rest < 1_000_000_000n) {
+    const [unit, div] = rest < 1000n ? ["ns", 1n] : rest < NS_PER_MS ? ["µs", 1000n] : ["ms", NS_PER_MS];
+    return `${sign}${fraction(rest, div)}${unit}`;
+  }
+  let out = "";
+  for (const [size, unit] of DURATION_UNITS) {
+    if (rest >= size || out !== "") {
+      out += `${rest / size}${unit}`;
+      rest %= size;
+    }
+  }
+  return `${sign}${out}${fraction(rest, 1_000_000_000n)}s`;
+}
+
+/** `n / div` in decimal without trailing zeros. */
+function fraction(n: bigint, div: bigint): string {
+  const whole = n / div;
+  const frac = (n % div)
+    .toString()
+    .padStart(div.toString().length - 1, "0")
+    .replace(/0+$/, "");
+  return frac === "" ? whole.toString() : `${whole}.${frac}`;
+}
+
+/** Go's time.Time.String of a UTC time given in seconds, at nanosecond precision (as Prometheus's toTime). */
+function goTimeString(seconds: number): string {
+  if (!Number.isFinite(seconds) || Math.abs(seconds) > MAX_TIME_SECONDS) {
+    throw new Error(`${seconds} cannot be represented as a nanoseconds timestamp since it overflows int64`);
+  }
+  const ns = BigInt(Math.trunc(seconds * 1e9));
+  let secs = ns / 1_000_000_000n;
+  let rest = ns % 1_000_000_000n;
+  if (rest < 0n) {
+    secs -= 1n;
+    rest += 1_000_000_000n;
+  }
+  const iso = new Date(Number(secs) * 1000).toISOString();
+  const frac = rest.toString().padStart(9, "0").replace(/0+$/, "");
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac === "" ? "" : `.${frac}`} +0000 UTC`;
+}
+
+/** Largest time in seconds whose nanoseconds fit Go's int64. */
+const MAX_TIME_SECONDS = 9_223_372_036;
+
 /** Prometheus's link to an expression in its UI: `/graph?g0.expr=...&g0.tab=` 0 (graph) or 1 (table). */
 export function graphLink(expr: string, tab: number): string {
   return `/graph?g0.expr=${encodeURIComponent(expr).replace(/%20/g, "+")}&g0.tab=${tab}`;
@@ -209,6 +300,36 @@ export const FUNCS: ReadonlyMap<string, TemplateFunc> = new Map<string, Template
     },
   ],
   ["urlquery", (_c, a) => encodeURIComponent(sprint(a)).replace(/%20/g, "+")],
+  ["html", (_c, a) => escapeHtml(sprint(a))],
+  ["js", (_c, a) => escapeJs(sprint(a))],
+  [
+    "slice",
+    (_c, a) => {
+      if (a.length === 0) throw new Error("wrong number of args for slice: want at least 1 got 0");
+      const [v, ...idx] = a;
+      const bounds = idx.map((i) => {
+        if (typeof i !== "bigint") throw new Error(`cannot index slice/array with type ${typeName(i)}`);
+        return Number(i);
+      });
+      if (typeof v !== "string" && !Array.isArray(v)) throw new Error(`can't slice item of type ${typeName(v)}`);
+      const len = typeof v === "string" ? Buffer.byteLength(v, "utf8") : v.length;
+      const [from = 0, to = len] = bounds;
+      if (bounds.length > 2 || from < 0 || to < from || to > len)
+        throw new Error(`index out of range: ${bounds.join(":")}`);
+      return typeof v === "string" ? Buffer.from(v, "utf8").subarray(from, to).toString("utf8") : v.slice(from, to);
+    },
+  ],
+  [
+    "call",
+    (_c, a) => {
+      throw new Error(
+        `non-function ${a.length > 0 ? printValue(a[0]) : ""} of type ${a.length > 0 ? typeName(a[0]) : "<nil>"}`,
+      );
+    },
+  ],
+  ["toTime", fixed("toTime", 1, (_c, a) => goTimeString(toFloat(a[0])))],
+  ["toDuration", fixed("toDuration", 1, (_c, a) => goDuration(BigInt(Math.round(toFloat(a[0]) * 1e9))))],
+  ["now", fixed("now", 0, (ctx) => ctx.evalTimeMs / 1000)],
   [
     "query",
     async (ctx, a) => {

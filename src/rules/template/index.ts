@@ -2,13 +2,18 @@
 // `$externalLabels`, `$externalURL` (and `.Labels`, `.Value`...) over Go's text/template syntax with Prometheus's
 // functions. The public surface of this folder.
 
-import type { TemplateNode } from "./ast.ts";
+import type { ParsedTemplate } from "./ast.ts";
 import { executeTemplate } from "./exec.ts";
 import { isTemplateFunc, sampleValue } from "./funcs.ts";
 import { parseTemplate, TemplateSyntaxError } from "./parse.ts";
 import { stringMap, TStruct, type TValue } from "./values.ts";
 
-export { MAX_RANGE_ITERATIONS, MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_QUERIES } from "./exec.ts";
+export {
+  MAX_RANGE_ITERATIONS,
+  MAX_TEMPLATE_CALL_DEPTH,
+  MAX_TEMPLATE_OUTPUT,
+  MAX_TEMPLATE_QUERIES,
+} from "./exec.ts";
 export { graphLink } from "./funcs.ts";
 export { MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_LENGTH } from "./parse.ts";
 
@@ -16,9 +21,9 @@ export { MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_LENGTH } from "./parse.ts";
 const ALERT_VARS = ["$labels", "$externalLabels", "$externalURL", "$value"];
 /** Parsed templates kept for reuse, by name and text; a rule's templates are expanded every evaluation. */
 const CACHE_LIMIT = 4096;
-const cache = new Map<string, TemplateNode[]>();
+const cache = new Map<string, ParsedTemplate>();
 
-function parseCached(text: string, name: string): TemplateNode[] {
+function parseCached(text: string, name: string): ParsedTemplate {
   const key = `${name}\u0000${text}`;
   let nodes = cache.get(key);
   if (nodes === undefined) {
@@ -54,6 +59,8 @@ export interface AlertTemplateData {
   readonly externalUrl: string;
   /** The alert's value (the sample's value at the evaluation). */
   readonly value: number;
+  /** The evaluation's time, ms since the epoch (`now`); default: the clock's. */
+  readonly evalTimeMs?: number;
   /** Runs `query` at the evaluation's time; omitted: `query` fails with an error. */
   readonly query?: (expr: string) => Promise<readonly TemplateSample[]>;
 }
@@ -86,6 +93,7 @@ export async function expandAlertTemplate(text: string, name: string, data: Aler
     const query = data.query;
     return await executeTemplate(nodes, name, root, vars, {
       externalUrl: data.externalUrl,
+      evalTimeMs: data.evalTimeMs ?? Date.now(),
       query:
         query === undefined ? null : async (expr) => (await query(expr)).map((s) => sampleValue(s.labels, s.value)),
     });

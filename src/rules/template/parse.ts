@@ -1,8 +1,9 @@
 // Parses alert templates: Go text/template's syntax for text, actions (`{{ pipeline }}`), comments, `{{- -}}`
-// trimming, `if`/`else if`/`else`, `range` (with `break`, `continue`), `with`, variables and pipelines. Like Go, it
+// trimming, `if`/`else if`/`else`, `range` (with `break`, `continue`), `with`, `define`/`template`/`block`,
+// variables and pipelines. Like Go, it
 // rejects unknown functions and undefined variables at parse time; errors read `template: NAME:LINE: message`.
 
-import type { Command, Operand, Pipeline, TemplateNode } from "./ast.ts";
+import type { Command, Operand, ParsedTemplate, Pipeline, TemplateNode } from "./ast.ts";
 
 /** Longest template accepted, in UTF-16 units (labels and annotations are short; this bounds hostile input). */
 export const MAX_TEMPLATE_LENGTH = 64 * 1024;
@@ -26,7 +27,7 @@ export function parseTemplate(
   name: string,
   isFunc: (fn: string) => boolean,
   vars: readonly string[],
-): TemplateNode[] {
+): ParsedTemplate {
   return new TemplateParser(text, name, isFunc, vars).parse();
 }
 
@@ -35,7 +36,8 @@ class TemplateParser {
   private line = 1;
   private depth = 0;
   private rangeDepth = 0;
-  private readonly scopes: string[] = ["$"];
+  private scopes: string[] = ["$"];
+  private readonly defines = new Map<string, TemplateNode[]>();
   // The action being read: its text (between the delimiters, trim markers removed) and a cursor into it.
   private act = "";
   private ap = 0;
@@ -50,11 +52,11 @@ class TemplateParser {
     if (text.length > MAX_TEMPLATE_LENGTH) this.fail(`template longer than ${MAX_TEMPLATE_LENGTH} characters`);
   }
 
-  parse(): TemplateNode[] {
+  parse(): ParsedTemplate {
     const { nodes, end } = this.list();
     if (end.kind === "end") this.fail("unexpected {{end}}");
     if (end.kind === "else") this.fail("unexpected {{else}}");
-    return nodes;
+    return { main: nodes, defines: this.defines };
   }
 
   private fail(msg: string): never {
@@ -141,6 +143,10 @@ class TemplateParser {
     const word = this.peekIdent();
     if (word !== null && KEYWORDS.has(word)) {
       this.ap += word.length;
+      const next = this.act[this.ap];
+      if (next !== undefined && !SPACE.test(next) && !".,|:()".includes(next)) {
+        this.fail(`bad character ${JSON.stringify(next)} after ${word}`);
+      }
       switch (word) {
         case "end":
           this.expectEnd("end");
@@ -156,12 +162,60 @@ class TemplateParser {
           if (this.rangeDepth === 0) this.fail(`{{${word}}} outside {{range}}`);
           this.expectEnd(word);
           return { node: { kind: word } };
+        case "define":
+          if (this.depth > 0) this.fail("unexpected <define> in command");
+          {
+            const name = this.templateName("define");
+            this.expectEnd("define clause");
+            this.define(name);
+          }
+          return null;
+        case "template":
+        case "block": {
+          const line = this.line;
+          const name = this.templateName(word);
+          this.skipSpace();
+          const pipe = this.ap < this.act.length ? this.pipeline(word, false) : null;
+          if (word === "block") {
+            if (pipe === null) this.fail("missing value for block");
+            this.define(name);
+          }
+          return { node: { kind: "template", name, pipe, line } };
+        }
         default:
-          return this.fail(`{{${word}}} is not supported in alert templates`);
+          return this.fail(`unexpected <${word}>`);
       }
     }
     const pipe = this.pipeline("command", false);
     return { node: { kind: "action", pipe } };
+  }
+
+  /** The quoted name after `define`, `template` or `block`. */
+  private templateName(context: string): string {
+    this.skipSpace();
+    const c = this.act[this.ap];
+    if (c !== '"' && c !== "`") {
+      this.fail(`unexpected ${JSON.stringify(this.act.slice(this.ap).trim())} in ${context} clause`);
+    }
+    const name = this.stringLiteral();
+    if (name.kind !== "string") return this.fail(`bad name in ${context} clause`);
+    return name.value;
+  }
+
+  /** The body of a named template, through its `{{end}}`, parsed in a scope of its own (only `$`). */
+  private define(name: string): void {
+    if (this.defines.has(name)) this.fail(`multiple definition of template "${name}"`);
+    const saved = this.scopes;
+    const savedRange = this.rangeDepth;
+    this.scopes = ["$"];
+    this.rangeDepth = 0;
+    this.depth++;
+    const body = this.list();
+    this.depth--;
+    this.scopes = saved;
+    this.rangeDepth = savedRange;
+    if (body.end.kind !== "end") this.fail("unexpected EOF");
+    this.defines.set(name, body.nodes);
   }
 
   private expectEnd(what: string): void {
@@ -218,6 +272,10 @@ class TemplateParser {
       const c = this.act[this.ap];
       if (c === "|") {
         this.ap++;
+        this.skipSpace();
+        // Go's parser accepts a pipe with nothing after it (`{{ x | }}`): the pipeline just ends there.
+        const next = this.act[this.ap];
+        if (next === undefined || (next === ")" && inParens)) break;
         continue;
       }
       if (c === ")" && !inParens) this.fail(`unexpected ")" in ${context}`);
@@ -276,7 +334,11 @@ class TemplateParser {
     const a = this.act;
     const c = a[this.ap];
     if (c === ".") {
-      if (IDENT_START.test(a[this.ap + 1] ?? "")) return { kind: "dot", chain: this.chain() };
+      if (IDENT_START.test(a[this.ap + 1] ?? "")) {
+        const chain = this.chain();
+        this.afterOperand();
+        return { kind: "dot", chain };
+      }
       if (!/[0-9]/.test(a[this.ap + 1] ?? "")) {
         this.ap++;
         this.afterOperand();
@@ -288,7 +350,9 @@ class TemplateParser {
       let name = "$";
       while (this.ap < a.length && IDENT.test(a[this.ap])) name += a[this.ap++];
       this.checkVar(name);
-      return { kind: "var", name, chain: this.chain() };
+      const chain = this.chain();
+      this.afterOperand();
+      return { kind: "var", name, chain };
     }
     if (c === "(") {
       if (++this.depth > MAX_TEMPLATE_DEPTH) this.fail(`nesting deeper than ${MAX_TEMPLATE_DEPTH}`);
@@ -297,7 +361,9 @@ class TemplateParser {
       if (a[this.ap] !== ")") this.fail("unclosed left paren");
       this.ap++;
       this.depth--;
-      return { kind: "pipe", pipe, chain: this.chain() };
+      const chain = this.chain();
+      this.afterOperand();
+      return { kind: "pipe", pipe, chain };
     }
     if (c === '"' || c === "`") return this.stringLiteral();
     if (c === "'") return this.charLiteral();
@@ -305,12 +371,16 @@ class TemplateParser {
     const id = this.peekIdent();
     if (id === null) this.fail(`unexpected ${JSON.stringify(c)} in operand`);
     this.ap += id.length;
-    if (id === "true" || id === "false") return { kind: "bool", value: id === "true" };
-    if (id === "nil") return { kind: "nil" };
+    if (id === "true" || id === "false" || id === "nil") {
+      this.afterOperand();
+      return id === "nil" ? { kind: "nil" } : { kind: "bool", value: id === "true" };
+    }
     if (KEYWORDS.has(id)) this.fail(`unexpected <${id}> in command`);
     if (!this.isFunc(id)) this.fail(`function "${id}" not defined`);
+    // Go accepts fields after a function name (`fn.Field`): the function runs without arguments, then the fields.
+    const chain = this.chain();
     this.afterOperand();
-    return { kind: "func", name: id };
+    return { kind: "func", name: id, chain };
   }
 
   /** An operand must be followed by a space, `|`, `)` or the end of the action. */

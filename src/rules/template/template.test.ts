@@ -9,6 +9,7 @@ import {
   checkTemplate,
   expandAlertTemplate,
   MAX_RANGE_ITERATIONS,
+  MAX_TEMPLATE_CALL_DEPTH,
   MAX_TEMPLATE_DEPTH,
   MAX_TEMPLATE_OUTPUT,
   MAX_TEMPLATE_QUERIES,
@@ -131,6 +132,44 @@ describe("Prometheus's functions", () => {
   });
 });
 
+describe("named templates and the remaining functions", () => {
+  test("define, template and block; no tmpl (Prometheus keeps it for console templates)", async () => {
+    await table([
+      ['{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" $labels.job }}', "[node]"],
+      ['{{ block "b" $value }}<{{ . }}>{{ end }}', "<11>"],
+      ['{{ define "x" }}{{ $ }}{{ end }}{{ template "x" }}', "<nil>"],
+    ]);
+    assert.match(await expand('{{ template "nope" }}'), /template "nope" not defined/);
+    assert.equal(checkTemplate('{{ tmpl "x" 1 }}', "__alert_X"), 'template: __alert_X:1: function "tmpl" not defined');
+    assert.match(
+      await expand('{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" 1 }}'),
+      new RegExp(`templates nested deeper than ${MAX_TEMPLATE_CALL_DEPTH}`),
+    );
+    assert.equal(
+      checkTemplate('{{ define "x" }}{{ $labels }}{{ end }}', "__alert_X"),
+      'template: __alert_X:1: undefined variable "$labels"',
+    );
+    assert.equal(
+      checkTemplate('{{ if true }}{{ define "x" }}{{ end }}{{ end }}', "__alert_X"),
+      "template: __alert_X:1: unexpected <define> in command",
+    );
+  });
+
+  test("html, js, slice, toTime, toDuration, now", async () => {
+    await table([
+      [`{{ html "<a href='x'>&" }}`, "&lt;a href=&#39;x&#39;&gt;&amp;"],
+      [`{{ js "a'b<" }}`, "a\\'b\\u003C"],
+      ['{{ slice "abcdef" 1 3 }}:{{ slice "abcdef" 2 }}', "bc:cdef"],
+      ["{{ toTime 1435065584.128 }}", "2015-06-23 13:19:44.128 +0000 UTC"],
+      [
+        "{{ toDuration 3725.5 }}:{{ toDuration 0.15 }}:{{ toDuration 0.0 }}:{{ toDuration 90.0 }}",
+        "1h2m5.5s:150ms:0s:1m30s",
+      ],
+    ]);
+    assert.equal(await expand("{{ now }}", { evalTimeMs: 1_435_065_584_128 }), "1.435065584128e+09");
+  });
+});
+
 describe("Go text/template semantics", () => {
   test("labels, value and external labels, as variables and fields", async () => {
     await table([
@@ -219,11 +258,30 @@ describe("parse errors as validation reports them", () => {
     ["{{ break }}", "template: __alert_X:1: {{break}} outside {{range}}"],
     ['{{ "abc }}', "template: __alert_X:1: unterminated quoted string"],
     ["{{ /* open }}", "template: __alert_X:1: unclosed comment"],
-    ['{{ define "x" }}{{ end }}', "template: __alert_X:1: {{define}} is not supported in alert templates"],
+    [
+      '{{ define "x" }}a{{ end }}{{ define "x" }}b{{ end }}',
+      'template: __alert_X:1: multiple definition of template "x"',
+    ],
+    ["{{ template x }}", 'template: __alert_X:1: unexpected "x" in template clause'],
   ];
   for (const [text, want] of cases) {
     test(JSON.stringify(text), () => assert.equal(checkTemplate(text, "__alert_X"), want));
   }
+  test("operands must be apart; a trailing pipe is accepted, as Go's parser does", () => {
+    assert.equal(
+      checkTemplate("{{ $labels.job$value }}", "__alert_X"),
+      'template: __alert_X:1: unexpected "$" in operand',
+    );
+    assert.equal(checkTemplate("{{ $value | }}", "__alert_X"), null);
+    assert.equal(checkTemplate("{{ true.Labels }}", "__alert_X"), 'template: __alert_X:1: unexpected "." in operand');
+    assert.equal(
+      checkTemplate('{{ with"s" }}{{ end }}', "__alert_X"),
+      'template: __alert_X:1: bad character "\\"" after with',
+    );
+    assert.equal(checkTemplate("{{ if(true) }}x{{ end }}", "__alert_X"), null);
+    assert.equal(checkTemplate("{{ externalURL.Labels }}", "__alert_X"), null, "fields after a function name parse");
+  });
+
   test("valid templates pass", () => {
     assert.equal(checkTemplate("{{ $labels.job }} {{ $value | humanize }}", "__alert_X"), null);
     assert.equal(checkTemplate("plain text", "__alert_X"), null);
