@@ -104,6 +104,12 @@ export function registerConsoleAssets(app: FastifyInstance, dir: string = defaul
       return send(request, reply, page, "no-cache");
     });
   }
+  // Prometheus's graph links (alerts' generatorURL, the templates' graphLink) open their expression in the explorer.
+  app.get("/graph", async (request, reply) => {
+    const expr = (request.query as Record<string, unknown>)["g0.expr"];
+    const target = typeof expr === "string" && expr !== "" ? `/explore?query=${encodeURIComponent(expr)}` : "/explore";
+    return reply.redirect(target, 302);
+  });
   app.get("/assets/:name", async (request, reply) => {
     const { name } = request.params as { name: string };
     const file = assets.get(name);

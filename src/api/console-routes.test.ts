@@ -270,6 +270,15 @@ describe("the console's page and assets", () => {
     assert.equal(((await missing.json()) as { status: string }).status, "error");
   });
 
+  test("Prometheus's graph links (alerts' generatorURL) redirect to the explorer with their expression", async () => {
+    const expr = 'sum(rate(x{a="b c"}[5m])) > 1';
+    const r = await fetch(`${server.url}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=1`, { redirect: "manual" });
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.get("location"), `/explore?query=${encodeURIComponent(expr)}`);
+    const bare = await fetch(`${server.url}/graph`, { redirect: "manual" });
+    assert.equal(bare.headers.get("location"), "/explore");
+  });
+
   test("without a build the pages say how to make one; the API is unaffected", async () => {
     const bare = await startTestServer(control, new MemoryTenants(), {}, async (app) => {
       registerConsoleAssets(app, join(uiDir, "missing"));

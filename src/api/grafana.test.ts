@@ -131,7 +131,9 @@ test("Save & test: POST query=1%2B1&time=4 (with and without timeout), then buil
   const info = await send("GET", "api/v1/status/buildinfo");
   assert.equal(info.status, 200);
   assert.equal(info.json.status, "success");
-  assert.equal(info.json.data.features, undefined, "features make Grafana report Mimir");
+  // Grafana's alerting reads these two to offer rule editing through <data source>/config/v1/rules.
+  assert.equal(info.json.data.application, "Grafana Mimir");
+  assert.equal(info.json.data.features.ruler_config_api, "true");
   assert.equal(typeof info.json.data.version, "string");
 });
 

@@ -324,17 +324,21 @@ describe("series and labels", () => {
 });
 
 describe("status and federation", () => {
-  test("buildinfo has Prometheus's fields and no features (Grafana: plain Prometheus)", async () => {
+  test("buildinfo has Prometheus's fields, and Mimir's ruler feature for Grafana's alerting", async () => {
     const r = await call("/api/v1/status/buildinfo");
     assert.deepEqual(Object.keys(r.json.data).sort(), [
+      "application",
       "branch",
       "buildDate",
       "buildUser",
+      "features",
       "goVersion",
       "revision",
       "version",
     ]);
-    assert.equal(r.json.data.features, undefined);
+    assert.equal(r.json.data.application, "Grafana Mimir");
+    assert.equal(r.json.data.features.ruler_config_api, "true");
+    assert.equal(r.json.data.features.alertmanager_config_api, "false");
   });
 
   test("status/tsdb counts the org's series", async () => {

@@ -1,5 +1,5 @@
-// Status endpoints: build information (without `features`, so Grafana sees a plain Prometheus), the org's TSDB
-// cardinality and the org's scrape targets. Rules and alerts are in rules-handlers.ts.
+// Status endpoints: build information, the org's TSDB cardinality and the org's scrape targets. Rules and alerts are
+// in rules-handlers.ts.
 
 import { createRequire } from "node:module";
 import { ContrailError } from "../model/errors.ts";
@@ -10,7 +10,12 @@ import { hasStats, statusFromQuerier, statusFromStats, tsdbStatusText } from "./
 /** Contrail's version, from package.json. */
 export const VERSION: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
-/** Prometheus's buildinfo fields, describing Contrail. */
+/**
+ * Prometheus's buildinfo fields, describing Contrail, plus Mimir's `application` and `features`. Grafana's alerting
+ * offers to create and edit a data source's rules only when its buildinfo names Mimir with `ruler_config_api`, and
+ * then manages them through `<data source>/config/v1/rules`, the ruler API every org has; other clients ignore both
+ * fields. The version stays Contrail's own.
+ */
 export const BUILD_INFO = {
   version: VERSION,
   revision: "",
@@ -18,6 +23,13 @@ export const BUILD_INFO = {
   buildUser: "",
   buildDate: "",
   goVersion: `node${process.versions.node}`,
+  application: "Grafana Mimir",
+  features: {
+    ruler_config_api: "true",
+    alertmanager_config_api: "false",
+    query_sharding: "false",
+    federated_rules: "false",
+  },
 } as const;
 
 /** `GET /api/v1/status/buildinfo`. */

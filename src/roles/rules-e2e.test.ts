@@ -122,7 +122,7 @@ describe("rules end to end", { skip }, () => {
     const t0 = Date.now();
     const received = await until("AlwaysFiring in Alertmanager", async () => {
       const r = await fetch(`${am!.url}/api/v2/alerts`);
-      const list = (await r.json()) as { labels: Record<string, string> }[];
+      const list = (await r.json()) as { labels: Record<string, string>; generatorURL: string }[];
       return list.find((a) => a.labels.alertname === "AlwaysFiring");
     });
     const took = Date.now() - t0;
@@ -130,6 +130,11 @@ describe("rules end to end", { skip }, () => {
     assert.ok(took <= 2 * INTERVAL_MS, `arrived after ${took} ms, more than two intervals`);
     assert.equal(received.labels.org, "acme");
     assert.equal(received.labels.severity, "page");
+    // The alert links back to this node's console, where /graph opens the expression in the explorer.
+    assert.ok(received.generatorURL.startsWith(`${serve!.apiUrl}/graph?g0.expr=`), received.generatorURL);
+    const link = await fetch(received.generatorURL, { redirect: "manual" });
+    assert.equal(link.status, 302);
+    assert.match(link.headers.get("location") ?? "", /^\/explore\?query=/);
 
     const groups = (
       await data<{ groups: { name: string; file: string; rules: { name: string }[] }[] }>(

@@ -187,6 +187,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const bound = app.server.address();
     const host = address.host.includes(":") ? `[${address.host}]` : address.host;
     const apiUrl = `http://${host}:${bound !== null && typeof bound === "object" ? bound.port : address.port}`;
+    // Alerts link back to this node's console (`/graph` opens the expression in the explorer).
+    if (options.rules?.externalUrl === undefined) rules.manager.setExternalUrl(apiUrl);
     const notify = notifiersFor(control, {
       alertmanagers: options.alertmanagers ?? [],
       externalUrl: apiUrl,

@@ -43,7 +43,8 @@ export interface GroupEnv {
   readonly alertSink: AlertSink;
   readonly now: () => number;
   readonly externalLabels: Readonly<Record<string, string>>;
-  readonly externalUrl: string;
+  /** Set once the node knows its address ({@link RuleManager.setExternalUrl}), before evaluations start. */
+  externalUrl: string;
   readonly resendDelayMs: number;
   readonly outageToleranceMs: number;
   readonly forGracePeriodMs: number;

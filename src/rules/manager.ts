@@ -110,6 +110,11 @@ export class RuleManager {
     this.limitsFor = typeof limits === "function" ? limits : () => limits;
   }
 
+  /** Sets the URL of alerts' generatorURL and templates' `$externalURL` (no trailing slash kept); call before `start`. */
+  setExternalUrl(url: string): void {
+    this.env.externalUrl = url.replace(/\/+$/, "");
+  }
+
   /** Throws ContrailError `limit_exceeded` when `namespaces` break the org's limits. */
   checkLimits(org: string, namespaces: readonly RuleNamespace[]): void {
     const limits = this.limitsFor(org);
