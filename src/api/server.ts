@@ -134,10 +134,15 @@ function rawQuery(request: FastifyRequest): string {
   return i < 0 ? "" : url.slice(i + 1);
 }
 
+/**
+ * The engine settings of the API's queries, in process and on query workers: MetricsQL is read where PromQL has no
+ * meaning, for dashboards written against VictoriaMetrics (valid PromQL keeps its meaning, so rules may share them).
+ */
+export const API_ENGINE_OPTIONS: Readonly<Partial<EngineOptions>> = { metricsql: true };
+
 /** Builds the server: routes, hooks and error handling. Call `app.listen` to serve and `app.close` to stop. */
 export function createApiServer(opts: ApiServerOptions): ApiServer {
-  // The API reads MetricsQL where PromQL has no meaning, for dashboards written against VictoriaMetrics.
-  const engineOptions: Partial<EngineOptions> = { metricsql: true, ...opts.engine };
+  const engineOptions: Partial<EngineOptions> = { ...API_ENGINE_OPTIONS, ...opts.engine };
   const engine = new Engine(engineOptions);
   const ownPool = opts.queryPool === undefined;
   const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: engineOptions });

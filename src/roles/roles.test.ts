@@ -87,6 +87,12 @@ test("the agent starts the app, the edge routes it, the metrics node counts it",
     (v) => JSON.stringify(v) === JSON.stringify(want),
   );
   assert.deepEqual(counted, want);
+  // The metrics node's query workers read MetricsQL where PromQL has no meaning, as the API promises.
+  const upper = await q(
+    `label_uppercase(sum by (status) (fly_edge_http_responses_count{app="${APP}"}), "status")`,
+    "status",
+  );
+  assert.deepEqual(upper, want);
   const bytes = await waitFor(
     () => q(`sum by (region) (fly_instance_net_recv_bytes{app="${APP}"})`, "region"),
     (v) => v.ord > 0 && v.ams > 0,

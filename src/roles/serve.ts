@@ -21,7 +21,7 @@ import { QueryPool } from "../api/query-pool/pool.ts";
 import { registerReceiverRoutes } from "../api/receiver-routes.ts";
 import { registerRemoteWrite } from "../api/remote-write.ts";
 import { registerRulerRoutes } from "../api/ruler-routes.ts";
-import { createApiServer } from "../api/server.ts";
+import { API_ENGINE_OPTIONS, createApiServer } from "../api/server.ts";
 import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
 import type { MetricMetadata } from "../exposition/index.ts";
 import type { Notifiers } from "../rules/notify/notifiers.ts";
@@ -131,7 +131,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
     let notifiers: Notifiers | null = null;
     // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue.
-    const pool = new QueryPool();
+    const pool = new QueryPool({ engine: API_ENGINE_OPTIONS });
     cleanups.push(() => pool.close());
     const rules = new ServeRules({
       control,
