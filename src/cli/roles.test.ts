@@ -46,6 +46,7 @@ test("bad flags exit 1 with a message naming the flag", async () => {
     [["serve", "--alertmanager", "nowhere"], /^contrail serve: --alertmanager: expected an http or https URL/],
     [["serve", "--external-label", "org=x"], /^contrail serve: --external-label: org is set to each alert's org/],
     [["edge", "--metrics", "nowhere"], /^contrail edge: --metrics: expected HOST:PORT/],
+    [["agent", "--metrics", "nowhere"], /^contrail agent: --metrics: expected HOST:PORT/],
   ];
   for (const [args, message] of cases) {
     const r = await contrail([...args, "--data", join(root, "bad")]);

@@ -16,6 +16,7 @@ import {
   parseAlertmanagerUrls,
   parseEdgeSpec,
   parseExternalLabels,
+  parseListenAddress,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
@@ -76,6 +77,8 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
 
 async function edge(opts: EdgeCommandOptions): Promise<number> {
   const edges = checkEdges((opts.edge ?? []).map(parseEdgeSpec));
+  // Every flag is checked before anything listens, so a bad one is the only message.
+  parseListenAddress(opts.metrics, "--metrics");
   const { runRole } = await import("../roles/child.ts");
   const { startEdgeRole } = await import("../roles/edge-role.ts");
   const { caLine, describeEdge } = await import("../roles/heartbeat.ts");
@@ -101,6 +104,7 @@ async function agent(opts: AgentCommandOptions): Promise<number> {
   if (bad !== undefined) {
     throw new ContrailError("bad_data", `--region: three lower-case letters, got ${JSON.stringify(bad)}`);
   }
+  parseListenAddress(opts.metrics, "--metrics");
   const { runRole } = await import("../roles/child.ts");
   const { startAgent } = await import("../roles/agent-role.ts");
   const regions = given.length > 0 ? [...new Set(given)] : DEFAULT_EDGES.map((e) => e.region);
