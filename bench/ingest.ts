@@ -17,7 +17,7 @@
 
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
@@ -37,6 +37,7 @@ import {
 } from "../src/testkit/peers.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { type Figure, printFigures } from "./harness.ts";
+import { postRemoteWrite } from "./http-post.ts";
 
 // The peers' binaries, from PATH unless named by environment variables (the figures were taken with
 // Prometheus 2.42 and VictoriaMetrics 1.79).
@@ -271,42 +272,13 @@ async function startVictoria(dir: string): Promise<Target> {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: SHARDS });
-const HEADERS = {
-  "content-type": "application/x-protobuf",
-  "content-encoding": "snappy",
-  "x-prometheus-remote-write-version": "0.1.0",
-  "user-agent": "contrail-bench",
-};
-
-function post(url: string, body: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: "POST", agent, headers: { ...HEADERS, "content-length": body.length } },
-      (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on("end", () => {
-          const s = res.statusCode ?? 0;
-          if (s >= 200 && s < 300) resolve();
-          else reject(new Error(`${url}: HTTP ${s}: ${text.slice(0, 500)}`));
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 /** Pushes one run's bodies (shards in parallel, each in order); returns CPU seconds and wall seconds. */
 async function push(target: Target, shards: readonly Uint8Array[][]): Promise<{ cpu: number; wall: number }> {
   const cpu0 = await target.cpuSeconds();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     shards.map(async (list) => {
-      for (const b of list) await post(target.url, b);
+      for (const b of list) await postRemoteWrite(target.url, b, agent);
     }),
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -10,8 +10,7 @@
 // Run: npm run bench -- query
 
 import { execFile } from "node:child_process";
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { request } from "node:http";
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOrg, createToken, localUser, openControlDb } from "../src/control/index.ts";
@@ -25,6 +24,7 @@ import {
   waitReady,
 } from "../src/testkit/peers.ts";
 import { type Figure, median, printFigures, timeRuns } from "./harness.ts";
+import { postFile } from "./http-post.ts";
 
 // The peers' binaries, from PATH unless named by environment variables (the figures were taken with
 // Prometheus 2.42 and VictoriaMetrics 1.79).
@@ -194,19 +194,6 @@ async function startPrometheus(dir: string, om: string): Promise<Peer> {
   });
   children.push(p);
   return { name: "prometheus", api: p.url, headers: {} };
-}
-
-function postFile(url: string, file: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", headers: { "content-type": "text/plain" } }, (res) => {
-      res.resume();
-      res.on("end", () =>
-        res.statusCode === 204 || res.statusCode === 200 ? resolve() : reject(new Error(`import: ${res.statusCode}`)),
-      );
-    });
-    req.on("error", reject);
-    createReadStream(file).pipe(req);
-  });
 }
 
 async function startVictoria(dir: string, vmFile: string): Promise<Peer> {
