@@ -4,6 +4,7 @@
 // (page-reader.ts); any other series is decoded here and travels as samples.
 
 import { SampleBuffer } from "../../model/sample.ts";
+import { appendSamples } from "../../promql/engine/selectors.ts";
 import type { ChunkSource, Series, SeriesSet } from "../../storage/interface.ts";
 import { Encoding } from "../../tsdb/chunkenc/chunk.ts";
 import type { SeriesPage } from "./protocol.ts";
@@ -155,7 +156,7 @@ export class SelectionCursor {
     while (this.from <= this.maxt) {
       const to = Math.min(this.maxt, this.from + this.span - 1);
       const before = out.n;
-      readRange(s, this.from, to, out);
+      appendSamples(s.iterator(), this.from, to, out);
       const got = out.n - before;
       this.countedSamples += got;
       const width = to - this.from + 1;
@@ -323,20 +324,6 @@ class PageBuilder {
       sourceRanges: Float64Array.from(this.sourceRanges),
       warnings,
     };
-  }
-}
-
-// Appends the samples of `s` in [mint, maxt] to `out`, in one batch when its iterator can.
-function readRange(s: Series, mint: number, maxt: number, out: SampleBuffer): void {
-  const it = s.iterator();
-  if (it.readInto !== undefined) {
-    it.readInto(mint, maxt, out);
-    return;
-  }
-  for (let k = it.seek(mint); k !== "none"; k = it.next()) {
-    const t = it.atT();
-    if (t > maxt) break;
-    out.push(t, it.atV());
   }
 }
 

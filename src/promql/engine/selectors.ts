@@ -102,6 +102,11 @@ function lowerBound(t: Float64Array, lo: number, hi: number, x: number): number 
  */
 export function loadSamples(it: SampleIterator, mint: number, maxt: number, out: SampleBuffer): void {
   out.n = 0;
+  appendSamples(it, mint, maxt, out);
+}
+
+/** Appends to `out` the samples of the fresh iterator `it` with `mint <= t <= maxt` (ms), as {@link loadSamples}. */
+export function appendSamples(it: SampleIterator, mint: number, maxt: number, out: SampleBuffer): void {
   if (it.readInto !== undefined) {
     it.readInto(mint, maxt, out);
     return;
