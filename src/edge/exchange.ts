@@ -250,7 +250,8 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
 
   onResponseBody(chunk: Buffer): void {
     const res = this.s.res;
-    if (!res.write(chunk)) {
+    // A copy: the chunk views the pooled connections' shared read buffer, and the client socket may queue it.
+    if (!res.write(Buffer.from(chunk))) {
       this.conn!.socket.pause();
       res.once("drain", () => this.conn?.socket.resume());
     }
