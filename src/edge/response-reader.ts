@@ -267,7 +267,13 @@ export class ResponseReader {
           transferEncoding = true;
           chunked = /(^|,)\s*chunked\s*$/i.test(value);
           break;
-        case "connection":
+        case "connection": {
+          // Most instances send a single keep-alive or close token: no list to split.
+          const single = value.length <= KEEP_ALIVE.length ? value.toLowerCase() : "";
+          if (single === KEEP_ALIVE || single === CLOSE) {
+            this.keepAlive = single === KEEP_ALIVE;
+            break;
+          }
           for (const token of value.split(",")) {
             const t = token.trim().toLowerCase();
             if (t === "close") this.keepAlive = false;
@@ -278,6 +284,7 @@ export class ResponseReader {
             }
           }
           break;
+        }
         case "keep-alive":
         case "te":
         case "trailer":
@@ -388,6 +395,8 @@ export class ResponseReader {
 /** Longest Content-Length accepted, in decimal digits (below 2^53, so the number is exact). */
 const MAX_LENGTH_DIGITS = 15;
 const P = 0x70;
+const KEEP_ALIVE = "keep-alive";
+const CLOSE = "close";
 
 /** 1 at the lengths of the response header names the reader handles itself (see `parseHead`). */
 const SPECIAL_LENGTHS: readonly number[] = (() => {
