@@ -24,7 +24,8 @@ function pattern(seed: number, length: number): Buffer {
  */
 function download(port: number, host: string, stallMs = 0): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    get({ host: "127.0.0.1", port, path: "/", headers: { host } }, (res) => {
+    // A connection of its own (agent: false): a client socket paused by a stalled download is never reused.
+    get({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (d: Buffer) => {
         if (chunks.length === 0 && stallMs > 0) {
