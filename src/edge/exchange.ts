@@ -250,8 +250,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
 
   onResponseBody(chunk: Buffer): void {
     const res = this.s.res;
-    // A copy: the chunk views the pooled connections' shared read buffer, and the client socket may queue it.
-    if (!res.write(Buffer.from(chunk))) {
+    if (!res.write(chunk)) {
       this.conn!.socket.pause();
       res.once("drain", () => this.conn?.socket.resume());
     }

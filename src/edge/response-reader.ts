@@ -7,7 +7,7 @@
 export interface ResponseSink {
   /** `headers` is a flat [name, value, …] list without hop-by-hop headers; the sink may append to it. */
   onResponseHead(status: number, headers: string[]): void;
-  /** A slice of the (de-chunked) body; valid only until the sink returns (copy what is kept or queued). */
+  /** A slice of the (de-chunked) body; valid until the sink returns unless copied or written. */
   onResponseBody(chunk: Buffer): void;
   /** The response is complete; `reusable` is false when the connection must not carry another request. */
   onResponseEnd(reusable: boolean): void;
@@ -182,7 +182,7 @@ export class ResponseReader {
     const end = chunk.indexOf("\r\n\r\n", pos, "latin1");
     if (end < 0) {
       if (chunk.length - pos > MAX_RESPONSE_HEAD_BYTES) this.fail("upstream response head too large");
-      else this.pending = Buffer.from(chunk.subarray(pos)); // a copy: the chunk's memory may be reused
+      else this.pending = chunk.subarray(pos);
       return chunk.length;
     }
     if (end - pos > MAX_RESPONSE_HEAD_BYTES) {

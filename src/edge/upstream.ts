@@ -11,10 +11,7 @@ import { type HostPort, type InstanceRoute, splitAddress } from "./routes.ts";
 export interface ConnUser {
   /** A new connection is ready; a reused one is handed over already connected and gets no call. */
   onConnect(conn: UpstreamConn): void;
-  /**
-   * Bytes from the instance. On a pooled HTTP connection `chunk` views a read buffer shared by every pooled
-   * connection of the process: it is valid only until the call returns, so whatever is kept must be copied.
-   */
+  /** Bytes from the instance: a buffer of this read's own, which the user may keep or queue. */
   onData(chunk: Buffer): void;
   /** The socket's write buffer drained. */
   onDrain(): void;
@@ -59,21 +56,6 @@ export class UpstreamConn {
 /** Whether an idle socket can still carry a request: open both ways, nothing from the instance pending. */
 function usable(socket: Socket): boolean {
   return !socket.destroyed && socket.writable && !socket.readableEnded;
-}
-
-/** Bytes one read of a pooled HTTP connection takes at most (libuv's usual read size). */
-const POOLED_READ_BYTES = 64 * 1024;
-/**
- * The read buffer of every pooled HTTP connection: reads land here and are handed on synchronously, which spares
- * the stream machinery and a fresh buffer per read. Safe to share because a read's bytes are consumed (parsed, or
- * copied) before the next read of any socket.
- */
-const pooledReadBuffer = Buffer.allocUnsafe(POOLED_READ_BYTES);
-
-/** Hands the `n` bytes a pooled connection just read to `onData`; true keeps the socket reading. */
-function readPooled(onData: (chunk: Buffer) => void, n: number): boolean {
-  onData(pooledReadBuffer.subarray(0, n));
-  return true;
 }
 
 class ConnectTimeoutError extends Error {
@@ -174,15 +156,7 @@ export class InstanceState {
       if (conn.user !== null) conn.user.onData(chunk);
       else socket.destroy(); // bytes on an idle connection: the instance is out of step
     };
-    const socket = connect({
-      host: this.target.host,
-      port,
-      allowHalfOpen: opts.halfOpen,
-      noDelay: true,
-      // Pooled HTTP connections read into the shared buffer; tunnels and TCP pipes pass their chunks on to
-      // another socket's write queue, so they keep a buffer per read.
-      ...(opts.pooled ? { onread: { buffer: pooledReadBuffer, callback: (n: number) => readPooled(onData, n) } } : {}),
-    });
+    const socket = connect({ host: this.target.host, port, allowHalfOpen: opts.halfOpen, noDelay: true });
     const conn = new UpstreamConn(socket, opts.pooled);
     conn.user = user;
     this.open.add(conn);
@@ -197,7 +171,7 @@ export class InstanceState {
     socket.on("timeout", () => {
       if (!conn.connected) socket.destroy(new ConnectTimeoutError(`connect to ${this.route.address} timed out`));
     });
-    if (!opts.pooled) socket.on("data", onData);
+    socket.on("data", onData);
     socket.on("drain", () => conn.user?.onDrain());
     socket.on("end", () => {
       // The instance closed an idle connection (its keep-alive timeout, or it is going away): drop it from the pool

@@ -1,6 +1,5 @@
-// Pooled upstream connections read into one buffer shared by the whole edge process: the bytes each response
-// passes on, and a response head split over several reads, must come out intact while other connections' reads
-// overwrite that buffer in between.
+// Large responses through pooled upstream connections, to fast and stalled clients at once: the bytes each response
+// passes on, and a response head split over several reads, must come out intact.
 
 import assert from "node:assert/strict";
 import { get } from "node:http";
@@ -45,7 +44,7 @@ const PIECE_BYTES = 7_001;
 /** How long a slow client stops reading, ms. */
 const STALL_MS = 150;
 
-describe("edge: the shared read buffer of pooled upstream connections", () => {
+describe("edge: large and split responses of pooled upstream connections", () => {
   const upstreams: TestUpstream[] = [];
   let splitHead: NetServer;
   const splitSockets = new Set<Socket>();
