@@ -81,7 +81,8 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
 
   /** Starts the exchange. */
   run(): void {
-    this.s.res.on("close", this.onResClose);
+    // One closure per exchange; the body and backpressure handlers are made only when a request needs them.
+    this.s.res.on("close", () => this.onResClose());
     this.choose();
   }
 
@@ -188,29 +189,32 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
       return;
     }
     // The body is read only now, so a failed connect never consumed any of it.
-    s.req.on("data", this.onReqData);
-    s.req.on("end", this.onReqEnd);
+    s.req.on("data", (chunk: Buffer) => this.onReqData(chunk));
+    s.req.on("end", () => this.onReqEnd());
   }
 
-  private readonly onReqData = (chunk: Buffer): void => {
+  private onReqData(chunk: Buffer): void {
     const conn = this.conn;
     if (conn === null) return; // the exchange ended early; Node discards the rest
     let ok: boolean;
     if (this.s.body === "chunked") {
+      // Size line, data and terminator leave in one write.
+      conn.socket.cork();
       conn.socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
       conn.socket.write(chunk);
       ok = conn.socket.write("\r\n", "latin1");
+      conn.socket.uncork();
     } else ok = conn.socket.write(chunk);
     if (!ok) this.s.req.pause();
-  };
+  }
 
-  private readonly onReqEnd = (): void => {
+  private onReqEnd(): void {
     const conn = this.conn;
     if (conn === null) return;
     if (this.s.body === "chunked") conn.socket.write("0\r\n\r\n", "latin1");
     this.requestDone = true;
     if (this.phase === SENDING) this.s.core.upstreamTimeouts.push(this, performance.now());
-  };
+  }
 
   onDrain(): void {
     if (!this.requestDone && this.s.req.isPaused()) this.s.req.resume();
@@ -248,13 +252,9 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     const res = this.s.res;
     if (!res.write(chunk)) {
       this.conn!.socket.pause();
-      res.once("drain", this.onResDrain);
+      res.once("drain", () => this.conn?.socket.resume());
     }
   }
-
-  private readonly onResDrain = (): void => {
-    this.conn?.socket.resume();
-  };
 
   onResponseEnd(reusable: boolean): void {
     const now = performance.now();
@@ -271,7 +271,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     this.drainRequest();
     this.releaseLoad();
     this.s.res.end();
-    this.countEdge(this.status);
+    this.countEdge(this.status, now);
   }
 
   onResponseError(message: string, kind: "bad_response" | "closed"): void {
@@ -381,9 +381,8 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     }
   }
 
-  private countEdge(status: number): void {
+  private countEdge(status: number, now: number = performance.now()): void {
     const s = this.s;
-    const now = performance.now();
     const c = s.edgeApp.status(status);
     c.responses.inc();
     c.time.observe((now - s.t0) / 1000);
@@ -392,7 +391,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
   }
 
   /** The client connection closed: before the response ended, this abandons the exchange. */
-  private readonly onResClose = (): void => {
+  private onResClose(): void {
     if (this.phase === DONE) return;
     this.phase = DONE;
     if (this.list !== null) this.list.remove(this);
@@ -401,7 +400,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     conn?.abandon();
     this.releaseLoad();
     this.countEdge(this.s.res.headersSent ? this.status : CLIENT_CLOSED_STATUS);
-  };
+  }
 }
 
 /** Whether a request without a body may be sent twice: an idempotent method (RFC 9110) or an idempotency key. */

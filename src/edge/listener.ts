@@ -91,7 +91,9 @@ export class HttpListener {
     this.suffix = `.${core.tuning.domain}`;
     const t = core.tuning;
     this.server = createServer({
-      keepAliveTimeout: t.clientIdleTimeoutMs,
+      // No keep-alive timer of Node's own: it re-arms the socket's timer twice per request. The socket timeout
+      // below (armed once per connection, pushed back by every byte) closes idle connections after the same time.
+      keepAliveTimeout: 0,
       headersTimeout: t.headersTimeoutMs,
       requestTimeout: 0,
       maxHeaderSize: t.maxHeaderBytes,

@@ -240,15 +240,22 @@ export class ResponseReader {
         return false;
       }
       const name = text.slice(pos, colon);
-      const value = text.slice(colon + 1, eol).trim();
+      // Optional whitespace around the value is skipped by index, so the common header costs one slice.
+      let vs = colon + 1;
+      let ve = eol;
+      while (vs < ve && isOws(text.charCodeAt(vs))) vs++;
+      while (ve > vs && isOws(text.charCodeAt(ve - 1))) ve--;
+      const value = text.slice(vs, ve);
       pos = eol + 2;
-      switch (name.toLowerCase()) {
+      // Only names of a length some hop-by-hop or framing header has are lower-cased and compared.
+      const special = SPECIAL_LENGTHS[name.length] === 1 || (name.length > 6 && (name.charCodeAt(0) | 0x20) === P);
+      switch (special ? name.toLowerCase() : "") {
         case "content-length": {
-          if (!/^\d{1,15}$/.test(value)) {
+          const n = decimal(value);
+          if (n < 0) {
             this.fail("bad Content-Length from upstream");
             return false;
           }
-          const n = Number(value);
           if (contentLength >= 0 && n !== contentLength) {
             this.fail("conflicting Content-Length values from upstream");
             return false;
@@ -260,7 +267,13 @@ export class ResponseReader {
           transferEncoding = true;
           chunked = /(^|,)\s*chunked\s*$/i.test(value);
           break;
-        case "connection":
+        case "connection": {
+          // Most instances send a single keep-alive or close token: no list to split.
+          const single = value.length <= KEEP_ALIVE.length ? value.toLowerCase() : "";
+          if (single === KEEP_ALIVE || single === CLOSE) {
+            this.keepAlive = single === KEEP_ALIVE;
+            break;
+          }
           for (const token of value.split(",")) {
             const t = token.trim().toLowerCase();
             if (t === "close") this.keepAlive = false;
@@ -271,13 +284,14 @@ export class ResponseReader {
             }
           }
           break;
+        }
         case "keep-alive":
         case "te":
         case "trailer":
         case "upgrade":
           break;
         default:
-          if (name.length > 6 && name.toLowerCase().startsWith("proxy-")) break;
+          if (special && name.length > 6 && name.toLowerCase().startsWith("proxy-")) break;
           headers.push(name, value);
       }
     }
@@ -376,6 +390,39 @@ export class ResponseReader {
     }
     return pos;
   }
+}
+
+/** Longest Content-Length accepted, in decimal digits (below 2^53, so the number is exact). */
+const MAX_LENGTH_DIGITS = 15;
+const P = 0x70;
+const KEEP_ALIVE = "keep-alive";
+const CLOSE = "close";
+
+/** 1 at the lengths of the response header names the reader handles itself (see `parseHead`). */
+const SPECIAL_LENGTHS: readonly number[] = (() => {
+  const out: number[] = [];
+  for (const name of ["content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade"]) {
+    out[name.length] = 1;
+  }
+  return out;
+})();
+
+/** Optional whitespace of a header line: space or tab. */
+function isOws(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** A Content-Length value of 1 to 15 ASCII digits as a number, else -1. */
+function decimal(value: string): number {
+  const len = value.length;
+  if (len === 0 || len > MAX_LENGTH_DIGITS) return -1;
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 function withoutListed(headers: string[], listed: readonly string[]): string[] {

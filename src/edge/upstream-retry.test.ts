@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { Registry } from "../exposition/registry.ts";
 import { type Edge, startEdge } from "./edge.ts";
 import { EdgeMetrics, InstanceMetrics } from "./metrics.ts";
-import type { AppRoute } from "./routes.ts";
+import type { AppRoute, InstanceRoute } from "./routes.ts";
 import { answer, appRoute, instanceRoute, send, startUpstream, sumOf, type TestUpstream, until } from "./testkit.ts";
 import { type ConnUser, InstanceState, type UpstreamConn } from "./upstream.ts";
 
@@ -243,34 +243,37 @@ describe("edge: retrying requests lost with a reused upstream connection", () =>
   });
 });
 
+/** The connection state of one instance of app `app`, with its own registry and 4 idle connections at most. */
+function poolOf(app: string, route: InstanceRoute): InstanceState {
+  const metrics = new InstanceMetrics(new EdgeMetrics(new Registry()), app, "ord", "a1b2", route.id);
+  return new InstanceState(route, metrics, { connectTimeoutMs: 1000, idleTimeoutMs: 60_000, maxIdle: 4 }, () => {});
+}
+
+/** Sends one GET on a pooled connection of `inst` and resolves with it once a response ending in `ending` arrived. */
+function pooledGet(inst: InstanceState, ending: string): Promise<UpstreamConn> {
+  const request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  return new Promise((resolve, reject) => {
+    let got = "";
+    const user: ConnUser = {
+      onConnect: (c) => c.socket.write(request),
+      onData: (chunk) => {
+        got += chunk.toString("latin1");
+        if (got.endsWith(ending)) resolve(conn);
+      },
+      onDrain: () => {},
+      onEnd: () => {},
+      onClose: () => reject(new Error("closed")),
+    };
+    const conn = inst.acquire(user);
+    if (conn.connected) conn.socket.write(request);
+  });
+}
+
 describe("upstream pool", () => {
   test("an idle pooled connection the instance closes leaves the pool at once", async () => {
     const server = await oneShotServer("pool", (k) => (k === 0 ? "later" : "drop"));
-    const route = instanceRoute("q1", "ord", server.address);
-    const metrics = new InstanceMetrics(new EdgeMetrics(new Registry()), "pool", "ord", "a1b2", route.id);
-    const inst = new InstanceState(
-      route,
-      metrics,
-      { connectTimeoutMs: 1000, idleTimeoutMs: 60_000, maxIdle: 4 },
-      () => {},
-    );
-    /** Sends one GET on a pooled connection and resolves with it once the response arrived. */
-    const get = (): Promise<UpstreamConn> =>
-      new Promise((resolve, reject) => {
-        let got = "";
-        const user: ConnUser = {
-          onConnect: (conn) => conn.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-          onData: (chunk) => {
-            got += chunk.toString("latin1");
-            if (got.endsWith("pool GET\n")) resolve(conn);
-          },
-          onDrain: () => {},
-          onEnd: () => {},
-          onClose: () => reject(new Error("closed")),
-        };
-        const conn = inst.acquire(user);
-        assert.equal(conn.connected, false, "a new connection");
-      });
+    const inst = poolOf("pool", instanceRoute("q1", "ord", server.address));
+    const get = () => pooledGet(inst, "pool GET\n");
     const first = await get();
     inst.release(first, true, performance.now());
     assert.equal(inst.idleCount, 1);
@@ -281,5 +284,27 @@ describe("upstream pool", () => {
     assert.equal(server.connections(), 2);
     inst.closeAll();
     server.close();
+  });
+
+  test("a connection paused for a slow client reads again once back in the pool", async () => {
+    const up = await startUpstream(answer("paused"));
+    const inst = poolOf("paused", instanceRoute("q2", "ord", up.address));
+    const get = () => pooledGet(inst, "paused GET /\n");
+    const first = await get();
+    // As an exchange does when the client cannot take the response's last bytes yet.
+    first.socket.pause();
+    inst.release(first, true, performance.now());
+    let timer: NodeJS.Timeout | undefined;
+    const second = await Promise.race([
+      get(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no answer within 5 s on the reused connection")), 5000);
+      }),
+    ]);
+    clearTimeout(timer);
+    assert.equal(second, first, "the pooled connection was reused");
+    assert.equal(up.connections(), 1);
+    inst.closeAll();
+    await up.close();
   });
 });

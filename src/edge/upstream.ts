@@ -11,6 +11,7 @@ import { type HostPort, type InstanceRoute, splitAddress } from "./routes.ts";
 export interface ConnUser {
   /** A new connection is ready; a reused one is handed over already connected and gets no call. */
   onConnect(conn: UpstreamConn): void;
+  /** Bytes from the instance: a buffer of this read's own, which the user may keep or queue. */
   onData(chunk: Buffer): void;
   /** The socket's write buffer drained. */
   onDrain(): void;
@@ -133,6 +134,9 @@ export class InstanceState {
   release(conn: UpstreamConn, reusable: boolean, now: number): void {
     conn.user = null;
     if (reusable && conn.pooled && this.idle.length < this.settings.maxIdle && usable(conn.socket)) {
+      // Its last user may have paused it for a slow client when the response's last bytes arrived: a pooled
+      // connection must read again, or the next response on it would never be seen.
+      if (conn.socket.isPaused()) conn.socket.resume();
       conn.idleSince = now;
       this.idle.push(conn);
     } else {
@@ -148,6 +152,10 @@ export class InstanceState {
   /** Opens a connection to `port` on the instance's host (HTTP pool, tunnel or TCP service). */
   connect(user: ConnUser, port: number, opts: { pooled: boolean; halfOpen: boolean }): UpstreamConn {
     const started = performance.now();
+    const onData = (chunk: Buffer): void => {
+      if (conn.user !== null) conn.user.onData(chunk);
+      else socket.destroy(); // bytes on an idle connection: the instance is out of step
+    };
     const socket = connect({ host: this.target.host, port, allowHalfOpen: opts.halfOpen, noDelay: true });
     const conn = new UpstreamConn(socket, opts.pooled);
     conn.user = user;
@@ -163,10 +171,7 @@ export class InstanceState {
     socket.on("timeout", () => {
       if (!conn.connected) socket.destroy(new ConnectTimeoutError(`connect to ${this.route.address} timed out`));
     });
-    socket.on("data", (chunk: Buffer) => {
-      if (conn.user !== null) conn.user.onData(chunk);
-      else socket.destroy(); // bytes on an idle connection: the instance is out of step
-    });
+    socket.on("data", onData);
     socket.on("drain", () => conn.user?.onDrain());
     socket.on("end", () => {
       // The instance closed an idle connection (its keep-alive timeout, or it is going away): drop it from the pool
