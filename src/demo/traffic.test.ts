@@ -184,7 +184,8 @@ describe("startTraffic", () => {
       assert.ok(st.sent > 500, `sent ${st.sent}`);
       assert.equal(st.failed, 0);
       assert.equal(st.inFlight, 0);
-      assert.equal(st.skipped, 0);
+      // 64 in flight at 400/s leave room to spare; only a loaded machine stalling this process skips a few.
+      assert.ok(st.skipped <= st.sent * 0.05, `skipped ${st.skipped} of ${st.sent}`);
       const answered = Object.values(st.byStatus).reduce((a, b) => a + b, 0);
       // Only long requests (held by the server) and requests cut by the abort go unanswered.
       assert.ok(st.sent - answered <= running.inFlight + 20, `${st.sent} sent, ${answered} answered`);
