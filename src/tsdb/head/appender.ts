@@ -38,10 +38,16 @@ export class HeadAppender implements Appender {
   private n = 0;
   private done = false;
   private rejected: Rejections = NONE;
+  /**
+   * The head itself, as an opaque identity: its refs are never reused while it is open (a removed series' ref
+   * is unknown afterwards), and a head opened again from the same directory is another object.
+   */
+  readonly refScope: object;
 
   /** An appender for `head`; use `Head.appender()`. */
   constructor(head: Head) {
     this.head = head;
+    this.refScope = head;
   }
 
   /** Queues a sample for the series `labels` (created now if new; it is logged at commit). */

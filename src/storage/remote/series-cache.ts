@@ -1,0 +1,199 @@
+// Series of remote-write requests found by the raw bytes that encode their labels. A sender resends the same series
+// every scrape interval, with the same bytes, so the 1.0 decoder looks each series up by a hash of its protobuf
+// label fields, confirmed by comparing the bytes, before any label string is built. An entry keeps the validated
+// label set and the series' ref in the store that last took it, so a repeated series costs a hash, a byte compare
+// and an append by ref: no strings, no label hashing, no lookup by labels in the store.
+
+import type { Labels } from "../../model/labels.ts";
+import type { SeriesRef } from "../interface.ts";
+
+/** Options of {@link SeriesCache}. */
+export interface SeriesCacheOptions {
+  /** Entries kept before the cache starts over; default 200,000; 0 caches nothing. */
+  readonly maxEntries?: number;
+  /** Total key bytes (encoded label fields) kept before the cache starts over; default 32 MiB. */
+  readonly maxKeyBytes?: number;
+  /** The hash of a key, [from, to) of a view; default {@link hashBytes} with a random seed (tests force collisions). */
+  readonly hash?: (v: DataView, from: number, to: number) => number;
+}
+
+/** Keys longer than this (label sets of over 4 KiB encoded) are not cached: rare, and costly to keep. */
+const MAX_KEY = 4096;
+
+/** No ref: the series was not appended through this entry yet, or its store changed. */
+export const NO_SERIES_REF = -1;
+
+/**
+ * Where a series' ref in one store is kept between requests. `scope` is the `refScope` of the appender that handed
+ * out `ref`; a ref is only reused with an appender of the same scope (the same open database).
+ */
+export interface RefSlot {
+  scope: object | null;
+  ref: SeriesRef | typeof NO_SERIES_REF;
+}
+
+/** One cached series: its key bytes, its validated labels and the longest name and value among them (bytes). */
+export class SeriesEntry implements RefSlot {
+  /** A copy of the encoded label fields as little-endian 32-bit words, the last one zero-padded (owned). */
+  readonly words: Int32Array;
+  /** The key's length in bytes. */
+  readonly length: number;
+  /** The label set decoded from the key, valid (sorted, unique, UTF-8, named). Shared with the store. */
+  readonly labels: Labels;
+  /** Longest label name and value in the key, bytes: a later request is checked against its org's length limits. */
+  readonly maxNameBytes: number;
+  readonly maxValueBytes: number;
+  scope: object | null = null;
+  ref: SeriesRef | typeof NO_SERIES_REF = NO_SERIES_REF;
+  /** The next entry with the same hash (a collision), or null. */
+  next: SeriesEntry | null = null;
+
+  constructor(b: Uint8Array, from: number, to: number, labels: Labels, maxNameBytes: number, maxValueBytes: number) {
+    const n = to - from;
+    const bytes = new Uint8Array((n + 3) & ~3);
+    bytes.set(b.subarray(from, to));
+    this.words = new Int32Array(bytes.buffer, 0, bytes.length >> 2);
+    if (!LITTLE_ENDIAN) for (let i = 0; i < this.words.length; i++) this.words[i] = swap32(this.words[i]);
+    this.length = n;
+    this.labels = labels;
+    this.maxNameBytes = maxNameBytes;
+    this.maxValueBytes = maxValueBytes;
+  }
+
+  /** True when the key is exactly the bytes [from, to) of `v`. */
+  matches(v: DataView, from: number, to: number): boolean {
+    const n = this.length;
+    if (n !== to - from) return false;
+    const words = this.words;
+    const whole = n & ~3;
+    let w = 0;
+    for (let i = 0; i < whole; i += 4) if (words[w++] !== v.getInt32(from + i, true)) return false;
+    if (whole === n) return true;
+    let last = 0;
+    for (let i = whole; i < n; i++) last |= v.getUint8(from + i) << ((i - whole) << 3);
+    return last === words[w];
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function swap32(x: number): number {
+  return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+}
+
+// Murmur3's 32-bit mixing constants.
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+/** A 32-bit hash of the bytes [from, to) of `v` (MurmurHash3 x86_32 with `seed`); equal hashes are confirmed. */
+export function hashBytes(v: DataView, from: number, to: number, seed: number): number {
+  let h = seed | 0;
+  let i = from;
+  const whole = to - ((to - from) & 3);
+  for (; i < whole; i += 4) {
+    let k = v.getInt32(i, true);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = to - i;
+  if (rest > 0) {
+    let k = v.getUint8(i);
+    if (rest > 1) k |= v.getUint8(i + 1) << 8;
+    if (rest > 2) k |= v.getUint8(i + 2) << 16;
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
+  }
+  h ^= to - from;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Series entries by the raw bytes of their encoded labels. Bounded by entries and by key bytes: when full it is
+ * cleared and refilled by the next requests, which costs one round of decoding, never correctness. Holds only
+ * valid label sets. Single-threaded.
+ */
+export class SeriesCache {
+  private readonly map = new Map<number, SeriesEntry>();
+  private readonly maxEntries: number;
+  private readonly maxKeyBytes: number;
+  private entries = 0;
+  private keyBytes = 0;
+  private readonly seed = (Math.random() * 0x1_0000_0000) | 0;
+  private readonly hashFn: ((v: DataView, from: number, to: number) => number) | null;
+
+  /** An empty cache; see {@link SeriesCacheOptions}. */
+  constructor(opts: SeriesCacheOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 200_000;
+    this.maxKeyBytes = opts.maxKeyBytes ?? 32 * 1024 * 1024;
+    this.hashFn = opts.hash ?? null;
+  }
+
+  /** True when a key of `length` bytes would be cached; callers skip the lookup for longer keys. */
+  static cacheable(length: number): boolean {
+    return length <= MAX_KEY;
+  }
+
+  /**
+   * The hash of the key [from, to) of `v`, for `get` and `add`. Seeded per cache, so that which keys collide
+   * cannot be known from outside the process.
+   */
+  hash(v: DataView, from: number, to: number): number {
+    return this.hashFn === null ? hashBytes(v, from, to, this.seed) : this.hashFn(v, from, to);
+  }
+
+  /** The entry whose key is the bytes [from, to) of `v`, hashed `hash`; undefined when not cached. */
+  get(v: DataView, from: number, to: number, hash: number): SeriesEntry | undefined {
+    let e = this.map.get(hash) ?? null;
+    for (; e !== null; e = e.next) if (e.matches(v, from, to)) return e;
+    return undefined;
+  }
+
+  /**
+   * Caches `labels` (decoded from the bytes [from, to) of `b`, hashed `hash`) and returns its new entry, or null
+   * when the key is too long to cache (or the cache is configured to hold nothing). The caller has checked that the key is not cached yet.
+   */
+  add(
+    b: Uint8Array,
+    from: number,
+    to: number,
+    hash: number,
+    labels: Labels,
+    maxNameBytes: number,
+    maxValueBytes: number,
+  ): SeriesEntry | null {
+    const n = to - from;
+    if (!SeriesCache.cacheable(n) || n > this.maxKeyBytes || this.maxEntries === 0) return null;
+    if (this.entries >= this.maxEntries || this.keyBytes + n > this.maxKeyBytes) this.clear();
+    const e = new SeriesEntry(b, from, to, labels, maxNameBytes, maxValueBytes);
+    e.next = this.map.get(hash) ?? null;
+    this.map.set(hash, e);
+    this.entries++;
+    this.keyBytes += n;
+    return e;
+  }
+
+  /** Forgets every entry. */
+  clear(): void {
+    this.map.clear();
+    this.entries = 0;
+    this.keyBytes = 0;
+  }
+
+  /** Number of cached series. */
+  get size(): number {
+    return this.entries;
+  }
+
+  /** Total bytes of the cached keys. */
+  get bytes(): number {
+    return this.keyBytes;
+  }
+}
