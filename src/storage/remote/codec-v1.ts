@@ -198,7 +198,6 @@ export class WriteRequestV1Decoder {
       );
       return;
     }
-    const b = this.text;
     let cacheable = contiguous && labelsFrom >= 0 && SeriesCache.cacheable(labelsTo - labelsFrom);
     const view = this.view;
     const hash = cacheable ? this.cache.hash(view, labelsFrom, labelsTo) : 0;
@@ -223,7 +222,7 @@ export class WriteRequestV1Decoder {
       const p = this.parsed;
       labels = p.labels;
       entry = cacheable
-        ? this.cache.add(b, labelsFrom, labelsTo, hash, labels, p.maxNameBytes, p.maxValueBytes)
+        ? this.cache.add(view, labelsFrom, labelsTo, hash, labels, p.maxNameBytes, p.maxValueBytes)
         : undefined;
     } else labels = entry.labels;
     if (!sink.series(labels, counts, entry ?? undefined)) return;

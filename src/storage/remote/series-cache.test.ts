@@ -45,7 +45,7 @@ describe("SeriesCache", () => {
     const key = [10, 2, 8, 1, 18, 3, 97, 98, 99];
     const a = embedded(key, 2);
     const h = c.hash(view(a), 2, 2 + key.length);
-    const e = c.add(a, 2, 2 + key.length, h, l, 1, 3);
+    const e = c.add(view(a), 2, 2 + key.length, h, l, 1, 3);
     assert.ok(e !== null);
     a.fill(0);
     const b = embedded(key, 5);
@@ -66,7 +66,7 @@ describe("SeriesCache", () => {
     const entries = keys.map((k, i) => {
       const b = new Uint8Array(k);
       assert.equal(c.get(view(b), 0, k.length, 42), undefined, `key ${i} before it is added`);
-      return c.add(b, 0, k.length, 42, Labels.fromStrings("__name__", `m${i}`), 0, 0);
+      return c.add(view(b), 0, k.length, 42, Labels.fromStrings("__name__", `m${i}`), 0, 0);
     });
     keys.forEach((k, i) => {
       const b = embedded(k, 3);
@@ -75,11 +75,36 @@ describe("SeriesCache", () => {
     assert.equal(c.size, keys.length);
   });
 
+  test("thousands of keys of every length modulo 4 are all found, each as its own entry", () => {
+    const c = new SeriesCache();
+    const keyOf = (i: number) => {
+      const k = new Uint8Array(97 + (i % 7));
+      for (let j = 0; j < k.length; j++) k[j] = (i * 31 + j * 7) & 255;
+      k[0] = i & 255;
+      k[1] = i >> 8;
+      return k;
+    };
+    const entries = [];
+    for (let i = 0; i < 3000; i++) {
+      const k = keyOf(i);
+      entries.push(c.add(view(k), 0, k.length, c.hash(view(k), 0, k.length), l, 0, 0));
+    }
+    assert.ok(c.bytes > 64 * 1024, "more keys than the arena's first size");
+    for (let i = 0; i < 3000; i++) {
+      const k = embedded([...keyOf(i)], i % 5);
+      const from = i % 5;
+      assert.equal(
+        c.get(view(k), from, from + keyOf(i).length, c.hash(view(k), from, from + keyOf(i).length)),
+        entries[i],
+      );
+    }
+  });
+
   test("starts over when the entry limit is reached", () => {
     const c = new SeriesCache({ maxEntries: 2 });
     const add = (k: number[]) => {
       const b = new Uint8Array(k);
-      return c.add(b, 0, k.length, c.hash(view(b), 0, k.length), l, 0, 0);
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), l, 0, 0);
     };
     const find = (k: number[]) => {
       const b = new Uint8Array(k);
@@ -98,7 +123,7 @@ describe("SeriesCache", () => {
     const c = new SeriesCache({ maxKeyBytes: 10 });
     const add = (n: number) => {
       const b = new Uint8Array(n).fill(n & 255);
-      return c.add(b, 0, n, c.hash(view(b), 0, n), l, 0, 0);
+      return c.add(view(b), 0, n, c.hash(view(b), 0, n), l, 0, 0);
     };
     add(5);
     add(4);

@@ -32,10 +32,13 @@ export interface RefSlot {
   ref: SeriesRef | typeof NO_SERIES_REF;
 }
 
-/** One cached series: its key bytes, its validated labels and the longest name and value among them (bytes). */
+/**
+ * One cached series: where its key lies in the cache's arena, its validated labels and the longest name and value
+ * among them (bytes).
+ */
 export class SeriesEntry implements RefSlot {
-  /** A copy of the encoded label fields as little-endian 32-bit words, the last one zero-padded (owned). */
-  readonly words: Int32Array;
+  /** The key's first word in the arena of the cache that made the entry. */
+  readonly offset: number;
   /** The key's length in bytes. */
   readonly length: number;
   /** The label set decoded from the key, valid (sorted, unique, UTF-8, named). Shared with the store. */
@@ -48,38 +51,24 @@ export class SeriesEntry implements RefSlot {
   /** The next entry with the same hash (a collision), or null. */
   next: SeriesEntry | null = null;
 
-  constructor(b: Uint8Array, from: number, to: number, labels: Labels, maxNameBytes: number, maxValueBytes: number) {
-    const n = to - from;
-    const bytes = new Uint8Array((n + 3) & ~3);
-    bytes.set(b.subarray(from, to));
-    this.words = new Int32Array(bytes.buffer, 0, bytes.length >> 2);
-    if (!LITTLE_ENDIAN) for (let i = 0; i < this.words.length; i++) this.words[i] = swap32(this.words[i]);
-    this.length = n;
+  constructor(offset: number, length: number, labels: Labels, maxNameBytes: number, maxValueBytes: number) {
+    this.offset = offset;
+    this.length = length;
     this.labels = labels;
     this.maxNameBytes = maxNameBytes;
     this.maxValueBytes = maxValueBytes;
   }
-
-  /** True when the key is exactly the bytes [from, to) of `v`. */
-  matches(v: DataView, from: number, to: number): boolean {
-    const n = this.length;
-    if (n !== to - from) return false;
-    const words = this.words;
-    const whole = n & ~3;
-    let w = 0;
-    for (let i = 0; i < whole; i += 4) if (words[w++] !== v.getInt32(from + i, true)) return false;
-    if (whole === n) return true;
-    let last = 0;
-    for (let i = whole; i < n; i++) last |= v.getUint8(from + i) << ((i - whole) << 3);
-    return last === words[w];
-  }
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-function swap32(x: number): number {
-  return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+/** The bytes [from, to) of `v` past its last whole 32-bit word, as one little-endian word (zero-padded). */
+function tailWord(v: DataView, from: number, to: number): number {
+  let last = 0;
+  for (let i = from; i < to; i++) last |= v.getUint8(i) << ((i - from) << 3);
+  return last;
 }
+
+/** Arena words allocated at first, and the most added at once when it grows. */
+const ARENA_INITIAL_WORDS = 16 * 1024;
 
 // Murmur3's 32-bit mixing constants.
 const C1 = 0xcc9e2d51;
@@ -116,9 +105,11 @@ export function hashBytes(v: DataView, from: number, to: number, seed: number): 
 }
 
 /**
- * Series entries by the raw bytes of their encoded labels. Bounded by entries and by key bytes: when full it is
- * cleared and refilled by the next requests, which costs one round of decoding, never correctness. Holds only
- * valid label sets. Single-threaded.
+ * Series entries by the raw bytes of their encoded labels. The keys are copied, as little-endian 32-bit words, into
+ * one arena in the order they were first seen: a sender repeats its series in much the same order, so a request's
+ * lookups walk the arena forwards instead of chasing an array per key. Bounded by entries and by key bytes: when
+ * full it is cleared and refilled by the next requests, which costs one round of decoding, never correctness.
+ * Holds only valid label sets. Single-threaded.
  */
 export class SeriesCache {
   private readonly map = new Map<number, SeriesEntry>();
@@ -126,6 +117,8 @@ export class SeriesCache {
   private readonly maxKeyBytes: number;
   private entries = 0;
   private keyBytes = 0;
+  private arena = new Int32Array(ARENA_INITIAL_WORDS);
+  private used = 0;
   private readonly seed = (Math.random() * 0x1_0000_0000) | 0;
   private readonly hashFn: ((v: DataView, from: number, to: number) => number) | null;
 
@@ -152,16 +145,28 @@ export class SeriesCache {
   /** The entry whose key is the bytes [from, to) of `v`, hashed `hash`; undefined when not cached. */
   get(v: DataView, from: number, to: number, hash: number): SeriesEntry | undefined {
     let e = this.map.get(hash) ?? null;
-    for (; e !== null; e = e.next) if (e.matches(v, from, to)) return e;
+    for (; e !== null; e = e.next) if (this.matches(e, v, from, to)) return e;
     return undefined;
   }
 
+  // True when `e`'s key is exactly the bytes [from, to) of `v`.
+  private matches(e: SeriesEntry, v: DataView, from: number, to: number): boolean {
+    const n = e.length;
+    if (n !== to - from) return false;
+    const arena = this.arena;
+    const whole = from + (n & ~3);
+    let w = e.offset;
+    for (let i = from; i < whole; i += 4) if (arena[w++] !== v.getInt32(i, true)) return false;
+    return whole === to || arena[w] === tailWord(v, whole, to);
+  }
+
   /**
-   * Caches `labels` (decoded from the bytes [from, to) of `b`, hashed `hash`) and returns its new entry, or null
-   * when the key is too long to cache (or the cache is configured to hold nothing). The caller has checked that the key is not cached yet.
+   * Caches `labels` (decoded from the bytes [from, to) of `v`, hashed `hash`) and returns its new entry, or null
+   * when the key is too long to cache (or the cache is configured to hold nothing). The caller has checked that
+   * the key is not cached yet.
    */
   add(
-    b: Uint8Array,
+    v: DataView,
     from: number,
     to: number,
     hash: number,
@@ -172,7 +177,20 @@ export class SeriesCache {
     const n = to - from;
     if (!SeriesCache.cacheable(n) || n > this.maxKeyBytes || this.maxEntries === 0) return null;
     if (this.entries >= this.maxEntries || this.keyBytes + n > this.maxKeyBytes) this.clear();
-    const e = new SeriesEntry(b, from, to, labels, maxNameBytes, maxValueBytes);
+    const words = (n + 3) >> 2;
+    if (this.used + words > this.arena.length) {
+      const grown = new Int32Array(Math.max(this.used + words, this.arena.length * 2));
+      grown.set(this.arena.subarray(0, this.used));
+      this.arena = grown;
+    }
+    const offset = this.used;
+    const arena = this.arena;
+    const whole = from + (n & ~3);
+    let w = offset;
+    for (let i = from; i < whole; i += 4) arena[w++] = v.getInt32(i, true);
+    if (whole < to) arena[w++] = tailWord(v, whole, to);
+    this.used = w;
+    const e = new SeriesEntry(offset, n, labels, maxNameBytes, maxValueBytes);
     e.next = this.map.get(hash) ?? null;
     this.map.set(hash, e);
     this.entries++;
@@ -180,9 +198,10 @@ export class SeriesCache {
     return e;
   }
 
-  /** Forgets every entry. */
+  /** Forgets every entry (the arena keeps its size, bounded by the key bytes limit). */
   clear(): void {
     this.map.clear();
+    this.used = 0;
     this.entries = 0;
     this.keyBytes = 0;
   }
