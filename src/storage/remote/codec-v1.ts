@@ -77,6 +77,8 @@ export class WriteRequestV1Decoder {
   private view: DataView = EMPTY_VIEW;
   private limits: DecodeLimits | null = null;
   private samplesSeen = 0;
+  // The cache entry of the request's previous series, whose successor is the guess for the next lookup.
+  private prev: SeriesEntry | null = null;
 
   /** A decoder whose series cache has the limits `cache`. */
   constructor(cache: SeriesCacheOptions = {}) {
@@ -95,6 +97,7 @@ export class WriteRequestV1Decoder {
     this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.limits = limits;
     this.samplesSeen = 0;
+    this.prev = null;
     try {
       scanTopLevel(r, limits);
       r.pos = 0;
@@ -121,6 +124,7 @@ export class WriteRequestV1Decoder {
         }
       }
     } finally {
+      this.prev = null;
       this.text = EMPTY;
       this.view = EMPTY_VIEW;
       this.limits = null;
@@ -200,9 +204,10 @@ export class WriteRequestV1Decoder {
     }
     let cacheable = contiguous && labelsFrom >= 0 && SeriesCache.cacheable(labelsTo - labelsFrom);
     const view = this.view;
-    const hash = cacheable ? this.cache.hash(view, labelsFrom, labelsTo) : 0;
+    const prev = this.prev;
+    this.prev = null;
     let entry: SeriesEntry | null | undefined = cacheable
-      ? this.cache.get(view, labelsFrom, labelsTo, hash)
+      ? this.cache.find(view, labelsFrom, labelsTo, prev)
       : undefined;
     // A cached set was valid under the limits of the request that added it; this request's may be stricter.
     if (
@@ -222,9 +227,13 @@ export class WriteRequestV1Decoder {
       const p = this.parsed;
       labels = p.labels;
       entry = cacheable
-        ? this.cache.add(view, labelsFrom, labelsTo, hash, labels, p.maxNameBytes, p.maxValueBytes)
+        ? this.cache.add(view, labelsFrom, labelsTo, this.cache.lastHash, labels, p.maxNameBytes, p.maxValueBytes)
         : undefined;
     } else labels = entry.labels;
+    if (entry !== undefined && entry !== null) {
+      if (prev !== null) prev.after = entry;
+      this.prev = entry;
+    }
     if (!sink.series(labels, counts, entry ?? undefined)) return;
 
     const ranges = this.sampleRanges;

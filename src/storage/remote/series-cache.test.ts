@@ -100,6 +100,32 @@ describe("SeriesCache", () => {
     }
   });
 
+  test("find tries the previous entry's successor first, and only an entry of the cache's current generation", () => {
+    const c = new SeriesCache();
+    const add = (k: number[], name: string) => {
+      const b = new Uint8Array(k);
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), Labels.fromStrings("__name__", name), 0, 0)!;
+    };
+    const find = (k: number[], prev: ReturnType<typeof add> | null) => {
+      const b = embedded(k, 1);
+      return c.find(view(b), 1, 1 + k.length, prev);
+    };
+    const b = add([2, 2, 2, 2, 2], "b");
+    const a = add([1, 1, 1], "a");
+    a.after = b;
+    assert.equal(find([2, 2, 2, 2, 2], a), b, "the guess");
+    const other = add([3, 3, 3], "other");
+    assert.equal(find([3, 3, 3], a), other, "a wrong guess, then the hash");
+    assert.equal(find([4], a), undefined);
+    const miss = new Uint8Array([4]);
+    assert.equal(c.lastHash, c.hash(view(miss), 0, 1));
+    // After a clear, `b`'s arena words hold another key of its length: the stale guess must not match it.
+    c.clear();
+    const x = add([9, 9, 9, 9, 9], "x");
+    assert.equal(x.offset, b.offset);
+    assert.equal(find([9, 9, 9, 9, 9], a), x);
+  });
+
   test("starts over when the entry limit is reached", () => {
     const c = new SeriesCache({ maxEntries: 2 });
     const add = (k: number[]) => {

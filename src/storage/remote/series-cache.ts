@@ -1,8 +1,9 @@
 // Series of remote-write requests found by the raw bytes that encode their labels. A sender resends the same series
-// every scrape interval, with the same bytes, so the 1.0 decoder looks each series up by a hash of its protobuf
-// label fields, confirmed by comparing the bytes, before any label string is built. An entry keeps the validated
-// label set and the series' ref in the store that last took it, so a repeated series costs a hash, a byte compare
-// and an append by ref: no strings, no label hashing, no lookup by labels in the store.
+// every scrape interval, with the same bytes and mostly in the same order, so the 1.0 decoder looks each series up
+// by its protobuf label fields before any label string is built: first as the series that followed the previous
+// one last time, then by a hash of the bytes; either way confirmed by comparing the bytes. An entry keeps the
+// validated label set and the series' ref in the store that last took it, so a repeated series costs a byte
+// compare and an append by ref: no strings, no label hashing, no lookup by labels in the store.
 
 import type { Labels } from "../../model/labels.ts";
 import type { SeriesRef } from "../interface.ts";
@@ -50,8 +51,20 @@ export class SeriesEntry implements RefSlot {
   ref: SeriesRef | typeof NO_SERIES_REF = NO_SERIES_REF;
   /** The next entry with the same hash (a collision), or null. */
   next: SeriesEntry | null = null;
+  /** The entry that followed this one in the last request that had both, or null: the guess for the next lookup. */
+  after: SeriesEntry | null = null;
+  /** The cache's generation when the entry was made; an entry of an earlier one is gone (its arena words reused). */
+  readonly generation: number;
 
-  constructor(offset: number, length: number, labels: Labels, maxNameBytes: number, maxValueBytes: number) {
+  constructor(
+    generation: number,
+    offset: number,
+    length: number,
+    labels: Labels,
+    maxNameBytes: number,
+    maxValueBytes: number,
+  ) {
+    this.generation = generation;
     this.offset = offset;
     this.length = length;
     this.labels = labels;
@@ -119,6 +132,8 @@ export class SeriesCache {
   private keyBytes = 0;
   private arena = new Int32Array(ARENA_INITIAL_WORDS);
   private used = 0;
+  private generation = 0;
+  private missHash = 0;
   private readonly seed = (Math.random() * 0x1_0000_0000) | 0;
   private readonly hashFn: ((v: DataView, from: number, to: number) => number) | null;
 
@@ -140,6 +155,24 @@ export class SeriesCache {
    */
   hash(v: DataView, from: number, to: number): number {
     return this.hashFn === null ? hashBytes(v, from, to, this.seed) : this.hashFn(v, from, to);
+  }
+
+  /**
+   * The entry whose key is the bytes [from, to) of `v`, or undefined. Tries `prev.after` first (a sender repeats
+   * its series in the same order, so this usually finds the entry without hashing), then the hash; after a miss,
+   * `lastHash` is the key's hash, for `add`. The caller records the answer as `prev.after`.
+   */
+  find(v: DataView, from: number, to: number, prev: SeriesEntry | null): SeriesEntry | undefined {
+    const guess = prev === null ? null : prev.after;
+    if (guess !== null && guess.generation === this.generation && this.matches(guess, v, from, to)) return guess;
+    const hash = this.hash(v, from, to);
+    this.missHash = hash;
+    return this.get(v, from, to, hash);
+  }
+
+  /** The hash computed by the last `find` that did not find its key by the guess. */
+  get lastHash(): number {
+    return this.missHash;
   }
 
   /** The entry whose key is the bytes [from, to) of `v`, hashed `hash`; undefined when not cached. */
@@ -190,7 +223,7 @@ export class SeriesCache {
     for (let i = from; i < whole; i += 4) arena[w++] = v.getInt32(i, true);
     if (whole < to) arena[w++] = tailWord(v, whole, to);
     this.used = w;
-    const e = new SeriesEntry(offset, n, labels, maxNameBytes, maxValueBytes);
+    const e = new SeriesEntry(this.generation, offset, n, labels, maxNameBytes, maxValueBytes);
     e.next = this.map.get(hash) ?? null;
     this.map.set(hash, e);
     this.entries++;
@@ -202,6 +235,7 @@ export class SeriesCache {
   clear(): void {
     this.map.clear();
     this.used = 0;
+    this.generation++;
     this.entries = 0;
     this.keyBytes = 0;
   }
