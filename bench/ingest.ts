@@ -13,7 +13,9 @@
 // process.cpuUsage() deltas (reported by the child) for Contrail, measured from before the first request to one
 // second after the last answer (so background flushing right after the writes is counted too). Each run writes new
 // series (label `run`); a first run warms every receiver up and is not counted.
-// Run: npm run bench -- ingest [--runs 3]
+// Run: npm run bench -- ingest [--runs 3] [--peers prometheus,victoriametrics] [--cpu-prof-dir <dir>]
+// (--peers: the peers to run beside Contrail, none with `--peers ""`; --cpu-prof-dir: write a CPU profile of the
+// Contrail receiver there when it exits.)
 
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -220,8 +222,15 @@ async function receiverMain(dir: string): Promise<void> {
   process.send?.({ port });
 }
 
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 async function startContrail(dir: string): Promise<Target> {
-  const child = start(process.execPath, ["--import", "tsx", import.meta.filename, "--receiver", dir], true);
+  const profDir = option("cpu-prof-dir");
+  const prof = profDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profDir}`];
+  const child = start(process.execPath, [...prof, "--import", "tsx", import.meta.filename, "--receiver", dir], true);
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (m: { port: number }) => resolve(m.port));
     child.once("exit", () => reject(new Error("the contrail receiver exited")));
@@ -290,7 +299,10 @@ async function main(): Promise<void> {
   const runs = arg("runs", 3);
   const dir = mkdtempSync(join(tmpdir(), "contrail-bench-ingest-"));
   try {
-    const targets = [await startContrail(join(dir, "contrail")), await startPrometheus(dir), await startVictoria(dir)];
+    const peers = (option("peers") ?? "prometheus,victoriametrics").split(",");
+    const targets = [await startContrail(join(dir, "contrail"))];
+    if (peers.includes("prometheus")) targets.push(await startPrometheus(dir));
+    if (peers.includes("victoriametrics")) targets.push(await startVictoria(dir));
     // One hour of data ending a minute ago: inside every receiver's accepted window.
     const base = Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS - STEPS * INTERVAL_MS - 60_000;
     const perCpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
@@ -326,10 +338,11 @@ async function main(): Promise<void> {
       { name: "samples per CPU-second", unit: "samples/CPU-s", runs: perCpu.get(name)!, higherIsBetter: true },
       { name: "samples per second (wall)", unit: "samples/s", runs: perWall.get(name)!, higherIsBetter: true },
     ];
-    printFigures("remote-write 1.0 ingest, 10,000 series x 240 samples", figures("contrail"), {
-      prometheus: figures("prometheus"),
-      victoriametrics: figures("victoriametrics"),
-    });
+    printFigures(
+      "remote-write 1.0 ingest, 10,000 series x 240 samples",
+      figures("contrail"),
+      Object.fromEntries(targets.slice(1).map((t) => [t.name, figures(t.name)])),
+    );
   } finally {
     agent.destroy();
     await Promise.all(children.map((c) => c.stop()));

@@ -159,6 +159,12 @@ export interface CommitReport {
  * the rest of the batch is committed (as Prometheus's scrape path does).
  */
 export interface Appender {
+  /**
+   * The identity of the ref space of this appender's store, when it has one: a ref from `append` stays usable with
+   * `appendRef` on later appenders with the same `refScope` object (the same open database); a different object
+   * means earlier refs may name other series. Absent: refs are not to be kept beyond this appender.
+   */
+  readonly refScope?: object;
   /** Adds a sample for the series `labels` (ms, float). Returns the series' ref for `appendRef`. */
   append(labels: Labels, t: number, v: number): SeriesRef;
   /** Adds a sample for a series known by ref from an earlier `append` to the same store. */

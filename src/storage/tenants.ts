@@ -226,10 +226,13 @@ class TenantAppender implements Appender {
   private readonly app: Appender;
   private readonly onDone: () => void;
   private spent = false;
+  /** The org database's ref space: a database closed and opened again is a new one. */
+  readonly refScope: object | undefined;
 
   constructor(app: Appender, onDone: () => void) {
     this.app = app;
     this.onDone = onDone;
+    this.refScope = app.refScope;
   }
 
   append(labels: Labels, t: number, v: number): SeriesRef {

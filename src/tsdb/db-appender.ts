@@ -13,11 +13,14 @@ export interface CommitListener {
 export class DbAppender implements Appender {
   private readonly db: CommitListener;
   private readonly app: Appender;
+  /** The head's ref space (refs stay valid while the database is open). */
+  readonly refScope: object | undefined;
 
   /** Wraps `app`; `db` hears of every commit. */
   constructor(db: CommitListener, app: Appender) {
     this.db = db;
     this.app = app;
+    this.refScope = app.refScope;
   }
 
   append(labels: Labels, t: number, v: number): SeriesRef {

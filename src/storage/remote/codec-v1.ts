@@ -17,6 +17,7 @@
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
+import { SeriesCache, type SeriesCacheOptions, type SeriesEntry } from "./series-cache.ts";
 import {
   type DecodeLimits,
   METRIC_TYPES,
@@ -29,8 +30,6 @@ import {
   asBuffer,
   compareBytes,
   LabelProblem,
-  LabelsCache,
-  type LabelsCacheOptions,
   PREVIEW_LABELS,
   previewText,
   rawLabelsText,
@@ -44,6 +43,7 @@ const KEY_LABEL_NAME = (1 << 3) | WIRE_LEN;
 const KEY_LABEL_VALUE = (2 << 3) | WIRE_LEN;
 
 const EMPTY = Buffer.alloc(0);
+const EMPTY_VIEW: DataView = new DataView(new ArrayBuffer(0));
 
 /** Grows `a` to hold at least `n` entries, keeping its contents. */
 function ensure(a: Int32Array, n: number): Int32Array {
@@ -53,25 +53,36 @@ function ensure(a: Int32Array, n: number): Int32Array {
   return b;
 }
 
+/** A series' labels as parsed: the set, and its longest name and value in bytes (for the cache's limit checks). */
+interface ParsedLabels {
+  labels: Labels;
+  maxNameBytes: number;
+  maxValueBytes: number;
+}
+
 /**
- * Decodes `prometheus.WriteRequest` bodies into a WriteSink. Keeps scratch arrays and a label-set cache between
- * calls, so use one decoder per receiver; not re-entrant.
+ * Decodes `prometheus.WriteRequest` bodies into a WriteSink. Keeps scratch arrays and a series cache (by the raw
+ * bytes of their labels) between calls, so use one decoder per receiver; not re-entrant.
  */
 export class WriteRequestV1Decoder {
   private labelRanges: Int32Array = new Int32Array(64);
   private sampleRanges: Int32Array = new Int32Array(256);
   private readonly counts: SeriesCounts = { samples: 0, histograms: 0, exemplars: 0 };
-  private readonly cache: LabelsCache;
+  private readonly cache: SeriesCache;
+  private readonly parsed: ParsedLabels = { labels: Labels.EMPTY, maxNameBytes: 0, maxValueBytes: 0 };
   // One label's [name start, name end, value start, value end], as `labelAt` reads it.
   private readonly at = new Int32Array(4);
   // Per `decode` call: a Buffer view of the body (for native string decoding), its limits, samples seen so far.
   private text: Buffer = EMPTY;
+  private view: DataView = EMPTY_VIEW;
   private limits: DecodeLimits | null = null;
   private samplesSeen = 0;
+  // The cache entry of the request's previous series, whose successor is the guess for the next lookup.
+  private prev: SeriesEntry | null = null;
 
-  /** A decoder whose label-set cache has the limits `cache`. */
-  constructor(cache: LabelsCacheOptions = {}) {
-    this.cache = new LabelsCache(cache);
+  /** A decoder whose series cache has the limits `cache`. */
+  constructor(cache: SeriesCacheOptions = {}) {
+    this.cache = new SeriesCache(cache);
   }
 
   /**
@@ -83,8 +94,10 @@ export class WriteRequestV1Decoder {
   decode(body: Uint8Array, sink: WriteSink, limits: DecodeLimits): void {
     const r = new ProtoReader(body);
     this.text = asBuffer(body);
+    this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.limits = limits;
     this.samplesSeen = 0;
+    this.prev = null;
     try {
       scanTopLevel(r, limits);
       r.pos = 0;
@@ -111,7 +124,9 @@ export class WriteRequestV1Decoder {
         }
       }
     } finally {
+      this.prev = null;
       this.text = EMPTY;
+      this.view = EMPTY_VIEW;
       this.limits = null;
     }
   }
@@ -187,21 +202,39 @@ export class WriteRequestV1Decoder {
       );
       return;
     }
-    const cacheKey =
-      contiguous && labelsFrom >= 0 && LabelsCache.cacheable(labelsTo - labelsFrom)
-        ? this.text.toString("latin1", labelsFrom, labelsTo)
-        : null;
-    let labels = cacheKey === null ? undefined : this.cache.get(cacheKey);
-    if (labels === undefined) {
-      const parsed = this.parseLabels(r, nLabels);
-      if (typeof parsed === "string") {
-        sink.invalidSeries(parsed, counts);
+    let cacheable = contiguous && labelsFrom >= 0 && SeriesCache.cacheable(labelsTo - labelsFrom);
+    const view = this.view;
+    const prev = this.prev;
+    this.prev = null;
+    let entry: SeriesEntry | null | undefined = cacheable
+      ? this.cache.find(view, labelsFrom, labelsTo, prev)
+      : undefined;
+    // A cached set was valid under the limits of the request that added it; this request's may be stricter.
+    if (
+      entry !== undefined &&
+      (entry.maxNameBytes > limits.maxLabelNameLength || entry.maxValueBytes > limits.maxLabelValueLength)
+    ) {
+      entry = undefined;
+      cacheable = false;
+    }
+    let labels: Labels;
+    if (entry === undefined) {
+      const problem = this.parseLabels(r, nLabels);
+      if (problem !== null) {
+        sink.invalidSeries(problem, counts);
         return;
       }
-      labels = parsed;
-      if (cacheKey !== null) this.cache.set(cacheKey, labels);
+      const p = this.parsed;
+      labels = p.labels;
+      entry = cacheable
+        ? this.cache.add(view, labelsFrom, labelsTo, this.cache.lastHash, labels, p.maxNameBytes, p.maxValueBytes)
+        : undefined;
+    } else labels = entry.labels;
+    if (entry !== undefined && entry !== null) {
+      if (prev !== null) prev.after = entry;
+      this.prev = entry;
     }
-    if (!sink.series(labels, counts)) return;
+    if (!sink.series(labels, counts, entry ?? undefined)) return;
 
     const ranges = this.sampleRanges;
     for (let i = 0; i < nSamples; i++) {
@@ -251,8 +284,9 @@ export class WriteRequestV1Decoder {
     return out;
   }
 
-  // The series' labels, validated; a string saying what is wrong otherwise. Lengths are checked before decoding.
-  private parseLabels(r: ProtoReader, nLabels: number): Labels | string {
+  // Parses and validates the series' labels into `this.parsed`; returns null, or a string saying what is wrong.
+  // Lengths are checked before decoding.
+  private parseLabels(r: ProtoReader, nLabels: number): string | null {
     const limits = this.limits!;
     const b = this.text;
     const at = this.at;
@@ -261,9 +295,13 @@ export class WriteRequestV1Decoder {
     let prevFrom = 0;
     let prevTo = 0;
     let hasName = false;
+    let maxName = 0;
+    let maxValue = 0;
     for (let i = 0; i < nLabels && problem === null; i++) {
       this.labelAt(r, i, at);
       const [nFrom, nTo, vFrom, vTo] = at;
+      if (nTo - nFrom > maxName) maxName = nTo - nFrom;
+      if (vTo - vFrom > maxValue) maxValue = vTo - vFrom;
       if (nTo === nFrom) problem = LabelProblem.emptyName();
       else if (nTo - nFrom > limits.maxLabelNameLength) {
         problem = LabelProblem.nameTooLong(previewText(b, nFrom, nTo), nTo - nFrom, limits.maxLabelNameLength);
@@ -292,7 +330,11 @@ export class WriteRequestV1Decoder {
     if (problem !== null) {
       return `series ${rawLabelsText(this.previewLabels(r, Math.min(nLabels, PREVIEW_LABELS)), nLabels)}: ${problem}`;
     }
-    return Labels.fromSortedUnchecked(flat);
+    const p = this.parsed;
+    p.labels = Labels.fromSortedUnchecked(flat);
+    p.maxNameBytes = maxName;
+    p.maxValueBytes = maxValue;
+    return null;
   }
 }
 

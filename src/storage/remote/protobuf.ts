@@ -63,6 +63,11 @@ export class ProtoReader {
     const b = this.buf;
     let p = this.pos;
     const end = this.end;
+    // Fast path: field keys and lengths under 128 are one byte.
+    if (p < end && b[p] < 0x80) {
+      this.pos = p + 1;
+      return b[p];
+    }
     let v = 0;
     for (let shift = 0; shift < 70; shift += 7) {
       if (p >= end) this.fail("truncated varint", p);

@@ -28,6 +28,7 @@ import type { Appender, CommitReport, SeriesRef } from "../interface.ts";
 import { WriteRequestV1Decoder } from "./codec-v1.ts";
 import { RequestV2Decoder } from "./codec-v2.ts";
 import type { MetadataStore } from "./metadata.ts";
+import { NO_SERIES_REF, type RefSlot, type SeriesCacheOptions } from "./series-cache.ts";
 import { type DecodeLimits, PROTO_NAMES, type SeriesCounts, type WriteProto, type WriteSink } from "./types.ts";
 
 /** The limits the receiver enforces (model/limits.ts): the decoder's, the body size, future samples, metadata. */
@@ -100,10 +101,16 @@ export function outcomeHeaders(o: WriteOutcome): Record<string, string> {
   };
 }
 
-/** Decoding state reused across requests: decoders with their scratch buffers and label cache. One per server. */
+/** Decoding state reused across requests: decoders with their scratch buffers and series cache. One per server. */
 export class ReceiverState {
-  readonly v1 = new WriteRequestV1Decoder();
+  readonly v1: WriteRequestV1Decoder;
   readonly v2 = new RequestV2Decoder();
+
+  /** A state whose 1.0 series cache has the limits `seriesCache` (defaults: series-cache.ts). */
+  constructor(seriesCache: SeriesCacheOptions = {}) {
+    this.v1 = new WriteRequestV1Decoder(seriesCache);
+  }
+
   /** Keeps up to 8 MiB of decompression buffer between requests; larger bodies get a buffer of their own. */
   readonly snappy = new SnappyDecoder({ maxRetainedBytes: 8 * 1024 * 1024 });
 }
@@ -275,7 +282,8 @@ class AppendSink implements WriteSink {
   private app: Appender | null = null;
   private readonly maxT: number;
   private labels: Labels | null = null;
-  private ref: SeriesRef | -1 = -1;
+  private slot: RefSlot | null = null;
+  private ref: SeriesRef | typeof NO_SERIES_REF = NO_SERIES_REF;
   private appended = 0;
   private invalidSeries_ = 0;
   private invalidSamples = 0;
@@ -308,7 +316,7 @@ class AppendSink implements WriteSink {
     return this.app === null ? NOTHING_COMMITTED : this.app.commit();
   }
 
-  series(labels: Labels, counts: Readonly<SeriesCounts>): boolean {
+  series(labels: Labels, counts: Readonly<SeriesCounts>, slot?: RefSlot): boolean {
     this.exemplars += counts.exemplars;
     if (counts.histograms > 0) {
       // A series carrying native histograms is refused whole: storing its float samples alone would split it.
@@ -321,7 +329,8 @@ class AppendSink implements WriteSink {
       return false;
     }
     this.labels = labels;
-    this.ref = -1;
+    this.slot = slot ?? null;
+    this.ref = NO_SERIES_REF;
     return true;
   }
 
@@ -332,9 +341,29 @@ class AppendSink implements WriteSink {
       return;
     }
     this.app ??= this.open();
-    if (this.ref === -1) this.ref = this.app.append(this.labels!, t, v);
+    if (this.ref === NO_SERIES_REF) this.ref = this.firstAppend(this.app, t, v);
     else this.app.appendRef(this.ref, t, v);
     this.appended++;
+  }
+
+  // The series' first sample of the request: by the ref its slot kept when that ref is of this appender's store
+  // and the store still knows it (a series may have been removed since), by labels otherwise, keeping the new ref.
+  private firstAppend(app: Appender, t: number, v: number): SeriesRef {
+    const slot = this.slot;
+    const scope = app.refScope;
+    if (slot !== null && scope !== undefined && slot.scope === scope && slot.ref !== NO_SERIES_REF) {
+      try {
+        return app.appendRef(slot.ref, t, v);
+      } catch (err) {
+        if (!isContrailError(err, "not_found")) throw err;
+      }
+    }
+    const ref = app.append(this.labels!, t, v);
+    if (slot !== null && scope !== undefined) {
+      slot.scope = scope;
+      slot.ref = ref;
+    }
+    return ref;
   }
 
   invalidSeries(reason: string, counts: Readonly<SeriesCounts>): void {

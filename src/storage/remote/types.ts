@@ -4,6 +4,7 @@
 import type { MetricMetadata, MetricType } from "../../exposition/types.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { OrgLimits } from "../../model/limits.ts";
+import type { RefSlot } from "./series-cache.ts";
 
 /** The two remote-write messages: 1.0's `prometheus.WriteRequest` and 2.0's `io.prometheus.write.v2.Request`. */
 export type WriteProto = "v1" | "v2";
@@ -62,9 +63,11 @@ export interface SeriesCounts {
 export interface WriteSink {
   /**
    * A series whose labels are valid: names non-empty, unique, sorted, valid UTF-8, `__name__` present; labels with
-   * empty values are dropped. Returns true to be handed the series' float samples through `sample`.
+   * empty values are dropped. Returns true to be handed the series' float samples through `sample`. `slot`, when
+   * given, is where the decoder keeps this series' ref between requests (owned by the decoder's cache; the sink may
+   * read and set it during the call).
    */
-  series(labels: Labels, counts: Readonly<SeriesCounts>): boolean;
+  series(labels: Labels, counts: Readonly<SeriesCounts>, slot?: RefSlot): boolean;
   /** A float sample of the current series: time (ms), value, and start (created) time in ms, 0 when not sent. */
   sample(t: number, v: number, startT: number): void;
   /** A series the decoder refused, with the reason (for people) and what it carried; its samples are not read. */

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Labels } from "../../model/labels.ts";
-import { asBuffer, compareBytes, LabelsCache, wireString } from "./wire-strings.ts";
+import { asBuffer, compareBytes, wireString } from "./wire-strings.ts";
 
 describe("wire strings", () => {
   test("UTF-8 decoding refuses invalid sequences", () => {
@@ -28,33 +27,5 @@ describe("wire strings", () => {
     assert.equal(compareBytes(b, 8, 10, 0, 3), -1, "a prefix sorts first");
     assert.equal(compareBytes(b, 0, 3, 0, 3), 0);
     assert.equal(compareBytes(b, 11, 14, 15, 19), -1, "U+FF61 before U+1F600 in UTF-8");
-  });
-});
-
-describe("LabelsCache", () => {
-  const l = Labels.fromStrings("__name__", "up");
-
-  test("starts over when the entry limit is reached", () => {
-    const c = new LabelsCache({ maxEntries: 2 });
-    c.set("a", l);
-    c.set("b", l);
-    assert.equal(c.size, 2);
-    c.set("c", l);
-    assert.equal(c.size, 1);
-    assert.equal(c.get("a"), undefined);
-    assert.equal(c.get("c"), l);
-  });
-
-  test("starts over when the key bytes limit is reached; skips keys over 4 KiB", () => {
-    const c = new LabelsCache({ maxKeyBytes: 10 });
-    c.set("12345", l);
-    c.set("67890", l);
-    assert.equal(c.size, 2);
-    c.set("x", l);
-    assert.equal(c.size, 1);
-    c.set("y".repeat(5000), l);
-    assert.equal(c.size, 1);
-    assert.equal(LabelsCache.cacheable(4096), true);
-    assert.equal(LabelsCache.cacheable(4097), false);
   });
 });

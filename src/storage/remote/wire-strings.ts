@@ -1,10 +1,7 @@
-// Strings and label sets read from protobuf bytes. Label sets of remote-write requests repeat from one request to
-// the next (a sender resends the same series every scrape interval), so the 1.0 decoder caches them by their raw
-// bytes: a repeated series costs one string key and one map lookup instead of decoding, validating and hashing
-// every label again.
+// Strings read from protobuf bytes: label names and values, their byte order, and previews of them for error
+// messages that cost the same however long the input is.
 
 import { Buffer, isUtf8 } from "node:buffer";
-import type { Labels } from "../../model/labels.ts";
 import { limitName } from "../../model/limits.ts";
 import { quoteGo } from "../../model/quote.ts";
 import { decodeUtf8Escaped } from "../../model/utf8.ts";
@@ -88,58 +85,3 @@ export const LabelProblem = {
     `the value of label ${quoteGo(name)} is ${bytes} bytes long, more than the limit of ${limit} ` +
     `(${limitName("maxLabelValueLength")})`,
 } as const;
-
-/** Options of {@link LabelsCache}. */
-export interface LabelsCacheOptions {
-  /** Entries kept before the cache starts over; default 200,000. */
-  readonly maxEntries?: number;
-  /** Total key length (bytes of encoded labels) kept before the cache starts over; default 32 MiB. */
-  readonly maxKeyBytes?: number;
-}
-
-/** Keys longer than this (label sets of over 4 KiB encoded) are not cached: rare, and costly to keep. */
-const MAX_KEY = 4096;
-
-/**
- * Label sets by the raw bytes that encoded them (as a latin1 string key). Bounded by entries and by key bytes: when
- * full it is cleared and refilled by the next requests, which costs one round of decoding, never correctness.
- * Holds only valid label sets.
- */
-export class LabelsCache {
-  private readonly map = new Map<string, Labels>();
-  private readonly maxEntries: number;
-  private readonly maxKeyBytes: number;
-  private keyBytes = 0;
-
-  /** An empty cache; see {@link LabelsCacheOptions}. */
-  constructor(opts: LabelsCacheOptions = {}) {
-    this.maxEntries = opts.maxEntries ?? 200_000;
-    this.maxKeyBytes = opts.maxKeyBytes ?? 32 * 1024 * 1024;
-  }
-
-  /** True when a key of `length` bytes would be cached; callers skip building longer keys. */
-  static cacheable(length: number): boolean {
-    return length <= MAX_KEY;
-  }
-
-  /** The label set cached for `key`, or undefined. */
-  get(key: string): Labels | undefined {
-    return this.map.get(key);
-  }
-
-  /** Caches `labels` under `key` (ignored when the key is too long to cache). */
-  set(key: string, labels: Labels): void {
-    if (!LabelsCache.cacheable(key.length)) return;
-    if (this.map.size >= this.maxEntries || this.keyBytes + key.length > this.maxKeyBytes) {
-      this.map.clear();
-      this.keyBytes = 0;
-    }
-    this.map.set(key, labels);
-    this.keyBytes += key.length;
-  }
-
-  /** Number of cached label sets. */
-  get size(): number {
-    return this.map.size;
-  }
-}

@@ -90,3 +90,25 @@ test("resume continues after a given bit length; setByte patches a header", () =
   v.reset();
   assert.equal(v.length, 0);
 });
+
+test("writeBitsNum of every width at every bit offset matches a bit-by-bit writer", () => {
+  // Bit-by-bit reference: writeBit only.
+  for (let offset = 0; offset < 8; offset++) {
+    for (let nbits = 0; nbits <= 32; nbits++) {
+      const v = (0x9e3779b9 ^ Math.imul(nbits + 1, 0x85ebca6b) ^ offset) >>> 0;
+      const w = new BitWriter(2);
+      const ref = new BitWriter(2);
+      for (let i = 0; i < offset; i++) {
+        w.writeBit((i & 1) as 0 | 1);
+        ref.writeBit((i & 1) as 0 | 1);
+      }
+      w.writeBitsNum(v, nbits);
+      for (let i = nbits - 1; i >= 0; i--) ref.writeBit(((v >>> i) & 1) as 0 | 1);
+      // A bit after, so a wrongly left free count shows.
+      w.writeBit(1);
+      ref.writeBit(1);
+      assert.equal(hex(w.bytes()), hex(ref.bytes()), `offset ${offset}, ${nbits} bits`);
+      assert.equal(w.bitLength, ref.bitLength);
+    }
+  }
+});

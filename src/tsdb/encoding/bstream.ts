@@ -80,16 +80,25 @@ export class BitWriter {
     const buf = this.buf;
     let free = this.free;
     let len = this.len;
-    while (nbits > 0) {
-      if (free === 0) {
-        buf[len++] = 0;
-        free = 8;
+    // The free low bits of the last byte first, then whole bytes, then the rest at the top of a new byte.
+    if (free > 0) {
+      if (nbits <= free) {
+        free -= nbits;
+        buf[len - 1] |= (v & ((1 << nbits) - 1)) << free;
+        this.free = free;
+        return;
       }
-      const take = Math.min(nbits, free);
-      nbits -= take;
-      const bits = (v >>> nbits) & ((1 << take) - 1);
-      free -= take;
-      buf[len - 1] |= bits << free;
+      nbits -= free;
+      buf[len - 1] |= (v >>> nbits) & ((1 << free) - 1);
+      free = 0;
+    }
+    while (nbits >= 8) {
+      nbits -= 8;
+      buf[len++] = (v >>> nbits) & 0xff;
+    }
+    if (nbits > 0) {
+      buf[len++] = (v << (8 - nbits)) & 0xff;
+      free = 8 - nbits;
     }
     this.free = free;
     this.len = len;

@@ -33,6 +33,11 @@ const VARINTS: [number, string][] = [
   [-65, "8101"],
   [1_700_000_000_000, "80a0abfef962"],
   [-1_700_000_000_000, "ff9fabfef962"],
+  [-300, "d704"],
+  // Either side of the small-magnitude fast path (|n| < 2^30).
+  [2 ** 30 - 1, "feffffff07"],
+  [-(2 ** 30 - 1), "fdffffff07"],
+  [-(2 ** 30), "ffffffff07"],
   [2 ** 30, "8080808008"],
   [2 ** 53 - 1, "feffffffffffff1f"],
   [-(2 ** 53 - 1), "fdffffffffffff1f"],

@@ -125,8 +125,9 @@ export class Encbuf {
    * values at or beyond ±2^63 (and ±Infinity) saturate to MaxInt64 / MinInt64 as Prometheus uses for open intervals.
    */
   putVarint(n: number): void {
-    if (n >= 0 && n < 0x4000_0000) {
-      this.putUvarint(n * 2);
+    // Small magnitudes (a batch's series ref deltas go both ways): the zig-zag value is exact in a double.
+    if (n > -0x4000_0000 && n < 0x4000_0000) {
+      this.putUvarint(n >= 0 ? n * 2 : -n * 2 - 1);
       return;
     }
     if (n >= TWO_63) {

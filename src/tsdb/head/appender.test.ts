@@ -274,3 +274,22 @@ test("out of bounds: before the minimum valid time, or half a chunk range behind
     ['instance="a"}: 36000000=1', 'instance="b"}: 46800000=1', 'instance="c"}: 43200000=1'].map((l) => l.slice(-20)),
   );
 });
+
+test("appenders of one head share a ref scope; the same directory opened again has another", () => {
+  const head = newHead();
+  const a = head.appender();
+  const ref = a.append(up("a"), 1000, 1);
+  a.commit();
+  const b = head.appender();
+  assert.equal(b.refScope, a.refScope);
+  assert.equal(b.appendRef(ref, 2000, 2), ref);
+  b.commit();
+  const { dir } = open[open.length - 1];
+  head.close();
+  open.pop();
+  const again = Head.open({ dir });
+  open.push({ head: again, dir });
+  const c = again.appender();
+  assert.ok(c.refScope !== undefined && c.refScope !== a.refScope);
+  c.rollback();
+});

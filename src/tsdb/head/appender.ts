@@ -28,6 +28,19 @@ export interface Rejections {
 
 const NONE: Rejections = { outOfOrder: 0, duplicate: 0, outOfBounds: 0 };
 
+// Ref scope tokens by head. A token holds nothing, so a ref kept by a caller's cache never keeps a closed head's
+// memory alive.
+const refScopes = new WeakMap<Head, object>();
+
+function refScopeOf(head: Head): object {
+  let scope = refScopes.get(head);
+  if (scope === undefined) {
+    scope = Object.freeze({});
+    refScopes.set(head, scope);
+  }
+  return scope;
+}
+
 /** Collects one batch for the head. Used by one caller; spent after commit or rollback. */
 export class HeadAppender implements Appender {
   private readonly head: Head;
@@ -38,10 +51,16 @@ export class HeadAppender implements Appender {
   private n = 0;
   private done = false;
   private rejected: Rejections = NONE;
+  /**
+   * The head's ref scope: one token per head object. Its refs are never reused while it is open (a removed
+   * series' ref is unknown afterwards), and a head opened again from the same directory is another object.
+   */
+  readonly refScope: object;
 
   /** An appender for `head`; use `Head.appender()`. */
   constructor(head: Head) {
     this.head = head;
+    this.refScope = refScopeOf(head);
   }
 
   /** Queues a sample for the series `labels` (created now if new; it is logged at commit). */

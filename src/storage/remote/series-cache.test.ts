@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Labels } from "../../model/labels.ts";
+import { hashBytes, SeriesCache } from "./series-cache.ts";
+
+const l = Labels.fromStrings("__name__", "up");
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** `key` at offset `at` of a buffer filled with other bytes around it. */
+function embedded(key: number[], at: number): Uint8Array {
+  const b = new Uint8Array(at + key.length + 5).fill(0xaa);
+  b.set(key, at);
+  return b;
+}
+
+describe("hashBytes", () => {
+  test("depends on the bytes and the seed only, not on where the bytes lie", () => {
+    for (let n = 0; n <= 9; n++) {
+      const key = Array.from({ length: n }, (_, i) => (i * 37 + 11) & 255);
+      const a = embedded(key, 0);
+      const b = embedded(key, 3);
+      assert.equal(hashBytes(view(a), 0, n, 7), hashBytes(view(b), 3, 3 + n, 7), `length ${n}`);
+      if (n > 0) {
+        const c = embedded(key, 1);
+        c[1 + n - 1] ^= 1;
+        assert.notEqual(hashBytes(view(c), 1, 1 + n, 7), hashBytes(view(a), 0, n, 7), `length ${n}, last byte`);
+      }
+    }
+    const k = embedded([1, 2, 3, 4, 5], 0);
+    assert.notEqual(hashBytes(view(k), 0, 5, 1), hashBytes(view(k), 0, 5, 2));
+  });
+
+  test("a trailing zero byte changes the hash (the length is part of it)", () => {
+    const b = new Uint8Array([9, 8, 7, 0, 0]);
+    assert.notEqual(hashBytes(view(b), 0, 3, 1), hashBytes(view(b), 0, 4, 1));
+  });
+});
+
+describe("SeriesCache", () => {
+  test("finds an entry by exactly its bytes, wherever they lie; copies the key", () => {
+    const c = new SeriesCache();
+    const key = [10, 2, 8, 1, 18, 3, 97, 98, 99];
+    const a = embedded(key, 2);
+    const h = c.hash(view(a), 2, 2 + key.length);
+    const e = c.add(view(a), 2, 2 + key.length, h, l, 1, 3);
+    assert.ok(e !== null);
+    a.fill(0);
+    const b = embedded(key, 5);
+    assert.equal(c.get(view(b), 5, 5 + key.length, c.hash(view(b), 5, 5 + key.length)), e);
+    assert.equal(e.labels, l);
+    assert.equal(e.maxNameBytes, 1);
+    assert.equal(e.maxValueBytes, 3);
+    // One byte more, one less, one changed: not found.
+    assert.equal(c.get(view(b), 5, 6 + key.length, c.hash(view(b), 5, 6 + key.length)), undefined);
+    assert.equal(c.get(view(b), 5, 4 + key.length, c.hash(view(b), 5, 4 + key.length)), undefined);
+    b[7] ^= 0x40;
+    assert.equal(c.get(view(b), 5, 5 + key.length, c.hash(view(b), 5, 5 + key.length)), undefined);
+  });
+
+  test("keys of the same hash are told apart by their bytes", () => {
+    const c = new SeriesCache({ hash: () => 42 });
+    const keys = [[1], [1, 2, 3, 4], [1, 2, 3, 4, 5], [1, 2, 3, 5], [2], []];
+    const entries = keys.map((k, i) => {
+      const b = new Uint8Array(k);
+      assert.equal(c.get(view(b), 0, k.length, 42), undefined, `key ${i} before it is added`);
+      return c.add(view(b), 0, k.length, 42, Labels.fromStrings("__name__", `m${i}`), 0, 0);
+    });
+    keys.forEach((k, i) => {
+      const b = embedded(k, 3);
+      assert.equal(c.get(view(b), 3, 3 + k.length, c.hash(view(b), 3, 3 + k.length)), entries[i], `key ${i}`);
+    });
+    assert.equal(c.size, keys.length);
+  });
+
+  test("thousands of keys of every length modulo 4 are all found, each as its own entry", () => {
+    const c = new SeriesCache();
+    const keyOf = (i: number) => {
+      const k = new Uint8Array(97 + (i % 7));
+      for (let j = 0; j < k.length; j++) k[j] = (i * 31 + j * 7) & 255;
+      k[0] = i & 255;
+      k[1] = i >> 8;
+      return k;
+    };
+    const entries = [];
+    for (let i = 0; i < 3000; i++) {
+      const k = keyOf(i);
+      entries.push(c.add(view(k), 0, k.length, c.hash(view(k), 0, k.length), l, 0, 0));
+    }
+    assert.ok(c.bytes > 64 * 1024, "more keys than the arena's first size");
+    for (let i = 0; i < 3000; i++) {
+      const k = embedded([...keyOf(i)], i % 5);
+      const from = i % 5;
+      assert.equal(
+        c.get(view(k), from, from + keyOf(i).length, c.hash(view(k), from, from + keyOf(i).length)),
+        entries[i],
+      );
+    }
+  });
+
+  test("find tries the previous entry's successor first, and only an entry of the cache's current generation", () => {
+    const c = new SeriesCache();
+    const add = (k: number[], name: string) => {
+      const b = new Uint8Array(k);
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), Labels.fromStrings("__name__", name), 0, 0)!;
+    };
+    const find = (k: number[], prev: ReturnType<typeof add> | null) => {
+      const b = embedded(k, 1);
+      return c.find(view(b), 1, 1 + k.length, prev);
+    };
+    const b = add([2, 2, 2, 2, 2], "b");
+    const a = add([1, 1, 1], "a");
+    a.after = b;
+    assert.equal(find([2, 2, 2, 2, 2], a), b, "the guess");
+    const other = add([3, 3, 3], "other");
+    assert.equal(find([3, 3, 3], a), other, "a wrong guess, then the hash");
+    assert.equal(find([4], a), undefined);
+    const miss = new Uint8Array([4]);
+    assert.equal(c.lastHash, c.hash(view(miss), 0, 1));
+    // After a clear, `b`'s arena words hold another key of its length: the stale guess must not match it.
+    c.clear();
+    const x = add([9, 9, 9, 9, 9], "x");
+    assert.equal(x.offset, b.offset);
+    assert.equal(find([9, 9, 9, 9, 9], a), x);
+  });
+
+  test("starts over when the entry limit is reached", () => {
+    const c = new SeriesCache({ maxEntries: 2 });
+    const add = (k: number[]) => {
+      const b = new Uint8Array(k);
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), l, 0, 0);
+    };
+    const find = (k: number[]) => {
+      const b = new Uint8Array(k);
+      return c.get(view(b), 0, k.length, c.hash(view(b), 0, k.length));
+    };
+    add([1]);
+    add([2]);
+    assert.equal(c.size, 2);
+    const e = add([3]);
+    assert.equal(c.size, 1);
+    assert.equal(find([1]), undefined);
+    assert.equal(find([3]), e);
+  });
+
+  test("starts over when the key bytes limit is reached; keys over 4 KiB are not cached", () => {
+    const c = new SeriesCache({ maxKeyBytes: 10 });
+    const add = (n: number) => {
+      const b = new Uint8Array(n).fill(n & 255);
+      return c.add(view(b), 0, n, c.hash(view(b), 0, n), l, 0, 0);
+    };
+    add(5);
+    add(4);
+    assert.equal(c.size, 2);
+    assert.equal(c.bytes, 9);
+    add(3);
+    assert.equal(c.size, 1);
+    assert.equal(c.bytes, 3);
+    assert.equal(add(5000), null);
+    assert.equal(c.size, 1);
+    assert.equal(SeriesCache.cacheable(4096), true);
+    assert.equal(SeriesCache.cacheable(4097), false);
+  });
+});
