@@ -40,6 +40,8 @@ export class ScrapeCache {
   private readonly meta = new Map<string, MetaEntry>();
   private iteration = 0;
   private successes = 0;
+  /** The `refScope` of the store the entries' refs came from (see `adopt`). */
+  private scope: object | undefined = undefined;
 
   /** Number of cached series. */
   get size(): number {
@@ -49,6 +51,18 @@ export class ScrapeCache {
   /** The current iteration number (raised by `begin`). */
   get iter(): number {
     return this.iteration;
+  }
+
+  /**
+   * Takes the `refScope` of the appender about to be used: when it is not the scope the cached refs came from (the
+   * database was opened again, or the store keeps no refs), every ref is forgotten, so no sample reaches a series
+   * that reused an old ref; those series are found by their labels again. Returns true when refs were forgotten.
+   */
+  adopt(scope: object | undefined): boolean {
+    if (scope !== undefined && scope === this.scope) return false;
+    this.scope = scope;
+    for (const e of this.series.values()) e.ref = NO_REF;
+    return true;
   }
 
   /** Starts a scrape; returns its iteration number. */

@@ -26,6 +26,26 @@ function edgeRegistry() {
 }
 
 describe("in-process registry collection", () => {
+  test("refs kept from an org's database opened again are forgotten; the other org keeps its refs", () => {
+    const { registry, responses } = edgeRegistry();
+    responses.labels("web", "ord", "ab12", "200").inc(3);
+    responses.labels("shop", "ams", "cd34", "500").inc();
+    const store = new MemoryTenants();
+    const c = new RegistryCollector({ source: { name: "edge", registry }, store, orgOfApp });
+    c.collectOnce(1000);
+    // acme's database comes back without its series; another writer takes ref 0, the edge series' old ref.
+    store.reopen("acme");
+    const other = store.appender("acme");
+    other.append(Labels.fromRecord({ __name__: "other" }), 1500, 99);
+    other.commit();
+    store.resetCounts();
+    c.collectOnce(2000);
+    assert.equal(store.counts.append, 1, "acme's series found by labels again");
+    assert.equal(store.counts.appendRef, 1, "globex's series still by ref");
+    assert.deepEqual(seriesSamples(store.of("acme"), "other"), [{ t: 1500, v: 99 }]);
+    assert.deepEqual(seriesSamples(store.of("acme"), "fly_edge_http_responses_count"), [{ t: 2000, v: 3 }]);
+  });
+
   test("samples go to the org of their app, unknown apps are dropped and counted", () => {
     const { registry, responses, time } = edgeRegistry();
     responses.labels("web", "ord", "ab12", "200").inc(3);

@@ -81,6 +81,8 @@ export class RegistryCollector {
   private readonly orgOfApp: OrgOfApp;
   private readonly byObject = new WeakMap<Labels, Entry>();
   private readonly byHash = new Map<string, Entry[]>();
+  /** Per org, the `refScope` its entries' refs came from. */
+  private readonly refScopes = new Map<string, object | undefined>();
   private iteration = 0;
   private droppedTotal = 0;
   private last: CollectOutcome | null = null;
@@ -112,6 +114,16 @@ export class RegistryCollector {
       droppedUnknownApp: this.droppedTotal,
       lastError: l === null ? "" : [...l.errors.values()].map((e) => e.message).join("; "),
     };
+  }
+
+  /**
+   * Takes the `refScope` of an appender of `org`: when it is not the scope the org's kept refs came from (its
+   * database was opened again, or the store keeps no refs), those refs are forgotten and found by labels again.
+   */
+  private adoptScope(org: string, scope: object | undefined): void {
+    if (scope !== undefined && this.refScopes.get(org) === scope) return;
+    this.refScopes.set(org, scope);
+    for (const list of this.byHash.values()) for (const e of list) if (e.org === org) e.ref = NO_REF;
   }
 
   /** Reads the registry once and appends its samples at `t` (ms, default now), one batch per org. Never throws. */
@@ -147,6 +159,7 @@ export class RegistryCollector {
           return null;
         }
         appenders.set(org, app);
+        this.adoptScope(org, app.refScope);
       }
       return app;
     };

@@ -115,6 +115,36 @@ describe("scrape loop over loopback HTTP", () => {
     assert.equal(loop.cachedSeries, 4);
   });
 
+  test("refs kept from a database opened again are forgotten: no sample lands in a series that took an old ref", async () => {
+    server.handle(serveText('a 1\nb{x="1"} 2\n'));
+    const store = new MemoryTenants();
+    const loop = newLoop(store, server.url());
+    await loop.scrapeOnce(1000);
+    // The org's database comes back without its series, and another writer creates one first: it takes ref 0,
+    // the ref the loop had kept for `a`.
+    store.reopen(ORG);
+    const other = store.appender(ORG);
+    other.append(Labels.fromRecord({ __name__: "other" }), 15_000, 99);
+    other.commit();
+    store.resetCounts();
+    const o = await loop.scrapeOnce(16_000);
+    assert.equal(o.error, null);
+    assert.equal(store.counts.appendRef, 0, "no kept ref is used with the new database");
+    assert.deepEqual(
+      storedSamples(store.of(ORG), "other").map((x) => [x.t, x.v]),
+      [[15_000, 99]],
+    );
+    assert.deepEqual(
+      storedSamples(store.of(ORG), "a").map((x) => [x.t, x.v]),
+      [[16_000, 1]],
+    );
+    // The next scrape uses the refs of the new database again.
+    store.resetCounts();
+    await loop.scrapeOnce(31_000);
+    assert.equal(store.counts.append, 0);
+    assert.equal(store.counts.appendRef, 2 + REPORT_SERIES.length);
+  });
+
   test("series that vanish get a stale marker at the next scrape, and only once", async () => {
     let body = "a 1\nb 2\nc 3\n";
     server.handle(serveText(() => body));

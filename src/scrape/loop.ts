@@ -214,7 +214,7 @@ export class ScrapeLoop {
    */
   writeStaleMarkers(t: number): CommitReport | null {
     if (this.state.lastScrape === null) return null;
-    const app = this.store.appender(this.target.org);
+    const app = this.appender();
     try {
       this.cache.forEachLive((e) => appendStale(app, e, t));
       for (const r of this.report) appendStale(app, r, t);
@@ -223,6 +223,13 @@ export class ScrapeLoop {
       throw err;
     }
     return app.commit();
+  }
+
+  /** An appender of the target's org, with every kept ref forgotten if they came from another open database. */
+  private appender(): Appender {
+    const app = this.store.appender(this.target.org);
+    if (this.cache.adopt(app.refScope)) for (const r of this.report) r.ref = NO_REF;
+    return app;
   }
 
   private schedule(): void {
@@ -251,7 +258,7 @@ export class ScrapeLoop {
   ): ScrapeOutcome {
     let app: Appender;
     try {
-      app = this.store.appender(this.target.org);
+      app = this.appender();
     } catch (err) {
       // Nothing can be written, not even `up`; the cache stays as it was, so staleness resumes with the next scrape.
       return this.outcome(t, started, asContrailError(err), null, null);
@@ -286,7 +293,7 @@ export class ScrapeLoop {
     try {
       if (error !== null) {
         app.rollback();
-        app = this.store.appender(this.target.org);
+        app = this.appender();
         this.cache.finishFailure((e) => appendStale(app, e, t));
       } else {
         this.cache.finishSuccess((e) => appendStale(app, e, t));

@@ -32,6 +32,11 @@ export class MemoryTenants implements TenantStore {
     return s;
   }
 
+  /** Gives `org` an empty store, as a database opened again that has lost its series: old refs mean nothing there. */
+  reopen(org: string): void {
+    this.stores.set(org, new MemoryStore());
+  }
+
   /** Orgs that have a store. */
   orgs(): string[] {
     return [...this.stores.keys()].sort();
@@ -50,6 +55,7 @@ export class MemoryTenants implements TenantStore {
     const inner = this.of(org).appender();
     const c = this.counts;
     return {
+      refScope: inner.refScope,
       append(labels: Labels, t: number, v: number): SeriesRef {
         c.append++;
         return inner.append(labels, t, v);

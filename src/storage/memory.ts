@@ -275,12 +275,15 @@ interface Pending {
 }
 
 class MemoryAppender implements Appender {
+  /** Refs are indexes into one store's series and never reused: the store is their scope. */
+  readonly refScope: object;
   private readonly store: MemoryStore;
   private pending: Pending[] = [];
   private done = false;
 
   constructor(store: MemoryStore) {
     this.store = store;
+    this.refScope = store;
   }
 
   append(labels: Labels, t: number, v: number): SeriesRef {
