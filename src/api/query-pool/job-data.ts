@@ -73,6 +73,9 @@ export class JobData {
           const strings = q.labelValues(req.name, matchers(req.matchers), req.hints as LabelHints | undefined);
           return { response: { seq: req.seq, ok: true, strings }, transfer: [] };
         }
+        case "assist":
+        case "assistResult":
+          throw new ContrailError("internal", `${req.op} is answered by the query pool`);
       }
     } catch (err) {
       const e = isContrailError(err) ? err : new ContrailError("internal", (err as Error)?.message ?? String(err));
