@@ -6,7 +6,8 @@
 // and are reused. The pool grows past its base size by one warm spare whenever every worker is busy, up to its
 // maximum, so a cheap query never waits for a heavy one to finish (the operating system shares the cores between
 // them); spares idle for a while are retired. A worker whose selection is large may hand half of it to an idle
-// worker (an assist, shard.ts) when no job is waiting; the assist belongs to its job, and stops with it.
+// worker (an assist, shard.ts) when no job is waiting and a third worker stays free; the assist belongs to its job,
+// and stops with it.
 
 import { availableParallelism } from "node:os";
 import { MessageChannel, type Worker } from "node:worker_threads";
@@ -391,11 +392,15 @@ export class QueryPool {
     Atomics.notify(slot.flags, FLAG_REPLY);
   }
 
-  // Hands `pages` of `job`'s selection to an idle worker when one is free and no job waits for it; else gives the
-  // pages back. A spare is started in the helper's place, as for a job.
+  // Hands `pages` of `job`'s selection to an idle worker when two are free and no job waits for one; else gives
+  // the pages back.
   private startAssist(job: Job, seq: number, pages: readonly SeriesPage[]): ReturnType<JobData["answer"]> {
     const allowed = this.assistsOn && !this.closed && job.stop === null && this.queue.waiting() === 0;
-    const slot = allowed ? this.slots.find(isFree) : undefined;
+    const free = allowed ? this.slots.filter(isFree) : [];
+    // A helper leaves another worker free, so a query arriving meanwhile never waits; without one, a spare is
+    // started (when the pool may grow) for the next large selection.
+    if (free.length === 1 && this.slots.length < this.maxWorkers) this.addSlot();
+    const slot = free.length >= 2 ? free[0] : undefined;
     if (slot === undefined || slot.worker === null) {
       return { response: { seq, ok: true, assist: 0, pages }, transfer: pages.flatMap(pageTransfer) };
     }
@@ -412,7 +417,6 @@ export class QueryPool {
       pages,
     };
     slot.worker.postMessage(msg, pages.flatMap(pageTransfer));
-    this.ensureSpare();
     return { response: { seq, ok: true, assist: assist.id, pages: [] }, transfer: [] };
   }
 

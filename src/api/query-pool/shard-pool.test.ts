@@ -44,7 +44,8 @@ before(() => {
   }
   app.commit();
   single = new QueryPool({ workers: 2, assists: false, engine: { metricsql: true } });
-  split = new QueryPool({ workers: 2, engine: { metricsql: true } });
+  // Three workers: one for the query, one to help, one left free for whatever comes meanwhile.
+  split = new QueryPool({ workers: 3, engine: { metricsql: true } });
 });
 
 after(async () => {
@@ -122,6 +123,21 @@ describe("a range query split between two workers", () => {
       assert.deepEqual(b.infos, a.infos);
     });
   }
+
+  test("no helper when it would take the last free worker: a spare is started instead", async () => {
+    const pool = new QueryPool({ workers: 2, maxWorkers: 3, engine: { metricsql: true } });
+    try {
+      for (let i = 0; i < 200 && pool.figures().ready < 2; i++) await sleep(50);
+      await run(pool, "sum(rate(x[5m]))");
+      assert.equal(pool.figures().assists, 0);
+      assert.equal(pool.figures().workers, 3);
+      for (let i = 0; i < 200 && pool.figures().ready < 3; i++) await sleep(50);
+      await run(pool, "sum(rate(x[5m]))");
+      assert.equal(pool.figures().assists, 1);
+    } finally {
+      await pool.close();
+    }
+  });
 
   test("a split query's deadline stops both workers, and the pool is idle again", async () => {
     const q = "sum by (job) (rate(x[5m]))";
