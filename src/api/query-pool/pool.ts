@@ -268,7 +268,7 @@ export class QueryPool {
   }
 
   // A new slot with its flags, and its worker starting.
-  private addSlot(): void {
+  private addSlot(): Slot {
     const slot: Slot = {
       flags: new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT)),
       worker: null,
@@ -285,6 +285,7 @@ export class QueryPool {
     };
     this.slots.push(slot);
     this.spawn(slot);
+    return slot;
   }
 
   // Keeps one worker free for the next query: when every worker is busy and none is starting, one more starts,
@@ -399,7 +400,8 @@ export class QueryPool {
     const free = allowed ? this.slots.filter(isFree) : [];
     // A helper leaves another worker free, so a query arriving meanwhile never waits; without one, a spare is
     // started (when the pool may grow) for the next large selection.
-    if (free.length === 1 && this.slots.length < this.maxWorkers) this.addSlot();
+    const starting = this.slots.some((x) => !x.ready && x.worker !== null);
+    if (free.length === 1 && !starting && this.slots.length < this.maxWorkers) this.scheduleRetire(this.addSlot());
     const slot = free.length >= 2 ? free[0] : undefined;
     if (slot === undefined || slot.worker === null) {
       return { response: { seq, ok: true, assist: 0, pages }, transfer: pages.flatMap(pageTransfer) };

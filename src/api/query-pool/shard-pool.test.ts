@@ -139,6 +139,19 @@ describe("a range query split between two workers", () => {
     }
   });
 
+  test("a spare started for a later split retires when it idles", async () => {
+    const pool = new QueryPool({ workers: 2, maxWorkers: 3, spareIdleMs: 200, engine: { metricsql: true } });
+    try {
+      for (let i = 0; i < 200 && pool.figures().ready < 2; i++) await sleep(50);
+      await run(pool, "sum(rate(x[5m]))");
+      for (let i = 0; i < 200 && pool.figures().workers > 2; i++) await sleep(50);
+      assert.equal(pool.figures().workers, 2);
+      assert.equal(pool.figures().assists, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test("a split query's deadline stops both workers, and the pool is idle again", async () => {
     const q = "sum by (job) (rate(x[5m]))";
     const sub = { org: "o", maxConcurrent: 4, maxQueued: 4, queryable: store };
