@@ -63,8 +63,26 @@ export class ChainReader {
       if ((seeking && cMaxt < target) || cMaxt < chain.mint) continue;
       const chunk = chain.chunkData(ci);
       if (chunk.encoding !== Encoding.xor) continue;
+      const stopT = Math.min(chain.maxt, cMaxt);
+      // Fast path: a chunk wholly inside the read, after the samples taken, with nothing deleted, is decoded
+      // straight into `out`; kept when its samples pass every test the loop below makes (they normally do).
+      if (deleted.length === 0 && cMint >= target && cMint >= chain.mint && cMint > lastT && cMaxt <= maxt) {
+        const before = out.n;
+        dec.decode(chunk.data, out, stopT);
+        if (inOrder(out, before, cMint, lastT)) {
+          if (out.n > before) {
+            lastT = out.t[out.n - 1];
+            seeking = false;
+          }
+          if (dec.stoppedAt > chain.maxt) return;
+          if (!Number.isNaN(dec.stoppedAt)) continue;
+          if (dec.error !== null) throw new ContrailError("corruption", `chunk ${chain.chunkName(ci)}: ${dec.error}`);
+          continue;
+        }
+        out.n = before;
+      }
       buf.n = 0;
-      dec.decode(chunk.data, buf, Math.min(chain.maxt, cMaxt));
+      dec.decode(chunk.data, buf, stopT);
       const t = buf.t;
       const v = buf.v;
       const n = buf.n;
@@ -118,6 +136,18 @@ export class ChainReader {
     }
     mergeParts(parts, errors, k, out);
   }
+}
+
+// True when the samples of `out` from `from` on are all at or after `mint`, after `lastT`, and strictly increasing.
+function inOrder(out: SampleBuffer, from: number, mint: number, lastT: number): boolean {
+  const t = out.t;
+  let prev = lastT;
+  for (let i = from; i < out.n; i++) {
+    const st = t[i];
+    if (st <= prev || st < mint) return false;
+    prev = st;
+  }
+  return true;
 }
 
 /**

@@ -129,3 +129,39 @@ test("bad requests are error answers, never exceptions", () => {
   const unknown = ask(data, { op: "page", cursor: 99 });
   assert.equal(!unknown.ok && unknown.code, "internal");
 });
+
+test("the page after one sent is built ahead, in its own turn of the event loop, and is the one answered next", async () => {
+  const bounds = { series: 2, samples: 100, bytes: 1024, ms: 4, readSamples: 50 };
+  const data = new JobData(tenants().queryable("alpha"), { maxSamples: 1_000_000, bounds });
+  const reader = new PageReader();
+  let res = ask(data, everything);
+  let pages = 0;
+  let builtAhead = 0;
+  for (;;) {
+    assert.ok(res.ok && "page" in res, JSON.stringify(res));
+    reader.add(res.page);
+    pages++;
+    if (res.page.done) break;
+    const sent = data.samplesSent;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (data.samplesSent > sent) builtAhead++;
+    res = ask(data, { op: "page", cursor: res.page.cursor });
+  }
+  assert.ok(pages > 2);
+  // Every page but the last (which may hold no samples) was built before it was asked for.
+  assert.ok(builtAhead >= pages - 2, `${builtAhead} of ${pages} pages built ahead`);
+  assert.deepEqual(
+    [...reader.result()].map((s) => s.labels.toString()),
+    selectAll(new JobData(tenants().queryable("alpha"), { maxSamples: 1_000_000, bounds })),
+  );
+  data.close();
+
+  // Past the limit while building ahead: the error answers the request for that page.
+  const limited = new JobData(tenants().queryable("alpha"), { maxSamples: 150, bounds });
+  const first = ask(limited, everything);
+  assert.ok(first.ok && "page" in first);
+  await new Promise((resolve) => setImmediate(resolve));
+  const next = ask(limited, { op: "page", cursor: first.page.cursor });
+  assert.equal(!next.ok && next.code, "too_many_samples");
+  limited.close();
+});

@@ -5,7 +5,7 @@ import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts";
 import type { LabelHints, Querier, Queryable, SelectHints } from "../../storage/interface.ts";
 import { type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
-import type { DataRequest, DataResponse, QuerierRef, WireMatcher } from "./protocol.ts";
+import type { DataRequest, DataResponse, QuerierRef, SeriesPage, WireMatcher } from "./protocol.ts";
 import { tooManySamples } from "./sample-budget.ts";
 
 /** An answer and the buffers to transfer with it. */
@@ -21,8 +21,14 @@ export class JobData {
   private readonly bounds: PageBounds | undefined;
   private readonly queriers = new Map<number, Querier>();
   private readonly cursors = new Map<number, SelectionCursor>();
+  /**
+   * The next page of a selection, built ahead (or the error building it met): once a page is sent, the following
+   * one is built in its own turn of the event loop, so the worker's request for it finds it ready.
+   */
+  private readonly ahead = new Map<number, SeriesPage | ContrailError>();
+  private prefetch: NodeJS.Immediate | null = null;
   private nextCursor = 1;
-  private sent = 0;
+  private sentSamples = 0;
   private stopped: ContrailError | null = null;
 
   /** Serves data of `queryable`; stops with too_many_samples once more than `maxSamples` samples were sent. */
@@ -34,7 +40,7 @@ export class JobData {
 
   /** Samples counted as sent to the worker so far: decoded ones exactly, a lower bound for chunks (pages.ts). */
   get samplesSent(): number {
-    return this.sent;
+    return this.sentSamples;
   }
 
   /** Makes every further request fail with `err` (the job was canceled or timed out). */
@@ -60,6 +66,12 @@ export class JobData {
           return this.page(req.seq, id, cursor);
         }
         case "page": {
+          const built = this.ahead.get(req.cursor);
+          if (built !== undefined) {
+            this.ahead.delete(req.cursor);
+            if (built instanceof ContrailError) throw built;
+            return this.sent(req.seq, req.cursor, built);
+          }
           const cursor = this.cursors.get(req.cursor);
           if (cursor === undefined) throw new ContrailError("internal", `no selection ${req.cursor} in this job`);
           return this.page(req.seq, req.cursor, cursor);
@@ -73,6 +85,9 @@ export class JobData {
           const strings = q.labelValues(req.name, matchers(req.matchers), req.hints as LabelHints | undefined);
           return { response: { seq: req.seq, ok: true, strings }, transfer: [] };
         }
+        case "assist":
+        case "assistResult":
+          throw new ContrailError("internal", `${req.op} is answered by the query pool`);
       }
     } catch (err) {
       const e = isContrailError(err) ? err : new ContrailError("internal", (err as Error)?.message ?? String(err));
@@ -82,17 +97,42 @@ export class JobData {
 
   /** Closes every querier the job opened; idempotent. */
   close(): void {
+    if (this.prefetch !== null) clearImmediate(this.prefetch);
+    this.prefetch = null;
+    this.ahead.clear();
     this.cursors.clear();
     for (const id of [...this.queriers.keys()]) this.closeQuerier(id);
   }
 
   private page(seq: number, id: number, cursor: SelectionCursor): DataAnswer {
-    if (this.sent > this.maxSamples) throw tooManySamples();
+    return this.sent(seq, id, this.build(id, cursor));
+  }
+
+  // The next page of selection `id`, counted against the sample limit.
+  private build(id: number, cursor: SelectionCursor): SeriesPage {
+    if (this.sentSamples > this.maxSamples) throw tooManySamples();
     const before = cursor.counted;
     const page = cursor.nextPage(id);
-    this.sent += cursor.counted - before;
-    if (this.sent > this.maxSamples) throw tooManySamples();
+    this.sentSamples += cursor.counted - before;
+    if (this.sentSamples > this.maxSamples) throw tooManySamples();
     if (cursor.done) this.cursors.delete(id);
+    return page;
+  }
+
+  // The answer carrying `page` of selection `id`; the selection's next page is built ahead.
+  private sent(seq: number, id: number, page: SeriesPage): DataAnswer {
+    const cursor = this.cursors.get(id);
+    if (cursor !== undefined && this.prefetch === null) {
+      this.prefetch = setImmediate(() => {
+        this.prefetch = null;
+        if (this.stopped !== null || this.cursors.get(id) !== cursor) return;
+        try {
+          this.ahead.set(id, this.build(id, cursor));
+        } catch (err) {
+          this.ahead.set(id, isContrailError(err) ? err : new ContrailError("internal", String(err)));
+        }
+      });
+    }
     return { response: { seq, ok: true, page }, transfer: pageTransfer(page) };
   }
 

@@ -37,6 +37,12 @@ export function poolFamilies(f: PoolFigures): MetricFamily[] {
       samples: [{ labels: Labels.EMPTY, value: f.rejected }],
     },
     {
+      name: "contrail_query_assists_total",
+      type: "counter",
+      help: "Large selections split between two query workers, the second half evaluated by an idle worker.",
+      samples: [{ labels: Labels.EMPTY, value: f.assists }],
+    },
+    {
       name: "contrail_query_worker_restarts_total",
       type: "counter",
       help: "Query workers replaced: terminated after a timeout or cancel they ignored, out of memory, or crashed.",

@@ -5,26 +5,43 @@
 // a grace period later is terminated and replaced, as is one that runs out of memory. Workers start with the pool
 // and are reused. The pool grows past its base size by one warm spare whenever every worker is busy, up to its
 // maximum, so a cheap query never waits for a heavy one to finish (the operating system shares the cores between
-// them); spares idle for a while are retired.
+// them); spares idle for a while are retired. A worker whose selection is large may hand half of it to an idle
+// worker (an assist, shard.ts) when no job is waiting and a third worker stays free; the assist belongs to its job,
+// and stops with it.
 
 import { availableParallelism } from "node:os";
-import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import { MessageChannel, type Worker } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { EngineOptions } from "../../promql/engine/index.ts";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import type { Queryable } from "../../storage/interface.ts";
 import { FairQueue } from "./fair-queue.ts";
 import { JobData } from "./job-data.ts";
-import type { PageBounds } from "./pages.ts";
+import { type PageBounds, pageTransfer } from "./pages.ts";
 import {
+  type Assist,
+  canceledError,
+  idle,
+  isFree,
+  type Job,
+  type Outcome,
+  type Slot,
+  startError,
+  timeoutError,
+  transferOf,
+} from "./pool-slots.ts";
+import {
+  type AssistMessage,
   CANCEL_CLIENT,
   CANCEL_DEADLINE,
   type DataRequest,
+  type DataResponse,
   FLAG_CANCEL,
   FLAG_REPLY,
   FLAG_SLOTS,
   type JobMessage,
   type QuerySpec,
+  type SeriesPage,
   type WorkerMessage,
 } from "./protocol.ts";
 import type { WorkerInit } from "./worker.ts";
@@ -61,6 +78,8 @@ export interface QueryPoolOptions {
   readonly workerScript?: URL;
   /** Bounds of the pages of series sent to workers. */
   readonly pageBounds?: PageBounds;
+  /** Whether a worker may hand half of a large selection to an idle worker (shard.ts); default true. */
+  readonly assists?: boolean;
 }
 
 /** Who submits a query and with what: its org (for scheduling), the org's limits, its data, the client's signal. */
@@ -95,6 +114,8 @@ export interface PoolFigures {
   readonly timedOut: number;
   /** Jobs refused because their org's queue was full. */
   readonly rejected: number;
+  /** Halves of selections evaluated by a second worker (shard.ts). */
+  readonly assists: number;
   readonly restarts: Readonly<Record<RestartReason, number>>;
   /** Main-thread time answering workers' data requests: cumulative counts per {@link SERVE_BUCKETS} bound, the
    * number of requests, their total and the longest, in seconds. */
@@ -104,45 +125,6 @@ export interface PoolFigures {
     readonly seconds: number;
     readonly maxSeconds: number;
   };
-}
-
-type Outcome = { readonly body: Uint8Array[] } | { readonly error: ContrailError };
-
-interface Job {
-  readonly id: number;
-  readonly org: string;
-  readonly maxRunning: number;
-  readonly spec: QuerySpec;
-  readonly sub: Submission;
-  readonly submitted: number;
-  /** performance.now() time past which the job must stop. */
-  readonly deadline: number;
-  readonly settle: (o: Outcome) => void;
-  state: "queued" | "running" | "done";
-  slot: Slot | null;
-  data: JobData | null;
-  /** Why the main thread asked the job to stop, if it did. */
-  stop: "client" | "deadline" | null;
-  timer: NodeJS.Timeout | null;
-  unlisten: () => void;
-}
-
-interface Slot {
-  readonly flags: Int32Array;
-  worker: Worker | null;
-  port: MessagePort | null;
-  ready: boolean;
-  job: Job | null;
-  /** Why the worker is being terminated by the pool; set before `terminate()`. */
-  killed: RestartReason | null;
-  /** Set when the worker reported running out of memory. */
-  outOfMemory: boolean;
-  failures: number;
-  killTimer: NodeJS.Timeout | null;
-  /** Retires the slot's worker once it has idled long enough (spares beyond the base size only). */
-  idleTimer: NodeJS.Timeout | null;
-  /** Set when the slot left the pool: its worker's exit starts no replacement. */
-  retired: boolean;
 }
 
 /** A pool of query workers. Create once per process (or server) and `close()` it when done. */
@@ -162,7 +144,8 @@ export class QueryPool {
   private nextJob = 1;
   private closed = false;
   private lastStartError: string | null = null;
-  private counts = { canceled: 0, timedOut: 0, rejected: 0 };
+  private readonly assistsOn: boolean;
+  private counts = { canceled: 0, timedOut: 0, rejected: 0, assists: 0 };
   private readonly serveStats = { buckets: SERVE_BUCKETS.map(() => 0), count: 0, seconds: 0, maxSeconds: 0 };
   private readonly restarts: Record<RestartReason, number> = {
     timeout: 0,
@@ -184,6 +167,7 @@ export class QueryPool {
     this.engine = opts.engine ?? {};
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "worker-main");
     this.bounds = opts.pageBounds;
+    this.assistsOn = opts.assists ?? true;
     for (let i = 0; i < this.size; i++) this.addSlot();
   }
 
@@ -220,6 +204,7 @@ export class QueryPool {
         stop: null,
         timer: null,
         unlisten: () => {},
+        assists: new Map(),
       };
       const onAbort = () => this.cancel(job);
       sub.signal?.addEventListener("abort", onAbort, { once: true });
@@ -249,11 +234,12 @@ export class QueryPool {
       workers: this.slots.length,
       maxWorkers: this.maxWorkers,
       ready: this.readyCount(),
-      busy: this.slots.filter((s) => s.job !== null).length,
+      busy: this.slots.filter((s) => !idle(s)).length,
       queued: this.queue.waiting(),
       canceled: this.counts.canceled,
       timedOut: this.counts.timedOut,
       rejected: this.counts.rejected,
+      assists: this.counts.assists,
       restarts: { ...this.restarts },
       serve: { ...this.serveStats, buckets: [...this.serveStats.buckets] },
     };
@@ -270,6 +256,7 @@ export class QueryPool {
       if (slot.killTimer !== null) clearTimeout(slot.killTimer);
       if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
       if (slot.job !== null) this.finish(slot.job, { error: down });
+      slot.assist = null;
       slot.port?.close();
       if (slot.worker !== null) exits.push(slot.worker.terminate());
     }
@@ -281,13 +268,14 @@ export class QueryPool {
   }
 
   // A new slot with its flags, and its worker starting.
-  private addSlot(): void {
+  private addSlot(): Slot {
     const slot: Slot = {
       flags: new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT)),
       worker: null,
       port: null,
       ready: false,
       job: null,
+      assist: null,
       killed: null,
       outOfMemory: false,
       failures: 0,
@@ -297,13 +285,14 @@ export class QueryPool {
     };
     this.slots.push(slot);
     this.spawn(slot);
+    return slot;
   }
 
   // Keeps one worker free for the next query: when every worker is busy and none is starting, one more starts,
   // up to the maximum.
   private ensureSpare(): void {
     if (this.closed || this.slots.length >= this.maxWorkers) return;
-    if (this.slots.some((s) => s.job === null && s.worker !== null)) return;
+    if (this.slots.some((s) => idle(s) && s.worker !== null)) return;
     this.addSlot();
   }
 
@@ -312,7 +301,7 @@ export class QueryPool {
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(() => {
       slot.idleTimer = null;
-      if (slot.job !== null || this.closed || this.slots.length <= this.size) return;
+      if (!idle(slot) || this.closed || this.slots.length <= this.size) return;
       slot.retired = true;
       this.slots.splice(this.slots.indexOf(slot), 1);
       slot.port?.close();
@@ -353,8 +342,15 @@ export class QueryPool {
         this.lastStartError = null;
         this.dispatch();
         return;
+      case "partial":
+        if (slot.assist?.id === m.id) this.endAssist(slot, { seq: 0, ok: true, partial: m.partial });
+        return;
       case "done":
       case "failed": {
+        if (m.kind === "failed" && slot.assist?.id === m.id) {
+          this.endAssist(slot, { seq: 0, ok: false, code: m.code, message: m.message });
+          return;
+        }
         const job = slot.job;
         if (job === null || job.id !== m.id) return;
         this.release(slot);
@@ -377,14 +373,101 @@ export class QueryPool {
       if (req.op === "close") return;
       const error = canceledError("expression evaluation");
       answer = { response: { seq: req.seq, ok: false, code: error.code, message: error.message }, transfer: [] };
+    } else if (req.op === "assist") {
+      answer = this.startAssist(job, req.seq, req.pages);
+    } else if (req.op === "assistResult") {
+      answer = this.assistResult(job, req.seq, req.assist);
     } else {
       answer = job.data.answer(req);
     }
-    if (answer === null || slot.port === null) return;
-    slot.port.postMessage(answer.response, answer.transfer);
+    if (answer === null) return;
+    this.reply(slot, answer.response, answer.transfer);
+    this.observeServe((performance.now() - started) / 1000);
+  }
+
+  // Posts an answer to the slot's worker and wakes it.
+  private reply(slot: Slot, response: DataResponse, transfer: ArrayBuffer[]): void {
+    if (slot.port === null) return;
+    slot.port.postMessage(response, transfer);
     Atomics.store(slot.flags, FLAG_REPLY, 1);
     Atomics.notify(slot.flags, FLAG_REPLY);
-    this.observeServe((performance.now() - started) / 1000);
+  }
+
+  // Hands `pages` of `job`'s selection to an idle worker when two are free and no job waits for one; else gives
+  // the pages back.
+  private startAssist(job: Job, seq: number, pages: readonly SeriesPage[]): ReturnType<JobData["answer"]> {
+    const allowed = this.assistsOn && !this.closed && job.stop === null && this.queue.waiting() === 0;
+    const free = allowed ? this.slots.filter(isFree) : [];
+    // A helper leaves another worker free, so a query arriving meanwhile never waits; without one, a spare is
+    // started (when the pool may grow) for the next large selection.
+    const starting = this.slots.some((x) => !x.ready && x.worker !== null);
+    if (free.length === 1 && !starting && this.slots.length < this.maxWorkers) this.scheduleRetire(this.addSlot());
+    const slot = free.length >= 2 ? free[0] : undefined;
+    if (slot === undefined || slot.worker === null) {
+      return { response: { seq, ok: true, assist: 0, pages }, transfer: pages.flatMap(pageTransfer) };
+    }
+    const assist: Assist = { id: this.nextJob++, job, slot, result: null, waiting: 0 };
+    job.assists.set(assist.id, assist);
+    this.counts.assists++;
+    this.occupy(slot);
+    slot.assist = assist;
+    const msg: AssistMessage = {
+      kind: "assist",
+      id: assist.id,
+      spec: job.spec,
+      remainingMs: Math.max(1, job.deadline - performance.now()),
+      pages,
+    };
+    slot.worker.postMessage(msg, pages.flatMap(pageTransfer));
+    return { response: { seq, ok: true, assist: assist.id, pages: [] }, transfer: [] };
+  }
+
+  // The result of `job`'s assist `id`: now when the helper has finished, else once it does (null: deferred).
+  private assistResult(job: Job, seq: number, id: number): ReturnType<JobData["answer"]> {
+    const assist = job.assists.get(id);
+    if (assist === undefined) {
+      return { response: { seq, ok: false, code: "internal", message: `no assist ${id} in this job` }, transfer: [] };
+    }
+    if (assist.result === null) {
+      assist.waiting = seq;
+      return null;
+    }
+    job.assists.delete(id);
+    return { response: { ...assist.result, seq }, transfer: transferOf(assist.result) };
+  }
+
+  // The helper in `slot` finished (or failed, or exited): its worker is free, and the job's worker gets the outcome.
+  private endAssist(slot: Slot, outcome: DataResponse): void {
+    const assist = slot.assist;
+    if (assist === null) return;
+    slot.assist = null;
+    assist.slot = null;
+    this.vacate(slot);
+    const job = assist.job;
+    const owner = job.slot;
+    if (job.state === "running" && owner !== null && owner.job === job) {
+      assist.result = outcome;
+      if (assist.waiting !== 0) {
+        job.assists.delete(assist.id);
+        this.reply(owner, { ...outcome, seq: assist.waiting }, transferOf(outcome));
+      }
+    }
+    this.dispatch();
+  }
+
+  // Asks the helpers of `job` to stop (the job ended or was stopped), terminating them after the grace period.
+  private stopAssists(job: Job, reason: "canceled" | "timeout"): void {
+    for (const assist of job.assists.values()) {
+      const slot = assist.slot;
+      if (slot === null || slot.killTimer !== null) continue;
+      Atomics.store(slot.flags, FLAG_CANCEL, reason === "canceled" ? CANCEL_CLIENT : CANCEL_DEADLINE);
+      slot.killTimer = setTimeout(() => {
+        slot.killTimer = null;
+        if (slot.assist !== assist || slot.worker === null) return;
+        slot.killed = reason;
+        void slot.worker.terminate();
+      }, this.graceMs);
+    }
   }
 
   private observeServe(seconds: number): void {
@@ -411,9 +494,14 @@ export class QueryPool {
       this.queue.finished(job.org);
       this.finish(job, { error: this.exitError(job, reason) });
     }
+    const assist = slot.assist;
+    if (assist !== null) {
+      const e = this.exitError(assist.job, reason);
+      this.endAssist(slot, { seq: 0, ok: false, code: e.code, message: e.message });
+    }
     if (this.closed) return;
-    if (wasReady || job !== null) this.restarts[reason]++;
-    if (!wasReady && job === null) {
+    if (wasReady || job !== null || assist !== null) this.restarts[reason]++;
+    if (!wasReady && job === null && assist === null) {
       // It never started: try again later, and tell the waiting queries why when no worker is up.
       slot.failures++;
       this.lastStartError ??= "the worker exited while starting";
@@ -450,7 +538,7 @@ export class QueryPool {
   // Starts waiting jobs on idle workers while the queue allows, then makes sure a worker stays free.
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (!slot.ready || slot.job !== null) continue;
+      if (!isFree(slot)) continue;
       const job = this.queue.next();
       if (job === null) break;
       this.start(job, slot);
@@ -464,10 +552,7 @@ export class QueryPool {
     job.slot = slot;
     job.data = new JobData(job.sub.queryable, { maxSamples: job.spec.maxSamples, bounds: this.bounds });
     slot.job = job;
-    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
-    slot.idleTimer = null;
-    Atomics.store(slot.flags, FLAG_CANCEL, 0);
-    slot.worker?.ref();
+    this.occupy(slot);
     const msg: JobMessage = {
       kind: "job",
       id: job.id,
@@ -478,15 +563,28 @@ export class QueryPool {
     slot.worker?.postMessage(msg);
   }
 
+  // The slot's worker takes a job or an assist: no retiring, no stale cancel flag, and the process waits for it.
+  private occupy(slot: Slot): void {
+    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
+    Atomics.store(slot.flags, FLAG_CANCEL, 0);
+    slot.worker?.ref();
+  }
+
+  // The slot's worker finished its job or assist.
+  private vacate(slot: Slot): void {
+    if (slot.killTimer !== null) clearTimeout(slot.killTimer);
+    slot.killTimer = null;
+    slot.worker?.unref();
+    if (this.slots.length > this.size) this.scheduleRetire(slot);
+  }
+
   // The slot's worker finished its job: free it.
   private release(slot: Slot): void {
     const job = slot.job;
     slot.job = null;
-    if (slot.killTimer !== null) clearTimeout(slot.killTimer);
-    slot.killTimer = null;
-    slot.worker?.unref();
     if (job !== null) this.queue.finished(job.org);
-    if (this.slots.length > this.size) this.scheduleRetire(slot);
+    this.vacate(slot);
   }
 
   // The client went away.
@@ -520,6 +618,7 @@ export class QueryPool {
     if (slot === null || job.stop !== null) return;
     job.stop = why;
     Atomics.store(slot.flags, FLAG_CANCEL, why === "client" ? CANCEL_CLIENT : CANCEL_DEADLINE);
+    this.stopAssists(job, why === "client" ? "canceled" : "timeout");
     job.data?.stop(why === "client" ? canceledError("expression evaluation") : timeoutError("expression evaluation"));
     slot.killTimer = setTimeout(() => {
       slot.killTimer = null;
@@ -536,6 +635,8 @@ export class QueryPool {
     job.timer = null;
     job.unlisten();
     job.data?.close();
+    this.stopAssists(job, job.stop === "deadline" ? "timeout" : "canceled");
+    job.assists.clear();
     let o = outcome;
     // A job asked to stop reports why it was stopped, whichever check noticed first.
     if ("error" in o && job.stop !== null) {
@@ -548,16 +649,4 @@ export class QueryPool {
     }
     job.settle(o);
   }
-}
-
-function canceledError(where: string): ContrailError {
-  return new ContrailError("query_canceled", `query was canceled in ${where}`);
-}
-
-function timeoutError(where: string): ContrailError {
-  return new ContrailError("query_timeout", `query timed out in ${where}`);
-}
-
-function startError(message: string): ContrailError {
-  return new ContrailError("unavailable", `no query worker could start: ${message}`);
 }

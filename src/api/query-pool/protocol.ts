@@ -4,6 +4,7 @@
 // shared flag until the answer is there); jobs and their results travel on the worker's own parent port.
 
 import type { QueryAnswerOptions } from "../query-answer.ts";
+import type { PartialResult } from "./shard.ts";
 
 /** Where an instant (`time`) or a range query (`start`..`end` by `step`) is evaluated; all in ms. */
 export type QueryAt =
@@ -37,9 +38,23 @@ export interface JobMessage {
   readonly queueSeconds: number;
 }
 
+/**
+ * Part of a job as a helping worker receives it (shard.ts): the job's query evaluated over the pages of a selection
+ * another worker received, its result sent back as a partial result.
+ */
+export interface AssistMessage {
+  readonly kind: "assist";
+  readonly id: number;
+  readonly spec: QuerySpec;
+  readonly remainingMs: number;
+  readonly pages: readonly SeriesPage[];
+}
+
 /** What a worker posts on its parent port. */
 export type WorkerMessage =
   | { readonly kind: "ready" }
+  /** The result of an assist (its buffers are transferred). */
+  | { readonly kind: "partial"; readonly id: number; readonly partial: PartialResult }
   /** The whole JSON body of the answer, UTF-8, in chunks (their buffers are transferred). */
   | { readonly kind: "done"; readonly id: number; readonly body: readonly Uint8Array[] }
   | { readonly kind: "failed"; readonly id: number; readonly code: string; readonly message: string };
@@ -66,6 +81,13 @@ export type DataRequest = { readonly seq: number; readonly job: number } & (
       readonly matchers: readonly WireMatcher[];
       readonly hints?: object;
     })
+  /**
+   * The worker hands the pages of the second half of its selection to an idle worker; the answer names the assist,
+   * or is 0 with the pages given back when no worker is free.
+   */
+  | { readonly op: "assist"; readonly pages: readonly SeriesPage[] }
+  /** The partial result of an assist, answered once the helping worker has finished. */
+  | { readonly op: "assistResult"; readonly assist: number }
   /** One-way: the worker is done with this querier (no answer is sent). */
   | { readonly op: "close"; readonly querier: number }
 );
@@ -115,6 +137,8 @@ export interface SeriesPage {
 export type DataResponse = { readonly seq: number } & (
   | { readonly ok: true; readonly page: SeriesPage }
   | { readonly ok: true; readonly strings: readonly string[] }
+  | { readonly ok: true; readonly assist: number; readonly pages: readonly SeriesPage[] }
+  | { readonly ok: true; readonly partial: PartialResult }
   | { readonly ok: false; readonly code: string; readonly message: string }
 );
 

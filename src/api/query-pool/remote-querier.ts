@@ -58,17 +58,17 @@ export class DataChannel {
     throw new ContrailError("query_timeout", "query timed out in expression evaluation");
   }
 
-  /** Sends `req` and blocks until its answer; an error answer is thrown as a ContrailError. */
-  call(req: Request): DataResponse {
-    return this.wait(this.send(req));
+  /** Sends `req` (moving the `transfer` buffers) and blocks until its answer; an error answer is thrown. */
+  call(req: Request, transfer: ArrayBuffer[] = []): DataResponse {
+    return this.wait(this.send(req, transfer));
   }
 
   /** Sends `req` without waiting; returns its number for `wait`. One request at a time may be outstanding. */
-  send(req: Request): number {
+  send(req: Request, transfer: ArrayBuffer[] = []): number {
     if (this.cancelled()) this.throwCancelled();
     const seq = ++this.seq;
     Atomics.store(this.flags, FLAG_REPLY, 0);
-    this.port.postMessage({ ...req, seq, job: this.job });
+    this.port.postMessage({ ...req, seq, job: this.job }, transfer);
     return seq;
   }
 
@@ -94,19 +94,28 @@ export class DataChannel {
   }
 }
 
+/**
+ * Decides what a selection's worker keeps of the pages it received, all of them once more: the pages it gives
+ * away are another worker's to evaluate (shard.ts).
+ */
+export type PageSplit = (pages: SeriesPage[]) => SeriesPage[];
+
 /** A Queryable served by the main thread through `channel`, for one job; its samples read count against `budget`. */
 export class RemoteQueryable implements Queryable {
   private readonly channel: DataChannel;
   private readonly budget: SampleBudget;
+  private readonly split: PageSplit | null;
   private next = 1;
 
-  constructor(channel: DataChannel, budget: SampleBudget) {
+  /** With `split`, each selection's pages pass through it once they have all arrived. */
+  constructor(channel: DataChannel, budget: SampleBudget, split: PageSplit | null = null) {
     this.channel = channel;
     this.budget = budget;
+    this.split = split;
   }
 
   querier(mint: number, maxt: number): Querier {
-    return new RemoteQuerier(this.channel, this.budget, { querier: this.next++, mint, maxt });
+    return new RemoteQuerier(this.channel, this.budget, { querier: this.next++, mint, maxt }, this.split);
   }
 }
 
@@ -119,19 +128,35 @@ class RemoteQuerier implements Querier {
   private readonly channel: DataChannel;
   private readonly budget: SampleBudget;
   private readonly ref: { readonly querier: number; readonly mint: number; readonly maxt: number };
+  private readonly split: PageSplit | null;
   private used = false;
   private closed = false;
 
-  constructor(channel: DataChannel, budget: SampleBudget, ref: { querier: number; mint: number; maxt: number }) {
+  constructor(
+    channel: DataChannel,
+    budget: SampleBudget,
+    ref: { querier: number; mint: number; maxt: number },
+    split: PageSplit | null,
+  ) {
     this.channel = channel;
     this.budget = budget;
     this.ref = ref;
+    this.split = split;
   }
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.used = true;
     const reader = new PageReader(this.budget);
     let page = pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wire(matchers), hints }));
+    if (this.split !== null) {
+      const pages = [page];
+      while (!page.done) {
+        page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
+        pages.push(page);
+      }
+      for (const p of this.split(pages)) reader.add(p);
+      return reader.result();
+    }
     for (;;) {
       // The next page is asked for before this one is read, so the main thread builds it meanwhile.
       const next = page.done ? 0 : this.channel.send({ op: "page", cursor: page.cursor });

@@ -8,9 +8,12 @@ import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Engine, type EngineOptions, type QueryResult } from "../../promql/engine/index.ts";
 import { successJson } from "../json.ts";
 import { queryAnswer } from "../query-answer.ts";
-import type { JobMessage, WorkerMessage } from "./protocol.ts";
-import { DataChannel, RemoteQueryable } from "./remote-querier.ts";
+import { PagesQueryable } from "./page-reader.ts";
+import { pageTransfer } from "./pages.ts";
+import type { AssistMessage, DataResponse, JobMessage, QuerySpec, SeriesPage, WorkerMessage } from "./protocol.ts";
+import { DataChannel, type PageSplit, RemoteQueryable } from "./remote-querier.ts";
 import { SampleBudget } from "./sample-budget.ts";
+import { mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerInit {
@@ -47,17 +50,25 @@ export function serveQueries(hooks: WorkerHooks = {}): void {
   const channel = new DataChannel(init.port, new Int32Array(init.flags));
   const engine = new Engine(init.engine);
   const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parent.postMessage(m, transfer);
-  parent.on("message", (job: JobMessage) => {
+  const fail = (id: number, err: unknown) => {
+    const e = isContrailError(err) ? err : new ContrailError("internal", `unexpected error: ${String(err)}`);
+    post({ kind: "failed", id, code: e.code, message: e.message });
+  };
+  parent.on("message", (job: JobMessage | AssistMessage) => {
+    if (job.kind === "assist") {
+      void runAssist(job, { engine, channel }).then(
+        ({ partial, transfer }) => post({ kind: "partial", id: job.id, partial }, transfer),
+        (err: unknown) => fail(job.id, err),
+      );
+      return;
+    }
     void runJob(job, { engine, channel, hooks }).then(
       (body) =>
         post(
           { kind: "done", id: job.id, body },
           body.map((b) => b.buffer as ArrayBuffer),
         ),
-      (err: unknown) => {
-        const e = isContrailError(err) ? err : new ContrailError("internal", `unexpected error: ${String(err)}`);
-        post({ kind: "failed", id: job.id, code: e.code, message: e.message });
-      },
+      (err: unknown) => fail(job.id, err),
     );
   });
   post({ kind: "ready" });
@@ -72,19 +83,21 @@ async function runJob(
   channel.begin(job.id);
   const started = performance.now();
   ctx.hooks.beforeEvaluate?.(spec.query, () => channel.cancelled());
-  const queryable = new RemoteQueryable(channel, new SampleBudget(spec.maxSamples));
-  const opts = {
-    timeout: job.remainingMs,
-    lookbackDelta: spec.lookbackDelta,
-    maxSamples: spec.maxSamples,
-    cancelled: () => channel.cancelled(),
+  const op = spec.at.kind === "range" ? shardOp(engine.syntaxTree(spec.query)) : null;
+  let assist = 0;
+  const split: PageSplit = (pages) => {
+    const m = splitPoint(pages);
+    if (m === 0) return pages;
+    const given = pages.slice(m);
+    const res = channel.call({ op: "assist", pages: given }, given.flatMap(pageTransfer));
+    if (!res.ok || !("assist" in res)) throw new ContrailError("internal", "an assist answer was expected");
+    assist = res.assist;
+    return assist === 0 ? [...pages.slice(0, m), ...res.pages] : pages.slice(0, m);
   };
-  const at = spec.at;
-  let result: QueryResult;
-  if (at.kind === "instant") {
-    result = await engine.instantQuery(queryable, spec.query, at.time, opts);
-  } else {
-    result = await engine.rangeQuery(queryable, spec.query, { start: at.start, end: at.end, step: at.step }, opts);
+  const queryable = new RemoteQueryable(channel, new SampleBudget(spec.maxSamples), op === null ? null : split);
+  let result = await evaluate(engine, queryable, spec, job.remainingMs, channel);
+  if (op !== null && assist !== 0) {
+    result = mergePartial(op, result, partialOf(channel.call({ op: "assistResult", assist })));
   }
   const answer = queryAnswer(result, {
     ...spec.render,
@@ -106,4 +119,38 @@ async function runJob(
   }
   if (pending !== "") body.push(encoder.encode(pending));
   return body;
+}
+
+// Evaluates `spec` over `queryable` within `remainingMs`, stopping when the channel's cancel flag is raised.
+function evaluate(
+  engine: Engine,
+  queryable: RemoteQueryable | PagesQueryable,
+  spec: QuerySpec,
+  remainingMs: number,
+  channel: DataChannel,
+): Promise<QueryResult> {
+  const opts = {
+    timeout: remainingMs,
+    lookbackDelta: spec.lookbackDelta,
+    maxSamples: spec.maxSamples,
+    cancelled: () => channel.cancelled(),
+  };
+  const at = spec.at;
+  if (at.kind === "instant") return engine.instantQuery(queryable, spec.query, at.time, opts);
+  return engine.rangeQuery(queryable, spec.query, { start: at.start, end: at.end, step: at.step }, opts);
+}
+
+// Evaluates an assist: the job's query over the pages another worker gave away.
+async function runAssist(
+  msg: AssistMessage,
+  ctx: { engine: Engine; channel: DataChannel },
+): Promise<{ partial: PartialResult; transfer: ArrayBuffer[] }> {
+  ctx.channel.begin(msg.id);
+  const queryable = new PagesQueryable(msg.pages as SeriesPage[], new SampleBudget(msg.spec.maxSamples));
+  return toPartial(await evaluate(ctx.engine, queryable, msg.spec, msg.remainingMs, ctx.channel));
+}
+
+function partialOf(res: DataResponse): PartialResult {
+  if (res.ok && "partial" in res) return res.partial;
+  throw new ContrailError("internal", "a partial result was expected from the main thread");
 }

@@ -120,6 +120,11 @@ export class Engine {
     return expr;
   }
 
+  /** The syntax tree of `query` (immutable; kept in the engine's cache of parsed texts). Throws parse_error. */
+  syntaxTree(query: string): Expr {
+    return this.parse(query);
+  }
+
   /** Throws what `instantQuery` (`range` false) or `rangeQuery` would throw before reading any data: parse_error,
    *  bad_data for a range query of the wrong type. Lets a caller refuse a bad query before queuing it. */
   validate(query: string, opts: { readonly range: boolean }): void {

@@ -11,6 +11,7 @@ import { possibleNonCounterInfo } from "./annotations.ts";
 import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
+import { extrapolatedRate, increase, rate } from "./functions/rate.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import { COUNTER_ROLLUPS, removeCounterResets, USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
 import {
@@ -29,6 +30,9 @@ import { subqueryWindow } from "./subquery.ts";
 import { type Matrix, Series, totalPoints } from "./value.ts";
 
 const COUNTER_SUFFIXES = ["_total", "_sum", "_count", "_bucket"];
+/** Range functions the window driver calls by name (see seriesWindows). */
+const DIRECT_RATE = 1;
+const DIRECT_INCREASE = 2;
 
 /** The points one series produced at the steps of a range-function call. Reused from series to series. */
 export class StepPoints {
@@ -252,6 +256,9 @@ export class PreparedRangeCall {
     let lo = 0;
     let hi = 0;
     let drops = 0;
+    // rate and increase, the most common calls, are called by name: a call whose target never changes is inlined,
+    // where the call through `fn` sees every range function a process runs and stays a call.
+    const direct = fn === rate ? DIRECT_RATE : fn === increase ? DIRECT_INCREASE : 0;
     call.t = t;
     call.v = v;
     call.n = n;
@@ -300,7 +307,13 @@ export class PreparedRangeCall {
       f[0] = ts;
       f[1] = ts - range - offset;
       f[2] = ts - offset;
-      if (!fn(call)) continue;
+      const produced =
+        direct === DIRECT_RATE
+          ? extrapolatedRate(call, true, true)
+          : direct === DIRECT_INCREASE
+            ? extrapolatedRate(call, true, false)
+            : fn(call);
+      if (!produced) continue;
       pts.t[np] = ts;
       pts.k[np] = step;
       pts.v[np++] = f[3];
