@@ -34,8 +34,15 @@ export function shardOp(expr: Expr): ShardOp | null {
   const call = unwrap(root.expr);
   if (call.kind !== "Call" || call.args.length !== 1 || call.grouping !== undefined) return null;
   if (lookupFunction(call.func.name)?.kind !== "range") return null;
+  // absent_over_time answers for the selection as a whole (1 where no series has a sample), not series by series.
+  if (call.func.name === "absent_over_time") return null;
   // A matrix selector (never a subquery): the call's one selection is the query's only one.
-  return unwrap(call.args[0]).kind === "MatrixSelector" ? op : null;
+  const arg = unwrap(call.args[0]);
+  if (arg.kind !== "MatrixSelector") return null;
+  // One metric name: series that differ only in their names would collide once `f` drops them, an error the whole
+  // selection raises but two halves holding one each would not.
+  const oneName = arg.vectorSelector.matchers.some((m) => m.name === "__name__" && m.type === "=");
+  return oneName ? op : null;
 }
 
 // Bytes a page stands for, as the split weighs them.
