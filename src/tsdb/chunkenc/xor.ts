@@ -5,6 +5,7 @@
 import { ContrailError } from "../../model/errors.ts";
 import type { SampleIterator, ValueKind } from "../../storage/interface.ts";
 import { BitReader, BitWriter } from "../encoding/bstream.ts";
+import type { ByteArena } from "../encoding/byte-arena.ts";
 import { floatFromBits, floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 
 const TWO_32 = 0x1_0000_0000;
@@ -52,10 +53,18 @@ export class XorAppender {
   private leading = NO_WINDOW;
   private trailing = 0;
 
-  /** `capacity`: initial buffer size in bytes (a full 120-sample chunk of scrape data is typically 150-300). */
-  constructor(opts: { capacity?: number } = {}) {
-    this.w = new BitWriter(opts.capacity ?? 128);
+  /**
+   * `capacity`: initial buffer size in bytes (a full 120-sample chunk of scrape data is typically 150-300);
+   * `arena`: where the bytes live (see ByteArena; `release()` gives them back), default a buffer of its own.
+   */
+  constructor(opts: { capacity?: number; arena?: ByteArena } = {}) {
+    this.w = new BitWriter(opts.capacity ?? 128, opts.arena ?? null);
     this.w.writeBitsNum(0, 16);
+  }
+
+  /** Gives the bytes back to the arena they were taken from; the appender must not be used after. */
+  release(): void {
+    this.w.release();
   }
 
   /**

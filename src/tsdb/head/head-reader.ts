@@ -91,7 +91,7 @@ export function chunkMetas(s: MemSeries, mint: number, maxt: number): ChunkMeta[
     });
   }
   const o = s.open;
-  if (o !== null && o.app.numSamples > 0 && o.maxt >= mint && o.mint <= maxt) {
+  if (o !== null && o.numSamples > 0 && o.maxt >= mint && o.mint <= maxt) {
     out.push({
       ref: packHeadChunkId(s.ref, s.openChunkId),
       mint: Math.max(o.mint, mint),
@@ -124,8 +124,8 @@ export class HeadChunkReader implements BlockChunkReader {
       return trimXor(chunk.data, meta.mint, meta.maxt);
     }
     const o = s.open as OpenChunk;
-    if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: Encoding.xor, data: o.app.bytes().slice() };
-    return trimXor(o.app.bytes(), meta.mint, meta.maxt);
+    if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: Encoding.xor, data: o.bytes().slice() };
+    return trimXor(o.bytes(), meta.mint, meta.maxt);
   }
 
   /**
@@ -142,7 +142,7 @@ export class HeadChunkReader implements BlockChunkReader {
     }
     const o = s.open as OpenChunk;
     const whole = meta.mint <= o.mint && meta.maxt >= o.maxt;
-    return { encoding: Encoding.xor, data: o.app.bytes(), samples: whole ? o.app.numSamples : -1 };
+    return { encoding: Encoding.xor, data: o.bytes(), samples: whole ? o.numSamples : -1 };
   }
 
   // The series of `meta` and the index of its chunk (its open chunk when equal to the number of full chunks).
@@ -152,7 +152,7 @@ export class HeadChunkReader implements BlockChunkReader {
     if (s === undefined) throw new ContrailError("not_found", `head series ${seriesRef} no longer exists`);
     const idx = (((chunkId - s.firstChunkId) % CHUNK_ID_SPACE) + CHUNK_ID_SPACE) % CHUNK_ID_SPACE;
     const o = s.open;
-    if (idx < s.mmapped.length || (idx === s.mmapped.length && o !== null && o.app.numSamples > 0)) return { s, idx };
+    if (idx < s.mmapped.length || (idx === s.mmapped.length && o !== null && o.numSamples > 0)) return { s, idx };
     throw new ContrailError("not_found", `chunk ${chunkId} of head series ${seriesRef} no longer exists`);
   }
 }

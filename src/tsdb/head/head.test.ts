@@ -100,7 +100,7 @@ test("full chunks go to chunks_head and are read back; memory keeps only the ope
     const s = head.series.getByRef(ref);
     assert.ok(s !== undefined);
     assert.equal(s.mmapped.length, 2, "two full chunks of 120 samples");
-    assert.equal(s.open?.app.numSamples, 10);
+    assert.equal(s.open?.numSamples, 10);
   }
   head.files.flush();
   assert.deepEqual(readdirSync(join(dir, "chunks_head")), ["000001"]);

@@ -7,6 +7,7 @@ import { Labels } from "../../model/labels.ts";
 import { MAX_BYTES_PER_XOR_CHUNK } from "../chunkenc/chunk.ts";
 import { XorIterator } from "../chunkenc/xor.ts";
 import { HeadChunkFiles } from "../chunks/head-chunks.ts";
+import { ByteArena } from "../encoding/byte-arena.ts";
 import {
   type ChunkOptions,
   computeChunkEndTime,
@@ -23,7 +24,7 @@ after(() => {
   files.close();
   rmSync(root, { recursive: true, force: true });
 });
-const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files };
+const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files, arena: new ByteArena() };
 let nextRef = 1;
 
 function series(): MemSeries {
@@ -39,7 +40,7 @@ function layout(s: MemSeries): [number, number, number][] {
     while (it.next() !== "none") n++;
     out.push([c.mint, c.maxt, n]);
   }
-  if (s.open !== null) out.push([s.open.mint, s.open.maxt, s.open.app.numSamples]);
+  if (s.open !== null) out.push([s.open.mint, s.open.maxt, s.open.numSamples]);
   return out;
 }
 

@@ -6,6 +6,7 @@ import type { Labels } from "../../model/labels.ts";
 import { Encoding, MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND } from "../chunkenc/chunk.ts";
 import { XorAppender } from "../chunkenc/xor.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
+import type { ByteArena } from "../encoding/byte-arena.ts";
 
 /** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
 export const CHUNK_ID_SPACE = 2 ** 21;
@@ -19,11 +20,22 @@ export interface MmappedChunk {
   readonly maxt: number;
 }
 
-/** The chunk being appended to. `maxt` is -Infinity while it is empty. */
-export interface OpenChunk {
-  readonly app: XorAppender;
+/** Initial room of an open chunk in the arena, bytes: a few samples; it doubles as the chunk grows. */
+const OPEN_CHUNK_BYTES = 32;
+
+/**
+ * The chunk being appended to: an XOR appender whose bytes live in the head's arena, with its time range. `maxt` is
+ * -Infinity while it is empty. One object per series rather than an appender, a bit writer and a buffer each.
+ */
+export class OpenChunk extends XorAppender {
   mint: number;
-  maxt: number;
+  maxt = Number.NEGATIVE_INFINITY;
+
+  /** An empty chunk starting at `mint` (ms) in `arena`; `release()` it when dropped. */
+  constructor(mint: number, arena: ByteArena) {
+    super({ capacity: OPEN_CHUNK_BYTES, arena });
+    this.mint = mint;
+  }
 }
 
 /** What chunk cutting needs to know; shared by every series of a head. */
@@ -34,6 +46,8 @@ export interface ChunkOptions {
   readonly samplesPerChunk: number;
   /** Where full chunks go. */
   readonly files: HeadChunkFiles;
+  /** Where open chunks' bytes live. */
+  readonly arena: ByteArena;
 }
 
 /** Packs a head series ref and a chunk id into the `ref` of a ChunkMeta handed out by the head. */
@@ -100,13 +114,13 @@ export class MemSeries {
   /** Oldest sample time held, ms; +Infinity when the series holds no chunk. */
   minTime(): number {
     if (this.mmapped.length > 0) return this.mmapped[0].mint;
-    if (this.open !== null && this.open.app.numSamples > 0) return this.open.mint;
+    if (this.open !== null && this.open.numSamples > 0) return this.open.mint;
     return Number.POSITIVE_INFINITY;
   }
 
   /** Newest sample time held in chunks, ms; -Infinity when none. */
   maxTime(): number {
-    if (this.open !== null && this.open.app.numSamples > 0) return this.open.maxt;
+    if (this.open !== null && this.open.numSamples > 0) return this.open.maxt;
     if (this.mmapped.length > 0) return this.mmapped[this.mmapped.length - 1].maxt;
     return Number.NEGATIVE_INFINITY;
   }
@@ -118,7 +132,7 @@ export class MemSeries {
 
   /** True when the series holds no samples in chunks. */
   isEmpty(): boolean {
-    return this.mmapped.length === 0 && (this.open === null || this.open.app.numSamples === 0);
+    return this.mmapped.length === 0 && (this.open === null || this.open.numSamples === 0);
   }
 
   /**
@@ -136,11 +150,11 @@ export class MemSeries {
       created = true;
     }
     if (c.maxt >= t) return false;
-    if (!created && c.app.size > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
+    if (!created && c.size > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
       c = this.cut(t, o);
       created = true;
     }
-    const n = c.app.numSamples;
+    const n = c.numSamples;
     if (n === 0) {
       c.mint = t;
       this.nextAt = rangeForTimestamp(t, o.chunkRange);
@@ -151,7 +165,7 @@ export class MemSeries {
     }
     // Twice the target means the prediction was wrong (the rate went up): cut anyway.
     if (t >= this.nextAt || n >= o.samplesPerChunk * 2) c = this.cut(t, o);
-    c.app.append(t, v);
+    c.append(t, v);
     c.maxt = t;
     this.lastT = t;
     this.lastV = v;
@@ -162,7 +176,8 @@ export class MemSeries {
   /** Writes the open chunk (if it holds samples) to the head chunk files and opens a new one starting at `t`. */
   private cut(t: number, o: ChunkOptions): OpenChunk {
     this.flushOpen(o.files);
-    const c: OpenChunk = { app: new XorAppender(), mint: t, maxt: Number.NEGATIVE_INFINITY };
+    this.releaseOpen();
+    const c = new OpenChunk(t, o.arena);
     this.open = c;
     this.nextAt = rangeForTimestamp(t, o.chunkRange);
     return c;
@@ -171,14 +186,20 @@ export class MemSeries {
   /** Moves the open chunk, if it holds samples, to the head chunk files. */
   private flushOpen(files: HeadChunkFiles): void {
     const c = this.open;
-    if (c === null || c.app.numSamples === 0) return;
+    if (c === null || c.numSamples === 0) return;
     const ref = files.write({
       seriesRef: this.ref,
       mint: c.mint,
       maxt: c.maxt,
-      chunk: { encoding: Encoding.xor, data: c.app.bytes() },
+      chunk: { encoding: Encoding.xor, data: c.bytes() },
     });
     this.mmapped.push({ ref, mint: c.mint, maxt: c.maxt });
+    this.releaseOpen();
+  }
+
+  /** Drops the open chunk, giving its bytes back to the arena. */
+  releaseOpen(): void {
+    this.open?.release();
     this.open = null;
   }
 
@@ -191,8 +212,8 @@ export class MemSeries {
     while (k < this.mmapped.length && this.mmapped[k].maxt < mint) k++;
     let dropped = k;
     if (k > 0) this.mmapped = this.mmapped.slice(k);
-    if (this.mmapped.length === 0 && this.open !== null && this.open.app.numSamples > 0 && this.open.maxt < mint) {
-      this.open = null;
+    if (this.mmapped.length === 0 && this.open !== null && this.open.numSamples > 0 && this.open.maxt < mint) {
+      this.releaseOpen();
       dropped++;
     }
     this.firstChunkId = (this.firstChunkId + dropped) % CHUNK_ID_SPACE;
@@ -205,7 +226,7 @@ export class MemSeries {
    */
   setMmapped(chunks: MmappedChunk[]): void {
     this.mmapped = chunks;
-    this.open = null;
+    this.releaseOpen();
     const last = chunks[chunks.length - 1];
     if (last !== undefined && last.maxt > this.lastT) {
       this.lastT = last.maxt;
