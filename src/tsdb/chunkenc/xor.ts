@@ -48,6 +48,8 @@ export class XorAppender {
   private n = 0;
   private t = 0;
   private tDelta = 0;
+  // The previous value's bit pattern as int32 halves: small integers stay unboxed in V8, where uint32 halves above
+  // 2^31 would each cost the appender a 16-byte heap number.
   private vHi = 0;
   private vLo = 0;
   private leading = NO_WINDOW;
@@ -83,8 +85,8 @@ export class XorAppender {
     a.n = s.n;
     a.t = s.t;
     a.tDelta = s.tDelta;
-    a.vHi = s.vHi;
-    a.vLo = s.vLo;
+    a.vHi = s.vHi | 0;
+    a.vLo = s.vLo | 0;
     a.leading = s.leading;
     a.trailing = s.trailing;
     return a;
@@ -119,8 +121,8 @@ export class XorAppender {
     if (n === 0) {
       w.writeVarint(t);
       w.writeBits(hi, lo, 64);
-      this.vHi = hi;
-      this.vLo = lo;
+      this.vHi = hi | 0;
+      this.vLo = lo | 0;
     } else if (n === 1) {
       const delta = t - this.t;
       if (delta >= 0) w.writeUvarint(delta);
@@ -158,8 +160,8 @@ export class XorAppender {
     const w = this.w;
     const dHi = (hi ^ this.vHi) >>> 0;
     const dLo = (lo ^ this.vLo) >>> 0;
-    this.vHi = hi;
-    this.vLo = lo;
+    this.vHi = hi | 0;
+    this.vLo = lo | 0;
     if (dHi === 0 && dLo === 0) {
       w.writeBit(0);
       return;

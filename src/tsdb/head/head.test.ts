@@ -299,3 +299,48 @@ test("a closed head refuses appenders", () => {
     (e) => isContrailError(e, "internal"),
   );
 });
+
+/** Every series' labels and samples, as text, in label order. */
+function dumpAll(head: Head): string[] {
+  const out: string[] = [];
+  const q = blockQuerier(head, -1e15, 1e15);
+  for (const s of q.select([newMatcher("=~", "__name__", ".+")], { start: -1e15, end: 1e15, sorted: true })) {
+    const it = s.iterator();
+    const samples: string[] = [];
+    while (it.next() !== "none") samples.push(`${it.atT()}=${it.atV()}`);
+    out.push(`${s.labels.toString()} ${samples.join(" ")}`);
+  }
+  return out;
+}
+
+test("series sharing the open-chunk arena keep their own labels and samples, across chunk cuts and a reopen", () => {
+  const dir = tempDir();
+  const head = openHead({ dir });
+  const regions = ["ams", "fra", "iad"];
+  const labelsOf = (i: number) =>
+    Labels.fromStrings("__name__", i % 2 === 0 ? "up" : "requests_total", "region", regions[i % 3], "i", String(i));
+  const want: string[][] = Array.from({ length: 300 }, () => []);
+  // 300 samples a series: several chunks are cut (their arena slots freed and reused), in interleaved commits.
+  for (let j = 0; j < 300; j++) {
+    const app = head.appender();
+    for (let i = 0; i < want.length; i++) {
+      if ((i + j) % 7 === 0) continue;
+      const t = j * 15_000 + (i % 11);
+      const v = i % 3 === 0 ? j * 0.1 + i : Math.floor((i + 1) * j * 1.7);
+      app.append(labelsOf(i), t, v);
+      want[i].push(`${t}=${v}`);
+    }
+    throwOnRejection(app.commit());
+  }
+  const expectedDump = want.map((s, i) => `${labelsOf(i).toString()} ${s.join(" ")}`).sort();
+  assert.deepEqual([...dumpAll(head)].sort(), expectedDump);
+  assert.ok(head.chunkOptions.arena.usedBytes > 0);
+  head.close();
+  const reopened = openHead({ dir });
+  assert.deepEqual([...dumpAll(reopened)].sort(), expectedDump);
+  assert.equal(reopened.stats().numSeries, want.length);
+  // Truncating everything gives every open chunk's bytes back.
+  reopened.truncate(1e15);
+  assert.equal(reopened.stats().numSeries, 0);
+  assert.equal(reopened.chunkOptions.arena.usedBytes, 0);
+});

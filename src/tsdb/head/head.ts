@@ -302,7 +302,7 @@ export class Head implements BlockReader {
       flat.push(this.interner.intern(n), this.interner.intern(v));
     });
     const s = new MemSeries(ref, Labels.fromSortedUnchecked(flat));
-    this.series.add(s);
+    this.series.add(s, labels.hash());
     this.postings.add(ref, s.labels);
     this.counters.seriesCreated++;
     return s;
