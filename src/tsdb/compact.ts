@@ -22,6 +22,7 @@ import {
 import type { BlockChunkReader, BlockIndexReader, BlockReader, BlockSeries, ChunkMeta } from "./block-reader.ts";
 import { type Chunk, Encoding, SAMPLES_PER_CHUNK } from "./chunkenc/chunk.ts";
 import { numSamples, XorAppender, XorIterator } from "./chunkenc/xor.ts";
+import { encodeXorPlanned } from "./chunkenc/xor-windows.ts";
 import { ChunkWriter } from "./chunks/block-chunks.ts";
 import { syncDir } from "./chunks/segment-files.ts";
 import { IndexWriter } from "./index/writer.ts";
@@ -471,7 +472,8 @@ function mergeChunks(group: SourceChunk[], inputs: readonly Input[], mint: numbe
 
 /**
  * `chunks` (time order, no overlap) with each run of consecutive XOR chunks whose samples add up to at most `max`
- * joined into one, re-encoded: the first chunk's encoding is continued with the samples of the others.
+ * joined into one, re-encoded with planned value windows (chunkenc/xor-windows.ts: a long chunk written as
+ * Prometheus writes it keeps the widest window it met).
  */
 function joinChunks(chunks: OutChunk[], max: number): OutChunk[] {
   if (chunks.length < 2) return chunks;
@@ -494,19 +496,21 @@ function joinChunks(chunks: OutChunk[], max: number): OutChunk[] {
       i = j;
       continue;
     }
-    const app = XorAppender.resume(first.chunk.data);
-    for (let k = i + 1; k < j; k++) {
+    let n = 0;
+    for (let k = i; k < j; k++) {
       const c = chunks[k];
       iter.reset(c.chunk.data);
-      while (iter.next() !== "none") app.append(iter.atT(), iter.atV());
+      while (iter.next() !== "none") {
+        if (n === scratchT.length) grow();
+        scratchT[n] = iter.atT();
+        scratchV[n] = iter.atV();
+        n++;
+      }
       const e = iter.err();
       if (e !== null) throw new ContrailError("corruption", `chunk of ${c.mint}..${c.maxt}: ${e}`);
     }
-    joined.push({
-      chunk: { encoding: Encoding.xor, data: app.bytes().slice() },
-      mint: first.mint,
-      maxt: chunks[j - 1].maxt,
-    });
+    const data = encodeXorPlanned(scratchT, scratchV, 0, n);
+    joined.push({ chunk: { encoding: Encoding.xor, data }, mint: first.mint, maxt: chunks[j - 1].maxt });
     i = j;
   }
   return joined;

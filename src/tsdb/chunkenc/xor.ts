@@ -110,8 +110,12 @@ export class XorAppender {
   /**
    * Appends the sample (`t` ms, `v`). The quieted form of the staleness marker (0x7ff80000_00000002, which V8
    * produces when a marker passes through a plain JS array) is written as the real marker so Prometheus sees it.
+   * `window` (default -1: none), `leading << 6 | trailing` with leading ≤ 31, makes the value open that window
+   * when it holds the value's meaningful bits (and the value differs from the previous); otherwise the value is
+   * written as Prometheus writes it: in the previous window when it fits, else in a new one of its own bits.
+   * Every XOR reader decodes either choice; see xor-windows.ts for why a caller would choose.
    */
-  append(t: number, v: number): void {
+  append(t: number, v: number, window = -1): void {
     const w = this.w;
     const n = this.n;
     if (n === MAX_SAMPLES) throw new ContrailError("too_large", "XOR chunk already holds 65535 samples");
@@ -132,7 +136,7 @@ export class XorAppender {
         writeUvarint64(w, dHi >>> 0, delta - dHi * TWO_32);
       }
       this.tDelta = delta;
-      this.writeValue(hi, lo);
+      this.writeValue(hi, lo, window);
     } else {
       const delta = t - this.t;
       const dod = delta - this.tDelta;
@@ -147,7 +151,7 @@ export class XorAppender {
         w.writeBits(dHi >>> 0, (dod - dHi * TWO_32) >>> 0, 64);
       }
       this.tDelta = delta;
-      this.writeValue(hi, lo);
+      this.writeValue(hi, lo, window);
     }
     this.t = t;
     this.n = n + 1;
@@ -156,7 +160,7 @@ export class XorAppender {
   }
 
   /** Writes the XOR of the value bits `hi:lo` with the previous value. */
-  private writeValue(hi: number, lo: number): void {
+  private writeValue(hi: number, lo: number, window: number): void {
     const w = this.w;
     const dHi = (hi ^ this.vHi) >>> 0;
     const dLo = (lo ^ this.vLo) >>> 0;
@@ -169,8 +173,13 @@ export class XorAppender {
     let leading = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
     // The leading-zero count travels in 5 bits.
     if (leading > 31) leading = 31;
-    const trailing = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
-    if (this.leading !== NO_WINDOW && leading >= this.leading && trailing >= this.trailing) {
+    let trailing = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
+    const fits = this.leading !== NO_WINDOW && leading >= this.leading && trailing >= this.trailing;
+    if (window >= 0 && window >> 6 <= leading && (window & 63) <= trailing) {
+      // A window chosen by the caller that holds the meaningful bits (see `append`).
+      leading = window >> 6;
+      trailing = window & 63;
+    } else if (fits) {
       // The meaningful bits fit in the previous window: '10' + the window's bits.
       w.writeBitsNum(0b10, 2);
       writeShifted(w, dHi, dLo, this.trailing, 64 - this.leading - this.trailing);
