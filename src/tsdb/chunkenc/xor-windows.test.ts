@@ -40,7 +40,16 @@ function series(kind: string, rnd: () => number): { ts: Float64Array; vs: Float6
     else if (kind === "gauge") v = Math.round((2 + rnd() - 0.5) * 100) / 100;
     else {
       // Special values and repeats: markers, NaN, infinities, signed zeros, equal runs.
-      const specials = [STALE_NAN, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1e308, 5e-324];
+      const specials = [
+        STALE_NAN,
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        -0,
+        0,
+        1e308,
+        5e-324,
+      ];
       v = rnd() < 0.3 ? specials[Math.floor(rnd() * specials.length)] : rnd() < 0.5 ? v : rnd() * 1e3 - 500;
     }
     vs[k] = v;

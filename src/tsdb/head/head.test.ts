@@ -99,7 +99,7 @@ test("full chunks go to chunks_head and are read back; memory keeps only the ope
   for (const ref of Array.from(head.index().allPostings())) {
     const s = head.series.getByRef(ref);
     assert.ok(s !== undefined);
-    assert.equal(s.mmapped.length, 2, "two full chunks of 120 samples");
+    assert.equal(s.numMmapped, 2, "two full chunks of 120 samples");
     assert.equal(s.open?.numSamples, 10);
   }
   head.files.flush();
@@ -180,7 +180,7 @@ test("the last value of a series restored only from chunks_head is read back for
   tearLastRecord(join(dir, "wal"));
   const head = openHead({ dir });
   const s = head.series.getByRef(head.index().allPostings()[0]);
-  assert.ok(s !== undefined && s.open === null && s.mmapped.length === 1);
+  assert.ok(s !== undefined && s.open === null && s.numMmapped === 1);
   const same = head.appender();
   same.append(series(0), 119 * 15_000, 119 * 15);
   const sameRep = same.commit();

@@ -256,7 +256,7 @@ export class Head implements BlockReader {
   /** Current counters and sizes. */
   stats(): HeadStats {
     let numChunks = 0;
-    for (const s of this.series.values()) numChunks += s.mmapped.length + (s.open?.numSamples ? 1 : 0);
+    for (const s of this.series.values()) numChunks += s.numMmapped + (s.open?.numSamples ? 1 : 0);
     return { numSeries: this.series.size, numChunks, minTime: this.minT, maxTime: this.maxT, ...this.counters };
   }
 
@@ -394,7 +394,7 @@ export class Head implements BlockReader {
       }
       keep.push(s.ref);
       if (s.minTime() < minT) minT = s.minTime();
-      if (s.mmapped.length > 0) oldestFile = Math.min(oldestFile, headChunkRefSeq(s.mmapped[0].ref));
+      if (s.numMmapped > 0) oldestFile = Math.min(oldestFile, headChunkRefSeq(s.mmappedRef(0)));
     };
     const finish = (): TruncatePlan => {
       const gone: MemSeries[] = [];

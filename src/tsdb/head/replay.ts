@@ -217,5 +217,5 @@ function attachChunks(s: MemSeries, created: boolean, chunks: Map<number, Mmappe
   }
   if (s.open !== null && s.open.numSamples > 0) return;
   const newer = list.filter((c) => c.mint > s.mmappedMaxTime());
-  if (newer.length > 0) s.setMmapped([...s.mmapped, ...newer]);
+  if (newer.length > 0) s.setMmapped([...s.mmappedChunks(), ...newer]);
 }
