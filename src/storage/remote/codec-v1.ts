@@ -199,7 +199,7 @@ export class WriteRequestV1Decoder {
         return;
       }
       labels = parsed;
-      if (cacheKey !== null) this.cache.set(cacheKey, labels);
+      if (cacheKey !== null) labels = this.cache.set(cacheKey, labels);
     }
     if (!sink.series(labels, counts)) return;
 

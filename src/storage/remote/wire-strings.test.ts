@@ -42,7 +42,16 @@ describe("LabelsCache", () => {
     c.set("c", l);
     assert.equal(c.size, 1);
     assert.equal(c.get("a"), undefined);
-    assert.equal(c.get("c"), l);
+    assert.ok(c.get("c")?.equals(l));
+  });
+
+  test("keeps a copy of each label set and hands it out from set on", () => {
+    const c = new LabelsCache();
+    const a = Labels.fromStrings("__name__", "up", "instance", "a:1");
+    const kept = c.set("k", a);
+    assert.ok(kept.equals(a));
+    assert.equal(c.get("k"), kept);
+    assert.equal(c.set("y".repeat(5000), a), a, "not cached: the caller keeps its own");
   });
 
   test("starts over when the key bytes limit is reached; skips keys over 4 KiB", () => {

@@ -4,7 +4,8 @@
 // every label again.
 
 import { Buffer, isUtf8 } from "node:buffer";
-import type { Labels } from "../../model/labels.ts";
+import { StringInterner } from "../../model/intern.ts";
+import { Labels } from "../../model/labels.ts";
 import { limitName } from "../../model/limits.ts";
 import { quoteGo } from "../../model/quote.ts";
 import { decodeUtf8Escaped } from "../../model/utf8.ts";
@@ -103,10 +104,12 @@ const MAX_KEY = 4096;
 /**
  * Label sets by the raw bytes that encoded them (as a latin1 string key). Bounded by entries and by key bytes: when
  * full it is cleared and refilled by the next requests, which costs one round of decoding, never correctness.
- * Holds only valid label sets.
+ * Holds only valid label sets, their names and values interned: decoded afresh for each series, the same few
+ * thousand strings ("instance", "region", each app's name ...) would otherwise be held once per series.
  */
 export class LabelsCache {
   private readonly map = new Map<string, Labels>();
+  private readonly strings = new StringInterner();
   private readonly maxEntries: number;
   private readonly maxKeyBytes: number;
   private keyBytes = 0;
@@ -127,15 +130,25 @@ export class LabelsCache {
     return this.map.get(key);
   }
 
-  /** Caches `labels` under `key` (ignored when the key is too long to cache). */
-  set(key: string, labels: Labels): void {
-    if (!LabelsCache.cacheable(key.length)) return;
+  /**
+   * Caches a copy of `labels` under `key` and returns it, for the caller to use instead of `labels`; a key too long
+   * to cache is ignored and `labels` returned.
+   */
+  set(key: string, labels: Labels): Labels {
+    if (!LabelsCache.cacheable(key.length)) return labels;
     if (this.map.size >= this.maxEntries || this.keyBytes + key.length > this.maxKeyBytes) {
       this.map.clear();
+      this.strings.clear();
       this.keyBytes = 0;
     }
-    this.map.set(key, labels);
+    const flat: string[] = [];
+    labels.forEach((name, value) => {
+      flat.push(this.strings.intern(name), this.strings.intern(value));
+    });
+    const copy = Labels.fromSortedUnchecked(flat);
+    this.map.set(key, copy);
     this.keyBytes += key.length;
+    return copy;
   }
 
   /** Number of cached label sets. */
