@@ -67,3 +67,25 @@ test("an XOR chunk written in an arena is the chunk written in a buffer of its o
   a.release();
   assert.equal(arena.usedBytes, 0);
 });
+
+test("freed slots merge with their free buddies, so slots growing in step reuse the room of smaller ones", () => {
+  const a = new ByteArena();
+  // 1,000 buffers growing in step from 32 to 1,024 bytes, as the open chunks of series scraped together do.
+  // Each moves to its larger slot and frees the smaller one before the next moves.
+  const slots = Array.from({ length: 1000 }, () => a.alloc(32));
+  for (let size = 64; size <= 1024; size *= 2) {
+    for (let i = 0; i < slots.length; i++) {
+      const next = a.alloc(size);
+      a.free(slots[i], size / 2);
+      slots[i] = next;
+    }
+  }
+  assert.equal(a.usedBytes, 1000 * 1024);
+  // Without merging, every smaller size would stay reserved too: about twice the bytes in use.
+  assert.ok(a.reservedBytes < 1.3 * a.usedBytes, `${a.reservedBytes} reserved for ${a.usedBytes} used`);
+  for (const addr of slots) a.free(addr, 1024);
+  const reserved = a.reservedBytes;
+  const big = Array.from({ length: reserved / MAX_SLOT_BYTES }, () => a.alloc(MAX_SLOT_BYTES));
+  assert.equal(a.reservedBytes, reserved, "everything merged back into whole blocks");
+  assert.equal(new Set(big).size, big.length);
+});

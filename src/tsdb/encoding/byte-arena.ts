@@ -2,9 +2,12 @@
 // its own costs a series about 320 bytes beyond its data (the typed array, its ArrayBuffer and the native backing
 // store's bookkeeping); a slot in a shared page costs only its bytes, rounded up to a power of two.
 //
-// Slots are addressed by a number (page index × PAGE_BYTES + offset), handed out in power-of-two sizes from
-// MIN_SLOT_BYTES to MAX_SLOT_BYTES, and reused through one free list per size. Pages are never returned: the arena
-// is as large as the most slots it held at once (rounded up to pages), and lives as long as its owner (a head).
+// Slots are addressed by a number (page index × PAGE_BYTES + offset) and handed out in power-of-two sizes from
+// MIN_SLOT_BYTES to MAX_SLOT_BYTES by a buddy allocator: a free slot is split in halves for a smaller request, and
+// a freed slot merges with its free twin (its "buddy") into the slot they were split from. Without the merging,
+// chunks growing in step (every series of a scrape gets a sample at once) would leave free slots of every smaller
+// size behind that later requests, all larger, never use. Pages are never returned: the arena is as large as the
+// most bytes it held at once (rounded up to MAX_SLOT_BYTES blocks and pages), and lives as long as its owner.
 
 /** Bytes per page: large enough that per-page overhead is negligible, small enough to waste little when idle. */
 export const PAGE_BYTES = 256 * 1024;
@@ -25,10 +28,10 @@ function classOf(bytes: number): number {
 /** A set of pages holding variable-size slots. Single-threaded; owned by one head. */
 export class ByteArena {
   private readonly pages: Uint8Array[] = [];
-  /** Next free offset in the last page. */
+  /** Next unused MAX_SLOT_BYTES block of the last page. */
   private top = PAGE_BYTES;
-  /** Freed slot addresses by size class. */
-  private readonly freeLists: number[][] = Array.from({ length: CLASSES }, () => []);
+  /** Free slot addresses by size class (sets: a merge takes a given buddy out). */
+  private readonly freeSlots: Set<number>[] = Array.from({ length: CLASSES }, () => new Set<number>());
   private used = 0;
 
   /** The size in bytes of the slot `alloc(bytes)` returns. */
@@ -40,26 +43,48 @@ export class ByteArena {
   alloc(bytes: number): number {
     if (bytes > MAX_SLOT_BYTES) throw new RangeError(`arena slot of ${bytes} bytes: the largest is ${MAX_SLOT_BYTES}`);
     const c = classOf(bytes);
-    const size = MIN_SLOT_BYTES << c;
-    this.used += size;
-    const reused = this.freeLists[c].pop();
-    if (reused !== undefined) return reused;
-    // A slot never straddles pages: when the rest of the page is too short, a new page starts and the rest stays
-    // unused (at most one slot's worth per page).
-    if (this.top + size > PAGE_BYTES) {
-      this.pages.push(new Uint8Array(PAGE_BYTES));
-      this.top = 0;
+    this.used += MIN_SLOT_BYTES << c;
+    let k = c;
+    while (k < CLASSES && this.freeSlots[k].size === 0) k++;
+    let addr: number;
+    if (k < CLASSES) {
+      addr = this.freeSlots[k].values().next().value as number;
+      this.freeSlots[k].delete(addr);
+    } else {
+      k = CLASSES - 1;
+      addr = this.newBlock();
     }
-    const addr = (this.pages.length - 1) * PAGE_BYTES + this.top;
-    this.top += size;
+    // Split down to the size asked for; the upper halves become free slots.
+    while (k > c) {
+      k--;
+      this.freeSlots[k].add(addr + (MIN_SLOT_BYTES << k));
+    }
     return addr;
   }
 
   /** Returns the slot at `addr` of `slotSize(bytes)` bytes to the arena. */
   free(addr: number, bytes: number): void {
-    const c = classOf(bytes);
+    let c = classOf(bytes);
     this.used -= MIN_SLOT_BYTES << c;
-    this.freeLists[c].push(addr);
+    // Blocks are aligned to their size (pages and MAX_SLOT_BYTES blocks are), so a slot's buddy differs in one bit.
+    while (c < CLASSES - 1) {
+      const buddy = addr ^ (MIN_SLOT_BYTES << c);
+      if (!this.freeSlots[c].delete(buddy)) break;
+      addr = Math.min(addr, buddy);
+      c++;
+    }
+    this.freeSlots[c].add(addr);
+  }
+
+  // A MAX_SLOT_BYTES block from the last page, or from a new page when it is used up.
+  private newBlock(): number {
+    if (this.top === PAGE_BYTES) {
+      this.pages.push(new Uint8Array(PAGE_BYTES));
+      this.top = 0;
+    }
+    const addr = (this.pages.length - 1) * PAGE_BYTES + this.top;
+    this.top += MAX_SLOT_BYTES;
+    return addr;
   }
 
   /** The page holding the slot at `addr` (shared: write only inside the slot). */
