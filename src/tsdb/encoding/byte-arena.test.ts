@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { XorAppender, XorIterator } from "../chunkenc/xor.ts";
 import { BitWriter } from "./bstream.ts";
 import { ByteArena, MAX_SLOT_BYTES, MIN_SLOT_BYTES, PAGE_BYTES } from "./byte-arena.ts";
 
@@ -47,25 +46,6 @@ test("bit writers in one arena grow and move without disturbing each other", () 
   for (const w of writers) w.release();
   assert.equal(arena.usedBytes, 0);
   assert.ok(used > 0);
-});
-
-test("an XOR chunk written in an arena is the chunk written in a buffer of its own", () => {
-  const arena = new ByteArena();
-  const a = new XorAppender({ arena, capacity: MIN_SLOT_BYTES });
-  const b = new XorAppender();
-  for (let i = 0; i < 300; i++) {
-    const t = 1_700_000_000_000 + i * 15_000 + (i % 7);
-    const v = i % 5 === 0 ? -i * 1.25 : Math.sqrt(i);
-    a.append(t, v);
-    b.append(t, v);
-  }
-  assert.deepEqual(a.bytes(), b.bytes());
-  const it = new XorIterator(a.bytes().slice());
-  let n = 0;
-  while (it.next() !== "none") n++;
-  assert.equal(n, 300);
-  a.release();
-  assert.equal(arena.usedBytes, 0);
 });
 
 test("freed slots merge with their free buddies, so slots growing in step reuse the room of smaller ones", () => {
