@@ -11,6 +11,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Labels } from "../model/labels.ts";
 import { newMatcher } from "../model/matcher.ts";
+import { Block, listBlockDirs } from "../tsdb/block.ts";
+import { numSamples } from "../tsdb/chunkenc/xor.ts";
+import { BLOCK_SAMPLES_PER_CHUNK } from "../tsdb/compact.ts";
 import { EmbeddedTenantStore, tenantDir } from "./tenants.ts";
 
 function installed(bin: string): boolean {
@@ -131,6 +134,20 @@ describe("tenant directories interoperate with Prometheus 2.x tools", () => {
     q.close();
     store.close();
     assert.equal(n, DATA.size);
+  });
+
+  test("the blocks hold chunks longer than the head's (the tools below must read them)", () => {
+    let longest = 0;
+    for (const d of listBlockDirs(dir)) {
+      const b = Block.open(d);
+      for (const ref of Array.from(b.index().allPostings())) {
+        for (const meta of b.index().series(ref)?.chunks ?? []) {
+          longest = Math.max(longest, numSamples(b.chunks().chunk(meta).data));
+        }
+      }
+      b.close();
+    }
+    assert.equal(longest, BLOCK_SAMPLES_PER_CHUNK);
   });
 
   test("promtool tsdb analyze reads the newest block and counts its series", { skip: SKIP_PROMTOOL }, () => {

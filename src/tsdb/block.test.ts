@@ -32,9 +32,17 @@ function drop(head: Head): void {
   headDirs.delete(head);
 }
 
+/** Samples per block chunk here: head chunks are joined in pairs, and the 300-sample series keeps several chunks. */
+const PER_CHUNK = 240;
+
 /** Writes the head's data in [mint, maxt) as a level-1 block under `dest`; returns the block directory. */
 function cut(head: Head, dest: string, mint: number, maxt: number): string {
-  const meta = writeBlock({ dest, readers: [head.rangeReader(mint, maxt - 1)], meta: headBlockMeta(mint, maxt) });
+  const meta = writeBlock({
+    dest,
+    readers: [head.rangeReader(mint, maxt - 1)],
+    meta: headBlockMeta(mint, maxt),
+    samplesPerChunk: PER_CHUNK,
+  });
   assert.ok(meta !== null);
   return join(dest, meta.ulid);
 }
@@ -62,7 +70,7 @@ runBlockReaderConformance("block compacted from two adjacent blocks", (data) => 
   const dirs = [cut(early, dest, 0, half), cut(late, dest, half, TWO_HOURS)];
   drop(early);
   drop(late);
-  const meta = compactBlockDirs({ dest, dirs });
+  const meta = compactBlockDirs({ dest, dirs, samplesPerChunk: PER_CHUNK });
   assert.ok(meta !== null);
   assert.equal(meta.compaction.level, 2);
   const block = Block.open(join(dest, meta.ulid));
@@ -82,7 +90,7 @@ runBlockReaderConformance("block compacted from two overlapping blocks holding t
   const dirs = [cut(a, dest, 0, TWO_HOURS), cut(b, dest, 0, TWO_HOURS)];
   drop(a);
   drop(b);
-  const meta = compactBlockDirs({ dest, dirs });
+  const meta = compactBlockDirs({ dest, dirs, samplesPerChunk: PER_CHUNK });
   assert.ok(meta !== null);
   const block = Block.open(join(dest, meta.ulid));
   return {

@@ -22,6 +22,7 @@ import {
 import type { BlockChunkReader, BlockIndexReader, BlockReader, BlockSeries, ChunkMeta } from "./block-reader.ts";
 import { type Chunk, Encoding, SAMPLES_PER_CHUNK } from "./chunkenc/chunk.ts";
 import { numSamples, XorAppender, XorIterator } from "./chunkenc/xor.ts";
+import { encodeXorPlanned } from "./chunkenc/xor-windows.ts";
 import { ChunkWriter } from "./chunks/block-chunks.ts";
 import { syncDir } from "./chunks/segment-files.ts";
 import { IndexWriter } from "./index/writer.ts";
@@ -37,7 +38,22 @@ export interface WriteBlockOptions {
   readonly meta: Omit<BlockMeta, "stats" | "version">;
   /** Largest chunk segment file in bytes (default 512 MiB). */
   readonly segmentSize?: number;
+  /**
+   * Consecutive chunks of a series are joined into chunks of up to this many samples (default
+   * BLOCK_SAMPLES_PER_CHUNK; 0 keeps the chunks as the inputs cut them). At most MAX_SAMPLES_PER_CHUNK.
+   */
+  readonly samplesPerChunk?: number;
 }
+
+/**
+ * Samples per chunk in written blocks: four head chunks (2 h of 15 s scrapes) in one. Each chunk repeats a full
+ * timestamp and value and costs a length, a CRC and an index entry (about 30 bytes); in a block, where no appender
+ * needs small chunks, fewer of them save that. Prometheus's readers (promtool, the 2.x server) read XOR chunks of
+ * any length up to MAX_SAMPLES_PER_CHUNK.
+ */
+export const BLOCK_SAMPLES_PER_CHUNK = 480;
+/** Most samples an XOR chunk can hold: its sample count is a 16-bit field. */
+export const MAX_SAMPLES_PER_CHUNK = 0xffff;
 
 /**
  * Writes a block from `readers` and returns its meta data, or null when no sample fell in the range (then nothing
@@ -54,7 +70,11 @@ export function writeBlock(opts: WriteBlockOptions): BlockMeta | null {
     const iw = new IndexWriter(join(tmp, INDEX_FILENAME));
     let stats: BlockStats;
     try {
-      stats = populate(opts.readers, opts.meta.minTime, opts.meta.maxTime, iw, cw);
+      const perChunk = opts.samplesPerChunk ?? BLOCK_SAMPLES_PER_CHUNK;
+      if (!Number.isInteger(perChunk) || perChunk < 0 || perChunk > MAX_SAMPLES_PER_CHUNK) {
+        throw new ContrailError("bad_data", `samples per chunk must be 0..${MAX_SAMPLES_PER_CHUNK}, got ${perChunk}`);
+      }
+      stats = populate(opts.readers, opts.meta.minTime, opts.meta.maxTime, iw, cw, perChunk);
     } catch (err) {
       iw.abort();
       cw.close();
@@ -123,6 +143,8 @@ export interface CompactDirsOptions {
   /** Blocks already open, used instead of opening their directories again. */
   readonly open?: readonly Block[];
   readonly segmentSize?: number;
+  /** Samples per chunk of the merged block (see WriteBlockOptions). */
+  readonly samplesPerChunk?: number;
 }
 
 /**
@@ -186,7 +208,13 @@ function writeMerged(blocks: readonly Block[], opts: CompactDirsOptions, ulid: U
     ulid,
     blocks.map((b) => b.meta),
   );
-  return writeBlock({ dest: opts.dest, readers: blocks, meta, segmentSize: opts.segmentSize });
+  return writeBlock({
+    dest: opts.dest,
+    readers: blocks,
+    meta,
+    segmentSize: opts.segmentSize,
+    samplesPerChunk: opts.samplesPerChunk,
+  });
 }
 
 // ---- planning ----
@@ -348,6 +376,7 @@ function populate(
   maxt: number,
   iw: IndexWriter,
   cw: ChunkWriter,
+  samplesPerChunk: number,
 ): BlockStats {
   const last = maxt - 1; // Chunk ranges are inclusive, the block's end is not.
   const inputs: Input[] = readers.map((r) => {
@@ -389,8 +418,9 @@ function populate(
       advance(inp);
     }
     if (group.length === 0) continue;
-    const out = mergeChunks(group, inputs, mint, last);
+    let out = mergeChunks(group, inputs, mint, last);
     if (out.length === 0) continue;
+    if (samplesPerChunk > 0) out = joinChunks(out, samplesPerChunk);
     const refs = cw.writeChunks(out.map((c) => c.chunk));
     iw.addSeries(
       labels,
@@ -438,6 +468,52 @@ function mergeChunks(group: SourceChunk[], inputs: readonly Input[], mint: numbe
     i = j;
   }
   return out;
+}
+
+/**
+ * `chunks` (time order, no overlap) with each run of consecutive XOR chunks whose samples add up to at most `max`
+ * joined into one, re-encoded with planned value windows (chunkenc/xor-windows.ts: a long chunk written as
+ * Prometheus writes it keeps the widest window it met).
+ */
+function joinChunks(chunks: OutChunk[], max: number): OutChunk[] {
+  if (chunks.length < 2) return chunks;
+  const joined: OutChunk[] = [];
+  let i = 0;
+  while (i < chunks.length) {
+    const first = chunks[i];
+    let total = numSamples(first.chunk.data);
+    let j = i + 1;
+    if (first.chunk.encoding === Encoding.xor) {
+      while (j < chunks.length && chunks[j].chunk.encoding === Encoding.xor) {
+        const n = numSamples(chunks[j].chunk.data);
+        if (total + n > max) break;
+        total += n;
+        j++;
+      }
+    }
+    if (j === i + 1) {
+      joined.push(first);
+      i = j;
+      continue;
+    }
+    let n = 0;
+    for (let k = i; k < j; k++) {
+      const c = chunks[k];
+      iter.reset(c.chunk.data);
+      while (iter.next() !== "none") {
+        if (n === scratchT.length) grow();
+        scratchT[n] = iter.atT();
+        scratchV[n] = iter.atV();
+        n++;
+      }
+      const e = iter.err();
+      if (e !== null) throw new ContrailError("corruption", `chunk of ${c.mint}..${c.maxt}: ${e}`);
+    }
+    const data = encodeXorPlanned(scratchT, scratchV, 0, n);
+    joined.push({ chunk: { encoding: Encoding.xor, data }, mint: first.mint, maxt: chunks[j - 1].maxt });
+    i = j;
+  }
+  return joined;
 }
 
 function touches(deleted: readonly Interval[], meta: ChunkMeta): boolean {

@@ -229,6 +229,7 @@ export class WriteRequestV1Decoder {
       entry = cacheable
         ? this.cache.add(view, labelsFrom, labelsTo, this.cache.lastHash, labels, p.maxNameBytes, p.maxValueBytes)
         : undefined;
+      if (entry) labels = entry.labels;
     } else labels = entry.labels;
     if (entry !== undefined && entry !== null) {
       if (prev !== null) prev.after = entry;

@@ -50,7 +50,7 @@ describe("SeriesCache", () => {
     a.fill(0);
     const b = embedded(key, 5);
     assert.equal(c.get(view(b), 5, 5 + key.length, c.hash(view(b), 5, 5 + key.length)), e);
-    assert.equal(e.labels, l);
+    assert.ok(e.labels.equals(l), "the entry keeps an equal label set");
     assert.equal(e.maxNameBytes, 1);
     assert.equal(e.maxValueBytes, 3);
     // One byte more, one less, one changed: not found.

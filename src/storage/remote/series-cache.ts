@@ -5,7 +5,8 @@
 // validated label set and the series' ref in the store that last took it, so a repeated series costs a byte
 // compare and an append by ref: no strings, no label hashing, no lookup by labels in the store.
 
-import type { Labels } from "../../model/labels.ts";
+import { StringInterner } from "../../model/intern.ts";
+import { Labels } from "../../model/labels.ts";
 import type { SeriesRef } from "../interface.ts";
 
 /** Options of {@link SeriesCache}. */
@@ -126,6 +127,8 @@ export function hashBytes(v: DataView, from: number, to: number, seed: number): 
  */
 export class SeriesCache {
   private readonly map = new Map<number, SeriesEntry>();
+  /** The label names and values of the cached series; cleared with them. */
+  private readonly strings = new StringInterner();
   private readonly maxEntries: number;
   private readonly maxKeyBytes: number;
   private entries = 0;
@@ -196,7 +199,8 @@ export class SeriesCache {
   /**
    * Caches `labels` (decoded from the bytes [from, to) of `v`, hashed `hash`) and returns its new entry, or null
    * when the key is too long to cache (or the cache is configured to hold nothing). The caller has checked that
-   * the key is not cached yet.
+   * the key is not cached yet. The entry keeps a copy of `labels` with its names and values interned (decoded
+   * afresh, "app", "region" and each app's name would be held once per series), for the caller to use instead.
    */
   add(
     v: DataView,
@@ -223,7 +227,12 @@ export class SeriesCache {
     for (let i = from; i < whole; i += 4) arena[w++] = v.getInt32(i, true);
     if (whole < to) arena[w++] = tailWord(v, whole, to);
     this.used = w;
-    const e = new SeriesEntry(this.generation, offset, n, labels, maxNameBytes, maxValueBytes);
+    const flat: string[] = [];
+    labels.forEach((name, value) => {
+      flat.push(this.strings.intern(name), this.strings.intern(value));
+    });
+    const kept = Labels.fromSortedUnchecked(flat);
+    const e = new SeriesEntry(this.generation, offset, n, kept, maxNameBytes, maxValueBytes);
     e.next = this.map.get(hash) ?? null;
     this.map.set(hash, e);
     this.entries++;
@@ -234,6 +243,7 @@ export class SeriesCache {
   /** Forgets every entry (the arena keeps its size, bounded by the key bytes limit). */
   clear(): void {
     this.map.clear();
+    this.strings.clear();
     this.used = 0;
     this.generation++;
     this.entries = 0;

@@ -5,6 +5,7 @@
 import { ContrailError } from "../../model/errors.ts";
 import type { SampleIterator, ValueKind } from "../../storage/interface.ts";
 import { BitReader, BitWriter } from "../encoding/bstream.ts";
+import type { ByteArena } from "../encoding/byte-arena.ts";
 import { floatFromBits, floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 
 const TWO_32 = 0x1_0000_0000;
@@ -47,15 +48,25 @@ export class XorAppender {
   private n = 0;
   private t = 0;
   private tDelta = 0;
+  // The previous value's bit pattern as int32 halves: small integers stay unboxed in V8, where uint32 halves above
+  // 2^31 would each cost the appender a 16-byte heap number.
   private vHi = 0;
   private vLo = 0;
   private leading = NO_WINDOW;
   private trailing = 0;
 
-  /** `capacity`: initial buffer size in bytes (a full 120-sample chunk of scrape data is typically 150-300). */
-  constructor(opts: { capacity?: number } = {}) {
-    this.w = new BitWriter(opts.capacity ?? 128);
+  /**
+   * `capacity`: initial buffer size in bytes (a full 120-sample chunk of scrape data is typically 150-300);
+   * `arena`: where the bytes live (see ByteArena; `release()` gives them back), default a buffer of its own.
+   */
+  constructor(opts: { capacity?: number; arena?: ByteArena } = {}) {
+    this.w = new BitWriter(opts.capacity ?? 128, opts.arena ?? null);
     this.w.writeBitsNum(0, 16);
+  }
+
+  /** Gives the bytes back to the arena they were taken from; the appender must not be used after. */
+  release(): void {
+    this.w.release();
   }
 
   /**
@@ -74,8 +85,8 @@ export class XorAppender {
     a.n = s.n;
     a.t = s.t;
     a.tDelta = s.tDelta;
-    a.vHi = s.vHi;
-    a.vLo = s.vLo;
+    a.vHi = s.vHi | 0;
+    a.vLo = s.vLo | 0;
     a.leading = s.leading;
     a.trailing = s.trailing;
     return a;
@@ -99,8 +110,12 @@ export class XorAppender {
   /**
    * Appends the sample (`t` ms, `v`). The quieted form of the staleness marker (0x7ff80000_00000002, which V8
    * produces when a marker passes through a plain JS array) is written as the real marker so Prometheus sees it.
+   * `window` (default -1: none), `leading << 6 | trailing` with leading ≤ 31, makes the value open that window
+   * when it holds the value's meaningful bits (and the value differs from the previous); otherwise the value is
+   * written as Prometheus writes it: in the previous window when it fits, else in a new one of its own bits.
+   * Every XOR reader decodes either choice; see xor-windows.ts for why a caller would choose.
    */
-  append(t: number, v: number): void {
+  append(t: number, v: number, window = -1): void {
     const w = this.w;
     const n = this.n;
     if (n === MAX_SAMPLES) throw new ContrailError("too_large", "XOR chunk already holds 65535 samples");
@@ -110,8 +125,8 @@ export class XorAppender {
     if (n === 0) {
       w.writeVarint(t);
       w.writeBits(hi, lo, 64);
-      this.vHi = hi;
-      this.vLo = lo;
+      this.vHi = hi | 0;
+      this.vLo = lo | 0;
     } else if (n === 1) {
       const delta = t - this.t;
       if (delta >= 0) w.writeUvarint(delta);
@@ -121,7 +136,7 @@ export class XorAppender {
         writeUvarint64(w, dHi >>> 0, delta - dHi * TWO_32);
       }
       this.tDelta = delta;
-      this.writeValue(hi, lo);
+      this.writeValue(hi, lo, window);
     } else {
       const delta = t - this.t;
       const dod = delta - this.tDelta;
@@ -136,7 +151,7 @@ export class XorAppender {
         w.writeBits(dHi >>> 0, (dod - dHi * TWO_32) >>> 0, 64);
       }
       this.tDelta = delta;
-      this.writeValue(hi, lo);
+      this.writeValue(hi, lo, window);
     }
     this.t = t;
     this.n = n + 1;
@@ -145,12 +160,12 @@ export class XorAppender {
   }
 
   /** Writes the XOR of the value bits `hi:lo` with the previous value. */
-  private writeValue(hi: number, lo: number): void {
+  private writeValue(hi: number, lo: number, window: number): void {
     const w = this.w;
     const dHi = (hi ^ this.vHi) >>> 0;
     const dLo = (lo ^ this.vLo) >>> 0;
-    this.vHi = hi;
-    this.vLo = lo;
+    this.vHi = hi | 0;
+    this.vLo = lo | 0;
     if (dHi === 0 && dLo === 0) {
       w.writeBit(0);
       return;
@@ -158,8 +173,13 @@ export class XorAppender {
     let leading = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
     // The leading-zero count travels in 5 bits.
     if (leading > 31) leading = 31;
-    const trailing = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
-    if (this.leading !== NO_WINDOW && leading >= this.leading && trailing >= this.trailing) {
+    let trailing = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
+    const fits = this.leading !== NO_WINDOW && leading >= this.leading && trailing >= this.trailing;
+    if (window >= 0 && window >> 6 <= leading && (window & 63) <= trailing) {
+      // A window chosen by the caller that holds the meaningful bits (see `append`).
+      leading = window >> 6;
+      trailing = window & 63;
+    } else if (fits) {
       // The meaningful bits fit in the previous window: '10' + the window's bits.
       w.writeBitsNum(0b10, 2);
       writeShifted(w, dHi, dLo, this.trailing, 64 - this.leading - this.trailing);

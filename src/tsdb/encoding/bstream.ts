@@ -2,36 +2,88 @@
 // bstream does, so a stream written here reads back bit-for-bit in Prometheus and vice versa. 64-bit quantities
 // travel as two unsigned 32-bit halves (hi, lo); no BigInt.
 
-/** Appends bits to a growable byte array. The last byte may be partial; its unused low bits are zero. */
+import { ByteArena } from "./byte-arena.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Appends bits to a growable byte array: one of its own, or a slot of a ByteArena (shared pages, see
+ * byte-arena.ts) that moves to a larger slot as the stream grows. The last byte may be partial; its unused low bits
+ * are zero.
+ */
 export class BitWriter {
   private buf: Uint8Array;
+  /** Where the stream starts in `buf`. */
+  private start = 0;
+  /** Absolute end of the written bytes in `buf`. */
   private len = 0;
   /** Unused low bits of the last byte (0 means the next bit starts a new byte). */
   private free = 0;
+  /** End of the stream's room in `buf`. */
+  private end: number;
+  private readonly arena: ByteArena | null;
+  /** Address of the arena slot, -1 when released or not in an arena. */
+  private addr = -1;
 
-  /** `capacity`: initial size of the backing array in bytes. */
-  constructor(capacity = 128) {
-    this.buf = new Uint8Array(Math.max(8, capacity));
+  /** `capacity`: initial room in bytes; `arena`: where the bytes live (default: an array of the writer's own). */
+  constructor(capacity = 128, arena: ByteArena | null = null) {
+    this.arena = arena;
+    this.buf = EMPTY;
+    this.end = 0;
+    this.place(Math.max(8, capacity));
+  }
+
+  // Moves the stream to new room of at least `room` bytes, keeping what was written.
+  private place(room: number): void {
+    const written = this.len - this.start;
+    const arena = this.arena;
+    if (arena === null) {
+      const next = new Uint8Array(room);
+      next.set(this.buf.subarray(this.start, this.len));
+      this.buf = next;
+      this.start = 0;
+      this.end = room;
+    } else {
+      const addr = arena.alloc(room);
+      const page = arena.page(addr);
+      const off = ByteArena.offset(addr);
+      page.set(this.buf.subarray(this.start, this.len), off);
+      if (this.addr >= 0) arena.free(this.addr, this.end - this.start);
+      this.addr = addr;
+      this.buf = page;
+      this.start = off;
+      this.end = off + ByteArena.slotSize(room);
+    }
+    this.len = this.start + written;
+  }
+
+  /** Gives an arena slot back to its arena; the writer must not be used after. No-op without an arena. */
+  release(): void {
+    if (this.arena === null || this.addr < 0) return;
+    this.arena.free(this.addr, this.end - this.start);
+    this.addr = -1;
+    this.buf = EMPTY;
+    this.start = this.len = this.end = 0;
   }
 
   /** Bytes in the stream, the partial last byte included. */
   get length(): number {
-    return this.len;
+    return this.len - this.start;
   }
 
   /** Total number of bits written. */
   get bitLength(): number {
-    return this.len * 8 - this.free;
+    return (this.len - this.start) * 8 - this.free;
   }
 
-  /** View of the stream's bytes; aliases the buffer and is valid only until the next write or reset. */
+  /** View of the stream's bytes; aliases the buffer and is valid only until the next write, reset or release. */
   bytes(): Uint8Array {
-    return this.buf.subarray(0, this.len);
+    return this.buf.subarray(this.start, this.len);
   }
 
-  /** Empties the stream, keeping the backing array. */
+  /** Empties the stream, keeping its room. */
   reset(): void {
-    this.len = 0;
+    this.len = this.start;
     this.free = 0;
   }
 
@@ -40,32 +92,31 @@ export class BitWriter {
    * byte must be zero), so that writing continues right after them.
    */
   resume(bytes: Uint8Array, bitLength: number): void {
-    this.len = 0;
+    this.len = this.start;
     this.free = 0;
     this.ensure(bytes.length + 8);
-    this.buf.set(bytes);
-    this.len = (bitLength + 7) >>> 3;
-    this.free = this.len * 8 - bitLength;
+    this.buf.set(bytes, this.start);
+    this.len = this.start + ((bitLength + 7) >>> 3);
+    this.free = (this.len - this.start) * 8 - bitLength;
   }
 
   /** Overwrites byte `i` (which must already be written), e.g. a header field filled in later. */
   setByte(i: number, b: number): void {
-    this.buf[i] = b;
+    this.buf[this.start + i] = b;
   }
 
   private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.len + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+    if (this.len + n <= this.end) return;
+    const need = this.len - this.start + n;
+    let cap = Math.max(8, (this.end - this.start) * 2);
+    while (cap < need) cap *= 2;
+    this.place(cap);
   }
 
   /** Writes a single bit. */
   writeBit(bit: 0 | 1): void {
     if (this.free === 0) {
-      if (this.len === this.buf.length) this.ensure(1);
+      if (this.len === this.end) this.ensure(1);
       this.buf[this.len++] = 0;
       this.free = 8;
     }

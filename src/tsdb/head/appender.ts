@@ -231,9 +231,9 @@ export class HeadAppender implements Appender {
 
   // The value of the newest stored sample; after a restart it may only be in the last stored chunk.
   private lastValue(s: MemSeries): number {
-    const last = s.mmapped[s.mmapped.length - 1];
-    if (!s.lastVUnknown || last === undefined || last.maxt !== s.lastT) return s.lastV;
-    const it = new XorIterator(this.head.files.chunk(last.ref).data);
+    const last = s.numMmapped - 1;
+    if (!s.lastVUnknown || last < 0 || s.mmappedMaxt(last) !== s.lastT) return s.lastV;
+    const it = new XorIterator(this.head.files.chunk(s.mmappedRef(last)).data);
     let v = Number.NaN;
     while (it.next() !== "none") v = it.atV();
     s.lastV = v;

@@ -80,18 +80,18 @@ export class HeadIndexReader implements BlockIndexReader {
 /** Metadata of the chunks of `s` overlapping [mint, maxt] ms, narrowed to it; refs pack series ref and chunk id. */
 export function chunkMetas(s: MemSeries, mint: number, maxt: number): ChunkMeta[] {
   const out: ChunkMeta[] = [];
-  const mm = s.mmapped;
-  for (let i = 0; i < mm.length; i++) {
-    const c = mm[i];
-    if (c.maxt < mint || c.mint > maxt) continue;
+  for (let i = 0; i < s.numMmapped; i++) {
+    const cMint = s.mmappedMint(i);
+    const cMaxt = s.mmappedMaxt(i);
+    if (cMaxt < mint || cMint > maxt) continue;
     out.push({
       ref: packHeadChunkId(s.ref, s.firstChunkId + i),
-      mint: Math.max(c.mint, mint),
-      maxt: Math.min(c.maxt, maxt),
+      mint: Math.max(cMint, mint),
+      maxt: Math.min(cMaxt, maxt),
     });
   }
   const o = s.open;
-  if (o !== null && o.app.numSamples > 0 && o.maxt >= mint && o.mint <= maxt) {
+  if (o !== null && o.numSamples > 0 && o.maxt >= mint && o.mint <= maxt) {
     out.push({
       ref: packHeadChunkId(s.ref, s.openChunkId),
       mint: Math.max(o.mint, mint),
@@ -117,15 +117,15 @@ export class HeadChunkReader implements BlockChunkReader {
   /** The chunk `meta` names (data owned by the caller); `not_found` once it has been truncated away. */
   chunk(meta: ChunkMeta): Chunk {
     const { s, idx } = this.locate(meta);
-    if (idx < s.mmapped.length) {
-      const c = s.mmapped[idx];
+    if (idx < s.numMmapped) {
+      const c = s.mmappedChunk(idx);
       const chunk = this.head.files.chunk(c.ref);
       if (meta.mint <= c.mint && meta.maxt >= c.maxt) return chunk;
       return trimXor(chunk.data, meta.mint, meta.maxt);
     }
     const o = s.open as OpenChunk;
-    if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: Encoding.xor, data: o.app.bytes().slice() };
-    return trimXor(o.app.bytes(), meta.mint, meta.maxt);
+    if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: Encoding.xor, data: o.bytes().slice() };
+    return trimXor(o.bytes(), meta.mint, meta.maxt);
   }
 
   /**
@@ -134,15 +134,15 @@ export class HeadChunkReader implements BlockChunkReader {
    */
   rawChunk(meta: ChunkMeta): RawChunk {
     const { s, idx } = this.locate(meta);
-    if (idx < s.mmapped.length) {
-      const c = s.mmapped[idx];
+    if (idx < s.numMmapped) {
+      const c = s.mmappedChunk(idx);
       const chunk = this.head.files.chunk(c.ref);
       const whole = meta.mint <= c.mint && meta.maxt >= c.maxt;
       return { encoding: chunk.encoding, data: chunk.data, samples: whole ? numSamples(chunk.data) : -1 };
     }
     const o = s.open as OpenChunk;
     const whole = meta.mint <= o.mint && meta.maxt >= o.maxt;
-    return { encoding: Encoding.xor, data: o.app.bytes(), samples: whole ? o.app.numSamples : -1 };
+    return { encoding: Encoding.xor, data: o.bytes(), samples: whole ? o.numSamples : -1 };
   }
 
   // The series of `meta` and the index of its chunk (its open chunk when equal to the number of full chunks).
@@ -152,7 +152,7 @@ export class HeadChunkReader implements BlockChunkReader {
     if (s === undefined) throw new ContrailError("not_found", `head series ${seriesRef} no longer exists`);
     const idx = (((chunkId - s.firstChunkId) % CHUNK_ID_SPACE) + CHUNK_ID_SPACE) % CHUNK_ID_SPACE;
     const o = s.open;
-    if (idx < s.mmapped.length || (idx === s.mmapped.length && o !== null && o.app.numSamples > 0)) return { s, idx };
+    if (idx < s.numMmapped || (idx === s.numMmapped && o !== null && o.numSamples > 0)) return { s, idx };
     throw new ContrailError("not_found", `chunk ${chunkId} of head series ${seriesRef} no longer exists`);
   }
 }

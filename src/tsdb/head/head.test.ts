@@ -99,8 +99,8 @@ test("full chunks go to chunks_head and are read back; memory keeps only the ope
   for (const ref of Array.from(head.index().allPostings())) {
     const s = head.series.getByRef(ref);
     assert.ok(s !== undefined);
-    assert.equal(s.mmapped.length, 2, "two full chunks of 120 samples");
-    assert.equal(s.open?.app.numSamples, 10);
+    assert.equal(s.numMmapped, 2, "two full chunks of 120 samples");
+    assert.equal(s.open?.numSamples, 10);
   }
   head.files.flush();
   assert.deepEqual(readdirSync(join(dir, "chunks_head")), ["000001"]);
@@ -180,7 +180,7 @@ test("the last value of a series restored only from chunks_head is read back for
   tearLastRecord(join(dir, "wal"));
   const head = openHead({ dir });
   const s = head.series.getByRef(head.index().allPostings()[0]);
-  assert.ok(s !== undefined && s.open === null && s.mmapped.length === 1);
+  assert.ok(s !== undefined && s.open === null && s.numMmapped === 1);
   const same = head.appender();
   same.append(series(0), 119 * 15_000, 119 * 15);
   const sameRep = same.commit();
@@ -298,4 +298,49 @@ test("a closed head refuses appenders", () => {
     () => head.appender(),
     (e) => isContrailError(e, "internal"),
   );
+});
+
+/** Every series' labels and samples, as text, in label order. */
+function dumpAll(head: Head): string[] {
+  const out: string[] = [];
+  const q = blockQuerier(head, -1e15, 1e15);
+  for (const s of q.select([newMatcher("=~", "__name__", ".+")], { start: -1e15, end: 1e15, sorted: true })) {
+    const it = s.iterator();
+    const samples: string[] = [];
+    while (it.next() !== "none") samples.push(`${it.atT()}=${it.atV()}`);
+    out.push(`${s.labels.toString()} ${samples.join(" ")}`);
+  }
+  return out;
+}
+
+test("series sharing the open-chunk arena keep their own labels and samples, across chunk cuts and a reopen", () => {
+  const dir = tempDir();
+  const head = openHead({ dir });
+  const regions = ["ams", "fra", "iad"];
+  const labelsOf = (i: number) =>
+    Labels.fromStrings("__name__", i % 2 === 0 ? "up" : "requests_total", "region", regions[i % 3], "i", String(i));
+  const want: string[][] = Array.from({ length: 300 }, () => []);
+  // 300 samples a series: several chunks are cut (their arena slots freed and reused), in interleaved commits.
+  for (let j = 0; j < 300; j++) {
+    const app = head.appender();
+    for (let i = 0; i < want.length; i++) {
+      if ((i + j) % 7 === 0) continue;
+      const t = j * 15_000 + (i % 11);
+      const v = i % 3 === 0 ? j * 0.1 + i : Math.floor((i + 1) * j * 1.7);
+      app.append(labelsOf(i), t, v);
+      want[i].push(`${t}=${v}`);
+    }
+    throwOnRejection(app.commit());
+  }
+  const expectedDump = want.map((s, i) => `${labelsOf(i).toString()} ${s.join(" ")}`).sort();
+  assert.deepEqual([...dumpAll(head)].sort(), expectedDump);
+  assert.ok(head.chunkOptions.arena.usedBytes > 0);
+  head.close();
+  const reopened = openHead({ dir });
+  assert.deepEqual([...dumpAll(reopened)].sort(), expectedDump);
+  assert.equal(reopened.stats().numSeries, want.length);
+  // Truncating everything gives every open chunk's bytes back.
+  reopened.truncate(1e15);
+  assert.equal(reopened.stats().numSeries, 0);
+  assert.equal(reopened.chunkOptions.arena.usedBytes, 0);
 });

@@ -11,6 +11,7 @@ import { Labels } from "../../model/labels.ts";
 import type { Matcher } from "../../model/matcher.ts";
 import type { BlockChunkReader, BlockIndexReader, BlockReader, TombstoneReader } from "../block-reader.ts";
 import { HeadChunkFiles, headChunkRefSeq } from "../chunks/head-chunks.ts";
+import { ByteArena } from "../encoding/byte-arena.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
 import { postingsForMatchers } from "../index/postings.ts";
 import { SampleBatch } from "../record/samples.ts";
@@ -162,7 +163,7 @@ export class Head implements BlockReader {
     if (!(chunkRange > 0) || !(samplesPerChunk > 0)) {
       throw new ContrailError("bad_data", "chunk range and samples per chunk must be positive");
     }
-    this.chunkOptions = { chunkRange, samplesPerChunk, files };
+    this.chunkOptions = { chunkRange, samplesPerChunk, files, arena: new ByteArena() };
     this.minValid = opts.minValidTime ?? Number.NEGATIVE_INFINITY;
     this.logger = opts.logger ?? NOOP_LOGGER;
     this.indexReader = new HeadIndexReader(this);
@@ -255,7 +256,7 @@ export class Head implements BlockReader {
   /** Current counters and sizes. */
   stats(): HeadStats {
     let numChunks = 0;
-    for (const s of this.series.values()) numChunks += s.mmapped.length + (s.open?.app.numSamples ? 1 : 0);
+    for (const s of this.series.values()) numChunks += s.numMmapped + (s.open?.numSamples ? 1 : 0);
     return { numSeries: this.series.size, numChunks, minTime: this.minT, maxTime: this.maxT, ...this.counters };
   }
 
@@ -301,7 +302,7 @@ export class Head implements BlockReader {
       flat.push(this.interner.intern(n), this.interner.intern(v));
     });
     const s = new MemSeries(ref, Labels.fromSortedUnchecked(flat));
-    this.series.add(s);
+    this.series.add(s, labels.hash());
     this.postings.add(ref, s.labels);
     this.counters.seriesCreated++;
     return s;
@@ -393,7 +394,7 @@ export class Head implements BlockReader {
       }
       keep.push(s.ref);
       if (s.minTime() < minT) minT = s.minTime();
-      if (s.mmapped.length > 0) oldestFile = Math.min(oldestFile, headChunkRefSeq(s.mmapped[0].ref));
+      if (s.numMmapped > 0) oldestFile = Math.min(oldestFile, headChunkRefSeq(s.mmappedRef(0)));
     };
     const finish = (): TruncatePlan => {
       const gone: MemSeries[] = [];
@@ -441,6 +442,7 @@ export class Head implements BlockReader {
     if (list.length === 0) return;
     const deleted = new Map<number, Labels>();
     for (const s of list) {
+      s.releaseOpen();
       this.series.delete(s);
       deleted.set(s.ref, s.labels);
     }

@@ -215,7 +215,7 @@ function attachChunks(s: MemSeries, created: boolean, chunks: Map<number, Mmappe
     s.setMmapped(list);
     return;
   }
-  if (s.open !== null && s.open.app.numSamples > 0) return;
+  if (s.open !== null && s.open.numSamples > 0) return;
   const newer = list.filter((c) => c.mint > s.mmappedMaxTime());
-  if (newer.length > 0) s.setMmapped([...s.mmapped, ...newer]);
+  if (newer.length > 0) s.setMmapped([...s.mmappedChunks(), ...newer]);
 }

@@ -7,6 +7,7 @@ import { Labels } from "../../model/labels.ts";
 import { MAX_BYTES_PER_XOR_CHUNK } from "../chunkenc/chunk.ts";
 import { XorIterator } from "../chunkenc/xor.ts";
 import { HeadChunkFiles } from "../chunks/head-chunks.ts";
+import { ByteArena } from "../encoding/byte-arena.ts";
 import {
   type ChunkOptions,
   computeChunkEndTime,
@@ -23,7 +24,7 @@ after(() => {
   files.close();
   rmSync(root, { recursive: true, force: true });
 });
-const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files };
+const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files, arena: new ByteArena() };
 let nextRef = 1;
 
 function series(): MemSeries {
@@ -33,13 +34,13 @@ function series(): MemSeries {
 /** [mint, maxt, samples] of every chunk, full ones read back from the files. */
 function layout(s: MemSeries): [number, number, number][] {
   const out: [number, number, number][] = [];
-  for (const c of s.mmapped) {
+  for (const c of s.mmappedChunks()) {
     const it = new XorIterator(files.chunk(c.ref).data);
     let n = 0;
     while (it.next() !== "none") n++;
     out.push([c.mint, c.maxt, n]);
   }
-  if (s.open !== null) out.push([s.open.mint, s.open.maxt, s.open.app.numSamples]);
+  if (s.open !== null) out.push([s.open.mint, s.open.maxt, s.open.numSamples]);
   return out;
 }
 
@@ -97,7 +98,7 @@ test("a chunk is cut before it would exceed 1 KiB", () => {
   const l = layout(s);
   assert.ok(l.length >= 2);
   assert.ok(l[0][2] < 120, `first chunk holds ${l[0][2]} samples`);
-  for (const c of s.mmapped) assert.ok(files.chunk(c.ref).data.length <= MAX_BYTES_PER_XOR_CHUNK);
+  for (const c of s.mmappedChunks()) assert.ok(files.chunk(c.ref).data.length <= MAX_BYTES_PER_XOR_CHUNK);
   assert.equal(
     l.reduce((n, c) => n + c[2], 0),
     200,
@@ -119,7 +120,7 @@ test("truncation drops whole chunks before mint and keeps chunk ids stable", () 
   const idOfThird = s.firstChunkId + 2;
   assert.equal(s.truncateBefore(120 * 15_000 + 1), 1);
   assert.equal(s.firstChunkId, 1);
-  assert.equal(s.mmapped.length + 1, 2);
+  assert.equal(s.numMmapped + 1, 2);
   assert.equal(s.openChunkId, idOfThird);
   assert.equal(s.minTime(), 120 * 15_000);
   assert.equal(s.truncateBefore(Number.POSITIVE_INFINITY), 2);

@@ -6,6 +6,7 @@ import type { Labels } from "../../model/labels.ts";
 import { Encoding, MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND } from "../chunkenc/chunk.ts";
 import { XorAppender } from "../chunkenc/xor.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
+import type { ByteArena } from "../encoding/byte-arena.ts";
 
 /** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
 export const CHUNK_ID_SPACE = 2 ** 21;
@@ -19,11 +20,22 @@ export interface MmappedChunk {
   readonly maxt: number;
 }
 
-/** The chunk being appended to. `maxt` is -Infinity while it is empty. */
-export interface OpenChunk {
-  readonly app: XorAppender;
+/** Initial room of an open chunk in the arena, bytes: a few samples; it doubles as the chunk grows. */
+const OPEN_CHUNK_BYTES = 32;
+
+/**
+ * The chunk being appended to: an XOR appender whose bytes live in the head's arena, with its time range. `maxt` is
+ * -Infinity while it is empty. One object per series rather than an appender, a bit writer and a buffer each.
+ */
+export class OpenChunk extends XorAppender {
   mint: number;
-  maxt: number;
+  maxt = Number.NEGATIVE_INFINITY;
+
+  /** An empty chunk starting at `mint` (ms) in `arena` with room for `bytes`; `release()` it when dropped. */
+  constructor(mint: number, arena: ByteArena, bytes: number) {
+    super({ capacity: Math.max(OPEN_CHUNK_BYTES, bytes), arena });
+    this.mint = mint;
+  }
 }
 
 /** What chunk cutting needs to know; shared by every series of a head. */
@@ -34,6 +46,8 @@ export interface ChunkOptions {
   readonly samplesPerChunk: number;
   /** Where full chunks go. */
   readonly files: HeadChunkFiles;
+  /** Where open chunks' bytes live. */
+  readonly arena: ByteArena;
 }
 
 /** Packs a head series ref and a chunk id into the `ref` of a ChunkMeta handed out by the head. */
@@ -61,14 +75,20 @@ export function computeChunkEndTime(start: number, cur: number, maxT: number, ra
   return Math.trunc(start + (maxT - start) / Math.floor(n));
 }
 
+const NO_CHUNKS: number[] = [];
+
 /** A series held by the head. Mutated only by the head (appends, replay, truncation). */
 export class MemSeries {
   /** Head series ref, stable across restarts (it is logged in the WAL). */
   readonly ref: number;
   readonly labels: Labels;
-  /** Full chunks in time order. */
-  mmapped: MmappedChunk[] = [];
-  /** Id of `mmapped[0]` (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
+  /**
+   * Full chunks in time order as flat (ref, mint, maxt) triples: an array of numbers keeps them unboxed, 24 bytes a
+   * chunk, where an object per chunk with its three numbers boxed took about 100. Sized exactly (chunks are cut
+   * every few minutes at most, so copying on each is cheap); shared and empty until the first.
+   */
+  private mm: number[] = NO_CHUNKS;
+  /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
   firstChunkId = 0;
   open: OpenChunk | null = null;
   /** Time at which the open chunk is cut (ms). */
@@ -94,31 +114,63 @@ export class MemSeries {
 
   /** Id of the open chunk (one past the last full chunk). */
   get openChunkId(): number {
-    return this.firstChunkId + this.mmapped.length;
+    return this.firstChunkId + this.numMmapped;
+  }
+
+  /** Number of full chunks. */
+  get numMmapped(): number {
+    return this.mm.length / 3;
+  }
+
+  /** Reference of full chunk `i` in the head chunk files. */
+  mmappedRef(i: number): HeadChunkRef {
+    return this.mm[3 * i] as HeadChunkRef;
+  }
+
+  /** First sample time of full chunk `i`, ms. */
+  mmappedMint(i: number): number {
+    return this.mm[3 * i + 1];
+  }
+
+  /** Last sample time of full chunk `i`, ms. */
+  mmappedMaxt(i: number): number {
+    return this.mm[3 * i + 2];
+  }
+
+  /** Full chunk `i` (a new object). */
+  mmappedChunk(i: number): MmappedChunk {
+    return { ref: this.mm[3 * i] as HeadChunkRef, mint: this.mm[3 * i + 1], maxt: this.mm[3 * i + 2] };
+  }
+
+  /** The full chunks in time order (new objects). */
+  mmappedChunks(): MmappedChunk[] {
+    const out: MmappedChunk[] = [];
+    for (let i = 0; i < this.numMmapped; i++) out.push(this.mmappedChunk(i));
+    return out;
   }
 
   /** Oldest sample time held, ms; +Infinity when the series holds no chunk. */
   minTime(): number {
-    if (this.mmapped.length > 0) return this.mmapped[0].mint;
-    if (this.open !== null && this.open.app.numSamples > 0) return this.open.mint;
+    if (this.mm.length > 0) return this.mm[1];
+    if (this.open !== null && this.open.numSamples > 0) return this.open.mint;
     return Number.POSITIVE_INFINITY;
   }
 
   /** Newest sample time held in chunks, ms; -Infinity when none. */
   maxTime(): number {
-    if (this.open !== null && this.open.app.numSamples > 0) return this.open.maxt;
-    if (this.mmapped.length > 0) return this.mmapped[this.mmapped.length - 1].maxt;
+    if (this.open !== null && this.open.numSamples > 0) return this.open.maxt;
+    if (this.mm.length > 0) return this.mm[this.mm.length - 1];
     return Number.NEGATIVE_INFINITY;
   }
 
   /** Newest time in the full chunks (what replay skips WAL samples up to), -Infinity when none. */
   mmappedMaxTime(): number {
-    return this.mmapped.length > 0 ? this.mmapped[this.mmapped.length - 1].maxt : Number.NEGATIVE_INFINITY;
+    return this.mm.length > 0 ? this.mm[this.mm.length - 1] : Number.NEGATIVE_INFINITY;
   }
 
   /** True when the series holds no samples in chunks. */
   isEmpty(): boolean {
-    return this.mmapped.length === 0 && (this.open === null || this.open.app.numSamples === 0);
+    return this.mm.length === 0 && (this.open === null || this.open.numSamples === 0);
   }
 
   /**
@@ -136,11 +188,11 @@ export class MemSeries {
       created = true;
     }
     if (c.maxt >= t) return false;
-    if (!created && c.app.size > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
+    if (!created && c.size > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
       c = this.cut(t, o);
       created = true;
     }
-    const n = c.app.numSamples;
+    const n = c.numSamples;
     if (n === 0) {
       c.mint = t;
       this.nextAt = rangeForTimestamp(t, o.chunkRange);
@@ -151,7 +203,7 @@ export class MemSeries {
     }
     // Twice the target means the prediction was wrong (the rate went up): cut anyway.
     if (t >= this.nextAt || n >= o.samplesPerChunk * 2) c = this.cut(t, o);
-    c.app.append(t, v);
+    c.append(t, v);
     c.maxt = t;
     this.lastT = t;
     this.lastV = v;
@@ -161,8 +213,12 @@ export class MemSeries {
 
   /** Writes the open chunk (if it holds samples) to the head chunk files and opens a new one starting at `t`. */
   private cut(t: number, o: ChunkOptions): OpenChunk {
+    // The next chunk will likely grow as large as this one: taking that room at once spares the arena the smaller
+    // slots a growing chunk leaves behind.
+    const expected = this.open?.size ?? 0;
     this.flushOpen(o.files);
-    const c: OpenChunk = { app: new XorAppender(), mint: t, maxt: Number.NEGATIVE_INFINITY };
+    this.releaseOpen();
+    const c = new OpenChunk(t, o.arena, expected);
     this.open = c;
     this.nextAt = rangeForTimestamp(t, o.chunkRange);
     return c;
@@ -171,14 +227,26 @@ export class MemSeries {
   /** Moves the open chunk, if it holds samples, to the head chunk files. */
   private flushOpen(files: HeadChunkFiles): void {
     const c = this.open;
-    if (c === null || c.app.numSamples === 0) return;
+    if (c === null || c.numSamples === 0) return;
     const ref = files.write({
       seriesRef: this.ref,
       mint: c.mint,
       maxt: c.maxt,
-      chunk: { encoding: Encoding.xor, data: c.app.bytes() },
+      chunk: { encoding: Encoding.xor, data: c.bytes() },
     });
-    this.mmapped.push({ ref, mint: c.mint, maxt: c.maxt });
+    const n = this.mm.length;
+    const mm = new Array<number>(n + 3);
+    for (let i = 0; i < n; i++) mm[i] = this.mm[i];
+    mm[n] = ref;
+    mm[n + 1] = c.mint;
+    mm[n + 2] = c.maxt;
+    this.mm = mm;
+    this.releaseOpen();
+  }
+
+  /** Drops the open chunk, giving its bytes back to the arena. */
+  releaseOpen(): void {
+    this.open?.release();
     this.open = null;
   }
 
@@ -188,11 +256,11 @@ export class MemSeries {
    */
   truncateBefore(mint: number): number {
     let k = 0;
-    while (k < this.mmapped.length && this.mmapped[k].maxt < mint) k++;
+    while (k < this.numMmapped && this.mmappedMaxt(k) < mint) k++;
     let dropped = k;
-    if (k > 0) this.mmapped = this.mmapped.slice(k);
-    if (this.mmapped.length === 0 && this.open !== null && this.open.app.numSamples > 0 && this.open.maxt < mint) {
-      this.open = null;
+    if (k > 0) this.mm = k === this.numMmapped ? NO_CHUNKS : this.mm.slice(3 * k);
+    if (this.mm.length === 0 && this.open !== null && this.open.numSamples > 0 && this.open.maxt < mint) {
+      this.releaseOpen();
       dropped++;
     }
     this.firstChunkId = (this.firstChunkId + dropped) % CHUNK_ID_SPACE;
@@ -203,9 +271,15 @@ export class MemSeries {
    * Installs the full chunks found in the head chunk files at replay (time order, non-overlapping) and resets the
    * ordering state to their end.
    */
-  setMmapped(chunks: MmappedChunk[]): void {
-    this.mmapped = chunks;
-    this.open = null;
+  setMmapped(chunks: readonly MmappedChunk[]): void {
+    const mm = new Array<number>(chunks.length * 3);
+    chunks.forEach((c, i) => {
+      mm[3 * i] = c.ref;
+      mm[3 * i + 1] = c.mint;
+      mm[3 * i + 2] = c.maxt;
+    });
+    this.mm = chunks.length === 0 ? NO_CHUNKS : mm;
+    this.releaseOpen();
     const last = chunks[chunks.length - 1];
     if (last !== undefined && last.maxt > this.lastT) {
       this.lastT = last.maxt;

@@ -112,7 +112,7 @@ export class HeadRangeSnapshot {
       b.putVarint(meta.maxt);
       const { chunkId } = unpackHeadChunkId(meta.ref);
       const idx = (((chunkId - s.firstChunkId) % CHUNK_ID_SPACE) + CHUNK_ID_SPACE) % CHUNK_ID_SPACE;
-      const mm = idx < s.mmapped.length ? s.mmapped[idx] : undefined;
+      const mm = idx < s.numMmapped ? s.mmappedChunk(idx) : undefined;
       if (mm !== undefined && meta.mint <= mm.mint && meta.maxt >= mm.maxt) {
         b.putByte(FILE_REF);
         b.putUvarint(mm.ref);
