@@ -1,14 +1,17 @@
 // Scrapes into an org at its series limit (max_active_series, enforced by the tenant store): a new series of the
 // body is refused and named in the target's last error, the target stays up and its existing series (the report
-// series included) keep their samples, and the refused series is written once the limit has room again.
+// series included) keep their samples, and the refused series is written once the limit has room again. The
+// platform's in-process metrics (the edge's registry) are collected the same way.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { Registry } from "../exposition/registry.ts";
 import { newMatcher } from "../model/matcher.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
+import { RegistryCollector } from "./inprocess.ts";
 import { REPORT_SERIES, ScrapeLoop } from "./loop.ts";
 import { resolveScrapeOptions } from "./options.ts";
 import { serveText, startServer, type TestServer } from "./testkit.ts";
@@ -83,6 +86,29 @@ test("a new series over the limit is refused, the scrape stays up and its other 
     assert.equal(third.seriesLimited, 0);
     assert.equal(loop.status().lastError, "");
     assert.ok(samplesOf(store, "jobs_total").includes(`c@${t0 + 30_000}=5`));
+  } finally {
+    store.close();
+  }
+});
+
+test("the platform's in-process metrics: a new series over the limit is left out, the org's others written", () => {
+  const store = new EmbeddedTenantStore({ dataDir: join(dir, "inprocess"), idleCloseMs: 0, maxActiveSeries: () => 1 });
+  try {
+    const registry = new Registry();
+    const kinds = registry.counter({ name: "jobs_total", help: "Jobs.", labelNames: ["app", "kind"] });
+    kinds.labels("web", "a").inc(1);
+    const collector = new RegistryCollector({ source: { name: "edge", registry }, store, orgOfApp: () => ORG });
+    const t0 = Date.now() - 60_000;
+    assert.equal(collector.collectOnce(t0).appended, 1);
+    kinds.labels("web", "a").inc(2);
+    kinds.labels("web", "b").inc(5);
+    const o = collector.collectOnce(t0 + 15_000);
+    assert.equal(o.appended, 1);
+    assert.equal(o.failed, 1);
+    assert.deepEqual(o.orgs, [ORG], "the org's batch was committed");
+    assert.match(o.errors.get(ORG)?.message ?? "", /1 active series \(max_active_series\); new series .*kind="b"/);
+    assert.match(collector.status().lastError, /max_active_series/);
+    assert.deepEqual(samplesOf(store, "jobs_total"), [`a@${t0}=1`, `a@${t0 + 15_000}=3`]);
   } finally {
     store.close();
   }
