@@ -18,7 +18,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { allPanels, loadDashboard } from "../src/cli/dashboard.ts";
 import { Labels } from "../src/model/labels.ts";
 import { startUp, type UpProcess } from "../src/roles/testkit.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
@@ -28,6 +27,8 @@ import { type Figure, median, printFigures } from "./harness.ts";
 import { postRemoteWrite } from "./http-post.ts";
 
 const ORG = "bench";
+/** The demo dashboard (`contrail dashboard export` prints it): the seed's queries. */
+const DASHBOARD = new URL("../dashboards/contrail-app.json", import.meta.url);
 const INTERVAL_MS = 15_000;
 const SHARDS = 4;
 /** Time between two RSS readings, ms. */
@@ -59,12 +60,27 @@ interface DashboardQuery {
   request(nowMs: number): { readonly method: "GET" | "POST"; readonly path: string; readonly params: URLSearchParams };
 }
 
+/** The parts of the dashboard's JSON read here: its variables and its panels (rows nest theirs). */
+interface Dashboard {
+  readonly templating: { readonly list: readonly { readonly definition?: string }[] };
+  readonly panels: readonly Panel[];
+}
+interface Panel {
+  readonly panels?: readonly Panel[];
+  readonly targets?: readonly { readonly expr?: string }[];
+}
+
+/** Every panel of `list`, rows' nested panels included, in order. */
+function panelsOf(list: readonly Panel[]): Panel[] {
+  return list.flatMap((p) => [p, ...panelsOf(p.panels ?? [])]);
+}
+
 /** The dashboard's app picker and each panel's expressions for APP, as Grafana sends them. */
 function dashboardQueries(): DashboardQuery[] {
-  const d = loadDashboard();
+  const d = JSON.parse(readFileSync(DASHBOARD, "utf8")) as Dashboard;
   const out: DashboardQuery[] = [];
   for (const v of d.templating.list) {
-    const m = /^label_values\((\w+), *(\w+)\)$/.exec(String((v as { definition?: string }).definition ?? ""));
+    const m = /^label_values\((\w+), *(\w+)\)$/.exec(v.definition ?? "");
     if (m === null) continue;
     out.push({
       name: `label_values(${m[1]}, ${m[2]})`,
@@ -79,7 +95,7 @@ function dashboardQueries(): DashboardQuery[] {
       }),
     });
   }
-  for (const p of allPanels(d)) {
+  for (const p of panelsOf(d.panels)) {
     for (const t of p.targets ?? []) {
       if (t.expr === undefined) continue;
       const query = t.expr
