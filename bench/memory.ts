@@ -15,17 +15,15 @@ import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Labels } from "../src/model/labels.ts";
-import { contrailOk, startUp, type UpProcess } from "../src/roles/testkit.ts";
-import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
-import type { WriteSeries } from "../src/storage/remote/types.ts";
+import type { UpProcess } from "../src/roles/testkit.ts";
 import {
   IDLE_PROMETHEUS_CONFIG,
   startPrometheus as launchPrometheus,
   type PeerProcess,
   startVictoriaMetrics,
 } from "../src/testkit/peers.ts";
-import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
-import { type FleetSeries, fleetSeries, lcg, rssBytes, sleep } from "./fleet.ts";
+import { fleetSeries, lcg, rssBytes, sleep } from "./fleet.ts";
+import { roundBodies, startContrail, type Target } from "./fleet-write.ts";
 import { type Figure, printFigures } from "./harness.ts";
 import { postRemoteWrite } from "./http-post.ts";
 
@@ -41,55 +39,14 @@ function arg(name: string, fallback: number): number {
 const SERIES = arg("series", Number(process.env.CONTRAIL_BENCH_SERIES ?? 100_000));
 const ROUNDS = arg("rounds", 4);
 const INTERVAL_MS = 15_000;
-/** Series per request: Prometheus's max_samples_per_send (one sample per series per round). */
-const SERIES_PER_REQUEST = 2_000;
 const SHARDS = 4;
 /** RSS readings per figure, one a second. */
 const READINGS = 5;
 /** Time the servers get after the last write (flushes, background merges) before the first reading. */
 const SETTLE_MS = 10_000;
 
-/** A server under test: where to write and query, the headers each needs, and the pid whose RSS counts. */
-interface Target {
-  readonly name: string;
-  readonly writeUrl: string;
-  readonly writeHeaders: Record<string, string>;
-  readonly api: string;
-  readonly readHeaders: Record<string, string>;
-  readonly pid: number;
-  /** Makes written samples visible to queries (VictoriaMetrics buffers them for a second or so). */
-  flush(): Promise<void>;
-}
-
 const peers: PeerProcess[] = [];
 let up: UpProcess | undefined;
-
-async function startContrail(dir: string): Promise<Target> {
-  const data = join(dir, "contrail");
-  await contrailOk(["orgs", "create", ORG, "--data", data]);
-  // The bench measures memory, not the per-org ingestion rate limit.
-  await contrailOk(
-    ["orgs", "limits", ORG, "--set", "ingestion_rate=100000000", "--set", "ingestion_burst_size=1000000000"].concat([
-      "--data",
-      data,
-    ]),
-  );
-  const write = (await contrailOk(["tokens", "create", "--org", ORG, "--scope", "write", "--data", data])).trim();
-  const read = (await contrailOk(["tokens", "create", "--org", ORG, "--scope", "read", "--data", data])).trim();
-  up = await startUp(data, []);
-  const pid = up.pids().get("serve");
-  if (pid === undefined) throw new Error(`contrail up printed no serve pid: ${up.output()}`);
-  const api = `${up.apiUrl}/prometheus/${ORG}`;
-  return {
-    name: "contrail",
-    writeUrl: `${api}/api/v1/write`,
-    writeHeaders: { authorization: `Bearer ${write}` },
-    api,
-    readHeaders: { authorization: `Bearer ${read}` },
-    pid,
-    flush: async () => {},
-  };
-}
 
 async function startPrometheus(dir: string): Promise<Target> {
   const p = await launchPrometheus({
@@ -134,35 +91,6 @@ async function startVictoria(dir: string): Promise<Target> {
   };
 }
 
-/** Next value of a series: counters grow by a random step, gauges wander around their level. */
-function nextValue(kind: FleetSeries["kind"], v: number, rnd: () => number): number {
-  return kind === "counter" ? v + Math.floor(rnd() * 100) : Math.round((v + rnd() * 2 - 1) * 100) / 100;
-}
-
-/** The request bodies of one round, split into SHARDS lists of requests sent one after the other. */
-function roundBodies(
-  series: readonly FleetSeries[],
-  labels: readonly Labels[],
-  values: number[],
-  t: number,
-  rnd: () => number,
-): Uint8Array[][] {
-  const encoder = new SnappyEncoder();
-  const shards: Uint8Array[][] = Array.from({ length: SHARDS }, () => []);
-  let batch: WriteSeries[] = [];
-  let n = 0;
-  for (let i = 0; i < series.length; i++) {
-    values[i] = nextValue(series[i].kind, values[i], rnd);
-    // Scrapes land a few ms late, never early.
-    batch.push({ labels: labels[i], samples: [{ t: t + Math.floor(rnd() * 20), v: values[i] }] });
-    if (batch.length === SERIES_PER_REQUEST || i === series.length - 1) {
-      shards[n++ % SHARDS].push(encoder.encodeCopy(encodeWriteRequestV1({ series: batch })));
-      batch = [];
-    }
-  }
-  return shards;
-}
-
 const agent = new Agent({ keepAlive: true, maxSockets: SHARDS });
 
 /** The seed dashboard's queries, over every app rather than one, evaluated at `timeS`. */
@@ -204,7 +132,9 @@ async function main(): Promise<void> {
   try {
     const series = fleetSeries(SERIES);
     const labels = series.map((s) => Labels.fromPairs([["__name__", s.name], ...s.labels]));
-    const targets = [await startContrail(dir), await startPrometheus(dir), await startVictoria(dir)];
+    const contrail = await startContrail(dir, ORG);
+    up = contrail.up;
+    const targets = [contrail, await startPrometheus(dir), await startVictoria(dir)];
     await sleep(SETTLE_MS);
     const idle = new Map(targets.map((t) => [t.name, rssBytes(t.pid)]));
     for (const t of targets) console.log(`${t.name}: idle RSS ${(idle.get(t.name)! / 2 ** 20).toFixed(1)} MiB`);
@@ -213,7 +143,7 @@ async function main(): Promise<void> {
     const end = Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS;
     for (let round = 0; round < ROUNDS; round++) {
       const t = end - (ROUNDS - 1 - round) * INTERVAL_MS;
-      const shards = roundBodies(series, labels, values, t, rnd);
+      const shards = roundBodies(series, labels, values, t, rnd, SHARDS);
       for (const target of targets) {
         const t0 = Date.now();
         await Promise.all(

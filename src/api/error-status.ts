@@ -19,6 +19,7 @@ export function httpErrorOf(code: ErrorCode): HttpError {
     case "out_of_order_sample":
     case "duplicate_sample_for_timestamp":
     case "out_of_bounds":
+    case "series_limit":
       return { status: 400, errorType: "bad_data" };
     case "execution":
     case "too_many_samples":

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "uri_too_long"
   | "unsupported_media_type"
   | "limit_exceeded"
+  | "series_limit"
   | "not_found"
   | "unauthorized"
   | "forbidden"

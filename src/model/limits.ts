@@ -1,6 +1,6 @@
 // The per-org limits, each defined once: its default, unit, the range an override may take, and what it bounds.
 // Every layer reads its limits from here: the query API (concurrency, time, samples, sizes), the remote-write
-// receiver (labels, request sizes, metadata), the ruler (rule groups, rules, evaluation time), the control database (per-org overrides, checked against the range),
+// receiver (labels, request sizes, metadata), the tenant store (active series), the ruler (rule groups, rules, evaluation time), the control database (per-org overrides, checked against the range),
 // and the CLI (`contrail orgs limits`). The defaults follow Prometheus and Grafana Mimir where they have one; each
 // entry's comment gives the reference and the reason when ours differs.
 
@@ -161,6 +161,16 @@ export const LIMIT_SPECS = {
     unit: "count",
     area: "ingest",
     help: "metric families whose metadata is kept per org; metadata of further families is dropped",
+  },
+  // Mimir's max_global_series_per_user: 150,000. A series takes about 3 KB of the metrics node's memory (the
+  // `memory` bench), so an org at the default holds under half a GB; series leave the head when it is compacted.
+  maxActiveSeries: {
+    default: 150_000,
+    min: 1,
+    max: 100_000_000,
+    unit: "count",
+    area: "ingest",
+    help: "series the org may have in the head at once; samples creating more are refused, existing series still accept",
   },
   // Mimir's ingestion_rate: 10,000 samples/s per tenant, about 2% of a core at the receiver's 460k samples per
   // CPU-second: no org can take the thread that accepts writes from the others. Raise it for big senders.

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { QueryPool } from "../api/query-pool/pool.ts";
 import { poolRuleQuery } from "../api/rule-queries.ts";
 import { type ControlDb, listRuleGroups, orgsWithRuleGroups, ruleGroupsGeneration } from "../control/index.ts";
+import { ContrailError, isContrailError } from "../model/errors.ts";
 import type { OrgLimits } from "../model/limits.ts";
 import {
   type AlertSink,
@@ -51,17 +52,38 @@ export function rulerLimits(limits: OrgLimits, minIntervalMs = DEFAULT_RULE_LIMI
   };
 }
 
-/** Appends rule results as one batch per call; samples the store rejects (out of order…) are dropped, not errors. */
+/**
+ * Appends rule results as one batch per call; samples the store rejects (out of order…) are dropped, not errors. New
+ * series over the org's series limit are left out and the rest committed; then the first such refusal is thrown,
+ * so the rule shows it as its last error.
+ */
 export function storeAppendFn(store: TenantStore): RuleAppendFn {
   return async (org, samples) => {
     const app = store.appender(org);
+    let limited: ContrailError | null = null;
+    let refused = 0;
     try {
-      for (const s of samples) app.append(s.labels, s.tMs, s.value);
+      for (const s of samples) {
+        try {
+          app.append(s.labels, s.tMs, s.value);
+        } catch (err) {
+          if (!isContrailError(err, "series_limit")) throw err;
+          limited ??= err;
+          refused++;
+        }
+      }
     } catch (err) {
       app.rollback();
       throw err;
     }
     app.commit();
+    if (limited !== null) {
+      throw new ContrailError(
+        "series_limit",
+        `${refused} of ${samples.length} results not recorded: ${limited.message}`,
+        { cause: limited },
+      );
+    }
   };
 }
 

@@ -23,7 +23,8 @@ import { registerRemoteWrite } from "../api/remote-write.ts";
 import { registerRulerRoutes } from "../api/ruler-routes.ts";
 import { API_ENGINE_OPTIONS, createApiServer } from "../api/server.ts";
 import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
-import type { MetricMetadata } from "../exposition/index.ts";
+import type { MetricFamily, MetricMetadata } from "../exposition/index.ts";
+import { Labels } from "../model/labels.ts";
 import type { Notifiers } from "../rules/notify/notifiers.ts";
 import type { AlertSink } from "../rules/types.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
@@ -72,6 +73,21 @@ const TARGET_POLL_MS = 1_000;
 /** The scraper rereads its targets at least this often, and at most once a second, ms. */
 const MAX_REFRESH_MS = 10_000;
 
+/**
+ * `contrail_series_limited_total`: new series refused by their org's series limit, over all orgs (the public
+ * `/metrics` names no org; an org sees its refusals in its remote-write answers, targets and rules).
+ */
+function seriesLimitedFamily(store: EmbeddedTenantStore): MetricFamily {
+  let total = 0;
+  for (const n of store.seriesLimited().values()) total += n;
+  return {
+    name: "contrail_series_limited_total",
+    type: "counter",
+    help: "New series refused because their org had reached its max_active_series (remote write, scrapes, rules).",
+    samples: [{ labels: Labels.EMPTY, value: total }],
+  };
+}
+
 /** Merges metadata lists of several sources, keeping each distinct (type, help, unit) once, names sorted. */
 function mergeMetadata(
   scraped: ReadonlyMap<string, readonly MetricMetadata[]>,
@@ -104,7 +120,13 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
   };
   try {
     refuseSecond(control, SERVE_ROLE, "contrail serve");
-    const store = new EmbeddedTenantStore({ dataDir: options.dataDir });
+    // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
+    const orgLimits = new OrgLimitsCache(control);
+    const limitsFor = (org: string) => orgLimits.limitsOf(org);
+    const store = new EmbeddedTenantStore({
+      dataDir: options.dataDir,
+      maxActiveSeries: (org) => limitsFor(org).maxActiveSeries,
+    });
     cleanups.push(() => store.close());
 
     const scraper = new ScrapeManager({
@@ -125,9 +147,6 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const auth = (token: string) => tokens.authenticate(token);
     // The web console's sessions: one indexed read per request, so a sign-out anywhere counts at once.
     const session = (secret: string) => checkSession(control, secret);
-    // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
-    const orgLimits = new OrgLimitsCache(control);
-    const limitsFor = (org: string) => orgLimits.limitsOf(org);
     // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
     let notifiers: Notifiers | null = null;
     // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue.
@@ -152,7 +171,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       authenticate: auth,
       session,
       limitsFor,
-      extraMetrics: () => notifiers?.families() ?? [],
+      extraMetrics: () => [seriesLimitedFamily(store), ...(notifiers?.families() ?? [])],
       status: {
         targetsFor: (org) => scraper.targetsFor(org),
         metadataFor: (org) => mergeMetadata(scraper.metadataFor(org), metadata.list(org)),

@@ -2,7 +2,8 @@
 // by its raw text; only a miss builds a label set (the platform labels applied, the label limits checked). A sample
 // without a timestamp takes the scrape time and is tracked for staleness; one with a timestamp keeps it and is
 // not. The first malformed line, violated limit or failed append ends the body with an error: the caller then
-// rolls the batch back.
+// rolls the batch back. The one exception is a new series over the org's series limit: it is left out and counted,
+// and the body's other series are written (existing series keep their samples).
 
 import type { ExpositionParser } from "../exposition/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
@@ -49,6 +50,10 @@ export interface BodyResult {
   labelsBuilt: number;
   /** Samples left out before the appender: a series repeated in the body, or a time too far ahead. */
   skipped: number;
+  /** Samples of new series the store refused for the org's series limit (the rest of the body is still written). */
+  seriesLimited: number;
+  /** The first such refusal, naming the limit; null when there was none. */
+  limitError: ContrailError | null;
   /** Why the body failed, or null. */
   error: ContrailError | null;
 }
@@ -125,6 +130,25 @@ export function appendEntry(app: Appender, e: { readonly labels: Labels; ref: Se
   e.ref = app.append(e.labels, t, v);
 }
 
+/**
+ * `appendEntry`, except that a new series refused by the org's series limit is not an error of the batch: the
+ * refusal (`series_limit`) is returned and nothing is appended, so the caller goes on with the other series.
+ */
+export function appendWithinLimit(
+  app: Appender,
+  e: { readonly labels: Labels; ref: SeriesRef },
+  t: number,
+  v: number,
+): ContrailError | null {
+  try {
+    appendEntry(app, e, t, v);
+    return null;
+  } catch (err) {
+    if (isContrailError(err, "series_limit")) return err;
+    throw err;
+  }
+}
+
 /** Appends a stale marker for a series that vanished. A series the store no longer knows needs none. */
 export function appendStale(app: Appender, e: { readonly ref: SeriesRef }, t: number): void {
   if (e.ref === NO_REF) return;
@@ -140,7 +164,16 @@ export function appendBody(input: AppendBodyInput): BodyResult {
   const { parser, app, cache, builder, t, sampleLimit, labelLimits } = input;
   const iter = cache.iter;
   const maxT = t + MAX_AHEAD_MS;
-  const r: BodyResult = { total: 0, added: 0, seriesAdded: 0, labelsBuilt: 0, skipped: 0, error: null };
+  const r: BodyResult = {
+    total: 0,
+    added: 0,
+    seriesAdded: 0,
+    labelsBuilt: 0,
+    skipped: 0,
+    seriesLimited: 0,
+    limitError: null,
+    error: null,
+  };
   let limited = false;
   try {
     for (;;) {
@@ -181,7 +214,13 @@ export function appendBody(input: AppendBodyInput): BodyResult {
         r.skipped++;
         continue;
       }
-      appendEntry(app, e, st, parser.value());
+      const limitError = appendWithinLimit(app, e, st, parser.value());
+      if (limitError !== null) {
+        // Not tracked for staleness: the series was never written. The next scrape tries it again.
+        r.seriesLimited++;
+        r.limitError ??= limitError;
+        continue;
+      }
       if (ts === undefined) e.track = true;
       r.added++;
       if (isNew) r.seriesAdded++;

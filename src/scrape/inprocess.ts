@@ -40,13 +40,16 @@ export interface CollectOutcome {
   readonly appended: number;
   /** Samples dropped because no org owns their app (or they carry no `app` label). */
   readonly droppedUnknownApp: number;
-  /** Samples not written because their org's storage failed. */
+  /** Samples not written because their org's storage failed, or its series limit refused their new series. */
   readonly failed: number;
   /** Stale markers written for series that disappeared. */
   readonly staleMarkers: number;
   /** Orgs written to. */
   readonly orgs: readonly string[];
-  /** Errors by org (storage unavailable, commit failure). */
+  /**
+   * Errors by org: storage unavailable, commit failure (nothing of the org written), or a new series refused by the
+   * org's series limit (`series_limit`: its other samples were written).
+   */
   readonly errors: ReadonlyMap<string, ContrailError>;
 }
 
@@ -133,6 +136,8 @@ export class RegistryCollector {
     const orgs = new Map<string, string | null>();
     const appenders = new Map<string, Appender>();
     const errors = new Map<string, ContrailError>();
+    /** Per org, the first new series refused by its series limit: reported, but its batch is still committed. */
+    const limited = new Map<string, ContrailError>();
     let samples = 0;
     let appended = 0;
     let dropped = 0;
@@ -208,8 +213,10 @@ export class RegistryCollector {
         e.live = true;
         appended++;
       } catch (err) {
-        errors.set(org, asError(err));
         failed++;
+        // A new series over the org's series limit is left out; the org's other series are still written.
+        if (isContrailError(err, "series_limit")) limited.set(org, limited.get(org) ?? err);
+        else errors.set(org, asError(err));
       }
     });
 
@@ -238,6 +245,7 @@ export class RegistryCollector {
         errors.set(org, asError(err));
       }
     }
+    for (const [org, err] of limited) if (!errors.has(org)) errors.set(org, err);
     this.droppedTotal += dropped;
     const outcome: CollectOutcome = {
       t,

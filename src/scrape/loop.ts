@@ -10,7 +10,7 @@ import { type ExpositionParser, type MetricMetadata, parserForContentType } from
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { Labels, METRIC_NAME } from "../model/labels.ts";
 import type { Appender, CommitReport, SeriesRef, TenantStore } from "../storage/interface.ts";
-import { appendBody, appendEntry, appendStale, type BodyResult, TargetLabelsBuilder } from "./append.ts";
+import { appendBody, appendStale, appendWithinLimit, type BodyResult, TargetLabelsBuilder } from "./append.ts";
 import { NO_REF, ScrapeCache } from "./cache.ts";
 import { fetchScrape, type ScrapeResponse } from "./http.ts";
 import type { ScrapeOptions } from "./options.ts";
@@ -290,6 +290,7 @@ export class ScrapeLoop {
       if (error === null) metadata = parser.metadata();
     }
     let commit: CommitReport | null = null;
+    let limitError = body?.limitError ?? null;
     try {
       if (error !== null) {
         app.rollback();
@@ -313,7 +314,10 @@ export class ScrapeLoop {
         this.sampleLimit.value,
         bodyBytes,
       ];
-      for (let i = 0; i < this.report.length; i++) appendEntry(app, this.report[i], t, values[i]);
+      for (let i = 0; i < this.report.length; i++) {
+        const refused = appendWithinLimit(app, this.report[i], t, values[i]);
+        limitError ??= refused;
+      }
       commit = app.commit();
     } catch (err) {
       // A batch that cannot be made durable (e.g. a WAL write failed) is not visible; report the target down.
@@ -324,7 +328,7 @@ export class ScrapeLoop {
       }
       error = asContrailError(err);
     }
-    return this.outcome(t, started, error, body, commit);
+    return this.outcome(t, started, error, body, commit, true, limitError);
   }
 
   private outcome(
@@ -334,13 +338,16 @@ export class ScrapeLoop {
     body: BodyResult | null,
     commit: CommitReport | null,
     record = true,
+    limitError: ContrailError | null = null,
   ): ScrapeOutcome {
     const durationSeconds = (performance.now() - started) / 1000;
     const rejected = commit === null ? 0 : commit.outOfOrder + commit.duplicate + commit.outOfBounds;
     if (record)
       this.state = {
+        // New series refused by the org's series limit leave the target up (its other series were written); the
+        // refusal is its last error, so the targets page names the limit.
         health: error === null ? "up" : "down",
-        lastError: error === null ? "" : error.message,
+        lastError: (error ?? limitError)?.message ?? "",
         lastScrape: t,
         lastScrapeDuration: durationSeconds,
         lastRejected: rejected,
@@ -356,6 +363,8 @@ export class ScrapeLoop {
       seriesAdded: body?.seriesAdded ?? 0,
       labelsBuilt: body?.labelsBuilt ?? 0,
       skipped: body?.skipped ?? 0,
+      seriesLimited: body?.seriesLimited ?? 0,
+      limitError,
     };
     this.onScrape?.(o);
     return o;

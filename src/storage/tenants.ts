@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import type { Labels } from "../model/labels.ts";
-import { Db, type DbOptions, type DbStats } from "../tsdb/db.ts";
+import { limitName } from "../model/limits.ts";
+import { Db, type DbOptions, type DbStats, type SeriesLimit } from "../tsdb/db.ts";
 import type { Appender, CommitReport, Querier, Queryable, SeriesRef, TenantStore } from "./interface.ts";
 
 /** What an org id must look like: lower-case letters, digits and dashes, 1 to 63 characters, no leading dash. */
@@ -41,6 +42,11 @@ export interface EmbeddedTenantStoreOptions {
   readonly db?: Omit<DbOptions, "dir">;
   /** The clock, for tests. */
   readonly now?: () => number;
+  /**
+   * The most series `org`'s head may hold (its `max_active_series`), read at each `appender(org)`: appends that would
+   * create more are refused with `series_limit`. No bound when absent.
+   */
+  readonly maxActiveSeries?: (org: string) => number;
 }
 
 type Tenant = { kind: "open"; db: Db; lastUsed: number; inUse: number } | { kind: "failed"; error: Error; at: number };
@@ -49,6 +55,8 @@ type Tenant = { kind: "open"; db: Db; lastUsed: number; inUse: number } | { kind
 export class EmbeddedTenantStore implements TenantStore {
   private readonly opts: EmbeddedTenantStoreOptions;
   private readonly tenants = new Map<string, Tenant>();
+  /** New series refused by the series limit, by org, since the store was made. */
+  private readonly limited = new Map<string, number>();
   private readonly idleCloseMs: number;
   private readonly retryMs: number;
   private readonly now: () => number;
@@ -67,11 +75,21 @@ export class EmbeddedTenantStore implements TenantStore {
     }
   }
 
-  /** An appender into `org`'s database; the database stays open at least until it is committed or rolled back. */
+  /**
+   * An appender into `org`'s database; the database stays open at least until it is committed or rolled back. Its
+   * `append` throws `series_limit` for a new series over the org's `maxActiveSeries` (counted, see `seriesLimited`).
+   */
   appender(org: string): Appender {
     const t = this.use(org);
     try {
-      return new TenantAppender(t.db.appender(), () => this.done(t));
+      const max = this.opts.maxActiveSeries?.(org);
+      const limit: SeriesLimit | undefined =
+        max === undefined ? undefined : { max, name: limitName("maxActiveSeries") };
+      return new TenantAppender(
+        t.db.appender(limit),
+        () => this.done(t),
+        () => this.limited.set(org, (this.limited.get(org) ?? 0) + 1),
+      );
     } catch (err) {
       this.done(t);
       throw err;
@@ -137,6 +155,11 @@ export class EmbeddedTenantStore implements TenantStore {
     if (result instanceof Promise) return result.finally(() => this.done(t)) as T;
     this.done(t);
     return result;
+  }
+
+  /** New series refused by the series limit since the store was made, by org (orgs without any are absent). */
+  seriesLimited(): ReadonlyMap<string, number> {
+    return this.limited;
   }
 
   /** Orgs whose database is open now, sorted. */
@@ -221,22 +244,29 @@ export class EmbeddedTenantStore implements TenantStore {
   }
 }
 
-/** An appender that tells the store when it is spent. */
+/** An appender that tells the store when it is spent, and when the series limit refused a new series. */
 class TenantAppender implements Appender {
   private readonly app: Appender;
   private readonly onDone: () => void;
+  private readonly onLimited: () => void;
   private spent = false;
   /** The org database's ref space: a database closed and opened again is a new one. */
   readonly refScope: object | undefined;
 
-  constructor(app: Appender, onDone: () => void) {
+  constructor(app: Appender, onDone: () => void, onLimited: () => void) {
     this.app = app;
     this.onDone = onDone;
     this.refScope = app.refScope;
+    this.onLimited = onLimited;
   }
 
   append(labels: Labels, t: number, v: number): SeriesRef {
-    return this.app.append(labels, t, v);
+    try {
+      return this.app.append(labels, t, v);
+    } catch (err) {
+      if (isContrailError(err, "series_limit")) this.onLimited();
+      throw err;
+    }
   }
 
   appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {

@@ -39,6 +39,7 @@ import { DbAppender } from "./db-appender.ts";
 import { BlockSet } from "./db-blocks.ts";
 import { dirSize, leftoverTmpDirs } from "./db-files.ts";
 import { type DbStats, dbStats } from "./db-stats.ts";
+import type { SeriesLimit } from "./head/appender.ts";
 import { Head, type HeadLogger } from "./head/head.ts";
 import { HeadRangeSnapshot } from "./head/snapshot.ts";
 import type { MaintenanceJob, WrittenBlock } from "./maintenance/jobs.ts";
@@ -48,6 +49,7 @@ import type { WalTruncation } from "./wal/checkpoint.ts";
 import type { FsyncPolicy } from "./wal/wal.ts";
 
 export type { DbStats, NameCount } from "./db-stats.ts";
+export type { SeriesLimit } from "./head/appender.ts";
 
 /** Longest main-thread slice of a head snapshot or truncation (ms); the event loop runs between slices. */
 export const MAIN_THREAD_SLICE_MS = 4;
@@ -216,10 +218,13 @@ export class Db implements Appendable, Queryable {
     return this.ranges;
   }
 
-  /** A new appender on the head; a commit that makes the head compactable schedules a compaction. */
-  appender(): Appender {
+  /**
+   * A new appender on the head; a commit that makes the head compactable schedules a compaction. With `limit`, it
+   * creates no series past `limit.max` (`series_limit`).
+   */
+  appender(limit?: SeriesLimit): Appender {
     this.checkOpen();
-    return new DbAppender(this, this.head.appender());
+    return new DbAppender(this, this.head.appender(limit));
   }
 
   /**

@@ -8,8 +8,9 @@
 //   204  every sample written.
 //   400  the request cannot succeed as sent: not protobuf, not snappy, a body of the other protocol version than
 //        its Content-Type declares, a 2.0 symbol table not starting with "" (nothing written); or a partial write:
-//        invalid series (labels, or over a label limit), native histograms (not supported yet), out-of-order,
-//        duplicate or out-of-bounds samples, refused metadata, while the rest WAS committed. The message counts
+//        invalid series (labels, or over a label limit), new series over the org's max_active_series (as Mimir's
+//        per-tenant series limit: 400, the request's other series written), native histograms (not supported
+//        yet), out-of-order, duplicate or out-of-bounds samples, refused metadata, while the rest WAS committed. The message counts
 //        what was refused and why. Senders do not retry a 4xx, so nothing is written twice.
 //   413  body (compressed, or as declared by its snappy header) or its series or sample count over the limits;
 //   415  not `snappy`, or an unknown `proto=`. Nothing written.
@@ -19,7 +20,7 @@
 // 2.0 answers carry X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written with the counts written.
 
 import type { MetricType } from "../../exposition/types.ts";
-import { type ErrorCode, isContrailError } from "../../model/errors.ts";
+import { type ContrailError, type ErrorCode, isContrailError } from "../../model/errors.ts";
 import type { Labels } from "../../model/labels.ts";
 import { DEFAULT_ORG_LIMITS, limitName, type OrgLimits } from "../../model/limits.ts";
 import { SnappyDecoder, snappyDecodedLength, snappyMaxEncodedLength } from "../../tsdb/encoding/snappy.ts";
@@ -290,6 +291,12 @@ class AppendSink implements WriteSink {
   private histogramSeries = 0;
   private histogramSamples = 0;
   private tooNew = 0;
+  /** Series of the request refused by the org's series limit, and their samples. */
+  private limitedSeries = 0;
+  private limitedSamples = 0;
+  /** The current series was refused by the series limit: its further samples are refused too. */
+  private limitedNow = false;
+  private firstLimit: ContrailError | null = null;
   private exemplars = 0;
   private metadataRefused = 0;
   private firstProblem: string | null = null;
@@ -331,6 +338,7 @@ class AppendSink implements WriteSink {
     this.labels = labels;
     this.slot = slot ?? null;
     this.ref = NO_SERIES_REF;
+    this.limitedNow = false;
     return true;
   }
 
@@ -340,9 +348,25 @@ class AppendSink implements WriteSink {
       this.firstProblem ??= `series ${this.labels!.toString()}: sample at ${t} is too far in the future`;
       return;
     }
+    if (this.limitedNow) {
+      this.limitedSamples++;
+      return;
+    }
     this.app ??= this.open();
-    if (this.ref === NO_SERIES_REF) this.ref = this.firstAppend(this.app, t, v);
-    else this.app.appendRef(this.ref, t, v);
+    if (this.ref !== NO_SERIES_REF) this.app.appendRef(this.ref, t, v);
+    else {
+      try {
+        this.ref = this.firstAppend(this.app, t, v);
+      } catch (err) {
+        // As Mimir: a new series over the org's limit is refused, the request's other series are still written.
+        if (!isContrailError(err, "series_limit")) throw err;
+        this.limitedNow = true;
+        this.limitedSeries++;
+        this.limitedSamples++;
+        this.firstLimit ??= err;
+        return;
+      }
+    }
     this.appended++;
   }
 
@@ -395,7 +419,7 @@ class AppendSink implements WriteSink {
     const storeRejected = rejectedCount(report);
     const stats: WriteStats = {
       samplesWritten: this.appended - storeRejected,
-      samplesRejected: this.invalidSamples + this.tooNew + storeRejected,
+      samplesRejected: this.invalidSamples + this.tooNew + this.limitedSamples + storeRejected,
       histogramsRejected: this.histogramSamples,
       exemplarsDropped: this.exemplars,
     };
@@ -407,17 +431,20 @@ class AppendSink implements WriteSink {
     if (this.invalidSeries_ > 0) parts.push(`${this.invalidSeries_} series with invalid labels`);
     if (this.histogramSeries > 0) parts.push(`${this.histogramSeries} series with native histograms (not supported)`);
     if (this.tooNew > 0) parts.push(`${this.tooNew} too far in the future`);
+    if (this.limitedSeries > 0) {
+      parts.push(`${this.limitedSeries} new series over the series limit (${this.limitedSamples} samples)`);
+    }
     if (report.outOfOrder > 0) parts.push(`${report.outOfOrder} out of order`);
     if (report.duplicate > 0) parts.push(`${report.duplicate} duplicate`);
     if (report.outOfBounds > 0) parts.push(`${report.outOfBounds} out of bounds`);
-    const first = this.firstProblem ?? report.firstRejection?.message ?? "";
+    const first = this.firstProblem ?? this.firstLimit?.message ?? report.firstRejection?.message ?? "";
     const total = stats.samplesRejected + stats.samplesWritten;
     const histos = stats.histogramsRejected > 0 ? ` and ${stats.histogramsRejected} histogram samples` : "";
     const message =
       `partial write: ${stats.samplesRejected} of ${total} samples${histos} rejected, ` +
       `${stats.samplesWritten} written (${parts.join(", ")}); first: ${first}`;
     const code: ErrorCode =
-      this.firstProblem === null && report.firstRejection !== null ? report.firstRejection.code : "bad_data";
+      this.firstProblem !== null ? "bad_data" : (this.firstLimit?.code ?? report.firstRejection?.code ?? "bad_data");
     return { kind: "partial", status: 400, proto, stats, code, message };
   }
 }

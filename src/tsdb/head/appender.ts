@@ -41,9 +41,18 @@ function refScopeOf(head: Head): object {
   return scope;
 }
 
+/** A bound on the series of a head, for the appenders that create series: the most, and its setting's name. */
+export interface SeriesLimit {
+  /** Series the head may hold; an append that would create one more is refused with `series_limit`. */
+  readonly max: number;
+  /** The name of the setting, for the error (`max_active_series`). */
+  readonly name: string;
+}
+
 /** Collects one batch for the head. Used by one caller; spent after commit or rollback. */
 export class HeadAppender implements Appender {
   private readonly head: Head;
+  private readonly limit: SeriesLimit | undefined;
   private series: MemSeries[] = [];
   private ts = new Float64Array(64);
   // Values in a typed array so that NaN payloads (the staleness marker) keep their exact bits.
@@ -57,16 +66,20 @@ export class HeadAppender implements Appender {
    */
   readonly refScope: object;
 
-  /** An appender for `head`; use `Head.appender()`. */
-  constructor(head: Head) {
+  /** An appender for `head`, creating no series past `limit` when given; use `Head.appender()`. */
+  constructor(head: Head, limit?: SeriesLimit) {
     this.head = head;
     this.refScope = refScopeOf(head);
+    this.limit = limit;
   }
 
-  /** Queues a sample for the series `labels` (created now if new; it is logged at commit). */
+  /**
+   * Queues a sample for the series `labels` (created now if new; it is logged at commit). Throws `series_limit`,
+   * queuing nothing, when the series is new and the head already holds the limit's number of series.
+   */
   append(labels: Labels, t: number, v: number): SeriesRef {
     this.check(t);
-    const s = this.head.getOrCreate(labels);
+    const s = this.head.getOrCreate(labels, this.limit);
     this.push(s, t, v);
     return s.ref as SeriesRef;
   }

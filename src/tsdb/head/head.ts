@@ -20,7 +20,7 @@ import { encodeTombstones, TombstoneBatch } from "../record/tombstones.ts";
 import { MemTombstones } from "../tombstones/tombstones.ts";
 import { truncateWal, type WalTruncation } from "../wal/checkpoint.ts";
 import { type FsyncPolicy, Wal } from "../wal/wal.ts";
-import { HeadAppender } from "./appender.ts";
+import { HeadAppender, type SeriesLimit } from "./appender.ts";
 import { HeadChunkReader, HeadIndexReader, RangeHead } from "./head-reader.ts";
 import { MemPostings } from "./mem-postings.ts";
 import { type OpenReport, replay } from "./replay.ts";
@@ -227,10 +227,10 @@ export class Head implements BlockReader {
     return Math.max(this.minValid, this.maxT - this.chunkOptions.chunkRange / 2);
   }
 
-  /** A new appender; see HeadAppender for the batch semantics. */
-  appender(): HeadAppender {
+  /** A new appender; see HeadAppender for the batch semantics. With `limit`, it creates no series past `limit.max`. */
+  appender(limit?: SeriesLimit): HeadAppender {
     this.checkOpen();
-    return new HeadAppender(this);
+    return new HeadAppender(this, limit);
   }
 
   /** The head's index over all its data. */
@@ -260,11 +260,15 @@ export class Head implements BlockReader {
     return { numSeries: this.series.size, numChunks, minTime: this.minT, maxTime: this.maxT, ...this.counters };
   }
 
-  /** The series with `labels`, created (with the next ref, labels interned) when new. Internal to the appender. */
-  getOrCreate(labels: Labels): MemSeries {
+  /**
+   * The series with `labels`, created (with the next ref, labels interned) when new; with `limit`, a new series is
+   * refused with `series_limit` while the head holds `limit.max` series or more. Internal to the appender.
+   */
+  getOrCreate(labels: Labels, limit?: SeriesLimit): MemSeries {
     const s = this.series.getByLabels(labels);
     if (s !== undefined) return s;
     if (labels.isEmpty()) throw new ContrailError("bad_data", "cannot append a sample with an empty label set");
+    if (limit !== undefined && this.series.size >= limit.max) throw seriesLimitError(labels, limit);
     if (this.lastRef >= MAX_SERIES_REF) throw new ContrailError("limit_exceeded", "head series refs exhausted");
     return this.createSeries(++this.lastRef, labels);
   }
@@ -493,3 +497,17 @@ const EMPTY_REPORT: OpenReport = {
   walRepair: null,
   durationMs: 0,
 };
+
+/** Longest part of a refused series' labels quoted in the error. */
+const QUOTED_LABELS_MAX = 200;
+
+// The refusal of a new series over `limit`: names the limit, its value and the series, and what still works.
+function seriesLimitError(labels: Labels, limit: SeriesLimit): ContrailError {
+  const text = labels.toString();
+  const quoted = text.length <= QUOTED_LABELS_MAX ? text : `${text.slice(0, QUOTED_LABELS_MAX)}…`;
+  return new ContrailError(
+    "series_limit",
+    `series limit reached: ${limit.max} active series (${limit.name}); new series ${quoted} refused, ` +
+      "samples of existing series are still accepted, and series leave the head when it is compacted",
+  );
+}
