@@ -11,13 +11,23 @@ import type { SeriesRef } from "../interface.ts";
 
 /** Options of {@link SeriesCache}. */
 export interface SeriesCacheOptions {
-  /** Entries kept before the cache starts over; default 200,000; 0 caches nothing. */
+  /** Entries kept before the cache starts over; default {@link DEFAULT_MAX_ENTRIES}; 0 caches nothing. */
   readonly maxEntries?: number;
-  /** Total key bytes (encoded label fields) kept before the cache starts over; default 32 MiB. */
+  /** Total key bytes (encoded label fields) kept before the cache starts over; default {@link DEFAULT_MAX_KEY_BYTES}. */
   readonly maxKeyBytes?: number;
   /** The hash of a key, [from, to) of a view; default {@link hashBytes} with a random seed (tests force collisions). */
   readonly hash?: (v: DataView, from: number, to: number) => number;
 }
+
+/**
+ * Series the cache keeps by default: enough for a million active series (the `scale` bench), so that a sender
+ * resending all of them each interval finds every one; past it the cache starts over every few requests and each
+ * series is decoded afresh (about three times the CPU per sample). Its memory (key bytes in an arena, an entry
+ * object; the label set is the head's own) is spent only as series arrive.
+ */
+export const DEFAULT_MAX_ENTRIES = 1_500_000;
+/** Key bytes the cache keeps by default: 1.5M fleet series encode their labels in about 200 bytes each. */
+export const DEFAULT_MAX_KEY_BYTES = 320 * 1024 * 1024;
 
 /** Keys longer than this (label sets of over 4 KiB encoded) are not cached: rare, and costly to keep. */
 const MAX_KEY = 4096;
@@ -142,8 +152,8 @@ export class SeriesCache {
 
   /** An empty cache; see {@link SeriesCacheOptions}. */
   constructor(opts: SeriesCacheOptions = {}) {
-    this.maxEntries = opts.maxEntries ?? 200_000;
-    this.maxKeyBytes = opts.maxKeyBytes ?? 32 * 1024 * 1024;
+    this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.maxKeyBytes = opts.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
     this.hashFn = opts.hash ?? null;
   }
 
