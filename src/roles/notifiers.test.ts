@@ -7,8 +7,8 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createOrg, createToken, localUser, openControlDb } from "../control/index.ts";
 import { type Serve, startServe } from "./serve.ts";
+import { seedOrgs } from "./testkit.ts";
 
 let dir: string;
 let serve: Serve;
@@ -27,13 +27,7 @@ before(async () => {
   });
   await new Promise<void>((r) => peer.listen(0, "127.0.0.1", r));
   peerUrl = `http://127.0.0.1:${(peer.address() as { port: number }).port}`;
-  const db = openControlDb({ dataDir: dir });
-  try {
-    createOrg(db, { slug: "acme", admin: localUser(db)!.id });
-    token = createToken(db, { org: "acme", scopes: ["read", "write"] }).token;
-  } finally {
-    db.close();
-  }
+  token = seedOrgs(dir, ["acme"]).acme;
   serve = await startServe({
     dataDir: dir,
     api: "127.0.0.1:0",

@@ -10,11 +10,12 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createOrg, createToken, localUser, openControlDb, putRuleGroup } from "../control/index.ts";
+import { openControlDb, putRuleGroup } from "../control/index.ts";
 import { DEFAULT_ORG_LIMITS } from "../model/limits.ts";
 import { prepareRuleGroup } from "../rules/stored-groups.ts";
 import { alertmanagerSkip, type Peer, startAlertmanager } from "../testkit/peers.ts";
 import { type Serve, startServe } from "./serve.ts";
+import { seedOrgs } from "./testkit.ts";
 
 /** The group's evaluation interval, ms. */
 const INTERVAL_MS = 2000;
@@ -93,15 +94,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "contrail-rules-e2e-"));
   mkdirSync(join(dir, "am"));
   am = await startAlertmanager({ dir: join(dir, "am") });
-  const db = openControlDb({ dataDir: join(dir, "data") });
-  try {
-    createOrg(db, { slug: "acme", admin: localUser(db)!.id });
-    createOrg(db, { slug: "other", admin: localUser(db)!.id });
-    acme = createToken(db, { org: "acme", scopes: ["read", "write"] }).token;
-    other = createToken(db, { org: "other", scopes: ["read", "write"] }).token;
-  } finally {
-    db.close();
-  }
+  ({ acme, other } = seedOrgs(join(dir, "data"), ["acme", "other"]));
   serve = await start();
 });
 

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createOrg, createToken, localUser, openControlDb } from "../control/index.ts";
 import { isContrailError } from "../model/errors.ts";
 import { Labels } from "../model/labels.ts";
 import { newMatcher } from "../model/matcher.ts";
@@ -18,7 +17,7 @@ import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import { type Serve, startServe } from "./serve.ts";
 import { storeAppendFn } from "./serve-rules.ts";
-import { contrailOk, query, waitFor } from "./testkit.ts";
+import { contrailOk, query, seedOrgs, waitFor } from "./testkit.ts";
 
 const LIMIT = 3;
 let dir: string;
@@ -53,13 +52,7 @@ async function seriesLimitedTotal(): Promise<number> {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "contrail-series-limit-"));
-  const db = openControlDb({ dataDir: dir });
-  try {
-    createOrg(db, { slug: "acme", admin: localUser(db)!.id });
-    token = createToken(db, { org: "acme", scopes: ["read", "write"] }).token;
-  } finally {
-    db.close();
-  }
+  token = seedOrgs(dir, ["acme"]).acme;
   serve = await startServe({
     dataDir: dir,
     api: "127.0.0.1:0",

@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
+import { createOrg, createToken, localUser, openControlDb } from "../control/index.ts";
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (shared with the other peer-starting tests). */
 export { freePort } from "../testkit/peers.ts";
@@ -253,4 +254,20 @@ export async function appInstances(
 > {
   const out = await contrailOk(["apps", "status", app, "--json", "--data", dataDir]);
   return (JSON.parse(out) as { instances: never[] }).instances;
+}
+
+/** Creates the orgs `slugs` (admin: the local user) in the control database under `dataDir`, each with a read and
+ * write token; returns the tokens by org. */
+export function seedOrgs(dataDir: string, slugs: readonly string[]): Record<string, string> {
+  const db = openControlDb({ dataDir });
+  try {
+    const tokens: Record<string, string> = {};
+    for (const slug of slugs) {
+      createOrg(db, { slug, admin: localUser(db)!.id });
+      tokens[slug] = createToken(db, { org: slug, scopes: ["read", "write"] }).token;
+    }
+    return tokens;
+  } finally {
+    db.close();
+  }
 }
