@@ -30,13 +30,7 @@ import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
 import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
-import {
-  IDLE_PROMETHEUS_CONFIG,
-  startPrometheus as launchPrometheus,
-  type PeerProcess,
-  startProcess,
-  startVictoriaMetrics,
-} from "../src/testkit/peers.ts";
+import { type PeerProcess, startProcess, startPrometheusReceiver, startVictoriaMetrics } from "../src/testkit/peers.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { type Figure, printFigures } from "./harness.ts";
 import { postRemoteWrite } from "./http-post.ts";
@@ -249,14 +243,7 @@ async function startContrail(dir: string): Promise<Target> {
 }
 
 async function startPrometheus(dir: string): Promise<Target> {
-  const p = await launchPrometheus({
-    bin: PROMETHEUS,
-    dir,
-    dataDir: join(dir, "prometheus"),
-    config: () => IDLE_PROMETHEUS_CONFIG,
-    flags: ["--web.enable-remote-write-receiver"],
-    onFailure: console.error,
-  });
+  const p = await startPrometheusReceiver({ bin: PROMETHEUS, dir, onFailure: console.error });
   children.push(p);
   return {
     name: "prometheus",

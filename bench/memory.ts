@@ -16,12 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Labels } from "../src/model/labels.ts";
 import type { UpProcess } from "../src/roles/testkit.ts";
-import {
-  IDLE_PROMETHEUS_CONFIG,
-  startPrometheus as launchPrometheus,
-  type PeerProcess,
-  startVictoriaMetrics,
-} from "../src/testkit/peers.ts";
+import { type PeerProcess, startPrometheusReceiver, startVictoriaMetrics } from "../src/testkit/peers.ts";
 import { fleetSeries, lcg, rssBytes, sleep } from "./fleet.ts";
 import { roundBodies, startContrail, type Target } from "./fleet-write.ts";
 import { type Figure, printFigures } from "./harness.ts";
@@ -49,14 +44,7 @@ const peers: PeerProcess[] = [];
 let up: UpProcess | undefined;
 
 async function startPrometheus(dir: string): Promise<Target> {
-  const p = await launchPrometheus({
-    bin: PROMETHEUS,
-    dir,
-    dataDir: join(dir, "prometheus"),
-    config: () => IDLE_PROMETHEUS_CONFIG,
-    flags: ["--web.enable-remote-write-receiver"],
-    onFailure: console.error,
-  });
+  const p = await startPrometheusReceiver({ bin: PROMETHEUS, dir, onFailure: console.error });
   peers.push(p);
   return {
     name: "prometheus",

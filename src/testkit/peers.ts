@@ -180,6 +180,25 @@ export async function startPrometheus(o: PrometheusOptions): Promise<Peer> {
   return { ...peer, url };
 }
 
+/**
+ * A Prometheus that only receives remote write (no scrapes), its data in `<dir>/prometheus`: the peer of the ingest
+ * and memory benches.
+ */
+export function startPrometheusReceiver(o: {
+  readonly bin?: string;
+  readonly dir: string;
+  readonly onFailure?: PrometheusOptions["onFailure"];
+}): Promise<Peer> {
+  return startPrometheus({
+    bin: o.bin,
+    dir: o.dir,
+    dataDir: join(o.dir, "prometheus"),
+    config: () => IDLE_PROMETHEUS_CONFIG,
+    flags: ["--web.enable-remote-write-receiver"],
+    onFailure: o.onFailure,
+  });
+}
+
 /** Options of `startVictoriaMetrics`. */
 export interface VictoriaMetricsOptions {
   /** Executable; default `victoria-metrics`. */
