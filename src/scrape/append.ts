@@ -79,7 +79,7 @@ function shorten(s: string): string {
 }
 
 /** Throws `limit_exceeded` naming the series when it has `count` labels (its name included), over the limit. */
-export function checkLabelCount(count: number, limits: LabelLimits, series: string): void {
+function checkLabelCount(count: number, limits: LabelLimits, series: string): void {
   if (limits.maxLabels > 0 && count > limits.maxLabels) {
     throw new ContrailError(
       "limit_exceeded",
@@ -89,7 +89,7 @@ export function checkLabelCount(count: number, limits: LabelLimits, series: stri
 }
 
 /** Throws `limit_exceeded` naming the series when `labels` breaks a limit. */
-export function checkLabelLimits(labels: Labels, limits: LabelLimits, series: string): void {
+function checkLabelLimits(labels: Labels, limits: LabelLimits, series: string): void {
   if (limits.maxLabels > 0 && labels.size > limits.maxLabels) {
     throw new ContrailError(
       "limit_exceeded",
@@ -118,7 +118,7 @@ export function checkLabelLimits(labels: Labels, limits: LabelLimits, series: st
 
 /** Appends a sample for a cached series: by ref when it has one, by labels when it has none or the store no longer
  * knows the ref (its series was garbage-collected, or the database reopened); keeps the entry's ref current. */
-export function appendEntry(app: Appender, e: { readonly labels: Labels; ref: SeriesRef }, t: number, v: number): void {
+function appendEntry(app: Appender, e: { readonly labels: Labels; ref: SeriesRef }, t: number, v: number): void {
   if (e.ref !== NO_REF) {
     try {
       app.appendRef(e.ref, t, v);
