@@ -3,6 +3,7 @@
 // reads memory and page-cached files, and the engine keeps its own deadline and cancellation checks.
 
 import type { ContrailError } from "../model/errors.ts";
+import type { Histogram } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import type { SampleBuffer } from "../model/sample.ts";
@@ -10,8 +11,8 @@ import type { SampleBuffer } from "../model/sample.ts";
 /** Opaque handle of a series inside one appendable store; valid for the lifetime of that store. */
 export type SeriesRef = number & { readonly __brand: "SeriesRef" };
 
-/** The kind of the sample an iterator is positioned on; "none" once it is exhausted. Histograms come later. */
-export type ValueKind = "none" | "float";
+/** The kind of the sample an iterator is positioned on; "none" once it is exhausted. */
+export type ValueKind = "none" | "float" | "histogram";
 
 /**
  * Iterates one series' samples in increasing time order. Starts before the first sample: call `next()` or `seek()`
@@ -29,6 +30,11 @@ export interface SampleIterator {
   atT(): number;
   /** Float value of the current sample (StaleNaN marks a stale series). */
   atV(): number;
+  /**
+   * The native histogram of the current sample, when `next`/`seek` returned "histogram" (a stale histogram sample
+   * has a StaleNaN `sum`). Valid until the iterator moves: copy it to keep it. Absent on stores without histograms.
+   */
+  atH?(): Histogram;
   /**
    * Optional batch read on a fresh iterator (no `next`/`seek` yet): appends to `out` the samples that `seek(mint)`
    * and then `next()` would give, up to the last one with timestamp <= `maxt` (ms), and leaves the iterator spent.
@@ -169,6 +175,13 @@ export interface Appender {
   append(labels: Labels, t: number, v: number): SeriesRef;
   /** Adds a sample for a series known by ref from an earlier `append` to the same store. */
   appendRef(ref: SeriesRef, t: number, v: number): SeriesRef;
+  /**
+   * Adds a native histogram sample (ms) for the series `labels`; the appender keeps no reference to `h` after the
+   * call returns. Absent on stores that keep no histograms: callers refuse such samples with a clear error.
+   */
+  appendHistogram?(labels: Labels, t: number, h: Histogram): SeriesRef;
+  /** Like `appendHistogram`, for a series known by ref from an earlier append to the same store. */
+  appendHistogramRef?(ref: SeriesRef, t: number, h: Histogram): SeriesRef;
   /**
    * Makes the accepted samples visible and durable (in the WAL) and reports what was rejected. Throws only when the
    * batch could not be made durable, and then nothing of it is visible.
