@@ -6,7 +6,13 @@
 // for end-of-run stale markers a little over two intervals later, as Prometheus does, so a target that comes back
 // at once is not marked stale: its new samples are newer than the markers, which the store then rejects.
 
-import { type ExpositionParser, type MetricMetadata, parserForContentType } from "../exposition/index.ts";
+import {
+  type ExpositionParser,
+  type MetricMetadata,
+  parserForContentType,
+  SCRAPE_ACCEPT_HEADER,
+  SCRAPE_ACCEPT_HEADER_PROTOBUF,
+} from "../exposition/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { Labels, METRIC_NAME } from "../model/labels.ts";
 import type { Appender, CommitReport, SeriesRef, TenantStore } from "../storage/interface.ts";
@@ -193,6 +199,7 @@ export class ScrapeLoop {
         timeoutMs: this.opts.timeoutMs,
         maxBytes: this.bodyLimit.value,
         signal: this.abort.signal,
+        accept: this.opts.nativeHistograms ? SCRAPE_ACCEPT_HEADER_PROTOBUF : SCRAPE_ACCEPT_HEADER,
       });
     } catch (err) {
       error = asContrailError(err);
@@ -270,7 +277,9 @@ export class ScrapeLoop {
     let parser: ExpositionParser | null = null;
     if (fetched !== null) {
       try {
-        parser = parserForContentType(fetched.contentType).newParser(fetched.body);
+        parser = parserForContentType(fetched.contentType, {
+          classicHistograms: this.opts.classicHistograms,
+        }).newParser(fetched.body);
       } catch (err) {
         error = asContrailError(err);
       }
@@ -344,8 +353,8 @@ export class ScrapeLoop {
     const rejected = commit === null ? 0 : commit.outOfOrder + commit.duplicate + commit.outOfBounds;
     if (record)
       this.state = {
-        // New series refused by the org's series limit leave the target up (its other series were written); the
-        // refusal is its last error, so the targets page names the limit.
+        // New series refused by the org's series limit, and native histograms a store without them refused, leave
+        // the target up (its other series were written); the refusal is its last error, so the targets page names it.
         health: error === null ? "up" : "down",
         lastError: (error ?? limitError)?.message ?? "",
         lastScrape: t,
@@ -364,6 +373,7 @@ export class ScrapeLoop {
       labelsBuilt: body?.labelsBuilt ?? 0,
       skipped: body?.skipped ?? 0,
       seriesLimited: body?.seriesLimited ?? 0,
+      histogramsRefused: body?.histogramsRefused ?? 0,
       limitError,
     };
     this.onScrape?.(o);
