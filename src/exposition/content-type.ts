@@ -104,3 +104,35 @@ export function parserForFormat(format: ScrapeFormat, opts: ProtoParserOptions =
       return { format, newParser: (body) => new ProtobufParser(body, opts) };
   }
 }
+
+/** Quality value of one Accept entry's parameters (default 1; malformed: 0). */
+function quality(params: readonly string[]): number {
+  const q = parameter(params, "q");
+  if (q === "") return 1;
+  const v = Number(q);
+  return Number.isFinite(v) && v >= 0 && v <= 1 ? v : 0;
+}
+
+/**
+ * Whether a server of Prometheus text and protobuf should answer a request with `accept` in protobuf: the header
+ * offers the delimited MetricFamily protobuf with a quality no lower than any other entry it offers (client_golang
+ * picks the first entry of the highest quality; entries of equal quality keep their order, and so does this).
+ */
+export function prefersProtobuf(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  let best = -1;
+  let bestIsProtobuf = false;
+  for (const entry of accept.split(",")) {
+    const [mediaPart, ...params] = entry.split(";");
+    const media = mediaPart.trim().toLowerCase();
+    if (media === "") continue;
+    const q = quality(params);
+    if (q <= best) continue;
+    best = q;
+    bestIsProtobuf =
+      media === PROTOBUF_MEDIA_TYPE &&
+      parameter(params, "proto") === "io.prometheus.client.MetricFamily" &&
+      parameter(params, "encoding") === "delimited";
+  }
+  return bestIsProtobuf && best > 0;
+}

@@ -10,6 +10,7 @@ export {
   PROTOBUF_CONTENT_TYPE,
   parserForContentType,
   parserForFormat,
+  prefersProtobuf,
   SCRAPE_ACCEPT_HEADER,
   SCRAPE_ACCEPT_HEADER_PROTOBUF,
 } from "./content-type.ts";

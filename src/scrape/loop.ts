@@ -6,20 +6,14 @@
 // for end-of-run stale markers a little over two intervals later, as Prometheus does, so a target that comes back
 // at once is not marked stale: its new samples are newer than the markers, which the store then rejects.
 
-import {
-  type ExpositionParser,
-  type MetricMetadata,
-  parserForContentType,
-  SCRAPE_ACCEPT_HEADER,
-  SCRAPE_ACCEPT_HEADER_PROTOBUF,
-} from "../exposition/index.ts";
+import { type ExpositionParser, type MetricMetadata, parserForContentType } from "../exposition/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import { Labels, METRIC_NAME } from "../model/labels.ts";
 import type { Appender, CommitReport, SeriesRef, TenantStore } from "../storage/interface.ts";
 import { appendBody, appendStale, appendWithinLimit, type BodyResult, TargetLabelsBuilder } from "./append.ts";
 import { NO_REF, ScrapeCache } from "./cache.ts";
 import { fetchScrape, type ScrapeResponse } from "./http.ts";
-import type { ScrapeOptions } from "./options.ts";
+import { acceptHeader, type ScrapeOptions } from "./options.ts";
 import { nextScrapeTime, type ScrapeTarget, scrapeOffset, targetHash, targetLabelPairs } from "./target.ts";
 
 /** Health of a target as the targets API reports it: "unknown" until the first scrape ends. */
@@ -199,7 +193,7 @@ export class ScrapeLoop {
         timeoutMs: this.opts.timeoutMs,
         maxBytes: this.bodyLimit.value,
         signal: this.abort.signal,
-        accept: this.opts.nativeHistograms ? SCRAPE_ACCEPT_HEADER_PROTOBUF : SCRAPE_ACCEPT_HEADER,
+        accept: acceptHeader(this.opts),
       });
     } catch (err) {
       error = asContrailError(err);

@@ -2,6 +2,7 @@
 // manager (a target's app may lower its body and sample limits: `ScrapeTarget.limits`); each violated limit fails
 // the scrape with an error that names the limit and the offending series.
 
+import { SCRAPE_ACCEPT_HEADER, SCRAPE_ACCEPT_HEADER_PROTOBUF } from "../exposition/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { SCRAPE_BODY_LIMIT_BYTES, SCRAPE_SAMPLE_LIMIT } from "../model/scrape-limits.ts";
 
@@ -94,6 +95,11 @@ export function resolveScrapeOptions(input: ScrapeOptionsInput = {}): ScrapeOpti
       ),
     },
   };
+}
+
+/** The Accept header scrapes under `opts` send: protobuf first when they take native histograms. */
+export function acceptHeader(opts: Pick<ScrapeOptions, "nativeHistograms">): string {
+  return opts.nativeHistograms ? SCRAPE_ACCEPT_HEADER_PROTOBUF : SCRAPE_ACCEPT_HEADER;
 }
 
 /** A duration as Prometheus prints one (`15s`, `1m30s`, `500ms`), for the targets API. */
