@@ -62,7 +62,10 @@ before(async () => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const out = receiveWrite(Buffer.concat(chunks), req.headers, () => store.appender("acme"), { org: "acme" });
+      const out = receiveWrite(Buffer.concat(chunks), req.headers, () => store.appender("acme"), {
+        org: "acme",
+        state,
+      });
       res.writeHead(out.status, outcomeHeaders(out));
       res.end(out.kind === "written" ? "" : out.message);
     });
