@@ -298,9 +298,10 @@ class AppendSink implements WriteSink {
   private appended = 0;
   private invalidSeries_ = 0;
   private invalidSamples = 0;
-  /** Histogram samples appended, refused as invalid (their own or their series'), refused for want of storage. */
+  /** Histogram samples appended, refused as invalid, of series refused as invalid, refused for want of storage. */
   private histAppended = 0;
   private histInvalid = 0;
+  private histOfInvalidSeries = 0;
   private histUnsupported = 0;
   /** Histogram samples too far in the future, or of a series refused by the series limit. */
   private histTooNew = 0;
@@ -437,7 +438,7 @@ class AppendSink implements WriteSink {
   invalidSeries(reason: string, counts: Readonly<SeriesCounts>): void {
     this.invalidSeries_++;
     this.invalidSamples += counts.samples;
-    this.histInvalid += counts.histograms;
+    this.histOfInvalidSeries += counts.histograms;
     this.exemplars += counts.exemplars;
     this.firstProblem ??= reason;
   }
@@ -470,7 +471,12 @@ class AppendSink implements WriteSink {
       samplesRejected: this.invalidSamples + this.tooNew + this.limitedSamples + floatsRejectedByStore,
       histogramsWritten: this.histAppended - histogramsRejectedByStore,
       histogramsRejected:
-        this.histInvalid + this.histUnsupported + this.histTooNew + this.histLimited + histogramsRejectedByStore,
+        this.histInvalid +
+        this.histOfInvalidSeries +
+        this.histUnsupported +
+        this.histTooNew +
+        this.histLimited +
+        histogramsRejectedByStore,
       exemplarsDropped: this.exemplars,
     };
     if (stats.samplesRejected === 0 && stats.histogramsRejected === 0 && this.metadataRefused === 0) {
