@@ -10,7 +10,7 @@ import { PROTOBUF_CONTENT_TYPE, writeProtobuf } from "../exposition/index.ts";
 import { Registry } from "../exposition/registry.ts";
 import { RegistryCollector } from "./inprocess.ts";
 import { ScrapedSamples } from "./platform.ts";
-import { MemoryTenants, seriesSamples } from "./testkit.ts";
+import { MemoryTenants, seriesSamples, storedHistograms } from "./testkit.ts";
 
 const orgOfApp = (app: string) => (app === "web" ? "acme" : null);
 
@@ -83,6 +83,11 @@ describe("native response-time histograms of the edge", () => {
     assert.equal(buckets.length, 13);
     if (store.of("acme").appender().appendHistogram !== undefined) {
       assert.deepEqual([...o.errors.values()], []);
+      const stored = storedHistograms(store.of("acme"), "fly_edge_http_response_time_seconds");
+      assert.deepEqual(
+        stored.map(({ t, h }) => [t, h.schema, h.count]),
+        [[5000, 3, 2]],
+      );
       return;
     }
     assert.equal(o.failed, 1);

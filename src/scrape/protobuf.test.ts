@@ -10,7 +10,7 @@ import { Registry } from "../exposition/registry.ts";
 import { CounterResetHint } from "../model/histogram.ts";
 import { ScrapeLoop } from "./loop.ts";
 import { resolveScrapeOptions, type ScrapeOptionsInput } from "./options.ts";
-import { MemoryTenants, seriesSamples, startServer, type TestServer } from "./testkit.ts";
+import { MemoryTenants, seriesSamples, startServer, storedHistograms, type TestServer } from "./testkit.ts";
 
 const ORG = "acme";
 const PLATFORM = { app: "web", region: "ord", host: "ab12", instance: "0123456789abcd" };
@@ -108,8 +108,12 @@ describe("protobuf scrapes", () => {
     const l = loop(store, server.url());
     const o = await l.scrapeOnce(1_000_000);
     if (store.of(ORG).appender().appendHistogram !== undefined) {
-      // The in-memory store keeps histograms: nothing is refused.
+      // The in-memory store keeps histograms: nothing is refused, and the histogram is there.
       assert.equal(o.histogramsRefused, 0);
+      assert.deepEqual(
+        storedHistograms(store.of(ORG), "rt_seconds").map(({ t, h }) => [t, h.count, h.sum, h.positiveBuckets]),
+        [[1_000_000, 2, 3.3, [1, 1]]],
+      );
       return;
     }
     assert.equal(o.up, true);

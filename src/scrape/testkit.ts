@@ -5,6 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Histogram } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
+import { newMatcher } from "../model/matcher.ts";
 import type { Appender, CommitReport, Querier, Queryable, SeriesRef, TenantStore } from "../storage/interface.ts";
 import { MemoryStore } from "../storage/memory.ts";
 
@@ -149,6 +150,20 @@ export function storedSamples(store: MemoryStore, name?: string): StoredSample[]
     const labels = s.labels.toRecord();
     for (let i = 0; i < s.n; i++) out.push({ labels, t: s.t[i], v: s.v[i] });
   }
+  return out;
+}
+
+/** The native histogram samples of series named `name` in `store` (when it keeps them), as copies in time order. */
+export function storedHistograms(store: MemoryStore, name: string): { t: number; h: Histogram }[] {
+  const q = store.querier(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const out: { t: number; h: Histogram }[] = [];
+  for (const s of q.select([newMatcher("=", "__name__", name)], { start: 0, end: Number.MAX_SAFE_INTEGER })) {
+    const it = s.iterator();
+    for (let k = it.next(); k !== "none"; k = it.next()) {
+      if (k === "histogram" && it.atH !== undefined) out.push({ t: it.atT(), h: structuredClone(it.atH()) });
+    }
+  }
+  q.close();
   return out;
 }
 

@@ -91,6 +91,20 @@ function floats(store: MemoryStore, name: string): [number, number][] {
   return out;
 }
 
+/** The histogram samples of series `name` in `store`, as [t, histogram] (copies). */
+function histogramsOf(store: MemoryStore, name: string): [number, Histogram][] {
+  const q = store.querier(0, Number.MAX_SAFE_INTEGER);
+  const out: [number, Histogram][] = [];
+  for (const s of q.select([newMatcher("=", "__name__", name)], { start: 0, end: Number.MAX_SAFE_INTEGER })) {
+    const it = s.iterator();
+    for (let k = it.next(); k !== "none"; k = it.next()) {
+      if (k === "histogram" && it.atH !== undefined) out.push([it.atT(), structuredClone(it.atH())]);
+    }
+  }
+  q.close();
+  return out;
+}
+
 /** True once the in-memory store keeps histograms itself (then the refusal tests assert storage instead). */
 const keepsHistograms = new MemoryStore().appender().appendHistogram !== undefined;
 
@@ -165,6 +179,9 @@ describe("receiveWrite: native histograms", () => {
       if (keepsHistograms) {
         assert.equal(out.status, 204, JSON.stringify(out));
         assert.equal(out.stats.histogramsWritten, 1);
+        const [[t, stored]] = histogramsOf(store, "rpc_seconds");
+        assert.equal(t, NOW);
+        assert.deepEqual({ ...stored, counterResetHint: H.counterResetHint }, H);
         return;
       }
       assert.equal(out.status, 400);
