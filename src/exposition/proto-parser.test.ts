@@ -3,7 +3,14 @@ import { describe, test } from "node:test";
 import { CounterResetHint, type Histogram } from "../model/histogram.ts";
 import { Labels, LabelsBuilder } from "../model/labels.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "../model/protobuf.ts";
-import { formatForContentType, PROTOBUF_CONTENT_TYPE, parserForContentType } from "./content-type.ts";
+import {
+  formatForContentType,
+  PROTOBUF_CONTENT_TYPE,
+  parserForContentType,
+  prefersProtobuf,
+  SCRAPE_ACCEPT_HEADER,
+  SCRAPE_ACCEPT_HEADER_PROTOBUF,
+} from "./content-type.ts";
 import { bucketIndex } from "./native-buckets.ts";
 import { ProtobufParser } from "./proto-parser.ts";
 import { writeProtobuf } from "./proto-writer.ts";
@@ -55,6 +62,32 @@ describe("protobuf exposition: content type", () => {
       "prometheus",
     );
     assert.equal(parserForContentType(PROTOBUF_CONTENT_TYPE).format, "protobuf");
+  });
+
+  test("a server answers in protobuf only when the Accept header prefers it", () => {
+    assert.equal(prefersProtobuf(SCRAPE_ACCEPT_HEADER_PROTOBUF), true);
+    assert.equal(prefersProtobuf(SCRAPE_ACCEPT_HEADER), false);
+    assert.equal(prefersProtobuf(undefined), false);
+    assert.equal(prefersProtobuf("*/*"), false);
+    // Prometheus 2.42's header with native histograms on.
+    assert.equal(
+      prefersProtobuf(
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7," +
+          "text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+      ),
+      true,
+    );
+    assert.equal(
+      prefersProtobuf(
+        "text/plain;version=0.0.4;q=0.9,application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5",
+      ),
+      false,
+    );
+    assert.equal(prefersProtobuf("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily"), false);
+    assert.equal(
+      prefersProtobuf("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0"),
+      false,
+    );
   });
 });
 
