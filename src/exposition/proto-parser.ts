@@ -1,6 +1,6 @@
 // The Prometheus protobuf exposition format (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
 // encoding=delimited`): a body of MetricFamily messages, each preceded by its length as a varint. The parser reads
-// one family at a time and hands out its entries as the text parsers do: HELP, TYPE and UNIT first, then one series
+// one metric at a time and hands out its entries as the text parsers do: HELP, TYPE and UNIT first, then one series
 // entry per sample, Prometheus's way of flattening:
 //   counter, gauge, untyped   `name{labels}`
 //   summary                   `name_count`, `name_sum`, `name{quantile="q"}` per quantile
@@ -24,6 +24,12 @@ import type { EntryKind, Exemplar, ExpositionParser, MetricMetadata, MetricType 
 
 /** client_model's MetricType enum, by number. */
 const PROTO_TYPES: readonly MetricType[] = ["counter", "gauge", "summary", "unknown", "histogram", "gaugehistogram"];
+
+// MetricFamily's field keys ((field << 3) | wire type): name, help, type, unit; metrics are field 4.
+const KEY_NAME = (1 << 3) | WIRE_LEN;
+const KEY_HELP = (2 << 3) | WIRE_LEN;
+const KEY_TYPE = (3 << 3) | WIRE_VARINT;
+const KEY_UNIT = (5 << 3) | WIRE_LEN;
 
 /** One entry of the current family. */
 interface Entry {
@@ -51,11 +57,12 @@ export interface ProtoParserOptions {
   readonly classicHistograms?: boolean;
 }
 
+// Entries are built by these two only, with their fields in one order, so every entry has the same shape.
 function metadataEntry(kind: EntryKind, name: string, text: string): Entry {
   return {
     kind,
     name,
-    labels: [],
+    labels: NO_LABELS,
     extraName: "",
     extraValue: "",
     value: 0,
@@ -65,14 +72,34 @@ function metadataEntry(kind: EntryKind, name: string, text: string): Entry {
   };
 }
 
+function sampleEntry(
+  kind: EntryKind,
+  name: string,
+  m: ProtoMetric,
+  value: number,
+  extraName = "",
+  extraValue = "",
+  histogram: Histogram | null = null,
+): Entry {
+  return { kind, name, labels: m.labels, extraName, extraValue, value, timestamp: m.timestamp, histogram, text: "" };
+}
+
+const NO_LABELS: readonly string[] = [];
+
 /** Parses delimited MetricFamily messages; see ExpositionParser for the contract. */
 export class ProtobufParser implements ExpositionParser {
   readonly format = "protobuf" as const;
   private readonly r: ProtoReader;
   private readonly classic: boolean;
   private readonly families = new Map<string, MetricMetadata>();
-  private queue: Entry[] = [];
+  /** Entries of the metric (or family header) being handed out, and the index of the next one. */
+  private readonly queue: Entry[] = [];
   private at = 0;
+  /** Where the next family starts in the body; the current family's name, and its unread part [famScan, famEnd). */
+  private bodyPos = 0;
+  private famName = "";
+  private famScan = 0;
+  private famEnd = 0;
   private cur: Entry | null = null;
   private curType: MetricType = "unknown";
   private key = "";
@@ -85,7 +112,10 @@ export class ProtobufParser implements ExpositionParser {
 
   next(): EntryKind {
     while (this.at >= this.queue.length) {
-      if (this.r.pos >= this.r.buf.length) {
+      this.queue.length = 0;
+      this.at = 0;
+      if (this.nextMetric()) continue;
+      if (this.bodyPos >= this.r.buf.length) {
         this.cur = null;
         return "eof";
       }
@@ -97,65 +127,79 @@ export class ProtobufParser implements ExpositionParser {
     return e.kind;
   }
 
-  // Reads the next delimited MetricFamily into the queue of entries.
+  // Reads the header of the next delimited MetricFamily (its name, help, type and unit, which may come after its
+  // metrics) and queues its metadata entries; its metrics are decoded one at a time by `nextMetric`, so a family of
+  // a million metrics never holds more than one metric's entries.
   private readFamily(): void {
     const r = this.r;
+    r.pos = this.bodyPos;
     r.end = r.buf.length;
     const end = r.lengthDelimited();
+    const start = r.pos;
     r.end = end;
     let name = "";
     let help = "";
     let unit = "";
     let type = 0;
-    const metrics: [number, number][] = [];
     while (!r.done()) {
       const key = r.tag();
-      const field = key >>> 3;
-      if (key === ((1 << 3) | WIRE_LEN)) name = protoString(r);
-      else if (key === ((2 << 3) | WIRE_LEN)) help = protoString(r);
-      else if (key === ((3 << 3) | WIRE_VARINT)) type = r.uint32();
-      else if (key === ((5 << 3) | WIRE_LEN)) unit = protoString(r);
-      else if (field === 4) {
-        r.expect(key, WIRE_LEN, "MetricFamily.metric");
-        const e = r.lengthDelimited();
-        metrics.push([r.pos, e]);
-        r.pos = e;
-      } else r.skip(key & 7);
+      if (key === KEY_NAME) name = protoString(r);
+      else if (key === KEY_HELP) help = protoString(r);
+      else if (key === KEY_TYPE) type = r.uint32();
+      else if (key === KEY_UNIT) unit = protoString(r);
+      else {
+        if (key >>> 3 === 4) r.expect(key, WIRE_LEN, "MetricFamily.metric");
+        r.skip(key & 7);
+      }
     }
     if (name === "") throw new ContrailError("bad_data", "protobuf exposition: a metric family without a name");
     const mtype = PROTO_TYPES[type];
     if (mtype === undefined) {
       throw new ContrailError("bad_data", `protobuf exposition: family ${quoteGo(name)} has unknown type ${type}`);
     }
+    this.famName = name;
     this.curType = mtype;
+    this.famScan = start;
+    this.famEnd = end;
+    this.bodyPos = end;
     this.families.set(name, { type: mtype, help, unit });
-    const q: Entry[] = [];
-    if (help !== "") q.push(metadataEntry("help", name, help));
-    q.push(metadataEntry("type", name, ""));
-    if (unit !== "") q.push(metadataEntry("unit", name, unit));
-    for (const [from, to] of metrics) {
-      r.pos = from;
-      r.end = to;
-      this.flatten(name, mtype, decodeMetric(r, mtype === "gaugehistogram"), q);
+    if (help !== "") this.queue.push(metadataEntry("help", name, help));
+    this.queue.push(metadataEntry("type", name, ""));
+    if (unit !== "") this.queue.push(metadataEntry("unit", name, unit));
+  }
+
+  // Decodes the current family's next metric into the queue; false when the family has no more.
+  private nextMetric(): boolean {
+    const r = this.r;
+    while (this.famScan < this.famEnd) {
+      r.pos = this.famScan;
+      r.end = this.famEnd;
+      const key = r.tag();
+      if (key >>> 3 !== 4) {
+        r.skip(key & 7);
+        this.famScan = r.pos;
+        continue;
+      }
+      const e = r.lengthDelimited();
+      this.famScan = e;
+      r.end = e;
+      const type = this.curType;
+      this.flatten(this.famName, type, decodeMetric(r, type === "gaugehistogram"), this.queue);
+      return true;
     }
-    r.pos = end;
-    r.end = r.buf.length;
-    this.queue = q;
-    this.at = 0;
+    return false;
   }
 
   // The series entries of one metric of family `name`.
   private flatten(name: string, type: MetricType, m: ProtoMetric, q: Entry[]): void {
-    const base = { labels: m.labels, timestamp: m.timestamp, histogram: null, text: "", extraName: "", extraValue: "" };
-    const series = (suffix: string, value: number, extraName = "", extraValue = ""): void => {
-      q.push({ ...base, kind: "series", name: name + suffix, value, extraName, extraValue });
-    };
     switch (type) {
       case "summary":
-        series("_count", m.count);
-        series("_sum", m.sum);
+        q.push(sampleEntry("series", `${name}_count`, m, m.count));
+        q.push(sampleEntry("series", `${name}_sum`, m, m.sum));
         for (let i = 0; i < m.quantiles.length; i += 2) {
-          series("", m.quantiles[i + 1], "quantile", formatOpenMetricsFloat(m.quantiles[i]));
+          q.push(
+            sampleEntry("series", name, m, m.quantiles[i + 1], "quantile", formatOpenMetricsFloat(m.quantiles[i])),
+          );
         }
         return;
       case "histogram":
@@ -164,27 +208,28 @@ export class ProtobufParser implements ExpositionParser {
         if (h !== null) {
           const problem = histogramProblem(h);
           if (problem !== null) {
-            const text = seriesKey({ ...base, name });
+            const text = seriesKey(sampleEntry("histogram", name, m, 0));
             throw new ContrailError(
               "bad_data",
               `protobuf exposition: series ${text}: invalid native histogram: ${problem}`,
             );
           }
-          q.push({ ...base, kind: "histogram", name, value: 0, histogram: h });
+          q.push(sampleEntry("histogram", name, m, 0, "", "", h));
           if (!this.classic || m.buckets.length === 0) return;
         }
-        series("_count", m.count);
-        series("_sum", m.sum);
+        q.push(sampleEntry("series", `${name}_count`, m, m.count));
+        q.push(sampleEntry("series", `${name}_sum`, m, m.sum));
         let inf = false;
+        const bucket = `${name}_bucket`;
         for (const b of m.buckets) {
-          series("_bucket", b.count, "le", formatOpenMetricsFloat(b.upperBound));
+          q.push(sampleEntry("series", bucket, m, b.count, "le", formatOpenMetricsFloat(b.upperBound)));
           if (b.upperBound === Number.POSITIVE_INFINITY) inf = true;
         }
-        if (!inf) series("_bucket", m.count, "le", "+Inf");
+        if (!inf) q.push(sampleEntry("series", bucket, m, m.count, "le", "+Inf"));
         return;
       }
       default:
-        series("", m.value);
+        q.push(sampleEntry("series", name, m, m.value));
     }
   }
 

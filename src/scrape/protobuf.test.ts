@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { PROTOBUF_CONTENT_TYPE, SCRAPE_ACCEPT_HEADER, writeProtobuf } from "../exposition/index.ts";
 import { Registry } from "../exposition/registry.ts";
 import { CounterResetHint } from "../model/histogram.ts";
+import { Labels } from "../model/labels.ts";
 import { ScrapeLoop } from "./loop.ts";
 import { resolveScrapeOptions, type ScrapeOptionsInput } from "./options.ts";
 import { MemoryTenants, seriesSamples, startServer, storedHistograms, type TestServer } from "./testkit.ts";
@@ -148,6 +149,31 @@ describe("protobuf scrapes", () => {
     assert.equal(o.up, true);
     assert.equal(accepts.at(-1), SCRAPE_ACCEPT_HEADER);
     assert.deepEqual(seriesSamples(store.of(ORG), "jobs_total"), [{ t: 1_000_000, v: 3 }]);
+  });
+
+  test("a family of 100,000 metrics is read one metric at a time and stopped by the sample limit", async () => {
+    const store = new MemoryTenants();
+    const metrics = 100_000;
+    const body = writeProtobuf([
+      {
+        name: "g",
+        type: "gauge",
+        samples: Array.from({ length: metrics }, (_, i) => ({ labels: Labels.fromStrings("i", String(i)), value: 1 })),
+      },
+    ]);
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": PROTOBUF_CONTENT_TYPE });
+      res.end(body);
+    });
+    try {
+      const l = loop(store, server.url(), { sampleLimit: 1000 });
+      const o = await l.scrapeOnce(1_000_000);
+      assert.equal(o.up, false);
+      assert.equal(o.total, metrics);
+      assert.match(l.status().lastError, /sample limit exceeded: the scrape exposed 100000 samples, the limit is 1000/);
+    } finally {
+      server.handle(negotiating(exposed(), accepts));
+    }
   });
 
   test("a hostile protobuf body fails the scrape with bad_data and the server answers on", async () => {
