@@ -38,6 +38,8 @@ interface Entry {
   readonly name: string;
   /** The metric's own labels, flat. */
   readonly labels: readonly string[];
+  /** The same labels as series text (`a="1",b="2"`), shared by the entries of one metric. */
+  readonly labelText: string;
   /** `le` or `quantile` with its value, or "" for none. */
   readonly extraName: string;
   readonly extraValue: string;
@@ -63,6 +65,7 @@ function metadataEntry(kind: EntryKind, name: string, text: string): Entry {
     kind,
     name,
     labels: NO_LABELS,
+    labelText: "",
     extraName: "",
     extraValue: "",
     value: 0,
@@ -76,12 +79,14 @@ function sampleEntry(
   kind: EntryKind,
   name: string,
   m: ProtoMetric,
+  labelText: string,
   value: number,
   extraName = "",
   extraValue = "",
   histogram: Histogram | null = null,
 ): Entry {
-  return { kind, name, labels: m.labels, extraName, extraValue, value, timestamp: m.timestamp, histogram, text: "" };
+  const labels = m.labels;
+  return { kind, name, labels, labelText, extraName, extraValue, value, timestamp: m.timestamp, histogram, text: "" };
 }
 
 const NO_LABELS: readonly string[] = [];
@@ -192,13 +197,14 @@ export class ProtobufParser implements ExpositionParser {
 
   // The series entries of one metric of family `name`.
   private flatten(name: string, type: MetricType, m: ProtoMetric, q: Entry[]): void {
+    const lt = labelText(m.labels);
     switch (type) {
       case "summary":
-        q.push(sampleEntry("series", `${name}_count`, m, m.count));
-        q.push(sampleEntry("series", `${name}_sum`, m, m.sum));
+        q.push(sampleEntry("series", `${name}_count`, m, lt, m.count));
+        q.push(sampleEntry("series", `${name}_sum`, m, lt, m.sum));
         for (let i = 0; i < m.quantiles.length; i += 2) {
           q.push(
-            sampleEntry("series", name, m, m.quantiles[i + 1], "quantile", formatOpenMetricsFloat(m.quantiles[i])),
+            sampleEntry("series", name, m, lt, m.quantiles[i + 1], "quantile", formatOpenMetricsFloat(m.quantiles[i])),
           );
         }
         return;
@@ -208,28 +214,28 @@ export class ProtobufParser implements ExpositionParser {
         if (h !== null) {
           const problem = histogramProblem(h);
           if (problem !== null) {
-            const text = seriesKey(sampleEntry("histogram", name, m, 0));
+            const text = seriesKey(sampleEntry("histogram", name, m, lt, 0));
             throw new ContrailError(
               "bad_data",
               `protobuf exposition: series ${text}: invalid native histogram: ${problem}`,
             );
           }
-          q.push(sampleEntry("histogram", name, m, 0, "", "", h));
+          q.push(sampleEntry("histogram", name, m, lt, 0, "", "", h));
           if (!this.classic || m.buckets.length === 0) return;
         }
-        q.push(sampleEntry("series", `${name}_count`, m, m.count));
-        q.push(sampleEntry("series", `${name}_sum`, m, m.sum));
+        q.push(sampleEntry("series", `${name}_count`, m, lt, m.count));
+        q.push(sampleEntry("series", `${name}_sum`, m, lt, m.sum));
         let inf = false;
         const bucket = `${name}_bucket`;
         for (const b of m.buckets) {
-          q.push(sampleEntry("series", bucket, m, b.count, "le", formatOpenMetricsFloat(b.upperBound)));
+          q.push(sampleEntry("series", bucket, m, lt, b.count, "le", formatOpenMetricsFloat(b.upperBound)));
           if (b.upperBound === Number.POSITIVE_INFINITY) inf = true;
         }
-        if (!inf) q.push(sampleEntry("series", bucket, m, m.count, "le", "+Inf"));
+        if (!inf) q.push(sampleEntry("series", bucket, m, lt, m.count, "le", "+Inf"));
         return;
       }
       default:
-        q.push(sampleEntry("series", name, m, m.value));
+        q.push(sampleEntry("series", name, m, lt, m.value));
     }
   }
 
@@ -317,13 +323,17 @@ export class ProtobufParser implements ExpositionParser {
   }
 }
 
-// The canonical series text of an entry: `name{a="1",le="0.5"}`, label values quoted as Go quotes them.
-function seriesKey(e: Pick<Entry, "name" | "labels" | "extraName" | "extraValue">): string {
-  let s = e.name;
-  const n = e.labels.length;
-  if (n === 0 && e.extraName === "") return s;
-  s += "{";
-  for (let i = 0; i < n; i += 2) s += `${i > 0 ? "," : ""}${e.labels[i]}=${quoteGo(e.labels[i + 1])}`;
-  if (e.extraName !== "") s += `${n > 0 ? "," : ""}${e.extraName}=${quoteGo(e.extraValue)}`;
-  return `${s}}`;
+// Label pairs (flat) as series text: `a="1",b="2"`, values quoted as Go quotes them.
+function labelText(labels: readonly string[]): string {
+  let s = "";
+  for (let i = 0; i < labels.length; i += 2) s += `${i > 0 ? "," : ""}${labels[i]}=${quoteGo(labels[i + 1])}`;
+  return s;
+}
+
+// The canonical series text of an entry: `name{a="1",le="0.5"}`.
+function seriesKey(e: Pick<Entry, "name" | "labelText" | "extraName" | "extraValue">): string {
+  if (e.labelText === "" && e.extraName === "") return e.name;
+  if (e.extraName === "") return `${e.name}{${e.labelText}}`;
+  const sep = e.labelText === "" ? "" : ",";
+  return `${e.name}{${e.labelText}${sep}${e.extraName}=${quoteGo(e.extraValue)}}`;
 }
