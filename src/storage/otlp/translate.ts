@@ -16,7 +16,7 @@
 
 import type { MetricType } from "../../exposition/types.ts";
 import type { Histogram } from "../../model/histogram.ts";
-import { isWellFormed, Labels } from "../../model/labels.ts";
+import { compareStrings, isWellFormed, Labels } from "../../model/labels.ts";
 import { limitName, type OrgLimits } from "../../model/limits.ts";
 import { STALE_NAN } from "../../model/sample.ts";
 import { nativeHistogram } from "./exphist.ts";
@@ -86,6 +86,8 @@ class Translator {
   private job = "";
   private instance = "";
   private newest = Number.NEGATIVE_INFINITY;
+  /** The base labels of the point last begun. */
+  private pointBase: ReadonlyMap<string, string> = new Map();
 
   constructor(sink: TranslateSink, limits: TranslateLimits) {
     this.sink = sink;
@@ -112,47 +114,74 @@ class Translator {
     const others = attributes.filter((a) => !IDENTIFYING.has(a[0]));
     if (others.length === 0 || this.newest === Number.NEGATIVE_INFINITY) return;
     // target_info is not an OTLP data point: its refusal (a label limit) is reported, not counted as a point.
-    const labels = this.labels(others, TARGET_INFO);
+    const base = this.baseOf(others);
+    const labels = typeof base === "string" ? base : this.finish(base, TARGET_INFO);
     if (typeof labels === "string") this.sink.refuse(0, labels);
     else this.sink.float(labels, this.newest, 1);
   }
 
-  // The labels of a point of metric `name`: its attributes, job and instance, the name and `extra`; or why not.
-  private labels(attrs: readonly Attribute[], name: string, extra?: readonly [string, string]): Labels | string {
+  // A point's labels before its name: its attributes (escaped; values of keys escaping alike joined in key order)
+  // with the resource's job and instance; or why there are none.
+  private baseOf(attrs: readonly Attribute[]): Map<string, string> | string {
     const rec = new Map<string, string>();
-    const sorted = attrs.length > 1 ? [...attrs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) : attrs;
-    for (const [key, value] of sorted) {
+    let collided = false;
+    for (const [key, value] of attrs) {
       const n = this.labelNameOf(key);
       if (n === "") return `attribute key ${JSON.stringify(key)} leaves no valid label name once escaped`;
-      const had = rec.get(n);
-      rec.set(n, had === undefined ? value : `${had};${value}`);
+      if (rec.has(n)) collided = true;
+      rec.set(n, value);
+    }
+    if (collided) {
+      // Rare: redo in key order, joining the values of keys that escape alike.
+      rec.clear();
+      const sorted = [...attrs].sort((a, b) => compareStrings(a[0], b[0]));
+      for (const [key, value] of sorted) {
+        const n = this.labelNameOf(key);
+        const had = rec.get(n);
+        rec.set(n, had === undefined ? value : `${had};${value}`);
+      }
     }
     if (this.job !== "") rec.set("job", this.job);
     if (this.instance !== "") rec.set("instance", this.instance);
-    rec.set("__name__", name);
-    if (extra !== undefined) rec.set(extra[0], extra[1]);
-    let count = 0;
-    for (const [n, v] of rec) {
-      if (v === "") continue;
-      count++;
-      if (utf8Length(n) > this.limits.maxLabelNameLength) {
-        return `label name ${JSON.stringify(n.slice(0, 64))} of ${name} is longer than ${this.limits.maxLabelNameLength} bytes (${limitName("maxLabelNameLength")})`;
+    return rec;
+  }
+
+  // The labels of series `name` (and `extra`, e.g. `le`) over a point's `base`, within the limits; or why not.
+  private finish(base: ReadonlyMap<string, string>, name: string, extra?: readonly [string, string]): Labels | string {
+    const pairs: [string, string][] = [["__name__", name]];
+    if (extra !== undefined) pairs.push([extra[0], extra[1]]);
+    for (const [n, v] of base) {
+      if (v !== "" && n !== "__name__" && n !== extra?.[0]) pairs.push([n, v]);
+    }
+    const l = this.limits;
+    if (pairs.length > l.maxLabelNamesPerSeries) {
+      return `a series of ${name} has ${pairs.length} labels, more than ${l.maxLabelNamesPerSeries} (${limitName("maxLabelNamesPerSeries")})`;
+    }
+    for (const [n, v] of pairs) {
+      // Escaped names are ASCII: their length is their size in bytes.
+      if (n.length > l.maxLabelNameLength) {
+        return `label name ${JSON.stringify(n.slice(0, 64))} of ${name} is longer than ${l.maxLabelNameLength} bytes (${limitName("maxLabelNameLength")})`;
       }
-      if (utf8Length(v) > this.limits.maxLabelValueLength) {
-        return `label ${n} of ${name} has a value longer than ${this.limits.maxLabelValueLength} bytes (${limitName("maxLabelValueLength")})`;
+      // Fast path: a value of n UTF-16 units takes at most 3n bytes.
+      if (v.length * 3 > l.maxLabelValueLength && utf8Length(v) > l.maxLabelValueLength) {
+        return `label ${n} of ${name} has a value longer than ${l.maxLabelValueLength} bytes (${limitName("maxLabelValueLength")})`;
       }
       if (!isWellFormed(v)) return `label ${n} of ${name} has a value that is not valid UTF-8`;
     }
-    if (count > this.limits.maxLabelNamesPerSeries) {
-      return `a series of ${name} has ${count} labels, more than ${this.limits.maxLabelNamesPerSeries} (${limitName("maxLabelNamesPerSeries")})`;
+    pairs.sort((a, b) => compareStrings(a[0], b[0]));
+    const flat: string[] = new Array(pairs.length * 2);
+    for (let i = 0; i < pairs.length; i++) {
+      flat[2 * i] = pairs[i][0];
+      flat[2 * i + 1] = pairs[i][1];
     }
-    return Labels.fromRecord(Object.fromEntries(rec));
+    return Labels.fromSortedUnchecked(flat);
   }
 
   private metric(m: Metric): void {
     const d = m.data;
-    const points = d.kind === "empty" ? 0 : d.points.length;
-    for (let i = 0; i < points; i++) this.sink.exemplars((d as { points: readonly PointBase[] }).points[i].exemplars);
+    const all: readonly PointBase[] = d.kind === "empty" ? [] : d.points;
+    const points = all.length;
+    for (const p of all) this.sink.exemplars(p.exemplars);
     const nameType: NameType = d.kind === "gauge" ? "gauge" : d.kind === "sum" && d.monotonic ? "counter" : "other";
     const name = metricName(m.name, m.unit, nameType);
     const what = `metric ${JSON.stringify(m.name)}`;
@@ -212,13 +241,19 @@ class Translator {
     }
   }
 
-  // Starts point `p` of `name`: its labels, or null when refused.
-  private begin(p: PointBase, name: string, extra?: readonly [string, string]): Labels | null {
-    const l = this.labels(p.attributes, name, extra);
+  // Starts point `p` of `name`: its labels, or null when refused. Its base labels are kept for `emit`.
+  private begin(p: PointBase, name: string): Labels | null {
+    const base = this.baseOf(p.attributes);
+    if (typeof base === "string") {
+      this.sink.refuse(1, base);
+      return null;
+    }
+    const l = this.finish(base, name);
     if (typeof l === "string") {
       this.sink.refuse(1, l);
       return null;
     }
+    this.pointBase = base;
     this.sink.point();
     if (p.timeMs > this.newest) this.newest = p.timeMs;
     return l;
@@ -270,10 +305,9 @@ class Translator {
     }
   }
 
-  // A further series of a point already begun; the labels differ from the first only in name and `extra`, whose
-  // lengths are within the limits when the first's were (`le`, `quantile` and the suffixes are short).
+  // A further series of the point last begun (`_sum`, a bucket, a quantile), over the same base labels.
   private emit(p: PointBase, name: string, extra: readonly [string, string] | undefined, v: number): void {
-    const l = this.labels(p.attributes, name, extra);
+    const l = this.finish(this.pointBase, name, extra);
     if (typeof l === "string") this.sink.refuse(0, l);
     else this.sink.float(l, p.timeMs, v);
   }
