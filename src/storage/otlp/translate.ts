@@ -71,11 +71,12 @@ const utf8Length = (s: string) => Buffer.byteLength(s, "utf8");
 /** Translates one request; limits are the org's. Never throws for anything in the request. */
 export function translateRequest(req: ExportRequest, sink: TranslateSink, limits: TranslateLimits): void {
   const t = new Translator(sink, limits);
-  for (const r of req.resources)
+  for (const r of req.resources) {
     t.resource(
       r.attributes,
       r.scopes.flatMap((s) => s.metrics),
     );
+  }
 }
 
 class Translator {
