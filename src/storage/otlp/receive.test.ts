@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { ContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
 import { newMatcher } from "../../model/matcher.ts";
 import type { Appender } from "../interface.ts";
 import { MemoryStore } from "../memory.ts";
@@ -70,6 +71,48 @@ function jsonSum(value: string, temporality = 2): Buffer {
       ],
     }),
   );
+}
+
+function expHistogramRequest(): ExportRequest {
+  return {
+    resources: [
+      {
+        attributes: [["service.name", "svc"]],
+        scopes: [
+          {
+            metrics: [
+              ...gauge("g", 1).resources[0].scopes[0].metrics,
+              {
+                name: "size",
+                description: "",
+                unit: "By",
+                data: {
+                  kind: "exponentialHistogram",
+                  temporality: 2,
+                  points: [
+                    {
+                      attributes: [],
+                      startMs: 0,
+                      timeMs: NOW,
+                      flags: 0,
+                      exemplars: 0,
+                      count: 1,
+                      sum: 3,
+                      scale: 0,
+                      zeroCount: 0,
+                      zeroThreshold: 0,
+                      positive: { offset: 1, counts: [1] },
+                      negative: { offset: 0, counts: [] },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
 }
 
 interface Run {
@@ -167,45 +210,7 @@ describe("accepted", () => {
   });
 
   test("an exponential histogram on a store without histograms: refused naming the series, the rest written", () => {
-    const req: ExportRequest = {
-      resources: [
-        {
-          attributes: [["service.name", "svc"]],
-          scopes: [
-            {
-              metrics: [
-                ...gauge("g", 1).resources[0].scopes[0].metrics,
-                {
-                  name: "size",
-                  description: "",
-                  unit: "By",
-                  data: {
-                    kind: "exponentialHistogram",
-                    temporality: 2,
-                    points: [
-                      {
-                        attributes: [],
-                        startMs: 0,
-                        timeMs: NOW,
-                        flags: 0,
-                        exemplars: 0,
-                        count: 1,
-                        sum: 3,
-                        scale: 0,
-                        zeroCount: 0,
-                        zeroThreshold: 0,
-                        positive: { offset: 1, counts: [1] },
-                        negative: { offset: 0, counts: [] },
-                      },
-                    ],
-                  },
-                },
-              ],
-            },
-          ],
-        },
-      ],
-    };
+    const req = expHistogramRequest();
     const store = new MemoryStore();
     const plain = (): Appender => {
       const a = store.appender();
@@ -225,6 +230,39 @@ describe("accepted", () => {
     );
     assert.deepEqual(values(store, "g"), [1]);
   });
+});
+
+test("a store that keeps histograms is handed the native histogram through appendHistogram", () => {
+  const store = new MemoryStore();
+  const got: [string, number, Histogram][] = [];
+  const withHistograms = (): Appender => {
+    const a = store.appender();
+    return {
+      append: a.append.bind(a),
+      appendRef: a.appendRef.bind(a),
+      appendHistogram: (labels, t, h) => {
+        got.push([labels.toString(), t, h]);
+        // The float side of the same appender stands in for the series' ref.
+        return a.append(labels, t, h.count);
+      },
+      commit: a.commit.bind(a),
+      rollback: a.rollback.bind(a),
+    };
+  };
+  const outcome = receiveOtlp(encodeExportRequest(expHistogramRequest()), PROTO, withHistograms, {
+    org: "acme",
+    now: () => NOW,
+  });
+  assert.ok(outcome.kind === "accepted" && outcome.stats.rejected === 0, JSON.stringify(outcome));
+  assert.equal(outcome.stats.samplesWritten, 2);
+  assert.equal(got.length, 1);
+  const [labels, t, h] = got[0];
+  assert.equal(labels, '{__name__="size_bytes", job="svc"}');
+  assert.equal(t, NOW);
+  assert.deepEqual(
+    { schema: h.schema, count: h.count, sum: h.sum, spans: h.positiveSpans, buckets: h.positiveBuckets },
+    { schema: 0, count: 1, sum: 3, spans: [{ offset: 2, length: 1 }], buckets: [1] },
+  );
 });
 
 describe("refused", () => {
