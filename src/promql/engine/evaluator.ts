@@ -130,10 +130,12 @@ export class Evaluator {
     for (const s of m) {
       if (s.n !== 1) throw new ContrailError("internal", "unexpected number of samples");
       const v = s.v[0];
+      const h = s.histAt(0);
       s.grow(this.steps);
       for (let ts = this.start + this.interval; ts <= this.end; ts += this.interval) {
         this.q.tick();
-        s.push(ts, v);
+        if (h !== undefined) s.pushH(ts, h);
+        else s.push(ts, v);
       }
     }
     return m;
