@@ -13,6 +13,7 @@ import { evalError } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { formatF, formatG } from "./format.ts";
 import { lookupFunction } from "./functions/index.ts";
+import { histogramString } from "./functions/native-histogram.ts";
 import { goSort, heapFix, heapUp, reversed, type Sortable } from "./gosort.ts";
 import { emptyLabels } from "./labelsets.ts";
 import type { AggregateNode, PlanNode } from "./plan.ts";
@@ -418,7 +419,9 @@ function evalCountValues(ev: Evaluator, n: AggregateNode): Matrix {
     return (ts, [vec], out) => {
       const counts = new Map<string, { labels: Labels; count: number }>();
       for (let i = 0; i < vec!.n; i++) {
-        const labels = new LabelsBuilder(input[vec!.ids[i]].labels).set(labelName, formatF(vec!.f[i])).labels();
+        const h = vec!.histAt(i);
+        const value = h === undefined ? formatF(vec!.f[i]) : histogramString(h);
+        const labels = new LabelsBuilder(input[vec!.ids[i]].labels).set(labelName, value).labels();
         const key = groupingKey(labels, grouping, n.without);
         const g = counts.get(key);
         if (g) g.count++;

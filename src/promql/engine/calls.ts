@@ -70,7 +70,10 @@ function evalMap(
   for (const s of input) {
     q.check();
     const res = new Series(droppedName(ev, s.labels), true, s.n);
+    // Per-sample functions read floats: histogram samples have no output.
+    const hs = s.h;
     for (let i = 0; i < s.n; i++) {
+      if (hs !== null && hs[i] !== undefined) continue;
       const k = ev.stepIndex(s.t[i]);
       for (let j = 0; j < params.length; j++) p[j] = params[j][k];
       if (skip?.(p)) continue;

@@ -4,6 +4,8 @@
 // step loop they share, and the child evaluators of subqueries and step-invariant parts.
 
 import { ContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
+import { mulHistogram } from "../../model/histogram-arith.ts";
 import { evalAggregate } from "./aggregate.ts";
 import { evalBinary } from "./binary.ts";
 import { gridSteps } from "./bounds.ts";
@@ -81,6 +83,9 @@ export class Evaluator {
           for (const s of m) {
             s.dropName = true;
             for (let i = 0; i < s.n; i++) s.v[i] = -s.v[i];
+            const hs = s.h;
+            if (hs !== null)
+              for (let i = 0; i < s.n; i++) if (hs[i] !== undefined) hs[i] = mulHistogram(hs[i] as Histogram, -1);
           }
           if (!this.q.settings.enableDelayedNameRemoval) {
             for (const s of m) s.labels = dropMetadata(s.labels);

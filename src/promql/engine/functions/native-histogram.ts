@@ -3,10 +3,12 @@
 // here too (histogram.ts has the classic part and combines both).
 
 import type { Histogram } from "../../../model/histogram.ts";
+import { type BucketWithBounds, negativeBuckets, positiveBuckets } from "../../../model/histogram-buckets.ts";
 import { histogramVariance } from "../../../model/histogram-stats.ts";
 import type { Labels } from "../../../model/labels.ts";
 import type { Collector } from "../collector.ts";
 import type { StepBody } from "../evaluator.ts";
+import { formatG } from "../format.ts";
 import type { StepVector } from "../value.ts";
 import { droppedName } from "./math.ts";
 import type { VectorFn, VectorSetup } from "./types.ts";
@@ -66,3 +68,20 @@ export const histogramAvg: VectorFn = perHistogram((h) => h.sum / h.count);
 export const histogramStdvar: VectorFn = perHistogram(histogramVariance);
 /** histogram_stddev(v): the estimated standard deviation of the observations of each histogram. */
 export const histogramStddev: VectorFn = perHistogram((h) => Math.sqrt(histogramVariance(h)));
+
+function bucketString(b: BucketWithBounds): string {
+  return `${b.lowerInclusive ? "[" : "("}${formatG(b.lower)},${formatG(b.upper)}${b.upperInclusive ? "]" : ")"}:${formatG(b.count)}`;
+}
+
+/** `h` as Prometheus's FloatHistogram.String prints it (count_values labels a histogram sample with it). */
+export function histogramString(h: Histogram): string {
+  const parts = [`{count:${formatG(h.count)}, sum:${formatG(h.sum)}`];
+  const neg = negativeBuckets(h).filter((b) => b.count !== 0);
+  for (let i = neg.length - 1; i >= 0; i--) parts.push(bucketString(neg[i]));
+  if (h.zeroCount !== 0) {
+    const z = h.zeroThreshold;
+    parts.push(bucketString({ lower: -z, upper: z, lowerInclusive: true, upperInclusive: true, count: h.zeroCount }));
+  }
+  for (const b of positiveBuckets(h)) if (b.count !== 0) parts.push(bucketString(b));
+  return `${parts.join(", ")}}`;
+}
