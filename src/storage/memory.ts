@@ -6,8 +6,8 @@
 // label sets non-empty, as in the head.
 
 import { ContrailError } from "../model/errors.ts";
-import type { Histogram } from "../model/histogram.ts";
-import { histogramsEqual } from "../model/histogram-arith.ts";
+import { CounterResetHint, type Histogram } from "../model/histogram.ts";
+import { detectReset, histogramsEqual } from "../model/histogram-arith.ts";
 import { cloneHistogram } from "../model/histogram-buckets.ts";
 import { compareStrings, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
@@ -390,7 +390,7 @@ class MemoryAppender implements Appender {
         );
         continue;
       }
-      if (p.h !== null) s.pushHistogram(p.t, p.h);
+      if (p.h !== null) s.pushHistogram(p.t, withStoredHint(p.h, s.n > 0 ? s.histogramAt(s.n - 1) : undefined));
       else s.push(p.t, v);
       appended++;
     }
@@ -467,6 +467,23 @@ class MemoryQuerier implements Querier {
       if (lowerBound(s.t, s.n, this.mint) < lowerBound(s.t, s.n, this.maxt + 1)) yield s;
     }
   }
+}
+
+/**
+ * `h` with the counter reset hint the TSDB gives it back with: a histogram that continues its predecessor (same
+ * chunk) reads back as "not a counter reset", one after a detected or declared reset as "counter reset", the first
+ * of a series as "unknown" (unless declared a reset); gauge histograms stay gauges.
+ */
+function withStoredHint(h: Histogram, prev: Histogram | undefined): Histogram {
+  if (h.counterResetHint === CounterResetHint.gauge) return h;
+  let hint: CounterResetHint;
+  if (h.counterResetHint === CounterResetHint.counterReset) hint = CounterResetHint.counterReset;
+  else if (prev === undefined || prev.counterResetHint === CounterResetHint.gauge) hint = CounterResetHint.unknown;
+  else
+    hint = detectReset({ ...h, counterResetHint: CounterResetHint.unknown }, prev)
+      ? CounterResetHint.counterReset
+      : CounterResetHint.notCounterReset;
+  return hint === h.counterResetHint ? h : { ...h, counterResetHint: hint };
 }
 
 function limit(values: string[], hints?: LabelHints): string[] {

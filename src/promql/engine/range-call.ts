@@ -5,7 +5,8 @@
 // the inner vector.
 
 import { ContrailError } from "../../model/errors.ts";
-import type { Histogram } from "../../model/histogram.ts";
+import { CounterResetHint, type Histogram } from "../../model/histogram.ts";
+import { withHint } from "../../model/histogram-arith.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { SampleIterator } from "../../storage/interface.ts";
 import { possibleNonCounterInfo } from "./annotations.ts";
@@ -83,6 +84,7 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
   const arg = n.args[mi];
   if (arg.kind === "subquery") {
     const m = ev.evalSubquery(arg);
+    forgetResetHints(m);
     const { offset, range } = subqueryWindow(ev, arg);
     return {
       sources: matrixSources(m),
@@ -107,6 +109,25 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
     implicit: arg.implicit,
     held: 0,
   };
+}
+
+// A subquery may skip or repeat the samples around a counter reset, so the reset hints of its histograms (which
+// describe neighbouring samples) are dropped: functions then detect resets as they do for floats.
+function forgetResetHints(m: Matrix): void {
+  for (const s of m) {
+    const hs = s.h;
+    if (hs === null) continue;
+    for (let i = 0; i < s.n; i++) {
+      const h = hs[i];
+      if (h === undefined) continue;
+      if (
+        h.counterResetHint === CounterResetHint.notCounterReset ||
+        h.counterResetHint === CounterResetHint.counterReset
+      ) {
+        hs[i] = withHint(h, CounterResetHint.unknown);
+      }
+    }
+  }
 }
 
 /**
