@@ -470,19 +470,17 @@ class MemoryQuerier implements Querier {
 }
 
 /**
- * `h` with the counter reset hint the TSDB gives it back with: a histogram that continues its predecessor (same
- * chunk) reads back as "not a counter reset", one after a detected or declared reset as "counter reset", the first
- * of a series as "unknown" (unless declared a reset); gauge histograms stay gauges.
+ * `h` with the counter reset hint Prometheus's TSDB gives it back with: a histogram that continues its predecessor
+ * (in the same chunk) reads back as "not a counter reset"; one after a detected reset starts a chunk and reads back
+ * as "unknown", as does the first of a series; a declared reset stays one and gauge histograms stay gauges.
  */
 function withStoredHint(h: Histogram, prev: Histogram | undefined): Histogram {
-  if (h.counterResetHint === CounterResetHint.gauge) return h;
-  let hint: CounterResetHint;
-  if (h.counterResetHint === CounterResetHint.counterReset) hint = CounterResetHint.counterReset;
-  else if (prev === undefined || prev.counterResetHint === CounterResetHint.gauge) hint = CounterResetHint.unknown;
-  else
-    hint = detectReset({ ...h, counterResetHint: CounterResetHint.unknown }, prev)
-      ? CounterResetHint.counterReset
-      : CounterResetHint.notCounterReset;
+  if (h.counterResetHint === CounterResetHint.gauge || h.counterResetHint === CounterResetHint.counterReset) return h;
+  let hint: CounterResetHint = CounterResetHint.unknown;
+  if (prev !== undefined && prev.counterResetHint !== CounterResetHint.gauge) {
+    const reset = detectReset({ ...h, counterResetHint: CounterResetHint.unknown }, prev);
+    if (!reset) hint = CounterResetHint.notCounterReset;
+  }
   return hint === h.counterResetHint ? h : { ...h, counterResetHint: hint };
 }
 

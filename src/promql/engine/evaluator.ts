@@ -107,7 +107,9 @@ export class Evaluator {
         throw new ContrailError("internal", "string literal evaluated as a vector");
       case "selector":
         if (n.smoothed) return evalSmoothedSelector(this, n);
-        return evalVectorSelector(this, storageSources(selectSeries(this.q, n)), n.offset);
+        return evalVectorSelector(this, storageSources(selectSeries(this.q, n)), n.offset, {
+          statsOnly: n.statsOnly,
+        });
       case "matrix":
         if (!this.instant) evalError("cannot do range evaluation of matrix selector");
         return evalMatrixSelector(this, n);

@@ -78,6 +78,8 @@ interface RangeSource {
   implicit: boolean;
   /** Points held by an evaluated subquery, released when the call is done. */
   held: number;
+  /** Histograms are read as their counts and sums (see SelectorNode.statsOnly). */
+  statsOnly: boolean;
 }
 
 function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
@@ -95,6 +97,7 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
       smoothed: false,
       implicit: false,
       held: totalPoints(m),
+      statsOnly: false,
     };
   }
   if (arg.kind !== "matrix") throw new ContrailError("internal", "range argument expected");
@@ -108,6 +111,7 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
     smoothed: vs.smoothed,
     implicit: arg.implicit,
     held: 0,
+    statsOnly: vs.statsOnly,
   };
 }
 
@@ -212,7 +216,7 @@ export class PreparedRangeCall {
       const s = sources[index];
       q.check();
       it = s.iterator(it);
-      this.w.load(it, loadMint, loadMaxt);
+      this.w.load(it, loadMint, loadMaxt, src.statsOnly);
       this.call.labels = s.labels;
       if (src.implicit) {
         if (resetsRemoved) removeCounterResets(this.w.v, this.w.n);

@@ -2,8 +2,9 @@
 // step, `smoothed` instant selectors, and range selectors evaluated on their own (an instant query of `foo[5m]`).
 // Samples stream from the storage iterator into reused typed-array windows; nothing is allocated per sample.
 
-import type { Histogram } from "../../model/histogram.ts";
-import { cloneHistogram } from "../../model/histogram-buckets.ts";
+import { CounterResetHint, type Histogram } from "../../model/histogram.ts";
+import { detectReset } from "../../model/histogram-arith.ts";
+import { cloneHistogram, emptyHistogram } from "../../model/histogram-buckets.ts";
 import type { Labels } from "../../model/labels.ts";
 import { isStaleNaN as isStale, SampleBuffer } from "../../model/sample.ts";
 import type { SampleIterator, Series as StorageSeries } from "../../storage/interface.ts";
@@ -131,6 +132,27 @@ export function appendSamples(it: SampleIterator, mint: number, maxt: number, ou
   }
 }
 
+/**
+ * Replaces the histograms in `out` by their counts and sums alone, with counter resets detected from one to the
+ * next (a histogram of unknown hint after another one is "counter reset" or "not a counter reset"), as
+ * Prometheus's histogram stats iterator reads them for histogram_count, _sum and _avg.
+ */
+export function keepHistogramStats(out: SampleBuffer): void {
+  const hs = out.h;
+  if (hs === null) return;
+  let last: Histogram | null = null;
+  for (let i = 0; i < out.n; i++) {
+    const h = hs[i];
+    if (h === undefined) continue;
+    let hint = h.counterResetHint;
+    if (hint === CounterResetHint.unknown && last !== null) {
+      hint = detectReset(h, last) ? CounterResetHint.counterReset : CounterResetHint.notCounterReset;
+    }
+    last = hint === h.counterResetHint ? h : { ...h, counterResetHint: hint };
+    hs[i] = { ...emptyHistogram(h.schema), counterResetHint: hint, count: h.count, sum: h.sum };
+  }
+}
+
 /** Removes the staleness markers from `out`, keeping the order of the other samples. */
 export function dropStale(out: SampleBuffer): void {
   const t = out.t;
@@ -219,7 +241,7 @@ export function evalVectorSelector(
   ev: Evaluator,
   sources: readonly SourceSeries[],
   offset: number,
-  opts: { at?: number | null; recordOrigT?: boolean } = {},
+  opts: { at?: number | null; recordOrigT?: boolean; statsOnly?: boolean } = {},
 ): Matrix {
   const q = ev.q;
   const lookback = q.settings.lookbackDelta;
@@ -245,6 +267,7 @@ export function evalVectorSelector(
     q.check();
     it = src.iterator(it);
     loadSamples(it, loadMint, loadMaxt, buf);
+    if (opts.statsOnly === true) keepHistogramStats(buf);
     const t = buf.t;
     const v = buf.v;
     const bh = buf.h;
@@ -306,10 +329,14 @@ export class Window {
   /** Number of decreasing value pairs (counter resets) inside the window. */
   drops = 0;
 
-  /** Starts over on another series: reads the samples of the fresh iterator `it` with `mint < t <= maxt`. */
-  load(it: SampleIterator, mint: number, maxt: number): void {
+  /**
+   * Starts over on another series: reads the samples of the fresh iterator `it` with `mint < t <= maxt` (with
+   * `statsOnly`, histograms as their counts and sums, see keepHistogramStats).
+   */
+  load(it: SampleIterator, mint: number, maxt: number, statsOnly = false): void {
     const buf = this.buf;
     loadSamples(it, mint + 1, maxt, buf);
+    if (statsOnly) keepHistogramStats(buf);
     dropStale(buf);
     this.t = buf.t;
     this.v = buf.v;
@@ -437,7 +464,7 @@ export function evalMatrixSelector(ev: Evaluator, node: MatrixNode): Matrix {
   for (const src of storageSources(selectSeries(q, vs))) {
     q.check();
     it = src.iterator(it);
-    w.load(it, mint, maxt);
+    w.load(it, mint, maxt, vs.statsOnly);
     w.fill(mint, maxt);
     if (w.size === 0) continue;
     let s: Series;
