@@ -154,7 +154,7 @@ test("histogram loads and expectations run against the engine; syntax errors cou
       [
         8,
         "failed",
-        'expected {{schema:0 sum:2 count:3 buckets:[2]}} for {__name__="hist"} but got {{count:2 sum:2 buckets:[2]}}',
+        'expected {{schema:0 sum:2 count:3 buckets:[2]}} for {__name__="hist"} but got {{count:2 sum:2 counter_reset_hint:not_reset buckets:[2]}}',
       ],
       [
         11,
