@@ -36,8 +36,8 @@ export function customBoundsMatch(a: readonly number[], b: readonly number[]): b
   return true;
 }
 
-// The hint of a sum of two histograms, and whether their hints collided (Prometheus's adjustCounterReset).
-function combinedHint(a: CounterResetHint, b: CounterResetHint): { hint: CounterResetHint; collision: boolean } {
+/** The hint of a sum of two histograms, and whether their hints collided (Prometheus's adjustCounterReset). */
+export function combinedHint(a: CounterResetHint, b: CounterResetHint): { hint: CounterResetHint; collision: boolean } {
   if (a === b) return { hint: a, collision: false };
   if (a === CounterResetHint.gauge || b === CounterResetHint.gauge) {
     return { hint: CounterResetHint.gauge, collision: false };

@@ -4,8 +4,7 @@
 // aggregations keep their own fast paths (aggregate.ts, agg-state.ts); this one is used when a histogram is present.
 
 import { CounterResetHint, type Histogram } from "../../model/histogram.ts";
-import { addHistograms, divHistogram } from "../../model/histogram-arith.ts";
-import { compact } from "../../model/histogram-buckets.ts";
+import { HistogramKahanSum, HistogramMean } from "../../model/histogram-kahan.ts";
 import type { Labels } from "../../model/labels.ts";
 import {
   histogramCounterResetCollisionWarning,
@@ -27,7 +26,7 @@ interface Group {
   comp: number;
   mean: number;
   count: number;
-  h: Histogram | null;
+  h: HistogramKahanSum | HistogramMean | null;
   hasFloat: boolean;
   hasHistogram: boolean;
   incompatible: boolean;
@@ -83,18 +82,14 @@ export function aggregateWithHistograms(
     if (h.counterResetHint === CounterResetHint.notCounterReset) g.notResetSeen = true;
   };
   const addTo = (g: Group, h: Histogram, metric: string) => {
-    if (g.h === null) {
-      g.h = h;
-      return;
-    }
-    const r = addHistograms(g.h, h);
-    if (r === null) {
+    if (g.h === null) g.h = op === "avg" ? new HistogramMean() : new HistogramKahanSum();
+    const r = g.h.add(h);
+    if (r.incompatible) {
       qc.annotations.add(mixedExponentialCustomHistogramsWarning(metric, pos));
       g.incompatible = true;
       return;
     }
-    if (r.nhcbBoundsReconciled) qc.annotations.add(mismatchedCustomBucketsHistogramsInfo("aggregation", pos));
-    g.h = r.h;
+    if (r.reconciled) qc.annotations.add(mismatchedCustomBucketsHistogramsInfo("aggregation", pos));
   };
   let step = -1;
   for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
@@ -163,8 +158,7 @@ export function aggregateWithHistograms(
             continue;
           }
           if (g.incompatible) continue;
-          if (g.hasHistogram)
-            hist = compact(op === "avg" ? divHistogram(g.h as Histogram, g.count) : (g.h as Histogram));
+          if (g.hasHistogram) hist = (g.h as HistogramKahanSum | HistogramMean).result();
           else value = op === "avg" ? g.f / g.count + g.comp / g.count : g.f + g.comp;
           break;
         case "count":

@@ -14,6 +14,7 @@ import {
   withHint,
 } from "../../../model/histogram-arith.ts";
 import { emptyHistogram, usesCustomBuckets } from "../../../model/histogram-buckets.ts";
+import { HistogramKahanSum, HistogramMean } from "../../../model/histogram-kahan.ts";
 import {
   histogramCounterResetCollisionWarning,
   histogramIgnoredInMixedRangeInfo,
@@ -281,25 +282,24 @@ function sumLike(average: boolean, floatFn: RangeFn): RangeFn {
       return false;
     }
     if (hists === 0) return floatFn(c);
-    let sum = histAt(c, c.lo) as Histogram;
-    let reset = sum.counterResetHint === CounterResetHint.counterReset;
-    let notReset = sum.counterResetHint === CounterResetHint.notCounterReset;
+    const acc = average ? new HistogramMean() : new HistogramKahanSum();
+    let reset = false;
+    let notReset = false;
     let reconciled = false;
-    for (let i = c.lo + 1; i < c.hi; i++) {
+    for (let i = c.lo; i < c.hi; i++) {
       const h = histAt(c, i) as Histogram;
       if (h.counterResetHint === CounterResetHint.counterReset) reset = true;
       if (h.counterResetHint === CounterResetHint.notCounterReset) notReset = true;
-      const r = addHistograms(sum, h);
-      if (r === null) {
+      const r = acc.add(h);
+      if (r.incompatible) {
         c.annotate(mixedExponentialCustomHistogramsWarning(metricOf(c), rangePos(c)));
         return false;
       }
-      if (r.nhcbBoundsReconciled) reconciled = true;
-      sum = r.h;
+      if (r.reconciled) reconciled = true;
     }
     if (reset && notReset) c.annotate(histogramCounterResetCollisionWarning("aggregation", rangePos(c)));
     if (reconciled) c.annotate(mismatchedCustomBucketsHistogramsInfo("aggregation", rangePos(c)));
-    c.resultH = average ? divHistogram(sum, hists) : sum;
+    c.resultH = acc.result();
     return true;
   };
 }
