@@ -214,7 +214,7 @@ export function compact(h: Histogram): Histogram {
   });
 }
 
-/** An empty float histogram of `schema` (gauge hint when `gauge`). */
+/** An empty float histogram of `schema` (with `customValues` for the custom-buckets schema), hint unknown. */
 export function emptyHistogram(schema: number, customValues: readonly number[] = []): Histogram {
   return {
     integer: false,

@@ -3,14 +3,19 @@
 // Samples stream from the storage iterator into reused typed-array windows; nothing is allocated per sample.
 
 import { CounterResetHint, type Histogram } from "../../model/histogram.ts";
-import { detectReset } from "../../model/histogram-arith.ts";
-import { cloneHistogram, emptyHistogram } from "../../model/histogram-buckets.ts";
+import { detectReset, withHint } from "../../model/histogram-arith.ts";
+import { cloneHistogram, emptyHistogram, usesCustomBuckets } from "../../model/histogram-buckets.ts";
 import type { Labels } from "../../model/labels.ts";
 import { isStaleNaN as isStale, SampleBuffer } from "../../model/sample.ts";
 import type { SampleIterator, Series as StorageSeries } from "../../storage/interface.ts";
-import type { Annotation } from "./annotations.ts";
+import {
+  type Annotation,
+  mixedExponentialCustomHistogramsWarning,
+  mixedFloatsHistogramsWarning,
+} from "./annotations.ts";
 import { type QueryContext, tooManySamples } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
+import { interpolateHistograms } from "./histogram-interpolate.ts";
 import type { MatrixNode, SelectorNode } from "./plan.ts";
 import { INITIAL_POINTS, type Matrix, Series } from "./value.ts";
 
@@ -511,6 +516,19 @@ export function evalSmoothedSelector(ev: Evaluator, node: SelectorNode): Matrix 
       w.fill(dataTS - lb, dataTS + lb);
       if (w.size === 0) continue;
       const i = searchAfter(w.t, w.lo, w.hi, dataTS, true);
+      if (w.h !== null) {
+        const h = smoothedHistogram(ev, node, src.labels, w, i, dataTS);
+        if (h === "floats") {
+          // Only floats around this step: interpolated below as usual.
+        } else {
+          if (h !== null) {
+            if (s === null) s = new Series(src.labels, false, Math.min(ev.numSteps(), INITIAL_POINTS));
+            s.pushH(ts, h);
+            q.add(1);
+          }
+          continue;
+        }
+      }
       let val: number;
       if (i < w.hi && w.t[i] === dataTS) val = w.v[i];
       else if (i > w.lo && i < w.hi) val = interpolate(w.t[i - 1], w.v[i - 1], w.t[i], w.v[i], dataTS, false);
@@ -523,4 +541,53 @@ export function evalSmoothedSelector(ev: Evaluator, node: SelectorNode): Matrix 
     if (s !== null) out.push(s);
   }
   return out;
+}
+
+/**
+ * The value of a `smoothed` selector at `dataTS` when the window around it holds histograms: the histogram there,
+ * interpolated between its neighbours, or the last one carried forward (its reset hint dropped); null for no point
+ * (and a warning when floats and histograms are mixed); "floats" when the window holds floats only. `i` is the
+ * first sample at or after `dataTS`.
+ */
+function smoothedHistogram(
+  ev: Evaluator,
+  node: SelectorNode,
+  labels: Labels,
+  w: Window,
+  i: number,
+  dataTS: number,
+): Histogram | null | "floats" {
+  const hs = w.h as readonly (Histogram | undefined)[];
+  let hists = 0;
+  for (let k = w.lo; k < w.hi; k++) if (hs[k] !== undefined) hists++;
+  if (hists === 0) return "floats";
+  const metric = labels.metricName();
+  if (hists < w.hi - w.lo) {
+    ev.q.annotations.add(mixedFloatsHistogramsWarning(metric, node.pos));
+    return null;
+  }
+  if (i < w.hi && w.t[i] === dataTS) return hs[i] as Histogram;
+  if (i > w.lo && i < w.hi) {
+    const prev = hs[i - 1] as Histogram;
+    const next = hs[i] as Histogram;
+    if (usesCustomBuckets(prev) !== usesCustomBuckets(next)) {
+      ev.q.annotations.add(mixedExponentialCustomHistogramsWarning(metric, node.pos));
+      return null;
+    }
+    const isCounter =
+      prev.counterResetHint !== CounterResetHint.gauge || next.counterResetHint !== CounterResetHint.gauge;
+    return interpolateHistograms(
+      prev,
+      w.t[i - 1],
+      next,
+      w.t[i],
+      dataTS,
+      isCounter,
+      (a) => ev.q.annotations.add(a),
+      metric,
+      node.pos,
+    );
+  }
+  if (i > w.lo) return withHint(hs[i - 1] as Histogram, CounterResetHint.unknown);
+  return null;
 }

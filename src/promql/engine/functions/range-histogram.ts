@@ -13,9 +13,11 @@ import {
   mulHistogram,
   withHint,
 } from "../../../model/histogram-arith.ts";
-import { emptyHistogram, usesCustomBuckets } from "../../../model/histogram-buckets.ts";
+import { compact, emptyHistogram, usesCustomBuckets } from "../../../model/histogram-buckets.ts";
 import { HistogramKahanSum, HistogramMean } from "../../../model/histogram-kahan.ts";
+import type { PosRange } from "../../parser/ast.ts";
 import {
+  type Annotation,
   histogramCounterResetCollisionWarning,
   histogramIgnoredInMixedRangeInfo,
   mismatchedCustomBucketsHistogramsInfo,
@@ -24,6 +26,7 @@ import {
   nativeHistogramNotCounterWarning,
   nativeHistogramNotGaugeWarning,
 } from "../annotations.ts";
+import { interpolateHistograms } from "../histogram-interpolate.ts";
 import { firstIndex } from "./rate.ts";
 import type { RangeCall, RangeFn } from "./types.ts";
 
@@ -208,7 +211,7 @@ function rateLike(isCounter: boolean, isRate: boolean, floatFn: RangeFn): RangeF
       return false;
     }
     if (hists === 0) return floatFn(c);
-    if (c.anchored || c.smoothed) return false;
+    if (c.anchored || c.smoothed) return extendedHistogramRate(c, isCounter, isRate);
     return histogramRate(c, isCounter, isRate);
   };
 }
@@ -360,4 +363,96 @@ export function histogramRangeFn(name: string, fn: RangeFn): RangeFn {
     default:
       return floatsOnly(name, fn);
   }
+}
+
+// First index in [lo, hi) with t[i] > x (`strict`) or t[i] >= x.
+function searchT(t: Float64Array, lo: number, hi: number, x: number, strict: boolean): number {
+  let a = lo;
+  let b = hi;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (strict ? t[mid] <= x : t[mid] < x) a = mid + 1;
+    else b = mid;
+  }
+  return a;
+}
+
+// rate/increase/delta of histograms over an anchored or smoothed range (Prometheus's extendedHistogramRate).
+function extendedHistogramRate(c: RangeCall, isCounter: boolean, isRate: boolean): boolean {
+  const { t, lo, rangeStart, rangeEnd, smoothed } = c;
+  const metric = metricOf(c);
+  const pos = rangePos(c);
+  const note = (a: Annotation) => c.annotate(a);
+  const hAt = (i: number) => histAt(c, i) as Histogram;
+  let last = c.hi - 1;
+  const first = Math.max(lo, searchT(t, lo, last, rangeStart, true) - 1);
+  if (smoothed) last = searchT(t, lo, last, rangeEnd, false);
+  if (t[last] <= rangeStart) return false;
+  if (smoothed && t[first] > rangeEnd) return false;
+  const custom = usesCustomBuckets(hAt(first));
+  for (let i = first; i <= last; i++) {
+    if (usesCustomBuckets(hAt(i)) !== custom) {
+      note(mixedExponentialCustomHistogramsWarning(metric, pos));
+      return false;
+    }
+    if (isCounter && hAt(i).counterResetHint === CounterResetHint.gauge)
+      note(nativeHistogramNotCounterWarning(metric, pos));
+  }
+  const left =
+    smoothed && t[first] < rangeStart
+      ? interpolateHistograms(
+          hAt(first),
+          t[first],
+          hAt(first + 1),
+          t[first + 1],
+          rangeStart,
+          isCounter,
+          note,
+          metric,
+          pos,
+        )
+      : hAt(first);
+  if (left === null) return false;
+  const right =
+    smoothed && last > lo && t[last] > rangeEnd
+      ? interpolateHistograms(hAt(last - 1), t[last - 1], hAt(last), t[last], rangeEnd, isCounter, note, metric, pos)
+      : hAt(last);
+  if (right === null) return false;
+  if (
+    !isCounter &&
+    (left.counterResetHint !== CounterResetHint.gauge || right.counterResetHint !== CounterResetHint.gauge)
+  ) {
+    note(nativeHistogramNotGaugeWarning(metric, pos));
+  }
+  let result = combine(c, right, left, true);
+  if (result === null) return false;
+  if (isCounter) {
+    // Resets between the boundary values: each adds the value before it back (left stands for `first`, right for
+    // `last`, so neither sample is compared with itself).
+    let from = first + 1;
+    let prev = left;
+    if (smoothed && t[first] < rangeStart && detectReset(hAt(first + 1), hAt(first))) {
+      prev = hAt(first + 1);
+      from++;
+    }
+    if (from <= last) {
+      let correction: Histogram | null = null;
+      const addCorrection = (h: Histogram): boolean => {
+        correction = correction === null ? h : combine(c, correction, h, false);
+        return correction !== null;
+      };
+      for (let i = from; i < last; i++) {
+        if (detectReset(hAt(i), prev) && !addCorrection(prev)) return false;
+        prev = hAt(i);
+      }
+      if (detectReset(right, prev) && !addCorrection(prev)) return false;
+      if (correction !== null) {
+        result = combine(c, result, correction, false);
+        if (result === null) return false;
+      }
+    }
+  }
+  if (isRate) result = divHistogram(result, c.range / 1000);
+  c.resultH = compact(withHint(result, CounterResetHint.gauge));
+  return true;
 }
