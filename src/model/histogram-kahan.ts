@@ -24,6 +24,11 @@ function scale(cell: Cell, f: number): void {
   cell[1] *= f;
 }
 
+function divide(cell: Cell, d: number): void {
+  cell[0] /= d;
+  cell[1] /= d;
+}
+
 function value(cell: Cell): number {
   return Number.isFinite(cell[0]) ? cell[0] + cell[1] : cell[0];
 }
@@ -45,10 +50,10 @@ export class HistogramKahanSum {
   private pos = new Map<number, Cell>();
   private neg = new Map<number, Cell>();
 
-  /** Adds `h` (times `factor`); an incompatible schema leaves the sum as it was. */
-  add(h: Histogram, factor = 1): AddOutcome {
+  /** Adds `h` (divided by `divisor`); an incompatible schema leaves the sum as it was. */
+  add(h: Histogram, divisor = 1): AddOutcome {
     if (this.base === null) {
-      this.reset(h, factor);
+      this.reset(h, divisor);
       return { incompatible: false, reconciled: false };
     }
     const base = this.base;
@@ -58,7 +63,7 @@ export class HistogramKahanSum {
       : base.zeroThreshold === h.zeroThreshold;
     if (!sameLayout) {
       // Bounds or zero buckets to reconcile: fold the compensation in and add the plain way.
-      const r = addHistograms(this.result(), scaledCopy(h, factor));
+      const r = addHistograms(this.result(), dividedCopy(h, divisor));
       if (r === null) return { incompatible: true, reconciled: false };
       this.reset(r.h, 1);
       this.base = { ...this.base, counterResetHint: r.h.counterResetHint };
@@ -67,9 +72,9 @@ export class HistogramKahanSum {
     if (!usesCustomBuckets(base) && h.schema < base.schema) this.reduceTo(h.schema);
     this.base = { ...this.base, counterResetHint: combinedHint(this.base.counterResetHint, h.counterResetHint).hint };
     const schema = this.base.schema;
-    inc(this.count, h.count * factor);
-    inc(this.sum, h.sum * factor);
-    inc(this.zero, h.zeroCount * factor);
+    inc(this.count, h.count / divisor);
+    inc(this.sum, h.sum / divisor);
+    inc(this.zero, h.zeroCount / divisor);
     const addSide = (side: Map<number, Cell>, spans: Histogram["positiveSpans"], buckets: readonly number[]) => {
       const ix = indexed(spans, buckets);
       for (let i = 0; i < ix.idx.length; i++) {
@@ -79,12 +84,21 @@ export class HistogramKahanSum {
           cell = [0, 0];
           side.set(at, cell);
         }
-        inc(cell, ix.counts[i] * factor);
+        inc(cell, ix.counts[i] / divisor);
       }
     };
     addSide(this.pos, h.positiveSpans, h.positiveBuckets);
     addSide(this.neg, h.negativeSpans, h.negativeBuckets);
     return { incompatible: false, reconciled: false };
+  }
+
+  /** Divides everything summed so far, values and compensations, by `d`. */
+  divide(d: number): void {
+    divide(this.count, d);
+    divide(this.sum, d);
+    divide(this.zero, d);
+    for (const c of this.pos.values()) divide(c, d);
+    for (const c of this.neg.values()) divide(c, d);
   }
 
   /** Multiplies everything summed so far by `f`. */
@@ -136,16 +150,16 @@ export class HistogramKahanSum {
     return c;
   }
 
-  private reset(h: Histogram, factor: number): void {
+  private reset(h: Histogram, divisor: number): void {
     this.base = { ...h, positiveSpans: [], negativeSpans: [], positiveBuckets: [], negativeBuckets: [] };
-    this.count = [h.count * factor, 0];
-    this.sum = [h.sum * factor, 0];
-    this.zero = [h.zeroCount * factor, 0];
+    this.count = [h.count / divisor, 0];
+    this.sum = [h.sum / divisor, 0];
+    this.zero = [h.zeroCount / divisor, 0];
     this.pos = new Map();
     this.neg = new Map();
     const fill = (side: Map<number, Cell>, spans: Histogram["positiveSpans"], buckets: readonly number[]) => {
       const ix = indexed(spans, buckets);
-      for (let i = 0; i < ix.idx.length; i++) side.set(ix.idx[i], [ix.counts[i] * factor, 0]);
+      for (let i = 0; i < ix.idx.length; i++) side.set(ix.idx[i], [ix.counts[i] / divisor, 0]);
     };
     fill(this.pos, h.positiveSpans, h.positiveBuckets);
     fill(this.neg, h.negativeSpans, h.negativeBuckets);
@@ -173,15 +187,15 @@ export class HistogramKahanSum {
   }
 }
 
-function scaledCopy(h: Histogram, factor: number): Histogram {
-  if (factor === 1) return h;
+function dividedCopy(h: Histogram, divisor: number): Histogram {
+  if (divisor === 1) return h;
   return {
     ...h,
-    count: h.count * factor,
-    sum: h.sum * factor,
-    zeroCount: h.zeroCount * factor,
-    positiveBuckets: h.positiveBuckets.map((x) => x * factor),
-    negativeBuckets: h.negativeBuckets.map((x) => x * factor),
+    count: h.count / divisor,
+    sum: h.sum / divisor,
+    zeroCount: h.zeroCount / divisor,
+    positiveBuckets: h.positiveBuckets.map((x) => x / divisor),
+    negativeBuckets: h.negativeBuckets.map((x) => x / divisor),
   };
 }
 
@@ -204,17 +218,17 @@ export class HistogramMean {
         return out;
       }
       this.incremental = true;
-      this.acc.scale(1 / (this.n - 1));
+      this.acc.divide(this.n - 1);
     }
     this.acc.scale((this.n - 1) / this.n);
-    return this.acc.add(h, 1 / this.n);
+    return this.acc.add(h, this.n);
   }
 
   /** The mean so far. */
   result(): Histogram {
     if (this.incremental) return this.acc.result();
     const copy = this.acc.copy();
-    copy.scale(1 / this.n);
+    copy.divide(this.n);
     return copy.result();
   }
 }

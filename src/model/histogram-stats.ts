@@ -154,7 +154,8 @@ export function histogramVariance(h: Histogram): number {
     const x = b.count * delta * delta;
     // Kahan summation, as Prometheus sums the bucket terms.
     const t = variance + x;
-    if (Math.abs(variance) >= Math.abs(x)) comp += variance - t + x;
+    if (!Number.isFinite(t)) comp = 0;
+    else if (Math.abs(variance) >= Math.abs(x)) comp += variance - t + x;
     else comp += x - t + variance;
     variance = t;
   }

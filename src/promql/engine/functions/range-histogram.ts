@@ -321,7 +321,7 @@ function pickLike(last: boolean): RangeFn {
 
 // A float-only function: the floats of the window, the histograms left out (with the info where Prometheus gives it).
 function floatsOnly(name: string, fn: RangeFn): RangeFn {
-  const regression = name === "deriv" || name === "predict_linear";
+  const regression = name === "deriv" || name === "predict_linear" || name === "double_exponential_smoothing";
   const info = MIXED_INFO.has(name);
   return (c) => {
     const { floats, hists } = countKinds(c, c.lo);
