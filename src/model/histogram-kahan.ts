@@ -202,7 +202,7 @@ function dividedCopy(h: Histogram, divisor: number): Histogram {
 /** The mean of histograms added one by one: a compensated sum divided at the end, or, once that sum would
  * overflow, an incremental mean (Prometheus's avg and avg_over_time). */
 export class HistogramMean {
-  private readonly acc = new HistogramKahanSum();
+  private acc = new HistogramKahanSum();
   private n = 0;
   private incremental = false;
 
@@ -214,7 +214,7 @@ export class HistogramMean {
       const out = trial.add(h);
       if (out.incompatible) return out;
       if (!trial.overflowed()) {
-        Object.assign(this.acc, trial);
+        this.acc = trial;
         return out;
       }
       this.incremental = true;

@@ -75,6 +75,12 @@ describe("native histograms in the engine", () => {
     ]);
   });
 
+  it("gives timestamps of histogram samples and leaves them out of float functions", async () => {
+    assert.equal(only(await engine.instantQuery(store, "timestamp(h * 1)", 2 * M)).v, 120);
+    const r = await engine.instantQuery(store, "abs(h)", 2 * M);
+    assert.deepEqual(r.value, { type: "vector", samples: [] });
+  });
+
   it("leaves float-only results without histogram arrays", async () => {
     const r = await engine.rangeQuery(store, "rate(f[5m])", { start: 5 * M, end: 10 * M, step: M });
     assert.equal(r.value.type, "matrix");

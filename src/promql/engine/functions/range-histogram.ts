@@ -69,18 +69,19 @@ function countKinds(c: RangeCall, from: number): { floats: number; hists: number
   return { floats: c.hi - from - hists, hists };
 }
 
-const scratchT: Float64Array[] = [new Float64Array(64)];
-const scratchV: Float64Array[] = [new Float64Array(64)];
+// The floats of a window, reused from call to call (evaluation is synchronous).
+let scratchT = new Float64Array(64);
+let scratchV = new Float64Array(64);
 
 // Runs `fn` over the floats of the window only (histograms left out); restores the call afterwards.
 function overFloats(c: RangeCall, fn: RangeFn): boolean {
   const size = c.hi - c.lo;
-  if (scratchT[0].length < size) {
-    scratchT[0] = new Float64Array(size * 2);
-    scratchV[0] = new Float64Array(size * 2);
+  if (scratchT.length < size) {
+    scratchT = new Float64Array(size * 2);
+    scratchV = new Float64Array(size * 2);
   }
-  const t = scratchT[0];
-  const v = scratchV[0];
+  const t = scratchT;
+  const v = scratchV;
   let k = 0;
   for (let i = c.lo; i < c.hi; i++) {
     if (histAt(c, i) !== undefined) continue;
