@@ -8,7 +8,7 @@ import type { Labels } from "../../model/labels.ts";
 import { isStaleNaN as isStale, SampleBuffer } from "../../model/sample.ts";
 import type { SampleIterator, Series as StorageSeries } from "../../storage/interface.ts";
 import type { Annotation } from "./annotations.ts";
-import { type QueryContext, tooManySamples } from "./context.ts";
+import { evalError, type QueryContext, tooManySamples } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import type { MatrixNode, SelectorNode } from "./plan.ts";
 import { keepHistogramStats, smoothedHistogram } from "./selector-histograms.ts";
@@ -213,14 +213,15 @@ function isStaleValue(x: number): boolean {
 /**
  * Evaluates an instant vector selector: for each step the newest sample at or before `ts - offset` that is not
  * older than the lookback delta and not a staleness marker. `at` pins the lookup time (info series); with
- * `recordOrigT` the value becomes the sample's own timestamp. On long grids that might exceed the sample limit,
+ * `recordOrigT` the value becomes the sample's own timestamp; `statsOnly` reads histograms as counts and sums;
+ * `floatsOnly` is the error raised for a histogram sample. On long grids that might exceed the sample limit,
  * every series' points are counted before any is computed.
  */
 export function evalVectorSelector(
   ev: Evaluator,
   sources: readonly SourceSeries[],
   offset: number,
-  opts: { at?: number | null; recordOrigT?: boolean; statsOnly?: boolean } = {},
+  opts: { at?: number | null; recordOrigT?: boolean; statsOnly?: boolean; floatsOnly?: string } = {},
 ): Matrix {
   const q = ev.q;
   const lookback = q.settings.lookbackDelta;
@@ -272,6 +273,7 @@ export function evalVectorSelector(
         if (out1 === null) out1 = new Series(src.labels, false, room);
         else if (out1.n === out1.t.length) out1.grow(Math.min(out1.n * 2, steps));
         // p - 1 is the sample read last: its histogram, if it is one.
+        if (opts.floatsOnly !== undefined && bh !== null && bh[p - 1] !== undefined) evalError(opts.floatsOnly);
         const h = bh === null || recordOrigT ? undefined : bh[p - 1];
         if (h !== undefined) out1.pushH(ts, h);
         else {
