@@ -2,14 +2,7 @@
 // spans and an indexed form (ascending bucket indices with their counts), schema reduction, and iteration over all
 // buckets with their bounds. The arithmetic (histogram-arith.ts) and the statistics (histogram-stats.ts) build on it.
 
-import {
-  type BucketSpan,
-  CounterResetHint,
-  CUSTOM_BUCKETS_SCHEMA,
-  type Histogram,
-  MAX_EXPONENTIAL_SCHEMA,
-  MIN_EXPONENTIAL_SCHEMA,
-} from "./histogram.ts";
+import { type BucketSpan, CounterResetHint, CUSTOM_BUCKETS_SCHEMA, type Histogram } from "./histogram.ts";
 
 /** One side of a histogram (positive or negative buckets) as ascending bucket indices and their counts. */
 export interface IndexedBuckets {
@@ -25,11 +18,6 @@ export type MutableHistogram = {
 /** True for the custom-buckets schema. */
 export function usesCustomBuckets(h: Histogram): boolean {
   return h.schema === CUSTOM_BUCKETS_SCHEMA;
-}
-
-/** True for a schema the engine can compute with: -4..8 or the custom-buckets schema. */
-export function isValidSchema(schema: number): boolean {
-  return schema === CUSTOM_BUCKETS_SCHEMA || (schema >= MIN_EXPONENTIAL_SCHEMA && schema <= MAX_EXPONENTIAL_SCHEMA);
 }
 
 /** The buckets named by `spans` with counts `buckets`, as ascending indices. */

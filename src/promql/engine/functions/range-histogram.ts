@@ -15,7 +15,6 @@ import {
 } from "../../../model/histogram-arith.ts";
 import { compact, emptyHistogram, usesCustomBuckets } from "../../../model/histogram-buckets.ts";
 import { HistogramKahanSum, HistogramMean } from "../../../model/histogram-kahan.ts";
-import type { PosRange } from "../../parser/ast.ts";
 import {
   type Annotation,
   histogramCounterResetCollisionWarning,
