@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { CounterResetHint, type Histogram } from "../model/histogram.ts";
 import { Labels } from "../model/labels.ts";
 import type { QueryValue } from "../promql/engine/index.ts";
-import { errorJson, formatFloatF, formatTimestamp, labelsJson, queryDataJson, successJson } from "./json.ts";
+import {
+  errorJson,
+  formatFloatF,
+  formatTimestamp,
+  histogramJson,
+  labelsJson,
+  queryDataJson,
+  successJson,
+} from "./json.ts";
 
 test("formatFloatF prints Go's strconv.FormatFloat(v, 'f', -1, 64)", () => {
   const cases: [number, string][] = [
@@ -110,4 +119,49 @@ test("envelopes: success with optional warnings and infos, and error", () => {
     '{"status":"success","data":1,"infos":["i"]}',
   );
   assert.equal(errorJson("bad_data", 'x "y"'), '{"status":"error","errorType":"bad_data","error":"x \\"y\\""}');
+});
+
+test("native histograms: `histogram` in vectors, `histograms` beside `values` in matrices, empty buckets left out", () => {
+  const h: Histogram = {
+    integer: false,
+    counterResetHint: CounterResetHint.unknown,
+    schema: 0,
+    zeroThreshold: 0.001,
+    zeroCount: 1,
+    count: 5,
+    sum: 10.5,
+    positiveSpans: [{ offset: 0, length: 2 }],
+    negativeSpans: [{ offset: 0, length: 1 }],
+    positiveBuckets: [2, 0],
+    negativeBuckets: [1],
+    customValues: [],
+  };
+  const hj = '{"count":"5","sum":"10.5","buckets":[[1,"-1","-0.5","1"],[3,"-0.001","0.001","1"],[0,"0.5","1","2"]]}';
+  assert.equal(histogramJson(h), hj);
+  const labels = Labels.fromStrings("__name__", "h");
+  const vector = [...queryDataJson({ type: "vector", samples: [{ labels, t: 1000, v: 0, h }] }, null)].join("");
+  assert.equal(vector, `{"resultType":"vector","result":[{"metric":{"__name__":"h"},"histogram":[1,${hj}]}]}`);
+  const matrix = [
+    ...queryDataJson(
+      {
+        type: "matrix",
+        series: [{ labels, t: new Float64Array([1000, 2000]), v: new Float64Array([3, 0]), h: [undefined, h] }],
+      },
+      null,
+    ),
+  ].join("");
+  assert.equal(
+    matrix,
+    `{"resultType":"matrix","result":[{"metric":{"__name__":"h"},"values":[[1,"3"]],"histograms":[[2,${hj}]]}]}`,
+  );
+  const custom: Histogram = {
+    ...h,
+    schema: -53,
+    zeroThreshold: 0,
+    zeroCount: 0,
+    negativeSpans: [],
+    negativeBuckets: [],
+    customValues: [1],
+  };
+  assert.equal(histogramJson(custom), '{"count":"5","sum":"10.5","buckets":[[3,"-Inf","1","2"]]}');
 });

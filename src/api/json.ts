@@ -1,8 +1,12 @@
 // JSON text of Prometheus API responses, written by hand for speed and exactness: sample values as quoted strings
 // in Go's shortest 'f' form ("NaN", "+Inf", "-Inf"), sample timestamps as plain decimal seconds with at most three
 // fraction digits (never an exponent, which promtool cannot read), label sets as objects in label order.
-// Encoders yield the text in pieces of about 64 KiB so a large matrix never becomes one giant string.
+// Encoders yield the text in pieces of about 64 KiB so a large matrix never becomes one giant string. Native
+// histograms are written as Prometheus writes them: `"histogram"` in vector samples, `"histograms"` beside
+// `"values"` in matrix series, each `{"count","sum","buckets":[[boundary rule,lower,upper,count],...]}`.
 
+import type { Histogram } from "../model/histogram.ts";
+import { allBuckets } from "../model/histogram-buckets.ts";
 import type { Labels } from "../model/labels.ts";
 import type { QueryValue } from "../promql/engine/index.ts";
 
@@ -52,6 +56,27 @@ export function labelsJson(labels: Labels): string {
   return `${s}}`;
 }
 
+// Prometheus's boundary rule of a bucket: 0 open below, 1 open above, 2 open on both sides, 3 closed.
+function boundaryRule(lowerInclusive: boolean, upperInclusive: boolean): number {
+  if (lowerInclusive) return upperInclusive ? 3 : 1;
+  return upperInclusive ? 0 : 2;
+}
+
+/** A native histogram as Prometheus's API writes it; empty buckets are left out. */
+export function histogramJson(h: Histogram): string {
+  let s = `{"count":"${formatFloatF(h.count)}","sum":"${formatFloatF(h.sum)}"`;
+  const buckets = allBuckets(h, true);
+  if (buckets.length > 0) {
+    s += `,"buckets":[`;
+    for (let i = 0; i < buckets.length; i++) {
+      const b = buckets[i];
+      s += `${i > 0 ? "," : ""}[${boundaryRule(b.lowerInclusive, b.upperInclusive)},"${formatFloatF(b.lower)}","${formatFloatF(b.upper)}","${formatFloatF(b.count)}"]`;
+    }
+    s += "]";
+  }
+  return `${s}}`;
+}
+
 /** A list of strings as a JSON array. */
 export function stringsJson(values: readonly string[]): string {
   return JSON.stringify(values);
@@ -84,7 +109,11 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
       let buf = `{"resultType":"vector","result":[`;
       for (let i = 0; i < value.samples.length; i++) {
         const s = value.samples[i];
-        buf += `${i > 0 ? "," : ""}{"metric":${labelsJson(s.labels)},"value":[${formatTimestamp(s.t)},"${formatFloatF(s.v)}"]}`;
+        const point =
+          s.h === undefined
+            ? `"value":[${formatTimestamp(s.t)},"${formatFloatF(s.v)}"]`
+            : `"histogram":[${formatTimestamp(s.t)},${histogramJson(s.h)}]`;
+        buf += `${i > 0 ? "," : ""}{"metric":${labelsJson(s.labels)},${point}}`;
         if (buf.length >= PIECE) {
           yield buf;
           buf = "";
@@ -100,6 +129,14 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
       for (let i = 0; i < value.series.length; i++) {
         const s = value.series[i];
         if (i > 0) buf += ",";
+        if (s.h !== undefined) {
+          buf += `{"metric":${labelsJson(s.labels)}${mixedPointsJson(s.t, s.v, s.h)}}`;
+          if (buf.length >= PIECE) {
+            yield buf;
+            buf = "";
+          }
+          continue;
+        }
         buf += `{"metric":${labelsJson(s.labels)},"values":[`;
         for (let j = 0; j < s.t.length; j++) {
           const t = s.t[j];
@@ -120,6 +157,22 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
       return;
     }
   }
+}
+
+// The points of a matrix series holding histograms: `,"values":[...]` for its floats (when it has any), then
+// `,"histograms":[...]` for its histograms.
+function mixedPointsJson(t: Float64Array, v: Float64Array, h: readonly (Histogram | undefined)[]): string {
+  const floats: string[] = [];
+  const hists: string[] = [];
+  for (let j = 0; j < t.length; j++) {
+    const x = h[j];
+    if (x === undefined) floats.push(`[${formatTimestamp(t[j])},"${formatFloatF(v[j])}"]`);
+    else hists.push(`[${formatTimestamp(t[j])},${histogramJson(x)}]`);
+  }
+  let s = "";
+  if (floats.length > 0) s += `,"values":[${floats.join(",")}]`;
+  if (hists.length > 0) s += `,"histograms":[${hists.join(",")}]`;
+  return s;
 }
 
 /** The envelope around `data`: `{"status":"success","data":<data>[,"warnings":[...]][,"infos":[...]]}`. */

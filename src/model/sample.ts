@@ -1,6 +1,7 @@
 // Sample and series types shared by every layer, and the staleness marker.
 // Times are milliseconds since the Unix epoch (UTC), as in Prometheus; values are float64.
 
+import type { Histogram } from "./histogram.ts";
 import type { Labels } from "./labels.ts";
 
 /** Milliseconds since the Unix epoch. Branded so a duration or a seconds value is not passed by mistake;
@@ -58,12 +59,15 @@ export function float64Bits(v: number): [number, number] {
 /**
  * Samples of one series in two parallel growable arrays, timestamps (ms) and values; the first `n` are valid.
  * Owned and reused by one reader (a query, a decoder); `t` and `v` are replaced when they grow, so re-read them
- * after `reserve` or `push`.
+ * after `reserve` or `push`. Native histogram samples, when there are any, sit in `h` at their index (their `v` is
+ * 0); `h` stays null while the buffer holds floats only, so float readers never look at it.
  */
 export class SampleBuffer {
   t: Float64Array;
   v: Float64Array;
   n = 0;
+  /** The histogram of each sample that is one (others undefined), or null when none is. Reset it with `n`. */
+  h: (Histogram | undefined)[] | null = null;
 
   /** A buffer with room for `capacity` samples. */
   constructor(capacity = 256) {
@@ -90,6 +94,44 @@ export class SampleBuffer {
     if (this.n === this.t.length) this.reserve(1);
     this.t[this.n] = t;
     this.v[this.n] = v;
+    if (this.h !== null) this.h[this.n] = undefined;
     this.n++;
+  }
+
+  /** Appends one native histogram sample; the buffer keeps `h` (the caller must not change it). */
+  pushHistogram(t: number, h: Histogram): void {
+    if (this.h === null) this.h = [];
+    this.h.length = this.n;
+    this.push(t, 0);
+    this.h[this.n - 1] = h;
+  }
+
+  /** Appends samples `[a, b)` of the arrays `t` (ms), `v` and `h` (histograms of the samples that are ones, or null). */
+  appendFrom(
+    t: Float64Array,
+    v: Float64Array,
+    h: readonly (Histogram | undefined)[] | null,
+    a: number,
+    b: number,
+  ): void {
+    this.reserve(b - a);
+    if (h === null) {
+      this.t.set(t.subarray(a, b), this.n);
+      this.v.set(v.subarray(a, b), this.n);
+      if (this.h !== null) this.h.length = this.n;
+      this.n += b - a;
+      return;
+    }
+    for (let i = a; i < b; i++) {
+      const x = h[i];
+      if (x === undefined) this.push(t[i], v[i]);
+      else this.pushHistogram(t[i], x);
+    }
+  }
+
+  /** Empties the buffer (keeps its room). */
+  clear(): void {
+    this.n = 0;
+    this.h = null;
   }
 }

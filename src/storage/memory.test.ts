@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type ErrorCode, isContrailError } from "../model/errors.ts";
+import { CounterResetHint, type Histogram } from "../model/histogram.ts";
 import { Labels } from "../model/labels.ts";
 import { newMatcher } from "../model/matcher.ts";
-import { isStaleNaN, STALE_NAN } from "../model/sample.ts";
+import { isStaleNaN, SampleBuffer, STALE_NAN } from "../model/sample.ts";
 import { rejectedCount } from "./commit.ts";
 import type { Querier, SampleIterator } from "./interface.ts";
 import { MemoryStore } from "./memory.ts";
@@ -176,5 +177,67 @@ describe("MemoryStore", () => {
     store.clear();
     assert.equal(store.numSeries, 0);
     assert.deepEqual(store.querier(0, 1000).labelNames([]), []);
+  });
+});
+
+describe("MemoryStore native histograms", () => {
+  const h = (count: number): Histogram => ({
+    integer: true,
+    counterResetHint: CounterResetHint.unknown,
+    schema: 0,
+    zeroThreshold: 0,
+    zeroCount: 0,
+    count,
+    sum: count * 2,
+    positiveSpans: [{ offset: 0, length: 1 }],
+    negativeSpans: [],
+    positiveBuckets: [count],
+    negativeBuckets: [],
+    customValues: [],
+  });
+  const labels = Labels.fromStrings("__name__", "hist");
+
+  it("keeps histograms beside floats and reads them back by kind, one by one and in a batch", () => {
+    const store = new MemoryStore();
+    const app = store.appender();
+    app.append(labels, 0, 1);
+    const given = h(3);
+    app.appendHistogram?.(labels, 10, given);
+    (given.positiveBuckets as number[])[0] = 99;
+    app.appendHistogram?.(labels, 20, { ...h(4), sum: STALE_NAN });
+    app.appendHistogram?.(labels, 30, h(5));
+    assert.equal(app.commit().appended, 4);
+    const [s] = seriesOf(store.querier(0, 100), ["__name__", "hist"]);
+    const it = s.iterator();
+    const kinds: string[] = [];
+    for (let k = it.next(); k !== "none"; k = it.next()) {
+      kinds.push(
+        k === "histogram" ? `h${it.atH?.().count}@${it.atT()}` : `f${isStaleNaN(it.atV()) ? "stale" : it.atV()}`,
+      );
+    }
+    assert.deepEqual(kinds, ["f1", "h3@10", "fstale", "h5@30"]);
+    assert.equal(s.iterator().seek(25), "histogram");
+    const buf = new SampleBuffer();
+    s.iterator().readInto?.(5, 30, buf);
+    assert.equal(buf.n, 3);
+    assert.deepEqual(
+      buf.h?.map((x) => x?.positiveBuckets[0]),
+      [3, undefined, 5],
+    );
+  });
+
+  it("ignores the same histogram again at a timestamp and rejects a different one", () => {
+    const store = new MemoryStore();
+    let app = store.appender();
+    app.appendHistogram?.(labels, 10, h(3));
+    app.commit();
+    app = store.appender();
+    app.appendHistogram?.(labels, 10, h(3));
+    app.appendHistogram?.(labels, 10, h(4));
+    app.append(labels, 5, 1);
+    const report = app.commit();
+    assert.equal(report.appended, 0);
+    assert.equal(report.duplicate, 1);
+    assert.equal(report.outOfOrder, 1);
   });
 });

@@ -1,10 +1,14 @@
-// An in-memory store: every series keeps its samples in two growable Float64Arrays (timestamps, values). It serves
+// An in-memory store: every series keeps its samples in two growable Float64Arrays (timestamps, values), and its
+// native histogram samples, if it has any, in a sparse array beside them (the value slot of such a sample is 0). It serves
 // tests, benchmarks and the promqltest runner; it has no WAL and no retention. Appends are validated as the TSDB
 // head validates them: a sample older than the series' newest is out of order, one at the same time with a
 // different value is a duplicate; the same value again is accepted and ignored. Timestamps must be integers (ms) and
 // label sets non-empty, as in the head.
 
 import { ContrailError } from "../model/errors.ts";
+import { CounterResetHint, type Histogram } from "../model/histogram.ts";
+import { detectReset, histogramsEqual } from "../model/histogram-arith.ts";
+import { cloneHistogram } from "../model/histogram-buckets.ts";
 import { compareStrings, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import type { SampleBuffer } from "../model/sample.ts";
@@ -45,10 +49,23 @@ class StoredSeries {
   t: Float64Array = new Float64Array(INITIAL_CAPACITY);
   v: Float64Array = new Float64Array(INITIAL_CAPACITY);
   n = 0;
+  /** The histogram of each sample that is one; null while the series has only floats. Only ever appended to. */
+  h: (Histogram | undefined)[] | null = null;
 
   constructor(labels: Labels, ref: SeriesRef) {
     this.labels = labels;
     this.ref = ref;
+  }
+
+  /** The histogram of sample `i`, or undefined for a float sample. */
+  histogramAt(i: number): Histogram | undefined {
+    return this.h === null ? undefined : this.h[i];
+  }
+
+  pushHistogram(t: number, h: Histogram): void {
+    if (this.h === null) this.h = [];
+    this.h[this.n] = h;
+    this.push(t, 0);
   }
 
   push(t: number, v: number): void {
@@ -70,35 +87,43 @@ class StoredSeries {
 class MemoryIterator implements SampleIterator {
   private t: Float64Array;
   private v: Float64Array;
+  private h: readonly (Histogram | undefined)[] | null;
   private i: number;
   private lo: number;
   private hi: number;
 
-  constructor(t: Float64Array, v: Float64Array, lo: number, hi: number) {
+  constructor(t: Float64Array, v: Float64Array, h: readonly (Histogram | undefined)[] | null, lo: number, hi: number) {
     this.t = t;
     this.v = v;
+    this.h = h;
     this.lo = lo;
     this.hi = hi;
     this.i = lo - 1;
   }
 
-  reset(t: Float64Array, v: Float64Array, lo: number, hi: number): void {
+  reset(t: Float64Array, v: Float64Array, h: readonly (Histogram | undefined)[] | null, lo: number, hi: number): void {
     this.t = t;
     this.v = v;
+    this.h = h;
     this.lo = lo;
     this.hi = hi;
     this.i = lo - 1;
+  }
+
+  private kind(): ValueKind {
+    if (this.i >= this.hi) return "none";
+    return this.h !== null && this.h[this.i] !== undefined ? "histogram" : "float";
   }
 
   next(): ValueKind {
     if (this.i < this.hi) this.i++;
-    return this.i < this.hi ? "float" : "none";
+    return this.kind();
   }
 
   seek(t: number): ValueKind {
     if (this.i < this.lo) this.i = this.lo;
     if (this.i >= this.hi) return "none";
-    if (this.t[this.i] >= t) return "float";
+    if (this.t[this.i] >= t) return this.kind();
     // Binary search in (i, hi) for the first timestamp >= t.
     let lo = this.i + 1;
     let hi = this.hi;
@@ -108,7 +133,7 @@ class MemoryIterator implements SampleIterator {
       else hi = mid;
     }
     this.i = lo;
-    return lo < this.hi ? "float" : "none";
+    return this.kind();
   }
 
   atT(): number {
@@ -117,6 +142,12 @@ class MemoryIterator implements SampleIterator {
 
   atV(): number {
     return this.v[this.i];
+  }
+
+  atH(): Histogram {
+    const h = this.h?.[this.i];
+    if (h === undefined) throw new ContrailError("internal", "atH() called on a float sample");
+    return h;
   }
 
   readInto(mint: number, maxt: number, out: SampleBuffer): void {
@@ -130,10 +161,7 @@ class MemoryIterator implements SampleIterator {
       if (this.t[mid] <= maxt) b = mid + 1;
       else e = mid;
     }
-    out.reserve(b - a);
-    out.t.set(this.t.subarray(a, b), out.n);
-    out.v.set(this.v.subarray(a, b), out.n);
-    out.n += b - a;
+    out.appendFrom(this.t, this.v, this.h, a, b);
     this.i = this.hi;
   }
 }
@@ -150,30 +178,40 @@ function lowerBound(t: Float64Array, n: number, x: number): number {
   return lo;
 }
 
-/** A series whose samples are `[lo, hi)` of the arrays `t` (ms) and `v`, which it never modifies: how the memory
- * querier hands out stored series, and how other in-memory copies of selected series can be read. */
+/** A series whose samples are `[lo, hi)` of the arrays `t` (ms) and `v` (and `h`, the histograms of the samples
+ * that are ones, when given), which it never modifies: how the memory querier hands out stored series, and how
+ * other in-memory copies of selected series can be read. */
 export class SeriesView implements Series {
   readonly labels: Labels;
   private readonly t: Float64Array;
   private readonly v: Float64Array;
   private readonly lo: number;
   private readonly hi: number;
+  private readonly h: readonly (Histogram | undefined)[] | null;
 
-  /** A view of `[lo, hi)` of `t` and `v`; the arrays must not change while the view is read. */
-  constructor(labels: Labels, t: Float64Array, v: Float64Array, lo: number, hi: number) {
+  /** A view of `[lo, hi)` of `t` and `v` (and `h`); the arrays must not change while the view is read. */
+  constructor(
+    labels: Labels,
+    t: Float64Array,
+    v: Float64Array,
+    lo: number,
+    hi: number,
+    h: readonly (Histogram | undefined)[] | null = null,
+  ) {
     this.labels = labels;
     this.t = t;
     this.v = v;
     this.lo = lo;
     this.hi = hi;
+    this.h = h;
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
     if (reuse instanceof MemoryIterator) {
-      reuse.reset(this.t, this.v, this.lo, this.hi);
+      reuse.reset(this.t, this.v, this.h, this.lo, this.hi);
       return reuse;
     }
-    return new MemoryIterator(this.t, this.v, this.lo, this.hi);
+    return new MemoryIterator(this.t, this.v, this.h, this.lo, this.hi);
   }
 }
 
@@ -272,6 +310,8 @@ interface Pending {
   ref: SeriesRef;
   t: number;
   v: number;
+  /** Set for a native histogram sample (then `v` is unused). */
+  h: Histogram | null;
 }
 
 class MemoryAppender implements Appender {
@@ -295,7 +335,23 @@ class MemoryAppender implements Appender {
   appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
     this.check(t);
     this.store.seriesByRef(ref);
-    this.pending.push({ ref, t, v });
+    this.pending.push({ ref, t, v, h: null });
+    return ref;
+  }
+
+  appendHistogram(labels: Labels, t: number, h: Histogram): SeriesRef {
+    this.check(t);
+    if (labels.isEmpty()) throw new ContrailError("bad_data", "cannot append a sample with an empty label set");
+    return this.appendHistogramRef(this.store.getOrCreate(labels), t, h);
+  }
+
+  appendHistogramRef(ref: SeriesRef, t: number, h: Histogram): SeriesRef {
+    this.check(t);
+    this.store.seriesByRef(ref);
+    // A stale histogram is kept as the float staleness marker: readers treat both alike. The stored copy is the
+    // store's own: the appender keeps no reference to `h`.
+    if (isStaleNaN(h.sum)) this.pending.push({ ref, t, v: STALE_NAN, h: null });
+    else this.pending.push({ ref, t, v: 0, h: cloneHistogram(h) });
     return ref;
   }
 
@@ -320,7 +376,13 @@ class MemoryAppender implements Appender {
         continue;
       }
       if (p.t === prevT) {
-        if (sameBits(v, s.v[s.n - 1])) continue;
+        const prevH = s.histogramAt(s.n - 1);
+        if (
+          p.h === null
+            ? prevH === undefined && sameBits(v, s.v[s.n - 1])
+            : prevH !== undefined && histogramsEqual(p.h, prevH)
+        )
+          continue;
         duplicate++;
         firstRejection ??= new ContrailError(
           "duplicate_sample_for_timestamp",
@@ -328,7 +390,8 @@ class MemoryAppender implements Appender {
         );
         continue;
       }
-      s.push(p.t, v);
+      if (p.h !== null) s.pushHistogram(p.t, withStoredHint(p.h, s.n > 0 ? s.histogramAt(s.n - 1) : undefined));
+      else s.push(p.t, v);
       appended++;
     }
     this.pending = [];
@@ -368,7 +431,7 @@ class MemoryQuerier implements Querier {
       const s = all[i];
       const lo = lowerBound(s.t, s.n, mint);
       const hi = lowerBound(s.t, s.n, maxt + 1);
-      if (lo < hi) out.push(new SeriesView(s.labels, s.t, s.v, lo, hi));
+      if (lo < hi) out.push(new SeriesView(s.labels, s.t, s.v, lo, hi, s.h));
     }
     out.sort((a, b) => a.labels.compare(b.labels));
     const limited = hints.limit && hints.limit > 0 && out.length > hints.limit ? out.slice(0, hints.limit) : out;
@@ -404,6 +467,21 @@ class MemoryQuerier implements Querier {
       if (lowerBound(s.t, s.n, this.mint) < lowerBound(s.t, s.n, this.maxt + 1)) yield s;
     }
   }
+}
+
+/**
+ * `h` with the counter reset hint Prometheus's TSDB gives it back with: a histogram that continues its predecessor
+ * (in the same chunk) reads back as "not a counter reset"; one after a detected reset starts a chunk and reads back
+ * as "unknown", as does the first of a series; a declared reset stays one and gauge histograms stay gauges.
+ */
+function withStoredHint(h: Histogram, prev: Histogram | undefined): Histogram {
+  if (h.counterResetHint === CounterResetHint.gauge || h.counterResetHint === CounterResetHint.counterReset) return h;
+  let hint: CounterResetHint = CounterResetHint.unknown;
+  if (prev !== undefined && prev.counterResetHint !== CounterResetHint.gauge) {
+    const reset = detectReset({ ...h, counterResetHint: CounterResetHint.unknown }, prev);
+    if (!reset) hint = CounterResetHint.notCounterReset;
+  }
+  return hint === h.counterResetHint ? h : { ...h, counterResetHint: hint };
 }
 
 function limit(values: string[], hints?: LabelHints): string[] {

@@ -2,20 +2,23 @@
 // per-group state held in typed arrays. topk/bottomk/limitk/limit_ratio keep Go's heap and sort order so ties
 // come out as Prometheus orders them.
 
+import type { Histogram } from "../../model/histogram.ts";
 import { isValidUtf8LabelName, type Labels, LabelsBuilder } from "../../model/labels.ts";
 import { quoteGo } from "../../model/quote.ts";
 import { AggState, foldsBySeries, SeriesFold } from "./agg-state.ts";
-import { invalidQuantileWarning, invalidRatioWarning } from "./annotations.ts";
+import { aggregateWithHistograms } from "./aggregate-histogram.ts";
+import { histogramIgnoredInAggregationInfo, invalidQuantileWarning, invalidRatioWarning } from "./annotations.ts";
 import { Collector } from "./collector.ts";
 import { evalError } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { formatF, formatG } from "./format.ts";
 import { lookupFunction } from "./functions/index.ts";
+import { histogramString } from "./functions/native-histogram.ts";
 import { goSort, heapFix, heapUp, reversed, type Sortable } from "./gosort.ts";
 import { emptyLabels } from "./labelsets.ts";
 import type { AggregateNode, PlanNode } from "./plan.ts";
 import { PreparedRangeCall } from "./range-call.ts";
-import { type Matrix, MatrixCursor, totalPoints } from "./value.ts";
+import { hasHistograms, type Matrix, MatrixCursor, totalPoints } from "./value.ts";
 
 // Largest float that converts to int64 without overflow, and the smallest.
 const MAX_INT64 = 2 ** 63 - 1024;
@@ -122,7 +125,15 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   const fold = new SeriesFold(n.op, keys.size, steps);
   const groupOfKey = new Int32Array(keys.size).fill(-1);
   const labels: Labels[] = [];
+  // The fold takes floats only: a histogram point sends the aggregation back to the general path.
+  const before = ev.q.current;
+  let histograms = false;
   prepared.run((index, seriesLabels, dropName, pts) => {
+    if (histograms) return;
+    if (pts.h !== null) {
+      histograms = true;
+      return;
+    }
     let g = groupOfKey[keyOf[index]];
     if (g < 0) {
       g = labels.length;
@@ -131,6 +142,10 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
     }
     fold.add(g, pts.k, pts.v, pts.n, dropName);
   });
+  if (histograms) {
+    ev.q.set(before);
+    return aggregate(ev, n, prepared.collect(), params);
+  }
   return fold.finish(ev, labels);
 }
 
@@ -168,6 +183,7 @@ function aggregate(ev: Evaluator, n: AggregateNode, input: Matrix, params: Param
   const ng = first.length;
   const steps = ev.numSteps();
   const labels = first.map((i) => groupingLabels(input[i].labels, n.grouping, n.without));
+  if (hasHistograms(input)) return aggregateWithHistograms(ev, n, input, groupOf, labels, params.at);
   if (op !== "quantile" && ng * steps <= MAX_CELLS) return aggregateBySeries(ev, op, input, groupOf, labels);
   const out = new Collector(ev.instant, steps);
   const slots = labels.map((l) => out.slot(l, false));
@@ -287,6 +303,9 @@ function aggregateK(ev: Evaluator, n: AggregateNode, input: Matrix, params: Para
   const out = new Collector(ev.instant, ev.numSteps());
   const slots = new Int32Array(input.length).fill(-1);
   const cursor = new MatrixCursor(input);
+  // The histogram each series has at this step (limitk and limit_ratio pass histograms on; topk and bottomk
+  // leave them out).
+  const hists: (Histogram | undefined)[] | null = hasHistograms(input) ? new Array(input.length) : null;
   let step = -1;
   for (let ts = ev.start; ts <= ev.end; ts += ev.interval) {
     step++;
@@ -299,6 +318,13 @@ function aggregateK(ev: Evaluator, n: AggregateNode, input: Matrix, params: Para
     for (let si = 0; si < input.length; si++) {
       if (!cursor.next(si, ts)) continue;
       const f = cursor.value;
+      if (hists !== null) {
+        hists[si] = cursor.hist;
+        if (cursor.hist !== undefined && (op === "topk" || op === "bottomk")) {
+          q.annotations.add(histogramIgnoredInAggregationInfo(op, n.expr.pos));
+          continue;
+        }
+      }
       if (op === "limit_ratio") {
         if (fParam === 0) {
           skipStep = true;
@@ -373,7 +399,9 @@ function aggregateK(ev: Evaluator, n: AggregateNode, input: Matrix, params: Para
           slot = out.slot(input[id].labels, input[id].dropName);
           slots[id] = slot;
         }
-        out.add(slot, ts, h.f[i]);
+        const hv = hists === null ? undefined : hists[id];
+        if (hv !== undefined) out.addH(slot, ts, hv);
+        else out.add(slot, ts, h.f[i]);
       }
     }
     if (q.current + out.added - before > q.settings.maxSamples) q.add(out.added - before);
@@ -391,7 +419,9 @@ function evalCountValues(ev: Evaluator, n: AggregateNode): Matrix {
     return (ts, [vec], out) => {
       const counts = new Map<string, { labels: Labels; count: number }>();
       for (let i = 0; i < vec!.n; i++) {
-        const labels = new LabelsBuilder(input[vec!.ids[i]].labels).set(labelName, formatF(vec!.f[i])).labels();
+        const h = vec!.histAt(i);
+        const value = h === undefined ? formatF(vec!.f[i]) : histogramString(h);
+        const labels = new LabelsBuilder(input[vec!.ids[i]].labels).set(labelName, value).labels();
         const key = groupingKey(labels, grouping, n.without);
         const g = counts.get(key);
         if (g) g.count++;

@@ -204,3 +204,88 @@ export function histogramQuantileForcedMonotonicityInfo(
   const key = withMetricName(`${INFO}: ${MONOTONICITY}`, metricName);
   return monotonicityAnnotation(key, pos, { minTs: ts, maxTs: ts, minBucket, maxBucket, maxDiff, count: 0 });
 }
+
+/** What a histogram operation was doing when it met a problem, as Prometheus names it. */
+export type HistogramOperation = "addition" | "subtraction" | "aggregation";
+
+/** Classic and native histograms of the same series met in histogram_quantile / histogram_fraction. */
+export function mixedClassicNativeHistogramsWarning(metricName: string, pos: PosRange | null): Annotation {
+  return simple(
+    "warning",
+    withMetricName(`${WARN}: vector contains a mix of classic and native histograms`, metricName),
+    pos,
+  );
+}
+
+/** A gauge histogram where a counter is expected (rate, increase, irate). */
+export function nativeHistogramNotCounterWarning(metricName: string, pos: PosRange | null): Annotation {
+  return simple("warning", `${WARN}: this native histogram metric is not a counter: ${q(metricName)}`, pos);
+}
+
+/** A counter histogram where a gauge is expected (delta, idelta). */
+export function nativeHistogramNotGaugeWarning(metricName: string, pos: PosRange | null): Annotation {
+  return simple("warning", `${WARN}: this native histogram metric is not a gauge: ${q(metricName)}`, pos);
+}
+
+/** Histograms with exponential and with custom buckets met in one operation. */
+export function mixedExponentialCustomHistogramsWarning(metricName: string, pos: PosRange | null): Annotation {
+  return simple(
+    "warning",
+    `${WARN}: vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${q(metricName)}`,
+    pos,
+  );
+}
+
+/** Histograms left out of a function over a range that holds floats too. */
+export function histogramIgnoredInMixedRangeInfo(metricName: string, pos: PosRange | null): Annotation {
+  return simple(
+    "info",
+    `${INFO}: ignored histograms in a range containing both floats and histograms for metric name ${q(metricName)}`,
+    pos,
+  );
+}
+
+/** Two histograms of incompatible bucket layouts met in a binary operation. */
+export function incompatibleBucketLayoutInBinOpWarning(op: string, pos: PosRange | null): Annotation {
+  return simple("warning", `${WARN}: incompatible bucket layout encountered for binary operator ${op}`, pos);
+}
+
+/** histogram_quantile over a histogram whose NaN observations make the result NaN. */
+export function nativeHistogramQuantileNaNResultInfo(metricName: string, pos: PosRange | null): Annotation {
+  return simple(
+    "info",
+    withMetricName(`${INFO}: input to histogram_quantile has NaN observations, result is NaN`, metricName),
+    pos,
+  );
+}
+
+/** histogram_quantile over a histogram whose NaN observations skew the result. */
+export function nativeHistogramQuantileNaNSkewInfo(metricName: string, pos: PosRange | null): Annotation {
+  return simple(
+    "info",
+    withMetricName(`${INFO}: input to histogram_quantile has NaN observations, result is skewed higher`, metricName),
+    pos,
+  );
+}
+
+/** histogram_fraction over a histogram with NaN observations. */
+export function nativeHistogramFractionNaNsInfo(metricName: string, pos: PosRange | null): Annotation {
+  return simple(
+    "info",
+    withMetricName(
+      `${INFO}: input to histogram_fraction has NaN observations, which are excluded from all fractions`,
+      metricName,
+    ),
+    pos,
+  );
+}
+
+/** Counter histograms with conflicting reset hints added or subtracted. */
+export function histogramCounterResetCollisionWarning(op: HistogramOperation, pos: PosRange | null): Annotation {
+  return simple("warning", `${WARN}: conflicting counter resets during histogram ${op}`, pos);
+}
+
+/** Custom-bucket histograms with different bounds reduced to the bounds they share. */
+export function mismatchedCustomBucketsHistogramsInfo(op: HistogramOperation, pos: PosRange | null): Annotation {
+  return simple("info", `${INFO}: mismatched custom buckets were reconciled during ${op}`, pos);
+}

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { isContrailError } from "../../model/errors.ts";
 import { MemoryStore } from "../../storage/memory.ts";
 import { parseSeriesDesc } from "../parser/index.ts";
-import { goPow, scalarBinop } from "./binary.ts";
+import { goPow, scalarBinop } from "./binary-ops.ts";
 import { Engine } from "./index.ts";
 
 function storeOf(lines: string[]): MemoryStore {

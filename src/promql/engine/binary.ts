@@ -2,78 +2,21 @@
 // group_left/group_right, fill modifiers, set operators) and error texts. Join signatures and output label sets are
 // computed once per input series or matched pair, not per step.
 
+import type { Histogram } from "../../model/histogram.ts";
 import { compareStrings, type Labels, LabelsBuilder } from "../../model/labels.ts";
 import type { BinaryOp, VectorMatching } from "../parser/ast.ts";
+import { elemBinop, isTrim } from "./binary-histogram.ts";
+import { arith, compare, isComparison, scalarBinop } from "./binary-ops.ts";
 import type { Collector } from "./collector.ts";
 import { evalError } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { dropMetadata, emptyLabels } from "./labelsets.ts";
 import type { BinaryNode } from "./plan.ts";
-import { type Matrix, Series } from "./value.ts";
-
-/** True for the comparison operators. */
-export function isComparison(op: BinaryOp): boolean {
-  return op === "==" || op === "!=" || op === ">" || op === "<" || op === ">=" || op === "<=";
-}
+import { hasHistograms, type Matrix, Series, type StepVector } from "./value.ts";
 
 // Operators that change what a value means, so its metric name no longer applies.
 function changesMetricSchema(op: BinaryOp): boolean {
   return op === "+" || op === "-" || op === "*" || op === "/" || op === "^" || op === "%" || op === "atan2";
-}
-
-/** Go's math.Pow, which differs from `**` for a base of 1 or -1 with NaN or infinite exponents. */
-export function goPow(x: number, y: number): number {
-  if (y === 0 || x === 1) return 1;
-  if (x === -1 && (y === Number.POSITIVE_INFINITY || y === Number.NEGATIVE_INFINITY)) return 1;
-  return x ** y;
-}
-
-/** The arithmetic result of `l op r` (comparisons give l). */
-export function arith(op: BinaryOp, l: number, r: number): number {
-  switch (op) {
-    case "+":
-      return l + r;
-    case "-":
-      return l - r;
-    case "*":
-      return l * r;
-    case "/":
-      return l / r;
-    case "^":
-      return goPow(l, r);
-    case "%":
-      return l % r;
-    case "atan2":
-      return Math.atan2(l, r);
-    default:
-      return l;
-  }
-}
-
-/** Whether the comparison `l op r` holds (true for non-comparison operators). */
-export function compare(op: BinaryOp, l: number, r: number): boolean {
-  switch (op) {
-    case "==":
-      return l === r;
-    case "!=":
-      return l !== r;
-    case ">":
-      return l > r;
-    case "<":
-      return l < r;
-    case ">=":
-      return l >= r;
-    case "<=":
-      return l <= r;
-    default:
-      return true;
-  }
-}
-
-/** `l op r` between two scalars; comparisons give 1 or 0. */
-export function scalarBinop(op: BinaryOp, l: number, r: number): number {
-  if (isComparison(op)) return compare(op, l, r) ? 1 : 0;
-  return arith(op, l, r);
 }
 
 /** Evaluates a binary expression. */
@@ -103,6 +46,7 @@ function outputLabels(ev: Evaluator, labels: Labels, dropName: boolean): Labels 
 function evalVectorScalar(ev: Evaluator, n: BinaryNode, swap: boolean): Matrix {
   const op = n.op;
   const cmp = isComparison(op);
+  const trim = isTrim(op);
   const markDrop = changesMetricSchema(op) || n.returnBool;
   const vi = swap ? 1 : 0;
   const original = ev.q.current;
@@ -125,10 +69,24 @@ function evalVectorScalar(ev: Evaluator, n: BinaryNode, swap: boolean): Matrix {
           const f = vec.f[i];
           const l = swap ? scalar : f;
           const r = swap ? f : scalar;
-          let value = cmp ? f : arith(op, l, r);
-          let keep = compare(op, l, r);
+          const hv = vec.histAt(i);
+          let value: number;
+          let keep: boolean;
+          let hOut: Histogram | undefined;
+          if (hv !== undefined || trim) {
+            const e = elemBinop(op, l, r, swap ? undefined : hv, swap ? hv : undefined, n.pos);
+            if (e.annotation !== null) ev.q.annotations.add(e.annotation);
+            if (e.dropped) continue;
+            value = cmp ? f : e.f;
+            hOut = cmp ? hv : e.h;
+            keep = e.keep;
+          } else {
+            value = cmp ? f : arith(op, l, r);
+            keep = compare(op, l, r);
+          }
           if (n.returnBool) {
             value = keep ? 1 : 0;
+            hOut = undefined;
             keep = true;
           }
           if (!keep) continue;
@@ -139,7 +97,8 @@ function evalVectorScalar(ev: Evaluator, n: BinaryNode, swap: boolean): Matrix {
             slot = out.slot(outputLabels(ev, s.labels, markDrop), drop);
             slots[id] = slot;
           }
-          out.add(slot, ts, value);
+          if (hOut !== undefined) out.addH(slot, ts, hOut);
+          else out.add(slot, ts, value);
         }
       };
     },
@@ -181,6 +140,14 @@ function vectorScalarBySeries(
   let total = 0;
   for (const s of vm) {
     ev.q.check();
+    if (s.h !== null || isTrim(op)) {
+      const res = vectorScalarSeries(ev, n, s, values, present, swap);
+      if (res !== null) {
+        out.push(res);
+        total += res.n;
+      }
+      continue;
+    }
     let res: Series | null = null;
     for (let i = 0; i < s.n; i++) {
       const k = ev.stepIndex(s.t[i]);
@@ -209,6 +176,44 @@ function vectorScalarBySeries(
   ev.q.add(total);
   ev.q.set(original + total);
   return out;
+}
+
+// One series of a vector/scalar operation whose points include histograms (or a trim operator), point by point.
+function vectorScalarSeries(
+  ev: Evaluator,
+  n: BinaryNode,
+  s: Series,
+  values: Float64Array,
+  present: Uint8Array,
+  swap: boolean,
+): Series | null {
+  const cmp = isComparison(n.op);
+  const markDrop = changesMetricSchema(n.op) || n.returnBool;
+  let res: Series | null = null;
+  for (let i = 0; i < s.n; i++) {
+    const k = ev.stepIndex(s.t[i]);
+    if (present[k] === 0) continue;
+    const f = s.v[i];
+    const hv = s.histAt(i);
+    const l = swap ? values[k] : f;
+    const r = swap ? f : values[k];
+    const e = elemBinop(n.op, l, r, swap ? undefined : hv, swap ? hv : undefined, n.pos);
+    if (e.annotation !== null) ev.q.annotations.add(e.annotation);
+    if (e.dropped) continue;
+    let value = cmp ? f : e.f;
+    let h = cmp ? hv : e.h;
+    let keep = e.keep;
+    if (n.returnBool) {
+      value = keep ? 1 : 0;
+      h = undefined;
+      keep = true;
+    }
+    if (!keep) continue;
+    if (res === null) res = new Series(s.labels, s.dropName || markDrop, s.n);
+    if (h !== undefined) res.pushH(s.t[i], h);
+    else res.push(s.t[i], value);
+  }
+  return res;
 }
 
 // Join signature ordinals of both sides' series, shared so equal signatures get equal ordinals.
@@ -248,13 +253,16 @@ function evalSetOp(ev: Evaluator, n: BinaryNode): Matrix {
     const slotsL = new Int32Array(lm.length).fill(-1);
     const slotsR = new Int32Array(rm.length).fill(-1);
     let step = 0;
-    const emit = (out: Collector, m: Matrix, slots: Int32Array, id: number, ts: number, f: number) => {
+    const emit = (out: Collector, m: Matrix, slots: Int32Array, vec: StepVector, i: number, ts: number) => {
+      const id = vec.ids[i];
       let slot = slots[id];
       if (slot < 0) {
         slot = out.slot(m[id].labels, m[id].dropName);
         slots[id] = slot;
       }
-      out.add(slot, ts, f);
+      const h = vec.histAt(i);
+      if (h !== undefined) out.addH(slot, ts, h);
+      else out.add(slot, ts, vec.f[i]);
     };
     return (ts, [l, r], out) => {
       step++;
@@ -265,22 +273,22 @@ function evalSetOp(ev: Evaluator, n: BinaryNode): Matrix {
           if (lv.n === 0 || rv.n === 0) return;
           for (let j = 0; j < rv.n; j++) present[sigs.r[rv.ids[j]]] = step;
           for (let i = 0; i < lv.n; i++) {
-            if (present[sigs.l[lv.ids[i]]] === step) emit(out, lm, slotsL, lv.ids[i], ts, lv.f[i]);
+            if (present[sigs.l[lv.ids[i]]] === step) emit(out, lm, slotsL, lv, i, ts);
           }
           return;
         case "or":
           for (let i = 0; i < lv.n; i++) {
             present[sigs.l[lv.ids[i]]] = step;
-            emit(out, lm, slotsL, lv.ids[i], ts, lv.f[i]);
+            emit(out, lm, slotsL, lv, i, ts);
           }
           for (let j = 0; j < rv.n; j++) {
-            if (lv.n === 0 || present[sigs.r[rv.ids[j]]] !== step) emit(out, rm, slotsR, rv.ids[j], ts, rv.f[j]);
+            if (lv.n === 0 || present[sigs.r[rv.ids[j]]] !== step) emit(out, rm, slotsR, rv, j, ts);
           }
           return;
         case "unless":
           if (lv.n > 0 && rv.n > 0) for (let j = 0; j < rv.n; j++) present[sigs.r[rv.ids[j]]] = step;
           for (let i = 0; i < lv.n; i++) {
-            if (present[sigs.l[lv.ids[i]]] !== step) emit(out, lm, slotsL, lv.ids[i], ts, lv.f[i]);
+            if (present[sigs.l[lv.ids[i]]] !== step) emit(out, lm, slotsL, lv, i, ts);
           }
           return;
         default:
@@ -330,7 +338,8 @@ function evalVectorBinop(ev: Evaluator, n: BinaryNode): Matrix {
   const dropMetricName = !ev.q.settings.enableDelayedNameRemoval && n.returnBool;
   const original = ev.q.current;
   const inputs = [ev.eval(n.lhs), ev.eval(n.rhs)];
-  if (oneToOne && fillL === null && fillR === null && !ev.instant) {
+  const withHistograms = hasHistograms(inputs[0]) || hasHistograms(inputs[1]) || isTrim(op);
+  if (oneToOne && fillL === null && fillR === null && !ev.instant && !withHistograms) {
     const res = oneToOneBySeries(ev, n, inputs[0], inputs[1], dropMetricName, original);
     if (res !== null) return res;
   }
@@ -379,12 +388,37 @@ function evalVectorBinop(ev: Evaluator, n: BinaryNode): Matrix {
         return p;
       };
 
-      const doBinop = (lKey: number, rKey: number, fl: number, fr: number, sig: number, ts: number, out: Collector) => {
+      const doBinop = (
+        lKey: number,
+        rKey: number,
+        fl: number,
+        fr: number,
+        hl: Histogram | undefined,
+        hr: Histogram | undefined,
+        sig: number,
+        ts: number,
+        out: Collector,
+      ) => {
         const l = oneToMany ? fr : fl;
         const r = oneToMany ? fl : fr;
-        let value = cmp ? l : arith(op, l, r);
-        const keep = compare(op, l, r);
-        if (n.returnBool) value = keep ? 1 : 0;
+        let value: number;
+        let keep: boolean;
+        let hOut: Histogram | undefined;
+        if (hl !== undefined || hr !== undefined || withHistograms) {
+          const e = elemBinop(op, l, r, oneToMany ? hr : hl, oneToMany ? hl : hr, n.pos);
+          if (e.annotation !== null) ev.q.annotations.add(e.annotation);
+          if (e.dropped) return;
+          value = e.f;
+          hOut = e.h;
+          keep = e.keep;
+        } else {
+          value = cmp ? l : arith(op, l, r);
+          keep = compare(op, l, r);
+        }
+        if (n.returnBool) {
+          value = keep ? 1 : 0;
+          hOut = undefined;
+        }
         const p = output(lKey, rKey, out);
         if (oneToOne) {
           if (matchedStamp[sig] === step) {
@@ -401,7 +435,8 @@ function evalVectorBinop(ev: Evaluator, n: BinaryNode): Matrix {
           set.add(p.hash);
         }
         if (!keep && !n.returnBool) return;
-        out.add(p.slot, ts, value);
+        if (hOut !== undefined) out.addH(p.slot, ts, hOut);
+        else out.add(p.slot, ts, value);
       };
 
       return (ts, vecs, out) => {
@@ -423,11 +458,11 @@ function evalVectorBinop(ev: Evaluator, n: BinaryNode): Matrix {
           const sig = sigL[id];
           if (rightStamp[sig] === step) {
             const j = rightAt[sig];
-            doBinop(id, rv.ids[j], lv.f[i], rv.f[j], sig, ts, out);
+            doBinop(id, rv.ids[j], lv.f[i], rv.f[j], lv.histAt(i), rv.histAt(j), sig, ts, out);
           } else if (fillR !== null) {
             if (!fillLabelsL.has(id))
               fillLabelsL.set(id, matchLabels(lm[id].labels, matching.on, matching.matchingLabels));
-            doBinop(id, -1, lv.f[i], fillR, sig, ts, out);
+            doBinop(id, -1, lv.f[i], fillR, lv.histAt(i), undefined, sig, ts, out);
           }
         }
         if (fillL !== null) {
@@ -438,7 +473,7 @@ function evalVectorBinop(ev: Evaluator, n: BinaryNode): Matrix {
             if (matched) continue;
             if (!fillLabelsR.has(id))
               fillLabelsR.set(id, matchLabels(rm[id].labels, matching.on, matching.matchingLabels));
-            doBinop(-1, id, fillL, rv.f[j], sig, ts, out);
+            doBinop(-1, id, fillL, rv.f[j], undefined, rv.histAt(j), sig, ts, out);
           }
         }
       };

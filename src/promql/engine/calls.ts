@@ -55,6 +55,7 @@ function evalMap(
   skip: ((params: readonly number[]) => boolean) | undefined,
 ): Matrix {
   const q = ev.q;
+  const name = n.func.name;
   const original = q.current;
   const input = ev.eval(n.args[0]);
   const params = n.args.slice(1).map((a) => {
@@ -70,7 +71,10 @@ function evalMap(
   for (const s of input) {
     q.check();
     const res = new Series(droppedName(ev, s.labels), true, s.n);
+    // Per-sample functions read floats: histogram samples have no output (timestamp() reads only the time).
+    const hs = name === "timestamp" ? null : s.h;
     for (let i = 0; i < s.n; i++) {
+      if (hs !== null && hs[i] !== undefined) continue;
       const k = ev.stepIndex(s.t[i]);
       for (let j = 0; j < params.length; j++) p[j] = params[j][k];
       if (skip?.(p)) continue;

@@ -4,6 +4,7 @@
 // at one step is Prometheus's "same labelset" error; in an instant evaluation each slot is a new series, which
 // keeps the order in which samples were produced (sort(), topk() ...).
 
+import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import { evalError } from "./context.ts";
 import { INITIAL_POINTS, type Matrix, Series } from "./value.ts";
@@ -39,6 +40,14 @@ export class Collector {
     const s = this.series[slot];
     if (s.n > 0 && s.t[s.n - 1] === ts) evalError("vector cannot contain metrics with the same labelset");
     s.push(ts, v);
+    this.added++;
+  }
+
+  /** Adds the histogram point (ts, h) to slot `slot`; throws if that series already has a point at `ts`. */
+  addH(slot: number, ts: number, h: Histogram): void {
+    const s = this.series[slot];
+    if (s.n > 0 && s.t[s.n - 1] === ts) evalError("vector cannot contain metrics with the same labelset");
+    s.pushH(ts, h);
     this.added++;
   }
 

@@ -2,6 +2,7 @@
 // timeout, cancellation), annotations and statistics. Evaluation itself is synchronous.
 
 import { ContrailError, isContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { Queryable } from "../../storage/interface.ts";
 import type { Expr } from "../parser/ast.ts";
@@ -50,18 +51,23 @@ export type QueryValue =
   | { type: "vector"; samples: readonly VectorSample[] }
   | { type: "matrix"; series: readonly MatrixSeries[] };
 
-/** One sample of an instant vector (t in ms). */
+/** One sample of an instant vector (t in ms): a float `v`, or a native histogram `h` (then `v` is 0). */
 export interface VectorSample {
   labels: Labels;
   t: number;
   v: number;
+  h?: Histogram;
 }
 
-/** One series of a matrix: parallel arrays of timestamps (ms) and values, same length. */
+/**
+ * One series of a matrix: parallel arrays of timestamps (ms) and values, same length. When some points are native
+ * histograms, `h` holds them at their index (their `v` is 0); absent when every point is a float.
+ */
 export interface MatrixSeries {
   labels: Labels;
   t: Float64Array;
   v: Float64Array;
+  h?: readonly (Histogram | undefined)[];
 }
 
 /** A query's value, its annotations rendered as Prometheus renders them, and sample statistics. */
@@ -218,11 +224,26 @@ function evaluate(q: QueryContext, root: PlanNode, grid: Grid, type: string): Qu
     if (type === "scalar")
       return { type: "scalar", t: grid.start, v: m.length > 0 && m[0].n > 0 ? m[0].v[0] : Number.NaN };
     if (type === "vector") {
-      return { type: "vector", samples: m.map((s) => ({ labels: s.labels, t: grid.start, v: s.v[0] })) };
+      return {
+        type: "vector",
+        samples: m.map((s) => {
+          const h = s.h?.[0];
+          return h === undefined
+            ? { labels: s.labels, t: grid.start, v: s.v[0] }
+            : { labels: s.labels, t: grid.start, v: 0, h };
+        }),
+      };
     }
   }
   q.check();
-  const series = m.map((s) => ({ labels: s.labels, t: s.t.subarray(0, s.n), v: s.v.subarray(0, s.n) }));
+  const series = m.map((s): MatrixSeries => {
+    const out: MatrixSeries = { labels: s.labels, t: s.t.subarray(0, s.n), v: s.v.subarray(0, s.n) };
+    if (s.h !== null) {
+      s.h.length = s.n;
+      out.h = s.h;
+    }
+    return out;
+  });
   series.sort((a, b) => a.labels.compare(b.labels));
   return { type: "matrix", series };
 }

@@ -4,6 +4,8 @@
 // step loop they share, and the child evaluators of subqueries and step-invariant parts.
 
 import { ContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
+import { mulHistogram } from "../../model/histogram-arith.ts";
 import { evalAggregate } from "./aggregate.ts";
 import { evalBinary } from "./binary.ts";
 import { gridSteps } from "./bounds.ts";
@@ -81,6 +83,9 @@ export class Evaluator {
           for (const s of m) {
             s.dropName = true;
             for (let i = 0; i < s.n; i++) s.v[i] = -s.v[i];
+            const hs = s.h;
+            if (hs !== null)
+              for (let i = 0; i < s.n; i++) if (hs[i] !== undefined) hs[i] = mulHistogram(hs[i] as Histogram, -1);
           }
           if (!this.q.settings.enableDelayedNameRemoval) {
             for (const s of m) s.labels = dropMetadata(s.labels);
@@ -102,7 +107,9 @@ export class Evaluator {
         throw new ContrailError("internal", "string literal evaluated as a vector");
       case "selector":
         if (n.smoothed) return evalSmoothedSelector(this, n);
-        return evalVectorSelector(this, storageSources(selectSeries(this.q, n)), n.offset);
+        return evalVectorSelector(this, storageSources(selectSeries(this.q, n)), n.offset, {
+          statsOnly: n.statsOnly,
+        });
       case "matrix":
         if (!this.instant) evalError("cannot do range evaluation of matrix selector");
         return evalMatrixSelector(this, n);
@@ -130,10 +137,12 @@ export class Evaluator {
     for (const s of m) {
       if (s.n !== 1) throw new ContrailError("internal", "unexpected number of samples");
       const v = s.v[0];
+      const h = s.histAt(0);
       s.grow(this.steps);
       for (let ts = this.start + this.interval; ts <= this.end; ts += this.interval) {
         this.q.tick();
-        s.push(ts, v);
+        if (h !== undefined) s.pushH(ts, h);
+        else s.push(ts, v);
       }
     }
     return m;

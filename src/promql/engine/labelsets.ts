@@ -1,6 +1,7 @@
 // Label-set helpers for evaluated series: the empty set, dropping the metadata labels (`__name__`, `__type__`,
 // `__unit__`), and merging series whose label sets became equal.
 
+import type { Histogram } from "../../model/histogram.ts";
 import { Labels, LabelsBuilder } from "../../model/labels.ts";
 import { evalError } from "./context.ts";
 import { type Matrix, Series } from "./value.ts";
@@ -41,13 +42,15 @@ export function mergeSameLabelset(m: Matrix): Matrix {
       out.push(g[0]);
       continue;
     }
-    const pts: [number, number][] = [];
-    for (const s of g) for (let i = 0; i < s.n; i++) pts.push([s.t[i], s.v[i]]);
+    const pts: [number, number, Histogram | undefined][] = [];
+    for (const s of g) for (let i = 0; i < s.n; i++) pts.push([s.t[i], s.v[i], s.histAt(i)]);
     pts.sort((a, b) => a[0] - b[0]);
     const merged = new Series(g[0].labels, g[0].dropName, pts.length);
     for (let i = 0; i < pts.length; i++) {
       if (i > 0 && pts[i][0] === pts[i - 1][0]) evalError("vector cannot contain metrics with the same labelset");
-      merged.push(pts[i][0], pts[i][1]);
+      const h = pts[i][2];
+      if (h !== undefined) merged.pushH(pts[i][0], h);
+      else merged.push(pts[i][0], pts[i][1]);
     }
     out.push(merged);
   }

@@ -37,6 +37,12 @@ export interface SelectorNode {
   hints: SelectHints | null;
   /** Series selected from storage, filled on first evaluation. */
   series: StorageSeries[] | null;
+  /**
+   * True when only the counts and sums of its histograms are read (under histogram_count, _sum or _avg, with no
+   * subquery, bucket function or trim operator in between): histograms are then read without buckets, with counter
+   * resets detected as they are read, as Prometheus's histogram stats iterator does. Set when the plan is prepared.
+   */
+  statsOnly: boolean;
 }
 
 /** `selector[range]`. */
@@ -339,6 +345,7 @@ function buildSelector(e: VectorSelector, ctx: PlanContext): SelectorNode {
     src: e,
     hints: null,
     series: null,
+    statsOnly: false,
   };
 }
 
@@ -487,6 +494,7 @@ export function prepare(expr: Expr, ctx: PlanContext): PreparedQuery {
       by: aggregate?.kind === "aggregate" ? !aggregate.without : undefined,
     };
     evalRange = 0;
+    n.statsOnly = readsHistogramStatsOnly(path);
   });
   if (maxt === Number.NEGATIVE_INFINITY) {
     mint = 0;
@@ -494,6 +502,24 @@ export function prepare(expr: Expr, ctx: PlanContext): PreparedQuery {
   }
   setOffsetsForAt(ctx.start, root);
   return { root, mint, maxt };
+}
+
+const STATS_FUNCTIONS = new Set(["histogram_count", "histogram_sum", "histogram_avg"]);
+const BUCKET_FUNCTIONS = new Set(["histogram_quantile", "histogram_quantiles", "histogram_fraction"]);
+
+// Whether a selector under `path` (root first) needs only the counts and sums of its histograms (Prometheus's
+// detectHistogramStatsDecoding).
+function readsHistogramStatsOnly(path: readonly PlanNode[]): boolean {
+  let stats = false;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const p = path[i];
+    if (p.kind === "subquery") return false;
+    if (p.kind === "binary" && (p.op === "</" || p.op === ">/")) return false;
+    if (p.kind !== "call") continue;
+    if (BUCKET_FUNCTIONS.has(p.func.name)) return false;
+    if (STATS_FUNCTIONS.has(p.func.name)) stats = true;
+  }
+  return stats;
 }
 
 // Storage time range [start, end] (ms, inclusive) a selector may read, as Prometheus's getTimeRangesForSelector.

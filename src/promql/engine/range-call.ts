@@ -5,12 +5,15 @@
 // the inner vector.
 
 import { ContrailError } from "../../model/errors.ts";
+import { CounterResetHint, type Histogram } from "../../model/histogram.ts";
+import { withHint } from "../../model/histogram-arith.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { SampleIterator } from "../../storage/interface.ts";
 import { possibleNonCounterInfo } from "./annotations.ts";
 import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
+import { histogramRangeFn } from "./functions/range-histogram.ts";
 import { extrapolatedRate, increase, rate } from "./functions/rate.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import { COUNTER_ROLLUPS, removeCounterResets, USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
@@ -41,6 +44,8 @@ export class StepPoints {
   readonly k: Int32Array;
   readonly v: Float64Array;
   n = 0;
+  /** Histogram points (their `v` is 0) at their index; null when every point is a float. */
+  h: (Histogram | undefined)[] | null = null;
 
   /** Room for `steps` points. */
   constructor(steps: number) {
@@ -49,6 +54,13 @@ export class StepPoints {
     this.k = new Int32Array(cap);
     this.v = new Float64Array(cap);
   }
+}
+
+// True when the first `n` loaded samples include a float (`h` null: all are floats).
+function hasFloats(h: readonly (Histogram | undefined)[] | null, n: number): boolean {
+  if (h === null) return true;
+  for (let i = 0; i < n; i++) if (h[i] === undefined) return true;
+  return false;
 }
 
 /** Receives each series a range-function call produced: the index of its input series, the input's labels, the
@@ -66,12 +78,15 @@ interface RangeSource {
   implicit: boolean;
   /** Points held by an evaluated subquery, released when the call is done. */
   held: number;
+  /** Histograms are read as their counts and sums (see SelectorNode.statsOnly). */
+  statsOnly: boolean;
 }
 
 function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
   const arg = n.args[mi];
   if (arg.kind === "subquery") {
     const m = ev.evalSubquery(arg);
+    forgetResetHints(m);
     const { offset, range } = subqueryWindow(ev, arg);
     return {
       sources: matrixSources(m),
@@ -82,6 +97,7 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
       smoothed: false,
       implicit: false,
       held: totalPoints(m),
+      statsOnly: false,
     };
   }
   if (arg.kind !== "matrix") throw new ContrailError("internal", "range argument expected");
@@ -95,7 +111,27 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
     smoothed: vs.smoothed,
     implicit: arg.implicit,
     held: 0,
+    statsOnly: vs.statsOnly,
   };
+}
+
+// A subquery may skip or repeat the samples around a counter reset, so the reset hints of its histograms (which
+// describe neighbouring samples) are dropped: functions then detect resets as they do for floats.
+function forgetResetHints(m: Matrix): void {
+  for (const s of m) {
+    const hs = s.h;
+    if (hs === null) continue;
+    for (let i = 0; i < s.n; i++) {
+      const h = hs[i];
+      if (h === undefined) continue;
+      if (
+        h.counterResetHint === CounterResetHint.notCounterReset ||
+        h.counterResetHint === CounterResetHint.counterReset
+      ) {
+        hs[i] = withHint(h, CounterResetHint.unknown);
+      }
+    }
+  }
 }
 
 /**
@@ -110,6 +146,8 @@ export class PreparedRangeCall {
   private readonly node: CallNode;
   private readonly src: RangeSource;
   private readonly fn: RangeFn;
+  /** The function for series holding histograms. */
+  private readonly histFn: RangeFn;
   private readonly call: RangeCall;
   private readonly scalarArgs: Matrix[];
   private readonly w = new Window();
@@ -137,6 +175,7 @@ export class PreparedRangeCall {
     this.node = n;
     this.src = src;
     this.fn = (src.implicit ? VM_ROLLUPS.get(name) : undefined) ?? fn;
+    this.histFn = histogramRangeFn(name, this.fn);
     this.call = call;
     this.sources = src.sources;
     // Room for a point at every step, needed only when some series may produce one.
@@ -177,7 +216,7 @@ export class PreparedRangeCall {
       const s = sources[index];
       q.check();
       it = s.iterator(it);
-      this.w.load(it, loadMint, loadMaxt);
+      this.w.load(it, loadMint, loadMaxt, src.statsOnly);
       this.call.labels = s.labels;
       if (src.implicit) {
         if (resetsRemoved) removeCounterResets(this.w.v, this.w.n);
@@ -192,7 +231,7 @@ export class PreparedRangeCall {
       if (pts.n === 0) continue;
       q.add(pts.n);
       sink(index, s.labels, dropFn || s.dropName === true, pts);
-      if (counterCheck) {
+      if (counterCheck && hasFloats(this.w.h, this.w.n)) {
         const metric = s.labels.metricName();
         // Input series come sorted, so one name's series are adjacent; the info is the same for all of them.
         if (metric !== lastMetric) {
@@ -218,6 +257,7 @@ export class PreparedRangeCall {
       res.t.set(pts.t.subarray(0, pts.n));
       res.v.set(pts.v.subarray(0, pts.n));
       res.n = pts.n;
+      if (pts.h !== null) res.h = pts.h.slice(0, pts.n);
       out.push(res);
     });
     return out;
@@ -262,6 +302,10 @@ export class PreparedRangeCall {
     call.t = t;
     call.v = v;
     call.n = n;
+    call.h = w.h;
+    // Series holding histograms take the histogram-aware implementation.
+    const histFn = w.h !== null ? this.histFn : null;
+    pts.h = null;
     for (let ts = start; ts <= end; ts += interval) {
       step++;
       for (let k = 0; k < scalarArgs.length; k++) {
@@ -308,12 +352,23 @@ export class PreparedRangeCall {
       f[1] = ts - range - offset;
       f[2] = ts - offset;
       const produced =
-        direct === DIRECT_RATE
-          ? extrapolatedRate(call, true, true)
-          : direct === DIRECT_INCREASE
-            ? extrapolatedRate(call, true, false)
-            : fn(call);
+        histFn !== null
+          ? histFn(call)
+          : direct === DIRECT_RATE
+            ? extrapolatedRate(call, true, true)
+            : direct === DIRECT_INCREASE
+              ? extrapolatedRate(call, true, false)
+              : fn(call);
       if (!produced) continue;
+      if (histFn !== null) {
+        const rh = call.resultH;
+        call.resultH = undefined;
+        if (rh !== undefined || pts.h !== null) {
+          if (pts.h === null) pts.h = [];
+          pts.h[np] = rh;
+          if (rh !== undefined) f[3] = 0;
+        }
+      }
       pts.t[np] = ts;
       pts.k[np] = step;
       pts.v[np++] = f[3];

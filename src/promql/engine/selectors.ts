@@ -2,13 +2,16 @@
 // step, `smoothed` instant selectors, and range selectors evaluated on their own (an instant query of `foo[5m]`).
 // Samples stream from the storage iterator into reused typed-array windows; nothing is allocated per sample.
 
+import type { Histogram } from "../../model/histogram.ts";
+import { cloneHistogram } from "../../model/histogram-buckets.ts";
 import type { Labels } from "../../model/labels.ts";
 import { isStaleNaN as isStale, SampleBuffer } from "../../model/sample.ts";
 import type { SampleIterator, Series as StorageSeries } from "../../storage/interface.ts";
 import type { Annotation } from "./annotations.ts";
-import { type QueryContext, tooManySamples } from "./context.ts";
+import { evalError, type QueryContext, tooManySamples } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import type { MatrixNode, SelectorNode } from "./plan.ts";
+import { keepHistogramStats, smoothedHistogram } from "./selector-histograms.ts";
 import { INITIAL_POINTS, type Matrix, Series } from "./value.ts";
 
 /** A series to read: its labels, whether its name is already marked for removal (absent: no), and its samples.
@@ -53,15 +56,20 @@ class PointsIterator implements SampleIterator {
     this.i = -1;
   }
 
+  private kind() {
+    if (this.i >= this.s.n) return "none" as const;
+    return this.s.histAt(this.i) === undefined ? ("float" as const) : ("histogram" as const);
+  }
+
   next() {
     if (this.i < this.s.n) this.i++;
-    return this.i < this.s.n ? ("float" as const) : ("none" as const);
+    return this.kind();
   }
 
   seek(t: number) {
     if (this.i < 0) this.i = 0;
     while (this.i < this.s.n && this.s.t[this.i] < t) this.i++;
-    return this.i < this.s.n ? ("float" as const) : ("none" as const);
+    return this.kind();
   }
 
   atT(): number {
@@ -72,14 +80,15 @@ class PointsIterator implements SampleIterator {
     return this.s.v[this.i];
   }
 
+  atH(): Histogram {
+    return this.s.histAt(this.i) as Histogram;
+  }
+
   readInto(mint: number, maxt: number, out: SampleBuffer): void {
     const s = this.s;
     const a = lowerBound(s.t, 0, s.n, mint);
     const b = lowerBound(s.t, a, s.n, maxt + 1);
-    out.reserve(b - a);
-    out.t.set(s.t.subarray(a, b), out.n);
-    out.v.set(s.v.subarray(a, b), out.n);
-    out.n += b - a;
+    out.appendFrom(s.t, s.v, s.h, a, b);
     this.i = s.n;
   }
 }
@@ -101,7 +110,7 @@ function lowerBound(t: Float64Array, lo: number, hi: number, x: number): number 
  * batch when the iterator can, else sample by sample.
  */
 export function loadSamples(it: SampleIterator, mint: number, maxt: number, out: SampleBuffer): void {
-  out.n = 0;
+  out.clear();
   appendSamples(it, mint, maxt, out);
 }
 
@@ -114,7 +123,12 @@ export function appendSamples(it: SampleIterator, mint: number, maxt: number, ou
   for (let k = it.seek(mint); k !== "none"; k = it.next()) {
     const t = it.atT();
     if (t > maxt) break;
-    out.push(t, it.atV());
+    if (k === "histogram" && it.atH !== undefined) {
+      // The iterator may reuse its histogram; a stale one (StaleNaN sum) is kept as the float marker.
+      const h = it.atH();
+      if (isStale(h.sum)) out.push(t, h.sum);
+      else out.pushHistogram(t, cloneHistogram(h));
+    } else out.push(t, it.atV());
   }
 }
 
@@ -122,6 +136,7 @@ export function appendSamples(it: SampleIterator, mint: number, maxt: number, ou
 export function dropStale(out: SampleBuffer): void {
   const t = out.t;
   const v = out.v;
+  const h = out.h;
   const n = out.n;
   let k = 0;
   for (let i = 0; i < n; i++) {
@@ -130,11 +145,13 @@ export function dropStale(out: SampleBuffer): void {
       if (k !== i) {
         t[k] = t[i];
         v[k] = x;
+        if (h !== null) h[k] = h[i];
       }
       k++;
     }
   }
   out.n = k;
+  if (h !== null) h.length = k;
 }
 
 /** Evaluated series as sources, keeping their delayed-name-removal mark. */
@@ -196,14 +213,15 @@ function isStaleValue(x: number): boolean {
 /**
  * Evaluates an instant vector selector: for each step the newest sample at or before `ts - offset` that is not
  * older than the lookback delta and not a staleness marker. `at` pins the lookup time (info series); with
- * `recordOrigT` the value becomes the sample's own timestamp. On long grids that might exceed the sample limit,
+ * `recordOrigT` the value becomes the sample's own timestamp; `statsOnly` reads histograms as counts and sums;
+ * `floatsOnly` is the error raised for a histogram sample. On long grids that might exceed the sample limit,
  * every series' points are counted before any is computed.
  */
 export function evalVectorSelector(
   ev: Evaluator,
   sources: readonly SourceSeries[],
   offset: number,
-  opts: { at?: number | null; recordOrigT?: boolean } = {},
+  opts: { at?: number | null; recordOrigT?: boolean; statsOnly?: boolean; floatsOnly?: string } = {},
 ): Matrix {
   const q = ev.q;
   const lookback = q.settings.lookbackDelta;
@@ -229,8 +247,10 @@ export function evalVectorSelector(
     q.check();
     it = src.iterator(it);
     loadSamples(it, loadMint, loadMaxt, buf);
+    if (opts.statsOnly === true) keepHistogramStats(buf);
     const t = buf.t;
     const v = buf.v;
+    const bh = buf.h;
     const n = buf.n;
     if (n === 0) continue;
     // An upper bound of the points: with `at` every step or none; else each sample is the newest one for at most
@@ -252,8 +272,14 @@ export function evalVectorSelector(
       if (lastT > ref - lookback && lastT <= ref && (!Number.isNaN(lastV) || !isStale(lastV))) {
         if (out1 === null) out1 = new Series(src.labels, false, room);
         else if (out1.n === out1.t.length) out1.grow(Math.min(out1.n * 2, steps));
-        out1.t[out1.n] = ts;
-        out1.v[out1.n++] = recordOrigT ? lastT : lastV;
+        // p - 1 is the sample read last: its histogram, if it is one.
+        if (opts.floatsOnly !== undefined && bh !== null && bh[p - 1] !== undefined) evalError(opts.floatsOnly);
+        const h = bh === null || recordOrigT ? undefined : bh[p - 1];
+        if (h !== undefined) out1.pushH(ts, h);
+        else {
+          out1.t[out1.n] = ts;
+          out1.v[out1.n++] = recordOrigT ? lastT : lastV;
+        }
       }
     }
     if (out1 !== null) {
@@ -275,6 +301,8 @@ export class Window {
   /** The loaded samples; the window is `[lo, hi)` of them. */
   t: Float64Array = this.buf.t;
   v: Float64Array = this.buf.v;
+  /** The histograms of the loaded samples that are ones; null when all are floats. */
+  h: readonly (Histogram | undefined)[] | null = null;
   /** Number of loaded samples. */
   n = 0;
   lo = 0;
@@ -282,13 +310,18 @@ export class Window {
   /** Number of decreasing value pairs (counter resets) inside the window. */
   drops = 0;
 
-  /** Starts over on another series: reads the samples of the fresh iterator `it` with `mint < t <= maxt`. */
-  load(it: SampleIterator, mint: number, maxt: number): void {
+  /**
+   * Starts over on another series: reads the samples of the fresh iterator `it` with `mint < t <= maxt` (with
+   * `statsOnly`, histograms as their counts and sums, see keepHistogramStats).
+   */
+  load(it: SampleIterator, mint: number, maxt: number, statsOnly = false): void {
     const buf = this.buf;
     loadSamples(it, mint + 1, maxt, buf);
+    if (statsOnly) keepHistogramStats(buf);
     dropStale(buf);
     this.t = buf.t;
     this.v = buf.v;
+    this.h = buf.h;
     this.n = buf.n;
     this.lo = 0;
     this.hi = 0;
@@ -412,7 +445,7 @@ export function evalMatrixSelector(ev: Evaluator, node: MatrixNode): Matrix {
   for (const src of storageSources(selectSeries(q, vs))) {
     q.check();
     it = src.iterator(it);
-    w.load(it, mint, maxt);
+    w.load(it, mint, maxt, vs.statsOnly);
     w.fill(mint, maxt);
     if (w.size === 0) continue;
     let s: Series;
@@ -425,7 +458,12 @@ export function evalMatrixSelector(ev: Evaluator, node: MatrixNode): Matrix {
     } else {
       q.add(w.size);
       s = new Series(src.labels, false, w.size);
-      for (let i = w.lo; i < w.hi; i++) s.push(w.t[i], w.v[i]);
+      const h = w.h;
+      for (let i = w.lo; i < w.hi; i++) {
+        const x = h === null ? undefined : h[i];
+        if (x === undefined) s.push(w.t[i], w.v[i]);
+        else s.pushH(w.t[i], x);
+      }
     }
     q.loaded += s.n;
     out.push(s);
@@ -454,6 +492,19 @@ export function evalSmoothedSelector(ev: Evaluator, node: SelectorNode): Matrix 
       w.fill(dataTS - lb, dataTS + lb);
       if (w.size === 0) continue;
       const i = searchAfter(w.t, w.lo, w.hi, dataTS, true);
+      if (w.h !== null) {
+        const h = smoothedHistogram(ev, node, src.labels, w, i, dataTS);
+        if (h === "floats") {
+          // Only floats around this step: interpolated below as usual.
+        } else {
+          if (h !== null) {
+            if (s === null) s = new Series(src.labels, false, Math.min(ev.numSteps(), INITIAL_POINTS));
+            s.pushH(ts, h);
+            q.add(1);
+          }
+          continue;
+        }
+      }
       let val: number;
       if (i < w.hi && w.t[i] === dataTS) val = w.v[i];
       else if (i > w.lo && i < w.hi) val = interpolate(w.t[i - 1], w.v[i - 1], w.t[i], w.v[i], dataTS, false);

@@ -2,9 +2,11 @@
 // evaluator's steps: one `Series` per label set with the points it has. Points live in growable Float64Arrays
 // (timestamps in ms and values side by side), never as one object per sample.
 //
-// Native histograms will come as a second point kind: a `Series` will then carry histogram points beside the float
-// ones (as Prometheus's Series has Floats and Histograms); every consumer reads floats through `t`/`v` only.
+// Native histograms are a second point kind: a point that is one has its histogram in the series' (or step
+// vector's) `h` array at its index and 0 in `v`. `h` stays null while every point is a float, so float paths only
+// ever test it for null.
 
+import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 
 // Point arrays come from shared slabs: one large buffer serves many series, so evaluating ten thousand series does
@@ -40,6 +42,8 @@ export class Series {
   /** Values of the first `n` points. */
   v: Float64Array;
   n = 0;
+  /** The histogram of each point that is one (others undefined); null while every point is a float. */
+  h: (Histogram | undefined)[] | null = null;
 
   constructor(labels: Labels, dropName: boolean, capacity = 4) {
     this.labels = labels;
@@ -55,6 +59,18 @@ export class Series {
     this.t[this.n] = t;
     this.v[this.n] = v;
     this.n++;
+  }
+
+  /** Appends one histogram point; timestamps must not decrease. The series keeps `h`: it must not change. */
+  pushH(t: number, h: Histogram): void {
+    if (this.h === null) this.h = [];
+    this.h[this.n] = h;
+    this.push(t, 0);
+  }
+
+  /** The histogram of point `i`, or undefined for a float point. */
+  histAt(i: number): Histogram | undefined {
+    return this.h === null ? undefined : this.h[i];
   }
 
   /** Ensures room for `cap` points. */
@@ -79,11 +95,23 @@ export function totalPoints(m: Matrix): number {
   return n;
 }
 
-/** The points of several series at one step, columnar: `ids[i]` indexes the source matrix, `f[i]` is the value. */
+/** True when some series of `m` has a histogram point. */
+export function hasHistograms(m: Matrix): boolean {
+  for (const s of m) if (s.h !== null) return true;
+  return false;
+}
+
+/**
+ * The points of several series at one step, columnar: `ids[i]` indexes the source matrix, `f[i]` is the value.
+ * When `anyH` is set, `h[i]` is the histogram of the entries that are histograms (their `f` is 0).
+ */
 export class StepVector {
   n = 0;
   ids: Int32Array;
   f: Float64Array;
+  /** True when some entry of this step is a histogram; `h` is valid for the first `n` entries then. */
+  anyH = false;
+  h: (Histogram | undefined)[] = [];
 
   constructor(capacity: number) {
     const cap = Math.max(capacity, 1);
@@ -103,7 +131,30 @@ export class StepVector {
     }
     this.ids[this.n] = id;
     this.f[this.n] = f;
+    if (this.anyH) this.h[this.n] = undefined;
     this.n++;
+  }
+
+  /** Appends a histogram sample of source series `id`. */
+  pushH(id: number, h: Histogram): void {
+    if (!this.anyH) {
+      this.anyH = true;
+      this.h.length = 0;
+      for (let i = 0; i < this.n; i++) this.h.push(undefined);
+    }
+    this.push(id, 0);
+    this.h[this.n - 1] = h;
+  }
+
+  /** The histogram of entry `i`, or undefined for a float. */
+  histAt(i: number): Histogram | undefined {
+    return this.anyH ? this.h[i] : undefined;
+  }
+
+  /** Empties the vector. */
+  reset(): void {
+    this.n = 0;
+    this.anyH = false;
   }
 }
 
@@ -122,7 +173,7 @@ export class MatrixCursor {
 
   /** Fills `out` with the points at `ts` and moves past them (and past any older point left unread). */
   gather(ts: number, out: StepVector): void {
-    out.n = 0;
+    out.reset();
     const m = this.m;
     const pos = this.pos;
     for (let i = 0; i < m.length; i++) {
@@ -130,7 +181,9 @@ export class MatrixCursor {
       let p = pos[i];
       while (p < s.n && s.t[p] < ts) p++;
       if (p < s.n && s.t[p] === ts) {
-        out.push(i, s.v[p]);
+        const h = s.h === null ? undefined : s.h[p];
+        if (h === undefined) out.push(i, s.v[p]);
+        else out.pushH(i, h);
         p++;
       }
       pos[i] = p;
@@ -139,6 +192,8 @@ export class MatrixCursor {
 
   /** Value read by the last successful `next`. */
   value = 0;
+  /** Histogram read by the last successful `next`, undefined for a float. */
+  hist: Histogram | undefined = undefined;
 
   /** True when series `i` has a point at `ts`, whose value is then in `value`; moves past it. */
   next(i: number, ts: number): boolean {
@@ -148,6 +203,7 @@ export class MatrixCursor {
     if (p < s.n && s.t[p] === ts) {
       this.pos[i] = p + 1;
       this.value = s.v[p];
+      this.hist = s.h === null ? undefined : s.h[p];
       return true;
     }
     this.pos[i] = p;

@@ -5,7 +5,14 @@ import { parseSeriesDesc, type SeriesValue, STALE_NAN } from "./index.ts";
 
 const _ = null;
 
-function values(vals: (number | null | string)[]): SeriesValue[] {
+type Shown = { kind: "omitted" } | { kind: "float"; value: number } | { kind: "histogram"; text: string };
+
+// A parsed value with a histogram shown by its text only.
+function shown(v: SeriesValue): Shown {
+  return v.kind === "histogram" ? { kind: "histogram", text: v.text } : v;
+}
+
+function values(vals: (number | null | string)[]): Shown[] {
   return vals.map((v) =>
     v === null
       ? { kind: "omitted" }
@@ -49,9 +56,27 @@ describe("series descriptions", () => {
     test(JSON.stringify(input), () => {
       const r = parseSeriesDesc(input);
       assert.equal(r.labels.toString(), labels);
-      assert.deepEqual(r.values, values(vals));
+      assert.deepEqual(r.values.map(shown), values(vals));
     });
   }
+
+  test("histogram literals are decoded, and a+bxN adds b step by step", () => {
+    const r = parseSeriesDesc(
+      "m {{schema:1 sum:2 count:3 z_bucket:1 offset:-2 buckets:[1 1]}}+{{schema:1 count:2 buckets:[1]}}x2",
+    );
+    const hs = r.values.map((v) => (v.kind === "histogram" ? v.value : null));
+    assert.equal(hs.length, 3);
+    assert.deepEqual(
+      hs.map((h) => h && [h.count, h.sum, h.zeroCount, h.positiveSpans, h.positiveBuckets]),
+      [
+        [3, 2, 1, [{ offset: -2, length: 2 }], [1, 1]],
+        [5, 2, 1, [{ offset: -2, length: 3 }], [1, 1, 1]],
+        [7, 2, 1, [{ offset: -2, length: 3 }], [1, 1, 2]],
+      ],
+    );
+    const hint = parseSeriesDesc("m {{counter_reset_hint:gauge}}").values[0];
+    assert.ok(hint.kind === "histogram" && hint.hintSet && hint.value.counterResetHint === 3);
+  });
 
   test("stale is the StaleNaN bit pattern", () => {
     const v = parseSeriesDesc("m stale").values[0];

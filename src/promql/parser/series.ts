@@ -1,8 +1,9 @@
 // The series notation of the PromQL test DSL: `metric{a="b"} 1+2x3 _ _x2 stale -Inf {{schema:0 sum:1}}`.
-// Labels and float values are decoded; native histogram literals are checked for syntax and kept as text
-// (histograms are not evaluated yet, so a runner can recognise and skip them).
+// Labels, float values and native histogram literals are decoded; `{{a}}+{{b}}xN` expands to a, a+b, a+2b, ...
 
 import { ContrailError } from "../../model/errors.ts";
+import { type BucketSpan, CounterResetHint, type Histogram } from "../../model/histogram.ts";
+import { addHistograms } from "../../model/histogram-arith.ts";
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { STALE_NAN } from "../../model/sample.ts";
 import type { SpannedToken, TokenType } from "./lexer.ts";
@@ -10,11 +11,22 @@ import { toBytes } from "./lexer.ts";
 import { errorPosition, Parser } from "./parser.ts";
 import { isAggregatorToken, METRIC_NAME_TOKENS } from "./tokens.ts";
 
-/** One item of a value sequence. `float` values include StaleNaN for `stale`; histograms keep their literal text. */
+/**
+ * One item of a value sequence. `float` values include StaleNaN for `stale`. A histogram keeps its literal text
+ * and its value; `hintSet` says whether the literal wrote its counter reset hint out (an expected value then
+ * checks it).
+ */
 export type SeriesValue =
   | { readonly kind: "omitted" }
   | { readonly kind: "float"; readonly value: number }
-  | { readonly kind: "histogram"; readonly text: string };
+  | { readonly kind: "histogram"; readonly text: string; readonly value: Histogram; readonly hintSet: boolean };
+
+/** A decoded `{{...}}` literal. */
+interface HistogramLiteral {
+  readonly text: string;
+  readonly value: Histogram;
+  readonly hintSet: boolean;
+}
 
 /** A parsed series line: its labels and expanded values. */
 export interface SeriesDesc {
@@ -124,21 +136,35 @@ function seriesValue(p: Parser): number {
   return signedNumber(p);
 }
 
-function bucketSet(p: Parser): void {
+function bucketSet(p: Parser): number[] {
   p.expect("LEFT_BRACKET");
-  signedNumber(p);
+  const out = [signedNumber(p)];
   for (;;) {
-    if (p.accept("RIGHT_BRACKET")) return;
+    if (p.accept("RIGHT_BRACKET")) return out;
     p.expect("SPACE", { context: "histogram description", expected: "" });
-    if (p.accept("RIGHT_BRACKET")) return;
-    signedNumber(p);
+    if (p.accept("RIGHT_BRACKET")) return out;
+    out.push(signedNumber(p));
   }
 }
 
-// `{{key:value ...}}`; checks the syntax and returns the literal text.
-function histogram(p: Parser): string {
+const HINT_OF: Partial<Record<TokenType, CounterResetHint>> = {
+  UNKNOWN_COUNTER_RESET: CounterResetHint.unknown,
+  COUNTER_RESET: CounterResetHint.counterReset,
+  NOT_COUNTER_RESET: CounterResetHint.notCounterReset,
+  GAUGE_TYPE: CounterResetHint.gauge,
+};
+
+function oneSpan(offset: number, buckets: readonly number[]): BucketSpan[] {
+  return buckets.length > 0 ? [{ offset, length: buckets.length }] : [];
+}
+
+// `{{key:value ...}}`: its text and the float histogram it describes (every key optional, default 0).
+function histogram(p: Parser): HistogramLiteral {
   const open = p.expect("OPEN_HIST");
   const seen = new Set<TokenType>();
+  const nums = new Map<TokenType, number>();
+  const lists = new Map<TokenType, number[]>();
+  let hint: CounterResetHint | null = null;
   p.accept("SPACE");
   while (p.peek().type !== "CLOSE_HIST") {
     const key = p.next();
@@ -146,21 +172,67 @@ function histogram(p: Parser): string {
     seen.add(key.type);
     p.expect("COLON");
     if (INT_KEYS.has(key.type)) {
-      p.accept("SUB");
-      uint(p);
+      const neg = p.accept("SUB") !== null;
+      const n = uint(p);
+      nums.set(key.type, neg ? -n : n);
     } else if (FLOAT_KEYS.has(key.type)) {
-      signedNumber(p);
+      nums.set(key.type, signedNumber(p));
     } else if (BUCKET_KEYS.has(key.type)) {
-      bucketSet(p);
+      lists.set(key.type, bucketSet(p));
     } else if (key.type === "COUNTER_RESET_HINT_DESC" && HINTS.has(p.peek().type)) {
-      p.next();
+      hint = HINT_OF[p.next().type] ?? CounterResetHint.unknown;
     } else {
       p.unexpected({ context: "histogram description", expected: "histogram description key, e.g. buckets:[5 10 7]" });
     }
     if (p.peek().type !== "CLOSE_HIST") p.expect("SPACE", { context: "histogram description", expected: "" });
   }
   const close = p.next();
-  return p.lexer.text(open.pos, close.end);
+  const pos = lists.get("BUCKETS_DESC") ?? [];
+  const neg = lists.get("NEGATIVE_BUCKETS_DESC") ?? [];
+  const value: Histogram = {
+    integer: false,
+    counterResetHint: hint ?? CounterResetHint.unknown,
+    schema: nums.get("SCHEMA_DESC") ?? 0,
+    zeroThreshold: nums.get("ZERO_BUCKET_WIDTH_DESC") ?? 0,
+    zeroCount: nums.get("ZERO_BUCKET_DESC") ?? 0,
+    count: nums.get("COUNT_DESC") ?? 0,
+    sum: nums.get("SUM_DESC") ?? 0,
+    positiveSpans: oneSpan(nums.get("OFFSET_DESC") ?? 0, pos),
+    negativeSpans: oneSpan(nums.get("NEGATIVE_OFFSET_DESC") ?? 0, neg),
+    positiveBuckets: pos,
+    negativeBuckets: neg,
+    customValues: lists.get("CUSTOM_VALUES_DESC") ?? [],
+  };
+  return { text: p.lexer.text(open.pos, close.end), value, hintSet: hint !== null };
+}
+
+// `{{base}}+{{inc}}xN` (or `-`): N+1 histograms, each the previous one plus (minus) `inc`.
+function histogramSteps(
+  base: HistogramLiteral,
+  inc: HistogramLiteral,
+  subtract: boolean,
+  times: number,
+  at: SpannedToken,
+  p: Parser,
+): SeriesValue[] {
+  const text = `${base.text}${subtract ? "-" : "+"}${inc.text}`;
+  const out: SeriesValue[] = [{ kind: "histogram", text, value: base.value, hintSet: inc.hintSet }];
+  let cur = base.value;
+  for (let i = 1; i <= times; i++) {
+    if (cur.schema > inc.value.schema) {
+      p.fatal(
+        { start: at.pos, end: at.end },
+        `error combining histograms: cannot merge from schema ${inc.value.schema} to ${cur.schema}`,
+      );
+    }
+    const sum = addHistograms(cur, inc.value, subtract);
+    if (sum === null) {
+      p.fatal({ start: at.pos, end: at.end }, "histograms with exponential and custom buckets cannot be combined");
+    }
+    cur = sum.h;
+    out.push({ kind: "histogram", text, value: cur, hintSet: inc.hintSet });
+  }
+  return out;
 }
 
 function repeat(out: SeriesValue[], v: SeriesValue, n: number, at: SpannedToken, p: Parser): void {
@@ -179,18 +251,21 @@ function seriesItem(p: Parser, out: SeriesValue[]): void {
   }
   if (t.type === "OPEN_HIST") {
     const h = histogram(p);
+    const item: SeriesValue = { kind: "histogram", text: h.text, value: h.value, hintSet: h.hintSet };
     const op = p.peek().type;
     if (op === "TIMES") {
       p.next();
-      repeat(out, { kind: "histogram", text: h }, uint(p) + 1, t, p);
+      repeat(out, item, uint(p) + 1, t, p);
     } else if (op === "ADD" || op === "SUB") {
       p.next();
       const h2 = histogram(p);
       p.expect("TIMES");
-      const text = `${h}${op === "ADD" ? "+" : "-"}${h2}`;
-      repeat(out, { kind: "histogram", text }, uint(p) + 1, t, p);
+      const times = uint(p);
+      if (out.length + times + 1 > MAX_VALUES)
+        p.fatal({ start: t.pos, end: t.end }, `series description has more than ${MAX_VALUES} values`);
+      out.push(...histogramSteps(h, h2, op === "SUB", times, t, p));
     } else {
-      out.push({ kind: "histogram", text: h });
+      out.push(item);
     }
     return;
   }

@@ -5,42 +5,14 @@
 
 import { Labels } from "../../model/labels.ts";
 import { formatG } from "../engine/format.ts";
-import type { QueryValue, VectorSample } from "../engine/index.ts";
+import type { MatrixSeries, QueryValue, VectorSample } from "../engine/index.ts";
 import type { SeriesValue } from "../parser/index.ts";
+import { almostEqual, isStaleNaN } from "./almost.ts";
 import type { EvalCommand, MessageMatcher, TimeRange } from "./dsl.ts";
 import { expectsOrder } from "./dsl.ts";
+import { histogramsMatch, histogramTestExpression } from "./histograms.ts";
 
-/** Relative error allowed between an expected and an actual float. */
-export const EPSILON = 1e-6;
-
-// Smallest positive normal float64 (2^-1022).
-const MIN_NORMAL = 2.2250738585072014e-308;
-
-const bitsF = new Float64Array(1);
-const bitsU = new Uint32Array(bitsF.buffer);
-// Index of the high and low 32-bit halves of a float64 on this machine.
-const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const LO = 1 - HI;
-
-/** True when `v` has exactly the bits of Prometheus's staleness marker (0x7ff0000000000002). */
-export function isStaleNaN(v: number): boolean {
-  bitsF[0] = v;
-  return bitsU[HI] === 0x7ff00000 && bitsU[LO] === 0x00000002;
-}
-
-/** Prometheus's almost.Equal: StaleNaN only equals StaleNaN, NaN equals NaN, otherwise a relative difference below
- * `epsilon`; when either side is 0 (or both are tiny) the difference must be below epsilon × the smallest normal. */
-export function almostEqual(a: number, b: number, epsilon = EPSILON): boolean {
-  const sa = isStaleNaN(a);
-  const sb = isStaleNaN(b);
-  if (sa || sb) return sa && sb;
-  if (Number.isNaN(a) && Number.isNaN(b)) return true;
-  if (a === b) return true;
-  const absSum = Math.abs(a) + Math.abs(b);
-  const diff = Math.abs(a - b);
-  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < epsilon * MIN_NORMAL;
-  return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
-}
+export { almostEqual, EPSILON, isStaleNaN } from "./almost.ts";
 
 /** A float as Go's `%v` prints it. */
 export function fmtFloat(v: number): string {
@@ -70,8 +42,23 @@ export function fmtPoints(t: ArrayLike<number>, v: ArrayLike<number>): string {
   return `[${parts.join(" ")}]`;
 }
 
-function fmtSeriesResult(t: ArrayLike<number>, v: ArrayLike<number>): string {
-  return `${t.length} float point${t.length === 1 ? "" : "s"} ${fmtPoints(t, v)} and 0 histogram points []`;
+function fmtSeriesResult(s: MatrixSeries): string {
+  const ft: number[] = [];
+  const fv: number[] = [];
+  const hs: string[] = [];
+  for (let i = 0; i < s.t.length; i++) {
+    const h = s.h?.[i];
+    if (h === undefined) {
+      ft.push(s.t[i]);
+      fv.push(s.v[i]);
+    } else hs.push(`${histogramTestExpression(h)} @[${s.t[i]}]`);
+  }
+  return `${ft.length} float point${ft.length === 1 ? "" : "s"} ${fmtPoints(ft, fv)} and ${hs.length} histogram point${hs.length === 1 ? "" : "s"} [${hs.join(" ")}]`;
+}
+
+/** A sample's value as the runner prints it: the float, or the histogram in test notation. */
+function fmtSample(s: VectorSample): string {
+  return s.h === undefined ? fmtFloat(s.v) : histogramTestExpression(s.h);
 }
 
 /** The part of an eval's expectations a matrix is laid out against: start + i × step, up to end (ms).
@@ -104,34 +91,10 @@ export function compareResult(ev: EvalCommand, value: QueryValue): string | null
       for (const s of value.series) {
         const hash = s.labels.hash();
         const e = exp.series.get(hash);
-        if (e === undefined) return `unexpected metric ${s.labels} in result, has ${fmtSeriesResult(s.t, s.v)}`;
+        if (e === undefined) return `unexpected metric ${s.labels} in result, has ${fmtSeriesResult(s)}`;
         seen.add(hash);
-        const expT: number[] = [];
-        const expV: number[] = [];
-        let expHistograms = 0;
-        for (let i = 0; i < e.values.length; i++) {
-          const ts = window === null ? Number.NaN : window.start + i * window.step;
-          if (window === null || ts > window.end) {
-            return `expected ${e.values.length} points for ${e.labels}, but query time range cannot return this many points`;
-          }
-          const item = e.values[i];
-          if (item.kind === "histogram") expHistograms++;
-          else if (item.kind === "float") {
-            expT.push(ts);
-            expV.push(item.value);
-          }
-        }
-        if (expT.length !== s.t.length || expHistograms !== 0) {
-          return `expected ${expT.length} float points and ${expHistograms} histogram points for ${e.labels}, but got ${fmtSeriesResult(s.t, s.v)}`;
-        }
-        for (let i = 0; i < expT.length; i++) {
-          if (expT[i] !== s.t[i]) {
-            return `expected float value at index ${i} for ${e.labels} to have timestamp ${expT[i]}, but it had timestamp ${s.t[i]} (result has ${fmtSeriesResult(s.t, s.v)})`;
-          }
-          if (!almostEqual(s.v[i], expV[i])) {
-            return `expected float value at index ${i} (t=${s.t[i]}) for ${e.labels} to be ${fmtFloat(expV[i])}, but got ${fmtFloat(s.v[i])} (result has ${fmtSeriesResult(s.t, s.v)})`;
-          }
-        }
+        const diff = compareMatrixSeries(e.labels, e.values, window, s);
+        if (diff !== null) return diff;
       }
       for (const [hash, e] of exp.series) {
         if (!seen.has(hash)) return `expected metric ${e.labels} not found`;
@@ -154,6 +117,53 @@ export function compareResult(ev: EvalCommand, value: QueryValue): string | null
   }
 }
 
+// Compares one result series with its expected values laid out on `window`.
+function compareMatrixSeries(
+  labels: Labels,
+  values: readonly SeriesValue[],
+  window: TimeRange | null,
+  s: MatrixSeries,
+): string | null {
+  const expT: number[] = [];
+  const exp: SeriesValue[] = [];
+  let expFloats = 0;
+  for (let i = 0; i < values.length; i++) {
+    const ts = window === null ? Number.NaN : window.start + i * window.step;
+    if (window === null || ts > window.end) {
+      return `expected ${values.length} points for ${labels}, but query time range cannot return this many points`;
+    }
+    const item = values[i];
+    if (item.kind === "omitted") continue;
+    if (item.kind === "float") expFloats++;
+    expT.push(ts);
+    exp.push(item);
+  }
+  let gotFloats = 0;
+  for (let i = 0; i < s.t.length; i++) if (s.h?.[i] === undefined) gotFloats++;
+  if (expT.length !== s.t.length || expFloats !== gotFloats) {
+    return `expected ${expFloats} float points and ${expT.length - expFloats} histogram points for ${labels}, but got ${fmtSeriesResult(s)}`;
+  }
+  for (let i = 0; i < expT.length; i++) {
+    if (expT[i] !== s.t[i]) {
+      return `expected value at index ${i} for ${labels} to have timestamp ${expT[i]}, but it had timestamp ${s.t[i]} (result has ${fmtSeriesResult(s)})`;
+    }
+    const want = exp[i];
+    const h = s.h?.[i];
+    if (want.kind === "histogram") {
+      if (h === undefined || !histogramsMatch(want.value, h, want.hintSet)) {
+        const got = h === undefined ? fmtFloat(s.v[i]) : histogramTestExpression(h);
+        return `expected histogram value at index ${i} (t=${s.t[i]}) for ${labels} to be ${want.text}, but got ${got}`;
+      }
+    } else if (want.kind === "float") {
+      if (h !== undefined || !almostEqual(s.v[i], want.value)) {
+        const got = h === undefined ? fmtFloat(s.v[i]) : histogramTestExpression(h);
+        return `expected float value at index ${i} (t=${s.t[i]}) for ${labels} to be ${fmtFloat(want.value)}, but got ${got} (result has ${fmtSeriesResult(s)})`;
+      }
+    }
+  }
+  return null;
+}
+
 /** Compares an instant vector with the eval's expectations (also used for the range-mode re-run). */
 export function compareVector(ev: EvalCommand, samples: readonly VectorSample[]): string | null {
   const exp = ev.expected;
@@ -164,17 +174,25 @@ export function compareVector(ev: EvalCommand, samples: readonly VectorSample[])
     const s = samples[pos];
     const hash = s.labels.hash();
     const e = exp.series.get(hash);
-    if (e === undefined) return `unexpected metric ${s.labels} in result, has value ${fmtFloat(s.v)}`;
+    if (e === undefined) return `unexpected metric ${s.labels} in result, has value ${fmtSample(s)}`;
     if (ordered && e.pos !== pos + 1) {
       return `expected metric ${s.labels} with ${fmtValues(e.values)} at position ${e.pos} but was at ${pos + 1}`;
     }
     const first = e.values[0];
     if (first === undefined) return `expected metric ${e.labels} has no value`;
     if (first.kind === "histogram") {
-      return `expected histogram ${first.text} for ${s.labels} but got float value ${fmtFloat(s.v)}`;
+      if (s.h === undefined)
+        return `expected histogram ${first.text} for ${s.labels} but got float value ${fmtFloat(s.v)}`;
+      if (!histogramsMatch(first.value, s.h, first.hintSet)) {
+        return `expected ${first.text} for ${s.labels} but got ${histogramTestExpression(s.h)}`;
+      }
+    } else {
+      const want = first.kind === "float" ? first.value : 0;
+      if (s.h !== undefined) {
+        return `expected float value ${fmtFloat(want)} for ${s.labels} but got histogram ${histogramTestExpression(s.h)}`;
+      }
+      if (!almostEqual(want, s.v)) return `expected ${fmtFloat(want)} for ${s.labels} but got ${fmtFloat(s.v)}`;
     }
-    const want = first.kind === "float" ? first.value : 0;
-    if (!almostEqual(want, s.v)) return `expected ${fmtFloat(want)} for ${s.labels} but got ${fmtFloat(s.v)}`;
     seen.add(hash);
   }
   for (const [hash, e] of exp.series) {

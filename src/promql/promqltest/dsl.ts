@@ -94,8 +94,6 @@ export interface EvalCommand {
   readonly expectedString: string | null;
   /** `expect range vector` or `expect string`: no range-mode re-run. */
   readonly excludeFromRangeQuery: boolean;
-  /** True when an expected line holds a native histogram (`{{`). */
-  readonly histogramExpected: boolean;
   /** A syntax error in the eval's block; the eval then counts as failed. */
   readonly syntaxError: string | null;
 }
@@ -198,17 +196,6 @@ function seriesLine(text: string): { labels: Labels; values: SeriesValue[] } {
   }
 }
 
-// A line that carries histogram values the series parser rejects still names a histogram series: keep its labels.
-function histogramSeriesFallback(text: string): { labels: Labels; values: SeriesValue[] } | null {
-  const at = text.indexOf("{{");
-  if (at <= 0) return null;
-  try {
-    return { labels: parseSeriesDesc(`${text.slice(0, at).trim()} _`).labels, values: [] };
-  } catch {
-    return null;
-  }
-}
-
 function lineError(line: number, message: string): DslSyntaxError & { line: number } {
   return Object.assign(new DslSyntaxError(message), { line });
 }
@@ -229,24 +216,13 @@ function parseLoad(lines: readonly string[], i: number): [number, LoadCommand] {
         pending = { ...parseStartTimestampLine(def), line: i + 1 };
         continue;
       }
-      let parsed: { labels: Labels; values: SeriesValue[] };
-      let hasHistograms = false;
-      let fallback = false;
-      try {
-        parsed = parseSeriesDesc(def);
-        hasHistograms = parsed.values.some((v) => v.kind === "histogram");
-      } catch (err) {
-        const labelsOnly = histogramSeriesFallback(def);
-        if (labelsOnly === null) throw err;
-        parsed = labelsOnly;
-        hasHistograms = true;
-        fallback = true;
-      }
+      const parsed = parseSeriesDesc(def);
+      const hasHistograms = parsed.values.some((v) => v.kind === "histogram");
       if (pending) {
         if (!pending.labels.equals(parsed.labels)) {
           throw lineError(pending.line - 1, "@st metric does not match the following sample line metric");
         }
-        if (pending.offsets.length !== parsed.values.length && !fallback) {
+        if (pending.offsets.length !== parsed.values.length) {
           throw lineError(
             pending.line - 1,
             `@st line has ${pending.offsets.length} values but sample line has ${parsed.values.length}`,
@@ -322,7 +298,6 @@ export function emptyEval(line: number, query: string): EvalDraft {
     expected: { kind: "series", series: new Map() },
     expectedString: null,
     excludeFromRangeQuery: false,
-    histogramExpected: false,
     syntaxError: null,
   };
 }
@@ -333,10 +308,6 @@ function parseEval(lines: readonly string[], i: number): [number, EvalCommand] {
   const rng = inst ? null : PAT_EVAL_RANGE.exec(header);
   const query = inst ? inst[3] : rng ? rng[5] : header.replace(/^\S+\s*/, "");
   const ev = emptyEval(i + 1, query);
-  // Histogram results are recognized from the raw text, so even a block with a syntax error can be classified.
-  for (let j = i + 1; j < lines.length && lines[j] !== ""; j++) {
-    if (lines[j].includes("{{")) ev.histogramExpected = true;
-  }
   try {
     if (!inst && !rng) {
       fail(

@@ -4,6 +4,7 @@
 import type { QueryValue } from "../engine/index.ts";
 import { fmtFloat, fmtSeriesValue } from "./compare.ts";
 import { type EvalCommand, expectsFailure } from "./dsl.ts";
+import { histogramTestExpression } from "./histograms.ts";
 
 /** Outcome of one eval. `detail` explains a failure (first line = the reason) or a skip. */
 export interface EvalOutcome {
@@ -79,12 +80,17 @@ export function renderValue(value: QueryValue): string[] {
       return [`string ${JSON.stringify(value.v)}`];
     case "vector":
       if (value.samples.length === 0) return ["(empty vector)"];
-      return value.samples.map((s) => `${s.labels.toMetricString()} ${fmtFloat(s.v)}`);
+      return value.samples.map(
+        (s) => `${s.labels.toMetricString()} ${s.h === undefined ? fmtFloat(s.v) : histogramTestExpression(s.h)}`,
+      );
     case "matrix":
       if (value.series.length === 0) return ["(empty matrix)"];
       return value.series.map((s) => {
         const pts: string[] = [];
-        for (let i = 0; i < s.t.length; i++) pts.push(`${fmtFloat(s.v[i])}@${s.t[i] / 1000}s`);
+        for (let i = 0; i < s.t.length; i++) {
+          const h = s.h?.[i];
+          pts.push(`${h === undefined ? fmtFloat(s.v[i]) : histogramTestExpression(h)}@${s.t[i] / 1000}s`);
+        }
         return `${s.labels.toMetricString()} ${pts.join(" ")}`;
       });
   }

@@ -127,19 +127,19 @@ test("expected failures: engine errors match, crashes and successes do not", asy
   assert.match(r.evals[0].detail[0], /expected error evaluating query but got none/);
 });
 
-test("histogram evals are skipped with a reason; syntax errors count as failures", async () => {
-  const engine = new FakeEngine(constant());
-  const r = await new TestRunner({ engine }).runFile(
+test("histogram loads and expectations run against the engine; syntax errors count as failures", async () => {
+  const r = await new TestRunner().runFile(
     "x.test",
     [
       "load 1m",
       "  foo 1",
-      "  hist {{schema:0 sum:1 count:1}}",
+      "  hist {{schema:0 sum:1 count:1 buckets:[1]}}+{{schema:0 sum:1 count:1 buckets:[1]}}x1",
       "",
-      "eval instant at 0 hist",
-      "  hist {{schema:0 sum:1 count:1}}",
+      "eval instant at 1m hist",
+      "  hist {{schema:0 sum:2 count:2 buckets:[2]}}",
       "",
-      "eval instant at 0 rate(hist[1m])",
+      "eval instant at 1m hist",
+      "  hist {{schema:0 sum:2 count:3 buckets:[2]}}",
       "",
       "eval instant at 0 foo",
       "  expect bogus",
@@ -150,17 +150,20 @@ test("histogram evals are skipped with a reason; syntax errors count as failures
   assert.deepEqual(
     r.evals.map((e) => [e.line, e.status, e.detail[0]]),
     [
-      [5, "skipped", "native histogram in the expected result"],
-      [8, "skipped", 'query reads native histogram series {__name__="hist"}'],
+      [5, "passed", undefined],
       [
-        10,
+        8,
+        "failed",
+        'expected {{schema:0 sum:2 count:3 buckets:[2]}} for {__name__="hist"} but got {{count:2 sum:2 counter_reset_hint:not_reset buckets:[2]}}',
+      ],
+      [
+        11,
         "failed",
         "syntax error: invalid expect statement, must match `expect <type> <match_type>: <string>` format",
       ],
     ],
   );
-  assert.deepEqual(r.problems, [{ line: 13, kind: "syntax", message: 'syntax error: invalid command "nonsense"' }]);
-  assert.deepEqual(engine.calls, []);
+  assert.deepEqual(r.problems, [{ line: 14, kind: "syntax", message: 'syntax error: invalid command "nonsense"' }]);
 });
 
 test("the real engine and memory store pass a small float file", async () => {

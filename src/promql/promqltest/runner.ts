@@ -13,8 +13,8 @@ import { exprToString, type ParseOptions, parseExpr } from "../parser/index.ts";
 import { atVariants } from "./at-variants.ts";
 import { checkAnnotations, checkExpectedFailure, checkMatrixSorted, compareResult, compareVector } from "./compare.ts";
 import { type EvalCommand, expectsFailure, expectsOrder, type LoadCommand, parseTestFile } from "./dsl.ts";
+import { NhcbBuilder } from "./histograms.ts";
 import { type EvalOutcome, type FileProblem, type FileResult, renderExpected, renderValue } from "./report.ts";
-import { HistogramSeriesTracker, skipReason } from "./skip.ts";
 
 /** The parser features the reference runner turns on (Prometheus's TestParserOpts). */
 export const TEST_PARSER_OPTIONS: ParseOptions = {
@@ -120,12 +120,11 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-// The state of one file's run: its store and the histogram series loaded since the last clear.
+// The state of one file's run: its store.
 class FileRun {
   private readonly engine: QueryEngine;
   private readonly newStore: () => TestStore;
   private store: TestStore;
-  private readonly histograms = new HistogramSeriesTracker();
 
   constructor(engine: QueryEngine, newStore: () => TestStore) {
     this.engine = engine;
@@ -136,24 +135,36 @@ class FileRun {
   clear(): void {
     this.store.close?.();
     this.store = this.newStore();
-    this.histograms.clear();
   }
 
   close(): void {
     this.store.close?.();
   }
 
-  // Appends the block's float samples (histogram points are dropped); returns the storage error, if any. Rejected
-  // samples (out of order, duplicate) fail the load; the accepted rest of the block stays loaded.
+  // Appends the block's samples (and for load_with_nhcb the histograms built from classic histogram series);
+  // returns the storage error, if any. Rejected samples (out of order, duplicate) fail the load; the accepted rest
+  // of the block stays loaded.
   load(cmd: LoadCommand): string | null {
-    this.histograms.load(cmd);
     const app = this.store.appender();
     try {
+      const nhcb = cmd.withNhcb ? new NhcbBuilder() : null;
       for (const s of cmd.series) {
+        const floats: { t: number; v: number }[] = [];
         for (let i = 0; i < s.values.length; i++) {
           const v = s.values[i];
-          if (v.kind === "float") app.append(s.labels, i * cmd.interval, v.value);
+          const t = i * cmd.interval;
+          if (v.kind === "float") {
+            app.append(s.labels, t, v.value);
+            floats.push({ t, v: v.value });
+          } else if (v.kind === "histogram") {
+            if (app.appendHistogram === undefined) throw new Error("the store keeps no native histograms");
+            app.appendHistogram(s.labels, t, v.value);
+          }
         }
+        nhcb?.add(s.labels, floats);
+      }
+      for (const { labels, samples } of nhcb?.build() ?? []) {
+        for (const { t, h } of samples) app.appendHistogram?.(labels, t, h);
       }
     } catch (err) {
       app.rollback();
@@ -176,8 +187,6 @@ class FileRun {
     } catch (err) {
       parseError = errorMessage(err);
     }
-    const skip = skipReason(ev, expr, this.histograms);
-    if (skip !== null) return { ...base, status: "skipped", detail: [skip] };
     let f: Failure | null;
     try {
       f = ev.range !== null ? await this.rangeEval(ev) : await this.instantEval(ev, expr, parseError);
@@ -268,7 +277,10 @@ class FileRun {
     for (const s of value.series) {
       for (let i = 0; i < s.t.length; i++) {
         if (s.t[i] === time) {
-          samples.push({ labels: s.labels, t: time, v: s.v[i] });
+          const h = s.h?.[i];
+          samples.push(
+            h === undefined ? { labels: s.labels, t: time, v: s.v[i] } : { labels: s.labels, t: time, v: 0, h },
+          );
           break;
         }
       }

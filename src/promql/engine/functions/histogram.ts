@@ -1,17 +1,29 @@
 // Quantiles and fractions of classic histograms: series that differ only in their `le` label form one histogram
-// per step. Grouping, bound parsing and output labels are worked out once per input series. The native-histogram
-// functions (histogram_count, _sum, _avg, _stddev, _stdvar) ignore float samples, so over floats they are empty.
+// per step. Grouping, bound parsing and output labels are worked out once per input series. Native histogram
+// samples of the argument are computed one by one, unless a classic histogram of the same labels has buckets at
+// the step: then both are left out with a warning, as in Prometheus.
 
+import type { Histogram } from "../../../model/histogram.ts";
+import {
+  histogramFraction as nativeFraction,
+  histogramQuantile as nativeQuantile,
+} from "../../../model/histogram-stats.ts";
 import { type Labels, LabelsBuilder } from "../../../model/labels.ts";
 import {
   badBucketLabelWarning,
   histogramQuantileForcedMonotonicityInfo,
   invalidQuantileWarning,
+  mixedClassicNativeHistogramsWarning,
+  nativeHistogramFractionNaNsInfo,
+  nativeHistogramQuantileNaNResultInfo,
+  nativeHistogramQuantileNaNSkewInfo,
 } from "../annotations.ts";
+import type { Collector } from "../collector.ts";
 import type { StepBody } from "../evaluator.ts";
 import { formatOpenMetricsFloat } from "../format.ts";
 import type { StepVector } from "../value.ts";
 import { droppedName } from "./math.ts";
+import { SeriesSlots } from "./native-histogram.ts";
 import type { VectorFn, VectorSetup } from "./types.ts";
 
 /** One bucket: upper bound and cumulative count. */
@@ -187,14 +199,19 @@ class BucketGroups {
   readonly labels: Labels[] = [];
   readonly names: string[] = [];
   readonly buckets: Bucket[][] = [];
+  /** Native histogram samples of the last `gather`: input series and histogram. */
+  readonly natives: { id: number; h: Histogram }[] = [];
   private readonly rawLe: string[];
+  private readonly index = new Map<string, number>();
+  private readonly slots: SeriesSlots;
 
   constructor(setup: VectorSetup, argIndex: number) {
     const m = setup.args[argIndex]!;
     this.groupOf = new Int32Array(m.length);
     this.bound = new Float64Array(m.length);
     this.rawLe = new Array(m.length);
-    const index = new Map<string, number>();
+    this.slots = new SeriesSlots(setup, argIndex);
+    const index = this.index;
     for (let i = 0; i < m.length; i++) {
       const l = m[i].labels;
       const le = l.get("le");
@@ -222,10 +239,16 @@ class BucketGroups {
   /** Fills each group's buckets from the step's points; reports malformed bounds. Returns groups with buckets. */
   gather(vec: StepVector, setup: VectorSetup, argIndex: number): number[] {
     for (const b of this.buckets) b.length = 0;
+    this.natives.length = 0;
     const touched: number[] = [];
     const m = setup.args[argIndex]!;
     for (let i = 0; i < vec.n; i++) {
       const id = vec.ids[i];
+      const h = vec.histAt(i);
+      if (h !== undefined) {
+        this.natives.push({ id, h });
+        continue;
+      }
       const g = this.groupOf[id];
       if (g < 0) {
         const name = setup.ev.q.settings.enableDelayedNameRemoval ? m[id].labels.metricName() : "";
@@ -235,8 +258,59 @@ class BucketGroups {
       if (this.buckets[g].length === 0) touched.push(g);
       this.buckets[g].push({ upper: this.bound[id], count: vec.f[i] });
     }
-    return touched.sort((a, b) => a - b);
+    touched.sort((a, b) => a - b);
+    if (this.natives.length === 0) return touched;
+    // A native histogram with the labels of a classic one that has buckets now: both are left out.
+    const clash = new Set<number>();
+    const keep = this.natives.filter(({ id }) => {
+      const g = this.index.get(m[id].labels.hash());
+      if (g === undefined || this.buckets[g].length === 0) return true;
+      const name = setup.ev.q.settings.enableDelayedNameRemoval ? m[id].labels.metricName() : "";
+      setup.ev.q.annotations.add(mixedClassicNativeHistogramsWarning(name, setup.node.args[argIndex].pos));
+      clash.add(g);
+      return false;
+    });
+    this.natives.length = 0;
+    this.natives.push(...keep);
+    return clash.size === 0 ? touched : touched.filter((g) => !clash.has(g));
   }
+
+  /** Output slot of native histogram series `id`. */
+  nativeSlot(out: Collector, id: number): number {
+    return this.slots.slot(out, id);
+  }
+
+  /** Labels of native histogram series `id`. */
+  nativeLabels(id: number): Labels {
+    return this.slots.labels(id);
+  }
+
+  /** Metric name of native histogram series `id` for annotations (empty unless name removal is delayed). */
+  nativeName(setup: VectorSetup, id: number): string {
+    return setup.ev.q.settings.enableDelayedNameRemoval ? this.slots.labels(id).metricName() : "";
+  }
+}
+
+// histogram_quantile of one native histogram sample, with its NaN annotations.
+function quantileOfNative(
+  setup: VectorSetup,
+  groups: BucketGroups,
+  argIndex: number,
+  q: number,
+  id: number,
+  h: Histogram,
+): number {
+  const { value, note } = nativeQuantile(q, h);
+  if (note !== "none") {
+    const name = groups.nativeName(setup, id);
+    const pos = setup.node.args[argIndex].pos;
+    setup.ev.q.annotations.add(
+      note === "nan-result"
+        ? nativeHistogramQuantileNaNResultInfo(name, pos)
+        : nativeHistogramQuantileNaNSkewInfo(name, pos),
+    );
+  }
+  return value;
 }
 
 function scalarAt(v: StepVector | null): number {
@@ -252,7 +326,11 @@ export const histogramQuantile: VectorFn = (setup) => {
     if (inputs[0] === null || inputs[0].n === 0) return;
     const annotations = setup.ev.q.annotations;
     if (Number.isNaN(q) || q < 0 || q > 1) annotations.add(invalidQuantileWarning(q, setup.node.args[0].pos));
-    for (const g of groups.gather(inputs[1]!, setup, 1)) {
+    const touched = groups.gather(inputs[1]!, setup, 1);
+    for (const { id, h } of groups.natives) {
+      out.add(groups.nativeSlot(out, id), ts, quantileOfNative(setup, groups, 1, q, id, h));
+    }
+    for (const g of touched) {
       const { value, fix } = bucketQuantile(q, groups.buckets[g]);
       if (fix?.forced) {
         const name = setup.ev.q.settings.enableDelayedNameRemoval ? groups.names[g] : "";
@@ -289,6 +367,17 @@ export const histogramQuantiles: VectorFn = (setup) => {
     }
     const touched = groups.gather(inputs[0]!, setup, 0);
     for (const q of qs) {
+      const qs2 = formatOpenMetricsFloat(q);
+      for (const { id, h } of groups.natives) {
+        const key = `n${id}\u0000${qs2}`;
+        let slot = setup.ev.instant ? undefined : slots.get(key);
+        if (slot === undefined) {
+          const labels = new LabelsBuilder(droppedName(setup.ev, groups.nativeLabels(id))).set(label, qs2).labels();
+          slot = out.slot(labels, true);
+          slots.set(key, slot);
+        }
+        out.add(slot, ts, quantileOfNative(setup, groups, 0, q, id, h));
+      }
       for (const g of touched) {
         const { value, fix } = bucketQuantile(q, groups.buckets[g]);
         if (fix?.forced) {
@@ -327,13 +416,20 @@ export const histogramFraction: VectorFn = (setup) => {
     if (inputs[0] === null || inputs[0].n === 0 || inputs[1] === null || inputs[1].n === 0) return;
     const lower = scalarAt(inputs[0]);
     const upper = scalarAt(inputs[1]);
-    for (const g of groups.gather(inputs[2]!, setup, 2)) {
+    const touched = groups.gather(inputs[2]!, setup, 2);
+    for (const { id, h } of groups.natives) {
+      const { value, nanExcluded } = nativeFraction(lower, upper, h);
+      if (nanExcluded) {
+        setup.ev.q.annotations.add(
+          nativeHistogramFractionNaNsInfo(groups.nativeName(setup, id), setup.node.args[2].pos),
+        );
+      }
+      out.add(groups.nativeSlot(out, id), ts, value);
+    }
+    for (const g of touched) {
       if (slots[g] < 0 || setup.ev.instant) slots[g] = out.slot(droppedName(setup.ev, groups.labels[g]), true);
       out.add(slots[g], ts, bucketFraction(lower, upper, groups.buckets[g]));
     }
   };
   return body;
 };
-
-/** A native-histogram function: float samples are ignored, so the result over floats is empty. */
-export const histogramsOnly: VectorFn = () => () => {};

@@ -1,10 +1,11 @@
 // The function table: every PromQL function by name with its implementation kind. start(), end(), range() and
 // step() never get here (the plan folds them into numbers).
 
-import { histogramFraction, histogramQuantile, histogramQuantiles, histogramsOnly } from "./histogram.ts";
+import { histogramFraction, histogramQuantile, histogramQuantiles } from "./histogram.ts";
 import { absent, sortByLabel, sortByLabelDesc } from "./labels.ts";
 import { MATH_FUNCTIONS, maxOf, minOf, pi, scalar, sort, sortDesc, vector } from "./math.ts";
 import { METRICSQL_IMPLS } from "./metricsql.ts";
+import { histogramAvg, histogramCount, histogramStddev, histogramStdvar, histogramSum } from "./native-histogram.ts";
 import {
   absentOverTime,
   avgOverTime,
@@ -79,11 +80,11 @@ const TABLE = new Map<string, FunctionImpl>([
   ["histogram_quantile", vec(histogramQuantile)],
   ["histogram_quantiles", vec(histogramQuantiles)],
   ["histogram_fraction", vec(histogramFraction)],
-  ["histogram_count", vec(histogramsOnly)],
-  ["histogram_sum", vec(histogramsOnly)],
-  ["histogram_avg", vec(histogramsOnly)],
-  ["histogram_stddev", vec(histogramsOnly)],
-  ["histogram_stdvar", vec(histogramsOnly)],
+  ["histogram_count", vec(histogramCount)],
+  ["histogram_sum", vec(histogramSum)],
+  ["histogram_avg", vec(histogramAvg)],
+  ["histogram_stddev", vec(histogramStddev)],
+  ["histogram_stdvar", vec(histogramStdvar)],
   ["label_replace", special],
   ["label_join", special],
   ["info", special],

@@ -92,7 +92,11 @@ export function evalInfo(ev: Evaluator, n: CallNode): Matrix {
     start -= q.settings.lookbackDelta - 1 + offset;
     end -= offset;
     const set = q.querier.select(matchers, { start, end, step: ev.interval, func: "info" });
-    infoMat = evalVectorSelector(ev, storageSources([...set]), offset, { at, recordOrigT: true });
+    infoMat = evalVectorSelector(ev, storageSources([...set]), offset, {
+      at,
+      recordOrigT: true,
+      floatsOnly: "info sample should be float",
+    });
   }
   const res = combine(ev, mat, infoMat, ignored, dataMatchers);
   q.set(original + totalPoints(res));

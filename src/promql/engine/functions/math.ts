@@ -82,10 +82,17 @@ function arg(inputs: readonly (StepVector | null)[], i: number): number {
   return v !== null && v !== undefined && v.n > 0 ? v.f[0] : Number.NaN;
 }
 
-/** scalar(v): the single sample's value, else NaN. */
+/** scalar(v): the value of the single float sample, else NaN (histogram samples do not count). */
 export const scalar: VectorFn = scalarResult((inputs) => {
   const v = inputs[0]!;
-  return v.n === 1 ? v.f[0] : Number.NaN;
+  if (!v.anyH) return v.n === 1 ? v.f[0] : Number.NaN;
+  let found = -1;
+  for (let i = 0; i < v.n; i++) {
+    if (v.h[i] !== undefined) continue;
+    if (found >= 0) return Number.NaN;
+    found = i;
+  }
+  return found < 0 ? Number.NaN : v.f[found];
 });
 
 /** vector(s): the scalar as a sample without labels. */
@@ -122,17 +129,24 @@ function emitOrdered(
       slot = out.slot(m[id].labels, m[id].dropName);
       slots[id] = slot;
     }
-    out.add(slot, ts, vec.f[i]);
+    const h = vec.histAt(i);
+    if (h !== undefined) out.addH(slot, ts, h);
+    else out.add(slot, ts, vec.f[i]);
   }
 }
 
-/** A vector function that reorders the samples of argument 0 with `sort(order, vec, setup)`. */
-export function reorder(sort: (order: number[], vec: StepVector, args: readonly (Matrix | null)[]) => void): VectorFn {
+/** A vector function that reorders the samples of argument 0 with `sort(order, vec, setup)`; with `floatsOnly`
+ * histogram samples are left out (sort and sort_desc order by value). */
+export function reorder(
+  sort: (order: number[], vec: StepVector, args: readonly (Matrix | null)[]) => void,
+  floatsOnly = false,
+): VectorFn {
   return ({ ev, args }) => {
     const slots = new Int32Array(args[0]!.length).fill(-1);
     return (ts, inputs, out) => {
       const vec = inputs[0]!;
-      const order = Array.from({ length: vec.n }, (_, i) => i);
+      let order = Array.from({ length: vec.n }, (_, i) => i);
+      if (floatsOnly && vec.anyH) order = order.filter((i) => vec.h[i] === undefined);
       sort(order, vec, args);
       emitOrdered(ev, args, vec, order, slots, ts, out);
     };
@@ -153,6 +167,9 @@ function byValue(order: number[], vec: StepVector, less: (a: number, b: number) 
 }
 
 /** sort(v): ascending by value, NaN last. */
-export const sort: VectorFn = reorder((order, vec) => byValue(order, vec, (a, b) => Number.isNaN(b) || a < b));
+export const sort: VectorFn = reorder((order, vec) => byValue(order, vec, (a, b) => Number.isNaN(b) || a < b), true);
 /** sort_desc(v): descending by value, NaN last. */
-export const sortDesc: VectorFn = reorder((order, vec) => byValue(order, vec, (a, b) => Number.isNaN(b) || a > b));
+export const sortDesc: VectorFn = reorder(
+  (order, vec) => byValue(order, vec, (a, b) => Number.isNaN(b) || a > b),
+  true,
+);

@@ -114,9 +114,9 @@ export const irate: RangeFn = (c) => instantValue(c, true);
 /** idelta(v range): difference of the last two samples. */
 export const idelta: RangeFn = (c) => instantValue(c, false);
 
-// Index of the first sample to compare: with `anchored`, the last sample at or before the range start (or the
-// first one); -1 when no sample lies after the range start.
-function firstIndex(c: RangeCall): number {
+/** Index of the first sample to compare: with `anchored`, the last sample at or before the range start (or the
+ * first one); -1 when no sample lies after the range start. */
+export function firstIndex(c: RangeCall): number {
   if (!c.anchored) return c.lo;
   const le = search(c.t, c.lo, c.hi, c.rangeStart, true) - 1;
   if (le + 1 >= c.hi) return -1;

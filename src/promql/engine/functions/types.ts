@@ -4,6 +4,7 @@
 // reports whether it produced a value. A vector function is set up once per call node with the evaluated argument
 // matrices and then runs at every step on the arguments' points, adding its output to a collector.
 
+import type { Histogram } from "../../../model/histogram.ts";
 import type { Labels } from "../../../model/labels.ts";
 import type { Annotation } from "../annotations.ts";
 import type { QueryContext } from "../context.ts";
@@ -23,6 +24,10 @@ export class RangeCall {
   hi = 0;
   /** Number of samples loaded in `t`/`v` (the series' samples up to the last step, past the window too). */
   n = 0;
+  /** The histograms of the loaded samples that are ones (their `v` is 0); null when the series has floats only. */
+  h: readonly (Histogram | undefined)[] | null = null;
+  /** A histogram result: set by a function that produced a histogram rather than `result`. */
+  resultH: Histogram | undefined = undefined;
   /** Number of decreasing value pairs in the window, or -1 when not known. */
   drops = -1;
   /** Range of the selector, ms. */
