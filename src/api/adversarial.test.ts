@@ -11,6 +11,7 @@ import { FUNCTIONS } from "../promql/parser/index.ts";
 import { PromqlGenerator } from "../promql/parser/query-gen.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { fuzzSeeds, Random } from "../testkit/random.ts";
+import { DURATIONS, HARDENING_CASES, HOSTILE_QUERIES, LIMITS, RAW_VALUES, SELECTORS, TIMES } from "./attack-set.ts";
 import {
   load,
   startTestServer,
@@ -143,20 +144,7 @@ async function expectRefused(req: HostileRequest, expected: { status?: number; e
 }
 
 describe("the requests of the hardening issue", () => {
-  const cases: [string, Record<string, string>, number, RegExp][] = [
-    ["a time past 2^53 ms", { query: "1", time: "1e20" }, 400, /invalid parameter "time".*int64 milliseconds/],
-    ["a time past the evaluable range", { query: "1", time: "1e14" }, 400, /invalid parameter "time".*out of range/],
-    ["@ 1e300", { query: "up @ 1e300" }, 400, /timestamp out of bounds for @ modifier/],
-    ["@ past the evaluable range", { query: "rate(up[5m:1ms] @ 1e15)" }, 400, /timestamp out of bounds for @/],
-    ["offset -1e18s", { query: "up offset -1000000000000000000s" }, 400, /duration out of range/],
-    ["[1e12y]", { query: "rate(up[1000000000000y])" }, 400, /duration out of range/],
-    ["[1h * 1e20]", { query: "rate(up[1h * 1e20])" }, 400, /duration out of range/],
-    ["[(1h + step()) * 9e9]", { query: "rate(up[(1h + step()) * 9000000000])" }, 400, /duration is out of range/],
-    ["nested 1 ms subqueries", { query: "max_over_time(max_over_time(up[1d:1ms])[5m:1ms])" }, 422, /too many samples/],
-    ["a subquery of 7.2M steps per series", { query: "count_over_time(up[2h:1ms])" }, 422, /too many samples/],
-    ["NaN time", { query: "1", time: "NaN" }, 400, /cannot parse "NaN" to a valid timestamp/],
-    ["+Inf time", { query: "1", time: "+Inf" }, 400, /cannot parse "\+Inf" to a valid timestamp/],
-  ];
+  const cases = HARDENING_CASES;
   for (const [name, params, status, error] of cases) {
     test(`${name} is refused with ${status}`, () =>
       expectRefused({ path: `/api/v1/query?${enc(params)}` }, { status, error }));
@@ -195,116 +183,6 @@ describe("the requests of the hardening issue", () => {
     for (const r of await Promise.all(others)) assert.equal(r.json?.data?.result?.[0]?.value?.[1], "3", r.text);
   });
 });
-
-// Values of each kind of parameter, from ordinary to hostile. Strings are parameter values (URL-encoded when sent).
-const TIMES = [
-  "0",
-  "1700000000",
-  "1700000000.123456789",
-  "-1",
-  "-0",
-  "1e20",
-  "-1e20",
-  "1e308",
-  "1e309",
-  "NaN",
-  "nan",
-  "Inf",
-  "+Inf",
-  "-Inf",
-  "infinity",
-  "5e-324",
-  "8640000000000",
-  "8640000000000.001",
-  "-8640000000001",
-  "9007199254740993",
-  "9223372036854775807",
-  "9.3e15",
-  "2023-11-14T22:13:20Z",
-  "2023-11-14T22:13:20.123456789+02:00",
-  "2023-13-45T99:99:99Z",
-  "-292273086-05-16T16:47:06Z",
-  "292277026596-12-04T15:30:07.999999999Z",
-  "0x10",
-  "1_000",
-  "\uff11\uff12",
-  "1".repeat(400),
-  " 1",
-  "",
-];
-const DURATIONS = [
-  "15",
-  "1m15s",
-  "0",
-  "-1",
-  "0.001",
-  "0.0001",
-  "1e-9",
-  "1ms",
-  "292y",
-  "300y",
-  "1y1y",
-  "5m1h",
-  "9223372036",
-  "9223372037",
-  "1e19",
-  "-1e19",
-  "NaN",
-  "Inf",
-  "-Inf",
-  "18446744073709551616ms",
-  "99999999999999999999y",
-  "1.5m",
-  "",
-];
-const LIMITS = [
-  "0",
-  "1",
-  "5",
-  "-1",
-  "1e3",
-  "1.5",
-  "9223372036854775807",
-  "9223372036854775808",
-  "-9223372036854775809",
-  "99999999999999999999999",
-  "0x10",
-  " 1",
-  "",
-];
-const SELECTORS = [
-  "up",
-  '{job="api"}',
-  '{__name__=~".+"}',
-  '{job=~".*"}',
-  "up[5m]",
-  "",
-  "{",
-  '{job="\\xff"}',
-  'up{job=~"(a+)+$"}',
-  `up{job="${"x".repeat(20_000)}"}`,
-  "rate(up[5m])",
-];
-/** Query texts built to hurt: deep nesting at and past the parser's limit, long strings, invalid UTF-8. */
-const HOSTILE_QUERIES = [
-  `${"(".repeat(999)}1${")".repeat(999)}`,
-  `${"(".repeat(1001)}1${")".repeat(1001)}`,
-  `${"-".repeat(999)}1`,
-  `${"abs(".repeat(300)}up${")".repeat(300)}`,
-  `${"max_over_time(".repeat(200)}up${"[1m:1m])".repeat(200)}`,
-  `${"sum(".repeat(400)}up${")".repeat(400)}`,
-  Array(900).fill("up").join(" + on(job) group_left "),
-  `"${"x".repeat(120_000)}"`,
-  `up{job="${"\\xff".repeat(1000)}"}`,
-  'label_replace(up, "a", "$1$1$1$1$1$1$1$1", "job", "(.*)")',
-  "\u0000",
-  "up @ 1e17",
-  "up offset -9000000000s",
-  "count_over_time(up[292y:1ms])",
-  "",
-];
-/** Raw (already URL-encoded, possibly invalid) values to splice into a query string as written. */
-const RAW_VALUES = ["%ff%fe", "%", "%zz", "%00", "%E0%A4%A", "%C3%28", "%ED%A0%80", "%F4%90%80%80", "%2", "%%%"];
 
 type Params = [string, string][];
 

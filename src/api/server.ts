@@ -10,6 +10,8 @@ import { ContrailError } from "../model/errors.ts";
 import { Engine, type EngineOptions } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import { type Authenticator, REFUSALS, type Refusal } from "./auth.ts";
+import { backendHandlers } from "./backend-read/handlers.ts";
+import type { ReadBackend } from "./backend-read/read-backend.ts";
 import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
 import { MAX_PARAM_LENGTH, METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
 import { federate } from "./federate.ts";
@@ -32,6 +34,9 @@ import { buildInfo, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
 export interface ApiServerOptions {
   /** Per-org storage; the server never closes it. */
   readonly store: TenantStore;
+  /** Remote storage's reads (`--storage` other than embedded), owned by the caller: PromQL queries, series, labels
+   * and federation are answered from it after the same checks, instead of from `store`. */
+  readonly backend?: ReadBackend;
   /** Token check, usually `(t) => tokenCache.authenticate(t)` over the control database (control/token-cache.ts). */
   readonly authenticate: Authenticator;
   /** Web console session check (the cookie's value), usually control's `checkSession`; without it only tokens
@@ -103,6 +108,9 @@ const ENDPOINTS: readonly Endpoint[] = [
   { path: "/federate", methods: GET, handler: federate, gated: true },
 ];
 
+/** The endpoints whose PromQL queries the query pool evaluates (and queues) with the embedded store. */
+const POOLED: ReadonlySet<string> = new Set(["/api/v1/query", "/api/v1/query_range"]);
+
 const ORG_PREFIX = "/prometheus/";
 
 // The org named by a `/prometheus/<org>/…` URL, decoded; null when the URL is not under /prometheus/.
@@ -144,8 +152,12 @@ export const API_ENGINE_OPTIONS: Readonly<Partial<EngineOptions>> = { metricsql:
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const engineOptions: Partial<EngineOptions> = { ...API_ENGINE_OPTIONS, ...opts.engine };
   const engine = new Engine(engineOptions);
+  const backend = opts.backend;
+  const backendRoutes = backend === undefined ? null : backendHandlers(backend);
   const ownPool = opts.queryPool === undefined;
-  const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: engineOptions });
+  // With remote storage the pool evaluates nothing: one worker, for the same `/metrics` families.
+  const workers = backend === undefined ? opts.queryWorkers : 1;
+  const pool = opts.queryPool ?? new QueryPool({ workers, engine: engineOptions });
   const now = opts.now ?? Date.now;
   const status = opts.status ?? NO_TARGETS_OR_METADATA;
   const ruleSource = opts.rules ?? NO_RULES;
@@ -249,8 +261,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         reply.raw.once("close", () => {
           if (!reply.raw.writableFinished) controller.abort();
         });
-        const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
+        // With remote storage no query pool queues PromQL queries: the gate counts them like lookups.
+        const gated = e.gated || (backend !== undefined && POOLED.has(e.path));
+        const leave = gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
         const queries = async (spec: QuerySpec): Promise<Answer> => {
+          if (backend !== undefined) return backend.query(org, spec, controller.signal);
           const body = await pool.run(spec, {
             org,
             maxConcurrent: limits.maxConcurrentQueries,
@@ -261,7 +276,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           return { kind: "json", body };
         };
         try {
-          const answer = await e.handler({
+          const handler = backendRoutes?.get(e.path) ?? e.handler;
+          const answer = await handler({
             org,
             form,
             params,

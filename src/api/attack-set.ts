@@ -1,0 +1,189 @@
+// The attack set of the API's isolation and hardening tests, defined once: the embedded store's tests
+// (isolation.test.ts, adversarial.test.ts) and remote storage's (backend-read/isolation.test.ts) send the same
+// requests. Strings are parameter values (URL-encoded when sent) unless said otherwise. Test support only.
+
+/** One request of every org endpoint (remote write and an unknown path included), relative to `/prometheus/<org>`. */
+export const ORG_ENDPOINTS: readonly string[] = [
+  "/api/v1/query?query=up",
+  "/api/v1/query_range?query=up&start=0&end=10&step=1",
+  "/api/v1/query_exemplars?query=up",
+  "/api/v1/format_query?query=up",
+  "/api/v1/parse_query?query=up",
+  "/api/v1/series?match[]=up",
+  "/api/v1/labels",
+  "/api/v1/label/app/values",
+  "/api/v1/metadata",
+  "/api/v1/status/buildinfo",
+  "/api/v1/status/tsdb",
+  "/api/v1/targets",
+  "/api/v1/rules",
+  "/api/v1/alerts",
+  "/federate?match[]=up",
+  "/api/v1/write",
+  "/api/v1/no_such_endpoint",
+];
+
+/**
+ * Reads with one org's token on its own path that try to reach the other org's series (alpha's token, beta's data:
+ * the label `secret` holds "alpha-only" or "beta-only"): everything-matchers, regexes on the other org's values,
+ * aggregations, lookups and federation. Data at `nowMs` and up to 10 m before it; the first is `{__name__=~".+"}`.
+ */
+export function crossOrgReads(nowMs: number): string[] {
+  const everything = encodeURIComponent('{__name__=~".+"}');
+  const betaRegex = encodeURIComponent('{secret=~"beta.*"}');
+  const s = nowMs / 1000;
+  return [
+    `/api/v1/query?query=${everything}&time=${s}`,
+    `/api/v1/query?query=${betaRegex}&time=${s}`,
+    `/api/v1/query?query=${encodeURIComponent('count by (secret) ({__name__=~".*_count|.*concurrency"})')}&time=${s}`,
+    `/api/v1/query?query=${encodeURIComponent("max(fly_app_concurrency)")}&time=${s}`,
+    `/api/v1/query_range?query=${encodeURIComponent('sum by (secret) (rate(fly_edge_http_responses_count{app=~".+"}[1m]))')}&start=${s - 600}&end=${s}&step=15`,
+    `/api/v1/query_range?query=${everything}&start=${s - 600}&end=${s}&step=60`,
+    `/api/v1/series?match[]=${everything}`,
+    `/api/v1/series?match[]=${betaRegex}`,
+    "/api/v1/labels",
+    `/api/v1/labels?match[]=${betaRegex}`,
+    "/api/v1/label/secret/values",
+    `/api/v1/label/secret/values?match[]=${everything}`,
+    "/api/v1/label/__name__/values",
+    `/federate?match[]=${everything}`,
+    "/api/v1/status/tsdb?limit=10000",
+  ];
+}
+
+/** One request of the hardening issue: its name, parameters of `/api/v1/query`, and the embedded store's answer. */
+export type HardeningCase = readonly [
+  name: string,
+  params: Readonly<Record<string, string>>,
+  status: number,
+  error: RegExp,
+];
+
+/** The hostile queries of the hardening issue, with the embedded store's answers. */
+export const HARDENING_CASES: readonly HardeningCase[] = [
+  ["a time past 2^53 ms", { query: "1", time: "1e20" }, 400, /invalid parameter "time".*int64 milliseconds/],
+  ["a time past the evaluable range", { query: "1", time: "1e14" }, 400, /invalid parameter "time".*out of range/],
+  ["@ 1e300", { query: "up @ 1e300" }, 400, /timestamp out of bounds for @ modifier/],
+  ["@ past the evaluable range", { query: "rate(up[5m:1ms] @ 1e15)" }, 400, /timestamp out of bounds for @/],
+  ["offset -1e18s", { query: "up offset -1000000000000000000s" }, 400, /duration out of range/],
+  ["[1e12y]", { query: "rate(up[1000000000000y])" }, 400, /duration out of range/],
+  ["[1h * 1e20]", { query: "rate(up[1h * 1e20])" }, 400, /duration out of range/],
+  ["[(1h + step()) * 9e9]", { query: "rate(up[(1h + step()) * 9000000000])" }, 400, /duration is out of range/],
+  ["nested 1 ms subqueries", { query: "max_over_time(max_over_time(up[1d:1ms])[5m:1ms])" }, 422, /too many samples/],
+  ["a subquery of 7.2M steps per series", { query: "count_over_time(up[2h:1ms])" }, 422, /too many samples/],
+  ["NaN time", { query: "1", time: "NaN" }, 400, /cannot parse "NaN" to a valid timestamp/],
+  ["+Inf time", { query: "1", time: "+Inf" }, 400, /cannot parse "\+Inf" to a valid timestamp/],
+];
+
+/** Times as parameter values, from ordinary to hostile. */
+export const TIMES = [
+  "0",
+  "1700000000",
+  "1700000000.123456789",
+  "-1",
+  "-0",
+  "1e20",
+  "-1e20",
+  "1e308",
+  "1e309",
+  "NaN",
+  "nan",
+  "Inf",
+  "+Inf",
+  "-Inf",
+  "infinity",
+  "5e-324",
+  "8640000000000",
+  "8640000000000.001",
+  "-8640000000001",
+  "9007199254740993",
+  "9223372036854775807",
+  "9.3e15",
+  "2023-11-14T22:13:20Z",
+  "2023-11-14T22:13:20.123456789+02:00",
+  "2023-13-45T99:99:99Z",
+  "-292273086-05-16T16:47:06Z",
+  "292277026596-12-04T15:30:07.999999999Z",
+  "0x10",
+  "1_000",
+  "\uff11\uff12",
+  "1".repeat(400),
+  " 1",
+  "",
+];
+/** Durations (step, timeout, lookback_delta), from ordinary to hostile. */
+export const DURATIONS = [
+  "15",
+  "1m15s",
+  "0",
+  "-1",
+  "0.001",
+  "0.0001",
+  "1e-9",
+  "1ms",
+  "292y",
+  "300y",
+  "1y1y",
+  "5m1h",
+  "9223372036",
+  "9223372037",
+  "1e19",
+  "-1e19",
+  "NaN",
+  "Inf",
+  "-Inf",
+  "18446744073709551616ms",
+  "99999999999999999999y",
+  "1.5m",
+  "",
+];
+/** `limit` values, from ordinary to hostile. */
+export const LIMITS = [
+  "0",
+  "1",
+  "5",
+  "-1",
+  "1e3",
+  "1.5",
+  "9223372036854775807",
+  "9223372036854775808",
+  "-9223372036854775809",
+  "99999999999999999999999",
+  "0x10",
+  " 1",
+  "",
+];
+/** `match[]` selectors, from ordinary to hostile. */
+export const SELECTORS = [
+  "up",
+  '{job="api"}',
+  '{__name__=~".+"}',
+  '{job=~".*"}',
+  "up[5m]",
+  "",
+  "{",
+  '{job="\\xff"}',
+  'up{job=~"(a+)+$"}',
+  `up{job="${"x".repeat(20_000)}"}`,
+  "rate(up[5m])",
+];
+/** Query texts built to hurt: deep nesting at and past the parser's limit, long strings, invalid UTF-8. */
+export const HOSTILE_QUERIES = [
+  `${"(".repeat(999)}1${")".repeat(999)}`,
+  `${"(".repeat(1001)}1${")".repeat(1001)}`,
+  `${"-".repeat(999)}1`,
+  `${"abs(".repeat(300)}up${")".repeat(300)}`,
+  `${"max_over_time(".repeat(200)}up${"[1m:1m])".repeat(200)}`,
+  `${"sum(".repeat(400)}up${")".repeat(400)}`,
+  Array(900).fill("up").join(" + on(job) group_left "),
+  `"${"x".repeat(120_000)}"`,
+  `up{job="${"\\xff".repeat(1000)}"}`,
+  'label_replace(up, "a", "$1$1$1$1$1$1$1$1", "job", "(.*)")',
+  "\u0000",
+  "up @ 1e17",
+  "up offset -9000000000s",
+  "count_over_time(up[292y:1ms])",
+  "",
+];
+/** Raw (already URL-encoded, possibly invalid) values to splice into a query string as written. */
+export const RAW_VALUES = ["%ff%fe", "%", "%zz", "%00", "%E0%A4%A", "%C3%28", "%ED%A0%80", "%F4%90%80%80", "%2", "%%%"];
