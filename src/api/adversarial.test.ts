@@ -14,6 +14,8 @@ import { fuzzSeeds, Random } from "../testkit/random.ts";
 import { DURATIONS, HARDENING_CASES, HOSTILE_QUERIES, LIMITS, RAW_VALUES, SELECTORS, TIMES } from "./attack-set.ts";
 import {
   load,
+  orgRequest,
+  type Reply,
   startTestServer,
   type TestControl,
   type TestSample,
@@ -63,13 +65,6 @@ after(async () => {
   control.cleanup();
 });
 
-interface Reply {
-  readonly status: number;
-  readonly text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test helper over arbitrary JSON
-  readonly json: any;
-}
-
 /** A request to one org's API: `path` relative to `/prometheus/<org>` with its query string as written (so it may
  * hold invalid percent-encodings), and an optional url-encoded form body, sent as is. */
 interface HostileRequest {
@@ -82,22 +77,10 @@ interface HostileRequest {
 async function send(req: HostileRequest, hostile = true): Promise<Reply> {
   if (hostile) hostileRequests++;
   const org = req.org ?? "acme";
-  const headers: Record<string, string> = { authorization: `Bearer ${org === "acme" ? token : otherToken}` };
-  if (req.body !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
-  const r = await fetch(`${server.url}/prometheus/${org}${req.path}`, {
-    method: req.body === undefined ? "GET" : "POST",
-    headers,
+  return orgRequest(server.url, org, org === "acme" ? token : otherToken, req.path, {
     body: req.body,
-    signal: AbortSignal.timeout(LIVENESS_MS),
+    timeoutMs: LIVENESS_MS,
   });
-  const text = await r.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = null;
-  }
-  return { status: r.status, text, json };
 }
 
 /** Sends raw bytes as one HTTP/1.1 request (what fetch would escape) and returns the status of the answer. */
