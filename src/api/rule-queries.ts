@@ -87,7 +87,8 @@ function ruleQuerySpec(expr: string, evalTimeMs: number, limits: OrgLimits) {
 export function backendRuleQuery(backend: ReadBackend, limitsFor: (org: string) => OrgLimits): RuleQueryFn {
   return async (org, expr, evalTimeMs, signal) => {
     const limits = limitsFor(org);
-    const { data } = await backend.queryData(org, ruleQuerySpec(expr, evalTimeMs, limits), signal);
+    const admission = { maxConcurrent: limits.maxConcurrentQueries, maxQueued: limits.maxQueuedQueries };
+    const { data } = await backend.queryData(org, ruleQuerySpec(expr, evalTimeMs, limits), admission, signal);
     const vector = instantVectorOf(data as WireData);
     checkSeriesCount(vector.length, limits);
     return vector;

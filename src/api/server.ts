@@ -108,9 +108,6 @@ const ENDPOINTS: readonly Endpoint[] = [
   { path: "/federate", methods: GET, handler: federate, gated: true },
 ];
 
-/** The endpoints whose PromQL queries the query pool evaluates (and queues) with the embedded store. */
-const POOLED: ReadonlySet<string> = new Set(["/api/v1/query", "/api/v1/query_range"]);
-
 const ORG_PREFIX = "/prometheus/";
 
 // The org named by a `/prometheus/<org>/…` URL, decoded; null when the URL is not under /prometheus/.
@@ -261,15 +258,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         reply.raw.once("close", () => {
           if (!reply.raw.writableFinished) controller.abort();
         });
-        // With remote storage no query pool queues PromQL queries: the gate counts them like lookups.
-        const gated = e.gated || (backend !== undefined && POOLED.has(e.path));
-        const leave = gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
+        const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
+        const admission = { maxConcurrent: limits.maxConcurrentQueries, maxQueued: limits.maxQueuedQueries };
         const queries = async (spec: QuerySpec): Promise<Answer> => {
-          if (backend !== undefined) return backend.query(org, spec, controller.signal);
+          if (backend !== undefined) return backend.query(org, spec, admission, controller.signal);
           const body = await pool.run(spec, {
             org,
-            maxConcurrent: limits.maxConcurrentQueries,
-            maxQueued: limits.maxQueuedQueries,
+            maxConcurrent: admission.maxConcurrent,
+            maxQueued: admission.maxQueued,
             queryable: opts.store.queryable(org),
             signal: controller.signal,
           });

@@ -157,11 +157,12 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
     let notifiers: Notifiers | null = null;
     // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue.
-    const pool = new QueryPool({ engine: API_ENGINE_OPTIONS });
-    cleanups.push(() => pool.close());
-    // Remote storage: the API's reads and the rules' queries go to the backend, confined to each org.
+    // Remote storage: the API's reads and the rules' queries go to the backend, confined to each org, and the pool
+    // evaluates nothing (one worker keeps its `/metrics` families).
     const storage = options.storage ?? EMBEDDED;
     const backend = storage.kind === "embedded" ? undefined : new ReadBackend({ spec: storage });
+    const pool = new QueryPool({ engine: API_ENGINE_OPTIONS, workers: backend === undefined ? undefined : 1 });
+    cleanups.push(() => pool.close());
     const rules = new ServeRules({
       control,
       store,

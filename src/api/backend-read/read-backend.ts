@@ -13,6 +13,7 @@ import { type Answer, capNotes } from "../context.ts";
 import { checkSeriesCount } from "../limits.ts";
 import { TRUNCATED } from "../metadata-handlers.ts";
 import type { QuerySpec } from "../query-pool/protocol.ts";
+import { type Admission, OrgQueue } from "./org-queue.ts";
 
 /** A `--storage` choice other than the embedded store. */
 export type RemoteStorageSpec = Exclude<StorageSpec, { kind: "embedded" }>;
@@ -57,6 +58,8 @@ export class ReadBackend {
   readonly client: RemoteReadClient;
   private readonly spec: RemoteStorageSpec;
   private readonly accountIdOf: (org: string) => number;
+  /** Each org's PromQL queries running and waiting. */
+  private readonly queue = new OrgQueue();
 
   constructor(opts: ReadBackendOptions) {
     this.spec = opts.spec;
@@ -103,14 +106,40 @@ export class ReadBackend {
     return label === null ? query : scopeQuery(query, label, { metricsql: true });
   }
 
-  /** Evaluates a checked query of `org` on the backend: its data with the org label removed from every series. */
-  async queryData(org: string, spec: QuerySpec, signal?: AbortSignal): Promise<BackendAnswer & { data: QueryData }> {
-    const params: Params = [["query", this.scopedQuery(org, spec.query)]];
+  /**
+   * Evaluates a checked query of `org` on the backend, once admitted under `admission` (the wait counts against
+   * the query's timeout): its data with the org label removed from every series.
+   */
+  async queryData(
+    org: string,
+    spec: QuerySpec,
+    admission: Admission,
+    signal?: AbortSignal,
+  ): Promise<BackendAnswer & { data: QueryData }> {
+    const query = this.scopedQuery(org, spec.query);
+    const queued = performance.now();
+    const leave = await this.queue.enter(org, admission, spec.timeoutMs, signal);
+    try {
+      const timeoutMs = Math.max(1, Math.ceil(spec.timeoutMs - (performance.now() - queued)));
+      return await this.evaluate(org, query, { ...spec, timeoutMs }, signal);
+    } finally {
+      leave();
+    }
+  }
+
+  // Sends a confined query and reads its answer.
+  private async evaluate(
+    org: string,
+    query: string,
+    spec: QuerySpec,
+    signal?: AbortSignal,
+  ): Promise<BackendAnswer & { data: QueryData }> {
+    const params: Params = [["query", query]];
     if (spec.at.kind === "instant") params.push(["time", seconds(spec.at.time)]);
     else {
       params.push(["start", seconds(spec.at.start)], ["end", seconds(spec.at.end)], ["step", seconds(spec.at.step)]);
     }
-    params.push(["timeout", `${Math.max(1, Math.ceil(spec.timeoutMs))}ms`]);
+    params.push(["timeout", `${spec.timeoutMs}ms`]);
     if (spec.lookbackDelta !== undefined) params.push(["lookback_delta", `${spec.lookbackDelta}ms`]);
     const path = spec.at.kind === "instant" ? "/query" : "/query_range";
     const answer = await this.call(org, path, params, { method: "POST", timeoutMs: spec.timeoutMs, signal });
@@ -132,8 +161,8 @@ export class ReadBackend {
   }
 
   /** The API's answer to a checked query of `org`: truncated to `limit`, checked against the series limit. */
-  async query(org: string, spec: QuerySpec, signal?: AbortSignal): Promise<Answer> {
-    const answer = await this.queryData(org, spec, signal);
+  async query(org: string, spec: QuerySpec, admission: Admission, signal?: AbortSignal): Promise<Answer> {
+    const answer = await this.queryData(org, spec, admission, signal);
     const data = answer.data;
     const warnings = capNotes(answer.warnings, "warning");
     let result = data.result;
