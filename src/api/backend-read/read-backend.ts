@@ -28,13 +28,9 @@ export interface ReadBackendOptions extends ReadClientOptions {
 /** Parameter pairs of one backend request. */
 export type Params = [string, string][];
 
-/** One series of a query answer as the backend's JSON gives it. */
+/** One series of a query answer as the backend's JSON gives it; only its labels are read. */
 interface WireSeries {
   metric?: Record<string, string>;
-  value?: unknown;
-  values?: unknown;
-  histogram?: unknown;
-  histograms?: unknown;
 }
 
 /** The `data` of a query answer. */
@@ -55,7 +51,7 @@ function isQueryData(d: unknown): d is QueryData {
 
 /** The remote backend of a node's reads: one per node, shared by the API server and the rules. */
 export class ReadBackend {
-  readonly client: RemoteReadClient;
+  private readonly client: RemoteReadClient;
   private readonly spec: RemoteStorageSpec;
   private readonly accountIdOf: (org: string) => number;
   /** Each org's PromQL queries running and waiting. */
@@ -66,11 +62,6 @@ export class ReadBackend {
     // Without a table every org is "no accountID", which backendEndpoints refuses for vmcluster with a clear error.
     this.accountIdOf = opts.accountIdOf ?? (() => 0);
     this.client = new RemoteReadClient(opts);
-  }
-
-  /** The backend's kind, as spelled in `--storage`. */
-  get kind(): RemoteStorageSpec["kind"] {
-    return this.spec.kind;
   }
 
   /** Where `org`'s reads go. */
@@ -99,8 +90,8 @@ export class ReadBackend {
     return this.client.json({ base: e.readBase, path, params: all, headers: e.headers, ...opts });
   }
 
-  /** The query text `org` may send: confined to the org on a single-tenant backend, as written otherwise. */
-  scopedQuery(org: string, query: string): string {
+  // The query text `org` may send: confined to the org on a single-tenant backend, as written otherwise.
+  private scopedQuery(org: string, query: string): string {
     const label = this.orgLabel(org);
     // The API reads MetricsQL where PromQL has no meaning, as its own engine does.
     return label === null ? query : scopeQuery(query, label, { metricsql: true });

@@ -93,11 +93,6 @@ export class RemoteReadClient {
     this.maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_READS_IN_FLIGHT;
   }
 
-  /** Reads in flight now. */
-  get busy(): number {
-    return this.inFlight;
-  }
-
   /** Sends `call` and returns the answer's body; throws a ContrailError for failures, timeouts and oversize. */
   async text(call: BackendCall): Promise<string> {
     if (this.inFlight >= this.maxInFlight) {
