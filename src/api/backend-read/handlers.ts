@@ -49,9 +49,12 @@ function stringList(data: unknown): string[] {
 /** `GET|POST /api/v1/series` from the backend. */
 export async function backendSeries(backend: ReadBackend, req: OrgRequest): Promise<Answer> {
   const p = seriesParams(req);
-  const answer = await backend.call(req.org, "/series", lookupRequest(backend, req, p, p.storeLimit), {
-    ...lookupOptions(req, "POST"),
-  });
+  const answer = await backend.call(
+    req.org,
+    "/series",
+    lookupRequest(backend, req, p, p.storeLimit),
+    lookupOptions(req, "POST"),
+  );
   if (!Array.isArray(answer.data))
     throw new ContrailError("unavailable", "storage backend answered series without a list");
   const label = backend.orgLabel(req.org);
@@ -85,9 +88,12 @@ export async function backendLabelNames(backend: ReadBackend, req: OrgRequest): 
   const label = backend.orgLabel(req.org);
   // One more than the limit, and one more for the org label the backend counts among them.
   const backendLimit = p.limit > 0 ? p.limit + (label === null ? 1 : 2) : 0;
-  const answer = await backend.call(req.org, "/labels", lookupRequest(backend, req, p, backendLimit), {
-    ...lookupOptions(req, "POST"),
-  });
+  const answer = await backend.call(
+    req.org,
+    "/labels",
+    lookupRequest(backend, req, p, backendLimit),
+    lookupOptions(req, "POST"),
+  );
   return listAnswer(stringList(answer.data), label?.name ?? null, p.limit, answer.warnings);
 }
 

@@ -269,6 +269,17 @@ describe("remote storage on VictoriaMetrics: the hardening attack set", { skip: 
     for (const [, params] of HARDENING_CASES) await checkHostile(`/api/v1/query?${enc(params)}`);
   });
 
+  test("hostile requests of one org do not stall another org's requests", async () => {
+    const hostile = HARDENING_CASES.map(([, params]) => alpha(`/api/v1/query?${enc(params)}`));
+    const others = Array.from({ length: 5 }, () =>
+      send("beta", betaToken, `/api/v1/query?${enc({ query: "count(up)", time: String(NOW / 1000) })}`),
+    );
+    for (const r of await Promise.all(hostile)) {
+      assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500) || r.status === 503, r.text);
+    }
+    for (const r of await Promise.all(others)) assert.equal(r.json?.data?.result?.[0]?.value?.[1], "3", r.text);
+  });
+
   test("every hostile time on every endpoint that takes one", async () => {
     for (const time of TIMES) {
       await checkHostile(`/api/v1/query?${enc({ query: "1+1", time })}`);
