@@ -103,7 +103,8 @@ export async function backendLabelValues(backend: ReadBackend, req: OrgRequest):
   const p = lookupParams(req, false);
   const label = backend.orgLabel(req.org);
   if (label !== null && name === label.name) return dataAnswer("[]");
-  const path = `/label/${encodeURIComponent(req.params.name ?? name)}/values`;
+  // The name as checked, unescaped: VictoriaMetrics reads no `U__` escaping, Prometheus-compatible backends read both.
+  const path = `/label/${encodeURIComponent(name)}/values`;
   const params = lookupRequest(backend, req, p, p.limit > 0 ? p.limit + 1 : 0);
   const answer = await backend.call(req.org, path, params, lookupOptions(req, "GET"));
   return listAnswer(stringList(answer.data), null, p.limit, answer.warnings);

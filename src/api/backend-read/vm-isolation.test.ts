@@ -189,8 +189,12 @@ describe("remote storage on VictoriaMetrics: org isolation", { skip: SKIP }, () 
     assert.deepEqual(labels.json.data, ["__name__", "app", "instance", "job", "region", "secret", "status"]);
     const values = await alpha(`/api/v1/label/job/values?${enc({ start: String(s - 60) })}`);
     assert.deepEqual(values.json.data, ["alpha-only"]);
-    const own = await alpha(`/api/v1/label/${ORG_LABEL}/values`);
-    assert.deepEqual(own.json.data, []);
+    for (const name of [ORG_LABEL, "U__contrail__org"]) {
+      const own = await alpha(`/api/v1/label/${name}/values`);
+      assert.deepEqual(own.json.data, [], name);
+    }
+    const escaped = await alpha(`/api/v1/label/U__secret/values?${enc({ start: String(s - 60) })}`);
+    assert.deepEqual(escaped.json.data, ["alpha-only"]);
     const fed = await alpha(`/federate?${enc({ "match[]": "up" })}`);
     assert.equal(fed.status, 200, fed.text);
     assert.equal(
