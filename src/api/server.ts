@@ -2,7 +2,8 @@
 // `/healthz`, `/metrics` and `/meta/regions.json`. Every request under `/prometheus/` is authorized (a token, or the
 // web console's session cookie: session-auth.ts) before its body is read; handlers then receive an OrgRequest
 // bound to that org, so no handler can reach another org's data. The web console's pages and its own routes are
-// added by console-routes.ts.
+// added by console-routes.ts. With remote storage (`backend`), the same checks run and the reads of stored samples
+// go to the backend instead (backend-read/).
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { MetricFamily } from "../exposition/index.ts";
