@@ -7,11 +7,19 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { FUNCTIONS } from "../promql/parser/index.ts";
-import { PromqlGenerator } from "../promql/parser/query-gen.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
-import { fuzzSeeds, Random } from "../testkit/random.ts";
-import { DURATIONS, HARDENING_CASES, HOSTILE_QUERIES, LIMITS, RAW_VALUES, SELECTORS, TIMES } from "./attack-set.ts";
+import { fuzzSeeds } from "../testkit/random.ts";
+import {
+  type AttackRequest,
+  DURATIONS,
+  HARDENING_CASES,
+  HOSTILE_QUERIES,
+  LIMITS,
+  RAW_VALUES,
+  RequestGen,
+  randomRequest,
+  TIMES,
+} from "./attack-set.ts";
 import {
   load,
   orgRequest,
@@ -65,11 +73,8 @@ after(async () => {
   control.cleanup();
 });
 
-/** A request to one org's API: `path` relative to `/prometheus/<org>` with its query string as written (so it may
- * hold invalid percent-encodings), and an optional url-encoded form body, sent as is. */
-interface HostileRequest {
-  readonly path: string;
-  readonly body?: string;
+/** A request of the attack set to one org's API (acme's unless said otherwise). */
+interface HostileRequest extends AttackRequest {
   readonly org?: "acme" | "other";
 }
 
@@ -167,147 +172,12 @@ describe("the requests of the hardening issue", () => {
   });
 });
 
-type Params = [string, string][];
-
-interface Endpoint {
-  readonly path: string;
-  /** Random parameters for this endpoint. */
-  readonly params: (g: RequestGen) => Params;
-  /** Whether the endpoint takes POST forms. */
-  readonly post: boolean;
-}
-
-/** Builds random requests for the property-based cases. */
-class RequestGen {
-  readonly rnd: Random;
-  private readonly queries: PromqlGenerator;
-
-  constructor(seed: number) {
-    this.rnd = new Random(seed);
-    const functions = [...FUNCTIONS.values()];
-    const metrics = [
-      { name: "up", labels: ["job", "instance"] },
-      { name: "requests_total", labels: ["job"] },
-    ];
-    this.queries = new PromqlGenerator(this.rnd, { functions, metrics, maxDepth: 3, hostile: 0.2 });
-  }
-
-  /** Usually an ordinary value of `pool`'s kind, sometimes a hostile one or nothing. */
-  maybe(name: string, pool: readonly string[], out: Params): void {
-    if (this.rnd.chance(0.6)) out.push([name, this.rnd.pick(pool)]);
-  }
-
-  query(): string {
-    const r = this.rnd.next();
-    if (r < 0.6) return this.queries.query();
-    if (r < 0.8) return this.rnd.pick(["1+1", "up", "sum by (job) (rate(requests_total[5m]))", "up[5m]", "time()"]);
-    return this.rnd.pick(HOSTILE_QUERIES);
-  }
-
-  selectors(min: number, out: Params): void {
-    for (let i = this.rnd.int(min, 3); i > 0; i--) out.push(["match[]", this.rnd.pick(SELECTORS)]);
-  }
-}
-
-const ENDPOINTS: readonly Endpoint[] = [
-  {
-    path: "/api/v1/query",
-    post: true,
-    params: (g) => {
-      const p: Params = [["query", g.query()]];
-      g.maybe("time", TIMES, p);
-      g.maybe("timeout", DURATIONS, p);
-      g.maybe("lookback_delta", DURATIONS, p);
-      g.maybe("limit", LIMITS, p);
-      g.maybe("stats", ["true", "all", "x"], p);
-      return p;
-    },
-  },
-  {
-    path: "/api/v1/query_range",
-    post: true,
-    params: (g) => {
-      const p: Params = [["query", g.query()]];
-      const start = g.rnd.chance(0.5) ? String((NOW - 3_600_000) / 1000) : g.rnd.pick(TIMES);
-      p.push(["start", start]);
-      p.push(["end", g.rnd.chance(0.5) ? String(NOW / 1000) : g.rnd.pick(TIMES)]);
-      p.push(["step", g.rnd.chance(0.5) ? "60" : g.rnd.pick(DURATIONS)]);
-      g.maybe("timeout", DURATIONS, p);
-      g.maybe("lookback_delta", DURATIONS, p);
-      g.maybe("limit", LIMITS, p);
-      return p;
-    },
-  },
-  ...["/api/v1/series", "/api/v1/labels", "/api/v1/label/job/values", "/api/v1/label/U__j_6f_b/values"].map(
-    (path): Endpoint => ({
-      path,
-      post: !path.includes("/label/"),
-      params: (g) => {
-        const p: Params = [];
-        g.selectors(path.endsWith("series") ? 1 : 0, p);
-        g.maybe("start", TIMES, p);
-        g.maybe("end", TIMES, p);
-        g.maybe("limit", LIMITS, p);
-        return p;
-      },
-    }),
-  ),
-  {
-    path: "/api/v1/query_exemplars",
-    post: true,
-    params: (g) => {
-      const p: Params = [["query", g.query()]];
-      g.maybe("start", TIMES, p);
-      g.maybe("end", TIMES, p);
-      return p;
-    },
-  },
-  ...["/api/v1/format_query", "/api/v1/parse_query"].map(
-    (path): Endpoint => ({ path, post: true, params: (g) => [["query", g.query()]] }),
-  ),
-  {
-    path: "/api/v1/status/tsdb",
-    post: false,
-    params: (g) => {
-      const p: Params = [];
-      g.maybe("limit", LIMITS, p);
-      return p;
-    },
-  },
-  {
-    path: "/api/v1/metadata",
-    post: false,
-    params: (g) => {
-      const p: Params = [];
-      g.maybe("limit", LIMITS, p);
-      g.maybe("limit_per_metric", LIMITS, p);
-      g.maybe("metric", ["up", "", "\u00ff"], p);
-      return p;
-    },
-  },
-];
-
-/** A random request: an endpoint, its parameters, GET or POST, sometimes with a raw invalid percent-encoding. */
-function randomRequest(g: RequestGen): { req: HostileRequest; timeoutGiven: boolean } {
-  const e = g.rnd.pick(ENDPOINTS);
-  const params = e.params(g);
-  let text = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
-  if (g.rnd.chance(0.15)) {
-    const [k] = g.rnd.pick(params.length > 0 ? params : [["query", ""]]);
-    text += `&${encodeURIComponent(k)}=${g.rnd.pick(RAW_VALUES)}`;
-  }
-  const timeoutGiven = params.some(([k]) => k === "timeout");
-  // Long queries do not fit a URL: they go in a form body, as clients send them.
-  if (e.post && (text.length > 8_000 || g.rnd.chance(0.3))) return { req: { path: e.path, body: text }, timeoutGiven };
-  return { req: { path: `${e.path}?${text}` }, timeoutGiven };
-}
-
 describe("property-based requests", () => {
   test("every generated request is answered within the bound with a 4xx or a 200", async (t) => {
     const seeds = fuzzSeeds([1]);
     const statuses = new Map<number, number>();
     for (const seed of seeds) {
-      const g = new RequestGen(seed);
+      const g = new RequestGen(seed, NOW);
       for (let i = 0; i < PROPERTY_CASES_PER_SEED; i++) {
         const { req, timeoutGiven } = randomRequest(g);
         const what =

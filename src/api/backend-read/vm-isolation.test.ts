@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ORG_LABEL } from "../../storage/remote/backend-spec.ts";
 import { type Peer, startVictoriaMetrics } from "../../testkit/peers.ts";
+import { fuzzSeeds } from "../../testkit/random.ts";
 import { skipUnlessCi } from "../../testkit/shared-data.ts";
 import {
   crossOrgReads,
@@ -23,6 +24,8 @@ import {
   LIMITS,
   ORG_ENDPOINTS,
   RAW_VALUES,
+  RequestGen,
+  randomRequest,
   SELECTORS,
   TIMES,
 } from "../attack-set.ts";
@@ -46,6 +49,8 @@ const SKIP = skipUnlessCi(HAVE_VM ? undefined : "victoria-metrics is not install
 const NOW = Math.floor(Date.now() / 1000) * 1000 - 60_000;
 /** Generous liveness bound of one request, ms: the backend is a real process on a shared machine. */
 const LIVENESS_MS = 10_000;
+/** Random requests of the property-based case per seed, as the embedded store's hardening test sends. */
+const PROPERTY_CASES_PER_SEED = 250;
 /** The org's query timeout in these tests, ms: hostile queries the backend works on end there. */
 const QUERY_TIMEOUT_MS = 3_000;
 
@@ -271,6 +276,23 @@ describe("remote storage on VictoriaMetrics: org isolation", { skip: SKIP }, () 
 describe("remote storage on VictoriaMetrics: the hardening attack set", { skip: SKIP }, () => {
   test("the hostile queries of the hardening issue", async () => {
     for (const [, params] of HARDENING_CASES) await checkHostile(`/api/v1/query?${enc(params)}`);
+  });
+
+  test("property-based requests: every generated request, within the bound", async (t) => {
+    const statuses = new Map<number, number>();
+    const seeds = fuzzSeeds([1]);
+    for (const seed of seeds) {
+      const g = new RequestGen(seed, NOW);
+      for (let i = 0; i < PROPERTY_CASES_PER_SEED; i++) {
+        const { req } = randomRequest(g);
+        const status = await checkHostile(req.path, req.body);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    }
+    t.diagnostic(
+      `${seeds.length * PROPERTY_CASES_PER_SEED} requests; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    );
+    assert.ok((statuses.get(200) ?? 0) > 0 && [...statuses.keys()].some((s) => s >= 400), "both answers occur");
   });
 
   test("hostile requests of one org do not stall another org's requests", async () => {
