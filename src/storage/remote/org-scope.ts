@@ -22,8 +22,8 @@ export interface OrgLabel {
   readonly value: string;
 }
 
-/** The refusal of a selector that names the org label: platform-owned, never a user's to match on. */
-export function orgLabelRefusal(name: string): ContrailError {
+// The refusal of a selector that names the org label: platform-owned, never a user's to match on.
+function orgLabelRefusal(name: string): ContrailError {
   return new ContrailError(
     "bad_data",
     `selectors may not name the label ${JSON.stringify(name)}: the platform sets it to keep orgs apart`,
@@ -40,8 +40,8 @@ function scopeSelector(vs: VectorSelector, label: OrgLabel): VectorSelector {
   return { ...vs, matchers: scopedMatchers(vs.matchers, label) };
 }
 
-/** `expr` with the org's matcher added to every selector; throws `bad_data` for a selector naming the label. */
-export function scopeExpr(expr: Expr, label: OrgLabel): Expr {
+// `expr` with the org's matcher added to every selector; throws `bad_data` for a selector naming the label.
+function scopeExpr(expr: Expr, label: OrgLabel): Expr {
   const scope = (e: Expr): Expr => scopeExpr(e, label);
   switch (expr.kind) {
     case "VectorSelector":

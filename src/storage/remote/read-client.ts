@@ -93,8 +93,8 @@ export class RemoteReadClient {
     this.maxInFlight = opts.maxInFlight ?? DEFAULT_MAX_READS_IN_FLIGHT;
   }
 
-  /** Sends `call` and returns the answer's body; throws a ContrailError for failures, timeouts and oversize. */
-  async text(call: BackendCall): Promise<string> {
+  // Sends `call` and returns the answer's body; throws a ContrailError for failures, timeouts and oversize.
+  private async text(call: BackendCall): Promise<string> {
     if (this.inFlight >= this.maxInFlight) {
       throw new ContrailError(
         "unavailable",
