@@ -8,6 +8,7 @@
 
 import { formatGoFloat, headerName, seriesText } from "../exposition/index.ts";
 import { compareStrings, type Labels } from "../model/labels.ts";
+import type { Matcher } from "../model/matcher.ts";
 import { isStaleNaN } from "../model/sample.ts";
 import type { Series } from "../storage/interface.ts";
 import type { Answer, OrgRequest } from "./context.ts";
@@ -24,7 +25,8 @@ export const FEDERATE_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 const INSTANCE = "instance";
 const EMPTY_INSTANCE: readonly (readonly [string, string])[] = [[INSTANCE, ""]];
 
-interface Newest {
+/** One federated series: its name, labels, and newest sample (ms, value). */
+export interface FederatedSample {
   readonly name: string;
   readonly labels: Labels;
   readonly t: number;
@@ -44,22 +46,26 @@ function newestSample(s: Series, maxt: number): { t: number; v: number } | null 
   return Number.isNaN(t) ? null : { t, v };
 }
 
-/** The federation answer for `req`. */
-export function federate(req: OrgRequest): Answer {
+/** The checked `match[]` selectors of a federation request. */
+export function federateSelectors(req: OrgRequest): Matcher[][] {
   const selectors = req.form.all("match[]");
   checkMatcherCount(selectors.length, req.limits);
-  let sets: ReturnType<typeof parseMatcherSets>;
   try {
-    sets = parseMatcherSets(selectors);
+    return parseMatcherSets(selectors);
   } catch (err) {
     throw invalidParam("match[]", err);
   }
+}
+
+/** The federation answer for `req`. */
+export function federate(req: OrgRequest): Answer {
+  const sets = federateSelectors(req);
   const maxt = req.now;
   const mint = maxt - FEDERATE_LOOKBACK_MS;
   // With several selectors, the series seen so far by label hash, so one matched by several is written once.
   const seen = sets.length > 1 ? new Map<string, Labels[]>() : null;
   let matched = 0;
-  const found: Newest[] = [];
+  const found: FederatedSample[] = [];
   const q = req.store.querier(req.org, mint, maxt);
   try {
     for (const set of sets) {
@@ -83,6 +89,11 @@ export function federate(req: OrgRequest): Answer {
   } finally {
     q.close();
   }
+  return federationAnswer(found);
+}
+
+/** The text answer of federation for its series (sorted here: families by name, series by labels). */
+export function federationAnswer(found: FederatedSample[]): Answer {
   found.sort((a, b) => compareStrings(a.name, b.name) || a.labels.compare(b.labels));
   let body = "";
   let family = "";

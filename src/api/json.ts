@@ -192,3 +192,10 @@ export function* successJson(
 export function errorJson(errorType: string, message: string): string {
   return `{"status":"error","errorType":${JSON.stringify(errorType)},"error":${JSON.stringify(message)}}`;
 }
+
+/** A sample value as the API writes it (Go's float formatting, "+Inf", "-Inf" and "NaN" spelled out), read back. */
+export function parseSampleValue(text: string): number {
+  if (text === "+Inf") return Number.POSITIVE_INFINITY;
+  if (text === "-Inf") return Number.NEGATIVE_INFINITY;
+  return Number(text);
+}

@@ -12,17 +12,19 @@ import { labelsJson, stringsJson } from "./json.ts";
 import { checkMatcherCount, checkSeriesCount } from "./limits.ts";
 import { invalidParam, limitParam, MAX_TIME_MS, MIN_TIME_MS, parseMatcherSets, timeParam } from "./params.ts";
 
-const TRUNCATED = "results truncated due to limit";
+/** The warning Prometheus gives when `limit` cut an answer. */
+export const TRUNCATED = "results truncated due to limit";
 
-interface Lookup {
+/** The parameters every lookup shares: `limit`, the time range (ms; the whole database when absent), selectors. */
+export interface Lookup {
   readonly limit: number;
   readonly start: number;
   readonly end: number;
   readonly sets: Matcher[][];
 }
 
-// The parameters every lookup shares. `wrapMatchErrors` selects Prometheus's two wordings of a bad match[].
-function lookupParams(req: OrgRequest, wrapMatchErrors: boolean): Lookup {
+/** The parameters every lookup shares, checked. `wrapMatchErrors` selects Prometheus's two wordings of a bad match[]. */
+export function lookupParams(req: OrgRequest, wrapMatchErrors: boolean): Lookup {
   const { form } = req;
   const limit = limitParam(form);
   const start = timeParam(form, "start", MIN_TIME_MS);
@@ -54,7 +56,8 @@ function union(lists: readonly string[][]): string[] {
   return [...all].sort(compareStrings);
 }
 
-function truncated(values: string[], limit: number): { values: string[]; warnings: string[] } {
+/** `values` cut to `limit` (0: no limit), with Prometheus's warning when cut. */
+export function truncated(values: string[], limit: number): { values: string[]; warnings: string[] } {
   if (limit > 0 && values.length > limit) return { values: values.slice(0, limit), warnings: [TRUNCATED] };
   return { values, warnings: [] };
 }
@@ -64,12 +67,21 @@ function hintLimit(limit: number): number {
   return limit > 0 ? limit + 1 : 0;
 }
 
-/** `GET|POST /api/v1/series`: the label sets of the series matching any `match[]`. */
-export function series(req: OrgRequest): Answer {
+/**
+ * The checked parameters of a series lookup, and `storeLimit`: the series to ask the store for, one more than the
+ * answer may hold (the smaller of `limit` and the org's series limit), so that truncation can be detected.
+ */
+export function seriesParams(req: OrgRequest): Lookup & { readonly storeLimit: number } {
   if (req.form.all("match[]").length === 0) throw new ContrailError("bad_data", "no match[] parameter provided");
   const p = lookupParams(req, true);
   const max = req.limits.maxSeries;
-  const storeLimit = p.limit > 0 ? Math.min(p.limit, max) + 1 : max + 1;
+  return { ...p, storeLimit: p.limit > 0 ? Math.min(p.limit, max) + 1 : max + 1 };
+}
+
+/** `GET|POST /api/v1/series`: the label sets of the series matching any `match[]`. */
+export function series(req: OrgRequest): Answer {
+  const p = seriesParams(req);
+  const storeLimit = p.storeLimit;
   return withQuerier(req, p, (q) => {
     const warnings: string[] = [];
     let found: Labels[] = [];
@@ -147,10 +159,16 @@ export function unescapeLabelName(name: string): string {
   return out;
 }
 
-/** `GET /api/v1/label/<name>/values`: the values of one label among the series matching `match[]`. */
-export function labelValues(req: OrgRequest): Answer {
+/** The label name of a label values request, unescaped and checked; throws `bad_data` for an invalid one. */
+export function labelValuesName(req: OrgRequest): string {
   const name = unescapeLabelName(req.params.name ?? "");
   if (!isValidUtf8LabelName(name)) throw new ContrailError("bad_data", `invalid label name: ${quoteGo(name)}`);
+  return name;
+}
+
+/** `GET /api/v1/label/<name>/values`: the values of one label among the series matching `match[]`. */
+export function labelValues(req: OrgRequest): Answer {
+  const name = labelValuesName(req);
   const p = lookupParams(req, false);
   return withQuerier(req, p, (q) => {
     const hints = { limit: hintLimit(p.limit) };

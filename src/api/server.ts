@@ -2,7 +2,8 @@
 // `/healthz`, `/metrics` and `/meta/regions.json`. Every request under `/prometheus/` is authorized (a token, or the
 // web console's session cookie: session-auth.ts) before its body is read; handlers then receive an OrgRequest
 // bound to that org, so no handler can reach another org's data. The web console's pages and its own routes are
-// added by console-routes.ts.
+// added by console-routes.ts. With remote storage (`backend`), the same checks run and the reads of stored samples
+// go to the backend instead (backend-read/).
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { MetricFamily } from "../exposition/index.ts";
@@ -10,6 +11,8 @@ import { ContrailError } from "../model/errors.ts";
 import { Engine, type EngineOptions } from "../promql/engine/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import { type Authenticator, REFUSALS, type Refusal } from "./auth.ts";
+import { backendHandlers } from "./backend-read/handlers.ts";
+import type { ReadBackend } from "./backend-read/read-backend.ts";
 import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
 import { MAX_PARAM_LENGTH, METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
 import { federate } from "./federate.ts";
@@ -32,6 +35,9 @@ import { buildInfo, targets, tsdbStatus, VERSION } from "./status-handlers.ts";
 export interface ApiServerOptions {
   /** Per-org storage; the server never closes it. */
   readonly store: TenantStore;
+  /** Remote storage's reads (`--storage` other than embedded), owned by the caller: PromQL queries, series, labels
+   * and federation are answered from it after the same checks, instead of from `store`. */
+  readonly backend?: ReadBackend;
   /** Token check, usually `(t) => tokenCache.authenticate(t)` over the control database (control/token-cache.ts). */
   readonly authenticate: Authenticator;
   /** Web console session check (the cookie's value), usually control's `checkSession`; without it only tokens
@@ -144,8 +150,12 @@ export const API_ENGINE_OPTIONS: Readonly<Partial<EngineOptions>> = { metricsql:
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const engineOptions: Partial<EngineOptions> = { ...API_ENGINE_OPTIONS, ...opts.engine };
   const engine = new Engine(engineOptions);
+  const backend = opts.backend;
+  const backendRoutes = backend === undefined ? null : backendHandlers(backend);
   const ownPool = opts.queryPool === undefined;
-  const pool = opts.queryPool ?? new QueryPool({ workers: opts.queryWorkers, engine: engineOptions });
+  // With remote storage the pool evaluates nothing: one worker, for the same `/metrics` families.
+  const workers = backend === undefined ? opts.queryWorkers : 1;
+  const pool = opts.queryPool ?? new QueryPool({ workers, engine: engineOptions });
   const now = opts.now ?? Date.now;
   const status = opts.status ?? NO_TARGETS_OR_METADATA;
   const ruleSource = opts.rules ?? NO_RULES;
@@ -250,18 +260,21 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           if (!reply.raw.writableFinished) controller.abort();
         });
         const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
+        const admission = { maxConcurrent: limits.maxConcurrentQueries, maxQueued: limits.maxQueuedQueries };
         const queries = async (spec: QuerySpec): Promise<Answer> => {
+          if (backend !== undefined) return backend.query(org, spec, admission, controller.signal);
           const body = await pool.run(spec, {
             org,
-            maxConcurrent: limits.maxConcurrentQueries,
-            maxQueued: limits.maxQueuedQueries,
+            maxConcurrent: admission.maxConcurrent,
+            maxQueued: admission.maxQueued,
             queryable: opts.store.queryable(org),
             signal: controller.signal,
           });
           return { kind: "json", body };
         };
         try {
-          const answer = await e.handler({
+          const handler = backendRoutes?.get(e.path) ?? e.handler;
+          const answer = await handler({
             org,
             form,
             params,

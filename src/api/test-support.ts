@@ -133,3 +133,40 @@ export function withRemoteWrite(
       ...deps,
     });
 }
+
+/** An answer of the API as tests read it: status, body text, and the body parsed as JSON (null when it is not). */
+export interface Reply {
+  readonly status: number;
+  readonly text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+  readonly json: any;
+}
+
+/**
+ * Sends GET `path` (relative to `/prometheus/<org>`, its query string as written), or POST `body` as a form, with
+ * `token` as Bearer (none when null); gives up after `timeoutMs`.
+ */
+export async function orgRequest(
+  baseUrl: string,
+  org: string,
+  token: string | null,
+  path: string,
+  opts: { readonly body?: string; readonly timeoutMs?: number } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
+  if (opts.body !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
+  const r = await fetch(`${baseUrl}/prometheus/${org}${path}`, {
+    method: opts.body === undefined ? "GET" : "POST",
+    headers,
+    body: opts.body,
+    signal: opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs),
+  });
+  const text = await r.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = null;
+  }
+  return { status: r.status, text, json };
+}

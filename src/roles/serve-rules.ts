@@ -1,12 +1,14 @@
 // The metrics node's rules: one RuleManager over every org's stored rule groups (control's rule_groups), its
-// queries on the API's query pool, its results appended to the org's own TSDB, its alerts handed to one AlertSink.
+// queries on the API's query pool (on the storage backend with remote storage), its results appended to the org's
+// own TSDB, its alerts handed to one AlertSink.
 // Groups reach the manager at start, after every change through the ruler API (`syncOrg`, awaited before the API
 // answers), and after changes by other processes (`contrail rules sync`), found by `poll` through the table's change
 // counter. An org is re-synced only when its stored groups differ from what it was last given.
 
 import { createHash } from "node:crypto";
+import type { ReadBackend } from "../api/backend-read/read-backend.ts";
 import type { QueryPool } from "../api/query-pool/pool.ts";
-import { poolRuleQuery } from "../api/rule-queries.ts";
+import { backendRuleQuery, poolRuleQuery } from "../api/rule-queries.ts";
 import { type ControlDb, listRuleGroups, orgsWithRuleGroups, ruleGroupsGeneration } from "../control/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
 import type { OrgLimits } from "../model/limits.ts";
@@ -35,6 +37,8 @@ export interface ServeRulesOptions {
   readonly control: ControlDb;
   readonly store: TenantStore;
   readonly pool: QueryPool;
+  /** Remote storage's reads: when set, the rules' queries run on it instead of on the pool. */
+  readonly backend?: ReadBackend;
   readonly limitsFor: (org: string) => OrgLimits;
   /** Where alerts go (the node's notifiers). */
   readonly alertSink: AlertSink;
@@ -102,7 +106,10 @@ export class ServeRules {
     const minIntervalMs = opts.settings?.minIntervalMs;
     this.manager = new RuleManager({
       ...opts.settings,
-      query: poolRuleQuery({ pool: opts.pool, store: opts.store, limitsFor: opts.limitsFor }),
+      query:
+        opts.backend === undefined
+          ? poolRuleQuery({ pool: opts.pool, store: opts.store, limitsFor: opts.limitsFor })
+          : backendRuleQuery(opts.backend, opts.limitsFor),
       append: storeAppendFn(opts.store),
       alertSink: opts.alertSink,
       limits: (org) => rulerLimits(opts.limitsFor(org), minIntervalMs),

@@ -14,6 +14,7 @@
 // heartbeat row, the query pool, then close the tenant databases (WAL flushed) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
+import { ReadBackend } from "../api/backend-read/read-backend.ts";
 import { registerConsoleAssets } from "../api/console-assets.ts";
 import { registerConsoleRoutes } from "../api/console-routes.ts";
 import { registerControlRoutes } from "../api/control-routes.ts";
@@ -29,6 +30,7 @@ import { Labels } from "../model/labels.ts";
 import type { Notifiers } from "../rules/notify/notifiers.ts";
 import type { AlertSink } from "../rules/types.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
+import type { StorageSpec } from "../storage/remote/backend-spec.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { RoleHeartbeat, refuseSecond, SERVE_ROLE } from "./heartbeat.ts";
@@ -55,6 +57,9 @@ export interface ServeOptions {
   readonly rules?: RuleSettings;
   /** Labels added to every alert sent out unless it has its own (options.ts's `parseExternalLabels`); default none. */
   readonly externalLabels?: Readonly<Record<string, string>>;
+  /** Where samples are kept (`--storage`); default the embedded store. With remote storage the API's reads and the
+   * rules' queries go to the backend. */
+  readonly storage?: StorageSpec;
   /** Receives warnings and errors. */
   readonly warn: (line: string) => void;
 }
@@ -68,6 +73,8 @@ export interface Serve {
   /** Stops in order; resolves when the databases are closed. Idempotent. */
   stop(): Promise<void>;
 }
+
+const EMBEDDED: StorageSpec = { kind: "embedded" };
 
 /** Default time between two checks of the control database for changed targets, ms. */
 const TARGET_POLL_MS = 1_000;
@@ -151,12 +158,17 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
     let notifiers: Notifiers | null = null;
     // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue.
-    const pool = new QueryPool({ engine: API_ENGINE_OPTIONS });
+    // Remote storage: the API's reads and the rules' queries go to the backend, confined to each org, and the pool
+    // evaluates nothing (one worker keeps its `/metrics` families).
+    const storage = options.storage ?? EMBEDDED;
+    const backend = storage.kind === "embedded" ? undefined : new ReadBackend({ spec: storage });
+    const pool = new QueryPool({ engine: API_ENGINE_OPTIONS, workers: backend === undefined ? undefined : 1 });
     cleanups.push(() => pool.close());
     const rules = new ServeRules({
       control,
       store,
       pool,
+      backend,
       limitsFor,
       // The notifiers exist before the first evaluation (rules.start() comes after them).
       alertSink: (org, alerts) => notifiers?.sink(org, alerts),
@@ -167,6 +179,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     cleanups.push(() => rules.stop());
     const { app } = createApiServer({
       store,
+      backend,
       queryPool: pool,
       rules: rules.manager,
       authenticate: auth,
