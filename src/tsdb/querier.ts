@@ -89,7 +89,9 @@ class BlockQuerier implements Querier {
           picked.push(c);
         }
         if (picked.length === 0) continue;
-        const src = new BlockChain(picked, chunks, mint, maxt, deleted, s.histograms === true);
+        // A series of a block that may hold histograms is looked at closer: most series are floats all the same.
+        const histograms = s.histograms === true && picked.some((c) => chunks.chunk(c).encoding !== Encoding.xor);
+        const src = new BlockChain(picked, chunks, mint, maxt, deleted, histograms);
         if (!surelyHasSample(picked, mint, maxt, deleted) && new ChunkChainIterator(src).next() === "none") continue;
         n++;
         yield labelsOnly ? new LabelsOnlySeries(s.labels) : new BlockSeriesView(s.labels, src);
@@ -215,9 +217,12 @@ class BlockSeriesView implements Series {
     this.src = src;
   }
 
-  /** The series' chunks; null when it has deleted intervals (its iterator skips them; chunks cannot say so). */
+  /**
+   * The series' chunks; null when it has deleted intervals (its iterator skips them; chunks cannot say so) or may
+   * hold histograms (read them with the iterator, which gives their kind).
+   */
   chunks(): readonly ChunkSource[] | null {
-    return this.src.deleted.length > 0 ? null : [this.src];
+    return this.src.deleted.length > 0 || this.src.histograms ? null : [this.src];
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
