@@ -5,6 +5,7 @@
 import type { BucketSpan, Histogram } from "../../model/histogram.ts";
 import { CounterResetHint } from "../../model/histogram.ts";
 import { STALE_NAN } from "../encoding/float-bits.ts";
+import { appendHistogramSample, newHistogramAppender } from "./histogram-append.ts";
 
 /** Builds a histogram from the fields that differ between test samples. */
 export function hist(o: {
@@ -96,4 +97,17 @@ export function gaugeSequence(integer: boolean): Histogram[] {
     hist({ integer, hint: g, sum: -3, pos: b, posCounts: [4, 1, 0], neg: [{ offset: 0, length: 1 }], negCounts: [2] }),
     hist({ integer, hint: g, sum: 7, pos: a, posCounts: [2, 2, 2] }),
   ];
+}
+
+/** The chunks (bytes) a head would build from the samples, cutting only where the encoding demands it. */
+export function encodeSequence(samples: readonly (readonly [number, Histogram])[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let app = newHistogramAppender(!(samples[0]?.[1].integer ?? true));
+  for (const [t, h] of samples) {
+    const o = appendHistogramSample(app, null, t, h);
+    if (o.kind === "cut") out.push(app.bytes().slice());
+    app = o.appender;
+  }
+  out.push(app.bytes().slice());
+  return out;
 }

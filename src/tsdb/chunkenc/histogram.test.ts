@@ -8,8 +8,7 @@ import { FloatHistogramIterator } from "./float-histogram.ts";
 import { IntHistogramIterator } from "./histogram.ts";
 import { appendHistogramSample, type HistogramAppendKind, newHistogramAppender } from "./histogram-append.ts";
 import { bucketIndices, CounterResetHeader, spansOf } from "./histogram-layout.ts";
-import { encodeSequence } from "./histogram-prom.ts";
-import { counterSequence, gaugeSequence, hist, staleMarker } from "./histogram-testdata.ts";
+import { counterSequence, encodeSequence, gaugeSequence, hist, staleMarker } from "./histogram-testdata.ts";
 import {
   putCustomBound,
   putVarbitInt,
