@@ -134,7 +134,7 @@ export const LAYER_TABLE: LayerTable = {
       holds: "memory store, one database per org, remote write, the contracts' conformance suite",
       folders: ["src/storage", "src/storage/remote"],
       imports: { upToLayer: 2 },
-      testKits: ["src/storage/conformance.ts"],
+      testKits: ["src/storage/conformance.ts", "src/storage/remote/backend-spec.ts"],
     },
     {
       name: "promql/engine",
