@@ -2,6 +2,8 @@
 // Prometheus 2.42's tools: `promtool tsdb dump` and `promtool tsdb analyze` read every block and the head without
 // error, and a Prometheus server started on a copy (native histograms enabled) answers each histogram's count and
 // sum as Contrail stored them. (2.42's dump prints float samples only; the server is what shows the histograms.)
+// Custom-buckets histograms (Prometheus 3's records 9 and schema -53 chunks) are checked with promtool only: 2.42
+// skips the records it does not know, and its server cannot read that schema.
 // Skipped when the binaries are not installed.
 
 import assert from "node:assert/strict";
@@ -10,10 +12,10 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Histogram } from "../model/histogram.ts";
+import { CUSTOM_BUCKETS_SCHEMA, type Histogram } from "../model/histogram.ts";
 import { Labels } from "../model/labels.ts";
 import { IDLE_PROMETHEUS_CONFIG, startPrometheus } from "../testkit/peers.ts";
-import { counterSequence, gaugeSequence } from "../tsdb/chunkenc/histogram-testdata.ts";
+import { counterSequence, gaugeSequence, hist } from "../tsdb/chunkenc/histogram-testdata.ts";
 import { EmbeddedTenantStore, tenantDir } from "./tenants.ts";
 
 const installed = (bin: string) => spawnSync(bin, ["--version"], { stdio: "ignore" }).status === 0;
@@ -87,6 +89,43 @@ test("promtool tsdb dump and analyze read a tenant directory holding native hist
   const analyze = spawnSync("promtool", ["tsdb", "analyze", copy()], { encoding: "utf8" });
   assert.equal(analyze.status, 0, analyze.stderr);
   assert.match(analyze.stdout, /^Series: 4$/m);
+});
+
+test("promtool reads a directory holding custom-buckets histograms (Prometheus 3's records 9 and chunks)", {
+  skip: SKIP_PROMTOOL,
+}, async () => {
+  const other = mkdtempSync(join(tmpdir(), "contrail-hist-interop-cb-"));
+  copies.push(other);
+  const store = new EmbeddedTenantStore({ dataDir: other, idleCloseMs: 0, db: { autoCompact: false } });
+  const cb = Labels.fromStrings("__name__", "latency_seconds");
+  for (let from = T0; from < T_END; from += HOUR) {
+    const app = store.appender(ORG);
+    for (let t = from; t < from + HOUR; t += STEP) {
+      const k = (t - T0) / STEP;
+      app.appendHistogram?.(
+        cb,
+        t,
+        hist({
+          schema: CUSTOM_BUCKETS_SCHEMA,
+          zeroThreshold: 0,
+          sum: k,
+          pos: [{ offset: 0, length: 3 }],
+          posCounts: [k, 2 * k, k],
+          customValues: [0.1, 0.5, 2.5],
+        }),
+      );
+      app.append(PLAIN, t, 1);
+    }
+    assert.equal(app.commit().firstRejection, null);
+  }
+  assert.equal((await store.withDb(ORG, (db) => db.compact())).headBlocks.length, 1);
+  store.close();
+  const dump = spawnSync("promtool", ["tsdb", "dump", tenantDir(other, ORG)], {
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(dump.status, 0, dump.stderr);
+  assert.equal(dump.stdout.split("\n").filter((l) => l.startsWith('{__name__="up"}')).length, (T_END - T0) / STEP);
 });
 
 test("Prometheus answers the histograms Contrail stored, from blocks, head chunks and WAL", {
