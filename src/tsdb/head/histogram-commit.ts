@@ -56,6 +56,6 @@ export function readLastSample(head: Head, s: MemSeries): void {
     c.encoding === Encoding.floatHistogram ? new FloatHistogramIterator(c.data) : new IntHistogramIterator(c.data);
   let h: Histogram | null = null;
   while (it.next() !== "none") h = it.atH();
-  s.histograms ??= { last: null };
+  s.histograms ??= { last: null, endComputed: false };
   s.histograms.last = h;
 }

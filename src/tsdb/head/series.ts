@@ -91,15 +91,17 @@ export class HistogramOpenChunk {
 /** The open chunk of a series: floats (XOR) or histograms. */
 export type AnyOpenChunk = OpenChunk | HistogramOpenChunk;
 
-/** Size at which Prometheus cuts a histogram chunk before the next append, bytes. */
+/** Prometheus's target size of a histogram chunk, bytes: end times are predicted from it, twice it always cuts. */
 export const TARGET_BYTES_PER_HISTOGRAM_CHUNK = 1024;
-/** Samples a histogram chunk holds at least before its size may cut it. */
+/** Samples a histogram chunk holds at least before it is cut (unless the chunk range ends first). */
 export const MIN_SAMPLES_PER_HISTOGRAM_CHUNK = 10;
 
 /** Histogram state of a series that has held histograms; null for float-only series (most). */
 export interface SeriesHistograms {
   /** The newest sample's histogram when the newest sample is one, else null (for the duplicate check). */
   last: Histogram | null;
+  /** Whether the open histogram chunk's end time was predicted from its size yet. */
+  endComputed: boolean;
 }
 
 /** What chunk cutting needs to know; shared by every series of a head. */
@@ -289,24 +291,39 @@ export class MemSeries {
   /**
    * Appends a histogram sample that callers have checked is newer than `lastT`, as `append` does for floats.
    * Chunks are cut as Prometheus cuts histogram chunks: at a change of kind (float, integer or float histogram),
-   * at the chunk range boundary, past 1 KiB once the chunk holds 10 samples, and wherever the encoding needs a new
-   * chunk (a reset, a new schema...); a sample with new buckets recodes the open chunk. `h` is copied.
+   * at a predicted end time or past 2 KiB once the chunk holds 10 samples (or at the range boundary), and wherever
+   * the encoding needs a new chunk (a reset, a new schema...); a sample with new buckets recodes the open chunk.
+   * `h` is copied.
    */
   appendHistogram(t: number, h: Histogram, o: ChunkOptions): boolean {
     const open = this.open;
     const float = !h.integer;
     if (open === null ? this.mmappedMaxTime() >= t : open.maxt >= t) return false;
+    this.histograms ??= { last: null, endComputed: false };
+    const hs = this.histograms;
     let c: HistogramOpenChunk;
     let prev: HistogramChunkAppender | null = null;
     if (open instanceof HistogramOpenChunk && open.app.float === float) {
       c = open;
       const n = c.numSamples;
-      if (t >= this.nextAt || (n >= MIN_SAMPLES_PER_HISTOGRAM_CHUNK && c.size >= TARGET_BYTES_PER_HISTOGRAM_CHUNK)) {
+      const bytes = c.size;
+      // Prometheus's cutting by size: at a quarter of the target, predict the end time that spreads the rest of
+      // the range evenly; cut there or past twice the target, once the chunk holds its minimum of samples (or the
+      // range boundary is reached).
+      const rangeStart = hs.endComputed ? rangeForTimestamp(c.mint, o.chunkRange) : this.nextAt;
+      if (!hs.endComputed && bytes >= TARGET_BYTES_PER_HISTOGRAM_CHUNK / 4) {
+        this.nextAt = computeChunkEndTime(c.mint, c.maxt, this.nextAt, TARGET_BYTES_PER_HISTOGRAM_CHUNK / bytes);
+        hs.endComputed = true;
+      }
+      const due = t >= this.nextAt || bytes >= 2 * TARGET_BYTES_PER_HISTOGRAM_CHUNK;
+      if (due && (n >= MIN_SAMPLES_PER_HISTOGRAM_CHUNK || t >= rangeStart)) {
         prev = c.app;
         c = this.cutHistogram(t, o, float);
+        hs.endComputed = false;
       }
     } else {
       c = this.cutHistogram(t, o, float);
+      hs.endComputed = false;
     }
     const out = appendHistogramSample(c.app, prev, t, h);
     if (out.kind === "cut") {
@@ -320,8 +337,7 @@ export class MemSeries {
     c.maxt = t;
     this.lastT = t;
     this.lastVUnknown = false;
-    this.histograms ??= { last: null };
-    this.histograms.last = copyHistogram(h);
+    hs.last = copyHistogram(h);
     return true;
   }
 
@@ -396,7 +412,7 @@ export class MemSeries {
    * ordering state to their end.
    */
   setMmapped(chunks: readonly MmappedChunk[], histograms = false): void {
-    if (histograms) this.histograms ??= { last: null };
+    if (histograms) this.histograms ??= { last: null, endComputed: false };
     const mm = new Array<number>(chunks.length * 3);
     chunks.forEach((c, i) => {
       mm[3 * i] = c.ref;
