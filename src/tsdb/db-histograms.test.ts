@@ -197,3 +197,30 @@ describe("native histograms in the database", () => {
     again.close();
   });
 });
+
+test("histogram chunks are cut by size: at least 10 samples each, none far past 2 KiB", async () => {
+  const { db, dir } = open();
+  const app = appender(db);
+  const pos = [{ offset: 0, length: 30 }];
+  let i = 0;
+  for (let t = 0; t < 3.5 * HOUR; t += 5_000, i++) {
+    // 30 buckets that grow unevenly (never down), so every sample costs a few bytes per bucket.
+    const counts = Array.from({ length: 30 }, (_, b) => i * (b + 1) + Math.floor((i * i) / (b + 7)));
+    app.appendHistogram(H_INT, t, hist({ sum: i * 1.5, pos, posCounts: counts }));
+  }
+  assert.equal(app.commit().firstRejection, null);
+  await db.compact();
+  const block = db.blocks()[0];
+  const ix = block.index();
+  const refs = ix.sortedPostings(ix.allPostings());
+  const s = ix.series(refs[0]);
+  assert.ok(s !== null && s.chunks.length > 3, `${s?.chunks.length} chunks`);
+  for (const m of s.chunks) {
+    const c = block.chunks().chunk(m);
+    const n = (c.data[0] << 8) | c.data[1];
+    assert.ok(n >= 10, `a chunk of ${n} samples`);
+    assert.ok(c.data.length < 3 * 1024, `a chunk of ${c.data.length} bytes`);
+  }
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
