@@ -18,7 +18,7 @@ import { encodeSamples } from "../record/samples.ts";
 import { encodeSeries } from "../record/series.ts";
 import type { Head } from "./head.ts";
 import { checkHistogram, sameHistogram } from "./histogram-checks.ts";
-import { type HistogramBatch, logHistograms, readLastSample } from "./histogram-commit.ts";
+import { type HistogramBatch, histogramRecords, readLastSample } from "./histogram-commit.ts";
 import { copyHistogram, type MemSeries } from "./series.ts";
 
 /** How many samples of the last commit were rejected, by reason. */
@@ -239,14 +239,15 @@ export class HeadAppender implements Appender {
       if (newSeries.length > 0) encodeSeries(buf, newSeries);
       const split = buf.length;
       if (accepted.length > 0) encodeSamples(buf, accepted);
-      if (buf.length > 0) {
+      // Histogram records go in the same write, so the batch is durable as a whole or not at all.
+      const hRecords = hKeep.length > 0 ? histogramRecords(hKeep) : [];
+      if (buf.length > 0 || hRecords.length > 0) {
         const all = buf.get();
         const records: Uint8Array[] = [];
         if (split > 0) records.push(all.subarray(0, split));
         if (all.length > split) records.push(all.subarray(split));
-        head.logRecords(records);
+        head.logRecords(hRecords.length > 0 ? [...records, ...hRecords] : records);
       }
-      if (hKeep.length > 0) logHistograms(head, hKeep);
       for (const u of unlogged) u.logged = true;
       let mint = Number.POSITIVE_INFINITY;
       let maxt = Number.NEGATIVE_INFINITY;

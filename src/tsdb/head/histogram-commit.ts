@@ -1,4 +1,4 @@
-// The head's histogram samples at commit: logging them to the WAL under Prometheus's record types, and learning a
+// The head's histogram samples at commit: their WAL records under Prometheus's record types, and learning a
 // series' newest sample from its last stored chunk after a restart (for the duplicate check).
 
 import type { Histogram } from "../../model/histogram.ts";
@@ -14,8 +14,8 @@ import type { MemSeries } from "./series.ts";
 /** Histogram samples accepted by a commit, in batch order. */
 export type HistogramBatch = { readonly s: MemSeries; readonly t: number; readonly h: Histogram }[];
 
-/** Logs the batch to the head's WAL: one record per histogram record type present, in Prometheus's type order. */
-export function logHistograms(head: Head, batch: HistogramBatch): void {
+/** The WAL records of the batch: one per histogram record type present, in type order (new buffers). */
+export function histogramRecords(batch: HistogramBatch): Uint8Array[] {
   const byType = new Map<number, HistogramEntry[]>();
   for (const q of batch) {
     const type = histogramRecordType(q.h);
@@ -32,7 +32,7 @@ export function logHistograms(head: Head, batch: HistogramBatch): void {
     encodeHistogramSamples(buf, type, byType.get(type) ?? []);
     records.push(buf.get());
   }
-  head.logRecords(records);
+  return records;
 }
 
 /**
