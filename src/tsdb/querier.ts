@@ -90,7 +90,10 @@ class BlockQuerier implements Querier {
         }
         if (picked.length === 0) continue;
         // A series of a block that may hold histograms is looked at closer: most series are floats all the same.
-        const histograms = s.histograms === true && picked.some((c) => chunks.chunk(c).encoding !== Encoding.xor);
+        // The encoding only: the raw chunk spares the head trimming a chunk to read its first byte.
+        const histograms =
+          s.histograms === true &&
+          picked.some((c) => (chunks.rawChunk?.(c) ?? chunks.chunk(c)).encoding !== Encoding.xor);
         const src = new BlockChain(picked, chunks, mint, maxt, deleted, histograms);
         if (!surelyHasSample(picked, mint, maxt, deleted) && new ChunkChainIterator(src).next() === "none") continue;
         n++;
