@@ -113,7 +113,7 @@ export const LAYER_TABLE: LayerTable = {
         "storage/interface":
           "the TSDB implements the storage contracts (Appender, Querier); interface.ts imports only model",
       },
-      testKits: ["src/tsdb/block-reader-conformance.ts"],
+      testKits: ["src/tsdb/block-reader-conformance.ts", "src/tsdb/chunkenc/histogram-testdata.ts"],
       testDepartures: {
         storage: "tests read commit reports with storage/commit.ts and run storage's conformance suite on the TSDB",
       },
@@ -134,7 +134,7 @@ export const LAYER_TABLE: LayerTable = {
       holds: "memory store, one database per org, remote write, OTLP, the contracts' conformance suite",
       folders: ["src/storage", "src/storage/remote", "src/storage/otlp"],
       imports: { upToLayer: 2 },
-      testKits: ["src/storage/conformance.ts", "src/storage/otlp/testkit.ts", "src/storage/remote/backend-spec.ts"],
+      testKits: ["src/storage/conformance.ts", "src/storage/otlp/testkit.ts"],
     },
     {
       name: "promql/engine",

@@ -6,6 +6,7 @@
 
 import { join } from "node:path";
 import { ContrailError, isContrailError } from "../model/errors.ts";
+import type { Histogram } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
 import { limitName } from "../model/limits.ts";
 import { Db, type DbOptions, type DbStats, type SeriesLimit } from "../tsdb/db.ts";
@@ -244,6 +245,10 @@ export class EmbeddedTenantStore implements TenantStore {
   }
 }
 
+function noHistograms(): ContrailError {
+  return new ContrailError("internal", "the org database's appender keeps no native histograms");
+}
+
 /** An appender that tells the store when it is spent, and when the series limit refused a new series. */
 class TenantAppender implements Appender {
   private readonly app: Appender;
@@ -271,6 +276,23 @@ class TenantAppender implements Appender {
 
   appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
     return this.app.appendRef(ref, t, v);
+  }
+
+  /** Adds a native histogram sample (ms); the org databases keep histograms. */
+  appendHistogram(labels: Labels, t: number, h: Histogram): SeriesRef {
+    if (this.app.appendHistogram === undefined) throw noHistograms();
+    try {
+      return this.app.appendHistogram(labels, t, h);
+    } catch (err) {
+      if (isContrailError(err, "series_limit")) this.onLimited();
+      throw err;
+    }
+  }
+
+  /** Adds a native histogram sample (ms) to the series `ref`. */
+  appendHistogramRef(ref: SeriesRef, t: number, h: Histogram): SeriesRef {
+    if (this.app.appendHistogramRef === undefined) throw noHistograms();
+    return this.app.appendHistogramRef(ref, t, h);
   }
 
   commit(): CommitReport {

@@ -15,6 +15,8 @@ export type { ChunkMeta } from "./index/writer.ts";
 export interface BlockSeries {
   readonly labels: Labels;
   readonly chunks: readonly ChunkMeta[];
+  /** True when some of the chunks may be histogram chunks; absent or false when all are float (XOR) chunks. */
+  readonly histograms?: boolean;
 }
 
 /**

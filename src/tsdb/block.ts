@@ -56,9 +56,12 @@ export function listBlockDirs(dir: string): string[] {
 /** A block's index seen through the shared BlockIndexReader interface. */
 class BlockIndex implements BlockIndexReader {
   private readonly ir: IndexReader;
+  private readonly histograms: boolean;
 
-  constructor(ir: IndexReader) {
+  /** `histograms`: whether the block may hold histogram chunks (its series then say so). */
+  constructor(ir: IndexReader, histograms: boolean) {
     this.ir = ir;
+    this.histograms = histograms;
   }
 
   labelValues(name: string, matchers?: readonly Matcher[]): readonly string[] {
@@ -81,7 +84,8 @@ class BlockIndex implements BlockIndexReader {
 
   series(ref: number): BlockSeries | null {
     try {
-      return this.ir.series(ref);
+      const s = this.ir.series(ref);
+      return this.histograms && s !== null ? { ...s, histograms: true } : s;
     } catch (err) {
       if (isContrailError(err, "not_found")) return null;
       throw err;
@@ -134,7 +138,9 @@ export class Block implements BlockReader {
     this.indexReader = ir;
     this.chunkReader = cr;
     this.tombs = tombs.tombstones;
-    this.idx = new BlockIndex(ir);
+    // Blocks written before histograms were counted apart (no numFloatSamples) may hold some.
+    const stats = meta.stats;
+    this.idx = new BlockIndex(ir, (stats?.numHistogramSamples ?? 0) > 0 || stats?.numFloatSamples === undefined);
     this.chunkAccess = new BlockChunks(cr);
     this.sizes = {
       index: statSync(join(dir, INDEX_FILENAME)).size,

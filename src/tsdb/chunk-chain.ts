@@ -11,8 +11,9 @@ import type { Interval } from "./tombstones/tombstones.ts";
 /**
  * The chunks of one source of a series, in time order, by index. Its samples: those of its chunks in order, each
  * within the chunk's range and the source's, outside the deleted intervals, skipping a sample not newer than the
- * last one taken; the source ends at its first such sample past `maxt`. Chunks of other encodings than XOR are
- * skipped (float samples only for now).
+ * last one taken; the source ends at its first such sample past `maxt`. These batch reads are for float-only
+ * series: chunks of other encodings than XOR are skipped (series that may hold histograms are read one sample at a
+ * time, with their kinds).
  */
 export interface Chain {
   /** The source's sample range, ms inclusive. */

@@ -25,6 +25,7 @@ import { numSamples, XorAppender, XorIterator } from "./chunkenc/xor.ts";
 import { encodeXorPlanned } from "./chunkenc/xor-windows.ts";
 import { ChunkWriter } from "./chunks/block-chunks.ts";
 import { syncDir } from "./chunks/segment-files.ts";
+import { reencodeMixed } from "./compact-histograms.ts";
 import { IndexWriter } from "./index/writer.ts";
 import { type Interval, MemTombstones, writeTombstonesFile } from "./tombstones/tombstones.ts";
 
@@ -397,6 +398,7 @@ function populate(
   let numSeries = 0;
   let numChunks = 0;
   let samples = 0;
+  let histogramSamples = 0;
   for (const inp of inputs) advance(inp);
   const group: SourceChunk[] = [];
   for (;;) {
@@ -428,9 +430,14 @@ function populate(
     );
     numSeries++;
     numChunks += out.length;
-    for (const c of out) samples += numSamples(c.chunk.data);
+    for (const c of out) {
+      const n = numSamples(c.chunk.data);
+      samples += n;
+      if (c.chunk.encoding !== Encoding.xor) histogramSamples += n;
+    }
   }
-  return { numSamples: samples, numFloatSamples: samples, numSeries, numChunks };
+  const stats = { numSamples: samples, numFloatSamples: samples - histogramSamples, numSeries, numChunks };
+  return histogramSamples > 0 ? { ...stats, numHistogramSamples: histogramSamples } : stats;
 }
 
 interface OutChunk {
@@ -541,15 +548,22 @@ function reencode(
   last: number,
   out: OutChunk[],
 ): void {
+  const chunks = part.map((sc) => inputs[sc.reader].cr.chunk(sc.meta));
+  if (chunks.some((c) => c.encoding !== Encoding.xor)) {
+    const mixed = part.map((sc, k) => ({
+      chunk: chunks[k],
+      rank: sc.reader,
+      mint: Math.max(mint, sc.meta.mint),
+      maxt: Math.min(last, sc.meta.maxt),
+      isDeleted: (t: number) => sc.deleted.length > 0 && isDeleted(sc.deleted, t),
+      name: String(sc.meta.ref),
+    }));
+    reencodeMixed(mixed, out);
+    return;
+  }
   let n = 0;
-  for (const sc of part) {
-    const chunk = inputs[sc.reader].cr.chunk(sc.meta);
-    if (chunk.encoding !== Encoding.xor) {
-      throw new ContrailError(
-        "bad_data",
-        `cannot trim or merge a chunk with encoding ${chunk.encoding}: only float (XOR) chunks can be re-encoded`,
-      );
-    }
+  for (const [ci, sc] of part.entries()) {
+    const chunk = chunks[ci];
     iter.reset(chunk.data);
     const lo = Math.max(mint, sc.meta.mint);
     const hi = Math.min(last, sc.meta.maxt);

@@ -4,6 +4,7 @@
 // series with identical labels into one sample stream without duplicate timestamps.
 
 import { ContrailError } from "../model/errors.ts";
+import type { Histogram } from "../model/histogram.ts";
 import { compareStrings, type Labels } from "../model/labels.ts";
 import type { Matcher } from "../model/matcher.ts";
 import { SampleBuffer } from "../model/sample.ts";
@@ -21,6 +22,7 @@ import type {
 import type { BlockChunkReader, BlockReader, ChunkMeta } from "./block-reader.ts";
 import { type Chain, ChainReader, mergeParts } from "./chunk-chain.ts";
 import { type Chunk, Encoding } from "./chunkenc/chunk.ts";
+import { type ChunkIterator, chunkIterator, isHistogramEncoding } from "./chunkenc/iterators.ts";
 import { numSamples, XorIterator } from "./chunkenc/xor.ts";
 import { postingsForMatchers } from "./index/postings.ts";
 import { type Interval, isSubrange } from "./tombstones/tombstones.ts";
@@ -87,7 +89,12 @@ class BlockQuerier implements Querier {
           picked.push(c);
         }
         if (picked.length === 0) continue;
-        const src = new BlockChain(picked, chunks, mint, maxt, deleted);
+        // A series of a block that may hold histograms is looked at closer: most series are floats all the same.
+        // The encoding only: the raw chunk spares the head trimming a chunk to read its first byte.
+        const histograms =
+          s.histograms === true &&
+          picked.some((c) => (chunks.rawChunk?.(c) ?? chunks.chunk(c)).encoding !== Encoding.xor);
+        const src = new BlockChain(picked, chunks, mint, maxt, deleted, histograms);
         if (!surelyHasSample(picked, mint, maxt, deleted) && new ChunkChainIterator(src).next() === "none") continue;
         n++;
         yield labelsOnly ? new LabelsOnlySeries(s.labels) : new BlockSeriesView(s.labels, src);
@@ -139,6 +146,8 @@ class BlockChain implements Chain, ChunkSource {
   readonly mint: number;
   readonly maxt: number;
   readonly deleted: readonly Interval[];
+  /** Whether some chunks may be histogram chunks (then samples are read one by one, never in float batches). */
+  readonly histograms: boolean;
 
   /** Chunks of one series in time order, read through `reader`; samples in [mint, maxt] ms not in `deleted`. */
   constructor(
@@ -147,12 +156,14 @@ class BlockChain implements Chain, ChunkSource {
     mint: number,
     maxt: number,
     deleted: readonly Interval[],
+    histograms = false,
   ) {
     this.chunks = chunks;
     this.reader = reader;
     this.mint = mint;
     this.maxt = maxt;
     this.deleted = deleted;
+    this.histograms = histograms;
   }
 
   get length(): number {
@@ -209,17 +220,21 @@ class BlockSeriesView implements Series {
     this.src = src;
   }
 
-  /** The series' chunks; null when it has deleted intervals (its iterator skips them; chunks cannot say so). */
+  /**
+   * The series' chunks; null when it has deleted intervals (its iterator skips them; chunks cannot say so) or may
+   * hold histograms (read them with the iterator, which gives their kind).
+   */
   chunks(): readonly ChunkSource[] | null {
-    return this.src.deleted.length > 0 ? null : [this.src];
+    return this.src.deleted.length > 0 || this.src.histograms ? null : [this.src];
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
-    if (reuse instanceof ChunkChainIterator) {
+    const kind = this.src.histograms ? ChunkChainIterator : FloatChainIterator;
+    if (reuse instanceof ChunkChainIterator && reuse.constructor === kind) {
       reuse.reset(this.src);
       return reuse;
     }
-    return new ChunkChainIterator(this.src);
+    return new kind(this.src);
   }
 }
 
@@ -241,18 +256,19 @@ class LabelsOnlySeries implements Series {
 
 /**
  * Iterates the samples of a series' chunks in order, within the range and each chunk's own [mint, maxt], skipping
- * deleted intervals and any timestamp not above the previous one. Chunks are read only when reached. Histogram
- * chunks are skipped (float samples only for now). A chunk that does not decode throws `corruption`.
+ * deleted intervals and any timestamp not above the previous one. Chunks are read only when reached; float (XOR)
+ * and histogram chunks are read, chunks of other encodings skipped. A chunk that does not decode throws
+ * `corruption`. Series that may hold histograms use this class; float-only series its batch-reading subclass.
  */
 class ChunkChainIterator implements SampleIterator {
-  private src!: BlockChain;
+  protected src!: BlockChain;
   private readonly xor = new XorIterator();
-  /** Batch reads' decoder, made on the first `readInto`. */
-  private batch: ChainReader | null = null;
+  /** The current chunk's decoder when it is a histogram chunk, else null (the XOR decoder is current). */
+  private hist: ChunkIterator | null = null;
   private ci = -1;
   private inChunk = false;
   private started = false;
-  private ended = false;
+  protected ended = false;
   private di = 0;
   private t = 0;
   private v = 0;
@@ -268,6 +284,7 @@ class ChunkChainIterator implements SampleIterator {
     this.started = false;
     this.ended = false;
     this.di = 0;
+    this.hist = null;
   }
 
   atT(): number {
@@ -278,38 +295,49 @@ class ChunkChainIterator implements SampleIterator {
     return this.v;
   }
 
+  /** The current sample's histogram, when the last move returned "histogram". */
+  atH(): Histogram {
+    const h = this.hist?.atH?.();
+    if (h === undefined) throw new ContrailError("internal", "atH() called on a float sample");
+    return h;
+  }
+
+  private kind(): ValueKind {
+    return this.hist === null ? "float" : "histogram";
+  }
+
   next(): ValueKind {
     if (this.ended) return "none";
     for (;;) {
       if (!this.inChunk && !this.openNextChunk(Number.NEGATIVE_INFINITY)) return this.end();
-      if (this.xor.next() === "none") {
+      if ((this.hist === null ? this.xor.next() : this.hist.next()) === "none") {
         this.chunkDone();
         continue;
       }
       const k = this.accept();
-      if (k === 1) return "float";
+      if (k === 1) return this.kind();
       if (k === -1) return this.end();
     }
   }
 
   seek(t: number): ValueKind {
     if (this.ended) return "none";
-    if (this.started && this.t >= t) return "float";
+    if (this.started && this.t >= t) return this.kind();
     const target = Math.max(t, this.src.mint);
     if (this.inChunk && this.src.chunks[this.ci].maxt < target) this.chunkDone();
     for (;;) {
       if (!this.inChunk && !this.openNextChunk(target)) return this.end();
-      if (this.xor.seek(target) === "none") {
+      if ((this.hist === null ? this.xor.seek(target) : this.hist.seek(target)) === "none") {
         this.chunkDone();
         continue;
       }
-      // Judge the sample the XOR iterator stands on, then the following ones of the same chunk.
+      // Judge the sample the chunk's iterator stands on, then the following ones of the same chunk.
       for (;;) {
         const k = this.accept();
-        if (k === 1) return "float";
+        if (k === 1) return this.kind();
         if (k === -1) return this.end();
         if (!this.inChunk) break;
-        if (this.xor.next() === "none") {
+        if ((this.hist === null ? this.xor.next() : this.hist.next()) === "none") {
           this.chunkDone();
           break;
         }
@@ -317,10 +345,11 @@ class ChunkChainIterator implements SampleIterator {
     }
   }
 
-  // Judges the XOR iterator's current sample: 1 to return it, 0 to skip it, -1 when the series is done.
+  // Judges the chunk iterator's current sample: 1 to return it, 0 to skip it, -1 when the series is done.
   private accept(): number {
     const src = this.src;
-    const t = this.xor.atT();
+    const h = this.hist;
+    const t = h === null ? this.xor.atT() : h.atT();
     const meta = src.chunks[this.ci];
     if (t > src.maxt) return -1;
     if (t > meta.maxt) {
@@ -332,7 +361,7 @@ class ChunkChainIterator implements SampleIterator {
     while (this.di < d.length && d[this.di].maxt < t) this.di++;
     if (this.di < d.length && d[this.di].mint <= t) return 0;
     this.t = t;
-    this.v = this.xor.atV();
+    this.v = h === null ? this.xor.atV() : h.atV();
     this.started = true;
     return 1;
   }
@@ -345,8 +374,14 @@ class ChunkChainIterator implements SampleIterator {
       if (meta.mint > src.maxt) return false;
       if (meta.maxt < from || meta.maxt < src.mint) continue;
       const chunk = src.reader.chunk(meta);
-      if (chunk.encoding !== Encoding.xor) continue;
-      this.xor.reset(chunk.data);
+      if (chunk.encoding === Encoding.xor) {
+        this.xor.reset(chunk.data);
+        this.hist = null;
+      } else if (isHistogramEncoding(chunk.encoding)) {
+        this.hist = chunkIterator(chunk);
+      } else {
+        continue;
+      }
       this.inChunk = true;
       return true;
     }
@@ -356,7 +391,7 @@ class ChunkChainIterator implements SampleIterator {
   private chunkDone(): void {
     if (!this.inChunk) return;
     this.inChunk = false;
-    const e = this.xor.err();
+    const e = this.hist === null ? this.xor.err() : this.hist.err();
     if (e !== null) {
       throw new ContrailError("corruption", `chunk ${this.src.chunks[this.ci].ref}: ${e}`);
     }
@@ -367,6 +402,12 @@ class ChunkChainIterator implements SampleIterator {
     this.ended = true;
     return "none";
   }
+}
+
+/** The iterator of a float-only series: also reads in batches (`readInto`), straight from the XOR chunks. */
+class FloatChainIterator extends ChunkChainIterator {
+  /** Batch reads' decoder, made on the first `readInto`. */
+  private batch: ChainReader | null = null;
 
   // The same samples as seek(mint) and next() up to maxt, a chunk at a time (chunk-chain.ts).
   readInto(mint: number, maxt: number, out: SampleBuffer): void {
@@ -459,9 +500,11 @@ class MergedSeries implements Series {
   iterator(reuse?: SampleIterator): SampleIterator {
     if (reuse instanceof MergeIterator && reuse.width === this.parts.length) {
       reuse.reset(this.parts);
-      return reuse;
+      if (reuse.batchable() === reuse instanceof BatchMergeIterator) return reuse;
     }
-    return new MergeIterator(this.parts.map((p) => p.iterator()));
+    const its = this.parts.map((p) => p.iterator());
+    // Batches carry floats only: a part that may give histograms is merged sample by sample.
+    return its.every((it) => it.readInto !== undefined) ? new BatchMergeIterator(its) : new MergeIterator(its);
   }
 
   /** The parts' sources in the parts' order (which is the merge's order of precedence); null if a part has none. */
@@ -478,17 +521,29 @@ class MergedSeries implements Series {
 
 /** Merges sample iterators by time; equal timestamps yield one sample, the first iterator's. */
 class MergeIterator implements SampleIterator {
-  private its: SampleIterator[];
+  protected its: SampleIterator[];
   /** Current timestamp per iterator; +Infinity once exhausted, NaN before the first move. */
-  private readonly ts: Float64Array;
-  private cur = -1;
-  /** Per-part buffers and errors of `readInto`, reused from series to series. */
-  private readonly parts: SampleBuffer[] = [];
-  private readonly errors: unknown[] = [];
+  protected readonly ts: Float64Array;
+  /** Kind of each iterator's current sample. */
+  private readonly kinds: ValueKind[];
+  protected cur = -1;
 
   constructor(its: SampleIterator[]) {
     this.its = its;
     this.ts = new Float64Array(its.length).fill(Number.NaN);
+    this.kinds = its.map(() => "none");
+  }
+
+  /** Whether every part can read in batches (they are all float-only). */
+  batchable(): boolean {
+    return this.its.every((it) => it.readInto !== undefined);
+  }
+
+  /** The current sample's histogram, when the last move returned "histogram". */
+  atH(): Histogram {
+    const h = this.its[this.cur]?.atH?.();
+    if (h === undefined) throw new ContrailError("internal", "atH() called on a float sample");
+    return h;
   }
 
   /** Number of iterators merged. */
@@ -522,12 +577,38 @@ class MergeIterator implements SampleIterator {
   }
 
   seek(t: number): ValueKind {
-    if (this.cur >= 0 && this.ts[this.cur] >= t) return "float";
+    if (this.cur >= 0 && this.ts[this.cur] >= t) return this.kinds[this.cur];
     for (let i = 0; i < this.its.length; i++) {
       if (Number.isNaN(this.ts[i]) || this.ts[i] < t) this.ts[i] = this.move(i, this.its[i].seek(t));
     }
     return this.pick();
   }
+
+  private move(i: number, k: ValueKind): number {
+    this.kinds[i] = k;
+    return k === "none" ? Number.POSITIVE_INFINITY : this.its[i].atT();
+  }
+
+  private pick(): ValueKind {
+    let best = -1;
+    for (let i = 0; i < this.ts.length; i++) {
+      if (this.ts[i] !== Number.POSITIVE_INFINITY && (best < 0 || this.ts[i] < this.ts[best])) best = i;
+    }
+    if (best < 0) {
+      this.cur = -1;
+      this.ts.fill(Number.POSITIVE_INFINITY);
+      return "none";
+    }
+    this.cur = best;
+    return this.kinds[best];
+  }
+}
+
+/** A merge of float-only parts that also reads in batches. */
+class BatchMergeIterator extends MergeIterator {
+  /** Per-part buffers and errors of `readInto`, reused from series to series. */
+  private readonly parts: SampleBuffer[] = [];
+  private readonly errors: unknown[] = [];
 
   // Reads every part's samples in the range, then merges them by time; at equal timestamps the earliest part wins.
   // A part that fails throws where the merge would have met the failure: at the seek when it gave no sample,
@@ -558,23 +639,5 @@ class MergeIterator implements SampleIterator {
     this.cur = -1;
     this.ts.fill(Number.POSITIVE_INFINITY);
     mergeParts(parts, errors, k, out);
-  }
-
-  private move(i: number, k: ValueKind): number {
-    return k === "none" ? Number.POSITIVE_INFINITY : this.its[i].atT();
-  }
-
-  private pick(): ValueKind {
-    let best = -1;
-    for (let i = 0; i < this.ts.length; i++) {
-      if (this.ts[i] !== Number.POSITIVE_INFINITY && (best < 0 || this.ts[i] < this.ts[best])) best = i;
-    }
-    if (best < 0) {
-      this.cur = -1;
-      this.ts.fill(Number.POSITIVE_INFINITY);
-      return "none";
-    }
-    this.cur = best;
-    return "float";
   }
 }

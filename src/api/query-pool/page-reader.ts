@@ -3,12 +3,14 @@
 // reader (tsdb/chunk-chain.ts), so a series reads exactly as it would have on the main thread.
 
 import { ContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
 import { Labels } from "../../model/labels.ts";
 import { SampleBuffer } from "../../model/sample.ts";
 import type { Querier, Queryable, SampleIterator, Series, SeriesSet, ValueKind } from "../../storage/interface.ts";
 import { SeriesView } from "../../storage/memory.ts";
 import { type Chain, ChainReader } from "../../tsdb/chunk-chain.ts";
 import { type Chunk, Encoding } from "../../tsdb/chunkenc/chunk.ts";
+import { HistogramSeriesView } from "./histogram-series.ts";
 import type { SeriesPage } from "./protocol.ts";
 import { SampleBudget } from "./sample-budget.ts";
 
@@ -41,6 +43,7 @@ export class PageReader {
     let pos = 0;
     let li = 0;
     let sj = 0;
+    let hj = 0;
     const names = page.names;
     this.shared.budget.add(page.offsets[page.offsets.length - 1]);
     for (let i = 0; i < page.pairs.length; i++) {
@@ -68,7 +71,13 @@ export class PageReader {
       }
       const from = page.offsets[i];
       const to = page.offsets[i + 1];
-      if (labels === null) this.extendLast(page.t.subarray(from, to), page.v.subarray(from, to));
+      const hs = histogramsIn(page, from, to, hj);
+      hj += hs.size;
+      if (labels === null) this.extendLast(page.t.subarray(from, to), page.v.subarray(from, to), hs, from);
+      else if (hs.size > 0)
+        this.out.push(
+          new HistogramSeriesView(labels, page.t.subarray(from, to), page.v.subarray(from, to), rebase(hs, from)),
+        );
       else this.out.push(new SeriesView(labels, page.t, page.v, from, to));
     }
     if (page.done) this.warnings = page.warnings;
@@ -79,18 +88,43 @@ export class PageReader {
     return Object.assign(this.out, { warnings: this.warnings });
   }
 
-  private extendLast(t: Float64Array, v: Float64Array): void {
+  // Appends samples (with the histograms `hs`, keyed by page index from `base`) to the last series read.
+  private extendLast(t: Float64Array, v: Float64Array, hs: ReadonlyMap<number, Histogram>, base: number): void {
     const last = this.out.pop();
     if (last === undefined) return;
     const buf = new SampleBuffer(t.length + 1024);
+    const all = new Map<number, Histogram>();
     const it = last.iterator();
-    for (let k = it.next(); k !== "none"; k = it.next()) buf.push(it.atT(), it.atV());
+    for (let k = it.next(); k !== "none"; k = it.next()) {
+      if (k === "histogram" && it.atH !== undefined) all.set(buf.n, it.atH());
+      buf.push(it.atT(), it.atV());
+    }
+    for (const [i, h] of hs) all.set(buf.n + i - base, h);
     buf.reserve(t.length);
     buf.t.set(t, buf.n);
     buf.v.set(v, buf.n);
     buf.n += t.length;
-    this.out.push(new SeriesView(last.labels, buf.t, buf.v, 0, buf.n));
+    if (all.size > 0) {
+      this.out.push(new HistogramSeriesView(last.labels, buf.t.subarray(0, buf.n), buf.v.subarray(0, buf.n), all));
+    } else {
+      this.out.push(new SeriesView(last.labels, buf.t, buf.v, 0, buf.n));
+    }
   }
+}
+
+/** The histograms of the page's samples [from, to), by page sample index; `j` is the first one not yet taken. */
+function histogramsIn(page: SeriesPage, from: number, to: number, j: number): Map<number, Histogram> {
+  const out = new Map<number, Histogram>();
+  const at = page.histogramAt;
+  for (; j < at.length && at[j] < to; j++) if (at[j] >= from) out.set(at[j], page.histograms[j]);
+  return out;
+}
+
+/** `hs` keyed from `base` on. */
+function rebase(hs: ReadonlyMap<number, Histogram>, base: number): Map<number, Histogram> {
+  const out = new Map<number, Histogram>();
+  for (const [i, h] of hs) out.set(i - base, h);
+  return out;
 }
 
 /**

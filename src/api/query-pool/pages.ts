@@ -3,9 +3,10 @@
 // encoded chunks (storage/interface.ts `Series.chunks`) travels as chunk bytes, decoded by the worker
 // (page-reader.ts); any other series is decoded here and travels as samples.
 
+import type { Histogram } from "../../model/histogram.ts";
 import { SampleBuffer } from "../../model/sample.ts";
 import { appendSamples } from "../../promql/engine/selectors.ts";
-import type { ChunkSource, Series, SeriesSet } from "../../storage/interface.ts";
+import type { ChunkSource, SampleIterator, Series, SeriesSet } from "../../storage/interface.ts";
 import { Encoding } from "../../tsdb/chunkenc/chunk.ts";
 import type { SeriesPage } from "./protocol.ts";
 
@@ -156,7 +157,9 @@ export class SelectionCursor {
     while (this.from <= this.maxt) {
       const to = Math.min(this.maxt, this.from + this.span - 1);
       const before = out.n;
-      appendSamples(s.iterator(), this.from, to, out);
+      const it = s.iterator();
+      if (it.readInto !== undefined) appendSamples(it, this.from, to, out);
+      else p.appendKinds(it, this.from, to);
       const got = out.n - before;
       this.countedSamples += got;
       const width = to - this.from + 1;
@@ -177,7 +180,7 @@ export class SelectionCursor {
           return false;
         }
         const c = src.chunk(st.ci++);
-        // Only XOR chunks are sent: the TSDB's readers skip the others too (float samples only for now).
+        // Only XOR chunks are sent: a series that may hold histograms gives no chunks (it is read as samples).
         if (c.encoding !== Encoding.xor) continue;
         if (!st.started) {
           p.source(src.mint, src.maxt);
@@ -221,6 +224,8 @@ class PageBuilder {
   private readonly chunkEnds: number[] = [];
   private readonly sourceStarts: number[] = [];
   private readonly sourceRanges: number[] = [];
+  private readonly histogramAt: number[] = [];
+  private readonly histograms: Histogram[] = [];
   private byteCount = 0;
 
   /** A page building on the reused buffers `samples` (emptied) and `bytes`. */
@@ -280,6 +285,25 @@ class PageBuilder {
     this.chunkIndex.push(this.chunkEnds.length);
   }
 
+  /**
+   * Appends the samples of the fresh iterator `it` in [mint, maxt] ms, native histograms included (a series that
+   * may hold some has no batch read), stale histogram markers as histograms, as the iterator gives them.
+   */
+  appendKinds(it: SampleIterator, mint: number, maxt: number): void {
+    const out = this.samples;
+    for (let k = it.seek(mint); k !== "none"; k = it.next()) {
+      const t = it.atT();
+      if (t > maxt) break;
+      if (k !== "histogram" || it.atH === undefined) {
+        out.push(t, it.atV());
+        continue;
+      }
+      this.histogramAt.push(out.n);
+      this.histograms.push(it.atH());
+      out.push(t, Number.NaN);
+    }
+  }
+
   /** Starts a chunk source with the range [mint, maxt] ms at the next chunk. */
   source(mint: number, maxt: number): void {
     this.sourceStarts.push(this.chunkEnds.length);
@@ -322,6 +346,8 @@ class PageBuilder {
       chunkBytes: this.bytes.slice(0, this.byteCount),
       sourceStarts: Uint32Array.from(this.sourceStarts),
       sourceRanges: Float64Array.from(this.sourceRanges),
+      histogramAt: Uint32Array.from(this.histogramAt),
+      histograms: this.histograms,
       warnings,
     };
   }
@@ -343,5 +369,6 @@ export function pageTransfer(page: SeriesPage): ArrayBuffer[] {
     page.chunkBytes,
     page.sourceStarts,
     page.sourceRanges,
+    page.histogramAt,
   ].map((a) => a.buffer as ArrayBuffer);
 }

@@ -3,6 +3,7 @@
 // Data requests travel on a dedicated MessagePort and are answered synchronously for the worker (it blocks on a
 // shared flag until the answer is there); jobs and their results travel on the worker's own parent port.
 
+import type { Histogram } from "../../model/histogram.ts";
 import type { QueryAnswerOptions } from "../query-answer.ts";
 import type { PartialResult } from "./shard.ts";
 
@@ -98,7 +99,8 @@ export type DataRequest = { readonly seq: number; readonly job: number } & (
  * series to series, values mostly do not). Its samples come one of two ways, as `chunked[i]` says:
  * decoded, the samples `[offsets[i], offsets[i+1])` of `t` (ms) and `v`; or encoded, the XOR chunks
  * `[chunkIndex[i], chunkIndex[i+1])`, for the worker to decode. When `continued`, entry 0 has no labels: its
- * samples or chunks continue the last series of the previous page.
+ * samples or chunks continue the last series of the previous page. Native histogram samples (only in entries given
+ * as samples) are listed apart: sample `histogramAt[j]` of the page is `histograms[j]` (its `v` is NaN).
  */
 export interface SeriesPage {
   /** Ask for the next page with this cursor, unless `done`. */
@@ -129,6 +131,9 @@ export interface SeriesPage {
    */
   readonly sourceStarts: Uint32Array;
   readonly sourceRanges: Float64Array;
+  /** Page sample indices of the histogram samples, ascending; empty for float-only pages (most). */
+  readonly histogramAt: Uint32Array;
+  readonly histograms: readonly Histogram[];
   /** The selection's warnings, on the last page. */
   readonly warnings: readonly string[];
 }

@@ -57,6 +57,8 @@ function page(opts: { bytes?: number; samples?: number; continued?: boolean }): 
     chunkIndex: new Uint32Array(1),
     chunkRanges: new Float64Array(0),
     chunkEnds: new Uint32Array(0),
+    histogramAt: new Uint32Array(0),
+    histograms: [],
     chunkBytes: new Uint8Array(opts.bytes ?? 0),
     sourceStarts: new Uint32Array(0),
     sourceRanges: new Float64Array(0),

@@ -1,7 +1,7 @@
 // Chunk encodings and the chunk value passed between the head, the chunk files and the block readers. The numeric
 // codes are the encoding byte stored in Prometheus's chunk files and must not change.
 
-/** Encoding byte of a chunk, as Prometheus numbers them. Only `xor` is produced and read by Contrail today. */
+/** Encoding byte of a chunk, as Prometheus numbers them. Contrail produces and reads `xor` and the two histograms. */
 export const Encoding = {
   none: 0,
   xor: 1,

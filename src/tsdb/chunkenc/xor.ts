@@ -35,7 +35,7 @@ export interface XorEncoderState {
 }
 
 /** Count of trailing zero bits of a non-zero uint32. */
-function ctz32(x: number): number {
+export function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
@@ -195,7 +195,7 @@ export class XorAppender {
 }
 
 /** Writes the low `n` bits of the 64-bit `hi:lo` shifted right by `s`. */
-function writeShifted(w: BitWriter, hi: number, lo: number, s: number, n: number): void {
+export function writeShifted(w: BitWriter, hi: number, lo: number, s: number, n: number): void {
   if (s === 0) w.writeBits(hi, lo, n);
   else if (s < 32) w.writeBits(hi >>> s, ((lo >>> s) | (hi << (32 - s))) >>> 0, n);
   else w.writeBits(0, hi >>> (s - 32), n);

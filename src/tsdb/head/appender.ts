@@ -10,14 +10,16 @@
 // for federation and re-sent data.
 
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { Appender, CommitReport, SeriesRef } from "../../storage/interface.ts";
-import { XorIterator } from "../chunkenc/xor.ts";
 import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 import { encodeSamples } from "../record/samples.ts";
 import { encodeSeries } from "../record/series.ts";
 import type { Head } from "./head.ts";
-import type { MemSeries } from "./series.ts";
+import { checkHistogram, sameHistogram } from "./histogram-checks.ts";
+import { type HistogramBatch, histogramRecords, readLastSample } from "./histogram-commit.ts";
+import { copyHistogram, type MemSeries } from "./series.ts";
 
 /** How many samples of the last commit were rejected, by reason. */
 export interface Rejections {
@@ -58,6 +60,8 @@ export class HeadAppender implements Appender {
   // Values in a typed array so that NaN payloads (the staleness marker) keep their exact bits.
   private vs = new Float64Array(64);
   private n = 0;
+  /** Queued histogram samples (series, time, copy), committed after the float samples. */
+  private hs: { s: MemSeries; t: number; h: Histogram; pos: number }[] = [];
   private done = false;
   private rejected: Rejections = NONE;
   /**
@@ -93,6 +97,34 @@ export class HeadAppender implements Appender {
     return ref;
   }
 
+  /**
+   * Queues a native histogram sample for the series `labels` (created now if new), as `append`. Throws `bad_data`
+   * for a malformed histogram, queuing nothing. `h` is copied.
+   */
+  appendHistogram(labels: Labels, t: number, h: Histogram): SeriesRef {
+    this.check(t);
+    checkHistogram(h);
+    const s = this.head.getOrCreate(labels, this.limit);
+    this.pushHistogram(s, t, h);
+    return s.ref as SeriesRef;
+  }
+
+  /** Queues a histogram sample for the series `ref` handed out by this head, as `appendRef`. */
+  appendHistogramRef(ref: SeriesRef, t: number, h: Histogram): SeriesRef {
+    this.check(t);
+    checkHistogram(h);
+    const s = this.head.series.getByRef(ref);
+    if (s === undefined) throw new ContrailError("not_found", `unknown head series ref ${ref}`);
+    this.pushHistogram(s, t, h);
+    return ref;
+  }
+
+  private pushHistogram(s: MemSeries, t: number, h: Histogram): void {
+    // `pos`: the number of floats queued before it, so the commit judges both kinds in the order they came.
+    this.hs.push({ s, t, h: copyHistogram(h), pos: this.n });
+    s.pending++;
+  }
+
   /** Samples rejected by the last `commit()`, by reason. */
   get rejections(): Rejections {
     return this.rejected;
@@ -121,10 +153,9 @@ export class HeadAppender implements Appender {
       if (first === null) first = { code, detail };
     };
 
-    for (let i = 0; i < this.n; i++) {
-      const s = this.series[i];
-      const t = this.ts[i];
-      const v = this.vs[i];
+    // Where a sample at `t` falls in its series: -1 rejected (counted here), 0 at the newest sample's time (a
+    // duplicate unless equal to it), 1 newer. Also notes series the WAL does not know yet.
+    const place = (s: MemSeries, t: number): number => {
       if (!s.logged && !unlogged.has(s)) {
         unlogged.add(s);
         newSeries.push(s.ref, s.labels);
@@ -135,18 +166,57 @@ export class HeadAppender implements Appender {
           "out_of_bounds",
           `sample at ${t} for ${s.labels.toString()} is older than the head's minimum ${minValid}`,
         );
-        continue;
+        return -1;
       }
-      const inBatch = s.batchEpoch === epoch;
-      const prevT = inBatch ? s.batchT : s.lastT;
+      const prevT = s.batchEpoch === epoch ? s.batchT : s.lastT;
       if (t < prevT) {
         ooo++;
         reject("out_of_order_sample", `sample at ${t} for ${s.labels.toString()} is older than its newest at ${prevT}`);
-        continue;
+        return -1;
       }
-      if (t === prevT) {
-        const prevV = inBatch ? s.batchV : this.lastValue(s);
-        if (sameBits(v, prevV)) continue;
+      return t === prevT ? 0 : 1;
+    };
+
+    // Histograms are judged in the order they were queued among the floats, against the newest sample of their
+    // series so far (float or histogram); `at` is where they fall among the accepted floats, for applying them.
+    const hKeep: HistogramBatch = [];
+    const hAt: number[] = [];
+    const batchH = new Map<MemSeries, Histogram>();
+    let hp = 0;
+    const judgeHistograms = (upTo: number) => {
+      for (; hp < this.hs.length && this.hs[hp].pos <= upTo; hp++) {
+        const q = this.hs[hp];
+        const { s, t, h } = q;
+        const p = place(s, t);
+        if (p < 0) continue;
+        if (p === 0) {
+          const prevH = s.batchEpoch === epoch ? (batchH.get(s) ?? null) : this.lastHistogram(s);
+          if (prevH !== null && sameHistogram(h, prevH)) continue;
+          dup++;
+          reject(
+            "duplicate_sample_for_timestamp",
+            `histogram sample at ${t} for ${s.labels.toString()} differs from the sample stored at that time`,
+          );
+          continue;
+        }
+        s.batchEpoch = epoch;
+        s.batchT = t;
+        batchH.set(s, h);
+        hKeep.push(q);
+        hAt.push(accepted.length);
+      }
+    };
+
+    for (let i = 0; i < this.n; i++) {
+      if (hp < this.hs.length) judgeHistograms(i);
+      const s = this.series[i];
+      const t = this.ts[i];
+      const v = this.vs[i];
+      const p = place(s, t);
+      if (p < 0) continue;
+      if (p === 0) {
+        const prevV = s.batchEpoch === epoch ? (batchH.has(s) ? null : s.batchV) : this.lastValue(s);
+        if (prevV !== null && sameBits(v, prevV)) continue;
         dup++;
         reject(
           "duplicate_sample_for_timestamp",
@@ -157,9 +227,11 @@ export class HeadAppender implements Appender {
       s.batchEpoch = epoch;
       s.batchT = t;
       s.batchV = v;
+      if (hp > 0) batchH.delete(s);
       accepted.push(s.ref, t, v);
       keep.push(s);
     }
+    judgeHistograms(Number.POSITIVE_INFINITY);
 
     try {
       // Both records in one buffer; the WAL copies them before `logRecords` returns.
@@ -167,25 +239,36 @@ export class HeadAppender implements Appender {
       if (newSeries.length > 0) encodeSeries(buf, newSeries);
       const split = buf.length;
       if (accepted.length > 0) encodeSamples(buf, accepted);
-      if (buf.length > 0) {
+      // Histogram records go in the same write, so the batch is durable as a whole or not at all.
+      const hRecords = hKeep.length > 0 ? histogramRecords(hKeep) : [];
+      if (buf.length > 0 || hRecords.length > 0) {
         const all = buf.get();
         const records: Uint8Array[] = [];
         if (split > 0) records.push(all.subarray(0, split));
         if (all.length > split) records.push(all.subarray(split));
-        head.logRecords(records);
+        head.logRecords(hRecords.length > 0 ? [...records, ...hRecords] : records);
       }
       for (const u of unlogged) u.logged = true;
       let mint = Number.POSITIVE_INFINITY;
       let maxt = Number.NEGATIVE_INFINITY;
       const opts = head.chunkOptions;
-      for (let i = 0; i < accepted.length; i++) {
+      let k = 0;
+      for (let i = 0; i <= accepted.length; i++) {
+        // The histograms accepted before float `i`, then float `i`: the order they were judged in.
+        for (; k < hKeep.length && hAt[k] <= i; k++) {
+          const q = hKeep[k];
+          q.s.appendHistogram(q.t, q.h, opts);
+          if (q.t < mint) mint = q.t;
+          if (q.t > maxt) maxt = q.t;
+        }
+        if (i === accepted.length) break;
         const t = accepted.ts[i];
         keep[i].append(t, accepted.vs[i], opts);
         if (t < mint) mint = t;
         if (t > maxt) maxt = t;
       }
-      if (accepted.length > 0) head.noteTimes(mint, maxt);
-      head.counters.samplesAppended += accepted.length;
+      if (accepted.length + hKeep.length > 0) head.noteTimes(mint, maxt);
+      head.counters.samplesAppended += accepted.length + hKeep.length;
       head.counters.outOfOrderSamples += ooo;
       head.counters.duplicateSamples += dup;
       head.counters.outOfBoundsSamples += oob;
@@ -197,7 +280,7 @@ export class HeadAppender implements Appender {
     this.rejected = { outOfOrder: ooo, duplicate: dup, outOfBounds: oob };
     const f = first as { code: ErrorCode; detail: string } | null;
     return {
-      appended: accepted.length,
+      appended: accepted.length + hKeep.length,
       outOfOrder: ooo,
       duplicate: dup,
       outOfBounds: oob,
@@ -239,19 +322,22 @@ export class HeadAppender implements Appender {
 
   private release(): void {
     for (let i = 0; i < this.n; i++) this.series[i].pending--;
+    for (const q of this.hs) q.s.pending--;
     this.series = [];
+    this.hs = [];
   }
 
-  // The value of the newest stored sample; after a restart it may only be in the last stored chunk.
-  private lastValue(s: MemSeries): number {
-    const last = s.numMmapped - 1;
-    if (!s.lastVUnknown || last < 0 || s.mmappedMaxt(last) !== s.lastT) return s.lastV;
-    const it = new XorIterator(this.head.files.chunk(s.mmappedRef(last)).data);
-    let v = Number.NaN;
-    while (it.next() !== "none") v = it.atV();
-    s.lastV = v;
-    s.lastVUnknown = false;
-    return v;
+  // The value of the newest stored sample; after a restart it may only be in the last stored chunk. Null when the
+  // newest sample is a histogram (no float equals it).
+  private lastValue(s: MemSeries): number | null {
+    if (s.lastVUnknown) readLastSample(this.head, s);
+    return s.histograms?.last != null ? null : s.lastV;
+  }
+
+  // The newest stored sample when it is a histogram, else null.
+  private lastHistogram(s: MemSeries): Histogram | null {
+    if (s.lastVUnknown) readLastSample(this.head, s);
+    return s.histograms?.last ?? null;
   }
 }
 

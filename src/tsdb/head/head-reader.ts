@@ -14,11 +14,12 @@ import {
   type RawChunk,
   type TombstoneReader,
 } from "../block-reader.ts";
-import { type Chunk, Encoding } from "../chunkenc/chunk.ts";
-import { numSamples, XorAppender, XorIterator } from "../chunkenc/xor.ts";
+import type { Chunk } from "../chunkenc/chunk.ts";
+import { trimChunk } from "../chunkenc/trim.ts";
+import { numSamples } from "../chunkenc/xor.ts";
 import type { PostingsList } from "../index/postings.ts";
 import type { Head } from "./head.ts";
-import { CHUNK_ID_SPACE, type MemSeries, type OpenChunk, packHeadChunkId, unpackHeadChunkId } from "./series.ts";
+import { type AnyOpenChunk, CHUNK_ID_SPACE, type MemSeries, packHeadChunkId, unpackHeadChunkId } from "./series.ts";
 
 /**
  * The head's index, showing the chunks that overlap [mint, maxt] (ms, inclusive) with their ranges narrowed to it.
@@ -62,7 +63,8 @@ export class HeadIndexReader implements BlockIndexReader {
   series(ref: number): BlockSeries | null {
     const s = this.head.series.getByRef(ref);
     if (s === undefined) return null;
-    return { labels: s.labels, chunks: chunkMetas(s, this.mint, this.maxt) };
+    const chunks = chunkMetas(s, this.mint, this.maxt);
+    return s.histograms === null ? { labels: s.labels, chunks } : { labels: s.labels, chunks, histograms: true };
   }
 
   /** `refs` ordered by their series' labels; refs of series no longer in the head are dropped. */
@@ -121,11 +123,11 @@ export class HeadChunkReader implements BlockChunkReader {
       const c = s.mmappedChunk(idx);
       const chunk = this.head.files.chunk(c.ref);
       if (meta.mint <= c.mint && meta.maxt >= c.maxt) return chunk;
-      return trimXor(chunk.data, meta.mint, meta.maxt);
+      return trimChunk(chunk, meta.mint, meta.maxt);
     }
-    const o = s.open as OpenChunk;
-    if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: Encoding.xor, data: o.bytes().slice() };
-    return trimXor(o.bytes(), meta.mint, meta.maxt);
+    const o = s.open as AnyOpenChunk;
+    if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: o.encoding, data: o.bytes().slice() };
+    return trimChunk({ encoding: o.encoding, data: o.bytes() }, meta.mint, meta.maxt);
   }
 
   /**
@@ -140,9 +142,9 @@ export class HeadChunkReader implements BlockChunkReader {
       const whole = meta.mint <= c.mint && meta.maxt >= c.maxt;
       return { encoding: chunk.encoding, data: chunk.data, samples: whole ? numSamples(chunk.data) : -1 };
     }
-    const o = s.open as OpenChunk;
+    const o = s.open as AnyOpenChunk;
     const whole = meta.mint <= o.mint && meta.maxt >= o.maxt;
-    return { encoding: Encoding.xor, data: o.bytes(), samples: whole ? o.numSamples : -1 };
+    return { encoding: o.encoding, data: o.bytes(), samples: whole ? o.numSamples : -1 };
   }
 
   // The series of `meta` and the index of its chunk (its open chunk when equal to the number of full chunks).
@@ -155,21 +157,6 @@ export class HeadChunkReader implements BlockChunkReader {
     if (idx < s.numMmapped || (idx === s.numMmapped && o !== null && o.numSamples > 0)) return { s, idx };
     throw new ContrailError("not_found", `chunk ${chunkId} of head series ${seriesRef} no longer exists`);
   }
-}
-
-/** A new XOR chunk holding the samples of `data` within [mint, maxt] ms. */
-function trimXor(data: Uint8Array, mint: number, maxt: number): Chunk {
-  const it = new XorIterator(data);
-  const app = new XorAppender({ capacity: data.length });
-  if (it.seek(mint) !== "none") {
-    do {
-      if (it.atT() > maxt) break;
-      app.append(it.atT(), it.atV());
-    } while (it.next() !== "none");
-  }
-  const e = it.err();
-  if (e !== null) throw new ContrailError("corruption", `head chunk: ${e}`);
-  return { encoding: Encoding.xor, data: app.bytes().slice() };
 }
 
 /** The head restricted to [mint, maxt] (ms, inclusive): what compaction turns into a block. */

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Encoding } from "../chunkenc/chunk.ts";
 import { headChunkRefSeq } from "../chunks/head-chunks.ts";
+import { decodeHistogramSamples } from "../record/histograms.ts";
 import { recordKind } from "../record/record.ts";
 import { decodeSamples, SampleBatch } from "../record/samples.ts";
 import { decodeSeries, SeriesBatch } from "../record/series.ts";
@@ -23,7 +24,7 @@ export interface OpenReport {
   readonly headChunks: number;
   /** Set when damaged head chunk files were deleted: the first deleted file and why. */
   readonly headChunkFilesDeleted: { readonly fromFile: number; readonly reason: string } | null;
-  /** Stored chunks not used: out-of-order or histogram chunks, overlapping ones, older than the valid time, or of
+  /** Stored chunks not used: out-of-order chunks or of unknown encodings, overlapping ones, older than the valid time, or of
    * series the WAL no longer knows. */
   readonly skippedHeadChunks: number;
   /** WAL records read (checkpoint included). */
@@ -49,7 +50,7 @@ const MAX_INT64 = 2 ** 63;
 export function replay(head: Head, opts: { walDir: string; minValidTime: number }): OpenReport {
   const started = performance.now();
   const loaded = loadHeadChunks(head, opts.minValidTime);
-  const w = replayWal(head, opts.walDir, opts.minValidTime, loaded.bySeries);
+  const w = replayWal(head, opts.walDir, opts.minValidTime, loaded);
   let unusedChunks = 0;
   for (const list of loaded.bySeries.values()) unusedChunks += list.length;
   for (const s of head.series.values()) {
@@ -74,6 +75,8 @@ export function replay(head: Head, opts: { walDir: string; minValidTime: number 
 
 interface LoadedChunks {
   readonly bySeries: Map<number, MmappedChunk[]>;
+  /** Series refs with histogram chunks among theirs. */
+  readonly withHistograms: ReadonlySet<number>;
   readonly count: number;
   readonly skipped: number;
   readonly deleted: { readonly fromFile: number; readonly reason: string } | null;
@@ -82,10 +85,13 @@ interface LoadedChunks {
 // Reads the metadata of every stored chunk, grouped by series ref in time order.
 function loadHeadChunks(head: Head, minValidTime: number): LoadedChunks {
   const bySeries = new Map<number, MmappedChunk[]>();
+  const withHistograms = new Set<number>();
   let count = 0;
   let skipped = 0;
   const res = head.files.iterate((m) => {
-    if (m.outOfOrder || m.encoding !== Encoding.xor || m.maxt < minValidTime || m.numSamples === 0) {
+    const known =
+      m.encoding === Encoding.xor || m.encoding === Encoding.histogram || m.encoding === Encoding.floatHistogram;
+    if (m.outOfOrder || !known || m.maxt < minValidTime || m.numSamples === 0) {
       skipped++;
       return;
     }
@@ -100,9 +106,10 @@ function loadHeadChunks(head: Head, minValidTime: number): LoadedChunks {
       return;
     }
     list.push({ ref: m.ref, mint: m.mint, maxt: m.maxt });
+    if (m.encoding !== Encoding.xor) withHistograms.add(m.seriesRef);
     count++;
   });
-  if (res.ok) return { bySeries, count, skipped, deleted: null };
+  if (res.ok) return { bySeries, withHistograms, count, skipped, deleted: null };
 
   // Keep what lies before the damaged file; the WAL still holds the samples of the rest.
   head.files.deleteFrom(res.fileSeq);
@@ -113,7 +120,7 @@ function loadHeadChunks(head: Head, minValidTime: number): LoadedChunks {
     if (kept.length === 0) bySeries.delete(ref);
     else bySeries.set(ref, kept);
   }
-  return { bySeries, count, skipped, deleted: { fromFile: res.fileSeq, reason: res.message } };
+  return { bySeries, withHistograms, count, skipped, deleted: { fromFile: res.fileSeq, reason: res.message } };
 }
 
 type WalReport = Pick<
@@ -121,7 +128,7 @@ type WalReport = Pick<
   "walRecords" | "seriesRecords" | "samplesReplayed" | "samplesSkipped" | "unknownRefs" | "walRepair"
 >;
 
-function replayWal(head: Head, walDir: string, minValid: number, chunks: Map<number, MmappedChunk[]>): WalReport {
+function replayWal(head: Head, walDir: string, minValid: number, loaded: LoadedChunks): WalReport {
   mkdirSync(walDir, { recursive: true });
   const cp = lastCheckpoint(walDir);
   const ranges: SegmentRange[] =
@@ -144,7 +151,7 @@ function replayWal(head: Head, walDir: string, minValid: number, chunks: Map<num
             r.seriesRecords += b.length;
             for (let i = 0; i < b.length; i++) {
               const { series, created } = head.getOrCreateWithRef(b.refs[i], b.labels[i]);
-              attachChunks(series, created, chunks, b.refs[i]);
+              attachChunks(series, created, loaded, b.refs[i]);
             }
             break;
           }
@@ -160,6 +167,19 @@ function replayWal(head: Head, walDir: string, minValid: number, chunks: Map<num
               const s = head.series.getByRef(head.aliasRefs.get(ref) ?? ref);
               if (s === undefined) r.unknownRefs++;
               else if (t > s.mmappedMaxTime() && s.append(t, b.vs[i], opts)) r.samplesReplayed++;
+              else r.samplesSkipped++;
+            }
+            break;
+          }
+          case "histograms": {
+            for (const e of decodeHistogramSamples(rec)) {
+              if (e.t < minValid) {
+                r.samplesSkipped++;
+                continue;
+              }
+              const s = head.series.getByRef(head.aliasRefs.get(e.ref) ?? e.ref);
+              if (s === undefined) r.unknownRefs++;
+              else if (e.t > s.mmappedMaxTime() && s.appendHistogram(e.t, e.h, opts)) r.samplesReplayed++;
               else r.samplesSkipped++;
             }
             break;
@@ -207,15 +227,16 @@ function replayWal(head: Head, walDir: string, minValid: number, chunks: Map<num
  * Gives a series the stored chunks found under `ref`. A new series takes them as they are; a series that another
  * ref already created (same labels logged twice) takes only chunks newer than everything it holds.
  */
-function attachChunks(s: MemSeries, created: boolean, chunks: Map<number, MmappedChunk[]>, ref: number): void {
-  const list = chunks.get(ref);
+function attachChunks(s: MemSeries, created: boolean, loaded: LoadedChunks, ref: number): void {
+  const list = loaded.bySeries.get(ref);
   if (list === undefined) return;
-  chunks.delete(ref);
+  loaded.bySeries.delete(ref);
+  const histograms = loaded.withHistograms.has(ref);
   if (created) {
-    s.setMmapped(list);
+    s.setMmapped(list, histograms);
     return;
   }
   if (s.open !== null && s.open.numSamples > 0) return;
   const newer = list.filter((c) => c.mint > s.mmappedMaxTime());
-  if (newer.length > 0) s.setMmapped([...s.mmappedChunks(), ...newer]);
+  if (newer.length > 0) s.setMmapped([...s.mmappedChunks(), ...newer], histograms || s.histograms !== null);
 }

@@ -2,8 +2,14 @@
 // chunk samples are appended to. Chunks are cut as Prometheus cuts them, so head chunk files and the blocks compacted
 // from them have Prometheus's chunk boundaries.
 
+import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import { Encoding, MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND } from "../chunkenc/chunk.ts";
+import {
+  appendHistogramSample,
+  type HistogramChunkAppender,
+  newHistogramAppender,
+} from "../chunkenc/histogram-append.ts";
 import { XorAppender } from "../chunkenc/xor.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
 import type { ByteArena } from "../encoding/byte-arena.ts";
@@ -36,6 +42,66 @@ export class OpenChunk extends XorAppender {
     super({ capacity: Math.max(OPEN_CHUNK_BYTES, bytes), arena });
     this.mint = mint;
   }
+
+  /** The chunk's encoding byte. */
+  get encoding(): Encoding {
+    return Encoding.xor;
+  }
+}
+
+/**
+ * A histogram chunk being appended to, with its time range. Its appender is replaced when a sample with new buckets
+ * recodes the chunk. Its bytes live in its own buffer (histogram series are few; the arena serves float chunks).
+ */
+export class HistogramOpenChunk {
+  app: HistogramChunkAppender;
+  mint: number;
+  maxt = Number.NEGATIVE_INFINITY;
+
+  /** A chunk of `app` (empty or holding the sample at `mint` ms). */
+  constructor(app: HistogramChunkAppender, mint: number) {
+    this.app = app;
+    this.mint = mint;
+  }
+
+  /** The chunk's encoding byte: integer or float histogram. */
+  get encoding(): Encoding {
+    return this.app.float ? Encoding.floatHistogram : Encoding.histogram;
+  }
+
+  /** Samples in the chunk. */
+  get numSamples(): number {
+    return this.app.numSamples;
+  }
+
+  /** Chunk size in bytes. */
+  get size(): number {
+    return this.app.size;
+  }
+
+  /** The chunk's bytes; a view valid until the next append. */
+  bytes(): Uint8Array {
+    return this.app.bytes();
+  }
+
+  /** Nothing to give back: the bytes are the appender's own. */
+  release(): void {}
+}
+
+/** The open chunk of a series: floats (XOR) or histograms. */
+export type AnyOpenChunk = OpenChunk | HistogramOpenChunk;
+
+/** Prometheus's target size of a histogram chunk, bytes: end times are predicted from it, twice it always cuts. */
+export const TARGET_BYTES_PER_HISTOGRAM_CHUNK = 1024;
+/** Samples a histogram chunk holds at least before it is cut (unless the chunk range ends first). */
+export const MIN_SAMPLES_PER_HISTOGRAM_CHUNK = 10;
+
+/** Histogram state of a series that has held histograms; null for float-only series (most). */
+export interface SeriesHistograms {
+  /** The newest sample's histogram when the newest sample is one, else null (for the duplicate check). */
+  last: Histogram | null;
+  /** Whether the open histogram chunk's end time was predicted from its size yet. */
+  endComputed: boolean;
 }
 
 /** What chunk cutting needs to know; shared by every series of a head. */
@@ -90,7 +156,7 @@ export class MemSeries {
   private mm: number[] = NO_CHUNKS;
   /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
   firstChunkId = 0;
-  open: OpenChunk | null = null;
+  open: AnyOpenChunk | null = null;
   /** Time at which the open chunk is cut (ms). */
   private nextAt = Number.NEGATIVE_INFINITY;
   /** Newest sample (ms, value); -Infinity before the first. Survives truncation for ordering checks. */
@@ -98,6 +164,8 @@ export class MemSeries {
   lastV = 0;
   /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
   lastVUnknown = false;
+  /** Set once the series holds a histogram sample: readers then expect histogram chunks. */
+  histograms: SeriesHistograms | null = null;
   /** Whether a Series record for this series is in the WAL. */
   logged = false;
   /** Appenders holding uncommitted samples of this series; truncation does not collect it meanwhile. */
@@ -180,14 +248,22 @@ export class MemSeries {
    * target count. Returns true when stored.
    */
   append(t: number, v: number, o: ChunkOptions): boolean {
-    let c = this.open;
+    const open = this.open;
+    let c: OpenChunk;
     let created = false;
-    if (c === null) {
+    if (open === null) {
       if (this.mmappedMaxTime() >= t) return false;
       c = this.cut(t, o);
       created = true;
+    } else if (open.maxt >= t) {
+      return false;
+    } else if (open instanceof OpenChunk) {
+      c = open;
+    } else {
+      // A float after histograms: a new chunk for the new kind.
+      c = this.cut(t, o);
+      created = true;
     }
-    if (c.maxt >= t) return false;
     if (!created && c.size > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
       c = this.cut(t, o);
       created = true;
@@ -208,7 +284,71 @@ export class MemSeries {
     this.lastT = t;
     this.lastV = v;
     this.lastVUnknown = false;
+    if (this.histograms !== null) this.histograms.last = null;
     return true;
+  }
+
+  /**
+   * Appends a histogram sample that callers have checked is newer than `lastT`, as `append` does for floats.
+   * Chunks are cut as Prometheus cuts histogram chunks: at a change of kind (float, integer or float histogram),
+   * at a predicted end time or past 2 KiB once the chunk holds 10 samples (or at the range boundary), and wherever
+   * the encoding needs a new chunk (a reset, a new schema...); a sample with new buckets recodes the open chunk.
+   * `h` is copied.
+   */
+  appendHistogram(t: number, h: Histogram, o: ChunkOptions): boolean {
+    const open = this.open;
+    const float = !h.integer;
+    if (open === null ? this.mmappedMaxTime() >= t : open.maxt >= t) return false;
+    this.histograms ??= { last: null, endComputed: false };
+    const hs = this.histograms;
+    let c: HistogramOpenChunk;
+    let prev: HistogramChunkAppender | null = null;
+    if (open instanceof HistogramOpenChunk && open.app.float === float) {
+      c = open;
+      const n = c.numSamples;
+      const bytes = c.size;
+      // Prometheus's cutting by size: at a quarter of the target, predict the end time that spreads the rest of
+      // the range evenly; cut there or past twice the target, once the chunk holds its minimum of samples (or the
+      // range boundary is reached).
+      const rangeStart = hs.endComputed ? rangeForTimestamp(c.mint, o.chunkRange) : this.nextAt;
+      if (!hs.endComputed && bytes >= TARGET_BYTES_PER_HISTOGRAM_CHUNK / 4) {
+        this.nextAt = computeChunkEndTime(c.mint, c.maxt, this.nextAt, TARGET_BYTES_PER_HISTOGRAM_CHUNK / bytes);
+        hs.endComputed = true;
+      }
+      const due = t >= this.nextAt || bytes >= 2 * TARGET_BYTES_PER_HISTOGRAM_CHUNK;
+      if (due && (n >= MIN_SAMPLES_PER_HISTOGRAM_CHUNK || t >= rangeStart)) {
+        prev = c.app;
+        c = this.cutHistogram(t, o, float);
+        hs.endComputed = false;
+      }
+    } else {
+      c = this.cutHistogram(t, o, float);
+      hs.endComputed = false;
+    }
+    const out = appendHistogramSample(c.app, prev, t, h);
+    if (out.kind === "cut") {
+      this.flushOpen(o.files);
+      c = new HistogramOpenChunk(out.appender, t);
+      this.open = c;
+      this.nextAt = rangeForTimestamp(t, o.chunkRange);
+    } else if (out.kind === "recoded") {
+      c.app = out.appender;
+    }
+    c.maxt = t;
+    this.lastT = t;
+    this.lastVUnknown = false;
+    hs.last = copyHistogram(h);
+    return true;
+  }
+
+  /** Writes the open chunk (if it holds samples) to the head chunk files and opens an empty histogram chunk. */
+  private cutHistogram(t: number, o: ChunkOptions, float: boolean): HistogramOpenChunk {
+    this.flushOpen(o.files);
+    this.releaseOpen();
+    const c = new HistogramOpenChunk(newHistogramAppender(float), t);
+    this.open = c;
+    this.nextAt = rangeForTimestamp(t, o.chunkRange);
+    return c;
   }
 
   /** Writes the open chunk (if it holds samples) to the head chunk files and opens a new one starting at `t`. */
@@ -232,7 +372,7 @@ export class MemSeries {
       seriesRef: this.ref,
       mint: c.mint,
       maxt: c.maxt,
-      chunk: { encoding: Encoding.xor, data: c.bytes() },
+      chunk: { encoding: c.encoding, data: c.bytes() },
     });
     const n = this.mm.length;
     const mm = new Array<number>(n + 3);
@@ -271,7 +411,8 @@ export class MemSeries {
    * Installs the full chunks found in the head chunk files at replay (time order, non-overlapping) and resets the
    * ordering state to their end.
    */
-  setMmapped(chunks: readonly MmappedChunk[]): void {
+  setMmapped(chunks: readonly MmappedChunk[], histograms = false): void {
+    if (histograms) this.histograms ??= { last: null, endComputed: false };
     const mm = new Array<number>(chunks.length * 3);
     chunks.forEach((c, i) => {
       mm[3 * i] = c.ref;
@@ -286,4 +427,16 @@ export class MemSeries {
       this.lastVUnknown = true;
     }
   }
+}
+
+/** A copy of `h` that can be kept (the caller may reuse its arrays). */
+export function copyHistogram(h: Histogram): Histogram {
+  return {
+    ...h,
+    positiveSpans: h.positiveSpans.slice(),
+    negativeSpans: h.negativeSpans.slice(),
+    positiveBuckets: h.positiveBuckets.slice(),
+    negativeBuckets: h.negativeBuckets.slice(),
+    customValues: h.customValues.slice(),
+  };
 }

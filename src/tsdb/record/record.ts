@@ -4,7 +4,10 @@
 import { ContrailError } from "../../model/errors.ts";
 import type { Decbuf } from "../encoding/decbuf.ts";
 
-/** Type bytes of the records Prometheus writes to a WAL; Contrail decodes Series, Samples(V2), Tombstones, Metadata. */
+/**
+ * Type bytes of the records Prometheus writes to a WAL; Contrail decodes Series, Samples(V2), Tombstones, Metadata
+ * and the four histogram samples types (7 to 10).
+ */
 export const RecordType = {
   Series: 1,
   Samples: 2,
@@ -23,10 +26,10 @@ export const RecordType = {
 
 /**
  * What a record holds, as far as Contrail is concerned. "unknown" covers empty records, types from newer
- * Prometheus versions and the types Contrail does not decode (exemplars, histograms, mmap markers): replay skips
+ * Prometheus versions and the types Contrail does not decode (exemplars, mmap markers, V2 histograms): replay skips
  * and counts them.
  */
-export type RecordKind = "series" | "samples" | "tombstones" | "metadata" | "unknown";
+export type RecordKind = "series" | "samples" | "histograms" | "tombstones" | "metadata" | "unknown";
 
 /** The kind of `rec`, from its first byte. */
 export function recordKind(rec: Uint8Array): RecordKind {
@@ -37,6 +40,11 @@ export function recordKind(rec: Uint8Array): RecordKind {
     case RecordType.Samples:
     case RecordType.SamplesV2:
       return "samples";
+    case RecordType.HistogramSamples:
+    case RecordType.FloatHistogramSamples:
+    case RecordType.CustomBucketsHistogramSamples:
+    case RecordType.CustomBucketsFloatHistogramSamples:
+      return "histograms";
     case RecordType.Tombstones:
       return "tombstones";
     case RecordType.Metadata:

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
 import { seek } from "../index/postings.ts";
+import { decodeHistogramSamples, encodeHistogramSamples } from "../record/histograms.ts";
 import { decodeMetadata, encodeMetadata, MetadataBatch } from "../record/metadata.ts";
 import { recordKind } from "../record/record.ts";
 import { decodeSamples, encodeSamples, SampleBatch } from "../record/samples.ts";
@@ -237,6 +238,17 @@ class Filter {
         stats.droppedSamples += s.length - kept.length;
         if (kept.length > 0) {
           encodeSamples(this.buf, kept);
+          this.endRecord();
+        }
+        return;
+      }
+      case "histograms": {
+        const all = decodeHistogramSamples(rec);
+        const kept = all.filter((e) => e.t >= opts.mint);
+        stats.totalSamples += all.length;
+        stats.droppedSamples += all.length - kept.length;
+        if (kept.length > 0) {
+          encodeHistogramSamples(this.buf, rec[0], kept);
           this.endRecord();
         }
         return;
