@@ -158,8 +158,10 @@ export class SelectionCursor {
       const to = Math.min(this.maxt, this.from + this.span - 1);
       const before = out.n;
       const it = s.iterator();
-      if (it.readInto !== undefined) appendSamples(it, this.from, to, out);
-      else p.appendKinds(it, this.from, to);
+      if (it.readInto !== undefined) {
+        appendSamples(it, this.from, to, out);
+        p.takeHistograms(before);
+      } else p.appendKinds(it, this.from, to);
       const got = out.n - before;
       this.countedSamples += got;
       const width = to - this.from + 1;
@@ -302,6 +304,24 @@ class PageBuilder {
       this.histograms.push(it.atH());
       out.push(t, Number.NaN);
     }
+  }
+
+  /**
+   * Moves the native histograms a batch read left in the sample buffer's `h` (samples `from` on) to the page's own
+   * histogram list, as `appendKinds` records them; a float-only read left `h` null and costs nothing here.
+   */
+  takeHistograms(from: number): void {
+    const out = this.samples;
+    const h = out.h;
+    if (h === null) return;
+    for (let i = from; i < out.n; i++) {
+      const hist = h[i];
+      if (hist === undefined) continue;
+      this.histogramAt.push(i);
+      this.histograms.push(hist);
+      out.v[i] = Number.NaN;
+    }
+    out.h = null;
   }
 
   /** Starts a chunk source with the range [mint, maxt] ms at the next chunk. */
