@@ -129,6 +129,22 @@ describe("metrics nodes on one control database", () => {
       }
     };
     assert.equal(holder(), leader!.apiUrl, "the lease row names the evaluating node");
+    // Both list the rules with the evaluator's state: the standby passes the listing on.
+    // (An evaluation between the two requests changes the listing: the pair is asked again then.)
+    for (const path of ["rules", "alerts"]) {
+      const get = async (s: Serve) => (await call(s, token, `/prometheus/${ORG}/api/v1/${path}`)).json();
+      await waitFor(
+        async () => JSON.stringify(await get(leader!)) === JSON.stringify(await get(standby)),
+        (same) => same,
+        5000,
+      );
+    }
+    const listed = (await (await call(standby, token, `/prometheus/${ORG}/api/v1/rules`)).json()) as {
+      data: { groups: { rules: { health: string }[] }[] };
+    };
+    assert.equal(listed.data.groups[0]?.rules[0]?.health, "ok", "the standby shows the evaluator's health");
+    const refused = await call(standby, "ct_not-a-token", `/prometheus/${ORG}/api/v1/rules`);
+    assert.equal(refused.status, 401, "credentials are checked where the request arrives");
 
     await leader!.stop();
     await waitFor(

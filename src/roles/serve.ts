@@ -47,6 +47,7 @@ import {
 import { RoleLease } from "./lease.ts";
 import { notifiersFor } from "./notifiers.ts";
 import { ALL_SERVE_ROLES, parseListenAddress, type ServeRole } from "./options.ts";
+import { forwardRuleListings } from "./rules-forward.ts";
 import { type RuleSettings, ServeRules } from "./serve-rules.ts";
 import { controlTargetSource, heartbeatTargetSource, orgOfAppIn, scrapeShardsIn } from "./targets.ts";
 
@@ -200,6 +201,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
           });
     if (rules !== null) cleanups.push(() => rules.stop());
     let apiUrl: string | null = null;
+    // Whether this node evaluates the rules: the lease's answer once it exists.
+    let evaluating: () => boolean = () => false;
     let closeApi: () => Promise<void> = async () => undefined;
     if (roles.has("api") && pool !== null && rules !== null) {
       const { app } = createApiServer({
@@ -239,6 +242,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       registerReceiverRoutes(app, { control, authenticate: auth, session });
       registerConsoleRoutes(app, { control, authenticate: auth });
       registerConsoleAssets(app);
+      // A node that does not evaluate the rules lists them, with their state and alerts, from the one that does.
+      forwardRuleListings(app, { control, evaluates: () => evaluating(), self: () => apiUrl, warn: options.warn });
       await app.listen({ host: address.host, port: address.port });
       closeApi = () => app.close();
       cleanups.push(closeApi);
@@ -273,6 +278,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
             onRelease: () => rules.stop(),
             warn: options.warn,
           });
+    evaluating = () => lease?.held ?? false;
     await lease?.start();
     cleanups.push(() => lease?.stop());
     // New instances and processes become targets at once, not at the next periodic refresh; rule groups changed by
@@ -306,7 +312,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     return {
       apiUrl: apiUrl ?? "",
       alertSink: notify.sink,
-      evaluatesRules: () => lease?.held ?? false,
+      evaluatesRules: () => evaluating(),
       stop: () => {
         stopping ??= (async () => {
           // Stop accepting first; queries in flight finish. Then the rules and the scrapes, then the databases.
