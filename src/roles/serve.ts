@@ -14,9 +14,10 @@
 // store owns it: no second node may open that data directory.
 //
 // Start order: control database (refusing a data directory another live metrics node serves), store, query pool,
-// rules (loaded, not yet running), scraper, API, notifiers, rule evaluation (lease), heartbeat. Stop order: stop accepting
-// (API requests in flight finish), stop the rules (rounds in flight finish), stop scraping, stop notifying,
-// heartbeat row, the query pool, then close the tenant databases (WAL flushed) and the control database.
+// rules (not yet running), API, notifiers, scraper, rule groups loaded, the lease (evaluation while it is held),
+// heartbeats. Stop order: stop accepting (API requests in flight finish), release the lease and stop the rules
+// (rounds in flight finish), stop scraping, stop notifying, heartbeat rows, the query pool, then close the tenant
+// databases (WAL flushed; a shared store is its owner's to close) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
 import { registerConsoleAssets } from "../api/console-assets.ts";

@@ -34,7 +34,10 @@ export interface ScrapeManagerOptions {
   readonly scrape?: ScrapeOptionsInput;
   /** How often the target list is read from the source (default 10 s). */
   readonly refreshIntervalMs?: number;
-  /** Scrape only this shard of the targets (`--shard i/n`). Platform targets are scraped by shard 0 only. */
+  /**
+   * Scrape only this shard of the targets (`--shard i/n`). Platform targets are scraped by shard 0 only (with `peers`:
+   * by the lowest live shard while no shard 0 runs).
+   */
   readonly shard?: ShardSpec;
   /**
    * The live scrapers' shards, read at every refresh: targets no live shard claims (while shard counts change) are
