@@ -96,3 +96,19 @@ test("serve and edge alone: they say where they serve, refuse a twin, and stop c
     db.close();
   }
 });
+
+test("serve --roles scrape runs without an API and announces its shard in its heartbeat", async () => {
+  const data = join(root, "scrape-only");
+  const node = await startRole(
+    ["serve", "--data", data, "--roles", "scrape", "--shard", "0/2"],
+    /contrail serve: running scrape without an API \(data in /,
+  );
+  const db = openControlDb({ dataDir: data });
+  try {
+    const rows = listHeartbeats(db, "node/").map((hb) => hb.info);
+    assert.deepEqual(rows, [{ api: null, roles: ["scrape"], shard: "0/2" }]);
+  } finally {
+    db.close();
+    assert.equal(await stop(node.proc), 0, node.output());
+  }
+});
