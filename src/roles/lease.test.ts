@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,4 +108,39 @@ test("a holder whose row was taken while it hung stops acting at its next beat",
     await f.stop();
     db.close();
   }
+});
+
+test("of several processes claiming at the same moment, exactly one holds the role", async () => {
+  const dataDir = join(root, `d${dirs++}`);
+  openControlDb({ dataDir }).close();
+  // Each process opens its own connection, waits for a common instant, then claims once and says whether it won.
+  const at = Date.now() + 3000;
+  const script = [
+    'import { hostname } from "node:os";',
+    'import { claimHeartbeat, openControlDb } from "./src/control/index.ts";',
+    "const [dataDir, at] = [process.argv[1], Number(process.argv[2])];",
+    "const db = openControlDb({ dataDir });",
+    "while (Date.now() < at);",
+    "const info = {};",
+    "const won = claimHeartbeat(db, { role: 'rules', pid: process.pid, hostname: hostname(), info, startedAt: 1 },",
+    "  String(process.pid), () => true);",
+    "process.stdout.write(won ? 'won' : 'lost');",
+  ].join("\n");
+  const runs = Array.from({ length: 6 }, () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "--eval", script, dataDir, `${at}`],
+      {
+        cwd: new URL("../..", import.meta.url),
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    return new Promise<string>((resolve) => child.once("exit", () => resolve(out)));
+  });
+  const results = await Promise.all(runs);
+  assert.deepEqual(results.filter((r) => r === "won").length, 1, `results: ${results.join(", ")}`);
+  assert.equal(results.filter((r) => r === "lost").length, 5);
 });
