@@ -131,10 +131,10 @@ export const LAYER_TABLE: LayerTable = {
     {
       name: "storage",
       layer: 2,
-      holds: "memory store, one database per org, remote write, the contracts' conformance suite",
-      folders: ["src/storage", "src/storage/remote"],
+      holds: "memory store, one database per org, remote write, OTLP, the contracts' conformance suite",
+      folders: ["src/storage", "src/storage/remote", "src/storage/otlp"],
       imports: { upToLayer: 2 },
-      testKits: ["src/storage/conformance.ts"],
+      testKits: ["src/storage/conformance.ts", "src/storage/otlp/testkit.ts", "src/storage/remote/backend-spec.ts"],
     },
     {
       name: "promql/engine",

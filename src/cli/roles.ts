@@ -22,7 +22,7 @@ import {
   SERVE_ROLES,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
-import { alertmanagerOption, dataOption, externalLabelOption } from "./commands/options.ts";
+import { alertmanagerOption, dataOption, externalLabelOption, nativeHistogramsOption } from "./commands/options.ts";
 
 /** Options of `contrail serve`. */
 interface ServeCommandOptions {
@@ -41,6 +41,7 @@ interface EdgeCommandOptions {
   readonly edge?: readonly string[];
   readonly domain: string;
   readonly metrics: string;
+  readonly nativeHistograms?: boolean;
 }
 
 /** Options of `contrail agent`. */
@@ -98,6 +99,7 @@ async function edge(opts: EdgeCommandOptions): Promise<number> {
       edges,
       domain: opts.domain.toLowerCase(),
       metrics: opts.metrics,
+      nativeHistograms: opts.nativeHistograms,
       warn: out.warn,
     });
     return {
@@ -177,6 +179,7 @@ export function registerRoleCommands(program: Command): void {
     )
     .addOption(new Option("--domain <domain>", "apps are reached at <app>.<domain>").default("localhost"))
     .addOption(new Option("--metrics <host:port>", "where /metrics answers").default(DEFAULT_METRICS_ADDRESS))
+    .addOption(nativeHistogramsOption())
     .action(action("edge", edge));
   program
     .command("agent")

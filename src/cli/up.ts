@@ -52,6 +52,8 @@ export interface UpOptions {
   readonly alertmanager?: readonly string[];
   /** `NAME=VALUE` labels of every alert sent out, passed on to the metrics node. */
   readonly externalLabel?: readonly string[];
+  /** Keep the edge's response-time histogram also as a native histogram, passed on to the edge. */
+  readonly nativeHistograms?: boolean;
 }
 
 /** How long the supervisor waits for another process's write lock on its heartbeat, ms (it never stalls long). */
@@ -120,6 +122,7 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
           opts.domain,
           "--metrics",
           DEFAULT_METRICS_ADDRESS,
+          ...(opts.nativeHistograms ? ["--native-histograms"] : []),
         ];
       },
     },

@@ -3,7 +3,7 @@
 import { type Command, Option } from "commander";
 import { DEFAULT_API_ADDRESS, DEFAULT_EDGES, DEFAULT_SCRAPE_INTERVAL_MS, formatEdgeSpec } from "../../roles/options.ts";
 import type { UpOptions } from "../up.ts";
-import { alertmanagerOption, dataOption, externalLabelOption } from "./options.ts";
+import { alertmanagerOption, dataOption, externalLabelOption, nativeHistogramsOption } from "./options.ts";
 
 /** Registers `contrail up`. */
 export function registerUpCommand(program: Command): void {
@@ -48,6 +48,7 @@ export function registerUpCommand(program: Command): void {
         `${DEFAULT_SCRAPE_INTERVAL_MS / 1000}s`,
       ),
     )
+    .addOption(nativeHistogramsOption())
     .addOption(alertmanagerOption())
     .addOption(externalLabelOption())
     .action(async (opts: UpOptions) => (await import("../up.ts")).upCommand(opts));
