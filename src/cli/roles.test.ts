@@ -45,6 +45,7 @@ test("bad flags exit 1 with a message naming the flag", async () => {
     [["serve", "--scrape-interval", "10ms"], /^contrail serve: --scrape-interval: at least 1s/],
     [["serve", "--alertmanager", "nowhere"], /^contrail serve: --alertmanager: expected an http or https URL/],
     [["serve", "--external-label", "org=x"], /^contrail serve: --external-label: org is set to each alert's org/],
+    [["serve", "--roles", "api,bogus"], /^contrail serve: --roles: a comma-separated list of api, scrape, rules/],
     [["edge", "--metrics", "nowhere"], /^contrail edge: --metrics: expected HOST:PORT/],
     [["agent", "--metrics", "nowhere"], /^contrail agent: --metrics: expected HOST:PORT/],
   ];
@@ -77,6 +78,10 @@ test("serve and edge alone: they say where they serve, refuse a twin, and stop c
     const twin = await contrail(["serve", "--data", data, "--api", "127.0.0.1:0"]);
     assert.equal(twin.code, 1);
     assert.match(twin.stderr, /contrail serve: another contrail serve \(pid \d+ on .*\) serves this data directory/);
+    // Over the embedded store an API-only node is a twin too: the store has one owner.
+    const apiOnly = await contrail(["serve", "--data", data, "--api", "127.0.0.1:0", "--roles", "api"]);
+    assert.equal(apiOnly.code, 1);
+    assert.match(apiOnly.stderr, /another contrail serve \(pid \d+ on .*\) serves this data directory/);
     const sameRegion = await contrail(["edge", "--data", data, "--edge", "ord=127.0.0.1:0"]);
     assert.equal(sameRegion.code, 1);
     assert.match(sameRegion.stderr, /another contrail edge \(pid \d+\) serves region ord on this data directory/);
@@ -89,5 +94,21 @@ test("serve and edge alone: they say where they serve, refuse a twin, and stop c
     assert.deepEqual(listHeartbeats(db), [], "a clean stop deletes the heartbeat rows");
   } finally {
     db.close();
+  }
+});
+
+test("serve --roles scrape runs without an API and announces its shard in its heartbeat", async () => {
+  const data = join(root, "scrape-only");
+  const node = await startRole(
+    ["serve", "--data", data, "--roles", "scrape", "--shard", "0/2"],
+    /contrail serve: running scrape without an API \(data in /,
+  );
+  const db = openControlDb({ dataDir: data });
+  try {
+    const rows = listHeartbeats(db, "node/").map((hb) => hb.info);
+    assert.deepEqual(rows, [{ api: null, roles: ["scrape"], shard: "0/2" }]);
+  } finally {
+    db.close();
+    assert.equal(await stop(node.proc), 0, node.output());
   }
 });

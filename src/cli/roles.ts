@@ -18,6 +18,8 @@ import {
   parseExternalLabels,
   parseListenAddress,
   parseScrapeInterval,
+  parseServeRoles,
+  SERVE_ROLES,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
 import { alertmanagerOption, dataOption, externalLabelOption, nativeHistogramsOption } from "./commands/options.ts";
@@ -28,6 +30,7 @@ interface ServeCommandOptions {
   readonly api: string;
   readonly scrapeInterval: string;
   readonly shard?: string;
+  readonly roles?: string;
   readonly alertmanager?: readonly string[];
   readonly externalLabel?: readonly string[];
 }
@@ -53,6 +56,7 @@ const REGION_FLAG = /^[a-z]{3}$/;
 async function serve(opts: ServeCommandOptions): Promise<number> {
   const intervalMs = parseScrapeInterval(opts.scrapeInterval);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
+  const roles = opts.roles === undefined ? undefined : parseServeRoles(opts.roles);
   const alertmanagers = parseAlertmanagerUrls(opts.alertmanager ?? []);
   const externalLabels = parseExternalLabels(opts.externalLabel ?? []);
   const { runRole } = await import("../roles/child.ts");
@@ -63,14 +67,20 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       api: opts.api,
       scrapeIntervalMs: intervalMs,
       shard,
+      roles,
       alertmanagers,
       externalLabels,
       ...out,
     });
     const info: ReadyInfo = { api: s.apiUrl };
+    const runs = [...(roles ?? SERVE_ROLES)].join(", ");
     return {
       info,
-      lines: [`listening on ${s.apiUrl} (Prometheus API at /prometheus/<org>/, data in ${opts.data})`],
+      lines: [
+        s.apiUrl === ""
+          ? `running ${runs} without an API (data in ${opts.data})`
+          : `listening on ${s.apiUrl} (Prometheus API at /prometheus/<org>/, data in ${opts.data}); running ${runs}`,
+      ],
       stop: s.stop,
     };
   });
@@ -148,6 +158,12 @@ export function registerRoleCommands(program: Command): void {
       ),
     )
     .addOption(new Option("--shard <i/n>", "scrape only shard i of n of the app targets"))
+    .addOption(
+      new Option(
+        "--roles <list>",
+        `what this node runs, comma-separated, of ${SERVE_ROLES.join(",")} (default all; rules run on one node at a time)`,
+      ),
+    )
     .addOption(alertmanagerOption())
     .addOption(externalLabelOption())
     .action(action("serve", serve));

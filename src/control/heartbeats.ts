@@ -85,3 +85,47 @@ export function clearHeartbeat(db: ControlDb, role: string, pid: number): void {
 export function isFresh(hb: Heartbeat | undefined, now: number, maxAgeMs: number): hb is Heartbeat {
   return hb !== undefined && now - hb.beatAt <= maxAgeMs;
 }
+
+/** What identifies the holder of a claimed role in its heartbeat's info (several may share one process in tests). */
+const HOLDER_KEY = "holder";
+
+/**
+ * Writes the heartbeat of `options.role`, with `holder` (a unique id of the claimant) in its info, only if no other
+ * claimant holds it: the row is absent, is `holder`'s, or `isLive` says its writer is gone. Read and write in one
+ * immediate transaction, so of several claiming at once exactly one wins. True when `holder` holds the role after.
+ */
+export function claimHeartbeat(
+  db: ControlDb,
+  options: BeatOptions,
+  holder: string,
+  isLive: (hb: Heartbeat) => boolean,
+): boolean {
+  return db.transaction(() => {
+    const held = readHeartbeat(db, options.role);
+    if (held !== undefined && held.info[HOLDER_KEY] !== holder && isLive(held)) return false;
+    beat(db, { ...options, info: { ...options.info, [HOLDER_KEY]: holder } });
+    return true;
+  });
+}
+
+/**
+ * Renews the heartbeat of `role` if `holder` still holds it; false when another claimant has taken the role
+ * meanwhile (this one was taken for gone), which must then stop acting as its holder.
+ */
+export function renewHeartbeat(db: ControlDb, role: string, holder: string): boolean {
+  const r = db
+    .stmt<[number, string, string, string]>(
+      `UPDATE heartbeats SET beat_at = ? WHERE role = ? AND json_extract(info, '$.' || ?) = ?`,
+    )
+    .run(db.now(), role, HOLDER_KEY, holder);
+  return r.changes === 1;
+}
+
+/** Deletes the heartbeat of `role` if `holder` holds it (a clean release). */
+export function releaseHeartbeat(db: ControlDb, role: string, holder: string): void {
+  db.stmt<[string, string, string]>(`DELETE FROM heartbeats WHERE role = ? AND json_extract(info, '$.' || ?) = ?`).run(
+    role,
+    HOLDER_KEY,
+    holder,
+  );
+}

@@ -45,11 +45,14 @@ export {
 export {
   type BeatOptions,
   beat,
+  claimHeartbeat,
   clearHeartbeat,
   type Heartbeat,
   isFresh,
   listHeartbeats,
   readHeartbeat,
+  releaseHeartbeat,
+  renewHeartbeat,
 } from "./heartbeats.ts";
 export {
   checkInstanceState,

@@ -28,6 +28,21 @@ export const SERVE_ROLE = "serve";
 export const AGENT_ROLE = "agent";
 /** Prefix of the edges' heartbeat roles: `edge/<first region>`. Several edges may run, with distinct regions. */
 export const EDGE_ROLE_PREFIX = "edge/";
+/**
+ * Prefix of the metrics nodes' heartbeat roles, one row per node (`node/<hostname>/<pid>/<n>`), several per control
+ * database: their info says which of the roles (api, scrape, rules) they run, their API address and scrape shard.
+ */
+export const NODE_ROLE_PREFIX = "node/";
+/** Heartbeat role of the rule evaluator: held by exactly one metrics node at a time (lease.ts). */
+export const RULES_ROLE = "rules";
+
+/** Nodes started in this process so far (tests run several); part of each node's row key. */
+let nodesStarted = 0;
+
+/** A fresh heartbeat role for a metrics node of this process. */
+export function nodeRole(): string {
+  return `${NODE_ROLE_PREFIX}${hostname()}/${process.pid}/${nodesStarted++}`;
+}
 
 /** The heartbeat role of an edge process serving `regions` (at least one). */
 export function edgeRole(regions: readonly string[]): string {
@@ -45,7 +60,7 @@ export function alive(pid: number): boolean {
 }
 
 /** True when `hb` is fresh and not known to be dead: written within the stale time by a process that still exists. */
-function live(db: ControlDb, hb: Heartbeat | undefined): hb is Heartbeat {
+export function isLive(db: ControlDb, hb: Heartbeat | undefined): hb is Heartbeat {
   if (!isFresh(hb, db.now(), HEARTBEAT_STALE_MS)) return false;
   return hb.hostname !== hostname() || alive(hb.pid);
 }
@@ -53,12 +68,20 @@ function live(db: ControlDb, hb: Heartbeat | undefined): hb is Heartbeat {
 /** The heartbeat of a live process of `role`, or undefined. */
 export function liveHeartbeat(db: ControlDb, role: string): Heartbeat | undefined {
   const hb = readHeartbeat(db, role);
-  return live(db, hb) ? hb : undefined;
+  return isLive(db, hb) ? hb : undefined;
 }
 
 /** The heartbeats of every live process whose role starts with `prefix`, by role. */
 export function liveHeartbeats(db: ControlDb, prefix: string): Heartbeat[] {
-  return listHeartbeats(db, prefix).filter((hb) => live(db, hb));
+  return listHeartbeats(db, prefix).filter((hb) => isLive(db, hb));
+}
+
+/** Deletes the rows under `prefix` whose writers are gone (a node killed without a clean stop leaves its row). */
+export function pruneDeadHeartbeats(db: ControlDb, prefix: string): void {
+  for (const hb of listHeartbeats(db, prefix)) {
+    const live: boolean = isLive(db, hb);
+    if (!live) clearHeartbeat(db, hb.role, hb.pid);
+  }
 }
 
 /** A bound edge listener, as printed and written to the edge's heartbeat. */

@@ -9,6 +9,7 @@ import {
   parseAlertmanagerUrls,
   parseEdgeSpec,
   parseExternalLabels,
+  parseServeRoles,
   tcpPortOffsets,
   tlsAddressOf,
 } from "./options.ts";
@@ -104,6 +105,19 @@ test("parseExternalLabels reads NAME=VALUE pairs; org, bad names and repeats are
     assert.throws(
       () => parseExternalLabels(pairs),
       (e: unknown) => isContrailError(e, "bad_data") && pattern.test((e as Error).message),
+    );
+  }
+});
+
+test("parseServeRoles reads a comma-separated subset of api, scrape, rules", () => {
+  assert.deepEqual([...parseServeRoles("api")], ["api"]);
+  assert.deepEqual([...parseServeRoles("scrape, rules")], ["scrape", "rules"]);
+  assert.deepEqual([...parseServeRoles("api,scrape,rules")], ["api", "scrape", "rules"]);
+  for (const bad of ["", "api,", "api,api", "web", "API"]) {
+    assert.throws(
+      () => parseServeRoles(bad),
+      (e) => isContrailError(e, "bad_data") && e.message.startsWith("--roles: a comma-separated list of api, scrape"),
+      bad,
     );
   }
 });

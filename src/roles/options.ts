@@ -140,6 +140,27 @@ export function parseScrapeInterval(text: string): number {
   return ms;
 }
 
+/** What a metrics node can run: the HTTP API, the scraper, the rule evaluator (`contrail serve --roles`). */
+export const SERVE_ROLES = ["api", "scrape", "rules"] as const;
+/** One of {@link SERVE_ROLES}. */
+export type ServeRole = (typeof SERVE_ROLES)[number];
+/** Every role: what `contrail serve` runs without `--roles`. */
+export const ALL_SERVE_ROLES: ReadonlySet<ServeRole> = new Set(SERVE_ROLES);
+
+/** Parses `--roles api,scrape,rules` (any non-empty subset, each once); throws bad_data naming the flag. */
+export function parseServeRoles(text: string): ReadonlySet<ServeRole> {
+  const names = text.split(",").map((r) => r.trim());
+  const known = new Set<string>(SERVE_ROLES);
+  const bad = names.find((r) => !known.has(r));
+  if (bad !== undefined || new Set(names).size !== names.length) {
+    throw new ContrailError(
+      "bad_data",
+      `--roles: a comma-separated list of ${SERVE_ROLES.join(", ")}, each at most once, got ${JSON.stringify(text.slice(0, 200))}`,
+    );
+  }
+  return new Set(names as ServeRole[]);
+}
+
 const REGION = /^[a-z]{3}$/;
 const LISTEN = /^(?:\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/;
 

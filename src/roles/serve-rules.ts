@@ -116,7 +116,12 @@ export class ServeRules {
     });
   }
 
-  /** Loads every org's groups, then starts evaluating. */
+  /** Loads every org's groups without evaluating them (a node that lists them but does not hold the rules lease). */
+  load(): Promise<void> {
+    return this.poll();
+  }
+
+  /** Loads every org's groups, then starts evaluating; after `stop`, starts again. */
   async start(): Promise<void> {
     await this.syncChanged();
     this.manager.start();

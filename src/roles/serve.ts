@@ -8,10 +8,16 @@
 // pool, never on the event loop that accepts writes, and the ruler API under `/prometheus/<org>/config/v1/rules`
 // manages them. Their alerts go to the notifiers (the Alertmanagers of `--alertmanager`, the org's receivers).
 //
+// Several nodes may run on one control database over a store they share (a remote one): `roles` picks what each
+// runs (the API, the scraper with its shard, the rules), and the rules are evaluated by one node at a time, the
+// holder of the `rules` lease (lease.ts); the others stand by and take over when it stops. A node over the embedded
+// store owns it: no second node may open that data directory.
+//
 // Start order: control database (refusing a data directory another live metrics node serves), store, query pool,
-// rules (loaded, not yet running), scraper, API, notifiers, rule evaluation, heartbeat. Stop order: stop accepting
-// (API requests in flight finish), stop the rules (rounds in flight finish), stop scraping, stop notifying,
-// heartbeat row, the query pool, then close the tenant databases (WAL flushed) and the control database.
+// rules (not yet running), API, notifiers, scraper, rule groups loaded, the lease (evaluation while it is held),
+// heartbeats. Stop order: stop accepting (API requests in flight finish), release the lease and stop the rules
+// (rounds in flight finish), stop scraping, stop notifying, heartbeat rows, the query pool, then close the tenant
+// databases (WAL flushed; a shared store is its owner's to close) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
 import { ReadBackend } from "../api/backend-read/read-backend.ts";
@@ -33,18 +39,35 @@ import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import type { StorageSpec } from "../storage/remote/backend-spec.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
-import { RoleHeartbeat, refuseSecond, SERVE_ROLE } from "./heartbeat.ts";
+import {
+  NODE_ROLE_PREFIX,
+  nodeRole,
+  pruneDeadHeartbeats,
+  RoleHeartbeat,
+  RULES_ROLE,
+  refuseSecond,
+  SERVE_ROLE,
+} from "./heartbeat.ts";
+import { RoleLease } from "./lease.ts";
 import { notifiersFor } from "./notifiers.ts";
-import { parseListenAddress } from "./options.ts";
+import { ALL_SERVE_ROLES, parseListenAddress, type ServeRole } from "./options.ts";
+import { forwardRuleListings } from "./rules-forward.ts";
 import { type RuleSettings, ServeRules } from "./serve-rules.ts";
-import { controlTargetSource, heartbeatTargetSource, orgOfAppIn } from "./targets.ts";
+import { controlTargetSource, heartbeatTargetSource, orgOfAppIn, scrapeShardsIn } from "./targets.ts";
 
 /** Options of {@link startServe}. */
 export interface ServeOptions {
   /** The data directory (control.db, tenants/). */
   readonly dataDir: string;
-  /** `HOST:PORT` of the HTTP API (port 0: a free one). */
+  /** `HOST:PORT` of the HTTP API (port 0: a free one); unused without the `api` role. */
   readonly api: string;
+  /** What this node runs (`--roles`); default all: the API, the scraper and the rules. */
+  readonly roles?: ReadonlySet<ServeRole>;
+  /**
+   * A store shared with other nodes, owned by the caller and outliving this node; several nodes may then serve one
+   * control database. Default: the embedded store of `dataDir`, owned by this node alone.
+   */
+  readonly store?: EmbeddedTenantStore;
   /** Time between two scrapes of every target, ms. */
   readonly scrapeIntervalMs: number;
   /** This process's share of the app targets; shard 0 also scrapes the edges and agents. */
@@ -66,8 +89,10 @@ export interface ServeOptions {
 
 /** A running metrics node. */
 export interface Serve {
-  /** Base URL of the API, e.g. `http://127.0.0.1:9300`. */
+  /** Base URL of the API, e.g. `http://127.0.0.1:9300`; empty without the `api` role. */
   readonly apiUrl: string;
+  /** True while this node evaluates the rules (it holds the `rules` lease). */
+  readonly evaluatesRules: () => boolean;
   /** Where the rule manager hands each org's alerts: the Alertmanagers and the org's receivers. */
   readonly alertSink: AlertSink;
   /** Stops in order; resolves when the databases are closed. Idempotent. */
@@ -126,28 +151,35 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     }
     cleanups.length = 0;
   };
+  const roles = options.roles ?? ALL_SERVE_ROLES;
+  const ownsStore = options.store === undefined;
   try {
-    refuseSecond(control, SERVE_ROLE, "contrail serve");
+    if (ownsStore) refuseSecond(control, SERVE_ROLE, "contrail serve");
     // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
     const orgLimits = new OrgLimitsCache(control);
     const limitsFor = (org: string) => orgLimits.limitsOf(org);
-    const store = new EmbeddedTenantStore({
-      dataDir: options.dataDir,
-      maxActiveSeries: (org) => limitsFor(org).maxActiveSeries,
-    });
-    cleanups.push(() => store.close());
+    const store =
+      options.store ??
+      new EmbeddedTenantStore({
+        dataDir: options.dataDir,
+        maxActiveSeries: (org) => limitsFor(org).maxActiveSeries,
+      });
+    if (ownsStore) cleanups.push(() => store.close());
 
-    const scraper = new ScrapeManager({
-      store,
-      source: controlTargetSource(control),
-      scrape: { intervalMs: options.scrapeIntervalMs },
-      refreshIntervalMs: Math.max(1000, Math.min(MAX_REFRESH_MS, options.scrapeIntervalMs)),
-      shard: options.shard,
-      platform: heartbeatTargetSource(control),
-      orgOfApp: orgOfAppIn(control),
-      onSourceError: (err) => options.warn(`scrape targets: ${err.message}`),
-    });
-    cleanups.push(() => scraper.stop());
+    const scraper = !roles.has("scrape")
+      ? null
+      : new ScrapeManager({
+          store,
+          source: controlTargetSource(control),
+          scrape: { intervalMs: options.scrapeIntervalMs },
+          refreshIntervalMs: Math.max(1000, Math.min(MAX_REFRESH_MS, options.scrapeIntervalMs)),
+          shard: options.shard,
+          peers: scrapeShardsIn(control),
+          platform: heartbeatTargetSource(control),
+          orgOfApp: orgOfAppIn(control),
+          onSourceError: (err) => options.warn(`scrape targets: ${err.message}`),
+        });
+    cleanups.push(() => scraper?.stop());
 
     const metadata = new MetadataStore();
     // Every API request checks its token: from memory, dropped whenever any process changes a token.
@@ -157,84 +189,117 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const session = (secret: string) => checkSession(control, secret);
     // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
     let notifiers: Notifiers | null = null;
-    // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue.
-    // Remote storage: the API's reads and the rules' queries go to the backend, confined to each org, and the pool
-    // evaluates nothing (one worker keeps its `/metrics` families).
+    // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue; a node
+    // that only scrapes needs neither. Remote storage: the API's reads and the rules' queries go to the backend,
+    // confined to each org, and the pool evaluates nothing (one worker keeps its `/metrics` families).
     const storage = options.storage ?? EMBEDDED;
     const backend = storage.kind === "embedded" ? undefined : new ReadBackend({ spec: storage });
-    const pool = new QueryPool({ engine: API_ENGINE_OPTIONS, workers: backend === undefined ? undefined : 1 });
-    cleanups.push(() => pool.close());
-    const rules = new ServeRules({
-      control,
-      store,
-      pool,
-      backend,
-      limitsFor,
-      // The notifiers exist before the first evaluation (rules.start() comes after them).
-      alertSink: (org, alerts) => notifiers?.sink(org, alerts),
-      // Templates see the external labels as `$externalLabels`; the notifiers add them to what they send.
-      settings: { externalLabels: options.externalLabels, ...options.rules },
-      warn: options.warn,
-    });
-    cleanups.push(() => rules.stop());
-    const { app } = createApiServer({
-      store,
-      backend,
-      queryPool: pool,
-      rules: rules.manager,
-      authenticate: auth,
-      session,
-      limitsFor,
-      extraMetrics: () => [seriesLimitedFamily(store), ...(notifiers?.families() ?? [])],
-      status: {
-        targetsFor: (org) => scraper.targetsFor(org),
-        metadataFor: (org) => mergeMetadata(scraper.metadataFor(org), metadata.list(org)),
-      },
-      onInternalError: (err, request) => {
-        // The URL is logged without its query string: queries may name what an org monitors.
-        options.warn(
-          `internal error on ${request.method} ${request.url.split("?")[0]}: ${(err as Error)?.stack ?? err}`,
-        );
-      },
-    });
-    const writeDeps: RemoteWriteDeps = {
-      authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
-      tenants: store,
-      metadata,
-      limitsFor,
-    };
-    await registerRemoteWrite(app, writeDeps);
-    await registerOtlp(app, writeDeps);
-    await registerRulerRoutes(app, {
-      control,
-      authenticate: auth,
-      session,
-      limitsFor,
-      checkGroup: (org, namespace, group) => rules.manager.checkLimits(org, [{ namespace, groups: [group] }]),
-      onChange: (org) => rules.syncOrg(org),
-    });
-    registerControlRoutes(app, { control, authenticate: auth, session });
-    registerReceiverRoutes(app, { control, authenticate: auth, session });
-    registerConsoleRoutes(app, { control, authenticate: auth });
-    registerConsoleAssets(app);
-    await app.listen({ host: address.host, port: address.port });
-    cleanups.push(() => app.close());
-    const bound = app.server.address();
-    const host = address.host.includes(":") ? `[${address.host}]` : address.host;
-    const apiUrl = `http://${host}:${bound !== null && typeof bound === "object" ? bound.port : address.port}`;
-    // Alerts link back to this node's console (`/graph` opens the expression in the explorer).
-    if (options.rules?.externalUrl === undefined) rules.manager.setExternalUrl(apiUrl);
+    const pool =
+      roles.has("api") || roles.has("rules")
+        ? new QueryPool({ engine: API_ENGINE_OPTIONS, workers: backend === undefined ? undefined : 1 })
+        : null;
+    if (pool !== null) cleanups.push(() => pool.close());
+    // The groups are loaded on every node with a pool (the API lists them); only the lease holder evaluates them.
+    const rules =
+      pool === null
+        ? null
+        : new ServeRules({
+            control,
+            store,
+            pool,
+            backend,
+            limitsFor,
+            // The notifiers exist before the first evaluation (evaluation starts after them).
+            alertSink: (org, alerts) => notifiers?.sink(org, alerts),
+            // Templates see the external labels as `$externalLabels`; the notifiers add them to what they send.
+            settings: { externalLabels: options.externalLabels, ...options.rules },
+            warn: options.warn,
+          });
+    if (rules !== null) cleanups.push(() => rules.stop());
+    let apiUrl: string | null = null;
+    // Whether this node evaluates the rules: the lease's answer once it exists.
+    let evaluating: () => boolean = () => false;
+    let closeApi: () => Promise<void> = async () => undefined;
+    if (roles.has("api") && pool !== null && rules !== null) {
+      const { app } = createApiServer({
+        store,
+        backend,
+        queryPool: pool,
+        rules: rules.manager,
+        authenticate: auth,
+        session,
+        limitsFor,
+        extraMetrics: () => [seriesLimitedFamily(store), ...(notifiers?.families() ?? [])],
+        status: {
+          targetsFor: (org) => scraper?.targetsFor(org) ?? [],
+          metadataFor: (org) => mergeMetadata(scraper?.metadataFor(org) ?? new Map(), metadata.list(org)),
+        },
+        onInternalError: (err, request) => {
+          // The URL is logged without its query string: queries may name what an org monitors.
+          options.warn(
+            `internal error on ${request.method} ${request.url.split("?")[0]}: ${(err as Error)?.stack ?? err}`,
+          );
+        },
+      });
+      const writeDeps: RemoteWriteDeps = {
+        authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
+        tenants: store,
+        metadata,
+        limitsFor,
+      };
+      await registerRemoteWrite(app, writeDeps);
+      await registerOtlp(app, writeDeps);
+      await registerRulerRoutes(app, {
+        control,
+        authenticate: auth,
+        session,
+        limitsFor,
+        checkGroup: (org, namespace, group) => rules.manager.checkLimits(org, [{ namespace, groups: [group] }]),
+        onChange: (org) => rules.syncOrg(org),
+      });
+      registerControlRoutes(app, { control, authenticate: auth, session });
+      registerReceiverRoutes(app, { control, authenticate: auth, session });
+      registerConsoleRoutes(app, { control, authenticate: auth });
+      registerConsoleAssets(app);
+      // A node that does not evaluate the rules lists them, with their state and alerts, from the one that does.
+      forwardRuleListings(app, { control, evaluates: () => evaluating(), self: () => apiUrl, warn: options.warn });
+      await app.listen({ host: address.host, port: address.port });
+      closeApi = () => app.close();
+      cleanups.push(closeApi);
+      const bound = app.server.address();
+      const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+      apiUrl = `http://${host}:${bound !== null && typeof bound === "object" ? bound.port : address.port}`;
+    }
+    // Alerts link back to the console of the node that sent them (`/graph` opens the expression in the explorer),
+    // unless the rule settings name the address users reach (a load balancer's).
+    const externalUrl = options.rules?.externalUrl ?? apiUrl ?? "";
+    if (options.rules?.externalUrl === undefined) rules?.manager.setExternalUrl(externalUrl);
     const notify = notifiersFor(control, {
       alertmanagers: options.alertmanagers ?? [],
-      externalUrl: apiUrl,
+      externalUrl,
       externalLabels: options.externalLabels,
       warn: options.warn,
     });
     notifiers = notify;
     cleanups.push(() => notify.stop());
 
-    await scraper.start();
-    await rules.start();
+    await scraper?.start();
+    await rules?.load();
+    // Exactly one node evaluates: the first to claim the lease; the others take over when it stops or dies.
+    const lease =
+      rules === null || !roles.has("rules")
+        ? null
+        : new RoleLease({
+            db: control,
+            role: RULES_ROLE,
+            info: { api: apiUrl },
+            onAcquire: () => rules.start(),
+            onRelease: () => rules.stop(),
+            warn: options.warn,
+          });
+    evaluating = () => lease?.held ?? false;
+    await lease?.start();
+    cleanups.push(() => lease?.stop());
     // New instances and processes become targets at once, not at the next periodic refresh; rule groups changed by
     // another process (`contrail rules sync`) reach the evaluator the same way.
     let version = control.dataVersion();
@@ -243,34 +308,44 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
         const v = control.dataVersion();
         if (v === version) return;
         version = v;
-        void scraper.refresh();
-        void rules.poll();
+        void scraper?.refresh();
+        void rules?.poll();
       } catch (err) {
         options.warn(`scrape targets: ${(err as Error).message}`);
       }
     }, options.pollIntervalMs ?? TARGET_POLL_MS);
     cleanups.push(() => clearInterval(poll));
-    const beat = new RoleHeartbeat({ db: control, role: SERVE_ROLE, warn: options.warn });
-    beat.start({ api: apiUrl });
-    cleanups.push(() => beat.stop());
+    // The embedded store's owner holds the data directory's `serve` row; every node has a row of its own, which
+    // the scrapers read for each other's shards.
+    const beats: RoleHeartbeat[] = [];
+    if (ownsStore) beats.push(new RoleHeartbeat({ db: control, role: SERVE_ROLE, warn: options.warn }));
+    beats.push(new RoleHeartbeat({ db: control, role: nodeRole(), warn: options.warn }));
+    pruneDeadHeartbeats(control, NODE_ROLE_PREFIX);
+    const shard = options.shard === undefined ? {} : { shard: `${options.shard.index}/${options.shard.count}` };
+    for (const b of beats) b.start({ api: apiUrl, roles: [...roles], ...shard });
+    cleanups.push(() => {
+      for (const b of beats) b.stop();
+    });
 
     let stopping: Promise<void> | null = null;
     return {
-      apiUrl,
+      apiUrl: apiUrl ?? "",
       alertSink: notify.sink,
+      evaluatesRules: () => evaluating(),
       stop: () => {
         stopping ??= (async () => {
           // Stop accepting first; queries in flight finish. Then the rules and the scrapes, then the databases.
           clearInterval(poll);
-          await app.close();
-          await rules.stop();
-          await scraper.stop();
+          await closeApi();
+          await lease?.stop();
+          await rules?.stop();
+          await scraper?.stop();
           await notify.stop();
-          beat.stop();
-          await pool.close();
+          for (const b of beats) b.stop();
+          await pool?.close();
           cleanups.length = 0;
           try {
-            store.close();
+            if (ownsStore) store.close();
           } finally {
             control.close();
           }

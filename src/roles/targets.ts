@@ -8,12 +8,15 @@ import {
   type OrgOfApp,
   type PlatformTarget,
   type PlatformTargetSource,
+  parseShard,
   type ScrapeTarget,
+  type ShardPeers,
+  type ShardSpec,
   type TargetSource,
   targetsFromApps,
 } from "../scrape/index.ts";
 import { metricsSpecOf } from "./app-spec.ts";
-import { AGENT_ROLE, EDGE_ROLE_PREFIX, liveHeartbeats } from "./heartbeat.ts";
+import { AGENT_ROLE, EDGE_ROLE_PREFIX, liveHeartbeats, NODE_ROLE_PREFIX } from "./heartbeat.ts";
 
 /** Scrape targets of the apps in `db`, read at each call (the manager refreshes every second or so). */
 export function controlTargetSource(db: ControlDb): TargetSource {
@@ -49,4 +52,27 @@ export function heartbeatTargetSource(db: ControlDb): PlatformTargetSource {
 /** The org owning an app, read from the control database at each call (the collector asks once per app per scrape). */
 export function orgOfAppIn(db: ControlDb): OrgOfApp {
   return (app) => getApp(db, app)?.orgId ?? null;
+}
+
+/** The shard a live scraping node announces in its heartbeat (`shard: "i/n"`; none: 0/1), or null if it scrapes not. */
+function announcedShard(info: Readonly<Record<string, unknown>>): ShardSpec | null {
+  if (!Array.isArray(info.roles) || !info.roles.includes("scrape")) return null;
+  if (typeof info.shard !== "string") return { index: 0, count: 1 };
+  try {
+    return parseShard(info.shard);
+  } catch {
+    return null;
+  }
+}
+
+/** The shards of the live scraping metrics nodes on `db`, from their heartbeats (read at each call). */
+export function scrapeShardsIn(db: ControlDb): ShardPeers {
+  return () => {
+    const out: ShardSpec[] = [];
+    for (const hb of liveHeartbeats(db, NODE_ROLE_PREFIX)) {
+      const shard = announcedShard(hb.info);
+      if (shard !== null) out.push(shard);
+    }
+    return out;
+  };
 }

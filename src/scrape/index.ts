@@ -30,6 +30,7 @@ export {
   type ScrapeOptionsInput,
 } from "./options.ts";
 export { type PlatformTarget, type PlatformTargetSource, ScrapedSamples } from "./platform.ts";
+export { ownsPlatform, ownsTarget, type ShardPeers } from "./shards.ts";
 export { type ActiveTarget, activeTarget } from "./status.ts";
 export {
   inShard,

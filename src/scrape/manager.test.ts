@@ -229,4 +229,44 @@ describe("scrape manager", () => {
       await edge.close();
     }
   });
+
+  test("while no shard 0 runs, the lowest live shard scrapes the platform; it lets go without markers when 0 is back", async () => {
+    const registry = new Registry();
+    registry
+      .counter({ name: "fly_edge_tcp_connects_count", help: "Connections.", labelNames: ["app"] })
+      .labels("web")
+      .inc(5);
+    const edge = await startServer(serveText(() => writePrometheusText(registry.collect())));
+    const store = new MemoryTenants();
+    let live = [{ index: 1, count: 2 }];
+    const second = new ScrapeManager({
+      store,
+      source: { targets: () => [] },
+      scrape: { intervalMs: INTERVAL },
+      shard: { index: 1, count: 2 },
+      peers: () => live,
+      platform: { targets: () => [{ name: "edge/ord", url: edge.url() }] },
+      orgOfApp: (app: string) => (app === "web" ? "acme" : null),
+    });
+    const samples = () => seriesSamples(store.of("acme"), "fly_edge_tcp_connects_count");
+    try {
+      await second.start();
+      assert.deepEqual(
+        second.platformStatus().map((st) => st.name),
+        ["edge/ord"],
+      );
+      await until(() => samples().length >= 2, "scrapes by shard 1");
+      live = [
+        { index: 0, count: 2 },
+        { index: 1, count: 2 },
+      ];
+      await second.refresh();
+      assert.deepEqual(second.platformStatus(), [], "shard 0 is back: it scrapes the platform");
+      await new Promise((r) => setTimeout(r, INTERVAL * 2));
+      assert.ok(!samples().some((x) => isStaleNaN(x.v)), "no stale marker: shard 0 writes the series on");
+    } finally {
+      await second.stop();
+      await edge.close();
+    }
+  });
 });

@@ -12,9 +12,9 @@ import { type InProcessStatus, type OrgOfApp, RegistryCollector } from "./inproc
 import { ALIGN_TOLERANCE_MS, ScrapeLoop, type ScrapeOutcome } from "./loop.ts";
 import { acceptHeader, resolveScrapeOptions, type ScrapeOptions, type ScrapeOptionsInput } from "./options.ts";
 import { type PlatformTargetSource, ScrapedSamples } from "./platform.ts";
+import { ownsPlatform, ownsTarget, type ShardPeers } from "./shards.ts";
 import { type ActiveTarget, activeTarget } from "./status.ts";
 import {
-  inShard,
   nextScrapeTime,
   type ScrapeTarget,
   type ShardSpec,
@@ -34,8 +34,16 @@ export interface ScrapeManagerOptions {
   readonly scrape?: ScrapeOptionsInput;
   /** How often the target list is read from the source (default 10 s). */
   readonly refreshIntervalMs?: number;
-  /** Scrape only this shard of the targets (`--shard i/n`). Platform targets are scraped by shard 0 only. */
+  /**
+   * Scrape only this shard of the targets (`--shard i/n`). Platform targets are scraped by shard 0 only (with `peers`:
+   * by the lowest live shard while no shard 0 runs).
+   */
   readonly shard?: ShardSpec;
+  /**
+   * The live scrapers' shards, read at every refresh: targets no live shard claims (while shard counts change) are
+   * shared out among them (shards.ts). Without it, exactly the shard's own targets.
+   */
+  readonly peers?: ShardPeers;
   /** The platform's own processes (edges, agents), read on every refresh; their samples are routed by `app`. */
   readonly platform?: PlatformTargetSource;
   /** The org owning an app, for the samples of platform targets; required with `platform`. */
@@ -81,6 +89,9 @@ export class ScrapeManager {
   private readonly store: TenantStore;
   private readonly source: TargetSource;
   private readonly shard: ShardSpec | undefined;
+  private readonly peers: ShardPeers | undefined;
+  /** The live shards at the last refresh that could read them (kept when a read fails). */
+  private livePeers: readonly ShardSpec[] = [];
   private readonly refreshIntervalMs: number;
   private readonly onSourceError: ((err: Error) => void) | undefined;
   private readonly onScrape: ((target: ScrapeTarget, outcome: ScrapeOutcome) => void) | undefined;
@@ -101,6 +112,7 @@ export class ScrapeManager {
     this.store = opts.store;
     this.source = opts.source;
     this.shard = opts.shard;
+    this.peers = opts.peers;
     this.refreshIntervalMs = opts.refreshIntervalMs ?? 10_000;
     if (!(this.refreshIntervalMs > 0)) throw new ContrailError("bad_data", "refreshIntervalMs must be > 0");
     this.onSourceError = opts.onSourceError;
@@ -108,8 +120,8 @@ export class ScrapeManager {
     if (opts.platform !== undefined && opts.orgOfApp === undefined) {
       throw new ContrailError("bad_data", "platform targets need an orgOfApp lookup");
     }
-    // Platform targets are few and serve every app: only the first shard scrapes them.
-    this.platform = this.shard === undefined || this.shard.index === 0 ? opts.platform : undefined;
+    // Platform targets are few and serve every app: only the first shard scrapes them (refreshPlatform).
+    this.platform = opts.platform;
     this.orgOfApp = opts.orgOfApp;
   }
 
@@ -224,6 +236,7 @@ export class ScrapeManager {
 
   private async doRefresh(): Promise<RefreshResult> {
     if (this.closed) return { started: 0, stopped: 0, active: this.loops.size };
+    await this.readPeers();
     await this.refreshPlatform();
     let listed: readonly ScrapeTarget[];
     try {
@@ -237,16 +250,20 @@ export class ScrapeManager {
     }
     if (this.closed) return { started: 0, stopped: 0, active: this.loops.size };
     const wanted = new Map<string, ScrapeTarget>();
+    // Targets still listed but now another shard's: that scraper writes their series on, so no stale markers here.
+    const handedOver = new Set<string>();
     for (const t of listed) {
-      if (wanted.has(t.id) || !inShard(targetHash(t), this.shard)) continue;
-      wanted.set(t.id, t);
+      if (wanted.has(t.id)) continue;
+      if (ownsTarget(targetHash(t), this.shard, this.livePeers)) wanted.set(t.id, t);
+      else handedOver.add(t.id);
     }
     let stopped = 0;
     for (const [id, loop] of this.loops) {
       const next = wanted.get(id);
       if (next !== undefined && sameTarget(next, loop.target)) continue;
       this.loops.delete(id);
-      this.retire(loop);
+      if (handedOver.has(id)) void loop.stop();
+      else this.retire(loop);
       stopped++;
     }
     let started = 0;
@@ -297,13 +314,25 @@ export class ScrapeManager {
     }, this.refreshIntervalMs);
   }
 
+  // Reads the live shards; a failed read keeps the last ones (the shard's own targets stay scraped either way).
+  private async readPeers(): Promise<void> {
+    if (this.peers === undefined || this.shard === undefined) return;
+    try {
+      this.livePeers = await this.peers();
+    } catch (err) {
+      this.onSourceError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
   // Reads the platform targets: new ones are scheduled, gone ones get their stale markers now, moved ones (a
-  // restarted process on a new port) keep their series and collector. A failing source keeps the current set.
+  // restarted process on a new port) keep their series and collector. A failing source keeps the current set. When
+  // another shard has taken the platform targets over, they are dropped without markers (that shard writes on).
   private async refreshPlatform(): Promise<void> {
     if (this.platform === undefined) return;
-    let listed: readonly { readonly name: string; readonly url: string }[];
+    const owned = ownsPlatform(this.shard, this.livePeers);
+    let listed: readonly { readonly name: string; readonly url: string }[] = [];
     try {
-      listed = await this.platform.targets();
+      if (owned) listed = await this.platform.targets();
     } catch (err) {
       this.onSourceError?.(err instanceof Error ? err : new Error(String(err)));
       return;
@@ -316,6 +345,7 @@ export class ScrapeManager {
       if (c.timer !== null) clearTimeout(c.timer);
       c.timer = null;
       c.abort.abort();
+      if (!owned) continue;
       void (c.running ?? Promise.resolve()).then(() => {
         c.samples.clear();
         c.collector.collectOnce();
