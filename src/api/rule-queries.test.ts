@@ -69,4 +69,13 @@ describe("decodeInstantAnswer", () => {
     assert.ok(Number.isNaN(s.v));
     assert.equal(s.labels.get("a"), "b");
   });
+
+  test("refuses a native histogram by name instead of recording a wrong float", () => {
+    const body =
+      '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"histogram":[1,{"count":"2","sum":"3","buckets":[]}]}]}}';
+    assert.throws(
+      () => decodeInstantAnswer([Buffer.from(body)]),
+      (err: Error) => /native histogram for \{"a":"b"\}: rules evaluate to floats only/.test(err.message),
+    );
+  });
 });

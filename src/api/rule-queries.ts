@@ -22,7 +22,7 @@ export interface RuleQueryDeps {
 
 type WireValue = readonly [number, string];
 type WireData =
-  | { resultType: "vector"; result: { metric: Record<string, string>; value: WireValue }[] }
+  | { resultType: "vector"; result: { metric: Record<string, string>; value?: WireValue; histogram?: unknown }[] }
   | { resultType: "scalar"; result: WireValue }
   | { resultType: "string" | "matrix" };
 type WireBody = { status: "success"; data: WireData } | { status: "error"; errorType: string; error: string };
@@ -42,7 +42,15 @@ export function decodeInstantAnswer(body: readonly Uint8Array[]): InstantVector 
 function instantVectorOf(data: WireData): InstantVector {
   switch (data.resultType) {
     case "vector":
-      return data.result.map((s) => sampleOf(s.metric, s.value));
+      return data.result.map((s) => {
+        if (s.value === undefined) {
+          throw new ContrailError(
+            "execution",
+            `rule expression gave a native histogram for ${JSON.stringify(s.metric)}: rules evaluate to floats only`,
+          );
+        }
+        return sampleOf(s.metric, s.value);
+      });
     case "scalar":
       return [sampleOf({}, data.result)];
     case "string":
