@@ -132,7 +132,7 @@ export const LAYER_TABLE: LayerTable = {
       name: "storage",
       layer: 2,
       holds: "memory store, one database per org, remote write, the contracts' conformance suite",
-      folders: ["src/storage", "src/storage/remote"],
+      folders: ["src/storage", "src/storage/remote", "src/storage/remote/queue"],
       imports: { upToLayer: 2 },
       testKits: ["src/storage/conformance.ts"],
     },
