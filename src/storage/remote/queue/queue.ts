@@ -259,7 +259,6 @@ export class DiskQueue {
    * segment: the rest of it is skipped, with a warning, and counted in `bytes`.
    */
   read(limits: ReadLimits): QueueBatch | null {
-    const start = this.cursor;
     const payloads: Uint8Array[] = [];
     let samples = 0;
     let bytes = 0;
@@ -290,7 +289,11 @@ export class DiskQueue {
       bytes += RECORD_HEADER_BYTES + rec.payload.length;
       this.cursor = { segment: seg.seq, offset: this.cursor.offset + RECORD_HEADER_BYTES + rec.payload.length };
     }
-    if (bytes === 0 && this.cursor === start) return null;
+    if (bytes === 0) {
+      // Nothing unread is left, whatever the count says (damage skipped earlier may have held samples).
+      this.unreadSamples_ = 0;
+      return null;
+    }
     this.unreadSamples_ = Math.max(0, this.unreadSamples_ - samples);
     return { payloads, samples, bytes, end: this.cursor };
   }
