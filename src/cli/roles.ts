@@ -17,10 +17,18 @@ import {
   parseEdgeSpec,
   parseExternalLabels,
   parseListenAddress,
+  parseQueueMaxBytes,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
-import { alertmanagerOption, dataOption, externalLabelOption } from "./commands/options.ts";
+import { parseStorageSpec } from "../storage/remote/backend-spec.ts";
+import {
+  alertmanagerOption,
+  dataOption,
+  externalLabelOption,
+  storageOption,
+  storageQueueMaxOption,
+} from "./commands/options.ts";
 
 /** Options of `contrail serve`. */
 interface ServeCommandOptions {
@@ -30,6 +38,8 @@ interface ServeCommandOptions {
   readonly shard?: string;
   readonly alertmanager?: readonly string[];
   readonly externalLabel?: readonly string[];
+  readonly storage: string;
+  readonly storageQueueMax?: string;
 }
 
 /** Options of `contrail edge`. */
@@ -54,6 +64,9 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const alertmanagers = parseAlertmanagerUrls(opts.alertmanager ?? []);
   const externalLabels = parseExternalLabels(opts.externalLabel ?? []);
+  const storage = parseStorageSpec(opts.storage);
+  const storageQueueMaxBytes =
+    opts.storageQueueMax === undefined ? undefined : parseQueueMaxBytes(opts.storageQueueMax);
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
   return runRole("serve", async (out) => {
@@ -64,6 +77,8 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       shard,
       alertmanagers,
       externalLabels,
+      storage,
+      storageQueueMaxBytes,
       ...out,
     });
     const info: ReadyInfo = { api: s.apiUrl };
@@ -148,6 +163,8 @@ export function registerRoleCommands(program: Command): void {
     .addOption(new Option("--shard <i/n>", "scrape only shard i of n of the app targets"))
     .addOption(alertmanagerOption())
     .addOption(externalLabelOption())
+    .addOption(storageOption())
+    .addOption(storageQueueMaxOption())
     .action(action("serve", serve));
   program
     .command("edge")

@@ -8,10 +8,15 @@
 // pool, never on the event loop that accepts writes, and the ruler API under `/prometheus/<org>/config/v1/rules`
 // manages them. Their alerts go to the notifiers (the Alertmanagers of `--alertmanager`, the org's receivers).
 //
+// With `--storage victoriametrics|vmcluster|mimir`, the store is the remote backend's: every sample goes out by
+// remote write through a disk queue per org (storage/remote/backend-store.ts), VictoriaMetrics cluster accountIDs
+// come from the control database, and `/metrics` carries the queues' and senders' counters.
+//
 // Start order: control database (refusing a data directory another live metrics node serves), store, query pool,
 // rules (loaded, not yet running), scraper, API, notifiers, rule evaluation, heartbeat. Stop order: stop accepting
 // (API requests in flight finish), stop the rules (rounds in flight finish), stop scraping, stop notifying,
-// heartbeat row, the query pool, then close the tenant databases (WAL flushed) and the control database.
+// heartbeat row, the query pool, then close the tenant databases (WAL flushed) or the remote-write queues (senders
+// stopped, segments fsynced) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
 import { registerConsoleAssets } from "../api/console-assets.ts";
@@ -22,12 +27,15 @@ import { registerReceiverRoutes } from "../api/receiver-routes.ts";
 import { registerRemoteWrite } from "../api/remote-write.ts";
 import { registerRulerRoutes } from "../api/ruler-routes.ts";
 import { API_ENGINE_OPTIONS, createApiServer } from "../api/server.ts";
-import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
+import { checkSession, OrgLimitsCache, openControlDb, TokenCache, vmAccountId } from "../control/index.ts";
 import type { MetricFamily, MetricMetadata } from "../exposition/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { Notifiers } from "../rules/notify/notifiers.ts";
 import type { AlertSink } from "../rules/types.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
+import type { TenantStore } from "../storage/interface.ts";
+import type { StorageSpec } from "../storage/remote/backend-spec.ts";
+import { BackendTenantStore, type SenderSettings } from "../storage/remote/backend-store.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { RoleHeartbeat, refuseSecond, SERVE_ROLE } from "./heartbeat.ts";
@@ -54,6 +62,15 @@ export interface ServeOptions {
   readonly rules?: RuleSettings;
   /** Labels added to every alert sent out unless it has its own (options.ts's `parseExternalLabels`); default none. */
   readonly externalLabels?: Readonly<Record<string, string>>;
+  /**
+   * Where samples are kept: the embedded TSDB (the default) or a remote backend, written through a disk queue per
+   * org under `<dataDir>/remote-queue/` (storage/remote/backend-store.ts).
+   */
+  readonly storage?: StorageSpec;
+  /** Remote storage: bound of each org's queue, bytes; default queue.ts's DEFAULT_QUEUE_MAX_BYTES. */
+  readonly storageQueueMaxBytes?: number;
+  /** Remote storage: the senders' batching and backoff (tests shorten them); defaults in queue/sender.ts. */
+  readonly remoteSender?: SenderSettings;
   /** Receives warnings and errors. */
   readonly warn: (line: string) => void;
 }
@@ -123,11 +140,33 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
     const orgLimits = new OrgLimitsCache(control);
     const limitsFor = (org: string) => orgLimits.limitsOf(org);
-    const store = new EmbeddedTenantStore({
-      dataDir: options.dataDir,
-      maxActiveSeries: (org) => limitsFor(org).maxActiveSeries,
-    });
-    cleanups.push(() => store.close());
+    // Scrapes, platform metrics, remote write received and rule results all go to `store`: the embedded TSDB, or
+    // the remote backend's queues (whose series limit is the backend's, so the embedded one's counter is absent).
+    const storage = options.storage ?? { kind: "embedded" };
+    const embedded =
+      storage.kind === "embedded"
+        ? new EmbeddedTenantStore({
+            dataDir: options.dataDir,
+            maxActiveSeries: (org) => limitsFor(org).maxActiveSeries,
+          })
+        : null;
+    const remote =
+      storage.kind === "embedded"
+        ? null
+        : new BackendTenantStore({
+            spec: storage,
+            dataDir: options.dataDir,
+            accountIdFor: (org) => vmAccountId(control, org),
+            queueMaxBytes: options.storageQueueMaxBytes,
+            sender: options.remoteSender,
+            warn: options.warn,
+          });
+    const store: TenantStore = embedded ?? remote!;
+    const closeStore = async () => {
+      embedded?.close();
+      await remote?.close();
+    };
+    cleanups.push(closeStore);
 
     const scraper = new ScrapeManager({
       store,
@@ -171,7 +210,11 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
       authenticate: auth,
       session,
       limitsFor,
-      extraMetrics: () => [seriesLimitedFamily(store), ...(notifiers?.families() ?? [])],
+      extraMetrics: () => [
+        ...(embedded === null ? [] : [seriesLimitedFamily(embedded)]),
+        ...(remote?.families() ?? []),
+        ...(notifiers?.families() ?? []),
+      ],
       status: {
         targetsFor: (org) => scraper.targetsFor(org),
         metadataFor: (org) => mergeMetadata(scraper.metadataFor(org), metadata.list(org)),
@@ -254,7 +297,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
           await pool.close();
           cleanups.length = 0;
           try {
-            store.close();
+            // Remote storage: the senders stop and each queue's segment is fsynced, so no committed sample is lost.
+            await closeStore();
           } finally {
             control.close();
           }
