@@ -110,7 +110,7 @@ async function exported(org: string): Promise<{ keys: Set<string>; orgs: Set<str
     if (line.trim() === "") continue;
     const row = JSON.parse(line) as { metric: Record<string, string>; values: number[]; timestamps: number[] };
     orgs.add(row.metric.contrail_org);
-    row.timestamps.forEach((t, i) => keys.add(`${row.metric.s}@${t}=${row.values[i]}`));
+    for (let i = 0; i < row.timestamps.length; i++) keys.add(`${row.metric.s}@${row.timestamps[i]}=${row.values[i]}`);
   }
   return { keys, orgs };
 }
@@ -119,6 +119,18 @@ async function exported(org: string): Promise<{ keys: Set<string>; orgs: Set<str
 async function missing(org: string): Promise<string[]> {
   const { keys } = await exported(org);
   return [...accepted[org]].filter((k) => !keys.has(k));
+}
+
+/** Waits for the queue to drain, then checks every accepted sample of both orgs is in VictoriaMetrics. */
+async function assertAllDelivered(): Promise<void> {
+  await waitFor(pendingSamples, (n) => n === 0, 30_000);
+  for (const org of ORGS) {
+    const gone = await waitFor(
+      () => missing(org),
+      (m) => m.length === 0,
+    );
+    assert.deepEqual(gone, [], `accepted samples of ${org} missing in VictoriaMetrics`);
+  }
 }
 
 before(async () => {
@@ -158,14 +170,7 @@ describe("remote storage on a real VictoriaMetrics", () => {
     await new Promise((r) => setTimeout(r, 1_000));
     const statuses = await writer.stop();
     assert.deepEqual([...statuses.keys()], [204], "every write was accepted: the queue took them");
-    await waitFor(pendingSamples, (n) => n === 0, 30_000);
-    for (const org of ORGS) {
-      const gone = await waitFor(
-        () => missing(org),
-        (m) => m.length === 0,
-      );
-      assert.deepEqual(gone, []);
-    }
+    await assertAllDelivered();
     assert.ok(accepted.alpha.size > 2 * (BACKEND_DOWN_MS / WRITE_EVERY_MS / 2), "writes went on while it was down");
     assert.match(warnings.join("\n"), /remote write of org "alpha": POST .*retrying/);
   });
@@ -179,13 +184,6 @@ describe("remote storage on a real VictoriaMetrics", () => {
     serve = null;
     await startVm();
     await startNode();
-    await waitFor(pendingSamples, (n) => n === 0, 30_000);
-    for (const org of ORGS) {
-      const gone = await waitFor(
-        () => missing(org),
-        (m) => m.length === 0,
-      );
-      assert.deepEqual(gone, []);
-    }
+    await assertAllDelivered();
   });
 });
