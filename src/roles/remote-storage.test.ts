@@ -1,7 +1,8 @@
 // The metrics node on `--storage victoriametrics=URL` with Debian's real VictoriaMetrics: samples remote-written
 // into two orgs through Contrail's receiver reach VictoriaMetrics, each series labelled with its org (checked with
 // VictoriaMetrics's own export API); VictoriaMetrics stopped for 20 s and started again while writes go on loses
-// no accepted sample; a metrics node stopped with a queue the backend never took resends it when started again.
+// no accepted sample; a metrics node stopped with a queue the backend never took resends it when started again;
+// `contrail up --storage` hands the flag to its metrics node.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,7 +14,7 @@ import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
 import { freePort, type Peer, startVictoriaMetrics } from "../testkit/peers.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import { type Serve, startServe } from "./serve.ts";
-import { seedOrgs, waitFor } from "./testkit.ts";
+import { seedOrgs, startUp, waitFor } from "./testkit.ts";
 
 const ORGS = ["alpha", "beta"] as const;
 /** How long VictoriaMetrics is down while writes go on, ms (the issue's 20 s). */
@@ -185,5 +186,41 @@ describe("remote storage on a real VictoriaMetrics", () => {
     await startVm();
     await startNode();
     await assertAllDelivered();
+  });
+
+  test("contrail up --storage passes it to its metrics node: writes go to VictoriaMetrics", async () => {
+    const data = join(dir, "up");
+    const upTokens = seedOrgs(data, ["gamma"]);
+    const up = await startUp(data, ["--storage", `victoriametrics=${vm!.url}`, "--edge", "ord=127.0.0.1:0"]);
+    try {
+      const text = await (await fetch(`${up.apiUrl}/metrics`)).text();
+      assert.match(text, /^contrail_remote_storage_queue_bytes\{backend="victoriametrics"\} /m);
+      assert.doesNotMatch(text, /contrail_series_limited_total/, "the embedded store's counter is absent");
+      const body = snappy.encodeCopy(
+        encodeWriteRequestV1({
+          series: [{ labels: Labels.fromStrings("__name__", "e2e_up"), samples: [{ t: Date.now(), v: 7 }] }],
+        }),
+      );
+      const r = await fetch(`${up.apiUrl}/prometheus/gamma/api/v1/write`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${upTokens.gamma}`,
+          "content-type": "application/x-protobuf",
+          "content-encoding": "snappy",
+        },
+        body,
+      });
+      assert.equal(r.status, 204);
+      await waitFor(
+        async () => {
+          await fetch(`${vm!.url}/internal/force_flush`);
+          const q = encodeURIComponent('e2e_up{contrail_org="gamma"}');
+          return (await fetch(`${vm!.url}/api/v1/export?match[]=${q}`)).text();
+        },
+        (t) => t.includes('"values":[7]'),
+      );
+    } finally {
+      assert.equal(await up.stop(), 0);
+    }
   });
 });
