@@ -14,6 +14,7 @@
 // Nothing is decoded for a series over a limit: its label count and string lengths are known from the first pass.
 // Exemplars and histograms are counted, not decoded.
 
+import type { BucketSpan, Histogram } from "../../model/histogram.ts";
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
@@ -471,6 +472,90 @@ export function writeSample(w: ProtoWriter, t: number, v: number): void {
     w.int64(t);
   }
   w.end(m);
+}
+
+/**
+ * Writes a native histogram sample `h` at `t` (ms) as a Histogram message (field `field` of its parent): integer
+ * histograms with `count_int`, `zero_count_int` and bucket deltas (the first bucket's count, then each bucket's
+ * difference from the one before, across spans), float ones with `count_float`, `zero_count_float` and absolute
+ * counts, as Prometheus's `prompb` encoding does. The counter-reset hint keeps its number (the enums agree).
+ */
+export function writeNativeHistogram(w: ProtoWriter, field: number, t: number, h: Histogram): void {
+  const m = w.begin(field);
+  // The count and zero count are oneofs: written even when 0, so the receiver knows which kind the histogram is.
+  if (h.integer) {
+    w.tag(1, WIRE_VARINT);
+    w.int64(h.count);
+  } else {
+    w.tag(2, WIRE_FIXED64);
+    w.double(h.count);
+  }
+  if (!isPositiveZero(h.sum)) {
+    w.tag(3, WIRE_FIXED64);
+    w.double(h.sum);
+  }
+  if (h.schema !== 0) {
+    w.tag(4, WIRE_VARINT);
+    w.sint64(h.schema);
+  }
+  if (!isPositiveZero(h.zeroThreshold)) {
+    w.tag(5, WIRE_FIXED64);
+    w.double(h.zeroThreshold);
+  }
+  if (h.integer) {
+    w.tag(6, WIRE_VARINT);
+    w.int64(h.zeroCount);
+  } else {
+    w.tag(7, WIRE_FIXED64);
+    w.double(h.zeroCount);
+  }
+  writeBuckets(w, 8, h.negativeSpans, h.negativeBuckets, h.integer);
+  writeBuckets(w, 11, h.positiveSpans, h.positiveBuckets, h.integer);
+  if (h.counterResetHint !== 0) {
+    w.tag(14, WIRE_VARINT);
+    w.uint32(h.counterResetHint);
+  }
+  if (t !== 0) {
+    w.tag(15, WIRE_VARINT);
+    w.int64(t);
+  }
+  if (h.customValues.length > 0) {
+    const packed = w.begin(16);
+    for (const v of h.customValues) w.double(v);
+    w.end(packed);
+  }
+  w.end(m);
+}
+
+// One side's spans (field `spansField`) and its buckets: packed deltas (`spansField + 1`) or counts (`+ 2`).
+function writeBuckets(
+  w: ProtoWriter,
+  spansField: number,
+  spans: readonly BucketSpan[],
+  buckets: readonly number[],
+  integer: boolean,
+): void {
+  for (const span of spans) {
+    const m = w.begin(spansField);
+    if (span.offset !== 0) {
+      w.tag(1, WIRE_VARINT);
+      w.sint64(span.offset);
+    }
+    if (span.length !== 0) {
+      w.tag(2, WIRE_VARINT);
+      w.uint32(span.length);
+    }
+    w.end(m);
+  }
+  if (buckets.length === 0) return;
+  const packed = w.begin(integer ? spansField + 1 : spansField + 2);
+  let prev = 0;
+  for (const count of buckets) {
+    if (integer) w.sint64(count - prev);
+    else w.double(count);
+    prev = count;
+  }
+  w.end(packed);
 }
 
 /**

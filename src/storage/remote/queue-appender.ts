@@ -1,13 +1,14 @@
-// The Appender of a remote storage backend: samples are encoded as they arrive into one `prometheus.WriteRequest`
-// (remote write 1.0), a TimeSeries per run of samples of one series, and `commit()` hands the encoded batch to the
-// org's disk queue. Nothing is checked against stored data (the backend judges order and duplicates), so the
-// report always says every sample was appended. For single-tenant backends the org label is written into every
-// series here, in its sorted place, replacing any value the series arrived with.
+// The Appender of a remote storage backend: samples (floats and native histograms) are encoded as they arrive into
+// one `prometheus.WriteRequest` (remote write 1.0), a TimeSeries per run of samples of one series, and `commit()`
+// hands the encoded batch to the org's disk queue. Nothing is checked against stored data (the backend judges order
+// and duplicates), so the report always says every sample was appended. For single-tenant backends the org label is
+// written into every series here, in its sorted place, replacing any value the series arrived with.
 
 import { ContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
 import { compareStrings, type Labels } from "../../model/labels.ts";
 import type { Appender, CommitReport, SeriesRef } from "../interface.ts";
-import { writeSample } from "./codec-v1.ts";
+import { writeNativeHistogram, writeSample } from "./codec-v1.ts";
 import { ProtoWriter, WIRE_LEN } from "./protobuf.ts";
 
 /** Receives a committed batch: its sample count and the encoded WriteRequest (a view, valid during the call). */
@@ -50,10 +51,21 @@ export class QueueAppender implements Appender {
 
   appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
     this.check();
-    if (!Number.isInteger(ref) || ref < 0 || ref >= this.refs.length) {
-      throw new ContrailError("not_found", `series ref ${ref} is not one of this appender's`);
-    }
-    this.sample(ref, t, v);
+    this.sample(this.known(ref), t, v);
+    return ref;
+  }
+
+  appendHistogram(labels: Labels, t: number, h: Histogram): SeriesRef {
+    this.check();
+    const ref = this.refs.length;
+    this.refs.push(labels);
+    this.histogram(ref, t, h);
+    return ref as SeriesRef;
+  }
+
+  appendHistogramRef(ref: SeriesRef, t: number, h: Histogram): SeriesRef {
+    this.check();
+    this.histogram(this.known(ref), t, h);
     return ref;
   }
 
@@ -79,8 +91,15 @@ export class QueueAppender implements Appender {
     this.openRef = -1;
   }
 
-  // Writes one Sample message, in the open TimeSeries when it is this ref's, else in a new one.
-  private sample(ref: number, t: number, v: number): void {
+  private known(ref: SeriesRef): number {
+    if (!Number.isInteger(ref) || ref < 0 || ref >= this.refs.length) {
+      throw new ContrailError("not_found", `series ref ${ref} is not one of this appender's`);
+    }
+    return ref;
+  }
+
+  // Opens the TimeSeries of `ref` for a sample at `t` unless it is the open one (a TimeSeries per run of samples).
+  private series(ref: number, t: number): ProtoWriter {
     if (!Number.isSafeInteger(t)) throw new ContrailError("bad_data", `sample time ${t} is not an integer of ms`);
     const w = this.w;
     if (ref !== this.openRef) {
@@ -89,7 +108,17 @@ export class QueueAppender implements Appender {
       this.openRef = ref;
       writeLabels(w, this.refs[ref], this.o.orgLabel);
     }
-    writeSample(w, t, v);
+    return w;
+  }
+
+  private sample(ref: number, t: number, v: number): void {
+    writeSample(this.series(ref, t), t, v);
+    this.samples++;
+  }
+
+  // Histograms are TimeSeries field 4; floats and histograms of one series may share its TimeSeries.
+  private histogram(ref: number, t: number, h: Histogram): void {
+    writeNativeHistogram(this.series(ref, t), 4, t, h);
     this.samples++;
   }
 }
