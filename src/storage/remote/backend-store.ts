@@ -186,11 +186,6 @@ export class BackendTenantStore implements TenantStore {
     ];
   }
 
-  /** Makes every queue's current segment durable (fsync). */
-  flush(): void {
-    for (const { queue } of this.orgs.values()) queue.sync();
-  }
-
   /** Stops the senders (requests in flight abandoned, their batches kept) and closes the queues, fsynced. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -193,11 +193,6 @@ export class DiskQueue {
     return this.unreadSamples_;
   }
 
-  /** The configured bound, bytes. */
-  get capacityBytes(): number {
-    return this.maxBytes;
-  }
-
   /**
    * Appends one record holding `samples` samples; it is in the segment file when this returns. Throws
    * `rate_limited` ("queue full") when it would take the unacknowledged bytes past the bound, `too_large` for a
@@ -313,11 +308,6 @@ export class DiskQueue {
       if (this.readFd?.seq === old.seq) this.closeReader();
       rmSync(join(this.dir, segmentName(old.seq)), { force: true });
     }
-  }
-
-  /** Makes the segment being written durable on disk (fsync). */
-  sync(): void {
-    if (!this.closed) fsyncSync(this.writeFd);
   }
 
   /** Flushes the segment being written (fsync) and closes the files; later appends throw `unavailable`. Idempotent. */
