@@ -1,5 +1,6 @@
 // The TenantStore of `--storage victoriametrics|vmcluster|mimir`: every org's samples go to the storage backend by
-// remote write, through the org's disk queue under `<data>/remote-queue/<org>/` and its sender (queue/). A commit
+// remote write, through the org's disk queue under `<data>/remote-queue/<org>/` (each commit one record: its
+// WriteRequest, snappy-compressed) and its sender (queue/). A commit
 // is accepted once it is in the queue (durable as a WAL record is), refused with `rate_limited` when the queue is
 // full. Reads are not served here: the API and the rules query the backend's own PromQL API over HTTP, so
 // `querier` and `queryable` fail with an error that says so.
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import type { MetricFamily } from "../../exposition/index.ts";
 import { ContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
+import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import type { Appender, Querier, Queryable, TenantStore } from "../interface.ts";
 import { ORG_ID_PATTERN, validateOrgId } from "../tenants.ts";
 import { type BackendEndpoints, backendEndpoints, type StorageSpec } from "./backend-spec.ts";
@@ -61,6 +63,8 @@ export class BackendTenantStore implements TenantStore {
   private readonly o: BackendStoreOptions;
   private readonly orgs = new Map<string, OrgQueue>();
   private readonly counters = new SenderCounters();
+  /** Compresses committed batches; one for every org (commits are synchronous, so never two at once). */
+  private readonly snappy = new SnappyEncoder();
   /** Commits refused because the org's queue was full. */
   private refusedCommits = 0;
   private closed = false;
@@ -102,7 +106,9 @@ export class BackendTenantStore implements TenantStore {
       orgLabel: q.endpoints.orgLabel,
       sink: (samples, request) => {
         try {
-          q.queue.append(samples, request);
+          // Queued as a snappy block, as it is sent: a fifth of the disk and of the queue's bound, and a batch of
+          // one record goes out without being touched again.
+          q.queue.append(samples, this.snappy.encode(request));
         } catch (err) {
           this.refusedCommits++;
           throw err;
@@ -159,7 +165,9 @@ export class BackendTenantStore implements TenantStore {
       {
         name: "contrail_remote_storage_samples_dropped_total",
         type: "counter",
-        help: "Samples given up by reason (rejected: the backend answered a 4xx other than 429).",
+        help:
+          "Samples given up by reason (rejected: the backend answered a 4xx other than 429; corrupt: a queued " +
+          "record that could not be decoded).",
         samples:
           dropped.length > 0
             ? dropped

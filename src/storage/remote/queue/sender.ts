@@ -1,7 +1,7 @@
 // Sends one org's queue to its storage backend by Prometheus remote write 1.0, one request at a time, in queue
-// order. The queue's records are encoded `prometheus.WriteRequest`s; a batch of them, concatenated, is again one
-// valid WriteRequest (protobuf merges repeated fields of concatenated messages), so a batch is sent as read: the
-// concatenation, snappy-compressed, with the headers Prometheus sends.
+// order. The queue's records are snappy-compressed `prometheus.WriteRequest`s. A batch of one record is sent as it
+// is; a batch of several is decompressed and concatenated, which makes one valid WriteRequest again (protobuf merges
+// repeated fields of concatenated messages), and compressed again. Requests carry the headers Prometheus sends.
 //
 // Batching: a request goes out when `maxSamplesPerSend` samples are waiting, or `batchWaitMs` after the first of
 // them arrived (Prometheus's max_samples_per_send and batch_send_deadline). Outcome of a request:
@@ -14,7 +14,7 @@
 // A stop while a request is in flight abandons it unacknowledged: it is sent again after the restart.
 
 import { setTimeout as delay } from "node:timers/promises";
-import { SnappyEncoder } from "../../../tsdb/encoding/snappy.ts";
+import { SnappyDecoder, SnappyEncoder, snappyDecodedLength } from "../../../tsdb/encoding/snappy.ts";
 import type { DiskQueue, QueueBatch } from "./queue.ts";
 
 /** The User-Agent of remote-write requests. */
@@ -23,7 +23,7 @@ export const REMOTE_WRITE_USER_AGENT = "Contrail-RemoteWrite/0.1";
 /** Defaults of {@link SenderOptions}, ms and counts; Prometheus's own where it has one. */
 export const SENDER_DEFAULTS = {
   maxSamplesPerSend: 2_000,
-  /** Payload bytes (before compression) of one request, at most. */
+  /** Queued (compressed) bytes of the records merged into one request, at most; a larger record goes alone. */
   maxBytesPerSend: 8 * 1024 * 1024,
   batchWaitMs: 5_000,
   minBackoffMs: 30,
@@ -33,6 +33,9 @@ export const SENDER_DEFAULTS = {
 
 /** The longest Retry-After honoured, ms: a backend asking for more is retried after this. */
 export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/** Decompression buffer a sender keeps between batches, bytes; a larger record gets a buffer of its own. */
+const RETAINED_DECODE_BYTES = 4 * 1024 * 1024;
 
 /** Longest piece of a backend's error body quoted in a log line, characters. */
 const MAX_QUOTED_BODY = 512;
@@ -45,7 +48,7 @@ export class SenderCounters {
   retried = 0;
   /** Requests that failed (network, 429, 5xx) and were tried again. */
   failedRequests = 0;
-  /** Samples given up, by reason ("rejected": a 4xx other than 429). */
+  /** Samples given up, by reason ("rejected": a 4xx other than 429; "corrupt": a queued record not decodable). */
   readonly dropped = new Map<string, number>();
 
   /** Adds `n` dropped samples under `reason`. */
@@ -101,6 +104,7 @@ export class RemoteSender {
   private readonly o: SenderOptions;
   private readonly maxSamples: number;
   private readonly snappy = new SnappyEncoder();
+  private readonly unsnappy = new SnappyDecoder({ maxRetainedBytes: RETAINED_DECODE_BYTES });
   private readonly stopping = new AbortController();
   private wake: (() => void) | null = null;
   /** When the oldest unread sample arrived (ms, monotonic enough: Date.now), null when none is waiting. */
@@ -180,7 +184,15 @@ export class RemoteSender {
 
   /** Sends `batch` until the backend takes or refuses it (true), or the sender stops (false). */
   private async deliver(batch: QueueBatch): Promise<boolean> {
-    const body = this.snappy.encodeCopy(Buffer.concat(batch.payloads as Uint8Array[]));
+    let body: Uint8Array;
+    try {
+      body = batch.payloads.length === 1 ? batch.payloads[0] : this.merge(batch.payloads);
+    } catch (err) {
+      // Checksummed on disk, so only a record written wrong gets here: it can never be sent, so it is dropped.
+      this.o.counters.drop("corrupt", batch.samples);
+      this.o.warn(`remote write of ${this.o.name}: ${batch.samples} queued samples dropped: ${(err as Error).message}`);
+      return true;
+    }
     const minBackoff = this.o.minBackoffMs ?? SENDER_DEFAULTS.minBackoffMs;
     const maxBackoff = this.o.maxBackoffMs ?? SENDER_DEFAULTS.maxBackoffMs;
     const random = this.o.random ?? Math.random;
@@ -210,6 +222,18 @@ export class RemoteSender {
       }
     }
     return false;
+  }
+
+  /** One snappy block of the concatenated WriteRequests of several snappy blocks. */
+  private merge(blocks: readonly Uint8Array[]): Uint8Array {
+    const plain = new Uint8Array(blocks.reduce((n, b) => n + snappyDecodedLength(b), 0));
+    let at = 0;
+    for (const b of blocks) {
+      const d = this.unsnappy.decode(b);
+      plain.set(d, at);
+      at += d.length;
+    }
+    return this.snappy.encodeCopy(plain);
   }
 
   private async attempt(body: Uint8Array): Promise<Attempt> {
