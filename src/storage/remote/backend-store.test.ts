@@ -223,6 +223,8 @@ describe("sending", () => {
       [[1], [1], [1], [2]],
       "the second batch waits until the first is through",
     );
+    // Counted once the answers are back, as they are acknowledged.
+    await eventually(() => pendingSamples(s) === 0, "both batches acknowledged");
     const text = s
       .families()
       .map((f) => `${f.name} ${f.samples.map((x) => `${x.labels.toString()}=${x.value}`).join(" ")}`)
