@@ -1,5 +1,6 @@
 // Exposition parsing throughput: a 10,000-series body shaped like prom-client output (request histograms with
-// the platform's 13 buckets, counters, gauges), read as a scraper reads it. Median of 5 runs, in series/s.
+// the platform's 13 buckets, counters, gauges), read as a scraper reads it, in Prometheus text, OpenMetrics and the
+// protobuf format (the same families; classic histograms). Median of 5 runs, in series/s.
 //   hit path:  next() + series() + value() + timestamp() + a cache lookup by series text (steady state)
 //   miss path: the same plus labels() for every series (first scrape of a target)
 // Run: npm run bench -- exposition
@@ -8,6 +9,8 @@ import { gzipSync } from "node:zlib";
 import { decodeBody } from "../src/exposition/body.ts";
 import { OpenMetricsParser } from "../src/exposition/om-parser.ts";
 import { PromTextParser } from "../src/exposition/prom-parser.ts";
+import { ProtobufParser } from "../src/exposition/proto-parser.ts";
+import { writeProtobuf } from "../src/exposition/proto-writer.ts";
 import type { ExpositionParser } from "../src/exposition/types.ts";
 import {
   type FamilySample,
@@ -131,9 +134,12 @@ async function main(): Promise<void> {
   const om = enc.encode(writeOpenMetrics(families));
   const gz = gzipSync(prom);
   const series = countSeries(new PromTextParser(prom));
+  const proto = writeProtobuf(families);
   if (countSeries(new OpenMetricsParser(om)) !== series) throw new Error("formats disagree on the series count");
+  if (countSeries(new ProtobufParser(proto)) !== series) throw new Error("protobuf disagrees on the series count");
   const promCache = buildCache(new PromTextParser(prom));
   const omCache = buildCache(new OpenMetricsParser(om));
+  const protoCache = buildCache(new ProtobufParser(proto));
   const builder = new LabelsBuilder();
 
   const cases: [string, () => number][] = [
@@ -142,6 +148,8 @@ async function main(): Promise<void> {
     ["prometheus text gzip, hit path", () => hitPath(new PromTextParser(decodeBody(gz, "gzip")), promCache)],
     ["openmetrics, hit path", () => hitPath(new OpenMetricsParser(om), omCache)],
     ["openmetrics, miss path", () => missPath(new OpenMetricsParser(om), builder)],
+    ["protobuf, hit path", () => hitPath(new ProtobufParser(proto), protoCache)],
+    ["protobuf, miss path", () => missPath(new ProtobufParser(proto), builder)],
   ];
   const figures: Figure[] = [];
   for (const [name, fn] of cases) {
@@ -150,7 +158,8 @@ async function main(): Promise<void> {
   }
   console.log(
     `body: ${series} series, Prometheus text ${(prom.length / 1024).toFixed(0)} KiB ` +
-      `(gzip ${(gz.length / 1024).toFixed(0)} KiB), OpenMetrics ${(om.length / 1024).toFixed(0)} KiB`,
+      `(gzip ${(gz.length / 1024).toFixed(0)} KiB), OpenMetrics ${(om.length / 1024).toFixed(0)} KiB, ` +
+      `protobuf ${(proto.length / 1024).toFixed(0)} KiB`,
   );
   printFigures(`exposition parse (${series} series)`, figures);
   const perSeries = bytesPerSeries(prom, promCache, series);

@@ -131,10 +131,11 @@ export const LAYER_TABLE: LayerTable = {
     {
       name: "storage",
       layer: 2,
-      holds: "memory store, one database per org, remote write, the contracts' conformance suite",
-      folders: ["src/storage", "src/storage/remote", "src/storage/remote/queue"],
+      holds:
+        "memory store, one database per org, remote write (received, and sent through disk queues), OTLP, the contracts' conformance suite",
+      folders: ["src/storage", "src/storage/remote", "src/storage/remote/queue", "src/storage/otlp"],
       imports: { upToLayer: 2 },
-      testKits: ["src/storage/conformance.ts"],
+      testKits: ["src/storage/conformance.ts", "src/storage/otlp/testkit.ts"],
     },
     {
       name: "promql/engine",

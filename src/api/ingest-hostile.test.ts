@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { OrgLimitsCache, updateOrgLimits } from "../control/index.ts";
+import { CounterResetHint, type Histogram } from "../model/histogram.ts";
 import { Labels } from "../model/labels.ts";
 import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
 import { encodeRequestV2 } from "../storage/remote/codec-v2.ts";
@@ -346,6 +347,88 @@ const SIZES: readonly Case[] = [
   ],
 ];
 
+/** A 1.0 request of one series carrying one native histogram `h` at NOW. */
+function histogramRequest(h: Partial<Histogram>): Uint8Array {
+  const base: Histogram = {
+    integer: true,
+    counterResetHint: CounterResetHint.unknown,
+    schema: 0,
+    zeroThreshold: 0,
+    zeroCount: 0,
+    count: 1,
+    sum: 1,
+    positiveSpans: [{ offset: 0, length: 1 }],
+    negativeSpans: [],
+    positiveBuckets: [1],
+    negativeBuckets: [],
+    customValues: [],
+  };
+  return v1({
+    series: [{ labels: Labels.fromStrings(...NAME), samples: [], histograms: [{ t: NOW, h: { ...base, ...h } }] }],
+  });
+}
+
+/** A 1.0 request of one series whose histogram message is the raw bytes `histogram`. */
+function rawHistogram(histogram: readonly number[]): Uint8Array {
+  const w = new ProtoWriter();
+  const ts = w.begin(1);
+  const l = w.begin(1);
+  w.tag(1, WIRE_LEN);
+  w.string(NAME[0]);
+  w.tag(2, WIRE_LEN);
+  w.string(NAME[1]);
+  w.end(l);
+  w.tag(4, WIRE_LEN);
+  w.bytes(new Uint8Array(histogram));
+  w.end(ts);
+  return snappy.encodeCopy(w.finish());
+}
+
+const MILLION = 1_000_000;
+
+const HISTOGRAMS: readonly Case[] = [
+  [
+    "spans naming four billion buckets",
+    () => histogramRequest({ positiveSpans: [{ offset: 0, length: 0xffff_ffff }] }),
+    {},
+    400,
+    /series \{__name__="hostile"\}: invalid native histogram: positive side: the spans name 4294967295 buckets but 1/,
+  ],
+  ["schema 100", () => histogramRequest({ schema: 100 }), {}, 400, /schema 100 is out of range/],
+  [
+    "a million buckets and a count of 1",
+    () =>
+      histogramRequest({
+        positiveSpans: [{ offset: 0, length: MILLION }],
+        positiveBuckets: new Array(MILLION).fill(1),
+      }),
+    {},
+    400,
+    /1000000 observations are in the buckets but the count is 1/,
+  ],
+  [
+    "custom bounds decreasing",
+    () => histogramRequest({ schema: -53, customValues: [2, 1] }),
+    {},
+    400,
+    /custom bounds must increase strictly/,
+  ],
+  [
+    "packed deltas cut inside a varint",
+    () => rawHistogram([(12 << 3) | WIRE_LEN, 3, 0x80, 0x80, 0x80]),
+    {},
+    400,
+    /invalid protobuf: truncated varint/,
+  ],
+  [
+    "a count of the wrong wire type",
+    () => rawHistogram([(1 << 3) | WIRE_LEN, 0]),
+    {},
+    400,
+    /Histogram.count_int has wire type 2/,
+  ],
+];
+
 const TYPES: readonly Case[] = [
   ["a 1.0 body under the 2.0 type", () => v1(CANARY), V2, 400, /looks like a Remote-Write 1.0 prometheus.WriteRequest/],
   [
@@ -383,6 +466,7 @@ for (const [group, cases] of [
   ["protobuf", PROTOBUF],
   ["labels", LABELS],
   ["sizes", SIZES],
+  ["native histograms", HISTOGRAMS],
   ["types and encodings", TYPES],
 ] as const) {
   describe(`hostile remote writes: ${group}`, () => {

@@ -10,8 +10,7 @@
 // content-type parser and error handler here touch no other route. The route's `config.scope` is "write", for a
 // server-wide authorization hook that must not demand `read` from it.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Scope } from "../control/index.ts";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { TenantStore } from "../storage/interface.ts";
 import type { MetadataStore } from "../storage/remote/metadata.ts";
 import {
@@ -21,31 +20,20 @@ import {
   receiveWrite,
   type WriteOutcome,
 } from "../storage/remote/receive.ts";
-import type { AccessResult } from "./auth.ts";
-import { readBody } from "./body.ts";
-import { httpErrorOf, toContrailError } from "./error-status.ts";
-import { IngestRateLimiter } from "./ingest-rate.ts";
+import { httpErrorOf } from "./error-status.ts";
+import { type IngestRouteDeps, registerIngestRoute } from "./ingest-route.ts";
 import { errorJson } from "./json.ts";
-import { limitsResolver, type OrgLimits } from "./limits.ts";
 import { JSON_TYPE, sendError } from "./respond.ts";
 
 /** The route, relative to the server root. */
 export const REMOTE_WRITE_ROUTE = "/prometheus/:org/api/v1/write";
 
-/** What the remote-write route needs from the server. */
-export interface RemoteWriteDeps {
-  /** Decides whether the request may use `scope` on `org`, e.g. `checkAccess(authenticate, {header, org, scope})`. */
-  authorize(request: FastifyRequest, org: string, scope: Scope): AccessResult;
+/** What the remote-write route needs from the server (authorization, limits and clock: ingest-route.ts). */
+export interface RemoteWriteDeps extends IngestRouteDeps {
   /** Where samples go: `tenants.appender(org)` per request. */
   readonly tenants: TenantStore;
   /** Where received metadata goes (served by /api/v1/metadata). */
   readonly metadata: MetadataStore;
-  /** Limits of every org (defaults: model/limits.ts). */
-  readonly limits?: Partial<OrgLimits>;
-  /** The limits of one org over those, e.g. from the control database's overrides. */
-  readonly limitsFor?: (org: string) => Partial<OrgLimits> | undefined;
-  /** The clock (ms since the epoch), for the future-timestamp limit. */
-  readonly now?: () => number;
   /** Told of every answered write (for self-metrics and logs). */
   readonly onWrite?: (org: string, outcome: WriteOutcome) => void;
 }
@@ -69,52 +57,27 @@ function sendOutcome(reply: FastifyReply, outcome: WriteOutcome): FastifyReply {
 
 /** Adds the remote-write route to `app` in a context of its own. */
 export async function registerRemoteWrite(app: FastifyInstance, deps: RemoteWriteDeps): Promise<void> {
-  const limitsOf = limitsResolver(deps.limits, deps.limitsFor);
-  // The org's limits as looked up for the request, so one request sees one set of limits from start to end.
-  const requestLimits = new WeakMap<FastifyRequest, OrgLimits>();
   const state = new ReceiverState();
-  const rate = new IngestRateLimiter(deps.now);
-  await app.register(async (scope) => {
+  await registerIngestRoute(app, deps, {
+    url: REMOTE_WRITE_ROUTE,
     // Every body raw, up to the compressed limit of the org: the receiver judges Content-Type and Content-Encoding.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", async (request: FastifyRequest, payload: NodeJS.ReadableStream) => {
-      const limits = requestLimits.get(request)!;
-      return readBody(payload, request.headers["content-length"], {
-        limit: maxCompressedBytes(limits),
-        what: `the compressed size allowed by the limit of ${limits.maxWriteBytes} decompressed bytes (max_write_bytes)`,
-      });
-    });
+    bodyLimit: (limits) => ({
+      limit: maxCompressedBytes(limits),
+      what: `the compressed size allowed by the limit of ${limits.maxWriteBytes} decompressed bytes (max_write_bytes)`,
+    }),
     // Fastify's own refusals (unreadable body) in the API's envelope.
-    scope.setErrorHandler(async (err, _request, reply) => sendError(reply, toContrailError(err)));
-    scope.route({
-      method: "POST",
-      url: REMOTE_WRITE_ROUTE,
-      config: { scope: "write" },
-      onRequest: async (request, reply) => {
-        const { org } = request.params as { org: string };
-        const access = deps.authorize(request, org, "write");
-        if (access.ok) {
-          requestLimits.set(request, limitsOf(org));
-          return;
-        }
-        const r = access.refusal;
-        return reply.code(r.status).headers(r.headers).header("content-type", JSON_TYPE).send(r.body);
-      },
-      handler: async (request, reply) => {
-        const { org } = request.params as { org: string };
-        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const limits = requestLimits.get(request)!;
-        const outcome = receiveWrite(body, request.headers, () => deps.tenants.appender(org), {
-          org,
-          state,
-          metadata: deps.metadata,
-          limits,
-          now: deps.now,
-          admit: (samples) => rate.take(org, samples, limits.ingestionRate, limits.ingestionBurstSize),
-        });
-        deps.onWrite?.(org, outcome);
-        return sendOutcome(reply, outcome);
-      },
-    });
+    fail: (_request, reply, err) => sendError(reply, err),
+    handle: (request, reply, { org, limits, body, admit }) => {
+      const outcome = receiveWrite(body, request.headers, () => deps.tenants.appender(org), {
+        org,
+        state,
+        metadata: deps.metadata,
+        limits,
+        now: deps.now,
+        admit,
+      });
+      deps.onWrite?.(org, outcome);
+      return sendOutcome(reply, outcome);
+    },
   });
 }

@@ -26,6 +26,7 @@ import {
   alertmanagerOption,
   dataOption,
   externalLabelOption,
+  nativeHistogramsOption,
   storageOption,
   storageQueueMaxOption,
 } from "./commands/options.ts";
@@ -48,6 +49,7 @@ interface EdgeCommandOptions {
   readonly edge?: readonly string[];
   readonly domain: string;
   readonly metrics: string;
+  readonly nativeHistograms?: boolean;
 }
 
 /** Options of `contrail agent`. */
@@ -103,6 +105,7 @@ async function edge(opts: EdgeCommandOptions): Promise<number> {
       edges,
       domain: opts.domain.toLowerCase(),
       metrics: opts.metrics,
+      nativeHistograms: opts.nativeHistograms,
       warn: out.warn,
     });
     return {
@@ -178,6 +181,7 @@ export function registerRoleCommands(program: Command): void {
     )
     .addOption(new Option("--domain <domain>", "apps are reached at <app>.<domain>").default("localhost"))
     .addOption(new Option("--metrics <host:port>", "where /metrics answers").default(DEFAULT_METRICS_ADDRESS))
+    .addOption(nativeHistogramsOption())
     .action(action("edge", edge));
   program
     .command("agent")

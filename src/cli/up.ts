@@ -58,6 +58,8 @@ export interface UpOptions {
   readonly storage?: string;
   /** `--storage-queue-max`: the bound of each org's remote-write queue, passed on to the metrics node. */
   readonly storageQueueMax?: string;
+  /** Keep the edge's response-time histogram also as a native histogram, passed on to the edge. */
+  readonly nativeHistograms?: boolean;
 }
 
 /** How long the supervisor waits for another process's write lock on its heartbeat, ms (it never stalls long). */
@@ -128,6 +130,7 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
           opts.domain,
           "--metrics",
           DEFAULT_METRICS_ADDRESS,
+          ...(opts.nativeHistograms ? ["--native-histograms"] : []),
         ];
       },
     },

@@ -21,6 +21,8 @@ export interface EdgeOptions extends EdgeTuning {
   readonly registry: Registry;
   /** The CA that issues the HTTPS listeners' certificates; required when a listener has a `tlsAddress`. */
   readonly ca?: LocalCa;
+  /** Keep the edge's response-time histogram also as a native histogram (EdgeMetricsOptions). */
+  readonly nativeHistograms?: boolean;
 }
 
 /** A bound HTTP listener and its HTTPS listener, if any. */
@@ -82,7 +84,11 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   if (ca === undefined && options.listeners.some((l) => l.tlsAddress !== undefined)) {
     throw new ContrailError("bad_data", "an edge with HTTPS listeners needs a certificate authority");
   }
-  const core = new EdgeCore(resolveTuning(options), new EdgeMetrics(options.registry), options.routes);
+  const core = new EdgeCore(
+    resolveTuning(options),
+    new EdgeMetrics(options.registry, { nativeHistograms: options.nativeHistograms }),
+    options.routes,
+  );
   const http = options.listeners.map((spec) => new HttpListener(core, spec));
   const shared =
     ca === undefined

@@ -5,6 +5,7 @@
 // Labels of `fly_app_*`: `region` and `host` are those of the instance (where the app runs), not of the edge that
 // took the request; `fly_edge_*` carry the edge listener's region and host.
 
+import { DEFAULT_NATIVE_SCHEMA } from "../exposition/native-buckets.ts";
 import type {
   Counter,
   CounterFamily,
@@ -161,6 +162,15 @@ const EDGE_STATUS = ["app", "region", "host", "status"];
 const APP = ["app", "region", "host", "instance"];
 const APP_STATUS = ["app", "region", "host", "instance", "status"];
 
+/** Options of the edge's families. */
+export interface EdgeMetricsOptions {
+  /**
+   * Keep `fly_edge_http_response_time_seconds` also as a native histogram (exponential buckets of schema
+   * {@link DEFAULT_NATIVE_SCHEMA}), exposed in the protobuf format and collected in process; its classic buckets stay.
+   */
+  readonly nativeHistograms?: boolean;
+}
+
 /** Registers the edge's families in `registry` (throws `conflict` if they already exist there). */
 export class EdgeMetrics {
   readonly edgeResponses: CounterFamily;
@@ -179,7 +189,7 @@ export class EdgeMetrics {
   readonly appSoftLimit: CounterFamily;
   readonly appHardLimit: CounterFamily;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, opts: EdgeMetricsOptions = {}) {
     const buckets = RESPONSE_TIME_BUCKETS;
     this.edgeResponses = registry.counter({
       name: "fly_edge_http_responses_count",
@@ -191,6 +201,7 @@ export class EdgeMetrics {
       help: "Time from request received to response finished at the edge, in seconds.",
       labelNames: EDGE_STATUS,
       buckets,
+      ...(opts.nativeHistograms ? { native: { schema: DEFAULT_NATIVE_SCHEMA } } : {}),
     });
     this.edgeConnects = registry.counter({
       name: "fly_edge_tcp_connects_count",

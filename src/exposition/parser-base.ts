@@ -2,6 +2,8 @@
 // of the current line sit; the accessors here turn those offsets into values only when asked, so the scrape hot
 // path (next, series, value, timestamp) builds no label set and no substrings beyond the series key.
 
+import { ContrailError } from "../model/errors.ts";
+import type { Histogram } from "../model/histogram.ts";
 import { Labels, type LabelsBuilder, METRIC_NAME } from "../model/labels.ts";
 import { quoteGo } from "../model/quote.ts";
 import { Families } from "./families.ts";
@@ -180,6 +182,10 @@ export abstract class TextParser implements ExpositionParser {
 
   value(): number {
     return this.val;
+  }
+
+  histogram(): Histogram {
+    throw new ContrailError("internal", `the ${this.format} text format has no native histograms`);
   }
 
   timestamp(): number | undefined {

@@ -1,11 +1,18 @@
 // An in-process metric registry: counters, gauges and histograms with pre-bound children. Hot paths (the edge proxy
 // per request, the instance agent per tick) bind a child once (`family.labels(...)`) and then only add to numbers:
-// no label set is built per event. The registry is read two ways: `collect()` renders families for the text writer
-// (our /metrics), and `forEachSample()` hands every sample with a stable Labels object to the in-process scraper,
-// which can cache series refs by that object.
+// no label set is built per event. A histogram family may keep native (exponential) buckets beside its classic ones.
+// The registry is read two ways: `collect()` renders families for the writers (our /metrics), and `forEachSample()`
+// (floats) and `forEachHistogram()` (native histograms) hand every sample with a stable Labels object to the
+// in-process scraper, which can cache series refs by that object.
 
 import { ContrailError } from "../model/errors.ts";
+import {
+  MAX_EXPONENTIAL_SCHEMA,
+  MIN_EXPONENTIAL_SCHEMA,
+  type Histogram as NativeHistogram,
+} from "../model/histogram.ts";
 import { Labels, METRIC_NAME } from "../model/labels.ts";
+import { type NativeBucketOptions, NativeBuckets } from "./native-buckets.ts";
 import type { FamilySample, MetricFamily } from "./writer.ts";
 
 /** Options of a metric family. `labelNames` fixes the order of values given to `labels(...)`. */
@@ -15,13 +22,20 @@ export interface FamilyOptions {
   readonly labelNames?: readonly string[];
 }
 
-/** Options of a histogram family: ascending finite upper bounds; +Inf is implicit. */
+/**
+ * Options of a histogram family: ascending finite upper bounds (+Inf is implicit); with `native`, the family keeps
+ * exponential buckets too and exposes each child also as a native histogram (the classic series stay).
+ */
 export interface HistogramOptions extends FamilyOptions {
   readonly buckets: readonly number[];
+  readonly native?: NativeBucketOptions;
 }
 
 /** Visits one sample: its full name, its labels (stable object, `__name__` included) and its value. */
 export type SampleVisitor = (labels: Labels, value: number) => void;
+
+/** Visits one native histogram sample: its labels (stable object, `__name__` the family name) and a fresh value. */
+export type HistogramVisitor = (labels: Labels, h: NativeHistogram) => void;
 
 /** A monotonically increasing counter bound to one label set. */
 export interface Counter {
@@ -94,6 +108,8 @@ abstract class Family<C> {
   protected abstract create(values: readonly string[]): C;
   abstract visit(fn: SampleVisitor): void;
   abstract family(): MetricFamily;
+  /** Visits the family's native histograms; none but for histogram families with native buckets. */
+  visitHistograms(_fn: HistogramVisitor): void {}
 }
 
 class CounterChild implements Counter {
@@ -158,6 +174,9 @@ class HistogramChild implements Histogram {
     readonly bucketSeries: readonly Labels[],
     readonly sumSeries: Labels,
     readonly countSeries: Labels,
+    /** The native histogram's series and buckets, or null when the family keeps none. */
+    readonly nativeSeries: Labels | null,
+    private readonly native: NativeBuckets | null,
   ) {
     this.counts = new Float64Array(bounds.length + 1);
   }
@@ -173,6 +192,11 @@ class HistogramChild implements Histogram {
     this.counts[lo]++;
     this.sum += v;
     this.count++;
+    this.native?.observe(v);
+  }
+  /** The native histogram now, or null when the family keeps none. */
+  nativeHistogram(): NativeHistogram | null {
+    return this.native === null ? null : this.native.histogram(this.count, this.sum);
   }
   visit(fn: SampleVisitor): void {
     let cumulative = 0;
@@ -188,10 +212,23 @@ class HistogramChild implements Histogram {
 /** A family of histograms with fixed buckets, exposed as `_bucket{le}`, `_sum` and `_count` series. */
 export class HistogramFamily extends Family<HistogramChild> {
   readonly buckets: readonly number[];
+  /** Options of the native buckets, or null when the family keeps only classic ones. */
+  readonly native: NativeBucketOptions | null;
   private readonly leValues: readonly string[];
 
   constructor(opts: HistogramOptions) {
     super(opts);
+    const schema = opts.native?.schema;
+    if (
+      schema !== undefined &&
+      !(Number.isInteger(schema) && schema >= MIN_EXPONENTIAL_SCHEMA && schema <= MAX_EXPONENTIAL_SCHEMA)
+    ) {
+      throw new ContrailError(
+        "bad_data",
+        `histogram ${opts.name}: native schema ${schema} is not in ${MIN_EXPONENTIAL_SCHEMA}..${MAX_EXPONENTIAL_SCHEMA}`,
+      );
+    }
+    this.native = opts.native ?? null;
     for (let i = 0; i < opts.buckets.length; i++) {
       const b = opts.buckets[i];
       if (!Number.isFinite(b) || (i > 0 && b <= opts.buckets[i - 1])) {
@@ -209,14 +246,21 @@ export class HistogramFamily extends Family<HistogramChild> {
       this.leValues.map((le) => this.labelSet(values, bucketName, ["le", le])),
       this.labelSet(values, `${this.name}_sum`),
       this.labelSet(values, `${this.name}_count`),
+      this.native === null ? null : this.labelSet(values, this.name),
+      this.native === null ? null : new NativeBuckets(this.native),
     );
   }
   visit(fn: SampleVisitor): void {
     for (const c of this.children.values()) c.visit(fn);
   }
+  override visitHistograms(fn: HistogramVisitor): void {
+    if (this.native === null) return;
+    for (const c of this.children.values()) fn(c.nativeSeries!, c.nativeHistogram()!);
+  }
   family(): MetricFamily {
     const samples: FamilySample[] = [];
     this.visit((labels, value) => samples.push({ labels, value }));
+    this.visitHistograms((labels, histogram) => samples.push({ labels, value: histogram.count, histogram }));
     return { name: this.name, type: "histogram", help: this.help, samples };
   }
 }
@@ -257,7 +301,7 @@ export class Registry {
     this.collectors.push(c);
   }
 
-  /** Every family with its current values, for the text writer. */
+  /** Every family with its current values, for the writers. */
   collect(): MetricFamily[] {
     const out: MetricFamily[] = [];
     for (const f of this.families.values()) out.push(f.family());
@@ -274,6 +318,11 @@ export class Registry {
     for (const c of this.collectors) {
       for (const fam of c()) for (const s of fam.samples) fn(s.labels, s.value);
     }
+  }
+
+  /** Visits every current native histogram sample (registered families only), with stable Labels objects. */
+  forEachHistogram(fn: HistogramVisitor): void {
+    for (const f of this.families.values()) f.visitHistograms(fn);
   }
 
   private add<F extends Family<unknown>>(f: F): F {

@@ -1,10 +1,14 @@
 // The exposition module's vocabulary: metric types, parser entries, metadata, exemplars, and the one small
 // interface both text parsers (Prometheus text 0.0.4, OpenMetrics 1.0) implement.
 
+import type { Histogram } from "../model/histogram.ts";
 import type { Labels, LabelsBuilder } from "../model/labels.ts";
 
 /** The two text formats Contrail reads and writes. */
 export type ExpositionFormat = "prometheus" | "openmetrics";
+
+/** Every format a scrape may be answered in: the text formats and the protobuf exposition format. */
+export type ScrapeFormat = ExpositionFormat | "protobuf";
 
 /** Metric family types; Prometheus text's `untyped` is read as `unknown`, as Prometheus does. */
 export type MetricType =
@@ -17,8 +21,11 @@ export type MetricType =
   | "stateset"
   | "unknown";
 
-/** What `next()` found: a sample line, a metadata line, a plain comment (Prometheus text only), or the end. */
-export type EntryKind = "series" | "help" | "type" | "unit" | "comment" | "eof";
+/**
+ * What `next()` found: a float sample, a native histogram sample (protobuf format only: OpenMetrics 1.0 and
+ * Prometheus text define none), a metadata line, a plain comment (Prometheus text only), or the end.
+ */
+export type EntryKind = "series" | "histogram" | "help" | "type" | "unit" | "comment" | "eof";
 
 /** Metadata of one metric family, as the API's /api/v1/metadata reports it. */
 export interface MetricMetadata {
@@ -39,12 +46,15 @@ export interface Exemplar {
  * for that kind are valid until the following `next()`. It throws ContrailError("bad_data") naming the line on
  * malformed input; after a throw the parser must not be used again.
  *
+ * A histogram entry is a series entry whose sample is a native histogram: the series accessors (series, labels,
+ * timestamp, ...) serve both, `value()` is meaningless for it and `histogram()` gives its value.
+ *
  * Hot path contract: `next()` allocates no label set. A scraper looks `series()` up in its cache and calls
  * `labels()` only on a miss.
  */
 export interface ExpositionParser {
   /** The format this parser reads. */
-  readonly format: ExpositionFormat;
+  readonly format: ScrapeFormat;
 
   /** Advances to the next entry; `"eof"` at the end (OpenMetrics: after `# EOF`), and on every later call. */
   next(): EntryKind;
@@ -61,6 +71,9 @@ export interface ExpositionParser {
 
   /** Series entry: the sample value (NaN, ±Inf included). */
   value(): number;
+
+  /** Histogram entry: the native histogram; owned by the parser, valid until the following `next()`. */
+  histogram(): Histogram;
 
   /** Series entry: the sample timestamp in ms since the epoch, or undefined when the line has none. */
   timestamp(): number | undefined;

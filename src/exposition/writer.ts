@@ -10,6 +10,7 @@
 // libraries write them (gauge, gauge, histogram; `_created` samples as a gauge family of their own).
 
 import { ContrailError } from "../model/errors.ts";
+import type { Histogram as NativeHistogram } from "../model/histogram.ts";
 import {
   compareStrings,
   isValidLegacyLabelName,
@@ -23,6 +24,11 @@ import type { ExpositionFormat, MetricType } from "./types.ts";
 
 /** One sample of a family. */
 export interface FamilySample {
+  /**
+   * A native histogram sample of a histogram family (named like the family; `value` is its count): written by the
+   * protobuf writer only, as the text formats have no native histograms.
+   */
+  readonly histogram?: NativeHistogram;
   /** Full sample name (`x_bucket`, `x_total`); default: the `__name__` label, else the family name. */
   readonly name?: string;
   /** The sample's labels; a `__name__` label is used only as the default name, never printed as a label. */
@@ -104,13 +110,15 @@ interface SortKey {
 /** The family's samples in the writer's deterministic order. */
 function sortedSamples(f: MetricFamily): SortKey[] {
   const b = new LabelsBuilder();
-  const keys = f.samples.map((sample): SortKey => {
-    const name = sampleName(f, sample);
-    const boundText = sample.labels.get("le") || sample.labels.get("quantile");
-    const bound = boundText === "" ? Number.NaN : (scanFloat(boundText, 0, boundText.length) ?? Number.NaN);
-    const group = b.reset(sample.labels).del(METRIC_NAME, "le", "quantile").labels();
-    return { sample, name, group, rank: suffixRank(name), bound, boundText };
-  });
+  const keys = f.samples
+    .filter((s) => s.histogram === undefined)
+    .map((sample): SortKey => {
+      const name = sampleName(f, sample);
+      const boundText = sample.labels.get("le") || sample.labels.get("quantile");
+      const bound = boundText === "" ? Number.NaN : (scanFloat(boundText, 0, boundText.length) ?? Number.NaN);
+      const group = b.reset(sample.labels).del(METRIC_NAME, "le", "quantile").labels();
+      return { sample, name, group, rank: suffixRank(name), bound, boundText };
+    });
   keys.sort(
     (x, y) =>
       x.group.compare(y.group) ||

@@ -1,6 +1,6 @@
 // The per-org limits, each defined once: its default, unit, the range an override may take, and what it bounds.
 // Every layer reads its limits from here: the query API (concurrency, time, samples, sizes), the remote-write
-// receiver (labels, request sizes, metadata), the tenant store (active series), the ruler (rule groups, rules, evaluation time), the control database (per-org overrides, checked against the range),
+// and OTLP receivers (labels, request sizes, metadata), the tenant store (active series), the ruler (rule groups, rules, evaluation time), the control database (per-org overrides, checked against the range),
 // and the CLI (`contrail orgs limits`). The defaults follow Prometheus and Grafana Mimir where they have one; each
 // entry's comment gives the reference and the reason when ours differs.
 
@@ -132,7 +132,7 @@ export const LIMIT_SPECS = {
     max: 10_000_000,
     unit: "count",
     area: "ingest",
-    help: "most samples in one remote-write request; more answer 413",
+    help: "most samples in one remote-write request, and data points in one OTLP request; more answer 413",
   },
   // Mimir's distributor max_recv_msg_size is 100 MiB. 10,000 series of 30 labels at a kilobyte each come to 10 MiB:
   // 32 MiB leaves room and keeps a decompression (checked against the snappy header first) to a few milliseconds.
@@ -142,7 +142,7 @@ export const LIMIT_SPECS = {
     max: 256 * MiB,
     unit: "bytes",
     area: "ingest",
-    help: "largest remote-write body once decompressed (the compressed body may be at most what snappy makes of it)",
+    help: "largest remote-write or OTLP body once decompressed (the compressed body may be at most what snappy makes of it)",
   },
   // Mimir's max_metadata_length: 1024. Longer help texts are cut to it; longer names and units are refused.
   maxMetadataLength: {
@@ -151,7 +151,7 @@ export const LIMIT_SPECS = {
     max: 64 * KiB,
     unit: "bytes",
     area: "ingest",
-    help: "longest metric metadata text (name, help, unit) received by remote write, in UTF-8 bytes",
+    help: "longest metric metadata text (name, help, unit) received by remote write or OTLP, in UTF-8 bytes",
   },
   // Mimir has no default (max_global_metadata_per_user 0); a large Prometheus exposes a few thousand families.
   maxMetadataFamilies: {
@@ -180,7 +180,7 @@ export const LIMIT_SPECS = {
     max: 100_000_000,
     unit: "per_second",
     area: "ingest",
-    help: "remote-write samples per second an org may send on average; more answer 429 with Retry-After",
+    help: "remote-write and OTLP samples per second an org may send on average; more answer 429 with Retry-After",
   },
   // Mimir's ingestion_burst_size: 200,000 samples.
   ingestionBurstSize: {
@@ -189,7 +189,7 @@ export const LIMIT_SPECS = {
     max: 1_000_000_000,
     unit: "count",
     area: "ingest",
-    help: "remote-write samples an org may send at once above its rate after a quiet time",
+    help: "remote-write and OTLP samples an org may send at once above its rate after a quiet time",
   },
   // Mimir's creation_grace_period: 10 minutes.
   creationGracePeriodMs: {

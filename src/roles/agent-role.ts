@@ -96,10 +96,10 @@ export async function startAgent(o: AgentRoleOptions): Promise<AgentRole> {
     const bytes = new EdgeBytes(db);
     new InstanceAgent({ source: r, proxiedBytes: bytes.of, registry });
     unsubscribe = r.on(instanceMirror({ db, runner: r, warn: o.warn }));
-    http = await startRoleHttp(o.metrics, async (path) => {
+    http = await startRoleHttp(o.metrics, async (path, accept) => {
       if (path !== "/metrics") return undefined;
       await bytes.refresh(new Set(r.instances().map((s) => s.info.id)));
-      return metricsAnswer(registry);
+      return metricsAnswer(registry, accept);
     });
     beat = new RoleHeartbeat({ db, role: AGENT_ROLE, warn: o.warn });
     beat.start({ regions: o.regions, host, metrics: http.url });

@@ -32,6 +32,8 @@ export interface EdgeRoleOptions {
   readonly domain: string;
   /** `HOST:PORT` of the metrics listener (port 0: a free one). */
   readonly metrics: string;
+  /** Keep the response-time histogram also as a native histogram (`--native-histograms`). */
+  readonly nativeHistograms?: boolean;
   /** Time between two checks of the control database, ms. */
   readonly pollIntervalMs?: number;
   readonly warn: (line: string) => void;
@@ -73,6 +75,7 @@ async function startEdges(
         registry,
         ca,
         domain: o.domain,
+        nativeHistograms: o.nativeHistograms,
       });
       return { edge, registry };
     } catch (err) {
@@ -127,8 +130,8 @@ export async function startEdgeRole(o: EdgeRoleOptions): Promise<EdgeRole> {
     const e = started.edge;
     edge = e;
     s.attach(e);
-    http = await startRoleHttp(o.metrics, (path) => {
-      if (path === "/metrics") return metricsAnswer(started.registry);
+    http = await startRoleHttp(o.metrics, (path, accept) => {
+      if (path === "/metrics") return metricsAnswer(started.registry, accept);
       if (path === "/proxied-bytes") return jsonAnswer(Object.fromEntries(e.allProxiedBytes()));
       if (path.startsWith("/routes/")) return routesAnswer(routes, path);
       return undefined;

@@ -1,10 +1,16 @@
-// The small HTTP listener of the edge and agent processes: `/metrics` (their registry as Prometheus text, scraped
-// by the metrics node), `/healthz`, and a few JSON endpoints the other processes read. It binds a local address
+// The small HTTP listener of the edge and agent processes: `/metrics` (their registry as Prometheus text, or in the
+// protobuf format when the scraper prefers it, which carries native histograms; scraped by the metrics node), `/healthz`, and a few JSON endpoints the other processes read. It binds a local address
 // and takes GET requests only; each handler builds its whole answer, so nothing streams and nothing can hang.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { PROMETHEUS_TEXT_CONTENT_TYPE, writePrometheusText } from "../exposition/index.ts";
+import {
+  PROMETHEUS_TEXT_CONTENT_TYPE,
+  PROTOBUF_CONTENT_TYPE,
+  prefersProtobuf,
+  writePrometheusText,
+  writeProtobuf,
+} from "../exposition/index.ts";
 import type { Registry } from "../exposition/registry.ts";
 import { parseListenAddress } from "./options.ts";
 
@@ -12,11 +18,14 @@ import { parseListenAddress } from "./options.ts";
 export interface RoleHttpAnswer {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  readonly body: string | Uint8Array;
 }
 
-/** Answers one GET for a path (query string removed); undefined means 404. */
-export type RoleHttpHandler = (path: string) => RoleHttpAnswer | undefined | Promise<RoleHttpAnswer | undefined>;
+/** Answers one GET for a path (query string removed) with the request's Accept header; undefined means 404. */
+export type RoleHttpHandler = (
+  path: string,
+  accept: string | undefined,
+) => RoleHttpAnswer | undefined | Promise<RoleHttpAnswer | undefined>;
 
 /** A running role listener. */
 export interface RoleHttp {
@@ -36,13 +45,17 @@ export function jsonAnswer(value: unknown): RoleHttpAnswer {
   return { status: 200, contentType: "application/json", body: JSON.stringify(value) };
 }
 
-/** `/metrics` of a registry: every family as Prometheus text 0.0.4. */
-export function metricsAnswer(registry: Registry): RoleHttpAnswer {
+/** `/metrics` of a registry: every family as Prometheus text 0.0.4, or as protobuf when `accept` prefers it. */
+export function metricsAnswer(registry: Registry, accept?: string): RoleHttpAnswer {
+  if (prefersProtobuf(accept)) {
+    return { status: 200, contentType: PROTOBUF_CONTENT_TYPE, body: writeProtobuf(registry.collect()) };
+  }
   return { status: 200, contentType: PROMETHEUS_TEXT_CONTENT_TYPE, body: writePrometheusText(registry.collect()) };
 }
 
 function send(res: http.ServerResponse, a: RoleHttpAnswer): void {
-  res.writeHead(a.status, { "content-type": a.contentType, "content-length": Buffer.byteLength(a.body) });
+  const length = typeof a.body === "string" ? Buffer.byteLength(a.body) : a.body.length;
+  res.writeHead(a.status, { "content-type": a.contentType, "content-length": length });
   res.end(a.body);
 }
 
@@ -59,7 +72,7 @@ export async function startRoleHttp(address: string, handler: RoleHttpHandler): 
     }
     const path = (req.url ?? "/").split("?")[0];
     Promise.resolve()
-      .then(() => handler(path))
+      .then(() => handler(path, req.headers.accept))
       .then(
         (a) => {
           if (a !== undefined) send(res, a);

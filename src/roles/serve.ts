@@ -22,9 +22,10 @@ import { checkAccess } from "../api/auth.ts";
 import { registerConsoleAssets } from "../api/console-assets.ts";
 import { registerConsoleRoutes } from "../api/console-routes.ts";
 import { registerControlRoutes } from "../api/control-routes.ts";
+import { registerOtlp } from "../api/otlp.ts";
 import { QueryPool } from "../api/query-pool/pool.ts";
 import { registerReceiverRoutes } from "../api/receiver-routes.ts";
-import { registerRemoteWrite } from "../api/remote-write.ts";
+import { type RemoteWriteDeps, registerRemoteWrite } from "../api/remote-write.ts";
 import { registerRulerRoutes } from "../api/ruler-routes.ts";
 import { API_ENGINE_OPTIONS, createApiServer } from "../api/server.ts";
 import { checkSession, OrgLimitsCache, openControlDb, TokenCache, vmAccountId } from "../control/index.ts";
@@ -226,12 +227,14 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
         );
       },
     });
-    await registerRemoteWrite(app, {
+    const writeDeps: RemoteWriteDeps = {
       authorize: (request, org, scope) => checkAccess(auth, { header: request.headers.authorization, org, scope }),
       tenants: store,
       metadata,
       limitsFor,
-    });
+    };
+    await registerRemoteWrite(app, writeDeps);
+    await registerOtlp(app, writeDeps);
     await registerRulerRoutes(app, {
       control,
       authenticate: auth,

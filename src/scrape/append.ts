@@ -2,11 +2,14 @@
 // by its raw text; only a miss builds a label set (the platform labels applied, the label limits checked). A sample
 // without a timestamp takes the scrape time and is tracked for staleness; one with a timestamp keeps it and is
 // not. The first malformed line, violated limit or failed append ends the body with an error: the caller then
-// rolls the batch back. The one exception is a new series over the org's series limit: it is left out and counted,
-// and the body's other series are written (existing series keep their samples).
+// rolls the batch back. Two exceptions leave the rest of the body written: a new series over the org's series limit
+// is left out and counted (existing series keep their samples), and so are native histogram samples (protobuf
+// scrapes) when the store keeps no histograms. Native histograms go through `appendHistogram` with the same cache,
+// limits and staleness as float samples.
 
 import type { ExpositionParser } from "../exposition/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
+import type { Histogram } from "../model/histogram.ts";
 import { type Labels, LabelsBuilder } from "../model/labels.ts";
 import { STALE_NAN } from "../model/sample.ts";
 import type { Appender, SeriesRef } from "../storage/interface.ts";
@@ -52,7 +55,9 @@ export interface BodyResult {
   skipped: number;
   /** Samples of new series the store refused for the org's series limit (the rest of the body is still written). */
   seriesLimited: number;
-  /** The first such refusal, naming the limit; null when there was none. */
+  /** Native histogram samples left out because the store keeps no histograms (the rest is still written). */
+  histogramsRefused: number;
+  /** The first refusal of either kind, naming the limit or the reason; null when there was none. */
   limitError: ContrailError | null;
   /** Why the body failed, or null. */
   error: ContrailError | null;
@@ -149,6 +154,40 @@ export function appendWithinLimit(
   }
 }
 
+/**
+ * Appends a native histogram for a cached series, by ref when it has one (as `appendEntry`). Returns the refusal
+ * when the store keeps no histograms or its series limit refused a new series, null when appended.
+ */
+function appendHistogramEntry(
+  app: Appender,
+  e: { readonly labels: Labels; ref: SeriesRef },
+  t: number,
+  h: Histogram,
+): ContrailError | null {
+  if (app.appendHistogram === undefined) {
+    return new ContrailError(
+      "bad_data",
+      `native histogram samples cannot be stored (series ${shorten(e.labels.toString())}): ` +
+        "this storage keeps float samples only",
+    );
+  }
+  try {
+    if (e.ref !== NO_REF && app.appendHistogramRef !== undefined) {
+      try {
+        app.appendHistogramRef(e.ref, t, h);
+        return null;
+      } catch (err) {
+        if (!isContrailError(err, "not_found")) throw err;
+      }
+    }
+    e.ref = app.appendHistogram(e.labels, t, h);
+    return null;
+  } catch (err) {
+    if (isContrailError(err, "series_limit")) return err;
+    throw err;
+  }
+}
+
 /** Appends a stale marker for a series that vanished. A series the store no longer knows needs none. */
 export function appendStale(app: Appender, e: { readonly ref: SeriesRef }, t: number): void {
   if (e.ref === NO_REF) return;
@@ -171,6 +210,7 @@ export function appendBody(input: AppendBodyInput): BodyResult {
     labelsBuilt: 0,
     skipped: 0,
     seriesLimited: 0,
+    histogramsRefused: 0,
     limitError: null,
     error: null,
   };
@@ -179,7 +219,7 @@ export function appendBody(input: AppendBodyInput): BodyResult {
     for (;;) {
       const kind = parser.next();
       if (kind === "eof") break;
-      if (kind !== "series") continue;
+      if (kind !== "series" && kind !== "histogram") continue;
       r.total++;
       if (limited) {
         // Read on only to count the samples for the error and the report series.
@@ -214,10 +254,14 @@ export function appendBody(input: AppendBodyInput): BodyResult {
         r.skipped++;
         continue;
       }
-      const limitError = appendWithinLimit(app, e, st, parser.value());
+      const limitError =
+        kind === "histogram"
+          ? appendHistogramEntry(app, e, st, parser.histogram())
+          : appendWithinLimit(app, e, st, parser.value());
       if (limitError !== null) {
         // Not tracked for staleness: the series was never written. The next scrape tries it again.
-        r.seriesLimited++;
+        if (limitError.code === "series_limit") r.seriesLimited++;
+        else r.histogramsRefused++;
         r.limitError ??= limitError;
         continue;
       }

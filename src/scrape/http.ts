@@ -19,6 +19,8 @@ export interface FetchScrapeOptions {
   readonly signal?: AbortSignal;
   /** User-Agent header value. */
   readonly userAgent?: string;
+  /** Accept header value; default: the text formats only (SCRAPE_ACCEPT_HEADER). */
+  readonly accept?: string;
 }
 
 /** A fetched scrape body. `body` is decompressed; `wireBytes` is the size as sent. */
@@ -73,7 +75,7 @@ export function fetchScrape(opts: FetchScrapeOptions): Promise<ScrapeResponse> {
     const req = (secure ? https : http).get(parsed, {
       agent: secure ? httpsAgent : httpAgent,
       headers: {
-        Accept: SCRAPE_ACCEPT_HEADER,
+        Accept: opts.accept ?? SCRAPE_ACCEPT_HEADER,
         "Accept-Encoding": "gzip",
         "User-Agent": opts.userAgent ?? SCRAPE_USER_AGENT,
         "X-Prometheus-Scrape-Timeout-Seconds": String(timeoutMs / 1000),

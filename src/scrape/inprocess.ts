@@ -1,6 +1,7 @@
 // Collection of the platform's registries (edge proxy, instance agent), read in process or as scraped from their
 // processes' `/metrics` (platform.ts): every interval the samples are read with `forEachSample` and appended to the
-// org that owns each sample's `app`, found with an injected lookup. The labels already carry the platform labels,
+// org that owns each sample's `app`, found with an injected lookup; native histograms (`forEachHistogram`) likewise,
+// through `appendHistogram`, or refused and reported when the org's store keeps none. The labels already carry the platform labels,
 // so nothing is relabelled. Series refs are cached per Labels object (a WeakMap: the registries, and the scraped
 // samples while a series stays, hand out the same object for the same series), with a hash index behind it for
 // collectors that build fresh objects each time. Samples of apps no org owns are dropped
@@ -8,6 +9,7 @@
 
 import type { MetricFamily, MetricMetadata } from "../exposition/index.ts";
 import { ContrailError, isContrailError } from "../model/errors.ts";
+import type { Histogram } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
 import { STALE_NAN } from "../model/sample.ts";
 import type { Appender, CommitReport, SeriesRef, TenantStore } from "../storage/interface.ts";
@@ -17,6 +19,8 @@ import { NO_REF } from "./cache.ts";
 export interface SampleSource {
   /** Visits every current sample; labels include `__name__` and are stable objects where the source can. */
   forEachSample(fn: (labels: Labels, value: number) => void): void;
+  /** Visits every current native histogram sample, likewise; absent on sources that have none. */
+  forEachHistogram?(fn: (labels: Labels, h: Histogram) => void): void;
   /** Every family with its samples (read for metadata only). */
   collect(): readonly MetricFamily[];
 }
@@ -180,7 +184,9 @@ export class RegistryCollector {
       }
     };
 
-    this.source.forEachSample((labels, value) => {
+    // One sample of either kind: routed to its app's org and written there by `write`, which returns false when
+    // the store refused the kind of sample (native histograms in a store that keeps none).
+    const visit = (labels: Labels, write: (app: Appender, e: Entry) => boolean): void => {
       samples++;
       const e = this.entryFor(labels);
       e.seen = iter;
@@ -202,14 +208,11 @@ export class RegistryCollector {
         return;
       }
       try {
-        if (e.ref !== NO_REF) {
-          try {
-            app.appendRef(e.ref, t, value);
-          } catch (err) {
-            if (!isContrailError(err, "not_found")) throw err;
-            e.ref = app.append(e.labels, t, value);
-          }
-        } else e.ref = app.append(e.labels, t, value);
+        if (!write(app, e)) {
+          failed++;
+          if (!limited.has(org)) limited.set(org, noHistograms(labels));
+          return;
+        }
         e.live = true;
         appended++;
       } catch (err) {
@@ -218,7 +221,9 @@ export class RegistryCollector {
         if (isContrailError(err, "series_limit")) limited.set(org, limited.get(org) ?? err);
         else errors.set(org, asError(err));
       }
-    });
+    };
+    this.source.forEachSample((labels, value) => visit(labels, (app, e) => appendFloat(app, e, t, value)));
+    this.source.forEachHistogram?.((labels, h) => visit(labels, (app, e) => appendNative(app, e, t, h)));
 
     // Series that did not appear this time: a stale marker for those appended last time, then forget them.
     for (const [hash, list] of this.byHash) {
@@ -307,6 +312,43 @@ export class RegistryCollector {
     this.byObject.set(labels, e);
     return e;
   }
+}
+
+// Appends a float sample for `e`, by ref when it has one and the store still knows it.
+function appendFloat(app: Appender, e: Entry, t: number, v: number): boolean {
+  if (e.ref !== NO_REF) {
+    try {
+      app.appendRef(e.ref, t, v);
+      return true;
+    } catch (err) {
+      if (!isContrailError(err, "not_found")) throw err;
+    }
+  }
+  e.ref = app.append(e.labels, t, v);
+  return true;
+}
+
+// Appends a native histogram for `e` like `appendFloat`; false when the store keeps no histograms.
+function appendNative(app: Appender, e: Entry, t: number, h: Histogram): boolean {
+  if (app.appendHistogram === undefined) return false;
+  if (e.ref !== NO_REF && app.appendHistogramRef !== undefined) {
+    try {
+      app.appendHistogramRef(e.ref, t, h);
+      return true;
+    } catch (err) {
+      if (!isContrailError(err, "not_found")) throw err;
+    }
+  }
+  e.ref = app.appendHistogram(e.labels, t, h);
+  return true;
+}
+
+// The refusal of native histogram samples by a store that keeps none, naming the first such series.
+function noHistograms(labels: Labels): ContrailError {
+  return new ContrailError(
+    "bad_data",
+    `native histogram samples cannot be stored (series ${labels.toString()}): this storage keeps float samples only`,
+  );
 }
 
 function asError(err: unknown): ContrailError {

@@ -13,7 +13,7 @@ import type { Appender, CommitReport, SeriesRef, TenantStore } from "../storage/
 import { appendBody, appendStale, appendWithinLimit, type BodyResult, TargetLabelsBuilder } from "./append.ts";
 import { NO_REF, ScrapeCache } from "./cache.ts";
 import { fetchScrape, type ScrapeResponse } from "./http.ts";
-import type { ScrapeOptions } from "./options.ts";
+import { acceptHeader, type ScrapeOptions } from "./options.ts";
 import { nextScrapeTime, type ScrapeTarget, scrapeOffset, targetHash, targetLabelPairs } from "./target.ts";
 
 /** Health of a target as the targets API reports it: "unknown" until the first scrape ends. */
@@ -193,6 +193,7 @@ export class ScrapeLoop {
         timeoutMs: this.opts.timeoutMs,
         maxBytes: this.bodyLimit.value,
         signal: this.abort.signal,
+        accept: acceptHeader(this.opts),
       });
     } catch (err) {
       error = asContrailError(err);
@@ -270,7 +271,9 @@ export class ScrapeLoop {
     let parser: ExpositionParser | null = null;
     if (fetched !== null) {
       try {
-        parser = parserForContentType(fetched.contentType).newParser(fetched.body);
+        parser = parserForContentType(fetched.contentType, {
+          classicHistograms: this.opts.classicHistograms,
+        }).newParser(fetched.body);
       } catch (err) {
         error = asContrailError(err);
       }
@@ -344,8 +347,8 @@ export class ScrapeLoop {
     const rejected = commit === null ? 0 : commit.outOfOrder + commit.duplicate + commit.outOfBounds;
     if (record)
       this.state = {
-        // New series refused by the org's series limit leave the target up (its other series were written); the
-        // refusal is its last error, so the targets page names the limit.
+        // New series refused by the org's series limit, and native histograms a store without them refused, leave
+        // the target up (its other series were written); the refusal is its last error, so the targets page names it.
         health: error === null ? "up" : "down",
         lastError: (error ?? limitError)?.message ?? "",
         lastScrape: t,
@@ -364,6 +367,7 @@ export class ScrapeLoop {
       labelsBuilt: body?.labelsBuilt ?? 0,
       skipped: body?.skipped ?? 0,
       seriesLimited: body?.seriesLimited ?? 0,
+      histogramsRefused: body?.histogramsRefused ?? 0,
       limitError,
     };
     this.onScrape?.(o);

@@ -10,7 +10,7 @@ import type { TenantStore } from "../storage/interface.ts";
 import { fetchScrape } from "./http.ts";
 import { type InProcessStatus, type OrgOfApp, RegistryCollector } from "./inprocess.ts";
 import { ALIGN_TOLERANCE_MS, ScrapeLoop, type ScrapeOutcome } from "./loop.ts";
-import { resolveScrapeOptions, type ScrapeOptions, type ScrapeOptionsInput } from "./options.ts";
+import { acceptHeader, resolveScrapeOptions, type ScrapeOptions, type ScrapeOptionsInput } from "./options.ts";
 import { type PlatformTargetSource, ScrapedSamples } from "./platform.ts";
 import { type ActiveTarget, activeTarget } from "./status.ts";
 import {
@@ -357,6 +357,7 @@ export class ScrapeManager {
         timeoutMs: this.options.timeoutMs,
         maxBytes: this.options.bodyLimitBytes,
         signal: c.abort.signal,
+        accept: acceptHeader(this.options),
       });
       c.samples.load(res.body, res.contentType);
       c.lastError = "";

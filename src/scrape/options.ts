@@ -1,7 +1,8 @@
-// Scrape settings: interval, timeout, body size, sample and label limits. One set applies to every target of a
+// Scrape settings: interval, timeout, body size, sample and label limits, native histograms. One set applies to every target of a
 // manager (a target's app may lower its body and sample limits: `ScrapeTarget.limits`); each violated limit fails
 // the scrape with an error that names the limit and the offending series.
 
+import { SCRAPE_ACCEPT_HEADER, SCRAPE_ACCEPT_HEADER_PROTOBUF } from "../exposition/index.ts";
 import { ContrailError } from "../model/errors.ts";
 import { SCRAPE_BODY_LIMIT_BYTES, SCRAPE_SAMPLE_LIMIT } from "../model/scrape-limits.ts";
 
@@ -27,6 +28,16 @@ export interface ScrapeOptions {
   readonly sampleLimit: number;
   /** Limits on the labels of each series. */
   readonly labelLimits: LabelLimits;
+  /**
+   * Ask targets for the protobuf exposition format first, and store the native histograms it carries (as
+   * Prometheus 3 with `scrape_native_histograms: true`); otherwise only text formats are asked for (default true).
+   */
+  readonly nativeHistograms: boolean;
+  /**
+   * Keep the classic buckets of a protobuf histogram that has native buckets too (Prometheus's
+   * `always_scrape_classic_histograms`; default false, as in Prometheus 3: such a histogram is stored native only).
+   */
+  readonly classicHistograms: boolean;
 }
 
 /** The body limit: 16 MiB. */
@@ -39,6 +50,8 @@ export const DEFAULT_SCRAPE_OPTIONS: ScrapeOptions = {
   bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
   sampleLimit: SCRAPE_SAMPLE_LIMIT,
   labelLimits: { maxLabels: 64, maxLabelNameLength: 256, maxLabelValueLength: 4096 },
+  nativeHistograms: true,
+  classicHistograms: false,
 };
 
 /** Overrides of some settings (label limits may be given in part). */
@@ -68,6 +81,8 @@ export function resolveScrapeOptions(input: ScrapeOptionsInput = {}): ScrapeOpti
     timeoutMs: Math.min(timeoutMs, intervalMs),
     bodyLimitBytes,
     sampleLimit: nonNegativeInt("sampleLimit", input.sampleLimit ?? d.sampleLimit),
+    nativeHistograms: input.nativeHistograms ?? d.nativeHistograms,
+    classicHistograms: input.classicHistograms ?? d.classicHistograms,
     labelLimits: {
       maxLabels: nonNegativeInt("maxLabels", l.maxLabels ?? d.labelLimits.maxLabels),
       maxLabelNameLength: nonNegativeInt(
@@ -80,6 +95,11 @@ export function resolveScrapeOptions(input: ScrapeOptionsInput = {}): ScrapeOpti
       ),
     },
   };
+}
+
+/** The Accept header scrapes under `opts` send: protobuf first when they take native histograms. */
+export function acceptHeader(opts: Pick<ScrapeOptions, "nativeHistograms">): string {
+  return opts.nativeHistograms ? SCRAPE_ACCEPT_HEADER_PROTOBUF : SCRAPE_ACCEPT_HEADER;
 }
 
 /** A duration as Prometheus prints one (`15s`, `1m30s`, `500ms`), for the targets API. */

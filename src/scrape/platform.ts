@@ -5,6 +5,7 @@
 // as an empty scrape, so every series of the target gets a stale marker, as Prometheus marks a target that is down.
 
 import { type MetricFamily, type MetricMetadata, parserForContentType } from "../exposition/index.ts";
+import type { Histogram } from "../model/histogram.ts";
 import { type Labels, LabelsBuilder } from "../model/labels.ts";
 import type { SampleSource } from "./inprocess.ts";
 
@@ -34,13 +35,17 @@ function inFamily(name: string, family: string): boolean {
 /**
  * The samples of the last body fetched from one platform target, as a {@link SampleSource}. Label sets are cached
  * by their raw series text and reused while the series stays in the body, so the collector finds them by object
- * identity and a steady scrape builds no label set. Single-threaded; owned by one collection.
+ * identity and a steady scrape builds no label set. A protobuf body's native histograms are kept beside the
+ * classic buckets of the same histograms (the platform's dashboards read those). Single-threaded; owned by one
+ * collection.
  */
 export class ScrapedSamples implements SampleSource {
   /** Raw series text → its label set, with the key in a string of its own (not a slice of an old body). */
   private byText = new Map<string, { readonly key: string; readonly labels: Labels }>();
   private labels: Labels[] = [];
   private values: number[] = [];
+  private histogramLabels: Labels[] = [];
+  private histograms: Histogram[] = [];
   /** Family name of each sample (index-aligned with `labels`). */
   private familyOf: string[] = [];
   private metadata: ReadonlyMap<string, MetricMetadata> = new Map();
@@ -54,7 +59,7 @@ export class ScrapedSamples implements SampleSource {
   /** Replaces the samples with those of `body`. Throws `bad_data` on a malformed body (the samples are then empty). */
   load(body: Uint8Array, contentType: string | undefined): void {
     this.clear();
-    const parser = parserForContentType(contentType).newParser(body);
+    const parser = parserForContentType(contentType, { classicHistograms: true }).newParser(body);
     const next = new Map<string, { readonly key: string; readonly labels: Labels }>();
     let family = "";
     for (;;) {
@@ -64,11 +69,16 @@ export class ScrapedSamples implements SampleSource {
         family = parser.metricName();
         continue;
       }
-      if (kind !== "series") continue;
+      if (kind !== "series" && kind !== "histogram") continue;
       const text = parser.series();
       let entry = this.byText.get(text) ?? next.get(text);
       if (entry === undefined) entry = { key: parser.ownedSeries(), labels: parser.labels(this.builder) };
       next.set(entry.key, entry);
+      if (kind === "histogram") {
+        this.histogramLabels.push(entry.labels);
+        this.histograms.push(parser.histogram());
+        continue;
+      }
       const name = parser.metricName();
       this.labels.push(entry.labels);
       this.values.push(parser.value());
@@ -83,11 +93,18 @@ export class ScrapedSamples implements SampleSource {
     this.labels = [];
     this.values = [];
     this.familyOf = [];
+    this.histogramLabels = [];
+    this.histograms = [];
   }
 
   /** Visits every sample of the last body, in body order. */
   forEachSample(fn: (labels: Labels, value: number) => void): void {
     for (let i = 0; i < this.labels.length; i++) fn(this.labels[i], this.values[i]);
+  }
+
+  /** Visits every native histogram sample of the last body, in body order. */
+  forEachHistogram(fn: (labels: Labels, h: Histogram) => void): void {
+    for (let i = 0; i < this.histograms.length; i++) fn(this.histogramLabels[i], this.histograms[i]);
   }
 
   /** The families of the last body with their samples (for metadata; built on each call). */

@@ -3,7 +3,9 @@
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Histogram } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
+import { newMatcher } from "../model/matcher.ts";
 import type { Appender, CommitReport, Querier, Queryable, SeriesRef, TenantStore } from "../storage/interface.ts";
 import { MemoryStore } from "../storage/memory.ts";
 
@@ -15,9 +17,34 @@ export interface AppendCounts {
   rollbacks: number;
 }
 
-/** A TenantStore keeping each org in its own MemoryStore and counting appender calls. */
+/** First ref handed out for recorded histogram series. */
+const RECORDED_REF_BASE = 2 ** 40;
+
+/** A native histogram sample that reached `appendHistogram`: org, series, time (ms), value. */
+export interface RecordedHistogram {
+  readonly org: string;
+  readonly labels: string;
+  readonly t: number;
+  readonly h: Histogram;
+}
+
+/**
+ * A TenantStore keeping each org in its own MemoryStore and counting appender calls. Native histograms reach the
+ * MemoryStore when it keeps them; with `recordHistograms` they are recorded in `histograms` instead (at commit),
+ * for tests of what a scrape hands to a store that keeps them.
+ */
 export class MemoryTenants implements TenantStore {
   readonly counts: AppendCounts = { append: 0, appendRef: 0, commits: 0, rollbacks: 0 };
+  /** Committed histogram samples, when recording. */
+  readonly histograms: RecordedHistogram[] = [];
+  private readonly recordHistograms: boolean;
+  /** Series of the refs handed out for recorded histograms. */
+  private readonly recordedNames = new Map<SeriesRef, string>();
+
+  /** `recordHistograms`: give appenders `appendHistogram` that records (see the class comment). */
+  constructor(opts: { readonly recordHistograms?: boolean } = {}) {
+    this.recordHistograms = opts.recordHistograms ?? false;
+  }
   private readonly stores = new Map<string, MemoryStore>();
   /** Orgs whose appender() throws, to simulate unavailable storage. */
   readonly failing = new Set<string>();
@@ -54,8 +81,31 @@ export class MemoryTenants implements TenantStore {
     if (this.failing.has(org)) throw new Error(`storage of ${org} is unavailable`);
     const inner = this.of(org).appender();
     const c = this.counts;
+    const pending: RecordedHistogram[] = [];
+    const names = this.recordedNames;
+    const histograms = this.histograms;
+    const record = (labels: string, t: number, h: Histogram) => pending.push({ org, labels, t, h });
+    const histogramCalls: Pick<Appender, "appendHistogram" | "appendHistogramRef"> = this.recordHistograms
+      ? {
+          appendHistogram(labels, t, h) {
+            // Refs of recorded series lie far above the MemoryStore's own, so they never name its series.
+            const ref = (RECORDED_REF_BASE + names.size) as SeriesRef;
+            names.set(ref, labels.toString());
+            record(labels.toString(), t, h);
+            return ref;
+          },
+          appendHistogramRef(ref, t, h) {
+            record(names.get(ref) ?? `<ref ${ref}>`, t, h);
+            return ref;
+          },
+        }
+      : {
+          appendHistogram: inner.appendHistogram?.bind(inner),
+          appendHistogramRef: inner.appendHistogramRef?.bind(inner),
+        };
     return {
       refScope: inner.refScope,
+      ...histogramCalls,
       append(labels: Labels, t: number, v: number): SeriesRef {
         c.append++;
         return inner.append(labels, t, v);
@@ -66,6 +116,7 @@ export class MemoryTenants implements TenantStore {
       },
       commit(): CommitReport {
         c.commits++;
+        histograms.push(...pending);
         return inner.commit();
       },
       rollback(): void {
@@ -99,6 +150,20 @@ export function storedSamples(store: MemoryStore, name?: string): StoredSample[]
     const labels = s.labels.toRecord();
     for (let i = 0; i < s.n; i++) out.push({ labels, t: s.t[i], v: s.v[i] });
   }
+  return out;
+}
+
+/** The native histogram samples of series named `name` in `store` (when it keeps them), as copies in time order. */
+export function storedHistograms(store: MemoryStore, name: string): { t: number; h: Histogram }[] {
+  const q = store.querier(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const out: { t: number; h: Histogram }[] = [];
+  for (const s of q.select([newMatcher("=", "__name__", name)], { start: 0, end: Number.MAX_SAFE_INTEGER })) {
+    const it = s.iterator();
+    for (let k = it.next(); k !== "none"; k = it.next()) {
+      if (k === "histogram" && it.atH !== undefined) out.push({ t: it.atT(), h: structuredClone(it.atH()) });
+    }
+  }
+  q.close();
   return out;
 }
 

@@ -43,3 +43,12 @@ export function storageQueueMaxOption(): Option {
       "refused with 429 (default 256MiB)",
   );
 }
+
+/** The `--native-histograms` flag of `contrail up` and `contrail edge`. */
+export function nativeHistogramsOption(): Option {
+  return new Option(
+    "--native-histograms",
+    "keep fly_edge_http_response_time_seconds also as a native histogram (exponential buckets, schema 3) beside " +
+      "its classic buckets, exposed in the protobuf format and stored where the store keeps native histograms",
+  );
+}

@@ -7,6 +7,7 @@ import {
   alertmanagerOption,
   dataOption,
   externalLabelOption,
+  nativeHistogramsOption,
   storageOption,
   storageQueueMaxOption,
 } from "./options.ts";
@@ -54,6 +55,7 @@ export function registerUpCommand(program: Command): void {
         `${DEFAULT_SCRAPE_INTERVAL_MS / 1000}s`,
       ),
     )
+    .addOption(nativeHistogramsOption())
     .addOption(alertmanagerOption())
     .addOption(externalLabelOption())
     .addOption(storageOption())

@@ -47,6 +47,8 @@ function decode(body: Uint8Array): Got[] {
     },
     sample: (t, v) => out.push({ series, t, v }),
     invalidSeries: (reason) => assert.fail(reason),
+    histogram: () => assert.fail("no histograms are written here"),
+    invalidHistogram: (reason) => assert.fail(reason),
     metadata: () => {},
     invalidMetadata: () => {},
   };

@@ -2,7 +2,7 @@
 //
 //   WriteRequest   { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
 //   TimeSeries     { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
-//                    repeated Histogram histograms = 4; }
+//                    repeated Histogram histograms = 4; }            (Histogram: histogram-wire.ts)
 //   Label          { string name = 1; string value = 2; }
 //   Sample         { double value = 1; int64 timestamp = 2; }
 //   MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
@@ -12,10 +12,11 @@
 // passes: the first notes where its labels and samples lie (fields may come in any order) and counts them against
 // the limits, the second validates the labels (or finds them in the cache) and hands the samples to the sink.
 // Nothing is decoded for a series over a limit: its label count and string lengths are known from the first pass.
-// Exemplars and histograms are counted, not decoded.
+// Exemplars are counted, not decoded. Native histograms (histogram-wire.ts) are decoded after the series' float
+// samples, only for a series the sink takes; a series without them costs the float path nothing more.
 
-import type { BucketSpan, Histogram } from "../../model/histogram.ts";
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
+import { decodeWireHistogram, isPositiveZero, writeWireHistogram } from "./histogram-wire.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
 import { SeriesCache, type SeriesCacheOptions, type SeriesEntry } from "./series-cache.ts";
@@ -68,6 +69,7 @@ interface ParsedLabels {
 export class WriteRequestV1Decoder {
   private labelRanges: Int32Array = new Int32Array(64);
   private sampleRanges: Int32Array = new Int32Array(256);
+  private histogramRanges: Int32Array = new Int32Array(16);
   private readonly counts: SeriesCounts = { samples: 0, histograms: 0, exemplars: 0 };
   private readonly cache: SeriesCache;
   private readonly parsed: ParsedLabels = { labels: Labels.EMPTY, maxNameBytes: 0, maxValueBytes: 0 };
@@ -181,11 +183,17 @@ export class WriteRequestV1Decoder {
           r.pos = r.lengthDelimited();
           exemplars++;
           break;
-        case 4:
+        case 4: {
           r.expect(key, WIRE_LEN, "TimeSeries.histograms");
-          r.pos = r.lengthDelimited();
+          checkSampleCount(++this.samplesSeen, limits.maxSamplesPerWrite);
+          const e = r.lengthDelimited();
+          this.histogramRanges = ensure(this.histogramRanges, 2 * histograms + 2);
+          this.histogramRanges[2 * histograms] = r.pos;
+          this.histogramRanges[2 * histograms + 1] = e;
           histograms++;
+          r.pos = e;
           break;
+        }
         default:
           r.skip(key & 7);
       }
@@ -253,6 +261,7 @@ export class WriteRequestV1Decoder {
       }
       sink.sample(t, v, 0);
     }
+    if (histograms > 0) decodeHistograms(r, this.histogramRanges, histograms, labels, sink);
   }
 
   // Reads label `i`'s name and value ranges into `into` [nFrom, nTo, vFrom, vTo].
@@ -392,9 +401,16 @@ function metadata(r: ProtoReader, b: Buffer, sink: WriteSink, maxLength: number)
   }
 }
 
-// True when `v` is +0, the one double proto3 leaves out (-0 is written, so its sign survives).
-function isPositiveZero(v: number): boolean {
-  return v === 0 && !Object.is(v, -0);
+/**
+ * Decodes the `n` Histogram messages of the series `labels` at `ranges` ([start, end) pairs into `r.buf`) into
+ * `sink`: each valid one to `histogram`, each invalid one to `invalidHistogram` naming the series.
+ */
+export function decodeHistograms(r: ProtoReader, ranges: Int32Array, n: number, labels: Labels, sink: WriteSink): void {
+  for (let i = 0; i < n; i++) {
+    const d = decodeWireHistogram(r, ranges[2 * i], ranges[2 * i + 1]);
+    if (d.problem === undefined) sink.histogram(d.t, d.h);
+    else sink.invalidHistogram(`series ${labels.toString()}: invalid native histogram: ${d.problem}`);
+  }
 }
 
 function writeLabels(w: ProtoWriter, field: number, labels: Labels): void {
@@ -436,7 +452,7 @@ export function encodeWriteRequestV1(req: WriteRequestData, w: ProtoWriter = new
       }
       w.end(m);
     }
-    for (const h of s.histograms ?? []) writeHistogram(w, 4, h.t, h.count, h.sum);
+    for (const h of s.histograms ?? []) writeWireHistogram(w, 4, h.t, h.h);
     w.end(ts);
   }
   for (const m of req.metadata ?? []) {
@@ -469,111 +485,6 @@ export function writeSample(w: ProtoWriter, t: number, v: number): void {
   }
   if (t !== 0) {
     w.tag(2, WIRE_VARINT);
-    w.int64(t);
-  }
-  w.end(m);
-}
-
-/**
- * Writes a native histogram sample `h` at `t` (ms) as a Histogram message (field `field` of its parent): integer
- * histograms with `count_int`, `zero_count_int` and bucket deltas (the first bucket's count, then each bucket's
- * difference from the one before, across spans), float ones with `count_float`, `zero_count_float` and absolute
- * counts, as Prometheus's `prompb` encoding does. The counter-reset hint keeps its number (the enums agree).
- */
-export function writeNativeHistogram(w: ProtoWriter, field: number, t: number, h: Histogram): void {
-  const m = w.begin(field);
-  // The count and zero count are oneofs: written even when 0, so the receiver knows which kind the histogram is.
-  if (h.integer) {
-    w.tag(1, WIRE_VARINT);
-    w.int64(h.count);
-  } else {
-    w.tag(2, WIRE_FIXED64);
-    w.double(h.count);
-  }
-  if (!isPositiveZero(h.sum)) {
-    w.tag(3, WIRE_FIXED64);
-    w.double(h.sum);
-  }
-  if (h.schema !== 0) {
-    w.tag(4, WIRE_VARINT);
-    w.sint64(h.schema);
-  }
-  if (!isPositiveZero(h.zeroThreshold)) {
-    w.tag(5, WIRE_FIXED64);
-    w.double(h.zeroThreshold);
-  }
-  if (h.integer) {
-    w.tag(6, WIRE_VARINT);
-    w.int64(h.zeroCount);
-  } else {
-    w.tag(7, WIRE_FIXED64);
-    w.double(h.zeroCount);
-  }
-  writeBuckets(w, 8, h.negativeSpans, h.negativeBuckets, h.integer);
-  writeBuckets(w, 11, h.positiveSpans, h.positiveBuckets, h.integer);
-  if (h.counterResetHint !== 0) {
-    w.tag(14, WIRE_VARINT);
-    w.uint32(h.counterResetHint);
-  }
-  if (t !== 0) {
-    w.tag(15, WIRE_VARINT);
-    w.int64(t);
-  }
-  if (h.customValues.length > 0) {
-    const packed = w.begin(16);
-    for (const v of h.customValues) w.double(v);
-    w.end(packed);
-  }
-  w.end(m);
-}
-
-// One side's spans (field `spansField`) and its buckets: packed deltas (`spansField + 1`) or counts (`+ 2`).
-function writeBuckets(
-  w: ProtoWriter,
-  spansField: number,
-  spans: readonly BucketSpan[],
-  buckets: readonly number[],
-  integer: boolean,
-): void {
-  for (const span of spans) {
-    const m = w.begin(spansField);
-    if (span.offset !== 0) {
-      w.tag(1, WIRE_VARINT);
-      w.sint64(span.offset);
-    }
-    if (span.length !== 0) {
-      w.tag(2, WIRE_VARINT);
-      w.uint32(span.length);
-    }
-    w.end(m);
-  }
-  if (buckets.length === 0) return;
-  const packed = w.begin(integer ? spansField + 1 : spansField + 2);
-  let prev = 0;
-  for (const count of buckets) {
-    if (integer) w.sint64(count - prev);
-    else w.double(count);
-    prev = count;
-  }
-  w.end(packed);
-}
-
-/**
- * Writes a Histogram message (the same field numbers in both protocol versions) with an integer count, a sum, schema
- * 0 and no buckets, plus its timestamp (field 15).
- */
-export function writeHistogram(w: ProtoWriter, field: number, t: number, count: number, sum: number): void {
-  const m = w.begin(field);
-  if (count !== 0) {
-    w.tag(1, WIRE_VARINT);
-    w.int64(count);
-  }
-  if (!isPositiveZero(sum)) {
-    w.tag(3, WIRE_FIXED64);
-    w.double(sum);
-  }
-  if (t !== 0) {
-    w.tag(15, WIRE_VARINT);
     w.int64(t);
   }
   w.end(m);

@@ -3,6 +3,7 @@
 //   Request    { repeated string symbols = 4; repeated TimeSeries timeseries = 5; }   (fields 1-3 reserved)
 //   TimeSeries { repeated uint32 labels_refs = 1; repeated Sample samples = 2; repeated Histogram histograms = 3;
 //                repeated Exemplar exemplars = 4; Metadata metadata = 5; int64 created_timestamp = 6 (rc versions) }
+//   Histogram  (histogram-wire.ts: 1.0's fields, and a start timestamp that is skipped)
 //   Sample     { double value = 1; int64 timestamp = 2; int64 start_timestamp = 3; }
 //   Metadata   { MetricType type = 1; uint32 help_ref = 3; uint32 unit_ref = 4; }
 //
@@ -16,7 +17,8 @@
 import { ContrailError } from "../../model/errors.ts";
 import { compareStrings, Labels, METRIC_NAME } from "../../model/labels.ts";
 import { quoteGo } from "../../model/quote.ts";
-import { writeHistogram } from "./codec-v1.ts";
+import { decodeHistograms } from "./codec-v1.ts";
+import { writeWireHistogram } from "./histogram-wire.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import {
   checkSampleCount,
@@ -67,6 +69,7 @@ function ensure<T extends Int32Array | Uint32Array>(a: T, n: number, make: (size
 export class RequestV2Decoder {
   private refs: Uint32Array = new Uint32Array(64);
   private sampleRanges: Int32Array = new Int32Array(256);
+  private histogramRanges: Int32Array = new Int32Array(16);
   // Symbol i lies at text[symbolRanges[2i], symbolRanges[2i+1]).
   private symbolRanges: Int32Array = new Int32Array(256);
   private readonly counts: SeriesCounts = { samples: 0, histograms: 0, exemplars: 0 };
@@ -224,11 +227,17 @@ export class RequestV2Decoder {
           r.pos = e;
           break;
         }
-        case 3:
+        case 3: {
           r.expect(key, WIRE_LEN, "TimeSeries.histograms");
-          r.pos = r.lengthDelimited();
+          checkSampleCount(++this.samplesSeen, limits.maxSamplesPerWrite);
+          const e = r.lengthDelimited();
+          this.histogramRanges = ensure(this.histogramRanges, 2 * histograms + 2, newRanges);
+          this.histogramRanges[2 * histograms] = r.pos;
+          this.histogramRanges[2 * histograms + 1] = e;
           histograms++;
+          r.pos = e;
           break;
+        }
         case 4:
           r.expect(key, WIRE_LEN, "TimeSeries.exemplars");
           r.pos = r.lengthDelimited();
@@ -299,6 +308,7 @@ export class RequestV2Decoder {
         }
         sink.sample(t, v, st);
       }
+      if (histograms > 0) decodeHistograms(r, this.histogramRanges, histograms, labels, sink);
     }
     if (type !== 0 || helpRef !== 0 || unitRef !== 0) this.metadata(labels, type, helpRef, unitRef, sink);
   }
@@ -452,7 +462,7 @@ export function encodeRequestV2(req: WriteRequestData, w: ProtoWriter = new Prot
       }
       w.end(m);
     }
-    for (const h of s.histograms ?? []) writeHistogram(w, 3, h.t, h.count, h.sum);
+    for (const h of s.histograms ?? []) writeWireHistogram(w, 3, h.t, h.h);
     for (const e of s.exemplars ?? []) {
       const m = w.begin(4);
       writeRefs(e.labels);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { MetricType } from "../../exposition/types.ts";
+import { CounterResetHint, type Histogram } from "../../model/histogram.ts";
 import { Labels } from "../../model/labels.ts";
 import { DEFAULT_ORG_LIMITS } from "../../model/limits.ts";
 import { float64Bits, STALE_NAN } from "../../model/sample.ts";
@@ -15,10 +16,19 @@ interface Collected {
   invalid: { reason: string; counts: SeriesCounts }[];
   metadata: [string, MetricType, string, string][];
   invalidMetadata: string[];
+  histograms: { t: number; h: Histogram }[];
+  invalidHistograms: string[];
 }
 
 function collector(): { sink: WriteSink; got: Collected; labels: Labels[] } {
-  const got: Collected = { series: [], invalid: [], metadata: [], invalidMetadata: [] };
+  const got: Collected = {
+    series: [],
+    invalid: [],
+    metadata: [],
+    invalidMetadata: [],
+    histograms: [],
+    invalidHistograms: [],
+  };
   const labels: Labels[] = [];
   const sink: WriteSink = {
     series(l, counts) {
@@ -28,6 +38,12 @@ function collector(): { sink: WriteSink; got: Collected; labels: Labels[] } {
     },
     sample(t, v, startT) {
       got.series[got.series.length - 1].samples.push([t, float64Bits(v), startT]);
+    },
+    histogram(t, h) {
+      got.histograms.push({ t, h });
+    },
+    invalidHistogram(reason) {
+      got.invalidHistograms.push(reason);
     },
     invalidSeries(reason, counts) {
       got.invalid.push({ reason, counts: { ...counts } });
@@ -56,6 +72,22 @@ function hex(b: Uint8Array): string {
 }
 
 const up = Labels.fromStrings("__name__", "up", "job", "a");
+
+/** An integer histogram of 4 observations: 1 in the zero bucket, 3 in two positive buckets. */
+const LATENCY: Histogram = {
+  integer: true,
+  counterResetHint: CounterResetHint.notCounterReset,
+  schema: 1,
+  zeroThreshold: 0.001,
+  zeroCount: 1,
+  count: 4,
+  sum: 1.25,
+  positiveSpans: [{ offset: -2, length: 2 }],
+  negativeSpans: [],
+  positiveBuckets: [1, 2],
+  negativeBuckets: [],
+  customValues: [],
+};
 
 describe("golden bytes", () => {
   // Derived by hand from prompb/remote.proto and prompb/types.proto:
@@ -136,7 +168,7 @@ function sampleRequest(): WriteRequestData {
       {
         labels: Labels.fromStrings("__name__", "latency"),
         samples: [],
-        histograms: [{ t: 1000, count: 4, sum: 1.25 }],
+        histograms: [{ t: 1000, h: LATENCY }],
         metadata: { type: "histogram", help: "", unit: "seconds" },
       },
     ],
@@ -154,6 +186,8 @@ describe("round trips", () => {
       const body = proto === "v1" ? encodeWriteRequestV1(req) : encodeRequestV2(req);
       const got = decode(proto, body);
       assert.deepEqual(got.invalid, []);
+      assert.deepEqual(got.invalidHistograms, []);
+      assert.deepEqual(got.histograms, [{ t: 1000, h: LATENCY }]);
       assert.equal(got.series.length, 3);
       req.series.forEach((s, i) => {
         const g = got.series[i];

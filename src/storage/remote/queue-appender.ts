@@ -8,7 +8,8 @@ import { ContrailError } from "../../model/errors.ts";
 import type { Histogram } from "../../model/histogram.ts";
 import { compareStrings, type Labels } from "../../model/labels.ts";
 import type { Appender, CommitReport, SeriesRef } from "../interface.ts";
-import { writeNativeHistogram, writeSample } from "./codec-v1.ts";
+import { writeSample } from "./codec-v1.ts";
+import { writeWireHistogram } from "./histogram-wire.ts";
 import { ProtoWriter, WIRE_LEN } from "./protobuf.ts";
 
 /** Receives a committed batch: its sample count and the encoded WriteRequest (a view, valid during the call). */
@@ -118,7 +119,7 @@ export class QueueAppender implements Appender {
 
   // Histograms are TimeSeries field 4; floats and histograms of one series may share its TimeSeries.
   private histogram(ref: number, t: number, h: Histogram): void {
-    writeNativeHistogram(this.series(ref, t), 4, t, h);
+    writeWireHistogram(this.series(ref, t), 4, t, h);
     this.samples++;
   }
 }

@@ -322,7 +322,13 @@ describe("receiveWrite: partial writes (400, accepted samples committed)", () =>
     assert.equal(out.kind, "partial");
     if (out.kind !== "partial") return;
     assert.equal(out.code, "out_of_order_sample");
-    assert.deepEqual(out.stats, { samplesWritten: 2, samplesRejected: 2, histogramsRejected: 0, exemplarsDropped: 0 });
+    assert.deepEqual(out.stats, {
+      samplesWritten: 2,
+      samplesRejected: 2,
+      histogramsWritten: 0,
+      histogramsRejected: 0,
+      exemplarsDropped: 0,
+    });
     assert.match(out.message, /^partial write: 2 of 4 samples rejected, 2 written \(1 out of order, 1 duplicate\)/);
     assert.match(out.message, /first: sample at 1699999985000 for \{__name__="up"\} is older than its newest/);
     assert.equal(outcomeHeaders(out)["x-prometheus-remote-write-samples-written"], "2");
@@ -345,28 +351,6 @@ describe("receiveWrite: partial writes (400, accepted samples committed)", () =>
     assert.match(out.message, /1 of 2 samples rejected, 1 written \(1 series with invalid labels\)/);
     assert.match(out.message, /series \{b="1", a="2"\}: label names not sorted: "b" before "a"/);
     assert.deepEqual(h.samples("good"), [[NOW, 1]]);
-  });
-
-  test("native histograms: the series is refused with the reason", () => {
-    const h = harness();
-    for (const proto of ["v1", "v2"] as const) {
-      const out = h.send(
-        body(proto, {
-          series: [
-            { ...series("rpc_seconds", []), histograms: [{ t: NOW, count: 3, sum: 0.5 }] },
-            series("fine", [[NOW, 1]]),
-          ],
-        }),
-        HEADERS[proto],
-      );
-      assert.equal(out.status, 400, proto);
-      if (out.kind !== "partial") return assert.fail(out.kind);
-      assert.equal(out.stats.histogramsRejected, 1);
-      assert.equal(out.stats.samplesWritten, 1);
-      assert.match(out.message, /native histograms are not supported yet \(1 histogram samples refused\)/);
-      if (proto === "v2") assert.equal(outcomeHeaders(out)["x-prometheus-remote-write-histograms-written"], "0");
-    }
-    assert.deepEqual(h.samples("fine"), [[NOW, 1]]);
   });
 
   test("samples too far in the future are refused as out of bounds", () => {

@@ -9,9 +9,10 @@
 //   400  the request cannot succeed as sent: not protobuf, not snappy, a body of the other protocol version than
 //        its Content-Type declares, a 2.0 symbol table not starting with "" (nothing written); or a partial write:
 //        invalid series (labels, or over a label limit), new series over the org's max_active_series (as Mimir's
-//        per-tenant series limit: 400, the request's other series written), native histograms (not supported
-//        yet), out-of-order, duplicate or out-of-bounds samples, refused metadata, while the rest WAS committed. The message counts
-//        what was refused and why. Senders do not retry a 4xx, so nothing is written twice.
+//        per-tenant series limit: 400, the request's other series written), invalid native histograms, native
+//        histograms for a store that keeps none, out-of-order, duplicate or out-of-bounds samples, refused
+//        metadata, while the rest WAS committed. The message counts what was refused and why. Senders do not retry
+//        a 4xx, so nothing is written twice.
 //   413  body (compressed, or as declared by its snappy header) or its series or sample count over the limits;
 //   415  not `snappy`, or an unknown `proto=`. Nothing written.
 //   429  the org's ingestion rate is exceeded (`admit` refused), or its remote-storage queue is full (the commit
@@ -22,6 +23,7 @@
 
 import type { MetricType } from "../../exposition/types.ts";
 import { type ContrailError, type ErrorCode, isContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import { DEFAULT_ORG_LIMITS, limitName, type OrgLimits } from "../../model/limits.ts";
 import { SnappyDecoder, snappyDecodedLength, snappyMaxEncodedLength } from "../../tsdb/encoding/snappy.ts";
@@ -64,13 +66,21 @@ export interface WriteStats {
   readonly samplesWritten: number;
   /** Float samples refused (invalid series, out of order, duplicate, out of bounds, too far in the future). */
   readonly samplesRejected: number;
-  /** Native histogram samples refused (not supported yet). */
+  /** Native histogram samples written. */
+  readonly histogramsWritten: number;
+  /** Native histogram samples refused (invalid, no histogram storage, the same reasons as float samples). */
   readonly histogramsRejected: number;
   /** Exemplars received and not stored (no exemplar storage yet). */
   readonly exemplarsDropped: number;
 }
 
-const NO_STATS: WriteStats = { samplesWritten: 0, samplesRejected: 0, histogramsRejected: 0, exemplarsDropped: 0 };
+const NO_STATS: WriteStats = {
+  samplesWritten: 0,
+  samplesRejected: 0,
+  histogramsWritten: 0,
+  histogramsRejected: 0,
+  exemplarsDropped: 0,
+};
 
 /** What the receiver answers. `proto` is null when the request was refused before its message type was known. */
 export type WriteOutcome =
@@ -99,7 +109,7 @@ export function outcomeHeaders(o: WriteOutcome): Record<string, string> {
   if (o.proto !== "v2") return {};
   return {
     "x-prometheus-remote-write-samples-written": String(o.stats.samplesWritten),
-    "x-prometheus-remote-write-histograms-written": "0",
+    "x-prometheus-remote-write-histograms-written": String(o.stats.histogramsWritten),
     "x-prometheus-remote-write-exemplars-written": "0",
   };
 }
@@ -295,8 +305,14 @@ class AppendSink implements WriteSink {
   private appended = 0;
   private invalidSeries_ = 0;
   private invalidSamples = 0;
-  private histogramSeries = 0;
-  private histogramSamples = 0;
+  /** Histogram samples appended, refused as invalid, of series refused as invalid, refused for want of storage. */
+  private histAppended = 0;
+  private histInvalid = 0;
+  private histOfInvalidSeries = 0;
+  private histUnsupported = 0;
+  /** Histogram samples too far in the future, or of a series refused by the series limit. */
+  private histTooNew = 0;
+  private histLimited = 0;
   private tooNew = 0;
   /** Series of the request refused by the org's series limit, and their samples. */
   private limitedSeries = 0;
@@ -315,9 +331,9 @@ class AppendSink implements WriteSink {
     this.maxT = maxT;
   }
 
-  /** Samples appended and not yet committed. */
+  /** Samples (float and histogram) appended and not yet committed. */
   get pending(): number {
-    return this.appended;
+    return this.appended + this.histAppended;
   }
 
   /** Rolls back what was appended, if anything. */
@@ -332,16 +348,6 @@ class AppendSink implements WriteSink {
 
   series(labels: Labels, counts: Readonly<SeriesCounts>, slot?: RefSlot): boolean {
     this.exemplars += counts.exemplars;
-    if (counts.histograms > 0) {
-      // A series carrying native histograms is refused whole: storing its float samples alone would split it.
-      this.histogramSeries++;
-      this.histogramSamples += counts.histograms;
-      this.invalidSamples += counts.samples;
-      this.firstProblem ??=
-        `series ${labels.toString()}: native histograms are not supported yet ` +
-        `(${counts.histograms} histogram samples refused)`;
-      return false;
-    }
     this.labels = labels;
     this.slot = slot ?? null;
     this.ref = NO_SERIES_REF;
@@ -397,10 +403,49 @@ class AppendSink implements WriteSink {
     return ref;
   }
 
+  histogram(t: number, h: Histogram): void {
+    if (t > this.maxT || !Number.isSafeInteger(t)) {
+      this.histTooNew++;
+      this.firstProblem ??= `series ${this.labels!.toString()}: histogram sample at ${t} is too far in the future`;
+      return;
+    }
+    if (this.limitedNow) {
+      this.histLimited++;
+      return;
+    }
+    this.app ??= this.open();
+    const app = this.app;
+    if (app.appendHistogram === undefined) {
+      this.histUnsupported++;
+      this.firstProblem ??=
+        `series ${this.labels!.toString()}: native histogram samples cannot be stored: ` +
+        "this storage keeps float samples only";
+      return;
+    }
+    try {
+      if (this.ref !== NO_SERIES_REF && app.appendHistogramRef !== undefined) {
+        app.appendHistogramRef(this.ref, t, h);
+      } else this.ref = app.appendHistogram(this.labels!, t, h);
+    } catch (err) {
+      if (!isContrailError(err, "series_limit")) throw err;
+      this.limitedNow = true;
+      this.limitedSeries++;
+      this.histLimited++;
+      this.firstLimit ??= err;
+      return;
+    }
+    this.histAppended++;
+  }
+
+  invalidHistogram(reason: string): void {
+    this.histInvalid++;
+    this.firstProblem ??= reason;
+  }
+
   invalidSeries(reason: string, counts: Readonly<SeriesCounts>): void {
     this.invalidSeries_++;
     this.invalidSamples += counts.samples;
-    this.histogramSamples += counts.histograms;
+    this.histOfInvalidSeries += counts.histograms;
     this.exemplars += counts.exemplars;
     this.firstProblem ??= reason;
   }
@@ -423,11 +468,22 @@ class AppendSink implements WriteSink {
   }
 
   outcome(proto: WriteProto, report: CommitReport): WriteOutcome {
+    // The store's report does not say which kind its rejections were: they are counted against the float samples
+    // as far as those go, then against the histograms.
     const storeRejected = rejectedCount(report);
+    const floatsRejectedByStore = Math.min(storeRejected, this.appended);
+    const histogramsRejectedByStore = storeRejected - floatsRejectedByStore;
     const stats: WriteStats = {
-      samplesWritten: this.appended - storeRejected,
-      samplesRejected: this.invalidSamples + this.tooNew + this.limitedSamples + storeRejected,
-      histogramsRejected: this.histogramSamples,
+      samplesWritten: this.appended - floatsRejectedByStore,
+      samplesRejected: this.invalidSamples + this.tooNew + this.limitedSamples + floatsRejectedByStore,
+      histogramsWritten: this.histAppended - histogramsRejectedByStore,
+      histogramsRejected:
+        this.histInvalid +
+        this.histOfInvalidSeries +
+        this.histUnsupported +
+        this.histTooNew +
+        this.histLimited +
+        histogramsRejectedByStore,
       exemplarsDropped: this.exemplars,
     };
     if (stats.samplesRejected === 0 && stats.histogramsRejected === 0 && this.metadataRefused === 0) {
@@ -436,20 +492,29 @@ class AppendSink implements WriteSink {
     const parts: string[] = [];
     if (this.metadataRefused > 0) parts.push(`${this.metadataRefused} metadata entries refused`);
     if (this.invalidSeries_ > 0) parts.push(`${this.invalidSeries_} series with invalid labels`);
-    if (this.histogramSeries > 0) parts.push(`${this.histogramSeries} series with native histograms (not supported)`);
-    if (this.tooNew > 0) parts.push(`${this.tooNew} too far in the future`);
+    if (this.histUnsupported > 0) {
+      parts.push(`${this.histUnsupported} native histogram samples (this storage keeps none)`);
+    }
+    if (this.tooNew + this.histTooNew > 0) parts.push(`${this.tooNew + this.histTooNew} too far in the future`);
     if (this.limitedSeries > 0) {
-      parts.push(`${this.limitedSeries} new series over the series limit (${this.limitedSamples} samples)`);
+      parts.push(
+        `${this.limitedSeries} new series over the series limit (${this.limitedSamples + this.histLimited} samples)`,
+      );
     }
     if (report.outOfOrder > 0) parts.push(`${report.outOfOrder} out of order`);
     if (report.duplicate > 0) parts.push(`${report.duplicate} duplicate`);
     if (report.outOfBounds > 0) parts.push(`${report.outOfBounds} out of bounds`);
+    if (this.histInvalid > 0) parts.push(`${this.histInvalid} invalid native histograms`);
     const first = this.firstProblem ?? this.firstLimit?.message ?? report.firstRejection?.message ?? "";
     const total = stats.samplesRejected + stats.samplesWritten;
-    const histos = stats.histogramsRejected > 0 ? ` and ${stats.histogramsRejected} histogram samples` : "";
+    const histos =
+      stats.histogramsRejected > 0
+        ? ` and ${stats.histogramsRejected} of ${stats.histogramsRejected + stats.histogramsWritten} histogram samples`
+        : "";
     const message =
       `partial write: ${stats.samplesRejected} of ${total} samples${histos} rejected, ` +
-      `${stats.samplesWritten} written (${parts.join(", ")}); first: ${first}`;
+      `${stats.samplesWritten} written${stats.histogramsWritten > 0 ? ` (and ${stats.histogramsWritten} histogram samples)` : ""} ` +
+      `(${parts.join(", ")}); first: ${first}`;
     const code: ErrorCode =
       this.firstProblem !== null ? "bad_data" : (this.firstLimit?.code ?? report.firstRejection?.code ?? "bad_data");
     return { kind: "partial", status: 400, proto, stats, code, message };

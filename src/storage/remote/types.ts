@@ -2,6 +2,7 @@
 // as plain data for the encoders (tests, benchmarks, the remote-storage client).
 
 import type { MetricMetadata, MetricType } from "../../exposition/types.ts";
+import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { OrgLimits } from "../../model/limits.ts";
 import type { RefSlot } from "./series-cache.ts";
@@ -50,7 +51,7 @@ export function metricTypeNumber(t: MetricType): number {
 export interface SeriesCounts {
   /** Float samples. */
   samples: number;
-  /** Native histogram samples (not decoded). */
+  /** Native histogram samples. */
   histograms: number;
   /** Exemplars (not decoded). */
   exemplars: number;
@@ -65,11 +66,15 @@ export interface WriteSink {
    * A series whose labels are valid: names non-empty, unique, sorted, valid UTF-8, `__name__` present; labels with
    * empty values are dropped. Returns true to be handed the series' float samples through `sample`. `slot`, when
    * given, is where the decoder keeps this series' ref between requests (owned by the decoder's cache; the sink may
-   * read and set it during the call).
+   * read and set it during the call). Its histograms, if any, follow its float samples.
    */
   series(labels: Labels, counts: Readonly<SeriesCounts>, slot?: RefSlot): boolean;
   /** A float sample of the current series: time (ms), value, and start (created) time in ms, 0 when not sent. */
   sample(t: number, v: number, startT: number): void;
+  /** A valid native histogram sample of the current series at `t` (ms); `h` is the sink's to keep. */
+  histogram(t: number, h: Histogram): void;
+  /** An invalid histogram sample of the current series, with what is wrong (for people, naming the series). */
+  invalidHistogram(reason: string): void;
   /** A series the decoder refused, with the reason (for people) and what it carried; its samples are not read. */
   invalidSeries(reason: string, counts: Readonly<SeriesCounts>): void;
   /**
@@ -95,14 +100,10 @@ export interface WriteExemplar {
   readonly t: number;
 }
 
-/**
- * A native histogram sample reduced to what Contrail's encoders write: integer count, sum, time in ms, schema 0 and
- * no buckets. Enough for a receiver to see (and refuse) a histogram; Contrail stores none yet.
- */
+/** A native histogram sample: time in ms since the epoch, and its value. */
 export interface WriteHistogram {
   readonly t: number;
-  readonly count: number;
-  readonly sum: number;
+  readonly h: Histogram;
 }
 
 /** One series of a write request as plain data. */
