@@ -131,8 +131,9 @@ export const LAYER_TABLE: LayerTable = {
     {
       name: "storage",
       layer: 2,
-      holds: "memory store, one database per org, remote write, OTLP, the contracts' conformance suite",
-      folders: ["src/storage", "src/storage/remote", "src/storage/otlp"],
+      holds:
+        "memory store, one database per org, remote write (received, and sent through disk queues), OTLP, the contracts' conformance suite",
+      folders: ["src/storage", "src/storage/remote", "src/storage/remote/queue", "src/storage/otlp"],
       imports: { upToLayer: 2 },
       testKits: ["src/storage/conformance.ts", "src/storage/otlp/testkit.ts"],
     },

@@ -2,7 +2,7 @@
 // must grant `write` on the org (a read-only token is refused 403); authorization happens before the body is read.
 // The body is taken raw (whatever its Content-Type, so the receiver can answer 415 itself) up to the compressed size
 // the org's limits allow, and handed to storage/remote's receiver, whose outcome becomes the status: 204, 400 (also
-// for partial writes), 413, 415, 500 or 503, errors in the API's JSON envelope, and on 2.0 requests the
+// for partial writes), 413, 415, 429 (ingestion rate, or a full remote-storage queue: with Retry-After), 500 or 503, errors in the API's JSON envelope, and on 2.0 requests the
 // X-Prometheus-Remote-Write-*-Written headers. The limits are the org's (model/limits.ts, overridden per org in
 // the control database), looked up once per request.
 //

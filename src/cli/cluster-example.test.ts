@@ -20,6 +20,7 @@ import {
   parseServeRoles,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
+import { parseStorageSpec } from "../storage/remote/backend-spec.ts";
 import { skipUnlessCi } from "../testkit/shared-data.ts";
 import { registerRoleCommands } from "./roles.ts";
 
@@ -29,13 +30,6 @@ const INSTANCES: Record<string, readonly string[]> = {
   "contrail-api@.service": ["9301", "9302"],
   "contrail-scrape@.service": ["0", "1"],
 };
-/**
- * Flags the example uses that `contrail serve` gets with the remote storage (issue 19's write side), checked here by
- * their form until the command declares them; once it does, the command's declaration is checked as for every
- * other flag.
- */
-const LANDING_WITH_REMOTE_STORAGE = new Set(["--storage"]);
-
 /** A VictoriaMetrics cluster's write and read base URLs, as `--storage vmcluster=INSERT_URL,SELECT_URL` gives them. */
 interface ClusterUrls {
   readonly insertUrl: string;
@@ -117,10 +111,7 @@ function checkContrail(argv: readonly string[], where: string, storages: Cluster
     const given = argv[i + 1];
     assert.ok(given !== undefined && !given.startsWith("--"), `${where}: ${flag} without a value`);
     const option: Option | undefined = command.options.find((o) => o.long === flag);
-    assert.ok(
-      option !== undefined || LANDING_WITH_REMOTE_STORAGE.has(flag),
-      `${where}: contrail ${argv[1]} has no ${flag}`,
-    );
+    assert.ok(option !== undefined, `${where}: contrail ${argv[1]} has no ${flag}`);
     assert.ok(option === undefined || option.required || option.optional, `${where}: ${flag} takes no value`);
     switch (flag) {
       case "--api":
@@ -137,6 +128,7 @@ function checkContrail(argv: readonly string[], where: string, storages: Cluster
         parseScrapeInterval(given);
         break;
       case "--storage":
+        parseStorageSpec(given);
         storages.push(clusterStorage(given, where));
         break;
       case "--edge":

@@ -48,11 +48,27 @@ test("bad flags exit 1 with a message naming the flag", async () => {
     [["serve", "--roles", "api,bogus"], /^contrail serve: --roles: a comma-separated list of api, scrape, rules/],
     [["edge", "--metrics", "nowhere"], /^contrail edge: --metrics: expected HOST:PORT/],
     [["agent", "--metrics", "nowhere"], /^contrail agent: --metrics: expected HOST:PORT/],
+    [
+      ["serve", "--storage", "s3=x"],
+      /^contrail serve: --storage "s3=x": expected one of embedded, victoriametrics=URL/,
+    ],
+    [["serve", "--storage-queue-max", "1KiB"], /^contrail serve: --storage-queue-max: expected a size from 1MiB/],
+    [["up", "--storage", "mimir=ftp://x"], /^contrail: --storage: mimir URL "ftp:\/\/x" must be http/],
+    [["up", "--storage-queue-max", "lots"], /^contrail: --storage-queue-max: expected a size/],
   ];
   for (const [args, message] of cases) {
     const r = await contrail([...args, "--data", join(root, "bad")]);
     assert.equal(r.code, 1, args.join(" "));
     assert.match(r.stderr, message);
+  }
+  // CONTRAIL_STORAGE stands in for --storage (the child inherits this process's environment).
+  process.env.CONTRAIL_STORAGE = "vmcluster=http://a";
+  try {
+    const r = await contrail(["serve", "--data", join(root, "bad")]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^contrail serve: --storage vmcluster needs two URLs/);
+  } finally {
+    delete process.env.CONTRAIL_STORAGE;
   }
 });
 

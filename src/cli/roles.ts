@@ -17,12 +17,21 @@ import {
   parseEdgeSpec,
   parseExternalLabels,
   parseListenAddress,
+  parseQueueMaxBytes,
   parseScrapeInterval,
   parseServeRoles,
   SERVE_ROLES,
 } from "../roles/options.ts";
 import { parseShard } from "../scrape/target.ts";
-import { alertmanagerOption, dataOption, externalLabelOption, nativeHistogramsOption } from "./commands/options.ts";
+import { parseStorageSpec } from "../storage/remote/backend-spec.ts";
+import {
+  alertmanagerOption,
+  dataOption,
+  externalLabelOption,
+  nativeHistogramsOption,
+  storageOption,
+  storageQueueMaxOption,
+} from "./commands/options.ts";
 
 /** Options of `contrail serve`. */
 interface ServeCommandOptions {
@@ -33,6 +42,8 @@ interface ServeCommandOptions {
   readonly roles?: string;
   readonly alertmanager?: readonly string[];
   readonly externalLabel?: readonly string[];
+  readonly storage: string;
+  readonly storageQueueMax?: string;
 }
 
 /** Options of `contrail edge`. */
@@ -59,6 +70,9 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
   const roles = opts.roles === undefined ? undefined : parseServeRoles(opts.roles);
   const alertmanagers = parseAlertmanagerUrls(opts.alertmanager ?? []);
   const externalLabels = parseExternalLabels(opts.externalLabel ?? []);
+  const storage = parseStorageSpec(opts.storage);
+  const storageQueueMaxBytes =
+    opts.storageQueueMax === undefined ? undefined : parseQueueMaxBytes(opts.storageQueueMax);
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
   return runRole("serve", async (out) => {
@@ -70,6 +84,8 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       roles,
       alertmanagers,
       externalLabels,
+      storage,
+      storageQueueMaxBytes,
       ...out,
     });
     const info: ReadyInfo = { api: s.apiUrl };
@@ -166,6 +182,8 @@ export function registerRoleCommands(program: Command): void {
     )
     .addOption(alertmanagerOption())
     .addOption(externalLabelOption())
+    .addOption(storageOption())
+    .addOption(storageQueueMaxOption())
     .action(action("serve", serve));
   program
     .command("edge")

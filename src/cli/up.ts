@@ -22,10 +22,12 @@ import {
   parseAlertmanagerUrls,
   parseEdgeSpec,
   parseExternalLabels,
+  parseQueueMaxBytes,
   parseScrapeInterval,
 } from "../roles/options.ts";
 import { type ChildSpec, Supervisor } from "../roles/supervisor.ts";
 import { parseShard } from "../scrape/target.ts";
+import { parseStorageSpec } from "../storage/remote/backend-spec.ts";
 import { signInUrl } from "./console.ts";
 import { DEFAULT_DEMO_EXAMPLES, type Demo, startDemo } from "./demo.ts";
 import { checkExamples, parseExamples } from "./examples.ts";
@@ -52,6 +54,10 @@ export interface UpOptions {
   readonly alertmanager?: readonly string[];
   /** `NAME=VALUE` labels of every alert sent out, passed on to the metrics node. */
   readonly externalLabel?: readonly string[];
+  /** `--storage`: embedded or a remote backend, passed on to the metrics node. */
+  readonly storage?: string;
+  /** `--storage-queue-max`: the bound of each org's remote-write queue, passed on to the metrics node. */
+  readonly storageQueueMax?: string;
   /** Keep the edge's response-time histogram also as a native histogram, passed on to the edge. */
   readonly nativeHistograms?: boolean;
 }
@@ -100,6 +106,8 @@ function roleChildren(opts: UpOptions, given: readonly EdgeSpec[], regions: read
         ...(opts.shard === undefined ? [] : ["--shard", opts.shard]),
         ...(opts.alertmanager ?? []).flatMap((url) => ["--alertmanager", url]),
         ...(opts.externalLabel ?? []).flatMap((pair) => ["--external-label", pair]),
+        ...(opts.storage === undefined ? [] : ["--storage", opts.storage]),
+        ...(opts.storageQueueMax === undefined ? [] : ["--storage-queue-max", opts.storageQueueMax]),
       ],
     },
     {
@@ -150,6 +158,8 @@ export async function up(opts: UpOptions): Promise<void> {
   parseScrapeInterval(opts.scrapeInterval);
   parseAlertmanagerUrls(opts.alertmanager ?? []);
   parseExternalLabels(opts.externalLabel ?? []);
+  if (opts.storage !== undefined) parseStorageSpec(opts.storage);
+  if (opts.storageQueueMax !== undefined) parseQueueMaxBytes(opts.storageQueueMax);
   const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   const demo = opts.demo === true;
   if (!demo && opts.traffic !== undefined) throw new ContrailError("bad_data", "--traffic needs --demo");

@@ -186,3 +186,4 @@ export {
   type User,
 } from "./users.ts";
 export { LIMITS } from "./validate.ts";
+export { MAX_ACCOUNT_ID, vmAccountId } from "./vm-accounts.ts";

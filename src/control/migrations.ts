@@ -254,6 +254,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: "VictoriaMetrics cluster accountIDs: one per org, allocated on first use, never reused",
+    // No foreign key: an org's samples stay in the backend under its accountID after the org is deleted, so its row
+    // is kept and the number is never given to another org. The upper bound is a uint32, VictoriaMetrics's own.
+    sql: `
+      CREATE TABLE vm_accounts (
+        org_id     TEXT    PRIMARY KEY CHECK (length(org_id) BETWEEN 1 AND 63),
+        account_id INTEGER NOT NULL UNIQUE CHECK (account_id BETWEEN 1 AND 4294967295),
+        created_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version of `db`: the highest applied migration, 0 for a database without any. */

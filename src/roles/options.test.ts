@@ -9,6 +9,7 @@ import {
   parseAlertmanagerUrls,
   parseEdgeSpec,
   parseExternalLabels,
+  parseQueueMaxBytes,
   parseServeRoles,
   tcpPortOffsets,
   tlsAddressOf,
@@ -118,6 +119,20 @@ test("parseServeRoles reads a comma-separated subset of api, scrape, rules", () 
       () => parseServeRoles(bad),
       (e) => isContrailError(e, "bad_data") && e.message.startsWith("--roles: a comma-separated list of api, scrape"),
       bad,
+    );
+  }
+});
+
+test("--storage-queue-max: bytes or KiB to TiB, from 1 MiB to 1 TiB, anything else refused naming the flag", () => {
+  assert.equal(parseQueueMaxBytes("512MiB"), 512 * 1024 * 1024);
+  assert.equal(parseQueueMaxBytes("1048576"), 1024 * 1024);
+  assert.equal(parseQueueMaxBytes("2GiB"), 2 * 1024 ** 3);
+  assert.equal(parseQueueMaxBytes("1TiB"), 1024 ** 4);
+  for (const bad of ["1KiB", "2TiB", "512MB", "-1", "", "1.5GiB", "9".repeat(30)]) {
+    assert.throws(
+      () => parseQueueMaxBytes(bad),
+      (e: unknown) =>
+        isContrailError(e, "bad_data") && /--storage-queue-max: expected a size from 1MiB/.test((e as Error).message),
     );
   }
 });

@@ -219,3 +219,31 @@ export function tcpPortOffsets(edges: readonly EdgeSpec[]): number[] {
     return n * 1000;
   });
 }
+
+/** Smallest and largest `--storage-queue-max`, bytes: a queue must hold a few batches, and fit a disk. */
+const MIN_QUEUE_MAX_BYTES = 1024 * 1024;
+const MAX_QUEUE_MAX_BYTES = 1024 ** 4;
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
+
+/**
+ * Parses `--storage-queue-max`: a whole number of bytes, optionally with KiB, MiB, GiB or TiB (`512MiB`), from 1 MiB
+ * to 1 TiB; throws bad_data naming the flag and the bounds.
+ */
+export function parseQueueMaxBytes(text: string): number {
+  const m = /^(\d{1,13})(KiB|MiB|GiB|TiB)?$/.exec(text.trim());
+  const bytes = m === null ? Number.NaN : Number(m[1]) * BYTE_UNITS[m[2] ?? ""];
+  if (!(bytes >= MIN_QUEUE_MAX_BYTES && bytes <= MAX_QUEUE_MAX_BYTES)) {
+    throw new ContrailError(
+      "bad_data",
+      `--storage-queue-max: expected a size from 1MiB to 1TiB such as 512MiB (bytes, or KiB, MiB, GiB, TiB), got ` +
+        JSON.stringify(text.slice(0, 100)),
+    );
+  }
+  return bytes;
+}

@@ -13,11 +13,17 @@
 // holder of the `rules` lease (lease.ts); the others stand by and take over when it stops. A node over the embedded
 // store owns it: no second node may open that data directory.
 //
+// With `--storage victoriametrics|vmcluster|mimir`, the store is the remote backend's: every sample goes out by
+// remote write through a disk queue per org (storage/remote/backend-store.ts), kept in a directory of this node's
+// own (node-dir.ts), VictoriaMetrics cluster accountIDs come from the control database, and `/metrics` carries the
+// queues' and senders' counters. The API's reads and the rules' queries go to the backend, confined to each org.
+//
 // Start order: control database (refusing a data directory another live metrics node serves), store, query pool,
 // rules (not yet running), API, notifiers, scraper, rule groups loaded, the lease (evaluation while it is held),
 // heartbeats. Stop order: stop accepting (API requests in flight finish), release the lease and stop the rules
 // (rounds in flight finish), stop scraping, stop notifying, heartbeat rows, the query pool, then close the tenant
-// databases (WAL flushed; a shared store is its owner's to close) and the control database.
+// databases (WAL flushed; a shared store is its owner's to close) or the remote-write queues (senders stopped,
+// segments fsynced) and the control database.
 
 import { checkAccess } from "../api/auth.ts";
 import { ReadBackend } from "../api/backend-read/read-backend.ts";
@@ -30,13 +36,15 @@ import { registerReceiverRoutes } from "../api/receiver-routes.ts";
 import { type RemoteWriteDeps, registerRemoteWrite } from "../api/remote-write.ts";
 import { registerRulerRoutes } from "../api/ruler-routes.ts";
 import { API_ENGINE_OPTIONS, createApiServer } from "../api/server.ts";
-import { checkSession, OrgLimitsCache, openControlDb, TokenCache } from "../control/index.ts";
+import { checkSession, OrgLimitsCache, openControlDb, TokenCache, vmAccountId } from "../control/index.ts";
 import type { MetricFamily, MetricMetadata } from "../exposition/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { Notifiers } from "../rules/notify/notifiers.ts";
 import type { AlertSink } from "../rules/types.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
+import type { TenantStore } from "../storage/interface.ts";
 import type { StorageSpec } from "../storage/remote/backend-spec.ts";
+import { BackendTenantStore, type SenderSettings } from "../storage/remote/backend-store.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import {
@@ -49,6 +57,7 @@ import {
   SERVE_ROLE,
 } from "./heartbeat.ts";
 import { RoleLease } from "./lease.ts";
+import { lockNodeDir, type NodeDir, nodeDirName } from "./node-dir.ts";
 import { notifiersFor } from "./notifiers.ts";
 import { ALL_SERVE_ROLES, parseListenAddress, type ServeRole } from "./options.ts";
 import { forwardRuleListings } from "./rules-forward.ts";
@@ -80,9 +89,15 @@ export interface ServeOptions {
   readonly rules?: RuleSettings;
   /** Labels added to every alert sent out unless it has its own (options.ts's `parseExternalLabels`); default none. */
   readonly externalLabels?: Readonly<Record<string, string>>;
-  /** Where samples are kept (`--storage`); default the embedded store. With remote storage the API's reads and the
-   * rules' queries go to the backend. */
+  /**
+   * Where samples are kept: the embedded TSDB (the default) or a remote backend, written through a disk queue per
+   * org under `<dataDir>/remote-queue/` (storage/remote/backend-store.ts).
+   */
   readonly storage?: StorageSpec;
+  /** Remote storage: bound of each org's queue, bytes; default queue.ts's DEFAULT_QUEUE_MAX_BYTES. */
+  readonly storageQueueMaxBytes?: number;
+  /** Remote storage: the senders' batching and backoff (tests shorten them); defaults in queue/sender.ts. */
+  readonly remoteSender?: SenderSettings;
   /** Receives warnings and errors. */
   readonly warn: (line: string) => void;
 }
@@ -152,19 +167,47 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     cleanups.length = 0;
   };
   const roles = options.roles ?? ALL_SERVE_ROLES;
-  const ownsStore = options.store === undefined;
+  const storage = options.storage ?? EMBEDDED;
+  // A node over the embedded store owns it alone, unless the caller shares one; remote storage is shared by design,
+  // and each node keeps its own queues.
+  const ownsStore = storage.kind === "embedded" && options.store === undefined;
   try {
     if (ownsStore) refuseSecond(control, SERVE_ROLE, "contrail serve");
     // Each org's limits: the defaults with its overrides, reread whenever any process changes one.
     const orgLimits = new OrgLimitsCache(control);
     const limitsFor = (org: string) => orgLimits.limitsOf(org);
-    const store =
-      options.store ??
-      new EmbeddedTenantStore({
-        dataDir: options.dataDir,
-        maxActiveSeries: (org) => limitsFor(org).maxActiveSeries,
+    // Scrapes, platform metrics, remote write received and rule results all go to `store`: the embedded TSDB (this
+    // node's own, or one shared by the caller), or the remote backend's queues (whose series limit is the backend's,
+    // so the embedded one's counter is absent).
+    const embedded =
+      storage.kind !== "embedded"
+        ? null
+        : (options.store ??
+          new EmbeddedTenantStore({
+            dataDir: options.dataDir,
+            maxActiveSeries: (org) => limitsFor(org).maxActiveSeries,
+          }));
+    let remote: BackendTenantStore | null = null;
+    let nodeDir: NodeDir | null = null;
+    if (storage.kind !== "embedded") {
+      nodeDir = lockNodeDir(options.dataDir, nodeDirName(roles, options.shard, options.api));
+      cleanups.push(() => nodeDir?.release());
+      remote = new BackendTenantStore({
+        spec: storage,
+        dataDir: nodeDir.path,
+        accountIdFor: (org) => vmAccountId(control, org),
+        queueMaxBytes: options.storageQueueMaxBytes,
+        sender: options.remoteSender,
+        warn: options.warn,
       });
-    if (ownsStore) cleanups.push(() => store.close());
+    }
+    const store: TenantStore = embedded ?? (remote as BackendTenantStore);
+    const closeStore = async () => {
+      if (ownsStore) embedded?.close();
+      await remote?.close();
+      nodeDir?.release();
+    };
+    cleanups.push(closeStore);
 
     const scraper = !roles.has("scrape")
       ? null
@@ -192,8 +235,10 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue; a node
     // that only scrapes needs neither. Remote storage: the API's reads and the rules' queries go to the backend,
     // confined to each org, and the pool evaluates nothing (one worker keeps its `/metrics` families).
-    const storage = options.storage ?? EMBEDDED;
-    const backend = storage.kind === "embedded" ? undefined : new ReadBackend({ spec: storage });
+    const backend =
+      storage.kind === "embedded"
+        ? undefined
+        : new ReadBackend({ spec: storage, accountIdOf: (org) => vmAccountId(control, org) });
     const pool =
       roles.has("api") || roles.has("rules")
         ? new QueryPool({ engine: API_ENGINE_OPTIONS, workers: backend === undefined ? undefined : 1 })
@@ -229,7 +274,11 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
         authenticate: auth,
         session,
         limitsFor,
-        extraMetrics: () => [seriesLimitedFamily(store), ...(notifiers?.families() ?? [])],
+        extraMetrics: () => [
+          ...(embedded === null ? [] : [seriesLimitedFamily(embedded)]),
+          ...(remote?.families() ?? []),
+          ...(notifiers?.families() ?? []),
+        ],
         status: {
           targetsFor: (org) => scraper?.targetsFor(org) ?? [],
           metadataFor: (org) => mergeMetadata(scraper?.metadataFor(org) ?? new Map(), metadata.list(org)),
@@ -345,7 +394,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
           await pool?.close();
           cleanups.length = 0;
           try {
-            if (ownsStore) store.close();
+            // Remote storage: the senders stop and each queue's segment is fsynced, so no committed sample is lost.
+            await closeStore();
           } finally {
             control.close();
           }

@@ -210,11 +210,13 @@ export interface VictoriaMetricsOptions {
   readonly onFailure?: (message: string) => void;
   /** How long readiness may take; default 60 000 ms. */
   readonly readyTimeoutMs?: number;
+  /** Loopback port to listen on (to restart it where it was); default a free one. */
+  readonly port?: number;
 }
 
-/** Starts single-node VictoriaMetrics on a free loopback port and waits until `/health` answers. */
+/** Starts single-node VictoriaMetrics on a loopback port and waits until `/health` answers. */
 export async function startVictoriaMetrics(o: VictoriaMetricsOptions): Promise<Peer> {
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const peer = startProcess(
     o.bin ?? "victoria-metrics",
     [`-storageDataPath=${o.dataDir}`, `-httpListenAddr=127.0.0.1:${port}`, ...(o.flags ?? [])],

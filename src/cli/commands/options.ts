@@ -24,6 +24,26 @@ export function externalLabelOption(): Option {
   );
 }
 
+/** The `--storage SPEC` option of `contrail up` and `contrail serve`; `CONTRAIL_STORAGE` overrides the default. */
+export function storageOption(): Option {
+  return new Option(
+    "--storage <spec>",
+    "where samples are stored: embedded (the built-in TSDB), victoriametrics=URL, vmcluster=INSERT_URL,SELECT_URL " +
+      "or mimir=URL (remote write through a disk queue per org under <data>/remote-queue/)",
+  )
+    .env("CONTRAIL_STORAGE")
+    .default("embedded");
+}
+
+/** The `--storage-queue-max SIZE` option: the bound of each org's remote-write queue with remote storage. */
+export function storageQueueMaxOption(): Option {
+  return new Option(
+    "--storage-queue-max <size>",
+    "with remote --storage: the most each org's remote-write queue holds on disk (e.g. 512MiB); past it, writes are " +
+      "refused with 429 (default 256MiB)",
+  );
+}
+
 /** The `--native-histograms` flag of `contrail up` and `contrail edge`. */
 export function nativeHistogramsOption(): Option {
   return new Option(

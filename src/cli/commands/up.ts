@@ -3,7 +3,14 @@
 import { type Command, Option } from "commander";
 import { DEFAULT_API_ADDRESS, DEFAULT_EDGES, DEFAULT_SCRAPE_INTERVAL_MS, formatEdgeSpec } from "../../roles/options.ts";
 import type { UpOptions } from "../up.ts";
-import { alertmanagerOption, dataOption, externalLabelOption, nativeHistogramsOption } from "./options.ts";
+import {
+  alertmanagerOption,
+  dataOption,
+  externalLabelOption,
+  nativeHistogramsOption,
+  storageOption,
+  storageQueueMaxOption,
+} from "./options.ts";
 
 /** Registers `contrail up`. */
 export function registerUpCommand(program: Command): void {
@@ -51,5 +58,7 @@ export function registerUpCommand(program: Command): void {
     .addOption(nativeHistogramsOption())
     .addOption(alertmanagerOption())
     .addOption(externalLabelOption())
+    .addOption(storageOption())
+    .addOption(storageQueueMaxOption())
     .action(async (opts: UpOptions) => (await import("../up.ts")).upCommand(opts));
 }

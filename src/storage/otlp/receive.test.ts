@@ -12,6 +12,8 @@ import type { Appender } from "../interface.ts";
 import { MemoryStore } from "../memory.ts";
 import { MetadataStore } from "../remote/metadata.ts";
 import { ProtoReader } from "../remote/protobuf.ts";
+import { QUEUE_FULL_RETRY_AFTER_MS } from "../remote/queue/queue.ts";
+import { QueueAppender } from "../remote/queue-appender.ts";
 import type { ExportRequest } from "./model.ts";
 import { type OtlpOutcome, type OtlpReceiveOptions, receiveOtlp } from "./receive.ts";
 import { exportResponse, statusBody } from "./response.ts";
@@ -320,6 +322,19 @@ describe("refused", () => {
     refusedWith(r.outcome, 429, /ingestion rate limit exceeded.*retry in 3 s/);
     assert.ok(r.outcome.kind === "refused" && r.outcome.retryAfterMs === 2500);
     assert.deepEqual(values(r.store, "temp"), []);
+  });
+
+  test("429 when the org's remote-storage queue is full: nothing kept, the queue's wait given", () => {
+    const full = () =>
+      new QueueAppender({
+        orgLabel: null,
+        sink: () => {
+          throw new ContrailError("rate_limited", 'remote-write queue of org "acme" is full');
+        },
+      });
+    const r = receiveOtlp(encodeExportRequest(gauge("t", 1)), PROTO, full, { org: "acme", now: () => NOW });
+    refusedWith(r, 429, /queue of org "acme" is full/);
+    assert.ok(r.kind === "refused" && r.retryAfterMs === QUEUE_FULL_RETRY_AFTER_MS);
   });
 
   test("503 when the storage is unavailable, 500 when it fails; the Status body in the request's encoding", () => {

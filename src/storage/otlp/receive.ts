@@ -10,7 +10,8 @@
 //   413  the body (compressed or decompressed) or its data points or values are over the org's limits: nothing
 //        written.
 //   415  a Content-Type other than application/x-protobuf or application/json, or an encoding other than gzip.
-//   429  the org's ingestion rate is exceeded: nothing written, retry after `retryAfterMs`.
+//   429  the org's ingestion rate is exceeded, or its remote-storage queue is full: nothing written, retry after
+//        `retryAfterMs`.
 //   503  storage unavailable, 500  storage failure: nothing written; the sender retries.
 // Failures carry a google.rpc.Status, in the request's encoding (JSON when the Content-Type was not understood).
 
@@ -20,6 +21,7 @@ import { DEFAULT_ORG_LIMITS, limitName, type OrgLimits } from "../../model/limit
 import { rejectedCount } from "../commit.ts";
 import type { Appender, CommitReport } from "../interface.ts";
 import type { MetadataStore } from "../remote/metadata.ts";
+import { QUEUE_FULL_RETRY_AFTER_MS } from "../remote/queue/queue.ts";
 import { maxCompressedBytes } from "../remote/receive.ts";
 import { OtlpAppendSink } from "./append.ts";
 import { DecodeBudget } from "./budget.ts";
@@ -231,6 +233,9 @@ export function receiveOtlp(
 function storageRefusal(format: OtlpFormat, err: unknown): OtlpOutcome {
   const message = err instanceof Error ? err.message : String(err);
   if (isContrailError(err, "unavailable")) return refused(503, format, "unavailable", message);
+  // A full remote-storage queue: back-pressure, as the remote-write receiver answers it.
+  if (isContrailError(err, "rate_limited"))
+    return refused(429, format, "rate_limited", message, QUEUE_FULL_RETRY_AFTER_MS);
   return refused(500, format, isContrailError(err) ? err.code : "internal", `storage failure: ${message}`);
 }
 

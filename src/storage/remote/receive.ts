@@ -15,7 +15,8 @@
 //        a 4xx, so nothing is written twice.
 //   413  body (compressed, or as declared by its snappy header) or its series or sample count over the limits;
 //   415  not `snappy`, or an unknown `proto=`. Nothing written.
-//   429  the org's ingestion rate is exceeded (`admit` refused): nothing written, retry after `retryAfterMs`.
+//   429  the org's ingestion rate is exceeded (`admit` refused), or its remote-storage queue is full (the commit
+//        refused with `rate_limited`): nothing written, retry after `retryAfterMs`.
 //   503  storage unavailable, 500  storage failure: nothing written (the batch is rolled back or failed to commit as
 //        a whole), and the sender retries.
 // 2.0 answers carry X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written with the counts written.
@@ -31,6 +32,7 @@ import type { Appender, CommitReport, SeriesRef } from "../interface.ts";
 import { WriteRequestV1Decoder } from "./codec-v1.ts";
 import { RequestV2Decoder } from "./codec-v2.ts";
 import type { MetadataStore } from "./metadata.ts";
+import { QUEUE_FULL_RETRY_AFTER_MS } from "./queue/queue.ts";
 import { NO_SERIES_REF, type RefSlot, type SeriesCacheOptions } from "./series-cache.ts";
 import { type DecodeLimits, PROTO_NAMES, type SeriesCounts, type WriteProto, type WriteSink } from "./types.ts";
 
@@ -185,10 +187,15 @@ function refused(
   return { kind: "refused", status, proto, stats: NO_STATS, code, message };
 }
 
-// A storage error as a refusal: unavailable storage is worth a retry (503), a failed commit too (500).
+// A storage error as a refusal: unavailable storage is worth a retry (503), a failed commit too (500), a full
+// remote-write queue after a pause (429).
 function storageRefusal(proto: WriteProto, err: unknown): WriteOutcome {
   const message = err instanceof Error ? err.message : String(err);
   if (isContrailError(err, "unavailable")) return refused(503, proto, "unavailable", message);
+  if (isContrailError(err, "rate_limited")) {
+    const retryAfterMs = QUEUE_FULL_RETRY_AFTER_MS;
+    return { kind: "refused", status: 429, proto, stats: NO_STATS, code: "rate_limited", message, retryAfterMs };
+  }
   if (isContrailError(err, "bad_data")) return refused(400, proto, "bad_data", message);
   return refused(500, proto, isContrailError(err) ? err.code : "internal", `storage failure: ${message}`);
 }
