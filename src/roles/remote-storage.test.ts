@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Labels } from "../model/labels.ts";
 import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
-import { freePort, type Peer, startVictoriaMetrics } from "../testkit/peers.ts";
+import { freePort, type Peer, startPrometheus, startVictoriaMetrics } from "../testkit/peers.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import { type Serve, startServe } from "./serve.ts";
 import { seedOrgs, startUp, waitFor } from "./testkit.ts";
@@ -33,7 +33,8 @@ const snappy = new SnappyEncoder();
 const accepted: Record<string, Set<string>> = { alpha: new Set(), beta: new Set() };
 
 async function startVm(): Promise<void> {
-  vm = await startVictoriaMetrics({ dataDir: join(dir, "vm"), port: vmPort });
+  // Reads see samples at once (VictoriaMetrics hides the newest 30 s by default).
+  vm = await startVictoriaMetrics({ dataDir: join(dir, "vm"), port: vmPort, flags: ["-search.latencyOffset=1s"] });
 }
 
 async function startNode(): Promise<void> {
@@ -116,6 +117,18 @@ async function exported(org: string): Promise<{ keys: Set<string>; orgs: Set<str
   return { keys, orgs };
 }
 
+/** The `writer` labels of `up` series VictoriaMetrics holds under `org`'s label (its export API). */
+async function exportedUp(org: string): Promise<string[]> {
+  await fetch(`${vm!.url}/internal/force_flush`);
+  const url = `${vm!.url}/api/v1/export?match[]=${encodeURIComponent(`up{contrail_org="${org}"}`)}`;
+  const text = await (await fetch(url)).text();
+  const writers = new Set<string>();
+  for (const line of text.split("\n")) {
+    if (line.trim() !== "") writers.add((JSON.parse(line) as { metric: Record<string, string> }).metric.writer);
+  }
+  return [...writers].sort();
+}
+
 /** Accepted samples of `org` that VictoriaMetrics does not have. */
 async function missing(org: string): Promise<string[]> {
   const { keys } = await exported(org);
@@ -158,6 +171,81 @@ describe("remote storage on a real VictoriaMetrics", () => {
         (m) => m.length === 0,
       );
       assert.deepEqual([...(await exported(org)).orgs], [org], "no series of another org, none keeps 'forged'");
+    }
+  });
+
+  test("a real Prometheus remote-writes into two orgs through Contrail; each org's token reads only its own", async () => {
+    // One Prometheus scraping itself, remote-writing to both orgs with their tokens; each copy marked with its org.
+    const promDir = mkdtempSync(join(dir, "prometheus-"));
+    const prometheus = await startPrometheus({
+      dir: promDir,
+      config: (port) =>
+        [
+          "global:",
+          "  scrape_interval: 1s",
+          "scrape_configs:",
+          "  - job_name: prom",
+          "    static_configs:",
+          `      - targets: ["127.0.0.1:${port}"]`,
+          "remote_write:",
+          ...ORGS.flatMap((org) => [
+            `  - url: ${serve!.apiUrl}/prometheus/${org}/api/v1/write`,
+            "    authorization:",
+            `      credentials: ${tokens[org]}`,
+            "    queue_config:",
+            "      batch_send_deadline: 500ms",
+            "      min_backoff: 100ms",
+            "    write_relabel_configs:",
+            "      - target_label: writer",
+            `        replacement: ${org}`,
+          ]),
+          "",
+        ].join("\n"),
+    });
+    try {
+      const writersSeen = async (org: string, token: string): Promise<string[]> => {
+        const start = Math.floor(Date.now() / 1000) - 600;
+        const url = `${serve!.apiUrl}/prometheus/${org}/api/v1/series?match[]=up&start=${start}`;
+        const body = (await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+          data: Record<string, string>[];
+        };
+        return [...new Set(body.data.map((l) => `${l.writer}:${l.contrail_org ?? "-"}`))].sort();
+      };
+      for (const org of ORGS) {
+        // VictoriaMetrics' own API holds the org's copy under its org label.
+        await waitFor(
+          async () => (await exportedUp(org)).length,
+          (n) => n > 0,
+          30_000,
+        );
+        assert.deepEqual(await exportedUp(org), [org]);
+        // Through Contrail, the org's token sees its own copy only, without the platform's label.
+        const seen = await waitFor(
+          () => writersSeen(org, tokens[org]),
+          (w) => w.length > 0,
+          30_000,
+        );
+        assert.deepEqual(seen, [`${org}:-`]);
+        const query = `${serve!.apiUrl}/prometheus/${org}/api/v1/query?query=${encodeURIComponent("count by (writer) (up)")}`;
+        const writers = await waitFor(
+          async () => {
+            const r = await fetch(query, { headers: { authorization: `Bearer ${tokens[org]}` } });
+            const answer = (await r.json()) as { data: { result: { metric: Record<string, string> }[] } };
+            return answer.data.result.map((x) => x.metric.writer);
+          },
+          (w) => w.length > 0,
+          30_000,
+        );
+        assert.deepEqual(writers, [org]);
+      }
+      // One org's token cannot read the other org.
+      const other = await fetch(`${serve!.apiUrl}/prometheus/beta/api/v1/series?match[]=up`, {
+        headers: { authorization: `Bearer ${tokens.alpha}` },
+      });
+      await other.body?.cancel();
+      assert.equal(other.status, 403);
+    } finally {
+      await prometheus.stop();
     }
   });
 
