@@ -26,7 +26,7 @@ import {
   nativeHistogramNotGaugeWarning,
 } from "../annotations.ts";
 import { interpolateHistograms } from "../histogram-interpolate.ts";
-import { firstIndex } from "./rate.ts";
+import { firstIndex, searchTimes } from "./rate.ts";
 import type { RangeCall, RangeFn } from "./types.ts";
 
 /** Functions that look only at timestamps or sample counts: they run unchanged over any kind of sample. */
@@ -365,18 +365,6 @@ export function histogramRangeFn(name: string, fn: RangeFn): RangeFn {
   }
 }
 
-// First index in [lo, hi) with t[i] > x (`strict`) or t[i] >= x.
-function searchT(t: Float64Array, lo: number, hi: number, x: number, strict: boolean): number {
-  let a = lo;
-  let b = hi;
-  while (a < b) {
-    const mid = (a + b) >>> 1;
-    if (strict ? t[mid] <= x : t[mid] < x) a = mid + 1;
-    else b = mid;
-  }
-  return a;
-}
-
 // rate/increase/delta of histograms over an anchored or smoothed range (Prometheus's extendedHistogramRate).
 function extendedHistogramRate(c: RangeCall, isCounter: boolean, isRate: boolean): boolean {
   const { t, lo, rangeStart, rangeEnd, smoothed } = c;
@@ -385,8 +373,8 @@ function extendedHistogramRate(c: RangeCall, isCounter: boolean, isRate: boolean
   const note = (a: Annotation) => c.annotate(a);
   const hAt = (i: number) => histAt(c, i) as Histogram;
   let last = c.hi - 1;
-  const first = Math.max(lo, searchT(t, lo, last, rangeStart, true) - 1);
-  if (smoothed) last = searchT(t, lo, last, rangeEnd, false);
+  const first = Math.max(lo, searchTimes(t, lo, last, rangeStart, true) - 1);
+  if (smoothed) last = searchTimes(t, lo, last, rangeEnd, false);
   if (t[last] <= rangeStart) return false;
   if (smoothed && t[first] > rangeEnd) return false;
   const custom = usesCustomBuckets(hAt(first));

@@ -5,8 +5,8 @@ import { kahanInc } from "../quantile.ts";
 import { interpolate } from "../selectors.ts";
 import type { RangeCall, RangeFn } from "./types.ts";
 
-// First index in [lo, hi) with t[i] > x (`strict`) or t[i] >= x.
-function search(t: Float64Array, lo: number, hi: number, x: number, strict: boolean): number {
+/** First index in [lo, hi) of the sorted times `t` (ms) with t[i] > x (`strict`) or t[i] >= x. */
+export function searchTimes(t: Float64Array, lo: number, hi: number, x: number, strict: boolean): number {
   let a = lo;
   let b = hi;
   while (a < b) {
@@ -22,8 +22,8 @@ function search(t: Float64Array, lo: number, hi: number, x: number, strict: bool
 function extendedRate(c: RangeCall, isCounter: boolean, isRate: boolean): boolean {
   const { t, v, lo, rangeStart, rangeEnd, smoothed } = c;
   let last = c.hi - 1;
-  let first = Math.max(lo, search(t, lo, last, rangeStart, true) - 1);
-  if (smoothed) last = search(t, lo, last, rangeEnd, false);
+  let first = Math.max(lo, searchTimes(t, lo, last, rangeStart, true) - 1);
+  if (smoothed) last = searchTimes(t, lo, last, rangeEnd, false);
   if (t[last] <= rangeStart) return false;
   if (smoothed && t[first] > rangeEnd) return false;
   const left =
@@ -118,7 +118,7 @@ export const idelta: RangeFn = (c) => instantValue(c, false);
  * first one); -1 when no sample lies after the range start. */
 export function firstIndex(c: RangeCall): number {
   if (!c.anchored) return c.lo;
-  const le = search(c.t, c.lo, c.hi, c.rangeStart, true) - 1;
+  const le = searchTimes(c.t, c.lo, c.hi, c.rangeStart, true) - 1;
   if (le + 1 >= c.hi) return -1;
   return Math.max(le, c.lo);
 }
