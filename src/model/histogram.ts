@@ -58,3 +58,17 @@ export interface Histogram {
   /** Custom-buckets schema only: the buckets' upper bounds; empty otherwise. */
   readonly customValues: readonly number[];
 }
+
+/**
+ * Absolute bucket counts from bucket-to-bucket deltas, the form of integer histograms on the wire and in chunks:
+ * count i is the sum of deltas 0..i. Returns a new array.
+ */
+export function countsFromDeltas(deltas: readonly number[]): number[] {
+  const out = new Array<number>(deltas.length);
+  let c = 0;
+  for (let i = 0; i < deltas.length; i++) {
+    c += deltas[i];
+    out[i] = c;
+  }
+  return out;
+}

@@ -13,7 +13,7 @@
 // bucket of its side; a float one (count_float) carries absolute counts. The decoder turns both into the shared
 // `Histogram` with absolute counts. Every array is bounded by the message's bytes, which the body limit bounds.
 
-import { type BucketSpan, CounterResetHint, type Histogram } from "../../model/histogram.ts";
+import { type BucketSpan, CounterResetHint, countsFromDeltas, type Histogram } from "../../model/histogram.ts";
 import { histogramProblem } from "../../model/histogram-check.ts";
 import { type ProtoReader, type ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 
@@ -76,17 +76,6 @@ function span(r: ProtoReader, key: number): BucketSpan {
   }
   r.end = outer;
   return { offset, length };
-}
-
-// Absolute counts from the deltas of one side.
-function absolute(deltas: readonly number[]): number[] {
-  const out = new Array<number>(deltas.length);
-  let c = 0;
-  for (let i = 0; i < deltas.length; i++) {
-    c += deltas[i];
-    out[i] = c;
-  }
-  return out;
 }
 
 /**
@@ -202,8 +191,8 @@ export function decodeWireHistogram(r: ProtoReader, start: number, end: number):
     sum,
     positiveSpans: posSpans,
     negativeSpans: negSpans,
-    positiveBuckets: floatFields ? posCounts : absolute(posDeltas),
-    negativeBuckets: floatFields ? negCounts : absolute(negDeltas),
+    positiveBuckets: floatFields ? posCounts : countsFromDeltas(posDeltas),
+    negativeBuckets: floatFields ? negCounts : countsFromDeltas(negDeltas),
     customValues,
   };
   const problem = histogramProblem(h);

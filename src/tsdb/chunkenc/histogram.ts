@@ -3,7 +3,7 @@
 // count (varbit uints), its sum as 64 bits and each bucket as the delta to the previous bucket (varbit); later
 // samples store the delta-of-delta in time of every integer field and the sum XORed with the previous one.
 
-import type { Histogram } from "../../model/histogram.ts";
+import { countsFromDeltas, type Histogram } from "../../model/histogram.ts";
 import { isStaleNaN } from "../../model/sample.ts";
 import type { BitReader } from "../encoding/bstream.ts";
 import { HistogramChunkReader, HistogramChunkWriter } from "./histogram-chunk.ts";
@@ -142,8 +142,8 @@ export class IntHistogramIterator extends HistogramChunkReader {
       sum,
       positiveSpans: l.positiveSpans,
       negativeSpans: l.negativeSpans,
-      positiveBuckets: cumulate(this.pVals),
-      negativeBuckets: cumulate(this.nVals),
+      positiveBuckets: countsFromDeltas(this.pVals),
+      negativeBuckets: countsFromDeltas(this.nVals),
       customValues: l.customValues,
     };
   }
@@ -186,15 +186,4 @@ function readBucketDods(r: BitReader, vals: number[], deltas: number[]): void {
     deltas[i] += readVarbitInt(r);
     vals[i] += deltas[i];
   }
-}
-
-/** Absolute counts from bucket-to-bucket deltas. */
-function cumulate(deltas: readonly number[]): number[] {
-  const out = new Array<number>(deltas.length);
-  let c = 0;
-  for (let i = 0; i < deltas.length; i++) {
-    c += deltas[i];
-    out[i] = c;
-  }
-  return out;
 }
