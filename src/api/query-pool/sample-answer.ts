@@ -1,6 +1,7 @@
 // The rules' answer of a query worker (`render: { kind: "samples" }`): an instant query's result as whole samples
 // in bytes rather than the API's JSON, which has no room for a native histogram's schema, spans and counter reset
-// hint and would round floats through decimal text. Recorded values are then bit for bit the engine's.
+// hint, and takes every float and time through decimal text (NaN payloads lost). Recorded values are then bit for
+// bit the engine's, with no formatting or parsing on either side.
 //
 // Layout (all integers Go varints, floats 8-byte big-endian IEEE 754 bit patterns):
 //   uvarint  number of samples
@@ -26,8 +27,12 @@ const FLOAT = 0;
 const INTEGER_HISTOGRAM = 1;
 const FLOAT_HISTOGRAM = 2;
 
-/** Bytes reserved up front per sample: labels, time and value of a typical float sample. */
+/**
+ * Bytes reserved up front per sample (labels, time and value of a typical float sample), up to a cap: the writer
+ * grows by doubling past it, so a large answer never reserves more than it needs twice over.
+ */
 const BYTES_PER_SAMPLE = 128;
+const MAX_RESERVED_BYTES = 1 << 20;
 
 /**
  * The samples answer of a query's value: a vector, or a scalar as one unlabelled sample. Throws `execution` for a
@@ -51,7 +56,7 @@ export function encodeSampleAnswer(value: QueryValue, maxSeries: number): Uint8A
         `rule expression must give an instant vector or a scalar, got a ${value.type}`,
       );
   }
-  const out = new Encbuf(BYTES_PER_SAMPLE * Math.max(1, samples.length));
+  const out = new Encbuf(Math.min(MAX_RESERVED_BYTES, BYTES_PER_SAMPLE * (samples.length + 1)));
   out.putUvarint(samples.length);
   for (const s of samples) {
     out.putUvarint(s.labels.size);
