@@ -17,7 +17,7 @@ import {
   timeParam,
 } from "./params.ts";
 import { astJson } from "./parse-query.ts";
-import type { QueryAt, QuerySpec } from "./query-pool/protocol.ts";
+import type { JsonRender, QueryAt, QuerySpec } from "./query-pool/protocol.ts";
 
 /** Most points a range query may return per series, as in Prometheus. */
 const MAX_POINTS = 11_000;
@@ -71,7 +71,7 @@ async function evaluate(req: OrgRequest, at: QueryAt, opts: EngineLimits & { lim
   try {
     req.engine.validate(query, { range: at.kind === "range" });
     const { limit, ...engine } = opts;
-    const render = { limit, maxSeries: req.limits.maxSeries, stats: req.form.get("stats") };
+    const render: JsonRender = { kind: "json", limit, maxSeries: req.limits.maxSeries, stats: req.form.get("stats") };
     return await req.queries({ query, at, ...engine, render });
   } catch (err) {
     throw queryError(err);

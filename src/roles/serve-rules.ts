@@ -14,6 +14,7 @@ import { ContrailError, isContrailError } from "../model/errors.ts";
 import type { OrgLimits } from "../model/limits.ts";
 import {
   type AlertSink,
+  appendRuleSample,
   DEFAULT_RULE_LIMITS,
   type RuleAppendFn,
   type RuleLimits,
@@ -57,9 +58,9 @@ export function rulerLimits(limits: OrgLimits, minIntervalMs = DEFAULT_RULE_LIMI
 }
 
 /**
- * Appends rule results as one batch per call; samples the store rejects (out of order…) are dropped, not errors. New
- * series over the org's series limit are left out and the rest committed; then the first such refusal is thrown,
- * so the rule shows it as its last error.
+ * Appends rule results (floats and native histograms) as one batch per call; samples the store rejects (out of
+ * order…) are dropped, not errors. New series over the org's series limit are left out and the rest committed; then
+ * the first such refusal is thrown, so the rule shows it as its last error. Any other error drops the whole batch.
  */
 export function storeAppendFn(store: TenantStore): RuleAppendFn {
   return async (org, samples) => {
@@ -69,7 +70,7 @@ export function storeAppendFn(store: TenantStore): RuleAppendFn {
     try {
       for (const s of samples) {
         try {
-          app.append(s.labels, s.tMs, s.value);
+          appendRuleSample(app, s);
         } catch (err) {
           if (!isContrailError(err, "series_limit")) throw err;
           limited ??= err;

@@ -81,6 +81,7 @@ export class AlertingRuleState {
         externalLabels: ctx.externalLabels,
         externalUrl: ctx.externalUrl,
         value: s.v,
+        h: s.h,
         evalTimeMs: t,
         query: ctx.query,
       };

@@ -1,5 +1,6 @@
 // The query seam over an in-process PromQL engine: what the metrics node's query workers do for rules, and what
-// tests and single-process tools use. A scalar result becomes one unlabelled sample, as Prometheus's rules do.
+// tests and single-process tools use. A scalar result becomes one unlabelled sample, as Prometheus's rules do;
+// native histogram samples pass through with their histogram.
 
 import { ContrailError } from "../model/errors.ts";
 import { Labels } from "../model/labels.ts";

@@ -256,6 +256,7 @@ export class RuleGroup {
         return (await this.env.query(this.org, expr, at, signal)).map((s) => ({
           labels: s.labels.toRecord(),
           value: s.v,
+          h: s.h,
         }));
       },
     };
@@ -283,7 +284,10 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-/** A recording rule's output: results renamed to `record` with its labels applied. Throws on a clash or limit. */
+/**
+ * A recording rule's output: results renamed to `record` with its labels applied, floats and native histograms as
+ * they came. Throws on a clash or limit.
+ */
 function recordingSamples(spec: RuleSpec, vector: InstantVector, at: number, limit: number): RuleSample[] {
   if (spec.kind !== "recording") throw new ContrailError("internal", "not a recording rule");
   const out: RuleSample[] = [];
@@ -297,7 +301,7 @@ function recordingSamples(spec: RuleSpec, vector: InstantVector, at: number, lim
       throw new ContrailError("execution", "vector contains metrics with the same labelset after applying rule labels");
     }
     seen.add(h);
-    out.push({ labels, tMs: at, value: s.v });
+    out.push({ labels, tMs: at, value: s.v, h: s.h });
   }
   if (limit > 0 && out.length > limit) {
     throw new ContrailError("limit_exceeded", `exceeded limit of ${limit} with ${out.length} series`);

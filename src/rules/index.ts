@@ -1,6 +1,7 @@
 // The public surface of the rules module: rule files, templates, the rule manager and its status shapes.
 
 export type { AlertState } from "./alerting.ts";
+export { appendRuleSample } from "./append.ts";
 export { engineQueryFn } from "./engine-query.ts";
 export type { RuleHealth } from "./group.ts";
 export {

@@ -4,6 +4,7 @@
 import { Labels } from "../model/labels.ts";
 import { Engine, type VectorSample } from "../promql/engine/index.ts";
 import { MemoryStore } from "../storage/memory.ts";
+import { appendRuleSample } from "./append.ts";
 import { engineQueryFn } from "./engine-query.ts";
 import { RuleManager, type RuleManagerOptions } from "./manager.ts";
 import { parseRuleFile } from "./rule-file.ts";
@@ -36,7 +37,7 @@ export class RuleHarness {
       query: engineQueryFn(this.engine, () => this.store),
       append: async (_org, samples) => {
         const app = this.store.appender();
-        for (const s of samples) app.append(s.labels, s.tMs, s.value);
+        for (const s of samples) appendRuleSample(app, s);
         app.commit();
       },
       alertSink: (_org, alerts) => {

@@ -2,6 +2,7 @@
 // API's YAML bodies), the alerts handed to notifiers, and the seams through which the evaluator reaches a query
 // engine and an org's store without importing either.
 
+import type { Histogram } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
 
 /** A recording rule as written in a rule file; `line` is 1-based in its source, 0 when it came from no file. */
@@ -75,11 +76,15 @@ export interface OutgoingAlert {
 /** Receives an org's alerts after each evaluation of a group that has alerting rules; must not throw or block. */
 export type AlertSink = (org: string, alerts: readonly OutgoingAlert[]) => void;
 
-/** One sample of an instant vector as the query seam returns it: its series, time (ms) and value. */
+/**
+ * One sample of an instant vector as the query seam returns it: its series, time (ms) and value, a float `v` or a
+ * native histogram `h` (then `v` is 0, as in the engine).
+ */
 export interface InstantSample {
   readonly labels: Labels;
   readonly t: number;
   readonly v: number;
+  readonly h?: Histogram;
 }
 
 /** An instant query's result; a scalar result is one sample with no labels. */
@@ -97,12 +102,20 @@ export type RuleQueryFn = (
   signal: AbortSignal,
 ) => Promise<InstantVector>;
 
-/** A sample a rule writes: a full series (with `__name__`), time in ms, value (a stale marker is STALE_NAN). */
+/**
+ * A sample a rule writes: a full series (with `__name__`), time in ms, and a float `value` (a stale marker is
+ * STALE_NAN, for histogram series too) or, when `h` is set, that native histogram (`value` unused). Shared, not copied:
+ * `h` must not be changed.
+ */
 export interface RuleSample {
   readonly labels: Labels;
   readonly tMs: number;
   readonly value: number;
+  readonly h?: Histogram;
 }
 
-/** Writes samples into an org's store as one batch; rejected samples (out of order...) are not an error. */
+/**
+ * Writes samples into an org's store as one batch; rejected samples (out of order...) are not an error. A store that
+ * keeps no native histograms refuses a batch holding one with an `execution` error naming the series.
+ */
 export type RuleAppendFn = (org: string, samples: readonly RuleSample[]) => Promise<void>;

@@ -153,16 +153,18 @@ export class ReadBackend {
 
   /** The API's answer to a checked query of `org`: truncated to `limit`, checked against the series limit. */
   async query(org: string, spec: QuerySpec, admission: Admission, signal?: AbortSignal): Promise<Answer> {
+    const render = spec.render;
+    if (render.kind !== "json") throw new ContrailError("internal", "a backend's answer is rendered as JSON only");
     const answer = await this.queryData(org, spec, admission, signal);
     const data = answer.data;
     const warnings = capNotes(answer.warnings, "warning");
     let result = data.result;
     if (Array.isArray(result) && (data.resultType === "vector" || data.resultType === "matrix")) {
-      if (spec.render.limit > 0 && result.length > spec.render.limit) {
-        result = (result as unknown[]).slice(0, spec.render.limit);
+      if (render.limit > 0 && result.length > render.limit) {
+        result = (result as unknown[]).slice(0, render.limit);
         warnings.push(TRUNCATED);
       }
-      checkSeriesCount((result as unknown[]).length, spec.render);
+      checkSeriesCount((result as unknown[]).length, render);
     }
     const json = JSON.stringify({ resultType: data.resultType, result });
     return { kind: "data", data: [json], warnings, infos: capNotes(answer.infos, "info") };

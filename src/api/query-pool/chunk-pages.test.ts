@@ -311,7 +311,7 @@ describe("queries through the pool over chunks", () => {
           at: { kind: "instant", time: t },
           timeoutMs: 30_000,
           maxSamples,
-          render: { limit: 0, maxSeries: 1e9, stats: "" },
+          render: { kind: "json" as const, limit: 0, maxSeries: 1e9, stats: "" },
         },
         sub,
       );
@@ -329,7 +329,11 @@ describe("queries through the pool over chunks", () => {
         const start = rnd.int(0, END);
         const end = rnd.int(start, END + 10 * MIN);
         const step = rnd.pick([15_000, 60_000, 7_000]);
-        const spec = { timeoutMs: 30_000, maxSamples: 50_000_000, render: { limit: 0, maxSeries: 1e9, stats: "" } };
+        const spec = {
+          timeoutMs: 30_000,
+          maxSamples: 50_000_000,
+          render: { kind: "json" as const, limit: 0, maxSeries: 1e9, stats: "" },
+        };
         const [want, got] = await Promise.all([
           outcome(() =>
             instant ? engine.instantQuery(db, query, start) : engine.rangeQuery(db, query, { start, end, step }),

@@ -104,7 +104,7 @@ async function viaPool(queryable: Queryable, query: string, at: QueryAt): Promis
         at,
         timeoutMs: TEST_ENGINE_OPTIONS.timeout,
         maxSamples: TEST_ENGINE_OPTIONS.maxSamples,
-        render: { limit: 0, maxSeries: Number.MAX_SAFE_INTEGER, stats: "" },
+        render: { kind: "json", limit: 0, maxSeries: Number.MAX_SAFE_INTEGER, stats: "" },
       },
       { org: "suite", maxConcurrent: 1, maxQueued: 1, queryable },
     );

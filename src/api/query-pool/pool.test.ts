@@ -254,7 +254,7 @@ describe("query pool limits", () => {
         at: { kind: "instant" as const, time: 0 },
         timeoutMs: 60_000,
         maxSamples: 100,
-        render: { limit: 0, maxSeries: 10, stats: "" },
+        render: { kind: "json" as const, limit: 0, maxSeries: 10, stats: "" },
       };
       const sub = { org: "acme", maxConcurrent: 1, maxQueued: 1, queryable: new MemoryTenants().queryable("acme") };
       await assert.rejects(broken.run(spec, sub), /no query worker could start/);

@@ -1,6 +1,6 @@
 // The query pool: PromQL evaluation in worker threads, off the event loop that accepts writes and runs scrapes.
 // Jobs wait in per-org queues served round robin; each runs on one worker, which asks the main thread for data
-// (answered from the Queryable the job was submitted with, in pages) and sends back the rendered JSON answer.
+// (answered from the Queryable the job was submitted with, in pages) and sends back the rendered answer.
 // A client that goes away or a deadline that passes raises the worker's cancel flag; a worker that has not given up
 // a grace period later is terminated and replaced, as is one that runs out of memory. Workers start with the pool
 // and are reused. The pool grows past its base size by one warm spare whenever every worker is busy, up to its
@@ -180,9 +180,10 @@ export class QueryPool {
   }
 
   /**
-   * Evaluates `spec` for `sub.org` on a worker and resolves with the whole JSON answer (UTF-8 chunks). Rejects with
-   * a ContrailError: `unavailable` when the org's queue is full or the pool is closed, `query_timeout` when the
-   * deadline passes (waiting included), `query_canceled` when the client goes away, and the query's own errors.
+   * Evaluates `spec` for `sub.org` on a worker and resolves with the whole answer, rendered as `spec.render` asks
+   * (the API's JSON in UTF-8, or the rules' samples), in chunks. Rejects with a ContrailError: `unavailable` when the
+   * org's queue is full or the pool is closed, `query_timeout` when the deadline passes (waiting included),
+   * `query_canceled` when the client goes away, and the query's own errors.
    */
   run(spec: QuerySpec, sub: Submission): Promise<Uint8Array[]> {
     if (this.closed) return Promise.reject(new ContrailError("unavailable", "the query pool is shut down"));

@@ -12,8 +12,20 @@ export type QueryAt =
   | { readonly kind: "instant"; readonly time: number }
   | { readonly kind: "range"; readonly start: number; readonly end: number; readonly step: number };
 
-/** How a finished query becomes its answer: the request's `limit` and `stats`, and the org's series limit. */
-export type RenderOptions = Pick<QueryAnswerOptions, "limit" | "maxSeries" | "stats">;
+/** The API's answer: the JSON body, with the request's `limit` and `stats` and the org's series limit. */
+export type JsonRender = { readonly kind: "json" } & Pick<QueryAnswerOptions, "limit" | "maxSeries" | "stats">;
+
+/**
+ * The rules' answer: an instant vector (a scalar as one unlabelled sample) as whole samples in bytes
+ * (sample-answer.ts), histograms with every field and floats with their bits; more than `maxSeries` is an error.
+ */
+export interface SamplesRender {
+  readonly kind: "samples";
+  readonly maxSeries: number;
+}
+
+/** How a finished query becomes its answer. */
+export type RenderOptions = JsonRender | SamplesRender;
 
 /** A query as the API hands it to the pool: the text, where to evaluate it, its limits and its rendering. */
 export interface QuerySpec {
@@ -56,7 +68,8 @@ export type WorkerMessage =
   | { readonly kind: "ready" }
   /** The result of an assist (its buffers are transferred). */
   | { readonly kind: "partial"; readonly id: number; readonly partial: PartialResult }
-  /** The whole JSON body of the answer, UTF-8, in chunks (their buffers are transferred). */
+  /** The whole answer as `render` asks (the JSON body, UTF-8, or the samples' bytes), in chunks (their buffers are
+   * transferred). */
   | { readonly kind: "done"; readonly id: number; readonly body: readonly Uint8Array[] }
   | { readonly kind: "failed"; readonly id: number; readonly code: string; readonly message: string };
 

@@ -58,7 +58,7 @@ function spec(query: string, timeoutMs = 60_000): QuerySpec {
     at: { kind: "range", start: 0, end: HOUR, step: STEP },
     timeoutMs,
     maxSamples: 50_000_000,
-    render: { limit: 0, maxSeries: 1_000_000, stats: "" },
+    render: { kind: "json", limit: 0, maxSeries: 1_000_000, stats: "" },
   };
 }
 

@@ -1,5 +1,6 @@
 // What a query worker does: takes one job at a time from its parent port, evaluates it with its own engine over
-// data the main thread serves page by page, renders the whole JSON answer, and posts it back as UTF-8 chunks.
+// data the main thread serves page by page, renders the whole answer (the API's JSON, or the rules' samples), and
+// posts it back in chunks.
 // Cancellation arrives as a shared flag, read by the engine at each check, between pages and between answer pieces.
 
 import { setPriority } from "node:os";
@@ -10,8 +11,17 @@ import { successJson } from "../json.ts";
 import { queryAnswer } from "../query-answer.ts";
 import { PagesQueryable } from "./page-reader.ts";
 import { pageTransfer } from "./pages.ts";
-import type { AssistMessage, DataResponse, JobMessage, QuerySpec, SeriesPage, WorkerMessage } from "./protocol.ts";
+import type {
+  AssistMessage,
+  DataResponse,
+  JobMessage,
+  JsonRender,
+  QuerySpec,
+  SeriesPage,
+  WorkerMessage,
+} from "./protocol.ts";
 import { DataChannel, type PageSplit, RemoteQueryable } from "./remote-querier.ts";
+import { encodeSampleAnswer } from "./sample-answer.ts";
 import { SampleBudget } from "./sample-budget.ts";
 import { mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
 
@@ -99,10 +109,32 @@ async function runJob(
   if (op !== null && assist !== 0) {
     result = mergePartial(op, result, partialOf(channel.call({ op: "assistResult", assist })));
   }
+  const render = spec.render;
+  switch (render.kind) {
+    case "samples":
+      return [encodeSampleAnswer(result.value, render.maxSeries)];
+    case "json":
+      return jsonBody(result, render, {
+        queueSeconds: job.queueSeconds,
+        evalSeconds: (performance.now() - started) / 1000,
+        channel,
+      });
+  }
+}
+
+// The API's JSON answer of `result`, UTF-8 in chunks; stops when the channel's cancel flag is raised.
+function jsonBody(
+  result: QueryResult,
+  render: JsonRender,
+  ctx: { queueSeconds: number; evalSeconds: number; channel: DataChannel },
+): Uint8Array[] {
+  const { channel } = ctx;
   const answer = queryAnswer(result, {
-    ...spec.render,
-    queueSeconds: job.queueSeconds,
-    evalSeconds: (performance.now() - started) / 1000,
+    limit: render.limit,
+    maxSeries: render.maxSeries,
+    stats: render.stats,
+    queueSeconds: ctx.queueSeconds,
+    evalSeconds: ctx.evalSeconds,
   });
   if (answer.kind !== "data") throw new ContrailError("internal", "a query answer must be JSON data");
   const body: Uint8Array[] = [];

@@ -30,8 +30,8 @@ export type TemplateFunc = (ctx: FuncContext, args: readonly TValue[]) => TValue
 /** The Go type name of a query result sample. */
 export const SAMPLE_TYPE = "*template.sample";
 
-/** A query result sample: `.Labels` (map) and `.Value` (float64). */
-export function sampleValue(labels: Readonly<Record<string, string>>, value: number): TStruct {
+/** A query result sample: `.Labels` (map) and `.Value` (a float64, or a histogram: histogram.ts). */
+export function sampleValue(labels: Readonly<Record<string, string>>, value: TValue): TStruct {
   return new TStruct(
     SAMPLE_TYPE,
     new Map<string, TValue>([
@@ -348,7 +348,7 @@ export const FUNCS: ReadonlyMap<string, TemplateFunc> = new Map<string, Template
     },
   ],
   ["label", fixed("label", 2, (_c, a) => labelOf(sample(a[1]), str(a[0])))],
-  ["value", fixed("value", 1, (_c, a) => sample(a[0]).fields.get("Value") as number)],
+  ["value", fixed("value", 1, (_c, a) => sample(a[0]).fields.get("Value") as TValue)],
   ["strvalue", fixed("strvalue", 1, (_c, a) => labelOf(sample(a[0]), "__value__"))],
   ["args", (_c, a) => new Map(a.map((v, i) => [`arg${i}`, v]))],
   [

@@ -2,9 +2,11 @@
 // `$externalLabels`, `$externalURL` (and `.Labels`, `.Value`...) over Go's text/template syntax with Prometheus's
 // functions. The public surface of this folder.
 
+import type { Histogram } from "../../model/histogram.ts";
 import type { ParsedTemplate } from "./ast.ts";
 import { executeTemplate } from "./exec.ts";
 import { isTemplateFunc, sampleValue } from "./funcs.ts";
+import { histogramValue } from "./histogram.ts";
 import { parseTemplate, TemplateSyntaxError } from "./parse.ts";
 import { stringMap, TStruct, type TValue } from "./values.ts";
 
@@ -46,10 +48,11 @@ export function checkTemplate(text: string, name: string): string | null {
   }
 }
 
-/** A query result row for templates: a series' labels and value. */
+/** A query result row for templates: a series' labels and value, a float or (when `h` is set) a native histogram. */
 export interface TemplateSample {
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  readonly h?: Histogram;
 }
 
 /** What an alert's templates see. */
@@ -59,10 +62,17 @@ export interface AlertTemplateData {
   readonly externalUrl: string;
   /** The alert's value (the sample's value at the evaluation). */
   readonly value: number;
+  /** The sample's native histogram, when it is one: templates then see it as `$value`, as in Prometheus 3. */
+  readonly h?: Histogram;
   /** The evaluation's time, ms since the epoch (`now`); default: the clock's. */
   readonly evalTimeMs?: number;
   /** Runs `query` at the evaluation's time; omitted: `query` fails with an error. */
   readonly query?: (expr: string) => Promise<readonly TemplateSample[]>;
+}
+
+/** A sample's value as templates see it: its float, or its histogram when it has one. */
+function templateValue(v: number, h: Histogram | undefined): TValue {
+  return h === undefined ? v : histogramValue(h);
 }
 
 /**
@@ -75,27 +85,30 @@ export async function expandAlertTemplate(text: string, name: string, data: Aler
     const nodes = parseCached(text, name);
     const labels = stringMap(data.labels);
     const external = stringMap(data.externalLabels);
+    const value = templateValue(data.value, data.h);
     const root = new TStruct(
       "template.tmplData",
       new Map<string, TValue>([
         ["Labels", labels],
         ["ExternalLabels", external],
         ["ExternalURL", data.externalUrl],
-        ["Value", data.value],
+        ["Value", value],
       ]),
     );
     const vars = new Map<string, TValue>([
       ["$labels", labels],
       ["$externalLabels", external],
       ["$externalURL", data.externalUrl],
-      ["$value", data.value],
+      ["$value", value],
     ]);
     const query = data.query;
     return await executeTemplate(nodes, name, root, vars, {
       externalUrl: data.externalUrl,
       evalTimeMs: data.evalTimeMs ?? Date.now(),
       query:
-        query === undefined ? null : async (expr) => (await query(expr)).map((s) => sampleValue(s.labels, s.value)),
+        query === undefined
+          ? null
+          : async (expr) => (await query(expr)).map((s) => sampleValue(s.labels, templateValue(s.value, s.h))),
     });
   } catch (err) {
     return `<error expanding template: ${(err as Error).message}>`;

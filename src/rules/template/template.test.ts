@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { CounterResetHint, type Histogram } from "../../model/histogram.ts";
 import { formatE, formatF, formatG, sprintf } from "./gofmt.ts";
 import {
   type AlertTemplateData,
@@ -40,8 +41,8 @@ async function expand(text: string, data: Partial<AlertTemplateData> = {}): Prom
 /** [template, expected output]. */
 type Case = readonly [string, string];
 
-async function table(cases: readonly Case[]): Promise<void> {
-  for (const [text, want] of cases) assert.equal(await expand(text), want, text);
+async function table(cases: readonly Case[], data: Partial<AlertTemplateData> = {}): Promise<void> {
+  for (const [text, want] of cases) assert.equal(await expand(text, data), want, text);
 }
 
 describe("Prometheus's functions", () => {
@@ -129,6 +130,60 @@ describe("Prometheus's functions", () => {
       /error calling first: first\(\) called on vector with no elements/,
     );
     assert.match(await expand('{{ query "1.5" }}', { query: undefined }), /error calling query/);
+  });
+});
+
+/** A float histogram of schema 0: one negative bucket [-1,-0.5), the zero bucket, (0.5,1] and (1,2] (empty: (2,4]). */
+const HIST: Histogram = {
+  integer: false,
+  counterResetHint: CounterResetHint.gauge,
+  schema: 0,
+  zeroThreshold: 0.001,
+  zeroCount: 2,
+  count: 10,
+  sum: 12.5,
+  positiveSpans: [{ offset: 0, length: 3 }],
+  positiveBuckets: [3, 4, 0],
+  negativeSpans: [{ offset: 0, length: 1 }],
+  negativeBuckets: [1],
+  customValues: [],
+};
+
+describe("native histogram values, as Prometheus 3 hands them to templates", () => {
+  test("$value is the histogram: it prints as FloatHistogram's String and its fields read as Go's", async () => {
+    const text = "{count:10, sum:12.5, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:3, (1,2]:4}";
+    await table(
+      [
+        ["{{ $value }}", text],
+        ["{{ .Value }}", text],
+        ['{{ printf "%v|%s" $value $value }}', `${text}|${text}`],
+        ["{{ $value.Count }} {{ $value.Sum }} {{ $value.ZeroCount }} {{ $value.Schema }}", "10 12.5 2 0"],
+        ["{{ $value.PositiveSpans }} {{ $value.PositiveBuckets }} {{ $value.CounterResetHint }}", "[{0 3}] [3 4 0] 3"],
+        ["{{ if $value }}yes{{ end }}", "yes"],
+        ["{{ humanize $value.Count }}", "10"],
+      ],
+      { value: 0, h: HIST },
+    );
+  });
+
+  test("functions that need a number fail on it as Prometheus's do", async () => {
+    const data = { value: 0, h: HIST };
+    assert.match(
+      await expand("{{ humanize $value }}", data),
+      /^<error expanding template: .*error calling humanize: can't convert \*histogram.FloatHistogram to float>$/,
+    );
+    assert.match(await expand("{{ gt $value 1.0 }}", data), /error calling gt: invalid type for comparison/);
+  });
+
+  test("query results holding histograms have it as .Value", async () => {
+    const query = async () => [{ labels: { job: "a" }, value: 0, h: HIST }];
+    await table(
+      [
+        ['{{ query "h" | first | value }}', "{count:10, sum:12.5, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:3, (1,2]:4}"],
+        ['{{ range query "h" }}{{ .Labels.job }}: {{ .Value.Count }}{{ end }}', "a: 10"],
+      ],
+      { query },
+    );
   });
 });
 

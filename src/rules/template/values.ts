@@ -1,11 +1,15 @@
 // The values a template computes with, modelled on Go's: strings, float64 (number), int (bigint), bool, nil,
 // slices (arrays), string-keyed maps (Map) and structs (the template's data, query results). Go's printing of each.
 
-/** A struct value: named fields, and the Go type name used in messages (`*template.sample`). */
+/**
+ * A struct value: named fields, the Go type name used in messages (`*template.sample`), and for a type with a String
+ * method, what it returns (printing uses it instead of the fields, as Go's fmt does).
+ */
 export class TStruct {
   constructor(
     readonly typeName: string,
     readonly fields: ReadonlyMap<string, TValue>,
+    readonly text?: string,
   ) {}
 }
 
@@ -93,7 +97,7 @@ export function printValue(v: TValue): string {
     case "boolean":
       return String(v);
   }
-  if (v instanceof TStruct) return `{${[...v.fields.values()].map(printValue).join(" ")}}`;
+  if (v instanceof TStruct) return v.text ?? `{${[...v.fields.values()].map(printValue).join(" ")}}`;
   if (Array.isArray(v)) return `[${v.map(printValue).join(" ")}]`;
   const m = v as ReadonlyMap<string, TValue>;
   const keys = [...m.keys()].sort();

@@ -43,7 +43,12 @@ export function encodeHistogramSamples(out: Encbuf, type: number, entries: reado
   }
 }
 
-function encodeHistogram(out: Encbuf, h: Histogram): void {
+/**
+ * Appends `h` as a histogram record entry holds it, after the ref and time (docs/format/records.md): counts of an
+ * integer histogram as varints, of a float one as float64 bits, so no value is rounded. Its reader is
+ * {@link decodeHistogram}, told which of the two forms to expect.
+ */
+export function encodeHistogram(out: Encbuf, h: Histogram): void {
   out.putByte(h.counterResetHint);
   out.putVarint(h.schema);
   out.putBE64Float(h.zeroThreshold);
@@ -112,7 +117,8 @@ export function decodeHistogramSamples(rec: Uint8Array): HistogramEntry[] {
   return out;
 }
 
-function decodeHistogram(dec: Decbuf, integer: boolean): Histogram | null {
+/** Reads one histogram written by {@link encodeHistogram} of an `integer` or float histogram; null when malformed. */
+export function decodeHistogram(dec: Decbuf, integer: boolean): Histogram | null {
   const hint = dec.byte();
   const schema = dec.varint();
   const zeroThreshold = dec.be64Float();
