@@ -125,8 +125,10 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   const fold = new SeriesFold(n.op, keys.size, steps);
   const groupOfKey = new Int32Array(keys.size).fill(-1);
   const labels: Labels[] = [];
-  // The fold takes floats only: a histogram point sends the aggregation back to the general path.
+  // The fold takes floats only: a histogram point sends the aggregation back to the general path, which reads
+  // every series again: what this pass held and loaded is forgotten first.
   const before = ev.q.current;
+  const loadedBefore = ev.q.loaded;
   let histograms = false;
   prepared.run((index, seriesLabels, dropName, pts) => {
     if (histograms) return;
@@ -144,6 +146,7 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   });
   if (histograms) {
     ev.q.set(before);
+    ev.q.loaded = loadedBefore;
     return aggregate(ev, n, prepared.collect(), params);
   }
   return fold.finish(ev, labels);

@@ -119,6 +119,9 @@ describe("histograms in the sample statistics", () => {
     // is left out: the engine releases a series' last window before counting its output points, where Prometheus
     // still holds it then (for floats as for histograms).
     ['rate(h{s="a"}[5m])', "range", 45 * POINT, null],
+    // Aggregating the call loads each series' windows once, as Prometheus does (histograms make the engine leave
+    // its fused float path after a first pass, which is not counted).
+    ["sum(rate(h[5m]))", "range", 2 * 45 * POINT, null],
     // The aggregation adds nothing while it runs; its input, 2 series of 11 points, is the peak.
     ["sum(h)", "range", 22 * POINT, 22 * POINT],
   ];
