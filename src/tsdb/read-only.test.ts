@@ -80,4 +80,12 @@ test("reads the blocks and the WAL, and a damaged WAL tail is cut off in the cop
     () => ReadOnlyDb.open(join(dir, "missing")),
     (e) => isContrailError(e, "not_found"),
   );
+  // A block missing its index is damaged, not a block being replaced: the open fails, naming it.
+  const block = ro.blocks[0].dir;
+  rmSync(join(block, "index"));
+  assert.throws(
+    () => ReadOnlyDb.open(dir, { sandboxRoot }),
+    (e) => isContrailError(e, "corruption") && e.message.includes(block),
+  );
+  assert.deepEqual(readdirSync(sandboxRoot), []);
 });

@@ -17,7 +17,7 @@ import { blockQuerier, mergeQuerier } from "./querier.ts";
 import { lastCheckpoint } from "./wal/checkpoint.ts";
 import { listSegments, segmentPath } from "./wal/segment.ts";
 
-/** Opens tried before giving up when files keep vanishing under a compacting server. */
+/** Opens tried before giving up when files keep changing under a compacting server. */
 const OPEN_ATTEMPTS = 3;
 /** Prefix of the sandbox directories (in the system's temporary directory by default). */
 const SANDBOX_PREFIX = "contrail-readonly-";
@@ -48,25 +48,19 @@ export class ReadOnlyDb {
   }
 
   /**
-   * Opens the database in `dir` read-only. Throws `not_found` when `dir` is not a directory, `corruption` for a
-   * block or WAL checkpoint that cannot be read, and `unavailable` when files kept vanishing while it was read.
+   * Opens the database in `dir` read-only. Throws `not_found` when `dir` does not exist and `corruption` for a block
+   * or WAL checkpoint that cannot be read (after the retries, when files went missing meanwhile).
    */
   static open(dir: string, opts: ReadOnlyDbOptions = {}): ReadOnlyDb {
     if (!existsSync(dir)) throw new ContrailError("not_found", `no database directory ${dir}`);
     for (let attempt = 1; ; attempt++) {
+      const blocksBefore = listBlockDirs(dir).join("\n");
       try {
         return ReadOnlyDb.openOnce(dir, opts);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync(dir)) throw err;
-        if (attempt === OPEN_ATTEMPTS) {
-          throw new ContrailError(
-            "unavailable",
-            `files of ${dir} kept vanishing while it was read (is it compacting?)`,
-            {
-              cause: err,
-            },
-          );
-        }
+        // A file gone, or blocks changed meanwhile: a server may have compacted the directory while it was read.
+        const moved = isMissingFile(err) || listBlockDirs(dir).join("\n") !== blocksBefore;
+        if (!moved || attempt === OPEN_ATTEMPTS) throw err;
       }
     }
   }
@@ -117,6 +111,14 @@ export class ReadOnlyDb {
       if (this.sandbox !== null) rmSync(this.sandbox, { recursive: true, force: true });
     }
   }
+}
+
+// True when `err`, or an error it was caused by, is a file that does not exist.
+function isMissingFile(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
+  }
+  return false;
 }
 
 // Opens the blocks of `dir` a reload of the database would keep: all but the parents of another block (compaction
