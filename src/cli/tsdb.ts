@@ -1,6 +1,7 @@
 // The actions of `contrail tsdb import` (backfill an org's database from OpenMetrics text with timestamps, like
-// `promtool tsdb create-blocks-from openmetrics`) and `contrail tsdb analyze` (series, label and chunk statistics of
-// one block, like `promtool tsdb analyze`). Their options are in commands/tsdb.ts.
+// `promtool tsdb create-blocks-from openmetrics`), `contrail tsdb analyze` (series, label and chunk statistics of
+// one block, like `promtool tsdb analyze`) and `contrail tsdb dump` (every sample, like `promtool tsdb dump`; see
+// tsdb-dump.ts). Their options are in commands/tsdb.ts.
 
 import { existsSync, mkdirSync } from "node:fs";
 import { ContrailError, isContrailError } from "../model/errors.ts";
@@ -9,6 +10,7 @@ import { tenantDir, validateOrgId } from "../storage/tenants.ts";
 import { Block, listBlockDirs } from "../tsdb/block.ts";
 import { numSamples } from "../tsdb/chunkenc/xor.ts";
 import { type BackfillProgress, backfillOpenMetrics } from "../tsdb/import/backfill.ts";
+import { ChunkedWriter, type DumpOptions, dumpDatabase, dumpRange } from "./tsdb-dump.ts";
 
 async function run(fn: () => Promise<void> | void): Promise<void> {
   try {
@@ -39,6 +41,25 @@ export interface AnalyzeOptions {
 /** The action of `contrail tsdb analyze`: prints the report of one block; a missing one is exit code 1. */
 export function tsdbAnalyzeCommand(opts: AnalyzeOptions): Promise<void> {
   return run(() => analyze(opts));
+}
+
+/** The action of `contrail tsdb dump`: prints the samples of the database in `dir` to stdout; bad options, a
+ * missing directory or unreadable data become a message and exit code 1. A reader that goes away ends it quietly. */
+export function tsdbDumpCommand(dir: string, opts: DumpOptions): Promise<void> {
+  return run(async () => {
+    const range = dumpRange(opts);
+    // The stream's own errors reach the writer's flush; this listener only keeps them from being unhandled.
+    const ignore = () => {};
+    process.stdout.on("error", ignore);
+    try {
+      const warnings = await dumpDatabase(dir, range, new ChunkedWriter(process.stdout));
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
+    } finally {
+      process.stdout.off("error", ignore);
+    }
+  });
 }
 
 async function importFile(file: string, opts: { data: string; org: string }): Promise<void> {

@@ -4,6 +4,7 @@
 
 import { ContrailError } from "../../model/errors.ts";
 import type { Histogram } from "../../model/histogram.ts";
+import { histogramPointSamples } from "../../model/histogram-size.ts";
 import { Labels } from "../../model/labels.ts";
 import { SampleBuffer } from "../../model/sample.ts";
 import type { Querier, Queryable, SampleIterator, Series, SeriesSet, ValueKind } from "../../storage/interface.ts";
@@ -45,7 +46,10 @@ export class PageReader {
     let sj = 0;
     let hj = 0;
     const names = page.names;
-    this.shared.budget.add(page.offsets[page.offsets.length - 1]);
+    // Decoded samples count when received, a native histogram by its size.
+    let heavier = 0;
+    for (const h of page.histograms) heavier += histogramPointSamples(h) - 1;
+    this.shared.budget.add(page.offsets[page.offsets.length - 1] + heavier);
     for (let i = 0; i < page.pairs.length; i++) {
       const continues = i === 0 && page.continued;
       let labels: Labels | null = null;

@@ -4,6 +4,7 @@
 // (page-reader.ts); any other series is decoded here and travels as samples.
 
 import type { Histogram } from "../../model/histogram.ts";
+import { histogramPointSamples } from "../../model/histogram-size.ts";
 import { SampleBuffer } from "../../model/sample.ts";
 import { appendSamples } from "../../promql/engine/selectors.ts";
 import type { ChunkSource, SampleIterator, Series, SeriesSet } from "../../storage/interface.ts";
@@ -101,7 +102,8 @@ export class SelectionCursor {
   }
 
   /**
-   * Samples sent so far, for the query's sample limit: decoded samples exactly, and for chunks a lower bound of
+   * Samples sent so far, for the query's sample limit: decoded samples exactly (a native histogram by its size,
+   * see histogramPointSamples), and for chunks a lower bound of
    * what the worker will decode from them (the samples of chunks wholly inside their source's range, when their
    * count is known and no chunk counted before overlaps them).
    */
@@ -158,12 +160,13 @@ export class SelectionCursor {
       const to = Math.min(this.maxt, this.from + this.span - 1);
       const before = out.n;
       const it = s.iterator();
+      let heavier: number;
       if (it.readInto !== undefined) {
         appendSamples(it, this.from, to, out);
-        p.takeHistograms(before);
-      } else p.appendKinds(it, this.from, to);
+        heavier = p.takeHistograms(before);
+      } else heavier = p.appendKinds(it, this.from, to);
       const got = out.n - before;
-      this.countedSamples += got;
+      this.countedSamples += got + heavier;
       const width = to - this.from + 1;
       this.span = got > 0 ? Math.max(1, Math.floor((this.bounds.readSamples * width) / got)) : this.span * 2;
       this.from = to + 1;
@@ -289,10 +292,12 @@ class PageBuilder {
 
   /**
    * Appends the samples of the fresh iterator `it` in [mint, maxt] ms, native histograms included (a series that
-   * may hold some has no batch read), stale histogram markers as histograms, as the iterator gives them.
+   * may hold some has no batch read), stale histogram markers as histograms, as the iterator gives them. Returns
+   * what the histograms weigh in the sample limit beyond one sample each (see histogramPointSamples).
    */
-  appendKinds(it: SampleIterator, mint: number, maxt: number): void {
+  appendKinds(it: SampleIterator, mint: number, maxt: number): number {
     const out = this.samples;
+    let heavier = 0;
     for (let k = it.seek(mint); k !== "none"; k = it.next()) {
       const t = it.atT();
       if (t > maxt) break;
@@ -300,28 +305,35 @@ class PageBuilder {
         out.push(t, it.atV());
         continue;
       }
+      const h = it.atH();
       this.histogramAt.push(out.n);
-      this.histograms.push(it.atH());
+      this.histograms.push(h);
+      heavier += histogramPointSamples(h) - 1;
       out.push(t, Number.NaN);
     }
+    return heavier;
   }
 
   /**
    * Moves the native histograms a batch read left in the sample buffer's `h` (samples `from` on) to the page's own
-   * histogram list, as `appendKinds` records them; a float-only read left `h` null and costs nothing here.
+   * histogram list, as `appendKinds` records them; a float-only read left `h` null and costs nothing here. Returns
+   * what they weigh in the sample limit beyond one sample each.
    */
-  takeHistograms(from: number): void {
+  takeHistograms(from: number): number {
     const out = this.samples;
     const h = out.h;
-    if (h === null) return;
+    if (h === null) return 0;
+    let heavier = 0;
     for (let i = from; i < out.n; i++) {
       const hist = h[i];
       if (hist === undefined) continue;
       this.histogramAt.push(i);
       this.histograms.push(hist);
+      heavier += histogramPointSamples(hist) - 1;
       out.v[i] = Number.NaN;
     }
     out.h = null;
+    return heavier;
   }
 
   /** Starts a chunk source with the range [mint, maxt] ms at the next chunk. */

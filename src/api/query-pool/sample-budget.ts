@@ -3,8 +3,9 @@
 import { ContrailError } from "../../model/errors.ts";
 
 /**
- * The samples a job has read from storage, against its limit: every sample the main thread sent decoded, and
- * every sample the worker decodes from chunks (each series counted once, over its whole selected range).
+ * The samples a job has read from storage, against its limit: every sample the main thread sent decoded (a
+ * native histogram weighed by its size, as the engine counts it: histogramPointSamples), and every sample the
+ * worker decodes from chunks (each series counted once, over its whole selected range).
  */
 export class SampleBudget {
   private readonly max: number;

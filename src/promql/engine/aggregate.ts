@@ -18,7 +18,7 @@ import { goSort, heapFix, heapUp, reversed, type Sortable } from "./gosort.ts";
 import { emptyLabels } from "./labelsets.ts";
 import type { AggregateNode, PlanNode } from "./plan.ts";
 import { PreparedRangeCall } from "./range-call.ts";
-import { hasHistograms, type Matrix, MatrixCursor, totalPoints } from "./value.ts";
+import { hasHistograms, type Matrix, MatrixCursor, totalSamples } from "./value.ts";
 
 // Largest float that converts to int64 without overflow, and the smallest.
 const MAX_INT64 = 2 ** 63 - 1024;
@@ -81,13 +81,13 @@ export function evalAggregate(ev: Evaluator, n: AggregateNode): Matrix {
   const params = evalParams(ev, n.param);
   const fused = aggregateRangeCall(ev, n, params);
   if (fused !== null) {
-    q.set(original + totalPoints(fused));
+    q.set(original + totalSamples(fused));
     return fused;
   }
   const input = ev.eval(n.expr);
   const isK = n.op === "topk" || n.op === "bottomk" || n.op === "limitk" || n.op === "limit_ratio";
   const result = isK ? aggregateK(ev, n, input, params) : aggregate(ev, n, input, params);
-  q.set(original + totalPoints(result));
+  q.set(original + totalSamples(result));
   return result;
 }
 
@@ -125,8 +125,10 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   const fold = new SeriesFold(n.op, keys.size, steps);
   const groupOfKey = new Int32Array(keys.size).fill(-1);
   const labels: Labels[] = [];
-  // The fold takes floats only: a histogram point sends the aggregation back to the general path.
+  // The fold takes floats only: a histogram point sends the aggregation back to the general path, which reads
+  // every series again: what this pass held and loaded is forgotten first.
   const before = ev.q.current;
+  const loadedBefore = ev.q.loaded;
   let histograms = false;
   prepared.run((index, seriesLabels, dropName, pts) => {
     if (histograms) return;
@@ -144,6 +146,7 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   });
   if (histograms) {
     ev.q.set(before);
+    ev.q.loaded = loadedBefore;
     return aggregate(ev, n, prepared.collect(), params);
   }
   return fold.finish(ev, labels);
@@ -387,7 +390,7 @@ function aggregateK(ev: Evaluator, n: AggregateNode, input: Matrix, params: Para
       }
     }
     if (skipStep) continue;
-    const before = out.added;
+    const before = out.samples;
     for (let g = 0; g < ng; g++) {
       if (seen[g] !== step) continue;
       const h = heaps[g];
@@ -404,7 +407,7 @@ function aggregateK(ev: Evaluator, n: AggregateNode, input: Matrix, params: Para
         else out.add(slot, ts, h.f[i]);
       }
     }
-    if (q.current + out.added - before > q.settings.maxSamples) q.add(out.added - before);
+    if (q.current + out.samples - before > q.settings.maxSamples) q.add(out.samples - before);
   }
   return out.result();
 }

@@ -12,7 +12,7 @@ import { evalError } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { dropMetadata, emptyLabels } from "./labelsets.ts";
 import type { BinaryNode } from "./plan.ts";
-import { hasHistograms, type Matrix, Series, type StepVector } from "./value.ts";
+import { hasHistograms, type Matrix, Series, type StepVector, seriesSamples } from "./value.ts";
 
 // Operators that change what a value means, so its metric name no longer applies.
 function changesMetricSchema(op: BinaryOp): boolean {
@@ -144,7 +144,7 @@ function vectorScalarBySeries(
       const res = vectorScalarSeries(ev, n, s, values, present, swap);
       if (res !== null) {
         out.push(res);
-        total += res.n;
+        total += seriesSamples(res);
       }
       continue;
     }

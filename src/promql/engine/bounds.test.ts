@@ -6,6 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
+import { emptyHistogram } from "../../model/histogram-buckets.ts";
+import { histogramPointSamples } from "../../model/histogram-size.ts";
 import { Labels } from "../../model/labels.ts";
 import { isStaleNaN, STALE_NAN } from "../../model/sample.ts";
 import { MemoryStore } from "../../storage/memory.ts";
@@ -28,6 +31,15 @@ function store(): MemoryStore {
   }
   app.commit();
   return s;
+}
+
+/** A histogram with one span of `n` buckets: (168 + 8 * (1 + n) + 8) / 16 samples as a point. */
+function bucketsHistogram(n: number): Histogram {
+  return {
+    ...emptyHistogram(0),
+    positiveSpans: [{ offset: 0, length: n }],
+    positiveBuckets: new Array<number>(n).fill(1),
+  };
 }
 
 function code(c: string, message?: RegExp) {
@@ -115,18 +127,21 @@ describe("grids", () => {
 });
 
 describe("points of instant selectors", () => {
-  it("are counted exactly before they are computed", () => {
+  it("are counted exactly before they are computed, a histogram by its size", () => {
     const rnd = new Random(7);
     for (let c = 0; c < 500; c++) {
       const q = context(1e9);
       const n = rnd.int(0, 30);
       const t = new Float64Array(n);
       const v = new Float64Array(n);
+      // Some cases hold histograms of 0 to 5 buckets in one span.
+      const h: (Histogram | undefined)[] | null = rnd.chance(0.5) ? [] : null;
       let last = rnd.int(-10, 10) * 1000;
       for (let i = 0; i < n; i++) {
         last += rnd.int(1, 400) * 1000;
         t[i] = last;
         v[i] = rnd.chance(0.15) ? STALE_NAN : rnd.chance(0.1) ? Number.NaN : i;
+        if (h !== null) h[i] = !isStaleNaN(v[i]) && rnd.chance(0.5) ? bucketsHistogram(rnd.int(0, 5)) : undefined;
       }
       const interval = rnd.pick([1000, 15_000, MINUTE, 7 * MINUTE]);
       const start = rnd.int(-20, 200) * 1000;
@@ -139,9 +154,12 @@ describe("points of instant selectors", () => {
         let k = -1;
         for (let i = 0; i < n && t[i] <= ref; i++) k = i;
         const stale = k >= 0 && isStaleNaN(v[k]);
-        if (k >= 0 && t[k] > ref - q.settings.lookbackDelta && !stale) expected++;
+        const hk = h === null || k < 0 ? undefined : h[k];
+        if (k >= 0 && t[k] > ref - q.settings.lookbackDelta && !stale) {
+          expected += hk === undefined ? 1 : histogramPointSamples(hk);
+        }
       }
-      assert.equal(countSelectorPoints(ev, t, v, n, offset, at), expected, `case ${c}`);
+      assert.equal(countSelectorPoints(ev, t, v, n, offset, at, h), expected, `case ${c}`);
     }
   });
 

@@ -5,6 +5,7 @@
 // keeps the order in which samples were produced (sort(), topk() ...).
 
 import type { Histogram } from "../../model/histogram.ts";
+import { histogramVectorSamples } from "../../model/histogram-size.ts";
 import type { Labels } from "../../model/labels.ts";
 import { evalError } from "./context.ts";
 import { INITIAL_POINTS, type Matrix, Series } from "./value.ts";
@@ -14,8 +15,9 @@ export class Collector {
   private readonly series: Series[] = [];
   private readonly byHash: Map<string, number> | null;
   private readonly capacity: number;
-  /** Points added so far. */
-  added = 0;
+  /** What the points added so far weigh in the sample limit as the instant vectors of their steps: 1 per float,
+   * a histogram by histogramVectorSamples (Prometheus's Vector.TotalSamples). */
+  samples = 0;
 
   /** `instant` is true when the evaluator has a single step; `steps` sizes new series. */
   constructor(instant: boolean, steps: number) {
@@ -40,7 +42,7 @@ export class Collector {
     const s = this.series[slot];
     if (s.n > 0 && s.t[s.n - 1] === ts) evalError("vector cannot contain metrics with the same labelset");
     s.push(ts, v);
-    this.added++;
+    this.samples++;
   }
 
   /** Adds the histogram point (ts, h) to slot `slot`; throws if that series already has a point at `ts`. */
@@ -48,7 +50,7 @@ export class Collector {
     const s = this.series[slot];
     if (s.n > 0 && s.t[s.n - 1] === ts) evalError("vector cannot contain metrics with the same labelset");
     s.pushH(ts, h);
-    this.added++;
+    this.samples += histogramVectorSamples(h);
   }
 
   /** Overrides the delayed-name-removal mark of slot `slot`. */

@@ -23,7 +23,7 @@ import {
   storageSources,
 } from "./selectors.ts";
 import { subqueryTimeRange } from "./subquery.ts";
-import { type Matrix, MatrixCursor, Series, StepVector, totalPoints } from "./value.ts";
+import { type Matrix, MatrixCursor, Series, StepVector, totalSamples } from "./value.ts";
 
 /** Called at each step with the inputs' points at that step; adds its output to `out`. */
 export type StepBody = (ts: number, inputs: readonly (StepVector | null)[], out: Collector) => void;
@@ -133,7 +133,7 @@ export class Evaluator {
     const m = child.eval(expr);
     if (expr.kind === "matrix" || expr.kind === "subquery") return m;
     // Every series gets a point at every further step: account for them before allocating.
-    this.q.add(m.length * (this.steps - 1));
+    this.q.add(totalSamples(m) * (this.steps - 1));
     for (const s of m) {
       if (s.n !== 1) throw new ContrailError("internal", "unexpected number of samples");
       const v = s.v[0];
@@ -182,14 +182,14 @@ export class Evaluator {
         c.gather(ts, vecs[i]!);
         q.add(vecs[i]!.n);
       }
-      const before = out.added;
+      const before = out.samples;
       body(ts, vecs, out);
-      const produced = out.added - before;
+      const produced = out.samples - before;
       q.add(produced);
       held += produced;
     }
     const res = out.result();
-    q.set(original + totalPoints(res));
+    q.set(original + totalSamples(res));
     return res;
   }
 }

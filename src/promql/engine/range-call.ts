@@ -28,9 +28,9 @@ import {
 } from "./implicit-window.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode } from "./plan.ts";
-import { matrixSources, type SourceSeries, selectSeries, storageSources, Window } from "./selectors.ts";
+import { matrixSources, type SourceSeries, selectSeries, storageSources, Window, weighSamples } from "./selectors.ts";
 import { subqueryWindow } from "./subquery.ts";
-import { type Matrix, Series, totalPoints } from "./value.ts";
+import { type Matrix, Series, totalSamples } from "./value.ts";
 
 const COUNTER_SUFFIXES = ["_total", "_sum", "_count", "_bucket"];
 /** Range functions the window driver calls by name (see seriesWindows). */
@@ -96,7 +96,7 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
       anchored: false,
       smoothed: false,
       implicit: false,
-      held: totalPoints(m),
+      held: totalSamples(m),
       statsOnly: false,
     };
   }
@@ -152,6 +152,8 @@ export class PreparedRangeCall {
   private readonly scalarArgs: Matrix[];
   private readonly w = new Window();
   private readonly points: StepPoints;
+  /** For a series holding histograms: what its first i loaded samples weigh in the sample limit, at index i. */
+  private weights = new Float64Array(1);
 
   /** Prepares call `n` of range function `fn`, whose range argument is argument `mi`. */
   constructor(ev: Evaluator, n: CallNode, mi: number, fn: RangeFn) {
@@ -229,7 +231,7 @@ export class PreparedRangeCall {
       }
       const pts = this.points;
       if (pts.n === 0) continue;
-      q.add(pts.n);
+      q.add(pts.h === null ? pts.n : weighSamples(pts.h, 0, pts.n));
       sink(index, s.labels, dropFn || s.dropName === true, pts);
       if (counterCheck && hasFloats(this.w.h, this.w.n)) {
         const metric = s.labels.metricName();
@@ -265,7 +267,7 @@ export class PreparedRangeCall {
 
   // Slides the window of the loaded series along the steps and applies the function at each, writing the points
   // into `this.points`. Kept free of calls taking doubles, so V8 keeps every timestamp unboxed. Samples held by the
-  // window count towards the query's limit while it slides. The window is `range` long; `reach` more before it
+  // window count towards the query's limit while it slides, a histogram by its size. The window is `range` long; `reach` more before it
   // are loaded into it for functions that look at the sample before the range (the VictoriaMetrics rollups).
   private seriesWindows(range: number, reach: number): void {
     const { ev, src, fn, call, w, scalarArgs } = this;
@@ -303,8 +305,10 @@ export class PreparedRangeCall {
     call.v = v;
     call.n = n;
     call.h = w.h;
-    // Series holding histograms take the histogram-aware implementation.
+    // Series holding histograms take the histogram-aware implementation, and their window weighs the sizes of
+    // its histograms (prefix sums, so a window's weight is one subtraction).
     const histFn = w.h !== null ? this.histFn : null;
+    const weights = w.h !== null ? this.prefixWeights(w.h, n) : null;
     pts.h = null;
     for (let ts = start; ts <= end; ts += interval) {
       step++;
@@ -329,7 +333,7 @@ export class PreparedRangeCall {
           if (lo + 1 < hi && v[lo + 1] < v[lo]) drops--;
           lo++;
         }
-        size = hi - lo;
+        size = weights === null ? hi - lo : weights[hi] - weights[lo];
         if (base + size > peak) peak = base + size;
         if (base + size > maxSamples) {
           q.set(base + size);
@@ -376,5 +380,14 @@ export class PreparedRangeCall {
     pts.n = np;
     q.loaded += loaded;
     if (peak > q.peak) q.peak = peak;
+  }
+
+  // Fills `this.weights` with the prefix sums of what the first `n` loaded samples weigh (see weighSamples).
+  private prefixWeights(h: readonly (Histogram | undefined)[], n: number): Float64Array {
+    if (this.weights.length < n + 1) this.weights = new Float64Array(Math.max(n + 1, this.weights.length * 2));
+    const out = this.weights;
+    out[0] = 0;
+    for (let i = 0; i < n; i++) out[i + 1] = out[i] + weighSamples(h, i, i + 1);
+    return out;
   }
 }

@@ -4,6 +4,7 @@
 
 import type { Histogram } from "../../model/histogram.ts";
 import { cloneHistogram } from "../../model/histogram-buckets.ts";
+import { histogramPointSamples } from "../../model/histogram-size.ts";
 import type { Labels } from "../../model/labels.ts";
 import { isStaleNaN as isStale, SampleBuffer } from "../../model/sample.ts";
 import type { SampleIterator, Series as StorageSeries } from "../../storage/interface.ts";
@@ -174,9 +175,10 @@ export function matrixSources(m: Matrix): SourceSeries[] {
 const PRECOUNT_STEPS = 1 << 16;
 
 /**
- * The number of steps of `ev`'s grid at which an instant selector over the loaded samples `t`/`v` (first `n`,
- * ascending) has a point: step `ts` has one when the newest sample at or before `ref = (at ?? ts) - offset` is
- * younger than the lookback delta and not a staleness marker. O(n): each sample covers a run of steps.
+ * The samples an instant selector over the loaded samples `t`/`v` (first `n`, ascending; `h` their histograms,
+ * null when none is one) holds over `ev`'s grid: step `ts` has a point when the newest sample at or before
+ * `ref = (at ?? ts) - offset` is younger than the lookback delta and not a staleness marker, and that point
+ * weighs 1, or histogramPointSamples for a histogram. O(n): each sample covers a run of steps.
  */
 export function countSelectorPoints(
   ev: Evaluator,
@@ -185,6 +187,7 @@ export function countSelectorPoints(
   n: number,
   offset: number,
   at: number | null,
+  h: readonly (Histogram | undefined)[] | null = null,
 ): number {
   const lookback = ev.q.settings.lookbackDelta;
   const steps = ev.numSteps();
@@ -194,14 +197,14 @@ export function countSelectorPoints(
     const ref = at - offset;
     let i = n - 1;
     while (i >= 0 && t[i] > ref) i--;
-    return i >= 0 && t[i] > ref - lookback && !isStaleValue(v[i]) ? steps : 0;
+    return i >= 0 && t[i] > ref - lookback && !isStaleValue(v[i]) ? steps * weighSamples(h, i, i + 1) : 0;
   }
   let count = 0;
   for (let i = 0; i < n; i++) {
     if (isStaleValue(v[i])) continue;
     // Sample i is the newest one for refs in [t[i], t[i+1]) and young enough for refs before t[i] + lookback.
     const until = i + 1 < n ? Math.min(t[i + 1], t[i] + lookback) : t[i] + lookback;
-    count += Math.max(0, stepsBefore(until + offset) - stepsBefore(t[i] + offset));
+    count += Math.max(0, stepsBefore(until + offset) - stepsBefore(t[i] + offset)) * weighSamples(h, i, i + 1);
   }
   return count;
 }
@@ -239,7 +242,7 @@ export function evalVectorSelector(
       q.check();
       it = src.iterator(it);
       loadSamples(it, loadMint, loadMaxt, buf);
-      total += countSelectorPoints(ev, buf.t, buf.v, buf.n, offset, at);
+      total += countSelectorPoints(ev, buf.t, buf.v, buf.n, offset, at, buf.h);
       if (q.current + total > q.settings.maxSamples) tooManySamples();
     }
   }
@@ -257,6 +260,8 @@ export function evalVectorSelector(
     // lookback / interval + 1 steps. Points are counted against the limit once the series is done.
     const room = at !== null ? steps : Math.min(steps, n * (Math.floor(lookback / ev.interval) + 1));
     let out1: Series | null = null;
+    // What the series' histogram points weigh beyond one sample each.
+    let extra = 0;
     let p = 0;
     let lastT = Number.NEGATIVE_INFINITY;
     let lastV = 0;
@@ -275,16 +280,18 @@ export function evalVectorSelector(
         // p - 1 is the sample read last: its histogram, if it is one.
         if (opts.floatsOnly !== undefined && bh !== null && bh[p - 1] !== undefined) evalError(opts.floatsOnly);
         const h = bh === null || recordOrigT ? undefined : bh[p - 1];
-        if (h !== undefined) out1.pushH(ts, h);
-        else {
+        if (h !== undefined) {
+          out1.pushH(ts, h);
+          extra += histogramPointSamples(h) - 1;
+        } else {
           out1.t[out1.n] = ts;
           out1.v[out1.n++] = recordOrigT ? lastT : lastV;
         }
       }
     }
     if (out1 !== null) {
-      q.add(out1.n);
-      q.loaded += out1.n;
+      q.add(out1.n + extra);
+      q.loaded += out1.n + extra;
       out.push(out1);
     }
   }
@@ -333,6 +340,11 @@ export class Window {
     return this.hi - this.lo;
   }
 
+  /** What the samples in the window weigh in the sample limit: 1 per float, histogramPointSamples per histogram. */
+  samples(): number {
+    return weighSamples(this.h, this.lo, this.hi);
+  }
+
   /** Bounds for `fill`: (mint, maxt], ms. Fields rather than arguments keep doubles unboxed on this hot path. */
   mint = 0;
   maxt = 0;
@@ -366,6 +378,18 @@ export class Window {
     this.hi = hi;
     this.drops = drops;
   }
+}
+
+/** What samples [lo, hi) weigh in the sample limit, `h` their histograms (null when none is one): 1 per float,
+ * histogramPointSamples per histogram. */
+export function weighSamples(h: readonly (Histogram | undefined)[] | null, lo: number, hi: number): number {
+  if (h === null) return hi - lo;
+  let n = hi - lo;
+  for (let i = lo; i < hi; i++) {
+    const x = h[i];
+    if (x !== undefined) n += histogramPointSamples(x) - 1;
+  }
+  return n;
 }
 
 /** Linear interpolation of the value at `t` between (t1, v1) and (t2, v2); a counter restarts from 0 on a drop. */
@@ -449,14 +473,17 @@ export function evalMatrixSelector(ev: Evaluator, node: MatrixNode): Matrix {
     w.fill(mint, maxt);
     if (w.size === 0) continue;
     let s: Series;
+    let samples: number;
     if (vs.anchored || vs.smoothed) {
       const ext = extendWindow(w.t, w.v, w.lo, w.hi, mint0, maxt0, vs.smoothed);
       if (ext === null) continue;
-      q.add(ext.t.length);
+      samples = ext.t.length;
+      q.add(samples);
       s = new Series(src.labels, false, ext.t.length);
       for (let i = 0; i < ext.t.length; i++) s.push(ext.t[i], ext.v[i]);
     } else {
-      q.add(w.size);
+      samples = w.samples();
+      q.add(samples);
       s = new Series(src.labels, false, w.size);
       const h = w.h;
       for (let i = w.lo; i < w.hi; i++) {
@@ -465,7 +492,7 @@ export function evalMatrixSelector(ev: Evaluator, node: MatrixNode): Matrix {
         else s.pushH(w.t[i], x);
       }
     }
-    q.loaded += s.n;
+    q.loaded += samples;
     out.push(s);
   }
   return out;
@@ -500,7 +527,7 @@ export function evalSmoothedSelector(ev: Evaluator, node: SelectorNode): Matrix 
           if (h !== null) {
             if (s === null) s = new Series(src.labels, false, Math.min(ev.numSteps(), INITIAL_POINTS));
             s.pushH(ts, h);
-            q.add(1);
+            q.add(histogramPointSamples(h));
           }
           continue;
         }

@@ -7,6 +7,7 @@
 // ever test it for null.
 
 import type { Histogram } from "../../model/histogram.ts";
+import { histogramPointSamples } from "../../model/histogram-size.ts";
 import type { Labels } from "../../model/labels.ts";
 
 // Point arrays come from shared slabs: one large buffer serves many series, so evaluating ten thousand series does
@@ -88,10 +89,24 @@ export class Series {
 /** The value of a non-string node: a list of series. A scalar is one series with empty labels. */
 export type Matrix = Series[];
 
-/** Number of points held by `m`. */
-export function totalPoints(m: Matrix): number {
+/** Samples the points of `s` weigh in the query's sample limit: 1 per float, a histogram by its size
+ * (histogramPointSamples), as Prometheus counts a series' points. */
+export function seriesSamples(s: Series): number {
+  const hs = s.h;
+  if (hs === null) return s.n;
+  let n = s.n;
+  for (let i = 0; i < s.n; i++) {
+    const h = hs[i];
+    if (h !== undefined) n += histogramPointSamples(h) - 1;
+  }
+  return n;
+}
+
+/** Samples the points of `m` weigh in the query's sample limit (see seriesSamples): Prometheus's
+ * Matrix.TotalSamples. */
+export function totalSamples(m: Matrix): number {
   let n = 0;
-  for (const s of m) n += s.n;
+  for (const s of m) n += seriesSamples(s);
   return n;
 }
 

@@ -9,7 +9,7 @@ import { evalError } from "../context.ts";
 import type { Evaluator } from "../evaluator.ts";
 import { type CallNode, type PlanNode, walkPlan } from "../plan.ts";
 import { evalVectorSelector, storageSources } from "../selectors.ts";
-import { type Matrix, MatrixCursor, StepVector, totalPoints } from "../value.ts";
+import { type Matrix, MatrixCursor, StepVector, totalSamples } from "../value.ts";
 
 const TARGET_INFO = "target_info";
 const IDENTIFYING = ["instance", "job"];
@@ -99,7 +99,7 @@ export function evalInfo(ev: Evaluator, n: CallNode): Matrix {
     });
   }
   const res = combine(ev, mat, infoMat, ignored, dataMatchers);
-  q.set(original + totalPoints(res));
+  q.set(original + totalSamples(res));
   return res;
 }
 

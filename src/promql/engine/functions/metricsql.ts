@@ -8,7 +8,7 @@ import { evalError } from "../context.ts";
 import type { Evaluator } from "../evaluator.ts";
 import { mergeSameLabelset } from "../labelsets.ts";
 import type { CallNode, PlanNode } from "../plan.ts";
-import { type Matrix, Series, totalPoints } from "../value.ts";
+import { type Matrix, Series, totalSamples } from "../value.ts";
 import type { WholeFn } from "./types.ts";
 
 function stringArg(n: PlanNode): string {
@@ -123,9 +123,9 @@ function rankFn(stat: Statistic, top: boolean): WholeFn {
 
 // Counts the output points of a whole-range function against the query's sample limit, its input released.
 function accounted(ev: Evaluator, original: number, out: Matrix): Matrix {
-  const points = totalPoints(out);
-  ev.q.add(points);
-  ev.q.set(original + points);
+  const samples = totalSamples(out);
+  ev.q.add(samples);
+  ev.q.set(original + samples);
   return out;
 }
 

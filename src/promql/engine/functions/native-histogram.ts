@@ -69,19 +69,30 @@ export const histogramStdvar: VectorFn = perHistogram(histogramVariance);
 /** histogram_stddev(v): the estimated standard deviation of the observations of each histogram. */
 export const histogramStddev: VectorFn = perHistogram((h) => Math.sqrt(histogramVariance(h)));
 
-function bucketString(b: BucketWithBounds): string {
-  return `${b.lowerInclusive ? "[" : "("}${formatG(b.lower)},${formatG(b.upper)}${b.upperInclusive ? "]" : ")"}:${formatG(b.count)}`;
+function bucketString(b: BucketWithBounds, count: (c: number) => string): string {
+  return `${b.lowerInclusive ? "[" : "("}${formatG(b.lower)},${formatG(b.upper)}${b.upperInclusive ? "]" : ")"}:${count(b.count)}`;
 }
 
-/** `h` as Prometheus's FloatHistogram.String prints it (count_values labels a histogram sample with it). */
-export function histogramString(h: Histogram): string {
-  const parts = [`{count:${formatG(h.count)}, sum:${formatG(h.sum)}`];
+// A whole count as Go prints an unsigned integer (`%d`): every digit, never an exponent.
+function wholeCount(c: number): string {
+  return Number.isInteger(c) ? BigInt(c).toString() : formatG(c);
+}
+
+/**
+ * `h` as Prometheus's FloatHistogram.String prints it (count_values labels a histogram sample with it), or with
+ * `integerCounts` as its Histogram.String prints an integer histogram: the counts as whole numbers (`%d`), never
+ * in exponent form.
+ */
+export function histogramString(h: Histogram, integerCounts = false): string {
+  const count = integerCounts ? wholeCount : formatG;
+  const parts = [`{count:${count(h.count)}, sum:${formatG(h.sum)}`];
   const neg = negativeBuckets(h).filter((b) => b.count !== 0);
-  for (let i = neg.length - 1; i >= 0; i--) parts.push(bucketString(neg[i]));
+  for (let i = neg.length - 1; i >= 0; i--) parts.push(bucketString(neg[i], count));
   if (h.zeroCount !== 0) {
     const z = h.zeroThreshold;
-    parts.push(bucketString({ lower: -z, upper: z, lowerInclusive: true, upperInclusive: true, count: h.zeroCount }));
+    const zero = { lower: -z, upper: z, lowerInclusive: true, upperInclusive: true, count: h.zeroCount };
+    parts.push(bucketString(zero, count));
   }
-  for (const b of positiveBuckets(h)) if (b.count !== 0) parts.push(bucketString(b));
+  for (const b of positiveBuckets(h)) if (b.count !== 0) parts.push(bucketString(b, count));
   return `${parts.join(", ")}}`;
 }
