@@ -218,6 +218,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return sendPieces(request, reply, successJson(answer.data, answer));
       case "text":
         return sendPieces(request, reply, [answer.body], { contentType: answer.contentType });
+      case "bytes":
+        return sendBytes(request, reply, [answer.body], { contentType: answer.contentType });
       case "json":
         return sendBytes(request, reply, answer.body);
     }
@@ -286,6 +288,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             rules: ruleSource,
             signal: controller.signal,
             now: now(),
+            accept: request.headers.accept,
           });
           return await send(request, reply, answer);
         } finally {
