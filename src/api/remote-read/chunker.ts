@@ -14,7 +14,7 @@ import {
 } from "../../tsdb/chunkenc/histogram-append.ts";
 import { XorAppender } from "../../tsdb/chunkenc/xor.ts";
 import { MIN_SAMPLES_PER_HISTOGRAM_CHUNK, TARGET_BYTES_PER_HISTOGRAM_CHUNK } from "../../tsdb/head/series.ts";
-import type { WireChunk } from "./codec.ts";
+import { chunkMessageBytes, type WireChunk } from "./codec.ts";
 
 /** Encodes one series' samples, given in increasing time order, into chunks. One per series; not reusable. */
 export class SeriesChunker {
@@ -25,7 +25,7 @@ export class SeriesChunker {
   private done: WireChunk[] = [];
   private doneBytes = 0;
 
-  /** Bytes of the chunks finished and not yet taken. */
+  /** Bytes the Chunk messages of the chunks finished and not yet taken take in a frame (an estimate from above). */
   get finishedBytes(): number {
     return this.doneBytes;
   }
@@ -95,8 +95,8 @@ export class SeriesChunker {
   }
 
   private finish(encoding: number, bytes: Uint8Array): void {
-    const data = bytes.slice();
-    this.done.push({ mint: this.mint, maxt: this.maxt, encoding, data });
-    this.doneBytes += data.length;
+    const chunk = { mint: this.mint, maxt: this.maxt, encoding, data: bytes.slice() };
+    this.done.push(chunk);
+    this.doneBytes += chunkMessageBytes(chunk);
   }
 }
