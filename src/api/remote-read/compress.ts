@@ -26,15 +26,34 @@ function headerLength(block: Uint8Array): number {
   return i + 1;
 }
 
-/** The snappy block of `pieces` concatenated; awaits `pause()` between slices of {@link SNAPPY_SLICE_BYTES}. */
+/**
+ * The snappy block of `pieces` concatenated; awaits `pause()` between slices of about {@link SNAPPY_SLICE_BYTES}.
+ * Pieces are gathered into slices as they come, so the whole input is never copied into one buffer.
+ */
 export async function snappyInSlices(pieces: readonly Uint8Array[], pause: () => Promise<void>): Promise<Buffer> {
-  const input = Buffer.concat(pieces);
   const encoder = new SnappyEncoder();
-  const out: Uint8Array[] = [uvarint(input.length)];
-  for (let at = 0; at < input.length; at += SNAPPY_SLICE_BYTES) {
-    if (at > 0) await pause();
-    const block = encoder.encode(input.subarray(at, Math.min(input.length, at + SNAPPY_SLICE_BYTES)));
-    out.push(block.slice(headerLength(block)));
+  let total = 0;
+  for (const p of pieces) total += p.length;
+  const out: Uint8Array[] = [uvarint(total)];
+  let group: Uint8Array[] = [];
+  let groupBytes = 0;
+  let encoded = false;
+  const flush = async () => {
+    const input = group.length === 1 ? group[0] : Buffer.concat(group, groupBytes);
+    for (let at = 0; at < input.length; at += SNAPPY_SLICE_BYTES) {
+      if (encoded) await pause();
+      const block = encoder.encode(input.subarray(at, Math.min(input.length, at + SNAPPY_SLICE_BYTES)));
+      out.push(block.slice(headerLength(block)));
+      encoded = true;
+    }
+    group = [];
+    groupBytes = 0;
+  };
+  for (const p of pieces) {
+    group.push(p);
+    groupBytes += p.length;
+    if (groupBytes >= SNAPPY_SLICE_BYTES) await flush();
   }
+  if (groupBytes > 0) await flush();
   return Buffer.concat(out);
 }
