@@ -137,7 +137,8 @@ async function readQuery(
   if (mint > maxt) return;
   const querier = ctx.store.querier(ctx.org, mint, maxt);
   try {
-    const func = q.hints?.func ?? "";
+    // Only the `series` function changes what the store returns; other hints would only mislead it.
+    const func = labelsOnly ? "series" : undefined;
     for (const s of querier.select(q.matchers, { start: mint, end: maxt, func, sorted: true })) {
       budget.addSeries();
       visit.begin(s.labels);

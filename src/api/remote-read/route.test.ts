@@ -269,6 +269,27 @@ describe("STREAMED_XOR_CHUNKS", () => {
   });
 });
 
+describe("STREAMED_XOR_CHUNKS hints", () => {
+  test("the `series` function changes nothing: chunks are sent, as Prometheus's chunk querier sends them", async () => {
+    const q: TestQuery = {
+      start: BASE,
+      end: BASE + 2 * STEP,
+      matchers: [
+        ["=", "__name__", "up"],
+        ["=", "job", "db"],
+      ],
+      hints: { start: BASE, end: BASE + 2 * STEP, func: "series" },
+    };
+    const r = await read("alpha", readRequestBody([q], [1]));
+    const frames = decodeFrames(new Uint8Array(await r.arrayBuffer()));
+    assert.deepEqual(chunkSamples(frames.flatMap((f) => f.chunks)).samples, [
+      [BASE, 1],
+      [BASE + STEP, 0],
+      [BASE + 2 * STEP, 1],
+    ]);
+  });
+});
+
 describe("authorization and isolation", () => {
   test("no token 401; another org's token, or a write-only one, 403; GET 405", async () => {
     const body = readRequestBody([{ start: BASE, end: BASE, matchers: [["=~", "__name__", ".+"]] }]);
