@@ -205,7 +205,10 @@ export async function readSamples(ctx: ReadContext, queries: readonly ReadQuery[
   return snappyInSlices(out.finish(), () => budget.pause());
 }
 
-/** Where streamed frames go: `push` takes a frame (owned by the sink), `drain` waits until they may be sent on. */
+/**
+ * Where streamed frames go: `push` takes a frame (owned by the sink) and may write it at once; `drain` waits until
+ * the client has taken enough of what was written to go on, or `remainingMs` passed.
+ */
 export interface FrameSink {
   push(frame: Uint8Array): void;
   drain(remainingMs: number): Promise<void>;

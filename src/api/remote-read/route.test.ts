@@ -26,6 +26,8 @@ const BASE = 1_700_000_000_000;
 const STEP = 15_000;
 /** Samples of the long series: values of full entropy, several streamed frames of chunks (over a megabyte). */
 const LONG = 200_000;
+/** The sample limit of the org whose stream breaks it after its first megabyte was sent. */
+const CUT_AT = 150_000;
 
 const H: Histogram = {
   integer: true,
@@ -67,8 +69,12 @@ before(async () => {
   tokens.alphaWriter = control.token("alpha", ["write"]);
   tokens.beta = control.org("beta", ["read", "write"]);
   tokens.small = control.org("small", ["read"]);
+  tokens.cut = control.org("cut", ["read"]);
   store = new EmbeddedTenantStore({ dataDir: control.dir, db: { autoCompact: false } });
-  const limitsFor = (org: string) => (org === "small" ? { maxSeries: 2, maxSamples: 1000 } : undefined);
+  const limitsFor = (org: string) => {
+    if (org === "small") return { maxSeries: 2, maxSamples: 1000 };
+    return org === "cut" ? { maxSamples: CUT_AT } : undefined;
+  };
   server = await startTestServer(control, store, { limitsFor });
   for (const job of ["api", "web", "db"]) {
     put(
@@ -93,6 +99,11 @@ before(async () => {
   );
   put("beta", ["__name__", "up", "job", "api", "secret", "beta-only"], [[BASE, 424242]]);
   for (let i = 0; i < 3; i++) put("small", ["__name__", "s", "i", String(i)], [[BASE, i]]);
+  put(
+    "cut",
+    ["__name__", "long"],
+    Array.from({ length: LONG }, (_, i) => [BASE + i * 1000, Math.sin(i)] as const),
+  );
   put(
     "small",
     ["__name__", "dense"],
@@ -341,6 +352,16 @@ describe("bounds", () => {
       assert.equal(e.status, 422);
       assert.match(e.error, /more than 1000 samples, the limit of this org \(max_samples\)/);
     }
+    await stillAnswers();
+  });
+
+  test("a stream that breaks a bound after its first frame was sent is cut off, never ended as if complete", async () => {
+    const q: TestQuery = { start: BASE, end: BASE + LONG * 1000, matchers: [["=", "__name__", "long"]] };
+    const samplesAnswer = await errorOf(await read("cut", readRequestBody([q])));
+    assert.equal(samplesAnswer.status, 422);
+    const streamed = await read("cut", readRequestBody([q], [1]));
+    assert.equal(streamed.status, 200, "the stream had begun");
+    await assert.rejects(streamed.arrayBuffer(), "the client sees a broken stream");
     await stillAnswers();
   });
 

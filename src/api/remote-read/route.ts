@@ -5,7 +5,7 @@
 // (a snappy ReadResponse, `application/x-protobuf`) or STREAMED_XOR_CHUNKS (ChunkedReadResponse frames,
 // `application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse`). A read counts against the org's
 // concurrent query limit. Every refusal is a 4xx in the API's JSON envelope (a timeout 503, as for queries); a
-// stream that breaks a bound after its first megabyte was sent can no longer change its status, and is cut off
+// stream that breaks a bound after its first half megabyte was sent can no longer change its status, and is cut off
 // instead (the client sees a broken stream, never a short answer that looks whole).
 
 import { once } from "node:events";
@@ -28,8 +28,11 @@ export const REMOTE_READ_ROUTE = "/prometheus/:org/api/v1/read";
 export const SAMPLES_CONTENT_TYPE = "application/x-protobuf";
 /** Content-Type of a STREAMED_XOR_CHUNKS answer. */
 export const STREAMED_CONTENT_TYPE = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
-/** Frame bytes held back before a stream starts: a bound broken within them is still answered with its 4xx. */
-export const STREAM_COMMIT_BYTES = 1024 * 1024;
+/**
+ * Frame bytes held back before a stream starts (half a full frame: a stream starts with its first full frame), so
+ * a read that breaks a bound before that is still answered with its 4xx.
+ */
+export const STREAM_COMMIT_BYTES = 512 * 1024;
 
 const ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"];
 
@@ -71,7 +74,10 @@ export function parseReadRequest(body: Uint8Array): ReadRequest {
   return decodeReadRequest(raw, REMOTE_READ_BOUNDS);
 }
 
-/** Frames of a streamed answer: held until {@link STREAM_COMMIT_BYTES}, then streamed with backpressure. */
+/**
+ * Frames of a streamed answer: held until {@link STREAM_COMMIT_BYTES}, then the answer starts and each frame is
+ * written as it comes; `drain` waits for the client to take what was written when it lags.
+ */
 class FrameStream implements FrameSink {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
@@ -85,28 +91,27 @@ class FrameStream implements FrameSink {
   }
 
   push(frame: Uint8Array): void {
+    if (this.out !== null) {
+      this.out.write(frame);
+      return;
+    }
     this.pending.push(frame);
     this.pendingBytes += frame.length;
+    if (this.pendingBytes < STREAM_COMMIT_BYTES) return;
+    this.out = new PassThrough();
+    this.reply.code(200).header("content-type", STREAMED_CONTENT_TYPE).send(this.out);
+    for (const f of this.pending) this.out.write(f);
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   async drain(remainingMs: number): Promise<void> {
-    if (this.out === null) {
-      if (this.pendingBytes < STREAM_COMMIT_BYTES) return;
-      this.out = new PassThrough();
-      this.reply.code(200).header("content-type", STREAMED_CONTENT_TYPE).send(this.out);
-    }
-    const out = this.out;
-    const frames = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    for (const f of frames) {
-      if (out.write(f)) continue;
-      try {
-        await once(out, "drain", { signal: AbortSignal.any([this.signal, AbortSignal.timeout(remainingMs)]) });
-      } catch {
-        if (this.signal.aborted) throw new ContrailError("query_canceled", "the client closed the connection");
-        throw new ContrailError("query_timeout", "remote read timed out while the client was not reading");
-      }
+    if (this.out === null || !this.out.writableNeedDrain) return;
+    try {
+      await once(this.out, "drain", { signal: AbortSignal.any([this.signal, AbortSignal.timeout(remainingMs)]) });
+    } catch {
+      if (this.signal.aborted) throw new ContrailError("query_canceled", "the client closed the connection");
+      throw new ContrailError("query_timeout", "remote read timed out while the client was not reading");
     }
   }
 
