@@ -213,9 +213,14 @@ export const LAYER_TABLE: LayerTable = {
       name: "api",
       layer: 5,
       holds: "the HTTP server: Prometheus API per org, remote write, control API, auth; the query worker pool",
-      folders: ["src/api", "src/api/backend-read", "src/api/query-pool"],
+      folders: ["src/api", "src/api/backend-read", "src/api/query-pool", "src/api/remote-read"],
       imports: { upToLayer: 4 },
-      testKits: ["src/api/test-support.ts", "src/api/attack-set.ts", "src/api/query-pool/test-worker.ts"],
+      testKits: [
+        "src/api/test-support.ts",
+        "src/api/attack-set.ts",
+        "src/api/query-pool/test-worker.ts",
+        "src/api/remote-read/test-codec.ts",
+      ],
     },
     {
       name: "roles",

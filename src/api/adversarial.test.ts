@@ -14,6 +14,7 @@ import {
   DURATIONS,
   HARDENING_CASES,
   HOSTILE_QUERIES,
+  hostileRemoteReads,
   LIMITS,
   RAW_VALUES,
   RequestGen,
@@ -301,6 +302,27 @@ async function checkAnswer(
   await assertAlive(what);
   return r.status;
 }
+
+describe("remote read", () => {
+  test("hostile bodies are answered with their status within the bound, the server alive after each", async () => {
+    for (const [name, body, status] of hostileRemoteReads()) {
+      hostileRequests++;
+      const r = await fetch(`${server.url}/prometheus/acme/api/v1/read`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/x-protobuf",
+          "content-encoding": "snappy",
+        },
+        body,
+        signal: AbortSignal.timeout(LIVENESS_MS),
+      });
+      const text = Buffer.from(await r.arrayBuffer()).toString("latin1");
+      assert.equal(r.status, status, `${name}: ${text.slice(0, 300)}`);
+      await assertAlive(name);
+    }
+  });
+});
 
 describe("after every hostile request", () => {
   test("no sample stored before is lost, in either org", async (t) => {

@@ -5,6 +5,9 @@
 import { FUNCTIONS } from "../promql/parser/index.ts";
 import { PromqlGenerator } from "../promql/parser/query-gen.ts";
 import { Random } from "../testkit/random.ts";
+import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
+import { REMOTE_READ_BOUNDS } from "./remote-read/read.ts";
+import { encodeReadRequest, readRequestBody, type TestQuery } from "./remote-read/test-codec.ts";
 
 /** One request of every org endpoint (remote write and an unknown path included), relative to `/prometheus/<org>`. */
 export const ORG_ENDPOINTS: readonly string[] = [
@@ -24,6 +27,7 @@ export const ORG_ENDPOINTS: readonly string[] = [
   "/api/v1/alerts",
   "/federate?match[]=up",
   "/api/v1/write",
+  "/api/v1/read",
   "/api/v1/no_such_endpoint",
 ];
 
@@ -52,6 +56,56 @@ export function crossOrgReads(nowMs: number): string[] {
     "/api/v1/label/__name__/values",
     `/federate?match[]=${everything}`,
     "/api/v1/status/tsdb?limit=10000",
+  ];
+}
+
+/**
+ * Remote reads with one org's token on its own path that try to reach the other org's series (as
+ * {@link crossOrgReads}): every series of every time, and regexes on the other org's values; each in both response
+ * types (`accepted` [0] SAMPLES, [1] STREAMED_XOR_CHUNKS). Snappy bodies to POST to `/api/v1/read`.
+ */
+export function crossOrgRemoteReads(nowMs: number): { readonly accepted: number; readonly body: Uint8Array }[] {
+  const range = { start: 0, end: nowMs + 3_600_000 };
+  const queries: TestQuery[] = [
+    { ...range, matchers: [["=~", "__name__", ".+"]] },
+    { ...range, matchers: [["=~", "secret", "beta.*"]] },
+    { ...range, matchers: [["!=", "secret", ""]] },
+    { ...range, matchers: [["!~", "__name__", ""]], hints: { start: 0, end: nowMs + 3_600_000, func: "series" } },
+  ];
+  return [0, 1].map((accepted) => ({ accepted, body: readRequestBody(queries, [accepted]) }));
+}
+
+/** A hostile remote read body (POSTed to `/api/v1/read` as is), what it is, and the status it must get. */
+export type HostileRead = readonly [name: string, body: Uint8Array, status: number];
+
+/** Remote read bodies built to hurt: malformed snappy and protobuf, sizes and counts past each bound. */
+export function hostileRemoteReads(): HostileRead[] {
+  const snappy = new SnappyEncoder();
+  const q: TestQuery = { start: 0, end: 1, matchers: [["=", "a", "b"]] };
+  const everything: TestQuery = { start: -9e15, end: 9e15, matchers: [["=~", "__name__", ".*"]] };
+  return [
+    ["an empty body", new Uint8Array(0), 400],
+    ["not snappy", Buffer.from("hello"), 400],
+    ["a snappy header of 4 GiB", Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]), 413],
+    ["decompresses past the limit", snappy.encodeCopy(new Uint8Array(REMOTE_READ_BOUNDS.maxRequestBytes + 1)), 413],
+    ["a body past the compressed limit", new Uint8Array(2 * REMOTE_READ_BOUNDS.maxRequestBytes), 413],
+    ["not protobuf", snappy.encodeCopy(Uint8Array.from([0x0a, 0x7f, 0x01])), 400],
+    ["a group wire type", snappy.encodeCopy(Uint8Array.from([0x0b, 0x0c])), 400],
+    ["a truncated query", snappy.encodeCopy(encodeReadRequest([q]).subarray(0, 6)), 400],
+    ["too many queries", readRequestBody(Array(REMOTE_READ_BOUNDS.maxQueries + 1).fill(q)), 413],
+    [
+      "too many matchers",
+      readRequestBody([{ ...q, matchers: Array(REMOTE_READ_BOUNDS.maxMatchers + 1).fill(["=", "a", "b"]) }]),
+      413,
+    ],
+    ["a regex that does not parse", readRequestBody([{ ...q, matchers: [["=~", "a", "(a"]] }]), 400],
+    ["a nested regex", readRequestBody([{ ...q, matchers: [["=~", "job", "(a+)+$"]] }]), 200],
+    ["a matcher type of 9", snappy.encodeCopy(Uint8Array.from([0x0a, 0x04, 0x1a, 0x02, 0x08, 0x09])), 400],
+    ["no response type served", readRequestBody([q], [7, 8]), 400],
+    ["start after end", readRequestBody([{ start: 10, end: -10, matchers: [["=~", "__name__", ".+"]] }]), 200],
+    ["every series of all time", readRequestBody([everything]), 200],
+    ["every series of all time, streamed", readRequestBody([everything], [1]), 200],
+    ["hints past the range", readRequestBody([{ ...everything, hints: { start: 9e15, end: 9.1e15 } }]), 200],
   ];
 }
 

@@ -49,9 +49,14 @@ export interface OrgRequest {
   readonly signal: AbortSignal;
   /** The request's arrival time, ms since the epoch: the default `time` of instant queries. */
   readonly now: number;
+  /** The request's Accept header, for endpoints that negotiate their format (federation); absent when not sent. */
+  readonly accept?: string;
 }
 
-/** A handler's result: a success envelope around `data`, a text body (federation), or a rendered JSON body. */
+/**
+ * A handler's result: a success envelope around `data`, a text or binary body of its own content type
+ * (federation), or a rendered JSON body.
+ */
 export type Answer =
   | {
       readonly kind: "data";
@@ -61,6 +66,8 @@ export type Answer =
       readonly infos?: readonly string[];
     }
   | { readonly kind: "text"; readonly body: string; readonly contentType: string }
+  /** A whole binary body, owned by the answer. */
+  | { readonly kind: "bytes"; readonly body: Uint8Array; readonly contentType: string }
   /** A whole JSON response body, UTF-8, in chunks (as a query worker renders it). */
   | { readonly kind: "json"; readonly body: readonly Uint8Array[] };
 

@@ -11,7 +11,8 @@ import { MetadataStore } from "../storage/remote/metadata.ts";
 import type { WriteRequestData } from "../storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
-import { crossOrgReads, ORG_ENDPOINTS } from "./attack-set.ts";
+import { crossOrgReads, crossOrgRemoteReads, ORG_ENDPOINTS } from "./attack-set.ts";
+import { chunkSamples, decodeFrames, decodeReadResponse } from "./remote-read/test-codec.ts";
 import {
   load,
   startTestServer,
@@ -118,6 +119,24 @@ test("alpha's token on alpha's path never returns beta's data", async () => {
   const beta = await get("beta", calls[0] as string, betaToken);
   assert.match(beta.text, /424242/);
   assert.doesNotMatch(beta.text, /alpha/);
+});
+
+test("remote reads with alpha's token on alpha's path never return beta's data", async () => {
+  for (const { accepted, body } of crossOrgRemoteReads(NOW)) {
+    const r = await fetch(`${server.url}/prometheus/alpha/api/v1/read`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alphaToken}`, "content-encoding": "snappy" },
+      body,
+    });
+    assert.equal(r.status, 200, await r.clone().text());
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    const series =
+      accepted === 0
+        ? decodeReadResponse(bytes).flat()
+        : decodeFrames(bytes).map((f) => ({ labels: f.labels, samples: chunkSamples(f.chunks).samples }));
+    assert.ok(series.length > 0 && series.every((s) => s.labels.secret === "alpha-only"), JSON.stringify(series));
+    assert.ok(series.every((s) => s.samples.every(([, v]) => v !== 424242)));
+  }
 });
 
 test("paths that try to step from alpha's prefix into beta's are refused", async () => {

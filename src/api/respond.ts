@@ -69,17 +69,21 @@ export async function sendPieces(
   return sendBody(request, reply, head, opts);
 }
 
-/** Sends a body already encoded (UTF-8 chunks, e.g. from a query worker) as JSON, compressed and streamed as fits. */
+/**
+ * Sends a body already encoded (UTF-8 chunks, e.g. from a query worker) as JSON, or as `opts.contentType`,
+ * compressed and streamed as fits.
+ */
 export async function sendBytes(
   request: FastifyRequest,
   reply: FastifyReply,
   chunks: readonly Uint8Array[],
+  opts: { readonly contentType?: string } = {},
 ): Promise<FastifyReply> {
   let length = 0;
   for (const c of chunks) length += c.byteLength;
   const buffers = chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-  if (length >= STREAM_THRESHOLD) return sendBody(request, reply, Readable.from(buffers, { objectMode: false }), {});
-  return sendBody(request, reply, buffers.length === 1 ? buffers[0] : Buffer.concat(buffers, length), {});
+  if (length >= STREAM_THRESHOLD) return sendBody(request, reply, Readable.from(buffers, { objectMode: false }), opts);
+  return sendBody(request, reply, buffers.length === 1 ? buffers[0] : Buffer.concat(buffers, length), opts);
 }
 
 // Sends a whole body (string or bytes) or a stream, gzip-compressed when the client accepts it and it is worth it.

@@ -1,9 +1,9 @@
-// The HTTP server (fastify): the Prometheus API of each org under `/prometheus/<org>/`, federation, and the public
-// `/healthz`, `/metrics` and `/meta/regions.json`. Every request under `/prometheus/` is authorized (a token, or the
-// web console's session cookie: session-auth.ts) before its body is read; handlers then receive an OrgRequest
-// bound to that org, so no handler can reach another org's data. The web console's pages and its own routes are
-// added by console-routes.ts. With remote storage (`backend`), the same checks run and the reads of stored samples
-// go to the backend instead (backend-read/).
+// The HTTP server (fastify): the Prometheus API of each org under `/prometheus/<org>/`, federation, remote read
+// (remote-read/), and the public `/healthz`, `/metrics` and `/meta/regions.json`. Every request under
+// `/prometheus/` is authorized (a token, or the web console's session cookie: session-auth.ts) before its body is
+// read; handlers then receive an OrgRequest bound to that org, so no handler can reach another org's data. The web
+// console's pages and its own routes are added by console-routes.ts. With remote storage (`backend`), the same
+// checks run and the reads of stored samples go to the backend instead (backend-read/).
 
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { MetricFamily } from "../exposition/index.ts";
@@ -25,6 +25,7 @@ import { poolFamilies } from "./query-pool/metrics.ts";
 import { QueryPool } from "./query-pool/pool.ts";
 import type { QuerySpec } from "./query-pool/protocol.ts";
 import { regionsJson } from "./regions.ts";
+import { registerRemoteRead } from "./remote-read/route.ts";
 import { answerClientError, JSON_TYPE, sendBytes, sendError, sendPieces } from "./respond.ts";
 import { alerts, NO_RULES, type RulesSource, rules } from "./rules-handlers.ts";
 import { SelfMetrics } from "./self-metrics.ts";
@@ -218,6 +219,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return sendPieces(request, reply, successJson(answer.data, answer));
       case "text":
         return sendPieces(request, reply, [answer.body], { contentType: answer.contentType });
+      case "bytes":
+        return sendBytes(request, reply, [answer.body], { contentType: answer.contentType });
       case "json":
         return sendBytes(request, reply, answer.body);
     }
@@ -286,6 +289,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
             rules: ruleSource,
             signal: controller.signal,
             now: now(),
+            accept: request.headers.accept,
           });
           return await send(request, reply, answer);
         } finally {
@@ -294,6 +298,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       },
     });
   }
+
+  registerRemoteRead(app, {
+    store: opts.store,
+    gate,
+    limitsOf,
+    grantedOrg: (request) => granted.get(request),
+    forbid: (reply) => refuse(reply, REFUSALS.forbidden),
+    remoteStorage: backend !== undefined,
+  });
 
   app.get("/healthz", async (_request, reply) =>
     reply.header("content-type", "text/plain; charset=utf-8").send("ok\n"),

@@ -18,7 +18,7 @@ export { formatGoFloat, formatOpenMetricsFloat } from "./float.ts";
 export { OpenMetricsParser } from "./om-parser.ts";
 export { PromTextParser } from "./prom-parser.ts";
 export { ProtobufParser, type ProtoParserOptions } from "./proto-parser.ts";
-export { writeProtobuf } from "./proto-writer.ts";
+export { type FamilyHead, ProtobufFamilyWriter, type ProtoMetric, writeProtobuf } from "./proto-writer.ts";
 export type {
   EntryKind,
   Exemplar,

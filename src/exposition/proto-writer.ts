@@ -22,9 +22,14 @@ const TYPE_NUMBERS: Readonly<Partial<Record<MetricType, number>>> = {
 };
 const UNTYPED = 3;
 
-/** The parts of one Metric message gathered from a family's samples. */
-interface MetricParts {
+/**
+ * The parts of one Metric message: its labels (`__name__` is never written), then `extra` label pairs after them;
+ * the untyped, gauge or counter `value`; a histogram's count, sum, classic buckets (upper bound, cumulative count;
+ * the +Inf bucket is left out) and native histogram; a summary's quantiles.
+ */
+export interface ProtoMetric {
   readonly labels: Labels;
+  readonly extra?: readonly (readonly [string, string])[];
   value: number;
   timestampMs: number | undefined;
   count: number;
@@ -32,6 +37,14 @@ interface MetricParts {
   readonly buckets: [number, number][];
   readonly quantiles: [number, number][];
   native: Histogram | undefined;
+}
+
+/** The name, type and texts of one MetricFamily message. */
+export interface FamilyHead {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help?: string;
+  readonly unit?: string;
 }
 
 function double(w: ProtoWriter, field: number, v: number): void {
@@ -93,17 +106,21 @@ function nativeFields(w: ProtoWriter, h: Histogram): void {
   counts(w, 13, 14, h, h.positiveBuckets);
 }
 
-function writeMetric(w: ProtoWriter, type: MetricType, p: MetricParts): void {
+function labelPair(w: ProtoWriter, name: string, value: string): void {
+  const l = w.begin(1);
+  w.tag(1, WIRE_LEN);
+  w.string(name);
+  w.tag(2, WIRE_LEN);
+  w.string(value);
+  w.end(l);
+}
+
+function writeMetric(w: ProtoWriter, type: MetricType, p: ProtoMetric): void {
   const m = w.begin(4);
   p.labels.forEach((name, value) => {
-    if (name === METRIC_NAME) return;
-    const l = w.begin(1);
-    w.tag(1, WIRE_LEN);
-    w.string(name);
-    w.tag(2, WIRE_LEN);
-    w.string(value);
-    w.end(l);
+    if (name !== METRIC_NAME) labelPair(w, name, value);
   });
+  for (const [name, value] of p.extra ?? []) labelPair(w, name, value);
   if (type === "histogram" || type === "gaugehistogram") {
     const h = w.begin(7);
     const integer = p.native?.integer ?? Number.isInteger(p.count);
@@ -147,9 +164,9 @@ function boundOf(text: string): number {
 }
 
 // Groups a family's samples into Metric parts by their labels without `__name__`, `le` and `quantile`.
-function group(f: MetricFamily): MetricParts[] {
+function group(f: MetricFamily): ProtoMetric[] {
   const b = new LabelsBuilder();
-  const byKey = new Map<string, MetricParts>();
+  const byKey = new Map<string, ProtoMetric>();
   const add = (s: FamilySample): void => {
     const labels = b.reset(s.labels).del(METRIC_NAME, "le", "quantile").labels();
     const key = labels.toString();
@@ -185,31 +202,56 @@ function group(f: MetricFamily): MetricParts[] {
   return out.sort((x, y) => x.labels.compare(y.labels));
 }
 
-/** Renders `families` as delimited MetricFamily messages. Returns a new buffer. */
-export function writeProtobuf(families: readonly MetricFamily[]): Uint8Array {
-  const w = new ProtoWriter(4096);
-  const body = new ProtoWriter(4096);
-  const out: Uint8Array[] = [];
-  for (const f of [...families].sort((x, y) => compareStrings(x.name, y.name))) {
+/**
+ * Builds a body of delimited MetricFamily messages one family at a time, each holding exactly the metrics given, in
+ * their order (no grouping, unlike {@link writeProtobuf}). Owns its buffers; `finish` returns a new one.
+ */
+export class ProtobufFamilyWriter {
+  private readonly prefix = new ProtoWriter(16);
+  private readonly body = new ProtoWriter(4096);
+  private readonly out: Uint8Array[] = [];
+  private bytes = 0;
+
+  /** Bytes added so far. */
+  get length(): number {
+    return this.bytes;
+  }
+
+  /** Adds one MetricFamily message of `head` holding `metrics`. */
+  add(head: FamilyHead, metrics: readonly ProtoMetric[]): void {
+    const body = this.body;
     body.reset();
     body.tag(1, WIRE_LEN);
-    body.string(f.name);
-    if (f.help !== undefined && f.help !== "") {
+    body.string(head.name);
+    if (head.help !== undefined && head.help !== "") {
       body.tag(2, WIRE_LEN);
-      body.string(f.help);
+      body.string(head.help);
     }
-    const type = TYPE_NUMBERS[f.type] ?? UNTYPED;
+    const type = TYPE_NUMBERS[head.type] ?? UNTYPED;
     varint(body, 3, type);
-    const kind: MetricType = type === UNTYPED ? "unknown" : f.type;
-    for (const p of group(f)) writeMetric(body, kind, p);
-    if (f.unit !== undefined && f.unit !== "") {
+    const kind: MetricType = type === UNTYPED ? "unknown" : head.type;
+    for (const p of metrics) writeMetric(body, kind, p);
+    if (head.unit !== undefined && head.unit !== "") {
       body.tag(5, WIRE_LEN);
-      body.string(f.unit);
+      body.string(head.unit);
     }
     const msg = body.finish();
-    w.reset();
-    w.uint32(msg.length);
-    out.push(w.finish().slice(), msg.slice());
+    this.prefix.reset();
+    this.prefix.uint32(msg.length);
+    const prefix = this.prefix.finish().slice();
+    this.out.push(prefix, msg.slice());
+    this.bytes += prefix.length + msg.length;
   }
-  return Buffer.concat(out);
+
+  /** The messages added so far, in one new buffer. */
+  finish(): Uint8Array {
+    return Buffer.concat(this.out, this.bytes);
+  }
+}
+
+/** Renders `families` as delimited MetricFamily messages. Returns a new buffer. */
+export function writeProtobuf(families: readonly MetricFamily[]): Uint8Array {
+  const w = new ProtobufFamilyWriter();
+  for (const f of [...families].sort((x, y) => compareStrings(x.name, y.name))) w.add(f, group(f));
+  return w.finish();
 }

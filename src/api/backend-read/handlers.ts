@@ -4,6 +4,7 @@
 // series limit to what came back, with the org label removed. PromQL queries need no handler of their own: the
 // server hands `ReadBackend.query` to the embedded handlers as their evaluator.
 
+import { prefersProtobuf } from "../../exposition/index.ts";
 import { ContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import type { Matcher } from "../../model/matcher.ts";
@@ -148,7 +149,7 @@ export async function backendFederate(backend: ReadBackend, req: OrgRequest): Pr
       found.push({ name, labels, t: Math.round(newest[0] * 1000), v: parseSampleValue(newest[1]) });
     }
   }
-  return federationAnswer(found);
+  return federationAnswer(found, prefersProtobuf(req.accept));
 }
 
 /**

@@ -413,7 +413,8 @@ export function decodeHistograms(r: ProtoReader, ranges: Int32Array, n: number, 
   }
 }
 
-function writeLabels(w: ProtoWriter, field: number, labels: Labels): void {
+/** Writes `labels` as repeated Label messages (name 1, value 2) in field `field`, empty strings left out. */
+export function writeLabels(w: ProtoWriter, field: number, labels: Labels): void {
   labels.forEach((name, value) => {
     const m = w.begin(field);
     if (name !== "") {

@@ -1,0 +1,259 @@
+// Running a remote read over one org's store, on the main thread in slices: the samples of every query are read
+// series by series, and once a slice has taken its few milliseconds the read pauses for the event loop, then
+// resumes with a fresh iterator sought past the last sample read (an iterator is not kept across a pause, as the
+// query pool's selection pages do not keep one: the head may have moved on meanwhile). Every read is bounded: series
+// and samples of the whole response by the org's limits (max_series, max_samples), its time by the org's query
+// timeout, and the response's size (SAMPLES) or each frame's (STREAMED_XOR_CHUNKS) by the bounds below.
+//
+// As Prometheus does, each query reads [start_timestamp_ms, end_timestamp_ms] narrowed by its hints' start and end
+// when it sends hints (both 0 means none), the hints' `series` function gives series without samples (SAMPLES
+// only, as Prometheus's chunk querier has no such case), and step, grouping, by and range are ignored.
+
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { ContrailError } from "../../model/errors.ts";
+import type { Histogram } from "../../model/histogram.ts";
+import type { Labels } from "../../model/labels.ts";
+import type { TenantStore } from "../../storage/interface.ts";
+import { checkSeriesCount, type OrgLimits } from "../limits.ts";
+import { SeriesChunker } from "./chunker.ts";
+import { ChunkedFrameWriter, labelMessageBytes, type ReadQuery, ReadResponseWriter } from "./codec.ts";
+import { snappyInSlices } from "./compress.ts";
+
+/** The bounds of remote read that are not per-org limits. */
+export const REMOTE_READ_BOUNDS = {
+  /** Largest request once decompressed, bytes (the compressed body may be at most what snappy makes of it). */
+  maxRequestBytes: 1024 * 1024,
+  /** Most queries in one request (Prometheus sends one). */
+  maxQueries: 16,
+  /** Most matchers in one query. */
+  maxMatchers: 64,
+  /** Largest SAMPLES response before compression, bytes: about four million samples. */
+  maxResponseBytes: 64 * 1024 * 1024,
+  /** Chunk bytes past which a STREAMED_XOR_CHUNKS frame is sent (Prometheus's default read-max-bytes-in-frame). */
+  maxBytesInFrame: 1024 * 1024,
+} as const;
+
+/** Main-thread time one slice of a read may take before it pauses for the event loop, ms. */
+export const SLICE_MS = 4;
+/** Samples read between two looks at the clock. */
+const SAMPLES_PER_CLOCK_CHECK = 256;
+
+/** The org, store and limits a read runs with, and the signal of the client going away. */
+export interface ReadContext {
+  readonly org: string;
+  readonly store: TenantStore;
+  readonly limits: OrgLimits;
+  readonly signal: AbortSignal;
+}
+
+/** Counts a read's series and samples against the org's limits and its time against the timeout. */
+export class ReadBudget {
+  private series = 0;
+  private samples = 0;
+  private sliceStart = performance.now();
+  private readonly deadline: number;
+  private readonly limits: OrgLimits;
+  private readonly signal: AbortSignal;
+
+  /** A budget starting now, for `ctx`'s limits. */
+  constructor(ctx: ReadContext) {
+    this.limits = ctx.limits;
+    this.signal = ctx.signal;
+    this.deadline = performance.now() + ctx.limits.queryTimeoutMs;
+  }
+
+  /** Time left before the timeout, ms (at least 1). */
+  get remainingMs(): number {
+    return Math.max(1, Math.ceil(this.deadline - performance.now()));
+  }
+
+  /** Counts one more series; throws limit_exceeded past max_series. */
+  addSeries(): void {
+    checkSeriesCount(++this.series, this.limits);
+  }
+
+  /** Counts one more sample; throws too_many_samples past max_samples. */
+  addSample(): void {
+    if (++this.samples > this.limits.maxSamples) {
+      throw new ContrailError(
+        "too_many_samples",
+        `the read returns more than ${this.limits.maxSamples} samples, the limit of this org (max_samples); ` +
+          "narrow the matchers or the time range",
+      );
+    }
+  }
+
+  /** True once the current slice has taken its time. */
+  sliceOver(): boolean {
+    return performance.now() - this.sliceStart >= SLICE_MS;
+  }
+
+  /** Lets the event loop run, then checks that the client is still there and the timeout has not passed. */
+  async pause(): Promise<void> {
+    await nextTurn();
+    this.check();
+    this.sliceStart = performance.now();
+  }
+
+  /** Throws query_canceled when the client went away, query_timeout past the deadline. */
+  check(): void {
+    if (this.signal.aborted) throw new ContrailError("query_canceled", "the client closed the connection");
+    if (performance.now() > this.deadline) {
+      throw new ContrailError(
+        "query_timeout",
+        `remote read timed out after ${this.limits.queryTimeoutMs} ms, the limit of this org (query_timeout)`,
+      );
+    }
+  }
+}
+
+/** What a read does with each series and sample, in order. */
+interface SeriesVisitor {
+  begin(labels: Labels): void;
+  float(t: number, v: number): void;
+  histogram(t: number, h: Histogram): void;
+  /** Ends the series; may wait (a streamed frame being written). */
+  end(): void | Promise<void>;
+  /** Called after each pause within a series: a chance to send what the slice produced. */
+  paused?(): Promise<void>;
+}
+
+/** The range a query reads, ms inclusive: its own, narrowed by its hints' range when it sent one. */
+export function queryRange(q: ReadQuery): { readonly mint: number; readonly maxt: number } {
+  const h = q.hints;
+  if (h === null || (h.start === 0 && h.end === 0)) return { mint: q.start, maxt: q.end };
+  return { mint: Math.max(q.start, h.start), maxt: Math.min(q.end, h.end) };
+}
+
+// Reads the series and samples of `q` into `visit`, sorted by labels, pausing between slices.
+async function readQuery(
+  ctx: ReadContext,
+  q: ReadQuery,
+  budget: ReadBudget,
+  visit: SeriesVisitor,
+  labelsOnly: boolean,
+): Promise<void> {
+  const { mint, maxt } = queryRange(q);
+  if (mint > maxt) return;
+  const querier = ctx.store.querier(ctx.org, mint, maxt);
+  try {
+    // Only the `series` function changes what the store returns; other hints would only mislead it.
+    const func = labelsOnly ? "series" : undefined;
+    for (const s of querier.select(q.matchers, { start: mint, end: maxt, func, sorted: true })) {
+      budget.addSeries();
+      visit.begin(s.labels);
+      let it = s.iterator();
+      let k = labelsOnly ? "none" : it.seek(mint);
+      let read = 0;
+      while (k !== "none") {
+        const t = it.atT();
+        if (t > maxt) break;
+        budget.addSample();
+        if (k === "histogram" && it.atH !== undefined) visit.histogram(t, it.atH());
+        else visit.float(t, it.atV());
+        if (++read % SAMPLES_PER_CLOCK_CHECK === 0 && budget.sliceOver()) {
+          await budget.pause();
+          await visit.paused?.();
+          it = s.iterator();
+          k = it.seek(t + 1);
+          continue;
+        }
+        k = it.next();
+      }
+      await visit.end();
+      if (budget.sliceOver()) await budget.pause();
+    }
+  } finally {
+    querier.close();
+  }
+}
+
+/** Answers `queries` as a SAMPLES ReadResponse, snappy-compressed. Throws ContrailError on any bound. */
+export async function readSamples(ctx: ReadContext, queries: readonly ReadQuery[]): Promise<Buffer> {
+  const budget = new ReadBudget(ctx);
+  const out = new ReadResponseWriter();
+  const max = REMOTE_READ_BOUNDS.maxResponseBytes;
+  const checkSize = () => {
+    if (out.length > max) {
+      throw new ContrailError(
+        "too_large",
+        `the SAMPLES response exceeds ${max} bytes before compression, the limit of remote read; narrow the ` +
+          "matchers or the time range, or accept STREAMED_XOR_CHUNKS",
+      );
+    }
+  };
+  let sinceCheck = 0;
+  const visit: SeriesVisitor = {
+    begin: (labels) => out.beginSeries(labels),
+    float: (t, v) => {
+      out.sample(t, v);
+      if (++sinceCheck % SAMPLES_PER_CLOCK_CHECK === 0) checkSize();
+    },
+    histogram: (t, h) => {
+      out.histogram(t, h);
+      checkSize();
+    },
+    end: () => {
+      out.endSeries();
+      checkSize();
+    },
+  };
+  for (const q of queries) {
+    out.result();
+    await readQuery(ctx, q, budget, visit, q.hints?.func === "series");
+  }
+  return snappyInSlices(out.finish(), () => budget.pause());
+}
+
+/**
+ * Where streamed frames go: `push` takes a frame (owned by the sink) and may write it at once; `drain` waits until
+ * the client has taken enough of what was written to go on, or `remainingMs` passed.
+ */
+export interface FrameSink {
+  push(frame: Uint8Array): void;
+  drain(remainingMs: number): Promise<void>;
+}
+
+/**
+ * Answers `queries` as STREAMED_XOR_CHUNKS frames into `sink`: per series, its chunks in frames of about
+ * {@link REMOTE_READ_BOUNDS}.maxBytesInFrame (a series may span several frames, each with its labels; a series
+ * without samples sends none). Throws ContrailError on any bound.
+ */
+export async function readStreamed(ctx: ReadContext, queries: readonly ReadQuery[], sink: FrameSink): Promise<void> {
+  const budget = new ReadBudget(ctx);
+  const frames = new ChunkedFrameWriter();
+  for (let i = 0; i < queries.length; i++) {
+    let labels: Labels | null = null;
+    let chunker = new SeriesChunker();
+    let frameData = 0;
+    const send = () => {
+      const chunks = chunker.take();
+      if (labels !== null && chunks.length > 0) sink.push(frames.frame(labels, chunks, i));
+    };
+    const full = () => {
+      if (chunker.finishedBytes >= frameData) send();
+    };
+    const visit: SeriesVisitor = {
+      begin: (l) => {
+        labels = l;
+        chunker = new SeriesChunker();
+        frameData = REMOTE_READ_BOUNDS.maxBytesInFrame - labelMessageBytes(l);
+      },
+      float: (t, v) => {
+        chunker.float(t, v);
+        full();
+      },
+      histogram: (t, h) => {
+        chunker.histogram(t, h);
+        full();
+      },
+      end: () => {
+        chunker.flush();
+        send();
+        return sink.drain(budget.remainingMs);
+      },
+      paused: () => sink.drain(budget.remainingMs),
+    };
+    await readQuery(ctx, queries[i], budget, visit, false);
+  }
+}
