@@ -1,35 +1,79 @@
-// Series holding native histograms reach a query worker's side as "histogram" samples with atH(): a real database
-// with histogram, float and mixed series (head and a compacted block), selected and sent page by page with small
-// pages (so series continue across pages), read back with the worker's page reader against the database's own
-// iterators. Float-only series still travel as chunks.
+// Series holding native histograms travel to a query worker as their encoded chunks (integer and float histogram
+// chunks, beside the XOR chunks of mixed series) and read back there exactly as the database reads them: a real
+// database with a compacted block and a head of several chunks per series, selected over windows that cut chunks,
+// sent with small pages (so series continue across pages) and read back with the worker's page reader against the
+// database's own iterators, every histogram field and counter reset hint included.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { after, before, test } from "node:test";
+import { isContrailError } from "../../model/errors.ts";
 import type { Histogram } from "../../model/histogram.ts";
 import { Labels } from "../../model/labels.ts";
 import { newMatcher } from "../../model/matcher.ts";
 import { isStaleNaN } from "../../model/sample.ts";
 import type { SeriesSet } from "../../storage/interface.ts";
-import { counterSequence, staleMarker } from "../../tsdb/chunkenc/histogram-testdata.ts";
+import { Encoding } from "../../tsdb/chunkenc/chunk.ts";
+import { counterSequence, gaugeSequence, staleMarker } from "../../tsdb/chunkenc/histogram-testdata.ts";
 import { Db } from "../../tsdb/db.ts";
 import { PageReader } from "./page-reader.ts";
 import { type PageBounds, SelectionCursor } from "./pages.ts";
+import type { SeriesPage } from "./protocol.ts";
+import { SampleBudget } from "./sample-budget.ts";
 
-const HOUR = 3_600_000;
+const MIN = 60_000;
+const HOUR = 60 * MIN;
 const STEP = 30_000;
 const END = 4 * HOUR;
-/** Pages of a few hundred samples: long series continue over several pages. */
-const SMALL_PAGES: PageBounds = { series: 2, samples: 200, bytes: 4096, ms: 1000, readSamples: 100 };
+/** Samples of a mixed series between its switches from histograms to floats and back. */
+const MIXED_RUN = 50;
+/** Pages of a few chunks: long series continue over several pages. */
+const SMALL_PAGES: PageBounds = { series: 2, samples: 200, bytes: 1024, ms: 1000, readSamples: 100 };
+
+/** Query windows [mint, maxt] ms: the whole, within the head cutting its chunks, across block and head, tiny. */
+const WINDOWS: readonly (readonly [number, number])[] = [
+  [0, END],
+  [2.5 * HOUR + 7_000, 3.7 * HOUR],
+  [1.3 * HOUR, 2.9 * HOUR + 45_000],
+  [3 * HOUR + 1_000, 3 * HOUR + MIN],
+  [END - 10 * MIN, END + HOUR],
+];
 
 const dirs: string[] = [];
+let db: Db;
+
+before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "contrail-hist-pages-"));
+  dirs.push(dir);
+  db = Db.open({ dir, autoCompact: false });
+  const app = db.appender();
+  const ints = counterSequence(true).slice(0, -1);
+  const floats = counterSequence(false).slice(0, -1);
+  const gauges = gaugeSequence(false);
+  const series = (kind: string) => Labels.fromStrings("__name__", "m", "kind", kind);
+  let i = 0;
+  for (let t = 0; t < END; t += STEP, i++) {
+    app.appendHistogram?.(series("int"), t, ints[i % ints.length]);
+    app.appendHistogram?.(series("float"), t, floats[i % floats.length]);
+    app.appendHistogram?.(series("gauge"), t, gauges[i % gauges.length]);
+    if (Math.floor(i / MIXED_RUN) % 2 === 0) app.appendHistogram?.(series("mixed"), t, ints[i % 3]);
+    else app.append(series("mixed"), t, i);
+    app.append(series("plain"), t, i * 2);
+  }
+  app.appendHistogram?.(series("int"), END, staleMarker(true));
+  assert.equal(app.commit().firstRejection, null);
+  await db.compact();
+  assert.equal(db.blocks().length, 1);
+});
+
 after(() => {
+  db.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** "labels | t:kind:value ..." per series, a histogram shown by its count and sum. */
+/** "labels | t:kind:value ..." per series, a histogram shown whole (hint, spans, buckets). */
 function dump(set: SeriesSet): string[] {
   const out: string[] = [];
   for (const s of set) {
@@ -38,7 +82,7 @@ function dump(set: SeriesSet): string[] {
     for (let k = it.next(); k !== "none"; k = it.next()) {
       if (k === "histogram") {
         const h = it.atH?.() as Histogram;
-        parts.push(`${it.atT()}:h:${isStaleNaN(h.sum) ? "stale" : `${h.count}/${h.sum}`}`);
+        parts.push(`${it.atT()}:h:${isStaleNaN(h.sum) ? "stale" : JSON.stringify(h)}`);
       } else parts.push(`${it.atT()}:f:${isStaleNaN(it.atV()) ? "stale" : it.atV()}`);
     }
     out.push(`${s.labels.toString()} | ${parts.join(" ")}`);
@@ -46,43 +90,95 @@ function dump(set: SeriesSet): string[] {
   return out.sort();
 }
 
-test("histogram and mixed series read back with their kinds from pages; float series still go as chunks", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-hist-pages-"));
-  dirs.push(dir);
-  const db = Db.open({ dir, autoCompact: false });
-  const app = db.appender();
-  const seq = counterSequence(true).slice(0, -1);
-  let i = 0;
-  for (let t = 0; t < END; t += STEP, i++) {
-    app.appendHistogram?.(Labels.fromStrings("__name__", "m", "kind", "int"), t, seq[i % seq.length]);
-    const mixed = Labels.fromStrings("__name__", "m", "kind", "mixed");
-    if (Math.floor(i / 50) % 2 === 0) app.appendHistogram?.(mixed, t, seq[i % 3]);
-    else app.append(mixed, t, i);
-    app.append(Labels.fromStrings("__name__", "m", "kind", "float"), t, i * 2);
-  }
-  app.appendHistogram?.(Labels.fromStrings("__name__", "m", "kind", "int"), END, staleMarker(true));
-  assert.equal(app.commit().firstRejection, null);
-  await db.compact();
-  assert.equal(db.blocks().length, 1);
+function select(mint: number, maxt: number): SeriesSet {
+  return db.querier(mint, maxt).select([newMatcher("=", "__name__", "m")], { start: mint, end: maxt });
+}
 
-  const select = () => db.querier(0, END).select([newMatcher("=", "__name__", "m")], { start: 0, end: END });
-  const want = dump(select());
-  assert.match(want.join("\n"), /:h:/);
-  const reader = new PageReader();
-  const cursor = new SelectionCursor(select(), { mint: 0, maxt: END }, SMALL_PAGES);
-  let pages = 0;
-  let chunked = 0;
-  let histograms = 0;
-  do {
-    const p = cursor.nextPage(1);
-    pages++;
-    for (const c of p.chunked) chunked += c;
-    histograms += p.histograms.length;
-    reader.add(p);
-  } while (!cursor.done);
-  assert.ok(pages > 3, `${pages} pages`);
-  assert.ok(chunked > 0, "the float series travels as chunks");
-  assert.ok(histograms > 0);
-  assert.deepEqual(dump(reader.result()), want);
-  db.close();
+/** Every page of the selection of [mint, maxt]. */
+function pagesOf(mint: number, maxt: number): SeriesPage[] {
+  const cursor = new SelectionCursor(select(mint, maxt), { mint, maxt }, SMALL_PAGES);
+  const pages: SeriesPage[] = [];
+  do pages.push(cursor.nextPage(1));
+  while (!cursor.done);
+  return pages;
+}
+
+test("histogram and mixed series travel as their chunks and read back exactly, over windows that cut chunks", () => {
+  const encodings = new Set<number>();
+  for (const [mint, maxt] of WINDOWS) {
+    const want = dump(select(mint, maxt));
+    assert.match(want.join("\n"), /:h:/);
+    const pages = pagesOf(mint, maxt);
+    const reader = new PageReader();
+    for (const p of pages) {
+      assert.deepEqual([...p.chunked], new Array(p.chunked.length).fill(1), "every series travels as chunks");
+      assert.equal(p.histograms.length, 0, "no histogram is decoded on the sending side");
+      for (const e of p.chunkEncodings) encodings.add(e);
+      reader.add(p);
+    }
+    if (mint === 0) assert.ok(pages.length > 3, `${pages.length} pages`);
+    assert.deepEqual(dump(reader.result()), want, `window [${mint}, ${maxt}]`);
+  }
+  assert.deepEqual(
+    [...encodings].sort(),
+    [Encoding.xor, Encoding.histogram, Encoding.floatHistogram].sort(),
+    "XOR, integer and float histogram chunks were sent",
+  );
+});
+
+test("a histogram series appended to while its chunks are being sent reads as the database reads it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "contrail-hist-append-"));
+  dirs.push(dir);
+  const live = Db.open({ dir, autoCompact: false });
+  try {
+    const labels = Labels.fromStrings("__name__", "m", "kind", "live");
+    const seq = counterSequence(false).slice(0, -1);
+    const app = live.appender();
+    let t = 0;
+    for (; t < 300 * STEP; t += STEP) app.appendHistogram?.(labels, t, seq[(t / STEP) % seq.length]);
+    assert.equal(app.commit().firstRejection, null);
+    const sel = () => live.querier(0, END).select([newMatcher("=", "__name__", "m")], { start: 0, end: END });
+    // The database's own reading of the series selected now and read after the append, as a query in-thread
+    // selects and then reads: the open chunk's samples as recoded, up to the end the selection saw.
+    const inThread = Object.assign([...sel()], { warnings: [] });
+    // One chunk a page: the open chunk is copied pages after the series' chunk list was taken.
+    const cursor = new SelectionCursor(sel(), { mint: 0, maxt: END }, { ...SMALL_PAGES, bytes: 1 });
+    const reader = new PageReader();
+    reader.add(cursor.nextPage(1));
+    const more = live.appender();
+    // A sample with a new bucket: the open chunk is recoded as well as extended.
+    more.appendHistogram?.(labels, t, { ...seq[3], count: seq[3].count + 100, sum: seq[3].sum + 100 });
+    assert.equal(more.commit().firstRejection, null);
+    let pages = 1;
+    while (!cursor.done) {
+      reader.add(cursor.nextPage(1));
+      pages++;
+    }
+    assert.ok(pages > 2, `${pages} pages`);
+    const want = dump(inThread);
+    assert.doesNotMatch(want[0], new RegExp(` ${t}:h:`), "the sample appended after the selection is not read");
+    assert.deepEqual(dump(reader.result()), want);
+  } finally {
+    live.close();
+  }
+});
+
+test("the worker counts each histogram sample it reads once against the query's budget", () => {
+  const [mint, maxt] = WINDOWS[1];
+  const total = dump(select(mint, maxt)).reduce((n, line) => n + line.split(" | ")[1].split(" ").length, 0);
+  // Reads every series twice, as a query reading a selection again does.
+  const read = (budget: SampleBudget): void => {
+    const reader = new PageReader(budget);
+    for (const p of pagesOf(mint, maxt)) reader.add(p);
+    const set = reader.result();
+    dump(set);
+    dump(set);
+  };
+  const exact = new SampleBudget(total);
+  read(exact);
+  assert.equal(exact.read, total, "reading twice counts once");
+  assert.throws(
+    () => read(new SampleBudget(total - 1)),
+    (err: unknown) => isContrailError(err) && err.code === "too_many_samples",
+  );
 });
