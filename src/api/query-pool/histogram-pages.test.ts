@@ -16,8 +16,9 @@ import { newMatcher } from "../../model/matcher.ts";
 import { isStaleNaN } from "../../model/sample.ts";
 import type { SeriesSet } from "../../storage/interface.ts";
 import { Encoding } from "../../tsdb/chunkenc/chunk.ts";
-import { counterSequence, gaugeSequence, staleMarker } from "../../tsdb/chunkenc/histogram-testdata.ts";
+import { counterSequence } from "../../tsdb/chunkenc/histogram-testdata.ts";
 import { Db } from "../../tsdb/db.ts";
+import { histogramTestDb, TEST_END_MS, TEST_SCRAPE_MS } from "./histogram-testdb.ts";
 import { PageReader } from "./page-reader.ts";
 import { type PageBounds, SelectionCursor } from "./pages.ts";
 import type { SeriesPage } from "./protocol.ts";
@@ -25,10 +26,8 @@ import { SampleBudget } from "./sample-budget.ts";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const STEP = 30_000;
-const END = 4 * HOUR;
-/** Samples of a mixed series between its switches from histograms to floats and back. */
-const MIXED_RUN = 50;
+const STEP = TEST_SCRAPE_MS;
+const END = TEST_END_MS;
 /** Pages of a few chunks: long series continue over several pages. */
 const SMALL_PAGES: PageBounds = { series: 2, samples: 200, bytes: 1024, ms: 1000, readSamples: 100 };
 
@@ -47,25 +46,7 @@ let db: Db;
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), "contrail-hist-pages-"));
   dirs.push(dir);
-  db = Db.open({ dir, autoCompact: false });
-  const app = db.appender();
-  const ints = counterSequence(true).slice(0, -1);
-  const floats = counterSequence(false).slice(0, -1);
-  const gauges = gaugeSequence(false);
-  const series = (kind: string) => Labels.fromStrings("__name__", "m", "kind", kind);
-  let i = 0;
-  for (let t = 0; t < END; t += STEP, i++) {
-    app.appendHistogram?.(series("int"), t, ints[i % ints.length]);
-    app.appendHistogram?.(series("float"), t, floats[i % floats.length]);
-    app.appendHistogram?.(series("gauge"), t, gauges[i % gauges.length]);
-    if (Math.floor(i / MIXED_RUN) % 2 === 0) app.appendHistogram?.(series("mixed"), t, ints[i % 3]);
-    else app.append(series("mixed"), t, i);
-    app.append(series("plain"), t, i * 2);
-  }
-  app.appendHistogram?.(series("int"), END, staleMarker(true));
-  assert.equal(app.commit().firstRejection, null);
-  await db.compact();
-  assert.equal(db.blocks().length, 1);
+  db = await histogramTestDb(dir);
 });
 
 after(() => {
