@@ -215,7 +215,12 @@ export const LAYER_TABLE: LayerTable = {
       holds: "the HTTP server: Prometheus API per org, remote write, control API, auth; the query worker pool",
       folders: ["src/api", "src/api/backend-read", "src/api/query-pool"],
       imports: { upToLayer: 4 },
-      testKits: ["src/api/test-support.ts", "src/api/attack-set.ts", "src/api/query-pool/test-worker.ts"],
+      testKits: [
+        "src/api/test-support.ts",
+        "src/api/attack-set.ts",
+        "src/api/query-pool/test-worker.ts",
+        "src/api/query-pool/histogram-testdb.ts",
+      ],
     },
     {
       name: "roles",
