@@ -13,7 +13,7 @@ import type { Interval } from "./tombstones/tombstones.ts";
  * within the chunk's range and the source's, outside the deleted intervals, skipping a sample not newer than the
  * last one taken; the source ends at its first such sample past `maxt`. These batch reads are for float-only
  * series: chunks of other encodings than XOR are skipped (series that may hold histograms are read one sample at a
- * time, with their kinds).
+ * time, with their kinds: chain-iterator.ts).
  */
 export interface Chain {
   /** The source's sample range, ms inclusive. */

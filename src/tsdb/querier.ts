@@ -20,10 +20,10 @@ import type {
   ValueKind,
 } from "../storage/interface.ts";
 import type { BlockChunkReader, BlockReader, ChunkMeta } from "./block-reader.ts";
+import { ChunkChainIterator } from "./chain-iterator.ts";
 import { type Chain, ChainReader, mergeParts } from "./chunk-chain.ts";
 import { type Chunk, Encoding } from "./chunkenc/chunk.ts";
-import { type ChunkIterator, chunkIterator, isHistogramEncoding } from "./chunkenc/iterators.ts";
-import { numSamples, XorIterator } from "./chunkenc/xor.ts";
+import { numSamples } from "./chunkenc/xor.ts";
 import { postingsForMatchers } from "./index/postings.ts";
 import { type Interval, isSubrange } from "./tombstones/tombstones.ts";
 
@@ -221,11 +221,11 @@ class BlockSeriesView implements Series {
   }
 
   /**
-   * The series' chunks; null when it has deleted intervals (its iterator skips them; chunks cannot say so) or may
-   * hold histograms (read them with the iterator, which gives their kind).
+   * The series' chunks, float and histogram ones alike; null when it has deleted intervals (its iterator skips
+   * them; chunks cannot say so).
    */
   chunks(): readonly ChunkSource[] | null {
-    return this.src.deleted.length > 0 || this.src.histograms ? null : [this.src];
+    return this.src.deleted.length > 0 ? null : [this.src];
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
@@ -251,156 +251,6 @@ class LabelsOnlySeries implements Series {
 
   chunks(): readonly ChunkSource[] {
     return [];
-  }
-}
-
-/**
- * Iterates the samples of a series' chunks in order, within the range and each chunk's own [mint, maxt], skipping
- * deleted intervals and any timestamp not above the previous one. Chunks are read only when reached; float (XOR)
- * and histogram chunks are read, chunks of other encodings skipped. A chunk that does not decode throws
- * `corruption`. Series that may hold histograms use this class; float-only series its batch-reading subclass.
- */
-class ChunkChainIterator implements SampleIterator {
-  protected src!: BlockChain;
-  private readonly xor = new XorIterator();
-  /** The current chunk's decoder when it is a histogram chunk, else null (the XOR decoder is current). */
-  private hist: ChunkIterator | null = null;
-  private ci = -1;
-  private inChunk = false;
-  private started = false;
-  protected ended = false;
-  private di = 0;
-  private t = 0;
-  private v = 0;
-
-  constructor(src: BlockChain) {
-    this.reset(src);
-  }
-
-  reset(src: BlockChain): void {
-    this.src = src;
-    this.ci = -1;
-    this.inChunk = false;
-    this.started = false;
-    this.ended = false;
-    this.di = 0;
-    this.hist = null;
-  }
-
-  atT(): number {
-    return this.t;
-  }
-
-  atV(): number {
-    return this.v;
-  }
-
-  /** The current sample's histogram, when the last move returned "histogram". */
-  atH(): Histogram {
-    const h = this.hist?.atH?.();
-    if (h === undefined) throw new ContrailError("internal", "atH() called on a float sample");
-    return h;
-  }
-
-  private kind(): ValueKind {
-    return this.hist === null ? "float" : "histogram";
-  }
-
-  next(): ValueKind {
-    if (this.ended) return "none";
-    for (;;) {
-      if (!this.inChunk && !this.openNextChunk(Number.NEGATIVE_INFINITY)) return this.end();
-      if ((this.hist === null ? this.xor.next() : this.hist.next()) === "none") {
-        this.chunkDone();
-        continue;
-      }
-      const k = this.accept();
-      if (k === 1) return this.kind();
-      if (k === -1) return this.end();
-    }
-  }
-
-  seek(t: number): ValueKind {
-    if (this.ended) return "none";
-    if (this.started && this.t >= t) return this.kind();
-    const target = Math.max(t, this.src.mint);
-    if (this.inChunk && this.src.chunks[this.ci].maxt < target) this.chunkDone();
-    for (;;) {
-      if (!this.inChunk && !this.openNextChunk(target)) return this.end();
-      if ((this.hist === null ? this.xor.seek(target) : this.hist.seek(target)) === "none") {
-        this.chunkDone();
-        continue;
-      }
-      // Judge the sample the chunk's iterator stands on, then the following ones of the same chunk.
-      for (;;) {
-        const k = this.accept();
-        if (k === 1) return this.kind();
-        if (k === -1) return this.end();
-        if (!this.inChunk) break;
-        if ((this.hist === null ? this.xor.next() : this.hist.next()) === "none") {
-          this.chunkDone();
-          break;
-        }
-      }
-    }
-  }
-
-  // Judges the chunk iterator's current sample: 1 to return it, 0 to skip it, -1 when the series is done.
-  private accept(): number {
-    const src = this.src;
-    const h = this.hist;
-    const t = h === null ? this.xor.atT() : h.atT();
-    const meta = src.chunks[this.ci];
-    if (t > src.maxt) return -1;
-    if (t > meta.maxt) {
-      this.chunkDone();
-      return 0;
-    }
-    if (t < src.mint || t < meta.mint || (this.started && t <= this.t)) return 0;
-    const d = src.deleted;
-    while (this.di < d.length && d[this.di].maxt < t) this.di++;
-    if (this.di < d.length && d[this.di].mint <= t) return 0;
-    this.t = t;
-    this.v = h === null ? this.xor.atV() : h.atV();
-    this.started = true;
-    return 1;
-  }
-
-  // Opens the next chunk that may hold samples at or after `from`; false when there is none.
-  private openNextChunk(from: number): boolean {
-    const src = this.src;
-    while (++this.ci < src.chunks.length) {
-      const meta = src.chunks[this.ci];
-      if (meta.mint > src.maxt) return false;
-      if (meta.maxt < from || meta.maxt < src.mint) continue;
-      const chunk = src.reader.chunk(meta);
-      if (chunk.encoding === Encoding.xor) {
-        this.xor.reset(chunk.data);
-        this.hist = null;
-      } else if (isHistogramEncoding(chunk.encoding)) {
-        this.hist = chunkIterator(chunk);
-      } else {
-        continue;
-      }
-      this.inChunk = true;
-      return true;
-    }
-    return false;
-  }
-
-  private chunkDone(): void {
-    if (!this.inChunk) return;
-    this.inChunk = false;
-    const e = this.hist === null ? this.xor.err() : this.hist.err();
-    if (e !== null) {
-      throw new ContrailError("corruption", `chunk ${this.src.chunks[this.ci].ref}: ${e}`);
-    }
-  }
-
-  private end(): ValueKind {
-    this.chunkDone();
-    this.ended = true;
-    return "none";
   }
 }
 
@@ -519,8 +369,11 @@ class MergedSeries implements Series {
   }
 }
 
-/** Merges sample iterators by time; equal timestamps yield one sample, the first iterator's. */
-class MergeIterator implements SampleIterator {
+/**
+ * Merges sample iterators by time, each sample with its kind; equal timestamps yield one sample, the first
+ * iterator's. Also merges the sources of a series a query worker received as chunks (api/query-pool).
+ */
+export class MergeIterator implements SampleIterator {
   protected its: SampleIterator[];
   /** Current timestamp per iterator; +Infinity once exhausted, NaN before the first move. */
   protected readonly ts: Float64Array;

@@ -1,6 +1,7 @@
 // The worker's side of a selection: pages turned back into Series. Samples stay in the transferred arrays (views,
 // no copies); chunks stay encoded until the engine reads their series, then are decoded by the TSDB's own chain
-// reader (tsdb/chunk-chain.ts), so a series reads exactly as it would have on the main thread.
+// readers (tsdb/chunk-chain.ts for float-only series in batches, tsdb/chain-iterator.ts sample by sample with
+// their kinds for series holding native histograms), so a series reads exactly as it would have on the main thread.
 
 import { ContrailError } from "../../model/errors.ts";
 import type { Histogram } from "../../model/histogram.ts";
@@ -9,8 +10,10 @@ import { Labels } from "../../model/labels.ts";
 import { SampleBuffer } from "../../model/sample.ts";
 import type { Querier, Queryable, SampleIterator, Series, SeriesSet, ValueKind } from "../../storage/interface.ts";
 import { SeriesView } from "../../storage/memory.ts";
+import { ChunkChainIterator } from "../../tsdb/chain-iterator.ts";
 import { type Chain, ChainReader } from "../../tsdb/chunk-chain.ts";
 import { type Chunk, Encoding } from "../../tsdb/chunkenc/chunk.ts";
+import { MergeIterator } from "../../tsdb/querier.ts";
 import { HistogramSeriesView } from "./histogram-series.ts";
 import type { SeriesPage } from "./protocol.ts";
 import { SampleBudget } from "./sample-budget.ts";
@@ -180,10 +183,10 @@ class WireChain implements Chain {
     return this.data.length;
   }
 
-  push(mint: number, maxt: number, data: Uint8Array): void {
+  push(mint: number, maxt: number, chunk: Chunk): void {
     this.mints.push(mint);
     this.maxts.push(maxt);
-    this.data.push({ encoding: Encoding.xor, data });
+    this.data.push(chunk);
   }
 
   chunkMint(i: number): number {
@@ -203,12 +206,20 @@ class WireChain implements Chain {
   }
 }
 
-/** A series received as chunks, decoded when read. Counts its samples against the budget on its first read. */
+/**
+ * A series received as chunks, decoded when read. A float-only one counts its samples against the budget on its
+ * first read; one holding native histograms (some chunk of a histogram encoding) counts each sample the first time
+ * a read passes it.
+ */
 class ChunkSeries implements Series {
   readonly labels: Labels;
   readonly sources: WireChain[] = [];
   readonly shared: SharedReads;
+  /** True once a chunk of a histogram encoding was added: the series is then read sample by sample, with kinds. */
+  histograms = false;
   private counted = false;
+  /** The newest sample time counted so far, ms (series holding histograms). */
+  private countedT = Number.NEGATIVE_INFINITY;
 
   constructor(labels: Labels, shared: SharedReads) {
     this.labels = labels;
@@ -230,16 +241,18 @@ class ChunkSeries implements Series {
       }
       if (chain === undefined) throw new ContrailError("internal", "a page's chunks came before their source");
       const start = k === 0 ? 0 : page.chunkEnds[k - 1];
-      chain.push(
-        page.chunkRanges[2 * k],
-        page.chunkRanges[2 * k + 1],
-        page.chunkBytes.subarray(start, page.chunkEnds[k]),
-      );
+      const encoding = page.chunkEncodings[k] as Encoding;
+      if (encoding !== Encoding.xor) this.histograms = true;
+      chain.push(page.chunkRanges[2 * k], page.chunkRanges[2 * k + 1], {
+        encoding,
+        data: page.chunkBytes.subarray(start, page.chunkEnds[k]),
+      });
     }
     return next;
   }
 
   iterator(reuse?: SampleIterator): SampleIterator {
+    if (this.histograms) return new KindsIterator(this);
     if (reuse instanceof ChunkSeriesIterator) {
       reuse.reset(this);
       return reuse;
@@ -262,6 +275,58 @@ class ChunkSeries implements Series {
       all = scratch.n;
     }
     this.shared.budget.add(all);
+  }
+
+  /**
+   * Counts the sample at `t` ms as one sample, histogram or not, when no read has passed it yet (reads go forward in
+   * time, so each counts once). This bounds reading work; the memory a histogram takes once decoded is weighed by
+   * its size in the engine's own count, which holds such samples as Prometheus's does.
+   */
+  countAt(t: number): void {
+    if (t <= this.countedT) return;
+    this.countedT = t;
+    this.shared.budget.add(1);
+  }
+}
+
+/**
+ * Iterates a ChunkSeries holding native histograms sample by sample, with each sample's kind, as the store's
+ * iterators read such a series: each source through the TSDB's chain iterator, several sources merged by time (at
+ * equal timestamps the earlier source's sample). No batch read: batches carry floats only.
+ */
+class KindsIterator implements SampleIterator {
+  private readonly series: ChunkSeries;
+  private readonly it: ChunkChainIterator | MergeIterator;
+
+  constructor(series: ChunkSeries) {
+    this.series = series;
+    const its = series.sources.map((c) => new ChunkChainIterator(c));
+    this.it = its.length === 1 ? its[0] : new MergeIterator(its);
+  }
+
+  next(): ValueKind {
+    return this.counted(this.it.next());
+  }
+
+  seek(t: number): ValueKind {
+    return this.counted(this.it.seek(t));
+  }
+
+  atT(): number {
+    return this.it.atT();
+  }
+
+  atV(): number {
+    return this.it.atV();
+  }
+
+  atH(): Histogram {
+    return this.it.atH();
+  }
+
+  private counted(k: ValueKind): ValueKind {
+    if (k !== "none") this.series.countAt(this.it.atT());
+    return k;
   }
 }
 

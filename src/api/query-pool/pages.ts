@@ -1,14 +1,15 @@
 // The main thread's side of a selection: a SeriesSet read into pages bounded by series, samples, chunk bytes and
 // time, so serving a large selection never holds its event loop for long. A series whose store can give its
-// encoded chunks (storage/interface.ts `Series.chunks`) travels as chunk bytes, decoded by the worker
-// (page-reader.ts); any other series is decoded here and travels as samples.
+// encoded chunks (storage/interface.ts `Series.chunks`), float and native histogram chunks alike, travels as chunk
+// bytes, decoded by the worker (page-reader.ts); any other series is decoded here and travels as samples.
 
 import type { Histogram } from "../../model/histogram.ts";
 import { histogramPointSamples } from "../../model/histogram-size.ts";
 import { SampleBuffer } from "../../model/sample.ts";
 import { appendSamples } from "../../promql/engine/selectors.ts";
-import type { ChunkSource, SampleIterator, Series, SeriesSet } from "../../storage/interface.ts";
+import type { ChunkSource, EncodedChunk, SampleIterator, Series, SeriesSet } from "../../storage/interface.ts";
 import { Encoding } from "../../tsdb/chunkenc/chunk.ts";
+import { isHistogramEncoding } from "../../tsdb/chunkenc/iterators.ts";
 import type { SeriesPage } from "./protocol.ts";
 
 /** Bounds of one page. A page ends at the first bound reached (one read may pass the sample bound). */
@@ -185,13 +186,13 @@ export class SelectionCursor {
           return false;
         }
         const c = src.chunk(st.ci++);
-        // Only XOR chunks are sent: a series that may hold histograms gives no chunks (it is read as samples).
-        if (c.encoding !== Encoding.xor) continue;
+        // Chunks of encodings the store's iterators do not read are skipped, as those iterators skip them.
+        if (c.encoding !== Encoding.xor && !isHistogramEncoding(c.encoding)) continue;
         if (!st.started) {
           p.source(src.mint, src.maxt);
           st.started = true;
         }
-        p.chunk(c.mint, c.maxt, c.data);
+        p.chunk(c);
         // A lower bound of the samples the worker keeps: a chunk wholly inside the source's range whose count is
         // known and which no chunk seen before in its source, nor any counted chunk, reaches.
         if (c.samples >= 0 && c.mint >= src.mint && c.maxt <= src.maxt) {
@@ -227,6 +228,7 @@ class PageBuilder {
   private readonly chunkIndex: number[] = [0];
   private readonly chunkRanges: number[] = [];
   private readonly chunkEnds: number[] = [];
+  private readonly chunkEncodings: number[] = [];
   private readonly sourceStarts: number[] = [];
   private readonly sourceRanges: number[] = [];
   private readonly histogramAt: number[] = [];
@@ -342,8 +344,9 @@ class PageBuilder {
     this.sourceRanges.push(mint, maxt);
   }
 
-  /** Copies a chunk with the range [mint, maxt] ms. */
-  chunk(mint: number, maxt: number, data: Uint8Array): void {
+  /** Copies the chunk `c`: its bytes, range and encoding. */
+  chunk(c: EncodedChunk): void {
+    const data = c.data;
     const end = this.byteCount + data.length;
     if (end > this.bytes.length) {
       const grown = new Uint8Array(Math.max(end, this.bytes.length * 2));
@@ -353,7 +356,8 @@ class PageBuilder {
     this.bytes.set(data, this.byteCount);
     this.byteCount = end;
     this.chunkEnds.push(end);
-    this.chunkRanges.push(mint, maxt);
+    this.chunkRanges.push(c.mint, c.maxt);
+    this.chunkEncodings.push(c.encoding);
   }
 
   /** The page, its arrays exact-size copies. */
@@ -376,6 +380,7 @@ class PageBuilder {
       chunkRanges: Float64Array.from(this.chunkRanges),
       chunkEnds: Uint32Array.from(this.chunkEnds),
       chunkBytes: this.bytes.slice(0, this.byteCount),
+      chunkEncodings: Uint8Array.from(this.chunkEncodings),
       sourceStarts: Uint32Array.from(this.sourceStarts),
       sourceRanges: Float64Array.from(this.sourceRanges),
       histogramAt: Uint32Array.from(this.histogramAt),
@@ -399,6 +404,7 @@ export function pageTransfer(page: SeriesPage): ArrayBuffer[] {
     page.chunkRanges,
     page.chunkEnds,
     page.chunkBytes,
+    page.chunkEncodings,
     page.sourceStarts,
     page.sourceRanges,
     page.histogramAt,

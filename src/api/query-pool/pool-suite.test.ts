@@ -2,7 +2,9 @@
 // served in pages from the main thread, its answer rendered as the API's JSON and read back. The pool must pass
 // exactly what the in-thread engine passes (the same known-failures list, no regression), with the data in the
 // in-memory store (series sent as samples) and in the TSDB (series sent as chunks). A missing suite follows the
-// rule of testkit/shared-data.ts: skipped with one line, a failure under CI.
+// rule of testkit/shared-data.ts: skipped with one line, a failure under CI. Then native histograms in a TSDB with a
+// block and a head (series of several chunks, integer, float and gauge histograms, a mixed float/histogram series),
+// queried over windows that cut chunks: the pool's JSON answers, warnings and infos must be the in-thread engine's.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -10,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ContrailError } from "../../model/errors.ts";
+import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import { Engine, type QueryResult, type QueryValue } from "../../promql/engine/index.ts";
 import { parseKnownFailures } from "../../promql/promqltest/known-failures.ts";
@@ -20,6 +22,7 @@ import type { Queryable } from "../../storage/interface.ts";
 import { sharedData } from "../../testkit/shared-data.ts";
 import { Db } from "../../tsdb/db.ts";
 import { queryDataJson } from "../json.ts";
+import { histogramTestDb, TEST_END_MS } from "./histogram-testdb.ts";
 import { QueryPool } from "./pool.ts";
 import type { QueryAt } from "./protocol.ts";
 
@@ -94,8 +97,8 @@ async function sameAsInThread(queryable: Queryable, query: string, at: QueryAt, 
   return result.value;
 }
 
-// The engine's interface, answered by the pool: what the runner sees is what an API client would get.
-async function viaPool(queryable: Queryable, query: string, at: QueryAt): Promise<QueryResult> {
+// The pool's answer to `query` as the API's JSON body.
+async function poolJson(queryable: Queryable, query: string, at: QueryAt): Promise<Json> {
   let body: Uint8Array[];
   try {
     body = await pool.run(
@@ -112,7 +115,12 @@ async function viaPool(queryable: Queryable, query: string, at: QueryAt): Promis
     if (err instanceof ContrailError) throw err;
     throw new Error(`the pool failed: ${String(err)}`, { cause: err });
   }
-  const json = JSON.parse(Buffer.concat(body).toString("utf8"));
+  return JSON.parse(Buffer.concat(body).toString("utf8"));
+}
+
+// The engine's interface, answered by the pool: what the runner sees is what an API client would get.
+async function viaPool(queryable: Queryable, query: string, at: QueryAt): Promise<QueryResult> {
+  const json = await poolJson(queryable, query, at);
   return {
     value: hasHistograms(json.data) ? await sameAsInThread(queryable, query, at, json.data) : decodeValue(json.data),
     warnings: json.warnings ?? [],
@@ -171,3 +179,84 @@ for (const [where, store] of STORES) {
     );
   });
 }
+
+const HOUR = 3_600_000;
+
+const HISTOGRAM_QUERIES = [
+  "m",
+  "m[7m]",
+  "rate(m[5m])",
+  "increase(m[13m])",
+  "delta(m{kind='gauge'}[10m])",
+  "resets(m[1h])",
+  "count_over_time(m[17m])",
+  "last_over_time(m[3m])",
+  "sum by (kind) (rate(m[5m]))",
+  "sum(m{kind=~'int|float'})",
+  "histogram_count(rate(m[5m]))",
+  "histogram_sum(m)",
+  "histogram_quantile(0.9, rate(m[10m]))",
+  "histogram_fraction(0, 8, m)",
+  "m offset 1h",
+];
+
+/** Instants (ms): in the block, at its edge with the head, in the head between chunk edges, at the end. */
+const INSTANTS = [HOUR + 15_000, 2 * HOUR + 15_000, 3 * HOUR + 1_000, TEST_END_MS];
+
+/** Ranges: across block and head, inside the head, cutting chunks at both ends; steps off the scrape grid. */
+const RANGES = [
+  { start: 1.3 * HOUR, end: 2.9 * HOUR + 45_000, step: 37_000 },
+  { start: 2.5 * HOUR + 7_000, end: 3.7 * HOUR, step: 61_000 },
+];
+
+// The in-thread engine's answer as the API renders it, or the error's code.
+async function inThreadJson(db: Db, query: string, at: QueryAt): Promise<Json> {
+  try {
+    const r =
+      at.kind === "instant"
+        ? await inThread.instantQuery(db, query, at.time)
+        : await inThread.rangeQuery(db, query, at);
+    return {
+      data: JSON.parse([...queryDataJson(r.value, null)].join("")),
+      warnings: r.warnings,
+      infos: r.infos,
+    };
+  } catch (err) {
+    if (isContrailError(err)) return { error: err.code };
+    throw err;
+  }
+}
+
+// The pool's answer in the shape of inThreadJson's.
+async function poolAnswer(db: Db, query: string, at: QueryAt): Promise<Json> {
+  try {
+    const json = await poolJson(db, query, at);
+    return { data: json.data, warnings: json.warnings ?? [], infos: json.infos ?? [] };
+  } catch (err) {
+    if (isContrailError(err)) return { error: err.code };
+    throw err;
+  }
+}
+
+test("native histograms through the query pool answer as the in-thread engine, over windows that cut chunks", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pool-suite-hist-"));
+  const db = await histogramTestDb(dir);
+  try {
+    const ats: QueryAt[] = [
+      ...INSTANTS.map((time): QueryAt => ({ kind: "instant", time })),
+      ...RANGES.map((r): QueryAt => ({ kind: "range", ...r })),
+    ];
+    let histogramAnswers = 0;
+    for (const query of HISTOGRAM_QUERIES) {
+      for (const at of ats) {
+        const want = await inThreadJson(db, query, at);
+        if (want.data !== undefined && hasHistograms(want.data)) histogramAnswers++;
+        assert.deepEqual(await poolAnswer(db, query, at), want, `${query} at ${JSON.stringify(at)}`);
+      }
+    }
+    assert.ok(histogramAnswers > 20, `${histogramAnswers} answers hold histograms`);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -110,10 +110,11 @@ export type DataRequest = { readonly seq: number; readonly job: number } & (
  * A page of selected series. Entry `i` has `pairs[i]` label pairs, taken in order: pair `k` of the page is named
  * `names[nameRefs[k]]` and its value is the next `valueLengths[k]` UTF-16 units of `values` (label names repeat from
  * series to series, values mostly do not). Its samples come one of two ways, as `chunked[i]` says:
- * decoded, the samples `[offsets[i], offsets[i+1])` of `t` (ms) and `v`; or encoded, the XOR chunks
- * `[chunkIndex[i], chunkIndex[i+1])`, for the worker to decode. When `continued`, entry 0 has no labels: its
- * samples or chunks continue the last series of the previous page. Native histogram samples (only in entries given
- * as samples) are listed apart: sample `histogramAt[j]` of the page is `histograms[j]` (its `v` is NaN).
+ * decoded, the samples `[offsets[i], offsets[i+1])` of `t` (ms) and `v`; or encoded, the chunks
+ * `[chunkIndex[i], chunkIndex[i+1])` (XOR, integer or float histogram), for the worker to decode. When
+ * `continued`, entry 0 has no labels: its samples or chunks continue the last series of the previous page. Native
+ * histogram samples of entries given as samples are listed apart: sample `histogramAt[j]` of the page is
+ * `histograms[j]` (its `v` is NaN).
  */
 export interface SeriesPage {
   /** Ask for the next page with this cursor, unless `done`. */
@@ -137,6 +138,8 @@ export interface SeriesPage {
   /** Chunk `k`'s bytes: `chunkBytes` from the end of chunk `k-1` (0 for the first) to `chunkEnds[k]`. */
   readonly chunkEnds: Uint32Array;
   readonly chunkBytes: Uint8Array;
+  /** Chunk `k`'s encoding byte (tsdb/chunkenc/chunk.ts `Encoding`). */
+  readonly chunkEncodings: Uint8Array;
   /**
    * The sources of the chunked series (storage/interface.ts `ChunkSource`): source `j` begins at chunk
    * `sourceStarts[j]` with the range `sourceRanges[2j]` to `sourceRanges[2j+1]` (ms inclusive). The chunks of a

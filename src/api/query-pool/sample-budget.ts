@@ -5,7 +5,8 @@ import { ContrailError } from "../../model/errors.ts";
 /**
  * The samples a job has read from storage, against its limit: every sample the main thread sent decoded (a
  * native histogram weighed by its size, as the engine counts it: histogramPointSamples), and every sample the
- * worker decodes from chunks (each series counted once, over its whole selected range).
+ * worker decodes from chunks (each series counted once, over its whole selected range; a histogram read from a
+ * chunk counts one, as it is decoded one at a time, and the engine weighs what it holds).
  */
 export class SampleBudget {
   private readonly max: number;

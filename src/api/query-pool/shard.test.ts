@@ -60,6 +60,7 @@ function page(opts: { bytes?: number; samples?: number; continued?: boolean }): 
     histogramAt: new Uint32Array(0),
     histograms: [],
     chunkBytes: new Uint8Array(opts.bytes ?? 0),
+    chunkEncodings: new Uint8Array(0),
     sourceStarts: new Uint32Array(0),
     sourceRanges: new Float64Array(0),
     warnings: [],
