@@ -50,8 +50,11 @@ async function child(dir: string, from: number): Promise<void> {
   let start = from;
   if (db.head.maxTime > start) start = db.head.maxTime - 1 + STEP;
   void (async () => {
+    let blocks = db.blocks().length;
     for (;;) {
       await db.compact().catch(() => {});
+      if (db.blocks().length > blocks) process.stdout.write("block\n");
+      blocks = db.blocks().length;
       await new Promise((r) => setTimeout(r, COMPACT_EVERY_MS));
     }
   })();
@@ -65,10 +68,11 @@ async function child(dir: string, from: number): Promise<void> {
 }
 
 /**
- * Runs a child from `from` and kills it once it has acknowledged `killAfterAcks` commits; returns the last ack seen.
- * Counted in commits, not milliseconds: a loaded machine slows the child, not the point of its work where it dies.
+ * Runs a child from `from` and kills it once it has acknowledged `killAfterAcks` commits, and with `afterBlock` once
+ * it has also written a block; returns the last ack seen. Counted in commits and blocks, not milliseconds: a loaded
+ * machine slows the child, not the point of its work where it dies.
  */
-function runChild(dir: string, from: number, killAfterAcks: number): Promise<number> {
+function runChild(dir: string, from: number, killAfterAcks: number, afterBlock: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
       env: { ...process.env, [CHILD_ENV]: JSON.stringify({ dir, from }) },
@@ -76,6 +80,7 @@ function runChild(dir: string, from: number, killAfterAcks: number): Promise<num
     });
     let last = -1;
     let acks = 0;
+    let blocks = 0;
     let buf = "";
     let stderr = "";
     proc.stdout.on("data", (d: Buffer) => {
@@ -83,11 +88,12 @@ function runChild(dir: string, from: number, killAfterAcks: number): Promise<num
       const lines = buf.split("\n");
       buf = lines.pop() ?? "";
       for (const l of lines) {
+        if (l === "block") blocks++;
         if (!l.startsWith("ack ")) continue;
         last = Number(l.slice(4));
         acks++;
       }
-      if (acks >= killAfterAcks) proc.kill("SIGKILL");
+      if (acks >= killAfterAcks && (!afterBlock || blocks > 0)) proc.kill("SIGKILL");
     });
     proc.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
@@ -132,7 +138,8 @@ if (spec !== undefined) {
     for (let round = 0; round < ROUNDS; round++) {
       // Kill moments spread over the phases of a compaction cycle.
       const killAfter = MIN_ROUND_ACKS + ((round * 577) % ROUND_ACK_SPREAD);
-      const last = await runChild(dir, acked < 0 ? 0 : acked + STEP, killAfter);
+      // Every other child also waits for a block of its own, so compacted blocks are there to be checked.
+      const last = await runChild(dir, acked < 0 ? 0 : acked + STEP, killAfter, round % 2 === 1);
       assert.ok(last > acked, `round ${round}: the child acknowledged new samples`);
       acked = last;
       // Samples after `acked` may have been committed without their ack reaching us; they may be there or not.
