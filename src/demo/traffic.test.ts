@@ -291,6 +291,8 @@ describe("startTraffic", { timeout: HANG_GUARD_MS }, () => {
       assert.equal(traffic.stats().sent, st.sent);
       assert.deepEqual(trouble, []);
     } finally {
+      // A failed assertion above must not leave the generator running: the file would never exit.
+      ac.abort();
       await server.close();
     }
   });
