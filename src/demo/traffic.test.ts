@@ -8,7 +8,15 @@ import { after, before, describe, test } from "node:test";
 import { LocalCa, startEdge } from "../edge/index.ts";
 import { Registry } from "../exposition/registry.ts";
 import { isContrailError } from "../model/errors.ts";
-import { pathOf, pickKind, REQUEST_MIX, regionShare, startTraffic, type TrafficOptions } from "./traffic.ts";
+import {
+  pathOf,
+  pickKind,
+  REQUEST_MIX,
+  regionShare,
+  splitSlots,
+  startTraffic,
+  type TrafficOptions,
+} from "./traffic.ts";
 
 /** A seeded uniform generator (mulberry32), so runs are repeatable. */
 function seeded(seed: number): () => number {
@@ -78,6 +86,21 @@ async function appServer(opts: { holdAll?: boolean } = {}): Promise<AppServer> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How long the stall test blocks this process, ms: long enough that every target has a backlog of arrivals. */
+const STALL_MS = 500;
+/** How often a test looks for the state it waits for, ms. */
+const POLL_MS = 10;
+/** A hang guard, not a speed bound: a test still running after this long is stuck, ms. */
+const HANG_GUARD_MS = 5 * 60_000;
+
+/**
+ * Waits until `cond` holds, however long a loaded machine takes: the state is the event waited for, not a time.
+ * A state never reached fails the test's hang guard; the polling timer never holds the process open.
+ */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, POLL_MS).unref());
+}
+
 /** Collects unhandled rejections and process warnings (such as listener leaks) while a test runs. */
 const trouble: string[] = [];
 const onRejection = (reason: unknown) => trouble.push(`unhandled rejection: ${String(reason)}`);
@@ -141,7 +164,29 @@ describe("the request mix", () => {
   });
 });
 
-describe("startTraffic", () => {
+test("splitSlots: every slot given, in proportion to the shares, one at least each", () => {
+  const three = [0, 1, 2].map((i) => regionShare(i, 3));
+  assert.deepEqual(splitSlots(64, three), [34, 18, 12]);
+  assert.deepEqual(
+    splitSlots(
+      5,
+      [0, 1].map((i) => regionShare(i, 2)),
+    ),
+    [3, 2],
+  );
+  assert.deepEqual(splitSlots(3, three), [1, 1, 1]);
+  assert.deepEqual(splitSlots(7, [1]), [7]);
+  for (const total of [3, 4, 10, 31, 64, 1000]) {
+    const slots = splitSlots(total, three);
+    assert.equal(
+      slots.reduce((a, b) => a + b, 0),
+      total,
+    );
+    assert.ok(slots[0] >= slots[1] && slots[1] >= slots[2] && slots[2] >= 1, `${total}: ${slots}`);
+  }
+});
+
+describe("startTraffic", { timeout: HANG_GUARD_MS }, () => {
   test("rejects bad options", () => {
     const signal = new AbortController().signal;
     const ok = { targets: [{ region: "ord", url: "http://127.0.0.1:1" }], app: "demo", signal };
@@ -150,6 +195,7 @@ describe("startTraffic", () => {
       ["rate 0", { ...ok, ratePerSecond: 0 }],
       ["rate NaN", { ...ok, ratePerSecond: Number.NaN }],
       ["concurrency 0", { ...ok, concurrency: 0 }],
+      ["fewer slots than targets", { ...ok, targets: [...ok.targets, ...ok.targets], concurrency: 1 }],
       ["https", { ...ok, targets: [{ region: "ord", url: "https://127.0.0.1:1" }] }],
       ["not a URL", { ...ok, targets: [{ region: "ord", url: "127.0.0.1:1" }] }],
     ];
@@ -175,17 +221,16 @@ describe("startTraffic", () => {
       random: seeded(42),
       now: () => 0,
     });
-    await sleep(2000);
+    // Two seconds' worth of arrivals at 400/s, counted rather than timed: a loaded machine stalls this process.
+    await until(() => traffic.stats().sent >= 800);
     const running = traffic.stats();
     ac.abort();
     await traffic.done;
     const st = traffic.stats();
     try {
-      assert.ok(st.sent > 500, `sent ${st.sent}`);
+      assert.ok(st.sent >= 800, `sent ${st.sent}`);
       assert.equal(st.failed, 0);
       assert.equal(st.inFlight, 0);
-      // 64 in flight at 400/s leave room to spare; only a loaded machine stalling this process skips a few.
-      assert.ok(st.skipped <= st.sent * 0.05, `skipped ${st.skipped} of ${st.sent}`);
       const answered = Object.values(st.byStatus).reduce((a, b) => a + b, 0);
       // Only long requests (held by the server) and requests cut by the abort go unanswered.
       assert.ok(st.sent - answered <= running.inFlight + 20, `${st.sent} sent, ${answered} answered`);
@@ -226,16 +271,17 @@ describe("startTraffic", () => {
       random: seeded(1),
     });
     try {
-      await sleep(400);
+      // Every slot taken and held by the server, and arrivals past them skipped.
+      await until(() => server.open === 5 && traffic.stats().skipped > 20);
       const held = traffic.stats();
       assert.equal(held.inFlight, 5);
       assert.equal(held.sent, 5);
       assert.ok(held.skipped > 20, `skipped ${held.skipped}`);
       assert.equal(server.maxOpen, 5);
-      const t0 = performance.now();
       ac.abort();
       await traffic.done;
-      assert.ok(performance.now() - t0 < 1000);
+      // The held requests were cancelled: the server sees each of them closed.
+      await until(() => server.open === 0);
       const st = traffic.stats();
       assert.equal(st.inFlight, 0);
       assert.equal(st.failed, 0, "cancelled requests are not failures");
@@ -245,7 +291,52 @@ describe("startTraffic", () => {
       assert.equal(traffic.stats().sent, st.sent);
       assert.deepEqual(trouble, []);
     } finally {
+      // A failed assertion above must not leave the generator running: the file would never exit.
+      ac.abort();
       await server.close();
+    }
+  });
+
+  test("after a stall each target holds its share of the slots: the first to wake does not take them all", async () => {
+    trouble.length = 0;
+    const servers = [
+      await appServer({ holdAll: true }),
+      await appServer({ holdAll: true }),
+      await appServer({ holdAll: true }),
+    ];
+    const ac = new AbortController();
+    const traffic = startTraffic({
+      targets: servers.map((s, i) => ({ region: ["ord", "ams", "syd"][i], url: s.url })),
+      app: "demo",
+      ratePerSecond: 400,
+      concurrency: 12,
+      signal: ac.signal,
+      random: seeded(3),
+      now: () => 0,
+    });
+    const slots = splitSlots(
+      12,
+      [0, 1, 2].map((i) => regionShare(i, 3)),
+    );
+    try {
+      // This process stalls: every target wakes with far more arrivals due than there are slots.
+      const stallEnd = performance.now() + STALL_MS;
+      while (performance.now() < stallEnd) {
+        // Busy: no timer or socket of this process runs meanwhile.
+      }
+      // Every slot taken: the held requests stay, so the spread over the targets is final.
+      await until(() => servers.reduce((n, s) => n + s.open, 0) === 12);
+      assert.deepEqual(
+        servers.map((s) => s.maxOpen),
+        slots,
+      );
+      assert.equal(traffic.stats().inFlight, 12);
+      ac.abort();
+      await traffic.done;
+      assert.deepEqual(trouble, []);
+    } finally {
+      ac.abort();
+      await Promise.all(servers.map((s) => s.close()));
     }
   });
 
@@ -261,7 +352,7 @@ describe("startTraffic", () => {
       ratePerSecond: 100,
       signal: ac.signal,
     });
-    await sleep(300);
+    await until(() => traffic.stats().failed > 5);
     ac.abort();
     await traffic.done;
     const st = traffic.stats();
@@ -303,7 +394,9 @@ function totalOf(registry: Registry, name: string, app: string): number {
   return sum;
 }
 
-test("demo traffic over HTTPS through a real edge gives the app series of every TLS and limit family", async () => {
+test("demo traffic over HTTPS through a real edge gives the app series of every TLS and limit family", {
+  timeout: HANG_GUARD_MS,
+}, async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "contrail-demo-tls-"));
   const ca = LocalCa.openOrCreate(dataDir);
   const sockets = new Set<Socket>();
@@ -349,15 +442,14 @@ test("demo traffic over HTTPS through a real edge gives the app series of every 
       signal: ac.signal,
       random: seeded(7),
     });
-    const deadline = Date.now() + 10_000;
-    // Runs until the untrusting client has failed a few handshakes (2% of HTTPS requests) and held requests filled
-    // the soft limit, within a generous bound.
-    while (
-      Date.now() < deadline &&
-      (traffic.stats().untrusted < 3 || totalOf(registry, "fly_app_soft_limit_reached_count", "demo") === 0)
-    ) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Runs until the untrusting client has sent a few requests (2% of HTTPS ones), the edge has counted a failed
+    // handshake, and held requests filled the soft limit.
+    await until(
+      () =>
+        traffic.stats().untrusted >= 3 &&
+        totalOf(registry, "fly_edge_tls_handshake_errors", "demo") >= 1 &&
+        totalOf(registry, "fly_app_soft_limit_reached_count", "demo") > 0,
+    );
     ac.abort();
     await traffic.done;
     const st = traffic.stats();

@@ -1,9 +1,12 @@
 // Demo traffic: realistic mixed requests to one app through the edge listeners of several regions, so the seed's
 // dashboard has something to show. Mostly 200s, some 404s and 500s, slow requests, a few long-held ones (plain HTTP,
 // no WebSocket), at rates that differ per region and drift over minutes. Arrivals are Poisson; at most
-// `concurrency` requests are in flight, arrivals beyond that are skipped rather than queued. Targets with an HTTPS
-// address get about half their requests over TLS (a keep-alive agent that trusts the edge's CA), and a few of those
-// from a client that does not trust it, as a browser would before the CA is installed: its handshakes fail.
+// `concurrency` requests are in flight, arrivals beyond that are skipped rather than queued. Each target holds its
+// own share of that bound, in proportion to its rate: after this process stalls, every target sends its backlog at
+// once, and with one shared bound the first to wake would take every slot and skew the regions' shares. Targets
+// with an HTTPS address get about half their requests over TLS (a keep-alive agent that trusts the edge's CA), and a
+// few of those from a client that does not trust it, as a browser would before the CA is installed: its handshakes
+// fail.
 //
 // Requests go through node:http with a keep-alive agent rather than `fetch`: the edge routes by the `Host` header
 // (`<app>.<domain>`), which the Fetch standard forbids a client to set (undici replaces it with the URL's host), and
@@ -32,7 +35,7 @@ export interface TrafficOptions {
   readonly ca?: string;
   /** Mean requests per second over all targets together. Default 20. */
   readonly ratePerSecond?: number;
-  /** Most requests in flight at once, over all targets. Default 32. */
+  /** Most requests in flight at once, over all targets (at least one per target). Default 32. */
   readonly concurrency?: number;
   /** Aborting stops new arrivals and cancels the requests in flight. */
   readonly signal: AbortSignal;
@@ -58,7 +61,7 @@ export interface TrafficStats {
   readonly untrusted: number;
   /** Requests that ended without a response (connection refused or reset, timeout), not counting aborts. */
   readonly failed: number;
-  /** Arrivals not sent because `concurrency` requests were already in flight. */
+  /** Arrivals not sent because their target's share of `concurrency` was already in flight. */
   readonly skipped: number;
   /** Requests in flight now. */
   readonly inFlight: number;
@@ -140,6 +143,24 @@ export function regionShare(i: number, n: number): number {
   return 1 / (i + 1) / sum;
 }
 
+/**
+ * Splits `total` slots over targets in proportion to `shares` (largest remainder), at least one each; the caller
+ * ensures `total` is at least the number of shares.
+ */
+export function splitSlots(total: number, shares: readonly number[]): number[] {
+  const spare = total - shares.length;
+  const exact = shares.map((s) => s * spare);
+  const out = exact.map((x) => 1 + Math.floor(x));
+  let left = total - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [, i] of order) {
+    if (left === 0) break;
+    out[i]++;
+    left--;
+  }
+  return out;
+}
+
 /** Mutable counters behind {@link TrafficStats}. */
 interface Counts {
   sent: number;
@@ -157,7 +178,6 @@ interface Counts {
 interface Run {
   readonly host: string;
   readonly ca: string | undefined;
-  readonly concurrency: number;
   readonly signal: AbortSignal;
   readonly random: () => number;
   readonly now: () => number;
@@ -174,22 +194,25 @@ class TargetLoop {
   private readonly meanRate: number;
   private readonly phase: number;
   private readonly inFlight = new Set<http.ClientRequest>();
+  /** This target's share of the generator's concurrency: requests in flight to it at most. */
+  private readonly slots: number;
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly run: Run,
     private readonly target: TrafficTarget,
-    options: { readonly rate: number; readonly phase: number },
+    options: { readonly rate: number; readonly phase: number; readonly slots: number },
   ) {
+    this.slots = options.slots;
     this.base = new URL(target.url);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: run.concurrency });
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: this.slots });
     this.secure =
       target.tlsUrl === undefined
         ? null
         : {
             base: new URL(target.tlsUrl),
-            agent: new https.Agent({ keepAlive: true, maxSockets: run.concurrency, ca: run.ca }),
+            agent: new https.Agent({ keepAlive: true, maxSockets: this.slots, ca: run.ca }),
             untrusting: new https.Agent({ keepAlive: false }),
           };
     this.meanRate = options.rate;
@@ -239,7 +262,7 @@ class TargetLoop {
 
   private arrive(): void {
     const c = this.run.counts;
-    if (c.inFlight >= this.run.concurrency) {
+    if (this.inFlight.size >= this.slots) {
       c.skipped++;
       return;
     }
@@ -304,6 +327,12 @@ export function startTraffic(options: TrafficOptions): Traffic {
   if (!(Number.isInteger(concurrency) && concurrency > 0)) {
     throw new ContrailError("bad_data", `demo traffic: concurrency must be a positive integer, got ${concurrency}`);
   }
+  if (concurrency < options.targets.length) {
+    throw new ContrailError(
+      "bad_data",
+      `demo traffic: concurrency ${concurrency} is below the ${options.targets.length} targets (one slot each at least)`,
+    );
+  }
   for (const t of options.targets) {
     if (!/^http:\/\/[^/]+/.test(t.url)) {
       throw new ContrailError("bad_data", `demo traffic: target URL must be http://HOST:PORT, got ${t.url}`);
@@ -330,7 +359,6 @@ export function startTraffic(options: TrafficOptions): Traffic {
   const run: Run = {
     host: `${options.app}.${options.domain ?? "localhost"}`,
     ca: options.ca,
-    concurrency,
     signal: options.signal,
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
@@ -340,8 +368,11 @@ export function startTraffic(options: TrafficOptions): Traffic {
     },
   };
   const n = options.targets.length;
+  const shares = options.targets.map((_, i) => regionShare(i, n));
+  const slots = splitSlots(concurrency, shares);
   const loops = options.targets.map(
-    (t, i) => new TargetLoop(run, t, { rate: ratePerSecond * regionShare(i, n), phase: (2 * Math.PI * i) / n }),
+    (t, i) =>
+      new TargetLoop(run, t, { rate: ratePerSecond * shares[i], phase: (2 * Math.PI * i) / n, slots: slots[i] }),
   );
   const stop = () => {
     for (const l of loops) l.stop();

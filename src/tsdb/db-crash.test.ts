@@ -2,7 +2,7 @@
 // holds every acknowledged sample exactly once. The test runs this file again as a child process that appends and
 // compacts without pause (tiny block ranges and WAL segments, so head blocks, merges, checkpoints and deletions
 // follow each other every few hundred milliseconds) and prints each acknowledged commit; the parent kills it at
-// varied moments, checks the directory, and lets the next child go on where the acknowledged data ends.
+// varied points (counted in acknowledged commits), checks the directory, and lets the next child go on where the acknowledged data ends.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -31,6 +31,12 @@ const COMMIT_EVERY_MS = 2;
 /** Wall time between two compaction runs of the child (ms). */
 const COMPACT_EVERY_MS = 10;
 const ROUNDS = 6;
+/** Commits of the shortest round: more than a block range, so the head always has something to compact. */
+const MIN_ROUND_ACKS = 100;
+/** Kill points spread over this many further commits, across the phases of a compaction cycle. */
+const ROUND_ACK_SPREAD = 500;
+/** A hang guard, not a speed bound: six children that each compile the code at start are slow on a loaded machine. */
+const HANG_GUARD_MS = 10 * 60_000;
 
 const labels = (i: number) => Labels.fromStrings("__name__", "crash", "i", String(i));
 const value = (i: number, t: number) => i * 1e9 + t;
@@ -44,8 +50,11 @@ async function child(dir: string, from: number): Promise<void> {
   let start = from;
   if (db.head.maxTime > start) start = db.head.maxTime - 1 + STEP;
   void (async () => {
+    let blocks = db.blocks().length;
     for (;;) {
       await db.compact().catch(() => {});
+      if (db.blocks().length > blocks) process.stdout.write("block\n");
+      blocks = db.blocks().length;
       await new Promise((r) => setTimeout(r, COMPACT_EVERY_MS));
     }
   })();
@@ -58,23 +67,33 @@ async function child(dir: string, from: number): Promise<void> {
   }
 }
 
-/** Runs a child from `from` and kills it `killAfterMs` after its first acknowledgement; returns the last ack seen. */
-function runChild(dir: string, from: number, killAfterMs: number): Promise<number> {
+/**
+ * Runs a child from `from` and kills it once it has acknowledged `killAfterAcks` commits, and with `afterBlock` once
+ * it has also written a block; returns the last ack seen. Counted in commits and blocks, not milliseconds: a loaded
+ * machine slows the child, not the point of its work where it dies.
+ */
+function runChild(dir: string, from: number, killAfterAcks: number, afterBlock: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
       env: { ...process.env, [CHILD_ENV]: JSON.stringify({ dir, from }) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let last = -1;
+    let acks = 0;
+    let blocks = 0;
     let buf = "";
     let stderr = "";
-    let timer: NodeJS.Timeout | null = null;
     proc.stdout.on("data", (d: Buffer) => {
       buf += d.toString();
       const lines = buf.split("\n");
       buf = lines.pop() ?? "";
-      for (const l of lines) if (l.startsWith("ack ")) last = Number(l.slice(4));
-      if (last >= 0 && timer === null) timer = setTimeout(() => proc.kill("SIGKILL"), killAfterMs);
+      for (const l of lines) {
+        if (l === "block") blocks++;
+        if (!l.startsWith("ack ")) continue;
+        last = Number(l.slice(4));
+        acks++;
+      }
+      if (acks >= killAfterAcks && (!afterBlock || blocks > 0)) proc.kill("SIGKILL");
     });
     proc.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
@@ -113,13 +132,14 @@ if (spec !== undefined) {
   const dir = mkdtempSync(join(tmpdir(), "contrail-db-crash-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("a process killed during maintenance loses no acknowledged sample", { timeout: 120_000 }, async () => {
+  test("a process killed during maintenance loses no acknowledged sample", { timeout: HANG_GUARD_MS }, async () => {
     let acked = -1;
     let blocksSeen = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // Kill moments spread over the phases of a compaction cycle.
-      const killAfter = 300 + ((round * 577) % 1500);
-      const last = await runChild(dir, acked < 0 ? 0 : acked + STEP, killAfter);
+      const killAfter = MIN_ROUND_ACKS + ((round * 577) % ROUND_ACK_SPREAD);
+      // Every other child also waits for a block of its own, so compacted blocks are there to be checked.
+      const last = await runChild(dir, acked < 0 ? 0 : acked + STEP, killAfter, round % 2 === 1);
       assert.ok(last > acked, `round ${round}: the child acknowledged new samples`);
       acked = last;
       // Samples after `acked` may have been committed without their ack reaching us; they may be there or not.
