@@ -32,6 +32,8 @@ export class DataChannel {
   private readonly flags: Int32Array;
   private seq = 0;
   private job = 0;
+  /** One-way requests not yet posted: they go ahead of the next request (see `post`). */
+  private readonly deferred: DataRequest[] = [];
 
   /** A channel over `port` and the worker's shared flags. */
   constructor(port: MessagePort, flags: Int32Array) {
@@ -42,6 +44,7 @@ export class DataChannel {
   /** Starts serving job `id`: answers left over from an earlier job are dropped. */
   begin(id: number): void {
     this.job = id;
+    this.deferred.length = 0;
     while (receiveMessageOnPort(this.port) !== undefined) {
       // Drain: stale answers of a job that stopped waiting for them.
     }
@@ -70,6 +73,8 @@ export class DataChannel {
     if (this.cancelled()) this.throwCancelled();
     const seq = ++this.seq;
     Atomics.store(this.flags, FLAG_REPLY, 0);
+    for (const d of this.deferred) this.port.postMessage(d);
+    this.deferred.length = 0;
     this.port.postMessage({ ...req, seq, job: this.job }, transfer);
     return seq;
   }
@@ -90,9 +95,14 @@ export class DataChannel {
     }
   }
 
-  /** Sends a one-way request. */
+  /**
+   * Sends a one-way request ahead of the next request of the job, not now: posting wakes the main thread, and the
+   * one the engine sends (a querier's close, at the end of its evaluation) would cost the job a wake-up of the main
+   * thread just before its answer. One left at the job's end is dropped: the main thread then closes everything the
+   * job opened.
+   */
   post(req: Request): void {
-    this.port.postMessage({ ...req, seq: 0, job: this.job });
+    this.deferred.push({ ...req, seq: 0, job: this.job } as DataRequest);
   }
 }
 
