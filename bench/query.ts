@@ -7,10 +7,10 @@
 // answers compared (relative tolerance 1e-6).
 // Samples sit a few whole seconds off the 15 s step grid, as real scrapes do, so no sample lies on a window
 // boundary (where Prometheus 2's closed and Prometheus 3's open range windows would differ).
-// CPU time per query: after the timed runs, each query runs `--cpu-runs` more times (default 40) and the user +
+// CPU time per query: after the timed runs, each query runs `--cpu-runs` more times (default 100) and the user +
 // system time of each server's processes (every thread, Contrail's whole process tree) over those runs is read
 // from /proc and divided by their count: a figure a shared machine disturbs far less than wall time.
-// Run: npm run bench -- query [--runs 5] [--cpu-runs 40] [--only <text>] [--cpu-prof-dir <dir>]
+// Run: npm run bench -- query [--runs 5] [--cpu-runs 100] [--only <text>] [--cpu-prof-dir <dir>]
 // (--only: the cases whose name contains the text.)
 // (--cpu-prof-dir: `contrail up` and its processes, query workers included, write CPU profiles there.)
 
@@ -47,7 +47,7 @@ function option(name: string): string | undefined {
 
 /** Timed runs of each query per server, and the runs over which CPU time per query is read. */
 const RUNS = Number(option("runs") ?? 5);
-const CPU_RUNS = Number(option("cpu-runs") ?? 40);
+const CPU_RUNS = Number(option("cpu-runs") ?? 100);
 const PROFILE_DIR = option("cpu-prof-dir");
 const ONLY = option("only") ?? "";
 /** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
