@@ -3,10 +3,13 @@
 // same bits as XorIterator (docs/format/xor-chunk.md) and stops with the same error texts at the same samples.
 
 import type { SampleBuffer } from "../../model/sample.ts";
-import { floatFromBits } from "../encoding/float-bits.ts";
 import { numSamples } from "./xor.ts";
 
 const HEADER_SIZE = 2;
+/** Indices of a float64's high and low 32-bit halves in an Int32Array over it, in the host's byte order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const HI = LITTLE_ENDIAN ? 1 : 0;
+const LO = LITTLE_ENDIAN ? 0 : 1;
 const TWO_32 = 0x1_0000_0000;
 /** Zero bytes kept after the copied chunk, so reading 32 bits anywhere before the end stays in bounds. */
 const PADDING = 8;
@@ -67,7 +70,9 @@ export class XorBatchDecoder {
     buf.fill(0, len, len + PADDING);
     out.reserve(total);
     const outT = out.t;
-    const outV = out.v;
+    // Values are written as their two bit halves, kept as int32: a float64 read back from two 32-bit stores (as
+    // floatFromBits does) would stall on every sample.
+    const outBits = new Int32Array(out.v.buffer, out.v.byteOffset, out.v.length * 2);
     let n = out.n;
     const endBit = len * 8;
     let pos = 0;
@@ -125,10 +130,10 @@ export class XorBatchDecoder {
           if (bits > 32) {
             hi = peek32(buf, view, pos) >>> (64 - bits);
             pos += bits - 32;
-            lo = peek32(buf, view, pos);
+            lo = peek32(buf, view, pos) | 0;
             pos += 32;
           } else {
-            lo = peek32(buf, view, pos) >>> (32 - bits);
+            lo = (peek32(buf, view, pos) >>> (32 - bits)) | 0;
             pos += bits;
           }
           if (s >= 32) {
@@ -138,8 +143,8 @@ export class XorBatchDecoder {
             hi = (hi << s) | (lo >>> (32 - s));
             lo <<= s;
           }
-          vHi = (vHi ^ hi) >>> 0;
-          vLo = (vLo ^ lo) >>> 0;
+          vHi ^= hi;
+          vLo ^= lo;
         }
         read++;
         if (t > stopT) {
@@ -147,7 +152,8 @@ export class XorBatchDecoder {
           break;
         }
         outT[n] = t;
-        outV[n] = floatFromBits(vHi, vLo);
+        outBits[(n << 1) | HI] = vHi;
+        outBits[(n << 1) | LO] = vLo;
         n++;
         continue;
       }
@@ -188,7 +194,7 @@ export class XorBatchDecoder {
           pos = endBit;
           vHi = 0;
         } else {
-          vHi = peek32(buf, view, pos);
+          vHi = peek32(buf, view, pos) | 0;
           pos += 32;
         }
         if (pos + 32 > endBit) {
@@ -196,7 +202,7 @@ export class XorBatchDecoder {
           pos = endBit;
           vLo = 0;
         } else {
-          vLo = peek32(buf, view, pos);
+          vLo = peek32(buf, view, pos) | 0;
           pos += 32;
         }
       } else {
@@ -339,7 +345,7 @@ export class XorBatchDecoder {
               eof = true;
               pos = endBit;
             } else {
-              lo = peek32(buf, view, pos) >>> (32 - loBits);
+              lo = (peek32(buf, view, pos) >>> (32 - loBits)) | 0;
               pos += loBits;
             }
           }
@@ -350,8 +356,8 @@ export class XorBatchDecoder {
             hi = (hi << s) | (lo >>> (32 - s));
             lo <<= s;
           }
-          vHi = (vHi ^ hi) >>> 0;
-          vLo = (vLo ^ lo) >>> 0;
+          vHi ^= hi;
+          vLo ^= lo;
         }
       }
       if (eof) {
@@ -364,7 +370,8 @@ export class XorBatchDecoder {
         break;
       }
       outT[n] = t;
-      outV[n] = floatFromBits(vHi, vLo);
+      outBits[(n << 1) | HI] = vHi;
+      outBits[(n << 1) | LO] = vLo;
       n++;
     }
     out.n = n;
