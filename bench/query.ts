@@ -7,10 +7,15 @@
 // answers compared (relative tolerance 1e-6).
 // Samples sit a few whole seconds off the 15 s step grid, as real scrapes do, so no sample lies on a window
 // boundary (where Prometheus 2's closed and Prometheus 3's open range windows would differ).
-// Run: npm run bench -- query
+// CPU time per query: after the timed runs, each query runs `--cpu-runs` more times (default 100) and the user +
+// system time of each server's processes (every thread, Contrail's whole process tree) over those runs is read
+// from /proc and divided by their count: a figure a shared machine disturbs far less than wall time.
+// Run: npm run bench -- query [--runs 5] [--cpu-runs 100] [--only <text>] [--cpu-prof-dir <dir>]
+// (--only: the cases whose name contains the text.)
+// (--cpu-prof-dir: `contrail up` and its processes, query workers included, write CPU profiles there.)
 
-import { execFile } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOrg, createToken, localUser, openControlDb } from "../src/control/index.ts";
@@ -34,6 +39,19 @@ const VICTORIA = process.env.VICTORIA_METRICS ?? "victoria-metrics";
 const CONTRAIL = join(import.meta.dirname, "..", "bin", "contrail.js");
 const ORG = "bench";
 const APP = "app-07";
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** Timed runs of each query per server, and the runs over which CPU time per query is read. */
+const RUNS = Number(option("runs") ?? 5);
+const CPU_RUNS = Number(option("cpu-runs") ?? 100);
+const PROFILE_DIR = option("cpu-prof-dir");
+const ONLY = option("only") ?? "";
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 const STEP_S = 15;
 const SERIES = 10_000;
@@ -143,11 +161,42 @@ function run(cmd: string, args: readonly string[]): Promise<string> {
 const READY_TIMEOUT_MS = 120_000;
 const children: PeerProcess[] = [];
 
-/** A server under test: the base URL of its Prometheus API and the headers it needs. */
+/** A server under test: the base URL of its Prometheus API, the headers it needs and its process id. */
 interface Peer {
   readonly name: string;
   readonly api: string;
   readonly headers: Record<string, string>;
+  readonly pid: number;
+}
+
+/** `pid` and its descendants, from /proc's children lists of every thread. */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const text = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, "utf8").trim();
+      if (text !== "") out.push(...text.split(" ").map(Number));
+    } catch {
+      // The process is gone.
+    }
+  }
+  return out;
+}
+
+/** User + system CPU time of `pid`'s process tree so far (every thread), ms. */
+function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      // Fields after the command name (which may hold spaces) start at the state, field 3; utime and stime are 14, 15.
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process is gone.
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
 }
 
 async function startContrail(dir: string, om: string): Promise<Peer> {
@@ -164,16 +213,17 @@ async function startContrail(dir: string, om: string): Promise<Peer> {
   await run(process.execPath, [CONTRAIL, "tsdb", "import", "--data", data, "--org", ORG, om]);
   console.log(`contrail: imported in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const port = await freePort();
-  children.push(
-    startProcess(process.execPath, [CONTRAIL, "up", "--data", data, "--api", `127.0.0.1:${port}`], {
-      onFailure: console.error,
-    }),
-  );
+  const prof = PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
+  const up = startProcess(process.execPath, [...prof, CONTRAIL, "up", "--data", data, "--api", `127.0.0.1:${port}`], {
+    onFailure: console.error,
+  });
+  children.push(up);
   await waitReady(`http://127.0.0.1:${port}/healthz`, { what: "contrail", timeoutMs: READY_TIMEOUT_MS });
   return {
     name: "contrail",
     api: `http://127.0.0.1:${port}/prometheus/${ORG}`,
     headers: { authorization: `Bearer ${token}` },
+    pid: up.proc.pid ?? 0,
   };
 }
 
@@ -193,7 +243,7 @@ async function startPrometheus(dir: string, om: string): Promise<Peer> {
     readyTimeoutMs: READY_TIMEOUT_MS,
   });
   children.push(p);
-  return { name: "prometheus", api: p.url, headers: {} };
+  return { name: "prometheus", api: p.url, headers: {}, pid: p.proc.pid ?? 0 };
 }
 
 async function startVictoria(dir: string, vmFile: string): Promise<Peer> {
@@ -219,7 +269,7 @@ async function startVictoria(dir: string, vmFile: string): Promise<Peer> {
     await new Promise((res) => setTimeout(res, 500));
   }
   console.log(`victoria-metrics: imported in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { name: "victoriametrics", api: base, headers: {} };
+  return { name: "victoriametrics", api: base, headers: {}, pid: vm.proc.pid ?? 0 };
 }
 
 type Matrix = Map<string, Map<number, number>>;
@@ -285,17 +335,23 @@ async function main(): Promise<void> {
     );
     const peers = [await startContrail(dir, om), await startPrometheus(dir, om), await startVictoria(dir, vm)];
     const figures: Record<string, Figure[]> = { contrail: [], prometheus: [], victoriametrics: [] };
+    const cpu: Record<string, Figure[]> = { contrail: [], prometheus: [], victoriametrics: [] };
     // Every server answers every query a few times first, so the figures are of warm, long-running servers
     // (JIT-compiled code paths, filled caches) rather than of whichever query happened to run first.
+    const cases = QUERIES.filter((q) => q.name.includes(ONLY));
     for (let round = 0; round < 3; round++) {
-      for (const { query } of QUERIES) for (const peer of peers) await rangeQuery(peer, query);
+      for (const { query } of cases) for (const peer of peers) await rangeQuery(peer, query);
     }
-    for (const { name, query } of QUERIES) {
+    for (const { name, query } of cases) {
       const answers = new Map<string, Matrix>();
       for (const peer of peers) {
         answers.set(peer.name, await rangeQuery(peer, query));
-        const runs = await timeRuns(() => rangeQuery(peer, query), { runs: 5, warmup: 2 });
+        const runs = await timeRuns(() => rangeQuery(peer, query), { runs: RUNS, warmup: 2 });
         figures[peer.name].push({ name, unit: "ms", runs, higherIsBetter: false });
+        const cpu0 = treeCpuMs(peer.pid);
+        for (let i = 0; i < CPU_RUNS; i++) await rangeQuery(peer, query);
+        const perQuery = (treeCpuMs(peer.pid) - cpu0) / CPU_RUNS;
+        cpu[peer.name].push({ name, unit: "ms CPU", runs: [perQuery], higherIsBetter: false });
       }
       const ours = answers.get("contrail")!;
       const seriesCount = ours.size;
@@ -308,9 +364,13 @@ async function main(): Promise<void> {
         `  ${query}\n  median ms: contrail ${m("contrail")}, prometheus ${m("prometheus")}, victoriametrics ${m("victoriametrics")}`,
       );
     }
-    printFigures("1 h range queries at 15 s step over 10,000 series (HTTP, median of 5)", figures.contrail, {
+    printFigures(`1 h range queries at 15 s step over 10,000 series (HTTP, median of ${RUNS})`, figures.contrail, {
       prometheus: figures.prometheus,
       victoriametrics: figures.victoriametrics,
+    });
+    printFigures(`server CPU time per query (every thread, over ${CPU_RUNS} runs)`, cpu.contrail, {
+      prometheus: cpu.prometheus,
+      victoriametrics: cpu.victoriametrics,
     });
   } finally {
     await Promise.all(children.map((c) => c.stop()));

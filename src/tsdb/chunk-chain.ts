@@ -65,17 +65,19 @@ export class ChainReader {
       const chunk = chain.chunkData(ci);
       if (chunk.encoding !== Encoding.xor) continue;
       const stopT = Math.min(chain.maxt, cMaxt);
-      // Fast path: a chunk wholly inside the read, after the samples taken, with nothing deleted, is decoded
-      // straight into `out`; kept when its samples pass every test the loop below makes (they normally do).
-      if (deleted.length === 0 && cMint >= target && cMint >= chain.mint && cMint > lastT && cMaxt <= maxt) {
+      // Fast path: a chunk starting inside the read, after the samples taken, with nothing deleted, is decoded
+      // straight into `out` up to the read's end; kept when its samples pass every test the loop below makes (they
+      // normally do). A stop at a sample the loop below would have decoded (at or before `stopT`) is past `maxt`:
+      // there the loop ends the read.
+      if (deleted.length === 0 && cMint >= target && cMint >= chain.mint && cMint > lastT && cMint <= maxt) {
         const before = out.n;
-        dec.decode(chunk.data, out, stopT);
+        dec.decode(chunk.data, out, Math.min(stopT, maxt));
         if (inOrder(out, before, cMint, lastT)) {
           if (out.n > before) {
             lastT = out.t[out.n - 1];
             seeking = false;
           }
-          if (dec.stoppedAt > chain.maxt) return;
+          if (dec.stoppedAt <= stopT || dec.stoppedAt > chain.maxt) return;
           if (!Number.isNaN(dec.stoppedAt)) continue;
           if (dec.error !== null) throw new ContrailError("corruption", `chunk ${chain.chunkName(ci)}: ${dec.error}`);
           continue;

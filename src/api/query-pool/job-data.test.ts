@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ContrailError } from "../../model/errors.ts";
+import { newMatcher } from "../../model/matcher.ts";
 import type { Querier, Queryable } from "../../storage/interface.ts";
 import { load, MemoryTenants } from "../test-support.ts";
-import { JobData } from "./job-data.ts";
+import { JobData, PREFETCH_QUERIER } from "./job-data.ts";
 import { PageReader } from "./page-reader.ts";
 import type { DataRequest, DataResponse, SeriesPage } from "./protocol.ts";
 
@@ -164,4 +165,60 @@ test("the page after one sent is built ahead, in its own turn of the event loop,
   const next = ask(limited, { op: "page", cursor: first.page.cursor });
   assert.equal(!next.ok && next.code, "too_many_samples");
   limited.close();
+});
+
+test("selections made ahead of a job: first pages on their own querier, the rest by cursor, closed with the job", () => {
+  const c = counting(tenants().queryable("alpha"));
+  const bounds = { series: 2, samples: 100, bytes: 1024, ms: 4, readSamples: 50 };
+  const data = new JobData(c.queryable, { maxSamples: 1_000_000, bounds });
+  const hints = { start: 0, end: 10_000 };
+  const ahead = data.selectAhead({
+    mint: 0,
+    maxt: 10_000,
+    selects: [
+      { matchers: [newMatcher("=~", "__name__", ".+")], hints },
+      { matchers: [newMatcher("=", "i", "3")], hints },
+    ],
+  });
+  assert.equal(ahead.selects.length, 2);
+  assert.equal(c.open(), 1);
+  assert.deepEqual(ahead.selects[0].querier, { querier: PREFETCH_QUERIER, mint: 0, maxt: 10_000 });
+  assert.deepEqual(ahead.selects[1].matchers, [["=", "i", "3"]]);
+  assert.ok(ahead.transfer.length > 0, "the pages' buffers travel with the job");
+  const reader = new PageReader();
+  let page = ahead.selects[0].page;
+  for (;;) {
+    reader.add(page);
+    if (page.done) break;
+    const res = ask(data, { op: "page", cursor: page.cursor });
+    assert.ok(res.ok && "page" in res, JSON.stringify(res));
+    page = res.page;
+  }
+  assert.deepEqual(
+    [...reader.result()].map((s) => s.labels.toString()),
+    selectAll(new JobData(tenants().queryable("alpha"), { maxSamples: 1_000_000, bounds })),
+  );
+  data.close();
+  assert.equal(c.open(), 0);
+
+  // A selection that fails is left for the worker to ask for, and meet its error then.
+  const refusing: Queryable = {
+    querier: () => ({
+      select: () => {
+        throw new ContrailError("limit_exceeded", "too many series");
+      },
+      labelNames: () => [],
+      labelValues: () => [],
+      close: () => {},
+    }),
+  };
+  const failing = new JobData(refusing, { maxSamples: 1_000_000 });
+  const matchers = [newMatcher("=~", "__name__", ".+")];
+  assert.deepEqual(failing.selectAhead({ mint: 0, maxt: 10, selects: [{ matchers, hints }] }), {
+    selects: [],
+    transfer: [],
+  });
+  const refused = ask(failing, everything);
+  assert.equal(!refused.ok && refused.code, "limit_exceeded");
+  failing.close();
 });

@@ -3,10 +3,22 @@
 
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts";
+import type { PlannedReads } from "../../promql/engine/index.ts";
 import type { LabelHints, Querier, Queryable, SelectHints } from "../../storage/interface.ts";
 import { type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
-import type { DataRequest, DataResponse, QuerierRef, SeriesPage, WireMatcher } from "./protocol.ts";
+import {
+  type DataRequest,
+  type DataResponse,
+  type PrefetchedSelect,
+  type QuerierRef,
+  type SeriesPage,
+  type WireMatcher,
+  wireMatchers,
+} from "./protocol.ts";
 import { tooManySamples } from "./sample-budget.ts";
+
+/** Querier id of the selections made ahead of a job (`selectAhead`): a worker numbers its own queriers from 1. */
+export const PREFETCH_QUERIER = 0;
 
 /** An answer and the buffers to transfer with it. */
 export interface DataAnswer {
@@ -93,6 +105,37 @@ export class JobData {
       const e = isContrailError(err) ? err : new ContrailError("internal", (err as Error)?.message ?? String(err));
       return { response: { seq: req.seq, ok: false, code: e.code, message: e.message }, transfer: [] };
     }
+  }
+
+  /**
+   * Makes the selections of `reads` ahead of the job, on querier {@link PREFETCH_QUERIER} of their range: each
+   * one's first page, counted against the sample limit like any page, and the buffers to transfer with them. Stops
+   * at the first selection that fails: the worker then asks for it and gets the error as an answer.
+   */
+  selectAhead(reads: PlannedReads): { selects: PrefetchedSelect[]; transfer: ArrayBuffer[] } {
+    const ref: QuerierRef = { querier: PREFETCH_QUERIER, mint: reads.mint, maxt: reads.maxt };
+    const selects: PrefetchedSelect[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const { matchers: ms, hints } of reads.selects) {
+      if (this.stopped !== null) break;
+      const id = this.nextCursor++;
+      try {
+        const cursor = new SelectionCursor(
+          this.querier(ref).select(ms, hints),
+          { mint: hints.start, maxt: hints.end },
+          this.bounds,
+        );
+        this.cursors.set(id, cursor);
+        const answer = this.sent(0, id, this.build(id, cursor));
+        if (!answer.response.ok || !("page" in answer.response)) break;
+        selects.push({ querier: ref, matchers: wireMatchers(ms), hints, page: answer.response.page });
+        transfer.push(...answer.transfer);
+      } catch {
+        this.cursors.delete(id);
+        break;
+      }
+    }
+    return { selects, transfer };
   }
 
   /** Closes every querier the job opened; idempotent. */

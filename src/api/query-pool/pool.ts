@@ -12,7 +12,7 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, type Worker } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
-import type { EngineOptions } from "../../promql/engine/index.ts";
+import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import type { Queryable } from "../../storage/interface.ts";
 import { FairQueue } from "./fair-queue.ts";
@@ -46,6 +46,11 @@ import {
 } from "./protocol.ts";
 import type { WorkerInit } from "./worker.ts";
 
+/**
+ * Most selections of one query made on the main thread before its job is handed over (the first page of each):
+ * a dashboard's queries have one or two, and each saves the worker a round trip to ask for it.
+ */
+const MAX_SELECTS_AHEAD = 4;
 /** Maximum workers per core: queries beyond the cores share them, so a cheap one runs beside heavy ones. */
 const MAX_WORKERS_PER_CORE = 4;
 /** A worker started beyond the base size is retired after idling this long, ms. */
@@ -137,6 +142,8 @@ export class QueryPool {
   private readonly graceMs: number;
   private readonly spareIdleMs: number;
   private readonly engine: Partial<EngineOptions>;
+  /** Plans a job's reads before it is handed over (parses, never evaluates); the workers' settings. */
+  private readonly planner: Engine;
   private readonly script: URL;
   private readonly bounds: PageBounds | undefined;
   private readonly slots: Slot[] = [];
@@ -165,6 +172,7 @@ export class QueryPool {
     this.graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
     this.spareIdleMs = opts.spareIdleMs ?? SPARE_IDLE_MS;
     this.engine = opts.engine ?? {};
+    this.planner = new Engine(this.engine);
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "worker-main");
     this.bounds = opts.pageBounds;
     this.assistsOn = opts.assists ?? true;
@@ -554,14 +562,40 @@ export class QueryPool {
     job.data = new JobData(job.sub.queryable, { maxSamples: job.spec.maxSamples, bounds: this.bounds });
     slot.job = job;
     this.occupy(slot);
+    const ahead = this.selectAhead(job.spec, job.data);
     const msg: JobMessage = {
       kind: "job",
       id: job.id,
       spec: job.spec,
       remainingMs: Math.max(1, job.deadline - now),
       queueSeconds: (now - job.submitted) / 1000,
+      prefetched: ahead.selects,
     };
-    slot.worker?.postMessage(msg);
+    slot.worker?.postMessage(msg, ahead.transfer);
+  }
+
+  // The first pages of the selections of `spec`, made now so the worker need not ask for them: none when the query
+  // makes more than MAX_SELECTS_AHEAD or cannot be planned (the worker then meets its error itself). Served as data
+  // requests are: by pages bounded in size and time.
+  private selectAhead(spec: QuerySpec, data: JobData): ReturnType<JobData["selectAhead"]> {
+    const none = { selects: [], transfer: [] };
+    const at = spec.at;
+    if (at.kind === "range" && (!(at.step > 0) || at.end < at.start)) return none;
+    const grid =
+      at.kind === "instant"
+        ? { start: at.time, end: at.time, step: 0 }
+        : { start: at.start, end: at.end, step: at.step };
+    let reads: ReturnType<Engine["plannedReads"]>;
+    try {
+      reads = this.planner.plannedReads(spec.query, grid, spec);
+    } catch {
+      return none;
+    }
+    if (reads === null || reads.selects.length === 0 || reads.selects.length > MAX_SELECTS_AHEAD) return none;
+    const started = performance.now();
+    const ahead = data.selectAhead(reads);
+    this.observeServe((performance.now() - started) / 1000);
+    return ahead;
   }
 
   // The slot's worker takes a job or an assist: no retiring, no stale cancel flag, and the process waits for it.

@@ -4,6 +4,7 @@
 // shared flag until the answer is there); jobs and their results travel on the worker's own parent port.
 
 import type { Histogram } from "../../model/histogram.ts";
+import type { Matcher } from "../../model/matcher.ts";
 import type { QueryAnswerOptions } from "../query-answer.ts";
 import type { PartialResult } from "./shard.ts";
 
@@ -49,6 +50,20 @@ export interface JobMessage {
   readonly remainingMs: number;
   /** Time the job waited in the queue, seconds (reported as `execQueueTime`). */
   readonly queueSeconds: number;
+  /** Selections the main thread made ahead, for the worker to take instead of asking (see PrefetchedSelect). */
+  readonly prefetched: readonly PrefetchedSelect[];
+}
+
+/**
+ * A selection the main thread made before handing the job over, on querier `querier.querier` (opened with that
+ * range): a worker querier of the same range takes that id, and its `select` with equal matchers and hints takes
+ * `page`, the selection's first page, instead of asking for it. Later pages are asked for by cursor as usual.
+ */
+export interface PrefetchedSelect {
+  readonly querier: QuerierRef;
+  readonly matchers: readonly WireMatcher[];
+  readonly hints: object;
+  readonly page: SeriesPage;
 }
 
 /**
@@ -75,6 +90,11 @@ export type WorkerMessage =
 
 /** A label matcher on the wire: type, name, value. */
 export type WireMatcher = readonly [type: string, name: string, value: string];
+
+/** Matchers as they travel between threads. */
+export function wireMatchers(ms: readonly Matcher[]): WireMatcher[] {
+  return ms.map((m) => [m.type, m.name, m.value]);
+}
 
 /** The time range and identity of one querier of a job; the main thread opens it on first use. */
 export interface QuerierRef {

@@ -13,8 +13,10 @@ import {
   type DataResponse,
   FLAG_CANCEL,
   FLAG_REPLY,
+  type PrefetchedSelect,
   type SeriesPage,
   type WireMatcher,
+  wireMatchers,
 } from "./protocol.ts";
 import type { SampleBudget } from "./sample-budget.ts";
 
@@ -30,6 +32,8 @@ export class DataChannel {
   private readonly flags: Int32Array;
   private seq = 0;
   private job = 0;
+  /** One-way requests not yet posted: they go ahead of the next request (see `post`). */
+  private readonly deferred: DataRequest[] = [];
 
   /** A channel over `port` and the worker's shared flags. */
   constructor(port: MessagePort, flags: Int32Array) {
@@ -40,6 +44,7 @@ export class DataChannel {
   /** Starts serving job `id`: answers left over from an earlier job are dropped. */
   begin(id: number): void {
     this.job = id;
+    this.deferred.length = 0;
     while (receiveMessageOnPort(this.port) !== undefined) {
       // Drain: stale answers of a job that stopped waiting for them.
     }
@@ -68,6 +73,8 @@ export class DataChannel {
     if (this.cancelled()) this.throwCancelled();
     const seq = ++this.seq;
     Atomics.store(this.flags, FLAG_REPLY, 0);
+    for (const d of this.deferred) this.port.postMessage(d);
+    this.deferred.length = 0;
     this.port.postMessage({ ...req, seq, job: this.job }, transfer);
     return seq;
   }
@@ -88,9 +95,14 @@ export class DataChannel {
     }
   }
 
-  /** Sends a one-way request. */
+  /**
+   * Sends a one-way request ahead of the next request of the job, not now: posting wakes the main thread, and the
+   * one the engine sends (a querier's close, at the end of its evaluation) would cost the job a wake-up of the main
+   * thread just before its answer. One left at the job's end is dropped: the main thread then closes everything the
+   * job opened.
+   */
   post(req: Request): void {
-    this.port.postMessage({ ...req, seq: 0, job: this.job });
+    this.deferred.push({ ...req, seq: 0, job: this.job } as DataRequest);
   }
 }
 
@@ -105,22 +117,44 @@ export class RemoteQueryable implements Queryable {
   private readonly channel: DataChannel;
   private readonly budget: SampleBudget;
   private readonly split: PageSplit | null;
+  /** Selections the main thread made ahead, for the first querier of their range; emptied once it is opened. */
+  private prefetched: readonly PrefetchedSelect[];
   private next = 1;
 
-  /** With `split`, each selection's pages pass through it once they have all arrived. */
-  constructor(channel: DataChannel, budget: SampleBudget, split: PageSplit | null = null) {
+  /**
+   * With `split`, each selection's pages pass through it once they have all arrived; `prefetched` are the
+   * selections the main thread made ahead of the job.
+   */
+  constructor(
+    channel: DataChannel,
+    budget: SampleBudget,
+    split: PageSplit | null = null,
+    prefetched: readonly PrefetchedSelect[] = [],
+  ) {
     this.channel = channel;
     this.budget = budget;
     this.split = split;
+    this.prefetched = prefetched;
   }
 
   querier(mint: number, maxt: number): Querier {
+    const ahead = this.prefetched;
+    if (ahead.length > 0 && ahead[0].querier.mint === mint && ahead[0].querier.maxt === maxt) {
+      this.prefetched = [];
+      return new RemoteQuerier(this.channel, this.budget, ahead[0].querier, this.split, [...ahead]);
+    }
     return new RemoteQuerier(this.channel, this.budget, { querier: this.next++, mint, maxt }, this.split);
   }
 }
 
-function wire(ms: readonly Matcher[]): WireMatcher[] {
-  return ms.map((m) => [m.type, m.name, m.value]);
+// True when a selection made ahead is the one asked for: the same matchers and the same hints.
+function sameSelect(p: PrefetchedSelect, ms: readonly WireMatcher[], hints: SelectHints): boolean {
+  if (p.matchers.length !== ms.length) return false;
+  for (let i = 0; i < ms.length; i++) {
+    const [a, b] = [p.matchers[i], ms[i]];
+    if (a[0] !== b[0] || a[1] !== b[1] || a[2] !== b[2]) return false;
+  }
+  return JSON.stringify(p.hints) === JSON.stringify(hints);
 }
 
 /** A querier whose main-thread twin is opened by its first request and closed by `close()` or the job's end. */
@@ -129,6 +163,8 @@ class RemoteQuerier implements Querier {
   private readonly budget: SampleBudget;
   private readonly ref: { readonly querier: number; readonly mint: number; readonly maxt: number };
   private readonly split: PageSplit | null;
+  /** Selections made ahead on this querier (the main thread opened it), each taken at most once. */
+  private readonly ahead: PrefetchedSelect[];
   private used = false;
   private closed = false;
 
@@ -137,17 +173,29 @@ class RemoteQuerier implements Querier {
     budget: SampleBudget,
     ref: { querier: number; mint: number; maxt: number },
     split: PageSplit | null,
+    ahead: PrefetchedSelect[] = [],
   ) {
     this.channel = channel;
     this.budget = budget;
     this.ref = ref;
     this.split = split;
+    this.ahead = ahead;
+    // A querier the main thread opened is closed by its `close()` like any other.
+    this.used = ahead.length > 0;
+  }
+
+  // The first page of a selection: the one made ahead when there is one, else asked for.
+  private firstPage(matchers: readonly Matcher[], hints: SelectHints): SeriesPage {
+    const wired = wireMatchers(matchers);
+    const i = this.ahead.findIndex((p) => sameSelect(p, wired, hints));
+    if (i >= 0) return this.ahead.splice(i, 1)[0].page;
+    return pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wired, hints }));
   }
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.used = true;
     const reader = new PageReader(this.budget);
-    let page = pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wire(matchers), hints }));
+    let page = this.firstPage(matchers, hints);
     if (this.split !== null) {
       const pages = [page];
       while (!page.done) {
@@ -168,12 +216,14 @@ class RemoteQuerier implements Querier {
 
   labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {
     this.used = true;
-    return stringsOf(this.channel.call({ ...this.ref, op: "labelNames", matchers: wire(matchers), hints }));
+    return stringsOf(this.channel.call({ ...this.ref, op: "labelNames", matchers: wireMatchers(matchers), hints }));
   }
 
   labelValues(name: string, matchers: readonly Matcher[], hints?: LabelHints): string[] {
     this.used = true;
-    return stringsOf(this.channel.call({ ...this.ref, op: "labelValues", name, matchers: wire(matchers), hints }));
+    return stringsOf(
+      this.channel.call({ ...this.ref, op: "labelValues", name, matchers: wireMatchers(matchers), hints }),
+    );
   }
 
   close(): void {

@@ -104,7 +104,12 @@ async function runJob(
     assist = res.assist;
     return assist === 0 ? [...pages.slice(0, m), ...res.pages] : pages.slice(0, m);
   };
-  const queryable = new RemoteQueryable(channel, new SampleBudget(spec.maxSamples), op === null ? null : split);
+  const queryable = new RemoteQueryable(
+    channel,
+    new SampleBudget(spec.maxSamples),
+    op === null ? null : split,
+    job.prefetched,
+  );
   let result = await evaluate(engine, queryable, spec, job.remainingMs, channel);
   if (op !== null && assist !== 0) {
     result = mergePartial(op, result, partialOf(channel.call({ op: "assistResult", assist })));

@@ -13,6 +13,7 @@ import { QueryContext } from "./context.ts";
 import { Evaluator } from "./evaluator.ts";
 import { dropMetadata, mergeSameLabelset } from "./labelsets.ts";
 import { checkRangeQueryType, type PlanNode, prepare } from "./plan.ts";
+import { type PlannedReads, plannedReads } from "./reads.ts";
 import type { Matrix } from "./value.ts";
 
 /** Engine-wide settings; all durations in ms. */
@@ -93,7 +94,8 @@ const DEFAULTS: EngineOptions = {
   },
 };
 
-interface Grid {
+/** Where a query is evaluated: [start, end] by step, ms; step 0 for an instant query (start = end). */
+export interface Grid {
   start: number;
   end: number;
   step: number;
@@ -136,6 +138,20 @@ export class Engine {
   validate(query: string, opts: { readonly range: boolean }): void {
     const expr = this.parse(query);
     if (opts.range) checkRangeQueryType(exprType(expr));
+  }
+
+  /**
+   * The storage reads `query` makes when evaluated at `time` (ms, `step` 0) or over [time, end] by `step` with these
+   * options (reads.ts); null when it would read nothing or fail first. Throws parse_error.
+   */
+  plannedReads(
+    query: string,
+    grid: Grid,
+    opts: Pick<QueryOptions, "lookbackDelta" | "maxSamples"> = {},
+  ): PlannedReads | null {
+    const lookback =
+      opts.lookbackDelta !== undefined && opts.lookbackDelta > 0 ? opts.lookbackDelta : this.opts.lookbackDelta;
+    return plannedReads(this.parse(query), grid, lookback, opts.maxSamples ?? this.opts.maxSamples);
   }
 
   /** Evaluates `query` at `time` (ms). Rejects with ContrailError: parse_error, bad_data, execution,

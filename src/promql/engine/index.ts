@@ -4,9 +4,11 @@ export { evalTimeProblem } from "./bounds.ts";
 export {
   Engine,
   type EngineOptions,
+  type Grid,
   type MatrixSeries,
   type QueryOptions,
   type QueryResult,
   type QueryValue,
   type VectorSample,
 } from "./engine.ts";
+export type { PlannedReads, PlannedSelect } from "./reads.ts";

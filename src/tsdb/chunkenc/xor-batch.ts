@@ -3,10 +3,13 @@
 // same bits as XorIterator (docs/format/xor-chunk.md) and stops with the same error texts at the same samples.
 
 import type { SampleBuffer } from "../../model/sample.ts";
-import { floatFromBits } from "../encoding/float-bits.ts";
 import { numSamples } from "./xor.ts";
 
 const HEADER_SIZE = 2;
+/** Indices of a float64's high and low 32-bit halves in an Int32Array over it, in the host's byte order. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const HI = LITTLE_ENDIAN ? 1 : 0;
+const LO = LITTLE_ENDIAN ? 0 : 1;
 const TWO_32 = 0x1_0000_0000;
 /** Zero bytes kept after the copied chunk, so reading 32 bits anywhere before the end stays in bounds. */
 const PADDING = 8;
@@ -14,10 +17,13 @@ const PADDING = 8;
  * window and 64 value bits. */
 const MAX_SAMPLE_BITS = 4 + 64 + 2 + 11 + 64;
 
-/** The 32 bits of `buf` starting at bit `pos` (MSB first), unsigned; `buf` holds at least 5 bytes from pos/8. */
-function peek32(buf: Uint8Array, pos: number): number {
+/**
+ * The 32 bits of `buf` starting at bit `pos` (MSB first), unsigned; `buf` holds at least 5 bytes from pos/8, and
+ * `view` is a DataView of the same bytes (its big-endian 32-bit read compiles to one load and a byte swap).
+ */
+function peek32(buf: Uint8Array, view: DataView, pos: number): number {
   const i = pos >>> 3;
-  const w = ((buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3]) >>> 0;
+  const w = view.getUint32(i);
   const s = pos & 7;
   return s === 0 ? w : ((w << s) | (buf[i + 4] >>> (8 - s))) >>> 0;
 }
@@ -33,6 +39,7 @@ function signExtend(bits: number, n: number): number {
  */
 export class XorBatchDecoder {
   private buf = new Uint8Array(1024);
+  private view = new DataView(this.buf.buffer);
   /** The decoding error that ended the last `decode` early (XorIterator's text), or null. */
   error: string | null = null;
   /** Timestamp (ms) of the sample the last `decode` stopped before because it was above `stopT`, or NaN. */
@@ -53,13 +60,19 @@ export class XorBatchDecoder {
     const total = numSamples(bytes);
     if (total === 0) return;
     const len = bytes.length - HEADER_SIZE;
-    if (this.buf.length < len + PADDING) this.buf = new Uint8Array(Math.max(len + PADDING, this.buf.length * 2));
+    if (this.buf.length < len + PADDING) {
+      this.buf = new Uint8Array(Math.max(len + PADDING, this.buf.length * 2));
+      this.view = new DataView(this.buf.buffer);
+    }
     const buf = this.buf;
+    const view = this.view;
     buf.set(bytes.subarray(HEADER_SIZE));
     buf.fill(0, len, len + PADDING);
     out.reserve(total);
     const outT = out.t;
-    const outV = out.v;
+    // Values are written as their two bit halves, kept as int32: a float64 read back from two 32-bit stores (as
+    // floatFromBits does) would stall on every sample.
+    const outBits = new Int32Array(out.v.buffer, out.v.byteOffset, out.v.length * 2);
     let n = out.n;
     const endBit = len * 8;
     let pos = 0;
@@ -75,26 +88,32 @@ export class XorBatchDecoder {
     while (read < total) {
       if (read >= 2 && endBit - pos >= MAX_SAMPLE_BITS) {
         // Fast path: the whole sample lies before the end, so no field needs an end-of-stream check.
-        const w = peek32(buf, pos);
-        if (w >>> 31 === 0) pos += 1;
-        else {
+        const w = peek32(buf, view, pos);
+        // The value's control bits: after an unchanged delta ('0', the common case) they are in the same word.
+        let ctl: number;
+        if (w >>> 31 === 0) {
+          pos += 1;
+          ctl = (w >>> 29) & 3;
+        } else {
           let ones = 1;
           while (ones < 4 && (w << ones) >>> 31 !== 0) ones++;
           pos += ones < 4 ? ones + 1 : 4;
-          if (ones === 1) tDelta += signExtend(peek32(buf, pos) >>> 18, 14);
-          else if (ones === 2) tDelta += signExtend(peek32(buf, pos) >>> 15, 17);
-          else if (ones === 3) tDelta += signExtend(peek32(buf, pos) >>> 12, 20);
-          else tDelta += (peek32(buf, pos) | 0) * TWO_32 + peek32(buf, pos + 32);
+          if (ones === 1) tDelta += signExtend(peek32(buf, view, pos) >>> 18, 14);
+          else if (ones === 2) tDelta += signExtend(peek32(buf, view, pos) >>> 15, 17);
+          else if (ones === 3) tDelta += signExtend(peek32(buf, view, pos) >>> 12, 20);
+          else tDelta += (peek32(buf, view, pos) | 0) * TWO_32 + peek32(buf, view, pos + 32);
           pos += ones === 1 ? 14 : ones === 2 ? 17 : ones === 3 ? 20 : 64;
+          ctl = peek32(buf, view, pos) >>> 30;
         }
         t += tDelta;
-        const ctl = peek32(buf, pos) >>> 30;
         if (ctl < 2) pos += 1;
         else {
           pos += 2;
           if (ctl === 3) {
-            const lead = peek32(buf, pos) >>> 27;
-            let sig = (peek32(buf, pos + 5) >>> 26) & 63;
+            // 5 bits of leading zeros and 6 of significant bits, read as one word.
+            const x = peek32(buf, view, pos);
+            const lead = x >>> 27;
+            let sig = (x >>> 21) & 63;
             pos += 11;
             if (sig === 0) sig = 64;
             if (lead + sig > 64) {
@@ -109,12 +128,12 @@ export class XorBatchDecoder {
           let hi = 0;
           let lo: number;
           if (bits > 32) {
-            hi = peek32(buf, pos) >>> (64 - bits);
+            hi = peek32(buf, view, pos) >>> (64 - bits);
             pos += bits - 32;
-            lo = peek32(buf, pos);
+            lo = peek32(buf, view, pos) | 0;
             pos += 32;
           } else {
-            lo = peek32(buf, pos) >>> (32 - bits);
+            lo = (peek32(buf, view, pos) >>> (32 - bits)) | 0;
             pos += bits;
           }
           if (s >= 32) {
@@ -124,8 +143,8 @@ export class XorBatchDecoder {
             hi = (hi << s) | (lo >>> (32 - s));
             lo <<= s;
           }
-          vHi = (vHi ^ hi) >>> 0;
-          vLo = (vLo ^ lo) >>> 0;
+          vHi ^= hi;
+          vLo ^= lo;
         }
         read++;
         if (t > stopT) {
@@ -133,7 +152,8 @@ export class XorBatchDecoder {
           break;
         }
         outT[n] = t;
-        outV[n] = floatFromBits(vHi, vLo);
+        outBits[(n << 1) | HI] = vHi;
+        outBits[(n << 1) | LO] = vLo;
         n++;
         continue;
       }
@@ -149,7 +169,7 @@ export class XorBatchDecoder {
             pos = endBit;
             break;
           }
-          const b = peek32(buf, pos) >>> 24;
+          const b = peek32(buf, view, pos) >>> 24;
           pos += 8;
           if (b < 0x80) {
             ux += b * mul;
@@ -174,7 +194,7 @@ export class XorBatchDecoder {
           pos = endBit;
           vHi = 0;
         } else {
-          vHi = peek32(buf, pos);
+          vHi = peek32(buf, view, pos) | 0;
           pos += 32;
         }
         if (pos + 32 > endBit) {
@@ -182,7 +202,7 @@ export class XorBatchDecoder {
           pos = endBit;
           vLo = 0;
         } else {
-          vLo = peek32(buf, pos);
+          vLo = peek32(buf, view, pos) | 0;
           pos += 32;
         }
       } else {
@@ -196,7 +216,7 @@ export class XorBatchDecoder {
               eof = true;
               pos = endBit;
             } else {
-              b = peek32(buf, pos) >>> 24;
+              b = peek32(buf, view, pos) >>> 24;
               pos += 8;
             }
             const g = b & 0x7f;
@@ -212,7 +232,7 @@ export class XorBatchDecoder {
         } else {
           // Delta of delta: '0', or '10', '110', '1110' with 14, 17, 20 bits, or '1111' with 64 bits.
           let w = 0;
-          if (pos < endBit) w = peek32(buf, pos);
+          if (pos < endBit) w = peek32(buf, view, pos);
           if (pos + 1 > endBit) {
             eof = true;
             pos = endBit;
@@ -236,7 +256,7 @@ export class XorBatchDecoder {
                   eof = true;
                   pos = endBit;
                 } else {
-                  dod = signExtend(peek32(buf, pos) >>> (32 - width), width);
+                  dod = signExtend(peek32(buf, view, pos) >>> (32 - width), width);
                   pos += width;
                 }
               } else {
@@ -246,14 +266,14 @@ export class XorBatchDecoder {
                   eof = true;
                   pos = endBit;
                 } else {
-                  hi = peek32(buf, pos);
+                  hi = peek32(buf, view, pos);
                   pos += 32;
                 }
                 if (pos + 32 > endBit) {
                   eof = true;
                   pos = endBit;
                 } else {
-                  lo = peek32(buf, pos);
+                  lo = peek32(buf, view, pos);
                   pos += 32;
                 }
                 dod = (hi | 0) * TWO_32 + lo;
@@ -269,7 +289,7 @@ export class XorBatchDecoder {
           eof = true;
           pos = endBit;
         } else {
-          ctl = peek32(buf, pos) >>> 30;
+          ctl = peek32(buf, view, pos) >>> 30;
           pos += 1;
         }
         if (ctl >= 2) {
@@ -288,14 +308,14 @@ export class XorBatchDecoder {
               eof = true;
               pos = endBit;
             } else {
-              lead = peek32(buf, pos) >>> 27;
+              lead = peek32(buf, view, pos) >>> 27;
               pos += 5;
             }
             if (pos + 6 > endBit) {
               eof = true;
               pos = endBit;
             } else {
-              sig = peek32(buf, pos) >>> 26;
+              sig = peek32(buf, view, pos) >>> 26;
               pos += 6;
             }
             if (sig === 0) sig = 64;
@@ -315,7 +335,7 @@ export class XorBatchDecoder {
               eof = true;
               pos = endBit;
             } else {
-              hi = peek32(buf, pos) >>> (64 - bits);
+              hi = peek32(buf, view, pos) >>> (64 - bits);
               pos += bits - 32;
             }
           }
@@ -325,7 +345,7 @@ export class XorBatchDecoder {
               eof = true;
               pos = endBit;
             } else {
-              lo = peek32(buf, pos) >>> (32 - loBits);
+              lo = (peek32(buf, view, pos) >>> (32 - loBits)) | 0;
               pos += loBits;
             }
           }
@@ -336,8 +356,8 @@ export class XorBatchDecoder {
             hi = (hi << s) | (lo >>> (32 - s));
             lo <<= s;
           }
-          vHi = (vHi ^ hi) >>> 0;
-          vLo = (vLo ^ lo) >>> 0;
+          vHi ^= hi;
+          vLo ^= lo;
         }
       }
       if (eof) {
@@ -350,7 +370,8 @@ export class XorBatchDecoder {
         break;
       }
       outT[n] = t;
-      outV[n] = floatFromBits(vHi, vLo);
+      outBits[(n << 1) | HI] = vHi;
+      outBits[(n << 1) | LO] = vLo;
       n++;
     }
     out.n = n;
