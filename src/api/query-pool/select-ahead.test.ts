@@ -53,7 +53,7 @@ async function answer(queryable: Queryable, query: string): Promise<string> {
     at: { kind: "range", start: 600_000, end: 3_000_000, step: 15_000 },
     timeoutMs: 10_000,
     maxSamples: 1_000_000,
-    render: { limit: 0, maxSeries: 1e9, stats: "" },
+    render: { kind: "json", limit: 0, maxSeries: 1e9, stats: "" },
   };
   const body = await pool.run(spec, { org: "acme", maxConcurrent: 4, maxQueued: 4, queryable });
   return Buffer.concat(body).toString("utf8");
