@@ -21,7 +21,7 @@ import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA, type Histogram } from "../mode
 import { Labels, LabelsBuilder } from "../model/labels.ts";
 import { STALE_NAN } from "../model/sample.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
-import { type Peer, startPrometheus } from "../testkit/peers.ts";
+import { federationConfig, type Peer, startPrometheus } from "../testkit/peers.ts";
 import { skipUnlessCi } from "../testkit/shared-data.ts";
 import { startTestServer, type TestControl, type TestServer, testControl } from "./test-support.ts";
 
@@ -226,22 +226,7 @@ describe("a real Prometheus with native histograms federating from Contrail", {
     prom = await startPrometheus({
       dir,
       flags: ["--enable-feature=native-histograms"],
-      config: () =>
-        [
-          "global:",
-          "  scrape_interval: 1s",
-          "scrape_configs:",
-          "  - job_name: contrail-federation",
-          "    honor_labels: true",
-          "    metrics_path: /prometheus/acme/federate",
-          "    params:",
-          "      'match[]': ['{__name__=\"live_seconds\"}']",
-          "    authorization:",
-          `      credentials: ${token}`,
-          "    static_configs:",
-          `      - targets: ["${address}"]`,
-          "",
-        ].join("\n"),
+      config: () => federationConfig(address, "acme", '{__name__="live_seconds"}', token),
     });
   });
 

@@ -15,7 +15,7 @@ import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import type { WriteSeries } from "../storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
-import { type Peer, startPrometheus } from "../testkit/peers.ts";
+import { federationConfig, type Peer, startPrometheus } from "../testkit/peers.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import { FEDERATE_LOOKBACK_MS } from "./federate.ts";
 import { startTestServer, type TestControl, type TestServer, testControl, withRemoteWrite } from "./test-support.ts";
@@ -149,22 +149,7 @@ describe("a real Prometheus scraping /federate", {
     dir = mkdtempSync(join(tmpdir(), "contrail-federate-"));
     prom = await startPrometheus({
       dir,
-      config: () =>
-        [
-          "global:",
-          "  scrape_interval: 1s",
-          "scrape_configs:",
-          "  - job_name: contrail-federation",
-          "    honor_labels: true",
-          "    metrics_path: /prometheus/acme/federate",
-          "    params:",
-          "      'match[]': ['{__name__=\"exported\"}']",
-          "    authorization:",
-          `      credentials: ${token}`,
-          "    static_configs:",
-          `      - targets: ["${address}"]`,
-          "",
-        ].join("\n"),
+      config: () => federationConfig(address, "acme", '{__name__="exported"}', token),
     });
   });
 

@@ -143,6 +143,28 @@ export function remoteWritingConfig(c: RemoteWritingConfig): string {
   ].join("\n");
 }
 
+/**
+ * prometheus.yml of a Prometheus that federates `match` (one series selector) every second from an org's
+ * `/federate` on Contrail at `address` (host:port), with `token` as its bearer token, under the series' own labels.
+ */
+export function federationConfig(address: string, org: string, match: string, token: string): string {
+  return [
+    "global:",
+    "  scrape_interval: 1s",
+    "scrape_configs:",
+    "  - job_name: contrail-federation",
+    "    honor_labels: true",
+    `    metrics_path: /prometheus/${org}/federate`,
+    "    params:",
+    `      'match[]': [${JSON.stringify(match)}]`,
+    "    authorization:",
+    `      credentials: ${token}`,
+    "    static_configs:",
+    `      - targets: ["${address}"]`,
+    "",
+  ].join("\n");
+}
+
 /** Options of `startPrometheus`. */
 export interface PrometheusOptions {
   /** Executable; default `prometheus`. */
