@@ -5,6 +5,7 @@
 // Wire format reference: https://protobuf.dev/programming-guides/encoding/
 
 import { ContrailError } from "./errors.ts";
+import { GrowableBytes } from "./growable-bytes.ts";
 
 /** Protobuf wire types. */
 export const WIRE_VARINT = 0;
@@ -188,45 +189,19 @@ export class ProtoReader {
 const utf8 = new TextEncoder();
 
 /**
- * A growable protobuf writer: one backing Uint8Array with a cached DataView, doubled when full. Sub-messages are
+ * A growable protobuf writer (GrowableBytes). Sub-messages are
  * written in place: `begin` reserves one length byte, `end` writes the real length, moving the contents when it
  * needs more bytes (only for sub-messages of 128 bytes or more). Reuse one writer across messages with `reset()`.
  */
-export class ProtoWriter {
-  private buf: Uint8Array;
-  private view: DataView;
-  private len = 0;
-
+export class ProtoWriter extends GrowableBytes {
   /** `capacity`: initial size of the backing array in bytes. */
   constructor(capacity = 1024) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  /** Bytes written since construction or the last `reset()`. */
-  get length(): number {
-    return this.len;
+    super(capacity);
   }
 
   /** View of the written bytes; valid until the next write or reset. */
   finish(): Uint8Array {
     return this.buf.subarray(0, this.len);
-  }
-
-  /** Forgets the written bytes, keeping the backing array. */
-  reset(): void {
-    this.len = 0;
-  }
-
-  private grow(n: number): void {
-    const need = this.len + n;
-    if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   /** Writes a field key. */

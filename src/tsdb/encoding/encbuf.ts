@@ -1,47 +1,22 @@
 // A growable byte writer for the TSDB file formats: fixed-width integers big-endian (as Prometheus writes them),
-// Go-compatible varints, and UTF-8 strings. One backing Uint8Array with a cached DataView, doubled when full.
+// Go-compatible varints, and UTF-8 strings, on a GrowableBytes buffer.
+
+import { GrowableBytes } from "../../model/growable-bytes.ts";
 
 const TWO_32 = 0x1_0000_0000;
 const TWO_63 = 2 ** 63;
 const utf8 = new TextEncoder();
 
 /** Growable byte writer. Not thread-safe; reuse one across records with `reset()`. */
-export class Encbuf {
-  private buf: Uint8Array;
-  private view: DataView;
-  private len = 0;
-
+export class Encbuf extends GrowableBytes {
   /** `capacity`: initial size of the backing array in bytes. */
   constructor(capacity = 256) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  /** Number of bytes written since construction or the last `reset()`. */
-  get length(): number {
-    return this.len;
+    super(capacity);
   }
 
   /** View of the written bytes; it aliases the buffer and is valid only until the next put or reset. */
   get(): Uint8Array {
     return this.buf.subarray(0, this.len);
-  }
-
-  /** Forgets the written bytes, keeping the backing array for reuse. */
-  reset(): void {
-    this.len = 0;
-  }
-
-  /** Makes room for `n` more bytes. */
-  private grow(n: number): void {
-    const need = this.len + n;
-    if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   /** Writes one byte (the low 8 bits of `b`). */
