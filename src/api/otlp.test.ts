@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Scope, TokenCache } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { ExportRequest } from "../storage/otlp/model.ts";
-import { encodeExportRequest } from "../storage/otlp/testkit.ts";
+import { encodeExportRequest, gauge } from "../storage/otlp/testkit.ts";
 import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
@@ -97,31 +97,6 @@ async function query(org: string, q: string): Promise<{ metric: Record<string, s
   return body.data.result;
 }
 
-function gauge(name: string, value: number, attrs: [string, string][] = []): ExportRequest {
-  return {
-    resources: [
-      {
-        attributes: [["service.name", "svc"]],
-        scopes: [
-          {
-            metrics: [
-              {
-                name,
-                description: "",
-                unit: "",
-                data: {
-                  kind: "gauge",
-                  points: [{ attributes: attrs, startMs: 0, timeMs: now(), flags: 0, exemplars: 0, value }],
-                },
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-}
-
 const SIZE_COUNT = 12;
 
 /** The issue's push: a cumulative sum and an exponential histogram in one OTLP/JSON body. */
@@ -188,7 +163,7 @@ function storeKeepsHistograms(): boolean {
 
 describe("authorization", () => {
   test("no token 401, a read-only token 403, another org's token 403; nothing is read or written", async () => {
-    const body = encodeExportRequest(gauge("secret", 1));
+    const body = encodeExportRequest(gauge("secret", 1, now()));
     const headers = { "content-type": "application/x-protobuf" };
     assert.equal((await push("acme", body, headers, "nope")).status, 401);
     assert.equal((await push("acme", body, headers, tokens.readOnly)).status, 403);
@@ -229,7 +204,7 @@ describe("pushes read back through the Prometheus API", () => {
   });
 
   test("protobuf with gzip: the value is stored; the answer is an empty protobuf response", async () => {
-    const r = await push("acme", gzipSync(encodeExportRequest(gauge("room.temp", 19.5, [["room", "a"]]))), {
+    const r = await push("acme", gzipSync(encodeExportRequest(gauge("room.temp", 19.5, now(), [["room", "a"]]))), {
       "content-type": "application/x-protobuf",
       "content-encoding": "gzip",
     });
@@ -298,7 +273,9 @@ describe("limits", () => {
       resources: [
         {
           attributes: [],
-          scopes: [{ metrics: ["a", "b", "c"].flatMap((n) => gauge(`s_${n}`, 1).resources[0].scopes[0].metrics) }],
+          scopes: [
+            { metrics: ["a", "b", "c"].flatMap((n) => gauge(`s_${n}`, 1, now()).resources[0].scopes[0].metrics) },
+          ],
         },
       ],
     };
@@ -331,7 +308,9 @@ describe("limits", () => {
       ),
     });
     assert.equal(rw.status, 204);
-    const r = await push("slow", encodeExportRequest(gauge("g", 1)), { "content-type": "application/x-protobuf" });
+    const r = await push("slow", encodeExportRequest(gauge("g", 1, now())), {
+      "content-type": "application/x-protobuf",
+    });
     assert.equal(r.status, 429);
     assert.ok(Number(r.retryAfter) >= 1);
     assert.equal(r.type, "application/x-protobuf");
@@ -386,7 +365,7 @@ describe("hostile bodies", () => {
       const r = await push("other", body, headers);
       assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `${what}: ${r.status} ${r.body.toString()}`);
       assert.ok(Date.now() - started < 5000, `${what} answered within 5 s`);
-      const ok = await push("other", encodeExportRequest(gauge("alive", 1)), {
+      const ok = await push("other", encodeExportRequest(gauge("alive", 1, now())), {
         "content-type": "application/x-protobuf",
       });
       assert.equal(ok.status, 200, `the server still answers after ${what}`);

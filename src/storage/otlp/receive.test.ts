@@ -17,36 +17,11 @@ import { QueueAppender } from "../remote/queue-appender.ts";
 import type { ExportRequest } from "./model.ts";
 import { type OtlpOutcome, type OtlpReceiveOptions, receiveOtlp } from "./receive.ts";
 import { exportResponse, statusBody } from "./response.ts";
-import { encodeExportRequest } from "./testkit.ts";
+import { encodeExportRequest, gauge } from "./testkit.ts";
 
 const NOW = 1_700_000_000_000;
 const PROTO = { "content-type": "application/x-protobuf" };
 const JSON_TYPE = { "content-type": "application/json" };
-
-function gauge(name: string, value: number, t = NOW): ExportRequest {
-  return {
-    resources: [
-      {
-        attributes: [["service.name", "svc"]],
-        scopes: [
-          {
-            metrics: [
-              {
-                name,
-                description: "",
-                unit: "",
-                data: {
-                  kind: "gauge",
-                  points: [{ attributes: [], startMs: 0, timeMs: t, flags: 0, exemplars: 0, value }],
-                },
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-}
 
 function jsonSum(value: string, temporality = 2): Buffer {
   return Buffer.from(
@@ -83,7 +58,7 @@ function expHistogramRequest(): ExportRequest {
         scopes: [
           {
             metrics: [
-              ...gauge("g", 1).resources[0].scopes[0].metrics,
+              ...gauge("g", 1, NOW).resources[0].scopes[0].metrics,
               {
                 name: "size",
                 description: "",
@@ -161,7 +136,7 @@ function refusedWith(o: OtlpOutcome, status: number, pattern: RegExp): void {
 
 describe("accepted", () => {
   test("protobuf: 200, the samples written, an empty response", () => {
-    const r = run(encodeExportRequest(gauge("temp", 21.5)), PROTO);
+    const r = run(encodeExportRequest(gauge("temp", 21.5, NOW)), PROTO);
     assert.equal(r.outcome.status, 200);
     assert.ok(r.outcome.kind === "accepted");
     assert.deepEqual(r.outcome.stats, { points: 1, rejected: 0, samplesWritten: 1, exemplarsDropped: 0 });
@@ -202,7 +177,7 @@ describe("accepted", () => {
 
   test("samples too far in the future are refused per point; the others written", () => {
     const req = gauge("temp", 1, NOW + 11 * 60_000);
-    const both: ExportRequest = { resources: [...req.resources, ...gauge("ok", 2).resources] };
+    const both: ExportRequest = { resources: [...req.resources, ...gauge("ok", 2, NOW).resources] };
     const r = run(encodeExportRequest(both), PROTO);
     assert.ok(r.outcome.kind === "accepted");
     assert.equal(r.outcome.stats.rejected, 1);
@@ -318,7 +293,7 @@ describe("refused", () => {
   });
 
   test("429: over the org's ingestion rate, nothing written, the wait given", () => {
-    const r = run(encodeExportRequest(gauge("temp", 1)), PROTO, { admit: (n) => (n === 1 ? 2500 : 0) });
+    const r = run(encodeExportRequest(gauge("temp", 1, NOW)), PROTO, { admit: (n) => (n === 1 ? 2500 : 0) });
     refusedWith(r.outcome, 429, /ingestion rate limit exceeded.*retry in 3 s/);
     assert.ok(r.outcome.kind === "refused" && r.outcome.retryAfterMs === 2500);
     assert.deepEqual(values(r.store, "temp"), []);
@@ -332,7 +307,7 @@ describe("refused", () => {
           throw new ContrailError("rate_limited", 'remote-write queue of org "acme" is full');
         },
       });
-    const r = receiveOtlp(encodeExportRequest(gauge("t", 1)), PROTO, full, { org: "acme", now: () => NOW });
+    const r = receiveOtlp(encodeExportRequest(gauge("t", 1, NOW)), PROTO, full, { org: "acme", now: () => NOW });
     refusedWith(r, 429, /queue of org "acme" is full/);
     assert.ok(r.kind === "refused" && r.retryAfterMs === QUEUE_FULL_RETRY_AFTER_MS);
   });
@@ -341,12 +316,12 @@ describe("refused", () => {
     const failing = (code: "unavailable" | "internal") => () => {
       throw new ContrailError(code, "disk gone");
     };
-    const a = receiveOtlp(encodeExportRequest(gauge("t", 1)), PROTO, failing("unavailable"), {
+    const a = receiveOtlp(encodeExportRequest(gauge("t", 1, NOW)), PROTO, failing("unavailable"), {
       org: "acme",
       now: () => NOW,
     });
     refusedWith(a, 503, /disk gone/);
-    const b = receiveOtlp(encodeExportRequest(gauge("t", 1)), JSON_TYPE, failing("internal"), {
+    const b = receiveOtlp(encodeExportRequest(gauge("t", 1, NOW)), JSON_TYPE, failing("internal"), {
       org: "acme",
       now: () => NOW,
     });

@@ -15,6 +15,13 @@ import type {
 
 const NS_PER_MS = 1_000_000n;
 
+/** A request of one gauge point `value` at `timeMs` with point attributes `attrs`, from a resource of service "svc". */
+export function gauge(name: string, value: number, timeMs: number, attrs: Attribute[] = []): ExportRequest {
+  const point = { attributes: attrs, startMs: 0, timeMs, flags: 0, exemplars: 0, value };
+  const metric: Metric = { name, description: "", unit: "", data: { kind: "gauge", points: [point] } };
+  return { resources: [{ attributes: [["service.name", "svc"]], scopes: [{ metrics: [metric] }] }] };
+}
+
 // Writes the 8 bytes of the unsigned 64-bit `v` (little-endian) through the writer's double, whose bits it keeps.
 function raw64(w: ProtoWriter, v: bigint): void {
   const view = new DataView(new ArrayBuffer(8));
