@@ -63,8 +63,8 @@ export function histogramQuantile(q: number, h: Histogram): { value: number; not
   return { value: -(2 ** (logUpper + (logLower - logUpper) * (1 - fraction))), note };
 }
 
-// The share of bucket `b` below `v`, linear or exponential in the bucket.
-function fractionBelow(b: BucketWithBounds, v: number, linear: boolean): number {
+/** The share of bucket `b` below `v` (a value inside it), interpolated linearly or exponentially in the bucket. */
+export function fractionBelow(b: BucketWithBounds, v: number, linear: boolean): number {
   if (linear) return (v - b.lower) / (b.upper - b.lower);
   const logLower = Math.log2(Math.abs(b.lower));
   const logUpper = Math.log2(Math.abs(b.upper));

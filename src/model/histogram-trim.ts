@@ -11,6 +11,7 @@ import {
   positiveBuckets,
   usesCustomBuckets,
 } from "./histogram-buckets.ts";
+import { fractionBelow } from "./histogram-stats.ts";
 
 function zeroIfInf(x: number): number {
   return Number.isFinite(x) ? x : 0;
@@ -26,15 +27,6 @@ function midpoint(lower: number, upper: number, positive: boolean, linear: boole
   if (linear) return (lower + upper) / 2;
   const geo = Math.sqrt(Math.abs(lower * upper));
   return positive ? geo : -geo;
-}
-
-function fractionBelow(b: BucketWithBounds, v: number, linear: boolean): number {
-  if (linear) return (v - b.lower) / (b.upper - b.lower);
-  const logLower = Math.log2(Math.abs(b.lower));
-  const logUpper = Math.log2(Math.abs(b.upper));
-  const logV = Math.log2(Math.abs(v));
-  if (v > 0) return (logV - logLower) / (logUpper - logLower);
-  return 1 - (logV - logUpper) / (logLower - logUpper);
 }
 
 // Kept count and midpoint of a bucket with an infinite bound.
