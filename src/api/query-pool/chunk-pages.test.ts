@@ -253,6 +253,29 @@ describe("series sent as chunks", () => {
     q.close();
     assert.ok(continued > 5, `${continued} continued series`);
   });
+
+  test("cursors building their pages in turn (one byte scratch for all) each read back as the database reads", () => {
+    const db = randomDb(13);
+    const q = db.querier(-1e12, 1e12);
+    const hints = { start: -1e12, end: 1e12 };
+    const range = { mint: -1e12, maxt: 1e12 };
+    const bounds = { series: 2, samples: 1_000_000, bytes: 2000, ms: 1000, readSamples: 1000 };
+    const cursors = MATCHERS.map((ms) => new SelectionCursor(q.select(ms, hints), range, bounds));
+    const readers = MATCHERS.map(() => new PageReader());
+    let turns = 0;
+    while (cursors.some((c) => !c.done)) {
+      cursors.forEach((c, i) => {
+        if (!c.done) readers[i].add(c.nextPage(1));
+      });
+      turns++;
+    }
+    assert.ok(turns > 2, `${turns} turns`);
+    MATCHERS.forEach((ms, i) => {
+      const want = dump(q.select(ms, hints), [[-1e12, 1e12]]);
+      assert.deepEqual(dump(readers[i].result(), [[-1e12, 1e12]]), want, `selection ${i}`);
+    });
+    q.close();
+  });
 });
 
 describe("queries through the pool over chunks", () => {

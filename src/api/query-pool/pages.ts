@@ -40,11 +40,19 @@ export const DEFAULT_PAGE_BOUNDS: PageBounds = {
 
 /** The first window of a selection, as a fraction of its time range, before any sample density is known. */
 const FIRST_WINDOW_FRACTION = 1 / 64;
-/** Initial size of a cursor's sample scratch (samples) and chunk byte scratch (bytes). */
+/** Initial size of a cursor's sample scratch (samples) and of the thread's chunk byte scratch (bytes). */
 const INITIAL_SAMPLES = 256;
 const INITIAL_BYTES = 4096;
 /** Chunks copied between two looks at the clock. */
 const CHUNKS_PER_CLOCK_CHECK = 16;
+
+/**
+ * Chunk bytes of the page being built, shared by every cursor of the thread: a page is built in one synchronous
+ * call, so no two builders hold it at once, and each page gets an exact-size copy. It grows to the largest page built
+ * (the byte bound and one chunk at most) and stays, so a large selection no longer grows a fresh buffer from a few
+ * KiB (8 doublings, their copies and garbage, for a 1 MiB page) each time it is read.
+ */
+let pageBytes: Uint8Array = new Uint8Array(INITIAL_BYTES);
 
 /** Where the chunks of the series being read stand. */
 interface ChunkState {
@@ -78,12 +86,10 @@ export class SelectionCursor {
   /** Width of the next read window, ms: sized from the last non-empty read, doubled after an empty one. */
   private span: number;
   /**
-   * Samples of the page being built, reused from page to page; each page gets an exact-size copy. Both start small
-   * (most selections are a few series) and grow to what the pages need.
+   * Samples of the page being built, reused from page to page; each page gets an exact-size copy. Starts small (most
+   * selections are a few series) and grows to what the pages need.
    */
   private readonly scratch = new SampleBuffer(INITIAL_SAMPLES);
-  /** Chunk bytes of the page being built, likewise. */
-  private bytes: Uint8Array = new Uint8Array(INITIAL_BYTES);
   private finished = false;
   private countedSamples = 0;
 
@@ -114,7 +120,7 @@ export class SelectionCursor {
 
   /** Builds the next page; `cursor` is the id the worker will ask for the following one with. */
   nextPage(cursor: number): SeriesPage {
-    const p = new PageBuilder(this.scratch, this.bytes, this.bounds);
+    const p = new PageBuilder(this.scratch, pageBytes, this.bounds);
     const continued = this.current !== null;
     if (continued) p.entry(0, this.chunkState !== null);
     for (;;) {
@@ -133,7 +139,7 @@ export class SelectionCursor {
       this.current = null;
       this.chunkState = null;
     }
-    this.bytes = p.bytes;
+    pageBytes = p.bytes;
     return p.page(cursor, this.finished, continued, this.finished ? [...this.set.warnings] : []);
   }
 

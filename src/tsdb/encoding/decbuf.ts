@@ -74,12 +74,14 @@ export class Decbuf {
     return v;
   }
 
-  /** Reads an unsigned 32-bit big-endian integer. */
+  /** Reads an unsigned 32-bit big-endian integer. From the bytes rather than the DataView: the checksum after each
+   * index series entry is read by a fresh Decbuf, which would otherwise make a DataView for it. */
   be32(): number {
     if (this.error !== null || this.end - this.pos < 4) return this.fail(INVALID_SIZE);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
   }
 
   /** Reads an unsigned 64-bit big-endian integer; records UNSAFE_INTEGER if it is 2^53 or more. */
