@@ -14,8 +14,10 @@
 // second after the last answer (so background flushing right after the writes is counted too). Each run writes new
 // series (label `run`); a first run warms every receiver up and is not counted.
 // Run: npm run bench -- ingest [--runs 3] [--peers prometheus,victoriametrics] [--cpu-prof-dir <dir>]
+//      [--decode-workers <n>]
 // (--peers: the peers to run beside Contrail, none with `--peers ""`; --cpu-prof-dir: write a CPU profile of the
-// Contrail receiver there when it exits.)
+// Contrail receiver there when it exits; --decode-workers: the receiver's ingest decode workers, 0 to decompress
+// every body on the main thread, default the route's own.)
 
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -184,6 +186,7 @@ async function storedSamples(base: string): Promise<number> {
 // The Contrail receiver as a child process: this file with `--receiver <dir>`. It answers "cpu" messages with its
 // process.cpuUsage() in seconds.
 async function receiverMain(dir: string): Promise<void> {
+  const workers = option("decode-workers");
   const store = new EmbeddedTenantStore({ dataDir: dir, idleCloseMs: 0 });
   const app = Fastify({ logger: false });
   let written = 0;
@@ -197,6 +200,7 @@ async function receiverMain(dir: string): Promise<void> {
     onWrite: (_org, o) => {
       written += o.stats.samplesWritten;
     },
+    decodePool: workers === undefined ? undefined : Number(workers) === 0 ? false : { workers: Number(workers) },
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
@@ -224,7 +228,13 @@ function option(name: string): string | undefined {
 async function startContrail(dir: string): Promise<Target> {
   const profDir = option("cpu-prof-dir");
   const prof = profDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profDir}`];
-  const child = start(process.execPath, [...prof, "--import", "tsx", import.meta.filename, "--receiver", dir], true);
+  const workers = option("decode-workers");
+  const pass = workers === undefined ? [] : ["--decode-workers", workers];
+  const child = start(
+    process.execPath,
+    [...prof, "--import", "tsx", import.meta.filename, "--receiver", dir, ...pass],
+    true,
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (m: { port: number }) => resolve(m.port));
     child.once("exit", () => reject(new Error("the contrail receiver exited")));

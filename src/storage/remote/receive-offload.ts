@@ -1,0 +1,55 @@
+// A remote-write request received with its decompression on an ingest decode worker (decode-pool.ts): the header
+// and size checks first (no body needed), then the body goes to the pool, and the decompressed message comes back
+// to the thread owning the storage, which decodes it into one appender batch and commits it before answering, as
+// `receiveWrite` does. Small bodies are decompressed in place: handing them over would cost more than it saves.
+// The answers are `receiveWrite`'s, plus a 503 with a Retry-After when the pool is full or its worker failed.
+
+import type { Appender } from "../interface.ts";
+import type { DecodePool } from "./decode-pool.ts";
+import {
+  checkWrite,
+  DEFAULT_RECEIVE_LIMITS,
+  earlyOutcome,
+  type ReceiveOptions,
+  receiveMessage,
+  receiveWrite,
+  type WriteHeaders,
+  type WriteOutcome,
+} from "./receive.ts";
+
+/**
+ * Compressed bodies smaller than this are decompressed on the storage's thread, bytes: below it the hand-over to a
+ * worker and back (two messages, a transfer each way, a wake-up) costs about what decompressing saves.
+ */
+export const DEFAULT_INLINE_BELOW_BYTES = 8 * 1024;
+
+/** Options of {@link receiveWriteOffloaded}: those of `receiveWrite`, the pool, and the inline threshold. */
+export interface OffloadOptions extends ReceiveOptions {
+  /** The decode pool; every body is decompressed in place when null. */
+  readonly pool: DecodePool | null;
+  /** Bodies under this many compressed bytes are decompressed in place; default {@link DEFAULT_INLINE_BELOW_BYTES}. */
+  readonly inlineBelowBytes?: number;
+}
+
+/**
+ * Handles one remote-write request as `receiveWrite` does, decompressing a large body on a worker of `opts.pool`
+ * meanwhile the thread serves others. `body` may be transferred to the worker: the caller must not read it after.
+ * The commit happens before the promise resolves; it never rejects.
+ */
+export async function receiveWriteOffloaded(
+  body: Uint8Array,
+  headers: WriteHeaders,
+  appender: () => Appender,
+  opts: OffloadOptions,
+): Promise<WriteOutcome> {
+  const pool = opts.pool;
+  if (pool === null || body.length < (opts.inlineBelowBytes ?? DEFAULT_INLINE_BELOW_BYTES)) {
+    return receiveWrite(body, headers, appender, opts);
+  }
+  const maxWriteBytes = opts.limits?.maxWriteBytes ?? DEFAULT_RECEIVE_LIMITS.maxWriteBytes;
+  const proto = checkWrite(body.length, headers, { maxWriteBytes });
+  if (typeof proto !== "string") return earlyOutcome(proto, proto.proto);
+  const message = await pool.decode(body, maxWriteBytes);
+  if (!(message instanceof Uint8Array)) return earlyOutcome(message, proto);
+  return receiveMessage(message, proto, appender, opts);
+}
