@@ -1,4 +1,5 @@
-// The ingest decode pool: remote-write bodies decompressed on worker threads (decode-worker.ts), so that the thread
+// The ingest decode pool: remote-write bodies decompressed (and 1.0 ones walked) on worker threads
+// (decode-worker.ts), so that the thread
 // owning the orgs' storage spends its time on what needs that storage (decoding into the appender, the WAL, the
 // commit). Bodies go to the worker holding the fewest jobs; workers start on first use, up to the pool's size.
 //
@@ -9,13 +10,16 @@
 //   - A worker that crashes (an uncaught error, a heap limit) fails only the jobs it held, with a 503 the sender
 //     retries, and is replaced by the next job. A worker that holds a job longer than `stuckMs` is terminated, the
 //     same way. The main thread never waits on a worker synchronously: it keeps answering everything else.
-//   - Answers are the worker's `decompressWrite` answers: the same refusals as decoding on the main thread.
+//   - Answers are the worker's `decompressWrite` answers: the same refusals as decoding on the main thread. The
+//     walk of a 1.0 message (codec-v1-walk.ts) refuses nothing: it only saves the main thread work.
 
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
-import type { DecodeAnswer, DecodeJob } from "./decode-worker.ts";
+import type { WalkedV1 } from "./codec-v1-walk.ts";
+import type { DecodeAnswer, DecodeJob, DecodeJobLimits } from "./decode-worker.ts";
 import type { EarlyRefusal } from "./decompress.ts";
+import type { WriteProto } from "./types.ts";
 
 /** Default most jobs held by the pool (queued in workers or decoding): four requests per sender shard of 16. */
 export const DEFAULT_MAX_PENDING_JOBS = 64;
@@ -53,8 +57,14 @@ export interface DecodeUnavailable {
   readonly retryAfterMs: number;
 }
 
-/** What the pool answers for a body: the decompressed message (the caller's to keep), or why not. */
-export type PoolDecode = Uint8Array | EarlyRefusal | DecodeUnavailable;
+/** A decompressed body: the message and, for a plain 1.0 request, its walk. The caller's to keep. */
+export interface Decoded {
+  readonly message: Uint8Array;
+  readonly walked: WalkedV1 | null;
+}
+
+/** What the pool answers for a body: the decompressed message, or why not. */
+export type PoolDecode = Decoded | EarlyRefusal | DecodeUnavailable;
 
 /** The pool's counters, for tests and self-metrics. */
 export interface DecodePoolFigures {
@@ -119,10 +129,11 @@ export class DecodePool {
   }
 
   /**
-   * Decompresses the snappy `body` under `maxWriteBytes` on a worker. `body` is transferred when it spans its whole
-   * ArrayBuffer (the caller must not use it afterwards), copied otherwise. Never rejects.
+   * Decompresses the snappy `body` (a `proto` message) under `limits` on a worker, and walks it when it is 1.0.
+   * `body` is transferred when it spans its whole ArrayBuffer (the caller must not use it afterwards), copied
+   * otherwise. Never rejects.
    */
-  decode(body: Uint8Array, maxWriteBytes: number): Promise<PoolDecode> {
+  decode(body: Uint8Array, proto: WriteProto, limits: DecodeJobLimits): Promise<PoolDecode> {
     if (this.closed) return Promise.resolve(unavailable("the ingest decode pool is shut down"));
     if (this.jobs + 1 > this.maxJobs || this.bytes + body.byteLength > this.maxBytes) {
       this.counts.rejected++;
@@ -142,7 +153,7 @@ export class DecodePool {
     return new Promise<PoolDecode>((resolve) => {
       const timer = setTimeout(() => this.stuck(slot), this.stuckMs);
       slot.jobs.set(id, { bytes, timer, resolve });
-      const job: DecodeJob = { id, body: own, maxWriteBytes };
+      const job: DecodeJob = { id, body: own, proto, limits };
       slot.worker.postMessage(job, [own.buffer as ArrayBuffer]);
     });
   }
@@ -196,7 +207,7 @@ export class DecodePool {
     if (p === undefined) return;
     slot.jobs.delete(a.id);
     this.settle(p);
-    p.resolve("message" in a ? a.message : a.refusal);
+    p.resolve("refusal" in a ? a.refusal : { message: a.message, walked: a.walked });
   }
 
   private settle(p: Pending): void {

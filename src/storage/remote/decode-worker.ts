@@ -1,23 +1,33 @@
 // The ingest decode worker: the stateless part of a remote-write request, run off the thread that owns the
-// org's storage. It takes a compressed body (transferred, so never copied) and the org's decompressed size limit,
-// and answers with the decompressed message (transferred back) or the refusal the main thread would have made
-// itself (receive.ts `decompressWrite`: same statuses, same messages). It keeps no state between jobs but its
-// decoder, and its output buffers are fresh per job, since each is handed over to the main thread.
+// org's storage. It takes a compressed body (transferred, so never copied), its message version and the org's
+// limits, and answers with the decompressed message (transferred back) or the refusal the main thread would have
+// made itself (decompress.ts: same statuses, same messages). A plain 1.0 message also comes back walked
+// (codec-v1-walk.ts): its series' label places and its samples, so the main thread does not walk it again. It
+// keeps no state between jobs but its decoder, and its output buffers are fresh per job, since each is handed over.
 
 import { parentPort } from "node:worker_threads";
 import { SnappyDecoder } from "../../tsdb/encoding/snappy.ts";
+import { type WalkedV1, type WalkLimits, walkWriteRequestV1 } from "./codec-v1-walk.ts";
 import { decompressWrite, type EarlyRefusal, isEarlyRefusal } from "./decompress.ts";
+import type { WriteProto } from "./types.ts";
 
-/** A job for a decode worker: its id, the compressed body (transferred) and the org's decompressed size limit, bytes. */
+/** The org's limits a decode job needs: the decompressed size (bytes) and the 1.0 walk's counts. */
+export type DecodeJobLimits = WalkLimits & { readonly maxWriteBytes: number };
+
+/** A job for a decode worker: its id, the compressed body (transferred), its message version and the org's limits. */
 export interface DecodeJob {
   readonly id: number;
   readonly body: Uint8Array;
-  readonly maxWriteBytes: number;
+  readonly proto: WriteProto;
+  readonly limits: DecodeJobLimits;
 }
 
-/** A decode worker's answer to job `id`: the decompressed message (transferred; the receiver's to keep) or a refusal. */
+/**
+ * A decode worker's answer to job `id`: the decompressed message (transferred; the receiver's to keep) with its
+ * walk (null: not a plain 1.0 request), or a refusal.
+ */
 export type DecodeAnswer =
-  | { readonly id: number; readonly message: Uint8Array }
+  | { readonly id: number; readonly message: Uint8Array; readonly walked: WalkedV1 | null }
   | { readonly id: number; readonly refusal: EarlyRefusal };
 
 /** Hooks of a worker built for tests: called with each job before it is decoded. */
@@ -27,9 +37,12 @@ export interface DecodeWorkerHooks {
 
 /** Decodes one job. The snappy decoder retains no buffer, so every message is an ArrayBuffer of its own. */
 export function decodeJob(job: DecodeJob, snappy: SnappyDecoder): { answer: DecodeAnswer; transfer: ArrayBuffer[] } {
-  const d = decompressWrite(job.body, job.maxWriteBytes, snappy);
+  const d = decompressWrite(job.body, job.limits.maxWriteBytes, snappy);
   if (isEarlyRefusal(d)) return { answer: { id: job.id, refusal: d }, transfer: [] };
-  return { answer: { id: job.id, message: d }, transfer: [d.buffer as ArrayBuffer] };
+  const walked = job.proto === "v1" ? walkWriteRequestV1(d, job.limits) : null;
+  const transfer = [d.buffer as ArrayBuffer];
+  if (walked !== null) transfer.push(walked.series.buffer as ArrayBuffer, walked.samples.buffer as ArrayBuffer);
+  return { answer: { id: job.id, message: d, walked }, transfer };
 }
 
 /** Serves decode jobs from the parent thread until it goes away; `hooks` only in test workers. */

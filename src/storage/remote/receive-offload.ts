@@ -1,7 +1,7 @@
 // A remote-write request received with its decompression on an ingest decode worker (decode-pool.ts): the header
-// and size checks first (no body needed), then the body goes to the pool, and the decompressed message comes back
-// to the thread owning the storage, which decodes it into one appender batch and commits it before answering, as
-// `receiveWrite` does. Small bodies are decompressed in place: handing them over would cost more than it saves.
+// and size checks first (no body needed), then the body goes to the pool, and the decompressed message (walked,
+// when it is a plain 1.0 request) comes back to the thread owning the storage, which decodes it into one appender
+// batch and commits it before answering, as `receiveWrite` does. Small bodies are decompressed in place: handing them over would cost more than it saves.
 // The answers are `receiveWrite`'s, plus a 503 with a Retry-After when the pool is full or its worker failed.
 
 import type { Appender } from "../interface.ts";
@@ -10,6 +10,7 @@ import {
   checkWrite,
   DEFAULT_RECEIVE_LIMITS,
   earlyOutcome,
+  type ReceiveLimits,
   type ReceiveOptions,
   receiveMessage,
   receiveWrite,
@@ -46,10 +47,10 @@ export async function receiveWriteOffloaded(
   if (pool === null || body.length < (opts.inlineBelowBytes ?? DEFAULT_INLINE_BELOW_BYTES)) {
     return receiveWrite(body, headers, appender, opts);
   }
-  const maxWriteBytes = opts.limits?.maxWriteBytes ?? DEFAULT_RECEIVE_LIMITS.maxWriteBytes;
-  const proto = checkWrite(body.length, headers, { maxWriteBytes });
+  const limits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...opts.limits };
+  const proto = checkWrite(body.length, headers, limits);
   if (typeof proto !== "string") return earlyOutcome(proto, proto.proto);
-  const message = await pool.decode(body, maxWriteBytes);
-  if (!(message instanceof Uint8Array)) return earlyOutcome(message, proto);
-  return receiveMessage(message, proto, appender, opts);
+  const d = await pool.decode(body, proto, limits);
+  if (!("walked" in d)) return earlyOutcome(d, proto);
+  return receiveMessage(d.message, proto, appender, opts, d.walked);
 }

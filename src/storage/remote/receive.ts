@@ -30,6 +30,7 @@ import { SnappyDecoder, snappyMaxEncodedLength } from "../../tsdb/encoding/snapp
 import { rejectedCount } from "../commit.ts";
 import type { Appender, CommitReport, SeriesRef } from "../interface.ts";
 import { WriteRequestV1Decoder } from "./codec-v1.ts";
+import type { WalkedV1 } from "./codec-v1-walk.ts";
 import { RequestV2Decoder } from "./codec-v2.ts";
 import { decompressWrite, type EarlyRefusal, isEarlyRefusal } from "./decompress.ts";
 import type { MetadataStore } from "./metadata.ts";
@@ -257,19 +258,22 @@ export function receiveWrite(
 
 /**
  * The rest of {@link receiveWrite} once the body is decompressed: decodes the `proto` message `message` into one
- * appender batch, admits and commits it, and stores its metadata. Runs on the thread that owns the org's storage.
+ * appender batch (from `walked`, its walk by codec-v1-walk.ts, when given), admits and commits it, and stores its
+ * metadata. Runs on the thread that owns the org's storage.
  */
 export function receiveMessage(
   message: Uint8Array,
   proto: WriteProto,
   appender: () => Appender,
   opts: ReceiveOptions,
+  walked: WalkedV1 | null = null,
 ): WriteOutcome {
   const limits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...opts.limits };
   const state = opts.state ?? new ReceiverState();
   const sink = new AppendSink(appender, (opts.now ?? Date.now)() + limits.creationGracePeriodMs);
   try {
-    if (proto === "v1") state.v1.decode(message, sink, limits);
+    if (walked !== null && proto === "v1") state.v1.decodeWalked(message, walked, sink, limits);
+    else if (proto === "v1") state.v1.decode(message, sink, limits);
     else state.v2.decode(message, sink, limits);
   } catch (err) {
     sink.rollback();
