@@ -153,7 +153,14 @@ export class DecodePool {
     return new Promise<PoolDecode>((resolve) => {
       const timer = setTimeout(() => this.stuck(slot), this.stuckMs);
       slot.jobs.set(id, { bytes, timer, resolve });
-      const job: DecodeJob = { id, body: own, proto, limits };
+      // Only the limits the worker reads: the org's whole set would be cloned with every job.
+      const { maxWriteBytes, maxSeriesPerWrite, maxSamplesPerWrite, maxLabelNamesPerSeries } = limits;
+      const job: DecodeJob = {
+        id,
+        body: own,
+        proto,
+        limits: { maxWriteBytes, maxSeriesPerWrite, maxSamplesPerWrite, maxLabelNamesPerSeries },
+      };
       slot.worker.postMessage(job, [own.buffer as ArrayBuffer]);
     });
   }
