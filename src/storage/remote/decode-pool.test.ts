@@ -129,6 +129,20 @@ describe("DecodePool", () => {
     }
   });
 
+  test("a worker that never says it is ready is terminated after startMs; its jobs fail with a 503", async () => {
+    // A module that loads but never serves: the job is never answered.
+    const silent = new URL("data:text/javascript,setInterval(() => {}, 1000);");
+    const p = new DecodePool({ workers: 1, workerScript: silent, startMs: 300, stuckMs: 100 });
+    try {
+      const d = await p.decode(body(), "v1", LIMITS);
+      assert.ok("status" in d && d.status === 503, JSON.stringify(d));
+      assert.match(d.message, /did not start within 300 ms/);
+      assert.equal(p.figures().workers, 0);
+    } finally {
+      await p.close();
+    }
+  });
+
   test("a closed pool answers at once", async () => {
     const p = pool();
     await p.close();

@@ -1,15 +1,17 @@
 // The ingest decode pool: remote-write bodies decompressed (and 1.0 ones walked) on worker threads
-// (decode-worker.ts), so that the thread
-// owning the orgs' storage spends its time on what needs that storage (decoding into the appender, the WAL, the
-// commit). Bodies go to the worker holding the fewest jobs; workers start on first use, up to the pool's size.
+// (decode-worker.ts), so that the thread owning the orgs' storage spends its time on what needs that storage
+// (finding each series, the appends, the WAL, the commit). Bodies go to the worker holding the fewest jobs; workers start on first use, up to the pool's size.
 //
 // Guarantees:
-//   - Bounded: at most `maxPendingJobs` jobs and `maxPendingBytes` compressed bytes are held at once (the
-//     decompressed messages are bounded per job by the org's max_write_bytes). A job over either bound is refused
+//   - Bounded: at most `maxPendingJobs` jobs and `maxPendingBytes` compressed bytes are held at once (a worker
+//     decodes one job at a time, into at most the org's max_write_bytes, and the main thread takes each answer as
+//     it arrives). A job over either bound is refused
 //     at once with a 503 and a Retry-After, as a server too busy to take it; nothing queues without bound.
 //   - A worker that crashes (an uncaught error, a heap limit) fails only the jobs it held, with a 503 the sender
-//     retries, and is replaced by the next job. A worker that holds a job longer than `stuckMs` is terminated, the
-//     same way. The main thread never waits on a worker synchronously: it keeps answering everything else.
+//     retries, and is replaced by the next job. A worker that holds a job longer than `stuckMs` (counted from when
+//     the job was posted, or from when the worker said it was ready if later), or is not ready within
+//     `startMs`, is terminated, the same way. The main thread never waits on a worker synchronously: it keeps
+//     answering everything else.
 //   - Answers are the worker's `decompressWrite` answers: the same refusals as decoding on the main thread. The
 //     walk of a 1.0 message (codec-v1-walk.ts) refuses nothing: it only saves the main thread work.
 
@@ -17,7 +19,7 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import type { WalkedV1 } from "./codec-v1-walk.ts";
-import type { DecodeAnswer, DecodeJob, DecodeJobLimits } from "./decode-worker.ts";
+import { DECODE_WORKER_READY, type DecodeAnswer, type DecodeJob, type DecodeJobLimits } from "./decode-worker.ts";
 import type { EarlyRefusal } from "./decompress.ts";
 import type { WriteProto } from "./types.ts";
 
@@ -27,6 +29,8 @@ export const DEFAULT_MAX_PENDING_JOBS = 64;
 export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /** Default time a worker may hold a job before it is deemed stuck and terminated, ms. */
 export const DEFAULT_STUCK_MS = 10_000;
+/** Default time a new worker has to load its modules and say it is ready, ms. */
+export const DEFAULT_START_MS = 30_000;
 /** Default heap limit of a decode worker (V8 old generation), MiB: its buffers live outside the heap. */
 export const DEFAULT_DECODE_WORKER_HEAP_MB = 64;
 /** How long a sender refused because the pool is full or a worker failed should wait, ms. */
@@ -42,6 +46,8 @@ export interface DecodePoolOptions {
   readonly maxPendingBytes?: number;
   /** Time a worker may hold a job before it is terminated, ms; default {@link DEFAULT_STUCK_MS}. */
   readonly stuckMs?: number;
+  /** Time a new worker has to be ready, ms; default {@link DEFAULT_START_MS}. */
+  readonly startMs?: number;
   /** Heap limit of each worker, MiB; default {@link DEFAULT_DECODE_WORKER_HEAP_MB}. */
   readonly workerHeapMb?: number;
   /** The workers' entry module; default `decode-worker-main`. Tests pass one with hooks. */
@@ -82,13 +88,16 @@ export interface DecodePoolFigures {
 
 interface Pending {
   readonly bytes: number;
-  readonly timer: NodeJS.Timeout;
+  /** The stuck timer, started once the worker is ready (its start-up is not the job's time). */
+  timer: NodeJS.Timeout | null;
   readonly resolve: (d: PoolDecode) => void;
 }
 
 interface Slot {
   readonly worker: Worker;
   readonly jobs: Map<number, Pending>;
+  /** The worker said it is ready (its modules loaded): jobs' stuck timers run from then. */
+  online: boolean;
   /** Set once the slot is being replaced: its exit fails its jobs and nothing more. */
   gone: boolean;
 }
@@ -109,6 +118,7 @@ export class DecodePool {
   private readonly maxJobs: number;
   private readonly maxBytes: number;
   private readonly stuckMs: number;
+  private readonly startMs: number;
   private readonly heapMb: number;
   private readonly script: URL;
   private readonly slots: Slot[] = [];
@@ -124,6 +134,7 @@ export class DecodePool {
     this.maxJobs = opts.maxPendingJobs ?? DEFAULT_MAX_PENDING_JOBS;
     this.maxBytes = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.stuckMs = opts.stuckMs ?? DEFAULT_STUCK_MS;
+    this.startMs = opts.startMs ?? DEFAULT_START_MS;
     this.heapMb = opts.workerHeapMb ?? DEFAULT_DECODE_WORKER_HEAP_MB;
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "decode-worker-main");
   }
@@ -151,7 +162,7 @@ export class DecodePool {
     this.jobs++;
     this.bytes += bytes;
     return new Promise<PoolDecode>((resolve) => {
-      const timer = setTimeout(() => this.stuck(slot), this.stuckMs);
+      const timer = slot.online ? this.stuckTimer(slot) : null;
       slot.jobs.set(id, { bytes, timer, resolve });
       // Only the limits the worker reads: the org's whole set would be cloned with every job.
       const { maxWriteBytes, maxSeriesPerWrite, maxSamplesPerWrite, maxLabelNamesPerSeries } = limits;
@@ -195,8 +206,19 @@ export class DecodePool {
     const worker = spawnWorker(this.script, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
     // An idle pool does not keep the process alive; a held job keeps its request (and so the server) waiting.
     worker.unref();
-    const slot: Slot = { worker, jobs: new Map(), gone: false };
-    worker.on("message", (a: DecodeAnswer) => this.answer(slot, a));
+    const slot: Slot = { worker, jobs: new Map(), online: false, gone: false };
+    const starting = setTimeout(() => {
+      if (!slot.online) this.stuck(slot, `the ingest decode worker did not start within ${this.startMs} ms; retry`);
+    }, this.startMs);
+    starting.unref();
+    worker.on("message", (a: DecodeAnswer | typeof DECODE_WORKER_READY) => {
+      if (a !== DECODE_WORKER_READY) this.answer(slot, a);
+      else {
+        clearTimeout(starting);
+        slot.online = true;
+        for (const p of slot.jobs.values()) p.timer ??= this.stuckTimer(slot);
+      }
+    });
     worker.on("error", () => {
       // The exit that follows fails the slot's jobs.
     });
@@ -217,17 +239,25 @@ export class DecodePool {
     p.resolve("refusal" in a ? a.refusal : { message: a.message, walked: a.walked });
   }
 
+  private stuckTimer(slot: Slot): NodeJS.Timeout {
+    return setTimeout(() => this.stuck(slot), this.stuckMs);
+  }
+
   private settle(p: Pending): void {
-    clearTimeout(p.timer);
+    if (p.timer !== null) clearTimeout(p.timer);
     this.jobs--;
     this.bytes -= p.bytes;
   }
 
-  // A worker holding a job past `stuckMs`: terminated, its jobs failed; the next job starts a new one.
-  private stuck(slot: Slot): void {
+  // A worker holding a job past `stuckMs` (or not ready in time): terminated, its jobs failed with `message`; the
+  // next job starts a new one.
+  private stuck(
+    slot: Slot,
+    message = `the ingest decode worker did not finish this request within ${this.stuckMs} ms; retry`,
+  ): void {
     if (slot.gone) return;
     this.counts.stuck++;
-    this.drop(slot, `the ingest decode worker did not finish this request within ${this.stuckMs} ms; retry`);
+    this.drop(slot, message);
     void slot.worker.terminate();
   }
 

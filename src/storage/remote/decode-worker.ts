@@ -30,6 +30,9 @@ export type DecodeAnswer =
   | { readonly id: number; readonly message: Uint8Array; readonly walked: WalkedV1 | null }
   | { readonly id: number; readonly refusal: EarlyRefusal };
 
+/** What a worker posts once its modules are loaded, before any answer: the pool times jobs from then. */
+export const DECODE_WORKER_READY = 0;
+
 /** Hooks of a worker built for tests: called with each job before it is decoded. */
 export interface DecodeWorkerHooks {
   beforeDecode?(job: DecodeJob): void;
@@ -55,4 +58,5 @@ export function serveDecodes(hooks: DecodeWorkerHooks = {}): void {
     const { answer, transfer } = decodeJob(job, snappy);
     port.postMessage(answer, transfer);
   });
+  port.postMessage(DECODE_WORKER_READY);
 }
