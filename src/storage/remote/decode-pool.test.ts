@@ -44,6 +44,21 @@ describe("DecodePool", () => {
     }
   });
 
+  test("a recycled output buffer goes back to the worker with the next job, which decodes into it", async () => {
+    const p = pool();
+    try {
+      const first = decoded(await p.decode(body(), "v1", LIMITS));
+      const want = first.message.slice();
+      const buffer = first.message.buffer;
+      p.recycle(first);
+      const second = decoded(await p.decode(body(), "v1", LIMITS));
+      assert.equal(buffer.byteLength, 0, "the spare was transferred with the job");
+      assert.deepEqual(second.message, want);
+    } finally {
+      await p.close();
+    }
+  });
+
   test("a view into a larger buffer is copied, and the buffer left alone", async () => {
     const p = pool();
     try {

@@ -19,7 +19,14 @@ import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import type { WalkedV1 } from "./codec-v1-walk.ts";
-import { DECODE_WORKER_READY, type DecodeAnswer, type DecodeJob, type DecodeJobLimits } from "./decode-worker.ts";
+import {
+  DECODE_WORKER_READY,
+  type DecodeAnswer,
+  type DecodeJob,
+  type DecodeJobLimits,
+  MAX_RECYCLED_BYTES,
+  MAX_SPARES,
+} from "./decode-worker.ts";
 import type { EarlyRefusal } from "./decompress.ts";
 import type { WriteProto } from "./types.ts";
 
@@ -122,6 +129,8 @@ export class DecodePool {
   private readonly heapMb: number;
   private readonly script: URL;
   private readonly slots: Slot[] = [];
+  /** Output buffers given back by `recycle`, sent along with the next jobs. */
+  private readonly spares: ArrayBuffer[] = [];
   private nextId = 1;
   private jobs = 0;
   private bytes = 0;
@@ -166,14 +175,28 @@ export class DecodePool {
       slot.jobs.set(id, { bytes, timer, resolve });
       // Only the limits the worker reads: the org's whole set would be cloned with every job.
       const { maxWriteBytes, maxSeriesPerWrite, maxSamplesPerWrite, maxLabelNamesPerSeries } = limits;
+      const spare = this.spares.pop() ?? null;
       const job: DecodeJob = {
         id,
         body: own,
         proto,
         limits: { maxWriteBytes, maxSeriesPerWrite, maxSamplesPerWrite, maxLabelNamesPerSeries },
+        spare,
       };
-      slot.worker.postMessage(job, [own.buffer as ArrayBuffer]);
+      const transfer = [own.buffer as ArrayBuffer];
+      if (spare !== null) transfer.push(spare);
+      slot.worker.postMessage(job, transfer);
     });
+  }
+
+  /**
+   * Gives the buffer of `d.message` back for a later job's output, once nothing reads it any more (the caller
+   * must hold no view of it: it is transferred away with a later job). Kept only up to a few, of a bounded size.
+   */
+  recycle(d: Decoded): void {
+    const b = d.message.buffer as ArrayBuffer;
+    if (this.closed || this.spares.length >= MAX_SPARES || b.byteLength > MAX_RECYCLED_BYTES) return;
+    this.spares.push(b);
   }
 
   /** Counters, for tests and self-metrics. */
