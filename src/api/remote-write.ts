@@ -2,11 +2,13 @@
 // must grant `write` on the org (a read-only token is refused 403); authorization happens before the body is read.
 // The body is taken raw (whatever its Content-Type, so the receiver can answer 415 itself) up to the compressed size
 // the org's limits allow, and handed to storage/remote's receiver, whose outcome becomes the status: 204, 400 (also
-// for partial writes), 413, 415, 429 (ingestion rate, or a full remote-storage queue: with Retry-After), 500 or 503, errors in the API's JSON envelope, and on 2.0 requests the
-// X-Prometheus-Remote-Write-*-Written headers. The limits are the org's (model/limits.ts, overridden per org in
-// the control database), looked up once per request. Large bodies are decompressed on an ingest decode worker
-// (storage/remote/decode-pool.ts) while the main thread serves other requests; the decoding into the org's storage,
-// the commit and the answer stay on the main thread, so an acknowledged write is as durable as before.
+// for partial writes), 413, 415, 429 (ingestion rate, or a full remote-storage queue: with Retry-After), 500 or 503
+// (also for a full decode pool or a failed decode worker, with Retry-After), errors in the API's JSON envelope, and
+// on 2.0 requests the X-Prometheus-Remote-Write-*-Written headers. The limits are the org's (model/limits.ts,
+// overridden per org in the control database), looked up once per request. Large bodies are decompressed on an
+// ingest decode worker (storage/remote/decode-pool.ts) while the main thread serves other requests; the decoding
+// into the org's storage, the commit and the answer stay on the main thread, so an acknowledged write is as durable
+// as before.
 //
 // Use: `await registerRemoteWrite(app, deps)` before `listen`. Its route lives in an encapsulated context, so the
 // content-type parser and error handler here touch no other route. The route's `config.scope` is "write", for a

@@ -30,7 +30,10 @@ import {
 import type { EarlyRefusal } from "./decompress.ts";
 import type { WriteProto } from "./types.ts";
 
-/** Default most jobs held by the pool (queued in workers or decoding): four requests per sender shard of 16. */
+/**
+ * Default most jobs held by the pool (queued in workers or decoding): a sender's shards each wait for their answer,
+ * so this is dozens of shards' requests at once.
+ */
 export const DEFAULT_MAX_PENDING_JOBS = 64;
 /** Default most compressed bytes held by the pool, bytes. */
 export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;

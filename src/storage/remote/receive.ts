@@ -18,7 +18,8 @@
 //   429  the org's ingestion rate is exceeded (`admit` refused), or its remote-storage queue is full (the commit
 //        refused with `rate_limited`): nothing written, retry after `retryAfterMs`.
 //   503  storage unavailable, 500  storage failure: nothing written (the batch is rolled back or failed to commit as
-//        a whole), and the sender retries.
+//        a whole), and the sender retries. With an ingest decode pool (receive-offload.ts), also 503 with a
+//        Retry-After when the pool is full or the worker holding the request failed: nothing written.
 // 2.0 answers carry X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written with the counts written.
 
 import type { MetricType } from "../../exposition/types.ts";
