@@ -11,11 +11,14 @@
 //
 // The figure is samples per CPU-second of the receiving process: utime + stime from /proc/<pid>/stat for the peers,
 // process.cpuUsage() deltas (reported by the child) for Contrail, measured from before the first request to one
-// second after the last answer (so background flushing right after the writes is counted too). Each run writes new
+// second after the last answer (so background flushing right after the writes is counted too). Contrail's lines also
+// give the CPU time of its main thread, which owns the storage: the wall time's floor when the cores are free. Each run writes new
 // series (label `run`); a first run warms every receiver up and is not counted.
 // Run: npm run bench -- ingest [--runs 3] [--peers prometheus,victoriametrics] [--cpu-prof-dir <dir>]
+//      [--decode-workers <n>]
 // (--peers: the peers to run beside Contrail, none with `--peers ""`; --cpu-prof-dir: write a CPU profile of the
-// Contrail receiver there when it exits.)
+// Contrail receiver there when it exits; --decode-workers: the receiver's ingest decode workers, 0 to decompress
+// every body on the main thread, default the route's own.)
 
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -148,9 +151,9 @@ function start(cmd: string, args: readonly string[], ipc = false): ChildProcess 
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat; of its thread `tid` when given. */
+function procCpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, "utf8");
   // Fields after the command name (which may hold spaces) start at the state, field 3; utime is 14, stime 15.
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
@@ -161,6 +164,8 @@ interface Target {
   readonly name: string;
   readonly url: string;
   cpuSeconds(): Promise<number>;
+  /** CPU seconds of the thread that owns the storage (Contrail's main thread), when that is one thread. */
+  mainThreadCpuSeconds?(): number;
   stored(): Promise<number>;
 }
 
@@ -184,6 +189,7 @@ async function storedSamples(base: string): Promise<number> {
 // The Contrail receiver as a child process: this file with `--receiver <dir>`. It answers "cpu" messages with its
 // process.cpuUsage() in seconds.
 async function receiverMain(dir: string): Promise<void> {
+  const workers = option("decode-workers");
   const store = new EmbeddedTenantStore({ dataDir: dir, idleCloseMs: 0 });
   const app = Fastify({ logger: false });
   let written = 0;
@@ -197,6 +203,7 @@ async function receiverMain(dir: string): Promise<void> {
     onWrite: (_org, o) => {
       written += o.stats.samplesWritten;
     },
+    decodePool: workers === undefined ? undefined : Number(workers) === 0 ? false : { workers: Number(workers) },
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
@@ -224,7 +231,13 @@ function option(name: string): string | undefined {
 async function startContrail(dir: string): Promise<Target> {
   const profDir = option("cpu-prof-dir");
   const prof = profDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profDir}`];
-  const child = start(process.execPath, [...prof, "--import", "tsx", import.meta.filename, "--receiver", dir], true);
+  const workers = option("decode-workers");
+  const pass = workers === undefined ? [] : ["--decode-workers", workers];
+  const child = start(
+    process.execPath,
+    [...prof, "--import", "tsx", import.meta.filename, "--receiver", dir, ...pass],
+    true,
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (m: { port: number }) => resolve(m.port));
     child.once("exit", () => reject(new Error("the contrail receiver exited")));
@@ -238,6 +251,7 @@ async function startContrail(dir: string): Promise<Target> {
     name: "contrail",
     url: `http://127.0.0.1:${port}/prometheus/${ORG}/api/v1/write`,
     cpuSeconds: async () => (await ask()).cpu,
+    mainThreadCpuSeconds: () => procCpuSeconds(child.pid!, child.pid!),
     stored: async () => (await ask()).written,
   };
 }
@@ -269,8 +283,12 @@ async function startVictoria(dir: string): Promise<Target> {
 
 const agent = new Agent({ keepAlive: true, maxSockets: SHARDS });
 /** Pushes one run's bodies (shards in parallel, each in order); returns CPU seconds and wall seconds. */
-async function push(target: Target, shards: readonly Uint8Array[][]): Promise<{ cpu: number; wall: number }> {
+async function push(
+  target: Target,
+  shards: readonly Uint8Array[][],
+): Promise<{ cpu: number; wall: number; main: number | null }> {
   const cpu0 = await target.cpuSeconds();
+  const main0 = target.mainThreadCpuSeconds?.() ?? null;
   const t0 = process.hrtime.bigint();
   await Promise.all(
     shards.map(async (list) => {
@@ -279,7 +297,8 @@ async function push(target: Target, shards: readonly Uint8Array[][]): Promise<{ 
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   await new Promise((r) => setTimeout(r, 1000));
-  return { cpu: (await target.cpuSeconds()) - cpu0, wall };
+  const main = main0 === null ? null : target.mainThreadCpuSeconds!() - main0;
+  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main };
 }
 
 async function main(): Promise<void> {
@@ -305,11 +324,12 @@ async function main(): Promise<void> {
         );
       }
       for (const t of targets) {
-        const { cpu, wall } = await push(t, shards);
+        const { cpu, wall, main } = await push(t, shards);
         const label = run === 0 ? "warm-up" : `run ${run}`;
         console.log(
           `${label.padEnd(8)} ${t.name.padEnd(16)} ${cpu.toFixed(2)} CPU-s  ${wall.toFixed(2)} s  ` +
-            `${Math.round(SAMPLES / cpu)} samples/CPU-s`,
+            `${Math.round(SAMPLES / cpu)} samples/CPU-s` +
+            (main === null ? "" : `  (main thread ${main.toFixed(2)} CPU-s)`),
         );
         if (run === 0) continue;
         perCpu.get(t.name)!.push(SAMPLES / cpu);

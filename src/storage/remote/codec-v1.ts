@@ -16,6 +16,7 @@
 // samples, only for a series the sink takes; a series without them costs the float path nothing more.
 
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
+import { WALK_STRIDE, type WalkedV1 } from "./codec-v1-walk.ts";
 import { decodeWireHistogram, isPositiveZero, writeWireHistogram } from "./histogram-wire.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
@@ -202,49 +203,8 @@ export class WriteRequestV1Decoder {
     counts.samples = nSamples;
     counts.histograms = histograms;
     counts.exemplars = exemplars;
-
-    if (nLabels > limits.maxLabelNamesPerSeries) {
-      const preview = this.previewLabels(r, Math.min(nLabels, PREVIEW_LABELS));
-      sink.invalidSeries(
-        `series ${rawLabelsText(preview, nLabels)}: ${LabelProblem.tooMany(nLabels, limits.maxLabelNamesPerSeries)}`,
-        counts,
-      );
-      return;
-    }
-    let cacheable = contiguous && labelsFrom >= 0 && SeriesCache.cacheable(labelsTo - labelsFrom);
-    const view = this.view;
-    const prev = this.prev;
-    this.prev = null;
-    let entry: SeriesEntry | null | undefined = cacheable
-      ? this.cache.find(view, labelsFrom, labelsTo, prev)
-      : undefined;
-    // A cached set was valid under the limits of the request that added it; this request's may be stricter.
-    if (
-      entry !== undefined &&
-      (entry.maxNameBytes > limits.maxLabelNameLength || entry.maxValueBytes > limits.maxLabelValueLength)
-    ) {
-      entry = undefined;
-      cacheable = false;
-    }
-    let labels: Labels;
-    if (entry === undefined) {
-      const problem = this.parseLabels(r, nLabels);
-      if (problem !== null) {
-        sink.invalidSeries(problem, counts);
-        return;
-      }
-      const p = this.parsed;
-      labels = p.labels;
-      entry = cacheable
-        ? this.cache.add(view, labelsFrom, labelsTo, this.cache.lastHash, labels, p.maxNameBytes, p.maxValueBytes)
-        : undefined;
-      if (entry) labels = entry.labels;
-    } else labels = entry.labels;
-    if (entry !== undefined && entry !== null) {
-      if (prev !== null) prev.after = entry;
-      this.prev = entry;
-    }
-    if (!sink.series(labels, counts, entry ?? undefined)) return;
+    const labels = this.seriesLabels(r, nLabels, contiguous ? labelsFrom : -1, labelsTo, true, sink);
+    if (labels === null) return;
 
     const ranges = this.sampleRanges;
     for (let i = 0; i < nSamples; i++) {
@@ -262,6 +222,109 @@ export class WriteRequestV1Decoder {
       sink.sample(t, v, 0);
     }
     if (histograms > 0) decodeHistograms(r, this.histogramRanges, histograms, labels, sink);
+  }
+
+  /**
+   * Feeds `sink` a request walked by `walkWriteRequestV1` (codec-v1-walk.ts) from the message `body`: the same
+   * calls `decode` would make, without walking the message again. `walked` holds plain series only (float samples,
+   * contiguous labels within the count limits), so nothing here can meet a protobuf error or a request limit.
+   */
+  decodeWalked(body: Uint8Array, walked: WalkedV1, sink: WriteSink, limits: DecodeLimits): void {
+    const r = new ProtoReader(body);
+    this.text = asBuffer(body);
+    this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    this.limits = limits;
+    this.prev = null;
+    const counts = this.counts;
+    counts.histograms = 0;
+    counts.exemplars = 0;
+    const { series, samples } = walked;
+    let at = 0;
+    try {
+      for (let i = 0; i < series.length; i += WALK_STRIDE) {
+        const n = series[i + 3];
+        counts.samples = n;
+        const labels = this.seriesLabels(r, series[i + 2], series[i], series[i + 1], false, sink);
+        if (labels !== null) for (let k = 0; k < n; k++) sink.sample(samples[at + 2 * k], samples[at + 2 * k + 1], 0);
+        at += 2 * n;
+      }
+    } finally {
+      this.prev = null;
+      this.text = EMPTY;
+      this.view = EMPTY_VIEW;
+      this.limits = null;
+    }
+  }
+
+  // The labels of the current series, whose `nLabels` label fields are the bytes [from, to) of the message (from
+  // is -1 when they are not contiguous: no cache), found in the cache or parsed and validated, then announced to
+  // the sink with `this.counts`. Null when the series is refused (told to the sink) or the sink wants no samples.
+  // `rangesKnown`: `this.labelRanges` already holds the label fields' places; else they are found on a cache miss.
+  private seriesLabels(
+    r: ProtoReader,
+    nLabels: number,
+    from: number,
+    to: number,
+    rangesKnown: boolean,
+    sink: WriteSink,
+  ): Labels | null {
+    const limits = this.limits!;
+    const counts = this.counts;
+    if (nLabels > limits.maxLabelNamesPerSeries) {
+      const preview = this.previewLabels(r, Math.min(nLabels, PREVIEW_LABELS));
+      sink.invalidSeries(
+        `series ${rawLabelsText(preview, nLabels)}: ${LabelProblem.tooMany(nLabels, limits.maxLabelNamesPerSeries)}`,
+        counts,
+      );
+      return null;
+    }
+    let cacheable = from >= 0 && SeriesCache.cacheable(to - from);
+    const view = this.view;
+    const prev = this.prev;
+    this.prev = null;
+    let entry: SeriesEntry | null | undefined = cacheable ? this.cache.find(view, from, to, prev) : undefined;
+    // A cached set was valid under the limits of the request that added it; this request's may be stricter.
+    if (
+      entry !== undefined &&
+      (entry.maxNameBytes > limits.maxLabelNameLength || entry.maxValueBytes > limits.maxLabelValueLength)
+    ) {
+      entry = undefined;
+      cacheable = false;
+    }
+    let labels: Labels;
+    if (entry === undefined) {
+      if (!rangesKnown) this.findLabelRanges(r, from, to);
+      const problem = this.parseLabels(r, nLabels);
+      if (problem !== null) {
+        sink.invalidSeries(problem, counts);
+        return null;
+      }
+      const p = this.parsed;
+      labels = p.labels;
+      entry = cacheable
+        ? this.cache.add(view, from, to, this.cache.lastHash, labels, p.maxNameBytes, p.maxValueBytes)
+        : undefined;
+      if (entry) labels = entry.labels;
+    } else labels = entry.labels;
+    if (entry !== undefined && entry !== null) {
+      if (prev !== null) prev.after = entry;
+      this.prev = entry;
+    }
+    return sink.series(labels, counts, entry ?? undefined) ? labels : null;
+  }
+
+  // Notes the places of the contiguous label fields [from, to) in `this.labelRanges`, as the first pass does.
+  private findLabelRanges(r: ProtoReader, from: number, to: number): void {
+    r.pos = from;
+    r.end = to;
+    for (let i = 0; !r.done(); i++) {
+      r.tag();
+      const e = r.lengthDelimited();
+      this.labelRanges = ensure(this.labelRanges, 2 * i + 2);
+      this.labelRanges[2 * i] = r.pos;
+      this.labelRanges[2 * i + 1] = e;
+      r.pos = e;
+    }
   }
 
   // Reads label `i`'s name and value ranges into `into` [nFrom, nTo, vFrom, vTo].

@@ -18,7 +18,8 @@
 //   429  the org's ingestion rate is exceeded (`admit` refused), or its remote-storage queue is full (the commit
 //        refused with `rate_limited`): nothing written, retry after `retryAfterMs`.
 //   503  storage unavailable, 500  storage failure: nothing written (the batch is rolled back or failed to commit as
-//        a whole), and the sender retries.
+//        a whole), and the sender retries. With an ingest decode pool (receive-offload.ts), also 503 with a
+//        Retry-After when the pool is full or the worker holding the request failed: nothing written.
 // 2.0 answers carry X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written with the counts written.
 
 import type { MetricType } from "../../exposition/types.ts";
@@ -26,11 +27,13 @@ import { type ContrailError, type ErrorCode, isContrailError } from "../../model
 import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import { DEFAULT_ORG_LIMITS, limitName, type OrgLimits } from "../../model/limits.ts";
-import { SnappyDecoder, snappyDecodedLength, snappyMaxEncodedLength } from "../../tsdb/encoding/snappy.ts";
+import { SnappyDecoder, snappyMaxEncodedLength } from "../../tsdb/encoding/snappy.ts";
 import { rejectedCount } from "../commit.ts";
 import type { Appender, CommitReport, SeriesRef } from "../interface.ts";
 import { WriteRequestV1Decoder } from "./codec-v1.ts";
+import type { WalkedV1 } from "./codec-v1-walk.ts";
 import { RequestV2Decoder } from "./codec-v2.ts";
+import { decompressWrite, type EarlyRefusal, isEarlyRefusal } from "./decompress.ts";
 import type { MetadataStore } from "./metadata.ts";
 import { QUEUE_FULL_RETRY_AFTER_MS } from "./queue/queue.ts";
 import { NO_SERIES_REF, type RefSlot, type SeriesCacheOptions } from "./series-cache.ts";
@@ -53,12 +56,6 @@ export const DEFAULT_RECEIVE_LIMITS: ReceiveLimits = DEFAULT_ORG_LIMITS;
 export function maxCompressedBytes(limits: Pick<ReceiveLimits, "maxWriteBytes">): number {
   return snappyMaxEncodedLength(limits.maxWriteBytes);
 }
-
-/**
- * The most a snappy block can expand: its densest element is a 3-byte copy of 64 bytes. A header declaring more
- * than this times the body's size is a lie, refused before its buffer is allocated.
- */
-const SNAPPY_MAX_RATIO = 64 / 3;
 
 /** Counts of one request: what was written and what was refused. */
 export interface WriteStats {
@@ -100,7 +97,7 @@ export type WriteOutcome =
       readonly stats: WriteStats;
       readonly code: ErrorCode;
       readonly message: string;
-      /** 429: how long the sender should wait before retrying, ms. */
+      /** 429, and 503 of a busy or failed decode pool: how long the sender should wait before retrying, ms. */
       readonly retryAfterMs?: number;
     };
 
@@ -201,6 +198,46 @@ function storageRefusal(proto: WriteProto, err: unknown): WriteOutcome {
 }
 
 /**
+ * The checks of a request that need neither its body's contents nor any storage: its Content-Type and
+ * Content-Encoding, and the compressed size under `limits`. Returns the message the body holds, or the refusal.
+ */
+export function checkWrite(
+  bodyLength: number,
+  headers: WriteHeaders,
+  limits: Pick<ReceiveLimits, "maxWriteBytes">,
+): WriteProto | (EarlyRefusal & { readonly proto: WriteProto | null }) {
+  const proto = protoOfContentType(header(headers, "content-type"));
+  if (typeof proto !== "string") return { status: 415, proto: null, code: "bad_data", message: proto.unsupported };
+  const encoding = header(headers, "content-encoding")?.trim().toLowerCase();
+  if (encoding !== "snappy") {
+    const got = encoding === undefined || encoding === "" ? "no Content-Encoding" : `Content-Encoding ${encoding}`;
+    const message = `unsupported ${got}: remote write bodies must be snappy-compressed`;
+    return { status: 415, proto, code: "bad_data", message };
+  }
+  const maxBody = maxCompressedBytes(limits);
+  if (bodyLength > maxBody) {
+    return {
+      status: 413,
+      proto,
+      code: "too_large",
+      message:
+        `body of ${bodyLength} bytes exceeds ${maxBody}, the most a snappy body within the limit of ` +
+        `${limits.maxWriteBytes} decompressed bytes can take (${limitName("maxWriteBytes")})`,
+    };
+  }
+  return proto;
+}
+
+/** The outcome of a refusal before decoding (`retryAfterMs`: a 503 of a busy decode pool), for a request of `proto`. */
+export function earlyOutcome(
+  r: EarlyRefusal | (Omit<EarlyRefusal, "status"> & { readonly status: 503; readonly retryAfterMs: number }),
+  proto: WriteProto | null,
+): WriteOutcome {
+  const retryAfterMs = "retryAfterMs" in r ? r.retryAfterMs : undefined;
+  return { kind: "refused", status: r.status, proto, stats: NO_STATS, code: r.code, message: r.message, retryAfterMs };
+}
+
+/**
  * Handles one remote-write request: `body` as received (compressed), its headers, and `appender`, called at most
  * once, when the first valid series is to be written (a refused request never opens the org's storage). Never
  * throws for anything the sender or the storage did; the outcome says what to answer.
@@ -213,51 +250,31 @@ export function receiveWrite(
 ): WriteOutcome {
   const limits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...opts.limits };
   const state = opts.state ?? new ReceiverState();
-  const proto = protoOfContentType(header(headers, "content-type"));
-  if (typeof proto !== "string") return refused(415, null, "bad_data", proto.unsupported);
-  const encoding = header(headers, "content-encoding")?.trim().toLowerCase();
-  if (encoding !== "snappy") {
-    const got = encoding === undefined || encoding === "" ? "no Content-Encoding" : `Content-Encoding ${encoding}`;
-    return refused(415, proto, "bad_data", `unsupported ${got}: remote write bodies must be snappy-compressed`);
-  }
-  const maxBody = maxCompressedBytes(limits);
-  if (body.length > maxBody) {
-    return refused(
-      413,
-      proto,
-      "too_large",
-      `body of ${body.length} bytes exceeds ${maxBody}, the most a snappy body within the limit of ` +
-        `${limits.maxWriteBytes} decompressed bytes can take (${limitName("maxWriteBytes")})`,
-    );
-  }
-  let message: Uint8Array;
-  try {
-    const size = snappyDecodedLength(body);
-    if (size > limits.maxWriteBytes) {
-      return refused(
-        413,
-        proto,
-        "too_large",
-        `decompressed body of ${size} bytes (as its snappy header declares) would exceed the limit of ` +
-          `${limits.maxWriteBytes} (${limitName("maxWriteBytes")})`,
-      );
-    }
-    if (size > Math.ceil(body.length * SNAPPY_MAX_RATIO)) {
-      return refused(
-        400,
-        proto,
-        "bad_data",
-        `invalid snappy block: a body of ${body.length} bytes cannot hold ${size}`,
-      );
-    }
-    message = state.snappy.decode(body);
-  } catch (err) {
-    return refused(400, proto, "bad_data", `invalid snappy block: ${(err as Error).message}`);
-  }
+  const proto = checkWrite(body.length, headers, limits);
+  if (typeof proto !== "string") return earlyOutcome(proto, proto.proto);
+  const message = decompressWrite(body, limits.maxWriteBytes, state.snappy);
+  if (isEarlyRefusal(message)) return earlyOutcome(message, proto);
+  return receiveMessage(message, proto, appender, opts);
+}
 
+/**
+ * The rest of {@link receiveWrite} once the body is decompressed: decodes the `proto` message `message` into one
+ * appender batch (from `walked`, its walk by codec-v1-walk.ts, when given), admits and commits it, and stores its
+ * metadata. Runs on the thread that owns the org's storage.
+ */
+export function receiveMessage(
+  message: Uint8Array,
+  proto: WriteProto,
+  appender: () => Appender,
+  opts: ReceiveOptions,
+  walked: WalkedV1 | null = null,
+): WriteOutcome {
+  const limits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...opts.limits };
+  const state = opts.state ?? new ReceiverState();
   const sink = new AppendSink(appender, (opts.now ?? Date.now)() + limits.creationGracePeriodMs);
   try {
-    if (proto === "v1") state.v1.decode(message, sink, limits);
+    if (walked !== null && proto === "v1") state.v1.decodeWalked(message, walked, sink, limits);
+    else if (proto === "v1") state.v1.decode(message, sink, limits);
     else state.v2.decode(message, sink, limits);
   } catch (err) {
     sink.rollback();

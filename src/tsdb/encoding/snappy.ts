@@ -51,6 +51,17 @@ export class SnappyDecoder {
   }
 
   /**
+   * Makes `buffer` the output buffer from the next call on, when it is larger than the current one and within the
+   * retained size: a buffer given back after an earlier output was transferred away (which detached it). Returns
+   * whether it was taken.
+   */
+  reuse(buffer: Uint8Array): boolean {
+    if (buffer.length <= this.out.length || buffer.length > this.maxRetained) return false;
+    this.out = buffer;
+    return true;
+  }
+
+  /**
    * Decodes the snappy block `src[start, end)`. The returned view is valid until the next call. Throws an `Error`
    * whose message says what is malformed; callers turn it into a corruption report or a bad request.
    */

@@ -1,0 +1,84 @@
+// The ingest decode worker: the stateless part of a remote-write request, run off the thread that owns the
+// org's storage. It takes a compressed body (transferred, so never copied), its message version and the org's
+// limits, and answers with the decompressed message (transferred back) or the refusal the main thread would have
+// made itself (decompress.ts: same statuses, same messages). A plain 1.0 message also comes back walked
+// (codec-v1-walk.ts): its series' label places and its samples, so the main thread does not walk it again. It
+// keeps no state between jobs but its decoder and a few spare buffers: each output buffer is handed over, and the
+// main thread gives plain 1.0 ones back with later jobs, so decoding does not allocate (and fault in) a fresh one
+// for every request.
+
+import { parentPort } from "node:worker_threads";
+import { SnappyDecoder } from "../../tsdb/encoding/snappy.ts";
+import { type WalkedV1, type WalkLimits, walkWriteRequestV1 } from "./codec-v1-walk.ts";
+import { decompressWrite, type EarlyRefusal, isEarlyRefusal } from "./decompress.ts";
+import type { WriteProto } from "./types.ts";
+
+/** The org's limits a decode job needs: the decompressed size (bytes) and the 1.0 walk's counts. */
+export type DecodeJobLimits = WalkLimits & { readonly maxWriteBytes: number };
+
+/** Outputs up to this many bytes are decoded into recycled buffers; larger ones into fresh arrays, never kept. */
+export const MAX_RECYCLED_BYTES = 4 * 1024 * 1024;
+/** Spare output buffers a worker keeps, and the pool keeps for the next jobs. */
+export const MAX_SPARES = 2;
+
+/**
+ * A job for a decode worker: its id, the compressed body (transferred), its message version, the org's limits,
+ * and possibly a spare output buffer given back (transferred).
+ */
+export interface DecodeJob {
+  readonly id: number;
+  readonly body: Uint8Array;
+  readonly proto: WriteProto;
+  readonly limits: DecodeJobLimits;
+  readonly spare: ArrayBuffer | null;
+}
+
+/**
+ * A decode worker's answer to job `id`: the decompressed message (transferred; the receiver's to keep) with its
+ * walk (null: not a plain 1.0 request), or a refusal.
+ */
+export type DecodeAnswer =
+  | { readonly id: number; readonly message: Uint8Array; readonly walked: WalkedV1 | null }
+  | { readonly id: number; readonly refusal: EarlyRefusal };
+
+/** What a worker posts once its modules are loaded, before any answer: the pool times jobs from then. */
+export const DECODE_WORKER_READY = 0;
+
+/** Hooks of a worker built for tests: called with each job before it is decoded. */
+export interface DecodeWorkerHooks {
+  beforeDecode?(job: DecodeJob): void;
+}
+
+/**
+ * Decodes one job with `snappy`, whose output buffer goes with the answer (detached here): the decoder takes a
+ * spare from `spares` for the next output, or allocates one.
+ */
+export function decodeJob(
+  job: DecodeJob,
+  snappy: SnappyDecoder,
+  spares: ArrayBuffer[],
+): { answer: DecodeAnswer; transfer: ArrayBuffer[] } {
+  if (job.spare !== null && spares.length < MAX_SPARES) spares.push(job.spare);
+  const spare = spares.pop();
+  if (spare !== undefined && !snappy.reuse(new Uint8Array(spare))) spares.push(spare);
+  const d = decompressWrite(job.body, job.limits.maxWriteBytes, snappy);
+  if (isEarlyRefusal(d)) return { answer: { id: job.id, refusal: d }, transfer: [] };
+  const walked = job.proto === "v1" ? walkWriteRequestV1(d, job.limits) : null;
+  const transfer = [d.buffer as ArrayBuffer];
+  if (walked !== null) transfer.push(walked.series.buffer as ArrayBuffer, walked.samples.buffer as ArrayBuffer);
+  return { answer: { id: job.id, message: d, walked }, transfer };
+}
+
+/** Serves decode jobs from the parent thread until it goes away; `hooks` only in test workers. */
+export function serveDecodes(hooks: DecodeWorkerHooks = {}): void {
+  const port = parentPort;
+  if (port === null) throw new Error("decode-worker: not started as a worker thread");
+  const snappy = new SnappyDecoder({ maxRetainedBytes: MAX_RECYCLED_BYTES });
+  const spares: ArrayBuffer[] = [];
+  port.on("message", (job: DecodeJob) => {
+    hooks.beforeDecode?.(job);
+    const { answer, transfer } = decodeJob(job, snappy, spares);
+    port.postMessage(answer, transfer);
+  });
+  port.postMessage(DECODE_WORKER_READY);
+}
