@@ -6,6 +6,7 @@
 // requested range, as Prometheus's trimming of the chunks at the range's ends does.
 
 import type { Histogram } from "../../model/histogram.ts";
+import type { EncodedChunk } from "../../storage/interface.ts";
 import { Encoding, MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND, SAMPLES_PER_CHUNK } from "../../tsdb/chunkenc/chunk.ts";
 import {
   appendHistogramSample,
@@ -84,6 +85,14 @@ export class SeriesChunker {
     }
     this.xor = null;
     this.hist = null;
+  }
+
+  /** Adds a stored chunk as it is, after the samples so far (ending the open chunk); its data is copied. */
+  stored(c: EncodedChunk): void {
+    this.flush();
+    const chunk = { mint: c.mint, maxt: c.maxt, encoding: c.encoding, data: c.data.slice() };
+    this.done.push(chunk);
+    this.doneBytes += chunkMessageBytes(chunk);
   }
 
   /** The finished chunks since the last call, oldest first; the caller owns them. */
