@@ -1,9 +1,10 @@
-// The chunks of one series for a streamed remote read, encoded from its samples in the range read, in Prometheus's
-// chunk encodings: XOR for floats, the integer and float histogram encodings for native histograms. Chunks are cut
-// as Prometheus's head cuts them: at a change of kind, at 120 samples, when an XOR chunk nears 1 KiB, when a
-// histogram chunk passes its target size once it holds its minimum of samples, and wherever the histogram encoding
-// needs a new chunk (a reset, a new schema). Encoding from samples gives each chunk exactly the samples of the
-// requested range, as Prometheus's trimming of the chunks at the range's ends does.
+// The chunks of one series for a streamed remote read: stored chunks taken as they are (stored-chunks.ts says
+// which), and the rest of its time encoded from its samples in the range read, in Prometheus's chunk encodings: XOR
+// for floats, the integer and float histogram encodings for native histograms. Chunks are cut as Prometheus's head
+// cuts them: at a change of kind, at 120 samples, when an XOR chunk nears 1 KiB, when a histogram chunk passes its
+// target size once it holds its minimum of samples, and wherever the histogram encoding needs a new chunk (a reset,
+// a new schema). Encoding from samples gives each chunk exactly the samples of the requested range, as Prometheus's
+// trimming of the chunks at the range's ends does.
 
 import type { Histogram } from "../../model/histogram.ts";
 import type { EncodedChunk } from "../../storage/interface.ts";
