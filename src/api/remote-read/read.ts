@@ -13,6 +13,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { ContrailError } from "../../model/errors.ts";
 import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
+import { SampleBuffer } from "../../model/sample.ts";
 import type { Series, TenantStore } from "../../storage/interface.ts";
 import { checkSeriesCount, type OrgLimits } from "../limits.ts";
 import { SeriesChunker } from "./chunker.ts";
@@ -38,6 +39,11 @@ export const REMOTE_READ_BOUNDS = {
 export const SLICE_MS = 4;
 /** Samples read between two looks at the clock. */
 const SAMPLES_PER_CLOCK_CHECK = 256;
+/** Samples a batch read of a float series aims at: a long series is read in time windows of about this many. */
+const WINDOW_SAMPLES = 8192;
+/** The first window of a batch read, ms; windows then follow the series' density, growing at most this much. */
+const FIRST_WINDOW_MS = 10 * 60_000;
+const MAX_WINDOW_GROWTH = 16;
 
 /** The org, store and limits a read runs with, and the signal of the client going away. */
 export interface ReadContext {
@@ -165,6 +171,38 @@ export async function readRange(
   }
 }
 
+/**
+ * Reads the float samples of `s` in [from, to] ms in batches when its iterator can (`readInto`), handing each batch
+ * to `take` (the buffer is reused: take what it holds before returning), in time windows of about
+ * {@link WINDOW_SAMPLES}, pausing between slices. Returns false, having read nothing, when `s` cannot.
+ */
+export async function readBatches(
+  s: Series,
+  from: number,
+  to: number,
+  budget: ReadBudget,
+  buf: SampleBuffer,
+  take: (buf: SampleBuffer) => void,
+): Promise<boolean> {
+  let it = s.iterator();
+  if (it.readInto === undefined) return false;
+  let span = FIRST_WINDOW_MS;
+  for (let at = from; at <= to; ) {
+    const end = Math.min(to, at + span - 1);
+    buf.n = 0;
+    it.readInto?.(at, end, buf);
+    budget.addSamples(buf.n);
+    take(buf);
+    const grown = span * MAX_WINDOW_GROWTH;
+    span = buf.n > 0 ? Math.min(grown, Math.max(1, Math.floor((WINDOW_SAMPLES * (end - at + 1)) / buf.n))) : grown;
+    at = end + 1;
+    if (at > to) break;
+    if (budget.sliceOver()) await budget.pause();
+    it = s.iterator(it);
+  }
+  return true;
+}
+
 // Reads the series of `q` sorted by labels: `visit.begin`, then `body` for what the series holds in the range
 // [mint, maxt] ms (nothing for labels only), then `visit.end`, pausing between slices.
 async function readQuery(
@@ -222,12 +260,21 @@ export async function readSamples(ctx: ReadContext, queries: readonly ReadQuery[
       checkSize();
     },
   };
+  const batch = new SampleBuffer(WINDOW_SAMPLES);
+  const takeBatch = (b: SampleBuffer) => {
+    out.samples(b, 0, b.n);
+    checkSize();
+  };
   for (const q of queries) {
     out.result();
     const body =
       q.hints?.func === "series"
         ? null
-        : (s: Series, mint: number, maxt: number) => readRange(s, mint, maxt, budget, visit);
+        : async (s: Series, mint: number, maxt: number) => {
+            if (!(await readBatches(s, mint, maxt, budget, batch, takeBatch))) {
+              await readRange(s, mint, maxt, budget, visit);
+            }
+          };
     await readQuery(ctx, q, budget, visit, body);
   }
   return snappyInSlices(out.finish(), () => budget.pause());
