@@ -281,11 +281,13 @@ export async function readSamples(ctx: ReadContext, queries: readonly ReadQuery[
 }
 
 /**
- * Where streamed frames go: `push` takes a frame (owned by the sink) and may write it at once; `drain` waits until
- * the client has taken enough of what was written to go on, or `remainingMs` passed.
+ * Where streamed frames go: `push` takes a frame (owned by the sink) and may write it at once or gather it with
+ * others; `flush` writes what was gathered; `drain` waits until the client has taken enough of what was written to
+ * go on, or `remainingMs` passed.
  */
 export interface FrameSink {
   push(frame: Uint8Array): void;
+  flush(): void;
   drain(remainingMs: number): Promise<void>;
 }
 
@@ -328,7 +330,10 @@ export async function readStreamed(ctx: ReadContext, queries: readonly ReadQuery
         send();
         return sink.drain(budget.remainingMs);
       },
-      paused: () => sink.drain(budget.remainingMs),
+      paused: () => {
+        sink.flush();
+        return sink.drain(budget.remainingMs);
+      },
     };
     const body = (s: Series, mint: number, maxt: number) =>
       streamSeriesChunks(s, mint, maxt, {
@@ -341,6 +346,7 @@ export async function readStreamed(ctx: ReadContext, queries: readonly ReadQuery
         breathe: async () => {
           if (!budget.sliceOver()) return;
           await budget.pause();
+          sink.flush();
           await sink.drain(budget.remainingMs);
         },
       });
