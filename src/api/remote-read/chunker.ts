@@ -1,11 +1,13 @@
-// The chunks of one series for a streamed remote read, encoded from its samples in the range read, in Prometheus's
-// chunk encodings: XOR for floats, the integer and float histogram encodings for native histograms. Chunks are cut
-// as Prometheus's head cuts them: at a change of kind, at 120 samples, when an XOR chunk nears 1 KiB, when a
-// histogram chunk passes its target size once it holds its minimum of samples, and wherever the histogram encoding
-// needs a new chunk (a reset, a new schema). Encoding from samples gives each chunk exactly the samples of the
-// requested range, as Prometheus's trimming of the chunks at the range's ends does.
+// The chunks of one series for a streamed remote read: stored chunks taken as they are (stored-chunks.ts says
+// which), and the rest of its time encoded from its samples in the range read, in Prometheus's chunk encodings: XOR
+// for floats, the integer and float histogram encodings for native histograms. Chunks are cut as Prometheus's head
+// cuts them: at a change of kind, at 120 samples, when an XOR chunk nears 1 KiB, when a histogram chunk passes its
+// target size once it holds its minimum of samples, and wherever the histogram encoding needs a new chunk (a reset,
+// a new schema). Encoding from samples gives each chunk exactly the samples of the requested range, as Prometheus's
+// trimming of the chunks at the range's ends does.
 
 import type { Histogram } from "../../model/histogram.ts";
+import type { EncodedChunk } from "../../storage/interface.ts";
 import { Encoding, MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND, SAMPLES_PER_CHUNK } from "../../tsdb/chunkenc/chunk.ts";
 import {
   appendHistogramSample,
@@ -84,6 +86,14 @@ export class SeriesChunker {
     }
     this.xor = null;
     this.hist = null;
+  }
+
+  /** Adds a stored chunk as it is, after the samples so far (ending the open chunk); its data is copied. */
+  stored(c: EncodedChunk): void {
+    this.flush();
+    const chunk = { mint: c.mint, maxt: c.maxt, encoding: c.encoding, data: c.data.slice() };
+    this.done.push(chunk);
+    this.doneBytes += chunkMessageBytes(chunk);
   }
 
   /** The finished chunks since the last call, oldest first; the caller owns them. */

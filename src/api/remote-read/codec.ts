@@ -20,6 +20,7 @@ import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
 import { type Matcher, type MatchType, newMatcher } from "../../model/matcher.ts";
 import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from "../../model/protobuf.ts";
+import type { SampleBuffer } from "../../model/sample.ts";
 import { writeLabels, writeSample } from "../../storage/remote/codec-v1.ts";
 import { writeWireHistogram } from "../../storage/remote/histogram-wire.ts";
 import { crc32c } from "../../tsdb/encoding/crc32c.ts";
@@ -177,6 +178,59 @@ export function negotiateResponseType(accepted: readonly number[]): ResponseType
   );
 }
 
+/** 2^32, to split a timestamp into the 32-bit halves of its varint. */
+const TWO_32 = 2 ** 32;
+/** Most bytes one Sample message takes with its key and length: 2 + 9 (value) + 11 (timestamp). */
+const MAX_SAMPLE_MESSAGE_BYTES = 22;
+
+/** A protobuf writer that also writes runs of float samples straight into its buffer. */
+class SampleRunWriter extends ProtoWriter {
+  /**
+   * Writes samples `from` to `to` (exclusive) of `buf` as Sample messages (field 2 of a TimeSeries), byte for byte
+   * what `writeSample` writes: a +0 value and a 0 timestamp are left out, as Go leaves zero scalars out.
+   */
+  samples(buf: SampleBuffer, from: number, to: number): void {
+    this.grow((to - from) * MAX_SAMPLE_MESSAGE_BYTES);
+    const b = this.buf;
+    const view = this.view;
+    const ts = buf.t;
+    const vs = buf.v;
+    let p = this.len;
+    for (let i = from; i < to; i++) {
+      const t = ts[i];
+      const v = vs[i];
+      if (t < 0 || t >= Number.MAX_SAFE_INTEGER) {
+        // Rare: negative timestamps take the general varint path.
+        this.len = p;
+        writeSample(this, t, v);
+        p = this.len;
+        continue;
+      }
+      b[p] = 0x12; // field 2, length-delimited
+      const lenAt = p + 1;
+      p += 2;
+      if (!Object.is(v, 0)) {
+        b[p] = 0x09; // field 1, fixed64
+        view.setFloat64(p + 1, v, true);
+        p += 9;
+      }
+      if (t !== 0) {
+        b[p++] = 0x10; // field 2, varint
+        let hi = (t / TWO_32) >>> 0;
+        let lo = (t - hi * TWO_32) >>> 0;
+        while (hi !== 0 || lo >= 0x80) {
+          b[p++] = (lo & 0x7f) | 0x80;
+          lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+          hi >>>= 7;
+        }
+        b[p++] = lo;
+      }
+      b[lenAt] = p - lenAt - 1;
+    }
+    this.len = p;
+  }
+}
+
 /**
  * Writes a ReadResponse one query result and one series at a time, as pieces it owns: each series is built in a
  * reused buffer and copied out when it ends, so no message is moved as a whole when its length becomes known. Call
@@ -184,7 +238,7 @@ export function negotiateResponseType(accepted: readonly number[]): ResponseType
  * `finish()` gives the message's pieces.
  */
 export class ReadResponseWriter {
-  private readonly w = new ProtoWriter(64 * 1024);
+  private readonly w = new SampleRunWriter(64 * 1024);
   private readonly head = new ProtoWriter(16);
   private readonly pieces: Uint8Array[] = [];
   /** Index in `pieces` of the open result's prefix, and the bytes of its series so far. */
@@ -216,6 +270,11 @@ export class ReadResponseWriter {
   /** Adds a float sample (ms) to the open series. */
   sample(t: number, v: number): void {
     writeSample(this.w, t, v);
+  }
+
+  /** Adds float samples `from` to `to` (exclusive) of `buf` to the open series, in order. */
+  samples(buf: SampleBuffer, from: number, to: number): void {
+    this.w.samples(buf, from, to);
   }
 
   /** Adds a native histogram sample (ms) to the open series; samples and histograms may come in any order. */

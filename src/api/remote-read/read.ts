@@ -13,11 +13,13 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { ContrailError } from "../../model/errors.ts";
 import type { Histogram } from "../../model/histogram.ts";
 import type { Labels } from "../../model/labels.ts";
-import type { TenantStore } from "../../storage/interface.ts";
+import { SampleBuffer } from "../../model/sample.ts";
+import type { Series, TenantStore } from "../../storage/interface.ts";
 import { checkSeriesCount, type OrgLimits } from "../limits.ts";
 import { SeriesChunker } from "./chunker.ts";
 import { ChunkedFrameWriter, labelMessageBytes, type ReadQuery, ReadResponseWriter } from "./codec.ts";
 import { snappyInSlices } from "./compress.ts";
+import { streamSeriesChunks } from "./stored-chunks.ts";
 
 /** The bounds of remote read that are not per-org limits. */
 export const REMOTE_READ_BOUNDS = {
@@ -37,6 +39,11 @@ export const REMOTE_READ_BOUNDS = {
 export const SLICE_MS = 4;
 /** Samples read between two looks at the clock. */
 const SAMPLES_PER_CLOCK_CHECK = 256;
+/** Samples a batch read of a float series aims at: a long series is read in time windows of about this many. */
+const WINDOW_SAMPLES = 8192;
+/** The first window of a batch read, ms; windows then follow the series' density, growing at most this much. */
+const FIRST_WINDOW_MS = 10 * 60_000;
+const MAX_WINDOW_GROWTH = 16;
 
 /** The org, store and limits a read runs with, and the signal of the client going away. */
 export interface ReadContext {
@@ -74,13 +81,13 @@ export class ReadBudget {
 
   /** Counts one more sample; throws too_many_samples past max_samples. */
   addSample(): void {
-    if (++this.samples > this.limits.maxSamples) {
-      throw new ContrailError(
-        "too_many_samples",
-        `the read returns more than ${this.limits.maxSamples} samples, the limit of this org (max_samples); ` +
-          "narrow the matchers or the time range",
-      );
-    }
+    if (++this.samples > this.limits.maxSamples) this.tooManySamples();
+  }
+
+  /** Counts `n` more samples (a stored chunk's); throws too_many_samples past max_samples. */
+  addSamples(n: number): void {
+    this.samples += n;
+    if (this.samples > this.limits.maxSamples) this.tooManySamples();
   }
 
   /** True once the current slice has taken its time. */
@@ -93,6 +100,14 @@ export class ReadBudget {
     await nextTurn();
     this.check();
     this.sliceStart = performance.now();
+  }
+
+  private tooManySamples(): never {
+    throw new ContrailError(
+      "too_many_samples",
+      `the read returns more than ${this.limits.maxSamples} samples, the limit of this org (max_samples); ` +
+        "narrow the matchers or the time range",
+    );
   }
 
   /** Throws query_canceled when the client went away, query_timeout past the deadline. */
@@ -125,41 +140,88 @@ export function queryRange(q: ReadQuery): { readonly mint: number; readonly maxt
   return { mint: Math.max(q.start, h.start), maxt: Math.min(q.end, h.end) };
 }
 
-// Reads the series and samples of `q` into `visit`, sorted by labels, pausing between slices.
+/**
+ * Reads the samples of `s` in [from, to] ms into `visit`, pausing between slices (then resuming with a fresh
+ * iterator sought past the last sample read).
+ */
+export async function readRange(
+  s: Series,
+  from: number,
+  to: number,
+  budget: ReadBudget,
+  visit: SeriesVisitor,
+): Promise<void> {
+  let it = s.iterator();
+  let k = it.seek(from);
+  let read = 0;
+  while (k !== "none") {
+    const t = it.atT();
+    if (t > to) break;
+    budget.addSample();
+    if (k === "histogram" && it.atH !== undefined) visit.histogram(t, it.atH());
+    else visit.float(t, it.atV());
+    if (++read % SAMPLES_PER_CLOCK_CHECK === 0 && budget.sliceOver()) {
+      await budget.pause();
+      await visit.paused?.();
+      it = s.iterator();
+      k = it.seek(t + 1);
+      continue;
+    }
+    k = it.next();
+  }
+}
+
+/**
+ * Reads the float samples of `s` in [from, to] ms in batches when its iterator can (`readInto`), handing each batch
+ * to `take` (the buffer is reused: take what it holds before returning), in time windows of about
+ * {@link WINDOW_SAMPLES}, pausing between slices. Returns false, having read nothing, when `s` cannot.
+ */
+export async function readBatches(
+  s: Series,
+  from: number,
+  to: number,
+  budget: ReadBudget,
+  buf: SampleBuffer,
+  take: (buf: SampleBuffer) => void,
+): Promise<boolean> {
+  let it = s.iterator();
+  if (it.readInto === undefined) return false;
+  let span = FIRST_WINDOW_MS;
+  for (let at = from; at <= to; ) {
+    const end = Math.min(to, at + span - 1);
+    buf.n = 0;
+    it.readInto?.(at, end, buf);
+    budget.addSamples(buf.n);
+    take(buf);
+    const grown = span * MAX_WINDOW_GROWTH;
+    span = buf.n > 0 ? Math.min(grown, Math.max(1, Math.floor((WINDOW_SAMPLES * (end - at + 1)) / buf.n))) : grown;
+    at = end + 1;
+    if (at > to) break;
+    if (budget.sliceOver()) await budget.pause();
+    it = s.iterator(it);
+  }
+  return true;
+}
+
+// Reads the series of `q` sorted by labels: `visit.begin`, then `body` for what the series holds in the range
+// [mint, maxt] ms (nothing for labels only), then `visit.end`, pausing between slices.
 async function readQuery(
   ctx: ReadContext,
   q: ReadQuery,
   budget: ReadBudget,
   visit: SeriesVisitor,
-  labelsOnly: boolean,
+  body: ((s: Series, mint: number, maxt: number) => Promise<void>) | null,
 ): Promise<void> {
   const { mint, maxt } = queryRange(q);
   if (mint > maxt) return;
   const querier = ctx.store.querier(ctx.org, mint, maxt);
   try {
     // Only the `series` function changes what the store returns; other hints would only mislead it.
-    const func = labelsOnly ? "series" : undefined;
+    const func = body === null ? "series" : undefined;
     for (const s of querier.select(q.matchers, { start: mint, end: maxt, func, sorted: true })) {
       budget.addSeries();
       visit.begin(s.labels);
-      let it = s.iterator();
-      let k = labelsOnly ? "none" : it.seek(mint);
-      let read = 0;
-      while (k !== "none") {
-        const t = it.atT();
-        if (t > maxt) break;
-        budget.addSample();
-        if (k === "histogram" && it.atH !== undefined) visit.histogram(t, it.atH());
-        else visit.float(t, it.atV());
-        if (++read % SAMPLES_PER_CLOCK_CHECK === 0 && budget.sliceOver()) {
-          await budget.pause();
-          await visit.paused?.();
-          it = s.iterator();
-          k = it.seek(t + 1);
-          continue;
-        }
-        k = it.next();
-      }
+      if (body !== null) await body(s, mint, maxt);
       await visit.end();
       if (budget.sliceOver()) await budget.pause();
     }
@@ -198,24 +260,40 @@ export async function readSamples(ctx: ReadContext, queries: readonly ReadQuery[
       checkSize();
     },
   };
+  const batch = new SampleBuffer(WINDOW_SAMPLES);
+  const takeBatch = (b: SampleBuffer) => {
+    out.samples(b, 0, b.n);
+    checkSize();
+  };
   for (const q of queries) {
     out.result();
-    await readQuery(ctx, q, budget, visit, q.hints?.func === "series");
+    const body =
+      q.hints?.func === "series"
+        ? null
+        : async (s: Series, mint: number, maxt: number) => {
+            if (!(await readBatches(s, mint, maxt, budget, batch, takeBatch))) {
+              await readRange(s, mint, maxt, budget, visit);
+            }
+          };
+    await readQuery(ctx, q, budget, visit, body);
   }
   return snappyInSlices(out.finish(), () => budget.pause());
 }
 
 /**
- * Where streamed frames go: `push` takes a frame (owned by the sink) and may write it at once; `drain` waits until
- * the client has taken enough of what was written to go on, or `remainingMs` passed.
+ * Where streamed frames go: `push` takes a frame (owned by the sink) and may write it at once or gather it with
+ * others; `flush` writes what was gathered; `drain` waits until the client has taken enough of what was written to
+ * go on, or `remainingMs` passed.
  */
 export interface FrameSink {
   push(frame: Uint8Array): void;
+  flush(): void;
   drain(remainingMs: number): Promise<void>;
 }
 
 /**
- * Answers `queries` as STREAMED_XOR_CHUNKS frames into `sink`: per series, its chunks in frames of about
+ * Answers `queries` as STREAMED_XOR_CHUNKS frames into `sink`: per series, its chunks (stored ones as they are where
+ * they can be, see stored-chunks.ts) in frames of about
  * {@link REMOTE_READ_BOUNDS}.maxBytesInFrame (a series may span several frames, each with its labels; a series
  * without samples sends none). Throws ContrailError on any bound.
  */
@@ -252,8 +330,26 @@ export async function readStreamed(ctx: ReadContext, queries: readonly ReadQuery
         send();
         return sink.drain(budget.remainingMs);
       },
-      paused: () => sink.drain(budget.remainingMs),
+      paused: () => {
+        sink.flush();
+        return sink.drain(budget.remainingMs);
+      },
     };
-    await readQuery(ctx, queries[i], budget, visit, false);
+    const body = (s: Series, mint: number, maxt: number) =>
+      streamSeriesChunks(s, mint, maxt, {
+        stored: (c) => {
+          budget.addSamples(c.samples);
+          chunker.stored(c);
+          full();
+        },
+        samples: (from, to) => readRange(s, from, to, budget, visit),
+        breathe: async () => {
+          if (!budget.sliceOver()) return;
+          await budget.pause();
+          sink.flush();
+          await sink.drain(budget.remainingMs);
+        },
+      });
+    await readQuery(ctx, queries[i], budget, visit, body);
   }
 }

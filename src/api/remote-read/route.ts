@@ -74,9 +74,13 @@ export function parseReadRequest(body: Uint8Array): ReadRequest {
   return decodeReadRequest(raw, REMOTE_READ_BOUNDS);
 }
 
+/** Frame bytes gathered into one write to the response once the stream has started. */
+export const STREAM_WRITE_BYTES = 64 * 1024;
+
 /**
- * Frames of a streamed answer: held until {@link STREAM_COMMIT_BYTES}, then the answer starts and each frame is
- * written as it comes; `drain` waits for the client to take what was written when it lags.
+ * Frames of a streamed answer: held until {@link STREAM_COMMIT_BYTES}, then the answer starts and frames are written
+ * in batches of about {@link STREAM_WRITE_BYTES} (small frames one by one would cost a write each); `flush` writes
+ * a partial batch, `drain` waits for the client to take what was written when it lags.
  */
 class FrameStream implements FrameSink {
   private pending: Uint8Array[] = [];
@@ -91,16 +95,22 @@ class FrameStream implements FrameSink {
   }
 
   push(frame: Uint8Array): void {
-    if (this.out !== null) {
-      this.out.write(frame);
-      return;
-    }
     this.pending.push(frame);
     this.pendingBytes += frame.length;
+    if (this.out !== null) {
+      if (this.pendingBytes >= STREAM_WRITE_BYTES) this.flush();
+      return;
+    }
     if (this.pendingBytes < STREAM_COMMIT_BYTES) return;
-    this.out = new PassThrough();
+    // The stream holds up to a frame bound before it asks the reader to wait for the client.
+    this.out = new PassThrough({ highWaterMark: REMOTE_READ_BOUNDS.maxBytesInFrame });
     this.reply.code(200).header("content-type", STREAMED_CONTENT_TYPE).send(this.out);
-    for (const f of this.pending) this.out.write(f);
+    this.flush();
+  }
+
+  flush(): void {
+    if (this.out === null || this.pending.length === 0) return;
+    this.out.write(this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes));
     this.pending = [];
     this.pendingBytes = 0;
   }
@@ -121,6 +131,7 @@ class FrameStream implements FrameSink {
       const body = Buffer.concat(this.pending);
       return this.reply.code(200).header("content-type", STREAMED_CONTENT_TYPE).send(body);
     }
+    this.flush();
     await this.drain(remainingMs);
     this.out.end();
     return this.reply;
