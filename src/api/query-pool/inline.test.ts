@@ -124,7 +124,8 @@ describe("the same answers inline and on a worker", () => {
     ['label_replace(g{i="1"}, "x", "$1", "i", "(.*)")', HALF_HOUR, {}, false],
     ["topk(3, g)", instant, {}, false],
     ['max_over_time(rate(m{i="1"}[1m])[10m:15s])', HALF_HOUR, {}, false],
-    ["1 + 1", instant, {}, false],
+    ["1 + 1", instant, {}, true],
+    ["vector(1) * time()", HALF_HOUR, {}, true],
   ];
   for (const [query, at, over, inlined] of TABLE) {
     test(`${query} (${at.kind}${Object.keys(over).length > 0 ? `, ${Object.keys(over).join(", ")}` : ""})`, async () => {
@@ -219,6 +220,8 @@ describe("the budget's edges", () => {
 describe("hostile queries never run inline", () => {
   const HOSTILE: [string, QueryAt][] = [
     ["count_over_time(g[2h:1ms])", { kind: "instant", time: END }],
+    ["count_over_time(vector(1)[2h:1ms])", { kind: "instant", time: END }],
+    ["time()", { kind: "range", start: 0, end: END, step: 1000 }],
     ['max_over_time(g{i="1"}[1h:1s])', HALF_HOUR],
     ['g{i="1"}', { kind: "range", start: 0, end: END, step: 1000 }],
     ["sum(rate(m[30m]))", { kind: "range", start: 0, end: END, step: SCRAPE }],

@@ -117,9 +117,10 @@ function pageSize(page: SeriesPage): { series: number; samples: number } | null 
 
 /**
  * Estimated work of evaluating a query of `nodes` syntax nodes over `stepCount` steps on the selections `selects`,
- * in units (see INLINE_MAX_WORK): every sample decoded once, every node visiting every selected series at every
- * step, and each step's windows holding their share of a selection's samples (the window and a step over the
- * selection's range, for samples spread evenly); null when a selection is not wholly there.
+ * in units (see INLINE_MAX_WORK): every sample decoded once, every node evaluated at every step and visiting every
+ * selected series there, and each step's windows holding their share of a selection's samples (the window and a
+ * step over the selection's range, for samples spread evenly); null when a selection is not wholly there or holds
+ * more than INLINE_MAX_SAMPLES samples.
  */
 export function workEstimate(selects: readonly PrefetchedSelect[], nodes: number, stepCount: number): number | null {
   let samples = 0;
@@ -136,7 +137,7 @@ export function workEstimate(selects: readonly PrefetchedSelect[], nodes: number
     windows += size.samples * share;
   }
   if (samples > INLINE_MAX_SAMPLES) return null;
-  return samples + stepCount * (series * nodes + windows);
+  return samples + stepCount * ((series + 1) * nodes + windows);
 }
 
 /** True when the job of `spec`, whose planned selections (`planned` of them) were made as `selects`, is small

@@ -647,10 +647,13 @@ export class QueryPool {
     } catch {
       return none;
     }
-    if (reads === null || reads.selects.length === 0 || reads.selects.length > MAX_SELECTS_AHEAD) return none;
-    const started = performance.now();
-    const ahead = data.selectAhead(reads);
-    this.observeServe((performance.now() - started) / 1000);
+    if (reads === null || reads.selects.length > MAX_SELECTS_AHEAD) return none;
+    let ahead: Omit<Ahead, "inline"> = none;
+    if (reads.selects.length > 0) {
+      const started = performance.now();
+      ahead = data.selectAhead(reads);
+      this.observeServe((performance.now() - started) / 1000);
+    }
     const inline =
       this.inlineOn && inlineWorthy(spec, this.planner.syntaxTree(spec.query), reads.selects.length, ahead.selects);
     return { ...ahead, inline };
