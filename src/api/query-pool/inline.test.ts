@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import { Engine } from "../../promql/engine/index.ts";
@@ -87,6 +88,8 @@ function spec(query: string, at: QueryAt, over: Partial<QuerySpec> = {}): QueryS
 
 // The answer (stats timings zeroed: they are measured) or the error as text, and whether the job ran inline.
 async function run(pool: QueryPool, s: QuerySpec, queryable: Queryable): Promise<{ text: string; inline: boolean }> {
+  // A turn of the event loop first: one job at most runs inline per turn, and the previous one may have run in this.
+  await new Promise((resolve) => setImmediate(resolve));
   const before = pool.figures().inline;
   let text: string;
   try {
@@ -235,6 +238,22 @@ describe("hostile queries never run inline", () => {
       const r = await run(inline, spec(query, at, { timeoutMs: 10_000 }), db);
       assert.equal(r.inline, false, r.text.slice(0, 200));
     });
+  }
+});
+
+test("one job at most runs inline per turn of the event loop: the others of a burst go to workers", async () => {
+  const three = new QueryPool({ workers: 3, inlineMaxMs: GENEROUS_MS, pageBounds });
+  try {
+    while (three.figures().ready < 3) await sleep(10);
+    await new Promise((resolve) => setImmediate(resolve));
+    const s = spec('sum(rate(m{zone="z3"}[5m]))', HALF_HOUR);
+    const burst = [0, 1, 2].map(() => three.run(s, { org: "o", maxConcurrent: 4, maxQueued: 10, queryable: db }));
+    const texts = (await Promise.all(burst)).map((b) => Buffer.concat(b).toString("utf8"));
+    assert.equal(three.figures().inline, 1);
+    assert.deepEqual(texts, [texts[0], texts[0], texts[0]]);
+    assert.equal(texts[0], (await run(onWorker, s, db)).text);
+  } finally {
+    await three.close();
   }
 });
 

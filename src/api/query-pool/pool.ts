@@ -169,8 +169,11 @@ export class QueryPool {
   private readonly assistsOn: boolean;
   private readonly inlineOn: boolean;
   private readonly inlineMaxMs: number;
-  /** A dispatch scheduled after a job evaluated inline (`redispatch`). */
-  private redispatching: NodeJS.Immediate | null = null;
+  /**
+   * Set while a job evaluated inline holds this turn of the event loop, cleared in the next turn's check phase: one
+   * job at most is evaluated inline per turn (others go to workers), so a burst of them never adds up.
+   */
+  private inlineTurn: NodeJS.Immediate | null = null;
   private counts = { canceled: 0, timedOut: 0, rejected: 0, assists: 0, inline: 0 };
   private readonly serveStats = { buckets: SERVE_BUCKETS.map(() => 0), count: 0, seconds: 0, maxSeconds: 0 };
   private readonly restarts: Record<RestartReason, number> = {
@@ -280,8 +283,8 @@ export class QueryPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.redispatching !== null) clearImmediate(this.redispatching);
-    this.redispatching = null;
+    if (this.inlineTurn !== null) clearImmediate(this.inlineTurn);
+    this.inlineTurn = null;
     const down = new ContrailError("unavailable", "the server is shutting down");
     for (const job of this.queue.drain()) this.finish(job, { error: down });
     const exits: Promise<unknown>[] = [];
@@ -589,6 +592,10 @@ export class QueryPool {
     const ahead = this.selectAhead(job.spec, job.data);
     const queueSeconds = (now - job.submitted) / 1000;
     if (ahead.inline) {
+      this.inlineTurn = setImmediate(() => {
+        this.inlineTurn = null;
+        if (!this.closed && this.queue.waiting() > 0) this.dispatch();
+      });
       const times = { remainingMs: Math.max(1, job.deadline - now), queueSeconds, maxMs: this.inlineMaxMs };
       void evaluateInline(this.planner, job.spec, ahead.selects, times).then((outcome) => {
         if (job.state === "done" || slot.job !== job) return;
@@ -599,7 +606,6 @@ export class QueryPool {
         this.counts.inline++;
         this.release(slot);
         this.finish(job, outcome.kind === "body" ? { body: outcome.body } : { error: outcome.error });
-        this.redispatch();
       });
       return;
     }
@@ -617,16 +623,6 @@ export class QueryPool {
       prefetched: ahead.selects,
     };
     slot.worker?.postMessage(msg, ahead.transfer);
-  }
-
-  // Runs `dispatch` in a later turn of the event loop when jobs wait: after a job evaluated inline, so that jobs
-  // evaluated inline one after another each leave the event loop a turn.
-  private redispatch(): void {
-    if (this.redispatching !== null || this.queue.waiting() === 0) return;
-    this.redispatching = setImmediate(() => {
-      this.redispatching = null;
-      if (!this.closed) this.dispatch();
-    });
   }
 
   // The first pages of the selections of `spec`, made now so the worker need not ask for them: none when the query
@@ -655,7 +651,9 @@ export class QueryPool {
       this.observeServe((performance.now() - started) / 1000);
     }
     const inline =
-      this.inlineOn && inlineWorthy(spec, this.planner.syntaxTree(spec.query), reads.selects.length, ahead.selects);
+      this.inlineOn &&
+      this.inlineTurn === null &&
+      inlineWorthy(spec, this.planner.syntaxTree(spec.query), reads.selects.length, ahead.selects);
     return { ...ahead, inline };
   }
 
