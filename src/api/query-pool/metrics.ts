@@ -43,6 +43,12 @@ export function poolFamilies(f: PoolFigures): MetricFamily[] {
       samples: [{ labels: Labels.EMPTY, value: f.assists }],
     },
     {
+      name: "contrail_queries_inline_total",
+      type: "counter",
+      help: "Queries small enough to be evaluated on the main thread, where their data was selected, not on a worker.",
+      samples: [{ labels: Labels.EMPTY, value: f.inline }],
+    },
+    {
       name: "contrail_query_worker_restarts_total",
       type: "counter",
       help: "Query workers replaced: terminated after a timeout or cancel they ignored, out of memory, or crashed.",

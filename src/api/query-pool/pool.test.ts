@@ -1,7 +1,8 @@
 // The query pool behind a real API server: cheap queries answer while heavy ones run, a client that goes away
 // frees its worker, the timeout stops even a query that never checks, memory exhaustion costs one worker only,
 // per-org queues refuse with 503 past their bound, and one org cannot take every worker. Workers run the test
-// entry module, which adds two misbehaving queries (see test-worker.ts). Only liveness bounds, never speed.
+// entry module, which adds two misbehaving queries (see test-worker.ts); their pools evaluate nothing inline, since
+// the hooks live in the worker. Only liveness bounds, never speed.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -39,7 +40,14 @@ before(async () => {
   for (const org of ["acme", "other", "small"]) tokens[org] = control.org(org);
   const store = new MemoryTenants();
   load(store, "acme", [{ labels: { __name__: "up", job: "a" }, t: 0, v: 1 }]);
-  pool = new QueryPool({ workers: 2, maxWorkers: 4, workerScript: HOOKS, graceMs: 300, spareIdleMs: SPARE_IDLE_MS });
+  pool = new QueryPool({
+    workers: 2,
+    maxWorkers: 4,
+    workerScript: HOOKS,
+    graceMs: 300,
+    spareIdleMs: SPARE_IDLE_MS,
+    inline: false,
+  });
   server = await startTestServer(control, store, {
     queryPool: pool,
     limitsFor: (org) => (org === "small" ? { maxConcurrentQueries: 1, maxQueuedQueries: 1 } : undefined),
@@ -235,7 +243,7 @@ describe("query pool", () => {
 
 describe("query pool limits", () => {
   test("a query that exhausts its worker's memory is answered 422 and the server lives on", async () => {
-    const small = new QueryPool({ workers: 1, workerScript: HOOKS, workerHeapMb: 48 });
+    const small = new QueryPool({ workers: 1, workerScript: HOOKS, workerHeapMb: 48, inline: false });
     const store = new MemoryTenants();
     const s = await startTestServer(control, store, { queryPool: small });
     try {

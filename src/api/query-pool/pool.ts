@@ -16,6 +16,7 @@ import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import type { Queryable } from "../../storage/interface.ts";
 import { FairQueue } from "./fair-queue.ts";
+import { evaluateInline, INLINE_MAX_MS, inlineWorthy } from "./inline.ts";
 import { JobData } from "./job-data.ts";
 import { type PageBounds, pageTransfer } from "./pages.ts";
 import {
@@ -40,6 +41,7 @@ import {
   FLAG_REPLY,
   FLAG_SLOTS,
   type JobMessage,
+  type PrefetchedSelect,
   type QuerySpec,
   type SeriesPage,
   type WorkerMessage,
@@ -65,6 +67,13 @@ export const SERVE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0
 const RESTART_BACKOFF_MS = 250;
 const MAX_RESTART_BACKOFF_MS = 30_000;
 
+/** The selections made ahead of a job, the buffers to transfer with them, and whether it is evaluated inline. */
+interface Ahead {
+  readonly selects: PrefetchedSelect[];
+  readonly transfer: ArrayBuffer[];
+  readonly inline: boolean;
+}
+
 /** Options of a {@link QueryPool}. */
 export interface QueryPoolOptions {
   /** Worker threads always running; default: the available cores. */
@@ -85,6 +94,10 @@ export interface QueryPoolOptions {
   readonly pageBounds?: PageBounds;
   /** Whether a worker may hand half of a large selection to an idle worker (shard.ts); default true. */
   readonly assists?: boolean;
+  /** Whether a small job may be evaluated on the main thread instead of a worker (inline.ts); default true. */
+  readonly inline?: boolean;
+  /** Time an inline evaluation may take before it is abandoned for a worker, ms; default INLINE_MAX_MS. */
+  readonly inlineMaxMs?: number;
 }
 
 /** Who submits a query and with what: its org (for scheduling), the org's limits, its data, the client's signal. */
@@ -121,6 +134,8 @@ export interface PoolFigures {
   readonly rejected: number;
   /** Halves of selections evaluated by a second worker (shard.ts). */
   readonly assists: number;
+  /** Jobs evaluated on the main thread (inline.ts). */
+  readonly inline: number;
   readonly restarts: Readonly<Record<RestartReason, number>>;
   /** Main-thread time answering workers' data requests: cumulative counts per {@link SERVE_BUCKETS} bound, the
    * number of requests, their total and the longest, in seconds. */
@@ -152,7 +167,14 @@ export class QueryPool {
   private closed = false;
   private lastStartError: string | null = null;
   private readonly assistsOn: boolean;
-  private counts = { canceled: 0, timedOut: 0, rejected: 0, assists: 0 };
+  private readonly inlineOn: boolean;
+  private readonly inlineMaxMs: number;
+  /**
+   * Set while a job evaluated inline holds this turn of the event loop, cleared in the next turn's check phase: one
+   * job at most is evaluated inline per turn (others go to workers), so a burst of them never adds up.
+   */
+  private inlineTurn: NodeJS.Immediate | null = null;
+  private counts = { canceled: 0, timedOut: 0, rejected: 0, assists: 0, inline: 0 };
   private readonly serveStats = { buckets: SERVE_BUCKETS.map(() => 0), count: 0, seconds: 0, maxSeconds: 0 };
   private readonly restarts: Record<RestartReason, number> = {
     timeout: 0,
@@ -176,6 +198,8 @@ export class QueryPool {
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "worker-main");
     this.bounds = opts.pageBounds;
     this.assistsOn = opts.assists ?? true;
+    this.inlineOn = opts.inline ?? true;
+    this.inlineMaxMs = opts.inlineMaxMs ?? INLINE_MAX_MS;
     for (let i = 0; i < this.size; i++) this.addSlot();
   }
 
@@ -249,6 +273,7 @@ export class QueryPool {
       timedOut: this.counts.timedOut,
       rejected: this.counts.rejected,
       assists: this.counts.assists,
+      inline: this.counts.inline,
       restarts: { ...this.restarts },
       serve: { ...this.serveStats, buckets: [...this.serveStats.buckets] },
     };
@@ -258,6 +283,8 @@ export class QueryPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.inlineTurn !== null) clearImmediate(this.inlineTurn);
+    this.inlineTurn = null;
     const down = new ContrailError("unavailable", "the server is shutting down");
     for (const job of this.queue.drain()) this.finish(job, { error: down });
     const exits: Promise<unknown>[] = [];
@@ -563,12 +590,36 @@ export class QueryPool {
     slot.job = job;
     this.occupy(slot);
     const ahead = this.selectAhead(job.spec, job.data);
+    const queueSeconds = (now - job.submitted) / 1000;
+    if (ahead.inline) {
+      this.inlineTurn = setImmediate(() => {
+        this.inlineTurn = null;
+        if (!this.closed && this.queue.waiting() > 0) this.dispatch();
+      });
+      const times = { remainingMs: Math.max(1, job.deadline - now), queueSeconds, maxMs: this.inlineMaxMs };
+      void evaluateInline(this.planner, job.spec, ahead.selects, times).then((outcome) => {
+        if (job.state === "done" || slot.job !== job) return;
+        if (outcome.kind === "abandoned") {
+          this.hand(job, slot, ahead, queueSeconds);
+          return;
+        }
+        this.counts.inline++;
+        this.release(slot);
+        this.finish(job, outcome.kind === "body" ? { body: outcome.body } : { error: outcome.error });
+      });
+      return;
+    }
+    this.hand(job, slot, ahead, queueSeconds);
+  }
+
+  // Posts `job` to the worker of `slot`, with the selections made ahead.
+  private hand(job: Job, slot: Slot, ahead: Ahead, queueSeconds: number): void {
     const msg: JobMessage = {
       kind: "job",
       id: job.id,
       spec: job.spec,
-      remainingMs: Math.max(1, job.deadline - now),
-      queueSeconds: (now - job.submitted) / 1000,
+      remainingMs: Math.max(1, job.deadline - performance.now()),
+      queueSeconds,
       prefetched: ahead.selects,
     };
     slot.worker?.postMessage(msg, ahead.transfer);
@@ -576,9 +627,10 @@ export class QueryPool {
 
   // The first pages of the selections of `spec`, made now so the worker need not ask for them: none when the query
   // makes more than MAX_SELECTS_AHEAD or cannot be planned (the worker then meets its error itself). Served as data
-  // requests are: by pages bounded in size and time.
-  private selectAhead(spec: QuerySpec, data: JobData): ReturnType<JobData["selectAhead"]> {
-    const none = { selects: [], transfer: [] };
+  // requests are: by pages bounded in size and time. `inline` when the job is small enough to evaluate here
+  // (inline.ts).
+  private selectAhead(spec: QuerySpec, data: JobData): Ahead {
+    const none: Ahead = { selects: [], transfer: [], inline: false };
     const at = spec.at;
     if (at.kind === "range" && (!(at.step > 0) || at.end < at.start)) return none;
     const grid =
@@ -591,11 +643,18 @@ export class QueryPool {
     } catch {
       return none;
     }
-    if (reads === null || reads.selects.length === 0 || reads.selects.length > MAX_SELECTS_AHEAD) return none;
-    const started = performance.now();
-    const ahead = data.selectAhead(reads);
-    this.observeServe((performance.now() - started) / 1000);
-    return ahead;
+    if (reads === null || reads.selects.length > MAX_SELECTS_AHEAD) return none;
+    let ahead: Omit<Ahead, "inline"> = none;
+    if (reads.selects.length > 0) {
+      const started = performance.now();
+      ahead = data.selectAhead(reads);
+      this.observeServe((performance.now() - started) / 1000);
+    }
+    const inline =
+      this.inlineOn &&
+      this.inlineTurn === null &&
+      inlineWorthy(spec, this.planner.syntaxTree(spec.query), reads.selects.length, ahead.selects);
+    return { ...ahead, inline };
   }
 
   // The slot's worker takes a job or an assist: no retiring, no stale cancel flag, and the process waits for it.

@@ -147,8 +147,8 @@ export class RemoteQueryable implements Queryable {
   }
 }
 
-// True when a selection made ahead is the one asked for: the same matchers and the same hints.
-function sameSelect(p: PrefetchedSelect, ms: readonly WireMatcher[], hints: SelectHints): boolean {
+/** True when a selection made ahead is the one asked for: the same matchers and the same hints. */
+export function sameSelect(p: PrefetchedSelect, ms: readonly WireMatcher[], hints: SelectHints): boolean {
   if (p.matchers.length !== ms.length) return false;
   for (let i = 0; i < ms.length; i++) {
     const [a, b] = [p.matchers[i], ms[i]];

@@ -6,22 +6,12 @@
 import { setPriority } from "node:os";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { ContrailError, isContrailError } from "../../model/errors.ts";
-import { Engine, type EngineOptions, type QueryResult } from "../../promql/engine/index.ts";
-import { successJson } from "../json.ts";
-import { queryAnswer } from "../query-answer.ts";
+import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
 import { PagesQueryable } from "./page-reader.ts";
 import { pageTransfer } from "./pages.ts";
-import type {
-  AssistMessage,
-  DataResponse,
-  JobMessage,
-  JsonRender,
-  QuerySpec,
-  SeriesPage,
-  WorkerMessage,
-} from "./protocol.ts";
+import type { AssistMessage, DataResponse, JobMessage, SeriesPage, WorkerMessage } from "./protocol.ts";
 import { DataChannel, type PageSplit, RemoteQueryable } from "./remote-querier.ts";
-import { encodeSampleAnswer } from "./sample-answer.ts";
+import { evaluateSpec, renderResult } from "./run-query.ts";
 import { SampleBudget } from "./sample-budget.ts";
 import { mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
 
@@ -46,9 +36,6 @@ export interface WorkerHooks {
  * accept writes, run scrapes and proxy requests, and share what is left among themselves.
  */
 const QUERY_WORKER_NICE = 10;
-
-/** Answer bodies are cut into chunks of about this many UTF-16 units before they are encoded and posted. */
-const BODY_CHUNK = 1024 * 1024;
 
 /** Serves jobs on this worker's parent port until the worker is terminated. Call once, in the worker's entry. */
 export function serveQueries(hooks: WorkerHooks = {}): void {
@@ -110,71 +97,15 @@ async function runJob(
     op === null ? null : split,
     job.prefetched,
   );
-  let result = await evaluate(engine, queryable, spec, job.remainingMs, channel);
+  let result = await evaluateSpec(engine, queryable, spec, job.remainingMs, channel);
   if (op !== null && assist !== 0) {
     result = mergePartial(op, result, partialOf(channel.call({ op: "assistResult", assist })));
   }
-  const render = spec.render;
-  switch (render.kind) {
-    case "samples":
-      return [encodeSampleAnswer(result.value, render.maxSeries)];
-    case "json":
-      return jsonBody(result, render, {
-        queueSeconds: job.queueSeconds,
-        evalSeconds: (performance.now() - started) / 1000,
-        channel,
-      });
-  }
-}
-
-// The API's JSON answer of `result`, UTF-8 in chunks; stops when the channel's cancel flag is raised.
-function jsonBody(
-  result: QueryResult,
-  render: JsonRender,
-  ctx: { queueSeconds: number; evalSeconds: number; channel: DataChannel },
-): Uint8Array[] {
-  const { channel } = ctx;
-  const answer = queryAnswer(result, {
-    limit: render.limit,
-    maxSeries: render.maxSeries,
-    stats: render.stats,
-    queueSeconds: ctx.queueSeconds,
-    evalSeconds: ctx.evalSeconds,
+  return renderResult(result, spec, {
+    queueSeconds: job.queueSeconds,
+    evalSeconds: (performance.now() - started) / 1000,
+    watch: channel,
   });
-  if (answer.kind !== "data") throw new ContrailError("internal", "a query answer must be JSON data");
-  const body: Uint8Array[] = [];
-  const encoder = new TextEncoder();
-  let pending = "";
-  // JSON.stringify escapes lone surrogates, so the text is well-formed and its UTF-8 encoding loses nothing.
-  for (const piece of successJson(answer.data, answer)) {
-    if (channel.cancelled()) channel.throwCancelled();
-    pending += piece;
-    if (pending.length >= BODY_CHUNK) {
-      body.push(encoder.encode(pending));
-      pending = "";
-    }
-  }
-  if (pending !== "") body.push(encoder.encode(pending));
-  return body;
-}
-
-// Evaluates `spec` over `queryable` within `remainingMs`, stopping when the channel's cancel flag is raised.
-function evaluate(
-  engine: Engine,
-  queryable: RemoteQueryable | PagesQueryable,
-  spec: QuerySpec,
-  remainingMs: number,
-  channel: DataChannel,
-): Promise<QueryResult> {
-  const opts = {
-    timeout: remainingMs,
-    lookbackDelta: spec.lookbackDelta,
-    maxSamples: spec.maxSamples,
-    cancelled: () => channel.cancelled(),
-  };
-  const at = spec.at;
-  if (at.kind === "instant") return engine.instantQuery(queryable, spec.query, at.time, opts);
-  return engine.rangeQuery(queryable, spec.query, { start: at.start, end: at.end, step: at.step }, opts);
 }
 
 // Evaluates an assist: the job's query over the pages another worker gave away.
@@ -184,7 +115,7 @@ async function runAssist(
 ): Promise<{ partial: PartialResult; transfer: ArrayBuffer[] }> {
   ctx.channel.begin(msg.id);
   const queryable = new PagesQueryable(msg.pages as SeriesPage[], new SampleBudget(msg.spec.maxSamples));
-  return toPartial(await evaluate(ctx.engine, queryable, msg.spec, msg.remainingMs, ctx.channel));
+  return toPartial(await evaluateSpec(ctx.engine, queryable, msg.spec, msg.remainingMs, ctx.channel));
 }
 
 function partialOf(res: DataResponse): PartialResult {
