@@ -67,6 +67,8 @@ export interface Slot {
   jobBytes: number;
   /** Set once a job or assist of the worker took more than the pool's renewal bound: it is replaced once idle. */
   grown: boolean;
+  /** When the worker was started (`performance.now()` ms). */
+  startedAt: number;
 }
 
 // True when the slot's worker has neither a job nor an assist.

@@ -247,7 +247,7 @@ describe("query pool limits", () => {
   });
 
   test("a worker handed more data than the renewal bound in one job is replaced once idle; smaller jobs keep it", async () => {
-    const renewing = new QueryPool({ workers: 1, renewAfterBytes: 1024 });
+    const renewing = new QueryPool({ workers: 1, renewAfterBytes: 1024, renewMinAgeMs: 0 });
     const store = new MemoryTenants();
     const points = [];
     for (let i = 0; i < 200; i++) points.push({ labels: { __name__: "big", i: String(i) }, t: 0, v: i });
@@ -271,6 +271,17 @@ describe("query pool limits", () => {
     } finally {
       await s.close();
       await renewing.close();
+    }
+    // A worker younger than the minimum age keeps its heap (and its optimized code) for the queries that follow.
+    const young = new QueryPool({ workers: 1, renewAfterBytes: 1024, renewMinAgeMs: 60_000 });
+    const y = await startTestServer(control, store, { queryPool: young });
+    try {
+      assert.equal((await query("acme", "count(big)", {}, undefined, y.url)).json.data.result[0].value[1], "200");
+      await sleep(RENEW_IDLE_MS + 500);
+      assert.equal(young.figures().renewed, 0);
+    } finally {
+      await y.close();
+      await young.close();
     }
   });
 

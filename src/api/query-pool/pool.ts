@@ -60,12 +60,17 @@ export const DEFAULT_WORKER_HEAP_MB = 1024;
 /**
  * Bytes of series data handed to a worker in one job or assist (the buffers of its pages) past which the worker is
  * replaced by a fresh one once idle: its heap grows to several times the data, and V8 gives the memory back only
- * some 15-35 s after the garbage is gone (a query pass over 100,000 series held about 450 bytes a series that long).
+ * some 20-35 s after the garbage is gone (a query pass over 100,000 series held 430-630 bytes a series that long).
  * Smaller jobs keep their warm worker.
  */
 export const RENEW_AFTER_BYTES = 4 * 2 ** 20;
 /** Idle time after which a worker that took a job past {@link RENEW_AFTER_BYTES} is replaced, ms. */
 export const RENEW_IDLE_MS = 2000;
+/**
+ * Least age of a worker that is replaced that way, ms: a fresh worker ran a large query some 65% slower
+ * (its code not yet optimized), so a dashboard repeating one pays that at most once in this time per worker.
+ */
+export const RENEW_MIN_AGE_MS = 30_000;
 /** Default time a worker has to give up after a cancel or its deadline before it is terminated, ms. */
 export const DEFAULT_GRACE_MS = 1000;
 /** Upper bounds (seconds) of the histogram of main-thread time spent answering one data request of a worker. */
@@ -90,6 +95,8 @@ export interface QueryPoolOptions {
   readonly spareIdleMs?: number;
   /** Data handed to a worker in one job past which it is replaced once idle, bytes; default {@link RENEW_AFTER_BYTES}. */
   readonly renewAfterBytes?: number;
+  /** Least age of a worker replaced after such a job, ms; default {@link RENEW_MIN_AGE_MS}. */
+  readonly renewMinAgeMs?: number;
   /** The workers' entry module; default `worker-main`. Tests pass one with hooks. */
   readonly workerScript?: URL;
   /** Bounds of the pages of series sent to workers. */
@@ -155,6 +162,7 @@ export class QueryPool {
   private readonly graceMs: number;
   private readonly spareIdleMs: number;
   private readonly renewAfterBytes: number;
+  private readonly renewMinAgeMs: number;
   private readonly engine: Partial<EngineOptions>;
   /** Plans a job's reads before it is handed over (parses, never evaluates); the workers' settings. */
   private readonly planner: Engine;
@@ -186,6 +194,7 @@ export class QueryPool {
     this.graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
     this.spareIdleMs = opts.spareIdleMs ?? SPARE_IDLE_MS;
     this.renewAfterBytes = opts.renewAfterBytes ?? RENEW_AFTER_BYTES;
+    this.renewMinAgeMs = opts.renewMinAgeMs ?? RENEW_MIN_AGE_MS;
     this.engine = opts.engine ?? {};
     this.planner = new Engine(this.engine);
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "worker-main");
@@ -309,6 +318,7 @@ export class QueryPool {
       retired: false,
       jobBytes: 0,
       grown: false,
+      startedAt: 0,
     };
     this.slots.push(slot);
     this.spawn(slot);
@@ -323,10 +333,11 @@ export class QueryPool {
     this.addSlot();
   }
 
-  // A spare beyond the base size that idles `spareIdleMs` leaves the pool; a worker that took a job past
-  // `renewAfterBytes` and idles RENEW_IDLE_MS leaves it too, and a fresh one takes its place unless it was a spare.
+  // A spare beyond the base size that idles `spareIdleMs` leaves the pool; a worker older than `renewMinAgeMs` that
+  // took a job past `renewAfterBytes` and idles RENEW_IDLE_MS leaves it too, and a fresh one takes its place unless
+  // it was a spare.
   private scheduleRetire(slot: Slot): void {
-    const renew = slot.grown;
+    const renew = slot.grown && performance.now() - slot.startedAt >= this.renewMinAgeMs;
     if (!renew && this.slots.length <= this.size) return;
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(
@@ -356,6 +367,7 @@ export class QueryPool {
   private spawn(slot: Slot): void {
     slot.jobBytes = 0;
     slot.grown = false;
+    slot.startedAt = performance.now();
     const { port1, port2 } = new MessageChannel();
     const init: WorkerInit = { port: port2, flags: slot.flags.buffer as SharedArrayBuffer, engine: this.engine };
     const worker = spawnWorker(this.script, {
