@@ -358,7 +358,7 @@ test("a new series keeps a label set of interned strings as it is, and copies an
   const copy = head.series.getByLabels(plain)?.labels;
   assert.ok(copy !== undefined && copy !== plain && copy.equals(plain));
   assert.deepEqual(dump(head), ["0:1000=1", "1:1000=2"]);
-  // Replay decodes the WAL's label sets with the head's interner and keeps them as they are.
+  // Replay decodes the WAL's label sets with an interner of its own, and the head keeps them as they are.
   head.close();
   heads.splice(heads.indexOf(head), 1);
   const reopened = openHead({ dir });
