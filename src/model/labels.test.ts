@@ -352,3 +352,14 @@ describe("validation", () => {
     }
   });
 });
+
+test("a label set from interned strings says so; sets made from it or otherwise do not", () => {
+  const l = Labels.fromInternedUnchecked(["a", "1", "b", "2"]);
+  assert.equal(l.interned, true);
+  assert.equal(l.toString(), '{a="1", b="2"}');
+  assert.ok(l.equals(Labels.fromStrings("a", "1", "b", "2")));
+  assert.equal(Labels.fromStrings("a", "1").interned, false);
+  assert.equal(Labels.fromSortedUnchecked(["a", "1"]).interned, false);
+  assert.equal(Labels.fromInternedUnchecked(["__name__", "m", "a", "1"]).withoutMetricName().interned, false);
+  assert.equal(Labels.fromInternedUnchecked([]), Labels.EMPTY);
+});

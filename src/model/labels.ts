@@ -61,7 +61,7 @@ export class Labels {
   private readonly flat: readonly string[];
   private cachedHash: string | undefined;
 
-  private constructor(flat: readonly string[]) {
+  protected constructor(flat: readonly string[]) {
     this.flat = flat;
     this.cachedHash = undefined;
   }
@@ -104,6 +104,19 @@ export class Labels {
    * (decoders of data Contrail wrote itself). Takes ownership of `flat`: the caller must not mutate it. */
   static fromSortedUnchecked(flat: string[]): Labels {
     return flat.length === 0 ? Labels.EMPTY : new Labels(flat);
+  }
+
+  /**
+   * As `fromSortedUnchecked`, for names and values that are the canonical copies of a long-lived StringInterner
+   * (shared by many label sets, not copies of their own): a store may keep such a set as it is instead of a copy.
+   */
+  static fromInternedUnchecked(flat: string[]): Labels {
+    return flat.length === 0 ? Labels.EMPTY : new InternedLabels(flat);
+  }
+
+  /** True for a set made by `fromInternedUnchecked` (its strings are shared canonical copies). */
+  get interned(): boolean {
+    return this instanceof InternedLabels;
   }
 
   private static fromCheckedPairs(pairs: [string, string][]): Labels {
@@ -389,6 +402,9 @@ export class LabelsBuilder {
     return Labels.fromSortedUnchecked(flat);
   }
 }
+
+/** A label set whose strings are an interner's canonical copies; a distinct class so the mark costs no field. */
+class InternedLabels extends Labels {}
 
 /** True for a legacy metric name `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
 export function isValidLegacyMetricName(s: string): boolean {

@@ -241,7 +241,7 @@ export class SeriesCache {
     labels.forEach((name, value) => {
       flat.push(this.strings.intern(name), this.strings.intern(value));
     });
-    const kept = Labels.fromSortedUnchecked(flat);
+    const kept = Labels.fromInternedUnchecked(flat);
     const e = new SeriesEntry(this.generation, offset, n, kept, maxNameBytes, maxValueBytes);
     e.next = this.map.get(hash) ?? null;
     this.map.set(hash, e);

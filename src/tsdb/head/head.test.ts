@@ -344,3 +344,24 @@ test("series sharing the open-chunk arena keep their own labels and samples, acr
   assert.equal(reopened.stats().numSeries, 0);
   assert.equal(reopened.chunkOptions.arena.usedBytes, 0);
 });
+
+test("a new series keeps a label set of interned strings as it is, and copies any other", () => {
+  const dir = tempDir();
+  const head = openHead({ dir });
+  const shared = Labels.fromInternedUnchecked(["__name__", "m", "i", "0"]);
+  const plain = Labels.fromStrings("__name__", "m", "i", "1");
+  const app = head.appender();
+  app.append(shared, 1000, 1);
+  app.append(plain, 1000, 2);
+  throwOnRejection(app.commit());
+  assert.equal(head.series.getByLabels(shared)?.labels, shared);
+  const copy = head.series.getByLabels(plain)?.labels;
+  assert.ok(copy !== undefined && copy !== plain && copy.equals(plain));
+  assert.deepEqual(dump(head), ["0:1000=1", "1:1000=2"]);
+  // Replay decodes the WAL's label sets with an interner of its own, and the head keeps them as they are.
+  head.close();
+  heads.splice(heads.indexOf(head), 1);
+  const reopened = openHead({ dir });
+  for (const s of reopened.series.values()) assert.equal(s.labels.interned, true);
+  assert.deepEqual(dump(reopened), ["0:1000=1", "1:1000=2"]);
+});

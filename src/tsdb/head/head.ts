@@ -300,12 +300,15 @@ export class Head implements BlockReader {
   }
 
   private createSeries(ref: number, labels: Labels): MemSeries {
-    // Names and values recur across series (job, instance, le, ...): the series keep one shared copy of each.
+    // Names and values recur across series (job, instance, le, ...): the series keep one shared copy of each. A set
+    // whose strings already are shared copies (the remote-write series cache's, replay's) is kept as it is: a copy
+    // would cost the series another label array and object, about 270 bytes. Its strings still become the head's
+    // copies when new to it, for the sets that follow.
     const flat: string[] = [];
     labels.forEach((n, v) => {
       flat.push(this.interner.intern(n), this.interner.intern(v));
     });
-    const s = new MemSeries(ref, Labels.fromSortedUnchecked(flat));
+    const s = new MemSeries(ref, labels.interned ? labels : Labels.fromSortedUnchecked(flat));
     this.series.add(s, labels.hash());
     this.postings.add(ref, s.labels);
     this.counters.seriesCreated++;

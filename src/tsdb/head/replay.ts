@@ -5,6 +5,7 @@
 
 import { mkdirSync } from "node:fs";
 import { ContrailError, isContrailError } from "../../model/errors.ts";
+import { StringInterner } from "../../model/intern.ts";
 import { Encoding } from "../chunkenc/chunk.ts";
 import { headChunkRefSeq } from "../chunks/head-chunks.ts";
 import { decodeHistogramSamples } from "../record/histograms.ts";
@@ -135,6 +136,8 @@ function replayWal(head: Head, walDir: string, minValid: number, loaded: LoadedC
     cp === null ? [{ dir: walDir }] : [{ dir: cp.dir }, { dir: walDir, first: cp.index + 1 }];
   const r = { walRecords: 0, seriesRecords: 0, samplesReplayed: 0, samplesSkipped: 0, unknownRefs: 0 };
   const seriesBatch = new SeriesBatch();
+  // Label strings shared by the replayed series: their label sets are then kept by the head as they are decoded.
+  const strings = new StringInterner();
   const sampleBatch = new SampleBatch();
   const stoneBatch = new TombstoneBatch();
   const opts = head.chunkOptions;
@@ -147,7 +150,7 @@ function replayWal(head: Head, walDir: string, minValid: number, loaded: LoadedC
       try {
         switch (recordKind(rec)) {
           case "series": {
-            const b = decodeSeries(rec, seriesBatch);
+            const b = decodeSeries(rec, seriesBatch, strings);
             r.seriesRecords += b.length;
             for (let i = 0; i < b.length; i++) {
               const { series, created } = head.getOrCreateWithRef(b.refs[i], b.labels[i]);

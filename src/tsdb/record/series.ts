@@ -98,7 +98,7 @@ export function decodeLabels(dec: Decbuf, interner?: StringInterner): Labels {
     if (value === "" || (i > 0 && compareStrings(flat[2 * i - 2], name) >= 0)) ordered = false;
   }
   if (dec.err() !== null) return Labels.EMPTY;
-  if (ordered) return Labels.fromSortedUnchecked(flat);
+  if (ordered) return interner !== undefined ? Labels.fromInternedUnchecked(flat) : Labels.fromSortedUnchecked(flat);
   const pairs: [string, string][] = [];
   for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
   try {
