@@ -49,12 +49,6 @@ export function poolFamilies(f: PoolFigures): MetricFamily[] {
       samples: [{ labels: Labels.EMPTY, value: f.inline }],
     },
     {
-      name: "contrail_query_worker_renewals_total",
-      type: "counter",
-      help: "Idle query workers replaced by fresh ones after a large selection, to give back the heap it grew.",
-      samples: [{ labels: Labels.EMPTY, value: f.renewed }],
-    },
-    {
       name: "contrail_query_worker_restarts_total",
       type: "counter",
       help: "Query workers replaced: terminated after a timeout or cancel they ignored, out of memory, or crashed.",

@@ -63,12 +63,6 @@ export interface Slot {
   idleTimer: NodeJS.Timeout | null;
   /** Set when the slot left the pool: its worker's exit starts no replacement. */
   retired: boolean;
-  /** Bytes of series data moved to the worker in its current or last job or assist (the buffers of its pages). */
-  jobBytes: number;
-  /** Set once a job or assist of the worker took more than the pool's renewal bound: it is replaced once idle. */
-  grown: boolean;
-  /** When the worker was started (`performance.now()` ms). */
-  startedAt: number;
 }
 
 // True when the slot's worker has neither a job nor an assist.

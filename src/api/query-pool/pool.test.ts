@@ -15,7 +15,7 @@ import {
   type TestServer,
   testControl,
 } from "../test-support.ts";
-import { type PoolFigures, QueryPool, RENEW_IDLE_MS } from "./pool.ts";
+import { type PoolFigures, QueryPool } from "./pool.ts";
 
 const HOOKS = new URL("./test-worker.ts", import.meta.url);
 /** How long a query that must not wait for heavy ones may take: generous, for a loaded machine. */
@@ -257,45 +257,6 @@ describe("query pool limits", () => {
     } finally {
       await s.close();
       await small.close();
-    }
-  });
-
-  test("a worker handed more data than the renewal bound in one job is replaced once idle; smaller jobs keep it", async () => {
-    const renewing = new QueryPool({ workers: 1, renewAfterBytes: 1024, renewMinAgeMs: 0 });
-    const store = new MemoryTenants();
-    const points = [];
-    for (let i = 0; i < 200; i++) points.push({ labels: { __name__: "big", i: String(i) }, t: 0, v: i });
-    load(store, "acme", points);
-    load(store, "acme", [{ labels: { __name__: "up", job: "a" }, t: 0, v: 1 }]);
-    const s = await startTestServer(control, store, { queryPool: renewing });
-    try {
-      const ask = (q: string) => query("acme", q, {}, undefined, s.url);
-      assert.deepEqual((await ask("up")).json.data.result[0].value, [100, "1"]);
-      assert.deepEqual((await ask("1+1")).json.data.result, [100, "2"]);
-      await sleep(RENEW_IDLE_MS + 500);
-      assert.equal(renewing.figures().renewed, 0, "a worker that took one series keeps going");
-      assert.equal((await ask("count(big)")).json.data.result[0].value[1], "200");
-      const end = performance.now() + SETTLE_MS;
-      while (renewing.figures().renewed === 0 && performance.now() < end) await sleep(50);
-      const f = renewing.figures();
-      assert.equal(f.renewed, 1, "the worker that took 200 series was replaced");
-      assert.equal(f.restarts.crashed + f.restarts.canceled + f.restarts.timeout, 0);
-      assert.ok(f.workers >= 1);
-      assert.equal((await ask("count(big)")).json.data.result[0].value[1], "200", "the fresh worker answers");
-    } finally {
-      await s.close();
-      await renewing.close();
-    }
-    // A worker younger than the minimum age keeps its heap (and its optimized code) for the queries that follow.
-    const young = new QueryPool({ workers: 1, renewAfterBytes: 1024, renewMinAgeMs: 60_000 });
-    const y = await startTestServer(control, store, { queryPool: young });
-    try {
-      assert.equal((await query("acme", "count(big)", {}, undefined, y.url)).json.data.result[0].value[1], "200");
-      await sleep(RENEW_IDLE_MS + 500);
-      assert.equal(young.figures().renewed, 0);
-    } finally {
-      await y.close();
-      await young.close();
     }
   });
 

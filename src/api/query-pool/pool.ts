@@ -59,20 +59,6 @@ const MAX_WORKERS_PER_CORE = 4;
 export const SPARE_IDLE_MS = 30_000;
 /** Default heap limit of a worker (V8 old generation), MiB. */
 export const DEFAULT_WORKER_HEAP_MB = 1024;
-/**
- * Bytes of series data handed to a worker in one job or assist (the buffers of its pages) past which the worker is
- * replaced by a fresh one once idle: its heap grows to several times the data, and V8 gives the memory back only
- * some 20-35 s after the garbage is gone (a query pass over 100,000 series held 430-630 bytes a series that long).
- * Smaller jobs keep their warm worker.
- */
-export const RENEW_AFTER_BYTES = 4 * 2 ** 20;
-/** Idle time after which a worker that took a job past {@link RENEW_AFTER_BYTES} is replaced, ms. */
-export const RENEW_IDLE_MS = 2000;
-/**
- * Least age of a worker that is replaced that way, ms: a fresh worker ran a large query some 65% slower
- * (its code not yet optimized), so a dashboard repeating one pays that at most once in this time per worker.
- */
-export const RENEW_MIN_AGE_MS = 30_000;
 /** Default time a worker has to give up after a cancel or its deadline before it is terminated, ms. */
 export const DEFAULT_GRACE_MS = 1000;
 /** Upper bounds (seconds) of the histogram of main-thread time spent answering one data request of a worker. */
@@ -102,10 +88,6 @@ export interface QueryPoolOptions {
   readonly graceMs?: number;
   /** Idle time after which a worker beyond `workers` is retired, ms; default {@link SPARE_IDLE_MS}. */
   readonly spareIdleMs?: number;
-  /** Data handed to a worker in one job past which it is replaced once idle, bytes; default {@link RENEW_AFTER_BYTES}. */
-  readonly renewAfterBytes?: number;
-  /** Least age of a worker replaced after such a job, ms; default {@link RENEW_MIN_AGE_MS}. */
-  readonly renewMinAgeMs?: number;
   /** The workers' entry module; default `worker-main`. Tests pass one with hooks. */
   readonly workerScript?: URL;
   /** Bounds of the pages of series sent to workers. */
@@ -154,8 +136,6 @@ export interface PoolFigures {
   readonly assists: number;
   /** Jobs evaluated on the main thread (inline.ts). */
   readonly inline: number;
-  /** Idle workers that left after a job past the renewal bound (a fresh one takes the place of any but a spare). */
-  readonly renewed: number;
   readonly restarts: Readonly<Record<RestartReason, number>>;
   /** Main-thread time answering workers' data requests: cumulative counts per {@link SERVE_BUCKETS} bound, the
    * number of requests, their total and the longest, in seconds. */
@@ -176,8 +156,6 @@ export class QueryPool {
   private readonly heapMb: number;
   private readonly graceMs: number;
   private readonly spareIdleMs: number;
-  private readonly renewAfterBytes: number;
-  private readonly renewMinAgeMs: number;
   private readonly engine: Partial<EngineOptions>;
   /** Plans a job's reads before it is handed over (parses, never evaluates); the workers' settings. */
   private readonly planner: Engine;
@@ -196,7 +174,7 @@ export class QueryPool {
    * job at most is evaluated inline per turn (others go to workers), so a burst of them never adds up.
    */
   private inlineTurn: NodeJS.Immediate | null = null;
-  private counts = { canceled: 0, timedOut: 0, rejected: 0, assists: 0, inline: 0, renewed: 0 };
+  private counts = { canceled: 0, timedOut: 0, rejected: 0, assists: 0, inline: 0 };
   private readonly serveStats = { buckets: SERVE_BUCKETS.map(() => 0), count: 0, seconds: 0, maxSeconds: 0 };
   private readonly restarts: Record<RestartReason, number> = {
     timeout: 0,
@@ -215,8 +193,6 @@ export class QueryPool {
     this.heapMb = opts.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
     this.graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
     this.spareIdleMs = opts.spareIdleMs ?? SPARE_IDLE_MS;
-    this.renewAfterBytes = opts.renewAfterBytes ?? RENEW_AFTER_BYTES;
-    this.renewMinAgeMs = opts.renewMinAgeMs ?? RENEW_MIN_AGE_MS;
     this.engine = opts.engine ?? {};
     this.planner = new Engine(this.engine);
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "worker-main");
@@ -298,7 +274,6 @@ export class QueryPool {
       rejected: this.counts.rejected,
       assists: this.counts.assists,
       inline: this.counts.inline,
-      renewed: this.counts.renewed,
       restarts: { ...this.restarts },
       serve: { ...this.serveStats, buckets: [...this.serveStats.buckets] },
     };
@@ -343,9 +318,6 @@ export class QueryPool {
       killTimer: null,
       idleTimer: null,
       retired: false,
-      jobBytes: 0,
-      grown: false,
-      startedAt: 0,
     };
     this.slots.push(slot);
     this.spawn(slot);
@@ -360,41 +332,21 @@ export class QueryPool {
     this.addSlot();
   }
 
-  // A spare beyond the base size that idles `spareIdleMs` leaves the pool; a worker older than `renewMinAgeMs` that
-  // took a job past `renewAfterBytes` and idles RENEW_IDLE_MS leaves it too, and a fresh one takes its place unless
-  // it was a spare.
+  // A spare beyond the base size that idles `spareIdleMs` leaves the pool.
   private scheduleRetire(slot: Slot): void {
-    const renew = slot.grown && performance.now() - slot.startedAt >= this.renewMinAgeMs;
-    if (!renew && this.slots.length <= this.size) return;
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
-    slot.idleTimer = setTimeout(
-      () => {
-        slot.idleTimer = null;
-        const spare = this.slots.length > this.size;
-        if (!idle(slot) || this.closed || (!spare && !renew)) return;
-        slot.retired = true;
-        this.slots.splice(this.slots.indexOf(slot), 1);
-        slot.port?.close();
-        void slot.worker?.terminate();
-        if (renew) this.counts.renewed++;
-        if (!spare) this.addSlot();
-      },
-      renew ? RENEW_IDLE_MS : this.spareIdleMs,
-    );
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = null;
+      if (!idle(slot) || this.closed || this.slots.length <= this.size) return;
+      slot.retired = true;
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      slot.port?.close();
+      void slot.worker?.terminate();
+    }, this.spareIdleMs);
     slot.idleTimer.unref();
   }
-
-  // Counts the series data about to move to the slot's worker (see `renewAfterBytes`); moved buffers read 0 bytes.
-  private handed(slot: Slot, transfer: readonly ArrayBuffer[]): void {
-    for (const b of transfer) slot.jobBytes += b.byteLength;
-    if (slot.jobBytes > this.renewAfterBytes) slot.grown = true;
-  }
-
   // Starts a worker in `slot`; its messages, data requests and exit are wired to the slot.
   private spawn(slot: Slot): void {
-    slot.jobBytes = 0;
-    slot.grown = false;
-    slot.startedAt = performance.now();
     const { port1, port2 } = new MessageChannel();
     const init: WorkerInit = { port: port2, flags: slot.flags.buffer as SharedArrayBuffer, engine: this.engine };
     const worker = spawnWorker(this.script, {
@@ -472,7 +424,6 @@ export class QueryPool {
   // Posts an answer to the slot's worker and wakes it.
   private reply(slot: Slot, response: DataResponse, transfer: ArrayBuffer[]): void {
     if (slot.port === null) return;
-    this.handed(slot, transfer);
     slot.port.postMessage(response, transfer);
     Atomics.store(slot.flags, FLAG_REPLY, 1);
     Atomics.notify(slot.flags, FLAG_REPLY);
@@ -503,9 +454,7 @@ export class QueryPool {
       remainingMs: Math.max(1, job.deadline - performance.now()),
       pages,
     };
-    const transfer = pages.flatMap(pageTransfer);
-    this.handed(slot, transfer);
-    slot.worker.postMessage(msg, transfer);
+    slot.worker.postMessage(msg, pages.flatMap(pageTransfer));
     return { response: { seq, ok: true, assist: assist.id, pages: [] }, transfer: [] };
   }
 
@@ -673,7 +622,6 @@ export class QueryPool {
       queueSeconds,
       prefetched: ahead.selects,
     };
-    this.handed(slot, ahead.transfer);
     slot.worker?.postMessage(msg, ahead.transfer);
   }
 
@@ -714,7 +662,6 @@ export class QueryPool {
     if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
     slot.idleTimer = null;
     Atomics.store(slot.flags, FLAG_CANCEL, 0);
-    slot.jobBytes = 0;
     slot.worker?.ref();
   }
 
@@ -723,7 +670,7 @@ export class QueryPool {
     if (slot.killTimer !== null) clearTimeout(slot.killTimer);
     slot.killTimer = null;
     slot.worker?.unref();
-    this.scheduleRetire(slot);
+    if (this.slots.length > this.size) this.scheduleRetire(slot);
   }
 
   // The slot's worker finished its job: free it.
