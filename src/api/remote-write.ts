@@ -10,14 +10,17 @@
 // into the org's storage, the commit and the answer stay on the main thread, so an acknowledged write is as durable
 // as before.
 //
-// Use: `await registerRemoteWrite(app, deps)` before `listen`. Its route lives in an encapsulated context, so the
+// Use: `await registerRemoteWrite(app, deps)` before `listen`; its answer's `families()` go on the server's
+// `/metrics` (the ingest decode pool's figures). Its route lives in an encapsulated context, so the
 // content-type parser and error handler here touch no other route. The route's `config.scope` is "write", for a
 // server-wide authorization hook that must not demand `read` from it.
 
 import { availableParallelism } from "node:os";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import type { MetricFamily } from "../exposition/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import { DecodePool, type DecodePoolOptions } from "../storage/remote/decode-pool.ts";
+import { decodePoolFamilies } from "../storage/remote/decode-pool-metrics.ts";
 import type { MetadataStore } from "../storage/remote/metadata.ts";
 import { maxCompressedBytes, outcomeHeaders, ReceiverState, type WriteOutcome } from "../storage/remote/receive.ts";
 import { receiveWriteOffloaded } from "../storage/remote/receive-offload.ts";
@@ -46,6 +49,12 @@ export interface RemoteWriteDeps extends IngestRouteDeps {
   readonly inlineBelowBytes?: number;
 }
 
+/** The registered route, for its server: its self-metrics. */
+export interface RemoteWriteRoute {
+  /** The ingest decode pool's metric families, read at each scrape of `/metrics`; none when there is no pool. */
+  families(): MetricFamily[];
+}
+
 // The route's decode pool under `deps`, or null for none.
 function decodePoolOf(deps: RemoteWriteDeps): DecodePool | null {
   if (deps.decodePool === false) return null;
@@ -71,7 +80,7 @@ function sendOutcome(reply: FastifyReply, outcome: WriteOutcome): FastifyReply {
 }
 
 /** Adds the remote-write route to `app` in a context of its own. */
-export async function registerRemoteWrite(app: FastifyInstance, deps: RemoteWriteDeps): Promise<void> {
+export async function registerRemoteWrite(app: FastifyInstance, deps: RemoteWriteDeps): Promise<RemoteWriteRoute> {
   const state = new ReceiverState();
   const pool = decodePoolOf(deps);
   if (pool !== null) app.addHook("onClose", () => pool.close());
@@ -99,4 +108,5 @@ export async function registerRemoteWrite(app: FastifyInstance, deps: RemoteWrit
       return sendOutcome(reply, outcome);
     },
   });
+  return { families: () => (pool === null ? [] : decodePoolFamilies(pool.figures())) };
 }

@@ -10,7 +10,7 @@ import { Labels } from "../model/labels.ts";
 import type { Appender, Querier, Queryable, TenantStore } from "../storage/interface.ts";
 import { MemoryStore } from "../storage/memory.ts";
 import { checkAccess } from "./auth.ts";
-import { type RemoteWriteDeps, registerRemoteWrite } from "./remote-write.ts";
+import { type RemoteWriteDeps, type RemoteWriteRoute, registerRemoteWrite } from "./remote-write.ts";
 import { type ApiServerOptions, createApiServer } from "./server.ts";
 
 /** A TenantStore keeping each org in its own MemoryStore. */
@@ -104,7 +104,7 @@ export async function startTestServer(
   control: TestControl,
   store: TenantStore,
   extra: Partial<ApiServerOptions> = {},
-  setup?: (app: FastifyInstance) => Promise<void>,
+  setup?: (app: FastifyInstance) => Promise<unknown>,
 ): Promise<TestServer> {
   const tokens = new TokenCache(control.db);
   const { app } = createApiServer({
@@ -124,7 +124,7 @@ export async function startTestServer(
 export function withRemoteWrite(
   control: TestControl,
   deps: Omit<RemoteWriteDeps, "authorize">,
-): (app: FastifyInstance) => Promise<void> {
+): (app: FastifyInstance) => Promise<RemoteWriteRoute> {
   const tokens = new TokenCache(control.db);
   const auth = (t: string) => tokens.authenticate(t);
   return (app) =>

@@ -1,12 +1,13 @@
 // An org's active-series limit end to end on a real metrics node (startServe): set with `contrail orgs limits`, it
 // reaches the running node; a remote write that would create series past it answers 400 naming the limit and its
 // value while the request's samples of existing series are written (as Mimir's per-tenant series limit does); a
-// recording rule's new series is refused and the rule shows why; `/metrics` counts the refusals; the node still
-// answers. The rules' writer is also checked on its own: existing series written, the refusal thrown after commit.
+// recording rule's new series is refused and the rule shows why; `/metrics` counts the refusals (and shows the
+// ingest decode pool); the node still answers. The rules' writer is also checked on its own: existing series
+// written, the refusal thrown after commit.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
@@ -93,6 +94,25 @@ describe("max_active_series on a running metrics node", () => {
     assert.equal((await write(["c"], t + 2000)).status, 204);
     const sum = await query(serve.apiUrl, "acme", token, "vector(1+1)");
     assert.equal(sum[0]?.value[1], "2");
+  });
+
+  test("/metrics shows the ingest decode pool with a node's default size, and counts a small write in place", async () => {
+    const inPlace = async () => {
+      const text = await (await fetch(`${serve.apiUrl}/metrics`)).text();
+      const size = /^contrail_ingest_decode_workers_max (\S+)$/m.exec(text);
+      const count = /^contrail_ingest_decode_requests_total\{where="in_place"\} (\S+)$/m.exec(text);
+      return { size: size === null ? null : Number(size[1]), count: count === null ? null : Number(count[1]) };
+    };
+    const cores = availableParallelism();
+    const before = await inPlace();
+    assert.equal((await write(["a"], Date.now() - 5000)).status, 204);
+    const after = await inPlace();
+    if (cores < 2) {
+      assert.deepEqual(after, { size: null, count: null }, "one core: no pool, every body decoded in place");
+      return;
+    }
+    assert.equal(after.size, cores - 1, "the cores less the storage's thread");
+    assert.equal((after.count ?? 0) - (before.count ?? 0), 1);
   });
 
   test("a recording rule's new series is refused and the rule says why", async () => {

@@ -33,7 +33,7 @@ import { registerControlRoutes } from "../api/control-routes.ts";
 import { registerOtlp } from "../api/otlp.ts";
 import { QueryPool } from "../api/query-pool/pool.ts";
 import { registerReceiverRoutes } from "../api/receiver-routes.ts";
-import { type RemoteWriteDeps, registerRemoteWrite } from "../api/remote-write.ts";
+import { type RemoteWriteDeps, type RemoteWriteRoute, registerRemoteWrite } from "../api/remote-write.ts";
 import { registerRulerRoutes } from "../api/ruler-routes.ts";
 import { API_ENGINE_OPTIONS, createApiServer } from "../api/server.ts";
 import { checkSession, OrgLimitsCache, openControlDb, TokenCache, vmAccountId } from "../control/index.ts";
@@ -232,6 +232,8 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
     const session = (secret: string) => checkSession(control, secret);
     // Made once the API's URL is known (their notifications link to it); `/metrics` asks for their counters.
     let notifiers: Notifiers | null = null;
+    // Registered once the API exists; `/metrics` asks it for its ingest decode pool's figures.
+    let writeRoute: RemoteWriteRoute | null = null;
     // One pool of query workers for the API's queries and the rules' queries, each org in its fair queue; a node
     // that only scrapes needs neither. Remote storage: the API's reads and the rules' queries go to the backend,
     // confined to each org, and the pool evaluates nothing (one worker keeps its `/metrics` families).
@@ -278,6 +280,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
           ...(embedded === null ? [] : [seriesLimitedFamily(embedded)]),
           ...(remote?.families() ?? []),
           ...(notifiers?.families() ?? []),
+          ...(writeRoute?.families() ?? []),
         ],
         status: {
           targetsFor: (org) => scraper?.targetsFor(org) ?? [],
@@ -296,7 +299,7 @@ export async function startServe(options: ServeOptions): Promise<Serve> {
         metadata,
         limitsFor,
       };
-      await registerRemoteWrite(app, writeDeps);
+      writeRoute = await registerRemoteWrite(app, writeDeps);
       await registerOtlp(app, writeDeps);
       await registerRulerRoutes(app, {
         control,

@@ -1,4 +1,4 @@
-// Small jobs evaluated on the main thread, where their selections were already made (pool.ts `selectAhead`),
+// Small jobs evaluated on the main thread, where their selections were already made (select-ahead.ts),
 // instead of being handed to a query worker: for a dashboard panel over a few dozen series the hand-over (the
 // job's structured clone, the worker's wake-up, the answer posted back) costs more than the evaluation itself.
 // A job runs inline only when its whole data came with the selections made ahead and a static estimate of its

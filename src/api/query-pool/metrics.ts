@@ -2,7 +2,7 @@
 
 import type { MetricFamily } from "../../exposition/index.ts";
 import { Labels } from "../../model/labels.ts";
-import { type PoolFigures, type RestartReason, SERVE_BUCKETS } from "./pool.ts";
+import { type PoolFigures, type RestartReason, SERVE_BUCKETS } from "./figures.ts";
 
 const RESTART_REASONS: readonly RestartReason[] = ["timeout", "canceled", "out_of_memory", "crashed"];
 

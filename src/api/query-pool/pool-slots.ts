@@ -3,9 +3,10 @@
 
 import type { MessagePort, Worker } from "node:worker_threads";
 import { ContrailError } from "../../model/errors.ts";
+import type { RestartReason } from "./figures.ts";
 import type { JobData } from "./job-data.ts";
-import type { RestartReason, Submission } from "./pool.ts";
-import type { DataResponse, QuerySpec } from "./protocol.ts";
+import type { Submission } from "./pool-options.ts";
+import { type DataResponse, FLAG_SLOTS, type QuerySpec } from "./protocol.ts";
 
 /** How a job ended: its answer body, or its error. */
 export type Outcome = { readonly body: Uint8Array[] } | { readonly error: ContrailError };
@@ -65,6 +66,24 @@ export interface Slot {
   retired: boolean;
 }
 
+/** A slot with its cancel and reply flags (shared with its worker, for the slot's lifetime) and no worker yet. */
+export function newSlot(): Slot {
+  return {
+    flags: new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT)),
+    worker: null,
+    port: null,
+    ready: false,
+    job: null,
+    assist: null,
+    killed: null,
+    outOfMemory: false,
+    failures: 0,
+    killTimer: null,
+    idleTimer: null,
+    retired: false,
+  };
+}
+
 // True when the slot's worker has neither a job nor an assist.
 export function idle(slot: Slot): boolean {
   return slot.job === null && slot.assist === null;
@@ -94,4 +113,23 @@ export function timeoutError(where: string): ContrailError {
 /** The error of queries that found no worker able to start. */
 export function startError(message: string): ContrailError {
   return new ContrailError("unavailable", `no query worker could start: ${message}`);
+}
+
+/** The error of a job (or of its assist) whose worker exited for `reason`; `heapMb`: the workers' heap limit, MiB. */
+export function exitError(job: Job, reason: RestartReason, heapMb: number): ContrailError {
+  switch (reason) {
+    case "timeout":
+      return timeoutError("expression evaluation");
+    case "canceled":
+      return canceledError("expression evaluation");
+    case "out_of_memory":
+      return new ContrailError(
+        "limit_exceeded",
+        `query ran out of memory: it needed more than a query worker's limit of ${heapMb} MiB; select fewer series or a shorter range`,
+      );
+    case "crashed":
+      return job.stop === "client"
+        ? canceledError("expression evaluation")
+        : new ContrailError("unavailable", "the query worker stopped unexpectedly; retry the query");
+  }
 }

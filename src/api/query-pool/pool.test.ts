@@ -15,7 +15,8 @@ import {
   type TestServer,
   testControl,
 } from "../test-support.ts";
-import { type PoolFigures, QueryPool } from "./pool.ts";
+import type { PoolFigures } from "./figures.ts";
+import { QueryPool } from "./pool.ts";
 
 const HOOKS = new URL("./test-worker.ts", import.meta.url);
 /** How long a query that must not wait for heavy ones may take: generous, for a loaded machine. */

@@ -14,17 +14,27 @@ import { MessageChannel, type Worker } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
-import type { Queryable } from "../../storage/interface.ts";
 import { FairQueue } from "./fair-queue.ts";
-import { evaluateInline, INLINE_MAX_MS, inlineWorthy } from "./inline.ts";
+import { type PoolFigures, type RestartReason, ServeTimes } from "./figures.ts";
+import { evaluateInline, INLINE_MAX_MS } from "./inline.ts";
 import { JobData } from "./job-data.ts";
 import { type PageBounds, pageTransfer } from "./pages.ts";
 import {
+  DEFAULT_GRACE_MS,
+  DEFAULT_WORKER_HEAP_MB,
+  MAX_WORKERS_PER_CORE,
+  type QueryPoolOptions,
+  SPARE_IDLE_MS,
+  type Submission,
+} from "./pool-options.ts";
+import {
   type Assist,
   canceledError,
+  exitError,
   idle,
   isFree,
   type Job,
+  newSlot,
   type Outcome,
   type Slot,
   startError,
@@ -39,113 +49,17 @@ import {
   type DataResponse,
   FLAG_CANCEL,
   FLAG_REPLY,
-  FLAG_SLOTS,
   type JobMessage,
-  type PrefetchedSelect,
   type QuerySpec,
   type SeriesPage,
   type WorkerMessage,
 } from "./protocol.ts";
+import { type Ahead, selectAhead } from "./select-ahead.ts";
 import type { WorkerInit } from "./worker.ts";
 
-/**
- * Most selections of one query made on the main thread before its job is handed over (the first page of each):
- * a dashboard's queries have one or two, and each saves the worker a round trip to ask for it.
- */
-const MAX_SELECTS_AHEAD = 4;
-/** Maximum workers per core: queries beyond the cores share them, so a cheap one runs beside heavy ones. */
-const MAX_WORKERS_PER_CORE = 4;
-/** A worker started beyond the base size is retired after idling this long, ms. */
-export const SPARE_IDLE_MS = 30_000;
-/** Default heap limit of a worker (V8 old generation), MiB. */
-export const DEFAULT_WORKER_HEAP_MB = 1024;
-/** Default time a worker has to give up after a cancel or its deadline before it is terminated, ms. */
-export const DEFAULT_GRACE_MS = 1000;
-/** Upper bounds (seconds) of the histogram of main-thread time spent answering one data request of a worker. */
-export const SERVE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
 /** First pause before a worker that failed to start is started again, ms; doubled per failure up to the maximum. */
 const RESTART_BACKOFF_MS = 250;
 const MAX_RESTART_BACKOFF_MS = 30_000;
-
-/** The selections made ahead of a job, the buffers to transfer with them, and whether it is evaluated inline. */
-interface Ahead {
-  readonly selects: PrefetchedSelect[];
-  readonly transfer: ArrayBuffer[];
-  readonly inline: boolean;
-}
-
-/** Options of a {@link QueryPool}. */
-export interface QueryPoolOptions {
-  /** Worker threads always running; default: the available cores. */
-  readonly workers?: number;
-  /** Most worker threads, spares included; default: four per core, and at least one more than `workers`. */
-  readonly maxWorkers?: number;
-  /** Heap limit of each worker, MiB; default {@link DEFAULT_WORKER_HEAP_MB}. */
-  readonly workerHeapMb?: number;
-  /** Settings of every worker's engine (plain data: it is copied to each worker). */
-  readonly engine?: Partial<EngineOptions>;
-  /** Time a worker has to give up after a cancel or its deadline, ms; default {@link DEFAULT_GRACE_MS}. */
-  readonly graceMs?: number;
-  /** Idle time after which a worker beyond `workers` is retired, ms; default {@link SPARE_IDLE_MS}. */
-  readonly spareIdleMs?: number;
-  /** The workers' entry module; default `worker-main`. Tests pass one with hooks. */
-  readonly workerScript?: URL;
-  /** Bounds of the pages of series sent to workers. */
-  readonly pageBounds?: PageBounds;
-  /** Whether a worker may hand half of a large selection to an idle worker (shard.ts); default true. */
-  readonly assists?: boolean;
-  /** Whether a small job may be evaluated on the main thread instead of a worker (inline.ts); default true. */
-  readonly inline?: boolean;
-  /** Time an inline evaluation may take before it is abandoned for a worker, ms; default INLINE_MAX_MS. */
-  readonly inlineMaxMs?: number;
-}
-
-/** Who submits a query and with what: its org (for scheduling), the org's limits, its data, the client's signal. */
-export interface Submission {
-  readonly org: string;
-  /** The org's limit on queries evaluated at once. */
-  readonly maxConcurrent: number;
-  /** The org's limit on queries waiting for a worker; past it the query is refused with 503. */
-  readonly maxQueued: number;
-  /** The org's data; the only data the job's worker can reach. */
-  readonly queryable: Queryable;
-  /** Aborted when the client goes away. */
-  readonly signal?: AbortSignal;
-}
-
-/** Why a worker was terminated and replaced. */
-export type RestartReason = "timeout" | "canceled" | "out_of_memory" | "crashed";
-
-/** The pool's state and counters, for `/metrics` and tests. */
-export interface PoolFigures {
-  /** Worker threads now, started or starting. */
-  readonly workers: number;
-  /** Most worker threads the pool may run. */
-  readonly maxWorkers: number;
-  /** Workers started and waiting for or running jobs. */
-  readonly ready: number;
-  readonly busy: number;
-  readonly queued: number;
-  /** Jobs stopped because the client went away (queued or running). */
-  readonly canceled: number;
-  /** Jobs stopped by their deadline (queued or running). */
-  readonly timedOut: number;
-  /** Jobs refused because their org's queue was full. */
-  readonly rejected: number;
-  /** Halves of selections evaluated by a second worker (shard.ts). */
-  readonly assists: number;
-  /** Jobs evaluated on the main thread (inline.ts). */
-  readonly inline: number;
-  readonly restarts: Readonly<Record<RestartReason, number>>;
-  /** Main-thread time answering workers' data requests: cumulative counts per {@link SERVE_BUCKETS} bound, the
-   * number of requests, their total and the longest, in seconds. */
-  readonly serve: {
-    readonly buckets: readonly number[];
-    readonly count: number;
-    readonly seconds: number;
-    readonly maxSeconds: number;
-  };
-}
 
 /** A pool of query workers. Create once per process (or server) and `close()` it when done. */
 export class QueryPool {
@@ -175,7 +89,7 @@ export class QueryPool {
    */
   private inlineTurn: NodeJS.Immediate | null = null;
   private counts = { canceled: 0, timedOut: 0, rejected: 0, assists: 0, inline: 0 };
-  private readonly serveStats = { buckets: SERVE_BUCKETS.map(() => 0), count: 0, seconds: 0, maxSeconds: 0 };
+  private readonly serveTimes = new ServeTimes();
   private readonly restarts: Record<RestartReason, number> = {
     timeout: 0,
     canceled: 0,
@@ -275,7 +189,7 @@ export class QueryPool {
       assists: this.counts.assists,
       inline: this.counts.inline,
       restarts: { ...this.restarts },
-      serve: { ...this.serveStats, buckets: [...this.serveStats.buckets] },
+      serve: this.serveTimes.figures(),
     };
   }
 
@@ -305,20 +219,7 @@ export class QueryPool {
 
   // A new slot with its flags, and its worker starting.
   private addSlot(): Slot {
-    const slot: Slot = {
-      flags: new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * Int32Array.BYTES_PER_ELEMENT)),
-      worker: null,
-      port: null,
-      ready: false,
-      job: null,
-      assist: null,
-      killed: null,
-      outOfMemory: false,
-      failures: 0,
-      killTimer: null,
-      idleTimer: null,
-      retired: false,
-    };
+    const slot = newSlot();
     this.slots.push(slot);
     this.spawn(slot);
     return slot;
@@ -418,7 +319,7 @@ export class QueryPool {
     }
     if (answer === null) return;
     this.reply(slot, answer.response, answer.transfer);
-    this.observeServe((performance.now() - started) / 1000);
+    this.serveTimes.observe((performance.now() - started) / 1000);
   }
 
   // Posts an answer to the slot's worker and wakes it.
@@ -506,14 +407,6 @@ export class QueryPool {
     }
   }
 
-  private observeServe(seconds: number): void {
-    const s = this.serveStats;
-    for (let i = 0; i < SERVE_BUCKETS.length; i++) if (seconds <= SERVE_BUCKETS[i]) s.buckets[i]++;
-    s.count++;
-    s.seconds += seconds;
-    if (seconds > s.maxSeconds) s.maxSeconds = seconds;
-  }
-
   private onExit(slot: Slot, worker: Worker): void {
     if (slot.worker !== worker || slot.retired) return;
     const wasReady = slot.ready;
@@ -528,11 +421,11 @@ export class QueryPool {
     slot.job = null;
     if (job !== null) {
       this.queue.finished(job.org);
-      this.finish(job, { error: this.exitError(job, reason) });
+      this.finish(job, { error: exitError(job, reason, this.heapMb) });
     }
     const assist = slot.assist;
     if (assist !== null) {
-      const e = this.exitError(assist.job, reason);
+      const e = exitError(assist.job, reason, this.heapMb);
       this.endAssist(slot, { seq: 0, ok: false, code: e.code, message: e.message });
     }
     if (this.closed) return;
@@ -553,24 +446,6 @@ export class QueryPool {
     this.spawn(slot);
   }
 
-  private exitError(job: Job, reason: RestartReason): ContrailError {
-    switch (reason) {
-      case "timeout":
-        return timeoutError("expression evaluation");
-      case "canceled":
-        return canceledError("expression evaluation");
-      case "out_of_memory":
-        return new ContrailError(
-          "limit_exceeded",
-          `query ran out of memory: it needed more than a query worker's limit of ${this.heapMb} MiB; select fewer series or a shorter range`,
-        );
-      case "crashed":
-        return job.stop === "client"
-          ? canceledError("expression evaluation")
-          : new ContrailError("unavailable", "the query worker stopped unexpectedly; retry the query");
-    }
-  }
-
   // Starts waiting jobs on idle workers while the queue allows, then makes sure a worker stays free.
   private dispatch(): void {
     for (const slot of this.slots) {
@@ -589,7 +464,11 @@ export class QueryPool {
     job.data = new JobData(job.sub.queryable, { maxSamples: job.spec.maxSamples, bounds: this.bounds });
     slot.job = job;
     this.occupy(slot);
-    const ahead = this.selectAhead(job.spec, job.data);
+    const ahead = selectAhead(job.spec, job.data, {
+      planner: this.planner,
+      inlineAllowed: this.inlineOn && this.inlineTurn === null,
+      observe: (seconds) => this.serveTimes.observe(seconds),
+    });
     const queueSeconds = (now - job.submitted) / 1000;
     if (ahead.inline) {
       this.inlineTurn = setImmediate(() => {
@@ -623,38 +502,6 @@ export class QueryPool {
       prefetched: ahead.selects,
     };
     slot.worker?.postMessage(msg, ahead.transfer);
-  }
-
-  // The first pages of the selections of `spec`, made now so the worker need not ask for them: none when the query
-  // makes more than MAX_SELECTS_AHEAD or cannot be planned (the worker then meets its error itself). Served as data
-  // requests are: by pages bounded in size and time. `inline` when the job is small enough to evaluate here
-  // (inline.ts).
-  private selectAhead(spec: QuerySpec, data: JobData): Ahead {
-    const none: Ahead = { selects: [], transfer: [], inline: false };
-    const at = spec.at;
-    if (at.kind === "range" && (!(at.step > 0) || at.end < at.start)) return none;
-    const grid =
-      at.kind === "instant"
-        ? { start: at.time, end: at.time, step: 0 }
-        : { start: at.start, end: at.end, step: at.step };
-    let reads: ReturnType<Engine["plannedReads"]>;
-    try {
-      reads = this.planner.plannedReads(spec.query, grid, spec);
-    } catch {
-      return none;
-    }
-    if (reads === null || reads.selects.length > MAX_SELECTS_AHEAD) return none;
-    let ahead: Omit<Ahead, "inline"> = none;
-    if (reads.selects.length > 0) {
-      const started = performance.now();
-      ahead = data.selectAhead(reads);
-      this.observeServe((performance.now() - started) / 1000);
-    }
-    const inline =
-      this.inlineOn &&
-      this.inlineTurn === null &&
-      inlineWorthy(spec, this.planner.syntaxTree(spec.query), reads.selects.length, ahead.selects);
-    return { ...ahead, inline };
   }
 
   // The slot's worker takes a job or an assist: no retiring, no stale cancel flag, and the process waits for it.

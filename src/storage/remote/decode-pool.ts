@@ -82,10 +82,12 @@ export interface Decoded {
 /** What the pool answers for a body: the decompressed message, or why not. */
 export type PoolDecode = Decoded | EarlyRefusal | DecodeUnavailable;
 
-/** The pool's counters, for tests and self-metrics. */
+/** The pool's counters, for tests and self-metrics (decode-pool-metrics.ts). */
 export interface DecodePoolFigures {
   /** Worker threads running or starting. */
   readonly workers: number;
+  /** Most worker threads the pool runs (its size). */
+  readonly maxWorkers: number;
   /** Jobs held and their compressed bytes. */
   readonly pendingJobs: number;
   readonly pendingBytes: number;
@@ -94,6 +96,10 @@ export interface DecodePoolFigures {
   /** Workers that crashed, and workers terminated for holding a job too long. */
   readonly crashed: number;
   readonly stuck: number;
+  /** Bodies a worker answered for (decompressed, or refused as decoding in place would have). */
+  readonly decoded: number;
+  /** Bodies the caller decompressed on its own thread instead, too small to hand over (`countInPlace`). */
+  readonly inPlace: number;
 }
 
 interface Pending {
@@ -138,7 +144,7 @@ export class DecodePool {
   private jobs = 0;
   private bytes = 0;
   private closed = false;
-  private counts = { rejected: 0, crashed: 0, stuck: 0 };
+  private counts = { rejected: 0, crashed: 0, stuck: 0, decoded: 0, inPlace: 0 };
 
   /** A pool; its workers start with the first jobs. */
   constructor(opts: DecodePoolOptions = {}) {
@@ -202,10 +208,16 @@ export class DecodePool {
     this.spares.push(b);
   }
 
+  /** Counts a body its caller decompressed on its own thread instead of handing it to the pool. */
+  countInPlace(): void {
+    this.counts.inPlace++;
+  }
+
   /** Counters, for tests and self-metrics. */
   figures(): DecodePoolFigures {
     return {
       workers: this.slots.length,
+      maxWorkers: this.size,
       pendingJobs: this.jobs,
       pendingBytes: this.bytes,
       ...this.counts,
@@ -261,6 +273,7 @@ export class DecodePool {
     const p = slot.jobs.get(a.id);
     if (p === undefined) return;
     slot.jobs.delete(a.id);
+    this.counts.decoded++;
     this.settle(p);
     p.resolve("refusal" in a ? a.refusal : { message: a.message, walked: a.walked });
   }

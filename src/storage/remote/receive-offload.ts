@@ -49,6 +49,7 @@ export async function receiveWriteOffloaded(
 ): Promise<WriteOutcome> {
   const pool = opts.pool;
   if (pool === null || body.length < (opts.inlineBelowBytes ?? DEFAULT_INLINE_BELOW_BYTES)) {
+    pool?.countInPlace();
     return receiveWrite(body, headers, appender, opts);
   }
   const limits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...opts.limits };
