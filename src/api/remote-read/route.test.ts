@@ -17,6 +17,7 @@ import {
   decodeFrames,
   decodeReadResponse,
   encodeReadRequest,
+  postRead,
   readRequestBody,
   type TestQuery,
   type TestSeries,
@@ -122,18 +123,7 @@ async function read(
   body: Uint8Array | string,
   opts: { token?: string | null; method?: string } = {},
 ): Promise<Response> {
-  const token = opts.token === undefined ? tokens[org] : opts.token;
-  const headers: Record<string, string> = {
-    "content-type": "application/x-protobuf",
-    "content-encoding": "snappy",
-    "x-prometheus-remote-read-version": "0.1.0",
-  };
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  return fetch(`${server.url}/prometheus/${org}/api/v1/read`, {
-    method: opts.method ?? "POST",
-    headers,
-    body: opts.method === "GET" ? undefined : body,
-  });
+  return postRead(server.url, org, opts.token === undefined ? tokens[org] : opts.token, body, opts.method);
 }
 
 async function samples(org: string, queries: readonly TestQuery[], token?: string | null): Promise<TestSeries[][]> {

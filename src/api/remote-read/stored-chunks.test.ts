@@ -11,7 +11,14 @@ import { newMatcher } from "../../model/matcher.ts";
 import { EmbeddedTenantStore } from "../../storage/tenants.ts";
 import { startTestServer, type TestControl, type TestServer, testControl } from "../test-support.ts";
 import type { WireChunk } from "./codec.ts";
-import { chunkSamples, decodeFrames, decodeReadResponse, readRequestBody, type TestQuery } from "./test-codec.ts";
+import {
+  chunkSamples,
+  decodeFrames,
+  decodeReadResponse,
+  postRead,
+  readRequestBody,
+  type TestQuery,
+} from "./test-codec.ts";
 
 const HOUR = 3_600_000;
 const STEP = 15_000;
@@ -71,16 +78,7 @@ after(async () => {
 });
 
 async function post(queries: readonly TestQuery[], accepted: readonly number[]): Promise<Uint8Array> {
-  const r = await fetch(`${server.url}/prometheus/acme/api/v1/read`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/x-protobuf",
-      "content-encoding": "snappy",
-      "x-prometheus-remote-read-version": "0.1.0",
-    },
-    body: readRequestBody(queries, accepted),
-  });
+  const r = await postRead(server.url, "acme", token, readRequestBody(queries, accepted));
   assert.equal(r.status, 200, await r.clone().text());
   return new Uint8Array(await r.arrayBuffer());
 }

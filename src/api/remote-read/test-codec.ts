@@ -14,6 +14,26 @@ import { crc32c } from "../../tsdb/encoding/crc32c.ts";
 import { SnappyDecoder, SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import type { WireChunk } from "./codec.ts";
 
+/**
+ * Posts a remote-read request body as Prometheus's client does (snappy protobuf, version 0.1.0) to
+ * `<base>/prometheus/<org>/api/v1/read`; `token` null sends no Authorization header; `method` GET sends no body.
+ */
+export function postRead(
+  base: string,
+  org: string,
+  token: string | null,
+  body: Uint8Array | string,
+  method = "POST",
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    "content-type": "application/x-protobuf",
+    "content-encoding": "snappy",
+    "x-prometheus-remote-read-version": "0.1.0",
+  };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  return fetch(`${base}/prometheus/${org}/api/v1/read`, { method, headers, body: method === "GET" ? undefined : body });
+}
+
 /** A query as a test sends it; times in ms. */
 export interface TestQuery {
   readonly start: number;
