@@ -6,6 +6,8 @@ import { GrowableBytes } from "../../model/growable-bytes.ts";
 const TWO_32 = 0x1_0000_0000;
 const TWO_63 = 2 ** 63;
 const utf8 = new TextEncoder();
+/** The most bytes one sample of a Samples record takes: two 10-byte varints and an 8-byte value. */
+const MAX_SAMPLE_ENTRY_BYTES = 28;
 
 /** Growable byte writer. Not thread-safe; reuse one across records with `reset()`. */
 export class Encbuf extends GrowableBytes {
@@ -75,6 +77,42 @@ export class Encbuf extends GrowableBytes {
     this.grow(8);
     this.view.setFloat64(this.len, v);
     this.len += 8;
+  }
+
+  /**
+   * Writes `n` float samples as a Samples record's body (record/samples.ts): per sample the signed varints of
+   * `refs[i] - ref0` and `ts[i] - t0`, then the value's float64 bits big-endian. Makes room once for the whole run;
+   * deltas that are 32-bit integers (a batch's refs and times almost always) take an integer path.
+   */
+  putSampleDeltas(
+    refs: ArrayLike<number>,
+    ts: ArrayLike<number>,
+    vs: ArrayLike<number>,
+    n: number,
+    ref0: number,
+    t0: number,
+  ): void {
+    this.grow(n * MAX_SAMPLE_ENTRY_BYTES);
+    const buf = this.buf;
+    const view = this.view;
+    let at = this.len;
+    for (let i = 0; i < n; i++) {
+      const dr = refs[i] - ref0;
+      const dt = ts[i] - t0;
+      // Fast path: both are 32-bit integers, whose zig-zag values fit an unsigned 32-bit integer exactly.
+      if ((dr | 0) === dr && (dt | 0) === dt) {
+        at = putZigZag32(buf, at, dr);
+        at = putZigZag32(buf, at, dt);
+      } else {
+        this.len = at;
+        this.putVarint(dr);
+        this.putVarint(dt);
+        at = this.len;
+      }
+      view.setFloat64(at, vs[i]);
+      at += 8;
+    }
+    this.len = at;
   }
 
   /** Writes `n` (a non-negative integer) as Go's binary.PutUvarint does: 7 bits per byte, low groups first. */
@@ -187,4 +225,15 @@ export function utf8ByteLength(s: string): number {
     } else n += 3;
   }
   return n;
+}
+
+// Writes the zig-zag varint of the 32-bit integer `d` into `buf` at `at`, which has room; returns the end.
+function putZigZag32(buf: Uint8Array, at: number, d: number): number {
+  let z = ((d << 1) ^ (d >> 31)) >>> 0;
+  while (z >= 0x80) {
+    buf[at++] = (z & 0x7f) | 0x80;
+    z >>>= 7;
+  }
+  buf[at++] = z;
+  return at;
 }

@@ -126,6 +126,50 @@ describe("samples records", () => {
     }
   });
 
+  test("deltas on both sides of the 32-bit range encode as Go's varints, mixed in one record", () => {
+    const deltas = [
+      0,
+      1,
+      -1,
+      2 ** 30 - 1,
+      -(2 ** 30 - 1),
+      2 ** 30,
+      -(2 ** 30),
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 50,
+      -(2 ** 50),
+    ];
+    const s = new SampleBatch();
+    const ref0 = 2 ** 51;
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < deltas.length; i++) {
+      // Another order for the times; both start at delta 0, so the record's bases are ref0 and t0.
+      const j = (i * 7) % deltas.length;
+      s.push(ref0 + deltas[i], t0 + deltas[j], i / 3);
+    }
+    const out = new Encbuf();
+    encodeSamples(out, s);
+    // The same record written field by field.
+    const want = new Encbuf();
+    want.putByte(2);
+    want.putBE64(ref0);
+    want.putBE64Int(t0);
+    for (let i = 0; i < s.length; i++) {
+      want.putVarint(s.refs[i] - ref0);
+      want.putVarint(s.ts[i] - t0);
+      want.putBE64Float(s.vs[i]);
+    }
+    assert.equal(hex(out.get()), hex(want.get()));
+    const got = decodeSamples(out.get(), new SampleBatch());
+    for (let i = 0; i < s.length; i++) {
+      assert.equal(got.refs[i], s.refs[i]);
+      assert.equal(got.ts[i], s.ts[i]);
+    }
+  });
+
   test("decoding reuses the batch's arrays", () => {
     const out = new Encbuf();
     encodeSamples(out, { length: 3, refs: [1, 2, 3], ts: [10, 20, 30], vs: [1, 2, 3] });

@@ -53,11 +53,7 @@ export function encodeSamples(out: Encbuf, s: SampleColumns): void {
   const t0 = s.ts[0];
   out.putBE64(ref0);
   out.putBE64Int(t0);
-  for (let i = 0; i < s.length; i++) {
-    out.putVarint(s.refs[i] - ref0);
-    out.putVarint(s.ts[i] - t0);
-    out.putBE64Float(s.vs[i]);
-  }
+  out.putSampleDeltas(s.refs, s.ts, s.vs, s.length, ref0, t0);
 }
 
 /** Decodes a Samples record (V1 or V2) into `into`, replacing its contents; throws `corruption` when malformed. */
