@@ -12,7 +12,8 @@
 // The figure is samples per CPU-second of the receiving process: utime + stime from /proc/<pid>/stat for the peers,
 // process.cpuUsage() deltas (reported by the child) for Contrail, measured from before the first request to one
 // second after the last answer (so background flushing right after the writes is counted too). Contrail's lines also
-// give the CPU time of its main thread, which owns the storage: the wall time's floor when the cores are free. Each run writes new
+// give the CPU time of its main thread, which owns the storage: the wall time's floor when the cores are free, and
+// how often that thread was preempted while it could run (a shared machine's cost to the wall time). Each run writes new
 // series (label `run`); a first run warms every receiver up and is not counted.
 // Run: npm run bench -- ingest [--runs 3] [--peers prometheus,victoriametrics] [--cpu-prof-dir <dir>]
 //      [--decode-workers <n>]
@@ -159,6 +160,19 @@ function procCpuSeconds(pid: number, tid?: number): number {
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
 }
 
+/** Context switches of a thread: it slept (voluntary), or was preempted while runnable (involuntary). */
+interface Switches {
+  readonly voluntary: number;
+  readonly involuntary: number;
+}
+
+/** The context switches of thread `tid` of process `pid` so far, from /proc/<pid>/task/<tid>/status. */
+function threadSwitches(pid: number, tid: number): Switches {
+  const status = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+  return { voluntary: field("voluntary_ctxt_switches"), involuntary: field("nonvoluntary_ctxt_switches") };
+}
+
 /** A receiver under test: where to send, how to read its CPU time, and how many samples it holds. */
 interface Target {
   readonly name: string;
@@ -166,6 +180,8 @@ interface Target {
   cpuSeconds(): Promise<number>;
   /** CPU seconds of the thread that owns the storage (Contrail's main thread), when that is one thread. */
   mainThreadCpuSeconds?(): number;
+  /** Context switches of that thread so far: preemptions of the thread the wall time waits on. */
+  mainThreadSwitches?(): Switches;
   stored(): Promise<number>;
 }
 
@@ -252,6 +268,7 @@ async function startContrail(dir: string): Promise<Target> {
     url: `http://127.0.0.1:${port}/prometheus/${ORG}/api/v1/write`,
     cpuSeconds: async () => (await ask()).cpu,
     mainThreadCpuSeconds: () => procCpuSeconds(child.pid!, child.pid!),
+    mainThreadSwitches: () => threadSwitches(child.pid!, child.pid!),
     stored: async () => (await ask()).written,
   };
 }
@@ -286,9 +303,10 @@ const agent = new Agent({ keepAlive: true, maxSockets: SHARDS });
 async function push(
   target: Target,
   shards: readonly Uint8Array[][],
-): Promise<{ cpu: number; wall: number; main: number | null }> {
+): Promise<{ cpu: number; wall: number; main: number | null; switches: Switches | null }> {
   const cpu0 = await target.cpuSeconds();
   const main0 = target.mainThreadCpuSeconds?.() ?? null;
+  const sw0 = target.mainThreadSwitches?.() ?? null;
   const t0 = process.hrtime.bigint();
   await Promise.all(
     shards.map(async (list) => {
@@ -298,7 +316,12 @@ async function push(
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   await new Promise((r) => setTimeout(r, 1000));
   const main = main0 === null ? null : target.mainThreadCpuSeconds!() - main0;
-  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main };
+  const sw1 = target.mainThreadSwitches?.() ?? null;
+  const switches =
+    sw0 === null || sw1 === null
+      ? null
+      : { voluntary: sw1.voluntary - sw0.voluntary, involuntary: sw1.involuntary - sw0.involuntary };
+  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main, switches };
 }
 
 async function main(): Promise<void> {
@@ -324,12 +347,14 @@ async function main(): Promise<void> {
         );
       }
       for (const t of targets) {
-        const { cpu, wall, main } = await push(t, shards);
+        const { cpu, wall, main, switches } = await push(t, shards);
         const label = run === 0 ? "warm-up" : `run ${run}`;
         console.log(
           `${label.padEnd(8)} ${t.name.padEnd(16)} ${cpu.toFixed(2)} CPU-s  ${wall.toFixed(2)} s  ` +
             `${Math.round(SAMPLES / cpu)} samples/CPU-s` +
-            (main === null ? "" : `  (main thread ${main.toFixed(2)} CPU-s)`),
+            (main === null ? "" : `  (main thread ${main.toFixed(2)} CPU-s`) +
+            (switches === null ? "" : `, preempted ${switches.involuntary} times, slept ${switches.voluntary})`) +
+            (main !== null && switches === null ? ")" : ""),
         );
         if (run === 0) continue;
         perCpu.get(t.name)!.push(SAMPLES / cpu);
