@@ -4,12 +4,15 @@
 // `Labels.equals`.
 
 import type { Labels } from "../../model/labels.ts";
+import { RefIndex } from "./ref-index.ts";
 import type { MemSeries } from "./series.ts";
 
 /** Series of one head, found by ref or by labels. Single-threaded; no striping needed. */
 export class SeriesMap {
   private readonly byRef = new Map<number, MemSeries>();
   private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
+  /** The appender's lookup by ref, ahead of `byRef` (ref-index.ts). */
+  private readonly dense = new RefIndex<MemSeries>();
 
   /** Number of series. */
   get size(): number {
@@ -18,7 +21,7 @@ export class SeriesMap {
 
   /** The series with `ref`, or undefined. */
   getByRef(ref: number): MemSeries | undefined {
-    return this.byRef.get(ref);
+    return this.dense.get(ref) ?? this.byRef.get(ref);
   }
 
   /** The series with exactly `labels`, or undefined. */
@@ -36,6 +39,7 @@ export class SeriesMap {
    */
   add(s: MemSeries, hash: string = s.labels.hash()): void {
     this.byRef.set(s.ref, s);
+    this.dense.add(s);
     const h = hashKey(hash);
     const e = this.byHash.get(h);
     if (e === undefined) this.byHash.set(h, s);
@@ -47,6 +51,7 @@ export class SeriesMap {
   delete(s: MemSeries): void {
     if (this.byRef.get(s.ref) !== s) return;
     this.byRef.delete(s.ref);
+    this.dense.delete(s);
     const h = hashKey(s.labels.hash());
     const e = this.byHash.get(h);
     if (e === s) this.byHash.delete(h);

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { REF_INDEX_SLACK, RefIndex } from "./ref-index.ts";
+
+interface Entry {
+  readonly ref: number;
+}
+
+const entry = (ref: number): Entry => ({ ref });
+
+test("consecutive refs are found; refs never added, deleted or out of range are not", () => {
+  const idx = new RefIndex<Entry>();
+  const es = Array.from({ length: 100 }, (_, i) => entry(1000 + i));
+  for (const e of es) idx.add(e);
+  for (const e of es) assert.equal(idx.get(e.ref), e);
+  for (const ref of [0, 999, 1100, -1, 1000.5, Number.NaN]) assert.equal(idx.get(ref), undefined, `ref ${ref}`);
+  idx.delete(es[10]);
+  assert.equal(idx.get(1010), undefined);
+  idx.delete(entry(1011)); // another object with a held ref: not the held entry, nothing happens
+  assert.equal(idx.get(1011), es[11]);
+  assert.equal(idx.size, 100);
+});
+
+test("gaps within the slack are held; a ref far past the end or below the base is left out", () => {
+  const idx = new RefIndex<Entry>();
+  const a = entry(1);
+  const b = entry(1 + REF_INDEX_SLACK);
+  const far = entry(2 ** 31);
+  const below = entry(0);
+  for (const e of [a, b, far, below]) idx.add(e);
+  assert.equal(idx.get(1), a);
+  assert.equal(idx.get(1 + REF_INDEX_SLACK), b);
+  assert.equal(idx.get(2 ** 31), undefined);
+  assert.equal(idx.get(0), undefined);
+  assert.equal(idx.size, REF_INDEX_SLACK + 1);
+});
+
+test("the array stays within twice the live entries plus the slack as old entries go", () => {
+  const idx = new RefIndex<Entry>();
+  const n = 20 * REF_INDEX_SLACK;
+  const es: Entry[] = [];
+  for (let ref = 1; ref <= n; ref++) {
+    const e = entry(ref);
+    es.push(e);
+    idx.add(e);
+  }
+  // The oldest three quarters go (a head truncation): the leading empty slots are dropped.
+  for (let i = 0; i < (3 * n) / 4; i++) idx.delete(es[i]);
+  assert.ok(idx.size <= 2 * (n / 4) + REF_INDEX_SLACK, `size ${idx.size}`);
+  for (let i = (3 * n) / 4; i < n; i++) assert.equal(idx.get(es[i].ref), es[i]);
+  // New series keep extending it.
+  const next = entry(n + 1);
+  idx.add(next);
+  assert.equal(idx.get(n + 1), next);
+});
+
+test("an array left sparse in the middle is given up, and starts again at the next added ref", () => {
+  const idx = new RefIndex<Entry>();
+  const n = 8 * REF_INDEX_SLACK;
+  const es = Array.from({ length: n }, (_, i) => entry(i + 1));
+  for (const e of es) idx.add(e);
+  // Every series but the first and the last goes: half empty even without its leading slots.
+  for (let i = 1; i < n - 1; i++) idx.delete(es[i]);
+  assert.equal(idx.size, 0);
+  assert.equal(idx.get(1), undefined, "left to the caller's map");
+  const later = entry(n + 50);
+  idx.add(later);
+  assert.equal(idx.get(n + 50), later);
+  assert.equal(idx.size, 1);
+});
