@@ -6,7 +6,15 @@ import { Labels } from "../../model/labels.ts";
 import type { QueryResult } from "../../promql/engine/index.ts";
 import { parseExpr } from "../../promql/parser/index.ts";
 import type { SeriesPage } from "./protocol.ts";
-import { MIN_SHARD_BYTES, mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
+import {
+  cutPages,
+  MIN_SHARD_BYTES,
+  mergePartial,
+  type PartialResult,
+  shardOp,
+  splitPoint,
+  toPartial,
+} from "./shard.ts";
 
 describe("shardOp", () => {
   const cases: [string, string | null][] = [
@@ -107,6 +115,26 @@ describe("splitPoint", () => {
     // Pages of 60 and 40 series, and of 30 and 70: the 50th series begins the second half either way.
     assert.deepEqual(splitPoint(decodedPages([Array(60).fill(n), Array(40).fill(n)])), at(0, 50));
     assert.deepEqual(splitPoint(decodedPages([Array(30).fill(n), Array(70).fill(n)])), at(1, 20));
+  });
+});
+
+describe("cutPages", () => {
+  test("a cut between pages hands over whole pages; one inside a page, its two parts", () => {
+    const pages = decodedPages([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    const entries = (ps: SeriesPage[]) => ps.map((p) => [...p.offsets]);
+    const whole = cutPages(pages, { page: 1, entry: 0 });
+    assert.deepEqual(entries(whole.first), [[0, 1, 3, 6]]);
+    assert.deepEqual(entries(whole.second), [[0, 4, 9]]);
+    const inside = cutPages(pages, { page: 0, entry: 2 });
+    assert.deepEqual(entries(inside.first), [[0, 1, 3]]);
+    assert.deepEqual(entries(inside.second), [
+      [0, 3],
+      [0, 4, 9],
+    ]);
+    assert.equal(inside.second[1], pages[1], "pages after the cut are handed over as they are");
   });
 });
 
