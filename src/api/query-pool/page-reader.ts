@@ -14,6 +14,7 @@ import { ChunkChainIterator } from "../../tsdb/chain-iterator.ts";
 import { type Chain, ChainReader } from "../../tsdb/chunk-chain.ts";
 import { type Chunk, Encoding } from "../../tsdb/chunkenc/chunk.ts";
 import { MergeIterator } from "../../tsdb/querier.ts";
+import type { Interval } from "../../tsdb/tombstones/tombstones.ts";
 import { HistogramSeriesView } from "./histogram-series.ts";
 import type { SeriesPage } from "./protocol.ts";
 import { SampleBudget } from "./sample-budget.ts";
@@ -165,45 +166,90 @@ export class PagesQueryable implements Queryable {
   }
 }
 
-/** One source of a series as received: its range and its chunks (views into the pages' bytes). */
+/** Deleted intervals of a series received as chunks: none (a series with deletions travels as samples, pages.ts). */
+const NO_DELETIONS: readonly Interval[] = [];
+
+/** A run of a chain's chunks in one page: chunks `first`.. of `page`, from the chain's chunk `at` on. */
+interface ChunkRun {
+  readonly page: SeriesPage;
+  readonly first: number;
+  readonly at: number;
+}
+
+/**
+ * One source of a series as received: its range and where its chunks lie in the pages. A chunk's bytes are viewed
+ * only when it is read, so a series holds no object per chunk for the whole query (objects that live that long are
+ * copied by every scavenge of the worker's heap). A source's chunks follow each other in its pages: one run in
+ * the page it begins in (almost every source), one more per page it continues on.
+ */
 class WireChain implements Chain {
   readonly mint: number;
   readonly maxt: number;
-  readonly deleted = [];
-  private readonly mints: number[] = [];
-  private readonly maxts: number[] = [];
-  private readonly data: Chunk[] = [];
+  readonly deleted = NO_DELETIONS;
+  length = 0;
+  /** The first run: chunks `first`.. of `page`, `firstLength` of them. */
+  private readonly page: SeriesPage;
+  private readonly first: number;
+  private firstLength = 0;
+  /** The runs after the first, when the source continues on later pages. */
+  private more: ChunkRun[] | null = null;
 
-  constructor(mint: number, maxt: number) {
+  /** A source with the range [mint, maxt] ms, whose chunks begin with chunk `first` of `page`. */
+  constructor(mint: number, maxt: number, page: SeriesPage, first: number) {
     this.mint = mint;
     this.maxt = maxt;
+    this.page = page;
+    this.first = first;
   }
 
-  get length(): number {
-    return this.data.length;
-  }
-
-  push(mint: number, maxt: number, chunk: Chunk): void {
-    this.mints.push(mint);
-    this.maxts.push(maxt);
-    this.data.push(chunk);
+  /** Adds chunk `k` of `page` as the chain's next chunk. */
+  push(page: SeriesPage, k: number): void {
+    if (this.more === null && page === this.page && k === this.first + this.firstLength) this.firstLength++;
+    else {
+      this.more ??= [];
+      const last = this.more[this.more.length - 1];
+      if (last === undefined || last.page !== page || k !== last.first + this.length - last.at) {
+        this.more.push({ page, first: k, at: this.length });
+      }
+    }
+    this.length++;
   }
 
   chunkMint(i: number): number {
-    return this.mints[i];
+    if (i < this.firstLength) return this.page.chunkRanges[2 * (this.first + i)];
+    const r = this.run(i);
+    return r.page.chunkRanges[2 * (r.first + i - r.at)];
   }
 
   chunkMaxt(i: number): number {
-    return this.maxts[i];
+    if (i < this.firstLength) return this.page.chunkRanges[2 * (this.first + i) + 1];
+    const r = this.run(i);
+    return r.page.chunkRanges[2 * (r.first + i - r.at) + 1];
   }
 
   chunkData(i: number): Chunk {
-    return this.data[i];
+    if (i < this.firstLength) return chunkOf(this.page, this.first + i);
+    const r = this.run(i);
+    return chunkOf(r.page, r.first + i - r.at);
   }
 
   chunkName(i: number): string {
     return `${i} of a series read in a query worker`;
   }
+
+  // The run after the first holding the chain's chunk `i`.
+  private run(i: number): ChunkRun {
+    const more = this.more ?? [];
+    let r = more.length - 1;
+    while (r > 0 && more[r].at > i) r--;
+    return more[r];
+  }
+}
+
+/** Chunk `k` of `page`: its encoding and a view of its bytes. */
+function chunkOf(page: SeriesPage, k: number): Chunk {
+  const start = k === 0 ? 0 : page.chunkEnds[k - 1];
+  return { encoding: page.chunkEncodings[k] as Encoding, data: page.chunkBytes.subarray(start, page.chunkEnds[k]) };
 }
 
 /**
@@ -235,18 +281,13 @@ class ChunkSeries implements Series {
     let next = sj;
     for (let k = from; k < to; k++) {
       if (next < page.sourceStarts.length && page.sourceStarts[next] === k) {
-        chain = new WireChain(page.sourceRanges[2 * next], page.sourceRanges[2 * next + 1]);
+        chain = new WireChain(page.sourceRanges[2 * next], page.sourceRanges[2 * next + 1], page, k);
         this.sources.push(chain);
         next++;
       }
       if (chain === undefined) throw new ContrailError("internal", "a page's chunks came before their source");
-      const start = k === 0 ? 0 : page.chunkEnds[k - 1];
-      const encoding = page.chunkEncodings[k] as Encoding;
-      if (encoding !== Encoding.xor) this.histograms = true;
-      chain.push(page.chunkRanges[2 * k], page.chunkRanges[2 * k + 1], {
-        encoding,
-        data: page.chunkBytes.subarray(start, page.chunkEnds[k]),
-      });
+      if (page.chunkEncodings[k] !== Encoding.xor) this.histograms = true;
+      chain.push(page, k);
     }
     return next;
   }

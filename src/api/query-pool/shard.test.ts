@@ -6,7 +6,15 @@ import { Labels } from "../../model/labels.ts";
 import type { QueryResult } from "../../promql/engine/index.ts";
 import { parseExpr } from "../../promql/parser/index.ts";
 import type { SeriesPage } from "./protocol.ts";
-import { MIN_SHARD_BYTES, mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
+import {
+  cutPages,
+  MIN_SHARD_BYTES,
+  mergePartial,
+  type PartialResult,
+  shardOp,
+  splitPoint,
+  toPartial,
+} from "./shard.ts";
 
 describe("shardOp", () => {
   const cases: [string, string | null][] = [
@@ -69,28 +77,83 @@ function page(opts: { bytes?: number; samples?: number; continued?: boolean }): 
 
 describe("splitPoint", () => {
   const big = MIN_SHARD_BYTES;
-  test("one page or a small selection stays whole", () => {
-    assert.equal(splitPoint([page({ bytes: 4 * big })]), 0);
-    assert.equal(splitPoint([page({ bytes: 100 }), page({ bytes: 100 })]), 0);
+  const at = (page: number, entry = 0) => ({ page, entry });
+  test("a small selection, or one that cannot be cut, stays whole", () => {
+    assert.equal(splitPoint([page({ bytes: 4 * big })]), null);
+    assert.equal(splitPoint([page({ bytes: 100 }), page({ bytes: 100 })]), null);
+    assert.equal(splitPoint(decodedPages([[10, 10]])), null);
   });
-  test("cuts where the halves weigh about the same", () => {
-    assert.equal(splitPoint([page({ bytes: big }), page({ bytes: big })]), 1);
-    assert.equal(
+  test("cuts between pages where the halves weigh about the same", () => {
+    assert.deepEqual(splitPoint([page({ bytes: big }), page({ bytes: big })]), at(1));
+    assert.deepEqual(
       splitPoint([page({ bytes: big }), page({ bytes: big }), page({ bytes: big }), page({ bytes: big })]),
-      2,
+      at(2),
     );
-    assert.equal(
+    assert.deepEqual(
       splitPoint([page({ bytes: 3 * big }), page({ bytes: big }), page({ bytes: big }), page({ bytes: big })]),
-      1,
+      at(1),
     );
     // Decoded samples weigh 16 bytes each.
-    assert.equal(splitPoint([page({ samples: big / 16 }), page({ bytes: big / 2 }), page({ bytes: big / 2 })]), 1);
+    assert.deepEqual(
+      splitPoint([page({ samples: big / 16 }), page({ bytes: big / 2 }), page({ bytes: big / 2 })]),
+      at(1),
+    );
   });
   test("never before a page continuing the series before it", () => {
-    assert.equal(splitPoint([page({ bytes: big }), page({ bytes: big, continued: true }), page({ bytes: big })]), 2);
-    assert.equal(splitPoint([page({ bytes: big }), page({ bytes: big, continued: true })]), 0);
+    assert.deepEqual(
+      splitPoint([page({ bytes: big }), page({ bytes: big, continued: true }), page({ bytes: big })]),
+      at(2),
+    );
+    assert.equal(splitPoint([page({ bytes: big }), page({ bytes: big, continued: true })]), null);
+  });
+  test("cuts inside a page, before the series where the halves weigh about the same", () => {
+    const n = Math.ceil(big / 16 / 50);
+    // One page of 100 equal series: 50 on each side.
+    assert.deepEqual(splitPoint(decodedPages([Array(100).fill(n)])), at(0, 50));
+    // A heavy first series takes the place of 30 others.
+    assert.deepEqual(splitPoint(decodedPages([[31 * n, ...Array(99).fill(n)]])), at(0, 35));
+    // Pages of 60 and 40 series, and of 30 and 70: the 50th series begins the second half either way.
+    assert.deepEqual(splitPoint(decodedPages([Array(60).fill(n), Array(40).fill(n)])), at(0, 50));
+    assert.deepEqual(splitPoint(decodedPages([Array(30).fill(n), Array(70).fill(n)])), at(1, 20));
   });
 });
+
+describe("cutPages", () => {
+  test("a cut between pages hands over whole pages; one inside a page, its two parts", () => {
+    const pages = decodedPages([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    const entries = (ps: SeriesPage[]) => ps.map((p) => [...p.offsets]);
+    const whole = cutPages(pages, { page: 1, entry: 0 });
+    assert.deepEqual(entries(whole.first), [[0, 1, 3, 6]]);
+    assert.deepEqual(entries(whole.second), [[0, 4, 9]]);
+    const inside = cutPages(pages, { page: 0, entry: 2 });
+    assert.deepEqual(entries(inside.first), [[0, 1, 3]]);
+    assert.deepEqual(entries(inside.second), [
+      [0, 3],
+      [0, 4, 9],
+    ]);
+    assert.equal(inside.second[1], pages[1], "pages after the cut are handed over as they are");
+  });
+});
+
+// Pages of decoded series, each page given as its series' sample counts.
+function decodedPages(counts: number[][]): SeriesPage[] {
+  return counts.map((series, i) => {
+    const samples = series.reduce((a, b) => a + b, 0);
+    const offsets = new Uint32Array(series.length + 1);
+    for (let k = 0; k < series.length; k++) offsets[k + 1] = offsets[k] + series[k];
+    return {
+      ...page({ samples }),
+      done: i === counts.length - 1,
+      pairs: new Uint32Array(series.length),
+      chunked: new Uint8Array(series.length),
+      offsets,
+      chunkIndex: new Uint32Array(series.length + 1),
+    };
+  });
+}
 
 // A range result of series given as [labels, [t, v][]].
 function result(series: [Record<string, string>, [number, number][]][], notes: string[] = []): QueryResult {

@@ -8,6 +8,7 @@ import { Labels } from "../../model/labels.ts";
 import { lookupFunction } from "../../promql/engine/functions/index.ts";
 import type { QueryResult } from "../../promql/engine/index.ts";
 import type { Expr } from "../../promql/parser/ast.ts";
+import { cutPage, entriesWeight } from "./page-cut.ts";
 import type { SeriesPage } from "./protocol.ts";
 
 /** The aggregations whose results over two halves of the input merge into the result over the whole. */
@@ -45,33 +46,54 @@ export function shardOp(expr: Expr): ShardOp | null {
   return oneName ? op : null;
 }
 
-// Bytes a page stands for, as the split weighs them.
-function pageWeight(p: SeriesPage): number {
-  return p.chunkBytes.byteLength + p.t.length * 16;
+/** Where a selection's pages are cut in two: the first page of the second half, and the entry it begins at. */
+export interface Cut {
+  readonly page: number;
+  /** 0: the second half begins with the whole page; else the page is cut before this entry (page-cut.ts). */
+  readonly entry: number;
 }
 
 /**
- * Where to cut a selection's pages in two halves of about equal weight: the index of the first page of the second
- * half, or 0 when the selection is too small to split or cannot be cut (a page continuing the series before it
- * is never the first of a half).
+ * Where to cut a selection's pages in two halves of about equal weight (chunk bytes, 16 bytes per decoded sample):
+ * before any series that begins on a page, inside a page too, so the halves differ by at most about one series.
+ * Null when the selection is too small to split or cannot be cut (a selection that is one series).
  */
-export function splitPoint(pages: readonly SeriesPage[]): number {
+export function splitPoint(pages: readonly SeriesPage[]): Cut | null {
   let total = 0;
   for (const p of pages) total += pageWeight(p);
-  if (pages.length < 2 || total < MIN_SHARD_BYTES) return 0;
-  let best = 0;
+  if (total < MIN_SHARD_BYTES) return null;
+  let best: Cut | null = null;
   let bestGap = Number.POSITIVE_INFINITY;
   let before = 0;
-  for (let i = 1; i < pages.length; i++) {
-    before += pageWeight(pages[i - 1]);
-    if (pages[i].continued) continue;
-    const gap = Math.abs(2 * before - total);
-    if (gap < bestGap) {
-      best = i;
+  for (let i = 0; i < pages.length; i++) {
+    const p = pages[i];
+    // A page continuing the series before it is never the first of a half; entry 0 of the first page cuts nothing.
+    const first = i === 0 || p.continued ? 1 : 0;
+    for (let e = first; e < Math.max(1, p.pairs.length); e++) {
+      const gap = Math.abs(2 * (before + entriesWeight(p, e)) - total);
+      if (gap >= bestGap) {
+        // Weights only grow from here: the gap grows too once past the middle.
+        if (2 * (before + entriesWeight(p, e)) > total) return best;
+        continue;
+      }
+      best = { page: i, entry: e };
       bestGap = gap;
     }
+    before += pageWeight(p);
   }
   return best;
+}
+
+/** `pages` cut at `cut`: the first half's pages and the second's (a page cut in two gives one part to each). */
+export function cutPages(pages: readonly SeriesPage[], cut: Cut): { first: SeriesPage[]; second: SeriesPage[] } {
+  if (cut.entry === 0) return { first: pages.slice(0, cut.page), second: pages.slice(cut.page) };
+  const [head, tail] = cutPage(pages[cut.page], cut.entry);
+  return { first: [...pages.slice(0, cut.page), head], second: [tail, ...pages.slice(cut.page + 1)] };
+}
+
+// Bytes a page stands for, as the split weighs them.
+function pageWeight(p: SeriesPage): number {
+  return p.chunkBytes.byteLength + p.t.length * 16;
 }
 
 /** A query result over part of a selection, as a worker sends it: a matrix with flat label pairs, and notes. */

@@ -13,7 +13,7 @@ import type { AssistMessage, DataResponse, JobMessage, SeriesPage, WorkerMessage
 import { DataChannel, type PageSplit, RemoteQueryable } from "./remote-querier.ts";
 import { evaluateSpec, renderResult } from "./run-query.ts";
 import { SampleBudget } from "./sample-budget.ts";
-import { mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
+import { cutPages, mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerInit {
@@ -83,13 +83,13 @@ async function runJob(
   const op = spec.at.kind === "range" ? shardOp(engine.syntaxTree(spec.query)) : null;
   let assist = 0;
   const split: PageSplit = (pages) => {
-    const m = splitPoint(pages);
-    if (m === 0) return pages;
-    const given = pages.slice(m);
-    const res = channel.call({ op: "assist", pages: given }, given.flatMap(pageTransfer));
+    const cut = splitPoint(pages);
+    if (cut === null) return pages;
+    const { first, second } = cutPages(pages, cut);
+    const res = channel.call({ op: "assist", pages: second }, second.flatMap(pageTransfer));
     if (!res.ok || !("assist" in res)) throw new ContrailError("internal", "an assist answer was expected");
     assist = res.assist;
-    return assist === 0 ? [...pages.slice(0, m), ...res.pages] : pages.slice(0, m);
+    return assist === 0 ? [...first, ...res.pages] : first;
   };
   const queryable = new RemoteQueryable(
     channel,
