@@ -32,6 +32,11 @@ export interface BlockIndexReader extends IndexReaderLike {
   labelValues(name: string, matchers?: readonly Matcher[]): readonly string[];
   /** The refs of `refs` reordered so that their series' labels ascend (`Labels.compare`). A new array. */
   sortedPostings(refs: PostingsList): number[];
+  /**
+   * Optional, for an index that never changes (a persisted block's): `postingsForMatchers(this, matchers)`, possibly
+   * from its cache, so the list is shared and must not be modified.
+   */
+  matchingPostings?(matchers: readonly Matcher[]): readonly number[];
 }
 
 /** Reads chunks by the metadata the index handed out. */

@@ -5,11 +5,13 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
 import { Labels } from "../model/labels.ts";
+import { type Matcher, newMatcher } from "../model/matcher.ts";
 import { Block, isBlockDirName, listBlockDirs } from "./block.ts";
 import { newUlid, readBlockMeta } from "./block-meta.ts";
 import { type ConformanceSeries, runBlockReaderConformance } from "./block-reader-conformance.ts";
 import { compactBlockDirs, headBlockMeta, writeBlock } from "./compact.ts";
 import { Head } from "./head/head.ts";
+import { postingsForMatchers } from "./index/postings.ts";
 
 const TWO_HOURS = 2 * 60 * 60 * 1000;
 
@@ -164,4 +166,31 @@ describe("Block", () => {
       rmSync(dest, { recursive: true, force: true });
     }
   });
+});
+
+test("a block's index answers a repeated matcher set from its cache, equal to the postings computed afresh", () => {
+  const dest = mkdtempSync(join(tmpdir(), "contrail-block-"));
+  const data: ConformanceSeries[] = Array.from({ length: 40 }, (_, i) => ({
+    labels: Labels.fromStrings("__name__", i % 2 === 0 ? "up" : "down", "app", `app-${i % 5}`, "i", String(i)),
+    samples: [[1_000, i]],
+  }));
+  const head = headWith(data);
+  const block = Block.open(cut(head, dest, head.minTime, TWO_HOURS));
+  drop(head);
+  try {
+    const ix = block.index();
+    const sets: Matcher[][] = [
+      [newMatcher("=", "__name__", "up"), newMatcher("=", "app", "app-3")],
+      [newMatcher("=~", "app", "app-[12]"), newMatcher("!=", "__name__", "up")],
+      [newMatcher("=", "app", "none")],
+    ];
+    for (const ms of sets) {
+      const first = ix.matchingPostings?.(ms);
+      assert.deepEqual(first, postingsForMatchers(ix, ms));
+      assert.equal(ix.matchingPostings?.(ms), first);
+    }
+  } finally {
+    block.close();
+    rmSync(dest, { recursive: true, force: true });
+  }
 });

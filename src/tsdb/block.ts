@@ -20,7 +20,8 @@ import {
 } from "./block-reader.ts";
 import type { Chunk } from "./chunkenc/chunk.ts";
 import { ChunkReader, type ChunkRef } from "./chunks/block-chunks.ts";
-import type { PostingsList } from "./index/postings.ts";
+import { type PostingsList, postingsForMatchers } from "./index/postings.ts";
+import { PostingsCache } from "./index/postings-cache.ts";
 import { IndexReader, type PreparedIndex } from "./index/reader.ts";
 import { type MemTombstones, readTombstonesFile } from "./tombstones/tombstones.ts";
 
@@ -57,6 +58,8 @@ export function listBlockDirs(dir: string): string[] {
 class BlockIndex implements BlockIndexReader {
   private readonly ir: IndexReader;
   private readonly histograms: boolean;
+  /** The postings of matcher sets queried lately: the index never changes, so they stay valid with the block. */
+  private readonly matched = new PostingsCache();
 
   /** `histograms`: whether the block may hold histogram chunks (its series then say so). */
   constructor(ir: IndexReader, histograms: boolean) {
@@ -80,6 +83,10 @@ class BlockIndex implements BlockIndexReader {
 
   allPostings(): PostingsList {
     return this.ir.allPostings();
+  }
+
+  matchingPostings(matchers: readonly Matcher[]): readonly number[] {
+    return this.matched.get(matchers, (ms) => postingsForMatchers(this, ms));
   }
 
   series(ref: number): BlockSeries | null {

@@ -67,7 +67,7 @@ class BlockQuerier implements Querier {
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     const ix = this.block.index();
-    let refs = postingsForMatchers(ix, matchers);
+    let refs = ix.matchingPostings?.(matchers) ?? postingsForMatchers(ix, matchers);
     if (hints.sorted) refs = ix.sortedPostings(refs);
     const mint = hints.start ?? this.mint;
     const maxt = hints.end ?? this.maxt;
