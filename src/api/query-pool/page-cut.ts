@@ -2,6 +2,7 @@
 // not only between whole pages (shard.ts). Each part is a page of its own (protocol.ts `SeriesPage`), its arrays
 // copies, so either can be transferred to another thread while the other stays.
 
+import { lowerBoundU32 } from "../../tsdb/index/lower-bound.ts";
 import type { SeriesPage } from "./protocol.ts";
 
 /** Bytes of `page`'s chunk data before chunk `k` (chunk `k`'s start). */
@@ -33,18 +34,6 @@ function rebased(a: Uint32Array, from: number, to: number, base: number): Uint32
   return out;
 }
 
-/** The index of the first element of the ascending `a` that is at least `x`. */
-function lowerBound(a: Uint32Array, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Entries `[a, b)` of `page` as a page of copies; only a part ending with the page's last entry is `done`. */
 function entriesOf(page: SeriesPage, a: number, b: number): SeriesPage {
   const n = page.pairs.length;
@@ -54,8 +43,8 @@ function entriesOf(page: SeriesPage, a: number, b: number): SeriesPage {
   const [ca, cb] = [page.chunkIndex[a], page.chunkIndex[b]];
   const [ba, bb] = [chunkStart(page, ca), chunkStart(page, cb)];
   // A series' sources begin at its chunks, so the sources of these entries are those beginning in [ca, cb).
-  const [ja, jb] = [lowerBound(page.sourceStarts, ca), lowerBound(page.sourceStarts, cb)];
-  const [ha, hb] = [lowerBound(page.histogramAt, sa), lowerBound(page.histogramAt, sb)];
+  const [ja, jb] = [lowerBoundU32(page.sourceStarts, ca), lowerBoundU32(page.sourceStarts, cb)];
+  const [ha, hb] = [lowerBoundU32(page.histogramAt, sa), lowerBoundU32(page.histogramAt, sb)];
   const last = b === n;
   return {
     cursor: page.cursor,

@@ -13,6 +13,7 @@ import { crc32c } from "../encoding/crc32c.ts";
 import type { Decbuf } from "../encoding/decbuf.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
 import { BufferedFileWriter, FileWindow, forEachPiece } from "./file-io.ts";
+import { lowerBoundU32 } from "./lower-bound.ts";
 import type { PostingsList } from "./postings.ts";
 
 /** First four bytes of every index file. */
@@ -234,7 +235,7 @@ export class IndexWriter {
       if (i > 0 && !(refs[i - 1] < r)) {
         throw new ContrailError("bad_data", `index: postings for ${name}=${JSON.stringify(value)} are not increasing`);
       }
-      at = lowerBound(all, r, at);
+      at = lowerBoundU32(all, r, at);
       if (at === all.length || all[at] !== r) {
         throw new ContrailError(
           "bad_data",
@@ -555,16 +556,4 @@ function readSeriesLabelRefs(d: Decbuf): number[] {
   const out: number[] = new Array(2 * n);
   for (let i = 0; i < 2 * n; i++) out[i] = d.uvarint();
   return out;
-}
-
-// First index at or after `from` whose element is >= x in the sorted array `a`.
-function lowerBound(a: Uint32Array, x: number, from: number): number {
-  let lo = from;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
