@@ -21,6 +21,7 @@ import { MemTombstones } from "../tombstones/tombstones.ts";
 import { truncateWal, type WalTruncation } from "../wal/checkpoint.ts";
 import { type FsyncPolicy, Wal } from "../wal/wal.ts";
 import { HeadAppender, type SeriesLimit } from "./appender.ts";
+import { SeriesColumns } from "./columns.ts";
 import { HeadChunkReader, HeadIndexReader, RangeHead } from "./head-reader.ts";
 import { MemPostings } from "./mem-postings.ts";
 import { type OpenReport, replay } from "./replay.ts";
@@ -121,6 +122,8 @@ export class Head implements BlockReader {
   readonly files: HeadChunkFiles;
   /** Chunk cutting parameters shared by every series (internal). */
   readonly chunkOptions: ChunkOptions;
+  /** The series' numbers, a row per series (internal to the head modules). */
+  readonly columns = new SeriesColumns();
   readonly logger: HeadLogger;
   /** Mutable counters behind `stats()` (internal). */
   readonly counters = {
@@ -308,7 +311,7 @@ export class Head implements BlockReader {
     labels.forEach((n, v) => {
       flat.push(this.interner.intern(n), this.interner.intern(v));
     });
-    const s = new MemSeries(ref, labels.interned ? labels : Labels.fromSortedUnchecked(flat));
+    const s = new MemSeries(ref, labels.interned ? labels : Labels.fromSortedUnchecked(flat), this.columns);
     this.series.add(s, labels.hash());
     this.postings.add(ref, s.labels);
     this.counters.seriesCreated++;
@@ -449,7 +452,7 @@ export class Head implements BlockReader {
     if (list.length === 0) return;
     const deleted = new Map<number, Labels>();
     for (const s of list) {
-      s.releaseOpen();
+      s.drop();
       this.series.delete(s);
       deleted.set(s.ref, s.labels);
     }

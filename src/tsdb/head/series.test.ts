@@ -8,6 +8,7 @@ import { MAX_BYTES_PER_XOR_CHUNK } from "../chunkenc/chunk.ts";
 import { XorIterator } from "../chunkenc/xor.ts";
 import { HeadChunkFiles } from "../chunks/head-chunks.ts";
 import { ByteArena } from "../encoding/byte-arena.ts";
+import { SeriesColumns } from "./columns.ts";
 import {
   type ChunkOptions,
   computeChunkEndTime,
@@ -25,10 +26,11 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files, arena: new ByteArena() };
+const columns = new SeriesColumns();
 let nextRef = 1;
 
 function series(): MemSeries {
-  return new MemSeries(nextRef++, Labels.fromStrings("__name__", "x", "n", String(nextRef)));
+  return new MemSeries(nextRef++, Labels.fromStrings("__name__", "x", "n", String(nextRef)), columns);
 }
 
 /** [mint, maxt, samples] of every chunk, full ones read back from the files. */

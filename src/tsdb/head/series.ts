@@ -13,6 +13,7 @@ import {
 import { XorAppender } from "../chunkenc/xor.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
 import type { ByteArena } from "../encoding/byte-arena.ts";
+import { Col, SeriesColumns } from "./columns.ts";
 
 /** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
 export const CHUNK_ID_SPACE = 2 ** 21;
@@ -157,11 +158,10 @@ export class MemSeries {
   /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
   firstChunkId = 0;
   open: AnyOpenChunk | null = null;
-  /** Time at which the open chunk is cut (ms). */
-  private nextAt = Number.NEGATIVE_INFINITY;
-  /** Newest sample (ms, value); -Infinity before the first. Survives truncation for ordering checks. */
-  lastT = Number.NEGATIVE_INFINITY;
-  lastV = 0;
+  /** The head's columns, where this series' numbers live (row `slot`): no double fields in the object. */
+  private readonly cols: SeriesColumns;
+  /** This series' row in `cols`; given back by `drop()`. */
+  private readonly slot: number;
   /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
   lastVUnknown = false;
   /** Set once the series holds a histogram sample: readers then expect histogram chunks. */
@@ -170,14 +170,69 @@ export class MemSeries {
   logged = false;
   /** Appenders holding uncommitted samples of this series; truncation does not collect it meanwhile. */
   pending = 0;
-  /** Scratch of the commit in progress (see HeadAppender): newest accepted sample of the batch. */
+  /** Scratch of the commit in progress (see HeadAppender): the commit whose newest sample `batchT`/`batchV` hold. */
   batchEpoch = 0;
-  batchT = 0;
-  batchV = 0;
 
-  constructor(ref: number, labels: Labels) {
+  /** A series with a row of `cols` (taken now; `drop()` gives it back). */
+  constructor(ref: number, labels: Labels, cols: SeriesColumns) {
     this.ref = ref;
     this.labels = labels;
+    this.cols = cols;
+    this.slot = cols.alloc();
+  }
+
+  /** Newest sample's time, ms; -Infinity before the first. Survives truncation for ordering checks. */
+  get lastT(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.lastT)];
+  }
+
+  set lastT(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.lastT)] = t;
+  }
+
+  /** Newest sample's value (see `lastVUnknown`). */
+  get lastV(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)];
+  }
+
+  set lastV(v: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)] = v;
+  }
+
+  /** Scratch of the commit in progress: time of the newest sample accepted by the batch, ms. */
+  get batchT(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.batchT)];
+  }
+
+  set batchT(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.batchT)] = t;
+  }
+
+  /** Scratch of the commit in progress: value of the newest float sample accepted by the batch. */
+  get batchV(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.batchV)];
+  }
+
+  set batchV(v: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.batchV)] = v;
+  }
+
+  /** Time at which the open chunk is cut, ms. */
+  private get nextAt(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.nextAt)];
+  }
+
+  private set nextAt(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.nextAt)] = t;
+  }
+
+  /**
+   * Drops the open chunk and gives the row back to the head's columns, when the head removes the series; the
+   * series must not be appended to after. Its full chunks stay readable until the head forgets them.
+   */
+  drop(): void {
+    this.releaseOpen();
+    this.cols.release(this.slot);
   }
 
   /** Id of the open chunk (one past the last full chunk). */
