@@ -66,6 +66,36 @@ export class BitWriter {
     this.start = this.len = this.end = 0;
   }
 
+  /**
+   * Points an arena writer at a stream kept elsewhere: `length` bytes already in the arena slot at `addr` of `room`
+   * bytes (as `slotAddress` and `room` reported them), the last byte with `free` unused low bits. One writer can so
+   * serve many streams in turn, their state saved between writes (see chunkenc/xor-slots.ts).
+   */
+  attach(addr: number, room: number, length: number, free: number): void {
+    const arena = this.arena as ByteArena;
+    this.addr = addr;
+    this.buf = arena.page(addr);
+    this.start = ByteArena.offset(addr);
+    this.len = this.start + length;
+    this.end = this.start + room;
+    this.free = free;
+  }
+
+  /** Address of the arena slot holding the stream (it moves as the stream grows); -1 when none. */
+  get slotAddress(): number {
+    return this.addr;
+  }
+
+  /** Room of the stream's slot or buffer, bytes. */
+  get room(): number {
+    return this.end - this.start;
+  }
+
+  /** Unused low bits of the last byte (0 when the next bit starts a new byte). */
+  get freeBits(): number {
+    return this.free;
+  }
+
   /** Bytes in the stream, the partial last byte included. */
   get length(): number {
     return this.len - this.start;

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { ByteArena } from "../encoding/byte-arena.ts";
 import { Col, SeriesColumns } from "./columns.ts";
 
 test("slots are dense, grow past the first array and keep their rows", () => {
-  const c = new SeriesColumns();
+  const c = new SeriesColumns(new ByteArena());
   const slots: number[] = [];
   for (let i = 0; i < 1000; i++) {
     const s = c.alloc();
@@ -17,7 +18,7 @@ test("slots are dense, grow past the first array and keep their rows", () => {
 });
 
 test("a released slot is reused, its row reset to an empty series'", () => {
-  const c = new SeriesColumns();
+  const c = new SeriesColumns(new ByteArena());
   const a = c.alloc();
   const b = c.alloc();
   c.f64[SeriesColumns.at(a, Col.lastT)] = 5;

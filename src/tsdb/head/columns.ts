@@ -2,7 +2,11 @@
 // time range) in one typed array, a row per series, instead of fields of the series object. V8 keeps a double field
 // of an object as a pointer to a 16-byte heap number of its own: 24 bytes a field, where a column takes 8. Rows are
 // dense slots owned by the head: a removed series gives its slot back for the next new one, and the array doubles
-// when every slot is taken, so it is as large as the most series the head held at once.
+// when every slot is taken, so it is as large as the most series the head held at once. The open float chunks'
+// appender state is kept by slot the same way (chunkenc/xor-slots.ts), their bytes in the head's arena.
+
+import { XorSlots } from "../chunkenc/xor-slots.ts";
+import type { ByteArena } from "../encoding/byte-arena.ts";
 
 /** Fields of a row, as offsets into it. Times in ms. */
 export const Col = {
@@ -29,8 +33,15 @@ const INITIAL_ROWS = 64;
 export class SeriesColumns {
   /** The rows: slot `s`'s field `f` is `f64[s * ROW + f]`. Replaced when it grows: read it through the columns. */
   f64 = new Float64Array(INITIAL_ROWS * ROW);
+  /** The open float chunk of each slot (the series' slot number is its chunk's). */
+  readonly xor: XorSlots;
   private readonly freeSlots: number[] = [];
   private top = 0;
+
+  /** Columns whose open float chunks keep their bytes in `arena`. */
+  constructor(arena: ByteArena) {
+    this.xor = new XorSlots(arena, INITIAL_ROWS);
+  }
 
   /** Index of a field of `slot` in `f64`. */
   static at(slot: number, field: number): number {
@@ -46,6 +57,7 @@ export class SeriesColumns {
         const next = new Float64Array(this.f64.length * 2);
         next.set(this.f64);
         this.f64 = next;
+        this.xor.grow(next.length / ROW);
       }
     }
     const f = this.f64;
@@ -60,8 +72,9 @@ export class SeriesColumns {
     return slot;
   }
 
-  /** Takes back the slot of a removed series; its row is reused by a later `alloc`. */
+  /** Takes back the slot of a removed series (its open chunk released); its row is reused by a later `alloc`. */
   release(slot: number): void {
+    this.xor.release(slot);
     this.freeSlots.push(slot);
   }
 

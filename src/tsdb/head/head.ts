@@ -122,8 +122,10 @@ export class Head implements BlockReader {
   readonly files: HeadChunkFiles;
   /** Chunk cutting parameters shared by every series (internal). */
   readonly chunkOptions: ChunkOptions;
-  /** The series' numbers, a row per series (internal to the head modules). */
-  readonly columns = new SeriesColumns();
+  /** The series' numbers, a row per series, and their open float chunks (internal to the head modules). */
+  readonly columns: SeriesColumns;
+  /** Where the open float chunks' bytes live (internal). */
+  readonly arena = new ByteArena();
   readonly logger: HeadLogger;
   /** Mutable counters behind `stats()` (internal). */
   readonly counters = {
@@ -166,7 +168,8 @@ export class Head implements BlockReader {
     if (!(chunkRange > 0) || !(samplesPerChunk > 0)) {
       throw new ContrailError("bad_data", "chunk range and samples per chunk must be positive");
     }
-    this.chunkOptions = { chunkRange, samplesPerChunk, files, arena: new ByteArena() };
+    this.chunkOptions = { chunkRange, samplesPerChunk, files };
+    this.columns = new SeriesColumns(this.arena);
     this.minValid = opts.minValidTime ?? Number.NEGATIVE_INFINITY;
     this.logger = opts.logger ?? NOOP_LOGGER;
     this.indexReader = new HeadIndexReader(this);
@@ -259,7 +262,7 @@ export class Head implements BlockReader {
   /** Current counters and sizes. */
   stats(): HeadStats {
     let numChunks = 0;
-    for (const s of this.series.values()) numChunks += s.numMmapped + (s.open?.numSamples ? 1 : 0);
+    for (const s of this.series.values()) numChunks += s.numMmapped + (s.openSamples > 0 ? 1 : 0);
     return { numSeries: this.series.size, numChunks, minTime: this.minT, maxTime: this.maxT, ...this.counters };
   }
 

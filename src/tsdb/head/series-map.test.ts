@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Labels } from "../../model/labels.ts";
+import { ByteArena } from "../encoding/byte-arena.ts";
 import { SeriesColumns } from "./columns.ts";
 import { MemPostings } from "./mem-postings.ts";
 import { MemSeries } from "./series.ts";
 import { SeriesMap } from "./series-map.ts";
 
-const columns = new SeriesColumns();
+const columns = new SeriesColumns(new ByteArena());
 
 /** Labels whose hash is forced to `h`, to stage a collision. */
 function colliding(h: string, ...nv: string[]): Labels {

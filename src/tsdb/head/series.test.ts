@@ -25,8 +25,8 @@ after(() => {
   files.close();
   rmSync(root, { recursive: true, force: true });
 });
-const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files, arena: new ByteArena() };
-const columns = new SeriesColumns();
+const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files };
+const columns = new SeriesColumns(new ByteArena());
 let nextRef = 1;
 
 function series(): MemSeries {
@@ -42,7 +42,7 @@ function layout(s: MemSeries): [number, number, number][] {
     while (it.next() !== "none") n++;
     out.push([c.mint, c.maxt, n]);
   }
-  if (s.open !== null) out.push([s.open.mint, s.open.maxt, s.open.numSamples]);
+  if (s.openSamples > 0) out.push([s.openMint, s.openMaxt, s.openSamples]);
   return out;
 }
 
@@ -140,4 +140,20 @@ test("head chunk ids pack series ref and chunk id", () => {
     assert.deepEqual(unpackHeadChunkId(packed), { seriesRef: ref, chunkId: id });
   }
   assert.deepEqual(unpackHeadChunkId(packHeadChunkId(3, 2 ** 21 + 4)), { seriesRef: 3, chunkId: 4 });
+});
+
+test("a dropped series reads as holding no open chunk, and its row serves the next series afresh", () => {
+  const a = series();
+  assert.ok(a.append(1000, 1, opts));
+  const used = columns.used;
+  a.drop();
+  assert.equal(columns.used, used - 1);
+  assert.equal(a.openSamples, 0);
+  assert.ok(a.isEmpty());
+  const b = series();
+  assert.equal(columns.used, used);
+  assert.equal(b.lastT, Number.NEGATIVE_INFINITY);
+  assert.ok(b.append(5000, 2, opts));
+  assert.equal(a.openSamples, 0);
+  assert.deepEqual(layout(b), [[5000, 5000, 1]]);
 });

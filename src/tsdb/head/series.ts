@@ -10,9 +10,7 @@ import {
   type HistogramChunkAppender,
   newHistogramAppender,
 } from "../chunkenc/histogram-append.ts";
-import { XorAppender } from "../chunkenc/xor.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
-import type { ByteArena } from "../encoding/byte-arena.ts";
 import { Col, SeriesColumns } from "./columns.ts";
 
 /** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
@@ -29,26 +27,6 @@ export interface MmappedChunk {
 
 /** Initial room of an open chunk in the arena, bytes: a few samples; it doubles as the chunk grows. */
 const OPEN_CHUNK_BYTES = 32;
-
-/**
- * The chunk being appended to: an XOR appender whose bytes live in the head's arena, with its time range. `maxt` is
- * -Infinity while it is empty. One object per series rather than an appender, a bit writer and a buffer each.
- */
-export class OpenChunk extends XorAppender {
-  mint: number;
-  maxt = Number.NEGATIVE_INFINITY;
-
-  /** An empty chunk starting at `mint` (ms) in `arena` with room for `bytes`; `release()` it when dropped. */
-  constructor(mint: number, arena: ByteArena, bytes: number) {
-    super({ capacity: Math.max(OPEN_CHUNK_BYTES, bytes), arena });
-    this.mint = mint;
-  }
-
-  /** The chunk's encoding byte. */
-  get encoding(): Encoding {
-    return Encoding.xor;
-  }
-}
 
 /**
  * A histogram chunk being appended to, with its time range. Its appender is replaced when a sample with new buckets
@@ -89,9 +67,6 @@ export class HistogramOpenChunk {
   release(): void {}
 }
 
-/** The open chunk of a series: floats (XOR) or histograms. */
-export type AnyOpenChunk = OpenChunk | HistogramOpenChunk;
-
 /** Prometheus's target size of a histogram chunk, bytes: end times are predicted from it, twice it always cuts. */
 export const TARGET_BYTES_PER_HISTOGRAM_CHUNK = 1024;
 /** Samples a histogram chunk holds at least before it is cut (unless the chunk range ends first). */
@@ -103,6 +78,13 @@ export interface SeriesHistograms {
   last: Histogram | null;
   /** Whether the open histogram chunk's end time was predicted from its size yet. */
   endComputed: boolean;
+  /** The open chunk when it is a histogram chunk, else null. */
+  open: HistogramOpenChunk | null;
+}
+
+/** Histogram state of a series that has not appended a histogram yet. */
+export function newSeriesHistograms(): SeriesHistograms {
+  return { last: null, endComputed: false, open: null };
 }
 
 /** What chunk cutting needs to know; shared by every series of a head. */
@@ -113,8 +95,6 @@ export interface ChunkOptions {
   readonly samplesPerChunk: number;
   /** Where full chunks go. */
   readonly files: HeadChunkFiles;
-  /** Where open chunks' bytes live. */
-  readonly arena: ByteArena;
 }
 
 /** Packs a head series ref and a chunk id into the `ref` of a ChunkMeta handed out by the head. */
@@ -144,6 +124,11 @@ export function computeChunkEndTime(start: number, cur: number, maxT: number, ra
 
 const NO_CHUNKS: number[] = [];
 
+// What the open chunk of a series is: none, a float chunk in the head's columns, or `histograms.open`.
+const OPEN_NONE = 0;
+const OPEN_XOR = 1;
+const OPEN_HISTOGRAM = 2;
+
 /** A series held by the head. Mutated only by the head (appends, replay, truncation). */
 export class MemSeries {
   /** Head series ref, stable across restarts (it is logged in the WAL). */
@@ -157,7 +142,8 @@ export class MemSeries {
   private mm: number[] = NO_CHUNKS;
   /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
   firstChunkId = 0;
-  open: AnyOpenChunk | null = null;
+  /** What the open chunk is (OPEN_*); read it through `openSamples` and the like. */
+  private openKind = OPEN_NONE;
   /** The head's columns, where this series' numbers live (row `slot`): no double fields in the object. */
   private readonly cols: SeriesColumns;
   /** This series' row in `cols`; given back by `drop()`. */
@@ -225,10 +211,65 @@ export class MemSeries {
   private set nextAt(t: number) {
     this.cols.f64[SeriesColumns.at(this.slot, Col.nextAt)] = t;
   }
+  /** Time range of the open float chunk, ms (maxt -Infinity while empty). */
+  private get chunkMint(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMint)];
+  }
+
+  private set chunkMint(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMint)] = t;
+  }
+
+  private get chunkMaxt(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMaxt)];
+  }
+
+  private set chunkMaxt(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMaxt)] = t;
+  }
+
+  /** Samples in the open chunk; 0 when there is none. */
+  get openSamples(): number {
+    if (this.openKind === OPEN_XOR) return this.cols.xor.numSamples(this.slot);
+    if (this.openKind === OPEN_HISTOGRAM) return this.openHistogram().numSamples;
+    return 0;
+  }
+
+  /** First sample time of the open chunk, ms (meaningful while it holds samples). */
+  get openMint(): number {
+    return this.openKind === OPEN_HISTOGRAM ? this.openHistogram().mint : this.chunkMint;
+  }
+
+  /** Last sample time of the open chunk, ms; -Infinity while it is empty. */
+  get openMaxt(): number {
+    if (this.openKind === OPEN_HISTOGRAM) return this.openHistogram().maxt;
+    return this.openKind === OPEN_XOR ? this.chunkMaxt : Number.NEGATIVE_INFINITY;
+  }
+
+  /** Encoding byte of the open chunk. */
+  get openEncoding(): Encoding {
+    return this.openKind === OPEN_HISTOGRAM ? this.openHistogram().encoding : Encoding.xor;
+  }
+
+  /** Size of the open chunk in bytes; 0 when there is none. */
+  get openSize(): number {
+    if (this.openKind === OPEN_XOR) return this.cols.xor.size(this.slot);
+    if (this.openKind === OPEN_HISTOGRAM) return this.openHistogram().size;
+    return 0;
+  }
+
+  /** The open chunk's bytes (one must exist): a view valid until the next append to the series or its truncation. */
+  openBytes(): Uint8Array {
+    return this.openKind === OPEN_HISTOGRAM ? this.openHistogram().bytes() : this.cols.xor.bytes(this.slot);
+  }
+
+  private openHistogram(): HistogramOpenChunk {
+    return (this.histograms as SeriesHistograms).open as HistogramOpenChunk;
+  }
 
   /**
    * Drops the open chunk and gives the row back to the head's columns, when the head removes the series; the
-   * series must not be appended to after. Its full chunks stay readable until the head forgets them.
+   * series must not be appended to after. It then reads as holding no open chunk.
    */
   drop(): void {
     this.releaseOpen();
@@ -275,13 +316,13 @@ export class MemSeries {
   /** Oldest sample time held, ms; +Infinity when the series holds no chunk. */
   minTime(): number {
     if (this.mm.length > 0) return this.mm[1];
-    if (this.open !== null && this.open.numSamples > 0) return this.open.mint;
+    if (this.openSamples > 0) return this.openMint;
     return Number.POSITIVE_INFINITY;
   }
 
   /** Newest sample time held in chunks, ms; -Infinity when none. */
   maxTime(): number {
-    if (this.open !== null && this.open.numSamples > 0) return this.open.maxt;
+    if (this.openSamples > 0) return this.openMaxt;
     if (this.mm.length > 0) return this.mm[this.mm.length - 1];
     return Number.NEGATIVE_INFINITY;
   }
@@ -293,7 +334,7 @@ export class MemSeries {
 
   /** True when the series holds no samples in chunks. */
   isEmpty(): boolean {
-    return this.mm.length === 0 && (this.open === null || this.open.numSamples === 0);
+    return this.mm.length === 0 && this.openSamples === 0;
   }
 
   /**
@@ -303,39 +344,31 @@ export class MemSeries {
    * target count. Returns true when stored.
    */
   append(t: number, v: number, o: ChunkOptions): boolean {
-    const open = this.open;
-    let c: OpenChunk;
-    let created = false;
-    if (open === null) {
+    const kind = this.openKind;
+    const xor = this.cols.xor;
+    const slot = this.slot;
+    if (kind === OPEN_NONE) {
       if (this.mmappedMaxTime() >= t) return false;
-      c = this.cut(t, o);
-      created = true;
-    } else if (open.maxt >= t) {
+      this.cut(t, o);
+    } else if (this.openMaxt >= t) {
       return false;
-    } else if (open instanceof OpenChunk) {
-      c = open;
-    } else {
-      // A float after histograms: a new chunk for the new kind.
-      c = this.cut(t, o);
-      created = true;
+    } else if (kind === OPEN_HISTOGRAM || xor.size(slot) > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
+      // A float after histograms gets a new chunk for the new kind; a full chunk, a new one.
+      this.cut(t, o);
     }
-    if (!created && c.size > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
-      c = this.cut(t, o);
-      created = true;
-    }
-    const n = c.numSamples;
+    const n = xor.numSamples(slot);
     if (n === 0) {
-      c.mint = t;
+      this.chunkMint = t;
       this.nextAt = rangeForTimestamp(t, o.chunkRange);
     }
     // At a quarter of the target, predict an end time that spreads the rest of the range evenly over chunks.
     if (n === Math.floor(o.samplesPerChunk / 4)) {
-      this.nextAt = computeChunkEndTime(c.mint, c.maxt, this.nextAt, 4);
+      this.nextAt = computeChunkEndTime(this.chunkMint, this.chunkMaxt, this.nextAt, 4);
     }
     // Twice the target means the prediction was wrong (the rate went up): cut anyway.
-    if (t >= this.nextAt || n >= o.samplesPerChunk * 2) c = this.cut(t, o);
-    c.append(t, v);
-    c.maxt = t;
+    if (t >= this.nextAt || n >= o.samplesPerChunk * 2) this.cut(t, o);
+    xor.append(slot, t, v);
+    this.chunkMaxt = t;
     this.lastT = t;
     this.lastV = v;
     this.lastVUnknown = false;
@@ -351,14 +384,14 @@ export class MemSeries {
    * `h` is copied.
    */
   appendHistogram(t: number, h: Histogram, o: ChunkOptions): boolean {
-    const open = this.open;
     const float = !h.integer;
-    if (open === null ? this.mmappedMaxTime() >= t : open.maxt >= t) return false;
-    this.histograms ??= { last: null, endComputed: false };
+    if (this.openKind === OPEN_NONE ? this.mmappedMaxTime() >= t : this.openMaxt >= t) return false;
+    this.histograms ??= newSeriesHistograms();
     const hs = this.histograms;
+    const open = this.openKind === OPEN_HISTOGRAM ? hs.open : null;
     let c: HistogramOpenChunk;
     let prev: HistogramChunkAppender | null = null;
-    if (open instanceof HistogramOpenChunk && open.app.float === float) {
+    if (open !== null && open.app.float === float) {
       c = open;
       const n = c.numSamples;
       const bytes = c.size;
@@ -384,7 +417,8 @@ export class MemSeries {
     if (out.kind === "cut") {
       this.flushOpen(o.files);
       c = new HistogramOpenChunk(out.appender, t);
-      this.open = c;
+      hs.open = c;
+      this.openKind = OPEN_HISTOGRAM;
       this.nextAt = rangeForTimestamp(t, o.chunkRange);
     } else if (out.kind === "recoded") {
       c.app = out.appender;
@@ -401,48 +435,52 @@ export class MemSeries {
     this.flushOpen(o.files);
     this.releaseOpen();
     const c = new HistogramOpenChunk(newHistogramAppender(float), t);
-    this.open = c;
+    (this.histograms as SeriesHistograms).open = c;
+    this.openKind = OPEN_HISTOGRAM;
     this.nextAt = rangeForTimestamp(t, o.chunkRange);
     return c;
   }
 
-  /** Writes the open chunk (if it holds samples) to the head chunk files and opens a new one starting at `t`. */
-  private cut(t: number, o: ChunkOptions): OpenChunk {
+  /** Writes the open chunk (if it holds samples) to the head chunk files and opens an empty float chunk at `t`. */
+  private cut(t: number, o: ChunkOptions): void {
     // The next chunk will likely grow as large as this one: taking that room at once spares the arena the smaller
     // slots a growing chunk leaves behind.
-    const expected = this.open?.size ?? 0;
+    const expected = this.openSize;
     this.flushOpen(o.files);
     this.releaseOpen();
-    const c = new OpenChunk(t, o.arena, expected);
-    this.open = c;
+    this.cols.xor.start(this.slot, Math.max(OPEN_CHUNK_BYTES, expected));
+    this.openKind = OPEN_XOR;
+    this.chunkMint = t;
+    this.chunkMaxt = Number.NEGATIVE_INFINITY;
     this.nextAt = rangeForTimestamp(t, o.chunkRange);
-    return c;
   }
 
   /** Moves the open chunk, if it holds samples, to the head chunk files. */
   private flushOpen(files: HeadChunkFiles): void {
-    const c = this.open;
-    if (c === null || c.numSamples === 0) return;
+    if (this.openSamples === 0) return;
+    const mint = this.openMint;
+    const maxt = this.openMaxt;
     const ref = files.write({
       seriesRef: this.ref,
-      mint: c.mint,
-      maxt: c.maxt,
-      chunk: { encoding: c.encoding, data: c.bytes() },
+      mint,
+      maxt,
+      chunk: { encoding: this.openEncoding, data: this.openBytes() },
     });
     const n = this.mm.length;
     const mm = new Array<number>(n + 3);
     for (let i = 0; i < n; i++) mm[i] = this.mm[i];
     mm[n] = ref;
-    mm[n + 1] = c.mint;
-    mm[n + 2] = c.maxt;
+    mm[n + 1] = mint;
+    mm[n + 2] = maxt;
     this.mm = mm;
     this.releaseOpen();
   }
 
-  /** Drops the open chunk, giving its bytes back to the arena. */
+  /** Drops the open chunk, giving a float chunk's bytes back to the arena. */
   releaseOpen(): void {
-    this.open?.release();
-    this.open = null;
+    if (this.openKind === OPEN_XOR) this.cols.xor.release(this.slot);
+    else if (this.openKind === OPEN_HISTOGRAM) (this.histograms as SeriesHistograms).open = null;
+    this.openKind = OPEN_NONE;
   }
 
   /**
@@ -454,7 +492,7 @@ export class MemSeries {
     while (k < this.numMmapped && this.mmappedMaxt(k) < mint) k++;
     let dropped = k;
     if (k > 0) this.mm = k === this.numMmapped ? NO_CHUNKS : this.mm.slice(3 * k);
-    if (this.mm.length === 0 && this.open !== null && this.open.numSamples > 0 && this.open.maxt < mint) {
+    if (this.mm.length === 0 && this.openSamples > 0 && this.openMaxt < mint) {
       this.releaseOpen();
       dropped++;
     }
@@ -467,7 +505,7 @@ export class MemSeries {
    * ordering state to their end.
    */
   setMmapped(chunks: readonly MmappedChunk[], histograms = false): void {
-    if (histograms) this.histograms ??= { last: null, endComputed: false };
+    if (histograms) this.histograms ??= newSeriesHistograms();
     const mm = new Array<number>(chunks.length * 3);
     chunks.forEach((c, i) => {
       mm[3 * i] = c.ref;
