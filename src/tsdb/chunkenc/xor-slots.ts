@@ -4,15 +4,15 @@
 // encoding is XorAppender's own, bit for bit. A head's open chunks took three objects a series this way replaced (an
 // appender, its bit writer, heap numbers for its times): about 230 bytes, against 56 of columns.
 
-import { ByteArena } from "../encoding/byte-arena.ts";
+import { ByteArena, PAGE_BYTES } from "../encoding/byte-arena.ts";
 import { HEADER_SIZE, NO_WINDOW, XorAppender } from "./xor.ts";
 
-// Doubles of a slot: times can pass 2^31 ms and arena addresses 2^31 bytes.
+// Doubles of a slot: times can pass 2^31 ms.
 const F_T = 0;
 const F_T_DELTA = 1;
-const F_ADDR = 2;
-const F_ROW = 3;
-// Small integers of a slot (value bits as int32 halves).
+const F_ROW = 2;
+// Small integers of a slot (value bits as int32 halves; the arena address as its page and offset, see
+// BitWriter.attach).
 const I_N = 0;
 const I_V_HI = 1;
 const I_V_LO = 2;
@@ -21,7 +21,20 @@ const I_TRAILING = 4;
 const I_LENGTH = 5;
 const I_ROOM = 6;
 const I_FREE = 7;
-const I_ROW = 8;
+const I_PAGE = 8;
+const I_OFFSET = 9;
+const I_ROW = 10;
+
+/** The arena address of the chunk of the slot whose integers start at `ib` in `i`. */
+function addressOf(i: Int32Array, ib: number): number {
+  return i[ib + I_PAGE] * PAGE_BYTES + i[ib + I_OFFSET];
+}
+
+/** Records the arena address `addr` in the slot whose integers start at `ib` in `i`. */
+function setAddress(i: Int32Array, ib: number, addr: number): void {
+  i[ib + I_PAGE] = Math.floor(addr / PAGE_BYTES);
+  i[ib + I_OFFSET] = ByteArena.offset(addr);
+}
 
 /** The one appender that works on every slot in turn: XorAppender's encoding with its state loaded from a slot. */
 class SlotAppender extends XorAppender {
@@ -35,7 +48,7 @@ class SlotAppender extends XorAppender {
   appendTo(f: Float64Array, i: Int32Array, slot: number, t: number, v: number): void {
     const fb = slot * F_ROW;
     const ib = slot * I_ROW;
-    this.w.attach(f[fb + F_ADDR], i[ib + I_ROOM], i[ib + I_LENGTH], i[ib + I_FREE]);
+    this.w.attach(i[ib + I_PAGE], i[ib + I_OFFSET], i[ib + I_ROOM], i[ib + I_LENGTH], i[ib + I_FREE]);
     this.n = i[ib + I_N];
     this.t = f[fb + F_T];
     this.tDelta = f[fb + F_T_DELTA];
@@ -45,10 +58,14 @@ class SlotAppender extends XorAppender {
     this.trailing = i[ib + I_TRAILING];
     this.append(t, v);
     const w = this.w;
-    f[fb + F_ADDR] = w.slotAddress;
-    f[fb + F_T] = this.t;
+    // The slot moves only when the chunk outgrows it.
+    if (w.room !== i[ib + I_ROOM]) {
+      i[ib + I_PAGE] = w.slotPage;
+      i[ib + I_OFFSET] = w.slotOffset;
+      i[ib + I_ROOM] = w.room;
+    }
+    f[fb + F_T] = t;
     f[fb + F_T_DELTA] = this.tDelta;
-    i[ib + I_ROOM] = w.room;
     i[ib + I_LENGTH] = w.length;
     i[ib + I_FREE] = w.freeBits;
     i[ib + I_N] = this.n;
@@ -102,7 +119,7 @@ export class XorSlots {
     const ib = slot * I_ROW;
     this.f[fb + F_T] = 0;
     this.f[fb + F_T_DELTA] = 0;
-    this.f[fb + F_ADDR] = addr;
+    setAddress(this.i, ib, addr);
     this.i[ib + I_N] = 0;
     this.i[ib + I_V_HI] = 0;
     this.i[ib + I_V_LO] = 0;
@@ -130,9 +147,9 @@ export class XorSlots {
 
   /** The bytes of the chunk of `slot`: a view of the arena, valid until the next `append` or `release` of it. */
   bytes(slot: number): Uint8Array {
-    const addr = this.f[slot * F_ROW + F_ADDR];
-    const off = ByteArena.offset(addr);
-    return this.arena.page(addr).subarray(off, off + this.i[slot * I_ROW + I_LENGTH]);
+    const ib = slot * I_ROW;
+    const off = this.i[ib + I_OFFSET];
+    return this.arena.page(addressOf(this.i, ib)).subarray(off, off + this.i[ib + I_LENGTH]);
   }
 
   /** Gives the bytes of the chunk of `slot` back to the arena and leaves the slot empty; no-op when empty. */
@@ -140,7 +157,7 @@ export class XorSlots {
     const ib = slot * I_ROW;
     const room = this.i[ib + I_ROOM];
     if (room === 0) return;
-    this.arena.free(this.f[slot * F_ROW + F_ADDR], room);
+    this.arena.free(addressOf(this.i, ib), room);
     this.i[ib + I_ROOM] = 0;
     this.i[ib + I_LENGTH] = 0;
     this.i[ib + I_N] = 0;

@@ -146,8 +146,8 @@ export class MemSeries {
   private openKind = OPEN_NONE;
   /** The head's columns, where this series' numbers live (row `slot`): no double fields in the object. */
   private readonly cols: SeriesColumns;
-  /** This series' row in `cols`; given back by `drop()`. */
-  private readonly slot: number;
+  /** This series' row in the head's columns (SeriesColumns.at); given back by `drop()`. */
+  readonly slot: number;
   /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
   lastVUnknown = false;
   /** Set once the series holds a histogram sample: readers then expect histogram chunks. */
@@ -345,32 +345,37 @@ export class MemSeries {
    */
   append(t: number, v: number, o: ChunkOptions): boolean {
     const kind = this.openKind;
-    const xor = this.cols.xor;
     const slot = this.slot;
-    if (kind === OPEN_NONE) {
+    const xor = this.cols.xor;
+    // The row is read and written in place (appends never add rows, so the array stays the same meanwhile).
+    const f = this.cols.f64;
+    const row = SeriesColumns.at(slot, 0);
+    if (kind === OPEN_XOR) {
+      if (f[row + Col.chunkMaxt] >= t) return false;
+      if (xor.size(slot) > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) this.cut(t, o);
+    } else if (kind === OPEN_NONE) {
       if (this.mmappedMaxTime() >= t) return false;
       this.cut(t, o);
-    } else if (this.openMaxt >= t) {
-      return false;
-    } else if (kind === OPEN_HISTOGRAM || xor.size(slot) > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
-      // A float after histograms gets a new chunk for the new kind; a full chunk, a new one.
+    } else {
+      // A float after histograms: a new chunk for the new kind.
+      if (this.openMaxt >= t) return false;
       this.cut(t, o);
     }
     const n = xor.numSamples(slot);
     if (n === 0) {
-      this.chunkMint = t;
-      this.nextAt = rangeForTimestamp(t, o.chunkRange);
+      f[row + Col.chunkMint] = t;
+      f[row + Col.nextAt] = rangeForTimestamp(t, o.chunkRange);
     }
     // At a quarter of the target, predict an end time that spreads the rest of the range evenly over chunks.
     if (n === Math.floor(o.samplesPerChunk / 4)) {
-      this.nextAt = computeChunkEndTime(this.chunkMint, this.chunkMaxt, this.nextAt, 4);
+      f[row + Col.nextAt] = computeChunkEndTime(f[row + Col.chunkMint], f[row + Col.chunkMaxt], f[row + Col.nextAt], 4);
     }
     // Twice the target means the prediction was wrong (the rate went up): cut anyway.
-    if (t >= this.nextAt || n >= o.samplesPerChunk * 2) this.cut(t, o);
+    if (t >= f[row + Col.nextAt] || n >= o.samplesPerChunk * 2) this.cut(t, o);
     xor.append(slot, t, v);
-    this.chunkMaxt = t;
-    this.lastT = t;
-    this.lastV = v;
+    f[row + Col.chunkMaxt] = t;
+    f[row + Col.lastT] = t;
+    f[row + Col.lastV] = v;
     this.lastVUnknown = false;
     if (this.histograms !== null) this.histograms.last = null;
     return true;
