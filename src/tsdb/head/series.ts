@@ -62,9 +62,6 @@ export class HistogramOpenChunk {
   bytes(): Uint8Array {
     return this.app.bytes();
   }
-
-  /** Nothing to give back: the bytes are the appender's own. */
-  release(): void {}
 }
 
 /** Prometheus's target size of a histogram chunk, bytes: end times are predicted from it, twice it always cuts. */
