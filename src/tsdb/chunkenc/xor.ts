@@ -9,10 +9,11 @@ import type { ByteArena } from "../encoding/byte-arena.ts";
 import { floatFromBits, floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 
 const TWO_32 = 0x1_0000_0000;
-const HEADER_SIZE = 2;
+/** Bytes of the chunk's header (its sample count). */
+export const HEADER_SIZE = 2;
 const MAX_SAMPLES = 0xffff;
 /** `leading` before the first value with a non-zero XOR: no leading/trailing window to reuse yet. */
-const NO_WINDOW = 0xff;
+export const NO_WINDOW = 0xff;
 const EMPTY = new Uint8Array(HEADER_SIZE);
 
 /** Number of samples in the XOR chunk `bytes` (its 2-byte big-endian header). */
@@ -44,16 +45,16 @@ export function ctz32(x: number): number {
  * any order. A chunk holds at most 65535 samples; Prometheus cuts at 120 samples or about 1 KiB.
  */
 export class XorAppender {
-  private readonly w: BitWriter;
-  private n = 0;
-  private t = 0;
-  private tDelta = 0;
+  protected readonly w: BitWriter;
+  protected n = 0;
+  protected t = 0;
+  protected tDelta = 0;
   // The previous value's bit pattern as int32 halves: small integers stay unboxed in V8, where uint32 halves above
   // 2^31 would each cost the appender a 16-byte heap number.
-  private vHi = 0;
-  private vLo = 0;
-  private leading = NO_WINDOW;
-  private trailing = 0;
+  protected vHi = 0;
+  protected vLo = 0;
+  protected leading = NO_WINDOW;
+  protected trailing = 0;
 
   /**
    * `capacity`: initial buffer size in bytes (a full 120-sample chunk of scrape data is typically 150-300);

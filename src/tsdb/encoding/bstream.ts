@@ -2,7 +2,7 @@
 // bstream does, so a stream written here reads back bit-for-bit in Prometheus and vice versa. 64-bit quantities
 // travel as two unsigned 32-bit halves (hi, lo); no BigInt.
 
-import { ByteArena } from "./byte-arena.ts";
+import { ByteArena, PAGE_BYTES } from "./byte-arena.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -22,8 +22,11 @@ export class BitWriter {
   /** End of the stream's room in `buf`. */
   private end: number;
   private readonly arena: ByteArena | null;
-  /** Address of the arena slot, -1 when released or not in an arena. */
-  private addr = -1;
+  /**
+   * Index of the arena page holding the slot (which starts at `start` in it), -1 when released or not in an arena.
+   * Kept apart from the offset so that both stay small integers (see `attach`).
+   */
+  private page = -1;
 
   /** `capacity`: initial room in bytes; `arena`: where the bytes live (default: an array of the writer's own). */
   constructor(capacity = 128, arena: ByteArena | null = null) {
@@ -48,8 +51,8 @@ export class BitWriter {
       const page = arena.page(addr);
       const off = ByteArena.offset(addr);
       page.set(this.buf.subarray(this.start, this.len), off);
-      if (this.addr >= 0) arena.free(this.addr, this.end - this.start);
-      this.addr = addr;
+      if (this.page >= 0) arena.free(this.page * PAGE_BYTES + this.start, this.end - this.start);
+      this.page = Math.floor(addr / PAGE_BYTES);
       this.buf = page;
       this.start = off;
       this.end = off + ByteArena.slotSize(room);
@@ -59,11 +62,47 @@ export class BitWriter {
 
   /** Gives an arena slot back to its arena; the writer must not be used after. No-op without an arena. */
   release(): void {
-    if (this.arena === null || this.addr < 0) return;
-    this.arena.free(this.addr, this.end - this.start);
-    this.addr = -1;
+    if (this.arena === null || this.page < 0) return;
+    this.arena.free(this.page * PAGE_BYTES + this.start, this.end - this.start);
+    this.page = -1;
     this.buf = EMPTY;
     this.start = this.len = this.end = 0;
+  }
+
+  /**
+   * Points an arena writer at a stream kept elsewhere: `length` bytes already in the arena slot at `offset` of page
+   * `page` with `room` bytes (as `slotPage`, `slotOffset` and `room` reported them), the last byte with `free` unused
+   * low bits. One writer can so serve many streams in turn, their state saved between writes (see
+   * chunkenc/xor-slots.ts). Page and offset rather than an address: every argument is a small integer, where an
+   * address read from a Float64Array would be stored in a new heap number at each call.
+   */
+  attach(page: number, offset: number, room: number, length: number, free: number): void {
+    this.page = page;
+    this.buf = (this.arena as ByteArena).pageAt(page);
+    this.start = offset;
+    this.len = offset + length;
+    this.end = offset + room;
+    this.free = free;
+  }
+
+  /** Index of the arena page holding the stream's slot (it moves as the stream grows); -1 when none. */
+  get slotPage(): number {
+    return this.page;
+  }
+
+  /** Offset of the stream's slot in its arena page. */
+  get slotOffset(): number {
+    return this.start;
+  }
+
+  /** Room of the stream's slot or buffer, bytes. */
+  get room(): number {
+    return this.end - this.start;
+  }
+
+  /** Unused low bits of the last byte (0 when the next bit starts a new byte). */
+  get freeBits(): number {
+    return this.free;
   }
 
   /** Bytes in the stream, the partial last byte included. */

@@ -16,6 +16,7 @@ import type { Appender, CommitReport, SeriesRef } from "../../storage/interface.
 import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 import { encodeSamples } from "../record/samples.ts";
 import { encodeSeries } from "../record/series.ts";
+import { Col, SeriesColumns } from "./columns.ts";
 import type { Head } from "./head.ts";
 import { checkHistogram, sameHistogram } from "./histogram-checks.ts";
 import { type HistogramBatch, histogramRecords, readLastSample } from "./histogram-commit.ts";
@@ -149,6 +150,10 @@ export class HeadAppender implements Appender {
     let dup = 0;
     let oob = 0;
     let first: { code: ErrorCode; detail: string } | null = null;
+    // The series' rows, read and written in place: accessors on MemSeries are not always inlined into this large
+    // function, and a double crossing a call is boxed in a new heap number. Commits create no series, so the array
+    // stays the same throughout.
+    const rows = head.columns.f64;
     const reject = (code: ErrorCode, detail: string) => {
       if (first === null) first = { code, detail };
     };
@@ -168,7 +173,7 @@ export class HeadAppender implements Appender {
         );
         return -1;
       }
-      const prevT = s.batchEpoch === epoch ? s.batchT : s.lastT;
+      const prevT = rows[SeriesColumns.at(s.slot, s.batchEpoch === epoch ? Col.batchT : Col.lastT)];
       if (t < prevT) {
         ooo++;
         reject("out_of_order_sample", `sample at ${t} for ${s.labels.toString()} is older than its newest at ${prevT}`);
@@ -225,8 +230,9 @@ export class HeadAppender implements Appender {
         continue;
       }
       s.batchEpoch = epoch;
-      s.batchT = t;
-      s.batchV = v;
+      const row = SeriesColumns.at(s.slot, 0);
+      rows[row + Col.batchT] = t;
+      rows[row + Col.batchV] = v;
       if (hp > 0) batchH.delete(s);
       accepted.push(s.ref, t, v);
       keep.push(s);

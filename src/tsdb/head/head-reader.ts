@@ -19,7 +19,7 @@ import { trimChunk } from "../chunkenc/trim.ts";
 import { numSamples } from "../chunkenc/xor.ts";
 import type { PostingsList } from "../index/postings.ts";
 import type { Head } from "./head.ts";
-import { type AnyOpenChunk, CHUNK_ID_SPACE, type MemSeries, packHeadChunkId, unpackHeadChunkId } from "./series.ts";
+import { CHUNK_ID_SPACE, type MemSeries, packHeadChunkId, unpackHeadChunkId } from "./series.ts";
 
 /**
  * The head's index, showing the chunks that overlap [mint, maxt] (ms, inclusive) with their ranges narrowed to it.
@@ -92,12 +92,11 @@ export function chunkMetas(s: MemSeries, mint: number, maxt: number): ChunkMeta[
       maxt: Math.min(cMaxt, maxt),
     });
   }
-  const o = s.open;
-  if (o !== null && o.numSamples > 0 && o.maxt >= mint && o.mint <= maxt) {
+  if (s.openSamples > 0 && s.openMaxt >= mint && s.openMint <= maxt) {
     out.push({
       ref: packHeadChunkId(s.ref, s.openChunkId),
-      mint: Math.max(o.mint, mint),
-      maxt: Math.min(o.maxt, maxt),
+      mint: Math.max(s.openMint, mint),
+      maxt: Math.min(s.openMaxt, maxt),
     });
   }
   return out;
@@ -125,9 +124,9 @@ export class HeadChunkReader implements BlockChunkReader {
       if (meta.mint <= c.mint && meta.maxt >= c.maxt) return chunk;
       return trimChunk(chunk, meta.mint, meta.maxt);
     }
-    const o = s.open as AnyOpenChunk;
-    if (meta.mint <= o.mint && meta.maxt >= o.maxt) return { encoding: o.encoding, data: o.bytes().slice() };
-    return trimChunk({ encoding: o.encoding, data: o.bytes() }, meta.mint, meta.maxt);
+    const encoding = s.openEncoding;
+    if (meta.mint <= s.openMint && meta.maxt >= s.openMaxt) return { encoding, data: s.openBytes().slice() };
+    return trimChunk({ encoding, data: s.openBytes() }, meta.mint, meta.maxt);
   }
 
   /**
@@ -142,9 +141,8 @@ export class HeadChunkReader implements BlockChunkReader {
       const whole = meta.mint <= c.mint && meta.maxt >= c.maxt;
       return { encoding: chunk.encoding, data: chunk.data, samples: whole ? numSamples(chunk.data) : -1 };
     }
-    const o = s.open as AnyOpenChunk;
-    const whole = meta.mint <= o.mint && meta.maxt >= o.maxt;
-    return { encoding: o.encoding, data: o.bytes(), samples: whole ? o.numSamples : -1 };
+    const whole = meta.mint <= s.openMint && meta.maxt >= s.openMaxt;
+    return { encoding: s.openEncoding, data: s.openBytes(), samples: whole ? s.openSamples : -1 };
   }
 
   // The series of `meta` and the index of its chunk (its open chunk when equal to the number of full chunks).
@@ -153,8 +151,7 @@ export class HeadChunkReader implements BlockChunkReader {
     const s = this.head.series.getByRef(seriesRef);
     if (s === undefined) throw new ContrailError("not_found", `head series ${seriesRef} no longer exists`);
     const idx = (((chunkId - s.firstChunkId) % CHUNK_ID_SPACE) + CHUNK_ID_SPACE) % CHUNK_ID_SPACE;
-    const o = s.open;
-    if (idx < s.numMmapped || (idx === s.numMmapped && o !== null && o.numSamples > 0)) return { s, idx };
+    if (idx < s.numMmapped || (idx === s.numMmapped && s.openSamples > 0)) return { s, idx };
     throw new ContrailError("not_found", `chunk ${chunkId} of head series ${seriesRef} no longer exists`);
   }
 }

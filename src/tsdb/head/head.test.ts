@@ -100,7 +100,7 @@ test("full chunks go to chunks_head and are read back; memory keeps only the ope
     const s = head.series.getByRef(ref);
     assert.ok(s !== undefined);
     assert.equal(s.numMmapped, 2, "two full chunks of 120 samples");
-    assert.equal(s.open?.numSamples, 10);
+    assert.equal(s.openSamples, 10);
   }
   head.files.flush();
   assert.deepEqual(readdirSync(join(dir, "chunks_head")), ["000001"]);
@@ -180,7 +180,7 @@ test("the last value of a series restored only from chunks_head is read back for
   tearLastRecord(join(dir, "wal"));
   const head = openHead({ dir });
   const s = head.series.getByRef(head.index().allPostings()[0]);
-  assert.ok(s !== undefined && s.open === null && s.numMmapped === 1);
+  assert.ok(s !== undefined && s.openSamples === 0 && s.numMmapped === 1);
   const same = head.appender();
   same.append(series(0), 119 * 15_000, 119 * 15);
   const sameRep = same.commit();
@@ -334,7 +334,7 @@ test("series sharing the open-chunk arena keep their own labels and samples, acr
   }
   const expectedDump = want.map((s, i) => `${labelsOf(i).toString()} ${s.join(" ")}`).sort();
   assert.deepEqual([...dumpAll(head)].sort(), expectedDump);
-  assert.ok(head.chunkOptions.arena.usedBytes > 0);
+  assert.ok(head.arena.usedBytes > 0);
   head.close();
   const reopened = openHead({ dir });
   assert.deepEqual([...dumpAll(reopened)].sort(), expectedDump);
@@ -342,7 +342,7 @@ test("series sharing the open-chunk arena keep their own labels and samples, acr
   // Truncating everything gives every open chunk's bytes back.
   reopened.truncate(1e15);
   assert.equal(reopened.stats().numSeries, 0);
-  assert.equal(reopened.chunkOptions.arena.usedBytes, 0);
+  assert.equal(reopened.arena.usedBytes, 0);
 });
 
 test("a new series keeps a label set of interned strings as it is, and copies any other", () => {

@@ -21,6 +21,7 @@ import { MemTombstones } from "../tombstones/tombstones.ts";
 import { truncateWal, type WalTruncation } from "../wal/checkpoint.ts";
 import { type FsyncPolicy, Wal } from "../wal/wal.ts";
 import { HeadAppender, type SeriesLimit } from "./appender.ts";
+import { SeriesColumns } from "./columns.ts";
 import { HeadChunkReader, HeadIndexReader, RangeHead } from "./head-reader.ts";
 import { MemPostings } from "./mem-postings.ts";
 import { type OpenReport, replay } from "./replay.ts";
@@ -121,6 +122,10 @@ export class Head implements BlockReader {
   readonly files: HeadChunkFiles;
   /** Chunk cutting parameters shared by every series (internal). */
   readonly chunkOptions: ChunkOptions;
+  /** The series' numbers, a row per series, and their open float chunks (internal to the head modules). */
+  readonly columns: SeriesColumns;
+  /** Where the open float chunks' bytes live (internal). */
+  readonly arena = new ByteArena();
   readonly logger: HeadLogger;
   /** Mutable counters behind `stats()` (internal). */
   readonly counters = {
@@ -163,7 +168,8 @@ export class Head implements BlockReader {
     if (!(chunkRange > 0) || !(samplesPerChunk > 0)) {
       throw new ContrailError("bad_data", "chunk range and samples per chunk must be positive");
     }
-    this.chunkOptions = { chunkRange, samplesPerChunk, files, arena: new ByteArena() };
+    this.chunkOptions = { chunkRange, samplesPerChunk, files };
+    this.columns = new SeriesColumns(this.arena);
     this.minValid = opts.minValidTime ?? Number.NEGATIVE_INFINITY;
     this.logger = opts.logger ?? NOOP_LOGGER;
     this.indexReader = new HeadIndexReader(this);
@@ -256,7 +262,7 @@ export class Head implements BlockReader {
   /** Current counters and sizes. */
   stats(): HeadStats {
     let numChunks = 0;
-    for (const s of this.series.values()) numChunks += s.numMmapped + (s.open?.numSamples ? 1 : 0);
+    for (const s of this.series.values()) numChunks += s.numMmapped + (s.openSamples > 0 ? 1 : 0);
     return { numSeries: this.series.size, numChunks, minTime: this.minT, maxTime: this.maxT, ...this.counters };
   }
 
@@ -308,7 +314,7 @@ export class Head implements BlockReader {
     labels.forEach((n, v) => {
       flat.push(this.interner.intern(n), this.interner.intern(v));
     });
-    const s = new MemSeries(ref, labels.interned ? labels : Labels.fromSortedUnchecked(flat));
+    const s = new MemSeries(ref, labels.interned ? labels : Labels.fromSortedUnchecked(flat), this.columns);
     this.series.add(s, labels.hash());
     this.postings.add(ref, s.labels);
     this.counters.seriesCreated++;
@@ -449,7 +455,7 @@ export class Head implements BlockReader {
     if (list.length === 0) return;
     const deleted = new Map<number, Labels>();
     for (const s of list) {
-      s.releaseOpen();
+      s.drop();
       this.series.delete(s);
       deleted.set(s.ref, s.labels);
     }

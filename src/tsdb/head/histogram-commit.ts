@@ -9,7 +9,7 @@ import { XorIterator } from "../chunkenc/xor.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
 import { encodeHistogramSamples, type HistogramEntry, histogramRecordType } from "../record/histograms.ts";
 import type { Head } from "./head.ts";
-import type { MemSeries } from "./series.ts";
+import { type MemSeries, newSeriesHistograms } from "./series.ts";
 
 /** Histogram samples accepted by a commit, in batch order. */
 export type HistogramBatch = { readonly s: MemSeries; readonly t: number; readonly h: Histogram }[];
@@ -56,6 +56,6 @@ export function readLastSample(head: Head, s: MemSeries): void {
     c.encoding === Encoding.floatHistogram ? new FloatHistogramIterator(c.data) : new IntHistogramIterator(c.data);
   let h: Histogram | null = null;
   while (it.next() !== "none") h = it.atH();
-  s.histograms ??= { last: null, endComputed: false };
+  s.histograms ??= newSeriesHistograms();
   s.histograms.last = h;
 }

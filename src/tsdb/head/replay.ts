@@ -239,7 +239,7 @@ function attachChunks(s: MemSeries, created: boolean, loaded: LoadedChunks, ref:
     s.setMmapped(list, histograms);
     return;
   }
-  if (s.open !== null && s.open.numSamples > 0) return;
+  if (s.openSamples > 0) return;
   const newer = list.filter((c) => c.mint > s.mmappedMaxTime());
   if (newer.length > 0) s.setMmapped([...s.mmappedChunks(), ...newer], histograms || s.histograms !== null);
 }

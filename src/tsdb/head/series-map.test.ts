@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Labels } from "../../model/labels.ts";
+import { ByteArena } from "../encoding/byte-arena.ts";
+import { SeriesColumns } from "./columns.ts";
 import { MemPostings } from "./mem-postings.ts";
 import { MemSeries } from "./series.ts";
 import { SeriesMap } from "./series-map.ts";
+
+const columns = new SeriesColumns(new ByteArena());
 
 /** Labels whose hash is forced to `h`, to stage a collision. */
 function colliding(h: string, ...nv: string[]): Labels {
@@ -14,9 +18,9 @@ function colliding(h: string, ...nv: string[]): Labels {
 
 test("series with colliding label hashes are told apart by their labels", () => {
   const m = new SeriesMap();
-  const a = new MemSeries(1, colliding("x", "n", "a"));
-  const b = new MemSeries(2, colliding("x", "n", "b"));
-  const c = new MemSeries(3, colliding("x", "n", "c"));
+  const a = new MemSeries(1, colliding("x", "n", "a"), columns);
+  const b = new MemSeries(2, colliding("x", "n", "b"), columns);
+  const c = new MemSeries(3, colliding("x", "n", "c"), columns);
   for (const s of [a, b, c]) m.add(s);
   assert.equal(m.size, 3);
   assert.equal(m.getByLabels(colliding("x", "n", "b")), b);

@@ -8,6 +8,7 @@ import { MAX_BYTES_PER_XOR_CHUNK } from "../chunkenc/chunk.ts";
 import { XorIterator } from "../chunkenc/xor.ts";
 import { HeadChunkFiles } from "../chunks/head-chunks.ts";
 import { ByteArena } from "../encoding/byte-arena.ts";
+import { SeriesColumns } from "./columns.ts";
 import {
   type ChunkOptions,
   computeChunkEndTime,
@@ -24,11 +25,12 @@ after(() => {
   files.close();
   rmSync(root, { recursive: true, force: true });
 });
-const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files, arena: new ByteArena() };
+const opts: ChunkOptions = { chunkRange: 2 * HOUR, samplesPerChunk: 120, files };
+const columns = new SeriesColumns(new ByteArena());
 let nextRef = 1;
 
 function series(): MemSeries {
-  return new MemSeries(nextRef++, Labels.fromStrings("__name__", "x", "n", String(nextRef)));
+  return new MemSeries(nextRef++, Labels.fromStrings("__name__", "x", "n", String(nextRef)), columns);
 }
 
 /** [mint, maxt, samples] of every chunk, full ones read back from the files. */
@@ -40,7 +42,7 @@ function layout(s: MemSeries): [number, number, number][] {
     while (it.next() !== "none") n++;
     out.push([c.mint, c.maxt, n]);
   }
-  if (s.open !== null) out.push([s.open.mint, s.open.maxt, s.open.numSamples]);
+  if (s.openSamples > 0) out.push([s.openMint, s.openMaxt, s.openSamples]);
   return out;
 }
 
@@ -138,4 +140,20 @@ test("head chunk ids pack series ref and chunk id", () => {
     assert.deepEqual(unpackHeadChunkId(packed), { seriesRef: ref, chunkId: id });
   }
   assert.deepEqual(unpackHeadChunkId(packHeadChunkId(3, 2 ** 21 + 4)), { seriesRef: 3, chunkId: 4 });
+});
+
+test("a dropped series reads as holding no open chunk, and its row serves the next series afresh", () => {
+  const a = series();
+  assert.ok(a.append(1000, 1, opts));
+  const used = columns.used;
+  a.drop();
+  assert.equal(columns.used, used - 1);
+  assert.equal(a.openSamples, 0);
+  assert.ok(a.isEmpty());
+  const b = series();
+  assert.equal(columns.used, used);
+  assert.equal(b.lastT, Number.NEGATIVE_INFINITY);
+  assert.ok(b.append(5000, 2, opts));
+  assert.equal(a.openSamples, 0);
+  assert.deepEqual(layout(b), [[5000, 5000, 1]]);
 });

@@ -10,9 +10,8 @@ import {
   type HistogramChunkAppender,
   newHistogramAppender,
 } from "../chunkenc/histogram-append.ts";
-import { XorAppender } from "../chunkenc/xor.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
-import type { ByteArena } from "../encoding/byte-arena.ts";
+import { Col, SeriesColumns } from "./columns.ts";
 
 /** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
 export const CHUNK_ID_SPACE = 2 ** 21;
@@ -28,26 +27,6 @@ export interface MmappedChunk {
 
 /** Initial room of an open chunk in the arena, bytes: a few samples; it doubles as the chunk grows. */
 const OPEN_CHUNK_BYTES = 32;
-
-/**
- * The chunk being appended to: an XOR appender whose bytes live in the head's arena, with its time range. `maxt` is
- * -Infinity while it is empty. One object per series rather than an appender, a bit writer and a buffer each.
- */
-export class OpenChunk extends XorAppender {
-  mint: number;
-  maxt = Number.NEGATIVE_INFINITY;
-
-  /** An empty chunk starting at `mint` (ms) in `arena` with room for `bytes`; `release()` it when dropped. */
-  constructor(mint: number, arena: ByteArena, bytes: number) {
-    super({ capacity: Math.max(OPEN_CHUNK_BYTES, bytes), arena });
-    this.mint = mint;
-  }
-
-  /** The chunk's encoding byte. */
-  get encoding(): Encoding {
-    return Encoding.xor;
-  }
-}
 
 /**
  * A histogram chunk being appended to, with its time range. Its appender is replaced when a sample with new buckets
@@ -83,13 +62,7 @@ export class HistogramOpenChunk {
   bytes(): Uint8Array {
     return this.app.bytes();
   }
-
-  /** Nothing to give back: the bytes are the appender's own. */
-  release(): void {}
 }
-
-/** The open chunk of a series: floats (XOR) or histograms. */
-export type AnyOpenChunk = OpenChunk | HistogramOpenChunk;
 
 /** Prometheus's target size of a histogram chunk, bytes: end times are predicted from it, twice it always cuts. */
 export const TARGET_BYTES_PER_HISTOGRAM_CHUNK = 1024;
@@ -102,6 +75,13 @@ export interface SeriesHistograms {
   last: Histogram | null;
   /** Whether the open histogram chunk's end time was predicted from its size yet. */
   endComputed: boolean;
+  /** The open chunk when it is a histogram chunk, else null. */
+  open: HistogramOpenChunk | null;
+}
+
+/** Histogram state of a series that has not appended a histogram yet. */
+export function newSeriesHistograms(): SeriesHistograms {
+  return { last: null, endComputed: false, open: null };
 }
 
 /** What chunk cutting needs to know; shared by every series of a head. */
@@ -112,8 +92,6 @@ export interface ChunkOptions {
   readonly samplesPerChunk: number;
   /** Where full chunks go. */
   readonly files: HeadChunkFiles;
-  /** Where open chunks' bytes live. */
-  readonly arena: ByteArena;
 }
 
 /** Packs a head series ref and a chunk id into the `ref` of a ChunkMeta handed out by the head. */
@@ -143,6 +121,11 @@ export function computeChunkEndTime(start: number, cur: number, maxT: number, ra
 
 const NO_CHUNKS: number[] = [];
 
+// What the open chunk of a series is: none, a float chunk in the head's columns, or `histograms.open`.
+const OPEN_NONE = 0;
+const OPEN_XOR = 1;
+const OPEN_HISTOGRAM = 2;
+
 /** A series held by the head. Mutated only by the head (appends, replay, truncation). */
 export class MemSeries {
   /** Head series ref, stable across restarts (it is logged in the WAL). */
@@ -156,12 +139,12 @@ export class MemSeries {
   private mm: number[] = NO_CHUNKS;
   /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
   firstChunkId = 0;
-  open: AnyOpenChunk | null = null;
-  /** Time at which the open chunk is cut (ms). */
-  private nextAt = Number.NEGATIVE_INFINITY;
-  /** Newest sample (ms, value); -Infinity before the first. Survives truncation for ordering checks. */
-  lastT = Number.NEGATIVE_INFINITY;
-  lastV = 0;
+  /** What the open chunk is (OPEN_*); read it through `openSamples` and the like. */
+  private openKind = OPEN_NONE;
+  /** The head's columns, where this series' numbers live (row `slot`): no double fields in the object. */
+  private readonly cols: SeriesColumns;
+  /** This series' row in the head's columns (SeriesColumns.at); given back by `drop()`. */
+  readonly slot: number;
   /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
   lastVUnknown = false;
   /** Set once the series holds a histogram sample: readers then expect histogram chunks. */
@@ -170,14 +153,124 @@ export class MemSeries {
   logged = false;
   /** Appenders holding uncommitted samples of this series; truncation does not collect it meanwhile. */
   pending = 0;
-  /** Scratch of the commit in progress (see HeadAppender): newest accepted sample of the batch. */
+  /** Scratch of the commit in progress (see HeadAppender): the commit whose newest sample `batchT`/`batchV` hold. */
   batchEpoch = 0;
-  batchT = 0;
-  batchV = 0;
 
-  constructor(ref: number, labels: Labels) {
+  /** A series with a row of `cols` (taken now; `drop()` gives it back). */
+  constructor(ref: number, labels: Labels, cols: SeriesColumns) {
     this.ref = ref;
     this.labels = labels;
+    this.cols = cols;
+    this.slot = cols.alloc();
+  }
+
+  /** Newest sample's time, ms; -Infinity before the first. Survives truncation for ordering checks. */
+  get lastT(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.lastT)];
+  }
+
+  set lastT(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.lastT)] = t;
+  }
+
+  /** Newest sample's value (see `lastVUnknown`). */
+  get lastV(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)];
+  }
+
+  set lastV(v: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)] = v;
+  }
+
+  /** Scratch of the commit in progress: time of the newest sample accepted by the batch, ms. */
+  get batchT(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.batchT)];
+  }
+
+  set batchT(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.batchT)] = t;
+  }
+
+  /** Scratch of the commit in progress: value of the newest float sample accepted by the batch. */
+  get batchV(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.batchV)];
+  }
+
+  set batchV(v: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.batchV)] = v;
+  }
+
+  /** Time at which the open chunk is cut, ms. */
+  private get nextAt(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.nextAt)];
+  }
+
+  private set nextAt(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.nextAt)] = t;
+  }
+  /** Time range of the open float chunk, ms (maxt -Infinity while empty). */
+  private get chunkMint(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMint)];
+  }
+
+  private set chunkMint(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMint)] = t;
+  }
+
+  private get chunkMaxt(): number {
+    return this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMaxt)];
+  }
+
+  private set chunkMaxt(t: number) {
+    this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMaxt)] = t;
+  }
+
+  /** Samples in the open chunk; 0 when there is none. */
+  get openSamples(): number {
+    if (this.openKind === OPEN_XOR) return this.cols.xor.numSamples(this.slot);
+    if (this.openKind === OPEN_HISTOGRAM) return this.openHistogram().numSamples;
+    return 0;
+  }
+
+  /** First sample time of the open chunk, ms (meaningful while it holds samples). */
+  get openMint(): number {
+    return this.openKind === OPEN_HISTOGRAM ? this.openHistogram().mint : this.chunkMint;
+  }
+
+  /** Last sample time of the open chunk, ms; -Infinity while it is empty. */
+  get openMaxt(): number {
+    if (this.openKind === OPEN_HISTOGRAM) return this.openHistogram().maxt;
+    return this.openKind === OPEN_XOR ? this.chunkMaxt : Number.NEGATIVE_INFINITY;
+  }
+
+  /** Encoding byte of the open chunk. */
+  get openEncoding(): Encoding {
+    return this.openKind === OPEN_HISTOGRAM ? this.openHistogram().encoding : Encoding.xor;
+  }
+
+  /** Size of the open chunk in bytes; 0 when there is none. */
+  get openSize(): number {
+    if (this.openKind === OPEN_XOR) return this.cols.xor.size(this.slot);
+    if (this.openKind === OPEN_HISTOGRAM) return this.openHistogram().size;
+    return 0;
+  }
+
+  /** The open chunk's bytes (one must exist): a view valid until the next append to the series or its truncation. */
+  openBytes(): Uint8Array {
+    return this.openKind === OPEN_HISTOGRAM ? this.openHistogram().bytes() : this.cols.xor.bytes(this.slot);
+  }
+
+  private openHistogram(): HistogramOpenChunk {
+    return (this.histograms as SeriesHistograms).open as HistogramOpenChunk;
+  }
+
+  /**
+   * Drops the open chunk and gives the row back to the head's columns, when the head removes the series; the
+   * series must not be appended to after. It then reads as holding no open chunk.
+   */
+  drop(): void {
+    this.releaseOpen();
+    this.cols.release(this.slot);
   }
 
   /** Id of the open chunk (one past the last full chunk). */
@@ -220,13 +313,13 @@ export class MemSeries {
   /** Oldest sample time held, ms; +Infinity when the series holds no chunk. */
   minTime(): number {
     if (this.mm.length > 0) return this.mm[1];
-    if (this.open !== null && this.open.numSamples > 0) return this.open.mint;
+    if (this.openSamples > 0) return this.openMint;
     return Number.POSITIVE_INFINITY;
   }
 
   /** Newest sample time held in chunks, ms; -Infinity when none. */
   maxTime(): number {
-    if (this.open !== null && this.open.numSamples > 0) return this.open.maxt;
+    if (this.openSamples > 0) return this.openMaxt;
     if (this.mm.length > 0) return this.mm[this.mm.length - 1];
     return Number.NEGATIVE_INFINITY;
   }
@@ -238,7 +331,7 @@ export class MemSeries {
 
   /** True when the series holds no samples in chunks. */
   isEmpty(): boolean {
-    return this.mm.length === 0 && (this.open === null || this.open.numSamples === 0);
+    return this.mm.length === 0 && this.openSamples === 0;
   }
 
   /**
@@ -248,41 +341,38 @@ export class MemSeries {
    * target count. Returns true when stored.
    */
   append(t: number, v: number, o: ChunkOptions): boolean {
-    const open = this.open;
-    let c: OpenChunk;
-    let created = false;
-    if (open === null) {
+    const kind = this.openKind;
+    const slot = this.slot;
+    const xor = this.cols.xor;
+    // The row is read and written in place (appends never add rows, so the array stays the same meanwhile).
+    const f = this.cols.f64;
+    const row = SeriesColumns.at(slot, 0);
+    if (kind === OPEN_XOR) {
+      if (f[row + Col.chunkMaxt] >= t) return false;
+      if (xor.size(slot) > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) this.cut(t, o);
+    } else if (kind === OPEN_NONE) {
       if (this.mmappedMaxTime() >= t) return false;
-      c = this.cut(t, o);
-      created = true;
-    } else if (open.maxt >= t) {
-      return false;
-    } else if (open instanceof OpenChunk) {
-      c = open;
+      this.cut(t, o);
     } else {
       // A float after histograms: a new chunk for the new kind.
-      c = this.cut(t, o);
-      created = true;
+      if (this.openMaxt >= t) return false;
+      this.cut(t, o);
     }
-    if (!created && c.size > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) {
-      c = this.cut(t, o);
-      created = true;
-    }
-    const n = c.numSamples;
+    const n = xor.numSamples(slot);
     if (n === 0) {
-      c.mint = t;
-      this.nextAt = rangeForTimestamp(t, o.chunkRange);
+      f[row + Col.chunkMint] = t;
+      f[row + Col.nextAt] = rangeForTimestamp(t, o.chunkRange);
     }
     // At a quarter of the target, predict an end time that spreads the rest of the range evenly over chunks.
     if (n === Math.floor(o.samplesPerChunk / 4)) {
-      this.nextAt = computeChunkEndTime(c.mint, c.maxt, this.nextAt, 4);
+      f[row + Col.nextAt] = computeChunkEndTime(f[row + Col.chunkMint], f[row + Col.chunkMaxt], f[row + Col.nextAt], 4);
     }
     // Twice the target means the prediction was wrong (the rate went up): cut anyway.
-    if (t >= this.nextAt || n >= o.samplesPerChunk * 2) c = this.cut(t, o);
-    c.append(t, v);
-    c.maxt = t;
-    this.lastT = t;
-    this.lastV = v;
+    if (t >= f[row + Col.nextAt] || n >= o.samplesPerChunk * 2) this.cut(t, o);
+    xor.append(slot, t, v);
+    f[row + Col.chunkMaxt] = t;
+    f[row + Col.lastT] = t;
+    f[row + Col.lastV] = v;
     this.lastVUnknown = false;
     if (this.histograms !== null) this.histograms.last = null;
     return true;
@@ -296,14 +386,14 @@ export class MemSeries {
    * `h` is copied.
    */
   appendHistogram(t: number, h: Histogram, o: ChunkOptions): boolean {
-    const open = this.open;
     const float = !h.integer;
-    if (open === null ? this.mmappedMaxTime() >= t : open.maxt >= t) return false;
-    this.histograms ??= { last: null, endComputed: false };
+    if (this.openKind === OPEN_NONE ? this.mmappedMaxTime() >= t : this.openMaxt >= t) return false;
+    this.histograms ??= newSeriesHistograms();
     const hs = this.histograms;
+    const open = this.openKind === OPEN_HISTOGRAM ? hs.open : null;
     let c: HistogramOpenChunk;
     let prev: HistogramChunkAppender | null = null;
-    if (open instanceof HistogramOpenChunk && open.app.float === float) {
+    if (open !== null && open.app.float === float) {
       c = open;
       const n = c.numSamples;
       const bytes = c.size;
@@ -329,7 +419,8 @@ export class MemSeries {
     if (out.kind === "cut") {
       this.flushOpen(o.files);
       c = new HistogramOpenChunk(out.appender, t);
-      this.open = c;
+      hs.open = c;
+      this.openKind = OPEN_HISTOGRAM;
       this.nextAt = rangeForTimestamp(t, o.chunkRange);
     } else if (out.kind === "recoded") {
       c.app = out.appender;
@@ -346,48 +437,52 @@ export class MemSeries {
     this.flushOpen(o.files);
     this.releaseOpen();
     const c = new HistogramOpenChunk(newHistogramAppender(float), t);
-    this.open = c;
+    (this.histograms as SeriesHistograms).open = c;
+    this.openKind = OPEN_HISTOGRAM;
     this.nextAt = rangeForTimestamp(t, o.chunkRange);
     return c;
   }
 
-  /** Writes the open chunk (if it holds samples) to the head chunk files and opens a new one starting at `t`. */
-  private cut(t: number, o: ChunkOptions): OpenChunk {
+  /** Writes the open chunk (if it holds samples) to the head chunk files and opens an empty float chunk at `t`. */
+  private cut(t: number, o: ChunkOptions): void {
     // The next chunk will likely grow as large as this one: taking that room at once spares the arena the smaller
     // slots a growing chunk leaves behind.
-    const expected = this.open?.size ?? 0;
+    const expected = this.openSize;
     this.flushOpen(o.files);
     this.releaseOpen();
-    const c = new OpenChunk(t, o.arena, expected);
-    this.open = c;
+    this.cols.xor.start(this.slot, Math.max(OPEN_CHUNK_BYTES, expected));
+    this.openKind = OPEN_XOR;
+    this.chunkMint = t;
+    this.chunkMaxt = Number.NEGATIVE_INFINITY;
     this.nextAt = rangeForTimestamp(t, o.chunkRange);
-    return c;
   }
 
   /** Moves the open chunk, if it holds samples, to the head chunk files. */
   private flushOpen(files: HeadChunkFiles): void {
-    const c = this.open;
-    if (c === null || c.numSamples === 0) return;
+    if (this.openSamples === 0) return;
+    const mint = this.openMint;
+    const maxt = this.openMaxt;
     const ref = files.write({
       seriesRef: this.ref,
-      mint: c.mint,
-      maxt: c.maxt,
-      chunk: { encoding: c.encoding, data: c.bytes() },
+      mint,
+      maxt,
+      chunk: { encoding: this.openEncoding, data: this.openBytes() },
     });
     const n = this.mm.length;
     const mm = new Array<number>(n + 3);
     for (let i = 0; i < n; i++) mm[i] = this.mm[i];
     mm[n] = ref;
-    mm[n + 1] = c.mint;
-    mm[n + 2] = c.maxt;
+    mm[n + 1] = mint;
+    mm[n + 2] = maxt;
     this.mm = mm;
     this.releaseOpen();
   }
 
-  /** Drops the open chunk, giving its bytes back to the arena. */
+  /** Drops the open chunk, giving a float chunk's bytes back to the arena. */
   releaseOpen(): void {
-    this.open?.release();
-    this.open = null;
+    if (this.openKind === OPEN_XOR) this.cols.xor.release(this.slot);
+    else if (this.openKind === OPEN_HISTOGRAM) (this.histograms as SeriesHistograms).open = null;
+    this.openKind = OPEN_NONE;
   }
 
   /**
@@ -399,7 +494,7 @@ export class MemSeries {
     while (k < this.numMmapped && this.mmappedMaxt(k) < mint) k++;
     let dropped = k;
     if (k > 0) this.mm = k === this.numMmapped ? NO_CHUNKS : this.mm.slice(3 * k);
-    if (this.mm.length === 0 && this.open !== null && this.open.numSamples > 0 && this.open.maxt < mint) {
+    if (this.mm.length === 0 && this.openSamples > 0 && this.openMaxt < mint) {
       this.releaseOpen();
       dropped++;
     }
@@ -412,7 +507,7 @@ export class MemSeries {
    * ordering state to their end.
    */
   setMmapped(chunks: readonly MmappedChunk[], histograms = false): void {
-    if (histograms) this.histograms ??= { last: null, endComputed: false };
+    if (histograms) this.histograms ??= newSeriesHistograms();
     const mm = new Array<number>(chunks.length * 3);
     chunks.forEach((c, i) => {
       mm[3 * i] = c.ref;
