@@ -18,6 +18,7 @@ import { goSort, heapFix, heapUp, reversed, type Sortable } from "./gosort.ts";
 import { emptyLabels } from "./labelsets.ts";
 import type { AggregateNode, PlanNode } from "./plan.ts";
 import { PreparedRangeCall } from "./range-call.ts";
+import { evalVectorSelector, PRECOUNT_STEPS, type SourceSeries, streamSeries } from "./selectors.ts";
 import { hasHistograms, type Matrix, MatrixCursor, totalSamples } from "./value.ts";
 
 // Largest float that converts to int64 without overflow, and the smallest.
@@ -79,7 +80,7 @@ export function evalAggregate(ev: Evaluator, n: AggregateNode): Matrix {
   const q = ev.q;
   const original = q.current;
   const params = evalParams(ev, n.param);
-  const fused = aggregateRangeCall(ev, n, params);
+  const fused = aggregateRangeCall(ev, n, params) ?? aggregateSelector(ev, n, params);
   if (fused !== null) {
     q.set(original + totalSamples(fused));
     return fused;
@@ -92,8 +93,35 @@ export function evalAggregate(ev: Evaluator, n: AggregateNode): Matrix {
 }
 
 /**
+ * The groups of an aggregation numbered as its series arrive, in order of their first series, with their output
+ * labels; holds one key per group, nothing per series.
+ */
+class GroupNumbers {
+  readonly labels: Labels[] = [];
+  private readonly keys = new Map<string, number>();
+  private readonly n: AggregateNode;
+
+  constructor(n: AggregateNode) {
+    this.n = n;
+  }
+
+  /** The group of a series labelled `labels`, numbered anew when it is the first of its group. */
+  of(labels: Labels): number {
+    const key = groupingKey(labels, this.n.grouping, this.n.without);
+    let g = this.keys.get(key);
+    if (g === undefined) {
+      g = this.labels.length;
+      this.keys.set(key, g);
+      this.labels.push(groupingLabels(labels, this.n.grouping, this.n.without));
+    }
+    return g;
+  }
+}
+
+/**
  * Aggregates a range-function call (`sum(rate(x[5m]))`) without materialising the call's output: each series'
- * points go straight from the function into the group's cells. Null when the aggregation or the call does not
+ * points go straight from the function into the group's cells, and a selection is read series by series without
+ * being kept, so memory holds the groups' cells, not the series. Null when the aggregation or the call does not
  * qualify; then nothing has been evaluated. Groups, sample accounting and results are those of evaluating the call
  * and then aggregating its output.
  */
@@ -106,50 +134,84 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   const mi = call.args.findIndex((a) => a.kind === "matrix" || a.kind === "subquery");
   if (mi < 0) return null;
   ev.q.check();
-  const prepared = new PreparedRangeCall(ev, call, mi, impl.fn);
-  // Groups are numbered in order of their first series with output, as aggregating the materialised output would.
-  const sources = prepared.sources;
-  const keyOf = new Int32Array(sources.length);
-  const keys = new Map<string, number>();
-  for (let i = 0; i < sources.length; i++) {
-    const key = groupingKey(sources[i].labels, n.grouping, n.without);
-    let k = keys.get(key);
-    if (k === undefined) {
-      k = keys.size;
-      keys.set(key, k);
-    }
-    keyOf[i] = k;
-  }
+  const prepared = new PreparedRangeCall(ev, call, mi, impl.fn, true);
   const steps = ev.numSteps();
-  if (keys.size * steps > MAX_CELLS) return aggregate(ev, n, prepared.collect(), params);
-  const fold = new SeriesFold(n.op, keys.size, steps);
-  const groupOfKey = new Int32Array(keys.size).fill(-1);
-  const labels: Labels[] = [];
-  // The fold takes floats only: a histogram point sends the aggregation back to the general path, which reads
-  // every series again: what this pass held and loaded is forgotten first.
+  // Groups are numbered in order of their first series with output, as aggregating the materialised output would.
+  const groups = new GroupNumbers(n);
+  const fold = new SeriesFold(n.op, 0, steps);
+  // The fold takes floats only, over at most MAX_CELLS cells: a histogram point, or more groups, send the
+  // aggregation back to the general path, which reads every series again: what this pass held and loaded is
+  // forgotten first.
   const before = ev.q.current;
   const loadedBefore = ev.q.loaded;
-  let histograms = false;
-  prepared.run((index, seriesLabels, dropName, pts) => {
-    if (histograms) return;
-    if (pts.h !== null) {
-      histograms = true;
-      return;
+  let general = false;
+  prepared.run((_, seriesLabels, dropName, pts) => {
+    const g = groups.of(seriesLabels);
+    if (pts.h !== null || (g + 1) * steps > MAX_CELLS) {
+      general = true;
+      return false;
     }
-    let g = groupOfKey[keyOf[index]];
-    if (g < 0) {
-      g = labels.length;
-      groupOfKey[keyOf[index]] = g;
-      labels.push(groupingLabels(seriesLabels, n.grouping, n.without));
-    }
+    fold.reserve(g + 1);
     fold.add(g, pts.k, pts.v, pts.n, dropName);
+    return true;
   });
-  if (histograms) {
+  if (general) {
     ev.q.set(before);
     ev.q.loaded = loadedBefore;
+    prepared.reselect();
     return aggregate(ev, n, prepared.collect(), params);
   }
-  return fold.finish(ev, labels);
+  return fold.finish(ev, groups.labels);
+}
+
+/** Series evaluated at a time by a streamed selector aggregation: enough to amortize the evaluation's setup. */
+const STREAM_BATCH = 256;
+
+/**
+ * Aggregates an instant vector selector (`count by (app) (x)`) as aggregateRangeCall does a range-function call:
+ * the selection is read and evaluated a batch of series at a time, each batch folded into the groups' cells and
+ * dropped. Null when the aggregation does not qualify; then nothing has been evaluated. Groups, sample accounting
+ * (every series' points stay counted, as if the selection were held) and results are those of `aggregate`.
+ */
+function aggregateSelector(ev: Evaluator, n: AggregateNode, params: Params): Matrix | null {
+  const sel = n.expr;
+  if (!foldsBySeries(n.op) || sel.kind !== "selector" || sel.smoothed || ev.numSteps() > PRECOUNT_STEPS) return null;
+  const q = ev.q;
+  const steps = ev.numSteps();
+  const groups = new GroupNumbers(n);
+  const fold = new SeriesFold(n.op, 0, steps);
+  const before = q.current;
+  const loadedBefore = q.loaded;
+  let ks = new Int32Array(Math.min(steps, STREAM_BATCH));
+  const batch: SourceSeries[] = [];
+  // Folds the batch's points; false when the general path must take over (see aggregateRangeCall).
+  const flush = (): boolean => {
+    const m = evalVectorSelector(ev, batch, sel.offset, { statsOnly: sel.statsOnly });
+    batch.length = 0;
+    for (const s of m) {
+      const g = groups.of(s.labels);
+      if (s.h !== null || (g + 1) * steps > MAX_CELLS) return false;
+      fold.reserve(g + 1);
+      if (ks.length < s.n) ks = new Int32Array(Math.max(s.n, ks.length * 2));
+      for (let p = 0; p < s.n; p++) ks[p] = ev.stepIndex(s.t[p]);
+      fold.add(g, ks, s.v, s.n, s.dropName);
+    }
+    return true;
+  };
+  let folded = true;
+  for (const s of streamSeries(q, sel)) {
+    batch.push(s);
+    if (batch.length < STREAM_BATCH) continue;
+    folded = flush();
+    if (!folded) break;
+  }
+  if (folded && batch.length > 0) folded = flush();
+  if (!folded) {
+    q.set(before);
+    q.loaded = loadedBefore;
+    return aggregate(ev, n, ev.eval(sel), params);
+  }
+  return fold.finish(ev, groups.labels);
 }
 
 // Maps every input series to its group: indices into the returned label list, in order of first appearance.

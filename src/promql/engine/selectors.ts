@@ -38,6 +38,22 @@ export function selectSeries(q: QueryContext, node: SelectorNode): StorageSeries
   return node.series;
 }
 
+/**
+ * The series of `node` one at a time, for a caller that reads each once and keeps nothing of it (an aggregation
+ * folding them): the selection cached on the node when there is one, else a fresh selection that is not cached, so
+ * a store that sends its series in pages holds only the pages being read. Its warnings are added once it has been
+ * read through (a paged store knows them only then). Each call reads the selection anew.
+ */
+export function* streamSeries(q: QueryContext, node: SelectorNode): Generator<StorageSeries, void, undefined> {
+  if (node.series !== null) {
+    yield* node.series;
+    return;
+  }
+  const set = q.querier.select(node.matchers, node.hints ?? { start: 0, end: 0 });
+  yield* set;
+  for (const w of set.warnings) q.annotations.add(storageWarning(w));
+}
+
 /** Storage series as sources (their names are not marked for removal). */
 export function storageSources(series: readonly StorageSeries[]): readonly SourceSeries[] {
   return series;
@@ -172,7 +188,7 @@ export function matrixSources(m: Matrix): SourceSeries[] {
 
 /** Steps of a grid beyond which an instant selector counts every series' points before evaluating any (a second
  * read of the samples), so a grid too long for the sample limit fails at once instead of after whole series. */
-const PRECOUNT_STEPS = 1 << 16;
+export const PRECOUNT_STEPS = 1 << 16;
 
 /**
  * The samples an instant selector over the loaded samples `t`/`v` (first `n`, ascending; `h` their histograms,
