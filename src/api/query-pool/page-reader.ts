@@ -95,6 +95,19 @@ export class PageReader {
     return Object.assign(this.out, { warnings: this.warnings });
   }
 
+  /**
+   * Hands over the series read so far that a later page cannot continue (every one once the last page is in, else
+   * all but the last) and forgets them, so a reader drained after each page holds one series at most.
+   */
+  take(done: boolean): Series[] {
+    return this.out.splice(0, done ? this.out.length : Math.max(0, this.out.length - 1));
+  }
+
+  /** The selection's warnings, known once its last page was added. */
+  get selectionWarnings(): readonly string[] {
+    return this.warnings;
+  }
+
   // Appends samples (with the histograms `hs`, keyed by page index from `base`) to the last series read.
   private extendLast(t: Float64Array, v: Float64Array, hs: ReadonlyMap<number, Histogram>, base: number): void {
     const last = this.out.pop();

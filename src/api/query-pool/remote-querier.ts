@@ -5,7 +5,7 @@
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { Matcher } from "../../model/matcher.ts";
-import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
+import type { LabelHints, Querier, Queryable, SelectHints, Series, SeriesSet } from "../../storage/interface.ts";
 import { PageReader } from "./page-reader.ts";
 import {
   CANCEL_CLIENT,
@@ -32,6 +32,8 @@ export class DataChannel {
   private readonly flags: Int32Array;
   private seq = 0;
   private job = 0;
+  /** The request sent and not yet waited for, 0 when none: its answer would be dropped by a wait for another. */
+  private outstanding = 0;
   /** One-way requests not yet posted: they go ahead of the next request (see `post`). */
   private readonly deferred: DataRequest[] = [];
 
@@ -44,6 +46,7 @@ export class DataChannel {
   /** Starts serving job `id`: answers left over from an earlier job are dropped. */
   begin(id: number): void {
     this.job = id;
+    this.outstanding = 0;
     this.deferred.length = 0;
     while (receiveMessageOnPort(this.port) !== undefined) {
       // Drain: stale answers of a job that stopped waiting for them.
@@ -71,7 +74,10 @@ export class DataChannel {
   /** Sends `req` without waiting; returns its number for `wait`. One request at a time may be outstanding. */
   send(req: Request, transfer: ArrayBuffer[] = []): number {
     if (this.cancelled()) this.throwCancelled();
+    if (this.outstanding !== 0)
+      throw new ContrailError("internal", "a data request was sent before the last was answered");
     const seq = ++this.seq;
+    this.outstanding = seq;
     Atomics.store(this.flags, FLAG_REPLY, 0);
     for (const d of this.deferred) this.port.postMessage(d);
     this.deferred.length = 0;
@@ -88,10 +94,25 @@ export class DataChannel {
       for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
         const res = m.message as DataResponse;
         if (res.seq !== seq) continue;
+        this.outstanding = 0;
         if (!res.ok) throw new ContrailError(res.code as ErrorCode, res.message);
         return res;
       }
       if (this.cancelled()) this.throwCancelled();
+    }
+  }
+
+  /**
+   * Waits for the answer to request `seq` and drops it, an error answer too, so the channel can serve the next
+   * request: for a caller that gave up on it while something else is under way (an error being thrown); a stop the
+   * main thread asked for ends the wait, and is thrown by the next request.
+   */
+  drop(seq: number): void {
+    try {
+      this.wait(seq);
+    } catch (e) {
+      if (!(e instanceof ContrailError)) throw e;
+      this.outstanding = 0;
     }
   }
 
@@ -205,13 +226,7 @@ class RemoteQuerier implements Querier {
       for (const p of this.split(pages)) reader.add(p);
       return reader.result();
     }
-    for (;;) {
-      // The next page is asked for before this one is read, so the main thread builds it meanwhile.
-      const next = page.done ? 0 : this.channel.send({ op: "page", cursor: page.cursor });
-      reader.add(page);
-      if (next === 0) return reader.result();
-      page = pageOf(this.channel.wait(next));
-    }
+    return new PagedSeriesSet(this.channel, this.budget, reader, page);
   }
 
   labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {
@@ -230,6 +245,55 @@ class RemoteQuerier implements Querier {
     if (this.closed) return;
     this.closed = true;
     if (this.used) this.channel.post({ op: "close", querier: this.ref.querier });
+  }
+}
+
+/**
+ * A selection read page by page as it is iterated, once: the series of a page are handed out and forgotten, so
+ * the worker holds the page being read and the one being built, not the selection. Breaking off the iteration
+ * gives back to the budget what the pages read so far counted, since whoever stops reads the selection again.
+ */
+class PagedSeriesSet implements SeriesSet {
+  private readonly channel: DataChannel;
+  private readonly budget: SampleBudget;
+  private readonly reader: PageReader;
+  private first: SeriesPage | null;
+
+  constructor(channel: DataChannel, budget: SampleBudget, reader: PageReader, first: SeriesPage) {
+    this.channel = channel;
+    this.budget = budget;
+    this.reader = reader;
+    this.first = first;
+  }
+
+  get warnings(): readonly string[] {
+    return this.reader.selectionWarnings;
+  }
+
+  *[Symbol.iterator](): Iterator<Series> {
+    let page = this.first;
+    if (page === null) throw new ContrailError("internal", "a selection read in pages was iterated twice");
+    this.first = null;
+    const counted = this.budget.read;
+    let next = 0;
+    let finished = false;
+    try {
+      for (;;) {
+        // The next page is asked for before this one is read, so the main thread builds it meanwhile.
+        next = page.done ? 0 : this.channel.send({ op: "page", cursor: page.cursor });
+        this.reader.add(page);
+        yield* this.reader.take(page.done);
+        if (next === 0) break;
+        page = pageOf(this.channel.wait(next));
+        next = 0;
+      }
+      finished = true;
+    } finally {
+      if (!finished) {
+        if (next !== 0) this.channel.drop(next);
+        this.budget.release(this.budget.read - counted);
+      }
+    }
   }
 }
 
