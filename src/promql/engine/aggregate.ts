@@ -18,7 +18,7 @@ import { goSort, heapFix, heapUp, reversed, type Sortable } from "./gosort.ts";
 import { emptyLabels } from "./labelsets.ts";
 import type { AggregateNode, PlanNode } from "./plan.ts";
 import { PreparedRangeCall } from "./range-call.ts";
-import { evalVectorSelector, PRECOUNT_STEPS, type SourceSeries, streamSeries } from "./selectors.ts";
+import { eachSelectorSeries, PRECOUNT_STEPS, streamSeries } from "./selectors.ts";
 import { hasHistograms, type Matrix, MatrixCursor, totalSamples } from "./value.ts";
 
 // Largest float that converts to int64 without overflow, and the smallest.
@@ -164,14 +164,11 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   return fold.finish(ev, groups.labels);
 }
 
-/** Series evaluated at a time by a streamed selector aggregation: enough to amortize the evaluation's setup. */
-const STREAM_BATCH = 256;
-
 /**
  * Aggregates an instant vector selector (`count by (app) (x)`) as aggregateRangeCall does a range-function call:
- * the selection is read and evaluated a batch of series at a time, each batch folded into the groups' cells and
- * dropped. Null when the aggregation does not qualify; then nothing has been evaluated. Groups, sample accounting
- * (every series' points stay counted, as if the selection were held) and results are those of `aggregate`.
+ * the selection is read and evaluated series by series, each series folded into its group's cells and dropped.
+ * Null when the aggregation does not qualify; then nothing has been evaluated. Groups, sample accounting (every
+ * series' points stay counted, as if the selection were held) and results are those of `aggregate`.
  */
 function aggregateSelector(ev: Evaluator, n: AggregateNode, params: Params): Matrix | null {
   const sel = n.expr;
@@ -182,31 +179,22 @@ function aggregateSelector(ev: Evaluator, n: AggregateNode, params: Params): Mat
   const fold = new SeriesFold(n.op, 0, steps);
   const before = q.current;
   const loadedBefore = q.loaded;
-  let ks = new Int32Array(Math.min(steps, STREAM_BATCH));
-  const batch: SourceSeries[] = [];
-  // Folds the batch's points; false when the general path must take over (see aggregateRangeCall).
-  const flush = (): boolean => {
-    const m = evalVectorSelector(ev, batch, sel.offset, { statsOnly: sel.statsOnly });
-    batch.length = 0;
-    for (const s of m) {
-      const g = groups.of(s.labels);
-      if (s.h !== null || (g + 1) * steps > MAX_CELLS) return false;
-      fold.reserve(g + 1);
-      if (ks.length < s.n) ks = new Int32Array(Math.max(s.n, ks.length * 2));
-      for (let p = 0; p < s.n; p++) ks[p] = ev.stepIndex(s.t[p]);
-      fold.add(g, ks, s.v, s.n, s.dropName);
+  let ks = new Int32Array(Math.min(steps, INITIAL_STEP_INDICES));
+  let general = false;
+  eachSelectorSeries(ev, streamSeries(q, sel), sel.offset, { statsOnly: sel.statsOnly }, (s) => {
+    const g = groups.of(s.labels);
+    // As in aggregateRangeCall: histograms and too many cells are the general path's.
+    if (s.h !== null || (g + 1) * steps > MAX_CELLS) {
+      general = true;
+      return false;
     }
+    fold.reserve(g + 1);
+    if (ks.length < s.n) ks = new Int32Array(Math.max(s.n, ks.length * 2));
+    for (let p = 0; p < s.n; p++) ks[p] = ev.stepIndex(s.t[p]);
+    fold.add(g, ks, s.v, s.n, s.dropName);
     return true;
-  };
-  let folded = true;
-  for (const s of streamSeries(q, sel)) {
-    batch.push(s);
-    if (batch.length < STREAM_BATCH) continue;
-    folded = flush();
-    if (!folded) break;
-  }
-  if (folded && batch.length > 0) folded = flush();
-  if (!folded) {
+  });
+  if (general) {
     q.set(before);
     q.loaded = loadedBefore;
     return aggregate(ev, n, ev.eval(sel), params);
@@ -231,6 +219,9 @@ function assignGroups(n: AggregateNode, input: Matrix): { groupOf: Int32Array; f
   }
   return { groupOf, first };
 }
+
+/** Initial room for the step indices of one series' points; grows to the longest series. */
+const INITIAL_STEP_INDICES = 256;
 
 // Above this many cells (groups × steps) the step-major loop, whose state is one cell per group, is used.
 const MAX_CELLS = 1 << 22;

@@ -240,28 +240,61 @@ export function evalVectorSelector(
   ev: Evaluator,
   sources: readonly SourceSeries[],
   offset: number,
-  opts: { at?: number | null; recordOrigT?: boolean; statsOnly?: boolean; floatsOnly?: string } = {},
+  opts: SelectorOptions = {},
 ): Matrix {
+  const q = ev.q;
+  const at = opts.at ?? null;
+  const steps = ev.numSteps();
+  if (steps > PRECOUNT_STEPS && steps * sources.length > q.settings.maxSamples - q.current) {
+    const buf = new SampleBuffer(Math.min(steps + 64, 4096));
+    const lookback = q.settings.lookbackDelta;
+    let it: SampleIterator | undefined;
+    let total = 0;
+    for (const src of sources) {
+      q.check();
+      it = src.iterator(it);
+      loadSamples(it, (at ?? ev.start) - offset - lookback + 1, (at ?? ev.end) - offset, buf);
+      total += countSelectorPoints(ev, buf.t, buf.v, buf.n, offset, at, buf.h);
+      if (q.current + total > q.settings.maxSamples) tooManySamples();
+    }
+  }
+  const out: Matrix = [];
+  eachSelectorSeries(ev, sources, offset, opts, (s) => {
+    out.push(s);
+    return true;
+  });
+  return out;
+}
+
+/** Options of an instant vector selector's evaluation (see evalVectorSelector). */
+export interface SelectorOptions {
+  readonly at?: number | null;
+  readonly recordOrigT?: boolean;
+  readonly statsOnly?: boolean;
+  readonly floatsOnly?: string;
+}
+
+/**
+ * Evaluates an instant vector selector as evalVectorSelector does, without its precount of long grids, handing each
+ * series with points to `sink` as soon as it is evaluated (points counted as held), until `sink` returns false.
+ * Reads `sources` once, in order: they may be a selection streamed from storage.
+ */
+export function eachSelectorSeries(
+  ev: Evaluator,
+  sources: Iterable<SourceSeries>,
+  offset: number,
+  opts: SelectorOptions,
+  sink: (s: Series) => boolean,
+): void {
   const q = ev.q;
   const lookback = q.settings.lookbackDelta;
   const at = opts.at ?? null;
   const recordOrigT = opts.recordOrigT === true;
   const steps = ev.numSteps();
-  const out: Matrix = [];
   const buf = new SampleBuffer(Math.min(steps + 64, 4096));
   const loadMint = (at ?? ev.start) - offset - lookback + 1;
   const loadMaxt = (at ?? ev.end) - offset;
   let it: SampleIterator | undefined;
-  if (steps > PRECOUNT_STEPS && steps * sources.length > q.settings.maxSamples - q.current) {
-    let total = 0;
-    for (const src of sources) {
-      q.check();
-      it = src.iterator(it);
-      loadSamples(it, loadMint, loadMaxt, buf);
-      total += countSelectorPoints(ev, buf.t, buf.v, buf.n, offset, at, buf.h);
-      if (q.current + total > q.settings.maxSamples) tooManySamples();
-    }
-  }
   for (const src of sources) {
     q.check();
     it = src.iterator(it);
@@ -308,10 +341,9 @@ export function evalVectorSelector(
     if (out1 !== null) {
       q.add(out1.n + extra);
       q.loaded += out1.n + extra;
-      out.push(out1);
+      if (!sink(out1)) return;
     }
   }
-  return out;
 }
 
 /**
