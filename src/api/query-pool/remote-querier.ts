@@ -5,8 +5,8 @@
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { Matcher } from "../../model/matcher.ts";
-import type { LabelHints, Querier, Queryable, SelectHints, Series, SeriesSet } from "../../storage/interface.ts";
-import { PageReader } from "./page-reader.ts";
+import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
+import { PagedSeriesSet, pageOf } from "./paged-set.ts";
 import {
   CANCEL_CLIENT,
   type DataRequest,
@@ -169,7 +169,11 @@ export class RemoteQueryable implements Queryable {
 }
 
 /** True when a selection made ahead is the one asked for: the same matchers and the same hints. */
-export function sameSelect(p: PrefetchedSelect, ms: readonly WireMatcher[], hints: SelectHints): boolean {
+export function sameSelect(
+  p: Pick<PrefetchedSelect, "matchers" | "hints">,
+  ms: readonly WireMatcher[],
+  hints: SelectHints,
+): boolean {
   if (p.matchers.length !== ms.length) return false;
   for (let i = 0; i < ms.length; i++) {
     const [a, b] = [p.matchers[i], ms[i]];
@@ -186,6 +190,8 @@ class RemoteQuerier implements Querier {
   private readonly split: PageSplit | null;
   /** Selections made ahead on this querier (the main thread opened it), each taken at most once. */
   private readonly ahead: PrefetchedSelect[];
+  /** Selections whose pages were kept for a split (see `select`). */
+  private readonly kept: { matchers: readonly WireMatcher[]; hints: SelectHints; set: SeriesSet }[] = [];
   private used = false;
   private closed = false;
 
@@ -215,18 +221,23 @@ class RemoteQuerier implements Querier {
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.used = true;
-    const reader = new PageReader(this.budget);
-    let page = this.firstPage(matchers, hints);
-    if (this.split !== null) {
-      const pages = [page];
-      while (!page.done) {
-        page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
-        pages.push(page);
-      }
-      for (const p of this.split(pages)) reader.add(p);
-      return reader.result();
+    if (this.split === null) {
+      return new PagedSeriesSet(this.budget, { first: this.firstPage(matchers, hints), channel: this.channel });
     }
-    return new PagedSeriesSet(this.channel, this.budget, reader, page);
+    // The split needs every page, so they are kept: a selection made again reads them again, and the split (which
+    // may hand half to another worker) is made once.
+    const wired = wireMatchers(matchers);
+    const known = this.kept.find((k) => sameSelect(k, wired, hints));
+    if (known !== undefined) return known.set;
+    let page = this.firstPage(matchers, hints);
+    const pages = [page];
+    while (!page.done) {
+      page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
+      pages.push(page);
+    }
+    const set = new PagedSeriesSet(this.budget, { kept: this.split(pages) });
+    this.kept.push({ matchers: wired, hints, set });
+    return set;
   }
 
   labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {
@@ -246,60 +257,6 @@ class RemoteQuerier implements Querier {
     this.closed = true;
     if (this.used) this.channel.post({ op: "close", querier: this.ref.querier });
   }
-}
-
-/**
- * A selection read page by page as it is iterated, once: the series of a page are handed out and forgotten, so
- * the worker holds the page being read and the one being built, not the selection. Breaking off the iteration
- * gives back to the budget what the pages read so far counted, since whoever stops reads the selection again.
- */
-class PagedSeriesSet implements SeriesSet {
-  private readonly channel: DataChannel;
-  private readonly budget: SampleBudget;
-  private readonly reader: PageReader;
-  private first: SeriesPage | null;
-
-  constructor(channel: DataChannel, budget: SampleBudget, reader: PageReader, first: SeriesPage) {
-    this.channel = channel;
-    this.budget = budget;
-    this.reader = reader;
-    this.first = first;
-  }
-
-  get warnings(): readonly string[] {
-    return this.reader.selectionWarnings;
-  }
-
-  *[Symbol.iterator](): Iterator<Series> {
-    let page = this.first;
-    if (page === null) throw new ContrailError("internal", "a selection read in pages was iterated twice");
-    this.first = null;
-    const counted = this.budget.read;
-    let next = 0;
-    let finished = false;
-    try {
-      for (;;) {
-        // The next page is asked for before this one is read, so the main thread builds it meanwhile.
-        next = page.done ? 0 : this.channel.send({ op: "page", cursor: page.cursor });
-        this.reader.add(page);
-        yield* this.reader.take(page.done);
-        if (next === 0) break;
-        page = pageOf(this.channel.wait(next));
-        next = 0;
-      }
-      finished = true;
-    } finally {
-      if (!finished) {
-        if (next !== 0) this.channel.drop(next);
-        this.budget.release(this.budget.read - counted);
-      }
-    }
-  }
-}
-
-function pageOf(res: DataResponse): SeriesPage {
-  if (res.ok && "page" in res) return res.page;
-  throw new ContrailError("internal", "a page of series was expected from the main thread");
 }
 
 function stringsOf(res: DataResponse): string[] {
