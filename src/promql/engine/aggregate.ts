@@ -93,28 +93,53 @@ export function evalAggregate(ev: Evaluator, n: AggregateNode): Matrix {
 }
 
 /**
- * The groups of an aggregation numbered as its series arrive, in order of their first series, with their output
- * labels; holds one key per group, nothing per series.
+ * An aggregation folded series by series as its input streams in (SeriesFold): groups numbered in order of their
+ * first series, as aggregating the whole input would, and cells grown as groups are found; one key per group is
+ * held, nothing per series. The fold takes floats only, over at most MAX_CELLS cells: a series with a histogram
+ * point, or one more group, is refused, and the caller hands the aggregation to the general path.
  */
-class GroupNumbers {
-  readonly labels: Labels[] = [];
+class StreamedFold {
+  private readonly labels: Labels[] = [];
   private readonly keys = new Map<string, number>();
   private readonly n: AggregateNode;
+  private readonly steps: number;
+  private readonly fold: SeriesFold;
 
-  constructor(n: AggregateNode) {
+  constructor(n: AggregateNode, steps: number) {
     this.n = n;
+    this.steps = steps;
+    this.fold = new SeriesFold(n.op, 0, steps);
   }
 
-  /** The group of a series labelled `labels`, numbered anew when it is the first of its group. */
-  of(labels: Labels): number {
+  /**
+   * Folds the `count` points of a series labelled `labels` (step indices `ks`, values `vs`); false, folding
+   * nothing, when it has histogram points (`histograms`) or would need more than MAX_CELLS cells.
+   */
+  add(
+    labels: Labels,
+    histograms: boolean,
+    ks: Int32Array,
+    vs: Float64Array,
+    count: number,
+    dropName: boolean,
+  ): boolean {
+    if (histograms) return false;
     const key = groupingKey(labels, this.n.grouping, this.n.without);
     let g = this.keys.get(key);
     if (g === undefined) {
       g = this.labels.length;
+      if ((g + 1) * this.steps > MAX_CELLS) return false;
       this.keys.set(key, g);
       this.labels.push(groupingLabels(labels, this.n.grouping, this.n.without));
+      this.fold.reserve(g + 1);
     }
-    return g;
+    this.fold.add(g, ks, vs, count, dropName);
+    return true;
+  }
+
+  /** The output series (see SeriesFold.finish). */
+  finish(ev: Evaluator): Matrix {
+    return this.fold.finish(ev, this.labels);
   }
 }
 
@@ -135,25 +160,15 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   if (mi < 0) return null;
   ev.q.check();
   const prepared = new PreparedRangeCall(ev, call, mi, impl.fn, true);
-  const steps = ev.numSteps();
-  // Groups are numbered in order of their first series with output, as aggregating the materialised output would.
-  const groups = new GroupNumbers(n);
-  const fold = new SeriesFold(n.op, 0, steps);
-  // The fold takes floats only, over at most MAX_CELLS cells: a histogram point, or more groups, send the
-  // aggregation back to the general path, which reads every series again: what this pass held and loaded is
-  // forgotten first.
+  const fold = new StreamedFold(n, ev.numSteps());
+  // A series the fold refuses sends the aggregation back to the general path, which reads every series again:
+  // what this pass held and loaded is forgotten first.
   const before = ev.q.current;
   const loadedBefore = ev.q.loaded;
   let general = false;
-  prepared.run((_, seriesLabels, dropName, pts) => {
-    const g = groups.of(seriesLabels);
-    if (pts.h !== null || (g + 1) * steps > MAX_CELLS) {
-      general = true;
-      return false;
-    }
-    fold.reserve(g + 1);
-    fold.add(g, pts.k, pts.v, pts.n, dropName);
-    return true;
+  prepared.run((_, labels, dropName, pts) => {
+    general = !fold.add(labels, pts.h !== null, pts.k, pts.v, pts.n, dropName);
+    return !general;
   });
   if (general) {
     ev.q.set(before);
@@ -161,7 +176,7 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
     prepared.reselect();
     return aggregate(ev, n, prepared.collect(), params);
   }
-  return fold.finish(ev, groups.labels);
+  return fold.finish(ev);
 }
 
 /**
@@ -174,32 +189,24 @@ function aggregateSelector(ev: Evaluator, n: AggregateNode, params: Params): Mat
   const sel = n.expr;
   if (!foldsBySeries(n.op) || sel.kind !== "selector" || sel.smoothed || ev.numSteps() > PRECOUNT_STEPS) return null;
   const q = ev.q;
-  const steps = ev.numSteps();
-  const groups = new GroupNumbers(n);
-  const fold = new SeriesFold(n.op, 0, steps);
+  const fold = new StreamedFold(n, ev.numSteps());
   const before = q.current;
   const loadedBefore = q.loaded;
-  let ks = new Int32Array(Math.min(steps, INITIAL_STEP_INDICES));
+  let ks = new Int32Array(INITIAL_STEP_INDICES);
   let general = false;
   eachSelectorSeries(ev, streamSeries(q, sel), sel.offset, { statsOnly: sel.statsOnly }, (s) => {
-    const g = groups.of(s.labels);
-    // As in aggregateRangeCall: histograms and too many cells are the general path's.
-    if (s.h !== null || (g + 1) * steps > MAX_CELLS) {
-      general = true;
-      return false;
-    }
-    fold.reserve(g + 1);
     if (ks.length < s.n) ks = new Int32Array(Math.max(s.n, ks.length * 2));
     for (let p = 0; p < s.n; p++) ks[p] = ev.stepIndex(s.t[p]);
-    fold.add(g, ks, s.v, s.n, s.dropName);
-    return true;
+    general = !fold.add(s.labels, s.h !== null, ks, s.v, s.n, s.dropName);
+    return !general;
   });
+  // As in aggregateRangeCall.
   if (general) {
     q.set(before);
     q.loaded = loadedBefore;
     return aggregate(ev, n, ev.eval(sel), params);
   }
-  return fold.finish(ev, groups.labels);
+  return fold.finish(ev);
 }
 
 // Maps every input series to its group: indices into the returned label list, in order of first appearance.
