@@ -3,7 +3,7 @@
 // come out as Prometheus orders them.
 
 import type { Histogram } from "../../model/histogram.ts";
-import { isValidUtf8LabelName, type Labels, LabelsBuilder } from "../../model/labels.ts";
+import { isValidUtf8LabelName, Labels, LabelsBuilder } from "../../model/labels.ts";
 import { quoteGo } from "../../model/quote.ts";
 import { AggState, foldsBySeries, SeriesFold } from "./agg-state.ts";
 import { aggregateWithHistograms } from "./aggregate-histogram.ts";
@@ -129,8 +129,8 @@ class StreamedFold {
     if (g === undefined) {
       g = this.labels.length;
       if ((g + 1) * this.steps > MAX_CELLS) return false;
-      this.keys.set(key, g);
-      this.labels.push(groupingLabels(labels, this.n.grouping, this.n.without));
+      this.keys.set(copyString(key), g);
+      this.labels.push(ownLabels(groupingLabels(labels, this.n.grouping, this.n.without)));
       this.fold.reserve(g + 1);
     }
     this.fold.add(g, ks, vs, count, dropName);
@@ -141,6 +141,23 @@ class StreamedFold {
   finish(ev: Evaluator): Matrix {
     return this.fold.finish(ev, this.labels);
   }
+}
+
+/**
+ * A copy of `s` that shares no memory with another string. A streamed series' label values may be slices of a
+ * larger text (a query worker's page of labels): a group kept past its series must not keep that text alive.
+ */
+function copyString(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
+}
+
+/** `labels` with every name and value copied (see copyString). */
+function ownLabels(labels: Labels): Labels {
+  const flat: string[] = [];
+  labels.forEach((name, value) => {
+    flat.push(copyString(name), copyString(value));
+  });
+  return Labels.fromSortedUnchecked(flat);
 }
 
 /**
