@@ -228,8 +228,8 @@ async function answers(apiUrl: string): Promise<boolean> {
 
 /**
  * True when the org's head holds all SERIES series again (its TSDB status) and a query over one app's series
- * answers their number at the time of the last round. (One `count` over every series is no check at 1,000,000:
- * its selection needs more than a query worker's memory limit.)
+ * answers their number at the time of the last round. (One `count` over every series is no quick check at
+ * 1,000,000: it takes tens of seconds, and its selection's samples sit at the org's default max_samples.)
  */
 async function allQueryable(target: ContrailTarget, api: string, timeS: number, appSeries: number): Promise<boolean> {
   const status = await fetch(`${api}/api/v1/status/tsdb`, { headers: target.readHeaders });

@@ -41,6 +41,8 @@ export class JobData {
   private prefetch: NodeJS.Immediate | null = null;
   private nextCursor = 1;
   private sentSamples = 0;
+  /** Samples counted for each selection so far, by cursor id, for `release`. */
+  private readonly selectionSamples = new Map<number, number>();
   private stopped: ContrailError | null = null;
 
   /** Serves data of `queryable`; stops with too_many_samples once more than `maxSamples` samples were sent. */
@@ -64,6 +66,10 @@ export class JobData {
   answer(req: DataRequest): DataAnswer | null {
     if (req.op === "close") {
       this.closeQuerier(req.querier);
+      return null;
+    }
+    if (req.op === "release") {
+      this.release(req.cursor);
       return null;
     }
     try {
@@ -144,6 +150,7 @@ export class JobData {
     this.prefetch = null;
     this.ahead.clear();
     this.cursors.clear();
+    this.selectionSamples.clear();
     for (const id of [...this.queriers.keys()]) this.closeQuerier(id);
   }
 
@@ -157,6 +164,7 @@ export class JobData {
     const before = cursor.counted;
     const page = cursor.nextPage(id);
     this.sentSamples += cursor.counted - before;
+    this.selectionSamples.set(id, cursor.counted);
     if (this.sentSamples > this.maxSamples) throw tooManySamples();
     if (cursor.done) this.cursors.delete(id);
     return page;
@@ -177,6 +185,14 @@ export class JobData {
       });
     }
     return { response: { seq, ok: true, page }, transfer: pageTransfer(page) };
+  }
+
+  // Forgets selection `id`, whose pages the worker dropped to select again: its samples stop counting.
+  private release(id: number): void {
+    this.sentSamples -= this.selectionSamples.get(id) ?? 0;
+    this.selectionSamples.delete(id);
+    this.cursors.delete(id);
+    this.ahead.delete(id);
   }
 
   private querier(ref: QuerierRef): Querier {

@@ -8,7 +8,7 @@ import type { Histogram } from "../../model/histogram.ts";
 import { histogramPointSamples } from "../../model/histogram-size.ts";
 import { Labels } from "../../model/labels.ts";
 import { SampleBuffer } from "../../model/sample.ts";
-import type { Querier, Queryable, SampleIterator, Series, SeriesSet, ValueKind } from "../../storage/interface.ts";
+import type { SampleIterator, Series, SeriesSet, ValueKind } from "../../storage/interface.ts";
 import { SeriesView } from "../../storage/memory.ts";
 import { ChunkChainIterator } from "../../tsdb/chain-iterator.ts";
 import { type Chain, ChainReader } from "../../tsdb/chunk-chain.ts";
@@ -96,6 +96,19 @@ export class PageReader {
     return Object.assign(this.out, { warnings: this.warnings });
   }
 
+  /**
+   * Hands over the series read so far that a later page cannot continue (every one once the last page is in, else
+   * all but the last) and forgets them, so a reader drained after each page holds one series at most.
+   */
+  take(done: boolean): Series[] {
+    return this.out.splice(0, done ? this.out.length : Math.max(0, this.out.length - 1));
+  }
+
+  /** The selection's warnings, known once its last page was added. */
+  get selectionWarnings(): readonly string[] {
+    return this.warnings;
+  }
+
   // Appends samples (with the histograms `hs`, keyed by page index from `base`) to the last series read.
   private extendLast(t: Float64Array, v: Float64Array, hs: ReadonlyMap<number, Histogram>, base: number): void {
     const last = this.out.pop();
@@ -133,37 +146,6 @@ function rebase(hs: ReadonlyMap<number, Histogram>, base: number): Map<number, H
   const out = new Map<number, Histogram>();
   for (const [i, h] of hs) out.set(i - base, h);
   return out;
-}
-
-/**
- * The data of an assist (shard.ts): the pages of one selection, already chosen by the worker that received them.
- * The query has that one selection, so the first `select` gives them whatever its matchers; any other read is an
- * internal error.
- */
-export class PagesQueryable implements Queryable {
-  private pages: readonly SeriesPage[] | null;
-  private readonly budget: SampleBudget;
-
-  /** Serves `pages` once, counting their samples against `budget`. */
-  constructor(pages: readonly SeriesPage[], budget: SampleBudget) {
-    this.pages = pages;
-    this.budget = budget;
-  }
-
-  querier(): Querier {
-    const take = (): SeriesSet => {
-      const pages = this.pages;
-      if (pages === null) throw new ContrailError("internal", "an assisted query selected twice");
-      this.pages = null;
-      const reader = new PageReader(this.budget);
-      for (const p of pages) reader.add(p);
-      return reader.result();
-    };
-    const refuse = (): never => {
-      throw new ContrailError("internal", "an assisted query reads only its given series");
-    };
-    return { select: take, labelNames: refuse, labelValues: refuse, close: () => {} };
-  }
 }
 
 /** Deleted intervals of a series received as chunks: none (a series with deletions travels as samples, pages.ts). */

@@ -307,7 +307,7 @@ export class QueryPool {
     const job = slot.job;
     let answer: ReturnType<JobData["answer"]>;
     if (job === null || job.id !== req.job || job.data === null) {
-      if (req.op === "close") return;
+      if (req.op === "close" || req.op === "release") return;
       const error = canceledError("expression evaluation");
       answer = { response: { seq: req.seq, ok: false, code: error.code, message: error.message }, transfer: [] };
     } else if (req.op === "assist") {

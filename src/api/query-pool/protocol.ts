@@ -124,6 +124,11 @@ export type DataRequest = { readonly seq: number; readonly job: number } & (
   | { readonly op: "assistResult"; readonly assist: number }
   /** One-way: the worker is done with this querier (no answer is sent). */
   | { readonly op: "close"; readonly querier: number }
+  /**
+   * One-way: the worker dropped what it read of selection `cursor` unkept and will select again; the selection is
+   * forgotten and its samples no longer count against the job's limit.
+   */
+  | { readonly op: "release"; readonly cursor: number }
 );
 
 /**

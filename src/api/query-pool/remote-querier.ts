@@ -6,7 +6,7 @@ import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { Matcher } from "../../model/matcher.ts";
 import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
-import { PageReader } from "./page-reader.ts";
+import { PagedSeriesSet, pageOf } from "./paged-set.ts";
 import {
   CANCEL_CLIENT,
   type DataRequest,
@@ -32,6 +32,8 @@ export class DataChannel {
   private readonly flags: Int32Array;
   private seq = 0;
   private job = 0;
+  /** The request sent and not yet waited for, 0 when none: its answer would be dropped by a wait for another. */
+  private outstanding = 0;
   /** One-way requests not yet posted: they go ahead of the next request (see `post`). */
   private readonly deferred: DataRequest[] = [];
 
@@ -44,6 +46,7 @@ export class DataChannel {
   /** Starts serving job `id`: answers left over from an earlier job are dropped. */
   begin(id: number): void {
     this.job = id;
+    this.outstanding = 0;
     this.deferred.length = 0;
     while (receiveMessageOnPort(this.port) !== undefined) {
       // Drain: stale answers of a job that stopped waiting for them.
@@ -71,7 +74,10 @@ export class DataChannel {
   /** Sends `req` without waiting; returns its number for `wait`. One request at a time may be outstanding. */
   send(req: Request, transfer: ArrayBuffer[] = []): number {
     if (this.cancelled()) this.throwCancelled();
+    if (this.outstanding !== 0)
+      throw new ContrailError("internal", "a data request was sent before the last was answered");
     const seq = ++this.seq;
+    this.outstanding = seq;
     Atomics.store(this.flags, FLAG_REPLY, 0);
     for (const d of this.deferred) this.port.postMessage(d);
     this.deferred.length = 0;
@@ -88,10 +94,25 @@ export class DataChannel {
       for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
         const res = m.message as DataResponse;
         if (res.seq !== seq) continue;
+        this.outstanding = 0;
         if (!res.ok) throw new ContrailError(res.code as ErrorCode, res.message);
         return res;
       }
       if (this.cancelled()) this.throwCancelled();
+    }
+  }
+
+  /**
+   * Waits for the answer to request `seq` and drops it, an error answer too, so the channel can serve the next
+   * request: for a caller that gave up on it while something else is under way (an error being thrown); a stop the
+   * main thread asked for ends the wait, and is thrown by the next request.
+   */
+  drop(seq: number): void {
+    try {
+      this.wait(seq);
+    } catch (e) {
+      if (!(e instanceof ContrailError)) throw e;
+      this.outstanding = 0;
     }
   }
 
@@ -148,7 +169,11 @@ export class RemoteQueryable implements Queryable {
 }
 
 /** True when a selection made ahead is the one asked for: the same matchers and the same hints. */
-export function sameSelect(p: PrefetchedSelect, ms: readonly WireMatcher[], hints: SelectHints): boolean {
+export function sameSelect(
+  p: Pick<PrefetchedSelect, "matchers" | "hints">,
+  ms: readonly WireMatcher[],
+  hints: SelectHints,
+): boolean {
   if (p.matchers.length !== ms.length) return false;
   for (let i = 0; i < ms.length; i++) {
     const [a, b] = [p.matchers[i], ms[i]];
@@ -165,6 +190,8 @@ class RemoteQuerier implements Querier {
   private readonly split: PageSplit | null;
   /** Selections made ahead on this querier (the main thread opened it), each taken at most once. */
   private readonly ahead: PrefetchedSelect[];
+  /** Selections whose pages were kept for a split (see `select`). */
+  private readonly kept: { matchers: readonly WireMatcher[]; hints: SelectHints; set: SeriesSet }[] = [];
   private used = false;
   private closed = false;
 
@@ -194,24 +221,23 @@ class RemoteQuerier implements Querier {
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.used = true;
-    const reader = new PageReader(this.budget);
+    if (this.split === null) {
+      return new PagedSeriesSet(this.budget, { first: this.firstPage(matchers, hints), channel: this.channel });
+    }
+    // The split needs every page, so they are kept: a selection made again reads them again, and the split (which
+    // may hand half to another worker) is made once.
+    const wired = wireMatchers(matchers);
+    const known = this.kept.find((k) => sameSelect(k, wired, hints));
+    if (known !== undefined) return known.set;
     let page = this.firstPage(matchers, hints);
-    if (this.split !== null) {
-      const pages = [page];
-      while (!page.done) {
-        page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
-        pages.push(page);
-      }
-      for (const p of this.split(pages)) reader.add(p);
-      return reader.result();
+    const pages = [page];
+    while (!page.done) {
+      page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
+      pages.push(page);
     }
-    for (;;) {
-      // The next page is asked for before this one is read, so the main thread builds it meanwhile.
-      const next = page.done ? 0 : this.channel.send({ op: "page", cursor: page.cursor });
-      reader.add(page);
-      if (next === 0) return reader.result();
-      page = pageOf(this.channel.wait(next));
-    }
+    const set = new PagedSeriesSet(this.budget, { kept: this.split(pages) });
+    this.kept.push({ matchers: wired, hints, set });
+    return set;
   }
 
   labelNames(matchers: readonly Matcher[], hints?: LabelHints): string[] {
@@ -231,11 +257,6 @@ class RemoteQuerier implements Querier {
     this.closed = true;
     if (this.used) this.channel.post({ op: "close", querier: this.ref.querier });
   }
-}
-
-function pageOf(res: DataResponse): SeriesPage {
-  if (res.ok && "page" in res) return res.page;
-  throw new ContrailError("internal", "a page of series was expected from the main thread");
 }
 
 function stringsOf(res: DataResponse): string[] {

@@ -22,6 +22,11 @@ export class SampleBudget {
     return this.used;
   }
 
+  /** Gives back `n` samples counted earlier: those of a selection that was dropped unread to be read again. */
+  release(n: number): void {
+    this.used -= n;
+  }
+
   /** Counts `n` more samples; throws too_many_samples once past the limit. */
   add(n: number): void {
     this.used += n;

@@ -7,7 +7,7 @@ import { setPriority } from "node:os";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
-import { PagesQueryable } from "./page-reader.ts";
+import { PagesQueryable } from "./paged-set.ts";
 import { pageTransfer } from "./pages.ts";
 import type { AssistMessage, DataResponse, JobMessage, SeriesPage, WorkerMessage } from "./protocol.ts";
 import { DataChannel, type PageSplit, RemoteQueryable } from "./remote-querier.ts";

@@ -34,6 +34,17 @@ export class AggState {
     this.lists = op === "quantile" ? Array.from({ length: cells }, () => []) : [];
   }
 
+  /** Copies the cells of `from` (no more than this state has) into the first cells of this one. */
+  copyFrom(from: AggState): void {
+    this.value.set(from.value);
+    this.mean.set(from.mean);
+    this.comp.set(from.comp);
+    this.count.set(from.count);
+    this.incremental.set(from.incremental);
+    this.dropName.set(from.dropName);
+    for (let c = 0; c < from.lists.length; c++) this.lists[c] = from.lists[c];
+  }
+
   /** Starts cell `c` with its first value `f`. */
   init(c: number, f: number, dropName: boolean): void {
     this.value[c] = f;
@@ -160,15 +171,29 @@ export function foldsBySeries(op: AggregateNode["op"]): boolean {
 export class SeriesFold {
   private readonly op: AggregateNode["op"];
   private readonly steps: number;
-  private readonly state: AggState;
-  private readonly seen: Uint8Array;
+  private state: AggState;
+  private seen: Uint8Array;
 
-  /** A fold of `op` for at most `groups` groups over `steps` steps. */
+  /** A fold of `op` with room for `groups` groups over `steps` steps (see `reserve` for more). */
   constructor(op: AggregateNode["op"], groups: number, steps: number) {
     this.op = op;
     this.steps = steps;
     this.state = new AggState(op, groups * steps);
     this.seen = new Uint8Array(groups * steps);
+  }
+
+  /** Makes room for groups `0 .. groups - 1`, doubling the cells when it grows, so a fold whose groups are found
+   * as its series arrive grows in amortized constant time per group. */
+  reserve(groups: number): void {
+    const cells = groups * this.steps;
+    if (cells <= this.seen.length) return;
+    const size = Math.max(cells, this.seen.length * 2);
+    const state = new AggState(this.op, size);
+    state.copyFrom(this.state);
+    const seen = new Uint8Array(size);
+    seen.set(this.seen);
+    this.state = state;
+    this.seen = seen;
   }
 
   /** Folds `n` points of one series (step indices `ks`, values `vs`) into group `group`. */

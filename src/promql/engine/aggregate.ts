@@ -3,7 +3,7 @@
 // come out as Prometheus orders them.
 
 import type { Histogram } from "../../model/histogram.ts";
-import { isValidUtf8LabelName, type Labels, LabelsBuilder } from "../../model/labels.ts";
+import { isValidUtf8LabelName, Labels, LabelsBuilder } from "../../model/labels.ts";
 import { quoteGo } from "../../model/quote.ts";
 import { AggState, foldsBySeries, SeriesFold } from "./agg-state.ts";
 import { aggregateWithHistograms } from "./aggregate-histogram.ts";
@@ -18,6 +18,7 @@ import { goSort, heapFix, heapUp, reversed, type Sortable } from "./gosort.ts";
 import { emptyLabels } from "./labelsets.ts";
 import type { AggregateNode, PlanNode } from "./plan.ts";
 import { PreparedRangeCall } from "./range-call.ts";
+import { eachSelectorSeries, PRECOUNT_STEPS, streamSeries } from "./selectors.ts";
 import { hasHistograms, type Matrix, MatrixCursor, totalSamples } from "./value.ts";
 
 // Largest float that converts to int64 without overflow, and the smallest.
@@ -79,7 +80,7 @@ export function evalAggregate(ev: Evaluator, n: AggregateNode): Matrix {
   const q = ev.q;
   const original = q.current;
   const params = evalParams(ev, n.param);
-  const fused = aggregateRangeCall(ev, n, params);
+  const fused = aggregateRangeCall(ev, n, params) ?? aggregateSelector(ev, n, params);
   if (fused !== null) {
     q.set(original + totalSamples(fused));
     return fused;
@@ -92,8 +93,77 @@ export function evalAggregate(ev: Evaluator, n: AggregateNode): Matrix {
 }
 
 /**
+ * An aggregation folded series by series as its input streams in (SeriesFold): groups numbered in order of their
+ * first series, as aggregating the whole input would, and cells grown as groups are found; one key per group is
+ * held, nothing per series. The fold takes floats only, over at most MAX_CELLS cells: a series with a histogram
+ * point, or one more group, is refused, and the caller hands the aggregation to the general path.
+ */
+class StreamedFold {
+  private readonly labels: Labels[] = [];
+  private readonly keys = new Map<string, number>();
+  private readonly n: AggregateNode;
+  private readonly steps: number;
+  private readonly fold: SeriesFold;
+
+  constructor(n: AggregateNode, steps: number) {
+    this.n = n;
+    this.steps = steps;
+    this.fold = new SeriesFold(n.op, 0, steps);
+  }
+
+  /**
+   * Folds the `count` points of a series labelled `labels` (step indices `ks`, values `vs`); false, folding
+   * nothing, when it has histogram points (`histograms`) or would need more than MAX_CELLS cells.
+   */
+  add(
+    labels: Labels,
+    histograms: boolean,
+    ks: Int32Array,
+    vs: Float64Array,
+    count: number,
+    dropName: boolean,
+  ): boolean {
+    if (histograms) return false;
+    const key = groupingKey(labels, this.n.grouping, this.n.without);
+    let g = this.keys.get(key);
+    if (g === undefined) {
+      g = this.labels.length;
+      if ((g + 1) * this.steps > MAX_CELLS) return false;
+      this.keys.set(copyString(key), g);
+      this.labels.push(ownLabels(groupingLabels(labels, this.n.grouping, this.n.without)));
+      this.fold.reserve(g + 1);
+    }
+    this.fold.add(g, ks, vs, count, dropName);
+    return true;
+  }
+
+  /** The output series (see SeriesFold.finish). */
+  finish(ev: Evaluator): Matrix {
+    return this.fold.finish(ev, this.labels);
+  }
+}
+
+/**
+ * A copy of `s` that shares no memory with another string. A streamed series' label values may be slices of a
+ * larger text (a query worker's page of labels): a group kept past its series must not keep that text alive.
+ */
+function copyString(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
+}
+
+/** `labels` with every name and value copied (see copyString). */
+function ownLabels(labels: Labels): Labels {
+  const flat: string[] = [];
+  labels.forEach((name, value) => {
+    flat.push(copyString(name), copyString(value));
+  });
+  return Labels.fromSortedUnchecked(flat);
+}
+
+/**
  * Aggregates a range-function call (`sum(rate(x[5m]))`) without materialising the call's output: each series'
- * points go straight from the function into the group's cells. Null when the aggregation or the call does not
+ * points go straight from the function into the group's cells, and a selection is read series by series without
+ * being kept, so memory holds the groups' cells, not the series. Null when the aggregation or the call does not
  * qualify; then nothing has been evaluated. Groups, sample accounting and results are those of evaluating the call
  * and then aggregating its output.
  */
@@ -106,50 +176,54 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   const mi = call.args.findIndex((a) => a.kind === "matrix" || a.kind === "subquery");
   if (mi < 0) return null;
   ev.q.check();
-  const prepared = new PreparedRangeCall(ev, call, mi, impl.fn);
-  // Groups are numbered in order of their first series with output, as aggregating the materialised output would.
-  const sources = prepared.sources;
-  const keyOf = new Int32Array(sources.length);
-  const keys = new Map<string, number>();
-  for (let i = 0; i < sources.length; i++) {
-    const key = groupingKey(sources[i].labels, n.grouping, n.without);
-    let k = keys.get(key);
-    if (k === undefined) {
-      k = keys.size;
-      keys.set(key, k);
-    }
-    keyOf[i] = k;
-  }
-  const steps = ev.numSteps();
-  if (keys.size * steps > MAX_CELLS) return aggregate(ev, n, prepared.collect(), params);
-  const fold = new SeriesFold(n.op, keys.size, steps);
-  const groupOfKey = new Int32Array(keys.size).fill(-1);
-  const labels: Labels[] = [];
-  // The fold takes floats only: a histogram point sends the aggregation back to the general path, which reads
-  // every series again: what this pass held and loaded is forgotten first.
+  const prepared = new PreparedRangeCall(ev, call, mi, impl.fn, true);
+  const fold = new StreamedFold(n, ev.numSteps());
+  // A series the fold refuses sends the aggregation back to the general path, which reads every series again:
+  // what this pass held and loaded is forgotten first.
   const before = ev.q.current;
   const loadedBefore = ev.q.loaded;
-  let histograms = false;
-  prepared.run((index, seriesLabels, dropName, pts) => {
-    if (histograms) return;
-    if (pts.h !== null) {
-      histograms = true;
-      return;
-    }
-    let g = groupOfKey[keyOf[index]];
-    if (g < 0) {
-      g = labels.length;
-      groupOfKey[keyOf[index]] = g;
-      labels.push(groupingLabels(seriesLabels, n.grouping, n.without));
-    }
-    fold.add(g, pts.k, pts.v, pts.n, dropName);
+  let general = false;
+  prepared.run((_, labels, dropName, pts) => {
+    general = !fold.add(labels, pts.h !== null, pts.k, pts.v, pts.n, dropName);
+    return !general;
   });
-  if (histograms) {
+  if (general) {
     ev.q.set(before);
     ev.q.loaded = loadedBefore;
+    prepared.reselect();
     return aggregate(ev, n, prepared.collect(), params);
   }
-  return fold.finish(ev, labels);
+  return fold.finish(ev);
+}
+
+/**
+ * Aggregates an instant vector selector (`count by (app) (x)`) as aggregateRangeCall does a range-function call:
+ * the selection is read and evaluated series by series, each series folded into its group's cells and dropped.
+ * Null when the aggregation does not qualify; then nothing has been evaluated. Groups, sample accounting (every
+ * series' points stay counted, as if the selection were held) and results are those of `aggregate`.
+ */
+function aggregateSelector(ev: Evaluator, n: AggregateNode, params: Params): Matrix | null {
+  const sel = n.expr;
+  if (!foldsBySeries(n.op) || sel.kind !== "selector" || sel.smoothed || ev.numSteps() > PRECOUNT_STEPS) return null;
+  const q = ev.q;
+  const fold = new StreamedFold(n, ev.numSteps());
+  const before = q.current;
+  const loadedBefore = q.loaded;
+  let ks = new Int32Array(INITIAL_STEP_INDICES);
+  let general = false;
+  eachSelectorSeries(ev, streamSeries(q, sel), sel.offset, { statsOnly: sel.statsOnly }, (s) => {
+    if (ks.length < s.n) ks = new Int32Array(Math.max(s.n, ks.length * 2));
+    for (let p = 0; p < s.n; p++) ks[p] = ev.stepIndex(s.t[p]);
+    general = !fold.add(s.labels, s.h !== null, ks, s.v, s.n, s.dropName);
+    return !general;
+  });
+  // As in aggregateRangeCall.
+  if (general) {
+    q.set(before);
+    q.loaded = loadedBefore;
+    return aggregate(ev, n, ev.eval(sel), params);
+  }
+  return fold.finish(ev);
 }
 
 // Maps every input series to its group: indices into the returned label list, in order of first appearance.
@@ -169,6 +243,9 @@ function assignGroups(n: AggregateNode, input: Matrix): { groupOf: Int32Array; f
   }
   return { groupOf, first };
 }
+
+/** Initial room for the step indices of one series' points; grows to the longest series. */
+const INITIAL_STEP_INDICES = 256;
 
 // Above this many cells (groups × steps) the step-major loop, whose state is one cell per group, is used.
 const MAX_CELLS = 1 << 22;

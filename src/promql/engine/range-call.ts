@@ -27,8 +27,16 @@ import {
   scrapeInterval,
 } from "./implicit-window.ts";
 import { dropMetadata } from "./labelsets.ts";
-import type { CallNode } from "./plan.ts";
-import { matrixSources, type SourceSeries, selectSeries, storageSources, Window, weighSamples } from "./selectors.ts";
+import type { CallNode, SelectorNode } from "./plan.ts";
+import {
+  matrixSources,
+  type SourceSeries,
+  selectSeries,
+  storageSources,
+  streamSeries,
+  Window,
+  weighSamples,
+} from "./selectors.ts";
 import { subqueryWindow } from "./subquery.ts";
 import { type Matrix, Series, totalSamples } from "./value.ts";
 
@@ -64,11 +72,14 @@ function hasFloats(h: readonly (Histogram | undefined)[] | null, n: number): boo
 }
 
 /** Receives each series a range-function call produced: the index of its input series, the input's labels, the
- * name-removal mark and its points (valid only during the call). */
-export type RangeSink = (index: number, labels: Labels, dropName: boolean, points: StepPoints) => void;
+ * name-removal mark and its points (valid only during the call). Returning false stops the run there. */
+export type RangeSink = (index: number, labels: Labels, dropName: boolean, points: StepPoints) => boolean | undefined;
 
 interface RangeSource {
-  sources: readonly SourceSeries[];
+  /** The input series; read once when streamed (see PreparedRangeCall). */
+  sources: Iterable<SourceSeries>;
+  /** The selector of a streamed input, null otherwise. */
+  streamed: SelectorNode | null;
   offset: number;
   range: number;
   timestamp: number | null;
@@ -82,7 +93,7 @@ interface RangeSource {
   statsOnly: boolean;
 }
 
-function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
+function rangeSource(ev: Evaluator, n: CallNode, mi: number, stream: boolean): RangeSource {
   const arg = n.args[mi];
   if (arg.kind === "subquery") {
     const m = ev.evalSubquery(arg);
@@ -90,6 +101,7 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
     const { offset, range } = subqueryWindow(ev, arg);
     return {
       sources: matrixSources(m),
+      streamed: null,
       offset,
       range,
       timestamp: arg.timestamp,
@@ -103,7 +115,8 @@ function rangeSource(ev: Evaluator, n: CallNode, mi: number): RangeSource {
   if (arg.kind !== "matrix") throw new ContrailError("internal", "range argument expected");
   const vs = arg.selector;
   return {
-    sources: storageSources(selectSeries(ev.q, vs)),
+    sources: stream ? streamSeries(ev.q, vs) : storageSources(selectSeries(ev.q, vs)),
+    streamed: stream ? vs : null,
     offset: vs.offset,
     range: arg.range,
     timestamp: vs.timestamp,
@@ -140,8 +153,6 @@ function forgetResetHints(m: Matrix): void {
  * the first series, in Prometheus's order.
  */
 export class PreparedRangeCall {
-  /** The input series, in order. */
-  readonly sources: readonly SourceSeries[];
   private readonly ev: Evaluator;
   private readonly node: CallNode;
   private readonly src: RangeSource;
@@ -151,15 +162,20 @@ export class PreparedRangeCall {
   private readonly call: RangeCall;
   private readonly scalarArgs: Matrix[];
   private readonly w = new Window();
-  private readonly points: StepPoints;
+  /** Room for a point at every step, made when the first series is read (an empty selection needs none). */
+  private points: StepPoints | null = null;
   /** For a series holding histograms: what its first i loaded samples weigh in the sample limit, at index i. */
   private weights = new Float64Array(1);
 
-  /** Prepares call `n` of range function `fn`, whose range argument is argument `mi`. */
-  constructor(ev: Evaluator, n: CallNode, mi: number, fn: RangeFn) {
+  /**
+   * Prepares call `n` of range function `fn`, whose range argument is argument `mi`. With `stream`, a selection
+   * argument is read series by series as `run` goes, without being kept (see streamSeries): such a call runs once,
+   * or again after `reselect`.
+   */
+  constructor(ev: Evaluator, n: CallNode, mi: number, fn: RangeFn, stream = false) {
     const q = ev.q;
     const name = n.func.name;
-    const src = rangeSource(ev, n, mi);
+    const src = rangeSource(ev, n, mi, stream);
     const others = n.args.map((a, i) => (i === mi || a.kind === "string" ? null : ev.eval(a)));
     if (src.anchored && !ANCHORED_SAFE.includes(name)) {
       evalError(`anchored modifier can only be used with: ${ANCHORED_SAFE.join(", ")} - not with ${name}`);
@@ -179,9 +195,14 @@ export class PreparedRangeCall {
     this.fn = (src.implicit ? VM_ROLLUPS.get(name) : undefined) ?? fn;
     this.histFn = histogramRangeFn(name, this.fn);
     this.call = call;
-    this.sources = src.sources;
-    // Room for a point at every step, needed only when some series may produce one.
-    this.points = new StepPoints(src.sources.length === 0 ? 0 : ev.numSteps());
+  }
+
+  /** Makes a streamed call's input an ordinary selection (cached on its selector), so it can run again. */
+  reselect(): void {
+    const vs = this.src.streamed;
+    if (vs === null) return;
+    this.src.sources = storageSources(selectSeries(this.ev.q, vs));
+    this.src.streamed = null;
   }
 
   /**
@@ -213,9 +234,9 @@ export class PreparedRangeCall {
     }
     let lastMetric: string | null = null;
     let it: SampleIterator | undefined;
-    const sources = src.sources;
-    for (let index = 0; index < sources.length; index++) {
-      const s = sources[index];
+    let index = -1;
+    for (const s of src.sources) {
+      index++;
       q.check();
       it = s.iterator(it);
       this.w.load(it, loadMint, loadMaxt, src.statsOnly);
@@ -229,10 +250,10 @@ export class PreparedRangeCall {
       } else {
         this.seriesWindows(src.range, 0);
       }
-      const pts = this.points;
+      const pts = this.stepPoints();
       if (pts.n === 0) continue;
       q.add(pts.h === null ? pts.n : weighSamples(pts.h, 0, pts.n));
-      sink(index, s.labels, dropFn || s.dropName === true, pts);
+      if (sink(index, s.labels, dropFn || s.dropName === true, pts) === false) break;
       if (counterCheck && hasFloats(this.w.h, this.w.n)) {
         const metric = s.labels.metricName();
         // Input series come sorted, so one name's series are adjacent; the info is the same for all of them.
@@ -261,8 +282,14 @@ export class PreparedRangeCall {
       res.n = pts.n;
       if (pts.h !== null) res.h = pts.h.slice(0, pts.n);
       out.push(res);
+      return true;
     });
     return out;
+  }
+
+  private stepPoints(): StepPoints {
+    if (this.points === null) this.points = new StepPoints(this.ev.numSteps());
+    return this.points;
   }
 
   // Slides the window of the loaded series along the steps and applies the function at each, writing the points
@@ -272,7 +299,7 @@ export class PreparedRangeCall {
   private seriesWindows(range: number, reach: number): void {
     const { ev, src, fn, call, w, scalarArgs } = this;
     const q = ev.q;
-    const pts = this.points;
+    const pts = this.stepPoints();
     // ts, rangeStart, rangeEnd and the result, written and read as typed-array slots (see RangeCall).
     const f = call.f;
     const lookback = q.settings.lookbackDelta;

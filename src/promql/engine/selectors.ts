@@ -38,6 +38,22 @@ export function selectSeries(q: QueryContext, node: SelectorNode): StorageSeries
   return node.series;
 }
 
+/**
+ * The series of `node` one at a time, for a caller that reads each once and keeps nothing of it (an aggregation
+ * folding them): the selection cached on the node when there is one, else a fresh selection that is not cached, so
+ * a store that sends its series in pages holds only the pages being read. Its warnings are added once it has been
+ * read through (a paged store knows them only then). Each call reads the selection anew.
+ */
+export function* streamSeries(q: QueryContext, node: SelectorNode): Generator<StorageSeries, void, undefined> {
+  if (node.series !== null) {
+    yield* node.series;
+    return;
+  }
+  const set = q.querier.select(node.matchers, node.hints ?? { start: 0, end: 0 });
+  yield* set;
+  for (const w of set.warnings) q.annotations.add(storageWarning(w));
+}
+
 /** Storage series as sources (their names are not marked for removal). */
 export function storageSources(series: readonly StorageSeries[]): readonly SourceSeries[] {
   return series;
@@ -172,7 +188,7 @@ export function matrixSources(m: Matrix): SourceSeries[] {
 
 /** Steps of a grid beyond which an instant selector counts every series' points before evaluating any (a second
  * read of the samples), so a grid too long for the sample limit fails at once instead of after whole series. */
-const PRECOUNT_STEPS = 1 << 16;
+export const PRECOUNT_STEPS = 1 << 16;
 
 /**
  * The samples an instant selector over the loaded samples `t`/`v` (first `n`, ascending; `h` their histograms,
@@ -224,28 +240,61 @@ export function evalVectorSelector(
   ev: Evaluator,
   sources: readonly SourceSeries[],
   offset: number,
-  opts: { at?: number | null; recordOrigT?: boolean; statsOnly?: boolean; floatsOnly?: string } = {},
+  opts: SelectorOptions = {},
 ): Matrix {
+  const q = ev.q;
+  const at = opts.at ?? null;
+  const steps = ev.numSteps();
+  if (steps > PRECOUNT_STEPS && steps * sources.length > q.settings.maxSamples - q.current) {
+    const buf = new SampleBuffer(Math.min(steps + 64, 4096));
+    const lookback = q.settings.lookbackDelta;
+    let it: SampleIterator | undefined;
+    let total = 0;
+    for (const src of sources) {
+      q.check();
+      it = src.iterator(it);
+      loadSamples(it, (at ?? ev.start) - offset - lookback + 1, (at ?? ev.end) - offset, buf);
+      total += countSelectorPoints(ev, buf.t, buf.v, buf.n, offset, at, buf.h);
+      if (q.current + total > q.settings.maxSamples) tooManySamples();
+    }
+  }
+  const out: Matrix = [];
+  eachSelectorSeries(ev, sources, offset, opts, (s) => {
+    out.push(s);
+    return true;
+  });
+  return out;
+}
+
+/** Options of an instant vector selector's evaluation (see evalVectorSelector). */
+export interface SelectorOptions {
+  readonly at?: number | null;
+  readonly recordOrigT?: boolean;
+  readonly statsOnly?: boolean;
+  readonly floatsOnly?: string;
+}
+
+/**
+ * Evaluates an instant vector selector as evalVectorSelector does, without its precount of long grids, handing each
+ * series with points to `sink` as soon as it is evaluated (points counted as held), until `sink` returns false.
+ * Reads `sources` once, in order: they may be a selection streamed from storage.
+ */
+export function eachSelectorSeries(
+  ev: Evaluator,
+  sources: Iterable<SourceSeries>,
+  offset: number,
+  opts: SelectorOptions,
+  sink: (s: Series) => boolean,
+): void {
   const q = ev.q;
   const lookback = q.settings.lookbackDelta;
   const at = opts.at ?? null;
   const recordOrigT = opts.recordOrigT === true;
   const steps = ev.numSteps();
-  const out: Matrix = [];
   const buf = new SampleBuffer(Math.min(steps + 64, 4096));
   const loadMint = (at ?? ev.start) - offset - lookback + 1;
   const loadMaxt = (at ?? ev.end) - offset;
   let it: SampleIterator | undefined;
-  if (steps > PRECOUNT_STEPS && steps * sources.length > q.settings.maxSamples - q.current) {
-    let total = 0;
-    for (const src of sources) {
-      q.check();
-      it = src.iterator(it);
-      loadSamples(it, loadMint, loadMaxt, buf);
-      total += countSelectorPoints(ev, buf.t, buf.v, buf.n, offset, at, buf.h);
-      if (q.current + total > q.settings.maxSamples) tooManySamples();
-    }
-  }
   for (const src of sources) {
     q.check();
     it = src.iterator(it);
@@ -292,10 +341,9 @@ export function evalVectorSelector(
     if (out1 !== null) {
       q.add(out1.n + extra);
       q.loaded += out1.n + extra;
-      out.push(out1);
+      if (!sink(out1)) return;
     }
   }
-  return out;
 }
 
 /**
