@@ -52,6 +52,11 @@ export interface ScrapeManagerOptions {
   readonly onSourceError?: (err: Error) => void;
   /** Called after every scrape of every target. */
   readonly onScrape?: (target: ScrapeTarget, outcome: ScrapeOutcome) => void;
+  /**
+   * The wall clock (ms since the epoch) that platform collections are scheduled and stamped by; default `Date.now`.
+   * Target loops and their stale markers read the system clock.
+   */
+  readonly now?: () => number;
 }
 
 /** What a refresh changed. */
@@ -95,6 +100,7 @@ export class ScrapeManager {
   private readonly refreshIntervalMs: number;
   private readonly onSourceError: ((err: Error) => void) | undefined;
   private readonly onScrape: ((target: ScrapeTarget, outcome: ScrapeOutcome) => void) | undefined;
+  private readonly now: () => number;
   private readonly loops = new Map<string, ScrapeLoop>();
   private readonly platform: PlatformTargetSource | undefined;
   private readonly orgOfApp: OrgOfApp | undefined;
@@ -117,6 +123,7 @@ export class ScrapeManager {
     if (!(this.refreshIntervalMs > 0)) throw new ContrailError("bad_data", "refreshIntervalMs must be > 0");
     this.onSourceError = opts.onSourceError;
     this.onScrape = opts.onScrape;
+    this.now = opts.now ?? Date.now;
     if (opts.platform !== undefined && opts.orgOfApp === undefined) {
       throw new ContrailError("bad_data", "platform targets need an orgOfApp lookup");
     }
@@ -230,7 +237,7 @@ export class ScrapeManager {
   }
 
   /** Scrapes every platform target now, stamping its samples with `t` (ms); for tests and tools. */
-  async scrapePlatformNow(t: number = Date.now()): Promise<void> {
+  async scrapePlatformNow(t: number = this.now()): Promise<void> {
     await Promise.all([...this.collections.values()].map((c) => this.scrapePlatform(c, t)));
   }
 
@@ -401,13 +408,13 @@ export class ScrapeManager {
 
   private scheduleCollection(c: Collection): void {
     if (this.closed || c.timer !== null || c.running !== null) return;
-    const now = Date.now();
+    const now = this.now();
     const next = nextScrapeTime(Math.max(now, c.lastScheduled), this.options.intervalMs, c.offsetMs);
     c.timer = setTimeout(() => {
       c.timer = null;
       c.lastScheduled = next;
       if (this.closed || c.abort.signal.aborted) return;
-      const at = Date.now();
+      const at = this.now();
       c.running = this.scrapePlatform(c, at - next <= ALIGN_TOLERANCE_MS ? next : at).finally(() => {
         c.running = null;
         this.scheduleCollection(c);

@@ -25,6 +25,10 @@ const LIVENESS_MS = 2000;
 const SETTLE_MS = 10_000;
 /** Idle time after which the test pool retires a spare worker. */
 const SPARE_IDLE_MS = 1000;
+/** Grace of a pool whose workers must give up by themselves: longer than any wait here, so it never ends first. */
+const PATIENT_GRACE_MS = 6 * SETTLE_MS;
+/** Least time the queue test keeps a query waiting, ms; its stats must report at least as much. */
+const QUEUED_MS = 500;
 const SPIN = 'test_hook{action="spin"}';
 const WAIT = 'test_hook{action="wait"}';
 const EXHAUST = 'test_hook{action="exhaust"}';
@@ -86,11 +90,11 @@ async function query(
   return { status: r.status, json: JSON.parse(text), ms: performance.now() - started };
 }
 
-// Waits until `cond` holds for the pool's figures; fails after SETTLE_MS.
-async function until(what: string, cond: (f: PoolFigures) => boolean): Promise<PoolFigures> {
+// Waits until `cond` holds for the figures of `p` (default: the shared pool); fails after SETTLE_MS.
+async function until(what: string, cond: (f: PoolFigures) => boolean, p = pool): Promise<PoolFigures> {
   const end = performance.now() + SETTLE_MS;
   for (;;) {
-    const f = pool.figures();
+    const f = p.figures();
     if (cond(f)) return f;
     if (performance.now() > end) assert.fail(`the pool never got to: ${what} (${JSON.stringify(f)})`);
     await sleep(20);
@@ -138,15 +142,24 @@ describe("query pool", () => {
   });
 
   test("a client that goes away raises its query's cancel flag: the worker gives up by itself", async () => {
-    const before = await settled();
-    const client = new AbortController();
-    const gone = query("acme", WAIT, { timeout: "60s" }, client.signal).catch((err: Error) => err.name);
-    await until("the heavy query running", (f) => f.busy === 1);
-    client.abort();
-    assert.equal(await gone, "AbortError");
-    const f = await until("the worker free again", (x) => x.busy === 0);
-    assert.equal(f.canceled, before.canceled + 1);
-    assert.equal(f.restarts.canceled, before.restarts.canceled, "the worker stopped without being terminated");
+    // A pool of its own, whose grace outlasts every wait here: only the worker's own check of the flag can free it
+    // in time, however late a loaded machine runs the worker.
+    const patient = new QueryPool({ workers: 1, workerScript: HOOKS, graceMs: PATIENT_GRACE_MS, inline: false });
+    const s = await startTestServer(control, new MemoryTenants(), { queryPool: patient });
+    try {
+      const before = await until("the worker ready", (f) => f.ready === 1, patient);
+      const client = new AbortController();
+      const gone = query("acme", WAIT, { timeout: "60s" }, client.signal, s.url).catch((err: Error) => err.name);
+      await until("the heavy query running", (f) => f.busy === 1, patient);
+      client.abort();
+      assert.equal(await gone, "AbortError");
+      const f = await until("the worker free again", (x) => x.busy === 0, patient);
+      assert.equal(f.canceled, before.canceled + 1);
+      assert.equal(f.restarts.canceled, 0, "the worker stopped without being terminated");
+    } finally {
+      await s.close();
+      await patient.close();
+    }
   });
 
   test("the timeout stops a query that never checks: its worker is replaced", async () => {
@@ -166,29 +179,39 @@ describe("query pool", () => {
 
   test("a queue per org: past its bound 503 naming the limit; waiting counts against the timeout", async () => {
     await settled();
-    const spinning = query("small", SPIN, { timeout: "1500ms" });
-    await until("the spinning query running", (f) => f.busy === 1);
+    // The org's one running query holds its worker until released, not until a deadline that a loaded machine
+    // could reach before the checks.
+    const hold = new AbortController();
+    const holding = query("small", WAIT, { timeout: "60s" }, hold.signal).catch(() => null);
+    await until("the holding query running", (f) => f.busy === 1);
     const waiting = query("small", "1+1", { stats: "all" });
     await until("one query waiting", (f) => f.queued === 1);
+    const queuedBy = performance.now();
     const refused = await query("small", "1+1");
     assert.equal(refused.status, 503);
     assert.equal(refused.json.errorType, "unavailable");
     assert.match(refused.json.error, /too many queries waiting for this org \(limit 1 queued, 1 running at once\)/);
     const other = await query("other", "1+1");
     assert.equal(other.status, 200, "another org is not held up");
-    assert.equal((await spinning).status, 503);
+    // Released once it has waited at least QUEUED_MS (it was queued before `queuedBy`).
+    await sleep(Math.max(0, queuedBy + QUEUED_MS - performance.now()));
+    hold.abort();
+    await holding;
     const w = await waiting;
     assert.equal(w.status, 200);
     const timings = w.json.data.stats.timings;
-    assert.ok(timings.execQueueTime >= 1, `queued ${timings.execQueueTime} s behind a 1.5 s query`);
+    assert.ok(timings.execQueueTime >= QUEUED_MS / 1000, `queued ${timings.execQueueTime} s, held ${QUEUED_MS} ms`);
     assert.ok(timings.execTotalTime >= timings.execQueueTime);
 
-    const spinAgain = query("small", SPIN, { timeout: "1500ms" });
-    await until("the spinning query running", (f) => f.busy === 1);
+    await settled();
+    const holdAgain = new AbortController();
+    const holdingAgain = query("small", WAIT, { timeout: "60s" }, holdAgain.signal).catch(() => null);
+    await until("the holding query running", (f) => f.busy === 1);
     const late = await query("small", "1+1", { timeout: "200ms" });
     assert.equal(late.status, 503);
     assert.equal(late.json.error, "query timed out in query queue");
-    await spinAgain;
+    holdAgain.abort();
+    await holdingAgain;
     await settled();
   });
 
