@@ -1,30 +1,33 @@
 // The head's inverted index: label name → value → sorted series refs, plus the list of every ref. Series refs are
-// handed out in increasing order, so adding a series is an append to each of its lists in the common case.
+// handed out in increasing order, so adding a series is an append to each of its lists in the common case. Lists
+// are kept compact (ref-list.ts); names and values are the series' own label strings, which the series cache and
+// WAL replay intern, so the maps' keys cost no string of their own.
 
 import { compareStrings, type Labels } from "../../model/labels.ts";
-import { merge, type PostingsList, seek } from "../index/postings.ts";
+import { merge, type PostingsList } from "../index/postings.ts";
+import { type RefList, refListAdd, refListFilter, refListLength, refListView } from "./ref-list.ts";
 
 const EMPTY: readonly number[] = Object.freeze([]);
 const NO_VALUES: readonly string[] = Object.freeze([]);
 
 interface ValueMap {
-  readonly byValue: Map<string, number[]>;
+  readonly byValue: Map<string, RefList>;
   /** The values in UTF-8 byte order, rebuilt lazily after a value appears or disappears. */
   sorted: string[] | null;
 }
 
 /**
- * In-memory postings. Lists handed out are the live arrays: callers must not modify them and must copy what they
- * keep across appends (the matcher helpers in index/postings.ts always return new arrays).
+ * In-memory postings. Lists handed out may be views of the live arrays: callers must not modify them and must copy
+ * what they keep across appends (the matcher helpers in index/postings.ts always return new arrays).
  */
 export class MemPostings {
   private readonly names = new Map<string, ValueMap>();
-  private readonly all: number[] = [];
+  private all: RefList | undefined;
   private sortedNames: string[] | null = null;
 
   /** Adds series `ref` under each of its labels. */
   add(ref: number, labels: Labels): void {
-    insertSorted(this.all, ref);
+    this.all = refListAdd(this.all, ref);
     labels.forEach((name, value) => {
       let vm = this.names.get(name);
       if (vm === undefined) {
@@ -32,13 +35,10 @@ export class MemPostings {
         this.names.set(name, vm);
         this.sortedNames = null;
       }
-      let list = vm.byValue.get(value);
-      if (list === undefined) {
-        list = [];
-        vm.byValue.set(value, list);
-        vm.sorted = null;
-      }
-      insertSorted(list, ref);
+      const list = vm.byValue.get(value);
+      if (list === undefined) vm.sorted = null;
+      const next = refListAdd(list, ref);
+      if (next !== list) vm.byValue.set(value, next);
     });
   }
 
@@ -49,7 +49,7 @@ export class MemPostings {
   delete(deleted: ReadonlyMap<number, Labels>): void {
     if (deleted.size === 0) return;
     const keep = (ref: number) => !deleted.has(ref);
-    filterInPlace(this.all, keep);
+    if (this.all !== undefined) this.all = refListFilter(this.all, keep);
     const touched = new Map<string, Set<string>>();
     for (const labels of deleted.values()) {
       labels.forEach((name, value) => {
@@ -67,8 +67,11 @@ export class MemPostings {
       for (const value of values) {
         const list = vm.byValue.get(value);
         if (list === undefined) continue;
-        filterInPlace(list, keep);
-        if (list.length > 0) continue;
+        const rest = refListFilter(list, keep);
+        if (rest !== undefined) {
+          if (rest !== list) vm.byValue.set(value, rest);
+          continue;
+        }
         vm.byValue.delete(value);
         vm.sorted = null;
       }
@@ -93,43 +96,29 @@ export class MemPostings {
     return vm.sorted;
   }
 
-  /** Union of the lists of `name=v` over `values`; a live list when only one value matches. */
+  /** Union of the lists of `name=v` over `values`; a view of a live list when only one value matches. */
   postings(name: string, values: readonly string[]): PostingsList {
     const vm = this.names.get(name);
     if (vm === undefined) return EMPTY;
-    if (values.length === 1) return vm.byValue.get(values[0]) ?? EMPTY;
+    if (values.length === 1) {
+      const l = vm.byValue.get(values[0]);
+      return l === undefined ? EMPTY : refListView(l);
+    }
     const lists: PostingsList[] = [];
     for (const v of values) {
       const l = vm.byValue.get(v);
-      if (l !== undefined) lists.push(l);
+      if (l !== undefined) lists.push(refListView(l));
     }
     return merge(lists);
   }
 
-  /** Every series ref, ascending (live list). */
+  /** Every series ref, ascending (a view of the live list). */
   allPostings(): PostingsList {
-    return this.all;
+    return this.all === undefined ? EMPTY : refListView(this.all);
   }
 
   /** Number of series indexed. */
   get numSeries(): number {
-    return this.all.length;
+    return this.all === undefined ? 0 : refListLength(this.all);
   }
-}
-
-// Appends when `ref` is the largest (the usual case); otherwise inserts at its place. Ignores a ref already present.
-function insertSorted(list: number[], ref: number): void {
-  const n = list.length;
-  if (n === 0 || list[n - 1] < ref) {
-    list.push(ref);
-    return;
-  }
-  const i = seek(list, ref);
-  if (list[i] !== ref) list.splice(i, 0, ref);
-}
-
-function filterInPlace(list: number[], keep: (ref: number) => boolean): void {
-  let n = 0;
-  for (let i = 0; i < list.length; i++) if (keep(list[i])) list[n++] = list[i];
-  list.length = n;
 }

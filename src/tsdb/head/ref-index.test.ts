@@ -68,3 +68,28 @@ test("an array left sparse in the middle is given up, and starts again at the ne
   assert.equal(idx.get(n + 50), later);
   assert.equal(idx.size, 1);
 });
+
+test("a deletion that gives the array up returns its other entries; without leave to give up, it keeps them", () => {
+  const fill = () => {
+    const idx = new RefIndex<Entry>();
+    const es = Array.from({ length: 4 * REF_INDEX_SLACK }, (_, i) => entry(i + 1));
+    for (const e of es) assert.equal(idx.add(e), true);
+    assert.equal(idx.add(entry(100 * REF_INDEX_SLACK)), false, "far past the end: left to the caller");
+    return { idx, es };
+  };
+  const { idx, es } = fill();
+  // Half of it goes from the middle: the array is given up, handing back the first entry and the rest from there.
+  let released: readonly Entry[] = [];
+  let i = 1;
+  while (released.length === 0) released = idx.delete(es[i++]);
+  assert.deepEqual(released, [es[0], ...es.slice(i)]);
+  assert.equal(idx.count, 0);
+  assert.equal(idx.get(1), undefined);
+
+  const kept = fill();
+  for (let i = 1; i < kept.es.length - 1; i++) assert.deepEqual(kept.idx.delete(kept.es[i], false), []);
+  assert.equal(kept.idx.count, 2);
+  assert.equal(kept.idx.get(kept.es.length), kept.es[kept.es.length - 1]);
+  assert.deepEqual(kept.idx.shrink(), [kept.es[0], kept.es[kept.es.length - 1]]);
+  assert.equal(kept.idx.size, 0);
+});

@@ -4,6 +4,7 @@ import { Labels } from "../../model/labels.ts";
 import { ByteArena } from "../encoding/byte-arena.ts";
 import { SeriesColumns } from "./columns.ts";
 import { MemPostings } from "./mem-postings.ts";
+import { REF_INDEX_SLACK } from "./ref-index.ts";
 import { MemSeries } from "./series.ts";
 import { SeriesMap } from "./series-map.ts";
 
@@ -61,4 +62,52 @@ test("mem postings keep lists sorted, values in byte order, and forget emptied e
   assert.deepEqual(p.labelNames(), ["instance", "job"]);
   assert.deepEqual(Array.from(p.postings("job", ["b"])), [9]);
   assert.equal(p.numSeries, 3);
+});
+
+test("series by ref: the dense array's and the map's, through the array being given up, each iterated once", () => {
+  const m = new SeriesMap();
+  const n = 8 * REF_INDEX_SLACK;
+  const all = Array.from(
+    { length: n },
+    (_, i) => new MemSeries(i + 1, Labels.fromStrings("i", String(i + 1)), columns),
+  );
+  const far = new MemSeries(10 * n, Labels.fromStrings("i", "far"), columns);
+  for (const s of [...all, far]) m.add(s);
+  assert.equal(m.size, n + 1);
+  assert.equal(m.getByRef(10 * n), far, "a ref far past the array is kept in the map");
+  assert.deepEqual(
+    [...m.values()].map((s) => s.ref),
+    [...all.map((s) => s.ref), 10 * n],
+  );
+  // Removals during an iteration keep the array; the iteration sees every series left once.
+  const it = m.values();
+  const seen: number[] = [];
+  for (let i = 0; i < 10; i++) seen.push((it.next().value as MemSeries).ref);
+  for (let i = 1; i < n - 1; i++) if (i !== 5000) m.delete(all[i]);
+  const added = new MemSeries(n + 1, Labels.fromStrings("i", "new"), columns);
+  m.add(added);
+  for (let r = it.next(); r.done !== true; r = it.next()) seen.push(r.value.ref);
+  // The new series is past what the sparse array takes: the map keeps it, after `far`.
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 5001, n, 10 * n, n + 1]);
+  // Once it is done, the sparse array is given up: its series are found in the map.
+  assert.equal(m.size, 5);
+  for (const s of [all[0], all[5000], all[n - 1], added, far]) {
+    assert.equal(m.getByRef(s.ref), s);
+    assert.equal(m.getByLabels(s.labels), s);
+  }
+  assert.deepEqual(
+    [...m.values()].map((s) => s.ref).sort((a, b) => a - b),
+    [1, 5001, n, n + 1, 10 * n],
+  );
+  // A later series starts a new array; removing the map's series forgets them.
+  const later = new MemSeries(n + 2, Labels.fromStrings("i", "later"), columns);
+  m.add(later);
+  assert.equal(m.getByRef(n + 2), later);
+  for (const s of [all[0], all[5000], far]) m.delete(s);
+  assert.equal(m.getByRef(1), undefined);
+  assert.equal(m.size, 3);
+  assert.deepEqual(
+    [...m.values()].map((s) => s.ref).sort((a, b) => a - b),
+    [n, n + 1, n + 2],
+  );
 });

@@ -1,7 +1,8 @@
 // The head's series by ref and by label hash. The map is keyed by the low 32 bits of the labels' XXH64 as a small
 // integer (a string key would cost each series its 16-digit hash string, about 64 bytes), so keys collide now and
 // then: a key maps to one series or, rarely, to a list of series with different labels; lookups confirm with
-// `Labels.equals`.
+// `Labels.equals`. By ref, the dense array (ref-index.ts) holds almost every series and a `Map` only the others, so
+// most series cost a slot of the array (8 bytes) rather than a `Map` entry too (about 37 bytes with its spare room).
 
 import type { Labels } from "../../model/labels.ts";
 import { RefIndex } from "./ref-index.ts";
@@ -9,14 +10,17 @@ import type { MemSeries } from "./series.ts";
 
 /** Series of one head, found by ref or by labels. Single-threaded; no striping needed. */
 export class SeriesMap {
+  /** The series `dense` does not hold, by ref. */
   private readonly byRef = new Map<number, MemSeries>();
   private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
-  /** The appender's lookup by ref, ahead of `byRef` (ref-index.ts). */
+  /** Most series, by ref (ref-index.ts). */
   private readonly dense = new RefIndex<MemSeries>();
+  /** Iterations of `values()` under way: the dense array is not given up meanwhile (its entries would move). */
+  private iterations = 0;
 
   /** Number of series. */
   get size(): number {
-    return this.byRef.size;
+    return this.dense.count + this.byRef.size;
   }
 
   /** The series with `ref`, or undefined. */
@@ -38,8 +42,7 @@ export class SeriesMap {
    * equal to its own, given when the caller has it (so that the series' own labels need not cache theirs).
    */
   add(s: MemSeries, hash: string = s.labels.hash()): void {
-    this.byRef.set(s.ref, s);
-    this.dense.add(s);
+    if (!this.dense.add(s)) this.byRef.set(s.ref, s);
     const h = hashKey(hash);
     const e = this.byHash.get(h);
     if (e === undefined) this.byHash.set(h, s);
@@ -49,9 +52,10 @@ export class SeriesMap {
 
   /** Removes `s` (no-op when absent). */
   delete(s: MemSeries): void {
-    if (this.byRef.get(s.ref) !== s) return;
-    this.byRef.delete(s.ref);
-    this.dense.delete(s);
+    if (this.dense.get(s.ref) === s) {
+      this.keep(this.dense.delete(s, this.iterations === 0));
+    } else if (this.byRef.get(s.ref) === s) this.byRef.delete(s.ref);
+    else return;
     const h = hashKey(s.labels.hash());
     const e = this.byHash.get(h);
     if (e === s) this.byHash.delete(h);
@@ -61,9 +65,28 @@ export class SeriesMap {
     }
   }
 
-  /** Every series, in no particular order. */
-  values(): IterableIterator<MemSeries> {
-    return this.byRef.values();
+  /**
+   * Every series once: the dense array's by ascending ref, then the others. Series added during the iteration are
+   * visited when their ref is ahead of it (refs are handed out in increasing order, so a new series is; a series
+   * in the map is visited as in a `Map`); a series removed before it is reached is not. The dense array is not given
+   * up while an iteration is under way (an iteration stopped early must be closed, as `for...of` does, to let it).
+   */
+  *values(): Generator<MemSeries, void, undefined> {
+    this.iterations++;
+    try {
+      for (let ref = this.dense.startRef; ref < this.dense.endRef; ref++) {
+        const s = this.dense.get(ref);
+        if (s !== undefined) yield s;
+      }
+      yield* this.byRef.values();
+    } finally {
+      if (--this.iterations === 0) this.keep(this.dense.shrink());
+    }
+  }
+
+  // Keeps in the map the entries the dense array let go of.
+  private keep(released: readonly MemSeries[]): void {
+    for (const e of released) this.byRef.set(e.ref, e);
   }
 }
 
