@@ -13,8 +13,8 @@
 // client socket; `fly_app_http_response_time_seconds` from the request head written to the instance to the last
 // response byte read from it.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { pickInstance } from "./balancer.ts";
+import type { ClientSide, ClientUser } from "./client-conn.ts";
 import { type AppState, type ClientMeter, type EdgeCore, Waiter } from "./core.ts";
 import type { EdgeAppMetrics, EdgeErrorKind } from "./metrics.ts";
 import { type BodyFraming, VIA } from "./request-head.ts";
@@ -38,8 +38,8 @@ export const CLIENT_CLOSED_STATUS = 499;
 export interface ExchangeStart {
   readonly core: EdgeCore;
   readonly region: string;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  /** The client's request and the response to it. */
+  readonly client: ClientSide;
   readonly meter: ClientMeter;
   readonly edgeApp: EdgeAppMetrics;
   readonly app: AppState;
@@ -53,7 +53,7 @@ export interface ExchangeStart {
 }
 
 /** A proxied request; see the file comment. Lives until the response is counted. */
-export class Exchange extends Waiter implements ConnUser, ResponseSink {
+export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUser {
   private phase = NEW;
   private inst: InstanceState | null = null;
   private conn: UpstreamConn | null = null;
@@ -69,6 +69,8 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
   private status = 0;
   private tSent = 0;
   private requestDone: boolean;
+  /** The response body waits for the client socket to drain (the instance's socket is paused). */
+  private clientFull = false;
   private route: AppRoute;
   private readonly s: ExchangeStart;
 
@@ -81,8 +83,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
 
   /** Starts the exchange. */
   run(): void {
-    // One closure per exchange; the body and backpressure handlers are made only when a request needs them.
-    this.s.res.on("close", () => this.onResClose());
+    this.s.client.attach(this);
     this.choose();
   }
 
@@ -182,20 +183,20 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     const s = this.s;
     this.phase = SENDING;
     this.tSent = performance.now();
-    conn.reader.reset(this, s.req.method !== "HEAD");
+    conn.reader.reset(this, s.client.method !== "HEAD");
     conn.socket.write(s.head, "latin1");
     if (this.requestDone) {
       s.core.upstreamTimeouts.push(this, this.tSent);
       return;
     }
     // The body is read only now, so a failed connect never consumed any of it.
-    s.req.on("data", (chunk: Buffer) => this.onReqData(chunk));
-    s.req.on("end", () => this.onReqEnd());
+    s.client.readBody();
   }
 
-  private onReqData(chunk: Buffer): void {
+  /** A slice of the request body from the client. */
+  onRequestBody(chunk: Buffer): void {
     const conn = this.conn;
-    if (conn === null) return; // the exchange ended early; Node discards the rest
+    if (conn === null) return;
     let ok: boolean;
     if (this.s.body === "chunked") {
       // Size line, data and terminator leave in one write.
@@ -205,10 +206,11 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
       ok = conn.socket.write("\r\n", "latin1");
       conn.socket.uncork();
     } else ok = conn.socket.write(chunk);
-    if (!ok) this.s.req.pause();
+    if (!ok) this.s.client.pauseBody();
   }
 
-  private onReqEnd(): void {
+  /** The request body is complete. */
+  onRequestEnd(): void {
     const conn = this.conn;
     if (conn === null) return;
     if (this.s.body === "chunked") conn.socket.write("0\r\n\r\n", "latin1");
@@ -217,7 +219,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
   }
 
   onDrain(): void {
-    if (!this.requestDone && this.s.req.isPaused()) this.s.req.resume();
+    if (!this.requestDone) this.s.client.resumeBody();
   }
 
   onEnd(): void {}
@@ -239,21 +241,25 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
       return;
     }
     headers.push("Via", VIA);
-    try {
-      s.res.writeHead(status, headers);
-    } catch {
-      // A header value Node refuses to send (control characters): the app's response is unusable.
+    if (!s.client.writeHead(status, headers)) {
+      // A header name or value that cannot be sent (control characters): the app's response is unusable.
       this.instanceResponded(performance.now());
       this.fail("bad_response", 502, "the app sent an invalid response header");
     }
   }
 
   onResponseBody(chunk: Buffer): void {
-    const res = this.s.res;
-    if (!res.write(chunk)) {
+    if (!this.s.client.write(chunk) && !this.clientFull) {
+      this.clientFull = true;
       this.conn!.socket.pause();
-      res.once("drain", () => this.conn?.socket.resume());
     }
+  }
+
+  /** The client socket drained: the instance's socket reads again. */
+  onClientDrain(): void {
+    if (!this.clientFull) return;
+    this.clientFull = false;
+    this.conn?.socket.resume();
   }
 
   onResponseEnd(reusable: boolean): void {
@@ -268,9 +274,8 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
       if (this.requestDone) this.inst!.release(conn, reusable, now);
       else conn.abandon();
     }
-    this.drainRequest();
     this.releaseLoad();
-    this.s.res.end();
+    this.s.client.end();
     this.countEdge(this.status, now);
   }
 
@@ -308,7 +313,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
       !this.gotBytes &&
       !this.retried &&
       this.s.body === "none" &&
-      replayable(this.s.req.method ?? "", this.s.req.rawHeaders)
+      replayable(this.s.client.method, this.s.client.rawHeaders)
     );
   }
 
@@ -342,11 +347,6 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     this.choose();
   }
 
-  /** Lets the rest of an unsent request body flow (into the ignoring handler) so the connection can go on. */
-  private drainRequest(): void {
-    if (!this.requestDone && this.s.req.isPaused()) this.s.req.resume();
-  }
-
   private instanceResponded(now: number): void {
     const c = this.inst!.metrics.status(this.status);
     c.responses.inc();
@@ -370,13 +370,13 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     this.conn = null;
     conn?.abandon();
     this.releaseLoad();
-    this.drainRequest();
-    const res = this.s.res;
-    if (res.headersSent) {
-      res.destroy();
+    const client = this.s.client;
+    if (client.headersSent) {
+      client.destroy();
       this.countEdge(this.status);
     } else {
-      sendText(res, status, message);
+      // Ending the response lets the connection read and drop the rest of an unsent body.
+      sendText(client, status, message);
       this.countEdge(status);
     }
   }
@@ -390,8 +390,8 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     s.meter.flush(s.edgeApp);
   }
 
-  /** The client connection closed: before the response ended, this abandons the exchange. */
-  private onResClose(): void {
+  /** The client connection closed before the response ended: the exchange is abandoned. */
+  onClientClose(): void {
     if (this.phase === DONE) return;
     this.phase = DONE;
     if (this.list !== null) this.list.remove(this);
@@ -399,7 +399,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink {
     this.conn = null;
     conn?.abandon();
     this.releaseLoad();
-    this.countEdge(this.s.res.headersSent ? this.status : CLIENT_CLOSED_STATUS);
+    this.countEdge(this.s.client.headersSent ? this.status : CLIENT_CLOSED_STATUS);
   }
 }
 

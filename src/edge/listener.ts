@@ -1,16 +1,18 @@
-// One HTTP listener of the edge, with its own region code and host id: routes each request by `Host:
-// <app>.<domain>`, hands it to an Exchange (or a Tunnel for `Upgrade`), and answers what cannot be routed itself.
-// The region's TLS listener (tls-listener.ts) hands its connections here once their handshake is done, so HTTP and
-// HTTPS requests of one region share one HTTP server and one set of `fly_edge_*` children.
+// One HTTP listener of the edge, with its own region code and host id: accepts connections and serves HTTP/1.1 on
+// them itself (client-conn.ts, no node:http), routes each request by `Host: <app>.<domain>`, hands it to an
+// Exchange (or a Tunnel for `Upgrade`), and answers what cannot be routed itself. The region's TLS listener
+// (tls-listener.ts) hands its connections here once their handshake is done, so HTTP and HTTPS requests of one
+// region share one listener and one set of `fly_edge_*` children. One interval timer per listener enforces the
+// request head deadline of the connections that have one armed.
 //
 // Series of unroutable traffic: requests for a host that names no existing app (404), requests without Host (400),
 // malformed requests (400), oversized heads (431) and head timeouts (408) are counted under app="" — one series per
 // status and listener — never under the requested name, so clients cannot create series at will. Connections are
 // attributed to the app of their first routed request; connections that never carried one count under app="".
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Server as NetServer, Socket } from "node:net";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { ClientConn, type ConnOwner } from "./client-conn.ts";
 import { ClientMeter, type EdgeCore } from "./core.ts";
 import { Exchange } from "./exchange.ts";
 import { EdgeAppMetrics } from "./metrics.ts";
@@ -21,6 +23,7 @@ import {
   listenerForwardLines,
   type RequestInfo,
 } from "./request-head.ts";
+import type { RequestHead } from "./request-parser.ts";
 import { rawResponse, sendText } from "./respond.ts";
 import { splitAddress } from "./routes.ts";
 import { Tunnel } from "./tunnel.ts";
@@ -60,22 +63,26 @@ export function boundPort(server: NetServer, requested: number): number {
 /** Longest Host value echoed back in a 404 body. */
 const MAX_ECHO = 200;
 
+/** Shortest and longest period of the head-deadline sweep, in milliseconds. */
+const MIN_SWEEP_MS = 50;
+const MAX_SWEEP_MS = 1000;
+
 /** One HTTP listener; see the file comment. */
-export class HttpListener {
-  readonly server: Server;
+export class HttpListener implements ConnOwner {
+  readonly server: NetServer;
   readonly region: string;
   readonly host: string;
   readonly ip: string;
   private tail = "";
   /** The forwarding lines of requests that came over TLS (set by the region's TLS listener). */
   secureTail = "";
-  /** The meter of the connection `adopt` is handing to the server (its `connection` event runs synchronously). */
-  private adopting: ClientMeter | null = null;
   private readonly apps = new Map<string, EdgeAppMetrics>();
   private unknownApp: EdgeAppMetrics | null = null;
-  private readonly meters = new WeakMap<Socket, ClientMeter>();
-  /** Every open client connection, upgraded ones included (Node stops tracking those). */
+  /** Every open client connection, upgraded ones included. */
   private readonly sockets = new Set<Socket>();
+  /** Connections whose request head deadline is armed. */
+  private readonly heading = new Set<ClientConn>();
+  private sweepTimer: NodeJS.Timeout | null = null;
   private readonly suffix: string;
   private readonly requestedPort: number;
 
@@ -89,28 +96,19 @@ export class HttpListener {
     this.ip = host;
     this.requestedPort = port;
     this.suffix = `.${core.tuning.domain}`;
-    const t = core.tuning;
-    this.server = createServer({
-      // No keep-alive timer of Node's own: it re-arms the socket's timer twice per request. The socket timeout
-      // below (armed once per connection, pushed back by every byte) closes idle connections after the same time.
-      keepAliveTimeout: 0,
-      headersTimeout: t.headersTimeoutMs,
-      requestTimeout: 0,
-      maxHeaderSize: t.maxHeaderBytes,
-      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(t.headersTimeoutMs / 4))),
-      noDelay: true,
-    });
-    this.server.timeout = t.clientIdleTimeoutMs;
-    this.server.on("connection", this.onConnection);
-    this.server.on("request", this.onRequest);
-    this.server.on("upgrade", this.onUpgrade);
-    this.server.on("clientError", this.onClientError);
+    // Half-open, so the connection decides what a client's end means (client-conn.ts) and tunnels pass it on.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
+      this.accept(socket, new ClientMeter(socket)),
+    );
   }
 
-  /** Binds the listener; rejects with the listen error. */
+  /** Binds the listener and starts its head-deadline sweep; rejects with the listen error. */
   async listen(): Promise<void> {
     await listenOn(this.server, this.ip, this.requestedPort);
     this.tail = listenerForwardLines(this.region, this.port);
+    const every = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(this.core.tuning.headersTimeoutMs / 4)));
+    this.sweepTimer = setInterval(this.sweepHeads, every);
+    this.sweepTimer.unref();
   }
 
   /** The bound port (after `listen`). */
@@ -120,21 +118,17 @@ export class HttpListener {
 
   /** Stops listening and closes every connection. */
   close(): Promise<void> {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     return new Promise((resolve) => {
       this.server.close(() => resolve());
-      this.server.closeAllConnections();
       for (const s of this.sockets) s.destroy();
     });
   }
 
   /** Serves HTTP on a connection accepted elsewhere (a TLS socket after its handshake), metered by `meter`. */
   adopt(socket: Socket, meter: ClientMeter): void {
-    this.adopting = meter;
-    try {
-      this.server.emit("connection", socket);
-    } finally {
-      this.adopting = null;
-    }
+    this.accept(socket, meter);
   }
 
   /** The `fly_edge_*` children of app `name` at this listener, bound once. */
@@ -166,27 +160,51 @@ export class HttpListener {
     return name.includes(".") ? null : name;
   }
 
-  private readonly onConnection = (socket: Socket): void => {
-    const meter = this.adopting ?? new ClientMeter(socket);
-    this.meters.set(socket, meter);
+  private accept(socket: Socket, meter: ClientMeter): void {
     this.sockets.add(socket);
-    socket.on("close", () => {
-      this.sockets.delete(socket);
-      this.core.longLived.delete(meter);
-      if (meter.app === null) meter.attribute(this.unknown());
-      meter.closed();
+    const t = this.core.tuning;
+    new ClientConn(socket, meter, this, {
+      maxHeaderBytes: t.maxHeaderBytes,
+      headersTimeoutMs: t.headersTimeoutMs,
+      clientIdleTimeoutMs: t.clientIdleTimeoutMs,
     });
+  }
+
+  /** @internal See ConnOwner. */
+  onConnClose(conn: ClientConn): void {
+    const meter = conn.meter;
+    this.sockets.delete(conn.socket);
+    this.core.longLived.delete(meter);
+    if (meter.app === null) meter.attribute(this.unknown());
+    meter.closed();
+  }
+
+  /** @internal See ConnOwner. */
+  watchHead(conn: ClientConn, on: boolean): void {
+    if (on) this.heading.add(conn);
+    else this.heading.delete(conn);
+  }
+
+  private readonly sweepHeads = (): void => {
+    if (this.heading.size === 0) return;
+    const now = performance.now();
+    for (const conn of this.heading) if (conn.headDeadline <= now) conn.headTimedOut();
   };
 
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const t0 = performance.now();
-    const meter = this.meters.get(req.socket)!;
-    const info = inspectRequest(req.rawHeaders);
+  /** @internal See ConnOwner. */
+  onRefused(conn: ClientConn, status: number, since: number): void {
+    this.countUnknown(conn.meter, status, since);
+  }
+
+  /** @internal See ConnOwner. */
+  onRequest(conn: ClientConn, head: RequestHead, t0: number): void {
+    const meter = conn.meter;
+    const info = inspectRequest(head.rawHeaders);
     const name = info.host === "" ? null : this.appName(info.host);
     const route = name === null ? undefined : this.core.routes.get(name);
     if (name === null || route === undefined) {
       const [status, message] = unroutable(info);
-      sendText(res, status, message);
+      sendText(conn, status, message);
       this.countUnknown(meter, status, t0);
       return;
     }
@@ -195,27 +213,25 @@ export class HttpListener {
     new Exchange({
       core: this.core,
       region: this.region,
-      req,
-      res,
+      client: conn,
       meter,
       edgeApp,
       app: this.core.appState(name),
       route,
-      head: this.upstreamHead(req, info, false),
+      head: this.upstreamHead(conn.socket, head, info, false),
       body: info.body,
       t0,
     }).run();
-  };
+  }
 
-  private readonly onUpgrade = (req: IncomingMessage, socket: Socket, rest: Buffer): void => {
-    const t0 = performance.now();
-    const meter = this.meters.get(socket)!;
-    const info = inspectRequest(req.rawHeaders);
+  /** @internal See ConnOwner. */
+  onUpgrade(conn: ClientConn, head: RequestHead, rest: Buffer, t0: number): void {
+    const { meter, socket } = conn;
+    const info = inspectRequest(head.rawHeaders);
     const name = info.host === "" ? null : this.appName(info.host);
     const route = name === null ? undefined : this.core.routes.get(name);
     if (name === null || route === undefined) {
       const [status, message] = unroutable(info);
-      socket.on("error", ignore);
       socket.end(rawResponse(status, message));
       this.countUnknown(meter, status, t0);
       return;
@@ -225,48 +241,25 @@ export class HttpListener {
     new Tunnel({
       core: this.core,
       region: this.region,
-      req,
       client: socket,
       rest,
       meter,
       edgeApp,
       app: this.core.appState(name),
       route,
-      head: this.upstreamHead(req, info, true),
+      head: this.upstreamHead(socket, head, info, true),
       t0,
     }).run();
-  };
-
-  private upstreamHead(req: IncomingMessage, info: RequestInfo, upgrade: boolean): string {
-    const fwd = {
-      clientIp: clientIpOf(req.socket.remoteAddress),
-      requestId: this.core.nextRequestId(this.region),
-      listenerTail: (req.socket as TLSSocket).encrypted === true ? this.secureTail : this.tail,
-    };
-    return buildRequestHead(req.method!, req.url!, req.rawHeaders, info, fwd, upgrade);
   }
 
-  private readonly onClientError = (err: Error & { code?: string }, socket: Socket): void => {
-    const meter = this.meters.get(socket);
-    // A connection that sent nothing since it opened (or since its last response) is idle, not a bad request:
-    // it is closed without an answer and without counting one.
-    const idle = err.code === "ERR_HTTP_REQUEST_TIMEOUT" && meter !== undefined && meter.unflushedIn === 0;
-    if (err.code === "ECONNRESET" || !socket.writable || idle) {
-      socket.destroy();
-      return;
-    }
-    let status = 400;
-    let message = "malformed HTTP request";
-    if (err.code === "HPE_HEADER_OVERFLOW") {
-      status = 431;
-      message = "request headers too large";
-    } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-      status = 408;
-      message = "request head not received in time";
-    }
-    socket.end(rawResponse(status, message));
-    if (meter !== undefined) this.countUnknown(meter, status, meter.lastActivity);
-  };
+  private upstreamHead(socket: Socket, head: RequestHead, info: RequestInfo, upgrade: boolean): string {
+    const fwd = {
+      clientIp: clientIpOf(socket.remoteAddress),
+      requestId: this.core.nextRequestId(this.region),
+      listenerTail: (socket as TLSSocket).encrypted === true ? this.secureTail : this.tail,
+    };
+    return buildRequestHead(head.method, head.target, head.rawHeaders, info, fwd, upgrade);
+  }
 
   private countUnknown(meter: ClientMeter, status: number, since: number): void {
     const unknown = this.unknown();
@@ -283,5 +276,3 @@ export class HttpListener {
 function unroutable(info: RequestInfo): [number, string] {
   return info.host === "" ? [400, "missing Host header"] : [404, `no app at ${info.host.slice(0, MAX_ECHO)}`];
 }
-
-function ignore(): void {}

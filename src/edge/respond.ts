@@ -1,13 +1,14 @@
 // Responses the edge writes itself (unknown app, no instance, upstream failure, bad request), as short plain text
-// that says what went wrong, on a ServerResponse or, before or after Node's HTTP layer, on a raw socket.
+// that says what went wrong, on a request's client side or, for refused heads and upgrades, on a raw socket.
 
-import { type ServerResponse, STATUS_CODES } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { ClientSide } from "./client-conn.ts";
 import { VIA } from "./request-head.ts";
 
 /** Writes a complete plain-text response; the connection stays usable for the next request. */
-export function sendText(res: ServerResponse, status: number, message: string): void {
+export function sendText(client: ClientSide, status: number, message: string): void {
   const body = `${message}\n`;
-  res.writeHead(status, [
+  client.writeHead(status, [
     "Content-Type",
     "text/plain; charset=utf-8",
     "Content-Length",
@@ -15,10 +16,11 @@ export function sendText(res: ServerResponse, status: number, message: string): 
     "Via",
     VIA,
   ]);
-  res.end(body);
+  client.write(body);
+  client.end();
 }
 
-/** A complete raw HTTP/1.1 response that closes the connection, for sockets outside Node's HTTP layer. */
+/** A complete raw HTTP/1.1 response that closes the connection, for sockets outside a request's client side. */
 export function rawResponse(status: number, message: string): string {
   const body = `${message}\n`;
   return (

@@ -4,7 +4,6 @@
 // open, so `fly_app_concurrency` shows open WebSockets. The exchange is counted under the response's status when
 // its head arrives (101 normally); the response time of an upgrade ends there.
 
-import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { pickInstance } from "./balancer.ts";
 import type { AppState, ClientMeter, EdgeCore } from "./core.ts";
@@ -19,7 +18,6 @@ import type { ConnUser, InstanceState, UpstreamConn } from "./upstream.ts";
 export interface TunnelStart {
   readonly core: EdgeCore;
   readonly region: string;
-  readonly req: IncomingMessage;
   readonly client: Socket;
   /** Bytes the client sent after the request head. */
   readonly rest: Buffer;
@@ -129,7 +127,7 @@ export class Tunnel implements ConnUser, ResponseSink {
   onResponseBody(): void {}
 
   onResponseEnd(): void {
-    // A refused upgrade (any status but 101): the client socket left Node's HTTP layer, so it closes after this.
+    // A refused upgrade (any status but 101): the client socket left the HTTP layer, so it closes after this.
     this.endClient = true;
   }
 

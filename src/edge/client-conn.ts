@@ -1,0 +1,522 @@
+// The server side of one client connection of the edge: HTTP/1.1 on a plain or TLS socket, without node:http.
+// Request heads are parsed by request-parser.ts; requests are served one at a time in arrival order (pipelined ones
+// wait in the read buffer, which is bounded: reading pauses while a request is in progress and more than
+// PIPELINE_BUFFER_BYTES wait). The request body (Content-Length or chunked) flows to the request's user only once it
+// asks for it, with backpressure both ways; whatever of a body the user did not take is read and dropped after the
+// response, so the next request on the connection is found. Responses go straight to the socket: status line and
+// headers in one write with the first body bytes, the body framed by Content-Length, chunked (HTTP/1.1 clients) or
+// by closing the connection (HTTP/1.0 clients).
+//
+// Time limits: a request head must be complete within `headersTimeoutMs` of its first byte (of the connection's
+// opening, for the first request); the listener's sweep enforces it (408, or a silent close when nothing arrived).
+// A connection with no traffic for `clientIdleTimeoutMs` is closed (the socket timeout).
+
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { ClientMeter } from "./core.ts";
+import {
+  CHUNKED,
+  ChunkedDecoder,
+  type HeadError,
+  isFieldValue,
+  isToken,
+  parseRequestHead,
+  type RequestHead,
+} from "./request-parser.ts";
+import { rawResponse } from "./respond.ts";
+
+/** Receives the client side's events of one request (the Exchange). */
+export interface ClientUser {
+  /** Request body bytes, a slice valid until the socket's next read; the user writes or copies it. */
+  onRequestBody(chunk: Buffer): void;
+  /** The request body is complete. */
+  onRequestEnd(): void;
+  /** The client socket's write buffer drained. */
+  onClientDrain(): void;
+  /** The client connection closed before `end` (the user gets no further calls). */
+  onClientClose(): void;
+}
+
+/** The client side of one request, as an Exchange sees it; valid until `end` or `destroy`. */
+export interface ClientSide {
+  readonly method: string;
+  readonly rawHeaders: readonly string[];
+  /** Whether the response head was written. */
+  readonly headersSent: boolean;
+  /** Registers the request's user. */
+  attach(user: ClientUser): void;
+  /** Starts the flow of the request body to the user (at once, or as it arrives). */
+  readBody(): void;
+  /** Stops the request body flow until `resumeBody` (backpressure from the instance). */
+  pauseBody(): void;
+  /** Resumes the request body flow. */
+  resumeBody(): void;
+  /** Writes the response head (sent with the first body bytes); false, with nothing written, if a header is invalid. */
+  writeHead(status: number, headers: readonly string[]): boolean;
+  /** Writes response body bytes; false when the socket's buffer is full (wait for `onClientDrain`). */
+  write(chunk: Buffer | string): boolean;
+  /** Ends the response; the connection goes on to the next request or closes. */
+  end(): void;
+  /** Cuts the connection (a response that cannot be completed). */
+  destroy(): void;
+}
+
+/** What a connection asks of its listener. */
+export interface ConnOwner {
+  /** A complete request head arrived (`t0`: when, `performance.now()` ms). */
+  onRequest(conn: ClientConn, head: RequestHead, t0: number): void;
+  /** An `Upgrade` request arrived; the socket and `rest` (bytes after the head) now belong to the callee. */
+  onUpgrade(conn: ClientConn, head: RequestHead, rest: Buffer, t0: number): void;
+  /** The connection answered a request it refused itself (`status`), with the time the request started. */
+  onRefused(conn: ClientConn, status: number, since: number): void;
+  /** The head deadline of `conn` is armed (true) or disarmed (false). */
+  watchHead(conn: ClientConn, on: boolean): void;
+  /** The socket closed. */
+  onConnClose(conn: ClientConn): void;
+}
+
+/** Bounds and timeouts of client connections (milliseconds, bytes). */
+export interface ConnLimits {
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly clientIdleTimeoutMs: number;
+}
+
+/** Most bytes read ahead (pipelined requests, body not yet taken) before reading pauses. */
+const PIPELINE_BUFFER_BYTES = 64 * 1024;
+/** Most empty lines skipped before a request line (RFC 9112 §2.2 allows some after a body). */
+const MAX_LEADING_EMPTY_LINES = 4;
+
+// Connection states.
+const HEAD = 0;
+const BODY = 1;
+const WAIT = 2;
+const DRAIN = 3;
+const GONE = 4;
+
+// Response body framing.
+const NONE = 0;
+const LENGTH = 1;
+const CHUNKS = 2;
+const UNTIL_CLOSE = 3;
+
+const CRLF = "\r\n";
+const LAST_CHUNK = "0\r\n\r\n";
+const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+
+let dateSecond = 0;
+let dateValue = "";
+
+/** The Date header value, rendered at most once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const s = Math.floor(now / 1000);
+  if (s !== dateSecond) {
+    dateSecond = s;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+/** One client connection; see the file comment. Lives until its socket closes or is handed to a Tunnel. */
+export class ClientConn implements ClientSide {
+  method = "";
+  rawHeaders: readonly string[] = [];
+  headersSent = false;
+  /** `performance.now()` deadline of the current request head, 0 when unarmed (read by the listener's sweep). */
+  headDeadline: number;
+  private state = HEAD;
+  private buf: Buffer | null = null;
+  private user: ClientUser | null = null;
+  private head: RequestHead | null = null;
+  /** Body bytes still to come (Content-Length framing). */
+  private remaining = 0;
+  private chunked = false;
+  private readonly decoder: ChunkedDecoder;
+  private reading = false;
+  private bodyPaused = false;
+  private bodyDone = true;
+  private framing = NONE;
+  private closeAfter = false;
+  private corked = false;
+  private pausedForBuffer = false;
+  /** `pump` is on the stack: a nested call (from a user's callback) leaves the work to the outer loop. */
+  private pumping = false;
+  private readonly forwardBody = (slice: Buffer): void => {
+    if (slice.length > 0) this.user?.onRequestBody(slice);
+  };
+
+  constructor(
+    readonly socket: Socket,
+    readonly meter: ClientMeter,
+    private readonly owner: ConnOwner,
+    private readonly limits: ConnLimits,
+  ) {
+    this.decoder = new ChunkedDecoder(limits.maxHeaderBytes);
+    this.headDeadline = performance.now() + limits.headersTimeoutMs;
+    owner.watchHead(this, true);
+    socket.setTimeout(limits.clientIdleTimeoutMs);
+    socket.on("timeout", this.onTimeout);
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("drain", this.onDrain);
+    socket.on("error", ignore); // a reset is seen as "close"
+    socket.on("close", this.onClose);
+  }
+
+  attach(user: ClientUser): void {
+    this.user = user;
+  }
+
+  readBody(): void {
+    if (this.reading) return;
+    this.reading = true;
+    if (this.bodyDone) {
+      this.user?.onRequestEnd();
+      return;
+    }
+    this.pump();
+  }
+
+  pauseBody(): void {
+    if (this.bodyPaused) return;
+    this.bodyPaused = true;
+    this.socket.pause();
+  }
+
+  resumeBody(): void {
+    if (!this.bodyPaused) return;
+    this.unpauseBody();
+    this.pump();
+  }
+
+  private unpauseBody(): void {
+    if (!this.bodyPaused) return;
+    this.bodyPaused = false;
+    if (!this.pausedForBuffer) this.socket.resume();
+  }
+
+  writeHead(status: number, headers: readonly string[]): boolean {
+    const req = this.head!;
+    let out = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+    let length = false;
+    let date = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      const value = headers[i + 1];
+      if (!isToken(name) || !isFieldValue(value)) return false;
+      if (name.length === 14 && name === "Content-Length") length = true;
+      else if (name.length === 4 && name.toLowerCase() === "date") date = true;
+      out += `${name}: ${value}\r\n`;
+    }
+    if (!date) out += `Date: ${httpDate()}\r\n`;
+    if (req.method === "HEAD" || status === 204 || status === 304 || status < 200) this.framing = NONE;
+    else if (length) this.framing = LENGTH;
+    else if (req.minor === 1) {
+      this.framing = CHUNKS;
+      out += "Transfer-Encoding: chunked\r\n";
+    } else {
+      this.framing = UNTIL_CLOSE;
+      this.closeAfter = true;
+    }
+    if (!req.keepAlive) this.closeAfter = true;
+    if (this.closeAfter) out += "Connection: close\r\n\r\n";
+    else if (req.minor === 0) out += "Connection: keep-alive\r\n\r\n";
+    else out += CRLF;
+    this.headersSent = true;
+    // Corked until `end` or the end of this tick, so head and the first body bytes leave in one write.
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(this.uncork);
+    this.socket.write(out, "latin1");
+    return true;
+  }
+
+  write(chunk: Buffer | string): boolean {
+    const len = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+    if (len === 0 || this.framing === NONE || this.state === GONE) return true;
+    const socket = this.socket;
+    if (this.framing !== CHUNKS) return socket.write(chunk);
+    socket.cork();
+    socket.write(`${len.toString(16)}\r\n`, "latin1");
+    socket.write(chunk);
+    const ok = socket.write(CRLF, "latin1");
+    socket.uncork();
+    return ok;
+  }
+
+  end(): void {
+    if (this.state === GONE) return;
+    this.user = null;
+    if (this.framing === CHUNKS) this.socket.write(LAST_CHUNK, "latin1");
+    this.uncork();
+    this.framing = NONE;
+    this.headersSent = false;
+    this.head = null;
+    if (this.closeAfter) {
+      this.state = GONE;
+      this.socket.end();
+      return;
+    }
+    if (this.bodyDone) this.nextRequest();
+    else {
+      // The rest of the body is read and dropped, so the next request is found.
+      this.state = DRAIN;
+      this.reading = true;
+      this.unpauseBody();
+      this.pump();
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** The head deadline passed (called by the listener's sweep): 408 after a partial head, else a silent close. */
+  headTimedOut(): void {
+    if (this.state !== HEAD) return;
+    if (this.buf === null) {
+      this.socket.destroy();
+      return;
+    }
+    this.refuse(
+      { status: 408, message: "request head not received in time" },
+      this.headDeadline - this.limits.headersTimeoutMs,
+    );
+  }
+
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.state === GONE) return;
+    if (this.buf === null) this.buf = chunk;
+    else this.buf = Buffer.concat([this.buf, chunk]);
+    this.pump();
+    // A head that did not arrive whole starts its deadline (the first one started with the connection).
+    if (this.state === HEAD && this.buf !== null && this.headDeadline === 0) this.armHead();
+  };
+
+  private readonly onDrain = (): void => {
+    this.user?.onClientDrain();
+  };
+
+  private readonly onTimeout = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onEnd = (): void => {
+    // The client ended its side: like node:http, a request in progress is abandoned (its user hears the client
+    // left) and the connection is closed once what was already written is sent.
+    const user = this.user;
+    this.user = null;
+    this.state = GONE;
+    this.buf = null;
+    user?.onClientClose();
+    this.uncork();
+    this.socket.end();
+  };
+
+  private readonly onClose = (): void => {
+    const user = this.user;
+    this.user = null;
+    this.state = GONE;
+    if (this.headDeadline !== 0) this.owner.watchHead(this, false);
+    user?.onClientClose();
+    this.owner.onConnClose(this);
+  };
+
+  private armHead(): void {
+    this.headDeadline = performance.now() + this.limits.headersTimeoutMs;
+    this.owner.watchHead(this, true);
+  }
+
+  /** Works through the buffered bytes as far as the current state allows. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.buf !== null && this.state !== GONE) {
+        if (this.state === HEAD) {
+          if (!this.readHead()) break;
+        } else if (this.state === BODY || this.state === DRAIN) {
+          if (!this.reading || this.bodyPaused) break;
+          this.readBodyBytes();
+        } else break;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.bufferBound();
+  }
+
+  /** Pauses reading while too much is buffered ahead of the request in progress; resumes once it is taken. */
+  private bufferBound(): void {
+    const over =
+      this.state !== HEAD && this.state !== GONE && this.buf !== null && this.buf.length >= PIPELINE_BUFFER_BYTES;
+    if (over && !this.pausedForBuffer) {
+      this.pausedForBuffer = true;
+      this.socket.pause();
+    } else if (!over && this.pausedForBuffer) {
+      this.pausedForBuffer = false;
+      if (!this.bodyPaused) this.socket.resume();
+    }
+  }
+
+  /** Parses a head from the buffer; false when it is incomplete (or the connection ended on it). */
+  private readHead(): boolean {
+    let buf = this.buf!;
+    let start = 0;
+    for (
+      let n = 0;
+      n < MAX_LEADING_EMPTY_LINES && buf.length - start >= 2 && buf[start] === 13 && buf[start + 1] === 10;
+      n++
+    ) {
+      start += 2;
+    }
+    if (start > 0) {
+      buf = buf.subarray(start);
+      this.buf = buf.length > 0 ? buf : null;
+      if (this.buf === null) return false;
+    }
+    const end = buf.indexOf("\r\n\r\n", 0, "latin1");
+    const max = this.limits.maxHeaderBytes;
+    if (end < 0 || end + 4 > max) {
+      if (end >= 0 || buf.length > max)
+        this.refuse({ status: 431, message: "request headers too large" }, this.headStart());
+      return false;
+    }
+    const t0 = performance.now();
+    const parsed = parseRequestHead(buf.toString("latin1", 0, end));
+    const next = end + 4;
+    this.buf = next < buf.length ? buf.subarray(next) : null;
+    if ("status" in parsed) {
+      this.refuse(parsed, this.headStart());
+      return false;
+    }
+    if (this.headDeadline !== 0) {
+      this.headDeadline = 0;
+      this.owner.watchHead(this, false);
+    }
+    this.startRequest(parsed, t0);
+    return true;
+  }
+
+  private startRequest(head: RequestHead, t0: number): void {
+    this.head = head;
+    this.method = head.method;
+    this.rawHeaders = head.rawHeaders;
+    this.user = null;
+    this.reading = false;
+    this.bodyPaused = false;
+    this.closeAfter = false;
+    if (head.method === "CONNECT") {
+      this.refuse({ status: 405, message: "CONNECT is not supported" }, t0);
+      return;
+    }
+    if (head.upgrade) {
+      this.handOver(head, t0);
+      return;
+    }
+    if (head.expectOther) {
+      this.refuse({ status: 417, message: "expectation not supported" }, t0);
+      return;
+    }
+    this.chunked = head.bodyLength === CHUNKED;
+    this.remaining = this.chunked ? 0 : head.bodyLength;
+    this.bodyDone = head.bodyLength === 0;
+    if (this.chunked) this.decoder.reset();
+    this.state = this.bodyDone ? WAIT : BODY;
+    if (head.expectContinue && !this.bodyDone && head.minor === 1) this.socket.write(CONTINUE, "latin1");
+    this.owner.onRequest(this, head, t0);
+  }
+
+  /** Gives the socket to the listener's upgrade handling (the Tunnel); this object lets go of it. */
+  private handOver(head: RequestHead, t0: number): void {
+    const rest = this.buf ?? Buffer.alloc(0);
+    this.buf = null;
+    this.state = GONE;
+    const socket = this.socket;
+    socket.removeListener("timeout", this.onTimeout);
+    socket.removeListener("data", this.onData);
+    socket.removeListener("end", this.onEnd);
+    socket.removeListener("drain", this.onDrain);
+    if (this.pausedForBuffer) socket.resume();
+    this.owner.onUpgrade(this, head, rest, t0);
+  }
+
+  private readBodyBytes(): void {
+    const buf = this.buf!;
+    let used: number;
+    if (this.chunked) {
+      used = this.decoder.feed(buf, 0, this.forwardBody);
+      if (used < 0) {
+        this.bodyFailed(this.decoder.error);
+        return;
+      }
+      this.bodyDone = this.decoder.done;
+    } else {
+      used = Math.min(this.remaining, buf.length);
+      this.remaining -= used;
+      this.forwardBody(used === buf.length ? buf : buf.subarray(0, used));
+      this.bodyDone = this.remaining === 0;
+    }
+    // The user may have ended the response from its callback: DRAIN then goes on here; GONE stops.
+    if (this.state === GONE) return;
+    this.buf = used < buf.length ? buf.subarray(used) : null;
+    if (!this.bodyDone) return;
+    if (this.state === DRAIN) {
+      this.nextRequest();
+      return;
+    }
+    this.state = WAIT;
+    this.user?.onRequestEnd();
+  }
+
+  /** A malformed chunked body: the request cannot be completed, and the connection is out of step. */
+  private bodyFailed(message: string): void {
+    const user = this.user;
+    if (user !== null && !this.headersSent && this.state === BODY) {
+      // The request's user is told the client went away; the client gets a 400 it can read.
+      this.user = null;
+      user.onClientClose();
+      this.refuse({ status: 400, message }, performance.now());
+      return;
+    }
+    this.socket.destroy();
+  }
+
+  private nextRequest(): void {
+    this.state = HEAD;
+    this.reading = false;
+    this.unpauseBody();
+    if (this.buf !== null) {
+      this.armHead();
+      // Pipelined bytes are read once the response's own bookkeeping is done.
+      queueMicrotask(() => this.pump());
+    }
+  }
+
+  /** When the head in progress started, as the owner counts it. */
+  private headStart(): number {
+    return this.headDeadline === 0 ? performance.now() : this.headDeadline - this.limits.headersTimeoutMs;
+  }
+
+  /** Answers a request the connection refuses itself, and closes. */
+  private refuse(err: HeadError, since: number): void {
+    this.buf = null;
+    this.state = GONE;
+    if (this.headDeadline !== 0) {
+      this.headDeadline = 0;
+      this.owner.watchHead(this, false);
+    }
+    this.uncork();
+    this.socket.end(rawResponse(err.status, err.message));
+    this.owner.onRefused(this, err.status, since);
+  }
+}
+
+function ignore(): void {}
