@@ -15,6 +15,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { ClientMeter } from "./core.ts";
 import {
+  bareLineFeed,
   CHUNKED,
   ChunkedDecoder,
   type HeadError,
@@ -384,6 +385,10 @@ export class ClientConn implements ClientSide {
     }
     const end = buf.indexOf("\r\n\r\n", 0, "latin1");
     const max = this.limits.maxHeaderBytes;
+    if (end < 0 && bareLineFeed(buf)) {
+      this.refuse({ status: 400, message: "bare LF in the request head" }, this.headStart());
+      return false;
+    }
     if (end < 0 || end + 4 > max) {
       if (end >= 0 || buf.length > max)
         this.refuse({ status: 431, message: "request headers too large" }, this.headStart());

@@ -366,9 +366,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
     this.phase = DONE;
     this.s.edgeApp.error(kind).inc();
     if (this.list !== null) this.list.remove(this);
-    const conn = this.conn;
-    this.conn = null;
-    conn?.abandon();
+    this.dropConn();
     this.releaseLoad();
     const client = this.s.client;
     if (client.headersSent) {
@@ -379,6 +377,15 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
       sendText(client, status, message);
       this.countEdge(status);
     }
+  }
+
+  /** Closes the instance connection, and stops its reader so no later byte of the chunk being read reaches us. */
+  private dropConn(): void {
+    const conn = this.conn;
+    if (conn === null) return;
+    this.conn = null;
+    conn.reader.reset(null, false);
+    conn.abandon();
   }
 
   private countEdge(status: number, now: number = performance.now()): void {
@@ -395,9 +402,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
     if (this.phase === DONE) return;
     this.phase = DONE;
     if (this.list !== null) this.list.remove(this);
-    const conn = this.conn;
-    this.conn = null;
-    conn?.abandon();
+    this.dropConn();
     this.releaseLoad();
     this.countEdge(this.s.client.headersSent ? this.status : CLIENT_CLOSED_STATUS);
   }

@@ -80,6 +80,14 @@ function bad(message: string, status = 400): HeadError {
   return { status, message };
 }
 
+/** Whether a line feed in `buf` (a head still incomplete) comes without its CR, so the head is already malformed. */
+export function bareLineFeed(buf: Buffer): boolean {
+  for (let lf = buf.indexOf(LF); lf >= 0; lf = buf.indexOf(LF, lf + 1)) {
+    if (lf === 0 || buf[lf - 1] !== CR) return true;
+  }
+  return false;
+}
+
 /**
  * Parses a request head: `text` is the latin1 text from the request line up to, not including, the CRLF CRLF that
  * ends the head. Returns the head, or the error to answer with.
@@ -180,7 +188,12 @@ export function parseRequestHead(text: string): RequestHead | HeadError {
     if (minor === 0) return bad("Transfer-Encoding in an HTTP/1.0 request");
     const codings = transferEncoding.split(",").map((c) => c.trim().toLowerCase());
     if (codings[codings.length - 1] !== "chunked") return bad("the final transfer coding is not chunked");
-    if (codings.length > 1) return bad("transfer codings other than chunked are not supported", 501);
+    if (codings.length > 1) {
+      if (codings.includes("") || codings.indexOf("chunked") < codings.length - 1) {
+        return bad("invalid transfer coding list");
+      }
+      return bad("transfer codings other than chunked are not supported", 501);
+    }
     bodyLength = CHUNKED;
   }
   return {
@@ -206,7 +219,7 @@ const HEAD_NAME_LENGTHS: readonly number[] = (() => {
 })();
 
 /** A Content-Length value of 1 to 15 ASCII digits as a number, else -1. */
-function decimal(value: string): number {
+export function decimal(value: string): number {
   const len = value.length;
   if (len === 0 || len > MAX_LENGTH_DIGITS) return -1;
   let n = 0;
@@ -218,7 +231,8 @@ function decimal(value: string): number {
   return n;
 }
 
-function hexValue(b: number): number {
+/** The value of a hex digit byte, or -1. */
+export function hexValue(b: number): number {
   if (b >= 48 && b <= 57) return b - 48;
   const l = b | 0x20;
   if (l >= 97 && l <= 102) return l - 87;

@@ -3,6 +3,8 @@
 // and says whether the connection can carry another request. Bytes arrive as the socket delivers them; body slices
 // are handed on without copying. Interim 1xx responses other than 101 are skipped.
 
+import { decimal, hexValue } from "./request-parser.ts";
+
 /** Receives what the reader finds. Callbacks may reset the reader; it then stops reading the current chunk. */
 export interface ResponseSink {
   /** `headers` is a flat [name, value, …] list without hop-by-hop headers; the sink may append to it. */
@@ -31,13 +33,6 @@ export const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
 const CR = 13;
 const LF = 10;
-
-function hexValue(b: number): number {
-  if (b >= 48 && b <= 57) return b - 48;
-  const l = b | 0x20;
-  if (l >= 97 && l <= 102) return l - 87;
-  return -1;
-}
 
 /** One response at a time; `reset` before each request. Owned by one upstream connection. */
 export class ResponseReader {
@@ -392,8 +387,6 @@ export class ResponseReader {
   }
 }
 
-/** Longest Content-Length accepted, in decimal digits (below 2^53, so the number is exact). */
-const MAX_LENGTH_DIGITS = 15;
 const P = 0x70;
 const KEEP_ALIVE = "keep-alive";
 const CLOSE = "close";
@@ -410,19 +403,6 @@ const SPECIAL_LENGTHS: readonly number[] = (() => {
 /** Optional whitespace of a header line: space or tab. */
 function isOws(c: number): boolean {
   return c === 32 || c === 9;
-}
-
-/** A Content-Length value of 1 to 15 ASCII digits as a number, else -1. */
-function decimal(value: string): number {
-  const len = value.length;
-  if (len === 0 || len > MAX_LENGTH_DIGITS) return -1;
-  let n = 0;
-  for (let i = 0; i < len; i++) {
-    const d = value.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
 }
 
 function withoutListed(headers: string[], listed: readonly string[]): string[] {
