@@ -7,7 +7,8 @@
 // p50, p99 and the proxy's CPU time per request (user + system of its worker processes, the figure that a machine
 // shared with other work disturbs least) of each, the ratio Contrail/nginx, and the responses the edge workers
 // counted against the requests wrk completed. Needs the Debian packages `wrk` and `nginx-light`.
-// Run: npm run bench -- proxy [--workers 1] [--duration 5] [--connections 50] [--runs 3]
+// `--cpu-prof DIR` writes a V8 CPU profile of each edge worker into DIR when it stops (see docs/benchmarks.md).
+// Run: npm run bench -- proxy [--workers 1] [--duration 5] [--connections 50] [--runs 3] [--cpu-prof DIR]
 
 import { spawn, spawnSync } from "node:child_process";
 import cluster, { type Worker } from "node:cluster";
@@ -242,6 +243,10 @@ function ask(worker: Worker, m: ToWorker, answer: FromWorker["type"]): Promise<F
 /** Starts `n` edge workers on one port; resolves with them and the port. */
 async function startEdgeWorkers(n: number, upPort: number): Promise<{ workers: Worker[]; port: number }> {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const i = process.argv.indexOf("--cpu-prof");
+  if (i >= 0) {
+    cluster.setupPrimary({ execArgv: [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${process.argv[i + 1]}`] });
+  }
   const port = await freePort();
   const workers: Worker[] = [];
   for (let i = 0; i < n; i++) {
