@@ -55,7 +55,7 @@ export interface ClientSide {
   /** Writes the response head (sent with the first body bytes); false, with nothing written, if a header is invalid. */
   writeHead(status: number, headers: readonly string[]): boolean;
   /** Writes response body bytes; false when the socket's buffer is full (wait for `onClientDrain`). */
-  write(chunk: Buffer | string): boolean;
+  write(chunk: Buffer): boolean;
   /** Ends the response; the connection goes on to the next request or closes. */
   end(): void;
   /** Cuts the connection (a response that cannot be completed). */
@@ -83,6 +83,8 @@ export interface ConnLimits {
   readonly clientIdleTimeoutMs: number;
 }
 
+/** Largest body write copied into one buffer with the head or chunk framing before it (bytes). */
+const MAX_COALESCE_BYTES = 16 * 1024;
 /** Most bytes read ahead (pipelined requests, body not yet taken) before reading pauses. */
 const PIPELINE_BUFFER_BYTES = 64 * 1024;
 /** Most empty lines skipped before a request line (RFC 9112 §2.2 allows some after a body). */
@@ -139,7 +141,8 @@ export class ClientConn implements ClientSide {
   private bodyDone = true;
   private framing = NONE;
   private closeAfter = false;
-  private corked = false;
+  /** The response head, held until the first body bytes, `end` or the end of this tick, to leave in one write. */
+  private pendingHead: string | null = null;
   private pausedForBuffer = false;
   /** `pump` is on the stack: a nested call (from a user's callback) leaves the work to the outer loop. */
   private pumping = false;
@@ -225,32 +228,40 @@ export class ClientConn implements ClientSide {
     else if (req.minor === 0) out += "Connection: keep-alive\r\n\r\n";
     else out += CRLF;
     this.headersSent = true;
-    // Corked until `end` or the end of this tick, so head and the first body bytes leave in one write.
-    this.corked = true;
-    this.socket.cork();
-    process.nextTick(this.uncork);
-    this.socket.write(out, "latin1");
+    this.pendingHead = out;
+    process.nextTick(this.flushHead);
     return true;
   }
 
-  write(chunk: Buffer | string): boolean {
-    const len = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+  write(chunk: Buffer): boolean {
+    const len = chunk.length;
     if (len === 0 || this.framing === NONE || this.state === GONE) return true;
-    const socket = this.socket;
-    if (this.framing !== CHUNKS) return socket.write(chunk);
-    socket.cork();
-    socket.write(`${len.toString(16)}\r\n`, "latin1");
-    socket.write(chunk);
-    const ok = socket.write(CRLF, "latin1");
-    socket.uncork();
-    return ok;
+    const head = this.pendingHead ?? "";
+    this.pendingHead = null;
+    const chunked = this.framing === CHUNKS;
+    const prefix = chunked ? `${head}${len.toString(16)}\r\n` : head;
+    const suffix = chunked ? CRLF : "";
+    if (len > MAX_COALESCE_BYTES) {
+      if (prefix !== "") this.socket.write(prefix, "latin1");
+      const ok = this.socket.write(chunk);
+      return suffix === "" ? ok : this.socket.write(suffix, "latin1");
+    }
+    if (prefix === "" && suffix === "") return this.socket.write(chunk);
+    // One buffer, one write: the head (or chunk size line), the bytes, and the chunk's CRLF.
+    const out = Buffer.allocUnsafe(prefix.length + len + suffix.length);
+    out.write(prefix, 0, "latin1");
+    chunk.copy(out, prefix.length);
+    if (chunked) out.write(suffix, prefix.length + len, "latin1");
+    return this.socket.write(out);
   }
 
   end(): void {
     if (this.state === GONE) return;
     this.user = null;
-    if (this.framing === CHUNKS) this.socket.write(LAST_CHUNK, "latin1");
-    this.uncork();
+    const head = this.pendingHead;
+    this.pendingHead = null;
+    if (this.framing === CHUNKS) this.socket.write(head === null ? LAST_CHUNK : head + LAST_CHUNK, "latin1");
+    else if (head !== null) this.socket.write(head, "latin1");
     this.framing = NONE;
     this.headersSent = false;
     this.head = null;
@@ -286,10 +297,11 @@ export class ClientConn implements ClientSide {
     );
   }
 
-  private readonly uncork = (): void => {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
+  private readonly flushHead = (): void => {
+    const head = this.pendingHead;
+    if (head === null) return;
+    this.pendingHead = null;
+    if (this.state !== GONE) this.socket.write(head, "latin1");
   };
 
   private readonly onData = (chunk: Buffer): void => {
@@ -317,7 +329,7 @@ export class ClientConn implements ClientSide {
     this.state = GONE;
     this.buf = null;
     user?.onClientClose();
-    this.uncork();
+    this.flushHead();
     this.socket.end();
   };
 
@@ -518,7 +530,6 @@ export class ClientConn implements ClientSide {
       this.headDeadline = 0;
       this.owner.watchHead(this, false);
     }
-    this.uncork();
     this.socket.end(rawResponse(err.status, err.message));
     this.owner.onRefused(this, err.status, since);
   }

@@ -7,12 +7,12 @@ import { VIA } from "./request-head.ts";
 
 /** Writes a complete plain-text response; the connection stays usable for the next request. */
 export function sendText(client: ClientSide, status: number, message: string): void {
-  const body = `${message}\n`;
+  const body = Buffer.from(`${message}\n`);
   client.writeHead(status, [
     "Content-Type",
     "text/plain; charset=utf-8",
     "Content-Length",
-    String(Buffer.byteLength(body)),
+    String(body.length),
     "Via",
     VIA,
   ]);
