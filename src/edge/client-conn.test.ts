@@ -234,6 +234,37 @@ describe("edge: the client side's HTTP/1.1 server under hostile input", () => {
     client.socket.destroy();
   });
 
+  test("a client that pipelines without reading its responses is read no further until it reads", async () => {
+    const request = `GET / HTTP/1.1\r\nHost: ${"n".repeat(180)}.localhost\r\n\r\n`;
+    const total = 60_000;
+    const before = sumOf(registry, "fly_edge_http_responses_count", { app: "", status: "404" });
+    const answered = (): number =>
+      sumOf(registry, "fly_edge_http_responses_count", { app: "", status: "404" }) - before;
+    const client = connect(port, "127.0.0.1");
+    client.on("error", () => {});
+    client.pause();
+    await new Promise((r) => client.once("connect", r));
+    const batch = request.repeat(1000);
+    for (let i = 0; i < total / 1000; i++) client.write(batch);
+    // The edge stops once the kernel's buffers hold what the client did not read: far from every answer.
+    let last = -1;
+    await until(() => {
+      const now = answered();
+      const settled = now === last && now > 0;
+      last = now;
+      return settled;
+    }, 5000);
+    assert.ok(answered() < total, `answered ${answered()} of ${total} with nobody reading`);
+    let bytes = 0;
+    client.on("data", (d: Buffer) => {
+      bytes += d.length;
+    });
+    client.resume();
+    await until(() => answered() === total, 10_000);
+    client.destroy();
+    assert.ok(bytes > 0);
+  });
+
   test("Expect: 100-continue gets an interim response before the body is sent", async () => {
     const client = new RawClient(port);
     client.socket.write("PUT /e HTTP/1.1\r\nHost: echo.localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");

@@ -144,6 +144,8 @@ export class ClientConn implements ClientSide {
   /** The response head, held until the first body bytes, `end` or the end of this tick, to leave in one write. */
   private pendingHead: string | null = null;
   private pausedForBuffer = false;
+  /** Reading waits for the socket to drain responses already written (a client pipelining without reading). */
+  private pausedForOutput = false;
   /** `pump` is on the stack: a nested call (from a user's callback) leaves the work to the outer loop. */
   private pumping = false;
   private readonly forwardBody = (slice: Buffer): void => {
@@ -197,7 +199,7 @@ export class ClientConn implements ClientSide {
   private unpauseBody(): void {
     if (!this.bodyPaused) return;
     this.bodyPaused = false;
-    if (!this.pausedForBuffer) this.socket.resume();
+    this.resumeReading();
   }
 
   writeHead(status: number, headers: readonly string[]): boolean {
@@ -314,8 +316,18 @@ export class ClientConn implements ClientSide {
   };
 
   private readonly onDrain = (): void => {
+    if (this.pausedForOutput) {
+      this.pausedForOutput = false;
+      this.resumeReading();
+      this.pump();
+    }
     this.user?.onClientDrain();
   };
+
+  /** Resumes reading the socket unless some reason to pause it still holds. */
+  private resumeReading(): void {
+    if (!this.bodyPaused && !this.pausedForBuffer && !this.pausedForOutput) this.socket.resume();
+  }
 
   private readonly onTimeout = (): void => {
     this.socket.destroy();
@@ -354,6 +366,12 @@ export class ClientConn implements ClientSide {
     try {
       while (this.buf !== null && this.state !== GONE) {
         if (this.state === HEAD) {
+          if (this.socket.writableNeedDrain) {
+            // The next request waits until the client reads what was already answered: memory stays bounded.
+            this.pausedForOutput = true;
+            this.socket.pause();
+            break;
+          }
           if (!this.readHead()) break;
         } else if (this.state === BODY || this.state === DRAIN) {
           if (!this.reading || this.bodyPaused) break;
@@ -375,7 +393,7 @@ export class ClientConn implements ClientSide {
       this.socket.pause();
     } else if (!over && this.pausedForBuffer) {
       this.pausedForBuffer = false;
-      if (!this.bodyPaused) this.socket.resume();
+      this.resumeReading();
     }
   }
 
