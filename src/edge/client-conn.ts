@@ -289,6 +289,12 @@ export class ClientConn implements ClientSide {
   /** The head deadline passed (called by the listener's sweep): 408 after a partial head, else a silent close. */
   headTimedOut(): void {
     if (this.state !== HEAD) return;
+    if (this.pausedForOutput) {
+      // The head is not read because the client does not read its answers: not a slow head. The idle timeout
+      // still closes a connection whose responses make no progress.
+      this.headDeadline = performance.now() + this.limits.headersTimeoutMs;
+      return;
+    }
     if (this.buf === null) {
       this.socket.destroy();
       return;

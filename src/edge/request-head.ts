@@ -1,6 +1,6 @@
 // The request head the edge sends to an instance: the client's request line and end-to-end headers, without the
 // hop-by-hop ones (Connection and the names it lists, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade,
-// and Expect, which Node already answered), plus the platform's forwarding headers. Header text is kept as Node
+// and Expect, which the edge answered itself), plus the platform's forwarding headers. Header text is kept as the parser
 // decoded it (latin1, one char per byte), so writing the head with the latin1 encoding passes bytes through intact.
 
 /** How the request body reaches the instance: none, `Content-Length` bytes as they come, or re-chunked. */
@@ -41,7 +41,7 @@ function joinValue(prev: string, value: string): string {
   return prev === "" ? value : `${prev}, ${value}`;
 }
 
-/** Reads the headers that routing and forwarding need from Node's flat `rawHeaders` list. */
+/** Reads the headers that routing and forwarding need from a flat [name, value, …] `rawHeaders` list. */
 export function inspectRequest(rawHeaders: readonly string[]): RequestInfo {
   let host = "";
   let upgrade = "";
