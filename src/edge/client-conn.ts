@@ -18,6 +18,7 @@ import {
   bareLineFeed,
   CHUNKED,
   ChunkedDecoder,
+  HEAD_END,
   type HeadError,
   isFieldValue,
   isToken,
@@ -419,7 +420,7 @@ export class ClientConn implements ClientSide {
       this.buf = buf.length > 0 ? buf : null;
       if (this.buf === null) return false;
     }
-    const end = buf.indexOf("\r\n\r\n", 0, "latin1");
+    const end = buf.indexOf(HEAD_END);
     const max = this.limits.maxHeaderBytes;
     if (end < 0 && bareLineFeed(buf)) {
       this.refuse({ status: 400, message: "bare LF in the request head" }, this.headStart());

@@ -46,6 +46,9 @@ const LF = 10;
 const SP = 32;
 const HT = 9;
 
+/** The blank line that ends a head, as bytes: `Buffer.indexOf` with a buffer needle skips encoding a string per call. */
+export const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
+
 /** 1 for the bytes of an RFC 9110 token (tchar). */
 const TCHAR = (() => {
   const t = new Uint8Array(256);

@@ -3,7 +3,7 @@
 // and says whether the connection can carry another request. Bytes arrive as the socket delivers them; body slices
 // are handed on without copying. Interim 1xx responses other than 101 are skipped.
 
-import { decimal, hexValue } from "./request-parser.ts";
+import { decimal, HEAD_END, hexValue } from "./request-parser.ts";
 
 /** Receives what the reader finds. Callbacks may reset the reader; it then stops reading the current chunk. */
 export interface ResponseSink {
@@ -174,7 +174,7 @@ export class ResponseReader {
   }
 
   private readHead(chunk: Buffer, pos: number): number {
-    const end = chunk.indexOf("\r\n\r\n", pos, "latin1");
+    const end = chunk.indexOf(HEAD_END, pos);
     if (end < 0) {
       if (chunk.length - pos > MAX_RESPONSE_HEAD_BYTES) this.fail("upstream response head too large");
       else this.pending = chunk.subarray(pos);
