@@ -11,6 +11,8 @@ import type { Labels } from "../model/labels.ts";
 import type { QueryValue } from "../promql/engine/index.ts";
 
 const PIECE = 64 * 1024;
+/** What closes a matrix point and opens the next, up to its timestamp. */
+const POINT_SEPARATOR = '"],[';
 /** Magnitudes JavaScript's `String(number)` writes without an exponent: [PLAIN_MIN, PLAIN_LIMIT). */
 const PLAIN_MIN = 1e-6;
 const PLAIN_LIMIT = 1e21;
@@ -129,7 +131,7 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
     }
     case "matrix": {
       let buf = `{"resultType":"matrix","result":[`;
-      // Range results share one step grid: format each distinct timestamp once, as the text before its value.
+      // Range results share one step grid: each distinct timestamp is formatted once, into the text before a value.
       const stamps = new Map<number, string>();
       for (let i = 0; i < value.series.length; i++) {
         const s = value.series[i];
@@ -145,22 +147,21 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
         buf += `{"metric":${labelsJson(s.labels)},"values":[`;
         for (let j = 0; j < s.t.length; j++) {
           const t = s.t[j];
-          let point = stamps.get(t);
-          if (point === undefined) {
-            point = `,[${formatTimestamp(t)},"`;
-            stamps.set(t, point);
+          let before = stamps.get(t);
+          if (before === undefined) {
+            before = `${POINT_SEPARATOR}${formatTimestamp(t)},"`;
+            stamps.set(t, before);
           }
-          // Appended piece by piece: each `+=` adds a node to the rope, where one template per point would first
-          // copy its parts into a flat string of its own.
-          buf += j > 0 ? point : point.slice(1);
+          // Two rope nodes a point: the text before its value (the previous point's close included), then the value.
+          // One template per point would first copy its parts into a flat string of its own.
+          buf += j > 0 ? before : before.slice(POINT_SEPARATOR.length - 1);
           buf += formatFloatF(s.v[j]);
-          buf += '"]';
           if (buf.length >= PIECE) {
             yield buf;
             buf = "";
           }
         }
-        buf += "]}";
+        buf += s.t.length > 0 ? '"]]}' : "]}";
       }
       yield `${buf}]${tail}`;
       return;
