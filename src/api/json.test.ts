@@ -22,6 +22,10 @@ test("formatFloatF prints Go's strconv.FormatFloat(v, 'f', -1, 64)", () => {
     [0.1, "0.1"],
     [1 / 3, "0.3333333333333333"],
     [0.06666666666666665, "0.06666666666666665"],
+    [1e-6, "0.000001"],
+    [-1e-6, "-0.000001"],
+    [9.999999999999997e-7, "0.0000009999999999999997"],
+    [999999999999999900000, "999999999999999900000"],
     [1e-7, "0.0000001"],
     [1.5e-10, "0.00000000015"],
     [-2.5e-8, "-0.000000025"],
@@ -49,6 +53,23 @@ test("formatTimestamp writes seconds with up to three fraction digits, never an 
     [9_223_309_901_258_000, "9223309901258"],
   ];
   for (const [t, s] of cases) assert.equal(formatTimestamp(t), s, String(t));
+});
+
+test("a matrix's text: timestamps shared between series, fractions of a second, a series without points", () => {
+  const matrix: QueryValue = {
+    type: "matrix",
+    series: [
+      { labels: Labels.fromStrings("job", "a"), t: Float64Array.of(1500, 16500), v: Float64Array.of(2, 1e-7) },
+      { labels: Labels.EMPTY, t: new Float64Array(0), v: new Float64Array(0) },
+      { labels: Labels.fromStrings("job", "b"), t: Float64Array.of(16500, 31000), v: Float64Array.of(-3.25, 1e21) },
+    ],
+  };
+  assert.equal(
+    [...queryDataJson(matrix, null)].join(""),
+    '{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[[1.500,"2"],[16.500,"0.0000001"]]},' +
+      '{"metric":{},"values":[]},' +
+      '{"metric":{"job":"b"},"values":[[16.500,"-3.25"],[31,"1000000000000000000000"]]}]}',
+  );
 });
 
 test("labelsJson keeps label order and escapes", () => {

@@ -11,6 +11,11 @@ import type { Labels } from "../model/labels.ts";
 import type { QueryValue } from "../promql/engine/index.ts";
 
 const PIECE = 64 * 1024;
+/** What closes a matrix point and opens the next, up to its timestamp. */
+const POINT_SEPARATOR = '"],[';
+/** Magnitudes JavaScript's `String(number)` writes without an exponent: [PLAIN_MIN, PLAIN_LIMIT). */
+const PLAIN_MIN = 1e-6;
+const PLAIN_LIMIT = 1e21;
 
 /** Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent. */
 export function formatFloatF(v: number): string {
@@ -19,7 +24,9 @@ export function formatFloatF(v: number): string {
   if (v === Number.NEGATIVE_INFINITY) return "-Inf";
   if (v === 0) return Object.is(v, -0) ? "-0" : "0";
   const s = String(v);
-  if (!s.includes("e")) return s;
+  // JavaScript writes an exponent exactly outside [1e-6, 1e21), so the text needs no search inside it.
+  const abs = v < 0 ? -v : v;
+  if (abs >= PLAIN_MIN && abs < PLAIN_LIMIT) return s;
   // Exponent form (|v| < 1e-6 or >= 1e21): lay the same digits out without it.
   const neg = v < 0;
   const [mant, expText] = (neg ? s.slice(1) : s).split("e");
@@ -124,7 +131,7 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
     }
     case "matrix": {
       let buf = `{"resultType":"matrix","result":[`;
-      // Range results share one step grid: format each distinct timestamp once.
+      // Range results share one step grid: each distinct timestamp is formatted once, into the text before a value.
       const stamps = new Map<number, string>();
       for (let i = 0; i < value.series.length; i++) {
         const s = value.series[i];
@@ -140,18 +147,21 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
         buf += `{"metric":${labelsJson(s.labels)},"values":[`;
         for (let j = 0; j < s.t.length; j++) {
           const t = s.t[j];
-          let ts = stamps.get(t);
-          if (ts === undefined) {
-            ts = formatTimestamp(t);
-            stamps.set(t, ts);
+          let before = stamps.get(t);
+          if (before === undefined) {
+            before = `${POINT_SEPARATOR}${formatTimestamp(t)},"`;
+            stamps.set(t, before);
           }
-          buf += `${j > 0 ? ",[" : "["}${ts},"${formatFloatF(s.v[j])}"]`;
+          // Two rope nodes a point: the text before its value (the previous point's close included), then the value.
+          // One template per point would first copy its parts into a flat string of its own.
+          buf += j > 0 ? before : before.slice(POINT_SEPARATOR.length - 1);
+          buf += formatFloatF(s.v[j]);
           if (buf.length >= PIECE) {
             yield buf;
             buf = "";
           }
         }
-        buf += "]}";
+        buf += s.t.length > 0 ? '"]]}' : "]}";
       }
       yield `${buf}]${tail}`;
       return;
