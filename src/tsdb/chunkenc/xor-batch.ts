@@ -44,6 +44,10 @@ export class XorBatchDecoder {
   error: string | null = null;
   /** Timestamp (ms) of the sample the last `decode` stopped before because it was above `stopT`, or NaN. */
   stoppedAt = Number.NaN;
+  /** True when every timestamp delta the last `decode` read was positive: the samples it appended are in strictly
+   * increasing time order (false says nothing; a caller then checks them). Costs nothing per sample, since a
+   * delta changes only where a delta of delta is read. */
+  increasing = true;
 
   /**
    * Appends the samples of the XOR chunk `bytes` to `out` in chunk order, stopping before the first sample whose
@@ -53,6 +57,7 @@ export class XorBatchDecoder {
   decode(bytes: Uint8Array, out: SampleBuffer, stopT: number): void {
     this.error = null;
     this.stoppedAt = Number.NaN;
+    this.increasing = true;
     if (bytes.length < HEADER_SIZE) {
       this.error = "XOR chunk shorter than its header";
       return;
@@ -84,6 +89,7 @@ export class XorBatchDecoder {
     let vLo = 0;
     let leading = 0;
     let trailing = 0;
+    let increasing = true;
     let error: string | null = null;
     while (read < total) {
       if (read >= 2 && endBit - pos >= MAX_SAMPLE_BITS) {
@@ -102,6 +108,7 @@ export class XorBatchDecoder {
           else if (ones === 2) tDelta += signExtend(peek32(buf, view, pos) >>> 15, 17);
           else if (ones === 3) tDelta += signExtend(peek32(buf, view, pos) >>> 12, 20);
           else tDelta += (peek32(buf, view, pos) | 0) * TWO_32 + peek32(buf, view, pos + 32);
+          if (tDelta <= 0) increasing = false;
           pos += ones === 1 ? 14 : ones === 2 ? 17 : ones === 3 ? 20 : 64;
           ctl = peek32(buf, view, pos) >>> 30;
         }
@@ -283,6 +290,7 @@ export class XorBatchDecoder {
           }
         }
         t += tDelta;
+        if (tDelta <= 0) increasing = false;
         // The value: '0' repeats it, '10' XORs within the previous window, '11' opens a new window.
         let ctl = 0;
         if (pos + 1 > endBit) {
@@ -376,5 +384,6 @@ export class XorBatchDecoder {
     }
     out.n = n;
     this.error = error;
+    this.increasing = increasing;
   }
 }
