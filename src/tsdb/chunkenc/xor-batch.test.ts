@@ -148,3 +148,20 @@ test("a decode that reports increasing times appended them in strictly increasin
   // Both kinds of chunk occur, so the report is not trivially one or the other.
   assert.ok(seen.increasing > 100 && seen.not > 100, JSON.stringify(seen));
 });
+
+test("counters scraped at a regular interval (value bits in the delta's word) decode as XorIterator's", () => {
+  const rnd = lcg(31);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 200; trial++) {
+    const a = new XorAppender();
+    // Magnitudes from small integers to large ones and fractions, so the changed bits sit anywhere in either half.
+    let v = Math.floor(rnd() * 10 ** (1 + Math.floor(rnd() * 12))) / (rnd() < 0.3 ? 4 : 1);
+    const inc = Math.floor(rnd() * 10 ** Math.floor(rnd() * 6));
+    for (let i = 0; i < 1 + Math.floor(rnd() * 240); i++) {
+      a.append(1_700_000_000_000 + i * 15_000, v);
+      v += rnd() < 0.9 ? inc : Math.floor(rnd() * 3 * inc);
+    }
+    const bytes = a.bytes().slice();
+    assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
+  }
+});

@@ -13,6 +13,8 @@ const LO = LITTLE_ENDIAN ? 0 : 1;
 const TWO_32 = 0x1_0000_0000;
 /** Zero bytes kept after the copied chunk, so reading 32 bits anywhere before the end stays in bounds. */
 const PADDING = 8;
+/** Most value bits that fit in one 32-bit word after the three bits of an unchanged delta and a '10' control. */
+const WORD_VALUE_BITS = 29;
 /** Most bits one sample after the second can take: '1111' and a 64-bit delta of delta, then '11', 5 + 6 bits of
  * window and 64 value bits. */
 const MAX_SAMPLE_BITS = 4 + 64 + 2 + 11 + 64;
@@ -95,6 +97,36 @@ export class XorBatchDecoder {
       if (read >= 2 && endBit - pos >= MAX_SAMPLE_BITS) {
         // Fast path: the whole sample lies before the end, so no field needs an end-of-stream check.
         const w = peek32(buf, view, pos);
+        // The commonest sample of a counter: an unchanged delta ('0'), '10', and value bits within the previous
+        // window that fit in the word already read. Written out apart from the general case below (the same steps
+        // without its branches and second read): folded into it, the gain fell from ~6% to ~2% of a query.
+        if (w >>> 29 === 2 && 64 - leading - trailing <= WORD_VALUE_BITS) {
+          const s = trailing;
+          const bits = 64 - leading - s;
+          let lo = ((w << 3) >>> (32 - bits)) | 0;
+          let hi = 0;
+          pos += 3 + bits;
+          if (s >= 32) {
+            hi = lo << (s - 32);
+            lo = 0;
+          } else if (s > 0) {
+            hi = lo >>> (32 - s);
+            lo <<= s;
+          }
+          vHi ^= hi;
+          vLo ^= lo;
+          t += tDelta;
+          read++;
+          if (t > stopT) {
+            this.stoppedAt = t;
+            break;
+          }
+          outT[n] = t;
+          outBits[(n << 1) | HI] = vHi;
+          outBits[(n << 1) | LO] = vLo;
+          n++;
+          continue;
+        }
         // The value's control bits: after an unchanged delta ('0', the common case) they are in the same word.
         let ctl: number;
         if (w >>> 31 === 0) {
