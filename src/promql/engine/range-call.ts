@@ -167,8 +167,8 @@ export class PreparedRangeCall {
   private points: StepPoints | null = null;
   /** For a series holding histograms: what its first i loaded samples weigh in the sample limit, at index i. */
   private weights = new Float64Array(1);
-  /** The grid of a rate, increase or delta call whose float series take rateSteps' loop (a plain range selector
-   * at a moving step: no `@`, anchored or smoothed modifier, no implicit window), else null. */
+  /** The grid of a rate, increase or delta call whose float series take rateSteps' loop (a range selector or
+   * subquery at a moving step: no `@`, anchored or smoothed modifier, no implicit window), else null. */
   private readonly stepGrid: RateStepGrid | null;
   private readonly totals: RateStepTotals = { loaded: 0, peak: 0 };
 
