@@ -72,7 +72,9 @@ export class ChainReader {
       if (deleted.length === 0 && cMint >= target && cMint >= chain.mint && cMint > lastT && cMint <= maxt) {
         const before = out.n;
         dec.decode(chunk.data, out, Math.min(stopT, maxt));
-        if (inOrder(out, before, cMint, lastT)) {
+        // Decoded in increasing time order, the samples pass when their first does.
+        const first = out.n > before ? out.t[before] : Number.POSITIVE_INFINITY;
+        if (dec.increasing ? first >= cMint && first > lastT : inOrder(out, before, cMint, lastT)) {
           if (out.n > before) {
             lastT = out.t[out.n - 1];
             seeking = false;

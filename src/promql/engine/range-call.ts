@@ -14,7 +14,7 @@ import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
 import { histogramRangeFn } from "./functions/range-histogram.ts";
-import { extrapolatedRate, increase, rate } from "./functions/rate.ts";
+import { delta, extrapolatedRate, increase, rate } from "./functions/rate.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import { COUNTER_ROLLUPS, removeCounterResets, USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
 import {
@@ -28,6 +28,7 @@ import {
 } from "./implicit-window.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode, SelectorNode } from "./plan.ts";
+import { type RateStepGrid, type RateStepTotals, rateSteps } from "./rate-steps.ts";
 import {
   matrixSources,
   type SourceSeries,
@@ -166,6 +167,10 @@ export class PreparedRangeCall {
   private points: StepPoints | null = null;
   /** For a series holding histograms: what its first i loaded samples weigh in the sample limit, at index i. */
   private weights = new Float64Array(1);
+  /** The grid of a rate, increase or delta call whose float series take rateSteps' loop (a range selector or
+   * subquery at a moving step: no `@`, anchored or smoothed modifier, no implicit window), else null. */
+  private readonly stepGrid: RateStepGrid | null;
+  private readonly totals: RateStepTotals = { loaded: 0, peak: 0 };
 
   /**
    * Prepares call `n` of range function `fn`, whose range argument is argument `mi`. With `stream`, a selection
@@ -195,6 +200,11 @@ export class PreparedRangeCall {
     this.fn = (src.implicit ? VM_ROLLUPS.get(name) : undefined) ?? fn;
     this.histFn = histogramRangeFn(name, this.fn);
     this.call = call;
+    const plain = !src.implicit && src.timestamp === null && !src.anchored && !src.smoothed;
+    this.stepGrid =
+      plain && (this.fn === rate || this.fn === increase || this.fn === delta)
+        ? { start: ev.start, end: ev.end, interval: ev.interval, range: src.range, offset: src.offset }
+        : null;
   }
 
   /** Makes a streamed call's input an ordinary selection (cached on its selector), so it can run again. */
@@ -247,6 +257,8 @@ export class PreparedRangeCall {
         this.seriesWindows(implicitRange(name, step, prevGap), prevSample ? prevGap : 0);
       } else if (widened) {
         this.seriesWindows(Math.max(src.range, maxPrevInterval(scrapeInterval(this.w.t, this.w.n))), 0);
+      } else if (this.stepGrid !== null && this.w.h === null) {
+        this.rateWindows(this.stepGrid);
       } else {
         this.seriesWindows(src.range, 0);
       }
@@ -407,6 +419,19 @@ export class PreparedRangeCall {
     pts.n = np;
     q.loaded += loaded;
     if (peak > q.peak) q.peak = peak;
+  }
+
+  // rateSteps over the loaded float series into `this.points`, with seriesWindows' sample accounting.
+  private rateWindows(grid: RateStepGrid): void {
+    const q = this.ev.q;
+    const w = this.w;
+    const pts = this.stepPoints();
+    const totals = this.totals;
+    totals.peak = q.peak;
+    pts.h = null;
+    rateSteps(q, w.t, w.v, w.n, grid, this.fn !== delta, this.fn === rate, pts, totals);
+    q.loaded += totals.loaded;
+    if (totals.peak > q.peak) q.peak = totals.peak;
   }
 
   // Fills `this.weights` with the prefix sums of what the first `n` loaded samples weigh (see weighSamples).

@@ -120,3 +120,48 @@ test("empty and header-only chunks", () => {
     assert.deepEqual(got, { samples: [], error: c.error, stoppedAt: Number.NaN }, c.name);
   }
 });
+
+test("a decode that reports increasing times appended them in strictly increasing order", () => {
+  const rnd = lcg(23);
+  const dec = new XorBatchDecoder();
+  const seen = { increasing: 0, not: 0 };
+  for (let trial = 0; trial < 400; trial++) {
+    // Half of the chunks step back or stand still once, anywhere (the first delta too), sometimes by a large amount.
+    const a = new XorAppender();
+    const n = 2 + Math.floor(rnd() * 150);
+    const back = rnd() < 0.5 ? Math.floor(rnd() * n) : -1;
+    let t = 1_700_000_000_000;
+    for (let i = 0; i < n; i++) {
+      t += i === back ? -Math.floor(rnd() * 3) * (rnd() < 0.5 ? 1 : 1e9) : 15_000 + Math.floor(rnd() * 3) * 1000;
+      a.append(t, rnd() * 100);
+    }
+    const bytes = a.bytes().slice();
+    const out = new SampleBuffer(1);
+    dec.decode(bytes, out, Number.POSITIVE_INFINITY);
+    let strictly = true;
+    for (let i = 1; i < out.n; i++) if (out.t[i] <= out.t[i - 1]) strictly = false;
+    if (dec.increasing) {
+      seen.increasing++;
+      assert.ok(strictly, `trial ${trial}: reported increasing, but its times are not`);
+    } else seen.not++;
+  }
+  // Both kinds of chunk occur, so the report is not trivially one or the other.
+  assert.ok(seen.increasing > 100 && seen.not > 100, JSON.stringify(seen));
+});
+
+test("counters scraped at a regular interval (value bits in the delta's word) decode as XorIterator's", () => {
+  const rnd = lcg(31);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 200; trial++) {
+    const a = new XorAppender();
+    // Magnitudes from small integers to large ones and fractions, so the changed bits sit anywhere in either half.
+    let v = Math.floor(rnd() * 10 ** (1 + Math.floor(rnd() * 12))) / (rnd() < 0.3 ? 4 : 1);
+    const inc = Math.floor(rnd() * 10 ** Math.floor(rnd() * 6));
+    for (let i = 0; i < 1 + Math.floor(rnd() * 240); i++) {
+      a.append(1_700_000_000_000 + i * 15_000, v);
+      v += rnd() < 0.9 ? inc : Math.floor(rnd() * 3 * inc);
+    }
+    const bytes = a.bytes().slice();
+    assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
+  }
+});

@@ -13,6 +13,8 @@ const LO = LITTLE_ENDIAN ? 0 : 1;
 const TWO_32 = 0x1_0000_0000;
 /** Zero bytes kept after the copied chunk, so reading 32 bits anywhere before the end stays in bounds. */
 const PADDING = 8;
+/** Most value bits that fit in one 32-bit word after the three bits of an unchanged delta and a '10' control. */
+const WORD_VALUE_BITS = 29;
 /** Most bits one sample after the second can take: '1111' and a 64-bit delta of delta, then '11', 5 + 6 bits of
  * window and 64 value bits. */
 const MAX_SAMPLE_BITS = 4 + 64 + 2 + 11 + 64;
@@ -44,6 +46,10 @@ export class XorBatchDecoder {
   error: string | null = null;
   /** Timestamp (ms) of the sample the last `decode` stopped before because it was above `stopT`, or NaN. */
   stoppedAt = Number.NaN;
+  /** True when every timestamp delta the last `decode` read was positive: the samples it appended are in strictly
+   * increasing time order (false says nothing; a caller then checks them). Costs nothing per sample, since a
+   * delta changes only where a delta of delta is read. */
+  increasing = true;
 
   /**
    * Appends the samples of the XOR chunk `bytes` to `out` in chunk order, stopping before the first sample whose
@@ -53,6 +59,7 @@ export class XorBatchDecoder {
   decode(bytes: Uint8Array, out: SampleBuffer, stopT: number): void {
     this.error = null;
     this.stoppedAt = Number.NaN;
+    this.increasing = true;
     if (bytes.length < HEADER_SIZE) {
       this.error = "XOR chunk shorter than its header";
       return;
@@ -84,11 +91,42 @@ export class XorBatchDecoder {
     let vLo = 0;
     let leading = 0;
     let trailing = 0;
+    let increasing = true;
     let error: string | null = null;
     while (read < total) {
       if (read >= 2 && endBit - pos >= MAX_SAMPLE_BITS) {
         // Fast path: the whole sample lies before the end, so no field needs an end-of-stream check.
         const w = peek32(buf, view, pos);
+        // The commonest sample of a counter: an unchanged delta ('0'), '10', and value bits within the previous
+        // window that fit in the word already read. Written out apart from the general case below (the same steps
+        // without its branches and second read): folded into it, the gain fell from ~6% to ~2% of a query.
+        if (w >>> 29 === 2 && 64 - leading - trailing <= WORD_VALUE_BITS) {
+          const s = trailing;
+          const bits = 64 - leading - s;
+          let lo = ((w << 3) >>> (32 - bits)) | 0;
+          let hi = 0;
+          pos += 3 + bits;
+          if (s >= 32) {
+            hi = lo << (s - 32);
+            lo = 0;
+          } else if (s > 0) {
+            hi = lo >>> (32 - s);
+            lo <<= s;
+          }
+          vHi ^= hi;
+          vLo ^= lo;
+          t += tDelta;
+          read++;
+          if (t > stopT) {
+            this.stoppedAt = t;
+            break;
+          }
+          outT[n] = t;
+          outBits[(n << 1) | HI] = vHi;
+          outBits[(n << 1) | LO] = vLo;
+          n++;
+          continue;
+        }
         // The value's control bits: after an unchanged delta ('0', the common case) they are in the same word.
         let ctl: number;
         if (w >>> 31 === 0) {
@@ -102,6 +140,7 @@ export class XorBatchDecoder {
           else if (ones === 2) tDelta += signExtend(peek32(buf, view, pos) >>> 15, 17);
           else if (ones === 3) tDelta += signExtend(peek32(buf, view, pos) >>> 12, 20);
           else tDelta += (peek32(buf, view, pos) | 0) * TWO_32 + peek32(buf, view, pos + 32);
+          if (tDelta <= 0) increasing = false;
           pos += ones === 1 ? 14 : ones === 2 ? 17 : ones === 3 ? 20 : 64;
           ctl = peek32(buf, view, pos) >>> 30;
         }
@@ -283,6 +322,7 @@ export class XorBatchDecoder {
           }
         }
         t += tDelta;
+        if (tDelta <= 0) increasing = false;
         // The value: '0' repeats it, '10' XORs within the previous window, '11' opens a new window.
         let ctl = 0;
         if (pos + 1 > endBit) {
@@ -376,5 +416,6 @@ export class XorBatchDecoder {
     }
     out.n = n;
     this.error = error;
+    this.increasing = increasing;
   }
 }

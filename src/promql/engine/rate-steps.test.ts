@@ -1,0 +1,198 @@
+// rateSteps against extrapolatedRate called at every step on a window found by scanning the samples: equal to the
+// bit, with the same points, samples loaded and peak, on series with resets, NaNs, negative values, gaps,
+// irregular scrapes and long regular stretches (where the loop keeps what the window's times repeat).
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { FunctionSignature } from "../parser/ast.ts";
+import { QueryContext } from "./context.ts";
+import { delta, extrapolatedRate, increase, rate } from "./functions/rate.ts";
+import { RangeCall, type RangeFn } from "./functions/types.ts";
+import type { CallNode } from "./plan.ts";
+import { StepPoints } from "./range-call.ts";
+import { type RateStepGrid, rateSteps } from "./rate-steps.ts";
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 0x1_0000_0000;
+  };
+}
+
+const sig: FunctionSignature = {
+  name: "rate",
+  argTypes: ["matrix"],
+  variadic: 0,
+  returnType: "vector",
+  experimental: false,
+};
+const node: CallNode = { kind: "call", func: sig, args: [], pos: { start: 0, end: 0 } };
+
+function context(maxSamples: number, current = 0): QueryContext {
+  const q = new QueryContext(
+    {
+      select: () => Object.assign([], { warnings: [] }),
+      labelNames: () => [],
+      labelValues: () => [],
+      close: () => {},
+    },
+    {
+      lookbackDelta: 300_000,
+      maxSamples,
+      deadline: Date.now() + 60_000,
+      signal: undefined,
+      noStepSubqueryInterval: 60_000,
+      enableDelayedNameRemoval: true,
+    },
+  );
+  q.set(current);
+  return q;
+}
+
+/** A series: regular stretches at `interval` ms and irregular ones, counter-like with resets, some NaNs, and for
+ * gauges negative values. */
+function series(rnd: () => number, count: number): { t: Float64Array; v: Float64Array } {
+  const t = new Float64Array(count);
+  const v = new Float64Array(count);
+  const interval = 5_000 * (1 + Math.floor(rnd() * 6));
+  let at = Math.floor(rnd() * 100_000);
+  let x = rnd() < 0.2 ? -Math.floor(rnd() * 1000) : Math.floor(rnd() * 1000);
+  let regular = rnd() < 0.7;
+  for (let i = 0; i < count; i++) {
+    if (rnd() < 0.05) regular = !regular;
+    at += regular ? interval : 1 + Math.floor(rnd() * 4 * interval);
+    if (rnd() < 0.02) at += 10 * interval; // a gap
+    const r = rnd();
+    if (r < 0.03) x = Math.floor(rnd() * 10);
+    else if (r < 0.5) x += Math.floor(rnd() * 50);
+    else if (r < 0.6) x += rnd() * 7;
+    t[i] = at;
+    v[i] = r > 0.995 ? Number.NaN : x;
+  }
+  return { t, v };
+}
+
+interface Outcome {
+  points: string[];
+  loaded: number;
+  peak: number;
+}
+
+const bits = (x: number) => {
+  const f = new Float64Array([x]);
+  const u = new Uint32Array(f.buffer);
+  return `${u[1].toString(16)}:${u[0].toString(16)}`;
+};
+
+/** The reference: at every step, the window (ts − offset − range, ts − offset] found by a scan, and the function
+ * called through a RangeCall as the general driver calls it. */
+function reference(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStepGrid, q: QueryContext): Outcome {
+  const call = new RangeCall(node, q);
+  call.t = t;
+  call.v = v;
+  call.n = t.length;
+  call.range = grid.range;
+  const points: string[] = [];
+  let loaded = 0;
+  let peak = q.peak;
+  let step = -1;
+  for (let ts = grid.start; ts <= grid.end; ts += grid.interval) {
+    step++;
+    const maxt = ts - grid.offset;
+    const mint = maxt - grid.range;
+    let lo = 0;
+    while (lo < t.length && t[lo] <= mint) lo++;
+    let hi = lo;
+    while (hi < t.length && t[hi] <= maxt) hi++;
+    let drops = 0;
+    for (let i = lo + 1; i < hi; i++) if (v[i] < v[i - 1]) drops++;
+    peak = Math.max(peak, q.current + hi - lo);
+    if (hi === lo) continue;
+    loaded += hi - lo;
+    call.lo = lo;
+    call.hi = hi;
+    call.drops = drops;
+    call.ts = ts;
+    call.rangeStart = ts - grid.range - grid.offset;
+    call.rangeEnd = ts - grid.offset;
+    if (fn(call)) points.push(`${ts}#${step}=${bits(call.result)}`);
+  }
+  return { points, loaded, peak };
+}
+
+function fused(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStepGrid, q: QueryContext): Outcome {
+  const pts = new StepPoints(Math.floor((grid.end - grid.start) / grid.interval) + 1);
+  const totals = { loaded: 0, peak: q.peak };
+  rateSteps(q, t, v, t.length, grid, fn !== delta, fn === rate, pts, totals);
+  const points: string[] = [];
+  for (let i = 0; i < pts.n; i++) points.push(`${pts.t[i]}#${pts.k[i]}=${bits(pts.v[i])}`);
+  return { points, loaded: totals.loaded, peak: totals.peak };
+}
+
+describe("rateSteps", () => {
+  it("gives extrapolatedRate's values, points and sample counts to the bit", () => {
+    const rnd = lcg(29);
+    let produced = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const { t, v } = series(rnd, 1 + Math.floor(rnd() * 300));
+      const fn = [rate, increase, delta][trial % 3];
+      const interval = 1_000 * (1 + Math.floor(rnd() * 60));
+      const grid: RateStepGrid = {
+        start: t[0] - Math.floor(rnd() * 600_000),
+        end: t[t.length - 1] + Math.floor(rnd() * 600_000),
+        interval,
+        range: 250 * (1 + Math.floor(rnd() * 3600)),
+        offset: rnd() < 0.3 ? Math.floor(rnd() * 600_000) - 300_000 : 0,
+      };
+      const q = context(1e9, Math.floor(rnd() * 1000));
+      const want = reference(fn, t, v, grid, q);
+      assert.deepEqual(fused(fn, t, v, grid, q), want, `trial ${trial}`);
+      produced += want.points.length;
+    }
+    assert.ok(produced > 10_000, `only ${produced} points compared`);
+  });
+
+  it("the same through extrapolatedRate's own counter and gauge modes", () => {
+    // increase and delta differ only in the counter handling: a reset inside the window tells them apart.
+    const t = Float64Array.from([0, 15_000, 30_000, 45_000, 60_000].map((x) => x + 1_000));
+    const v = Float64Array.from([10, 20, 5, 15, 25]);
+    const grid: RateStepGrid = { start: 60_000, end: 120_000, interval: 15_000, range: 60_000, offset: 0 };
+    const q = context(1e9);
+    const inc = fused(increase, t, v, grid, q);
+    const del = fused(delta, t, v, grid, q);
+    assert.deepEqual(
+      inc,
+      reference((c) => extrapolatedRate(c, true, false), t, v, grid, q),
+    );
+    assert.deepEqual(
+      del,
+      reference((c) => extrapolatedRate(c, false, false), t, v, grid, q),
+    );
+    assert.notDeepEqual(inc.points, del.points);
+  });
+
+  it("a window with the same times as the last one but another count is extrapolated afresh", () => {
+    // At 30 s the window (10 s, 30 s] holds 20 s and 30 s; at 40 s, (20 s, 40 s] holds 30, 35 and 40 s: the same
+    // first and last sample relative to the range, one sample more, so another average interval.
+    const t = Float64Array.from([0, 10_000, 20_000, 30_000, 35_000, 40_000, 50_000]);
+    const v = Float64Array.from([0, 1, 2, 3, 3.5, 4, 5]);
+    const grid: RateStepGrid = { start: 20_000, end: 60_000, interval: 10_000, range: 20_000, offset: 0 };
+    const q = context(1e9);
+    for (const fn of [rate, increase, delta]) assert.deepEqual(fused(fn, t, v, grid, q), reference(fn, t, v, grid, q));
+  });
+
+  it("a window above the sample limit throws too_many_samples", () => {
+    const t = Float64Array.from({ length: 50 }, (_, i) => i * 1_000);
+    const v = Float64Array.from({ length: 50 }, (_, i) => i);
+    const grid: RateStepGrid = { start: 0, end: 60_000, interval: 1_000, range: 30_000, offset: 0 };
+    const pts = new StepPoints(61);
+    // 10 held already, windows of up to 30 samples: within a limit of 40, above one of 31.
+    assert.doesNotThrow(() => rateSteps(context(40, 10), t, v, 50, grid, true, true, pts, { loaded: 0, peak: 0 }));
+    assert.throws(
+      () => rateSteps(context(31, 10), t, v, 50, grid, true, true, pts, { loaded: 0, peak: 0 }),
+      /too many samples/,
+    );
+  });
+});
