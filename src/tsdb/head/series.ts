@@ -12,6 +12,7 @@ import {
 } from "../chunkenc/histogram-append.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
 import { Col, SeriesColumns } from "./columns.ts";
+import { labelHashKey } from "./label-store.ts";
 
 /** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
 export const CHUNK_ID_SPACE = 2 ** 21;
@@ -130,7 +131,11 @@ const OPEN_HISTOGRAM = 2;
 export class MemSeries {
   /** Head series ref, stable across restarts (it is logged in the WAL). */
   readonly ref: number;
-  readonly labels: Labels;
+  /**
+   * The series' labels: the offset of their record in the columns' label store while the series is in the head,
+   * the set itself once `drop()` released the record (a reader that still holds the series reads them from there).
+   */
+  private held: number | Labels;
   /**
    * Full chunks in time order as flat (ref, mint, maxt) triples: an array of numbers keeps them unboxed, 24 bytes a
    * chunk, where an object per chunk with its three numbers boxed took about 100. Sized exactly (chunks are cut
@@ -159,9 +164,36 @@ export class MemSeries {
   /** A series with a row of `cols` (taken now; `drop()` gives it back). */
   constructor(ref: number, labels: Labels, cols: SeriesColumns) {
     this.ref = ref;
-    this.labels = labels;
+    this.held = cols.labels.add(labels, labelHashKey(labels.hash()));
     this.cols = cols;
     this.slot = cols.alloc();
+  }
+
+  /** The series' labels, built on each call (the head keeps them as symbol ids): callers that reuse them keep them. */
+  get labels(): Labels {
+    const h = this.held;
+    return typeof h === "number" ? this.cols.labels.labels(h) : h;
+  }
+
+  /** The label hash key (`labelHashKey` of `labels.hash()`) the series was made with. */
+  get labelHashKey(): number {
+    const h = this.held;
+    return typeof h === "number" ? this.cols.labels.hashKey(h) : labelHashKey(h.hash());
+  }
+
+  /** True when the series' labels are exactly `labels`, compared without building the series' set. */
+  hasLabels(labels: Labels): boolean {
+    const h = this.held;
+    return typeof h === "number" ? this.cols.labels.equals(h, labels) : h.equals(labels);
+  }
+
+  /** Orders this series and `other` by their labels, as `Labels.compare`, building neither set while both are held. */
+  compareLabels(other: MemSeries): number {
+    const a = this.held;
+    const b = other.held;
+    if (typeof a === "number" && typeof b === "number" && this.cols === other.cols)
+      return this.cols.labels.compare(a, b);
+    return this.labels.compare(other.labels);
   }
 
   /** Newest sample's time, ms; -Infinity before the first. Survives truncation for ordering checks. */
@@ -266,11 +298,17 @@ export class MemSeries {
 
   /**
    * Drops the open chunk and gives the row back to the head's columns, when the head removes the series; the
-   * series must not be appended to after. It then reads as holding no open chunk.
+   * series must not be appended to after. It then reads as holding no open chunk, and holds its labels as a set of
+   * its own (its record in the label store is given back).
    */
   drop(): void {
     this.releaseOpen();
     this.cols.release(this.slot);
+    const h = this.held;
+    if (typeof h === "number") {
+      this.held = this.cols.labels.labels(h);
+      this.cols.labels.release(h);
+    }
   }
 
   /** Id of the open chunk (one past the last full chunk). */
