@@ -203,8 +203,8 @@ export class WriteRequestV1Decoder {
     counts.samples = nSamples;
     counts.histograms = histograms;
     counts.exemplars = exemplars;
-    const labels = this.seriesLabels(r, nLabels, contiguous ? labelsFrom : -1, labelsTo, true, sink);
-    if (labels === null) return;
+    const found = this.seriesLabels(r, nLabels, contiguous ? labelsFrom : -1, labelsTo, true, sink);
+    if (found === null) return;
 
     const ranges = this.sampleRanges;
     for (let i = 0; i < nSamples; i++) {
@@ -221,7 +221,10 @@ export class WriteRequestV1Decoder {
       }
       sink.sample(t, v, 0);
     }
-    if (histograms > 0) decodeHistograms(r, this.histogramRanges, histograms, labels, sink);
+    if (histograms > 0) {
+      const labels = found instanceof Labels ? found : found.labels();
+      decodeHistograms(r, this.histogramRanges, histograms, labels, sink);
+    }
   }
 
   /**
@@ -244,8 +247,8 @@ export class WriteRequestV1Decoder {
       for (let i = 0; i < series.length; i += WALK_STRIDE) {
         const n = series[i + 3];
         counts.samples = n;
-        const labels = this.seriesLabels(r, series[i + 2], series[i], series[i + 1], false, sink);
-        if (labels !== null) for (let k = 0; k < n; k++) sink.sample(samples[at + 2 * k], samples[at + 2 * k + 1], 0);
+        const found = this.seriesLabels(r, series[i + 2], series[i], series[i + 1], false, sink);
+        if (found !== null) for (let k = 0; k < n; k++) sink.sample(samples[at + 2 * k], samples[at + 2 * k + 1], 0);
         at += 2 * n;
       }
     } finally {
@@ -258,7 +261,8 @@ export class WriteRequestV1Decoder {
 
   // The labels of the current series, whose `nLabels` label fields are the bytes [from, to) of the message (from
   // is -1 when they are not contiguous: no cache), found in the cache or parsed and validated, then announced to
-  // the sink with `this.counts`. Null when the series is refused (told to the sink) or the sink wants no samples.
+  // the sink with `this.counts`: the label set, or the cache's entry for the series (whose `labels()` decode it).
+  // Null when the series is refused (told to the sink) or the sink wants no samples.
   // `rangesKnown`: `this.labelRanges` already holds the label fields' places; else they are found on a cache miss.
   private seriesLabels(
     r: ProtoReader,
@@ -267,7 +271,7 @@ export class WriteRequestV1Decoder {
     to: number,
     rangesKnown: boolean,
     sink: WriteSink,
-  ): Labels | null {
+  ): Labels | SeriesEntry | null {
     const limits = this.limits!;
     const counts = this.counts;
     if (nLabels > limits.maxLabelNamesPerSeries) {
@@ -291,7 +295,8 @@ export class WriteRequestV1Decoder {
       entry = undefined;
       cacheable = false;
     }
-    let labels: Labels;
+    // A cached series is announced with no label set (null): the sink asks the entry when it needs one.
+    let labels: Labels | null = null;
     if (entry === undefined) {
       if (!rangesKnown) this.findLabelRanges(r, from, to);
       const problem = this.parseLabels(r, nLabels);
@@ -302,15 +307,17 @@ export class WriteRequestV1Decoder {
       const p = this.parsed;
       labels = p.labels;
       entry = cacheable
-        ? this.cache.add(view, from, to, this.cache.lastHash, labels, p.maxNameBytes, p.maxValueBytes)
+        ? this.cache.add(view, from, to, this.cache.lastHash, p.maxNameBytes, p.maxValueBytes)
         : undefined;
-      if (entry) labels = entry.labels;
-    } else labels = entry.labels;
+      // The sink takes the set from the entry, with the cache's interned strings, for a store to keep.
+      if (entry) labels = null;
+    }
     if (entry !== undefined && entry !== null) {
       if (prev !== null) prev.after = entry;
       this.prev = entry;
+      return sink.series(labels, counts, entry) ? entry : null;
     }
-    return sink.series(labels, counts, entry ?? undefined) ? labels : null;
+    return sink.series(labels, counts) ? (labels as Labels) : null;
   }
 
   // Notes the places of the contiguous label fields [from, to) in `this.labelRanges`, as the first pass does.

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Labels } from "../../model/labels.ts";
+import { ProtoWriter } from "../../model/protobuf.ts";
 import { hashBytes, SeriesCache } from "./series-cache.ts";
-
-const l = Labels.fromStrings("__name__", "up");
 
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -45,12 +44,11 @@ describe("SeriesCache", () => {
     const key = [10, 2, 8, 1, 18, 3, 97, 98, 99];
     const a = embedded(key, 2);
     const h = c.hash(view(a), 2, 2 + key.length);
-    const e = c.add(view(a), 2, 2 + key.length, h, l, 1, 3);
+    const e = c.add(view(a), 2, 2 + key.length, h, 1, 3);
     assert.ok(e !== null);
     a.fill(0);
     const b = embedded(key, 5);
     assert.equal(c.get(view(b), 5, 5 + key.length, c.hash(view(b), 5, 5 + key.length)), e);
-    assert.ok(e.labels.equals(l), "the entry keeps an equal label set");
     assert.equal(e.maxNameBytes, 1);
     assert.equal(e.maxValueBytes, 3);
     // One byte more, one less, one changed: not found.
@@ -66,7 +64,7 @@ describe("SeriesCache", () => {
     const entries = keys.map((k, i) => {
       const b = new Uint8Array(k);
       assert.equal(c.get(view(b), 0, k.length, 42), undefined, `key ${i} before it is added`);
-      return c.add(view(b), 0, k.length, 42, Labels.fromStrings("__name__", `m${i}`), 0, 0);
+      return c.add(view(b), 0, k.length, 42, 0, 0);
     });
     keys.forEach((k, i) => {
       const b = embedded(k, 3);
@@ -87,7 +85,7 @@ describe("SeriesCache", () => {
     const entries = [];
     for (let i = 0; i < 3000; i++) {
       const k = keyOf(i);
-      entries.push(c.add(view(k), 0, k.length, c.hash(view(k), 0, k.length), l, 0, 0));
+      entries.push(c.add(view(k), 0, k.length, c.hash(view(k), 0, k.length), 0, 0));
     }
     assert.ok(c.bytes > 64 * 1024, "more keys than the arena's first size");
     for (let i = 0; i < 3000; i++) {
@@ -102,26 +100,26 @@ describe("SeriesCache", () => {
 
   test("find tries the previous entry's successor first, and only an entry of the cache's current generation", () => {
     const c = new SeriesCache();
-    const add = (k: number[], name: string) => {
+    const add = (k: number[]) => {
       const b = new Uint8Array(k);
-      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), Labels.fromStrings("__name__", name), 0, 0)!;
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), 0, 0)!;
     };
     const find = (k: number[], prev: ReturnType<typeof add> | null) => {
       const b = embedded(k, 1);
       return c.find(view(b), 1, 1 + k.length, prev);
     };
-    const b = add([2, 2, 2, 2, 2], "b");
-    const a = add([1, 1, 1], "a");
+    const b = add([2, 2, 2, 2, 2]);
+    const a = add([1, 1, 1]);
     a.after = b;
     assert.equal(find([2, 2, 2, 2, 2], a), b, "the guess");
-    const other = add([3, 3, 3], "other");
+    const other = add([3, 3, 3]);
     assert.equal(find([3, 3, 3], a), other, "a wrong guess, then the hash");
     assert.equal(find([4], a), undefined);
     const miss = new Uint8Array([4]);
     assert.equal(c.lastHash, c.hash(view(miss), 0, 1));
     // After a clear, `b`'s arena words hold another key of its length: the stale guess must not match it.
     c.clear();
-    const x = add([9, 9, 9, 9, 9], "x");
+    const x = add([9, 9, 9, 9, 9]);
     assert.equal(x.offset, b.offset);
     assert.equal(find([9, 9, 9, 9, 9], a), x);
   });
@@ -130,7 +128,7 @@ describe("SeriesCache", () => {
     const c = new SeriesCache({ maxEntries: 2 });
     const add = (k: number[]) => {
       const b = new Uint8Array(k);
-      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), l, 0, 0);
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), 0, 0);
     };
     const find = (k: number[]) => {
       const b = new Uint8Array(k);
@@ -149,7 +147,7 @@ describe("SeriesCache", () => {
     const c = new SeriesCache({ maxKeyBytes: 10 });
     const add = (n: number) => {
       const b = new Uint8Array(n).fill(n & 255);
-      return c.add(view(b), 0, n, c.hash(view(b), 0, n), l, 0, 0);
+      return c.add(view(b), 0, n, c.hash(view(b), 0, n), 0, 0);
     };
     add(5);
     add(4);
@@ -162,5 +160,35 @@ describe("SeriesCache", () => {
     assert.equal(c.size, 1);
     assert.equal(SeriesCache.cacheable(4096), true);
     assert.equal(SeriesCache.cacheable(4097), false);
+  });
+
+  test("an entry's labels are decoded from its key: empty values left out, strings interned", () => {
+    const c = new SeriesCache();
+    const pairs = [
+      ["__name__", "http_requests_total"],
+      ["app", "caf\u00e9"],
+      ["empty", ""],
+      ["region", "\u{1F30D}"],
+      ["z", "x".repeat(300)],
+    ];
+    const w = new ProtoWriter();
+    for (const [name, value] of pairs) {
+      const m = w.begin(1);
+      w.tag(1, 2);
+      w.string(name);
+      w.tag(2, 2);
+      w.string(value);
+      w.end(m);
+    }
+    const key = w.finish();
+    const a = embedded([...key], 3);
+    const e = c.add(view(a), 3, 3 + key.length, c.hash(view(a), 3, 3 + key.length), 6, 300)!;
+    a.fill(0);
+    const want = Labels.fromPairs(pairs.filter(([, v]) => v !== "") as [string, string][]);
+    const got = e.labels();
+    assert.ok(got.equals(want), got.toString());
+    assert.ok(got.interned);
+    // Decoded again, the same strings (the cache's interned copies).
+    assert.equal(e.labels().get("z"), got.get("z"));
   });
 });

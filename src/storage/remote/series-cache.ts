@@ -3,11 +3,15 @@
 // by its protobuf label fields before any label string is built: first as the series that followed the previous
 // one last time, then by a hash of the bytes; either way confirmed by comparing the bytes. An entry keeps the
 // validated label set and the series' ref in the store that last took it, so a repeated series costs a byte
-// compare and an append by ref: no strings, no label hashing, no lookup by labels in the store.
+// compare and an append by ref: no strings, no label hashing, no lookup by labels in the store. An entry keeps no
+// label set: the store keeps its own (as symbol ids), and the few callers that need the set of a cached series (a
+// ref the store no longer knows, an error message) have it decoded again from the key bytes.
 
 import { StringInterner } from "../../model/intern.ts";
 import { Labels } from "../../model/labels.ts";
+import { ProtoReader } from "../../model/protobuf.ts";
 import type { SeriesRef } from "../interface.ts";
+import { wireString } from "./wire-strings.ts";
 
 /** Options of {@link SeriesCache}. */
 export interface SeriesCacheOptions {
@@ -23,7 +27,7 @@ export interface SeriesCacheOptions {
  * Series the cache keeps by default: enough for a million active series (the `scale` bench), so that a sender
  * resending all of them each interval finds every one; past it the cache starts over every few requests and each
  * series is decoded afresh (about three times the CPU per sample). Its memory (key bytes in an arena, an entry
- * object; the label set is the head's own) is spent only as series arrive.
+ * object) is spent only as series arrive.
  */
 export const DEFAULT_MAX_ENTRIES = 1_500_000;
 /** Key bytes the cache keeps by default: 1.5M fleet series encode their labels in about 200 bytes each. */
@@ -42,19 +46,21 @@ export const NO_SERIES_REF = -1;
 export interface RefSlot {
   scope: object | null;
   ref: SeriesRef | typeof NO_SERIES_REF;
+  /** The series' label set, decoded now: for the rare caller that needs it (no ref, an error message). */
+  labels(): Labels;
 }
 
 /**
- * One cached series: where its key lies in the cache's arena, its validated labels and the longest name and value
- * among them (bytes).
+ * One cached series: where its key lies in the cache's arena and the longest label name and value in it (bytes).
+ * Its `labels()` are valid while the cache holds the entry (at least during the calls for its series).
  */
 export class SeriesEntry implements RefSlot {
+  /** The cache that made the entry, which holds its key. */
+  private readonly cache: SeriesCache;
   /** The key's first word in the arena of the cache that made the entry. */
   readonly offset: number;
   /** The key's length in bytes. */
   readonly length: number;
-  /** The label set decoded from the key, valid (sorted, unique, UTF-8, named). Shared with the store. */
-  readonly labels: Labels;
   /** Longest label name and value in the key, bytes: a later request is checked against its org's length limits. */
   readonly maxNameBytes: number;
   readonly maxValueBytes: number;
@@ -68,21 +74,30 @@ export class SeriesEntry implements RefSlot {
   readonly generation: number;
 
   constructor(
+    cache: SeriesCache,
     generation: number,
     offset: number,
     length: number,
-    labels: Labels,
     maxNameBytes: number,
     maxValueBytes: number,
   ) {
+    this.cache = cache;
     this.generation = generation;
     this.offset = offset;
     this.length = length;
-    this.labels = labels;
     this.maxNameBytes = maxNameBytes;
     this.maxValueBytes = maxValueBytes;
   }
+
+  /** The label set decoded from the key (valid: sorted, unique, UTF-8, named), with the cache's interned strings. */
+  labels(): Labels {
+    return this.cache.labelsOf(this);
+  }
 }
+
+// Field keys of a Label message (the key is a run of TimeSeries label fields, each holding one): name and value.
+const KEY_NAME = (1 << 3) | 2;
+const KEY_VALUE = (2 << 3) | 2;
 
 /** The bytes [from, to) of `v` past its last whole 32-bit word, as one little-endian word (zero-padded). */
 function tailWord(v: DataView, from: number, to: number): number {
@@ -207,17 +222,15 @@ export class SeriesCache {
   }
 
   /**
-   * Caches `labels` (decoded from the bytes [from, to) of `v`, hashed `hash`) and returns its new entry, or null
-   * when the key is too long to cache (or the cache is configured to hold nothing). The caller has checked that
-   * the key is not cached yet. The entry keeps a copy of `labels` with its names and values interned (decoded
-   * afresh, "app", "region" and each app's name would be held once per series), for the caller to use instead.
+   * Caches the key [from, to) of `v`, hashed `hash`, whose labels were found valid with the longest name and value
+   * given (bytes), and returns its new entry, or null when the key is too long to cache (or the cache is configured
+   * to hold nothing). The caller has checked that the key is not cached yet.
    */
   add(
     v: DataView,
     from: number,
     to: number,
     hash: number,
-    labels: Labels,
     maxNameBytes: number,
     maxValueBytes: number,
   ): SeriesEntry | null {
@@ -237,17 +250,44 @@ export class SeriesCache {
     for (let i = from; i < whole; i += 4) arena[w++] = v.getInt32(i, true);
     if (whole < to) arena[w++] = tailWord(v, whole, to);
     this.used = w;
-    const flat: string[] = [];
-    labels.forEach((name, value) => {
-      flat.push(this.strings.intern(name), this.strings.intern(value));
-    });
-    const kept = Labels.fromInternedUnchecked(flat);
-    const e = new SeriesEntry(this.generation, offset, n, kept, maxNameBytes, maxValueBytes);
+    const e = new SeriesEntry(this, this.generation, offset, n, maxNameBytes, maxValueBytes);
     e.next = this.map.get(hash) ?? null;
     this.map.set(hash, e);
     this.entries++;
     this.keyBytes += n;
     return e;
+  }
+
+  /**
+   * The labels of `e`, an entry of this cache's current generation, decoded from its key: names and values
+   * interned (decoded afresh, "app", "region" and each app's name would be held once per series by a store that
+   * keeps the set), labels with empty values left out as the decoder leaves them out.
+   */
+  labelsOf(e: SeriesEntry): Labels {
+    const n = e.length;
+    const bytes = Buffer.allocUnsafe(n);
+    const arena = this.arena;
+    for (let i = 0; i < n; i++) bytes[i] = arena[e.offset + (i >> 2)] >>> ((i & 3) << 3);
+    const r = new ProtoReader(bytes);
+    const flat: string[] = [];
+    while (!r.done()) {
+      r.tag();
+      const end = r.lengthDelimited();
+      let name = "";
+      let value = "";
+      while (r.pos < end) {
+        const key = r.tag();
+        if (key === KEY_NAME || key === KEY_VALUE) {
+          const to = r.lengthDelimited();
+          const text = wireString(bytes, r.pos, to) ?? "";
+          if (key === KEY_NAME) name = text;
+          else value = text;
+          r.pos = to;
+        } else r.skip(key & 7);
+      }
+      if (value !== "") flat.push(this.strings.intern(name), this.strings.intern(value));
+    }
+    return Labels.fromInternedUnchecked(flat);
   }
 
   /** Forgets every entry (the arena keeps its size, bounded by the key bytes limit). */
