@@ -295,7 +295,7 @@ export class WriteRequestV1Decoder {
       entry = undefined;
       cacheable = false;
     }
-    // A cached series is announced with no label set (null): the sink asks the entry when it needs one.
+    // A series found in the cache is announced with no label set (null): the sink asks the entry when it needs one.
     let labels: Labels | null = null;
     if (entry === undefined) {
       if (!rangesKnown) this.findLabelRanges(r, from, to);
@@ -309,8 +309,6 @@ export class WriteRequestV1Decoder {
       entry = cacheable
         ? this.cache.add(view, from, to, this.cache.lastHash, p.maxNameBytes, p.maxValueBytes)
         : undefined;
-      // The sink takes the set from the entry, with the cache's interned strings, for a store to keep.
-      if (entry) labels = null;
     }
     if (entry !== undefined && entry !== null) {
       if (prev !== null) prev.after = entry;

@@ -21,7 +21,16 @@ interface Collected {
   invalidHistograms: string[];
 }
 
-function collector(): { sink: WriteSink; got: Collected; labels: Labels[]; slots: (RefSlot | undefined)[] } {
+/** What a decoder hands to a sink; `cached[i]`: series `i` came with no label set, to be asked of its slot. */
+interface Collector {
+  sink: WriteSink;
+  got: Collected;
+  labels: Labels[];
+  slots: (RefSlot | undefined)[];
+  cached: boolean[];
+}
+
+function collector(): Collector {
   const got: Collected = {
     series: [],
     invalid: [],
@@ -32,11 +41,13 @@ function collector(): { sink: WriteSink; got: Collected; labels: Labels[]; slots
   };
   const labels: Labels[] = [];
   const slots: (RefSlot | undefined)[] = [];
+  const cached: boolean[] = [];
   const sink: WriteSink = {
     series(found, counts, slot) {
       const l = found ?? slot!.labels();
       labels.push(l);
-      slots.push(found === null ? slot : undefined);
+      slots.push(slot);
+      cached.push(found === null);
       got.series.push({ labels: l.toString(), counts: { ...counts }, samples: [] });
       return true;
     },
@@ -59,7 +70,7 @@ function collector(): { sink: WriteSink; got: Collected; labels: Labels[]; slots
       got.invalidMetadata.push(reason);
     },
   };
-  return { sink, got, labels, slots };
+  return { sink, got, labels, slots, cached };
 }
 
 const LIMITS: DecodeLimits = DEFAULT_ORG_LIMITS;
@@ -419,6 +430,7 @@ describe("1.0 decoding", () => {
     dec.decode(body, a.sink, LIMITS);
     dec.decode(encodeWriteRequestV1({ series: [{ labels: up, samples: [{ t: 2, v: 2 }] }] }), b.sink, LIMITS);
     assert.ok(a.slots[0] !== undefined && a.slots[0] === b.slots[0]);
+    assert.deepEqual([a.cached[0], b.cached[0]], [false, true]);
     assert.ok(a.labels[0].equals(up) && b.labels[0].equals(up));
     // The names and values are the cache's interned strings, decoded again from its key.
     assert.ok(b.labels[0].interned);
