@@ -20,7 +20,7 @@ import { WALK_STRIDE, type WalkedV1 } from "./codec-v1-walk.ts";
 import { decodeWireHistogram, isPositiveZero, writeWireHistogram } from "./histogram-wire.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
-import { SeriesCache, type SeriesCacheOptions, type SeriesEntry } from "./series-cache.ts";
+import { NO_ENTRY, type RefSlot, SeriesCache, type SeriesCacheOptions } from "./series-cache.ts";
 import {
   type DecodeLimits,
   METRIC_TYPES,
@@ -82,7 +82,7 @@ export class WriteRequestV1Decoder {
   private limits: DecodeLimits | null = null;
   private samplesSeen = 0;
   // The cache entry of the request's previous series, whose successor is the guess for the next lookup.
-  private prev: SeriesEntry | null = null;
+  private prev = NO_ENTRY;
 
   /** A decoder whose series cache has the limits `cache`. */
   constructor(cache: SeriesCacheOptions = {}) {
@@ -101,7 +101,7 @@ export class WriteRequestV1Decoder {
     this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.limits = limits;
     this.samplesSeen = 0;
-    this.prev = null;
+    this.prev = NO_ENTRY;
     try {
       scanTopLevel(r, limits);
       r.pos = 0;
@@ -128,7 +128,7 @@ export class WriteRequestV1Decoder {
         }
       }
     } finally {
-      this.prev = null;
+      this.prev = NO_ENTRY;
       this.text = EMPTY;
       this.view = EMPTY_VIEW;
       this.limits = null;
@@ -237,7 +237,7 @@ export class WriteRequestV1Decoder {
     this.text = asBuffer(body);
     this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.limits = limits;
-    this.prev = null;
+    this.prev = NO_ENTRY;
     const counts = this.counts;
     counts.histograms = 0;
     counts.exemplars = 0;
@@ -252,7 +252,7 @@ export class WriteRequestV1Decoder {
         at += 2 * n;
       }
     } finally {
-      this.prev = null;
+      this.prev = NO_ENTRY;
       this.text = EMPTY;
       this.view = EMPTY_VIEW;
       this.limits = null;
@@ -261,7 +261,8 @@ export class WriteRequestV1Decoder {
 
   // The labels of the current series, whose `nLabels` label fields are the bytes [from, to) of the message (from
   // is -1 when they are not contiguous: no cache), found in the cache or parsed and validated, then announced to
-  // the sink with `this.counts`: the label set, or the cache's entry for the series (whose `labels()` decode it).
+  // the sink with `this.counts`: the label set, or the ref slot of the series' cache entry (whose `labels()` decode
+  // it).
   // Null when the series is refused (told to the sink) or the sink wants no samples.
   // `rangesKnown`: `this.labelRanges` already holds the label fields' places; else they are found on a cache miss.
   private seriesLabels(
@@ -271,7 +272,7 @@ export class WriteRequestV1Decoder {
     to: number,
     rangesKnown: boolean,
     sink: WriteSink,
-  ): Labels | SeriesEntry | null {
+  ): Labels | RefSlot | null {
     const limits = this.limits!;
     const counts = this.counts;
     if (nLabels > limits.maxLabelNamesPerSeries) {
@@ -285,19 +286,20 @@ export class WriteRequestV1Decoder {
     let cacheable = from >= 0 && SeriesCache.cacheable(to - from);
     const view = this.view;
     const prev = this.prev;
-    this.prev = null;
-    let entry: SeriesEntry | null | undefined = cacheable ? this.cache.find(view, from, to, prev) : undefined;
+    this.prev = NO_ENTRY;
+    const cache = this.cache;
+    let entry = cacheable ? cache.find(view, from, to, prev) : NO_ENTRY;
     // A cached set was valid under the limits of the request that added it; this request's may be stricter.
     if (
-      entry !== undefined &&
-      (entry.maxNameBytes > limits.maxLabelNameLength || entry.maxValueBytes > limits.maxLabelValueLength)
+      entry !== NO_ENTRY &&
+      (cache.maxNameBytes(entry) > limits.maxLabelNameLength || cache.maxValueBytes(entry) > limits.maxLabelValueLength)
     ) {
-      entry = undefined;
+      entry = NO_ENTRY;
       cacheable = false;
     }
     // A series found in the cache is announced with no label set (null): the sink asks the entry when it needs one.
     let labels: Labels | null = null;
-    if (entry === undefined) {
+    if (entry === NO_ENTRY) {
       if (!rangesKnown) this.findLabelRanges(r, from, to);
       const problem = this.parseLabels(r, nLabels);
       if (problem !== null) {
@@ -306,14 +308,13 @@ export class WriteRequestV1Decoder {
       }
       const p = this.parsed;
       labels = p.labels;
-      entry = cacheable
-        ? this.cache.add(view, from, to, this.cache.lastHash, p.maxNameBytes, p.maxValueBytes)
-        : undefined;
+      if (cacheable) entry = cache.add(view, from, to, cache.lastHash, p.maxNameBytes, p.maxValueBytes);
     }
-    if (entry !== undefined && entry !== null) {
-      if (prev !== null) prev.after = entry;
+    if (entry !== NO_ENTRY) {
+      if (prev !== NO_ENTRY) cache.follow(prev, entry);
       this.prev = entry;
-      return sink.series(labels, counts, entry) ? entry : null;
+      const slot = cache.slotOf(entry);
+      return sink.series(labels, counts, slot) ? slot : null;
     }
     return sink.series(labels, counts) ? (labels as Labels) : null;
   }
