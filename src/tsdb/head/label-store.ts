@@ -38,16 +38,15 @@ export class LabelStore {
 
   /** Keeps `labels`, whose label hash key (`labelHashKey`) is `hashKey`; returns the record's offset. */
   add(labels: Labels, hashKey: number): number {
-    const n = labels.size * 2;
-    const at = this.allocRecord(n);
+    const pairs = labels.size;
+    const at = this.allocRecord(2 * pairs);
     const w = this.words;
     w[at] = hashKey;
-    w[at + 1] = n;
-    let i = at + HEADER_WORDS;
-    labels.forEach((name, value) => {
-      w[i++] = this.symbol(name);
-      w[i++] = this.symbol(value);
-    });
+    w[at + 1] = 2 * pairs;
+    for (let i = 0, o = at + HEADER_WORDS; i < pairs; i++, o += 2) {
+      w[o] = this.symbol(labels.nameAt(i));
+      w[o + 1] = this.symbol(labels.valueAt(i));
+    }
     return at;
   }
 
@@ -69,15 +68,13 @@ export class LabelStore {
   /** True when record `at` holds exactly `labels`. */
   equals(at: number, labels: Labels): boolean {
     const w = this.words;
-    if (w[at + 1] !== labels.size * 2) return false;
+    const pairs = labels.size;
+    if (w[at + 1] !== 2 * pairs) return false;
     const strings = this.strings;
-    let i = at + HEADER_WORDS;
-    let same = true;
-    labels.forEach((name, value) => {
-      if (same && (strings[w[i]] !== name || strings[w[i + 1]] !== value)) same = false;
-      i += 2;
-    });
-    return same;
+    for (let i = 0, o = at + HEADER_WORDS; i < pairs; i++, o += 2) {
+      if (strings[w[o]] !== labels.nameAt(i) || strings[w[o + 1]] !== labels.valueAt(i)) return false;
+    }
+    return true;
   }
 
   /** Orders records `a` and `b` as `Labels.compare` orders their sets, without building them. */
