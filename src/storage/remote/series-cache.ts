@@ -2,10 +2,10 @@
 // every scrape interval, with the same bytes and mostly in the same order, so the 1.0 decoder looks each series up
 // by its protobuf label fields before any label string is built: first as the series that followed the previous
 // one last time, then by a hash of the bytes; either way confirmed by comparing the bytes. An entry keeps the
-// validated label set and the series' ref in the store that last took it, so a repeated series costs a byte
-// compare and an append by ref: no strings, no label hashing, no lookup by labels in the store. An entry keeps no
-// label set: the store keeps its own (as symbol ids), and the few callers that need the set of a cached series (a
-// ref the store no longer knows, an error message) have it decoded again from the key bytes.
+// series' ref in the store that last took it, so a repeated series costs a byte compare and an append by ref: no
+// strings, no label hashing, no lookup by labels in the store. An entry keeps no label set: the store keeps its own
+// (as symbol ids), and the few callers that need the set of a cached series (a ref the store no longer knows, an
+// error message) have it decoded again from the key bytes.
 
 import { StringInterner } from "../../model/intern.ts";
 import { Labels } from "../../model/labels.ts";
@@ -26,8 +26,8 @@ export interface SeriesCacheOptions {
 /**
  * Series the cache keeps by default: enough for a million active series (the `scale` bench), so that a sender
  * resending all of them each interval finds every one; past it the cache starts over every few requests and each
- * series is decoded afresh (about three times the CPU per sample). Its memory (key bytes in an arena, an entry
- * object) is spent only as series arrive.
+ * series is decoded afresh (about three times the CPU per sample). Its memory (key bytes in an arena, a row of
+ * int32 columns and a place in the hash table an entry) is spent only as series arrive.
  */
 export const DEFAULT_MAX_ENTRIES = 1_500_000;
 /** Key bytes the cache keeps by default: 1.5M fleet series encode their labels in about 200 bytes each. */
