@@ -126,6 +126,12 @@ const NO_CHUNKS: number[] = [];
 const OPEN_NONE = 0;
 const OPEN_XOR = 1;
 const OPEN_HISTOGRAM = 2;
+// The rest of a series' small fields (MemSeries.bits): the open chunk's kind in the low two bits, two flags, then
+// the count of pending appenders (at most a few; 26 bits keep the whole a small integer).
+const OPEN_KIND_MASK = 3;
+const LAST_V_UNKNOWN = 4;
+const LOGGED = 8;
+const PENDING_SHIFT = 4;
 
 /** A series held by the head. Mutated only by the head (appends, replay, truncation). */
 export class MemSeries {
@@ -144,20 +150,17 @@ export class MemSeries {
   private mm: number[] = NO_CHUNKS;
   /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
   firstChunkId = 0;
-  /** What the open chunk is (OPEN_*); read it through `openSamples` and the like. */
-  private openKind = OPEN_NONE;
+  /**
+   * Small fields in one integer (one 8-byte field of the object instead of four): the open chunk's kind (OPEN_*),
+   * `lastVUnknown`, `logged` and, above them, `pending`.
+   */
+  private bits = OPEN_NONE;
   /** The head's columns, where this series' numbers live (row `slot`): no double fields in the object. */
   private readonly cols: SeriesColumns;
   /** This series' row in the head's columns (SeriesColumns.at); given back by `drop()`. */
   readonly slot: number;
-  /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
-  lastVUnknown = false;
   /** Set once the series holds a histogram sample: readers then expect histogram chunks. */
   histograms: SeriesHistograms | null = null;
-  /** Whether a Series record for this series is in the WAL. */
-  logged = false;
-  /** Appenders holding uncommitted samples of this series; truncation does not collect it meanwhile. */
-  pending = 0;
   /** Scratch of the commit in progress (see HeadAppender): the commit whose newest sample `batchT`/`batchV` hold. */
   batchEpoch = 0;
 
@@ -194,6 +197,42 @@ export class MemSeries {
     if (typeof a === "number" && typeof b === "number" && this.cols === other.cols)
       return this.cols.labels.compare(a, b);
     return this.labels.compare(other.labels);
+  }
+
+  /** What the open chunk is (OPEN_*); read it through `openSamples` and the like. */
+  private get openKind(): number {
+    return this.bits & OPEN_KIND_MASK;
+  }
+
+  private set openKind(kind: number) {
+    this.bits = (this.bits & ~OPEN_KIND_MASK) | kind;
+  }
+
+  /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
+  get lastVUnknown(): boolean {
+    return (this.bits & LAST_V_UNKNOWN) !== 0;
+  }
+
+  set lastVUnknown(unknown: boolean) {
+    this.bits = unknown ? this.bits | LAST_V_UNKNOWN : this.bits & ~LAST_V_UNKNOWN;
+  }
+
+  /** Whether a Series record for this series is in the WAL. */
+  get logged(): boolean {
+    return (this.bits & LOGGED) !== 0;
+  }
+
+  set logged(logged: boolean) {
+    this.bits = logged ? this.bits | LOGGED : this.bits & ~LOGGED;
+  }
+
+  /** Appenders holding uncommitted samples of this series; truncation does not collect it meanwhile. */
+  get pending(): number {
+    return this.bits >>> PENDING_SHIFT;
+  }
+
+  set pending(n: number) {
+    this.bits = (this.bits & ((1 << PENDING_SHIFT) - 1)) | (n << PENDING_SHIFT);
   }
 
   /** Newest sample's time, ms; -Infinity before the first. Survives truncation for ordering checks. */
