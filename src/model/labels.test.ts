@@ -91,6 +91,16 @@ describe("xxh64", () => {
 });
 
 describe("Labels construction", () => {
+  test("nameAt and valueAt read the labels in order", () => {
+    const l = Labels.fromStrings("job", "api", "__name__", "up", "le", "1");
+    const pairs = Array.from({ length: l.size }, (_, i) => [l.nameAt(i), l.valueAt(i)]);
+    assert.deepEqual(pairs, [
+      ["__name__", "up"],
+      ["job", "api"],
+      ["le", "1"],
+    ]);
+  });
+
   test("fromPairs sorts, drops empty values and rejects duplicates", () => {
     const ls = Labels.fromPairs([
       ["job", "x"],

@@ -168,6 +168,16 @@ export class Labels {
     return this.get(METRIC_NAME);
   }
 
+  /** Name of the `i`th label in order (0 ≤ i < size): for loops over two sets in step, without a callback. */
+  nameAt(i: number): string {
+    return this.flat[2 * i];
+  }
+
+  /** Value of the `i`th label in order (0 ≤ i < size). */
+  valueAt(i: number): string {
+    return this.flat[2 * i + 1];
+  }
+
   /** Calls `fn` for every label in order. */
   forEach(fn: (name: string, value: string) => void): void {
     const f = this.flat;

@@ -41,8 +41,8 @@ function decode(body: Uint8Array): Got[] {
   const out: Got[] = [];
   let series = "";
   const sink: WriteSink = {
-    series: (labels) => {
-      series = labels.toString();
+    series: (labels, _counts, slot) => {
+      series = (labels ?? slot!.labels()).toString();
       return true;
     },
     sample: (t, v) => out.push({ series, t, v }),

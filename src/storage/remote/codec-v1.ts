@@ -20,7 +20,7 @@ import { WALK_STRIDE, type WalkedV1 } from "./codec-v1-walk.ts";
 import { decodeWireHistogram, isPositiveZero, writeWireHistogram } from "./histogram-wire.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
-import { SeriesCache, type SeriesCacheOptions, type SeriesEntry } from "./series-cache.ts";
+import { NO_ENTRY, type RefSlot, SeriesCache, type SeriesCacheOptions } from "./series-cache.ts";
 import {
   type DecodeLimits,
   METRIC_TYPES,
@@ -82,7 +82,7 @@ export class WriteRequestV1Decoder {
   private limits: DecodeLimits | null = null;
   private samplesSeen = 0;
   // The cache entry of the request's previous series, whose successor is the guess for the next lookup.
-  private prev: SeriesEntry | null = null;
+  private prev = NO_ENTRY;
 
   /** A decoder whose series cache has the limits `cache`. */
   constructor(cache: SeriesCacheOptions = {}) {
@@ -101,7 +101,7 @@ export class WriteRequestV1Decoder {
     this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.limits = limits;
     this.samplesSeen = 0;
-    this.prev = null;
+    this.prev = NO_ENTRY;
     try {
       scanTopLevel(r, limits);
       r.pos = 0;
@@ -128,7 +128,7 @@ export class WriteRequestV1Decoder {
         }
       }
     } finally {
-      this.prev = null;
+      this.prev = NO_ENTRY;
       this.text = EMPTY;
       this.view = EMPTY_VIEW;
       this.limits = null;
@@ -203,8 +203,8 @@ export class WriteRequestV1Decoder {
     counts.samples = nSamples;
     counts.histograms = histograms;
     counts.exemplars = exemplars;
-    const labels = this.seriesLabels(r, nLabels, contiguous ? labelsFrom : -1, labelsTo, true, sink);
-    if (labels === null) return;
+    const found = this.seriesLabels(r, nLabels, contiguous ? labelsFrom : -1, labelsTo, true, sink);
+    if (found === null) return;
 
     const ranges = this.sampleRanges;
     for (let i = 0; i < nSamples; i++) {
@@ -221,7 +221,10 @@ export class WriteRequestV1Decoder {
       }
       sink.sample(t, v, 0);
     }
-    if (histograms > 0) decodeHistograms(r, this.histogramRanges, histograms, labels, sink);
+    if (histograms > 0) {
+      const labels = found instanceof Labels ? found : found.labels();
+      decodeHistograms(r, this.histogramRanges, histograms, labels, sink);
+    }
   }
 
   /**
@@ -234,7 +237,7 @@ export class WriteRequestV1Decoder {
     this.text = asBuffer(body);
     this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.limits = limits;
-    this.prev = null;
+    this.prev = NO_ENTRY;
     const counts = this.counts;
     counts.histograms = 0;
     counts.exemplars = 0;
@@ -244,12 +247,12 @@ export class WriteRequestV1Decoder {
       for (let i = 0; i < series.length; i += WALK_STRIDE) {
         const n = series[i + 3];
         counts.samples = n;
-        const labels = this.seriesLabels(r, series[i + 2], series[i], series[i + 1], false, sink);
-        if (labels !== null) for (let k = 0; k < n; k++) sink.sample(samples[at + 2 * k], samples[at + 2 * k + 1], 0);
+        const found = this.seriesLabels(r, series[i + 2], series[i], series[i + 1], false, sink);
+        if (found !== null) for (let k = 0; k < n; k++) sink.sample(samples[at + 2 * k], samples[at + 2 * k + 1], 0);
         at += 2 * n;
       }
     } finally {
-      this.prev = null;
+      this.prev = NO_ENTRY;
       this.text = EMPTY;
       this.view = EMPTY_VIEW;
       this.limits = null;
@@ -258,7 +261,9 @@ export class WriteRequestV1Decoder {
 
   // The labels of the current series, whose `nLabels` label fields are the bytes [from, to) of the message (from
   // is -1 when they are not contiguous: no cache), found in the cache or parsed and validated, then announced to
-  // the sink with `this.counts`. Null when the series is refused (told to the sink) or the sink wants no samples.
+  // the sink with `this.counts`: the label set, or the ref slot of the series' cache entry (whose `labels()` decode
+  // it).
+  // Null when the series is refused (told to the sink) or the sink wants no samples.
   // `rangesKnown`: `this.labelRanges` already holds the label fields' places; else they are found on a cache miss.
   private seriesLabels(
     r: ProtoReader,
@@ -267,7 +272,7 @@ export class WriteRequestV1Decoder {
     to: number,
     rangesKnown: boolean,
     sink: WriteSink,
-  ): Labels | null {
+  ): Labels | RefSlot | null {
     const limits = this.limits!;
     const counts = this.counts;
     if (nLabels > limits.maxLabelNamesPerSeries) {
@@ -281,18 +286,20 @@ export class WriteRequestV1Decoder {
     let cacheable = from >= 0 && SeriesCache.cacheable(to - from);
     const view = this.view;
     const prev = this.prev;
-    this.prev = null;
-    let entry: SeriesEntry | null | undefined = cacheable ? this.cache.find(view, from, to, prev) : undefined;
+    this.prev = NO_ENTRY;
+    const cache = this.cache;
+    let entry = cacheable ? cache.find(view, from, to, prev) : NO_ENTRY;
     // A cached set was valid under the limits of the request that added it; this request's may be stricter.
     if (
-      entry !== undefined &&
-      (entry.maxNameBytes > limits.maxLabelNameLength || entry.maxValueBytes > limits.maxLabelValueLength)
+      entry !== NO_ENTRY &&
+      (cache.maxNameBytes(entry) > limits.maxLabelNameLength || cache.maxValueBytes(entry) > limits.maxLabelValueLength)
     ) {
-      entry = undefined;
+      entry = NO_ENTRY;
       cacheable = false;
     }
-    let labels: Labels;
-    if (entry === undefined) {
+    // A series found in the cache is announced with no label set (null): the sink asks the entry when it needs one.
+    let labels: Labels | null = null;
+    if (entry === NO_ENTRY) {
       if (!rangesKnown) this.findLabelRanges(r, from, to);
       const problem = this.parseLabels(r, nLabels);
       if (problem !== null) {
@@ -301,16 +308,15 @@ export class WriteRequestV1Decoder {
       }
       const p = this.parsed;
       labels = p.labels;
-      entry = cacheable
-        ? this.cache.add(view, from, to, this.cache.lastHash, labels, p.maxNameBytes, p.maxValueBytes)
-        : undefined;
-      if (entry) labels = entry.labels;
-    } else labels = entry.labels;
-    if (entry !== undefined && entry !== null) {
-      if (prev !== null) prev.after = entry;
-      this.prev = entry;
+      if (cacheable) entry = cache.add(view, from, to, cache.lastHash, p.maxNameBytes, p.maxValueBytes);
     }
-    return sink.series(labels, counts, entry ?? undefined) ? labels : null;
+    if (entry !== NO_ENTRY) {
+      if (prev !== NO_ENTRY) cache.follow(prev, entry);
+      this.prev = entry;
+      const slot = cache.slotOf(entry);
+      return sink.series(labels, counts, slot) ? slot : null;
+    }
+    return sink.series(labels, counts) ? (labels as Labels) : null;
   }
 
   // Notes the places of the contiguous label fields [from, to) in `this.labelRanges`, as the first pass does.

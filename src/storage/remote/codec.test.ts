@@ -8,6 +8,7 @@ import { float64Bits, STALE_NAN } from "../../model/sample.ts";
 import { encodeWriteRequestV1, WriteRequestV1Decoder } from "./codec-v1.ts";
 import { encodeRequestV2, RequestV2Decoder } from "./codec-v2.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
+import type { RefSlot } from "./series-cache.ts";
 import type { DecodeLimits, SeriesCounts, WriteProto, WriteRequestData, WriteSink } from "./types.ts";
 
 /** What a decoder handed to its sink, as plain data. */
@@ -20,7 +21,16 @@ interface Collected {
   invalidHistograms: string[];
 }
 
-function collector(): { sink: WriteSink; got: Collected; labels: Labels[] } {
+/** What a decoder hands to a sink; `cached[i]`: series `i` came with no label set, to be asked of its slot. */
+interface Collector {
+  sink: WriteSink;
+  got: Collected;
+  labels: Labels[];
+  slots: (RefSlot | undefined)[];
+  cached: boolean[];
+}
+
+function collector(): Collector {
   const got: Collected = {
     series: [],
     invalid: [],
@@ -30,9 +40,14 @@ function collector(): { sink: WriteSink; got: Collected; labels: Labels[] } {
     invalidHistograms: [],
   };
   const labels: Labels[] = [];
+  const slots: (RefSlot | undefined)[] = [];
+  const cached: boolean[] = [];
   const sink: WriteSink = {
-    series(l, counts) {
+    series(found, counts, slot) {
+      const l = found ?? slot!.labels();
       labels.push(l);
+      slots.push(slot);
+      cached.push(found === null);
       got.series.push({ labels: l.toString(), counts: { ...counts }, samples: [] });
       return true;
     },
@@ -55,7 +70,7 @@ function collector(): { sink: WriteSink; got: Collected; labels: Labels[] } {
       got.invalidMetadata.push(reason);
     },
   };
-  return { sink, got, labels };
+  return { sink, got, labels, slots, cached };
 }
 
 const LIMITS: DecodeLimits = DEFAULT_ORG_LIMITS;
@@ -407,14 +422,18 @@ describe("1.0 decoding", () => {
     assert.equal(got.series[0].labels, '{__name__="m", b="x", "｡"="z", "😀"="y"}');
   });
 
-  test("repeated label bytes come from the cache as the same Labels object", () => {
+  test("repeated label bytes come from the cache: the same slot, no label set built unless asked for", () => {
     const dec = new WriteRequestV1Decoder();
     const body = encodeWriteRequestV1({ series: [{ labels: up, samples: [{ t: 1, v: 1 }] }] });
     const a = collector();
     const b = collector();
     dec.decode(body, a.sink, LIMITS);
     dec.decode(encodeWriteRequestV1({ series: [{ labels: up, samples: [{ t: 2, v: 2 }] }] }), b.sink, LIMITS);
-    assert.equal(a.labels[0], b.labels[0]);
+    assert.ok(a.slots[0] !== undefined && a.slots[0] === b.slots[0]);
+    assert.deepEqual([a.cached[0], b.cached[0]], [false, true]);
+    assert.ok(a.labels[0].equals(up) && b.labels[0].equals(up));
+    // The names and values are the cache's interned strings, decoded again from its key.
+    assert.ok(b.labels[0].interned);
   });
 
   // A series with valid labels whose sample carries its value as a varint.

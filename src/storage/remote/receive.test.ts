@@ -372,6 +372,22 @@ describe("receiveWrite: partial writes (400, accepted samples committed)", () =>
     assert.deepEqual(h.samples("up"), [[NOW + 60_000, 1]]);
   });
 
+  test("a series the decoder's cache knows is named in refusals, and written again by labels after its store changed", () => {
+    const h = harness();
+    const known = series("up", [[NOW, 1]], ["zone", "eu"]);
+    assert.equal(h.send(body("v1", { series: [known] }), HEADERS.v1).status, 204);
+    const out = h.send(body("v1", { series: [{ ...known, samples: [{ t: NOW + 3_600_000, v: 2 }] }] }), HEADERS.v1);
+    if (out.kind !== "partial") return assert.fail(out.kind);
+    assert.match(out.message, /series \{__name__="up", zone="eu"\}: sample at \d+ is too far in the future/);
+    // A fresh store: the ref the cache kept is of the old one, so the series is appended by its decoded labels.
+    h.tenants.stores.clear();
+    assert.equal(
+      h.send(body("v1", { series: [{ ...known, samples: [{ t: NOW + 1, v: 3 }] }] }), HEADERS.v1).status,
+      204,
+    );
+    assert.deepEqual(h.samples("up"), [[NOW + 1, 3]]);
+  });
+
   test("exemplars are dropped without failing the request (no exemplar storage yet)", () => {
     const h = harness();
     const out = h.send(

@@ -316,6 +316,7 @@ class AppendSink implements WriteSink {
   private readonly open: () => Appender;
   private app: Appender | null = null;
   private readonly maxT: number;
+  /** The current series' labels; null until asked of its slot (see `seriesLabels`). */
   private labels: Labels | null = null;
   private slot: RefSlot | null = null;
   private ref: SeriesRef | typeof NO_SERIES_REF = NO_SERIES_REF;
@@ -363,7 +364,7 @@ class AppendSink implements WriteSink {
     return this.app === null ? NOTHING_COMMITTED : this.app.commit();
   }
 
-  series(labels: Labels, counts: Readonly<SeriesCounts>, slot?: RefSlot): boolean {
+  series(labels: Labels | null, counts: Readonly<SeriesCounts>, slot?: RefSlot): boolean {
     this.exemplars += counts.exemplars;
     this.labels = labels;
     this.slot = slot ?? null;
@@ -375,7 +376,7 @@ class AppendSink implements WriteSink {
   sample(t: number, v: number): void {
     if (t > this.maxT || !Number.isSafeInteger(t)) {
       this.tooNew++;
-      this.firstProblem ??= `series ${this.labels!.toString()}: sample at ${t} is too far in the future`;
+      this.firstProblem ??= `series ${this.seriesLabels().toString()}: sample at ${t} is too far in the future`;
       return;
     }
     if (this.limitedNow) {
@@ -400,6 +401,12 @@ class AppendSink implements WriteSink {
     this.appended++;
   }
 
+  // The current series' labels, decoded from its slot when the decoder announced it without them.
+  private seriesLabels(): Labels {
+    this.labels ??= (this.slot as RefSlot).labels();
+    return this.labels;
+  }
+
   // The series' first sample of the request: by the ref its slot kept when that ref is of this appender's store
   // and the store still knows it (a series may have been removed since), by labels otherwise, keeping the new ref.
   private firstAppend(app: Appender, t: number, v: number): SeriesRef {
@@ -412,7 +419,7 @@ class AppendSink implements WriteSink {
         if (!isContrailError(err, "not_found")) throw err;
       }
     }
-    const ref = app.append(this.labels!, t, v);
+    const ref = app.append(this.seriesLabels(), t, v);
     if (slot !== null && scope !== undefined) {
       slot.scope = scope;
       slot.ref = ref;
@@ -423,7 +430,7 @@ class AppendSink implements WriteSink {
   histogram(t: number, h: Histogram): void {
     if (t > this.maxT || !Number.isSafeInteger(t)) {
       this.histTooNew++;
-      this.firstProblem ??= `series ${this.labels!.toString()}: histogram sample at ${t} is too far in the future`;
+      this.firstProblem ??= `series ${this.seriesLabels().toString()}: histogram sample at ${t} is too far in the future`;
       return;
     }
     if (this.limitedNow) {
@@ -435,14 +442,14 @@ class AppendSink implements WriteSink {
     if (app.appendHistogram === undefined) {
       this.histUnsupported++;
       this.firstProblem ??=
-        `series ${this.labels!.toString()}: native histogram samples cannot be stored: ` +
+        `series ${this.seriesLabels().toString()}: native histogram samples cannot be stored: ` +
         "this storage keeps float samples only";
       return;
     }
     try {
       if (this.ref !== NO_SERIES_REF && app.appendHistogramRef !== undefined) {
         app.appendHistogramRef(this.ref, t, h);
-      } else this.ref = app.appendHistogram(this.labels!, t, h);
+      } else this.ref = app.appendHistogram(this.seriesLabels(), t, h);
     } catch (err) {
       if (!isContrailError(err, "series_limit")) throw err;
       this.limitedNow = true;

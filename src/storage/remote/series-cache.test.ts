@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Labels } from "../../model/labels.ts";
-import { hashBytes, SeriesCache } from "./series-cache.ts";
-
-const l = Labels.fromStrings("__name__", "up");
+import { ProtoWriter } from "../../model/protobuf.ts";
+import type { SeriesRef } from "../interface.ts";
+import { hashBytes, NO_ENTRY, NO_SERIES_REF, SeriesCache } from "./series-cache.ts";
 
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -45,19 +45,18 @@ describe("SeriesCache", () => {
     const key = [10, 2, 8, 1, 18, 3, 97, 98, 99];
     const a = embedded(key, 2);
     const h = c.hash(view(a), 2, 2 + key.length);
-    const e = c.add(view(a), 2, 2 + key.length, h, l, 1, 3);
-    assert.ok(e !== null);
+    const e = c.add(view(a), 2, 2 + key.length, h, 1, 3);
+    assert.notEqual(e, NO_ENTRY);
     a.fill(0);
     const b = embedded(key, 5);
     assert.equal(c.get(view(b), 5, 5 + key.length, c.hash(view(b), 5, 5 + key.length)), e);
-    assert.ok(e.labels.equals(l), "the entry keeps an equal label set");
-    assert.equal(e.maxNameBytes, 1);
-    assert.equal(e.maxValueBytes, 3);
+    assert.equal(c.maxNameBytes(e), 1);
+    assert.equal(c.maxValueBytes(e), 3);
     // One byte more, one less, one changed: not found.
-    assert.equal(c.get(view(b), 5, 6 + key.length, c.hash(view(b), 5, 6 + key.length)), undefined);
-    assert.equal(c.get(view(b), 5, 4 + key.length, c.hash(view(b), 5, 4 + key.length)), undefined);
+    assert.equal(c.get(view(b), 5, 6 + key.length, c.hash(view(b), 5, 6 + key.length)), NO_ENTRY);
+    assert.equal(c.get(view(b), 5, 4 + key.length, c.hash(view(b), 5, 4 + key.length)), NO_ENTRY);
     b[7] ^= 0x40;
-    assert.equal(c.get(view(b), 5, 5 + key.length, c.hash(view(b), 5, 5 + key.length)), undefined);
+    assert.equal(c.get(view(b), 5, 5 + key.length, c.hash(view(b), 5, 5 + key.length)), NO_ENTRY);
   });
 
   test("keys of the same hash are told apart by their bytes", () => {
@@ -65,8 +64,8 @@ describe("SeriesCache", () => {
     const keys = [[1], [1, 2, 3, 4], [1, 2, 3, 4, 5], [1, 2, 3, 5], [2], []];
     const entries = keys.map((k, i) => {
       const b = new Uint8Array(k);
-      assert.equal(c.get(view(b), 0, k.length, 42), undefined, `key ${i} before it is added`);
-      return c.add(view(b), 0, k.length, 42, Labels.fromStrings("__name__", `m${i}`), 0, 0);
+      assert.equal(c.get(view(b), 0, k.length, 42), NO_ENTRY, `key ${i} before it is added`);
+      return c.add(view(b), 0, k.length, 42, 0, 0);
     });
     keys.forEach((k, i) => {
       const b = embedded(k, 3);
@@ -87,7 +86,7 @@ describe("SeriesCache", () => {
     const entries = [];
     for (let i = 0; i < 3000; i++) {
       const k = keyOf(i);
-      entries.push(c.add(view(k), 0, k.length, c.hash(view(k), 0, k.length), l, 0, 0));
+      entries.push(c.add(view(k), 0, k.length, c.hash(view(k), 0, k.length), 0, 0));
     }
     assert.ok(c.bytes > 64 * 1024, "more keys than the arena's first size");
     for (let i = 0; i < 3000; i++) {
@@ -100,29 +99,29 @@ describe("SeriesCache", () => {
     }
   });
 
-  test("find tries the previous entry's successor first, and only an entry of the cache's current generation", () => {
+  test("find tries the previous entry's successor first, and takes a guess only when its bytes match", () => {
     const c = new SeriesCache();
-    const add = (k: number[], name: string) => {
+    const add = (k: number[]) => {
       const b = new Uint8Array(k);
-      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), Labels.fromStrings("__name__", name), 0, 0)!;
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), 0, 0);
     };
-    const find = (k: number[], prev: ReturnType<typeof add> | null) => {
+    const find = (k: number[], prev: number) => {
       const b = embedded(k, 1);
       return c.find(view(b), 1, 1 + k.length, prev);
     };
-    const b = add([2, 2, 2, 2, 2], "b");
-    const a = add([1, 1, 1], "a");
-    a.after = b;
+    const b = add([2, 2, 2, 2, 2]);
+    const a = add([1, 1, 1]);
+    c.follow(a, b);
     assert.equal(find([2, 2, 2, 2, 2], a), b, "the guess");
-    const other = add([3, 3, 3], "other");
+    const other = add([3, 3, 3]);
     assert.equal(find([3, 3, 3], a), other, "a wrong guess, then the hash");
-    assert.equal(find([4], a), undefined);
+    assert.equal(find([4], a), NO_ENTRY);
     const miss = new Uint8Array([4]);
     assert.equal(c.lastHash, c.hash(view(miss), 0, 1));
     // After a clear, `b`'s arena words hold another key of its length: the stale guess must not match it.
     c.clear();
-    const x = add([9, 9, 9, 9, 9], "x");
-    assert.equal(x.offset, b.offset);
+    const x = add([9, 9, 9, 9, 9]);
+    assert.equal(c.offsetOf(x), c.offsetOf(b));
     assert.equal(find([9, 9, 9, 9, 9], a), x);
   });
 
@@ -130,7 +129,7 @@ describe("SeriesCache", () => {
     const c = new SeriesCache({ maxEntries: 2 });
     const add = (k: number[]) => {
       const b = new Uint8Array(k);
-      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), l, 0, 0);
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), 0, 0);
     };
     const find = (k: number[]) => {
       const b = new Uint8Array(k);
@@ -141,7 +140,7 @@ describe("SeriesCache", () => {
     assert.equal(c.size, 2);
     const e = add([3]);
     assert.equal(c.size, 1);
-    assert.equal(find([1]), undefined);
+    assert.equal(find([1]), NO_ENTRY);
     assert.equal(find([3]), e);
   });
 
@@ -149,7 +148,7 @@ describe("SeriesCache", () => {
     const c = new SeriesCache({ maxKeyBytes: 10 });
     const add = (n: number) => {
       const b = new Uint8Array(n).fill(n & 255);
-      return c.add(view(b), 0, n, c.hash(view(b), 0, n), l, 0, 0);
+      return c.add(view(b), 0, n, c.hash(view(b), 0, n), 0, 0);
     };
     add(5);
     add(4);
@@ -158,9 +157,66 @@ describe("SeriesCache", () => {
     add(3);
     assert.equal(c.size, 1);
     assert.equal(c.bytes, 3);
-    assert.equal(add(5000), null);
+    assert.equal(add(5000), NO_ENTRY);
     assert.equal(c.size, 1);
     assert.equal(SeriesCache.cacheable(4096), true);
     assert.equal(SeriesCache.cacheable(4097), false);
+  });
+
+  test("an entry's labels are decoded from its key: empty values left out, strings interned", () => {
+    const c = new SeriesCache();
+    const pairs = [
+      ["__name__", "http_requests_total"],
+      ["app", "caf\u00e9"],
+      ["empty", ""],
+      ["region", "\u{1F30D}"],
+      ["z", "x".repeat(300)],
+    ];
+    const w = new ProtoWriter();
+    for (const [name, value] of pairs) {
+      const m = w.begin(1);
+      w.tag(1, 2);
+      w.string(name);
+      w.tag(2, 2);
+      w.string(value);
+      w.end(m);
+    }
+    const key = w.finish();
+    const a = embedded([...key], 3);
+    const e = c.add(view(a), 3, 3 + key.length, c.hash(view(a), 3, 3 + key.length), 6, 300);
+    a.fill(0);
+    const want = Labels.fromPairs(pairs.filter(([, v]) => v !== "") as [string, string][]);
+    const got = c.labelsOf(e);
+    assert.ok(got.equals(want), got.toString());
+    assert.ok(got.interned);
+    // Decoded again, the same strings (the cache's interned copies).
+    assert.equal(c.labelsOf(e).get("z"), got.get("z"));
+  });
+
+  test("an entry's ref slot keeps a ref of 32 bits with its scope; too many scopes forget every ref", () => {
+    const c = new SeriesCache();
+    const add = (k: number[]) => {
+      const b = new Uint8Array(k);
+      return c.add(view(b), 0, k.length, c.hash(view(b), 0, k.length), 0, 0);
+    };
+    const e1 = add([1, 1]);
+    const e2 = add([2, 2]);
+    const db = {};
+    assert.equal(c.slotOf(e1).scope, null);
+    assert.equal(c.slotOf(e1).ref, NO_SERIES_REF);
+    const s1 = c.slotOf(e1);
+    s1.scope = db;
+    s1.ref = (2 ** 32 - 1) as SeriesRef;
+    const s2 = c.slotOf(e2);
+    s2.scope = db;
+    s2.ref = 7 as SeriesRef;
+    assert.equal(c.slotOf(e1).scope, db);
+    assert.equal(c.slotOf(e1).ref, 2 ** 32 - 1);
+    assert.equal(c.refOf(e2), 7);
+    // Each of 4,096 more databases takes a ref of e2 in turn: past the limit every entry's ref is forgotten.
+    for (let i = 0; i < 4096; i++) c.setScope(e2, {});
+    assert.equal(c.scopeOf(e1), null);
+    assert.equal(c.refOf(e1), NO_SERIES_REF);
+    assert.notEqual(c.scopeOf(e2), null);
   });
 });

@@ -2,12 +2,16 @@
 // every scrape interval, with the same bytes and mostly in the same order, so the 1.0 decoder looks each series up
 // by its protobuf label fields before any label string is built: first as the series that followed the previous
 // one last time, then by a hash of the bytes; either way confirmed by comparing the bytes. An entry keeps the
-// validated label set and the series' ref in the store that last took it, so a repeated series costs a byte
-// compare and an append by ref: no strings, no label hashing, no lookup by labels in the store.
+// series' ref in the store that last took it, so a repeated series costs a byte compare and an append by ref: no
+// strings, no label hashing, no lookup by labels in the store. An entry keeps no label set: the store keeps its own
+// (as symbol ids), and the few callers that need the set of a cached series (a ref the store no longer knows, an
+// error message) have it decoded again from the key bytes.
 
 import { StringInterner } from "../../model/intern.ts";
 import { Labels } from "../../model/labels.ts";
+import { ProtoReader } from "../../model/protobuf.ts";
 import type { SeriesRef } from "../interface.ts";
+import { wireString } from "./wire-strings.ts";
 
 /** Options of {@link SeriesCache}. */
 export interface SeriesCacheOptions {
@@ -22,8 +26,8 @@ export interface SeriesCacheOptions {
 /**
  * Series the cache keeps by default: enough for a million active series (the `scale` bench), so that a sender
  * resending all of them each interval finds every one; past it the cache starts over every few requests and each
- * series is decoded afresh (about three times the CPU per sample). Its memory (key bytes in an arena, an entry
- * object; the label set is the head's own) is spent only as series arrive.
+ * series is decoded afresh (about three times the CPU per sample). Its memory (key bytes in an arena, a row of
+ * int32 columns and a place in the hash table an entry) is spent only as series arrive.
  */
 export const DEFAULT_MAX_ENTRIES = 1_500_000;
 /** Key bytes the cache keeps by default: 1.5M fleet series encode their labels in about 200 bytes each. */
@@ -35,6 +39,9 @@ const MAX_KEY = 4096;
 /** No ref: the series was not appended through this entry yet, or its store changed. */
 export const NO_SERIES_REF = -1;
 
+/** No entry: a key not cached (yet), or one too long to cache. Entries are numbers from 0, valid until a clear. */
+export const NO_ENTRY = -1;
+
 /**
  * Where a series' ref in one store is kept between requests. `scope` is the `refScope` of the appender that handed
  * out `ref`; a ref is only reused with an appender of the same scope (the same open database).
@@ -42,47 +49,65 @@ export const NO_SERIES_REF = -1;
 export interface RefSlot {
   scope: object | null;
   ref: SeriesRef | typeof NO_SERIES_REF;
+  /** The series' label set, decoded now: for the rare caller that needs it (no ref, an error message). */
+  labels(): Labels;
 }
+
+// An entry's int32 fields, `ENTRY_INTS` a row: its key's first word in the arena and its length in bytes; the longest
+// label name and value in the key, bytes (a later request is checked against its org's length limits); the entry
+// that followed it in the last request that had both, plus one (0: none), the guess for the next lookup; the key's
+// hash; the scope of its ref, plus one (0: no ref), an index into the cache's scopes.
+const OFFSET = 0;
+const LENGTH = 1;
+const MAX_NAME = 2;
+const MAX_VALUE = 3;
+const AFTER = 4;
+const HASH = 5;
+const SCOPE = 6;
+const ENTRY_INTS = 7;
+
+/** Entries the columns have room for at first; they double from there. */
+const INITIAL_ENTRIES = 1024;
+/** Distinct ref scopes (open databases) remembered before every entry's ref is forgotten and they start over. */
+const MAX_SCOPES = 4096;
 
 /**
- * One cached series: where its key lies in the cache's arena, its validated labels and the longest name and value
- * among them (bytes).
+ * The ref slot of one entry at a time: the cache hands out this one object, pointed at the entry asked for, so
+ * that an entry costs no object. Valid during the calls for the series it was handed out with.
  */
-export class SeriesEntry implements RefSlot {
-  /** The key's first word in the arena of the cache that made the entry. */
-  readonly offset: number;
-  /** The key's length in bytes. */
-  readonly length: number;
-  /** The label set decoded from the key, valid (sorted, unique, UTF-8, named). Shared with the store. */
-  readonly labels: Labels;
-  /** Longest label name and value in the key, bytes: a later request is checked against its org's length limits. */
-  readonly maxNameBytes: number;
-  readonly maxValueBytes: number;
-  scope: object | null = null;
-  ref: SeriesRef | typeof NO_SERIES_REF = NO_SERIES_REF;
-  /** The next entry with the same hash (a collision), or null. */
-  next: SeriesEntry | null = null;
-  /** The entry that followed this one in the last request that had both, or null: the guess for the next lookup. */
-  after: SeriesEntry | null = null;
-  /** The cache's generation when the entry was made; an entry of an earlier one is gone (its arena words reused). */
-  readonly generation: number;
+class EntrySlot implements RefSlot {
+  private readonly cache: SeriesCache;
+  /** The entry the slot reads and writes. */
+  entry = NO_ENTRY;
 
-  constructor(
-    generation: number,
-    offset: number,
-    length: number,
-    labels: Labels,
-    maxNameBytes: number,
-    maxValueBytes: number,
-  ) {
-    this.generation = generation;
-    this.offset = offset;
-    this.length = length;
-    this.labels = labels;
-    this.maxNameBytes = maxNameBytes;
-    this.maxValueBytes = maxValueBytes;
+  constructor(cache: SeriesCache) {
+    this.cache = cache;
+  }
+
+  get scope(): object | null {
+    return this.cache.scopeOf(this.entry);
+  }
+
+  set scope(scope: object | null) {
+    this.cache.setScope(this.entry, scope);
+  }
+
+  get ref(): SeriesRef | typeof NO_SERIES_REF {
+    return this.cache.refOf(this.entry);
+  }
+
+  set ref(ref: SeriesRef | typeof NO_SERIES_REF) {
+    this.cache.setRef(this.entry, ref);
+  }
+
+  labels(): Labels {
+    return this.cache.labelsOf(this.entry);
   }
 }
+
+// Field keys of a Label message (the key is a run of TimeSeries label fields, each holding one): name and value.
+const KEY_NAME = (1 << 3) | 2;
+const KEY_VALUE = (2 << 3) | 2;
 
 /** The bytes [from, to) of `v` past its last whole 32-bit word, as one little-endian word (zero-padded). */
 function tailWord(v: DataView, from: number, to: number): number {
@@ -131,21 +156,30 @@ export function hashBytes(v: DataView, from: number, to: number, seed: number): 
 /**
  * Series entries by the raw bytes of their encoded labels. The keys are copied, as little-endian 32-bit words, into
  * one arena in the order they were first seen: a sender repeats its series in much the same order, so a request's
- * lookups walk the arena forwards instead of chasing an array per key. Bounded by entries and by key bytes: when
- * full it is cleared and refilled by the next requests, which costs one round of decoding, never correctness.
- * Holds only valid label sets. Single-threaded.
+ * lookups walk the arena forwards instead of chasing an array per key. An entry is a row of int32 columns and its
+ * ref a float64, found by hash in an open-addressed table of entry numbers: no object or map entry per series.
+ * Bounded by entries and by key bytes: when full it is cleared and refilled by the next requests, which costs one
+ * round of decoding, never correctness. Holds only valid label sets. Single-threaded.
  */
 export class SeriesCache {
-  private readonly map = new Map<number, SeriesEntry>();
-  /** The label names and values of the cached series; cleared with them. */
+  /** Entry numbers plus one by hash, linear probing (0: empty); at most half full. */
+  private table = new Int32Array(2 * INITIAL_ENTRIES);
+  /** The entries' int32 fields, `ENTRY_INTS` a row. */
+  private cols = new Int32Array(INITIAL_ENTRIES * ENTRY_INTS);
+  /** The entries' refs (meaningful while their scope is set): series refs span 32 bits unsigned. */
+  private refs = new Float64Array(INITIAL_ENTRIES);
+  /** Ref scopes by number (an entry's scope field is one plus its index here). */
+  private readonly scopes: object[] = [];
+  private readonly scopeIds = new Map<object, number>();
+  /** The label names and values decoded from keys; cleared with the entries. */
   private readonly strings = new StringInterner();
+  private readonly slot = new EntrySlot(this);
   private readonly maxEntries: number;
   private readonly maxKeyBytes: number;
   private entries = 0;
   private keyBytes = 0;
   private arena = new Int32Array(ARENA_INITIAL_WORDS);
   private used = 0;
-  private generation = 0;
   private missHash = 0;
   private readonly seed = (Math.random() * 0x1_0000_0000) | 0;
   private readonly hashFn: ((v: DataView, from: number, to: number) => number) | null;
@@ -171,13 +205,16 @@ export class SeriesCache {
   }
 
   /**
-   * The entry whose key is the bytes [from, to) of `v`, or undefined. Tries `prev.after` first (a sender repeats
-   * its series in the same order, so this usually finds the entry without hashing), then the hash; after a miss,
-   * `lastHash` is the key's hash, for `add`. The caller records the answer as `prev.after`.
+   * The entry whose key is the bytes [from, to) of `v`, or NO_ENTRY. Tries the entry that followed `prev` last time
+   * first (a sender repeats its series in the same order, so this usually finds the entry without hashing), then
+   * the hash; after a miss, `lastHash` is the key's hash, for `add`. The caller records the answer with `follow`.
+   * `prev` may be an entry from before a clear: its guess is only taken when its bytes match.
    */
-  find(v: DataView, from: number, to: number, prev: SeriesEntry | null): SeriesEntry | undefined {
-    const guess = prev === null ? null : prev.after;
-    if (guess !== null && guess.generation === this.generation && this.matches(guess, v, from, to)) return guess;
+  find(v: DataView, from: number, to: number, prev: number): number {
+    if (prev >= 0 && prev < this.entries) {
+      const guess = this.cols[prev * ENTRY_INTS + AFTER] - 1;
+      if (guess >= 0 && guess < this.entries && this.matches(guess, v, from, to)) return guess;
+    }
     const hash = this.hash(v, from, to);
     this.missHash = hash;
     return this.get(v, from, to, hash);
@@ -188,41 +225,98 @@ export class SeriesCache {
     return this.missHash;
   }
 
-  /** The entry whose key is the bytes [from, to) of `v`, hashed `hash`; undefined when not cached. */
-  get(v: DataView, from: number, to: number, hash: number): SeriesEntry | undefined {
-    let e = this.map.get(hash) ?? null;
-    for (; e !== null; e = e.next) if (this.matches(e, v, from, to)) return e;
-    return undefined;
+  /** The entry whose key is the bytes [from, to) of `v`, hashed `hash`; NO_ENTRY when not cached. */
+  get(v: DataView, from: number, to: number, hash: number): number {
+    const table = this.table;
+    const mask = table.length - 1;
+    const cols = this.cols;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const e = table[i] - 1;
+      if (e < 0) return NO_ENTRY;
+      if (cols[e * ENTRY_INTS + HASH] === (hash | 0) && this.matches(e, v, from, to)) return e;
+    }
   }
 
-  // True when `e`'s key is exactly the bytes [from, to) of `v`.
-  private matches(e: SeriesEntry, v: DataView, from: number, to: number): boolean {
-    const n = e.length;
+  /** Notes that entry `next` followed entry `prev` in a request: the guess `find` tries first after `prev`. */
+  follow(prev: number, next: number): void {
+    this.cols[prev * ENTRY_INTS + AFTER] = next + 1;
+  }
+
+  /** The longest label name in entry `e`'s key, bytes. */
+  maxNameBytes(e: number): number {
+    return this.cols[e * ENTRY_INTS + MAX_NAME];
+  }
+
+  /** The longest label value in entry `e`'s key, bytes. */
+  maxValueBytes(e: number): number {
+    return this.cols[e * ENTRY_INTS + MAX_VALUE];
+  }
+
+  /** The first arena word of entry `e`'s key (a cleared cache reuses words from 0). */
+  offsetOf(e: number): number {
+    return this.cols[e * ENTRY_INTS + OFFSET];
+  }
+
+  /**
+   * The ref slot of entry `e`: one object the cache reuses for every entry, valid until it is asked for another
+   * entry's (a decoder hands it to its sink for one series' calls).
+   */
+  slotOf(e: number): RefSlot {
+    this.slot.entry = e;
+    return this.slot;
+  }
+
+  /** The scope of entry `e`'s ref; null when it has none. */
+  scopeOf(e: number): object | null {
+    const id = this.cols[e * ENTRY_INTS + SCOPE];
+    return id === 0 ? null : this.scopes[id - 1];
+  }
+
+  /** Sets the scope of entry `e`'s ref (null: no ref). */
+  setScope(e: number, scope: object | null): void {
+    let id = 0;
+    if (scope !== null) {
+      let known = this.scopeIds.get(scope);
+      if (known === undefined) {
+        if (this.scopes.length >= MAX_SCOPES) this.forgetScopes();
+        known = this.scopes.length;
+        this.scopes.push(scope);
+        this.scopeIds.set(scope, known);
+      }
+      id = known + 1;
+    }
+    this.cols[e * ENTRY_INTS + SCOPE] = id;
+  }
+
+  /** Entry `e`'s ref in the store of its scope; NO_SERIES_REF when it has none. */
+  refOf(e: number): SeriesRef | typeof NO_SERIES_REF {
+    return this.cols[e * ENTRY_INTS + SCOPE] === 0 ? NO_SERIES_REF : (this.refs[e] as SeriesRef);
+  }
+
+  /** Sets entry `e`'s ref, of the store of its scope. */
+  setRef(e: number, ref: SeriesRef | typeof NO_SERIES_REF): void {
+    this.refs[e] = ref;
+  }
+
+  // True when entry `e`'s key is exactly the bytes [from, to) of `v`.
+  private matches(e: number, v: DataView, from: number, to: number): boolean {
+    const n = this.cols[e * ENTRY_INTS + LENGTH];
     if (n !== to - from) return false;
     const arena = this.arena;
     const whole = from + (n & ~3);
-    let w = e.offset;
+    let w = this.cols[e * ENTRY_INTS + OFFSET];
     for (let i = from; i < whole; i += 4) if (arena[w++] !== v.getInt32(i, true)) return false;
     return whole === to || arena[w] === tailWord(v, whole, to);
   }
 
   /**
-   * Caches `labels` (decoded from the bytes [from, to) of `v`, hashed `hash`) and returns its new entry, or null
-   * when the key is too long to cache (or the cache is configured to hold nothing). The caller has checked that
-   * the key is not cached yet. The entry keeps a copy of `labels` with its names and values interned (decoded
-   * afresh, "app", "region" and each app's name would be held once per series), for the caller to use instead.
+   * Caches the key [from, to) of `v`, hashed `hash`, whose labels were found valid with the longest name and value
+   * given (bytes), and returns its new entry, or NO_ENTRY when the key is too long to cache (or the cache is
+   * configured to hold nothing). The caller has checked that the key is not cached yet.
    */
-  add(
-    v: DataView,
-    from: number,
-    to: number,
-    hash: number,
-    labels: Labels,
-    maxNameBytes: number,
-    maxValueBytes: number,
-  ): SeriesEntry | null {
+  add(v: DataView, from: number, to: number, hash: number, maxNameBytes: number, maxValueBytes: number): number {
     const n = to - from;
-    if (!SeriesCache.cacheable(n) || n > this.maxKeyBytes || this.maxEntries === 0) return null;
+    if (!SeriesCache.cacheable(n) || n > this.maxKeyBytes || this.maxEntries === 0) return NO_ENTRY;
     if (this.entries >= this.maxEntries || this.keyBytes + n > this.maxKeyBytes) this.clear();
     const words = (n + 3) >> 2;
     if (this.used + words > this.arena.length) {
@@ -237,25 +331,94 @@ export class SeriesCache {
     for (let i = from; i < whole; i += 4) arena[w++] = v.getInt32(i, true);
     if (whole < to) arena[w++] = tailWord(v, whole, to);
     this.used = w;
-    const flat: string[] = [];
-    labels.forEach((name, value) => {
-      flat.push(this.strings.intern(name), this.strings.intern(value));
-    });
-    const kept = Labels.fromInternedUnchecked(flat);
-    const e = new SeriesEntry(this.generation, offset, n, kept, maxNameBytes, maxValueBytes);
-    e.next = this.map.get(hash) ?? null;
-    this.map.set(hash, e);
-    this.entries++;
+    const e = this.entries++;
+    if (e * ENTRY_INTS >= this.cols.length) this.growEntries();
+    const row = e * ENTRY_INTS;
+    const cols = this.cols;
+    cols[row + OFFSET] = offset;
+    cols[row + LENGTH] = n;
+    cols[row + MAX_NAME] = maxNameBytes;
+    cols[row + MAX_VALUE] = maxValueBytes;
+    cols[row + AFTER] = 0;
+    cols[row + HASH] = hash;
+    cols[row + SCOPE] = 0;
+    this.refs[e] = NO_SERIES_REF;
+    if (2 * this.entries > this.table.length) this.growTable();
+    else this.place(e, hash);
     this.keyBytes += n;
     return e;
   }
 
-  /** Forgets every entry (the arena keeps its size, bounded by the key bytes limit). */
+  // Puts entry `e`, hashed `hash`, in the first free place of the table from its hash on.
+  private place(e: number, hash: number): void {
+    const table = this.table;
+    const mask = table.length - 1;
+    let i = hash & mask;
+    while (table[i] !== 0) i = (i + 1) & mask;
+    table[i] = e + 1;
+  }
+
+  // Doubles the entries' columns.
+  private growEntries(): void {
+    const cols = new Int32Array(this.cols.length * 2);
+    cols.set(this.cols);
+    this.cols = cols;
+    const refs = new Float64Array(this.refs.length * 2);
+    refs.set(this.refs);
+    this.refs = refs;
+  }
+
+  // Doubles the table and places every entry again.
+  private growTable(): void {
+    this.table = new Int32Array(this.table.length * 2);
+    for (let e = 0; e < this.entries; e++) this.place(e, this.cols[e * ENTRY_INTS + HASH]);
+  }
+
+  // Forgets every scope, and so every entry's ref: the next appends of those series go by labels again.
+  private forgetScopes(): void {
+    for (let e = 0; e < this.entries; e++) this.cols[e * ENTRY_INTS + SCOPE] = 0;
+    this.scopes.length = 0;
+    this.scopeIds.clear();
+  }
+
+  /**
+   * The labels of entry `e` decoded from its key: names and values interned (decoded afresh, "app", "region" and
+   * each app's name would be held once per series by a store that keeps the set), labels with empty values left
+   * out as the decoder leaves them out.
+   */
+  labelsOf(e: number): Labels {
+    const n = this.cols[e * ENTRY_INTS + LENGTH];
+    const offset = this.cols[e * ENTRY_INTS + OFFSET];
+    const bytes = Buffer.allocUnsafe(n);
+    const arena = this.arena;
+    for (let i = 0; i < n; i++) bytes[i] = arena[offset + (i >> 2)] >>> ((i & 3) << 3);
+    const r = new ProtoReader(bytes);
+    const flat: string[] = [];
+    while (!r.done()) {
+      r.tag();
+      const end = r.lengthDelimited();
+      let name = "";
+      let value = "";
+      while (r.pos < end) {
+        const key = r.tag();
+        if (key === KEY_NAME || key === KEY_VALUE) {
+          const to = r.lengthDelimited();
+          const text = wireString(bytes, r.pos, to) ?? "";
+          if (key === KEY_NAME) name = text;
+          else value = text;
+          r.pos = to;
+        } else r.skip(key & 7);
+      }
+      if (value !== "") flat.push(this.strings.intern(name), this.strings.intern(value));
+    }
+    return Labels.fromInternedUnchecked(flat);
+  }
+
+  /** Forgets every entry (the arena, columns and table keep their size, bounded by the limits). */
   clear(): void {
-    this.map.clear();
+    this.table.fill(0);
     this.strings.clear();
     this.used = 0;
-    this.generation++;
     this.entries = 0;
     this.keyBytes = 0;
   }

@@ -66,9 +66,11 @@ export interface WriteSink {
    * A series whose labels are valid: names non-empty, unique, sorted, valid UTF-8, `__name__` present; labels with
    * empty values are dropped. Returns true to be handed the series' float samples through `sample`. `slot`, when
    * given, is where the decoder keeps this series' ref between requests (owned by the decoder's cache; the sink may
-   * read and set it during the call). Its histograms, if any, follow its float samples.
+   * read and set it during the call). Its histograms, if any, follow its float samples. `labels` is null for a
+   * series the decoder's cache knew (a slot is then given): `slot.labels()` decodes them for a sink that needs them
+   * (no ref kept in the slot, an error message), so a series appended by its kept ref never builds a label set.
    */
-  series(labels: Labels, counts: Readonly<SeriesCounts>, slot?: RefSlot): boolean;
+  series(labels: Labels | null, counts: Readonly<SeriesCounts>, slot?: RefSlot): boolean;
   /** A float sample of the current series: time (ms), value, and start (created) time in ms, 0 when not sent. */
   sample(t: number, v: number, startT: number): void;
   /** A valid native histogram sample of the current series at `t` (ms); `h` is the sink's to keep. */

@@ -7,6 +7,7 @@
 
 import { XorSlots } from "../chunkenc/xor-slots.ts";
 import type { ByteArena } from "../encoding/byte-arena.ts";
+import { LabelStore } from "./label-store.ts";
 
 /** Fields of a row, as offsets into it. Times in ms. */
 export const Col = {
@@ -35,6 +36,8 @@ export class SeriesColumns {
   f64 = new Float64Array(INITIAL_ROWS * ROW);
   /** The open float chunk of each slot (the series' slot number is its chunk's). */
   readonly xor: XorSlots;
+  /** The series' label sets as symbol ids (label-store.ts); a series keeps its record's offset. */
+  readonly labels = new LabelStore();
   private readonly freeSlots: number[] = [];
   private top = 0;
 

@@ -74,7 +74,7 @@ export class HeadIndexReader implements BlockIndexReader {
       const s = this.head.series.getByRef(refs[i]);
       if (s !== undefined) found.push(s);
     }
-    found.sort((a, b) => a.labels.compare(b.labels));
+    found.sort((a, b) => a.compareLabels(b));
     return found.map((s) => s.ref);
   }
 }

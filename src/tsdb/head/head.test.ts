@@ -345,7 +345,7 @@ test("series sharing the open-chunk arena keep their own labels and samples, acr
   assert.equal(reopened.arena.usedBytes, 0);
 });
 
-test("a new series keeps a label set of interned strings as it is, and copies any other", () => {
+test("a series keeps its labels as symbol ids, built again equal and with the head's strings", () => {
   const dir = tempDir();
   const head = openHead({ dir });
   const shared = Labels.fromInternedUnchecked(["__name__", "m", "i", "0"]);
@@ -354,14 +354,20 @@ test("a new series keeps a label set of interned strings as it is, and copies an
   app.append(shared, 1000, 1);
   app.append(plain, 1000, 2);
   throwOnRejection(app.commit());
-  assert.equal(head.series.getByLabels(shared)?.labels, shared);
-  const copy = head.series.getByLabels(plain)?.labels;
-  assert.ok(copy !== undefined && copy !== plain && copy.equals(plain));
+  for (const l of [shared, plain]) {
+    const built = head.series.getByLabels(l)?.labels;
+    assert.ok(built !== undefined && built !== l && built.equals(l) && built.interned);
+    assert.equal(built.hash(), l.hash());
+  }
+  // "__name__", "m", "i", "0" and "1": each name and value once, whatever set it came in.
+  assert.equal(head.columns.labels.symbols, 5);
   assert.deepEqual(dump(head), ["0:1000=1", "1:1000=2"]);
-  // Replay decodes the WAL's label sets with an interner of its own, and the head keeps them as they are.
   head.close();
   heads.splice(heads.indexOf(head), 1);
   const reopened = openHead({ dir });
-  for (const s of reopened.series.values()) assert.equal(s.labels.interned, true);
   assert.deepEqual(dump(reopened), ["0:1000=1", "1:1000=2"]);
+  assert.equal(reopened.series.getByLabels(plain)?.labels.toString(), plain.toString());
+  // Series removed by truncation give their symbols back.
+  reopened.truncate(1e15);
+  assert.equal(reopened.columns.labels.symbols, 0);
 });

@@ -6,8 +6,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ContrailError } from "../../model/errors.ts";
-import { StringInterner } from "../../model/intern.ts";
-import { Labels } from "../../model/labels.ts";
+import type { Labels } from "../../model/labels.ts";
 import type { Matcher } from "../../model/matcher.ts";
 import type { BlockChunkReader, BlockIndexReader, BlockReader, TombstoneReader } from "../block-reader.ts";
 import { HeadChunkFiles, headChunkRefSeq } from "../chunks/head-chunks.ts";
@@ -150,7 +149,6 @@ export class Head implements BlockReader {
 
   private readonly dir: string;
   private wal: Wal | null = null;
-  private interner = new StringInterner();
   private lastRef = 0;
   private minT = Number.POSITIVE_INFINITY;
   private maxT = Number.NEGATIVE_INFINITY;
@@ -306,16 +304,10 @@ export class Head implements BlockReader {
   }
 
   private createSeries(ref: number, labels: Labels): MemSeries {
-    // Names and values recur across series (job, instance, le, ...): the series keep one shared copy of each. A set
-    // whose strings already are shared copies (the remote-write series cache's, replay's) is kept as it is: a copy
-    // would cost the series another label array and object, about 270 bytes. Its strings still become the head's
-    // copies when new to it, for the sets that follow.
-    const flat: string[] = [];
-    labels.forEach((n, v) => {
-      flat.push(this.interner.intern(n), this.interner.intern(v));
-    });
-    const s = new MemSeries(ref, labels.interned ? labels : Labels.fromSortedUnchecked(flat), this.columns);
-    this.series.add(s, labels.hash());
+    // The series keeps its labels as symbol ids in the columns' label store, each name and value held once by the
+    // head whatever set it came in (label-store.ts); the postings are keyed by the store's strings.
+    const s = new MemSeries(ref, labels, this.columns);
+    this.series.add(s);
     this.postings.add(ref, s.labels);
     this.counters.seriesCreated++;
     return s;
@@ -422,8 +414,6 @@ export class Head implements BlockReader {
       }
       this.minT = minT;
       this.tombstoneSet.truncateBefore(mint);
-      // Series created from now on intern into a fresh table; the old one goes with the series that used it.
-      this.interner = new StringInterner();
       const chunkFiles = this.files.release(oldestFile);
       for (const alias of this.aliasRefs.keys()) keep.push(alias);
       const wal = this.planWalTruncation(mint, keep);
@@ -455,8 +445,8 @@ export class Head implements BlockReader {
     if (list.length === 0) return;
     const deleted = new Map<number, Labels>();
     for (const s of list) {
-      s.drop();
       this.series.delete(s);
+      s.drop();
       deleted.set(s.ref, s.labels);
     }
     this.postings.delete(deleted);

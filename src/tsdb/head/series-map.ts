@@ -1,10 +1,11 @@
 // The head's series by ref and by label hash. The map is keyed by the low 32 bits of the labels' XXH64 as a small
 // integer (a string key would cost each series its 16-digit hash string, about 64 bytes), so keys collide now and
 // then: a key maps to one series or, rarely, to a list of series with different labels; lookups confirm with
-// `Labels.equals`. By ref, the dense array (ref-index.ts) holds almost every series and a `Map` only the others, so
+// `MemSeries.hasLabels`. By ref, the dense array (ref-index.ts) holds almost every series and a `Map` only the others, so
 // most series cost a slot of the array (8 bytes) rather than a `Map` entry too (about 37 bytes with its spare room).
 
 import type { Labels } from "../../model/labels.ts";
+import { labelHashKey } from "./label-store.ts";
 import { RefIndex } from "./ref-index.ts";
 import type { MemSeries } from "./series.ts";
 
@@ -30,20 +31,17 @@ export class SeriesMap {
 
   /** The series with exactly `labels`, or undefined. */
   getByLabels(labels: Labels): MemSeries | undefined {
-    const e = this.byHash.get(hashKey(labels.hash()));
+    const e = this.byHash.get(labelHashKey(labels.hash()));
     if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return e.labels.equals(labels) ? e : undefined;
-    for (const s of e) if (s.labels.equals(labels)) return s;
+    if (!Array.isArray(e)) return e.hasLabels(labels) ? e : undefined;
+    for (const s of e) if (s.hasLabels(labels)) return s;
     return undefined;
   }
 
-  /**
-   * Adds `s`; the caller has checked that neither its ref nor its labels are present. `hash` is the hash of labels
-   * equal to its own, given when the caller has it (so that the series' own labels need not cache theirs).
-   */
-  add(s: MemSeries, hash: string = s.labels.hash()): void {
+  /** Adds `s`; the caller has checked that neither its ref nor its labels are present. */
+  add(s: MemSeries): void {
     if (!this.dense.add(s)) this.byRef.set(s.ref, s);
-    const h = hashKey(hash);
+    const h = s.labelHashKey;
     const e = this.byHash.get(h);
     if (e === undefined) this.byHash.set(h, s);
     else if (Array.isArray(e)) e.push(s);
@@ -56,7 +54,7 @@ export class SeriesMap {
       this.keep(this.dense.delete(s, this.iterations === 0));
     } else if (this.byRef.get(s.ref) === s) this.byRef.delete(s.ref);
     else return;
-    const h = hashKey(s.labels.hash());
+    const h = s.labelHashKey;
     const e = this.byHash.get(h);
     if (e === s) this.byHash.delete(h);
     else if (Array.isArray(e)) {
@@ -88,9 +86,4 @@ export class SeriesMap {
   private keep(released: readonly MemSeries[]): void {
     for (const e of released) this.byRef.set(e.ref, e);
   }
-}
-
-// The low 32 bits of a hex label hash as a small integer (kept unboxed by V8); 0 for text that is not hex.
-function hashKey(hash: string): number {
-  return Number.parseInt(hash.slice(-8), 16) | 0;
 }

@@ -12,6 +12,7 @@ import {
 } from "../chunkenc/histogram-append.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
 import { Col, SeriesColumns } from "./columns.ts";
+import { labelHashKey } from "./label-store.ts";
 
 /** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
 export const CHUNK_ID_SPACE = 2 ** 21;
@@ -125,12 +126,22 @@ const NO_CHUNKS: number[] = [];
 const OPEN_NONE = 0;
 const OPEN_XOR = 1;
 const OPEN_HISTOGRAM = 2;
+// The rest of a series' small fields (MemSeries.bits): the open chunk's kind in the low two bits, two flags, then
+// the count of pending appenders (at most a few; 26 bits keep the whole a small integer).
+const OPEN_KIND_MASK = 3;
+const LAST_V_UNKNOWN = 4;
+const LOGGED = 8;
+const PENDING_SHIFT = 4;
 
 /** A series held by the head. Mutated only by the head (appends, replay, truncation). */
 export class MemSeries {
   /** Head series ref, stable across restarts (it is logged in the WAL). */
   readonly ref: number;
-  readonly labels: Labels;
+  /**
+   * The series' labels: the offset of their record in the columns' label store while the series is in the head,
+   * the set itself once `drop()` released the record (a reader that still holds the series reads them from there).
+   */
+  private held: number | Labels;
   /**
    * Full chunks in time order as flat (ref, mint, maxt) triples: an array of numbers keeps them unboxed, 24 bytes a
    * chunk, where an object per chunk with its three numbers boxed took about 100. Sized exactly (chunks are cut
@@ -139,29 +150,89 @@ export class MemSeries {
   private mm: number[] = NO_CHUNKS;
   /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
   firstChunkId = 0;
-  /** What the open chunk is (OPEN_*); read it through `openSamples` and the like. */
-  private openKind = OPEN_NONE;
+  /**
+   * Small fields in one integer (one 8-byte field of the object instead of four): the open chunk's kind (OPEN_*),
+   * `lastVUnknown`, `logged` and, above them, `pending`.
+   */
+  private bits = OPEN_NONE;
   /** The head's columns, where this series' numbers live (row `slot`): no double fields in the object. */
   private readonly cols: SeriesColumns;
   /** This series' row in the head's columns (SeriesColumns.at); given back by `drop()`. */
   readonly slot: number;
-  /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
-  lastVUnknown = false;
   /** Set once the series holds a histogram sample: readers then expect histogram chunks. */
   histograms: SeriesHistograms | null = null;
-  /** Whether a Series record for this series is in the WAL. */
-  logged = false;
-  /** Appenders holding uncommitted samples of this series; truncation does not collect it meanwhile. */
-  pending = 0;
   /** Scratch of the commit in progress (see HeadAppender): the commit whose newest sample `batchT`/`batchV` hold. */
   batchEpoch = 0;
 
   /** A series with a row of `cols` (taken now; `drop()` gives it back). */
   constructor(ref: number, labels: Labels, cols: SeriesColumns) {
     this.ref = ref;
-    this.labels = labels;
+    this.held = cols.labels.add(labels, labelHashKey(labels.hash()));
     this.cols = cols;
     this.slot = cols.alloc();
+  }
+
+  /** The series' labels, built on each call (the head keeps them as symbol ids): callers that reuse them keep them. */
+  get labels(): Labels {
+    const h = this.held;
+    return typeof h === "number" ? this.cols.labels.labels(h) : h;
+  }
+
+  /** The label hash key (`labelHashKey` of `labels.hash()`) the series was made with. */
+  get labelHashKey(): number {
+    const h = this.held;
+    return typeof h === "number" ? this.cols.labels.hashKey(h) : labelHashKey(h.hash());
+  }
+
+  /** True when the series' labels are exactly `labels`, compared without building the series' set. */
+  hasLabels(labels: Labels): boolean {
+    const h = this.held;
+    return typeof h === "number" ? this.cols.labels.equals(h, labels) : h.equals(labels);
+  }
+
+  /** Orders this series and `other` by their labels, as `Labels.compare`, building neither set while both are held. */
+  compareLabels(other: MemSeries): number {
+    const a = this.held;
+    const b = other.held;
+    if (typeof a === "number" && typeof b === "number" && this.cols === other.cols)
+      return this.cols.labels.compare(a, b);
+    return this.labels.compare(other.labels);
+  }
+
+  /** What the open chunk is (OPEN_*); read it through `openSamples` and the like. */
+  private get openKind(): number {
+    return this.bits & OPEN_KIND_MASK;
+  }
+
+  private set openKind(kind: number) {
+    this.bits = (this.bits & ~OPEN_KIND_MASK) | kind;
+  }
+
+  /** True when `lastV` was not loaded (replay restored `lastT` from a stored chunk); read the chunk to learn it. */
+  get lastVUnknown(): boolean {
+    return (this.bits & LAST_V_UNKNOWN) !== 0;
+  }
+
+  set lastVUnknown(unknown: boolean) {
+    this.bits = unknown ? this.bits | LAST_V_UNKNOWN : this.bits & ~LAST_V_UNKNOWN;
+  }
+
+  /** Whether a Series record for this series is in the WAL. */
+  get logged(): boolean {
+    return (this.bits & LOGGED) !== 0;
+  }
+
+  set logged(logged: boolean) {
+    this.bits = logged ? this.bits | LOGGED : this.bits & ~LOGGED;
+  }
+
+  /** Appenders holding uncommitted samples of this series; truncation does not collect it meanwhile. */
+  get pending(): number {
+    return this.bits >>> PENDING_SHIFT;
+  }
+
+  set pending(n: number) {
+    this.bits = (this.bits & ((1 << PENDING_SHIFT) - 1)) | (n << PENDING_SHIFT);
   }
 
   /** Newest sample's time, ms; -Infinity before the first. Survives truncation for ordering checks. */
@@ -266,11 +337,17 @@ export class MemSeries {
 
   /**
    * Drops the open chunk and gives the row back to the head's columns, when the head removes the series; the
-   * series must not be appended to after. It then reads as holding no open chunk.
+   * series must not be appended to after. It then reads as holding no open chunk, and holds its labels as a set of
+   * its own (its record in the label store is given back).
    */
   drop(): void {
     this.releaseOpen();
     this.cols.release(this.slot);
+    const h = this.held;
+    if (typeof h === "number") {
+      this.held = this.cols.labels.labels(h);
+      this.cols.labels.release(h);
+    }
   }
 
   /** Id of the open chunk (one past the last full chunk). */

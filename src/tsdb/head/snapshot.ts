@@ -100,8 +100,9 @@ export class HeadRangeSnapshot {
   private encode(s: MemSeries): void {
     const b = this.buf;
     this.count++;
-    b.putUvarint(s.labels.size);
-    s.labels.forEach((name, value) => {
+    const labels = s.labels;
+    b.putUvarint(labels.size);
+    labels.forEach((name, value) => {
       b.putUvarintStr(name);
       b.putUvarintStr(value);
     });
