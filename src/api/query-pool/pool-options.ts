@@ -11,6 +11,13 @@ export const MAX_WORKERS_PER_CORE = 4;
 export const SPARE_IDLE_MS = 30_000;
 /** Default heap limit of a worker (V8 old generation), MiB. */
 export const DEFAULT_WORKER_HEAP_MB = 1024;
+/**
+ * Default size limit of a worker's young generation (V8's new space, both semi-spaces, and its large objects), MiB.
+ * V8's own limit for a worker is 48 MiB, and one query of 100,000 series grew a worker's new space from 1 to 32 MiB,
+ * which stayed committed until V8's memory reducer ran 20-35 s later; at 12 MiB the new space stays at 8 MiB at most
+ * (docs/benchmarks.md, "Memory per series": what it saved and what it cost in scavenges).
+ */
+export const DEFAULT_WORKER_YOUNG_GENERATION_MB = 12;
 /** Default time a worker has to give up after a cancel or its deadline before it is terminated, ms. */
 export const DEFAULT_GRACE_MS = 1000;
 
@@ -22,6 +29,8 @@ export interface QueryPoolOptions {
   readonly maxWorkers?: number;
   /** Heap limit of each worker, MiB; default {@link DEFAULT_WORKER_HEAP_MB}. */
   readonly workerHeapMb?: number;
+  /** Young generation limit of each worker, MiB; default {@link DEFAULT_WORKER_YOUNG_GENERATION_MB}. */
+  readonly workerYoungGenerationMb?: number;
   /** Settings of every worker's engine (plain data: it is copied to each worker). */
   readonly engine?: Partial<EngineOptions>;
   /** Time a worker has to give up after a cancel or its deadline, ms; default {@link DEFAULT_GRACE_MS}. */

@@ -17,6 +17,7 @@ import {
 } from "../test-support.ts";
 import type { PoolFigures } from "./figures.ts";
 import { QueryPool } from "./pool.ts";
+import { DEFAULT_WORKER_YOUNG_GENERATION_MB } from "./pool-options.ts";
 
 const HOOKS = new URL("./test-worker.ts", import.meta.url);
 /** How long a query that must not wait for heavy ones may take: generous, for a loaded machine. */
@@ -281,6 +282,21 @@ describe("query pool limits", () => {
     } finally {
       await s.close();
       await small.close();
+    }
+  });
+
+  test("each worker runs with the pool's heap limit and the default young generation limit", async () => {
+    const sized = new QueryPool({ workers: 1, workerScript: HOOKS, workerHeapMb: 96, inline: false });
+    const store = new MemoryTenants();
+    const s = await startTestServer(control, store, { queryPool: sized });
+    try {
+      const r = await query("acme", 'test_hook{action="limits"}', {}, undefined, s.url);
+      const limits = JSON.parse(/limits: (\{.*\})/.exec(r.json.error)![1]);
+      assert.equal(limits.maxOldGenerationSizeMb, 96);
+      assert.equal(limits.maxYoungGenerationSizeMb, DEFAULT_WORKER_YOUNG_GENERATION_MB);
+    } finally {
+      await s.close();
+      await sized.close();
     }
   });
 

@@ -22,6 +22,7 @@ import { type PageBounds, pageTransfer } from "./pages.ts";
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_WORKER_HEAP_MB,
+  DEFAULT_WORKER_YOUNG_GENERATION_MB,
   MAX_WORKERS_PER_CORE,
   type QueryPoolOptions,
   SPARE_IDLE_MS,
@@ -68,6 +69,7 @@ export class QueryPool {
   /** Most worker threads, spares included. */
   readonly maxWorkers: number;
   private readonly heapMb: number;
+  private readonly youngMb: number;
   private readonly graceMs: number;
   private readonly spareIdleMs: number;
   private readonly engine: Partial<EngineOptions>;
@@ -105,6 +107,7 @@ export class QueryPool {
       Math.floor(opts.maxWorkers ?? MAX_WORKERS_PER_CORE * availableParallelism()),
     );
     this.heapMb = opts.workerHeapMb ?? DEFAULT_WORKER_HEAP_MB;
+    this.youngMb = opts.workerYoungGenerationMb ?? DEFAULT_WORKER_YOUNG_GENERATION_MB;
     this.graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
     this.spareIdleMs = opts.spareIdleMs ?? SPARE_IDLE_MS;
     this.engine = opts.engine ?? {};
@@ -253,7 +256,7 @@ export class QueryPool {
     const worker = spawnWorker(this.script, {
       workerData: init,
       transferList: [port2],
-      resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: this.youngMb },
     });
     slot.worker = worker;
     slot.port = port1;

@@ -3,7 +3,13 @@ import { describe, test } from "node:test";
 import { Labels } from "../../model/labels.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import { encodeWriteRequestV1 } from "./codec-v1.ts";
-import { type Decoded, DecodePool, type DecodePoolOptions, type PoolDecode } from "./decode-pool.ts";
+import {
+  DEFAULT_DECODE_WORKER_YOUNG_GENERATION_MB,
+  type Decoded,
+  DecodePool,
+  type DecodePoolOptions,
+  type PoolDecode,
+} from "./decode-pool.ts";
 import { DEFAULT_RECEIVE_LIMITS } from "./receive.ts";
 
 const TEST_WORKER = new URL("./decode-test-worker.ts", import.meta.url);
@@ -79,6 +85,19 @@ describe("DecodePool", () => {
       assert.ok("status" in bad && bad.status === 400, JSON.stringify(bad));
       const big = await p.decode(body(), "v1", { ...LIMITS, maxWriteBytes: 4 });
       assert.ok("status" in big && big.status === 413, JSON.stringify(big));
+    } finally {
+      await p.close();
+    }
+  });
+
+  test("each worker runs with the pool's heap limit and the default young generation limit", async () => {
+    const p = pool({ workerHeapMb: 40 });
+    try {
+      const d = await p.decode(Uint8Array.of(0xde, 0xad, 3), "v1", LIMITS);
+      assert.ok("status" in d && d.status === 400, JSON.stringify(d));
+      const limits = JSON.parse(d.message);
+      assert.equal(limits.maxOldGenerationSizeMb, 40);
+      assert.equal(limits.maxYoungGenerationSizeMb, DEFAULT_DECODE_WORKER_YOUNG_GENERATION_MB);
     } finally {
       await p.close();
     }

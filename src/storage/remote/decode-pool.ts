@@ -43,6 +43,12 @@ export const DEFAULT_STUCK_MS = 10_000;
 export const DEFAULT_START_MS = 30_000;
 /** Default heap limit of a decode worker (V8 old generation), MiB: its buffers live outside the heap. */
 export const DEFAULT_DECODE_WORKER_HEAP_MB = 64;
+/**
+ * Default young generation limit of a decode worker (V8's new space and its large objects), MiB: what it allocates
+ * per request is short-lived and small (its output buffers are recycled), and a cap keeps the new space of a busy
+ * worker from growing to V8's 32 MiB and staying there (docs/benchmarks.md, "Memory per series").
+ */
+export const DEFAULT_DECODE_WORKER_YOUNG_GENERATION_MB = 12;
 /** How long a sender refused because the pool is full or a worker failed should wait, ms. */
 export const DECODE_RETRY_AFTER_MS = 1000;
 
@@ -60,6 +66,8 @@ export interface DecodePoolOptions {
   readonly startMs?: number;
   /** Heap limit of each worker, MiB; default {@link DEFAULT_DECODE_WORKER_HEAP_MB}. */
   readonly workerHeapMb?: number;
+  /** Young generation limit of each worker, MiB; default {@link DEFAULT_DECODE_WORKER_YOUNG_GENERATION_MB}. */
+  readonly workerYoungGenerationMb?: number;
   /** The workers' entry module; default `decode-worker-main`. Tests pass one with hooks. */
   readonly workerScript?: URL;
 }
@@ -136,6 +144,7 @@ export class DecodePool {
   private readonly stuckMs: number;
   private readonly startMs: number;
   private readonly heapMb: number;
+  private readonly youngMb: number;
   private readonly script: URL;
   private readonly slots: Slot[] = [];
   /** Output buffers given back by `recycle`, sent along with the next jobs. */
@@ -154,6 +163,7 @@ export class DecodePool {
     this.stuckMs = opts.stuckMs ?? DEFAULT_STUCK_MS;
     this.startMs = opts.startMs ?? DEFAULT_START_MS;
     this.heapMb = opts.workerHeapMb ?? DEFAULT_DECODE_WORKER_HEAP_MB;
+    this.youngMb = opts.workerYoungGenerationMb ?? DEFAULT_DECODE_WORKER_YOUNG_GENERATION_MB;
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "decode-worker-main");
   }
 
@@ -241,7 +251,9 @@ export class DecodePool {
   }
 
   private start(): Slot {
-    const worker = spawnWorker(this.script, { resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
+    const worker = spawnWorker(this.script, {
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: this.youngMb },
+    });
     // An idle pool does not keep the process alive; a held job keeps its request (and so the server) waiting.
     worker.unref();
     const slot: Slot = { worker, jobs: new Map(), online: false, gone: false };
