@@ -143,7 +143,7 @@ export const LAYER_TABLE: LayerTable = {
       holds: "PromQL evaluation over storage/interface",
       folders: ["src/promql/engine", "src/promql/engine/functions"],
       imports: ["model", "promql/parser", "storage/interface"],
-      testKits: ["src/promql/engine/fuzz-worker.ts"],
+      testKits: ["src/promql/engine/fuzz-worker.ts", "src/promql/engine/test-context.ts"],
       testDepartures: {
         storage: "tests evaluate queries over the in-memory store, storage/memory.ts",
         runtime: "the engine fuzz runs its cases in a worker thread, started as the code base starts its own",

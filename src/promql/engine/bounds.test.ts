@@ -14,10 +14,10 @@ import { isStaleNaN, STALE_NAN } from "../../model/sample.ts";
 import { MemoryStore } from "../../storage/memory.ts";
 import { Random } from "../../testkit/random.ts";
 import { evalTimeProblem, gridSteps, MAX_EVAL_TIME_MS } from "./bounds.ts";
-import { QueryContext } from "./context.ts";
 import { Evaluator } from "./evaluator.ts";
 import { Engine } from "./index.ts";
 import { countSelectorPoints } from "./selectors.ts";
+import { emptyContext } from "./test-context.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -44,23 +44,6 @@ function bucketsHistogram(n: number): Histogram {
 
 function code(c: string, message?: RegExp) {
   return (e: unknown) => isContrailError(e) && e.code === c && (message === undefined || message.test(e.message));
-}
-
-function context(maxSamples: number): QueryContext {
-  const querier = {
-    select: () => Object.assign([], { warnings: [] }),
-    labelNames: () => [],
-    labelValues: () => [],
-    close: () => {},
-  };
-  return new QueryContext(querier, {
-    lookbackDelta: 5 * MINUTE,
-    maxSamples,
-    deadline: Date.now() + MINUTE,
-    signal: undefined,
-    noStepSubqueryInterval: MINUTE,
-    enableDelayedNameRemoval: true,
-  });
 }
 
 describe("evaluation times", () => {
@@ -114,7 +97,7 @@ describe("grids", () => {
     assert.throws(() => gridSteps(0, 10, 0.5, 100), code("bad_data"));
     assert.throws(() => gridSteps(0, 2 ** 53, 1e12, 1e9), code("bad_data", /out of range/));
     assert.throws(() => gridSteps(0, 100, 1, 100), code("too_many_samples"));
-    assert.throws(() => new Evaluator(context(1e9), 1e16, 1e16, 1), code("bad_data"));
+    assert.throws(() => new Evaluator(emptyContext(1e9), 1e16, 1e16, 1), code("bad_data"));
   });
 
   it("of subqueries with more steps than the sample limit fail before evaluating", async () => {
@@ -130,7 +113,7 @@ describe("points of instant selectors", () => {
   it("are counted exactly before they are computed, a histogram by its size", () => {
     const rnd = new Random(7);
     for (let c = 0; c < 500; c++) {
-      const q = context(1e9);
+      const q = emptyContext(1e9);
       const n = rnd.int(0, 30);
       const t = new Float64Array(n);
       const v = new Float64Array(n);

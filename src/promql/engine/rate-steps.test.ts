@@ -4,22 +4,15 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Random } from "../../testkit/random.ts";
 import type { FunctionSignature } from "../parser/ast.ts";
-import { QueryContext } from "./context.ts";
+import type { QueryContext } from "./context.ts";
 import { delta, extrapolatedRate, increase, rate } from "./functions/rate.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import type { CallNode } from "./plan.ts";
 import { StepPoints } from "./range-call.ts";
 import { type RateStepGrid, rateSteps } from "./rate-steps.ts";
-
-/** Deterministic pseudo-random numbers in [0, 1). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x1_0000_0000;
-  };
-}
+import { emptyContext } from "./test-context.ts";
 
 const sig: FunctionSignature = {
   name: "rate",
@@ -29,27 +22,6 @@ const sig: FunctionSignature = {
   experimental: false,
 };
 const node: CallNode = { kind: "call", func: sig, args: [], pos: { start: 0, end: 0 } };
-
-function context(maxSamples: number, current = 0): QueryContext {
-  const q = new QueryContext(
-    {
-      select: () => Object.assign([], { warnings: [] }),
-      labelNames: () => [],
-      labelValues: () => [],
-      close: () => {},
-    },
-    {
-      lookbackDelta: 300_000,
-      maxSamples,
-      deadline: Date.now() + 60_000,
-      signal: undefined,
-      noStepSubqueryInterval: 60_000,
-      enableDelayedNameRemoval: true,
-    },
-  );
-  q.set(current);
-  return q;
-}
 
 /** A series: regular stretches at `interval` ms and irregular ones, counter-like with resets, some NaNs, and for
  * gauges negative values. */
@@ -133,7 +105,8 @@ function fused(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStepGrid
 
 describe("rateSteps", () => {
   it("gives extrapolatedRate's values, points and sample counts to the bit", () => {
-    const rnd = lcg(29);
+    const random = new Random(29);
+    const rnd = () => random.next();
     let produced = 0;
     for (let trial = 0; trial < 300; trial++) {
       const { t, v } = series(rnd, 1 + Math.floor(rnd() * 300));
@@ -146,7 +119,7 @@ describe("rateSteps", () => {
         range: 250 * (1 + Math.floor(rnd() * 3600)),
         offset: rnd() < 0.3 ? Math.floor(rnd() * 600_000) - 300_000 : 0,
       };
-      const q = context(1e9, Math.floor(rnd() * 1000));
+      const q = emptyContext(1e9, Math.floor(rnd() * 1000));
       const want = reference(fn, t, v, grid, q);
       assert.deepEqual(fused(fn, t, v, grid, q), want, `trial ${trial}`);
       produced += want.points.length;
@@ -159,7 +132,7 @@ describe("rateSteps", () => {
     const t = Float64Array.from([0, 15_000, 30_000, 45_000, 60_000].map((x) => x + 1_000));
     const v = Float64Array.from([10, 20, 5, 15, 25]);
     const grid: RateStepGrid = { start: 60_000, end: 120_000, interval: 15_000, range: 60_000, offset: 0 };
-    const q = context(1e9);
+    const q = emptyContext(1e9);
     const inc = fused(increase, t, v, grid, q);
     const del = fused(delta, t, v, grid, q);
     assert.deepEqual(
@@ -179,7 +152,7 @@ describe("rateSteps", () => {
     const t = Float64Array.from([0, 10_000, 20_000, 30_000, 35_000, 40_000, 50_000]);
     const v = Float64Array.from([0, 1, 2, 3, 3.5, 4, 5]);
     const grid: RateStepGrid = { start: 20_000, end: 60_000, interval: 10_000, range: 20_000, offset: 0 };
-    const q = context(1e9);
+    const q = emptyContext(1e9);
     for (const fn of [rate, increase, delta]) assert.deepEqual(fused(fn, t, v, grid, q), reference(fn, t, v, grid, q));
   });
 
@@ -189,9 +162,9 @@ describe("rateSteps", () => {
     const grid: RateStepGrid = { start: 0, end: 60_000, interval: 1_000, range: 30_000, offset: 0 };
     const pts = new StepPoints(61);
     // 10 held already, windows of up to 30 samples: within a limit of 40, above one of 31.
-    assert.doesNotThrow(() => rateSteps(context(40, 10), t, v, 50, grid, true, true, pts, { loaded: 0, peak: 0 }));
+    assert.doesNotThrow(() => rateSteps(emptyContext(40, 10), t, v, 50, grid, true, true, pts, { loaded: 0, peak: 0 }));
     assert.throws(
-      () => rateSteps(context(31, 10), t, v, 50, grid, true, true, pts, { loaded: 0, peak: 0 }),
+      () => rateSteps(emptyContext(31, 10), t, v, 50, grid, true, true, pts, { loaded: 0, peak: 0 }),
       /too many samples/,
     );
   });

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { QueryContext } from "./context.ts";
 import { Evaluator } from "./evaluator.ts";
 import type { SubqueryNode } from "./plan.ts";
 import { subqueryTimeRange } from "./subquery.ts";
+import { emptyContext } from "./test-context.ts";
 
-const q = new QueryContext(
-  { select: () => Object.assign([], { warnings: [] }), labelNames: () => [], labelValues: () => [], close: () => {} },
-  {
-    lookbackDelta: 300_000,
-    maxSamples: 1e9,
-    deadline: Date.now() + 60_000,
-    signal: undefined,
-    noStepSubqueryInterval: 60_000,
-    enableDelayedNameRemoval: true,
-  },
-);
+const q = emptyContext();
 
 function subquery(range: number, step: number, offset = 0): SubqueryNode {
   return {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { FunctionSignature } from "../../parser/ast.ts";
-import { QueryContext } from "../context.ts";
 import type { CallNode } from "../plan.ts";
+import { emptyContext } from "../test-context.ts";
 import { changes, delta, deriv, idelta, increase, irate, predictLinear, rate, resets } from "./rate.ts";
 import { RangeCall, type RangeFn } from "./types.ts";
 
@@ -14,22 +14,7 @@ const sig: FunctionSignature = {
   experimental: false,
 };
 const node: CallNode = { kind: "call", func: sig, args: [], pos: { start: 0, end: 0 } };
-const q = new QueryContext(
-  {
-    select: () => Object.assign([], { warnings: [] }),
-    labelNames: () => [],
-    labelValues: () => [],
-    close: () => {},
-  },
-  {
-    lookbackDelta: 300_000,
-    maxSamples: 1e9,
-    deadline: Date.now() + 60_000,
-    signal: undefined,
-    noStepSubqueryInterval: 60_000,
-    enableDelayedNameRemoval: true,
-  },
-);
+const q = emptyContext();
 
 interface Case {
   name: string;
