@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Registry } from "../exposition/registry.ts";
 import { type Edge, startEdge } from "./edge.ts";
@@ -8,6 +8,7 @@ import {
   appRoute,
   instanceRoute,
   rawExchange,
+  rawServer,
   send,
   startUpstream,
   sumOf,
@@ -82,13 +83,12 @@ describe("edge: the client side's HTTP/1.1 server under hostile input", () => {
         res.end(`${req.method} ${req.url} ${size}`);
       });
     });
-    bad = createServer((s) =>
+    const badApp = await rawServer((s) =>
       s.on("data", () => s.end("HTTP/1.1 200 OK\r\nX-Bad: a\rInjected: yes\r\nContent-Length: 2\r\n\r\nok")),
     );
-    await new Promise<void>((r) => bad.listen(0, "127.0.0.1", r));
-    const badPort = (bad.address() as { port: number }).port;
+    bad = badApp.server;
     routes.set("echo", appRoute([instanceRoute("e1", "ord", echo.address)]));
-    routes.set("bad", appRoute([instanceRoute("b1", "ord", `127.0.0.1:${badPort}`)]));
+    routes.set("bad", appRoute([instanceRoute("b1", "ord", badApp.address)]));
     edge = await startEdge({
       listeners: [{ region: "ord", host: "a1b2", address: "127.0.0.1:0" }],
       routes,

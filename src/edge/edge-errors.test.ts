@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Registry } from "../exposition/registry.ts";
 import { type Edge, startEdge } from "./edge.ts";
@@ -9,6 +9,7 @@ import {
   appRoute,
   instanceRoute,
   rawExchange,
+  rawServer,
   samplesOf,
   send,
   startUpstream,
@@ -24,16 +25,6 @@ async function deadAddress(): Promise<string> {
   const port = (s.address() as { port: number }).port;
   await new Promise<void>((r) => s.close(() => r()));
   return `127.0.0.1:${port}`;
-}
-
-/** A raw TCP server that answers every connection with `reply` (or nothing) and remembers its sockets. */
-async function rawServer(reply: (socket: Socket) => void): Promise<{ server: Server; address: string }> {
-  const server = createServer((socket) => {
-    socket.on("error", () => {});
-    reply(socket);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, address: `127.0.0.1:${(server.address() as { port: number }).port}` };
 }
 
 describe("edge: error statuses and retries", () => {

@@ -11,7 +11,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { connect, type Socket } from "node:net";
+import { connect, createServer as createTcpServer, type Socket, type Server as TcpServer } from "node:net";
 import type { Registry } from "../exposition/registry.ts";
 import type { AppRoute, ConcurrencyLimits, InstanceRoute, TcpServiceRoute } from "./routes.ts";
 
@@ -190,4 +190,14 @@ export async function until(cond: () => boolean, timeoutMs = 3000): Promise<void
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A raw TCP server on loopback that answers every connection with `reply` (or nothing); close it after the test. */
+export async function rawServer(reply: (socket: Socket) => void): Promise<{ server: TcpServer; address: string }> {
+  const server = createTcpServer((socket) => {
+    socket.on("error", () => {});
+    reply(socket);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, address: `127.0.0.1:${(server.address() as { port: number }).port}` };
 }
