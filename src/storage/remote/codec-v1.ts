@@ -15,6 +15,7 @@
 // Exemplars are counted, not decoded. Native histograms (histogram-wire.ts) are decoded after the series' float
 // samples, only for a series the sink takes; a series without them costs the float path nothing more.
 
+import { ContrailError } from "../../model/errors.ts";
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { WALK_KEY, WALK_STRIDE, type WalkedV1 } from "./codec-v1-walk.ts";
 import { decodeWireHistogram, isPositiveZero, writeWireHistogram } from "./histogram-wire.ts";
@@ -383,10 +384,11 @@ export class WriteRequestV1Decoder {
   // found valid under its limits when the slot was handed out).
   private slotSeriesLabels(): Labels {
     const r = this.reader;
-    if (r === null) throw new Error("codec-v1: a row slot's labels asked for outside its request");
+    if (r === null) throw new ContrailError("internal", "a row slot's labels asked for outside its request");
     this.findLabelRanges(r, this.slotFrom, this.slotTo);
     const problem = this.parseLabels(r, this.slotLabels);
-    if (problem !== null) throw new Error(`codec-v1: labels of an indexed series no longer valid: ${problem}`);
+    if (problem !== null)
+      throw new ContrailError("internal", `labels of an indexed series no longer valid: ${problem}`);
     return this.parsed.labels;
   }
 
