@@ -19,7 +19,7 @@ import { ContrailError } from "../../model/errors.ts";
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
 import { WALK_KEY, WALK_STRIDE, type WalkedV1 } from "./codec-v1-walk.ts";
 import { decodeWireHistogram, isPositiveZero, writeWireHistogram } from "./histogram-wire.ts";
-import { KeyIndex, RowSlot, type SourceRows } from "./key-index.ts";
+import { KeyIndex, RowSlot, type SourceRows, type WorkerRoster } from "./key-index.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
 import { NO_ENTRY, type RefSlot, SeriesCache, type SeriesCacheOptions } from "./series-cache.ts";
@@ -103,6 +103,11 @@ export class WriteRequestV1Decoder {
   /** Decode workers whose key numbers the decoder keeps rows for (key-index.ts). */
   get indexedWorkers(): number {
     return this.keys.size;
+  }
+
+  /** Drops the rows of decode workers of `pool` that ended: see KeyIndex.retain. */
+  retainWorkers(pool: WorkerRoster): void {
+    this.keys.retain(pool);
   }
 
   /**

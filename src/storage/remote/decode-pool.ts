@@ -165,6 +165,8 @@ export class DecodePool {
   /** Output buffers given back by `recycle`, sent along with the next jobs. */
   private readonly spares: ArrayBuffer[] = [];
   private nextId = 1;
+  /** Workers that ended (crashed, stuck, or closed with the pool): their source numbers are never seen again. */
+  private ended = 0;
   private jobs = 0;
   private bytes = 0;
   private closed = false;
@@ -232,6 +234,16 @@ export class DecodePool {
     const b = d.message.buffer as ArrayBuffer;
     if (this.closed || this.spares.length >= MAX_SPARES || b.byteLength > MAX_RECYCLED_BYTES) return;
     this.spares.push(b);
+  }
+
+  /** How many of the pool's workers have ended: when it changes, only `sources()` can appear in later answers. */
+  get endedWorkers(): number {
+    return this.ended;
+  }
+
+  /** The source numbers of the workers running or starting (see `Decoded.source`). */
+  sources(): number[] {
+    return this.slots.map((s) => s.source);
   }
 
   /** Counts a body its caller decompressed on its own thread instead of handing it to the pool. */
@@ -337,6 +349,7 @@ export class DecodePool {
   }
 
   private fail(slot: Slot, message: string): void {
+    if (!slot.gone) this.ended++;
     slot.gone = true;
     for (const p of slot.jobs.values()) {
       this.settle(p);

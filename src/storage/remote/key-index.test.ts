@@ -90,6 +90,20 @@ describe("key index bounds", () => {
     assert.notEqual(index.rows(1, 0).maxNameBytes(0), 3, "worker 1's rows were dropped and made again");
   });
 
+  test("the rows of workers that ended are dropped once their pool says so", () => {
+    const index = new KeyIndex();
+    for (const s of [1, 2, 3]) index.rows(s, 0);
+    const pool = { endedWorkers: 0, sources: () => [2, 3, 4] };
+    index.retain(pool);
+    assert.equal(index.size, 3, "nothing ended yet: nothing dropped");
+    pool.endedWorkers = 1;
+    index.retain(pool);
+    assert.equal(index.size, 2);
+    index.rows(1, 0);
+    index.retain(pool);
+    assert.equal(index.size, 3, "the same count of ended workers: no scan");
+  });
+
   test("a new generation forgets every row; rows never grow past the bound", () => {
     const index = new KeyIndex(3000);
     const rows = index.rows(7, 0);
@@ -164,8 +178,8 @@ async function compare(
     }
     assert.deepEqual(dumpSeries(offloaded.queryable("acme")), dumpSeries(inline.queryable("acme")));
     assert.ok(decodes.figures().decoded >= steps.length);
-    // Both workers' numbers were used (the first, and the one that replaced it), unless the table numbers nothing.
-    assert.equal(offloadedState.v1.indexedWorkers, pool.keyTable?.maxEntries === 0 ? 0 : 2);
+    // The rows of the worker that crashed were dropped: only its replacement's are kept (none without numbers).
+    assert.equal(offloadedState.v1.indexedWorkers, pool.keyTable?.maxEntries === 0 ? 0 : 1);
   } finally {
     await decodes.close();
     inline.close();

@@ -4,8 +4,9 @@
 // would otherwise compare the series' label bytes against its own cache. A row keeps what the series cache's entry
 // keeps: the series' ref in the store that last took it, and the longest label name and value of its labels once
 // they were found valid. Rows of a worker's earlier generation are dropped when a request of a new one arrives
-// (the worker's table filled up and started over), and the rows of at most MAX_SOURCES workers are kept (a worker
-// that failed is replaced by one with a new source number).
+// (the worker's table filled up and started over); the rows of a worker that ended are dropped once the pool says
+// so (`retain`: a worker that failed is replaced by one with a new source number), and of at most MAX_SOURCES
+// workers are kept in any case.
 
 import type { Labels } from "../../model/labels.ts";
 import type { SeriesRef } from "../interface.ts";
@@ -147,10 +148,18 @@ export class RowSlot implements RefSlot {
   }
 }
 
+/** What the index needs of a decode pool: how many of its workers ended, and the source numbers of those running. */
+export interface WorkerRoster {
+  readonly endedWorkers: number;
+  sources(): readonly number[];
+}
+
 /** Rows by worker source number. Bounded: MAX_SOURCES workers of at most `maxRows` rows each. Single-threaded. */
 export class KeyIndex {
   private readonly sources = new Map<number, SourceRows>();
   private readonly maxRows: number;
+  /** The pool's count of ended workers when `retain` last dropped rows. */
+  private ended = 0;
 
   /** An empty index whose workers' rows are bounded by `maxRows` (default: the series cache's entries). */
   constructor(maxRows = DEFAULT_MAX_ENTRIES) {
@@ -169,6 +178,17 @@ export class KeyIndex {
       this.sources.set(source, rows);
     } else if (rows.generation !== generation) rows.reset(generation);
     return rows;
+  }
+
+  /**
+   * Drops the rows of every worker `pool` no longer runs, when its count of ended workers changed since the last
+   * call: a single comparison per request otherwise.
+   */
+  retain(pool: WorkerRoster): void {
+    if (pool.endedWorkers === this.ended) return;
+    this.ended = pool.endedWorkers;
+    const live = pool.sources();
+    for (const source of [...this.sources.keys()]) if (!live.includes(source)) this.sources.delete(source);
   }
 
   /** Workers whose rows are kept. */
