@@ -1,7 +1,8 @@
 // The storage-free part of decoding a Remote-Write 1.0 `prometheus.WriteRequest` (codec-v1.ts), done where the
 // body was decompressed (an ingest decode worker): the protobuf walk. It notes where each series' label fields lie
-// and decodes its float samples into one flat array, so the thread owning the storage only finds each series by
-// its label bytes (its cache) and appends. The walk needs no state, and its output is two transferable arrays.
+// and decodes its float samples into one flat array, and, given the worker's key table, numbers each series by its
+// label bytes, so the thread owning the storage finds each series by that number (key-index.ts) with no byte compare
+// of its own, and appends. Its output is two transferable arrays.
 //
 // Only plain requests are walked: series with contiguous label fields, float samples and nothing else, within the
 // request's count limits, and well-formed (but for the insides of Label messages, which the storage's thread reads
@@ -11,17 +12,29 @@
 // is wrong as it always did. The answers are therefore the full decoder's in every case.
 
 import { ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
+import { NO_ENTRY, SeriesCache } from "./series-cache.ts";
 import type { DecodeLimits } from "./types.ts";
 
-/** Ints per series in {@link WalkedV1.series}: label fields' start and end (bytes of the message), labels, samples. */
-export const WALK_STRIDE = 4;
+/**
+ * Ints per series in {@link WalkedV1.series}: label fields' start and end (bytes of the message), labels, samples,
+ * and the key number of the label bytes in the walking worker's key table (NO_ENTRY: not numbered).
+ */
+export const WALK_STRIDE = 5;
 
-/** A walked 1.0 request: per series [labelsFrom, labelsTo, labels, samples], and every sample as (t ms, value). */
+/** Where a series' key number is in its {@link WALK_STRIDE} ints. */
+export const WALK_KEY = 4;
+
+/**
+ * A walked 1.0 request: per series [labelsFrom, labelsTo, labels, samples, key], and every sample as (t ms, value).
+ * Key numbers name the same label bytes only within one key table (one worker) and one `generation` of it.
+ */
 export interface WalkedV1 {
   /** {@link WALK_STRIDE} ints per series, in request order. Owned by the receiver (transferred). */
   readonly series: Int32Array;
   /** Sample times (ms) and values, in series order, two per sample. Owned by the receiver (transferred). */
   readonly samples: Float64Array;
+  /** The key table's generation the numbers belong to; -1 when the walk numbered nothing. */
+  readonly generation: number;
 }
 
 /** The limits the walk needs: a request over them is left to the full decoder, which refuses it. */
@@ -38,16 +51,50 @@ class NotPlain extends Error {}
 const NOT_PLAIN = new NotPlain();
 
 /**
- * Walks the 1.0 message `body` under `limits`. Returns null when the request is not plain (see above): the caller
- * then decodes it with WriteRequestV1Decoder.decode. Never throws.
+ * Walks the 1.0 message `body` under `limits`, numbering its series' label bytes in `keys` when given (a table used
+ * for numbering only: its entries' refs and label lengths are not kept). Returns null when the request is not plain
+ * (see above): the caller then decodes it with WriteRequestV1Decoder.decode. Never throws.
  */
-export function walkWriteRequestV1(body: Uint8Array, limits: WalkLimits): WalkedV1 | null {
+export function walkWriteRequestV1(
+  body: Uint8Array,
+  limits: WalkLimits,
+  keys: SeriesCache | null = null,
+): WalkedV1 | null {
   try {
-    return walk(new ProtoReader(body), limits);
+    const walked = walk(new ProtoReader(body), limits);
+    return keys === null ? walked : numberKeys(body, walked, keys);
   } catch {
     // A protobuf error, or NOT_PLAIN: the full decoder says which, and where.
     return null;
   }
+}
+
+// Numbers each series' label bytes in `keys`, adding those it has not seen. When `keys` fills up and starts over
+// (a new generation), the series numbered before in this request lose their numbers: they were of the old one.
+function numberKeys(body: Uint8Array, walked: WalkedV1, keys: SeriesCache): WalkedV1 {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const series = walked.series;
+  let generation = keys.generation;
+  let prev = NO_ENTRY;
+  for (let at = 0; at < series.length; at += WALK_STRIDE) {
+    const from = series[at];
+    const to = series[at + 1];
+    let e = NO_ENTRY;
+    if (SeriesCache.cacheable(to - from)) {
+      e = keys.find(view, from, to, prev);
+      if (e === NO_ENTRY) {
+        e = keys.add(view, from, to, keys.lastHash, 0, 0);
+        if (keys.generation !== generation) {
+          for (let k = WALK_KEY; k < at; k += WALK_STRIDE) series[k] = NO_ENTRY;
+          generation = keys.generation;
+        }
+      }
+      if (e !== NO_ENTRY && prev !== NO_ENTRY) keys.follow(prev, e);
+    }
+    series[at + WALK_KEY] = e;
+    if (e !== NO_ENTRY) prev = e;
+  }
+  return { series, samples: walked.samples, generation };
 }
 
 function walk(r: ProtoReader, limits: WalkLimits): WalkedV1 {
@@ -103,10 +150,12 @@ function walk(r: ProtoReader, limits: WalkLimits): WalkedV1 {
     series[at + 1] = labelsTo;
     series[at + 2] = labels;
     series[at + 3] = own;
+    series[at + WALK_KEY] = NO_ENTRY;
     r.pos = end;
     r.end = total;
   }
-  return { series, samples: nSamples * 2 === samples.length ? samples : samples.slice(0, 2 * nSamples) };
+  const used = nSamples * 2 === samples.length ? samples : samples.slice(0, 2 * nSamples);
+  return { series, samples: used, generation: -1 };
 }
 
 // One Sample message [r.pos, end) into `out[at]` (time, ms) and `out[at + 1]` (value); missing fields are zero.

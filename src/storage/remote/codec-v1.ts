@@ -15,9 +15,11 @@
 // Exemplars are counted, not decoded. Native histograms (histogram-wire.ts) are decoded after the series' float
 // samples, only for a series the sink takes; a series without them costs the float path nothing more.
 
+import { ContrailError } from "../../model/errors.ts";
 import { Labels, METRIC_NAME } from "../../model/labels.ts";
-import { WALK_STRIDE, type WalkedV1 } from "./codec-v1-walk.ts";
+import { WALK_KEY, WALK_STRIDE, type WalkedV1 } from "./codec-v1-walk.ts";
 import { decodeWireHistogram, isPositiveZero, writeWireHistogram } from "./histogram-wire.ts";
+import { KeyIndex, RowSlot, type SourceRows, type WorkerRoster } from "./key-index.ts";
 import { ProtoReader, ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { checkSampleCount, checkSeriesCount, metadataText, otherVersion } from "./request-checks.ts";
 import { NO_ENTRY, type RefSlot, SeriesCache, type SeriesCacheOptions } from "./series-cache.ts";
@@ -83,10 +85,29 @@ export class WriteRequestV1Decoder {
   private samplesSeen = 0;
   // The cache entry of the request's previous series, whose successor is the guess for the next lookup.
   private prev = NO_ENTRY;
+  // Series of walked requests by their decode worker's key numbers, and the slot handed out for one of them, whose
+  // labels are those of the series `slotFrom`..`slotTo` with `slotLabels` label fields, decoded on demand.
+  private readonly keys: KeyIndex;
+  private readonly rowSlot = new RowSlot(() => this.slotSeriesLabels());
+  private reader: ProtoReader | null = null;
+  private slotFrom = 0;
+  private slotTo = 0;
+  private slotLabels = 0;
 
-  /** A decoder whose series cache has the limits `cache`. */
+  /** A decoder whose series cache has the limits `cache` (its `maxEntries` also bounds each worker's rows). */
   constructor(cache: SeriesCacheOptions = {}) {
     this.cache = new SeriesCache(cache);
+    this.keys = new KeyIndex(cache.maxEntries);
+  }
+
+  /** Decode workers whose key numbers the decoder keeps rows for (key-index.ts). */
+  get indexedWorkers(): number {
+    return this.keys.size;
+  }
+
+  /** Drops the rows of decode workers of `pool` that ended: see KeyIndex.retain. */
+  retainWorkers(pool: WorkerRoster): void {
+    this.keys.retain(pool);
   }
 
   /**
@@ -231,9 +252,11 @@ export class WriteRequestV1Decoder {
    * Feeds `sink` a request walked by `walkWriteRequestV1` (codec-v1-walk.ts) from the message `body`: the same
    * calls `decode` would make, without walking the message again. `walked` holds plain series only (float samples,
    * contiguous labels within the count limits), so nothing here can meet a protobuf error or a request limit.
+   * `source`: the decode worker whose key numbers `walked` carries (see decode-pool.ts), -1 for none.
    */
-  decodeWalked(body: Uint8Array, walked: WalkedV1, sink: WriteSink, limits: DecodeLimits): void {
+  decodeWalked(body: Uint8Array, walked: WalkedV1, sink: WriteSink, limits: DecodeLimits, source = -1): void {
     const r = new ProtoReader(body);
+    this.reader = r;
     this.text = asBuffer(body);
     this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     this.limits = limits;
@@ -242,16 +265,24 @@ export class WriteRequestV1Decoder {
     counts.histograms = 0;
     counts.exemplars = 0;
     const { series, samples } = walked;
+    const numbered = source >= 0 && walked.generation >= 0;
+    let rows: SourceRows | null = null;
     let at = 0;
     try {
       for (let i = 0; i < series.length; i += WALK_STRIDE) {
         const n = series[i + 3];
         counts.samples = n;
-        const found = this.seriesLabels(r, series[i + 2], series[i], series[i + 1], false, sink);
+        const key = numbered ? series[i + WALK_KEY] : NO_ENTRY;
+        if (key >= 0) rows ??= this.keys.rows(source, walked.generation);
+        const found =
+          rows !== null && key >= 0 && rows.fits(key)
+            ? this.indexedLabels(r, rows, key, series[i + 2], series[i], series[i + 1], sink)
+            : this.seriesLabels(r, series[i + 2], series[i], series[i + 1], false, sink);
         if (found !== null) for (let k = 0; k < n; k++) sink.sample(samples[at + 2 * k], samples[at + 2 * k + 1], 0);
         at += 2 * n;
       }
     } finally {
+      this.reader = null;
       this.prev = NO_ENTRY;
       this.text = EMPTY;
       this.view = EMPTY_VIEW;
@@ -317,6 +348,53 @@ export class WriteRequestV1Decoder {
       return sink.series(labels, counts, slot) ? slot : null;
     }
     return sink.series(labels, counts) ? (labels as Labels) : null;
+  }
+
+  // The labels of a walked series numbered `key` by its worker, whose `nLabels` label fields are the bytes
+  // [from, to): by its row when its labels were found valid before (under limits no stricter than this request's),
+  // else parsed and validated as on a cache miss. Announced to the sink with the row's slot; as `seriesLabels`.
+  private indexedLabels(
+    r: ProtoReader,
+    rows: SourceRows,
+    key: number,
+    nLabels: number,
+    from: number,
+    to: number,
+    sink: WriteSink,
+  ): Labels | RefSlot | null {
+    const limits = this.limits!;
+    // Over the label count limit (the walk leaves such series to the full decoder): refused as on a cache miss.
+    if (nLabels > limits.maxLabelNamesPerSeries) return this.seriesLabels(r, nLabels, from, to, false, sink);
+    const counts = this.counts;
+    const slot = this.rowSlot.point(rows, key);
+    this.slotFrom = from;
+    this.slotTo = to;
+    this.slotLabels = nLabels;
+    const maxName = rows.maxNameBytes(key);
+    if (maxName >= 0 && maxName <= limits.maxLabelNameLength && rows.maxValueBytes(key) <= limits.maxLabelValueLength) {
+      return sink.series(null, counts, slot) ? slot : null;
+    }
+    this.findLabelRanges(r, from, to);
+    const problem = this.parseLabels(r, nLabels);
+    if (problem !== null) {
+      sink.invalidSeries(problem, counts);
+      return null;
+    }
+    const p = this.parsed;
+    rows.validated(key, p.maxNameBytes, p.maxValueBytes);
+    return sink.series(p.labels, counts, slot) ? slot : null;
+  }
+
+  // The labels of the series the row slot was last pointed at, parsed again from the request being read (they were
+  // found valid under its limits when the slot was handed out).
+  private slotSeriesLabels(): Labels {
+    const r = this.reader;
+    if (r === null) throw new ContrailError("internal", "a row slot's labels asked for outside its request");
+    this.findLabelRanges(r, this.slotFrom, this.slotTo);
+    const problem = this.parseLabels(r, this.slotLabels);
+    if (problem !== null)
+      throw new ContrailError("internal", `labels of an indexed series no longer valid: ${problem}`);
+    return this.parsed.labels;
   }
 
   // Notes the places of the contiguous label fields [from, to) in `this.labelRanges`, as the first pass does.

@@ -24,6 +24,7 @@ import {
   type DecodeAnswer,
   type DecodeJob,
   type DecodeJobLimits,
+  type DecodeWorkerData,
   MAX_RECYCLED_BYTES,
   MAX_SPARES,
 } from "./decode-worker.ts";
@@ -70,6 +71,8 @@ export interface DecodePoolOptions {
   readonly workerYoungGenerationMb?: number;
   /** The workers' entry module; default `decode-worker-main`. Tests pass one with hooks. */
   readonly workerScript?: URL;
+  /** Bounds of each worker's key table (decode-worker.ts); series-cache.ts defaults. */
+  readonly keyTable?: DecodeWorkerData["keyTable"];
 }
 
 /** The pool could not decode a job: full, closed, or its worker failed. The sender should retry after a pause. */
@@ -81,11 +84,20 @@ export interface DecodeUnavailable {
   readonly retryAfterMs: number;
 }
 
-/** A decompressed body: the message and, for a plain 1.0 request, its walk. The caller's to keep. */
+/**
+ * A decompressed body: the message and, for a plain 1.0 request, its walk, whose key numbers are those of the
+ * worker `source`. The caller's to keep.
+ */
 export interface Decoded {
   readonly message: Uint8Array;
   readonly walked: WalkedV1 | null;
+  /** The worker that walked it: a number never given to another worker of any pool in this process. */
+  readonly source: number;
 }
+
+// The next worker's source number, process-wide: key numbers of two workers must never be taken for each other,
+// even when two pools feed one receiver.
+let nextSource = 1;
 
 /** What the pool answers for a body: the decompressed message, or why not. */
 export type PoolDecode = Decoded | EarlyRefusal | DecodeUnavailable;
@@ -119,6 +131,8 @@ interface Pending {
 
 interface Slot {
   readonly worker: Worker;
+  /** The worker's source number (see `Decoded.source`). */
+  readonly source: number;
   readonly jobs: Map<number, Pending>;
   /** The worker said it is ready (its modules loaded): jobs' stuck timers run from then. */
   online: boolean;
@@ -146,10 +160,13 @@ export class DecodePool {
   private readonly heapMb: number;
   private readonly youngMb: number;
   private readonly script: URL;
+  private readonly workerData: DecodeWorkerData;
   private readonly slots: Slot[] = [];
   /** Output buffers given back by `recycle`, sent along with the next jobs. */
   private readonly spares: ArrayBuffer[] = [];
   private nextId = 1;
+  /** Workers that ended (crashed, stuck, or closed with the pool): their source numbers are never seen again. */
+  private ended = 0;
   private jobs = 0;
   private bytes = 0;
   private closed = false;
@@ -165,6 +182,7 @@ export class DecodePool {
     this.heapMb = opts.workerHeapMb ?? DEFAULT_DECODE_WORKER_HEAP_MB;
     this.youngMb = opts.workerYoungGenerationMb ?? DEFAULT_DECODE_WORKER_YOUNG_GENERATION_MB;
     this.script = opts.workerScript ?? siblingModule(import.meta.url, "decode-worker-main");
+    this.workerData = { keyTable: opts.keyTable };
   }
 
   /**
@@ -218,6 +236,16 @@ export class DecodePool {
     this.spares.push(b);
   }
 
+  /** How many of the pool's workers have ended: when it changes, only `sources()` can appear in later answers. */
+  get endedWorkers(): number {
+    return this.ended;
+  }
+
+  /** The source numbers of the workers running or starting (see `Decoded.source`). */
+  sources(): number[] {
+    return this.slots.map((s) => s.source);
+  }
+
   /** Counts a body its caller decompressed on its own thread instead of handing it to the pool. */
   countInPlace(): void {
     this.counts.inPlace++;
@@ -253,10 +281,11 @@ export class DecodePool {
   private start(): Slot {
     const worker = spawnWorker(this.script, {
       resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: this.youngMb },
+      workerData: this.workerData,
     });
     // An idle pool does not keep the process alive; a held job keeps its request (and so the server) waiting.
     worker.unref();
-    const slot: Slot = { worker, jobs: new Map(), online: false, gone: false };
+    const slot: Slot = { worker, source: nextSource++, jobs: new Map(), online: false, gone: false };
     const starting = setTimeout(() => {
       if (!slot.online) this.stuck(slot, `the ingest decode worker did not start within ${this.startMs} ms; retry`);
     }, this.startMs);
@@ -287,7 +316,7 @@ export class DecodePool {
     slot.jobs.delete(a.id);
     this.counts.decoded++;
     this.settle(p);
-    p.resolve("refusal" in a ? a.refusal : { message: a.message, walked: a.walked });
+    p.resolve("refusal" in a ? a.refusal : { message: a.message, walked: a.walked, source: slot.source });
   }
 
   private stuckTimer(slot: Slot): NodeJS.Timeout {
@@ -320,6 +349,7 @@ export class DecodePool {
   }
 
   private fail(slot: Slot, message: string): void {
+    if (!slot.gone) this.ended++;
     slot.gone = true;
     for (const p of slot.jobs.values()) {
       this.settle(p);

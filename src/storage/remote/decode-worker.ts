@@ -2,16 +2,25 @@
 // org's storage. It takes a compressed body (transferred, so never copied), its message version and the org's
 // limits, and answers with the decompressed message (transferred back) or the refusal the main thread would have
 // made itself (decompress.ts: same statuses, same messages). A plain 1.0 message also comes back walked
-// (codec-v1-walk.ts): its series' label places and its samples, so the main thread does not walk it again. It
-// keeps no state between jobs but its decoder and a few spare buffers: each output buffer is handed over, and the
-// main thread gives plain 1.0 ones back with later jobs, so decoding does not allocate (and fault in) a fresh one
-// for every request.
+// (codec-v1-walk.ts): its series' label places, its samples and each series' number in the worker's key table of
+// label bytes, so the main thread does not walk it again nor compare label bytes. It keeps no state between jobs but
+// that table, its decoder and a few spare buffers: each output buffer is handed over, and the main thread gives
+// plain 1.0 ones back with later jobs, so decoding does not allocate (and fault in) a fresh one for every request.
 
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { SnappyDecoder } from "../../tsdb/encoding/snappy.ts";
 import { type WalkedV1, type WalkLimits, walkWriteRequestV1 } from "./codec-v1-walk.ts";
 import { decompressWrite, type EarlyRefusal, isEarlyRefusal } from "./decompress.ts";
+import { SeriesCache } from "./series-cache.ts";
 import type { WriteProto } from "./types.ts";
+
+/**
+ * What a decode worker is started with (its `workerData`): the bounds of its key table (series-cache.ts defaults
+ * when absent; `maxEntries` 0 numbers nothing).
+ */
+export interface DecodeWorkerData {
+  readonly keyTable?: { readonly maxEntries?: number; readonly maxKeyBytes?: number };
+}
 
 /** The org's limits a decode job needs: the decompressed size (bytes) and the 1.0 walk's counts. */
 export type DecodeJobLimits = WalkLimits & { readonly maxWriteBytes: number };
@@ -51,19 +60,20 @@ export interface DecodeWorkerHooks {
 
 /**
  * Decodes one job with `snappy`, whose output buffer goes with the answer (detached here): the decoder takes a
- * spare from `spares` for the next output, or allocates one.
+ * spare from `spares` for the next output, or allocates one. A walked 1.0 message's series are numbered in `keys`.
  */
 export function decodeJob(
   job: DecodeJob,
   snappy: SnappyDecoder,
   spares: ArrayBuffer[],
+  keys: SeriesCache | null = null,
 ): { answer: DecodeAnswer; transfer: ArrayBuffer[] } {
   if (job.spare !== null && spares.length < MAX_SPARES) spares.push(job.spare);
   const spare = spares.pop();
   if (spare !== undefined && !snappy.reuse(new Uint8Array(spare))) spares.push(spare);
   const d = decompressWrite(job.body, job.limits.maxWriteBytes, snappy);
   if (isEarlyRefusal(d)) return { answer: { id: job.id, refusal: d }, transfer: [] };
-  const walked = job.proto === "v1" ? walkWriteRequestV1(d, job.limits) : null;
+  const walked = job.proto === "v1" ? walkWriteRequestV1(d, job.limits, keys) : null;
   const transfer = [d.buffer as ArrayBuffer];
   if (walked !== null) transfer.push(walked.series.buffer as ArrayBuffer, walked.samples.buffer as ArrayBuffer);
   return { answer: { id: job.id, message: d, walked }, transfer };
@@ -75,9 +85,10 @@ export function serveDecodes(hooks: DecodeWorkerHooks = {}): void {
   if (port === null) throw new Error("decode-worker: not started as a worker thread");
   const snappy = new SnappyDecoder({ maxRetainedBytes: MAX_RECYCLED_BYTES });
   const spares: ArrayBuffer[] = [];
+  const keys = new SeriesCache((workerData as DecodeWorkerData | null)?.keyTable ?? {});
   port.on("message", (job: DecodeJob) => {
     hooks.beforeDecode?.(job);
-    const { answer, transfer } = decodeJob(job, snappy, spares);
+    const { answer, transfer } = decodeJob(job, snappy, spares, keys);
     port.postMessage(answer, transfer);
   });
   port.postMessage(DECODE_WORKER_READY);

@@ -9,16 +9,15 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
-import { newMatcher } from "../../model/matcher.ts";
-import { float64Bits } from "../../model/sample.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
-import type { Appender, CommitReport, Queryable, SeriesRef, TenantStore } from "../interface.ts";
+import type { Appender, CommitReport, SeriesRef, TenantStore } from "../interface.ts";
 import { MemoryStore } from "../memory.ts";
 import { EmbeddedTenantStore } from "../tenants.ts";
 import { encodeWriteRequestV1 } from "./codec-v1.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { type ReceiveLimits, ReceiverState, receiveWrite, type WriteOutcome } from "./receive.ts";
 import type { SeriesCacheOptions } from "./series-cache.ts";
+import { dumpSeries } from "./store-dump.ts";
 import type { WriteSeries } from "./types.ts";
 
 const NOW = 1_700_000_000_000;
@@ -43,20 +42,6 @@ function send(
 function written(store: TenantStore, state: ReceiverState, message: Uint8Array): void {
   const out = send(store, state, message);
   assert.equal(out.status, 204, out.kind === "written" ? "" : out.message);
-}
-
-/** Every series of `q` with its samples (value bits), in label order, as text. */
-function dump(q: Queryable): string[] {
-  const r = q.querier(0, Number.MAX_SAFE_INTEGER);
-  const out: string[] = [];
-  for (const s of r.select([newMatcher("=~", "__name__", ".+")], { start: 0, end: Number.MAX_SAFE_INTEGER })) {
-    const it = s.iterator();
-    const samples: string[] = [];
-    while (it.next() !== "none") samples.push(`${it.atT()}:${float64Bits(it.atV()).join(".")}`);
-    out.push(`${s.labels.toString()} ${samples.join(" ")}`);
-  }
-  r.close();
-  return out.sort();
 }
 
 /** A varied set of series: unicode, empty values (dropped), many labels, names sharing prefixes. */
@@ -117,9 +102,9 @@ describe("receiver series cache: same series as the slow path", () => {
             assert.equal(send(cached, fast, m).status, 204, `round ${round}, cached`);
             assert.equal(send(slow, none, m).status, 204, `round ${round}, uncached`);
           }
-          const got = dump(cached.queryable("acme"));
+          const got = dumpSeries(cached.queryable("acme"));
           assert.equal(got.length, labels.length);
-          assert.deepEqual(got, dump(slow.queryable("acme")));
+          assert.deepEqual(got, dumpSeries(slow.queryable("acme")));
           for (const line of got) assert.equal(line.split(" ").length - line.split("} ")[0].split(" ").length, 4);
         }),
       );
@@ -170,7 +155,7 @@ describe("receiver series cache: encodings and limits", () => {
       const unsorted = send(store, state, rawSeries([pairs[1], pairs[0]], NOW + 1000, 5));
       assert.equal(unsorted.status, 400);
       assert.match(unsorted.kind === "partial" ? unsorted.message : "", /label names not sorted/);
-      const got = dump(store.queryable("acme"));
+      const got = dumpSeries(store.queryable("acme"));
       assert.equal(got.length, 1);
       assert.match(got[0], /^\{__name__="up", job="a"\} (\S+ ){3}\S+$/);
     });
@@ -191,7 +176,7 @@ describe("receiver series cache: encodings and limits", () => {
       assert.equal(name.status, 400);
       assert.match(name.kind === "partial" ? name.message : "", /label name "__name__" is 8 bytes long/);
       written(store, state, rawSeries(pairs, NOW, 3));
-      assert.match(dump(store.queryable("acme"))[0], / \S+ \S+$/);
+      assert.match(dumpSeries(store.queryable("acme"))[0], / \S+ \S+$/);
     });
   });
 });
@@ -248,7 +233,7 @@ describe("receiver series cache: refs", () => {
     store.scope = {};
     written(store, state, request([b, a], NOW, 3));
     assert.deepEqual([store.byLabels, store.byRef], [4, 2]);
-    assert.deepEqual(dump(store.mem).length, 2);
+    assert.deepEqual(dumpSeries(store.mem).length, 2);
   });
 
   test("a ref the store no longer knows falls back to the labels, and the new ref is kept", () => {
@@ -260,7 +245,7 @@ describe("receiver series cache: refs", () => {
     assert.deepEqual([store.byLabels, store.byRef], [2, 0]);
     written(store, state, request([a], NOW, 3));
     assert.deepEqual([store.byLabels, store.byRef], [2, 1]);
-    assert.match(dump(store.mem)[0], /\} (\S+ ){2}\S+$/);
+    assert.match(dumpSeries(store.mem)[0], /\} (\S+ ){2}\S+$/);
   });
 
   test("refs are not kept for a store without a ref scope", () => {
@@ -283,7 +268,7 @@ describe("receiver series cache: refs", () => {
       now += 5000;
       assert.deepEqual(store.closeIdle(), ["acme"]);
       written(store, state, request([b, a], NOW, 3));
-      const got = dump(store.queryable("acme"));
+      const got = dumpSeries(store.queryable("acme"));
       assert.equal(got.length, 2);
       for (const line of got) assert.match(line, /\} (\S+ ){2}\S+$/);
     } finally {

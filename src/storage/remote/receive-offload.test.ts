@@ -11,7 +11,7 @@ import { newMatcher } from "../../model/matcher.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import { MemoryStore } from "../memory.ts";
 import { encodeWriteRequestV1, writeLabels, writeSample } from "./codec-v1.ts";
-import { walkWriteRequestV1 } from "./codec-v1-walk.ts";
+import { WALK_STRIDE, walkWriteRequestV1 } from "./codec-v1-walk.ts";
 import { encodeRequestV2 } from "./codec-v2.ts";
 import { DecodePool } from "./decode-pool.ts";
 import { MetadataStore } from "./metadata.ts";
@@ -276,9 +276,10 @@ describe("walkWriteRequestV1", () => {
     const w = walkWriteRequestV1(m, limits);
     assert.ok(w !== null);
     assert.deepEqual([...w.samples], [NOW, 1, NOW + 1, 2, NOW, 3]);
-    assert.equal(w.series.length, 8);
-    assert.deepEqual([w.series[2], w.series[3], w.series[6], w.series[7]], [2, 2, 2, 1]);
-    assert.ok(w.series[0] < w.series[1] && w.series[1] < w.series[4]);
+    const at = WALK_STRIDE;
+    assert.equal(w.series.length, 2 * WALK_STRIDE);
+    assert.deepEqual([w.series[2], w.series[3], w.series[at + 2], w.series[at + 3]], [2, 2, 2, 1]);
+    assert.ok(w.series[0] < w.series[1] && w.series[1] < w.series[at]);
   });
 
   test("leaves everything but plain requests to the full decoder", () => {

@@ -57,7 +57,9 @@ export async function receiveWriteOffloaded(
   if (typeof proto !== "string") return earlyOutcome(proto, proto.proto);
   const d = await pool.decode(body, proto, limits);
   if (!("walked" in d)) return earlyOutcome(d, proto);
-  const outcome = receiveMessage(d.message, proto, appender, opts, d.walked);
+  // Rows of key numbers of workers that ended are dropped (a worker that failed is replaced under a new number).
+  opts.state?.v1.retainWorkers(pool);
+  const outcome = receiveMessage(d.message, proto, appender, opts, d.walked, d.source);
   // A walked 1.0 message is read only during receiveMessage (labels, metadata and cache keys are copies), so its
   // buffer can serve a later request. Other messages go to decoders that are not held to that.
   if (d.walked !== null) pool.recycle(d);

@@ -259,8 +259,8 @@ export function receiveWrite(
 
 /**
  * The rest of {@link receiveWrite} once the body is decompressed: decodes the `proto` message `message` into one
- * appender batch (from `walked`, its walk by codec-v1-walk.ts, when given), admits and commits it, and stores its
- * metadata. Runs on the thread that owns the org's storage.
+ * appender batch (from `walked`, its walk by codec-v1-walk.ts on the decode worker `source`, when given), admits and
+ * commits it, and stores its metadata. Runs on the thread that owns the org's storage.
  */
 export function receiveMessage(
   message: Uint8Array,
@@ -268,12 +268,13 @@ export function receiveMessage(
   appender: () => Appender,
   opts: ReceiveOptions,
   walked: WalkedV1 | null = null,
+  source = -1,
 ): WriteOutcome {
   const limits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...opts.limits };
   const state = opts.state ?? new ReceiverState();
   const sink = new AppendSink(appender, (opts.now ?? Date.now)() + limits.creationGracePeriodMs);
   try {
-    if (walked !== null && proto === "v1") state.v1.decodeWalked(message, walked, sink, limits);
+    if (walked !== null && proto === "v1") state.v1.decodeWalked(message, walked, sink, limits, source);
     else if (proto === "v1") state.v1.decode(message, sink, limits);
     else state.v2.decode(message, sink, limits);
   } catch (err) {

@@ -5,7 +5,8 @@
 // series' ref in the store that last took it, so a repeated series costs a byte compare and an append by ref: no
 // strings, no label hashing, no lookup by labels in the store. An entry keeps no label set: the store keeps its own
 // (as symbol ids), and the few callers that need the set of a cached series (a ref the store no longer knows, an
-// error message) have it decoded again from the key bytes.
+// error message) have it decoded again from the key bytes. An ingest decode worker keeps one as its key table, for
+// the entry numbers only (codec-v1-walk.ts): the receiver then finds walked series by those numbers (key-index.ts).
 
 import { StringInterner } from "../../model/intern.ts";
 import { Labels } from "../../model/labels.ts";
@@ -178,6 +179,7 @@ export class SeriesCache {
   private readonly maxKeyBytes: number;
   private entries = 0;
   private keyBytes = 0;
+  private clears = 0;
   private arena = new Int32Array(ARENA_INITIAL_WORDS);
   private used = 0;
   private missHash = 0;
@@ -416,11 +418,17 @@ export class SeriesCache {
 
   /** Forgets every entry (the arena, columns and table keep their size, bounded by the limits). */
   clear(): void {
+    this.clears++;
     this.table.fill(0);
     this.strings.clear();
     this.used = 0;
     this.entries = 0;
     this.keyBytes = 0;
+  }
+
+  /** How many times the cache was cleared: entry numbers are only comparable while this stays the same. */
+  get generation(): number {
+    return this.clears;
   }
 
   /** Number of cached series. */

@@ -10,6 +10,7 @@ import { rejectedCount, rejectionError } from "../../storage/commit.ts";
 import type { CommitReport, SeriesRef } from "../../storage/interface.ts";
 import { STALE_NAN } from "../encoding/float-bits.ts";
 import { blockQuerier } from "../querier.ts";
+import { MAX_SPARE_QUEUE, spareQueueCapacity } from "./appender.ts";
 import { Head, type HeadOptions } from "./head.ts";
 
 const HOUR = 3_600_000;
@@ -292,4 +293,42 @@ test("appenders of one head share a ref scope; the same directory opened again h
   const c = again.appender();
   assert.ok(c.refScope !== undefined && c.refScope !== a.refScope);
   c.rollback();
+});
+
+test("appenders reuse one spare queue per head; batches open at once each keep their own samples", () => {
+  const head = newHead();
+  const a = head.appender();
+  const b = head.appender();
+  const ra = a.append(up("a"), 1000, 1);
+  const rb = b.append(up("b"), 1000, 10);
+  for (let i = 1; i < 300; i++) {
+    a.appendRef(ra, 1000 + i * 1000, 1 + i);
+    b.appendRef(rb, 1000 + i * 1000, 10 + i);
+  }
+  b.rollback();
+  assert.ok(spareQueueCapacity(head) >= 300, "a rolled-back batch gives its grown queue back");
+  assert.equal(a.commit().appended, 300);
+  // The next batch starts empty in the reused queue: nothing of the last two batches comes back.
+  const c = head.appender();
+  assert.equal(spareQueueCapacity(head), 0, "the spare is taken by the open appender");
+  c.appendRef(rb, 500_000, 7);
+  assert.equal(c.commit().appended, 1);
+  const lines = dump(head);
+  assert.equal(lines.length, 2);
+  assert.ok(lines[0].startsWith('{__name__="up", instance="a"}: 1000=1 2000=2 '));
+  assert.ok(lines[0].endsWith(" 300000=300"));
+  assert.equal(lines[1], '{__name__="up", instance="b"}: 500000=7');
+});
+
+test("a batch's queue larger than the bound is not kept as the spare", () => {
+  const head = newHead();
+  const app = head.appender();
+  const ref = app.append(up("a"), 0, 0);
+  for (let i = 1; i <= MAX_SPARE_QUEUE; i++) app.appendRef(ref, i, i);
+  assert.equal(app.commit().appended, MAX_SPARE_QUEUE + 1);
+  assert.equal(spareQueueCapacity(head), 0);
+  const small = head.appender();
+  small.appendRef(ref, MAX_SPARE_QUEUE + 1, 1);
+  small.commit();
+  assert.equal(spareQueueCapacity(head), 64);
 });

@@ -44,6 +44,46 @@ function refScopeOf(head: Head): object {
   return scope;
 }
 
+/**
+ * A batch's queue of float samples: their series, times (ms) and values. One spare queue per head is kept between
+ * appenders (`spareQueues`), so that a batch does not grow fresh arrays from 64 entries each time (a remote-write
+ * request of 2,000 samples grew six pairs of typed arrays and its series array, all garbage after the commit).
+ */
+interface SampleQueue {
+  series: (MemSeries | undefined)[];
+  ts: Float64Array;
+  vs: Float64Array;
+}
+
+/** Entries of a new queue. */
+const INITIAL_QUEUE = 64;
+/**
+ * The largest queue kept as a head's spare, entries (3 MiB of typed arrays at most): a larger batch's queue is left
+ * to the collector.
+ */
+export const MAX_SPARE_QUEUE = 128 * 1024;
+
+// A head's spare queue, taken by the next appender and given back at its commit or rollback. An appender that finds
+// none (another is open) makes its own. Entries are cleared when given back, so it keeps no series alive.
+const spareQueues = new WeakMap<Head, SampleQueue>();
+
+/** Entries of the spare queue `head` keeps for its next appender, 0 when it keeps none (for tests). */
+export function spareQueueCapacity(head: Head): number {
+  return spareQueues.get(head)?.ts.length ?? 0;
+}
+
+/** The arrays of a spent appender, which gave its queue back. */
+const NO_VALUES = new Float64Array(0);
+
+function takeQueue(head: Head): SampleQueue {
+  const q = spareQueues.get(head);
+  if (q === undefined) {
+    return { series: [], ts: new Float64Array(INITIAL_QUEUE), vs: new Float64Array(INITIAL_QUEUE) };
+  }
+  spareQueues.delete(head);
+  return q;
+}
+
 /** A bound on the series of a head, for the appenders that create series: the most, and its setting's name. */
 export interface SeriesLimit {
   /** Series the head may hold; an append that would create one more is refused with `series_limit`. */
@@ -56,10 +96,10 @@ export interface SeriesLimit {
 export class HeadAppender implements Appender {
   private readonly head: Head;
   private readonly limit: SeriesLimit | undefined;
-  private series: MemSeries[] = [];
-  private ts = new Float64Array(64);
+  private series: (MemSeries | undefined)[];
+  private ts: Float64Array;
   // Values in a typed array so that NaN payloads (the staleness marker) keep their exact bits.
-  private vs = new Float64Array(64);
+  private vs: Float64Array;
   private n = 0;
   /** Queued histogram samples (series, time, copy), committed after the float samples. */
   private hs: { s: MemSeries; t: number; h: Histogram; pos: number }[] = [];
@@ -76,6 +116,10 @@ export class HeadAppender implements Appender {
     this.head = head;
     this.refScope = refScopeOf(head);
     this.limit = limit;
+    const q = takeQueue(head);
+    this.series = q.series;
+    this.ts = q.ts;
+    this.vs = q.vs;
   }
 
   /**
@@ -214,7 +258,7 @@ export class HeadAppender implements Appender {
 
     for (let i = 0; i < this.n; i++) {
       if (hp < this.hs.length) judgeHistograms(i);
-      const s = this.series[i];
+      const s = this.series[i] as MemSeries;
       const t = this.ts[i];
       const v = this.vs[i];
       const p = place(s, t);
@@ -326,11 +370,19 @@ export class HeadAppender implements Appender {
     this.done = true;
   }
 
+  // Ends the batch's hold on its series, and gives its queue back to the head as the spare (cleared of series).
   private release(): void {
-    for (let i = 0; i < this.n; i++) this.series[i].pending--;
+    const series = this.series;
+    for (let i = 0; i < this.n; i++) {
+      (series[i] as MemSeries).pending--;
+      series[i] = undefined;
+    }
     for (const q of this.hs) q.s.pending--;
-    this.series = [];
     this.hs = [];
+    if (this.ts.length <= MAX_SPARE_QUEUE) spareQueues.set(this.head, { series, ts: this.ts, vs: this.vs });
+    this.series = [];
+    this.ts = this.vs = NO_VALUES;
+    this.n = 0;
   }
 
   // The value of the newest stored sample; after a restart it may only be in the last stored chunk. Null when the
