@@ -7,7 +7,8 @@
 // maximum, so a cheap query never waits for a heavy one to finish (the operating system shares the cores between
 // them); spares idle for a while are retired. A worker whose selection is large may hand half of it to an idle
 // worker (an assist, shard.ts) when no job is waiting and a third worker stays free; the assist belongs to its job,
-// and stops with it.
+// and stops with it. A selection of a few pages is split here instead, both halves posted at once (presplit.ts),
+// and a small answer of two halves merged here (merge-here.ts).
 
 import { availableParallelism } from "node:os";
 import { MessageChannel, type Worker } from "node:worker_threads";
