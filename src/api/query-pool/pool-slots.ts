@@ -7,6 +7,7 @@ import type { RestartReason } from "./figures.ts";
 import type { JobData } from "./job-data.ts";
 import type { Submission } from "./pool-options.ts";
 import { type DataResponse, FLAG_SLOTS, type QuerySpec } from "./protocol.ts";
+import type { PartialResult } from "./shard.ts";
 
 /** How a job ended: its answer body, or its error. */
 export type Outcome = { readonly body: Uint8Array[] } | { readonly error: ContrailError };
@@ -31,6 +32,8 @@ export interface Job {
   unlisten: () => void;
   /** The job's assists by id, until their result has been handed to the job's worker. */
   readonly assists: Map<number, Assist>;
+  /** performance.now() time the job left its queue (0 while queued), ms. */
+  started: number;
 }
 
 /** Half of a job's selection evaluated by another worker. */
@@ -43,6 +46,8 @@ export interface Assist {
   result: DataResponse | null;
   /** The request number the job's worker waits on for the result, 0 while it has not asked. */
   waiting: number;
+  /** The job's worker's own result, offered with its request for the main thread to merge (merge-here.ts). */
+  offered: PartialResult | null;
 }
 
 /** A worker of the pool and what it runs. */

@@ -7,7 +7,8 @@
 // maximum, so a cheap query never waits for a heavy one to finish (the operating system shares the cores between
 // them); spares idle for a while are retired. A worker whose selection is large may hand half of it to an idle
 // worker (an assist, shard.ts) when no job is waiting and a third worker stays free; the assist belongs to its job,
-// and stops with it.
+// and stops with it. A selection of a few pages is split here instead, both halves posted at once (presplit.ts),
+// and a small answer of two halves merged here (merge-here.ts).
 
 import { availableParallelism } from "node:os";
 import { MessageChannel, type Worker } from "node:worker_threads";
@@ -17,7 +18,8 @@ import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import { FairQueue } from "./fair-queue.ts";
 import { type PoolFigures, type RestartReason, ServeTimes } from "./figures.ts";
 import { evaluateInline, INLINE_MAX_MS } from "./inline.ts";
-import { JobData } from "./job-data.ts";
+import { type DataAnswer, JobData } from "./job-data.ts";
+import { mergeHere } from "./merge-here.ts";
 import { type PageBounds, pageTransfer } from "./pages.ts";
 import {
   DEFAULT_GRACE_MS,
@@ -42,6 +44,7 @@ import {
   timeoutError,
   transferOf,
 } from "./pool-slots.ts";
+import { gatherPages, splitGathered, worthSplitting } from "./presplit.ts";
 import {
   type AssistMessage,
   CANCEL_CLIENT,
@@ -56,6 +59,7 @@ import {
   type WorkerMessage,
 } from "./protocol.ts";
 import { type Ahead, selectAhead } from "./select-ahead.ts";
+import type { PartialResult } from "./shard.ts";
 import type { WorkerInit } from "./worker.ts";
 
 /** First pause before a worker that failed to start is started again, ms; doubled per failure up to the maximum. */
@@ -155,6 +159,7 @@ export class QueryPool {
         timer: null,
         unlisten: () => {},
         assists: new Map(),
+        started: 0,
       };
       const onAbort = () => this.cancel(job);
       sub.signal?.addEventListener("abort", onAbort, { once: true });
@@ -316,7 +321,7 @@ export class QueryPool {
     } else if (req.op === "assist") {
       answer = this.startAssist(job, req.seq, req.pages);
     } else if (req.op === "assistResult") {
-      answer = this.assistResult(job, req.seq, req.assist);
+      answer = this.assistResult(job, req.seq, req.assist, req.partial ?? null);
     } else {
       answer = job.data.answer(req);
     }
@@ -336,17 +341,28 @@ export class QueryPool {
   // Hands `pages` of `job`'s selection to an idle worker when two are free and no job waits for one; else gives
   // the pages back.
   private startAssist(job: Job, seq: number, pages: readonly SeriesPage[]): ReturnType<JobData["answer"]> {
+    const slot = this.helperSlot(job);
+    if (slot === undefined) {
+      return { response: { seq, ok: true, assist: 0, pages }, transfer: pages.flatMap(pageTransfer) };
+    }
+    return { response: { seq, ok: true, assist: this.assist(job, slot, pages), pages: [] }, transfer: [] };
+  }
+
+  // An idle worker to help `job` when two are free and no job waits for one. A helper leaves another worker free,
+  // so a query arriving meanwhile never waits; without one, a spare is started (when the pool may grow) for the
+  // next large selection.
+  private helperSlot(job: Job): Slot | undefined {
     const allowed = this.assistsOn && !this.closed && job.stop === null && this.queue.waiting() === 0;
     const free = allowed ? this.slots.filter(isFree) : [];
-    // A helper leaves another worker free, so a query arriving meanwhile never waits; without one, a spare is
-    // started (when the pool may grow) for the next large selection.
     const starting = this.slots.some((x) => !x.ready && x.worker !== null);
     if (free.length === 1 && !starting && this.slots.length < this.maxWorkers) this.scheduleRetire(this.addSlot());
     const slot = free.length >= 2 ? free[0] : undefined;
-    if (slot === undefined || slot.worker === null) {
-      return { response: { seq, ok: true, assist: 0, pages }, transfer: pages.flatMap(pageTransfer) };
-    }
-    const assist: Assist = { id: this.nextJob++, job, slot, result: null, waiting: 0 };
+    return slot?.worker === null ? undefined : slot;
+  }
+
+  // Posts `pages` of `job`'s selection to the worker of `slot` as an assist; returns the assist's id.
+  private assist(job: Job, slot: Slot, pages: readonly SeriesPage[]): number {
+    const assist: Assist = { id: this.nextJob++, job, slot, result: null, waiting: 0, offered: null };
     job.assists.set(assist.id, assist);
     this.counts.assists++;
     this.occupy(slot);
@@ -358,22 +374,44 @@ export class QueryPool {
       remainingMs: Math.max(1, job.deadline - performance.now()),
       pages,
     };
-    slot.worker.postMessage(msg, pages.flatMap(pageTransfer));
-    return { response: { seq, ok: true, assist: assist.id, pages: [] }, transfer: [] };
+    slot.worker?.postMessage(msg, pages.flatMap(pageTransfer));
+    return assist.id;
   }
 
   // The result of `job`'s assist `id`: now when the helper has finished, else once it does (null: deferred).
-  private assistResult(job: Job, seq: number, id: number): ReturnType<JobData["answer"]> {
+  // With `mine` (the job's worker's own result), the two may be merged and the job answered here (merge-here.ts).
+  private assistResult(job: Job, seq: number, id: number, mine: PartialResult | null): ReturnType<JobData["answer"]> {
     const assist = job.assists.get(id);
     if (assist === undefined) {
       return { response: { seq, ok: false, code: "internal", message: `no assist ${id} in this job` }, transfer: [] };
     }
     if (assist.result === null) {
       assist.waiting = seq;
+      assist.offered = mine;
       return null;
     }
     job.assists.delete(id);
-    return { response: { ...assist.result, seq }, transfer: transferOf(assist.result) };
+    return this.handBack(job, assist.result, seq, mine);
+  }
+
+  // The answer to the job's worker waiting (request `seq`) for its assist's `outcome`: the outcome, or `answered`
+  // once the job was answered here from the two halves' results. Null when the job's slot is gone.
+  private handBack(job: Job, outcome: DataResponse, seq: number, mine: PartialResult | null): DataAnswer | null {
+    const owner = job.slot;
+    if (mine !== null && owner !== null && outcome.ok && "partial" in outcome) {
+      const now = performance.now();
+      const times = { queueSeconds: (job.started - job.submitted) / 1000, evalSeconds: (now - job.started) / 1000 };
+      const merged = mergeHere(this.planner, job.spec, mine, outcome.partial, times);
+      if (merged !== null) {
+        // The worker is told before the slot is freed, so its answer is there before any next job.
+        this.reply(owner, { seq, ok: true, answered: true }, []);
+        this.release(owner);
+        this.finish(job, merged);
+        this.dispatch();
+        return null;
+      }
+    }
+    return { response: { ...outcome, seq }, transfer: transferOf(outcome) };
   }
 
   // The helper in `slot` finished (or failed, or exited): its worker is free, and the job's worker gets the outcome.
@@ -389,7 +427,8 @@ export class QueryPool {
       assist.result = outcome;
       if (assist.waiting !== 0) {
         job.assists.delete(assist.id);
-        this.reply(owner, { ...outcome, seq: assist.waiting }, transferOf(outcome));
+        const answer = this.handBack(job, outcome, assist.waiting, assist.offered);
+        if (answer !== null) this.reply(owner, answer.response, answer.transfer);
       }
     }
     this.dispatch();
@@ -463,6 +502,7 @@ export class QueryPool {
   private start(job: Job, slot: Slot): void {
     const now = performance.now();
     job.state = "running";
+    job.started = now;
     job.slot = slot;
     job.data = new JobData(job.sub.queryable, { maxSamples: job.spec.maxSamples, bounds: this.bounds });
     slot.job = job;
@@ -491,11 +531,38 @@ export class QueryPool {
       });
       return;
     }
-    this.hand(job, slot, ahead, queueSeconds);
+    if (!this.assistsOn || !worthSplitting(this.planner, job.spec, ahead.selects)) {
+      this.hand(job, slot, ahead, queueSeconds);
+      return;
+    }
+    const hooks = {
+      alive: () => job.state === "running" && slot.job === job,
+      observe: (seconds: number) => this.serveTimes.observe(seconds),
+    };
+    gatherPages(job.data, ahead.selects[0], hooks, (g) => {
+      if ("error" in g) {
+        this.release(slot);
+        this.finish(job, g);
+        this.dispatch();
+        return;
+      }
+      const helper = () => {
+        const h = this.helperSlot(job);
+        return h === undefined ? null : (second: readonly SeriesPage[]) => this.assist(job, h, second);
+      };
+      const split = splitGathered(g, helper);
+      this.hand(
+        job,
+        slot,
+        { selects: [split.select], transfer: split.transfer, inline: false },
+        queueSeconds,
+        split.presplit,
+      );
+    });
   }
 
   // Posts `job` to the worker of `slot`, with the selections made ahead.
-  private hand(job: Job, slot: Slot, ahead: Ahead, queueSeconds: number): void {
+  private hand(job: Job, slot: Slot, ahead: Ahead, queueSeconds: number, presplit?: JobMessage["presplit"]): void {
     const msg: JobMessage = {
       kind: "job",
       id: job.id,
@@ -503,6 +570,7 @@ export class QueryPool {
       remainingMs: Math.max(1, job.deadline - performance.now()),
       queueSeconds,
       prefetched: ahead.selects,
+      presplit,
     };
     slot.worker?.postMessage(msg, ahead.transfer);
   }

@@ -52,6 +52,13 @@ export interface JobMessage {
   readonly queueSeconds: number;
   /** Selections the main thread made ahead, for the worker to take instead of asking (see PrefetchedSelect). */
   readonly prefetched: readonly PrefetchedSelect[];
+  /**
+   * Present when the main thread gathered the job's one selection and split it itself: the prefetched select
+   * carries every page this worker reads (it asks for none and splits nothing), and `assist` names the assist
+   * evaluating the rest, whose partial result the job merges into its own (0: no assist, the pages are the whole
+   * selection).
+   */
+  readonly presplit?: { readonly assist: number };
 }
 
 /**
@@ -64,6 +71,8 @@ export interface PrefetchedSelect {
   readonly matchers: readonly WireMatcher[];
   readonly hints: object;
   readonly page: SeriesPage;
+  /** The selection's pages after `page` the main thread built ahead too, in order; absent when none. */
+  readonly more?: readonly SeriesPage[];
 }
 
 /**
@@ -120,8 +129,12 @@ export type DataRequest = { readonly seq: number; readonly job: number } & (
    * or is 0 with the pages given back when no worker is free.
    */
   | { readonly op: "assist"; readonly pages: readonly SeriesPage[] }
-  /** The partial result of an assist, answered once the helping worker has finished. */
-  | { readonly op: "assistResult"; readonly assist: number }
+  /**
+   * The partial result of an assist, answered once the helping worker has finished. With `partial` (the asking
+   * worker's own result, small enough), the main thread may merge the two and answer the job itself: it then
+   * answers `answered`, and the worker ends the job without posting an answer.
+   */
+  | { readonly op: "assistResult"; readonly assist: number; readonly partial?: PartialResult }
   /** One-way: the worker is done with this querier (no answer is sent). */
   | { readonly op: "close"; readonly querier: number }
   /**
@@ -185,6 +198,7 @@ export type DataResponse = { readonly seq: number } & (
   | { readonly ok: true; readonly strings: readonly string[] }
   | { readonly ok: true; readonly assist: number; readonly pages: readonly SeriesPage[] }
   | { readonly ok: true; readonly partial: PartialResult }
+  | { readonly ok: true; readonly answered: true }
   | { readonly ok: false; readonly code: string; readonly message: string }
 );
 

@@ -140,30 +140,35 @@ export class RemoteQueryable implements Queryable {
   private readonly split: PageSplit | null;
   /** Selections the main thread made ahead, for the first querier of their range; emptied once it is opened. */
   private prefetched: readonly PrefetchedSelect[];
+  private readonly given: boolean;
   private next = 1;
 
   /**
    * With `split`, each selection's pages pass through it once they have all arrived; `prefetched` are the
-   * selections the main thread made ahead of the job.
+   * selections the main thread made ahead of the job. With `given`, the prefetched selections carry every page
+   * this worker may read (the main thread split the selection): it asks for no page and makes no other selection.
    */
   constructor(
     channel: DataChannel,
     budget: SampleBudget,
     split: PageSplit | null = null,
     prefetched: readonly PrefetchedSelect[] = [],
+    given = false,
   ) {
     this.channel = channel;
     this.budget = budget;
     this.split = split;
     this.prefetched = prefetched;
+    this.given = given;
   }
 
   querier(mint: number, maxt: number): Querier {
     const ahead = this.prefetched;
     if (ahead.length > 0 && ahead[0].querier.mint === mint && ahead[0].querier.maxt === maxt) {
       this.prefetched = [];
-      return new RemoteQuerier(this.channel, this.budget, ahead[0].querier, this.split, [...ahead]);
+      return new RemoteQuerier(this.channel, this.budget, ahead[0].querier, this.split, [...ahead], this.given);
     }
+    if (this.given) throw new ContrailError("internal", "a query split by the main thread reads only its given series");
     return new RemoteQuerier(this.channel, this.budget, { querier: this.next++, mint, maxt }, this.split);
   }
 }
@@ -190,6 +195,8 @@ class RemoteQuerier implements Querier {
   private readonly split: PageSplit | null;
   /** Selections made ahead on this querier (the main thread opened it), each taken at most once. */
   private readonly ahead: PrefetchedSelect[];
+  /** True when the selections made ahead carry every page this worker reads (see RemoteQueryable). */
+  private readonly given: boolean;
   /** Selections whose pages were kept for a split (see `select`). */
   private readonly kept: { matchers: readonly WireMatcher[]; hints: SelectHints; set: SeriesSet }[] = [];
   private used = false;
@@ -201,41 +208,48 @@ class RemoteQuerier implements Querier {
     ref: { querier: number; mint: number; maxt: number },
     split: PageSplit | null,
     ahead: PrefetchedSelect[] = [],
+    given = false,
   ) {
     this.channel = channel;
     this.budget = budget;
     this.ref = ref;
     this.split = split;
     this.ahead = ahead;
+    this.given = given;
     // A querier the main thread opened is closed by its `close()` like any other.
     this.used = ahead.length > 0;
   }
 
-  // The first page of a selection: the one made ahead when there is one, else asked for.
-  private firstPage(matchers: readonly Matcher[], hints: SelectHints): SeriesPage {
+  // The first pages of a selection: those made ahead when there are, else the first asked for.
+  private firstPages(matchers: readonly Matcher[], hints: SelectHints): SeriesPage[] {
     const wired = wireMatchers(matchers);
     const i = this.ahead.findIndex((p) => sameSelect(p, wired, hints));
-    if (i >= 0) return this.ahead.splice(i, 1)[0].page;
-    return pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wired, hints }));
+    if (i >= 0) {
+      const made = this.ahead.splice(i, 1)[0];
+      return [made.page, ...(made.more ?? [])];
+    }
+    if (this.given) throw new ContrailError("internal", "a query split by the main thread reads only its given series");
+    return [pageOf(this.channel.call({ ...this.ref, op: "select", matchers: wired, hints }))];
   }
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.used = true;
     if (this.split === null) {
-      return new PagedSeriesSet(this.budget, { first: this.firstPage(matchers, hints), channel: this.channel });
+      const first = this.firstPages(matchers, hints);
+      if (first.length > 1) throw new ContrailError("internal", "pages built ahead are read by a split only");
+      return new PagedSeriesSet(this.budget, { first: first[0], channel: this.channel });
     }
     // The split needs every page, so they are kept: a selection made again reads them again, and the split (which
     // may hand half to another worker) is made once.
     const wired = wireMatchers(matchers);
     const known = this.kept.find((k) => sameSelect(k, wired, hints));
     if (known !== undefined) return known.set;
-    let page = this.firstPage(matchers, hints);
-    const pages = [page];
-    while (!page.done) {
+    const pages = this.firstPages(matchers, hints);
+    for (let page = pages[pages.length - 1]; !this.given && !page.done; ) {
       page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
       pages.push(page);
     }
-    const set = new PagedSeriesSet(this.budget, { kept: this.split(pages) });
+    const set = new PagedSeriesSet(this.budget, { kept: this.given ? pages : this.split(pages) });
     this.kept.push({ matchers: wired, hints, set });
     return set;
   }

@@ -84,6 +84,8 @@ function sameValue(a: string, b: string): boolean {
 describe("a range query split between two workers", () => {
   const shapes = [
     "sum by (job) (rate(x[5m]))",
+    // Too many points for the main thread to merge: the job's worker merges the halves.
+    "sum by (instance) (rate(x[5m]))",
     "sum(rate(x[5m]))",
     "sum without (instance) (increase(x[1m]))",
     "count by (zone) (irate(x[5m]))",
@@ -123,6 +125,49 @@ describe("a range query split between two workers", () => {
       assert.deepEqual(b.infos, a.infos);
     });
   }
+
+  test("a selection of a few pages is split on the main thread, and the small answer merged there", async () => {
+    // About 8 pages of 65,536 samples: gathered whole, cut, and posted to both workers at once.
+    const bounds = { series: 4096, samples: 65_536, bytes: 1 << 20, ms: 60_000, readSamples: 16_384 };
+    const pool = new QueryPool({ workers: 3, pageBounds: bounds, engine: { metricsql: true } });
+    try {
+      for (let i = 0; i < 200 && pool.figures().ready < 3; i++) await sleep(50);
+      const q = "sum by (job) (rate(x[5m]))";
+      const [a, b] = [await run(single, q), await run(pool, q)];
+      assert.equal(pool.figures().assists, 1);
+      assert.deepEqual(
+        b.data.result.map((s) => s.metric),
+        a.data.result.map((s) => s.metric),
+      );
+      for (let i = 0; i < a.data.result.length; i++) {
+        const [x, y] = [a.data.result[i].values, b.data.result[i].values];
+        assert.deepEqual(
+          y.map((p) => p[0]),
+          x.map((p) => p[0]),
+        );
+        for (let j = 0; j < x.length; j++) assert.ok(sameValue(x[j][1], y[j][1]), `${x[j][1]} vs ${y[j][1]}`);
+      }
+      // Beyond the pages gathered on the main thread, the job's worker asks for the rest and splits it itself.
+      const small = new QueryPool({
+        workers: 3,
+        pageBounds: { ...bounds, samples: 8192 },
+        engine: { metricsql: true },
+      });
+      try {
+        for (let i = 0; i < 200 && small.figures().ready < 3; i++) await sleep(50);
+        const c = await run(small, q);
+        assert.equal(small.figures().assists, 1);
+        assert.deepEqual(
+          c.data.result.map((s) => s.values.length),
+          a.data.result.map((s) => s.values.length),
+        );
+      } finally {
+        await small.close();
+      }
+    } finally {
+      await pool.close();
+    }
+  });
 
   test("no helper when it would take the last free worker: a spare is started instead", async () => {
     const pool = new QueryPool({ workers: 2, maxWorkers: 3, engine: { metricsql: true } });

@@ -91,8 +91,8 @@ export function cutPages(pages: readonly SeriesPage[], cut: Cut): { first: Serie
   return { first: [...pages.slice(0, cut.page), head], second: [tail, ...pages.slice(cut.page + 1)] };
 }
 
-// Bytes a page stands for, as the split weighs them.
-function pageWeight(p: SeriesPage): number {
+/** Bytes a page stands for, as the split weighs them: its chunk bytes and 16 bytes per decoded sample. */
+export function pageWeight(p: SeriesPage): number {
   return p.chunkBytes.byteLength + p.t.length * 16;
 }
 
@@ -133,6 +133,26 @@ export function toPartial(result: QueryResult): { partial: PartialResult; transf
       peakSamples: result.stats.peakSamples,
     },
     transfer,
+  };
+}
+
+/** Points of a range query's matrix (steps over its series). */
+export function matrixPoints(series: readonly { readonly t: Float64Array }[]): number {
+  let n = 0;
+  for (const s of series) n += s.t.length;
+  return n;
+}
+
+/** `partial` as the query result it was made from (its histograms aside: a partial result holds floats). */
+export function fromPartial(partial: PartialResult): QueryResult {
+  return {
+    value: {
+      type: "matrix",
+      series: partial.series.map((s) => ({ labels: Labels.fromSortedUnchecked([...s.labels]), t: s.t, v: s.v })),
+    },
+    warnings: [...partial.warnings],
+    infos: [...partial.infos],
+    stats: { samplesLoaded: partial.samplesLoaded, peakSamples: partial.peakSamples },
   };
 }
 

@@ -7,13 +7,14 @@ import { setPriority } from "node:os";
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
+import { MAIN_MERGE_MAX_POINTS } from "./merge-here.ts";
 import { PagesQueryable } from "./paged-set.ts";
 import { pageTransfer } from "./pages.ts";
 import type { AssistMessage, DataResponse, JobMessage, SeriesPage, WorkerMessage } from "./protocol.ts";
 import { DataChannel, type PageSplit, RemoteQueryable } from "./remote-querier.ts";
 import { evaluateSpec, renderResult } from "./run-query.ts";
 import { SampleBudget } from "./sample-budget.ts";
-import { cutPages, mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
+import { cutPages, matrixPoints, mergePartial, type PartialResult, shardOp, splitPoint, toPartial } from "./shard.ts";
 
 /** What a worker is started with (`workerData`). */
 export interface WorkerInit {
@@ -59,12 +60,15 @@ export function serveQueries(hooks: WorkerHooks = {}): void {
       );
       return;
     }
+    // A null body: the main thread answered the job itself from this worker's result and its assist's.
     void runJob(job, { engine, channel, hooks }).then(
-      (body) =>
-        post(
-          { kind: "done", id: job.id, body },
-          body.map((b) => b.buffer as ArrayBuffer),
-        ),
+      (body) => {
+        if (body !== null)
+          post(
+            { kind: "done", id: job.id, body },
+            body.map((b) => b.buffer as ArrayBuffer),
+          );
+      },
       (err: unknown) => fail(job.id, err),
     );
   });
@@ -74,14 +78,16 @@ export function serveQueries(hooks: WorkerHooks = {}): void {
 async function runJob(
   job: JobMessage,
   ctx: { engine: Engine; channel: DataChannel; hooks: WorkerHooks },
-): Promise<Uint8Array[]> {
+): Promise<Uint8Array[] | null> {
   const { engine, channel } = ctx;
   const { spec } = job;
   channel.begin(job.id);
   const started = performance.now();
   ctx.hooks.beforeEvaluate?.(spec.query, () => channel.cancelled());
   const op = spec.at.kind === "range" ? shardOp(engine.syntaxTree(spec.query)) : null;
-  let assist = 0;
+  // Split by the main thread: its pages are this worker's half, and the other half's assist is named.
+  const presplit = job.presplit;
+  let assist = presplit?.assist ?? 0;
   const split: PageSplit = (pages) => {
     const cut = splitPoint(pages);
     if (cut === null) return pages;
@@ -96,10 +102,16 @@ async function runJob(
     new SampleBudget(spec.maxSamples),
     op === null ? null : split,
     job.prefetched,
+    presplit !== undefined,
   );
   let result = await evaluateSpec(engine, queryable, spec, job.remainingMs, channel);
   if (op !== null && assist !== 0) {
-    result = mergePartial(op, result, partialOf(channel.call({ op: "assistResult", assist })));
+    // A small result is offered to the main thread, which then merges and answers the job itself (merge-here.ts).
+    const mine = result.value.type === "matrix" && matrixPoints(result.value.series) <= MAIN_MERGE_MAX_POINTS;
+    const offer = mine ? toPartial(result) : null;
+    const res = channel.call({ op: "assistResult", assist, partial: offer?.partial }, offer?.transfer);
+    if (res.ok && "answered" in res) return null;
+    result = mergePartial(op, result, partialOf(res));
   }
   return renderResult(result, spec, {
     queueSeconds: job.queueSeconds,
