@@ -55,20 +55,22 @@ test("formatTimestamp writes seconds with up to three fraction digits, never an 
   for (const [t, s] of cases) assert.equal(formatTimestamp(t), s, String(t));
 });
 
-test("a matrix's text: timestamps shared between series, fractions of a second, a series without points", () => {
+test("a matrix's text: timestamps shared between series or not at the same point, fractions of a second, a series without points", () => {
   const matrix: QueryValue = {
     type: "matrix",
     series: [
       { labels: Labels.fromStrings("job", "a"), t: Float64Array.of(1500, 16500), v: Float64Array.of(2, 1e-7) },
       { labels: Labels.EMPTY, t: new Float64Array(0), v: new Float64Array(0) },
       { labels: Labels.fromStrings("job", "b"), t: Float64Array.of(16500, 31000), v: Float64Array.of(-3.25, 1e21) },
+      { labels: Labels.fromStrings("job", "c"), t: Float64Array.of(16500, 46000, 61000), v: Float64Array.of(1, 2, 3) },
     ],
   };
   assert.equal(
     [...queryDataJson(matrix, null)].join(""),
     '{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[[1.500,"2"],[16.500,"0.0000001"]]},' +
       '{"metric":{},"values":[]},' +
-      '{"metric":{"job":"b"},"values":[[16.500,"-3.25"],[31,"1000000000000000000000"]]}]}',
+      '{"metric":{"job":"b"},"values":[[16.500,"-3.25"],[31,"1000000000000000000000"]]},' +
+      '{"metric":{"job":"c"},"values":[[16.500,"1"],[46,"2"],[61,"3"]]}]}',
   );
 });
 

@@ -131,8 +131,12 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
     }
     case "matrix": {
       let buf = `{"resultType":"matrix","result":[`;
-      // Range results share one step grid: each distinct timestamp is formatted once, into the text before a value.
-      const stamps = new Map<number, string>();
+      // Range results share one step grid: the text before a value (its timestamp's) is kept by the point's index
+      // and reused by the next series whose point there has the same timestamp, as every series on the full grid
+      // has; a series with gaps formats the timestamps it does not share. Arrays indexed by point: a Map keyed by
+      // timestamp cost more (hashing, growth) than the formatting it saved.
+      const stampTimes: number[] = [];
+      const stampTexts: string[] = [];
       for (let i = 0; i < value.series.length; i++) {
         const s = value.series[i];
         if (i > 0) buf += ",";
@@ -147,10 +151,12 @@ export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null):
         buf += `{"metric":${labelsJson(s.labels)},"values":[`;
         for (let j = 0; j < s.t.length; j++) {
           const t = s.t[j];
-          let before = stamps.get(t);
-          if (before === undefined) {
+          let before: string;
+          if (stampTimes[j] === t) before = stampTexts[j];
+          else {
             before = `${POINT_SEPARATOR}${formatTimestamp(t)},"`;
-            stamps.set(t, before);
+            stampTimes[j] = t;
+            stampTexts[j] = before;
           }
           // Two rope nodes a point: the text before its value (the previous point's close included), then the value.
           // One template per point would first copy its parts into a flat string of its own.

@@ -41,6 +41,7 @@ import type { MetricFamily, MetricMetadata } from "../exposition/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { Notifiers } from "../rules/notify/notifiers.ts";
 import type { AlertSink } from "../rules/types.ts";
+import { holdHeapHeadroom } from "../runtime/heap-headroom.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import type { StorageSpec } from "../storage/remote/backend-spec.ts";
@@ -155,7 +156,8 @@ function mergeMetadata(
 export async function startServe(options: ServeOptions): Promise<Serve> {
   const address = parseListenAddress(options.api);
   const control = openControlDb({ dataDir: options.dataDir });
-  const cleanups: (() => Promise<void> | void)[] = [() => control.close()];
+  // A small heap gets room to grow before a full GC (runtime/heap-headroom.ts): queries allocate steadily.
+  const cleanups: (() => Promise<void> | void)[] = [() => control.close(), holdHeapHeadroom()];
   const unwind = async () => {
     for (const c of cleanups.reverse()) {
       try {

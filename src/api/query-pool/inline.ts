@@ -28,9 +28,10 @@ export const INLINE_MAX_SAMPLES = 50_000;
 /**
  * Most units of estimated work of a query evaluated inline (see `workEstimate`). A unit (a sample decoded, a series
  * visited at a step, a sample of a window) measured 3–11 ns on the `query` bench's dashboard queries, so this is
- * 1–2 ms of the main thread: a panel over 50 series of an hour at 15 s (120k units) is in, one over 130 (311k) not.
+ * 1–4 ms of the main thread, within INLINE_MAX_MS: panels over 50 and 130 series of an hour at 15 s (120k and 311k
+ * units) are in. The hand-over to a worker costs about what the larger of them takes to evaluate here.
  */
-export const INLINE_MAX_WORK = 200_000;
+export const INLINE_MAX_WORK = 350_000;
 /**
  * Wall time an inline evaluation may take, rendering included, before it is abandoned and the job handed to a
  * worker, ms: a safety net for a job the estimate misjudged, with room for the preemption of a busy machine. The
