@@ -115,6 +115,33 @@ export class KeyPieces {
     return words[w] === last;
   }
 
+  /**
+   * True when the bytes [from, to) of `v` are the pieces `ids[at]`, `ids[at + 1]`, ... one after another. The caller
+   * has checked that those pieces' lengths add up to `to - from` (the key's length), so each fits before `to`.
+   */
+  matchesRun(ids: Int32Array, at: number, v: DataView, from: number, to: number): boolean {
+    const words = this.words;
+    const offsets = this.offsets;
+    const lengths = this.lengths;
+    const end = v.byteLength;
+    let w = at;
+    for (let p = from; p < to; ) {
+      const id = ids[w++];
+      const n = lengths[id];
+      let k = offsets[id];
+      const whole = p + (n & ~3);
+      for (; p < whole; p += 4) if (words[k++] !== v.getInt32(p, true)) return false;
+      const rest = n & 3;
+      if (rest !== 0) {
+        // A whole word read past the piece when the view has one, masked to the piece's bytes.
+        const last = p + 4 <= end ? v.getInt32(p, true) & ((1 << (rest << 3)) - 1) : tailWord(v, p, p + rest);
+        if (words[k] !== last) return false;
+        p += rest;
+      }
+    }
+    return true;
+  }
+
   /** Copies piece `id`'s bytes into `out` from `at`; returns the offset after them. */
   copyTo(id: number, out: Uint8Array, at: number): number {
     const n = this.lengths[id];

@@ -303,15 +303,7 @@ export class SeriesCache {
   // which is checked first, so each piece compared fits before `to`.
   private matches(e: number, v: DataView, from: number, to: number): boolean {
     if (this.cols[e * ENTRY_INTS + LENGTH] !== to - from) return false;
-    const ids = this.ids;
-    const pieces = this.pieces;
-    let w = this.cols[e * ENTRY_INTS + OFFSET];
-    for (let p = from; p < to; ) {
-      const id = ids[w++];
-      if (!pieces.matchesAt(id, v, p)) return false;
-      p += pieces.length(id);
-    }
-    return true;
+    return this.pieces.matchesRun(this.ids, this.cols[e * ENTRY_INTS + OFFSET], v, from, to);
   }
 
   /**
