@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { getHeapSpaceStatistics } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { YoungRelease, type YoungReleaseProbes, youngCollector } from "./young-release.ts";
 
 const MiB = 1024 * 1024;
@@ -65,4 +66,6 @@ test("this thread's young collection runs and adds no global gc to the thread's 
   collect!();
   assert.ok(getHeapSpaceStatistics().some((s) => s.space_name === "new_space"));
   assert.equal(typeof (globalThis as { gc?: unknown }).gc, before);
+  // A context made afterwards has none either: the flag was set only for the collector's own.
+  assert.equal(runInNewContext("typeof gc"), "undefined");
 });

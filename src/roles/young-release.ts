@@ -36,9 +36,11 @@ export interface YoungReleaseProbes {
 
 /** A young-generation collection of this thread, or null when V8 offers none to call. */
 export function youngCollector(): (() => void) | null {
-  // `gc` exists only in contexts made after --expose-gc is set; the node's own context stays without it.
+  // `gc` exists only in contexts made while --expose-gc is set: one context is made with it, and the flag is unset
+  // again so that no later context (a worker thread started afterwards) gets one. The node's own context has none.
   setFlagsFromString("--expose-gc");
   const gc: unknown = runInNewContext("typeof gc === 'function' ? gc : null");
+  setFlagsFromString("--no-expose-gc");
   if (typeof gc !== "function") return null;
   return () => gc({ type: "minor" });
 }
