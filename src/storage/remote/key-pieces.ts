@@ -93,11 +93,6 @@ export class KeyPieces {
     return id;
   }
 
-  /** Length of piece `id`, bytes. */
-  length(id: number): number {
-    return this.lengths[id];
-  }
-
   /**
    * True when the bytes of `v` from `at` start with piece `id`. The caller has checked that the piece fits in the
    * view from `at`.
