@@ -75,6 +75,7 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
     opts.storageQueueMax === undefined ? undefined : parseQueueMaxBytes(opts.storageQueueMax);
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
+  const { startYoungRelease } = await import("../roles/young-release.ts");
   return runRole("serve", async (out) => {
     const s = await startServe({
       dataDir: opts.data,
@@ -88,6 +89,8 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       storageQueueMaxBytes,
       ...out,
     });
+    // The node's main thread gives back the new space an ingest burst grew once it idles (young-release.ts).
+    const stopRelease = startYoungRelease();
     const info: ReadyInfo = { api: s.apiUrl };
     const runs = [...(roles ?? SERVE_ROLES)].join(", ");
     return {
@@ -97,7 +100,10 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
           ? `running ${runs} without an API (data in ${opts.data})`
           : `listening on ${s.apiUrl} (Prometheus API at /prometheus/<org>/, data in ${opts.data}); running ${runs}`,
       ],
-      stop: s.stop,
+      stop: () => {
+        stopRelease();
+        return s.stop();
+      },
     };
   });
 }

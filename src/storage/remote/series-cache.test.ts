@@ -125,6 +125,53 @@ describe("SeriesCache", () => {
     assert.equal(find([9, 9, 9, 9, 9], a), x);
   });
 
+  test("keys sharing label fields keep each field once and are still told apart by every byte", () => {
+    const c = new SeriesCache();
+    const keyOf = (app: string, le: string) => {
+      const w = new ProtoWriter();
+      for (const [name, value] of [
+        ["__name__", "fly_edge_http_response_time_seconds_bucket"],
+        ["app", app],
+        ["le", le],
+      ]) {
+        const m = w.begin(1);
+        w.tag(1, 2);
+        w.string(name);
+        w.tag(2, 2);
+        w.string(value);
+        w.end(m);
+      }
+      return w.finish();
+    };
+    const apps = ["a", "bb", "ccc", "dddd"];
+    const les = ["0.005", "0.01", "+Inf"];
+    const entries = new Map<string, number>();
+    for (const app of apps) {
+      for (const le of les) {
+        const k = keyOf(app, le);
+        entries.set(`${app}/${le}`, c.add(view(k), 0, k.length, c.hash(view(k), 0, k.length), 8, 43));
+      }
+    }
+    assert.equal(c.pieceCount, 1 + apps.length + les.length);
+    for (const app of apps) {
+      for (const le of les) {
+        const k = embedded([...keyOf(app, le)], 3);
+        const n = keyOf(app, le).length;
+        assert.equal(c.get(view(k), 3, 3 + n, c.hash(view(k), 3, 3 + n)), entries.get(`${app}/${le}`));
+        assert.equal(c.labelsOf(entries.get(`${app}/${le}`)!).get("app"), app);
+      }
+    }
+    // The same fields in another order, and a field changed in its last byte: not found.
+    const a = keyOf("a", "0.01");
+    const swapped = new Uint8Array(a.length);
+    const nameLen = 2 + a[1];
+    swapped.set(a.subarray(nameLen));
+    swapped.set(a.subarray(0, nameLen), a.length - nameLen);
+    assert.equal(c.get(view(swapped), 0, a.length, c.hash(view(swapped), 0, a.length)), NO_ENTRY);
+    const changed = keyOf("a", "0.02");
+    assert.equal(c.get(view(changed), 0, changed.length, c.hash(view(changed), 0, changed.length)), NO_ENTRY);
+  });
+
   test("starts over when the entry limit is reached", () => {
     const c = new SeriesCache({ maxEntries: 2 });
     const add = (k: number[]) => {

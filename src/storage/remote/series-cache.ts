@@ -5,13 +5,15 @@
 // series' ref in the store that last took it, so a repeated series costs a byte compare and an append by ref: no
 // strings, no label hashing, no lookup by labels in the store. An entry keeps no label set: the store keeps its own
 // (as symbol ids), and the few callers that need the set of a cached series (a ref the store no longer knows, an
-// error message) have it decoded again from the key bytes. An ingest decode worker keeps one as its key table, for
+// error message) have it decoded again from the key. Nor does it keep its key's bytes: a key is kept as the ids of
+// its label fields, each distinct field once (key-pieces.ts). An ingest decode worker keeps one as its key table, for
 // the entry numbers only (codec-v1-walk.ts): the receiver then finds walked series by those numbers (key-index.ts).
 
 import { StringInterner } from "../../model/intern.ts";
 import { Labels } from "../../model/labels.ts";
 import { ProtoReader } from "../../model/protobuf.ts";
 import type { SeriesRef } from "../interface.ts";
+import { KeyPieces, pieceEnd } from "./key-pieces.ts";
 import { wireString } from "./wire-strings.ts";
 
 /** Options of {@link SeriesCache}. */
@@ -27,11 +29,14 @@ export interface SeriesCacheOptions {
 /**
  * Series the cache keeps by default: enough for a million active series (the `scale` bench), so that a sender
  * resending all of them each interval finds every one; past it the cache starts over every few requests and each
- * series is decoded afresh (about three times the CPU per sample). Its memory (key bytes in an arena, a row of
- * int32 columns and a place in the hash table an entry) is spent only as series arrive.
+ * series is decoded afresh (about three times the CPU per sample). Its memory (a piece id per label field, a row
+ * of int32 columns and a place in the hash table an entry) is spent only as series arrive.
  */
 export const DEFAULT_MAX_ENTRIES = 1_500_000;
-/** Key bytes the cache keeps by default: 1.5M fleet series encode their labels in about 200 bytes each. */
+/**
+ * Key bytes (as the requests encode them) the cache takes by default: 1.5M series of about 200 bytes each. It keeps
+ * far fewer, a 4-byte id per label field and each distinct field once, and the bound holds either way.
+ */
 export const DEFAULT_MAX_KEY_BYTES = 320 * 1024 * 1024;
 
 /** Keys longer than this (label sets of over 4 KiB encoded) are not cached: rare, and costly to keep. */
@@ -54,7 +59,7 @@ export interface RefSlot {
   labels(): Labels;
 }
 
-// An entry's int32 fields, `ENTRY_INTS` a row: its key's first word in the arena and its length in bytes; the longest
+// An entry's int32 fields, `ENTRY_INTS` a row: its key's first piece id in `ids` and its length in bytes; the longest
 // label name and value in the key, bytes (a later request is checked against its org's length limits); the entry
 // that followed it in the last request that had both, plus one (0: none), the guess for the next lookup; the key's
 // hash; the scope of its ref, plus one (0: no ref), an index into the cache's scopes.
@@ -110,15 +115,8 @@ class EntrySlot implements RefSlot {
 const KEY_NAME = (1 << 3) | 2;
 const KEY_VALUE = (2 << 3) | 2;
 
-/** The bytes [from, to) of `v` past its last whole 32-bit word, as one little-endian word (zero-padded). */
-function tailWord(v: DataView, from: number, to: number): number {
-  let last = 0;
-  for (let i = from; i < to; i++) last |= v.getUint8(i) << ((i - from) << 3);
-  return last;
-}
-
-/** Arena words allocated at first, and the most added at once when it grows. */
-const ARENA_INITIAL_WORDS = 16 * 1024;
+/** Piece ids the entries' key array has room for at first; it doubles from there. */
+const IDS_INITIAL = 16 * 1024;
 
 // Murmur3's 32-bit mixing constants.
 const C1 = 0xcc9e2d51;
@@ -155,10 +153,11 @@ export function hashBytes(v: DataView, from: number, to: number, seed: number): 
 }
 
 /**
- * Series entries by the raw bytes of their encoded labels. The keys are copied, as little-endian 32-bit words, into
- * one arena in the order they were first seen: a sender repeats its series in much the same order, so a request's
- * lookups walk the arena forwards instead of chasing an array per key. An entry is a row of int32 columns and its
- * ref a float64, found by hash in an open-addressed table of entry numbers: no object or map entry per series.
+ * Series entries by the raw bytes of their encoded labels. A key is cut into its label fields, each kept once in the
+ * cache's pieces, and the key is the run of its pieces' ids in one array, in the order keys were first seen: a
+ * sender repeats its series in much the same order, so a request's lookups walk it forwards. An entry is a row of
+ * int32 columns and its ref a float64, found by hash in an open-addressed table of entry numbers: no object or map
+ * entry per series.
  * Bounded by entries and by key bytes: when full it is cleared and refilled by the next requests, which costs one
  * round of decoding, never correctness. Holds only valid label sets. Single-threaded.
  */
@@ -180,11 +179,13 @@ export class SeriesCache {
   private entries = 0;
   private keyBytes = 0;
   private clears = 0;
-  private arena = new Int32Array(ARENA_INITIAL_WORDS);
+  /** The entries' keys as piece ids, each entry's from its OFFSET on, until its pieces' lengths make its LENGTH. */
+  private ids = new Int32Array(IDS_INITIAL);
   private used = 0;
   private missHash = 0;
   private readonly seed = (Math.random() * 0x1_0000_0000) | 0;
   private readonly hashFn: ((v: DataView, from: number, to: number) => number) | null;
+  private readonly pieces = new KeyPieces((v, from, to) => hashBytes(v, from, to, this.seed));
 
   /** An empty cache; see {@link SeriesCacheOptions}. */
   constructor(opts: SeriesCacheOptions = {}) {
@@ -254,7 +255,7 @@ export class SeriesCache {
     return this.cols[e * ENTRY_INTS + MAX_VALUE];
   }
 
-  /** The first arena word of entry `e`'s key (a cleared cache reuses words from 0). */
+  /** Where entry `e`'s key starts among the entries' piece ids (a cleared cache reuses them from 0). */
   offsetOf(e: number): number {
     return this.cols[e * ENTRY_INTS + OFFSET];
   }
@@ -300,15 +301,11 @@ export class SeriesCache {
     this.refs[e] = ref;
   }
 
-  // True when entry `e`'s key is exactly the bytes [from, to) of `v`.
+  // True when entry `e`'s key is exactly the bytes [from, to) of `v`. Its pieces' lengths add up to its length,
+  // which is checked first, so each piece compared fits before `to`.
   private matches(e: number, v: DataView, from: number, to: number): boolean {
-    const n = this.cols[e * ENTRY_INTS + LENGTH];
-    if (n !== to - from) return false;
-    const arena = this.arena;
-    const whole = from + (n & ~3);
-    let w = this.cols[e * ENTRY_INTS + OFFSET];
-    for (let i = from; i < whole; i += 4) if (arena[w++] !== v.getInt32(i, true)) return false;
-    return whole === to || arena[w] === tailWord(v, whole, to);
+    if (this.cols[e * ENTRY_INTS + LENGTH] !== to - from) return false;
+    return this.pieces.matchesRun(this.ids, this.cols[e * ENTRY_INTS + OFFSET], v, from, to);
   }
 
   /**
@@ -320,18 +317,18 @@ export class SeriesCache {
     const n = to - from;
     if (!SeriesCache.cacheable(n) || n > this.maxKeyBytes || this.maxEntries === 0) return NO_ENTRY;
     if (this.entries >= this.maxEntries || this.keyBytes + n > this.maxKeyBytes) this.clear();
-    const words = (n + 3) >> 2;
-    if (this.used + words > this.arena.length) {
-      const grown = new Int32Array(Math.max(this.used + words, this.arena.length * 2));
-      grown.set(this.arena.subarray(0, this.used));
-      this.arena = grown;
-    }
     const offset = this.used;
-    const arena = this.arena;
-    const whole = from + (n & ~3);
     let w = offset;
-    for (let i = from; i < whole; i += 4) arena[w++] = v.getInt32(i, true);
-    if (whole < to) arena[w++] = tailWord(v, whole, to);
+    for (let p = from; p < to; ) {
+      const end = pieceEnd(v, p, to);
+      if (w >= this.ids.length) {
+        const grown = new Int32Array(2 * this.ids.length);
+        grown.set(this.ids);
+        this.ids = grown;
+      }
+      this.ids[w++] = this.pieces.intern(v, p, end);
+      p = end;
+    }
     this.used = w;
     const e = this.entries++;
     if (e * ENTRY_INTS >= this.cols.length) this.growEntries();
@@ -390,10 +387,9 @@ export class SeriesCache {
    */
   labelsOf(e: number): Labels {
     const n = this.cols[e * ENTRY_INTS + LENGTH];
-    const offset = this.cols[e * ENTRY_INTS + OFFSET];
     const bytes = Buffer.allocUnsafe(n);
-    const arena = this.arena;
-    for (let i = 0; i < n; i++) bytes[i] = arena[offset + (i >> 2)] >>> ((i & 3) << 3);
+    for (let at = 0, w = this.cols[e * ENTRY_INTS + OFFSET]; at < n; )
+      at = this.pieces.copyTo(this.ids[w++], bytes, at);
     const r = new ProtoReader(bytes);
     const flat: string[] = [];
     while (!r.done()) {
@@ -416,10 +412,11 @@ export class SeriesCache {
     return Labels.fromInternedUnchecked(flat);
   }
 
-  /** Forgets every entry (the arena, columns and table keep their size, bounded by the limits). */
+  /** Forgets every entry (the key ids, pieces, columns and table keep their size, bounded by the limits). */
   clear(): void {
     this.clears++;
     this.table.fill(0);
+    this.pieces.clear();
     this.strings.clear();
     this.used = 0;
     this.entries = 0;
@@ -436,7 +433,12 @@ export class SeriesCache {
     return this.entries;
   }
 
-  /** Total bytes of the cached keys. */
+  /** Distinct label fields (pieces) the cached keys are made of. */
+  get pieceCount(): number {
+    return this.pieces.size;
+  }
+
+  /** Total bytes of the cached keys, as the requests encoded them. */
   get bytes(): number {
     return this.keyBytes;
   }

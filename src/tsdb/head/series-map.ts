@@ -5,6 +5,7 @@
 // most series cost a slot of the array (8 bytes) rather than a `Map` entry too (about 37 bytes with its spare room).
 
 import type { Labels } from "../../model/labels.ts";
+import { HashTable } from "./hash-table.ts";
 import { labelHashKey } from "./label-store.ts";
 import { RefIndex } from "./ref-index.ts";
 import type { MemSeries } from "./series.ts";
@@ -13,7 +14,8 @@ import type { MemSeries } from "./series.ts";
 export class SeriesMap {
   /** The series `dense` does not hold, by ref. */
   private readonly byRef = new Map<number, MemSeries>();
-  private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
+  /** Every series by label hash key (hash-table.ts). */
+  private readonly byHash = new HashTable<MemSeries>((ref) => this.getByRef(ref));
   /** Most series, by ref (ref-index.ts). */
   private readonly dense = new RefIndex<MemSeries>();
   /** Iterations of `values()` under way: the dense array is not given up meanwhile (its entries would move). */
@@ -31,21 +33,13 @@ export class SeriesMap {
 
   /** The series with exactly `labels`, or undefined. */
   getByLabels(labels: Labels): MemSeries | undefined {
-    const e = this.byHash.get(labelHashKey(labels.hash()));
-    if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return e.hasLabels(labels) ? e : undefined;
-    for (const s of e) if (s.hasLabels(labels)) return s;
-    return undefined;
+    return this.byHash.get(labels, labelHashKey(labels.hash()));
   }
 
   /** Adds `s`; the caller has checked that neither its ref nor its labels are present. */
   add(s: MemSeries): void {
     if (!this.dense.add(s)) this.byRef.set(s.ref, s);
-    const h = s.labelHashKey;
-    const e = this.byHash.get(h);
-    if (e === undefined) this.byHash.set(h, s);
-    else if (Array.isArray(e)) e.push(s);
-    else this.byHash.set(h, [e, s]);
+    this.byHash.add(s);
   }
 
   /** Removes `s` (no-op when absent). */
@@ -54,13 +48,7 @@ export class SeriesMap {
       this.keep(this.dense.delete(s, this.iterations === 0));
     } else if (this.byRef.get(s.ref) === s) this.byRef.delete(s.ref);
     else return;
-    const h = s.labelHashKey;
-    const e = this.byHash.get(h);
-    if (e === s) this.byHash.delete(h);
-    else if (Array.isArray(e)) {
-      const rest = e.filter((x) => x !== s);
-      this.byHash.set(h, rest.length === 1 ? rest[0] : rest);
-    }
+    this.byHash.delete(s);
   }
 
   /**
