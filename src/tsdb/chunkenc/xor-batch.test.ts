@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SampleBuffer } from "../../model/sample.ts";
+import { SampleBuffer, STALE_NAN } from "../../model/sample.ts";
 import { floatFromBits, floatHi, floatLo } from "../encoding/float-bits.ts";
 import { XorAppender, XorIterator } from "./xor.ts";
 import { XorBatchDecoder } from "./xor-batch.ts";
+import { encodeXorPlanned } from "./xor-windows.ts";
 
 /** Deterministic pseudo-random numbers in [0, 1). */
 function lcg(seed: number): () => number {
@@ -163,5 +164,46 @@ test("counters scraped at a regular interval (value bits in the delta's word) de
     }
     const bytes = a.bytes().slice();
     assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
+  }
+});
+
+test("regular counters and constants cut at every byte end where XorIterator ends them, with its error", () => {
+  const rnd = lcg(37);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 12; trial++) {
+    const a = new XorAppender();
+    // Constant series (every sample '0', '0'), counters with small steps, and both mixed.
+    const inc = trial % 3 === 0 ? 0 : 1 + Math.floor(rnd() * 100);
+    let v = 1000 + Math.floor(rnd() * 100_000);
+    for (let i = 0; i < 241; i++) {
+      a.append(1_700_000_000_000 + i * 15_000, v);
+      if (trial % 3 !== 2 || rnd() < 0.5) v += inc;
+    }
+    const good = a.bytes().slice();
+    for (let len = 0; len <= good.length; len++) {
+      const bytes = good.slice(0, len);
+      assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
+    }
+  }
+});
+
+test("chunks with planned windows (as blocks hold them) decode as XorIterator's, stopped anywhere", () => {
+  const rnd = lcg(41);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 100; trial++) {
+    const n = 1 + Math.floor(rnd() * 240);
+    const ts: number[] = [];
+    const vs: number[] = [];
+    let v = Math.floor(rnd() * 10 ** (1 + Math.floor(rnd() * 14)));
+    const inc = Math.floor(rnd() * 10 ** Math.floor(rnd() * 5));
+    for (let i = 0; i < n; i++) {
+      ts.push(1_700_000_000_000 + i * 15_000 + (rnd() < 0.1 ? Math.floor(rnd() * 2000) : 0));
+      vs.push(rnd() < 0.02 ? STALE_NAN : v);
+      v += rnd() < 0.8 ? inc : Math.floor(rnd() * 50 * (inc + 1));
+    }
+    const bytes = encodeXorPlanned(ts, vs, 0, n);
+    assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
+    const stopT = ts[Math.floor(rnd() * n)] - (rnd() < 0.5 ? 0 : 1);
+    assert.deepEqual(byBatch(bytes, stopT, dec), byIterator(bytes, stopT));
   }
 });
