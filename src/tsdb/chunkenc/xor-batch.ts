@@ -63,6 +63,9 @@ export class XorBatchDecoder {
    * increasing time order (false says nothing; a caller then checks them). Costs nothing per sample, since a
    * delta changes only where a delta of delta is read. */
   increasing = true;
+  /** An Int32Array over `bitsOf`, the value array decoded into last (kept while callers pass the same one). */
+  private bits: Int32Array = new Int32Array(0);
+  private bitsOf: Float64Array | null = null;
   // The decoding state while `run` decodes (the locals of `decode` of the same names, handed over and back).
   private pos = 0;
   private t = 0;
@@ -102,7 +105,11 @@ export class XorBatchDecoder {
     const outT = out.t;
     // Values are written as their two bit halves, kept as int32: a float64 read back from two 32-bit stores (as
     // floatFromBits does) would stall on every sample.
-    const outBits = new Int32Array(out.v.buffer, out.v.byteOffset, out.v.length * 2);
+    if (this.bitsOf !== out.v) {
+      this.bitsOf = out.v;
+      this.bits = new Int32Array(out.v.buffer, out.v.byteOffset, out.v.length * 2);
+    }
+    const outBits = this.bits;
     let n = out.n;
     const endBit = len * 8;
     let pos = 0;
