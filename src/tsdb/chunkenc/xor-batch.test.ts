@@ -180,9 +180,15 @@ test("regular counters and constants cut at every byte end where XorIterator end
       if (trial % 3 !== 2 || rnd() < 0.5) v += inc;
     }
     const good = a.bytes().slice();
+    // Alone (read from the decoder's copy), and followed by one bits in a larger buffer (read where it lies).
+    const host = new Uint8Array(good.length + 64).fill(0xff);
     for (let len = 0; len <= good.length; len++) {
       const bytes = good.slice(0, len);
-      assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
+      const want = byIterator(bytes, Number.POSITIVE_INFINITY);
+      assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), want);
+      host.set(bytes);
+      assert.deepEqual(byBatch(host.subarray(0, len), Number.POSITIVE_INFINITY, dec), want);
+      host.fill(0xff, 0, len);
     }
   }
 });
@@ -205,5 +211,23 @@ test("chunks with planned windows (as blocks hold them) decode as XorIterator's,
     assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
     const stopT = ts[Math.floor(rnd() * n)] - (rnd() < 0.5 ? 0 : 1);
     assert.deepEqual(byBatch(bytes, stopT, dec), byIterator(bytes, stopT));
+  }
+});
+
+test("a chunk read where it lies in a larger buffer decodes as alone, whatever bytes follow it", () => {
+  const rnd = lcg(43);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 400; trial++) {
+    const good = randomChunk(rnd, 1 + Math.floor(rnd() * 150));
+    // Whole, cut short, or with a bit flipped: the bytes after the end must not change where decoding stops.
+    const bytes = rnd() < 0.5 ? good : good.slice(0, Math.floor(rnd() * (good.length + 1)));
+    if (bytes.length > 3 && rnd() < 0.3) bytes[2 + Math.floor(rnd() * (bytes.length - 2))] ^= 1 << (trial % 8);
+    const at = Math.floor(rnd() * 100);
+    const host = new Uint8Array(at + bytes.length + 40 + Math.floor(rnd() * 100));
+    for (let i = 0; i < host.length; i++) host[i] = rnd() < 0.5 ? 0xff : Math.floor(rnd() * 256);
+    host.set(bytes, at);
+    const stopT = rnd() < 0.3 ? 1e12 * (rnd() - 0.5) : Number.POSITIVE_INFINITY;
+    const inPlace = host.subarray(at, at + bytes.length);
+    assert.deepEqual(byBatch(inPlace, stopT, dec), byIterator(bytes.slice(), stopT), `trial ${trial}`);
   }
 });

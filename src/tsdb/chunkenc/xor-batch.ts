@@ -14,11 +14,13 @@ const TWO_32 = 0x1_0000_0000;
 /** XorIterator's text for a value window whose leading zeros and width add up to more than 64 bits. */
 const BAD_WINDOW = "XOR chunk value window out of range";
 /**
- * Zero bytes kept after the copied chunk: reading 32 bits anywhere before the end stays in bounds, and so does the
- * whole of a sample that starts before the end (at most MAX_SAMPLE_BITS, read by the hot loop before it checks
- * where the sample ended).
+ * Bytes readable after a chunk's end (in its own buffer, or after the copy of it): reading 32 bits anywhere before
+ * the end stays in bounds, and so does the whole of a sample that starts before the end (at most MAX_SAMPLE_BITS,
+ * read by the hot loop before it checks where the sample ended). Their values never count.
  */
 const PADDING = 32;
+/** Largest buffer a chunk is read in place from: its bit positions stay below 2^31. */
+const MAX_IN_PLACE_BYTES = 2 ** 28 - 1;
 /** Most value bits that fit in one 32-bit word after the three bits of an unchanged delta and a '10' control. */
 const WORD_VALUE_BITS = 29;
 /** Most bits one sample after the second can take: '1111' and a 64-bit delta of delta, then '11', 5 + 6 bits of
@@ -49,8 +51,9 @@ function signExtend(bits: number, n: number): number {
 }
 
 /**
- * Decodes XOR chunks into sample buffers. Reusable; holds a scratch copy of the chunk being decoded. After
- * `decode`, `error` and `stoppedAt` tell how it ended.
+ * Decodes XOR chunks into sample buffers. Reusable. A chunk is read where it lies when its buffer has PADDING bytes
+ * after it, else from a scratch copy; the decoder keeps views of the last buffer read in place (so keeps it from
+ * being collected until a chunk of another buffer comes). After `decode`, `error` and `stoppedAt` tell how it ended.
  */
 export class XorBatchDecoder {
   private buf = new Uint8Array(1024);
@@ -63,6 +66,10 @@ export class XorBatchDecoder {
    * increasing time order (false says nothing; a caller then checks them). Costs nothing per sample, since a
    * delta changes only where a delta of delta is read. */
   increasing = true;
+  /** The buffer of the chunk read last in place, and views over the whole of it (kept while chunks come from it). */
+  private source: ArrayBufferLike | null = null;
+  private sourceBytes: Uint8Array = new Uint8Array(0);
+  private sourceView = new DataView(this.sourceBytes.buffer);
   /** An Int32Array over `bitsOf`, the value array decoded into last (kept while callers pass the same one). */
   private bits: Int32Array = new Int32Array(0);
   private bitsOf: Float64Array | null = null;
@@ -93,14 +100,31 @@ export class XorBatchDecoder {
     const total = numSamples(bytes);
     if (total === 0) return;
     const len = bytes.length - HEADER_SIZE;
-    if (this.buf.length < len + PADDING) {
-      this.buf = new Uint8Array(Math.max(len + PADDING, this.buf.length * 2));
-      this.view = new DataView(this.buf.buffer);
+    let buf: Uint8Array;
+    let view: DataView;
+    let start: number;
+    const source = bytes.buffer;
+    if (bytes.byteOffset + bytes.length + PADDING <= source.byteLength && source.byteLength <= MAX_IN_PLACE_BYTES) {
+      // Read in place: what follows the chunk in its buffer is read but never used (every field is checked
+      // against the chunk's end before it counts), so it may be anything.
+      if (this.source !== source) {
+        this.source = source;
+        this.sourceBytes = new Uint8Array(source);
+        this.sourceView = new DataView(source);
+      }
+      buf = this.sourceBytes;
+      view = this.sourceView;
+      start = bytes.byteOffset + HEADER_SIZE;
+    } else {
+      if (this.buf.length < len + PADDING) {
+        this.buf = new Uint8Array(Math.max(len + PADDING, this.buf.length * 2));
+        this.view = new DataView(this.buf.buffer);
+      }
+      buf = this.buf;
+      view = this.view;
+      buf.set(bytes.subarray(HEADER_SIZE));
+      start = 0;
     }
-    const buf = this.buf;
-    const view = this.view;
-    buf.set(bytes.subarray(HEADER_SIZE));
-    buf.fill(0, len, len + PADDING);
     out.reserve(total);
     const outT = out.t;
     // Values are written as their two bit halves, kept as int32: a float64 read back from two 32-bit stores (as
@@ -111,8 +135,8 @@ export class XorBatchDecoder {
     }
     const outBits = this.bits;
     let n = out.n;
-    const endBit = len * 8;
-    let pos = 0;
+    const endBit = (start + len) * 8;
+    let pos = start * 8;
     let eof = false;
     let read = 0;
     let t = 0;
