@@ -1,9 +1,20 @@
 // XOR chunk codec throughput: encode and decode samples/s for scrape-like series (15 s interval with a little
 // jitter), counters and gauges, cut into 120-sample chunks as the head does. Median of 5 runs.
-// Run: npm run bench -- xor
+// Then the `query` bench's large case in process (xor-query.ts): its 4,800 `x` series as a block, selected into
+// the pages a query worker receives, decoded through the worker's page reader (with a hash of every decoded bit,
+// so variants of the decoder can be checked to give the same samples), and `sum by (job) (rate(x[5m]))` evaluated
+// over those pages, both halves' work on one thread.
+// Run: npm run bench -- xor [--only codec|query|decode] [--runs 5] (decode: the query case without the query)
 
+import { parseArgs } from "node:util";
 import { XorAppender, XorIterator } from "../src/tsdb/chunkenc/xor.ts";
 import { type Figure, printFigures, timeRuns } from "./harness.ts";
+import { queryCaseFigures } from "./xor-query.ts";
+
+const { values: args } = parseArgs({
+  options: { only: { type: "string", default: "" }, runs: { type: "string", default: "5" } },
+});
+const RUNS = Number(args.runs);
 
 const SERIES = 2000;
 const SAMPLES = 720; // three hours at 15 s
@@ -72,14 +83,17 @@ function decodeAll(chunks: readonly Uint8Array[]): number {
 
 const figures: Figure[] = [];
 const total = SERIES * SAMPLES;
-for (const kind of ["counter", "gauge"] as const) {
+for (const kind of args.only !== "" && args.only !== "codec" ? [] : (["counter", "gauge"] as const)) {
   const series = makeSeries(kind, SERIES);
   let chunks: Uint8Array[] = [];
-  const enc = await timeRuns(() => {
-    chunks = encodeAll(series);
-  });
+  const enc = await timeRuns(
+    () => {
+      chunks = encodeAll(series);
+    },
+    { runs: RUNS },
+  );
   const bytes = chunks.reduce((s, c) => s + c.length, 0);
-  const dec = await timeRuns(() => decodeAll(chunks));
+  const dec = await timeRuns(() => decodeAll(chunks), { runs: RUNS });
   figures.push({
     name: `${kind} encode`,
     unit: "samples/s",
@@ -94,4 +108,9 @@ for (const kind of ["counter", "gauge"] as const) {
   });
   figures.push({ name: `${kind} size`, unit: "bytes/sample", runs: [bytes / total], higherIsBetter: false });
 }
-printFigures(`XOR chunks: ${SERIES} series x ${SAMPLES} samples, ${CHUNK} per chunk`, figures);
+if (figures.length > 0) printFigures(`XOR chunks: ${SERIES} series x ${SAMPLES} samples, ${CHUNK} per chunk`, figures);
+if (args.only !== "codec") {
+  const q = await queryCaseFigures(RUNS, args.only === "decode");
+  printFigures(q.title, q.figures);
+  console.log(`decoded samples ${q.samples}, hash of their bits ${q.hash}`);
+}

@@ -127,6 +127,18 @@ export class ChainReader {
       this.read(chains[0], mint, maxt, out);
       return;
     }
+    // Chains whose chunks follow each other in time (blocks of consecutive ranges) give their samples in order, so
+    // each is read straight into `out`, as the merge would concatenate them. A failed read starts over below,
+    // where the merge decides which error shows and after which samples.
+    if (inSequence(chains)) {
+      const before = out.n;
+      try {
+        for (let i = 0; i < k; i++) this.read(chains[i], mint, maxt, out);
+        return;
+      } catch {
+        out.n = before;
+      }
+    }
     const parts = this.parts;
     const errors = this.errors;
     while (parts.length < k) parts.push(new SampleBuffer(64));
@@ -141,6 +153,25 @@ export class ChainReader {
     }
     mergeParts(parts, errors, k, out);
   }
+}
+
+// True when every sample `read` can take from a chain comes before any of the next chain's: the latest chunk end
+// of each chain is before the earliest chunk start of the next (a read takes only samples inside their chunk's
+// range, whose bounds are sample times).
+function inSequence(chains: readonly Chain[]): boolean {
+  let prevMaxt = Number.NEGATIVE_INFINITY;
+  for (const c of chains) {
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < c.length; i++) {
+      first = Math.min(first, c.chunkMint(i));
+      last = Math.max(last, c.chunkMaxt(i));
+    }
+    if (c.length === 0) continue;
+    if (first <= prevMaxt) return false;
+    prevMaxt = last;
+  }
+  return true;
 }
 
 // True when the samples of `out` from `from` on are all at or after `mint`, after `lastT`, and strictly increasing.

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SampleBuffer } from "../../model/sample.ts";
+import { SampleBuffer, STALE_NAN } from "../../model/sample.ts";
 import { floatFromBits, floatHi, floatLo } from "../encoding/float-bits.ts";
 import { XorAppender, XorIterator } from "./xor.ts";
 import { XorBatchDecoder } from "./xor-batch.ts";
+import { encodeXorPlanned } from "./xor-windows.ts";
 
 /** Deterministic pseudo-random numbers in [0, 1). */
 function lcg(seed: number): () => number {
@@ -163,5 +164,70 @@ test("counters scraped at a regular interval (value bits in the delta's word) de
     }
     const bytes = a.bytes().slice();
     assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
+  }
+});
+
+test("regular counters and constants cut at every byte end where XorIterator ends them, with its error", () => {
+  const rnd = lcg(37);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 12; trial++) {
+    const a = new XorAppender();
+    // Constant series (every sample '0', '0'), counters with small steps, and both mixed.
+    const inc = trial % 3 === 0 ? 0 : 1 + Math.floor(rnd() * 100);
+    let v = 1000 + Math.floor(rnd() * 100_000);
+    for (let i = 0; i < 241; i++) {
+      a.append(1_700_000_000_000 + i * 15_000, v);
+      if (trial % 3 !== 2 || rnd() < 0.5) v += inc;
+    }
+    const good = a.bytes().slice();
+    // Alone (read from the decoder's copy), and followed by one bits in a larger buffer (read where it lies).
+    const host = new Uint8Array(good.length + 64).fill(0xff);
+    for (let len = 0; len <= good.length; len++) {
+      const bytes = good.slice(0, len);
+      const want = byIterator(bytes, Number.POSITIVE_INFINITY);
+      assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), want);
+      host.set(bytes);
+      assert.deepEqual(byBatch(host.subarray(0, len), Number.POSITIVE_INFINITY, dec), want);
+      host.fill(0xff, 0, len);
+    }
+  }
+});
+
+test("chunks with planned windows (as blocks hold them) decode as XorIterator's, stopped anywhere", () => {
+  const rnd = lcg(41);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 100; trial++) {
+    const n = 1 + Math.floor(rnd() * 240);
+    const ts: number[] = [];
+    const vs: number[] = [];
+    let v = Math.floor(rnd() * 10 ** (1 + Math.floor(rnd() * 14)));
+    const inc = Math.floor(rnd() * 10 ** Math.floor(rnd() * 5));
+    for (let i = 0; i < n; i++) {
+      ts.push(1_700_000_000_000 + i * 15_000 + (rnd() < 0.1 ? Math.floor(rnd() * 2000) : 0));
+      vs.push(rnd() < 0.02 ? STALE_NAN : v);
+      v += rnd() < 0.8 ? inc : Math.floor(rnd() * 50 * (inc + 1));
+    }
+    const bytes = encodeXorPlanned(ts, vs, 0, n);
+    assert.deepEqual(byBatch(bytes, Number.POSITIVE_INFINITY, dec), byIterator(bytes, Number.POSITIVE_INFINITY));
+    const stopT = ts[Math.floor(rnd() * n)] - (rnd() < 0.5 ? 0 : 1);
+    assert.deepEqual(byBatch(bytes, stopT, dec), byIterator(bytes, stopT));
+  }
+});
+
+test("a chunk read where it lies in a larger buffer decodes as alone, whatever bytes follow it", () => {
+  const rnd = lcg(43);
+  const dec = new XorBatchDecoder();
+  for (let trial = 0; trial < 400; trial++) {
+    const good = randomChunk(rnd, 1 + Math.floor(rnd() * 150));
+    // Whole, cut short, or with a bit flipped: the bytes after the end must not change where decoding stops.
+    const bytes = rnd() < 0.5 ? good : good.slice(0, Math.floor(rnd() * (good.length + 1)));
+    if (bytes.length > 3 && rnd() < 0.3) bytes[2 + Math.floor(rnd() * (bytes.length - 2))] ^= 1 << (trial % 8);
+    const at = Math.floor(rnd() * 100);
+    const host = new Uint8Array(at + bytes.length + 40 + Math.floor(rnd() * 100));
+    for (let i = 0; i < host.length; i++) host[i] = rnd() < 0.5 ? 0xff : Math.floor(rnd() * 256);
+    host.set(bytes, at);
+    const stopT = rnd() < 0.3 ? 1e12 * (rnd() - 0.5) : Number.POSITIVE_INFINITY;
+    const inPlace = host.subarray(at, at + bytes.length);
+    assert.deepEqual(byBatch(inPlace, stopT, dec), byIterator(bytes.slice(), stopT), `trial ${trial}`);
   }
 });
