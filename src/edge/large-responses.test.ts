@@ -56,6 +56,8 @@ function download(port: number, host: string, reading: Reading = {}): Promise<{ 
 
 const BODY_BYTES = 6_000_000;
 const PIECE_BYTES = 7_001;
+/** Time between the pieces of the split response head, ms. */
+const PIECE_GAP_MS = 20;
 /** How long a stalled client stops reading, ms. */
 const STALL_MS = 150;
 /** How long a slow client stops reading after each read, ms. */
@@ -95,7 +97,10 @@ describe("edge: large and split responses of pooled upstream connections", () =>
       upstreams.push(up);
       routes.set(`app${seed}`, appRoute([instanceRoute(`a${seed}`, "ord", up.address)]));
     }
-    // An instance whose response head arrives in three pieces, 20 ms apart.
+    // An instance whose response head arrives in three pieces, PIECE_GAP_MS apart. Each piece is written from the
+    // timer of the one before: timers of different delays set at once can run out of order when the event loop is
+    // late (Node runs every due timer of one delay before the next delay's), and pieces written out of order made
+    // a head without its Content-Length, whose body the edge then rightly read until a close that never came.
     splitHead = createNetServer((socket) => {
       splitSockets.add(socket);
       socket.on("close", () => splitSockets.delete(socket));
@@ -105,7 +110,12 @@ describe("edge: large and split responses of pooled upstream connections", () =>
           "value\r\nX-Second: two-value\r\nContent-Le",
           "ngth: 5\r\n\r\nhello",
         ];
-        for (let i = 0; i < pieces.length; i++) setTimeout(() => socket.write(pieces[i]), i * 20);
+        let i = 0;
+        const next = (): void => {
+          socket.write(pieces[i++]);
+          if (i < pieces.length) setTimeout(next, PIECE_GAP_MS);
+        };
+        next();
       });
     });
     await new Promise<void>((resolve) => splitHead.listen(0, "127.0.0.1", resolve));
