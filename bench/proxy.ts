@@ -8,7 +8,9 @@
 // shared with other work disturbs least) of each, the ratio Contrail/nginx, and the responses the edge workers
 // counted against the requests wrk completed. Needs the Debian packages `wrk` and `nginx-light`.
 // `--cpu-prof DIR` writes a V8 CPU profile of each edge worker into DIR when it stops (see docs/benchmarks.md).
+// `--nginx-only` measures the edge and nginx alone (shorter runs while iterating; the ratio is the same).
 // Run: npm run bench -- proxy [--workers 1] [--duration 5] [--connections 50] [--runs 3] [--cpu-prof DIR]
+//      [--nginx-only]
 
 import { spawn, spawnSync } from "node:child_process";
 import cluster, { type Worker } from "node:cluster";
@@ -31,6 +33,7 @@ const DURATION_S = arg("duration", 5);
 const CONNECTIONS = arg("connections", 50);
 const RUNS = arg("runs", 3);
 const WORKERS = arg("workers", 1);
+const NGINX_ONLY = process.argv.includes("--nginx-only");
 /** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
@@ -282,9 +285,10 @@ async function main(): Promise<void> {
     const targets: [string, number, number[]][] = [
       ["contrail", edgePort, workers.map((w) => w.process.pid!)],
       ["nginx", nginxPort, servingPids(nginxProxy.pid!)],
-      ["direct", upPort, [upstream.pid!]],
-      ["node-agent", agentProxy.port, [process.pid]],
     ];
+    if (!NGINX_ONLY) {
+      targets.push(["direct", upPort, [upstream.pid!]], ["node-agent", agentProxy.port, [process.pid]]);
+    }
     const results = new Map<string, WrkResult[]>(targets.map(([n]) => [n, []]));
     let edgeRequests = 0;
     for (const [name, port, pids] of targets) {
@@ -312,7 +316,9 @@ async function main(): Promise<void> {
       `reverse proxy, ${workerWord} each (edge processes / nginx worker processes), wrk -t1 -c${CONNECTIONS} ` +
         `-d${DURATION_S}s, ${RUNS} runs, static 200 upstream (nginx)`,
       figures("contrail"),
-      { nginx: figures("nginx"), direct: figures("direct"), "node http.Agent": figures("node-agent") },
+      NGINX_ONLY
+        ? { nginx: figures("nginx") }
+        : { nginx: figures("nginx"), direct: figures("direct"), "node http.Agent": figures("node-agent") },
     );
     const ours = median(results.get("contrail")!.map((r) => r.rps));
     const theirs = median(results.get("nginx")!.map((r) => r.rps));

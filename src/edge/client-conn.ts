@@ -55,7 +55,10 @@ export interface ClientSide {
   resumeBody(): void;
   /** Writes the response head (sent with the first body bytes); false, with nothing written, if a header is invalid. */
   writeHead(status: number, headers: readonly string[]): boolean;
-  /** Writes response body bytes; false when the socket's buffer is full (wait for `onClientDrain`). */
+  /**
+   * Writes response body bytes; false when the socket's buffer is full (wait for `onClientDrain`). The caller may
+   * reuse `chunk`'s memory once the call returns: what the socket keeps is a copy.
+   */
   write(chunk: Buffer): boolean;
   /** Ends the response; the connection goes on to the next request or closes. */
   end(): void;
@@ -244,12 +247,13 @@ export class ClientConn implements ClientSide {
     const chunked = this.framing === CHUNKS;
     const prefix = chunked ? `${head}${len.toString(16)}\r\n` : head;
     const suffix = chunked ? CRLF : "";
+    // A write the kernel does not take at once keeps a reference to its bytes: those of `chunk` are copied.
     if (len > MAX_COALESCE_BYTES) {
       if (prefix !== "") this.socket.write(prefix, "latin1");
-      const ok = this.socket.write(chunk);
+      const ok = this.socket.write(Buffer.from(chunk));
       return suffix === "" ? ok : this.socket.write(suffix, "latin1");
     }
-    if (prefix === "" && suffix === "") return this.socket.write(chunk);
+    if (prefix === "" && suffix === "") return this.socket.write(Buffer.from(chunk));
     // One buffer, one write: the head (or chunk size line), the bytes, and the chunk's CRLF.
     const out = Buffer.allocUnsafe(prefix.length + len + suffix.length);
     out.write(prefix, 0, "latin1");

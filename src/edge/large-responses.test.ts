@@ -1,8 +1,10 @@
-// Large responses through pooled upstream connections, to fast and stalled clients at once: the bytes each response
-// passes on, and a response head split over several reads, must come out intact.
+// Large responses through pooled upstream connections, to fast, stalled and slow clients at once: the bytes each
+// response passes on, and a response head split over several reads, must come out intact. Pooled connections read
+// into one buffer shared by the edge process, so every other connection's reads overwrite it in between, and a slow
+// client makes the edge pause and resume the instance's socket many times within one response.
 
 import assert from "node:assert/strict";
-import { get } from "node:http";
+import { Agent, get } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Registry } from "../exposition/registry.ts";
@@ -17,19 +19,32 @@ function pattern(seed: number, length: number): Buffer {
   return out;
 }
 
+/** How a test client reads a response: at once, stalled once after the first bytes, or pausing after every read. */
+interface Reading {
+  /** Stop reading for this long (ms) after the first bytes. */
+  readonly stallMs?: number;
+  /** Stop reading for this long (ms) after every read. */
+  readonly everyReadMs?: number;
+  /** The connection to send on (keep-alive), else one of its own. */
+  readonly agent?: Agent;
+}
+
 /**
- * GET / of app `host` through the edge at `port`: the status and the body's bytes. With `stallMs` the client stops
- * reading for that long after the first bytes, so the edge has to queue writes to it.
+ * GET / of app `host` through the edge at `port`: the status and the body's bytes. A stalled or slow client makes
+ * the edge queue writes to it and pause the instance's socket.
  */
-function download(port: number, host: string, stallMs = 0): Promise<{ status: number; body: Buffer }> {
+function download(port: number, host: string, reading: Reading = {}): Promise<{ status: number; body: Buffer }> {
+  const { stallMs = 0, everyReadMs = 0 } = reading;
   return new Promise((resolve, reject) => {
-    // A connection of its own (agent: false): a client socket paused by a stalled download is never reused.
-    get({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: false }, (res) => {
+    // Without an agent, a connection of its own (agent: false): a client socket paused by a stalled download is
+    // never reused.
+    get({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: reading.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (d: Buffer) => {
-        if (chunks.length === 0 && stallMs > 0) {
+        const pauseMs = everyReadMs > 0 ? everyReadMs : chunks.length === 0 ? stallMs : 0;
+        if (pauseMs > 0) {
           res.pause();
-          setTimeout(() => res.resume(), stallMs);
+          setTimeout(() => res.resume(), pauseMs);
         }
         chunks.push(d);
       });
@@ -41,8 +56,14 @@ function download(port: number, host: string, stallMs = 0): Promise<{ status: nu
 
 const BODY_BYTES = 6_000_000;
 const PIECE_BYTES = 7_001;
-/** How long a slow client stops reading, ms. */
+/** Time between the pieces of the split response head, ms. */
+const PIECE_GAP_MS = 20;
+/** How long a stalled client stops reading, ms. */
 const STALL_MS = 150;
+/** How long a slow client stops reading after each read, ms. */
+const SLOW_READ_MS = 3;
+/** Responses a slow client reads one after another on one keep-alive connection. */
+const SLOW_RESPONSES = 3;
 
 describe("edge: large and split responses of pooled upstream connections", () => {
   const upstreams: TestUpstream[] = [];
@@ -76,7 +97,10 @@ describe("edge: large and split responses of pooled upstream connections", () =>
       upstreams.push(up);
       routes.set(`app${seed}`, appRoute([instanceRoute(`a${seed}`, "ord", up.address)]));
     }
-    // An instance whose response head arrives in three pieces, 20 ms apart.
+    // An instance whose response head arrives in three pieces, PIECE_GAP_MS apart. Each piece is written from the
+    // timer of the one before: timers of different delays set at once can run out of order when the event loop is
+    // late (Node runs every due timer of one delay before the next delay's), and pieces written out of order made
+    // a head without its Content-Length, whose body the edge then rightly read until a close that never came.
     splitHead = createNetServer((socket) => {
       splitSockets.add(socket);
       socket.on("close", () => splitSockets.delete(socket));
@@ -86,7 +110,12 @@ describe("edge: large and split responses of pooled upstream connections", () =>
           "value\r\nX-Second: two-value\r\nContent-Le",
           "ngth: 5\r\n\r\nhello",
         ];
-        for (let i = 0; i < pieces.length; i++) setTimeout(() => socket.write(pieces[i]), i * 20);
+        let i = 0;
+        const next = (): void => {
+          socket.write(pieces[i++]);
+          if (i < pieces.length) setTimeout(next, PIECE_GAP_MS);
+        };
+        next();
       });
     });
     await new Promise<void>((resolve) => splitHead.listen(0, "127.0.0.1", resolve));
@@ -111,7 +140,7 @@ describe("edge: large and split responses of pooled upstream connections", () =>
     const seeds = [1, 2, 3, 1, 2, 3];
     const bodies = await Promise.all(
       seeds.map(async (seed, i) => {
-        const res = await download(port, `app${seed}.localhost`, i % 2 === 0 ? STALL_MS : 0);
+        const res = await download(port, `app${seed}.localhost`, { stallMs: i % 2 === 0 ? STALL_MS : 0 });
         assert.equal(res.status, 200);
         return res.body;
       }),
@@ -119,6 +148,31 @@ describe("edge: large and split responses of pooled upstream connections", () =>
     for (let i = 0; i < seeds.length; i++) {
       assert.equal(bodies[i].length, BODY_BYTES);
       assert.ok(bodies[i].equals(pattern(seeds[i], BODY_BYTES)), `body ${i} (app${seeds[i]}) differs`);
+    }
+  });
+
+  test("a slow client's responses, one after another, arrive whole while fast ones go on", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const slow = async (): Promise<Buffer[]> => {
+        const bodies: Buffer[] = [];
+        for (let i = 0; i < SLOW_RESPONSES; i++) {
+          const res = await download(port, "app1.localhost", { everyReadMs: SLOW_READ_MS, agent });
+          assert.equal(res.status, 200);
+          bodies.push(res.body);
+        }
+        return bodies;
+      };
+      const fast = async (): Promise<Buffer[]> => {
+        const bodies: Buffer[] = [];
+        for (let i = 0; i < SLOW_RESPONSES; i++) bodies.push((await download(port, "app2.localhost")).body);
+        return bodies;
+      };
+      const [slowBodies, fastBodies] = await Promise.all([slow(), fast()]);
+      for (const body of slowBodies) assert.ok(body.equals(pattern(1, BODY_BYTES)), "a slow client's body differs");
+      for (const body of fastBodies) assert.ok(body.equals(pattern(2, BODY_BYTES)), "a fast client's body differs");
+    } finally {
+      agent.destroy();
     }
   });
 

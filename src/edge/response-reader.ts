@@ -9,7 +9,7 @@ import { decimal, HEAD_END, hexValue } from "./request-parser.ts";
 export interface ResponseSink {
   /** `headers` is a flat [name, value, …] list without hop-by-hop headers; the sink may append to it. */
   onResponseHead(status: number, headers: string[]): void;
-  /** A slice of the (de-chunked) body; valid until the sink returns unless copied or written. */
+  /** A slice of the (de-chunked) body; valid only until the sink returns (it may view a shared read buffer). */
   onResponseBody(chunk: Buffer): void;
   /** The response is complete; `reusable` is false when the connection must not carry another request. */
   onResponseEnd(reusable: boolean): void;
@@ -65,7 +65,7 @@ export class ResponseReader {
     return this.sawAny;
   }
 
-  /** Consumes bytes from the connection. */
+  /** Consumes bytes from the connection; `chunk` is not kept past the call (what must wait is copied). */
   feed(chunk: Buffer): void {
     if (this.state === TUNNEL || this.state === FAILED) return;
     if (this.state === DONE) {
@@ -177,7 +177,7 @@ export class ResponseReader {
     const end = chunk.indexOf(HEAD_END, pos);
     if (end < 0) {
       if (chunk.length - pos > MAX_RESPONSE_HEAD_BYTES) this.fail("upstream response head too large");
-      else this.pending = chunk.subarray(pos);
+      else this.pending = Buffer.from(chunk.subarray(pos)); // a copy: the chunk may view a reused read buffer
       return chunk.length;
     }
     if (end - pos > MAX_RESPONSE_HEAD_BYTES) {

@@ -11,7 +11,11 @@ import { type HostPort, type InstanceRoute, splitAddress } from "./routes.ts";
 export interface ConnUser {
   /** A new connection is ready; a reused one is handed over already connected and gets no call. */
   onConnect(conn: UpstreamConn): void;
-  /** Bytes from the instance: a buffer of this read's own, which the user may keep or queue. */
+  /**
+   * Bytes from the instance. On a pooled HTTP connection `chunk` views the read buffer every pooled connection of
+   * the process shares (see `POOLED_READ_BYTES`): valid only until the call returns, so what is kept must be
+   * copied. On other connections it is a buffer of this read's own, which the user may keep or queue.
+   */
   onData(chunk: Buffer): void;
   /** The socket's write buffer drained. */
   onDrain(): void;
@@ -57,6 +61,17 @@ export class UpstreamConn {
 function usable(socket: Socket): boolean {
   return !socket.destroyed && socket.writable && !socket.readableEnded;
 }
+
+/** Bytes one read of a pooled HTTP connection takes at most (the size libuv reads by default). */
+const POOLED_READ_BYTES = 64 * 1024;
+/**
+ * The read buffer of every pooled HTTP connection of the process (net's `onread`): a read lands here and is handed
+ * to its user synchronously, which spares the readable stream's machinery and a fresh 64 KiB allocation per read.
+ * Sharing is safe because libuv delivers one read at a time and the user consumes (parses, or copies) its bytes
+ * before returning. Backpressure: the user pauses the socket (`socket.pause()`), which with `onread` stops the
+ * handle reading at once (net.js calls `readStop`); `socket.resume()` starts it again.
+ */
+const pooledReadBuffer = Buffer.allocUnsafe(POOLED_READ_BYTES);
 
 class ConnectTimeoutError extends Error {
   readonly code = "ETIMEDOUT";
@@ -156,7 +171,17 @@ export class InstanceState {
       if (conn.user !== null) conn.user.onData(chunk);
       else socket.destroy(); // bytes on an idle connection: the instance is out of step
     };
-    const socket = connect({ host: this.target.host, port, allowHalfOpen: opts.halfOpen, noDelay: true });
+    // Tunnels and TCP pipes queue every chunk on another socket, so they keep a buffer per read ('data' events).
+    const onread = opts.pooled
+      ? {
+          buffer: pooledReadBuffer,
+          callback: (n: number): boolean => {
+            onData(pooledReadBuffer.subarray(0, n));
+            return true;
+          },
+        }
+      : undefined;
+    const socket = connect({ host: this.target.host, port, allowHalfOpen: opts.halfOpen, noDelay: true, onread });
     const conn = new UpstreamConn(socket, opts.pooled);
     conn.user = user;
     this.open.add(conn);
@@ -171,7 +196,7 @@ export class InstanceState {
     socket.on("timeout", () => {
       if (!conn.connected) socket.destroy(new ConnectTimeoutError(`connect to ${this.route.address} timed out`));
     });
-    socket.on("data", onData);
+    if (!opts.pooled) socket.on("data", onData);
     socket.on("drain", () => conn.user?.onDrain());
     socket.on("end", () => {
       // The instance closed an idle connection (its keep-alive timeout, or it is going away): drop it from the pool
