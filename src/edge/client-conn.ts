@@ -56,6 +56,11 @@ export interface ClientSide {
   /** Writes the response head (sent with the first body bytes); false, with nothing written, if a header is invalid. */
   writeHead(status: number, headers: readonly string[]): boolean;
   /**
+   * Writes the response head from header lines already checked, each `Name: value\r\n`; `hasLength` and `hasDate`
+   * say whether a Content-Length and a Date line are among them.
+   */
+  writeFields(status: number, fields: string, hasLength: boolean, hasDate: boolean): void;
+  /**
    * Writes response body bytes; false when the socket's buffer is full (wait for `onClientDrain`). The caller may
    * reuse `chunk`'s memory once the call returns: what the socket keeps is a copy.
    */
@@ -123,6 +128,19 @@ function httpDate(): string {
     dateValue = new Date(now).toUTCString();
   }
   return dateValue;
+}
+
+/** Status lines by status code, made on first use. */
+const statusLines: string[] = [];
+
+/** `HTTP/1.1 <status> <reason>\r\n`. */
+function statusLine(status: number): string {
+  let line = statusLines[status];
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+    statusLines[status] = line;
+  }
+  return line;
 }
 
 /** One client connection; see the file comment. Lives until its socket closes or is handed to a Tunnel. */
@@ -207,8 +225,7 @@ export class ClientConn implements ClientSide {
   }
 
   writeHead(status: number, headers: readonly string[]): boolean {
-    const req = this.head!;
-    let out = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+    let fields = "";
     let length = false;
     let date = false;
     for (let i = 0; i < headers.length; i += 2) {
@@ -217,11 +234,18 @@ export class ClientConn implements ClientSide {
       if (!isToken(name) || !isFieldValue(value)) return false;
       if (name.length === 14 && name === "Content-Length") length = true;
       else if (name.length === 4 && name.toLowerCase() === "date") date = true;
-      out += `${name}: ${value}\r\n`;
+      fields += `${name}: ${value}\r\n`;
     }
-    if (!date) out += `Date: ${httpDate()}\r\n`;
+    this.writeFields(status, fields, length, date);
+    return true;
+  }
+
+  writeFields(status: number, fields: string, hasLength: boolean, hasDate: boolean): void {
+    const req = this.head!;
+    let out = statusLine(status) + fields;
+    if (!hasDate) out += `Date: ${httpDate()}\r\n`;
     if (req.method === "HEAD" || status === 204 || status === 304 || status < 200) this.framing = NONE;
-    else if (length) this.framing = LENGTH;
+    else if (hasLength) this.framing = LENGTH;
     else if (req.minor === 1) {
       this.framing = CHUNKS;
       out += "Transfer-Encoding: chunked\r\n";
@@ -236,7 +260,6 @@ export class ClientConn implements ClientSide {
     this.headersSent = true;
     this.pendingHead = out;
     process.nextTick(this.flushHead);
-    return true;
   }
 
   write(chunk: Buffer): boolean {

@@ -19,7 +19,7 @@ import { type AppState, type ClientMeter, type EdgeCore, Waiter } from "./core.t
 import type { EdgeAppMetrics, EdgeErrorKind } from "./metrics.ts";
 import { type BodyFraming, VIA } from "./request-head.ts";
 import { sendText } from "./respond.ts";
-import type { ResponseSink } from "./response-reader.ts";
+import type { ResponseHead, ResponseSink } from "./response-reader.ts";
 import type { AppRoute } from "./routes.ts";
 import type { ConnUser, InstanceState, UpstreamConn } from "./upstream.ts";
 
@@ -30,6 +30,9 @@ const CONNECTING = 2;
 const SENDING = 3;
 const RECEIVING = 4;
 const DONE = 5;
+
+/** The Via line the edge adds to every response it forwards. */
+const VIA_FIELD = `Via: ${VIA}\r\n`;
 
 /** Status counted when the client went away before a response head was sent (nginx's convention). */
 export const CLIENT_CLOSED_STATUS = 499;
@@ -229,7 +232,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
     this.conn!.reader.feed(chunk);
   }
 
-  onResponseHead(status: number, headers: string[]): void {
+  onResponseHead(status: number, head: ResponseHead): void {
     const s = this.s;
     s.core.upstreamTimeouts.remove(this);
     this.status = status;
@@ -240,8 +243,8 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
       this.fail("bad_response", 502, "the app switched protocols on a plain request");
       return;
     }
-    headers.push("Via", VIA);
-    if (!s.client.writeHead(status, headers)) {
+    if (head.valid) s.client.writeFields(status, head.fields + VIA_FIELD, head.hasLength, head.hasDate);
+    else {
       // A header name or value that cannot be sent (control characters): the app's response is unusable.
       this.instanceResponded(performance.now());
       this.fail("bad_response", 502, "the app sent an invalid response header");

@@ -68,8 +68,13 @@ export function isToken(s: string): boolean {
   return true;
 }
 
+/** Whether byte `c` may appear in a token (tchar). */
+export function tokenByte(c: number): boolean {
+  return TCHAR[c] === 1;
+}
+
 /** Whether `c` may appear in a field value: HTAB, SP, VCHAR or obs-text (no other control byte, no DEL). */
-function valueByte(c: number): boolean {
+export function valueByte(c: number): boolean {
   return c === HT || (c >= SP && c !== 127 && c <= 255);
 }
 
@@ -220,6 +225,19 @@ const HEAD_NAME_LENGTHS: readonly number[] = (() => {
   }
   return out;
 })();
+
+/** `decimal` of the bytes of `buf` in [start, end). */
+export function decimalAt(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len <= 0 || len > MAX_LENGTH_DIGITS) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
 
 /** A Content-Length value of 1 to 15 ASCII digits as a number, else -1. */
 export function decimal(value: string): number {

@@ -5,17 +5,35 @@ import { ResponseReader, type ResponseSink } from "./response-reader.ts";
 interface Outcome {
   status: number;
   headers: string[];
+  /** The forwarded head's names and values are all valid. */
+  valid: boolean;
+  hasDate: boolean;
   body: string;
   end: "reusable" | "close" | null;
   error: string | null;
 }
 
+/** The `Name: value\r\n` lines of a forwarded head as a flat [name, value, …] list. */
+function fieldList(fields: string): string[] {
+  const out: string[] = [];
+  for (const line of fields.split("\r\n")) {
+    if (line === "") continue;
+    const sep = line.indexOf(": ");
+    assert.ok(sep > 0, `a forwarded line in the form "Name: value": ${JSON.stringify(line)}`);
+    out.push(line.slice(0, sep), line.slice(sep + 2));
+  }
+  assert.ok(fields === "" || fields.endsWith("\r\n"), "forwarded lines end with CRLF");
+  return out;
+}
+
 function collector(): { sink: ResponseSink; out: Outcome } {
-  const out: Outcome = { status: 0, headers: [], body: "", end: null, error: null };
+  const out: Outcome = { status: 0, headers: [], valid: true, hasDate: false, body: "", end: null, error: null };
   const sink: ResponseSink = {
-    onResponseHead(status, headers) {
+    onResponseHead(status, head) {
       out.status = status;
-      out.headers = headers;
+      out.headers = fieldList(head.fields);
+      out.valid = head.valid;
+      out.hasDate = head.hasDate;
     },
     onResponseBody(chunk) {
       out.body += chunk.toString("latin1");
@@ -104,6 +122,37 @@ const cases: Case[] = [
       "Proxy-Authenticate: Basic\r\nTrailer: X-T\r\nUpgrade: h2c\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n" +
       "Content-Length: 0\r\n\r\n",
     want: { headers: ["Set-Cookie", "a=1", "Set-Cookie", "b=2", "Content-Length", "0"], end: "reusable" },
+  },
+  {
+    name: "values are trimmed of optional whitespace and their lines forwarded as Name: value",
+    wire: "HTTP/1.1 200 OK\r\nX-A:b\r\nX-B: \t c d \t\r\nX-C: e\r\nX-E:\r\ndAtE: Sun\r\nContent-Length: 0\r\n\r\n",
+    want: {
+      headers: ["X-A", "b", "X-B", "c d", "X-C", "e", "X-E", "", "dAtE", "Sun", "Content-Length", "0"],
+      hasDate: true,
+      valid: true,
+    },
+  },
+  {
+    name: "hop-by-hop names are matched in any case",
+    wire:
+      "HTTP/1.1 200 OK\r\nCONNECTION: Keep-Alive\r\ntRaNsFeR-eNcOdInG: CHUNKED\r\nPROXY-X: 1\r\nTE: y\r\n" +
+      "Proxy-: kept\r\nContent-Lengthy: 3\r\n\r\n0\r\n\r\n",
+    want: { headers: ["Proxy-", "kept", "Content-Lengthy", "3"], end: "reusable", hasDate: false },
+  },
+  {
+    name: "a control byte in a forwarded value makes the head unusable",
+    wire: "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n",
+    want: { valid: false },
+  },
+  {
+    name: "a forwarded name that is not a token makes the head unusable",
+    wire: "HTTP/1.1 200 OK\r\nX(A): b\r\nContent-Length: 0\r\n\r\n",
+    want: { valid: false },
+  },
+  {
+    name: "a header named in Connection is dropped, not judged",
+    wire: "HTTP/1.1 200 OK\r\nConnection: X-Bad\r\nX-Bad: a\x01b\r\nDate: d\r\nContent-Length: 0\r\n\r\n",
+    want: { valid: true, headers: ["Date", "d", "Content-Length", "0"], hasDate: true },
   },
   {
     name: "HEAD response has no body despite its length",

@@ -3,12 +3,24 @@
 // and says whether the connection can carry another request. Bytes arrive as the socket delivers them; body slices
 // are handed on without copying. Interim 1xx responses other than 101 are skipped.
 
-import { decimal, HEAD_END, hexValue } from "./request-parser.ts";
+import { decimalAt, HEAD_END, hexValue, tokenByte, valueByte } from "./request-parser.ts";
+
+/** A response head as the edge forwards it. Owned by its reader and rewritten by the next head. */
+export interface ResponseHead {
+  /** The header lines to forward, each `Name: value\r\n`: hop-by-hop ones dropped, Content-Length normalized. */
+  fields: string;
+  /** A Content-Length line is among `fields` (the body is framed by length). */
+  hasLength: boolean;
+  /** A Date line is among `fields`. */
+  hasDate: boolean;
+  /** False when a forwarded name is not a token or a value holds a control byte: the head cannot be passed on. */
+  valid: boolean;
+}
 
 /** Receives what the reader finds. Callbacks may reset the reader; it then stops reading the current chunk. */
 export interface ResponseSink {
-  /** `headers` is a flat [name, value, …] list without hop-by-hop headers; the sink may append to it. */
-  onResponseHead(status: number, headers: string[]): void;
+  /** The head of a final (or 101) response; `head` is valid until the sink returns. */
+  onResponseHead(status: number, head: ResponseHead): void;
   /** A slice of the (de-chunked) body; valid only until the sink returns (it may view a shared read buffer). */
   onResponseBody(chunk: Buffer): void;
   /** The response is complete; `reusable` is false when the connection must not carry another request. */
@@ -48,6 +60,10 @@ export class ResponseReader {
   private pending: Buffer | null = null;
   /** Bumped by `reset`, so a feed loop notices a sink that reset the reader from a callback. */
   private generation = 0;
+  /** The head handed to the sink, reused for every response. */
+  private readonly head: ResponseHead = { fields: "", hasLength: false, hasDate: false, valid: true };
+  /** Offsets of the forwarded header lines of the head being parsed (see `parseHead`), reused. */
+  private readonly lines: number[] = [];
 
   /** Prepares for the response to a new request; `expectBody` is false for HEAD requests. */
   reset(sink: ResponseSink | null, expectBody: boolean): void {
@@ -186,67 +202,84 @@ export class ResponseReader {
     }
     const next = end + 4;
     const gen = this.generation;
-    if (this.parseHead(chunk.toString("latin1", pos, end)) && this.generation === gen)
-      this.finish(next === chunk.length);
+    if (this.parseHead(chunk, pos, end) && this.generation === gen) this.finish(next === chunk.length);
     return next;
   }
 
-  /** Parses one head and calls `onResponseHead`; true when the response has no body and is thus complete. */
-  private parseHead(text: string): boolean {
-    let lineEnd = text.indexOf("\r\n");
-    if (lineEnd < 0) lineEnd = text.length;
+  /**
+   * Parses the head in `buf` [start, end) (`end`: where its blank line starts) and calls `onResponseHead`; true when
+   * the response has no body and is thus complete. Works on the bytes: strings are made only of what is forwarded,
+   * consecutive header lines already in `Name: value` form as one slice.
+   */
+  private parseHead(buf: Buffer, start: number, end: number): boolean {
+    const lineEnd = lineEndAt(buf, start, end);
+    const lineLen = lineEnd - start;
     // Status line: HTTP/1.x SP 3DIGIT [SP reason]
+    const minor = buf[start + 7];
     if (
-      lineEnd < 12 ||
-      !text.startsWith("HTTP/1.") ||
-      (text[7] !== "1" && text[7] !== "0") ||
-      text[8] !== " " ||
-      (lineEnd > 12 && text[12] !== " ")
+      lineLen < 12 ||
+      !startsWithAt(buf, start, HTTP_1_PREFIX) ||
+      (minor !== DIGIT_1 && minor !== DIGIT_0) ||
+      buf[start + 8] !== SP ||
+      (lineLen > 12 && buf[start + 12] !== SP)
     ) {
       this.fail("malformed status line from upstream");
       return false;
     }
-    const code = text.slice(9, 12);
-    const status = Number(code);
-    if (!/^[1-9]\d\d$/.test(code)) {
+    const d0 = buf[start + 9] - DIGIT_0;
+    const d1 = buf[start + 10] - DIGIT_0;
+    const d2 = buf[start + 11] - DIGIT_0;
+    if (d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) {
       this.fail("malformed status code from upstream");
       return false;
     }
+    const status = d0 * 100 + d1 * 10 + d2;
     if (status < 200 && status !== 101) return false; // interim response: read the next head
-    this.keepAlive = text[7] === "1";
-    const headers: string[] = [];
+    this.keepAlive = minor === DIGIT_1;
+    // Forwarded lines, FIELD_SLOTS numbers each: line start, colon, value start, value end, line end, and 1 when
+    // the name is a token and the value free of control bytes.
+    const lines = this.lines;
+    lines.length = 0;
     let contentLength = -1;
     let transferEncoding = false;
     let chunked = false;
     let listed: string[] | null = null;
     let pos = lineEnd + 2;
-    while (pos < text.length) {
-      let eol = text.indexOf("\r\n", pos);
-      if (eol < 0) eol = text.length;
-      const first = text.charCodeAt(pos);
-      const colon = text.indexOf(":", pos);
-      if (first === 32 || first === 9 || colon < 0 || colon >= eol || colon === pos) {
+    while (pos < end) {
+      // One pass over the line: the name up to its colon, then the value up to the CRLF, each byte checked.
+      const first = buf[pos];
+      let colon = pos;
+      let ok = true;
+      for (; colon < end; colon++) {
+        const c = buf[colon];
+        if (c === COLON || (c === CR && buf[colon + 1] === LF)) break;
+        if (!tokenByte(c)) ok = false;
+      }
+      if (first === SP || first === HT || colon === end || buf[colon] !== COLON || colon === pos) {
         this.fail("malformed header line from upstream");
         return false;
       }
-      const last = text.charCodeAt(colon - 1);
-      if (last === 32 || last === 9) {
+      const last = buf[colon - 1];
+      if (last === SP || last === HT) {
         this.fail("whitespace before a colon in an upstream header");
         return false;
       }
-      const name = text.slice(pos, colon);
-      // Optional whitespace around the value is skipped by index, so the common header costs one slice.
+      let eol = colon + 1;
+      for (; eol < end; eol++) {
+        const c = buf[eol];
+        if (c === CR && buf[eol + 1] === LF) break;
+        if (!valueByte(c)) ok = false;
+      }
+      // Optional whitespace around the value is skipped by index.
       let vs = colon + 1;
       let ve = eol;
-      while (vs < ve && isOws(text.charCodeAt(vs))) vs++;
-      while (ve > vs && isOws(text.charCodeAt(ve - 1))) ve--;
-      const value = text.slice(vs, ve);
+      while (vs < ve && (buf[vs] === SP || buf[vs] === HT)) vs++;
+      while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HT)) ve--;
+      const lineStart = pos;
       pos = eol + 2;
-      // Only names of a length some hop-by-hop or framing header has are lower-cased and compared.
-      const special = SPECIAL_LENGTHS[name.length] === 1 || (name.length > 6 && (name.charCodeAt(0) | 0x20) === P);
-      switch (special ? name.toLowerCase() : "") {
-        case "content-length": {
-          const n = decimal(value);
+      switch (specialName(buf, lineStart, colon)) {
+        case CONTENT_LENGTH: {
+          const n = decimalAt(buf, vs, ve);
           if (n < 0) {
             this.fail("bad Content-Length from upstream");
             return false;
@@ -258,18 +291,21 @@ export class ResponseReader {
           contentLength = n;
           break;
         }
-        case "transfer-encoding":
+        case TRANSFER_ENCODING:
           transferEncoding = true;
-          chunked = /(^|,)\s*chunked\s*$/i.test(value);
+          chunked = /(^|,)\s*chunked\s*$/i.test(buf.toString("latin1", vs, ve));
           break;
-        case "connection": {
+        case CONNECTION: {
           // Most instances send a single keep-alive or close token: no list to split.
-          const single = value.length <= KEEP_ALIVE.length ? value.toLowerCase() : "";
-          if (single === KEEP_ALIVE || single === CLOSE) {
-            this.keepAlive = single === KEEP_ALIVE;
+          if (equalsLowerAt(buf, vs, ve, KEEP_ALIVE_BYTES)) {
+            this.keepAlive = true;
             break;
           }
-          for (const token of value.split(",")) {
+          if (equalsLowerAt(buf, vs, ve, CLOSE_BYTES)) {
+            this.keepAlive = false;
+            break;
+          }
+          for (const token of buf.toString("latin1", vs, ve).split(",")) {
             const t = token.trim().toLowerCase();
             if (t === "close") this.keepAlive = false;
             else if (t === "keep-alive") this.keepAlive = true;
@@ -280,24 +316,24 @@ export class ResponseReader {
           }
           break;
         }
-        case "keep-alive":
-        case "te":
-        case "trailer":
-        case "upgrade":
+        case HOP_BY_HOP:
           break;
         default:
-          if (special && name.length > 6 && name.toLowerCase().startsWith("proxy-")) break;
-          headers.push(name, value);
+          lines.push(lineStart, colon, vs, ve, eol, ok ? 1 : 0);
       }
     }
-    const out = listed === null ? headers : withoutListed(headers, listed);
-    if (contentLength >= 0 && !transferEncoding) out.push("Content-Length", String(contentLength));
+    const head = this.head;
+    this.buildFields(buf, listed);
+    if (contentLength >= 0 && !transferEncoding) {
+      head.fields += `Content-Length: ${contentLength}\r\n`;
+      head.hasLength = true;
+    }
 
     const sink = this.sink!;
     if (status === 101) {
       this.state = TUNNEL;
       this.keepAlive = false;
-      sink.onResponseHead(status, out);
+      sink.onResponseHead(status, head);
       return false;
     }
     const bodyless = !this.expectBody || status === 204 || status === 304;
@@ -318,8 +354,50 @@ export class ResponseReader {
     }
     const complete = this.state === DONE;
     if (complete) this.state = HEAD; // still reading until finish() runs
-    sink.onResponseHead(status, out);
+    sink.onResponseHead(status, head);
     return complete;
+  }
+
+  /**
+   * Fills `head` from the forwarded lines recorded in `lines` (those named in `listed`, the Connection header's
+   * own list, left out): each as `Name: value\r\n`, a run of lines already in that form copied as one slice.
+   */
+  private buildFields(buf: Buffer, listed: readonly string[] | null): void {
+    const head = this.head;
+    const lines = this.lines;
+    let fields = "";
+    let valid = true;
+    let hasDate = false;
+    let runStart = -1;
+    let runEnd = -1;
+    for (let i = 0; i < lines.length; i += FIELD_SLOTS) {
+      const ls = lines[i];
+      const colon = lines[i + 1];
+      const vs = lines[i + 2];
+      const ve = lines[i + 3];
+      const eol = lines[i + 4];
+      if (listed?.includes(buf.toString("latin1", ls, colon).toLowerCase())) continue;
+      if (lines[i + 5] === 0) valid = false;
+      if (colon - ls === DATE_BYTES.length && equalsLowerAt(buf, ls, colon, DATE_BYTES)) hasDate = true;
+      if (buf[colon + 1] === SP && vs === colon + 2 && ve === eol) {
+        // Already `Name: value` with its CRLF: extend the run, or start one.
+        if (ls !== runEnd) {
+          if (runStart >= 0) fields += buf.toString("latin1", runStart, runEnd);
+          runStart = ls;
+        }
+        runEnd = eol + 2;
+        continue;
+      }
+      if (runStart >= 0) fields += buf.toString("latin1", runStart, runEnd);
+      runStart = -1;
+      runEnd = -1;
+      fields += `${buf.toString("latin1", ls, colon)}: ${buf.toString("latin1", vs, ve)}\r\n`;
+    }
+    if (runStart >= 0) fields += buf.toString("latin1", runStart, runEnd);
+    head.fields = fields;
+    head.valid = valid;
+    head.hasDate = hasDate;
+    head.hasLength = false;
   }
 
   private startChunk(): void {
@@ -387,28 +465,85 @@ export class ResponseReader {
   }
 }
 
-const P = 0x70;
-const KEEP_ALIVE = "keep-alive";
-const CLOSE = "close";
+const SP = 32;
+const HT = 9;
+const COLON = 58;
+const DIGIT_0 = 48;
+const DIGIT_1 = 49;
+/** Numbers recorded per forwarded header line (see `parseHead`). */
+const FIELD_SLOTS = 6;
+const HTTP_1_PREFIX = Buffer.from("HTTP/1.", "latin1");
+const KEEP_ALIVE_BYTES = Buffer.from("keep-alive", "latin1");
+const CLOSE_BYTES = Buffer.from("close", "latin1");
+const DATE_BYTES = Buffer.from("date", "latin1");
 
-/** 1 at the lengths of the response header names the reader handles itself (see `parseHead`). */
-const SPECIAL_LENGTHS: readonly number[] = (() => {
-  const out: number[] = [];
-  for (const name of ["content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade"]) {
-    out[name.length] = 1;
+// What `specialName` finds.
+const FORWARDED = 0;
+const CONTENT_LENGTH = 1;
+const TRANSFER_ENCODING = 2;
+const CONNECTION = 3;
+/** A hop-by-hop header the edge drops: Keep-Alive, TE, Trailer, Upgrade, Proxy-*. */
+const HOP_BY_HOP = 4;
+
+const CONTENT_LENGTH_BYTES = Buffer.from("content-length", "latin1");
+const TRANSFER_ENCODING_BYTES = Buffer.from("transfer-encoding", "latin1");
+const CONNECTION_BYTES = Buffer.from("connection", "latin1");
+const TE_BYTES = Buffer.from("te", "latin1");
+const TRAILER_BYTES = Buffer.from("trailer", "latin1");
+const UPGRADE_BYTES = Buffer.from("upgrade", "latin1");
+const PROXY_PREFIX_BYTES = Buffer.from("proxy-", "latin1");
+
+/** What the edge does with the header named by `buf` [start, end), compared case-insensitively. */
+function specialName(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  switch (len) {
+    case 2:
+      return equalsLowerAt(buf, start, end, TE_BYTES) ? HOP_BY_HOP : FORWARDED;
+    case 7:
+      if (equalsLowerAt(buf, start, end, TRAILER_BYTES) || equalsLowerAt(buf, start, end, UPGRADE_BYTES)) {
+        return HOP_BY_HOP;
+      }
+      break;
+    case 10:
+      if (equalsLowerAt(buf, start, end, CONNECTION_BYTES)) return CONNECTION;
+      if (equalsLowerAt(buf, start, end, KEEP_ALIVE_BYTES)) return HOP_BY_HOP;
+      break;
+    case 14:
+      if (equalsLowerAt(buf, start, end, CONTENT_LENGTH_BYTES)) return CONTENT_LENGTH;
+      break;
+    case 17:
+      if (equalsLowerAt(buf, start, end, TRANSFER_ENCODING_BYTES)) return TRANSFER_ENCODING;
+      break;
   }
-  return out;
-})();
-
-/** Optional whitespace of a header line: space or tab. */
-function isOws(c: number): boolean {
-  return c === 32 || c === 9;
+  return len > PROXY_PREFIX_BYTES.length &&
+    equalsLowerAt(buf, start, start + PROXY_PREFIX_BYTES.length, PROXY_PREFIX_BYTES)
+    ? HOP_BY_HOP
+    : FORWARDED;
 }
 
-function withoutListed(headers: string[], listed: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    if (!listed.includes(headers[i].toLowerCase())) out.push(headers[i], headers[i + 1]);
+/** Whether the bytes of `buf` [start, end), ASCII letters lower-cased, equal `lower` (lower-case ASCII). */
+function equalsLowerAt(buf: Buffer, start: number, end: number, lower: Buffer): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let c = buf[start + i];
+    if (c >= UPPER_A && c <= UPPER_Z) c |= CASE_BIT;
+    if (c !== lower[i]) return false;
   }
-  return out;
+  return true;
 }
+
+/** Whether `buf` holds `prefix` at `start`. */
+function startsWithAt(buf: Buffer, start: number, prefix: Buffer): boolean {
+  for (let i = 0; i < prefix.length; i++) if (buf[start + i] !== prefix[i]) return false;
+  return true;
+}
+
+/** Where the line starting at `pos` ends: its CRLF's offset, or `end` (the head's last line). */
+function lineEndAt(buf: Buffer, pos: number, end: number): number {
+  for (let i = pos; i < end; i++) if (buf[i] === CR && buf[i + 1] === LF) return i;
+  return end;
+}
+
+const UPPER_A = 65;
+const UPPER_Z = 90;
+const CASE_BIT = 0x20;
