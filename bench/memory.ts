@@ -140,6 +140,9 @@ async function main(): Promise<void> {
           }),
         );
         console.log(`round ${round + 1}/${ROUNDS} ${target.name.padEnd(16)} ${Date.now() - t0} ms`);
+        // The other targets' writes of this round can outlast a server's keep-alive timeout (a minute at 1M series):
+        // a connection it closes while the agent reuses it fails the request, so the next round connects afresh.
+        agent.destroy();
       }
     }
     for (const t of targets) await t.flush();
