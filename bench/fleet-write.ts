@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Labels } from "../src/model/labels.ts";
 import { contrailOk, startUp, type UpProcess } from "../src/roles/testkit.ts";
-import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import type { FleetSeries } from "./fleet.ts";

@@ -27,7 +27,7 @@ import {
   openControlDb,
 } from "../src/control/index.ts";
 import { Labels } from "../src/model/labels.ts";
-import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "../src/storage/remote/protobuf.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";

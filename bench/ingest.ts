@@ -30,7 +30,7 @@ import Fastify from "fastify";
 import { registerRemoteWrite } from "../src/api/remote-write.ts";
 import { Labels } from "../src/model/labels.ts";
 import { LIMIT_SPECS } from "../src/model/limits.ts";
-import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";

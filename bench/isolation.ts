@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Labels } from "../src/model/labels.ts";
 import { BIN, contrail, contrailOk, edgeGet, startUp, type UpProcess, writeTestApp } from "../src/roles/testkit.ts";
-import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { median } from "./harness.ts";

@@ -13,7 +13,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { readRequestBody } from "../src/api/remote-read/test-codec.ts";
 import { startTestServer, testControl } from "../src/api/test-support.ts";
 import { Labels } from "../src/model/labels.ts";
-import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
 import { startPrometheusReceiver } from "../src/testkit/peers.ts";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Labels } from "../model/labels.ts";
 import { STALE_NAN } from "../model/sample.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import type { WriteSeries } from "../storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { OrgLimitsCache, updateOrgLimits } from "../control/index.ts";
 import { CounterResetHint, type Histogram } from "../model/histogram.ts";
 import { Labels } from "../model/labels.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { encodeRequestV2 } from "../storage/remote/codec-v2.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "../storage/remote/protobuf.ts";

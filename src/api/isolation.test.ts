@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { OrgLimitsCache, updateOrgLimits } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import type { WriteRequestData } from "../storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";

@@ -11,7 +11,7 @@ import { type Scope, TokenCache } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { ExportRequest } from "../storage/otlp/model.ts";
 import { encodeExportRequest, gauge } from "../storage/otlp/testkit.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";

@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { authenticate } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import { BackendTenantStore } from "../storage/remote/backend-store.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { QUEUE_FULL_RETRY_AFTER_MS } from "../storage/remote/queue/queue.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";

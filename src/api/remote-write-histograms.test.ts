@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CounterResetHint, type Histogram } from "../model/histogram.ts";
 import { Labels } from "../model/labels.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { encodeRequestV2 } from "../storage/remote/codec-v2.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import type { WriteRequestData } from "../storage/remote/types.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Labels } from "../model/labels.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import type { RemoteWriteRoute } from "./remote-write.ts";

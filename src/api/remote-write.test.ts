@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { authenticate } from "../control/index.ts";
 import { Labels } from "../model/labels.ts";
 import { newMatcher } from "../model/matcher.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { encodeRequestV2 } from "../storage/remote/codec-v2.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { ProtoWriter, WIRE_LEN } from "../storage/remote/protobuf.ts";

@@ -7,7 +7,7 @@ import { authenticate } from "../control/index.ts";
 import type { MetricMetadata } from "../exposition/index.ts";
 import { Labels } from "../model/labels.ts";
 import type { ActiveTarget } from "../scrape/index.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../storage/remote/metadata.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import { checkAccess } from "./auth.ts";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Labels } from "../model/labels.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { type Peer, remoteWritingConfig, startPrometheus } from "../testkit/peers.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import { byLabel, contrailOk, query, startUp, type UpProcess, waitFor } from "./testkit.ts";

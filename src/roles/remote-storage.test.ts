@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Labels } from "../model/labels.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { freePort, type Peer, startPrometheus, startVictoriaMetrics } from "../testkit/peers.ts";
 import { skipUnlessCi } from "../testkit/shared-data.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CounterResetHint, type Histogram } from "../model/histogram.ts";
 import { Labels } from "../model/labels.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import { type Serve, startServe } from "./serve.ts";
 import { seedOrgs } from "./testkit.ts";

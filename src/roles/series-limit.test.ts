@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
 import { Labels } from "../model/labels.ts";
 import { newMatcher } from "../model/matcher.ts";
-import { encodeWriteRequestV1 } from "../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../storage/remote/codec-v1-encode.ts";
 import { EmbeddedTenantStore } from "../storage/tenants.ts";
 import { SnappyEncoder } from "../tsdb/encoding/snappy.ts";
 import { type Serve, startServe } from "./serve.ts";

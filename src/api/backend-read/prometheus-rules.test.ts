@@ -13,7 +13,7 @@ import { isContrailError } from "../../model/errors.ts";
 import { CounterResetHint, type Histogram } from "../../model/histogram.ts";
 import { Labels } from "../../model/labels.ts";
 import { DEFAULT_ORG_LIMITS } from "../../model/limits.ts";
-import { encodeWriteRequestV1 } from "../../storage/remote/codec-v1.ts";
+import { encodeWriteRequestV1 } from "../../storage/remote/codec-v1-encode.ts";
 import { freePort, IDLE_PROMETHEUS_CONFIG, type PeerProcess, startProcess, waitReady } from "../../testkit/peers.ts";
 import { skipUnlessCi } from "../../testkit/shared-data.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";

@@ -6,21 +6,20 @@
 // and are reused. The pool grows past its base size by one warm spare whenever every worker is busy, up to its
 // maximum, so a cheap query never waits for a heavy one to finish (the operating system shares the cores between
 // them); spares idle for a while are retired. A worker whose selection is large may hand half of it to an idle
-// worker (an assist, shard.ts) when no job is waiting and a third worker stays free; the assist belongs to its job,
-// and stops with it. A selection of a few pages is split here instead, both halves posted at once (presplit.ts),
-// and a small answer of two halves merged here (merge-here.ts).
+// worker (an assist, shard.ts) when no job is waiting and a third worker stays free; the main thread's side of
+// assists, the split of a selection of a few pages here and the merge of two halves here, is assist-desk.ts.
 
 import { availableParallelism } from "node:os";
 import { MessageChannel, type Worker } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
+import { AssistDesk } from "./assist-desk.ts";
 import { FairQueue } from "./fair-queue.ts";
 import { type PoolFigures, type RestartReason, ServeTimes } from "./figures.ts";
 import { evaluateInline, INLINE_MAX_MS } from "./inline.ts";
-import { type DataAnswer, JobData } from "./job-data.ts";
-import { mergeHere } from "./merge-here.ts";
-import { type PageBounds, pageTransfer } from "./pages.ts";
+import { JobData } from "./job-data.ts";
+import type { PageBounds } from "./pages.ts";
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_WORKER_HEAP_MB,
@@ -31,7 +30,6 @@ import {
   type Submission,
 } from "./pool-options.ts";
 import {
-  type Assist,
   canceledError,
   exitError,
   idle,
@@ -42,11 +40,8 @@ import {
   type Slot,
   startError,
   timeoutError,
-  transferOf,
 } from "./pool-slots.ts";
-import { gatherPages, splitGathered, worthSplitting } from "./presplit.ts";
 import {
-  type AssistMessage,
   CANCEL_CLIENT,
   CANCEL_DEADLINE,
   type DataRequest,
@@ -55,11 +50,9 @@ import {
   FLAG_REPLY,
   type JobMessage,
   type QuerySpec,
-  type SeriesPage,
   type WorkerMessage,
 } from "./protocol.ts";
 import { type Ahead, selectAhead } from "./select-ahead.ts";
-import type { PartialResult } from "./shard.ts";
 import type { WorkerInit } from "./worker.ts";
 
 /** First pause before a worker that failed to start is started again, ms; doubled per failure up to the maximum. */
@@ -87,6 +80,8 @@ export class QueryPool {
   private closed = false;
   private lastStartError: string | null = null;
   private readonly assistsOn: boolean;
+  /** The assists of running jobs, and the split of a job's selection before it is handed over. */
+  private readonly desk: AssistDesk;
   private readonly inlineOn: boolean;
   private readonly inlineMaxMs: number;
   /**
@@ -94,7 +89,7 @@ export class QueryPool {
    * job at most is evaluated inline per turn (others go to workers), so a burst of them never adds up.
    */
   private inlineTurn: NodeJS.Immediate | null = null;
-  private counts = { canceled: 0, timedOut: 0, rejected: 0, assists: 0, inline: 0 };
+  private counts = { canceled: 0, timedOut: 0, rejected: 0, inline: 0 };
   private readonly serveTimes = new ServeTimes();
   private readonly restarts: Record<RestartReason, number> = {
     timeout: 0,
@@ -121,6 +116,19 @@ export class QueryPool {
     this.assistsOn = opts.assists ?? true;
     this.inlineOn = opts.inline ?? true;
     this.inlineMaxMs = opts.inlineMaxMs ?? INLINE_MAX_MS;
+    this.desk = new AssistDesk({
+      planner: this.planner,
+      graceMs: this.graceMs,
+      helperSlot: (job) => this.helperSlot(job),
+      nextId: () => this.nextJob++,
+      occupy: (slot) => this.occupy(slot),
+      vacate: (slot) => this.vacate(slot),
+      reply: (slot, response, transfer) => this.reply(slot, response, transfer),
+      complete: (slot, job, outcome) => this.complete(slot, job, outcome),
+      dispatch: () => this.dispatch(),
+      hand: (job, slot, ahead, queueSeconds, presplit) => this.hand(job, slot, ahead, queueSeconds, presplit),
+      observe: (seconds) => this.serveTimes.observe(seconds),
+    });
     for (let i = 0; i < this.size; i++) this.addSlot();
   }
 
@@ -194,7 +202,7 @@ export class QueryPool {
       canceled: this.counts.canceled,
       timedOut: this.counts.timedOut,
       rejected: this.counts.rejected,
-      assists: this.counts.assists,
+      assists: this.desk.posted,
       inline: this.counts.inline,
       restarts: { ...this.restarts },
       serve: this.serveTimes.figures(),
@@ -288,22 +296,21 @@ export class QueryPool {
         this.dispatch();
         return;
       case "partial":
-        if (slot.assist?.id === m.id) this.endAssist(slot, { seq: 0, ok: true, partial: m.partial });
+        if (slot.assist?.id === m.id) this.desk.ended(slot, { seq: 0, ok: true, partial: m.partial });
         return;
       case "done":
       case "failed": {
         if (m.kind === "failed" && slot.assist?.id === m.id) {
-          this.endAssist(slot, { seq: 0, ok: false, code: m.code, message: m.message });
+          this.desk.ended(slot, { seq: 0, ok: false, code: m.code, message: m.message });
           return;
         }
         const job = slot.job;
         if (job === null || job.id !== m.id) return;
-        this.release(slot);
-        this.finish(
+        this.complete(
+          slot,
           job,
           m.kind === "done" ? { body: [...m.body] } : { error: new ContrailError(m.code as ErrorCode, m.message) },
         );
-        this.dispatch();
         return;
       }
     }
@@ -319,9 +326,9 @@ export class QueryPool {
       const error = canceledError("expression evaluation");
       answer = { response: { seq: req.seq, ok: false, code: error.code, message: error.message }, transfer: [] };
     } else if (req.op === "assist") {
-      answer = this.startAssist(job, req.seq, req.pages);
+      answer = this.desk.start(job, req.seq, req.pages);
     } else if (req.op === "assistResult") {
-      answer = this.assistResult(job, req.seq, req.assist, req.partial ?? null);
+      answer = this.desk.result(job, req.seq, req.assist, req.partial ?? null);
     } else {
       answer = job.data.answer(req);
     }
@@ -338,16 +345,6 @@ export class QueryPool {
     Atomics.notify(slot.flags, FLAG_REPLY);
   }
 
-  // Hands `pages` of `job`'s selection to an idle worker when two are free and no job waits for one; else gives
-  // the pages back.
-  private startAssist(job: Job, seq: number, pages: readonly SeriesPage[]): ReturnType<JobData["answer"]> {
-    const slot = this.helperSlot(job);
-    if (slot === undefined) {
-      return { response: { seq, ok: true, assist: 0, pages }, transfer: pages.flatMap(pageTransfer) };
-    }
-    return { response: { seq, ok: true, assist: this.assist(job, slot, pages), pages: [] }, transfer: [] };
-  }
-
   // An idle worker to help `job` when two are free and no job waits for one. A helper leaves another worker free,
   // so a query arriving meanwhile never waits; without one, a spare is started (when the pool may grow) for the
   // next large selection.
@@ -358,95 +355,6 @@ export class QueryPool {
     if (free.length === 1 && !starting && this.slots.length < this.maxWorkers) this.scheduleRetire(this.addSlot());
     const slot = free.length >= 2 ? free[0] : undefined;
     return slot?.worker === null ? undefined : slot;
-  }
-
-  // Posts `pages` of `job`'s selection to the worker of `slot` as an assist; returns the assist's id.
-  private assist(job: Job, slot: Slot, pages: readonly SeriesPage[]): number {
-    const assist: Assist = { id: this.nextJob++, job, slot, result: null, waiting: 0, offered: null };
-    job.assists.set(assist.id, assist);
-    this.counts.assists++;
-    this.occupy(slot);
-    slot.assist = assist;
-    const msg: AssistMessage = {
-      kind: "assist",
-      id: assist.id,
-      spec: job.spec,
-      remainingMs: Math.max(1, job.deadline - performance.now()),
-      pages,
-    };
-    slot.worker?.postMessage(msg, pages.flatMap(pageTransfer));
-    return assist.id;
-  }
-
-  // The result of `job`'s assist `id`: now when the helper has finished, else once it does (null: deferred).
-  // With `mine` (the job's worker's own result), the two may be merged and the job answered here (merge-here.ts).
-  private assistResult(job: Job, seq: number, id: number, mine: PartialResult | null): ReturnType<JobData["answer"]> {
-    const assist = job.assists.get(id);
-    if (assist === undefined) {
-      return { response: { seq, ok: false, code: "internal", message: `no assist ${id} in this job` }, transfer: [] };
-    }
-    if (assist.result === null) {
-      assist.waiting = seq;
-      assist.offered = mine;
-      return null;
-    }
-    job.assists.delete(id);
-    return this.handBack(job, assist.result, seq, mine);
-  }
-
-  // The answer to the job's worker waiting (request `seq`) for its assist's `outcome`: the outcome, or `answered`
-  // once the job was answered here from the two halves' results. Null when the job's slot is gone.
-  private handBack(job: Job, outcome: DataResponse, seq: number, mine: PartialResult | null): DataAnswer | null {
-    const owner = job.slot;
-    if (mine !== null && owner !== null && outcome.ok && "partial" in outcome) {
-      const now = performance.now();
-      const times = { queueSeconds: (job.started - job.submitted) / 1000, evalSeconds: (now - job.started) / 1000 };
-      const merged = mergeHere(this.planner, job.spec, mine, outcome.partial, times);
-      if (merged !== null) {
-        // The worker is told before the slot is freed, so its answer is there before any next job.
-        this.reply(owner, { seq, ok: true, answered: true }, []);
-        this.release(owner);
-        this.finish(job, merged);
-        this.dispatch();
-        return null;
-      }
-    }
-    return { response: { ...outcome, seq }, transfer: transferOf(outcome) };
-  }
-
-  // The helper in `slot` finished (or failed, or exited): its worker is free, and the job's worker gets the outcome.
-  private endAssist(slot: Slot, outcome: DataResponse): void {
-    const assist = slot.assist;
-    if (assist === null) return;
-    slot.assist = null;
-    assist.slot = null;
-    this.vacate(slot);
-    const job = assist.job;
-    const owner = job.slot;
-    if (job.state === "running" && owner !== null && owner.job === job) {
-      assist.result = outcome;
-      if (assist.waiting !== 0) {
-        job.assists.delete(assist.id);
-        const answer = this.handBack(job, outcome, assist.waiting, assist.offered);
-        if (answer !== null) this.reply(owner, answer.response, answer.transfer);
-      }
-    }
-    this.dispatch();
-  }
-
-  // Asks the helpers of `job` to stop (the job ended or was stopped), terminating them after the grace period.
-  private stopAssists(job: Job, reason: "canceled" | "timeout"): void {
-    for (const assist of job.assists.values()) {
-      const slot = assist.slot;
-      if (slot === null || slot.killTimer !== null) continue;
-      Atomics.store(slot.flags, FLAG_CANCEL, reason === "canceled" ? CANCEL_CLIENT : CANCEL_DEADLINE);
-      slot.killTimer = setTimeout(() => {
-        slot.killTimer = null;
-        if (slot.assist !== assist || slot.worker === null) return;
-        slot.killed = reason;
-        void slot.worker.terminate();
-      }, this.graceMs);
-    }
   }
 
   private onExit(slot: Slot, worker: Worker): void {
@@ -468,7 +376,7 @@ export class QueryPool {
     const assist = slot.assist;
     if (assist !== null) {
       const e = exitError(assist.job, reason, this.heapMb);
-      this.endAssist(slot, { seq: 0, ok: false, code: e.code, message: e.message });
+      this.desk.ended(slot, { seq: 0, ok: false, code: e.code, message: e.message });
     }
     if (this.closed) return;
     if (wasReady || job !== null || assist !== null) this.restarts[reason]++;
@@ -531,34 +439,8 @@ export class QueryPool {
       });
       return;
     }
-    if (!this.assistsOn || !worthSplitting(this.planner, job.spec, ahead.selects)) {
+    if (!this.assistsOn || !this.desk.splitAhead(job, slot, ahead, queueSeconds))
       this.hand(job, slot, ahead, queueSeconds);
-      return;
-    }
-    const hooks = {
-      alive: () => job.state === "running" && slot.job === job,
-      observe: (seconds: number) => this.serveTimes.observe(seconds),
-    };
-    gatherPages(job.data, ahead.selects[0], hooks, (g) => {
-      if ("error" in g) {
-        this.release(slot);
-        this.finish(job, g);
-        this.dispatch();
-        return;
-      }
-      const helper = () => {
-        const h = this.helperSlot(job);
-        return h === undefined ? null : (second: readonly SeriesPage[]) => this.assist(job, h, second);
-      };
-      const split = splitGathered(g, helper);
-      this.hand(
-        job,
-        slot,
-        { selects: [split.select], transfer: split.transfer, inline: false },
-        queueSeconds,
-        split.presplit,
-      );
-    });
   }
 
   // Posts `job` to the worker of `slot`, with the selections made ahead.
@@ -599,6 +481,13 @@ export class QueryPool {
     this.vacate(slot);
   }
 
+  // The job of `slot` ended with `outcome`: the slot is freed, the job settled, and waiting jobs start.
+  private complete(slot: Slot, job: Job, outcome: Outcome): void {
+    this.release(slot);
+    this.finish(job, outcome);
+    this.dispatch();
+  }
+
   // The client went away.
   private cancel(job: Job): void {
     if (job.state === "done") return;
@@ -630,7 +519,7 @@ export class QueryPool {
     if (slot === null || job.stop !== null) return;
     job.stop = why;
     Atomics.store(slot.flags, FLAG_CANCEL, why === "client" ? CANCEL_CLIENT : CANCEL_DEADLINE);
-    this.stopAssists(job, why === "client" ? "canceled" : "timeout");
+    this.desk.stop(job, why === "client" ? "canceled" : "timeout");
     job.data?.stop(why === "client" ? canceledError("expression evaluation") : timeoutError("expression evaluation"));
     slot.killTimer = setTimeout(() => {
       slot.killTimer = null;
@@ -647,7 +536,7 @@ export class QueryPool {
     job.timer = null;
     job.unlisten();
     job.data?.close();
-    this.stopAssists(job, job.stop === "deadline" ? "timeout" : "canceled");
+    this.desk.stop(job, job.stop === "deadline" ? "timeout" : "canceled");
     job.assists.clear();
     let o = outcome;
     // A job asked to stop reports why it was stopped, whichever check noticed first.

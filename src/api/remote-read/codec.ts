@@ -21,7 +21,7 @@ import type { Labels } from "../../model/labels.ts";
 import { type Matcher, type MatchType, newMatcher } from "../../model/matcher.ts";
 import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from "../../model/protobuf.ts";
 import type { SampleBuffer } from "../../model/sample.ts";
-import { writeLabels, writeSample } from "../../storage/remote/codec-v1.ts";
+import { writeLabels, writeSample } from "../../storage/remote/codec-v1-encode.ts";
 import { writeWireHistogram } from "../../storage/remote/histogram-wire.ts";
 import { crc32c } from "../../tsdb/encoding/crc32c.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Labels } from "../../model/labels.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
-import { encodeWriteRequestV1 } from "./codec-v1.ts";
+import { encodeWriteRequestV1 } from "./codec-v1-encode.ts";
 import {
   DEFAULT_DECODE_WORKER_YOUNG_GENERATION_MB,
   type Decoded,

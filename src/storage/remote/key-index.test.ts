@@ -12,7 +12,7 @@ import { Labels } from "../../model/labels.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import type { SeriesRef } from "../interface.ts";
 import { EmbeddedTenantStore } from "../tenants.ts";
-import { encodeWriteRequestV1 } from "./codec-v1.ts";
+import { encodeWriteRequestV1 } from "./codec-v1-encode.ts";
 import { WALK_KEY, WALK_STRIDE, walkWriteRequestV1 } from "./codec-v1-walk.ts";
 import { DecodePool, type DecodePoolOptions } from "./decode-pool.ts";
 import { KeyIndex, MAX_SOURCES } from "./key-index.ts";

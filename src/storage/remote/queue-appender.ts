@@ -8,7 +8,7 @@ import { ContrailError } from "../../model/errors.ts";
 import type { Histogram } from "../../model/histogram.ts";
 import { compareStrings, type Labels } from "../../model/labels.ts";
 import type { Appender, CommitReport, SeriesRef } from "../interface.ts";
-import { writeSample } from "./codec-v1.ts";
+import { writeSample } from "./codec-v1-encode.ts";
 import { writeWireHistogram } from "./histogram-wire.ts";
 import { ProtoWriter, WIRE_LEN } from "./protobuf.ts";
 

@@ -13,7 +13,7 @@ import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import type { Appender, CommitReport, SeriesRef, TenantStore } from "../interface.ts";
 import { MemoryStore } from "../memory.ts";
 import { EmbeddedTenantStore } from "../tenants.ts";
-import { encodeWriteRequestV1 } from "./codec-v1.ts";
+import { encodeWriteRequestV1 } from "./codec-v1-encode.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";
 import { type ReceiveLimits, ReceiverState, receiveWrite, type WriteOutcome } from "./receive.ts";
 import type { SeriesCacheOptions } from "./series-cache.ts";

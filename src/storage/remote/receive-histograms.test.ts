@@ -12,7 +12,7 @@ import { newMatcher } from "../../model/matcher.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import type { Appender, SeriesRef } from "../interface.ts";
 import { MemoryStore } from "../memory.ts";
-import { encodeWriteRequestV1 } from "./codec-v1.ts";
+import { encodeWriteRequestV1 } from "./codec-v1-encode.ts";
 import { encodeRequestV2 } from "./codec-v2.ts";
 import { outcomeHeaders, receiveWrite, type WriteHeaders } from "./receive.ts";
 import type { WriteProto, WriteRequestData } from "./types.ts";

@@ -9,7 +9,7 @@ import { DEFAULT_ORG_LIMITS } from "../../model/limits.ts";
 import { newMatcher } from "../../model/matcher.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import { MemoryStore } from "../memory.ts";
-import { encodeWriteRequestV1 } from "./codec-v1.ts";
+import { encodeWriteRequestV1 } from "./codec-v1-encode.ts";
 import { encodeRequestV2, maxSymbols } from "./codec-v2.ts";
 import { MetadataStore } from "./metadata.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "./protobuf.ts";

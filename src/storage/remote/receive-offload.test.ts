@@ -10,7 +10,7 @@ import { Labels } from "../../model/labels.ts";
 import { newMatcher } from "../../model/matcher.ts";
 import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import { MemoryStore } from "../memory.ts";
-import { encodeWriteRequestV1, writeLabels, writeSample } from "./codec-v1.ts";
+import { encodeWriteRequestV1, writeLabels, writeSample } from "./codec-v1-encode.ts";
 import { WALK_STRIDE, walkWriteRequestV1 } from "./codec-v1-walk.ts";
 import { encodeRequestV2 } from "./codec-v2.ts";
 import { DecodePool } from "./decode-pool.ts";

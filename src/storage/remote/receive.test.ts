@@ -11,7 +11,7 @@ import { SnappyEncoder } from "../../tsdb/encoding/snappy.ts";
 import type { Appender, Querier, Queryable, TenantStore } from "../interface.ts";
 import { MemoryStore } from "../memory.ts";
 import { EmbeddedTenantStore } from "../tenants.ts";
-import { encodeWriteRequestV1 } from "./codec-v1.ts";
+import { encodeWriteRequestV1 } from "./codec-v1-encode.ts";
 import { encodeRequestV2 } from "./codec-v2.ts";
 import { MetadataStore } from "./metadata.ts";
 import { outcomeHeaders, ReceiverState, receiveWrite, type WriteHeaders, type WriteOutcome } from "./receive.ts";

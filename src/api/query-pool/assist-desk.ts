@@ -1,0 +1,197 @@
+// The main thread's side of a job split across two workers. A worker whose selection is large hands half of its
+// pages here to be posted to an idle helper (an assist, shard.ts); the helper's result goes back to the job's worker
+// when it asks, or, with the worker's own half offered, both are merged and the job answered here (merge-here.ts).
+// A selection of a few pages is gathered and cut here before the job is handed over, both halves posted at once
+// (presplit.ts). An assist belongs to its job: it stops with it, and a helper that does not stop is terminated.
+// Single-threaded; owned by the pool (pool.ts), whose slots, queue and answers it reaches through `AssistHost`.
+
+import type { Engine } from "../../promql/engine/index.ts";
+import type { DataAnswer } from "./job-data.ts";
+import { mergeHere } from "./merge-here.ts";
+import { pageTransfer } from "./pages.ts";
+import { type Assist, type Job, type Outcome, type Slot, transferOf } from "./pool-slots.ts";
+import { gatherPages, splitGathered, worthSplitting } from "./presplit.ts";
+import {
+  type AssistMessage,
+  CANCEL_CLIENT,
+  CANCEL_DEADLINE,
+  type DataResponse,
+  FLAG_CANCEL,
+  type JobMessage,
+  type SeriesPage,
+} from "./protocol.ts";
+import type { Ahead } from "./select-ahead.ts";
+import type { PartialResult } from "./shard.ts";
+
+/** What the desk needs of the pool that owns it; every member acts on the pool's own state, synchronously. */
+export interface AssistHost {
+  /** Plans reads and merges halves with the workers' engine settings. */
+  readonly planner: Engine;
+  /** How long a helper asked to stop may take before it is terminated, ms. */
+  readonly graceMs: number;
+  /** An idle worker's slot free to help `job` now, or undefined (none may be taken). */
+  helperSlot(job: Job): Slot | undefined;
+  /** A new id for an assist, from the counter jobs take theirs from: a worker's message names either. */
+  nextId(): number;
+  /** Marks the slot's worker as taking work. */
+  occupy(slot: Slot): void;
+  /** Marks the slot's worker as done with its assist. */
+  vacate(slot: Slot): void;
+  /** Posts `response` to the slot's worker and wakes it; `transfer`: buffers moved with it. */
+  reply(slot: Slot, response: DataResponse, transfer: ArrayBuffer[]): void;
+  /** Frees the job's `slot`, settles `job` with `outcome` and starts waiting jobs. */
+  complete(slot: Slot, job: Job, outcome: Outcome): void;
+  /** Starts waiting jobs on free workers. */
+  dispatch(): void;
+  /** Posts `job` to the worker of `slot` with the selections made ahead (and the presplit, if any). */
+  hand(job: Job, slot: Slot, ahead: Ahead, queueSeconds: number, presplit?: JobMessage["presplit"]): void;
+  /** Records the time one data request took to serve, in seconds. */
+  observe(seconds: number): void;
+}
+
+/** The assists of a pool's jobs: posting halves to helpers, handing back or merging their results, stopping them. */
+export class AssistDesk {
+  private postedCount = 0;
+
+  constructor(private readonly host: AssistHost) {}
+
+  /** Assists posted since the pool started. */
+  get posted(): number {
+    return this.postedCount;
+  }
+
+  /**
+   * Answers the request `seq` of `job`'s worker to hand `pages` of its selection to a helper: the assist's id when a
+   * helper took them, else id 0 with the pages given back.
+   */
+  start(job: Job, seq: number, pages: readonly SeriesPage[]): DataAnswer {
+    const slot = this.host.helperSlot(job);
+    if (slot === undefined) {
+      return { response: { seq, ok: true, assist: 0, pages }, transfer: pages.flatMap(pageTransfer) };
+    }
+    return { response: { seq, ok: true, assist: this.post(job, slot, pages), pages: [] }, transfer: [] };
+  }
+
+  /**
+   * The result of `job`'s assist `id` for the worker's request `seq`: now when the helper has finished, else once it
+   * does (null: deferred). With `mine` (the job's worker's own result), the two may be merged and the job answered
+   * here (merge-here.ts); null then too.
+   */
+  result(job: Job, seq: number, id: number, mine: PartialResult | null): DataAnswer | null {
+    const assist = job.assists.get(id);
+    if (assist === undefined) {
+      return { response: { seq, ok: false, code: "internal", message: `no assist ${id} in this job` }, transfer: [] };
+    }
+    if (assist.result === null) {
+      assist.waiting = seq;
+      assist.offered = mine;
+      return null;
+    }
+    job.assists.delete(id);
+    return this.handBack(job, assist.result, seq, mine);
+  }
+
+  /** The helper in `slot` finished (or failed, or exited): its worker is free, and the job's worker gets `outcome`. */
+  ended(slot: Slot, outcome: DataResponse): void {
+    const assist = slot.assist;
+    if (assist === null) return;
+    slot.assist = null;
+    assist.slot = null;
+    this.host.vacate(slot);
+    const job = assist.job;
+    const owner = job.slot;
+    if (job.state === "running" && owner !== null && owner.job === job) {
+      assist.result = outcome;
+      if (assist.waiting !== 0) {
+        job.assists.delete(assist.id);
+        const answer = this.handBack(job, outcome, assist.waiting, assist.offered);
+        if (answer !== null) this.host.reply(owner, answer.response, answer.transfer);
+      }
+    }
+    this.host.dispatch();
+  }
+
+  /** Asks the helpers of `job` to stop (the job ended or was stopped), terminating them after the grace period. */
+  stop(job: Job, reason: "canceled" | "timeout"): void {
+    for (const assist of job.assists.values()) {
+      const slot = assist.slot;
+      if (slot === null || slot.killTimer !== null) continue;
+      Atomics.store(slot.flags, FLAG_CANCEL, reason === "canceled" ? CANCEL_CLIENT : CANCEL_DEADLINE);
+      slot.killTimer = setTimeout(() => {
+        slot.killTimer = null;
+        if (slot.assist !== assist || slot.worker === null) return;
+        slot.killed = reason;
+        void slot.worker.terminate();
+      }, this.host.graceMs);
+    }
+  }
+
+  /**
+   * Splits `job`'s one selection made ahead here when it is worth it (presplit.ts): its pages are gathered, cut in
+   * two, and the job is handed to the worker of `slot` with its half once they are. False (nothing done) when the
+   * job is not worth splitting; the caller hands it over as it is.
+   */
+  splitAhead(job: Job, slot: Slot, ahead: Ahead, queueSeconds: number): boolean {
+    const data = job.data;
+    if (data === null || !worthSplitting(this.host.planner, job.spec, ahead.selects)) return false;
+    const hooks = {
+      alive: () => job.state === "running" && slot.job === job,
+      observe: (seconds: number) => this.host.observe(seconds),
+    };
+    gatherPages(data, ahead.selects[0], hooks, (g) => {
+      if ("error" in g) {
+        this.host.complete(slot, job, g);
+        return;
+      }
+      const helper = () => {
+        const h = this.host.helperSlot(job);
+        return h === undefined ? null : (second: readonly SeriesPage[]) => this.post(job, h, second);
+      };
+      const split = splitGathered(g, helper);
+      this.host.hand(
+        job,
+        slot,
+        { selects: [split.select], transfer: split.transfer, inline: false },
+        queueSeconds,
+        split.presplit,
+      );
+    });
+    return true;
+  }
+
+  // Posts `pages` of `job`'s selection to the worker of `slot` as an assist; returns the assist's id.
+  private post(job: Job, slot: Slot, pages: readonly SeriesPage[]): number {
+    const assist: Assist = { id: this.host.nextId(), job, slot, result: null, waiting: 0, offered: null };
+    job.assists.set(assist.id, assist);
+    this.postedCount++;
+    this.host.occupy(slot);
+    slot.assist = assist;
+    const msg: AssistMessage = {
+      kind: "assist",
+      id: assist.id,
+      spec: job.spec,
+      remainingMs: Math.max(1, job.deadline - performance.now()),
+      pages,
+    };
+    slot.worker?.postMessage(msg, pages.flatMap(pageTransfer));
+    return assist.id;
+  }
+
+  // The answer to the job's worker waiting (request `seq`) for its assist's `outcome`: the outcome, or null once the
+  // job was answered here from the two halves' results (the worker is told so).
+  private handBack(job: Job, outcome: DataResponse, seq: number, mine: PartialResult | null): DataAnswer | null {
+    const owner = job.slot;
+    if (mine !== null && owner !== null && outcome.ok && "partial" in outcome) {
+      const now = performance.now();
+      const times = { queueSeconds: (job.started - job.submitted) / 1000, evalSeconds: (now - job.started) / 1000 };
+      const merged = mergeHere(this.host.planner, job.spec, mine, outcome.partial, times);
+      if (merged !== null) {
+        // The worker is told before the slot is freed, so its answer is there before any next job.
+        this.host.reply(owner, { seq, ok: true, answered: true }, []);
+        this.host.complete(owner, job, merged);
+        return null;
+      }
+    }
+    return { response: { ...outcome, seq }, transfer: transferOf(outcome) };
+  }
+}
