@@ -135,7 +135,12 @@ export const LAYER_TABLE: LayerTable = {
         "memory store, one database per org, remote write (received, and sent through disk queues), OTLP, the contracts' conformance suite",
       folders: ["src/storage", "src/storage/remote", "src/storage/remote/queue", "src/storage/otlp"],
       imports: { upToLayer: 2 },
-      testKits: ["src/storage/conformance.ts", "src/storage/otlp/testkit.ts", "src/storage/remote/store-dump.ts"],
+      testKits: [
+        "src/storage/conformance.ts",
+        "src/storage/otlp/testkit.ts",
+        "src/storage/remote/label-fields.ts",
+        "src/storage/remote/store-dump.ts",
+      ],
     },
     {
       name: "promql/engine",

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ProtoWriter } from "../../model/protobuf.ts";
 import { KeyPieces, pieceEnd, tailWord } from "./key-pieces.ts";
+import { labelFields } from "./label-fields.ts";
 import { hashBytes } from "./series-cache.ts";
 
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** Label fields of a TimeSeries, as a remote-write request encodes them. */
-function labelFields(pairs: readonly (readonly [string, string])[]): Uint8Array {
-  const w = new ProtoWriter();
-  for (const [name, value] of pairs) {
-    const m = w.begin(1);
-    w.tag(1, 2);
-    w.string(name);
-    w.tag(2, 2);
-    w.string(value);
-    w.end(m);
-  }
-  return w.finish();
 }
 
 const hash = (v: DataView, from: number, to: number) => hashBytes(v, from, to, 5);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Labels } from "../../model/labels.ts";
-import { ProtoWriter } from "../../model/protobuf.ts";
 import type { SeriesRef } from "../interface.ts";
+import { labelFields } from "./label-fields.ts";
 import { hashBytes, NO_ENTRY, NO_SERIES_REF, SeriesCache } from "./series-cache.ts";
 
 function view(b: Uint8Array): DataView {
@@ -127,22 +127,12 @@ describe("SeriesCache", () => {
 
   test("keys sharing label fields keep each field once and are still told apart by every byte", () => {
     const c = new SeriesCache();
-    const keyOf = (app: string, le: string) => {
-      const w = new ProtoWriter();
-      for (const [name, value] of [
+    const keyOf = (app: string, le: string) =>
+      labelFields([
         ["__name__", "fly_edge_http_response_time_seconds_bucket"],
         ["app", app],
         ["le", le],
-      ]) {
-        const m = w.begin(1);
-        w.tag(1, 2);
-        w.string(name);
-        w.tag(2, 2);
-        w.string(value);
-        w.end(m);
-      }
-      return w.finish();
-    };
+      ]);
     const apps = ["a", "bb", "ccc", "dddd"];
     const les = ["0.005", "0.01", "+Inf"];
     const entries = new Map<string, number>();
@@ -212,27 +202,18 @@ describe("SeriesCache", () => {
 
   test("an entry's labels are decoded from its key: empty values left out, strings interned", () => {
     const c = new SeriesCache();
-    const pairs = [
+    const pairs: [string, string][] = [
       ["__name__", "http_requests_total"],
       ["app", "caf\u00e9"],
       ["empty", ""],
       ["region", "\u{1F30D}"],
       ["z", "x".repeat(300)],
     ];
-    const w = new ProtoWriter();
-    for (const [name, value] of pairs) {
-      const m = w.begin(1);
-      w.tag(1, 2);
-      w.string(name);
-      w.tag(2, 2);
-      w.string(value);
-      w.end(m);
-    }
-    const key = w.finish();
+    const key = labelFields(pairs);
     const a = embedded([...key], 3);
     const e = c.add(view(a), 3, 3 + key.length, c.hash(view(a), 3, 3 + key.length), 6, 300);
     a.fill(0);
-    const want = Labels.fromPairs(pairs.filter(([, v]) => v !== "") as [string, string][]);
+    const want = Labels.fromPairs(pairs.filter(([, v]) => v !== ""));
     const got = c.labelsOf(e);
     assert.ok(got.equals(want), got.toString());
     assert.ok(got.interned);
