@@ -1,7 +1,8 @@
 // The states of the PromQL lexer (see lexer.ts), one function per state as in Prometheus's lexer.
 
+import { scanEscape } from "./lex-escape.ts";
 import type { Lexer, StateFn } from "./lexer.ts";
-import { quoteRune, quoteString, unicodeRune } from "./literals.ts";
+import { quoteRune, quoteString } from "./literals.ts";
 import {
   COUNTER_RESET_HINTS,
   DIGITS,
@@ -359,80 +360,6 @@ function lexValueSequence(l: Lexer): StateFn | null {
   return l.errorf(`unexpected character in series sequence: ${quoteRune(r)}`);
 }
 
-// Validates an escape sequence inside a quoted string; the backslash has been read.
-function lexEscape(l: Lexer): StateFn | null {
-  let ch = l.next();
-  let n: number;
-  let base: number;
-  let max: number;
-  switch (ch) {
-    case 0x61:
-    case 0x62:
-    case 0x66:
-    case 0x6e:
-    case 0x72:
-    case 0x74:
-    case 0x76:
-    case 0x5c:
-      return lexString;
-    case 0x78:
-      ch = l.next();
-      n = 2;
-      base = 16;
-      max = 255;
-      break;
-    case 0x75:
-      ch = l.next();
-      n = 4;
-      base = 16;
-      max = 0x10ffff;
-      break;
-    case 0x55:
-      ch = l.next();
-      n = 8;
-      base = 16;
-      max = 0x10ffff;
-      break;
-    case EOF_RUNE:
-      l.errorf("escape sequence not terminated");
-      return lexString;
-    default:
-      if (ch === l.stringOpen) return lexString;
-      if (ch >= 0x30 && ch <= 0x37) {
-        n = 3;
-        base = 8;
-        max = 255;
-        break;
-      }
-      l.errorf(`unknown escape sequence ${unicodeRune(ch)}`);
-      return lexString;
-  }
-  let x = 0;
-  while (n > 0) {
-    const d = digitVal(ch);
-    if (d >= base) {
-      if (ch === EOF_RUNE) {
-        l.errorf("escape sequence not terminated");
-        return lexString;
-      }
-      l.errorf(`illegal character ${unicodeRune(ch)} in escape sequence`);
-      return lexString;
-    }
-    x = x * base + d;
-    n--;
-    if (n > 0) ch = l.next();
-  }
-  if (x > max || (x >= 0xd800 && x < 0xe000)) l.errorf("escape sequence is an invalid Unicode code point");
-  return lexString;
-}
-
-function digitVal(ch: number): number {
-  if (ch >= 0x30 && ch <= 0x39) return ch - 0x30;
-  if (ch >= 0x61 && ch <= 0x66) return ch - 0x61 + 10;
-  if (ch >= 0x41 && ch <= 0x46) return ch - 0x41 + 10;
-  return 16;
-}
-
 function skipSpaces(l: Lexer): void {
   while (isSpace(l.peek())) l.next();
   l.ignore();
@@ -441,7 +368,11 @@ function skipSpaces(l: Lexer): void {
 function lexString(l: Lexer): StateFn | null {
   for (;;) {
     const r = l.next();
-    if (r === 0x5c) return lexEscape;
+    if (r === 0x5c) {
+      // An invalid escape stops this call at its ERROR token; lexing goes on inside the string.
+      if (!scanEscape(l)) return lexString;
+      continue;
+    }
     if (r === RUNE_ERROR) {
       l.errorf("invalid UTF-8 rune");
       return lexString;
