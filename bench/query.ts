@@ -3,14 +3,14 @@
 // Contrail (`contrail tsdb import`, served by `contrail up`), Prometheus (`promtool tsdb create-blocks-from
 // openmetrics`) and VictoriaMetrics (`/api/v1/import/prometheus`), each in its own process on loopback with a
 // temporary data directory. Then the seed dashboard's queries and `sum by (job) (rate(x[5m]))` run over HTTP as 1 h
-// range queries at a 15 s step: median of 5 after a warm-up pass over every query and 2 warm-up runs of each,
-// answers compared (relative tolerance 1e-6).
+// range queries at a 15 s step: median of 5 after `--warmup` rounds over every query (default 200) and 2 warm-up runs
+// of each, answers compared (relative tolerance 1e-6).
 // Samples sit a few whole seconds off the 15 s step grid, as real scrapes do, so no sample lies on a window
 // boundary (where Prometheus 2's closed and Prometheus 3's open range windows would differ).
 // CPU time per query: after the timed runs, each query runs `--cpu-runs` more times (default 100) and the user +
 // system time of each server's processes (every thread, Contrail's whole process tree) over those runs is read
 // from /proc and divided by their count: a figure a shared machine disturbs far less than wall time.
-// Run: npm run bench -- query [--runs 5] [--cpu-runs 100] [--only <text>] [--cpu-prof-dir <dir>]
+// Run: npm run bench -- query [--runs 5] [--cpu-runs 100] [--warmup 200] [--only <text>] [--cpu-prof-dir <dir>]
 // (--only: the cases whose name contains the text.)
 // (--cpu-prof-dir: `contrail up` and its processes, query workers included, write CPU profiles there.)
 
@@ -48,6 +48,12 @@ function option(name: string): string | undefined {
 /** Timed runs of each query per server, and the runs over which CPU time per query is read. */
 const RUNS = Number(option("runs") ?? 5);
 const CPU_RUNS = Number(option("cpu-runs") ?? 100);
+/**
+ * Rounds over every query before any is timed. Node's V8 compiles a code path with its optimizing compiler only after
+ * it has run many times, on helper threads that count in the server's CPU; with a handful of rounds the small cases'
+ * figures were 35–45% compilation. The Go servers have no such phase; every server gets the same rounds.
+ */
+const WARMUP_ROUNDS = Number(option("warmup") ?? 200);
 const PROFILE_DIR = option("cpu-prof-dir");
 const ONLY = option("only") ?? "";
 /** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux). */
@@ -336,10 +342,10 @@ async function main(): Promise<void> {
     const peers = [await startContrail(dir, om), await startPrometheus(dir, om), await startVictoria(dir, vm)];
     const figures: Record<string, Figure[]> = { contrail: [], prometheus: [], victoriametrics: [] };
     const cpu: Record<string, Figure[]> = { contrail: [], prometheus: [], victoriametrics: [] };
-    // Every server answers every query a few times first, so the figures are of warm, long-running servers
+    // Every server answers every query many times first, so the figures are of warm, long-running servers
     // (JIT-compiled code paths, filled caches) rather than of whichever query happened to run first.
     const cases = QUERIES.filter((q) => q.name.includes(ONLY));
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < WARMUP_ROUNDS; round++) {
       for (const { query } of cases) for (const peer of peers) await rangeQuery(peer, query);
     }
     for (const { name, query } of cases) {
