@@ -7,7 +7,9 @@
 import { ByteArena, PAGE_BYTES } from "../encoding/byte-arena.ts";
 import { HEADER_SIZE, NO_WINDOW, XorAppender } from "./xor.ts";
 
-// Doubles of a slot: times can pass 2^31 ms.
+// Doubles of a slot: times can pass 2^31 ms. F_T is the time of the newest sample appended through the slot, kept
+// when the slot's chunk is released or a new one started (a chunk's first sample does not read it), so that the slot's
+// owner can keep its own newest sample time there (see `time`).
 const F_T = 0;
 const F_T_DELTA = 1;
 const F_ROW = 2;
@@ -83,6 +85,19 @@ class SlotAppender extends XorAppender {
 export class XorSlots {
   private f = new Float64Array(0);
   private i = new Int32Array(0);
+
+  /**
+   * Each slot's time field (index `timeAt(slot)`): the newest sample appended through it, ms, which the slot's owner
+   * may also set (replay, a new series) and read in place. Replaced when the slots grow: read it through the slots.
+   */
+  get times(): Float64Array {
+    return this.f;
+  }
+
+  /** Index of `slot`'s time field in `times`. */
+  static timeAt(slot: number): number {
+    return slot * F_ROW + F_T;
+  }
   private readonly arena: ByteArena;
   private readonly app: SlotAppender;
 
@@ -117,7 +132,6 @@ export class XorSlots {
     this.arena.page(addr).fill(0, ByteArena.offset(addr), ByteArena.offset(addr) + HEADER_SIZE);
     const fb = slot * F_ROW;
     const ib = slot * I_ROW;
-    this.f[fb + F_T] = 0;
     this.f[fb + F_T_DELTA] = 0;
     setAddress(this.i, ib, addr);
     this.i[ib + I_N] = 0;

@@ -8,9 +8,10 @@ import { Labels } from "../../model/labels.ts";
 import { newMatcher } from "../../model/matcher.ts";
 import { rejectedCount, rejectionError } from "../../storage/commit.ts";
 import type { CommitReport, SeriesRef } from "../../storage/interface.ts";
+import { hist } from "../chunkenc/histogram-testdata.ts";
 import { STALE_NAN } from "../encoding/float-bits.ts";
 import { blockQuerier } from "../querier.ts";
-import { MAX_SPARE_QUEUE, spareQueueCapacity } from "./appender.ts";
+import { MAX_COMMIT_EPOCH, MAX_SPARE_QUEUE, spareQueueCapacity } from "./appender.ts";
 import { Head, type HeadOptions } from "./head.ts";
 
 const HOUR = 3_600_000;
@@ -203,6 +204,61 @@ test("rejections: counted, named, and the rest of the batch committed", () => {
     const st = head.stats();
     assert.deepEqual([st.outOfOrderSamples, st.duplicateSamples], c.counts, c.name);
   }
+});
+
+test("in one batch, floats and histograms of a series are judged against the newest accepted sample of either kind", () => {
+  const head = newHead();
+  const h1 = hist({ sum: 1, zeroCount: 1 });
+  const h2 = hist({ sum: 2, zeroCount: 2 });
+  const app = head.appender();
+  const s = up("a");
+  app.append(s, 1000, 1);
+  app.appendHistogram(s, 2000, h1);
+  // At the histogram's time: a float is a duplicate, the same histogram a silent repeat, another one a duplicate.
+  app.append(s, 2000, 1);
+  app.appendHistogram(s, 2000, h1);
+  app.appendHistogram(s, 2000, h2);
+  app.append(s, 3000, 5);
+  // At the float's time: the same float is a silent repeat, another value or a histogram a duplicate.
+  app.append(s, 3000, 5);
+  app.append(s, 3000, 6);
+  app.appendHistogram(s, 3000, h1);
+  // Older than the newest accepted, of either kind: out of order.
+  app.append(s, 2500, 1);
+  app.appendHistogram(s, 2999, h1);
+  const r = app.commit();
+  assert.deepEqual([r.appended, r.duplicate, r.outOfOrder], [3, 4, 2]);
+  const again = head.appender();
+  again.append(s, 3000, 5);
+  assert.deepEqual([again.commit().appended, head.stats().duplicateSamples], [0, 4]);
+});
+
+test("commit epochs start over before they leave the int32 range, and batches are judged the same after", () => {
+  const head = newHead();
+  // Series c's last commit has epoch 1, which the epochs reach again after starting over.
+  const first = head.appender();
+  first.append(up("c"), 1000, 1);
+  first.commit();
+  head.commitEpoch = MAX_COMMIT_EPOCH - 2;
+  for (let i = 0; i < 4; i++) {
+    const app = head.appender();
+    const t = 10_000 * (i + 1);
+    app.append(up("a"), t, i);
+    // The first batch after the epochs start over is epoch 1 again: c is newer than its newest sample, and its old
+    // epoch must not make it compare with a's sample just queued.
+    if (i === 2) app.append(up("c"), t - 5000, i);
+    // Within the batch: a repeat of the sample just queued, a duplicate of it and an older one.
+    app.append(up("a"), t, i);
+    app.append(up("a"), t, i + 0.5);
+    app.append(up("a"), t - 1, i);
+    const r = app.commit();
+    assert.deepEqual([r.appended, r.duplicate, r.outOfOrder], [i === 2 ? 2 : 1, 1, 1], `commit ${i}`);
+  }
+  assert.ok(head.commitEpoch < 4);
+  assert.deepEqual(
+    dump(head).map((l) => l.replace(/^\{__name__="up", instance="(\w)"\}/, "$1")),
+    ["a: 10000=0 20000=1 30000=2 40000=3", "c: 1000=1 25000=2"],
+  );
 });
 
 test("the error message counts every rejection of the batch", () => {

@@ -16,7 +16,7 @@ import type { Appender, CommitReport, SeriesRef } from "../../storage/interface.
 import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 import { encodeSamples } from "../record/samples.ts";
 import { encodeSeries } from "../record/series.ts";
-import { Col, SeriesColumns } from "./columns.ts";
+import { IntCol, SeriesColumns } from "./columns.ts";
 import type { Head } from "./head.ts";
 import { checkHistogram, sameHistogram } from "./histogram-checks.ts";
 import { type HistogramBatch, histogramRecords, readLastSample } from "./histogram-commit.ts";
@@ -54,6 +54,9 @@ interface SampleQueue {
   ts: Float64Array;
   vs: Float64Array;
 }
+
+/** The last commit epoch before the int32 columns holding epochs are cleared and epochs start over at 1. */
+export const MAX_COMMIT_EPOCH = 2 ** 31 - 1;
 
 /** Entries of a new queue. */
 const INITIAL_QUEUE = 64;
@@ -183,6 +186,11 @@ export class HeadAppender implements Appender {
   commit(): CommitReport {
     this.finish();
     const head = this.head;
+    // Epochs are kept in int32 columns: before they would leave that range, every series' epoch is forgotten.
+    if (head.commitEpoch >= MAX_COMMIT_EPOCH) {
+      head.columns.clearEpochs();
+      head.commitEpoch = 0;
+    }
     const epoch = ++head.commitEpoch;
     const minValid = head.appendableMinValidTime();
     const { samples: accepted, series: newSeries, keep, buf } = head.commitScratch;
@@ -195,9 +203,11 @@ export class HeadAppender implements Appender {
     let oob = 0;
     let first: { code: ErrorCode; detail: string } | null = null;
     // The series' rows, read and written in place: accessors on MemSeries are not always inlined into this large
-    // function, and a double crossing a call is boxed in a new heap number. Commits create no series, so the array
-    // stays the same throughout.
-    const rows = head.columns.f64;
+    // function, and a double crossing a call is boxed in a new heap number. Commits create no series, so the arrays
+    // stay the same throughout. A series' newest sample accepted so far by this commit is found through its batch
+    // epoch and `batchAt`: accepted float `at` when at >= 0, accepted histogram -1 - at otherwise.
+    const times = head.columns.xor.times;
+    const ints = head.columns.i32;
     const reject = (code: ErrorCode, detail: string) => {
       if (first === null) first = { code, detail };
     };
@@ -217,7 +227,13 @@ export class HeadAppender implements Appender {
         );
         return -1;
       }
-      const prevT = rows[SeriesColumns.at(s.slot, s.batchEpoch === epoch ? Col.batchT : Col.lastT)];
+      const ib = SeriesColumns.intAt(s.slot, 0);
+      let prevT: number;
+      if (ints[ib + IntCol.batchEpoch] !== epoch) prevT = times[SeriesColumns.lastTimeAt(s.slot)];
+      else {
+        const at = ints[ib + IntCol.batchAt];
+        prevT = at >= 0 ? accepted.ts[at] : hKeep[-1 - at].t;
+      }
       if (t < prevT) {
         ooo++;
         reject("out_of_order_sample", `sample at ${t} for ${s.labels.toString()} is older than its newest at ${prevT}`);
@@ -230,7 +246,6 @@ export class HeadAppender implements Appender {
     // series so far (float or histogram); `at` is where they fall among the accepted floats, for applying them.
     const hKeep: HistogramBatch = [];
     const hAt: number[] = [];
-    const batchH = new Map<MemSeries, Histogram>();
     let hp = 0;
     const judgeHistograms = (upTo: number) => {
       for (; hp < this.hs.length && this.hs[hp].pos <= upTo; hp++) {
@@ -239,7 +254,7 @@ export class HeadAppender implements Appender {
         const p = place(s, t);
         if (p < 0) continue;
         if (p === 0) {
-          const prevH = s.batchEpoch === epoch ? (batchH.get(s) ?? null) : this.lastHistogram(s);
+          const prevH = s.batchEpoch === epoch ? this.batchHistogram(s.batchAt, hKeep) : this.lastHistogram(s);
           if (prevH !== null && sameHistogram(h, prevH)) continue;
           dup++;
           reject(
@@ -249,8 +264,7 @@ export class HeadAppender implements Appender {
           continue;
         }
         s.batchEpoch = epoch;
-        s.batchT = t;
-        batchH.set(s, h);
+        s.batchAt = -1 - hKeep.length;
         hKeep.push(q);
         hAt.push(accepted.length);
       }
@@ -264,7 +278,12 @@ export class HeadAppender implements Appender {
       const p = place(s, t);
       if (p < 0) continue;
       if (p === 0) {
-        const prevV = s.batchEpoch === epoch ? (batchH.has(s) ? null : s.batchV) : this.lastValue(s);
+        let prevV: number | null;
+        if (s.batchEpoch !== epoch) prevV = this.lastValue(s);
+        else {
+          const at = s.batchAt;
+          prevV = at >= 0 ? accepted.vs[at] : null;
+        }
         if (prevV !== null && sameBits(v, prevV)) continue;
         dup++;
         reject(
@@ -273,11 +292,9 @@ export class HeadAppender implements Appender {
         );
         continue;
       }
-      s.batchEpoch = epoch;
-      const row = SeriesColumns.at(s.slot, 0);
-      rows[row + Col.batchT] = t;
-      rows[row + Col.batchV] = v;
-      if (hp > 0) batchH.delete(s);
+      const ib = SeriesColumns.intAt(s.slot, 0);
+      ints[ib + IntCol.batchEpoch] = epoch;
+      ints[ib + IntCol.batchAt] = accepted.length;
       accepted.push(s.ref, t, v);
       keep.push(s);
     }
@@ -383,6 +400,11 @@ export class HeadAppender implements Appender {
     this.series = [];
     this.ts = this.vs = NO_VALUES;
     this.n = 0;
+  }
+
+  // The histogram accepted by the commit in progress at `at` (a series' batchAt), null when that sample is a float.
+  private batchHistogram(at: number, hKeep: HistogramBatch): Histogram | null {
+    return at >= 0 ? null : hKeep[-1 - at].h;
   }
 
   // The value of the newest stored sample; after a restart it may only be in the last stored chunk. Null when the

@@ -142,18 +142,47 @@ test("head chunk ids pack series ref and chunk id", () => {
   assert.deepEqual(unpackHeadChunkId(packHeadChunkId(3, 2 ** 21 + 4)), { seriesRef: 3, chunkId: 4 });
 });
 
-test("a dropped series reads as holding no open chunk, and its row serves the next series afresh", () => {
+test("a dropped series reads as an empty one with its labels, and its row serves the next series afresh", () => {
   const a = series();
+  const labels = a.labels;
   assert.ok(a.append(1000, 1, opts));
+  a.logged = true;
+  a.histograms = { last: null, endComputed: false, open: null };
   const used = columns.used;
+  const slot = a.slot;
   a.drop();
   assert.equal(columns.used, used - 1);
-  assert.equal(a.openSamples, 0);
-  assert.ok(a.isEmpty());
+  const empty = (s: MemSeries) => [s.openSamples, s.isEmpty(), s.lastT, s.logged, s.pending, s.histograms];
+  assert.deepEqual(empty(a), [0, true, Number.NEGATIVE_INFINITY, false, 0, null]);
+  assert.ok(a.labels.equals(labels));
   const b = series();
+  assert.equal(b.slot, slot);
   assert.equal(columns.used, used);
-  assert.equal(b.lastT, Number.NEGATIVE_INFINITY);
+  assert.deepEqual(empty(b), empty(a));
   assert.ok(b.append(5000, 2, opts));
-  assert.equal(a.openSamples, 0);
+  b.logged = true;
+  b.pending = 2;
+  assert.deepEqual(empty(a), [0, true, Number.NEGATIVE_INFINITY, false, 0, null]);
   assert.deepEqual(layout(b), [[5000, 5000, 1]]);
+  assert.ok(a.labels.equals(labels));
+  b.pending = 0;
+});
+
+test("the newest sample's time outlives the open chunk: cut, truncated or replaced by stored chunks", () => {
+  const s = series();
+  for (let i = 0; i < 3; i++) assert.ok(s.append(1000 * (i + 1), i, opts));
+  assert.equal(s.lastT, 3000);
+  // At the 2 h boundary a new chunk starts; its first sample is encoded on its own.
+  assert.ok(s.append(2 * HOUR, 9, opts));
+  assert.equal(s.lastT, 2 * HOUR);
+  assert.ok(s.append(2 * HOUR + 15_000, 10, opts));
+  assert.deepEqual(layout(s), [
+    [1000, 3000, 3],
+    [2 * HOUR, 2 * HOUR + 15_000, 2],
+  ]);
+  assert.equal(s.truncateBefore(3 * HOUR), 2);
+  assert.ok(s.isEmpty());
+  assert.equal(s.lastT, 2 * HOUR + 15_000);
+  assert.equal(s.append(2 * HOUR + 15_000, 1, opts), true, "the chunks are gone; callers check lastT");
+  assert.deepEqual(layout(s), [[2 * HOUR + 15_000, 2 * HOUR + 15_000, 1]]);
 });

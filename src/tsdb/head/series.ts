@@ -11,7 +11,7 @@ import {
   newHistogramAppender,
 } from "../chunkenc/histogram-append.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
-import { Col, SeriesColumns } from "./columns.ts";
+import { Col, DEAD_SLOT, IntCol, SeriesColumns } from "./columns.ts";
 import { labelHashKey } from "./label-store.ts";
 
 /** Number of chunk-id values in a head chunk reference (21 bits); ids wrap around modulo this. */
@@ -126,12 +126,13 @@ const NO_CHUNKS: number[] = [];
 const OPEN_NONE = 0;
 const OPEN_XOR = 1;
 const OPEN_HISTOGRAM = 2;
-// The rest of a series' small fields (MemSeries.bits): the open chunk's kind in the low two bits, two flags, then
-// the count of pending appenders (at most a few; 26 bits keep the whole a small integer).
+// The rest of a series' small fields (MemSeries.bits, an int32 column): the open chunk's kind in the low two bits,
+// three flags, then the count of pending appenders (at most a few).
 const OPEN_KIND_MASK = 3;
 const LAST_V_UNKNOWN = 4;
 const LOGGED = 8;
-const PENDING_SHIFT = 4;
+const HAS_HISTOGRAMS = 16;
+const PENDING_SHIFT = 5;
 
 /** A series held by the head. Mutated only by the head (appends, replay, truncation). */
 export class MemSeries {
@@ -148,21 +149,13 @@ export class MemSeries {
    * every few minutes at most, so copying on each is cheap); shared and empty until the first.
    */
   private mm: number[] = NO_CHUNKS;
-  /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
-  firstChunkId = 0;
-  /**
-   * Small fields in one integer (one 8-byte field of the object instead of four): the open chunk's kind (OPEN_*),
-   * `lastVUnknown`, `logged` and, above them, `pending`.
-   */
-  private bits = OPEN_NONE;
-  /** The head's columns, where this series' numbers live (row `slot`): no double fields in the object. */
+  /** The head's columns, where this series' numbers live (row `slot`): no number fields in the object but its ref. */
   private readonly cols: SeriesColumns;
-  /** This series' row in the head's columns (SeriesColumns.at); given back by `drop()`. */
-  readonly slot: number;
-  /** Set once the series holds a histogram sample: readers then expect histogram chunks. */
-  histograms: SeriesHistograms | null = null;
-  /** Scratch of the commit in progress (see HeadAppender): the commit whose newest sample `batchT`/`batchV` hold. */
-  batchEpoch = 0;
+  /**
+   * This series' row in the head's columns (SeriesColumns.at, intAt); DEAD_SLOT once `drop()` gave it back, so a
+   * removed series reads as an empty one while its former row serves the next new series.
+   */
+  slot: number;
 
   /** A series with a row of `cols` (taken now; `drop()` gives it back). */
   constructor(ref: number, labels: Labels, cols: SeriesColumns) {
@@ -170,6 +163,57 @@ export class MemSeries {
     this.held = cols.labels.add(labels, labelHashKey(labels.hash()));
     this.cols = cols;
     this.slot = cols.alloc();
+  }
+
+  /** Small fields in one int32 (SeriesColumns, IntCol.bits): the open chunk's kind (OPEN_*), flags, `pending`. */
+  private get bits(): number {
+    return this.cols.i32[SeriesColumns.intAt(this.slot, IntCol.bits)];
+  }
+
+  private set bits(b: number) {
+    this.cols.i32[SeriesColumns.intAt(this.slot, IntCol.bits)] = b;
+  }
+
+  /** Id of the first full chunk (or of the open chunk when there is no full chunk); grows as chunks are truncated. */
+  get firstChunkId(): number {
+    return this.cols.i32[SeriesColumns.intAt(this.slot, IntCol.firstChunkId)];
+  }
+
+  set firstChunkId(id: number) {
+    this.cols.i32[SeriesColumns.intAt(this.slot, IntCol.firstChunkId)] = id;
+  }
+
+  /** Set once the series holds a histogram sample (readers then expect histogram chunks); kept beside the columns. */
+  get histograms(): SeriesHistograms | null {
+    return (this.bits & HAS_HISTOGRAMS) === 0 ? null : (this.cols.histograms.get(this.slot) ?? null);
+  }
+
+  set histograms(h: SeriesHistograms | null) {
+    if (h === null) {
+      this.cols.histograms.delete(this.slot);
+      this.bits &= ~HAS_HISTOGRAMS;
+    } else {
+      this.cols.histograms.set(this.slot, h);
+      this.bits |= HAS_HISTOGRAMS;
+    }
+  }
+
+  /** Scratch of the commit in progress (see HeadAppender): the commit whose newest sample `batchAt` locates. */
+  get batchEpoch(): number {
+    return this.cols.i32[SeriesColumns.intAt(this.slot, IntCol.batchEpoch)];
+  }
+
+  set batchEpoch(epoch: number) {
+    this.cols.i32[SeriesColumns.intAt(this.slot, IntCol.batchEpoch)] = epoch;
+  }
+
+  /** Scratch of the commit in progress: where it keeps this series' newest accepted sample (IntCol.batchAt). */
+  get batchAt(): number {
+    return this.cols.i32[SeriesColumns.intAt(this.slot, IntCol.batchAt)];
+  }
+
+  set batchAt(at: number) {
+    this.cols.i32[SeriesColumns.intAt(this.slot, IntCol.batchAt)] = at;
   }
 
   /** The series' labels, built on each call (the head keeps them as symbol ids): callers that reuse them keep them. */
@@ -237,11 +281,11 @@ export class MemSeries {
 
   /** Newest sample's time, ms; -Infinity before the first. Survives truncation for ordering checks. */
   get lastT(): number {
-    return this.cols.f64[SeriesColumns.at(this.slot, Col.lastT)];
+    return this.cols.xor.times[SeriesColumns.lastTimeAt(this.slot)];
   }
 
   set lastT(t: number) {
-    this.cols.f64[SeriesColumns.at(this.slot, Col.lastT)] = t;
+    this.cols.xor.times[SeriesColumns.lastTimeAt(this.slot)] = t;
   }
 
   /** Newest sample's value (see `lastVUnknown`). */
@@ -251,24 +295,6 @@ export class MemSeries {
 
   set lastV(v: number) {
     this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)] = v;
-  }
-
-  /** Scratch of the commit in progress: time of the newest sample accepted by the batch, ms. */
-  get batchT(): number {
-    return this.cols.f64[SeriesColumns.at(this.slot, Col.batchT)];
-  }
-
-  set batchT(t: number) {
-    this.cols.f64[SeriesColumns.at(this.slot, Col.batchT)] = t;
-  }
-
-  /** Scratch of the commit in progress: value of the newest float sample accepted by the batch. */
-  get batchV(): number {
-    return this.cols.f64[SeriesColumns.at(this.slot, Col.batchV)];
-  }
-
-  set batchV(v: number) {
-    this.cols.f64[SeriesColumns.at(this.slot, Col.batchV)] = v;
   }
 
   /** Time at which the open chunk is cut, ms. */
@@ -288,12 +314,9 @@ export class MemSeries {
     this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMint)] = t;
   }
 
+  /** Last sample time of the open float chunk, ms (-Infinity while empty): the newest sample's, which it holds. */
   private get chunkMaxt(): number {
-    return this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMaxt)];
-  }
-
-  private set chunkMaxt(t: number) {
-    this.cols.f64[SeriesColumns.at(this.slot, Col.chunkMaxt)] = t;
+    return this.cols.xor.numSamples(this.slot) > 0 ? this.lastT : Number.NEGATIVE_INFINITY;
   }
 
   /** Samples in the open chunk; 0 when there is none. */
@@ -342,7 +365,8 @@ export class MemSeries {
    */
   drop(): void {
     this.releaseOpen();
-    this.cols.release(this.slot);
+    if (this.slot !== DEAD_SLOT) this.cols.release(this.slot);
+    this.slot = DEAD_SLOT;
     const h = this.held;
     if (typeof h === "number") {
       this.held = this.cols.labels.labels(h);
@@ -424,8 +448,10 @@ export class MemSeries {
     // The row is read and written in place (appends never add rows, so the array stays the same meanwhile).
     const f = this.cols.f64;
     const row = SeriesColumns.at(slot, 0);
+    const lastAt = SeriesColumns.lastTimeAt(slot);
     if (kind === OPEN_XOR) {
-      if (f[row + Col.chunkMaxt] >= t) return false;
+      // The open chunk's last time is the newest sample's (chunkMaxt).
+      if (xor.numSamples(slot) > 0 && xor.times[lastAt] >= t) return false;
       if (xor.size(slot) > MAX_BYTES_PER_XOR_CHUNK_BEFORE_APPEND) this.cut(t, o);
     } else if (kind === OPEN_NONE) {
       if (this.mmappedMaxTime() >= t) return false;
@@ -442,13 +468,13 @@ export class MemSeries {
     }
     // At a quarter of the target, predict an end time that spreads the rest of the range evenly over chunks.
     if (n === Math.floor(o.samplesPerChunk / 4)) {
-      f[row + Col.nextAt] = computeChunkEndTime(f[row + Col.chunkMint], f[row + Col.chunkMaxt], f[row + Col.nextAt], 4);
+      const maxt = n > 0 ? xor.times[lastAt] : Number.NEGATIVE_INFINITY;
+      f[row + Col.nextAt] = computeChunkEndTime(f[row + Col.chunkMint], maxt, f[row + Col.nextAt], 4);
     }
     // Twice the target means the prediction was wrong (the rate went up): cut anyway.
     if (t >= f[row + Col.nextAt] || n >= o.samplesPerChunk * 2) this.cut(t, o);
+    // The slot keeps `t` as its time: the newest sample's (lastT).
     xor.append(slot, t, v);
-    f[row + Col.chunkMaxt] = t;
-    f[row + Col.lastT] = t;
     f[row + Col.lastV] = v;
     this.lastVUnknown = false;
     if (this.histograms !== null) this.histograms.last = null;
@@ -530,7 +556,6 @@ export class MemSeries {
     this.cols.xor.start(this.slot, Math.max(OPEN_CHUNK_BYTES, expected));
     this.openKind = OPEN_XOR;
     this.chunkMint = t;
-    this.chunkMaxt = Number.NEGATIVE_INFINITY;
     this.nextAt = rangeForTimestamp(t, o.chunkRange);
   }
 
