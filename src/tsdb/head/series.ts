@@ -476,8 +476,11 @@ export class MemSeries {
     // The slot keeps `t` as its time: the newest sample's (lastT).
     xor.append(slot, t, v);
     f[row + Col.lastV] = v;
-    this.lastVUnknown = false;
-    if (this.histograms !== null) this.histograms.last = null;
+    // Both flags are rare (a series after replay, one that held histograms): one read of the bits in the common case.
+    if ((this.bits & (LAST_V_UNKNOWN | HAS_HISTOGRAMS)) !== 0) {
+      this.lastVUnknown = false;
+      if (this.histograms !== null) this.histograms.last = null;
+    }
     return true;
   }
 
