@@ -15,7 +15,10 @@ import {
   newHistogramAppender,
 } from "../../tsdb/chunkenc/histogram-append.ts";
 import { XorAppender } from "../../tsdb/chunkenc/xor.ts";
-import { MIN_SAMPLES_PER_HISTOGRAM_CHUNK, TARGET_BYTES_PER_HISTOGRAM_CHUNK } from "../../tsdb/head/series.ts";
+import {
+  MIN_SAMPLES_PER_HISTOGRAM_CHUNK,
+  TARGET_BYTES_PER_HISTOGRAM_CHUNK,
+} from "../../tsdb/head/series-histograms.ts";
 import { chunkMessageBytes, type WireChunk } from "./codec.ts";
 
 /** Encodes one series' samples, given in increasing time order, into chunks. One per series; not reusable. */

@@ -20,7 +20,8 @@ import { IntCol, SeriesColumns } from "./columns.ts";
 import type { Head } from "./head.ts";
 import { checkHistogram, sameHistogram } from "./histogram-checks.ts";
 import { type HistogramBatch, histogramRecords, readLastSample } from "./histogram-commit.ts";
-import { copyHistogram, type MemSeries } from "./series.ts";
+import type { MemSeries } from "./series.ts";
+import { copyHistogram } from "./series-histograms.ts";
 
 /** How many samples of the last commit were rejected, by reason. */
 export interface Rejections {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ByteArena } from "../encoding/byte-arena.ts";
 import { Col, DEAD_SLOT, IntCol, SeriesColumns } from "./columns.ts";
-import { newSeriesHistograms } from "./series.ts";
+import { newSeriesHistograms } from "./series-histograms.ts";
 
 test("slots are dense, grow past the first arrays and keep their rows", () => {
   const c = new SeriesColumns(new ByteArena());

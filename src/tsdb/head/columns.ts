@@ -9,7 +9,7 @@
 import { XorSlots } from "../chunkenc/xor-slots.ts";
 import type { ByteArena } from "../encoding/byte-arena.ts";
 import { LabelStore } from "./label-store.ts";
-import type { SeriesHistograms } from "./series.ts";
+import type { SeriesHistograms } from "./series-histograms.ts";
 
 /**
  * Fields of a row of doubles, as offsets into it. Times in ms. The newest sample's time is not here but in the open

@@ -9,7 +9,8 @@ import { XorIterator } from "../chunkenc/xor.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
 import { encodeHistogramSamples, type HistogramEntry, histogramRecordType } from "../record/histograms.ts";
 import type { Head } from "./head.ts";
-import { type MemSeries, newSeriesHistograms } from "./series.ts";
+import type { MemSeries } from "./series.ts";
+import { newSeriesHistograms } from "./series-histograms.ts";
 
 /** Histogram samples accepted by a commit, in batch order. */
 export type HistogramBatch = { readonly s: MemSeries; readonly t: number; readonly h: Histogram }[];
