@@ -9,7 +9,8 @@ import { statSync } from "node:fs";
 import { ContrailError } from "../../model/errors.ts";
 import type { Labels } from "../../model/labels.ts";
 import type { BlockMeta } from "../block-meta.ts";
-import { DEFAULT_BLOCK_DURATION, headBlockMeta, writeBlock } from "../compact.ts";
+import { headBlockMeta, writeBlock } from "../compact.ts";
+import { DEFAULT_BLOCK_DURATION } from "../compact-plan.ts";
 import { MemBlockBuilder } from "./mem-block.ts";
 import { readOpenMetricsFile } from "./openmetrics.ts";
 
