@@ -22,7 +22,7 @@
 // every body on the main thread, default the route's own.)
 
 import { type ChildProcess, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -173,6 +173,43 @@ function threadSwitches(pid: number, tid: number): Switches {
   return { voluntary: field("voluntary_ctxt_switches"), involuntary: field("nonvoluntary_ctxt_switches") };
 }
 
+/** CPU seconds of every thread of process `pid` so far, by thread id (threads that ended are gone). */
+function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), procCpuSeconds(pid, Number(tid)));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a run's CPU went in the receiver, seconds: its main thread, its busiest other thread (the decode worker,
+ * when there is one), and every other thread (V8's helpers: concurrent marking, parallel scavenges, compilers).
+ */
+interface ThreadSplit {
+  readonly main: number;
+  readonly busiest: number;
+  readonly rest: number;
+}
+
+function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>): ThreadSplit {
+  let busiest = 0;
+  let rest = 0;
+  for (const [tid, t] of after) {
+    if (tid === pid) continue;
+    const d = t - (before.get(tid) ?? 0);
+    if (d > busiest) {
+      rest += busiest;
+      busiest = d;
+    } else rest += d;
+  }
+  return { main: (after.get(pid) ?? 0) - (before.get(pid) ?? 0), busiest, rest };
+}
+
 /** A receiver under test: where to send, how to read its CPU time, and how many samples it holds. */
 interface Target {
   readonly name: string;
@@ -182,6 +219,12 @@ interface Target {
   mainThreadCpuSeconds?(): number;
   /** Context switches of that thread so far: preemptions of the thread the wall time waits on. */
   mainThreadSwitches?(): Switches;
+  /** How long the main thread's event loop has been idle so far, ms. */
+  mainIdleMs?(): Promise<number>;
+  /** CPU seconds of each of the receiver's threads so far, by thread id. */
+  threadCpu?(): Map<number, number>;
+  /** The receiver's process id, when the bench started it. */
+  readonly pid?: number;
   stored(): Promise<number>;
 }
 
@@ -227,7 +270,9 @@ async function receiverMain(dir: string): Promise<void> {
   process.on("message", (m: string) => {
     if (m === "cpu") {
       const u = process.cpuUsage();
-      process.send?.({ cpu: (u.user + u.system) / 1e6, written });
+      // The event loop's idle time so far, ms: when the main thread had nothing to run.
+      const idleMs = performance.eventLoopUtilization().idle;
+      process.send?.({ cpu: (u.user + u.system) / 1e6, written, idleMs });
     }
   });
   process.on("SIGTERM", () => {
@@ -259,16 +304,19 @@ async function startContrail(dir: string): Promise<Target> {
     child.once("exit", () => reject(new Error("the contrail receiver exited")));
   });
   const ask = () =>
-    new Promise<{ cpu: number; written: number }>((resolve) => {
-      child.once("message", (m: { cpu: number; written: number }) => resolve(m));
+    new Promise<{ cpu: number; written: number; idleMs: number }>((resolve) => {
+      child.once("message", (m: { cpu: number; written: number; idleMs: number }) => resolve(m));
       child.send("cpu");
     });
   return {
     name: "contrail",
     url: `http://127.0.0.1:${port}/prometheus/${ORG}/api/v1/write`,
     cpuSeconds: async () => (await ask()).cpu,
+    mainIdleMs: async () => (await ask()).idleMs,
     mainThreadCpuSeconds: () => procCpuSeconds(child.pid!, child.pid!),
     mainThreadSwitches: () => threadSwitches(child.pid!, child.pid!),
+    threadCpu: () => threadCpuSeconds(child.pid!),
+    pid: child.pid!,
     stored: async () => (await ask()).written,
   };
 }
@@ -303,8 +351,20 @@ const agent = new Agent({ keepAlive: true, maxSockets: SHARDS });
 async function push(
   target: Target,
   shards: readonly Uint8Array[][],
-): Promise<{ cpu: number; wall: number; main: number | null; switches: Switches | null }> {
+): Promise<{
+  cpu: number;
+  wall: number;
+  main: number | null;
+  switches: Switches | null;
+  split: ThreadSplit | null;
+  client: number;
+  /** Seconds the main thread's event loop was idle while the requests were sent. */
+  idle: number | null;
+}> {
   const cpu0 = await target.cpuSeconds();
+  const threads0 = target.threadCpu?.() ?? null;
+  const idle0 = (await target.mainIdleMs?.()) ?? null;
+  const client0 = process.cpuUsage();
   const main0 = target.mainThreadCpuSeconds?.() ?? null;
   const sw0 = target.mainThreadSwitches?.() ?? null;
   const t0 = process.hrtime.bigint();
@@ -314,6 +374,8 @@ async function push(
     }),
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(client0);
+  const idle1 = (await target.mainIdleMs?.()) ?? null;
   await new Promise((r) => setTimeout(r, 1000));
   const main = main0 === null ? null : target.mainThreadCpuSeconds!() - main0;
   const sw1 = target.mainThreadSwitches?.() ?? null;
@@ -321,7 +383,14 @@ async function push(
     sw0 === null || sw1 === null
       ? null
       : { voluntary: sw1.voluntary - sw0.voluntary, involuntary: sw1.involuntary - sw0.involuntary };
-  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main, switches };
+  const threads1 = target.threadCpu?.() ?? null;
+  const split =
+    threads0 === null || threads1 === null || target.pid === undefined
+      ? null
+      : threadSplit(target.pid, threads0, threads1);
+  const client = (c.user + c.system) / 1e6;
+  const idle = idle0 === null || idle1 === null ? null : (idle1 - idle0) / 1000;
+  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main, switches, split, client, idle };
 }
 
 async function main(): Promise<void> {
@@ -347,7 +416,7 @@ async function main(): Promise<void> {
         );
       }
       for (const t of targets) {
-        const { cpu, wall, main, switches } = await push(t, shards);
+        const { cpu, wall, main, switches, split, client, idle } = await push(t, shards);
         const label = run === 0 ? "warm-up" : `run ${run}`;
         console.log(
           `${label.padEnd(8)} ${t.name.padEnd(16)} ${cpu.toFixed(2)} CPU-s  ${wall.toFixed(2)} s  ` +
@@ -356,6 +425,13 @@ async function main(): Promise<void> {
             (switches === null ? "" : `, preempted ${switches.involuntary} times, slept ${switches.voluntary})`) +
             (main !== null && switches === null ? ")" : ""),
         );
+        const threads =
+          split === null
+            ? ""
+            : `threads: main ${split.main.toFixed(2)}, busiest other ${split.busiest.toFixed(2)}, ` +
+              `rest ${split.rest.toFixed(2)} CPU-s; ` +
+              (idle === null ? "" : `main loop idle ${idle.toFixed(2)} s of the run's; `);
+        console.log(`${"".padEnd(8)} ${"".padEnd(16)} ${threads}the sending client ${client.toFixed(2)} CPU-s`);
         if (run === 0) continue;
         perCpu.get(t.name)!.push(SAMPLES / cpu);
         perWall.get(t.name)!.push(SAMPLES / wall);
