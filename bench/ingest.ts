@@ -13,7 +13,10 @@
 // process.cpuUsage() deltas (reported by the child) for Contrail, measured from before the first request to one
 // second after the last answer (so background flushing right after the writes is counted too). Contrail's lines also
 // give the CPU time of its main thread, which owns the storage: the wall time's floor when the cores are free, and
-// how often that thread was preempted while it could run (a shared machine's cost to the wall time). Each run writes new
+// how often that thread was preempted while it could run (a shared machine's cost to the wall time), the CPU of its
+// other threads (the busiest: the decode worker), how long its event loop sat idle and how many collections it ran,
+// and the CPU of this sending process. The receiver holds the heap headroom the metrics node holds
+// (runtime/heap-headroom.ts), so its collections are those of `contrail up`'s. Each run writes new
 // series (label `run`); a first run warms every receiver up and is not counted.
 // Run: npm run bench -- ingest [--runs 3] [--peers prometheus,victoriametrics] [--cpu-prof-dir <dir>]
 //      [--decode-workers <n>]
@@ -26,10 +29,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import Fastify from "fastify";
 import { registerRemoteWrite } from "../src/api/remote-write.ts";
 import { Labels } from "../src/model/labels.ts";
 import { LIMIT_SPECS } from "../src/model/limits.ts";
+import { holdHeapHeadroom } from "../src/runtime/heap-headroom.ts";
 import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
@@ -210,6 +215,18 @@ function threadSplit(pid: number, before: Map<number, number>, after: Map<number
   return { main: (after.get(pid) ?? 0) - (before.get(pid) ?? 0), busiest, rest };
 }
 
+/** Garbage collections of a thread so far: young generation scavenges and full mark-compacts. */
+interface GcCounts {
+  readonly young: number;
+  readonly full: number;
+}
+
+/** What the receiver says of its main thread's event loop: idle time so far (ms) and collections so far. */
+interface MainLoop {
+  readonly idleMs: number;
+  readonly gcs: GcCounts;
+}
+
 /** A receiver under test: where to send, how to read its CPU time, and how many samples it holds. */
 interface Target {
   readonly name: string;
@@ -219,8 +236,8 @@ interface Target {
   mainThreadCpuSeconds?(): number;
   /** Context switches of that thread so far: preemptions of the thread the wall time waits on. */
   mainThreadSwitches?(): Switches;
-  /** How long the main thread's event loop has been idle so far, ms. */
-  mainIdleMs?(): Promise<number>;
+  /** The main thread's event loop so far: how long it was idle (ms), and its garbage collections. */
+  mainLoop?(): Promise<MainLoop>;
   /** CPU seconds of each of the receiver's threads so far, by thread id. */
   threadCpu?(): Map<number, number>;
   /** The receiver's process id, when the bench started it. */
@@ -249,6 +266,8 @@ async function storedSamples(base: string): Promise<number> {
 // process.cpuUsage() in seconds.
 async function receiverMain(dir: string): Promise<void> {
   const workers = option("decode-workers");
+  // As the metrics node does (roles/serve.ts): a small heap gets room to grow before a full GC.
+  holdHeapHeadroom();
   const store = new EmbeddedTenantStore({ dataDir: dir, idleCloseMs: 0 });
   const app = Fastify({ logger: false });
   let written = 0;
@@ -267,12 +286,21 @@ async function receiverMain(dir: string): Promise<void> {
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
+  // The main thread's garbage collections so far: scavenges of the young generation, and full (mark-compact) ones.
+  const gcs = { young: 0, full: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { readonly detail?: { readonly kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs.young++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcs.full++;
+    }
+  }).observe({ entryTypes: ["gc"] });
   process.on("message", (m: string) => {
     if (m === "cpu") {
       const u = process.cpuUsage();
       // The event loop's idle time so far, ms: when the main thread had nothing to run.
       const idleMs = performance.eventLoopUtilization().idle;
-      process.send?.({ cpu: (u.user + u.system) / 1e6, written, idleMs });
+      process.send?.({ cpu: (u.user + u.system) / 1e6, written, idleMs, gcs: { ...gcs } });
     }
   });
   process.on("SIGTERM", () => {
@@ -303,16 +331,20 @@ async function startContrail(dir: string): Promise<Target> {
     child.once("message", (m: { port: number }) => resolve(m.port));
     child.once("exit", () => reject(new Error("the contrail receiver exited")));
   });
+  type Answer = { cpu: number; written: number } & MainLoop;
   const ask = () =>
-    new Promise<{ cpu: number; written: number; idleMs: number }>((resolve) => {
-      child.once("message", (m: { cpu: number; written: number; idleMs: number }) => resolve(m));
+    new Promise<Answer>((resolve) => {
+      child.once("message", (m: Answer) => resolve(m));
       child.send("cpu");
     });
   return {
     name: "contrail",
     url: `http://127.0.0.1:${port}/prometheus/${ORG}/api/v1/write`,
     cpuSeconds: async () => (await ask()).cpu,
-    mainIdleMs: async () => (await ask()).idleMs,
+    mainLoop: async () => {
+      const { idleMs, gcs } = await ask();
+      return { idleMs, gcs };
+    },
     mainThreadCpuSeconds: () => procCpuSeconds(child.pid!, child.pid!),
     mainThreadSwitches: () => threadSwitches(child.pid!, child.pid!),
     threadCpu: () => threadCpuSeconds(child.pid!),
@@ -358,12 +390,12 @@ async function push(
   switches: Switches | null;
   split: ThreadSplit | null;
   client: number;
-  /** Seconds the main thread's event loop was idle while the requests were sent. */
-  idle: number | null;
+  /** Seconds the main thread's event loop was idle while the requests were sent, and its collections meanwhile. */
+  loop: { idle: number; young: number; full: number } | null;
 }> {
   const cpu0 = await target.cpuSeconds();
   const threads0 = target.threadCpu?.() ?? null;
-  const idle0 = (await target.mainIdleMs?.()) ?? null;
+  const loop0 = (await target.mainLoop?.()) ?? null;
   const client0 = process.cpuUsage();
   const main0 = target.mainThreadCpuSeconds?.() ?? null;
   const sw0 = target.mainThreadSwitches?.() ?? null;
@@ -375,7 +407,7 @@ async function push(
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const c = process.cpuUsage(client0);
-  const idle1 = (await target.mainIdleMs?.()) ?? null;
+  const loop1 = (await target.mainLoop?.()) ?? null;
   await new Promise((r) => setTimeout(r, 1000));
   const main = main0 === null ? null : target.mainThreadCpuSeconds!() - main0;
   const sw1 = target.mainThreadSwitches?.() ?? null;
@@ -389,8 +421,15 @@ async function push(
       ? null
       : threadSplit(target.pid, threads0, threads1);
   const client = (c.user + c.system) / 1e6;
-  const idle = idle0 === null || idle1 === null ? null : (idle1 - idle0) / 1000;
-  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main, switches, split, client, idle };
+  const loop =
+    loop0 === null || loop1 === null
+      ? null
+      : {
+          idle: (loop1.idleMs - loop0.idleMs) / 1000,
+          young: loop1.gcs.young - loop0.gcs.young,
+          full: loop1.gcs.full - loop0.gcs.full,
+        };
+  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main, switches, split, client, loop };
 }
 
 async function main(): Promise<void> {
@@ -416,7 +455,7 @@ async function main(): Promise<void> {
         );
       }
       for (const t of targets) {
-        const { cpu, wall, main, switches, split, client, idle } = await push(t, shards);
+        const { cpu, wall, main, switches, split, client, loop } = await push(t, shards);
         const label = run === 0 ? "warm-up" : `run ${run}`;
         console.log(
           `${label.padEnd(8)} ${t.name.padEnd(16)} ${cpu.toFixed(2)} CPU-s  ${wall.toFixed(2)} s  ` +
@@ -430,7 +469,10 @@ async function main(): Promise<void> {
             ? ""
             : `threads: main ${split.main.toFixed(2)}, busiest other ${split.busiest.toFixed(2)}, ` +
               `rest ${split.rest.toFixed(2)} CPU-s; ` +
-              (idle === null ? "" : `main loop idle ${idle.toFixed(2)} s of the run's; `);
+              (loop === null
+                ? ""
+                : `main loop idle ${loop.idle.toFixed(2)} s of the run's, ` +
+                  `${loop.young} scavenges and ${loop.full} full collections; `);
         console.log(`${"".padEnd(8)} ${"".padEnd(16)} ${threads}the sending client ${client.toFixed(2)} CPU-s`);
         if (run === 0) continue;
         perCpu.get(t.name)!.push(SAMPLES / cpu);
