@@ -19,10 +19,10 @@
 // (runtime/heap-headroom.ts), so its collections are those of `contrail up`'s. Each run writes new
 // series (label `run`); a first run warms every receiver up and is not counted.
 // Run: npm run bench -- ingest [--runs 3] [--peers prometheus,victoriametrics] [--cpu-prof-dir <dir>]
-//      [--decode-workers <n>]
+//      [--decode-workers <n>] [--shards <n>]
 // (--peers: the peers to run beside Contrail, none with `--peers ""`; --cpu-prof-dir: write a CPU profile of the
 // Contrail receiver there when it exits; --decode-workers: the receiver's ingest decode workers, 0 to decompress
-// every body on the main thread, default the route's own.)
+// every body on the main thread, default the route's own; --shards: requests in flight, default 4.)
 
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -54,7 +54,11 @@ const SERIES = 10_000;
 const STEPS = 240;
 const INTERVAL_MS = 15_000;
 const SAMPLES_PER_REQUEST = 2_000;
-const SHARDS = 4;
+/**
+ * Shards sending at once (`--shards`, default 4): each one request in flight, as a Prometheus queue shard. Every
+ * receiver gets the same number.
+ */
+const SHARDS = arg("shards", 4);
 const SAMPLES = SERIES * STEPS;
 const METRICS = [
   "node_cpu_seconds_total",
