@@ -13,23 +13,28 @@
 // process.cpuUsage() deltas (reported by the child) for Contrail, measured from before the first request to one
 // second after the last answer (so background flushing right after the writes is counted too). Contrail's lines also
 // give the CPU time of its main thread, which owns the storage: the wall time's floor when the cores are free, and
-// how often that thread was preempted while it could run (a shared machine's cost to the wall time). Each run writes new
+// how often that thread was preempted while it could run (a shared machine's cost to the wall time), the CPU of its
+// other threads (the busiest: the decode worker), how long its event loop sat idle and how many collections it ran,
+// and the CPU of this sending process. The receiver holds the heap headroom the metrics node holds
+// (runtime/heap-headroom.ts), so its collections are those of `contrail up`'s. Each run writes new
 // series (label `run`); a first run warms every receiver up and is not counted.
 // Run: npm run bench -- ingest [--runs 3] [--peers prometheus,victoriametrics] [--cpu-prof-dir <dir>]
-//      [--decode-workers <n>]
+//      [--decode-workers <n>] [--shards <n>]
 // (--peers: the peers to run beside Contrail, none with `--peers ""`; --cpu-prof-dir: write a CPU profile of the
 // Contrail receiver there when it exits; --decode-workers: the receiver's ingest decode workers, 0 to decompress
-// every body on the main thread, default the route's own.)
+// every body on the main thread, default the route's own; --shards: requests in flight, default 4.)
 
 import { type ChildProcess, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import Fastify from "fastify";
 import { registerRemoteWrite } from "../src/api/remote-write.ts";
 import { Labels } from "../src/model/labels.ts";
 import { LIMIT_SPECS } from "../src/model/limits.ts";
+import { holdHeapHeadroom } from "../src/runtime/heap-headroom.ts";
 import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
@@ -49,7 +54,11 @@ const SERIES = 10_000;
 const STEPS = 240;
 const INTERVAL_MS = 15_000;
 const SAMPLES_PER_REQUEST = 2_000;
-const SHARDS = 4;
+/**
+ * Shards sending at once (`--shards`, default 4): each one request in flight, as a Prometheus queue shard. Every
+ * receiver gets the same number.
+ */
+const SHARDS = arg("shards", 4);
 const SAMPLES = SERIES * STEPS;
 const METRICS = [
   "node_cpu_seconds_total",
@@ -173,6 +182,55 @@ function threadSwitches(pid: number, tid: number): Switches {
   return { voluntary: field("voluntary_ctxt_switches"), involuntary: field("nonvoluntary_ctxt_switches") };
 }
 
+/** CPU seconds of every thread of process `pid` so far, by thread id (threads that ended are gone). */
+function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), procCpuSeconds(pid, Number(tid)));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a run's CPU went in the receiver, seconds: its main thread, its busiest other thread (the decode worker,
+ * when there is one), and every other thread (V8's helpers: concurrent marking, parallel scavenges, compilers).
+ */
+interface ThreadSplit {
+  readonly main: number;
+  readonly busiest: number;
+  readonly rest: number;
+}
+
+function threadSplit(pid: number, before: Map<number, number>, after: Map<number, number>): ThreadSplit {
+  let busiest = 0;
+  let rest = 0;
+  for (const [tid, t] of after) {
+    if (tid === pid) continue;
+    const d = t - (before.get(tid) ?? 0);
+    if (d > busiest) {
+      rest += busiest;
+      busiest = d;
+    } else rest += d;
+  }
+  return { main: (after.get(pid) ?? 0) - (before.get(pid) ?? 0), busiest, rest };
+}
+
+/** Garbage collections of a thread so far: young generation scavenges and full mark-compacts. */
+interface GcCounts {
+  readonly young: number;
+  readonly full: number;
+}
+
+/** What the receiver says of its main thread's event loop: idle time so far (ms) and collections so far. */
+interface MainLoop {
+  readonly idleMs: number;
+  readonly gcs: GcCounts;
+}
+
 /** A receiver under test: where to send, how to read its CPU time, and how many samples it holds. */
 interface Target {
   readonly name: string;
@@ -182,6 +240,12 @@ interface Target {
   mainThreadCpuSeconds?(): number;
   /** Context switches of that thread so far: preemptions of the thread the wall time waits on. */
   mainThreadSwitches?(): Switches;
+  /** The main thread's event loop so far: how long it was idle (ms), and its garbage collections. */
+  mainLoop?(): Promise<MainLoop>;
+  /** CPU seconds of each of the receiver's threads so far, by thread id. */
+  threadCpu?(): Map<number, number>;
+  /** The receiver's process id, when the bench started it. */
+  readonly pid?: number;
   stored(): Promise<number>;
 }
 
@@ -206,6 +270,8 @@ async function storedSamples(base: string): Promise<number> {
 // process.cpuUsage() in seconds.
 async function receiverMain(dir: string): Promise<void> {
   const workers = option("decode-workers");
+  // As the metrics node does (roles/serve.ts): a small heap gets room to grow before a full GC.
+  holdHeapHeadroom();
   const store = new EmbeddedTenantStore({ dataDir: dir, idleCloseMs: 0 });
   const app = Fastify({ logger: false });
   let written = 0;
@@ -224,10 +290,21 @@ async function receiverMain(dir: string): Promise<void> {
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
+  // The main thread's garbage collections so far: scavenges of the young generation, and full (mark-compact) ones.
+  const gcs = { young: 0, full: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { readonly detail?: { readonly kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs.young++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcs.full++;
+    }
+  }).observe({ entryTypes: ["gc"] });
   process.on("message", (m: string) => {
     if (m === "cpu") {
       const u = process.cpuUsage();
-      process.send?.({ cpu: (u.user + u.system) / 1e6, written });
+      // The event loop's idle time so far, ms: when the main thread had nothing to run.
+      const idleMs = performance.eventLoopUtilization().idle;
+      process.send?.({ cpu: (u.user + u.system) / 1e6, written, idleMs, gcs: { ...gcs } });
     }
   });
   process.on("SIGTERM", () => {
@@ -258,17 +335,24 @@ async function startContrail(dir: string): Promise<Target> {
     child.once("message", (m: { port: number }) => resolve(m.port));
     child.once("exit", () => reject(new Error("the contrail receiver exited")));
   });
+  type Answer = { cpu: number; written: number } & MainLoop;
   const ask = () =>
-    new Promise<{ cpu: number; written: number }>((resolve) => {
-      child.once("message", (m: { cpu: number; written: number }) => resolve(m));
+    new Promise<Answer>((resolve) => {
+      child.once("message", (m: Answer) => resolve(m));
       child.send("cpu");
     });
   return {
     name: "contrail",
     url: `http://127.0.0.1:${port}/prometheus/${ORG}/api/v1/write`,
     cpuSeconds: async () => (await ask()).cpu,
+    mainLoop: async () => {
+      const { idleMs, gcs } = await ask();
+      return { idleMs, gcs };
+    },
     mainThreadCpuSeconds: () => procCpuSeconds(child.pid!, child.pid!),
     mainThreadSwitches: () => threadSwitches(child.pid!, child.pid!),
+    threadCpu: () => threadCpuSeconds(child.pid!),
+    pid: child.pid!,
     stored: async () => (await ask()).written,
   };
 }
@@ -303,8 +387,20 @@ const agent = new Agent({ keepAlive: true, maxSockets: SHARDS });
 async function push(
   target: Target,
   shards: readonly Uint8Array[][],
-): Promise<{ cpu: number; wall: number; main: number | null; switches: Switches | null }> {
+): Promise<{
+  cpu: number;
+  wall: number;
+  main: number | null;
+  switches: Switches | null;
+  split: ThreadSplit | null;
+  client: number;
+  /** Seconds the main thread's event loop was idle while the requests were sent, and its collections meanwhile. */
+  loop: { idle: number; young: number; full: number } | null;
+}> {
   const cpu0 = await target.cpuSeconds();
+  const threads0 = target.threadCpu?.() ?? null;
+  const loop0 = (await target.mainLoop?.()) ?? null;
+  const client0 = process.cpuUsage();
   const main0 = target.mainThreadCpuSeconds?.() ?? null;
   const sw0 = target.mainThreadSwitches?.() ?? null;
   const t0 = process.hrtime.bigint();
@@ -314,6 +410,8 @@ async function push(
     }),
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(client0);
+  const loop1 = (await target.mainLoop?.()) ?? null;
   await new Promise((r) => setTimeout(r, 1000));
   const main = main0 === null ? null : target.mainThreadCpuSeconds!() - main0;
   const sw1 = target.mainThreadSwitches?.() ?? null;
@@ -321,7 +419,21 @@ async function push(
     sw0 === null || sw1 === null
       ? null
       : { voluntary: sw1.voluntary - sw0.voluntary, involuntary: sw1.involuntary - sw0.involuntary };
-  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main, switches };
+  const threads1 = target.threadCpu?.() ?? null;
+  const split =
+    threads0 === null || threads1 === null || target.pid === undefined
+      ? null
+      : threadSplit(target.pid, threads0, threads1);
+  const client = (c.user + c.system) / 1e6;
+  const loop =
+    loop0 === null || loop1 === null
+      ? null
+      : {
+          idle: (loop1.idleMs - loop0.idleMs) / 1000,
+          young: loop1.gcs.young - loop0.gcs.young,
+          full: loop1.gcs.full - loop0.gcs.full,
+        };
+  return { cpu: (await target.cpuSeconds()) - cpu0, wall, main, switches, split, client, loop };
 }
 
 async function main(): Promise<void> {
@@ -347,7 +459,7 @@ async function main(): Promise<void> {
         );
       }
       for (const t of targets) {
-        const { cpu, wall, main, switches } = await push(t, shards);
+        const { cpu, wall, main, switches, split, client, loop } = await push(t, shards);
         const label = run === 0 ? "warm-up" : `run ${run}`;
         console.log(
           `${label.padEnd(8)} ${t.name.padEnd(16)} ${cpu.toFixed(2)} CPU-s  ${wall.toFixed(2)} s  ` +
@@ -356,6 +468,16 @@ async function main(): Promise<void> {
             (switches === null ? "" : `, preempted ${switches.involuntary} times, slept ${switches.voluntary})`) +
             (main !== null && switches === null ? ")" : ""),
         );
+        const threads =
+          split === null
+            ? ""
+            : `threads: main ${split.main.toFixed(2)}, busiest other ${split.busiest.toFixed(2)}, ` +
+              `rest ${split.rest.toFixed(2)} CPU-s; ` +
+              (loop === null
+                ? ""
+                : `main loop idle ${loop.idle.toFixed(2)} s of the run's, ` +
+                  `${loop.young} scavenges and ${loop.full} full collections; `);
+        console.log(`${"".padEnd(8)} ${"".padEnd(16)} ${threads}the sending client ${client.toFixed(2)} CPU-s`);
         if (run === 0) continue;
         perCpu.get(t.name)!.push(SAMPLES / cpu);
         perWall.get(t.name)!.push(SAMPLES / wall);
