@@ -53,18 +53,23 @@ export function adoptSharedReads(accepted: Socket, allowHalfOpen: boolean, onByt
   const inner = accepted as unknown as AcceptedInternals;
   const handle = inner._handle;
   if (accepted.destroyed || handle === null || typeof handle !== "object") return null;
-  const server = inner._server;
-  inner._handle = null;
-  inner._server = null;
-  inner.server = null;
-  accepted.destroy();
   // `handle` is how net.js itself builds a socket for an accepted connection; `onread` is documented.
   const options: SocketConstructorOpts & { handle: object; onread: OnReadOpts } = {
     handle,
     allowHalfOpen,
     onread: sharedReadOption(onBytes),
   };
-  const socket = new Socket(options);
+  let socket: Socket;
+  try {
+    socket = new Socket(options);
+  } catch {
+    return null; // a Node that refuses the option: `accepted` still owns the handle
+  }
+  const server = inner._server;
+  inner._handle = null;
+  inner._server = null;
+  inner.server = null;
+  accepted.destroy();
   const outer = socket as unknown as AcceptedInternals;
   outer._server = server;
   outer.server = server;
