@@ -26,10 +26,11 @@ import {
   type RequestHead,
 } from "./request-parser.ts";
 import { rawResponse } from "./respond.ts";
+import { viewsSharedBuffer } from "./shared-reads.ts";
 
 /** Receives the client side's events of one request (the Exchange). */
 export interface ClientUser {
-  /** Request body bytes, a slice valid until the socket's next read; the user writes or copies it. */
+  /** Request body bytes, a buffer of their own (never a view of the shared read buffer) the user may keep. */
   onRequestBody(chunk: Buffer): void;
   /** The request body is complete. */
   onRequestEnd(): void;
@@ -170,22 +171,30 @@ export class ClientConn implements ClientSide {
   private pausedForOutput = false;
   /** `pump` is on the stack: a nested call (from a user's callback) leaves the work to the outer loop. */
   private pumping = false;
+  /** The socket went to a Tunnel: reads that still arrive through `receive` are passed on as 'data' events. */
+  private handedOver = false;
   private readonly forwardBody = (slice: Buffer): void => {
-    if (slice.length > 0) this.user?.onRequestBody(slice);
+    // A write that the kernel does not take at once keeps its bytes: a view of the shared buffer is copied.
+    if (slice.length > 0) this.user?.onRequestBody(viewsSharedBuffer(slice) ? Buffer.from(slice) : slice);
   };
 
+  /**
+   * Serves `socket`. With `sharedReads`, the socket reads into the process's shared buffer (shared-reads.ts) and
+   * its reads come through `receive`; otherwise through its 'data' events (TLS sockets).
+   */
   constructor(
     readonly socket: Socket,
     readonly meter: ClientMeter,
     private readonly owner: ConnOwner,
     private readonly limits: ConnLimits,
+    sharedReads: boolean,
   ) {
     this.decoder = new ChunkedDecoder(limits.maxHeaderBytes);
     this.headDeadline = performance.now() + limits.headersTimeoutMs;
     owner.watchHead(this, true);
     socket.setTimeout(limits.clientIdleTimeoutMs);
     socket.on("timeout", this.onTimeout);
-    socket.on("data", this.onData);
+    if (!sharedReads) socket.on("data", this.receive);
     socket.on("end", this.onEnd);
     socket.on("drain", this.onDrain);
     socket.on("error", ignore); // a reset is seen as "close"
@@ -340,13 +349,20 @@ export class ClientConn implements ClientSide {
     if (this.state !== GONE) this.socket.write(head, "latin1");
   };
 
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.state === GONE) return;
+  /** Bytes read from the socket; a view of the shared read buffer is valid only until this returns. */
+  readonly receive = (chunk: Buffer): void => {
+    if (this.state === GONE) {
+      if (this.handedOver) this.socket.emit("data", Buffer.from(chunk));
+      return;
+    }
     if (this.buf === null) this.buf = chunk;
     else this.buf = Buffer.concat([this.buf, chunk]);
     this.pump();
+    if (this.buf === null) return;
+    // What waits for a later read (a partial head, pipelined requests, body not taken yet) gets its own copy.
+    if (viewsSharedBuffer(this.buf)) this.buf = Buffer.from(this.buf);
     // A head that did not arrive whole starts its deadline (the first one started with the connection).
-    if (this.state === HEAD && this.buf !== null && this.headDeadline === 0) this.armHead();
+    if (this.state === HEAD && this.headDeadline === 0) this.armHead();
   };
 
   private readonly onDrain = (): void => {
@@ -505,12 +521,14 @@ export class ClientConn implements ClientSide {
 
   /** Gives the socket to the listener's upgrade handling (the Tunnel); this object lets go of it. */
   private handOver(head: RequestHead, t0: number): void {
-    const rest = this.buf ?? Buffer.alloc(0);
+    const buf = this.buf;
+    const rest = buf === null ? Buffer.alloc(0) : viewsSharedBuffer(buf) ? Buffer.from(buf) : buf;
     this.buf = null;
     this.state = GONE;
+    this.handedOver = true;
     const socket = this.socket;
     socket.removeListener("timeout", this.onTimeout);
-    socket.removeListener("data", this.onData);
+    socket.removeListener("data", this.receive);
     socket.removeListener("end", this.onEnd);
     socket.removeListener("drain", this.onDrain);
     if (this.pausedForBuffer) socket.resume();

@@ -26,6 +26,7 @@ import {
 import type { RequestHead } from "./request-parser.ts";
 import { rawResponse, sendText } from "./respond.ts";
 import { splitAddress } from "./routes.ts";
+import { adoptSharedReads } from "./shared-reads.ts";
 import { Tunnel } from "./tunnel.ts";
 
 /** An edge listener: where it binds and which region and host it stands for. */
@@ -97,9 +98,8 @@ export class HttpListener implements ConnOwner {
     this.requestedPort = port;
     this.suffix = `.${core.tuning.domain}`;
     // Half-open, so the connection decides what a client's end means (client-conn.ts) and tunnels pass it on.
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
-      this.accept(socket, new ClientMeter(socket)),
-    );
+    // Paused on accept, so `onConnection` can rebuild the socket to read into the shared buffer before any read.
+    this.server = createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, this.onConnection);
   }
 
   /** Binds the listener and starts its head-deadline sweep; rejects with the listen error. */
@@ -128,7 +128,7 @@ export class HttpListener implements ConnOwner {
 
   /** Serves HTTP on a connection accepted elsewhere (a TLS socket after its handshake), metered by `meter`. */
   adopt(socket: Socket, meter: ClientMeter): void {
-    this.accept(socket, meter);
+    this.accept(socket, meter, false);
   }
 
   /** The `fly_edge_*` children of app `name` at this listener, bound once. */
@@ -160,14 +160,27 @@ export class HttpListener implements ConnOwner {
     return name.includes(".") ? null : name;
   }
 
-  private accept(socket: Socket, meter: ClientMeter): void {
+  private readonly onConnection = (accepted: Socket): void => {
+    let conn: ClientConn | null = null;
+    const socket = adoptSharedReads(accepted, true, (bytes) => conn?.receive(bytes));
+    if (socket === null) {
+      // No shared reads for this one: it reads with 'data' events.
+      conn = this.accept(accepted, new ClientMeter(accepted), false);
+      accepted.resume();
+      return;
+    }
+    conn = this.accept(socket, new ClientMeter(socket), true);
+  };
+
+  private accept(socket: Socket, meter: ClientMeter, sharedReads: boolean): ClientConn {
     this.sockets.add(socket);
     const t = this.core.tuning;
-    new ClientConn(socket, meter, this, {
+    const limits = {
       maxHeaderBytes: t.maxHeaderBytes,
       headersTimeoutMs: t.headersTimeoutMs,
       clientIdleTimeoutMs: t.clientIdleTimeoutMs,
-    });
+    };
+    return new ClientConn(socket, meter, this, limits, sharedReads);
   }
 
   /** @internal See ConnOwner. */

@@ -6,15 +6,16 @@ import { connect, type Socket } from "node:net";
 import type { InstanceMetrics } from "./metrics.ts";
 import { ResponseReader } from "./response-reader.ts";
 import { type HostPort, type InstanceRoute, splitAddress } from "./routes.ts";
+import { sharedReadOption } from "./shared-reads.ts";
 
 /** Receives a connection's events while it is assigned to it (`conn.user`). */
 export interface ConnUser {
   /** A new connection is ready; a reused one is handed over already connected and gets no call. */
   onConnect(conn: UpstreamConn): void;
   /**
-   * Bytes from the instance. On a pooled HTTP connection `chunk` views the read buffer every pooled connection of
-   * the process shares (see `POOLED_READ_BYTES`): valid only until the call returns, so what is kept must be
-   * copied. On other connections it is a buffer of this read's own, which the user may keep or queue.
+   * Bytes from the instance. On a pooled HTTP connection `chunk` views the read buffer the process's sockets
+   * share (shared-reads.ts): valid only until the call returns, so what is kept must be copied. On other
+   * connections it is a buffer of this read's own, which the user may keep or queue.
    */
   onData(chunk: Buffer): void;
   /** The socket's write buffer drained. */
@@ -61,17 +62,6 @@ export class UpstreamConn {
 function usable(socket: Socket): boolean {
   return !socket.destroyed && socket.writable && !socket.readableEnded;
 }
-
-/** Bytes one read of a pooled HTTP connection takes at most (the size libuv reads by default). */
-const POOLED_READ_BYTES = 64 * 1024;
-/**
- * The read buffer of every pooled HTTP connection of the process (net's `onread`): a read lands here and is handed
- * to its user synchronously, which spares the readable stream's machinery and a fresh 64 KiB allocation per read.
- * Sharing is safe because libuv delivers one read at a time and the user consumes (parses, or copies) its bytes
- * before returning. Backpressure: the user pauses the socket (`socket.pause()`), which with `onread` stops the
- * handle reading at once (net.js calls `readStop`); `socket.resume()` starts it again.
- */
-const pooledReadBuffer = Buffer.allocUnsafe(POOLED_READ_BYTES);
 
 class ConnectTimeoutError extends Error {
   readonly code = "ETIMEDOUT";
@@ -171,16 +161,9 @@ export class InstanceState {
       if (conn.user !== null) conn.user.onData(chunk);
       else socket.destroy(); // bytes on an idle connection: the instance is out of step
     };
-    // Tunnels and TCP pipes queue every chunk on another socket, so they keep a buffer per read ('data' events).
-    const onread = opts.pooled
-      ? {
-          buffer: pooledReadBuffer,
-          callback: (n: number): boolean => {
-            onData(pooledReadBuffer.subarray(0, n));
-            return true;
-          },
-        }
-      : undefined;
+    // Pooled connections read into the process's shared buffer (shared-reads.ts); tunnels and TCP pipes queue
+    // every chunk on another socket, so they keep a buffer per read ('data' events).
+    const onread = opts.pooled ? sharedReadOption(onData) : undefined;
     const socket = connect({ host: this.target.host, port, allowHalfOpen: opts.halfOpen, noDelay: true, onread });
     const conn = new UpstreamConn(socket, opts.pooled);
     conn.user = user;
