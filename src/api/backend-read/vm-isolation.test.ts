@@ -414,7 +414,10 @@ describe("remote storage: bounded answers", { skip: SKIP }, () => {
       const [a, b] = await Promise.all([ask("alpha", alphaToken), ask("beta", betaToken)]);
       for (const r of [a, b]) {
         assert.equal(r.status, 503);
-        assert.match(((await r.json()) as { error: string }).error, /did not answer within 1500 ms/);
+        // The org's 500 ms, less the time spent queued for the org's turn, plus the network grace of 1,000 ms.
+        const error = ((await r.json()) as { error: string }).error;
+        const budget = Number(/did not answer within (\d+) ms/.exec(error)?.[1]);
+        assert.ok(budget > 1000 && budget <= 1500, error);
       }
       // The API itself still answers at once.
       const health = await fetch(`${slow.url}/healthz`, { signal: AbortSignal.timeout(LIVENESS_MS) });
