@@ -3,7 +3,8 @@
 // when it asks, or, with the worker's own half offered, both are merged and the job answered here (merge-here.ts).
 // A selection larger than its first page is dealt between the two as it is read (deal.ts) when a helper is free
 // as the job starts; else a selection of a few pages is gathered and cut here before the job is handed over, both
-// halves posted at once (presplit.ts). An assist belongs to its job: it stops with it, and a helper that does not stop is terminated.
+// halves posted at once (presplit.ts). An assist belongs to its job: it stops with it, and a helper that does not
+// stop is terminated.
 // Single-threaded; owned by the pool (pool.ts), whose slots, queue and answers it reaches through `AssistHost`.
 
 import type { Engine } from "../../promql/engine/index.ts";

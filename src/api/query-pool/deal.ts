@@ -39,7 +39,7 @@ export interface DealHooks {
 
 /** One selection's pages dealt to two halves; each half asks for its pages by its own cursor. */
 export class PageDeal {
-  /** The cursor each half asks for its pages with: the selection's own for the job's worker, its negation for the helper. */
+  /** The cursor each half asks for its pages by: the selection's own for the job's worker, negated for the helper. */
   readonly cursors: readonly [number, number];
   private readonly data: JobData;
   private readonly hooks: DealHooks;
