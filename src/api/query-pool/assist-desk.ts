@@ -1,11 +1,14 @@
 // The main thread's side of a job split across two workers. A worker whose selection is large hands half of its
 // pages here to be posted to an idle helper (an assist, shard.ts); the helper's result goes back to the job's worker
 // when it asks, or, with the worker's own half offered, both are merged and the job answered here (merge-here.ts).
-// A selection of a few pages is gathered and cut here before the job is handed over, both halves posted at once
-// (presplit.ts). An assist belongs to its job: it stops with it, and a helper that does not stop is terminated.
+// A selection larger than its first page is dealt between the two as it is read (deal.ts) when a helper is free
+// as the job starts; else a selection of a few pages is gathered and cut here before the job is handed over, both
+// halves posted at once (presplit.ts). An assist belongs to its job: it stops with it, and a helper that does not
+// stop is terminated.
 // Single-threaded; owned by the pool (pool.ts), whose slots, queue and answers it reaches through `AssistHost`.
 
 import type { Engine } from "../../promql/engine/index.ts";
+import { DEAL_PAGE_BYTES, type Half, PageDeal } from "./deal.ts";
 import type { DataAnswer } from "./job-data.ts";
 import { mergeHere } from "./merge-here.ts";
 import { pageTransfer } from "./pages.ts";
@@ -15,13 +18,14 @@ import {
   type AssistMessage,
   CANCEL_CLIENT,
   CANCEL_DEADLINE,
+  type DataRequest,
   type DataResponse,
   FLAG_CANCEL,
   type JobMessage,
   type SeriesPage,
 } from "./protocol.ts";
 import type { Ahead } from "./select-ahead.ts";
-import type { PartialResult } from "./shard.ts";
+import { type PartialResult, pageWeight } from "./shard.ts";
 
 /** What the desk needs of the pool that owns it; every member acts on the pool's own state, synchronously. */
 export interface AssistHost {
@@ -52,6 +56,8 @@ export interface AssistHost {
 /** The assists of a pool's jobs: posting halves to helpers, handing back or merging their results, stopping them. */
 export class AssistDesk {
   private postedCount = 0;
+  /** The deals of running jobs (deal.ts), until the job ends. */
+  private readonly deals = new Map<Job, PageDeal>();
 
   constructor(private readonly host: AssistHost) {}
 
@@ -111,8 +117,24 @@ export class AssistDesk {
     this.host.dispatch();
   }
 
+  /**
+   * Answers a request for a page of a dealt selection from the worker of `slot` (the job's or its helper's): the
+   * page, or null when it is answered once built (or needs no answer); undefined when the request is not one.
+   */
+  serveDealt(slot: Slot, req: DataRequest): DataAnswer | null | undefined {
+    if (req.op !== "page" && req.op !== "release") return undefined;
+    const assist = slot.assist;
+    const job = assist !== null && assist.id === req.job ? assist.job : slot.job?.id === req.job ? slot.job : null;
+    const deal = job === null ? undefined : this.deals.get(job);
+    if (deal === undefined || !deal.owns(req.cursor)) return undefined;
+    // A half that stops reading ends its job with an error: nothing is released.
+    return req.op === "page" ? deal.request(req.cursor, req.seq) : null;
+  }
+
   /** Asks the helpers of `job` to stop (the job ended or was stopped), terminating them after the grace period. */
   stop(job: Job, reason: "canceled" | "timeout"): void {
+    this.deals.get(job)?.stop();
+    this.deals.delete(job);
     for (const assist of job.assists.values()) {
       const slot = assist.slot;
       if (slot === null || slot.killTimer !== null) continue;
@@ -134,6 +156,7 @@ export class AssistDesk {
   splitAhead(job: Job, slot: Slot, ahead: Ahead, queueSeconds: number): boolean {
     const data = job.data;
     if (data === null || !worthSplitting(this.host.planner, job.spec, ahead.selects)) return false;
+    if (this.deal(job, slot, ahead, queueSeconds)) return true;
     const hooks = {
       alive: () => job.state === "running" && slot.job === job,
       observe: (seconds: number) => this.host.observe(seconds),
@@ -159,8 +182,35 @@ export class AssistDesk {
     return true;
   }
 
-  // Posts `pages` of `job`'s selection to the worker of `slot` as an assist; returns the assist's id.
-  private post(job: Job, slot: Slot, pages: readonly SeriesPage[]): number {
+  // Deals `job`'s one selection between the worker of `slot` and a helper (deal.ts), when its first page is not its
+  // last and a helper is free now; false (nothing done) otherwise.
+  private deal(job: Job, slot: Slot, ahead: Ahead, queueSeconds: number): boolean {
+    const data = job.data;
+    const first = ahead.selects[0].page;
+    // A first page short of its byte bound may be the whole of a small selection (it met its time bound): such a
+    // selection is gathered first, and split only when it weighs enough.
+    if (data === null || first.done || pageWeight(first) < DEAL_PAGE_BYTES) return false;
+    const helper = this.host.helperSlot(job);
+    if (helper === undefined || !data.claim(first.cursor)) return false;
+    let assist: Assist | null = null;
+    const deal = new PageDeal(data, first, {
+      alive: () => job.state === "running" && slot.job === job,
+      observe: (seconds) => this.host.observe(seconds),
+      deliver: (half: Half, answer) => {
+        const to = half === 0 ? slot : assist?.slot;
+        if (to !== null && to !== undefined) this.host.reply(to, answer.response, answer.transfer);
+      },
+    });
+    this.deals.set(job, deal);
+    const id = this.post(job, helper, [], deal.cursors[1]);
+    assist = job.assists.get(id) ?? null;
+    this.host.hand(job, slot, ahead, queueSeconds, { assist: id, dealt: true });
+    return true;
+  }
+
+  // Posts `pages` of `job`'s selection to the worker of `slot` as an assist (or, with `cursor`, the cursor of a dealt
+  // half to ask for its pages by); returns the assist's id.
+  private post(job: Job, slot: Slot, pages: readonly SeriesPage[], cursor?: number): number {
     const assist: Assist = { id: this.host.nextId(), job, slot, result: null, waiting: 0, offered: null };
     job.assists.set(assist.id, assist);
     this.postedCount++;
@@ -172,6 +222,7 @@ export class AssistDesk {
       spec: job.spec,
       remainingMs: Math.max(1, job.deadline - performance.now()),
       pages,
+      cursor,
     };
     slot.worker?.postMessage(msg, pages.flatMap(pageTransfer));
     return assist.id;

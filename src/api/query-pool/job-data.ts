@@ -5,7 +5,7 @@ import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts";
 import type { PlannedReads } from "../../promql/engine/index.ts";
 import type { LabelHints, Querier, Queryable, SelectHints } from "../../storage/interface.ts";
-import { type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
+import { DEFAULT_PAGE_BOUNDS, type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
 import {
   type DataRequest,
   type DataResponse,
@@ -116,9 +116,10 @@ export class JobData {
   /**
    * Makes the selections of `reads` ahead of the job, on querier {@link PREFETCH_QUERIER} of their range: each
    * one's first page, counted against the sample limit like any page, and the buffers to transfer with them. Stops
-   * at the first selection that fails: the worker then asks for it and gets the error as an answer.
+   * at the first selection that fails: the worker then asks for it and gets the error as an answer. `firstBytes`:
+   * a lower byte bound of those first pages than the job's own (its later pages keep the job's).
    */
-  selectAhead(reads: PlannedReads): { selects: PrefetchedSelect[]; transfer: ArrayBuffer[] } {
+  selectAhead(reads: PlannedReads, firstBytes?: number): { selects: PrefetchedSelect[]; transfer: ArrayBuffer[] } {
     const ref: QuerierRef = { querier: PREFETCH_QUERIER, mint: reads.mint, maxt: reads.maxt };
     const selects: PrefetchedSelect[] = [];
     const transfer: ArrayBuffer[] = [];
@@ -132,7 +133,7 @@ export class JobData {
           this.bounds,
         );
         this.cursors.set(id, cursor);
-        const answer = this.sent(0, id, this.build(id, cursor));
+        const answer = this.sent(0, id, this.build(id, cursor, firstBytes));
         if (!answer.response.ok || !("page" in answer.response)) break;
         selects.push({ querier: ref, matchers: wireMatchers(ms), hints, page: answer.response.page });
         transfer.push(...answer.transfer);
@@ -158,11 +159,35 @@ export class JobData {
     return this.sent(seq, id, this.build(id, cursor));
   }
 
-  // The next page of selection `id`, counted against the sample limit.
-  private build(id: number, cursor: SelectionCursor): SeriesPage {
+  /**
+   * Takes over the reading of selection `cursor` (a selection made ahead, its first page sent): no page of it is
+   * built ahead any more, and its next pages are built by {@link nextPageOf} only. False when there is no such
+   * selection, or its last page was sent.
+   */
+  claim(cursor: number): boolean {
+    if (this.prefetch !== null) clearImmediate(this.prefetch);
+    this.prefetch = null;
+    this.ahead.delete(cursor);
+    return this.cursors.has(cursor);
+  }
+
+  /**
+   * The next page of the claimed selection `cursor`, its chunk bytes bounded by `bytes` too, counted against the
+   * sample limit; throws the job's stop, the limit's error, or the selection's own.
+   */
+  nextPageOf(cursor: number, bytes: number): SeriesPage {
+    if (this.stopped !== null) throw this.stopped;
+    const c = this.cursors.get(cursor);
+    if (c === undefined) throw new ContrailError("internal", `no selection ${cursor} in this job`);
+    return this.build(cursor, c, bytes);
+  }
+
+  // The next page of selection `id` (its bytes bounded by `bytes` too, when given), counted against the sample limit.
+  private build(id: number, cursor: SelectionCursor, bytes?: number): SeriesPage {
     if (this.sentSamples > this.maxSamples) throw tooManySamples();
     const before = cursor.counted;
-    const page = cursor.nextPage(id);
+    const own = this.bounds ?? DEFAULT_PAGE_BOUNDS;
+    const page = cursor.nextPage(id, bytes === undefined ? undefined : { ...own, bytes: Math.min(own.bytes, bytes) });
     this.sentSamples += cursor.counted - before;
     this.selectionSamples.set(id, cursor.counted);
     if (this.sentSamples > this.maxSamples) throw tooManySamples();

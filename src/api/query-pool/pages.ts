@@ -118,14 +118,17 @@ export class SelectionCursor {
     return this.countedSamples;
   }
 
-  /** Builds the next page; `cursor` is the id the worker will ask for the following one with. */
-  nextPage(cursor: number): SeriesPage {
-    const p = new PageBuilder(this.scratch, pageBytes, this.bounds);
+  /**
+   * Builds the next page within `bounds` (the cursor's own unless given); `cursor` is the id the worker will ask for
+   * the following one with.
+   */
+  nextPage(cursor: number, bounds: PageBounds = this.bounds): SeriesPage {
+    const p = new PageBuilder(this.scratch, pageBytes, bounds);
     const continued = this.current !== null;
     if (continued) p.entry(0, this.chunkState !== null);
     for (;;) {
       if (this.current === null) {
-        if (p.entries >= this.bounds.series || (p.entries > 0 && p.full())) break;
+        if (p.entries >= bounds.series || (p.entries > 0 && p.full())) break;
         const r = this.series.next();
         if (r.done === true) {
           this.finished = true;

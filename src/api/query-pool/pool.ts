@@ -15,6 +15,7 @@ import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import { AssistDesk } from "./assist-desk.ts";
+import { DEAL_PAGE_BYTES } from "./deal.ts";
 import { FairQueue } from "./fair-queue.ts";
 import { type PoolFigures, type RestartReason, ServeTimes } from "./figures.ts";
 import { evaluateInline, INLINE_MAX_MS } from "./inline.ts";
@@ -320,8 +321,11 @@ export class QueryPool {
   private serve(slot: Slot, req: DataRequest): void {
     const started = performance.now();
     const job = slot.job;
+    // A page of a dealt selection is answered by its deal (now, or once the page is built), for a helper too.
+    const dealt = this.desk.serveDealt(slot, req);
     let answer: ReturnType<JobData["answer"]>;
-    if (job === null || job.id !== req.job || job.data === null) {
+    if (dealt !== undefined) answer = dealt;
+    else if (job === null || job.id !== req.job || job.data === null) {
       if (req.op === "close" || req.op === "release") return;
       const error = canceledError("expression evaluation");
       answer = { response: { seq: req.seq, ok: false, code: error.code, message: error.message }, transfer: [] };
@@ -419,6 +423,7 @@ export class QueryPool {
       planner: this.planner,
       inlineAllowed: this.inlineOn && this.inlineTurn === null,
       observe: (seconds) => this.serveTimes.observe(seconds),
+      splitFirstBytes: this.assistsOn ? DEAL_PAGE_BYTES : undefined,
     });
     const queueSeconds = (now - job.submitted) / 1000;
     if (ahead.inline) {

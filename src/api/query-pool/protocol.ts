@@ -56,9 +56,11 @@ export interface JobMessage {
    * Present when the main thread gathered the job's one selection and split it itself: the prefetched select
    * carries every page this worker reads (it asks for none and splits nothing), and `assist` names the assist
    * evaluating the rest, whose partial result the job merges into its own (0: no assist, the pages are the whole
-   * selection).
+   * selection). With `dealt`, the main thread deals the selection's pages between the two as it reads them
+   * (deal.ts): the prefetched select carries this worker's first page, and it asks for the rest by that page's
+   * cursor.
    */
-  readonly presplit?: { readonly assist: number };
+  readonly presplit?: { readonly assist: number; readonly dealt?: boolean };
 }
 
 /**
@@ -85,6 +87,8 @@ export interface AssistMessage {
   readonly spec: QuerySpec;
   readonly remainingMs: number;
   readonly pages: readonly SeriesPage[];
+  /** When present, `pages` is empty and the helper asks for its pages by this cursor (a dealt half: deal.ts). */
+  readonly cursor?: number;
 }
 
 /** What a worker posts on its parent port. */

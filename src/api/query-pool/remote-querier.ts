@@ -108,11 +108,20 @@ export class DataChannel {
    * main thread asked for ends the wait, and is thrown by the next request.
    */
   drop(seq: number): void {
+    this.settle(seq);
+  }
+
+  /**
+   * Waits for the answer to request `seq` as `drop` does, and returns it; null when it was an error answer or a stop
+   * the main thread asked for ended the wait (the stop is thrown by the next request).
+   */
+  settle(seq: number): DataResponse | null {
     try {
-      this.wait(seq);
+      return this.wait(seq);
     } catch (e) {
       if (!(e instanceof ContrailError)) throw e;
       this.outstanding = 0;
+      return null;
     }
   }
 
@@ -234,17 +243,23 @@ class RemoteQuerier implements Querier {
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.used = true;
-    if (this.split === null) {
+    if (this.split === null && !this.given) {
       const first = this.firstPages(matchers, hints);
       if (first.length > 1) throw new ContrailError("internal", "pages built ahead are read by a split only");
       return new PagedSeriesSet(this.budget, { first: first[0], channel: this.channel });
     }
     // The split needs every page, so they are kept: a selection made again reads them again, and the split (which
-    // may hand half to another worker) is made once.
+    // may hand half to another worker) is made once. A dealt half (given, no split) keeps the pages it was dealt as
+    // it reads them, for the same reason: its selection cannot be made again.
     const wired = wireMatchers(matchers);
     const known = this.kept.find((k) => sameSelect(k, wired, hints));
     if (known !== undefined) return known.set;
     const pages = this.firstPages(matchers, hints);
+    if (this.split === null) {
+      const dealt = new PagedSeriesSet(this.budget, { first: pages[0], channel: this.channel, keep: true });
+      this.kept.push({ matchers: wired, hints, set: dealt });
+      return dealt;
+    }
     for (let page = pages[pages.length - 1]; !this.given && !page.done; ) {
       page = pageOf(this.channel.call({ op: "page", cursor: page.cursor }));
       pages.push(page);

@@ -6,6 +6,7 @@ import type { Engine } from "../../promql/engine/index.ts";
 import { inlineWorthy } from "./inline.ts";
 import type { JobData } from "./job-data.ts";
 import type { PrefetchedSelect, QuerySpec } from "./protocol.ts";
+import { shardOp } from "./shard.ts";
 
 /**
  * Most selections of one query made on the main thread before its job is handed over (the first page of each):
@@ -28,6 +29,12 @@ export interface AheadOptions {
   readonly inlineAllowed: boolean;
   /** Called with the main-thread time spent selecting, in seconds, when any selection was made. */
   readonly observe: (seconds: number) => void;
+  /**
+   * Chunk bytes the first page of a selection may hold when the job may be split between two workers (a range
+   * query of a shape shard.ts splits, over one selection): a small first page starts the first half sooner.
+   * Absent: the job's own page bounds.
+   */
+  readonly splitFirstBytes?: number;
 }
 
 /**
@@ -51,10 +58,21 @@ export function selectAhead(spec: QuerySpec, data: JobData, opts: AheadOptions):
   let ahead: Omit<Ahead, "inline"> = none;
   if (reads.selects.length > 0) {
     const started = performance.now();
-    ahead = data.selectAhead(reads);
+    const splits =
+      opts.splitFirstBytes !== undefined && at.kind === "range" && reads.selects.length === 1 && splitShape(opts, spec);
+    ahead = data.selectAhead(reads, splits ? opts.splitFirstBytes : undefined);
     opts.observe((performance.now() - started) / 1000);
   }
   const inline =
     opts.inlineAllowed && inlineWorthy(spec, opts.planner.syntaxTree(spec.query), reads.selects.length, ahead.selects);
   return { ...ahead, inline };
+}
+
+// True when the query of `spec` has the shape of one a worker splits (shard.ts); false when it does not parse.
+function splitShape(opts: AheadOptions, spec: QuerySpec): boolean {
+  try {
+    return shardOp(opts.planner.syntaxTree(spec.query)) !== null;
+  } catch {
+    return false;
+  }
 }

@@ -97,10 +97,11 @@ async function runJob(
     assist = res.assist;
     return assist === 0 ? [...first, ...res.pages] : first;
   };
+  // A dealt half reads its pages as the main thread deals them: it keeps none and splits nothing.
   const queryable = new RemoteQueryable(
     channel,
     new SampleBudget(spec.maxSamples),
-    op === null ? null : split,
+    op === null || presplit?.dealt === true ? null : split,
     job.prefetched,
     presplit !== undefined,
   );
@@ -126,7 +127,11 @@ async function runAssist(
   ctx: { engine: Engine; channel: DataChannel },
 ): Promise<{ partial: PartialResult; transfer: ArrayBuffer[] }> {
   ctx.channel.begin(msg.id);
-  const queryable = new PagesQueryable(msg.pages as SeriesPage[], new SampleBudget(msg.spec.maxSamples));
+  const source =
+    msg.cursor === undefined
+      ? { kept: msg.pages as SeriesPage[] }
+      : { first: msg.cursor, channel: ctx.channel, keep: true };
+  const queryable = new PagesQueryable(source, new SampleBudget(msg.spec.maxSamples));
   return toPartial(await evaluateSpec(ctx.engine, queryable, msg.spec, msg.remainingMs, ctx.channel));
 }
 
