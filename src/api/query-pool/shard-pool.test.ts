@@ -19,7 +19,7 @@ let store: MemoryStore;
 let single: QueryPool;
 let split: QueryPool;
 
-before(() => {
+before(async () => {
   store = new MemoryStore();
   const app = store.appender();
   for (let i = 0; i < SERIES; i++) {
@@ -46,6 +46,8 @@ before(() => {
   single = new QueryPool({ workers: 2, assists: false, engine: { metricsql: true } });
   // Three workers: one for the query, one to help, one left free for whatever comes meanwhile.
   split = new QueryPool({ workers: 3, engine: { metricsql: true } });
+  // A query splits only when a helper is ready as it starts: wait for every worker, as a loaded machine starts them late.
+  for (let i = 0; i < 200 && split.figures().ready < 3; i++) await sleep(50);
 });
 
 after(async () => {
