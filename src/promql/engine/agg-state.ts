@@ -7,6 +7,7 @@ import type { Labels } from "../../model/labels.ts";
 import type { Evaluator } from "./evaluator.ts";
 import type { AggregateNode } from "./plan.ts";
 import { kahanInc, quantile } from "./quantile.ts";
+import type { RateStepSums } from "./rate-steps.ts";
 import { type Matrix, Series } from "./value.ts";
 
 /** Per-cell state of sum, avg, count, min, max, group, stddev, stdvar and quantile. A cell is one group at one
@@ -194,6 +195,13 @@ export class SeriesFold {
     seen.set(this.seen);
     this.state = state;
     this.seen = seen;
+  }
+
+  /** The cells of a `sum` fold, for a loop that adds into them as `add` does (rateSteps); valid until the next
+   * `reserve`. */
+  sums(): RateStepSums {
+    const st = this.state;
+    return { value: st.value, comp: st.comp, seen: this.seen, dropName: st.dropName };
   }
 
   /** Folds `n` points of one series (step indices `ks`, values `vs`) into group `group`. */

@@ -17,7 +17,8 @@ import { histogramString } from "./functions/native-histogram.ts";
 import { goSort, heapFix, heapUp, reversed, type Sortable } from "./gosort.ts";
 import { emptyLabels } from "./labelsets.ts";
 import type { AggregateNode, PlanNode } from "./plan.ts";
-import { PreparedRangeCall } from "./range-call.ts";
+import { PreparedRangeCall, type StepSumTarget } from "./range-call.ts";
+import type { RateStepSums, RateStepTarget } from "./rate-steps.ts";
 import { eachSelectorSeries, PRECOUNT_STEPS, streamSeries } from "./selectors.ts";
 import { hasHistograms, type Matrix, MatrixCursor, totalSamples } from "./value.ts";
 
@@ -98,17 +99,76 @@ export function evalAggregate(ev: Evaluator, n: AggregateNode): Matrix {
  * held, nothing per series. The fold takes floats only, over at most MAX_CELLS cells: a series with a histogram
  * point, or one more group, is refused, and the caller hands the aggregation to the general path.
  */
-class StreamedFold {
+class StreamedFold implements StepSumTarget {
   private readonly labels: Labels[] = [];
   private readonly keys = new Map<string, number>();
   private readonly n: AggregateNode;
   private readonly steps: number;
   private readonly fold: SeriesFold;
+  /** The fold's cells (renewed as it grows), and for each group whether all its cells hold a value marked for name
+   * removal (see RateStepTarget.settled). */
+  private sums: RateStepSums;
+  private settled = new Uint8Array(16);
+  /** The group `aim` readied, and its key and a series' labels while the group is not yet found. */
+  private aimed = 0;
+  private pendingKey: string | null = null;
+  private pendingLabels: Labels | null = null;
 
   constructor(n: AggregateNode, steps: number) {
     this.n = n;
     this.steps = steps;
     this.fold = new SeriesFold(n.op, 0, steps);
+    this.sums = this.fold.sums();
+  }
+
+  /** The cells of the group of a series labelled `labels` (see StepSumTarget); a group not yet found gets room
+   * but counts as found only once a series of it gave a value. */
+  aim(labels: Labels, out: RateStepTarget): boolean {
+    const key = groupingKey(labels, this.n.grouping, this.n.without);
+    let g = this.keys.get(key);
+    this.pendingKey = null;
+    this.pendingLabels = null;
+    if (g === undefined) {
+      g = this.labels.length;
+      if ((g + 1) * this.steps > MAX_CELLS) return false;
+      this.pendingKey = key;
+      this.pendingLabels = labels;
+      this.grow(g);
+    }
+    this.aimed = g;
+    out.sums = this.sums;
+    out.cell = g * this.steps;
+    out.settled = this.settled[g] === 1;
+    return true;
+  }
+
+  /** Records what the series `aim` readied gave: its group is found once it has a value, and settled once a
+   * series marked for name removal gave a value at every step. */
+  took(count: number, dropName: boolean): void {
+    const key = this.pendingKey;
+    const labels = this.pendingLabels;
+    this.pendingKey = null;
+    this.pendingLabels = null;
+    if (count === 0) return;
+    if (key !== null && labels !== null) this.found(key, labels);
+    if (count === this.steps && dropName) this.settled[this.aimed] = 1;
+  }
+
+  // Makes room for group g.
+  private grow(g: number): void {
+    this.fold.reserve(g + 1);
+    this.sums = this.fold.sums();
+    if (g >= this.settled.length) {
+      const settled = new Uint8Array(this.settled.length * 2);
+      settled.set(this.settled);
+      this.settled = settled;
+    }
+  }
+
+  // Records the next group: its key and output labels (copied, see copyString).
+  private found(key: string, labels: Labels): void {
+    this.keys.set(copyString(key), this.labels.length);
+    this.labels.push(ownLabels(groupingLabels(labels, this.n.grouping, this.n.without)));
   }
 
   /**
@@ -129,9 +189,8 @@ class StreamedFold {
     if (g === undefined) {
       g = this.labels.length;
       if ((g + 1) * this.steps > MAX_CELLS) return false;
-      this.keys.set(copyString(key), g);
-      this.labels.push(ownLabels(groupingLabels(labels, this.n.grouping, this.n.without)));
-      this.fold.reserve(g + 1);
+      this.grow(g);
+      this.found(key, labels);
     }
     this.fold.add(g, ks, vs, count, dropName);
     return true;
@@ -183,10 +242,13 @@ function aggregateRangeCall(ev: Evaluator, n: AggregateNode, params: Params): Ma
   const before = ev.q.current;
   const loadedBefore = ev.q.loaded;
   let general = false;
-  prepared.run((_, labels, dropName, pts) => {
-    general = !fold.add(labels, pts.h !== null, pts.k, pts.v, pts.n, dropName);
-    return !general;
-  });
+  prepared.run(
+    (_, labels, dropName, pts) => {
+      general = !fold.add(labels, pts.h !== null, pts.k, pts.v, pts.n, dropName);
+      return !general;
+    },
+    n.op === "sum" ? fold : null,
+  );
   if (general) {
     ev.q.set(before);
     ev.q.loaded = loadedBefore;

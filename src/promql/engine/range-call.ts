@@ -28,7 +28,7 @@ import {
 } from "./implicit-window.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode, SelectorNode } from "./plan.ts";
-import { type RateStepGrid, type RateStepTotals, rateSteps } from "./rate-steps.ts";
+import { type RateStepGrid, type RateStepTarget, type RateStepTotals, rateSteps } from "./rate-steps.ts";
 import {
   matrixSources,
   type SourceSeries,
@@ -75,6 +75,16 @@ function hasFloats(h: readonly (Histogram | undefined)[] | null, n: number): boo
 /** Receives each series a range-function call produced: the index of its input series, the input's labels, the
  * name-removal mark and its points (valid only during the call). Returning false stops the run there. */
 export type RangeSink = (index: number, labels: Labels, dropName: boolean, points: StepPoints) => boolean | undefined;
+
+/** A `sum` fold that rate, increase and delta add their values into directly (rateSteps' cells), instead of
+ * handing each series' points to the sink. */
+export interface StepSumTarget {
+  /** Readies the group of a series labelled `labels` and points `out` at its cells (`sums`, `cell`, `settled`);
+   * false when the fold would refuse the series (the sink then gets its points). */
+  aim(labels: Labels, out: RateStepTarget): boolean;
+  /** The series `aim` readied gave `count` values (0 too); its group counts as found from its first value on. */
+  took(count: number, dropName: boolean): void;
+}
 
 interface RangeSource {
   /** The input series; read once when streamed (see PreparedRangeCall). */
@@ -171,6 +181,10 @@ export class PreparedRangeCall {
    * subquery at a moving step: no `@`, anchored or smoothed modifier, no implicit window), else null. */
   private readonly stepGrid: RateStepGrid | null;
   private readonly totals: RateStepTotals = { loaded: 0, peak: 0 };
+  /** The metric name of the last series `annotateCounter` looked at. */
+  private lastMetric: string | null = null;
+  /** Where rateSteps puts the current series' values. */
+  private readonly target: RateStepTarget = { pts: null, sums: null, cell: 0, settled: false, dropName: false };
 
   /**
    * Prepares call `n` of range function `fn`, whose range argument is argument `mi`. With `stream`, a selection
@@ -217,9 +231,10 @@ export class PreparedRangeCall {
 
   /**
    * Runs the function over every input series and hands each series that produced points to `sink`, with sample
-   * accounting (held windows, produced points) as Prometheus's evaluator does it.
+   * accounting (held windows, produced points) as Prometheus's evaluator does it. A float series of a rate-like
+   * call that `sumTarget` takes is added into its cells instead (the same values, counted the same way).
    */
-  run(sink: RangeSink): void {
+  run(sink: RangeSink, sumTarget: StepSumTarget | null = null): void {
     const { ev, node, src } = this;
     const q = ev.q;
     const name = node.func.name;
@@ -242,7 +257,7 @@ export class PreparedRangeCall {
       loadMint -= lookback;
       loadMaxt += lookback;
     }
-    let lastMetric: string | null = null;
+    this.lastMetric = null;
     let it: SampleIterator | undefined;
     let index = -1;
     for (const s of src.sources) {
@@ -258,7 +273,23 @@ export class PreparedRangeCall {
       } else if (widened) {
         this.seriesWindows(Math.max(src.range, maxPrevInterval(scrapeInterval(this.w.t, this.w.n))), 0);
       } else if (this.stepGrid !== null && this.w.h === null) {
-        this.rateWindows(this.stepGrid);
+        // Into the fold's cells when it takes the series: no points, no sink.
+        const target = this.target;
+        target.dropName = dropFn || s.dropName === true;
+        target.pts = null;
+        if (sumTarget?.aim(s.labels, target)) {
+          const np = this.rateWindows(this.stepGrid, target);
+          target.sums = null;
+          sumTarget.took(np, target.dropName);
+          if (np === 0) continue;
+          q.add(np);
+          this.annotateCounter(counterCheck, s.labels);
+          continue;
+        }
+        const pts = this.stepPoints();
+        pts.h = null;
+        target.pts = pts;
+        this.rateWindows(this.stepGrid, target);
       } else {
         this.seriesWindows(src.range, 0);
       }
@@ -266,18 +297,24 @@ export class PreparedRangeCall {
       if (pts.n === 0) continue;
       q.add(pts.h === null ? pts.n : weighSamples(pts.h, 0, pts.n));
       if (sink(index, s.labels, dropFn || s.dropName === true, pts) === false) break;
-      if (counterCheck && hasFloats(this.w.h, this.w.n)) {
-        const metric = s.labels.metricName();
-        // Input series come sorted, so one name's series are adjacent; the info is the same for all of them.
-        if (metric !== lastMetric) {
-          lastMetric = metric;
-          if (metric !== "" && !COUNTER_SUFFIXES.some((sfx) => metric.endsWith(sfx))) {
-            q.annotations.add(possibleNonCounterInfo(metric, node.args[0].pos));
-          }
-        }
-      }
+      this.annotateCounter(counterCheck, s.labels);
     }
     q.set(q.current - src.held);
+  }
+
+  // Adds the info that a rate or increase read a series whose name does not look like a counter's (once for a run of
+  // series of one name).
+  private annotateCounter(counterCheck: boolean, labels: Labels): void {
+    if (!counterCheck || !hasFloats(this.w.h, this.w.n)) return;
+    const q = this.ev.q;
+    const metric = labels.metricName();
+    // Input series come sorted, so one name's series are adjacent; the info is the same for all of them.
+    if (metric !== this.lastMetric) {
+      this.lastMetric = metric;
+      if (metric !== "" && !COUNTER_SUFFIXES.some((sfx) => metric.endsWith(sfx))) {
+        q.annotations.add(possibleNonCounterInfo(metric, this.node.args[0].pos));
+      }
+    }
   }
 
   /**
@@ -421,17 +458,17 @@ export class PreparedRangeCall {
     if (peak > q.peak) q.peak = peak;
   }
 
-  // rateSteps over the loaded float series into `this.points`, with seriesWindows' sample accounting.
-  private rateWindows(grid: RateStepGrid): void {
+  // rateSteps over the loaded float series into `target` (this.points or a fold's cells), with seriesWindows'
+  // sample accounting; the number of values.
+  private rateWindows(grid: RateStepGrid, target: RateStepTarget): number {
     const q = this.ev.q;
     const w = this.w;
-    const pts = this.stepPoints();
     const totals = this.totals;
     totals.peak = q.peak;
-    pts.h = null;
-    rateSteps(q, w.t, w.v, w.n, grid, this.fn !== delta, this.fn === rate, pts, totals);
+    const np = rateSteps(q, w.t, w.v, w.n, grid, this.fn !== delta, this.fn === rate, target, totals);
     q.loaded += totals.loaded;
     if (totals.peak > q.peak) q.peak = totals.peak;
+    return np;
   }
 
   // Fills `this.weights` with the prefix sums of what the first `n` loaded samples weigh (see weighSamples).

@@ -6,12 +6,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Random } from "../../testkit/random.ts";
 import type { FunctionSignature } from "../parser/ast.ts";
+import { SeriesFold } from "./agg-state.ts";
 import type { QueryContext } from "./context.ts";
 import { delta, extrapolatedRate, increase, rate } from "./functions/rate.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import type { CallNode } from "./plan.ts";
 import { StepPoints } from "./range-call.ts";
-import { type RateStepGrid, rateSteps } from "./rate-steps.ts";
+import { type RateStepGrid, type RateStepTarget, rateSteps } from "./rate-steps.ts";
 import { emptyContext } from "./test-context.ts";
 
 const sig: FunctionSignature = {
@@ -94,10 +95,15 @@ function reference(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStep
   return { points, loaded, peak };
 }
 
+/** A target putting a series' values into `pts`. */
+function pointsOnly(pts: StepPoints): RateStepTarget {
+  return { pts, sums: null, cell: 0, settled: false, dropName: false };
+}
+
 function fused(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStepGrid, q: QueryContext): Outcome {
   const pts = new StepPoints(Math.floor((grid.end - grid.start) / grid.interval) + 1);
   const totals = { loaded: 0, peak: q.peak };
-  rateSteps(q, t, v, t.length, grid, fn !== delta, fn === rate, pts, totals);
+  rateSteps(q, t, v, t.length, grid, fn !== delta, fn === rate, pointsOnly(pts), totals);
   const points: string[] = [];
   for (let i = 0; i < pts.n; i++) points.push(`${pts.t[i]}#${pts.k[i]}=${bits(pts.v[i])}`);
   return { points, loaded: totals.loaded, peak: totals.peak };
@@ -156,15 +162,48 @@ describe("rateSteps", () => {
     for (const fn of [rate, increase, delta]) assert.deepEqual(fused(fn, t, v, grid, q), reference(fn, t, v, grid, q));
   });
 
+  it("adds into a sum fold's cells what folding its points would, to the bit", () => {
+    const random = new Random(31);
+    const rnd = () => random.next();
+    for (let trial = 0; trial < 60; trial++) {
+      const fn = [rate, increase, delta][trial % 3];
+      const grid: RateStepGrid = { start: 50_000, end: 3_000_000, interval: 15_000, range: 120_000, offset: 0 };
+      const steps = Math.floor((grid.end - grid.start) / grid.interval) + 1;
+      const byPoints = new SeriesFold("sum", 1, steps);
+      const byCells = new SeriesFold("sum", 1, steps);
+      const pts = new StepPoints(steps);
+      let settled = false;
+      for (let i = 0, count = 1 + Math.floor(rnd() * 6); i < count; i++) {
+        // Some series start late or end early (cells without a value), some cover every step.
+        const { t, v } = series(rnd, 1 + Math.floor(rnd() * 400));
+        const dropName = rnd() < 0.8;
+        const q = emptyContext(1e9);
+        rateSteps(q, t, v, t.length, grid, fn !== delta, fn === rate, pointsOnly(pts), { loaded: 0, peak: 0 });
+        byPoints.add(0, pts.k, pts.v, pts.n, dropName);
+        const target: RateStepTarget = { pts: null, sums: byCells.sums(), cell: 0, settled, dropName };
+        const n = rateSteps(q, t, v, t.length, grid, fn !== delta, fn === rate, target, { loaded: 0, peak: 0 });
+        assert.equal(n, pts.n);
+        if (n === steps && dropName) settled = true;
+      }
+      const a = byPoints.sums();
+      const b = byCells.sums();
+      for (const k of ["value", "comp", "seen", "dropName"] as const) {
+        assert.deepEqual(new Uint8Array(b[k].buffer), new Uint8Array(a[k].buffer), `trial ${trial}: ${k}`);
+      }
+    }
+  });
+
   it("a window above the sample limit throws too_many_samples", () => {
     const t = Float64Array.from({ length: 50 }, (_, i) => i * 1_000);
     const v = Float64Array.from({ length: 50 }, (_, i) => i);
     const grid: RateStepGrid = { start: 0, end: 60_000, interval: 1_000, range: 30_000, offset: 0 };
     const pts = new StepPoints(61);
     // 10 held already, windows of up to 30 samples: within a limit of 40, above one of 31.
-    assert.doesNotThrow(() => rateSteps(emptyContext(40, 10), t, v, 50, grid, true, true, pts, { loaded: 0, peak: 0 }));
+    assert.doesNotThrow(() =>
+      rateSteps(emptyContext(40, 10), t, v, 50, grid, true, true, pointsOnly(pts), { loaded: 0, peak: 0 }),
+    );
     assert.throws(
-      () => rateSteps(emptyContext(31, 10), t, v, 50, grid, true, true, pts, { loaded: 0, peak: 0 }),
+      () => rateSteps(emptyContext(31, 10), t, v, 50, grid, true, true, pointsOnly(pts), { loaded: 0, peak: 0 }),
       /too many samples/,
     );
   });

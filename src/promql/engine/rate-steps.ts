@@ -30,11 +30,30 @@ export interface RateStepGrid {
   readonly offset: number;
 }
 
+/** Cells of a `sum` fold (SeriesFold's state) that the loop adds a series' values into, one cell per step. */
+export interface RateStepSums {
+  readonly value: Float64Array;
+  readonly comp: Float64Array;
+  readonly seen: Uint8Array;
+  readonly dropName: Uint8Array;
+}
+
+/** Where the loop puts a series' values: its points (`pts`), or cells `cell + step` of `sums`, added as SeriesFold's
+ * sum adds them (`settled`: every one of those cells already holds a value and is marked for name removal, so
+ * neither needs looking at). */
+export interface RateStepTarget {
+  pts: RateStepPoints | null;
+  sums: RateStepSums | null;
+  cell: number;
+  settled: boolean;
+  dropName: boolean;
+}
+
 /**
- * Writes the points of rate (`isCounter` and `isRate`), increase (`isCounter`) or delta (neither) of the `n`
- * float samples `t`/`v` (ms, ascending, no stale markers) at every step of `grid` into `pts`, with the query's
- * sample accounting as seriesWindows does it: a window's samples count on top of `q.current` and raise `totals.peak`;
- * a window above the query's limit throws.
+ * Computes rate (`isCounter` and `isRate`), increase (`isCounter`) or delta (neither) of the `n` float samples
+ * `t`/`v` (ms, ascending, no stale markers) at every step of `grid` into `out`, with the query's sample accounting
+ * as seriesWindows does it: a window's samples count on top of `q.current` and raise `totals.peak`; a window above
+ * the query's limit throws. Returns the number of values.
  */
 export function rateSteps(
   q: QueryContext,
@@ -44,23 +63,47 @@ export function rateSteps(
   grid: RateStepGrid,
   isCounter: boolean,
   isRate: boolean,
-  pts: RateStepPoints,
+  out: RateStepTarget,
   totals: RateStepTotals,
-): void {
+): number {
   const { start, end, interval, range, offset } = grid;
   const maxSamples = q.settings.maxSamples;
   const base = q.current;
-  const outT = pts.t;
-  const outK = pts.k;
-  const outV = pts.v;
+  const pts = out.pts;
+  const outT = pts === null ? EMPTY_F64 : pts.t;
+  const outK = pts === null ? EMPTY_I32 : pts.k;
+  const outV = pts === null ? EMPTY_F64 : pts.v;
+  const sums = out.sums;
+  const value = sums === null ? EMPTY_F64 : sums.value;
+  const comp = sums === null ? EMPTY_F64 : sums.comp;
+  const seen = sums === null ? EMPTY_U8 : sums.seen;
+  const drop = sums === null ? EMPTY_U8 : sums.dropName;
+  // Flags as comparisons, so the loop tests machine booleans (a value read from an object, or a parameter, is tested
+  // as any value would be), and the check interval as a local (an imported binding is loaded and checked each time).
+  const toCells = sums !== null;
+  const settled = out.settled === true;
+  const dropName = out.dropName === true;
+  const counter = isCounter === true;
+  const perRate = isRate === true;
+  const workPerCheck = WORK_PER_CHECK;
+  let c = out.cell - 1;
   let peak = totals.peak;
   let loaded = 0;
   let work = 0;
   let step = -1;
   let np = 0;
+  // The window is [lo, hi) of the samples; the times and values at its ends and the time of the next sample are
+  // kept in locals (firstT is t[lo], lastT/lastV are t[hi − 1]/v[hi − 1], nextT is t[hi]; +Inf past the end).
   let lo = 0;
   let hi = 0;
+  let firstT = n > 0 ? t[0] : Number.POSITIVE_INFINITY;
+  let nextT = firstT;
+  let lastT = 0;
+  let lastV = 0;
   let drops = 0;
+  // Counter resets are counted only in a series where some value is below the one before it (else none is).
+  let resets = false;
+  if (counter) for (let i = 1; i < n && !resets; i++) resets = v[i] < v[i - 1];
   // The last window's times relative to its range, its count, and what extrapolatedRate derives from them.
   let keyStart = Number.NaN;
   let keyEnd = Number.NaN;
@@ -71,73 +114,122 @@ export function rateSteps(
   let durationToEnd = 0;
   let windowFactor = 1;
   const rangeSeconds = range / 1000;
-  for (let ts = start; ts <= end; ts += interval) {
-    step++;
-    const rangeEnd = ts - offset;
-    const mint = rangeEnd - range;
-    while (hi < n && t[hi] <= rangeEnd) {
-      if (hi > lo && v[hi] < v[hi - 1]) drops++;
-      hi++;
+  let ts = start;
+  // The loop makes no call: a deadline check that falls due, or a window above the sample limit, leaves it for the
+  // code after it (the check then runs before the next step rather than inside this one).
+  let over = -1;
+  let checkDue = false;
+  for (;;) {
+    for (; ts <= end; ts += interval) {
+      if (checkDue) break;
+      step++;
+      c++;
+      const rangeEnd = ts - offset;
+      const mint = rangeEnd - range;
+      while (nextT <= rangeEnd) {
+        const nv = v[hi];
+        if (resets && hi > lo && nv < lastV) drops++;
+        lastT = nextT;
+        lastV = nv;
+        hi++;
+        nextT = hi < n ? t[hi] : Number.POSITIVE_INFINITY;
+      }
+      while (lo < hi && firstT <= mint) {
+        if (resets && lo + 1 < hi && v[lo + 1] < v[lo]) drops--;
+        lo++;
+        firstT = lo < n ? t[lo] : Number.POSITIVE_INFINITY;
+      }
+      const size = hi - lo;
+      if (base + size > peak) peak = base + size;
+      if (base + size > maxSamples) {
+        over = base + size;
+        break;
+      }
+      work += size + 1;
+      if (work >= workPerCheck) {
+        work = 0;
+        checkDue = true;
+      }
+      if (size === 0) continue;
+      loaded += size;
+      if (size < 2) continue;
+      // extrapolatedRate (functions/rate.ts), operation for operation. What depends only on the window's times and
+      // count is kept while they repeat, as they do from step to step on series scraped at the step's interval: the
+      // same operations on the same operands, so the same bits, without their divisions.
+      const firstV = v[lo];
+      let result = lastV - firstV;
+      if (drops !== 0) {
+        for (let i = lo + 1; i < hi; i++) if (v[i] < v[i - 1]) result += v[i - 1];
+      }
+      const toStart = firstT - (ts - range - offset);
+      const toEnd = rangeEnd - lastT;
+      const sampled = lastT - firstT;
+      if (toStart !== keyStart || toEnd !== keyEnd || sampled !== keySampled || size !== keySize) {
+        keyStart = toStart;
+        keyEnd = toEnd;
+        keySampled = sampled;
+        keySize = size;
+        sampledInterval = sampled / 1000;
+        const averageDurationBetweenSamples = sampledInterval / (size - 1);
+        const threshold = averageDurationBetweenSamples * 1.1;
+        durationToStart = toStart / 1000;
+        if (durationToStart >= threshold) durationToStart = averageDurationBetweenSamples / 2;
+        durationToEnd = toEnd / 1000;
+        if (durationToEnd >= threshold) durationToEnd = averageDurationBetweenSamples / 2;
+        windowFactor = extrapolation(sampledInterval, durationToStart, durationToEnd, perRate, rangeSeconds);
+      }
+      let factor = windowFactor;
+      if (counter && result > 0 && firstV >= 0) {
+        const durationToZero = sampledInterval * (firstV / result);
+        if (durationToZero < durationToStart) {
+          factor = extrapolation(sampledInterval, durationToZero, durationToEnd, perRate, rangeSeconds);
+        }
+      }
+      const f = result * factor;
+      np++;
+      if (!toCells) {
+        outT[np - 1] = ts;
+        outK[np - 1] = step;
+        outV[np - 1] = f;
+        continue;
+      }
+      if (!settled) {
+        if (seen[c] === 0) {
+          seen[c] = 1;
+          value[c] = f;
+          comp[c] = 0;
+          drop[c] = dropName ? 1 : 0;
+          continue;
+        }
+        if (dropName) drop[c] = 1;
+      }
+      // SeriesFold's compensated sum, written out.
+      const sum = value[c];
+      const sumF = sum + f;
+      let cc = comp[c];
+      if (sumF === Number.POSITIVE_INFINITY || sumF === Number.NEGATIVE_INFINITY) cc = 0;
+      else if (Math.abs(sum) >= Math.abs(f)) cc += sum - sumF + f;
+      else cc += f - sumF + sum;
+      value[c] = sumF;
+      comp[c] = cc;
     }
-    while (lo < hi && t[lo] <= mint) {
-      if (lo + 1 < hi && v[lo + 1] < v[lo]) drops--;
-      lo++;
-    }
-    const size = hi - lo;
-    if (base + size > peak) peak = base + size;
-    if (base + size > maxSamples) {
-      q.set(base + size);
+    if (over >= 0) {
+      q.set(over);
       tooManySamples();
     }
-    work += size + 1;
-    if (work >= WORK_PER_CHECK) {
-      work = 0;
-      q.check();
-    }
-    if (size === 0) continue;
-    loaded += size;
-    if (size < 2) continue;
-    // extrapolatedRate (functions/rate.ts), operation for operation. What depends only on the window's times and
-    // count is kept while they repeat, as they do from step to step on series scraped at the step's interval: the
-    // same operations on the same operands, so the same bits, without their divisions.
-    const firstT = t[lo];
-    const lastT = t[hi - 1];
-    let result = v[hi - 1] - v[lo];
-    if (isCounter && drops !== 0) {
-      for (let i = lo + 1; i < hi; i++) if (v[i] < v[i - 1]) result += v[i - 1];
-    }
-    const toStart = firstT - (ts - range - offset);
-    const toEnd = rangeEnd - lastT;
-    const sampled = lastT - firstT;
-    if (toStart !== keyStart || toEnd !== keyEnd || sampled !== keySampled || size !== keySize) {
-      keyStart = toStart;
-      keyEnd = toEnd;
-      keySampled = sampled;
-      keySize = size;
-      sampledInterval = sampled / 1000;
-      const averageDurationBetweenSamples = sampledInterval / (size - 1);
-      const threshold = averageDurationBetweenSamples * 1.1;
-      durationToStart = toStart / 1000;
-      if (durationToStart >= threshold) durationToStart = averageDurationBetweenSamples / 2;
-      durationToEnd = toEnd / 1000;
-      if (durationToEnd >= threshold) durationToEnd = averageDurationBetweenSamples / 2;
-      windowFactor = extrapolation(sampledInterval, durationToStart, durationToEnd, isRate, rangeSeconds);
-    }
-    let factor = windowFactor;
-    if (isCounter && result > 0 && v[lo] >= 0) {
-      const durationToZero = sampledInterval * (v[lo] / result);
-      if (durationToZero < durationToStart) {
-        factor = extrapolation(sampledInterval, durationToZero, durationToEnd, isRate, rangeSeconds);
-      }
-    }
-    outT[np] = ts;
-    outK[np] = step;
-    outV[np++] = result * factor;
+    if (!checkDue) break;
+    checkDue = false;
+    q.check();
   }
-  pts.n = np;
+  if (pts !== null) pts.n = np;
   totals.loaded = loaded;
   totals.peak = peak;
+  return np;
 }
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 
 // extrapolatedRate's factor: the sampled interval extended by the durations to the range's ends (s), per second of
 // the range (`rangeSeconds`) for a rate.

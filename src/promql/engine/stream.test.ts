@@ -110,6 +110,8 @@ test("streamed aggregations read each selection once and answer as over a materi
     ["stddev", "x"],
     ["group", "x"],
     ["sum", "rate(x[2m])"],
+    ["sum", "increase(x[3m])"],
+    ["sum", "delta(x[2m] offset 1m)"],
     ["avg", "max_over_time(x[1m])"],
     ["stdvar", "increase(x[3m])"],
   ]) {
