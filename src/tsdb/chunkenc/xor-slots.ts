@@ -34,6 +34,8 @@ const TWO_32 = 0x1_0000_0000;
 /** An append's fields to write, as their bits and bit counts (a wide delta of delta and a 64-bit window: six). */
 const FIELD_VALUES = new Int32Array(6);
 const FIELD_BITS = new Int32Array(6);
+/** The bytes of an empty slot. */
+const NO_BYTES = new Uint8Array(0);
 /** Bytes the time of a chunk's first or second sample takes at most: a uvarint of 64 bits. */
 const MAX_VARINT_BYTES = 10;
 
@@ -354,6 +356,8 @@ export class XorSlots {
   /** The bytes of the chunk of `slot`: a view of the arena, valid until the next `append` or `release` of it. */
   bytes(slot: number): Uint8Array {
     const ib = slot * I_ROW;
+    // An empty slot's address is stale (its bytes went back to the arena): nothing may be written there.
+    if (this.i[ib + I_ROOM] === 0) return NO_BYTES;
     const off = this.i[ib + I_OFFSET];
     const page = this.arena.pageAt(this.i[ib + I_PAGE]);
     // The header (the sample count) is written here rather than at every append: one cache line less an append.
