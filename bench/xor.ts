@@ -1,5 +1,7 @@
 // XOR chunk codec throughput: encode and decode samples/s for scrape-like series (15 s interval with a little
-// jitter), counters and gauges, cut into 120-sample chunks as the head does. Median of 5 runs.
+// jitter), counters and gauges, cut into 120-sample chunks as the head does. Median of 5 runs. Also the head's way
+// of encoding ("slots append"): every series' open chunk in an XorSlots, a sample appended to each series in turn,
+// checked to give the encoder's bytes.
 // Then the `query` bench's large case in process (xor-query.ts): its 4,800 `x` series as a block, selected into
 // the pages a query worker receives, decoded through the worker's page reader (with a hash of every decoded bit,
 // so variants of the decoder can be checked to give the same samples), and `sum by (job) (rate(x[5m]))` evaluated
@@ -8,6 +10,8 @@
 
 import { parseArgs } from "node:util";
 import { XorAppender, XorIterator } from "../src/tsdb/chunkenc/xor.ts";
+import { XorSlots } from "../src/tsdb/chunkenc/xor-slots.ts";
+import { ByteArena } from "../src/tsdb/encoding/byte-arena.ts";
 import { type Figure, printFigures, timeRuns } from "./harness.ts";
 import { queryCaseFigures } from "./xor-query.ts";
 
@@ -71,6 +75,30 @@ function encodeAll(series: readonly Series[]): Uint8Array[] {
   return chunks;
 }
 
+/**
+ * Encodes the series as a head does, through slots: a sample of each series in turn, a chunk cut every CHUNK
+ * samples (the next one started with the room the last one took). Returns the chunks in `encodeAll`'s order.
+ */
+function encodeSlots(series: readonly Series[]): Uint8Array[] {
+  const slots = new XorSlots(new ByteArena(), series.length);
+  const chunks: Uint8Array[] = new Array(series.length * (SAMPLES / CHUNK));
+  for (let s = 0; s < series.length; s++) slots.start(s, 32);
+  for (let i = 0; i < SAMPLES; i++) {
+    const cut = i > 0 && i % CHUNK === 0;
+    for (let s = 0; s < series.length; s++) {
+      if (cut) {
+        const size = slots.size(s);
+        chunks[s * (SAMPLES / CHUNK) + i / CHUNK - 1] = slots.bytes(s).slice();
+        slots.release(s);
+        slots.start(s, size);
+      }
+      slots.append(s, series[s].t[i], series[s].v[i]);
+    }
+  }
+  for (let s = 0; s < series.length; s++) chunks[(s + 1) * (SAMPLES / CHUNK) - 1] = slots.bytes(s).slice();
+  return chunks;
+}
+
 function decodeAll(chunks: readonly Uint8Array[]): number {
   const it = new XorIterator();
   let sum = 0;
@@ -93,11 +121,27 @@ for (const kind of args.only !== "" && args.only !== "codec" ? [] : (["counter",
     { runs: RUNS },
   );
   const bytes = chunks.reduce((s, c) => s + c.length, 0);
+  let slotChunks: Uint8Array[] = [];
+  const slots = await timeRuns(
+    () => {
+      slotChunks = encodeSlots(series);
+    },
+    { runs: RUNS },
+  );
+  if (!slotChunks.every((c, i) => Buffer.compare(c, chunks[i]) === 0)) {
+    throw new Error(`${kind}: the chunks appended through slots differ from the encoder's`);
+  }
   const dec = await timeRuns(() => decodeAll(chunks), { runs: RUNS });
   figures.push({
     name: `${kind} encode`,
     unit: "samples/s",
     runs: enc.map((ms) => total / (ms / 1000)),
+    higherIsBetter: true,
+  });
+  figures.push({
+    name: `${kind} slots append`,
+    unit: "samples/s",
+    runs: slots.map((ms) => total / (ms / 1000)),
     higherIsBetter: true,
   });
   figures.push({

@@ -1,11 +1,14 @@
 // Many open XOR chunks without an object each: every chunk's appender state (sample count, previous time and
 // delta, previous value bits, value window, where its bytes are) sits in typed arrays at the chunk's slot, and its
-// bytes in a slot of a ByteArena. One appender is loaded with a slot's state, appends, and saves it back, so the
-// encoding is XorAppender's own, bit for bit. A head's open chunks took three objects a series this way replaced (an
-// appender, its bit writer, heap numbers for its times): about 230 bytes, against 56 of columns.
+// bytes in a slot of a ByteArena. An append reads the slot's state into locals, writes the sample's bits straight
+// into the arena page and stores the state back: the encoding is XorAppender's, bit for bit (xor-slots.test.ts
+// checks it on random data). A head's open chunks took three objects a series this way replaced (an appender, its
+// bit writer, heap numbers for its times): about 230 bytes, against 56 of columns.
 
+import { ContrailError } from "../../model/errors.ts";
 import { ByteArena, PAGE_BYTES } from "../encoding/byte-arena.ts";
-import { HEADER_SIZE, NO_WINDOW, XorAppender } from "./xor.ts";
+import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
+import { ctz32, HEADER_SIZE, MAX_SAMPLES, NO_WINDOW } from "./xor.ts";
 
 // Doubles of a slot: times can pass 2^31 ms. F_T is the time of the newest sample appended through the slot, kept
 // when the slot's chunk is released or a new one started (a chunk's first sample does not read it), so that the slot's
@@ -13,8 +16,8 @@ import { HEADER_SIZE, NO_WINDOW, XorAppender } from "./xor.ts";
 const F_T = 0;
 const F_T_DELTA = 1;
 const F_ROW = 2;
-// Small integers of a slot (value bits as int32 halves; the arena address as its page and offset, see
-// BitWriter.attach).
+// Small integers of a slot (value bits as int32 halves; the arena address as its page and offset, so that each
+// stays a small integer; LENGTH: bytes written, header included; FREE: unused low bits of the last byte).
 const I_N = 0;
 const I_V_HI = 1;
 const I_V_LO = 2;
@@ -27,6 +30,15 @@ const I_PAGE = 8;
 const I_OFFSET = 9;
 const I_ROW = 10;
 
+const TWO_32 = 0x1_0000_0000;
+/** An append's fields to write, as their bits and bit counts (a wide delta of delta and a 64-bit window: six). */
+const FIELD_VALUES = new Int32Array(6);
+const FIELD_BITS = new Int32Array(6);
+/** The bytes of an empty slot. */
+const NO_BYTES = new Uint8Array(0);
+/** Bytes the time of a chunk's first or second sample takes at most: a uvarint of 64 bits. */
+const MAX_VARINT_BYTES = 10;
+
 /** The arena address of the chunk of the slot whose integers start at `ib` in `i`. */
 function addressOf(i: Int32Array, ib: number): number {
   return i[ib + I_PAGE] * PAGE_BYTES + i[ib + I_OFFSET];
@@ -38,44 +50,59 @@ function setAddress(i: Int32Array, ib: number, addr: number): void {
   i[ib + I_OFFSET] = ByteArena.offset(addr);
 }
 
-/** The one appender that works on every slot in turn: XorAppender's encoding with its state loaded from a slot. */
-class SlotAppender extends XorAppender {
-  /** An appender over `arena`'s slots; it holds no bytes of its own. */
-  constructor(arena: ByteArena) {
-    super({ arena, capacity: HEADER_SIZE });
-    this.release();
-  }
+/**
+ * Bytes past a chunk's end that `put` may overwrite: it writes the five bytes its bits can span whatever their count,
+ * so a slot keeps this much room past its chunk's bytes.
+ */
+const PUT_SLACK = 4;
 
-  /** Appends (`t` ms, `v`) to the chunk of `slot` in `f`/`i`, as XorAppender.append does. */
-  appendTo(f: Float64Array, i: Int32Array, slot: number, t: number, v: number): void {
-    const fb = slot * F_ROW;
-    const ib = slot * I_ROW;
-    this.w.attach(i[ib + I_PAGE], i[ib + I_OFFSET], i[ib + I_ROOM], i[ib + I_LENGTH], i[ib + I_FREE]);
-    this.n = i[ib + I_N];
-    this.t = f[fb + F_T];
-    this.tDelta = f[fb + F_T_DELTA];
-    this.vHi = i[ib + I_V_HI];
-    this.vLo = i[ib + I_V_LO];
-    this.leading = i[ib + I_LEADING];
-    this.trailing = i[ib + I_TRAILING];
-    this.append(t, v);
-    const w = this.w;
-    // The slot moves only when the chunk outgrows it.
-    if (w.room !== i[ib + I_ROOM]) {
-      i[ib + I_PAGE] = w.slotPage;
-      i[ib + I_OFFSET] = w.slotOffset;
-      i[ib + I_ROOM] = w.room;
+/**
+ * Writes the `n` (1..32) right-most bits of `v` at bit `p` of `buf`, most significant first, and returns the bit
+ * after them. Without a branch: the bits before `p` in its byte are kept, the rest of the five bytes from there are
+ * overwritten (see PUT_SLACK), so whatever the arena held past the chunk does not matter.
+ */
+function put(buf: Uint8Array, p: number, v: number, n: number): number {
+  const k = p >>> 3;
+  const used = p & 7;
+  // The bits at the top of a word, then that word after the `used` bits kept of byte k; its last `used` bits spill
+  // into byte k + 4.
+  const top = v << (32 - n);
+  const w = ((buf[k] & (0xff00 >> used)) << 24) | (top >>> used);
+  buf[k] = w >>> 24;
+  buf[k + 1] = w >>> 16;
+  buf[k + 2] = w >>> 8;
+  buf[k + 3] = w;
+  buf[k + 4] = top << (8 - used);
+  return p + n;
+}
+
+/** Writes `x` (a safe integer) at bit `p` as Go's uvarint of its uint64 (two's complement when negative), as `put`. */
+function putUvarint(buf: Uint8Array, p: number, x: number): number {
+  if (x < 0) {
+    let hi = Math.floor(x / TWO_32);
+    let lo = x - hi * TWO_32;
+    hi >>>= 0;
+    while (hi !== 0 || lo >= 0x80) {
+      p = put(buf, p, (lo & 0x7f) | 0x80, 8);
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
     }
-    f[fb + F_T] = t;
-    f[fb + F_T_DELTA] = this.tDelta;
-    i[ib + I_LENGTH] = w.length;
-    i[ib + I_FREE] = w.freeBits;
-    i[ib + I_N] = this.n;
-    i[ib + I_V_HI] = this.vHi;
-    i[ib + I_V_LO] = this.vLo;
-    i[ib + I_LEADING] = this.leading;
-    i[ib + I_TRAILING] = this.trailing;
+    return put(buf, p, lo, 8);
   }
+  while (x >= 0x80) {
+    p = put(buf, p, (x % 128) | 0x80, 8);
+    x = Math.floor(x / 128);
+  }
+  return put(buf, p, x, 8);
+}
+
+/** Writes the safe integer `x` at bit `p` as Go's zig-zag varint, as BitWriter.writeVarint does, as `put`. */
+function putVarint(buf: Uint8Array, p: number, x: number): number {
+  const neg = x < 0 ? 1 : 0;
+  const m = neg ? -x - 1 : x;
+  const rest = Math.floor(m / 64);
+  p = put(buf, p, ((m % 64) << 1) | neg | (rest > 0 ? 0x80 : 0), 8);
+  return rest > 0 ? putUvarint(buf, p, rest) : p;
 }
 
 /**
@@ -99,12 +126,10 @@ export class XorSlots {
     return slot * F_ROW + F_T;
   }
   private readonly arena: ByteArena;
-  private readonly app: SlotAppender;
 
   /** Chunks in `arena`, room for `capacity` slots (see `grow`). */
   constructor(arena: ByteArena, capacity: number) {
     this.arena = arena;
-    this.app = new SlotAppender(arena);
     this.grow(capacity);
   }
 
@@ -144,9 +169,178 @@ export class XorSlots {
     this.i[ib + I_FREE] = 0;
   }
 
-  /** Appends the sample (`t` ms, `v`) to the chunk of `slot`, encoded as XorAppender.append encodes it. */
+  /**
+   * Appends the sample (`t` ms, `v`) to the chunk of `slot`, encoded as XorAppender.append encodes it (no window
+   * of the caller's). The slot's state stays in locals from the first read to the last write: no call passes it.
+   */
   append(slot: number, t: number, v: number): void {
-    this.app.appendTo(this.f, this.i, slot, t, v);
+    const f = this.f;
+    const i = this.i;
+    const fb = slot * F_ROW;
+    const ib = slot * I_ROW;
+    const n = i[ib + I_N];
+    if (n === MAX_SAMPLES) throw new ContrailError("too_large", "XOR chunk already holds 65535 samples");
+    let hi = floatHi(v);
+    const lo = floatLo(v);
+    if (hi === 0x7ff80000 && lo === STALE_NAN_LO) hi = STALE_NAN_HI;
+    if (n === 0) {
+      this.appendFirst(slot, t, hi, lo);
+      return;
+    }
+    // The time: its bits (and, for a delta of delta of up to 24 bits with its prefix, the code) first.
+    const delta = t - f[fb + F_T];
+    const dod = delta - f[fb + F_T_DELTA];
+    let tBits: number;
+    let tCode = 0;
+    if (n === 1) tBits = MAX_VARINT_BYTES * 8;
+    else if (dod === 0) tBits = 1;
+    else if (dod >= -8191 && dod <= 8192) {
+      tBits = 16;
+      tCode = (0b10 << 14) | (dod & 0x3fff);
+    } else if (dod >= -65535 && dod <= 65536) {
+      tBits = 20;
+      tCode = (0b110 << 17) | (dod & 0x1ffff);
+    } else if (dod >= -524287 && dod <= 524288) {
+      tBits = 24;
+      tCode = (0b1110 << 20) | (dod & 0xfffff);
+    } else tBits = 68;
+    // The value: the XOR with the previous one, and the window its meaningful bits go in.
+    const dHi = (hi ^ i[ib + I_V_HI]) >>> 0;
+    const dLo = (lo ^ i[ib + I_V_LO]) >>> 0;
+    let leading = i[ib + I_LEADING];
+    let trailing = i[ib + I_TRAILING];
+    // 0: the same value ('0'); 1: in the previous window ('10'); 2: in a new window ('11' and its size).
+    let vKind = 0;
+    let vBits = 1;
+    if (dHi !== 0 || dLo !== 0) {
+      let lead = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
+      // The leading-zero count travels in 5 bits.
+      if (lead > 31) lead = 31;
+      const trail = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
+      if (leading !== NO_WINDOW && lead >= leading && trail >= trailing) {
+        vKind = 1;
+        vBits = 2 + 64 - leading - trailing;
+      } else {
+        vKind = 2;
+        leading = lead;
+        trailing = trail;
+        vBits = 13 + 64 - lead - trail;
+      }
+    }
+    // Room for the new bytes, then the bits, written at the stream's bit position in the arena's page.
+    const free = i[ib + I_FREE];
+    let length = i[ib + I_LENGTH];
+    if (length + ((tBits + vBits - free + 7) >> 3) + PUT_SLACK > i[ib + I_ROOM]) this.move(ib, tBits + vBits - free);
+    const start = i[ib + I_OFFSET];
+    const buf = this.arena.pageAt(i[ib + I_PAGE]);
+    // The sample's fields as (bits, count) pairs, then one loop writes them: a single call of `put` to inline (V8
+    // leaves calls out past a budget of inlined code per function, and `put` at each field's call used it up).
+    const fv = FIELD_VALUES;
+    const fn = FIELD_BITS;
+    let m = 0;
+    if (n === 1) {
+      // The delta itself, a uvarint, written below.
+    } else if (tBits <= 24) {
+      fv[0] = tCode;
+      fn[0] = tBits;
+      m = 1;
+    } else {
+      // '1111' and the delta of delta's 64 bits.
+      const wideHi = Math.floor(dod / TWO_32);
+      fv[0] = 0b1111;
+      fn[0] = 4;
+      fv[1] = wideHi;
+      fn[1] = 32;
+      fv[2] = dod - wideHi * TWO_32;
+      fn[2] = 32;
+      m = 3;
+    }
+    if (vKind === 0) {
+      fv[m] = 0;
+      fn[m++] = 1;
+    } else {
+      const sig = 64 - leading - trailing;
+      if (vKind === 1) {
+        fv[m] = 0b10;
+        fn[m++] = 2;
+      } else {
+        // '11', 5 bits of leading zeros, 6 bits of significant-bit count (64 is written as 0).
+        fv[m] = (0b11 << 11) | (leading << 6) | (sig & 63);
+        fn[m++] = 13;
+        i[ib + I_LEADING] = leading;
+        i[ib + I_TRAILING] = trailing;
+      }
+      // The window's bits: the XOR shifted right by the trailing zeros, `sig` bits of it.
+      let h = dHi;
+      let l = dLo;
+      if (trailing >= 32) {
+        h = 0;
+        l = dHi >>> (trailing - 32);
+      } else if (trailing > 0) {
+        h = dHi >>> trailing;
+        l = (dLo >>> trailing) | (dHi << (32 - trailing));
+      }
+      if (sig > 32) {
+        fv[m] = h;
+        fn[m++] = sig - 32;
+        fv[m] = l;
+        fn[m++] = 32;
+      } else {
+        fv[m] = l;
+        fn[m++] = sig;
+      }
+    }
+    let p = (start + length) * 8 - free;
+    if (n === 1) p = putUvarint(buf, p, delta);
+    for (let j = 0; j < m; j++) p = put(buf, p, fv[j], fn[j]);
+    length = ((p + 7) >>> 3) - start;
+    f[fb + F_T] = t;
+    f[fb + F_T_DELTA] = delta;
+    i[ib + I_N] = n + 1;
+    i[ib + I_V_HI] = hi | 0;
+    i[ib + I_V_LO] = lo | 0;
+    i[ib + I_LENGTH] = length;
+    i[ib + I_FREE] = (8 - (p & 7)) & 7;
+  }
+
+  // A chunk's first sample: its time as a varint and its value's 64 bits.
+  private appendFirst(slot: number, t: number, hi: number, lo: number): void {
+    const fb = slot * F_ROW;
+    const ib = slot * I_ROW;
+    const i = this.i;
+    const length = i[ib + I_LENGTH];
+    const bits = MAX_VARINT_BYTES * 8 + 64;
+    if (length + (bits >> 3) + PUT_SLACK > i[ib + I_ROOM]) this.move(ib, bits);
+    const start = i[ib + I_OFFSET];
+    const buf = this.arena.pageAt(i[ib + I_PAGE]);
+    let p = (start + length) * 8 - i[ib + I_FREE];
+    p = putVarint(buf, p, t);
+    p = put(buf, p, hi, 32);
+    p = put(buf, p, lo, 32);
+    this.f[fb + F_T] = t;
+    i[ib + I_N] = 1;
+    i[ib + I_V_HI] = hi | 0;
+    i[ib + I_V_LO] = lo | 0;
+    i[ib + I_LENGTH] = ((p + 7) >>> 3) - start;
+    i[ib + I_FREE] = (8 - (p & 7)) & 7;
+  }
+
+  // Moves the chunk of the slot whose integers start at `ib` to an arena slot with room for `bits` more bits, at
+  // least twice its room (as a BitWriter grows), and gives its old slot back.
+  private move(ib: number, bits: number): void {
+    const i = this.i;
+    const length = i[ib + I_LENGTH];
+    const room = i[ib + I_ROOM];
+    const need = length + ((bits + 7) >> 3) + PUT_SLACK;
+    let cap = room * 2;
+    while (cap < need) cap *= 2;
+    const arena = this.arena;
+    const addr = arena.alloc(cap);
+    const from = i[ib + I_OFFSET];
+    arena.page(addr).set(arena.pageAt(i[ib + I_PAGE]).subarray(from, from + length), ByteArena.offset(addr));
+    arena.free(addressOf(i, ib), room);
+    setAddress(i, ib, addr);
+    i[ib + I_ROOM] = ByteArena.slotSize(cap);
   }
 
   /** Samples in the chunk of `slot` (0 when empty). */
@@ -162,8 +356,15 @@ export class XorSlots {
   /** The bytes of the chunk of `slot`: a view of the arena, valid until the next `append` or `release` of it. */
   bytes(slot: number): Uint8Array {
     const ib = slot * I_ROW;
+    // An empty slot's address is stale (its bytes went back to the arena): nothing may be written there.
+    if (this.i[ib + I_ROOM] === 0) return NO_BYTES;
     const off = this.i[ib + I_OFFSET];
-    return this.arena.page(addressOf(this.i, ib)).subarray(off, off + this.i[ib + I_LENGTH]);
+    const page = this.arena.pageAt(this.i[ib + I_PAGE]);
+    // The header (the sample count) is written here rather than at every append: one cache line less an append.
+    const n = this.i[ib + I_N];
+    page[off] = n >>> 8;
+    page[off + 1] = n & 0xff;
+    return page.subarray(off, off + this.i[ib + I_LENGTH]);
   }
 
   /** Gives the bytes of the chunk of `slot` back to the arena and leaves the slot empty; no-op when empty. */

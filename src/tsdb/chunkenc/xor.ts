@@ -5,13 +5,13 @@
 import { ContrailError } from "../../model/errors.ts";
 import type { SampleIterator, ValueKind } from "../../storage/interface.ts";
 import { BitReader, BitWriter } from "../encoding/bstream.ts";
-import type { ByteArena } from "../encoding/byte-arena.ts";
 import { floatFromBits, floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 
 const TWO_32 = 0x1_0000_0000;
 /** Bytes of the chunk's header (its sample count). */
 export const HEADER_SIZE = 2;
-const MAX_SAMPLES = 0xffff;
+/** Samples a chunk holds at most (its header is 16 bits). */
+export const MAX_SAMPLES = 0xffff;
 /** `leading` before the first value with a non-zero XOR: no leading/trailing window to reuse yet. */
 export const NO_WINDOW = 0xff;
 const EMPTY = new Uint8Array(HEADER_SIZE);
@@ -45,29 +45,21 @@ export function ctz32(x: number): number {
  * any order. A chunk holds at most 65535 samples; Prometheus cuts at 120 samples or about 1 KiB.
  */
 export class XorAppender {
-  protected readonly w: BitWriter;
-  protected n = 0;
-  protected t = 0;
-  protected tDelta = 0;
+  private readonly w: BitWriter;
+  private n = 0;
+  private t = 0;
+  private tDelta = 0;
   // The previous value's bit pattern as int32 halves: small integers stay unboxed in V8, where uint32 halves above
   // 2^31 would each cost the appender a 16-byte heap number.
-  protected vHi = 0;
-  protected vLo = 0;
-  protected leading = NO_WINDOW;
-  protected trailing = 0;
+  private vHi = 0;
+  private vLo = 0;
+  private leading = NO_WINDOW;
+  private trailing = 0;
 
-  /**
-   * `capacity`: initial buffer size in bytes (a full 120-sample chunk of scrape data is typically 150-300);
-   * `arena`: where the bytes live (see ByteArena; `release()` gives them back), default a buffer of its own.
-   */
-  constructor(opts: { capacity?: number; arena?: ByteArena } = {}) {
-    this.w = new BitWriter(opts.capacity ?? 128, opts.arena ?? null);
+  /** `capacity`: initial buffer size in bytes (a full 120-sample chunk of scrape data is typically 150-300). */
+  constructor(opts: { capacity?: number } = {}) {
+    this.w = new BitWriter(opts.capacity ?? 128);
     this.w.writeBitsNum(0, 16);
-  }
-
-  /** Gives the bytes back to the arena they were taken from; the appender must not be used after. */
-  release(): void {
-    this.w.release();
   }
 
   /**

@@ -2,127 +2,37 @@
 // bstream does, so a stream written here reads back bit-for-bit in Prometheus and vice versa. 64-bit quantities
 // travel as two unsigned 32-bit halves (hi, lo); no BigInt.
 
-import { ByteArena, PAGE_BYTES } from "./byte-arena.ts";
-
-const EMPTY = new Uint8Array(0);
-
-/**
- * Appends bits to a growable byte array: one of its own, or a slot of a ByteArena (shared pages, see
- * byte-arena.ts) that moves to a larger slot as the stream grows. The last byte may be partial; its unused low bits
- * are zero.
- */
+/** Appends bits to a growable byte array. The last byte may be partial; its unused low bits are zero. */
 export class BitWriter {
   private buf: Uint8Array;
-  /** Where the stream starts in `buf`. */
-  private start = 0;
-  /** Absolute end of the written bytes in `buf`. */
+  /** End of the written bytes in `buf`. */
   private len = 0;
   /** Unused low bits of the last byte (0 means the next bit starts a new byte). */
   private free = 0;
-  /** End of the stream's room in `buf`. */
-  private end: number;
-  private readonly arena: ByteArena | null;
-  /**
-   * Index of the arena page holding the slot (which starts at `start` in it), -1 when released or not in an arena.
-   * Kept apart from the offset so that both stay small integers (see `attach`).
-   */
-  private page = -1;
 
-  /** `capacity`: initial room in bytes; `arena`: where the bytes live (default: an array of the writer's own). */
-  constructor(capacity = 128, arena: ByteArena | null = null) {
-    this.arena = arena;
-    this.buf = EMPTY;
-    this.end = 0;
-    this.place(Math.max(8, capacity));
-  }
-
-  // Moves the stream to new room of at least `room` bytes, keeping what was written.
-  private place(room: number): void {
-    const written = this.len - this.start;
-    const arena = this.arena;
-    if (arena === null) {
-      const next = new Uint8Array(room);
-      next.set(this.buf.subarray(this.start, this.len));
-      this.buf = next;
-      this.start = 0;
-      this.end = room;
-    } else {
-      const addr = arena.alloc(room);
-      const page = arena.page(addr);
-      const off = ByteArena.offset(addr);
-      page.set(this.buf.subarray(this.start, this.len), off);
-      if (this.page >= 0) arena.free(this.page * PAGE_BYTES + this.start, this.end - this.start);
-      this.page = Math.floor(addr / PAGE_BYTES);
-      this.buf = page;
-      this.start = off;
-      this.end = off + ByteArena.slotSize(room);
-    }
-    this.len = this.start + written;
-  }
-
-  /** Gives an arena slot back to its arena; the writer must not be used after. No-op without an arena. */
-  release(): void {
-    if (this.arena === null || this.page < 0) return;
-    this.arena.free(this.page * PAGE_BYTES + this.start, this.end - this.start);
-    this.page = -1;
-    this.buf = EMPTY;
-    this.start = this.len = this.end = 0;
-  }
-
-  /**
-   * Points an arena writer at a stream kept elsewhere: `length` bytes already in the arena slot at `offset` of page
-   * `page` with `room` bytes (as `slotPage`, `slotOffset` and `room` reported them), the last byte with `free` unused
-   * low bits. One writer can so serve many streams in turn, their state saved between writes (see
-   * chunkenc/xor-slots.ts). Page and offset rather than an address: every argument is a small integer, where an
-   * address read from a Float64Array would be stored in a new heap number at each call.
-   */
-  attach(page: number, offset: number, room: number, length: number, free: number): void {
-    this.page = page;
-    this.buf = (this.arena as ByteArena).pageAt(page);
-    this.start = offset;
-    this.len = offset + length;
-    this.end = offset + room;
-    this.free = free;
-  }
-
-  /** Index of the arena page holding the stream's slot (it moves as the stream grows); -1 when none. */
-  get slotPage(): number {
-    return this.page;
-  }
-
-  /** Offset of the stream's slot in its arena page. */
-  get slotOffset(): number {
-    return this.start;
-  }
-
-  /** Room of the stream's slot or buffer, bytes. */
-  get room(): number {
-    return this.end - this.start;
-  }
-
-  /** Unused low bits of the last byte (0 when the next bit starts a new byte). */
-  get freeBits(): number {
-    return this.free;
+  /** `capacity`: initial room in bytes. */
+  constructor(capacity = 128) {
+    this.buf = new Uint8Array(Math.max(8, capacity));
   }
 
   /** Bytes in the stream, the partial last byte included. */
   get length(): number {
-    return this.len - this.start;
+    return this.len;
   }
 
   /** Total number of bits written. */
   get bitLength(): number {
-    return (this.len - this.start) * 8 - this.free;
+    return this.len * 8 - this.free;
   }
 
-  /** View of the stream's bytes; aliases the buffer and is valid only until the next write, reset or release. */
+  /** View of the stream's bytes; aliases the buffer and is valid only until the next write or reset. */
   bytes(): Uint8Array {
-    return this.buf.subarray(this.start, this.len);
+    return this.buf.subarray(0, this.len);
   }
 
   /** Empties the stream, keeping its room. */
   reset(): void {
-    this.len = this.start;
+    this.len = 0;
     this.free = 0;
   }
 
@@ -131,31 +41,33 @@ export class BitWriter {
    * byte must be zero), so that writing continues right after them.
    */
   resume(bytes: Uint8Array, bitLength: number): void {
-    this.len = this.start;
+    this.len = 0;
     this.free = 0;
     this.ensure(bytes.length + 8);
-    this.buf.set(bytes, this.start);
-    this.len = this.start + ((bitLength + 7) >>> 3);
-    this.free = (this.len - this.start) * 8 - bitLength;
+    this.buf.set(bytes);
+    this.len = (bitLength + 7) >>> 3;
+    this.free = this.len * 8 - bitLength;
   }
 
   /** Overwrites byte `i` (which must already be written), e.g. a header field filled in later. */
   setByte(i: number, b: number): void {
-    this.buf[this.start + i] = b;
+    this.buf[i] = b;
   }
 
   private ensure(n: number): void {
-    if (this.len + n <= this.end) return;
-    const need = this.len - this.start + n;
-    let cap = Math.max(8, (this.end - this.start) * 2);
+    if (this.len + n <= this.buf.length) return;
+    const need = this.len + n;
+    let cap = this.buf.length * 2;
     while (cap < need) cap *= 2;
-    this.place(cap);
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
   }
 
   /** Writes a single bit. */
   writeBit(bit: 0 | 1): void {
     if (this.free === 0) {
-      if (this.len === this.end) this.ensure(1);
+      if (this.len === this.buf.length) this.ensure(1);
       this.buf[this.len++] = 0;
       this.free = 8;
     }

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BitWriter } from "./bstream.ts";
 import { ByteArena, MAX_SLOT_BYTES, MIN_SLOT_BYTES, PAGE_BYTES } from "./byte-arena.ts";
 
 test("slots are powers of two from the smallest size, and freed slots are reused by size", () => {
@@ -27,25 +26,6 @@ test("a slot never straddles two pages", () => {
     assert.ok(ByteArena.offset(addr) + big <= PAGE_BYTES);
   }
   assert.equal(a.reservedBytes % PAGE_BYTES, 0);
-});
-
-test("bit writers in one arena grow and move without disturbing each other", () => {
-  const arena = new ByteArena();
-  const writers = Array.from({ length: 50 }, () => new BitWriter(8, arena));
-  const own = Array.from({ length: 50 }, () => new BitWriter(8));
-  for (let round = 0; round < 400; round++) {
-    for (let i = 0; i < writers.length; i++) {
-      const v = (round * 7919 + i * 104729) >>> 0;
-      const bits = 1 + ((round + i) % 32);
-      writers[i].writeBitsNum(v, bits);
-      own[i].writeBitsNum(v, bits);
-    }
-  }
-  for (let i = 0; i < writers.length; i++) assert.deepEqual(writers[i].bytes(), own[i].bytes());
-  const used = arena.usedBytes;
-  for (const w of writers) w.release();
-  assert.equal(arena.usedBytes, 0);
-  assert.ok(used > 0);
 });
 
 test("freed slots merge with their free buddies, so slots growing in step reuse the room of smaller ones", () => {
