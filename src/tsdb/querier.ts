@@ -67,8 +67,10 @@ class BlockQuerier implements Querier {
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     const ix = this.block.index();
-    let refs = ix.matchingPostings?.(matchers) ?? postingsForMatchers(ix, matchers);
-    if (hints.sorted) refs = ix.sortedPostings(refs);
+    // An immutable index's refs ascend with the labels already; it may keep the entries of a repeated selection.
+    const matched = ix.matchingSeries?.(matchers);
+    let refs = matched?.refs ?? postingsForMatchers(ix, matchers);
+    if (hints.sorted && matched === undefined) refs = ix.sortedPostings(refs);
     const mint = hints.start ?? this.mint;
     const maxt = hints.end ?? this.maxt;
     const limit = hints.limit !== undefined && hints.limit > 0 ? hints.limit : Number.POSITIVE_INFINITY;
@@ -77,9 +79,10 @@ class BlockQuerier implements Querier {
     const labelsOnly = hints.func === "series";
     return new LazySeriesSet(function* () {
       let n = 0;
-      for (const ref of refs) {
+      for (let i = 0; i < refs.length; i++) {
         if (n >= limit) return;
-        const s = ix.series(ref);
+        const ref = refs[i];
+        const s = matched !== undefined ? matched.series(i) : ix.series(ref);
         if (s === null) continue;
         const deleted = stones.get(ref);
         const picked: ChunkMeta[] = [];
