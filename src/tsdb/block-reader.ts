@@ -33,10 +33,18 @@ export interface BlockIndexReader extends IndexReaderLike {
   /** The refs of `refs` reordered so that their series' labels ascend (`Labels.compare`). A new array. */
   sortedPostings(refs: PostingsList): number[];
   /**
-   * Optional, for an index that never changes (a persisted block's): `postingsForMatchers(this, matchers)`, possibly
-   * from its cache, so the list is shared and must not be modified.
+   * Optional, for an index that never changes (a persisted block's) and whose ascending refs are ascending labels:
+   * `postingsForMatchers(this, matchers)` and their series, either possibly from its cache (shared: the list and the
+   * entries must not be modified).
    */
-  matchingPostings?(matchers: readonly Matcher[]): readonly number[];
+  matchingSeries?(matchers: readonly Matcher[]): MatchedSeries;
+}
+
+/** The postings of a matcher set in an immutable index, in label order, and their series. */
+export interface MatchedSeries {
+  readonly refs: readonly number[];
+  /** `series(refs[i])` of the index. */
+  series(i: number): BlockSeries | null;
 }
 
 /** Reads chunks by the metadata the index handed out. */

@@ -168,7 +168,7 @@ describe("Block", () => {
   });
 });
 
-test("a block's index answers a repeated matcher set from its cache, equal to the postings computed afresh", () => {
+test("a block's index answers a repeated matcher set from its cache, equal to the postings and series read afresh", () => {
   const dest = mkdtempSync(join(tmpdir(), "contrail-block-"));
   const data: ConformanceSeries[] = Array.from({ length: 40 }, (_, i) => ({
     labels: Labels.fromStrings("__name__", i % 2 === 0 ? "up" : "down", "app", `app-${i % 5}`, "i", String(i)),
@@ -185,9 +185,15 @@ test("a block's index answers a repeated matcher set from its cache, equal to th
       [newMatcher("=", "app", "none")],
     ];
     for (const ms of sets) {
-      const first = ix.matchingPostings?.(ms);
-      assert.deepEqual(first, postingsForMatchers(ix, ms));
-      assert.equal(ix.matchingPostings?.(ms), first);
+      const first = ix.matchingSeries?.(ms);
+      assert.deepEqual(first?.refs, postingsForMatchers(ix, ms));
+      const again = ix.matchingSeries?.(ms);
+      assert.equal(again?.refs, first?.refs);
+      for (let i = 0; i < (first?.refs.length ?? 0); i++) {
+        const entry = first?.series(i);
+        assert.deepEqual(entry, ix.series(first?.refs[i] ?? -1));
+        assert.equal(again?.series(i), entry);
+      }
     }
   } finally {
     block.close();

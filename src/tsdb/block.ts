@@ -16,6 +16,7 @@ import {
   type ChunkMeta,
   labelNamesForMatchers,
   labelValuesForMatchers,
+  type MatchedSeries,
   type TombstoneReader,
 } from "./block-reader.ts";
 import type { Chunk } from "./chunkenc/chunk.ts";
@@ -58,8 +59,11 @@ export function listBlockDirs(dir: string): string[] {
 class BlockIndex implements BlockIndexReader {
   private readonly ir: IndexReader;
   private readonly histograms: boolean;
-  /** The postings of matcher sets queried lately: the index never changes, so they stay valid with the block. */
-  private readonly matched = new PostingsCache();
+  /**
+   * The postings of matcher sets queried lately and their series entries: the index never changes, so they stay
+   * valid with the block.
+   */
+  private readonly matched = new PostingsCache<BlockSeries>();
 
   /** `histograms`: whether the block may hold histogram chunks (its series then say so). */
   constructor(ir: IndexReader, histograms: boolean) {
@@ -85,8 +89,20 @@ class BlockIndex implements BlockIndexReader {
     return this.ir.allPostings();
   }
 
-  matchingPostings(matchers: readonly Matcher[]): readonly number[] {
-    return this.matched.get(matchers, (ms) => postingsForMatchers(this, ms));
+  matchingSeries(matchers: readonly Matcher[]): MatchedSeries {
+    const { refs, entries } = this.matched.get(matchers, (ms) => postingsForMatchers(this, ms));
+    if (entries === null) return { refs, series: (i) => this.series(refs[i]) };
+    return {
+      refs,
+      series: (i) => {
+        let s = entries[i];
+        if (s === undefined) {
+          s = this.series(refs[i]);
+          entries[i] = s;
+        }
+        return s;
+      },
+    };
   }
 
   series(ref: number): BlockSeries | null {

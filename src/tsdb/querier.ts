@@ -67,8 +67,10 @@ class BlockQuerier implements Querier {
 
   select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     const ix = this.block.index();
-    let refs = ix.matchingPostings?.(matchers) ?? postingsForMatchers(ix, matchers);
-    if (hints.sorted) refs = ix.sortedPostings(refs);
+    // An immutable index's refs ascend with the labels already; it may keep the entries of a repeated selection.
+    const matched = ix.matchingSeries?.(matchers);
+    let refs = matched?.refs ?? postingsForMatchers(ix, matchers);
+    if (hints.sorted && matched === undefined) refs = ix.sortedPostings(refs);
     const mint = hints.start ?? this.mint;
     const maxt = hints.end ?? this.maxt;
     const limit = hints.limit !== undefined && hints.limit > 0 ? hints.limit : Number.POSITIVE_INFINITY;
@@ -77,17 +79,13 @@ class BlockQuerier implements Querier {
     const labelsOnly = hints.func === "series";
     return new LazySeriesSet(function* () {
       let n = 0;
-      for (const ref of refs) {
+      for (let i = 0; i < refs.length; i++) {
         if (n >= limit) return;
-        const s = ix.series(ref);
+        const ref = refs[i];
+        const s = matched !== undefined ? matched.series(i) : ix.series(ref);
         if (s === null) continue;
         const deleted = stones.get(ref);
-        const picked: ChunkMeta[] = [];
-        for (const c of s.chunks) {
-          if (c.maxt < mint || c.mint > maxt) continue;
-          if (deleted.length > 0 && isSubrange({ mint: c.mint, maxt: c.maxt }, deleted)) continue;
-          picked.push(c);
-        }
+        const picked = pickChunks(s.chunks, mint, maxt, deleted);
         if (picked.length === 0) continue;
         // A series of a block that may hold histograms is looked at closer: most series are floats all the same.
         // The encoding only: the raw chunk spares the head trimming a chunk to read its first byte.
@@ -111,6 +109,28 @@ class BlockQuerier implements Querier {
   }
 
   close(): void {}
+}
+
+/**
+ * The chunks of `chunks` that reach into [mint, maxt] ms and are not wholly deleted: `chunks` itself (shared, as the
+ * index's entry may be) when that is every one of them, which is the common case, else a new array.
+ */
+function pickChunks(
+  chunks: readonly ChunkMeta[],
+  mint: number,
+  maxt: number,
+  deleted: readonly Interval[],
+): readonly ChunkMeta[] {
+  let all = deleted.length === 0;
+  for (let i = 0; all && i < chunks.length; i++) all = chunks[i].maxt >= mint && chunks[i].mint <= maxt;
+  if (all) return chunks;
+  const picked: ChunkMeta[] = [];
+  for (const c of chunks) {
+    if (c.maxt < mint || c.mint > maxt) continue;
+    if (deleted.length > 0 && isSubrange({ mint: c.mint, maxt: c.maxt }, deleted)) continue;
+    picked.push(c);
+  }
+  return picked;
 }
 
 /**
@@ -363,7 +383,7 @@ class MergedSeries implements Series {
     for (const p of this.parts) {
       const sources = p.chunks?.() ?? null;
       if (sources === null) return null;
-      out.push(...sources);
+      for (const src of sources) out.push(src);
     }
     return out;
   }

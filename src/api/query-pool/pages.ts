@@ -155,10 +155,9 @@ export class SelectionCursor {
       sources !== null && sources.length > 0
         ? { sources, si: 0, ci: 0, started: false, sourceMaxt: -Infinity, countedMaxt: -Infinity }
         : null;
-    let n = 0;
-    s.labels.forEach((name, value) => {
-      p.label(n++, name, value);
-    });
+    const labels = s.labels;
+    const n = labels.size;
+    for (let k = 0; k < n; k++) p.label(k, labels.nameAt(k), labels.valueAt(k));
     p.entry(n, this.chunkState !== null);
   }
 

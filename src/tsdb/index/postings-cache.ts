@@ -1,7 +1,8 @@
-// The postings of matcher sets a persisted block's index was asked for recently. A dashboard repeats the same
-// selections every refresh, and a block never changes once written, so the series a matcher set picks in it stay
-// what they were; what the cache saves is reading and intersecting the postings lists again (and, for a regular
-// expression, matching it against the label's values).
+// The postings of matcher sets a persisted block's index was asked for recently, and the series entries read for
+// them. A dashboard repeats the same selections every refresh, and a block never changes once written, so the series
+// a matcher set picks in it stay what they were, and so do their entries (labels and chunk metadata); what the cache
+// saves is reading and intersecting the postings lists again (and, for a regular expression, matching it against the
+// label's values), and checking and decoding each series entry again.
 
 import type { Matcher } from "../../model/matcher.ts";
 
@@ -12,6 +13,11 @@ export const POSTINGS_CACHE_ENTRIES = 64;
  * selecting more than this is not kept.
  */
 export const POSTINGS_CACHE_REFS = 32_768;
+/**
+ * Most series entries a block's cache keeps over all its lists (~450 bytes each with their labels and chunk
+ * metadata: ~3.6 MiB); a list that would pass it keeps its postings only.
+ */
+export const POSTINGS_CACHE_SERIES = 8_192;
 
 /** Options of {@link PostingsCache}: its bounds (tests make them small). */
 export interface PostingsCacheOptions {
@@ -19,6 +25,19 @@ export interface PostingsCacheOptions {
   readonly entries?: number;
   /** Most postings over all entries; defaults to POSTINGS_CACHE_REFS. */
   readonly refs?: number;
+  /** Most series entries over all lists; defaults to POSTINGS_CACHE_SERIES. */
+  readonly series?: number;
+}
+
+/** A matcher set's postings as the cache holds them, with the series entries read for them so far. */
+export interface CachedPostings<T> {
+  /** The sorted postings; shared, never to be modified. */
+  readonly refs: readonly number[];
+  /**
+   * Slot `i` holds the entry read for `refs[i]` (null: the index has no such series), undefined until it is read;
+   * null when the cache keeps no entries for this list.
+   */
+  readonly entries: (T | null | undefined)[] | null;
 }
 
 /** How a matcher set is told apart: name, type and value of each matcher, in order. */
@@ -29,24 +48,27 @@ function matchersKey(matchers: readonly Matcher[]): string {
 }
 
 /**
- * The sorted postings of recently asked matcher sets of one immutable index, least recently used dropped first;
- * holds at most `entries` lists and `refs` postings in all. Lists it returns are shared: callers must not modify
- * them. Lives as long as its block (dropped with it).
+ * The sorted postings of recently asked matcher sets of one immutable index, with room for their series entries of
+ * type `T`, least recently used dropped first; holds at most `entries` lists, `refs` postings and `series` entry
+ * slots in all. Lives as long as its block (dropped with it).
  */
-export class PostingsCache {
+export class PostingsCache<T> {
   private readonly maxEntries: number;
   private readonly maxRefs: number;
+  private readonly maxSeries: number;
   /** Key → postings; Map order is use order, so the first key is the least recently used. */
-  private readonly lists = new Map<string, readonly number[]>();
+  private readonly lists = new Map<string, CachedPostings<T>>();
   private refs = 0;
+  private series = 0;
 
   constructor(opts: PostingsCacheOptions = {}) {
     this.maxEntries = opts.entries ?? POSTINGS_CACHE_ENTRIES;
     this.maxRefs = opts.refs ?? POSTINGS_CACHE_REFS;
+    this.maxSeries = opts.series ?? POSTINGS_CACHE_SERIES;
   }
 
   /** The postings of `matchers`: remembered, or `compute(matchers)` (then remembered when small enough). */
-  get(matchers: readonly Matcher[], compute: (matchers: readonly Matcher[]) => number[]): readonly number[] {
+  get(matchers: readonly Matcher[], compute: (matchers: readonly Matcher[]) => number[]): CachedPostings<T> {
     const key = matchersKey(matchers);
     const known = this.lists.get(key);
     if (known !== undefined) {
@@ -55,19 +77,28 @@ export class PostingsCache {
       return known;
     }
     const list = compute(matchers);
-    if (list.length > this.maxRefs) return list;
+    if (list.length > this.maxRefs) return { refs: list, entries: null };
     while (this.lists.size >= this.maxEntries || (this.lists.size > 0 && this.refs + list.length > this.maxRefs)) {
-      const [oldest, dropped] = this.lists.entries().next().value as [string, readonly number[]];
-      this.lists.delete(oldest);
-      this.refs -= dropped.length;
+      this.drop(this.lists.keys().next().value as string);
     }
-    this.lists.set(key, list);
+    // Entries for the list when they fit beside those kept; older lists give theirs up only with their postings.
+    const entries = this.series + list.length <= this.maxSeries ? new Array<T | null | undefined>(list.length) : null;
+    const cached: CachedPostings<T> = { refs: list, entries };
+    this.lists.set(key, cached);
     this.refs += list.length;
-    return list;
+    if (entries !== null) this.series += list.length;
+    return cached;
   }
 
-  /** Entries and postings held now. */
-  size(): { readonly entries: number; readonly refs: number } {
-    return { entries: this.lists.size, refs: this.refs };
+  /** Lists, postings and entry slots held now. */
+  size(): { readonly entries: number; readonly refs: number; readonly series: number } {
+    return { entries: this.lists.size, refs: this.refs, series: this.series };
+  }
+
+  private drop(key: string): void {
+    const dropped = this.lists.get(key) as CachedPostings<T>;
+    this.lists.delete(key);
+    this.refs -= dropped.refs.length;
+    if (dropped.entries !== null) this.series -= dropped.refs.length;
   }
 }
