@@ -75,7 +75,7 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
     opts.storageQueueMax === undefined ? undefined : parseQueueMaxBytes(opts.storageQueueMax);
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
-  const { startYoungRelease } = await import("../roles/young-release.ts");
+  const { startYoungRelease } = await import("../runtime/young-release.ts");
   return runRole("serve", async (out) => {
     const s = await startServe({
       dataDir: opts.data,
