@@ -40,7 +40,7 @@ export const DEFAULT_PAGE_BOUNDS: PageBounds = {
 
 /** The first window of a selection, as a fraction of its time range, before any sample density is known. */
 const FIRST_WINDOW_FRACTION = 1 / 64;
-/** Initial size of a cursor's sample scratch (samples) and of the thread's chunk byte scratch (bytes). */
+/** Initial size of the thread's sample scratch (samples) and chunk byte scratch (bytes). */
 const INITIAL_SAMPLES = 256;
 const INITIAL_BYTES = 4096;
 /** Chunks copied between two looks at the clock. */
@@ -53,6 +53,13 @@ const CHUNKS_PER_CLOCK_CHECK = 16;
  * KiB (8 doublings, their copies and garbage, for a 1 MiB page) each time it is read.
  */
 let pageBytes: Uint8Array = new Uint8Array(INITIAL_BYTES);
+
+/**
+ * Decoded samples of the page being built, shared by every cursor of the thread as `pageBytes` is (each page gets
+ * an exact-size copy). Starts small (most selections are a few series, sent as chunks) and grows to what the
+ * largest page needed (the sample bound and one read at most).
+ */
+const pageSamples = new SampleBuffer(INITIAL_SAMPLES);
 
 /** Where the chunks of the series being read stand. */
 interface ChunkState {
@@ -85,11 +92,6 @@ export class SelectionCursor {
   private chunkState: ChunkState | null = null;
   /** Width of the next read window, ms: sized from the last non-empty read, doubled after an empty one. */
   private span: number;
-  /**
-   * Samples of the page being built, reused from page to page; each page gets an exact-size copy. Starts small (most
-   * selections are a few series) and grows to what the pages need.
-   */
-  private readonly scratch = new SampleBuffer(INITIAL_SAMPLES);
   private finished = false;
   private countedSamples = 0;
 
@@ -123,7 +125,7 @@ export class SelectionCursor {
    * the following one with.
    */
   nextPage(cursor: number, bounds: PageBounds = this.bounds): SeriesPage {
-    const p = new PageBuilder(this.scratch, pageBytes, bounds);
+    const p = new PageBuilder(pageSamples, pageBytes, bounds);
     const continued = this.current !== null;
     if (continued) p.entry(0, this.chunkState !== null);
     for (;;) {
