@@ -23,14 +23,19 @@ import { SampleBudget } from "./sample-budget.ts";
 const EMPTY = 1;
 
 /**
- * What the series of one selection share when read: the job's budget, and a chain reader with its scratch buffer
- * (decoding is synchronous, one read at a time, so one of each serves every series).
+ * What the series of one selection share when read: the job's budget, and the thread's chain reader with its
+ * scratch buffer (decoding is synchronous, one read at a time, so one of each serves every series of every
+ * selection the thread reads; they keep the size of the largest read, and the decoder a view of the last page
+ * it read chunks from in place).
  */
 interface SharedReads {
   readonly budget: SampleBudget;
   readonly reader: ChainReader;
   readonly scratch: SampleBuffer;
 }
+
+const threadReader = new ChainReader();
+const threadScratch = new SampleBuffer(64);
 
 /** Collects pages back into series, in order. */
 export class PageReader {
@@ -40,7 +45,7 @@ export class PageReader {
 
   /** A reader counting the samples it is given against `budget` (none by default). */
   constructor(budget = new SampleBudget(Number.POSITIVE_INFINITY)) {
-    this.shared = { budget, reader: new ChainReader(), scratch: new SampleBuffer(64) };
+    this.shared = { budget, reader: threadReader, scratch: threadScratch };
   }
 
   /** Adds the series of one page. */

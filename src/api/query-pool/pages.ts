@@ -40,7 +40,7 @@ export const DEFAULT_PAGE_BOUNDS: PageBounds = {
 
 /** The first window of a selection, as a fraction of its time range, before any sample density is known. */
 const FIRST_WINDOW_FRACTION = 1 / 64;
-/** Initial size of a cursor's sample scratch (samples) and of the thread's chunk byte scratch (bytes). */
+/** Initial size of the thread's sample scratch (samples) and chunk byte scratch (bytes). */
 const INITIAL_SAMPLES = 256;
 const INITIAL_BYTES = 4096;
 /** Chunks copied between two looks at the clock. */
@@ -53,6 +53,13 @@ const CHUNKS_PER_CLOCK_CHECK = 16;
  * KiB (8 doublings, their copies and garbage, for a 1 MiB page) each time it is read.
  */
 let pageBytes: Uint8Array = new Uint8Array(INITIAL_BYTES);
+
+/**
+ * Decoded samples of the page being built, shared by every cursor of the thread as `pageBytes` is (each page gets
+ * an exact-size copy). Starts small (most selections are a few series, sent as chunks) and grows to what the
+ * largest page needed (the sample bound and one read at most).
+ */
+const pageSamples = new SampleBuffer(INITIAL_SAMPLES);
 
 /** Where the chunks of the series being read stand. */
 interface ChunkState {
@@ -85,11 +92,6 @@ export class SelectionCursor {
   private chunkState: ChunkState | null = null;
   /** Width of the next read window, ms: sized from the last non-empty read, doubled after an empty one. */
   private span: number;
-  /**
-   * Samples of the page being built, reused from page to page; each page gets an exact-size copy. Starts small (most
-   * selections are a few series) and grows to what the pages need.
-   */
-  private readonly scratch = new SampleBuffer(INITIAL_SAMPLES);
   private finished = false;
   private countedSamples = 0;
 
@@ -123,7 +125,7 @@ export class SelectionCursor {
    * the following one with.
    */
   nextPage(cursor: number, bounds: PageBounds = this.bounds): SeriesPage {
-    const p = new PageBuilder(this.scratch, pageBytes, bounds);
+    const p = new PageBuilder(pageSamples, pageBytes, bounds);
     const continued = this.current !== null;
     if (continued) p.entry(0, this.chunkState !== null);
     for (;;) {
@@ -368,30 +370,77 @@ class PageBuilder {
     this.chunkEncodings.push(c.encoding);
   }
 
-  /** The page, its arrays exact-size copies. */
+  /**
+   * The page, its arrays exact-size copies laid out in one buffer (one allocation, one buffer to transfer): the
+   * chunk bytes first, so the arrays after them let most chunks be decoded where they lie (xor-batch.ts PADDING),
+   * then the float64 arrays, the 32-bit ones and the bytes.
+   */
   page(cursor: number, done: boolean, continued: boolean, warnings: string[]): SeriesPage {
     const n = this.samples.n;
+    const u32Count =
+      this.pairs.length +
+      this.nameRefs.length +
+      this.valueLengths.length +
+      this.offsets.length +
+      this.chunkIndex.length +
+      this.chunkEnds.length +
+      this.sourceStarts.length +
+      this.histogramAt.length;
+    const floatsAt = Math.ceil(this.byteCount / 8) * 8;
+    const floats = 2 * n + this.chunkRanges.length + this.sourceRanges.length;
+    const u32At = floatsAt + 8 * floats;
+    const u8At = u32At + 4 * u32Count;
+    const buffer = new ArrayBuffer(u8At + this.chunked.length + this.chunkEncodings.length);
+    const chunkBytes = new Uint8Array(buffer, 0, this.byteCount);
+    chunkBytes.set(this.bytes.subarray(0, this.byteCount));
+    let at = floatsAt;
+    const f64 = (from: readonly number[]): Float64Array => {
+      const a = new Float64Array(buffer, at, from.length);
+      for (let i = 0; i < from.length; i++) a[i] = from[i];
+      at += 8 * from.length;
+      return a;
+    };
+    const u32 = (from: readonly number[]): Uint32Array => {
+      const a = new Uint32Array(buffer, at, from.length);
+      for (let i = 0; i < from.length; i++) a[i] = from[i];
+      at += 4 * from.length;
+      return a;
+    };
+    const u8 = (from: readonly number[]): Uint8Array => {
+      const a = new Uint8Array(buffer, at, from.length);
+      for (let i = 0; i < from.length; i++) a[i] = from[i];
+      at += from.length;
+      return a;
+    };
+    const t = new Float64Array(buffer, at, n);
+    t.set(this.samples.t.subarray(0, n));
+    at += 8 * n;
+    const v = new Float64Array(buffer, at, n);
+    v.set(this.samples.v.subarray(0, n));
+    at += 8 * n;
+    const chunkRanges = f64(this.chunkRanges);
+    const sourceRanges = f64(this.sourceRanges);
     return {
       cursor,
       done,
       continued,
-      pairs: Uint32Array.from(this.pairs),
+      pairs: u32(this.pairs),
       names: this.names,
-      nameRefs: Uint32Array.from(this.nameRefs),
-      valueLengths: Uint32Array.from(this.valueLengths),
+      nameRefs: u32(this.nameRefs),
+      valueLengths: u32(this.valueLengths),
       values: this.values,
-      chunked: Uint8Array.from(this.chunked),
-      offsets: Uint32Array.from(this.offsets),
-      t: this.samples.t.slice(0, n),
-      v: this.samples.v.slice(0, n),
-      chunkIndex: Uint32Array.from(this.chunkIndex),
-      chunkRanges: Float64Array.from(this.chunkRanges),
-      chunkEnds: Uint32Array.from(this.chunkEnds),
-      chunkBytes: this.bytes.slice(0, this.byteCount),
-      chunkEncodings: Uint8Array.from(this.chunkEncodings),
-      sourceStarts: Uint32Array.from(this.sourceStarts),
-      sourceRanges: Float64Array.from(this.sourceRanges),
-      histogramAt: Uint32Array.from(this.histogramAt),
+      offsets: u32(this.offsets),
+      t,
+      v,
+      chunkIndex: u32(this.chunkIndex),
+      chunkRanges,
+      chunkEnds: u32(this.chunkEnds),
+      chunkBytes,
+      sourceStarts: u32(this.sourceStarts),
+      sourceRanges,
+      histogramAt: u32(this.histogramAt),
+      chunked: u8(this.chunked),
+      chunkEncodings: u8(this.chunkEncodings),
       histograms: this.histograms,
       warnings,
     };
@@ -400,7 +449,7 @@ class PageBuilder {
 
 /** The buffers of `page` to transfer with it (no copies). */
 export function pageTransfer(page: SeriesPage): ArrayBuffer[] {
-  return [
+  const buffers = [
     page.pairs,
     page.nameRefs,
     page.valueLengths,
@@ -417,4 +466,6 @@ export function pageTransfer(page: SeriesPage): ArrayBuffer[] {
     page.sourceRanges,
     page.histogramAt,
   ].map((a) => a.buffer as ArrayBuffer);
+  // A page built here holds one buffer; a page put together otherwise may hold several, each once.
+  return [...new Set(buffers)];
 }

@@ -10,6 +10,9 @@ import { kahanInc, quantile } from "./quantile.ts";
 import type { RateStepSums } from "./rate-steps.ts";
 import { type Matrix, Series } from "./value.ts";
 
+/** Bytes of AggState's buffer per cell: four float64 arrays, then three byte arrays. */
+const CELL_BYTES = 4 * 8 + 3;
+
 /** Per-cell state of sum, avg, count, min, max, group, stddev, stdvar and quantile. A cell is one group at one
  * step (or one group, in the step-major loop). */
 export class AggState {
@@ -19,19 +22,23 @@ export class AggState {
   readonly count: Float64Array;
   readonly incremental: Uint8Array;
   readonly dropName: Uint8Array;
+  /** 1 once the cell holds a value: kept by SeriesFold, which meets a cell's inputs in series order. */
+  readonly seen: Uint8Array;
   readonly lists: number[][];
   private readonly kb = new Float64Array(2);
   private readonly op: AggregateNode["op"];
 
-  /** State for `cells` cells of aggregation `op`. */
+  /** State for `cells` cells of aggregation `op`, zeroed; its arrays are views of one buffer (one allocation). */
   constructor(op: AggregateNode["op"], cells: number) {
     this.op = op;
-    this.value = new Float64Array(cells);
-    this.mean = new Float64Array(cells);
-    this.comp = new Float64Array(cells);
-    this.count = new Float64Array(cells);
-    this.incremental = new Uint8Array(cells);
-    this.dropName = new Uint8Array(cells);
+    const buffer = new ArrayBuffer(cells * CELL_BYTES);
+    this.value = new Float64Array(buffer, 0, cells);
+    this.mean = new Float64Array(buffer, 8 * cells, cells);
+    this.comp = new Float64Array(buffer, 16 * cells, cells);
+    this.count = new Float64Array(buffer, 24 * cells, cells);
+    this.incremental = new Uint8Array(buffer, 32 * cells, cells);
+    this.dropName = new Uint8Array(buffer, 33 * cells, cells);
+    this.seen = new Uint8Array(buffer, 34 * cells, cells);
     this.lists = op === "quantile" ? Array.from({ length: cells }, () => []) : [];
   }
 
@@ -43,6 +50,7 @@ export class AggState {
     this.count.set(from.count);
     this.incremental.set(from.incremental);
     this.dropName.set(from.dropName);
+    this.seen.set(from.seen);
     for (let c = 0; c < from.lists.length; c++) this.lists[c] = from.lists[c];
   }
 
@@ -173,42 +181,37 @@ export class SeriesFold {
   private readonly op: AggregateNode["op"];
   private readonly steps: number;
   private state: AggState;
-  private seen: Uint8Array;
 
   /** A fold of `op` with room for `groups` groups over `steps` steps (see `reserve` for more). */
   constructor(op: AggregateNode["op"], groups: number, steps: number) {
     this.op = op;
     this.steps = steps;
     this.state = new AggState(op, groups * steps);
-    this.seen = new Uint8Array(groups * steps);
   }
 
   /** Makes room for groups `0 .. groups - 1`, doubling the cells when it grows, so a fold whose groups are found
    * as its series arrive grows in amortized constant time per group. */
   reserve(groups: number): void {
     const cells = groups * this.steps;
-    if (cells <= this.seen.length) return;
-    const size = Math.max(cells, this.seen.length * 2);
+    if (cells <= this.state.seen.length) return;
+    const size = Math.max(cells, this.state.seen.length * 2);
     const state = new AggState(this.op, size);
     state.copyFrom(this.state);
-    const seen = new Uint8Array(size);
-    seen.set(this.seen);
     this.state = state;
-    this.seen = seen;
   }
 
   /** The cells of a `sum` fold, for a loop that adds into them as `add` does (rateSteps); valid until the next
    * `reserve`. */
   sums(): RateStepSums {
     const st = this.state;
-    return { value: st.value, comp: st.comp, seen: this.seen, dropName: st.dropName };
+    return { value: st.value, comp: st.comp, seen: st.seen, dropName: st.dropName };
   }
 
   /** Folds `n` points of one series (step indices `ks`, values `vs`) into group `group`. */
   add(group: number, ks: Int32Array, vs: Float64Array, n: number, dropName: boolean): void {
     const base = group * this.steps;
-    const seen = this.seen;
     const state = this.state;
+    const seen = state.seen;
     if (this.op === "sum") {
       // Fast path: the Kahan step of AggState.update written out over the state arrays.
       const value = state.value;
@@ -250,8 +253,8 @@ export class SeriesFold {
   finish(ev: Evaluator, labels: readonly Labels[]): Matrix {
     const q = ev.q;
     const steps = this.steps;
-    const seen = this.seen;
     const state = this.state;
+    const seen = state.seen;
     const out: Matrix = [];
     for (let g = 0; g < labels.length; g++) {
       const base = g * steps;

@@ -188,7 +188,8 @@ describe("rateSteps", () => {
       const a = byPoints.sums();
       const b = byCells.sums();
       for (const k of ["value", "comp", "seen", "dropName"] as const) {
-        assert.deepEqual(new Uint8Array(b[k].buffer), new Uint8Array(a[k].buffer), `trial ${trial}: ${k}`);
+        const bytes = (x: Float64Array | Uint8Array) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+        assert.deepEqual(bytes(b[k]), bytes(a[k]), `trial ${trial}: ${k}`);
       }
     }
   });
