@@ -39,15 +39,31 @@ export interface SnappyDecoderOptions {
   readonly maxRetainedBytes?: number;
 }
 
-/** A snappy block decoder with a growable output buffer reused across calls; `decode` returns a view into it. */
+/**
+ * Literals of up to this many bytes move as 32-bit words (the common case: the few new bytes of a series), and
+ * copies up to this long that cannot (offsets 1..3) go byte by byte rather than through copyWithin's call.
+ */
+const SHORT = 16;
+
+/**
+ * A snappy block decoder with a growable output buffer reused across calls; `decode` returns a view into it.
+ *
+ * The decode loop keeps every index and length an int32 (no `2 ** n`, no `>>> 0` on values that reach an index):
+ * otherwise V8 types them as doubles and converts and checks one at every array access, which cost a third of the
+ * loop's time. Copies and short literals move as 32-bit words through DataViews, with a few bytes of overrun
+ * within the buffers (written past an element and overwritten by the next ones).
+ */
 export class SnappyDecoder {
   private out: Uint8Array;
+  /** A view of `out`'s bytes, for word copies; replaced with `out`. */
+  private view: DataView;
   private readonly maxRetained: number;
 
   /** A decoder; see {@link SnappyDecoderOptions}. */
   constructor(opts: SnappyDecoderOptions = {}) {
     this.maxRetained = opts.maxRetainedBytes ?? Number.POSITIVE_INFINITY;
     this.out = new Uint8Array(Math.min(64 * 1024, this.maxRetained));
+    this.view = viewOf(this.out);
   }
 
   /**
@@ -58,6 +74,7 @@ export class SnappyDecoder {
   reuse(buffer: Uint8Array): boolean {
     if (buffer.length <= this.out.length || buffer.length > this.maxRetained) return false;
     this.out = buffer;
+    this.view = viewOf(buffer);
     return true;
   }
 
@@ -69,69 +86,91 @@ export class SnappyDecoder {
     const header = readHeader(src, start, end);
     const dLen = header.length;
     let p = header.next;
-    let out = this.out;
-    if (dLen > this.maxRetained) out = new Uint8Array(dLen);
-    else if (out.length < dLen) {
-      this.out = new Uint8Array(Math.min(Math.max(dLen, out.length * 2), this.maxRetained));
-      out = this.out;
+    if (dLen <= this.maxRetained && this.out.length < dLen) {
+      this.out = new Uint8Array(Math.min(Math.max(dLen, this.out.length * 2), this.maxRetained));
+      this.view = viewOf(this.out);
     }
+    const out = dLen > this.maxRetained ? new Uint8Array(dLen) : this.out;
+    const view = out === this.out ? this.view : viewOf(out);
+    const srcView = viewOf(src);
+    // Word moves may write up to SHORT - 1 bytes past an element (within `out`) and read as far past a literal
+    // (within `src[0, end)`); later elements overwrite what they wrote, and the view returned ends at dLen.
+    const cap = out.length;
     let d = 0;
     while (p < end) {
       const tag = src[p++];
+      const kind = tag & 3;
       let len: number;
       let offset: number;
-      switch (tag & 3) {
-        case 0: {
-          // Literal: length-1 in the upper six bits, or in the 1..4 little-endian bytes that follow (60..63).
-          let n = tag >>> 2;
-          if (n >= 60) {
-            const extra = n - 59;
-            if (p + extra > end) throw new Error("snappy: truncated literal length");
-            n = 0;
-            for (let i = 0; i < extra; i++) n += src[p + i] * 2 ** (8 * i);
-            p += extra;
-          }
-          len = n + 1;
-          if (len > end - p) throw new Error("snappy: literal runs past the input");
-          if (len > dLen - d) throw new Error("snappy: literal overflows the decoded length");
-          if (len < 16) {
-            // Short literals are the common case; a loop beats creating a subarray for `set`.
-            for (let i = 0; i < len; i++) out[d + i] = src[p + i];
-          } else out.set(src.subarray(p, p + len), d);
-          p += len;
-          d += len;
-          continue;
+      if (kind === 0) {
+        // Literal: length-1 in the upper six bits, or in the 1..4 little-endian bytes that follow (60..63).
+        let n = tag >>> 2;
+        if (n >= 60) {
+          const extra = n - 59;
+          if (p + extra > end) throw new Error("snappy: truncated literal length");
+          n = 0;
+          for (let i = 0; i < extra; i++) n |= src[p + i] << (8 * i);
+          p += extra;
         }
-        case 1:
-          // Copy, 1-byte offset: length 4..11 in bits 2-4, offset's high 3 bits in bits 5-7.
-          if (p + 1 > end) throw new Error("snappy: truncated copy");
-          len = 4 + ((tag >>> 2) & 7);
-          offset = ((tag >>> 5) << 8) | src[p];
-          p += 1;
-          break;
-        case 2:
-          // Copy, 2-byte little-endian offset: length 1..64 in the upper six bits.
-          if (p + 2 > end) throw new Error("snappy: truncated copy");
-          len = 1 + (tag >>> 2);
-          offset = src[p] | (src[p + 1] << 8);
-          p += 2;
-          break;
-        default:
-          // Copy, 4-byte little-endian offset.
-          if (p + 4 > end) throw new Error("snappy: truncated copy");
-          len = 1 + (tag >>> 2);
-          offset = (src[p] | (src[p + 1] << 8) | (src[p + 2] << 16) | (src[p + 3] << 24)) >>> 0;
-          p += 4;
-          break;
+        // n < 0: a four-byte length of 2^31 or more, longer than any input.
+        if (n < 0 || n >= end - p) throw new Error("snappy: literal runs past the input");
+        len = n + 1;
+        if (d + len > dLen) throw new Error("snappy: literal overflows the decoded length");
+        if (len <= SHORT && p + SHORT <= end && d + SHORT <= cap) {
+          view.setInt32(d, srcView.getInt32(p, true), true);
+          view.setInt32(d + 4, srcView.getInt32(p + 4, true), true);
+          if (len > 8) {
+            view.setInt32(d + 8, srcView.getInt32(p + 8, true), true);
+            view.setInt32(d + 12, srcView.getInt32(p + 12, true), true);
+          }
+        } else if (len < SHORT) {
+          for (let i = 0; i < len; i++) out[d + i] = src[p + i];
+        } else out.set(src.subarray(p, p + len), d);
+        p += len;
+        d += len;
+        continue;
       }
-      if (offset === 0 || offset > d) throw new Error(`snappy: copy offset ${offset} out of range at ${d}`);
-      if (len > dLen - d) throw new Error("snappy: copy overflows the decoded length");
-      // Short copies byte by byte, where a loop is cheaper than copyWithin's call. An overlapping copy (offset <
-      // len) repeats the last `offset` bytes: each copyWithin takes everything written so far of the repetition,
-      // so the copied span doubles (a run of one byte, offset 1, takes log2(len) calls instead of len steps).
-      if (len <= 16) {
+      if (kind === 1) {
+        // Copy, 1-byte offset: length 4..11 in bits 2-4, offset's high 3 bits in bits 5-7.
+        if (p + 1 > end) throw new Error("snappy: truncated copy");
+        len = 4 + ((tag >>> 2) & 7);
+        offset = ((tag >>> 5) << 8) | src[p];
+        p += 1;
+      } else if (kind === 2) {
+        // Copy, 2-byte little-endian offset: length 1..64 in the upper six bits.
+        if (p + 2 > end) throw new Error("snappy: truncated copy");
+        len = 1 + (tag >>> 2);
+        offset = src[p] | (src[p + 1] << 8);
+        p += 2;
+      } else {
+        // Copy, 4-byte little-endian offset; one of 2^31 or more reads negative here, and is out of range.
+        if (p + 4 > end) throw new Error("snappy: truncated copy");
+        len = 1 + (tag >>> 2);
+        offset = src[p] | (src[p + 1] << 8) | (src[p + 2] << 16) | (src[p + 3] << 24);
+        p += 4;
+      }
+      if (offset <= 0 || offset > d) throw new Error(`snappy: copy offset ${offset >>> 0} out of range at ${d}`);
+      if (d + len > dLen) throw new Error("snappy: copy overflows the decoded length");
+      if (offset >= 8 && d + len + 8 <= cap) {
+        // Eight bytes at a time: each read ends at or before the bytes written (offset >= 8), so an overlapping
+        // copy reads only bytes already final. The last pair may write up to 7 bytes past the copy.
+        const stop = d + len;
+        for (let s = d - offset; d < stop; d += 8, s += 8) {
+          view.setInt32(d, view.getInt32(s, true), true);
+          view.setInt32(d + 4, view.getInt32(s + 4, true), true);
+        }
+        d = stop;
+      } else if (offset >= 4 && d + len + 4 <= cap) {
+        // The same four bytes at a time.
+        const stop = d + len;
+        for (let s = d - offset; d < stop; d += 4, s += 4) view.setInt32(d, view.getInt32(s, true), true);
+        d = stop;
+      } else if (len <= SHORT) {
         for (let i = 0; i < len; i++, d++) out[d] = out[d - offset];
       } else {
+        // An overlapping copy (offset < len) repeats the last `offset` bytes: each copyWithin takes everything
+        // written so far of the repetition, so the copied span doubles (a run of one byte, offset 1, takes
+        // log2(len) calls instead of len steps).
         for (let done = 0; done < len; ) {
           const n = Math.min(offset + done, len - done);
           out.copyWithin(d + done, d - offset, d - offset + n);
@@ -143,6 +182,10 @@ export class SnappyDecoder {
     if (d !== dLen) throw new Error(`snappy: decoded ${d} bytes, header says ${dLen}`);
     return out.subarray(0, dLen);
   }
+}
+
+function viewOf(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
 // Fragment size: offsets inside a fragment fit the 2-byte copy form, and the hash table holds 16-bit positions.
