@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Labels } from "../../model/labels.ts";
+import { Random } from "../../testkit/random.ts";
 import { encodeWriteRequestV1 } from "./codec-v1-encode.ts";
 import { type WalkedV1, type WalkLimits, walkWriteRequestV1 } from "./codec-v1-walk.ts";
 import { ProtoReader } from "./protobuf.ts";
@@ -62,15 +63,10 @@ function referenceWalk(body: Uint8Array, limits: WalkLimits): WalkedV1 | null {
   }
 }
 
+/** A seeded uniform source in [0, 1), so a failing case reproduces. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 const TIMES = [0, 1, -1, 1_700_000_000_123, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1, -(2 ** 40), 127, 128];
