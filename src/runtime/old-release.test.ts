@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { getHeapStatistics } from "node:v8";
+import {
+  fullCollector,
+  GROWTH_RATIO,
+  MIN_GROWTH_BYTES,
+  OldRelease,
+  type OldReleaseProbes,
+  threadRetainedBytes,
+} from "./old-release.ts";
+
+const MiB = 1024 * 1024;
+
+/**
+ * Probes that replay given utilizations and retained sizes, one of each a check (the last size repeats); a full
+ * collection brings the retained bytes to `after`, and the checks at which it was asked for are kept.
+ */
+function scripted(
+  utilizations: number[],
+  sizes: number[],
+  after = 10 * MiB,
+): OldReleaseProbes & { collected: number[] } {
+  let check = 0;
+  let size = sizes[0];
+  let collectedSize: number | null = null;
+  const p = {
+    collected: [] as number[],
+    retainedBytes: () => {
+      if (collectedSize !== null) return collectedSize;
+      size = sizes[Math.min(check, sizes.length - 1)];
+      return size;
+    },
+    utilization: () => utilizations[check++] ?? 0,
+    collectFull: () => {
+      p.collected.push(check);
+      collectedSize = after;
+    },
+  };
+  return p;
+}
+
+const run = (r: OldRelease, n: number) => Array.from({ length: n }, () => r.check());
+
+test("collects at the first quiet check after a busy spell that grew the old generation, once", () => {
+  // 10 MiB at the start, 200 MiB after a busy spell of three checks, then quiet.
+  const p = scripted([0, 0.6, 0.9, 0.4, 0, 0, 0, 0], [10 * MiB, 10 * MiB, 80 * MiB, 150 * MiB, 200 * MiB]);
+  const r = new OldRelease(p);
+  const checks = run(r, 8);
+  assert.deepEqual(p.collected, [5]);
+  assert.deepEqual(checks, [false, false, false, false, true, false, false, false]);
+  assert.equal(r.count, 1);
+});
+
+test("never collects while the thread stays busy, however much it grew", () => {
+  const p = scripted(Array(20).fill(0.05), [10 * MiB, 100 * MiB, 500 * MiB, 900 * MiB]);
+  run(new OldRelease(p), 20);
+  assert.deepEqual(p.collected, []);
+});
+
+test("never collects a thread that idles from the start, or after work that grew it too little", () => {
+  const idle = scripted([0, 0, 0, 0], [10 * MiB, 200 * MiB]);
+  run(new OldRelease(idle), 4);
+  assert.deepEqual(idle.collected, []);
+  // 100 MiB kept: a busy spell growing it by 40 MiB (under half of it) is left to V8.
+  const small = scripted([0.5, 0, 0.5, 0], [100 * MiB, 140 * MiB]);
+  run(new OldRelease(small), 4);
+  assert.deepEqual(small.collected, []);
+  // 10 MiB kept: growing by 30 MiB is three times as much, but under MIN_GROWTH_BYTES.
+  assert.ok(30 * MiB < MIN_GROWTH_BYTES);
+  const tiny = scripted([0.5, 0, 0.5, 0], [10 * MiB, 40 * MiB]);
+  run(new OldRelease(tiny), 4);
+  assert.deepEqual(tiny.collected, []);
+});
+
+test("after a collection the baseline is what it kept: the next burst must grow half again of that", () => {
+  // Collected once at 300 MiB down to 200 MiB; then bursts to 280 MiB (under 1.5 × 200) and 320 MiB (over).
+  const sizes = [10 * MiB, 300 * MiB];
+  const p = scripted([0.5, 0], sizes, 200 * MiB);
+  const r = new OldRelease(p);
+  run(r, 2);
+  assert.equal(r.count, 1);
+  let now = 280 * MiB;
+  const busyThenQuiet = [0.5, 0];
+  let k = 0;
+  p.retainedBytes = () => now;
+  p.utilization = () => busyThenQuiet[k++ % 2];
+  run(r, 2);
+  assert.equal(r.count, 1);
+  assert.ok(280 < 200 * (1 + GROWTH_RATIO));
+  now = 320 * MiB;
+  run(r, 2);
+  assert.equal(r.count, 2);
+});
+
+test("a real full collection frees unreachable objects and array buffers", () => {
+  const collect = fullCollector();
+  assert.ok(collect !== null);
+  collect();
+  const usedHeap = () => getHeapStatistics().used_heap_size;
+  const base = usedHeap();
+  const baseRetained = threadRetainedBytes();
+  let junk: unknown[] | null = [];
+  for (let i = 0; i < 300_000; i++) junk.push({ i, a: [i, i + 1] });
+  let buffers: Float64Array | null = new Float64Array(4 * MiB);
+  buffers.fill(1);
+  collect();
+  assert.ok(usedHeap() > base + 8 * MiB, "the objects are held");
+  assert.ok(threadRetainedBytes() >= baseRetained + 32 * MiB, "the buffer counts as retained");
+  junk = null;
+  buffers = null;
+  collect();
+  assert.ok(usedHeap() < base + 4 * MiB, `heap back near ${base}: ${usedHeap()}`);
+  assert.ok(threadRetainedBytes() < baseRetained + 16 * MiB, "the buffer is freed");
+  assert.equal(junk, null);
+  assert.equal(buffers, null);
+});
