@@ -10,12 +10,10 @@
 // calls it: the growth rule asks for half again what was kept.
 
 import { getHeapSpaceStatistics } from "node:v8";
-import { exposedGc, loopUtilization } from "./young-release.ts";
+import { checkEvery, exposedGc, loopUtilization, QUIET_UTILIZATION } from "./young-release.ts";
 
 /** How often the event loop and the old generation are looked at, ms. */
 export const OLD_RELEASE_CHECK_MS = 500;
-/** Event-loop utilization (0..1) over one check below which the thread counts as quiet. */
-const QUIET_UTILIZATION = 0.02;
 /** Growth (bytes) of the old generation and array buffers over the baseline below which nothing is collected. */
 export const MIN_GROWTH_BYTES = 32 * 1024 * 1024;
 /** Growth over the baseline, as a share of it, below which nothing is collected. */
@@ -99,15 +97,10 @@ export class OldRelease {
   }
 }
 
-/**
- * Checks this thread every `OLD_RELEASE_CHECK_MS` until the returned function is called; the timer does not keep
- * the process alive. Does nothing when no full collection can be called.
- */
+/** Checks this thread every `OLD_RELEASE_CHECK_MS` until the returned function is called; a no-op without `gc`. */
 export function startOldRelease(): () => void {
   const probes = threadOldProbes();
   if (probes === null) return () => {};
   const release = new OldRelease(probes);
-  const timer = setInterval(() => release.check(), OLD_RELEASE_CHECK_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  return checkEvery(() => release.check(), OLD_RELEASE_CHECK_MS);
 }

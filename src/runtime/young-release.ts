@@ -22,7 +22,7 @@ export const V8_RATE_WINDOW_MS = 5_000;
 /** Collections tried after the first, once V8's window has passed, while the new space stays grown. */
 const ATTEMPTS = 4;
 /** Event-loop utilization (0..1) over one check below which the thread counts as quiet. */
-const QUIET_UTILIZATION = 0.02;
+export const QUIET_UTILIZATION = 0.02;
 /** New space (bytes, committed) above which it counts as grown: V8 starts it at 1 MiB. */
 const GROWN_NEW_SPACE_BYTES = 4 * 1024 * 1024;
 
@@ -139,7 +139,12 @@ export function startYoungRelease(): () => void {
   const probes = threadProbes();
   if (probes === null) return () => {};
   const release = new YoungRelease(probes);
-  const timer = setInterval(() => release.check(), YOUNG_RELEASE_CHECK_MS);
+  return checkEvery(() => release.check(), YOUNG_RELEASE_CHECK_MS);
+}
+
+/** Calls `check` every `ms` until the returned function is called; the timer does not keep the process alive. */
+export function checkEvery(check: () => void, ms: number): () => void {
+  const timer = setInterval(check, ms);
   timer.unref();
   return () => clearInterval(timer);
 }
