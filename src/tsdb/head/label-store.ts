@@ -84,11 +84,15 @@ export class LabelStore {
   /** True when record `at` holds exactly `labels`. */
   equals(at: number, labels: Labels): boolean {
     const pairs = labels.size;
-    if (this.count(at) !== 2 * pairs) return false;
+    const head = at >> 1;
+    const count = this.words[head + 1];
+    if ((count & ~WIDE) !== 2 * pairs) return false;
     const strings = this.strings;
-    for (let i = 0; i < pairs; i++) {
-      if (strings[this.idAt(at, 2 * i)] !== labels.nameAt(i) || strings[this.idAt(at, 2 * i + 1)] !== labels.valueAt(i))
-        return false;
+    // Ids of a narrow record are units from `at + HEADER_UNITS`, of a wide one words from `head + 2`.
+    const ids = (count & WIDE) !== 0 ? this.words : this.units;
+    const first = (count & WIDE) !== 0 ? head + 2 : at + HEADER_UNITS;
+    for (let i = 0, o = first; i < pairs; i++, o += 2) {
+      if (strings[ids[o]] !== labels.nameAt(i) || strings[ids[o + 1]] !== labels.valueAt(i)) return false;
     }
     return true;
   }
