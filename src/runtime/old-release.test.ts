@@ -62,8 +62,9 @@ test("never collects a thread that idles from the start, or after work that grew
   const idle = scripted([0, 0, 0, 0], [10 * MiB, 200 * MiB]);
   run(new OldRelease(idle), 4);
   assert.deepEqual(idle.collected, []);
-  // 100 MiB kept: a busy spell growing it by 40 MiB (under half of it) is left to V8.
-  const small = scripted([0.5, 0, 0.5, 0], [100 * MiB, 140 * MiB]);
+  // 400 MiB kept: a busy spell growing it by 36 MiB (under a tenth of it) is left to V8.
+  assert.ok(36 < 400 * GROWTH_RATIO);
+  const small = scripted([0.5, 0, 0.5, 0], [400 * MiB, 436 * MiB]);
   run(new OldRelease(small), 4);
   assert.deepEqual(small.collected, []);
   // 10 MiB kept: growing by 30 MiB is three times as much, but under MIN_GROWTH_BYTES.
@@ -73,22 +74,22 @@ test("never collects a thread that idles from the start, or after work that grew
   assert.deepEqual(tiny.collected, []);
 });
 
-test("after a collection the baseline is what it kept: the next burst must grow half again of that", () => {
-  // Collected once at 300 MiB down to 200 MiB; then bursts to 280 MiB (under 1.5 × 200) and 320 MiB (over).
-  const sizes = [10 * MiB, 300 * MiB];
-  const p = scripted([0.5, 0], sizes, 200 * MiB);
+test("after a collection the baseline is what it kept: the next burst must grow a tenth of that", () => {
+  // Collected once at 600 MiB down to 500 MiB; then bursts to 540 MiB (under 1.1 × 500) and 560 MiB (over).
+  const sizes = [10 * MiB, 600 * MiB];
+  const p = scripted([0.5, 0], sizes, 500 * MiB);
   const r = new OldRelease(p);
   run(r, 2);
   assert.equal(r.count, 1);
-  let now = 280 * MiB;
+  let now = 540 * MiB;
   const busyThenQuiet = [0.5, 0];
   let k = 0;
   p.retainedBytes = () => now;
   p.utilization = () => busyThenQuiet[k++ % 2];
   run(r, 2);
   assert.equal(r.count, 1);
-  assert.ok(280 < 200 * (1 + GROWTH_RATIO));
-  now = 320 * MiB;
+  assert.ok(540 < 500 * (1 + GROWTH_RATIO));
+  now = 560 * MiB;
   run(r, 2);
   assert.equal(r.count, 2);
 });
