@@ -10,6 +10,7 @@
 
 import type { Labels } from "../../model/labels.ts";
 import type { SeriesRef } from "../interface.ts";
+import { RefScopes } from "./ref-scopes.ts";
 import { DEFAULT_MAX_ENTRIES, NO_SERIES_REF, type RefSlot } from "./series-cache.ts";
 
 /** Workers whose rows are kept; a new one past this drops the rows of the one seen first. */
@@ -38,8 +39,7 @@ export class SourceRows {
    */
   private scopeIds = new Uint16Array(INITIAL_ROWS);
   /** Ref scopes by number: a token object per open database, holding nothing. */
-  private readonly scopes: object[] = [];
-  private readonly scopeNumbers = new Map<object, number>();
+  private readonly scopes = new RefScopes(MAX_SCOPES);
 
   constructor(generation: number, maxRows: number) {
     this.generation = generation;
@@ -50,7 +50,9 @@ export class SourceRows {
   reset(generation: number): void {
     this.generation = generation;
     this.maxNames.fill(UNSEEN);
-    this.forgetScopes();
+    // Every row's scope, and so its ref, is forgotten: the next appends of those series go by labels again.
+    this.scopeIds.fill(0);
+    this.scopes.clear();
   }
 
   /** True when key number `key` has a row within the bound (growing the rows if needed). */
@@ -78,24 +80,12 @@ export class SourceRows {
 
   /** The scope of row `key`'s ref; null when it has none. */
   scopeOf(key: number): object | null {
-    const id = this.scopeIds[key];
-    return id === 0 ? null : this.scopes[id - 1];
+    return this.scopes.scopeOf(this.scopeIds[key]);
   }
 
   /** Sets the scope of row `key`'s ref. */
   setScope(key: number, scope: object | null): void {
-    let id = 0;
-    if (scope !== null) {
-      let known = this.scopeNumbers.get(scope);
-      if (known === undefined) {
-        if (this.scopes.length >= MAX_SCOPES) this.forgetScopes();
-        known = this.scopes.length;
-        this.scopes.push(scope);
-        this.scopeNumbers.set(scope, known);
-      }
-      id = known + 1;
-    }
-    this.scopeIds[key] = id;
+    this.scopeIds[key] = this.scopes.numberOf(scope, () => this.scopeIds.fill(0));
   }
 
   /** Row `key`'s ref in the store of its scope; NO_SERIES_REF when it has none. */
@@ -127,13 +117,6 @@ export class SourceRows {
     const scopeIds = new Uint16Array(n);
     scopeIds.set(this.scopeIds);
     this.scopeIds = scopeIds;
-  }
-
-  // Forgets every row's scope, and so its ref: the next appends of those series go by labels again.
-  private forgetScopes(): void {
-    this.scopeIds.fill(0);
-    this.scopes.length = 0;
-    this.scopeNumbers.clear();
   }
 }
 

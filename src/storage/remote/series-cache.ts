@@ -14,6 +14,7 @@ import { Labels } from "../../model/labels.ts";
 import { ProtoReader } from "../../model/protobuf.ts";
 import type { SeriesRef } from "../interface.ts";
 import { KeyPieces, pieceEnd } from "./key-pieces.ts";
+import { RefScopes } from "./ref-scopes.ts";
 import { wireString } from "./wire-strings.ts";
 
 /** Options of {@link SeriesCache}. */
@@ -179,9 +180,8 @@ export class SeriesCache {
   /** The entries' refs (meaningful while their scope is set): series refs span 32 bits unsigned; empty in a key table. */
   private refs: Float64Array;
   private readonly keysOnly: boolean;
-  /** Ref scopes by number (an entry's scope field is one plus its index here). */
-  private readonly scopes: object[] = [];
-  private readonly scopeIds = new Map<object, number>();
+  /** Ref scopes by number (an entry's scope field). */
+  private readonly scopes = new RefScopes(MAX_SCOPES);
   /** The label names and values decoded from keys; cleared with the entries. */
   private readonly strings = new StringInterner();
   private readonly slot = new EntrySlot(this);
@@ -287,23 +287,12 @@ export class SeriesCache {
   /** The scope of entry `e`'s ref; null when it has none. */
   scopeOf(e: number): object | null {
     const id = this.meta[e * META_INTS + SCOPE];
-    return id === 0 ? null : this.scopes[id - 1];
+    return this.scopes.scopeOf(id);
   }
 
   /** Sets the scope of entry `e`'s ref (null: no ref). */
   setScope(e: number, scope: object | null): void {
-    let id = 0;
-    if (scope !== null) {
-      let known = this.scopeIds.get(scope);
-      if (known === undefined) {
-        if (this.scopes.length >= MAX_SCOPES) this.forgetScopes();
-        known = this.scopes.length;
-        this.scopes.push(scope);
-        this.scopeIds.set(scope, known);
-      }
-      id = known + 1;
-    }
-    this.meta[e * META_INTS + SCOPE] = id;
+    this.meta[e * META_INTS + SCOPE] = this.scopes.numberOf(scope, () => this.forgetScopes());
   }
 
   /** Entry `e`'s ref in the store of its scope; NO_SERIES_REF when it has none. */
@@ -398,8 +387,6 @@ export class SeriesCache {
   // Forgets every scope, and so every entry's ref: the next appends of those series go by labels again.
   private forgetScopes(): void {
     for (let e = 0; e < this.entries; e++) this.meta[e * META_INTS + SCOPE] = 0;
-    this.scopes.length = 0;
-    this.scopeIds.clear();
   }
 
   /**
