@@ -238,3 +238,25 @@ test("a chunk that fits its tail takes no arena room; its bytes read after every
   assert.equal(arena.usedBytes, 0);
   assert.equal(slots.bytes(0).length, 0);
 });
+
+test("chunks in the arena's later pages keep their bytes (addresses past the first page)", () => {
+  const arena = new ByteArena();
+  const count = 2_000;
+  const slots = new XorSlots(arena, count);
+  const own: XorAppender[] = [];
+  for (let s = 0; s < count; s++) {
+    slots.start(s, 32);
+    own.push(new XorAppender());
+  }
+  for (let i = 0; i < 120; i++) {
+    for (let s = 0; s < count; s++) {
+      const [t, v] = sample(s % 2 === 0 ? 1 : 4, i + s);
+      slots.append(s, t, v);
+      own[s].append(t, v);
+    }
+  }
+  assert.ok(arena.usedBytes > 4 * 256 * 1024, `${arena.usedBytes} bytes in the arena`);
+  for (let s = 0; s < count; s++) assert.deepEqual(slots.bytes(s), own[s].bytes(), `slot ${s}`);
+  for (let s = 0; s < count; s++) slots.release(s);
+  assert.equal(arena.usedBytes, 0);
+});

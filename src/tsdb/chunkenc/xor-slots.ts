@@ -3,7 +3,7 @@
 // bytes in a slot of a ByteArena. An append reads the slot's state into locals, writes the sample's bits and stores
 // the state back: the encoding is XorAppender's, bit for bit (xor-slots.test.ts checks it on random data). A head's
 // open chunks took three objects a series this way replaced (an appender, its bit writer, heap numbers for its
-// times): about 230 bytes, against 92 of columns.
+// times): about 230 bytes, against 84 of columns.
 //
 // The chunk's unfinished end lives in the slot's tail, a row of TAIL_ROW bytes in one dense array, and appends write
 // there; the finished bytes go to the arena a block at a time, when the next append would not fit in the tail. A
@@ -12,7 +12,7 @@
 // of the chunk's last byte most of an append's time. A chunk that never outgrows its tail takes no arena slot.
 
 import { ContrailError } from "../../model/errors.ts";
-import { ByteArena, PAGE_BYTES } from "../encoding/byte-arena.ts";
+import { ByteArena, MIN_SLOT_BYTES } from "../encoding/byte-arena.ts";
 import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 import { ctz32, HEADER_SIZE, MAX_SAMPLES, NO_WINDOW } from "./xor.ts";
 
@@ -22,22 +22,20 @@ import { ctz32, HEADER_SIZE, MAX_SAMPLES, NO_WINDOW } from "./xor.ts";
 const F_T = 0;
 const F_T_DELTA = 1;
 const F_ROW = 2;
-// Small integers of a slot (value bits as int32 halves; the arena address as its page and offset, so that each
-// stays a small integer; LENGTH: bytes written, header included, 0 when the slot is empty; ROOM: the arena slot's
-// bytes, or minus the room to take at the first flush while it has none; FREE: unused low bits of the last byte;
-// FLUSHED: the chunk's first bytes that are in the arena, the rest being in the tail).
+// Small integers of a slot (value bits as int32 halves; BITS: bits written, header included, 0 when the slot is
+// empty; ROOM: the arena slot's bytes, or minus the room to take at the first flush while it has none; ADDR: the arena
+// slot's address over MIN_SLOT_BYTES, which divides every slot's address; FLUSHED: the chunk's first bytes that are
+// in the arena, the rest being in the tail).
 const I_N = 0;
 const I_V_HI = 1;
 const I_V_LO = 2;
 const I_LEADING = 3;
 const I_TRAILING = 4;
-const I_LENGTH = 5;
+const I_BITS = 5;
 const I_ROOM = 6;
-const I_FREE = 7;
-const I_PAGE = 8;
-const I_OFFSET = 9;
-const I_FLUSHED = 10;
-const I_ROW = 11;
+const I_ADDR = 7;
+const I_FLUSHED = 8;
+const I_ROW = 9;
 
 /** Bytes of a slot's tail row: the chunk's unfinished end (up to TAIL_BYTES), then PUT_SLACK for `put`. */
 const TAIL_ROW = 32;
@@ -53,13 +51,7 @@ const MAX_VARINT_BYTES = 10;
 
 /** The arena address of the chunk of the slot whose integers start at `ib` in `i`. */
 function addressOf(i: Int32Array, ib: number): number {
-  return i[ib + I_PAGE] * PAGE_BYTES + i[ib + I_OFFSET];
-}
-
-/** Records the arena address `addr` in the slot whose integers start at `ib` in `i`. */
-function setAddress(i: Int32Array, ib: number, addr: number): void {
-  i[ib + I_PAGE] = Math.floor(addr / PAGE_BYTES);
-  i[ib + I_OFFSET] = ByteArena.offset(addr);
+  return i[ib + I_ADDR] * MIN_SLOT_BYTES;
 }
 
 /**
@@ -185,9 +177,8 @@ export class XorSlots {
     this.i[ib + I_LEADING] = NO_WINDOW;
     this.i[ib + I_TRAILING] = 0;
     // The header (the sample count) is written when the bytes are read.
-    this.i[ib + I_LENGTH] = HEADER_SIZE;
+    this.i[ib + I_BITS] = HEADER_SIZE * 8;
     this.i[ib + I_ROOM] = -ByteArena.slotSize(Math.max(HEADER_SIZE, bytes));
-    this.i[ib + I_FREE] = 0;
     this.i[ib + I_FLUSHED] = 0;
   }
 
@@ -251,10 +242,9 @@ export class XorSlots {
     }
     // Room in the tail for the new bytes (a flush to the arena when they would not fit), then the bits, written at
     // the stream's bit position in the tail.
-    const free = i[ib + I_FREE];
-    let length = i[ib + I_LENGTH];
-    if (length - i[ib + I_FLUSHED] + ((tBits + vBits - free + 7) >> 3) > TAIL_BYTES) this.flush(slot);
-    const start = i[ib + I_FLUSHED];
+    const bits = i[ib + I_BITS];
+    if (((bits + tBits + vBits + 7) >> 3) - i[ib + I_FLUSHED] > TAIL_BYTES) this.flush(slot);
+    const start = i[ib + I_FLUSHED] * 8;
     const buf = this.tail;
     const base = slot * TAIL_ROW;
     // The sample's fields as (bits, count) pairs, then one loop writes them: a single call of `put` to inline (V8
@@ -314,17 +304,15 @@ export class XorSlots {
         fn[m++] = sig;
       }
     }
-    let p = (length - start) * 8 - free;
+    let p = bits - start;
     if (n === 1) p = putUvarint(buf, base, p, delta);
     for (let j = 0; j < m; j++) p = put(buf, base, p, fv[j], fn[j]);
-    length = ((p + 7) >>> 3) + start;
     f[fb + F_T] = t;
     f[fb + F_T_DELTA] = delta;
     i[ib + I_N] = n + 1;
     i[ib + I_V_HI] = hi | 0;
     i[ib + I_V_LO] = lo | 0;
-    i[ib + I_LENGTH] = length;
-    i[ib + I_FREE] = (8 - (p & 7)) & 7;
+    i[ib + I_BITS] = p + start;
   }
 
   // A chunk's first sample: its time as a varint and its value's 64 bits.
@@ -332,13 +320,12 @@ export class XorSlots {
     const fb = slot * F_ROW;
     const ib = slot * I_ROW;
     const i = this.i;
-    const length = i[ib + I_LENGTH];
-    const bits = MAX_VARINT_BYTES * 8 + 64;
-    if (length - i[ib + I_FLUSHED] + (bits >> 3) > TAIL_BYTES) this.flush(slot);
-    const start = i[ib + I_FLUSHED];
+    const bits = i[ib + I_BITS];
+    if (((bits + MAX_VARINT_BYTES * 8 + 64 + 7) >> 3) - i[ib + I_FLUSHED] > TAIL_BYTES) this.flush(slot);
+    const start = i[ib + I_FLUSHED] * 8;
     const buf = this.tail;
     const base = slot * TAIL_ROW;
-    let p = (length - start) * 8 - i[ib + I_FREE];
+    let p = bits - start;
     p = putVarint(buf, base, p, t);
     p = put(buf, base, p, hi, 32);
     p = put(buf, base, p, lo, 32);
@@ -346,8 +333,7 @@ export class XorSlots {
     i[ib + I_N] = 1;
     i[ib + I_V_HI] = hi | 0;
     i[ib + I_V_LO] = lo | 0;
-    i[ib + I_LENGTH] = ((p + 7) >>> 3) + start;
-    i[ib + I_FREE] = (8 - (p & 7)) & 7;
+    i[ib + I_BITS] = p + start;
   }
 
   // Writes the finished bytes of `slot`'s tail to the arena (taking room there first) and keeps the partial last
@@ -356,12 +342,12 @@ export class XorSlots {
     const i = this.i;
     const ib = slot * I_ROW;
     const from = i[ib + I_FLUSHED];
-    const length = i[ib + I_LENGTH];
-    const done = i[ib + I_FREE] === 0 ? length : length - 1;
+    const bits = i[ib + I_BITS];
+    const done = bits >> 3;
     this.copyTail(slot, done);
     const tail = this.tail;
     const base = slot * TAIL_ROW;
-    if (done < length) tail[base] = tail[base + done - from];
+    if ((bits & 7) !== 0) tail[base] = tail[base + done - from];
     i[ib + I_FLUSHED] = done;
   }
 
@@ -372,10 +358,11 @@ export class XorSlots {
     const ib = slot * I_ROW;
     if (end > i[ib + I_ROOM]) this.move(ib, end);
     const from = i[ib + I_FLUSHED];
-    const page = this.arena.pageAt(i[ib + I_PAGE]);
+    const addr = addressOf(i, ib);
+    const page = this.arena.page(addr);
     const tail = this.tail;
     // Chunk byte k is at `off + k` in the page and at `base + k` in the tails.
-    const off = i[ib + I_OFFSET];
+    const off = ByteArena.offset(addr);
     const base = slot * TAIL_ROW - from;
     for (let k = from; k < end; k++) page[off + k] = tail[base + k];
   }
@@ -390,12 +377,13 @@ export class XorSlots {
     const arena = this.arena;
     const addr = arena.alloc(cap);
     if (room > 0) {
-      const from = i[ib + I_OFFSET];
+      const old = addressOf(i, ib);
+      const from = ByteArena.offset(old);
       const flushed = i[ib + I_FLUSHED];
-      arena.page(addr).set(arena.pageAt(i[ib + I_PAGE]).subarray(from, from + flushed), ByteArena.offset(addr));
-      arena.free(addressOf(i, ib), room);
+      arena.page(addr).set(arena.page(old).subarray(from, from + flushed), ByteArena.offset(addr));
+      arena.free(old, room);
     }
-    setAddress(i, ib, addr);
+    i[ib + I_ADDR] = addr / MIN_SLOT_BYTES;
     i[ib + I_ROOM] = ByteArena.slotSize(cap);
   }
 
@@ -406,7 +394,7 @@ export class XorSlots {
 
   /** Size of the chunk of `slot` in bytes, header included. */
   size(slot: number): number {
-    return this.i[slot * I_ROW + I_LENGTH];
+    return (this.i[slot * I_ROW + I_BITS] + 7) >> 3;
   }
 
   /**
@@ -416,7 +404,7 @@ export class XorSlots {
   bytes(slot: number): Uint8Array {
     const i = this.i;
     const ib = slot * I_ROW;
-    const length = i[ib + I_LENGTH];
+    const length = (i[ib + I_BITS] + 7) >> 3;
     if (length === 0) return NO_BYTES;
     // The header (the sample count) is written here rather than at every append.
     const n = i[ib + I_N];
@@ -427,8 +415,9 @@ export class XorSlots {
       return this.tail.subarray(base, base + length);
     }
     this.copyTail(slot, length);
-    const off = i[ib + I_OFFSET];
-    const page = this.arena.pageAt(i[ib + I_PAGE]);
+    const addr = addressOf(i, ib);
+    const off = ByteArena.offset(addr);
+    const page = this.arena.page(addr);
     page[off] = n >>> 8;
     page[off + 1] = n & 0xff;
     return page.subarray(off, off + length);
@@ -437,11 +426,11 @@ export class XorSlots {
   /** Gives the bytes of the chunk of `slot` back to the arena and leaves the slot empty; no-op when empty. */
   release(slot: number): void {
     const ib = slot * I_ROW;
-    if (this.i[ib + I_LENGTH] === 0) return;
+    if (this.i[ib + I_BITS] === 0) return;
     const room = this.i[ib + I_ROOM];
     if (room > 0) this.arena.free(addressOf(this.i, ib), room);
     this.i[ib + I_ROOM] = 0;
-    this.i[ib + I_LENGTH] = 0;
+    this.i[ib + I_BITS] = 0;
     this.i[ib + I_N] = 0;
     this.i[ib + I_FLUSHED] = 0;
   }
