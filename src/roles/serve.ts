@@ -42,6 +42,7 @@ import { Labels } from "../model/labels.ts";
 import type { Notifiers } from "../rules/notify/notifiers.ts";
 import type { AlertSink } from "../rules/types.ts";
 import { holdHeapHeadroom } from "../runtime/heap-headroom.ts";
+import { tierUpSooner } from "../runtime/tier-up.ts";
 import { ScrapeManager, type ShardSpec } from "../scrape/index.ts";
 import type { TenantStore } from "../storage/interface.ts";
 import type { StorageSpec } from "../storage/remote/backend-spec.ts";
@@ -155,6 +156,8 @@ function mergeMetadata(
 /** Starts the metrics node; rejects (with everything started so far stopped again) when it cannot start. */
 export async function startServe(options: ServeOptions): Promise<Serve> {
   const address = parseListenAddress(options.api);
+  // Code run once per request reaches V8's optimizing compiler in hundreds of requests, not thousands.
+  tierUpSooner();
   const control = openControlDb({ dataDir: options.dataDir });
   // A small heap gets room to grow before a full GC (runtime/heap-headroom.ts): queries allocate steadily.
   const cleanups: (() => Promise<void> | void)[] = [() => control.close(), holdHeapHeadroom()];

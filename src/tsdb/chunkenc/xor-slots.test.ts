@@ -209,3 +209,54 @@ test("reading an empty slot's bytes writes nothing into the arena", () => {
   for (const empty of [0, 1, 3]) assert.equal(slots.bytes(empty).length, 0);
   assert.deepEqual(slots.bytes(2), ref.bytes());
 });
+
+test("a chunk that fits its tail takes no arena room; its bytes read after every append are the encoder's", () => {
+  const arena = new ByteArena();
+  const slots = new XorSlots(arena, 3);
+  const own = [new XorAppender(), new XorAppender(), new XorAppender()];
+  for (let s = 0; s < 3; s++) slots.start(s, 32);
+  // Slot 0: a constant series, a few bytes a chunk; slots 1 and 2: wide values, flushed to the arena every few
+  // samples, their bytes read (the tail copied after the flushed bytes) between appends.
+  const base = 1_700_000_000_000;
+  for (let i = 0; i < 4; i++) {
+    slots.append(0, base + i * 15_000, 1);
+    own[0].append(base + i * 15_000, 1);
+  }
+  assert.equal(arena.usedBytes, 0);
+  assert.deepEqual(slots.bytes(0), own[0].bytes());
+  for (let i = 0; i < 200; i++) {
+    for (const s of [1, 2]) {
+      const [t, v] = sample(s === 1 ? 1 : 4, i);
+      slots.append(s, t, v);
+      own[s].append(t, v);
+      if (s === 1 || i % 7 === 0) assert.deepEqual(slots.bytes(s), own[s].bytes(), `slot ${s} after sample ${i}`);
+    }
+  }
+  assert.ok(arena.usedBytes > 0);
+  assert.deepEqual(slots.bytes(2), own[2].bytes());
+  for (let s = 0; s < 3; s++) slots.release(s);
+  assert.equal(arena.usedBytes, 0);
+  assert.equal(slots.bytes(0).length, 0);
+});
+
+test("chunks in the arena's later pages keep their bytes (addresses past the first page)", () => {
+  const arena = new ByteArena();
+  const count = 2_000;
+  const slots = new XorSlots(arena, count);
+  const own: XorAppender[] = [];
+  for (let s = 0; s < count; s++) {
+    slots.start(s, 32);
+    own.push(new XorAppender());
+  }
+  for (let i = 0; i < 120; i++) {
+    for (let s = 0; s < count; s++) {
+      const [t, v] = sample(s % 2 === 0 ? 1 : 4, i + s);
+      slots.append(s, t, v);
+      own[s].append(t, v);
+    }
+  }
+  assert.ok(arena.usedBytes > 4 * 256 * 1024, `${arena.usedBytes} bytes in the arena`);
+  for (let s = 0; s < count; s++) assert.deepEqual(slots.bytes(s), own[s].bytes(), `slot ${s}`);
+  for (let s = 0; s < count; s++) slots.release(s);
+  assert.equal(arena.usedBytes, 0);
+});

@@ -1,12 +1,18 @@
 // Many open XOR chunks without an object each: every chunk's appender state (sample count, previous time and
 // delta, previous value bits, value window, where its bytes are) sits in typed arrays at the chunk's slot, and its
-// bytes in a slot of a ByteArena. An append reads the slot's state into locals, writes the sample's bits straight
-// into the arena page and stores the state back: the encoding is XorAppender's, bit for bit (xor-slots.test.ts
-// checks it on random data). A head's open chunks took three objects a series this way replaced (an appender, its
-// bit writer, heap numbers for its times): about 230 bytes, against 56 of columns.
+// bytes in a slot of a ByteArena. An append reads the slot's state into locals, writes the sample's bits and stores
+// the state back: the encoding is XorAppender's, bit for bit (xor-slots.test.ts checks it on random data). A head's
+// open chunks took three objects a series this way replaced (an appender, its bit writer, heap numbers for its
+// times): about 230 bytes, against 84 of columns.
+//
+// The chunk's unfinished end lives in the slot's tail, a row of TAIL_ROW bytes in one dense array, and appends write
+// there; the finished bytes go to the arena a block at a time, when the next append would not fit in the tail. A
+// head appends to each series in turn: the tails are read in slot order, as the rest of the rows are, where the
+// arena's lines (and their pages' TLB entries) were gone between two appends to a series, which made the first read
+// of the chunk's last byte most of an append's time. A chunk that never outgrows its tail takes no arena slot.
 
 import { ContrailError } from "../../model/errors.ts";
-import { ByteArena, PAGE_BYTES } from "../encoding/byte-arena.ts";
+import { ByteArena, MIN_SLOT_BYTES } from "../encoding/byte-arena.ts";
 import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 import { ctz32, HEADER_SIZE, MAX_SAMPLES, NO_WINDOW } from "./xor.ts";
 
@@ -16,19 +22,23 @@ import { ctz32, HEADER_SIZE, MAX_SAMPLES, NO_WINDOW } from "./xor.ts";
 const F_T = 0;
 const F_T_DELTA = 1;
 const F_ROW = 2;
-// Small integers of a slot (value bits as int32 halves; the arena address as its page and offset, so that each
-// stays a small integer; LENGTH: bytes written, header included; FREE: unused low bits of the last byte).
+// Small integers of a slot (value bits as int32 halves; BITS: bits written, header included, 0 when the slot is
+// empty; ROOM: the arena slot's bytes, or minus the room to take at the first flush while it has none; ADDR: the arena
+// slot's address over MIN_SLOT_BYTES, which divides every slot's address; FLUSHED: the chunk's first bytes that are
+// in the arena, the rest being in the tail).
 const I_N = 0;
 const I_V_HI = 1;
 const I_V_LO = 2;
 const I_LEADING = 3;
 const I_TRAILING = 4;
-const I_LENGTH = 5;
+const I_BITS = 5;
 const I_ROOM = 6;
-const I_FREE = 7;
-const I_PAGE = 8;
-const I_OFFSET = 9;
-const I_ROW = 10;
+const I_ADDR = 7;
+const I_FLUSHED = 8;
+const I_ROW = 9;
+
+/** Bytes of a slot's tail row: the chunk's unfinished end (up to TAIL_BYTES), then PUT_SLACK for `put`. */
+const TAIL_ROW = 32;
 
 const TWO_32 = 0x1_0000_0000;
 /** An append's fields to write, as their bits and bit counts (a wide delta of delta and a 64-bit window: six). */
@@ -41,28 +51,27 @@ const MAX_VARINT_BYTES = 10;
 
 /** The arena address of the chunk of the slot whose integers start at `ib` in `i`. */
 function addressOf(i: Int32Array, ib: number): number {
-  return i[ib + I_PAGE] * PAGE_BYTES + i[ib + I_OFFSET];
-}
-
-/** Records the arena address `addr` in the slot whose integers start at `ib` in `i`. */
-function setAddress(i: Int32Array, ib: number, addr: number): void {
-  i[ib + I_PAGE] = Math.floor(addr / PAGE_BYTES);
-  i[ib + I_OFFSET] = ByteArena.offset(addr);
+  return i[ib + I_ADDR] * MIN_SLOT_BYTES;
 }
 
 /**
  * Bytes past a chunk's end that `put` may overwrite: it writes the five bytes its bits can span whatever their count,
- * so a slot keeps this much room past its chunk's bytes.
+ * so a tail keeps this much room past its chunk's bytes.
  */
 const PUT_SLACK = 4;
+/**
+ * Chunk bytes a tail holds. An append adds at most 20 bytes (a second sample's 10-byte delta and a 77-bit value) to
+ * the partial byte a flush leaves, so one flush always makes room.
+ */
+const TAIL_BYTES = TAIL_ROW - PUT_SLACK;
 
 /**
- * Writes the `n` (1..32) right-most bits of `v` at bit `p` of `buf`, most significant first, and returns the bit
- * after them. Without a branch: the bits before `p` in its byte are kept, the rest of the five bytes from there are
- * overwritten (see PUT_SLACK), so whatever the arena held past the chunk does not matter.
+ * Writes the `n` (1..32) right-most bits of `v` at bit `p` of the bytes from `base` of `buf`, most significant first,
+ * and returns the bit after them. Without a branch: the bits before `p` in its byte are kept, the rest of the five
+ * bytes from there are overwritten (see PUT_SLACK), so whatever the tail held past the chunk does not matter.
  */
-function put(buf: Uint8Array, p: number, v: number, n: number): number {
-  const k = p >>> 3;
+function put(buf: Uint8Array, base: number, p: number, v: number, n: number): number {
+  const k = base + (p >>> 3);
   const used = p & 7;
   // The bits at the top of a word, then that word after the `used` bits kept of byte k; its last `used` bits spill
   // into byte k + 4.
@@ -77,32 +86,32 @@ function put(buf: Uint8Array, p: number, v: number, n: number): number {
 }
 
 /** Writes `x` (a safe integer) at bit `p` as Go's uvarint of its uint64 (two's complement when negative), as `put`. */
-function putUvarint(buf: Uint8Array, p: number, x: number): number {
+function putUvarint(buf: Uint8Array, base: number, p: number, x: number): number {
   if (x < 0) {
     let hi = Math.floor(x / TWO_32);
     let lo = x - hi * TWO_32;
     hi >>>= 0;
     while (hi !== 0 || lo >= 0x80) {
-      p = put(buf, p, (lo & 0x7f) | 0x80, 8);
+      p = put(buf, base, p, (lo & 0x7f) | 0x80, 8);
       lo = ((lo >>> 7) | (hi << 25)) >>> 0;
       hi >>>= 7;
     }
-    return put(buf, p, lo, 8);
+    return put(buf, base, p, lo, 8);
   }
   while (x >= 0x80) {
-    p = put(buf, p, (x % 128) | 0x80, 8);
+    p = put(buf, base, p, (x % 128) | 0x80, 8);
     x = Math.floor(x / 128);
   }
-  return put(buf, p, x, 8);
+  return put(buf, base, p, x, 8);
 }
 
 /** Writes the safe integer `x` at bit `p` as Go's zig-zag varint, as BitWriter.writeVarint does, as `put`. */
-function putVarint(buf: Uint8Array, p: number, x: number): number {
+function putVarint(buf: Uint8Array, base: number, p: number, x: number): number {
   const neg = x < 0 ? 1 : 0;
   const m = neg ? -x - 1 : x;
   const rest = Math.floor(m / 64);
-  p = put(buf, p, ((m % 64) << 1) | neg | (rest > 0 ? 0x80 : 0), 8);
-  return rest > 0 ? putUvarint(buf, p, rest) : p;
+  p = put(buf, base, p, ((m % 64) << 1) | neg | (rest > 0 ? 0x80 : 0), 8);
+  return rest > 0 ? putUvarint(buf, base, p, rest) : p;
 }
 
 /**
@@ -112,6 +121,8 @@ function putVarint(buf: Uint8Array, p: number, x: number): number {
 export class XorSlots {
   private f = new Float64Array(0);
   private i = new Int32Array(0);
+  /** The tails: slot `s`'s chunk bytes from its FLUSHED on are at `s * TAIL_ROW`. */
+  private tail = new Uint8Array(0);
 
   /**
    * Each slot's time field (index `timeAt(slot)`): the newest sample appended through it, ms, which the slot's owner
@@ -143,30 +154,32 @@ export class XorSlots {
     if (capacity <= this.capacity) return;
     const f = new Float64Array(capacity * F_ROW);
     const i = new Int32Array(capacity * I_ROW);
+    const tail = new Uint8Array(capacity * TAIL_ROW);
     f.set(this.f);
     i.set(this.i);
+    tail.set(this.tail);
     this.f = f;
     this.i = i;
+    this.tail = tail;
   }
 
-  /** Starts an empty chunk in `slot` (which must be empty) with room for `bytes` in the arena. */
+  /**
+   * Starts an empty chunk in `slot` (which must be empty); `bytes` is the arena room to take once it outgrows its
+   * tail.
+   */
   start(slot: number, bytes: number): void {
-    const room = ByteArena.slotSize(Math.max(HEADER_SIZE, bytes));
-    const addr = this.arena.alloc(room);
-    // The header: a sample count of 0.
-    this.arena.page(addr).fill(0, ByteArena.offset(addr), ByteArena.offset(addr) + HEADER_SIZE);
     const fb = slot * F_ROW;
     const ib = slot * I_ROW;
     this.f[fb + F_T_DELTA] = 0;
-    setAddress(this.i, ib, addr);
     this.i[ib + I_N] = 0;
     this.i[ib + I_V_HI] = 0;
     this.i[ib + I_V_LO] = 0;
     this.i[ib + I_LEADING] = NO_WINDOW;
     this.i[ib + I_TRAILING] = 0;
-    this.i[ib + I_LENGTH] = HEADER_SIZE;
-    this.i[ib + I_ROOM] = room;
-    this.i[ib + I_FREE] = 0;
+    // The header (the sample count) is written when the bytes are read.
+    this.i[ib + I_BITS] = HEADER_SIZE * 8;
+    this.i[ib + I_ROOM] = -ByteArena.slotSize(Math.max(HEADER_SIZE, bytes));
+    this.i[ib + I_FLUSHED] = 0;
   }
 
   /**
@@ -227,12 +240,13 @@ export class XorSlots {
         vBits = 13 + 64 - lead - trail;
       }
     }
-    // Room for the new bytes, then the bits, written at the stream's bit position in the arena's page.
-    const free = i[ib + I_FREE];
-    let length = i[ib + I_LENGTH];
-    if (length + ((tBits + vBits - free + 7) >> 3) + PUT_SLACK > i[ib + I_ROOM]) this.move(ib, tBits + vBits - free);
-    const start = i[ib + I_OFFSET];
-    const buf = this.arena.pageAt(i[ib + I_PAGE]);
+    // Room in the tail for the new bytes (a flush to the arena when they would not fit), then the bits, written at
+    // the stream's bit position in the tail.
+    const bits = i[ib + I_BITS];
+    if (((bits + tBits + vBits + 7) >> 3) - i[ib + I_FLUSHED] > TAIL_BYTES) this.flush(slot);
+    const start = i[ib + I_FLUSHED] * 8;
+    const buf = this.tail;
+    const base = slot * TAIL_ROW;
     // The sample's fields as (bits, count) pairs, then one loop writes them: a single call of `put` to inline (V8
     // leaves calls out past a budget of inlined code per function, and `put` at each field's call used it up).
     const fv = FIELD_VALUES;
@@ -290,17 +304,15 @@ export class XorSlots {
         fn[m++] = sig;
       }
     }
-    let p = (start + length) * 8 - free;
-    if (n === 1) p = putUvarint(buf, p, delta);
-    for (let j = 0; j < m; j++) p = put(buf, p, fv[j], fn[j]);
-    length = ((p + 7) >>> 3) - start;
+    let p = bits - start;
+    if (n === 1) p = putUvarint(buf, base, p, delta);
+    for (let j = 0; j < m; j++) p = put(buf, base, p, fv[j], fn[j]);
     f[fb + F_T] = t;
     f[fb + F_T_DELTA] = delta;
     i[ib + I_N] = n + 1;
     i[ib + I_V_HI] = hi | 0;
     i[ib + I_V_LO] = lo | 0;
-    i[ib + I_LENGTH] = length;
-    i[ib + I_FREE] = (8 - (p & 7)) & 7;
+    i[ib + I_BITS] = p + start;
   }
 
   // A chunk's first sample: its time as a varint and its value's 64 bits.
@@ -308,38 +320,70 @@ export class XorSlots {
     const fb = slot * F_ROW;
     const ib = slot * I_ROW;
     const i = this.i;
-    const length = i[ib + I_LENGTH];
-    const bits = MAX_VARINT_BYTES * 8 + 64;
-    if (length + (bits >> 3) + PUT_SLACK > i[ib + I_ROOM]) this.move(ib, bits);
-    const start = i[ib + I_OFFSET];
-    const buf = this.arena.pageAt(i[ib + I_PAGE]);
-    let p = (start + length) * 8 - i[ib + I_FREE];
-    p = putVarint(buf, p, t);
-    p = put(buf, p, hi, 32);
-    p = put(buf, p, lo, 32);
+    const bits = i[ib + I_BITS];
+    if (((bits + MAX_VARINT_BYTES * 8 + 64 + 7) >> 3) - i[ib + I_FLUSHED] > TAIL_BYTES) this.flush(slot);
+    const start = i[ib + I_FLUSHED] * 8;
+    const buf = this.tail;
+    const base = slot * TAIL_ROW;
+    let p = bits - start;
+    p = putVarint(buf, base, p, t);
+    p = put(buf, base, p, hi, 32);
+    p = put(buf, base, p, lo, 32);
     this.f[fb + F_T] = t;
     i[ib + I_N] = 1;
     i[ib + I_V_HI] = hi | 0;
     i[ib + I_V_LO] = lo | 0;
-    i[ib + I_LENGTH] = ((p + 7) >>> 3) - start;
-    i[ib + I_FREE] = (8 - (p & 7)) & 7;
+    i[ib + I_BITS] = p + start;
   }
 
-  // Moves the chunk of the slot whose integers start at `ib` to an arena slot with room for `bits` more bits, at
-  // least twice its room (as a BitWriter grows), and gives its old slot back.
-  private move(ib: number, bits: number): void {
+  // Writes the finished bytes of `slot`'s tail to the arena (taking room there first) and keeps the partial last
+  // byte, if any, as the tail's first.
+  private flush(slot: number): void {
     const i = this.i;
-    const length = i[ib + I_LENGTH];
+    const ib = slot * I_ROW;
+    const from = i[ib + I_FLUSHED];
+    const bits = i[ib + I_BITS];
+    const done = bits >> 3;
+    this.copyTail(slot, done);
+    const tail = this.tail;
+    const base = slot * TAIL_ROW;
+    if ((bits & 7) !== 0) tail[base] = tail[base + done - from];
+    i[ib + I_FLUSHED] = done;
+  }
+
+  // Copies `slot`'s tail up to the chunk's byte `end` to the arena, after its FLUSHED bytes there (with room made
+  // for them).
+  private copyTail(slot: number, end: number): void {
+    const i = this.i;
+    const ib = slot * I_ROW;
+    if (end > i[ib + I_ROOM]) this.move(ib, end);
+    const from = i[ib + I_FLUSHED];
+    const addr = addressOf(i, ib);
+    const page = this.arena.page(addr);
+    const tail = this.tail;
+    // Chunk byte k is at `off + k` in the page and at `base + k` in the tails.
+    const off = ByteArena.offset(addr);
+    const base = slot * TAIL_ROW - from;
+    for (let k = from; k < end; k++) page[off + k] = tail[base + k];
+  }
+
+  // Gives the chunk of the slot whose integers start at `ib` an arena slot of at least `need` bytes, at least twice
+  // its room (as a BitWriter grows) or the room `start` was asked for, with its flushed bytes; gives its old slot back.
+  private move(ib: number, need: number): void {
+    const i = this.i;
     const room = i[ib + I_ROOM];
-    const need = length + ((bits + 7) >> 3) + PUT_SLACK;
-    let cap = room * 2;
+    let cap = room > 0 ? room * 2 : -room;
     while (cap < need) cap *= 2;
     const arena = this.arena;
     const addr = arena.alloc(cap);
-    const from = i[ib + I_OFFSET];
-    arena.page(addr).set(arena.pageAt(i[ib + I_PAGE]).subarray(from, from + length), ByteArena.offset(addr));
-    arena.free(addressOf(i, ib), room);
-    setAddress(i, ib, addr);
+    if (room > 0) {
+      const old = addressOf(i, ib);
+      const from = ByteArena.offset(old);
+      const flushed = i[ib + I_FLUSHED];
+      arena.page(addr).set(arena.page(old).subarray(from, from + flushed), ByteArena.offset(addr));
+      arena.free(old, room);
+    }
+    i[ib + I_ADDR] = addr / MIN_SLOT_BYTES;
     i[ib + I_ROOM] = ByteArena.slotSize(cap);
   }
 
@@ -350,31 +394,44 @@ export class XorSlots {
 
   /** Size of the chunk of `slot` in bytes, header included. */
   size(slot: number): number {
-    return this.i[slot * I_ROW + I_LENGTH];
+    return (this.i[slot * I_ROW + I_BITS] + 7) >> 3;
   }
 
-  /** The bytes of the chunk of `slot`: a view of the arena, valid until the next `append` or `release` of it. */
+  /**
+   * The bytes of the chunk of `slot`: a view of its tail while the chunk fits there, else of the arena (its tail
+   * copied there first); valid until the next `append` or `release` of it.
+   */
   bytes(slot: number): Uint8Array {
+    const i = this.i;
     const ib = slot * I_ROW;
-    // An empty slot's address is stale (its bytes went back to the arena): nothing may be written there.
-    if (this.i[ib + I_ROOM] === 0) return NO_BYTES;
-    const off = this.i[ib + I_OFFSET];
-    const page = this.arena.pageAt(this.i[ib + I_PAGE]);
-    // The header (the sample count) is written here rather than at every append: one cache line less an append.
-    const n = this.i[ib + I_N];
+    const length = (i[ib + I_BITS] + 7) >> 3;
+    if (length === 0) return NO_BYTES;
+    // The header (the sample count) is written here rather than at every append.
+    const n = i[ib + I_N];
+    if (i[ib + I_FLUSHED] === 0) {
+      const base = slot * TAIL_ROW;
+      this.tail[base] = n >>> 8;
+      this.tail[base + 1] = n & 0xff;
+      return this.tail.subarray(base, base + length);
+    }
+    this.copyTail(slot, length);
+    const addr = addressOf(i, ib);
+    const off = ByteArena.offset(addr);
+    const page = this.arena.page(addr);
     page[off] = n >>> 8;
     page[off + 1] = n & 0xff;
-    return page.subarray(off, off + this.i[ib + I_LENGTH]);
+    return page.subarray(off, off + length);
   }
 
   /** Gives the bytes of the chunk of `slot` back to the arena and leaves the slot empty; no-op when empty. */
   release(slot: number): void {
     const ib = slot * I_ROW;
+    if (this.i[ib + I_BITS] === 0) return;
     const room = this.i[ib + I_ROOM];
-    if (room === 0) return;
-    this.arena.free(addressOf(this.i, ib), room);
+    if (room > 0) this.arena.free(addressOf(this.i, ib), room);
     this.i[ib + I_ROOM] = 0;
-    this.i[ib + I_LENGTH] = 0;
+    this.i[ib + I_BITS] = 0;
     this.i[ib + I_N] = 0;
+    this.i[ib + I_FLUSHED] = 0;
   }
 }

@@ -92,11 +92,6 @@ export class ByteArena {
     return this.pages[Math.floor(addr / PAGE_BYTES)];
   }
 
-  /** Page number `index` (the page of the slots at `index * PAGE_BYTES` and after). */
-  pageAt(index: number): Uint8Array {
-    return this.pages[index];
-  }
-
   /** Offset of the slot at `addr` within its page. */
   static offset(addr: number): number {
     // Not `addr % PAGE_BYTES`: addresses read back from a Float64Array are doubles, and V8 computes the remainder
