@@ -76,6 +76,7 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
   const { startYoungRelease } = await import("../runtime/young-release.ts");
+  const { startOldRelease } = await import("../runtime/old-release.ts");
   return runRole("serve", async (out) => {
     const s = await startServe({
       dataDir: opts.data,
@@ -89,8 +90,10 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       storageQueueMaxBytes,
       ...out,
     });
-    // The node's main thread gives back the new space an ingest burst grew once it idles (young-release.ts).
+    // The node's main thread gives back the new space an ingest burst grew once it idles (young-release.ts), and
+    // the old space and array buffers it left as garbage (old-release.ts).
     const stopRelease = startYoungRelease();
+    const stopOldRelease = startOldRelease();
     const info: ReadyInfo = { api: s.apiUrl };
     const runs = [...(roles ?? SERVE_ROLES)].join(", ");
     return {
@@ -102,6 +105,7 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       ],
       stop: () => {
         stopRelease();
+        stopOldRelease();
         return s.stop();
       },
     };

@@ -22,7 +22,7 @@ export const V8_RATE_WINDOW_MS = 5_000;
 /** Collections tried after the first, once V8's window has passed, while the new space stays grown. */
 const ATTEMPTS = 4;
 /** Event-loop utilization (0..1) over one check below which the thread counts as quiet. */
-const QUIET_UTILIZATION = 0.02;
+export const QUIET_UTILIZATION = 0.02;
 /** New space (bytes, committed) above which it counts as grown: V8 starts it at 1 MiB. */
 const GROWN_NEW_SPACE_BYTES = 4 * 1024 * 1024;
 
@@ -41,8 +41,8 @@ export interface YoungReleaseProbes {
 /** Attempts at making the collector's context while another thread may be toggling the process-wide flag. */
 const COLLECTOR_TRIES = 3;
 
-/** A young-generation collection of this thread, or null when V8 offers none to call. */
-export function youngCollector(): (() => void) | null {
+/** V8's `gc` of this thread (no argument: a full collection; `{ type: "minor" }`: a young one), or null. */
+export function exposedGc(): ((options?: { type: string }) => void) | null {
   // `gc` exists only in contexts made while --expose-gc is set: one context is made with it, and the flag is unset
   // again so that no later context (a worker thread started afterwards) gets one. The node's own context has none.
   // The flag is the process's: a thread doing the same at once may unset it under this one, which then tries again.
@@ -50,23 +50,34 @@ export function youngCollector(): (() => void) | null {
     setFlagsFromString("--expose-gc");
     const gc: unknown = runInNewContext("typeof gc === 'function' ? gc : null");
     setFlagsFromString("--no-expose-gc");
-    if (typeof gc === "function") return () => gc({ type: "minor" });
+    if (typeof gc === "function") return gc as (options?: { type: string }) => void;
   }
   return null;
+}
+
+/** A young-generation collection of this thread, or null when V8 offers none to call. */
+export function youngCollector(): (() => void) | null {
+  const gc = exposedGc();
+  return gc === null ? null : () => gc({ type: "minor" });
+}
+
+/** This thread's event-loop utilization (0..1) since the previous call (the first call: since now). */
+export function loopUtilization(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const u = performance.eventLoopUtilization(now, last).utilization;
+    last = now;
+    return u;
+  };
 }
 
 /** This thread's probes, or null when no young collection can be called. */
 export function threadProbes(): YoungReleaseProbes | null {
   const collect = youngCollector();
   if (collect === null) return null;
-  let last = performance.eventLoopUtilization();
   return {
-    utilization: () => {
-      const now = performance.eventLoopUtilization();
-      const u = performance.eventLoopUtilization(now, last).utilization;
-      last = now;
-      return u;
-    },
+    utilization: loopUtilization(),
     newSpaceBytes: () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0,
     collectYoung: collect,
     now: () => performance.now(),
@@ -128,7 +139,12 @@ export function startYoungRelease(): () => void {
   const probes = threadProbes();
   if (probes === null) return () => {};
   const release = new YoungRelease(probes);
-  const timer = setInterval(() => release.check(), YOUNG_RELEASE_CHECK_MS);
+  return checkEvery(() => release.check(), YOUNG_RELEASE_CHECK_MS);
+}
+
+/** Calls `check` every `ms` until the returned function is called; the timer does not keep the process alive. */
+export function checkEvery(check: () => void, ms: number): () => void {
+  const timer = setInterval(check, ms);
   timer.unref();
   return () => clearInterval(timer);
 }

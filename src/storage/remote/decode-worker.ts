@@ -85,7 +85,8 @@ export function serveDecodes(hooks: DecodeWorkerHooks = {}): void {
   if (port === null) throw new Error("decode-worker: not started as a worker thread");
   const snappy = new SnappyDecoder({ maxRetainedBytes: MAX_RECYCLED_BYTES });
   const spares: ArrayBuffer[] = [];
-  const keys = new SeriesCache((workerData as DecodeWorkerData | null)?.keyTable ?? {});
+  // The table only numbers keys: the thread owning the storage keeps the refs (key-index.ts).
+  const keys = new SeriesCache({ ...(workerData as DecodeWorkerData | null)?.keyTable, keysOnly: true });
   port.on("message", (job: DecodeJob) => {
     hooks.beforeDecode?.(job);
     const { answer, transfer } = decodeJob(job, snappy, spares, keys);

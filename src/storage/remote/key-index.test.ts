@@ -24,7 +24,7 @@ import {
   type WriteOutcome,
 } from "./receive.ts";
 import { receiveWriteOffloaded } from "./receive-offload.ts";
-import { NO_ENTRY, SeriesCache, type SeriesCacheOptions } from "./series-cache.ts";
+import { NO_ENTRY, NO_SERIES_REF, SeriesCache, type SeriesCacheOptions } from "./series-cache.ts";
 import { dumpSeries } from "./store-dump.ts";
 
 const NOW = 1_700_000_000_000;
@@ -118,6 +118,45 @@ describe("key index bounds", () => {
     assert.equal(rows.maxNameBytes(5), -1);
     assert.equal(rows.scopeOf(5), null);
     assert.equal(rows.capacity, 3000);
+  });
+});
+
+describe("key index scopes", () => {
+  test("each row keeps its scope and ref across the rows' growth; null scope means no ref", () => {
+    const rows = new KeyIndex(100_000).rows(1, 0);
+    const dbs = [{}, {}, {}];
+    for (let k = 0; k < 5000; k++) {
+      assert.ok(rows.fits(k));
+      if (k % 4 === 3) continue;
+      rows.setScope(k, dbs[k % 3]);
+      rows.setRef(k, (2 ** 32 - 1 - k) as SeriesRef);
+    }
+    for (let k = 0; k < 5000; k++) {
+      if (k % 4 === 3) {
+        assert.equal(rows.scopeOf(k), null);
+        assert.equal(rows.refOf(k), NO_SERIES_REF);
+      } else {
+        assert.equal(rows.scopeOf(k), dbs[k % 3], `row ${k}`);
+        assert.equal(rows.refOf(k), 2 ** 32 - 1 - k);
+      }
+    }
+    rows.setScope(0, null);
+    assert.equal(rows.refOf(0), NO_SERIES_REF);
+  });
+
+  test("past 65,535 distinct scopes every row's ref is forgotten, then scopes are numbered afresh", () => {
+    const rows = new KeyIndex().rows(1, 0);
+    rows.fits(1);
+    const first = {};
+    rows.setScope(0, first);
+    rows.setRef(0, 9 as SeriesRef);
+    for (let i = 1; i < 0xffff; i++) rows.setScope(1, {});
+    assert.equal(rows.scopeOf(0), first, "65,535 scopes are remembered");
+    const last = {};
+    rows.setScope(1, last);
+    assert.equal(rows.scopeOf(0), null);
+    assert.equal(rows.refOf(0), NO_SERIES_REF);
+    assert.equal(rows.scopeOf(1), last);
   });
 });
 

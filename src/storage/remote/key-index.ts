@@ -10,6 +10,7 @@
 
 import type { Labels } from "../../model/labels.ts";
 import type { SeriesRef } from "../interface.ts";
+import { RefScopes } from "./ref-scopes.ts";
 import { DEFAULT_MAX_ENTRIES, NO_SERIES_REF, type RefSlot } from "./series-cache.ts";
 
 /** Workers whose rows are kept; a new one past this drops the rows of the one seen first. */
@@ -17,6 +18,9 @@ export const MAX_SOURCES = 16;
 
 /** Rows a worker's index has room for at first; they double from there, up to the index's bound. */
 const INITIAL_ROWS = 1024;
+
+/** Distinct ref scopes (open databases) a worker's rows remember before every row's ref is forgotten. */
+const MAX_SCOPES = 0xffff;
 
 /** Not validated: a row whose labels were never found valid in this generation. */
 const UNSEEN = -1;
@@ -29,8 +33,13 @@ export class SourceRows {
   private refs = new Float64Array(INITIAL_ROWS);
   private maxNames = new Int32Array(INITIAL_ROWS).fill(UNSEEN);
   private maxValues = new Int32Array(INITIAL_ROWS);
-  /** The ref scope of each row (null: no ref): a token object per open database, holding nothing. */
-  private scopes: (object | null)[] = [];
+  /**
+   * The ref scope of each row, plus one (0: no ref), an index into `scopes`: 2 bytes a row where an array of the
+   * scope objects took 8 and its spare room.
+   */
+  private scopeIds = new Uint16Array(INITIAL_ROWS);
+  /** Ref scopes by number: a token object per open database, holding nothing. */
+  private readonly scopes = new RefScopes(MAX_SCOPES);
 
   constructor(generation: number, maxRows: number) {
     this.generation = generation;
@@ -41,7 +50,9 @@ export class SourceRows {
   reset(generation: number): void {
     this.generation = generation;
     this.maxNames.fill(UNSEEN);
-    this.scopes.fill(null);
+    // Every row's scope, and so its ref, is forgotten: the next appends of those series go by labels again.
+    this.scopeIds.fill(0);
+    this.scopes.clear();
   }
 
   /** True when key number `key` has a row within the bound (growing the rows if needed). */
@@ -69,12 +80,12 @@ export class SourceRows {
 
   /** The scope of row `key`'s ref; null when it has none. */
   scopeOf(key: number): object | null {
-    return this.scopes[key] ?? null;
+    return this.scopes.scopeOf(this.scopeIds[key]);
   }
 
   /** Sets the scope of row `key`'s ref. */
   setScope(key: number, scope: object | null): void {
-    this.scopes[key] = scope;
+    this.scopeIds[key] = this.scopes.numberOf(scope, () => this.scopeIds.fill(0));
   }
 
   /** Row `key`'s ref in the store of its scope; NO_SERIES_REF when it has none. */
@@ -103,6 +114,9 @@ export class SourceRows {
     const values = new Int32Array(n);
     values.set(this.maxValues);
     this.maxValues = values;
+    const scopeIds = new Uint16Array(n);
+    scopeIds.set(this.scopeIds);
+    this.scopeIds = scopeIds;
   }
 }
 

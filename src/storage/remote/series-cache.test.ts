@@ -162,6 +162,35 @@ describe("SeriesCache", () => {
     assert.equal(c.get(view(changed), 0, changed.length, c.hash(view(changed), 0, changed.length)), NO_ENTRY);
   });
 
+  test("a key table numbers keys as a full cache does, past the columns' first growth and a start over", () => {
+    const full = new SeriesCache({ maxEntries: 2000 });
+    const table = new SeriesCache({ maxEntries: 2000, keysOnly: true });
+    const keyOf = (i: number) =>
+      labelFields([
+        ["__name__", "m"],
+        ["i", String(i % 2500)],
+      ]);
+    let prevFull = NO_ENTRY;
+    let prevTable = NO_ENTRY;
+    for (let i = 0; i < 4000; i++) {
+      const k = keyOf(i);
+      const v = view(k);
+      let f = full.find(v, 0, k.length, prevFull);
+      if (f === NO_ENTRY) f = full.add(v, 0, k.length, full.lastHash, 1, 2);
+      let t = table.find(v, 0, k.length, prevTable);
+      if (t === NO_ENTRY) t = table.add(v, 0, k.length, table.lastHash, 0, 0);
+      assert.equal(t, f, `key ${i}`);
+      assert.equal(table.offsetOf(t), full.offsetOf(f));
+      if (prevFull !== NO_ENTRY) full.follow(prevFull, f);
+      if (prevTable !== NO_ENTRY) table.follow(prevTable, t);
+      prevFull = f;
+      prevTable = t;
+    }
+    assert.equal(table.size, full.size);
+    assert.ok(full.generation >= 1);
+    assert.equal(table.generation, full.generation);
+  });
+
   test("starts over when the entry limit is reached", () => {
     const c = new SeriesCache({ maxEntries: 2 });
     const add = (k: number[]) => {

@@ -14,6 +14,7 @@ import { Labels } from "../../model/labels.ts";
 import { ProtoReader } from "../../model/protobuf.ts";
 import type { SeriesRef } from "../interface.ts";
 import { KeyPieces, pieceEnd } from "./key-pieces.ts";
+import { RefScopes } from "./ref-scopes.ts";
 import { wireString } from "./wire-strings.ts";
 
 /** Options of {@link SeriesCache}. */
@@ -24,6 +25,11 @@ export interface SeriesCacheOptions {
   readonly maxKeyBytes?: number;
   /** The hash of a key, [from, to) of a view; default {@link hashBytes} with a random seed (tests force collisions). */
   readonly hash?: (v: DataView, from: number, to: number) => number;
+  /**
+   * A key table: entries number keys and keep nothing else (no ref, scope or label lengths, whose accessors are not
+   * for it), 16 bytes a row instead of 36; what an ingest decode worker keeps. Default false.
+   */
+  readonly keysOnly?: boolean;
 }
 
 /**
@@ -59,18 +65,21 @@ export interface RefSlot {
   labels(): Labels;
 }
 
-// An entry's int32 fields, `ENTRY_INTS` a row: its key's first piece id in `ids` and its length in bytes; the longest
-// label name and value in the key, bytes (a later request is checked against its org's length limits); the entry
-// that followed it in the last request that had both, plus one (0: none), the guess for the next lookup; the key's
-// hash; the scope of its ref, plus one (0: no ref), an index into the cache's scopes.
+// An entry's int32 fields in `cols`, `ENTRY_INTS` a row: its key's first piece id in `ids` and its length in bytes;
+// the entry that followed it in the last request that had both, plus one (0: none), the guess for the next lookup;
+// the key's hash.
 const OFFSET = 0;
 const LENGTH = 1;
-const MAX_NAME = 2;
-const MAX_VALUE = 3;
-const AFTER = 4;
-const HASH = 5;
-const SCOPE = 6;
-const ENTRY_INTS = 7;
+const AFTER = 2;
+const HASH = 3;
+const ENTRY_INTS = 4;
+// Its int32 fields in `meta`, `META_INTS` a row, in a cache that keeps refs: the longest label name and value in
+// the key, bytes (a later request is checked against its org's length limits); the scope of its ref, plus one (0:
+// no ref), an index into the cache's scopes.
+const MAX_NAME = 0;
+const MAX_VALUE = 1;
+const SCOPE = 2;
+const META_INTS = 3;
 
 /** Entries the columns have room for at first; they double from there. */
 const INITIAL_ENTRIES = 1024;
@@ -164,13 +173,15 @@ export function hashBytes(v: DataView, from: number, to: number, seed: number): 
 export class SeriesCache {
   /** Entry numbers plus one by hash, linear probing (0: empty); at most half full. */
   private table = new Int32Array(2 * INITIAL_ENTRIES);
-  /** The entries' int32 fields, `ENTRY_INTS` a row. */
+  /** The entries' key fields, `ENTRY_INTS` a row. */
   private cols = new Int32Array(INITIAL_ENTRIES * ENTRY_INTS);
-  /** The entries' refs (meaningful while their scope is set): series refs span 32 bits unsigned. */
-  private refs = new Float64Array(INITIAL_ENTRIES);
-  /** Ref scopes by number (an entry's scope field is one plus its index here). */
-  private readonly scopes: object[] = [];
-  private readonly scopeIds = new Map<object, number>();
+  /** The entries' label lengths and ref scopes, `META_INTS` a row; empty in a key table. */
+  private meta: Int32Array;
+  /** The entries' refs (meaningful while their scope is set): series refs span 32 bits unsigned; empty in a key table. */
+  private refs: Float64Array;
+  private readonly keysOnly: boolean;
+  /** Ref scopes by number (an entry's scope field). */
+  private readonly scopes = new RefScopes(MAX_SCOPES);
   /** The label names and values decoded from keys; cleared with the entries. */
   private readonly strings = new StringInterner();
   private readonly slot = new EntrySlot(this);
@@ -192,6 +203,10 @@ export class SeriesCache {
     this.maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.maxKeyBytes = opts.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES;
     this.hashFn = opts.hash ?? null;
+    this.keysOnly = opts.keysOnly ?? false;
+    const rows = this.keysOnly ? 0 : INITIAL_ENTRIES;
+    this.meta = new Int32Array(rows * META_INTS);
+    this.refs = new Float64Array(rows);
   }
 
   /** True when a key of `length` bytes would be cached; callers skip the lookup for longer keys. */
@@ -247,12 +262,12 @@ export class SeriesCache {
 
   /** The longest label name in entry `e`'s key, bytes. */
   maxNameBytes(e: number): number {
-    return this.cols[e * ENTRY_INTS + MAX_NAME];
+    return this.meta[e * META_INTS + MAX_NAME];
   }
 
   /** The longest label value in entry `e`'s key, bytes. */
   maxValueBytes(e: number): number {
-    return this.cols[e * ENTRY_INTS + MAX_VALUE];
+    return this.meta[e * META_INTS + MAX_VALUE];
   }
 
   /** Where entry `e`'s key starts among the entries' piece ids (a cleared cache reuses them from 0). */
@@ -271,29 +286,18 @@ export class SeriesCache {
 
   /** The scope of entry `e`'s ref; null when it has none. */
   scopeOf(e: number): object | null {
-    const id = this.cols[e * ENTRY_INTS + SCOPE];
-    return id === 0 ? null : this.scopes[id - 1];
+    const id = this.meta[e * META_INTS + SCOPE];
+    return this.scopes.scopeOf(id);
   }
 
   /** Sets the scope of entry `e`'s ref (null: no ref). */
   setScope(e: number, scope: object | null): void {
-    let id = 0;
-    if (scope !== null) {
-      let known = this.scopeIds.get(scope);
-      if (known === undefined) {
-        if (this.scopes.length >= MAX_SCOPES) this.forgetScopes();
-        known = this.scopes.length;
-        this.scopes.push(scope);
-        this.scopeIds.set(scope, known);
-      }
-      id = known + 1;
-    }
-    this.cols[e * ENTRY_INTS + SCOPE] = id;
+    this.meta[e * META_INTS + SCOPE] = this.scopes.numberOf(scope, () => this.forgetScopes());
   }
 
   /** Entry `e`'s ref in the store of its scope; NO_SERIES_REF when it has none. */
   refOf(e: number): SeriesRef | typeof NO_SERIES_REF {
-    return this.cols[e * ENTRY_INTS + SCOPE] === 0 ? NO_SERIES_REF : (this.refs[e] as SeriesRef);
+    return this.meta[e * META_INTS + SCOPE] === 0 ? NO_SERIES_REF : (this.refs[e] as SeriesRef);
   }
 
   /** Sets entry `e`'s ref, of the store of its scope. */
@@ -336,12 +340,15 @@ export class SeriesCache {
     const cols = this.cols;
     cols[row + OFFSET] = offset;
     cols[row + LENGTH] = n;
-    cols[row + MAX_NAME] = maxNameBytes;
-    cols[row + MAX_VALUE] = maxValueBytes;
     cols[row + AFTER] = 0;
     cols[row + HASH] = hash;
-    cols[row + SCOPE] = 0;
-    this.refs[e] = NO_SERIES_REF;
+    if (!this.keysOnly) {
+      const m = e * META_INTS;
+      this.meta[m + MAX_NAME] = maxNameBytes;
+      this.meta[m + MAX_VALUE] = maxValueBytes;
+      this.meta[m + SCOPE] = 0;
+      this.refs[e] = NO_SERIES_REF;
+    }
     if (2 * this.entries > this.table.length) this.growTable();
     else this.place(e, hash);
     this.keyBytes += n;
@@ -362,6 +369,10 @@ export class SeriesCache {
     const cols = new Int32Array(this.cols.length * 2);
     cols.set(this.cols);
     this.cols = cols;
+    if (this.keysOnly) return;
+    const meta = new Int32Array(this.meta.length * 2);
+    meta.set(this.meta);
+    this.meta = meta;
     const refs = new Float64Array(this.refs.length * 2);
     refs.set(this.refs);
     this.refs = refs;
@@ -375,9 +386,7 @@ export class SeriesCache {
 
   // Forgets every scope, and so every entry's ref: the next appends of those series go by labels again.
   private forgetScopes(): void {
-    for (let e = 0; e < this.entries; e++) this.cols[e * ENTRY_INTS + SCOPE] = 0;
-    this.scopes.length = 0;
-    this.scopeIds.clear();
+    for (let e = 0; e < this.entries; e++) this.meta[e * META_INTS + SCOPE] = 0;
   }
 
   /**
