@@ -17,7 +17,58 @@ const PAGES_PER_FILE = 2 ** 32 / PAGE_SIZE;
 export interface CachedPage {
   /** The page's bytes: PAGE_SIZE, or fewer at the end of a file. Never modified. */
   readonly bytes: Uint8Array;
-  readonly chunks: Map<number, Chunk>;
+  readonly chunks: PageChunks;
+}
+
+/**
+ * The chunks read from one page, by offset in it: offsets kept sorted beside their chunks, and a look-up tried first
+ * just after the last one found. A query reads the chunks of a page in the order they were written (series by
+ * series), so the next chunk it asks for is almost always the next one held: one comparison, where a Map's hash
+ * look-up missed the cache on a cold page's table (~180 ns a chunk under the query bench).
+ */
+export class PageChunks {
+  private offsets: number[] = [];
+  private chunks: Chunk[] = [];
+  /** Index just after the last chunk found or added. */
+  private next = 0;
+
+  /** The chunk at offset `off` of the page, if read before. */
+  get(off: number): Chunk | undefined {
+    const offsets = this.offsets;
+    let i = this.next;
+    if (i >= offsets.length || offsets[i] !== off) i = this.find(off);
+    if (i >= offsets.length || offsets[i] !== off) return undefined;
+    this.next = i + 1;
+    return this.chunks[i];
+  }
+
+  /** Keeps `chunk` as the chunk at offset `off` (not held yet). */
+  set(off: number, chunk: Chunk): void {
+    const offsets = this.offsets;
+    const n = offsets.length;
+    const i = n === 0 || offsets[n - 1] < off ? n : this.find(off);
+    if (i === n) {
+      offsets.push(off);
+      this.chunks.push(chunk);
+    } else {
+      offsets.splice(i, 0, off);
+      this.chunks.splice(i, 0, chunk);
+    }
+    this.next = i + 1;
+  }
+
+  // The index of the first offset not below `off`.
+  private find(off: number): number {
+    const offsets = this.offsets;
+    let lo = 0;
+    let hi = offsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (offsets[mid] < off) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }
 
 /** An LRU cache of file pages. Single-threaded; chunks it holds are views into its pages and must not be modified. */
@@ -52,7 +103,7 @@ export class PageCache {
     const key = file * PAGES_PER_FILE + pageNo;
     this.pages.delete(key);
     if (this.pages.size >= this.maxPages) this.pages.delete(this.pages.keys().next().value as number);
-    const page: CachedPage = { bytes, chunks: new Map() };
+    const page: CachedPage = { bytes, chunks: new PageChunks() };
     this.pages.set(key, page);
     this.lastKey = key;
     this.lastPage = page;
