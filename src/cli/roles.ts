@@ -76,7 +76,6 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
   const { runRole } = await import("../roles/child.ts");
   const { startServe } = await import("../roles/serve.ts");
   const { startYoungRelease } = await import("../runtime/young-release.ts");
-  const { startOldRelease } = await import("../runtime/old-release.ts");
   return runRole("serve", async (out) => {
     const s = await startServe({
       dataDir: opts.data,
@@ -90,10 +89,10 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       storageQueueMaxBytes,
       ...out,
     });
-    // The node's main thread gives back the new space an ingest burst grew once it idles (young-release.ts), and
-    // the old space and array buffers it left as garbage (old-release.ts).
+    // The node's main thread gives back the new space an ingest burst grew once it idles (young-release.ts). Not a
+    // full collection (old-release.ts, which the decode worker runs): it stops the thread, 0.1-0.6 s at 1,000,000
+    // series, and a query arriving meanwhile waits that long (the isolation bench's `1+1` took 500 ms with it).
     const stopRelease = startYoungRelease();
-    const stopOldRelease = startOldRelease();
     const info: ReadyInfo = { api: s.apiUrl };
     const runs = [...(roles ?? SERVE_ROLES)].join(", ");
     return {
@@ -105,7 +104,6 @@ async function serve(opts: ServeCommandOptions): Promise<number> {
       ],
       stop: () => {
         stopRelease();
-        stopOldRelease();
         return s.stop();
       },
     };
