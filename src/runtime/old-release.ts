@@ -1,13 +1,13 @@
-// Gives back a thread's old generation once it has gone quiet after work that grew it: the metrics node's main
-// thread and its ingest decode worker after a burst of new series. Such a burst leaves garbage behind that V8 keeps
-// until its next full collection: typed arrays replaced when they doubled (their old copies stay resident), and old
-// space pages left fragmented by the burst's short-lived objects. V8's memory reducer did not run on a node's main
-// thread that went idle after ingestion (30 s idle in the traces), so the node held that garbage until more work
-// came. One full collection (a mark-compact, which also frees the array buffers nothing holds) once the event loop
-// is quiet gives it back: at 1,000,000 series 40 MiB of the main thread's old space, about 120 ms of CPU. It runs
-// only at a quiet check after a busy one, and only when the thread's old space and array buffers have grown a lot
-// since its last full collection, so the steady work of a node that keeps its series (scrapes, dashboards) never
-// calls it: the growth rule asks for 32 MiB and a tenth more than was kept.
+// Gives back a thread's old generation once it has gone quiet after work that grew it: the ingest decode worker after
+// a burst of new series. Such a burst leaves garbage behind that V8 keeps until its next full collection: typed arrays
+// replaced when they doubled (their old copies stay resident), and old space pages left fragmented by the burst's
+// short-lived objects. V8's memory reducer did not run on a thread that went idle after ingestion (30 s idle in the
+// traces), so it held that garbage until more work came. One full collection (a mark-compact, which also frees the
+// array buffers nothing holds) once the event loop is quiet gives it back. It runs only at a quiet check after a busy
+// one, and only when the thread's old space and array buffers have grown a lot since its last full collection: the
+// growth rule asks for 32 MiB and a tenth more than was kept. The metrics node's main thread does not run it: the
+// collection stops the thread for its whole length (0.1-0.6 s at 1,000,000 series), and queries arriving meanwhile
+// would wait for it.
 
 import { getHeapSpaceStatistics } from "node:v8";
 import { checkEvery, exposedGc, loopUtilization, QUIET_UTILIZATION } from "./young-release.ts";
