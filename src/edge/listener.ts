@@ -9,6 +9,10 @@
 // malformed requests (400), oversized heads (431) and head timeouts (408) are counted under app="" — one series per
 // status and listener — never under the requested name, so clients cannot create series at will. Connections are
 // attributed to the app of their first routed request; connections that never carried one count under app="".
+//
+// The same timer closes connections idle for `clientIdleTimeoutMs`: each connection stamps its reads, writes and
+// drains with the listener's clock (the time of the latest sweep), so a connection is closed between the idle timeout
+// and two sweep periods after it (a period is at most a quarter of the timeout, and at most MAX_SWEEP_MS).
 
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -83,6 +87,12 @@ export class HttpListener implements ConnOwner {
   private readonly sockets = new Set<Socket>();
   /** Connections whose request head deadline is armed. */
   private readonly heading = new Set<ClientConn>();
+  /** Client connections served here, until they close or go to a Tunnel (watched for idleness). */
+  private readonly conns = new Set<ClientConn>();
+  /** `performance.now()` of the latest sweep (ms); see ConnOwner. */
+  clock = performance.now();
+  /** Sweep period (ms). */
+  private sweepMs = MAX_SWEEP_MS;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly suffix: string;
   private readonly requestedPort: number;
@@ -106,8 +116,10 @@ export class HttpListener implements ConnOwner {
   async listen(): Promise<void> {
     await listenOn(this.server, this.ip, this.requestedPort);
     this.tail = listenerForwardLines(this.region, this.port);
-    const every = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(this.core.tuning.headersTimeoutMs / 4)));
-    this.sweepTimer = setInterval(this.sweepHeads, every);
+    const t = this.core.tuning;
+    const shortest = Math.min(t.headersTimeoutMs, t.clientIdleTimeoutMs);
+    this.sweepMs = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(shortest / 4)));
+    this.sweepTimer = setInterval(this.sweep, this.sweepMs);
     this.sweepTimer.unref();
   }
 
@@ -180,12 +192,15 @@ export class HttpListener implements ConnOwner {
       headersTimeoutMs: t.headersTimeoutMs,
       clientIdleTimeoutMs: t.clientIdleTimeoutMs,
     };
-    return new ClientConn(socket, meter, this, limits, sharedReads);
+    const conn = new ClientConn(socket, meter, this, limits, sharedReads);
+    this.conns.add(conn);
+    return conn;
   }
 
   /** @internal See ConnOwner. */
   onConnClose(conn: ClientConn): void {
     const meter = conn.meter;
+    this.conns.delete(conn);
     this.sockets.delete(conn.socket);
     this.core.longLived.delete(meter);
     if (meter.app === null) meter.attribute(this.unknown());
@@ -198,10 +213,13 @@ export class HttpListener implements ConnOwner {
     else this.heading.delete(conn);
   }
 
-  private readonly sweepHeads = (): void => {
-    if (this.heading.size === 0) return;
+  /** Head deadlines, then idle connections: stamped before `now - idle - period`, so idle at least `idle`. */
+  private readonly sweep = (): void => {
     const now = performance.now();
-    for (const conn of this.heading) if (conn.headDeadline <= now) conn.headTimedOut();
+    this.clock = now;
+    if (this.heading.size > 0) for (const conn of this.heading) if (conn.headDeadline <= now) conn.headTimedOut();
+    const before = now - this.core.tuning.clientIdleTimeoutMs - this.sweepMs;
+    for (const conn of this.conns) if (conn.lastActive <= before) conn.idleTimedOut();
   };
 
   /** @internal See ConnOwner. */
@@ -240,6 +258,7 @@ export class HttpListener implements ConnOwner {
   /** @internal See ConnOwner. */
   onUpgrade(conn: ClientConn, head: RequestHead, rest: Buffer, t0: number): void {
     const { meter, socket } = conn;
+    this.conns.delete(conn); // a tunnel is not closed for idleness
     const info = inspectRequest(head.rawHeaders);
     const name = info.host === "" ? null : this.appName(info.host);
     const route = name === null ? undefined : this.core.routes.get(name);
