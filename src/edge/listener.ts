@@ -68,6 +68,11 @@ export function boundPort(server: NetServer, requested: number): number {
 /** Longest Host value echoed back in a 404 body. */
 const MAX_ECHO = 200;
 
+/** Most Host values whose app name a listener remembers; the memory is emptied when it is full. */
+const MAX_REMEMBERED_HOSTS = 1024;
+/** Longest Host value remembered (a DNS name and a port); longer ones are parsed each time. */
+const MAX_REMEMBERED_HOST_LENGTH = 260;
+
 /** Shortest and longest period of the head-deadline sweep, in milliseconds. */
 const MIN_SWEEP_MS = 50;
 const MAX_SWEEP_MS = 1000;
@@ -96,6 +101,8 @@ export class HttpListener implements ConnOwner {
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly suffix: string;
   private readonly requestedPort: number;
+  /** `appName` of recent Host values (clients send the same few again and again). */
+  private readonly hostApps = new Map<string, string | null>();
 
   constructor(
     private readonly core: EdgeCore,
@@ -161,6 +168,16 @@ export class HttpListener implements ConnOwner {
 
   /** The app named by a Host value (or a TLS server name), or null when it is not `<app>.<domain>[:port]`. */
   appName(hostHeader: string): string | null {
+    if (hostHeader.length > MAX_REMEMBERED_HOST_LENGTH) return this.parseAppName(hostHeader);
+    let name = this.hostApps.get(hostHeader);
+    if (name !== undefined) return name;
+    name = this.parseAppName(hostHeader);
+    if (this.hostApps.size >= MAX_REMEMBERED_HOSTS) this.hostApps.clear();
+    this.hostApps.set(hostHeader, name);
+    return name;
+  }
+
+  private parseAppName(hostHeader: string): string | null {
     let h = hostHeader;
     if (h.startsWith("[")) return null;
     const colon = h.lastIndexOf(":");
