@@ -103,7 +103,7 @@ describe("edge: client connection timing", () => {
     const c = new RawClient(port);
     c.socket.write("GET / HTTP/1.1\r\nHost: trickle.localhost\r\n\r\n");
     await until(() => c.text.endsWith("012345") || c.closedAt !== 0, 5000);
-    assert.match(c.text, /^HTTP\/1\.1 200 [^]*\r\n\r\n012345$/);
+    assert.match(c.text, /^HTTP\/1\.1 200 .*\r\n\r\n012345$/s);
     assert.equal(c.closedAt, 0);
     c.socket.destroy();
   });
@@ -113,7 +113,7 @@ describe("edge: client connection timing", () => {
     c.socket.write("GET / HTTP/1.1\r\nHost: later.localhost\r\n\r\n");
     // The instance sends the body only once the client holds the head.
     await until(() => c.text.includes("\r\n\r\n"));
-    assert.match(c.text, /^HTTP\/1\.1 200 OK\r\n[^]*Content-Length: 4\r\n[^]*\r\n\r\n$/);
+    assert.match(c.text, /^HTTP\/1\.1 200 OK\r\n.*Content-Length: 4\r\n.*\r\n\r\n$/s);
     assert.ok(later !== null);
     later.write("body");
     await until(() => c.text.endsWith("\r\n\r\nbody"));

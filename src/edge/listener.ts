@@ -12,7 +12,9 @@
 //
 // The same timer closes connections idle for `clientIdleTimeoutMs`: each connection stamps its reads, writes and
 // drains with the listener's clock (the time of the latest sweep), so a connection is closed between the idle timeout
-// and two sweep periods after it (a period is at most a quarter of the timeout, and at most MAX_SWEEP_MS).
+// and two sweep periods after it (a period is at most a quarter of the timeout, and at most MAX_SWEEP_MS). A sweep
+// that fires late (the event loop busy for longer than a period) may close one early by that delay less a period, as
+// a socket timer refreshed from the loop's cached time may fire early by one loop turn.
 
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
