@@ -15,6 +15,8 @@ import { until } from "./testkit.ts";
 class KeepingOwner implements ConnOwner {
   /** Body bytes the current request's user got so far. */
   kept: Buffer[] = [];
+  /** No idle sweep here: the clock stands still. */
+  readonly clock = 0;
 
   onRequest(conn: ClientConn, head: RequestHead): void {
     const client: ClientSide = conn;

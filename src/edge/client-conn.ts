@@ -9,7 +9,8 @@
 //
 // Time limits: a request head must be complete within `headersTimeoutMs` of its first byte (of the connection's
 // opening, for the first request); the listener's sweep enforces it (408, or a silent close when nothing arrived).
-// A connection with no traffic for `clientIdleTimeoutMs` is closed (the socket timeout).
+// A connection with no traffic for `clientIdleTimeoutMs` is closed by the same sweep: reads, writes and drains stamp
+// the connection with the owner's coarse clock (a field, no timer refreshed and no clock read per request).
 
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
@@ -57,10 +58,13 @@ export interface ClientSide {
   /** Writes the response head (sent with the first body bytes); false, with nothing written, if a header is invalid. */
   writeHead(status: number, headers: readonly string[]): boolean;
   /**
-   * Writes the response head from header lines already checked, each `Name: value\r\n`; `hasLength` and `hasDate`
-   * say whether a Content-Length and a Date line are among them.
+   * Holds the response head from header lines already checked, each `Name: value\r\n`, to leave with the first body
+   * bytes; `hasLength` and `hasDate` say whether a Content-Length and a Date line are among them. Unlike `writeHead`
+   * it schedules no write of its own: the caller calls `flushHead` once the read that brought the head is consumed.
    */
   writeFields(status: number, fields: string, hasLength: boolean, hasDate: boolean): void;
+  /** Writes a response head still held (no body bytes came with it). */
+  flushHead(): void;
   /**
    * Writes response body bytes; false when the socket's buffer is full (wait for `onClientDrain`). The caller may
    * reuse `chunk`'s memory once the call returns: what the socket keeps is a copy.
@@ -84,6 +88,8 @@ export interface ConnOwner {
   watchHead(conn: ClientConn, on: boolean): void;
   /** The socket closed. */
   onConnClose(conn: ClientConn): void;
+  /** `performance.now()` ms of the owner's latest sweep: connections stamp their activity with it. */
+  readonly clock: number;
 }
 
 /** Bounds and timeouts of client connections (milliseconds, bytes). */
@@ -151,6 +157,8 @@ export class ClientConn implements ClientSide {
   headersSent = false;
   /** `performance.now()` deadline of the current request head, 0 when unarmed (read by the listener's sweep). */
   headDeadline: number;
+  /** The owner's clock at the latest read, write or drain (ms; read by the listener's idle sweep). */
+  lastActive: number;
   private state = HEAD;
   private buf: Buffer | null = null;
   private user: ClientUser | null = null;
@@ -164,7 +172,7 @@ export class ClientConn implements ClientSide {
   private bodyDone = true;
   private framing = NONE;
   private closeAfter = false;
-  /** The response head, held until the first body bytes, `end` or the end of this tick, to leave in one write. */
+  /** The response head, held until the first body bytes, `end` or `flushHead`, to leave in one write. */
   private pendingHead: string | null = null;
   private pausedForBuffer = false;
   /** Reading waits for the socket to drain responses already written (a client pipelining without reading). */
@@ -192,8 +200,7 @@ export class ClientConn implements ClientSide {
     this.decoder = new ChunkedDecoder(limits.maxHeaderBytes);
     this.headDeadline = performance.now() + limits.headersTimeoutMs;
     owner.watchHead(this, true);
-    socket.setTimeout(limits.clientIdleTimeoutMs);
-    socket.on("timeout", this.onTimeout);
+    this.lastActive = owner.clock;
     if (!sharedReads) socket.on("data", this.receive);
     socket.on("end", this.onEnd);
     socket.on("drain", this.onDrain);
@@ -246,6 +253,8 @@ export class ClientConn implements ClientSide {
       fields += `${name}: ${value}\r\n`;
     }
     this.writeFields(status, fields, length, date);
+    // Held until the first body bytes, `end` or the end of this tick, to leave in one write.
+    process.nextTick(this.flushHead);
     return true;
   }
 
@@ -268,12 +277,12 @@ export class ClientConn implements ClientSide {
     else out += CRLF;
     this.headersSent = true;
     this.pendingHead = out;
-    process.nextTick(this.flushHead);
   }
 
   write(chunk: Buffer): boolean {
     const len = chunk.length;
     if (len === 0 || this.framing === NONE || this.state === GONE) return true;
+    this.lastActive = this.owner.clock;
     const head = this.pendingHead ?? "";
     this.pendingHead = null;
     const chunked = this.framing === CHUNKS;
@@ -296,6 +305,7 @@ export class ClientConn implements ClientSide {
 
   end(): void {
     if (this.state === GONE) return;
+    this.lastActive = this.owner.clock;
     this.user = null;
     const head = this.pendingHead;
     this.pendingHead = null;
@@ -342,15 +352,21 @@ export class ClientConn implements ClientSide {
     );
   }
 
-  private readonly flushHead = (): void => {
+  readonly flushHead = (): void => {
     const head = this.pendingHead;
     if (head === null) return;
     this.pendingHead = null;
     if (this.state !== GONE) this.socket.write(head, "latin1");
   };
 
+  /** No traffic for the idle timeout (called by the listener's sweep): the connection is closed. */
+  idleTimedOut(): void {
+    this.socket.destroy();
+  }
+
   /** Bytes read from the socket; a view of the shared read buffer is valid only until this returns. */
   readonly receive = (chunk: Buffer): void => {
+    this.lastActive = this.owner.clock;
     if (this.state === GONE) {
       if (this.handedOver) this.socket.emit("data", Buffer.from(chunk));
       return;
@@ -366,6 +382,7 @@ export class ClientConn implements ClientSide {
   };
 
   private readonly onDrain = (): void => {
+    this.lastActive = this.owner.clock;
     if (this.pausedForOutput) {
       this.pausedForOutput = false;
       this.resumeReading();
@@ -378,10 +395,6 @@ export class ClientConn implements ClientSide {
   private resumeReading(): void {
     if (!this.bodyPaused && !this.pausedForBuffer && !this.pausedForOutput) this.socket.resume();
   }
-
-  private readonly onTimeout = (): void => {
-    this.socket.destroy();
-  };
 
   private readonly onEnd = (): void => {
     // The client ended its side: like node:http, a request in progress is abandoned (its user hears the client
@@ -527,7 +540,6 @@ export class ClientConn implements ClientSide {
     this.state = GONE;
     this.handedOver = true;
     const socket = this.socket;
-    socket.removeListener("timeout", this.onTimeout);
     socket.removeListener("data", this.receive);
     socket.removeListener("end", this.onEnd);
     socket.removeListener("drain", this.onDrain);

@@ -9,6 +9,12 @@
 // malformed requests (400), oversized heads (431) and head timeouts (408) are counted under app="" — one series per
 // status and listener — never under the requested name, so clients cannot create series at will. Connections are
 // attributed to the app of their first routed request; connections that never carried one count under app="".
+//
+// The same timer closes connections idle for `clientIdleTimeoutMs`: each connection stamps its reads, writes and
+// drains with the listener's clock (the time of the latest sweep), so a connection is closed between the idle timeout
+// and two sweep periods after it (a period is at most a quarter of the timeout, and at most MAX_SWEEP_MS). A sweep
+// that fires late (the event loop busy for longer than a period) may close one early by that delay less a period, as
+// a socket timer refreshed from the loop's cached time may fire early by one loop turn.
 
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -64,6 +70,11 @@ export function boundPort(server: NetServer, requested: number): number {
 /** Longest Host value echoed back in a 404 body. */
 const MAX_ECHO = 200;
 
+/** Most Host values whose app name a listener remembers; the memory is emptied when it is full. */
+const MAX_REMEMBERED_HOSTS = 1024;
+/** Longest Host value remembered (a DNS name and a port); longer ones are parsed each time. */
+const MAX_REMEMBERED_HOST_LENGTH = 260;
+
 /** Shortest and longest period of the head-deadline sweep, in milliseconds. */
 const MIN_SWEEP_MS = 50;
 const MAX_SWEEP_MS = 1000;
@@ -83,9 +94,17 @@ export class HttpListener implements ConnOwner {
   private readonly sockets = new Set<Socket>();
   /** Connections whose request head deadline is armed. */
   private readonly heading = new Set<ClientConn>();
+  /** Client connections served here, until they close or go to a Tunnel (watched for idleness). */
+  private readonly conns = new Set<ClientConn>();
+  /** `performance.now()` of the latest sweep (ms); see ConnOwner. */
+  clock = performance.now();
+  /** Sweep period (ms). */
+  private sweepMs = MAX_SWEEP_MS;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly suffix: string;
   private readonly requestedPort: number;
+  /** `appName` of recent Host values (clients send the same few again and again). */
+  private readonly hostApps = new Map<string, string | null>();
 
   constructor(
     private readonly core: EdgeCore,
@@ -106,8 +125,10 @@ export class HttpListener implements ConnOwner {
   async listen(): Promise<void> {
     await listenOn(this.server, this.ip, this.requestedPort);
     this.tail = listenerForwardLines(this.region, this.port);
-    const every = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(this.core.tuning.headersTimeoutMs / 4)));
-    this.sweepTimer = setInterval(this.sweepHeads, every);
+    const t = this.core.tuning;
+    const shortest = Math.min(t.headersTimeoutMs, t.clientIdleTimeoutMs);
+    this.sweepMs = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, Math.floor(shortest / 4)));
+    this.sweepTimer = setInterval(this.sweep, this.sweepMs);
     this.sweepTimer.unref();
   }
 
@@ -149,6 +170,16 @@ export class HttpListener implements ConnOwner {
 
   /** The app named by a Host value (or a TLS server name), or null when it is not `<app>.<domain>[:port]`. */
   appName(hostHeader: string): string | null {
+    if (hostHeader.length > MAX_REMEMBERED_HOST_LENGTH) return this.parseAppName(hostHeader);
+    let name = this.hostApps.get(hostHeader);
+    if (name !== undefined) return name;
+    name = this.parseAppName(hostHeader);
+    if (this.hostApps.size >= MAX_REMEMBERED_HOSTS) this.hostApps.clear();
+    this.hostApps.set(hostHeader, name);
+    return name;
+  }
+
+  private parseAppName(hostHeader: string): string | null {
     let h = hostHeader;
     if (h.startsWith("[")) return null;
     const colon = h.lastIndexOf(":");
@@ -180,12 +211,15 @@ export class HttpListener implements ConnOwner {
       headersTimeoutMs: t.headersTimeoutMs,
       clientIdleTimeoutMs: t.clientIdleTimeoutMs,
     };
-    return new ClientConn(socket, meter, this, limits, sharedReads);
+    const conn = new ClientConn(socket, meter, this, limits, sharedReads);
+    this.conns.add(conn);
+    return conn;
   }
 
   /** @internal See ConnOwner. */
   onConnClose(conn: ClientConn): void {
     const meter = conn.meter;
+    this.conns.delete(conn);
     this.sockets.delete(conn.socket);
     this.core.longLived.delete(meter);
     if (meter.app === null) meter.attribute(this.unknown());
@@ -198,10 +232,13 @@ export class HttpListener implements ConnOwner {
     else this.heading.delete(conn);
   }
 
-  private readonly sweepHeads = (): void => {
-    if (this.heading.size === 0) return;
+  /** Head deadlines, then idle connections: stamped before `now - idle - period`, so idle at least `idle`. */
+  private readonly sweep = (): void => {
     const now = performance.now();
-    for (const conn of this.heading) if (conn.headDeadline <= now) conn.headTimedOut();
+    this.clock = now;
+    if (this.heading.size > 0) for (const conn of this.heading) if (conn.headDeadline <= now) conn.headTimedOut();
+    const before = now - this.core.tuning.clientIdleTimeoutMs - this.sweepMs;
+    for (const conn of this.conns) if (conn.lastActive <= before) conn.idleTimedOut();
   };
 
   /** @internal See ConnOwner. */
@@ -240,6 +277,7 @@ export class HttpListener implements ConnOwner {
   /** @internal See ConnOwner. */
   onUpgrade(conn: ClientConn, head: RequestHead, rest: Buffer, t0: number): void {
     const { meter, socket } = conn;
+    this.conns.delete(conn); // a tunnel is not closed for idleness
     const info = inspectRequest(head.rawHeaders);
     const name = info.host === "" ? null : this.appName(info.host);
     const route = name === null ? undefined : this.core.routes.get(name);

@@ -62,8 +62,10 @@ export class ResponseReader {
   private generation = 0;
   /** The head handed to the sink, reused for every response. */
   private readonly head: ResponseHead = { fields: "", hasLength: false, hasDate: false, valid: true };
-  /** Offsets of the forwarded header lines of the head being parsed (see `parseHead`), reused. */
+  /** Offsets of the forwarded header lines of the head being parsed (see `parseHead`), reused; grows, never shrinks. */
   private readonly lines: number[] = [];
+  /** How many numbers of `lines` belong to the head being parsed. */
+  private lineSlots = 0;
 
   /** Prepares for the response to a new request; `expectBody` is false for HEAD requests. */
   reset(sink: ResponseSink | null, expectBody: boolean): void {
@@ -239,7 +241,7 @@ export class ResponseReader {
     // Forwarded lines, FIELD_SLOTS numbers each: line start, colon, value start, value end, line end, and 1 when
     // the name is a token and the value free of control bytes.
     const lines = this.lines;
-    lines.length = 0;
+    let slots = 0;
     let contentLength = -1;
     let transferEncoding = false;
     let chunked = false;
@@ -319,9 +321,16 @@ export class ResponseReader {
         case HOP_BY_HOP:
           break;
         default:
-          lines.push(lineStart, colon, vs, ve, eol, ok ? 1 : 0);
+          lines[slots] = lineStart;
+          lines[slots + 1] = colon;
+          lines[slots + 2] = vs;
+          lines[slots + 3] = ve;
+          lines[slots + 4] = eol;
+          lines[slots + 5] = ok ? 1 : 0;
+          slots += FIELD_SLOTS;
       }
     }
+    this.lineSlots = slots;
     const head = this.head;
     this.buildFields(buf, listed);
     if (contentLength >= 0 && !transferEncoding) {
@@ -370,7 +379,7 @@ export class ResponseReader {
     let hasDate = false;
     let runStart = -1;
     let runEnd = -1;
-    for (let i = 0; i < lines.length; i += FIELD_SLOTS) {
+    for (let i = 0; i < this.lineSlots; i += FIELD_SLOTS) {
       const ls = lines[i];
       const colon = lines[i + 1];
       const vs = lines[i + 2];

@@ -47,7 +47,6 @@ export class Tunnel implements ConnUser, ResponseSink {
   /** Starts the tunnel. */
   run(): void {
     const { client, core, meter } = this.s;
-    client.setTimeout(0);
     client.pause();
     client.on("error", ignore); // a reset is seen as "close"
     client.on("close", this.onClientClose);
