@@ -8,31 +8,27 @@ import { after, before, describe, test } from "node:test";
 import { revokeToken } from "../control/index.ts";
 import { QueryPool } from "./query-pool/pool.ts";
 import { API_ENGINE_OPTIONS } from "./server.ts";
-import {
-  load,
-  MemoryTenants,
-  startTestServer,
-  type TestControl,
-  type TestSample,
-  type TestServer,
-  testControl,
-} from "./test-support.ts";
+import * as support from "./test-support.ts";
+
+type TestServer = support.TestServer;
 
 const T0 = 1_700_000_000_000;
 const STEP = 15_000;
+const HOUR = 3_600_000;
 const BODY_LIMIT = 4096;
 
-function dataset(): TestSample[] {
-  const out: TestSample[] = [];
-  for (let t = T0 - 3_600_000; t <= T0; t += STEP) {
-    const k = (t - (T0 - 3_600_000)) / STEP;
-    out.push({ labels: { __name__: "http_requests_total", job: "api", instance: "a" }, t, v: k * 30 });
-    out.push({ labels: { __name__: "http_requests_total", job: "api", instance: "b" }, t, v: k * 60 });
-  }
-  return out;
+/** Two counters over the hour before T0, one point a step. */
+function dataset(): support.TestSample[] {
+  return Array.from({ length: HOUR / STEP + 1 }, (_, k) => T0 - HOUR + k * STEP).flatMap((t, k) =>
+    ["a", "b"].map((instance, i) => ({
+      labels: { __name__: "http_requests_total", job: "api", instance },
+      t,
+      v: k * 30 * (i + 1),
+    })),
+  );
 }
 
-let control: TestControl;
+let control: support.TestControl;
 let pool: QueryPool;
 let lean: TestServer;
 let plain: TestServer;
@@ -42,19 +38,19 @@ let otherToken: string;
 const hooked = { lean: 0, plain: 0 };
 
 before(async () => {
-  control = testControl();
+  control = support.testControl();
   token = control.org("acme");
   otherToken = control.org("other");
-  const store = new MemoryTenants();
-  load(store, "acme", dataset());
+  const store = new support.MemoryTenants();
+  support.load(store, "acme", dataset());
   pool = new QueryPool({ workers: 1, engine: API_ENGINE_OPTIONS });
   const opts = { now: () => T0, bodyLimit: BODY_LIMIT, queryPool: pool };
-  lean = await startTestServer(control, store, opts, async (app) =>
+  lean = await support.startTestServer(control, store, opts, async (app) =>
     app.addHook("onRequest", async () => {
       hooked.lean++;
     }),
   );
-  plain = await startTestServer(control, store, { ...opts, leanQueries: false }, async (app) =>
+  plain = await support.startTestServer(control, store, { ...opts, leanQueries: false }, async (app) =>
     app.addHook("onRequest", async () => {
       hooked.plain++;
     }),
@@ -95,7 +91,7 @@ function exchange(port: number, request: string): Promise<string> {
 }
 
 const FORM = "application/x-www-form-urlencoded";
-const RANGE = `query=rate(http_requests_total[5m])&start=${(T0 - 3_600_000) / 1000}&end=${T0 / 1000}&step=15`;
+const RANGE = `query=rate(http_requests_total[5m])&start=${(T0 - HOUR) / 1000}&end=${T0 / 1000}&step=15`;
 
 /** The table of requests: every way in and out of the query routes. */
 function requests(): [string, string][] {
