@@ -2,15 +2,16 @@
 // gzip-compressed when the client accepts it (Grafana's and promtool's Go clients always do). Errors become
 // Prometheus's error envelope with the status of error-status.ts.
 
-import { maxHeaderSize } from "node:http";
+import { maxHeaderSize, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import { promisify } from "node:util";
 import { constants, createGzip, gzip, gzipSync } from "node:zlib";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ContrailError } from "../model/errors.ts";
+import type { Answer } from "./context.ts";
 import { httpErrorOf } from "./error-status.ts";
-import { errorJson } from "./json.ts";
+import { errorJson, successJson } from "./json.ts";
 
 const gzipAsync = promisify(gzip);
 
@@ -33,6 +34,17 @@ const GZIP_LEVEL = 2;
 /** The JSON content type of every API answer. */
 export const JSON_TYPE = "application/json";
 
+/** A JSON media type without a charset parameter, which Fastify completes with `; charset=utf-8` on text bodies. */
+const JSON_WITHOUT_CHARSET = /^[^;]*json(?![^;]*;.*charset=)/i;
+
+/**
+ * The content type a text body goes out with: a JSON type gets `; charset=utf-8` when it names no charset, as
+ * Fastify's reply adds it, so both ways of sending (Fastify's reply and node:http's response) send the same header.
+ */
+export function textContentType(contentType: string): string {
+  return JSON_WITHOUT_CHARSET.test(contentType) ? `${contentType}; charset=utf-8` : contentType;
+}
+
 /** True when the Accept-Encoding header allows gzip (present and not `q=0`). */
 export function acceptsGzip(header: string | string[] | undefined): boolean {
   if (header === undefined) return false;
@@ -51,6 +63,117 @@ function* chain(first: string, rest: Iterator<string>): Generator<string> {
   for (let r = rest.next(); !r.done; r = rest.next()) yield r.value;
 }
 
+/**
+ * A response ready to be sent by Fastify's reply or by node:http's ServerResponse alike: status, the headers in the
+ * order they go out (without `content-length`: the sender adds it to a whole body), and the body, whole or a stream.
+ */
+export interface Outgoing {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string | Buffer | Readable;
+}
+
+/** The response of `pieces` as the body with `status` and `contentType`, compressed and streamed as fits. */
+export async function piecesOutgoing(
+  acceptEncoding: string | string[] | undefined,
+  pieces: Iterable<string>,
+  opts: { readonly status?: number; readonly contentType?: string } = {},
+): Promise<Outgoing> {
+  const it = pieces[Symbol.iterator]();
+  let head = "";
+  for (let r = it.next(); !r.done; r = it.next()) {
+    head += r.value;
+    if (head.length >= STREAM_THRESHOLD) {
+      return bodyOutgoing(acceptEncoding, Readable.from(chain(head, it), { objectMode: false }), opts);
+    }
+  }
+  return bodyOutgoing(acceptEncoding, head, opts);
+}
+
+/**
+ * The response of a body already encoded (UTF-8 chunks, e.g. from a query worker) as JSON, or as
+ * `opts.contentType`, compressed and streamed as fits.
+ */
+export async function bytesOutgoing(
+  acceptEncoding: string | string[] | undefined,
+  chunks: readonly Uint8Array[],
+  opts: { readonly contentType?: string } = {},
+): Promise<Outgoing> {
+  let length = 0;
+  for (const c of chunks) length += c.byteLength;
+  const buffers = chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+  if (length >= STREAM_THRESHOLD) {
+    return bodyOutgoing(acceptEncoding, Readable.from(buffers, { objectMode: false }), opts);
+  }
+  return bodyOutgoing(acceptEncoding, buffers.length === 1 ? buffers[0] : Buffer.concat(buffers, length), opts);
+}
+
+/** The response of an org endpoint's answer: the success envelope, a text or binary body, or rendered JSON. */
+export function answerOutgoing(acceptEncoding: string | string[] | undefined, answer: Answer): Promise<Outgoing> {
+  switch (answer.kind) {
+    case "data":
+      return piecesOutgoing(acceptEncoding, successJson(answer.data, answer));
+    case "text":
+      return piecesOutgoing(acceptEncoding, [answer.body], { contentType: answer.contentType });
+    case "bytes":
+      return bytesOutgoing(acceptEncoding, [answer.body], { contentType: answer.contentType });
+    case "json":
+      return bytesOutgoing(acceptEncoding, answer.body);
+  }
+}
+
+// A whole body (string or bytes) or a stream, gzip-compressed when the client accepts it and it is worth it.
+async function bodyOutgoing(
+  acceptEncoding: string | string[] | undefined,
+  body: string | Buffer | Readable,
+  opts: { readonly status?: number; readonly contentType?: string },
+): Promise<Outgoing> {
+  const status = opts.status ?? 200;
+  const contentType = opts.contentType ?? JSON_TYPE;
+  const headers: Record<string, string> = { "content-type": contentType };
+  const gz = acceptsGzip(acceptEncoding);
+  if (gz) headers.vary = "Accept-Encoding";
+  if (!(body instanceof Readable)) {
+    if (!gz || body.length < MIN_GZIP_BYTES) {
+      if (typeof body === "string") headers["content-type"] = textContentType(contentType);
+      return { status, headers, body };
+    }
+    headers["content-encoding"] = "gzip";
+    const level = { level: GZIP_LEVEL };
+    return {
+      status,
+      headers,
+      body: body.length <= SYNC_GZIP_BYTES ? gzipSync(body, level) : await gzipAsync(body, level),
+    };
+  }
+  if (!gz) return { status, headers, body };
+  headers["content-encoding"] = "gzip";
+  const zipped = createGzip({ level: GZIP_LEVEL, flush: constants.Z_NO_FLUSH });
+  body.on("error", (err) => zipped.destroy(err));
+  return { status, headers, body: body.pipe(zipped) };
+}
+
+/** Sends `out` through Fastify's reply (after any headers the reply already holds). */
+export function sendOutgoing(reply: FastifyReply, out: Outgoing): FastifyReply {
+  return reply.code(out.status).headers(out.headers).send(out.body);
+}
+
+/**
+ * Sends `out` on node:http's response exactly as {@link sendOutgoing} does through Fastify: the same headers in the
+ * same order, `content-length` last for a whole body; a stream is piped, and the connection dropped if it fails.
+ */
+export function writeOutgoing(res: ServerResponse, out: Outgoing): void {
+  const { body } = out;
+  if (body instanceof Readable) {
+    res.writeHead(out.status, out.headers);
+    pipeline(body, res, () => {});
+    return;
+  }
+  out.headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
+  res.writeHead(out.status, out.headers);
+  res.end(body);
+}
+
 /** Sends `pieces` as the body with `status` and `contentType`, compressed and streamed as fits. */
 export async function sendPieces(
   request: FastifyRequest,
@@ -58,62 +181,21 @@ export async function sendPieces(
   pieces: Iterable<string>,
   opts: { readonly status?: number; readonly contentType?: string } = {},
 ): Promise<FastifyReply> {
-  const it = pieces[Symbol.iterator]();
-  let head = "";
-  for (let r = it.next(); !r.done; r = it.next()) {
-    head += r.value;
-    if (head.length >= STREAM_THRESHOLD) {
-      return sendBody(request, reply, Readable.from(chain(head, it), { objectMode: false }), opts);
-    }
-  }
-  return sendBody(request, reply, head, opts);
+  return sendOutgoing(reply, await piecesOutgoing(request.headers["accept-encoding"], pieces, opts));
 }
 
-/**
- * Sends a body already encoded (UTF-8 chunks, e.g. from a query worker) as JSON, or as `opts.contentType`,
- * compressed and streamed as fits.
- */
-export async function sendBytes(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  chunks: readonly Uint8Array[],
-  opts: { readonly contentType?: string } = {},
-): Promise<FastifyReply> {
-  let length = 0;
-  for (const c of chunks) length += c.byteLength;
-  const buffers = chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-  if (length >= STREAM_THRESHOLD) return sendBody(request, reply, Readable.from(buffers, { objectMode: false }), opts);
-  return sendBody(request, reply, buffers.length === 1 ? buffers[0] : Buffer.concat(buffers, length), opts);
-}
-
-// Sends a whole body (string or bytes) or a stream, gzip-compressed when the client accepts it and it is worth it.
-async function sendBody(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  body: string | Buffer | Readable,
-  opts: { readonly status?: number; readonly contentType?: string },
-): Promise<FastifyReply> {
-  reply.code(opts.status ?? 200).header("content-type", opts.contentType ?? JSON_TYPE);
-  const gz = acceptsGzip(request.headers["accept-encoding"]);
-  if (gz) reply.header("vary", "Accept-Encoding");
-  if (!(body instanceof Readable)) {
-    if (!gz || body.length < MIN_GZIP_BYTES) return reply.send(body);
-    reply.header("content-encoding", "gzip");
-    const level = { level: GZIP_LEVEL };
-    return reply.send(body.length <= SYNC_GZIP_BYTES ? gzipSync(body, level) : await gzipAsync(body, level));
-  }
-  if (!gz) return reply.send(body);
-  reply.header("content-encoding", "gzip");
-  const zipped = createGzip({ level: GZIP_LEVEL, flush: constants.Z_NO_FLUSH });
-  body.on("error", (err) => zipped.destroy(err));
-  return reply.send(body.pipe(zipped));
+/** The Prometheus error envelope for `err` with its mapped status. */
+export function errorOutgoing(err: ContrailError): Outgoing {
+  const { status, errorType } = httpErrorOf(err.code);
+  const headers: Record<string, string> = {};
+  if (status === 503 && err.code === "unavailable") headers["retry-after"] = "1";
+  headers["content-type"] = textContentType(JSON_TYPE);
+  return { status, headers, body: errorJson(errorType, err.message) };
 }
 
 /** Sends the Prometheus error envelope for `err` with its mapped status. */
 export function sendError(reply: FastifyReply, err: ContrailError): FastifyReply {
-  const { status, errorType } = httpErrorOf(err.code);
-  if (status === 503 && err.code === "unavailable") reply.header("retry-after", "1");
-  return reply.code(status).header("content-type", JSON_TYPE).send(errorJson(errorType, err.message));
+  return sendOutgoing(reply, errorOutgoing(err));
 }
 
 /** How a request Node's HTTP parser refused is answered: status, reason phrase, message. */

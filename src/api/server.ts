@@ -5,6 +5,7 @@
 // console's pages and its own routes are added by console-routes.ts. With remote storage (`backend`), the same
 // checks run and the reads of stored samples go to the backend instead (backend-read/).
 
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { MetricFamily } from "../exposition/index.ts";
 import { ContrailError } from "../model/errors.ts";
@@ -16,7 +17,8 @@ import type { ReadBackend } from "./backend-read/read-backend.ts";
 import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
 import { MAX_PARAM_LENGTH, METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
 import { federate } from "./federate.ts";
-import { errorJson, successJson } from "./json.ts";
+import { errorJson } from "./json.ts";
+import { leanQueryRoutes } from "./lean-query.ts";
 import { ConcurrencyGate, limitsResolver, type OrgLimits } from "./limits.ts";
 import { labelNames, labelValues, metadata, series } from "./metadata-handlers.ts";
 import { Form } from "./params.ts";
@@ -26,7 +28,15 @@ import { QueryPool } from "./query-pool/pool.ts";
 import type { QuerySpec } from "./query-pool/protocol.ts";
 import { regionsJson } from "./regions.ts";
 import { registerRemoteRead } from "./remote-read/route.ts";
-import { answerClientError, JSON_TYPE, sendBytes, sendError, sendPieces } from "./respond.ts";
+import {
+  answerClientError,
+  answerOutgoing,
+  JSON_TYPE,
+  type Outgoing,
+  sendError,
+  sendOutgoing,
+  sendPieces,
+} from "./respond.ts";
 import { alerts, NO_RULES, type RulesSource, rules } from "./rules-handlers.ts";
 import { SelfMetrics } from "./self-metrics.ts";
 import { checkRequestAccess, type SessionAuthenticator, sendRefusal } from "./session-auth.ts";
@@ -67,6 +77,8 @@ export interface ApiServerOptions {
   readonly extraMetrics?: () => readonly MetricFamily[];
   /** Told of every internal error (a bug or a storage failure answered 500), with the request's method and URL. */
   readonly onInternalError?: (err: unknown, request: { readonly method: string; readonly url: string }) => void;
+  /** Whether plain query requests skip Fastify (lean-query.ts); default true. Tests turn it off to compare. */
+  readonly leanQueries?: boolean;
 }
 
 /** A configured, not yet listening server and the parts its owner may need. */
@@ -110,6 +122,9 @@ const ENDPOINTS: readonly Endpoint[] = [
   { path: "/federate", methods: GET, handler: federate, gated: true },
 ];
 
+/** The endpoints by path. */
+const ENDPOINT_OF: ReadonlyMap<string, Endpoint> = new Map(ENDPOINTS.map((e) => [e.path, e]));
+
 const ORG_PREFIX = "/prometheus/";
 
 // The org named by a `/prometheus/<org>/…` URL, decoded; null when the URL is not under /prometheus/.
@@ -134,6 +149,25 @@ function hasBody(request: FastifyRequest): boolean {
 function isFormRequest(request: FastifyRequest): boolean {
   return /^application\/x-www-form-urlencoded\b/i.test(request.headers["content-type"] ?? "");
 }
+
+/**
+ * Node's HTTP server as Fastify would make it (its default timeouts), with `first` asked before Fastify's handler:
+ * when it returns true it has taken the request.
+ */
+function serverBefore(first: (request: IncomingMessage, res: ServerResponse) => boolean) {
+  return (handler: (request: IncomingMessage, res: ServerResponse) => void) => {
+    const server = createServer((request, res) => {
+      if (!first(request, res)) handler(request, res);
+    });
+    server.keepAliveTimeout = FASTIFY_KEEP_ALIVE_TIMEOUT_MS;
+    server.requestTimeout = 0;
+    server.setTimeout(0);
+    return server;
+  };
+}
+
+/** Fastify's default keep-alive timeout of the servers it makes, kept for the server made here. */
+const FASTIFY_KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 function rawQuery(request: FastifyRequest): string {
   const url = request.raw.url ?? "";
@@ -164,7 +198,25 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const gate = new ConcurrencyGate();
   const metrics = new SelfMetrics({ version: VERSION });
   const bodyLimit = opts.bodyLimit ?? 1024 * 1024;
+  let closing = false;
+  const credentials = { authenticate: opts.authenticate, session: opts.session };
+  const lean = leanQueryRoutes({
+    bodyLimit,
+    closing: () => closing,
+    refusal: (request, org) => {
+      const asked = { method: request.method ?? "", headers: request.headers };
+      const access = checkRequestAccess(credentials, asked, { org, scopes: ["read"] });
+      if (access.ok) return null;
+      metrics.observeAuthFailure(access.refusal.status === 401 ? "unauthorized" : "forbidden");
+      return access.refusal;
+    },
+    serve: (path, org, form, request, res, send) =>
+      serve(ENDPOINT_OF.get(path)!, org, {}, form, request.headers, res, send),
+    failure: (err, request) => failure(err, { method: request.method ?? "", url: request.url ?? "" }),
+    observe: (route, status, seconds) => metrics.observeRequest(route, status, seconds),
+  });
   const app = Fastify({
+    ...(opts.leanQueries === false ? {} : { serverFactory: serverBefore(lean) }),
     logger: false,
     bodyLimit,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -188,7 +240,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     metrics.observeAuthFailure(r.status === 401 ? "unauthorized" : "forbidden");
     await sendRefusal(reply, r);
   };
-  const credentials = { authenticate: opts.authenticate, session: opts.session };
   app.addHook("onRequest", async (request, reply) => {
     const org = orgOfUrl(request.url);
     if (org === null) return;
@@ -203,28 +254,71 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     metrics.observeRequest(request.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler(async (err, request, reply) => {
+  // An error of a request as the API's error; internal ones are told to the owner.
+  const failure = (err: unknown, request: { readonly method: string; readonly url: string }) => {
     const ce = toContrailError(err, { bodyLimit });
-    if (ce.code === "internal") opts.onInternalError?.(err, { method: request.method, url: request.url });
-    return sendError(reply, ce);
+    if (ce.code === "internal") opts.onInternalError?.(err, request);
+    return ce;
+  };
+  app.setErrorHandler(async (err, request, reply) => sendError(reply, failure(err, request)));
+  app.addHook("preClose", async () => {
+    closing = true;
   });
 
   app.setNotFoundHandler(async (request, reply) =>
     sendError(reply, new ContrailError("not_found", `no endpoint ${request.method} ${request.url.split("?")[0]}`)),
   );
 
-  const send = async (request: FastifyRequest, reply: FastifyReply, answer: Answer): Promise<FastifyReply> => {
-    switch (answer.kind) {
-      case "data":
-        return sendPieces(request, reply, successJson(answer.data, answer));
-      case "text":
-        return sendPieces(request, reply, [answer.body], { contentType: answer.contentType });
-      case "bytes":
-        return sendBytes(request, reply, [answer.body], { contentType: answer.contentType });
-      case "json":
-        return sendBytes(request, reply, answer.body);
+  // Answers an authorized request to endpoint `e` of `org` and sends the answer with `send` (Fastify's reply, or
+  // node:http's response on the lean way); errors are thrown to the caller.
+  async function serve<T>(
+    e: Endpoint,
+    org: string,
+    params: Record<string, string>,
+    form: Form,
+    headers: IncomingHttpHeaders,
+    res: ServerResponse,
+    send: (out: Outgoing) => T,
+  ): Promise<T> {
+    const limits = limitsOf(org);
+    const controller = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
+    const admission = { maxConcurrent: limits.maxConcurrentQueries, maxQueued: limits.maxQueuedQueries };
+    const queries = async (spec: QuerySpec): Promise<Answer> => {
+      if (backend !== undefined) return backend.query(org, spec, admission, controller.signal);
+      const body = await pool.run(spec, {
+        org,
+        maxConcurrent: admission.maxConcurrent,
+        maxQueued: admission.maxQueued,
+        queryable: opts.store.queryable(org),
+        signal: controller.signal,
+      });
+      return { kind: "json", body };
+    };
+    try {
+      const handler = backendRoutes?.get(e.path) ?? e.handler;
+      const answer = await handler({
+        org,
+        form,
+        params,
+        limits,
+        store: opts.store,
+        engine,
+        queries,
+        status,
+        rules: ruleSource,
+        signal: controller.signal,
+        now: now(),
+        accept: headers.accept,
+      });
+      return send(await answerOutgoing(headers["accept-encoding"], answer));
+    } finally {
+      leave();
     }
-  };
+  }
 
   for (const e of ENDPOINTS) {
     app.route({
@@ -253,48 +347,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         }
         const { org, ...params } = request.params as Record<string, string>;
         if (granted.get(request) !== org) return refuse(reply, REFUSALS.forbidden);
-        const limits = limitsOf(org);
         const form = new Form(
           isFormRequest(request) && typeof request.body === "string" ? request.body : "",
           rawQuery(request),
         );
-        const controller = new AbortController();
-        reply.raw.once("close", () => {
-          if (!reply.raw.writableFinished) controller.abort();
-        });
-        const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
-        const admission = { maxConcurrent: limits.maxConcurrentQueries, maxQueued: limits.maxQueuedQueries };
-        const queries = async (spec: QuerySpec): Promise<Answer> => {
-          if (backend !== undefined) return backend.query(org, spec, admission, controller.signal);
-          const body = await pool.run(spec, {
-            org,
-            maxConcurrent: admission.maxConcurrent,
-            maxQueued: admission.maxQueued,
-            queryable: opts.store.queryable(org),
-            signal: controller.signal,
-          });
-          return { kind: "json", body };
-        };
-        try {
-          const handler = backendRoutes?.get(e.path) ?? e.handler;
-          const answer = await handler({
-            org,
-            form,
-            params,
-            limits,
-            store: opts.store,
-            engine,
-            queries,
-            status,
-            rules: ruleSource,
-            signal: controller.signal,
-            now: now(),
-            accept: request.headers.accept,
-          });
-          return await send(request, reply, answer);
-        } finally {
-          leave();
-        }
+        return serve(e, org, params, form, request.headers, reply.raw, (out) => sendOutgoing(reply, out));
       },
     });
   }

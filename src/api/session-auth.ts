@@ -11,7 +11,7 @@ import { type Authenticated, allows, type Scope } from "../control/index.ts";
 import { type AccessResult, type Authenticator, checkAccess, REFUSALS, type Refusal } from "./auth.ts";
 import { httpErrorOf } from "./error-status.ts";
 import { errorJson } from "./json.ts";
-import { JSON_TYPE } from "./respond.ts";
+import { JSON_TYPE, type Outgoing, sendOutgoing, textContentType } from "./respond.ts";
 
 /** Checks a session secret (the cookie's value): its org and scopes, or null. Backed by control's `checkSession`. */
 export type SessionAuthenticator = (session: string) => Authenticated | null;
@@ -117,7 +117,12 @@ export function checkRequestAccess(
     : { ok: false, refusal: REFUSALS.forbidden };
 }
 
+/** A refusal as a response: its status, its headers then the JSON content type, and its body. */
+export function refusalOutgoing(r: Refusal): Outgoing {
+  return { status: r.status, headers: { ...r.headers, "content-type": textContentType(JSON_TYPE) }, body: r.body };
+}
+
 /** Sends a refusal as it is: status, headers and the JSON body. */
 export async function sendRefusal(reply: FastifyReply, r: Refusal): Promise<FastifyReply> {
-  return reply.code(r.status).headers(r.headers).header("content-type", JSON_TYPE).send(r.body);
+  return sendOutgoing(reply, refusalOutgoing(r));
 }

@@ -79,7 +79,7 @@ function toInfo(r: TokenRow): TokenInfo {
 
 /** The SHA-256 hash of `token` (32 bytes): what the database stores and what lookups and caches are keyed by. */
 export function hashToken(token: string): Buffer {
-  return crypto.createHash("sha256").update(token, "utf8").digest();
+  return crypto.hash("sha256", token, "buffer");
 }
 
 /** Whether `token` has the shape of a token (`ct_` and 43 base64url characters); anything else is refused unread. */
