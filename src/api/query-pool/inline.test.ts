@@ -12,6 +12,7 @@ import type { ContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import { Engine } from "../../promql/engine/index.ts";
 import type { Queryable } from "../../storage/interface.ts";
+import { numSamples } from "../../tsdb/chunkenc/xor.ts";
 import { Db } from "../../tsdb/db.ts";
 import { histogramTestDb, TEST_END_MS } from "./histogram-testdb.ts";
 import {
@@ -217,6 +218,25 @@ describe("the budget's edges", () => {
     assert.equal(inlineWorthy(s, engine.syntaxTree(s.query), 1, selects), false);
     const small = spec('count_over_time(m{i="1"}[6h])', { kind: "instant", time: END });
     assert.equal(inlineWorthy(small, engine.syntaxTree(small.query), 1, selected(small)), true);
+  });
+});
+
+describe("the work estimate's samples", () => {
+  test("are the sample counts in the headers of a page's chunks, read where they lie", () => {
+    // With no steps the estimate is the samples alone.
+    const s = spec('count_over_time({__name__=~"m|g", i=~"1|2|3"}[6h])', { kind: "instant", time: END });
+    const selects = selected(s);
+    let headers = 0;
+    for (const { page } of selects) {
+      assert.ok(page.chunkEnds.length > 1);
+      let from = 0;
+      for (const end of page.chunkEnds) {
+        headers += numSamples(page.chunkBytes.slice(from, end));
+        from = end;
+      }
+    }
+    assert.ok(headers > 0);
+    assert.equal(workEstimate(selects, 3, 0), headers);
   });
 });
 

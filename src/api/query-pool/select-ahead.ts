@@ -65,7 +65,8 @@ export function selectAhead(spec: QuerySpec, data: JobData, opts: AheadOptions):
   }
   const inline =
     opts.inlineAllowed && inlineWorthy(spec, opts.planner.syntaxTree(spec.query), reads.selects.length, ahead.selects);
-  return { ...ahead, inline };
+  // Object.assign, not an object spread: in V8 11 a spread's copy survives scavenges, and what it points to with it.
+  return Object.assign({}, ahead, { inline });
 }
 
 // True when the query of `spec` has the shape of one a worker splits (shard.ts); false when it does not parse.

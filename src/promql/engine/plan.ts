@@ -353,7 +353,9 @@ function wrap(n: PlanNode): PlanNode {
   return { kind: "stepInvariant", expr: n, pos: n.pos };
 }
 
-// Wraps the highest step-invariant subtrees below `n`; returns [isStepInvariant, shouldWrap] of `n` itself.
+// Wraps the highest step-invariant subtrees below `n`; returns [isStepInvariant, shouldWrap] of `n` itself. Nodes
+// are copied with Object.assign, not an object spread: in V8 11 a spread's copy survives scavenges, and what it points
+// to with it.
 function markInvariant(n: PlanNode): [PlanNode, boolean, boolean] {
   switch (n.kind) {
     case "selector":
@@ -361,15 +363,15 @@ function markInvariant(n: PlanNode): [PlanNode, boolean, boolean] {
     case "aggregate": {
       const [expr, inv] = markInvariant(n.expr);
       const param = n.param ? markInvariant(n.param)[0] : null;
-      return [{ ...n, expr, param }, inv, inv];
+      return [Object.assign({}, n, { expr, param }), inv, inv];
     }
     case "binary": {
       let [lhs, invL, wrapL] = markInvariant(n.lhs);
       let [rhs, invR, wrapR] = markInvariant(n.rhs);
-      if (invL && invR) return [{ ...n, lhs, rhs }, true, true];
+      if (invL && invR) return [Object.assign({}, n, { lhs, rhs }), true, true];
       if (wrapL) lhs = wrap(lhs);
       if (wrapR) rhs = wrap(rhs);
-      return [{ ...n, lhs, rhs }, false, false];
+      return [Object.assign({}, n, { lhs, rhs }), false, false];
     }
     case "call": {
       let inv = !AT_MODIFIER_UNSAFE.has(n.func.name);
@@ -384,8 +386,8 @@ function markInvariant(n: PlanNode): [PlanNode, boolean, boolean] {
         inv = inv && argInv;
         if (!argInv || arg.kind !== "selector") timestampSafe = false;
       }
-      if (inv || timestampSafe) return [{ ...n, args }, true, true];
-      return [{ ...n, args: args.map((a, i) => (wraps[i] ? wrap(a) : a)) }, false, false];
+      if (inv || timestampSafe) return [Object.assign({}, n, { args }), true, true];
+      return [Object.assign({}, n, { args: args.map((a, i) => (wraps[i] ? wrap(a) : a)) }), false, false];
     }
     case "matrix": {
       const inv = n.selector.timestamp !== null;
@@ -393,11 +395,11 @@ function markInvariant(n: PlanNode): [PlanNode, boolean, boolean] {
     }
     case "subquery": {
       const [expr, inv] = markInvariant(n.expr);
-      return [{ ...n, expr: inv ? wrap(expr) : expr }, n.timestamp !== null, false];
+      return [Object.assign({}, n, { expr: inv ? wrap(expr) : expr }), n.timestamp !== null, false];
     }
     case "unary": {
       const [expr, inv, w] = markInvariant(n.expr);
-      return [{ ...n, expr }, inv, w];
+      return [Object.assign({}, n, { expr }), inv, w];
     }
     case "number":
     case "string":

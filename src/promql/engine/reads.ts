@@ -34,7 +34,8 @@ export function plannedReads(
 ): PlannedReads | null {
   try {
     gridSteps(grid.start, grid.end, grid.step === 0 ? 1 : grid.step, maxSamples);
-    const prepared = prepare(expr, { ...grid, lookback });
+    // Object.assign, not an object spread: in V8 11 a spread's copy survives scavenges, and what it points to with it.
+    const prepared = prepare(expr, Object.assign({}, grid, { lookback }));
     const selects: PlannedSelect[] = [];
     walkPlan(prepared.root, (n) => {
       if (n.kind === "selector" && n.hints !== null) selects.push({ matchers: n.matchers, hints: n.hints });

@@ -84,6 +84,15 @@ test("XOR chunks are byte-identical to Prometheus's", () => {
   }
 });
 
+test("numSamples reads a chunk's header where it lies in a larger buffer", () => {
+  const [a, b] = [encode(GOLDEN[0].samples), encode(GOLDEN[GOLDEN.length - 1].samples)];
+  const both = new Uint8Array(a.length + b.length);
+  both.set(a);
+  both.set(b, a.length);
+  assert.equal(numSamples(both), GOLDEN[0].samples.length);
+  assert.equal(numSamples(both, a.length), GOLDEN[GOLDEN.length - 1].samples.length);
+});
+
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => {

@@ -16,9 +16,9 @@ export const MAX_SAMPLES = 0xffff;
 export const NO_WINDOW = 0xff;
 const EMPTY = new Uint8Array(HEADER_SIZE);
 
-/** Number of samples in the XOR chunk `bytes` (its 2-byte big-endian header). */
-export function numSamples(bytes: Uint8Array): number {
-  return (bytes[0] << 8) | bytes[1];
+/** Number of samples in the XOR chunk at byte `at` of `bytes` (its 2-byte big-endian header). */
+export function numSamples(bytes: Uint8Array, at = 0): number {
+  return (bytes[at] << 8) | bytes[at + 1];
 }
 
 /** Decoder state at some sample, enough for an appender to continue the chunk from there. */
