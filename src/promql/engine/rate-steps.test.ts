@@ -152,6 +152,26 @@ describe("rateSteps", () => {
     assert.notDeepEqual(inc.points, del.points);
   });
 
+  it("counts a reset only while both its samples are in the window, at every place and window size", () => {
+    // One drop (or a NaN, or a negative first value) at each place of a short series, windows holding 0 to 4
+    // samples: the reset enters with its second sample and leaves with its first, including while the window is
+    // empty or holds one sample (no pair), which is where a count kept as the window moves could go wrong.
+    const base = [3, 5, 8, 13, 21, 34, 55, 89];
+    const t = Float64Array.from(base, (_, i) => 10_000 * (i + 1));
+    for (let at = 0; at < base.length; at++) {
+      for (const odd of [1, Number.NaN, -4]) {
+        const v = Float64Array.from(base, (x, i) => (i === at ? odd : x));
+        for (const range of [5_000, 10_000, 20_000, 30_000, 40_000]) {
+          const grid: RateStepGrid = { start: 0, end: 120_000, interval: 5_000, range, offset: 0 };
+          const q = emptyContext(1e9);
+          for (const fn of [rate, increase]) {
+            assert.deepEqual(fused(fn, t, v, grid, q), reference(fn, t, v, grid, q), `at ${at} ${odd} ${range}`);
+          }
+        }
+      }
+    }
+  });
+
   it("a window with the same times as the last one but another count is extrapolated afresh", () => {
     // At 30 s the window (10 s, 30 s] holds 20 s and 30 s; at 40 s, (20 s, 40 s] holds 30, 35 and 40 s: the same
     // first and last sample relative to the range, one sample more, so another average interval.

@@ -1,8 +1,9 @@
 // The window loop of rate, increase and delta over a selected range at a moving step, written out as one loop:
-// the window's bounds advance with the steps over the series' loaded samples, the counter resets inside it are kept
-// as a running count, and each step's value goes straight into the series' points. It computes what the general
-// driver (range-call.ts, seriesWindows) computes through extrapolatedRate, in the same float operations in the same
-// order, so the values are equal to the bit; only the per-step traffic through the RangeCall is gone.
+// the window's bounds advance with the steps over the series' loaded samples, a counter reset inside it is known by
+// the newest sample below its predecessor, and each step's value goes straight into the series' points. It computes
+// what the general driver (range-call.ts, seriesWindows) computes through extrapolatedRate, in the same float
+// operations in the same order, so the values are equal to the bit; only the per-step traffic through the RangeCall
+// is gone.
 
 import { type QueryContext, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 
@@ -100,10 +101,9 @@ export function rateSteps(
   let nextT = firstT;
   let lastT = 0;
   let lastV = 0;
-  let drops = 0;
-  // Counter resets are counted only in a series where some value is below the one before it (else none is).
-  let resets = false;
-  if (counter) for (let i = 1; i < n && !resets; i++) resets = v[i] < v[i - 1];
+  // The newest sample of a counter below the one before it, as it entered the window (−1: none yet): the window
+  // holds a counter reset while that sample's predecessor is in it too (lastDrop > lo), since samples enter in order.
+  let lastDrop = -1;
   // The last window's times relative to its range, its count, and what extrapolatedRate derives from them.
   let keyStart = Number.NaN;
   let keyEnd = Number.NaN;
@@ -128,14 +128,13 @@ export function rateSteps(
       const mint = rangeEnd - range;
       while (nextT <= rangeEnd) {
         const nv = v[hi];
-        if (resets && hi > lo && nv < lastV) drops++;
+        if (counter && nv < lastV) lastDrop = hi;
         lastT = nextT;
         lastV = nv;
         hi++;
         nextT = hi < n ? t[hi] : Number.POSITIVE_INFINITY;
       }
       while (lo < hi && firstT <= mint) {
-        if (resets && lo + 1 < hi && v[lo + 1] < v[lo]) drops--;
         lo++;
         firstT = lo < n ? t[lo] : Number.POSITIVE_INFINITY;
       }
@@ -158,7 +157,7 @@ export function rateSteps(
       // same operations on the same operands, so the same bits, without their divisions.
       const firstV = v[lo];
       let result = lastV - firstV;
-      if (drops !== 0) {
+      if (lastDrop > lo) {
         for (let i = lo + 1; i < hi; i++) if (v[i] < v[i - 1]) result += v[i - 1];
       }
       const toStart = firstT - (ts - range - offset);
