@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { Random } from "../../testkit/random.ts";
 import type { FunctionSignature } from "../parser/ast.ts";
 import { SeriesFold } from "./agg-state.ts";
-import type { QueryContext } from "./context.ts";
+import { type QueryContext, WORK_PER_CHECK } from "./context.ts";
 import { delta, extrapolatedRate, increase, rate } from "./functions/rate.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import type { CallNode } from "./plan.ts";
@@ -212,6 +212,36 @@ describe("rateSteps", () => {
         assert.deepEqual(bytes(b[k]), bytes(a[k]), `trial ${trial}: ${k}`);
       }
     }
+  });
+
+  it("checks the deadline after each step at which another WORK_PER_CHECK units of work are done", () => {
+    // A unit per step and one per sample in its window, counted from the series' start: the steps after which the
+    // count passes each multiple are where the check runs, before the next step.
+    const t = Float64Array.from({ length: 30_000 }, (_, i) => i * 1_000 + 500);
+    const v = Float64Array.from({ length: 30_000 }, (_, i) => i % 977);
+    const grid: RateStepGrid = { start: 0, end: 30_000_000, interval: 700, range: 7_300, offset: 0 };
+    const q = emptyContext(1e9);
+    const at: number[] = [];
+    const pts = new StepPoints(Math.floor(grid.end / grid.interval) + 1);
+    // The values written so far, at each check (the count itself is set at the end).
+    pts.t.fill(-1);
+    q.check = () => at.push(pts.t.indexOf(-1));
+    rateSteps(q, t, v, t.length, grid, true, true, pointsOnly(pts), { loaded: 0, peak: 0 });
+    const want: number[] = [];
+    let work = 0;
+    let values = 0;
+    for (let ts = grid.start; ts <= grid.end; ts += grid.interval) {
+      let size = 0;
+      for (let i = 0; i < t.length; i++) if (t[i] > ts - grid.range && t[i] <= ts) size++;
+      if (size >= 2) values++;
+      work += size + 1;
+      if (work >= WORK_PER_CHECK) {
+        work = 0;
+        want.push(values);
+      }
+    }
+    assert.ok(want.length >= 3, `${want.length} checks`);
+    assert.deepEqual(at, want);
   });
 
   it("a window above the sample limit throws too_many_samples", () => {

@@ -88,9 +88,13 @@ export function rateSteps(
   const perRate = isRate === true;
   const workPerCheck = WORK_PER_CHECK;
   let c = out.cell - 1;
-  let peak = totals.peak;
+  // The most samples a window held beside the query's others, from the query's peak so far but at most its limit,
+  // so that a window above the limit is always a new highest (`totals.peak` takes it at the end).
+  let highest = Math.min(totals.peak, maxSamples);
   let loaded = 0;
-  let work = 0;
+  // Work is a unit a step and one a sample in its window (loaded + step + 1 after the step); the deadline is
+  // checked once it reaches `checkAt`.
+  let checkAt = workPerCheck - 1;
   let step = -1;
   let np = 0;
   // The window is [lo, hi) of the samples; the times and values at its ends and the time of the next sample are
@@ -139,18 +143,19 @@ export function rateSteps(
         firstT = lo < n ? t[lo] : Number.POSITIVE_INFINITY;
       }
       const size = hi - lo;
-      if (base + size > peak) peak = base + size;
-      if (base + size > maxSamples) {
-        over = base + size;
-        break;
+      const held = base + size;
+      if (held > highest) {
+        highest = held;
+        if (held > maxSamples) {
+          over = held;
+          break;
+        }
       }
-      work += size + 1;
-      if (work >= workPerCheck) {
-        work = 0;
+      loaded += size;
+      if (loaded + step >= checkAt) {
+        checkAt = loaded + step + workPerCheck;
         checkDue = true;
       }
-      if (size === 0) continue;
-      loaded += size;
       if (size < 2) continue;
       // extrapolatedRate (functions/rate.ts), operation for operation. What depends only on the window's times and
       // count is kept while they repeat, as they do from step to step on series scraped at the step's interval: the
@@ -222,7 +227,7 @@ export function rateSteps(
   }
   if (pts !== null) pts.n = np;
   totals.loaded = loaded;
-  totals.peak = peak;
+  if (highest > totals.peak) totals.peak = highest;
   return np;
 }
 
