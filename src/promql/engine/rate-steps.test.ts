@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { Random } from "../../testkit/random.ts";
 import type { FunctionSignature } from "../parser/ast.ts";
 import { SeriesFold } from "./agg-state.ts";
-import type { QueryContext } from "./context.ts";
+import { type QueryContext, WORK_PER_CHECK } from "./context.ts";
 import { delta, extrapolatedRate, increase, rate } from "./functions/rate.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import type { CallNode } from "./plan.ts";
@@ -152,6 +152,26 @@ describe("rateSteps", () => {
     assert.notDeepEqual(inc.points, del.points);
   });
 
+  it("counts a reset only while both its samples are in the window, at every place and window size", () => {
+    // One drop (or a NaN, or a negative first value) at each place of a short series, windows holding 0 to 4
+    // samples: the reset enters with its second sample and leaves with its first, including while the window is
+    // empty or holds one sample (no pair), which is where a count kept as the window moves could go wrong.
+    const base = [3, 5, 8, 13, 21, 34, 55, 89];
+    const t = Float64Array.from(base, (_, i) => 10_000 * (i + 1));
+    for (let at = 0; at < base.length; at++) {
+      for (const odd of [1, Number.NaN, -4]) {
+        const v = Float64Array.from(base, (x, i) => (i === at ? odd : x));
+        for (const range of [5_000, 10_000, 20_000, 30_000, 40_000]) {
+          const grid: RateStepGrid = { start: 0, end: 120_000, interval: 5_000, range, offset: 0 };
+          const q = emptyContext(1e9);
+          for (const fn of [rate, increase]) {
+            assert.deepEqual(fused(fn, t, v, grid, q), reference(fn, t, v, grid, q), `at ${at} ${odd} ${range}`);
+          }
+        }
+      }
+    }
+  });
+
   it("a window with the same times as the last one but another count is extrapolated afresh", () => {
     // At 30 s the window (10 s, 30 s] holds 20 s and 30 s; at 40 s, (20 s, 40 s] holds 30, 35 and 40 s: the same
     // first and last sample relative to the range, one sample more, so another average interval.
@@ -192,6 +212,36 @@ describe("rateSteps", () => {
         assert.deepEqual(bytes(b[k]), bytes(a[k]), `trial ${trial}: ${k}`);
       }
     }
+  });
+
+  it("checks the deadline after each step at which another WORK_PER_CHECK units of work are done", () => {
+    // A unit per step and one per sample in its window, counted from the series' start: the steps after which the
+    // count passes each multiple are where the check runs, before the next step.
+    const t = Float64Array.from({ length: 30_000 }, (_, i) => i * 1_000 + 500);
+    const v = Float64Array.from({ length: 30_000 }, (_, i) => i % 977);
+    const grid: RateStepGrid = { start: 0, end: 30_000_000, interval: 700, range: 7_300, offset: 0 };
+    const q = emptyContext(1e9);
+    const at: number[] = [];
+    const pts = new StepPoints(Math.floor(grid.end / grid.interval) + 1);
+    // The values written so far, at each check (the count itself is set at the end).
+    pts.t.fill(-1);
+    q.check = () => at.push(pts.t.indexOf(-1));
+    rateSteps(q, t, v, t.length, grid, true, true, pointsOnly(pts), { loaded: 0, peak: 0 });
+    const want: number[] = [];
+    let work = 0;
+    let values = 0;
+    for (let ts = grid.start; ts <= grid.end; ts += grid.interval) {
+      let size = 0;
+      for (let i = 0; i < t.length; i++) if (t[i] > ts - grid.range && t[i] <= ts) size++;
+      if (size >= 2) values++;
+      work += size + 1;
+      if (work >= WORK_PER_CHECK) {
+        work = 0;
+        want.push(values);
+      }
+    }
+    assert.ok(want.length >= 3, `${want.length} checks`);
+    assert.deepEqual(at, want);
   });
 
   it("a window above the sample limit throws too_many_samples", () => {

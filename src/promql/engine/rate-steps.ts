@@ -1,8 +1,9 @@
 // The window loop of rate, increase and delta over a selected range at a moving step, written out as one loop:
-// the window's bounds advance with the steps over the series' loaded samples, the counter resets inside it are kept
-// as a running count, and each step's value goes straight into the series' points. It computes what the general
-// driver (range-call.ts, seriesWindows) computes through extrapolatedRate, in the same float operations in the same
-// order, so the values are equal to the bit; only the per-step traffic through the RangeCall is gone.
+// the window's bounds advance with the steps over the series' loaded samples, a counter reset inside it is known by
+// the newest sample below its predecessor, and each step's value goes straight into the series' points. It computes
+// what the general driver (range-call.ts, seriesWindows) computes through extrapolatedRate, in the same float
+// operations in the same order, so the values are equal to the bit; only the per-step traffic through the RangeCall
+// is gone.
 
 import { type QueryContext, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 
@@ -87,9 +88,13 @@ export function rateSteps(
   const perRate = isRate === true;
   const workPerCheck = WORK_PER_CHECK;
   let c = out.cell - 1;
-  let peak = totals.peak;
+  // The most samples a window held beside the query's others, from the query's peak so far but at most its limit,
+  // so that a window above the limit is always a new highest (`totals.peak` takes it at the end).
+  let highest = Math.min(totals.peak, maxSamples);
   let loaded = 0;
-  let work = 0;
+  // Work is a unit a step and one a sample in its window (loaded + step + 1 after the step); the deadline is
+  // checked once it reaches `checkAt`.
+  let checkAt = workPerCheck - 1;
   let step = -1;
   let np = 0;
   // The window is [lo, hi) of the samples; the times and values at its ends and the time of the next sample are
@@ -100,10 +105,9 @@ export function rateSteps(
   let nextT = firstT;
   let lastT = 0;
   let lastV = 0;
-  let drops = 0;
-  // Counter resets are counted only in a series where some value is below the one before it (else none is).
-  let resets = false;
-  if (counter) for (let i = 1; i < n && !resets; i++) resets = v[i] < v[i - 1];
+  // The newest sample of a counter below the one before it, as it entered the window (−1: none yet): the window
+  // holds a counter reset while that sample's predecessor is in it too (lastDrop > lo), since samples enter in order.
+  let lastDrop = -1;
   // The last window's times relative to its range, its count, and what extrapolatedRate derives from them.
   let keyStart = Number.NaN;
   let keyEnd = Number.NaN;
@@ -128,37 +132,37 @@ export function rateSteps(
       const mint = rangeEnd - range;
       while (nextT <= rangeEnd) {
         const nv = v[hi];
-        if (resets && hi > lo && nv < lastV) drops++;
+        if (counter && nv < lastV) lastDrop = hi;
         lastT = nextT;
         lastV = nv;
         hi++;
         nextT = hi < n ? t[hi] : Number.POSITIVE_INFINITY;
       }
       while (lo < hi && firstT <= mint) {
-        if (resets && lo + 1 < hi && v[lo + 1] < v[lo]) drops--;
         lo++;
         firstT = lo < n ? t[lo] : Number.POSITIVE_INFINITY;
       }
       const size = hi - lo;
-      if (base + size > peak) peak = base + size;
-      if (base + size > maxSamples) {
-        over = base + size;
-        break;
+      const held = base + size;
+      if (held > highest) {
+        highest = held;
+        if (held > maxSamples) {
+          over = held;
+          break;
+        }
       }
-      work += size + 1;
-      if (work >= workPerCheck) {
-        work = 0;
+      loaded += size;
+      if (loaded + step >= checkAt) {
+        checkAt = loaded + step + workPerCheck;
         checkDue = true;
       }
-      if (size === 0) continue;
-      loaded += size;
       if (size < 2) continue;
       // extrapolatedRate (functions/rate.ts), operation for operation. What depends only on the window's times and
       // count is kept while they repeat, as they do from step to step on series scraped at the step's interval: the
       // same operations on the same operands, so the same bits, without their divisions.
       const firstV = v[lo];
       let result = lastV - firstV;
-      if (drops !== 0) {
+      if (lastDrop > lo) {
         for (let i = lo + 1; i < hi; i++) if (v[i] < v[i - 1]) result += v[i - 1];
       }
       const toStart = firstT - (ts - range - offset);
@@ -223,7 +227,7 @@ export function rateSteps(
   }
   if (pts !== null) pts.n = np;
   totals.loaded = loaded;
-  totals.peak = peak;
+  if (highest > totals.peak) totals.peak = highest;
   return np;
 }
 
