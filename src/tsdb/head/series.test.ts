@@ -30,7 +30,7 @@ const columns = new SeriesColumns(new ByteArena());
 let nextRef = 1;
 
 function series(): MemSeries {
-  return new MemSeries(nextRef++, Labels.fromStrings("__name__", "x", "n", String(nextRef)), columns);
+  return MemSeries.create(nextRef++, Labels.fromStrings("__name__", "x", "n", String(nextRef)), columns);
 }
 
 /** [mint, maxt, samples] of every chunk, full ones read back from the files. */
