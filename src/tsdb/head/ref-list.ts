@@ -6,6 +6,7 @@
 // the array by doubling; a ref that lands inside the list (replay of refs out of order) and a removal decode it and
 // encode it again. Readers get the refs decoded into an array of their own.
 
+import { lowerBoundU32 } from "../index/lower-bound.ts";
 import type { PostingsList } from "../index/postings.ts";
 
 /** A sorted list of distinct series refs (at most MAX_SERIES_REF): one ref as a number, more as a gap-coded array. */
@@ -113,13 +114,7 @@ export function refListAdd(list: RefList | undefined, ref: number): RefList {
   // Inside the list: rare (a replayed WAL's refs out of order), so decoded and encoded again.
   const refs = new Uint32Array(refListLength(list));
   decodeInto(list, refs);
-  let lo = 0;
-  let hi = refs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (refs[mid] < ref) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBoundU32(refs, ref);
   if (refs[lo] === ref) return list;
   const grown = new Uint32Array(refs.length + 1);
   grown.set(refs.subarray(0, lo));
