@@ -1,4 +1,4 @@
-// The numbers every series of a head keeps (newest sample's value, when to cut the open chunk and where it starts, its small
+// The numbers every series of a head keeps (when to cut the open chunk and where it starts, its small
 // fields, the commit's scratch, its label record and full chunks) in typed arrays, a row per series: the head keeps
 // no object per series (a `MemSeries` is a view of a row, made when asked for). V8 keeps a double field of an object
 // as a pointer to a 16-byte heap number of its own: 24 bytes a field, where a column takes 8 (a double) or 4 (an
@@ -13,16 +13,14 @@ import { LabelStore } from "./label-store.ts";
 import type { SeriesHistograms } from "./series-histograms.ts";
 
 /**
- * Fields of a row of doubles, as offsets into it. Times in ms. The newest sample's time is not here but in the open
- * chunks' slots (`lastTimeAt`), which keep it as their appender's previous time anyway.
+ * Fields of a row of doubles, as offsets into it. Times in ms. The newest sample's time and value are not here but in
+ * the open chunks' slots (`lastTimeAt`, XorSlots.value), which keep them as their appender's previous sample anyway.
  */
 export const Col = {
-  /** Newest sample's value (bits as the appender gave them). */
-  lastV: 0,
   /** Time at which the open chunk is cut; -Infinity before the first chunk. */
-  nextAt: 1,
+  nextAt: 0,
   /** First sample time of the open float chunk. */
-  chunkMint: 2,
+  chunkMint: 1,
 } as const;
 
 /** Fields of a row of int32s, as offsets into it. */
@@ -43,7 +41,7 @@ export const IntCol = {
 } as const;
 
 /** Doubles per row. */
-const ROW = 3;
+const ROW = 2;
 /** Int32s per row. */
 const INT_ROW = 5;
 /** Rows of a new head's arrays. */
@@ -152,7 +150,7 @@ export class SeriesColumns {
     const f = this.f64;
     const base = slot * ROW;
     this.xor.times[XorSlots.timeAt(slot)] = Number.NEGATIVE_INFINITY;
-    f[base + Col.lastV] = 0;
+    this.xor.setValue(slot, 0);
     f[base + Col.nextAt] = Number.NEGATIVE_INFINITY;
     f[base + Col.chunkMint] = 0;
     const i = this.i32;

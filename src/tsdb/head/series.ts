@@ -255,13 +255,17 @@ export class MemSeries {
     this.cols.xor.times[SeriesColumns.lastTimeAt(this.slot)] = t;
   }
 
-  /** Newest sample's value (see `lastVUnknown`). */
+  /**
+   * Newest float sample's value (see `lastVUnknown`): the open chunk's slot keeps it as its encoder's previous value,
+   * with a staleness marker's bits as the encoder writes them (compare values with their bits normalized). Set only
+   * while the open chunk holds no sample.
+   */
   get lastV(): number {
-    return this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)];
+    return this.cols.xor.value(this.slot);
   }
 
   set lastV(v: number) {
-    this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)] = v;
+    this.cols.xor.setValue(this.slot, v);
   }
 
   /** Time at which the open chunk is cut, ms. */
@@ -440,9 +444,8 @@ export class MemSeries {
     }
     // Twice the target means the prediction was wrong (the rate went up): cut anyway.
     if (t >= f[row + Col.nextAt] || n >= o.samplesPerChunk * 2) this.cut(t, o);
-    // The slot keeps `t` as its time: the newest sample's (lastT).
+    // The slot keeps `t` and `v` as its time and value: the newest sample's (lastT, lastV).
     xor.append(slot, t, v);
-    f[row + Col.lastV] = v;
     // Both flags are rare (a series after replay, one that held histograms): one read of the bits in the common case.
     if ((this.bits & (LAST_V_UNKNOWN | HAS_HISTOGRAMS)) !== 0) {
       this.lastVUnknown = false;
