@@ -13,7 +13,7 @@
 
 import { ContrailError } from "../../model/errors.ts";
 import { ByteArena, MIN_SLOT_BYTES } from "../encoding/byte-arena.ts";
-import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
+import { floatFromBits, floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 import { ctz32, HEADER_SIZE, MAX_SAMPLES, NO_WINDOW } from "./xor.ts";
 
 // Doubles of a slot: times can pass 2^31 ms. F_T is the time of the newest sample appended through the slot, kept
@@ -22,7 +22,8 @@ import { ctz32, HEADER_SIZE, MAX_SAMPLES, NO_WINDOW } from "./xor.ts";
 const F_T = 0;
 const F_T_DELTA = 1;
 const F_ROW = 2;
-// Small integers of a slot (value bits as int32 halves; BITS: bits written, header included, 0 when the slot is
+// Small integers of a slot (value bits as int32 halves, those of the newest sample appended through the slot and kept
+// like F_T, see `value`; BITS: bits written, header included, 0 when the slot is
 // empty; ROOM: the arena slot's bytes, or minus the room to take at the first flush while it has none; ADDR: the arena
 // slot's address over MIN_SLOT_BYTES, which divides every slot's address; FLUSHED: the chunk's first bytes that are
 // in the arena, the rest being in the tail).
@@ -136,6 +137,22 @@ export class XorSlots {
   static timeAt(slot: number): number {
     return slot * F_ROW + F_T;
   }
+
+  /**
+   * The value of the newest sample appended through `slot` (the staleness marker's bits as the encoder writes them),
+   * kept when its chunk is released or a new one started, or what `setValue` set since; 0 for a new slot.
+   */
+  value(slot: number): number {
+    const ib = slot * I_ROW;
+    return floatFromBits(this.i[ib + I_V_HI] >>> 0, this.i[ib + I_V_LO] >>> 0);
+  }
+
+  /** Sets what `value(slot)` reads while `slot` holds no sample (a new series, replay); a first sample overwrites it. */
+  setValue(slot: number, v: number): void {
+    const ib = slot * I_ROW;
+    this.i[ib + I_V_HI] = floatHi(v) | 0;
+    this.i[ib + I_V_LO] = floatLo(v) | 0;
+  }
   private readonly arena: ByteArena;
 
   /** Chunks in `arena`, room for `capacity` slots (see `grow`). */
@@ -171,9 +188,8 @@ export class XorSlots {
     const fb = slot * F_ROW;
     const ib = slot * I_ROW;
     this.f[fb + F_T_DELTA] = 0;
+    // The value bits stay: a chunk's first sample does not read them, and until then they are the newest value.
     this.i[ib + I_N] = 0;
-    this.i[ib + I_V_HI] = 0;
-    this.i[ib + I_V_LO] = 0;
     this.i[ib + I_LEADING] = NO_WINDOW;
     this.i[ib + I_TRAILING] = 0;
     // The header (the sample count) is written when the bytes are read.

@@ -11,6 +11,7 @@ import type { CommitReport, SeriesRef } from "../../storage/interface.ts";
 import { hist } from "../chunkenc/histogram-testdata.ts";
 import { STALE_NAN } from "../encoding/float-bits.ts";
 import { blockQuerier } from "../querier.ts";
+import { decodeSeries, SeriesBatch } from "../record/series.ts";
 import { MAX_COMMIT_EPOCH, MAX_SPARE_QUEUE, spareQueueCapacity } from "./appender.ts";
 import { Head, type HeadOptions } from "./head.ts";
 
@@ -95,6 +96,33 @@ test("series refs are stable and handed out incrementally", () => {
   assert.equal(app.append(up("a"), 2, 1), a);
   assert.equal(b, a + 1);
   app.commit();
+});
+
+test("a new series appended several times in a batch, by labels and by ref, is logged once", () => {
+  const head = newHead();
+  const logged: Uint8Array[][] = [];
+  const log = head.logRecords.bind(head);
+  head.logRecords = (records) => {
+    logged.push(records);
+    log(records);
+  };
+  const app = head.appender();
+  const ref = app.append(up("a"), 1000, 1);
+  app.appendRef(ref, 2000, 2);
+  app.append(up("a"), 3000, 3);
+  app.append(up("b"), 1000, 1);
+  app.commit();
+  const batch = decodeSeries(logged[0][0], new SeriesBatch());
+  assert.deepEqual(batch.refs.slice(0, batch.length), [ref, ref + 1]);
+  // Logged now: the next batch logs only samples.
+  const next = head.appender();
+  next.appendRef(ref, 4000, 4);
+  next.commit();
+  assert.equal(logged[1].length, 1);
+  assert.deepEqual(dump(head), [
+    '{__name__="up", instance="a"}: 1000=1 2000=2 3000=3 4000=4',
+    '{__name__="up", instance="b"}: 1000=1',
+  ]);
 });
 
 test("bad input is refused at append", () => {

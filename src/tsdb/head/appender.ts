@@ -198,7 +198,8 @@ export class HeadAppender implements Appender {
     accepted.clear();
     newSeries.clear();
     keep.length = 0;
-    const unlogged = new Set<MemSeries>();
+    // By ref: a series appended twice in the batch comes as two views of its row.
+    const unlogged = new Map<number, MemSeries>();
     let ooo = 0;
     let dup = 0;
     let oob = 0;
@@ -216,8 +217,8 @@ export class HeadAppender implements Appender {
     // Where a sample at `t` falls in its series: -1 rejected (counted here), 0 at the newest sample's time (a
     // duplicate unless equal to it), 1 newer. Also notes series the WAL does not know yet.
     const place = (s: MemSeries, t: number): number => {
-      if (!s.logged && !unlogged.has(s)) {
-        unlogged.add(s);
+      if (!s.logged && !unlogged.has(s.ref)) {
+        unlogged.set(s.ref, s);
         newSeries.push(s.ref, s.labels);
       }
       if (t < minValid) {
@@ -316,7 +317,7 @@ export class HeadAppender implements Appender {
         if (all.length > split) records.push(all.subarray(split));
         head.logRecords(hRecords.length > 0 ? [...records, ...hRecords] : records);
       }
-      for (const u of unlogged) u.logged = true;
+      for (const u of unlogged.values()) u.logged = true;
       let mint = Number.POSITIVE_INFINITY;
       let maxt = Number.NEGATIVE_INFINITY;
       const opts = head.chunkOptions;

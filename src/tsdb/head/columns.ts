@@ -1,7 +1,8 @@
-// The numbers every series of a head keeps (newest sample's value, when to cut the open chunk and where it starts, its small
-// fields, the commit's scratch) in typed arrays, a row per series, instead of fields of the series object. V8 keeps a
-// double field of an object as a pointer to a 16-byte heap number of its own: 24 bytes a field, where a column takes
-// 8 (a double) or 4 (an int32). Rows are dense slots owned by the head: a removed series gives its slot back for the
+// The numbers every series of a head keeps (when to cut the open chunk and where it starts, its small
+// fields, the commit's scratch, its label record and full chunks) in typed arrays, a row per series: the head keeps
+// no object per series (a `MemSeries` is a view of a row, made when asked for). V8 keeps a double field of an object
+// as a pointer to a 16-byte heap number of its own: 24 bytes a field, where a column takes 8 (a double) or 4 (an
+// int32). Rows are dense slots owned by the head: a removed series gives its slot back for the
 // next new one, and the arrays double when every slot is taken. The open float chunks' appender state is kept by slot
 // the same way (chunkenc/xor-slots.ts), their bytes in the head's arena. Slot 0 is never handed out: it stays an
 // empty series' row, which a removed series reads from (MemSeries.drop), so its slot can go to the next new series.
@@ -12,16 +13,14 @@ import { LabelStore } from "./label-store.ts";
 import type { SeriesHistograms } from "./series-histograms.ts";
 
 /**
- * Fields of a row of doubles, as offsets into it. Times in ms. The newest sample's time is not here but in the open
- * chunks' slots (`lastTimeAt`), which keep it as their appender's previous time anyway.
+ * Fields of a row of doubles, as offsets into it. Times in ms. The newest sample's time and value are not here but in
+ * the open chunks' slots (`lastTimeAt`, XorSlots.value), which keep them as their appender's previous sample anyway.
  */
 export const Col = {
-  /** Newest sample's value (bits as the appender gave them). */
-  lastV: 0,
   /** Time at which the open chunk is cut; -Infinity before the first chunk. */
-  nextAt: 1,
+  nextAt: 0,
   /** First sample time of the open float chunk. */
-  chunkMint: 2,
+  chunkMint: 1,
 } as const;
 
 /** Fields of a row of int32s, as offsets into it. */
@@ -37,18 +36,22 @@ export const IntCol = {
    * -1 - its index among the accepted histograms.
    */
   batchAt: 3,
+  /** Offset of the series' label record in the columns' label store. */
+  labels: 4,
 } as const;
 
 /** Doubles per row. */
-const ROW = 3;
+const ROW = 2;
 /** Int32s per row. */
-const INT_ROW = 4;
+const INT_ROW = 5;
 /** Rows of a new head's arrays. */
 const INITIAL_ROWS = 64;
 /** Growth of the arrays when full (rows the new ones have, over the old ones'). */
 const GROWTH = 2;
 /** The row a removed series reads: an empty series', never handed out. */
 export const DEAD_SLOT = 0;
+/** The full chunks of a series that has none: shared, never modified. */
+export const NO_CHUNKS: readonly number[] = Object.freeze([]);
 
 /** The rows of one head's series. Single-threaded; owned by the head, which hands out and takes back slots. */
 export class SeriesColumns {
@@ -60,6 +63,12 @@ export class SeriesColumns {
   readonly xor: XorSlots;
   /** The series' label sets as symbol ids (label-store.ts); a series keeps its record's offset. */
   readonly labels = new LabelStore();
+  /**
+   * Full chunks by slot as flat (ref, mint, maxt) triples (MemSeries.numMmapped): an array of numbers keeps them
+   * unboxed, 24 bytes a chunk, sized exactly (chunks are cut every few minutes at most, so copying on each is cheap);
+   * NO_CHUNKS until the first. Replaced when it grows, as `f64`.
+   */
+  chunks: (readonly number[])[] = new Array<readonly number[]>(INITIAL_ROWS).fill(NO_CHUNKS);
   /** Histogram state by slot, for the few series that have held histograms (MemSeries.histograms). */
   readonly histograms = new Map<number, SeriesHistograms>();
   private readonly freeSlots: number[] = [];
@@ -104,6 +113,7 @@ export class SeriesColumns {
   release(slot: number): void {
     this.xor.release(slot);
     this.histograms.delete(slot);
+    this.chunks[slot] = NO_CHUNKS;
     this.freeSlots.push(slot);
   }
 
@@ -130,6 +140,9 @@ export class SeriesColumns {
     const i = new Int32Array(rows * INT_ROW);
     i.set(this.i32);
     this.i32 = i;
+    const c = new Array<readonly number[]>(rows).fill(NO_CHUNKS);
+    for (let k = 0; k < this.chunks.length; k++) c[k] = this.chunks[k];
+    this.chunks = c;
     this.xor.grow(rows);
   }
 
@@ -137,7 +150,7 @@ export class SeriesColumns {
     const f = this.f64;
     const base = slot * ROW;
     this.xor.times[XorSlots.timeAt(slot)] = Number.NEGATIVE_INFINITY;
-    f[base + Col.lastV] = 0;
+    this.xor.setValue(slot, 0);
     f[base + Col.nextAt] = Number.NEGATIVE_INFINITY;
     f[base + Col.chunkMint] = 0;
     const i = this.i32;
@@ -146,5 +159,7 @@ export class SeriesColumns {
     i[ib + IntCol.firstChunkId] = 0;
     i[ib + IntCol.batchEpoch] = 0;
     i[ib + IntCol.batchAt] = 0;
+    i[ib + IntCol.labels] = 0;
+    this.chunks[slot] = NO_CHUNKS;
   }
 }

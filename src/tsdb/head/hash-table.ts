@@ -5,35 +5,37 @@
 
 import type { Labels } from "../../model/labels.ts";
 
-/** What the table needs of a series. */
-export interface HashedSeries {
-  readonly ref: number;
-  /** The label hash key (`labelHashKey`) the series was made with. */
-  readonly labelHashKey: number;
-  hasLabels(labels: Labels): boolean;
+/** What the table needs to know of the series it holds, by ref. */
+export interface HashedRefs {
+  /** The label hash key (`labelHashKey`) the series `ref` was made with. */
+  keyOf(ref: number): number;
+  /** True when the series `ref` has exactly `labels`. */
+  matches(ref: number, labels: Labels): boolean;
 }
 
 /** Slots of a new table; it doubles when half full and halves when under an eighth full (never below this). */
 const MIN_SLOTS = 1024;
+/** What `get` returns when no series has the labels. */
+export const NO_REF = -1;
 
 /**
- * Series by label hash key, each found through `byRef` from the ref in its slot. Slot value 0 is empty, so a series
- * of ref 0 (possible from a WAL) is kept beside the table. Single-threaded; owned by one head's series map.
+ * Series refs by label hash key, the series of each read through `refs`. Slot value 0 is empty, so a series of ref 0
+ * (possible from a WAL) is kept beside the table. Single-threaded; owned by one head's series map.
  */
-export class HashTable<S extends HashedSeries> {
+export class HashTable {
   private slots = new Uint32Array(MIN_SLOTS);
   private count = 0;
-  private zero: S | undefined = undefined;
-  private readonly byRef: (ref: number) => S | undefined;
+  private hasZero = false;
+  private readonly refs: HashedRefs;
 
-  /** An empty table whose refs are series found by `byRef` (every ref in the table must be found). */
-  constructor(byRef: (ref: number) => S | undefined) {
-    this.byRef = byRef;
+  /** An empty table whose series are read through `refs` (every ref in the table must be known to it). */
+  constructor(refs: HashedRefs) {
+    this.refs = refs;
   }
 
   /** Series in the table. */
   get size(): number {
-    return this.count + (this.zero === undefined ? 0 : 1);
+    return this.count + (this.hasZero ? 1 : 0);
   }
 
   /** Slots allocated (for tests of growth and shrinking). */
@@ -41,39 +43,39 @@ export class HashTable<S extends HashedSeries> {
     return this.slots.length;
   }
 
-  /** The series with exactly `labels`, whose hash key is `key`; undefined when absent. */
-  get(labels: Labels, key: number): S | undefined {
+  /** The ref of the series with exactly `labels`, whose hash key is `key`; NO_REF when absent. */
+  get(labels: Labels, key: number): number {
     const slots = this.slots;
     const mask = slots.length - 1;
+    const refs = this.refs;
     for (let i = key & mask; slots[i] !== 0; i = (i + 1) & mask) {
-      const s = this.byRef(slots[i])!;
-      if (s.labelHashKey === key && s.hasLabels(labels)) return s;
+      const ref = slots[i];
+      if (refs.keyOf(ref) === key && refs.matches(ref, labels)) return ref;
     }
-    const z = this.zero;
-    return z !== undefined && z.labelHashKey === key && z.hasLabels(labels) ? z : undefined;
+    return this.hasZero && refs.keyOf(0) === key && refs.matches(0, labels) ? 0 : NO_REF;
   }
 
-  /** Adds `s`; the caller has checked that no series of its ref or labels is present. */
-  add(s: S): void {
-    if (s.ref === 0) {
-      this.zero = s;
+  /** Adds the series `ref`; the caller has checked that no series of its ref or labels is present. */
+  add(ref: number): void {
+    if (ref === 0) {
+      this.hasZero = true;
       return;
     }
     if (2 * (this.count + 1) > this.slots.length) this.resize(2 * this.slots.length);
-    this.place(s.ref, s.labelHashKey);
+    this.place(ref, this.refs.keyOf(ref));
     this.count++;
   }
 
-  /** Removes `s` (no-op when absent). `s` must still answer its hash key; the others must still be found by ref. */
-  delete(s: S): void {
-    if (s.ref === 0) {
-      if (this.zero === s) this.zero = undefined;
+  /** Removes the series `ref` (no-op when absent); it and the others must still answer their hash keys. */
+  delete(ref: number): void {
+    if (ref === 0) {
+      this.hasZero = false;
       return;
     }
     const slots = this.slots;
     const mask = slots.length - 1;
-    let i = s.labelHashKey & mask;
-    while (slots[i] !== s.ref) {
+    let i = this.refs.keyOf(ref) & mask;
+    while (slots[i] !== ref) {
       if (slots[i] === 0) return;
       i = (i + 1) & mask;
     }
@@ -81,7 +83,7 @@ export class HashTable<S extends HashedSeries> {
     // hole and itself (cyclically), so every entry stays reachable from its home slot.
     let hole = i;
     for (let j = (i + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
-      const home = this.byRef(slots[j])!.labelHashKey & mask;
+      const home = this.refs.keyOf(slots[j]) & mask;
       if (((j - home) & mask) >= ((j - hole) & mask)) {
         slots[hole] = slots[j];
         hole = j;
@@ -105,6 +107,6 @@ export class HashTable<S extends HashedSeries> {
   private resize(size: number): void {
     const old = this.slots;
     this.slots = new Uint32Array(size);
-    for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.place(old[i], this.byRef(old[i])!.labelHashKey);
+    for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.place(old[i], this.refs.keyOf(old[i]));
   }
 }

@@ -112,7 +112,7 @@ const SERIES_PER_CLOCK_CHECK = 64;
 /** The in-memory head of one database. Single-threaded; see the module comment. */
 export class Head implements BlockReader {
   /** Series by ref and by labels (internal to the head modules). */
-  readonly series = new SeriesMap();
+  readonly series: SeriesMap;
   /** Inverted index (internal to the head modules). */
   readonly postings = new MemPostings();
   /** Deleted intervals of head series. */
@@ -168,6 +168,7 @@ export class Head implements BlockReader {
     }
     this.chunkOptions = { chunkRange, samplesPerChunk, files };
     this.columns = new SeriesColumns(this.arena);
+    this.series = new SeriesMap(this.columns);
     this.minValid = opts.minValidTime ?? Number.NEGATIVE_INFINITY;
     this.logger = opts.logger ?? NOOP_LOGGER;
     this.indexReader = new HeadIndexReader(this);
@@ -306,7 +307,7 @@ export class Head implements BlockReader {
   private createSeries(ref: number, labels: Labels): MemSeries {
     // The series keeps its labels as symbol ids in the columns' label store, each name and value held once by the
     // head whatever set it came in (label-store.ts); the postings are keyed by the store's strings.
-    const s = new MemSeries(ref, labels, this.columns);
+    const s = MemSeries.create(ref, labels, this.columns);
     this.series.add(s);
     this.postings.add(ref, s.labels);
     this.counters.seriesCreated++;
@@ -410,7 +411,7 @@ export class Head implements BlockReader {
       }
       this.removeSeries(gone);
       for (const [alias, target] of this.aliasRefs) {
-        if (this.series.getByRef(target) === undefined) this.aliasRefs.delete(alias);
+        if (!this.series.has(target)) this.aliasRefs.delete(alias);
       }
       this.minT = minT;
       this.tombstoneSet.truncateBefore(mint);

@@ -112,7 +112,7 @@ export class MemPostings {
     return merge(lists);
   }
 
-  /** Every series ref, ascending (a view of the live list). */
+  /** Every series ref, ascending (decoded afresh). */
   allPostings(): PostingsList {
     return this.all === undefined ? EMPTY : refListView(this.all);
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { REF_INDEX_SLACK, RefIndex } from "./ref-index.ts";
+import { REF_INDEX_SLACK, type RefEntry, RefIndex } from "./ref-index.ts";
 
 interface Entry {
   readonly ref: number;
@@ -11,12 +11,12 @@ const entry = (ref: number): Entry => ({ ref });
 test("consecutive refs are found; refs never added, deleted or out of range are not", () => {
   const idx = new RefIndex<Entry>();
   const es = Array.from({ length: 100 }, (_, i) => entry(1000 + i));
-  for (const e of es) idx.add(e);
+  for (const e of es) idx.add(e.ref, e);
   for (const e of es) assert.equal(idx.get(e.ref), e);
   for (const ref of [0, 999, 1100, -1, 1000.5, Number.NaN]) assert.equal(idx.get(ref), undefined, `ref ${ref}`);
-  idx.delete(es[10]);
+  idx.delete(es[10].ref, es[10]);
   assert.equal(idx.get(1010), undefined);
-  idx.delete(entry(1011)); // another object with a held ref: not the held entry, nothing happens
+  idx.delete(1011, entry(1011)); // another object with a held ref: not the held entry, nothing happens
   assert.equal(idx.get(1011), es[11]);
   assert.equal(idx.size, 100);
 });
@@ -27,7 +27,7 @@ test("gaps within the slack are held; a ref far past the end or below the base i
   const b = entry(1 + REF_INDEX_SLACK);
   const far = entry(2 ** 31);
   const below = entry(0);
-  for (const e of [a, b, far, below]) idx.add(e);
+  for (const e of [a, b, far, below]) idx.add(e.ref, e);
   assert.equal(idx.get(1), a);
   assert.equal(idx.get(1 + REF_INDEX_SLACK), b);
   assert.equal(idx.get(2 ** 31), undefined);
@@ -42,15 +42,15 @@ test("the array stays within twice the live entries plus the slack as old entrie
   for (let ref = 1; ref <= n; ref++) {
     const e = entry(ref);
     es.push(e);
-    idx.add(e);
+    idx.add(e.ref, e);
   }
   // The oldest three quarters go (a head truncation): the leading empty slots are dropped.
-  for (let i = 0; i < (3 * n) / 4; i++) idx.delete(es[i]);
+  for (let i = 0; i < (3 * n) / 4; i++) idx.delete(es[i].ref, es[i]);
   assert.ok(idx.size <= 2 * (n / 4) + REF_INDEX_SLACK, `size ${idx.size}`);
   for (let i = (3 * n) / 4; i < n; i++) assert.equal(idx.get(es[i].ref), es[i]);
   // New series keep extending it.
   const next = entry(n + 1);
-  idx.add(next);
+  idx.add(next.ref, next);
   assert.equal(idx.get(n + 1), next);
 });
 
@@ -58,13 +58,13 @@ test("an array left sparse in the middle is given up, and starts again at the ne
   const idx = new RefIndex<Entry>();
   const n = 8 * REF_INDEX_SLACK;
   const es = Array.from({ length: n }, (_, i) => entry(i + 1));
-  for (const e of es) idx.add(e);
+  for (const e of es) idx.add(e.ref, e);
   // Every series but the first and the last goes: half empty even without its leading slots.
-  for (let i = 1; i < n - 1; i++) idx.delete(es[i]);
+  for (let i = 1; i < n - 1; i++) idx.delete(es[i].ref, es[i]);
   assert.equal(idx.size, 0);
   assert.equal(idx.get(1), undefined, "left to the caller's map");
   const later = entry(n + 50);
-  idx.add(later);
+  idx.add(later.ref, later);
   assert.equal(idx.get(n + 50), later);
   assert.equal(idx.size, 1);
 });
@@ -73,23 +73,37 @@ test("a deletion that gives the array up returns its other entries; without leav
   const fill = () => {
     const idx = new RefIndex<Entry>();
     const es = Array.from({ length: 4 * REF_INDEX_SLACK }, (_, i) => entry(i + 1));
-    for (const e of es) assert.equal(idx.add(e), true);
-    assert.equal(idx.add(entry(100 * REF_INDEX_SLACK)), false, "far past the end: left to the caller");
+    for (const e of es) assert.equal(idx.add(e.ref, e), true);
+    assert.equal(
+      idx.add(100 * REF_INDEX_SLACK, entry(100 * REF_INDEX_SLACK)),
+      false,
+      "far past the end: left to the caller",
+    );
     return { idx, es };
   };
   const { idx, es } = fill();
   // Half of it goes from the middle: the array is given up, handing back the first entry and the rest from there.
-  let released: readonly Entry[] = [];
+  let released: readonly RefEntry<Entry>[] = [];
   let i = 1;
-  while (released.length === 0) released = idx.delete(es[i++]);
-  assert.deepEqual(released, [es[0], ...es.slice(i)]);
+  while (released.length === 0) {
+    released = idx.delete(es[i].ref, es[i]);
+    i++;
+  }
+  assert.deepEqual(
+    released,
+    [es[0], ...es.slice(i)].map((e) => [e.ref, e]),
+  );
   assert.equal(idx.count, 0);
   assert.equal(idx.get(1), undefined);
 
   const kept = fill();
-  for (let i = 1; i < kept.es.length - 1; i++) assert.deepEqual(kept.idx.delete(kept.es[i], false), []);
+  for (let i = 1; i < kept.es.length - 1; i++) assert.deepEqual(kept.idx.delete(kept.es[i].ref, kept.es[i], false), []);
   assert.equal(kept.idx.count, 2);
   assert.equal(kept.idx.get(kept.es.length), kept.es[kept.es.length - 1]);
-  assert.deepEqual(kept.idx.shrink(), [kept.es[0], kept.es[kept.es.length - 1]]);
+  const ends = [kept.es[0], kept.es[kept.es.length - 1]];
+  assert.deepEqual(
+    kept.idx.shrink(),
+    ends.map((e) => [e.ref, e]),
+  );
   assert.equal(kept.idx.size, 0);
 });

@@ -10,11 +10,14 @@
 
 const NONE: readonly never[] = Object.freeze([]);
 
+/** An entry handed back by the array as it is given up: its ref and value. */
+export type RefEntry<T> = readonly [ref: number, entry: T];
+
 /** Slots the array may hold beyond twice its live entries, for gaps between refs (e.g. a replayed WAL's). */
 export const REF_INDEX_SLACK = 1024;
 
-/** Entries by `ref` in an array from a base ref; entries it does not hold are the caller's map's to keep. */
-export class RefIndex<T extends { readonly ref: number }> {
+/** Entries by ref in an array from a base ref; entries it does not hold are the caller's map's to keep. */
+export class RefIndex<T> {
   private slots: (T | undefined)[] = [];
   /** The ref of `slots[0]`. */
   private base = 0;
@@ -41,13 +44,13 @@ export class RefIndex<T extends { readonly ref: number }> {
     return i >= 0 && i < this.slots.length ? this.slots[i] : undefined;
   }
 
-  /** Adds `e` when its ref falls in or just past the array's range (true); otherwise leaves it to the caller (false). */
-  add(e: T): boolean {
+  /** Adds `e` as `ref` when it falls in or just past the array's range (true); else leaves it to the caller (false). */
+  add(ref: number, e: T): boolean {
     if (this.live === 0) {
       this.slots = [];
-      this.base = e.ref;
+      this.base = ref;
     }
-    const i = e.ref - this.base;
+    const i = ref - this.base;
     if (!Number.isSafeInteger(i) || i < 0) return false;
     const slots = this.slots;
     if (i < slots.length) {
@@ -63,11 +66,11 @@ export class RefIndex<T extends { readonly ref: number }> {
   }
 
   /**
-   * Forgets `e` if the array holds it. Returns the other entries the array let go of as it was given up (for the
-   * caller to keep elsewhere), usually none; with `mayGiveUp` false it keeps every entry (see `shrink`).
+   * Forgets `e` if the array holds it as `ref`. Returns the other entries the array let go of as it was given up (for
+   * the caller to keep elsewhere), usually none; with `mayGiveUp` false it keeps every entry (see `shrink`).
    */
-  delete(e: T, mayGiveUp = true): readonly T[] {
-    const i = e.ref - this.base;
+  delete(ref: number, e: T, mayGiveUp = true): readonly RefEntry<T>[] {
+    const i = ref - this.base;
     const slots = this.slots;
     if (!(i >= 0 && i < slots.length) || slots[i] !== e) return NONE;
     slots[i] = undefined;
@@ -84,7 +87,7 @@ export class RefIndex<T extends { readonly ref: number }> {
    * When half of the array is empty: drops its leading empty slots (the oldest series go first), or, if `mayGiveUp`,
    * the whole array when it is still half empty after that, returning its entries.
    */
-  shrink(mayGiveUp = true): readonly T[] {
+  shrink(mayGiveUp = true): readonly RefEntry<T>[] {
     if (!(this.live * 2 < this.slots.length && this.slots.length > REF_INDEX_SLACK)) return NONE;
     const slots = this.slots;
     let first = 0;
@@ -92,10 +95,10 @@ export class RefIndex<T extends { readonly ref: number }> {
     let end = slots.length;
     while (end > first && slots[end - 1] === undefined) end--;
     if (this.live === 0 || (mayGiveUp && this.live * 2 < end - first)) {
-      const held: T[] = [];
+      const held: RefEntry<T>[] = [];
       for (let i = first; i < end; i++) {
         const e = slots[i];
-        if (e !== undefined) held.push(e);
+        if (e !== undefined) held.push([this.base + i, e]);
       }
       this.slots = [];
       this.live = 0;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Labels } from "../../model/labels.ts";
+import type { HeadChunkRef } from "../chunks/head-chunks.ts";
 import { ByteArena } from "../encoding/byte-arena.ts";
 import { SeriesColumns } from "./columns.ts";
 import { MemPostings } from "./mem-postings.ts";
@@ -18,20 +19,20 @@ function colliding(h: string, ...nv: string[]): Labels {
 }
 
 test("series with colliding label hashes are told apart by their labels", () => {
-  const m = new SeriesMap();
-  const a = new MemSeries(1, colliding("x", "n", "a"), columns);
-  const b = new MemSeries(2, colliding("x", "n", "b"), columns);
-  const c = new MemSeries(3, colliding("x", "n", "c"), columns);
+  const m = new SeriesMap(columns);
+  const a = MemSeries.create(1, colliding("x", "n", "a"), columns);
+  const b = MemSeries.create(2, colliding("x", "n", "b"), columns);
+  const c = MemSeries.create(3, colliding("x", "n", "c"), columns);
   for (const s of [a, b, c]) m.add(s);
   assert.equal(m.size, 3);
-  assert.equal(m.getByLabels(colliding("x", "n", "b")), b);
+  assert.equal(m.getByLabels(colliding("x", "n", "b"))?.ref, b.ref);
   assert.equal(m.getByLabels(colliding("x", "n", "d")), undefined);
   m.delete(a);
   assert.equal(m.getByLabels(colliding("x", "n", "a")), undefined);
-  assert.equal(m.getByLabels(colliding("x", "n", "c")), c);
+  assert.equal(m.getByLabels(colliding("x", "n", "c"))?.ref, c.ref);
   m.delete(c);
-  assert.equal(m.getByLabels(colliding("x", "n", "b")), b);
-  assert.equal(m.getByRef(2), b);
+  assert.equal(m.getByLabels(colliding("x", "n", "b"))?.ref, b.ref);
+  assert.equal(m.getByRef(2)?.ref, b.ref);
   m.delete(b);
   assert.equal(m.size, 0);
   assert.equal(m.getByLabels(colliding("x", "n", "b")), undefined);
@@ -65,16 +66,15 @@ test("mem postings keep lists sorted, values in byte order, and forget emptied e
 });
 
 test("series by ref: the dense array's and the map's, through the array being given up, each iterated once", () => {
-  const m = new SeriesMap();
+  const m = new SeriesMap(columns);
   const n = 8 * REF_INDEX_SLACK;
-  const all = Array.from(
-    { length: n },
-    (_, i) => new MemSeries(i + 1, Labels.fromStrings("i", String(i + 1)), columns),
+  const all = Array.from({ length: n }, (_, i) =>
+    MemSeries.create(i + 1, Labels.fromStrings("i", String(i + 1)), columns),
   );
-  const far = new MemSeries(10 * n, Labels.fromStrings("i", "far"), columns);
+  const far = MemSeries.create(10 * n, Labels.fromStrings("i", "far"), columns);
   for (const s of [...all, far]) m.add(s);
   assert.equal(m.size, n + 1);
-  assert.equal(m.getByRef(10 * n), far, "a ref far past the array is kept in the map");
+  assert.equal(m.getByRef(10 * n)?.ref, far.ref, "a ref far past the array is kept in the map");
   assert.deepEqual(
     [...m.values()].map((s) => s.ref),
     [...all.map((s) => s.ref), 10 * n],
@@ -84,7 +84,7 @@ test("series by ref: the dense array's and the map's, through the array being gi
   const seen: number[] = [];
   for (let i = 0; i < 10; i++) seen.push((it.next().value as MemSeries).ref);
   for (let i = 1; i < n - 1; i++) if (i !== 5000) m.delete(all[i]);
-  const added = new MemSeries(n + 1, Labels.fromStrings("i", "new"), columns);
+  const added = MemSeries.create(n + 1, Labels.fromStrings("i", "new"), columns);
   m.add(added);
   for (let r = it.next(); r.done !== true; r = it.next()) seen.push(r.value.ref);
   // The new series is past what the sparse array takes: the map keeps it, after `far`.
@@ -92,17 +92,17 @@ test("series by ref: the dense array's and the map's, through the array being gi
   // Once it is done, the sparse array is given up: its series are found in the map.
   assert.equal(m.size, 5);
   for (const s of [all[0], all[5000], all[n - 1], added, far]) {
-    assert.equal(m.getByRef(s.ref), s);
-    assert.equal(m.getByLabels(s.labels), s);
+    assert.equal(m.getByRef(s.ref)?.slot, s.slot);
+    assert.equal(m.getByLabels(s.labels)?.ref, s.ref);
   }
   assert.deepEqual(
     [...m.values()].map((s) => s.ref).sort((a, b) => a - b),
     [1, 5001, n, n + 1, 10 * n],
   );
   // A later series starts a new array; removing the map's series forgets them.
-  const later = new MemSeries(n + 2, Labels.fromStrings("i", "later"), columns);
+  const later = MemSeries.create(n + 2, Labels.fromStrings("i", "later"), columns);
   m.add(later);
-  assert.equal(m.getByRef(n + 2), later);
+  assert.equal(m.getByRef(n + 2)?.ref, later.ref);
   for (const s of [all[0], all[5000], far]) m.delete(s);
   assert.equal(m.getByRef(1), undefined);
   assert.equal(m.size, 3);
@@ -110,4 +110,25 @@ test("series by ref: the dense array's and the map's, through the array being gi
     [...m.values()].map((s) => s.ref).sort((a, b) => a - b),
     [n, n + 1, n + 2],
   );
+});
+
+test("the map keeps rows, not series objects: each lookup is a view of the row, and views share its state", () => {
+  const m = new SeriesMap(columns);
+  const labels = Labels.fromStrings("i", "views");
+  m.add(MemSeries.create(7, labels, columns));
+  const a = m.getByRef(7) as MemSeries;
+  const b = m.getByLabels(labels) as MemSeries;
+  assert.notEqual(a, b);
+  assert.equal(a.slot, b.slot);
+  a.logged = true;
+  a.firstChunkId = 3;
+  a.setMmapped([{ ref: 11 as HeadChunkRef, mint: 1000, maxt: 2000 }]);
+  assert.deepEqual([b.logged, b.firstChunkId, b.numMmapped, b.mmappedMaxt(0), b.lastT], [true, 3, 1, 2000, 2000]);
+  assert.ok(b.labels.equals(labels));
+  m.delete(b);
+  b.drop();
+  assert.equal(m.getByRef(7), undefined);
+  assert.equal(m.getByLabels(labels), undefined);
+  assert.deepEqual([b.numMmapped, b.isEmpty()], [0, true]);
+  assert.ok(b.labels.equals(labels), "the view that removed the series keeps its labels");
 });

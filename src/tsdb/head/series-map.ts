@@ -1,25 +1,40 @@
-// The head's series by ref and by label hash. The map is keyed by the low 32 bits of the labels' XXH64 as a small
-// integer (a string key would cost each series its 16-digit hash string, about 64 bytes), so keys collide now and
-// then: a key maps to one series or, rarely, to a list of series with different labels; lookups confirm with
-// `MemSeries.hasLabels`. By ref, the dense array (ref-index.ts) holds almost every series and a `Map` only the others, so
-// most series cost a slot of the array (8 bytes) rather than a `Map` entry too (about 37 bytes with its spare room).
+// The head's series by ref and by label hash. A series is its row in the head's columns: the map keeps each series'
+// row number (slot) by ref, and makes a `MemSeries` view of the row when one is asked for, so the head holds no
+// object per series (the object, 64 bytes, and its reference were the largest part of a series' heap). By ref, the
+// dense array (ref-index.ts) holds almost every series and a `Map` only the others, so most series cost a slot of
+// the array (8 bytes) rather than a `Map` entry too (about 37 bytes with its spare room). By labels, a table of refs
+// keyed by the low 32 bits of the labels' XXH64 (hash-table.ts), confirmed against the series' label records.
 
 import type { Labels } from "../../model/labels.ts";
-import { HashTable } from "./hash-table.ts";
+import { IntCol, SeriesColumns } from "./columns.ts";
+import { HashTable, NO_REF } from "./hash-table.ts";
 import { labelHashKey } from "./label-store.ts";
-import { RefIndex } from "./ref-index.ts";
-import type { MemSeries } from "./series.ts";
+import { type RefEntry, RefIndex } from "./ref-index.ts";
+import { MemSeries } from "./series.ts";
 
-/** Series of one head, found by ref or by labels. Single-threaded; no striping needed. */
+/**
+ * Series of one head, found by ref or by labels, as views of their rows (see MemSeries: valid until the series is
+ * removed). Single-threaded; no striping needed.
+ */
 export class SeriesMap {
-  /** The series `dense` does not hold, by ref. */
-  private readonly byRef = new Map<number, MemSeries>();
+  /** The slots of the series `dense` does not hold, by ref. */
+  private readonly byRef = new Map<number, number>();
   /** Every series by label hash key (hash-table.ts). */
-  private readonly byHash = new HashTable<MemSeries>((ref) => this.getByRef(ref));
-  /** Most series, by ref (ref-index.ts). */
-  private readonly dense = new RefIndex<MemSeries>();
+  private readonly byHash: HashTable;
+  /** Most series' slots, by ref (ref-index.ts). */
+  private readonly dense = new RefIndex<number>();
   /** Iterations of `values()` under way: the dense array is not given up meanwhile (its entries would move). */
   private iterations = 0;
+  private readonly cols: SeriesColumns;
+
+  /** An empty map of series whose rows are in `cols`. */
+  constructor(cols: SeriesColumns) {
+    this.cols = cols;
+    this.byHash = new HashTable({
+      keyOf: (ref) => cols.labels.hashKey(this.recordOf(ref)),
+      matches: (ref, labels) => cols.labels.equals(this.recordOf(ref), labels),
+    });
+  }
 
   /** Number of series. */
   get size(): number {
@@ -28,27 +43,37 @@ export class SeriesMap {
 
   /** The series with `ref`, or undefined. */
   getByRef(ref: number): MemSeries | undefined {
-    return this.dense.get(ref) ?? this.byRef.get(ref);
+    const slot = this.slotOf(ref);
+    return slot === undefined ? undefined : new MemSeries(ref, slot, this.cols);
+  }
+
+  /** True when the head holds a series with `ref`. */
+  has(ref: number): boolean {
+    return this.slotOf(ref) !== undefined;
   }
 
   /** The series with exactly `labels`, or undefined. */
   getByLabels(labels: Labels): MemSeries | undefined {
-    return this.byHash.get(labels, labelHashKey(labels.hash()));
+    const ref = this.byHash.get(labels, labelHashKey(labels.hash()));
+    return ref === NO_REF ? undefined : this.getByRef(ref);
   }
 
   /** Adds `s`; the caller has checked that neither its ref nor its labels are present. */
   add(s: MemSeries): void {
-    if (!this.dense.add(s)) this.byRef.set(s.ref, s);
-    this.byHash.add(s);
+    if (!this.dense.add(s.ref, s.slot)) this.byRef.set(s.ref, s.slot);
+    this.byHash.add(s.ref);
   }
 
-  /** Removes `s` (no-op when absent). */
+  /** Removes `s` (no-op when absent); call before `s.drop()`, while its labels can still be read. */
   delete(s: MemSeries): void {
-    if (this.dense.get(s.ref) === s) {
-      this.keep(this.dense.delete(s, this.iterations === 0));
-    } else if (this.byRef.get(s.ref) === s) this.byRef.delete(s.ref);
-    else return;
-    this.byHash.delete(s);
+    const ref = s.ref;
+    if (this.dense.get(ref) === s.slot) {
+      this.byHash.delete(ref);
+      this.keep(this.dense.delete(ref, s.slot, this.iterations === 0));
+    } else if (this.byRef.get(ref) === s.slot) {
+      this.byHash.delete(ref);
+      this.byRef.delete(ref);
+    }
   }
 
   /**
@@ -61,17 +86,26 @@ export class SeriesMap {
     this.iterations++;
     try {
       for (let ref = this.dense.startRef; ref < this.dense.endRef; ref++) {
-        const s = this.dense.get(ref);
-        if (s !== undefined) yield s;
+        const slot = this.dense.get(ref);
+        if (slot !== undefined) yield new MemSeries(ref, slot, this.cols);
       }
-      yield* this.byRef.values();
+      for (const [ref, slot] of this.byRef) yield new MemSeries(ref, slot, this.cols);
     } finally {
       if (--this.iterations === 0) this.keep(this.dense.shrink());
     }
   }
 
+  private slotOf(ref: number): number | undefined {
+    return this.dense.get(ref) ?? this.byRef.get(ref);
+  }
+
+  // The label record of the series `ref`, which the map holds.
+  private recordOf(ref: number): number {
+    return this.cols.i32[SeriesColumns.intAt(this.slotOf(ref) as number, IntCol.labels)];
+  }
+
   // Keeps in the map the entries the dense array let go of.
-  private keep(released: readonly MemSeries[]): void {
-    for (const e of released) this.byRef.set(e.ref, e);
+  private keep(released: readonly RefEntry<number>[]): void {
+    for (const [ref, slot] of released) this.byRef.set(ref, slot);
   }
 }

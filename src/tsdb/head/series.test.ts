@@ -30,7 +30,7 @@ const columns = new SeriesColumns(new ByteArena());
 let nextRef = 1;
 
 function series(): MemSeries {
-  return new MemSeries(nextRef++, Labels.fromStrings("__name__", "x", "n", String(nextRef)), columns);
+  return MemSeries.create(nextRef++, Labels.fromStrings("__name__", "x", "n", String(nextRef)), columns);
 }
 
 /** [mint, maxt, samples] of every chunk, full ones read back from the files. */
@@ -185,4 +185,25 @@ test("the newest sample's time outlives the open chunk: cut, truncated or replac
   assert.equal(s.lastT, 2 * HOUR + 15_000);
   assert.equal(s.append(2 * HOUR + 15_000, 1, opts), true, "the chunks are gone; callers check lastT");
   assert.deepEqual(layout(s), [[2 * HOUR + 15_000, 2 * HOUR + 15_000, 1]]);
+});
+
+test("the newest value outlives the open chunk too: cut, released, or set after replay; a new series reads 0", () => {
+  const s = series();
+  assert.equal(s.lastV, 0);
+  assert.ok(s.append(1000, 1.5, opts));
+  assert.ok(s.append(2000, -7.25, opts));
+  assert.equal(s.lastV, -7.25);
+  // A new chunk at the 2 h boundary: its first sample is the newest value.
+  assert.ok(s.append(2 * HOUR, 42, opts));
+  assert.equal(s.lastV, 42);
+  assert.equal(s.truncateBefore(3 * HOUR), 2);
+  assert.ok(s.isEmpty());
+  assert.equal(s.lastV, 42, "kept when the open chunk is released");
+  s.lastV = 9.5;
+  assert.equal(s.lastV, 9.5);
+  assert.ok(s.append(3 * HOUR, 3, opts));
+  assert.deepEqual(layout(s), [[3 * HOUR, 3 * HOUR, 1]]);
+  assert.equal(s.lastV, 3);
+  const t = series();
+  assert.equal(t.lastV, 0);
 });

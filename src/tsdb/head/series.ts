@@ -11,7 +11,7 @@ import {
   newHistogramAppender,
 } from "../chunkenc/histogram-append.ts";
 import type { HeadChunkFiles, HeadChunkRef } from "../chunks/head-chunks.ts";
-import { Col, DEAD_SLOT, IntCol, SeriesColumns } from "./columns.ts";
+import { Col, DEAD_SLOT, IntCol, NO_CHUNKS, SeriesColumns } from "./columns.ts";
 import { labelHashKey } from "./label-store.ts";
 import {
   copyHistogram,
@@ -72,8 +72,6 @@ export function computeChunkEndTime(start: number, cur: number, maxT: number, ra
   return Math.trunc(start + (maxT - start) / Math.floor(n));
 }
 
-const NO_CHUNKS: number[] = [];
-
 // What the open chunk of a series is: none, a float chunk in the head's columns, or `histograms.open`.
 const OPEN_NONE = 0;
 const OPEN_XOR = 1;
@@ -86,21 +84,19 @@ const LOGGED = 8;
 const HAS_HISTOGRAMS = 16;
 const PENDING_SHIFT = 5;
 
-/** A series held by the head. Mutated only by the head (appends, replay, truncation). */
+/**
+ * A series held by the head: a view of its row in the head's columns, which keep all of its state (the head keeps no
+ * object per series). Made when asked for (SeriesMap); a view is valid until the series is removed, which only the
+ * head's truncation and replay do, and the view that removes it (`drop()`) then reads as an empty series.
+ */
 export class MemSeries {
   /** Head series ref, stable across restarts (it is logged in the WAL). */
   readonly ref: number;
   /**
    * The series' labels: the offset of their record in the columns' label store while the series is in the head,
-   * the set itself once `drop()` released the record (a reader that still holds the series reads them from there).
+   * the set itself once `drop()` released the record (a reader that still holds the view reads them from there).
    */
   private held: number | Labels;
-  /**
-   * Full chunks in time order as flat (ref, mint, maxt) triples: an array of numbers keeps them unboxed, 24 bytes a
-   * chunk, where an object per chunk with its three numbers boxed took about 100. Sized exactly (chunks are cut
-   * every few minutes at most, so copying on each is cheap); shared and empty until the first.
-   */
-  private mm: number[] = NO_CHUNKS;
   /** The head's columns, where this series' numbers live (row `slot`): no number fields in the object but its ref. */
   private readonly cols: SeriesColumns;
   /**
@@ -109,12 +105,31 @@ export class MemSeries {
    */
   slot: number;
 
-  /** A series with a row of `cols` (taken now; `drop()` gives it back). */
-  constructor(ref: number, labels: Labels, cols: SeriesColumns) {
+  /** A view of the series `ref` in row `slot` of `cols` (see `create`). */
+  constructor(ref: number, slot: number, cols: SeriesColumns) {
     this.ref = ref;
-    this.held = cols.labels.add(labels, labelHashKey(labels.hash()));
+    this.held = cols.i32[SeriesColumns.intAt(slot, IntCol.labels)];
     this.cols = cols;
-    this.slot = cols.alloc();
+    this.slot = slot;
+  }
+
+  /** A new series: a row of `cols` taken for it (`drop()` gives it back) and its labels kept in their store. */
+  static create(ref: number, labels: Labels, cols: SeriesColumns): MemSeries {
+    const slot = cols.alloc();
+    cols.i32[SeriesColumns.intAt(slot, IntCol.labels)] = cols.labels.add(labels, labelHashKey(labels.hash()));
+    return new MemSeries(ref, slot, cols);
+  }
+
+  /**
+   * Full chunks in time order as flat (ref, mint, maxt) triples (SeriesColumns.chunks); NO_CHUNKS until the first
+   * and once the series was dropped.
+   */
+  private get mm(): readonly number[] {
+    return this.cols.chunks[this.slot];
+  }
+
+  private set mm(chunks: readonly number[]) {
+    this.cols.chunks[this.slot] = chunks;
   }
 
   /** Small fields in one int32 (SeriesColumns, IntCol.bits): the open chunk's kind (OPEN_*), flags, `pending`. */
@@ -240,13 +255,17 @@ export class MemSeries {
     this.cols.xor.times[SeriesColumns.lastTimeAt(this.slot)] = t;
   }
 
-  /** Newest sample's value (see `lastVUnknown`). */
+  /**
+   * Newest float sample's value (see `lastVUnknown`): the open chunk's slot keeps it as its encoder's previous value,
+   * with a staleness marker's bits as the encoder writes them (compare values with their bits normalized). Set only
+   * while the open chunk holds no sample.
+   */
   get lastV(): number {
-    return this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)];
+    return this.cols.xor.value(this.slot);
   }
 
   set lastV(v: number) {
-    this.cols.f64[SeriesColumns.at(this.slot, Col.lastV)] = v;
+    this.cols.xor.setValue(this.slot, v);
   }
 
   /** Time at which the open chunk is cut, ms. */
@@ -425,9 +444,8 @@ export class MemSeries {
     }
     // Twice the target means the prediction was wrong (the rate went up): cut anyway.
     if (t >= f[row + Col.nextAt] || n >= o.samplesPerChunk * 2) this.cut(t, o);
-    // The slot keeps `t` as its time: the newest sample's (lastT).
+    // The slot keeps `t` and `v` as its time and value: the newest sample's (lastT, lastV).
     xor.append(slot, t, v);
-    f[row + Col.lastV] = v;
     // Both flags are rare (a series after replay, one that held histograms): one read of the bits in the common case.
     if ((this.bits & (LAST_V_UNKNOWN | HAS_HISTOGRAMS)) !== 0) {
       this.lastVUnknown = false;
