@@ -8,6 +8,8 @@
 // them); spares idle for a while are retired. A worker whose selection is large may hand half of it to an idle
 // worker (an assist, shard.ts) when no job is waiting and a third worker stays free; the main thread's side of
 // assists, the split of a selection of a few pages here and the merge of two halves here, is assist-desk.ts.
+// A job that finds no worker free (each busy, or a spare still starting, which takes a few hundred ms) is selected
+// at once and, when small, evaluated on the main thread (the lane); a larger one waits there for the first free worker.
 
 import { availableParallelism } from "node:os";
 import { MessageChannel, type Worker } from "node:worker_threads";
@@ -18,7 +20,7 @@ import { AssistDesk } from "./assist-desk.ts";
 import { DEAL_PAGE_BYTES } from "./deal.ts";
 import { FairQueue } from "./fair-queue.ts";
 import { type PoolFigures, type RestartReason, ServeTimes } from "./figures.ts";
-import { evaluateInline, INLINE_MAX_MS } from "./inline.ts";
+import { evaluateInline, INLINE_MAX_MS, type InlineOutcome } from "./inline.ts";
 import { JobData } from "./job-data.ts";
 import type { PageBounds } from "./pages.ts";
 import {
@@ -90,6 +92,12 @@ export class QueryPool {
    * job at most is evaluated inline per turn (others go to workers), so a burst of them never adds up.
    */
   private inlineTurn: NodeJS.Immediate | null = null;
+  /**
+   * The job taken from its queue while no worker was free (every one busy or starting; a spare takes a few hundred
+   * ms to start): evaluated inline at once when small, or else waiting with its selections made for the first free
+   * worker. One at most, so no more is selected ahead than one job's first pages.
+   */
+  private lane: Lane | null = null;
   private counts = { canceled: 0, timedOut: 0, rejected: 0, inline: 0 };
   private readonly serveTimes = new ServeTimes();
   private readonly restarts: Record<RestartReason, number> = {
@@ -217,6 +225,7 @@ export class QueryPool {
     if (this.inlineTurn !== null) clearImmediate(this.inlineTurn);
     this.inlineTurn = null;
     const down = new ContrailError("unavailable", "the server is shutting down");
+    this.failLane(down);
     for (const job of this.queue.drain()) this.finish(job, { error: down });
     const exits: Promise<unknown>[] = [];
     for (const slot of this.slots) {
@@ -353,7 +362,8 @@ export class QueryPool {
   // so a query arriving meanwhile never waits; without one, a spare is started (when the pool may grow) for the
   // next large selection.
   private helperSlot(job: Job): Slot | undefined {
-    const allowed = this.assistsOn && !this.closed && job.stop === null && this.queue.waiting() === 0;
+    const allowed =
+      this.assistsOn && !this.closed && job.stop === null && this.queue.waiting() === 0 && this.lane === null;
     const free = allowed ? this.slots.filter(isFree) : [];
     const starting = this.slots.some((x) => !x.ready && x.worker !== null);
     if (free.length === 1 && !starting && this.slots.length < this.maxWorkers) this.scheduleRetire(this.addSlot());
@@ -390,6 +400,7 @@ export class QueryPool {
       this.lastStartError ??= "the worker exited while starting";
       if (this.readyCount() === 0) {
         for (const j of this.queue.drain()) this.finish(j, { error: startError(this.lastStartError) });
+        if (this.lane?.evaluating === false) this.failLane(startError(this.lastStartError));
       }
       const pause = Math.min(MAX_RESTART_BACKOFF_MS, RESTART_BACKOFF_MS * 2 ** (slot.failures - 1));
       setTimeout(() => {
@@ -404,35 +415,102 @@ export class QueryPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (!isFree(slot)) continue;
+      const lane = this.lane;
+      if (lane !== null && !lane.evaluating) {
+        this.lane = null;
+        this.takeOver(lane, slot);
+        continue;
+      }
       const job = this.queue.next();
       if (job === null) break;
       this.start(job, slot);
     }
+    this.tryLane();
     this.ensureSpare();
   }
 
-  private start(job: Job, slot: Slot): void {
+  // The job leaves its queue: running, with its data and the first pages of its selections made here.
+  private begin(job: Job): Lane {
     const now = performance.now();
     job.state = "running";
     job.started = now;
-    job.slot = slot;
     job.data = new JobData(job.sub.queryable, { maxSamples: job.spec.maxSamples, bounds: this.bounds });
-    slot.job = job;
-    this.occupy(slot);
     const ahead = selectAhead(job.spec, job.data, {
       planner: this.planner,
       inlineAllowed: this.inlineOn && this.inlineTurn === null,
       observe: (seconds) => this.serveTimes.observe(seconds),
       splitFirstBytes: this.assistsOn ? DEAL_PAGE_BYTES : undefined,
     });
-    const queueSeconds = (now - job.submitted) / 1000;
+    return { job, ahead, queueSeconds: (now - job.submitted) / 1000, evaluating: ahead.inline };
+  }
+
+  // Evaluates a job selected ahead on this thread; one such job per turn of the event loop.
+  private evaluateHere(lane: Lane): Promise<InlineOutcome> {
+    this.inlineTurn = setImmediate(() => {
+      this.inlineTurn = null;
+      if (!this.closed && (this.queue.waiting() > 0 || this.lane !== null)) this.dispatch();
+    });
+    const { job, queueSeconds } = lane;
+    const times = { remainingMs: Math.max(1, job.deadline - performance.now()), queueSeconds, maxMs: this.inlineMaxMs };
+    return evaluateInline(this.planner, job.spec, lane.ahead.selects, times);
+  }
+
+  // With no worker free, the next job is selected now and, when small, evaluated here instead of waiting for one.
+  private tryLane(): void {
+    if (this.lane !== null || this.closed || !this.inlineOn || this.inlineTurn !== null) return;
+    // No worker up at all (starting, or failing to): jobs wait for one, or for the start's error.
+    if (this.slots.some(isFree) || this.readyCount() === 0) return;
+    const job = this.queue.next();
+    if (job === null) return;
+    const lane = this.begin(job);
+    this.lane = lane;
+    if (!lane.evaluating) return;
+    void this.evaluateHere(lane).then((outcome) => {
+      lane.evaluating = false;
+      if (job.state === "done") return;
+      // Too large after all: it waits in the lane for the first free worker, unless it was stopped meanwhile.
+      if (outcome.kind === "abandoned" && job.stop === null) {
+        this.dispatch();
+        return;
+      }
+      this.lane = null;
+      this.queue.finished(job.org);
+      if (outcome.kind === "abandoned") this.finish(job, { error: stopError(job.stop, "expression evaluation") });
+      else {
+        this.counts.inline++;
+        this.finish(job, outcome.kind === "body" ? { body: outcome.body } : { error: outcome.error });
+      }
+      this.dispatch();
+    });
+  }
+
+  // The job of the lane goes to the free worker of `slot`.
+  private takeOver(lane: Lane, slot: Slot): void {
+    const { job, ahead, queueSeconds } = lane;
+    job.slot = slot;
+    slot.job = job;
+    this.occupy(slot);
+    if (ahead.inline || !this.assistsOn || !this.desk.splitAhead(job, slot, ahead, queueSeconds))
+      this.hand(job, slot, ahead, queueSeconds);
+  }
+
+  // The lane's job fails with `error` (its selections dropped) unless it is being evaluated.
+  private failLane(error: ContrailError): void {
+    const lane = this.lane;
+    if (lane === null) return;
+    this.lane = null;
+    this.queue.finished(lane.job.org);
+    this.finish(lane.job, { error });
+  }
+
+  private start(job: Job, slot: Slot): void {
+    job.slot = slot;
+    slot.job = job;
+    this.occupy(slot);
+    const lane = this.begin(job);
+    const { ahead, queueSeconds } = lane;
     if (ahead.inline) {
-      this.inlineTurn = setImmediate(() => {
-        this.inlineTurn = null;
-        if (!this.closed && this.queue.waiting() > 0) this.dispatch();
-      });
-      const times = { remainingMs: Math.max(1, job.deadline - now), queueSeconds, maxMs: this.inlineMaxMs };
-      void evaluateInline(this.planner, job.spec, ahead.selects, times).then((outcome) => {
+      void this.evaluateHere(lane).then((outcome) => {
         if (job.state === "done" || slot.job !== job) return;
         if (outcome.kind === "abandoned") {
           this.hand(job, slot, ahead, queueSeconds);
@@ -441,6 +519,7 @@ export class QueryPool {
         this.counts.inline++;
         this.release(slot);
         this.finish(job, outcome.kind === "body" ? { body: outcome.body } : { error: outcome.error });
+        if (this.lane !== null) this.dispatch();
       });
       return;
     }
@@ -520,6 +599,16 @@ export class QueryPool {
 
   // Raises the worker's cancel flag and terminates it if it has not stopped a grace period later.
   private stopRunning(job: Job, why: "client" | "deadline"): void {
+    const lane = this.lane;
+    if (lane?.job === job && job.stop === null) {
+      // Evaluating here ends within the inline bound and then sees the stop; waiting for a worker ends now.
+      job.stop = why;
+      if (!lane.evaluating) {
+        this.failLane(stopError(why, "query queue"));
+        this.dispatch();
+      }
+      return;
+    }
     const slot = job.slot;
     if (slot === null || job.stop !== null) return;
     job.stop = why;
@@ -555,4 +644,18 @@ export class QueryPool {
     }
     job.settle(o);
   }
+}
+
+/** A job that left its queue with its selections made ahead, and whether it is being evaluated on this thread. */
+interface Lane {
+  readonly job: Job;
+  readonly ahead: Ahead;
+  /** Seconds it waited in its queue. */
+  readonly queueSeconds: number;
+  evaluating: boolean;
+}
+
+// The error of a job stopped `why` in `where`.
+function stopError(why: "client" | "deadline" | null, where: string): ContrailError {
+  return why === "client" ? canceledError(where) : timeoutError(where);
 }
