@@ -16,6 +16,7 @@ import {
 } from "../test-support.ts";
 import type { PoolFigures } from "./figures.ts";
 import { QueryPool } from "./pool.ts";
+import { poolReaches } from "./pool-testkit.ts";
 
 /** How long a query that must not wait for a worker may take: generous, for a loaded machine. */
 const LIVENESS_MS = 2000;
@@ -63,14 +64,8 @@ async function query(q: string, signal?: AbortSignal, org = "acme") {
   return { status: r.status, json, ms: performance.now() - started };
 }
 
-async function until(what: string, cond: (f: PoolFigures) => boolean): Promise<PoolFigures> {
-  const end = performance.now() + SETTLE_MS;
-  for (;;) {
-    const f = pool.figures();
-    if (cond(f)) return f;
-    if (performance.now() > end) assert.fail(`the pool never got to: ${what} (${JSON.stringify(f)})`);
-    await sleep(20);
-  }
+function until(what: string, cond: (f: PoolFigures) => boolean): Promise<PoolFigures> {
+  return poolReaches(pool, what, cond, SETTLE_MS);
 }
 
 // Starts two heavy queries and waits until they hold both workers (the pool's maximum).

@@ -18,6 +18,7 @@ import {
 import type { PoolFigures } from "./figures.ts";
 import { QueryPool } from "./pool.ts";
 import { DEFAULT_WORKER_YOUNG_GENERATION_MB } from "./pool-options.ts";
+import { poolReaches } from "./pool-testkit.ts";
 
 const HOOKS = new URL("./test-worker.ts", import.meta.url);
 /** How long a query that must not wait for heavy ones may take: generous, for a loaded machine. */
@@ -92,14 +93,8 @@ async function query(
 }
 
 // Waits until `cond` holds for the figures of `p` (default: the shared pool); fails after SETTLE_MS.
-async function until(what: string, cond: (f: PoolFigures) => boolean, p = pool): Promise<PoolFigures> {
-  const end = performance.now() + SETTLE_MS;
-  for (;;) {
-    const f = p.figures();
-    if (cond(f)) return f;
-    if (performance.now() > end) assert.fail(`the pool never got to: ${what} (${JSON.stringify(f)})`);
-    await sleep(20);
-  }
+function until(what: string, cond: (f: PoolFigures) => boolean, p = pool): Promise<PoolFigures> {
+  return poolReaches(p, what, cond, SETTLE_MS);
 }
 
 // Waits until every worker is up and idle again.
