@@ -224,6 +224,7 @@ export const LAYER_TABLE: LayerTable = {
         "src/api/test-support.ts",
         "src/api/attack-set.ts",
         "src/api/query-pool/test-worker.ts",
+        "src/api/query-pool/pool-testkit.ts",
         "src/api/remote-read/test-codec.ts",
         "src/api/query-pool/histogram-testdb.ts",
       ],
