@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { MemoryTenants, startTestServer, type TestControl, type TestServer, testControl } from "../api/test-support.ts";
 import { runDemoPlatform } from "../demo/testkit.ts";
+import { mulberry32 } from "../testkit/random.ts";
 import { allPanels, type DashboardJson, DS_PLACEHOLDER, exportDashboard, loadDashboard } from "./dashboard.ts";
 import { goDuration } from "./tsdb.ts";
 
@@ -29,18 +30,6 @@ let server: TestServer;
 let token: string;
 let end: number;
 
-/** A seeded uniform generator (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 before(async () => {
   control = testControl();
   token = control.org(ORG);
@@ -55,7 +44,7 @@ before(async () => {
     regions: ["ord", "ams", "syd"],
     t0: T0,
     collections: COLLECTIONS,
-    random: seeded(11),
+    random: mulberry32(11),
   });
   end = run.lastT;
   assert.ok(run.sent[APP] > 300, `demo traffic sent ${run.sent[APP]} requests`);

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { checkTemplate } from "../rules/index.ts";
-import { prng, randomTemplate } from "../rules/testkit.ts";
+import { randomTemplate } from "../rules/testkit.ts";
+import { mulberry32 } from "../testkit/random.ts";
 import { checkRuleFile } from "./rules.ts";
 
 const bin = new URL("../../bin/contrail.js", import.meta.url).pathname;
@@ -65,7 +66,7 @@ test("random templates get promtool's verdict", {
   skip: existsSync(PROMTOOL) ? false : "promtool is not installed",
 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "contrail-templates-"));
-  const rand = prng(2024);
+  const rand = mulberry32(2024);
   try {
     for (let i = 0; i < TEMPLATE_CASES; i++) {
       const template = randomTemplate(rand, true);

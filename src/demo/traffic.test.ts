@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { LocalCa, startEdge } from "../edge/index.ts";
 import { Registry } from "../exposition/registry.ts";
 import { isContrailError } from "../model/errors.ts";
+import { mulberry32 } from "../testkit/random.ts";
 import {
   pathOf,
   pickKind,
@@ -17,18 +18,6 @@ import {
   startTraffic,
   type TrafficOptions,
 } from "./traffic.ts";
-
-/** A seeded uniform generator (mulberry32), so runs are repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A loopback stand-in for the demo app behind an edge: answers like it, and records what it saw. */
 interface AppServer {
@@ -139,7 +128,7 @@ describe("the request mix", () => {
   ];
   for (const [kind, re] of paths) {
     test(`pathOf(${kind})`, () => {
-      const random = seeded(7);
+      const random = mulberry32(7);
       for (let i = 0; i < 50; i++) assert.match(pathOf(kind, random), re);
     });
   }
@@ -218,7 +207,7 @@ describe("startTraffic", { timeout: HANG_GUARD_MS }, () => {
       ratePerSecond: 400,
       concurrency: 64,
       signal: ac.signal,
-      random: seeded(42),
+      random: mulberry32(42),
       now: () => 0,
     });
     // Two seconds' worth of arrivals at 400/s, counted rather than timed: a loaded machine stalls this process.
@@ -268,7 +257,7 @@ describe("startTraffic", { timeout: HANG_GUARD_MS }, () => {
       ratePerSecond: 200,
       concurrency: 5,
       signal: ac.signal,
-      random: seeded(1),
+      random: mulberry32(1),
     });
     try {
       // Every slot taken and held by the server, and arrivals past them skipped.
@@ -311,7 +300,7 @@ describe("startTraffic", { timeout: HANG_GUARD_MS }, () => {
       ratePerSecond: 400,
       concurrency: 12,
       signal: ac.signal,
-      random: seeded(3),
+      random: mulberry32(3),
       now: () => 0,
     });
     const slots = splitSlots(
@@ -440,7 +429,7 @@ test("demo traffic over HTTPS through a real edge gives the app series of every 
       ratePerSecond: 150,
       concurrency: 64,
       signal: ac.signal,
-      random: seeded(7),
+      random: mulberry32(7),
     });
     // Runs until the untrusting client has sent a few requests (2% of HTTPS ones), the edge has counted a failed
     // handshake, and held requests filled the soft limit.

@@ -184,17 +184,6 @@ const TEMPLATE_TOKENS = [
 /** Most tokens in one random template. */
 const MAX_TEMPLATE_TOKENS = 24;
 
-/** A small deterministic PRNG (mulberry32) returning [0, 1), so a failing case reproduces from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A random soup of template tokens; `action` starts it inside an action, so most of it is template syntax. */
 export function randomTemplate(rand: () => number, action = false): string {
   const n = 1 + Math.floor(rand() * (action ? MAX_TEMPLATE_TOKENS / 4 : MAX_TEMPLATE_TOKENS));

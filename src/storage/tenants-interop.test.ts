@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Labels } from "../model/labels.ts";
 import { newMatcher } from "../model/matcher.ts";
+import { mulberry32 } from "../testkit/random.ts";
 import { Block, listBlockDirs } from "../tsdb/block.ts";
 import { numSamples } from "../tsdb/chunkenc/xor.ts";
 import { BLOCK_SAMPLES_PER_CHUNK } from "../tsdb/compact.ts";
@@ -32,21 +33,9 @@ const T0 = 1_699_999_200_000; // 2 h aligned
 const T_END = T0 + 13 * HOUR;
 const ORG = "interop-org";
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The data: 20 counters (one with a reset) and 10 gauges, sampled every 15 s over 13 h. */
 function generate(): Map<string, { labels: Labels; samples: [number, number][] }> {
-  const r = rng(42);
+  const r = mulberry32(42);
   const out = new Map<string, { labels: Labels; samples: [number, number][] }>();
   const add = (labels: Labels, values: (t: number, i: number) => number) => {
     const samples: [number, number][] = [];

@@ -16,6 +16,24 @@ export function fuzzSeeds(fallback: readonly number[]): number[] {
   return list;
 }
 
+/** A float in [0, 1) each call, from a mulberry32 generator whose sequence is fixed by `seed` (any integer). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
+  };
+}
+
+/** A float in [0, 1) each call, the sequence of `new Random(seed).next()`. */
+export function xorshift32(seed: number): () => number {
+  const random = new Random(seed);
+  return () => random.next();
+}
+
 /** A deterministic source of random choices (xorshift32). */
 export class Random {
   private s: number;

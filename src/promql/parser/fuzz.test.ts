@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { isContrailError } from "../../model/errors.ts";
+import { xorshift32 } from "../../testkit/random.ts";
 import { sharedData } from "../../testkit/shared-data.ts";
 import { exprToString, parseExpr } from "./index.ts";
 import { parseWithStats } from "./parser.ts";
@@ -12,19 +13,6 @@ import { parseWithStats } from "./parser.ts";
 // Work per input byte, plus a constant for tiny inputs.
 const WORK_PER_BYTE = 8;
 const WORK_BASE = 64;
-
-/** xorshift32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
-}
 
 const tables = sharedData("promql-parser-cases");
 
@@ -192,7 +180,7 @@ function check(input: string): boolean {
 
 describe("parser fuzzing", () => {
   test("100,000 mutated and random queries", { skip: tables.skip }, () => {
-    const r = rng(20_240_601);
+    const r = xorshift32(20_240_601);
     const seeds = corpus();
     let parsed = 0;
     for (let i = 0; i < 100_000; i++) {

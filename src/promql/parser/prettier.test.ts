@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { isContrailError } from "../../model/errors.ts";
+import { xorshift32 } from "../../testkit/random.ts";
 import { sharedData } from "../../testkit/shared-data.ts";
 import { type Expr, exprToString, parseExpr, prettyPrint, walk } from "./index.ts";
 import { lineLength } from "./prettier.ts";
@@ -407,22 +408,9 @@ function mustParseCases(): Expr[] {
     .map((c) => parseExpr(c.input_hex !== undefined ? Buffer.from(c.input_hex, "hex") : c.input));
 }
 
-/** xorshift32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x1_0000_0000;
-  };
-}
-
 // Random well-typed query text: instant vectors, range vectors and scalars built from every kind of node.
 function queryGenerator(seed: number) {
-  const r = rng(seed);
+  const r = xorshift32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const names = ["http_requests_total", "node_cpu_seconds_total", "up", "process_resident_memory_bytes", "a"];
   const labels = ["job", "instance", "region", "app", "le", "mode"];

@@ -3,13 +3,14 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { prng, randomTemplate } from "../testkit.ts";
+import { mulberry32 } from "../../testkit/random.ts";
+import { randomTemplate } from "../testkit.ts";
 import { checkTemplate, expandAlertTemplate } from "./index.ts";
 
 const CASES = 3_000;
 
 test("random templates parse or report a parse error, and expand without throwing", async () => {
-  const rand = prng(16);
+  const rand = mulberry32(16);
   let parsed = 0;
   for (let i = 0; i < CASES; i++) {
     const text = randomTemplate(rand);

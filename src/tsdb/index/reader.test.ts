@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { isContrailError } from "../../model/errors.ts";
 import { compareStrings, Labels } from "../../model/labels.ts";
+import { mulberry32 } from "../../testkit/random.ts";
 import { IndexReader } from "./reader.ts";
 import { type ChunkMeta, IndexWriter, type IndexWriterOptions } from "./writer.ts";
 
@@ -12,18 +13,6 @@ const dir = mkdtempSync(join(tmpdir(), "contrail-index-reader-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let fileNo = 0;
 const nextPath = () => join(dir, `index-${fileNo++}`);
-
-// Deterministic PRNG (mulberry32) so failures reproduce.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TestSeries {
   labels: Labels;
@@ -33,7 +22,7 @@ interface TestSeries {
 // Random series sharing names and values (so symbols repeat), with unicode and astral-plane strings, a label with
 // hundreds of values (to cross the reader's sampling of every 32nd value) and chunk refs in several segments.
 function randomSeries(n: number, seed: number): TestSeries[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const names = ["__name__", "app", "region", "instance", "le", "ünïcödé", "🚀", "zone"];
   const values = ["a", "b", "東京", "ß", "🚀", "Ü", "x y", "é", "\u00ff", "\uffff", "z"];

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, test } from "node:test";
 import { isContrailError } from "../../model/errors.ts";
+import { mulberry32 } from "../../testkit/random.ts";
 import { WalReader } from "./reader.ts";
 import { HEADER_SIZE, listSegments, PAGE_SIZE, segmentPath } from "./segment.ts";
 import { type FsyncPolicy, Wal } from "./wal.ts";
@@ -17,18 +18,6 @@ function tempDir(): string {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-/** Deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A record of `size` bytes whose content identifies it (`id`) and the PRNG state. */
 function makeRecord(id: number, size: number, rand: () => number): Uint8Array {
@@ -60,7 +49,7 @@ const SEG = 4 * PAGE_SIZE;
 describe("WAL write and read", () => {
   test("records of random sizes round trip across pages and segments", () => {
     const dir = tempDir();
-    const rand = rng(1);
+    const rand = mulberry32(1);
     const special = [0, 1, 6, 7, PAGE_SIZE - HEADER_SIZE, PAGE_SIZE - HEADER_SIZE - 1, PAGE_SIZE - 6, PAGE_SIZE];
     const sizes: number[] = [...special];
     for (let i = 0; i < 400; i++) {
@@ -108,7 +97,7 @@ describe("WAL write and read", () => {
   test("fragment placement follows the page rules", () => {
     const dir = tempDir();
     const w = Wal.open(dir, { segmentSize: SEG });
-    const rand = rng(2);
+    const rand = mulberry32(2);
     // 1: fills page 0 exactly. 2: leaves 3 bytes on page 1, which become padding. 3: split over pages 2 and 3.
     // 4: empty record.
     const r1 = makeRecord(1, PAGE_SIZE - HEADER_SIZE, rand);
@@ -140,7 +129,7 @@ describe("WAL write and read", () => {
   test("a record that does not fit the rest of the segment starts the next one", () => {
     const dir = tempDir();
     const w = Wal.open(dir, { segmentSize: 2 * PAGE_SIZE });
-    const rand = rng(3);
+    const rand = mulberry32(3);
     const a = makeRecord(1, 100, rand);
     // Room left in segment 0 after `a`: (PAGE - 107 - 7) + (PAGE - 7); one byte more does not fit.
     const room = PAGE_SIZE - 107 - HEADER_SIZE + PAGE_SIZE - HEADER_SIZE;
@@ -168,7 +157,7 @@ describe("WAL write and read", () => {
   test("records are readable while the writer is open (partial last page)", () => {
     const dir = tempDir();
     const w = Wal.open(dir);
-    const rand = rng(4);
+    const rand = mulberry32(4);
     const recs = [makeRecord(1, 10, rand), makeRecord(2, 40_000, rand), makeRecord(3, 5, rand)];
     w.log(...recs);
     assert.equal(statSync(segmentPath(dir, 0)).size, w.activeOffset);
@@ -222,7 +211,7 @@ describe("WAL write and read", () => {
   test("the fsync policy does not change the bytes", () => {
     const outputs = (["segment", "always", "never"] as FsyncPolicy[]).map((fsync) => {
       const dir = tempDir();
-      const rand = rng(5);
+      const rand = mulberry32(5);
       const w = Wal.open(dir, { fsync, segmentSize: SEG });
       for (let i = 0; i < 50; i++) w.log(makeRecord(i, (rand() * 20_000) | 0, rand));
       w.close();
@@ -237,7 +226,7 @@ describe("WAL write and read", () => {
       const dir = tempDir();
       const handed: string[] = [];
       const w = Wal.open(dir, { fsync, segmentSize: SEG, syncLater: (p) => handed.push(p) });
-      const rand = rng(7);
+      const rand = mulberry32(7);
       for (let i = 0; i < 50; i++) w.log(makeRecord(i, (rand() * 20_000) | 0, rand));
       w.nextSegment();
       w.close();
