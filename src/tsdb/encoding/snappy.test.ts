@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { mulberry32 } from "../../testkit/random.ts";
 import { SnappyDecoder, SnappyEncoder, snappyDecodedLength, snappyMaxEncodedLength } from "./snappy.ts";
 
 /**
@@ -54,17 +55,6 @@ function naiveEncode(src: Uint8Array): Uint8Array {
   }
   literal(lit, src.length);
   return new Uint8Array(out);
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Counts element kinds of a block (literal length classes, copy kinds) to prove the round trips cover them all. */
@@ -146,7 +136,7 @@ describe("snappy block decoding", () => {
 
   test("round trips of random data with every element kind", () => {
     const d = new SnappyDecoder();
-    const rand = rng(7);
+    const rand = mulberry32(7);
     const words = ["http_requests_total", "instance", "job", "le", "0.005", "region", "ams", "{", "}", "="];
     for (let round = 0; round < 40; round++) {
       const size = round < 30 ? (rand() * 5000) | 0 : 70_000 + ((rand() * 200_000) | 0);
@@ -305,7 +295,7 @@ function randomBlock(rand: () => number, elements: number): Uint8Array {
 
 describe("snappy decoding against the reference", () => {
   test("random blocks of every element kind decode to the reference's bytes", () => {
-    const rand = rng(23);
+    const rand = mulberry32(23);
     const d = new SnappyDecoder();
     for (let round = 0; round < 400; round++) {
       const block = randomBlock(rand, 1 + Math.floor(rand() * (round < 300 ? 40 : 400)));
@@ -343,7 +333,7 @@ describe("snappy decoding against the reference", () => {
   });
 
   test("corrupt blocks fail with the reference's message, or decode to its bytes", () => {
-    const rand = rng(29);
+    const rand = mulberry32(29);
     const d = new SnappyDecoder();
     const int = (n: number) => Math.floor(rand() * n);
     for (let round = 0; round < 3000; round++) {
@@ -378,7 +368,7 @@ describe("snappy decoding against the reference", () => {
 
 /** Inputs shaped like the data snappy meets here: protobuf write requests, WAL records, random and constant bytes. */
 function corpus(): [string, Uint8Array][] {
-  const rand = rng(11);
+  const rand = mulberry32(11);
   const out: [string, Uint8Array][] = [
     ["empty", new Uint8Array(0)],
     ["one byte", new Uint8Array([7])],
