@@ -66,7 +66,7 @@ export const MAX_COMMIT_EPOCH = 2 ** 31 - 1;
 /** Entries of a new queue. */
 const INITIAL_QUEUE = 64;
 /**
- * The largest queue kept as a head's spare, entries (3 MiB of typed arrays at most): a larger batch's queue is left
+ * The largest queue kept as a head's spare, entries (4 MiB of typed arrays at most): a larger batch's queue is left
  * to the collector.
  */
 export const MAX_SPARE_QUEUE = 128 * 1024;
