@@ -16,11 +16,11 @@ import type { Appender, CommitReport, SeriesRef } from "../../storage/interface.
 import { floatHi, floatLo, STALE_NAN_HI, STALE_NAN_LO } from "../encoding/float-bits.ts";
 import { encodeSamples } from "../record/samples.ts";
 import { encodeSeries } from "../record/series.ts";
-import { IntCol, SeriesColumns } from "./columns.ts";
+import { DEAD_SLOT, IntCol, SeriesColumns } from "./columns.ts";
 import type { Head } from "./head.ts";
 import { checkHistogram, sameHistogram } from "./histogram-checks.ts";
 import { type HistogramBatch, histogramRecords, readLastSample } from "./histogram-commit.ts";
-import type { MemSeries } from "./series.ts";
+import { LOGGED, MemSeries, ONE_PENDING } from "./series.ts";
 import { copyHistogram } from "./series-histograms.ts";
 
 /** How many samples of the last commit were rejected, by reason. */
@@ -46,14 +46,18 @@ function refScopeOf(head: Head): object {
 }
 
 /**
- * A batch's queue of float samples: their series, times (ms) and values. One spare queue per head is kept between
- * appenders (`spareQueues`), so that a batch does not grow fresh arrays from 64 entries each time (a remote-write
- * request of 2,000 samples grew six pairs of typed arrays and its series array, all garbage after the commit).
+ * A batch's queue of float samples: their series (its row in the head's columns and its ref), times (ms) and
+ * values, and room for the commit's accepted samples' rows. Series are queued by row, not as `MemSeries` views: a
+ * view a sample, held for the batch, was promoted by the scavenges that caught it. One spare queue per head is kept
+ * between appenders (`spareQueues`), so that a batch does not grow fresh arrays from 64 entries each time.
  */
 interface SampleQueue {
-  series: (MemSeries | undefined)[];
+  slots: Int32Array;
+  refs: Float64Array;
   ts: Float64Array;
   vs: Float64Array;
+  /** The commit's scratch: the rows of the accepted samples, in order. */
+  kept: Int32Array;
 }
 
 /** The last commit epoch before the int32 columns holding epochs are cleared and epochs start over at 1. */
@@ -62,13 +66,13 @@ export const MAX_COMMIT_EPOCH = 2 ** 31 - 1;
 /** Entries of a new queue. */
 const INITIAL_QUEUE = 64;
 /**
- * The largest queue kept as a head's spare, entries (3 MiB of typed arrays at most): a larger batch's queue is left
+ * The largest queue kept as a head's spare, entries (4 MiB of typed arrays at most): a larger batch's queue is left
  * to the collector.
  */
 export const MAX_SPARE_QUEUE = 128 * 1024;
 
 // A head's spare queue, taken by the next appender and given back at its commit or rollback. An appender that finds
-// none (another is open) makes its own. Entries are cleared when given back, so it keeps no series alive.
+// none (another is open) makes its own. It holds numbers only, so it keeps no series alive.
 const spareQueues = new WeakMap<Head, SampleQueue>();
 
 /** Entries of the spare queue `head` keeps for its next appender, 0 when it keeps none (for tests). */
@@ -76,16 +80,34 @@ export function spareQueueCapacity(head: Head): number {
   return spareQueues.get(head)?.ts.length ?? 0;
 }
 
-/** The arrays of a spent appender, which gave its queue back. */
-const NO_VALUES = new Float64Array(0);
+function newQueue(entries: number): SampleQueue {
+  return {
+    slots: new Int32Array(entries),
+    refs: new Float64Array(entries),
+    ts: new Float64Array(entries),
+    vs: new Float64Array(entries),
+    kept: new Int32Array(entries),
+  };
+}
+
+/** The queue of a spent appender, which gave its own back. */
+const NO_QUEUE = newQueue(0);
 
 function takeQueue(head: Head): SampleQueue {
   const q = spareQueues.get(head);
-  if (q === undefined) {
-    return { series: [], ts: new Float64Array(INITIAL_QUEUE), vs: new Float64Array(INITIAL_QUEUE) };
-  }
+  if (q === undefined) return newQueue(INITIAL_QUEUE);
   spareQueues.delete(head);
   return q;
+}
+
+// Copies the first `n` entries of `q` into a queue of `entries`.
+function grownQueue(q: SampleQueue, n: number, entries: number): SampleQueue {
+  const g = newQueue(entries);
+  g.slots.set(q.slots.subarray(0, n));
+  g.refs.set(q.refs.subarray(0, n));
+  g.ts.set(q.ts.subarray(0, n));
+  g.vs.set(q.vs.subarray(0, n));
+  return g;
 }
 
 /** A bound on the series of a head, for the appenders that create series: the most, and its setting's name. */
@@ -100,10 +122,8 @@ export interface SeriesLimit {
 export class HeadAppender implements Appender {
   private readonly head: Head;
   private readonly limit: SeriesLimit | undefined;
-  private series: (MemSeries | undefined)[];
-  private ts: Float64Array;
-  // Values in a typed array so that NaN payloads (the staleness marker) keep their exact bits.
-  private vs: Float64Array;
+  /** The queued float samples; values in a typed array so that NaN payloads (the staleness marker) keep their bits. */
+  private q: SampleQueue;
   private n = 0;
   /** Queued histogram samples (series, time, copy), committed after the float samples. */
   private hs: { s: MemSeries; t: number; h: Histogram; pos: number }[] = [];
@@ -120,10 +140,7 @@ export class HeadAppender implements Appender {
     this.head = head;
     this.refScope = refScopeOf(head);
     this.limit = limit;
-    const q = takeQueue(head);
-    this.series = q.series;
-    this.ts = q.ts;
-    this.vs = q.vs;
+    this.q = takeQueue(head);
   }
 
   /**
@@ -133,16 +150,16 @@ export class HeadAppender implements Appender {
   append(labels: Labels, t: number, v: number): SeriesRef {
     this.check(t);
     const s = this.head.getOrCreate(labels, this.limit);
-    this.push(s, t, v);
+    this.push(s.ref, s.slot, t, v);
     return s.ref as SeriesRef;
   }
 
   /** Queues a sample for the series `ref` handed out by this head; throws `not_found` for an unknown ref. */
   appendRef(ref: SeriesRef, t: number, v: number): SeriesRef {
     this.check(t);
-    const s = this.head.series.getByRef(ref);
-    if (s === undefined) throw new ContrailError("not_found", `unknown head series ref ${ref}`);
-    this.push(s, t, v);
+    const slot = this.head.series.slotOf(ref);
+    if (slot === undefined) throw new ContrailError("not_found", `unknown head series ref ${ref}`);
+    this.push(ref, slot, t, v);
     return ref;
   }
 
@@ -194,12 +211,11 @@ export class HeadAppender implements Appender {
     }
     const epoch = ++head.commitEpoch;
     const minValid = head.appendableMinValidTime();
-    const { samples: accepted, series: newSeries, keep, buf } = head.commitScratch;
+    const { samples: accepted, series: newSeries, buf } = head.commitScratch;
     accepted.clear();
     newSeries.clear();
-    keep.length = 0;
-    // By ref: a series appended twice in the batch comes as two views of its row.
-    const unlogged = new Map<number, MemSeries>();
+    // The series the WAL does not know yet, by ref (their rows): made only when the batch has one.
+    let unlogged: Map<number, number> | null = null;
     let ooo = 0;
     let dup = 0;
     let oob = 0;
@@ -208,37 +224,45 @@ export class HeadAppender implements Appender {
     // function, and a double crossing a call is boxed in a new heap number. Commits create no series, so the arrays
     // stay the same throughout. A series' newest sample accepted so far by this commit is found through its batch
     // epoch and `batchAt`: accepted float `at` when at >= 0, accepted histogram -1 - at otherwise.
-    const times = head.columns.xor.times;
-    const ints = head.columns.i32;
+    const cols = head.columns;
+    const times = cols.xor.times;
+    const ints = cols.i32;
+    const labelsOf = (slot: number): Labels => cols.labels.labels(ints[SeriesColumns.intAt(slot, IntCol.labels)]);
     const reject = (code: ErrorCode, detail: string) => {
       if (first === null) first = { code, detail };
     };
 
-    // Where a sample at `t` falls in its series: -1 rejected (counted here), 0 at the newest sample's time (a
-    // duplicate unless equal to it), 1 newer. Also notes series the WAL does not know yet.
-    const place = (s: MemSeries, t: number): number => {
-      if (!s.logged && !unlogged.has(s.ref)) {
-        unlogged.set(s.ref, s);
-        newSeries.push(s.ref, s.labels);
+    // Where a sample at `t` falls in the series `ref` (row `slot`): -1 rejected (counted here), 0 at the newest
+    // sample's time (a duplicate unless equal to it), 1 newer. Also notes series the WAL does not know yet.
+    const place = (ref: number, slot: number, t: number): number => {
+      const ib = SeriesColumns.intAt(slot, 0);
+      if ((ints[ib + IntCol.bits] & LOGGED) === 0) {
+        unlogged ??= new Map();
+        if (!unlogged.has(ref)) {
+          unlogged.set(ref, slot);
+          newSeries.push(ref, labelsOf(slot));
+        }
       }
       if (t < minValid) {
         oob++;
         reject(
           "out_of_bounds",
-          `sample at ${t} for ${s.labels.toString()} is older than the head's minimum ${minValid}`,
+          `sample at ${t} for ${labelsOf(slot).toString()} is older than the head's minimum ${minValid}`,
         );
         return -1;
       }
-      const ib = SeriesColumns.intAt(s.slot, 0);
       let prevT: number;
-      if (ints[ib + IntCol.batchEpoch] !== epoch) prevT = times[SeriesColumns.lastTimeAt(s.slot)];
+      if (ints[ib + IntCol.batchEpoch] !== epoch) prevT = times[SeriesColumns.lastTimeAt(slot)];
       else {
         const at = ints[ib + IntCol.batchAt];
         prevT = at >= 0 ? accepted.ts[at] : hKeep[-1 - at].t;
       }
       if (t < prevT) {
         ooo++;
-        reject("out_of_order_sample", `sample at ${t} for ${s.labels.toString()} is older than its newest at ${prevT}`);
+        reject(
+          "out_of_order_sample",
+          `sample at ${t} for ${labelsOf(slot).toString()} is older than its newest at ${prevT}`,
+        );
         return -1;
       }
       return t === prevT ? 0 : 1;
@@ -253,7 +277,7 @@ export class HeadAppender implements Appender {
       for (; hp < this.hs.length && this.hs[hp].pos <= upTo; hp++) {
         const q = this.hs[hp];
         const { s, t, h } = q;
-        const p = place(s, t);
+        const p = place(s.ref, s.slot, t);
         if (p < 0) continue;
         if (p === 0) {
           const prevH = s.batchEpoch === epoch ? this.batchHistogram(s.batchAt, hKeep) : this.lastHistogram(s);
@@ -272,33 +296,34 @@ export class HeadAppender implements Appender {
       }
     };
 
+    const { slots, refs, ts, vs, kept } = this.q;
     for (let i = 0; i < this.n; i++) {
       if (hp < this.hs.length) judgeHistograms(i);
-      const s = this.series[i] as MemSeries;
-      const t = this.ts[i];
-      const v = this.vs[i];
-      const p = place(s, t);
+      const slot = slots[i];
+      const t = ts[i];
+      const v = vs[i];
+      const p = place(refs[i], slot, t);
       if (p < 0) continue;
+      const ib = SeriesColumns.intAt(slot, 0);
       if (p === 0) {
         let prevV: number | null;
-        if (s.batchEpoch !== epoch) prevV = this.lastValue(s);
+        if (ints[ib + IntCol.batchEpoch] !== epoch) prevV = this.lastValue(new MemSeries(refs[i], slot, cols));
         else {
-          const at = s.batchAt;
+          const at = ints[ib + IntCol.batchAt];
           prevV = at >= 0 ? accepted.vs[at] : null;
         }
         if (prevV !== null && sameBits(v, prevV)) continue;
         dup++;
         reject(
           "duplicate_sample_for_timestamp",
-          `sample at ${t} for ${s.labels.toString()} has value ${v}, a different one (${prevV}) is stored`,
+          `sample at ${t} for ${labelsOf(slot).toString()} has value ${v}, a different one (${prevV}) is stored`,
         );
         continue;
       }
-      const ib = SeriesColumns.intAt(s.slot, 0);
       ints[ib + IntCol.batchEpoch] = epoch;
       ints[ib + IntCol.batchAt] = accepted.length;
-      accepted.push(s.ref, t, v);
-      keep.push(s);
+      kept[accepted.length] = slot;
+      accepted.push(refs[i], t, v);
     }
     judgeHistograms(Number.POSITIVE_INFINITY);
 
@@ -317,10 +342,14 @@ export class HeadAppender implements Appender {
         if (all.length > split) records.push(all.subarray(split));
         head.logRecords(hRecords.length > 0 ? [...records, ...hRecords] : records);
       }
-      for (const u of unlogged.values()) u.logged = true;
+      if (unlogged !== null)
+        for (const slot of (unlogged as Map<number, number>).values())
+          ints[SeriesColumns.intAt(slot, IntCol.bits)] |= LOGGED;
       let mint = Number.POSITIVE_INFINITY;
       let maxt = Number.NEGATIVE_INFINITY;
       const opts = head.chunkOptions;
+      // The accepted floats are appended through one view, pointed at each one's series in turn.
+      const view = new MemSeries(0, DEAD_SLOT, cols);
       let k = 0;
       for (let i = 0; i <= accepted.length; i++) {
         // The histograms accepted before float `i`, then float `i`: the order they were judged in.
@@ -332,7 +361,8 @@ export class HeadAppender implements Appender {
         }
         if (i === accepted.length) break;
         const t = accepted.ts[i];
-        keep[i].append(t, accepted.vs[i], opts);
+        view.point(accepted.refs[i], kept[i]);
+        view.append(t, accepted.vs[i], opts);
         if (t < mint) mint = t;
         if (t > maxt) maxt = t;
       }
@@ -343,7 +373,6 @@ export class HeadAppender implements Appender {
       head.counters.outOfBoundsSamples += oob;
     } finally {
       this.release();
-      keep.length = 0;
       newSeries.clear();
     }
     this.rejected = { outOfOrder: ooo, duplicate: dup, outOfBounds: oob };
@@ -368,20 +397,15 @@ export class HeadAppender implements Appender {
     if (!Number.isSafeInteger(t)) throw new ContrailError("bad_data", `sample timestamp ${t} is not an integer (ms)`);
   }
 
-  private push(s: MemSeries, t: number, v: number): void {
-    if (this.n === this.ts.length) {
-      const ts = new Float64Array(this.n * 2);
-      const vs = new Float64Array(this.n * 2);
-      ts.set(this.ts);
-      vs.set(this.vs);
-      this.ts = ts;
-      this.vs = vs;
-    }
-    this.series[this.n] = s;
-    this.ts[this.n] = t;
-    this.vs[this.n] = v;
+  private push(ref: number, slot: number, t: number, v: number): void {
+    if (this.n === this.q.ts.length) this.q = grownQueue(this.q, this.n, this.n * 2);
+    const q = this.q;
+    q.slots[this.n] = slot;
+    q.refs[this.n] = ref;
+    q.ts[this.n] = t;
+    q.vs[this.n] = v;
     this.n++;
-    s.pending++;
+    this.head.columns.i32[SeriesColumns.intAt(slot, IntCol.bits)] += ONE_PENDING;
   }
 
   private finish(): void {
@@ -389,18 +413,15 @@ export class HeadAppender implements Appender {
     this.done = true;
   }
 
-  // Ends the batch's hold on its series, and gives its queue back to the head as the spare (cleared of series).
+  // Ends the batch's hold on its series, and gives its queue back to the head as the spare.
   private release(): void {
-    const series = this.series;
-    for (let i = 0; i < this.n; i++) {
-      (series[i] as MemSeries).pending--;
-      series[i] = undefined;
-    }
-    for (const q of this.hs) q.s.pending--;
+    const q = this.q;
+    const ints = this.head.columns.i32;
+    for (let i = 0; i < this.n; i++) ints[SeriesColumns.intAt(q.slots[i], IntCol.bits)] -= ONE_PENDING;
+    for (const h of this.hs) h.s.pending--;
     this.hs = [];
-    if (this.ts.length <= MAX_SPARE_QUEUE) spareQueues.set(this.head, { series, ts: this.ts, vs: this.vs });
-    this.series = [];
-    this.ts = this.vs = NO_VALUES;
+    if (q.ts.length <= MAX_SPARE_QUEUE) spareQueues.set(this.head, q);
+    this.q = NO_QUEUE;
     this.n = 0;
   }
 

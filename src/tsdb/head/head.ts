@@ -141,7 +141,6 @@ export class Head implements BlockReader {
   readonly commitScratch = {
     samples: new SampleBatch(),
     series: new SeriesBatch(),
-    keep: [] as MemSeries[],
     buf: new Encbuf(64 * 1024),
   };
   /** WAL series refs that replay mapped onto another series with the same labels (kept for checkpoints). */

@@ -95,7 +95,8 @@ export class SeriesMap {
     }
   }
 
-  private slotOf(ref: number): number | undefined {
+  /** The row (slot) of the series `ref` in the head's columns, or undefined: what a view of it would read. */
+  slotOf(ref: number): number | undefined {
     return this.dense.get(ref) ?? this.byRef.get(ref);
   }
 

@@ -80,9 +80,12 @@ const OPEN_HISTOGRAM = 2;
 // three flags, then the count of pending appenders (at most a few).
 const OPEN_KIND_MASK = 3;
 const LAST_V_UNKNOWN = 4;
-const LOGGED = 8;
+/** The flag of MemSeries.logged in a series' small fields (IntCol.bits), for the appender's commit by slot. */
+export const LOGGED = 8;
 const HAS_HISTOGRAMS = 16;
 const PENDING_SHIFT = 5;
+/** One pending appender (MemSeries.pending) in a series' small fields: the appender adds and removes it by slot. */
+export const ONE_PENDING = 1 << PENDING_SHIFT;
 
 /**
  * A series held by the head: a view of its row in the head's columns, which keep all of its state (the head keeps no
@@ -90,8 +93,8 @@ const PENDING_SHIFT = 5;
  * head's truncation and replay do, and the view that removes it (`drop()`) then reads as an empty series.
  */
 export class MemSeries {
-  /** Head series ref, stable across restarts (it is logged in the WAL). */
-  readonly ref: number;
+  /** Head series ref, stable across restarts (it is logged in the WAL); changed only by `point`. */
+  ref: number;
   /**
    * The series' labels: the offset of their record in the columns' label store while the series is in the head,
    * the set itself once `drop()` released the record (a reader that still holds the view reads them from there).
@@ -110,6 +113,16 @@ export class MemSeries {
     this.ref = ref;
     this.held = cols.i32[SeriesColumns.intAt(slot, IntCol.labels)];
     this.cols = cols;
+    this.slot = slot;
+  }
+
+  /**
+   * Makes this view one of the series `ref` in row `slot` of the same columns: the head's appender applies a batch
+   * through one view so, instead of one view a sample. Only a view no one else holds may be pointed elsewhere.
+   */
+  point(ref: number, slot: number): void {
+    this.ref = ref;
+    this.held = this.cols.i32[SeriesColumns.intAt(slot, IntCol.labels)];
     this.slot = slot;
   }
 
