@@ -1,11 +1,22 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildRequestHead, clientIpOf, inspectRequest, listenerForwardLines } from "./request-head.ts";
+import { parseRequestHead, type RequestHead } from "./request-parser.ts";
 
 const FWD = { clientIp: "203.0.113.9", requestId: "abc-ord", listenerTail: listenerForwardLines("ord", 8080) };
 
+/** The upstream head built from a client head as it came on the wire (latin1 text, blank line included). */
+function upstreamOf(wire: string, upgrade = false): string {
+  const parsed = parseRequestHead(wire.slice(0, wire.indexOf("\r\n\r\n")));
+  assert.ok(!("status" in parsed), `the head parses: ${JSON.stringify(parsed)}`);
+  const h = parsed as RequestHead;
+  return buildRequestHead(h.method, h.target, h.rawHeaders, inspectRequest(h.rawHeaders), FWD, upgrade);
+}
+
 function headOf(raw: string[], upgrade = false): string[] {
-  const head = buildRequestHead("GET", "/p?q=1", raw, inspectRequest(raw), FWD, upgrade);
+  let wire = "GET /p?q=1 HTTP/1.1\r\n";
+  for (let i = 0; i < raw.length; i += 2) wire += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  const head = upstreamOf(`${wire}\r\n`, upgrade);
   assert.ok(head.endsWith("\r\n\r\n"));
   return head.slice(0, -4).split("\r\n");
 }
@@ -107,8 +118,36 @@ test("buildRequestHead re-chunks chunked bodies and keeps the upgrade pair for u
 
 test("buildRequestHead passes header bytes through unchanged (latin1)", () => {
   const raw = ["Host", "a.localhost", "X-Name", Buffer.from("Zoë", "utf8").toString("latin1")];
-  const head = buildRequestHead("GET", "/", raw, inspectRequest(raw), FWD, false);
+  const head = headOf(raw).join("\r\n");
   assert.ok(Buffer.from(head, "latin1").includes(Buffer.from("X-Name: Zoë", "utf8")));
+});
+
+test("buildRequestHead sends every kept line as `Name: value` (OWS trimmed, Content-Length plain) and HTTP/1.1", () => {
+  const tail =
+    "Fly-Client-IP: 203.0.113.9\r\nX-Forwarded-For: 203.0.113.9\r\nFly-Region: ord\r\nX-Forwarded-Proto: http\r\n" +
+    "X-Forwarded-Port: 8080\r\nFly-Forwarded-Port: 8080\r\nFly-Request-Id: abc-ord\r\nVia: 1.1 contrail\r\n\r\n";
+  const cases: [string, string][] = [
+    // Lines without the space or with extra whitespace, beside dropped ones; a Content-Length with leading zeros.
+    [
+      "POST /a HTTP/1.1\r\nHost: a.localhost\r\nX-A:1\r\nX-B:  two words \t\r\nConnection: keep-alive\r\n" +
+        "Content-Length: 007\r\nAccept: */*\r\nX-C: 3\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: a.localhost\r\nX-A: 1\r\nX-B: two words\r\nContent-Length: 7\r\nAccept: */*\r\n" +
+        "X-C: 3\r\n",
+    ],
+    // An empty value, with and without its space; a value that is all whitespace.
+    [
+      "GET / HTTP/1.1\r\nHost: a.localhost\r\nX-E: \r\nX-F:\r\nX-G:   \r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a.localhost\r\nX-E: \r\nX-F: \r\nX-G: \r\n",
+    ],
+    // HTTP/1.0 goes upstream as 1.1; header names keep their case.
+    ["GET /x?y HTTP/1.0\r\nhOST: a.localhost\r\n\r\n", "GET /x?y HTTP/1.1\r\nhOST: a.localhost\r\n"],
+    // A Content-Length already plain passes as it came.
+    [
+      "PUT / HTTP/1.1\r\nContent-Length: 12\r\nHost: a.localhost\r\n\r\n",
+      "PUT / HTTP/1.1\r\nContent-Length: 12\r\nHost: a.localhost\r\n",
+    ],
+  ];
+  for (const [wire, want] of cases) assert.equal(upstreamOf(wire), want + tail, JSON.stringify(wire));
 });
 
 test("clientIpOf unmaps IPv4-mapped IPv6 addresses", () => {
