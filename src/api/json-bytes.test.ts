@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { CounterResetHint, type Histogram } from "../model/histogram.ts";
 import { Labels } from "../model/labels.ts";
 import type { QueryValue } from "../promql/engine/index.ts";
-import { successJson } from "./json.ts";
+import { histogramJson, successJson } from "./json.ts";
 import { JsonBytes, writeQueryData, writeSuccess } from "./json-bytes.ts";
 import { queryDataText } from "./json-reference.ts";
 
@@ -143,21 +143,22 @@ test("a value's long text (Go's 'f' form of a huge or tiny float) is written who
 });
 
 test("native histograms: `histogram` in vectors, `histograms` beside `values` in matrices", () => {
+  // Custom buckets (json.test.ts checks histogramJson's text of exponential ones).
   const h: Histogram = {
-    integer: false,
-    counterResetHint: CounterResetHint.unknown,
-    schema: 0,
-    zeroThreshold: 0.001,
-    zeroCount: 1,
-    count: 5,
-    sum: 10.5,
-    positiveSpans: [{ offset: 0, length: 2 }],
-    negativeSpans: [{ offset: 0, length: 1 }],
-    positiveBuckets: [2, 0],
-    negativeBuckets: [1],
-    customValues: [],
+    integer: true,
+    counterResetHint: CounterResetHint.notCounterReset,
+    schema: -53,
+    zeroThreshold: 0,
+    zeroCount: 0,
+    count: 7,
+    sum: -2.5,
+    positiveSpans: [{ offset: 0, length: 3 }],
+    negativeSpans: [],
+    positiveBuckets: [4, -1, -2],
+    negativeBuckets: [],
+    customValues: [0.1, 1],
   };
-  const hj = '{"count":"5","sum":"10.5","buckets":[[1,"-1","-0.5","1"],[3,"-0.001","0.001","1"],[0,"0.5","1","2"]]}';
+  const hj = histogramJson(h);
   const labels = Labels.fromStrings("__name__", "h");
   assert.equal(
     text({ type: "vector", samples: [{ labels, t: 1000, v: 0, h }] }),
