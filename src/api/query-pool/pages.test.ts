@@ -91,7 +91,8 @@ describe("pages of series", () => {
     const own = new PageReader();
     for (const p of pages(again, { mint: 0, maxt: 10_000 }, bounds)) own.add(p);
     const ownRead = [...own.result()];
-    for (let i = 0; i < ownRead.length; i++) assert.equal(ownRead[i].labels, again[i].labels);
+    const listed = [...again];
+    for (let i = 0; i < ownRead.length; i++) assert.equal(ownRead[i].labels, listed[i].labels);
   });
 
   test("pages keep to their bounds; a long series continues on the next page", () => {
