@@ -225,6 +225,7 @@ export const LAYER_TABLE: LayerTable = {
         "src/api/attack-set.ts",
         "src/api/query-pool/test-worker.ts",
         "src/api/query-pool/pool-testkit.ts",
+        "src/api/json-reference.ts",
         "src/api/remote-read/test-codec.ts",
         "src/api/query-pool/histogram-testdb.ts",
       ],

@@ -1,18 +1,14 @@
 // JSON text of Prometheus API responses, written by hand for speed and exactness: sample values as quoted strings
 // in Go's shortest 'f' form ("NaN", "+Inf", "-Inf"), sample timestamps as plain decimal seconds with at most three
 // fraction digits (never an exponent, which promtool cannot read), label sets as objects in label order.
-// Encoders yield the text in pieces of about 64 KiB so a large matrix never becomes one giant string. Native
-// histograms are written as Prometheus writes them: `"histogram"` in vector samples, `"histograms"` beside
-// `"values"` in matrix series, each `{"count","sum","buckets":[[boundary rule,lower,upper,count],...]}`.
+// Envelopes take their data in pieces. A native histogram is written as Prometheus writes it,
+// `{"count","sum","buckets":[[boundary rule,lower,upper,count],...]}`. A query's result itself is written in bytes
+// by json-bytes.ts with these formats.
 
 import type { Histogram } from "../model/histogram.ts";
 import { allBuckets } from "../model/histogram-buckets.ts";
 import type { Labels } from "../model/labels.ts";
-import type { QueryValue } from "../promql/engine/index.ts";
 
-const PIECE = 64 * 1024;
-/** What closes a matrix point and opens the next, up to its timestamp. */
-const POINT_SEPARATOR = '"],[';
 /** Magnitudes JavaScript's `String(number)` writes without an exponent: [PLAIN_MIN, PLAIN_LIMIT). */
 const PLAIN_MIN = 1e-6;
 const PLAIN_LIMIT = 1e21;
@@ -100,95 +96,6 @@ export interface QueryStatsJson {
     readonly execTotalTime: number;
   };
   readonly samples: { readonly totalQueryableSamples: number; readonly peakSamples: number };
-}
-
-/** The `data` of a query response, `{"resultType":...,"result":...}`, yielded in pieces. */
-export function* queryDataJson(value: QueryValue, stats: QueryStatsJson | null): Generator<string> {
-  const tail = stats === null ? "}" : `,"stats":${JSON.stringify(stats)}}`;
-  switch (value.type) {
-    case "scalar":
-      yield `{"resultType":"scalar","result":[${JSON.stringify(value.t / 1000)},"${formatFloatF(value.v)}"]${tail}`;
-      return;
-    case "string":
-      yield `{"resultType":"string","result":[${JSON.stringify(value.t / 1000)},${JSON.stringify(value.v)}]${tail}`;
-      return;
-    case "vector": {
-      let buf = `{"resultType":"vector","result":[`;
-      for (let i = 0; i < value.samples.length; i++) {
-        const s = value.samples[i];
-        const point =
-          s.h === undefined
-            ? `"value":[${formatTimestamp(s.t)},"${formatFloatF(s.v)}"]`
-            : `"histogram":[${formatTimestamp(s.t)},${histogramJson(s.h)}]`;
-        buf += `${i > 0 ? "," : ""}{"metric":${labelsJson(s.labels)},${point}}`;
-        if (buf.length >= PIECE) {
-          yield buf;
-          buf = "";
-        }
-      }
-      yield `${buf}]${tail}`;
-      return;
-    }
-    case "matrix": {
-      let buf = `{"resultType":"matrix","result":[`;
-      // Range results share one step grid: the text before a value (its timestamp's) is kept by the point's index
-      // and reused by the next series whose point there has the same timestamp, as every series on the full grid
-      // has; a series with gaps formats the timestamps it does not share. Arrays indexed by point: a Map keyed by
-      // timestamp cost more (hashing, growth) than the formatting it saved.
-      const stampTimes: number[] = [];
-      const stampTexts: string[] = [];
-      for (let i = 0; i < value.series.length; i++) {
-        const s = value.series[i];
-        if (i > 0) buf += ",";
-        if (s.h !== undefined) {
-          buf += `{"metric":${labelsJson(s.labels)}${mixedPointsJson(s.t, s.v, s.h)}}`;
-          if (buf.length >= PIECE) {
-            yield buf;
-            buf = "";
-          }
-          continue;
-        }
-        buf += `{"metric":${labelsJson(s.labels)},"values":[`;
-        for (let j = 0; j < s.t.length; j++) {
-          const t = s.t[j];
-          let before: string;
-          if (stampTimes[j] === t) before = stampTexts[j];
-          else {
-            before = `${POINT_SEPARATOR}${formatTimestamp(t)},"`;
-            stampTimes[j] = t;
-            stampTexts[j] = before;
-          }
-          // Two rope nodes a point: the text before its value (the previous point's close included), then the value.
-          // One template per point would first copy its parts into a flat string of its own.
-          buf += j > 0 ? before : before.slice(POINT_SEPARATOR.length - 1);
-          buf += formatFloatF(s.v[j]);
-          if (buf.length >= PIECE) {
-            yield buf;
-            buf = "";
-          }
-        }
-        buf += s.t.length > 0 ? '"]]}' : "]}";
-      }
-      yield `${buf}]${tail}`;
-      return;
-    }
-  }
-}
-
-// The points of a matrix series holding histograms: `,"values":[...]` for its floats (when it has any), then
-// `,"histograms":[...]` for its histograms.
-function mixedPointsJson(t: Float64Array, v: Float64Array, h: readonly (Histogram | undefined)[]): string {
-  const floats: string[] = [];
-  const hists: string[] = [];
-  for (let j = 0; j < t.length; j++) {
-    const x = h[j];
-    if (x === undefined) floats.push(`[${formatTimestamp(t[j])},"${formatFloatF(v[j])}"]`);
-    else hists.push(`[${formatTimestamp(t[j])},${histogramJson(x)}]`);
-  }
-  let s = "";
-  if (floats.length > 0) s += `,"values":[${floats.join(",")}]`;
-  if (hists.length > 0) s += `,"histograms":[${hists.join(",")}]`;
-  return s;
 }
 
 /** The envelope around `data`: `{"status":"success","data":<data>[,"warnings":[...]][,"infos":[...]]}`. */

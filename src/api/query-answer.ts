@@ -1,10 +1,11 @@
 // The answer of a finished query, as Prometheus's API gives it: the value truncated to `limit`, checked against the
-// org's series limit, annotations capped, and `stats` when asked. Runs where the query was evaluated (a query
-// worker), so building a large answer costs the main thread nothing.
+// org's series limit, annotations capped, and `stats` when asked, written as JSON in UTF-8 (json-bytes.ts). Runs
+// where the query was evaluated (a query worker, or the main thread for a small job).
 
 import type { QueryResult, QueryValue } from "../promql/engine/index.ts";
-import { type Answer, capNotes } from "./context.ts";
-import { type QueryStatsJson, queryDataJson } from "./json.ts";
+import { capNotes } from "./context.ts";
+import type { QueryStatsJson } from "./json.ts";
+import { JsonBytes, writeQueryData, writeSuccess } from "./json-bytes.ts";
 import { checkSeriesCount } from "./limits.ts";
 
 /** What the answer needs besides the result: the request's `limit` and `stats`, the series limit, and timings. */
@@ -50,8 +51,15 @@ function statsParamWarning(stats: string): string | null {
   return `value ${JSON.stringify(stats)} for parameter "stats" is deprecated and will be rejected in the next major release, use "true" or "all"`;
 }
 
-/** The answer of a finished query: truncated to `limit`, checked against the series limit, with stats if asked. */
-export function queryAnswer(result: QueryResult, opts: QueryAnswerOptions): Answer {
+/** This thread's writer of answers, reused from one to the next. */
+const writer = new JsonBytes();
+const noStop = (): void => {};
+
+/**
+ * The JSON answer of a finished query in UTF-8, in chunks the caller owns: truncated to `limit`, checked against the
+ * series limit, with stats if asked; `poll` is called as the text is written and throws to stop it.
+ */
+export function queryAnswerBytes(result: QueryResult, opts: QueryAnswerOptions, poll = noStop): Uint8Array[] {
   const warnings = capNotes(result.warnings, "warning");
   let value = result.value;
   if (opts.limit > 0 && resultSeries(value) > opts.limit) {
@@ -75,5 +83,14 @@ export function queryAnswer(result: QueryResult, opts: QueryAnswerOptions): Answ
       samples: { totalQueryableSamples: result.stats.samplesLoaded, peakSamples: result.stats.peakSamples },
     };
   }
-  return { kind: "data", data: queryDataJson(value, stats), warnings, infos: capNotes(result.infos, "info") };
+  const notes = { warnings, infos: capNotes(result.infos, "info") };
+  writer.watch(poll);
+  try {
+    poll();
+    writeSuccess(writer, (into) => writeQueryData(into, value, stats), notes);
+    return writer.take();
+  } catch (err) {
+    writer.reset();
+    throw err;
+  }
 }

@@ -14,8 +14,7 @@ import { Labels } from "../../model/labels.ts";
 import { Engine } from "../../promql/engine/index.ts";
 import { counterSequence } from "../../tsdb/chunkenc/histogram-testdata.ts";
 import { Db } from "../../tsdb/db.ts";
-import { successJson } from "../json.ts";
-import { queryAnswer } from "../query-answer.ts";
+import { queryAnswerBytes } from "../query-answer.ts";
 import { DEFAULT_PAGE_BOUNDS } from "./pages.ts";
 import { QueryPool } from "./pool.ts";
 import type { QuerySpec } from "./protocol.ts";
@@ -97,9 +96,10 @@ async function inThread(query: string, range: boolean, maxSamples = NO_LIMIT): P
   const result = range
     ? await engine.rangeQuery(db, query, { start: 0, end: END, step: STEP })
     : await engine.instantQuery(db, query, END);
-  const answer = queryAnswer(result, { limit: 0, maxSeries: 1e9, stats: "", queueSeconds: 0, evalSeconds: 0 });
-  assert.equal(answer.kind, "data");
-  return JSON.parse([...successJson(answer.kind === "data" ? answer.data : [], answer)].join(""));
+  const body = Buffer.concat(
+    queryAnswerBytes(result, { limit: 0, maxSeries: 1e9, stats: "", queueSeconds: 0, evalSeconds: 0 }),
+  ).toString("utf8");
+  return JSON.parse(body);
 }
 
 test("count and count by over 50,000 series answer within a 32 MiB worker heap", async () => {

@@ -20,8 +20,7 @@ import { headBlockMeta, writeBlock } from "../../tsdb/compact.ts";
 import { Db } from "../../tsdb/db.ts";
 import { MemBlockBuilder } from "../../tsdb/import/mem-block.ts";
 import { MemTombstones, writeTombstonesFile } from "../../tsdb/tombstones/tombstones.ts";
-import { successJson } from "../json.ts";
-import { queryAnswer } from "../query-answer.ts";
+import { queryAnswerBytes } from "../query-answer.ts";
 import { PageReader } from "./page-reader.ts";
 import { type PageBounds, SelectionCursor } from "./pages.ts";
 import { QueryPool } from "./pool.ts";
@@ -300,9 +299,10 @@ describe("queries through the pool over chunks", () => {
 
   // The whole JSON body of `result`, rendered as the worker renders its answer.
   function render(result: Awaited<ReturnType<Engine["instantQuery"]>>): string {
-    const answer = queryAnswer(result, { limit: 0, maxSeries: 1e9, stats: "", queueSeconds: 0, evalSeconds: 0 });
-    assert.equal(answer.kind, "data");
-    return [...successJson(answer.kind === "data" ? answer.data : [], answer)].join("");
+    const body = Buffer.concat(
+      queryAnswerBytes(result, { limit: 0, maxSeries: 1e9, stats: "", queueSeconds: 0, evalSeconds: 0 }),
+    ).toString("utf8");
+    return body;
   }
 
   // The answer, or the error as text.

@@ -21,7 +21,7 @@ import { type QueryEngine, TEST_ENGINE_OPTIONS, TestRunner, type TestStore } fro
 import type { Queryable } from "../../storage/interface.ts";
 import { sharedData } from "../../testkit/shared-data.ts";
 import { Db } from "../../tsdb/db.ts";
-import { queryDataJson } from "../json.ts";
+import { queryDataText } from "../json-reference.ts";
 import { histogramTestDb, TEST_END_MS } from "./histogram-testdb.ts";
 import { QueryPool } from "./pool.ts";
 import type { QueryAt } from "./protocol.ts";
@@ -92,7 +92,7 @@ async function sameAsInThread(queryable: Queryable, query: string, at: QueryAt, 
     at.kind === "instant"
       ? await inThread.instantQuery(queryable, query, at.time)
       : await inThread.rangeQuery(queryable, query, at);
-  const expected = JSON.parse([...queryDataJson(result.value, null)].join(""));
+  const expected = JSON.parse(queryDataText(result.value, null));
   assert.deepEqual(data, expected, `the pool's histogram answer to ${query} differs from the in-thread engine's`);
   return result.value;
 }
@@ -217,7 +217,7 @@ async function inThreadJson(db: Db, query: string, at: QueryAt): Promise<Json> {
         ? await inThread.instantQuery(db, query, at.time)
         : await inThread.rangeQuery(db, query, at);
     return {
-      data: JSON.parse([...queryDataJson(r.value, null)].join("")),
+      data: JSON.parse(queryDataText(r.value, null)),
       warnings: r.warnings,
       infos: r.infos,
     };

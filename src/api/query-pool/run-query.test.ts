@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { Labels } from "../../model/labels.ts";
 import type { QueryResult } from "../../promql/engine/index.ts";
 import { successJson } from "../json.ts";
-import { queryAnswer } from "../query-answer.ts";
+import { queryDataText } from "../json-reference.ts";
 import type { QuerySpec } from "./protocol.ts";
 import { type JobWatch, renderResult } from "./run-query.ts";
 
@@ -46,12 +46,9 @@ function matrix(series: number, points: number, value: string): QueryResult {
   };
 }
 
-/** The answer's text as successJson writes it, in UTF-8. */
+/** The answer's text as the reference rendering writes it, in UTF-8. */
 function expected(result: QueryResult): Buffer {
-  const answer = queryAnswer(result, { limit: 0, maxSeries: 1e9, stats: "", queueSeconds: 0, evalSeconds: 0 });
-  assert.equal(answer.kind, "data");
-  if (answer.kind !== "data") throw new Error("unreachable");
-  return Buffer.from([...successJson(answer.data, answer)].join(""), "utf8");
+  return Buffer.from([...successJson([queryDataText(result.value, null)], result)].join(""), "utf8");
 }
 
 describe("renderResult's JSON in UTF-8", () => {

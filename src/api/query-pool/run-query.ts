@@ -3,33 +3,11 @@
 // as the spec asks. One code path for both, so an answer, its stats, warnings and errors do not depend on where
 // the job ran.
 
-import { ContrailError } from "../../model/errors.ts";
 import type { Engine, QueryResult } from "../../promql/engine/index.ts";
 import type { Queryable } from "../../storage/interface.ts";
-import { successJson } from "../json.ts";
-import { queryAnswer } from "../query-answer.ts";
+import { queryAnswerBytes } from "../query-answer.ts";
 import type { JsonRender, QuerySpec } from "./protocol.ts";
 import { encodeSampleAnswer } from "./sample-answer.ts";
-
-/** Answer bodies are cut into chunks of about this many UTF-16 units before they are encoded. */
-const BODY_CHUNK = 1024 * 1024;
-/**
- * Bytes of the scratch a chunk of an answer is encoded into before it is copied out at its size: TextEncoder's
- * `encode` measured the text, allocated its result and wrote it in C++ at several times the cost of `encodeInto` a
- * buffer already there plus one copy (a 10-series hour at 15 s, 53 KB: 150 µs of 1.3 ms of evaluation and rendering).
- */
-const SCRATCH_BYTES = 256 * 1024;
-const encoder = new TextEncoder();
-let scratch: Uint8Array | null = null;
-
-/** `text` in UTF-8, in a new array the caller owns. */
-function utf8(text: string): Uint8Array {
-  if (text.length > SCRATCH_BYTES) return encoder.encode(text);
-  scratch ??= new Uint8Array(SCRATCH_BYTES);
-  const done = encoder.encodeInto(text, scratch);
-  // Text that does not fit (characters of several bytes) is encoded again on its own.
-  return done.read === text.length ? scratch.slice(0, done.written) : encoder.encode(text);
-}
 
 /** How a running job is watched: its stop flag, and what to throw once it is raised. */
 export interface JobWatch {
@@ -82,25 +60,15 @@ function jsonBody(
   render: JsonRender,
   ctx: { readonly queueSeconds: number; readonly evalSeconds: number; readonly watch: JobWatch },
 ): Uint8Array[] {
-  const answer = queryAnswer(result, {
+  const { watch } = ctx;
+  const opts = {
     limit: render.limit,
     maxSeries: render.maxSeries,
     stats: render.stats,
     queueSeconds: ctx.queueSeconds,
     evalSeconds: ctx.evalSeconds,
+  };
+  return queryAnswerBytes(result, opts, () => {
+    if (watch.cancelled()) watch.throwCancelled();
   });
-  if (answer.kind !== "data") throw new ContrailError("internal", "a query answer must be JSON data");
-  const body: Uint8Array[] = [];
-  let pending = "";
-  // JSON.stringify escapes lone surrogates, so the text is well-formed and its UTF-8 encoding loses nothing.
-  for (const piece of successJson(answer.data, answer)) {
-    if (ctx.watch.cancelled()) ctx.watch.throwCancelled();
-    pending += piece;
-    if (pending.length >= BODY_CHUNK) {
-      body.push(utf8(pending));
-      pending = "";
-    }
-  }
-  if (pending !== "") body.push(utf8(pending));
-  return body;
 }
