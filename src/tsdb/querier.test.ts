@@ -244,3 +244,37 @@ test("merge passes warnings on, asks children for sorted sets, and closes them a
   assert.deepEqual(calls, ["x sorted=true", "y sorted=true", "x closed", "y closed"]);
   assert.deepEqual([...mergeQuerier([]).select([eq("a", "b")], all())], []);
 });
+
+test("merge of two sets (one comparison a series) agrees with the merge of more, series and samples alike", () => {
+  // Three heads whose series interleave: some in one head, some in two, some in all three, each with its own samples.
+  const heads = [0, 1, 2].map((h) =>
+    headWith(
+      Array.from({ length: 12 }, (_, i) => i)
+        .filter((i) => (i + h) % 3 !== 0 || i % 4 === 0)
+        .map((i): [string[], [number, number][]] => [
+          ["__name__", "m", "k", `s${String(i).padStart(2, "0")}`],
+          [
+            [1000 * (h + 1), 10 * i + h],
+            [5000, 100 * h + i],
+          ],
+        ]),
+    ),
+  );
+  const q = (h: Head) => blockQuerier(h, 0, 1e15);
+  const sel = (m: Querier, hints = all()) => rows(m.select([eq("__name__", "m")], hints));
+  const many = sel(mergeQuerier(heads.map(q)));
+  assert.equal(many.length, 12);
+  assert.deepEqual(sel(mergeQuerier([mergeQuerier([q(heads[0]), q(heads[1])]), q(heads[2])])), many);
+  assert.deepEqual(sel(mergeQuerier([q(heads[0]), mergeQuerier([q(heads[1]), q(heads[2])])])), many);
+  // The first set wins a timestamp both hold, whichever merge; a limit stops either after that many series.
+  assert.equal(many[0], `{__name__="m", k="s00"} 1000=0 2000=1 3000=2 5000=0`);
+  const limited = { ...all(), limit: 5 };
+  assert.deepEqual(
+    sel(mergeQuerier([q(heads[0]), q(heads[1])]), limited),
+    sel(mergeQuerier(heads.slice(0, 2).map(q)), limited),
+  );
+  assert.equal(sel(mergeQuerier([q(heads[0]), q(heads[1])]), limited).length, 5);
+  // Either side may run out first.
+  const one = headWith([[["__name__", "m", "k", "s99"], [[1, 1]]]]);
+  assert.deepEqual(sel(mergeQuerier([q(one), q(heads[0])])), sel(mergeQuerier([q(one), q(heads[0]), q(headWith([]))])));
+});

@@ -333,7 +333,70 @@ function mergeSorted(lists: readonly string[][]): string[] {
   return [...all].sort(compareStrings);
 }
 
-function* mergeSeriesSets(sets: readonly SeriesSet[], limit: number): Generator<Series> {
+// The merge of the sets' series, at most `limit`: of two sets (two blocks, or a block and the head: the common case)
+// with one label comparison a series, of more through a generator.
+function mergeSeriesSets(sets: readonly SeriesSet[], limit: number): Iterator<Series> {
+  return sets.length === 2
+    ? new MergeTwo(sets[0][Symbol.iterator](), sets[1][Symbol.iterator](), limit)
+    : mergeMany(sets, limit);
+}
+
+const MERGE_DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** The merge of two sorted series sets, as `mergeMany` merges them: series of equal labels merged, the first's first. */
+class MergeTwo implements Iterator<Series> {
+  private readonly ia: Iterator<Series>;
+  private readonly ib: Iterator<Series>;
+  private readonly limit: number;
+  private a: Series | undefined;
+  private b: Series | undefined;
+  private started = false;
+  private n = 0;
+
+  /** Merges the series of `ia` and `ib` (each sorted by labels), at most `limit`; neither is read before `next`. */
+  constructor(ia: Iterator<Series>, ib: Iterator<Series>, limit: number) {
+    this.ia = ia;
+    this.ib = ib;
+    this.limit = limit;
+  }
+
+  next(): IteratorResult<Series> {
+    if (this.n >= this.limit) return MERGE_DONE;
+    if (!this.started) {
+      this.started = true;
+      this.a = pull(this.ia);
+      this.b = pull(this.ib);
+    }
+    const a = this.a;
+    const b = this.b;
+    let s: Series;
+    if (a === undefined) {
+      if (b === undefined) return MERGE_DONE;
+      s = b;
+      this.b = pull(this.ib);
+    } else if (b === undefined) {
+      s = a;
+      this.a = pull(this.ia);
+    } else {
+      const c = a.labels.compare(b.labels);
+      if (c < 0) {
+        s = a;
+        this.a = pull(this.ia);
+      } else if (c > 0) {
+        s = b;
+        this.b = pull(this.ib);
+      } else {
+        s = new MergedSeries([a, b]);
+        this.a = pull(this.ia);
+        this.b = pull(this.ib);
+      }
+    }
+    this.n++;
+    return { done: false, value: s };
+  }
+}
+
+function* mergeMany(sets: readonly SeriesSet[], limit: number): Generator<Series> {
   const its = sets.map((s) => s[Symbol.iterator]());
   const cur: (Series | undefined)[] = its.map((it) => pull(it));
   let n = 0;

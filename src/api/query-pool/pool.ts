@@ -360,7 +360,9 @@ export class QueryPool {
 
   // An idle worker to help `job` when two are free and no job waits for one. A helper leaves another worker free,
   // so a query arriving meanwhile never waits; without one, a spare is started (when the pool may grow) for the
-  // next large selection.
+  // next large selection. A spare left free by an assist is the worker kept for that query: it is in use as long as
+  // assists keep it so, and its idle time starts over (else, never taken itself, it would be retired every
+  // `spareIdleMs` and started again by the next large selection, which would then go unassisted).
   private helperSlot(job: Job): Slot | undefined {
     const allowed =
       this.assistsOn && !this.closed && job.stop === null && this.queue.waiting() === 0 && this.lane === null;
@@ -368,7 +370,9 @@ export class QueryPool {
     const starting = this.slots.some((x) => !x.ready && x.worker !== null);
     if (free.length === 1 && !starting && this.slots.length < this.maxWorkers) this.scheduleRetire(this.addSlot());
     const slot = free.length >= 2 ? free[0] : undefined;
-    return slot?.worker === null ? undefined : slot;
+    if (slot === undefined || slot.worker === null) return undefined;
+    if (this.slots.length > this.size) for (const kept of free) if (kept !== slot) this.scheduleRetire(kept);
+    return slot;
   }
 
   private onExit(slot: Slot, worker: Worker): void {

@@ -199,6 +199,30 @@ describe("a range query split between two workers", () => {
     }
   });
 
+  test("a spare kept free by assists stays while they go on, longer than it may idle", async () => {
+    // Long beside one query even on a loaded machine: the spare's idle time starts over as each query starts.
+    const idleMs = 3000;
+    const pool = new QueryPool({ workers: 2, maxWorkers: 3, spareIdleMs: idleMs, engine: { metricsql: true } });
+    try {
+      for (let i = 0; i < 200 && pool.figures().ready < 2; i++) await sleep(50);
+      await run(pool, "sum(rate(x[5m]))");
+      for (let i = 0; i < 200 && pool.figures().ready < 3; i++) await sleep(50);
+      // The base workers take the job and its assist, the spare stays free: never taken, yet kept.
+      const end = performance.now() + 2 * idleMs;
+      let queries = 0;
+      while (performance.now() < end) {
+        await run(pool, "sum(rate(x[5m]))");
+        queries++;
+        assert.equal(pool.figures().workers, 3);
+      }
+      assert.equal(pool.figures().assists, queries);
+      for (let i = 0; i < 200 && pool.figures().workers > 2; i++) await sleep(50);
+      assert.equal(pool.figures().workers, 2, "the spare retires once assists stop");
+    } finally {
+      await pool.close();
+    }
+  });
+
   test("a split query's deadline stops both workers, and the pool is idle again", async () => {
     const q = "sum by (job) (rate(x[5m]))";
     const sub = { org: "o", maxConcurrent: 4, maxQueued: 4, queryable: store };
