@@ -22,7 +22,7 @@ export class SeriesMap {
   /** Every series by label hash key (hash-table.ts). */
   private readonly byHash: HashTable;
   /** Most series' slots, by ref (ref-index.ts). */
-  private readonly dense = new RefIndex<number>();
+  private readonly dense = new RefIndex();
   /** Iterations of `values()` under way: the dense array is not given up meanwhile (its entries would move). */
   private iterations = 0;
   private readonly cols: SeriesColumns;
@@ -106,7 +106,7 @@ export class SeriesMap {
   }
 
   // Keeps in the map the entries the dense array let go of.
-  private keep(released: readonly RefEntry<number>[]): void {
+  private keep(released: readonly RefEntry[]): void {
     for (const [ref, slot] of released) this.byRef.set(ref, slot);
   }
 }
