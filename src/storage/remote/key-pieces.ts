@@ -114,7 +114,7 @@ export class KeyPieces {
    * True when the bytes [from, to) of `v` are the pieces `ids[at]`, `ids[at + 1]`, ... one after another. The caller
    * has checked that those pieces' lengths add up to `to - from` (the key's length), so each fits before `to`.
    */
-  matchesRun(ids: Int32Array, at: number, v: DataView, from: number, to: number): boolean {
+  matchesRun(ids: Uint16Array | Int32Array, at: number, v: DataView, from: number, to: number): boolean {
     const words = this.words;
     const offsets = this.offsets;
     const lengths = this.lengths;

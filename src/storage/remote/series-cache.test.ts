@@ -191,6 +191,31 @@ describe("SeriesCache", () => {
     assert.equal(table.generation, full.generation);
   });
 
+  test("keys stay found and decoded as their piece ids outgrow 16 bits", () => {
+    const c = new SeriesCache();
+    // Each key brings two new label fields: past 65,536 pieces the key array widens to 32-bit ids.
+    const keyOf = (i: number) =>
+      labelFields([
+        ["__name__", "m"],
+        ["a", `x${i}`],
+        ["b", `y${i}`],
+      ]);
+    const n = 40_000;
+    const entries: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = keyOf(i);
+      const v = view(k);
+      assert.equal(c.find(v, 0, k.length, NO_ENTRY), NO_ENTRY);
+      entries.push(c.add(v, 0, k.length, c.lastHash, 1, 3));
+    }
+    assert.ok(c.pieceCount > 0x10000, `pieces ${c.pieceCount}`);
+    for (const i of [0, 1, 32_767, 32_768, 39_999]) {
+      const k = keyOf(i);
+      assert.equal(c.find(view(k), 0, k.length, NO_ENTRY), entries[i], `key ${i}`);
+      assert.equal(c.labelsOf(entries[i]).get("b"), `y${i}`);
+    }
+  });
+
   test("starts over when the entry limit is reached", () => {
     const c = new SeriesCache({ maxEntries: 2 });
     const add = (k: number[]) => {
