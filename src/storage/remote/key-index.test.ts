@@ -122,6 +122,33 @@ describe("key index bounds", () => {
 });
 
 describe("key index scopes", () => {
+  test("label lengths of 65,535 bytes or more are not kept: such a row is checked again at each request", () => {
+    const rows = new KeyIndex(100).rows(1, 0);
+    rows.validated(1, 65_534, 65_534);
+    assert.equal(rows.maxNameBytes(1), 65_534);
+    assert.equal(rows.maxValueBytes(1), 65_534);
+    rows.validated(2, 10, 65_535);
+    assert.equal(rows.maxNameBytes(2), -1);
+    rows.validated(3, 70_000, 5);
+    assert.equal(rows.maxNameBytes(3), -1);
+    assert.equal(rows.maxNameBytes(4), -1, "never validated");
+  });
+
+  test("a ref past 32 bits unsigned is not kept: its row has no ref and goes by labels", () => {
+    const rows = new KeyIndex(100).rows(1, 0);
+    const scope = {};
+    for (const ref of [2 ** 32, 2 ** 40 + 3, 1.5]) {
+      rows.setScope(3, scope);
+      rows.setRef(3, ref as SeriesRef);
+      assert.equal(rows.refOf(3), NO_SERIES_REF, `ref ${ref}`);
+      assert.equal(rows.scopeOf(3), null);
+    }
+    rows.setScope(3, scope);
+    rows.setRef(3, (2 ** 32 - 1) as SeriesRef);
+    assert.equal(rows.refOf(3), 2 ** 32 - 1);
+    assert.equal(rows.scopeOf(3), scope);
+  });
+
   test("each row keeps its scope and ref across the rows' growth; null scope means no ref", () => {
     const rows = new KeyIndex(100_000).rows(1, 0);
     const dbs = [{}, {}, {}];

@@ -22,17 +22,27 @@ const INITIAL_ROWS = 1024;
 /** Distinct ref scopes (open databases) a worker's rows remember before every row's ref is forgotten. */
 const MAX_SCOPES = 0xffff;
 
-/** Not validated: a row whose labels were never found valid in this generation. */
-const UNSEEN = -1;
+/** The largest ref a row keeps. */
+const MAX_UINT32 = 0xffff_ffff;
+
+/**
+ * Not validated: a row whose labels were never found valid in this generation, or whose longest name or value is
+ * this long or longer (kept as 16-bit lengths, such a row's labels are checked at each request instead).
+ */
+const UNSEEN = 0xffff;
 
 /** The rows of one worker's generation: per key number, the ref, its scope and the labels' longest name and value. */
 export class SourceRows {
   /** The worker's key table generation these rows are of. */
   generation: number;
   private readonly maxRows: number;
-  private refs = new Float64Array(INITIAL_ROWS);
-  private maxNames = new Int32Array(INITIAL_ROWS).fill(UNSEEN);
-  private maxValues = new Int32Array(INITIAL_ROWS);
+  /**
+   * Each row's ref: 4 bytes a row where float64s took 8. A head's refs are below 2^32 (MAX_SERIES_REF); a ref of
+   * another store that is not a uint32 is not kept (its row goes by labels, as a row with no ref).
+   */
+  private refs = new Uint32Array(INITIAL_ROWS);
+  private maxNames = new Uint16Array(INITIAL_ROWS).fill(UNSEEN);
+  private maxValues = new Uint16Array(INITIAL_ROWS);
   /**
    * The ref scope of each row, plus one (0: no ref), an index into `scopes`: 2 bytes a row where an array of the
    * scope objects took 8 and its spare room.
@@ -64,7 +74,8 @@ export class SourceRows {
 
   /** The longest label name of row `key`'s labels, bytes; -1 when they were not found valid yet. */
   maxNameBytes(key: number): number {
-    return this.maxNames[key];
+    const n = this.maxNames[key];
+    return n === UNSEEN ? -1 : n;
   }
 
   /** The longest label value of row `key`'s labels, bytes (meaningful once `maxNameBytes` is not -1). */
@@ -74,8 +85,9 @@ export class SourceRows {
 
   /** Notes that row `key`'s labels were found valid, with the longest name and value given (bytes). */
   validated(key: number, maxNameBytes: number, maxValueBytes: number): void {
-    this.maxNames[key] = maxNameBytes;
-    this.maxValues[key] = maxValueBytes;
+    const fits = maxNameBytes < UNSEEN && maxValueBytes < UNSEEN;
+    this.maxNames[key] = fits ? maxNameBytes : UNSEEN;
+    this.maxValues[key] = fits ? maxValueBytes : 0;
   }
 
   /** The scope of row `key`'s ref; null when it has none. */
@@ -95,7 +107,8 @@ export class SourceRows {
 
   /** Sets row `key`'s ref, of the store of its scope. */
   setRef(key: number, ref: SeriesRef | typeof NO_SERIES_REF): void {
-    this.refs[key] = ref;
+    if (ref >= 0 && ref <= MAX_UINT32 && Number.isInteger(ref)) this.refs[key] = ref;
+    else this.scopeIds[key] = 0;
   }
 
   /** Rows there is room for now (for tests of the bound). */
@@ -105,13 +118,13 @@ export class SourceRows {
 
   private grow(rows: number): void {
     const n = Math.min(this.maxRows, Math.max(rows, 2 * this.maxNames.length));
-    const refs = new Float64Array(n);
+    const refs = new Uint32Array(n);
     refs.set(this.refs);
     this.refs = refs;
-    const names = new Int32Array(n).fill(UNSEEN);
+    const names = new Uint16Array(n).fill(UNSEEN);
     names.set(this.maxNames);
     this.maxNames = names;
-    const values = new Int32Array(n);
+    const values = new Uint16Array(n);
     values.set(this.maxValues);
     this.maxValues = values;
     const scopeIds = new Uint16Array(n);
