@@ -1,18 +1,25 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { mulberry32 } from "../testkit/random.ts";
 import { KeptGzip } from "./gzip-kept.ts";
 
 const LEVEL = 2;
 
-/** A range answer's JSON of about `bytes` bytes, as the query routes send. */
+/** A range answer's JSON of `bytes` bytes (cut short), as the query routes send, its values drawn from `seed`. */
 function answerJson(bytes: number, seed: number): string {
+  const random = mulberry32(seed);
   let s = '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[';
-  for (let t = 1_700_000_000, v = seed; s.length < bytes; t += 15, v = (v * 1103515245 + 12345) % 2147483648) {
-    s += `[${t},"${(v / 1e4).toFixed(3)}"],`;
-  }
+  for (let t = 1_700_000_000; s.length < bytes; t += 15) s += `[${t},"${(random() * 1e5).toFixed(3)}"],`;
   return s.slice(0, bytes);
+}
+
+/** `n` bytes that do not compress, drawn from `seed`. */
+function noise(n: number, seed: number): Buffer {
+  const random = mulberry32(seed);
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(random() * 256);
+  return out;
 }
 
 describe("KeptGzip", () => {
@@ -28,7 +35,7 @@ describe("KeptGzip", () => {
 
   it("compresses incompressible bytes whose output outgrows one output stretch", () => {
     const gz = new KeptGzip(LEVEL);
-    const body = randomBytes(300 * 1024);
+    const body = noise(300 * 1024, 1);
     const out = gz.compress(body);
     assert.ok(out.length > body.length);
     assert.deepEqual(out, gzipSync(body, { level: LEVEL }));
@@ -56,15 +63,12 @@ describe("KeptGzip", () => {
 
   it("gives gzipSync's bytes over a long random sequence of shorter and longer bodies", () => {
     const gz = new KeptGzip(LEVEL);
-    let seed = 42;
-    const next = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed % n;
-    };
+    const random = mulberry32(42);
+    const next = (n: number) => Math.floor(random() * n);
     for (let i = 0; i < 600; i++) {
       const kind = next(10);
       const n = kind < 3 ? next(2_000) : kind < 9 ? next(70_000) : next(200_000);
-      const body = i % 7 === 0 ? randomBytes(n) : Buffer.from(answerJson(n, i));
+      const body = i % 7 === 0 ? noise(n, i) : Buffer.from(answerJson(n, i));
       assert.deepEqual(gz.compress(body), gzipSync(body, { level: LEVEL }), `body ${i}, ${n} bytes`);
     }
   });
@@ -74,7 +78,7 @@ describe("KeptGzip", () => {
     const first = gz.compress(answerJson(4_000, 5));
     const copy = Buffer.from(first);
     gz.compress(answerJson(60_000, 6));
-    gz.compress(randomBytes(100_000));
+    gz.compress(noise(100_000, 2));
     assert.deepEqual(first, copy);
   });
 
