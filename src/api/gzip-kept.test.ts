@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { createGzip, gunzipSync, gzipSync } from "node:zlib";
 import { mulberry32 } from "../testkit/random.ts";
 import { KeptGzip } from "./gzip-kept.ts";
 
@@ -23,6 +23,18 @@ function noise(n: number, seed: number): Buffer {
 }
 
 describe("KeptGzip", () => {
+  it("finds the internals it drives on Node's Gzip object (without them every body would take gzipSync's way)", () => {
+    const engine = createGzip() as unknown as {
+      _handle: { writeSync?: unknown; reset?: unknown } | null;
+      _writeState?: unknown;
+      close(): void;
+    };
+    assert.equal(typeof engine._handle?.writeSync, "function");
+    assert.equal(typeof engine._handle?.reset, "function");
+    assert.ok(engine._writeState instanceof Uint32Array);
+    engine.close();
+  });
+
   it("gives gzipSync's bytes for bodies around the gzip threshold, empty and large", () => {
     const gz = new KeptGzip(LEVEL);
     for (const n of [0, 1, 1023, 1024, 1025, 5_000, 65_536, 73_000, 256 * 1024, 10 * 1024 * 1024]) {
