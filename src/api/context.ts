@@ -45,7 +45,10 @@ export interface OrgRequest {
   readonly status: TargetsAndMetadata;
   /** The org's rule groups and alerts (`/api/v1/rules`, `/api/v1/alerts`). */
   readonly rules: RulesSource;
-  /** Aborted when the client goes away. */
+  /**
+   * Aborted when the client goes away. With embedded storage it is the connection's, shared by every request over
+   * it for as long as it lives: a listener added to it must be removed when the request is answered.
+   */
   readonly signal: AbortSignal;
   /** The request's arrival time, ms since the epoch: the default `time` of instant queries. */
   readonly now: number;

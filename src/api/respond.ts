@@ -6,11 +6,12 @@ import { maxHeaderSize, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { pipeline, Readable } from "node:stream";
 import { promisify } from "node:util";
-import { constants, createGzip, gzip, gzipSync } from "node:zlib";
+import { constants, createGzip, gzip } from "node:zlib";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ContrailError } from "../model/errors.ts";
 import type { Answer } from "./context.ts";
 import { httpErrorOf } from "./error-status.ts";
+import { KeptGzip } from "./gzip-kept.ts";
 import { errorJson, successJson } from "./json.ts";
 
 const gzipAsync = promisify(gzip);
@@ -30,6 +31,10 @@ const STREAM_THRESHOLD = 1024 * 1024;
  * few percent, sometimes better) in half the time.
  */
 const GZIP_LEVEL = 2;
+
+/** The thread's deflate state for bodies compressed on the event loop (a zlib object per body cost more than
+ * compressing a small answer). */
+const keptGzip = new KeptGzip(GZIP_LEVEL);
 
 /** The JSON content type of every API answer. */
 export const JSON_TYPE = "application/json";
@@ -139,11 +144,10 @@ async function bodyOutgoing(
       return { status, headers, body };
     }
     headers["content-encoding"] = "gzip";
-    const level = { level: GZIP_LEVEL };
     return {
       status,
       headers,
-      body: body.length <= SYNC_GZIP_BYTES ? gzipSync(body, level) : await gzipAsync(body, level),
+      body: body.length <= SYNC_GZIP_BYTES ? keptGzip.compress(body) : await gzipAsync(body, { level: GZIP_LEVEL }),
     };
   }
   if (!gz) return { status, headers, body };

@@ -6,6 +6,7 @@
 // checks run and the reads of stored samples go to the backend instead (backend-read/).
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { MetricFamily } from "../exposition/index.ts";
 import { ContrailError } from "../model/errors.ts";
@@ -175,6 +176,40 @@ function rawQuery(request: FastifyRequest): string {
   return i < 0 ? "" : url.slice(i + 1);
 }
 
+/** Each connection's signal for the queries asked over it (see {@link connectionSignal}). */
+const connectionSignals = new WeakMap<Socket, AbortSignal>();
+
+/**
+ * The signal that tells the queries of `res`'s connection that their client went away: one per connection, aborted
+ * when the connection closes. Only a query still unanswered then is cut short (the pool removes a query's listener
+ * when it ends), as with a signal per request aborted when its response closes unfinished; a new signal per request
+ * cost a few µs (its first listener most: 4.5 µs against 0.5 on a signal that has had one, in a loop at load 13).
+ * For the query pool only, which adds and removes its listener: remote storage's client composes the signal with a
+ * timeout (`AbortSignal.any`), which files every composed signal under its sources until they abort, so it gets
+ * {@link responseSignal}.
+ */
+function connectionSignal(res: ServerResponse): AbortSignal {
+  const socket = res.req.socket;
+  let signal = connectionSignals.get(socket);
+  if (signal === undefined) {
+    const controller = new AbortController();
+    signal = controller.signal;
+    if (socket.destroyed) controller.abort();
+    else socket.once("close", () => controller.abort());
+    connectionSignals.set(socket, signal);
+  }
+  return signal;
+}
+
+/** A signal of `res` alone, aborted when it closes before it is finished (the client went away). */
+function responseSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 /**
  * The engine settings of the API's queries, in process and on query workers: MetricsQL is read where PromQL has no
  * meaning, for dashboards written against VictoriaMetrics (valid PromQL keeps its meaning, so rules may share them).
@@ -281,20 +316,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     send: (out: Outgoing) => T,
   ): Promise<T> {
     const limits = limitsOf(org);
-    const controller = new AbortController();
-    res.once("close", () => {
-      if (!res.writableFinished) controller.abort();
-    });
+    const signal = backend === undefined ? connectionSignal(res) : responseSignal(res);
     const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
     const admission = { maxConcurrent: limits.maxConcurrentQueries, maxQueued: limits.maxQueuedQueries };
     const queries = async (spec: QuerySpec): Promise<Answer> => {
-      if (backend !== undefined) return backend.query(org, spec, admission, controller.signal);
+      if (backend !== undefined) return backend.query(org, spec, admission, signal);
       const body = await pool.run(spec, {
         org,
         maxConcurrent: admission.maxConcurrent,
         maxQueued: admission.maxQueued,
         queryable: opts.store.queryable(org),
-        signal: controller.signal,
+        signal,
       });
       return { kind: "json", body };
     };
@@ -310,7 +342,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         queries,
         status,
         rules: ruleSource,
-        signal: controller.signal,
+        signal,
         now: now(),
         accept: headers.accept,
       });
