@@ -22,8 +22,11 @@ import { poolReaches } from "./pool-testkit.ts";
 const LIVENESS_MS = 2000;
 /** How long to wait for the pool to reach a state. */
 const SETTLE_MS = 20_000;
-// Seconds of work (7.2 million subquery steps over a nested one) that checks for cancellation as it goes.
-const HEAVY = "count_over_time(rate(vector(time())[1m:1ms])[2h:1ms])";
+/** Terms in a heavy query: each about 2 s on a worker of a quick machine, so both outlast any test's small queries. */
+const HEAVY_TERMS = 8;
+// Many seconds of work (7.2 million subquery steps over a nested one, a term) that checks for cancellation as it goes;
+// the tests stop it when done.
+const HEAVY = Array(HEAVY_TERMS).fill("count_over_time(rate(vector(time())[1m:1ms])[2h:1ms])").join(" + ");
 /**
  * The pool's inline bound, ms: well past the default, so a small query preempted on a loaded machine is not abandoned
  * to wait for a worker (the heavy queries hold both for seconds).

@@ -125,6 +125,8 @@ const HAVE_PROMETHEUS = spawnSync("prometheus", ["--version"], { stdio: "ignore"
 const SKIP = HAVE_PROMETHEUS ? false : "prometheus is not installed";
 /** Samples 15 s apart, one of them off by 7 ms so the timestamps' delta-of-delta is not always 0. */
 const STEP_MS = 15_000;
+/** Prometheus's head chunk range (its smallest block), ms: it also cuts a chunk where a sample crosses one. */
+const CHUNK_RANGE_MS = 2 * 3600_000;
 /** Samples of the counter sequence up to (not including) the first one Prometheus 2.42 cuts a chunk for. */
 const SAME_CHUNK_PREFIX = 4;
 
@@ -141,7 +143,8 @@ before(async () => {
     config: () => IDLE_PROMETHEUS_CONFIG,
     flags: ["--enable-feature=native-histograms", "--web.enable-remote-write-receiver", "--web.enable-admin-api"],
   });
-  const t0 = Math.floor(Date.now() / 1000) * 1000 - 600_000;
+  // At the start of the last whole chunk range, so no range boundary falls between the samples.
+  const t0 = Math.floor(Date.now() / CHUNK_RANGE_MS) * CHUNK_RANGE_MS - CHUNK_RANGE_MS;
   series = {
     name: "h_int",
     samples: counterSequence(true).map((h, i) => [t0 + i * STEP_MS + (i === 3 ? 7 : 0), h] as const),
