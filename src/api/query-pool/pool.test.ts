@@ -34,8 +34,10 @@ const QUEUED_MS = 500;
 const SPIN = 'test_hook{action="spin"}';
 const WAIT = 'test_hook{action="wait"}';
 const EXHAUST = 'test_hook{action="exhaust"}';
-// About 7 million subquery steps, three times over: seconds of work that checks for cancellation at every step.
-const HEAVY = Array(3).fill("count_over_time(vector(1)[2h:1ms])").join(" + ");
+/** Terms in a heavy query: enough that both outlast a spare's start on a loaded machine; the tests stop them. */
+const HEAVY_TERMS = 8;
+// About 7 million subquery steps a term: seconds of work that checks for cancellation at every step.
+const HEAVY = Array(HEAVY_TERMS).fill("count_over_time(vector(1)[2h:1ms])").join(" + ");
 
 let control: TestControl;
 let pool: QueryPool;
