@@ -3,14 +3,19 @@
 // Contrail (`contrail tsdb import`, served by `contrail up`), Prometheus (`promtool tsdb create-blocks-from
 // openmetrics`) and VictoriaMetrics (`/api/v1/import/prometheus`), each in its own process on loopback with a
 // temporary data directory. Then the seed dashboard's queries and `sum by (job) (rate(x[5m]))` run over HTTP as 1 h
-// range queries at a 15 s step: median of 5 after `--warmup` rounds over every query (default 200) and 2 warm-up runs
-// of each, answers compared (relative tolerance 1e-6).
+// range queries at a 15 s step, answers compared (relative tolerance 1e-6). Wall time: median of `--runs` (default
+// 21) after `--warmup` rounds over every query (default 200) and 2 warm-up runs of each; the runs go round the
+// servers in turn (one query each, then the next run), so a burst of load elsewhere on the machine falls on every
+// server alike instead of on whichever was being timed.
 // Samples sit a few whole seconds off the 15 s step grid, as real scrapes do, so no sample lies on a window
 // boundary (where Prometheus 2's closed and Prometheus 3's open range windows would differ).
-// CPU time per query: after the timed runs, each query runs `--cpu-runs` more times (default 100) and the user +
-// system time of each server's processes (every thread, Contrail's whole process tree) over those runs is read
-// from /proc and divided by their count: a figure a shared machine disturbs far less than wall time.
-// Run: npm run bench -- query [--runs 5] [--cpu-runs 100] [--warmup 200] [--only <text>] [--cpu-prof-dir <dir>]
+// CPU time per query: after the timed runs, each query runs more times in `CPU_SLICES` slices per server (the servers
+// in turn, slice by slice), and the user + system time of each server's processes (every thread, Contrail's whole
+// process tree) over a slice is read from /proc and divided by its runs: a figure a shared machine disturbs far
+// less than wall time. A slice has at least `--cpu-runs` / CPU_SLICES runs (default 100 in all), and enough for the
+// slowest server to take CPU_SLICE_MS over it: /proc counts in clock ticks (10 ms), so a slice of a few hundred
+// fast queries reads each to a few hundredths of a millisecond. The median of the slices is the figure.
+// Run: npm run bench -- query [--runs 21] [--cpu-runs 100] [--warmup 200] [--only <text>] [--cpu-prof-dir <dir>]
 // (--only: the cases whose name contains the text.)
 // (--cpu-prof-dir: `contrail up` and its processes, query workers included, write CPU profiles there.)
 
@@ -45,9 +50,15 @@ function option(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** Timed runs of each query per server, and the runs over which CPU time per query is read. */
-const RUNS = Number(option("runs") ?? 5);
+/** Timed runs of each query per server, and the least runs over which CPU time per query is read. */
+const RUNS = Number(option("runs") ?? 21);
 const CPU_RUNS = Number(option("cpu-runs") ?? 100);
+/** Slices of the CPU runs, each read on its own; their median is the figure, their spread the table's min and max. */
+const CPU_SLICES = 5;
+/** Wall time the slowest server spends on one slice, ms (slices of fast queries get more runs). */
+const CPU_SLICE_MS = 1000;
+/** Most runs in a slice, so a query answered in microseconds does not run for ever. */
+const CPU_SLICE_MAX_RUNS = 5000;
 /**
  * Rounds over every query before any is timed. Node's V8 compiles a code path with its optimizing compiler only after
  * it has run many times, on helper threads that count in the server's CPU; with a handful of rounds the small cases'
@@ -255,15 +266,36 @@ async function main(): Promise<void> {
     }
     for (const { name, query } of cases) {
       const answers = new Map<string, Matrix>();
+      const wall = new Map<string, number[]>();
       for (const peer of peers) {
         answers.set(peer.name, await rangeQuery(peer, query));
-        const runs = await timeRuns(() => rangeQuery(peer, query), { runs: RUNS, warmup: 2 });
-        figures[peer.name].push({ name, unit: "ms", runs, higherIsBetter: false });
-        const cpu0 = treeCpuMs(peer.pid);
-        for (let i = 0; i < CPU_RUNS; i++) await rangeQuery(peer, query);
-        const perQuery = (treeCpuMs(peer.pid) - cpu0) / CPU_RUNS;
-        cpu[peer.name].push({ name, unit: "ms CPU", runs: [perQuery], higherIsBetter: false });
+        await timeRuns(() => rangeQuery(peer, query), { runs: 0, warmup: 2 });
+        wall.set(peer.name, []);
       }
+      for (let run = 0; run < RUNS; run++) {
+        for (const peer of peers) {
+          const [ms] = await timeRuns(() => rangeQuery(peer, query), { runs: 1, warmup: 0 });
+          wall.get(peer.name)!.push(ms);
+        }
+      }
+      const slowest = Math.max(...[...wall.values()].map(median));
+      const sliceRuns = Math.min(
+        CPU_SLICE_MAX_RUNS,
+        Math.max(Math.ceil(CPU_RUNS / CPU_SLICES), Math.ceil(CPU_SLICE_MS / slowest)),
+      );
+      const slices = new Map<string, number[]>(peers.map((p) => [p.name, []]));
+      for (let slice = 0; slice < CPU_SLICES; slice++) {
+        for (const peer of peers) {
+          const cpu0 = treeCpuMs(peer.pid);
+          for (let i = 0; i < sliceRuns; i++) await rangeQuery(peer, query);
+          slices.get(peer.name)!.push((treeCpuMs(peer.pid) - cpu0) / sliceRuns);
+        }
+      }
+      for (const peer of peers) {
+        figures[peer.name].push({ name, unit: "ms", runs: wall.get(peer.name)!, higherIsBetter: false });
+        cpu[peer.name].push({ name, unit: "ms CPU", runs: slices.get(peer.name)!, higherIsBetter: false });
+      }
+      console.log(`${name}: CPU over ${CPU_SLICES} slices of ${sliceRuns} runs per server`);
       const ours = answers.get("contrail")!;
       const seriesCount = ours.size;
       for (const peer of peers.slice(1)) {
@@ -279,7 +311,7 @@ async function main(): Promise<void> {
       prometheus: figures.prometheus,
       victoriametrics: figures.victoriametrics,
     });
-    printFigures(`server CPU time per query (every thread, over ${CPU_RUNS} runs)`, cpu.contrail, {
+    printFigures(`server CPU time per query (every thread, median of ${CPU_SLICES} slices)`, cpu.contrail, {
       prometheus: cpu.prometheus,
       victoriametrics: cpu.victoriametrics,
     });
