@@ -28,12 +28,12 @@ const HEAVY_TERMS = 8;
 // the tests stop it when done.
 const HEAVY = Array(HEAVY_TERMS).fill("count_over_time(rate(vector(time())[1m:1ms])[2h:1ms])").join(" + ");
 /**
- * The pool's inline bound, ms: well past the default, so a small query preempted on a loaded machine is not abandoned
- * to wait for a worker (the heavy queries hold both for seconds).
+ * The pool's inline bound, ms: far past the default, so a small query preempted on a loaded machine is not abandoned
+ * to wait for a worker (the heavy queries hold both for many seconds; at load 24 one was abandoned at 200 ms).
  */
-const INLINE_MAX_MS = 200;
-// Far past that bound, yet done in about a second on a worker.
-const MEDIUM = "count_over_time(rate(vector(time())[1m:1ms])[20m:1ms])";
+const INLINE_MAX_MS = 1000;
+// Past that bound (two heavy terms, about 4 s on a quick machine), so it is abandoned for a worker.
+const MEDIUM = Array(2).fill("count_over_time(rate(vector(time())[1m:1ms])[2h:1ms])").join(" + ");
 
 let control: TestControl;
 let pool: QueryPool;
@@ -109,7 +109,7 @@ describe("query pool lane", () => {
     stop.abort();
     const r = await waiting;
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json.data.result, [{ metric: {}, value: [600, "1200000"] }]);
+    assert.deepEqual(r.json.data.result, [{ metric: {}, value: [600, "14400000"] }]);
     await Promise.all(heavy);
   });
 
