@@ -18,6 +18,7 @@ import type { ReadBackend } from "./backend-read/read-backend.ts";
 import { type Answer, NO_TARGETS_OR_METADATA, type OrgHandler, type TargetsAndMetadata } from "./context.ts";
 import { MAX_PARAM_LENGTH, METHOD_NOT_ALLOWED, toContrailError } from "./error-status.ts";
 import { federate } from "./federate.ts";
+import { connectionsWithoutRequest } from "./idle-connections.ts";
 import { errorJson } from "./json.ts";
 import { leanQueryRoutes } from "./lean-query.ts";
 import { ConcurrencyGate, limitsResolver, type OrgLimits } from "./limits.ts";
@@ -296,8 +297,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return ce;
   };
   app.setErrorHandler(async (err, request, reply) => sendError(reply, failure(err, request)));
+  // A stop ends the connections that carry no request at once, not after the head timeout.
+  const endUnused = connectionsWithoutRequest(app.server);
   app.addHook("preClose", async () => {
     closing = true;
+    endUnused();
   });
 
   app.setNotFoundHandler(async (request, reply) =>
