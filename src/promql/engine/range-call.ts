@@ -303,6 +303,7 @@ export class PreparedRangeCall {
       if (sink(index, s.labels, dropFn || s.dropName === true, pts) === false) break;
       this.annotateCounter(counterCheck, s.labels);
     }
+    this.w.release();
     q.set(q.current - src.held);
   }
 
