@@ -106,9 +106,11 @@ function evalVectorScalar(ev: Evaluator, n: BinaryNode, swap: boolean): Matrix {
   );
 }
 
-// The value of a scalar input at each step (NaN where it has none, marked absent in `present`).
-function scalarByStep(ev: Evaluator, m: Matrix): { values: Float64Array; present: Uint8Array } {
+// The value of a scalar input at each step (NaN where it has none, marked absent in `present`; `present` null when
+// it has one at every step, its own values then serving as they are).
+function scalarByStep(ev: Evaluator, m: Matrix): { values: Float64Array; present: Uint8Array | null } {
   const steps = ev.numSteps();
+  if (m.length > 0 && m[0].n === steps) return { values: m[0].v, present: null };
   const values = new Float64Array(steps);
   const present = new Uint8Array(steps);
   const s = m[0];
@@ -123,7 +125,8 @@ function scalarByStep(ev: Evaluator, m: Matrix): { values: Float64Array; present
 }
 
 // Vector/scalar operations series by series: with delayed name removal the output labels are the input labels,
-// so series stay distinct and each one maps to one output series.
+// so series stay distinct and each one maps to one output series. A float series is rewritten in place (the input
+// is this evaluation's own, as for a unary minus): its kept points move down over the dropped ones.
 function vectorScalarBySeries(
   ev: Evaluator,
   n: BinaryNode,
@@ -148,11 +151,13 @@ function vectorScalarBySeries(
       }
       continue;
     }
-    let res: Series | null = null;
+    const t = s.t;
+    const v = s.v;
+    let kept = 0;
     for (let i = 0; i < s.n; i++) {
-      const k = ev.stepIndex(s.t[i]);
-      if (present[k] === 0) continue;
-      const f = s.v[i];
+      const k = ev.stepIndex(t[i]);
+      if (present !== null && present[k] === 0) continue;
+      const f = v[i];
       const l = swap ? values[k] : f;
       const r = swap ? f : values[k];
       let value = cmp ? f : arith(op, l, r);
@@ -162,15 +167,14 @@ function vectorScalarBySeries(
         keep = true;
       }
       if (!keep) continue;
-      if (res === null) res = new Series(s.labels, s.dropName || markDrop, s.n);
-      // Written out rather than push(): a non-inlined call would box both doubles.
-      if (res.n === res.t.length) res.grow(res.n * 2);
-      res.t[res.n] = s.t[i];
-      res.v[res.n++] = value;
+      t[kept] = t[i];
+      v[kept++] = value;
     }
-    if (res !== null) {
-      out.push(res);
-      total += res.n;
+    if (kept > 0) {
+      s.n = kept;
+      if (markDrop) s.dropName = true;
+      out.push(s);
+      total += kept;
     }
   }
   ev.q.add(total);
@@ -184,7 +188,7 @@ function vectorScalarSeries(
   n: BinaryNode,
   s: Series,
   values: Float64Array,
-  present: Uint8Array,
+  present: Uint8Array | null,
   swap: boolean,
 ): Series | null {
   const cmp = isComparison(n.op);
@@ -192,7 +196,7 @@ function vectorScalarSeries(
   let res: Series | null = null;
   for (let i = 0; i < s.n; i++) {
     const k = ev.stepIndex(s.t[i]);
-    if (present[k] === 0) continue;
+    if (present !== null && present[k] === 0) continue;
     const f = s.v[i];
     const hv = s.histAt(i);
     const l = swap ? values[k] : f;

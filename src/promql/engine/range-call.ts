@@ -14,7 +14,7 @@ import { evalError, tooManySamples, WORK_PER_CHECK } from "./context.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { ANCHORED_SAFE, SMOOTHED_SAFE } from "./functions/index.ts";
 import { histogramRangeFn } from "./functions/range-histogram.ts";
-import { delta, extrapolatedRate, increase, rate } from "./functions/rate.ts";
+import { delta, extrapolatedRate, idelta, increase, irate, rate } from "./functions/rate.ts";
 import { RangeCall, type RangeFn } from "./functions/types.ts";
 import { COUNTER_ROLLUPS, removeCounterResets, USES_PREV_SAMPLE, VM_ROLLUPS } from "./functions/vm-rollup.ts";
 import {
@@ -26,6 +26,7 @@ import {
   maxPrevInterval,
   scrapeInterval,
 } from "./implicit-window.ts";
+import { instantSteps } from "./irate-steps.ts";
 import { dropMetadata } from "./labelsets.ts";
 import type { CallNode, SelectorNode } from "./plan.ts";
 import { type RateStepGrid, type RateStepTarget, type RateStepTotals, rateSteps } from "./rate-steps.ts";
@@ -76,8 +77,8 @@ function hasFloats(h: readonly (Histogram | undefined)[] | null, n: number): boo
  * name-removal mark and its points (valid only during the call). Returning false stops the run there. */
 export type RangeSink = (index: number, labels: Labels, dropName: boolean, points: StepPoints) => boolean | undefined;
 
-/** A `sum` fold that rate, increase and delta add their values into directly (rateSteps' cells), instead of
- * handing each series' points to the sink. */
+/** A `sum` fold that rate, increase, delta, irate and idelta add their values into directly (the cells of
+ * rateSteps and instantSteps), instead of handing each series' points to the sink. */
 export interface StepSumTarget {
   /** Readies the group of a series labelled `labels` and points `out` at its cells (`sums`, `cell`, `settled`);
    * false when the fold would refuse the series (the sink then gets its points). */
@@ -177,8 +178,9 @@ export class PreparedRangeCall {
   private points: StepPoints | null = null;
   /** For a series holding histograms: what its first i loaded samples weigh in the sample limit, at index i. */
   private weights = new Float64Array(1);
-  /** The grid of a rate, increase or delta call whose float series take rateSteps' loop (a range selector or
-   * subquery at a moving step: no `@`, anchored or smoothed modifier, no implicit window), else null. */
+  /** The grid of a rate, increase or delta call whose float series take rateSteps' loop, or of an irate or idelta
+   * call whose float series take instantSteps' (a range selector or subquery at a moving step: no `@`, anchored or
+   * smoothed modifier, no implicit window), else null. */
   private readonly stepGrid: RateStepGrid | null;
   private readonly totals: RateStepTotals = { loaded: 0, peak: 0 };
   /** The metric name of the last series `annotateCounter` looked at. */
@@ -215,8 +217,9 @@ export class PreparedRangeCall {
     this.histFn = histogramRangeFn(name, this.fn);
     this.call = call;
     const plain = !src.implicit && src.timestamp === null && !src.anchored && !src.smoothed;
+    const own = this.fn;
     this.stepGrid =
-      plain && (this.fn === rate || this.fn === increase || this.fn === delta)
+      plain && (own === rate || own === increase || own === delta || own === irate || own === idelta)
         ? { start: ev.start, end: ev.end, interval: ev.interval, range: src.range, offset: src.offset }
         : null;
   }
@@ -231,8 +234,9 @@ export class PreparedRangeCall {
 
   /**
    * Runs the function over every input series and hands each series that produced points to `sink`, with sample
-   * accounting (held windows, produced points) as Prometheus's evaluator does it. A float series of a rate-like
-   * call that `sumTarget` takes is added into its cells instead (the same values, counted the same way).
+   * accounting (held windows, produced points) as Prometheus's evaluator does it. A float series of a call with a
+   * step grid (see stepGrid) that `sumTarget` takes is added into its cells instead (the same values, counted the
+   * same way).
    */
   run(sink: RangeSink, sumTarget: StepSumTarget | null = null): void {
     const { ev, node, src } = this;
@@ -299,6 +303,7 @@ export class PreparedRangeCall {
       if (sink(index, s.labels, dropFn || s.dropName === true, pts) === false) break;
       this.annotateCounter(counterCheck, s.labels);
     }
+    this.w.release();
     q.set(q.current - src.held);
   }
 
@@ -458,14 +463,16 @@ export class PreparedRangeCall {
     if (peak > q.peak) q.peak = peak;
   }
 
-  // rateSteps over the loaded float series into `target` (this.points or a fold's cells), with seriesWindows'
-  // sample accounting; the number of values.
+  // rateSteps (instantSteps for irate and idelta) over the loaded float series into `target` (this.points or a
+  // fold's cells), with seriesWindows' sample accounting; the number of values.
   private rateWindows(grid: RateStepGrid, target: RateStepTarget): number {
     const q = this.ev.q;
-    const w = this.w;
-    const totals = this.totals;
+    const { fn, w, totals } = this;
     totals.peak = q.peak;
-    const np = rateSteps(q, w.t, w.v, w.n, grid, this.fn !== delta, this.fn === rate, target, totals);
+    const np =
+      fn === irate || fn === idelta
+        ? instantSteps(q, w.t, w.v, w.n, grid, fn === irate, target, totals)
+        : rateSteps(q, w.t, w.v, w.n, grid, fn !== delta, fn === rate, target, totals);
     q.loaded += totals.loaded;
     if (totals.peak > q.peak) q.peak = totals.peak;
     return np;

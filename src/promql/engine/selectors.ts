@@ -346,16 +346,26 @@ export function eachSelectorSeries(
   }
 }
 
+/** A Window's first room, samples; it grows to the longest series loaded. */
+const WINDOW_SAMPLES = 256;
+/** Spare window buffers a thread keeps, and the most samples one may hold to be kept (64 Ki: 1 MiB of arrays). */
+const MAX_SPARE_WINDOWS = 4;
+const MAX_SPARE_WINDOW_SAMPLES = 1 << 16;
+const NO_SAMPLES = new Float64Array(0);
+/** Buffers of released Windows, for the next ones on this thread (a range-function call's, query after query). */
+const spareWindowBuffers: SampleBuffer[] = [];
+
 /**
  * A sliding window over one series: `load` reads the non-stale samples a whole run of steps needs, then successive
  * `fill` calls with non-decreasing bounds move the window `[lo, hi)` over them to the samples with
  * `mint < t <= maxt`.
  */
 export class Window {
-  private readonly buf = new SampleBuffer(256);
+  /** The loaded samples' buffer: taken from this thread's spares at the first `load`, given back by `release`. */
+  private buf: SampleBuffer | null = null;
   /** The loaded samples; the window is `[lo, hi)` of them. */
-  t: Float64Array = this.buf.t;
-  v: Float64Array = this.buf.v;
+  t: Float64Array = NO_SAMPLES;
+  v: Float64Array = NO_SAMPLES;
   /** The histograms of the loaded samples that are ones; null when all are floats. */
   h: readonly (Histogram | undefined)[] | null = null;
   /** Number of loaded samples. */
@@ -370,6 +380,7 @@ export class Window {
    * `statsOnly`, histograms as their counts and sums, see keepHistogramStats).
    */
   load(it: SampleIterator, mint: number, maxt: number, statsOnly = false): void {
+    if (this.buf === null) this.buf = spareWindowBuffers.pop() ?? new SampleBuffer(WINDOW_SAMPLES);
     const buf = this.buf;
     loadSamples(it, mint + 1, maxt, buf);
     if (statsOnly) keepHistogramStats(buf);
@@ -381,6 +392,26 @@ export class Window {
     this.lo = 0;
     this.hi = 0;
     this.drops = 0;
+  }
+
+  /** Gives the buffer back to this thread's spares (kept when small enough) and empties the window; a later `load`
+   * takes a buffer again. The arrays `t` and `v` held before must not be used after. */
+  release(): void {
+    const buf = this.buf;
+    if (buf === null) return;
+    this.buf = null;
+    this.t = NO_SAMPLES;
+    this.v = NO_SAMPLES;
+    this.h = null;
+    this.n = 0;
+    this.lo = 0;
+    this.hi = 0;
+    this.drops = 0;
+    if (spareWindowBuffers.length < MAX_SPARE_WINDOWS && buf.t.length <= MAX_SPARE_WINDOW_SAMPLES) {
+      buf.n = 0;
+      buf.h = null;
+      spareWindowBuffers.push(buf);
+    }
   }
 
   /** Number of samples in the window. */
