@@ -28,6 +28,7 @@ import {
 } from "./request-parser.ts";
 import { rawResponse } from "./respond.ts";
 import { viewsSharedBuffer } from "./shared-reads.ts";
+import { holdWrites, releaseNow } from "./write-batch.ts";
 
 /** Receives the client side's events of one request (the Exchange). */
 export interface ClientUser {
@@ -288,6 +289,7 @@ export class ClientConn implements ClientSide {
     const chunked = this.framing === CHUNKS;
     const prefix = chunked ? `${head}${len.toString(16)}\r\n` : head;
     const suffix = chunked ? CRLF : "";
+    holdWrites(this.socket);
     // A write the kernel does not take at once keeps a reference to its bytes: those of `chunk` are copied.
     if (len > MAX_COALESCE_BYTES) {
       if (prefix !== "") this.socket.write(prefix, "latin1");
@@ -309,6 +311,7 @@ export class ClientConn implements ClientSide {
     this.user = null;
     const head = this.pendingHead;
     this.pendingHead = null;
+    holdWrites(this.socket);
     if (this.framing === CHUNKS) this.socket.write(head === null ? LAST_CHUNK : head + LAST_CHUNK, "latin1");
     else if (head !== null) this.socket.write(head, "latin1");
     this.framing = NONE;
@@ -330,6 +333,7 @@ export class ClientConn implements ClientSide {
   }
 
   destroy(): void {
+    releaseNow(this.socket); // what the response already wrote leaves before the cut
     this.socket.destroy();
   }
 
@@ -356,7 +360,10 @@ export class ClientConn implements ClientSide {
     const head = this.pendingHead;
     if (head === null) return;
     this.pendingHead = null;
-    if (this.state !== GONE) this.socket.write(head, "latin1");
+    if (this.state !== GONE) {
+      holdWrites(this.socket);
+      this.socket.write(head, "latin1");
+    }
   };
 
   /** No traffic for the idle timeout (called by the listener's sweep): the connection is closed. */
