@@ -289,13 +289,16 @@ export class ClientConn implements ClientSide {
     const chunked = this.framing === CHUNKS;
     const prefix = chunked ? `${head}${len.toString(16)}\r\n` : head;
     const suffix = chunked ? CRLF : "";
-    holdWrites(this.socket);
     // A write the kernel does not take at once keeps a reference to its bytes: those of `chunk` are copied.
     if (len > MAX_COALESCE_BYTES) {
+      // A large write leaves at once, after what this turn held: held, it would pass the high-water mark and pause
+      // the instance's socket until the release, once for every read of a large body.
+      releaseNow(this.socket);
       if (prefix !== "") this.socket.write(prefix, "latin1");
       const ok = this.socket.write(Buffer.from(chunk));
       return suffix === "" ? ok : this.socket.write(suffix, "latin1");
     }
+    holdWrites(this.socket);
     if (prefix === "" && suffix === "") return this.socket.write(Buffer.from(chunk));
     // One buffer, one write: the head (or chunk size line), the bytes, and the chunk's CRLF.
     const out = Buffer.allocUnsafe(prefix.length + len + suffix.length);
