@@ -15,6 +15,8 @@ import { until } from "./testkit.ts";
 class KeepingOwner implements ConnOwner {
   /** Body bytes the current request's user got so far. */
   kept: Buffer[] = [];
+  /** Whether the socket was corked (its writes held) right after each response's body write. */
+  heldAfterBody: boolean[] = [];
   /** No idle sweep here: the clock stands still. */
   readonly clock = 0;
 
@@ -29,6 +31,7 @@ class KeepingOwner implements ConnOwner {
         client.writeHead(200, ["Content-Length", String(body.length + head.target.length + 1)]);
         client.write(Buffer.from(`${head.target} `, "latin1"));
         client.write(body);
+        this.heldAfterBody.push(conn.socket.writableCorked !== 0);
         client.end();
       },
       onClientDrain: () => {},
@@ -112,5 +115,27 @@ describe("a client connection reading into the shared buffer", () => {
     await until(() => reply.includes("/d "));
     assert.ok(reply.indexOf("/c ") < reply.indexOf("/d "));
     socket.destroy();
+  });
+
+  test("small writes are held for the turn; a large one leaves at once, after them and in order", async () => {
+    const socket = connect(port, "127.0.0.1");
+    let reply = "";
+    socket.on("data", (d: Buffer) => {
+      reply += d.toString("latin1");
+    });
+    await once(socket, "connect");
+    try {
+      owner.heldAfterBody = [];
+      socket.write("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd", "latin1");
+      await until(() => reply.endsWith("/small abcd"));
+      const big = "y".repeat(40_000);
+      socket.write(`POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n${big}`, "latin1");
+      await until(() => reply.endsWith(`/big ${big}`));
+      // The small body was held (it left with the head in one write); the large one released what the turn held.
+      assert.deepEqual(owner.heldAfterBody, [true, false]);
+      assert.match(reply, /^HTTP\/1\.1 200 OK\r\nContent-Length: 11\r\n/);
+    } finally {
+      socket.destroy();
+    }
   });
 });

@@ -28,6 +28,7 @@ import {
 } from "./request-parser.ts";
 import { rawResponse } from "./respond.ts";
 import { viewsSharedBuffer } from "./shared-reads.ts";
+import { holdWrites, releaseNow } from "./write-batch.ts";
 
 /** Receives the client side's events of one request (the Exchange). */
 export interface ClientUser {
@@ -290,10 +291,14 @@ export class ClientConn implements ClientSide {
     const suffix = chunked ? CRLF : "";
     // A write the kernel does not take at once keeps a reference to its bytes: those of `chunk` are copied.
     if (len > MAX_COALESCE_BYTES) {
+      // A large write leaves at once, after what this turn held: held, it would pass the high-water mark and pause
+      // the instance's socket until the release, once for every read of a large body.
+      releaseNow(this.socket);
       if (prefix !== "") this.socket.write(prefix, "latin1");
       const ok = this.socket.write(Buffer.from(chunk));
       return suffix === "" ? ok : this.socket.write(suffix, "latin1");
     }
+    holdWrites(this.socket);
     if (prefix === "" && suffix === "") return this.socket.write(Buffer.from(chunk));
     // One buffer, one write: the head (or chunk size line), the bytes, and the chunk's CRLF.
     const out = Buffer.allocUnsafe(prefix.length + len + suffix.length);
@@ -309,6 +314,7 @@ export class ClientConn implements ClientSide {
     this.user = null;
     const head = this.pendingHead;
     this.pendingHead = null;
+    holdWrites(this.socket);
     if (this.framing === CHUNKS) this.socket.write(head === null ? LAST_CHUNK : head + LAST_CHUNK, "latin1");
     else if (head !== null) this.socket.write(head, "latin1");
     this.framing = NONE;
@@ -330,6 +336,7 @@ export class ClientConn implements ClientSide {
   }
 
   destroy(): void {
+    releaseNow(this.socket); // what the response already wrote leaves before the cut
     this.socket.destroy();
   }
 
@@ -356,7 +363,10 @@ export class ClientConn implements ClientSide {
     const head = this.pendingHead;
     if (head === null) return;
     this.pendingHead = null;
-    if (this.state !== GONE) this.socket.write(head, "latin1");
+    if (this.state !== GONE) {
+      holdWrites(this.socket);
+      this.socket.write(head, "latin1");
+    }
   };
 
   /** No traffic for the idle timeout (called by the listener's sweep): the connection is closed. */

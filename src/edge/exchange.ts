@@ -23,6 +23,7 @@ import { sendText } from "./respond.ts";
 import type { ResponseHead, ResponseSink } from "./response-reader.ts";
 import type { AppRoute } from "./routes.ts";
 import type { ConnUser, InstanceState, UpstreamConn } from "./upstream.ts";
+import { holdWrites } from "./write-batch.ts";
 
 // Phases of an exchange.
 const NEW = 0;
@@ -192,6 +193,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
     this.phase = SENDING;
     this.tSent = this.starting ? s.t0 : performance.now();
     conn.reader.reset(this, s.client.method !== "HEAD");
+    holdWrites(conn.socket);
     conn.socket.write(s.head, "latin1");
     if (this.requestDone) {
       s.core.upstreamTimeouts.push(this, this.tSent);
