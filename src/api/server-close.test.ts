@@ -5,10 +5,14 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, test } from "node:test";
+import { QueryPool } from "./query-pool/pool.ts";
+import { poolReaches } from "./query-pool/pool-testkit.ts";
 import { load, MemoryTenants, startTestServer, type TestControl, testControl } from "./test-support.ts";
 
 /** How long the stop may take to end the connections without a request: they held it for good before. */
 const STOP_MS = 5000;
+/** How long the query may take to reach its worker, ms: generous, for a loaded machine. */
+const SETTLE_MS = 20_000;
 // Most of a second of work on a worker (3.6 million subquery steps), still under way when the stop begins.
 const SLOW = "count_over_time(vector(1)[1h:1ms])";
 
@@ -30,7 +34,9 @@ test("idle and half-sent connections do not hold the stop; a query in progress i
   const token = control.org("acme");
   const store = new MemoryTenants();
   load(store, "acme", [{ labels: { __name__: "up" }, t: 0, v: 1 }]);
-  const server = await startTestServer(control, store);
+  // Every query on the worker, so the test can see the slow one under way before it stops the server.
+  const pool = new QueryPool({ workers: 1, inline: false });
+  const server = await startTestServer(control, store, { queryPool: pool });
   const unused = await open(server.port);
   const halfHead = await open(server.port);
   halfHead.write("GET /prometheus/acme/api/v1/query?query=1 HTTP/1.1\r\nHost: x\r\n");
@@ -39,8 +45,7 @@ test("idle and half-sent connections do not hold the stop; a query in progress i
   const answer = fetch(`${server.url}/prometheus/acme/api/v1/query?${params}`, {
     headers: { authorization: `Bearer ${token}` },
   });
-  // The query's head has arrived once the server counts it; give it a moment to be under way.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await poolReaches(pool, "the slow query running", (f) => f.busy === 1, SETTLE_MS);
   const started = performance.now();
   const stopped = server.close();
   await Promise.all(closed);
@@ -54,4 +59,5 @@ test("idle and half-sent connections do not hold the stop; a query in progress i
   await stopped;
   const after = performance.now() - answered;
   assert.ok(after < STOP_MS, `the stop ended ${after.toFixed(0)} ms after the last answer`);
+  await pool.close();
 });
