@@ -297,7 +297,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return ce;
   };
   app.setErrorHandler(async (err, request, reply) => sendError(reply, failure(err, request)));
-  // A stop ends the connections that carry no request at once, not after the head timeout.
+  // A stop ends the connections that carry no request at once (they held it for good), the others after their answer.
   const endUnused = connectionsWithoutRequest(app.server);
   app.addHook("preClose", async () => {
     closing = true;
