@@ -14,6 +14,7 @@ import { type Matcher, newMatcher } from "../../model/matcher.ts";
 import { SampleBuffer, STALE_NAN } from "../../model/sample.ts";
 import { Engine } from "../../promql/engine/index.ts";
 import type { SampleIterator, Series, SeriesSet } from "../../storage/interface.ts";
+import { floatBits } from "../../testkit/float-bits.ts";
 import { fuzzSeeds, Random } from "../../testkit/random.ts";
 import { Block } from "../../tsdb/block.ts";
 import { headBlockMeta, writeBlock } from "../../tsdb/compact.ts";
@@ -107,17 +108,10 @@ function randomDb(seed: number): Db {
   return db;
 }
 
-// The float64 bits of a value, so that stale markers and other NaNs are told apart.
-function bits(v: number): string {
-  const f = new Float64Array([v]);
-  const u = new Uint32Array(f.buffer);
-  return `${u[1].toString(16)}:${u[0].toString(16)}`;
-}
-
 // Every sample of a series through next(), as text.
 function viaNext(it: SampleIterator): string {
   const out: string[] = [];
-  for (let k = it.next(); k !== "none"; k = it.next()) out.push(`${it.atT()}=${bits(it.atV())}`);
+  for (let k = it.next(); k !== "none"; k = it.next()) out.push(`${it.atT()}=${floatBits(it.atV())}`);
   return out.join(" ");
 }
 
@@ -128,7 +122,7 @@ function viaReadInto(s: Series, mint: number, maxt: number): string {
   if (it.readInto === undefined) return "no batch read";
   it.readInto(mint, maxt, buf);
   const out: string[] = [];
-  for (let i = 0; i < buf.n; i++) out.push(`${buf.t[i]}=${bits(buf.v[i])}`);
+  for (let i = 0; i < buf.n; i++) out.push(`${buf.t[i]}=${floatBits(buf.v[i])}`);
   return out.join(" ");
 }
 

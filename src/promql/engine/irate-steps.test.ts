@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { Labels } from "../../model/labels.ts";
 import { STALE_NAN } from "../../model/sample.ts";
 import { MemoryStore } from "../../storage/memory.ts";
+import { floatBits } from "../../testkit/float-bits.ts";
 import { Random } from "../../testkit/random.ts";
 import type { FunctionSignature } from "../parser/ast.ts";
 import { SeriesFold } from "./agg-state.ts";
@@ -57,12 +58,6 @@ interface Outcome {
   peak: number;
 }
 
-const bits = (x: number) => {
-  const f = new Float64Array([x]);
-  const u = new Uint32Array(f.buffer);
-  return `${u[1].toString(16)}:${u[0].toString(16)}`;
-};
-
 /** The general driver's way: at every step the window (ts − offset − range, ts − offset] found by a scan, and the
  * function called through a RangeCall; each value is also added into `sums` by its time when given. */
 function reference(
@@ -95,7 +90,7 @@ function reference(
     call.lo = lo;
     call.hi = hi;
     if (!fn(call)) continue;
-    points.push(`${ts}#${step}=${bits(call.result)}`);
+    points.push(`${ts}#${step}=${floatBits(call.result)}`);
     sums?.set(ts, (sums.get(ts) ?? 0) + call.result);
   }
   return { points, loaded, peak };
@@ -110,7 +105,7 @@ function looped(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStepGri
   const totals = { loaded: 0, peak: q.peak };
   instantSteps(q, t, v, t.length, grid, fn === irate, pointsOnly(pts), totals);
   const points: string[] = [];
-  for (let i = 0; i < pts.n; i++) points.push(`${pts.t[i]}#${pts.k[i]}=${bits(pts.v[i])}`);
+  for (let i = 0; i < pts.n; i++) points.push(`${pts.t[i]}#${pts.k[i]}=${floatBits(pts.v[i])}`);
   return { points, loaded: totals.loaded, peak: totals.peak };
 }
 
@@ -154,7 +149,7 @@ describe("instantSteps", () => {
       rates.points.map((p) => p.split("#")[0]),
       ["30000", "40000"],
     );
-    assert.equal(rates.points[0].split("=")[1], bits(0.3));
+    assert.equal(rates.points[0].split("=")[1], floatBits(0.3));
   });
 
   it("adds into a sum fold's cells what folding its points would, to the bit", () => {
@@ -238,7 +233,7 @@ describe("irate and idelta through the engine", () => {
         if (got.points.length > 0) want.push(got.points.map((p) => p.replace(/#\d+/, "")).join(" "));
       }
       assert.deepEqual(
-        plain.value.series.map((s) => Array.from(s.t, (at, k) => `${at}=${bits(s.v[k])}`).join(" ")),
+        plain.value.series.map((s) => Array.from(s.t, (at, k) => `${at}=${floatBits(s.v[k])}`).join(" ")),
         want,
         name,
       );

@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { floatBits } from "../../testkit/float-bits.ts";
 import { Random } from "../../testkit/random.ts";
 import type { FunctionSignature } from "../parser/ast.ts";
 import { SeriesFold } from "./agg-state.ts";
@@ -53,12 +54,6 @@ interface Outcome {
   peak: number;
 }
 
-const bits = (x: number) => {
-  const f = new Float64Array([x]);
-  const u = new Uint32Array(f.buffer);
-  return `${u[1].toString(16)}:${u[0].toString(16)}`;
-};
-
 /** The reference: at every step, the window (ts − offset − range, ts − offset] found by a scan, and the function
  * called through a RangeCall as the general driver calls it. */
 function reference(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStepGrid, q: QueryContext): Outcome {
@@ -90,7 +85,7 @@ function reference(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStep
     call.ts = ts;
     call.rangeStart = ts - grid.range - grid.offset;
     call.rangeEnd = ts - grid.offset;
-    if (fn(call)) points.push(`${ts}#${step}=${bits(call.result)}`);
+    if (fn(call)) points.push(`${ts}#${step}=${floatBits(call.result)}`);
   }
   return { points, loaded, peak };
 }
@@ -105,7 +100,7 @@ function fused(fn: RangeFn, t: Float64Array, v: Float64Array, grid: RateStepGrid
   const totals = { loaded: 0, peak: q.peak };
   rateSteps(q, t, v, t.length, grid, fn !== delta, fn === rate, pointsOnly(pts), totals);
   const points: string[] = [];
-  for (let i = 0; i < pts.n; i++) points.push(`${pts.t[i]}#${pts.k[i]}=${bits(pts.v[i])}`);
+  for (let i = 0; i < pts.n; i++) points.push(`${pts.t[i]}#${pts.k[i]}=${floatBits(pts.v[i])}`);
   return { points, loaded: totals.loaded, peak: totals.peak };
 }
 
