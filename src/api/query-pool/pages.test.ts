@@ -5,7 +5,7 @@ import { newMatcher } from "../../model/matcher.ts";
 import type { Series, SeriesSet } from "../../storage/interface.ts";
 import { MemoryStore } from "../../storage/memory.ts";
 import { PageReader } from "./page-reader.ts";
-import { type PageBounds, SelectionCursor } from "./pages.ts";
+import { DEFAULT_PAGE_BOUNDS, type PageBounds, SelectionCursor } from "./pages.ts";
 import type { SeriesPage } from "./protocol.ts";
 
 // Series of different lengths and densities, with label values that are not plain ASCII (one holds a lone
@@ -114,6 +114,24 @@ describe("pages of series", () => {
       ps.map((p) => p.done),
       [...ps.slice(1).map(() => false), true],
     );
+  });
+
+  test("the time bound cuts only a page past a small size: a few small series make one whole page", () => {
+    // A clock always past the bound, as on a thread preempted while it builds the page.
+    const late = { ...DEFAULT_PAGE_BOUNDS, ms: 0, readSamples: 256 };
+    const s = store();
+    const few = s
+      .querier(0, 10_000)
+      .select([...ALL, newMatcher("=~", "i", "sparse|late|k1|k2")], { start: 0, end: 10_000 });
+    const small = pages(few, { mint: 0, maxt: 10_000 }, late);
+    assert.deepEqual(
+      small.map((p) => [p.pairs.length, p.done]),
+      [[4, true]],
+    );
+    const dense = s.querier(0, 10_000).select([...ALL, newMatcher("=", "i", "dense")], { start: 0, end: 10_000 });
+    const cut = pages(dense, { mint: 0, maxt: 10_000 }, late);
+    assert.ok(cut.length > 1, "a 5000-sample series is cut by the time bound");
+    for (const p of cut.slice(0, -1)) assert.ok(p.offsets[p.offsets.length - 1] >= 1024, "cut only past 1024 samples");
   });
 
   test("an empty selection is one empty, final page; warnings come with the last page", () => {

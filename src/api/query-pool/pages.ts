@@ -22,7 +22,7 @@ export interface PageBounds {
   readonly samples: number;
   /** Chunk bytes in a page past which no further chunk is read. */
   readonly bytes: number;
-  /** Time spent building a page past which no further read starts, ms. */
+  /** Time spent building a page past which no further read starts, ms; only a page past a small size is cut by it. */
   readonly ms: number;
   /** Samples one read aims at: a long series is read in time windows of about this many samples. */
   readonly readSamples: number;
@@ -39,6 +39,16 @@ export const DEFAULT_PAGE_BOUNDS: PageBounds = {
   ms: 4,
   readSamples: 16_384,
 };
+
+/**
+ * What a page holds before its time bound may end it: series, decoded samples and chunk bytes (any one suffices).
+ * Below all three a page costs well under a tenth of a millisecond to build, so a clock past the bound means the
+ * thread was preempted or its code was still cold; ending the page then only splits a small selection, which then
+ * cannot be evaluated inline (inline.ts) and waits for a worker.
+ */
+const TIMED_MIN_SERIES = 64;
+const TIMED_MIN_SAMPLES = 1024;
+const TIMED_MIN_BYTES = 16 << 10;
 
 /** The first window of a selection, as a fraction of its time range, before any sample density is known. */
 const FIRST_WINDOW_FRACTION = 1 / 64;
@@ -282,11 +292,12 @@ class PageBuilder {
     return this.chunkEnds.length;
   }
 
-  /** True once a bound on samples, bytes or time is reached. */
+  /** True once a bound on samples or bytes is reached, or the time bound once the page holds enough to be cut. */
   full(): boolean {
-    return (
-      this.samples.n >= this.bounds.samples || this.bytesFull() || performance.now() - this.started >= this.bounds.ms
-    );
+    if (this.samples.n >= this.bounds.samples || this.bytesFull()) return true;
+    const substantial =
+      this.pairs.length >= TIMED_MIN_SERIES || this.samples.n >= TIMED_MIN_SAMPLES || this.byteCount >= TIMED_MIN_BYTES;
+    return substantial && performance.now() - this.started >= this.bounds.ms;
   }
 
   bytesFull(): boolean {
