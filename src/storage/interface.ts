@@ -90,6 +90,11 @@ export interface ChunkSource {
   readonly length: number;
   /** Chunk `i` (0 <= i < length), read now; throws what reading the samples would (`not_found`, `corruption`). */
   chunk(i: number): EncodedChunk;
+  /**
+   * Optional: how many samples chunk `i` holds as stored, when it is a float (XOR) chunk and the source knows the
+   * count without reading the chunk (its header in memory); -1 otherwise (read the chunk then).
+   */
+  sampleCount?(i: number): number;
 }
 
 /** The result of `Querier.select`: series in `Labels.compare` order when `sorted` was asked, plus warnings. */

@@ -61,6 +61,11 @@ export interface BlockChunkReader {
    * reader keeps writing (the head's open chunk): valid until the store is next written to. Throws as `chunk`.
    */
   rawChunk?(meta: ChunkMeta): RawChunk;
+  /**
+   * Optional: how many samples the float chunk `meta` names holds as stored, when the reader has its header at hand
+   * without reading or verifying the chunk; -1 otherwise (or for a chunk of another encoding).
+   */
+  chunkSamples?(meta: ChunkMeta): number;
 }
 
 /** A chunk as stored, possibly holding samples outside the range its metadata gives. */

@@ -206,6 +206,12 @@ class BlockChain implements Chain, ChunkSource {
     return String(this.chunks[i].ref);
   }
 
+  /** Samples of float chunk `i` as stored, when the reader knows them without reading it; else -1. */
+  sampleCount(i: number): number {
+    const count = this.reader.chunkSamples;
+    return this.histograms || count === undefined ? -1 : count.call(this.reader, this.chunks[i]);
+  }
+
   /** Chunk `i` as it is stored (not trimmed to its range when the reader can avoid it). */
   chunk(i: number): EncodedChunk {
     const meta = this.chunks[i];

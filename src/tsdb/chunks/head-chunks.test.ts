@@ -125,6 +125,43 @@ test("write, read back (buffered and flushed), replay after reopen", () => {
   r.close();
 });
 
+test("a float chunk's sample count is read from its header where its bytes are in memory, else -1", () => {
+  const dir = newDir();
+  const h = HeadChunkFiles.open({ dir, writeBufferSize: 1 << 20 });
+  // Counts past 127 take two header bytes, and long chunks a two-byte length: both are skipped right.
+  const counts = [1, 2, 119, 120, 127, 128, 300, 1000];
+  const refs = counts.map((n, i) => h.write({ seriesRef: i + 1, mint: 0, maxt: n, chunk: xorChunk(n, 0) }));
+  const histogram = h.write({
+    seriesRef: 99,
+    mint: 0,
+    maxt: 1,
+    chunk: { encoding: Encoding.histogram, data: new Uint8Array([0, 1, 0, 0]) },
+  });
+  const ooo = h.write({ seriesRef: 100, mint: 0, maxt: 1, chunk: xorChunk(7, 0), outOfOrder: true });
+  // In the write buffer.
+  assert.deepEqual(
+    refs.map((r) => h.sampleCount(r)),
+    counts,
+  );
+  assert.equal(h.sampleCount(histogram), -1);
+  assert.equal(h.sampleCount(ooo), 7);
+  h.flush();
+  // Written out, its page not read yet: not at hand.
+  assert.deepEqual(
+    refs.map((r) => h.sampleCount(r)),
+    counts.map(() => -1),
+  );
+  h.close();
+  const r = HeadChunkFiles.open({ dir });
+  // Once a query read a chunk, its page is cached: the counts of its neighbours are at hand too.
+  assert.equal(r.chunk(refs[0]).data.length > 0, true);
+  assert.deepEqual(
+    refs.slice(0, 3).map((ref) => r.sampleCount(ref)),
+    counts.slice(0, 3),
+  );
+  r.close();
+});
+
 test("files are cut at the size limit and on request; truncate removes old files", () => {
   const dir = newDir();
   const h = HeadChunkFiles.open({ dir, maxFileSize: 500 });

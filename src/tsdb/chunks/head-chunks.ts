@@ -18,7 +18,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { ContrailError } from "../../model/errors.ts";
-import { type Chunk, type Encoding, isValidEncoding } from "../chunkenc/chunk.ts";
+import { type Chunk, Encoding, isValidEncoding } from "../chunkenc/chunk.ts";
 import { crc32c } from "../encoding/crc32c.ts";
 import { Decbuf } from "../encoding/decbuf.ts";
 import { Encbuf } from "../encoding/encbuf.ts";
@@ -255,6 +255,25 @@ export class HeadChunkFiles {
     return this.chunkFromPage(f, start) ?? readChunkAt(f, start, this.scratch);
   }
 
+  /**
+   * How many samples the float (XOR) chunk at `ref` holds, read from its header where the bytes are in memory (the
+   * write buffer, or a cached page) without verifying or copying the chunk: a query's estimate of its work. -1 when
+   * its bytes are not at hand, or it is not a float chunk; read it with `chunk` then (which verifies it).
+   */
+  sampleCount(ref: HeadChunkRef): number {
+    const seq = refSegment(ref);
+    const start = refOffset(ref);
+    const f = this.files.get(seq);
+    if (f === undefined) return -1;
+    if (f === this.cur && start >= f.size) {
+      const bytes = this.buf.get();
+      return recordSampleCount(bytes, start - f.size, bytes.length);
+    }
+    const pageNo = Math.floor(start / PAGE_SIZE);
+    const cached = this.pages.get(f.seq, pageNo);
+    return cached === undefined ? -1 : recordSampleCount(cached.bytes, start - pageNo * PAGE_SIZE, cached.bytes.length);
+  }
+
   // The chunk at `start` of `f` from its cached page, verified once. Null when that page is not complete yet (the
   // tail of the file being written) or the record does not lie within it, or is damaged: then it is read on its
   // own, which reports the damage.
@@ -438,6 +457,16 @@ function readChunkAt(f: { fd: number; size: number; path: string }, start: numbe
   const r = parseRecord(bytes, 0, end);
   if (typeof r === "string") throw new ContrailError("corruption", `${f.path}: chunk at ${start}: ${r}`);
   return { encoding: r.encoding, data: bytes.slice(r.dataStart, r.dataEnd) };
+}
+
+/** The sample count in the header of the float chunk of the record at `b[at, end)`; -1 when not a float chunk or cut. */
+function recordSampleCount(b: Uint8Array, at: number, end: number): number {
+  const enc = at + META_FIXED_SIZE - 1;
+  if (enc >= end || (b[enc] & ~OUT_OF_ORDER_MASK) !== Encoding.xor) return -1;
+  let data = enc + 1;
+  while (data < end && b[data] >= 0x80) data++;
+  data++;
+  return data + 1 < end ? (b[data] << 8) | b[data + 1] : -1;
 }
 
 interface ParsedRecord {

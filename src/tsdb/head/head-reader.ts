@@ -14,7 +14,7 @@ import {
   type RawChunk,
   type TombstoneReader,
 } from "../block-reader.ts";
-import type { Chunk } from "../chunkenc/chunk.ts";
+import { type Chunk, Encoding } from "../chunkenc/chunk.ts";
 import { trimChunk } from "../chunkenc/trim.ts";
 import { numSamples } from "../chunkenc/xor.ts";
 import type { PostingsList } from "../index/postings.ts";
@@ -143,6 +143,13 @@ export class HeadChunkReader implements BlockChunkReader {
     }
     const whole = meta.mint <= s.openMint && meta.maxt >= s.openMaxt;
     return { encoding: s.openEncoding, data: s.openBytes(), samples: whole ? s.openSamples : -1 };
+  }
+
+  /** How many samples the float chunk `meta` names holds as stored, from its header when at hand; else -1. */
+  chunkSamples(meta: ChunkMeta): number {
+    const { s, idx } = this.locate(meta);
+    if (idx < s.numMmapped) return this.head.files.sampleCount(s.mmappedChunk(idx).ref);
+    return s.openEncoding === Encoding.xor ? s.openSamples : -1;
   }
 
   // The series of `meta` and the index of its chunk (its open chunk when equal to the number of full chunks).
