@@ -174,7 +174,7 @@ export class AssistDesk {
       this.host.hand(
         job,
         slot,
-        { selects: [split.select], transfer: split.transfer, inline: false },
+        { selects: [split.select], transfer: split.transfer, inline: null },
         queueSeconds,
         split.presplit,
       );

@@ -1,6 +1,6 @@
 // Small jobs evaluated on the main thread: the same answers, stats, warnings and errors as on a worker (one table of
 // queries run both ways over a real database), the budget's edges (just inside runs inline, just past goes to a
-// worker), hostile queries never inline, and an evaluation that needs data not selected ahead is abandoned.
+// worker), hostile queries never inline, and an evaluation that needs data not selected ahead reads it itself.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,7 +12,6 @@ import type { ContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
 import { Engine } from "../../promql/engine/index.ts";
 import type { Queryable } from "../../storage/interface.ts";
-import { numSamples } from "../../tsdb/chunkenc/xor.ts";
 import { Db } from "../../tsdb/db.ts";
 import { histogramTestDb, TEST_END_MS } from "./histogram-testdb.ts";
 import {
@@ -20,13 +19,18 @@ import {
   INLINE_MAX_SAMPLES,
   INLINE_MAX_STEPS,
   INLINE_MAX_WORK,
+  type InlineOutcome,
+  type InlineShape,
+  inlineShape,
   inlineWorthy,
+  type SelectionSize,
   workEstimate,
 } from "./inline.ts";
 import { JobData } from "./job-data.ts";
 import { DEFAULT_PAGE_BOUNDS } from "./pages.ts";
 import { QueryPool } from "./pool.ts";
-import type { PrefetchedSelect, QueryAt, QuerySpec } from "./protocol.ts";
+import { PreselectedQueryable, type Preselection, preselect } from "./preselect.ts";
+import type { QueryAt, QuerySpec } from "./protocol.ts";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -155,16 +159,22 @@ describe("the same answers inline and on a worker", () => {
   });
 });
 
-// The selections of `s` made ahead over `db`, as the pool makes them.
-function selected(s: QuerySpec): PrefetchedSelect[] {
+/** Listing bounds that never stop a listing. */
+const UNBOUNDED = { series: Number.POSITIVE_INFINITY, samples: Number.POSITIVE_INFINITY };
+
+// The selections of `s` made over `db` and listed whole, as the pool makes them; with the job's shape.
+function selected(s: QuerySpec): { shape: InlineShape; made: Preselection[]; sizes: SelectionSize[] } {
   const at = s.at;
   const grid =
     at.kind === "instant" ? { start: at.time, end: at.time, step: 0 } : { start: at.start, end: at.end, step: at.step };
   const reads = engine.plannedReads(s.query, grid, s);
   assert.ok(reads !== null);
+  const shape = inlineShape(s, engine.syntaxTree(s.query));
+  assert.ok(shape !== null);
   const data = new JobData(db, { maxSamples: s.maxSamples, bounds: pageBounds });
   try {
-    return data.selectAhead(reads).selects;
+    const made = preselect(data.aheadQuerier(reads), reads.selects, UNBOUNDED);
+    return { shape, made, sizes: made.map((p) => ({ series: p.series.length, samples: p.samples, hints: p.hints })) };
   } finally {
     data.close();
   }
@@ -179,8 +189,10 @@ describe("the budget's edges", () => {
       end: END,
       step: SCRAPE,
     });
-    const worthy = (steps: number) =>
-      inlineWorthy(spec(query, at(steps)), engine.syntaxTree(query), 1, selected(spec(query, at(steps))));
+    const worthy = (steps: number) => {
+      const { shape, sizes } = selected(spec(query, at(steps)));
+      return inlineWorthy(shape, sizes, Number.POSITIVE_INFINITY);
+    };
     // The estimate grows with the steps: find the last step count inside the budget.
     let lo = 1;
     let hi = INLINE_MAX_STEPS;
@@ -191,8 +203,8 @@ describe("the budget's edges", () => {
       else hi = mid;
     }
     const nodes = 4;
-    assert.ok((workEstimate(selected(spec(query, at(lo))), nodes, lo) ?? Number.POSITIVE_INFINITY) <= INLINE_MAX_WORK);
-    assert.ok((workEstimate(selected(spec(query, at(hi))), nodes, hi) ?? 0) > INLINE_MAX_WORK);
+    assert.ok(workEstimate(selected(spec(query, at(lo))).sizes, nodes, lo) <= INLINE_MAX_WORK);
+    assert.ok(workEstimate(selected(spec(query, at(hi))).sizes, nodes, hi) > INLINE_MAX_WORK);
     const [inside, past] = [await run(inline, spec(query, at(lo)), db), await run(inline, spec(query, at(hi)), db)];
     assert.deepEqual([inside.inline, past.inline], [true, false]);
     assert.equal(inside.text, (await run(onWorker, spec(query, at(lo)), db)).text);
@@ -209,34 +221,54 @@ describe("the budget's edges", () => {
     assert.deepEqual([inside.inline, past.inline], [true, false]);
   });
 
-  test("samples: a selection of more than INLINE_MAX_SAMPLES goes to a worker, whatever else it costs", () => {
+  test("samples: a selection of more than INLINE_MAX_SAMPLES goes to a worker, whatever else it costs", async () => {
     // One step over the whole data: the estimate is about the samples alone.
     const s = spec('count_over_time({__name__=~"m|g"}[6h])', { kind: "instant", time: END });
-    const selects = selected(s);
+    const { shape, sizes } = selected(s);
     assert.ok(2 * SERIES * (END / SCRAPE) > INLINE_MAX_SAMPLES);
-    assert.equal(workEstimate(selects, 3, 1), null);
-    assert.equal(inlineWorthy(s, engine.syntaxTree(s.query), 1, selects), false);
+    assert.equal(inlineWorthy(shape, sizes, Number.POSITIVE_INFINITY), false);
+    assert.equal((await run(inline, s, db)).inline, false);
     const small = spec('count_over_time(m{i="1"}[6h])', { kind: "instant", time: END });
-    assert.equal(inlineWorthy(small, engine.syntaxTree(small.query), 1, selected(small)), true);
+    const one = selected(small);
+    assert.equal(inlineWorthy(one.shape, one.sizes, Number.POSITIVE_INFINITY), true);
+    assert.equal(inlineWorthy(one.shape, one.sizes, one.sizes[0].samples - 1), false, "past the job's sample limit");
+    assert.equal((await run(inline, small, db)).inline, true);
   });
 });
 
-describe("the work estimate's samples", () => {
-  test("are the sample counts in the headers of a page's chunks, read where they lie", () => {
-    // With no steps the estimate is the samples alone.
-    const s = spec('count_over_time({__name__=~"m|g", i=~"1|2|3"}[6h])', { kind: "instant", time: END });
-    const selects = selected(s);
-    let headers = 0;
-    for (const { page } of selects) {
-      assert.ok(page.chunkEnds.length > 1);
-      let from = 0;
-      for (const end of page.chunkEnds) {
-        headers += numSamples(page.chunkBytes.slice(from, end));
-        from = end;
-      }
+describe("the listed selections", () => {
+  test("count the samples of their chunks, the same the series' iterators read over a range holding them all", () => {
+    const s = spec('count_over_time({__name__=~"m|g", i=~"1|2|3"}[7h])', { kind: "instant", time: END });
+    const { made } = selected(s);
+    assert.equal(made.length, 1);
+    let read = 0;
+    for (const series of made[0].set) {
+      const it = series.iterator();
+      while (it.next() !== "none") read++;
     }
-    assert.ok(headers > 0);
-    assert.equal(workEstimate(selects, 3, 0), headers);
+    assert.equal(made[0].series.length, 6);
+    assert.equal(made[0].samples, read);
+    assert.equal(read, 6 * (END / SCRAPE));
+  });
+
+  test("stop listing past their bounds, and still give the whole selection for its pages", () => {
+    const s = spec('{__name__=~"m|g"}', { kind: "instant", time: END });
+    const reads = engine.plannedReads(s.query, { start: END, end: END, step: 0 }, s);
+    assert.ok(reads !== null);
+    const data = new JobData(db, { maxSamples: s.maxSamples, bounds: pageBounds });
+    try {
+      const [part] = preselect(data.aheadQuerier(reads), reads.selects, { series: 5, samples: 1e9 });
+      assert.equal(part.whole, false);
+      assert.equal(part.series.length, 6, "listing stops once past the bound");
+      const all = [...part.set].map((x) => x.labels.toString());
+      assert.equal(all.length, 2 * SERIES);
+      assert.deepEqual(
+        all.slice(0, 6),
+        part.series.map((x) => x.labels.toString()),
+      );
+    } finally {
+      data.close();
+    }
   });
 });
 
@@ -290,16 +322,27 @@ test("an evaluation past its time bound is abandoned: a worker answers, the same
   }
 });
 
-test("an evaluation that needs data not selected ahead is abandoned, for a worker to run", async () => {
+test("an evaluation that needs data not selected ahead reads it from the job's data", async () => {
   const s = spec('m{i="1"} / on (i) g', HALF_HOUR);
-  const selects = selected(s);
-  assert.equal(selects.length, 2);
-  const whole = await evaluateInline(engine, s, selects, { remainingMs: 10_000, queueSeconds: 0, maxMs: GENEROUS_MS });
-  assert.equal(whole.kind, "body");
-  const part = await evaluateInline(engine, s, selects.slice(1), {
-    remainingMs: 10_000,
-    queueSeconds: 0,
-    maxMs: GENEROUS_MS,
-  });
-  assert.equal(part.kind, "abandoned");
+  const at = s.at as Extract<QueryAt, { kind: "range" }>;
+  const reads = engine.plannedReads(s.query, at, s);
+  assert.ok(reads !== null && reads.selects.length === 2);
+  const data = new JobData(db, { maxSamples: s.maxSamples, bounds: pageBounds });
+  try {
+    const querier = data.aheadQuerier(reads);
+    const made = preselect(querier, reads.selects, UNBOUNDED);
+    const times = { remainingMs: 10_000, queueSeconds: 0, maxMs: GENEROUS_MS };
+    const whole = await evaluateInline(engine, s, new PreselectedQueryable(db, querier, reads, made), times);
+    const part = await evaluateInline(engine, s, new PreselectedQueryable(db, querier, reads, made.slice(1)), times);
+    const direct = await evaluateInline(engine, s, db, times);
+    assert.equal(whole.kind, "body");
+    const text = (o: InlineOutcome) => (o.kind === "body" ? Buffer.concat(o.body).toString("utf8") : o.kind);
+    const plain = (t: string) =>
+      t.replace(/"(evalTotalTime|innerEvalTime|execQueueTime|execTotalTime)":[0-9.e-]+/g, "");
+    assert.equal(plain(text(part)), plain(text(whole)));
+    assert.equal(plain(text(direct)), plain(text(whole)));
+    assert.match(text(whole), /"status":"success"/);
+  } finally {
+    data.close();
+  }
 });

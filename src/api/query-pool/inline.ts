@@ -1,23 +1,17 @@
-// Small jobs evaluated on the main thread, where their selections were already made (select-ahead.ts),
-// instead of being handed to a query worker: for a dashboard panel over a few dozen series the hand-over (the
-// job's structured clone, the worker's wake-up, the answer posted back) costs more than the evaluation itself.
-// A job runs inline only when its whole data came with the selections made ahead and a static estimate of its
-// work is small; its evaluation also carries a hard time bound, past which it is abandoned and handed to a worker
-// as any other job. The evaluation and rendering are the worker's own (run-query.ts), so answers, stats,
-// annotations and errors are the same either way.
+// Small jobs evaluated on the main thread instead of being handed to a query worker: for a dashboard panel over a
+// few dozen series the hand-over (the job's structured clone, the worker's wake-up, the answer posted back) costs
+// more than the evaluation itself. A job runs inline only when its shape (steps, syntax nodes, functions) allows and
+// a static estimate of its work over its selections, listed with their sample counts before anything is read
+// (preselect.ts), is small; the engine then reads those very series. Its evaluation also carries a hard time
+// bound, past which it is abandoned and handed to a worker as any other job. The evaluation and rendering are the
+// worker's own (run-query.ts), so answers, stats, annotations and errors are the same either way.
 
 import { ContrailError, isContrailError } from "../../model/errors.ts";
-import type { Matcher } from "../../model/matcher.ts";
 import type { Engine } from "../../promql/engine/index.ts";
 import { type Expr, walk } from "../../promql/parser/ast.ts";
-import type { Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
-import { Encoding } from "../../tsdb/chunkenc/chunk.ts";
-import { HEADER_SIZE, numSamples } from "../../tsdb/chunkenc/xor.ts";
-import { PageReader } from "./page-reader.ts";
-import { type PrefetchedSelect, type QuerySpec, type SeriesPage, wireMatchers } from "./protocol.ts";
-import { sameSelect } from "./remote-querier.ts";
+import type { Queryable, SelectHints } from "../../storage/interface.ts";
+import type { QuerySpec } from "./protocol.ts";
 import { evaluateSpec, type JobWatch, renderResult } from "./run-query.ts";
-import { SampleBudget } from "./sample-budget.ts";
 
 /** Most syntax tree nodes of a query evaluated inline. */
 export const INLINE_MAX_NODES = 24;
@@ -103,61 +97,65 @@ function inlineNodes(expr: Expr): number {
   return nodes;
 }
 
-/** Series and samples of a whole selection's page, or null when it is not all there or holds other than floats. */
-function pageSize(page: SeriesPage): { series: number; samples: number } | null {
-  if (!page.done || page.continued || page.histograms.length > 0) return null;
-  let samples = page.offsets[page.offsets.length - 1] ?? 0;
-  let from = 0;
-  // Headers read where they lie in the page's bytes: a view per chunk cost ~40 ns each (10 µs of a 260-chunk page).
-  for (let k = 0; k < page.chunkEncodings.length; k++) {
-    if (page.chunkEncodings[k] !== Encoding.xor) return null;
-    const end = page.chunkEnds[k];
-    if (end - from >= HEADER_SIZE) samples += numSamples(page.chunkBytes, from);
-    from = end;
-  }
-  return { series: page.pairs.length, samples };
+/** The size of one selection: its series and their samples, and the hints it was made with. */
+export interface SelectionSize {
+  readonly series: number;
+  readonly samples: number;
+  readonly hints: SelectHints;
 }
 
 /**
- * Estimated work of evaluating a query of `nodes` syntax nodes over `stepCount` steps on the selections `selects`,
- * in units (see INLINE_MAX_WORK): every sample decoded once, every node evaluated at every step and visiting every
+ * Estimated work of evaluating a query of `nodes` syntax nodes over `stepCount` steps on selections of `sizes`, in
+ * units (see INLINE_MAX_WORK): every sample decoded once, every node evaluated at every step and visiting every
  * selected series there, and each step's windows holding their share of a selection's samples (the window and a
- * step over the selection's range, for samples spread evenly); null when a selection is not wholly there or holds
- * more than INLINE_MAX_SAMPLES samples.
+ * step over the selection's range, for samples spread evenly).
  */
-export function workEstimate(selects: readonly PrefetchedSelect[], nodes: number, stepCount: number): number | null {
+export function workEstimate(sizes: readonly SelectionSize[], nodes: number, stepCount: number): number {
   let samples = 0;
   let series = 0;
   let windows = 0;
-  for (const s of selects) {
-    const size = pageSize(s.page);
-    if (size === null) return null;
-    const hints = s.hints as SelectHints;
+  for (const size of sizes) {
+    const hints = size.hints;
     const span = Math.max(1, hints.end - hints.start + 1);
     const share = Math.min(1, ((hints.range ?? 0) + (hints.step ?? 0)) / span);
     samples += size.samples;
     series += size.series;
     windows += size.samples * share;
   }
-  if (samples > INLINE_MAX_SAMPLES) return null;
   return samples + stepCount * ((series + 1) * nodes + windows);
 }
 
-/** True when the job of `spec`, whose planned selections (`planned` of them) were made as `selects`, is small
- * enough to evaluate on the main thread. */
-export function inlineWorthy(
-  spec: QuerySpec,
-  expr: Expr,
-  planned: number,
-  selects: readonly PrefetchedSelect[],
-): boolean {
-  if (selects.length !== planned) return false;
+/** What makes a job a candidate to evaluate here before its data is looked at: its steps and syntax nodes. */
+export interface InlineShape {
+  readonly steps: number;
+  readonly nodes: number;
+}
+
+/** The steps and nodes of the job of `spec` over `expr`, or null when its shape alone rules out evaluating it here. */
+export function inlineShape(spec: QuerySpec, expr: Expr): InlineShape | null {
   const stepCount = steps(spec);
-  if (stepCount > INLINE_MAX_STEPS) return false;
+  if (stepCount > INLINE_MAX_STEPS) return null;
   const nodes = inlineNodes(expr);
-  if (nodes > INLINE_MAX_NODES) return false;
-  const work = workEstimate(selects, nodes, stepCount);
-  return work !== null && work <= INLINE_MAX_WORK;
+  return nodes > INLINE_MAX_NODES ? null : { steps: stepCount, nodes };
+}
+
+/**
+ * Most series and samples worth listing for a job of `shape` whose sample limit is `maxSamples`: past either, its
+ * estimate is past INLINE_MAX_WORK (each series costs a visit per node and step) or its samples past the limits.
+ */
+export function inlineBounds(shape: InlineShape, maxSamples: number): { series: number; samples: number } {
+  return {
+    series: Math.floor(INLINE_MAX_WORK / Math.max(1, shape.steps * shape.nodes)),
+    samples: Math.min(INLINE_MAX_SAMPLES, maxSamples),
+  };
+}
+
+/** True when selections of `sizes` make the job of `shape` small enough to evaluate on the main thread. */
+export function inlineWorthy(shape: InlineShape, sizes: readonly SelectionSize[], maxSamples: number): boolean {
+  let samples = 0;
+  for (const s of sizes) samples += s.samples;
+  if (samples > Math.min(INLINE_MAX_SAMPLES, maxSamples)) return false;
+  return workEstimate(sizes, shape.nodes, shape.steps) <= INLINE_MAX_WORK;
 }
 
 /** How an inline evaluation ended: the answer's chunks, the job's error, or abandoned (for a worker to run). */
@@ -167,15 +165,14 @@ export type InlineOutcome =
   | { readonly kind: "abandoned" };
 
 /**
- * Evaluates the job `spec` on this thread over the selections made ahead, rendered as the worker renders it.
- * `remainingMs` is what is left of its timeout, `queueSeconds` its wait (s). Abandoned when it needs data not made
- * ahead or takes longer than `maxMs` (ms, default INLINE_MAX_MS); the pages of `selects` are only read, so a
- * worker can be given them.
+ * Evaluates the job `spec` on this thread over `data`, rendered as the worker renders it. `remainingMs` is what is
+ * left of its timeout, `queueSeconds` its wait (s). Abandoned when it takes longer than `maxMs` (ms, default
+ * INLINE_MAX_MS), for a worker to run it from the start.
  */
 export async function evaluateInline(
   engine: Engine,
   spec: QuerySpec,
-  selects: readonly PrefetchedSelect[],
+  data: Queryable,
   times: { readonly remainingMs: number; readonly queueSeconds: number; readonly maxMs?: number },
 ): Promise<InlineOutcome> {
   const started = performance.now();
@@ -190,10 +187,9 @@ export async function evaluateInline(
       throw new ContrailError("query_canceled", "query was canceled in expression evaluation");
     },
   };
-  const data = new AheadQueryable(selects, new SampleBudget(spec.maxSamples));
   try {
     const result = await evaluateSpec(engine, data, spec, times.remainingMs, watch);
-    if (overran || data.missed) return ABANDONED;
+    if (overran) return ABANDONED;
     const body = renderResult(result, spec, {
       queueSeconds: times.queueSeconds,
       evalSeconds: (performance.now() - started) / 1000,
@@ -201,7 +197,7 @@ export async function evaluateInline(
     });
     return { kind: "body", body };
   } catch (err) {
-    if (overran || data.missed) return ABANDONED;
+    if (overran) return ABANDONED;
     // As a worker reports a failure: the job's own errors as they are, anything else as internal.
     const error = isContrailError(err) ? err : new ContrailError("internal", `unexpected error: ${String(err)}`);
     return { kind: "error", error };
@@ -209,42 +205,3 @@ export async function evaluateInline(
 }
 
 const ABANDONED: InlineOutcome = { kind: "abandoned" };
-
-/**
- * The selections made ahead as a Queryable, for one inline evaluation: the querier of their range serves each of
- * them once, to a select with the same matchers and hints. Any other read marks the evaluation `missed` (it needs a
- * worker, which asks the main thread for what it needs) and fails it.
- */
-class AheadQueryable implements Queryable {
-  private readonly selects: PrefetchedSelect[];
-  private readonly budget: SampleBudget;
-  /** True once the evaluation asked for data not made ahead. */
-  missed = false;
-
-  constructor(selects: readonly PrefetchedSelect[], budget: SampleBudget) {
-    this.selects = [...selects];
-    this.budget = budget;
-  }
-
-  querier(mint: number, maxt: number): Querier {
-    const ref = this.selects[0]?.querier;
-    const ours = ref !== undefined && ref.mint === mint && ref.maxt === maxt;
-    const miss = (): never => {
-      this.missed = true;
-      throw new ContrailError("internal", "an inline evaluation read data not selected ahead");
-    };
-    return {
-      select: (matchers: readonly Matcher[], hints: SelectHints): SeriesSet => {
-        const wired = wireMatchers(matchers);
-        const i = ours ? this.selects.findIndex((p) => sameSelect(p, wired, hints)) : -1;
-        if (i < 0) return miss();
-        const reader = new PageReader(this.budget);
-        reader.add(this.selects.splice(i, 1)[0].page);
-        return reader.result();
-      },
-      labelNames: miss,
-      labelValues: miss,
-      close: () => {},
-    };
-  }
-}

@@ -4,7 +4,7 @@
 import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts";
 import type { PlannedReads } from "../../promql/engine/index.ts";
-import type { LabelHints, Querier, Queryable, SelectHints } from "../../storage/interface.ts";
+import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
 import { DEFAULT_PAGE_BOUNDS, type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
 import {
   type DataRequest,
@@ -28,7 +28,8 @@ export interface DataAnswer {
 
 /** The data side of one job. Single-threaded; `close()` it when the job ends, however it ends. */
 export class JobData {
-  private readonly queryable: Queryable;
+  /** Where the job's data comes from; the caller's, for the job's lifetime. */
+  readonly queryable: Queryable;
   private readonly maxSamples: number;
   private readonly bounds: PageBounds | undefined;
   private readonly queriers = new Map<number, Querier>();
@@ -117,18 +118,24 @@ export class JobData {
    * Makes the selections of `reads` ahead of the job, on querier {@link PREFETCH_QUERIER} of their range: each
    * one's first page, counted against the sample limit like any page, and the buffers to transfer with them. Stops
    * at the first selection that fails: the worker then asks for it and gets the error as an answer. `firstBytes`:
-   * a lower byte bound of those first pages than the job's own (its later pages keep the job's).
+   * a lower byte bound of those first pages than the job's own (its later pages keep the job's). `sets`: the
+   * selections already made on that querier (preselect.ts), in the order of `reads`, each iterated once here.
    */
-  selectAhead(reads: PlannedReads, firstBytes?: number): { selects: PrefetchedSelect[]; transfer: ArrayBuffer[] } {
+  selectAhead(
+    reads: PlannedReads,
+    firstBytes?: number,
+    sets?: readonly SeriesSet[],
+  ): { selects: PrefetchedSelect[]; transfer: ArrayBuffer[] } {
     const ref: QuerierRef = { querier: PREFETCH_QUERIER, mint: reads.mint, maxt: reads.maxt };
     const selects: PrefetchedSelect[] = [];
     const transfer: ArrayBuffer[] = [];
-    for (const { matchers: ms, hints } of reads.selects) {
+    for (let k = 0; k < reads.selects.length; k++) {
+      const { matchers: ms, hints } = reads.selects[k];
       if (this.stopped !== null) break;
       const id = this.nextCursor++;
       try {
         const cursor = new SelectionCursor(
-          this.querier(ref).select(ms, hints),
+          sets?.[k] ?? this.querier(ref).select(ms, hints),
           { mint: hints.start, maxt: hints.end },
           this.bounds,
         );
@@ -143,6 +150,11 @@ export class JobData {
       }
     }
     return { selects, transfer };
+  }
+
+  /** The job's querier of the range of `reads`, on which its selections ahead are made; closed with the job. */
+  aheadQuerier(reads: PlannedReads): Querier {
+    return this.querier({ querier: PREFETCH_QUERIER, mint: reads.mint, maxt: reads.maxt });
   }
 
   /** Closes every querier the job opened; idempotent. */

@@ -16,6 +16,7 @@ import { MessageChannel, type Worker } from "node:worker_threads";
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
+import type { Queryable } from "../../storage/interface.ts";
 import { AssistDesk } from "./assist-desk.ts";
 import { DEAL_PAGE_BYTES } from "./deal.ts";
 import { FairQueue } from "./fair-queue.ts";
@@ -445,18 +446,18 @@ export class QueryPool {
       observe: (seconds) => this.serveTimes.observe(seconds),
       splitFirstBytes: this.assistsOn ? DEAL_PAGE_BYTES : undefined,
     });
-    return { job, ahead, queueSeconds: (now - job.submitted) / 1000, evaluating: ahead.inline };
+    return { job, ahead, queueSeconds: (now - job.submitted) / 1000, evaluating: ahead.inline !== null };
   }
 
-  // Evaluates a job selected ahead on this thread; one such job per turn of the event loop.
-  private evaluateHere(lane: Lane): Promise<InlineOutcome> {
+  // Evaluates a job over its data selected here (`data`) on this thread; one such job per turn of the event loop.
+  private evaluateHere(lane: Lane, data: Queryable): Promise<InlineOutcome> {
     this.inlineTurn = setImmediate(() => {
       this.inlineTurn = null;
       if (!this.closed && (this.queue.waiting() > 0 || this.lane !== null)) this.dispatch();
     });
     const { job, queueSeconds } = lane;
     const times = { remainingMs: Math.max(1, job.deadline - performance.now()), queueSeconds, maxMs: this.inlineMaxMs };
-    return evaluateInline(this.planner, job.spec, lane.ahead.selects, times);
+    return evaluateInline(this.planner, job.spec, data, times);
   }
 
   // With no worker free, the next job is selected now and, when small, evaluated here instead of waiting for one.
@@ -468,8 +469,8 @@ export class QueryPool {
     if (job === null) return;
     const lane = this.begin(job);
     this.lane = lane;
-    if (!lane.evaluating) return;
-    void this.evaluateHere(lane).then((outcome) => {
+    if (lane.ahead.inline === null) return;
+    void this.evaluateHere(lane, lane.ahead.inline).then((outcome) => {
       lane.evaluating = false;
       if (job.state === "done") return;
       // Too large after all: it waits in the lane for the first free worker, unless it was stopped meanwhile.
@@ -494,7 +495,7 @@ export class QueryPool {
     job.slot = slot;
     slot.job = job;
     this.occupy(slot);
-    if (ahead.inline || !this.assistsOn || !this.desk.splitAhead(job, slot, ahead, queueSeconds))
+    if (ahead.inline !== null || !this.assistsOn || !this.desk.splitAhead(job, slot, ahead, queueSeconds))
       this.hand(job, slot, ahead, queueSeconds);
   }
 
@@ -513,8 +514,8 @@ export class QueryPool {
     this.occupy(slot);
     const lane = this.begin(job);
     const { ahead, queueSeconds } = lane;
-    if (ahead.inline) {
-      void this.evaluateHere(lane).then((outcome) => {
+    if (ahead.inline !== null) {
+      void this.evaluateHere(lane, ahead.inline).then((outcome) => {
         if (job.state === "done" || slot.job !== job) return;
         if (outcome.kind === "abandoned") {
           this.hand(job, slot, ahead, queueSeconds);

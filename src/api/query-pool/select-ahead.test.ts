@@ -1,5 +1,6 @@
 // A job's selections are made on the main thread before the job is handed over: the worker takes them (no querier
-// of its own, no select of its own) and the answers are those of selections asked for.
+// of its own, no select of its own) and the answers are those of selections asked for. A job evaluated on the main
+// thread reads the selections made there, no more.
 
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
@@ -8,8 +9,10 @@ import { load, MemoryTenants } from "../test-support.ts";
 import { QueryPool } from "./pool.ts";
 import type { QuerySpec } from "./protocol.ts";
 
-const pool = new QueryPool({ workers: 1 });
-after(() => pool.close());
+const pool = new QueryPool({ workers: 1, inline: false });
+/** Inline evaluations with a bound no cold start reaches. */
+const here = new QueryPool({ workers: 1, inlineMaxMs: 10_000 });
+after(() => Promise.all([pool.close(), here.close()]));
 
 function store(): MemoryTenants {
   const s = new MemoryTenants();
@@ -47,7 +50,7 @@ function counting(q: Queryable): { queryable: Queryable; queriers: () => number;
   };
 }
 
-async function answer(queryable: Queryable, query: string): Promise<string> {
+async function answer(queryable: Queryable, query: string, on = pool): Promise<string> {
   const spec: QuerySpec = {
     query,
     at: { kind: "range", start: 600_000, end: 3_000_000, step: 15_000 },
@@ -55,7 +58,7 @@ async function answer(queryable: Queryable, query: string): Promise<string> {
     maxSamples: 1_000_000,
     render: { kind: "json", limit: 0, maxSeries: 1e9, stats: "" },
   };
-  const body = await pool.run(spec, { org: "acme", maxConcurrent: 4, maxQueued: 4, queryable });
+  const body = await on.run(spec, { org: "acme", maxConcurrent: 4, maxQueued: 4, queryable });
   return Buffer.concat(body).toString("utf8");
 }
 
@@ -69,6 +72,18 @@ test("the worker takes the selections made ahead: one querier, one select per se
   const two = counting(s.queryable("acme"));
   await answer(two.queryable, 'm{i="1"} / on(i) m');
   assert.deepEqual([two.queriers(), two.selects()], [1, 2]);
+});
+
+test("a job evaluated on the main thread reads its selections made there: one querier, one select per selector", async () => {
+  const s = store();
+  for (const query of ["sum(rate(m[5m]))", 'm{i="1"} / on(i) m']) {
+    const c = counting(s.queryable("acme"));
+    const inlineBefore = here.figures().inline;
+    const text = await answer(c.queryable, query, here);
+    assert.equal(text, await answer(s.queryable("acme"), query));
+    assert.equal(here.figures().inline, inlineBefore + 1);
+    assert.deepEqual([c.queriers(), c.selects()], [1, query.includes("/") ? 2 : 1]);
+  }
 });
 
 test("over more selectors than are made ahead, the worker asks for each", async () => {

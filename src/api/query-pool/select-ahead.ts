@@ -1,10 +1,14 @@
-// The plan of a job made on the main thread just before it is handed over: the first page of each of its
-// selections, selected now so the worker need not ask for them, and whether the job is small enough to be evaluated
-// right here instead (inline.ts). Single-threaded; called by the pool (pool.ts) once per job it starts.
+// The plan of a job made on the main thread when it leaves its queue: whether it is small enough to be evaluated
+// right here (inline.ts), over its selections made here (preselect.ts), or else the first page of each of its
+// selections, selected now so the worker need not ask for them. Single-threaded; called by the pool (pool.ts) once
+// per job it starts.
 
 import type { Engine } from "../../promql/engine/index.ts";
-import { inlineWorthy } from "./inline.ts";
+import type { PlannedReads } from "../../promql/engine/reads.ts";
+import type { Queryable, SeriesSet } from "../../storage/interface.ts";
+import { inlineBounds, inlineShape, inlineWorthy } from "./inline.ts";
 import type { JobData } from "./job-data.ts";
+import { PreselectedQueryable, preselect } from "./preselect.ts";
 import type { PrefetchedSelect, QuerySpec } from "./protocol.ts";
 import { shardOp } from "./shard.ts";
 
@@ -14,11 +18,15 @@ import { shardOp } from "./shard.ts";
  */
 const MAX_SELECTS_AHEAD = 4;
 
-/** The selections made ahead of a job, the buffers to transfer with them, and whether it is evaluated inline. */
+/**
+ * The selections made ahead of a job and the buffers to transfer with them; or, for a job evaluated inline, the data
+ * it is evaluated on (its selections made, no page built).
+ */
 export interface Ahead {
   readonly selects: PrefetchedSelect[];
   readonly transfer: ArrayBuffer[];
-  readonly inline: boolean;
+  /** The data to evaluate the job on here when it is small enough; null: it goes to a worker. */
+  readonly inline: Queryable | null;
 }
 
 /** What {@link selectAhead} works with: the pool's planner, and whether the pool lets this job run inline now. */
@@ -38,12 +46,13 @@ export interface AheadOptions {
 }
 
 /**
- * The first pages of the selections of `spec`, selected from `data` now: none when the query makes more than
- * MAX_SELECTS_AHEAD or cannot be planned (the worker then meets its error itself). Served as data requests are: by
- * pages bounded in size and time. `inline` when the job is small enough to evaluate on the main thread (inline.ts).
+ * The plan of the job of `spec` over `data`. When it may run inline, its selections are made and measured here: a
+ * small enough job gets them as its inline data. Otherwise the first pages of its selections, made from `data` now
+ * (from those same selections when made): none when the query makes more than MAX_SELECTS_AHEAD or cannot be
+ * planned (the worker then meets its error itself). Served as data requests are: by pages bounded in size and time.
  */
 export function selectAhead(spec: QuerySpec, data: JobData, opts: AheadOptions): Ahead {
-  const none: Ahead = { selects: [], transfer: [], inline: false };
+  const none: Ahead = { selects: [], transfer: [], inline: null };
   const at = spec.at;
   if (at.kind === "range" && (!(at.step > 0) || at.end < at.start)) return none;
   const grid =
@@ -55,18 +64,47 @@ export function selectAhead(spec: QuerySpec, data: JobData, opts: AheadOptions):
     return none;
   }
   if (reads === null || reads.selects.length > MAX_SELECTS_AHEAD) return none;
-  let ahead: Omit<Ahead, "inline"> = none;
-  if (reads.selects.length > 0) {
-    const started = performance.now();
-    const splits =
-      opts.splitFirstBytes !== undefined && at.kind === "range" && reads.selects.length === 1 && splitShape(opts, spec);
-    ahead = data.selectAhead(reads, splits ? opts.splitFirstBytes : undefined);
-    opts.observe((performance.now() - started) / 1000);
+  const started = performance.now();
+  const here = opts.inlineAllowed ? inlineData(spec, data, reads, opts.planner) : null;
+  if (here !== null && "inline" in here) {
+    if (reads.selects.length > 0) opts.observe((performance.now() - started) / 1000);
+    return { selects: [], transfer: [], inline: here.inline };
   }
-  const inline =
-    opts.inlineAllowed && inlineWorthy(spec, opts.planner.syntaxTree(spec.query), reads.selects.length, ahead.selects);
+  if (reads.selects.length === 0) return none;
+  const splits =
+    opts.splitFirstBytes !== undefined && at.kind === "range" && reads.selects.length === 1 && splitShape(opts, spec);
+  const ahead = data.selectAhead(reads, splits ? opts.splitFirstBytes : undefined, here?.sets);
+  opts.observe((performance.now() - started) / 1000);
   // Object.assign, not an object spread: in V8 11 a spread's copy survives scavenges, and what it points to with it.
-  return Object.assign({}, ahead, { inline });
+  return Object.assign({}, ahead, { inline: null });
+}
+
+/**
+ * For a job whose shape may run inline: its selections made on the job's querier of their range and measured, and
+ * the data to evaluate it on when they are small enough; else the selections (from their first series) for its
+ * pages. Null when its shape rules it out, or a selection fails (the pages' selections then meet the error again).
+ */
+function inlineData(
+  spec: QuerySpec,
+  data: JobData,
+  reads: PlannedReads,
+  planner: Engine,
+): { readonly inline: Queryable } | { readonly sets: readonly SeriesSet[] } | null {
+  const shape = inlineShape(spec, planner.syntaxTree(spec.query));
+  if (shape === null) return null;
+  const querier = data.aheadQuerier(reads);
+  let made: ReturnType<typeof preselect>;
+  try {
+    made = preselect(querier, reads.selects, inlineBounds(shape, spec.maxSamples));
+  } catch {
+    return null;
+  }
+  const sizes = made.map((p) => ({ series: p.series.length, samples: p.samples, hints: p.hints }));
+
+  if (made.every((p) => p.whole) && inlineWorthy(shape, sizes, spec.maxSamples)) {
+    return { inline: new PreselectedQueryable(data.queryable, querier, reads, made) };
+  }
+  return { sets: made.map((p) => p.set) };
 }
 
 // True when the query of `spec` has the shape of one a worker splits (shard.ts); false when it does not parse.
