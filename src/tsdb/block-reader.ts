@@ -72,6 +72,8 @@ export interface BlockChunkReader {
 export interface RawChunk extends Chunk {
   /** How many samples it holds when all lie in the metadata's range, else -1. */
   readonly samples: number;
+  /** True when `data` is a view of memory the reader keeps writing (valid until the next write); false when stable. */
+  readonly live: boolean;
 }
 
 /** Deleted intervals per series. */

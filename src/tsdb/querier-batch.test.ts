@@ -3,6 +3,9 @@
 // chunk metadata narrower than the chunk's samples (as the head hands out), deleted intervals and damaged chunks.
 
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
 import { Labels } from "../model/labels.ts";
@@ -12,6 +15,7 @@ import type { SampleIterator, Series } from "../storage/interface.ts";
 import type { BlockReader, BlockSeries, ChunkMeta } from "./block-reader.ts";
 import { type Chunk, Encoding } from "./chunkenc/chunk.ts";
 import { XorAppender } from "./chunkenc/xor.ts";
+import { Db } from "./db.ts";
 import { blockQuerier, mergeQuerier } from "./querier.ts";
 import type { Interval } from "./tombstones/tombstones.ts";
 
@@ -177,5 +181,43 @@ test("merged series: readInto merges the parts as the merge iterator does", () =
     if (series === undefined) continue;
     const mint = Math.floor(rnd() * 200) - 50;
     check(series, mint, mint + Math.floor(rnd() * 400), `trial ${trial}`);
+  }
+});
+
+test("head series over ranges that cut their stored chunks: exactly the samples in the range, either way", () => {
+  const dir = mkdtempSync(join(tmpdir(), "querier-batch-head-"));
+  const db = Db.open({ dir, autoCompact: false, walFsync: "never" });
+  try {
+    // 1,000 samples a series at 15 s: several full chunks in the head chunk files, and an open one.
+    const app = db.appender();
+    for (let i = 0; i < 1000; i++) {
+      app.append(Labels.fromStrings("__name__", "h", "s", "a"), i * 15_000, i * 1.5);
+      app.append(Labels.fromStrings("__name__", "h", "s", "b"), i * 15_000 + 7_000, (i % 17) - 8);
+    }
+    app.commit();
+    const rnd = lcg(11);
+    for (let trial = 0; trial < 60; trial++) {
+      const mint = Math.floor(rnd() * 16_000_000) - 500_000;
+      const maxt = mint + Math.floor(rnd() * 6_000_000);
+      const q = db.querier(mint, maxt);
+      try {
+        const selected = [...q.select([newMatcher("=", "__name__", "h")], hints(mint, maxt))];
+        for (const series of selected) {
+          const offset = series.labels.get("s") === "a" ? 0 : 7_000;
+          const want: string[] = [];
+          for (let i = 0; i < 1000; i++) {
+            const t = i * 15_000 + offset;
+            if (t >= mint && t <= maxt) want.push(`${t}=${offset === 0 ? i * 1.5 : (i % 17) - 8}`);
+          }
+          assert.deepEqual(bySeek(series.iterator(), mint, maxt), want, `[${mint}, ${maxt}]`);
+          assert.deepEqual(byBatch(series.iterator(), mint, maxt), want, `[${mint}, ${maxt}] in batches`);
+        }
+      } finally {
+        q.close();
+      }
+    }
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -199,7 +199,11 @@ class BlockChain implements Chain, ChunkSource {
   }
 
   chunkData(i: number): Chunk {
-    return this.reader.chunk(this.chunks[i]);
+    const meta = this.chunks[i];
+    // A chain's readers keep to each chunk's range themselves (chunk-chain.ts), so a stored chunk the query's range
+    // cuts is read as stored, not trimmed (re-encoded) first; a view of memory still being written is copied.
+    const raw = this.reader.rawChunk?.(meta);
+    return raw !== undefined && !raw.live ? raw : this.reader.chunk(meta);
   }
 
   chunkName(i: number): string {

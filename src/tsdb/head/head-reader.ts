@@ -139,10 +139,10 @@ export class HeadChunkReader implements BlockChunkReader {
       const c = s.mmappedChunk(idx);
       const chunk = this.head.files.chunk(c.ref);
       const whole = meta.mint <= c.mint && meta.maxt >= c.maxt;
-      return { encoding: chunk.encoding, data: chunk.data, samples: whole ? numSamples(chunk.data) : -1 };
+      return { encoding: chunk.encoding, data: chunk.data, samples: whole ? numSamples(chunk.data) : -1, live: false };
     }
     const whole = meta.mint <= s.openMint && meta.maxt >= s.openMaxt;
-    return { encoding: s.openEncoding, data: s.openBytes(), samples: whole ? s.openSamples : -1 };
+    return { encoding: s.openEncoding, data: s.openBytes(), samples: whole ? s.openSamples : -1, live: true };
   }
 
   /** How many samples the float chunk `meta` names holds as stored, from its header when at hand; else -1. */
