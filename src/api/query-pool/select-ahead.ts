@@ -100,7 +100,6 @@ function inlineData(
     return null;
   }
   const sizes = made.map((p) => ({ series: p.series.length, samples: p.samples, hints: p.hints }));
-
   if (made.every((p) => p.whole) && inlineWorthy(shape, sizes, spec.maxSamples)) {
     return { inline: new PreselectedQueryable(data.queryable, querier, reads, made) };
   }
