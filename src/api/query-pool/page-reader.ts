@@ -16,7 +16,6 @@ import { type Chunk, Encoding } from "../../tsdb/chunkenc/chunk.ts";
 import { MergeIterator } from "../../tsdb/querier.ts";
 import type { Interval } from "../../tsdb/tombstones/tombstones.ts";
 import { HistogramSeriesView } from "./histogram-series.ts";
-import { builtLabelSets } from "./pages.ts";
 import type { SeriesPage } from "./protocol.ts";
 import { SampleBudget } from "./sample-budget.ts";
 
@@ -60,13 +59,10 @@ export class PageReader {
     let heavier = 0;
     for (const h of page.histograms) heavier += histogramPointSamples(h) - 1;
     this.shared.budget.add(page.offsets[page.offsets.length - 1] + heavier);
-    const built = builtLabelSets(page);
-    let started = 0;
     for (let i = 0; i < page.pairs.length; i++) {
       const continues = i === 0 && page.continued;
       let labels: Labels | null = null;
-      if (!continues && built !== undefined) labels = built[started++];
-      else if (!continues) {
+      if (!continues) {
         const flat: string[] = new Array(page.pairs[i] * 2);
         for (let k = 0; k < flat.length; k += 2) {
           const len = page.valueLengths[li];

@@ -5,7 +5,6 @@
 
 import type { Histogram } from "../../model/histogram.ts";
 import { histogramPointSamples } from "../../model/histogram-size.ts";
-import type { Labels } from "../../model/labels.ts";
 import { SampleBuffer } from "../../model/sample.ts";
 import { appendSamples } from "../../promql/engine/selectors.ts";
 import type { ChunkSource, EncodedChunk, SampleIterator, Series, SeriesSet } from "../../storage/interface.ts";
@@ -185,7 +184,6 @@ export class SelectionCursor {
     const labels = s.labels;
     const n = labels.size;
     for (let k = 0; k < n; k++) p.label(k, labels.nameAt(k), labels.valueAt(k));
-    p.labelSets.push(labels);
     p.entry(n, this.chunkState !== null);
   }
 
@@ -270,8 +268,6 @@ class PageBuilder {
   private readonly histogramAt = pageList(11);
   private readonly histograms: Histogram[] = [];
   private byteCount = 0;
-  /** The label sets of the entries started on this page, in order (a continued first entry has none). */
-  readonly labelSets: Labels[] = [];
 
   /** A page building on the reused buffers `samples` (emptied) and `bytes`. */
   constructor(samples: SampleBuffer, bytes: Uint8Array, bounds: PageBounds) {
@@ -478,21 +474,8 @@ class PageBuilder {
       histograms: this.histograms,
       warnings,
     };
-    builtLabels.set(page, this.labelSets);
     return page;
   }
-}
-
-/**
- * The label sets of the pages built on this thread, by page: a page read back where it was built (a job evaluated
- * inline, or merged on the main thread) takes its series' labels as they were, instead of decoding the page's
- * label text into new strings, arrays and label sets. Not sent with a page: a worker decodes the text.
- */
-const builtLabels = new WeakMap<SeriesPage, readonly Labels[]>();
-
-/** The label sets of `page`'s started entries, in order, when it was built on this thread; else undefined. */
-export function builtLabelSets(page: SeriesPage): readonly Labels[] | undefined {
-  return builtLabels.get(page);
 }
 
 /** The buffers of `page` to transfer with it (no copies). */
