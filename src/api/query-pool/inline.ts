@@ -10,6 +10,7 @@ import { ContrailError, isContrailError } from "../../model/errors.ts";
 import type { Engine } from "../../promql/engine/index.ts";
 import { type Expr, walk } from "../../promql/parser/ast.ts";
 import type { Queryable, SelectHints } from "../../storage/interface.ts";
+import type { PreselectBounds } from "./preselect.ts";
 import type { QuerySpec } from "./protocol.ts";
 import { evaluateSpec, type JobWatch, renderResult } from "./run-query.ts";
 
@@ -143,7 +144,7 @@ export function inlineShape(spec: QuerySpec, expr: Expr): InlineShape | null {
  * Most series and samples worth listing for a job of `shape` whose sample limit is `maxSamples`: past either, its
  * estimate is past INLINE_MAX_WORK (each series costs a visit per node and step) or its samples past the limits.
  */
-export function inlineBounds(shape: InlineShape, maxSamples: number): { series: number; samples: number } {
+export function inlineBounds(shape: InlineShape, maxSamples: number): PreselectBounds {
   return {
     series: Math.floor(INLINE_MAX_WORK / Math.max(1, shape.steps * shape.nodes)),
     samples: Math.min(INLINE_MAX_SAMPLES, maxSamples),
