@@ -129,22 +129,26 @@ interface WrkResult {
   readonly requests: number;
   /** CPU time of the proxy's processes per completed request, in microseconds. */
   readonly cpuUsPerRequest: number;
+  /** The system (kernel) part of `cpuUsPerRequest`, in microseconds. */
+  readonly sysUsPerRequest: number;
 }
 
-/** User + system CPU time of the processes `pids` so far, in clock ticks (0 for one that is gone). */
-function cpuTicks(pids: readonly number[]): number {
+/** User + system and system-only CPU time of the processes `pids` so far, in clock ticks (0 for one gone). */
+function cpuTicks(pids: readonly number[]): { total: number; sys: number } {
   let ticks = 0;
+  let sys = 0;
   for (const pid of pids) {
     try {
       // Fields after the command name (which may hold spaces) start at the state, field 3; utime and stime are 14, 15.
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       ticks += Number(fields[11]) + Number(fields[12]);
+      sys += Number(fields[12]);
     } catch {
       // The process is gone.
     }
   }
-  return ticks;
+  return { total: ticks, sys };
 }
 
 /** The processes that serve a proxy: nginx's workers (children of its master), or the process itself. */
@@ -168,7 +172,8 @@ function runWrk(wrk: string, port: number, pids: readonly number[]): Promise<Wrk
     });
     child.on("error", reject);
     child.on("close", () => {
-      const ticks = cpuTicks(pids) - ticks0;
+      const after = cpuTicks(pids);
+      const ticks = after.total - ticks0.total;
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
       const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
       const p50 = millis(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
@@ -177,8 +182,9 @@ function runWrk(wrk: string, port: number, pids: readonly number[]): Promise<Wrk
       const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
       const errors = non2xx + (sock === null ? 0 : sock.slice(1).reduce((a, b) => a + Number(b), 0));
       const cpuUsPerRequest = ((ticks / CLOCK_TICKS) * 1e6) / requests;
+      const sysUsPerRequest = (((after.sys - ticks0.sys) / CLOCK_TICKS) * 1e6) / requests;
       if (!Number.isFinite(rps)) reject(new Error(`cannot read wrk output:\n${out}`));
-      else resolve({ rps, p50, p99, errors, requests, cpuUsPerRequest });
+      else resolve({ rps, p50, p99, errors, requests, cpuUsPerRequest, sysUsPerRequest });
     });
   });
 }
@@ -309,6 +315,7 @@ async function main(): Promise<void> {
         { name: "p50 latency", unit: "ms", runs: rs.map((r) => r.p50), higherIsBetter: false },
         { name: "p99 latency", unit: "ms", runs: rs.map((r) => r.p99), higherIsBetter: false },
         { name: "CPU per request", unit: "µs", runs: rs.map((r) => r.cpuUsPerRequest), higherIsBetter: false },
+        { name: "of it system", unit: "µs", runs: rs.map((r) => r.sysUsPerRequest), higherIsBetter: false },
       ];
     };
     const workerWord = WORKERS === 1 ? "1 worker" : `${WORKERS} workers`;
