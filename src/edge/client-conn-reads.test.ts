@@ -31,7 +31,7 @@ class KeepingOwner implements ConnOwner {
         client.writeHead(200, ["Content-Length", String(body.length + head.target.length + 1)]);
         client.write(Buffer.from(`${head.target} `, "latin1"));
         client.write(body);
-        this.heldAfterBody.push(conn.socket.writableCorked !== 0);
+        this.heldAfterBody.push(conn.held !== null);
         client.end();
       },
       onClientDrain: () => {},

@@ -28,7 +28,7 @@ import {
 } from "./request-parser.ts";
 import { rawResponse } from "./respond.ts";
 import { viewsSharedBuffer } from "./shared-reads.ts";
-import { holdWrites, releaseNow } from "./write-batch.ts";
+import { type Held, holdWrite, releaseNow } from "./write-batch.ts";
 
 /** Receives the client side's events of one request (the Exchange). */
 export interface ClientUser {
@@ -152,7 +152,11 @@ function statusLine(status: number): string {
 }
 
 /** One client connection; see the file comment. Lives until its socket closes or is handed to a Tunnel. */
-export class ClientConn implements ClientSide {
+export class ClientConn implements ClientSide, Held {
+  /** @internal Writes held this loop turn (write-batch.ts). */
+  held: (Buffer | string)[] | null = null;
+  /** @internal See Held. */
+  unsent = 0;
   method = "";
   rawHeaders: readonly string[] = [];
   headersSent = false;
@@ -293,19 +297,18 @@ export class ClientConn implements ClientSide {
     if (len > MAX_COALESCE_BYTES) {
       // A large write leaves at once, after what this turn held: held, it would pass the high-water mark and pause
       // the instance's socket until the release, once for every read of a large body.
-      releaseNow(this.socket);
+      releaseNow(this);
       if (prefix !== "") this.socket.write(prefix, "latin1");
       const ok = this.socket.write(Buffer.from(chunk));
       return suffix === "" ? ok : this.socket.write(suffix, "latin1");
     }
-    holdWrites(this.socket);
-    if (prefix === "" && suffix === "") return this.socket.write(Buffer.from(chunk));
+    if (prefix === "" && suffix === "") return holdWrite(this, Buffer.from(chunk));
     // One buffer, one write: the head (or chunk size line), the bytes, and the chunk's CRLF.
     const out = Buffer.allocUnsafe(prefix.length + len + suffix.length);
     out.write(prefix, 0, "latin1");
     chunk.copy(out, prefix.length);
     if (chunked) out.write(suffix, prefix.length + len, "latin1");
-    return this.socket.write(out);
+    return holdWrite(this, out);
   }
 
   end(): void {
@@ -314,14 +317,14 @@ export class ClientConn implements ClientSide {
     this.user = null;
     const head = this.pendingHead;
     this.pendingHead = null;
-    holdWrites(this.socket);
-    if (this.framing === CHUNKS) this.socket.write(head === null ? LAST_CHUNK : head + LAST_CHUNK, "latin1");
-    else if (head !== null) this.socket.write(head, "latin1");
+    if (this.framing === CHUNKS) holdWrite(this, head === null ? LAST_CHUNK : head + LAST_CHUNK);
+    else if (head !== null) holdWrite(this, head);
     this.framing = NONE;
     this.headersSent = false;
     this.head = null;
     if (this.closeAfter) {
       this.state = GONE;
+      releaseNow(this);
       this.socket.end();
       return;
     }
@@ -336,7 +339,7 @@ export class ClientConn implements ClientSide {
   }
 
   destroy(): void {
-    releaseNow(this.socket); // what the response already wrote leaves before the cut
+    releaseNow(this); // what the response already wrote leaves before the cut
     this.socket.destroy();
   }
 
@@ -363,10 +366,7 @@ export class ClientConn implements ClientSide {
     const head = this.pendingHead;
     if (head === null) return;
     this.pendingHead = null;
-    if (this.state !== GONE) {
-      holdWrites(this.socket);
-      this.socket.write(head, "latin1");
-    }
+    if (this.state !== GONE) holdWrite(this, head);
   };
 
   /** No traffic for the idle timeout (called by the listener's sweep): the connection is closed. */
@@ -415,6 +415,7 @@ export class ClientConn implements ClientSide {
     this.buf = null;
     user?.onClientClose();
     this.flushHead();
+    releaseNow(this);
     this.socket.end();
   };
 
@@ -538,7 +539,7 @@ export class ClientConn implements ClientSide {
     this.bodyDone = head.bodyLength === 0;
     if (this.chunked) this.decoder.reset();
     this.state = this.bodyDone ? WAIT : BODY;
-    if (head.expectContinue && !this.bodyDone && head.minor === 1) this.socket.write(CONTINUE, "latin1");
+    if (head.expectContinue && !this.bodyDone && head.minor === 1) holdWrite(this, CONTINUE);
     this.owner.onRequest(this, head, t0);
   }
 
@@ -549,6 +550,7 @@ export class ClientConn implements ClientSide {
     this.buf = null;
     this.state = GONE;
     this.handedOver = true;
+    releaseNow(this); // the Tunnel writes to the socket itself
     const socket = this.socket;
     socket.removeListener("data", this.receive);
     socket.removeListener("end", this.onEnd);
@@ -622,6 +624,7 @@ export class ClientConn implements ClientSide {
       this.headDeadline = 0;
       this.owner.watchHead(this, false);
     }
+    releaseNow(this);
     this.socket.end(rawResponse(err.status, err.message));
     this.owner.onRefused(this, err.status, since);
   }

@@ -23,7 +23,7 @@ import { sendText } from "./respond.ts";
 import type { ResponseHead, ResponseSink } from "./response-reader.ts";
 import type { AppRoute } from "./routes.ts";
 import type { ConnUser, InstanceState, UpstreamConn } from "./upstream.ts";
-import { holdWrites } from "./write-batch.ts";
+import { holdWrite, releaseNow } from "./write-batch.ts";
 
 // Phases of an exchange.
 const NEW = 0;
@@ -193,8 +193,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
     this.phase = SENDING;
     this.tSent = this.starting ? s.t0 : performance.now();
     conn.reader.reset(this, s.client.method !== "HEAD");
-    holdWrites(conn.socket);
-    conn.socket.write(s.head, "latin1");
+    holdWrite(conn, s.head);
     if (this.requestDone) {
       s.core.upstreamTimeouts.push(this, this.tSent);
       return;
@@ -208,6 +207,7 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
     const conn = this.conn;
     if (conn === null) return;
     let ok: boolean;
+    releaseNow(conn); // the head leaves first
     if (this.s.body === "chunked") {
       // Size line, data and terminator leave in one write.
       conn.socket.cork();
@@ -223,7 +223,10 @@ export class Exchange extends Waiter implements ConnUser, ResponseSink, ClientUs
   onRequestEnd(): void {
     const conn = this.conn;
     if (conn === null) return;
-    if (this.s.body === "chunked") conn.socket.write("0\r\n\r\n", "latin1");
+    if (this.s.body === "chunked") {
+      releaseNow(conn);
+      conn.socket.write("0\r\n\r\n", "latin1");
+    }
     this.requestDone = true;
     if (this.phase === SENDING) this.s.core.upstreamTimeouts.push(this, performance.now());
   }

@@ -7,6 +7,7 @@ import type { InstanceMetrics } from "./metrics.ts";
 import { ResponseReader } from "./response-reader.ts";
 import { type HostPort, type InstanceRoute, splitAddress } from "./routes.ts";
 import { sharedReadOption } from "./shared-reads.ts";
+import type { Held } from "./write-batch.ts";
 
 /** Receives a connection's events while it is assigned to it (`conn.user`). */
 export interface ConnUser {
@@ -37,8 +38,12 @@ export interface UpstreamSettings {
 }
 
 /** One socket to an instance. Owned by its InstanceState; lent to one user at a time. */
-export class UpstreamConn {
+export class UpstreamConn implements Held {
   user: ConnUser | null = null;
+  /** @internal Writes held this loop turn (write-batch.ts). */
+  held: (Buffer | string)[] | null = null;
+  /** @internal See Held. */
+  unsent = 0;
   connected = false;
   /** When it entered the idle pool (`performance.now()` ms). */
   idleSince = 0;
