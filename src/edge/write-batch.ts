@@ -35,14 +35,11 @@ interface StreamHandle {
   writev(req: WriteRequest, chunks: (Buffer | string)[], allBuffers: boolean): number;
 }
 
-/** A write request as the handle expects it (Node's WriteWrap with the fields its completion reads). */
+/** A write request (Node's WriteWrap): the handle calls `oncomplete` when a write it queued ends. */
 interface WriteRequest {
-  handle: StreamHandle;
   oncomplete: (this: WriteRequest, status: number) => void;
-  async: boolean;
-  bytes: number;
+  /** What a queued write's bytes are kept alive by until it ends; null otherwise. */
   buffer: unknown;
-  callback: null;
   /** The owner of the socket written to. */
   owner: Held;
 }
@@ -84,7 +81,6 @@ function releaseHeld(): void {
  * once the socket's Writable is past its high-water mark.
  */
 export function holdWrite(owner: Held, data: Buffer | string): boolean {
-  const socket = owner.socket;
   if (owner.held === null) {
     owner.held = [data];
     pending.push(owner);
@@ -93,7 +89,7 @@ export function holdWrite(owner: Held, data: Buffer | string): boolean {
       setImmediate(releaseHeld);
     }
   } else owner.held.push(data);
-  return !socket.writableNeedDrain;
+  return !owner.socket.writableNeedDrain;
 }
 
 /** Sends `owner`'s held writes at once (before another write past this module, an end or a destroy). */
@@ -121,12 +117,8 @@ function writeDirect(owner: Held, parts: (Buffer | string)[]): boolean {
   const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
   if (handle === null) return false;
   const req = new binding.WriteWrap();
-  req.handle = handle;
   req.oncomplete = onDirectComplete;
-  req.async = false;
-  req.bytes = 0;
   req.buffer = null;
-  req.callback = null;
   req.owner = owner;
   let err: number;
   if (parts.length === 1) {
