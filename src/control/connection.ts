@@ -3,6 +3,7 @@
 // migrations, the local user) is db.ts's job; it sits above the table modules because it seeds them.
 
 import type Database from "better-sqlite3";
+import { CommitWatch } from "./commit-watch.ts";
 
 /**
  * An open control database. Owns the SQLite connection until {@link ControlDb.close}; statements from
@@ -16,12 +17,14 @@ export class ControlDb {
   /** The clock in milliseconds since the epoch. */
   readonly now: () => number;
   readonly #statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  readonly #commits: CommitWatch;
 
   /** Wraps an already configured and migrated connection; use `openControlDb` (db.ts). */
   constructor(path: string, sql: Database.Database, now: () => number) {
     this.path = path;
     this.sql = sql;
     this.now = now;
+    this.#commits = new CommitWatch(path);
   }
 
   /**
@@ -45,6 +48,15 @@ export class ControlDb {
     return this.sql.pragma("data_version", { simple: true }) as number;
   }
 
+  /**
+   * A number equal to the previous call's only when no connection, in any process, has committed to the database
+   * in between (commit-watch.ts): a cache of rows may then skip reading its change counter. One 96-byte read of the
+   * WAL-index; no SQLite call.
+   */
+  commitEpoch(): number {
+    return this.#commits.epoch();
+  }
+
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE; a savepoint when nested); rolls back if it throws. */
   transaction<T>(fn: () => T): T {
     return this.sql.transaction(fn).immediate();
@@ -53,6 +65,7 @@ export class ControlDb {
   /** Closes the connection; the object is unusable afterwards. */
   close(): void {
     this.#statements.clear();
+    this.#commits.close();
     if (this.sql.open) this.sql.close();
   }
 }

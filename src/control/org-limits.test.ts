@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, mock, test } from "node:test";
 import { isContrailError } from "../model/errors.ts";
 import { DEFAULT_ORG_LIMITS } from "../model/limits.ts";
 import type { ControlDb } from "./connection.ts";
@@ -77,6 +77,24 @@ describe("OrgLimitsCache", () => {
       assert.equal(cache.limitsOf("acme").maxSamplesPerWrite, DEFAULT_ORG_LIMITS.maxSamplesPerWrite);
     } finally {
       other.close();
+    }
+  });
+
+  test("reads no table while nothing commits; after a commit anywhere, its counter once", () => {
+    const cache = new OrgLimitsCache(db);
+    cache.limitsOf("acme");
+    const stmt = mock.method(db, "stmt");
+    try {
+      for (let i = 0; i < 50; i++) cache.limitsOf("acme");
+      assert.equal(stmt.mock.callCount(), 0);
+      const other = openControlDb({ dataDir: dir });
+      createOrg(other, { slug: "bystander", admin: localUser(other)!.id });
+      other.close();
+      cache.limitsOf("acme");
+      cache.limitsOf("acme");
+      assert.equal(stmt.mock.callCount(), 1);
+    } finally {
+      stmt.mock.restore();
     }
   });
 

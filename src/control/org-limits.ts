@@ -71,12 +71,15 @@ export function updateOrgLimits(db: ControlDb, org: string, changes: LimitChange
 
 /**
  * The limits of every org as a running server sees them: every override in memory, reloaded when another process
- * (or this one) changed any. One SQL read of a single row per call while nothing changed. Bound to `db`'s life.
+ * (or this one) changed any. While nothing commits to the database, a call reads no table (ControlDb.commitEpoch);
+ * after any commit, one SQL read of a single row. Bound to `db`'s life.
  */
 export class OrgLimitsCache {
   private readonly db: ControlDb;
   private readonly defaults: OrgLimits;
   private loadedAt = -1;
+  /** The database's commit epoch when the counter was last read; -1 before the first read. */
+  private checkedAt = -1;
   private byOrg = new Map<string, OrgLimits>();
 
   /** A cache over `db`; `defaults` replace the table's defaults for every org (tests, or a server-wide setting). */
@@ -87,9 +90,14 @@ export class OrgLimitsCache {
 
   /** The limits of `org`: the defaults with its overrides. */
   limitsOf(org: string): OrgLimits {
-    const counter =
-      this.db.stmt<[], number>("SELECT generation FROM org_limits_changes WHERE id = 1").pluck().get() ?? 0;
-    if (counter !== this.loadedAt) this.reload(counter);
+    // The counter is read only when something committed to the database since the last read.
+    const epoch = this.db.commitEpoch();
+    if (epoch !== this.checkedAt) {
+      const counter =
+        this.db.stmt<[], number>("SELECT generation FROM org_limits_changes WHERE id = 1").pluck().get() ?? 0;
+      if (counter !== this.loadedAt) this.reload(counter);
+      this.checkedAt = epoch;
+    }
     return this.byOrg.get(org) ?? this.defaults;
   }
 

@@ -2,8 +2,9 @@
 // reading SQLite, although tokens change rarely. The cache keeps the stored credential of each recently presented
 // hash (never the token itself), valid or not, and drops everything when the database's token-change counter moves:
 // triggers bump it in the transaction of every insert, delete and grant-changing update of `tokens` (migration 3), in
-// whichever process makes the change. One read of that counter per check keeps a revoke from any process effective
-// on the very next request; expiry is still decided per check, to the millisecond, by `verifyCredential`.
+// whichever process makes the change. The counter is read whenever anything has committed to the database since the
+// last check (ControlDb.commitEpoch, which reads no table), which keeps a revoke from any process effective on the
+// very next request; expiry is still decided per check, to the millisecond, by `verifyCredential`.
 
 import { ContrailError } from "../model/errors.ts";
 import type { ControlDb } from "./connection.ts";
@@ -39,6 +40,8 @@ export interface TokenCacheStats {
   readonly refused: number;
   readonly hits: number;
   readonly lookups: number;
+  /** Reads of the token-change counter: one per check after any commit to the database, none while nothing commits. */
+  readonly counterReads: number;
 }
 
 /** A stored credential, or `null` for a hash no token has. */
@@ -60,8 +63,11 @@ export class TokenCache {
   readonly #refused = new Map<string, Entry>();
   /** The token-change counter the entries were read under; -1 before the first check. */
   #generation = -1;
+  /** The database's commit epoch when the counter was last read; -1 before the first read. */
+  #epoch = -1;
   #hits = 0;
   #lookups = 0;
+  #counterReads = 0;
 
   constructor(db: ControlDb, options: TokenCacheOptions = {}) {
     this.#db = db;
@@ -73,15 +79,21 @@ export class TokenCache {
   authenticate(token: string): Authenticated | null {
     if (!isWellFormedToken(token)) return null;
     const hash = hashToken(token);
-    // The counter is read before any credential: a change committed after this read moves the counter past the
-    // value the entries are filed under, so the next check drops them, and no entry is older than its label.
-    const generation = this.#db.stmt<[], number>(GENERATION_SQL).pluck().get();
-    // Without the counter no change could be seen: answer from the database alone.
-    if (generation === undefined) return authenticate(this.#db, token);
-    if (generation !== this.#generation) {
-      this.#valid.clear();
-      this.#refused.clear();
-      this.#generation = generation;
+    // The counter is read before any credential: a change committed after this read moves the commit epoch and the
+    // counter past the values the entries are filed under, so the next check drops them, and no entry is older than
+    // its label.
+    const epoch = this.#db.commitEpoch();
+    if (epoch !== this.#epoch) {
+      const generation = this.#db.stmt<[], number>(GENERATION_SQL).pluck().get();
+      this.#counterReads++;
+      // Without the counter no change could be seen: answer from the database alone.
+      if (generation === undefined) return authenticate(this.#db, token);
+      if (generation !== this.#generation) {
+        this.#valid.clear();
+        this.#refused.clear();
+        this.#generation = generation;
+      }
+      this.#epoch = epoch;
     }
     const key = hash.toString("base64");
     let entry = this.#valid.get(key) ?? this.#refused.get(key);
@@ -99,7 +111,13 @@ export class TokenCache {
 
   /** Entry counts and how checks were answered, for tests and benchmarks. */
   stats(): TokenCacheStats {
-    return { valid: this.#valid.size, refused: this.#refused.size, hits: this.#hits, lookups: this.#lookups };
+    return {
+      valid: this.#valid.size,
+      refused: this.#refused.size,
+      hits: this.#hits,
+      lookups: this.#lookups,
+      counterReads: this.#counterReads,
+    };
   }
 }
 
