@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { constants } from "node:os";
 import { join } from "node:path";
 import { skipUnlessCi } from "./shared-data.ts";
 
@@ -43,10 +44,16 @@ export interface StartOptions {
 }
 
 const LOG_TAIL = 8000;
+/** How long children get to stop when this process is told to stop (SIGINT, SIGTERM), ms; then SIGKILL. */
+const SIGNAL_GRACE_MS = 5_000;
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** Spawns `cmd args` with stderr captured; the child is killed when this process exits, if still running. */
+/**
+ * Spawns `cmd args` with stderr captured. The child is killed when this process exits, if still running; when this
+ * process gets SIGINT or SIGTERM, every child it started gets SIGTERM (and SIGKILL after a grace) before it exits,
+ * so an interrupted bench or test leaves no server behind.
+ */
 export function startProcess(cmd: string, args: readonly string[], options: StartOptions = {}): PeerProcess {
   const stdio: ("ignore" | "pipe" | "ipc")[] = ["ignore", "ignore", "pipe"];
   if (options.ipc === true) stdio.push("ipc");
@@ -65,8 +72,15 @@ export function startProcess(cmd: string, args: readonly string[], options: Star
     process.on("exit", () => {
       for (const p of running) p.kill("SIGKILL");
     });
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAllThenExit(signal));
   }
   return { proc, log: () => log, stop: (graceMs = 10_000) => stopProcess(proc, graceMs) };
+}
+
+/** Stops every running child, then exits as the signal would have ended this process (128 + its number). */
+async function stopAllThenExit(signal: "SIGINT" | "SIGTERM"): Promise<void> {
+  await Promise.all([...running].map((p) => stopProcess(p, SIGNAL_GRACE_MS)));
+  process.exit(128 + constants.signals[signal]);
 }
 
 function stopProcess(p: ChildProcess, graceMs: number): Promise<void> {
