@@ -13,14 +13,13 @@
 // inherit no profiling flags)
 
 import { fork } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { createApiServer } from "../src/api/server.ts";
 import { createOrg, createToken, localUser, openControlDb, TokenCache } from "../src/control/index.ts";
 import { Labels } from "../src/model/labels.ts";
 import { tierUpSooner } from "../src/runtime/tier-up.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, median, printFigures } from "./harness.ts";
 
 function option(name: string): string | undefined {
@@ -109,7 +108,7 @@ function perQuery(
 async function server(): Promise<void> {
   // As the metrics node does (roles/serve.ts), unless V8's default tiering is asked for.
   if (!process.argv.includes("--v8-default-budget")) tierUpSooner();
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-api-fixed-"));
+  const dir = scratchDir("contrail-bench-api-fixed-");
   const control = openControlDb({ dataDir: dir });
   createOrg(control, { slug: ORG, admin: localUser(control)!.id });
   const token = createToken(control, { org: ORG }).token;

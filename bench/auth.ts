@@ -4,17 +4,16 @@
 // Run: npm run bench -- auth
 
 import crypto from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { authenticate, createToken, openControlDb, TokenCache } from "../src/control/index.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, printFigures, timeRuns } from "./harness.ts";
 
 const TOKENS = 1_000;
 const CHECKS = 20_000;
 const MICROS_PER_MS = 1_000;
 
-const dir = mkdtempSync(join(tmpdir(), "contrail-bench-auth-"));
+const dir = scratchDir("contrail-bench-auth-");
 const db = openControlDb({ dataDir: dir });
 const tokens: string[] = [];
 for (let i = 0; i < TOKENS; i++) tokens.push(createToken(db, { org: "personal" }).token);

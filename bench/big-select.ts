@@ -4,14 +4,13 @@
 // smallest worker heap limit (of those tried) it still answers within.
 // Run: npm run bench -- big-select [--series 1000000] [--heaps 1024,512,256,128,64]
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { QueryPool } from "../src/api/query-pool/pool.ts";
 import type { QuerySpec } from "../src/api/query-pool/protocol.ts";
 import { Labels } from "../src/model/labels.ts";
 import type { SeriesRef } from "../src/storage/interface.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { Db } from "../src/tsdb/db.ts";
 import { fleetSeries, lcg, sleep } from "./fleet.ts";
 import { type Figure, printFigures } from "./harness.ts";
@@ -82,7 +81,7 @@ function spec(q: { text: string; range: boolean }, maxSamples = MAX_SAMPLES): Qu
   };
 }
 
-const dir = mkdtempSync(join(tmpdir(), "contrail-bench-bigsel-"));
+const dir = scratchDir("contrail-bench-bigsel-");
 const db = Db.open({ dir, autoCompact: false, walFsync: "never" });
 const figures: Figure[] = [];
 try {

@@ -13,11 +13,10 @@
 // collection of a large head costs anyway).
 // Run: npm run bench -- compaction [--series 100000] [--head-hours 3.5] [--runs 1]
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Labels } from "../src/model/labels.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { newUlid } from "../src/tsdb/block-meta.ts";
 import { headBlockMeta, writeBlock } from "../src/tsdb/compact.ts";
 import { Db } from "../src/tsdb/db.ts";
@@ -105,7 +104,7 @@ interface RunResult {
 }
 
 async function runOnce(): Promise<RunResult> {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-compaction-"));
+  const dir = scratchDir("contrail-bench-compaction-");
   try {
     const labels = seriesLabels(SERIES);
     let start = performance.now();

@@ -13,10 +13,10 @@
 // Run: npm run bench -- disk [--series 10000] [--hours 2]
 
 import { execFile } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createWriteStream, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startVictoriaMetrics } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { listBlockDirs } from "../src/tsdb/block.ts";
 import { dirBytes, type FleetSeries, fleetSeries, lcg, seriesText, sleep } from "./fleet.ts";
 import { type Figure, printFigures } from "./harness.ts";
@@ -164,7 +164,7 @@ async function measure(set: DataSet, series: readonly FleetSeries[], start: numb
 }
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), "contrail-bench-disk-"));
+  const root = scratchDir("contrail-bench-disk-");
   try {
     const series = fleetSeries(SERIES);
     // Whole 2 h block windows ending 2 to 4 hours ago: clear of any head.

@@ -6,9 +6,7 @@
 // time; the same query evaluated on the main thread for reference.
 // Run: npm run bench -- histogram-pool   (node --cpu-prof ... for a profile of each thread)
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { QueryPool } from "../src/api/query-pool/pool.ts";
@@ -17,6 +15,7 @@ import { CounterResetHint, type Histogram } from "../src/model/histogram.ts";
 import { Labels } from "../src/model/labels.ts";
 import { Engine } from "../src/promql/engine/index.ts";
 import type { SeriesRef } from "../src/storage/interface.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { Db } from "../src/tsdb/db.ts";
 import { type Figure, printFigures } from "./harness.ts";
 
@@ -103,7 +102,7 @@ async function mainThreadCost(fn: () => Promise<unknown>): Promise<{ stall: numb
   return { stall: h.max / 1e6, busy: used.active, cpu: cpuUsed };
 }
 
-const dir = mkdtempSync(join(tmpdir(), "contrail-bench-hpool-"));
+const dir = scratchDir("contrail-bench-hpool-");
 const db = Db.open({ dir, autoCompact: false, walFsync: "never" });
 const pool = new QueryPool({ workers: 1, assists: false });
 const figures: Figure[] = [];

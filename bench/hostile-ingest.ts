@@ -12,9 +12,7 @@
 // Run: npm run bench -- hostile-ingest [--runs 7]
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
 import { checkAccess } from "../src/api/auth.ts";
 import { registerRemoteWrite } from "../src/api/remote-write.ts";
 import { createApiServer } from "../src/api/server.ts";
@@ -31,6 +29,7 @@ import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import { ProtoWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from "../src/storage/remote/protobuf.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { type Figure, median, printFigures } from "./harness.ts";
 
@@ -164,7 +163,7 @@ function memory(pid: number): { rss: number; peak: number } {
 async function main(): Promise<void> {
   const runsArg = process.argv.indexOf("--runs");
   const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-hostile-"));
+  const dir = scratchDir("contrail-bench-hostile-");
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", import.meta.filename, "--server", dir], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

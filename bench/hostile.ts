@@ -5,11 +5,11 @@
 // Run: npm run bench -- hostile
 
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createOrg, createToken, localUser, openControlDb } from "../src/control/index.ts";
 import { freePort, type PeerProcess, startProcess, waitReady } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, printFigures, timeRuns } from "./harness.ts";
 
 const CONTRAIL = join(import.meta.dirname, "..", "bin", "contrail.js");
@@ -69,7 +69,7 @@ function writeData(file: string): void {
   writeFileSync(file, `${text}# EOF\n`);
 }
 
-const dir = mkdtempSync(join(tmpdir(), "contrail-bench-hostile-"));
+const dir = scratchDir("contrail-bench-hostile-");
 let server: PeerProcess | null = null;
 try {
   const data = join(dir, "data");

@@ -25,9 +25,8 @@
 // every body on the main thread, default the route's own; --shards: requests in flight, default 4.)
 
 import { type ChildProcess, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { Agent } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import Fastify from "fastify";
@@ -40,6 +39,7 @@ import { MetadataStore } from "../src/storage/remote/metadata.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
 import { type PeerProcess, startProcess, startPrometheusReceiver, startVictoriaMetrics } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { type Figure, printFigures } from "./harness.ts";
 import { postRemoteWrite } from "./http-post.ts";
@@ -438,7 +438,7 @@ async function push(
 
 async function main(): Promise<void> {
   const runs = arg("runs", 3);
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-ingest-"));
+  const dir = scratchDir("contrail-bench-ingest-");
   try {
     const peers = (option("peers") ?? "prometheus,victoriametrics").split(",");
     const targets = [await startContrail(join(dir, "contrail"))];

@@ -13,14 +13,14 @@
 // Run: npm run bench -- isolation [--seconds 60] [--scrape-interval 15s] [--write-rate 20000] [--heavy QUERY]
 //      [--bin PATH]
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Labels } from "../src/model/labels.ts";
 import { BIN, contrail, contrailOk, edgeGet, startUp, type UpProcess, writeTestApp } from "../src/roles/testkit.ts";
 import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { median } from "./harness.ts";
 
@@ -325,7 +325,7 @@ function report(idle: Phase, loaded: Phase, one: number, two: number): void {
   );
 }
 
-const root = mkdtempSync(join(tmpdir(), "contrail-bench-isolation-"));
+const root = scratchDir("contrail-bench-isolation-");
 let setup: Setup | null = null;
 try {
   setup = await start(root);

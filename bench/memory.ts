@@ -10,13 +10,13 @@
 // apart once ingestion settled, then again after a query pass (the seed dashboard's queries over every app).
 // Run: npm run bench -- memory [--series 1000000] [--rounds 4]
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { Agent } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Labels } from "../src/model/labels.ts";
 import type { UpProcess } from "../src/roles/testkit.ts";
 import { type PeerProcess, startPrometheusReceiver, startVictoriaMetrics } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { fleetSeries, lcg, rssBytes, sleep } from "./fleet.ts";
 import { roundBodies, startContrail, type Target } from "./fleet-write.ts";
 import { type Figure, printFigures } from "./harness.ts";
@@ -122,7 +122,7 @@ async function perSeries(target: Target, idle: number): Promise<number[]> {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-memory-"));
+  const dir = scratchDir("contrail-bench-memory-");
   try {
     const series = fleetSeries(SERIES);
     const labels = series.map((s) => Labels.fromPairs([["__name__", s.name], ...s.labels]));

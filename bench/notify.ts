@@ -5,15 +5,14 @@
 //   on loopback (skipped when it is not installed). Median of 5 runs.
 // Run: npm run bench -- notify
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import type { Receiver } from "../src/model/receivers.ts";
 import { fingerprint } from "../src/rules/notify/alert-labels.ts";
 import { AlertmanagerNotifier } from "../src/rules/notify/alertmanager.ts";
 import { Dispatcher } from "../src/rules/notify/dispatcher.ts";
 import type { OutgoingAlert } from "../src/rules/types.ts";
 import { alertmanagerSkip, startAlertmanager } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, printFigures, timeRuns } from "./harness.ts";
 
 const ALERTS = 10_000;
@@ -74,7 +73,7 @@ figures.push({
 const skip = alertmanagerSkip();
 if (skip) console.log(`alertmanager case: ${skip}`);
 else {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-am-"));
+  const dir = scratchDir("contrail-bench-am-");
   const am = await startAlertmanager({ dir });
   try {
     const n = new AlertmanagerNotifier({ urls: [am.url] });

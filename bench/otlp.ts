@@ -7,14 +7,13 @@
 // per CPU-second of receiving (process.cpuUsage around each request, so other load on the machine counts less).
 // Run: npm run bench -- otlp [--runs 3]
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import type { Attribute, ExportRequest, Metric } from "../src/storage/otlp/model.ts";
 import { receiveOtlp } from "../src/storage/otlp/receive.ts";
 import { encodeExportRequest } from "../src/storage/otlp/testkit.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, printFigures } from "./harness.ts";
 
 const ORG = "bench";
@@ -181,7 +180,7 @@ function runOnce(store: EmbeddedTenantStore, shape: Shape, enc: Encoding, run: n
   return samples / (ms / 1000);
 }
 
-const dir = mkdtempSync(join(tmpdir(), "contrail-bench-otlp-"));
+const dir = scratchDir("contrail-bench-otlp-");
 const store = new EmbeddedTenantStore({ dataDir: dir, db: { autoCompact: false } });
 try {
   const figures: Figure[] = [];

@@ -14,14 +14,14 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import cluster, { type Worker } from "node:cluster";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer as createHttpServer, request, type Server } from "node:http";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEdge } from "../src/edge/edge.ts";
 import type { AppRoute } from "../src/edge/routes.ts";
 import { Registry } from "../src/exposition/registry.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, median, printFigures } from "./harness.ts";
 
 function arg(name: string, fallback: number): number {
@@ -270,7 +270,7 @@ async function startEdgeWorkers(n: number, upPort: number): Promise<{ workers: W
 async function main(): Promise<void> {
   const wrk = need("wrk", "wrk");
   const nginx = need("nginx", "nginx-light");
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-proxy-"));
+  const dir = scratchDir("contrail-bench-proxy-");
   const [upPort, nginxPort] = [await freePort(), await freePort()];
   const upConf = nginxConfig(dir, "upstream", `listen 127.0.0.1:${upPort}; location / { return 200 "hello\\n"; }`);
   const pxConf = nginxConfig(

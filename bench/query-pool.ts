@@ -13,9 +13,8 @@
 // Each case runs with the default pool (cores + 2 workers) and with one worker per core.
 // Run: npm run bench -- query-pool
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
@@ -25,6 +24,7 @@ import { authenticate, createOrg, createToken, localUser, openControlDb } from "
 import { Labels } from "../src/model/labels.ts";
 import { Engine } from "../src/promql/engine/index.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, median, printFigures } from "./harness.ts";
 
 // The issue's heavy query, twelve times over: about 2 s of CPU (`[3h:1ms]` passes the default sample limit).
@@ -225,7 +225,7 @@ const figures: Figure[] = [];
 const lines: string[] = [];
 const cores = availableParallelism();
 for (const workers of [cores + 2, cores]) {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-pool-"));
+  const dir = scratchDir("contrail-bench-pool-");
   const b = await start(dir, workers);
   const tag = `${workers} workers`;
   try {

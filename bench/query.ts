@@ -20,8 +20,7 @@
 // (--cpu-prof-dir: `contrail up` and its processes, query workers included, write CPU profiles there.)
 
 import { execFile, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createOrg, createToken, localUser, openControlDb } from "../src/control/index.ts";
 import {
@@ -33,6 +32,7 @@ import {
   startVictoriaMetrics,
   waitReady,
 } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, median, printFigures, timeRuns } from "./harness.ts";
 import { postFile } from "./http-post.ts";
 import { END_S, QUERIES, SERIES, START_S, STEP_S, writeDataSet } from "./query-data.ts";
@@ -248,7 +248,7 @@ function difference(a: Matrix, b: Matrix): string {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-query-"));
+  const dir = scratchDir("contrail-bench-query-");
   try {
     const t0 = Date.now();
     const { om, vm, samples } = await writeDataSet(dir);

@@ -6,13 +6,13 @@
 // down, then start VictoriaMetrics and time until the queue is empty.
 // Run: npm run bench -- remote-queue [--runs 3] [--batches 200] [--series 1000]
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Labels } from "../src/model/labels.ts";
 import { BackendTenantStore } from "../src/storage/remote/backend-store.ts";
 import { freePort, startVictoriaMetrics } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, printFigures } from "./harness.ts";
 
 const { values } = parseArgs({
@@ -49,7 +49,7 @@ const commitRate: number[] = [];
 const drainRate: number[] = [];
 const queueBytesPerSample: number[] = [];
 for (let run = 0; run < RUNS; run++) {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-remote-queue-"));
+  const dir = scratchDir("contrail-bench-remote-queue-");
   const port = await freePort();
   const spec = { kind: "victoriametrics", url: `http://127.0.0.1:${port}` } as const;
   try {

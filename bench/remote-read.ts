@@ -6,9 +6,7 @@
 // takes writes, since remote read runs on the main thread in slices (src/api/remote-read/read.ts).
 // Run: npm run bench -- remote-read [--runs N]
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { readRequestBody } from "../src/api/remote-read/test-codec.ts";
 import { startTestServer, testControl } from "../src/api/test-support.ts";
@@ -17,6 +15,7 @@ import { encodeWriteRequestV1 } from "../src/storage/remote/codec-v1-encode.ts";
 import type { WriteSeries } from "../src/storage/remote/types.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
 import { startPrometheusReceiver } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { type Figure, printFigures, timeRuns } from "./harness.ts";
 
@@ -88,7 +87,7 @@ const control = testControl();
 const token = control.org("bench", ["read"]);
 const store = new EmbeddedTenantStore({ dataDir: control.dir, db: { autoCompact: false } });
 const server = await startTestServer(control, store);
-const peerDir = mkdtempSync(join(tmpdir(), "contrail-bench-remote-read-"));
+const peerDir = scratchDir("contrail-bench-remote-read-");
 const peer = await startPrometheusReceiver({ dir: peerDir });
 try {
   const app = store.appender("bench");

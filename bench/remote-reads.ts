@@ -5,13 +5,13 @@
 // request Contrail sends (the confined query and `extra_label`): median of 7 after 2 warm-up runs. The ratio is
 // Contrail's overhead on the backend's own time. Run: npm run bench -- remote-reads
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ReadBackend } from "../src/api/backend-read/read-backend.ts";
 import { MemoryTenants, startTestServer, testControl } from "../src/api/test-support.ts";
 import { ORG_LABEL } from "../src/storage/remote/backend-spec.ts";
 import { startVictoriaMetrics } from "../src/testkit/peers.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, printFigures, timeRuns } from "./harness.ts";
 
 const VICTORIA = process.env.VICTORIA_METRICS ?? "victoria-metrics";
@@ -58,7 +58,7 @@ function importText(org: string): string {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-remote-reads-"));
+  const dir = scratchDir("contrail-bench-remote-reads-");
   const vm = await startVictoriaMetrics({ bin: VICTORIA, dataDir: join(dir, "vm"), flags: ["-search.disableCache"] });
   const control = testControl();
   try {

@@ -5,9 +5,8 @@
 // the API. `--bin PATH` also runs another checkout's `bin/contrail.js` for the latency part (e.g. a one-process up).
 // Run: npm run bench -- roles [--kills 5] [--seconds 5] [--bin ../other/bin/contrail.js]
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { running } from "../src/machines/index.ts";
 import { ROLE_RESTART } from "../src/roles/supervisor.ts";
@@ -22,6 +21,7 @@ import {
   type UpProcess,
   writeTestApp,
 } from "../src/roles/testkit.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { median } from "./harness.ts";
 
 function arg(name: string, fallback: string): string {
@@ -130,7 +130,7 @@ async function heavyQueries(apiUrl: string, token: string, signal: AbortSignal):
 }
 
 async function latencyFigures(label: string, bin: string): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), "contrail-bench-roles-"));
+  const root = scratchDir("contrail-bench-roles-");
   const { up, token } = await startWithApp(root, bin);
   try {
     const port = up.edges.get("ord")!;
@@ -154,7 +154,7 @@ async function latencyFigures(label: string, bin: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), "contrail-bench-roles-"));
+  const root = scratchDir("contrail-bench-roles-");
   const { up, data } = await startWithApp(root, BIN);
   try {
     const restarts: number[] = [];

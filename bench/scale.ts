@@ -14,12 +14,11 @@
 //     them all again and a query over one app's series answers their number).
 // Run: npm run bench -- scale [--series 1000000] [--minutes 10] [--refresh-s 5]
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { Agent } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Labels } from "../src/model/labels.ts";
 import { startUp, type UpProcess } from "../src/roles/testkit.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { SnappyEncoder } from "../src/tsdb/encoding/snappy.ts";
 import { fleetSeries, lcg, rssBytes, sleep } from "./fleet.ts";
 import { type ContrailTarget, requestBody, SERIES_PER_REQUEST, startContrail } from "./fleet-write.ts";
@@ -282,7 +281,7 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-scale-"));
+  const dir = scratchDir("contrail-bench-scale-");
   let up: UpProcess | undefined;
   try {
     const series = fleetSeries(SERIES);

@@ -7,17 +7,16 @@
 // Median of 5 runs, in samples/s. No peer ran on this data: there is no ratio to another scraper.
 // Run: npm run bench -- scrape
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { ScrapeLoop } from "../src/scrape/loop.ts";
 import { resolveScrapeOptions } from "../src/scrape/options.ts";
 import { MemoryTenants } from "../src/scrape/testkit.ts";
 import type { TenantStore } from "../src/storage/interface.ts";
 import { EmbeddedTenantStore } from "../src/storage/tenants.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, printFigures, timeRuns } from "./harness.ts";
 
 const SERIES = 10_000;
@@ -86,7 +85,7 @@ async function main(): Promise<void> {
   const steady = await timeRuns(() => scrape(plain), { runs: 5, warmup: 2 });
   const gz = loopFor("/gzip");
   const steadyGz = await timeRuns(() => scrape(gz), { runs: 5, warmup: 2 });
-  const dir = mkdtempSync(join(tmpdir(), "contrail-bench-scrape-"));
+  const dir = scratchDir("contrail-bench-scrape-");
   const tsdb = new EmbeddedTenantStore({ dataDir: dir, idleCloseMs: 0 });
   const embedded = loopFor("/metrics", tsdb);
   const steadyDb = await timeRuns(() => scrape(embedded), { runs: 5, warmup: 2 });

@@ -8,14 +8,14 @@
 // Run: npm run bench -- small-queries [--runs 3000] [--warmup 500] [--only <text>]
 // Profile: node --import tsx --cpu-prof --cpu-prof-interval 100 bench/small-queries.ts ...
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_PAGE_BOUNDS } from "../src/api/query-pool/pages.ts";
 import { QueryPool } from "../src/api/query-pool/pool.ts";
 import type { QuerySpec } from "../src/api/query-pool/protocol.ts";
 import { Engine } from "../src/promql/engine/index.ts";
 import { EmbeddedTenantStore, tenantDir } from "../src/storage/tenants.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { backfillOpenMetrics } from "../src/tsdb/import/backfill.ts";
 import { type Figure, printFigures } from "./harness.ts";
 import { END_S, QUERIES, START_S, STEP_S, writeDataSet } from "./query-data.ts";
@@ -52,7 +52,7 @@ function nextTurn(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-small-queries-"));
+  const dir = scratchDir("contrail-small-queries-");
   const pool = new QueryPool({
     workers: 1,
     inlineMaxMs: GENEROUS_MS,

@@ -4,9 +4,7 @@
 // thread makes them), then read back in the worker's way: every series decoded through the page reader, and
 // `sum by (job) (rate(x[5m]))` evaluated over the pages as a 1 h range query at a 15 s step.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
 import { PagedSeriesSet } from "../src/api/query-pool/paged-set.ts";
 import { SelectionCursor } from "../src/api/query-pool/pages.ts";
 import type { SeriesPage } from "../src/api/query-pool/protocol.ts";
@@ -16,6 +14,7 @@ import type { Matcher } from "../src/model/matcher.ts";
 import { SampleBuffer } from "../src/model/sample.ts";
 import { Engine } from "../src/promql/engine/index.ts";
 import type { Querier, Queryable, SelectHints } from "../src/storage/interface.ts";
+import { scratchDir } from "../src/testkit/scratch.ts";
 import { headBlockMeta, writeBlock } from "../src/tsdb/compact.ts";
 import { Db } from "../src/tsdb/db.ts";
 import { MemBlockBuilder } from "../src/tsdb/import/mem-block.ts";
@@ -152,7 +151,7 @@ export interface QueryCase {
  * query `runs` times each (the main thread's on-CPU time).
  */
 export async function queryCaseFigures(runs: number, decodeOnly = false): Promise<QueryCase> {
-  const dir = mkdtempSync(join(tmpdir(), "contrail-xor-query-"));
+  const dir = scratchDir("contrail-xor-query-");
   try {
     const written = writeData(dir);
     const db = Db.open({ dir, autoCompact: false });

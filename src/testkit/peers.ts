@@ -67,14 +67,21 @@ export function startProcess(cmd: string, args: readonly string[], options: Star
     running.delete(proc);
     if (code !== 0 && code !== null && signal === null) options.onFailure?.(`${cmd} exited with ${code}: ${log}`);
   });
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const p of running) p.kill("SIGKILL");
-    });
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAllThenExit(signal));
-  }
+  exitOnStop();
   return { proc, log: () => log, stop: (graceMs = 10_000) => stopProcess(proc, graceMs) };
+}
+
+/**
+ * Makes SIGINT and SIGTERM end this process through `process.exit` (so its 'exit' handlers run) once every child
+ * started by {@link startProcess} has stopped, and kills children still running at exit. Idempotent.
+ */
+export function exitOnStop(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const p of running) p.kill("SIGKILL");
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopAllThenExit(signal));
 }
 
 /** Stops every running child, then exits as the signal would have ended this process (128 + its number). */
@@ -83,16 +90,24 @@ async function stopAllThenExit(signal: "SIGINT" | "SIGTERM"): Promise<void> {
   process.exit(128 + constants.signals[signal]);
 }
 
+/** Stops under way, so that a second stop waits for the first instead of signalling again. */
+const stopping = new WeakMap<ChildProcess, Promise<void>>();
+
 function stopProcess(p: ChildProcess, graceMs: number): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => p.kill("SIGKILL"), graceMs);
-    p.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
+  let stopped = stopping.get(p);
+  if (stopped === undefined) {
+    stopped = new Promise((resolve) => {
+      const timer = setTimeout(() => p.kill("SIGKILL"), graceMs);
+      p.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      p.kill("SIGTERM");
     });
-    p.kill("SIGTERM");
-  });
+    stopping.set(p, stopped);
+  }
+  return stopped;
 }
 
 /** Options of `waitReady`. */
