@@ -468,5 +468,6 @@ test("demo traffic over HTTPS through a real edge gives the app series of every 
       app.close(() => resolve());
       for (const s of sockets) s.destroy();
     });
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });

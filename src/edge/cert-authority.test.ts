@@ -4,12 +4,20 @@ import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { CA_DIR, LEAF_VALIDITY_DAYS, LocalCa } from "./cert-authority.ts";
 import { CertCache } from "./cert-cache.ts";
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "contrail-ca-"));
+const made: string[] = [];
+const tmp = (): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "contrail-ca-"));
+  made.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 const DAY_MS = 86_400_000;
 
 test("the CA is made once, kept in the data directory and read back by later starts", () => {

@@ -26,6 +26,7 @@ import {
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "contrail-edge-tls-"));
 const ca = LocalCa.openOrCreate(dataDir);
+after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 interface Handshake {
   readonly cert: X509Certificate | null;

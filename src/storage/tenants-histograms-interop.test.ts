@@ -131,8 +131,10 @@ test("promtool reads a directory holding custom-buckets histograms (Prometheus 3
 test("Prometheus answers the histograms Contrail stored, from blocks, head chunks and WAL", {
   skip: SKIP_PROMETHEUS,
 }, async () => {
+  const config = mkdtempSync(join(tmpdir(), "contrail-hist-interop-cfg-"));
+  copies.push(config);
   const prom = await startPrometheus({
-    dir: mkdtempSync(join(tmpdir(), "contrail-hist-interop-cfg-")),
+    dir: config,
     dataDir: copy(),
     config: () => IDLE_PROMETHEUS_CONFIG,
     flags: ["--enable-feature=native-histograms", "--storage.tsdb.retention.time=100y"],
