@@ -42,7 +42,6 @@ export class CommitWatch {
       n = readSync(this.#fd, this.#read, 0, WAL_INDEX_HEADERS_BYTES, 0);
     } catch {
       this.close();
-      this.#fd = -1;
       return ++this.#epoch;
     }
     if (n !== WAL_INDEX_HEADERS_BYTES || !this.#read.equals(this.#seen)) {
