@@ -66,6 +66,7 @@ describe("the example catalog", () => {
     assert.equal(go.httpService?.internalPort, 8080);
     assert.deepEqual(go.metrics, [{ port: 9091, path: "/metrics", processes: [] }]);
     assert.deepEqual([go.env.GOPATH, go.env.GO111MODULE], ["/usr/share/gocode", "off"]);
+    assert.equal(go.killSignal, "SIGINT", "go run cleans its build directory up on SIGINT only");
     const flask = configs.get("python-flask")!;
     assert.equal(flask.app, "python-flask-demo");
     assert.deepEqual(flask.metrics, [{ port: 8080, path: "/metrics", processes: [] }]);

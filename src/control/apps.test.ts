@@ -62,14 +62,14 @@ describe("apps", () => {
 
   test("the stored config is JSON beside the verbatim text", () => {
     const { db } = fresh();
-    const text = `kill_signal = "SIGINT"\n${TOML}`;
+    const text = `swap_size_mb = 512\n${TOML}`;
     createApp(db, { name: "web", org: "acme", flyToml: text });
     const row = db.sql.prepare("SELECT fly_toml, config FROM apps WHERE name = 'web'").get() as {
       fly_toml: string;
       config: string;
     };
     assert.equal(row.fly_toml, text);
-    assert.deepEqual(JSON.parse(row.config).ignoredKeys, ["kill_signal"]);
+    assert.deepEqual(JSON.parse(row.config).ignoredKeys, ["swap_size_mb"]);
     db.close();
   });
 

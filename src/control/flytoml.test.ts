@@ -21,6 +21,8 @@ function errors(text: string): readonly string[] {
 const EMPTY: FlyConfig = {
   app: null,
   primaryRegion: null,
+  killSignal: null,
+  killTimeoutMs: null,
   regions: [],
   env: {},
   processes: {},
@@ -169,6 +171,19 @@ describe("fly.toml: bad values name the key and the problem", () => {
     ],
     ["missing port", '[metrics]\npath = "/m"\n', ["fly.toml:1: metrics.port: missing (an integer 1-65535)"]],
     [
+      "unknown kill signal",
+      'kill_signal = "SIGHUP"\n',
+      [
+        'fly.toml:1: kill_signal: expected one of "SIGINT", "SIGTERM", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGKILL", "SIGSTOP", got "SIGHUP"',
+      ],
+    ],
+    ["kill timeout too long", "kill_timeout = 301\n", ["fly.toml:1: kill_timeout: expected an integer 0-300, got 301"]],
+    [
+      "kill timeout string too long",
+      'kill_timeout = "6m"\n',
+      ['fly.toml:1: kill_timeout: expected a duration like "10s" or "1m30s" (at most 300s), got "6m"'],
+    ],
+    [
       "relative path",
       '[metrics]\nport = 1\npath = "metrics"\n',
       ['fly.toml:3: metrics.path: expected a path starting with "/", got "metrics"'],
@@ -269,6 +284,19 @@ describe("fly.toml: bad values name the key and the problem", () => {
   });
 });
 
+describe("fly.toml: stopping", () => {
+  test("kill_timeout is seconds as an integer, or a duration; kill_signal is matched case-insensitively", () => {
+    const read = (text: string) => {
+      const r = validateFlyToml(text);
+      assert.ok(r.ok);
+      return [r.config.killSignal, r.config.killTimeoutMs];
+    };
+    assert.deepEqual(read('kill_signal = "sigint"\nkill_timeout = 30\n'), ["SIGINT", 30_000]);
+    assert.deepEqual(read('kill_timeout = "1m30s"\n'), [null, 90_000]);
+    assert.deepEqual(read(""), [null, null]);
+  });
+});
+
 describe("fly.toml: a full file", () => {
   const text = `# fly.toml app configuration file
 app = "shop"
@@ -353,6 +381,8 @@ processes = ["app", "worker"]
       ...EMPTY,
       app: "shop",
       primaryRegion: "ord",
+      killSignal: "SIGINT",
+      killTimeoutMs: 5_000,
       regions: ["ord", "ams"],
       env: { PORT: "8080", LOG_LEVEL: "info", DEBUG: "false" },
       processes: { app: "node server.js", worker: "node worker.js" },
@@ -403,8 +433,6 @@ processes = ["app", "worker"]
         "experimental",
         "http_service.auto_stop_machines",
         "http_service.min_machines_running",
-        "kill_signal",
-        "kill_timeout",
         "mounts",
         "services[0].script_checks",
         "swap_size_mb",

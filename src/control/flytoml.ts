@@ -97,10 +97,24 @@ export interface BuildConfig {
   readonly command: string | null;
 }
 
+/** Signals `kill_signal` may name (the seed platform's list). */
+export const KILL_SIGNALS = ["SIGINT", "SIGTERM", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGKILL", "SIGSTOP"] as const;
+/** A signal `kill_signal` may name. */
+export type KillSignal = (typeof KILL_SIGNALS)[number];
+/** The longest `kill_timeout`, ms (the seed platform's bound, 300 s). */
+export const MAX_KILL_TIMEOUT_MS = 300_000;
+
 /** A checked fly.toml. Plain data: safe to JSON-encode and store. */
 export interface FlyConfig {
   readonly app: string | null;
   readonly primaryRegion: string | null;
+  /**
+   * `kill_signal`: what stops the app's processes gracefully; null when absent (the local runner sends SIGTERM).
+   * Absent from configs stored before this field existed.
+   */
+  readonly killSignal?: KillSignal | null;
+  /** `kill_timeout` in ms (integer seconds or a duration): from the signal to SIGKILL; null when absent. */
+  readonly killTimeoutMs?: number | null;
   readonly regions: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   /** Process group name to command; empty when the file has no `[processes]` (then the only group is `app`). */
@@ -110,7 +124,7 @@ export interface FlyConfig {
   readonly services: readonly Service[];
   readonly metrics: readonly MetricsEndpoint[];
   readonly vms: readonly VmConfig[];
-  /** Full paths of keys present in the file but not used by Contrail, e.g. `kill_signal`, `deploy`. */
+  /** Full paths of keys present in the file but not used by Contrail, e.g. `swap_size_mb`, `deploy`. */
   readonly ignoredKeys: readonly string[];
 }
 
@@ -180,6 +194,15 @@ export function metricsFor(config: FlyConfig, group: string): MetricsEndpoint[] 
   return config.metrics.filter((m) => m.processes.length === 0 || m.processes.includes(group));
 }
 
+/** `kill_timeout`: an integer of seconds, as the seed platform reads it, or a duration string such as "30s". */
+function readKillTimeout(root: TableReader): number | undefined {
+  if (typeof root.raw("kill_timeout") === "number") {
+    const s = root.int("kill_timeout", { min: 0, max: MAX_KILL_TIMEOUT_MS / 1000 });
+    return s === undefined ? undefined : s * 1000;
+  }
+  return root.duration("kill_timeout", MAX_KILL_TIMEOUT_MS);
+}
+
 function readConfig(root: TableReader): FlyConfig {
   const app = root.string("app", {
     max: LIMITS.appName,
@@ -196,11 +219,15 @@ function readConfig(root: TableReader): FlyConfig {
       groups.includes(s) ? undefined : `unknown process group "${s}" (groups: ${groups.join(", ")})`,
     ) ?? [];
 
+  const killSignal = root.choice("kill_signal", KILL_SIGNALS);
+  const killTimeoutMs = readKillTimeout(root);
   const build = root.table("build");
   const http = root.table("http_service");
   const config: Omit<FlyConfig, "ignoredKeys"> = {
     app: app === undefined || app === "" ? null : app,
     primaryRegion: primaryRegion === undefined || primaryRegion === "" ? null : primaryRegion,
+    killSignal: killSignal ?? null,
+    killTimeoutMs: killTimeoutMs ?? null,
     regions: regions ?? [],
     env: stringMap(root.table("env"), { scalars: true }),
     processes,

@@ -62,7 +62,9 @@ export interface LocalInstanceOptions {
   readonly checks: readonly HealthCheck[];
   readonly policy: RestartPolicy;
   readonly restart: RestartOptions;
-  /** Time from SIGTERM to SIGKILL when stopping. */
+  /** What stops the process group gracefully (fly.toml `kill_signal`). */
+  readonly stopSignal: NodeJS.Signals;
+  /** Time from `stopSignal` to SIGKILL when stopping, ms. */
   readonly stopGraceMs: number;
   readonly logs: LogRingOptions;
   readonly emit: InstanceListener;
@@ -120,8 +122,8 @@ export class LocalInstance {
   }
 
   /**
-   * Stops for good: cancels a pending restart, sends SIGTERM to the process group and SIGKILL after the grace
-   * period; resolves when the process has exited. Idempotent.
+   * Stops for good: cancels a pending restart, sends the stop signal (SIGTERM unless the app names another) to the
+   * process group and SIGKILL after the grace period; resolves when the process has exited. Idempotent.
    */
   async stop(): Promise<void> {
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
@@ -134,7 +136,7 @@ export class LocalInstance {
       return;
     }
     const exited = this.exited;
-    this.signalGroup("SIGTERM");
+    this.signalGroup(this.o.stopSignal);
     const timer = setTimeout(() => {
       this.killSent = true;
       this.signalGroup("SIGKILL");

@@ -35,6 +35,10 @@ const APPS: Record<string, string> = {
   "crash.js": `console.error("boom"); setTimeout(() => process.exit(3), Number(process.argv[2] ?? 10));`,
   "done.js": `console.log("all done");`,
   "stubborn.js": `process.on("SIGTERM", () => console.log("ignoring SIGTERM")); setInterval(() => {}, 1000); console.log("up");`,
+  "interrupted.js": `
+    process.on("SIGTERM", () => console.log("ignoring SIGTERM"));
+    process.on("SIGINT", () => { console.log("SIGINT: done"); process.exit(0); });
+    setInterval(() => {}, 1000); console.log("up");`,
   "parent.js": `
     const { spawn } = require("node:child_process");
     const c = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
@@ -289,6 +293,23 @@ test("stop() kills whole process groups and escalates to SIGKILL after the grace
   assert.deepEqual([stubbornExit.signal, stubbornExit.oom], ["SIGKILL", false], "the runner's own SIGKILL is no OOM");
   assert.ok(runner.logs(stubborn.id).some((l) => l.text === "ignoring SIGTERM"));
   assert.deepEqual(of(events, "exited", parent.id)[0].exit.signal, "SIGTERM");
+});
+
+test("an app's kill_signal and kill_timeout replace SIGTERM and the runner's grace period", async () => {
+  const { runner, events } = newRunner({ stopGraceMs: 10_000 });
+  const run = (name: string, over: Partial<AppSpec>) =>
+    runner.start(app(name, [group({ command: `${NODE} interrupted.js` })], over));
+  const [polite] = await run("polite", { killSignal: "SIGINT" });
+  // The same program with the default signal, which it ignores, and a short timeout of its own.
+  const [deaf] = await run("deaf", { killTimeoutMs: 200 });
+  for (const it of [polite, deaf]) await until(() => runner.logs(it.id).some((l) => l.text === "up"), "up");
+  const t0 = Date.now();
+  await runner.stop();
+  assert.ok(Date.now() - t0 < 5_000, "neither waited for the runner's 10 s grace period");
+  assert.ok(runner.logs(polite.id).some((l) => l.text === "SIGINT: done"));
+  assert.deepEqual(of(events, "exited", polite.id)[0].exit.code, 0);
+  assert.ok(runner.logs(deaf.id).some((l) => l.text === "ignoring SIGTERM"));
+  assert.deepEqual(of(events, "exited", deaf.id)[0].exit.signal, "SIGKILL");
 });
 
 test("output goes to a bounded ring, never to the runner's own streams", async () => {

@@ -174,7 +174,8 @@ export class Runner {
         checks: p.group.checks,
         policy: p.group.restart ?? "on-failure",
         restart: this.restart,
-        stopGraceMs: this.stopGraceMs,
+        stopSignal: spec.killSignal ?? "SIGTERM",
+        stopGraceMs: spec.killTimeoutMs ?? this.stopGraceMs,
         logs: this.options.logs ?? {},
         emit: (e) => this.emit(e),
       });

@@ -80,6 +80,10 @@ export interface AppSpec {
   readonly env: Readonly<Record<string, string>>;
   /** fly.toml `primary_region`; given to instances as `PRIMARY_REGION` when set. */
   readonly primaryRegion?: string | null;
+  /** fly.toml `kill_signal`: sent to each instance's process group to stop it; default SIGTERM. */
+  readonly killSignal?: NodeJS.Signals | null;
+  /** fly.toml `kill_timeout`, ms: from that signal to SIGKILL; default the runner's grace period. */
+  readonly killTimeoutMs?: number | null;
   readonly groups: readonly ProcessGroupSpec[];
 }
 

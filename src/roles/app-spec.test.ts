@@ -7,6 +7,8 @@ import { appSpecOf, externalChecksOf, metricsSpecOf, routeSettingsOf } from "./a
 const SIMPLE = `
 app = "web"
 primary_region = "ord"
+kill_signal = "SIGINT"
+kill_timeout = 10
 [env]
 MODE = "demo"
 [build]
@@ -62,6 +64,8 @@ describe("app specs", () => {
       dir: "/srv/web",
       env: { MODE: "demo" },
       primaryRegion: "ord",
+      killSignal: "SIGINT",
+      killTimeoutMs: 10_000,
       groups: [
         {
           name: "app",

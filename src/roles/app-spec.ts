@@ -77,7 +77,15 @@ export function appSpecOf(options: {
     });
   }
   return {
-    spec: { app: options.app, dir: options.dir, env: config.env, primaryRegion: config.primaryRegion, groups },
+    spec: {
+      app: options.app,
+      dir: options.dir,
+      env: config.env,
+      primaryRegion: config.primaryRegion,
+      killSignal: config.killSignal ?? null,
+      killTimeoutMs: config.killTimeoutMs ?? null,
+      groups,
+    },
     skipped,
   };
 }
