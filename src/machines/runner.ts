@@ -25,7 +25,7 @@ export interface RunnerOptions {
   /** The 4-hex-digit id of this host, the `host` of every local instance. */
   readonly host: string;
   readonly restart?: Partial<RestartOptions>;
-  /** SIGTERM to SIGKILL when stopping, in milliseconds. Default 5000. */
+  /** Stop signal to SIGKILL when stopping, in milliseconds, for apps without their own `killTimeoutMs`. Default 5000. */
   readonly stopGraceMs?: number;
   /** Bounds of each instance's output ring. */
   readonly logs?: LogRingOptions;
@@ -246,8 +246,9 @@ export class Runner {
   }
 
   /**
-   * Stops everything: SIGTERM to each local process group, SIGKILL after the grace period, external checks
-   * ended; resolves when every local process has exited. Stopped instances stay listed (state `stopped`).
+   * Stops everything: each app's stop signal (SIGTERM by default) to its local process groups, SIGKILL after the grace
+   * period, external checks ended; resolves when every local process has exited. Stopped instances stay listed
+   * (state `stopped`).
    */
   async stop(): Promise<void> {
     await Promise.all([...this.byId.values()].map((m) => m.it.stop()));
