@@ -5,19 +5,21 @@
 // edges over HTTP just before each scrape is answered.
 //
 // Start order: control database (refusing a data directory another live agent serves), the processes a killed
-// agent left behind ended, the rows of the previous run cleared, runner and instance agent, metrics listener,
-// heartbeat, then the first pass starts every deployed app. Stop order: deploy loop, instances (SIGTERM, SIGKILL
-// after the grace period), metrics listener, heartbeat row, database.
+// agent left behind ended (each with its app's stop signal), the rows of the previous run cleared, runner and
+// instance agent, metrics listener, heartbeat, then the first pass starts every deployed app. Stop order: deploy
+// loop, instances (their app's stop signal, SIGKILL after its grace period), metrics listener, heartbeat row,
+// database.
 
 import {
   type ControlDb,
   clearLocalInstances,
+  listDeployments,
   listInstances,
   openControlDb,
   resetAppliedDeployments,
 } from "../control/index.ts";
 import { Registry } from "../exposition/registry.ts";
-import { InstanceAgent, Runner, reapInstanceProcesses } from "../machines/index.ts";
+import { InstanceAgent, ORPHAN_GRACE_MS, Runner, reapInstanceProcesses, type StopPlan } from "../machines/index.ts";
 import { stopOnce } from "./child.ts";
 import { Deployer } from "./deployer.ts";
 import { EdgeBytes } from "./edge-bytes.ts";
@@ -55,14 +57,23 @@ export interface AgentRole {
 /** Default time between two passes over the deployments, ms. */
 const DEPLOY_POLL_MS = 1_000;
 
-/** Ends the processes of local instances a killed agent left running; returns how many processes it signalled. */
+/**
+ * Ends the processes of local instances a killed agent left running, each as its app's fly.toml asks (`kill_signal`,
+ * `kill_timeout`); returns how many processes it signalled.
+ */
 export async function reapLeftInstances(db: ControlDb): Promise<number> {
-  const ids = new Set(
-    listInstances(db)
-      .filter((i) => i.kind === "local")
-      .map((i) => i.id),
-  );
-  return (await reapInstanceProcesses(ids)).length;
+  const local = listInstances(db).filter((i) => i.kind === "local");
+  const configs = new Map(listDeployments(db).map((d) => [d.app, d.config]));
+  const plans = new Map<string, StopPlan>();
+  for (const instance of local) {
+    const config = configs.get(instance.app);
+    plans.set(instance.id, {
+      signal: config?.killSignal ?? "SIGTERM",
+      graceMs: config?.killTimeoutMs ?? ORPHAN_GRACE_MS,
+    });
+  }
+  const ids = new Set(local.map((i) => i.id));
+  return (await reapInstanceProcesses(ids, { stopOf: (id) => plans.get(id) })).length;
 }
 
 /** Starts the agent; rejects (with what was started stopped again) when it cannot start. */
