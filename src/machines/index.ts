@@ -6,8 +6,8 @@ export { parseCommandLine } from "./argv.ts";
 export { type Address, type ProbeResult, parseAddress, probe } from "./health.ts";
 export { backoffDelay, DEFAULT_RESTART, type RestartOptions } from "./local-instance.ts";
 export type { LogLine, LogRingOptions, LogStream } from "./log-ring.ts";
-export { ORPHAN_GRACE_MS, reapInstanceProcesses, running, type StopPlan } from "./orphans.ts";
-export { Runner, type RunnerOptions } from "./runner.ts";
+export { reapInstanceProcesses, running, type StopPlan } from "./orphans.ts";
+export { DEFAULT_STOP_GRACE_MS, Runner, type RunnerOptions } from "./runner.ts";
 export {
   type AppSpec,
   type CheckTiming,

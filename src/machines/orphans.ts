@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { parseStat } from "./procfs.ts";
 
 /** Default time between the stop signal and SIGKILL for orphans, ms. */
-export const ORPHAN_GRACE_MS = 2_000;
+const ORPHAN_GRACE_MS = 2_000;
 /** How often the orphans are checked while they exit, ms. */
 const ORPHAN_POLL_MS = 50;
 

@@ -20,12 +20,15 @@ import type {
   ProcessGroupSpec,
 } from "./spec.ts";
 
+/** Time from an instance's stop signal to SIGKILL for apps without their own `kill_timeout`, ms. */
+export const DEFAULT_STOP_GRACE_MS = 5_000;
+
 /** Options of a {@link Runner}. */
 export interface RunnerOptions {
   /** The 4-hex-digit id of this host, the `host` of every local instance. */
   readonly host: string;
   readonly restart?: Partial<RestartOptions>;
-  /** Stop signal to SIGKILL when stopping, in milliseconds, for apps without their own `killTimeoutMs`. Default 5000. */
+  /** Stop signal to SIGKILL when stopping, ms, for apps without their own `killTimeoutMs`. Default DEFAULT_STOP_GRACE_MS. */
   readonly stopGraceMs?: number;
   /** Bounds of each instance's output ring. */
   readonly logs?: LogRingOptions;
@@ -117,7 +120,7 @@ export class Runner {
       );
     }
     this.restart = { ...DEFAULT_RESTART, ...options.restart };
-    this.stopGraceMs = options.stopGraceMs ?? 5_000;
+    this.stopGraceMs = options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
     this.baseEnv = options.baseEnv ?? pickEnv(BASE_ENV_KEYS);
     this.newId = options.newInstanceId ?? (() => randomBytes(7).toString("hex"));
   }

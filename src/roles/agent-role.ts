@@ -19,7 +19,13 @@ import {
   resetAppliedDeployments,
 } from "../control/index.ts";
 import { Registry } from "../exposition/registry.ts";
-import { InstanceAgent, ORPHAN_GRACE_MS, Runner, reapInstanceProcesses, type StopPlan } from "../machines/index.ts";
+import {
+  DEFAULT_STOP_GRACE_MS,
+  InstanceAgent,
+  Runner,
+  reapInstanceProcesses,
+  type StopPlan,
+} from "../machines/index.ts";
 import { stopOnce } from "./child.ts";
 import { Deployer } from "./deployer.ts";
 import { EdgeBytes } from "./edge-bytes.ts";
@@ -58,8 +64,9 @@ export interface AgentRole {
 const DEPLOY_POLL_MS = 1_000;
 
 /**
- * Ends the processes of local instances a killed agent left running, each as its app's fly.toml asks (`kill_signal`,
- * `kill_timeout`); returns how many processes it signalled.
+ * Ends the processes of local instances a killed agent left running, each as the runner would have stopped it: its
+ * app's `kill_signal` (SIGTERM when unset), SIGKILL after its `kill_timeout` (DEFAULT_STOP_GRACE_MS when unset).
+ * Returns how many processes it signalled.
  */
 export async function reapLeftInstances(db: ControlDb): Promise<number> {
   const local = listInstances(db).filter((i) => i.kind === "local");
@@ -69,7 +76,7 @@ export async function reapLeftInstances(db: ControlDb): Promise<number> {
     const config = configs.get(instance.app);
     plans.set(instance.id, {
       signal: config?.killSignal ?? "SIGTERM",
-      graceMs: config?.killTimeoutMs ?? ORPHAN_GRACE_MS,
+      graceMs: config?.killTimeoutMs ?? DEFAULT_STOP_GRACE_MS,
     });
   }
   const ids = new Set(local.map((i) => i.id));
