@@ -7,7 +7,7 @@ export { type Address, type ProbeResult, parseAddress, probe } from "./health.ts
 export { backoffDelay, DEFAULT_RESTART, type RestartOptions } from "./local-instance.ts";
 export type { LogLine, LogRingOptions, LogStream } from "./log-ring.ts";
 export { reapInstanceProcesses, running, type StopPlan } from "./orphans.ts";
-export { DEFAULT_STOP_GRACE_MS, Runner, type RunnerOptions } from "./runner.ts";
+export { DEFAULT_STOP_GRACE_MS, DEFAULT_STOP_SIGNAL, Runner, type RunnerOptions } from "./runner.ts";
 export {
   type AppSpec,
   type CheckTiming,

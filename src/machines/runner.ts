@@ -20,6 +20,8 @@ import type {
   ProcessGroupSpec,
 } from "./spec.ts";
 
+/** The signal that stops an instance of an app without its own `kill_signal`. */
+export const DEFAULT_STOP_SIGNAL: NodeJS.Signals = "SIGTERM";
 /** Time from an instance's stop signal to SIGKILL for apps without their own `kill_timeout`, ms. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 
@@ -177,7 +179,7 @@ export class Runner {
         checks: p.group.checks,
         policy: p.group.restart ?? "on-failure",
         restart: this.restart,
-        stopSignal: spec.killSignal ?? "SIGTERM",
+        stopSignal: spec.killSignal ?? DEFAULT_STOP_SIGNAL,
         stopGraceMs: spec.killTimeoutMs ?? this.stopGraceMs,
         logs: this.options.logs ?? {},
         emit: (e) => this.emit(e),

@@ -21,6 +21,7 @@ import {
 import { Registry } from "../exposition/registry.ts";
 import {
   DEFAULT_STOP_GRACE_MS,
+  DEFAULT_STOP_SIGNAL,
   InstanceAgent,
   Runner,
   reapInstanceProcesses,
@@ -65,22 +66,20 @@ const DEPLOY_POLL_MS = 1_000;
 
 /**
  * Ends the processes of local instances a killed agent left running, each as the runner would have stopped it: its
- * app's `kill_signal` (SIGTERM when unset), SIGKILL after its `kill_timeout` (DEFAULT_STOP_GRACE_MS when unset).
+ * app's `kill_signal` (DEFAULT_STOP_SIGNAL when unset), SIGKILL after its `kill_timeout` (DEFAULT_STOP_GRACE_MS when unset).
  * Returns how many processes it signalled.
  */
 export async function reapLeftInstances(db: ControlDb): Promise<number> {
-  const local = listInstances(db).filter((i) => i.kind === "local");
   const configs = new Map(listDeployments(db).map((d) => [d.app, d.config]));
   const plans = new Map<string, StopPlan>();
-  for (const instance of local) {
+  for (const instance of listInstances(db).filter((i) => i.kind === "local")) {
     const config = configs.get(instance.app);
     plans.set(instance.id, {
-      signal: config?.killSignal ?? "SIGTERM",
+      signal: config?.killSignal ?? DEFAULT_STOP_SIGNAL,
       graceMs: config?.killTimeoutMs ?? DEFAULT_STOP_GRACE_MS,
     });
   }
-  const ids = new Set(local.map((i) => i.id));
-  return (await reapInstanceProcesses(ids, { stopOf: (id) => plans.get(id) })).length;
+  return (await reapInstanceProcesses(new Set(plans.keys()), { stopOf: (id) => plans.get(id) })).length;
 }
 
 /** Starts the agent; rejects (with what was started stopped again) when it cannot start. */
