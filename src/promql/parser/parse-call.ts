@@ -16,7 +16,7 @@ import { quoteString } from "./literals.ts";
 import { lastValueCall, METRICSQL_AGGREGATIONS, metricsqlCall, unionCall } from "./metricsql.ts";
 import { parseGroupingLabels } from "./parse-selector.ts";
 import type { Parser } from "./parser.ts";
-import { METRIC_NAME_TOKENS } from "./tokens.ts";
+import { AGGREGATOR_TOKENS, METRIC_NAME_TOKENS } from "./tokens.ts";
 
 // Tokens that may start an expression.
 const EXPR_START: ReadonlySet<TokenType> = new Set<TokenType>([
@@ -28,20 +28,7 @@ const EXPR_START: ReadonlySet<TokenType> = new Set<TokenType>([
   "LEFT_BRACE",
   "ADD",
   "SUB",
-  "AVG",
-  "BOTTOMK",
-  "COUNT",
-  "COUNT_VALUES",
-  "GROUP",
-  "MAX",
-  "MIN",
-  "QUANTILE",
-  "STDDEV",
-  "STDVAR",
-  "SUM",
-  "TOPK",
-  "LIMITK",
-  "LIMIT_RATIO",
+  ...AGGREGATOR_TOKENS,
 ]);
 
 const PARAM_AGGREGATORS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([

@@ -191,7 +191,8 @@ export const KEYWORDS: ReadonlyMap<string, TokenType> = new Map<string, TokenTyp
   ["nan", "NUMBER"],
 ]);
 
-const AGGREGATORS: ReadonlySet<TokenType> = new Set<AggregatorType>([
+/** The aggregation operators' tokens (`sum`, `topk`, ...). */
+export const AGGREGATOR_TOKENS: ReadonlySet<TokenType> = new Set<AggregatorType>([
   "AVG",
   "BOTTOMK",
   "COUNT",
@@ -283,7 +284,7 @@ export function isOperatorToken(t: TokenType): boolean {
 
 /** True for aggregation operator tokens. */
 export function isAggregatorToken(t: TokenType): boolean {
-  return AGGREGATORS.has(t);
+  return AGGREGATOR_TOKENS.has(t);
 }
 
 // Prometheus's Item.String().
@@ -293,7 +294,7 @@ function tokenString(t: Token): string {
   if (t.type === "IDENTIFIER" || t.type === "METRIC_IDENTIFIER") return quoteString(t.val);
   if (KEYWORD_TYPES.has(t.type)) return `<${t.val}>`;
   if (OPERATORS.has(t.type)) return `<op:${t.val}>`;
-  if (AGGREGATORS.has(t.type)) return `<aggr:${t.val}>`;
+  if (AGGREGATOR_TOKENS.has(t.type)) return `<aggr:${t.val}>`;
   return quoteTruncated(t.val);
 }
 

@@ -2,26 +2,8 @@
 // the query must give the same result at other evaluation times. Selectors inside a subquery are left alone (the
 // subquery itself is pinned). Queries calling a function whose result depends on the evaluation time are skipped.
 
+import { AT_MODIFIER_UNSAFE } from "../engine/plan.ts";
 import type { Expr, MatrixSelector, SubqueryExpr, VectorSelector } from "../parser/ast.ts";
-
-/** Functions whose result varies with the evaluation time even when their arguments are pinned with `@`. */
-export const AT_MODIFIER_UNSAFE_FUNCTIONS: ReadonlySet<string> = new Set([
-  "days_in_month",
-  "day_of_month",
-  "day_of_week",
-  "day_of_year",
-  "end",
-  "hour",
-  "minute",
-  "month",
-  "year",
-  "predict_linear",
-  "range",
-  "start",
-  "step",
-  "time",
-  "timestamp",
-]);
 
 /** The tree with `@ time` (ms) added to every vector selector, matrix selector and subquery that lacks one, not
  * descending into subqueries. `@ start()` / `@ end()` count as lacking a time and are replaced. */
@@ -64,7 +46,7 @@ function pinSelector(vs: VectorSelector, time: number): VectorSelector {
 export function usesAtUnsafeFunction(expr: Expr): boolean {
   switch (expr.kind) {
     case "Call":
-      return AT_MODIFIER_UNSAFE_FUNCTIONS.has(expr.func.name) || expr.args.some(usesAtUnsafeFunction);
+      return AT_MODIFIER_UNSAFE.has(expr.func.name) || expr.args.some(usesAtUnsafeFunction);
     case "SubqueryExpr":
       return false;
     case "AggregateExpr":
