@@ -76,7 +76,7 @@ async function readHalf(deal: PageDeal, half: Half, inbox: Map<number, DataRespo
 function seriesOf(pages: readonly SeriesPage[]): string[] {
   const reader = new PageReader();
   for (const p of pages) reader.add(p);
-  return reader.take(true).map((s) => {
+  return [...reader.take(true)].map((s) => {
     let n = 0;
     const it = s.iterator();
     for (let k = it.next(); k !== "none"; k = it.next()) n++;

@@ -37,9 +37,27 @@ interface SharedReads {
 const threadReader = new ChainReader();
 const threadScratch = new SampleBuffer(64);
 
-/** Collects pages back into series, in order. */
+/** Where the reading of a page stands: its next entry, and the next of its label pairs, value text, source and
+ * histogram. */
+interface PageAt {
+  entry: number;
+  pos: number;
+  label: number;
+  source: number;
+  histogram: number;
+}
+
+/**
+ * Collects pages back into series, in order, each series made only when the reading reaches it: a page's series
+ * are not all made when it arrives, since objects alive at a scavenge are copied (and soon promoted), and a page
+ * may hold thousands of series.
+ */
 export class PageReader {
-  private readonly out: Series[] = [];
+  /** Pages added and not read through; the first is read from `at`. */
+  private readonly pages: SeriesPage[] = [];
+  private readonly at: PageAt = { entry: 0, pos: 0, label: 0, source: 0, histogram: 0 };
+  /** The last series made: the next page may continue it. */
+  private last: Series | null = null;
   private readonly shared: SharedReads;
   private warnings: readonly string[] = [];
 
@@ -48,65 +66,41 @@ export class PageReader {
     this.shared = { budget, reader: threadReader, scratch: threadScratch };
   }
 
-  /** Adds the series of one page. */
+  /** Adds one page; its samples count against the budget now, a native histogram by its size. */
   add(page: SeriesPage): void {
-    let pos = 0;
-    let li = 0;
-    let sj = 0;
-    let hj = 0;
-    const names = page.names;
-    // Decoded samples count when received, a native histogram by its size.
     let heavier = 0;
     for (const h of page.histograms) heavier += histogramPointSamples(h) - 1;
     this.shared.budget.add(page.offsets[page.offsets.length - 1] + heavier);
-    for (let i = 0; i < page.pairs.length; i++) {
-      const continues = i === 0 && page.continued;
-      let labels: Labels | null = null;
-      if (!continues) {
-        const flat: string[] = new Array(page.pairs[i] * 2);
-        for (let k = 0; k < flat.length; k += 2) {
-          const len = page.valueLengths[li];
-          flat[k] = names[page.nameRefs[li++]];
-          flat[k + 1] = page.values.slice(pos, pos + len);
-          pos += len;
-        }
-        labels = Labels.fromSortedUnchecked(flat);
-      }
-      if (page.chunked[i] === 1) {
-        let s: ChunkSeries;
-        if (labels === null) s = this.out[this.out.length - 1] as ChunkSeries;
-        else {
-          s = new ChunkSeries(labels, this.shared);
-          this.out.push(s);
-        }
-        sj = s.addChunks(page, page.chunkIndex[i], page.chunkIndex[i + 1], sj);
-        continue;
-      }
-      const from = page.offsets[i];
-      const to = page.offsets[i + 1];
-      const hs = histogramsIn(page, from, to, hj);
-      hj += hs.size;
-      if (labels === null) this.extendLast(page.t.subarray(from, to), page.v.subarray(from, to), hs, from);
-      else if (hs.size > 0)
-        this.out.push(
-          new HistogramSeriesView(labels, page.t.subarray(from, to), page.v.subarray(from, to), rebase(hs, from)),
-        );
-      else this.out.push(new SeriesView(labels, page.t, page.v, from, to));
-    }
+    this.pages.push(page);
     if (page.done) this.warnings = page.warnings;
   }
 
-  /** The series read so far, with the selection's warnings. */
+  /** Every series of the pages added, with the selection's warnings (the pages are read through). */
   result(): SeriesSet {
-    return Object.assign(this.out, { warnings: this.warnings });
+    return Object.assign([...this.take(true)], { warnings: this.warnings });
   }
 
   /**
-   * Hands over the series read so far that a later page cannot continue (every one once the last page is in, else
-   * all but the last) and forgets them, so a reader drained after each page holds one series at most.
+   * The series of the pages added that a later page cannot continue (every one when `done`, else all but the
+   * last), each made as the iteration reaches it and then forgotten: a reader drained after each page holds one
+   * series at most.
    */
-  take(done: boolean): Series[] {
-    return this.out.splice(0, done ? this.out.length : Math.max(0, this.out.length - 1));
+  *take(done: boolean): Generator<Series> {
+    for (let page = this.pages[0]; page !== undefined; page = this.pages[0]) {
+      while (this.at.entry < page.pairs.length) {
+        const started = this.read(page);
+        if (started === null) continue;
+        const before = this.last;
+        this.last = started;
+        if (before !== null) yield before;
+      }
+      this.pages.shift();
+      this.at.entry = this.at.pos = this.at.label = this.at.source = this.at.histogram = 0;
+    }
+    if (!done || this.last === null) return;
+    const last = this.last;
+    this.last = null;
+    yield last;
   }
 
   /** The selection's warnings, known once its last page was added. */
@@ -114,10 +108,46 @@ export class PageReader {
     return this.warnings;
   }
 
+  // Reads the next entry of `page`: the series it starts, or null when it continues the last one (which it extends).
+  private read(page: SeriesPage): Series | null {
+    const at = this.at;
+    const i = at.entry++;
+    const continues = i === 0 && page.continued;
+    let labels: Labels | null = null;
+    if (!continues) {
+      const names = page.names;
+      const flat: string[] = new Array(page.pairs[i] * 2);
+      for (let k = 0; k < flat.length; k += 2) {
+        const len = page.valueLengths[at.label];
+        flat[k] = names[page.nameRefs[at.label++]];
+        flat[k + 1] = page.values.slice(at.pos, at.pos + len);
+        at.pos += len;
+      }
+      labels = Labels.fromSortedUnchecked(flat);
+    }
+    if (page.chunked[i] === 1) {
+      const s = labels === null ? (this.last as ChunkSeries) : new ChunkSeries(labels, this.shared);
+      at.source = s.addChunks(page, page.chunkIndex[i], page.chunkIndex[i + 1], at.source);
+      return labels === null ? null : s;
+    }
+    const from = page.offsets[i];
+    const to = page.offsets[i + 1];
+    const hs = histogramsIn(page, from, to, at.histogram);
+    at.histogram += hs.size;
+    if (labels === null) {
+      this.extendLast(page.t.subarray(from, to), page.v.subarray(from, to), hs, from);
+      return null;
+    }
+    if (hs.size > 0) {
+      return new HistogramSeriesView(labels, page.t.subarray(from, to), page.v.subarray(from, to), rebase(hs, from));
+    }
+    return new SeriesView(labels, page.t, page.v, from, to);
+  }
+
   // Appends samples (with the histograms `hs`, keyed by page index from `base`) to the last series read.
   private extendLast(t: Float64Array, v: Float64Array, hs: ReadonlyMap<number, Histogram>, base: number): void {
-    const last = this.out.pop();
-    if (last === undefined) return;
+    const last = this.last;
+    if (last === null) return;
     const buf = new SampleBuffer(t.length + 1024);
     const all = new Map<number, Histogram>();
     const it = last.iterator();
@@ -130,11 +160,10 @@ export class PageReader {
     buf.t.set(t, buf.n);
     buf.v.set(v, buf.n);
     buf.n += t.length;
-    if (all.size > 0) {
-      this.out.push(new HistogramSeriesView(last.labels, buf.t.subarray(0, buf.n), buf.v.subarray(0, buf.n), all));
-    } else {
-      this.out.push(new SeriesView(last.labels, buf.t, buf.v, 0, buf.n));
-    }
+    this.last =
+      all.size > 0
+        ? new HistogramSeriesView(last.labels, buf.t.subarray(0, buf.n), buf.v.subarray(0, buf.n), all)
+        : new SeriesView(last.labels, buf.t, buf.v, 0, buf.n);
   }
 }
 
