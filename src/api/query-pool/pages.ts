@@ -253,7 +253,9 @@ class PageBuilder {
   /** The name and its id at each label position of the series before: most series repeat their names in order. */
   private readonly lastNames: string[] = [];
   private readonly lastIds: number[] = [];
-  private values = "";
+  /** The label values in order, joined when the page is made: appended to one string, each would add a rope node
+   * that lives (and is copied by every scavenge) until then. */
+  private readonly values: string[] = [];
   private readonly pairs = pageList(0);
   private readonly nameRefs = pageList(1);
   private readonly valueLengths = pageList(2);
@@ -315,7 +317,7 @@ class PageBuilder {
     }
     this.nameRefs.push(id);
     this.valueLengths.push(value.length);
-    this.values += value;
+    this.values.push(value);
   }
 
   /** Starts an entry with `pairs` labels (given before it), sent as chunks or as samples. */
@@ -458,7 +460,7 @@ class PageBuilder {
       names: this.names,
       nameRefs: u32(this.nameRefs),
       valueLengths: u32(this.valueLengths),
-      values: this.values,
+      values: this.values.join(""),
       offsets: u32(this.offsets),
       t,
       v,
