@@ -46,8 +46,8 @@ export class ControlDb {
   /**
    * SQLite's `data_version`: a number that changes when another connection commits to the database (this
    * connection's own commits leave it unchanged). Cheap: compares without reading any table, through a statement
-   * prepared once (better-sqlite3's `pragma()` prepares one at every call: most of an idle edge's CPU, which asks
-   * five times a second).
+   * prepared once (better-sqlite3's `pragma()` prepares one at every call: a fifth of an idle edge's CPU under
+   * `perf`, since its route poll asks five times a second).
    */
   dataVersion(): number {
     return this.stmt<[], number>(DATA_VERSION_SQL).pluck().get() as number;
