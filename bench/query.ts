@@ -21,6 +21,7 @@
 
 import { execFile, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { Agent } from "node:http";
 import { join } from "node:path";
 import { createOrg, createToken, localUser, openControlDb } from "../src/control/index.ts";
 import {
@@ -34,7 +35,7 @@ import {
 } from "../src/testkit/peers.ts";
 import { scratchDir } from "../src/testkit/scratch.ts";
 import { type Figure, median, printFigures, timeRuns } from "./harness.ts";
-import { postFile } from "./http-post.ts";
+import { postFile, postForm } from "./http-post.ts";
 import { END_S, QUERIES, SERIES, START_S, STEP_S, writeDataSet } from "./query-data.ts";
 
 // The peers' binaries, from PATH unless named by environment variables (the figures were taken with
@@ -89,6 +90,19 @@ interface Peer {
   readonly api: string;
   readonly headers: Record<string, string>;
   readonly pid: number;
+  /** The one keep-alive connection the queries to this server take, one at a time (see queryAgent). */
+  readonly agent: Agent;
+}
+
+/**
+ * Each server's queries go over one keep-alive connection, as a sequential client's would. Node's fetch opens a
+ * second connection when a request follows an uncompressed answer at once (it has not yet released the first), and
+ * a Node server's HTTP code, compiled for the sockets it has seen, is deoptimized at such a new one and runs slower
+ * for about a thousand requests: that cost 30–50% of the first uncompressed case's CPU figure
+ * (docs/benchmarks.md, "Eighteenth round").
+ */
+function queryAgent(): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 1 });
 }
 
 /** `pid` and its descendants, from /proc's children lists of every thread. */
@@ -146,6 +160,7 @@ async function startContrail(dir: string, om: string): Promise<Peer> {
     api: `http://127.0.0.1:${port}/prometheus/${ORG}`,
     headers: { authorization: `Bearer ${token}` },
     pid: up.proc.pid ?? 0,
+    agent: queryAgent(),
   };
 }
 
@@ -165,7 +180,7 @@ async function startPrometheus(dir: string, om: string): Promise<Peer> {
     readyTimeoutMs: READY_TIMEOUT_MS,
   });
   children.push(p);
-  return { name: "prometheus", api: p.url, headers: {}, pid: p.proc.pid ?? 0 };
+  return { name: "prometheus", api: p.url, headers: {}, pid: p.proc.pid ?? 0, agent: queryAgent() };
 }
 
 async function startVictoria(dir: string, vmFile: string): Promise<Peer> {
@@ -191,19 +206,15 @@ async function startVictoria(dir: string, vmFile: string): Promise<Peer> {
     await new Promise((res) => setTimeout(res, 500));
   }
   console.log(`victoria-metrics: imported in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { name: "victoriametrics", api: base, headers: {}, pid: vm.proc.pid ?? 0 };
+  return { name: "victoriametrics", api: base, headers: {}, pid: vm.proc.pid ?? 0, agent: queryAgent() };
 }
 
 type Matrix = Map<string, Map<number, number>>;
 
 async function rangeQuery(peer: Peer, query: string): Promise<Matrix> {
-  const body = new URLSearchParams({ query, start: String(START_S), end: String(END_S), step: String(STEP_S) });
-  const r = await fetch(`${peer.api}/api/v1/query_range`, {
-    method: "POST",
-    headers: { ...peer.headers, "content-type": "application/x-www-form-urlencoded", "accept-encoding": "gzip" },
-    body,
-  });
-  const json = (await r.json()) as {
+  const form = new URLSearchParams({ query, start: String(START_S), end: String(END_S), step: String(STEP_S) });
+  const r = await postForm(`${peer.api}/api/v1/query_range`, form, peer.agent, peer.headers);
+  const json = JSON.parse(r.text) as {
     status: string;
     error?: string;
     data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
@@ -315,6 +326,7 @@ async function main(): Promise<void> {
       prometheus: cpu.prometheus,
       victoriametrics: cpu.victoriametrics,
     });
+    for (const peer of peers) peer.agent.destroy();
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     rmSync(dir, { recursive: true, force: true });
