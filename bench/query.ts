@@ -214,11 +214,16 @@ type Matrix = Map<string, Map<number, number>>;
 async function rangeQuery(peer: Peer, query: string): Promise<Matrix> {
   const form = new URLSearchParams({ query, start: String(START_S), end: String(END_S), step: String(STEP_S) });
   const r = await postForm(`${peer.api}/api/v1/query_range`, form, peer.agent, peer.headers);
-  const json = JSON.parse(r.text) as {
+  let json: {
     status: string;
     error?: string;
     data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
   };
+  try {
+    json = JSON.parse(r.text);
+  } catch {
+    throw new Error(`${peer.name}: ${query}: HTTP ${r.status}: ${r.text.slice(0, 200)}`);
+  }
   if (json.status !== "success") throw new Error(`${peer.name}: ${query}: ${json.error}`);
   const out: Matrix = new Map();
   for (const s of json.data.result) {
