@@ -8,6 +8,7 @@ import type { Histogram } from "../model/histogram.ts";
 import type { Labels } from "../model/labels.ts";
 import type { QueryValue } from "../promql/engine/index.ts";
 import { formatFloatF, formatTimestamp, histogramJson, type QueryStatsJson, stringsJson } from "./json.ts";
+import { writeShortDecimal } from "./short-decimal.ts";
 
 /** An answer is cut into chunks of about this many bytes (the first at or past it). */
 const CHUNK_BYTES = 1024 * 1024;
@@ -17,7 +18,8 @@ const CHECK_BYTES = 64 * 1024;
 const INITIAL_BYTES = 64 * 1024;
 /** A buffer grown past this by one long text is dropped after the answer instead of kept for the next. */
 const KEPT_BYTES = 4 * CHUNK_BYTES;
-/** Room for one matrix point: its timestamp's text ({@link STAMP_BYTES}) and a short value text. */
+/** Room for one matrix point: its timestamp's text ({@link STAMP_BYTES}) and a short value text (at most
+ * {@link SHORT_VALUE} bytes, as writeShortDecimal's are). */
 const POINT_BYTES = 64;
 /** Room a timestamp's text before a value takes in the per-index cache (`"],[`, up to 24 characters, `,"`). */
 const STAMP_BYTES = 30;
@@ -155,6 +157,11 @@ export class JsonBytes {
       n -= CLOSE_BYTES;
     }
     for (let i = 0; i < n; i++) buf[at++] = bytes[base + i];
+    const end = writeShortDecimal(buf, at, v);
+    if (end >= 0) {
+      this.len = end;
+      return;
+    }
     this.len = at;
     const text = formatFloatF(v);
     if (text.length > SHORT_VALUE) {
