@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { mulberry32 } from "../testkit/random.ts";
 import { formatFloatF } from "./json.ts";
 import { SHORT_DECIMAL_MAX_BYTES, writeShortDecimal } from "./short-decimal.ts";
 
@@ -13,15 +14,6 @@ function written(v: number): string | null {
   assert.ok(end - 3 <= SHORT_DECIMAL_MAX_BYTES, `${v}: ${end - 3} bytes`);
   assert.equal(buf[2], 0, `${v}: wrote before its start`);
   return Buffer.from(buf.subarray(3, end)).toString("latin1");
-}
-
-// A deterministic generator, so a failure names a value that fails again.
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x1_0000_0000;
-  };
 }
 
 test("values with up to six decimals are written as formatFloatF writes them", () => {
@@ -43,7 +35,7 @@ test("values with up to six decimals are written as formatFloatF writes them", (
   ]) {
     assert.equal(written(v), formatFloatF(v), String(v));
   }
-  const rnd = lcg(7);
+  const rnd = mulberry32(7);
   for (let i = 0; i < 200_000; i++) {
     const decimals = Math.floor(rnd() * 7);
     const digits = 1 + Math.floor(rnd() * 13);
@@ -55,7 +47,7 @@ test("values with up to six decimals are written as formatFloatF writes them", (
 });
 
 test("every value it writes reads as formatFloatF's text, and a value it leaves has more than six decimals", () => {
-  const rnd = lcg(11);
+  const rnd = mulberry32(11);
   let writtenCount = 0;
   for (let i = 0; i < 200_000; i++) {
     const raw = (rnd() - 0.3) * 10 ** Math.floor(rnd() * 16 - 8);
