@@ -44,14 +44,12 @@ export function writeShortDecimal(buf: Uint8Array, at: number, v: number): numbe
     m = Math.round(abs * POW10[d]);
   }
   const p = POW10[d];
+  // m / p rounds, and may round up to the next integer, never down past one: at most one too many wholes.
   let whole = Math.floor(m / p);
   let frac = m - whole * p;
   if (frac < 0) {
     whole--;
     frac += p;
-  } else if (frac >= p) {
-    whole++;
-    frac -= p;
   }
   let i = at;
   if (v < 0) buf[i++] = MINUS;
