@@ -9,10 +9,8 @@
 
 import type { Engine } from "../../promql/engine/index.ts";
 import { DEAL_PAGE_BYTES, type Half, PageDeal } from "./deal.ts";
-import type { DataAnswer } from "./job-data.ts";
 import { mergeHere } from "./merge-here.ts";
-import { pageTransfer } from "./pages.ts";
-import { type Assist, type Job, type Outcome, type Slot, transferOf } from "./pool-slots.ts";
+import type { Assist, Job, Outcome, Slot } from "./pool-slots.ts";
 import { gatherPages, splitGathered, worthSplitting } from "./presplit.ts";
 import {
   type AssistMessage,
@@ -41,8 +39,8 @@ export interface AssistHost {
   occupy(slot: Slot): void;
   /** Marks the slot's worker as done with its assist. */
   vacate(slot: Slot): void;
-  /** Posts `response` to the slot's worker and wakes it; `transfer`: buffers moved with it. */
-  reply(slot: Slot, response: DataResponse, transfer: ArrayBuffer[]): void;
+  /** Posts `response` to the slot's worker and wakes it. */
+  reply(slot: Slot, response: DataResponse): void;
   /** Frees the job's `slot`, settles `job` with `outcome` and starts waiting jobs. */
   complete(slot: Slot, job: Job, outcome: Outcome): void;
   /** Starts waiting jobs on free workers. */
@@ -70,12 +68,10 @@ export class AssistDesk {
    * Answers the request `seq` of `job`'s worker to hand `pages` of its selection to a helper: the assist's id when a
    * helper took them, else id 0 with the pages given back.
    */
-  start(job: Job, seq: number, pages: readonly SeriesPage[]): DataAnswer {
+  start(job: Job, seq: number, pages: readonly SeriesPage[]): DataResponse {
     const slot = this.host.helperSlot(job);
-    if (slot === undefined) {
-      return { response: { seq, ok: true, assist: 0, pages }, transfer: pages.flatMap(pageTransfer) };
-    }
-    return { response: { seq, ok: true, assist: this.post(job, slot, pages), pages: [] }, transfer: [] };
+    if (slot === undefined) return { seq, ok: true, assist: 0, pages };
+    return { seq, ok: true, assist: this.post(job, slot, pages), pages: [] };
   }
 
   /**
@@ -83,11 +79,9 @@ export class AssistDesk {
    * does (null: deferred). With `mine` (the job's worker's own result), the two may be merged and the job answered
    * here (merge-here.ts); null then too.
    */
-  result(job: Job, seq: number, id: number, mine: PartialResult | null): DataAnswer | null {
+  result(job: Job, seq: number, id: number, mine: PartialResult | null): DataResponse | null {
     const assist = job.assists.get(id);
-    if (assist === undefined) {
-      return { response: { seq, ok: false, code: "internal", message: `no assist ${id} in this job` }, transfer: [] };
-    }
+    if (assist === undefined) return { seq, ok: false, code: "internal", message: `no assist ${id} in this job` };
     if (assist.result === null) {
       assist.waiting = seq;
       assist.offered = mine;
@@ -111,7 +105,7 @@ export class AssistDesk {
       if (assist.waiting !== 0) {
         job.assists.delete(assist.id);
         const answer = this.handBack(job, outcome, assist.waiting, assist.offered);
-        if (answer !== null) this.host.reply(owner, answer.response, answer.transfer);
+        if (answer !== null) this.host.reply(owner, answer);
       }
     }
     this.host.dispatch();
@@ -121,7 +115,7 @@ export class AssistDesk {
    * Answers a request for a page of a dealt selection from the worker of `slot` (the job's or its helper's): the
    * page, or null when it is answered once built (or needs no answer); undefined when the request is not one.
    */
-  serveDealt(slot: Slot, req: DataRequest): DataAnswer | null | undefined {
+  serveDealt(slot: Slot, req: DataRequest): DataResponse | null | undefined {
     if (req.op !== "page" && req.op !== "release") return undefined;
     const assist = slot.assist;
     const job = assist !== null && assist.id === req.job ? assist.job : slot.job?.id === req.job ? slot.job : null;
@@ -171,13 +165,7 @@ export class AssistDesk {
         return h === undefined ? null : (second: readonly SeriesPage[]) => this.post(job, h, second);
       };
       const split = splitGathered(g, helper);
-      this.host.hand(
-        job,
-        slot,
-        { selects: [split.select], transfer: split.transfer, inline: null },
-        queueSeconds,
-        split.presplit,
-      );
+      this.host.hand(job, slot, { selects: [split.select], inline: null }, queueSeconds, split.presplit);
     });
     return true;
   }
@@ -198,7 +186,7 @@ export class AssistDesk {
       observe: (seconds) => this.host.observe(seconds),
       deliver: (half: Half, answer) => {
         const to = half === 0 ? slot : assist?.slot;
-        if (to !== null && to !== undefined) this.host.reply(to, answer.response, answer.transfer);
+        if (to !== null && to !== undefined) this.host.reply(to, answer);
       },
     });
     this.deals.set(job, deal);
@@ -224,13 +212,13 @@ export class AssistDesk {
       pages,
       cursor,
     };
-    slot.worker?.postMessage(msg, pages.flatMap(pageTransfer));
+    slot.worker?.postMessage(msg);
     return assist.id;
   }
 
   // The answer to the job's worker waiting (request `seq`) for its assist's `outcome`: the outcome, or null once the
   // job was answered here from the two halves' results (the worker is told so).
-  private handBack(job: Job, outcome: DataResponse, seq: number, mine: PartialResult | null): DataAnswer | null {
+  private handBack(job: Job, outcome: DataResponse, seq: number, mine: PartialResult | null): DataResponse | null {
     const owner = job.slot;
     if (mine !== null && owner !== null && outcome.ok && "partial" in outcome) {
       const now = performance.now();
@@ -238,11 +226,11 @@ export class AssistDesk {
       const merged = mergeHere(this.host.planner, job.spec, mine, outcome.partial, times);
       if (merged !== null) {
         // The worker is told before the slot is freed, so its answer is there before any next job.
-        this.host.reply(owner, { seq, ok: true, answered: true }, []);
+        this.host.reply(owner, { seq, ok: true, answered: true });
         this.host.complete(owner, job, merged);
         return null;
       }
     }
-    return { response: { ...outcome, seq }, transfer: transferOf(outcome) };
+    return { ...outcome, seq };
   }
 }

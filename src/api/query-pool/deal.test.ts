@@ -45,7 +45,7 @@ function claimed(): { data: JobData; first: SeriesPage } {
   const spec = { query: "sum(rate(x[5m]))", maxSamples: 50_000_000 };
   const reads = planner.plannedReads(spec.query, { start: 0, end: HOUR, step: STEP }, spec);
   assert.ok(reads !== null);
-  const first = data.selectAhead(reads, DEAL_PAGE_BYTES).selects[0].page;
+  const first = data.selectAhead(reads, DEAL_PAGE_BYTES)[0].page;
   assert.equal(first.done, false);
   assert.equal(data.claim(first.cursor), true);
   return { data, first };
@@ -61,7 +61,7 @@ async function readHalf(deal: PageDeal, half: Half, inbox: Map<number, DataRespo
     const cursor = pages.length === 0 ? deal.cursors[half] : pages[pages.length - 1].cursor;
     assert.equal(cursor, deal.cursors[half]);
     const s = ++seq;
-    let res = deal.request(cursor, s)?.response;
+    let res = deal.request(cursor, s) ?? undefined;
     while (res === undefined) {
       await turn();
       res = inbox.get(s);
@@ -91,7 +91,7 @@ test("every series goes to one half, whole and in order, and the halves weigh ab
   const deal = new PageDeal(data, first, {
     alive: () => true,
     observe: () => built++,
-    deliver: (_half, answer) => inbox.set(answer.response.seq, answer.response),
+    deliver: (_half, answer) => inbox.set(answer.seq, answer),
   });
   // Nobody asks yet: a few pages are built ahead, one per turn, then building waits.
   for (let i = 0; i < 20; i++) await turn();
@@ -119,11 +119,11 @@ test("a page that fails to build reaches the half waiting for it as its error", 
   const deal = new PageDeal(data, first, {
     alive: () => true,
     observe: () => {},
-    deliver: (_half, answer) => inbox.set(answer.response.seq, answer.response),
+    deliver: (_half, answer) => inbox.set(answer.seq, answer),
   });
   data.stop(new ContrailError("query_canceled", "query was canceled in expression evaluation"));
   await assert.rejects(readHalf(deal, 1, inbox), (e: ContrailError) => e.code === "query_canceled");
-  const again = deal.request(deal.cursors[1], 99)?.response;
+  const again = deal.request(deal.cursors[1], 99) ?? undefined;
   assert.ok(again !== undefined && !again.ok && again.code === "query_canceled");
   data.close();
 });

@@ -8,10 +8,9 @@
 // Single-threaded; owned by the assist desk (assist-desk.ts).
 
 import { ContrailError, isContrailError } from "../../model/errors.ts";
-import type { DataAnswer, JobData } from "./job-data.ts";
+import type { JobData } from "./job-data.ts";
 import { cutPage, entriesWeight } from "./page-cut.ts";
-import { pageTransfer } from "./pages.ts";
-import type { SeriesPage } from "./protocol.ts";
+import type { DataResponse, SeriesPage } from "./protocol.ts";
 import { pageWeight } from "./shard.ts";
 
 /**
@@ -34,7 +33,7 @@ export interface DealHooks {
   /** Called with the time each page took to build, in seconds. */
   readonly observe: (seconds: number) => void;
   /** Answers the request a half's worker waits on (it asked before its page was built). */
-  readonly deliver: (half: Half, answer: DataAnswer) => void;
+  readonly deliver: (half: Half, answer: DataResponse) => void;
 }
 
 /** One selection's pages dealt to two halves; each half asks for its pages by its own cursor. */
@@ -71,7 +70,7 @@ export class PageDeal {
   }
 
   /** Answers request `seq` for the next page of the half of `cursor` now, or later through `deliver` (null). */
-  request(cursor: number, seq: number): DataAnswer | null {
+  request(cursor: number, seq: number): DataResponse | null {
     const half: Half = cursor === this.cursors[0] ? 0 : 1;
     const q = this.queues[half];
     if (q.length > 0) {
@@ -171,17 +170,16 @@ export class PageDeal {
   }
 }
 
-function answerOf(seq: number, page: SeriesPage): DataAnswer {
-  return { response: { seq, ok: true, page }, transfer: pageTransfer(page) };
+function answerOf(seq: number, page: SeriesPage): DataResponse {
+  return { seq, ok: true, page };
 }
 
-function errorOf(seq: number, e: ContrailError): DataAnswer {
-  return { response: { seq, ok: false, code: e.code, message: e.message }, transfer: [] };
+function errorOf(seq: number, e: ContrailError): DataResponse {
+  return { seq, ok: false, code: e.code, message: e.message };
 }
 
 /** A last page of no series, for a half the selection's last page gave nothing to. */
 function emptyPage(cursor: number): SeriesPage {
-  // Each array its own buffer: a page's buffers are transferred, and a list may name a buffer once.
   return {
     cursor,
     done: true,

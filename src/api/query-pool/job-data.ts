@@ -5,7 +5,7 @@ import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { type Matcher, newMatcher, parseMatchType } from "../../model/matcher.ts";
 import type { PlannedReads } from "../../promql/engine/index.ts";
 import type { LabelHints, Querier, Queryable, SelectHints, SeriesSet } from "../../storage/interface.ts";
-import { DEFAULT_PAGE_BOUNDS, type PageBounds, pageTransfer, SelectionCursor } from "./pages.ts";
+import { DEFAULT_PAGE_BOUNDS, type PageBounds, SelectionCursor } from "./pages.ts";
 import {
   type DataRequest,
   type DataResponse,
@@ -19,12 +19,6 @@ import { tooManySamples } from "./sample-budget.ts";
 
 /** Querier id of the selections made ahead of a job (`selectAhead`): a worker numbers its own queriers from 1. */
 export const PREFETCH_QUERIER = 0;
-
-/** An answer and the buffers to transfer with it. */
-export interface DataAnswer {
-  readonly response: DataResponse;
-  readonly transfer: ArrayBuffer[];
-}
 
 /** The data side of one job. Single-threaded; `close()` it when the job ends, however it ends. */
 export class JobData {
@@ -64,7 +58,7 @@ export class JobData {
   }
 
   /** Answers one request; a failure becomes an error answer, never an exception. Null for one-way requests. */
-  answer(req: DataRequest): DataAnswer | null {
+  answer(req: DataRequest): DataResponse | null {
     if (req.op === "close") {
       this.closeQuerier(req.querier);
       return null;
@@ -97,12 +91,12 @@ export class JobData {
         }
         case "labelNames": {
           const strings = this.querier(req).labelNames(matchers(req.matchers), req.hints as LabelHints | undefined);
-          return { response: { seq: req.seq, ok: true, strings }, transfer: [] };
+          return { seq: req.seq, ok: true, strings };
         }
         case "labelValues": {
           const q = this.querier(req);
           const strings = q.labelValues(req.name, matchers(req.matchers), req.hints as LabelHints | undefined);
-          return { response: { seq: req.seq, ok: true, strings }, transfer: [] };
+          return { seq: req.seq, ok: true, strings };
         }
         case "assist":
         case "assistResult":
@@ -110,25 +104,20 @@ export class JobData {
       }
     } catch (err) {
       const e = isContrailError(err) ? err : new ContrailError("internal", (err as Error)?.message ?? String(err));
-      return { response: { seq: req.seq, ok: false, code: e.code, message: e.message }, transfer: [] };
+      return { seq: req.seq, ok: false, code: e.code, message: e.message };
     }
   }
 
   /**
    * Makes the selections of `reads` ahead of the job, on querier {@link PREFETCH_QUERIER} of their range: each
-   * one's first page, counted against the sample limit like any page, and the buffers to transfer with them. Stops
+   * one's first page, counted against the sample limit like any page. Stops
    * at the first selection that fails: the worker then asks for it and gets the error as an answer. `firstBytes`:
    * a lower byte bound of those first pages than the job's own (its later pages keep the job's). `sets`: the
    * selections already made on that querier (preselect.ts), in the order of `reads`, each iterated once here.
    */
-  selectAhead(
-    reads: PlannedReads,
-    firstBytes?: number,
-    sets?: readonly SeriesSet[],
-  ): { selects: PrefetchedSelect[]; transfer: ArrayBuffer[] } {
+  selectAhead(reads: PlannedReads, firstBytes?: number, sets?: readonly SeriesSet[]): PrefetchedSelect[] {
     const ref: QuerierRef = { querier: PREFETCH_QUERIER, mint: reads.mint, maxt: reads.maxt };
     const selects: PrefetchedSelect[] = [];
-    const transfer: ArrayBuffer[] = [];
     for (let k = 0; k < reads.selects.length; k++) {
       const { matchers: ms, hints } = reads.selects[k];
       if (this.stopped !== null) break;
@@ -141,15 +130,14 @@ export class JobData {
         );
         this.cursors.set(id, cursor);
         const answer = this.sent(0, id, this.build(id, cursor, firstBytes));
-        if (!answer.response.ok || !("page" in answer.response)) break;
-        selects.push({ querier: ref, matchers: wireMatchers(ms), hints, page: answer.response.page });
-        transfer.push(...answer.transfer);
+        if (!answer.ok || !("page" in answer)) break;
+        selects.push({ querier: ref, matchers: wireMatchers(ms), hints, page: answer.page });
       } catch {
         this.cursors.delete(id);
         break;
       }
     }
-    return { selects, transfer };
+    return selects;
   }
 
   /** The job's querier of the range of `reads`, on which its selections ahead are made; closed with the job. */
@@ -167,7 +155,7 @@ export class JobData {
     for (const id of [...this.queriers.keys()]) this.closeQuerier(id);
   }
 
-  private page(seq: number, id: number, cursor: SelectionCursor): DataAnswer {
+  private page(seq: number, id: number, cursor: SelectionCursor): DataResponse {
     return this.sent(seq, id, this.build(id, cursor));
   }
 
@@ -208,7 +196,7 @@ export class JobData {
   }
 
   // The answer carrying `page` of selection `id`; the selection's next page is built ahead.
-  private sent(seq: number, id: number, page: SeriesPage): DataAnswer {
+  private sent(seq: number, id: number, page: SeriesPage): DataResponse {
     const cursor = this.cursors.get(id);
     if (cursor !== undefined && this.prefetch === null) {
       this.prefetch = setImmediate(() => {
@@ -221,7 +209,7 @@ export class JobData {
         }
       });
     }
-    return { response: { seq, ok: true, page }, transfer: pageTransfer(page) };
+    return { seq, ok: true, page };
   }
 
   // Forgets selection `id`, whose pages the worker dropped to select again: its samples stop counting.

@@ -1,6 +1,6 @@
 // A page of selected series cut in two at an entry, so a selection can be split between two workers at any series,
 // not only between whole pages (shard.ts). Each part is a page of its own (protocol.ts `SeriesPage`), its arrays
-// copies, so either can be transferred to another thread while the other stays.
+// copies, so either can go to another thread while the other stays.
 
 import { lowerBoundU32 } from "../../tsdb/index/lower-bound.ts";
 import type { SeriesPage } from "./protocol.ts";

@@ -1,4 +1,4 @@
-// The worker's side of a selection: pages turned back into Series. Samples stay in the transferred arrays (views,
+// The worker's side of a selection: pages turned back into Series. Samples stay in the page's shared arrays (views,
 // no copies); chunks stay encoded until the engine reads their series, then are decoded by the TSDB's own chain
 // readers (tsdb/chunk-chain.ts for float-only series in batches, tsdb/chain-iterator.ts sample by sample with
 // their kinds for series holding native histograms), so a series reads exactly as it would have on the main thread.

@@ -403,8 +403,8 @@ class PageBuilder {
   }
 
   /**
-   * The page, its arrays exact-size copies laid out in one buffer (one allocation, one buffer to transfer): the
-   * chunk bytes first, so the arrays after them let most chunks be decoded where they lie (xor-batch.ts PADDING),
+   * The page, its arrays exact-size copies laid out in one shared buffer (one allocation, which a worker the page is
+   * posted to shares rather than copies: docs/architecture.md, "Query threads never detach a buffer"): the chunk bytes first, so the arrays after them let most chunks be decoded where they lie (xor-batch.ts PADDING),
    * then the float64 arrays, the 32-bit ones and the bytes.
    */
   page(cursor: number, done: boolean, continued: boolean, warnings: string[]): SeriesPage {
@@ -422,7 +422,7 @@ class PageBuilder {
     const floats = 2 * n + this.chunkRanges.length + this.sourceRanges.length;
     const u32At = floatsAt + 8 * floats;
     const u8At = u32At + 4 * u32Count;
-    const buffer = new ArrayBuffer(u8At + this.chunked.length + this.chunkEncodings.length);
+    const buffer = new SharedArrayBuffer(u8At + this.chunked.length + this.chunkEncodings.length);
     const chunkBytes = new Uint8Array(buffer, 0, this.byteCount);
     chunkBytes.set(this.bytes.subarray(0, this.byteCount));
     let at = floatsAt;
@@ -478,27 +478,4 @@ class PageBuilder {
     };
     return page;
   }
-}
-
-/** The buffers of `page` to transfer with it (no copies). */
-export function pageTransfer(page: SeriesPage): ArrayBuffer[] {
-  const buffers = [
-    page.pairs,
-    page.nameRefs,
-    page.valueLengths,
-    page.chunked,
-    page.offsets,
-    page.t,
-    page.v,
-    page.chunkIndex,
-    page.chunkRanges,
-    page.chunkEnds,
-    page.chunkBytes,
-    page.chunkEncodings,
-    page.sourceStarts,
-    page.sourceRanges,
-    page.histogramAt,
-  ].map((a) => a.buffer as ArrayBuffer);
-  // A page built here holds one buffer; a page put together otherwise may hold several, each once.
-  return [...new Set(buffers)];
 }

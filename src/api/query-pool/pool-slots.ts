@@ -99,12 +99,6 @@ export function isFree(slot: Slot): boolean {
   return slot.ready && idle(slot);
 }
 
-// The buffers an answer carrying a partial result moves.
-export function transferOf(res: DataResponse): ArrayBuffer[] {
-  if (!res.ok || !("partial" in res)) return [];
-  return res.partial.series.flatMap((s) => [s.t.buffer as ArrayBuffer, s.v.buffer as ArrayBuffer]);
-}
-
 /** The error of a query stopped because its client went away. */
 export function canceledError(where: string): ContrailError {
   return new ContrailError("query_canceled", `query was canceled in ${where}`);

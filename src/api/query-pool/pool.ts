@@ -133,7 +133,7 @@ export class QueryPool {
       nextId: () => this.nextJob++,
       occupy: (slot) => this.occupy(slot),
       vacate: (slot) => this.vacate(slot),
-      reply: (slot, response, transfer) => this.reply(slot, response, transfer),
+      reply: (slot, response) => this.reply(slot, response),
       complete: (slot, job, outcome) => this.complete(slot, job, outcome),
       dispatch: () => this.dispatch(),
       hand: (job, slot, ahead, queueSeconds, presplit) => this.hand(job, slot, ahead, queueSeconds, presplit),
@@ -338,7 +338,7 @@ export class QueryPool {
     else if (job === null || job.id !== req.job || job.data === null) {
       if (req.op === "close" || req.op === "release") return;
       const error = canceledError("expression evaluation");
-      answer = { response: { seq: req.seq, ok: false, code: error.code, message: error.message }, transfer: [] };
+      answer = { seq: req.seq, ok: false, code: error.code, message: error.message };
     } else if (req.op === "assist") {
       answer = this.desk.start(job, req.seq, req.pages);
     } else if (req.op === "assistResult") {
@@ -347,14 +347,16 @@ export class QueryPool {
       answer = job.data.answer(req);
     }
     if (answer === null) return;
-    this.reply(slot, answer.response, answer.transfer);
+    this.reply(slot, answer);
     this.serveTimes.observe((performance.now() - started) / 1000);
   }
 
-  // Posts an answer to the slot's worker and wakes it.
-  private reply(slot: Slot, response: DataResponse, transfer: ArrayBuffer[]): void {
+  // Posts an answer to the slot's worker and wakes it. No transfer list, here or anywhere a query thread posts: a
+  // thread that detaches a buffer slows its typed-array code for good (docs/architecture.md, "Query threads never
+  // detach a buffer").
+  private reply(slot: Slot, response: DataResponse): void {
     if (slot.port === null) return;
-    slot.port.postMessage(response, transfer);
+    slot.port.postMessage(response);
     Atomics.store(slot.flags, FLAG_REPLY, 1);
     Atomics.notify(slot.flags, FLAG_REPLY);
   }
@@ -543,7 +545,7 @@ export class QueryPool {
       prefetched: ahead.selects,
       presplit,
     };
-    slot.worker?.postMessage(msg, ahead.transfer);
+    slot.worker?.postMessage(msg);
   }
 
   // The slot's worker takes a job or an assist: no retiring, no stale cancel flag, and the process waits for it.

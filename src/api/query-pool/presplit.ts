@@ -6,7 +6,6 @@
 import { ContrailError, type ErrorCode } from "../../model/errors.ts";
 import type { Engine } from "../../promql/engine/index.ts";
 import type { JobData } from "./job-data.ts";
-import { pageTransfer } from "./pages.ts";
 import type { JobMessage, PrefetchedSelect, QuerySpec, SeriesPage } from "./protocol.ts";
 import { cutPages, MIN_SHARD_BYTES, pageWeight, shardOp, splitPoint } from "./shard.ts";
 
@@ -57,7 +56,7 @@ export function gatherPages(
     if (!hooks.alive()) return;
     const last = pages[pages.length - 1];
     const started = performance.now();
-    const res = data.answer({ seq: 0, job: 0, op: "page", cursor: last.cursor })?.response;
+    const res = data.answer({ seq: 0, job: 0, op: "page", cursor: last.cursor }) ?? undefined;
     hooks.observe((performance.now() - started) / 1000);
     if (res === undefined || !res.ok || !("page" in res)) {
       const error =
@@ -75,10 +74,9 @@ export function gatherPages(
   else setImmediate(step);
 }
 
-/** The job's side of a gathered selection: its select with its pages, their buffers, and its `presplit`. */
+/** The job's side of a gathered selection: its select with its pages, and its `presplit`. */
 export interface SplitSelection {
   readonly select: PrefetchedSelect;
-  readonly transfer: ArrayBuffer[];
   readonly presplit: JobMessage["presplit"];
 }
 
@@ -102,7 +100,6 @@ export function splitGathered(
   }
   return {
     select: { ...g.select, page: mine[0], more: mine.slice(1) },
-    transfer: mine.flatMap(pageTransfer),
     presplit: g.whole ? { assist } : undefined,
   };
 }

@@ -94,10 +94,10 @@ export interface AssistMessage {
 /** What a worker posts on its parent port. */
 export type WorkerMessage =
   | { readonly kind: "ready" }
-  /** The result of an assist (its buffers are transferred). */
+  /** The result of an assist (copied by the post). */
   | { readonly kind: "partial"; readonly id: number; readonly partial: PartialResult }
-  /** The whole answer as `render` asks (the JSON body, UTF-8, or the samples' bytes), in chunks (their buffers are
-   * transferred). */
+  /** The whole answer as `render` asks (the JSON body, UTF-8, or the samples' bytes), in chunks (copied by the
+   * post). */
   | { readonly kind: "done"; readonly id: number; readonly body: readonly Uint8Array[] }
   | { readonly kind: "failed"; readonly id: number; readonly code: string; readonly message: string };
 

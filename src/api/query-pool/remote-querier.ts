@@ -66,13 +66,13 @@ export class DataChannel {
     throw new ContrailError("query_timeout", "query timed out in expression evaluation");
   }
 
-  /** Sends `req` (moving the `transfer` buffers) and blocks until its answer; an error answer is thrown. */
-  call(req: Request, transfer: ArrayBuffer[] = []): DataResponse {
-    return this.wait(this.send(req, transfer));
+  /** Sends `req` (copied, never transferred) and blocks until its answer; an error answer is thrown. */
+  call(req: Request): DataResponse {
+    return this.wait(this.send(req));
   }
 
   /** Sends `req` without waiting; returns its number for `wait`. One request at a time may be outstanding. */
-  send(req: Request, transfer: ArrayBuffer[] = []): number {
+  send(req: Request): number {
     if (this.cancelled()) this.throwCancelled();
     if (this.outstanding !== 0)
       throw new ContrailError("internal", "a data request was sent before the last was answered");
@@ -81,7 +81,7 @@ export class DataChannel {
     Atomics.store(this.flags, FLAG_REPLY, 0);
     for (const d of this.deferred) this.port.postMessage(d);
     this.deferred.length = 0;
-    this.port.postMessage({ ...req, seq, job: this.job }, transfer);
+    this.port.postMessage({ ...req, seq, job: this.job });
     return seq;
   }
 

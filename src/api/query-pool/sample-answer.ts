@@ -37,7 +37,7 @@ const MAX_RESERVED_BYTES = 1 << 20;
 /**
  * The samples answer of a query's value: a vector, or a scalar as one unlabelled sample. Throws `execution` for a
  * string or matrix value and `limit_exceeded` for a vector of more than `maxSeries` samples, as the API's answer does.
- * Returns a new array the caller owns (its buffer may be transferred).
+ * Returns a new array the caller owns.
  */
 export function encodeSampleAnswer(value: QueryValue, maxSeries: number): Uint8Array {
   let samples: readonly InstantSample[];

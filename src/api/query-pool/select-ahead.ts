@@ -19,12 +19,11 @@ import { shardOp } from "./shard.ts";
 const MAX_SELECTS_AHEAD = 4;
 
 /**
- * The selections made ahead of a job and the buffers to transfer with them; or, for a job evaluated inline, the data
- * it is evaluated on (its selections made, no page built).
+ * The selections made ahead of a job; or, for a job evaluated inline, the data it is evaluated on (its selections
+ * made, no page built).
  */
 export interface Ahead {
   readonly selects: PrefetchedSelect[];
-  readonly transfer: ArrayBuffer[];
   /** The data to evaluate the job on here when it is small enough; null: it goes to a worker. */
   readonly inline: Queryable | null;
 }
@@ -52,7 +51,7 @@ export interface AheadOptions {
  * planned (the worker then meets its error itself). Served as data requests are: by pages bounded in size and time.
  */
 export function selectAhead(spec: QuerySpec, data: JobData, opts: AheadOptions): Ahead {
-  const none: Ahead = { selects: [], transfer: [], inline: null };
+  const none: Ahead = { selects: [], inline: null };
   const at = spec.at;
   if (at.kind === "range" && (!(at.step > 0) || at.end < at.start)) return none;
   const grid =
@@ -68,15 +67,14 @@ export function selectAhead(spec: QuerySpec, data: JobData, opts: AheadOptions):
   const here = opts.inlineAllowed ? inlineData(spec, data, reads, opts.planner) : null;
   if (here !== null && "inline" in here) {
     if (reads.selects.length > 0) opts.observe((performance.now() - started) / 1000);
-    return { selects: [], transfer: [], inline: here.inline };
+    return { selects: [], inline: here.inline };
   }
   if (reads.selects.length === 0) return none;
   const splits =
     opts.splitFirstBytes !== undefined && at.kind === "range" && reads.selects.length === 1 && splitShape(opts, spec);
-  const ahead = data.selectAhead(reads, splits ? opts.splitFirstBytes : undefined, here?.sets);
+  const selects = data.selectAhead(reads, splits ? opts.splitFirstBytes : undefined, here?.sets);
   opts.observe((performance.now() - started) / 1000);
-  // Object.assign, not an object spread: in V8 11 a spread's copy survives scavenges, and what it points to with it.
-  return Object.assign({}, ahead, { inline: null });
+  return { selects, inline: null };
 }
 
 /**

@@ -178,7 +178,7 @@ function points(r: QueryResult): [string, [number, number][]][] {
 }
 
 function partial(r: QueryResult): PartialResult {
-  return toPartial(r).partial;
+  return toPartial(r);
 }
 
 describe("mergePartial", () => {

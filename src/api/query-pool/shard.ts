@@ -109,30 +109,26 @@ export interface PartialResult {
   readonly peakSamples: number;
 }
 
-/** `result` (a range query's) as a partial result, with the buffers to transfer. */
-export function toPartial(result: QueryResult): { partial: PartialResult; transfer: ArrayBuffer[] } {
+/**
+ * `result` (a range query's) as a partial result, to post: each series' points copied into arrays of their own, so
+ * posting copies those and no larger buffer they may be views of.
+ */
+export function toPartial(result: QueryResult): PartialResult {
   const value = result.value;
   if (value.type !== "matrix") throw new Error("a partial result must be a matrix");
-  const transfer: ArrayBuffer[] = [];
   const series = value.series.map((s) => {
     const flat: string[] = [];
     s.labels.forEach((name, v) => {
       flat.push(name, v);
     });
-    const t = s.t.slice();
-    const v = s.v.slice();
-    transfer.push(t.buffer, v.buffer);
-    return { labels: flat, t, v };
+    return { labels: flat, t: s.t.slice(), v: s.v.slice() };
   });
   return {
-    partial: {
-      series,
-      warnings: result.warnings,
-      infos: result.infos,
-      samplesLoaded: result.stats.samplesLoaded,
-      peakSamples: result.stats.peakSamples,
-    },
-    transfer,
+    series,
+    warnings: result.warnings,
+    infos: result.infos,
+    samplesLoaded: result.stats.samplesLoaded,
+    peakSamples: result.stats.peakSamples,
   };
 }
 

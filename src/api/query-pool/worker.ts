@@ -9,7 +9,6 @@ import { ContrailError, isContrailError } from "../../model/errors.ts";
 import { Engine, type EngineOptions } from "../../promql/engine/index.ts";
 import { MAIN_MERGE_MAX_POINTS } from "./merge-here.ts";
 import { PagesQueryable } from "./paged-set.ts";
-import { pageTransfer } from "./pages.ts";
 import type { AssistMessage, DataResponse, JobMessage, SeriesPage, WorkerMessage } from "./protocol.ts";
 import { DataChannel, type PageSplit, RemoteQueryable } from "./remote-querier.ts";
 import { evaluateSpec, renderResult } from "./run-query.ts";
@@ -47,7 +46,9 @@ export function serveQueries(hooks: WorkerHooks = {}): void {
   if (process.platform === "linux") setPriority(QUERY_WORKER_NICE);
   const channel = new DataChannel(init.port, new Int32Array(init.flags));
   const engine = new Engine(init.engine);
-  const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => parent.postMessage(m, transfer);
+  // Posted without a transfer list, so this thread never detaches a buffer (docs/architecture.md, "Query threads
+  // never detach a buffer").
+  const post = (m: WorkerMessage) => parent.postMessage(m);
   const fail = (id: number, err: unknown) => {
     const e = isContrailError(err) ? err : new ContrailError("internal", `unexpected error: ${String(err)}`);
     post({ kind: "failed", id, code: e.code, message: e.message });
@@ -55,7 +56,7 @@ export function serveQueries(hooks: WorkerHooks = {}): void {
   parent.on("message", (job: JobMessage | AssistMessage) => {
     if (job.kind === "assist") {
       void runAssist(job, { engine, channel }).then(
-        ({ partial, transfer }) => post({ kind: "partial", id: job.id, partial }, transfer),
+        (partial) => post({ kind: "partial", id: job.id, partial }),
         (err: unknown) => fail(job.id, err),
       );
       return;
@@ -63,11 +64,7 @@ export function serveQueries(hooks: WorkerHooks = {}): void {
     // A null body: the main thread answered the job itself from this worker's result and its assist's.
     void runJob(job, { engine, channel, hooks }).then(
       (body) => {
-        if (body !== null)
-          post(
-            { kind: "done", id: job.id, body },
-            body.map((b) => b.buffer as ArrayBuffer),
-          );
+        if (body !== null) post({ kind: "done", id: job.id, body });
       },
       (err: unknown) => fail(job.id, err),
     );
@@ -92,7 +89,7 @@ async function runJob(
     const cut = splitPoint(pages);
     if (cut === null) return pages;
     const { first, second } = cutPages(pages, cut);
-    const res = channel.call({ op: "assist", pages: second }, second.flatMap(pageTransfer));
+    const res = channel.call({ op: "assist", pages: second });
     if (!res.ok || !("assist" in res)) throw new ContrailError("internal", "an assist answer was expected");
     assist = res.assist;
     return assist === 0 ? [...first, ...res.pages] : first;
@@ -110,7 +107,7 @@ async function runJob(
     // A small result is offered to the main thread, which then merges and answers the job itself (merge-here.ts).
     const mine = result.value.type === "matrix" && matrixPoints(result.value.series) <= MAIN_MERGE_MAX_POINTS;
     const offer = mine ? toPartial(result) : null;
-    const res = channel.call({ op: "assistResult", assist, partial: offer?.partial }, offer?.transfer);
+    const res = channel.call({ op: "assistResult", assist, partial: offer ?? undefined });
     if (res.ok && "answered" in res) return null;
     result = mergePartial(op, result, partialOf(res));
   }
@@ -122,10 +119,7 @@ async function runJob(
 }
 
 // Evaluates an assist: the job's query over the pages another worker gave away.
-async function runAssist(
-  msg: AssistMessage,
-  ctx: { engine: Engine; channel: DataChannel },
-): Promise<{ partial: PartialResult; transfer: ArrayBuffer[] }> {
+async function runAssist(msg: AssistMessage, ctx: { engine: Engine; channel: DataChannel }): Promise<PartialResult> {
   ctx.channel.begin(msg.id);
   const source =
     msg.cursor === undefined
