@@ -374,19 +374,16 @@ export class Db implements Appendable, Queryable {
       if (this.closed) return null;
     }
     const parts = snapshot.finish();
-    const written = await this.runJob(
-      {
-        kind: "head-block",
-        dest: this.dir,
-        chunksHeadDir: join(this.dir, "chunks_head"),
-        mint,
-        maxt: maxt - 1,
-        parts,
-        meta: headBlockMeta(mint, maxt),
-        segmentSize: this.chunkSegmentSize,
-      },
+    const written = await this.runJob({
+      kind: "head-block",
+      dest: this.dir,
+      chunksHeadDir: join(this.dir, "chunks_head"),
+      mint,
+      maxt: maxt - 1,
       parts,
-    );
+      meta: headBlockMeta(mint, maxt),
+      segmentSize: this.chunkSegmentSize,
+    });
     if (this.closed) return written?.meta ?? null;
     if (written !== null) this.set.reloadOrDrop(written.meta.ulid, written.index);
     if (maxt > this.headFloor) this.headFloor = maxt;
@@ -416,7 +413,7 @@ export class Db implements Appendable, Queryable {
     this.owedTruncation = null;
     if (plan.chunkFiles.length > 0) this.remove(plan.chunkFiles);
     const wal = plan.wal;
-    if (wal !== null) await this.runJob({ kind: "truncate-wal", wal }, transferable(wal));
+    if (wal !== null) await this.runJob({ kind: "truncate-wal", wal });
   }
 
   // A merge of the blocks in `dirs` by the worker, then step 3 of the module comment.
@@ -445,9 +442,9 @@ export class Db implements Appendable, Queryable {
 
   // Runs `job` on the maintenance worker; when the worker is lost while writing a block, its temporary directory is
   // handed to the next worker for deletion.
-  private async runJob<J extends MaintenanceJob>(job: J, transfer: ArrayBuffer[] = []) {
+  private async runJob<J extends MaintenanceJob>(job: J) {
     try {
-      return await this.queue.run(job, { transfer, cancelled: () => this.closed });
+      return await this.queue.run(job, { cancelled: () => this.closed });
     } catch (err) {
       if (isWorkerFailure(err)) {
         const ulid = job.kind === "head-block" ? job.meta.ulid : job.kind === "merge-blocks" ? job.ulid : null;
@@ -573,10 +570,6 @@ function flooredQuerier(q: Querier, floor: number): Querier {
 }
 
 // The buffer of the series list in `wal`, moved to the worker with the job.
-function transferable(wal: WalTruncation): ArrayBuffer[] {
-  return [wal.keep.buffer as ArrayBuffer];
-}
-
 // Marks `b` as failed to compact; a failure to do so only means the planner may pick it again.
 function markFailed(b: Block): void {
   try {

@@ -465,7 +465,10 @@ export class Head implements BlockReader {
     const last = wal.nextSegment() - 1;
     const to = first + Math.floor(((last - first) * 2) / 3);
     if (to <= first) return null;
-    return { walDir: wal.dir, from: first, to, mint, keep: Uint32Array.from(keep) };
+    // Shared, so posting it to the maintenance worker copies nothing and detaches nothing on this thread.
+    const refs = new Uint32Array(new SharedArrayBuffer(4 * keep.length));
+    refs.set(keep);
+    return { walDir: wal.dir, from: first, to, mint, keep: refs };
   }
 
   /** Flushes the head chunk files and closes the WAL; idempotent. The data stays on disk for the next open. */

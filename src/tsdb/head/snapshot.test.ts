@@ -76,6 +76,10 @@ test("a block written from a head snapshot is byte for byte the block written fr
   assert.ok(slices >= 1, "the snapshot took more than one slice");
   const parts = snapshot.finish();
   assert.equal(snapshot.numSeries, head.stats().numSeries, "series created between slices are included");
+  assert.ok(
+    parts.every((p) => p instanceof SharedArrayBuffer),
+    "shared: posting the parts to the maintenance worker copies nothing and detaches nothing on this thread",
+  );
 
   const ulid = newUlid();
   const fromHead = join(tempDir(), "db");

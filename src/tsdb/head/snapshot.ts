@@ -46,7 +46,7 @@ export class HeadRangeSnapshot {
   private readonly maxt: number;
   private readonly it: Iterator<MemSeries>;
   private readonly buf = new Encbuf(64 * 1024);
-  private readonly parts: ArrayBuffer[] = [];
+  private readonly parts: SharedArrayBuffer[] = [];
   private done = false;
   private count = 0;
 
@@ -82,9 +82,10 @@ export class HeadRangeSnapshot {
 
   /**
    * Flushes the head chunk files (the worker reads the chunks the snapshot names from them) and returns the encoded
-   * parts, which the caller owns (to transfer to the worker).
+   * parts, which the caller owns: shared buffers, so posting them to the maintenance worker copies nothing and
+   * detaches nothing here.
    */
-  finish(): ArrayBuffer[] {
+  finish(): SharedArrayBuffer[] {
     if (!this.done) throw new ContrailError("internal", "head snapshot finished before its last step");
     this.head.files.flush();
     this.closePart();
@@ -93,7 +94,10 @@ export class HeadRangeSnapshot {
 
   private closePart(): void {
     if (this.buf.length === 0) return;
-    this.parts.push(this.buf.get().slice().buffer);
+    const bytes = this.buf.get();
+    const part = new SharedArrayBuffer(bytes.length);
+    new Uint8Array(part).set(bytes);
+    this.parts.push(part);
     this.buf.reset();
   }
 
@@ -150,7 +154,7 @@ interface SnapshotChunk {
  * from the head chunk files in `chunksHeadDir`. Throws `corruption` when the parts do not decode.
  */
 export function openHeadSnapshot(
-  parts: readonly ArrayBuffer[],
+  parts: readonly ArrayBufferLike[],
   chunksHeadDir: string,
   mint: number,
   maxt: number,

@@ -21,7 +21,7 @@ export interface HeadBlockJob {
   readonly chunksHeadDir: string;
   readonly mint: number;
   readonly maxt: number;
-  readonly parts: readonly ArrayBuffer[];
+  readonly parts: readonly ArrayBufferLike[];
   readonly meta: Omit<BlockMeta, "stats" | "version">;
   /** Largest chunk segment file in bytes (default 512 MiB). */
   readonly segmentSize?: number;

@@ -19,10 +19,12 @@ export interface MaintenanceQueueOptions {
   readonly jobTimeoutMs?: number;
 }
 
-/** Options of one `MaintenanceQueue.run` call. */
+/**
+ * Options of one `MaintenanceQueue.run` call. A job is posted without a transfer list, so the posting thread never
+ * detaches a buffer (docs/architecture.md, "Query threads never detach a buffer"): bulky job data is built in a
+ * SharedArrayBuffer, which the worker shares instead of copying.
+ */
 export interface RunOptions {
-  /** Buffers of the job to move to the worker instead of copying (the caller must not use them afterwards). */
-  readonly transfer?: readonly ArrayBuffer[];
   /** Asked when the job's turn comes: true drops it (it fails with `unavailable`), e.g. once its database closed. */
   readonly cancelled?: () => boolean;
 }
@@ -42,7 +44,6 @@ export interface MaintenanceQueueStats {
 interface Entry {
   readonly id: number;
   readonly job: MaintenanceJob;
-  readonly transfer: readonly ArrayBuffer[];
   readonly cancelled: (() => boolean) | undefined;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
@@ -85,7 +86,6 @@ export class MaintenanceQueue {
       this.waiting.push({
         id: this.nextId++,
         job,
-        transfer: opts.transfer ?? [],
         cancelled: opts.cancelled,
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -145,7 +145,7 @@ export class MaintenanceQueue {
       this.timer.unref();
       const req: JobRequest = { id: next.id, job: next.job };
       try {
-        w.postMessage(req, next.transfer as ArrayBuffer[]);
+        w.postMessage(req);
       } catch (err) {
         this.finish(null, workerFailure(`cannot hand maintenance job ${next.job.kind} to the worker`, err));
       }
