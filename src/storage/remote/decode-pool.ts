@@ -144,9 +144,11 @@ function unavailable(message: string): DecodeUnavailable {
   return { status: 503, code: "unavailable", message, retryAfterMs: DECODE_RETRY_AFTER_MS };
 }
 
-/** The body as a buffer of its own, to transfer: itself when it spans its whole ArrayBuffer, else a copy. */
-function ownBody(body: Uint8Array): Uint8Array {
-  return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body : new Uint8Array(body);
+/** A copy of `body` in a shared buffer: posted to a worker, it is shared, and nothing here is detached. */
+function sharedBody(body: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(body.byteLength));
+  copy.set(body);
+  return copy;
 }
 
 /** A pool of ingest decode workers. One per server; `close()` it with the server. */
@@ -163,7 +165,7 @@ export class DecodePool {
   private readonly workerData: DecodeWorkerData;
   private readonly slots: Slot[] = [];
   /** Output buffers given back by `recycle`, sent along with the next jobs. */
-  private readonly spares: ArrayBuffer[] = [];
+  private readonly spares: SharedArrayBuffer[] = [];
   private nextId = 1;
   /** Workers that ended (crashed, stuck, or closed with the pool): their source numbers are never seen again. */
   private ended = 0;
@@ -187,8 +189,7 @@ export class DecodePool {
 
   /**
    * Decompresses the snappy `body` (a `proto` message) under `limits` on a worker, and walks it when it is 1.0.
-   * `body` is transferred when it spans its whole ArrayBuffer (the caller must not use it afterwards), copied
-   * otherwise. Never rejects.
+   * `body` is copied into a shared buffer (the caller keeps it); nothing is transferred. Never rejects.
    */
   decode(body: Uint8Array, proto: WriteProto, limits: DecodeJobLimits): Promise<PoolDecode> {
     if (this.closed) return Promise.resolve(unavailable("the ingest decode pool is shut down"));
@@ -203,7 +204,7 @@ export class DecodePool {
     }
     const slot = this.pick();
     const id = this.nextId++;
-    const own = ownBody(body);
+    const own = sharedBody(body);
     const bytes = own.byteLength;
     this.jobs++;
     this.bytes += bytes;
@@ -220,18 +221,17 @@ export class DecodePool {
         limits: { maxWriteBytes, maxSeriesPerWrite, maxSamplesPerWrite, maxLabelNamesPerSeries },
         spare,
       };
-      const transfer = [own.buffer as ArrayBuffer];
-      if (spare !== null) transfer.push(spare);
-      slot.worker.postMessage(job, transfer);
+      slot.worker.postMessage(job);
     });
   }
 
   /**
    * Gives the buffer of `d.message` back for a later job's output, once nothing reads it any more (the caller
-   * must hold no view of it: it is transferred away with a later job). Kept only up to a few, of a bounded size.
+   * must hold no view of it: a later job's worker writes into it). Kept only up to a few, of a bounded size.
    */
   recycle(d: Decoded): void {
-    const b = d.message.buffer as ArrayBuffer;
+    const b = d.message.buffer;
+    if (!(b instanceof SharedArrayBuffer)) return;
     if (this.closed || this.spares.length >= MAX_SPARES || b.byteLength > MAX_RECYCLED_BYTES) return;
     this.spares.push(b);
   }

@@ -1,7 +1,9 @@
 // The ingest decode worker: the stateless part of a remote-write request, run off the thread that owns the
-// org's storage. It takes a compressed body (transferred, so never copied), its message version and the org's
-// limits, and answers with the decompressed message (transferred back) or the refusal the main thread would have
-// made itself (decompress.ts: same statuses, same messages). A plain 1.0 message also comes back walked
+// org's storage. It takes a compressed body (in a shared buffer), its message version and the org's limits, and
+// answers with the decompressed message (decoded into a shared buffer, so it goes back without a copy) or the
+// refusal the main thread would have made itself (decompress.ts: same statuses, same messages). Nothing is
+// transferred either way: a thread that detaches a buffer slows its typed-array code for good (docs/architecture.md,
+// "Query threads never detach a buffer"). A plain 1.0 message also comes back walked
 // (codec-v1-walk.ts): its series' label places, its samples and each series' number in the worker's key table of
 // label bytes, so the main thread does not walk it again nor compare label bytes. It keeps no state between jobs but
 // that table, its decoder and a few spare buffers: each output buffer is handed over, and the main thread gives
@@ -31,20 +33,20 @@ export const MAX_RECYCLED_BYTES = 4 * 1024 * 1024;
 export const MAX_SPARES = 2;
 
 /**
- * A job for a decode worker: its id, the compressed body (transferred), its message version, the org's limits,
- * and possibly a spare output buffer given back (transferred).
+ * A job for a decode worker: its id, the compressed body (a view of a shared buffer), its message version, the org's
+ * limits, and possibly a spare output buffer given back (shared; the main thread holds no view of it any more).
  */
 export interface DecodeJob {
   readonly id: number;
   readonly body: Uint8Array;
   readonly proto: WriteProto;
   readonly limits: DecodeJobLimits;
-  readonly spare: ArrayBuffer | null;
+  readonly spare: SharedArrayBuffer | null;
 }
 
 /**
- * A decode worker's answer to job `id`: the decompressed message (transferred; the receiver's to keep) with its
- * walk (null: not a plain 1.0 request), or a refusal.
+ * A decode worker's answer to job `id`: the decompressed message (a view of a shared buffer the worker no longer
+ * writes; the receiver's to keep) with its walk (null: not a plain 1.0 request), or a refusal.
  */
 export type DecodeAnswer =
   | { readonly id: number; readonly message: Uint8Array; readonly walked: WalkedV1 | null }
@@ -59,38 +61,38 @@ export interface DecodeWorkerHooks {
 }
 
 /**
- * Decodes one job with `snappy`, whose output buffer goes with the answer (detached here): the decoder takes a
- * spare from `spares` for the next output, or allocates one. A walked 1.0 message's series are numbered in `keys`.
+ * Decodes one job with `snappy` (whose outputs are shared buffers): the output goes with the answer and the decoder
+ * forgets it, taking a spare from `spares` for the next output, or allocating one. A walked 1.0 message's series are
+ * numbered in `keys`.
  */
 export function decodeJob(
   job: DecodeJob,
   snappy: SnappyDecoder,
-  spares: ArrayBuffer[],
+  spares: SharedArrayBuffer[],
   keys: SeriesCache | null = null,
-): { answer: DecodeAnswer; transfer: ArrayBuffer[] } {
+): DecodeAnswer {
   if (job.spare !== null && spares.length < MAX_SPARES) spares.push(job.spare);
   const spare = spares.pop();
   if (spare !== undefined && !snappy.reuse(new Uint8Array(spare))) spares.push(spare);
   const d = decompressWrite(job.body, job.limits.maxWriteBytes, snappy);
-  if (isEarlyRefusal(d)) return { answer: { id: job.id, refusal: d }, transfer: [] };
+  if (isEarlyRefusal(d)) return { id: job.id, refusal: d };
+  snappy.handOver();
   const walked = job.proto === "v1" ? walkWriteRequestV1(d, job.limits, keys) : null;
-  const transfer = [d.buffer as ArrayBuffer];
-  if (walked !== null) transfer.push(walked.series.buffer as ArrayBuffer, walked.samples.buffer as ArrayBuffer);
-  return { answer: { id: job.id, message: d, walked }, transfer };
+  return { id: job.id, message: d, walked };
 }
 
 /** Serves decode jobs from the parent thread until it goes away; `hooks` only in test workers. */
 export function serveDecodes(hooks: DecodeWorkerHooks = {}): void {
   const port = parentPort;
   if (port === null) throw new Error("decode-worker: not started as a worker thread");
-  const snappy = new SnappyDecoder({ maxRetainedBytes: MAX_RECYCLED_BYTES });
-  const spares: ArrayBuffer[] = [];
+  const snappy = new SnappyDecoder({ maxRetainedBytes: MAX_RECYCLED_BYTES, shared: true });
+  const spares: SharedArrayBuffer[] = [];
   // The table only numbers keys: the thread owning the storage keeps the refs (key-index.ts).
   const keys = new SeriesCache({ ...(workerData as DecodeWorkerData | null)?.keyTable, keysOnly: true });
   port.on("message", (job: DecodeJob) => {
     hooks.beforeDecode?.(job);
-    const { answer, transfer } = decodeJob(job, snappy, spares, keys);
-    port.postMessage(answer, transfer);
+    // The walk's arrays are copied by the post (a few bytes a sample); the message is shared.
+    port.postMessage(decodeJob(job, snappy, spares, keys));
   });
   port.postMessage(DECODE_WORKER_READY);
 }

@@ -37,6 +37,11 @@ export interface SnappyDecoderOptions {
    * array that is not kept, so one huge body does not pin its memory. Default: unlimited (always kept).
    */
   readonly maxRetainedBytes?: number;
+  /**
+   * Allocates every output buffer as a SharedArrayBuffer, so an output posted to another thread is shared rather
+   * than copied or transferred (call {@link SnappyDecoder.handOver} then). Default false.
+   */
+  readonly shared?: boolean;
 }
 
 /**
@@ -44,6 +49,9 @@ export interface SnappyDecoderOptions {
  * copies up to this long that cannot (offsets 1..3) go byte by byte rather than through copyWithin's call.
  */
 const SHORT = 16;
+
+/** The output buffer of a decoder whose last output was handed over: empty, so the next call allocates. */
+const EMPTY_OUTPUT = new Uint8Array(0);
 
 /**
  * A snappy block decoder with a growable output buffer reused across calls; `decode` returns a view into it.
@@ -58,24 +66,39 @@ export class SnappyDecoder {
   /** A view of `out`'s bytes, for word copies; replaced with `out`. */
   private view: DataView;
   private readonly maxRetained: number;
+  private readonly shared: boolean;
 
   /** A decoder; see {@link SnappyDecoderOptions}. */
   constructor(opts: SnappyDecoderOptions = {}) {
     this.maxRetained = opts.maxRetainedBytes ?? Number.POSITIVE_INFINITY;
-    this.out = new Uint8Array(Math.min(64 * 1024, this.maxRetained));
+    this.shared = opts.shared === true;
+    this.out = this.bytes(Math.min(64 * 1024, this.maxRetained));
     this.view = viewOf(this.out);
   }
 
   /**
    * Makes `buffer` the output buffer from the next call on, when it is larger than the current one and within the
-   * retained size: a buffer given back after an earlier output was transferred away (which detached it). Returns
-   * whether it was taken.
+   * retained size: a buffer given back after an earlier output was handed over. Returns whether it was taken.
    */
   reuse(buffer: Uint8Array): boolean {
     if (buffer.length <= this.out.length || buffer.length > this.maxRetained) return false;
     this.out = buffer;
     this.view = viewOf(buffer);
     return true;
+  }
+
+  /**
+   * Forgets the output buffer: the last output now belongs to another thread (shared with it), so it is never
+   * written again. The next call decodes into a buffer given by {@link SnappyDecoder.reuse}, or a new one.
+   */
+  handOver(): void {
+    this.out = EMPTY_OUTPUT;
+    this.view = viewOf(EMPTY_OUTPUT);
+  }
+
+  // A new output buffer of n bytes, shared when the decoder's outputs are.
+  private bytes(n: number): Uint8Array {
+    return this.shared ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
   }
 
   /**
@@ -87,10 +110,10 @@ export class SnappyDecoder {
     const dLen = header.length;
     let p = header.next;
     if (dLen <= this.maxRetained && this.out.length < dLen) {
-      this.out = new Uint8Array(Math.min(Math.max(dLen, this.out.length * 2), this.maxRetained));
+      this.out = this.bytes(Math.min(Math.max(dLen, this.out.length * 2), this.maxRetained));
       this.view = viewOf(this.out);
     }
-    const out = dLen > this.maxRetained ? new Uint8Array(dLen) : this.out;
+    const out = dLen > this.maxRetained ? this.bytes(dLen) : this.out;
     const view = out === this.out ? this.view : viewOf(out);
     const srcView = viewOf(src);
     // Word moves may write up to SHORT - 1 bytes past an element (within `out`) and read as far past a literal
