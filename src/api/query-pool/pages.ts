@@ -404,8 +404,9 @@ class PageBuilder {
 
   /**
    * The page, its arrays exact-size copies laid out in one shared buffer (one allocation, which a worker the page is
-   * posted to shares rather than copies: docs/architecture.md, "Query threads never detach a buffer"): the chunk bytes first, so the arrays after them let most chunks be decoded where they lie (xor-batch.ts PADDING),
-   * then the float64 arrays, the 32-bit ones and the bytes.
+   * posted to shares rather than copies: docs/architecture.md, "Query threads never detach a buffer"): the chunk
+   * bytes first, so the arrays after them let most chunks be decoded where they lie (xor-batch.ts PADDING), then
+   * the float64 arrays, the 32-bit ones and the bytes.
    */
   page(cursor: number, done: boolean, continued: boolean, warnings: string[]): SeriesPage {
     const n = this.samples.n;
