@@ -83,7 +83,7 @@ export function decodeJob(
   if (spare !== undefined && !snappy.reuse(new Uint8Array(spare))) spares.push(spare);
   const d = decompressWrite(job.body, job.limits.maxWriteBytes, snappy);
   if (isEarlyRefusal(d)) return { id: job.id, refusal: d };
-  snappy.handOver();
+  snappy.handOver(d);
   const walked = job.proto === "v1" ? walkWriteRequestV1(d, job.limits, keys) : null;
   return { id: job.id, message: d, walked };
 }

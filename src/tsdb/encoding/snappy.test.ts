@@ -447,6 +447,26 @@ describe("snappy block encoding", () => {
     assert.deepEqual([...small], new Array(10).fill(4));
   });
 
+  test("a shared decoder's handed-over output is never written again; one it does not own changes nothing", () => {
+    const dec = new SnappyDecoder({ maxRetainedBytes: 1024, shared: true });
+    const enc = new SnappyEncoder();
+    const first = dec.decode(enc.encode(new Uint8Array(100).fill(1)));
+    assert.ok(first.buffer instanceof SharedArrayBuffer, "outputs are views of shared buffers");
+    dec.handOver(first);
+    const second = dec.decode(enc.encode(new Uint8Array(100).fill(2)));
+    assert.notEqual(second.buffer, first.buffer, "a new buffer after the hand-over");
+    assert.ok(
+      first.every((b) => b === 1),
+      "the handed-over output keeps its bytes",
+    );
+    // An output above maxRetainedBytes is a fresh buffer: handing it over keeps the retained one in use.
+    const big = dec.decode(enc.encode(new Uint8Array(5_000).fill(3)));
+    dec.handOver(big);
+    const third = dec.decode(enc.encode(new Uint8Array(100).fill(4)));
+    assert.equal(third.buffer, second.buffer, "the retained buffer is used again");
+    assert.ok(third.buffer instanceof SharedArrayBuffer && big.buffer instanceof SharedArrayBuffer);
+  });
+
   test("declared length is read without decoding", () => {
     assert.equal(snappyDecodedLength(new Uint8Array([0xf0, 0xa2, 0x04, 0xff])), 70_000);
     assert.equal(snappyDecodedLength(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f])), 0xffff_ffff);

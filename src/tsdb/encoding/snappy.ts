@@ -88,10 +88,12 @@ export class SnappyDecoder {
   }
 
   /**
-   * Forgets the output buffer: the last output now belongs to another thread (shared with it), so it is never
-   * written again. The next call decodes into a buffer given by {@link SnappyDecoder.reuse}, or a new one.
+   * Forgets the output buffer when `output` (a result of `decode`) is a view of it: that output now belongs to another
+   * thread (shared with it), so its buffer is never written again. The next call then decodes into a buffer given by
+   * {@link SnappyDecoder.reuse}, or a new one.
    */
-  handOver(): void {
+  handOver(output: Uint8Array): void {
+    if (output.buffer !== this.out.buffer) return;
     this.out = EMPTY_OUTPUT;
     this.view = viewOf(EMPTY_OUTPUT);
   }
