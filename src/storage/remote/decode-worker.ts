@@ -35,7 +35,7 @@ export const MAX_SPARES = 2;
 /**
  * Bytes of shared buffers (bodies received, outputs handed over) after which the worker collects its heap. A shared
  * buffer's memory is freed once every thread's handle on it is collected, and this thread allocates too little to
- * collect often on its own: without it, the bench's 100,000-series ingest left about 15 MB more resident.
+ * collect often on its own: without it, the memory bench's 100,000-series ingest settled 6-11 MB higher.
  */
 export const SHARED_BYTES_PER_COLLECTION = 32 * 1024 * 1024;
 
