@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { childEnv, nodeArgsFor, ROLE_MALLOC_ARENAS, Supervisor } from "./supervisor.ts";
+import { nodeArgsFor, Supervisor } from "./supervisor.ts";
 
 /** argv: <role> <mode> <stop log>; mode is `ok`, `fail` (exit 3 before ready) or `stubborn` (ignores SIGTERM). */
 const ROLE = `
@@ -14,7 +14,6 @@ const [role, mode, log] = process.argv.slice(2);
 const fs = require("node:fs");
 console.log("hello from " + role);
 console.error("a warning from " + role);
-console.log("malloc arenas " + process.env.MALLOC_ARENA_MAX);
 if (mode === "fail") process.exit(3);
 const stop = () => {
   if (mode === "stubborn") return;
@@ -90,12 +89,6 @@ describe("supervisor", () => {
     assert.deepEqual(nodeArgsFor("/x/run.ts", ["--import", "tsx"], false), ["--import", "tsx"]);
   });
 
-  test("environment: malloc arenas bounded unless the environment names a number", () => {
-    assert.equal(childEnv({ PATH: "/bin" }).MALLOC_ARENA_MAX, ROLE_MALLOC_ARENAS);
-    assert.equal(childEnv({ PATH: "/bin" }).PATH, "/bin");
-    assert.equal(childEnv({ MALLOC_ARENA_MAX: "8" }).MALLOC_ARENA_MAX, "8");
-  });
-
   test("node arguments: source maps turned on in code reach the children as the flag", () => {
     assert.deepEqual(nodeArgsFor("/x/run.js", [], true), ["--enable-source-maps"]);
     assert.deepEqual(nodeArgsFor("/x/run.js", ["--enable-source-maps"], true), ["--enable-source-maps"]);
@@ -109,9 +102,6 @@ describe("supervisor", () => {
     assert.deepEqual([...info.keys()].sort(), ["agent", "edge", "serve"]);
     await until(() => lines.includes("contrail edge: hello from edge"), "the edge's stdout line");
     assert.ok(lines.includes("contrail agent: a warning from agent"));
-    // The roles run with a bounded number of malloc arenas, unless the environment names its own number.
-    const arenas = childEnv(process.env).MALLOC_ARENA_MAX;
-    await until(() => lines.includes(`contrail serve: malloc arenas ${arenas}`), `MALLOC_ARENA_MAX=${arenas} in a role`);
     const first = s.pids().get("edge")!;
     process.kill(first, "SIGKILL");
     await until(() => ready.includes("edge#1"), "the edge restarted");

@@ -74,20 +74,6 @@ export function nodeArgsFor(
   return args;
 }
 
-/**
- * Most malloc arenas of a role's process (glibc's MALLOC_ARENA_MAX). glibc gives each thread that allocates while
- * another holds an arena one of its own, up to 8 per core; a buffer one thread allocates and another frees (request
- * bodies, decoded messages and query pages pass between threads) returns to its arena, which keeps the freed pages.
- * Two arenas on the metrics node held about 55 bytes less per series in the `memory` bench (100,000 series, four
- * pairs) and read the same in `ingest` (docs/benchmarks.md, "Twentieth round").
- */
-export const ROLE_MALLOC_ARENAS = "2";
-
-/** The environment of a role's process: `env`, with MALLOC_ARENA_MAX set to ROLE_MALLOC_ARENAS unless it names one. */
-export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return env.MALLOC_ARENA_MAX === undefined ? { ...env, MALLOC_ARENA_MAX: ROLE_MALLOC_ARENAS } : env;
-}
-
 /** Splits a stream into lines and hands each to `fn` (the last partial line when the stream ends). */
 function eachLine(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
   let rest = "";
@@ -234,7 +220,7 @@ export class Supervisor {
   private spawn(argv: readonly string[]): ChildProcess {
     return spawn(process.execPath, [...this.nodeArgs, this.entry, ...argv], {
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      env: childEnv(process.env),
+      env: process.env,
     });
   }
 
