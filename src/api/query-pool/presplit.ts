@@ -56,11 +56,11 @@ export function gatherPages(
     if (!hooks.alive()) return;
     const last = pages[pages.length - 1];
     const started = performance.now();
-    const res = data.answer({ seq: 0, job: 0, op: "page", cursor: last.cursor }) ?? undefined;
+    const res = data.answer({ seq: 0, job: 0, op: "page", cursor: last.cursor });
     hooks.observe((performance.now() - started) / 1000);
-    if (res === undefined || !res.ok || !("page" in res)) {
+    if (res === null || !res.ok || !("page" in res)) {
       const error =
-        res !== undefined && !res.ok
+        res !== null && !res.ok
           ? new ContrailError(res.code as ErrorCode, res.message)
           : new ContrailError("internal", "a page of series was expected");
       done({ error });
