@@ -17,6 +17,7 @@
 
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
+import { sharedCopy } from "../../runtime/shared-copy.ts";
 import { siblingModule, spawnWorker } from "../../runtime/worker-thread.ts";
 import type { WalkedV1 } from "./codec-v1-walk.ts";
 import {
@@ -144,13 +145,6 @@ function unavailable(message: string): DecodeUnavailable {
   return { status: 503, code: "unavailable", message, retryAfterMs: DECODE_RETRY_AFTER_MS };
 }
 
-/** A copy of `body` in a shared buffer: posted to a worker, it is shared, and nothing here is detached. */
-function sharedBody(body: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(new SharedArrayBuffer(body.byteLength));
-  copy.set(body);
-  return copy;
-}
-
 /** A pool of ingest decode workers. One per server; `close()` it with the server. */
 export class DecodePool {
   /** Worker threads at most. */
@@ -204,7 +198,7 @@ export class DecodePool {
     }
     const slot = this.pick();
     const id = this.nextId++;
-    const own = sharedBody(body);
+    const own = sharedCopy(body);
     const bytes = own.byteLength;
     this.jobs++;
     this.bytes += bytes;

@@ -17,6 +17,7 @@
 
 import { ContrailError } from "../../model/errors.ts";
 import { Labels } from "../../model/labels.ts";
+import { sharedCopy } from "../../runtime/shared-copy.ts";
 import type { BlockChunkReader, BlockReader, ChunkMeta, TombstoneReader } from "../block-reader.ts";
 import { type Chunk, Encoding } from "../chunkenc/chunk.ts";
 import { HeadChunkFileReader, type HeadChunkRef } from "../chunks/head-chunks.ts";
@@ -94,10 +95,7 @@ export class HeadRangeSnapshot {
 
   private closePart(): void {
     if (this.buf.length === 0) return;
-    const bytes = this.buf.get();
-    const part = new SharedArrayBuffer(bytes.length);
-    new Uint8Array(part).set(bytes);
-    this.parts.push(part);
+    this.parts.push(sharedCopy(this.buf.get()).buffer);
     this.buf.reset();
   }
 
