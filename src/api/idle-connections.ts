@@ -14,9 +14,10 @@ interface HttpSocket extends Socket {
 /**
  * Follows `server`'s connections from now on. The function returned, for a stop, destroys those without a request
  * in progress and from then on every new connection as it arrives; one whose answer is under way gets it whole,
- * then is closed (`Connection: close` when its head is not sent yet).
+ * then is closed (`Connection: close` when its head is not sent yet). Connections for which `kept` is true at the stop
+ * are left alone: their owner stops them (lean-query.ts).
  */
-export function connectionsWithoutRequest(server: Server): () => void {
+export function connectionsWithoutRequest(server: Server, kept: (socket: Socket) => boolean = () => false): () => void {
   const open = new Set<HttpSocket>();
   let stopping = false;
   server.on("connection", (socket: HttpSocket) => {
@@ -30,6 +31,7 @@ export function connectionsWithoutRequest(server: Server): () => void {
   return () => {
     stopping = true;
     for (const socket of open) {
+      if (kept(socket)) continue;
       const res = socket._httpMessage;
       if (res == null) {
         socket.destroy();

@@ -1,5 +1,6 @@
 // The query routes' lean way (lean-query.ts) against Fastify's: the same raw requests to a server with it and to one
-// without give the same response bytes (the Date header aside), whichever way each request takes; the metrics count
+// without give the same response bytes (the Date header aside), whichever way each request takes (lean-front.test.ts
+// tests the way's connection handling on its own); the metrics count
 // both alike; a revoked token is refused on the very next request.
 
 import assert from "node:assert/strict";
@@ -135,6 +136,14 @@ function requests(): [string, string][] {
     ["percent-encoded org", rawRequest("GET", `/prometheus/acm%65/api/v1/query?query=up`, [bearer])],
     ["trailing slash", rawRequest("GET", `${q}/?query=up`, [bearer])],
     ["query exemplars (not lean)", rawRequest("GET", "/prometheus/acme/api/v1/query_exemplars?query=up", [bearer])],
+    ["Authorization twice", rawRequest("GET", `${q}?query=up`, [bearer, "Authorization: Bearer ct_nope"])],
+    ["HTTP/1.0", rawRequest("GET", `${q}?query=up`, [bearer]).replace("HTTP/1.1", "HTTP/1.0")],
+    [
+      "Expect: 100-continue",
+      rawRequest("POST", q, [bearer, `Content-Type: ${FORM}`, "Expect: 100-continue"], "query=1"),
+    ],
+    ["head over node's limit", rawRequest("GET", `${q}?query=up`, [bearer, `X-Big: ${"a".repeat(20_000)}`])],
+    ["malformed header line", rawRequest("GET", `${q}?query=up`, [bearer, "no colon here"])],
   ];
 }
 
@@ -147,7 +156,7 @@ describe("lean query routes", () => {
       assert.equal(a, b, name);
       statuses.add(/^HTTP\/1\.1 ([0-9]{3}) /.exec(a)?.[1] ?? name);
     }
-    assert.deepEqual([...statuses].sort(), ["200", "400", "401", "403", "404", "405", "413", "415"]);
+    assert.deepEqual([...statuses].sort(), ["100", "200", "400", "401", "403", "404", "405", "413", "415", "431"]);
   });
 
   test("count the table's requests and refusals as Fastify's hooks do", async () => {

@@ -20,7 +20,7 @@ import { MAX_PARAM_LENGTH, METHOD_NOT_ALLOWED, toContrailError } from "./error-s
 import { federate } from "./federate.ts";
 import { connectionsWithoutRequest } from "./idle-connections.ts";
 import { errorJson } from "./json.ts";
-import { leanQueryRoutes } from "./lean-query.ts";
+import { type LeanQueryDeps, type LeanQueryFront, leanQueryFront } from "./lean-query.ts";
 import { ConcurrencyGate, limitsResolver, type OrgLimits } from "./limits.ts";
 import { labelNames, labelValues, metadata, series } from "./metadata-handlers.ts";
 import { Form } from "./params.ts";
@@ -153,17 +153,16 @@ function isFormRequest(request: FastifyRequest): boolean {
 }
 
 /**
- * Node's HTTP server as Fastify would make it (its default timeouts), with `first` asked before Fastify's handler:
- * when it returns true it has taken the request.
+ * Node's HTTP server as Fastify would make it (its default timeouts), its connections taken by the lean query way
+ * first (lean-query.ts), which `made` is told of.
  */
-function serverBefore(first: (request: IncomingMessage, res: ServerResponse) => boolean) {
+function serverWithFront(deps: Omit<LeanQueryDeps, "keepAliveMs">, made: (front: LeanQueryFront) => void) {
   return (handler: (request: IncomingMessage, res: ServerResponse) => void) => {
-    const server = createServer((request, res) => {
-      if (!first(request, res)) handler(request, res);
-    });
+    const server = createServer(handler);
     server.keepAliveTimeout = FASTIFY_KEEP_ALIVE_TIMEOUT_MS;
     server.requestTimeout = 0;
     server.setTimeout(0);
+    made(leanQueryFront(server, { ...deps, keepAliveMs: FASTIFY_KEEP_ALIVE_TIMEOUT_MS }));
     return server;
   };
 }
@@ -189,8 +188,7 @@ const connectionSignals = new WeakMap<Socket, AbortSignal>();
  * timeout (`AbortSignal.any`), which files every composed signal under its sources until they abort, so it gets
  * {@link responseSignal}.
  */
-function connectionSignal(res: ServerResponse): AbortSignal {
-  const socket = res.req.socket;
+function connectionSignal(socket: Socket): AbortSignal {
   let signal = connectionSignals.get(socket);
   if (signal === undefined) {
     const controller = new AbortController();
@@ -200,6 +198,15 @@ function connectionSignal(res: ServerResponse): AbortSignal {
     connectionSignals.set(socket, signal);
   }
   return signal;
+}
+
+/** A signal of the request on `socket` alone, aborted if the socket closes before `finished` is called. */
+function socketRequestSignal(socket: Socket): { readonly signal: AbortSignal; finished(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  if (socket.destroyed) controller.abort();
+  else socket.once("close", abort);
+  return { signal: controller.signal, finished: () => socket.off("close", abort) };
 }
 
 /** A signal of `res` alone, aborted when it closes before it is finished (the client went away). */
@@ -236,23 +243,32 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const bodyLimit = opts.bodyLimit ?? 1024 * 1024;
   let closing = false;
   const credentials = { authenticate: opts.authenticate, session: opts.session };
-  const lean = leanQueryRoutes({
+  let front: LeanQueryFront | null = null;
+  const lean: Omit<LeanQueryDeps, "keepAliveMs"> = {
     bodyLimit,
     closing: () => closing,
     refusal: (request, org) => {
-      const asked = { method: request.method ?? "", headers: request.headers };
-      const access = checkRequestAccess(credentials, asked, { org, scopes: ["read"] });
+      const access = checkRequestAccess(credentials, request, { org, scopes: ["read"] });
       if (access.ok) return null;
       metrics.observeAuthFailure(access.refusal.status === 401 ? "unauthorized" : "forbidden");
       return access.refusal;
     },
-    serve: (path, org, form, request, res, send) =>
-      serve(ENDPOINT_OF.get(path)!, org, {}, form, request.headers, res, send),
-    failure: (err, request) => failure(err, { method: request.method ?? "", url: request.url ?? "" }),
+    serve: async (path, org, form, request, socket, send) => {
+      if (backend === undefined) {
+        return serve(ENDPOINT_OF.get(path)!, org, {}, form, request.headers, connectionSignal(socket), send);
+      }
+      const own = socketRequestSignal(socket);
+      try {
+        return await serve(ENDPOINT_OF.get(path)!, org, {}, form, request.headers, own.signal, send);
+      } finally {
+        own.finished();
+      }
+    },
+    failure: (err, request) => failure(err, request),
     observe: (route, status, seconds) => metrics.observeRequest(route, status, seconds),
-  });
+  };
   const app = Fastify({
-    ...(opts.leanQueries === false ? {} : { serverFactory: serverBefore(lean) }),
+    ...(opts.leanQueries === false ? {} : { serverFactory: serverWithFront(lean, (made) => (front = made)) }),
     logger: false,
     bodyLimit,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -298,9 +314,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
   app.setErrorHandler(async (err, request, reply) => sendError(reply, failure(err, request)));
   // A stop ends the connections that carry no request at once (they held it for good), the others after their answer.
-  const endUnused = connectionsWithoutRequest(app.server);
+  const endUnused = connectionsWithoutRequest(app.server, (socket) => front?.owns(socket) ?? false);
   app.addHook("preClose", async () => {
     closing = true;
+    front?.stop();
     endUnused();
   });
 
@@ -309,18 +326,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   );
 
   // Answers an authorized request to endpoint `e` of `org` and sends the answer with `send` (Fastify's reply, or
-  // node:http's response on the lean way); errors are thrown to the caller.
+  // the connection itself on the lean way), its queries cut short when `signal` aborts; errors are thrown to the caller.
   async function serve<T>(
     e: Endpoint,
     org: string,
     params: Record<string, string>,
     form: Form,
     headers: IncomingHttpHeaders,
-    res: ServerResponse,
+    signal: AbortSignal,
     send: (out: Outgoing) => T,
   ): Promise<T> {
     const limits = limitsOf(org);
-    const signal = backend === undefined ? connectionSignal(res) : responseSignal(res);
     const leave = e.gated ? gate.enter(org, limits.maxConcurrentQueries) : () => {};
     const admission = { maxConcurrent: limits.maxConcurrentQueries, maxQueued: limits.maxQueuedQueries };
     const queries = async (spec: QuerySpec): Promise<Answer> => {
@@ -387,7 +403,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
           isFormRequest(request) && typeof request.body === "string" ? request.body : "",
           rawQuery(request),
         );
-        return serve(e, org, params, form, request.headers, reply.raw, (out) => sendOutgoing(reply, out));
+        const res = reply.raw;
+        const signal = backend === undefined ? connectionSignal(res.req.socket) : responseSignal(res);
+        return serve(e, org, params, form, request.headers, signal, (out) => sendOutgoing(reply, out));
       },
     });
   }
