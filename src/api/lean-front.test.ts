@@ -17,6 +17,8 @@ import type { Outgoing } from "./respond.ts";
 const KEEP_ALIVE_MS = 300;
 const BODY_LIMIT = 1024;
 const Q = "/prometheus/acme/api/v1/query";
+/** An answer of 64 KiB: a few hundred of them are more than the sockets' buffers hold. */
+const BIG = "b".repeat(64 * 1024);
 
 let server: Server;
 let front: LeanQueryFront;
@@ -32,6 +34,7 @@ async function serve(form: { get(n: string): string }, socket: Socket, send: (o:
     const parts = ["alpha-", "beta-", "gamma"].map((s) => Buffer.from(s));
     return send({ status: 200, headers: { "content-type": "text/plain" }, body: Readable.from(parts) });
   }
+  if (query === "big") return send({ status: 200, headers: { "content-type": "text/plain" }, body: BIG });
   if (query.startsWith("wait")) {
     const closed = new Promise((resolve) => socket.once("close", resolve));
     const waited = await Promise.race([sleep(Number(query.slice(4))).then(() => false), closed.then(() => true)]);
@@ -222,6 +225,23 @@ describe("the lean query way's connections", () => {
     assert.equal(got.length, n);
     assert.match(got[0], /x-way: lean/);
     for (const [i, r] of got.entries()) assert.ok(r.endsWith(`q=n${i}`) || r.endsWith(`query=n${i}`), r);
+    c.socket.destroy();
+  });
+
+  test("stop answering a client that does not read its answers, and go on once it does", async () => {
+    const n = 400;
+    const c = await open();
+    c.socket.pause();
+    const before = observed.length;
+    c.socket.write(Array.from({ length: n }, () => get(`${Q}?query=big`)).join(""));
+    await sleep(300);
+    const held = observed.length - before;
+    assert.ok(held < n, `all ${n} answers were made for a client reading none`);
+    await sleep(200);
+    assert.equal(observed.length - before, held, "answers went on while none was read");
+    c.socket.resume();
+    const got = await responses(c.text, n);
+    assert.equal(got.length, n);
     c.socket.destroy();
   });
 

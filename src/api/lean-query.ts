@@ -202,6 +202,12 @@ class LeanConnection {
       this.socket.end();
       return;
     }
+    if (this.socket.writableNeedDrain) {
+      // Answers the client has not read yet wait in the socket's buffer; its next requests wait until they are sent.
+      this.busy = true;
+      this.socket.once("drain", () => this.answered(keepAlive));
+      return;
+    }
     if (this.paused) {
       this.paused = false;
       this.socket.resume();
