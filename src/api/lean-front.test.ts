@@ -10,6 +10,7 @@ import { connect, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ContrailError } from "../model/errors.ts";
 import { type LeanQueryDeps, type LeanQueryFront, leanQueryFront } from "./lean-query.ts";
 import type { Outgoing } from "./respond.ts";
 
@@ -58,12 +59,14 @@ before(async () => {
     bodyLimit: BODY_LIMIT,
     keepAliveMs: KEEP_ALIVE_MS,
     closing: () => false,
-    refusal: (request) =>
-      request.headers.authorization === "Bearer good" ? null : { status: 401, headers: {}, body: '{"status":"error"}' },
-    serve: (_path, _org, form, _request, socket, send) => serve(form, socket, send),
-    failure: (err) => {
-      throw err;
+    refusal: (request) => {
+      if (request.headers.authorization === "Bearer boom") throw new Error("the token store failed");
+      return request.headers.authorization === "Bearer good"
+        ? null
+        : { status: 401, headers: {}, body: '{"status":"error"}' };
     },
+    serve: (_path, _org, form, _request, socket, send) => serve(form, socket, send),
+    failure: (err) => new ContrailError("internal", String(err)),
     observe: (_route, status) => observed.push(status),
   };
   front = leanQueryFront(server, deps);
@@ -166,6 +169,17 @@ describe("the lean query way's connections", () => {
     c.socket.write(`GET ${Q}?query=x HTTP/1.1\r\nHost: t\r\n\r\n`);
     assert.match((await responses(c.text, 1))[0], /^HTTP\/1\.1 401 Unauthorized\r\n/);
     assert.deepEqual(observed.slice(before), [401]);
+    c.socket.destroy();
+  });
+
+  test("answer a failing access check with the API's error, and go on answering", async () => {
+    const c = await open();
+    c.socket.write(
+      `GET ${Q}?query=x HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer boom\r\n\r\n${get(`${Q}?query=after`)}`,
+    );
+    const got = await responses(c.text, 2);
+    assert.match(got[0], /^HTTP\/1\.1 500 Internal Server Error\r\n[\s\S]*the token store failed/);
+    assert.match(got[1], /q=after$/);
     c.socket.destroy();
   });
 

@@ -191,7 +191,11 @@ class LeanConnection {
       return;
     }
     this.busy = true;
-    void this.answer(asked).then(() => this.answered(asked.keepAlive));
+    // A failure past the error answer (none is known) drops the connection rather than the process.
+    this.answer(asked).then(
+      () => this.answered(asked.keepAlive),
+      () => this.socket.destroy(),
+    );
   }
 
   // After an answer: the next request, or the connection's end.
@@ -274,21 +278,21 @@ class LeanConnection {
       headSent = true;
       return this.write(out, asked.keepAlive);
     };
-    const refusal = deps.refusal(request, asked.org);
-    if (refusal !== null) {
-      await send(refusalOutgoing(refusal));
-    } else {
-      const url = request.url;
-      const q = url.indexOf("?");
-      const form = new Form(asked.body, q < 0 ? "" : url.slice(q + 1));
-      try {
+    try {
+      const refusal = deps.refusal(request, asked.org);
+      if (refusal !== null) {
+        await send(refusalOutgoing(refusal));
+      } else {
+        const url = request.url;
+        const q = url.indexOf("?");
+        const form = new Form(asked.body, q < 0 ? "" : url.slice(q + 1));
         await deps.serve(`/api/v1/${asked.endpoint}`, asked.org, form, request, this.socket, send);
-      } catch (err) {
-        const error = errorOutgoing(deps.failure(err, request));
-        // An answer already under way cannot become an error any more: the connection is dropped, as Fastify does.
-        if (headSent) this.socket.destroy();
-        else await send(error);
       }
+    } catch (err) {
+      const error = errorOutgoing(deps.failure(err, request));
+      // An answer already under way cannot become an error any more: the connection is dropped, as Fastify does.
+      if (headSent) this.socket.destroy();
+      else await send(error);
     }
     if (!this.socket.destroyed && !this.ended)
       deps.observe(ROUTES[asked.endpoint], status, (performance.now() - start) / MS_PER_SECOND);
