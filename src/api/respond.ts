@@ -2,9 +2,9 @@
 // gzip-compressed when the client accepts it (Grafana's and promtool's Go clients always do). Errors become
 // Prometheus's error envelope with the status of error-status.ts.
 
-import { maxHeaderSize, type ServerResponse } from "node:http";
+import { maxHeaderSize } from "node:http";
 import type { Duplex } from "node:stream";
-import { pipeline, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { constants, createGzip, gzip } from "node:zlib";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -74,8 +74,9 @@ function* chain(first: string, rest: Iterator<string>): Generator<string> {
 }
 
 /**
- * A response ready to be sent by Fastify's reply or by node:http's ServerResponse alike: status, the headers in the
- * order they go out (without `content-length`: the sender adds it to a whole body), and the body, whole or a stream.
+ * A response ready to be sent by Fastify's reply or by the lean query way (lean-query.ts) alike: status, the
+ * headers in the order they go out (without `content-length`: the sender adds it to a whole body), and the body,
+ * whole or a stream.
  */
 export interface Outgoing {
   readonly status: number;
@@ -165,22 +166,6 @@ async function bodyOutgoing(
 /** Sends `out` through Fastify's reply (after any headers the reply already holds). */
 export function sendOutgoing(reply: FastifyReply, out: Outgoing): FastifyReply {
   return reply.code(out.status).headers(out.headers).send(out.body);
-}
-
-/**
- * Sends `out` on node:http's response exactly as {@link sendOutgoing} does through Fastify: the same headers in the
- * same order, `content-length` last for a whole body; a stream is piped, and the connection dropped if it fails.
- */
-export function writeOutgoing(res: ServerResponse, out: Outgoing): void {
-  const { body } = out;
-  if (body instanceof Readable) {
-    res.writeHead(out.status, out.headers);
-    pipeline(body, res, () => {});
-    return;
-  }
-  out.headers["content-length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
-  res.writeHead(out.status, out.headers);
-  res.end(body);
 }
 
 /** Sends `pieces` as the body with `status` and `contentType`, compressed and streamed as fits. */

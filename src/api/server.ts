@@ -79,7 +79,7 @@ export interface ApiServerOptions {
   readonly extraMetrics?: () => readonly MetricFamily[];
   /** Told of every internal error (a bug or a storage failure answered 500), with the request's method and URL. */
   readonly onInternalError?: (err: unknown, request: { readonly method: string; readonly url: string }) => void;
-  /** Whether plain query requests skip Fastify (lean-query.ts); default true. Tests turn it off to compare. */
+  /** Whether plain query requests skip node:http and Fastify (lean-query.ts); default true. Tests turn it off to compare. */
   readonly leanQueries?: boolean;
 }
 
