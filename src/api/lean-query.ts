@@ -11,10 +11,11 @@
 // requests. This way exists for the time it saves: node:http's request and response objects, their streams and
 // events cost a small answer 0.1-0.2 ms more after the connection has been idle (docs/benchmarks.md).
 
-import { maxHeaderSize, type Server, STATUS_CODES } from "node:http";
+import { maxHeaderSize, type Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { HEAD_END, parseRequestHead, type RequestHead } from "../edge/request-parser.ts";
+import { httpDate, statusLine } from "../edge/response-line.ts";
 import type { ContrailError } from "../model/errors.ts";
 import type { Refusal } from "./auth.ts";
 import { Form } from "./params.ts";
@@ -304,7 +305,7 @@ class LeanConnection {
     if (socket.destroyed || socket.writableEnded) return Promise.resolve();
     const keep = keepAlive && !this.closeAfter && !this.ended && !this.front.stopping;
     const { body } = out;
-    let head = `HTTP/1.1 ${out.status} ${STATUS_CODES[out.status] ?? "unknown"}\r\n`;
+    let head = statusLine(out.status);
     for (const name in out.headers) head += `${name}: ${out.headers[name]}\r\n`;
     const streamed = typeof body !== "string" && !Buffer.isBuffer(body);
     if (!streamed) head += `content-length: ${typeof body === "string" ? Buffer.byteLength(body) : body.length}\r\n`;
@@ -386,17 +387,4 @@ function drained(socket: Socket): Promise<void> {
     socket.on("drain", done);
     socket.on("close", done);
   });
-}
-
-let dateSecond = -1;
-let dateText = "";
-
-/** The Date header's value for now (RFC 9110's IMF-fixdate), computed once a second. */
-function httpDate(): string {
-  const second = Math.floor(Date.now() / MS_PER_SECOND);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(second * MS_PER_SECOND).toUTCString();
-  }
-  return dateText;
 }

@@ -12,7 +12,6 @@
 // A connection with no traffic for `clientIdleTimeoutMs` is closed by the same sweep: reads, writes and drains stamp
 // the connection with the owner's coarse clock (a field, no timer refreshed and no clock read per request).
 
-import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { ClientMeter } from "./core.ts";
 import {
@@ -27,6 +26,7 @@ import {
   type RequestHead,
 } from "./request-parser.ts";
 import { rawResponse } from "./respond.ts";
+import { httpDate, statusLine } from "./response-line.ts";
 import { viewsSharedBuffer } from "./shared-reads.ts";
 import { type Held, holdWrite, releaseNow } from "./write-batch.ts";
 
@@ -123,33 +123,6 @@ const UNTIL_CLOSE = 3;
 const CRLF = "\r\n";
 const LAST_CHUNK = "0\r\n\r\n";
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
-
-let dateSecond = 0;
-let dateValue = "";
-
-/** The Date header value, rendered at most once a second. */
-function httpDate(): string {
-  const now = Date.now();
-  const s = Math.floor(now / 1000);
-  if (s !== dateSecond) {
-    dateSecond = s;
-    dateValue = new Date(now).toUTCString();
-  }
-  return dateValue;
-}
-
-/** Status lines by status code, made on first use. */
-const statusLines: string[] = [];
-
-/** `HTTP/1.1 <status> <reason>\r\n`. */
-function statusLine(status: number): string {
-  let line = statusLines[status];
-  if (line === undefined) {
-    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
-    statusLines[status] = line;
-  }
-  return line;
-}
 
 /** One client connection; see the file comment. Lives until its socket closes or is handed to a Tunnel. */
 export class ClientConn implements ClientSide, Held {
